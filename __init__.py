@@ -1,0 +1,1 @@
+"""dfcc: a compiler from PyTorch and linalg MLIR to streaming dataflow FPGA accelerators."""
