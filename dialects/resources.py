@@ -1,0 +1,83 @@
+"""Weights as MLIR `dense_resource` blobs, converted to and from numpy.
+
+torch-mlir writes every weight as a `dense_resource` whose blob (a hex string with a 4-byte
+alignment header) lives in the file's `dialect_resources` section; xDSL keeps those blobs in the
+builtin dialect's resource storage. dfcc keeps weights in that form too, so that large models print
+and parse quickly, and new weights made by passes (folded batch-norm, quantized values) are new blobs.
+"""
+
+import numpy as np
+from xdsl.dialect_interfaces.op_asm import OpAsmDialectInterface
+from xdsl.dialects.builtin import (
+    Builtin,
+    DenseIntOrFPElementsAttr,
+    DenseResourceAttr,
+    Float32Type,
+    Float64Type,
+    IntegerType,
+    TensorType,
+    f32,
+)
+
+from dfcc.errors import DfccError
+
+_ALIGNMENT_HEADER = (4).to_bytes(4, "little")
+_decoded: dict[str, tuple[str, np.ndarray]] = {}
+
+
+def _storage() -> OpAsmDialectInterface:
+    interface = Builtin.get_interface(OpAsmDialectInterface)
+    assert interface is not None
+    return interface
+
+
+def _numpy_dtype(element_type) -> np.dtype:
+    if isinstance(element_type, Float32Type):
+        return np.dtype("<f4")
+    if isinstance(element_type, Float64Type):
+        return np.dtype("<f8")
+    if isinstance(element_type, IntegerType):
+        width = element_type.width.data
+        return np.dtype("bool") if width == 1 else np.dtype(f"<i{max(width // 8, 1)}")
+    raise DfccError(f"constants of element type {element_type} are not supported")
+
+
+def resource_array(attr: DenseResourceAttr) -> np.ndarray:
+    """The numpy value of a dense_resource attribute (decoded once per blob)."""
+    handle = attr.resource_handle.data
+    blob = _storage().lookup(handle)
+    if not blob:
+        raise DfccError(f"dense_resource '{handle}' has no blob in the file's dialect_resources")
+    cached = _decoded.get(handle)
+    if cached is not None and cached[0] is blob:
+        return cached[1]
+    raw = bytes.fromhex(blob[2:])[4:]
+    shape = attr.type.get_shape()
+    array = np.frombuffer(raw, dtype=_numpy_dtype(attr.type.get_element_type()))
+    if array.size == 1 and np.prod(shape) != 1:
+        array = np.broadcast_to(array, shape)  # MLIR stores a splat as a single element
+    array = array.reshape(shape)
+    _decoded[handle] = (blob, array)
+    return array
+
+
+def elements_array(attr) -> np.ndarray:
+    """The numpy value of any dense elements attribute (dense<...> or dense_resource<...>)."""
+    if isinstance(attr, DenseResourceAttr):
+        return resource_array(attr)
+    if isinstance(attr, DenseIntOrFPElementsAttr):
+        shape = attr.get_shape() or ()
+        values = np.array(attr.get_values(), dtype=_numpy_dtype(attr.get_element_type()))
+        return np.broadcast_to(values, shape).copy() if values.size == 1 else values.reshape(shape)
+    raise DfccError(f"expected a dense constant, got {attr}")
+
+
+def make_resource(name: str, array: np.ndarray) -> DenseResourceAttr:
+    """A new float32 dense_resource holding `array`, under a unique handle derived from `name`."""
+    array = np.ascontiguousarray(array, dtype="<f4")
+    storage = _storage()
+    handle = storage.declare_resource(f"dfcc_{name}")
+    blob = "0x" + (_ALIGNMENT_HEADER + array.tobytes()).hex().upper()
+    storage.parse_resource(handle, blob)
+    _decoded[handle] = (storage.lookup(handle), array)
+    return DenseResourceAttr.from_params(handle, TensorType(f32, array.shape))

@@ -1,0 +1,72 @@
+"""Reading MLIR text (torch-mlir's linalg-on-tensors output, or dataflow IR) into xDSL.
+
+Parse and verify errors become `DfccError`s that carry the file name, line and column, so the
+CLI can print them like a compiler does instead of a Python traceback.
+"""
+
+import re
+
+from xdsl.context import Context
+from xdsl.dialects import get_all_dialects
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.parser import Parser
+from xdsl.utils.exceptions import ParseError, VerifyException
+
+from dfcc.dialects.dataflow import Dataflow
+from dfcc.dialects.linalg_extra import extended_linalg
+from dfcc.errors import DfccError
+
+
+def make_context() -> Context:
+    """A context with every xDSL dialect, linalg extended with torch-mlir's ops, and dataflow."""
+    ctx = Context()
+    for name, factory in get_all_dialects().items():
+        if name != "linalg":
+            ctx.register_dialect(name, factory)
+    ctx.register_dialect("linalg", extended_linalg)
+    ctx.load_dialect(Dataflow)
+    return ctx
+
+
+_LOCATION = re.compile(r"^.*?:(\d+):(\d+)\s*$")
+
+
+def _parse_error(error: ParseError, filename: str) -> DfccError:
+    text = str(error)
+    first, _, rest = text.partition("\n")
+    match = _LOCATION.match(first)
+    location = f"{filename}:{match.group(1)}:{match.group(2)}" if match else filename
+    lines = [line for line in rest.splitlines() if line.strip()]
+    message = lines[-1].strip() if lines else text
+    context = "\n".join(lines[:-1])
+    unregistered = re.search(r"Operation (\S+) is not registered", message)
+    if unregistered:
+        message = f"unsupported operation '{unregistered.group(1)}': dfcc cannot read it (not in any registered dialect)"
+    return DfccError(message + ("\n" + context if context else ""), location)
+
+
+def parse_module(text: str, filename: str = "<stdin>", ctx: Context | None = None) -> ModuleOp:
+    """Parse and verify MLIR text; errors name the file, line and column."""
+    try:
+        module = Parser(ctx or make_context(), text, filename).parse_module()
+    except ParseError as error:
+        raise _parse_error(error, filename) from None
+    try:
+        module.verify()
+    except VerifyException as error:
+        raise DfccError(f"invalid IR: {error}", filename) from None
+    return module
+
+
+def read_module(path: str) -> ModuleOp:
+    """Read a .mlir file ('-' is standard input)."""
+    import sys
+
+    if path == "-":
+        return parse_module(sys.stdin.read(), "<stdin>")
+    try:
+        with open(path) as handle:
+            text = handle.read()
+    except OSError as error:
+        raise DfccError(f"cannot read input file: {error.strerror}", path) from None
+    return parse_module(text, path)

@@ -1,0 +1,92 @@
+"""Cycle counts of streaming stages and of the whole layer-pipelined network.
+
+A folding factor that does not divide its loop rounds that loop up (spare lanes idle); with
+dividing factors every formula is exactly the published one.
+"""
+
+from collections.abc import Sequence
+
+
+def stage_cycles(words_in: float, rate_in: float, words_out: float, rate_out: float) -> float:
+    """Cycles of a stage bounded by what it reads and writes at its port rates (words/cycle)."""
+    # fpgaConvNet (Venieris & Bouganis), module latency = max(words_in/rate_in, words_out/rate_out)
+    return max(words_in / rate_in, words_out / rate_out)
+
+
+def streaming_cycles(rows: int, cols: int, channels: int, coarse: int) -> int:
+    """Cycles of a pixel-streaming stage (pool, relu, eltwise, concat) with `coarse` lanes."""
+    # fpgaConvNet layers other than conv: H*W*C/coarse
+    return rows * cols * -(-channels // coarse)
+
+
+def conv_cycles(
+    rows: int, cols: int, channels: int, filters: int, kr: int, kc: int,
+    rows_out: int, cols_out: int, coarse_in: int, coarse_out: int, fine: int,
+    groups: int = 1, coarse_group: int = 1,
+    pad_top: int = 0, pad_bottom: int = 0, pad_left: int = 0, pad_right: int = 0,
+) -> int:
+    """Cycles per inference of a folded dense convolution (input-bound or compute-bound)."""
+    streams = coarse_in * coarse_group
+    # fpgaConvNet (Venieris & Bouganis), conv layer input term (H+pt+pb)(W+pl+pr)*C/(ci*cg)
+    read = (rows + pad_top + pad_bottom) * (cols + pad_left + pad_right) * -(-channels // streams)
+    # fpgaConvNet (Venieris & Bouganis), conv compute term Ho*Wo*(C*K^2/(fine*ci*cg))*(F/(co*g))
+    compute = (
+        rows_out * cols_out * -(-channels // streams) * -(-(kr * kc) // fine)
+        * -(-filters // (coarse_out * groups))
+    )
+    return max(read, compute)
+
+
+def sparse_conv_cycles(
+    rows: int, cols: int, channels: int, filters: int, kr: int, kc: int,
+    rows_out: int, cols_out: int, coarse_in: int, coarse_out: int, fine: int,
+    zero_histograms: Sequence[Sequence[float]], skip_zero_windows: bool = True,
+    groups: int = 1, coarse_group: int = 1,
+    pad_top: int = 0, pad_bottom: int = 0, pad_left: int = 0, pad_right: int = 0,
+) -> float:
+    """Expected cycles of a zero-skipping conv stage; its slowest stream sets the pace.
+
+    `zero_histograms[c][z]` is the probability that a window of input channel c has z zero
+    products (z = 0 .. Kr*Kc). Channel c is carried by stream c mod (ci*cg), as in the hardware.
+    """
+    k2 = kr * kc
+    streams = coarse_in * coarse_group
+    # PASS/HASS (Yu & Bouganis) window cost ceil((K^2-z)/fine); an all-zero window 0 if skipped else 1
+    cost = [-(-(k2 - z) // fine) for z in range(k2)] + [0 if skip_zero_windows else 1]
+    load = [0.0] * streams
+    for c, hist in enumerate(zero_histograms):
+        load[c % streams] += sum(p * w for p, w in zip(hist, cost))
+    # PASS/HASS worst-stream workload Ho*Wo*(C/(ci*cg))*(F/(co*g))*sum_z P(z)*ceil((K^2-z)/fine)
+    compute = rows_out * cols_out * -(-filters // (coarse_out * groups)) * max(load)
+    # fpgaConvNet input and output transfer terms bound the stage below
+    read = (rows + pad_top + pad_bottom) * (cols + pad_left + pad_right) * -(-channels // streams)
+    write = rows_out * cols_out * -(-filters // (coarse_out * coarse_group))
+    return max(read, write, compute)
+
+
+def sliding_window_fill(
+    cols: int, channels: int, kr: int, kc: int, coarse_in: int, coarse_group: int = 1,
+    pad_left: int = 0, pad_right: int = 0,
+) -> int:
+    """Cycles before a sliding window emits its first window: Kr-1 rows plus Kc-1 pixels."""
+    # fpgaConvNet sliding window pipeline depth, per stream ((W+pl+pr)(Kr-1) + (Kc-1)) * C/ci
+    per_stream = -(-channels // (coarse_in * coarse_group))
+    return ((cols + pad_left + pad_right) * (kr - 1) + (kc - 1)) * per_stream
+
+
+def network_ii(stage_latencies: Sequence[float]) -> float:
+    """Initiation interval of a layer pipeline: its slowest stage."""
+    # fpgaConvNet (Venieris & Bouganis), II = max over stages
+    return max(stage_latencies)
+
+
+def batch_cycles(ii: float, batch: int, pipeline_depth: float) -> float:
+    """Cycles to push `batch` inferences through; depth is summed along the longest path."""
+    # fpgaConvNet (Venieris & Bouganis), latency = II*batch + pipeline depth
+    return ii * batch + pipeline_depth
+
+
+def throughput(clock_mhz: float, ii: float) -> float:
+    """Inferences per second of a pipeline issuing one inference every `ii` cycles."""
+    # fpgaConvNet (Venieris & Bouganis), throughput = f / II
+    return clock_mhz * 1e6 / ii

@@ -1,0 +1,74 @@
+"""On-chip memories: how many BRAM18 / URAM blocks a width x depth array takes, and the
+dimensions of the memories a convolution stage needs (weights, line buffer, window buffer).
+
+Widths are in bits, depths in words. Plain integer arithmetic: the DSE calls these in its loop.
+"""
+
+# Xilinx 7-series/UltraScale BRAM18 aspect ratios (width bits, depth words); UG473 / UG573.
+BRAM18_ASPECTS = ((1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), (36, 512))
+BRAM18_BITS = 18432  # 18 Kib, counting parity bits
+URAM_WIDTH, URAM_DEPTH = 72, 4096  # UltraScale+ URAM288 (UG573)
+LUT_PER_BRAM18 = 288  # LUTRAM trade: 18432 bits / 64 bits per LUT6 (fpgaConvNet, HARDWARE_MODEL.md)
+FIFO_SRL_DEPTH = 32  # Vitis HLS maps FIFOs up to this depth to shift registers, not BRAM
+
+
+def bram18(width: int, depth: int, fifo: bool = False) -> int:
+    """BRAM18 blocks for a width x depth memory, at its cheapest aspect ratio."""
+    # fpgaConvNet resource_analytical_model (bram_array_resource_model), small arrays go to LUTs
+    if width * depth < 1024 or (fifo and depth <= FIFO_SRL_DEPTH):
+        return 0
+    # HARDWARE_MODEL.md: ceil(width/bw)*ceil(depth/bd), cheapest (bw, bd) of the BRAM18 aspects
+    return min(-(-width // bw) * -(-depth // bd) for bw, bd in BRAM18_ASPECTS)
+
+
+def uram(width: int, depth: int) -> int:
+    """URAM288 blocks for a width x depth memory (fixed 72 x 4096 aspect)."""
+    # fpgaConvNet resource_analytical_model (uram_array_resource_model)
+    return -(-width // URAM_WIDTH) * -(-depth // URAM_DEPTH)
+
+
+def lutram_luts(width: int, depth: int) -> int:
+    """LUTs for a memory held in LUTRAM instead of BRAM (64 bits per LUT6)."""
+    # Xilinx UG474/UG574: a LUT6 is a 64x1 RAM; at BRAM18 size this is the 288 LUT/BRAM18 trade
+    return -(-width * depth // 64)
+
+
+def conv_weight_memory(
+    channels: int, filters: int, kr: int, kc: int, bits: int,
+    coarse_in: int, coarse_out: int, fine: int, groups: int = 1, coarse_group: int = 1,
+) -> tuple[int, int]:
+    """(width, depth) of a conv stage's weight memory: one word per compute cycle of a pixel."""
+    # fpgaConvNet conv weights: width w*fine*ci*co*cg
+    width = bits * fine * coarse_in * coarse_out * coarse_group
+    # fpgaConvNet conv weights: depth F/g*C*K^2/(fine*ci*co*cg), rounded up per folded loop
+    depth = (
+        -(-channels // (coarse_in * coarse_group))
+        * -(-(kr * kc) // fine)
+        * -(-filters // (coarse_out * groups))
+    )
+    return width, depth
+
+
+def line_buffer(
+    channels: int, cols: int, kr: int, bits: int,
+    coarse_in: int, coarse_group: int = 1, pad_left: int = 0, pad_right: int = 0,
+) -> tuple[int, int]:
+    """(width, depth) of a sliding window's line buffer: Kr-1 padded rows of every stream."""
+    # fpgaConvNet sliding window: depth C/(ci*cg)*(W+pl+pr), width (Kr-1)*streams*bits
+    streams = coarse_in * coarse_group
+    return (kr - 1) * streams * bits, -(-channels // streams) * (cols + pad_left + pad_right)
+
+
+def window_buffer(
+    channels: int, kr: int, kc: int, bits: int, coarse_in: int, coarse_group: int = 1,
+) -> tuple[int, int]:
+    """(width, depth) of a sliding window's window buffer: Kr*(Kc-1) pixels of every channel.
+
+    HARDWARE_MODEL.md lists only the line buffer, but fpgaConvNet's sliding window also buffers
+    Kr*(Kc-1) window positions of every channel. For 3x3, C=256, ci=2, 16 bit that is 192 x 128
+    bits = 6 BRAM18, which with 512 (weights) and 8 (line buffer) makes the 526 BRAM18 of the
+    AutoWS spill check.
+    """
+    # fpgaConvNet sliding window (memory_usage): Kr*(Kc-1) window FIFOs of depth C per stream
+    streams = coarse_in * coarse_group
+    return kr * (kc - 1) * streams * bits, -(-channels // streams)
