@@ -51,12 +51,13 @@ def sparse_conv_cycles(
     """
     k2 = kr * kc
     streams = coarse_in * coarse_group
-    # PASS/HASS (Yu & Bouganis) window cost ceil((K^2-z)/fine); an all-zero window 0 if skipped else 1
+    # PASS (Montgomerie-Corcoran et al.) / HASS (Yu et al.): window cost ceil((K^2-z)/fine),
+    # an all-zero window 0 if skipped else 1
     cost = [-(-(k2 - z) // fine) for z in range(k2)] + [0 if skip_zero_windows else 1]
     load = [0.0] * streams
     for c, hist in enumerate(zero_histograms):
         load[c % streams] += sum(p * w for p, w in zip(hist, cost))
-    # PASS/HASS worst-stream workload Ho*Wo*(C/(ci*cg))*(F/(co*g))*sum_z P(z)*ceil((K^2-z)/fine)
+    # PASS / HASS worst-stream workload Ho*Wo*(C/(ci*cg))*(F/(co*g))*sum_z P(z)*ceil((K^2-z)/fine)
     compute = rows_out * cols_out * -(-filters // (coarse_out * groups)) * max(load)
     # fpgaConvNet input and output transfer terms bound the stage below
     read = (rows + pad_top + pad_bottom) * (cols + pad_left + pad_right) * -(-channels // streams)
@@ -69,7 +70,7 @@ def sliding_window_fill(
     pad_left: int = 0, pad_right: int = 0,
 ) -> int:
     """Cycles before a sliding window emits its first window: Kr-1 rows plus Kc-1 pixels."""
-    # fpgaConvNet sliding window pipeline depth, per stream ((W+pl+pr)(Kr-1) + (Kc-1)) * C/ci
+    # fpgaConvNet sliding window pipeline depth, its window term taken as Kc-1 pixels (not Kr*(Kc-1))
     per_stream = -(-channels // (coarse_in * coarse_group))
     return ((cols + pad_left + pad_right) * (kr - 1) + (kc - 1)) * per_stream
 

@@ -72,3 +72,12 @@ def window_buffer(
     # fpgaConvNet sliding window (memory_usage): Kr*(Kc-1) window FIFOs of depth C per stream
     streams = coarse_in * coarse_group
     return kr * (kc - 1) * streams * bits, -(-channels // streams)
+
+
+SATAY_FIFO_MARGIN = 64
+
+
+def skip_fifo_depth(delay_difference: int, margin: int = SATAY_FIFO_MARGIN) -> int:
+    """Depth of the FIFO that lets a skip connection wait for the longer branch."""
+    # SATAY (Montgomerie-Corcoran et al.): path-delay difference plus a margin of 64
+    return delay_difference + margin

@@ -1,0 +1,47 @@
+"""LUT and FF estimates: a simple analytical model of dfcc's own, NOT fpgaConvNet's regression.
+
+fpgaConvNet fits linear regressions per module on synthesis results; dfcc has none yet, so it
+counts the logic a streaming stage obviously needs: one adder per product (the fine-input
+adder trees plus the ci-input tree and accumulator of each output), a multiplier in LUTs only when
+it is not on a DSP, a register per operand bit, and a fixed control cost per stage. Treat the
+result as an order-of-magnitude figure for utilisation caps, not a prediction of Vivado's report.
+"""
+
+from dataclasses import dataclass
+
+# Rough FSM, loop counters and AXI-stream handshakes of one HLS dataflow process (dfcc estimate).
+STAGE_CONTROL_LUT = 200
+STAGE_CONTROL_FF = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Logic:
+    """LUT and FF counts; add them across stages."""
+
+    lut: int
+    ff: int
+
+    def __add__(self, other: "Logic") -> "Logic":
+        return Logic(self.lut + other.lut, self.ff + other.ff)
+
+
+def lut_multiplier(a_bits: int, b_bits: int) -> int:
+    """LUTs of an a x b multiplier built from fabric (no DSP)."""
+    # dfcc analytical estimate: array multiplier, one LUT6 per partial-product bit
+    return a_bits * b_bits
+
+
+def mac_logic(
+    multipliers: int, a_bits: int, b_bits: int, acc_bits: int, on_dsp: bool = True
+) -> Logic:
+    """Logic of `multipliers` parallel MACs: one acc_bits adder and operand registers each."""
+    # dfcc analytical estimate: carry-chain adder = 1 LUT + 1 pipeline FF per bit (UG574 CARRY8)
+    lut = multipliers * (acc_bits + (0 if on_dsp else lut_multiplier(a_bits, b_bits)))
+    ff = multipliers * (acc_bits + a_bits + b_bits)
+    return Logic(lut, ff)
+
+
+def stage_logic(lanes: int, bits: int) -> Logic:
+    """Logic of a stage without multipliers: control plus one mux and register per lane bit."""
+    # dfcc analytical estimate: fixed control + 1 LUT and 1 FF per streamed bit
+    return Logic(STAGE_CONTROL_LUT + lanes * bits, STAGE_CONTROL_FF + lanes * bits)

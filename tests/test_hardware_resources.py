@@ -1,0 +1,112 @@
+import pytest
+
+from dfcc.hardware.dsp import (
+    conv_multipliers, dsp_per_multiplier, macs_per_dsp, multiplier_dsp, multipliers_per_dsp,
+)
+from dfcc.hardware.logic import (
+    STAGE_CONTROL_FF, STAGE_CONTROL_LUT, Logic, lut_multiplier, mac_logic, stage_logic,
+)
+from dfcc.hardware.memory import (
+    LUT_PER_BRAM18, bram18, conv_weight_memory, line_buffer, lutram_luts, skip_fifo_depth, uram,
+    window_buffer,
+)
+from dfcc.hardware.roofline import bandwidth_roofline, dsp_roofline
+
+
+# ---- DSP
+def test_dsp_check_288_and_144():
+    m = conv_multipliers(2, 16, 9)
+    assert m == 288
+    assert multiplier_dsp(m, 16, 16) == 288
+    assert multiplier_dsp(m, 8, 8) == 144
+    assert multiplier_dsp(m, 4, 4) == 72
+    assert multiplier_dsp(m, 8, 16) == 288  # packing needs both operands narrow
+
+
+def test_dsp_per_multiplier_wide():
+    assert dsp_per_multiplier(16, 16) == 1
+    assert dsp_per_multiplier(18, 27) == 1
+    assert dsp_per_multiplier(27, 18) == 1  # either operand may take the 27-bit port
+    assert dsp_per_multiplier(32, 32) == 4  # ceil(32/18)*ceil(32/27)
+    assert dsp_per_multiplier(20, 16) == 1  # 20 on the 27-bit port, 16 on the 18-bit one
+    assert multiplier_dsp(3, 32, 32) == 12
+
+
+def test_packing_and_macs_per_dsp():
+    assert [multipliers_per_dsp(b, b) for b in (3, 4, 5, 8, 9)] == [4, 4, 2, 2, 1]
+    assert macs_per_dsp(16, 16) == 1 and macs_per_dsp(4, 4) == 4
+    assert macs_per_dsp(32, 32) == 0.25
+    assert multiplier_dsp(3, 8, 8) == 2  # 1.5 rounds up to whole slices
+
+
+# ---- BRAM / URAM
+def test_bram_small_memories_and_fifos_are_free():
+    assert bram18(16, 63) == 0  # 1008 bits < 1024
+    assert bram18(16, 64) == 1  # 1024 bits
+    assert bram18(512, 32, fifo=True) == 0  # shallow FIFO -> SRL
+    assert bram18(512, 32) == 15  # same array as memory: ceil(512/36)=15 at 36x512
+    assert bram18(0, 4096) == 0  # e.g. line buffer of a 1x1 conv
+
+
+def test_bram_cheapest_aspect():
+    assert bram18(1, 16384) == 1
+    assert bram18(1, 16385) == 2
+    assert bram18(9, 2048) == 1
+    assert bram18(10, 2048) == 2  # 18x1024 x2 or 9x2048 x2
+    assert bram18(36, 100) == 1
+    assert bram18(72, 1000) == 4  # 18x1024: 4*1 (36x512 would be 2*2 = 4 too)
+    assert bram18(3, 4096) == 1  # 4x4096
+
+
+def test_uram_and_lutram():
+    assert uram(72, 4096) == 1
+    assert uram(73, 4097) == 4
+    assert lutram_luts(16, 64) == 16
+    assert LUT_PER_BRAM18 == lutram_luts(18, 1024) == 288  # the BRAM18 <-> LUTRAM trade
+
+
+def test_weight_memory_check_512():
+    width, depth = conv_weight_memory(256, 256, 3, 3, 16, coarse_in=2, coarse_out=16, fine=9)
+    assert (width, depth) == (4608, 2048)
+    assert bram18(width, depth) == 512
+
+
+def test_weight_memory_conv1_and_grouped():
+    # ResNet-18 conv1 folding: 3*1*64 / (1*1*1) deep, 16*49*3*1 wide
+    assert conv_weight_memory(3, 64, 7, 7, 16, coarse_in=3, coarse_out=1, fine=49) == (2352, 64)
+    # depthwise C=F=g=32, 3x3, cg=4, fine=3: depth 32/4 * 9/3 * 32/32 = 24, width 8*3*4 = 96
+    assert conv_weight_memory(32, 32, 3, 3, 8, 1, 1, 3, groups=32, coarse_group=4) == (96, 24)
+
+
+def test_line_and_window_buffers_of_the_check_layer():
+    lb = line_buffer(256, 14, 3, 16, coarse_in=2, pad_left=1, pad_right=1)
+    assert lb == (64, 2048) and bram18(*lb) == 8
+    wb = window_buffer(256, 3, 3, 16, coarse_in=2)
+    assert wb == (192, 128) and bram18(*wb) == 6
+    # 526 of the AutoWS spill check = 512 weights + 8 line buffer + 6 window buffer
+    assert 512 + bram18(*lb) + bram18(*wb) == 526
+
+
+def test_skip_fifo_depth():
+    assert skip_fifo_depth(1000) == 1064
+    assert skip_fifo_depth(1000, margin=0) == 1000
+
+
+# ---- LUT / FF (dfcc's analytical estimate)
+def test_logic_model():
+    assert lut_multiplier(4, 4) == 16
+    # 288 MACs on DSPs, 32-bit accumulators, 16x16: LUT 288*32, FF 288*(32+32)
+    assert mac_logic(288, 16, 16, 32) == Logic(9216, 18432)
+    # 144 4x4 MACs in fabric, 12-bit accumulators: LUT 144*(12+16), FF 144*(12+8)
+    assert mac_logic(144, 4, 4, 12, on_dsp=False) == Logic(4032, 2880)
+    assert stage_logic(4, 8) == Logic(STAGE_CONTROL_LUT + 32, STAGE_CONTROL_FF + 32)
+    assert Logic(1, 2) + Logic(3, 4) == Logic(4, 6)
+
+
+# ---- rooflines
+def test_rooflines():
+    # ResNet-18: 1.814e9 MACs; ZCU102 2520 DSP, 4-bit packing 4 MACs/DSP at 200 MHz
+    assert dsp_roofline(2520, 4, 200, 1.814e9) == pytest.approx(2520 * 4 * 200e6 / 1.814e9)
+    assert dsp_roofline(100, 1, 100, 1e8) == 100
+    # 153.6 Gbit/s moving 1e8 bits per inference -> 1536 inferences/s
+    assert bandwidth_roofline(153.6, 1e8) == pytest.approx(1536)
