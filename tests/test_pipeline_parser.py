@@ -1,0 +1,123 @@
+"""Pass pipeline strings: both spellings, option values, xDSL interop, and caret-style errors."""
+
+from dataclasses import dataclass
+
+import pytest
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import ModulePass
+
+from dfcc.driver.pipeline import PassSpec, parse_pipeline
+from dfcc.errors import DfccError
+
+
+def test_xdsl_spelling():
+    assert parse_pipeline("a,b{opt=1 other=x},c") == [
+        PassSpec("a"),
+        PassSpec("b", {"opt": 1, "other": "x"}),
+        PassSpec("c"),
+    ]
+
+
+def test_mlir_spelling():
+    assert parse_pipeline("builtin.module(a,b{opt=1},c)") == parse_pipeline("a,b{opt=1},c")
+
+
+@pytest.mark.parametrize("text", ["", "  ", "builtin.module()"])
+def test_empty(text):
+    assert parse_pipeline(text) == []
+
+
+def test_whitespace_between_passes():
+    assert parse_pipeline(" builtin.module( a , b{x=1} ) ") == [PassSpec("a"), PassSpec("b", {"x": 1})]
+
+
+@pytest.mark.parametrize(
+    "written, value",
+    [
+        ("4", 4),
+        ("-3", -3),
+        ("0.5", 0.5),
+        ("1e-3", 1e-3),
+        ("true", True),
+        ("false", False),
+        ("int8", "int8"),
+        ("2d-slice", "2d-slice"),
+        ("data/cal.npz", "data/cal.npz"),
+        ("./boards/zcu104.json", "./boards/zcu104.json"),
+        ("/abs/path.npz", "/abs/path.npz"),
+        ('"./my board.json"', "./my board.json"),
+        ("'single quoted'", "single quoted"),
+        ('"4"', "4"),
+        (r'"say \"hi\" \\ bye"', r'say "hi" \ bye'),
+        ("1,2,3", (1, 2, 3)),
+        ("[1,2]", (1, 2)),
+        ("[4]", (4,)),
+        ("[]", ()),
+        ("[1, 2.5, x]", (1, 2.5, "x")),
+    ],
+)
+def test_option_values(written, value):
+    (spec,) = parse_pipeline(f"p{{v={written}}}")
+    assert spec.options == {"v": value}
+    assert type(spec.options["v"]) is type(value)
+
+
+def test_kebab_case_options_and_dotted_names():
+    (spec,) = parse_pipeline("quantize{weight-bits=4 act-bits=8 calibration=data/cal.npz}")
+    assert spec == PassSpec("quantize", {"weight-bits": 4, "act-bits": 8, "calibration": "data/cal.npz"})
+
+
+@dataclass(frozen=True)
+class Quantize(ModulePass):
+    name = "quantize"
+    weight_bits: int = 8
+    calibration: str | None = None
+    layers: tuple[int, ...] = ()
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        pass
+
+
+def test_instantiate_xdsl_pass():
+    (spec,) = parse_pipeline("builtin.module(quantize{weight-bits=4 calibration='a b.npz' layers=[1,3]})")
+    assert spec.instantiate(Quantize) == Quantize(weight_bits=4, calibration="a b.npz", layers=(1, 3))
+    assert Quantize.from_pass_spec(spec.to_arg_spec()) == spec.instantiate(Quantize)
+
+
+def test_instantiate_rejects_bad_options():
+    with pytest.raises(DfccError, match="pass 'quantize'.*not found in expected"):
+        parse_pipeline("quantize{bits=4}")[0].instantiate(Quantize)
+    with pytest.raises(DfccError, match="pass 'quantize'.*Incompatible types"):
+        parse_pipeline("quantize{weight-bits=four}")[0].instantiate(Quantize)
+
+
+@pytest.mark.parametrize(
+    "text, column, message",
+    [
+        ("a,,b", 3, "unexpected ',', expected a name"),
+        ("a,", 3, "unexpected end of pipeline"),
+        ("a{x=1", 6, "unexpected end of pipeline"),
+        ("a{x=}", 5, "unexpected '}'"),
+        ("a{x=1}b", 7, "unexpected 'b'"),
+        ("a{flag}", 7, "expected '='"),
+        ("a{x=my file}", 12, "quote values that contain spaces"),
+        ('a{x="open}', 5, "unterminated quoted string"),
+        ("a{x=[1,2}", 9, "expected ']'"),
+        ("a{x=1 x=2}", 7, "option 'x' given twice"),
+        ("builtin.module(a", 17, "expected ')'"),
+        ("builtin.module(a,func.func(c))", 18, "op anchor 'func.func(...)' is not supported"),
+        ("func.func(a)", 1, "op anchor 'func.func(...)' is not supported"),
+        ("builtin.module(builtin.module(a))", 16, "op anchor 'builtin.module(...)' is not supported"),
+        ("builtin.module(a),b", 1, "builtin.module(...) must wrap the whole pipeline"),
+    ],
+)
+def test_errors_point_at_column(text, column, message):
+    with pytest.raises(DfccError) as info:
+        parse_pipeline(text)
+    error = info.value
+    assert message in error.message
+    assert error.location == f"pass pipeline, column {column}"
+    shown, caret = error.message.splitlines()[-2:]
+    assert shown == "  " + text
+    assert caret == "  " + " " * (column - 1) + "^"
