@@ -1,0 +1,97 @@
+// dfcc/conv.h -- 2-D convolution (groups, depthwise, stride, dilation, padding, bias).
+//
+// Arithmetic contract (the CPU reference mirrors it bit for bit):
+//   for each output pixel and filter f (group g = f / (F/G), its channels g*C/G ...):
+//     acc = T_acc(bias[f])
+//     for c in 0..C/G-1:  for kr in 0..KR-1:  for kc in 0..KC-1:      (this order, always)
+//       acc = acc + T_acc(x[c][kr][kc] * w[f][c][kr][kc])
+//     y = T_out(acc)
+//   x*w is exact for ap_fixed (full-width product) and a float product for float; T_acc(.) and
+//   T_out(.) are plain conversions applying the target's quantization and overflow modes, and
+//   acc + p is exact before the conversion back to T_acc (only T_acc's overflow mode can act).
+//   Padding pixels are 0.
+//
+// Folding: the input stream has CI lanes, the output CO lanes; FINE of the KR*KC kernel
+// positions are done per cycle. Per cycle every output lane performs LC*FINE MACs, where LC
+// (channels of one group inside an input beat) is CI for ordinary convolutions (C/G % CI == 0)
+// and C/G when a beat spans several groups (depthwise-like, CI % (C/G) == 0); these LC*FINE
+// products are a consecutive run of the (c, kr, kc) order above, so any folding gives the same
+// bits. Cycles per inference: HO*WO * (C/CI) * (GPB*(F/G)/CO) * (KR*KC/FINE), GPB = CI/LC,
+// i.e. HO*WO*C*F*KR*KC / (G*CI*CO*FINE) for ordinary convolutions.
+// Weights w[F][C/G][KR][KC] are partitioned cyclic CO (dim 1), cyclic LC (dim 2), complete
+// (dims 3, 4), so every lane reads its own bank each cycle.
+#ifndef DFCC_CONV_H
+#define DFCC_CONV_H
+
+#include "vec.h"
+#include "window.h"
+
+namespace dfcc {
+
+// The MAC stage: windows in (CI channels each), output pixels out (CO filters per beat).
+template <class G, int F, int GROUPS, int CI, int CO, int FINE, typename T_in, typename T_w, typename T_b,
+          typename T_acc, typename T_out>
+void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI> >& in, hls::stream<vec<T_out, CO> >& out,
+              const T_w w[F][G::C / GROUPS][G::KR][G::KC], const T_b bias[F]) {
+    constexpr int K = G::KR * G::KC, CG = G::C / GROUPS, FG = F / GROUPS;
+    constexpr int BPG = CG > CI ? CG / CI : 1;  // input beats per group
+    constexpr int GPB = CI > CG ? CI / CG : 1;  // groups per input beat
+    constexpr int LC = CI / GPB;                // channels of one group in one beat
+    constexpr int NF = GPB * FG / CO;           // output beats per group of beats
+    static_assert(G::C % GROUPS == 0 && F % GROUPS == 0, "groups must divide C and F");
+    static_assert(CG % CI == 0 || CI % CG == 0, "CI must divide C/G or be a multiple of it");
+    static_assert(G::C % CI == 0 && (GPB * FG) % CO == 0, "lanes must divide the channels");
+    static_assert(K % FINE == 0, "FINE must divide KR*KC");
+    DFCC_HLS(ARRAY_PARTITION variable=w cyclic factor=CO dim=1)
+    DFCC_HLS(ARRAY_PARTITION variable=w cyclic factor=LC dim=2)
+    DFCC_HLS(ARRAY_PARTITION variable=w complete dim=3)
+    DFCC_HLS(ARRAY_PARTITION variable=w complete dim=4)
+    DFCC_HLS(ARRAY_PARTITION variable=bias cyclic factor=CO)
+    T_acc acc[NF][CO];  // partial sums of the current group's filters
+    T_acc sum[CO];      // partial sums of the current output beat
+    window<T_in, G::KR, G::KC, CI> x;
+    vec<T_out, CO> y;
+    DFCC_HLS(ARRAY_PARTITION variable=acc complete dim=2)
+    DFCC_HLS(ARRAY_PARTITION variable=sum complete)
+    DFCC_HLS(ARRAY_PARTITION variable=x.data complete dim=0)
+    DFCC_HLS(ARRAY_PARTITION variable=y.data complete)
+    for (int pix = 0; pix < G::HO * G::WO; pix++) {
+        for (int bt = 0; bt < G::C / CI; bt++) {
+            for (int fo = 0; fo < NF; fo++) {
+                for (int t = 0; t < K / FINE; t++) {
+                    DFCC_HLS(PIPELINE II=1)
+                    if (fo == 0 && t == 0) x = in.read();
+                    const int f0 = (bt / BPG) * GPB * FG + fo * CO;  // first filter of this beat
+                    const int c0 = (bt % BPG) * LC;                  // first channel (in group)
+                    for (int co = 0; co < CO; co++) {
+                        const int gl = (fo * CO + co) / FG;  // group of this lane inside the beat
+                        if (t == 0) sum[co] = bt % BPG == 0 ? T_acc(bias[f0 + co]) : acc[fo][co];
+                        for (int m = 0; m < LC * FINE; m++) {
+                            const int j = t * LC * FINE + m;  // position in the (c, kr, kc) run
+                            const int c = j / K, kr = j % K / G::KC, kc = j % G::KC;
+                            sum[co] += T_acc(x.data[kr][kc][gl * LC + c] * w[f0 + co][c0 + c][kr][kc]);
+                        }
+                        acc[fo][co] = sum[co];
+                        y.data[co] = T_out(sum[co]);
+                    }
+                    if (bt % BPG == BPG - 1 && t == K / FINE - 1) out.write(y);
+                }
+            }
+        }
+    }
+}
+
+// Convolution stage: input [H][W][C] in CI lanes, output [HO][WO][F] in CO lanes.
+template <class G, int F, int GROUPS, int CI, int CO, int FINE, typename T_in, typename T_w, typename T_b,
+          typename T_acc, typename T_out>
+void conv(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out,
+          const T_w w[F][G::C / GROUPS][G::KR][G::KC], const T_b bias[F]) {
+    DFCC_HLS(DATAFLOW)
+    hls::stream<window<T_in, G::KR, G::KC, CI> > windows;
+    sliding_window<G, CI>(in, windows, T_in(0));
+    conv_mac<G, F, GROUPS, CI, CO, FINE, T_in, T_w, T_b, T_acc, T_out>(windows, out, w, bias);
+}
+
+}  // namespace dfcc
+
+#endif

@@ -1,0 +1,82 @@
+// dfcc/window.h -- line buffer + sliding window generator.
+//
+// geom<...> bundles the spatial parameters shared by conv.h and pool.h: input H x W x C,
+// kernel KR x KC, stride SR/SC, dilation DR/DC, padding top/bottom/left/right (PyTorch meaning).
+// Output size HO = (H+PT+PB - DR*(KR-1) - 1)/SR + 1, likewise WO.
+//
+// sliding_window<G, P> reads the input once (H*W*C/P beats) and emits, per output pixel
+// (ho, wo) and channel block cb, one window<T, KR, KC, P> beat: data[kr][kc][p] is input
+// (ho*SR - PT + kr*DR, wo*SC - PL + kc*DC, cb*P + p), or `pad` outside the image. Order ho, wo, cb.
+// It walks the padded image (HP*WP*C/P cycles, one beat per cycle), keeping the last
+// (KR-1)*DR rows in a line buffer and the last (KC-1)*DC columns in window registers.
+#ifndef DFCC_WINDOW_H
+#define DFCC_WINDOW_H
+
+#include "vec.h"
+
+namespace dfcc {
+
+template <int H_, int W_, int C_, int KR_, int KC_, int SR_ = 1, int SC_ = 1, int DR_ = 1, int DC_ = 1,
+          int PT_ = 0, int PB_ = 0, int PL_ = 0, int PR_ = 0>
+struct geom {
+    static const int H = H_, W = W_, C = C_, KR = KR_, KC = KC_, SR = SR_, SC = SC_, DR = DR_,
+                     DC = DC_, PT = PT_, PB = PB_, PL = PL_, PR = PR_;
+    static const int HP = H + PT + PB, WP = W + PL + PR;           // padded input
+    static const int KRE = DR * (KR - 1) + 1, KCE = DC * (KC - 1) + 1;  // dilated kernel extent
+    static const int HO = (HP - KRE) / SR + 1, WO = (WP - KCE) / SC + 1;
+    static_assert(HP >= KRE && WP >= KCE, "kernel larger than the padded input");
+};
+
+template <typename T, int KR, int KC, int P>
+struct window {
+    T data[KR][KC][P];
+};
+
+template <class G, int P, typename T>
+void sliding_window(hls::stream<vec<T, P> >& in, hls::stream<window<T, G::KR, G::KC, P> >& out,
+                    const T pad) {
+    static_assert(G::C % P == 0, "channels must fill whole beats");
+    constexpr int CB = G::C / P, KRE = G::KRE, KCE = G::KCE;
+    constexpr int ROWS = KRE > 1 ? KRE - 1 : 1, COLS = KCE > 1 ? KCE - 1 : 1;  // no 0-size arrays
+    T lines[ROWS][G::WP][CB][P];  // previous KRE-1 padded rows
+    T regs[KRE][COLS][CB][P];     // previous KCE-1 columns of the current KRE rows
+    DFCC_HLS(ARRAY_PARTITION variable=lines complete dim=1)
+    DFCC_HLS(ARRAY_PARTITION variable=lines complete dim=4)
+    DFCC_HLS(ARRAY_PARTITION variable=regs complete dim=1)
+    DFCC_HLS(ARRAY_PARTITION variable=regs complete dim=2)
+    DFCC_HLS(ARRAY_PARTITION variable=regs complete dim=4)
+    for (int r = 0; r < G::HP; r++) {
+        for (int c = 0; c < G::WP; c++) {
+            for (int cb = 0; cb < CB; cb++) {
+                DFCC_HLS(PIPELINE II=1)
+                T win[KRE][KCE][P];  // the full (undilated-extent) window ending at (r, c)
+                DFCC_HLS(ARRAY_PARTITION variable=win complete dim=0)
+                const bool inside = r >= G::PT && r < G::PT + G::H && c >= G::PL && c < G::PL + G::W;
+                vec<T, P> px;
+                DFCC_HLS(ARRAY_PARTITION variable=px.data complete)
+                if (inside) px = in.read();
+                for (int p = 0; p < P; p++) {
+                    win[KRE - 1][KCE - 1][p] = inside ? px.data[p] : pad;
+                    for (int i = 0; i < KRE - 1; i++) win[i][KCE - 1][p] = lines[i][c][cb][p];
+                    for (int i = 0; i < KRE - 1; i++) lines[i][c][cb][p] = win[i + 1][KCE - 1][p];
+                    for (int i = 0; i < KRE; i++) {
+                        for (int j = 0; j < KCE - 1; j++) win[i][j][p] = regs[i][j][cb][p];
+                        for (int j = 0; j < KCE - 1; j++) regs[i][j][cb][p] = win[i][j + 1][p];
+                    }
+                }
+                const int r0 = r - (KRE - 1), c0 = c - (KCE - 1);  // window origin
+                if (r0 >= 0 && c0 >= 0 && r0 % G::SR == 0 && c0 % G::SC == 0) {
+                    window<T, G::KR, G::KC, P> w;
+                    for (int kr = 0; kr < G::KR; kr++)
+                        for (int kc = 0; kc < G::KC; kc++)
+                            for (int p = 0; p < P; p++) w.data[kr][kc][p] = win[kr * G::DR][kc * G::DC][p];
+                    out.write(w);
+                }
+            }
+        }
+    }
+}
+
+}  // namespace dfcc
+
+#endif

@@ -1,0 +1,307 @@
+"""C simulation of the HLS kernel library (backends/hls/include/dfcc) against numpy.
+
+Each kernel family gets one generated C++ driver holding several template instantiations
+(cases); all drivers are compiled once, in parallel, per session. A case feeds random inputs
+through stdin and compares the streamed outputs with an independent numpy computation of the
+documented arithmetic contract: bit-exact for ap_fixed (the `V` class below models exact
+fixed-point values and ap_fixed conversions), within 1e-5 for float.
+"""
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+from dfcc.backends.hls import toolchain
+
+HARNESS = "hls_kernels/harness.h"
+
+
+# ---------------------------------------------------------------------------------------------
+# Number types and an exact model of their arithmetic
+
+
+@dataclass(frozen=True)
+class Fx:
+    """ap_fixed<w, i, q, o> (ap_ufixed when not signed)."""
+
+    w: int
+    i: int
+    q: str = "AP_TRN"
+    o: str = "AP_WRAP"
+    signed: bool = True
+
+    @property
+    def f(self) -> int:
+        return self.w - self.i
+
+    @property
+    def cpp(self) -> str:
+        return f"ap_{'' if self.signed else 'u'}fixed<{self.w},{self.i},{self.q},{self.o}>"
+
+
+class Float:
+    cpp = "float"
+
+
+FLOAT = Float()
+
+
+def quantize(raw: np.ndarray, frac: int, t: Fx) -> np.ndarray:
+    """Integers `raw` scaled by 2**-frac converted to t's raw integers, as ap_fixed does."""
+    raw = np.asarray(raw, dtype=np.int64)
+    shift = frac - t.f
+    if shift <= 0:
+        q = raw << -shift
+    else:
+        q = raw >> shift  # floor
+        rem, half = raw - (q << shift), 1 << (shift - 1)
+        if t.q == "AP_RND_CONV":
+            q = q + ((rem > half) | ((rem == half) & (q % 2 == 1)))
+        elif t.q == "AP_RND":
+            q = q + (rem >= half)
+        else:
+            assert t.q == "AP_TRN", t.q
+    lo, hi = (-(1 << (t.w - 1)), (1 << (t.w - 1)) - 1) if t.signed else (0, (1 << t.w) - 1)
+    if t.o == "AP_SAT":
+        return np.clip(q, lo, hi)
+    assert t.o == "AP_WRAP", t.o
+    return ((q - lo) & ((1 << t.w) - 1)) + lo
+
+
+class V:
+    """An array of exact values: integers scaled by 2**-frac, or floats (frac None)."""
+
+    def __init__(self, a, frac):
+        self.a, self.frac = np.asarray(a), frac
+
+    def _align(self, other):
+        if self.frac is None:
+            return self.a, other.a, None
+        f = max(self.frac, other.frac)
+        return self.a << (f - self.frac), other.a << (f - other.frac), f
+
+    def __add__(self, other):
+        a, b, f = self._align(other)
+        return V(a + b, f)
+
+    def __sub__(self, other):
+        a, b, f = self._align(other)
+        return V(a - b, f)
+
+    def __mul__(self, other):
+        return V(self.a * other.a, None if self.frac is None else self.frac + other.frac)
+
+    def __gt__(self, other):
+        a, b, _ = self._align(other)
+        return a > b
+
+    def __getitem__(self, idx):
+        return V(self.a[idx], self.frac)
+
+    def cast(self, t) -> "V":
+        if t is FLOAT:
+            return V(self.a.astype(np.float32).astype(np.float64), None)
+        return V(quantize(self.a, self.frac, t), t.f)
+
+    def map(self, fn) -> "V":
+        """Apply a numpy function that only rearranges elements."""
+        return V(fn(self.a), self.frac)
+
+    def to_float(self) -> np.ndarray:
+        return self.a.astype(np.float64) if self.frac is None else self.a / 2.0**self.frac
+
+
+def vstack(vs, axis=0) -> V:
+    return V(np.stack([v.a for v in vs], axis), vs[0].frac)
+
+
+def where(cond, a: V, b: V) -> V:
+    x, y, f = a._align(b)
+    return V(np.where(cond, x, y), f)
+
+
+def const(x: float, t) -> V:
+    """The double x converted to type t (exact for the dyadic and 1/n values used here)."""
+    if t is FLOAT:
+        return V(np.float64(np.float32(x)), None)
+    frac = 60 - math.ceil(math.log2(abs(x))) if x else 0
+    return V(round(x * 2**frac), frac).cast(t)  # 60 bits of x, then t's rounding
+
+
+def rand(rng, t, shape, scale=1.0) -> V:
+    """Random values of type t; for ap_fixed a spread over `scale` of the type's full range."""
+    if t is FLOAT:
+        return V(rng.uniform(-4, 4, shape).astype(np.float32).astype(np.float64), None)
+    hi = int((1 << (t.w - 1 if t.signed else t.w)) * scale)
+    return V(rng.integers(-hi if t.signed else 0, hi, shape), t.f)
+
+
+# ---------------------------------------------------------------------------------------------
+# Driver generation
+
+
+@dataclass
+class Case:
+    """One kernel call: typedefs, input streams/arrays, expected output streams (flat order)."""
+
+    id: str
+    call: str
+    types: dict  # typedef name -> Fx | FLOAT
+    ins: list  # (type name, lanes, V) for each input stream s_in0, s_in1, ...
+    outs: list  # (type name, lanes, expected V) for each output stream s_out0, ...
+    arrays: list = field(default_factory=list)  # (type name, V) for arrays a0, a1, ...
+    prelude: str = ""  # C++ at namespace scope (functors)
+
+    def cpp(self, index: int) -> str:
+        lines = [f"static void case_{index}() {{  // {self.id}"]
+        lines += [f"    typedef {t.cpp} {name};" for name, t in self.types.items()]
+        for k, (t, p, v) in enumerate(self.ins):
+            lines.append(f"    hls::stream<dfcc::vec<{t}, {p}> > s_in{k};")
+            lines.append(f"    feed(s_in{k}, {v.a.size // p});")
+        for k, (t, v) in enumerate(self.arrays):
+            dims = "".join(f"[{d}]" for d in v.a.shape)
+            lines.append(f"    static {t} a{k}{dims};")
+            lines.append(f"    fill(&a{k}{'[0]' * v.a.ndim}, {v.a.size});")
+        for k, (t, p, _) in enumerate(self.outs):
+            lines.append(f"    hls::stream<dfcc::vec<{t}, {p}> > s_out{k};")
+        lines.append(f"    {self.call};")
+        for k in range(len(self.ins)):
+            lines.append(f'    if (!s_in{k}.empty()) {{ std::printf("input {k} not consumed\\n"); return; }}')
+        lines += [f"    drain(s_out{k});" for k in range(len(self.outs))]
+        lines.append("}")
+        return "\n".join(lines)
+
+    def stdin(self) -> str:
+        values = [v.to_float().ravel() for _, _, v in self.ins] + [v.to_float().ravel() for _, v in self.arrays]
+        return "\n".join(repr(float(x)) for x in np.concatenate(values)) + "\n"
+
+
+def driver_source(headers: list[str], cases: list[Case]) -> str:
+    parts = [f"#include <dfcc/{h}>" for h in headers] + [f'#include "{HARNESS}"']
+    parts += [c.prelude for c in cases if c.prelude]
+    parts += [c.cpp(i) for i, c in enumerate(cases)]
+    parts.append("int main(int argc, char** argv) {\n    switch (argc > 1 ? std::atoi(argv[1]) : -1) {")
+    parts += [f"    case {i}: case_{i}(); break;" for i in range(len(cases))]
+    parts.append("    default: return 2;\n    }\n    return 0;\n}\n")
+    return "\n".join(parts)
+
+
+def check(binary, index: int, case: Case):
+    out = toolchain.run(binary, [str(index)], case.stdin()).split()
+    got = np.array([float(x) for x in out])  # a stray message fails here, loudly
+    start = 0
+    for k, (tname, _, want) in enumerate(case.outs):
+        n = want.a.size
+        assert got.size >= start + n, f"output {k}: {got.size - start} values, want {n}"
+        g = got[start:start + n]
+        start += n
+        t = case.types[tname]
+        if t is FLOAT:
+            np.testing.assert_allclose(g, want.a.ravel(), rtol=1e-5, atol=1e-5, err_msg=f"output {k}")
+        else:
+            np.testing.assert_array_equal(np.round(g * 2.0**t.f).astype(np.int64), want.a.ravel(),
+                                          err_msg=f"output {k} (raw integers)")
+    assert got.size == start, f"{got.size - start} extra output values"
+
+
+# ---------------------------------------------------------------------------------------------
+# Kernel families: each builds its cases (inputs, expected outputs) from a fixed seed
+
+Q16 = Fx(16, 6)  # default AP_TRN / AP_WRAP
+ACC = Fx(24, 10)  # fewer fraction bits than a 16x16 product: T_acc(x*w) truncates
+FIXED = dict(T_in=Q16, T_w=Q16, T_b=Q16, T_acc=ACC, T_out=Q16)
+ROUND_SAT = dict(T_in=Q16, T_w=Q16, T_b=Q16, T_acc=Fx(20, 8, "AP_RND_CONV", "AP_SAT"),
+                 T_out=Fx(12, 4, "AP_RND_CONV", "AP_SAT"))
+FLOATS = dict(T_in=FLOAT, T_w=FLOAT, T_b=FLOAT, T_acc=FLOAT, T_out=FLOAT)
+
+
+def out_size(n, k, s, d, p0, p1):
+    return (n + p0 + p1 - d * (k - 1) - 1) // s + 1
+
+
+def pad_hw(x: V, pads, value=0) -> V:
+    pt, pb, pl, pr = pads
+    return x.map(lambda a: np.pad(a, ((pt, pb), (pl, pr), (0, 0)), constant_values=value))
+
+
+def window_taps(xp: V, ho, wo, kr, kc, stride, dil) -> V:
+    """xp[ho*SR + kr*DR, wo*SC + kc*DC, :] for all output pixels: [HO][WO][C]."""
+    rows = np.arange(ho) * stride[0] + kr * dil[0]
+    cols = np.arange(wo) * stride[1] + kc * dil[1]
+    return xp[np.ix_(rows, cols)]
+
+
+def ref_conv(x: V, w: V, b: V, t, stride, dil, pads, groups) -> V:
+    (h, wd, c), (f, cg, kr_, kc_) = x.a.shape, w.a.shape
+    ho = out_size(h, kr_, stride[0], dil[0], pads[0], pads[1])
+    wo = out_size(wd, kc_, stride[1], dil[1], pads[2], pads[3])
+    xp = pad_hw(x, pads)
+    first = np.arange(f) // (f // groups) * cg  # first input channel of each filter's group
+    acc = b.cast(t["T_acc"]).map(lambda a: np.broadcast_to(a, (ho, wo, f)))
+    for ch in range(cg):
+        for kr in range(kr_):
+            for kc in range(kc_):
+                xs = window_taps(xp, ho, wo, kr, kc, stride, dil)[:, :, first + ch]
+                acc = (acc + (xs * w[:, ch, kr, kc]).cast(t["T_acc"])).cast(t["T_acc"])
+    return acc.cast(t["T_out"])
+
+
+def conv_case(seed, H, W, C, F, K=(3, 3), S=(1, 1), D=(1, 1), P=(1, 1, 1, 1), G=1, ci=1, co=1, fine=1,
+              t=FIXED, tag=""):
+    rng = np.random.default_rng(seed)
+    x = rand(rng, t["T_in"], (H, W, C), 0.25)
+    w = rand(rng, t["T_w"], (F, C // G, *K), 0.25)
+    b = rand(rng, t["T_b"], (F,), 0.25)
+    y = ref_conv(x, w, b, t, S, D, P, G)
+    geom = ",".join(map(str, (H, W, C, *K, *S, *D, *P)))
+    call = (f"dfcc::conv<dfcc::geom<{geom}>, {F}, {G}, {ci}, {co}, {fine}, T_in, T_w, T_b, T_acc, T_out>"
+            "(s_in0, s_out0, a0, a1)")
+    cid = f"conv{tag}-{H}x{W}x{C}-f{F}-k{K}-s{S}-d{D}-p{P}-g{G}-ci{ci}-co{co}-fine{fine}"
+    return Case(cid, call, t, [("T_in", ci, x)], [("T_out", co, y)], [("T_w", w), ("T_b", b)])
+
+
+FAMILIES = {
+    "conv": (["conv.h"], [
+        conv_case(1, 5, 6, 4, 4),
+        conv_case(1, 5, 6, 4, 4, ci=2, co=2, fine=3),
+        conv_case(1, 5, 6, 4, 4, ci=4, co=4, fine=9),
+        conv_case(2, 7, 6, 2, 4, K=(3, 2), S=(2, 1), D=(2, 1), P=(1, 0, 2, 1), ci=2, co=2, fine=2),
+        conv_case(3, 4, 4, 4, 6, G=2, ci=2, co=3),
+        conv_case(4, 6, 5, 4, 4, G=4, S=(2, 2), ci=4, co=4, fine=9),
+        conv_case(4, 6, 5, 4, 4, G=4, S=(2, 2), ci=2, co=1, fine=3),
+        conv_case(5, 4, 4, 2, 4, G=2, ci=2, co=2),
+        conv_case(6, 4, 5, 4, 8, K=(1, 1), P=(0, 0, 0, 0), ci=2, co=4),
+        conv_case(7, 5, 5, 4, 4, ci=2, co=2, fine=3, t=ROUND_SAT, tag="-rndsat"),
+        conv_case(8, 5, 5, 4, 4, G=2, ci=2, co=2, fine=3, t=FLOATS, tag="-float"),
+    ]),
+}
+
+
+@pytest.fixture(scope="session")
+def binaries(tmp_path_factory):
+    """Every family's driver, compiled once, in parallel; checks our headers stay warning-free."""
+    root = tmp_path_factory.mktemp("hls_kernels")
+    here = __import__("pathlib").Path(__file__).parent
+
+    def build(name):
+        headers, cases = FAMILIES[name]
+        src = root / f"{name}.cpp"
+        src.write_text(driver_source(headers, cases))
+        return toolchain.compile_cpp(src, extra_flags=["-I", str(here)])
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(zip(FAMILIES, pool.map(build, FAMILIES)))
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_headers_compile_without_warnings(binaries, family):
+    assert binaries[family].warnings_in(toolchain.INCLUDE_DIR) == []
+
+
+@pytest.mark.parametrize("family,index", [(f, i) for f, (_, cs) in FAMILIES.items() for i in range(len(cs))],
+                         ids=[c.id for _, cs in FAMILIES.values() for c in cs])
+def test_kernel(binaries, family, index):
+    check(binaries[family].binary, index, FAMILIES[family][1][index])
