@@ -421,33 +421,30 @@ class LinearOp(NodeOp):
         _check_folding(self, coarse_in=in_shape[-1], coarse_out=out_shape[-1])
 
 
-POOL_KINDS = ("max", "avg")
+POOL_KINDS = ("max", "sum")
 
 
 @irdl_op_definition
 class PoolOp(WindowOp):
-    """Max or average pooling over Kr x Kc windows.
+    """Max or sum pooling over Kr x Kc windows; padding contributes -inf (max) or 0 (sum).
 
-    Padding contributes -inf (max) or 0 (avg); `avg` divides by `divisor` when set (PyTorch's
-    count_include_pad / divisor_override), else by the number of in-bounds window elements.
+    Average pooling is a sum pool followed by a map dividing by the window size (or, for PyTorch's
+    count_include_pad=False, by a per-position count), exactly as torch-mlir expresses it.
     """
 
     name = "dataflow.pool"
     input = operand_def(StreamType)
     output = result_def(StreamType)
     kind = prop_def(StringAttr)
-    divisor = opt_prop_def(IntegerAttr)
     coarse = opt_prop_def(IntegerAttr)
 
     def __init__(self, input: SSAValue, *, name: str, kind: str, kernel: Sequence[int], stride: Sequence[int],
-                 dilation: Sequence[int], pad: Sequence[int], divisor: int | None = None):
+                 dilation: Sequence[int], pad: Sequence[int]):
         n, h, w, c = input.type.get_shape()
         ho = window_output_size(h, kernel[0], stride[0], dilation[0], pad[0], pad[1])
         wo = window_output_size(w, kernel[1], stride[1], dilation[1], pad[2], pad[3])
         props = {"name": StringAttr(name), "kind": StringAttr(kind), "kernel": _ints(kernel),
                  "stride": _ints(stride), "dilation": _ints(dilation), "pad": _ints(pad)}
-        if divisor is not None:
-            props["divisor"] = _int(divisor)
         super().__init__(operands=[input], result_types=[StreamType((n, ho, wo, c), input.type.element_type)],
                          properties=props)
 

@@ -6,6 +6,8 @@ builtin dialect's resource storage. dfcc keeps weights in that form too, so that
 and parse quickly, and new weights made by passes (folded batch-norm, quantized values) are new blobs.
 """
 
+from collections.abc import Callable
+
 import numpy as np
 from xdsl.dialect_interfaces.op_asm import OpAsmDialectInterface
 from xdsl.dialects.builtin import (
@@ -15,6 +17,7 @@ from xdsl.dialects.builtin import (
     Float32Type,
     Float64Type,
     IntegerType,
+    ModuleOp,
     TensorType,
     f32,
 )
@@ -68,7 +71,7 @@ def elements_array(attr) -> np.ndarray:
     if isinstance(attr, DenseIntOrFPElementsAttr):
         shape = attr.get_shape() or ()
         values = np.array(attr.get_values(), dtype=_numpy_dtype(attr.get_element_type()))
-        return np.broadcast_to(values, shape).copy() if values.size == 1 else values.reshape(shape)
+        return values.reshape(shape) if values.size == int(np.prod(shape)) else np.broadcast_to(values.reshape(()), shape).copy()
     raise DfccError(f"expected a dense constant, got {attr}")
 
 
@@ -81,3 +84,38 @@ def make_resource(name: str, array: np.ndarray) -> DenseResourceAttr:
     storage.parse_resource(handle, blob)
     _decoded[handle] = (storage.lookup(handle), array)
     return DenseResourceAttr.from_params(handle, TensorType(f32, array.shape))
+
+
+def isolate_resources(parse: Callable[[], ModuleOp]) -> ModuleOp:
+    """Run `parse` so that the module's blobs cannot clash with blobs of modules parsed before.
+
+    xDSL keeps blobs in one process-wide table and renames a repeated handle while parsing, which
+    attaches the file's blob to the older module's handle. So the table is emptied while parsing,
+    and handles of the new module that were already taken are renamed afterwards.
+    """
+    storage = _storage()
+    stash = dict(storage._blob_storage)
+    storage._blob_storage.clear()
+    try:
+        module = parse()
+    finally:
+        fresh = dict(storage._blob_storage)
+        storage._blob_storage.clear()
+        storage._blob_storage.update(stash)
+    renames: dict[str, str] = {}
+    for handle, blob in fresh.items():
+        new_handle = handle
+        counter = 0
+        while new_handle in stash:
+            new_handle = f"{handle}_{counter}"
+            counter += 1
+        storage._blob_storage[new_handle] = blob
+        if new_handle != handle:
+            renames[handle] = new_handle
+    if renames:
+        for op in module.walk():
+            for table in (op.properties, op.attributes):
+                for key, attr in table.items():
+                    if isinstance(attr, DenseResourceAttr) and attr.resource_handle.data in renames:
+                        table[key] = DenseResourceAttr.from_params(renames[attr.resource_handle.data], attr.type)
+    return module

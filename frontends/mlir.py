@@ -14,6 +14,7 @@ from xdsl.utils.exceptions import ParseError, VerifyException
 
 from dfcc.dialects.dataflow import Dataflow
 from dfcc.dialects.linalg_extra import extended_linalg
+from dfcc.dialects.resources import isolate_resources
 from dfcc.errors import DfccError
 
 
@@ -48,7 +49,7 @@ def _parse_error(error: ParseError, filename: str) -> DfccError:
 def parse_module(text: str, filename: str = "<stdin>", ctx: Context | None = None) -> ModuleOp:
     """Parse and verify MLIR text; errors name the file, line and column."""
     try:
-        module = Parser(ctx or make_context(), text, filename).parse_module()
+        module = isolate_resources(lambda: Parser(ctx or make_context(), text, filename).parse_module())
     except ParseError as error:
         raise _parse_error(error, filename) from None
     try:

@@ -1,0 +1,181 @@
+"""Graph clean-ups that make a lowered (or rewritten) dataflow graph what hardware should build.
+
+- batch-norm and other per-channel affine maps are folded into the preceding conv/linear weights;
+- chains of element-wise maps fuse into one map stage (one pass over the data, one FIFO less);
+- reshapes that only regroup size-1 dims collapse, unused weights disappear;
+- a stream read by several nodes gets an explicit fork, since each FIFO has exactly one reader.
+"""
+
+import numpy as np
+from xdsl.dialects import arith
+from xdsl.dialects.builtin import DenseArrayBase, ModuleOp, StringAttr, i32
+from xdsl.ir import Block, Operation, Region, SSAValue
+from xdsl.pattern_rewriter import (
+    GreedyRewritePatternApplier,
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
+from xdsl.rewriter import InsertPoint, Rewriter
+
+from dfcc.backends.cpu.scalar_body import evaluate_body
+from dfcc.dialects import dataflow as df
+from dfcc.dialects.resources import elements_array, make_resource
+
+_AFFINE_OPS = {"arith.addf", "arith.subf", "arith.mulf", "arith.divf", "arith.negf", "arith.constant"}
+
+
+def _depends_on(block: Block, arg: SSAValue) -> set[SSAValue]:
+    dependent = {arg}
+    for op in block.ops:
+        if any(o in dependent for o in op.operands):
+            dependent.update(op.results)
+    return dependent
+
+
+def is_affine_in(block: Block, arg: SSAValue) -> bool:
+    """Whether the body computes a*x + b in `arg` (only +, -, x by constants, / of x by constants)."""
+    dependent = _depends_on(block, arg)
+    for op in block.ops:
+        touched = [o in dependent for o in op.operands]
+        if not any(touched) or op is block.last_op:
+            continue
+        if op.name not in _AFFINE_OPS:
+            return False
+        if op.name == "arith.mulf" and all(touched):
+            return False
+        if op.name == "arith.divf" and touched[1]:
+            return False
+    return True
+
+
+def _channel_vector(array: np.ndarray, channels: int) -> np.ndarray | None:
+    """A per-channel vector from a parameter broadcast over the stream (None if it varies elsewhere)."""
+    if array.ndim == 0:
+        return np.full(channels, array, dtype=np.float32)
+    if array.size == channels and array.shape[-1] == channels:
+        return array.reshape(channels)
+    if array.size == 1:
+        return np.full(channels, array.reshape(()), dtype=np.float32)
+    return None
+
+
+class FoldAffineMapIntoWeights(RewritePattern):
+    """conv/linear -> map(a*x+b per channel)  ==>  conv/linear with scaled weights and bias."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: df.MapOp, rewriter: PatternRewriter) -> None:
+        if len(op.inputs) != 1 or not isinstance(producer := op.inputs[0].owner, (df.ConvOp, df.LinearOp)):
+            return
+        if not producer.output.has_one_use() or not is_affine_in(op.body.block, op.body.block.args[0]):
+            return
+        channels = producer.output.type.get_shape()[-1]
+        params = []
+        for param in op.params:
+            vector = _channel_vector(elements_array(param.owner.value), channels) if isinstance(param.owner, df.WeightsOp) else None
+            if vector is None:
+                return
+            params.append(vector)
+        zero, one = (evaluate_body(op.body.block, [np.full(channels, x, np.float32), *params])[0] for x in (0.0, 1.0))
+        scale, shift = (one - zero).astype(np.float32), np.broadcast_to(zero, (channels,)).astype(np.float32)
+        weights = elements_array(producer.weights.owner.value)
+        bias = elements_array(producer.bias.owner.value) if producer.bias is not None else np.zeros(channels, np.float32)
+        name = producer.node_name.data
+        new_weights = df.WeightsOp(make_resource(f"{name}_w", weights * scale.reshape((-1,) + (1,) * (weights.ndim - 1))), f"{name}_w")
+        new_bias = df.WeightsOp(make_resource(f"{name}_b", bias * scale + shift), f"{name}_b")
+        rewriter.insert_op([new_weights, new_bias], InsertPoint.before(producer))
+        producer.operands[1] = new_weights.output
+        if producer.bias is not None:
+            producer.operands[2] = new_bias.output
+        else:
+            producer.operands = [*producer.operands, new_bias.output]
+        rewriter.replace_op(op, [], [producer.output])
+
+
+class FuseMaps(RewritePattern):
+    """map -> map (the first read only by the second)  ==>  one map running both bodies."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: df.MapOp, rewriter: PatternRewriter) -> None:
+        for position, value in enumerate(op.inputs):
+            producer = value.owner
+            if (isinstance(producer, df.MapOp) and value.has_one_use()
+                    and producer.output.type.get_shape() == op.output.type.get_shape()):
+                rewriter.replace_op(op, fuse_maps(producer, op, position))
+                rewriter.erase_op(producer)
+                return
+
+
+def fuse_maps(first: df.MapOp, second: df.MapOp, position: int) -> df.MapOp:
+    """A map computing `second` with its input `position` replaced by `first`'s body."""
+    inputs = [*second.inputs[:position], *first.inputs, *second.inputs[position + 1:]]
+    params = [*first.params, *second.params]
+    block = Block(arg_types=[v.type.element_type for v in inputs] + [p.type.element_type for p in params])
+    n_first = len(first.inputs)
+    first_args = block.args[position:position + n_first] + block.args[len(inputs):len(inputs) + len(first.params)]
+    mapping: dict[SSAValue, SSAValue] = dict(zip(first.body.block.args, first_args))
+    for inner in first.body.block.ops:
+        if isinstance(inner, df.YieldOp):
+            first_result = mapping[inner.operands[0]]
+        else:
+            block.add_op(inner.clone(value_mapper=mapping))
+    second_stream_args = block.args[:position] + (first_result,) + block.args[position + n_first:len(inputs)]
+    second_param_args = block.args[len(inputs) + len(first.params):]
+    mapping = dict(zip(second.body.block.args, (*second_stream_args, *second_param_args)))
+    for inner in second.body.block.ops:
+        block.add_op(inner.clone(value_mapper=mapping))
+    return df.MapOp.create(
+        operands=[*inputs, *params], result_types=[second.output.type], regions=[Region(block)],
+        properties={**second.properties, "operandSegmentSizes": DenseArrayBase.from_list(i32, [len(inputs), len(params)])})
+
+
+class CollapseReshapes(RewritePattern):
+    """reshape -> reshape  ==>  one reshape; a reshape to its own shape disappears."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: df.ReshapeOp, rewriter: PatternRewriter) -> None:
+        if op.input.type.get_shape() == op.output.type.get_shape():
+            rewriter.replace_op(op, [], [op.input])
+        elif isinstance(inner := op.input.owner, df.ReshapeOp) and op.input.has_one_use():
+            op.operands[0] = inner.input
+            rewriter.erase_op(inner)
+
+
+class EraseUnusedWeights(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: df.WeightsOp, rewriter: PatternRewriter) -> None:
+        if not op.output.uses:
+            rewriter.erase_op(op)
+
+
+def insert_forks(module: ModuleOp) -> None:
+    """Give every stream read by more than one node a fork with one output per reader."""
+    names = {op.node_name.data for op in module.walk() if isinstance(op, df.NodeOp)}
+    counter = 0
+    for op in list(module.walk()):
+        for result in op.results:
+            if not isinstance(result.type, df.StreamType) or result.uses.get_length() < 2:
+                continue
+            while f"fork{counter}" in names:
+                counter += 1
+            uses = sorted(result.uses, key=lambda use: (_position(use.operation), use.index))
+            fork = df.ForkOp(result, len(uses), f"fork{counter}")
+            names.add(f"fork{counter}")
+            Rewriter.insert_op(fork, InsertPoint.after(op))
+            for use, output in zip(uses, fork.outputs):
+                use.operation.operands[use.index] = output
+
+
+def _position(op: Operation) -> int:
+    block = op.parent_block()
+    return block.get_operation_index(op) if block else 0
+
+
+def dataflow_cleanup(module: ModuleOp) -> None:
+    """Fold, fuse and tidy the graph, then make fan-out explicit."""
+    PatternRewriteWalker(GreedyRewritePatternApplier([
+        FoldAffineMapIntoWeights(), FuseMaps(), CollapseReshapes(), EraseUnusedWeights(),
+    ])).rewrite_module(module)
+    PatternRewriteWalker(EraseUnusedWeights()).rewrite_module(module)
+    insert_forks(module)
