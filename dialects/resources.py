@@ -103,12 +103,14 @@ def isolate_resources(parse: Callable[[], ModuleOp]) -> ModuleOp:
         storage._blob_storage.clear()
         storage._blob_storage.update(stash)
     renames: dict[str, str] = {}
+    taken = set(stash) | set(fresh)
     for handle, blob in fresh.items():
         new_handle = handle
         counter = 0
-        while new_handle in stash:
+        while handle in stash and new_handle in taken:
             new_handle = f"{handle}_{counter}"
             counter += 1
+        taken.add(new_handle)
         storage._blob_storage[new_handle] = blob
         if new_handle != handle:
             renames[handle] = new_handle

@@ -1,0 +1,55 @@
+"""The outputs `dfcc -t TARGET` can produce, each a function of the final module and the request."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from xdsl.dialects.builtin import ModuleOp
+
+from dfcc.errors import DfccError
+
+
+@dataclass(frozen=True)
+class TargetRequest:
+    """What the user asked for on the command line, for the target to act on."""
+
+    output: str | None = None
+    input: str | None = None
+    json: bool = False
+    plot: str | None = None
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    help: str
+    run: Callable[[ModuleOp, TargetRequest], None]
+
+
+def _mlir(module: ModuleOp, request: TargetRequest) -> None:
+    from dfcc.driver.output import print_module
+
+    print_module(module, request.output)
+
+
+def _cpu(module: ModuleOp, request: TargetRequest) -> None:
+    from dfcc.backends.cpu.io import load_inputs, save_outputs
+    from dfcc.backends.cpu.reference import run_reference
+
+    if request.input is None:
+        raise DfccError("-t cpu needs --input FILE.npz (keys arg0, arg1, ...) or FILE.npy")
+    if request.output is None:
+        raise DfccError("-t cpu needs -o OUT.npz for the outputs")
+    save_outputs(request.output, run_reference(module, load_inputs(request.input)))
+
+
+TARGETS: dict[str, Target] = {
+    "mlir": Target("mlir", "print the IR after the pipeline (default)", _mlir),
+    "cpu": Target("cpu", "run the numpy CPU reference: --input x.npz -o y.npz", _cpu),
+}
+
+
+def get_target(name: str) -> Target:
+    if name not in TARGETS:
+        raise DfccError(f"unknown target '{name}'; available targets: {', '.join(TARGETS)}")
+    return TARGETS[name]

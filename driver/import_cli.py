@@ -1,0 +1,62 @@
+"""`dfcc-import FILE.py:FN --shape 1,3,32,32 -o model.mlir`: a PyTorch model to linalg MLIR."""
+
+import argparse
+import os
+import sys
+import traceback
+
+from dfcc.errors import DfccError
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(d) for d in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"shape must be comma-separated integers, got '{text}'") from None
+    if not shape or min(shape) < 1:
+        raise argparse.ArgumentTypeError(f"shape dimensions must be positive, got '{text}'")
+    return shape
+
+
+def run(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="dfcc-import", allow_abbrev=False,
+                                     description="Import a PyTorch nn.Module with torch-mlir to linalg-on-tensors MLIR.")
+    parser.add_argument("model", help="FILE.py:FUNCTION, where FUNCTION() returns the nn.Module")
+    parser.add_argument("--shape", type=_shape, action="append", required=True,
+                        help="shape of one input, e.g. 1,3,32,32 (repeat for several inputs)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random example inputs used for tracing")
+    parser.add_argument("-o", "--output", help="output .mlir file (default: standard output)")
+    args = parser.parse_args(argv)
+
+    from dfcc.driver.output import write_atomic
+    from dfcc.frontends.torch import _require_torch, import_to_text, load_model_factory
+
+    torch, _ = _require_torch()
+    module = load_model_factory(args.model)
+    if not isinstance(module, torch.nn.Module):
+        raise DfccError(f"{args.model} returned {type(module).__name__}, not a torch.nn.Module")
+    generator = torch.Generator().manual_seed(args.seed)
+    inputs = [torch.randn(shape, generator=generator) for shape in args.shape]
+    text = import_to_text(module, *inputs)
+    if args.output:
+        write_atomic(args.output, text)
+    else:
+        sys.stdout.write(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        run(sys.argv[1:] if argv is None else argv)
+    except DfccError as error:
+        print(f"dfcc-import: error: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:
+        if os.environ.get("DFCC_DEBUG"):
+            traceback.print_exc()
+        print(f"dfcc-import: internal error: {type(error).__name__}: {error} (set DFCC_DEBUG=1 for a traceback)", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
