@@ -9,11 +9,13 @@ fixed-point values and ap_fixed conversions), within 1e-5 for float.
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from dfcc.backends.hls import toolchain
+from dfcc.errors import DfccError
 
 HARNESS = "hls_kernels/harness.h"
 
@@ -165,7 +167,8 @@ class Case:
 
     def cpp(self, index: int) -> str:
         lines = [f"static void case_{index}() {{  // {self.id}"]
-        lines += [f"    typedef {t.cpp} {name};" for name, t in self.types.items()]
+        used = " ".join([self.call] + [t for t, *_ in self.ins + self.outs + self.arrays])
+        lines += [f"    typedef {t.cpp} {name};" for name, t in self.types.items() if name in used]
         for k, (t, p, v) in enumerate(self.ins):
             lines.append(f"    hls::stream<dfcc::vec<{t}, {p}> > s_in{k};")
             lines.append(f"    feed(s_in{k}, {v.a.size // p});")
@@ -223,6 +226,8 @@ ACC = Fx(24, 10)  # fewer fraction bits than a 16x16 product: T_acc(x*w) truncat
 FIXED = dict(T_in=Q16, T_w=Q16, T_b=Q16, T_acc=ACC, T_out=Q16)
 ROUND_SAT = dict(T_in=Q16, T_w=Q16, T_b=Q16, T_acc=Fx(20, 8, "AP_RND_CONV", "AP_SAT"),
                  T_out=Fx(12, 4, "AP_RND_CONV", "AP_SAT"))
+# a saturating accumulator that saturates mid-sum: only the documented order gives these bits
+ACC_SAT = dict(T_in=Q16, T_w=Q16, T_b=Q16, T_acc=Fx(16, 6, "AP_RND_CONV", "AP_SAT"), T_out=Q16)
 FLOATS = dict(T_in=FLOAT, T_w=FLOAT, T_b=FLOAT, T_acc=FLOAT, T_out=FLOAT)
 
 
@@ -258,11 +263,11 @@ def ref_conv(x: V, w: V, b: V, t, stride, dil, pads, groups) -> V:
 
 
 def conv_case(seed, H, W, C, F, K=(3, 3), S=(1, 1), D=(1, 1), P=(1, 1, 1, 1), G=1, ci=1, co=1, fine=1,
-              t=FIXED, tag=""):
+              t=FIXED, tag="", scale=1 / 16):
     rng = np.random.default_rng(seed)
-    x = rand(rng, t["T_in"], (H, W, C), 0.25)
-    w = rand(rng, t["T_w"], (F, C // G, *K), 0.25)
-    b = rand(rng, t["T_b"], (F,), 0.25)
+    x = rand(rng, t["T_in"], (H, W, C), scale)
+    w = rand(rng, t["T_w"], (F, C // G, *K), scale)
+    b = rand(rng, t["T_b"], (F,), scale)
     y = ref_conv(x, w, b, t, S, D, P, G)
     geom = ",".join(map(str, (H, W, C, *K, *S, *D, *P)))
     call = (f"dfcc::conv<dfcc::geom<{geom}>, {F}, {G}, {ci}, {co}, {fine}, T_in, T_w, T_b, T_acc, T_out>"
@@ -277,9 +282,9 @@ def lanes_case(n, p1, p2):
                 [("T", p1, x)], [("T", p2, x)])
 
 
-def linear_case(seed, n, c, f, ci, co, t=FIXED, tag=""):
+def linear_case(seed, n, c, f, ci, co, t=FIXED, tag="", scale=1 / 16):
     rng = np.random.default_rng(seed)
-    x, w, b = rand(rng, t["T_in"], (n, c), 0.25), rand(rng, t["T_w"], (f, c), 0.25), rand(rng, t["T_b"], (f,), 0.25)
+    x, w, b = rand(rng, t["T_in"], (n, c), scale), rand(rng, t["T_w"], (f, c), scale), rand(rng, t["T_b"], (f,), scale)
     acc = b.cast(t["T_acc"]).map(lambda a: np.broadcast_to(a, (n, f)))
     for k in range(c):
         acc = (acc + (x[:, [k]] * w[:, k]).cast(t["T_acc"])).cast(t["T_acc"])
@@ -289,9 +294,9 @@ def linear_case(seed, n, c, f, ci, co, t=FIXED, tag=""):
                 [("T_w", w), ("T_b", b)])
 
 
-def matmul_case(seed, batch, m, k, n, ci, co, t=FIXED, tag=""):
+def matmul_case(seed, batch, m, k, n, ci, co, t=FIXED, tag="", scale=1 / 16):
     rng = np.random.default_rng(seed)
-    a, b = rand(rng, t["T_in"], (batch, m, k), 0.25), rand(rng, t["T_w"], (batch, k, n), 0.25)
+    a, b = rand(rng, t["T_in"], (batch, m, k), scale), rand(rng, t["T_w"], (batch, k, n), scale)
     y = running_sum([a[:, :, [j]] * b[:, [j], :] for j in range(k)], t["T_acc"]).cast(t["T_out"])
     call = f"dfcc::matmul<{batch}, {m}, {k}, {n}, {ci}, {co}, T_in, T_w, T_acc, T_out>(s_in0, s_in1, s_out0)"
     return Case(f"matmul{tag}-b{batch}-{m}x{k}x{n}-ci{ci}-co{co}", call, t, [("T_in", ci, a), ("T_w", co, b)],
@@ -300,7 +305,7 @@ def matmul_case(seed, batch, m, k, n, ci, co, t=FIXED, tag=""):
 
 def pool_case(seed, kind, H, W, C, P, K, S=(1, 1), D=(1, 1), pads=(0, 0, 0, 0), t=FIXED, tag=""):
     rng = np.random.default_rng(seed)
-    x = rand(rng, t["T_in"], (H, W, C))
+    x = rand(rng, t["T_in"], (H, W, C), 0.25)
     ho = out_size(H, K[0], S[0], D[0], pads[0], pads[1])
     wo = out_size(W, K[1], S[1], D[1], pads[2], pads[3])
     geom = "dfcc::geom<" + ",".join(map(str, (H, W, C, *K, *S, *D, *pads))) + ">"
@@ -318,7 +323,7 @@ def pool_case(seed, kind, H, W, C, P, K, S=(1, 1), D=(1, 1), pads=(0, 0, 0, 0), 
 
 
 def gap_case(seed, H, W, C, P, t=FIXED, tag=""):
-    x = rand(np.random.default_rng(seed), t["T_in"], (H, W, C))
+    x = rand(np.random.default_rng(seed), t["T_in"], (H, W, C), 0.25)
     y = (running_sum([x[h, w] for h in range(H) for w in range(W)], t["T_acc"])
          * from_float(1.0 / (H * W), t["T_acc"])).cast(t["T_out"])
     return Case(f"globalavgpool{tag}-{H}x{W}x{C}-P{P}", f"dfcc::global_avg_pool<{H}, {W}, {C}, {P}, T_in, T_acc, "
@@ -340,7 +345,7 @@ template <class R> struct rsqrt_fn {
 
 
 def map_case(seed, n, c, p, channel, t_in, t_out, tag=""):
-    x = rand(np.random.default_rng(seed), t_in, (n, c))
+    x = rand(np.random.default_rng(seed), t_in, (n, c), 0.125)
     if channel:
         y = (x * from_float((np.arange(c) - 2) * 0.25, t_in)).cast(t_out)
         call = f"dfcc::map_channel<{n}, {c}, {p}, chan_scale, T_in, T_out>(s_in0, s_out0)"
@@ -353,7 +358,7 @@ def map_case(seed, n, c, p, channel, t_in, t_out, tag=""):
 
 def join_case(seed, op, n, c, p, broadcast, t_a, t_b, t_out, tag=""):
     rng = np.random.default_rng(seed)
-    a, b = rand(rng, t_a, (n, c)), rand(rng, t_b, (1 if broadcast else n, c))
+    a, b = rand(rng, t_a, (n, c), 0.25), rand(rng, t_b, (1 if broadcast else n, c), 0.25)
     y = (a + b if op == "add" else a * b).cast(t_out)
     fn = "join_broadcast" if broadcast else "join"
     call = f"dfcc::{fn}<dfcc::{op}, {n}, {c}, {p}, T_a, T_b, T_out>(s_in0, s_in1, s_out0)"
@@ -433,24 +438,26 @@ FAMILIES = {
         conv_case(1, 5, 6, 4, 4),
         conv_case(1, 5, 6, 4, 4, ci=2, co=2, fine=3),
         conv_case(1, 5, 6, 4, 4, ci=4, co=4, fine=9),
+        conv_case(1, 5, 6, 4, 4, ci=2, co=4, fine=9, tag="-wrap", scale=1 / 4),  # T_acc and T_out wrap
         conv_case(2, 7, 6, 2, 4, K=(3, 2), S=(2, 1), D=(2, 1), P=(1, 0, 2, 1), ci=2, co=2, fine=2),
         conv_case(3, 4, 4, 4, 6, G=2, ci=2, co=3),
         conv_case(4, 6, 5, 4, 4, G=4, S=(2, 2), ci=4, co=4, fine=9),
         conv_case(4, 6, 5, 4, 4, G=4, S=(2, 2), ci=2, co=1, fine=3),
         conv_case(5, 4, 4, 2, 4, G=2, ci=2, co=2),
         conv_case(6, 4, 5, 4, 8, K=(1, 1), P=(0, 0, 0, 0), ci=2, co=4),
-        conv_case(7, 5, 5, 4, 4, ci=2, co=2, fine=3, t=ROUND_SAT, tag="-rndsat"),
+        conv_case(7, 5, 5, 4, 4, ci=2, co=2, fine=3, t=ROUND_SAT, tag="-rndsat", scale=1 / 32),
+        conv_case(7, 5, 5, 4, 4, ci=2, co=2, fine=3, t=ACC_SAT, tag="-accsat", scale=1 / 4),
         conv_case(8, 5, 5, 4, 4, G=2, ci=2, co=2, fine=3, t=FLOATS, tag="-float"),
     ]),
     "linear": (["linear.h"], [
         linear_case(1, 3, 8, 6, 1, 1),
         linear_case(1, 3, 8, 6, 2, 3),
         linear_case(1, 3, 8, 6, 8, 6),
-        linear_case(2, 2, 8, 4, 4, 2, t=ROUND_SAT, tag="-rndsat"),
+        linear_case(2, 4, 16, 4, 4, 2, t=ROUND_SAT, tag="-rndsat", scale=1 / 16),
         linear_case(3, 2, 6, 4, 2, 2, t=FLOATS, tag="-float"),
         matmul_case(4, 2, 3, 4, 6, 1, 1),
         matmul_case(4, 2, 3, 4, 6, 2, 3),
-        matmul_case(5, 1, 2, 6, 4, 3, 2, t=ROUND_SAT, tag="-rndsat"),
+        matmul_case(5, 1, 4, 6, 4, 3, 2, t=ROUND_SAT, tag="-rndsat", scale=1 / 16),
         matmul_case(6, 2, 3, 4, 4, 4, 2, t=FLOATS, tag="-float"),
     ]),
     "pool": (["pool.h"], [
@@ -500,7 +507,7 @@ FAMILIES = {
 def binaries(tmp_path_factory):
     """Every family's driver, compiled once, in parallel; checks our headers stay warning-free."""
     root = tmp_path_factory.mktemp("hls_kernels")
-    here = __import__("pathlib").Path(__file__).parent
+    here = Path(__file__).parent
 
     def build(name):
         headers, cases = FAMILIES[name]
@@ -510,6 +517,13 @@ def binaries(tmp_path_factory):
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         return dict(zip(FAMILIES, pool.map(build, FAMILIES)))
+
+
+def test_compile_error_is_a_dfcc_error_with_location(tmp_path):
+    src = tmp_path / "broken.cpp"
+    src.write_text("#include <dfcc/vec.h>\nint main() {\n    return undefined_name;\n}\n")
+    with pytest.raises(DfccError, match=r"broken\.cpp:3:\d+: error: .undefined_name"):
+        toolchain.compile_cpp(src)
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
