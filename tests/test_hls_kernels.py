@@ -95,10 +95,6 @@ class V:
     def __mul__(self, other):
         return V(self.a * other.a, None if self.frac is None else self.frac + other.frac)
 
-    def __gt__(self, other):
-        a, b, _ = self._align(other)
-        return a > b
-
     def __getitem__(self, idx):
         return V(self.a[idx], self.frac)
 
@@ -113,10 +109,6 @@ class V:
 
     def to_float(self) -> np.ndarray:
         return self.a.astype(np.float64) if self.frac is None else self.a / 2.0**self.frac
-
-
-def vstack(vs, axis=0) -> V:
-    return V(np.stack([v.a for v in vs], axis), vs[0].frac)
 
 
 def where(cond, a: V, b: V) -> V:
