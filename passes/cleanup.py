@@ -8,7 +8,7 @@
 
 import numpy as np
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import DenseArrayBase, ModuleOp, StringAttr, i32
+from xdsl.dialects.builtin import DenseArrayBase, FloatAttr, ModuleOp, f32, i32
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.pattern_rewriter import (
     GreedyRewritePatternApplier,
@@ -130,6 +130,51 @@ def fuse_maps(first: df.MapOp, second: df.MapOp, position: int) -> df.MapOp:
         properties={**second.properties, "operandSegmentSizes": DenseArrayBase.from_list(i32, [len(inputs), len(params)])})
 
 
+def _rebuild_map(op: df.MapOp, inputs: list[SSAValue], params: list[SSAValue], arg_values) -> df.MapOp:
+    """A copy of `op` over new operands; `arg_values(block)` gives the value each old body arg becomes."""
+    block = Block(arg_types=[v.type.element_type for v in inputs] + [p.type.element_type for p in params])
+    mapping: dict[SSAValue, SSAValue] = dict(zip(op.body.block.args, arg_values(block)))
+    for inner in op.body.block.ops:
+        block.add_op(inner.clone(value_mapper=mapping))
+    return df.MapOp.create(
+        operands=[*inputs, *params], result_types=[op.output.type], regions=[Region(block)],
+        properties={**op.properties, "operandSegmentSizes": DenseArrayBase.from_list(i32, [len(inputs), len(params)])})
+
+
+class DedupMapInputs(RewritePattern):
+    """map(%a, %a)  ==>  map(%a): one FIFO read serves every use of the same stream in the body."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: df.MapOp, rewriter: PatternRewriter) -> None:
+        inputs = list(op.inputs)
+        unique = list(dict.fromkeys(inputs))
+        if len(unique) == len(inputs):
+            return
+        params = list(op.params)
+        rewriter.replace_op(op, _rebuild_map(op, unique, params, lambda block: [
+            *(block.args[unique.index(v)] for v in inputs), *block.args[len(unique):]]))
+
+
+class InlineScalarParams(RewritePattern):
+    """A single-number parameter becomes a constant in the body: no memory, no extra port."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: df.MapOp, rewriter: PatternRewriter) -> None:
+        scalars = [p for p in op.params if isinstance(p.owner, df.WeightsOp) and elements_array(p.owner.value).size == 1]
+        if not scalars:
+            return
+        kept = [p for p in op.params if p not in scalars]
+        constants = {p: arith.ConstantOp(FloatAttr(float(elements_array(p.owner.value).reshape(())), f32)) for p in scalars}
+
+        def arg_values(block: Block) -> list[SSAValue]:
+            for constant in constants.values():
+                block.add_op(constant)
+            kept_args = iter(block.args[len(op.inputs):])
+            return [*block.args[:len(op.inputs)], *(constants[p].result if p in constants else next(kept_args) for p in op.params)]
+
+        rewriter.replace_op(op, _rebuild_map(op, list(op.inputs), kept, arg_values))
+
+
 class CollapseReshapes(RewritePattern):
     """reshape -> reshape  ==>  one reshape; a reshape to its own shape disappears."""
 
@@ -175,7 +220,8 @@ def _position(op: Operation) -> int:
 def dataflow_cleanup(module: ModuleOp) -> None:
     """Fold, fuse and tidy the graph, then make fan-out explicit."""
     PatternRewriteWalker(GreedyRewritePatternApplier([
-        FoldAffineMapIntoWeights(), FuseMaps(), CollapseReshapes(), EraseUnusedWeights(),
+        InlineScalarParams(), DedupMapInputs(), FoldAffineMapIntoWeights(), FuseMaps(), CollapseReshapes(),
+        EraseUnusedWeights(),
     ])).rewrite_module(module)
     PatternRewriteWalker(EraseUnusedWeights()).rewrite_module(module)
     insert_forks(module)
