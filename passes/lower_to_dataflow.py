@@ -145,7 +145,8 @@ class _Lowering:
             handler = _HANDLERS.get(type(op))
             if handler is None:
                 self.unsupported.setdefault(op.name, op)
-                continue
+            if handler is None or any(v not in self.values for v in op.operands):
+                continue  # depends on an unsupported op: reported once, at that op
             handler(self, op)
         if self.unsupported:
             lines = [f"unsupported operation '{name}' ({location(op)})" for name, op in self.unsupported.items()]

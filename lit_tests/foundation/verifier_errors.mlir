@@ -1,0 +1,10 @@
+// Verifiers reject malformed dataflow IR before any backend sees it, naming the node.
+// RUN: not dfcc %s 2>&1 | filecheck %s
+// CHECK: dfcc: error: {{.*}}invalid IR: {{.*}}conv 'conv0': weights shape (4, 3, 3, 3), expected (4, 2, 3, 3)
+func.func @main(%a: tensor<1x2x4x4xf32>) -> tensor<1x4x4x4xf32> {
+  %s = dataflow.source %a {name = "input0", perm = array<i64: 0, 2, 3, 1>} : (tensor<1x2x4x4xf32>) -> !dataflow.stream<1x4x4x2xf32>
+  %w = dataflow.weights {name = "conv0_w", value = dense<0.5> : tensor<4x3x3x3xf32>} : tensor<4x3x3x3xf32>
+  %c = dataflow.conv %s, %w {name = "conv0", kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>, pad = array<i64: 1, 1, 1, 1>} : (!dataflow.stream<1x4x4x2xf32>, tensor<4x3x3x3xf32>) -> !dataflow.stream<1x4x4x4xf32>
+  %t = dataflow.sink %c {name = "output0", perm = array<i64: 0, 2, 3, 1>} : (!dataflow.stream<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
+  func.return %t : tensor<1x4x4x4xf32>
+}
