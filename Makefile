@@ -1,0 +1,28 @@
+# Two entry points, each installing what it needs into .venv first:
+#   make example   import a bundled PyTorch model and run it through dfcc
+#   make test      the whole test suite (pytest + lit)
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[torch,hls,test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+.PHONY: install example test
+install: $(STAMP)
+
+example: $(STAMP)
+	mkdir -p out
+	$(BIN)/dfcc-import examples/models/resnet.py:resnet18_small --shape 1,3,32,32 -o out/resnet18_small.mlir
+	$(BIN)/python -c "import numpy as np; np.savez('out/x.npz', arg0=np.random.default_rng(0).standard_normal((1, 3, 32, 32), dtype=np.float32))"
+	$(BIN)/dfcc out/resnet18_small.mlir -p lower-to-dataflow -o out/resnet18_small.dataflow.mlir
+	$(BIN)/dfcc out/resnet18_small.dataflow.mlir -t cpu --input out/x.npz -o out/y.npz
+	$(BIN)/python examples/compare_with_pytorch.py examples/models/resnet.py:resnet18_small out/x.npz out/y.npz
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(BIN)/lit -q lit_tests
