@@ -72,24 +72,26 @@ def run(argv: list[str]) -> None:
     target.run(module, TargetRequest(output=args.output, input=args.input, json=args.json, plot=args.plot))
 
 
-def main(argv: list[str] | None = None) -> int:
+def run_reporting_errors(prog: str, run_command, argv: list[str]) -> int:
+    """Run a command; user errors become `PROG: error: ...` and exit code 1, bugs exit code 2."""
     try:
-        run(sys.argv[1:] if argv is None else argv)
-    except DfccError as error:
-        print(f"dfcc: error: {error}", file=sys.stderr)
-        return 1
-    except (PassFailedException, DiagnosticException) as error:
-        print(f"dfcc: error: {error}", file=sys.stderr)
+        run_command(argv)
+    except (DfccError, PassFailedException, DiagnosticException) as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
     except Exception as error:  # a bug in dfcc: say so plainly, keep the traceback for DFCC_DEBUG
         if os.environ.get("DFCC_DEBUG"):
             traceback.print_exc()
-        print(f"dfcc: internal error: {type(error).__name__}: {error} (set DFCC_DEBUG=1 for a traceback; please report)",
+        print(f"{prog}: internal error: {type(error).__name__}: {error} (set DFCC_DEBUG=1 for a traceback; please report)",
               file=sys.stderr)
         return 2
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_reporting_errors("dfcc", run, sys.argv[1:] if argv is None else argv)
 
 
 if __name__ == "__main__":

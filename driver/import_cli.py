@@ -1,9 +1,7 @@
 """`dfcc-import FILE.py:FN --shape 1,3,32,32 -o model.mlir`: a PyTorch model to linalg MLIR."""
 
 import argparse
-import os
 import sys
-import traceback
 
 from dfcc.errors import DfccError
 
@@ -45,17 +43,9 @@ def run(argv: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        run(sys.argv[1:] if argv is None else argv)
-    except DfccError as error:
-        print(f"dfcc-import: error: {error}", file=sys.stderr)
-        return 1
-    except Exception as error:
-        if os.environ.get("DFCC_DEBUG"):
-            traceback.print_exc()
-        print(f"dfcc-import: internal error: {type(error).__name__}: {error} (set DFCC_DEBUG=1 for a traceback)", file=sys.stderr)
-        return 2
-    return 0
+    from dfcc.driver.cli import run_reporting_errors
+
+    return run_reporting_errors("dfcc-import", run, sys.argv[1:] if argv is None else argv)
 
 
 if __name__ == "__main__":
