@@ -1,0 +1,155 @@
+"""Network totals: the pipeline's initiation interval and latency, skip-connection FIFO sizes, and
+the resources of every node plus FIFOs, for one choice of folding and weight memory per node.
+
+The graph is read from the IR once (`Network.from_module`); `Network.evaluate(choices)` is then a
+pure function of the choices, which is what the DSE calls in its loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.dialects.builtin import ModuleOp, StringAttr
+from xdsl.ir import Operation, SSAValue
+
+from dfcc.backends.estimate.model import NodeCost, NodeModel, describe, is_node, stream_bits
+from dfcc.dialects.dataflow import StreamType
+from dfcc.errors import DfccError
+from dfcc.hardware.cycles import batch_cycles, network_ii
+from dfcc.hardware.memory import bram18, lutram_luts, skip_fifo_depth
+
+RESOURCES = ("dsp", "bram18", "uram", "lut", "ff")
+RESOURCE_LABELS = {"dsp": "DSP", "bram18": "BRAM18", "uram": "URAM", "lut": "LUT", "ff": "FF"}
+DEFAULT_FIFO_DEPTH = 2  # StreamType's default depth
+PLATFORM_ATTR = "dataflow.platform"
+
+Choice = tuple[tuple[int, ...], str]  # (folding, weight memory)
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    producer: int  # node index
+    consumer: int
+    value: SSAValue
+    elements: int
+    bits: int
+    ir_depth: int
+
+
+@dataclass(frozen=True)
+class Totals:
+    """One design point: per-node costs, pipeline figures and resources (FIFOs included)."""
+
+    costs: tuple[NodeCost, ...]
+    ii: int
+    bottleneck: int  # node index
+    depth_cycles: int  # pipeline depth along the longest path
+    fifo_depths: dict[int, int]  # edge index -> depth in elements, for edges that need more than default
+    fifo_bram18: int
+    fifo_lut: int
+    dsp: int
+    bram18: int
+    uram: int
+    lut: int
+    ff: int
+
+    @property
+    def latency_cycles(self) -> float:
+        return batch_cycles(self.ii, 1, self.depth_cycles)
+
+    def resource(self, key: str) -> int:
+        return getattr(self, key)
+
+    def overshoot(self, limits: dict[str, float]) -> list[tuple[str, int, float]]:
+        """(resource, used, limit) for every resource above its limit."""
+        return [(k, self.resource(k), limits[k]) for k in RESOURCES if self.resource(k) > limits[k]]
+
+
+class Network:
+    """The nodes of a dataflow function in topological (IR) order and the streams between them."""
+
+    def __init__(self, nodes: list[NodeModel], edges: list[Edge]):
+        self.nodes = nodes
+        self.edges = edges
+        self.in_edges: list[list[int]] = [[] for _ in nodes]
+        for i, e in enumerate(edges):
+            self.in_edges[e.consumer].append(i)
+
+    @staticmethod
+    def from_module(module: ModuleOp) -> Network:
+        ops = [op for op in module.walk() if is_node(op)]
+        if not ops:
+            raise DfccError("no dataflow nodes in the module: run lower-to-dataflow first")
+        index: dict[Operation, int] = {op: i for i, op in enumerate(ops)}
+        nodes = [describe(op) for op in ops]
+        edges = []
+        for op in ops:
+            for value in op.operands:
+                if isinstance(value.type, StreamType) and value.owner in index:
+                    edges.append(Edge(index[value.owner], index[op], value, value.type.num_elements,
+                                      stream_bits(value), value.type.depth.data))
+        return Network(nodes, edges)
+
+    def ir_choices(self) -> list[Choice]:
+        return [(m.ir_folding(), m.ir_memory()) for m in self.nodes]
+
+    def macs(self) -> int:
+        return sum(m.macs for m in self.nodes)
+
+    def evaluate(self, choices: list[Choice], respect_ir_depths: bool = False) -> Totals:
+        costs = tuple(m.cost(f, mem) for m, (f, mem) in zip(self.nodes, choices))
+        n = len(costs)
+        arrival = [0.0] * n  # fraction of an inference pushed in before the node's first output
+        latency = [0] * n
+        fifo_depths: dict[int, int] = {}
+        fifo_bram = fifo_lut = 0
+        for i in range(n):
+            ins = self.in_edges[i]
+            if ins:
+                first_in = max(arrival[self.edges[e].producer] for e in ins)
+                latency[i] = max(latency[self.edges[e].producer] for e in ins) + costs[i].depth
+                if len(ins) > 1:
+                    for e in ins:
+                        edge = self.edges[e]
+                        slack = first_in - arrival[edge.producer]
+                        need = 0
+                        if slack > 1e-12:
+                            # SATAY: the skip FIFO holds what the longer branch absorbs first, plus 64;
+                            # never more than one whole tensor (plus the margin) is needed
+                            need = skip_fifo_depth(min(edge.elements, int(-(-slack * edge.elements // 1))))
+                        depth = max(need, edge.ir_depth) if respect_ir_depths else need
+                        if depth > DEFAULT_FIFO_DEPTH:
+                            fifo_depths[e] = depth
+                            lanes = max(1, costs[edge.producer].out_lanes)
+                            width, words = edge.bits * lanes, -(-depth // lanes)
+                            blocks = bram18(width, words, fifo=True)
+                            fifo_bram += blocks
+                            if not blocks:
+                                fifo_lut += lutram_luts(width, words)
+            else:
+                first_in = 0.0
+                latency[i] = costs[i].depth
+            arrival[i] = first_in + costs[i].fill
+        if respect_ir_depths:
+            for i, edge in enumerate(self.edges):
+                if i not in fifo_depths and edge.ir_depth > DEFAULT_FIFO_DEPTH:
+                    fifo_depths[i] = edge.ir_depth
+                    lanes = max(1, costs[edge.producer].out_lanes)
+                    width, words = edge.bits * lanes, -(-edge.ir_depth // lanes)
+                    blocks = bram18(width, words, fifo=True)
+                    fifo_bram += blocks
+                    fifo_lut += 0 if blocks else lutram_luts(width, words)
+        cycles = [c.cycles for c in costs]
+        ii = network_ii(cycles)
+        return Totals(
+            costs=costs, ii=ii, bottleneck=cycles.index(ii), depth_cycles=max(latency),
+            fifo_depths=fifo_depths, fifo_bram18=fifo_bram, fifo_lut=fifo_lut,
+            dsp=sum(c.dsp for c in costs), bram18=sum(c.bram18 for c in costs) + fifo_bram,
+            uram=sum(c.uram for c in costs), lut=sum(c.lut for c in costs) + fifo_lut,
+            ff=sum(c.ff for c in costs),
+        )
+
+
+def recorded_platform(module: ModuleOp) -> str | None:
+    attr = module.attributes.get(PLATFORM_ATTR)
+    return attr.data if isinstance(attr, StringAttr) else None

@@ -1,0 +1,197 @@
+"""`dfcc -t estimate`: the cycle and resource estimate of the design the IR describes.
+
+A rich table (or JSON with --json) on stdout or in the -o file; remarks go to stderr so the JSON
+pipes into jq. --plot FILE.png draws per-node cycles against the bottleneck and resources per node.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from dataclasses import dataclass
+
+from xdsl.dialects.builtin import ModuleOp
+
+from dfcc.backends.estimate.network import RESOURCE_LABELS, RESOURCES, Network, Totals, recorded_platform
+from dfcc.hardware.cycles import throughput
+from dfcc.hardware.platforms import Platform, load_platform
+from dfcc.hardware.roofline import dsp_roofline
+
+DEFAULT_PLATFORM = "zcu102"
+
+
+def remark(message: str) -> None:
+    print(f"dfcc: remark: {message}", file=sys.stderr)
+
+
+@dataclass
+class Estimate:
+    network: Network
+    totals: Totals
+    platform: Platform
+
+    @staticmethod
+    def of_module(module: ModuleOp, platform: str | None = None) -> Estimate:
+        name = platform or recorded_platform(module)
+        if name is None:
+            remark(f"no platform recorded in the IR (run explore{{platform=...}}); estimating for {DEFAULT_PLATFORM}")
+            name = DEFAULT_PLATFORM
+        network = Network.from_module(module)
+        totals = network.evaluate(network.ir_choices(), respect_ir_depths=True)
+        for e, depth in totals.fifo_depths.items():
+            edge = network.edges[e]
+            if depth > edge.ir_depth:
+                remark(f"stream into '{network.nodes[edge.consumer].name}' needs FIFO depth {depth} "
+                       f"(IR has {edge.ir_depth}); costed at {depth} (explore sizes FIFOs)")
+        return Estimate(network, totals, load_platform(name))
+
+    # ---- figures
+    @property
+    def macs(self) -> int:
+        return self.network.macs()
+
+    def roofline_fps(self) -> float | None:
+        """DSP roofline of the platform for this model (MACs at each node's DSP packing)."""
+        weighted = sum(m.macs / m.macs_per_dsp for m in self.network.nodes if m.macs)
+        if not weighted:
+            return None
+        return dsp_roofline(self.platform.dsp, self.macs / weighted, self.platform.clock_mhz, self.macs)
+
+    def throughput_fps(self) -> float:
+        return throughput(self.platform.clock_mhz, self.totals.ii) if self.totals.ii else float("inf")
+
+    def latency_s(self) -> float:
+        return self.totals.latency_cycles / (self.platform.clock_mhz * 1e6)
+
+    def node_rows(self) -> list[dict]:
+        rows = []
+        ii = self.totals.ii or 1
+        for e_model, (folding, memory), cost in zip(self.network.nodes, self.network.ir_choices(), self.totals.costs):
+            rows.append({
+                "name": e_model.name, "op": e_model.op_name,
+                "folding": dict(zip(e_model.factors, folding)),
+                **({"weights_memory": memory} if e_model.has_weights else {}),
+                "cycles": cost.cycles, "share": cost.cycles / ii, "depth": cost.depth,
+                "resources": {RESOURCE_LABELS[k]: getattr(cost, k) for k in RESOURCES},
+            })
+        return rows
+
+    def to_json(self) -> dict:
+        p, t = self.platform, self.totals
+        fifos = [{"from": self.network.nodes[self.network.edges[e].producer].name,
+                  "to": self.network.nodes[self.network.edges[e].consumer].name, "depth": d}
+                 for e, d in sorted(t.fifo_depths.items())]
+        return {
+            "platform": {"name": p.name, **{RESOURCE_LABELS[k]: getattr(p, k) for k in RESOURCES},
+                         "clock_mhz": p.clock_mhz, "bandwidth_gbps": p.bandwidth_gbps},
+            "throughput_fps": self.throughput_fps(), "latency_s": self.latency_s(),
+            "ii_cycles": t.ii, "latency_cycles": t.latency_cycles, "clock_mhz": p.clock_mhz,
+            "bottleneck": self.network.nodes[t.bottleneck].name,
+            "resources": {RESOURCE_LABELS[k]: t.resource(k) for k in RESOURCES},
+            "utilisation": {RESOURCE_LABELS[k]: _ratio(t.resource(k), getattr(p, k)) for k in RESOURCES},
+            "macs": self.macs, "roofline_fps": self.roofline_fps(),
+            "fifos": fifos, "nodes": self.node_rows(),
+        }
+
+    # ---- rendering
+    def render_table(self, width: int | None = None) -> str:
+        from rich.console import Console
+        from rich.table import Table
+
+        p, t = self.platform, self.totals
+        buffer = io.StringIO()
+        console = Console(file=buffer, width=width or 160, force_terminal=False, color_system=None)
+        table = Table(title=f"dfcc estimate on {p.name} at {p.clock_mhz:g} MHz")
+        for col, justify in [("node", "left"), ("op", "left"), ("folding", "left"), ("cycles", "right"),
+                             ("of II", "right"), ("DSP", "right"), ("BRAM18", "right"), ("URAM", "right"),
+                             ("LUT", "right"), ("FF", "right")]:
+            table.add_column(col, justify=justify)
+        for row in self.node_rows():
+            r = row["resources"]
+            folding = " ".join(f"{_short(k)}={v}" for k, v in row["folding"].items())
+            if row.get("weights_memory", "bram") != "bram":
+                folding += f" w:{row['weights_memory']}"
+            table.add_row(row["name"], row["op"].removeprefix("dataflow."), folding, f"{row['cycles']:,}",
+                          f"{row['share']:.0%}", f"{r['DSP']:,}", f"{r['BRAM18']:,}", f"{r['URAM']:,}",
+                          f"{r['LUT']:,}", f"{r['FF']:,}")
+        if t.fifo_depths:
+            table.add_row("(FIFOs)", f"{len(t.fifo_depths)} sized", "", "", "", "0", f"{t.fifo_bram18:,}", "0",
+                          f"{t.fifo_lut:,}", "0")
+        table.add_section()
+        table.add_row("total", "", "", f"II {t.ii:,}", "", *(f"{t.resource(k):,}" for k in RESOURCES))
+        table.add_row("platform", "", "", "", "", *(f"{getattr(p, k):,}" for k in RESOURCES))
+        table.add_row("utilisation", "", "", "", "", *(_pct(t.resource(k), getattr(p, k)) for k in RESOURCES))
+        console.print(table)
+        summary = Table.grid(padding=(0, 2))
+        summary.add_column()
+        summary.add_column(justify="right")
+        roof = self.roofline_fps()
+        for label, value in [
+            ("initiation interval", f"{t.ii:,} cycles (bottleneck {self.network.nodes[t.bottleneck].name})"),
+            ("latency", f"{t.latency_cycles:,.0f} cycles = {self.latency_s() * 1e3:.4g} ms"),
+            ("throughput", f"{self.throughput_fps():,.1f} inferences/s"),
+            ("MACs per inference", f"{self.macs:,}"),
+            ("DSP roofline", f"{roof:,.1f} inferences/s" if roof else "n/a (no MACs)"),
+        ]:
+            summary.add_row(label, value)
+        console.print(summary)
+        return buffer.getvalue()
+
+    def plot(self, path: str) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        rows = [r for r in self.node_rows() if r["cycles"] or any(r["resources"].values())]
+        names = [r["name"] for r in rows]
+        x = range(len(rows))
+        fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(max(8, 0.25 * len(rows) + 4), 8), sharex=True)
+        ax1.bar(x, [r["cycles"] for r in rows], color=["tab:red" if r["share"] >= 0.999 else "tab:blue" for r in rows])
+        ax1.axhline(self.totals.ii, color="tab:red", linestyle="--", label=f"II = {self.totals.ii:,} cycles")
+        ax1.set_ylabel("cycles per inference")
+        ax1.legend()
+        ax1.set_title(f"dfcc estimate on {self.platform.name}: {self.throughput_fps():,.1f} inferences/s")
+        bottom = [0.0] * len(rows)
+        for key in RESOURCES:
+            label = RESOURCE_LABELS[key]
+            limit = getattr(self.platform, key)
+            if not limit:
+                continue
+            share = [100 * r["resources"][label] / limit for r in rows]
+            ax2.bar(x, share, bottom=bottom, label=label, alpha=0.8)
+            bottom = [b + s for b, s in zip(bottom, share)]
+        ax2.set_ylabel("% of platform (stacked)")
+        ax2.legend(fontsize="small")
+        ax2.set_xticks(list(x))
+        ax2.set_xticklabels(names, rotation=90, fontsize="x-small")
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+
+
+def _short(factor: str) -> str:
+    return {"coarse_in": "ci", "coarse_out": "co", "coarse_group": "cg", "fine": "f", "coarse": "c"}.get(factor, factor)
+
+
+def _ratio(used: int, limit: int) -> float | None:
+    return used / limit if limit else (None if used == 0 else float("inf"))
+
+
+def _pct(used: int, limit: int) -> str:
+    return f"{used / limit:.1%}" if limit else ("-" if used == 0 else "over")
+
+
+def run_estimate(module: ModuleOp, request) -> None:
+    """The `estimate` target."""
+    from dfcc.driver.output import write_atomic
+
+    estimate = Estimate.of_module(module, request.options.get("platform"))
+    if request.plot:
+        estimate.plot(request.plot)
+    text = json.dumps(estimate.to_json(), indent=2) + "\n" if request.json else estimate.render_table()
+    if request.output is None or request.output == "-":
+        sys.stdout.write(text)
+    else:
+        write_atomic(request.output, text)

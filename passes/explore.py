@@ -1,0 +1,252 @@
+"""explore{platform=NAME utilisation=0.9 seed=0}: choose every node's folding for the highest
+throughput that fits the platform, and size the skip-connection FIFOs.
+
+The model optimised is exactly the estimate backend's (`dfcc.backends.estimate`).
+
+Search (deterministic given the seed):
+1. Every node's legal design points: each folding factor a divisor of its dimension, times where its
+   weight memory lives (BRAM; URAM if the board has it; LUTRAM). Points that are no faster and no
+   cheaper in every resource than another are dropped.
+2. For a target initiation interval T, every node takes its cheapest point with cycles <= T, cheapest
+   meaning the smallest weighted sum of its resources as fractions of the budget (utilisation x
+   device). If the network total (skip FIFOs included) is over budget in some resource, that
+   resource's weight rises and the nodes choose again (a Lagrangian relaxation), a few rounds.
+3. T is searched by bisection over the cycle counts nodes can actually take, then the few values
+   just below the best one are tried with more rounds (feasibility is nearly, not exactly, monotone).
+Results are written to the IR: folding properties on every node, `dataflow.weights_memory` where
+weights are not in BRAM, FIFO depths in the stream types, `dataflow.platform` on the module.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr, i64
+from xdsl.passes import ModulePass
+from xdsl.rewriter import Rewriter
+
+from dfcc.backends.estimate.model import MEMORIES, WEIGHTS_MEMORY_ATTR, NodeModel
+from dfcc.backends.estimate.network import (
+    DEFAULT_FIFO_DEPTH, PLATFORM_ATTR, RESOURCE_LABELS, RESOURCES, Choice, Network, Totals,
+)
+from dfcc.errors import DfccError
+from dfcc.hardware.platforms import Platform, load_platform
+
+BISECTION_ROUNDS = 24  # weight-update rounds per target II during bisection
+POLISH_ROUNDS = 60  # rounds for each target tried just below the bisection's answer
+POLISH_TARGETS = 12
+
+
+@dataclass
+class _NodeSpace:
+    """A node's Pareto-optimal design points as arrays (one row per point)."""
+
+    choices: list[Choice]
+    cycles: np.ndarray  # (n,)
+    usage: np.ndarray  # (n, 5) resources in RESOURCES order
+
+
+def _node_space(model: NodeModel, platform: Platform) -> _NodeSpace:
+    memories = ["bram"]
+    if model.has_weights:
+        memories += [m for m in MEMORIES[1:] if m != "uram" or platform.uram > 0]
+    choices, rows = [], []
+    for folding in model.folding_options():
+        for memory in memories:
+            cost = model.cost(folding, memory)
+            choices.append((folding, memory))
+            rows.append((cost.cycles, cost.dsp, cost.bram18, cost.uram, cost.lut, cost.ff))
+    data = np.array(rows, dtype=np.float64)
+    # Pareto filter: drop points some other point matches or beats in cycles and every resource
+    keep = np.ones(len(rows), dtype=bool)
+    order = np.lexsort(data.T[::-1])  # by cycles, then resources: earlier rows are never dominated by later
+    sorted_data = data[order]
+    for pos in range(len(order)):
+        if not keep[order[pos]]:
+            continue
+        later = sorted_data[pos + 1:]
+        dominated = np.all(later >= sorted_data[pos], axis=1)
+        keep[order[pos + 1:][dominated]] = False
+    idx = np.flatnonzero(keep)
+    return _NodeSpace([choices[i] for i in idx], data[idx, 0], data[idx, 1:])
+
+
+class _Search:
+    def __init__(self, network: Network, platform: Platform, utilisation: float, seed: int):
+        self.network = network
+        self.platform = platform
+        self.limits = {k: utilisation * getattr(platform, k) for k in RESOURCES}
+        self.limit_vec = np.array([max(self.limits[k], 1e-9) for k in RESOURCES])
+        self.spaces = [_node_space(m, platform) for m in network.nodes]
+        rng = random.Random(seed)
+        self.jitter = np.array([1.0 + 0.05 * rng.random() for _ in RESOURCES])
+        self.evaluations = 0
+
+    def floor(self) -> int:
+        """No folding makes the pipeline faster than its slowest node at that node's fastest."""
+        return int(max(s.cycles.min() for s in self.spaces))
+
+    def targets(self) -> list[int]:
+        floor = self.floor()
+        values = np.unique(np.concatenate([s.cycles for s in self.spaces]))
+        return [int(v) for v in values if v >= floor]
+
+    def select(self, target: float, weights: np.ndarray) -> list[Choice]:
+        norm = weights / self.limit_vec
+        picks = []
+        for space in self.spaces:
+            allowed = space.cycles <= target
+            score = space.usage @ norm
+            score = np.where(allowed, score, np.inf)
+            picks.append(space.choices[int(np.argmin(score))])
+        return picks
+
+    def evaluate(self, choices: list[Choice]) -> Totals:
+        self.evaluations += 1
+        return self.network.evaluate(choices)
+
+    def over(self, totals: Totals) -> np.ndarray:
+        used = np.array([totals.resource(k) for k in RESOURCES], dtype=np.float64)
+        return used / self.limit_vec
+
+    def try_target(self, target: float, rounds: int) -> tuple[list[Choice], Totals] | None:
+        weights = self.jitter.copy()
+        # resources the board lacks entirely (URAM on Zynq) must not be used at all
+        weights[self.limit_vec < 1e-6] = 1e6
+        for _ in range(rounds):
+            choices = self.select(target, weights)
+            totals = self.evaluate(choices)
+            ratio = self.over(totals)
+            if np.all(ratio <= 1.0 + 1e-12):
+                return choices, totals
+            # raise the price of what is over budget, in proportion to the overshoot
+            weights = np.where(ratio > 1.0, weights * (1.0 + 2.0 * (ratio - 1.0) + 0.25), weights)
+        return None
+
+    def lower_bounds(self) -> dict[str, float]:
+        """Each resource's least possible total (every node at its cheapest point for it)."""
+        return {k: float(sum(s.usage[:, j].min() for s in self.spaces)) for j, k in enumerate(RESOURCES)}
+
+
+def _no_fit(search: _Search, platform: Platform, utilisation: float) -> DfccError:
+    bounds = search.lower_bounds()
+    worst = None
+    for k in RESOURCES:
+        if bounds[k] > search.limits[k] + 1e-9:
+            over = bounds[k] - search.limits[k]
+            if worst is None or over / max(search.limits[k], 1) > worst[1]:
+                worst = (k, over / max(search.limits[k], 1), bounds[k], over)
+    if worst is None:  # each resource fits alone, but not all at once
+        choices = search.select(float("inf"), search.jitter)
+        totals = search.evaluate(choices)
+        over = [(k, totals.resource(k) - search.limits[k]) for k in RESOURCES if totals.resource(k) > search.limits[k]]
+        k, amount = max(over, key=lambda x: x[1] / max(search.limits[x[0]], 1))
+        worst = (k, amount / max(search.limits[k], 1), totals.resource(k), amount)
+        how = "even the most folded design that balances all resources"
+    else:
+        how = "even fully folded (every node at its cheapest)"
+    k, _, need, over = worst
+    limit = search.limits[k]
+    return DfccError(
+        f"explore: the design does not fit on {platform.name}: {how} needs {need:,.0f} {RESOURCE_LABELS[k]}, "
+        f"the budget is {limit:,.0f} ({utilisation:g} x {getattr(platform, k):,}); over by {over:,.0f} "
+        f"{RESOURCE_LABELS[k]} ({over / max(limit, 1):.0%})"
+    )
+
+
+def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed: int = 0,
+            progress: bool = True) -> tuple[list[Choice], Totals]:
+    """The best design point found for `network` on `platform`; raises DfccError if nothing fits."""
+    if not 0 < utilisation <= 1:
+        raise DfccError(f"explore: utilisation must be in (0, 1], got {utilisation}")
+    search = _Search(network, platform, utilisation, seed)
+    targets = search.targets()
+    best = search.try_target(float("inf"), BISECTION_ROUNDS * 2)
+    if best is None:
+        raise _no_fit(search, platform, utilisation)
+    with _progress(progress, len(targets)) as advance:
+        lo, hi = 0, len(targets) - 1  # targets[hi] is known feasible (the slowest is at most inf)
+        found = search.try_target(targets[hi], BISECTION_ROUNDS)
+        if found is not None:
+            best = found
+        while lo < hi:
+            mid = (lo + hi) // 2
+            found = search.try_target(targets[mid], BISECTION_ROUNDS)
+            advance()
+            if found is not None:
+                best, hi = found, mid
+            else:
+                lo = mid + 1
+        # polish: a few targets below the answer, with more rounds
+        start = targets.index(best[1].ii) if best[1].ii in targets else hi
+        for t in reversed(targets[max(0, start - POLISH_TARGETS):start]):
+            found = search.try_target(t, POLISH_ROUNDS)
+            advance()
+            if found is not None and found[1].ii < best[1].ii:
+                best = found
+    return best
+
+
+class _progress:
+    """A transient rich progress bar on stderr (only on a terminal)."""
+
+    def __init__(self, enabled: bool, total: int):
+        self.enabled = enabled and sys.stderr.isatty()
+        self.total = max(1, int(np.ceil(np.log2(total + 1))) + POLISH_TARGETS)
+
+    def __enter__(self):
+        if not self.enabled:
+            return lambda: None
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(TextColumn("explore"), BarColumn(), TimeElapsedColumn(),
+                            console=Console(stderr=True), transient=True)
+        self.bar.start()
+        task = self.bar.add_task("explore", total=self.total)
+        return lambda: self.bar.advance(task)
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self.bar.stop()
+        return False
+
+
+def apply_design(module: ModuleOp, network: Network, choices: list[Choice], totals: Totals, platform_name: str) -> None:
+    """Write folding, weight memories, FIFO depths and the platform into the IR."""
+    for model, (folding, memory) in zip(network.nodes, choices):
+        for factor, value in zip(model.factors, folding):
+            model.op.properties[factor] = IntegerAttr(value, i64)
+        if memory == "bram":
+            model.op.attributes.pop(WEIGHTS_MEMORY_ATTR, None)
+        else:
+            model.op.attributes[WEIGHTS_MEMORY_ATTR] = StringAttr(memory)
+    for index, edge in enumerate(network.edges):
+        if len(network.in_edges[edge.consumer]) < 2 and index not in totals.fifo_depths:
+            continue  # only join inputs are ours to size
+        depth = totals.fifo_depths.get(index, DEFAULT_FIFO_DEPTH)
+        value = edge.value
+        if value.type.depth.data != depth:
+            Rewriter.replace_value_with_new_type(value, value.type.with_depth(depth))
+    module.attributes[PLATFORM_ATTR] = StringAttr(platform_name)
+
+
+@dataclass(frozen=True)
+class Explore(ModulePass):
+    """Folding design-space exploration for a platform (see module docstring)."""
+
+    name = "explore"
+
+    platform: str = "zcu102"
+    utilisation: float = 0.9
+    seed: int = 0
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        platform = load_platform(self.platform)
+        network = Network.from_module(op)
+        choices, totals = explore(network, platform, float(self.utilisation), int(self.seed))
+        apply_design(op, network, choices, totals, self.platform.lower() if self.platform.lower() == platform.name.lower() else self.platform)
