@@ -43,9 +43,24 @@ def _cpu(module: ModuleOp, request: TargetRequest) -> None:
     save_outputs(request.output, run_reference(module, load_inputs(request.input)))
 
 
+def _quant_report(module: ModuleOp, request: TargetRequest) -> None:
+    from dfcc.backends.quant_report import run_report
+
+    run_report(module, request)
+
+
+def _estimate(module: ModuleOp, request: TargetRequest) -> None:
+    from dfcc.backends.estimate.report import run_estimate
+
+    run_estimate(module, request)
+
+
 TARGETS: dict[str, Target] = {
     "mlir": Target("mlir", "print the IR after the pipeline (default)", _mlir),
     "cpu": Target("cpu", "run the numpy CPU reference: --input x.npz -o y.npz", _cpu),
+    "estimate": Target("estimate", "cycles, throughput and resources per node (--json, --plot FILE.png)", _estimate),
+    "quant-report": Target("quant-report", "per-node number formats and quantization SQNR (after quantize; --json)",
+                           _quant_report),
 }
 
 

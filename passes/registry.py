@@ -19,7 +19,17 @@ def _builtin_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return LowerToDataflow
 
-    return {"lower-to-dataflow": lower}
+    def quantize():
+        from dfcc.passes.quantize import Quantize
+
+        return Quantize
+
+    def explore():
+        from dfcc.passes.explore import Explore
+
+        return Explore
+
+    return {"lower-to-dataflow": lower, "quantize": quantize, "explore": explore}
 
 
 _PASSES: dict[str, Callable[[], type[ModulePass]]] = _builtin_passes()
