@@ -1,0 +1,384 @@
+"""`quantize`: float dataflow nodes become fixed-point ones, calibrated, with the error measured.
+
+    quantize{weight-bits=8 act-bits=8}
+    quantize{weight-bits=4 act-bits=8 per-channel=true calibration=data/cal.npz percentile=99.99
+             override=conv0:w8a12,linear*:acc24 rounding=rnd overflow=sat}
+
+Everything the pass decides is written into the IR (numbers follow `backends/cpu/fixed_point.py`):
+- every stream's element type becomes `!dataflow.fixed<W, I, ...>`: W = act-bits, I from the
+  calibrated range of that stream (min/max, or the `percentile` of the values), `unsigned` when the
+  stream never went negative on the calibration data; rounding/overflow from the options;
+  data-movement nodes (fork, reshape, transpose, slice, pad, nearest resize) and max pooling keep
+  their input's format;
+- conv/linear weights are quantized offline (round to nearest, saturate) to W = weight-bits with
+  I from max |w| (per tensor, or per output channel with `per-channel=true`: then `format` is an
+  array of FixedTypes); the WeightsOp gets `format`; the bias is quantized to the accumulator's
+  fraction (at most 24 bits wide); `acc_format` has F_in + F_w fractional bits and enough integer
+  bits for the worst case over all inputs, so it never overflows (with `acc-bits=N` it has N bits
+  and wraps; a remark says when that can overflow);
+- map parameters (per-channel constants) are quantized to `param-bits`;
+- each node gets a discardable `sqnr` attribute: the signal-to-quantization-noise ratio in dB of its
+  output against the float graph on the calibration data (`output`: the whole quantized graph so
+  far; `format`: only rounding/clipping the float output to its format; `weights`: its weights).
+  `dfcc ... -t quant-report` prints them as a table (or JSON).
+
+Calibration data: `calibration=FILE.npz` with arrays arg0, arg1, ... each either one input of the
+model's input shape or a stack of them (leading sample dim). Without it the pass calibrates on
+`samples` standard-normal random inputs (seeded) and says so on stderr.
+
+Per-node overrides: `override=PATTERN:SPEC,...` where PATTERN matches node names (fnmatch:
+`conv*`) and SPEC is any of `wN` (weight bits), `aN` (output bits), `accN` (accumulator bits),
+e.g. `conv0:w8a12`, `linear0:acc20`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, FloatAttr, ModuleOp, f64
+from xdsl.interpreter import Interpreter
+from xdsl.ir import Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.rewriter import InsertPoint, Rewriter
+
+from dfcc.backends.cpu import fixed_point as fx
+from dfcc.dialects import dataflow as df
+from dfcc.dialects.resources import elements_array, make_resource
+from dfcc.errors import DfccError
+
+MIN_BITS, MAX_BITS = 2, 24  # <= 24: float32 holds every value exactly (weights blobs, sink outputs)
+MAX_ACC_BITS = 53  # the float64 reference is exact up to 53 bits
+SQNR_CAP = 300.0  # dB written for an exact (noise-free) stream
+_PASS_THROUGH = {"dataflow.fork", "dataflow.reshape", "dataflow.transpose", "dataflow.slice", "dataflow.pad"}
+_SPEC = re.compile(r"(?:w(?P<w>\d+))?(?:a(?P<a>\d+))?(?:acc(?P<acc>\d+))?")
+
+
+def remark(message: str) -> None:
+    print(f"dfcc: remark: quantize: {message}", file=sys.stderr)
+
+
+def int_bits_for(lo: float, hi: float, signed: bool) -> int:
+    """Fewest integer bits whose range holds [lo, hi] (the top value may lose one LSB to saturation)."""
+    magnitude = max(hi, -lo) if signed else hi
+    if not magnitude > 0 or not math.isfinite(magnitude):
+        return 1
+    return math.ceil(math.log2(magnitude)) + (1 if signed else 0)
+
+
+def fixed_for(lo: float, hi: float, width: int, signed: bool, rounding: str, overflow: str) -> df.FixedType:
+    return df.FixedType(width, int_bits_for(lo, hi, signed), signed, rounding, overflow)
+
+
+@dataclass
+class _Stats:
+    """Running statistics of one stream over the calibration runs."""
+
+    lo: float = math.inf
+    hi: float = -math.inf
+    samples: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, x: np.ndarray, keep: bool) -> None:
+        self.lo, self.hi = min(self.lo, float(x.min())), max(self.hi, float(x.max()))
+        if keep:
+            flat = x.ravel()
+            if flat.size > 100_000:
+                flat = flat[:: flat.size // 100_000 + 1]
+            self.samples.append(flat.astype(np.float32))
+
+    def range(self, percentile: float) -> tuple[float, float]:
+        if percentile >= 100 or not self.samples:
+            return self.lo, self.hi
+        values = np.concatenate(self.samples)
+        return min(float(np.percentile(values, 100 - percentile)), 0.0), max(float(np.percentile(values, percentile)), 0.0)
+
+
+class _Recorder(Interpreter.Listener):
+    """Calibration observer: statistics of every node's stream results."""
+
+    def __init__(self, keep_values: bool):
+        self.stats: dict[tuple[str, int], _Stats] = {}
+        self.keep = keep_values
+
+    def did_interpret_op(self, op: Operation, results) -> None:
+        if not isinstance(op, df.NodeOp):
+            return
+        for index, (result, value) in enumerate(zip(op.results, results)):
+            if isinstance(result.type, df.StreamType):
+                self.stats.setdefault((op.node_name.data, index), _Stats()).add(np.asarray(value), self.keep)
+
+
+class _Collector(Interpreter.Listener):
+    """Keeps every node's stream results of one run (for the SQNR measurement)."""
+
+    def __init__(self):
+        self.values: dict[tuple[str, int], np.ndarray] = {}
+
+    def did_interpret_op(self, op: Operation, results) -> None:
+        if isinstance(op, df.NodeOp):
+            for index, (result, value) in enumerate(zip(op.results, results)):
+                if isinstance(result.type, df.StreamType):
+                    self.values[(op.node_name.data, index)] = np.asarray(value, dtype=np.float64)
+
+
+def sqnr_db(signal_power: float, noise_power: float) -> float:
+    if noise_power <= 0:
+        return SQNR_CAP
+    if signal_power <= 0:
+        return -SQNR_CAP
+    return round(min(10 * math.log10(signal_power / noise_power), SQNR_CAP), 2)
+
+
+@dataclass(frozen=True)
+class Quantize(ModulePass):
+    """Fixed-point quantization, calibrated, with per-node error measurement (module doc)."""
+
+    name = "quantize"
+
+    weight_bits: int = 8
+    act_bits: int = 8
+    acc_bits: int | None = None
+    param_bits: int = 16
+    per_channel: bool = False
+    rounding: str = "rnd"
+    overflow: str = "sat"
+    unsigned: bool = True
+    calibration: str | None = None
+    percentile: int | float = 100
+    samples: int = 4
+    seed: int = 0
+    override: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for option, bits in (("weight-bits", self.weight_bits), ("act-bits", self.act_bits), ("param-bits", self.param_bits)):
+            _check_bits(option, bits, MIN_BITS, MAX_BITS)
+        if self.acc_bits is not None:
+            _check_bits("acc-bits", self.acc_bits, MIN_BITS, MAX_ACC_BITS)
+        if self.rounding not in df.ROUNDING_MODES:
+            raise DfccError(f"quantize: rounding={self.rounding} is not one of {', '.join(df.ROUNDING_MODES)}")
+        if self.overflow not in df.OVERFLOW_MODES:
+            raise DfccError(f"quantize: overflow={self.overflow} is not one of {', '.join(df.OVERFLOW_MODES)}")
+        if not 50 < self.percentile <= 100:
+            raise DfccError(f"quantize: percentile={self.percentile} must be in (50, 100] (100 = min/max)")
+        if self.samples < 1:
+            raise DfccError(f"quantize: samples={self.samples} must be at least 1")
+        if self.calibration is not None and not os.path.isfile(str(self.calibration)):
+            raise DfccError(f"quantize: calibration file '{self.calibration}' does not exist "
+                            "(an .npz with arrays arg0, arg1, ...)")
+        self._parsed_overrides()
+
+    # ---- options -------------------------------------------------------------------------------
+    def _parsed_overrides(self) -> list[tuple[str, dict[str, int]]]:
+        parsed = []
+        for item in self.override:
+            pattern, sep, spec = str(item).rpartition(":")
+            match = _SPEC.fullmatch(spec)
+            if not sep or not pattern or not spec or match is None:
+                raise DfccError(f"quantize: override '{item}' must be NODE:SPEC with SPEC like w4, a8, acc20 or "
+                                "w4a8acc20 (NODE may use * and ?)")
+            values = {k: int(v) for k, v in match.groupdict().items() if v is not None}
+            for key, bits in values.items():
+                limit = MAX_ACC_BITS if key == "acc" else MAX_BITS
+                _check_bits(f"override {item}: {key}", bits, MIN_BITS, limit)
+            parsed.append((pattern, values))
+        return parsed
+
+    def _bits(self, node: str, key: str) -> int | None:
+        value = {"w": self.weight_bits, "a": self.act_bits, "acc": self.acc_bits}[key]
+        for pattern, values in self._parsed_overrides():
+            if key in values and fnmatch.fnmatchcase(node, pattern):
+                value = values[key]
+        return value
+
+    # ---- the pass -------------------------------------------------------------------------------
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        functions = [f for f in op.walk() if isinstance(f, func.FuncOp) and any(isinstance(o, df.SourceOp) for o in f.walk())]
+        if not functions:
+            raise DfccError("quantize works on dataflow graphs; run lower-to-dataflow first", "quantize")
+        names = {o.node_name.data for f in functions for o in f.walk() if isinstance(o, df.NodeOp)}
+        for pattern, _ in self._parsed_overrides():
+            if not any(fnmatch.fnmatchcase(n, pattern) for n in names):
+                raise DfccError(f"override pattern '{pattern}' matches no node (nodes: {', '.join(sorted(names))})", "quantize")
+        for function in functions:
+            self._quantize_function(op, function)
+
+    def _quantize_function(self, module: ModuleOp, function: func.FuncOp) -> None:
+        from dfcc.backends.cpu.reference import run_reference
+
+        name = function.sym_name.data
+        if fx.uses_fixed_point(function):
+            raise DfccError(f"@{name} is already quantized (its streams carry fixed-point types)", "quantize")
+        inputs = self._calibration_inputs(function)
+        recorder = _Recorder(keep_values=self.percentile < 100)
+        for sample in inputs:
+            run_reference(module, sample, name, observers=(recorder,))
+        float_module = module.clone()
+        self._assign_formats(function, recorder.stats)
+        module.verify()
+        self._measure(module, float_module, function, name, inputs)
+
+    def _calibration_inputs(self, function: func.FuncOp) -> list[list[np.ndarray]]:
+        shapes = [tuple(t.get_shape()) for t in function.function_type.inputs.data]
+        if self.calibration is None:
+            rng = np.random.default_rng(self.seed)
+            remark(f"no calibration=FILE.npz given; calibrating @{function.sym_name.data} on {self.samples} "
+                   f"standard-normal random input(s) of shape {', '.join('x'.join(map(str, s)) for s in shapes)} "
+                   f"(seed {self.seed}); formats fit random data, not your data")
+            return [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(self.samples)]
+        from dfcc.backends.cpu.io import load_inputs
+
+        arrays = load_inputs(str(self.calibration))
+        if len(arrays) != len(shapes):
+            raise DfccError(f"calibration file has {len(arrays)} input array(s), @{function.sym_name.data} takes "
+                            f"{len(shapes)}", str(self.calibration))
+        stacks = []
+        for index, (array, shape) in enumerate(zip(arrays, shapes)):
+            array = np.asarray(array, dtype=np.float32)
+            if array.shape == shape:
+                stacks.append(array[None])
+            elif array.shape[1:] == shape:
+                stacks.append(array)
+            elif shape and shape[0] == 1 and array.shape[1:] == shape[1:]:
+                stacks.append(array[:, None])
+            else:
+                raise DfccError(f"calibration arg{index} has shape {array.shape}; expected {shape} or a stack "
+                                f"N x {shape}", str(self.calibration))
+        count = min(len(s) for s in stacks)
+        return [[s[i] for s in stacks] for i in range(count)]
+
+    def _act_format(self, node: str, stats: _Stats) -> df.FixedType:
+        lo, hi = stats.range(float(self.percentile))
+        signed = not (self.unsigned and stats.lo >= 0)
+        return fixed_for(lo, hi, self._bits(node, "a"), signed, self.rounding, self.overflow)
+
+    def _assign_formats(self, function: func.FuncOp, stats: dict[tuple[str, int], _Stats]) -> None:
+        for op in list(function.body.walk()):
+            if not isinstance(op, df.NodeOp) or isinstance(op, (df.WeightsOp, df.SinkOp)):
+                continue
+            node = op.node_name.data
+            in_fmt = fx.fixed_of(op.operands[0]) if op.operands and isinstance(op.operands[0].type, df.StreamType) else None
+            for index, result in enumerate(op.results):
+                if not isinstance(result.type, df.StreamType):
+                    continue
+                keep_input = in_fmt is not None and (
+                    op.name in _PASS_THROUGH
+                    or (isinstance(op, (df.PoolOp, df.ReduceOp)) and op.kind.data == "max")
+                    or (op.name == "dataflow.resize" and getattr(op, "mode", None) is not None and op.mode.data == "nearest"))
+                fmt = in_fmt if keep_input else self._act_format(node, stats[(node, index)])
+                Rewriter.replace_value_with_new_type(result, result.type.with_element_type(fmt))
+            if isinstance(op, (df.ConvOp, df.LinearOp)):
+                self._quantize_weights(op, in_fmt)
+            elif isinstance(op, df.MapOp):
+                for param in op.params:
+                    self._quantize_param(op, param)
+
+    def _own_weights(self, op: Operation, value: SSAValue) -> df.WeightsOp:
+        owner = value.owner
+        if not isinstance(owner, df.WeightsOp):
+            raise DfccError(f"{op.name} '{op.node_name.data}': weights must come from dataflow.weights", "quantize")
+        if len(list(value.uses)) > 1:  # shared by several nodes: this node gets its own copy
+            clone = owner.clone()
+            Rewriter.insert_op(clone, InsertPoint.before(op))
+            op.operands[list(op.operands).index(value)] = clone.output
+            return clone
+        return owner
+
+    def _quantize_weights(self, op: df.ConvOp | df.LinearOp, in_fmt: df.FixedType | None) -> None:
+        node = op.node_name.data
+        w_op = self._own_weights(op, op.weights)
+        weights = elements_array(w_op.value).astype(np.float64)
+        bits = self._bits(node, "w")
+        if self.per_channel:
+            w_fmt = [fixed_for(float(c.min()), float(c.max()), bits, True, "rnd", "sat") for c in weights]
+            w_attr = ArrayAttr(w_fmt)
+        else:
+            w_fmt = fixed_for(float(weights.min()), float(weights.max()), bits, True, "rnd", "sat")
+            w_attr = w_fmt
+        quantized = fx.cast_weights(weights, w_fmt)
+        w_op.properties["value"] = make_resource(f"{w_op.node_name.data}_q", quantized)
+        w_op.properties["format"] = w_attr
+        if in_fmt is None:
+            return
+        acc_frac = in_fmt.frac_bits + fx.frac_bits_of(w_fmt)
+        bias = None
+        if op.bias is not None:
+            b_op = self._own_weights(op, op.bias)
+            bias = elements_array(b_op.value).astype(np.float64)
+            b_int = int_bits_for(float(bias.min()), float(bias.max()), True)
+            b_frac = min(acc_frac, MAX_BITS - b_int)
+            b_fmt = df.FixedType(max(b_int + b_frac, MIN_BITS), b_int, True, "rnd", "sat")
+            bias = fx.cast(bias, b_fmt)
+            b_op.properties["value"] = make_resource(f"{b_op.node_name.data}_q", bias)
+            b_op.properties["format"] = b_fmt
+        lo, hi = fx.accumulator_bound(in_fmt, quantized, bias)
+        needed = int_bits_for(lo, hi + math.ldexp(1.0, -acc_frac), True) + acc_frac
+        if needed > MAX_ACC_BITS:
+            raise DfccError(f"{op.name} '{node}': an exact accumulator needs {needed} bits, more than {MAX_ACC_BITS}; "
+                            "use fewer weight/activation bits", "quantize")
+        acc_bits = self._bits(node, "acc")
+        if acc_bits is None:
+            acc_bits = needed
+        elif acc_bits <= acc_frac:
+            raise DfccError(f"{op.name} '{node}': acc-bits={acc_bits} cannot hold the {acc_frac} fractional bits of "
+                            f"the exact products (needs more than {acc_frac}; {needed} never overflow)", "quantize")
+        elif acc_bits < needed:
+            remark(f"{op.name} '{node}': acc-bits={acc_bits} < {needed} bits needed in the worst case; "
+                   "the accumulator may overflow and then wraps")
+        op.properties["acc_format"] = df.FixedType(acc_bits, acc_bits - acc_frac, True, "trn", "wrap")
+
+    def _quantize_param(self, op: df.MapOp, param: SSAValue) -> None:
+        p_op = self._own_weights(op, param)
+        values = elements_array(p_op.value).astype(np.float64)
+        p_fmt = fixed_for(float(values.min()), float(values.max()), self.param_bits, True, "rnd", "sat")
+        p_op.properties["value"] = make_resource(f"{p_op.node_name.data}_q", fx.cast(values, p_fmt))
+        p_op.properties["format"] = p_fmt
+
+    # ---- error measurement ------------------------------------------------------------------------
+    def _measure(self, module: ModuleOp, float_module: ModuleOp, function: func.FuncOp, name: str,
+                 inputs: list[list[np.ndarray]]) -> None:
+        from dfcc.backends.cpu.reference import run_reference
+
+        nodes = [o for o in function.body.walk() if isinstance(o, df.NodeOp) and not isinstance(o, (df.WeightsOp, df.SinkOp))]
+        power: dict[str, list[float]] = {o.node_name.data: [0.0, 0.0, 0.0] for o in nodes}  # signal, noise, format noise
+        for sample in inputs:
+            reference, quantized = _Collector(), _Collector()
+            run_reference(float_module, sample, name, observers=(reference,))
+            run_reference(module, sample, name, observers=(quantized,))
+            for o in nodes:
+                node = o.node_name.data
+                exact, approx = reference.values[(node, 0)], quantized.values[(node, 0)]
+                acc = power[node]
+                acc[0] += float(np.sum(exact * exact))
+                acc[1] += float(np.sum((exact - approx) ** 2))
+                fmt = fx.fixed_of(o.results[0])
+                acc[2] += float(np.sum((exact - fx.cast(exact, fmt)) ** 2)) if fmt is not None else 0.0
+        float_weights = {o.node_name.data: o for o in float_module.walk() if isinstance(o, df.WeightsOp)}
+        worst = None
+        for o in nodes:
+            node = o.node_name.data
+            signal, noise, format_noise = power[node]
+            entries = {"output": sqnr_db(signal, noise), "format": sqnr_db(signal, format_noise)}
+            if isinstance(o, (df.ConvOp, df.LinearOp)):
+                original = float_weights.get(o.weights.owner.node_name.data)
+                if original is not None:
+                    w = elements_array(original.value).astype(np.float64)
+                    wq = elements_array(o.weights.owner.value).astype(np.float64)
+                    entries["weights"] = sqnr_db(float(np.sum(w * w)), float(np.sum((w - wq) ** 2)))
+            o.attributes["sqnr"] = DictionaryAttr({k: FloatAttr(v, f64) for k, v in entries.items()})
+            if worst is None or entries["output"] < worst[1]:
+                worst = (node, entries["output"])
+        if worst is not None:
+            remark(f"@{name}: lowest output SQNR {worst[1]:.1f} dB at '{worst[0]}' on {len(inputs)} calibration "
+                   "input(s) (per-node table: -t quant-report)")
+
+
+def _check_bits(option: str, bits, low: int, high: int) -> None:
+    if not isinstance(bits, int) or not low <= bits <= high:
+        raise DfccError(f"quantize: {option}={bits} is out of range; it must be an integer from {low} to {high} bits")
