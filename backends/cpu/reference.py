@@ -72,8 +72,13 @@ class DataflowFunctions(InterpreterFunctions):
         return (np.ascontiguousarray(np.transpose(args[0], op.ints_prop("perm"))),)
 
 
-def run_reference(module: ModuleOp, inputs: list[np.ndarray], function: str = "main") -> list[np.ndarray]:
-    """Outputs of `function` for `inputs` (PyTorch layout in, PyTorch layout out)."""
+def run_reference(module: ModuleOp, inputs: list[np.ndarray], function: str = "main",
+                  observers: tuple[Interpreter.Listener, ...] = ()) -> list[np.ndarray]:
+    """Outputs of `function` for `inputs` (PyTorch layout in, PyTorch layout out).
+
+    A graph with fixed-point streams runs bit-accurately (`fixed_point`); `observers` (xDSL
+    interpreter listeners) see every node's results, e.g. to calibrate quantization.
+    """
     func_op = next((op for op in module.walk() if getattr(op, "sym_name", None) and op.sym_name.data == function), None)
     if func_op is None:
         raise DfccError(f"no function @{function} in the module")
@@ -88,7 +93,11 @@ def run_reference(module: ModuleOp, inputs: list[np.ndarray], function: str = "m
     if unsupported:
         raise DfccError(f"the CPU reference runs dataflow graphs only; found {', '.join(unsupported)} "
                         "(run the lower-to-dataflow pass first: -p lower-to-dataflow)")
-    interpreter = Interpreter(module)
+    interpreter = Interpreter(module, listeners=tuple(observers))
     interpreter.register_implementations(FuncFunctions())
     interpreter.register_implementations(DataflowFunctions())
+    from dfcc.backends.cpu import fixed_point  # imports this module
+
+    if fixed_point.uses_fixed_point(func_op):
+        interpreter.register_implementations(fixed_point.FixedPointFunctions(), override=True)
     return list(interpreter.call_op(function, tuple(np.asarray(a, dtype=np.float32) for a in inputs)))
