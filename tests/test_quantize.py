@@ -1,0 +1,264 @@
+"""The quantize pass and the bit-accurate fixed-point CPU reference (backends/cpu/fixed_point.py)."""
+
+import itertools
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dfcc.backends.cpu import fixed_point as fx
+from dfcc.backends.cpu.reference import run_reference
+from dfcc.dialects.dataflow import FixedType
+from dfcc.driver.cli import main as dfcc_main
+from dfcc.errors import DfccError
+from dfcc.frontends.mlir import make_context, read_module
+from dfcc.passes.quantize import Quantize
+
+LINEAR_RELU = Path(__file__).parent.parent / "lit_tests" / "quantize" / "linear_relu.mlir"
+
+
+# ---- cast semantics on hand-computed values --------------------------------------------------------
+
+@pytest.mark.parametrize("rounding, expected", [
+    # x = 0.3125, 0.375, -0.375, -0.3125, 0.625 with 2 fractional bits (LSB 0.25)
+    ("trn", [0.25, 0.25, -0.5, -0.5, 0.5]),        # floor
+    ("rnd", [0.25, 0.5, -0.25, -0.25, 0.75]),      # half toward +inf (0.375 -> 0.5, -0.375 -> -0.25)
+    ("rnd_conv", [0.25, 0.5, -0.5, -0.25, 0.5]),   # half to even (0.375 -> 0.5, -0.375 -> -0.5, 0.625 -> 0.5)
+])
+def test_rounding_modes(rounding, expected):
+    fmt = FixedType(8, 6, True, rounding, "sat")
+    assert fx.cast(np.array([0.3125, 0.375, -0.375, -0.3125, 0.625]), fmt).tolist() == expected
+
+
+def test_overflow_modes():
+    # fixed<4, 2>: codes -8..7, LSB 0.25, range [-2, 1.75]
+    sat, wrap = FixedType(4, 2, True, "trn", "sat"), FixedType(4, 2, True, "trn", "wrap")
+    x = np.array([2.0, 1.75, -2.25, 5.5, -2.0])
+    assert fx.cast(x, sat).tolist() == [1.75, 1.75, -2.0, 1.75, -2.0]
+    # 2.0 = code 8 -> -8 (-2.0); -2.25 = code -9 -> 7 (1.75); 5.5 = code 22 -> 6 (1.5)
+    assert fx.cast(x, wrap).tolist() == [-2.0, 1.75, 1.75, 1.5, -2.0]
+    # unsigned fixed<4, 2>: codes 0..15, range [0, 3.75]
+    usat, uwrap = FixedType(4, 2, False, "trn", "sat"), FixedType(4, 2, False, "trn", "wrap")
+    assert fx.cast(np.array([-0.5, 4.0, 3.75]), usat).tolist() == [0.0, 3.75, 3.75]
+    assert fx.cast(np.array([-0.5, 4.0, 3.75]), uwrap).tolist() == [3.5, 0.0, 3.75]
+
+
+def test_negative_and_large_integer_bits():
+    # fixed<4, -2>: LSB 2^-6, codes -8..7 -> [-0.125, 0.109375]
+    fmt = FixedType(4, -2, True, "rnd", "sat")
+    assert fx.cast(np.array([0.05, 0.5, -1.0]), fmt).tolist() == [3 / 64, 7 / 64, -0.125]
+    # fixed<4, 6>: LSB 4, codes -8..7 -> [-32, 28]
+    big = FixedType(4, 6, True, "rnd", "sat")
+    assert fx.cast(np.array([5.9, 6.0, 100.0]), big).tolist() == [4.0, 8.0, 28.0]
+
+
+def test_mean_reciprocal_and_map_table():
+    assert fx.mean_reciprocal(4) == 0.25 and fx.mean_reciprocal(64) == 1 / 64
+    assert abs(fx.mean_reciprocal(49) - 1 / 49) < 2 ** -22
+    module = _quantized(LINEAR_RELU, weight_bits=8, act_bits=8)
+    relu = next(op for op in module.walk() if op.name == "dataflow.map")
+    table = fx.map_table(relu)
+    x_fmt, y_fmt = fx.fixed_of(relu.inputs[0]), fx.fixed_of(relu.output)
+    codes = fx.input_codes(x_fmt)
+    assert table.shape == (256,) and fx.map_kind(relu) == "table"
+    np.testing.assert_array_equal(table, fx.cast(np.maximum(codes * 2.0 ** -x_fmt.frac_bits, 0), y_fmt))
+
+
+# ---- agreement with ap_fixed (g++ against the hls4ml ap_types headers) ------------------------------
+
+_FORMATS = [(6, 3), (8, -2), (5, 7), (8, 0), (12, 4)]
+
+
+def _ap_type(width, int_bits, signed, rounding, overflow):
+    q = {"trn": "AP_TRN", "rnd": "AP_RND", "rnd_conv": "AP_RND_CONV"}[rounding]
+    o = {"wrap": "AP_WRAP", "sat": "AP_SAT"}[overflow]
+    return f"ap_{'' if signed else 'u'}fixed<{width}, {int_bits}, {q}, {o}>"
+
+
+def test_cast_matches_ap_fixed(tmp_path):
+    if shutil.which("g++") is None:
+        pytest.skip("no g++")
+    toolchain = pytest.importorskip("dfcc.backends.hls.toolchain")
+    try:
+        toolchain.ap_types_dir()
+    except DfccError as error:
+        pytest.skip(str(error))
+    types = [(w, i, s, r, o) for (w, i), s, r, o in itertools.product(_FORMATS, (True, False), ("trn", "rnd", "rnd_conv"), ("wrap", "sat"))]
+    rng = np.random.default_rng(0)
+    values = []
+    for w, i in _FORMATS:  # ties, near-ties and out-of-range values for each grid
+        lsb = 2.0 ** (i - w)
+        values += list((rng.integers(-3 * 2 ** w, 3 * 2 ** w, 40) + 0.5) * lsb)
+        values += list(rng.uniform(-4, 4, 40) * 2.0 ** i)
+    values = np.array(values)
+    body = "\n".join(f"        {{ {_ap_type(*t)} v = x; std::printf(\"%.17g \", v.to_double()); }}" for t in types)
+    source = tmp_path / "cast.cpp"
+    source.write_text(f"""#include <ap_fixed.h>
+#include <cstdio>
+int main() {{
+    double x;
+    while (std::scanf("%lf", &x) == 1) {{
+{body}
+        std::printf("\\n");
+    }}
+    return 0;
+}}
+""")
+    binary = toolchain.compile_cpp(source).binary
+    output = toolchain.run(binary, stdin="\n".join(repr(float(v)) for v in values))
+    got = np.array([[float(t) for t in line.split()] for line in output.strip().splitlines()])
+    assert got.shape == (len(values), len(types))
+    for column, t in enumerate(types):
+        ours = fx.cast(values, FixedType(*t))
+        mismatch = np.flatnonzero(ours != got[:, column])
+        assert mismatch.size == 0, f"{_ap_type(*t)}: x={values[mismatch[:3]]} ours={ours[mismatch[:3]]} ap_fixed={got[mismatch[:3], column]}"
+
+
+# ---- the pass on IR ----------------------------------------------------------------------------------
+
+def _quantized(path, **options):
+    module = read_module(str(path))
+    Quantize(**options).apply(make_context(), module)
+    return module
+
+
+def test_linear_is_bit_exact_against_integer_arithmetic():
+    """The reference's linear layer equals the integer computation on codes (acc, then T_out)."""
+    module = _quantized(LINEAR_RELU, weight_bits=6, act_bits=7, rounding="rnd_conv", overflow="wrap", acc_bits=12)
+    from dfcc.dialects.resources import elements_array
+
+    linear = next(op for op in module.walk() if op.name == "dataflow.linear")
+    x_fmt, y_fmt, acc_fmt = fx.fixed_of(linear.input), fx.fixed_of(linear.output), linear.acc_format
+    w = elements_array(linear.weights.owner.value).astype(np.float64)
+    b = elements_array(linear.bias.owner.value).astype(np.float64)
+    w_fmt = linear.weights.owner.format
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        x = rng.standard_normal((1, 4)).astype(np.float32) * 3
+        xq = fx.to_codes(x, x_fmt).astype(np.int64)
+        acc_frac = acc_fmt.frac_bits
+        wq = (w * 2.0 ** w_fmt.frac_bits).astype(np.int64)
+        bq = (b * 2.0 ** acc_frac).astype(np.int64)
+        acc = xq @ wq.T * 2 ** (acc_frac - x_fmt.frac_bits - w_fmt.frac_bits) + bq  # exact, in acc LSBs
+        lo, hi = fx.code_range(acc_fmt)
+        acc = (acc - lo) % (hi - lo + 1) + lo  # wrap to the accumulator's width
+        expected = fx.cast(acc * 2.0 ** -acc_frac, y_fmt)
+        # run only the source and linear: compare against the stream the observer sees
+        from dfcc.passes.quantize import _Collector
+
+        collector = _Collector()
+        run_reference(module, [x], observers=(collector,))
+        np.testing.assert_array_equal(collector.values[("linear0", 0)], expected)
+
+
+def test_weights_on_grid_and_formats_written():
+    module = _quantized(LINEAR_RELU, weight_bits=5, act_bits=8, per_channel=True)
+    from dfcc.dialects.resources import elements_array
+
+    weights = next(op for op in module.walk() if op.name == "dataflow.weights" and op.node_name.data == "w")
+    formats = fx.formats_of(weights.format)
+    assert [f.width.data for f in formats] == [5, 5, 5]
+    value = elements_array(weights.value).astype(np.float64)
+    np.testing.assert_array_equal(fx.cast_weights(value, formats), value)
+    assert "sqnr" in next(op for op in module.walk() if op.name == "dataflow.linear").attributes
+
+
+def test_sixteen_bit_quantized_cnn_matches_float():
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch_mlir")
+    from dfcc.examples.models import MODELS
+    from dfcc.frontends.torch import import_module
+    from dfcc.passes.lower_to_dataflow import LowerToDataflow
+
+    spec = MODELS["cnn"]
+    module = import_module(spec.build(), *spec.inputs())
+    LowerToDataflow().apply(make_context(), module)
+    x = [t.numpy() for t in spec.inputs(seed=5)]
+    reference = run_reference(module, x)[0]
+    quantized = module.clone()
+    Quantize(weight_bits=16, act_bits=16).apply(make_context(), quantized)
+    got = run_reference(quantized, x)[0]
+    assert np.max(np.abs(got - reference)) < 1e-3 * np.max(np.abs(reference))
+    eight = module.clone()
+    Quantize(weight_bits=8, act_bits=8).apply(make_context(), eight)
+    err8 = np.max(np.abs(run_reference(eight, x)[0] - reference))
+    assert 1e-3 * np.max(np.abs(reference)) < err8 < 0.1 * np.max(np.abs(reference))
+    assert not np.array_equal(torch.tensor(got), torch.tensor(reference))  # it did quantize
+
+
+# ---- options and errors through the CLI ---------------------------------------------------------------
+
+def _cli(capsys, *argv):
+    code = dfcc_main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("options, message", [
+    ("weight-bits=0", "weight-bits=0 is out of range; it must be an integer from 2 to 24 bits"),
+    ("act-bits=40", "act-bits=40 is out of range"),
+    ("acc-bits=60", "acc-bits=60 is out of range; it must be an integer from 2 to 53 bits"),
+    ("calibration=no/such/file.npz", "calibration file 'no/such/file.npz' does not exist"),
+    ("rounding=up", "rounding=up is not one of trn, rnd, rnd_conv"),
+    ("percentile=20", "percentile=20 must be in (50, 100]"),
+    ("override=conv0", "override 'conv0' must be NODE:SPEC"),
+    ("override=nosuchnode:w4", "override pattern 'nosuchnode' matches no node"),
+    ("acc-bits=8", "acc-bits=8 cannot hold the 12 fractional bits"),
+])
+def test_bad_options(capsys, options, message):
+    code, out, err = _cli(capsys, LINEAR_RELU, "-p", f"quantize{{{options}}}")
+    assert code == 1 and "Traceback" not in err
+    assert message in err, err
+
+
+def test_calibration_file_both_spellings(tmp_path, capsys):
+    data = tmp_path / "my cal.npz"
+    np.savez(data, arg0=np.random.default_rng(0).uniform(0, 1, (16, 1, 4)).astype(np.float32))
+    outputs = []
+    for argv in (["-p", f"quantize{{calibration=\"{data}\"}}"],
+                 ["-pass-pipeline", f"builtin.module(quantize{{calibration='{data}' weight-bits=8}})"]):
+        code, out, err = _cli(capsys, LINEAR_RELU, *argv)
+        assert code == 0, err
+        assert "standard-normal" not in err and "on 16 calibration input(s)" in err
+        outputs.append(re.sub(r"dense_resource<\w+>", "", out.split("{-#")[0]))  # handles differ per process
+    assert outputs[0] == outputs[1]
+    # inputs in [0, 1): the source is unsigned with 0 integer bits
+    assert "!dataflow.stream<1x4x!dataflow.fixed<8, 0, unsigned, rnd, sat>>" in outputs[0]
+    unquoted = tmp_path / "cal.npz"
+    np.savez(unquoted, arg0=np.ones((1, 4), np.float32))
+    code, out, err = _cli(capsys, LINEAR_RELU, "-p", f"quantize{{calibration={unquoted} percentile=99.9}}")
+    assert code == 0, err
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, arg0=np.ones((3, 5), np.float32))
+    code, out, err = _cli(capsys, LINEAR_RELU, "-p", f"quantize{{calibration={bad}}}")
+    assert code == 1 and "calibration arg0 has shape (3, 5)" in err
+
+
+def test_quant_report_target(tmp_path, capsys):
+    quantized = tmp_path / "q.mlir"
+    assert _cli(capsys, LINEAR_RELU, "-p", "quantize{weight-bits=6 act-bits=6}", "-o", quantized)[0] == 0
+    code, out, err = _cli(capsys, quantized, "-t", "quant-report", "--json")
+    assert code == 0, err
+    import json
+
+    rows = {r["node"]: r for r in json.loads(out)}
+    assert set(rows) == {"input0", "linear0", "relu0"}
+    assert rows["linear0"]["weights_format"] == "fixed<6, 1, rnd, sat>"
+    assert 10 < rows["linear0"]["sqnr_weights_db"] < 60 and rows["linear0"]["sqnr_output_db"] > 5
+    code, out, err = _cli(capsys, quantized, "-t", "quant-report")
+    assert code == 0 and "SQNR output" in out and "linear0" in out
+    code, out, err = _cli(capsys, LINEAR_RELU, "-t", "quant-report")
+    assert code == 1 and "needs a quantized graph" in err
+
+
+def test_cpu_target_runs_quantized_graph(tmp_path, capsys):
+    quantized, x, y = tmp_path / "q.mlir", tmp_path / "x.npz", tmp_path / "y.npz"
+    assert _cli(capsys, LINEAR_RELU, "-p", "quantize{weight-bits=4 act-bits=4}", "-o", quantized)[0] == 0
+    np.savez(x, arg0=np.array([[1.0, -2.0, 0.5, 3.0]], np.float32))
+    code, out, err = _cli(capsys, quantized, "-t", "cpu", "--input", x, "-o", y)
+    assert code == 0, err
+    result = np.load(y)["out0"]
+    fmt = fx.fixed_of(next(op for op in read_module(str(quantized)).walk() if op.name == "dataflow.map").output)
+    np.testing.assert_array_equal(fx.cast(result, fmt), result)  # outputs lie on the output grid
