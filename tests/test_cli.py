@@ -69,7 +69,7 @@ def test_reads_stdin_and_prints_ir_that_parses_back(cnn_mlir):
 def test_errors_are_one_clear_line_and_exit_1(cnn_mlir, tmp_path, args, message):
     malformed = tmp_path / "malformed.mlir"
     malformed.write_text("func.func @main(%a: tensor<4xf32>) -> tensor<4xf32> {\n  %b = arith.addf %a, : tensor<4xf32>\n}\n")
-    args = [a.format(input=cnn_mlir, malformed=malformed) for a in args]
+    args = [a.replace("{input}", str(cnn_mlir)).replace("{malformed}", str(malformed)) for a in args]
     result = run("dfcc.driver.cli", *args)
     assert result.returncode == 1
     assert message in result.stderr
