@@ -36,9 +36,12 @@ from dfcc.backends.estimate.network import (
 from dfcc.errors import DfccError
 from dfcc.hardware.platforms import Platform, load_platform
 
-BISECTION_ROUNDS = 24  # weight-update rounds per target II during bisection
-POLISH_ROUNDS = 60  # rounds for each target tried just below the bisection's answer
+BISECTION_ROUNDS = 16  # weight-update rounds per target II during bisection
+POLISH_ROUNDS = 30  # rounds for each target tried just below the bisection's answer
 POLISH_TARGETS = 12
+STEP = 2.0  # weight update rate of the Lagrangian rounds
+REPAIR_STEPS = 400
+REPAIR_CHECK = 25  # full network evaluations during repair, every this many steps
 
 
 @dataclass
@@ -115,16 +118,59 @@ class _Search:
 
     def try_target(self, target: float, rounds: int) -> tuple[list[Choice], Totals] | None:
         weights = self.jitter.copy()
-        # resources the board lacks entirely (URAM on Zynq) must not be used at all
-        weights[self.limit_vec < 1e-6] = 1e6
-        for _ in range(rounds):
-            choices = self.select(target, weights)
-            totals = self.evaluate(choices)
+        best = None  # (worst overshoot, picks)
+        for k in range(rounds):
+            picks = self.select(target, weights)
+            totals = self.evaluate(picks)
             ratio = self.over(totals)
             if np.all(ratio <= 1.0 + 1e-12):
-                return choices, totals
-            # raise the price of what is over budget, in proportion to the overshoot
-            weights = np.where(ratio > 1.0, weights * (1.0 + 2.0 * (ratio - 1.0) + 0.25), weights)
+                return picks, totals
+            if best is None or ratio.max() < best[0]:
+                best = (ratio.max(), picks)
+            # multiplicative weights with a shrinking step: dearer what is over budget, cheaper
+            # what has room to spare
+            step = STEP / np.sqrt(k + 1)
+            weights = weights * np.exp(step * np.clip(ratio - 1.0, -0.5, 1.0))
+        return self.repair(target, best[1])
+
+    def repair(self, target: float, picks: list[Choice]) -> tuple[list[Choice], Totals] | None:
+        """Greedy repair: while over budget, make the node change (still within `target`) that frees
+        the most of the worst resource per use of the others' remaining room. Node sums are updated
+        incrementally; the whole network (FIFOs included) is re-evaluated every few steps."""
+        index = [{c: i for i, c in enumerate(space.choices)} for space in self.spaces]
+        current = [index[n][c] for n, c in enumerate(picks)]
+        nodes_used = sum(space.usage[i] for space, i in zip(self.spaces, current))
+        extra = None  # resources outside the nodes (FIFOs), from the last full evaluation
+        for step in range(REPAIR_STEPS):
+            if extra is None or step % REPAIR_CHECK == 0:
+                totals = self.evaluate([space.choices[i] for space, i in zip(self.spaces, current)])
+                extra = np.array([totals.resource(k) for k in RESOURCES], dtype=np.float64) - nodes_used
+            ratio = (nodes_used + extra) / self.limit_vec
+            if np.all(ratio <= 1.0 + 1e-12):
+                totals = self.evaluate([space.choices[i] for space, i in zip(self.spaces, current)])
+                if np.all(self.over(totals) <= 1.0 + 1e-12):
+                    return [space.choices[i] for space, i in zip(self.spaces, current)], totals
+                extra = None
+                continue
+            r = int(np.argmax(ratio))
+            room = np.maximum(self.limit_vec - ratio * self.limit_vec, 0.0) + 1e-9
+            room[r] = np.inf
+            best = (0.0, -1, -1)
+            for n, space in enumerate(self.spaces):
+                if space.usage.shape[0] < 2:
+                    continue
+                delta = space.usage - space.usage[current[n]]
+                gain = -delta[:, r] / self.limit_vec[r]
+                spend = (np.maximum(delta, 0.0) / room).sum(axis=1)
+                value = np.where((space.cycles <= target) & (gain > 0), gain / (spend + 1e-6), -1.0)
+                i = int(np.argmax(value))
+                if value[i] > best[0]:
+                    best = (float(value[i]), n, i)
+            if best[1] < 0:
+                return None
+            n, i = best[1], best[2]
+            nodes_used = nodes_used + self.spaces[n].usage[i] - self.spaces[n].usage[current[n]]
+            current[n] = i
         return None
 
     def lower_bounds(self) -> dict[str, float]:

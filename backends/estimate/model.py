@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from xdsl.dialects.builtin import TensorType
+from xdsl.dialects.builtin import ArrayAttr, TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from dfcc.dialects.dataflow import (
@@ -148,7 +148,12 @@ def _prop_int(op: Operation, key: str, default: int = 1) -> int:
 # ---- number formats
 
 def _fixed_width(attr: Attribute | None, default: int) -> int:
-    return attr.width.data if isinstance(attr, FixedType) else default
+    """Width of a FixedType, the widest of an array of them (per-channel formats), else `default`."""
+    if isinstance(attr, FixedType):
+        return attr.width.data
+    if isinstance(attr, ArrayAttr) and attr.data and all(isinstance(a, FixedType) for a in attr.data):
+        return max(a.width.data for a in attr.data)
+    return default
 
 
 def stream_bits(value: SSAValue) -> int:
@@ -238,10 +243,10 @@ def _conv(op: ConvOp) -> NodeModel:
         l_bram, l_lut = _memory(lw, ld)
         xw, xd = window_buffer(c, kr_span, kc_span, d_bits, ci, cg)
         x_bram, x_lut = _memory(xw, xd)
-        # accumulators: one acc_bits word per output filter of each output stream (fpgaConvNet accum)
-        aw, ad = a_bits * co * cg, -(-f // (co * cg))
-        a_bram, a_lut = _memory(aw, ad)
-        b_bram, b_lut = _memory(w_bits * co * cg, -(-f // (co * cg))) if has_bias else (0, 0)
+        # accumulators (one acc_bits word per filter of each output stream) and biases are shallow
+        # arrays read every cycle: distributed RAM, not BRAM (fpgaConvNet accum/bias, UG574 LUTRAM)
+        a_bram, a_lut = 0, lutram_luts(a_bits * co * cg, -(-f // (co * cg)))
+        b_bram, b_lut = (0, lutram_luts(w_bits * co * cg, -(-f // (co * cg)))) if has_bias else (0, 0)
         logic = mac_logic(mults, d_bits, w_bits, a_bits) + stage_logic(ci * cg * kr * kc, d_bits)
         fill = sliding_window_fill(w, c, kr_span, kc_span, ci, cg, pl, pr)
         per_pixel = -(-c // (ci * cg)) * -(-(kr * kc) // fine) * -(-f // (co * groups))
@@ -278,8 +283,9 @@ def _linear(op: LinearOp) -> NodeModel:
         mults = conv_multipliers(ci, co, 1)
         ww, wd = conv_weight_memory(c, f, 1, 1, w_bits, ci, co, 1)
         w_bram, w_lut = _memory(ww, wd)
-        a_bram, a_lut = _memory(a_bits * co, -(-f // co))
-        b_bram, b_lut = _memory(w_bits * co, -(-f // co)) if has_bias else (0, 0)
+        # accumulators and biases in distributed RAM, as for conv
+        a_bram, a_lut = 0, lutram_luts(a_bits * co, -(-f // co))
+        b_bram, b_lut = (0, lutram_luts(w_bits * co, -(-f // co))) if has_bias else (0, 0)
         logic = mac_logic(mults, d_bits, w_bits, a_bits) + stage_logic(ci, d_bits)
         per_row = -(-c // ci) * -(-f // co)
         return NodeCost(

@@ -39,11 +39,12 @@ class Estimate:
             name = DEFAULT_PLATFORM
         network = Network.from_module(module)
         totals = network.evaluate(network.ir_choices(), respect_ir_depths=True)
-        for e, depth in totals.fifo_depths.items():
-            edge = network.edges[e]
-            if depth > edge.ir_depth:
-                remark(f"stream into '{network.nodes[edge.consumer].name}' needs FIFO depth {depth} "
-                       f"(IR has {edge.ir_depth}); costed at {depth} (explore sizes FIFOs)")
+        short = [network.nodes[network.edges[e].consumer].name for e, depth in sorted(totals.fifo_depths.items())
+                 if depth > network.edges[e].ir_depth]
+        if short:
+            remark(f"{len(short)} skip-connection FIFO(s) are shallower in the IR than they must be (into "
+                   f"{', '.join(short[:4])}{', ...' if len(short) > 4 else ''}); costed at the depth they need "
+                   f"(explore writes it)")
         return Estimate(network, totals, load_platform(name))
 
     # ---- figures

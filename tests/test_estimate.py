@@ -1,0 +1,164 @@
+"""The estimate backend: per-node formulas on hand-computed IR cases, network totals, the CLI target."""
+
+import json
+
+import pytest
+from xdsl.dialects.builtin import IntegerAttr, i64
+
+from dfcc.backends.estimate import Estimate, Network, describe, node_cost
+from dfcc.backends.estimate.model import _generic
+from dfcc.driver.cli import main
+from dfcc.frontends.mlir import parse_module
+
+
+def _conv_module(c, f, k, hw, stride, pad, elem="f32", wfmt="", groups=1):
+    ho = (hw + 2 * pad - k) // stride + 1
+    return parse_module(f"""
+func.func @main(%a: tensor<1x{c}x{hw}x{hw}xf32>) -> tensor<1x{f}x{ho}x{ho}xf32> {{
+  %s = dataflow.source %a {{name = "in", perm = array<i64: 0, 2, 3, 1>}} : (tensor<1x{c}x{hw}x{hw}xf32>) -> !dataflow.stream<1x{hw}x{hw}x{c}x{elem}>
+  %w = dataflow.weights {{name = "w", value = dense<0.5> : tensor<{f}x{c // groups}x{k}x{k}xf32>{wfmt}}} : tensor<{f}x{c // groups}x{k}x{k}xf32>
+  %y = dataflow.conv %s, %w {{name = "conv", kernel = array<i64: {k}, {k}>, stride = array<i64: {stride}, {stride}>, dilation = array<i64: 1, 1>, pad = array<i64: {pad}, {pad}, {pad}, {pad}>, groups = {groups} : i64}} : (!dataflow.stream<1x{hw}x{hw}x{c}x{elem}>, tensor<{f}x{c // groups}x{k}x{k}xf32>) -> !dataflow.stream<1x{ho}x{ho}x{f}x{elem}>
+  %t = dataflow.sink %y {{name = "out", perm = array<i64: 0, 2, 3, 1>}} : (!dataflow.stream<1x{ho}x{ho}x{f}x{elem}>) -> tensor<1x{f}x{ho}x{ho}xf32>
+  func.return %t : tensor<1x{f}x{ho}x{ho}xf32>
+}}""")
+
+
+def _node(module, name):
+    return next(op for op in module.walk() if "name" in op.properties and op.properties["name"].data == name)
+
+
+def _fold(op, **factors):
+    for k, v in factors.items():
+        op.properties[k] = IntegerAttr(v, i64)
+    return op
+
+
+# ---- HARDWARE_MODEL.md checks, through IR nodes
+
+def test_resnet18_conv1_cycles():
+    conv = _fold(_node(_conv_module(3, 64, 7, 224, 2, 3), "conv"), coarse_in=3, coarse_out=1, fine=49)
+    assert node_cost(conv).cycles == 802_816
+
+
+def test_conv_3x3_256_cycles_dsp_bram():
+    conv = _fold(_node(_conv_module(256, 256, 3, 14, 1, 1), "conv"), coarse_in=2, coarse_out=16, fine=9)
+    cost = node_cost(conv)
+    assert cost.cycles == 401_408
+    assert cost.dsp == 288
+    # weights 4608 x 2048 = 512 BRAM18, line buffer 64 x 2048 = 8, window buffer 192 x 128 = 6
+    assert cost.bram18 == 526
+    assert (cost.weight_width, cost.weight_depth) == (4608, 2048)
+    # URAM: ceil(4608/72) * ceil(2048/4096) = 64, and the weights leave BRAM
+    assert cost.with_memory("uram").uram == 64 and cost.with_memory("uram").bram18 == 14
+
+
+def test_conv_8bit_formats_halve_dsp():
+    module = _conv_module(256, 256, 3, 14, 1, 1, elem="!dataflow.fixed<8, 3>", wfmt=", format = !dataflow.fixed<8, 1>")
+    conv = _fold(_node(module, "conv"), coarse_in=2, coarse_out=16, fine=9)
+    cost = node_cost(conv)
+    assert cost.dsp == 144
+    assert cost.weight_width == 2304  # 8 bits * 288 multipliers
+
+
+def test_conv_unfolded_and_depthwise():
+    conv = _node(_conv_module(4, 8, 3, 8, 1, 1), "conv")
+    cost = node_cost(conv)
+    # compute 8*8 * 4 * 9 * 8 = 18432 > read 10*10*4 = 400
+    assert cost.cycles == 18_432 and cost.dsp == 1
+    dw = _fold(_node(_conv_module(8, 8, 3, 8, 1, 1, groups=8), "conv"), coarse_group=4, fine=3)
+    # compute 8*8 * ceil(8/4) * ceil(9/3) * ceil(8/(1*8)) = 384; read 10*10*2 = 200
+    assert node_cost(dw).cycles == 384
+    assert node_cost(dw).dsp == 12
+    model = describe(dw)
+    assert model.factors == ("coarse_in", "coarse_out", "coarse_group", "fine")
+    assert model.extents == (1, 1, 8, 9)
+    assert model.macs == 8 * 8 * 8 * 9
+
+
+NET = """
+func.func @main(%a: tensor<1x4x8x8xf32>) -> tensor<1x10xf32> {
+  %s = dataflow.source %a {name = "in", perm = array<i64: 0, 2, 3, 1>} : (tensor<1x4x8x8xf32>) -> !dataflow.stream<1x8x8x4xf32>
+  %f:2 = dataflow.fork %s {name = "fork"} : (!dataflow.stream<1x8x8x4xf32>) -> (!dataflow.stream<1x8x8x4xf32>, !dataflow.stream<1x8x8x4xf32>)
+  %w = dataflow.weights {name = "w", value = dense<0.5> : tensor<4x4x3x3xf32>} : tensor<4x4x3x3xf32>
+  %c = dataflow.conv %f#0, %w {name = "conv", kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>, pad = array<i64: 1, 1, 1, 1>} : (!dataflow.stream<1x8x8x4xf32>, tensor<4x4x3x3xf32>) -> !dataflow.stream<1x8x8x4xf32>
+  %j = dataflow.map %c, %f#1 {name = "add", coarse = 2 : i64} : !dataflow.stream<1x8x8x4xf32>, !dataflow.stream<1x8x8x4xf32> -> !dataflow.stream<1x8x8x4xf32> {
+  ^bb0(%x: f32, %y: f32):
+    %z = arith.addf %x, %y : f32
+    dataflow.yield %z : f32
+  }
+  %p = dataflow.pool %j {name = "pool", kind = "max", kernel = array<i64: 2, 2>, stride = array<i64: 2, 2>, dilation = array<i64: 1, 1>, pad = array<i64: 0, 0, 0, 0>, coarse = 2 : i64} : (!dataflow.stream<1x8x8x4xf32>) -> !dataflow.stream<1x4x4x4xf32>
+  %r = dataflow.reshape %p {name = "flat"} : (!dataflow.stream<1x4x4x4xf32>) -> !dataflow.stream<1x64xf32>
+  %lw = dataflow.weights {name = "lw", value = dense<0.5> : tensor<10x64xf32>} : tensor<10x64xf32>
+  %l = dataflow.linear %r, %lw {name = "fc", coarse_in = 4 : i64, coarse_out = 2 : i64} : (!dataflow.stream<1x64xf32>, tensor<10x64xf32>) -> !dataflow.stream<1x10xf32>
+  %t = dataflow.sink %l {name = "out", perm = array<i64: 0, 1>} : (!dataflow.stream<1x10xf32>) -> tensor<1x10xf32>
+  func.return %t : tensor<1x10xf32>
+}"""
+
+
+def test_streaming_nodes():
+    module = parse_module(NET)
+    # element-wise add, 8*8*4/2 words; max pool 2x2/2 over the 8x8 input: 8*8*4/2
+    assert node_cost(_node(module, "add")).cycles == 128
+    assert node_cost(_node(module, "add")).dsp == 0
+    assert node_cost(_node(module, "pool")).cycles == 128
+    assert node_cost(_node(module, "fork")).cycles == 256
+    assert node_cost(_node(module, "flat")).cycles == 0
+    fc = node_cost(_node(module, "fc"))
+    # linear: ceil(64/4) * ceil(10/2) = 80 cycles, 8 multipliers; weights 128 x 80 bits -> 4 BRAM18 (36x512)
+    assert (fc.cycles, fc.dsp, fc.bram18) == (80, 8, 4)
+    assert node_cost(_node(module, "in")).cycles == 64  # one pixel per cycle
+
+
+def test_network_totals_and_skip_fifo():
+    network = Network.from_module(parse_module(NET))
+    totals = network.evaluate(network.ir_choices())
+    assert totals.ii == 9216  # the unfolded conv: 8*8 * 4 * 9 * 4
+    assert network.nodes[totals.bottleneck].name == "conv"
+    (edge, depth), = totals.fifo_depths.items()
+    assert network.nodes[network.edges[edge].producer].name == "fork"
+    # conv fill ((8+2)*2 + 2)*4 = 88 words, +1 for the first output, of 10*10*4 padded words;
+    # that fraction of the 256-element skip stream plus SATAY's 64
+    assert depth == -(-89 * 256 // 400) + 64 == 121
+    assert totals.dsp == sum(c.dsp for c in totals.costs)
+    assert totals.depth_cycles == sum(c.depth for c in totals.costs)  # a chain apart from the skip
+
+
+def test_generic_fallback_streams_words_over_coarse():
+    module = parse_module(NET)
+    fork = _node(module, "fork")
+    model = _generic(fork)  # as if forks had no model of their own
+    assert model.factors == ("coarse",) and model.extents == (4,)
+    # max(256 words in, 512 words out) / coarse
+    assert model.cost((2,)).cycles == 256 and model.cost((2,)).dsp == 0
+
+
+def test_estimate_json_and_table(capsys, tmp_path):
+    path = tmp_path / "net.mlir"
+    path.write_text(NET)
+    assert main([str(path), "-t", "estimate", "--json"]) == 0
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    for key in ("throughput_fps", "latency_s", "ii_cycles", "clock_mhz", "resources", "platform", "macs",
+                "roofline_fps", "nodes"):
+        assert key in data
+    assert set(data["resources"]) == {"DSP", "BRAM18", "URAM", "LUT", "FF"}
+    assert {"name", "DSP", "BRAM18", "URAM", "LUT", "FF", "clock_mhz", "bandwidth_gbps"} <= set(data["platform"])
+    assert data["platform"]["name"] == "ZCU102" and "zcu102" in err
+    assert data["ii_cycles"] == 9216 and data["throughput_fps"] == pytest.approx(200e6 / 9216)
+    assert data["macs"] == 8 * 8 * 4 * 4 * 9 + 64 * 10
+    node = next(n for n in data["nodes"] if n["name"] == "fc")
+    assert node["folding"] == {"coarse_in": 4, "coarse_out": 2} and node["cycles"] == 80
+    assert main([str(path), "-t", "estimate"]) == 0
+    out, _ = capsys.readouterr()
+    assert "total" in out and "conv" in out and "II 9,216" in out and "throughput" in out
+    png = tmp_path / "p.png"
+    jfile = tmp_path / "e.json"
+    assert main([str(path), "-t", "estimate", "--json", "-o", str(jfile), "--plot", str(png)]) == 0
+    assert json.loads(jfile.read_text())["ii_cycles"] == 9216
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_estimate_of_module_roofline():
+    est = Estimate.of_module(parse_module(NET), "zedboard")
+    # 220 DSP * 1 MAC * 200 MHz / MACs
+    assert est.roofline_fps() == pytest.approx(220 * 200e6 / (8 * 8 * 4 * 4 * 9 + 640))

@@ -1,0 +1,147 @@
+"""The explore pass: legal folding, resources within the cap, FIFO sizing, no-fit errors, determinism."""
+
+import json
+import re
+
+import pytest
+from xdsl.dialects.builtin import ModuleOp
+
+from dfcc.backends.estimate import Estimate, Network
+from dfcc.backends.estimate.network import PLATFORM_ATTR, RESOURCES
+from dfcc.dialects.dataflow import ConvOp, StreamType
+from dfcc.driver.cli import main
+from dfcc.driver.output import module_text
+from dfcc.errors import DfccError
+from dfcc.frontends.mlir import make_context, parse_module
+from dfcc.hardware.platforms import load_platform
+from dfcc.passes.explore import Explore
+from dfcc.passes.registry import get_pass
+from dfcc.driver.pipeline import parse_pipeline
+
+from tests.test_estimate import NET
+
+
+@pytest.fixture(scope="module")
+def resnet_small_text() -> str:
+    pytest.importorskip("torch")
+    import warnings
+
+    from dfcc.examples.models import MODELS
+    from dfcc.frontends.torch import import_to_text
+    from dfcc.passes.lower_to_dataflow import LowerToDataflow
+
+    warnings.filterwarnings("ignore")
+    spec = MODELS["resnet18_small"]
+    module = parse_module(import_to_text(spec.build(), *spec.inputs()))
+    LowerToDataflow().apply(make_context(), module)
+    return module_text(module)
+
+
+def _explore(text: str, **options) -> ModuleOp:
+    module = parse_module(text)
+    Explore(**options).apply(make_context(), module)
+    module.verify()
+    return module
+
+
+def _check_design(module: ModuleOp, platform: str, utilisation: float = 0.9) -> Estimate:
+    est = Estimate.of_module(module)
+    board = load_platform(platform)
+    for key in RESOURCES:
+        assert est.totals.resource(key) <= utilisation * getattr(board, key), key
+    for model in est.network.nodes:
+        for factor, extent in zip(model.factors, model.extents):
+            value = model.op.properties[factor].value.data  # every factor is written
+            assert extent % value == 0
+    return est
+
+
+@pytest.mark.parametrize("platform", ["zedboard", "zcu102", "u250"])
+def test_explore_small_net_legal_and_within_cap(platform):
+    module = _explore(NET, platform=platform)
+    assert module.attributes[PLATFORM_ATTR].data == platform
+    est = _check_design(module, platform)
+    # the skip FIFO into the add is sized in the IR (fork -> add, depth > default 2)
+    add = next(op for op in module.walk() if op.properties.get("name") and op.properties["name"].data == "add")
+    depths = [v.type.depth.data for v in add.operands]
+    assert max(depths) > 2 and est.totals.fifo_depths
+
+
+def test_explore_resnet_small(resnet_small_text):
+    module = _explore(resnet_small_text, platform="zcu102")
+    est = _check_design(module, "zcu102")
+    folded = Estimate.of_module(parse_module(resnet_small_text), "zcu102")
+    assert est.totals.ii * 10 < folded.totals.ii  # much faster than all-ones folding
+    # no stage can beat reading its padded input once; explore gets within 2x of the DSP roofline
+    assert est.throughput_fps() > 0.5 * est.roofline_fps()
+    joins = [op for op in module.walk() if op.name == "dataflow.map" and len(op.operands) == 2]
+    assert joins and all(max(v.type.depth.data for v in op.operands) > 2 for op in joins)
+
+
+def _design(module: ModuleOp) -> str:
+    """The IR without weight blobs (whose resource keys change from one parse to the next)."""
+    text = module_text(module).split("{-#")[0]
+    return re.sub(r"dense_resource<[^>]*>", "", text)
+
+
+def test_explore_deterministic(resnet_small_text):
+    first = _design(_explore(resnet_small_text, platform="zc706", seed=3))
+    second = _design(_explore(resnet_small_text, platform="zc706", seed=3))
+    assert first == second and "coarse_out" in first
+
+
+def test_utilisation_cap_respected(resnet_small_text):
+    module = _explore(resnet_small_text, platform="zcu102", utilisation=0.3)
+    _check_design(module, "zcu102", 0.3)
+
+
+def test_no_fit_names_resource_and_overshoot(tmp_path):
+    board = tmp_path / "tiny.json"
+    board.write_text(json.dumps({"name": "tiny", "part": "xc7z007s", "dsp": 2, "bram18": 100, "uram": 0,
+                                 "lut": 100000, "ff": 100000, "clock_mhz": 100, "bandwidth_gbps": 1}))
+    with pytest.raises(DfccError) as error:
+        _explore(NET, platform=str(board), utilisation=0.5)
+    message = str(error.value)
+    # conv and linear need one DSP each at least; the budget is 0.5 x 2 = 1
+    assert "does not fit on tiny" in message and "needs 2 DSP" in message
+    assert "budget is 1 (0.5 x 2)" in message and "over by 1 DSP (100%)" in message
+
+
+def test_no_fit_via_cli(resnet_small_text, tmp_path, capsys):
+    path = tmp_path / "m.mlir"
+    path.write_text(resnet_small_text)
+    assert main([str(path), "-p", "explore{platform=zedboard utilisation=0.2}"]) == 1
+    err = capsys.readouterr().err
+    assert "does not fit on ZedBoard" in err and "over by" in err and "BRAM18" in err
+
+
+def test_pipeline_options_and_cli_json(tmp_path, capsys):
+    spec, = parse_pipeline("explore{platform=zc706 utilisation=0.5 seed=7}")
+    p = spec.instantiate(get_pass("explore"))
+    assert (p.platform, p.utilisation, p.seed) == ("zc706", 0.5, 7)
+    path = tmp_path / "n.mlir"
+    path.write_text(NET)
+    assert main([str(path), "-p", "explore{platform=zc706 utilisation=0.5}", "-t", "estimate", "--json"]) == 0
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert data["platform"]["name"] == "ZC706" and "remark" not in err
+    assert data["resources"]["DSP"] <= 0.5 * 900
+    conv = next(n for n in data["nodes"] if n["name"] == "conv")
+    assert conv["cycles"] == data["ii_cycles"] or conv["cycles"] < data["ii_cycles"]
+    assert data["fifos"] and data["fifos"][0]["to"] == "add"
+
+
+def test_unknown_platform_lists_known():
+    with pytest.raises(DfccError, match="known platforms: .*zcu102"):
+        _explore(NET, platform="nosuchboard")
+
+
+def test_explore_rerun_keeps_ir_consistent():
+    module = _explore(NET, platform="zcu102")
+    again = parse_module(module_text(module))
+    Explore(platform="zedboard").apply(make_context(), again)
+    again.verify()
+    assert again.attributes[PLATFORM_ATTR].data == "zedboard"
+    convs = [op for op in again.walk() if isinstance(op, ConvOp)]
+    assert all(isinstance(op.output.type, StreamType) for op in convs)
+    _check_design(again, "zedboard")
