@@ -9,6 +9,7 @@ the IR alone describes the accelerator.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from xdsl.dialects.builtin import (
@@ -17,6 +18,7 @@ from xdsl.dialects.builtin import (
     DenseIntOrFPElementsAttr,
     DenseResourceAttr,
     Float32Type,
+    FloatAttr,
     IntAttr,
     IntegerAttr,
     StringAttr,
@@ -611,8 +613,209 @@ class TransposeOp(NodeOp):
             raise VerifyException("transpose output shape is not the permuted input shape")
 
 
+@irdl_op_definition
+class ConcatOp(NodeOp):
+    """Joins streams along stream dim `axis` (channel concat is the last dim of an NHWC stream).
+
+    Buffer: for the last dim none (per pixel it reads each input's channels in turn); for an outer
+    dim every input after the first waits until the earlier ones are done, so `buffer_words()`
+    counts their elements (realised as FIFO depth on those inputs).
+    """
+
+    name = "dataflow.concat"
+    inputs = var_operand_def(StreamType)
+    output = result_def(StreamType)
+    axis = prop_def(IntegerAttr)
+
+    def __init__(self, inputs: Sequence[SSAValue], axis: int, name: str):
+        shapes = [v.type.get_shape() for v in inputs]
+        shape = list(shapes[0])
+        shape[axis] = sum(s[axis] for s in shapes)
+        super().__init__(operands=[inputs], result_types=[StreamType(shape, inputs[0].type.element_type)],
+                         properties={"name": StringAttr(name), "axis": _int(axis)})
+
+    def buffer_words(self) -> int:
+        axis = self.axis.value.data
+        if axis == len(self.output.type.get_shape()) - 1:
+            return 0
+        return sum(v.type.num_elements for v in self.inputs[1:])
+
+    def verify_(self) -> None:
+        axis = self.axis.value.data
+        shapes = [_stream(v, "concat input").get_shape() for v in self.inputs]
+        out = _stream(self.output, "concat output").get_shape()
+        if not shapes or not 0 <= axis < len(out):
+            raise VerifyException(f"concat '{self.node_name.data}': axis {axis} out of range")
+        expected = list(shapes[0])
+        expected[axis] = sum(s[axis] for s in shapes)
+        if any(len(s) != len(out) or s[:axis] + s[axis + 1:] != out[:axis] + out[axis + 1:] for s in shapes) or tuple(expected) != out:
+            raise VerifyException(f"concat '{self.node_name.data}': inputs {shapes} do not concatenate to {out} on axis {axis}")
+
+
+@irdl_op_definition
+class SliceOp(NodeOp):
+    """Keeps elements `offsets + strides * i` (i < output shape) of each stream dim, drops the rest.
+
+    One output of a split (`chunk`, crops): a fork feeding several slices is a split. No buffer: it
+    forwards or discards each element as it arrives.
+    """
+
+    name = "dataflow.slice"
+    input = operand_def(StreamType)
+    output = result_def(StreamType)
+    offsets = prop_def(DenseArrayBase)
+    strides = prop_def(DenseArrayBase)
+
+    def __init__(self, input: SSAValue, offsets: Sequence[int], sizes: Sequence[int], strides: Sequence[int], name: str):
+        super().__init__(operands=[input], result_types=[StreamType(sizes, input.type.element_type)],
+                         properties={"name": StringAttr(name), "offsets": _ints(offsets), "strides": _ints(strides)})
+
+    def verify_(self) -> None:
+        shape, out = self.input.type.get_shape(), self.output.type.get_shape()
+        offsets, strides = self.ints_prop("offsets"), self.ints_prop("strides")
+        if not len(shape) == len(out) == len(offsets) == len(strides):
+            raise VerifyException(f"slice '{self.node_name.data}': offsets, strides and shapes must have one entry per dim")
+        for size, o, n, st in zip(shape, offsets, out, strides):
+            if o < 0 or st < 1 or o + st * (n - 1) >= size:
+                raise VerifyException(f"slice '{self.node_name.data}': window {offsets}/{strides} of {out} exceeds {shape}")
+
+
+PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+@irdl_op_definition
+class PadOp(NodeOp):
+    """Pads stream dims by `pad` = (lo0, hi0, lo1, hi1, ...) with a constant or copies of the edge.
+
+    `reflect` mirrors without repeating the edge, `replicate` repeats it, `circular` wraps around
+    (PyTorch's padding modes). Constant zero padding read by a conv or pool is folded into that
+    node instead. Buffer (`buffer_words()`): in an NHWC stream, reflect/replicate re-emit up to
+    lo+1 rows already seen, circular needs the last rows before the first, i.e. the whole frame.
+    """
+
+    name = "dataflow.pad"
+    input = operand_def(StreamType)
+    output = result_def(StreamType)
+    mode = prop_def(StringAttr)
+    pad = prop_def(DenseArrayBase)
+    value = prop_def(FloatAttr, default_value=FloatAttr(0.0, Float32Type()))
+
+    def __init__(self, input: SSAValue, pad: Sequence[int], mode: str, name: str, value: float = 0.0):
+        shape = [d + pad[2 * i] + pad[2 * i + 1] for i, d in enumerate(input.type.get_shape())]
+        super().__init__(operands=[input], result_types=[StreamType(shape, input.type.element_type)],
+                         properties={"name": StringAttr(name), "mode": StringAttr(mode), "pad": _ints(pad),
+                                     "value": FloatAttr(value, Float32Type())})
+
+    def buffer_words(self) -> int:
+        shape, pad = self.input.type.get_shape(), self.ints_prop("pad")
+        if self.mode.data == "constant":
+            return 0
+        if self.mode.data == "circular":
+            return self.input.type.num_elements
+        outer = next((i for i in range(len(shape)) if pad[2 * i] or pad[2 * i + 1]), len(shape) - 1)
+        row = self.input.type.num_elements // math.prod(shape[:outer + 1])
+        return (max(pad[2 * outer], pad[2 * outer + 1]) + 1) * row
+
+    def verify_(self) -> None:
+        shape, out, pad = self.input.type.get_shape(), self.output.type.get_shape(), self.ints_prop("pad")
+        if self.mode.data not in PAD_MODES:
+            raise VerifyException(f"pad mode must be one of {PAD_MODES}, got '{self.mode.data}'")
+        if len(pad) != 2 * len(shape) or min(pad) < 0:
+            raise VerifyException(f"pad '{self.node_name.data}': pad needs two non-negative values per dim")
+        if out != tuple(d + pad[2 * i] + pad[2 * i + 1] for i, d in enumerate(shape)):
+            raise VerifyException(f"pad '{self.node_name.data}': output shape {out} is not the padded input {shape}")
+        if self.mode.data == "reflect" and any(max(pad[2 * i], pad[2 * i + 1]) >= d for i, d in enumerate(shape)):
+            raise VerifyException(f"pad '{self.node_name.data}': reflect padding must be smaller than the dim")
+
+
+RESIZE_MODES = ("nearest", "zeros")
+
+
+@irdl_op_definition
+class ResizeOp(NodeOp):
+    """Integer-factor upsampling of each stream dim by `scale`.
+
+    `nearest` repeats every element scale times (n -> n*s; nn.Upsample(mode="nearest")); `zeros`
+    inserts s-1 zeros between elements (n -> (n-1)*s+1), the input of a transposed convolution
+    lowered to a convolution. Buffer: nearest re-emits each row of an NHWC stream s times, so it
+    holds one row (W*C words); zeros holds nothing.
+    """
+
+    name = "dataflow.resize"
+    input = operand_def(StreamType)
+    output = result_def(StreamType)
+    mode = prop_def(StringAttr)
+    scale = prop_def(DenseArrayBase)
+
+    @staticmethod
+    def output_shape(shape: Sequence[int], scale: Sequence[int], mode: str) -> tuple[int, ...]:
+        if mode == "nearest":
+            return tuple(d * s for d, s in zip(shape, scale))
+        return tuple((d - 1) * s + 1 for d, s in zip(shape, scale))
+
+    def __init__(self, input: SSAValue, scale: Sequence[int], mode: str, name: str):
+        shape = self.output_shape(input.type.get_shape(), scale, mode)
+        super().__init__(operands=[input], result_types=[StreamType(shape, input.type.element_type)],
+                         properties={"name": StringAttr(name), "mode": StringAttr(mode), "scale": _ints(scale)})
+
+    def buffer_words(self) -> int:
+        if self.mode.data != "nearest":
+            return 0
+        shape, scale = self.input.type.get_shape(), self.ints_prop("scale")
+        outer = next((i for i, s in enumerate(scale) if s > 1), len(shape) - 1)
+        inner = 1
+        for d in shape[outer + 1:]:
+            inner *= d
+        return inner
+
+    def verify_(self) -> None:
+        if self.mode.data not in RESIZE_MODES:
+            raise VerifyException(f"resize mode must be one of {RESIZE_MODES}, got '{self.mode.data}'")
+        shape, scale = self.input.type.get_shape(), self.ints_prop("scale")
+        if len(scale) != len(shape) or min(scale) < 1:
+            raise VerifyException(f"resize '{self.node_name.data}': scale needs one factor >= 1 per dim")
+        expected = self.output_shape(shape, scale, self.mode.data)
+        if self.output.type.get_shape() != expected:
+            raise VerifyException(f"resize '{self.node_name.data}': output shape {self.output.type.get_shape()}, expected {expected}")
+
+
+@irdl_op_definition
+class MatmulOp(NodeOp):
+    """Batched product of two activation streams: (B.. x M x K) @ (B.. x K x N) -> (B.. x M x N).
+
+    Attention's q k^T and p v. Buffer (`buffer_words()`): the whole right operand of one batch
+    entry (K x N words, double-buffered across batch entries in hardware), while the left operand
+    streams row by row.
+    """
+
+    name = "dataflow.matmul"
+    lhs = operand_def(StreamType)
+    rhs = operand_def(StreamType)
+    output = result_def(StreamType)
+    coarse_in = opt_prop_def(IntegerAttr)
+    coarse_out = opt_prop_def(IntegerAttr)
+    acc_format = opt_prop_def(Attribute)
+
+    def __init__(self, lhs: SSAValue, rhs: SSAValue, name: str):
+        shape = lhs.type.get_shape()[:-1] + rhs.type.get_shape()[-1:]
+        super().__init__(operands=[lhs, rhs], result_types=[StreamType(shape, lhs.type.element_type)],
+                         properties={"name": StringAttr(name)})
+
+    def buffer_words(self) -> int:
+        k, n = self.rhs.type.get_shape()[-2:]
+        return k * n
+
+    def verify_(self) -> None:
+        a, b = _stream(self.lhs, "matmul lhs").get_shape(), _stream(self.rhs, "matmul rhs").get_shape()
+        out = _stream(self.output, "matmul output").get_shape()
+        if len(a) < 2 or len(a) != len(b) or a[:-2] != b[:-2] or a[-1] != b[-2] or out != a[:-1] + b[-1:]:
+            raise VerifyException(f"matmul '{self.node_name.data}': {a} @ {b} does not give {out}")
+        _check_folding(self, coarse_in=a[-1], coarse_out=b[-1])
+
+
 Dataflow = Dialect(
     "dataflow",
-    [SourceOp, SinkOp, WeightsOp, ConvOp, LinearOp, PoolOp, ReduceOp, MapOp, YieldOp, ForkOp, ReshapeOp, TransposeOp],
+    [SourceOp, SinkOp, WeightsOp, ConvOp, LinearOp, PoolOp, ReduceOp, MapOp, YieldOp, ForkOp, ReshapeOp, TransposeOp,
+     ConcatOp, SliceOp, PadOp, ResizeOp, MatmulOp],
     [StreamType, FixedType],
 )

@@ -9,13 +9,16 @@ from typing import ClassVar
 
 from xdsl.builder import Builder
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import AnyFloat
+from xdsl.dialects.builtin import AnyFloat, ArrayAttr
 from xdsl.dialects.linalg import Linalg
+from xdsl.dialects.linalg.attrs import IteratorType, IteratorTypeAttr
 from xdsl.dialects.linalg.abstract_ops import ConvOperation, NamedOperation, PoolingOperation
+from xdsl.dialects.linalg.ops import GenericOp as UpstreamGenericOp
 from xdsl.dialects.linalg.ops import MatmulOp, YieldOp
 from xdsl.ir import BlockArgument, Dialect, Region, SSAValue
 from xdsl.ir.affine import AffineDimExpr, AffineMap
 from xdsl.irdl import irdl_op_definition
+from xdsl.parser import Parser
 
 
 @irdl_op_definition
@@ -92,16 +95,66 @@ class BatchMatmulOp(NamedOperation):
         )
 
     def get_iterator_types(self):
-        from xdsl.dialects.builtin import ArrayAttr
-        from xdsl.dialects.linalg.attrs import IteratorTypeAttr
-
         par, red = IteratorTypeAttr.parallel(), IteratorTypeAttr.reduction()
         return ArrayAttr((par, par, par, red))
+
+
+class GenericOp(UpstreamGenericOp):
+    """`linalg.generic`, also with several results (`-> (tensor<..>, tensor<..>)`).
+
+    xDSL 0.74 parses the result types of `linalg.generic` as a bare list, so the parenthesised list
+    MLIR prints for two or more results (torch-mlir's max-with-argmax reductions) fails to parse.
+    This subclass parses both forms and is otherwise upstream's op (same IRDL definition, inherited;
+    its printer already prints the parenthesised form).
+    """
+
+    name = "linalg.generic"
+
+    @classmethod
+    def parse(cls, parser: Parser) -> "GenericOp":
+        start = parser.pos
+        attrs = dict(parser.parse_optional_attr_dict())
+        if "indexing_maps" not in attrs or "iterator_types" not in attrs:
+            parser.raise_error("linalg.generic needs indexing_maps and iterator_types", start, parser.pos)
+        indexing_maps = attrs.pop("indexing_maps")
+        iterator_types = ArrayAttr([
+            t if isinstance(t, IteratorTypeAttr) else IteratorTypeAttr(IteratorType(t.data))
+            for t in attrs.pop("iterator_types").data
+        ])
+        doc, library_call = attrs.pop("doc", None), attrs.pop("library_call", None)
+        ins, outs = cls._parse_operands(parser, "ins"), cls._parse_operands(parser, "outs")
+        if parser.parse_optional_keyword("attrs") is not None:
+            parser.parse_punctuation("=")
+            attrs |= parser.expect(parser.parse_optional_attr_dict, "expected extra attributes")
+        body = parser.parse_region()
+        result_types = []
+        if parser.parse_optional_punctuation("->") is not None:
+            if parser.parse_optional_punctuation("(") is not None:
+                result_types = parser.parse_comma_separated_list(Parser.Delimiter.NONE, parser.parse_type)
+                parser.parse_punctuation(")")
+            else:
+                result_types = parser.parse_comma_separated_list(Parser.Delimiter.NONE, parser.parse_type)
+        op = cls(ins, outs, body, indexing_maps, iterator_types, result_types, doc, library_call)
+        op.attributes |= attrs
+        return op
+
+    @staticmethod
+    def _parse_operands(parser: Parser, keyword: str) -> Sequence[SSAValue]:
+        pos = parser.pos
+        if parser.parse_optional_characters(keyword) is None:
+            return ()
+        parser.parse_punctuation("(")
+        operands = parser.parse_comma_separated_list(Parser.Delimiter.NONE, parser.parse_unresolved_operand)
+        parser.parse_punctuation(":")
+        types = parser.parse_comma_separated_list(Parser.Delimiter.NONE, parser.parse_type)
+        parser.parse_punctuation(")")
+        return parser.resolve_operands(operands, types, pos)
 
 
 EXTRA_LINALG_OPS = (DepthwiseConv2DNchwChwOp, PoolingNchwSumOp, BatchMatmulOp)
 
 
 def extended_linalg() -> Dialect:
-    """The upstream linalg dialect plus the ops above, under the same `linalg` name."""
-    return Dialect("linalg", [*Linalg.operations, *EXTRA_LINALG_OPS], list(Linalg.attributes))
+    """The upstream linalg dialect plus the ops above (and the multi-result generic parser)."""
+    operations = [GenericOp if op is UpstreamGenericOp else op for op in Linalg.operations]
+    return Dialect("linalg", [*operations, *EXTRA_LINALG_OPS], list(Linalg.attributes))

@@ -32,7 +32,7 @@ def make_context() -> Context:
 _LOCATION = re.compile(r"^.*?:(\d+):(\d+)\s*$")
 
 
-def _parse_error(error: ParseError, filename: str) -> DfccError:
+def _parse_error(error: ParseError, filename: str, source: str | None = None) -> DfccError:
     text = str(error)
     first, _, rest = text.partition("\n")
     match = _LOCATION.match(first)
@@ -43,7 +43,26 @@ def _parse_error(error: ParseError, filename: str) -> DfccError:
     unregistered = re.search(r"Operation (\S+) is not registered", message)
     if unregistered:
         message = f"unsupported operation '{unregistered.group(1)}': dfcc cannot read it (not in any registered dialect)"
+        others = _unregistered_ops(source, unregistered.group(1)) if source is not None else []
+        if others:
+            message += "".join(f"\n{filename}:{line}: unsupported operation '{name}'" for name, line in others)
     return DfccError(message + ("\n" + context if context else ""), location)
+
+
+_OP_NAME = re.compile(r"^\s*(?:%[^=]*=\s*)?([a-z_][a-z0-9_]*\.[a-z0-9_.]+)\b", re.MULTILINE)
+
+
+def _unregistered_ops(text: str, first: str) -> list[tuple[str, int]]:
+    """Every other distinct op name in `text` no registered dialect defines, with its first line."""
+    ctx, seen, found = make_context(), {first}, []
+    for match in _OP_NAME.finditer(text):
+        name = match.group(1)
+        if name in seen:
+            continue
+        seen.add(name)
+        if ctx.get_optional_op(name) is None:
+            found.append((name, text.count("\n", 0, match.start(1)) + 1))
+    return found
 
 
 def parse_module(text: str, filename: str = "<stdin>", ctx: Context | None = None) -> ModuleOp:
@@ -51,7 +70,7 @@ def parse_module(text: str, filename: str = "<stdin>", ctx: Context | None = Non
     try:
         module = isolate_resources(lambda: Parser(ctx or make_context(), text, filename).parse_module())
     except ParseError as error:
-        raise _parse_error(error, filename) from None
+        raise _parse_error(error, filename, text) from None
     try:
         module.verify()
     except VerifyException as error:

@@ -3,7 +3,9 @@
 - batch-norm and other per-channel affine maps are folded into the preceding conv/linear weights;
 - chains of element-wise maps fuse into one map stage (one pass over the data, one FIFO less);
 - reshapes that only regroup size-1 dims collapse, unused weights disappear;
-- a stream read by several nodes gets an explicit fork, since each FIFO has exactly one reader.
+- a stream read by several nodes gets an explicit fork, since each FIFO has exactly one reader;
+- a join whose other input is broadcast (a reduction's result: softmax, norms, squeeze-excitation)
+  gets a FIFO deep enough on its full-size input to hold what arrives before that result.
 """
 
 import numpy as np
@@ -217,6 +219,37 @@ def _position(op: Operation) -> int:
     return block.get_operation_index(op) if block else 0
 
 
+def join_buffer_words(op: df.MapOp, value: SSAValue) -> int:
+    """Words the full-size input `value` of a join must buffer until its broadcast inputs arrive.
+
+    A broadcast input (e.g. a mean over H, W, or over the last dim) is one element per slice of the
+    output; the slice's elements, from the first broadcast stream dim inwards, stream in before it.
+    """
+    shape = value.type.get_shape()
+    words = 0
+    for other in op.inputs:
+        other_shape = other.type.get_shape()
+        other_shape = (1,) * (len(shape) - len(other_shape)) + other_shape
+        first = next((i for i, (a, b) in enumerate(zip(shape, other_shape)) if b == 1 and a != 1), None)
+        if first is not None:
+            size = 1
+            for d in shape[first:]:
+                size *= d
+            words = max(words, size)
+    return words
+
+
+def set_join_depths(module: ModuleOp) -> None:
+    """Make the buffering of broadcast joins explicit as FIFO depth on their full-size inputs."""
+    for op in list(module.walk()):
+        if not isinstance(op, df.MapOp) or len(op.inputs) < 2:
+            continue
+        for value in list(op.inputs):
+            words = join_buffer_words(op, value)
+            if value.type.get_shape() == op.output.type.get_shape() and words + 2 > value.type.depth.data:
+                Rewriter.replace_value_with_new_type(value, value.type.with_depth(words + 2))
+
+
 def dataflow_cleanup(module: ModuleOp) -> None:
     """Fold, fuse and tidy the graph, then make fan-out explicit."""
     PatternRewriteWalker(GreedyRewritePatternApplier([
@@ -225,3 +258,4 @@ def dataflow_cleanup(module: ModuleOp) -> None:
     ])).rewrite_module(module)
     PatternRewriteWalker(EraseUnusedWeights()).rewrite_module(module)
     insert_forks(module)
+    set_join_depths(module)

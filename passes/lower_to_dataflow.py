@@ -15,16 +15,17 @@ from dataclasses import dataclass, field
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import arith, func, linalg, tensor
-from xdsl.dialects.builtin import DenseArrayBase, DenseIntOrFPElementsAttr, DenseResourceAttr, FloatAttr, ModuleOp, StringAttr, f32, i32
+from xdsl.dialects.builtin import AnyFloat, DenseArrayBase, DenseIntOrFPElementsAttr, DenseResourceAttr, FloatAttr, IntegerAttr, ModuleOp, StringAttr, f32, i32
 from xdsl.dialects.linalg.attrs import IteratorType
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.ir.affine import AffineConstantExpr, AffineDimExpr
 from xdsl.passes import ModulePass
 from xdsl.rewriter import Rewriter
+from xdsl.utils.exceptions import VerifyException
 
-from dfcc.backends.cpu.scalar_body import SUPPORTED_SCALAR_OPS, evaluate_body
+from dfcc.backends.cpu.scalar_body import INDEXING_OPS, SUPPORTED_SCALAR_OPS, evaluate_body
 from dfcc.dialects import dataflow as df
-from dfcc.dialects.linalg_extra import BatchMatmulOp, DepthwiseConv2DNchwChwOp, PoolingNchwSumOp
+from dfcc.dialects.linalg_extra import BatchMatmulOp, DepthwiseConv2DNchwChwOp, GenericOp, PoolingNchwSumOp
 from dfcc.dialects.resources import elements_array, make_resource
 from dfcc.errors import DfccError
 from dfcc.passes.cleanup import dataflow_cleanup
@@ -35,6 +36,11 @@ NCHW_TO_STREAM = (0, 2, 3, 1)
 def default_perm(rank: int) -> tuple[int, ...]:
     """Stream order for a tensor of this rank: channels last for images, as is otherwise."""
     return NCHW_TO_STREAM if rank == 4 else tuple(range(rank))
+
+
+def _static(type_) -> bool:
+    shape = type_.get_shape() if hasattr(type_, "get_shape") else ()
+    return all(d >= 0 for d in shape)
 
 
 def _significant(shape, perm) -> list[int]:
@@ -59,11 +65,129 @@ class Padded:
     value: float
 
 
+@dataclass
+class Grouped:
+    """An NCHW activation (or padded one) viewed as N x G x C/G x H x W, the input of a grouped conv."""
+
+    item: Act | Padded
+    shape: tuple[int, ...]
+
+
+@dataclass
+class Gathered:
+    """Pure data movement of an activation not yet turned into nodes: slices, insertions, gathers.
+
+    `index` has the logical shape of the result and holds, per element, the row-major position in
+    `act`'s logical tensor it copies, or -1 where it holds `fill` (None when that is not a single
+    constant). When a compute op reads it, `materialize` recognises it as slice / resize / pad
+    nodes, one axis at a time.
+    """
+
+    act: Act
+    index: np.ndarray
+    fill: float | None
+
+    @staticmethod
+    def of(act: Act) -> "Gathered":
+        return Gathered(act, np.arange(int(np.prod(act.shape)), dtype=np.int64).reshape(act.shape), None)
+
+
 def location(op: Operation) -> str:
     """A readable position for diagnostics: the op and the value it defines."""
     if op.results and op.results[0].name_hint:
         return f"'{op.name}' defining %{op.results[0].name_hint}"
     return f"'{op.name}'"
+
+
+def _loop_indices(loop_shape: tuple[int, ...]) -> list[np.ndarray]:
+    """Broadcastable index grids of a loop nest (what `linalg.index d` reads)."""
+    return [np.arange(n).reshape([-1 if a == d else 1 for a in range(len(loop_shape))]) for d, n in enumerate(loop_shape)]
+
+
+def _ungrouped(shape: tuple[int, ...]) -> tuple[int, ...]:
+    n, g, c, h, w = shape
+    return (n, g * c, h, w)
+
+
+def _logical_shape(item) -> tuple[int, ...]:
+    if isinstance(item, Padded):
+        n, c, h, w = item.act.shape
+        return (n, c, h + item.pad[0] + item.pad[1], w + item.pad[2] + item.pad[3])
+    return item.shape
+
+
+def _separable_maps(index: np.ndarray, shape: tuple[int, ...]) -> list[np.ndarray] | None:
+    """Per-axis maps m_a with index[i0, i1, ..] = ravel(m_0[i0], m_1[i1], ..) (-1 if any is -1), or None."""
+    valid = index >= 0
+    coords = np.unravel_index(np.where(valid, index, 0), shape)
+    maps, flat, ok = [], np.zeros(index.shape, np.int64), np.ones(index.shape, bool)
+    for axis in range(index.ndim):
+        others = tuple(a for a in range(index.ndim) if a != axis)
+        column = np.where(valid, coords[axis], -1)
+        m = column.max(axis=others) if others else column
+        maps.append(m)
+        grid = m.reshape([-1 if a == axis else 1 for a in range(index.ndim)])
+        ok = ok & (grid >= 0)
+        flat = flat * shape[axis] + np.maximum(grid, 0)
+    return maps if np.array_equal(np.where(ok, flat, -1), index) else None
+
+
+def _edge_mode(m: np.ndarray, n: int, lo: int, hi: int) -> str | None:
+    """Which PyTorch padding mode produced the `lo` leading and `hi` trailing entries of map `m`."""
+    head, tail = m[:lo], m[len(m) - hi:]
+    candidates = {
+        "replicate": (np.zeros(lo), np.full(hi, n - 1)),
+        "reflect": (np.arange(lo, 0, -1), np.arange(n - 2, n - 2 - hi, -1)),
+        "circular": (np.arange(n - lo, n), np.arange(hi)),
+    }
+    for mode, (want_head, want_tail) in candidates.items():
+        if np.array_equal(head, want_head) and np.array_equal(tail, want_tail):
+            return mode
+    return None
+
+
+def _classify_axis(m: np.ndarray, n: int):
+    """Map m (output position -> source position or -1) as slice, then resize, then pad; None if not.
+
+    Returns ((offset, stride, size), (resize mode, scale) or None, (pad mode, lo, hi) or None).
+    """
+    length = len(m)
+    pad = None
+    if (m < 0).any():
+        valid = np.flatnonzero(m >= 0)
+        if not len(valid):
+            return None
+        lo, hi = int(valid[0]), int(length - 1 - valid[-1])
+        pad, core = ("constant", lo, hi), m[lo:length - hi]
+    else:
+        starts = np.flatnonzero(m == 0)
+        found = [int(p) for p in starts if p + n <= length and np.array_equal(m[p:p + n], np.arange(n))]
+        core = m
+        if found and (found[0] or length - n - found[0]):
+            lo, hi = found[0], length - n - found[0]
+            mode = _edge_mode(m, n, lo, hi)
+            if mode is None:
+                return None
+            pad, core = (mode, lo, hi), m[lo:lo + n]
+    resize = None
+    if (core < 0).any():
+        valid = np.flatnonzero(core >= 0)
+        step = int(valid[1] - valid[0]) if len(valid) > 1 else 1
+        expect = np.full(len(core), -1)
+        expect[::step] = core[::step]
+        if (len(core) - 1) % step or not np.array_equal(core, expect) or (core[::step] < 0).any():
+            return None
+        resize, core = ("zeros", step), core[::step]
+    elif len(core) > 1 and core[0] == core[1]:
+        step = int(np.argmax(core != core[0])) or len(core)
+        if len(core) % step or not np.array_equal(core, np.repeat(core[::step], step)):
+            return None
+        resize, core = ("nearest", step), core[::step]
+    offset = int(core[0])
+    stride = int(core[1] - core[0]) if len(core) > 1 else 1
+    if stride < 1 or not np.array_equal(core, offset + stride * np.arange(len(core))):
+        return None
+    return (offset, stride, len(core)), resize, pad
 
 
 @dataclass
@@ -72,7 +196,8 @@ class _Lowering:
     builder: Rewriter = field(default_factory=Rewriter)
     values: dict[SSAValue, np.ndarray | Act | Padded] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
-    unsupported: dict[str, Operation] = field(default_factory=dict)
+    unsupported: dict[str, tuple[Operation, str]] = field(default_factory=dict)
+    poisoned: set[SSAValue] = field(default_factory=set)
     new_ops: list[Operation] = field(default_factory=list)
 
     # ---- helpers -------------------------------------------------------------------------------
@@ -95,12 +220,81 @@ class _Lowering:
         return item
 
     def act(self, value: SSAValue, op: Operation) -> Act:
+        """The activation `value` holds, turning pending data movement into nodes first."""
         item = self.values.get(value)
-        if isinstance(item, Padded):
-            raise DfccError(f"{location(op)}: a padded activation is only supported as the input of a convolution or pooling", "lower-to-dataflow")
+        if isinstance(item, Grouped):
+            return self.reshape(self.resolve(item.item, op), item.shape)
+        if isinstance(item, (Padded, Gathered)):
+            return self.resolve(item, op)
         if not isinstance(item, Act):
             raise DfccError(f"{location(op)}: expected an activation operand", "lower-to-dataflow")
         return item
+
+    def resolve(self, item: "Act | Padded | Gathered", op: Operation) -> Act:
+        if isinstance(item, Padded):
+            act = self.relayout(item.act, NCHW_TO_STREAM)
+            pad = (0, 0, *item.pad, 0, 0)
+            node = self.emit(df.PadOp(act.stream, pad, "constant", self.fresh("pad"), item.value))
+            n, c, h, w = act.shape
+            return Act(node.output, (n, c, h + pad[2] + pad[3], w + pad[4] + pad[5]), act.perm)
+        if isinstance(item, Gathered):
+            return self.materialize(item, op)[0]
+        return item
+
+    def gathered(self, value: SSAValue, op: Operation) -> Gathered:
+        item = self.values.get(value)
+        if isinstance(item, Gathered):
+            return item
+        return Gathered.of(self.act(value, op))
+
+    def materialize(self, g: Gathered, op: Operation, fold_fill: float | None = None) -> tuple[Act, tuple[int, int, int, int]]:
+        """Nodes computing a gathered activation: slice, then resize, then pad, per stream dim.
+
+        With `fold_fill`, constant padding of H and W by that value is returned instead of built,
+        for the window node reading it to fold.
+        """
+        index, act = g.index, g.act
+        if index.ndim != len(act.shape):
+            act = self.reshape(act, act.shape)  # ranks always agree; kept for clarity
+        if np.array_equal(index, np.arange(index.size).reshape(index.shape)) and index.shape == act.shape:
+            return act, (0, 0, 0, 0)
+        maps = _separable_maps(index, act.shape)
+        if maps is None:
+            raise DfccError(f"{location(op)}: this data movement (gather) is not a slice, pad, resize or concat", "lower-to-dataflow")
+        steps = [_classify_axis(m, n) for m, n in zip(maps, act.shape)]
+        if any(step is None for step in steps):
+            raise DfccError(f"{location(op)}: this data movement (gather) is not a slice, pad, resize or concat", "lower-to-dataflow")
+        rank = len(act.shape)
+        order = act.perm
+        # slices
+        if any(st[0] != (0, 1, n) for st, n in zip(steps, act.shape)):
+            offsets = [steps[a][0][0] for a in order]
+            strides = [steps[a][0][1] for a in order]
+            sizes = [steps[a][0][2] for a in order]
+            node = self.emit(df.SliceOp(act.stream, offsets, sizes, strides, self.fresh("slice")))
+            act = Act(node.output, tuple(steps[a][0][2] for a in range(rank)), act.perm)
+        for mode in ("nearest", "zeros"):
+            if any(st[1] is not None and st[1][0] == mode and st[1][1] > 1 for st in steps):
+                scale = [steps[a][1][1] if steps[a][1] is not None and steps[a][1][0] == mode else 1 for a in order]
+                node = self.emit(df.ResizeOp(act.stream, scale, mode, self.fresh("resize")))
+                shape = df.ResizeOp.output_shape(act.stream.type.get_shape(), scale, mode)
+                act = Act(node.output, tuple(shape[order.index(a)] for a in range(rank)), act.perm)
+        if any(st[1] is not None and st[1][0] == "zeros" for st in steps) and g.fill != 0.0:
+            raise DfccError(f"{location(op)}: zero insertion with a non-zero fill", "lower-to-dataflow")
+        folded = (0, 0, 0, 0)
+        modes = {st[2][0] for st in steps if st[2] is not None and (st[2][1] or st[2][2])}
+        for mode in sorted(modes):
+            if mode == "constant" and g.fill is None:
+                raise DfccError(f"{location(op)}: padding with values that are not one constant", "lower-to-dataflow")
+            pads = [(steps[a][2][1], steps[a][2][2]) if steps[a][2] is not None and steps[a][2][0] == mode else (0, 0) for a in range(rank)]
+            if (mode == "constant" and fold_fill is not None and rank == 4 and g.fill == fold_fill
+                    and pads[0] == pads[1] == (0, 0)):
+                folded = (*pads[2], *pads[3])
+                continue
+            flat = [x for a in order for x in pads[a]]
+            node = self.emit(df.PadOp(act.stream, flat, mode, self.fresh("pad"), g.fill if mode == "constant" else 0.0))
+            act = Act(node.output, tuple(act.shape[a] + sum(pads[a]) for a in range(rank)), act.perm)
+        return act, folded
 
     def relayout(self, act: Act, perm: tuple[int, ...]) -> Act:
         """The same logical tensor streamed in the order `perm` (a buffered transpose if needed)."""
@@ -127,29 +321,54 @@ class _Lowering:
 
     def window_input(self, value: SSAValue, op: Operation, pad_value: float) -> tuple[Act, tuple[int, int, int, int]]:
         item = self.values.get(value)
+        if isinstance(item, Grouped):
+            item = item.item
         if isinstance(item, Padded):
             if item.value != pad_value and not (np.isinf(pad_value) and np.isinf(item.value) and item.value < 0):
-                raise DfccError(f"{location(op)}: padding value {item.value} is not supported here (expected {pad_value})", "lower-to-dataflow")
+                return self.relayout(self.resolve(item, op), NCHW_TO_STREAM), (0, 0, 0, 0)
             return self.relayout(item.act, NCHW_TO_STREAM), item.pad
+        if isinstance(item, Gathered):
+            act, pad = self.materialize(item, op, fold_fill=pad_value)
+            return self.relayout(act, NCHW_TO_STREAM), pad
         return self.relayout(self.act(value, op), NCHW_TO_STREAM), (0, 0, 0, 0)
 
     # ---- the walk ------------------------------------------------------------------------------
+    def reject(self, op: Operation, reason: str = "", name: str | None = None) -> None:
+        """Record `op` as unsupported (once per distinct op name) and poison what it defines."""
+        self.unsupported.setdefault(name or op.name, (op, reason))
+        self.poisoned.update(op.results)
+
     def run(self) -> None:
         block = self.func_op.body.block
         for index, arg in enumerate(block.args):
             shape = arg.type.get_shape()
+            if not _static(arg.type):
+                self.unsupported.setdefault("func.func", (self.func_op, f"argument {index} has a dynamic shape {arg.type}"))
+                self.poisoned.add(arg)
+                continue
             perm = default_perm(len(shape))
             source = self.emit(df.SourceOp(arg, perm, f"input{index}"))
             self.values[arg] = Act(source.output, shape, perm)
         for op in list(block.ops):
+            if any(v in self.poisoned for v in op.operands):
+                self.poisoned.update(op.results)  # depends on an unsupported op: reported once, at that op
+                continue
+            if not all(_static(r.type) for r in op.results):
+                self.reject(op, "dynamic shapes are not supported (streams have static sizes)")
+                continue
             handler = _HANDLERS.get(type(op))
             if handler is None:
-                self.unsupported.setdefault(op.name, op)
-            if handler is None or any(v not in self.values for v in op.operands):
-                continue  # depends on an unsupported op: reported once, at that op
-            handler(self, op)
+                self.reject(op)
+                continue
+            try:
+                handler(self, op)
+            except DfccError as error:
+                self.reject(op, error.message.removeprefix(location(op) + ": "))
+            except (VerifyException, ValueError, IndexError) as error:  # a node the op's operands cannot form
+                self.reject(op, f"cannot be expressed as dataflow nodes ({str(error).splitlines()[0]})")
         if self.unsupported:
-            lines = [f"unsupported operation '{name}' ({location(op)})" for name, op in self.unsupported.items()]
+            lines = [f"unsupported operation '{name}' ({location(op)})" + (f": {reason}" if reason else "")
+                     for name, (op, reason) in self.unsupported.items()]
             raise DfccError("cannot lower to dataflow:\n  " + "\n  ".join(lines), "lower-to-dataflow")
         self._replace_body()
 
@@ -167,19 +386,22 @@ class _Lowering:
     # ---- handlers ------------------------------------------------------------------------------
     def on_constant(self, op: arith.ConstantOp) -> None:
         value = op.value
+        dtype = np.float32 if isinstance(op.result.type.get_element_type() if hasattr(op.result.type, "get_element_type")
+                                         else op.result.type, AnyFloat) else np.int64
         if isinstance(value, (DenseResourceAttr, DenseIntOrFPElementsAttr)):
-            self.values[op.result] = elements_array(value).astype(np.float32, copy=False)
+            self.values[op.result] = elements_array(value).astype(dtype, copy=False)
         elif hasattr(value, "value"):
-            self.values[op.result] = np.asarray(value.value.data, dtype=np.float32)
+            self.values[op.result] = np.asarray(value.value.data, dtype=dtype)
         else:
-            self.unsupported.setdefault(op.name, op)
+            self.reject(op, f"constant {value} is not a number or tensor")
 
     def on_empty(self, op: tensor.EmptyOp) -> None:
-        self.values[op.tensor] = np.broadcast_to(np.float32(0), op.tensor.type.get_shape())
+        dtype = np.float32 if isinstance(op.tensor.type.get_element_type(), AnyFloat) else np.int64
+        self.values[op.tensor] = np.broadcast_to(dtype(0), op.tensor.type.get_shape())
 
     def on_fill(self, op: linalg.FillOp) -> None:
         scalar = self.const(op.inputs[0], op)
-        self.values[op.res[0]] = np.broadcast_to(scalar.astype(np.float32), op.res[0].type.get_shape())
+        self.values[op.res[0]] = np.broadcast_to(scalar, op.res[0].type.get_shape())
 
     def on_broadcast(self, op: linalg.BroadcastOp) -> None:
         source = self.const(op.input, op)
@@ -192,15 +414,70 @@ class _Lowering:
         yielded = op.region.block.last_op.operands[0]
         pad_value = float(self.values[yielded]) if yielded in self.values else None
         if pad_value is None or any(v < 0 for v in low + high):
-            self.unsupported.setdefault("tensor.pad (non-constant or negative padding)", op)
+            self.reject(op, name="tensor.pad (non-constant or negative padding)")
             return
         item = self.values.get(op.source)
         if isinstance(item, np.ndarray):
             self.values[op.result] = np.pad(item, list(zip(low, high)), constant_values=pad_value)
-        elif len(low) == 4 and low[:2] == [0, 0] and high[:2] == [0, 0]:
-            self.values[op.result] = Padded(self.act(op.source, op), (low[2], high[2], low[3], high[3]), pad_value)
+        elif isinstance(item, Act) and len(low) == 4 and low[:2] == [0, 0] and high[:2] == [0, 0]:
+            self.values[op.result] = Padded(item, (low[2], high[2], low[3], high[3]), pad_value)
         else:
-            self.unsupported.setdefault("tensor.pad (of batch or channel dims)", op)
+            g = self.gathered(op.source, op)
+            fill = pad_value if g.fill in (None, pad_value) and not (g.index < 0).any() or g.fill == pad_value else None
+            self.values[op.result] = Gathered(g.act, np.pad(g.index, list(zip(low, high)), constant_values=-1), fill)
+
+    @staticmethod
+    def _slices(op) -> tuple[slice, ...]:
+        return tuple(slice(o, o + st * (n - 1) + 1, st) for o, n, st in
+                     zip(op.static_offsets.get_values(), op.static_sizes.get_values(), op.static_strides.get_values()))
+
+    def on_extract_slice(self, op: tensor.ExtractSliceOp) -> None:
+        item, shape = self.values.get(op.source), op.result.type.get_shape()
+        if isinstance(item, np.ndarray):
+            self.values[op.result] = item[self._slices(op)].reshape(shape)
+            return
+        g = self.gathered(op.source, op)
+        sliced = Gathered(g.act, g.index[self._slices(op)], g.fill)
+        if sliced.index.ndim == len(shape):
+            self.values[op.result] = sliced
+        else:  # rank-reducing slice
+            self.values[op.result] = self.reshape(self.resolve(sliced, op), shape)
+
+    def on_insert_slice(self, op: tensor.InsertSliceOp) -> None:
+        dest, source = self.values.get(op.dest), self.values.get(op.source)
+        sizes = tuple(op.static_sizes.get_values())
+        if isinstance(dest, np.ndarray) and isinstance(source, np.ndarray):
+            result = np.array(dest)
+            result[self._slices(op)] = source.reshape(sizes)
+            self.values[op.result] = result
+            return
+        if isinstance(source, np.ndarray):
+            raise DfccError(f"{location(op)}: inserting constants into an activation", "lower-to-dataflow")
+        src = self.gathered(op.source, op)
+        if isinstance(dest, np.ndarray):
+            uniform = dest.size and np.all(dest == dest.flat[0])
+            index, fill = np.full(dest.shape, -1, np.int64), float(dest.flat[0]) if uniform else None
+        else:
+            into = self.gathered(op.dest, op)
+            if into.act.stream is not src.act.stream or into.act.shape != src.act.shape:
+                raise DfccError(f"{location(op)}: inserting one activation into another (use a concatenation)", "lower-to-dataflow")
+            index, fill = np.array(into.index), into.fill
+        index[self._slices(op)] = src.index.reshape(sizes)
+        if (src.index < 0).any() and src.fill != fill:
+            fill = None
+        self.values[op.result] = Gathered(src.act, index, fill)
+
+    def on_concat(self, op: tensor.ConcatOp) -> None:
+        dim = op.dim.value.data
+        items = [self.values.get(v) for v in op.inputs]
+        if all(isinstance(item, np.ndarray) for item in items):
+            self.values[op.result] = np.concatenate(items, axis=dim)
+            return
+        acts = [self.act(v, op) for v in op.inputs]
+        perm = acts[0].perm
+        streams = [self.relayout(a, perm).stream for a in acts]
+        node = self.emit(df.ConcatOp(streams, perm.index(dim), self.fresh("concat")))
+        self.values[op.result] = Act(node.output, op.result.type.get_shape(), perm)
 
     def on_reshape(self, op: Operation) -> None:
         result = op.results[0]
@@ -208,6 +485,11 @@ class _Lowering:
         item = self.values.get(op.operands[0])
         if isinstance(item, np.ndarray):
             self.values[result] = item.reshape(shape)
+        elif isinstance(item, Grouped) and shape == _ungrouped(item.shape):
+            self.values[result] = item.item
+        elif isinstance(item, (Act, Padded)) and len(item_shape := _logical_shape(item)) == 4 and len(shape) == 5 \
+                and _ungrouped(shape) == item_shape:
+            self.values[result] = Grouped(item, shape)  # N x C x H x W viewed as N x G x C/G x H x W
         else:
             self.values[result] = self.reshape(self.act(op.operands[0], op), shape)
 
@@ -230,15 +512,21 @@ class _Lowering:
 
     def _conv(self, op: Operation, weights: np.ndarray, groups: int) -> None:
         act, pad = self.window_input(op.inputs[0], op, 0.0)
-        name = self.fresh("conv")
+        out_shape = op.results[0].type.get_shape()
         init = self.const(op.outputs[0], op)
+        if len(out_shape) == 5:  # grouped: N x G x F/G x H x W
+            out_shape = _ungrouped(out_shape)
+            init = init.reshape(out_shape)
+        name = self.fresh("conv")
         bias = self._bias(init, op)
         node = self.emit(df.ConvOp(
-            act.stream, self.weights(weights, f"{name}_w"),
+            act.stream, self.weights(np.ascontiguousarray(weights), f"{name}_w"),
             None if bias is None else self.weights(bias, f"{name}_b"),
             name=name, stride=tuple(op.strides.get_values()), dilation=tuple(op.dilations.get_values()),
             pad=pad, groups=groups))
-        self.values[op.results[0]] = Act(node.output, op.results[0].type.get_shape(), NCHW_TO_STREAM)
+        result = Act(node.output, out_shape, NCHW_TO_STREAM)
+        shape = op.results[0].type.get_shape()
+        self.values[op.results[0]] = Grouped(result, shape) if len(shape) == 5 else result
 
     def on_conv(self, op: linalg.Conv2DNchwFchwOp) -> None:
         self._conv(op, self.const(op.inputs[1], op), 1)
@@ -247,8 +535,16 @@ class _Lowering:
         weights = self.const(op.inputs[1], op)
         self._conv(op, weights[:, None, :, :], weights.shape[0])
 
-    def on_grouped_conv(self, op: linalg.Conv2DNgchwFgchwOp) -> None:
-        raise DfccError(f"{location(op)}: grouped convolution in NGCHW form is not supported yet", "lower-to-dataflow")
+    def on_grouped_conv(self, op: linalg.Conv2DNgchwGfchwOp | linalg.Conv2DNgchwFgchwOp) -> None:
+        """Grouped conv on an N x G x C/G x H x W view; weights G x F/G x C/G x Kh x Kw (or F/G x G x ..)."""
+        weights = self.const(op.inputs[1], op)
+        if isinstance(op, linalg.Conv2DNgchwFgchwOp):
+            weights = weights.transpose(1, 0, 2, 3, 4)
+        groups, fg, cg, kh, kw = weights.shape
+        if not isinstance(self.values.get(op.inputs[0]), Grouped):
+            n, g, c, h, w = op.inputs[0].type.get_shape()
+            self.values[op.inputs[0]] = Grouped(self.reshape(self.act(op.inputs[0], op), (n, g * c, h, w)), (n, g, c, h, w))
+        self._conv(op, weights.reshape(groups * fg, cg, kh, kw), groups)
 
     def _pool(self, op: Operation, kind: str, pad_value: float) -> None:
         act, pad = self.window_input(op.inputs[0], op, pad_value)
@@ -263,10 +559,15 @@ class _Lowering:
     def on_sum_pool(self, op: PoolingNchwSumOp) -> None:
         self._pool(op, "sum", 0.0)
 
-    def on_matmul(self, op: linalg.MatmulOp) -> None:
+    def on_matmul(self, op: linalg.MatmulOp | BatchMatmulOp) -> None:
         lhs, rhs = op.inputs
-        if not isinstance(self.values.get(rhs), np.ndarray) or not isinstance(self.values.get(lhs), Act):
-            raise DfccError(f"{location(op)}: only activation x constant matmuls are supported yet", "lower-to-dataflow")
+        if isinstance(self.values.get(lhs), np.ndarray):
+            raise DfccError(f"{location(op)}: a constant left operand is not supported", "lower-to-dataflow")
+        if not isinstance(self.values.get(rhs), np.ndarray):
+            self._stream_matmul(op)
+            return
+        if isinstance(op, BatchMatmulOp):
+            raise DfccError(f"{location(op)}: batched matmul with constant weights per batch entry", "lower-to-dataflow")
         act = self.relayout(self.act(lhs, op), (0, 1))
         name = self.fresh("linear")
         init = self.const(op.outputs[0], op)
@@ -275,17 +576,35 @@ class _Lowering:
                                      None if bias is None else self.weights(bias, f"{name}_b"), name=name))
         self.values[op.results[0]] = Act(node.output, op.results[0].type.get_shape(), (0, 1))
 
+    def _stream_matmul(self, op: Operation) -> None:
+        """Product of two activations (attention): a matmul node reading both streams row-major."""
+        if np.any(self.const(op.outputs[0], op)):
+            raise DfccError(f"{location(op)}: a matmul of activations must start from zero", "lower-to-dataflow")
+        rank = len(op.results[0].type.get_shape())
+        lhs, rhs = (self.relayout(self.act(v, op), tuple(range(rank))) for v in op.inputs)
+        node = self.emit(df.MatmulOp(lhs.stream, rhs.stream, self.fresh("matmul")))
+        self.values[op.results[0]] = Act(node.output, op.results[0].type.get_shape(), tuple(range(rank)))
+
     def on_generic(self, op: linalg.GenericOp) -> None:
         body = op.body.block
+        indexing = False
         for inner in body.ops:
-            if inner.name not in SUPPORTED_SCALAR_OPS and inner.name != "linalg.yield":
-                self.unsupported.setdefault(f"{inner.name} (inside linalg.generic)", op)
+            if inner.name in INDEXING_OPS:
+                indexing = True
+            elif inner.name not in SUPPORTED_SCALAR_OPS and inner.name != "linalg.yield":
+                self.reject(op, name=f"{inner.name} (inside linalg.generic)")
                 return
         items = [self.values.get(v) for v in op.inputs]
+        reads_activation = any(inner.name == "tensor.extract" and not isinstance(self.values.get(inner.operands[0]), np.ndarray)
+                               for inner in body.ops)
         if any(it.data == IteratorType.REDUCTION for it in op.iterator_types.data):
             self._reduction(op)
+        elif reads_activation:
+            self._gather(op)
         elif all(isinstance(item, np.ndarray) for item in items):
             self._fold_generic(op)
+        elif indexing:
+            self.reject(op, name="linalg.generic (element-wise body using loop indices)")
         else:
             self._map(op)
 
@@ -324,10 +643,10 @@ class _Lowering:
                     shape[expr.position] = max(shape[expr.position], size)
         return tuple(shape)
 
-    def _outer_scalar(self, op: Operation):
+    def _outer_scalar(self, op: Operation, tensors: bool = False):
         def lookup(value: SSAValue) -> np.ndarray:
             item = self.values.get(value)
-            if not isinstance(item, np.ndarray) or item.ndim != 0:
+            if not isinstance(item, np.ndarray) or (item.ndim != 0 and not tensors):
                 raise DfccError(f"{location(op)}: body uses a non-scalar outer value", "lower-to-dataflow")
             return item
         return lookup
@@ -336,21 +655,44 @@ class _Lowering:
         loop_shape = self._loop_shape(op)
         maps = [m.data for m in op.indexing_maps.data]
         if any(a for a in [m for m in maps[-1].results if not isinstance(m, AffineDimExpr)]):
-            self.unsupported.setdefault("linalg.generic (broadcasting output map)", op)
+            self.reject(op, name="linalg.generic (broadcasting output map)")
             return
         args = [self._loop_aligned(self.values[v], m, loop_shape, op) for v, m in zip(op.inputs, maps)]
         args += [self._loop_aligned(self.const(v, op), m, loop_shape, op) for v, m in zip(op.outputs, maps[len(op.inputs):])]
-        (result,) = evaluate_body(op.body.block, args, self._outer_scalar(op))
-        out_dims = [e.position for e in maps[-1].results]
+        (result,) = evaluate_body(op.body.block, args, self._outer_scalar(op, tensors=True), _loop_indices(loop_shape))
+        self.values[op.results[0]] = self._to_output(result, maps[-1], loop_shape, op.results[0])
+
+    @staticmethod
+    def _to_output(result: np.ndarray, out_map, loop_shape, value: SSAValue) -> np.ndarray:
+        """A body's result over the loop space, laid out as the generic's output tensor."""
+        out_dims = [e.position for e in out_map.results]
         result = np.broadcast_to(result, loop_shape).transpose(out_dims + [d for d in range(len(loop_shape)) if d not in out_dims])
-        self.values[op.results[0]] = np.ascontiguousarray(result.reshape(op.results[0].type.get_shape()), dtype=np.float32)
+        dtype = np.float32 if isinstance(value.type.get_element_type(), AnyFloat) else np.int64
+        return np.ascontiguousarray(result.reshape(value.type.get_shape()), dtype=dtype)
+
+    def _gather(self, op: linalg.GenericOp) -> None:
+        """A generic copying activation elements by computed indices (upsampling, padding modes)."""
+        body = op.body.block
+        yielded = body.last_op.operands[0].owner
+        extracts = [inner for inner in body.ops if inner.name == "tensor.extract"
+                    and not isinstance(self.values.get(inner.operands[0]), np.ndarray)]
+        if len(extracts) != 1 or yielded is not extracts[0] or len(op.results) != 1:
+            raise DfccError(f"{location(op)}: computes with gathered activation elements", "lower-to-dataflow")
+        source = self.gathered(yielded.operands[0], op)
+        loop_shape = self._loop_shape(op)
+        maps = [m.data for m in op.indexing_maps.data]
+        args = [self._loop_aligned(self.const(v, op), m, loop_shape, op) for v, m in zip([*op.inputs, *op.outputs], maps)]
+        constants = self._outer_scalar(op, tensors=True)
+        lookup = lambda value: source.index if value is yielded.operands[0] else constants(value)  # noqa: E731
+        (index,) = evaluate_body(body, args, lookup, _loop_indices(loop_shape))
+        self.values[op.results[0]] = Gathered(source.act, self._to_output(index, maps[-1], loop_shape, op.results[0]).astype(np.int64), source.fill)
 
     def _map(self, op: linalg.GenericOp) -> None:
         loop_shape = self._loop_shape(op)
         maps = [m.data for m in op.indexing_maps.data]
         out_map = maps[-1]
         if [e.position if isinstance(e, AffineDimExpr) else None for e in out_map.results] != list(range(len(loop_shape))):
-            self.unsupported.setdefault("linalg.generic (non-identity output map)", op)
+            self.reject(op, name="linalg.generic (non-identity output map)")
             return
         out_shape = op.results[0].type.get_shape()
         acts = [(i, self.act(v, op)) for i, v in enumerate(op.inputs) if isinstance(self.values.get(v), (Act, Padded))]
@@ -380,7 +722,7 @@ class _Lowering:
             arg_order.append(index)
         name = self.fresh("map")
         block = self._clone_body(body_block, arg_order, op)
-        out_type = df.StreamType([out_shape[p] for p in perm], f32)
+        out_type = df.StreamType([out_shape[p] for p in perm], op.results[0].type.get_element_type())
         node = df.MapOp.create(
             operands=[*streams, *params], result_types=[out_type], regions=[Region(block)],
             properties={"name": StringAttr(name), "operandSegmentSizes": DenseArrayBase.from_list(i32, [len(streams), len(params)])})
@@ -397,7 +739,9 @@ class _Lowering:
             for operand in inner.operands:
                 if operand not in mapping:
                     scalar = self._outer_scalar(op)(operand)
-                    constant = arith.ConstantOp(FloatAttr(float(scalar), operand.type))
+                    attr = (FloatAttr(float(scalar), operand.type) if isinstance(operand.type, AnyFloat)
+                            else IntegerAttr(int(scalar), operand.type))
+                    constant = arith.ConstantOp(attr)
                     block.add_op(constant)
                     mapping[operand] = constant.result
             if inner is body.last_op:
@@ -411,9 +755,11 @@ class _Lowering:
         combiner = body.last_op.operands[0].owner
         kinds = {"arith.addf": "sum", "arith.maximumf": "max", "arith.maxnumf": "max"}
         out_arg = body.args[len(op.inputs)]
-        if (len(op.inputs) != 1 or len(list(body.ops)) != 2 or combiner.name not in kinds
+        # torch-mlir's max reduction also computes the argmax; dropped when nobody reads it.
+        extra_unused = len(op.results) > 1 and all(not r.uses for r in op.results[1:])
+        if (len(op.inputs) != 1 or (len(list(body.ops)) != 2 and not extra_unused) or combiner.name not in kinds
                 or out_arg not in combiner.operands or body.args[0] not in combiner.operands):
-            self.unsupported.setdefault("linalg.generic (reduction other than sum or max)", op)
+            self.reject(op, name="linalg.generic (reduction other than sum or max)")
             return
         kind = kinds[combiner.name]
         init = self.const(op.outputs[0], op)
@@ -423,7 +769,7 @@ class _Lowering:
         act = self.act(op.inputs[0], op)
         maps = [m.data for m in op.indexing_maps.data]
         if [e.position for e in maps[0].results if isinstance(e, AffineDimExpr)] != list(range(len(act.shape))):
-            self.unsupported.setdefault("linalg.generic (reduction with a permuting input map)", op)
+            self.reject(op, name="linalg.generic (reduction with a permuting input map)")
             return
         kept = {e.position for e in maps[1].results if isinstance(e, AffineDimExpr)}
         reduced = [d for d in range(len(act.shape)) if d not in kept]
@@ -456,6 +802,13 @@ _HANDLERS = {
     linalg.PoolingNchwMaxOp: _Lowering.on_max_pool,
     PoolingNchwSumOp: _Lowering.on_sum_pool,
     linalg.MatmulOp: _Lowering.on_matmul,
+    BatchMatmulOp: _Lowering.on_matmul,
+    linalg.Conv2DNgchwGfchwOp: _Lowering.on_grouped_conv,
+    linalg.Conv2DNgchwFgchwOp: _Lowering.on_grouped_conv,
+    tensor.ExtractSliceOp: _Lowering.on_extract_slice,
+    tensor.InsertSliceOp: _Lowering.on_insert_slice,
+    tensor.ConcatOp: _Lowering.on_concat,
+    GenericOp: _Lowering.on_generic,
     linalg.GenericOp: _Lowering.on_generic,
     func.ReturnOp: _Lowering.on_return,
 }

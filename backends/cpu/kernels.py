@@ -54,3 +54,30 @@ def reduce(x: np.ndarray, kind: str, dims) -> np.ndarray:
 def linear(x: np.ndarray, weights: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
     out = x @ weights.T
     return out + bias if bias is not None else out
+
+
+_NUMPY_PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def pad(x: np.ndarray, pads, mode: str, value: float) -> np.ndarray:
+    """Pad every dim by (lo, hi) pairs flattened in `pads`, in one of PyTorch's padding modes."""
+    widths = list(zip(pads[0::2], pads[1::2]))
+    if mode == "constant":
+        return np.pad(x, widths, constant_values=value)
+    return np.pad(x, widths, mode=_NUMPY_PAD_MODES[mode])
+
+
+def slice_(x: np.ndarray, offsets, sizes, strides) -> np.ndarray:
+    return x[tuple(slice(o, o + s * (n - 1) + 1, s) for o, n, s in zip(offsets, sizes, strides))]
+
+
+def resize(x: np.ndarray, scale, mode: str) -> np.ndarray:
+    """Nearest upsampling (repeat) or zero insertion by an integer factor per dim."""
+    if mode == "nearest":
+        for axis, s in enumerate(scale):
+            if s > 1:
+                x = np.repeat(x, s, axis=axis)
+        return x
+    out = np.zeros(tuple((d - 1) * s + 1 for d, s in zip(x.shape, scale)), dtype=x.dtype)
+    out[tuple(slice(None, None, s) for s in scale)] = x
+    return out

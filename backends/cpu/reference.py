@@ -71,6 +71,27 @@ class DataflowFunctions(InterpreterFunctions):
     def run_transpose(self, interpreter: Interpreter, op: df.TransposeOp, args: tuple[Any, ...]):
         return (np.ascontiguousarray(np.transpose(args[0], op.ints_prop("perm"))),)
 
+    @impl(df.ConcatOp)
+    def run_concat(self, interpreter: Interpreter, op: df.ConcatOp, args: tuple[Any, ...]):
+        return (np.concatenate(args, axis=op.axis.value.data),)
+
+    @impl(df.SliceOp)
+    def run_slice(self, interpreter: Interpreter, op: df.SliceOp, args: tuple[Any, ...]):
+        return (np.ascontiguousarray(kernels.slice_(args[0], op.ints_prop("offsets"), op.output.type.get_shape(),
+                                                    op.ints_prop("strides"))),)
+
+    @impl(df.PadOp)
+    def run_pad(self, interpreter: Interpreter, op: df.PadOp, args: tuple[Any, ...]):
+        return (kernels.pad(args[0], op.ints_prop("pad"), op.mode.data, op.value.value.data).astype(np.float32),)
+
+    @impl(df.ResizeOp)
+    def run_resize(self, interpreter: Interpreter, op: df.ResizeOp, args: tuple[Any, ...]):
+        return (kernels.resize(args[0], op.ints_prop("scale"), op.mode.data),)
+
+    @impl(df.MatmulOp)
+    def run_matmul(self, interpreter: Interpreter, op: df.MatmulOp, args: tuple[Any, ...]):
+        return (np.matmul(args[0], args[1]).astype(np.float32),)
+
 
 def run_reference(module: ModuleOp, inputs: list[np.ndarray], function: str = "main",
                   observers: tuple[Interpreter.Listener, ...] = ()) -> list[np.ndarray]:

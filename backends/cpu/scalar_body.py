@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from xdsl.dialects import arith
+from xdsl.dialects.builtin import IntegerAttr
 from xdsl.ir import Block, Operation, SSAValue
 
 from dfcc.errors import DfccError
@@ -41,20 +42,52 @@ _BINARY: dict[str, Callable] = {
     "arith.minnumf": np.fmin, "math.powf": np.power, "arith.remf": np.fmod,
 }
 
-SUPPORTED_SCALAR_OPS = frozenset(_UNARY) | frozenset(_BINARY) | {
-    "arith.constant", "arith.cmpf", "arith.select", "arith.truncf", "arith.extf", "math.fpowi", "cf.assert",
+_CMPI: dict[str, Callable] = {
+    "eq": np.equal, "ne": np.not_equal, "slt": np.less, "sle": np.less_equal, "sgt": np.greater,
+    "sge": np.greater_equal, "ult": np.less, "ule": np.less_equal, "ugt": np.greater, "uge": np.greater_equal,
 }
+
+# Integer and index arithmetic: index computations of gathers (padding modes, upsampling, flips).
+_INTEGER: dict[str, Callable] = {
+    "arith.addi": np.add, "arith.subi": np.subtract, "arith.muli": np.multiply,
+    "arith.divsi": lambda a, b: np.trunc(np.true_divide(a, b)).astype(np.int64),
+    "arith.floordivsi": np.floor_divide, "arith.remsi": np.fmod, "arith.maxsi": np.maximum, "arith.minsi": np.minimum,
+}
+_CASTS = {"arith.index_cast", "arith.extsi", "arith.trunci", "arith.fptosi", "arith.sitofp", "arith.uitofp"}
+
+SUPPORTED_SCALAR_OPS = frozenset(_UNARY) | frozenset(_BINARY) | frozenset(_INTEGER) | frozenset(_CASTS) | {
+    "arith.constant", "arith.cmpf", "arith.cmpi", "arith.select", "arith.truncf", "arith.extf", "math.fpowi",
+    "cf.assert", "math.absi",
+}
+# Ops a body may use only while the lowering folds it (loop indices, reads of whole tensors).
+INDEXING_OPS = frozenset({"linalg.index", "tensor.extract"})
 
 
 def constant_value(op: arith.ConstantOp) -> np.ndarray:
     value = op.value
+    if isinstance(value, IntegerAttr):
+        return np.asarray(value.value.data, dtype=np.int64)
     if hasattr(value, "value") and hasattr(value.value, "data"):
         return np.asarray(value.value.data, dtype=np.float64 if value.type.name == "f64" else np.float32)
     raise DfccError(f"unsupported scalar constant {value}")
 
 
-def _eval_op(op: Operation, args: list) -> np.ndarray | None:
+def _eval_op(op: Operation, args: list, indices: Sequence[np.ndarray] | None = None) -> np.ndarray | None:
     name = op.name
+    if name in _INTEGER:
+        return _INTEGER[name](args[0], args[1])
+    if name in ("arith.index_cast", "arith.extsi", "arith.trunci", "arith.fptosi"):
+        return np.asarray(args[0]).astype(np.int64)
+    if name in ("arith.sitofp", "arith.uitofp"):
+        return np.asarray(args[0]).astype(np.float64 if op.results[0].type.name == "f64" else np.float32)
+    if name == "math.absi":
+        return np.abs(args[0])
+    if name == "arith.cmpi":
+        return _CMPI[arith.CMPI_COMPARISON_OPERATIONS[op.predicate.value.data]](args[0], args[1])
+    if name == "linalg.index" and indices is not None:
+        return indices[op.dim.value.data]
+    if name == "tensor.extract":
+        return args[0][tuple(np.asarray(i, dtype=np.int64) for i in args[1:])]
     if name in _BINARY:
         return _BINARY[name](args[0], args[1])
     if name in _UNARY:
@@ -75,10 +108,12 @@ def _eval_op(op: Operation, args: list) -> np.ndarray | None:
     raise DfccError(f"unsupported scalar operation '{name}' in an element-wise body")
 
 
-def evaluate_body(block: Block, args: Sequence[np.ndarray], outer: Callable[[SSAValue], np.ndarray] | None = None) -> list[np.ndarray]:
+def evaluate_body(block: Block, args: Sequence[np.ndarray], outer: Callable[[SSAValue], np.ndarray] | None = None,
+                  indices: Sequence[np.ndarray] | None = None) -> list[np.ndarray]:
     """Values yielded by `block` with its arguments bound to `args` (broadcasting numpy arrays).
 
-    `outer` resolves values defined outside the block (scalar constants of the enclosing function).
+    `outer` resolves values defined outside the block (constants of the enclosing function);
+    `indices` are the loop index grids `linalg.index` reads (when folding a linalg.generic).
     """
     env: dict[SSAValue, np.ndarray] = dict(zip(block.args, args))
 
@@ -94,7 +129,7 @@ def evaluate_body(block: Block, args: Sequence[np.ndarray], outer: Callable[[SSA
             operands = [lookup(v) for v in op.operands]
             if op is block.last_op:
                 return [np.asarray(v, dtype=np.float32) if np.asarray(v).dtype == np.float64 else v for v in operands]
-            result = _eval_op(op, operands)
+            result = _eval_op(op, operands, indices)
             if op.results:
                 env[op.results[0]] = result
     raise DfccError("element-wise body has no terminator")
