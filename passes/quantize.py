@@ -24,7 +24,8 @@ Everything the pass decides is written into the IR (numbers follow `backends/cpu
 
 Calibration data: `calibration=FILE.npz` with arrays arg0, arg1, ... each either one input of the
 model's input shape or a stack of them (leading sample dim). Without it the pass calibrates on
-`samples` standard-normal random inputs (seeded) and says so on stderr.
+`samples` standard-normal random inputs (seeded; more, up to 32, when the inputs are so small that
+fewer would see under ~2000 values) and says so on stderr.
 
 Per-node overrides: `override=PATTERN:SPEC,...` where PATTERN matches node names (fnmatch:
 `conv*`) and SPEC is any of `wN` (weight bits), `aN` (output bits), `accN` (accumulator bits),
@@ -56,6 +57,8 @@ from dfcc.errors import DfccError
 
 MIN_BITS, MAX_BITS = 2, 24  # <= 24: float32 holds every value exactly (weights blobs, sink outputs)
 MAX_ACC_BITS = 53  # the float64 reference is exact up to 53 bits
+SENTINEL = 1e30  # |x| at least this (or inf/nan) is a mask value, not data: never sizes a format
+MASK_MARGIN = 24
 SQNR_CAP = 300.0  # dB written for an exact (noise-free) stream
 _PASS_THROUGH = {"dataflow.fork", "dataflow.reshape", "dataflow.transpose", "dataflow.slice", "dataflow.pad"}
 _SPEC = re.compile(r"(?:w(?P<w>\d+))?(?:a(?P<a>\d+))?(?:acc(?P<acc>\d+))?")
@@ -84,8 +87,17 @@ class _Stats:
     lo: float = math.inf
     hi: float = -math.inf
     samples: list[np.ndarray] = field(default_factory=list)
+    masked_lo: bool = False  # saw -inf / -FLT_MAX mask values
+    masked_hi: bool = False
 
     def add(self, x: np.ndarray, keep: bool) -> None:
+        data = np.abs(x) < SENTINEL  # -inf / -FLT_MAX masks saturate; they do not size the format
+        if not data.all():
+            self.masked_lo |= bool(np.any(x[~data] < 0))
+            self.masked_hi |= bool(np.any(x[~data] > 0))
+            x = x[data]
+        if x.size == 0:
+            return
         self.lo, self.hi = min(self.lo, float(x.min())), max(self.hi, float(x.max()))
         if keep:
             flat = x.ravel()
@@ -228,10 +240,12 @@ class Quantize(ModulePass):
         shapes = [tuple(t.get_shape()) for t in function.function_type.inputs.data]
         if self.calibration is None:
             rng = np.random.default_rng(self.seed)
-            remark(f"no calibration=FILE.npz given; calibrating @{function.sym_name.data} on {self.samples} "
+            smallest = min(int(np.prod(s)) for s in shapes) if shapes else 1
+            count = max(self.samples, min(32, -(-2048 // max(smallest, 1))))  # >= ~2k values per input
+            remark(f"no calibration=FILE.npz given; calibrating @{function.sym_name.data} on {count} "
                    f"standard-normal random input(s) of shape {', '.join('x'.join(map(str, s)) for s in shapes)} "
                    f"(seed {self.seed}); formats fit random data, not your data")
-            return [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(self.samples)]
+            return [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(count)]
         from dfcc.backends.cpu.io import load_inputs
 
         arrays = load_inputs(str(self.calibration))
@@ -255,8 +269,17 @@ class Quantize(ModulePass):
 
     def _act_format(self, node: str, stats: _Stats) -> df.FixedType:
         lo, hi = stats.range(float(self.percentile))
-        signed = not (self.unsigned and stats.lo >= 0)
-        return fixed_for(lo, hi, self._bits(node, "a"), signed, self.rounding, self.overflow)
+        signed = not (self.unsigned and stats.lo >= 0 and not stats.masked_lo)
+        fmt = fixed_for(lo, hi, self._bits(node, "a"), signed, self.rounding, self.overflow)
+        if stats.masked_lo or stats.masked_hi:
+            # a mask value must stay MASK_MARGIN beyond the data (exp(-24) ~ 4e-11 after a softmax's
+            # max subtraction): extra integer bits, same fractional bits, a wider stream
+            wide = int_bits_for(lo - MASK_MARGIN * stats.masked_lo, hi + MASK_MARGIN * stats.masked_hi, signed)
+            extra = max(0, wide - fmt.int_bits.data)
+            remark(f"'{node}' carries mask values (inf or |x| >= 1e30): {extra} extra integer bit(s) so they "
+                   f"saturate {MASK_MARGIN} beyond the data")
+            fmt = df.FixedType(fmt.width.data + extra, fmt.int_bits.data + extra, signed, self.rounding, self.overflow)
+        return fmt
 
     def _assign_formats(self, function: func.FuncOp, stats: dict[tuple[str, int], _Stats]) -> None:
         for op in list(function.body.walk()):
@@ -336,6 +359,10 @@ class Quantize(ModulePass):
     def _quantize_param(self, op: df.MapOp, param: SSAValue) -> None:
         p_op = self._own_weights(op, param)
         values = elements_array(p_op.value).astype(np.float64)
+        if not np.all(np.abs(values) < SENTINEL):
+            remark(f"map '{op.node_name.data}': parameter '{p_op.node_name.data}' holds inf or |x| >= 1e30 (a mask?); "
+                   "left in float, the map is evaluated in float64 and cast")
+            return
         p_fmt = fixed_for(float(values.min()), float(values.max()), self.param_bits, True, "rnd", "sat")
         p_op.properties["value"] = make_resource(f"{p_op.node_name.data}_q", fx.cast(values, p_fmt))
         p_op.properties["format"] = p_fmt
@@ -354,6 +381,9 @@ class Quantize(ModulePass):
             for o in nodes:
                 node = o.node_name.data
                 exact, approx = reference.values[(node, 0)], quantized.values[(node, 0)]
+                data = np.abs(exact) < SENTINEL  # mask values (-inf, -FLT_MAX) are not signal
+                if not data.all():
+                    exact, approx = exact[data], approx[data]
                 acc = power[node]
                 acc[0] += float(np.sum(exact * exact))
                 acc[1] += float(np.sum((exact - approx) ** 2))

@@ -17,6 +17,8 @@ cast(x, T)  (`cast` below; ap_fixed's conversion from a wider value, including f
     2. overflow of the code q to W bits:
        wrap = keep the low W bits (two's complement for signed)     AP_WRAP
        sat  = clamp to the smallest/largest code                    AP_SAT
+    (non-finite inputs, which ap_fixed leaves undefined: nan -> 0, +-inf -> the code +-2^60 before
+    overflow, i.e. the extreme code with sat and 0 with wrap.)
 
 Nodes (`T_out` = the node's output stream element type; a node whose output is f32 runs in float)
     source      T_out(x): the float32 input cast to the source's FixedType.
@@ -93,6 +95,7 @@ def value_range(fmt: FixedType) -> tuple[float, float]:
 def to_codes(x: np.ndarray, fmt: FixedType) -> np.ndarray:
     """The integer codes (as float64) of cast(x, fmt): rounding, then overflow (see module doc)."""
     scaled = np.ldexp(np.asarray(x, dtype=np.float64), fmt.frac_bits)  # exact: a power-of-two scaling
+    scaled = np.nan_to_num(scaled, nan=0.0, posinf=2.0 ** 60, neginf=-(2.0 ** 60))  # +-inf saturate/wrap as huge
     floor = np.floor(scaled)
     rest = scaled - floor  # exact (Sterbenz); in [0, 1)
     mode = fmt.rounding.data
