@@ -1,0 +1,63 @@
+"""ResNet-50 (224x224) end to end: import + lower time, CPU reference vs PyTorch eager, peak memory.
+
+Run: python bench/bench_resnet50.py [model-name]   (default resnet50; any name in MODELS works)
+Targets (issue 3): import+lower < 30 s, reference within 3x of torch eager, peak RSS < 4 GB.
+"""
+
+import resource
+import sys
+import time
+
+import numpy as np
+import torch
+
+from dfcc.backends.cpu.reference import run_reference
+from dfcc.examples.models import MODELS
+from dfcc.frontends.mlir import parse_module
+from dfcc.frontends.torch import import_to_text
+from dfcc.passes.lower_to_dataflow import LowerToDataflow
+
+
+def best_of(runs: int, function):
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - start)
+    return min(times), result
+
+
+def main(name: str = "resnet50") -> None:
+    spec = MODELS[name]
+    model, inputs = spec.build(), spec.inputs()
+    start = time.perf_counter()
+    text = import_to_text(model, *inputs)
+    t_torch_mlir = time.perf_counter() - start
+    start = time.perf_counter()
+    module = parse_module(text, "<torch-mlir>")
+    t_parse = time.perf_counter() - start
+    start = time.perf_counter()
+    LowerToDataflow().apply(None, module)
+    t_lower = time.perf_counter() - start
+    arrays = [x.numpy() for x in inputs]
+    t_ref, outputs = best_of(3, lambda: run_reference(module, arrays))
+    with torch.no_grad():
+        t_torch, expected = best_of(3, lambda: model(*inputs))
+    expected = expected if isinstance(expected, tuple) else (expected,)
+    error = max(float(np.abs(o - e.numpy()).max() / np.abs(e.numpy()).max()) for o, e in zip(outputs, expected))
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # ru_maxrss is KiB on Linux
+    total = t_torch_mlir + t_parse + t_lower
+    print(f"model                 {name} {tuple(inputs[0].shape)}, torch threads {torch.get_num_threads()}")
+    print(f"torch-mlir import     {t_torch_mlir:7.2f} s")
+    print(f"parse (xDSL)          {t_parse:7.2f} s")
+    print(f"lower-to-dataflow     {t_lower:7.2f} s")
+    print(f"import+lower total    {total:7.2f} s   (target < 30 s: {'ok' if total < 30 else 'MISSED'})")
+    print(f"CPU reference         {t_ref * 1e3:7.1f} ms  (best of 3)")
+    print(f"torch eager           {t_torch * 1e3:7.1f} ms  (best of 3)")
+    print(f"reference / torch     {t_ref / t_torch:7.2f} x   (target < 3x: {'ok' if t_ref < 3 * t_torch else 'MISSED'})")
+    print(f"max rel. error        {error:.2e}")
+    print(f"peak RSS              {peak_gb:7.2f} GB  (target < 4 GB: {'ok' if peak_gb < 4 else 'MISSED'})")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
