@@ -49,6 +49,18 @@ def _quant_report(module: ModuleOp, request: TargetRequest) -> None:
     run_report(module, request)
 
 
+def _hls(module: ModuleOp, request: TargetRequest) -> None:
+    from dfcc.backends.hls.target import run_hls
+
+    run_hls(module, request)
+
+
+def _csim(module: ModuleOp, request: TargetRequest) -> None:
+    from dfcc.backends.hls.target import run_csim
+
+    run_csim(module, request)
+
+
 def _estimate(module: ModuleOp, request: TargetRequest) -> None:
     from dfcc.backends.estimate.report import run_estimate
 
@@ -59,6 +71,8 @@ TARGETS: dict[str, Target] = {
     "mlir": Target("mlir", "print the IR after the pipeline (default)", _mlir),
     "cpu": Target("cpu", "run the numpy CPU reference: --input x.npz -o y.npz", _cpu),
     "estimate": Target("estimate", "cycles, throughput and resources per node (--json, --plot FILE.png)", _estimate),
+    "hls": Target("hls", "Vitis HLS C++ project with testbench and run_hls.tcl: -o DIR [--input x.npz]", _hls),
+    "csim": Target("csim", "C simulation of the HLS project with g++: --input x.npz -o y.npz", _csim),
     "quant-report": Target("quant-report", "per-node number formats and quantization SQNR (after quantize; --json)",
                            _quant_report),
 }

@@ -5,7 +5,7 @@
 //     acc = T_acc(bias[f])
 //     for c in 0..C/G-1:  for kr in 0..KR-1:  for kc in 0..KC-1:      (this order, always)
 //       acc = acc + T_acc(x[c][kr][kc] * w[f][c][kr][kc])
-//     y = T_out(acc)
+//     y = T_out(T_mid(acc))       (T_mid defaults to T_acc: y = T_out(acc))
 //   x*w is exact for ap_fixed (full-width product) and a float product for float; T_acc(.) and
 //   T_out(.) are plain conversions applying the target's quantization and overflow modes, and
 //   acc + p is exact before the conversion back to T_acc (only T_acc's overflow mode can act).
@@ -18,11 +18,13 @@
 // products are a consecutive run of the (c, kr, kc) order above, so any folding gives the same
 // bits. Cycles per inference: HO*WO * (C/CI) * (GPB*(F/G)/CO) * (KR*KC/FINE), GPB = CI/LC,
 // i.e. HO*WO*C*F*KR*KC / (G*CI*CO*FINE) for ordinary convolutions.
+// Weights and bias may be plain arrays or ROMs of dfcc::code<T, C> entries (rom.h).
 // Weights w[F][C/G][KR][KC] are partitioned cyclic CO (dim 1), cyclic LC (dim 2), complete
 // (dims 3, 4), so every lane reads its own bank each cycle.
 #ifndef DFCC_CONV_H
 #define DFCC_CONV_H
 
+#include "rom.h"
 #include "vec.h"
 #include "window.h"
 
@@ -30,7 +32,7 @@ namespace dfcc {
 
 // The MAC stage: windows in (CI channels each), output pixels out (CO filters per beat).
 template <class G, int F, int GROUPS, int CI, int CO, int FINE, typename T_in, typename T_w, typename T_b,
-          typename T_acc, typename T_out>
+          typename T_acc, typename T_out, typename T_mid = T_acc>
 void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI> >& in, hls::stream<vec<T_out, CO> >& out,
               const T_w w[F][G::C / GROUPS][G::KR][G::KC], const T_b bias[F]) {
     constexpr int K = G::KR * G::KC, CG = G::C / GROUPS, FG = F / GROUPS;
@@ -65,14 +67,14 @@ void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI> >& in, hls::stream<vec<
                     const int c0 = (bt % BPG) * LC;                  // first channel (in group)
                     for (int co = 0; co < CO; co++) {
                         const int gl = (fo * CO + co) / FG;  // group of this lane inside the beat
-                        if (t == 0) sum[co] = bt % BPG == 0 ? T_acc(bias[f0 + co]) : acc[fo][co];
+                        if (t == 0) sum[co] = bt % BPG == 0 ? T_acc(val(bias[f0 + co])) : acc[fo][co];
                         for (int m = 0; m < LC * FINE; m++) {
                             const int j = t * LC * FINE + m;  // position in the (c, kr, kc) run
                             const int c = j / K, kr = j % K / G::KC, kc = j % G::KC;
-                            sum[co] += T_acc(x.data[kr][kc][gl * LC + c] * w[f0 + co][c0 + c][kr][kc]);
+                            sum[co] += T_acc(x.data[kr][kc][gl * LC + c] * val(w[f0 + co][c0 + c][kr][kc]));
                         }
                         acc[fo][co] = sum[co];
-                        y.data[co] = T_out(sum[co]);
+                        y.data[co] = T_out(T_mid(sum[co]));
                     }
                     if (bt % BPG == BPG - 1 && t == K / FINE - 1) out.write(y);
                 }
@@ -83,13 +85,13 @@ void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI> >& in, hls::stream<vec<
 
 // Convolution stage: input [H][W][C] in CI lanes, output [HO][WO][F] in CO lanes.
 template <class G, int F, int GROUPS, int CI, int CO, int FINE, typename T_in, typename T_w, typename T_b,
-          typename T_acc, typename T_out>
+          typename T_acc, typename T_out, typename T_mid = T_acc>
 void conv(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out,
           const T_w w[F][G::C / GROUPS][G::KR][G::KC], const T_b bias[F]) {
     DFCC_HLS(DATAFLOW)
     hls::stream<window<T_in, G::KR, G::KC, CI> > windows;
     sliding_window<G, CI>(in, windows, T_in(0));
-    conv_mac<G, F, GROUPS, CI, CO, FINE, T_in, T_w, T_b, T_acc, T_out>(windows, out, w, bias);
+    conv_mac<G, F, GROUPS, CI, CO, FINE, T_in, T_w, T_b, T_acc, T_out, T_mid>(windows, out, w, bias);
 }
 
 }  // namespace dfcc

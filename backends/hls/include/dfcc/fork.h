@@ -16,6 +16,25 @@ void fork(hls::stream<vec<T, P> >& in, hls::stream<vec<T, P> > out[K]) {
     }
 }
 
+template <typename V>
+inline void write_each(const V&) {}
+
+template <typename V, typename S, typename... R>
+inline void write_each(const V& x, S& first, R&... rest) {
+    first.write(x);
+    write_each(x, rest...);
+}
+
+// The same with the copies as separate streams (each may have its own FIFO depth).
+template <int BEATS, int P, typename T, typename... S>
+void fork_each(hls::stream<vec<T, P> >& in, S&... outs) {
+    for (int i = 0; i < BEATS; i++) {
+        DFCC_HLS(PIPELINE II=1)
+        const vec<T, P> x = in.read();
+        write_each(x, outs...);
+    }
+}
+
 }  // namespace dfcc
 
 #endif

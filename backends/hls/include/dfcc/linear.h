@@ -1,7 +1,7 @@
 // dfcc/linear.h -- linear layer (matrix x weights) and matmul of two activation streams.
 //
 // Arithmetic contract (the CPU reference mirrors it bit for bit):
-//   linear:  y[n][f] = T_out(acc), acc = T_acc(bias[f]), then for c in 0..C-1 in order:
+//   linear:  y[n][f] = T_out(T_mid(acc)) (T_mid defaults to T_acc), acc = T_acc(bias[f]), then for c in 0..C-1 in order:
 //            acc = acc + T_acc(x[n][c] * w[f][c])
 //   matmul:  y[m][n] = T_out(acc), acc = T_acc(0),       then for k in 0..K-1 in order:
 //            acc = acc + T_acc(a[m][k] * b[k][n])
@@ -15,13 +15,14 @@
 #ifndef DFCC_LINEAR_H
 #define DFCC_LINEAR_H
 
+#include "rom.h"
 #include "vec.h"
 
 namespace dfcc {
 
 // x [N][C] in CI lanes -> y [N][F] in CO lanes; weights w[F][C], bias[F].
 template <int N, int C, int F, int CI, int CO, typename T_in, typename T_w, typename T_b, typename T_acc,
-          typename T_out>
+          typename T_out, typename T_mid = T_acc>
 void linear(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, const T_w w[F][C],
             const T_b bias[F]) {
     static_assert(C % CI == 0 && F % CO == 0, "lanes must divide the channels");
@@ -41,10 +42,10 @@ void linear(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, 
                 if (fo == 0) x = in.read();
                 for (int co = 0; co < CO; co++) {
                     const int f = fo * CO + co;
-                    T_acc sum = cb == 0 ? T_acc(bias[f]) : acc[fo][co];
-                    for (int ci = 0; ci < CI; ci++) sum += T_acc(x.data[ci] * w[f][cb * CI + ci]);
+                    T_acc sum = cb == 0 ? T_acc(val(bias[f])) : acc[fo][co];
+                    for (int ci = 0; ci < CI; ci++) sum += T_acc(x.data[ci] * val(w[f][cb * CI + ci]));
                     acc[fo][co] = sum;
-                    y.data[co] = T_out(sum);
+                    y.data[co] = T_out(T_mid(sum));
                 }
                 if (cb == C / CI - 1) out.write(y);
             }

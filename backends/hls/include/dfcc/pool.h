@@ -6,6 +6,9 @@
 //   avg_pool:        acc = T_acc(0); for kr, for kc (in order): acc = acc + T_acc(x[kr][kc]);
 //                    y = T_out(acc * T_acc(1.0 / (KR*KC)))  -- padding is 0 and counted
 //                    (PyTorch count_include_pad=True); the reciprocal is rounded to T_acc.
+//   sum_pool:        acc = T_acc(0); for kr, for kc (in order): acc = acc + T_acc(x[kr][kc]);
+//                    y = T_out(acc) -- padding is 0. (dfcc lowers average pooling to a sum pool
+//                    followed by a map dividing, as the CPU reference computes it.)
 //   global_avg_pool: acc[c] = T_acc(0); for h, for w (in order): acc = acc + T_acc(x[h][w][c]);
 //                    y[c] = T_out(acc * T_acc(1.0 / (H*W))). (This is also the mean over the
 //                    spatial dims of reduce.h's family.)
@@ -77,6 +80,25 @@ void avg_pool(hls::stream<vec<T_in, P> >& in, hls::stream<vec<T_out, P> >& out) 
             for (int kr = 0; kr < G::KR; kr++)
                 for (int kc = 0; kc < G::KC; kc++) acc += T_acc(x.data[kr][kc][p]);
             y.data[p] = T_out(acc * scale);
+        }
+        out.write(y);
+    }
+}
+
+template <class G, int P, typename T_in, typename T_acc, typename T_out>
+void sum_pool(hls::stream<vec<T_in, P> >& in, hls::stream<vec<T_out, P> >& out) {
+    DFCC_HLS(DATAFLOW)
+    hls::stream<window<T_in, G::KR, G::KC, P> > windows;
+    sliding_window<G, P>(in, windows, T_in(0));
+    for (int i = 0; i < G::HO * G::WO * (G::C / P); i++) {
+        DFCC_HLS(PIPELINE II=1)
+        const window<T_in, G::KR, G::KC, P> x = windows.read();
+        vec<T_out, P> y;
+        for (int p = 0; p < P; p++) {
+            T_acc acc = 0;
+            for (int kr = 0; kr < G::KR; kr++)
+                for (int kc = 0; kc < G::KC; kc++) acc += T_acc(x.data[kr][kc][p]);
+            y.data[p] = T_out(acc);
         }
         out.write(y);
     }

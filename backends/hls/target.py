@@ -1,0 +1,53 @@
+"""The `hls` and `csim` targets of `dfcc -t` (registered in backends/targets.py)."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+from xdsl.dialects.builtin import ModuleOp
+
+from dfcc.errors import DfccError
+
+
+def _inputs_for(module: ModuleOp, request) -> list[np.ndarray]:
+    from dfcc.backends.cpu.io import load_inputs
+    from dfcc.backends.hls.emit import _main_function
+
+    if request.input is not None:
+        return load_inputs(request.input)
+    func_op = _main_function(module)
+    rng = np.random.default_rng(0)
+    return [rng.standard_normal(t.get_shape()).astype(np.float32) for t in func_op.function_type.inputs.data]
+
+
+def run_hls(module: ModuleOp, request) -> None:
+    """-t hls -o DIR: the Vitis HLS project, with testbench data (--input, or seeded random inputs)
+    and the CPU reference's outputs as the expected results."""
+    from dfcc.backends.cpu.reference import run_reference
+    from dfcc.backends.hls.emit import emit_design
+    from dfcc.backends.hls.project import write_project
+
+    if request.output is None:
+        raise DfccError("-t hls needs -o DIR for the project directory")
+    design = emit_design(module)
+    inputs = _inputs_for(module, request)
+    expected = run_reference(module, inputs)
+    root = write_project(design, request.output, inputs=inputs, expected=expected)
+    print(f"dfcc: wrote the HLS project to {root} ({len(design.stages)} nodes); run: cd {root} && vitis_hls -f run_hls.tcl",
+          file=sys.stderr)
+
+
+def run_csim(module: ModuleOp, request) -> None:
+    """-t csim --input x.npz -o y.npz: C simulation of the generated project, outputs as -t cpu writes them."""
+    from dfcc.backends.cpu.io import load_inputs, save_outputs
+    from dfcc.backends.hls.csim import csim
+
+    if request.input is None:
+        raise DfccError("-t csim needs --input FILE.npz (keys arg0, arg1, ...) or FILE.npy")
+    if request.output is None:
+        raise DfccError("-t csim needs -o OUT.npz for the outputs")
+    result = csim(module, load_inputs(request.input))
+    save_outputs(request.output, result.outputs)
+    times = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
+    print(f"dfcc: C simulation done ({times})", file=sys.stderr)
