@@ -1,0 +1,118 @@
+"""The HLS emitter and project writer: files, structure, lanes, ROMs, CLI targets and error paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dfcc.backends.hls.emit import Fx, array_text, emit_design, exact_fx_for, float_literal
+from dfcc.backends.hls.stages import ERF_HELPER
+from dfcc.driver.cli import main as dfcc_main
+from dfcc.errors import DfccError
+from dfcc.frontends.mlir import read_module
+
+SMALL = Path(__file__).parent.parent / "lit_tests" / "hls" / "conv_relu_residual.mlir"
+
+UNSUPPORTED = """
+builtin.module {
+  func.func @main(%arg0: tensor<1x2x4x4xf32>) -> tensor<1x2x8x8xf32> {
+    %0 = dataflow.source %arg0 {name = "input0", perm = array<i64: 0, 2, 3, 1>} : (tensor<1x2x4x4xf32>) -> !dataflow.stream<1x4x4x2xf32>
+    %1 = dataflow.resize %0 {name = "up0", scale = array<i64: 1, 2, 2, 1>, mode = "nearest"} : (!dataflow.stream<1x4x4x2xf32>) -> !dataflow.stream<1x8x8x2xf32>
+    %2 = dataflow.sink %1 {name = "output0", perm = array<i64: 0, 2, 3, 1>} : (!dataflow.stream<1x8x8x2xf32>) -> tensor<1x2x8x8xf32>
+    func.return %2 : tensor<1x2x8x8xf32>
+  }
+}
+"""
+
+ERF_MAP = """
+builtin.module {
+  func.func @main(%arg0: tensor<1x8xf32>) -> tensor<1x1xf32> {
+    %0 = dataflow.source %arg0 {name = "input0", perm = array<i64: 0, 1>} : (tensor<1x8xf32>) -> !dataflow.stream<1x8xf32>
+    %p = dataflow.weights {value = dense<[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]> : tensor<8xf32>, name = "scale"} : tensor<8xf32>
+    %1 = dataflow.map %0 params(%p : tensor<8xf32>) {name = "gelu0"} : !dataflow.stream<1x8xf32> -> !dataflow.stream<1x8xf32> {
+    ^bb0(%x: f32, %s: f32):
+      %e = math.erf %x : f32
+      %m = arith.mulf %e, %s : f32
+      dataflow.yield %m : f32
+    }
+    %2 = dataflow.reduce %1 {name = "mean0", kind = "mean", dims = array<i64: 1>} : (!dataflow.stream<1x8xf32>) -> !dataflow.stream<1x1xf32>
+    %3 = dataflow.sink %2 {name = "output0", perm = array<i64: 0, 1>} : (!dataflow.stream<1x1xf32>) -> tensor<1x1xf32>
+    func.return %3 : tensor<1x1xf32>
+  }
+}
+"""
+
+
+def test_project_files(tmp_path):
+    out = tmp_path / "prj"
+    assert dfcc_main([str(SMALL), "-t", "hls", "-o", str(out)]) == 0
+    for name in ("top.cpp", "top.h", "tb.cpp", "run_hls.tcl", "README.md", "include/dfcc/conv.h", "include/dfcc/rom.h",
+                 "weights/w_conv0_w.h", "tb_data/input0.bin", "tb_data/output0.expected.bin"):
+        assert (out / name).is_file(), name
+    tcl = (out / "run_hls.tcl").read_text()
+    assert "set_part {xczu7ev-ffvc1156-2-e}" in tcl  # the platform recorded on the module (zcu104)
+    weights = (out / "weights" / "w_conv0_w.h").read_text()
+    assert "static const float w_conv0_w[2][2][3][3] = " in weights
+    assert np.fromfile(out / "tb_data" / "input0.bin", dtype="<f4").size == 32
+
+
+def test_csim_cli_matches_cpu(tmp_path):
+    x = tmp_path / "x.npz"
+    np.savez(x, arg0=np.random.default_rng(3).standard_normal((1, 2, 4, 4)).astype(np.float32))
+    assert dfcc_main([str(SMALL), "-t", "csim", "--input", str(x), "-o", str(tmp_path / "y.npz")]) == 0
+    assert dfcc_main([str(SMALL), "-t", "cpu", "--input", str(x), "-o", str(tmp_path / "r.npz")]) == 0
+    y, r = np.load(tmp_path / "y.npz")["out0"], np.load(tmp_path / "r.npz")["out0"]
+    assert y.shape == r.shape == (1, 2, 4, 4)
+    assert np.abs(y - r).max() <= 1e-5 * max(1.0, np.abs(r).max())
+
+
+def test_erf_params_reduce_csim(tmp_path):
+    from dfcc.backends.cpu.reference import run_reference
+    from dfcc.backends.hls.csim import csim
+
+    path = tmp_path / "erf.mlir"
+    path.write_text(ERF_MAP)
+    module = read_module(str(path))
+    design = emit_design(module)
+    assert ERF_HELPER in design.files["top.cpp"]
+    x = [np.linspace(-3, 3, 8, dtype=np.float32).reshape(1, 8)]
+    result = csim(module, x)
+    assert result.warnings == []
+    ref = run_reference(module, x)[0]
+    assert np.abs(result.outputs[0] - ref).max() <= 1e-5 * max(1.0, np.abs(ref).max())
+
+
+def test_unsupported_node_is_named(tmp_path):
+    path = tmp_path / "resize.mlir"
+    path.write_text(UNSUPPORTED)
+    with pytest.raises(DfccError, match=r"dataflow.resize 'up0'.*not supported"):
+        emit_design(read_module(str(path)))
+
+
+def test_cli_errors(tmp_path, capsys):
+    assert dfcc_main([str(SMALL), "-t", "hls"]) == 1
+    assert "-o DIR" in capsys.readouterr().err
+    assert dfcc_main([str(SMALL), "-t", "csim", "-o", str(tmp_path / "y.npz")]) == 1
+    assert "--input" in capsys.readouterr().err
+
+
+def test_build_errors_name_the_generated_file(tmp_path):
+    from dfcc.backends.hls.csim import build
+    from dfcc.backends.hls.project import write_project
+
+    design = emit_design(read_module(str(SMALL)))
+    design.files["top.cpp"] = design.files["top.cpp"].replace("stage_add0(s_conv1", "stage_add0(undeclared_stream")
+    root = write_project(design, tmp_path / "broken", tcl=False)
+    with pytest.raises(DfccError, match=r"top\.cpp:\d+:\d+: error: .*undeclared_stream"):
+        build(root)
+
+
+def test_literals_and_types():
+    assert float_literal(1.0) == "1.0f"
+    assert float_literal(np.float32(0.1)) == "0.100000001f"
+    assert float(float_literal(np.float32(1e-5))[:-1]) == pytest.approx(1e-5)
+    assert exact_fx_for(np.array([0.25, -1.5])) == Fx(4, 2)  # codes 1, -6 at 2 fraction bits
+    assert exact_fx_for(np.array([3.0])) == Fx(3, 3)
+    assert array_text(np.arange(4).reshape(2, 2), str) == "{{0, 1},\n{2, 3}}"
