@@ -31,8 +31,8 @@ FLOAT_MODELS = ["mlp", "cnn", "basic_block", "basic_block_strided", "dwsep", "re
                 "mobilenet_v3_small_tiny", "conv_dilated", "conv_groups2", "conv_groups4", "conv_depthwise",
                 "conv_depthwise_multiplier", "conv_1x3", "conv_3x1", "conv_5x3", "conv_stride_1x2", "conv_no_bias",
                 "conv_same_asym", "conv_stack", "multi_io"]
-FIXED_MODELS = ["mlp", "cnn", "basic_block_strided", "dwsep", "resnet18_small", "mobilenet_v3_small_tiny",
-                "conv_groups4", "conv_depthwise_multiplier", "conv_stack", "multi_io"]
+FIXED_MODELS = ["mlp", "cnn", "basic_block_strided", "dwsep", "resnet18_small", "conv_groups4",
+                "conv_depthwise_multiplier", "conv_stack", "multi_io"]  # + mobilenet_v3_small_tiny below
 
 _TEXT: dict[str, str] = {}
 
@@ -79,10 +79,11 @@ def test_fixed_csim_is_bit_exact(name):
     check(name, FIXED, exact=True)
 
 
-@pytest.mark.parametrize("options", [
-    "weight-bits=4 act-bits=12 per-channel=true",
-    "weight-bits=6 act-bits=10 rounding=rnd overflow=sat",
-    "weight-bits=8 act-bits=8 rounding=rnd_conv override=conv*:acc14",
+@pytest.mark.parametrize("name,options", [
+    # hardswish/hardsigmoid tables of 12-bit inputs, squeeze-excitation broadcast multiply, per-channel weights
+    ("mobilenet_v3_small_tiny", "weight-bits=4 act-bits=12 per-channel=true"),
+    ("cnn", "weight-bits=6 act-bits=10 rounding=rnd overflow=sat"),
+    ("cnn", "weight-bits=8 act-bits=8 rounding=rnd_conv override=conv1:acc18"),  # a narrowed, wrapping accumulator
 ])
-def test_fixed_number_options_bit_exact(options):
-    check("mobilenet_v3_small_tiny", f"lower-to-dataflow,quantize{{{options}}}", exact=True)
+def test_fixed_number_options_bit_exact(name, options):
+    check(name, f"lower-to-dataflow,quantize{{{options}}}", exact=True)
