@@ -6,6 +6,10 @@
 
 Prints per model: import, pipeline, reference, generate, compile and run seconds, and the error
 (max |csim - reference| / max(1, |reference|) for float; number of differing values for fixed).
+The default float pipeline has no explore: float ResNet-18 fits no bundled board (explore refuses).
+
+Measured (2 cores, g++ 12 -O2):
+    resnet18 (224x224) float: generate 25 s, compile 53 s, run 3 s (81 s), error 4.8e-7
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ from dfcc.frontends.torch import import_module
 from dfcc.passes.registry import get_pass
 
 DEFAULT = ["resnet18", "resnet18_small", "mobilenet_v2_small", "mobilenet_v3_small_tiny"]
-FLOAT = "lower-to-dataflow,explore{platform=zcu102}"
-FIXED = "lower-to-dataflow,quantize{weight-bits=8 act-bits=8},explore{platform=zcu102}"
+FLOAT = "lower-to-dataflow"
+FIXED = "lower-to-dataflow,quantize{weight-bits=8 act-bits=8}"
 
 
 def bench(name: str, pipeline: str) -> dict:
