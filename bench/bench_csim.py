@@ -10,6 +10,7 @@ The default float pipeline has no explore: float ResNet-18 fits no bundled board
 
 Measured (2 cores, g++ 12 -O2):
     resnet18 (224x224) float: generate 25 s, compile 53 s, run 3 s (81 s), error 4.8e-7
+    resnet18 (224x224) 8-bit: generate 12 s, compile 61 s, run 115 s (188 s), 0 differing values
 """
 
 from __future__ import annotations
