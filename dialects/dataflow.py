@@ -185,6 +185,14 @@ def _int(value: int) -> IntegerAttr:
     return IntegerAttr(value, i64)
 
 
+def _verify_perm(perm: Sequence[int], shape: Sequence[int], permuted: Sequence[int], what: str) -> None:
+    """`permuted` must be `shape` reordered by `perm` (dim i of `permuted` is dim perm[i] of `shape`)."""
+    if sorted(perm) != list(range(len(shape))):
+        raise VerifyException(f"perm {tuple(perm)} is not a permutation of {len(shape)} dims")
+    if tuple(shape[p] for p in perm) != tuple(permuted):
+        raise VerifyException(f"{what} shape {tuple(permuted)} is not {tuple(shape)} permuted by {tuple(perm)}")
+
+
 _NODE_FORMAT = "operands attr-dict `:` functional-type(operands, results)"
 
 
@@ -231,12 +239,7 @@ class SourceOp(NodeOp):
         )
 
     def verify_(self) -> None:
-        shape = self.tensor.type.get_shape()
-        perm = self.ints_prop("perm")
-        if sorted(perm) != list(range(len(shape))):
-            raise VerifyException(f"perm {perm} is not a permutation of {len(shape)} dims")
-        if tuple(shape[p] for p in perm) != self.output.type.get_shape():
-            raise VerifyException("source stream shape is not the permuted tensor shape")
+        _verify_perm(self.ints_prop("perm"), self.tensor.type.get_shape(), self.output.type.get_shape(), "source stream")
 
 
 @irdl_op_definition
@@ -260,12 +263,7 @@ class SinkOp(NodeOp):
         )
 
     def verify_(self) -> None:
-        shape = self.tensor.type.get_shape()
-        perm = self.ints_prop("perm")
-        if sorted(perm) != list(range(len(shape))):
-            raise VerifyException(f"perm {perm} is not a permutation of {len(shape)} dims")
-        if tuple(shape[p] for p in perm) != self.input.type.get_shape():
-            raise VerifyException("sink tensor shape is not the inverse-permuted stream shape")
+        _verify_perm(self.ints_prop("perm"), self.tensor.type.get_shape(), self.input.type.get_shape(), "sink stream")
 
 
 @irdl_op_definition
@@ -606,11 +604,7 @@ class TransposeOp(NodeOp):
                          properties={"name": StringAttr(name), "perm": _ints(perm)})
 
     def verify_(self) -> None:
-        shape, perm = self.input.type.get_shape(), self.ints_prop("perm")
-        if sorted(perm) != list(range(len(shape))):
-            raise VerifyException(f"perm {perm} is not a permutation of {len(shape)} dims")
-        if tuple(shape[p] for p in perm) != self.output.type.get_shape():
-            raise VerifyException("transpose output shape is not the permuted input shape")
+        _verify_perm(self.ints_prop("perm"), self.input.type.get_shape(), self.output.type.get_shape(), "transpose output")
 
 
 @irdl_op_definition
@@ -763,10 +757,7 @@ class ResizeOp(NodeOp):
             return 0
         shape, scale = self.input.type.get_shape(), self.ints_prop("scale")
         outer = next((i for i, s in enumerate(scale) if s > 1), len(shape) - 1)
-        inner = 1
-        for d in shape[outer + 1:]:
-            inner *= d
-        return inner
+        return math.prod(shape[outer + 1:])
 
     def verify_(self) -> None:
         if self.mode.data not in RESIZE_MODES:
