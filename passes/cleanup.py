@@ -86,13 +86,13 @@ class FoldAffineMapIntoWeights(RewritePattern):
         name = producer.node_name.data
         new_weights = df.WeightsOp(make_resource(f"{name}_w", weights * scale.reshape((-1,) + (1,) * (weights.ndim - 1))), f"{name}_w")
         new_bias = df.WeightsOp(make_resource(f"{name}_b", bias * scale + shift), f"{name}_b")
-        rewriter.insert_op([new_weights, new_bias], InsertPoint.before(producer))
+        rewriter.insert([new_weights, new_bias], InsertPoint.before(producer))
         producer.operands[1] = new_weights.output
         if producer.bias is not None:
             producer.operands[2] = new_bias.output
         else:
             producer.operands = [*producer.operands, new_bias.output]
-        rewriter.replace_op(op, [], [producer.output])
+        rewriter.replace(op, [], [producer.output])
 
 
 class FuseMaps(RewritePattern):
@@ -104,8 +104,8 @@ class FuseMaps(RewritePattern):
             producer = value.owner
             if (isinstance(producer, df.MapOp) and value.has_one_use()
                     and producer.output.type.get_shape() == op.output.type.get_shape()):
-                rewriter.replace_op(op, fuse_maps(producer, op, position))
-                rewriter.erase_op(producer)
+                rewriter.replace(op, fuse_maps(producer, op, position))
+                rewriter.erase(producer)
                 return
 
 
@@ -153,7 +153,7 @@ class DedupMapInputs(RewritePattern):
         if len(unique) == len(inputs):
             return
         params = list(op.params)
-        rewriter.replace_op(op, _rebuild_map(op, unique, params, lambda block: [
+        rewriter.replace(op, _rebuild_map(op, unique, params, lambda block: [
             *(block.args[unique.index(v)] for v in inputs), *block.args[len(unique):]]))
 
 
@@ -174,7 +174,7 @@ class InlineScalarParams(RewritePattern):
             kept_args = iter(block.args[len(op.inputs):])
             return [*block.args[:len(op.inputs)], *(constants[p].result if p in constants else next(kept_args) for p in op.params)]
 
-        rewriter.replace_op(op, _rebuild_map(op, list(op.inputs), kept, arg_values))
+        rewriter.replace(op, _rebuild_map(op, list(op.inputs), kept, arg_values))
 
 
 class CollapseReshapes(RewritePattern):
@@ -183,17 +183,17 @@ class CollapseReshapes(RewritePattern):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: df.ReshapeOp, rewriter: PatternRewriter) -> None:
         if op.input.type.get_shape() == op.output.type.get_shape():
-            rewriter.replace_op(op, [], [op.input])
+            rewriter.replace(op, [], [op.input])
         elif isinstance(inner := op.input.owner, df.ReshapeOp) and op.input.has_one_use():
             op.operands[0] = inner.input
-            rewriter.erase_op(inner)
+            rewriter.erase(inner)
 
 
 class EraseUnusedWeights(RewritePattern):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: df.WeightsOp, rewriter: PatternRewriter) -> None:
         if not op.output.uses:
-            rewriter.erase_op(op)
+            rewriter.erase(op)
 
 
 def insert_forks(module: ModuleOp) -> None:
