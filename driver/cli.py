@@ -14,12 +14,21 @@ from xdsl.utils.exceptions import DiagnosticException, PassFailedException, Veri
 from dfcc.errors import DfccError
 
 
-def _parser(passes: list[str], targets: dict) -> argparse.ArgumentParser:
+def _pass_usage(name: str, pass_class) -> str:
+    """`name{option=default ...}` in pipeline syntax, as users write it."""
+    from xdsl.passes import get_pass_option_infos
+
+    options = " ".join(f"{o.name.replace('_', '-')}={o.default_value}" for o in get_pass_option_infos(pass_class))
+    return f"{name}{{{options}}}" if options else name
+
+
+def _parser(passes: dict, targets: dict) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dfcc", allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Compile linalg-on-tensors MLIR (e.g. from dfcc-import) to streaming dataflow accelerators.",
-        epilog="passes:\n  " + "\n  ".join(passes) + "\n\ntargets:\n"
-        + "\n".join(f"  {name:10s} {target.help}" for name, target in targets.items())
+        epilog="passes (options with their defaults):\n  "
+        + "\n  ".join(_pass_usage(name, load()) for name, load in passes.items()) + "\n\ntargets:\n"
+        + "\n".join(f"  {name:13s} {target.help}" for name, target in targets.items())
         + "\n\nexample:\n  dfcc model.mlir -p lower-to-dataflow -t cpu --input x.npz -o y.npz")
     parser.add_argument("file", help="input .mlir file, or - for standard input")
     parser.add_argument("-p", dest="pipeline", metavar="PIPELINE", help="passes, xDSL spelling: a,b{opt=1}")
@@ -55,7 +64,7 @@ def run(argv: list[str]) -> None:
     pre.add_argument("--load-pass-plugin", action="append", default=[])
     for plugin in pre.parse_known_args(argv)[0].load_pass_plugin:
         _load_plugin(plugin)
-    args = _parser(list(available_passes()), TARGETS).parse_args(argv)
+    args = _parser(available_passes(), TARGETS).parse_args(argv)
     if args.pipeline and args.mlir_pipeline:
         raise DfccError("give the pipeline once: either -p or -pass-pipeline")
     target = get_target(args.target)
