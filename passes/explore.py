@@ -29,7 +29,7 @@ from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr, i64
 from xdsl.passes import ModulePass
 from xdsl.rewriter import Rewriter
 
-from dfcc.backends.estimate.model import MEMORIES, WEIGHTS_MEMORY_ATTR, NodeModel
+from dfcc.backends.estimate.model import MEMORIES, MULT_IMPL_ATTR, MULT_IMPLS, WEIGHTS_MEMORY_ATTR, NodeModel
 from dfcc.backends.estimate.network import (
     DEFAULT_FIFO_DEPTH, PLATFORM_ATTR, RESOURCE_LABELS, RESOURCES, Choice, Network, Totals,
 )
@@ -60,9 +60,12 @@ def _node_space(model: NodeModel, platform: Platform) -> _NodeSpace:
     choices, rows = [], []
     for folding in model.folding_options():
         for memory in memories:
-            cost = model.cost(folding, memory)
-            choices.append((folding, memory))
-            rows.append((cost.cycles, cost.dsp, cost.bram18, cost.uram, cost.lut, cost.ff))
+            for mult in MULT_IMPLS:
+                cost = model.cost(folding, memory, mult)
+                if mult != "dsp" and cost.mult_lut == 0:
+                    continue  # no multipliers to move
+                choices.append((folding, memory, mult))
+                rows.append((cost.cycles, cost.dsp, cost.bram18, cost.uram, cost.lut, cost.ff))
     data = np.array(rows, dtype=np.float64)
     # Pareto filter: drop points some other point matches or beats in cycles and every resource
     keep = np.ones(len(rows), dtype=bool)
@@ -264,13 +267,17 @@ class _progress:
 
 def apply_design(module: ModuleOp, network: Network, choices: list[Choice], totals: Totals, platform_name: str) -> None:
     """Write folding, weight memories, FIFO depths and the platform into the IR."""
-    for model, (folding, memory) in zip(network.nodes, choices):
+    for model, (folding, memory, mult) in zip(network.nodes, choices):
         for factor, value in zip(model.factors, folding):
             model.op.properties[factor] = IntegerAttr(value, i64)
         if memory == "bram":
             model.op.attributes.pop(WEIGHTS_MEMORY_ATTR, None)
         else:
             model.op.attributes[WEIGHTS_MEMORY_ATTR] = StringAttr(memory)
+        if mult == "dsp":
+            model.op.attributes.pop(MULT_IMPL_ATTR, None)
+        else:
+            model.op.attributes[MULT_IMPL_ATTR] = StringAttr(mult)
     for index, edge in enumerate(network.edges):
         if len(network.in_edges[edge.consumer]) < 2 and index not in totals.fifo_depths:
             continue  # only join inputs are ours to size

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from xdsl.dialects.builtin import IntegerAttr, i64
+from xdsl.dialects.builtin import IntegerAttr, StringAttr, i64
 
 from dfcc.backends.estimate import Estimate, Network, describe, node_cost
 from dfcc.backends.estimate.model import _generic
@@ -50,6 +50,17 @@ def test_conv_3x3_256_cycles_dsp_bram():
     assert (cost.weight_width, cost.weight_depth) == (4608, 2048)
     # URAM: ceil(4608/72) * ceil(2048/4096) = 64, and the weights leave BRAM
     assert cost.with_memory("uram").uram == 64 and cost.with_memory("uram").bram18 == 14
+
+
+def test_conv_multipliers_in_luts():
+    conv = _fold(_node(_conv_module(256, 256, 3, 14, 1, 1), "conv"), coarse_in=2, coarse_out=16, fine=9)
+    cost = node_cost(conv)
+    # 288 multipliers of 16 x 16 bits in fabric: 288 * 256 = 73,728 LUT, and no DSP left
+    assert cost.mult_lut == 73_728
+    lut = cost.with_mult("lut")
+    assert lut.dsp == 0 and lut.lut == cost.lut + 73_728 and lut.cycles == cost.cycles
+    conv.attributes["dataflow.mult_impl"] = StringAttr("lut")
+    assert node_cost(conv) == lut
 
 
 def test_conv_8bit_formats_halve_dsp():

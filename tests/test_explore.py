@@ -99,12 +99,21 @@ def test_no_fit_names_resource_and_overshoot(tmp_path):
     board = tmp_path / "tiny.json"
     board.write_text(json.dumps({"name": "tiny", "part": "xc7z007s", "dsp": 2, "bram18": 100, "uram": 0,
                                  "lut": 100000, "ff": 100000, "clock_mhz": 100, "bandwidth_gbps": 1}))
+    # conv and linear need one DSP each at least (budget 0.5 x 2 = 1), but with 100k LUT their
+    # multipliers fit in fabric (16x16 = 256 LUT each, hardware/logic.py)
+    module = _explore(NET, platform=str(board), utilisation=0.5)
+    impls = {op.properties["name"].data: op.attributes["dataflow.mult_impl"].data
+             for op in module.walk() if "dataflow.mult_impl" in op.attributes}
+    assert "lut" in impls.values()
+    assert Estimate.of_module(module).totals.dsp <= 1
+    # with 4,400 LUT neither fits: the balanced design's LUTs are named
+    board.write_text(json.dumps({"name": "tiny", "part": "xc7z007s", "dsp": 2, "bram18": 100, "uram": 0,
+                                 "lut": 4400, "ff": 100000, "clock_mhz": 100, "bandwidth_gbps": 1}))
     with pytest.raises(DfccError) as error:
         _explore(NET, platform=str(board), utilisation=0.5)
     message = str(error.value)
-    # conv and linear need one DSP each at least; the budget is 0.5 x 2 = 1
-    assert "does not fit on tiny" in message and "needs 2 DSP" in message
-    assert "budget is 1 (0.5 x 2)" in message and "over by 1 DSP (100%)" in message
+    assert "does not fit on tiny" in message and "LUT" in message
+    assert "budget is 2,200 (0.5 x 4,400)" in message
 
 
 def test_no_fit_via_cli(resnet_small_text, tmp_path, capsys):

@@ -31,7 +31,7 @@ from dfcc.dialects.dataflow import (
 )
 from dfcc.hardware.cycles import conv_cycles, sliding_window_fill, stage_cycles, streaming_cycles
 from dfcc.hardware.dsp import conv_multipliers, macs_per_dsp, multiplier_dsp
-from dfcc.hardware.logic import Logic, mac_logic, stage_logic
+from dfcc.hardware.logic import Logic, lut_multiplier, mac_logic, stage_logic
 from dfcc.hardware.memory import bram18, conv_weight_memory, line_buffer, lutram_luts, uram, window_buffer
 
 # Number formats of unquantized (float) values: 16-bit data and weights, 32-bit accumulators.
@@ -47,6 +47,9 @@ LUT_PER_TRANSCENDENTAL_BIT = 16
 
 MEMORIES = ("bram", "uram", "lutram")  # where a node's weight memory can live
 WEIGHTS_MEMORY_ATTR = "dataflow.weights_memory"
+# How a node's multipliers are built: DSP slices, or fabric LUTs (Vitis HLS BIND_OP impl=fabric).
+MULT_IMPLS = ("dsp", "lut")
+MULT_IMPL_ATTR = "dataflow.mult_impl"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +73,16 @@ class NodeCost:
     out_lanes: int = 1
     weight_width: int = 0
     weight_depth: int = 0
+    mult_lut: int = 0  # LUTs its multipliers take when built from fabric instead of DSPs
+
+    def with_mult(self, impl: str) -> NodeCost:
+        """This cost with the multipliers on DSPs (as costed) or in LUTs (`lut`: no DSP left)."""
+        if impl == "dsp" or self.mult_lut == 0:
+            return self
+        if impl == "lut":
+            # every DSP of a stage is a multiplier: fabric multipliers free them all
+            return _replace(self, dsp=0, lut=self.lut + self.mult_lut)
+        raise ValueError(f"unknown multiplier implementation '{impl}'")
 
     def with_memory(self, memory: str) -> NodeCost:
         """This cost with the weight memory moved from BRAM to `memory` (bram, uram or lutram)."""
@@ -109,11 +122,13 @@ class NodeModel:
     has_weights: bool = False
     _cache: dict = field(default_factory=dict, repr=False)
 
-    def cost(self, folding: Folding, memory: str = "bram") -> NodeCost:
-        key = (folding, memory)
+    def cost(self, folding: Folding, memory: str = "bram", mult: str = "dsp") -> NodeCost:
+        key = (folding, memory, mult)
         hit = self._cache.get(key)
         if hit is None:
-            if memory == "bram":
+            if mult != "dsp":
+                hit = self.cost(folding, memory).with_mult(mult)
+            elif memory == "bram":
                 hit = self.evaluate(folding)
             else:
                 hit = self.cost(folding).with_memory(memory)
@@ -134,6 +149,10 @@ class NodeModel:
     def ir_memory(self) -> str:
         attr = self.op.attributes.get(WEIGHTS_MEMORY_ATTR)
         return attr.data if attr is not None and attr.data in MEMORIES else "bram"
+
+    def ir_mult(self) -> str:
+        attr = self.op.attributes.get(MULT_IMPL_ATTR)
+        return attr.data if attr is not None and attr.data in MULT_IMPLS else "dsp"
 
 
 def divisors(n: int) -> list[int]:
@@ -200,7 +219,7 @@ def describe(op: Operation) -> NodeModel:
 def node_cost(op: Operation) -> NodeCost:
     """Cost of a node at the folding and weight memory written in the IR."""
     model = describe(op)
-    return model.cost(model.ir_folding(), model.ir_memory())
+    return model.cost(model.ir_folding(), model.ir_memory(), model.ir_mult())
 
 
 def _name(op: Operation) -> str:
@@ -256,7 +275,7 @@ def _conv(op: ConvOp) -> NodeModel:
             fill=min(1.0, (fill + 1) / padded_words), dsp=dsp,
             bram18=w_bram + l_bram + x_bram + a_bram + b_bram, uram=0,
             lut=logic.lut + w_lut + l_lut + x_lut + a_lut + b_lut, ff=logic.ff,
-            out_lanes=co * cg, weight_width=ww, weight_depth=wd,
+            out_lanes=co * cg, weight_width=ww, weight_depth=wd, mult_lut=mults * lut_multiplier(d_bits, w_bits),
         )
 
     return NodeModel(
@@ -292,6 +311,7 @@ def _linear(op: LinearOp) -> NodeModel:
             cycles=cycles, depth=per_row + STAGE_PIPELINE_CYCLES, fill=1.0 / rows,
             dsp=multiplier_dsp(mults, d_bits, w_bits), bram18=w_bram + a_bram + b_bram, uram=0,
             lut=logic.lut + w_lut + a_lut + b_lut, ff=logic.ff, out_lanes=co, weight_width=ww, weight_depth=wd,
+            mult_lut=mults * lut_multiplier(d_bits, w_bits),
         )
 
     return NodeModel(op, _name(op), op.name, ("coarse_in", "coarse_out"), (c, f), evaluate,

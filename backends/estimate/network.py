@@ -23,7 +23,7 @@ RESOURCE_LABELS = {"dsp": "DSP", "bram18": "BRAM18", "uram": "URAM", "lut": "LUT
 DEFAULT_FIFO_DEPTH = 2  # StreamType's default depth
 PLATFORM_ATTR = "dataflow.platform"
 
-Choice = tuple[tuple[int, ...], str]  # (folding, weight memory)
+Choice = tuple[tuple[int, ...], str, str]  # (folding, weight memory, multiplier implementation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,13 +91,13 @@ class Network:
         return Network(nodes, edges)
 
     def ir_choices(self) -> list[Choice]:
-        return [(m.ir_folding(), m.ir_memory()) for m in self.nodes]
+        return [(m.ir_folding(), m.ir_memory(), m.ir_mult()) for m in self.nodes]
 
     def macs(self) -> int:
         return sum(m.macs for m in self.nodes)
 
     def evaluate(self, choices: list[Choice], respect_ir_depths: bool = False) -> Totals:
-        costs = tuple(m.cost(f, mem) for m, (f, mem) in zip(self.nodes, choices))
+        costs = tuple(m.cost(*choice) for m, choice in zip(self.nodes, choices))  # (folding, memory[, mult])
         n = len(costs)
         arrival = [0.0] * n  # fraction of an inference pushed in before the node's first output
         latency = [0] * n

@@ -68,11 +68,12 @@ class Estimate:
     def node_rows(self) -> list[dict]:
         rows = []
         ii = self.totals.ii or 1
-        for e_model, (folding, memory), cost in zip(self.network.nodes, self.network.ir_choices(), self.totals.costs):
+        for e_model, (folding, memory, mult), cost in zip(self.network.nodes, self.network.ir_choices(), self.totals.costs):
             rows.append({
                 "name": e_model.name, "op": e_model.op_name,
                 "folding": dict(zip(e_model.factors, folding)),
                 **({"weights_memory": memory} if e_model.has_weights else {}),
+                **({"mult_impl": mult} if mult != "dsp" else {}),
                 "cycles": cost.cycles, "share": cost.cycles / ii, "depth": cost.depth,
                 "resources": {RESOURCE_LABELS[k]: getattr(cost, k) for k in RESOURCES},
             })
@@ -113,6 +114,8 @@ class Estimate:
             folding = " ".join(f"{_short(k)}={v}" for k, v in row["folding"].items())
             if row.get("weights_memory", "bram") != "bram":
                 folding += f" w:{row['weights_memory']}"
+            if row.get("mult_impl", "dsp") != "dsp":
+                folding += f" m:{row['mult_impl']}"
             table.add_row(row["name"], row["op"].removeprefix("dataflow."), folding, f"{row['cycles']:,}",
                           f"{row['share']:.0%}", f"{r['DSP']:,}", f"{r['BRAM18']:,}", f"{r['URAM']:,}",
                           f"{r['LUT']:,}", f"{r['FF']:,}")
