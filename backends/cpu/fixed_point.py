@@ -367,6 +367,14 @@ class FixedPointFunctions(DataflowFunctions):
         value = evaluate_body_f64(op.body.block, list(args))
         return (_out(op, np.broadcast_to(value, op.output.type.get_shape())),)
 
+    @impl(df.MatmulOp)
+    def run_matmul(self, interpreter: Interpreter, op: df.MatmulOp, args: tuple[Any, ...]):
+        """matmul of two streams: exact float64 product, then acc_format and T_out (module doc)."""
+        if fixed_of(op.output) is None:
+            return super().run_matmul(interpreter, op, args).values
+        a, b = (np.asarray(v, dtype=np.float64) for v in args)
+        return (_acc_then_out(op, np.matmul(a, b)),)
+
     @impl(df.ForkOp)
     def run_fork(self, interpreter: Interpreter, op: df.ForkOp, args: tuple[Any, ...]):
         return tuple(_out(op, args[0], r) if fixed_of(r) else args[0] for r in op.outputs)
@@ -383,14 +391,6 @@ def _cast_after(float_impl):
     return run
 
 
-def _run_matmul(self, interpreter: Interpreter, op, args: tuple[Any, ...]) -> OpImplResult:
-    """matmul of two streams: exact float64 product, then acc_format and T_out (module doc)."""
-    if fixed_of(op.output) is None:
-        return DataflowFunctions.run_matmul(self, interpreter, op, args)
-    a, b = (np.asarray(v, dtype=np.float64) for v in args)
-    return OpImplResult((_acc_then_out(op, np.matmul(a, b)),), None)
-
-
 def _complete_registry() -> None:
     """Every node implementation FixedPointFunctions does not define itself (reshape, transpose,
     concat, ... and nodes added later) becomes 'float implementation, then cast to T_out'."""
@@ -399,8 +399,6 @@ def _complete_registry() -> None:
     for op_type, function in list(table.items()):
         if id(function) not in own and issubclass(op_type, df.NodeOp):
             table[op_type] = _cast_after(function)
-    if hasattr(df, "MatmulOp"):
-        table[df.MatmulOp] = _run_matmul
 
 
 _complete_registry()
