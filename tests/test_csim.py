@@ -26,13 +26,18 @@ from dfcc.passes.registry import get_pass  # noqa: E402
 FLOAT = "lower-to-dataflow,explore{platform=zcu102}"
 FIXED = "lower-to-dataflow,quantize{weight-bits=8 act-bits=8},explore{platform=zcu102}"
 
-# every example CNN the HLS backend supports (the others name their unsupported node: test_hls_emit)
+# every example model the HLS backend supports (the others name their unsupported node: test_hls_emit)
 FLOAT_MODELS = ["mlp", "cnn", "basic_block", "basic_block_strided", "dwsep", "resnet18_small", "mobilenet_v2_small",
                 "mobilenet_v3_small_tiny", "conv_dilated", "conv_groups2", "conv_groups4", "conv_depthwise",
                 "conv_depthwise_multiplier", "conv_1x3", "conv_3x1", "conv_5x3", "conv_stride_1x2", "conv_no_bias",
-                "conv_same_asym", "conv_stack", "multi_io"]
+                "conv_same_asym", "conv_stack", "multi_io",
+                # resize (nearest upsampling, zero insertion of transposed convs), concat, pad, slice, matmul
+                "yolo_tiny", "unet", "conv_pad_reflect", "conv_pad_replicate", "conv_pad_circular", "vit_block",
+                "llama_block"]
 FIXED_MODELS = ["mlp", "cnn", "basic_block_strided", "dwsep", "resnet18_small", "conv_groups4",
-                "conv_depthwise_multiplier", "conv_stack", "multi_io"]  # + mobilenet_v3_small_tiny below
+                "conv_depthwise_multiplier", "conv_stack", "multi_io",
+                "yolo_tiny", "unet", "conv_pad_reflect", "conv_pad_replicate", "conv_pad_circular", "vit_block",
+                "llama_block"]  # + mobilenet_v3_small_tiny below
 
 _TEXT: dict[str, str] = {}
 

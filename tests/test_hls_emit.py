@@ -17,11 +17,11 @@ SMALL = Path(__file__).parent.parent / "lit_tests" / "hls" / "conv_relu_residual
 
 UNSUPPORTED = """
 builtin.module {
-  func.func @main(%arg0: tensor<1x2x4x4xf32>) -> tensor<1x2x8x8xf32> {
+  func.func @main(%arg0: tensor<1x2x4x4xf32>) -> tensor<1x4x8x8xf32> {
     %0 = dataflow.source %arg0 {name = "input0", perm = array<i64: 0, 2, 3, 1>} : (tensor<1x2x4x4xf32>) -> !dataflow.stream<1x4x4x2xf32>
-    %1 = dataflow.resize %0 {name = "up0", scale = array<i64: 1, 2, 2, 1>, mode = "nearest"} : (!dataflow.stream<1x4x4x2xf32>) -> !dataflow.stream<1x8x8x2xf32>
-    %2 = dataflow.sink %1 {name = "output0", perm = array<i64: 0, 2, 3, 1>} : (!dataflow.stream<1x8x8x2xf32>) -> tensor<1x2x8x8xf32>
-    func.return %2 : tensor<1x2x8x8xf32>
+    %1 = dataflow.resize %0 {name = "up0", scale = array<i64: 1, 2, 2, 2>, mode = "nearest"} : (!dataflow.stream<1x4x4x2xf32>) -> !dataflow.stream<1x8x8x4xf32>
+    %2 = dataflow.sink %1 {name = "output0", perm = array<i64: 0, 2, 3, 1>} : (!dataflow.stream<1x8x8x4xf32>) -> tensor<1x4x8x8xf32>
+    func.return %2 : tensor<1x4x8x8xf32>
   }
 }
 """
@@ -116,3 +116,13 @@ def test_literals_and_types():
     assert exact_fx_for(np.array([0.25, -1.5])) == Fx(4, 2)  # codes 1, -6 at 2 fraction bits
     assert exact_fx_for(np.array([3.0])) == Fx(3, 3)
     assert array_text(np.arange(4).reshape(2, 2), str) == "{{0, 1},\n{2, 3}}"
+
+
+def test_weights_memory_becomes_bind_storage(tmp_path):
+    """explore's dataflow.weights_memory (uram/lutram) puts a BIND_STORAGE pragma on the node's ROMs."""
+    path = tmp_path / "uram.mlir"
+    path.write_text(SMALL.read_text().replace('{name = "conv0",', '{dataflow.weights_memory = "uram", name = "conv0",'))
+    top = emit_design(read_module(str(path))).files["top.cpp"]
+    assert "DFCC_HLS(BIND_STORAGE variable=w_conv0_w type=rom_2p impl=uram)" in top
+    assert "DFCC_HLS(BIND_STORAGE variable=w_conv0_b type=rom_2p impl=uram)" in top
+    assert top.count("BIND_STORAGE") == 2  # conv1 keeps BRAM (no pragma)

@@ -38,6 +38,10 @@ from dfcc.errors import DfccError
 TOP = "top"
 _HLS = "DFCC_HLS"
 
+# explore's `dataflow.weights_memory` (where a node's weights live when not in BRAM) -> BIND_STORAGE impl
+WEIGHTS_MEMORY_ATTR = "dataflow.weights_memory"
+_STORAGE_IMPL = {"uram": "uram", "lutram": "lutram"}
+
 _Q = {"trn": "AP_TRN", "rnd": "AP_RND", "rnd_conv": "AP_RND_CONV"}
 _O = {"wrap": "AP_WRAP", "sat": "AP_SAT"}
 
@@ -260,6 +264,7 @@ class Emitter:
         self.stage_names: list[str] = []
         self.sink_ports: dict[df.SinkOp, Port] = {}
         self.fixed = False
+        self.storage: list[str] = []  # BIND_STORAGE pragmas of ROMs explore moved out of BRAM
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -389,7 +394,15 @@ class Emitter:
             method = getattr(self, "emit_" + op.name.split(".", 1)[1], None)
             if method is None:
                 raise self.error(op, "this node kind is not supported by the HLS backend yet")
+            before = set(self.roms)
             method(op)
+            memory = op.attributes.get(WEIGHTS_MEMORY_ATTR)
+            if memory is not None and memory.data != "bram":
+                if memory.data not in _STORAGE_IMPL:
+                    raise self.error(op, f"weights memory '{memory.data}' is not supported")
+                for rom in (r for r in self.roms if r not in before):
+                    self.storage.append(f"{_HLS}(BIND_STORAGE variable={rom} type=rom_2p impl={_STORAGE_IMPL[memory.data]})"
+                                        f"  // {op.node_name.data}: {memory.data}")
         if self.pending_source:
             raise DfccError("HLS backend: a graph input is not read by any node")
         self.inputs.sort(key=lambda p: p.index)
@@ -635,6 +648,98 @@ class Emitter:
         self.calls.append(f"dfcc::transpose<{dims[0]}, {dims[1]}, {dims[2]}, {a}, {b}, {c}, {pi}, {po}>"
                           f"({x}, {out.name});  // {name}")
 
+    def emit_concat(self, op: df.ConcatOp) -> None:
+        """Pairwise concat_blocks stages (a chain for more than two inputs)."""
+        name = self.stage(op)
+        axis = op.axis.value.data
+        out_shape = op.output.type.get_shape()
+        rank = len(out_shape)
+        p = _int_prop(op, "coarse")
+        if axis == rank - 1:
+            for v in op.inputs:
+                p = math.gcd(p, v.type.get_shape()[-1])
+        else:
+            p = math.gcd(p, out_shape[-1])
+        outer = _prod(out_shape[:axis])
+        t_out = self.elem(op.output)
+        left = self.read_stream(op.inputs[0], p, name)
+        left_words = _prod(op.inputs[0].type.get_shape()[axis:])
+        for k, value in enumerate(op.inputs[1:], start=1):
+            right = self.read_stream(value, p, name)
+            words = _prod(value.type.get_shape()[axis:])
+            last = k == len(op.inputs) - 1
+            if last:
+                out = self.new_stream(f"s_{name}", op.output.type, p, value=op.output)
+            else:
+                out = Stream(self.unique(f"s_{name}_part{k}"), t_out, p, 2, ())
+                self.decls.append(out)
+            self.calls.append(f"dfcc::concat_blocks<{outer}, {left_words // p}, {words // p}, {p}, {left.elem}, "
+                              f"{right.elem}, {t_out}>({left.name}, {right.name}, {out.name});  // {name}")
+            left, left_words = out, left_words + words
+        self.define(op.output, left)
+
+    def emit_resize(self, op: df.ResizeOp) -> None:
+        name = self.stage(op)
+        shape, scale = op.input.type.get_shape(), op.ints_prop("scale")
+        if len(shape) != 4 or shape[0] != 1 or scale[0] != 1 or scale[3] != 1:
+            raise self.error(op, f"resizing {shape} by {scale} is not supported (only H and W of a 1xHxWxC stream)")
+        _, h, w, c = shape
+        p = math.gcd(_int_prop(op, "coarse"), c)
+        x = self.read_stream(op.input, p, name)
+        out = self.new_stream(f"s_{name}", op.output.type, p, value=op.output)
+        self.define(op.output, out)
+        kernel = {"nearest": "upsample_nearest", "zeros": "insert_zeros"}.get(op.mode.data)
+        if kernel is None:
+            raise self.error(op, f"resize mode '{op.mode.data}' is not supported")
+        self.calls.append(f"dfcc::{kernel}<{h}, {w}, {c}, {scale[1]}, {scale[2]}, {p}, {x.elem}, {out.elem}>"
+                          f"({x.name}, {out.name});  // {name}")
+
+    def emit_matmul(self, op: df.MatmulOp) -> None:
+        name = self.stage(op)
+        a_shape, b_shape = op.lhs.type.get_shape(), op.rhs.type.get_shape()
+        m, k = a_shape[-2:]
+        n = b_shape[-1]
+        batch = _prod(a_shape[:-2])
+        ci, co = _int_prop(op, "coarse_in"), _int_prop(op, "coarse_out")
+        a = self.read_stream(op.lhs, ci, name)
+        b = self.read_stream(op.rhs, co, name)
+        out = self.new_stream(f"s_{name}", op.output.type, co, value=op.output)
+        self.define(op.output, out)
+        out_fixed = self.fixed_type(op.output)
+        t_mid = None
+        if out_fixed is None:
+            if self.fixed_type(op.lhs) is not None or self.fixed_type(op.rhs) is not None:
+                raise self.error(op, "a float matmul of fixed-point streams is not supported")
+            t_acc = "float"
+        else:
+            a_fixed, b_fixed = self.fixed_type(op.lhs), self.fixed_type(op.rhs)
+            if a_fixed is None or b_fixed is None:
+                raise self.error(op, "a fixed-point output needs fixed-point inputs")
+            fa, fb = fx_of(a_fixed).as_signed(), fx_of(b_fixed).as_signed()
+            grow = math.ceil(math.log2(k)) + 1 if k > 1 else 0
+            exact = Fx(fa.width + fb.width + grow, fa.int_bits + fb.int_bits + grow)
+            t_acc = exact.cpp
+            acc_fmt = op.properties.get("acc_format")
+            if isinstance(acc_fmt, df.FixedType):
+                acc = fx_of(acc_fmt)
+                if acc.frac >= exact.frac and (acc_fmt.overflow.data == "wrap" or (acc.int_bits >= exact.int_bits and acc.signed)):
+                    t_acc = cpp_type(acc_fmt)
+                else:
+                    t_mid = cpp_type(acc_fmt)
+        types = f"{a.elem}, {b.elem}, {t_acc}, {out.elem}" + (f", {t_mid}" if t_mid else "")
+        self.calls.append(f"dfcc::matmul<{batch}, {m}, {k}, {n}, {ci}, {co}, {types}>({a.name}, {b.name}, {out.name});"
+                          f"  // {name}")
+
+    def emit_pad(self, op: df.PadOp) -> None:
+        from dfcc.backends.hls.stages import pad_stage
+
+        pad_stage(self, op, self.stage(op))
+
+    def emit_slice(self, op: df.SliceOp) -> None:
+        from dfcc.backends.hls.stages import slice_stage
+
+        slice_stage(self, op, self.stage(op))
+
     def emit_reduce(self, op: df.ReduceOp) -> None:
         from dfcc.backends.hls.stages import reduce_stage
 
@@ -671,10 +776,12 @@ class Emitter:
             "#include <ap_fixed.h>",
             "#include <hls_stream.h>",
             "",
+            "#include \"dfcc/concat.h\"",
             "#include \"dfcc/conv.h\"",
             "#include \"dfcc/fork.h\"",
             "#include \"dfcc/linear.h\"",
             "#include \"dfcc/pool.h\"",
+            "#include \"dfcc/resize.h\"",
             "#include \"dfcc/rom.h\"",
             "#include \"dfcc/transpose.h\"",
             "#include \"dfcc/vec.h\"",
@@ -690,6 +797,7 @@ class Emitter:
         for p in self.inputs + self.outputs:
             body.append(f"    {_HLS}(INTERFACE axis port={p.name})")
         body.append(f"    {_HLS}(DATAFLOW)")
+        body.extend("    " + line for line in self.storage)
         body.append("")
         for s in self.decls:
             body.append(f"    {s.cpp} {s.name}(\"{s.name}\");")

@@ -187,6 +187,14 @@ def _loops(dims: list[int], inner: str) -> tuple[list[str], list[str], str]:
     return heads, closers, indent
 
 
+def _small_exact(values: np.ndarray) -> bool:
+    """Whether finite dyadic `values` fit an exact fixed type a ROM can store (<= 63 bits)."""
+    try:
+        return exact_fx_for(values).width <= 63
+    except DfccError:
+        return False
+
+
 def map_stage(em, op: df.MapOp, name: str) -> None:
     from dfcc.backends.cpu import fixed_point as fxp
 
@@ -247,6 +255,13 @@ def map_stage(em, op: df.MapOp, name: str) -> None:
         if out_fixed is None:
             rom = em.rom(w_op, name=f"p_{fn}_{k}", shape=tuple(shape))
             param_fx.append(None)
+        elif w_op.format is None and not _small_exact(values):
+            # unquantized constants (e.g. a -inf attention mask): a double ROM, the body in double
+            rom = Rom(f"p_{fn}_{k}", "double", "double", tuple(shape), values.reshape(shape), None,
+                      f"map '{name}': unquantized parameter {k}")
+            em.roms[rom.name] = rom
+            param_fx.append(None)
+            kind = "float"
         else:
             fx = em.weights_fx(w_op, values.astype(np.float64))
             rom = em.rom(w_op, name=f"p_{fn}_{k}", shape=tuple(shape), fx=fx)
@@ -257,7 +272,7 @@ def map_stage(em, op: df.MapOp, name: str) -> None:
 
     # the functor
     arg_types = [cpp_type(v.type.element_type) for v in op.inputs]
-    arg_types += ["float" if fx is None else fx.cpp for fx in param_fx]
+    arg_types += [("float" if out_fixed is None else "double") if fx is None else fx.cpp for fx in param_fx]
     params = ", ".join(f"const {t}& a{i}" for i, t in enumerate(arg_types))
     block = op.body.block
     body_lines: list[str]
@@ -287,7 +302,13 @@ def map_stage(em, op: df.MapOp, name: str) -> None:
         lines, result, uses_erf = translate_float(block, args, all_double)
         if uses_erf and ERF_HELPER not in em.defs:
             em.defs.insert(0, ERF_HELPER)
-        body_lines = conv + lines + [f"return {t_out}({result});"]
+        if all_double:  # non-finite values cast as fixed_point.to_codes does: nan -> 0, +-inf -> code +-2^60
+            big = float_literal(math.ldexp(1.0, 60 - fx_of(out_fixed).frac), single=False)
+            body_lines = conv + lines + [
+                f"const double r = {result};",
+                f"return std::isnan(r) ? {t_out}(0) : (std::isinf(r) ? {t_out}(r > 0 ? {big} : -{big}) : {t_out}(r));"]
+        else:
+            body_lines = conv + lines + [f"return {t_out}({result});"]
         ret = t_out
     em.defs.append("\n".join([
         f"// map '{name}' ({kind}): the scalar body of the dataflow.map",
@@ -411,3 +432,159 @@ def em_elements(w_op):
     from dfcc.dialects.resources import elements_array
 
     return elements_array(w_op.value)
+
+
+def _guarded_loops(dims: list[int], names: list[str], indent: str) -> tuple[list[str], list[str], str]:
+    """Loop headers over `dims` named `names`, their closers, and the inner indent."""
+    heads, closers = [], []
+    for name, extent in zip(names, dims):
+        heads.append(f"{indent}for (int {name} = 0; {name} < {extent}; {name}++) {{")
+        closers.insert(0, f"{indent}}}")
+        indent += "    "
+    return heads, closers, indent
+
+
+def _pad_source(mode: str) -> str:
+    """C++ expression of the input index read for output index i (-1: the constant) of a dim of
+    extent n padded by lo in front, as backends/cpu/kernels.pad (numpy's modes) defines it."""
+    return {
+        "constant": "(j >= 0 && j < n) ? j : -1",
+        "reflect": "j < 0 ? -j : (j >= n ? 2 * (n - 1) - j : j)",
+        "replicate": "j < 0 ? 0 : (j >= n ? n - 1 : j)",
+        "circular": "((j % n) + n) % n",
+    }[mode]
+
+
+def pad_stage(em, op: df.PadOp, name: str) -> None:
+    """Padding in any of PyTorch's modes: rows of the outermost padded dim are kept in a ring of R
+    rows (R = max(lo, hi) + 1 for reflect/replicate/constant, the whole dim for circular: the
+    node's `buffer_words()`), each output element is read from the ring at its source index."""
+    fn = sanitize(name)
+    shape, out_shape = list(op.input.type.get_shape()), list(op.output.type.get_shape())
+    pads, mode = op.ints_prop("pad"), op.mode.data
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise em.error(op, f"pad mode '{mode}' is not supported")
+    rank = len(shape)
+    padded = [d for d in range(rank) if pads[2 * d] or pads[2 * d + 1]]
+    o = padded[0] if padded else rank - 1
+    lanes = 1 if (pads[2 * rank - 2] or pads[2 * rank - 1]) else math.gcd(em_int(op, "coarse"), shape[-1])
+    row = int(np.prod(shape[o + 1:])) if o + 1 < rank else 1
+    if o == rank - 1:
+        lanes = 1
+    lo_o, hi_o = pads[2 * o], pads[2 * o + 1]
+    ring = shape[o] if mode == "circular" else min(shape[o], max(lo_o, hi_o) + 1)
+    t_in, t_out = cpp_type(op.input.type.element_type), cpp_type(op.output.type.element_type)
+    if (em.fixed_type(op.input) is None) != (em.fixed_type(op.output) is None):
+        raise em.error(op, "padding between float and fixed-point streams is not supported")
+    x = em.read(op.input, lanes, name)
+    out = em.new_stream(f"s_{name}", op.output.type, lanes, value=op.output)
+    em.define(op.output, out)
+    value = float_literal(float(op.value.value.data), single=False)
+    inner = list(range(o + 1, rank))
+    inner_names = [f"i{d}" for d in inner[:-1]] + (["cb"] if inner else [])
+    inner_dims = [out_shape[d] for d in inner[:-1]] + ([out_shape[-1] // lanes] if inner else [])
+    # flat index of the source element inside a ring row, and whether it is padding
+    terms, checks, srcs = [], [], []
+    stride = 1
+    for d in reversed(inner):
+        idx = f"i{d}" if d < rank - 1 else f"(cb * {lanes} + p)"
+        srcs.append(f"const int s{d} = src_{fn}({idx}, {shape[d]}, {pads[2 * d]});")
+        terms.append(f"s{d} * {stride}" if stride > 1 else f"s{d}")
+        checks.append(f"s{d} < 0")
+        stride *= shape[d]
+    flat = " + ".join(reversed(terms)) or "0"
+    pad_check = " || ".join(["r < 0"] + checks)
+    outer_heads, outer_closers, ind = _guarded_loops(shape[:o], [f"i{d}" for d in range(o)], "    ")
+    i_o = f"i{o}" if o < rank - 1 else "cb"
+    heads, closers, ind2 = _guarded_loops(inner_dims, inner_names, ind + "    ")
+
+    def fill(ind: str) -> list[str]:
+        return [
+            f"{ind}for (; have < need; have++) {{",
+            f"{ind}    for (int b = 0; b < {row // lanes}; b++) {{",
+            f"{ind}        {_HLS}(PIPELINE II=1)",
+            f"{ind}        const dfcc::vec<{t_in}, {lanes}> x = in.read();",
+            f"{ind}        for (int p = 0; p < {lanes}; p++) ring[have % {ring}][b * {lanes} + p] = x.data[p];",
+            f"{ind}    }}",
+            f"{ind}}}",
+        ]
+
+    stage = [
+        f"// pad '{name}': {mode} {list(pads)} of {'x'.join(map(str, shape))}, a ring of {ring} row(s) of {row}",
+        f"static int src_{fn}(int i, int n, int lo) {{",
+        "    const int j = i - lo;",
+        f"    return {_pad_source(mode)};",
+        "}",
+        f"static void stage_{fn}(hls::stream<dfcc::vec<{t_in}, {lanes}> >& in, hls::stream<dfcc::vec<{t_out}, {lanes}> >& out) {{",
+        f"    static {t_in} ring[{ring}][{row}];",
+        *outer_heads,
+        f"{ind}int have = 0;",
+        f"{ind}for (int {i_o} = 0; {i_o} < {out_shape[o]}; {i_o}++) {{",
+        f"{ind}    const int r = src_{fn}({i_o}, {shape[o]}, {lo_o});",
+        f"{ind}    const int need = r < 0 ? have : r + 1;",
+        *fill(ind + "    "),
+        *heads,
+        f"{ind2}{_HLS}(PIPELINE II=1)",
+        f"{ind2}dfcc::vec<{t_out}, {lanes}> y;",
+        f"{ind2}for (int p = 0; p < {lanes}; p++) {{",
+        *(f"{ind2}    {s}" for s in reversed(srcs)),
+        f"{ind2}    y.data[p] = ({pad_check}) ? {t_out}({value}) : {t_out}(ring[r % {ring}][{flat}]);",
+        f"{ind2}}}",
+        f"{ind2}out.write(y);",
+        *closers,
+        f"{ind}}}",
+        f"{ind}const int need = {shape[o]};",
+        *fill(ind),
+        *outer_closers,
+        "}",
+        "",
+    ]
+    if o == rank - 1:  # padding the last dim only: rows are single elements, no inner loops
+        stage = [line.replace("(cb * 1 + p)", "cb") for line in stage]
+    em.defs.append("\n".join(stage))
+    em.calls.append(f"stage_{fn}({x}, {out.name});  // {name}")
+
+
+def slice_stage(em, op: df.SliceOp, name: str) -> None:
+    """A filter: reads the input in stream order and forwards the elements inside the window."""
+    fn = sanitize(name)
+    shape, out_shape = list(op.input.type.get_shape()), list(op.output.type.get_shape())
+    offsets, strides = op.ints_prop("offsets"), op.ints_prop("strides")
+    rank = len(shape)
+    whole_last = offsets[-1] == 0 and strides[-1] == 1 and out_shape[-1] == shape[-1]
+    lanes = math.gcd(em_int(op, "coarse"), shape[-1]) if whole_last else 1
+    t_in, t_out = cpp_type(op.input.type.element_type), cpp_type(op.output.type.element_type)
+    if (em.fixed_type(op.input) is None) != (em.fixed_type(op.output) is None):
+        raise em.error(op, "slicing between float and fixed-point streams is not supported")
+    x = em.read(op.input, lanes, name)
+    out = em.new_stream(f"s_{name}", op.output.type, lanes, value=op.output)
+    em.define(op.output, out)
+    names = [f"i{d}" for d in range(rank - 1)] + ["cb"]
+    conds = []
+    for d in range(rank):
+        if d == rank - 1 and whole_last:
+            continue
+        if offsets[d] == 0 and strides[d] == 1 and out_shape[d] == shape[d]:
+            continue
+        i, o, s, n = names[d], offsets[d], strides[d], out_shape[d]
+        conds.append(f"{i} >= {o}" + (f" && ({i} - {o}) % {s} == 0" if s > 1 else "") + f" && {i} <= {o + s * (n - 1)}")
+    keep = " && ".join(f"({c})" for c in conds) or "true"
+    heads, closers, ind = _guarded_loops(shape[:-1] + [shape[-1] // lanes], names, "    ")
+    stage = [
+        f"// slice '{name}': offsets {list(offsets)}, strides {list(strides)} of {'x'.join(map(str, shape))} -> "
+        f"{'x'.join(map(str, out_shape))}",
+        f"static void stage_{fn}(hls::stream<dfcc::vec<{t_in}, {lanes}> >& in, hls::stream<dfcc::vec<{t_out}, {lanes}> >& out) {{",
+        *heads,
+        f"{ind}{_HLS}(PIPELINE II=1)",
+        f"{ind}const dfcc::vec<{t_in}, {lanes}> x = in.read();",
+        f"{ind}if ({keep}) {{",
+        f"{ind}    dfcc::vec<{t_out}, {lanes}> y;",
+        f"{ind}    for (int p = 0; p < {lanes}; p++) y.data[p] = {t_out}(x.data[p]);",
+        f"{ind}    out.write(y);",
+        f"{ind}}}",
+        *closers,
+        "}",
+        "",
+    ]
+    em.defs.append("\n".join(stage))
+    em.calls.append(f"stage_{fn}({x}, {out.name});  // {name}")

@@ -3,7 +3,7 @@
 // Arithmetic contract (the CPU reference mirrors it bit for bit):
 //   linear:  y[n][f] = T_out(T_mid(acc)) (T_mid defaults to T_acc), acc = T_acc(bias[f]), then for c in 0..C-1 in order:
 //            acc = acc + T_acc(x[n][c] * w[f][c])
-//   matmul:  y[m][n] = T_out(acc), acc = T_acc(0),       then for k in 0..K-1 in order:
+//   matmul:  y[m][n] = T_out(T_mid(acc)), acc = T_acc(0),       then for k in 0..K-1 in order:
 //            acc = acc + T_acc(a[m][k] * b[k][n])
 //   Products are exact for ap_fixed (float products for float); T_acc(.) and T_out(.) apply the
 //   target type's quantization/overflow modes; acc + p is exact before the conversion to T_acc.
@@ -55,7 +55,7 @@ void linear(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, 
 
 // For each of BATCH batches: a [M][K] in CI lanes times b [K][N] in CO lanes -> y [M][N] in CO lanes.
 template <int BATCH, int M, int K, int N, int CI, int CO, typename T_a, typename T_b, typename T_acc,
-          typename T_out>
+          typename T_out, typename T_mid = T_acc>
 void matmul(hls::stream<vec<T_a, CI> >& a, hls::stream<vec<T_b, CO> >& b, hls::stream<vec<T_out, CO> >& out) {
     static_assert(K % CI == 0 && N % CO == 0, "lanes must divide the dimensions");
     T_b bbuf[K][N / CO][CO];
@@ -84,7 +84,7 @@ void matmul(hls::stream<vec<T_a, CI> >& a, hls::stream<vec<T_b, CO> >& b, hls::s
                         T_acc sum = kb == 0 ? T_acc(0) : acc[nb][co];
                         for (int ci = 0; ci < CI; ci++) sum += T_acc(x.data[ci] * bbuf[kb * CI + ci][nb][co]);
                         acc[nb][co] = sum;
-                        y.data[co] = T_out(sum);
+                        y.data[co] = T_out(T_mid(sum));
                     }
                     if (kb == K / CI - 1) out.write(y);
                 }

@@ -1,6 +1,8 @@
-// dfcc/resize.h -- nearest-neighbour upsampling by integer factors:
-// [H][W][C] -> [H*SH][W*SW][C], y[h][w][c] = x[h/SH][w/SW][c]. No arithmetic.
-// One input row is buffered (W*C/P beats); one output beat per cycle, H*SH*W*SW*C/P cycles.
+// dfcc/resize.h -- integer-factor resizing of [H][W][C] streams. No arithmetic (T_out(x) only).
+// upsample_nearest: [H][W][C] -> [H*SH][W*SW][C], y[h][w][c] = x[h/SH][w/SW][c].
+//   One input row is buffered (W*C/P beats); one output beat per cycle, H*SH*W*SW*C/P cycles.
+// insert_zeros: [H][W][C] -> [(H-1)*SH+1][(W-1)*SW+1][C], y[h*SH][w*SW][c] = x[h][w][c], zeros
+//   elsewhere (the input of a transposed convolution). No buffer; one output beat per cycle.
 #ifndef DFCC_RESIZE_H
 #define DFCC_RESIZE_H
 
@@ -8,8 +10,8 @@
 
 namespace dfcc {
 
-template <int H, int W, int C, int SH, int SW, int P, typename T>
-void upsample_nearest(hls::stream<vec<T, P> >& in, hls::stream<vec<T, P> >& out) {
+template <int H, int W, int C, int SH, int SW, int P, typename T, typename T_out = T>
+void upsample_nearest(hls::stream<vec<T, P> >& in, hls::stream<vec<T_out, P> >& out) {
     static_assert(C % P == 0, "channels must fill whole beats");
     vec<T, P> row[W][C / P];
     for (int h = 0; h < H * SH; h++) {
@@ -17,7 +19,29 @@ void upsample_nearest(hls::stream<vec<T, P> >& in, hls::stream<vec<T, P> >& out)
             for (int cb = 0; cb < C / P; cb++) {
                 DFCC_HLS(PIPELINE II=1)
                 if (h % SH == 0 && w % SW == 0) row[w / SW][cb] = in.read();
-                out.write(row[w / SW][cb]);
+                vec<T_out, P> y;
+                for (int p = 0; p < P; p++) y.data[p] = T_out(row[w / SW][cb].data[p]);
+                out.write(y);
+            }
+        }
+    }
+}
+
+template <int H, int W, int C, int SH, int SW, int P, typename T, typename T_out = T>
+void insert_zeros(hls::stream<vec<T, P> >& in, hls::stream<vec<T_out, P> >& out) {
+    static_assert(C % P == 0, "channels must fill whole beats");
+    for (int h = 0; h < (H - 1) * SH + 1; h++) {
+        for (int w = 0; w < (W - 1) * SW + 1; w++) {
+            for (int cb = 0; cb < C / P; cb++) {
+                DFCC_HLS(PIPELINE II=1)
+                vec<T_out, P> y;
+                if (h % SH == 0 && w % SW == 0) {
+                    const vec<T, P> x = in.read();
+                    for (int p = 0; p < P; p++) y.data[p] = T_out(x.data[p]);
+                } else {
+                    for (int p = 0; p < P; p++) y.data[p] = T_out(0);
+                }
+                out.write(y);
             }
         }
     }
