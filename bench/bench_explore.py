@@ -10,8 +10,9 @@ Also runs a simulated-annealing baseline (the references' schedule: T 10 -> 0.00
 on the same cost model for comparison, and times explore on ResNet-50.
 
 Lowered models are cached in --cache (default /tmp/dfcc-bench) since importing ResNet-50 takes ~1 min.
-8-bit rows set every stream and weight to an 8-bit fixed-point format directly ("emulated"), which
-is what the estimate needs; use the quantize pass for real numbers.
+8-bit MobileNetV2 rows run the real `quantize{weight-bits=8 act-bits=8}` pass (random calibration,
+~12 s); other narrow rows set every stream and weight to a fixed-point format directly ("emulated").
+The "+off-chip" row lets explore stream weights from DRAM (explore{off-chip-weights=true}).
 """
 
 from __future__ import annotations
@@ -68,6 +69,18 @@ def emulate_bits(module: ModuleOp, bits: int) -> None:
                 Rewriter.replace_value_with_new_type(result, result.type.with_element_type(fixed))
 
 
+def quantize(module: ModuleOp, bits: int) -> None:
+    """The real quantize pass (weights and activations at `bits`), calibrated on random inputs."""
+    import contextlib
+    import io
+
+    from dfcc.frontends.mlir import make_context
+    from dfcc.passes.quantize import Quantize
+
+    with contextlib.redirect_stderr(io.StringIO()):
+        Quantize(weight_bits=bits, act_bits=bits).apply(make_context(), module)
+
+
 def bounds(network: Network, platform) -> tuple[float, float, float]:
     """(DSP-roofline II, one-output-pixel-per-cycle II, model-fastest II) in cycles."""
     macs = network.macs()
@@ -91,7 +104,7 @@ def annealing(network: Network, platform, utilisation: float, seed: int, moves_p
     limits = search.limits
     nodes = [i for i, m in enumerate(network.nodes) if m.factors]
     options = {i: network.nodes[i].folding_options() for i in nodes}
-    state = [(tuple(1 for _ in m.factors), "bram") for m in network.nodes]
+    state = [(tuple(1 for _ in m.factors), "bram", "dsp") for m in network.nodes]
     mems = ["bram"] + (["uram"] if platform.uram else [])
 
     def cost(s):
@@ -106,7 +119,8 @@ def annealing(network: Network, platform, utilisation: float, seed: int, moves_p
         for _ in range(moves_per_t):
             i = rng.choice(nodes)
             new = list(state)
-            new[i] = (rng.choice(options[i]), rng.choice(mems) if network.nodes[i].has_weights else "bram")
+            new[i] = (rng.choice(options[i]), rng.choice(mems) if network.nodes[i].has_weights else "bram",
+                      rng.choice(("dsp", "lut")))
             c, ok, ii = cost(new)
             if c < current or rng.random() < math.exp(-(c - current) / max(current, 1) * 100 / temp):
                 state, current = new, c
@@ -116,14 +130,14 @@ def annealing(network: Network, platform, utilisation: float, seed: int, moves_p
     return best
 
 
-def row(label: str, module: ModuleOp, platform_name: str, sa_moves: int) -> None:
+def row(label: str, module: ModuleOp, platform_name: str, sa_moves: int, off_chip: bool = False) -> None:
     platform = load_platform(platform_name)
     network = Network.from_module(module)
     start = time.perf_counter()
     try:
-        _, totals = explore(network, platform, progress=False)
+        _, totals = explore(network, platform, progress=False, off_chip_weights=off_chip)
     except Exception as e:  # noqa: BLE001 - report the no-fit message as the result
-        print(f"{label:34s} {platform.name:7s} does not fit: {e}")
+        print(f"{label:44s} {platform.name:7s} does not fit: {e}")
         return
     seconds = time.perf_counter() - start
     roof, pixel, fastest = bounds(network, platform)
@@ -137,7 +151,7 @@ def row(label: str, module: ModuleOp, platform_name: str, sa_moves: int) -> None
         t0 = time.perf_counter()
         sa_ii = annealing(network, platform, 0.9, 0, sa_moves)
         sa = f"  SA: {best / sa_ii:.3f} ({time.perf_counter() - t0:.0f} s)" if sa_ii < math.inf else "  SA: no fit"
-    print(f"{label:34s} {platform.name:7s} {fps:10,.1f} fps  II {totals.ii:>9,}  quality {ratio:.3f} "
+    print(f"{label:44s} {platform.name:7s} {fps:10,.1f} fps  II {totals.ii:>9,}  quality {ratio:.3f} "
           f"(vs 0.9-DSP roofline {capped:.3f}, vs model-fastest {strict:.3f})  DSP {totals.dsp / platform.dsp:.0%} BRAM {totals.bram18 / platform.bram18:.0%} "
           f"URAM {totals.uram / platform.uram if platform.uram else 0:.0%}  explore {seconds:.1f} s{sa}", flush=True)
 
@@ -148,16 +162,30 @@ def main() -> None:
     parser.add_argument("--cache", default="/tmp/dfcc-bench")
     parser.add_argument("--sa-moves", type=int, default=20, help="SA moves per temperature (0: skip SA)")
     args = parser.parse_args()
-    cases = [("resnet18_small", "zcu102", 16), ("mobilenet_v2_small", "zcu102", 16)]
+    cases = [("resnet18_small", "zcu102", 16, False), ("mobilenet_v2_small", "zcu102", 16, False)]
     if not args.quick:
-        cases += [("resnet18", "u250", 16), ("mobilenet_v2", "zcu102", 16), ("mobilenet_v2", "zcu102", 8),
-                  ("mobilenet_v2", "zcu102", 4), ("resnet50", "u250", 16), ("resnet50", "u250", 8)]
-    for name, board, bits in cases:
-        module = lowered(name, args.cache)
-        label = f"{name} {bits}-bit" + (" (emulated)" if bits != 16 else "")
-        if bits != 16:
-            emulate_bits(module, bits)
-        row(label, module, board, args.sa_moves if name != "resnet50" else 0)
+        cases += [("resnet18", "u250", 16, False), ("mobilenet_v2", "zcu102", 16, False),
+                  ("mobilenet_v2", "zcu102", 8, False), ("mobilenet_v2", "zcu102", 8, True),
+                  ("mobilenet_v2", "zcu102", 4, False), ("resnet50", "u250", 16, False), ("resnet50", "u250", 8, False)]
+    from dfcc.driver.output import module_text
+    from dfcc.frontends.mlir import parse_module
+
+    quantized: dict[tuple[str, int], str] = {}
+    for name, board, bits, off_chip in cases:
+        real = name == "mobilenet_v2" and bits == 8
+        if real and (name, bits) in quantized:
+            module = parse_module(quantized[name, bits])
+        else:
+            module = lowered(name, args.cache)
+            if real:
+                quantize(module, bits)
+                quantized[name, bits] = module_text(module)
+            elif bits != 16:
+                emulate_bits(module, bits)
+        label = f"{name} {bits}-bit" + (" (quantize)" if real else " (emulated)" if bits != 16 else "")
+        label += " +off-chip" if off_chip else ""
+        sa_moves = args.sa_moves if name != "resnet50" and not off_chip else 0
+        row(label, module, board, sa_moves, off_chip)
     if not args.quick:
         module = lowered("resnet50", args.cache)
         emulate_bits(module, 8)

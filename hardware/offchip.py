@@ -40,6 +40,13 @@ def weight_spill(
     return WeightSpill(bram18(width, on) + bram18(width, unit_depth), bits)
 
 
+def streamed_weight_bits(width: int, depth: int, sweeps: int) -> int:
+    """Off-chip bits per inference of a stage whose whole weight memory streams from DRAM."""
+    # AutoWS (Yu & Bouganis) with nothing kept on chip: every sweep of the weight memory fetches
+    # each of its width x depth words once (a conv sweeps once per output pixel, a linear per row)
+    return width * depth * sweeps
+
+
 def stream_bits_per_cycle(words: int, bits: int, ii: float) -> float:
     """Average bandwidth of a stream moving `words` per inference in a pipeline of interval ii."""
     # dataflow streaming: one inference's words spread over one initiation interval

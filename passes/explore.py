@@ -27,12 +27,14 @@ import numpy as np
 from xdsl.context import Context
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr, i64
 from xdsl.passes import ModulePass
+from xdsl.ir import SSAValue
 from xdsl.rewriter import Rewriter
 
 from dfcc.backends.estimate.model import MEMORIES, MULT_IMPL_ATTR, MULT_IMPLS, WEIGHTS_MEMORY_ATTR, NodeModel
 from dfcc.backends.estimate.network import (
     DEFAULT_FIFO_DEPTH, PLATFORM_ATTR, RESOURCE_LABELS, RESOURCES, Choice, Network, Totals,
 )
+from dfcc.dialects.dataflow import WeightsOp
 from dfcc.errors import DfccError
 from dfcc.hardware.platforms import Platform, load_platform
 
@@ -50,13 +52,13 @@ class _NodeSpace:
 
     choices: list[Choice]
     cycles: np.ndarray  # (n,)
-    usage: np.ndarray  # (n, 5) resources in RESOURCES order
+    usage: np.ndarray  # (n, 6) resources in RESOURCES order, then off-chip bits per inference
 
 
-def _node_space(model: NodeModel, platform: Platform) -> _NodeSpace:
+def _node_space(model: NodeModel, platform: Platform, off_chip: bool = False) -> _NodeSpace:
     memories = ["bram"]
     if model.has_weights:
-        memories += [m for m in MEMORIES[1:] if m != "uram" or platform.uram > 0]
+        memories += [m for m in MEMORIES[1:] if (m != "uram" or platform.uram > 0) and (m != "off_chip" or off_chip)]
     choices, rows = [], []
     for folding in model.folding_options():
         for memory in memories:
@@ -65,7 +67,7 @@ def _node_space(model: NodeModel, platform: Platform) -> _NodeSpace:
                 if mult != "dsp" and cost.mult_lut == 0:
                     continue  # no multipliers to move
                 choices.append((folding, memory, mult))
-                rows.append((cost.cycles, cost.dsp, cost.bram18, cost.uram, cost.lut, cost.ff))
+                rows.append((cost.cycles, cost.dsp, cost.bram18, cost.uram, cost.lut, cost.ff, cost.offchip_bits))
     data = np.array(rows, dtype=np.float64)
     # Pareto filter: drop points some other point matches or beats in cycles and every resource
     keep = np.ones(len(rows), dtype=bool)
@@ -82,14 +84,19 @@ def _node_space(model: NodeModel, platform: Platform) -> _NodeSpace:
 
 
 class _Search:
-    def __init__(self, network: Network, platform: Platform, utilisation: float, seed: int):
+    def __init__(self, network: Network, platform: Platform, utilisation: float, seed: int, off_chip: bool = False):
         self.network = network
         self.platform = platform
+        self.utilisation = utilisation
         self.limits = {k: utilisation * getattr(platform, k) for k in RESOURCES}
-        self.limit_vec = np.array([max(self.limits[k], 1e-9) for k in RESOURCES])
-        self.spaces = [_node_space(m, platform) for m in network.nodes]
+        # the last entry is off-chip bits per inference: utilisation x bandwidth x target II (set per target)
+        self.limit_vec = np.array([max(self.limits[k], 1e-9) for k in RESOURCES] + [1e30])
+        self.spaces = [_node_space(m, platform, off_chip) for m in network.nodes]
         rng = random.Random(seed)
-        self.jitter = np.array([1.0 + 0.05 * rng.random() for _ in RESOURCES])
+        self.jitter = np.array([1.0 + 0.05 * rng.random() for _ in RESOURCES] + [1.0])
+
+    def set_target(self, target: float) -> None:
+        self.limit_vec[-1] = min(max(self.utilisation * self.platform.bandwidth_bits_per_cycle * target, 1e-9), 1e30)
         self.evaluations = 0
 
     def floor(self) -> int:
@@ -113,13 +120,16 @@ class _Search:
 
     def evaluate(self, choices: list[Choice]) -> Totals:
         self.evaluations += 1
-        return self.network.evaluate(choices)
+        return self.network.evaluate(choices, max_bits_per_cycle=self.platform.bandwidth_bits_per_cycle)
+
+    def used(self, totals: Totals) -> np.ndarray:
+        return np.array([totals.resource(k) for k in RESOURCES] + [totals.offchip_bits], dtype=np.float64)
 
     def over(self, totals: Totals) -> np.ndarray:
-        used = np.array([totals.resource(k) for k in RESOURCES], dtype=np.float64)
-        return used / self.limit_vec
+        return self.used(totals) / self.limit_vec
 
     def try_target(self, target: float, rounds: int) -> tuple[list[Choice], Totals] | None:
+        self.set_target(target)
         weights = self.jitter.copy()
         best = None  # (worst overshoot, picks)
         for k in range(rounds):
@@ -147,7 +157,7 @@ class _Search:
         for step in range(REPAIR_STEPS):
             if extra is None or step % REPAIR_CHECK == 0:
                 totals = self.evaluate([space.choices[i] for space, i in zip(self.spaces, current)])
-                extra = np.array([totals.resource(k) for k in RESOURCES], dtype=np.float64) - nodes_used
+                extra = self.used(totals) - nodes_used
             ratio = (nodes_used + extra) / self.limit_vec
             if np.all(ratio <= 1.0 + 1e-12):
                 totals = self.evaluate([space.choices[i] for space, i in zip(self.spaces, current)])
@@ -208,11 +218,14 @@ def _no_fit(search: _Search, platform: Platform, utilisation: float) -> DfccErro
 
 
 def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed: int = 0,
-            progress: bool = True) -> tuple[list[Choice], Totals]:
-    """The best design point found for `network` on `platform`; raises DfccError if nothing fits."""
+            progress: bool = True, off_chip_weights: bool = False) -> tuple[list[Choice], Totals]:
+    """The best design point found for `network` on `platform`; raises DfccError if nothing fits.
+
+    With `off_chip_weights` a conv/linear node may stream its weights from DRAM (AutoWS), within
+    utilisation x the platform's off-chip bandwidth at the target II."""
     if not 0 < utilisation <= 1:
         raise DfccError(f"explore: utilisation must be in (0, 1], got {utilisation}")
-    search = _Search(network, platform, utilisation, seed)
+    search = _Search(network, platform, utilisation, seed, off_chip_weights)
     targets = search.targets()
     best = search.try_target(float("inf"), BISECTION_ROUNDS * 2)
     if best is None:
@@ -270,7 +283,10 @@ def apply_design(module: ModuleOp, network: Network, choices: list[Choice], tota
     for model, (folding, memory, mult) in zip(network.nodes, choices):
         for factor, value in zip(model.factors, folding):
             model.op.properties[factor] = IntegerAttr(value, i64)
-        if memory == "bram":
+        weights = getattr(model.op, "weights", None)
+        if isinstance(weights, SSAValue) and isinstance(weights.owner, WeightsOp):
+            weights.owner.properties["storage"] = StringAttr("off_chip" if memory == "off_chip" else "on_chip")
+        if memory in ("bram", "off_chip"):
             model.op.attributes.pop(WEIGHTS_MEMORY_ATTR, None)
         else:
             model.op.attributes[WEIGHTS_MEMORY_ATTR] = StringAttr(memory)
@@ -297,9 +313,11 @@ class Explore(ModulePass):
     platform: str = "zcu102"
     utilisation: float = 0.9
     seed: int = 0
+    off_chip_weights: bool = False
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         platform = load_platform(self.platform)
         network = Network.from_module(op)
-        choices, totals = explore(network, platform, float(self.utilisation), int(self.seed))
+        choices, totals = explore(network, platform, float(self.utilisation), int(self.seed),
+                                  off_chip_weights=bool(self.off_chip_weights))
         apply_design(op, network, choices, totals, self.platform.lower() if self.platform.lower() == platform.name.lower() else self.platform)

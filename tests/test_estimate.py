@@ -173,3 +173,21 @@ def test_estimate_of_module_roofline():
     est = Estimate.of_module(parse_module(NET), "zedboard")
     # 220 DSP * 1 MAC * 200 MHz / MACs
     assert est.roofline_fps() == pytest.approx(220 * 200e6 / (8 * 8 * 4 * 4 * 9 + 640))
+
+
+def test_off_chip_weights_and_bandwidth_limit():
+    module = _conv_module(256, 256, 3, 14, 1, 1)
+    conv = _fold(_node(module, "conv"), coarse_in=2, coarse_out=16, fine=9)
+    _node(module, "w").properties["storage"] = StringAttr("off_chip")
+    cost = node_cost(conv)
+    # weights 4608 x 2048 leave BRAM (526 - 512 = 14) for a 4608 x 512 stream buffer (128 BRAM18);
+    # swept once per output pixel: 4608 * 2048 * 14 * 14 = 1,849,688,064 bits per inference
+    assert cost.bram18 == 14 + 128
+    assert cost.offchip_bits == 4608 * 2048 * 196
+    totals = Network.from_module(module).evaluate(Network.from_module(module).ir_choices())
+    # graph I/O adds 14*14*256*16 bits in and out: 802,816 each
+    assert totals.offchip_bits == 1_849_688_064 + 2 * 802_816
+    assert totals.ii == totals.compute_ii == 401_408  # no platform bandwidth given
+    # at 1000 bits/cycle the II becomes 401,408 * (bits/401,408) / 1000 = ceil(1,851,293,696 / 1000)
+    limited = Network.from_module(module).evaluate(Network.from_module(module).ir_choices(), max_bits_per_cycle=1000)
+    assert limited.ii == 1_851_294 and limited.bandwidth_bound and limited.compute_ii == 401_408

@@ -154,3 +154,11 @@ def test_explore_rerun_keeps_ir_consistent():
     convs = [op for op in again.walk() if isinstance(op, ConvOp)]
     assert all(isinstance(op.output.type, StreamType) for op in convs)
     _check_design(again, "zedboard")
+
+
+def test_off_chip_weights_within_bandwidth():
+    module = _explore(NET, platform="zedboard", off_chip_weights=True)
+    est = _check_design(module, "zedboard")
+    assert est.offchip_gbps() <= 0.9 * est.platform.bandwidth_gbps
+    storages = {op.properties["storage"].data for op in module.walk() if op.name == "dataflow.weights"}
+    assert storages <= {"on_chip", "off_chip"}

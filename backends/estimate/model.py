@@ -32,6 +32,7 @@ from dfcc.dialects.dataflow import (
 from dfcc.hardware.cycles import conv_cycles, sliding_window_fill, stage_cycles, streaming_cycles
 from dfcc.hardware.dsp import conv_multipliers, macs_per_dsp, multiplier_dsp
 from dfcc.hardware.logic import Logic, lut_multiplier, mac_logic, stage_logic
+from dfcc.hardware.offchip import SPILL_UNIT_DEPTH, streamed_weight_bits
 from dfcc.hardware.memory import bram18, conv_weight_memory, line_buffer, lutram_luts, uram, window_buffer
 
 # Number formats of unquantized (float) values: 16-bit data and weights, 32-bit accumulators.
@@ -45,7 +46,7 @@ STAGE_PIPELINE_CYCLES = 3
 LUT_PER_SCALAR_OP_BIT = 1
 LUT_PER_TRANSCENDENTAL_BIT = 16
 
-MEMORIES = ("bram", "uram", "lutram")  # where a node's weight memory can live
+MEMORIES = ("bram", "uram", "lutram", "off_chip")  # where a node's weight memory can live
 WEIGHTS_MEMORY_ATTR = "dataflow.weights_memory"
 # How a node's multipliers are built: DSP slices, or fabric LUTs (Vitis HLS BIND_OP impl=fabric).
 MULT_IMPLS = ("dsp", "lut")
@@ -74,6 +75,8 @@ class NodeCost:
     weight_width: int = 0
     weight_depth: int = 0
     mult_lut: int = 0  # LUTs its multipliers take when built from fabric instead of DSPs
+    weight_sweeps: int = 0  # times per inference the stage reads its whole weight memory
+    offchip_bits: int = 0  # bits per inference moved to or from DRAM
 
     def with_mult(self, impl: str) -> NodeCost:
         """This cost with the multipliers on DSPs (as costed) or in LUTs (`lut`: no DSP left)."""
@@ -95,6 +98,12 @@ class NodeCost:
         if memory == "lutram":
             extra = lutram_luts(width, depth) if in_bram else 0  # tiny memories are LUTRAM already
             return _replace(self, bram18=self.bram18 - in_bram, lut=self.lut + extra)
+        if memory == "off_chip":
+            saved_lut = 0 if in_bram else lutram_luts(width, depth) if width * depth else 0
+            # AutoWS: spilled weights keep a one-unit stream buffer on chip
+            return _replace(self, bram18=self.bram18 - in_bram + bram18(width, SPILL_UNIT_DEPTH),
+                            lut=self.lut - saved_lut,
+                            offchip_bits=self.offchip_bits + streamed_weight_bits(width, depth, self.weight_sweeps))
         raise ValueError(f"unknown memory '{memory}'")
 
 
@@ -147,6 +156,9 @@ class NodeModel:
         return tuple(_prop_int(self.op, f) for f in self.factors)
 
     def ir_memory(self) -> str:
+        weights = getattr(self.op, "weights", None)
+        if isinstance(weights, SSAValue) and isinstance(weights.owner, WeightsOp) and weights.owner.storage.data == "off_chip":
+            return "off_chip"
         attr = self.op.attributes.get(WEIGHTS_MEMORY_ATTR)
         return attr.data if attr is not None and attr.data in MEMORIES else "bram"
 
@@ -276,6 +288,7 @@ def _conv(op: ConvOp) -> NodeModel:
             bram18=w_bram + l_bram + x_bram + a_bram + b_bram, uram=0,
             lut=logic.lut + w_lut + l_lut + x_lut + a_lut + b_lut, ff=logic.ff,
             out_lanes=co * cg, weight_width=ww, weight_depth=wd, mult_lut=mults * lut_multiplier(d_bits, w_bits),
+            weight_sweeps=ho * wo,
         )
 
     return NodeModel(
@@ -311,7 +324,7 @@ def _linear(op: LinearOp) -> NodeModel:
             cycles=cycles, depth=per_row + STAGE_PIPELINE_CYCLES, fill=1.0 / rows,
             dsp=multiplier_dsp(mults, d_bits, w_bits), bram18=w_bram + a_bram + b_bram, uram=0,
             lut=logic.lut + w_lut + a_lut + b_lut, ff=logic.ff, out_lanes=co, weight_width=ww, weight_depth=wd,
-            mult_lut=mults * lut_multiplier(d_bits, w_bits),
+            mult_lut=mults * lut_multiplier(d_bits, w_bits), weight_sweeps=rows,
         )
 
     return NodeModel(op, _name(op), op.name, ("coarse_in", "coarse_out"), (c, f), evaluate,
@@ -435,8 +448,9 @@ def _pixel_port(op: Operation, stream: StreamType) -> NodeModel:
         # dfcc: a graph port is as wide as one pixel (C words), so H*W cycles
         cycles = streaming_cycles(stream.num_elements // c, 1, c, c)
         logic = stage_logic(c, bits)
+        # fpgaConvNet: graph inputs and outputs are DMA transfers from and to DRAM
         return NodeCost(cycles=cycles, depth=STAGE_PIPELINE_CYCLES, fill=0.0, dsp=0, bram18=0, uram=0,
-                        lut=logic.lut, ff=logic.ff, out_lanes=c)
+                        lut=logic.lut, ff=logic.ff, out_lanes=c, offchip_bits=stream.num_elements * bits)
 
     return NodeModel(op, _name(op), op.name, (), (), evaluate)
 

@@ -7,6 +7,7 @@ pure function of the choices, which is what the DSE calls in its loop.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from xdsl.dialects.builtin import ModuleOp, StringAttr
@@ -17,6 +18,7 @@ from dfcc.dialects.dataflow import StreamType
 from dfcc.errors import DfccError
 from dfcc.hardware.cycles import batch_cycles, network_ii
 from dfcc.hardware.memory import bram18, lutram_luts, skip_fifo_depth
+from dfcc.hardware.offchip import bandwidth_limited_ii
 
 RESOURCES = ("dsp", "bram18", "uram", "lut", "ff")
 RESOURCE_LABELS = {"dsp": "DSP", "bram18": "BRAM18", "uram": "URAM", "lut": "LUT", "ff": "FF"}
@@ -52,6 +54,12 @@ class Totals:
     uram: int
     lut: int
     ff: int
+    offchip_bits: int = 0  # DRAM traffic per inference (graph I/O, streamed weights)
+    compute_ii: int = 0  # slowest stage, before the off-chip bandwidth limit
+
+    @property
+    def bandwidth_bound(self) -> bool:
+        return self.ii > self.compute_ii
 
     @property
     def latency_cycles(self) -> float:
@@ -96,7 +104,10 @@ class Network:
     def macs(self) -> int:
         return sum(m.macs for m in self.nodes)
 
-    def evaluate(self, choices: list[Choice], respect_ir_depths: bool = False) -> Totals:
+    def evaluate(self, choices: list[Choice], respect_ir_depths: bool = False,
+                 max_bits_per_cycle: float | None = None) -> Totals:
+        """Totals of one design point; with `max_bits_per_cycle` (the platform's off-chip bandwidth)
+        the II is slowed to what DRAM can feed."""
         costs = tuple(m.cost(*choice) for m, choice in zip(self.nodes, choices))  # (folding, memory[, mult])
         n = len(costs)
         arrival = [0.0] * n  # fraction of an inference pushed in before the node's first output
@@ -140,9 +151,14 @@ class Network:
                     fifo_bram += blocks
                     fifo_lut += 0 if blocks else lutram_luts(width, words)
         cycles = [c.cycles for c in costs]
-        ii = network_ii(cycles)
+        compute_ii = network_ii(cycles)
+        offchip = sum(c.offchip_bits for c in costs)
+        ii = compute_ii
+        if max_bits_per_cycle and compute_ii:
+            # AutoWS / SMOF: II' = II * BW_total / BW_max, whole cycles
+            ii = math.ceil(bandwidth_limited_ii(compute_ii, offchip / compute_ii, max_bits_per_cycle) - 1e-9)
         return Totals(
-            costs=costs, ii=ii, bottleneck=cycles.index(ii), depth_cycles=max(latency),
+            costs=costs, ii=ii, bottleneck=cycles.index(compute_ii), offchip_bits=offchip, compute_ii=compute_ii, depth_cycles=max(latency),
             fifo_depths=fifo_depths, fifo_bram18=fifo_bram, fifo_lut=fifo_lut,
             dsp=sum(c.dsp for c in costs), bram18=sum(c.bram18 for c in costs) + fifo_bram,
             uram=sum(c.uram for c in costs), lut=sum(c.lut for c in costs) + fifo_lut,

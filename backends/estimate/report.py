@@ -15,6 +15,7 @@ from xdsl.dialects.builtin import ModuleOp
 
 from dfcc.backends.estimate.network import RESOURCE_LABELS, RESOURCES, Network, Totals, recorded_platform
 from dfcc.hardware.cycles import throughput
+from dfcc.hardware.offchip import gbps
 from dfcc.hardware.platforms import Platform, load_platform
 from dfcc.hardware.roofline import dsp_roofline
 
@@ -38,14 +39,16 @@ class Estimate:
             remark(f"no platform recorded in the IR (run explore{{platform=...}}); estimating for {DEFAULT_PLATFORM}")
             name = DEFAULT_PLATFORM
         network = Network.from_module(module)
-        totals = network.evaluate(network.ir_choices(), respect_ir_depths=True)
+        board = load_platform(name)
+        totals = network.evaluate(network.ir_choices(), respect_ir_depths=True,
+                                  max_bits_per_cycle=board.bandwidth_bits_per_cycle)
         short = [network.nodes[network.edges[e].consumer].name for e, depth in sorted(totals.fifo_depths.items())
                  if depth > network.edges[e].ir_depth]
         if short:
             remark(f"{len(short)} skip-connection FIFO(s) are shallower in the IR than they must be (into "
                    f"{', '.join(short[:4])}{', ...' if len(short) > 4 else ''}); costed at the depth they need "
                    f"(explore writes it)")
-        return Estimate(network, totals, load_platform(name))
+        return Estimate(network, totals, board)
 
     # ---- figures
     @property
@@ -61,6 +64,10 @@ class Estimate:
 
     def throughput_fps(self) -> float:
         return throughput(self.platform.clock_mhz, self.totals.ii) if self.totals.ii else float("inf")
+
+    def offchip_gbps(self) -> float:
+        """Average DRAM traffic at the design's II (graph I/O and streamed weights)."""
+        return gbps(self.totals.offchip_bits / self.totals.ii, self.platform.clock_mhz) if self.totals.ii else 0.0
 
     def latency_s(self) -> float:
         return self.totals.latency_cycles / (self.platform.clock_mhz * 1e6)
@@ -88,7 +95,8 @@ class Estimate:
             "platform": {"name": p.name, **{RESOURCE_LABELS[k]: getattr(p, k) for k in RESOURCES},
                          "clock_mhz": p.clock_mhz, "bandwidth_gbps": p.bandwidth_gbps},
             "throughput_fps": self.throughput_fps(), "latency_s": self.latency_s(),
-            "ii_cycles": t.ii, "latency_cycles": t.latency_cycles, "clock_mhz": p.clock_mhz,
+            "ii_cycles": t.ii, "compute_ii_cycles": t.compute_ii, "bandwidth_bound": t.bandwidth_bound,
+            "offchip_gbps": self.offchip_gbps(), "latency_cycles": t.latency_cycles, "clock_mhz": p.clock_mhz,
             "bottleneck": self.network.nodes[t.bottleneck].name,
             "resources": {RESOURCE_LABELS[k]: t.resource(k) for k in RESOURCES},
             "utilisation": {RESOURCE_LABELS[k]: _ratio(t.resource(k), getattr(p, k)) for k in RESOURCES},
@@ -132,7 +140,9 @@ class Estimate:
         summary.add_column(justify="right")
         roof = self.roofline_fps()
         for label, value in [
-            ("initiation interval", f"{t.ii:,} cycles (bottleneck {self.network.nodes[t.bottleneck].name})"),
+            ("initiation interval", f"{t.ii:,} cycles (bottleneck "
+             + (f"off-chip bandwidth; slowest stage {t.compute_ii:,}" if t.bandwidth_bound else self.network.nodes[t.bottleneck].name) + ")"),
+            ("off-chip traffic", f"{self.offchip_gbps():,.2f} of {p.bandwidth_gbps:g} Gbps"),
             ("latency", f"{t.latency_cycles:,.0f} cycles = {self.latency_s() * 1e3:.4g} ms"),
             ("throughput", f"{self.throughput_fps():,.1f} inferences/s"),
             ("MACs per inference", f"{self.macs:,}"),
