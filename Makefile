@@ -24,5 +24,5 @@ example: $(STAMP)
 	$(BIN)/python examples/compare_with_pytorch.py examples/models/resnet.py:resnet18_small out/x.npz out/y.npz
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=10 tests
 	$(BIN)/lit -q lit_tests
