@@ -26,8 +26,8 @@ from xdsl.dialects.builtin import ArrayAttr, TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from dfcc.dialects.dataflow import (
-    ConvOp, FixedType, ForkOp, LinearOp, MapOp, NodeOp, PoolOp, ReduceOp, ReshapeOp, SinkOp, SourceOp,
-    StreamType, TransposeOp, WeightsOp,
+    ConcatOp, ConvOp, FixedType, ForkOp, LinearOp, MapOp, MatmulOp, NodeOp, PadOp, PoolOp, ReduceOp, ReshapeOp,
+    ResizeOp, SinkOp, SliceOp, SourceOp, StreamType, TransposeOp, WeightsOp,
 )
 from dfcc.hardware.cycles import conv_cycles, sliding_window_fill, stage_cycles, streaming_cycles
 from dfcc.hardware.dsp import conv_multipliers, macs_per_dsp, multiplier_dsp
@@ -380,12 +380,14 @@ def _reduce(op: ReduceOp) -> NodeModel:
         # the first output needs every input it reduces: all of them unless only C is reduced
         fill = 1.0 / rows if reduces_last else 1.0
         return NodeCost(cycles=cycles, depth=int(cycles * fill) + STAGE_PIPELINE_CYCLES, fill=fill, dsp=dsp,
-                        bram18=m_bram, uram=0, lut=logic.lut + m_lut, ff=logic.ff, out_lanes=1 if reduces_last else coarse)
+                        bram18=m_bram, uram=0, lut=logic.lut + m_lut, ff=logic.ff, out_lanes=1 if reduces_last else coarse,
+                        mult_lut=coarse * lut_multiplier(a_bits, bits) if mean else 0)
 
     return NodeModel(op, _name(op), op.name, ("coarse",), (c,), evaluate)
 
 
 _MUL_OPS = {"arith.mulf", "arith.muli", "arith.divf", "arith.divsi", "arith.divui"}
+_DIV_OPS = {"arith.divf", "arith.divsi", "arith.divui"}  # on DSPs only (no fabric multiplier model)
 _FREE_OPS = {"arith.constant", "dataflow.yield"}
 
 
@@ -397,6 +399,7 @@ def _map(op: MapOp) -> NodeModel:
     bits = stream_bits(op.output)
     body = [o for o in op.body.block.ops if o.name not in _FREE_OPS]
     mults = sum(o.name in _MUL_OPS for o in body)
+    divs = sum(o.name in _DIV_OPS for o in body)
     transcendental = sum(o.name.startswith("math.") for o in body)
     simple = len(body) - mults - transcendental
     param_bits = [weight_bits(p) for p in op.params]
@@ -414,8 +417,11 @@ def _map(op: MapOp) -> NodeModel:
             words = _tensor_elements(param)
             blocks, luts = _memory(pbits * coarse, -(-words // coarse))
             p_bram, p_lut = p_bram + blocks, p_lut + luts
+        # fabric option only when every DSP is a multiplication (a division stays on DSPs)
+        mult_lut = 0 if divs else mults * coarse * lut_multiplier(bits, bits)
         return NodeCost(cycles=cycles, depth=STAGE_PIPELINE_CYCLES, fill=0.0, dsp=dsp, bram18=p_bram, uram=0,
-                        lut=logic.lut + lut + p_lut, ff=logic.ff + coarse * bits * len(body), out_lanes=coarse)
+                        lut=logic.lut + lut + p_lut, ff=logic.ff + coarse * bits * len(body), out_lanes=coarse,
+                        mult_lut=mult_lut)
 
     return NodeModel(op, _name(op), op.name, ("coarse",), (c,), evaluate)
 
@@ -486,6 +492,77 @@ def _transpose(op: TransposeOp) -> NodeModel:
                         uram=0, lut=logic.lut + 2 * luts, ff=logic.ff, out_lanes=1)
 
     return NodeModel(op, _name(op), op.name, (), (), evaluate)
+
+
+@node_model("dataflow.matmul")
+def _matmul(op: MatmulOp) -> NodeModel:
+    a, b = op.lhs.type.get_shape(), op.rhs.type.get_shape()
+    k, n = b[-2], b[-1]
+    rows = op.lhs.type.num_elements // k  # batch x M rows of the left operand
+    batch = op.rhs.type.num_elements // (k * n)
+    l_bits, r_bits, a_bits = stream_bits(op.lhs), stream_bits(op.rhs), acc_bits(op)
+
+    def evaluate(folding: Folding) -> NodeCost:
+        ci, co = folding
+        # each left row is a 1x1 convolution with the buffered right operand as weights (fpgaConvNet
+        # inner product): rows*K*N/(ci*co) compute cycles, bounded below by reading both operands
+        compute = conv_cycles(rows, 1, k, n, 1, 1, rows, 1, ci, co, 1)
+        cycles = max(compute, batch * k * n)  # the right operand arrives one word per cycle
+        mults = conv_multipliers(ci, co, 1)
+        # MatmulOp.buffer_words(): K x N words of the right operand, double-buffered across batch
+        # entries, banked ci x co wide like conv weights (fpgaConvNet weights memory)
+        ww, wd = conv_weight_memory(k, n, 1, 1, r_bits, ci, co, 1)
+        m_bram, m_lut = _memory(ww, 2 * wd)
+        acc_lut = lutram_luts(a_bits * co, -(-n // co))
+        logic = mac_logic(mults, l_bits, r_bits, a_bits) + stage_logic(ci, l_bits)
+        return NodeCost(
+            cycles=cycles, depth=k * n + STAGE_PIPELINE_CYCLES, fill=1.0 / max(rows // batch, 1),
+            dsp=multiplier_dsp(mults, l_bits, r_bits), bram18=m_bram, uram=0, lut=logic.lut + m_lut + acc_lut,
+            ff=logic.ff, out_lanes=co, mult_lut=mults * lut_multiplier(l_bits, r_bits),
+        )
+
+    return NodeModel(op, _name(op), op.name, ("coarse_in", "coarse_out"), (k, n), evaluate,
+                     macs=rows * k * n, macs_per_dsp=macs_per_dsp(l_bits, r_bits))
+
+
+def _buffered_stage(op: Operation, words_in: int, words_out: int, buffer_words: int, bits: int) -> NodeModel:
+    """A one-word-per-cycle data-movement stage holding `buffer_words` (the op's buffer_words())."""
+
+    def evaluate(folding: Folding) -> NodeCost:
+        # fpgaConvNet streaming layers with coarse = 1: max(words in, words out) cycles
+        cycles = int(stage_cycles(words_in, 1, words_out, 1))
+        blocks, luts = _memory(bits, buffer_words)
+        logic = stage_logic(1, bits)
+        return NodeCost(cycles=cycles, depth=buffer_words + STAGE_PIPELINE_CYCLES,
+                        fill=min(1.0, buffer_words / max(words_in, 1)), dsp=0, bram18=blocks, uram=0,
+                        lut=logic.lut + luts, ff=logic.ff, out_lanes=1)
+
+    return NodeModel(op, _name(op), op.name, (), (), evaluate)
+
+
+@node_model("dataflow.concat")
+def _concat(op: ConcatOp) -> NodeModel:
+    words = op.output.type.num_elements
+    # an outer-axis concat waits for the earlier inputs: buffer_words() of them (channel concat: none)
+    return _buffered_stage(op, words, words, op.buffer_words(), stream_bits(op.output))
+
+
+@node_model("dataflow.slice")
+def _slice(op: SliceOp) -> NodeModel:
+    # reads every input word, forwards the kept ones; no buffer
+    return _buffered_stage(op, op.input.type.num_elements, op.output.type.num_elements, 0, stream_bits(op.input))
+
+
+@node_model("dataflow.pad")
+def _pad(op: PadOp) -> NodeModel:
+    return _buffered_stage(op, op.input.type.num_elements, op.output.type.num_elements, op.buffer_words(),
+                           stream_bits(op.input))
+
+
+@node_model("dataflow.resize")
+def _resize(op: ResizeOp) -> NodeModel:
+    return _buffered_stage(op, op.input.type.num_elements, op.output.type.num_elements, op.buffer_words(),
+                           stream_bits(op.input))
 
 
 def _generic(op: Operation) -> NodeModel:
