@@ -74,12 +74,20 @@ def check(name: str, pipeline: str, exact: bool) -> None:
             assert error.max() <= 1e-5, error.max()
 
 
-@pytest.mark.parametrize("name", FLOAT_MODELS)
+# the biggest designs (about a minute of g++ each) run only without -m "not slow" (CI runs everything)
+SLOW = {"mobilenet_v2_small", "mobilenet_v3_small_tiny", "yolo_tiny"}
+
+
+def _params(names):
+    return [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in names]
+
+
+@pytest.mark.parametrize("name", _params(FLOAT_MODELS))
 def test_float_csim_matches_reference(name):
     check(name, FLOAT, exact=False)
 
 
-@pytest.mark.parametrize("name", FIXED_MODELS)
+@pytest.mark.parametrize("name", _params(FIXED_MODELS))
 def test_fixed_csim_is_bit_exact(name):
     check(name, FIXED, exact=True)
 
