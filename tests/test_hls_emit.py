@@ -126,3 +126,12 @@ def test_weights_memory_becomes_bind_storage(tmp_path):
     assert "DFCC_HLS(BIND_STORAGE variable=w_conv0_w type=rom_2p impl=uram)" in top
     assert "DFCC_HLS(BIND_STORAGE variable=w_conv0_b type=rom_2p impl=uram)" in top
     assert top.count("BIND_STORAGE") == 2  # conv1 keeps BRAM (no pragma)
+
+
+def test_off_chip_weights_are_refused_not_silently_built_on_chip(tmp_path):
+    """The estimate may stream weights from DRAM (explore{off-chip-weights=true}); until the HLS backend
+    builds that, it must refuse rather than emit an on-chip design that differs from the estimate."""
+    path = tmp_path / "offchip.mlir"
+    path.write_text(SMALL.read_text().replace('name = "conv0_w"', 'name = "conv0_w", storage = "off_chip"', 1))
+    with pytest.raises(DfccError, match=r"dataflow.weights 'conv0_w'.*off-chip"):
+        emit_design(read_module(str(path)))

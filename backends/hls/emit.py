@@ -391,6 +391,9 @@ class Emitter:
                 continue
             if not isinstance(op, df.NodeOp):
                 raise DfccError(f"HLS backend: '{op.name}' is not a dataflow node (run -p lower-to-dataflow first)")
+            if isinstance(op, df.WeightsOp) and op.storage.data == "off_chip":
+                raise self.error(op, "weights streamed from off-chip memory (storage = off_chip) are not built by "
+                                     "the HLS backend yet; run explore without off-chip-weights=true")
             method = getattr(self, "emit_" + op.name.split(".", 1)[1], None)
             if method is None:
                 raise self.error(op, "this node kind is not supported by the HLS backend yet")
