@@ -47,6 +47,13 @@ from xdsl.printer import Printer
 from xdsl.traits import HasParent, IsTerminator
 from xdsl.utils.exceptions import VerifyException
 
+# Hardware decisions explore records as discardable attributes (read by estimate and HLS alike).
+PLATFORM_ATTR = "dataflow.platform"  # on the module: the board the design is sized for
+WEIGHTS_MEMORY_ATTR = "dataflow.weights_memory"  # on a node: where its weights live, one of WEIGHT_MEMORIES
+WEIGHT_MEMORIES = ("bram", "uram", "lutram", "off_chip")
+MULT_IMPL_ATTR = "dataflow.mult_impl"  # on a node: what builds its multipliers, one of MULT_IMPLS
+MULT_IMPLS = ("dsp", "lut")
+
 ROUNDING_MODES = ("trn", "rnd", "rnd_conv")
 OVERFLOW_MODES = ("wrap", "sat")
 

@@ -30,7 +30,8 @@ from xdsl.passes import ModulePass
 from xdsl.ir import SSAValue
 from xdsl.rewriter import Rewriter
 
-from dfcc.backends.estimate.model import MEMORIES, MULT_IMPL_ATTR, MULT_IMPLS, WEIGHTS_MEMORY_ATTR, NodeModel
+from dfcc.backends.estimate.model import NodeModel
+from dfcc.dialects.dataflow import MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES, WEIGHTS_MEMORY_ATTR
 from dfcc.backends.estimate.network import (
     DEFAULT_FIFO_DEPTH, PLATFORM_ATTR, RESOURCE_LABELS, RESOURCES, Choice, Network, Totals,
 )
@@ -58,7 +59,7 @@ class _NodeSpace:
 def _node_space(model: NodeModel, platform: Platform, off_chip: bool = False) -> _NodeSpace:
     memories = ["bram"]
     if model.has_weights:
-        memories += [m for m in MEMORIES[1:] if (m != "uram" or platform.uram > 0) and (m != "off_chip" or off_chip)]
+        memories += [m for m in WEIGHT_MEMORIES[1:] if (m != "uram" or platform.uram > 0) and (m != "off_chip" or off_chip)]
     choices, rows = [], []
     for folding in model.folding_options():
         for memory in memories:

@@ -6,9 +6,9 @@ import re
 import pytest
 from xdsl.dialects.builtin import ModuleOp
 
-from dfcc.backends.estimate import Estimate, Network
-from dfcc.backends.estimate.network import PLATFORM_ATTR, RESOURCES
-from dfcc.dialects.dataflow import ConvOp, StreamType
+from dfcc.backends.estimate import Estimate
+from dfcc.backends.estimate.network import RESOURCES
+from dfcc.dialects.dataflow import PLATFORM_ATTR, ConvOp, StreamType
 from dfcc.driver.cli import main
 from dfcc.driver.output import module_text
 from dfcc.errors import DfccError

@@ -135,3 +135,16 @@ def test_off_chip_weights_are_refused_not_silently_built_on_chip(tmp_path):
     path.write_text(SMALL.read_text().replace('name = "conv0_w"', 'name = "conv0_w", storage = "off_chip"', 1))
     with pytest.raises(DfccError, match=r"dataflow.weights 'conv0_w'.*off-chip"):
         emit_design(read_module(str(path)))
+
+
+def test_fabric_multipliers_are_pinned_and_compute_the_same(tmp_path):
+    """explore's `dataflow.mult_impl = "lut"` selects fabric_mul (BIND_OP impl=fabric); values are unchanged."""
+    path = tmp_path / "lut.mlir"
+    path.write_text(SMALL.read_text().replace('{name = "conv0",', '{dataflow.mult_impl = "lut", name = "conv0",'))
+    top = emit_design(read_module(str(path))).files["top.cpp"]
+    assert top.count("dfcc::fabric_mul") == 1  # conv0 only; conv1 keeps DSPs
+    x = tmp_path / "x.npz"
+    np.savez(x, arg0=np.random.default_rng(4).standard_normal((1, 2, 4, 4)).astype(np.float32))
+    assert dfcc_main([str(path), "-t", "csim", "--input", str(x), "-o", str(tmp_path / "y.npz")]) == 0
+    assert dfcc_main([str(SMALL), "-t", "csim", "--input", str(x), "-o", str(tmp_path / "d.npz")]) == 0
+    assert np.array_equal(np.load(tmp_path / "y.npz")["out0"], np.load(tmp_path / "d.npz")["out0"])

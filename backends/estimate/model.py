@@ -26,6 +26,7 @@ from xdsl.dialects.builtin import ArrayAttr, TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from dfcc.dialects.dataflow import (
+    MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES, WEIGHTS_MEMORY_ATTR,
     ConcatOp, ConvOp, FixedType, ForkOp, LinearOp, MapOp, MatmulOp, NodeOp, PadOp, PoolOp, ReduceOp, ReshapeOp,
     ResizeOp, SinkOp, SliceOp, SourceOp, StreamType, TransposeOp, WeightsOp,
 )
@@ -45,12 +46,6 @@ STAGE_PIPELINE_CYCLES = 3
 # transcendental functions (exp, tanh, ...) as a lookup table plus interpolation, 16 LUT per bit.
 LUT_PER_SCALAR_OP_BIT = 1
 LUT_PER_TRANSCENDENTAL_BIT = 16
-
-MEMORIES = ("bram", "uram", "lutram", "off_chip")  # where a node's weight memory can live
-WEIGHTS_MEMORY_ATTR = "dataflow.weights_memory"
-# How a node's multipliers are built: DSP slices, or fabric LUTs (Vitis HLS BIND_OP impl=fabric).
-MULT_IMPLS = ("dsp", "lut")
-MULT_IMPL_ATTR = "dataflow.mult_impl"
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +155,7 @@ class NodeModel:
         if isinstance(weights, SSAValue) and isinstance(weights.owner, WeightsOp) and weights.owner.storage.data == "off_chip":
             return "off_chip"
         attr = self.op.attributes.get(WEIGHTS_MEMORY_ATTR)
-        return attr.data if attr is not None and attr.data in MEMORIES else "bram"
+        return attr.data if attr is not None and attr.data in WEIGHT_MEMORIES else "bram"
 
     def ir_mult(self) -> str:
         attr = self.op.attributes.get(MULT_IMPL_ATTR)
@@ -496,8 +491,7 @@ def _transpose(op: TransposeOp) -> NodeModel:
 
 @node_model("dataflow.matmul")
 def _matmul(op: MatmulOp) -> NodeModel:
-    a, b = op.lhs.type.get_shape(), op.rhs.type.get_shape()
-    k, n = b[-2], b[-1]
+    k, n = op.rhs.type.get_shape()[-2:]
     rows = op.lhs.type.num_elements // k  # batch x M rows of the left operand
     batch = op.rhs.type.num_elements // (k * n)
     l_bits, r_bits, a_bits = stream_bits(op.lhs), stream_bits(op.rhs), acc_bits(op)

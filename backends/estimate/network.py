@@ -14,7 +14,7 @@ from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.ir import Operation, SSAValue
 
 from dfcc.backends.estimate.model import NodeCost, NodeModel, describe, is_node, stream_bits
-from dfcc.dialects.dataflow import StreamType
+from dfcc.dialects.dataflow import PLATFORM_ATTR, StreamType
 from dfcc.errors import DfccError
 from dfcc.hardware.cycles import batch_cycles, network_ii
 from dfcc.hardware.memory import bram18, lutram_luts, skip_fifo_depth
@@ -23,7 +23,6 @@ from dfcc.hardware.offchip import bandwidth_limited_ii
 RESOURCES = ("dsp", "bram18", "uram", "lut", "ff")
 RESOURCE_LABELS = {"dsp": "DSP", "bram18": "BRAM18", "uram": "URAM", "lut": "LUT", "ff": "FF"}
 DEFAULT_FIFO_DEPTH = 2  # StreamType's default depth
-PLATFORM_ATTR = "dataflow.platform"
 
 Choice = tuple[tuple[int, ...], str, str]  # (folding, weight memory, multiplier implementation)
 

@@ -38,8 +38,6 @@ from dfcc.errors import DfccError
 TOP = "top"
 _HLS = "DFCC_HLS"
 
-# explore's `dataflow.weights_memory` (where a node's weights live when not in BRAM) -> BIND_STORAGE impl
-WEIGHTS_MEMORY_ATTR = "dataflow.weights_memory"
 _STORAGE_IMPL = {"uram": "uram", "lutram": "lutram"}
 
 _Q = {"trn": "AP_TRN", "rnd": "AP_RND", "rnd_conv": "AP_RND_CONV"}
@@ -399,7 +397,7 @@ class Emitter:
                 raise self.error(op, "this node kind is not supported by the HLS backend yet")
             before = set(self.roms)
             method(op)
-            memory = op.attributes.get(WEIGHTS_MEMORY_ATTR)
+            memory = op.attributes.get(df.WEIGHTS_MEMORY_ATTR)
             if memory is not None and memory.data != "bram":
                 if memory.data not in _STORAGE_IMPL:
                     raise self.error(op, f"weights memory '{memory.data}' is not supported")
@@ -476,7 +474,7 @@ class Emitter:
         self.define(op.output, out)
         w_rom, b_rom, t_acc, t_mid = self._mac_types(op, (f, cg, kr, kc))
         geom = f"dfcc::geom<{h}, {w}, {c}, {kr}, {kc}, {sr}, {sc}, {dr}, {dc}, {pt}, {pb}, {pl}, {pr}>"
-        types = f"{self.elem(op.input)}, {w_rom.elem}, {b_rom.elem}, {t_acc}, {out.elem}" + (f", {t_mid}" if t_mid else "")
+        types = f"{self.elem(op.input)}, {w_rom.elem}, {b_rom.elem}, {t_acc}, {out.elem}" + self._mid_and_mul(op, t_acc, t_mid)
         self.calls.append(f"dfcc::conv<{geom}, {f}, {groups}, {lanes_in}, {lanes_out}, {fine}, {types}>"
                           f"({x}, {out.name}, {w_rom.name}, {b_rom.name});  // {name}")
 
@@ -494,6 +492,14 @@ class Emitter:
             if legal(li, lo):
                 return li, lo
         return 1, 1
+
+    @staticmethod
+    def _mid_and_mul(op, t_acc: str, t_mid: str | None) -> str:
+        """The MAC kernels' trailing template arguments: T_mid, and fabric_mul for `mult_impl = "lut"`."""
+        mult = op.attributes.get(df.MULT_IMPL_ATTR)
+        if mult is not None and mult.data == "lut":
+            return f", {t_mid or t_acc}, dfcc::fabric_mul"
+        return f", {t_mid}" if t_mid else ""
 
     def _mac_types(self, op, w_shape: tuple[int, ...]):
         """ROMs of weights and bias, the accumulator type and the optional intermediate cast."""
@@ -562,7 +568,7 @@ class Emitter:
         out = self.new_stream(f"s_{name}", op.output.type, co, value=op.output)
         self.define(op.output, out)
         w_rom, b_rom, t_acc, t_mid = self._mac_types(op, (f, c))
-        types = f"{self.elem(op.input)}, {w_rom.elem}, {b_rom.elem}, {t_acc}, {out.elem}" + (f", {t_mid}" if t_mid else "")
+        types = f"{self.elem(op.input)}, {w_rom.elem}, {b_rom.elem}, {t_acc}, {out.elem}" + self._mid_and_mul(op, t_acc, t_mid)
         self.calls.append(f"dfcc::linear<{rows}, {c}, {f}, {ci}, {co}, {types}>"
                           f"({x}, {out.name}, {w_rom.name}, {b_rom.name});  // {name}")
 
@@ -729,7 +735,7 @@ class Emitter:
                     t_acc = cpp_type(acc_fmt)
                 else:
                     t_mid = cpp_type(acc_fmt)
-        types = f"{a.elem}, {b.elem}, {t_acc}, {out.elem}" + (f", {t_mid}" if t_mid else "")
+        types = f"{a.elem}, {b.elem}, {t_acc}, {out.elem}" + self._mid_and_mul(op, t_acc, t_mid)
         self.calls.append(f"dfcc::matmul<{batch}, {m}, {k}, {n}, {ci}, {co}, {types}>({a.name}, {b.name}, {out.name});"
                           f"  // {name}")
 
@@ -822,7 +828,7 @@ class Emitter:
             "}",
             "",
         ])
-        platform = self.module.attributes.get("dataflow.platform")
+        platform = self.module.attributes.get(df.PLATFORM_ATTR)
         files = {"top.h": top_h, "top.cpp": top_cpp, **weights}
         return Design(files, self.inputs, self.outputs, self.fixed,
                       platform.data if platform is not None else None, self.stage_names)

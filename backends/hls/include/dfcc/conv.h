@@ -24,6 +24,7 @@
 #ifndef DFCC_CONV_H
 #define DFCC_CONV_H
 
+#include "multiply.h"
 #include "rom.h"
 #include "vec.h"
 #include "window.h"
@@ -32,7 +33,7 @@ namespace dfcc {
 
 // The MAC stage: windows in (CI channels each), output pixels out (CO filters per beat).
 template <class G, int F, int GROUPS, int CI, int CO, int FINE, typename T_in, typename T_w, typename T_b,
-          typename T_acc, typename T_out, typename T_mid = T_acc>
+          typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul>
 void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI> >& in, hls::stream<vec<T_out, CO> >& out,
               const T_w w[F][G::C / GROUPS][G::KR][G::KC], const T_b bias[F]) {
     constexpr int K = G::KR * G::KC, CG = G::C / GROUPS, FG = F / GROUPS;
@@ -71,7 +72,7 @@ void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI> >& in, hls::stream<vec<
                         for (int m = 0; m < LC * FINE; m++) {
                             const int j = t * LC * FINE + m;  // position in the (c, kr, kc) run
                             const int c = j / K, kr = j % K / G::KC, kc = j % G::KC;
-                            sum[co] += T_acc(x.data[kr][kc][gl * LC + c] * val(w[f0 + co][c0 + c][kr][kc]));
+                            sum[co] += T_acc(MUL::mul(x.data[kr][kc][gl * LC + c], val(w[f0 + co][c0 + c][kr][kc])));
                         }
                         acc[fo][co] = sum[co];
                         y.data[co] = T_out(T_mid(sum[co]));
@@ -85,13 +86,13 @@ void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI> >& in, hls::stream<vec<
 
 // Convolution stage: input [H][W][C] in CI lanes, output [HO][WO][F] in CO lanes.
 template <class G, int F, int GROUPS, int CI, int CO, int FINE, typename T_in, typename T_w, typename T_b,
-          typename T_acc, typename T_out, typename T_mid = T_acc>
+          typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul>
 void conv(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out,
           const T_w w[F][G::C / GROUPS][G::KR][G::KC], const T_b bias[F]) {
     DFCC_HLS(DATAFLOW)
     hls::stream<window<T_in, G::KR, G::KC, CI> > windows;
     sliding_window<G, CI>(in, windows, T_in(0));
-    conv_mac<G, F, GROUPS, CI, CO, FINE, T_in, T_w, T_b, T_acc, T_out, T_mid>(windows, out, w, bias);
+    conv_mac<G, F, GROUPS, CI, CO, FINE, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL>(windows, out, w, bias);
 }
 
 }  // namespace dfcc

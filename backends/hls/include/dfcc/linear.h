@@ -15,6 +15,7 @@
 #ifndef DFCC_LINEAR_H
 #define DFCC_LINEAR_H
 
+#include "multiply.h"
 #include "rom.h"
 #include "vec.h"
 
@@ -22,7 +23,7 @@ namespace dfcc {
 
 // x [N][C] in CI lanes -> y [N][F] in CO lanes; weights w[F][C], bias[F].
 template <int N, int C, int F, int CI, int CO, typename T_in, typename T_w, typename T_b, typename T_acc,
-          typename T_out, typename T_mid = T_acc>
+          typename T_out, typename T_mid = T_acc, class MUL = dsp_mul>
 void linear(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, const T_w w[F][C],
             const T_b bias[F]) {
     static_assert(C % CI == 0 && F % CO == 0, "lanes must divide the channels");
@@ -43,7 +44,7 @@ void linear(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, 
                 for (int co = 0; co < CO; co++) {
                     const int f = fo * CO + co;
                     T_acc sum = cb == 0 ? T_acc(val(bias[f])) : acc[fo][co];
-                    for (int ci = 0; ci < CI; ci++) sum += T_acc(x.data[ci] * val(w[f][cb * CI + ci]));
+                    for (int ci = 0; ci < CI; ci++) sum += T_acc(MUL::mul(x.data[ci], val(w[f][cb * CI + ci])));
                     acc[fo][co] = sum;
                     y.data[co] = T_out(T_mid(sum));
                 }
@@ -55,7 +56,7 @@ void linear(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, 
 
 // For each of BATCH batches: a [M][K] in CI lanes times b [K][N] in CO lanes -> y [M][N] in CO lanes.
 template <int BATCH, int M, int K, int N, int CI, int CO, typename T_a, typename T_b, typename T_acc,
-          typename T_out, typename T_mid = T_acc>
+          typename T_out, typename T_mid = T_acc, class MUL = dsp_mul>
 void matmul(hls::stream<vec<T_a, CI> >& a, hls::stream<vec<T_b, CO> >& b, hls::stream<vec<T_out, CO> >& out) {
     static_assert(K % CI == 0 && N % CO == 0, "lanes must divide the dimensions");
     T_b bbuf[K][N / CO][CO];
@@ -82,7 +83,7 @@ void matmul(hls::stream<vec<T_a, CI> >& a, hls::stream<vec<T_b, CO> >& b, hls::s
                     if (nb == 0) x = a.read();
                     for (int co = 0; co < CO; co++) {
                         T_acc sum = kb == 0 ? T_acc(0) : acc[nb][co];
-                        for (int ci = 0; ci < CI; ci++) sum += T_acc(x.data[ci] * bbuf[kb * CI + ci][nb][co]);
+                        for (int ci = 0; ci < CI; ci++) sum += T_acc(MUL::mul(x.data[ci], bbuf[kb * CI + ci][nb][co]));
                         acc[nb][co] = sum;
                         y.data[co] = T_out(T_mid(sum));
                     }
