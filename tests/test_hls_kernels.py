@@ -111,26 +111,12 @@ class V:
         return self.a.astype(np.float64) if self.frac is None else self.a / 2.0**self.frac
 
 
-def where(cond, a: V, b: V) -> V:
-    x, y, f = a._align(b)
-    return V(np.where(cond, x, y), f)
-
-
 def rand(rng, t, shape, scale=1.0) -> V:
     """Random values of type t; for ap_fixed a spread over `scale` of the type's full range."""
     if t is FLOAT:
         return V(rng.uniform(-4, 4, shape).astype(np.float32).astype(np.float64), None)
     hi = int((1 << (t.w - 1 if t.signed else t.w)) * scale)
     return V(rng.integers(-hi if t.signed else 0, hi, shape), t.f)
-
-
-def from_float(x, t) -> V:
-    """Doubles x converted to type t as ap_fixed's constructor from double does."""
-    x = np.asarray(x, dtype=np.float64)
-    if t is FLOAT:
-        return V(x.astype(np.float32).astype(np.float64), None)
-    extra = t.f + 30  # floor at 30 bits below t's LSB keeps rounding (bar exact ties) intact
-    return V(np.floor(x * 2.0**extra).astype(np.int64), extra).cast(t)
 
 
 def running_sum(terms, t_acc) -> V:
@@ -155,7 +141,6 @@ class Case:
     ins: list  # (type name, lanes, V) for each input stream s_in0, s_in1, ...
     outs: list  # (type name, lanes, expected V) for each output stream s_out0, ...
     arrays: list = field(default_factory=list)  # (type name, V) for arrays a0, a1, ...
-    prelude: str = ""  # C++ at namespace scope (functors)
 
     def cpp(self, index: int) -> str:
         lines = [f"static void case_{index}() {{  // {self.id}"]
@@ -184,7 +169,6 @@ class Case:
 
 def driver_source(headers: list[str], cases: list[Case]) -> str:
     parts = [f"#include <dfcc/{h}>" for h in headers] + [f'#include "{HARNESS}"']
-    parts += list(dict.fromkeys(c.prelude for c in cases if c.prelude))
     parts += [c.cpp(i) for i, c in enumerate(cases)]
     parts.append("int main(int argc, char** argv) {\n    switch (argc > 1 ? std::atoi(argv[1]) : -1) {")
     parts += [f"    case {i}: case_{i}(); break;" for i in range(len(cases))]
@@ -240,7 +224,7 @@ def window_taps(xp: V, ho, wo, kr, kc, stride, dil) -> V:
 
 
 def ref_conv(x: V, w: V, b: V, t, stride, dil, pads, groups) -> V:
-    (h, wd, c), (f, cg, kr_, kc_) = x.a.shape, w.a.shape
+    (h, wd, _), (f, cg, kr_, kc_) = x.a.shape, w.a.shape
     ho = out_size(h, kr_, stride[0], dil[0], pads[0], pads[1])
     wo = out_size(wd, kc_, stride[1], dil[1], pads[2], pads[3])
     xp = pad_hw(x, pads)
@@ -309,85 +293,9 @@ def pool_case(seed, kind, H, W, C, P, K, S=(1, 1), D=(1, 1), pads=(0, 0, 0, 0), 
                     "(s_in0, s_out0)", t, [("T_in", P, x)], [("T_in", P, y)])
     xp = pad_hw(x, pads)
     taps = [window_taps(xp, ho, wo, kr, kc, S, D) for kr in range(K[0]) for kc in range(K[1])]
-    y = (running_sum(taps, t["T_acc"]) * from_float(1.0 / (K[0] * K[1]), t["T_acc"])).cast(t["T_out"])
-    return Case(f"avgpool{tag}-{H}x{W}x{C}-k{K}-s{S}-p{pads}-P{P}", f"dfcc::avg_pool<{geom}, {P}, T_in, T_acc, "
+    y = running_sum(taps, t["T_acc"]).cast(t["T_out"])
+    return Case(f"sumpool{tag}-{H}x{W}x{C}-k{K}-s{S}-p{pads}-P{P}", f"dfcc::sum_pool<{geom}, {P}, T_in, T_acc, "
                 "T_out>(s_in0, s_out0)", t, [("T_in", P, x)], [("T_out", P, y)])
-
-
-def gap_case(seed, H, W, C, P, t=FIXED, tag=""):
-    x = rand(np.random.default_rng(seed), t["T_in"], (H, W, C), 0.25)
-    y = (running_sum([x[h, w] for h in range(H) for w in range(W)], t["T_acc"])
-         * from_float(1.0 / (H * W), t["T_acc"])).cast(t["T_out"])
-    return Case(f"globalavgpool{tag}-{H}x{W}x{C}-P{P}", f"dfcc::global_avg_pool<{H}, {W}, {C}, {P}, T_in, T_acc, "
-                "T_out>(s_in0, s_out0)", t, [("T_in", P, x)], [("T_out", P, y)])
-
-
-FUNCTORS = """
-#include <cmath>
-struct relu { template <class T> static T apply(T x) { return x > 0 ? x : T(0); } };
-struct chan_scale {  // x * (c - 2) / 4
-    template <class T> static auto apply(T x, int c) -> decltype(x * x) { return x * T(0.25 * (c - 2)); }
-};
-template <class R> struct exp_fn { template <class X> static R apply(X d) { return R(std::exp(to_double(d))); } };
-template <class R> struct recip_fn { template <class X> static R apply(X s) { return R(1.0 / to_double(s)); } };
-template <class R> struct rsqrt_fn {
-    template <class X> static R apply(X v) { return R(1.0 / std::sqrt(to_double(v) + 1e-5)); }
-};
-"""
-
-
-def map_case(seed, n, c, p, channel, t_in, t_out, tag=""):
-    x = rand(np.random.default_rng(seed), t_in, (n, c), 0.125)
-    if channel:
-        y = (x * from_float((np.arange(c) - 2) * 0.25, t_in)).cast(t_out)
-        call = f"dfcc::map_channel<{n}, {c}, {p}, chan_scale, T_in, T_out>(s_in0, s_out0)"
-    else:
-        y = where(x.a > 0, x, x.map(np.zeros_like)).cast(t_out)
-        call = f"dfcc::map<{n}, {c}, {p}, relu, T_in, T_out>(s_in0, s_out0)"
-    return Case(f"map{tag}-{'channel' if channel else 'relu'}-{n}x{c}-P{p}", call, dict(T_in=t_in, T_out=t_out),
-                [("T_in", p, x)], [("T_out", p, y)], prelude=FUNCTORS)
-
-
-def join_case(seed, op, n, c, p, broadcast, t_a, t_b, t_out, tag=""):
-    rng = np.random.default_rng(seed)
-    a, b = rand(rng, t_a, (n, c), 0.25), rand(rng, t_b, (1 if broadcast else n, c), 0.25)
-    y = (a + b if op == "add" else a * b).cast(t_out)
-    fn = "join_broadcast" if broadcast else "join"
-    call = f"dfcc::{fn}<dfcc::{op}, {n}, {c}, {p}, T_a, T_b, T_out>(s_in0, s_in1, s_out0)"
-    return Case(f"{fn}{tag}-{op}-{n}x{c}-P{p}", call, dict(T_a=t_a, T_b=t_b, T_out=t_out),
-                [("T_a", p, a), ("T_b", p, b)], [("T_out", p, y)])
-
-
-def softmax_case(seed, n, c, p, t, tag=""):
-    x = rand(np.random.default_rng(seed), t["T_in"], (n, c), 0.1)
-    m = V(x.a.max(axis=1, keepdims=True), x.frac)
-    e = from_float(np.exp((x - m).to_float()), t["T_e"])
-    r = from_float(1.0 / running_sum([e[:, [k]] for k in range(c)], t["T_acc"]).to_float(), t["T_r"])
-    y = (e * r).cast(t["T_out"])
-    call = f"dfcc::softmax<{n}, {c}, {p}, exp_fn<T_e>, recip_fn<T_r>, T_in, T_e, T_acc, T_out>(s_in0, s_out0)"
-    return Case(f"softmax{tag}-{n}x{c}-P{p}", call, t, [("T_in", p, x)], [("T_out", p, y)], prelude=FUNCTORS)
-
-
-def norm_case(seed, kind, n, c, p, t, tag=""):
-    rng = np.random.default_rng(seed)
-    x, gamma, beta = rand(rng, t["T_in"], (n, c), 0.1), rand(rng, t["T_w"], (c,), 0.1), rand(rng, t["T_w"], (c,), 0.1)
-    acc, inv_c = t["T_acc"], from_float(1.0 / c, t["T_acc"])
-    cols = lambda v: [v[:, [k]] for k in range(c)]  # noqa: E731
-    rsqrt = lambda v: from_float(1.0 / np.sqrt(v.to_float() + 1e-5), t["T_r"])  # noqa: E731
-    if kind == "layer":
-        mean = (running_sum(cols(x), acc) * inv_c).cast(acc)
-        d = (x - mean).cast(acc)
-        r = rsqrt((running_sum(cols(d * d), acc) * inv_c).cast(acc))
-        y = ((d * r).cast(acc) * gamma + beta).cast(t["T_out"])
-        call = f"dfcc::layer_norm<{n}, {c}, {p}, rsqrt_fn<T_r>, T_in, T_w, T_acc, T_out>(s_in0, s_out0, a0, a1)"
-        arrays = [("T_w", gamma), ("T_w", beta)]
-    else:
-        r = rsqrt((running_sum(cols(x * x), acc) * inv_c).cast(acc))
-        y = ((x * r).cast(acc) * gamma).cast(t["T_out"])
-        call = f"dfcc::rms_norm<{n}, {c}, {p}, rsqrt_fn<T_r>, T_in, T_w, T_acc, T_out>(s_in0, s_out0, a0)"
-        arrays = [("T_w", gamma)]
-    return Case(f"{kind}norm{tag}-{n}x{c}-P{p}", call, t, [("T_in", p, x)], [("T_out", p, y)], arrays,
-                prelude=FUNCTORS)
 
 
 def transpose_case(dims, perm, pi, po):
@@ -403,15 +311,17 @@ def data_case(seed, kind, p, **k):
     t = dict(T=Q16)
     if kind == "fork":  # the 3 copies are drained one after the other: one output of 3x the data
         x = rand(rng, Q16, (k["n"], k["c"]))
-        call = (f"hls::stream<dfcc::vec<T, {p}> > o[3]; dfcc::fork<{k['n'] * k['c'] // p}, 3, {p}, T>(s_in0, o); "
-                "for (int i = 0; i < 3; i++) drain(o[i])")
+        call = (f"hls::stream<dfcc::vec<T, {p}> > o0, o1, o2; "
+                f"dfcc::fork_each<{k['n'] * k['c'] // p}, {p}, T>(s_in0, o0, o1, o2); drain(o0); drain(o1); drain(o2)")
         return Case(f"fork-{k['n']}x{k['c']}-P{p}", call, t, [("T", p, x)],
                     [("T", p, V(np.concatenate([x.a.ravel()] * 3), x.frac))])
-    if kind == "concat":
-        a, b = rand(rng, Q16, (k["n"], k["c1"])), rand(rng, Q16, (k["n"], k["c2"]))
-        call = f"dfcc::concat<{k['n']}, {k['c1']}, {k['c2']}, {p}, T>(s_in0, s_in1, s_out0)"
-        return Case(f"concat-{k['n']}x({k['c1']}+{k['c2']})-P{p}", call, t, [("T", p, a), ("T", p, b)],
-                    [("T", p, V(np.concatenate([a.a, b.a], axis=1), a.frac))])
+    if kind == "concat":  # along the channels, and along the rows (the second input waits a whole block)
+        n, c1, c2, axis = k["n"], k["c1"], k["c2"], k["axis"]
+        a, b = rand(rng, Q16, (n, c1)), rand(rng, Q16, (n, c2) if axis == 1 else (c2, c1))
+        outer, blocks = (n, (c1 // p, c2 // p)) if axis == 1 else (1, (n * c1 // p, c2 * c1 // p))
+        call = f"dfcc::concat_blocks<{outer}, {blocks[0]}, {blocks[1]}, {p}, T, T, T>(s_in0, s_in1, s_out0)"
+        return Case(f"concat-axis{axis}-{n}x{c1}+{c2}-P{p}", call, t, [("T", p, a), ("T", p, b)],
+                    [("T", p, V(np.concatenate([a.a, b.a], axis=axis), a.frac))])
     h, w, c, sh, sw = k["h"], k["w"], k["c"], k["sh"], k["sw"]
     x = rand(rng, Q16, (h, w, c))
     call = f"dfcc::upsample_nearest<{h}, {w}, {c}, {sh}, {sw}, {p}, T>(s_in0, s_out0)"
@@ -419,11 +329,6 @@ def data_case(seed, kind, p, **k):
                 [("T", p, x.map(lambda a: a.repeat(sh, axis=0).repeat(sw, axis=1)))])
 
 
-SOFTMAX_FX = dict(T_in=Q16, T_e=Fx(18, 2), T_acc=Fx(24, 8), T_r=Fx(18, 2), T_out=Fx(16, 2, "AP_RND_CONV", "AP_SAT"))
-NORM_FX = dict(T_in=Q16, T_w=Q16, T_acc=Fx(32, 12), T_r=Fx(18, 8), T_out=Fx(16, 6, "AP_RND_CONV", "AP_SAT"))
-SOFTMAX_F = dict(T_in=FLOAT, T_e=FLOAT, T_acc=FLOAT, T_r=FLOAT, T_out=FLOAT)
-NORM_F = dict(T_in=FLOAT, T_w=FLOAT, T_acc=FLOAT, T_r=FLOAT, T_out=FLOAT)
-SAT8 = Fx(8, 3, "AP_RND_CONV", "AP_SAT")
 
 FAMILIES = {
     "conv": (["conv.h"], [
@@ -457,40 +362,21 @@ FAMILIES = {
         pool_case(2, "max", 4, 6, 4, 4, (2, 2), (2, 2)),
         pool_case(3, "max", 6, 7, 2, 1, (2, 3), (1, 2), (2, 1), (0, 1, 1, 0)),
         pool_case(4, "max", 5, 5, 2, 2, (3, 3), (2, 2), pads=(1, 1, 1, 1), t=FLOATS, tag="-float"),
-        pool_case(5, "avg", 5, 6, 4, 2, (3, 3), pads=(1, 1, 1, 1)),
-        pool_case(6, "avg", 4, 4, 4, 4, (2, 2), (2, 2), t=ROUND_SAT, tag="-rndsat"),
-        pool_case(7, "avg", 5, 5, 2, 1, (3, 3), (2, 2), pads=(1, 1, 1, 1), t=FLOATS, tag="-float"),
-        gap_case(8, 5, 5, 4, 2),
-        gap_case(9, 3, 4, 4, 4, t=ROUND_SAT, tag="-rndsat"),
-        gap_case(10, 3, 3, 2, 1, t=FLOATS, tag="-float"),
+        pool_case(5, "sum", 5, 6, 4, 2, (3, 3), pads=(1, 1, 1, 1), t=dict(T_in=Q16, T_acc=Fx(20, 10), T_out=Q16)),
+        pool_case(6, "sum", 4, 4, 4, 4, (2, 2), (2, 2), t=ROUND_SAT, tag="-rndsat"),
+        pool_case(7, "sum", 5, 5, 2, 1, (3, 3), (2, 2), pads=(1, 1, 1, 1), t=FLOATS, tag="-float"),
     ]),
-    "elementwise": (["vec.h", "map.h", "fork.h", "join.h", "concat.h", "resize.h", "transpose.h"], [
+    "elementwise": (["vec.h", "fork.h", "concat.h", "resize.h", "transpose.h"], [
         lanes_case(24, 2, 6), lanes_case(24, 6, 3), lanes_case(24, 4, 4), lanes_case(12, 1, 4),
-        map_case(1, 6, 4, 2, False, Q16, SAT8),
-        map_case(2, 3, 8, 4, True, Q16, Q16),
-        map_case(3, 3, 4, 2, True, FLOAT, FLOAT, tag="-float"),
-        join_case(1, "add", 6, 4, 2, False, Q16, Fx(12, 4), SAT8),
-        join_case(2, "mul", 6, 4, 4, False, Q16, Q16, Q16),
-        join_case(3, "mul", 6, 8, 2, True, Q16, Fx(12, 2), Fx(16, 6, "AP_RND_CONV", "AP_SAT")),
-        join_case(4, "add", 4, 4, 2, True, FLOAT, FLOAT, FLOAT, tag="-float"),
         data_case(1, "fork", 2, n=5, c=4),
-        data_case(2, "concat", 2, n=5, c1=4, c2=6),
+        data_case(2, "concat", 2, n=5, c1=4, c2=6, axis=1),
+        data_case(5, "concat", 2, n=3, c1=4, c2=2, axis=0),
         data_case(3, "resize", 2, h=3, w=2, c=4, sh=2, sw=3),
         data_case(4, "resize", 1, h=2, w=3, c=2, sh=1, sw=2),
         transpose_case((2, 3, 4), (0, 2, 1), 2, 3),
         transpose_case((2, 3, 4), (2, 0, 1), 4, 1),
         transpose_case((2, 3, 4), (1, 0, 2), 2, 2),
         transpose_case((1, 4, 6), (0, 2, 1), 3, 2),
-    ]),
-    "reduce": (["reduce.h"], [
-        softmax_case(1, 3, 8, 2, SOFTMAX_FX),
-        softmax_case(1, 3, 8, 8, SOFTMAX_FX),
-        softmax_case(2, 2, 6, 3, SOFTMAX_F, tag="-float"),
-        norm_case(3, "layer", 3, 8, 2, NORM_FX),
-        norm_case(3, "layer", 3, 8, 4, NORM_FX),
-        norm_case(4, "layer", 2, 6, 2, NORM_F, tag="-float"),
-        norm_case(5, "rms", 3, 8, 2, NORM_FX),
-        norm_case(6, "rms", 2, 6, 3, NORM_F, tag="-float"),
     ]),
 }
 

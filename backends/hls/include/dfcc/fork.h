@@ -7,15 +7,6 @@
 
 namespace dfcc {
 
-template <int BEATS, int K, int P, typename T>
-void fork(hls::stream<vec<T, P> >& in, hls::stream<vec<T, P> > out[K]) {
-    for (int i = 0; i < BEATS; i++) {
-        DFCC_HLS(PIPELINE II=1)
-        const vec<T, P> x = in.read();
-        for (int k = 0; k < K; k++) out[k].write(x);
-    }
-}
-
 template <typename V>
 inline void write_each(const V&) {}
 
@@ -25,7 +16,7 @@ inline void write_each(const V& x, S& first, R&... rest) {
     write_each(x, rest...);
 }
 
-// The same with the copies as separate streams (each may have its own FIFO depth).
+// Copies as separate streams, so each may have its own FIFO depth.
 template <int BEATS, int P, typename T, typename... S>
 void fork_each(hls::stream<vec<T, P> >& in, S&... outs) {
     for (int i = 0; i < BEATS; i++) {

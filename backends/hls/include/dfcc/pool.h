@@ -1,21 +1,13 @@
-// dfcc/pool.h -- max pool, average pool, global average pool.
+// dfcc/pool.h -- max pool and sum pool.
 //
 // Arithmetic contract (the CPU reference mirrors it bit for bit):
 //   max_pool:        y = max over the window (padding counts as the lowest value of T, so it
 //                    never wins: PyTorch's -inf padding). No conversion.
-//   avg_pool:        acc = T_acc(0); for kr, for kc (in order): acc = acc + T_acc(x[kr][kc]);
-//                    y = T_out(acc * T_acc(1.0 / (KR*KC)))  -- padding is 0 and counted
-//                    (PyTorch count_include_pad=True); the reciprocal is rounded to T_acc.
 //   sum_pool:        acc = T_acc(0); for kr, for kc (in order): acc = acc + T_acc(x[kr][kc]);
 //                    y = T_out(acc) -- padding is 0. (dfcc lowers average pooling to a sum pool
 //                    followed by a map dividing, as the CPU reference computes it.)
-//   global_avg_pool: acc[c] = T_acc(0); for h, for w (in order): acc = acc + T_acc(x[h][w][c]);
-//                    y[c] = T_out(acc * T_acc(1.0 / (H*W))). (This is also the mean over the
-//                    spatial dims of reduce.h's family.)
-//   acc * r is the exact product, converted once to T_out.
 //
-// Folding: P lanes; windowed pools emit one beat per cycle after the window generator
-// (HP*WP*C/P cycles), global_avg_pool takes H*W*C/P cycles and writes C/P beats at the end.
+// Folding: P lanes; both emit one beat per cycle after the window generator (HP*WP*C/P cycles).
 #ifndef DFCC_POOL_H
 #define DFCC_POOL_H
 
@@ -66,26 +58,6 @@ void max_pool(hls::stream<vec<T, P> >& in, hls::stream<vec<T, P> >& out) {
 }
 
 template <class G, int P, typename T_in, typename T_acc, typename T_out>
-void avg_pool(hls::stream<vec<T_in, P> >& in, hls::stream<vec<T_out, P> >& out) {
-    DFCC_HLS(DATAFLOW)
-    hls::stream<window<T_in, G::KR, G::KC, P> > windows;
-    sliding_window<G, P>(in, windows, T_in(0));
-    const T_acc scale = T_acc(1.0 / (G::KR * G::KC));
-    for (int i = 0; i < G::HO * G::WO * (G::C / P); i++) {
-        DFCC_HLS(PIPELINE II=1)
-        const window<T_in, G::KR, G::KC, P> x = windows.read();
-        vec<T_out, P> y;
-        for (int p = 0; p < P; p++) {
-            T_acc acc = 0;
-            for (int kr = 0; kr < G::KR; kr++)
-                for (int kc = 0; kc < G::KC; kc++) acc += T_acc(x.data[kr][kc][p]);
-            y.data[p] = T_out(acc * scale);
-        }
-        out.write(y);
-    }
-}
-
-template <class G, int P, typename T_in, typename T_acc, typename T_out>
 void sum_pool(hls::stream<vec<T_in, P> >& in, hls::stream<vec<T_out, P> >& out) {
     DFCC_HLS(DATAFLOW)
     hls::stream<window<T_in, G::KR, G::KC, P> > windows;
@@ -101,28 +73,6 @@ void sum_pool(hls::stream<vec<T_in, P> >& in, hls::stream<vec<T_out, P> >& out) 
             y.data[p] = T_out(acc);
         }
         out.write(y);
-    }
-}
-
-// [H][W][C] in P lanes -> [1][1][C] in P lanes.
-template <int H, int W, int C, int P, typename T_in, typename T_acc, typename T_out>
-void global_avg_pool(hls::stream<vec<T_in, P> >& in, hls::stream<vec<T_out, P> >& out) {
-    static_assert(C % P == 0, "channels must fill whole beats");
-    T_acc acc[C / P][P];
-    DFCC_HLS(ARRAY_PARTITION variable=acc complete dim=2)
-    const T_acc scale = T_acc(1.0 / (H * W));
-    for (int i = 0; i < H * W; i++) {
-        for (int cb = 0; cb < C / P; cb++) {
-            DFCC_HLS(PIPELINE II=1)
-            const vec<T_in, P> x = in.read();
-            vec<T_out, P> y;
-            for (int p = 0; p < P; p++) {
-                const T_acc sum = (i == 0 ? T_acc(0) : acc[cb][p]) + T_acc(x.data[p]);
-                acc[cb][p] = sum;
-                y.data[p] = T_out(sum * scale);
-            }
-            if (i == H * W - 1) out.write(y);
-        }
     }
 }
 
