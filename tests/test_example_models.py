@@ -1,25 +1,14 @@
-"""Every example model runs in PyTorch and imports through torch-mlir to linalg-on-tensors."""
+"""Every example model is deterministic and its batch-norms are randomized (so BN-folding bugs show).
+
+That each one imports, lowers and matches PyTorch is tests/test_models.py."""
 
 import pytest
 
 torch = pytest.importorskip("torch")
-fx = pytest.importorskip("torch_mlir.fx")
 
 from dfcc.examples.models import MODELS  # noqa: E402
 
 PARAMS = [pytest.param(name, marks=[pytest.mark.slow] if spec.slow else [], id=name) for name, spec in MODELS.items()]
-
-
-@pytest.mark.parametrize("name", PARAMS)
-def test_runs_and_imports(name):
-    spec = MODELS[name]
-    model, inputs = spec.build(), spec.inputs()
-    with torch.no_grad():
-        outputs = model(*inputs)
-    for output in outputs if isinstance(outputs, tuple) else (outputs,):
-        assert torch.isfinite(output).all()
-    module = fx.export_and_import(model, *inputs, output_type="linalg-on-tensors", func_name="main")
-    assert "func.func @main" in str(module)
 
 
 @pytest.mark.parametrize("name", PARAMS)
