@@ -1,5 +1,5 @@
 # Two entry points, each installing what it needs into .venv first:
-#   make example   import a bundled PyTorch model and run it through dfcc
+#   make example   import a bundled PyTorch model, check dfcc computes what PyTorch does, size it for a ZCU102
 #   make test      the whole test suite (pytest + lit)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -22,6 +22,7 @@ example: $(STAMP)
 	$(BIN)/dfcc out/resnet18_small.mlir -p lower-to-dataflow -o out/resnet18_small.dataflow.mlir
 	$(BIN)/dfcc out/resnet18_small.dataflow.mlir -t cpu --input out/x.npz -o out/y.npz
 	$(BIN)/python examples/compare_with_pytorch.py examples/models/resnet.py:resnet18_small out/x.npz out/y.npz
+	$(BIN)/dfcc out/resnet18_small.dataflow.mlir -p 'quantize{weight-bits=8 act-bits=8},explore{platform=zcu102}' -t estimate
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=10 tests
