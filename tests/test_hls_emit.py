@@ -148,3 +148,16 @@ def test_fabric_multipliers_are_pinned_and_compute_the_same(tmp_path):
     assert dfcc_main([str(path), "-t", "csim", "--input", str(x), "-o", str(tmp_path / "y.npz")]) == 0
     assert dfcc_main([str(SMALL), "-t", "csim", "--input", str(x), "-o", str(tmp_path / "d.npz")]) == 0
     assert np.array_equal(np.load(tmp_path / "y.npz")["out0"], np.load(tmp_path / "d.npz")["out0"])
+
+
+def test_hls_project_is_written_whole_or_not_at_all(tmp_path):
+    out = tmp_path / "prj"
+    bad = tmp_path / "bad.npy"
+    np.save(bad, np.zeros((1, 2, 3, 3), np.float32))  # the model takes 1x2x4x4
+    assert dfcc_main([str(SMALL), "-t", "hls", "-o", str(out), "--input", str(bad)]) == 1
+    assert not out.exists() and not list(tmp_path.glob(".prj*"))
+    assert dfcc_main([str(SMALL), "-t", "hls", "-o", str(out)]) == 0
+    (out / "stale.txt").write_text("from an earlier run")
+    assert dfcc_main([str(SMALL), "-t", "hls", "-o", str(out)]) == 0
+    assert (out / "top.cpp").is_file() and not (out / "stale.txt").exists()
+    assert not list(tmp_path.glob(".prj*"))

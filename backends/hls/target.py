@@ -27,13 +27,15 @@ def run_hls(module: ModuleOp, request) -> None:
     from dfcc.backends.cpu.reference import run_reference
     from dfcc.backends.hls.emit import emit_design
     from dfcc.backends.hls.project import write_project
+    from dfcc.driver.output import write_directory_atomic
 
     if request.output is None:
         raise DfccError("-t hls needs -o DIR for the project directory")
     design = emit_design(module)
     inputs = _inputs_for(module, request)
     expected = run_reference(module, inputs)
-    root = write_project(design, request.output, inputs=inputs, expected=expected)
+    root = write_directory_atomic(request.output, lambda staging: write_project(design, staging, inputs=inputs,
+                                                                                 expected=expected))
     print(f"dfcc: wrote the HLS project to {root} ({len(design.stages)} nodes); run: cd {root} && vitis_hls -f run_hls.tcl",
           file=sys.stderr)
 
