@@ -245,6 +245,27 @@ def _memory(width: int, depth: int) -> tuple[int, int]:
     return blocks, 0 if blocks or width * depth == 0 else lutram_luts(width, depth)
 
 
+@dataclass(frozen=True, slots=True)
+class WindowCost:
+    """The sliding-window generator in front of a conv or pool: memories and fill."""
+
+    bram18: int
+    lut: int
+    fill: int  # cycles before the first window is complete
+    fill_fraction: float  # share of the (padded) input read by then
+
+
+def _sliding_window(h: int, w: int, c: int, kr_span: int, kc_span: int, pads: tuple[int, int, int, int], bits: int,
+                    coarse: int, coarse_group: int = 1) -> WindowCost:
+    """fpgaConvNet's sliding_window module: line buffer, window registers, fill latency."""
+    pt, pb, pl, pr = pads
+    l_bram, l_lut = _memory(*line_buffer(c, w, kr_span, bits, coarse, coarse_group, pl, pr))
+    x_bram, x_lut = _memory(*window_buffer(c, kr_span, kc_span, bits, coarse, coarse_group))
+    fill = sliding_window_fill(w, c, kr_span, kc_span, coarse, coarse_group, pl, pr)
+    padded_words = (h + pt + pb) * (w + pl + pr) * c // (coarse * coarse_group) or 1
+    return WindowCost(l_bram + x_bram, l_lut + x_lut, fill, min(1.0, (fill + 1) / padded_words))
+
+
 # ---- convolution and linear
 
 @node_model("dataflow.conv")
@@ -265,23 +286,18 @@ def _conv(op: ConvOp) -> NodeModel:
         dsp = multiplier_dsp(mults, d_bits, w_bits)
         ww, wd = conv_weight_memory(c, f, kr, kc, w_bits, ci, co, fine, groups, cg)
         w_bram, w_lut = _memory(ww, wd)
-        lw, ld = line_buffer(c, w, kr_span, d_bits, ci, cg, pl, pr)
-        l_bram, l_lut = _memory(lw, ld)
-        xw, xd = window_buffer(c, kr_span, kc_span, d_bits, ci, cg)
-        x_bram, x_lut = _memory(xw, xd)
+        window = _sliding_window(h, w, c, kr_span, kc_span, (pt, pb, pl, pr), d_bits, ci, cg)
         # accumulators (one acc_bits word per filter of each output stream) and biases are shallow
         # arrays read every cycle: distributed RAM, not BRAM (fpgaConvNet accum/bias, UG574 LUTRAM)
         a_bram, a_lut = 0, lutram_luts(a_bits * co * cg, -(-f // (co * cg)))
         b_bram, b_lut = (0, lutram_luts(w_bits * co * cg, -(-f // (co * cg)))) if has_bias else (0, 0)
         logic = mac_logic(mults, d_bits, w_bits, a_bits) + stage_logic(ci * cg * kr * kc, d_bits)
-        fill = sliding_window_fill(w, c, kr_span, kc_span, ci, cg, pl, pr)
         per_pixel = -(-c // (ci * cg)) * -(-(kr * kc) // fine) * -(-f // (co * groups))
-        padded_words = (h + pt + pb) * (w + pl + pr) * c // (ci * cg) or 1
         return NodeCost(
-            cycles=cycles, depth=fill + per_pixel + STAGE_PIPELINE_CYCLES,
-            fill=min(1.0, (fill + 1) / padded_words), dsp=dsp,
-            bram18=w_bram + l_bram + x_bram + a_bram + b_bram, uram=0,
-            lut=logic.lut + w_lut + l_lut + x_lut + a_lut + b_lut, ff=logic.ff,
+            cycles=cycles, depth=window.fill + per_pixel + STAGE_PIPELINE_CYCLES,
+            fill=window.fill_fraction, dsp=dsp,
+            bram18=w_bram + window.bram18 + a_bram + b_bram, uram=0,
+            lut=logic.lut + w_lut + window.lut + a_lut + b_lut, ff=logic.ff,
             out_lanes=co * cg, weight_width=ww, weight_depth=wd, mult_lut=mults * lut_multiplier(d_bits, w_bits),
             weight_sweeps=ho * wo,
         )
@@ -340,15 +356,10 @@ def _pool(op: PoolOp) -> NodeModel:
         (coarse,) = folding
         # fpgaConvNet pooling: a sliding window over the padded input, H*W*C/coarse words in
         cycles = stage_cycles((h + pt + pb) * (w + pl + pr) * -(-c // coarse), 1, ho * wo * -(-c // coarse), 1)
-        lw, ld = line_buffer(c, w, kr_span, bits, coarse, 1, pl, pr)
-        l_bram, l_lut = _memory(lw, ld)
-        xw, xd = window_buffer(c, kr_span, kc_span, bits, coarse)
-        x_bram, x_lut = _memory(xw, xd)
+        window = _sliding_window(h, w, c, kr_span, kc_span, (pt, pb, pl, pr), bits, coarse)
         logic = stage_logic(coarse * kr * kc, bits)
-        fill = sliding_window_fill(w, c, kr_span, kc_span, coarse, 1, pl, pr)
-        padded_words = (h + pt + pb) * (w + pl + pr) * c // coarse or 1
-        return NodeCost(cycles=int(cycles), depth=fill + STAGE_PIPELINE_CYCLES, fill=min(1.0, (fill + 1) / padded_words),
-                        dsp=0, bram18=l_bram + x_bram, uram=0, lut=logic.lut + l_lut + x_lut, ff=logic.ff,
+        return NodeCost(cycles=int(cycles), depth=window.fill + STAGE_PIPELINE_CYCLES, fill=window.fill_fraction,
+                        dsp=0, bram18=window.bram18, uram=0, lut=logic.lut + window.lut, ff=logic.ff,
                         out_lanes=coarse)
 
     return NodeModel(op, _name(op), op.name, ("coarse",), (c,), evaluate)
