@@ -56,6 +56,7 @@ def _load_plugin(path: str) -> None:
 
 def run(argv: list[str]) -> None:
     from dfcc.backends.targets import TARGETS, TargetRequest, get_target
+    from dfcc.driver.output import refuse_unsafe_output
     from dfcc.driver.pipeline import parse_pipeline
     from dfcc.frontends.mlir import make_context, read_module
     from dfcc.passes.registry import available_passes, get_pass
@@ -68,6 +69,9 @@ def run(argv: list[str]) -> None:
     if args.pipeline and args.mlir_pipeline:
         raise DfccError("give the pipeline once: either -p or -pass-pipeline")
     target = get_target(args.target)
+    for output in (args.output, args.plot):
+        if output is not None:
+            refuse_unsafe_output(output, [args.file, args.input, *args.load_pass_plugin])
     specs = parse_pipeline(args.pipeline or args.mlir_pipeline or "")
     passes = [spec.instantiate(get_pass(spec.name)) for spec in specs]
     module = read_module(args.file)

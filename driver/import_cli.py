@@ -26,9 +26,11 @@ def run(argv: list[str]) -> None:
     parser.add_argument("-o", "--output", help="output .mlir file (default: standard output)")
     args = parser.parse_args(argv)
 
-    from dfcc.driver.output import write_atomic
+    from dfcc.driver.output import refuse_unsafe_output, write_atomic
     from dfcc.frontends.torch import _require_torch, import_to_text, load_model_factory
 
+    if args.output:
+        refuse_unsafe_output(args.output, [args.model.rpartition(":")[0]])
     torch, _ = _require_torch()
     module = load_model_factory(args.model)
     if not isinstance(module, torch.nn.Module):

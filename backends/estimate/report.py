@@ -155,6 +155,8 @@ class Estimate:
     def plot(self, path: str) -> None:
         import matplotlib
 
+        from dfcc.driver.output import write_atomic
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
@@ -181,8 +183,10 @@ class Estimate:
         ax2.set_xticks(list(x))
         ax2.set_xticklabels(names, rotation=90, fontsize="x-small")
         fig.tight_layout()
-        fig.savefig(path, dpi=120)
+        image = io.BytesIO()
+        fig.savefig(image, format="png", dpi=120)
         plt.close(fig)
+        write_atomic(path, image.getvalue())
 
 
 def _short(factor: str) -> str:

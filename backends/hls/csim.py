@@ -1,8 +1,8 @@
 """C simulation (`dfcc -t csim`): the generated project compiled with g++ and run on given inputs.
 
-The project is written to a temporary directory (kept, and named in the error, when the build or
-the run fails), top.cpp and tb.cpp are compiled in parallel against the ap_types headers hls4ml
-ships, and the testbench's outputs are read back in the -t cpu layout.
+The project is written to a temporary directory, removed afterwards (kept, and named in the error,
+only when the build or the run fails), top.cpp and tb.cpp are compiled in parallel against the
+ap_types headers hls4ml ships, and the testbench's outputs are read back in the -t cpu layout.
 """
 
 from __future__ import annotations
@@ -77,7 +77,10 @@ def _own_errors(stderr: str, root: Path, limit: int = 60) -> str:
 
 
 def run_testbench(binary: Path, data_dir: Path, timeout: float = 3600) -> str:
-    proc = subprocess.run([str(binary), str(data_dir)], capture_output=True, text=True, timeout=timeout)
+    try:
+        proc = subprocess.run([str(binary), str(data_dir)], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise DfccError(f"the C simulation ran longer than {timeout:g} s (project kept in {binary.parent})") from None
     problems = [line for line in proc.stdout.splitlines() if "WARNING: Hls::stream" in line or line.startswith("ERROR")]
     if proc.returncode not in (0, 1) or problems:
         raise DfccError(f"the C simulation failed (exit {proc.returncode}; project kept in {binary.parent}):\n"
@@ -99,16 +102,23 @@ def csim(module: ModuleOp, inputs: list[np.ndarray], expected: list[np.ndarray] 
     started = time.perf_counter()
     design = emit_design(module)
     root = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="dfcc_csim_"))
-    write_project(design, root, inputs=inputs, expected=expected, tcl=False)
-    seconds = {"generate": time.perf_counter() - started}
-    result = build(root)
-    seconds.update(result.seconds)
-    started = time.perf_counter()
-    log = run_testbench(result.binary, root / "tb_data")
-    seconds["run"] = time.perf_counter() - started
-    outputs = read_outputs(design, root / "tb_data")
-    if keep is None:
-        shutil.rmtree(root, ignore_errors=True)
+    named = False  # a failed build or run keeps the project and names it in the error
+    try:
+        write_project(design, root, inputs=inputs, expected=expected, tcl=False)
+        seconds = {"generate": time.perf_counter() - started}
+        try:
+            result = build(root)
+            started = time.perf_counter()
+            log = run_testbench(result.binary, root / "tb_data")
+        except DfccError:
+            named = True
+            raise
+        seconds.update(result.seconds)
+        seconds["run"] = time.perf_counter() - started
+        outputs = read_outputs(design, root / "tb_data")
+    finally:
+        if keep is None and not named:
+            shutil.rmtree(root, ignore_errors=True)
     return CsimResult(outputs, log, seconds, result.warnings)
 
 
