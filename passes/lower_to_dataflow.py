@@ -262,7 +262,9 @@ class _Lowering:
         if isinstance(item, Gathered):
             act, pad = self.materialize(item, op, fold_fill=pad_value)
             return self.relayout(act, NCHW_TO_STREAM), pad
-        return self.relayout(self.act(value, op), NCHW_TO_STREAM), (0, 0, 0, 0)
+        if not isinstance(item, Act):
+            raise DfccError(f"{location(op)}: expected an activation operand", "lower-to-dataflow")
+        return self.relayout(item, NCHW_TO_STREAM), (0, 0, 0, 0)
 
     # ---- the walk ------------------------------------------------------------------------------
     def reject(self, op: Operation, reason: str = "", name: str | None = None) -> None:

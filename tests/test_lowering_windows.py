@@ -1,5 +1,5 @@
 """Sliding-window shape arithmetic against PyTorch: ceil_mode pools, count_include_pad, asymmetric
-padding, dilation with stride. A wrong output size used to pass silently (exit 0)."""
+padding, dilation with stride, grouped convs. A wrong output size used to pass silently (exit 0)."""
 
 import pytest
 
@@ -58,6 +58,9 @@ CONVS = {
     "asymmetric_pad": (nn.Sequential(Lambda(lambda x: F.pad(x, (1, 0, 2, 1))), nn.Conv2d(3, 4, 3, stride=2)), 3, (10, 11)),
     "asymmetric_pad_ceil_max": (nn.Sequential(Lambda(lambda x: F.pad(x, (0, 1, 1, 0), value=-1e30)),
                                               nn.MaxPool2d(2, 2, ceil_mode=True)), 3, (9, 9)),
+    "grouped_1x1": (nn.Conv2d(4, 8, 1, groups=2), 4, (5, 5)),
+    "grouped_3x3_unpadded": (nn.Conv2d(4, 8, 3, groups=2), 4, (13, 13)),
+    "grouped_stride_dilation": (nn.Conv2d(4, 8, 3, groups=4, stride=2, dilation=2), 4, (13, 13)),
 }
 
 
