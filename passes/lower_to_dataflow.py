@@ -16,7 +16,7 @@ import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import arith, func, tensor
 from xdsl.dialects.linalg import ops as linalg
-from xdsl.dialects.builtin import AnyFloat, DenseArrayBase, DenseIntOrFPElementsAttr, DenseResourceAttr, FloatAttr, IntegerAttr, ModuleOp, StringAttr, i32
+from xdsl.dialects.builtin import AnyFloat, DenseArrayBase, Float32Type, IntegerType, i1, DenseIntOrFPElementsAttr, DenseResourceAttr, FloatAttr, IntegerAttr, ModuleOp, StringAttr, i32
 from xdsl.dialects.linalg.attrs import IteratorType
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.ir.affine import AffineConstantExpr, AffineDimExpr
@@ -24,7 +24,7 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import Rewriter
 from xdsl.utils.exceptions import VerifyException
 
-from dfcc.backends.cpu.scalar_body import INDEXING_OPS, SUPPORTED_SCALAR_OPS, evaluate_body
+from dfcc.backends.cpu.scalar_body import INDEXING_OPS, SUPPORTED_SCALAR_OPS, evaluate_body, evaluate_ops
 from dfcc.dialects import dataflow as df
 from dfcc.dialects.linalg_extra import BatchMatmulOp, DepthwiseConv2DNchwChwOp, GenericOp, PoolingNchwSumOp
 from dfcc.dialects.resources import elements_array, make_resource
@@ -104,6 +104,10 @@ def location(op: Operation) -> str:
 def _loop_indices(loop_shape: tuple[int, ...]) -> list[np.ndarray]:
     """Broadcastable index grids of a loop nest (what `linalg.index d` reads)."""
     return [np.arange(n).reshape([-1 if a == d else 1 for a in range(len(loop_shape))]) for d, n in enumerate(loop_shape)]
+
+
+def _element_type(type_):
+    return type_.get_element_type() if hasattr(type_, "get_element_type") else type_
 
 
 def _ungrouped(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -258,7 +262,9 @@ class _Lowering:
         if isinstance(item, Gathered):
             act, pad = self.materialize(item, op, fold_fill=pad_value)
             return self.relayout(act, NCHW_TO_STREAM), pad
-        return self.relayout(self.act(value, op), NCHW_TO_STREAM), (0, 0, 0, 0)
+        if not isinstance(item, Act):
+            raise DfccError(f"{location(op)}: expected an activation operand", "lower-to-dataflow")
+        return self.relayout(item, NCHW_TO_STREAM), (0, 0, 0, 0)
 
     # ---- the walk ------------------------------------------------------------------------------
     def reject(self, op: Operation, reason: str = "", name: str | None = None) -> None:
@@ -285,11 +291,14 @@ class _Lowering:
                 self.reject(op, "dynamic shapes are not supported (streams have static sizes)")
                 continue
             handler = _HANDLERS.get(type(op))
+            if handler is None and op.name in SUPPORTED_SCALAR_OPS and op.name != "arith.constant":
+                handler = _Lowering.on_constant_arith
             if handler is None:
                 self.reject(op)
                 continue
             try:
                 handler(self, op)
+                self.check_result_shapes(op)
             except DfccError as error:
                 self.reject(op, error.message.removeprefix(location(op) + ": "))
             except (VerifyException, ValueError, IndexError) as error:  # a node the op's operands cannot form
@@ -299,6 +308,30 @@ class _Lowering:
                      for name, (op, reason) in self.unsupported.items()]
             raise DfccError("cannot lower to dataflow:\n  " + "\n  ".join(lines), "lower-to-dataflow")
         self._replace_body()
+
+    def check_result_shapes(self, op: Operation) -> None:
+        """Every value the handler produced has the shape the op's result type declares.
+
+        A mismatch is a bug in a handler's shape arithmetic (the op verifiers check their own
+        geometry), so it is raised as an internal error rather than reported as unsupported input.
+        """
+        for result in op.results:
+            item = self.values.get(result)
+            if item is None or result in self.poisoned:
+                continue
+            declared = tuple(result.type.get_shape()) if hasattr(result.type, "get_shape") else ()
+            if isinstance(item, Act):
+                computed = tuple(item.shape)
+                stream = tuple(item.stream.type.get_shape())
+                if stream != tuple(computed[p] for p in item.perm):
+                    raise RuntimeError(f"lower-to-dataflow: {location(op)}: stream {stream} does not hold {computed} in order {item.perm}")
+            elif isinstance(item, Gathered):
+                computed = item.index.shape
+            else:
+                computed = item.shape if isinstance(item, (np.ndarray, Grouped)) else _logical_shape(item)
+            if tuple(computed) != declared:
+                raise RuntimeError(f"lower-to-dataflow: {location(op)}: computed shape {tuple(computed)} "
+                                   f"but the result type says {declared}")
 
     def _replace_body(self) -> None:
         block = self.func_op.body.block
@@ -314,14 +347,21 @@ class _Lowering:
     # ---- handlers ------------------------------------------------------------------------------
     def on_constant(self, op: arith.ConstantOp) -> None:
         value = op.value
-        dtype = np.float32 if isinstance(op.result.type.get_element_type() if hasattr(op.result.type, "get_element_type")
-                                         else op.result.type, AnyFloat) else np.int64
+        dtype = np.float32 if isinstance(_element_type(op.result.type), AnyFloat) else np.int64
         if isinstance(value, (DenseResourceAttr, DenseIntOrFPElementsAttr)):
             self.values[op.result] = elements_array(value).astype(dtype, copy=False)
         elif hasattr(value, "value"):
             self.values[op.result] = np.asarray(value.value.data, dtype=dtype)
         else:
             self.reject(op, f"constant {value} is not a number or tensor")
+
+    def on_constant_arith(self, op: Operation) -> None:
+        """arith/math ops outside bodies (scalar conversions of padding values, masks) on constants."""
+        env = {v: self.const(v, op) for v in op.operands}
+        evaluate_ops([op], env)
+        for result in op.results:
+            dtype = np.float32 if isinstance(_element_type(result.type), AnyFloat) else np.int64
+            self.values[result] = np.asarray(env[result]).astype(dtype)
 
     def on_empty(self, op: tensor.EmptyOp) -> None:
         dtype = np.float32 if isinstance(op.tensor.type.get_element_type(), AnyFloat) else np.int64
@@ -438,6 +478,32 @@ class _Lowering:
             raise DfccError(f"{location(op)}: the accumulator init is not a per-channel bias", "lower-to-dataflow")
         return None if not bias.any() else np.ascontiguousarray(bias)
 
+    def fit_window(self, act: Act, pad: tuple[int, int, int, int], kernel, stride, dilation, out_hw,
+                   op: Operation) -> tuple[Act, tuple[int, int, int, int]]:
+        """Input and padding of a window node computing exactly the `out_hw` positions the linalg op does.
+
+        A window op reads rows `[0, (out - 1) * stride + dilation * (kernel - 1) + 1)` of its padded
+        input; torch-mlir pads more than that for ceil_mode pools (so the padded size alone would
+        give one position too many). Then the trailing padding and input rows no window reads are dropped.
+        """
+        n, h, w, c = act.stream.type.get_shape()
+        sizes, new_pad = [h, w], list(pad)
+        for axis in range(2):
+            lo = pad[2 * axis]
+            extent = (out_hw[axis] - 1) * stride[axis] + dilation[axis] * (kernel[axis] - 1) + 1
+            if extent > sizes[axis] + lo + pad[2 * axis + 1]:
+                raise DfccError(f"{location(op)}: windows read past the end of the (padded) input", "lower-to-dataflow")
+            if extent - lo < 1:
+                raise DfccError(f"{location(op)}: windows read nothing but padding", "lower-to-dataflow")
+            if df.window_output_size(sizes[axis], kernel[axis], stride[axis], dilation[axis], lo, pad[2 * axis + 1]) == out_hw[axis]:
+                continue
+            new_pad[2 * axis + 1] = max(0, extent - lo - sizes[axis])
+            sizes[axis] = min(sizes[axis], extent - lo)
+        if sizes != [h, w]:
+            node = self.emit(df.SliceOp(act.stream, [0, 0, 0, 0], [n, *sizes, c], [1, 1, 1, 1], self.fresh("slice")))
+            act = Act(node.output, (act.shape[0], act.shape[1], *sizes), act.perm)
+        return act, tuple(new_pad)
+
     def _conv(self, op: Operation, weights: np.ndarray, groups: int) -> None:
         act, pad = self.window_input(op.inputs[0], op, 0.0)
         out_shape = op.results[0].type.get_shape()
@@ -445,6 +511,8 @@ class _Lowering:
         if len(out_shape) == 5:  # grouped: N x G x F/G x H x W
             out_shape = _ungrouped(out_shape)
             init = init.reshape(out_shape)
+        act, pad = self.fit_window(act, pad, weights.shape[2:], tuple(op.strides.get_values()),
+                                   tuple(op.dilations.get_values()), out_shape[2:], op)
         name = self.fresh("conv")
         bias = self._bias(init, op)
         node = self.emit(df.ConvOp(
@@ -477,6 +545,8 @@ class _Lowering:
     def _pool(self, op: Operation, kind: str, pad_value: float) -> None:
         act, pad = self.window_input(op.inputs[0], op, pad_value)
         kernel = op.inputs[1].type.get_shape()
+        act, pad = self.fit_window(act, pad, kernel, tuple(op.strides.get_values()), tuple(op.dilations.get_values()),
+                                   op.results[0].type.get_shape()[2:], op)
         node = self.emit(df.PoolOp(act.stream, name=self.fresh(f"{kind}pool"), kind=kind, kernel=kernel,
                                    stride=tuple(op.strides.get_values()), dilation=tuple(op.dilations.get_values()), pad=pad))
         self.values[op.results[0]] = Act(node.output, op.results[0].type.get_shape(), NCHW_TO_STREAM)
@@ -515,11 +585,8 @@ class _Lowering:
 
     def on_generic(self, op: linalg.GenericOp) -> None:
         body = op.body.block
-        indexing = False
         for inner in body.ops:
-            if inner.name in INDEXING_OPS:
-                indexing = True
-            elif inner.name not in SUPPORTED_SCALAR_OPS and inner.name != "linalg.yield":
+            if inner.name not in SUPPORTED_SCALAR_OPS | INDEXING_OPS and inner.name != "linalg.yield":
                 self.reject(op, name=f"{inner.name} (inside linalg.generic)")
                 return
         items = [self.values.get(v) for v in op.inputs]
@@ -531,8 +598,6 @@ class _Lowering:
             self._gather(op)
         elif all(isinstance(item, np.ndarray) for item in items):
             self._fold_generic(op)
-        elif indexing:
-            self.reject(op, name="linalg.generic (element-wise body using loop indices)")
         else:
             self._map(op)
 
@@ -615,6 +680,57 @@ class _Lowering:
         (index,) = evaluate_body(body, args, lookup, _loop_indices(loop_shape))
         self.values[op.results[0]] = Gathered(source.act, self._to_output(index, maps[-1], loop_shape, op.results[0]).astype(np.int64), source.fill)
 
+    @staticmethod
+    def _param_array(array: np.ndarray, perm: tuple[int, ...]) -> np.ndarray:
+        """A loop-aligned constant as a map parameter: in stream order, leading unit dims dropped."""
+        array = np.transpose(array, perm)
+        if array.size == 1:
+            return np.ascontiguousarray(array.reshape(()))
+        while array.ndim and array.shape[0] == 1:
+            array = array[0]
+        return np.ascontiguousarray(array)
+
+    def _fold_index_terms(self, op: linalg.GenericOp, stream_inputs: list[int],
+                          loop_shape) -> tuple[dict[SSAValue, np.ndarray], set[Operation]]:
+        """Values of the body computed from loop indices (not from streams), folded over the loop space.
+
+        Average pooling with ceil_mode or count_include_pad=False divides by a window count that
+        torch-mlir computes from `linalg.index`; it becomes a constant parameter of the map. Returns
+        each folded value the rest of the body reads (as a float32 array aligned with the loop) and
+        the ops computing them.
+        """
+        body = op.body.block
+        streamed = {body.args[i] for i in stream_inputs}
+        folded_ops, defined = [], set()
+        if not any(inner.name == "linalg.index" for inner in body.ops):
+            return {}, set()
+        for inner in list(body.ops)[:-1]:
+            if any(v in streamed for v in inner.operands):
+                streamed.update(inner.results)
+            elif inner.name == "linalg.index" or any(v in defined for v in inner.operands):
+                folded_ops.append(inner)
+                defined.update(inner.results)
+        maps = [m.data for m in op.indexing_maps.data]
+        operand_values = [*op.inputs, *op.outputs]
+        env = {arg: self._loop_aligned(self.values[v], m, loop_shape, op)
+               for arg, v, m in zip(body.args, operand_values, maps) if arg not in streamed and arg.uses}
+        outer = self._outer_scalar(op, tensors=True)
+        for inner in folded_ops:
+            for v in inner.operands:
+                if v not in env and v not in defined:
+                    env[v] = outer(v)
+        evaluate_ops(folded_ops, env, _loop_indices(loop_shape))
+        folded = {}
+        for value in sorted(defined, key=lambda v: folded_ops.index(v.owner)):
+            if any(use.operation not in folded_ops for use in value.uses):
+                array = np.asarray(env[value])
+                array = array.reshape(array.shape if array.ndim == len(loop_shape) else (1,) * len(loop_shape))
+                if not isinstance(value.type, AnyFloat) and np.any(np.abs(array) >= 2 ** 24):
+                    raise DfccError(f"{location(op)}: an index computation yields integers too large for a float parameter",
+                                    "lower-to-dataflow")
+                folded[value] = array.astype(np.float32)
+        return folded, set(folded_ops)
+
     def _map(self, op: linalg.GenericOp) -> None:
         loop_shape = self._loop_shape(op)
         maps = [m.data for m in op.indexing_maps.data]
@@ -640,16 +756,13 @@ class _Lowering:
         operand_values = list(op.inputs) + list(op.outputs)
         for index in param_indices:
             array = self._loop_aligned(self.const(operand_values[index], op), maps[index], loop_shape, op)
-            array = np.transpose(array, perm)
-            if array.size == 1:
-                array = array.reshape(())
-            else:
-                while array.ndim and array.shape[0] == 1:
-                    array = array[0]
-            params.append(self.weights(np.ascontiguousarray(array), self.fresh("param")))
+            params.append(self.weights(self._param_array(array, perm), self.fresh("param")))
             arg_order.append(index)
+        folded, skipped = self._fold_index_terms(op, [i for i, _ in acts], loop_shape)
+        for array in folded.values():
+            params.append(self.weights(self._param_array(array, perm), self.fresh("param")))
         name = self.fresh("map")
-        block = self._clone_body(body_block, arg_order, op)
+        block = self._clone_body(body_block, arg_order, op, list(folded), skipped)
         out_type = df.StreamType([out_shape[p] for p in perm], op.results[0].type.get_element_type())
         node = df.MapOp.create(
             operands=[*streams, *params], result_types=[out_type], regions=[Region(block)],
@@ -657,13 +770,23 @@ class _Lowering:
         self.emit(node)
         self.values[op.results[0]] = Act(node.output, out_shape, perm)
 
-    def _clone_body(self, body: Block, arg_order: list[int], op: Operation) -> Block:
-        """The generic's body as a self-contained map body: args reordered, outer scalars inlined."""
-        block = Block(arg_types=[body.args[i].type for i in arg_order])
+    def _clone_body(self, body: Block, arg_order: list[int], op: Operation, folded: list[SSAValue] = (),
+                    skipped: set[Operation] = frozenset()) -> Block:
+        """The generic's body as a self-contained map body: args reordered, outer scalars inlined.
+
+        Each `folded` value (computed from loop indices) is read from a float parameter appended to
+        the arguments and converted back to its type; the ops computing it (`skipped`) are left out.
+        """
+        block = Block(arg_types=[body.args[i].type for i in arg_order] + [Float32Type()] * len(folded))
         mapping: dict[SSAValue, SSAValue] = {body.args[i]: block.args[k] for k, i in enumerate(arg_order)}
+        for value, arg in zip(folded, block.args[len(arg_order):]):
+            mapping[value] = self._from_float_param(block, arg, value.type)
         for inner in body.ops:
-            if inner.name == "cf.assert":
+            if inner.name == "cf.assert" or inner in skipped:
                 continue
+            if inner.name in INDEXING_OPS:
+                raise DfccError(f"{location(op)}: element-wise body indexes with values computed from activations",
+                                "lower-to-dataflow")
             for operand in inner.operands:
                 if operand not in mapping:
                     scalar = self._outer_scalar(op)(operand)
@@ -677,6 +800,19 @@ class _Lowering:
             else:
                 block.add_op(inner.clone(value_mapper=mapping))
         return block
+
+    @staticmethod
+    def _from_float_param(block: Block, arg: SSAValue, type_) -> SSAValue:
+        """`arg` (a float32 parameter holding a folded value) as a value of `type_`."""
+        if isinstance(type_, AnyFloat):
+            return arg if type_ == arg.type else block.add_op(arith.TruncFOp(arg, type_) if type_.bitwidth < 32
+                                                              else arith.ExtFOp(arg, type_)).result
+        if type_ == i1:
+            zero = block.add_op(arith.ConstantOp(FloatAttr(0.0, arg.type))).result
+            return block.add_op(arith.CmpfOp(arg, zero, "une")).result
+        if isinstance(type_, IntegerType):
+            return block.add_op(arith.FPToSIOp(arg, type_)).result
+        raise DfccError(f"a value of type {type_} computed from loop indices cannot be a map parameter", "lower-to-dataflow")
 
     def _reduction(self, op: linalg.GenericOp) -> None:
         body = op.body.block

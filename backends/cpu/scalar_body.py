@@ -108,6 +108,17 @@ def _eval_op(op: Operation, args: list, indices: Sequence[np.ndarray] | None = N
     raise DfccError(f"unsupported scalar operation '{name}' in an element-wise body")
 
 
+def evaluate_ops(ops: Sequence[Operation], env: dict[SSAValue, np.ndarray],
+                 indices: Sequence[np.ndarray] | None = None) -> dict[SSAValue, np.ndarray]:
+    """Evaluates `ops` in order (operands from `env`), adding their results to `env`."""
+    with np.errstate(all="ignore"):
+        for op in ops:
+            result = _eval_op(op, [env[v] for v in op.operands], indices)
+            if op.results:
+                env[op.results[0]] = result
+    return env
+
+
 def evaluate_body(block: Block, args: Sequence[np.ndarray], outer: Callable[[SSAValue], np.ndarray] | None = None,
                   indices: Sequence[np.ndarray] | None = None) -> list[np.ndarray]:
     """Values yielded by `block` with its arguments bound to `args` (broadcasting numpy arrays).
