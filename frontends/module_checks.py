@@ -5,7 +5,8 @@ and after every pass, so that every backend can trust a module that passed them.
 - every stream has exactly one reader (a FIFO has one consumer: copies go through dataflow.fork,
   and a stream nobody reads would stall the pipeline);
 - every dense_resource blob exists and holds exactly the values its type promises;
-- linalg window ops have positive strides and dilations (xDSL's verifier accepts 0 and -1).
+- linalg window ops have positive strides and dilations (xDSL's verifier accepts 0 and -1);
+- every region is one block: dfcc compiles straight-line models, without control flow.
 """
 
 from xdsl.dialects.builtin import DenseResourceAttr, ModuleOp
@@ -22,6 +23,9 @@ def check_module(module: ModuleOp) -> None:
     """Raise DfccError ("invalid IR: ...") naming the first problem found."""
     first_of: dict[str, str] = {}
     for op in module.walk():
+        if any(len(region.blocks) > 1 for region in op.regions):
+            raise DfccError(f"invalid IR: {op.name} has a region of several blocks; dfcc compiles straight-line "
+                            "models without control flow")
         for attr in (*op.properties.values(), *op.attributes.values()):
             if isinstance(attr, DenseResourceAttr):
                 _check_blob(attr)
