@@ -98,6 +98,7 @@ def _apply(name: str, module_pass, ctx, module) -> None:
 
 
 def run(argv: list[str]) -> None:
+    from dfcc.backends.cpu.fixed_point import check_weights_on_grid
     from dfcc.backends.targets import TARGETS, TargetRequest, get_target
     from dfcc.driver.output import refuse_unsafe_output
     from dfcc.driver.pipeline import parse_pipeline
@@ -123,6 +124,7 @@ def run(argv: list[str]) -> None:
     ctx = make_context()
     for spec, module_pass in zip(specs, passes):
         _apply(spec.name, module_pass, ctx, module)
+    check_weights_on_grid(module)  # every target then reads quantized weights the same way
     target.run(module, TargetRequest(output=args.output, input=args.input, json=args.json, plot=args.plot))
 
 

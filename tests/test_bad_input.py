@@ -233,3 +233,14 @@ def test_usage_and_internal_errors_have_their_own_codes(work, capsys, monkeypatc
     err = fails(capsys, ["m.mlir", *LOWER], "internal error: pass 'lower-to-dataflow' produced invalid IR: "
                 "invalid IR: two nodes are named 'input0'", code=cli.EXIT_INTERNAL_ERROR)
     assert "please report" in err
+
+
+def test_off_grid_weights_are_refused_by_every_target(work, capsys):
+    """fixed<8, 1> holds [-1, 1): the weight 2.0 is off its grid; cpu refused it, csim rounded it."""
+    off_grid = DATAFLOW.replace('name = "w", value', 'name = "w", format = !dataflow.fixed<8, 1, rnd, sat>, value')
+    (work / "q.mlir").write_text(off_grid)
+    np.save(work / "x.npy", np.ones((1, 2, 4, 4), np.float32))
+    for target in ("mlir", "estimate", "cpu", "csim", "hls"):
+        fails(capsys, ["q.mlir", "-t", target, "--input", "x.npy", "-o", f"out_{target}"],
+              "weights 'w' hold values that are not on the grid of their format")
+    assert sorted(p.name for p in work.iterdir()) == ["df.mlir", "m.mlir", "q.mlir", "x.npy"]
