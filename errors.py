@@ -15,3 +15,7 @@ class DfccError(Exception):
 
     def __str__(self) -> str:
         return f"{self.location}: {self.message}" if self.location else self.message
+
+
+class InternalError(Exception):
+    """A bug in dfcc (e.g. one of its own passes produced invalid IR): reported as such, exit code 3."""

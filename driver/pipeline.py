@@ -12,8 +12,8 @@ and any other op anchor (`func.func(...)`) is rejected.
 """
 
 import re
-from dataclasses import dataclass, field
-from typing import TypeVar
+from dataclasses import dataclass, field, is_dataclass
+from typing import TypeVar, get_type_hints
 
 from lark import Lark, Token, Tree, UnexpectedInput, UnexpectedToken
 from xdsl.passes import ModulePass
@@ -60,14 +60,23 @@ class PassSpec:
     name: str
     options: dict[str, OptionValue] = field(default_factory=dict)
 
-    def to_arg_spec(self) -> ArgSpec:
-        """The spec xDSL's `ModulePass.from_pass_spec` takes (every value a tuple)."""
-        return ArgSpec(self.name, {k: v if isinstance(v, tuple) else (v,) for k, v in self.options.items()})
+    def to_arg_spec(self, float_options: frozenset[str] = frozenset()) -> ArgSpec:
+        """The spec xDSL's `ModulePass.from_pass_spec` takes (every value a tuple); an integer given
+        for one of `float_options` (field names) becomes a float, as `utilisation=1` means 1.0."""
+        def as_tuple(key: str, value: OptionValue) -> tuple[Scalar, ...]:
+            values = value if isinstance(value, tuple) else (value,)
+            if key.replace("-", "_") in float_options:
+                values = tuple(float(v) if type(v) is int else v for v in values)
+            return values
+
+        return ArgSpec(self.name, {k: as_tuple(k, v) for k, v in self.options.items()})
 
     def instantiate(self, pass_class: type[P]) -> P:
         """Build `pass_class` from these options; bad or missing options raise DfccError."""
+        hints = get_type_hints(pass_class) if is_dataclass(pass_class) else {}
+        float_options = frozenset(k for k, hint in hints.items() if hint is float or hint == float | None)
         try:
-            return pass_class.from_pass_spec(self.to_arg_spec())
+            return pass_class.from_pass_spec(self.to_arg_spec(float_options))
         except ValueError as e:
             raise DfccError(f"pass '{self.name}': {e}") from None
 

@@ -16,6 +16,8 @@ from dfcc.dialects.dataflow import Dataflow
 from dfcc.dialects.linalg_extra import extended_linalg
 from dfcc.dialects.resources import isolate_resources
 from dfcc.errors import DfccError
+from dfcc.frontends.module_checks import check_module
+from dfcc.frontends.prescan import check_text, location
 
 
 def make_context() -> Context:
@@ -39,7 +41,7 @@ def _parse_error(error: ParseError, filename: str, source: str | None = None) ->
     location = f"{filename}:{match.group(1)}:{match.group(2)}" if match else filename
     lines = [line for line in rest.splitlines() if line.strip()]
     message = lines[-1].strip() if lines else text
-    context = "\n".join(lines[:-1])
+    context = "\n".join(_around_caret(lines[:-1]))
     unregistered = re.search(r"Operation (\S+) is not registered", message)
     if unregistered:
         message = f"unsupported operation '{unregistered.group(1)}': dfcc cannot read it (not in any registered dialect)"
@@ -47,6 +49,15 @@ def _parse_error(error: ParseError, filename: str, source: str | None = None) ->
         if others:
             message += "".join(f"\n{filename}:{line}: unsupported operation '{name}'" for name, line in others)
     return DfccError(message + ("\n" + context if context else ""), location)
+
+
+def _around_caret(lines: list[str], width: int = 100) -> list[str]:
+    """xDSL's source line and caret line, cut to `width` characters around the caret (a 50 MB
+    one-line file must not be echoed whole)."""
+    if len(lines) != 2 or len(lines[0]) <= width or set(lines[1].strip()) - {"^"}:
+        return [line[:width] for line in lines]
+    start = max(0, lines[1].index("^") - width // 2)
+    return ["..." + lines[0][start:start + width], "   " + lines[1][start:start + width]]
 
 
 _OP_NAME = re.compile(r"^\s*(?:%[^=]*=\s*)?([a-z_][a-z0-9_]*\.[a-z0-9_.]+)\b", re.MULTILINE)
@@ -67,14 +78,25 @@ def _unregistered_ops(text: str, first: str) -> list[tuple[str, int]]:
 
 def parse_module(text: str, filename: str = "<stdin>", ctx: Context | None = None) -> ModuleOp:
     """Parse and verify MLIR text; errors name the file, line and column."""
+    check_text(text, filename)
+    parser = Parser(ctx or make_context(), text, filename)
     try:
-        module = isolate_resources(lambda: Parser(ctx or make_context(), text, filename).parse_module())
+        module = isolate_resources(parser.parse_module)
     except ParseError as error:
         raise _parse_error(error, filename, text) from None
+    except RecursionError:
+        raise DfccError("the IR is nested too deeply for dfcc's parser", filename) from None
+    except Exception as error:  # xDSL rejects some values (an i64 of 10^30, an f32 of 1e39) this way
+        raise DfccError(f"cannot parse: {type(error).__name__}: {error}", location(text, parser.pos, filename)) from None
     try:
         module.verify()
+        check_module(module)
     except VerifyException as error:
         raise DfccError(f"invalid IR: {error}", filename) from None
+    except DfccError as error:
+        raise DfccError(error.message, filename) from None
+    except Exception as error:  # an xDSL verifier failing on an impossible attribute (a bad index)
+        raise DfccError(f"invalid IR: {type(error).__name__}: {error}", filename) from None
     return module
 
 
@@ -82,11 +104,20 @@ def read_module(path: str) -> ModuleOp:
     """Read a .mlir file ('-' is standard input)."""
     import sys
 
-    if path == "-":
-        return parse_module(sys.stdin.read(), "<stdin>")
+    name = "<stdin>" if path == "-" else path
     try:
-        with open(path) as handle:
-            text = handle.read()
+        if path == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as handle:
+                data = handle.read()
     except OSError as error:
         raise DfccError(f"cannot read input file: {error.strerror}", path) from None
-    return parse_module(text, path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        raise DfccError(f"the file is not UTF-8 text (byte 0x{data[error.start]:02x}); MLIR files are UTF-8",
+                        f"{name}:{line}:{column}") from None
+    return parse_module(text, name)

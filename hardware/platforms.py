@@ -63,10 +63,15 @@ def _read(path: Path) -> Platform:
     def bad(why: str) -> DfccError:
         return DfccError(f"bad platform file: {why}", location=str(path))
 
+    def no_constants(name: str):
+        raise ValueError(f"{name} is not a number a platform can have")
+
     try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        data = json.loads(path.read_text(), parse_constant=no_constants)
+    except (OSError, UnicodeDecodeError, ValueError) as e:  # JSONDecodeError is a ValueError
         raise bad(str(e)) from None
+    except RecursionError:
+        raise bad("nested too deeply") from None
     if not isinstance(data, dict):
         raise bad("expected a JSON object")
     data.setdefault("name", path.stem)

@@ -181,6 +181,8 @@ class Quantize(ModulePass):
             raise DfccError(f"quantize: percentile={self.percentile} must be in (50, 100] (100 = min/max)")
         if self.samples < 1:
             raise DfccError(f"quantize: samples={self.samples} must be at least 1")
+        if self.seed < 0:
+            raise DfccError(f"quantize: seed={self.seed} must be a non-negative integer")
         if self.calibration is not None and not os.path.isfile(str(self.calibration)):
             raise DfccError(f"quantize: calibration file '{self.calibration}' does not exist "
                             "(an .npz with arrays arg0, arg1, ...)")

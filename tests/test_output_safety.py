@@ -112,10 +112,11 @@ def test_overlong_names_are_a_clear_error(work, capsys):
 
 
 def test_file_outputs_refuse_the_input_and_directories_and_keep_symlinks(work, capsys):
+    (work / "m.png").write_text(TINY)
     np.save(work / "x.npy", np.ones((1, 2, 2, 2), np.float32))
     refused(capsys, ["m.mlir", "-o", "m.mlir"], "refusing to write over the input")
     refused(capsys, ["m.mlir", *LOWER, "-t", "cpu", "--input", "x.npy", "-o", "x.npy"], "refusing")
-    refused(capsys, ["m.mlir", *LOWER, "-t", "estimate", "--plot", "m.mlir"], "refusing")
+    refused(capsys, ["m.png", *LOWER, "-t", "estimate", "--plot", "m.png"], "refusing")
     (work / "d").mkdir()
     refused(capsys, ["m.mlir", "-o", "d"], "existing directory")
     (work / "real.mlir").write_text("old")
@@ -136,7 +137,7 @@ def test_dfcc_import_refuses_to_overwrite_its_model(tmp_path, capsys):
 def _every_file_target(work: Path, out: str) -> list[list[str]]:
     np.save(work / "x.npy", np.ones((1, 2, 2, 2), np.float32))
     return [["m.mlir", "-o", out], ["m.mlir", *LOWER, "-t", "cpu", "--input", "x.npy", "-o", out],
-            ["m.mlir", *LOWER, "-t", "estimate", "--json", "-o", out], ["m.mlir", *LOWER, "-t", "estimate", "--plot", out]]
+            ["m.mlir", *LOWER, "-t", "estimate", "--json", "-o", out]]
 
 
 def test_dev_null_is_written_into_not_replaced(work, capsys):

@@ -282,6 +282,14 @@ def _out(op, value: np.ndarray, result: SSAValue | None = None) -> np.ndarray:
     return cast(value, fmt)
 
 
+def check_weights_on_grid(module) -> None:
+    """Refuse weights whose values are off the grid of their `format`, as the reference does, for
+    consumers (the C simulation) that would otherwise round them silently."""
+    for op in module.walk():
+        if isinstance(op, df.WeightsOp) and op.format is not None:
+            _check_weights(op, elements_array(op.value).astype(np.float64), formats_of(op.format))
+
+
 def _check_weights(op: df.WeightsOp, value: np.ndarray, fmt) -> None:
     if fmt is not None and not np.array_equal(cast_weights(value, fmt), value):
         raise DfccError(f"weights '{op.node_name.data}' hold values that are not on the grid of their format")

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 
+from dfcc.backends.cpu.fixed_point import check_weights_on_grid
 from dfcc.backends.hls import toolchain
 from dfcc.backends.hls.emit import Design, emit_design
 from dfcc.backends.hls.project import from_stream_order, write_project
@@ -100,6 +101,7 @@ def csim(module: ModuleOp, inputs: list[np.ndarray], expected: list[np.ndarray] 
          keep: str | Path | None = None) -> CsimResult:
     """Generate, build and run the C simulation of `module` on `inputs` (PyTorch layout)."""
     started = time.perf_counter()
+    check_weights_on_grid(module)
     design = emit_design(module)
     root = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="dfcc_csim_"))
     named = False  # a failed build or run keeps the project and names it in the error
