@@ -29,7 +29,12 @@ def _builtin_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return Explore
 
-    return {"lower-to-dataflow": lower, "quantize": quantize, "explore": explore}
+    def decompose():
+        from dfcc.passes.decompose import Decompose
+
+        return Decompose
+
+    return {"lower-to-dataflow": lower, "quantize": quantize, "explore": explore, "decompose": decompose}
 
 
 _PASSES: dict[str, Callable[[], type[ModulePass]]] = _builtin_passes()
