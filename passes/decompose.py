@@ -55,8 +55,8 @@ AUTO_GROUPS = (1, 2, 4)
 _SPEC = re.compile(r"(?P<name>[a-z]+)(?P<rank>\d+)(?:g(?P<groups>\d+))?")
 
 
-def remark(message: str) -> None:
-    print(f"dfcc: remark: decompose: {message}", file=sys.stderr)
+def remark(message: str, origin: str = "decompose") -> None:
+    print(f"dfcc: remark: {origin}: {message}", file=sys.stderr)
 
 
 def parse_spec(text: str) -> Scheme | None:
