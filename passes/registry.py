@@ -29,7 +29,18 @@ def _builtin_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return Explore
 
-    return {"lower-to-dataflow": lower, "quantize": quantize, "explore": explore}
+    def decompose():
+        from dfcc.passes.decompose import Decompose
+
+        return Decompose
+
+    def lowrank_compensate():
+        from dfcc.passes.lowrank_compensate import LowrankCompensate
+
+        return LowrankCompensate
+
+    return {"lower-to-dataflow": lower, "quantize": quantize, "explore": explore, "decompose": decompose,
+            "lowrank-compensate": lowrank_compensate}
 
 
 _PASSES: dict[str, Callable[[], type[ModulePass]]] = _builtin_passes()
