@@ -1,0 +1,108 @@
+"""Golden outputs of every small bundled example model, to prove refactors change no behaviour.
+
+For each model (float, and quantized to 8 bits): the `-t cpu` outputs, `-t estimate --json` after
+`explore` for ZCU102 and U250, and the `-t hls` project files after exploring for ZCU102. Everything
+runs through the `dfcc` command line in-process, each stage reading the IR the previous one printed.
+Everything is stored as sha256 digests (the repo stays small); each estimate also keeps its
+headline numbers so that a difference says what moved.
+
+Regenerate (after a deliberate change, naming it in the commit):
+    python -m tests.golden.regenerate [MODEL ...]
+"""
+
+import hashlib
+import json
+import tempfile
+from contextlib import redirect_stderr
+from io import StringIO
+from pathlib import Path
+
+import numpy as np
+
+GOLDEN_FILE = Path(__file__).with_name("outputs.json")
+BOARDS = ("zcu102", "u250")
+VARIANTS = {"float": "", "q8": "quantize{weight-bits=8 act-bits=8}"}
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _dfcc(*argv: str) -> None:
+    from dfcc.driver.cli import run
+
+    with redirect_stderr(StringIO()):
+        run(list(argv))
+
+
+def _model_mlir(name: str, work: Path) -> tuple[Path, Path]:
+    """The model imported from PyTorch (linalg text) and seeded inputs, as files."""
+    from dfcc.driver.output import module_text
+    from dfcc.examples.models import MODELS
+    from dfcc.frontends.torch import import_module
+
+    spec = MODELS[name]
+    inputs = spec.inputs()
+    source = work / f"{name}.mlir"
+    source.write_text(module_text(import_module(spec.build(), *inputs)))
+    npz = work / "x.npz"
+    np.savez(npz, **{f"arg{i}": x.numpy() for i, x in enumerate(inputs)})
+    return source, npz
+
+
+def compute(name: str) -> dict:
+    """Every golden output of one model."""
+    result: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        source, inputs = _model_mlir(name, work)
+        lowered = work / "float.mlir"
+        _dfcc(str(source), "-p", "lower-to-dataflow", "-o", str(lowered))
+        for variant, pipeline in VARIANTS.items():
+            design = work / f"{variant}.mlir"
+            if pipeline:
+                _dfcc(str(lowered), "-p", pipeline, "-o", str(design))
+            else:
+                design = lowered
+            outputs = work / f"{variant}.npz"
+            _dfcc(str(design), "-t", "cpu", "--input", str(inputs), "-o", str(outputs))
+            with np.load(outputs) as data:
+                cpu = {key: _sha(np.ascontiguousarray(data[key]).tobytes()) for key in sorted(data.files)}
+            entry: dict = {"cpu": cpu}
+            for board in BOARDS:
+                explored = work / f"{variant}.{board}.mlir"
+                _dfcc(str(design), "-p", f"explore{{platform={board}}}", "-o", str(explored))
+                estimate = work / f"{variant}.{board}.json"
+                _dfcc(str(explored), "-t", "estimate", "--json", "-o", str(estimate))
+                report = json.loads(estimate.read_text())
+                entry[f"estimate_{board}"] = {
+                    "sha256": _sha(estimate.read_bytes()),
+                    **{key: report[key] for key in ("ii_cycles", "latency_cycles", "resources")},
+                }
+                if board == BOARDS[0]:
+                    project = work / f"{variant}.hls"
+                    _dfcc(str(explored), "-t", "hls", "--input", str(inputs), "-o", str(project))
+                    entry["hls"] = {
+                        str(path.relative_to(project)): _sha(path.read_bytes())
+                        for path in sorted(project.rglob("*"))
+                        if path.is_file()
+                    }
+            result[variant] = entry
+    return result
+
+
+def golden_models() -> list[str]:
+    """Every example not marked slow (ImageNet-size ones take minutes each)."""
+    from dfcc.examples.models import MODELS
+
+    return [name for name, spec in MODELS.items() if not spec.slow]
+
+
+# The models the test suite checks by default (~5 s each): together they reach every node kind.
+# DFCC_GOLDEN=all checks every model in outputs.json.
+CI_MODELS = ("cnn", "basic_block_strided", "dwsep", "yolo_tiny", "unet", "conv_pad_reflect", "conv_groups2",
+             "vit_block", "llama_block", "mobilenet_v3_small_tiny", "multi_io")
+
+
+def load() -> dict:
+    return json.loads(GOLDEN_FILE.read_text())
