@@ -10,7 +10,7 @@ def dsp_per_multiplier(a_bits: int, b_bits: int) -> int:
 
 def multipliers_per_dsp(a_bits: int, b_bits: int) -> int:
     """How many narrow multiplications one DSP packs (Xilinx WP486 INT8, WP521 INT4 packing)."""
-    # HARDWARE_MODEL.md packing: x0.5 DSP when both <= 8 bits, x0.25 when both <= 4 bits
+    # Xilinx WP486 / WP521 packing: x0.5 DSP when both <= 8 bits, x0.25 when both <= 4 bits
     if a_bits <= 4 and b_bits <= 4:
         return 4
     return 2 if a_bits <= 8 and b_bits <= 8 else 1
@@ -18,7 +18,7 @@ def multipliers_per_dsp(a_bits: int, b_bits: int) -> int:
 
 def multiplier_dsp(multipliers: int, a_bits: int, b_bits: int) -> int:
     """DSP slices for `multipliers` parallel a x b multipliers, packed where narrow enough."""
-    # fpgaConvNet DSP model with HARDWARE_MODEL.md packing, rounded up to whole slices
+    # fpgaConvNet DSP model with WP486/WP521 packing, rounded up to whole slices
     pack = multipliers_per_dsp(a_bits, b_bits)
     return -(-multipliers * dsp_per_multiplier(a_bits, b_bits) // pack)
 

@@ -7,7 +7,7 @@ Widths are in bits, depths in words. Plain integer arithmetic: the DSE calls the
 # Xilinx 7-series/UltraScale BRAM18 aspect ratios (width bits, depth words); UG473 / UG573.
 BRAM18_ASPECTS = ((1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), (36, 512))
 URAM_WIDTH, URAM_DEPTH = 72, 4096  # UltraScale+ URAM288 (UG573)
-LUT_PER_BRAM18 = 288  # LUTRAM trade (HARDWARE_MODEL.md): 18 Kib / 64 bits per LUT6
+LUT_PER_BRAM18 = 288  # LUTRAM trade (UG574 distributed RAM): 18 Kib / 64 bits per LUT6
 SATAY_FIFO_MARGIN = 64  # extra skip-FIFO depth SATAY adds
 FIFO_SRL_DEPTH = 32  # Vitis HLS maps FIFOs up to this depth to shift registers, not BRAM
 
@@ -17,7 +17,7 @@ def bram18(width: int, depth: int, fifo: bool = False) -> int:
     # fpgaConvNet resource_analytical_model (bram_array_resource_model), small arrays go to LUTs
     if width * depth < 1024 or (fifo and depth <= FIFO_SRL_DEPTH):
         return 0
-    # HARDWARE_MODEL.md: ceil(width/bw)*ceil(depth/bd), cheapest (bw, bd) of the BRAM18 aspects
+    # UG573 cascading: ceil(width/bw)*ceil(depth/bd), cheapest (bw, bd) of the BRAM18 aspects
     best = width * depth  # bound from the 1-bit aspect; a plain loop is 40% faster than min()
     for bw, bd in BRAM18_ASPECTS:
         n = -(-width // bw) * -(-depth // bd)
@@ -69,7 +69,7 @@ def window_buffer(
 ) -> tuple[int, int]:
     """(width, depth) of a sliding window's window buffer: Kr*(Kc-1) pixels of every channel.
 
-    HARDWARE_MODEL.md lists only the line buffer, but fpgaConvNet's sliding window also buffers
+    Besides the line buffer, fpgaConvNet's sliding window also buffers
     Kr*(Kc-1) window positions of every channel. For 3x3, C=256, ci=2, 16 bit that is 192 x 128
     bits = 6 BRAM18, which with 512 (weights) and 8 (line buffer) makes the 526 BRAM18 of the
     AutoWS spill check.

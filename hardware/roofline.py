@@ -6,8 +6,3 @@ def dsp_roofline(dsp: int, macs_per_dsp: float, clock_mhz: float, macs: float) -
     # roofline model (Williams et al.), compute roof DSP*MACs_per_DSP*f/MACs
     return dsp * macs_per_dsp * clock_mhz * 1e6 / macs
 
-
-def bandwidth_roofline(bandwidth_gbps: float, bits_per_inference: float) -> float:
-    """Inferences/s if off-chip traffic were the only limit."""
-    # roofline model (Williams et al.), memory roof bandwidth / bits moved per inference
-    return bandwidth_gbps * 1e9 / bits_per_inference
