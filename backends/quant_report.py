@@ -16,6 +16,7 @@ from xdsl.dialects.builtin import ArrayAttr, ModuleOp
 
 from dfcc.backends.targets import TargetRequest
 from dfcc.dialects import dataflow as df
+from dfcc import kinds
 from dfcc.driver.output import write_atomic
 from dfcc.errors import DfccError
 
@@ -34,7 +35,7 @@ def report_rows(module: ModuleOp) -> list[dict]:
     """One row per quantized node: name, op, formats and SQNRs (dB), in graph order."""
     rows = []
     for op in module.walk():
-        if not isinstance(op, df.NodeOp) or isinstance(op, (df.WeightsOp, df.SinkOp)):
+        if not isinstance(op, df.NodeOp) or isinstance(op, (kinds.WeightsOp, kinds.SinkOp)):
             continue
         out = op.results[0].type if op.results else None
         if not isinstance(out, df.StreamType) or not isinstance(out.element_type, df.FixedType):
@@ -46,7 +47,7 @@ def report_rows(module: ModuleOp) -> list[dict]:
             "node": op.node_name.data,
             "op": op.name.removeprefix("dataflow."),
             "output_format": _format(out.element_type),
-            "weights_format": _format(weights.owner.format) if weights is not None and isinstance(weights.owner, df.WeightsOp) else None,
+            "weights_format": _format(weights.owner.format) if weights is not None and isinstance(weights.owner, kinds.WeightsOp) else None,
             "acc_format": _format(op.properties.get("acc_format")),
             "sqnr_weights_db": values.get("weights"),
             "sqnr_format_db": values.get("format"),

@@ -28,8 +28,9 @@ import warnings
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.rewriter import Rewriter
 
-from dfcc.backends.estimate.network import Network
-from dfcc.dialects.dataflow import FixedType, StreamType, WeightsOp
+from dfcc.analyses.network import Network
+from dfcc.dialects.dataflow import FixedType, StreamType
+from dfcc.kinds import WeightsOp
 from dfcc.hardware.cycles import throughput
 from dfcc.hardware.platforms import load_platform
 from dfcc.hardware.roofline import dsp_roofline

@@ -12,7 +12,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import ParseError, VerifyException
 
-from dfcc.dialects.dataflow import Dataflow
+from dfcc.kinds import Dataflow
 from dfcc.dialects.linalg_extra import extended_linalg
 from dfcc.dialects.resources import isolate_resources
 from dfcc.errors import DfccError

@@ -1,7 +1,7 @@
 """FPGA boards: the resources and off-chip bandwidth a design must fit into.
 
 Bundled boards live as JSON files in the package's `platforms/` folder (figures as published in
-fpgaConvNet's platform files, see HARDWARE_MODEL.md); users may pass a path to their own file.
+fpgaConvNet's platform files and the vendors' data sheets); users may pass a path to their own file.
 """
 
 import json
@@ -11,6 +11,7 @@ from pathlib import Path
 from dfcc.errors import DfccError
 
 PLATFORM_DIR = Path(__file__).resolve().parent.parent / "platforms"
+DEFAULT_PLATFORM = "zcu102"  # the board explore, estimate and HLS assume when none is named
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,10 @@
   gets a FIFO deep enough on its full-size input to hold what arrives before that result.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
+from xdsl.context import Context
 from xdsl.dialects import arith
 from xdsl.dialects.builtin import DenseArrayBase, FloatAttr, ModuleOp, f32, i32
 from xdsl.ir import Block, Operation, Region, SSAValue
@@ -19,10 +22,12 @@ from xdsl.pattern_rewriter import (
     RewritePattern,
     op_type_rewrite_pattern,
 )
+from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from dfcc.backends.cpu.scalar_body import evaluate_body
 from dfcc.dialects import dataflow as df
+from dfcc import kinds
 from dfcc.dialects.resources import elements_array, make_resource
 
 _AFFINE_OPS = {"arith.addf", "arith.subf", "arith.mulf", "arith.divf", "arith.negf", "arith.constant"}
@@ -67,15 +72,15 @@ class FoldAffineMapIntoWeights(RewritePattern):
     """conv/linear -> map(a*x+b per channel)  ==>  conv/linear with scaled weights and bias."""
 
     @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: df.MapOp, rewriter: PatternRewriter) -> None:
-        if len(op.inputs) != 1 or not isinstance(producer := op.inputs[0].owner, (df.ConvOp, df.LinearOp)):
+    def match_and_rewrite(self, op: kinds.MapOp, rewriter: PatternRewriter) -> None:
+        if len(op.inputs) != 1 or not isinstance(producer := op.inputs[0].owner, (kinds.ConvOp, kinds.LinearOp)):
             return
         if not producer.output.has_one_use() or not is_affine_in(op.body.block, op.body.block.args[0]):
             return
         channels = producer.output.type.get_shape()[-1]
         params = []
         for param in op.params:
-            vector = _channel_vector(elements_array(param.owner.value), channels) if isinstance(param.owner, df.WeightsOp) else None
+            vector = _channel_vector(elements_array(param.owner.value), channels) if isinstance(param.owner, kinds.WeightsOp) else None
             if vector is None:
                 return
             params.append(vector)
@@ -84,8 +89,8 @@ class FoldAffineMapIntoWeights(RewritePattern):
         weights = elements_array(producer.weights.owner.value)
         bias = elements_array(producer.bias.owner.value) if producer.bias is not None else np.zeros(channels, np.float32)
         name = producer.node_name.data
-        new_weights = df.WeightsOp(make_resource(f"{name}_w", weights * scale.reshape((-1,) + (1,) * (weights.ndim - 1))), f"{name}_w")
-        new_bias = df.WeightsOp(make_resource(f"{name}_b", bias * scale + shift), f"{name}_b")
+        new_weights = kinds.WeightsOp(make_resource(f"{name}_w", weights * scale.reshape((-1,) + (1,) * (weights.ndim - 1))), f"{name}_w")
+        new_bias = kinds.WeightsOp(make_resource(f"{name}_b", bias * scale + shift), f"{name}_b")
         rewriter.insert([new_weights, new_bias], InsertPoint.before(producer))
         producer.operands[1] = new_weights.output
         if producer.bias is not None:
@@ -99,17 +104,17 @@ class FuseMaps(RewritePattern):
     """map -> map (the first read only by the second)  ==>  one map running both bodies."""
 
     @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: df.MapOp, rewriter: PatternRewriter) -> None:
+    def match_and_rewrite(self, op: kinds.MapOp, rewriter: PatternRewriter) -> None:
         for position, value in enumerate(op.inputs):
             producer = value.owner
-            if (isinstance(producer, df.MapOp) and value.has_one_use()
+            if (isinstance(producer, kinds.MapOp) and value.has_one_use()
                     and producer.output.type.get_shape() == op.output.type.get_shape()):
                 rewriter.replace(op, fuse_maps(producer, op, position))
                 rewriter.erase(producer)
                 return
 
 
-def fuse_maps(first: df.MapOp, second: df.MapOp, position: int) -> df.MapOp:
+def fuse_maps(first: kinds.MapOp, second: kinds.MapOp, position: int) -> kinds.MapOp:
     """A map computing `second` with its input `position` replaced by `first`'s body."""
     inputs = [*second.inputs[:position], *first.inputs, *second.inputs[position + 1:]]
     params = [*first.params, *second.params]
@@ -118,7 +123,7 @@ def fuse_maps(first: df.MapOp, second: df.MapOp, position: int) -> df.MapOp:
     first_args = block.args[position:position + n_first] + block.args[len(inputs):len(inputs) + len(first.params)]
     mapping: dict[SSAValue, SSAValue] = dict(zip(first.body.block.args, first_args))
     for inner in first.body.block.ops:
-        if isinstance(inner, df.YieldOp):
+        if isinstance(inner, kinds.YieldOp):
             first_result = mapping[inner.operands[0]]
         else:
             block.add_op(inner.clone(value_mapper=mapping))
@@ -127,18 +132,18 @@ def fuse_maps(first: df.MapOp, second: df.MapOp, position: int) -> df.MapOp:
     mapping = dict(zip(second.body.block.args, (*second_stream_args, *second_param_args)))
     for inner in second.body.block.ops:
         block.add_op(inner.clone(value_mapper=mapping))
-    return df.MapOp.create(
+    return kinds.MapOp.create(
         operands=[*inputs, *params], result_types=[second.output.type], regions=[Region(block)],
         properties={**second.properties, "operandSegmentSizes": DenseArrayBase.from_list(i32, [len(inputs), len(params)])})
 
 
-def _rebuild_map(op: df.MapOp, inputs: list[SSAValue], params: list[SSAValue], arg_values) -> df.MapOp:
+def _rebuild_map(op: kinds.MapOp, inputs: list[SSAValue], params: list[SSAValue], arg_values) -> kinds.MapOp:
     """A copy of `op` over new operands; `arg_values(block)` gives the value each old body arg becomes."""
     block = Block(arg_types=[v.type.element_type for v in inputs] + [p.type.element_type for p in params])
     mapping: dict[SSAValue, SSAValue] = dict(zip(op.body.block.args, arg_values(block)))
     for inner in op.body.block.ops:
         block.add_op(inner.clone(value_mapper=mapping))
-    return df.MapOp.create(
+    return kinds.MapOp.create(
         operands=[*inputs, *params], result_types=[op.output.type], regions=[Region(block)],
         properties={**op.properties, "operandSegmentSizes": DenseArrayBase.from_list(i32, [len(inputs), len(params)])})
 
@@ -147,7 +152,7 @@ class DedupMapInputs(RewritePattern):
     """map(%a, %a)  ==>  map(%a): one FIFO read serves every use of the same stream in the body."""
 
     @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: df.MapOp, rewriter: PatternRewriter) -> None:
+    def match_and_rewrite(self, op: kinds.MapOp, rewriter: PatternRewriter) -> None:
         inputs = list(op.inputs)
         unique = list(dict.fromkeys(inputs))
         if len(unique) == len(inputs):
@@ -161,8 +166,8 @@ class InlineScalarParams(RewritePattern):
     """A single-number parameter becomes a constant in the body: no memory, no extra port."""
 
     @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: df.MapOp, rewriter: PatternRewriter) -> None:
-        scalars = [p for p in op.params if isinstance(p.owner, df.WeightsOp) and elements_array(p.owner.value).size == 1]
+    def match_and_rewrite(self, op: kinds.MapOp, rewriter: PatternRewriter) -> None:
+        scalars = [p for p in op.params if isinstance(p.owner, kinds.WeightsOp) and elements_array(p.owner.value).size == 1]
         if not scalars:
             return
         kept = [p for p in op.params if p not in scalars]
@@ -181,17 +186,17 @@ class CollapseReshapes(RewritePattern):
     """reshape -> reshape  ==>  one reshape; a reshape to its own shape disappears."""
 
     @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: df.ReshapeOp, rewriter: PatternRewriter) -> None:
+    def match_and_rewrite(self, op: kinds.ReshapeOp, rewriter: PatternRewriter) -> None:
         if op.input.type.get_shape() == op.output.type.get_shape():
             rewriter.replace(op, [], [op.input])
-        elif isinstance(inner := op.input.owner, df.ReshapeOp) and op.input.has_one_use():
+        elif isinstance(inner := op.input.owner, kinds.ReshapeOp) and op.input.has_one_use():
             op.operands[0] = inner.input
             rewriter.erase(inner)
 
 
 class EraseUnusedWeights(RewritePattern):
     @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: df.WeightsOp, rewriter: PatternRewriter) -> None:
+    def match_and_rewrite(self, op: kinds.WeightsOp, rewriter: PatternRewriter) -> None:
         if not op.output.uses:
             rewriter.erase(op)
 
@@ -207,7 +212,7 @@ def insert_forks(module: ModuleOp) -> None:
             while f"fork{counter}" in names:
                 counter += 1
             uses = sorted(result.uses, key=lambda use: (_position(use.operation), use.index))
-            fork = df.ForkOp(result, len(uses), f"fork{counter}")
+            fork = kinds.ForkOp(result, len(uses), f"fork{counter}")
             names.add(f"fork{counter}")
             Rewriter.insert_op(fork, InsertPoint.after(op))
             for use, output in zip(uses, fork.outputs):
@@ -219,7 +224,7 @@ def _position(op: Operation) -> int:
     return block.get_operation_index(op) if block else 0
 
 
-def join_buffer_words(op: df.MapOp, value: SSAValue) -> int:
+def join_buffer_words(op: kinds.MapOp, value: SSAValue) -> int:
     """Words the full-size input `value` of a join must buffer until its broadcast inputs arrive.
 
     A broadcast input (e.g. a mean over H, W, or over the last dim) is one element per slice of the
@@ -242,12 +247,22 @@ def join_buffer_words(op: df.MapOp, value: SSAValue) -> int:
 def set_join_depths(module: ModuleOp) -> None:
     """Make the buffering of broadcast joins explicit as FIFO depth on their full-size inputs."""
     for op in list(module.walk()):
-        if not isinstance(op, df.MapOp) or len(op.inputs) < 2:
+        if not isinstance(op, kinds.MapOp) or len(op.inputs) < 2:
             continue
         for value in list(op.inputs):
             words = join_buffer_words(op, value)
             if value.type.get_shape() == op.output.type.get_shape() and words + 2 > value.type.depth.data:
                 Rewriter.replace_value_with_new_type(value, value.type.with_depth(words + 2))
+
+
+@dataclass(frozen=True)
+class DataflowCleanup(ModulePass):
+    """`dataflow-cleanup`: the clean-ups below as a pipeline pass (lower-to-dataflow also runs them)."""
+
+    name = "dataflow-cleanup"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        dataflow_cleanup(op)
 
 
 def dataflow_cleanup(module: ModuleOp) -> None:

@@ -42,6 +42,7 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from dfcc.dialects import dataflow as df
+from dfcc import kinds
 from dfcc.dialects.resources import elements_array, make_resource
 from dfcc.errors import DfccError
 from dfcc.passes.lowrank import (
@@ -74,17 +75,17 @@ def parse_spec(text: str) -> Scheme | None:
 class Layer:
     """A conv or linear node as the factorisations see it."""
 
-    op: df.ConvOp | df.LinearOp
+    op: kinds.ConvOp | kinds.LinearOp
     weights: np.ndarray
     bias: np.ndarray | None
     geometry: Geometry
     in_spatial: tuple[int, int]
 
     @staticmethod
-    def of(op: df.ConvOp | df.LinearOp) -> Layer:
+    def of(op: kinds.ConvOp | kinds.LinearOp) -> Layer:
         weights = elements_array(op.weights.owner.value).astype(np.float64)
         bias = None if op.bias is None else elements_array(op.bias.owner.value).astype(np.float32)
-        if isinstance(op, df.LinearOp):
+        if isinstance(op, kinds.LinearOp):
             return Layer(op, weights, bias, Geometry(), (1, 1))
         _, stride, dilation, pad = op.window_geometry()
         return Layer(op, weights, bias, Geometry(stride, dilation, pad), op.input.type.get_shape()[1:3])
@@ -99,7 +100,7 @@ class Layer:
 
     def chain_macs(self, factors: list[Factor]) -> int:
         batch_pixels = self.op.output.type.num_elements // self.op.output.type.get_shape()[-1]
-        if isinstance(self.op, df.LinearOp):
+        if isinstance(self.op, kinds.LinearOp):
             return batch_pixels * chain_macs(factors, (1, 1), df.window_output_size)
         batch = self.op.input.type.get_shape()[0]
         return batch * chain_macs(factors, self.in_spatial, df.window_output_size)
@@ -114,21 +115,21 @@ class Layer:
 
 
 def is_decomposable(op) -> bool:
-    return isinstance(op, df.LinearOp) or (isinstance(op, df.ConvOp) and op.groups.value.data == 1)
+    return isinstance(op, kinds.LinearOp) or (isinstance(op, kinds.ConvOp) and op.groups.value.data == 1)
 
 
-def default_scope(op, stem: df.ConvOp | None) -> bool:
+def default_scope(op, stem: kinds.ConvOp | None) -> bool:
     """Mixed-TD's scope: KxK convs (K > 1), not the stem; and every linear."""
-    if isinstance(op, df.LinearOp):
+    if isinstance(op, kinds.LinearOp):
         return True
     kr, kc = op.ints_prop("kernel")
     return op is not stem and kr > 1 and kc > 1
 
 
-def candidate_layers(function: func.FuncOp) -> tuple[list, df.ConvOp | None]:
+def candidate_layers(function: func.FuncOp) -> tuple[list, kinds.ConvOp | None]:
     """The function's conv/linear nodes and its stem (first conv)."""
-    ops = [op for op in function.walk() if isinstance(op, (df.ConvOp, df.LinearOp))]
-    stem = next((op for op in ops if isinstance(op, df.ConvOp)), None)
+    ops = [op for op in function.walk() if isinstance(op, (kinds.ConvOp, kinds.LinearOp))]
+    stem = next((op for op in ops if isinstance(op, kinds.ConvOp)), None)
     return ops, stem
 
 
@@ -146,17 +147,17 @@ def replace_with_chain(layer: Layer, factors: list[Factor], scheme: Scheme, meth
 def build_node(before, value: SSAValue, factor: Factor, name: str, taken: set[str], provenance: dict) -> SSAValue:
     """One conv/linear node (and its weights) computing `factor` on `value`, inserted before `before`."""
     name = unique_name(name, taken)
-    weights = df.WeightsOp(make_resource(f"{name}_w", factor.weights), f"{name}_w")
+    weights = kinds.WeightsOp(make_resource(f"{name}_w", factor.weights), f"{name}_w")
     new_ops = [weights]
     bias = None
     if factor.bias is not None:
-        bias = df.WeightsOp(make_resource(f"{name}_b", factor.bias), f"{name}_b")
+        bias = kinds.WeightsOp(make_resource(f"{name}_b", factor.bias), f"{name}_b")
         new_ops.append(bias)
     if factor.is_linear:
-        node = df.LinearOp(value, weights.output, bias and bias.output, name=name)
+        node = kinds.LinearOp(value, weights.output, bias and bias.output, name=name)
     else:
         g = factor.geometry
-        node = df.ConvOp(value, weights.output, bias and bias.output, name=name, stride=g.stride,
+        node = kinds.ConvOp(value, weights.output, bias and bias.output, name=name, stride=g.stride,
                          dilation=g.dilation, pad=g.pad, groups=factor.groups)
     node.attributes[DECOMPOSITION_ATTR] = DictionaryAttr(provenance)
     Rewriter.insert_op([*new_ops, node], InsertPoint.before(before))
@@ -172,12 +173,12 @@ def unique_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def erase_node(op: df.ConvOp | df.LinearOp) -> None:
+def erase_node(op: kinds.ConvOp | kinds.LinearOp) -> None:
     """Erase a conv/linear node and its weights (when nothing else reads them)."""
     owners = [v.owner for v in op.operands[1:]]
     Rewriter.erase_op(op)
     for owner in owners:
-        if isinstance(owner, df.WeightsOp) and not owner.output.uses:
+        if isinstance(owner, kinds.WeightsOp) and not owner.output.uses:
             Rewriter.erase_op(owner)
 
 
@@ -189,7 +190,7 @@ def check_float(function: func.FuncOp, pass_name: str) -> None:
 
 
 def dataflow_functions(module: ModuleOp, pass_name: str) -> list[func.FuncOp]:
-    functions = [f for f in module.walk() if isinstance(f, func.FuncOp) and any(isinstance(o, df.SourceOp) for o in f.walk())]
+    functions = [f for f in module.walk() if isinstance(f, func.FuncOp) and any(isinstance(o, kinds.SourceOp) for o in f.walk())]
     if not functions:
         raise DfccError(f"{pass_name} works on dataflow graphs; run lower-to-dataflow first", pass_name)
     for function in functions:
@@ -203,7 +204,7 @@ def node_names(module: ModuleOp) -> set[str]:
 
 def layer_names(module: ModuleOp) -> set[str]:
     """Names of the conv and linear nodes (what decompositions can rewrite)."""
-    return {op.node_name.data for op in module.walk() if isinstance(op, (df.ConvOp, df.LinearOp))}
+    return {op.node_name.data for op in module.walk() if isinstance(op, (kinds.ConvOp, kinds.LinearOp))}
 
 
 def parse_overrides(items, names: set[str], pass_name: str) -> list[tuple[str, str]]:
@@ -228,7 +229,7 @@ def apply_schemes(module: ModuleOp, schemes: dict[str, Scheme], verbose: bool = 
     """Rewrite every node named in `schemes`; returns one row per rewrite (MACs, weight error)."""
     taken = node_names(module)
     rows = []
-    for op in [o for o in module.walk() if isinstance(o, (df.ConvOp, df.LinearOp)) and o.node_name.data in schemes]:
+    for op in [o for o in module.walk() if isinstance(o, (kinds.ConvOp, kinds.LinearOp)) and o.node_name.data in schemes]:
         layer = Layer.of(op)
         scheme = schemes[layer.name]
         factors = layer.factorise(scheme)
@@ -299,7 +300,7 @@ class Decompose(ModulePass):
         apply_schemes(op, schemes)
 
     def _choose(self, layer: Layer) -> Scheme:
-        if isinstance(layer.op, df.LinearOp):
+        if isinstance(layer.op, kinds.LinearOp):
             return self._ranked(layer, "svd", 1)
         if self.method == "auto":
             candidates = [(name, g) for name in SVD_SCHEMES for g in AUTO_GROUPS

@@ -27,17 +27,15 @@ import numpy as np
 from xdsl.context import Context
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr, i64
 from xdsl.passes import ModulePass
-from xdsl.ir import SSAValue
 from xdsl.rewriter import Rewriter
 
-from dfcc.backends.estimate.model import NodeModel
+from dfcc.kinds.cost import NodeModel
 from dfcc.dialects.dataflow import MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES, WEIGHTS_MEMORY_ATTR
-from dfcc.backends.estimate.network import (
+from dfcc.analyses.network import (
     DEFAULT_FIFO_DEPTH, PLATFORM_ATTR, RESOURCE_LABELS, RESOURCES, Choice, Network, Totals,
 )
-from dfcc.dialects.dataflow import WeightsOp
 from dfcc.errors import DfccError
-from dfcc.hardware.platforms import Platform, load_platform
+from dfcc.hardware.platforms import DEFAULT_PLATFORM, Platform, load_platform
 
 BISECTION_ROUNDS = 16  # weight-update rounds per target II during bisection
 POLISH_ROUNDS = 30  # rounds for each target tried just below the bisection's answer
@@ -284,10 +282,7 @@ def apply_design(module: ModuleOp, network: Network, choices: list[Choice], tota
     for model, (folding, memory, mult) in zip(network.nodes, choices):
         for factor, value in zip(model.factors, folding):
             model.op.properties[factor] = IntegerAttr(value, i64)
-        weights = getattr(model.op, "weights", None)
-        if isinstance(weights, SSAValue) and isinstance(weights.owner, WeightsOp):
-            weights.owner.properties["storage"] = StringAttr("off_chip" if memory == "off_chip" else "on_chip")
-        if memory in ("bram", "off_chip"):
+        if memory == "bram":
             model.op.attributes.pop(WEIGHTS_MEMORY_ATTR, None)
         else:
             model.op.attributes[WEIGHTS_MEMORY_ATTR] = StringAttr(memory)
@@ -311,7 +306,7 @@ class Explore(ModulePass):
 
     name = "explore"
 
-    platform: str = "zcu102"
+    platform: str = DEFAULT_PLATFORM
     utilisation: float = 0.9
     seed: int = 0
     off_chip_weights: bool = False

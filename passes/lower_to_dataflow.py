@@ -26,6 +26,7 @@ from xdsl.utils.exceptions import VerifyException
 
 from dfcc.backends.cpu.scalar_body import INDEXING_OPS, SUPPORTED_SCALAR_OPS, evaluate_body, evaluate_ops
 from dfcc.dialects import dataflow as df
+from dfcc import kinds
 from dfcc.dialects.linalg_extra import BatchMatmulOp, DepthwiseConv2DNchwChwOp, GenericOp, PoolingNchwSumOp
 from dfcc.dialects.resources import elements_array, make_resource
 from dfcc.errors import DfccError
@@ -143,7 +144,7 @@ class _Lowering:
         return op
 
     def weights(self, array: np.ndarray, name: str) -> SSAValue:
-        return self.emit(df.WeightsOp(make_resource(name, array), name)).output
+        return self.emit(kinds.WeightsOp(make_resource(name, array), name)).output
 
     def const(self, value: SSAValue, op: Operation) -> np.ndarray:
         item = self.values.get(value)
@@ -166,7 +167,7 @@ class _Lowering:
         if isinstance(item, Padded):
             act = self.relayout(item.act, NCHW_TO_STREAM)
             pad = (0, 0, *item.pad, 0, 0)
-            node = self.emit(df.PadOp(act.stream, pad, "constant", self.fresh("pad"), item.value))
+            node = self.emit(kinds.PadOp(act.stream, pad, "constant", self.fresh("pad"), item.value))
             n, c, h, w = act.shape
             return Act(node.output, (n, c, h + pad[2] + pad[3], w + pad[4] + pad[5]), act.perm)
         if isinstance(item, Gathered):
@@ -203,13 +204,13 @@ class _Lowering:
             offsets = [steps[a][0][0] for a in order]
             strides = [steps[a][0][1] for a in order]
             sizes = [steps[a][0][2] for a in order]
-            node = self.emit(df.SliceOp(act.stream, offsets, sizes, strides, self.fresh("slice")))
+            node = self.emit(kinds.SliceOp(act.stream, offsets, sizes, strides, self.fresh("slice")))
             act = Act(node.output, tuple(steps[a][0][2] for a in range(rank)), act.perm)
         for mode in ("nearest", "zeros"):
             if any(st[1] is not None and st[1][0] == mode and st[1][1] > 1 for st in steps):
                 scale = [steps[a][1][1] if steps[a][1] is not None and steps[a][1][0] == mode else 1 for a in order]
-                node = self.emit(df.ResizeOp(act.stream, scale, mode, self.fresh("resize")))
-                shape = df.ResizeOp.output_shape(act.stream.type.get_shape(), scale, mode)
+                node = self.emit(kinds.ResizeOp(act.stream, scale, mode, self.fresh("resize")))
+                shape = kinds.ResizeOp.output_shape(act.stream.type.get_shape(), scale, mode)
                 act = Act(node.output, tuple(shape[order.index(a)] for a in range(rank)), act.perm)
         if any(st[1] is not None and st[1][0] == "zeros" for st in steps) and g.fill != 0.0:
             raise DfccError(f"{location(op)}: zero insertion with a non-zero fill", "lower-to-dataflow")
@@ -224,7 +225,7 @@ class _Lowering:
                 folded = (*pads[2], *pads[3])
                 continue
             flat = [x for a in order for x in pads[a]]
-            node = self.emit(df.PadOp(act.stream, flat, mode, self.fresh("pad"), g.fill if mode == "constant" else 0.0))
+            node = self.emit(kinds.PadOp(act.stream, flat, mode, self.fresh("pad"), g.fill if mode == "constant" else 0.0))
             act = Act(node.output, tuple(act.shape[a] + sum(pads[a]) for a in range(rank)), act.perm)
         return act, folded
 
@@ -234,9 +235,9 @@ class _Lowering:
             if act.perm == perm:
                 return act
             stream_shape = [act.shape[p] for p in perm]
-            node = self.emit(df.ReshapeOp(act.stream, stream_shape, self.fresh("reshape")))
+            node = self.emit(kinds.ReshapeOp(act.stream, stream_shape, self.fresh("reshape")))
             return Act(node.output, act.shape, perm)
-        node = self.emit(df.TransposeOp(act.stream, [act.perm.index(p) for p in perm], self.fresh("transpose")))
+        node = self.emit(kinds.TransposeOp(act.stream, [act.perm.index(p) for p in perm], self.fresh("transpose")))
         return Act(node.output, act.shape, perm)
 
     def reshape(self, act: Act, shape: tuple[int, ...]) -> Act:
@@ -248,7 +249,7 @@ class _Lowering:
         stream_shape = [shape[p] for p in perm]
         if list(stream_shape) == list(act.stream.type.get_shape()):
             return Act(act.stream, shape, perm)
-        node = self.emit(df.ReshapeOp(act.stream, stream_shape, self.fresh("reshape")))
+        node = self.emit(kinds.ReshapeOp(act.stream, stream_shape, self.fresh("reshape")))
         return Act(node.output, shape, perm)
 
     def window_input(self, value: SSAValue, op: Operation, pad_value: float) -> tuple[Act, tuple[int, int, int, int]]:
@@ -281,7 +282,7 @@ class _Lowering:
                 self.poisoned.add(arg)
                 continue
             perm = default_perm(len(shape))
-            source = self.emit(df.SourceOp(arg, perm, f"input{index}"))
+            source = self.emit(kinds.SourceOp(arg, perm, f"input{index}"))
             self.values[arg] = Act(source.output, shape, perm)
         for op in list(block.ops):
             if any(v in self.poisoned for v in op.operands):
@@ -444,7 +445,7 @@ class _Lowering:
         acts = [self.act(v, op) for v in op.inputs]
         perm = acts[0].perm
         streams = [self.relayout(a, perm).stream for a in acts]
-        node = self.emit(df.ConcatOp(streams, perm.index(dim), self.fresh("concat")))
+        node = self.emit(kinds.ConcatOp(streams, perm.index(dim), self.fresh("concat")))
         self.values[op.result] = Act(node.output, op.result.type.get_shape(), perm)
 
     def on_reshape(self, op: Operation) -> None:
@@ -500,7 +501,7 @@ class _Lowering:
             new_pad[2 * axis + 1] = max(0, extent - lo - sizes[axis])
             sizes[axis] = min(sizes[axis], extent - lo)
         if sizes != [h, w]:
-            node = self.emit(df.SliceOp(act.stream, [0, 0, 0, 0], [n, *sizes, c], [1, 1, 1, 1], self.fresh("slice")))
+            node = self.emit(kinds.SliceOp(act.stream, [0, 0, 0, 0], [n, *sizes, c], [1, 1, 1, 1], self.fresh("slice")))
             act = Act(node.output, (act.shape[0], act.shape[1], *sizes), act.perm)
         return act, tuple(new_pad)
 
@@ -515,7 +516,7 @@ class _Lowering:
                                    tuple(op.dilations.get_values()), out_shape[2:], op)
         name = self.fresh("conv")
         bias = self._bias(init, op)
-        node = self.emit(df.ConvOp(
+        node = self.emit(kinds.ConvOp(
             act.stream, self.weights(np.ascontiguousarray(weights), f"{name}_w"),
             None if bias is None else self.weights(bias, f"{name}_b"),
             name=name, stride=tuple(op.strides.get_values()), dilation=tuple(op.dilations.get_values()),
@@ -547,7 +548,7 @@ class _Lowering:
         kernel = op.inputs[1].type.get_shape()
         act, pad = self.fit_window(act, pad, kernel, tuple(op.strides.get_values()), tuple(op.dilations.get_values()),
                                    op.results[0].type.get_shape()[2:], op)
-        node = self.emit(df.PoolOp(act.stream, name=self.fresh(f"{kind}pool"), kind=kind, kernel=kernel,
+        node = self.emit(kinds.PoolOp(act.stream, name=self.fresh(f"{kind}pool"), kind=kind, kernel=kernel,
                                    stride=tuple(op.strides.get_values()), dilation=tuple(op.dilations.get_values()), pad=pad))
         self.values[op.results[0]] = Act(node.output, op.results[0].type.get_shape(), NCHW_TO_STREAM)
 
@@ -570,7 +571,7 @@ class _Lowering:
         name = self.fresh("linear")
         init = self.const(op.outputs[0], op)
         bias = self._bias(init[None], op)
-        node = self.emit(df.LinearOp(act.stream, self.weights(np.ascontiguousarray(self.const(rhs, op).T), f"{name}_w"),
+        node = self.emit(kinds.LinearOp(act.stream, self.weights(np.ascontiguousarray(self.const(rhs, op).T), f"{name}_w"),
                                      None if bias is None else self.weights(bias, f"{name}_b"), name=name))
         self.values[op.results[0]] = Act(node.output, op.results[0].type.get_shape(), (0, 1))
 
@@ -580,7 +581,7 @@ class _Lowering:
             raise DfccError(f"{location(op)}: a matmul of activations must start from zero", "lower-to-dataflow")
         rank = len(op.results[0].type.get_shape())
         lhs, rhs = (self.relayout(self.act(v, op), tuple(range(rank))) for v in op.inputs)
-        node = self.emit(df.MatmulOp(lhs.stream, rhs.stream, self.fresh("matmul")))
+        node = self.emit(kinds.MatmulOp(lhs.stream, rhs.stream, self.fresh("matmul")))
         self.values[op.results[0]] = Act(node.output, op.results[0].type.get_shape(), tuple(range(rank)))
 
     def on_generic(self, op: linalg.GenericOp) -> None:
@@ -764,7 +765,7 @@ class _Lowering:
         name = self.fresh("map")
         block = self._clone_body(body_block, arg_order, op, list(folded), skipped)
         out_type = df.StreamType([out_shape[p] for p in perm], op.results[0].type.get_element_type())
-        node = df.MapOp.create(
+        node = kinds.MapOp.create(
             operands=[*streams, *params], result_types=[out_type], regions=[Region(block)],
             properties={"name": StringAttr(name), "operandSegmentSizes": DenseArrayBase.from_list(i32, [len(streams), len(params)])})
         self.emit(node)
@@ -796,7 +797,7 @@ class _Lowering:
                     block.add_op(constant)
                     mapping[operand] = constant.result
             if inner is body.last_op:
-                block.add_op(df.YieldOp(*[mapping[v] for v in inner.operands]))
+                block.add_op(kinds.YieldOp(*[mapping[v] for v in inner.operands]))
             else:
                 block.add_op(inner.clone(value_mapper=mapping))
         return block
@@ -817,15 +818,15 @@ class _Lowering:
     def _reduction(self, op: linalg.GenericOp) -> None:
         body = op.body.block
         combiner = body.last_op.operands[0].owner
-        kinds = {"arith.addf": "sum", "arith.maximumf": "max", "arith.maxnumf": "max"}
+        reduction_kinds = {"arith.addf": "sum", "arith.maximumf": "max", "arith.maxnumf": "max"}
         out_arg = body.args[len(op.inputs)]
         # torch-mlir's max reduction also computes the argmax; dropped when nobody reads it.
         extra_unused = len(op.results) > 1 and all(not r.uses for r in op.results[1:])
-        if (len(op.inputs) != 1 or (len(list(body.ops)) != 2 and not extra_unused) or combiner.name not in kinds
+        if (len(op.inputs) != 1 or (len(list(body.ops)) != 2 and not extra_unused) or combiner.name not in reduction_kinds
                 or out_arg not in combiner.operands or body.args[0] not in combiner.operands):
             self.reject(op, name="linalg.generic (reduction other than sum or max)")
             return
-        kind = kinds[combiner.name]
+        kind = reduction_kinds[combiner.name]
         init = self.const(op.outputs[0], op)
         expected = 0.0 if kind == "sum" else -np.inf
         if not np.all(init == expected):
@@ -837,7 +838,7 @@ class _Lowering:
             return
         kept = {e.position for e in maps[1].results if isinstance(e, AffineDimExpr)}
         reduced = [d for d in range(len(act.shape)) if d not in kept]
-        node = self.emit(df.ReduceOp(act.stream, name=self.fresh(f"reduce_{kind}"), kind=kind,
+        node = self.emit(kinds.ReduceOp(act.stream, name=self.fresh(f"reduce_{kind}"), kind=kind,
                                      dims=sorted(act.perm.index(d) for d in reduced)))
         kept_shape = tuple(1 if d in reduced else s for d, s in enumerate(act.shape))
         result = Act(node.output, kept_shape, act.perm)
@@ -848,7 +849,7 @@ class _Lowering:
         outputs = []
         for index, value in enumerate(op.arguments):
             act = self.act(value, op)
-            outputs.append(self.emit(df.SinkOp(act.stream, act.perm, f"output{index}")).tensor)
+            outputs.append(self.emit(kinds.SinkOp(act.stream, act.perm, f"output{index}")).tensor)
         self.emit(func.ReturnOp(*outputs))
 
 

@@ -35,7 +35,7 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from dfcc.backends.cpu import fixed_point as fx
-from dfcc.dialects import dataflow as df
+from dfcc import kinds
 from dfcc.dialects.resources import make_resource
 from dfcc.errors import DfccError
 from dfcc.passes.cleanup import insert_forks
@@ -86,12 +86,12 @@ def compensate(matrix: np.ndarray, bits: int, rank: int, iterations: int, factor
     return Compensation(q, u, v, errors, plain_error)
 
 
-def add_map(lhs, rhs, name: str) -> df.MapOp:
+def add_map(lhs, rhs, name: str) -> kinds.MapOp:
     """A two-input map adding its streams (the join of the main path and the branch)."""
     block = Block(arg_types=[lhs.type.element_type, rhs.type.element_type])
     total = arith.AddfOp(block.args[0], block.args[1])
-    block.add_ops([total, df.YieldOp(total.result)])
-    return df.MapOp.create(operands=[lhs, rhs], result_types=[lhs.type], regions=[Region(block)],
+    block.add_ops([total, kinds.YieldOp(total.result)])
+    return kinds.MapOp.create(operands=[lhs, rhs], result_types=[lhs.type], regions=[Region(block)],
                            properties={"name": StringAttr(name), "operandSegmentSizes": DenseArrayBase.from_list(i32, [2, 0])})
 
 
@@ -121,8 +121,8 @@ class LowrankCompensate(ModulePass):
             raise DfccError(f"nodes={self.nodes} matches no conv or linear node (they are: {', '.join(sorted(names))})", self.name)
         taken = node_names(op)
         rewritten = []
-        for node in [o for o in op.walk() if isinstance(o, (df.ConvOp, df.LinearOp)) and fnmatch.fnmatchcase(o.node_name.data, self.nodes)]:
-            if isinstance(node, df.ConvOp) and node.groups.value.data != 1:
+        for node in [o for o in op.walk() if isinstance(o, (kinds.ConvOp, kinds.LinearOp)) and fnmatch.fnmatchcase(o.node_name.data, self.nodes)]:
+            if isinstance(node, kinds.ConvOp) and node.groups.value.data != 1:
                 continue  # a grouped conv's weight is not one matrix
             rewritten.append(self._rewrite(Layer.of(node), taken))
         insert_forks(op)
@@ -136,7 +136,7 @@ class LowrankCompensate(ModulePass):
         rank = min(self.rank, shape[0], int(np.prod(shape[1:])))
         result = compensate(layer.weights.reshape(shape[0], -1), self.weight_bits, rank, self.iterations, self.factor_bits)
         name = layer.name
-        main = df.WeightsOp(make_resource(f"{name}_wq", result.main.reshape(shape)), f"{name}_wq")
+        main = kinds.WeightsOp(make_resource(f"{name}_wq", result.main.reshape(shape)), f"{name}_wq")
         Rewriter.insert_op(main, InsertPoint.before(node))
         old = node.weights.owner
         node.operands[1] = main.output
@@ -145,7 +145,7 @@ class LowrankCompensate(ModulePass):
         node.attributes[COMPENSATION_ATTR] = DictionaryAttr({
             "weight_bits": IntegerAttr(self.weight_bits, i64), "rank": IntegerAttr(rank, i64),
             "iterations": IntegerAttr(self.iterations, i64), "error": FloatAttr(result.errors[-1], f64)})
-        if isinstance(node, df.LinearOp):
+        if isinstance(node, kinds.LinearOp):
             factors = [Factor(result.v.astype(np.float32), None), Factor(result.u.astype(np.float32), None)]
         else:
             f, c, kr, kc = shape

@@ -52,6 +52,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 
 from dfcc.backends.cpu import fixed_point as fx
 from dfcc.dialects import dataflow as df
+from dfcc import kinds
 from dfcc.dialects.resources import elements_array, make_resource
 from dfcc.errors import DfccError
 
@@ -213,7 +214,7 @@ class Quantize(ModulePass):
 
     # ---- the pass -------------------------------------------------------------------------------
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        functions = [f for f in op.walk() if isinstance(f, func.FuncOp) and any(isinstance(o, df.SourceOp) for o in f.walk())]
+        functions = [f for f in op.walk() if isinstance(f, func.FuncOp) and any(isinstance(o, kinds.SourceOp) for o in f.walk())]
         if not functions:
             raise DfccError("quantize works on dataflow graphs; run lower-to-dataflow first", "quantize")
         names = {o.node_name.data for f in functions for o in f.walk() if isinstance(o, df.NodeOp)}
@@ -285,7 +286,7 @@ class Quantize(ModulePass):
 
     def _assign_formats(self, function: func.FuncOp, stats: dict[tuple[str, int], _Stats]) -> None:
         for op in list(function.body.walk()):
-            if not isinstance(op, df.NodeOp) or isinstance(op, (df.WeightsOp, df.SinkOp)):
+            if not isinstance(op, df.NodeOp) or isinstance(op, (kinds.WeightsOp, kinds.SinkOp)):
                 continue
             node = op.node_name.data
             in_fmt = fx.fixed_of(op.operands[0]) if op.operands and isinstance(op.operands[0].type, df.StreamType) else None
@@ -294,19 +295,19 @@ class Quantize(ModulePass):
                     continue
                 keep_input = in_fmt is not None and (
                     op.name in _PASS_THROUGH
-                    or (isinstance(op, (df.PoolOp, df.ReduceOp)) and op.kind.data == "max")
+                    or (isinstance(op, (kinds.PoolOp, kinds.ReduceOp)) and op.kind.data == "max")
                     or (op.name == "dataflow.resize" and getattr(op, "mode", None) is not None and op.mode.data == "nearest"))
                 fmt = in_fmt if keep_input else self._act_format(node, stats[(node, index)])
                 Rewriter.replace_value_with_new_type(result, result.type.with_element_type(fmt))
-            if isinstance(op, (df.ConvOp, df.LinearOp)):
+            if isinstance(op, (kinds.ConvOp, kinds.LinearOp)):
                 self._quantize_weights(op, in_fmt)
-            elif isinstance(op, df.MapOp):
+            elif isinstance(op, kinds.MapOp):
                 for param in op.params:
                     self._quantize_param(op, param)
 
-    def _own_weights(self, op: Operation, value: SSAValue) -> df.WeightsOp:
+    def _own_weights(self, op: Operation, value: SSAValue) -> kinds.WeightsOp:
         owner = value.owner
-        if not isinstance(owner, df.WeightsOp):
+        if not isinstance(owner, kinds.WeightsOp):
             raise DfccError(f"{op.name} '{op.node_name.data}': weights must come from dataflow.weights", "quantize")
         if len(list(value.uses)) > 1:  # shared by several nodes: this node gets its own copy
             clone = owner.clone()
@@ -315,7 +316,7 @@ class Quantize(ModulePass):
             return clone
         return owner
 
-    def _quantize_weights(self, op: df.ConvOp | df.LinearOp, in_fmt: df.FixedType | None) -> None:
+    def _quantize_weights(self, op: kinds.ConvOp | kinds.LinearOp, in_fmt: df.FixedType | None) -> None:
         node = op.node_name.data
         w_op = self._own_weights(op, op.weights)
         weights = elements_array(w_op.value).astype(np.float64)
@@ -358,7 +359,7 @@ class Quantize(ModulePass):
                    "the accumulator may overflow and then wraps")
         op.properties["acc_format"] = df.FixedType(acc_bits, acc_bits - acc_frac, True, "trn", "wrap")
 
-    def _quantize_param(self, op: df.MapOp, param: SSAValue) -> None:
+    def _quantize_param(self, op: kinds.MapOp, param: SSAValue) -> None:
         p_op = self._own_weights(op, param)
         values = elements_array(p_op.value).astype(np.float64)
         if not np.all(np.abs(values) < SENTINEL):
@@ -374,7 +375,7 @@ class Quantize(ModulePass):
                  inputs: list[list[np.ndarray]]) -> None:
         from dfcc.backends.cpu.reference import run_reference
 
-        nodes = [o for o in function.body.walk() if isinstance(o, df.NodeOp) and not isinstance(o, (df.WeightsOp, df.SinkOp))]
+        nodes = [o for o in function.body.walk() if isinstance(o, df.NodeOp) and not isinstance(o, (kinds.WeightsOp, kinds.SinkOp))]
         power: dict[str, list[float]] = {o.node_name.data: [0.0, 0.0, 0.0] for o in nodes}  # signal, noise, format noise
         for sample in inputs:
             reference, quantized = _Collector(), _Collector()
@@ -391,13 +392,13 @@ class Quantize(ModulePass):
                 acc[1] += float(np.sum((exact - approx) ** 2))
                 fmt = fx.fixed_of(o.results[0])
                 acc[2] += float(np.sum((exact - fx.cast(exact, fmt)) ** 2)) if fmt is not None else 0.0
-        float_weights = {o.node_name.data: o for o in float_module.walk() if isinstance(o, df.WeightsOp)}
+        float_weights = {o.node_name.data: o for o in float_module.walk() if isinstance(o, kinds.WeightsOp)}
         worst = None
         for o in nodes:
             node = o.node_name.data
             signal, noise, format_noise = power[node]
             entries = {"output": sqnr_db(signal, noise), "format": sqnr_db(signal, format_noise)}
-            if isinstance(o, (df.ConvOp, df.LinearOp)):
+            if isinstance(o, (kinds.ConvOp, kinds.LinearOp)):
                 original = float_weights.get(o.weights.owner.node_name.data)
                 if original is not None:
                     w = elements_array(original.value).astype(np.float64)

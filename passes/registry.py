@@ -39,8 +39,13 @@ def _builtin_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return LowrankCompensate
 
-    return {"lower-to-dataflow": lower, "quantize": quantize, "explore": explore, "decompose": decompose,
-            "lowrank-compensate": lowrank_compensate}
+    def cleanup():
+        from dfcc.passes.cleanup import DataflowCleanup
+
+        return DataflowCleanup
+
+    return {"lower-to-dataflow": lower, "dataflow-cleanup": cleanup, "quantize": quantize, "explore": explore,
+            "decompose": decompose, "lowrank-compensate": lowrank_compensate}
 
 
 _PASSES: dict[str, Callable[[], type[ModulePass]]] = _builtin_passes()

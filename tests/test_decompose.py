@@ -11,6 +11,7 @@ pytest.importorskip("torch_mlir.fx")
 
 from dfcc.backends.cpu.reference import run_reference  # noqa: E402
 from dfcc.dialects import dataflow as df  # noqa: E402
+from dfcc import kinds  # noqa: E402
 from dfcc.dialects.resources import elements_array  # noqa: E402
 from dfcc.errors import DfccError  # noqa: E402
 from dfcc.frontends.mlir import make_context  # noqa: E402
@@ -134,7 +135,7 @@ def test_cpd_computes_tensorlys_reconstruction(lowered):
 
     model, module, x = lowered
     result = _decomposed(module, method="cpd", rank=6, override=("conv[0234]:keep", "linear0:keep"))
-    names = [o.node_name.data for o in result.walk() if isinstance(o, df.ConvOp)]
+    names = [o.node_name.data for o in result.walk() if isinstance(o, kinds.ConvOp)]
     assert names == ["conv0", "conv1_cpd0", "conv1_cpd1", "conv1_cpd2", "conv1_cpd3", "conv2", "conv3", "conv4"]
     factors = factorise(_weights(module, "conv1"), None, Geometry(), Scheme("cpd", 6))
     cp_weights = cp_to_tensor((np.ones(6), [factors[3].weights[:, :, 0, 0].astype(np.float64), factors[0].weights[:, :, 0, 0].T,
@@ -151,7 +152,7 @@ def test_cpd_computes_tensorlys_reconstruction(lowered):
 def test_macs_option_picks_the_rank_keeping_that_fraction(lowered):
     _, module, _ = lowered
     result = _decomposed(module, macs=0.5, override=("conv[0234]:keep", "linear0:keep"))
-    first, second = [o for o in result.walk() if isinstance(o, df.ConvOp) and o.node_name.data.startswith("conv1_")]
+    first, second = [o for o in result.walk() if isinstance(o, kinds.ConvOp) and o.node_name.data.startswith("conv1_")]
     # conv1: 8x8 pixels x 8 x 8 x 9 MACs = 36864; per rank 8*8*(8*3) + 8*8*(8*3) = 3072 -> rank 6
     assert first.weights.type.get_shape() == (6, 8, 1, 3)
     assert second.weights.type.get_shape() == (8, 6, 3, 1)

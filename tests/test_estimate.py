@@ -6,7 +6,6 @@ import pytest
 from xdsl.dialects.builtin import IntegerAttr, StringAttr, i64
 
 from dfcc.backends.estimate import Estimate, Network, describe, node_cost
-from dfcc.backends.estimate.model import _generic
 from dfcc.driver.cli import main
 from dfcc.frontends.mlir import parse_module
 
@@ -134,15 +133,6 @@ def test_network_totals_and_skip_fifo():
     assert totals.depth_cycles == sum(c.depth for c in totals.costs)  # a chain apart from the skip
 
 
-def test_generic_fallback_streams_words_over_coarse():
-    module = parse_module(NET)
-    fork = _node(module, "fork")
-    model = _generic(fork)  # as if forks had no model of their own
-    assert model.factors == ("coarse",) and model.extents == (4,)
-    # max(256 words in, 512 words out) / coarse
-    assert model.cost((2,)).cycles == 256 and model.cost((2,)).dsp == 0
-
-
 def test_estimate_json_and_table(capsys, tmp_path):
     path = tmp_path / "net.mlir"
     path.write_text(NET)
@@ -178,7 +168,7 @@ def test_estimate_of_module_roofline():
 def test_off_chip_weights_and_bandwidth_limit():
     module = _conv_module(256, 256, 3, 14, 1, 1)
     conv = _fold(_node(module, "conv"), coarse_in=2, coarse_out=16, fine=9)
-    _node(module, "w").properties["storage"] = StringAttr("off_chip")
+    conv.attributes["dataflow.weights_memory"] = StringAttr("off_chip")
     cost = node_cost(conv)
     # weights 4608 x 2048 leave BRAM (526 - 512 = 14) for a 4608 x 512 stream buffer (128 BRAM18);
     # swept once per output pixel: 4608 * 2048 * 14 * 14 = 1,849,688,064 bits per inference

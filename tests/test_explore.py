@@ -7,8 +7,9 @@ import pytest
 from xdsl.dialects.builtin import ModuleOp
 
 from dfcc.backends.estimate import Estimate
-from dfcc.backends.estimate.network import RESOURCES
-from dfcc.dialects.dataflow import PLATFORM_ATTR, ConvOp, StreamType
+from dfcc.analyses.network import RESOURCES
+from dfcc.dialects.dataflow import PLATFORM_ATTR, StreamType
+from dfcc.kinds import ConvOp
 from dfcc.driver.cli import main
 from dfcc.driver.output import module_text
 from dfcc.errors import DfccError
@@ -160,5 +161,7 @@ def test_off_chip_weights_within_bandwidth():
     module = _explore(NET, platform="zedboard", off_chip_weights=True)
     est = _check_design(module, "zedboard")
     assert est.offchip_gbps() <= 0.9 * est.platform.bandwidth_gbps
-    storages = {op.properties["storage"].data for op in module.walk() if op.name == "dataflow.weights"}
-    assert storages <= {"on_chip", "off_chip"}
+    assert not any("storage" in op.properties for op in module.walk())  # one placement attribute: the node's
+    memories = {op.attributes["dataflow.weights_memory"].data for op in module.walk()
+                if "dataflow.weights_memory" in op.attributes}
+    assert memories <= {"uram", "lutram", "off_chip"}

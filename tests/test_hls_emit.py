@@ -132,8 +132,8 @@ def test_off_chip_weights_are_refused_not_silently_built_on_chip(tmp_path):
     """The estimate may stream weights from DRAM (explore{off-chip-weights=true}); until the HLS backend
     builds that, it must refuse rather than emit an on-chip design that differs from the estimate."""
     path = tmp_path / "offchip.mlir"
-    path.write_text(SMALL.read_text().replace('name = "conv0_w"', 'name = "conv0_w", storage = "off_chip"', 1))
-    with pytest.raises(DfccError, match=r"dataflow.weights 'conv0_w'.*off-chip"):
+    path.write_text(SMALL.read_text().replace('name = "conv0"', 'name = "conv0", "dataflow.weights_memory" = "off_chip"', 1))
+    with pytest.raises(DfccError, match=r"dataflow.conv 'conv0'.*off-chip"):
         emit_design(read_module(str(path)))
 
 

@@ -9,7 +9,7 @@ pytest.importorskip("torch_mlir.fx")
 from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
-from dfcc.dialects import dataflow as df  # noqa: E402
+from dfcc import kinds  # noqa: E402
 from dfcc.frontends.mlir import parse_module  # noqa: E402
 from dfcc.passes.lower_to_dataflow import LowerToDataflow  # noqa: E402
 from tests.torch_differential import assert_matches_torch  # noqa: E402
@@ -93,6 +93,6 @@ def test_pool_output_follows_the_linalg_result(out):
     module = parse_module(POOL_READING_PADDING.format(out=out))
     LowerToDataflow().apply(None, module)
     module.verify()
-    (pool,) = [op for op in module.walk() if isinstance(op, df.PoolOp)]
+    (pool,) = [op for op in module.walk() if isinstance(op, kinds.PoolOp)]
     assert pool.output.type.get_shape() == (1, out, out, 1)
     assert list(pool.ints_prop("pad")) == [0, max(0, 2 * out - 4)] * 2

@@ -11,6 +11,7 @@ pytest.importorskip("torch_mlir.fx")
 
 from dfcc.backends.cpu.reference import run_reference  # noqa: E402
 from dfcc.dialects import dataflow as df  # noqa: E402
+from dfcc import kinds  # noqa: E402
 from dfcc.examples.models import MODELS  # noqa: E402
 from dfcc.frontends.mlir import parse_module  # noqa: E402
 from dfcc.driver.output import module_text  # noqa: E402
@@ -21,14 +22,14 @@ PARAMS = [pytest.param(name, marks=[pytest.mark.slow] if spec.slow else [], id=n
 
 # Node kinds each family must lower to (the pattern the lowering is meant to find, not an accident).
 EXPECTED_NODES = {
-    "yolo_tiny": {df.ResizeOp, df.ConcatOp, df.PoolOp},
-    "unet": {df.ResizeOp, df.ConcatOp},
-    "conv_pad_reflect": {df.PadOp},
-    "conv_pad_replicate": {df.PadOp},
-    "conv_pad_circular": {df.PadOp},
-    "vit_block": {df.MatmulOp, df.ReduceOp, df.SliceOp, df.LinearOp},
-    "llama_block": {df.MatmulOp, df.ReduceOp, df.LinearOp},
-    "mobilenet_v3_small_tiny": {df.ReduceOp},
+    "yolo_tiny": {kinds.ResizeOp, kinds.ConcatOp, kinds.PoolOp},
+    "unet": {kinds.ResizeOp, kinds.ConcatOp},
+    "conv_pad_reflect": {kinds.PadOp},
+    "conv_pad_replicate": {kinds.PadOp},
+    "conv_pad_circular": {kinds.PadOp},
+    "vit_block": {kinds.MatmulOp, kinds.ReduceOp, kinds.SliceOp, kinds.LinearOp},
+    "llama_block": {kinds.MatmulOp, kinds.ReduceOp, kinds.LinearOp},
+    "mobilenet_v3_small_tiny": {kinds.ReduceOp},
 }
 
 

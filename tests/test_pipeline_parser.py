@@ -1,14 +1,19 @@
 """Pass pipeline strings: both spellings, option values, xDSL interop, and caret-style errors."""
 
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 import pytest
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
+from dfcc.backends.cpu.reference import run_reference
 from dfcc.driver.pipeline import PassSpec, parse_pipeline
 from dfcc.errors import DfccError
+from dfcc.frontends.mlir import make_context, parse_module
+from dfcc.passes.registry import get_pass
 
 
 def test_xdsl_spelling():
@@ -121,3 +126,16 @@ def test_errors_point_at_column(text, column, message):
     shown, caret = error.message.splitlines()[-2:]
     assert shown == "  " + text
     assert caret == "  " + " " * (column - 1) + "^"
+
+
+def test_dataflow_cleanup_pass_keeps_results():
+    """`-p dataflow-cleanup` (fusing maps, erasing weights, inserting forks) computes what the graph did."""
+    text = (Path(__file__).resolve().parent.parent / "lit_tests" / "cleanup" / "fuse_and_erase.mlir").read_text()
+    x = np.array([[-1.5, 0.0, 2.0, 3.25]], dtype=np.float32)
+    module = parse_module(text)
+    get_pass("dataflow-cleanup")().apply(make_context(), module)
+    module.verify()
+    assert sum(op.name == "dataflow.map" for op in module.walk()) == 1
+    fused, copy = run_reference(module, [x])
+    np.testing.assert_array_equal(fused, np.maximum(x, 0) * 2)
+    np.testing.assert_array_equal(copy, x)

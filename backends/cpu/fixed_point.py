@@ -70,9 +70,10 @@ from xdsl.interpreter import _IMPL_DICT_KEY, Interpreter, OpImplResult, impl, re
 from xdsl.ir import Block, SSAValue
 
 from dfcc.backends.cpu import kernels
-from dfcc.backends.cpu.reference import DataflowFunctions
+from dfcc.backends.cpu.float_semantics import DataflowFunctions
 from dfcc.backends.cpu.scalar_body import _eval_op
 from dfcc.dialects import dataflow as df
+from dfcc import kinds
 from dfcc.dialects.resources import elements_array
 from dfcc.errors import DfccError
 
@@ -234,7 +235,7 @@ def _is_power_of_two_constant(value: SSAValue) -> bool:
     return c != 0 and math.frexp(abs(c))[0] == 0.5
 
 
-def map_kind(op: df.MapOp) -> str:
+def map_kind(op: kinds.MapOp) -> str:
     """How HLS realises this quantized map (all three compute the same numbers as this file):
     "table" (one input of <= 16 bits, no params: `map_table`), "exact" (piecewise-linear body
     computed exactly), or "float" (any other body; last-bit differences possible in HLS)."""
@@ -259,7 +260,7 @@ def input_codes(fmt: FixedType) -> np.ndarray:
     return patterns.astype(np.float64)
 
 
-def map_table(op: df.MapOp) -> np.ndarray:
+def map_table(op: kinds.MapOp) -> np.ndarray:
     """The lookup table of a one-input map: entry i = the output value (float64, on the output's
     grid) for the input whose W-bit pattern, read as an unsigned number, is i."""
     x_fmt, y_fmt = fixed_of(op.inputs[0]) if len(op.inputs) == 1 else None, fixed_of(op.output)
@@ -286,11 +287,11 @@ def check_weights_on_grid(module) -> None:
     """Refuse weights whose values are off the grid of their `format`, as the reference does, for
     consumers (the C simulation) that would otherwise round them silently."""
     for op in module.walk():
-        if isinstance(op, df.WeightsOp) and op.format is not None:
+        if isinstance(op, kinds.WeightsOp) and op.format is not None:
             _check_weights(op, elements_array(op.value).astype(np.float64), formats_of(op.format))
 
 
-def _check_weights(op: df.WeightsOp, value: np.ndarray, fmt) -> None:
+def _check_weights(op: kinds.WeightsOp, value: np.ndarray, fmt) -> None:
     if fmt is not None and not np.array_equal(cast_weights(value, fmt), value):
         raise DfccError(f"weights '{op.node_name.data}' hold values that are not on the grid of their format")
 
@@ -304,7 +305,7 @@ def _acc_then_out(op, acc: np.ndarray) -> np.ndarray:
 
 def _weights_format(value: SSAValue):
     owner = value.owner
-    if isinstance(owner, df.WeightsOp):
+    if isinstance(owner, kinds.WeightsOp):
         return formats_of(owner.format)
     return None
 
@@ -313,17 +314,17 @@ def _weights_format(value: SSAValue):
 class FixedPointFunctions(DataflowFunctions):
     """DataflowFunctions with the contract above for nodes whose output is a FixedType stream."""
 
-    @impl(df.SourceOp)
-    def run_source(self, interpreter: Interpreter, op: df.SourceOp, args: tuple[Any, ...]):
+    @impl(kinds.SourceOp)
+    def run_source(self, interpreter: Interpreter, op: kinds.SourceOp, args: tuple[Any, ...]):
         x = np.ascontiguousarray(np.transpose(np.asarray(args[0], dtype=np.float32), op.ints_prop("perm")))
         return (_out(op, x.astype(np.float64)),)
 
-    @impl(df.SinkOp)
-    def run_sink(self, interpreter: Interpreter, op: df.SinkOp, args: tuple[Any, ...]):
+    @impl(kinds.SinkOp)
+    def run_sink(self, interpreter: Interpreter, op: kinds.SinkOp, args: tuple[Any, ...]):
         return (np.ascontiguousarray(np.transpose(args[0], np.argsort(op.ints_prop("perm"))), dtype=np.float32),)
 
-    @impl(df.WeightsOp)
-    def run_weights(self, interpreter: Interpreter, op: df.WeightsOp, args: tuple[Any, ...]):
+    @impl(kinds.WeightsOp)
+    def run_weights(self, interpreter: Interpreter, op: kinds.WeightsOp, args: tuple[Any, ...]):
         value = elements_array(op.value)
         fmt = formats_of(op.format)
         if fmt is None:
@@ -332,8 +333,8 @@ class FixedPointFunctions(DataflowFunctions):
         _check_weights(op, value, fmt)
         return (value,)
 
-    @impl(df.ConvOp)
-    def run_conv(self, interpreter: Interpreter, op: df.ConvOp, args: tuple[Any, ...]):
+    @impl(kinds.ConvOp)
+    def run_conv(self, interpreter: Interpreter, op: kinds.ConvOp, args: tuple[Any, ...]):
         if fixed_of(op.output) is None:
             return super().run_conv(interpreter, op, args).values
         x, weights, *bias = (np.asarray(a, dtype=np.float64) for a in args)
@@ -342,24 +343,24 @@ class FixedPointFunctions(DataflowFunctions):
                              op.ints_prop("pad"), op.groups.value.data)
         return (_acc_then_out(op, acc),)
 
-    @impl(df.LinearOp)
-    def run_linear(self, interpreter: Interpreter, op: df.LinearOp, args: tuple[Any, ...]):
+    @impl(kinds.LinearOp)
+    def run_linear(self, interpreter: Interpreter, op: kinds.LinearOp, args: tuple[Any, ...]):
         if fixed_of(op.output) is None:
             return super().run_linear(interpreter, op, args).values
         x, weights, *bias = (np.asarray(a, dtype=np.float64) for a in args)
         check_exact(op, fixed_of(op.input), weights, _weights_format(op.weights), bias[0] if bias else None)
         return (_acc_then_out(op, kernels.linear(x, weights, bias[0] if bias else None)),)
 
-    @impl(df.PoolOp)
-    def run_pool(self, interpreter: Interpreter, op: df.PoolOp, args: tuple[Any, ...]):
+    @impl(kinds.PoolOp)
+    def run_pool(self, interpreter: Interpreter, op: kinds.PoolOp, args: tuple[Any, ...]):
         if fixed_of(op.output) is None:
             return super().run_pool(interpreter, op, args).values
         x = np.asarray(args[0], dtype=np.float64)
         return (_out(op, kernels.pool2d(x, op.kind.data, op.ints_prop("kernel"), op.ints_prop("stride"),
                                         op.ints_prop("dilation"), op.ints_prop("pad"))),)
 
-    @impl(df.ReduceOp)
-    def run_reduce(self, interpreter: Interpreter, op: df.ReduceOp, args: tuple[Any, ...]):
+    @impl(kinds.ReduceOp)
+    def run_reduce(self, interpreter: Interpreter, op: kinds.ReduceOp, args: tuple[Any, ...]):
         if fixed_of(op.output) is None:
             return super().run_reduce(interpreter, op, args).values
         x, dims = np.asarray(args[0], dtype=np.float64), tuple(op.ints_prop("dims"))
@@ -368,23 +369,23 @@ class FixedPointFunctions(DataflowFunctions):
             return (_out(op, x.sum(axis=dims, keepdims=True) * mean_reciprocal(count)),)
         return (_out(op, kernels.reduce(x, op.kind.data, dims)),)
 
-    @impl(df.MapOp)
-    def run_map(self, interpreter: Interpreter, op: df.MapOp, args: tuple[Any, ...]):
+    @impl(kinds.MapOp)
+    def run_map(self, interpreter: Interpreter, op: kinds.MapOp, args: tuple[Any, ...]):
         if fixed_of(op.output) is None:
             return super().run_map(interpreter, op, args).values
         value = evaluate_body_f64(op.body.block, list(args))
         return (_out(op, np.broadcast_to(value, op.output.type.get_shape())),)
 
-    @impl(df.MatmulOp)
-    def run_matmul(self, interpreter: Interpreter, op: df.MatmulOp, args: tuple[Any, ...]):
+    @impl(kinds.MatmulOp)
+    def run_matmul(self, interpreter: Interpreter, op: kinds.MatmulOp, args: tuple[Any, ...]):
         """matmul of two streams: exact float64 product, then acc_format and T_out (module doc)."""
         if fixed_of(op.output) is None:
             return super().run_matmul(interpreter, op, args).values
         a, b = (np.asarray(v, dtype=np.float64) for v in args)
         return (_acc_then_out(op, np.matmul(a, b)),)
 
-    @impl(df.ForkOp)
-    def run_fork(self, interpreter: Interpreter, op: df.ForkOp, args: tuple[Any, ...]):
+    @impl(kinds.ForkOp)
+    def run_fork(self, interpreter: Interpreter, op: kinds.ForkOp, args: tuple[Any, ...]):
         return tuple(_out(op, args[0], r) if fixed_of(r) else args[0] for r in op.outputs)
 
 

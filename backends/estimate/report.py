@@ -13,13 +13,11 @@ from dataclasses import dataclass
 
 from xdsl.dialects.builtin import ModuleOp
 
-from dfcc.backends.estimate.network import RESOURCE_LABELS, RESOURCES, Network, Totals, recorded_platform
+from dfcc.analyses.network import RESOURCE_LABELS, RESOURCES, Network, Totals, recorded_platform
 from dfcc.hardware.cycles import throughput
 from dfcc.hardware.offchip import gbps
-from dfcc.hardware.platforms import Platform, load_platform
+from dfcc.hardware.platforms import DEFAULT_PLATFORM, Platform, load_platform
 from dfcc.hardware.roofline import dsp_roofline
-
-DEFAULT_PLATFORM = "zcu102"
 
 
 def remark(message: str) -> None:

@@ -32,6 +32,7 @@ from xdsl.dialects.builtin import Float32Type, Float64Type, IntegerType, ModuleO
 from xdsl.ir import BlockArgument, Operation, SSAValue
 
 from dfcc.dialects import dataflow as df
+from dfcc import kinds
 from dfcc.dialects.resources import elements_array
 from dfcc.errors import DfccError
 
@@ -255,12 +256,12 @@ class Emitter:
         self.calls: list[str] = []  # statements in the DATAFLOW region
         self.defs: list[str] = []  # functors and stage functions, before top
         self.roms: dict[str, Rom] = {}
-        self.weight_of: dict[SSAValue, df.WeightsOp] = {}
+        self.weight_of: dict[SSAValue, kinds.WeightsOp] = {}
         self.inputs: list[Port] = []
         self.outputs: list[Port] = []
         self.names: set[str] = set()
         self.stage_names: list[str] = []
-        self.sink_ports: dict[df.SinkOp, Port] = {}
+        self.sink_ports: dict[kinds.SinkOp, Port] = {}
         self.fixed = False
         self.storage: list[str] = []  # BIND_STORAGE pragmas of ROMs explore moved out of BRAM
 
@@ -334,13 +335,13 @@ class Emitter:
             src = out
         return src
 
-    def weights(self, value: SSAValue, op: Operation, what: str) -> df.WeightsOp:
+    def weights(self, value: SSAValue, op: Operation, what: str) -> kinds.WeightsOp:
         owner = value.owner
-        if not isinstance(owner, df.WeightsOp):
+        if not isinstance(owner, kinds.WeightsOp):
             raise self.error(op, f"{what} is not a dataflow.weights constant")
         return owner
 
-    def rom(self, w_op: df.WeightsOp, *, name: str | None = None, shape: tuple[int, ...] | None = None,
+    def rom(self, w_op: kinds.WeightsOp, *, name: str | None = None, shape: tuple[int, ...] | None = None,
             fx: Fx | None = None, comment: str = "") -> Rom:
         """A ROM for a weights op: float array for float designs, codes of an exact type otherwise."""
         values = np.asarray(elements_array(w_op.value))
@@ -359,7 +360,7 @@ class Emitter:
         self.roms[name] = rom
         return rom
 
-    def weights_fx(self, w_op: df.WeightsOp, values: np.ndarray) -> Fx:
+    def weights_fx(self, w_op: kinds.WeightsOp, values: np.ndarray) -> Fx:
         """The exact type of a weights op: its `format` (per-channel formats joined into one type
         holding every channel exactly), or the smallest type holding the values."""
         fmt = w_op.format
@@ -389,15 +390,15 @@ class Emitter:
                 continue
             if not isinstance(op, df.NodeOp):
                 raise DfccError(f"HLS backend: '{op.name}' is not a dataflow node (run -p lower-to-dataflow first)")
-            if isinstance(op, df.WeightsOp) and op.storage.data == "off_chip":
-                raise self.error(op, "weights streamed from off-chip memory (storage = off_chip) are not built by "
-                                     "the HLS backend yet; run explore without off-chip-weights=true")
+            memory = op.attributes.get(df.WEIGHTS_MEMORY_ATTR)
+            if memory is not None and memory.data == "off_chip":
+                raise self.error(op, "weights streamed from off-chip memory (dataflow.weights_memory = off_chip) are "
+                                     "not built by the HLS backend yet; run explore without off-chip-weights=true")
             method = getattr(self, "emit_" + op.name.split(".", 1)[1], None)
             if method is None:
                 raise self.error(op, "this node kind is not supported by the HLS backend yet")
             before = set(self.roms)
             method(op)
-            memory = op.attributes.get(df.WEIGHTS_MEMORY_ATTR)
             if memory is not None and memory.data != "bram":
                 if memory.data not in _STORAGE_IMPL:
                     raise self.error(op, f"weights memory '{memory.data}' is not supported")
@@ -412,10 +413,10 @@ class Emitter:
 
     # -- nodes --------------------------------------------------------------------------------
 
-    def emit_weights(self, op: df.WeightsOp) -> None:
+    def emit_weights(self, op: kinds.WeightsOp) -> None:
         pass  # emitted as ROMs by the nodes that use them
 
-    def emit_source(self, op: df.SourceOp) -> None:
+    def emit_source(self, op: kinds.SourceOp) -> None:
         arg = op.tensor
         if not isinstance(arg, BlockArgument):
             raise self.error(op, "the source must stream a function argument")
@@ -427,7 +428,7 @@ class Emitter:
     def sink_port(self, value: SSAValue) -> Port | None:
         """The output port of `value` when its only consumer is a sink (created on first ask)."""
         uses = list(value.uses)
-        if len(uses) != 1 or not isinstance(uses[0].operation, df.SinkOp):
+        if len(uses) != 1 or not isinstance(uses[0].operation, kinds.SinkOp):
             return None
         sink = uses[0].operation
         if sink in self.sink_ports:
@@ -441,7 +442,7 @@ class Emitter:
         self.outputs.append(port)
         return port
 
-    def emit_sink(self, op: df.SinkOp) -> None:
+    def emit_sink(self, op: kinds.SinkOp) -> None:
         if op in self.sink_ports:
             return  # its producer writes the port
         if op.input in self.pending_source or op.input in self.streams:
@@ -458,7 +459,7 @@ class Emitter:
         self.stage_names.append(name)
         return name
 
-    def emit_conv(self, op: df.ConvOp) -> None:
+    def emit_conv(self, op: kinds.ConvOp) -> None:
         name = self.stage(op)
         n, h, w, c = op.input.type.get_shape()
         _, ho, wo, f = op.output.type.get_shape()
@@ -558,7 +559,7 @@ class Emitter:
                                       np.zeros(count), fx.frac, "no bias")
         return self.roms[name]
 
-    def emit_linear(self, op: df.LinearOp) -> None:
+    def emit_linear(self, op: kinds.LinearOp) -> None:
         name = self.stage(op)
         in_shape, out_shape = op.input.type.get_shape(), op.output.type.get_shape()
         c, f = in_shape[-1], out_shape[-1]
@@ -572,7 +573,7 @@ class Emitter:
         self.calls.append(f"dfcc::linear<{rows}, {c}, {f}, {ci}, {co}, {types}>"
                           f"({x}, {out.name}, {w_rom.name}, {b_rom.name});  // {name}")
 
-    def emit_pool(self, op: df.PoolOp) -> None:
+    def emit_pool(self, op: kinds.PoolOp) -> None:
         name = self.stage(op)
         n, h, w, c = op.input.type.get_shape()
         if n != 1:
@@ -598,7 +599,7 @@ class Emitter:
             t_acc = Fx(a.width + grow, a.int_bits + grow).cpp
         self.calls.append(f"dfcc::sum_pool<{geom}, {p}, {t_in}, {t_acc}, {out.elem}>({x}, {out.name});  // {name}")
 
-    def emit_fork(self, op: df.ForkOp) -> None:
+    def emit_fork(self, op: kinds.ForkOp) -> None:
         name = self.stage(op)
         p = _int_prop(op, "coarse")
         x = self.read(op.input, p, name)
@@ -612,7 +613,7 @@ class Emitter:
         beats = _prod(op.input.type.get_shape()) // p
         self.calls.append(f"dfcc::fork_each<{beats}, {p}>({x}, {', '.join(outs)});  // {name}")
 
-    def emit_reshape(self, op: df.ReshapeOp) -> None:
+    def emit_reshape(self, op: kinds.ReshapeOp) -> None:
         """No hardware: the same words in the same order; only the lanes must fit the new last dim."""
         self.stage(op)
         if op.input.type.element_type != op.output.type.element_type:
@@ -624,7 +625,7 @@ class Emitter:
         self.calls.append(f"// {op.node_name.data}: reshape {'x'.join(map(str, op.input.type.get_shape()))} -> "
                           f"{'x'.join(map(str, op.output.type.get_shape()))} reuses stream {src.name}")
 
-    def emit_transpose(self, op: df.TransposeOp) -> None:
+    def emit_transpose(self, op: kinds.TransposeOp) -> None:
         name = self.stage(op)
         if op.input.type.element_type != op.output.type.element_type:
             raise self.error(op, "a transpose that changes the number format is not supported")
@@ -657,7 +658,7 @@ class Emitter:
         self.calls.append(f"dfcc::transpose<{dims[0]}, {dims[1]}, {dims[2]}, {a}, {b}, {c}, {pi}, {po}>"
                           f"({x}, {out.name});  // {name}")
 
-    def emit_concat(self, op: df.ConcatOp) -> None:
+    def emit_concat(self, op: kinds.ConcatOp) -> None:
         """Pairwise concat_blocks stages (a chain for more than two inputs)."""
         name = self.stage(op)
         axis = op.axis.value.data
@@ -687,7 +688,7 @@ class Emitter:
             left, left_words = out, left_words + words
         self.define(op.output, left)
 
-    def emit_resize(self, op: df.ResizeOp) -> None:
+    def emit_resize(self, op: kinds.ResizeOp) -> None:
         name = self.stage(op)
         shape, scale = op.input.type.get_shape(), op.ints_prop("scale")
         if len(shape) != 4 or shape[0] != 1 or scale[0] != 1 or scale[3] != 1:
@@ -703,7 +704,7 @@ class Emitter:
         self.calls.append(f"dfcc::{kernel}<{h}, {w}, {c}, {scale[1]}, {scale[2]}, {p}, {x.elem}, {out.elem}>"
                           f"({x.name}, {out.name});  // {name}")
 
-    def emit_matmul(self, op: df.MatmulOp) -> None:
+    def emit_matmul(self, op: kinds.MatmulOp) -> None:
         name = self.stage(op)
         a_shape, b_shape = op.lhs.type.get_shape(), op.rhs.type.get_shape()
         m, k = a_shape[-2:]
@@ -739,23 +740,23 @@ class Emitter:
         self.calls.append(f"dfcc::matmul<{batch}, {m}, {k}, {n}, {ci}, {co}, {types}>({a.name}, {b.name}, {out.name});"
                           f"  // {name}")
 
-    def emit_pad(self, op: df.PadOp) -> None:
+    def emit_pad(self, op: kinds.PadOp) -> None:
         from dfcc.backends.hls.stages import pad_stage
 
         pad_stage(self, op, self.stage(op))
 
-    def emit_slice(self, op: df.SliceOp) -> None:
+    def emit_slice(self, op: kinds.SliceOp) -> None:
         from dfcc.backends.hls.stages import slice_stage
 
         slice_stage(self, op, self.stage(op))
 
-    def emit_reduce(self, op: df.ReduceOp) -> None:
+    def emit_reduce(self, op: kinds.ReduceOp) -> None:
         from dfcc.backends.hls.stages import reduce_stage
 
         name = self.stage(op)
         reduce_stage(self, op, name)
 
-    def emit_map(self, op: df.MapOp) -> None:
+    def emit_map(self, op: kinds.MapOp) -> None:
         from dfcc.backends.hls.stages import map_stage
 
         name = self.stage(op)

@@ -19,8 +19,8 @@ import numpy as np
 from dfcc.backends.hls.emit import Design, Port
 from dfcc.backends.hls.toolchain import INCLUDE_DIR
 from dfcc.errors import DfccError
+from dfcc.hardware.platforms import DEFAULT_PLATFORM
 
-DEFAULT_PLATFORM = "zcu102"
 FLOAT_TOLERANCE = 1e-5  # relative to max(1, |expected|), float designs only; fixed point is exact
 
 

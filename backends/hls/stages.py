@@ -23,7 +23,7 @@ from xdsl.dialects import arith
 from xdsl.ir import Block, SSAValue
 
 from dfcc.backends.hls.emit import _HLS, Fx, Rom, code_storage, cpp_type, exact_fx_for, float_literal, fx_of, join_fx, sanitize
-from dfcc.dialects import dataflow as df
+from dfcc import kinds
 from dfcc.errors import DfccError
 
 _CMP = {"oeq": "==", "ueq": "==", "one": "!=", "une": "!=", "ogt": ">", "ugt": ">", "oge": ">=", "uge": ">=",
@@ -195,7 +195,7 @@ def _small_exact(values: np.ndarray) -> bool:
         return False
 
 
-def map_stage(em, op: df.MapOp, name: str) -> None:
+def map_stage(em, op: kinds.MapOp, name: str) -> None:
     from dfcc.backends.cpu import fixed_point as fxp
 
     fn = sanitize(name)
@@ -344,7 +344,7 @@ def map_stage(em, op: df.MapOp, name: str) -> None:
     em.calls.append(f"stage_{fn}({', '.join(reads)}, {out.name});  // {name}")
 
 
-def reduce_stage(em, op: df.ReduceOp, name: str) -> None:
+def reduce_stage(em, op: kinds.ReduceOp, name: str) -> None:
     from dfcc.backends.cpu.fixed_point import mean_reciprocal
 
     fn = sanitize(name)
@@ -455,7 +455,7 @@ def _pad_source(mode: str) -> str:
     }[mode]
 
 
-def pad_stage(em, op: df.PadOp, name: str) -> None:
+def pad_stage(em, op: kinds.PadOp, name: str) -> None:
     """Padding in any of PyTorch's modes: rows of the outermost padded dim are kept in a ring of R
     rows (R = max(lo, hi) + 1 for reflect/replicate/constant, the whole dim for circular: the
     node's `buffer_words()`), each output element is read from the ring at its source index."""
@@ -545,7 +545,7 @@ def pad_stage(em, op: df.PadOp, name: str) -> None:
     em.calls.append(f"stage_{fn}({x}, {out.name});  // {name}")
 
 
-def slice_stage(em, op: df.SliceOp, name: str) -> None:
+def slice_stage(em, op: kinds.SliceOp, name: str) -> None:
     """A filter: reads the input in stream order and forwards the elements inside the window."""
     fn = sanitize(name)
     shape, out_shape = list(op.input.type.get_shape()), list(op.output.type.get_shape())

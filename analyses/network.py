@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.ir import Operation, SSAValue
 
-from dfcc.backends.estimate.model import NodeCost, NodeModel, describe, is_node, stream_bits
+from dfcc.kinds.cost import NodeCost, NodeModel, describe, is_node, stream_bits
 from dfcc.dialects.dataflow import PLATFORM_ATTR, StreamType
 from dfcc.errors import DfccError
 from dfcc.hardware.cycles import batch_cycles, network_ii

@@ -1,0 +1,63 @@
+"""Joins streams along one stream dim."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from xdsl.dialects.builtin import IntegerAttr, StringAttr
+from xdsl.ir import SSAValue
+from xdsl.irdl import irdl_op_definition, prop_def, result_def, var_operand_def
+from xdsl.utils.exceptions import VerifyException
+
+from dfcc.dialects.dataflow import NodeOp, StreamType, int_attr, stream_type_of
+from dfcc.kinds.cost import NodeModel, buffered_stage, stream_bits
+from dfcc.kinds.registry import NodeKind, register
+
+
+@irdl_op_definition
+class ConcatOp(NodeOp):
+    """Joins streams along stream dim `axis` (channel concat is the last dim of an NHWC stream).
+
+    Buffer: for the last dim none (per pixel it reads each input's channels in turn); for an outer
+    dim every input after the first waits until the earlier ones are done, so `buffer_words()`
+    counts their elements (realised as FIFO depth on those inputs).
+    """
+
+    name = "dataflow.concat"
+    inputs = var_operand_def(StreamType)
+    output = result_def(StreamType)
+    axis = prop_def(IntegerAttr)
+
+    def __init__(self, inputs: Sequence[SSAValue], axis: int, name: str):
+        shapes = [v.type.get_shape() for v in inputs]
+        shape = list(shapes[0])
+        shape[axis] = sum(s[axis] for s in shapes)
+        super().__init__(operands=[inputs], result_types=[StreamType(shape, inputs[0].type.element_type)],
+                         properties={"name": StringAttr(name), "axis": int_attr(axis)})
+
+    def buffer_words(self) -> int:
+        axis = self.axis.value.data
+        if axis == len(self.output.type.get_shape()) - 1:
+            return 0
+        return sum(v.type.num_elements for v in self.inputs[1:])
+
+    def verify_node(self) -> None:
+        axis = self.axis.value.data
+        shapes = [stream_type_of(v, "concat input").get_shape() for v in self.inputs]
+        out = stream_type_of(self.output, "concat output").get_shape()
+        if not shapes or not 0 <= axis < len(out):
+            raise VerifyException(f"concat '{self.node_name.data}': axis {axis} out of range")
+        expected = list(shapes[0])
+        expected[axis] = sum(s[axis] for s in shapes)
+        if any(len(s) != len(out) or s[:axis] + s[axis + 1:] != out[:axis] + out[axis + 1:] for s in shapes) or tuple(expected) != out:
+            raise VerifyException(f"concat '{self.node_name.data}': inputs {shapes} do not concatenate to {out} on axis {axis}")
+
+
+@register
+class Concat(NodeKind):
+    op = ConcatOp
+
+    def cost(self, op: ConcatOp) -> NodeModel:
+        words = op.output.type.num_elements
+        # an outer-axis concat waits for the earlier inputs: buffer_words() of them (channel concat: none)
+        return buffered_stage(op, words, words, op.buffer_words(), stream_bits(op.output))

@@ -1,0 +1,122 @@
+"""2-D convolution (grouped and depthwise included)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from xdsl.dialects.builtin import IntegerAttr, StringAttr, TensorType
+from xdsl.ir import Attribute, SSAValue
+from xdsl.irdl import irdl_op_definition, operand_def, opt_operand_def, opt_prop_def, prop_def, result_def
+from xdsl.utils.exceptions import VerifyException
+
+from dfcc.dialects.dataflow import (
+    StreamType, check_weights_shape, int_array, int_attr, stream_type_of, window_output_size,
+)
+from dfcc.hardware.cycles import conv_cycles
+from dfcc.hardware.dsp import conv_multipliers, macs_per_dsp, multiplier_dsp
+from dfcc.hardware.logic import lut_multiplier, mac_logic, stage_logic
+from dfcc.hardware.memory import conv_weight_memory, lutram_luts
+from dfcc.kinds.cost import (
+    STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, acc_bits, array_cost, folding_of, node_label,
+    sliding_window_cost, stream_bits, weight_bits,
+)
+from dfcc.kinds.registry import NodeKind, register
+from dfcc.kinds.window import WindowOp
+
+
+@irdl_op_definition
+class ConvOp(WindowOp):
+    """2-D convolution (grouped/depthwise included); weights F x C/groups x Kr x Kc, bias F.
+
+    Folding (fpgaConvNet): `coarse_in` input channels, `coarse_out` filters, `coarse_group` groups
+    and `fine` kernel positions are processed per cycle.
+    """
+
+    name = "dataflow.conv"
+    input = operand_def(StreamType)
+    weights = operand_def(TensorType)
+    bias = opt_operand_def(TensorType)
+    output = result_def(StreamType)
+    groups = prop_def(IntegerAttr, default_value=int_attr(1))
+    coarse_in = opt_prop_def(IntegerAttr)
+    coarse_out = opt_prop_def(IntegerAttr)
+    coarse_group = opt_prop_def(IntegerAttr)
+    fine = opt_prop_def(IntegerAttr)
+    acc_format = opt_prop_def(Attribute)
+
+    def __init__(self, input: SSAValue, weights: SSAValue, bias: SSAValue | None, *, name: str,
+                 stride: Sequence[int], dilation: Sequence[int], pad: Sequence[int], groups: int):
+        f, _, kr, kc = weights.type.get_shape()
+        n, h, w, _ = input.type.get_shape()
+        ho = window_output_size(h, kr, stride[0], dilation[0], pad[0], pad[1])
+        wo = window_output_size(w, kc, stride[1], dilation[1], pad[2], pad[3])
+        super().__init__(
+            operands=[input, weights, bias],
+            result_types=[StreamType((n, ho, wo, f), input.type.element_type)],
+            properties={"name": StringAttr(name), "kernel": int_array((kr, kc)), "stride": int_array(stride),
+                        "dilation": int_array(dilation), "pad": int_array(pad), "groups": int_attr(groups)},
+        )
+
+    def verify_node(self) -> None:
+        in_type, out_type = stream_type_of(self.input, "conv input"), stream_type_of(self.output, "conv output")
+        groups = self.groups.value.data
+        channels = in_type.get_shape()[-1]
+        filters = out_type.get_shape()[-1]
+        kr, kc = self.ints_prop("kernel")
+        if groups < 1 or channels % groups or filters % groups:
+            raise VerifyException(f"conv '{self.node_name.data}': groups={groups} must divide {channels} channels and {filters} filters")
+        check_weights_shape(self, self.weights, (filters, channels // groups, kr, kc), "weights")
+        if self.bias is not None:
+            check_weights_shape(self, self.bias, (filters,), "bias")
+        self._verify_window(in_type, out_type, filters)
+
+    def folding_extents(self) -> dict[str, int]:
+        """Per group: input channels, filters; groups; kernel positions (fpgaConvNet conv folding)."""
+        channels, filters = self.input.type.get_shape()[-1], self.output.type.get_shape()[-1]
+        groups = self.groups.value.data
+        kr, kc = self.ints_prop("kernel")
+        return {"coarse_in": channels // groups, "coarse_out": filters // groups, "coarse_group": groups,
+                "fine": kr * kc}
+
+
+@register
+class Conv(NodeKind):
+    op = ConvOp
+
+    def cost(self, op: ConvOp) -> NodeModel:
+        _, h, w, c = op.input.type.get_shape()
+        _, ho, wo, f = op.output.type.get_shape()
+        (kr, kc), _, (dr, dc), (pt, pb, pl, pr) = op.window_geometry()
+        groups = op.groups.value.data
+        # a dilated window spans dilation*(K-1)+1 rows and columns of the input
+        kr_span, kc_span = dr * (kr - 1) + 1, dc * (kc - 1) + 1
+        d_bits, w_bits, a_bits = stream_bits(op.input), weight_bits(op.weights), acc_bits(op)
+        has_bias = op.bias is not None
+
+        def evaluate(folding: Folding) -> NodeCost:
+            ci, co, cg, fine = folding
+            cycles = conv_cycles(h, w, c, f, kr, kc, ho, wo, ci, co, fine, groups, cg, pt, pb, pl, pr)
+            mults = conv_multipliers(ci, co, fine, cg)
+            dsp = multiplier_dsp(mults, d_bits, w_bits)
+            ww, wd = conv_weight_memory(c, f, kr, kc, w_bits, ci, co, fine, groups, cg)
+            w_bram, w_lut = array_cost(ww, wd)
+            window = sliding_window_cost(h, w, c, kr_span, kc_span, (pt, pb, pl, pr), d_bits, ci, cg)
+            # accumulators (one acc_bits word per filter of each output stream) and biases are shallow
+            # arrays read every cycle: distributed RAM, not BRAM (fpgaConvNet accum/bias, UG574 LUTRAM)
+            a_bram, a_lut = 0, lutram_luts(a_bits * co * cg, -(-f // (co * cg)))
+            b_bram, b_lut = (0, lutram_luts(w_bits * co * cg, -(-f // (co * cg)))) if has_bias else (0, 0)
+            logic = mac_logic(mults, d_bits, w_bits, a_bits) + stage_logic(ci * cg * kr * kc, d_bits)
+            per_pixel = -(-c // (ci * cg)) * -(-(kr * kc) // fine) * -(-f // (co * groups))
+            return NodeCost(
+                cycles=cycles, depth=window.fill + per_pixel + STAGE_PIPELINE_CYCLES,
+                fill=window.fill_fraction, dsp=dsp,
+                bram18=w_bram + window.bram18 + a_bram + b_bram, uram=0,
+                lut=logic.lut + w_lut + window.lut + a_lut + b_lut, ff=logic.ff,
+                out_lanes=co * cg, weight_width=ww, weight_depth=wd, mult_lut=mults * lut_multiplier(d_bits, w_bits),
+                weight_sweeps=ho * wo,
+            )
+
+        return NodeModel(
+            op, node_label(op), op.name, *folding_of(op), evaluate,
+            macs=ho * wo * f * (c // groups) * kr * kc, macs_per_dsp=macs_per_dsp(d_bits, w_bits), has_weights=True,
+        )

@@ -1,0 +1,273 @@
+"""What a node costs at a given folding: the `NodeCost` record, the `NodeModel` the explorer
+searches, and the helpers every kind's `cost` facet builds them with.
+
+Everything is built from `dfcc.hardware` formulas; a kind's `cost(op)` (in its module) reads the
+node's geometry and number formats from the IR and decides which formula applies. `describe(op)`
+turns a node into a `NodeModel` once: its folding factors and extents (the op's
+`folding_extents()`), its MACs, and a pure function from a folding (a tuple of factors, in
+`factors` order) to a `NodeCost`. The DSE calls `NodeModel.cost(folding)` many times; results are
+cached on the `NodeModel` (one run, no global cache).
+
+Number formats: a `!dataflow.fixed` stream or weights `format` / `acc_format` gives its width;
+anything else (f32 before quantization) is costed at the defaults below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from xdsl.dialects.builtin import ArrayAttr
+from xdsl.ir import Attribute, Operation, SSAValue
+
+from dfcc.dialects.dataflow import (
+    MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES, WEIGHTS_MEMORY_ATTR, FixedType, NodeOp, StreamType,
+)
+from dfcc.hardware.cycles import sliding_window_fill, stage_cycles, streaming_cycles
+from dfcc.hardware.dsp import macs_per_dsp
+from dfcc.hardware.logic import stage_logic
+from dfcc.hardware.offchip import SPILL_UNIT_DEPTH, streamed_weight_bits
+from dfcc.hardware.memory import bram18, line_buffer, lutram_luts, uram, window_buffer
+from dfcc.kinds.registry import kind_of
+from dfcc.kinds.weights import WeightsOp
+
+# Number formats of unquantized (float) values: 16-bit data and weights, 32-bit accumulators.
+DEFAULT_DATA_BITS = 16
+DEFAULT_WEIGHT_BITS = 16
+DEFAULT_ACC_BITS = 32
+# dfcc estimate: latency of one HLS-pipelined loop iteration (read, compute, write registers).
+STAGE_PIPELINE_CYCLES = 3
+# dfcc estimate: LUTs per bit per lane of a scalar op in a map body (adder, comparator or mux);
+# transcendental functions (exp, tanh, ...) as a lookup table plus interpolation, 16 LUT per bit.
+LUT_PER_SCALAR_OP_BIT = 1
+LUT_PER_TRANSCENDENTAL_BIT = 16
+
+
+@dataclass(frozen=True, slots=True)
+class NodeCost:
+    """Cost of one node at one folding, per inference.
+
+    `cycles` is the stage latency (the pipeline's II is the largest); `depth` the cycles from its
+    first input to its first output (summed along the longest path for the batch latency); `fill`
+    the fraction of its input tensor it absorbs before its first output (sizes skip FIFOs, rate
+    independent). `weight_*` is the weight memory alone, in each place it could live.
+    """
+
+    cycles: int
+    depth: int
+    fill: float
+    dsp: int
+    bram18: int
+    uram: int
+    lut: int
+    ff: int
+    out_lanes: int = 1
+    weight_width: int = 0
+    weight_depth: int = 0
+    mult_lut: int = 0  # LUTs its multipliers take when built from fabric instead of DSPs
+    weight_sweeps: int = 0  # times per inference the stage reads its whole weight memory
+    offchip_bits: int = 0  # bits per inference moved to or from DRAM
+
+    def with_mult(self, impl: str) -> NodeCost:
+        """This cost with the multipliers on DSPs (as costed) or in LUTs (`lut`: no DSP left)."""
+        if impl == "dsp" or self.mult_lut == 0:
+            return self
+        if impl == "lut":
+            # every DSP of a stage is a multiplier: fabric multipliers free them all
+            return _replace(self, dsp=0, lut=self.lut + self.mult_lut)
+        raise ValueError(f"unknown multiplier implementation '{impl}'")
+
+    def with_memory(self, memory: str) -> NodeCost:
+        """This cost with the weight memory moved from BRAM to `memory` (bram, uram or lutram)."""
+        if memory == "bram" or self.weight_width == 0:
+            return self
+        width, depth = self.weight_width, self.weight_depth
+        in_bram = bram18(width, depth)
+        if memory == "uram":
+            return _replace(self, bram18=self.bram18 - in_bram, uram=self.uram + uram(width, depth))
+        if memory == "lutram":
+            extra = lutram_luts(width, depth) if in_bram else 0  # tiny memories are LUTRAM already
+            return _replace(self, bram18=self.bram18 - in_bram, lut=self.lut + extra)
+        if memory == "off_chip":
+            saved_lut = 0 if in_bram else lutram_luts(width, depth) if width * depth else 0
+            # AutoWS: spilled weights keep a one-unit stream buffer on chip
+            return _replace(self, bram18=self.bram18 - in_bram + bram18(width, SPILL_UNIT_DEPTH),
+                            lut=self.lut - saved_lut,
+                            offchip_bits=self.offchip_bits + streamed_weight_bits(width, depth, self.weight_sweeps))
+        raise ValueError(f"unknown memory '{memory}'")
+
+
+def _replace(cost: NodeCost, **changes) -> NodeCost:
+    values = {name: getattr(cost, name) for name in NodeCost.__slots__}
+    values.update(changes)
+    return NodeCost(**values)
+
+
+Folding = tuple[int, ...]
+
+
+@dataclass(eq=False)
+class NodeModel:
+    """One node's cost as a function of its folding; `factors[i]` must divide `extents[i]`."""
+
+    op: Operation
+    name: str
+    op_name: str
+    factors: tuple[str, ...]
+    extents: tuple[int, ...]
+    evaluate: Callable[[Folding], NodeCost]
+    macs: int = 0
+    macs_per_dsp: float = 1.0
+    has_weights: bool = False
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    def cost(self, folding: Folding, memory: str = "bram", mult: str = "dsp") -> NodeCost:
+        key = (folding, memory, mult)
+        hit = self._cache.get(key)
+        if hit is None:
+            if mult != "dsp":
+                hit = self.cost(folding, memory).with_mult(mult)
+            elif memory == "bram":
+                hit = self.evaluate(folding)
+            else:
+                hit = self.cost(folding).with_memory(memory)
+            self._cache[key] = hit
+        return hit
+
+    def folding_options(self) -> list[Folding]:
+        """Every legal folding: each factor a divisor of its extent."""
+        options: list[Folding] = [()]
+        for extent in self.extents:
+            options = [o + (d,) for o in options for d in divisors(extent)]
+        return options
+
+    def ir_folding(self) -> Folding:
+        """The folding written on the op (factors absent from the IR are 1)."""
+        return tuple(self.op.folding().values())
+
+    def ir_memory(self) -> str:
+        attr = self.op.attributes.get(WEIGHTS_MEMORY_ATTR)
+        return attr.data if attr is not None and attr.data in WEIGHT_MEMORIES else "bram"
+
+    def ir_mult(self) -> str:
+        attr = self.op.attributes.get(MULT_IMPL_ATTR)
+        return attr.data if attr is not None and attr.data in MULT_IMPLS else "dsp"
+
+
+def divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+# ---- number formats
+
+def fixed_width(attr: Attribute | None, default: int) -> int:
+    """Width of a FixedType, the widest of an array of them (per-channel formats), else `default`."""
+    if isinstance(attr, FixedType):
+        return attr.width.data
+    if isinstance(attr, ArrayAttr) and attr.data and all(isinstance(a, FixedType) for a in attr.data):
+        return max(a.width.data for a in attr.data)
+    return default
+
+
+def stream_bits(value: SSAValue) -> int:
+    """Bits of one element of a stream (16 for float streams until quantized)."""
+    return fixed_width(value.type.element_type, DEFAULT_DATA_BITS)
+
+
+def weight_bits(value: SSAValue | None) -> int:
+    """Bits of one weight: the producing `dataflow.weights` op's `format`, else the default."""
+    if value is not None and isinstance(value.owner, WeightsOp):
+        return fixed_width(value.owner.format, DEFAULT_WEIGHT_BITS)
+    return DEFAULT_WEIGHT_BITS
+
+
+def acc_bits(op: Operation) -> int:
+    return fixed_width(op.properties.get("acc_format"), DEFAULT_ACC_BITS)
+
+
+def is_node(op: Operation) -> bool:
+    """Hardware stages: every dataflow node except weight constants (costed in their consumer)."""
+    return isinstance(op, NodeOp) and not isinstance(op, WeightsOp)
+
+
+def describe(op: Operation) -> NodeModel:
+    """The cost model of one node: its kind's `cost` facet."""
+    return kind_of(op).cost(op)
+
+
+def node_cost(op: Operation) -> NodeCost:
+    """Cost of a node at the folding and weight memory written in the IR."""
+    model = describe(op)
+    return model.cost(model.ir_folding(), model.ir_memory(), model.ir_mult())
+
+
+def folding_of(op: NodeOp) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """Factor names and extents, as the node kind states them (`NodeOp.folding_extents`)."""
+    extents = op.folding_extents()
+    return tuple(extents), tuple(extents.values())
+
+
+def node_label(op: Operation) -> str:
+    attr = op.properties.get("name")
+    return attr.data if attr is not None else op.name
+
+
+def array_cost(width: int, depth: int) -> tuple[int, int]:
+    """(BRAM18, LUT) of an on-chip array: BRAM18 unless under a BRAM's worth, then LUTRAM."""
+    blocks = bram18(width, depth)
+    # Xilinx UG574 / fpgaConvNet: arrays below 1024 bits are implemented as LUTRAM
+    return blocks, 0 if blocks or width * depth == 0 else lutram_luts(width, depth)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowCost:
+    """The sliding-window generator in front of a conv or pool: memories and fill."""
+
+    bram18: int
+    lut: int
+    fill: int  # cycles before the first window is complete
+    fill_fraction: float  # share of the (padded) input read by then
+
+
+def sliding_window_cost(h: int, w: int, c: int, kr_span: int, kc_span: int, pads: tuple[int, int, int, int],
+                        bits: int, coarse: int, coarse_group: int = 1) -> WindowCost:
+    """fpgaConvNet's sliding_window module: line buffer, window registers, fill latency."""
+    pt, pb, pl, pr = pads
+    l_bram, l_lut = array_cost(*line_buffer(c, w, kr_span, bits, coarse, coarse_group, pl, pr))
+    x_bram, x_lut = array_cost(*window_buffer(c, kr_span, kc_span, bits, coarse, coarse_group))
+    fill = sliding_window_fill(w, c, kr_span, kc_span, coarse, coarse_group, pl, pr)
+    padded_words = (h + pt + pb) * (w + pl + pr) * c // (coarse * coarse_group) or 1
+    return WindowCost(l_bram + x_bram, l_lut + x_lut, fill, min(1.0, (fill + 1) / padded_words))
+def pixel_port(op: Operation, stream: StreamType) -> NodeModel:
+    """Graph input/output: moves one pixel (all channels of a position) per cycle over AXI."""
+    shape = stream.get_shape()
+    c = shape[-1]
+    bits = fixed_width(stream.element_type, DEFAULT_DATA_BITS)
+
+    def evaluate(folding: Folding) -> NodeCost:
+        # dfcc: a graph port is as wide as one pixel (C words), so H*W cycles
+        cycles = streaming_cycles(stream.num_elements // c, 1, c, c)
+        logic = stage_logic(c, bits)
+        # fpgaConvNet: graph inputs and outputs are DMA transfers from and to DRAM
+        return NodeCost(cycles=cycles, depth=STAGE_PIPELINE_CYCLES, fill=0.0, dsp=0, bram18=0, uram=0,
+                        lut=logic.lut, ff=logic.ff, out_lanes=c, offchip_bits=stream.num_elements * bits)
+
+    return NodeModel(op, node_label(op), op.name, (), (), evaluate)
+def buffered_stage(op: Operation, words_in: int, words_out: int, buffer_words: int, bits: int) -> NodeModel:
+    """A one-word-per-cycle data-movement stage holding `buffer_words` (the op's buffer_words())."""
+
+    def evaluate(folding: Folding) -> NodeCost:
+        # fpgaConvNet streaming layers with coarse = 1: max(words in, words out) cycles
+        cycles = int(stage_cycles(words_in, 1, words_out, 1))
+        blocks, luts = array_cost(bits, buffer_words)
+        logic = stage_logic(1, bits)
+        return NodeCost(cycles=cycles, depth=buffer_words + STAGE_PIPELINE_CYCLES,
+                        fill=min(1.0, buffer_words / max(words_in, 1)), dsp=0, bram18=blocks, uram=0,
+                        lut=logic.lut + luts, ff=logic.ff, out_lanes=1)
+
+    return NodeModel(op, node_label(op), op.name, (), (), evaluate)
+def tensor_elements(value: SSAValue) -> int:
+    count = 1
+    for d in value.type.get_shape():
+        count *= d
+    return count

@@ -1,0 +1,59 @@
+"""Copies one stream to several consumers."""
+
+from __future__ import annotations
+
+from xdsl.dialects.builtin import IntegerAttr, StringAttr
+from xdsl.ir import SSAValue
+from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, var_result_def
+from xdsl.utils.exceptions import VerifyException
+
+from dfcc.dialects.dataflow import NodeOp, StreamType
+from dfcc.hardware.cycles import streaming_cycles
+from dfcc.hardware.logic import stage_logic
+from dfcc.kinds.cost import STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, folding_of, node_label, stream_bits
+from dfcc.kinds.registry import NodeKind, register
+
+
+@irdl_op_definition
+class ForkOp(NodeOp):
+    """Copies one stream to several consumers (each FIFO has exactly one reader)."""
+
+    name = "dataflow.fork"
+    input = operand_def(StreamType)
+    outputs = var_result_def(StreamType)
+    coarse = opt_prop_def(IntegerAttr)
+
+    def __init__(self, input: SSAValue, count: int, name: str):
+        super().__init__(operands=[input], result_types=[[input.type] * count], properties={"name": StringAttr(name)})
+
+    def verify_node(self) -> None:
+        if len(self.outputs) < 2:
+            raise VerifyException("fork needs at least two outputs")
+        shape = self.input.type.get_shape()
+        if any(o.type.get_shape() != shape for o in self.outputs):
+            raise VerifyException("fork outputs must have the input's shape")
+
+    def folding_extents(self) -> dict[str, int]:
+        """Channel lanes: the last dim of the input (fpgaConvNet fork)."""
+        return {"coarse": self.input.type.get_shape()[-1]}
+
+
+@register
+class Fork(NodeKind):
+    op = ForkOp
+
+    def cost(self, op: ForkOp) -> NodeModel:
+        shape = op.input.type.get_shape()
+        c = shape[-1]
+        rows = op.input.type.num_elements // c
+        bits = stream_bits(op.input)
+        outs = len(op.outputs)
+
+        def evaluate(folding: Folding) -> NodeCost:
+            (coarse,) = folding
+            # fpgaConvNet fork: H*W*C/coarse cycles
+            logic = stage_logic(coarse * outs, bits)
+            return NodeCost(cycles=streaming_cycles(rows, 1, c, coarse), depth=STAGE_PIPELINE_CYCLES, fill=0.0, dsp=0,
+                            bram18=0, uram=0, lut=logic.lut, ff=logic.ff, out_lanes=coarse)
+
+        return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate)

@@ -1,0 +1,90 @@
+"""Fully connected layer over the last stream dim."""
+
+from __future__ import annotations
+
+from xdsl.dialects.builtin import IntegerAttr, StringAttr, TensorType
+from xdsl.ir import Attribute, SSAValue
+from xdsl.irdl import irdl_op_definition, operand_def, opt_operand_def, opt_prop_def, result_def
+from xdsl.utils.exceptions import VerifyException
+
+from dfcc.dialects.dataflow import NodeOp, StreamType, check_weights_shape, stream_type_of
+from dfcc.hardware.cycles import conv_cycles
+from dfcc.hardware.dsp import conv_multipliers, macs_per_dsp, multiplier_dsp
+from dfcc.hardware.logic import lut_multiplier, mac_logic, stage_logic
+from dfcc.hardware.memory import conv_weight_memory, lutram_luts
+from dfcc.kinds.cost import (
+    STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, acc_bits, array_cost, folding_of, node_label, stream_bits,
+    weight_bits,
+)
+from dfcc.kinds.registry import NodeKind, register
+
+
+@irdl_op_definition
+class LinearOp(NodeOp):
+    """Fully connected layer over the last stream dim: y = x W^T + b, weights F x C (PyTorch order)."""
+
+    name = "dataflow.linear"
+    input = operand_def(StreamType)
+    weights = operand_def(TensorType)
+    bias = opt_operand_def(TensorType)
+    output = result_def(StreamType)
+    coarse_in = opt_prop_def(IntegerAttr)
+    coarse_out = opt_prop_def(IntegerAttr)
+    acc_format = opt_prop_def(Attribute)
+
+    def __init__(self, input: SSAValue, weights: SSAValue, bias: SSAValue | None, *, name: str):
+        f = weights.type.get_shape()[0]
+        shape = input.type.get_shape()[:-1] + (f,)
+        super().__init__(
+            operands=[input, weights, bias],
+            result_types=[StreamType(shape, input.type.element_type)],
+            properties={"name": StringAttr(name)},
+        )
+
+    def verify_node(self) -> None:
+        in_shape, out_shape = stream_type_of(self.input, "linear input").get_shape(), stream_type_of(self.output, "linear output").get_shape()
+        if in_shape[:-1] != out_shape[:-1]:
+            raise VerifyException(f"linear '{self.node_name.data}': leading dims {in_shape[:-1]} != {out_shape[:-1]}")
+        check_weights_shape(self, self.weights, (out_shape[-1], in_shape[-1]), "weights")
+        if self.bias is not None:
+            check_weights_shape(self, self.bias, (out_shape[-1],), "bias")
+
+    def folding_extents(self) -> dict[str, int]:
+        """Input and output features (fpgaConvNet inner-product folding)."""
+        return {"coarse_in": self.input.type.get_shape()[-1], "coarse_out": self.output.type.get_shape()[-1]}
+
+
+@register
+class Linear(NodeKind):
+    op = LinearOp
+
+    def cost(self, op: LinearOp) -> NodeModel:
+        in_shape, out_shape = op.input.type.get_shape(), op.output.type.get_shape()
+        c, f = in_shape[-1], out_shape[-1]
+        rows = 1
+        for d in in_shape[:-1]:
+            rows *= d
+        d_bits, w_bits, a_bits = stream_bits(op.input), weight_bits(op.weights), acc_bits(op)
+        has_bias = op.bias is not None
+
+        def evaluate(folding: Folding) -> NodeCost:
+            ci, co = folding
+            # a linear layer is a 1x1 convolution over `rows` pixels (fpgaConvNet inner product layer)
+            cycles = conv_cycles(rows, 1, c, f, 1, 1, rows, 1, ci, co, 1)
+            mults = conv_multipliers(ci, co, 1)
+            ww, wd = conv_weight_memory(c, f, 1, 1, w_bits, ci, co, 1)
+            w_bram, w_lut = array_cost(ww, wd)
+            # accumulators and biases in distributed RAM, as for conv
+            a_bram, a_lut = 0, lutram_luts(a_bits * co, -(-f // co))
+            b_bram, b_lut = (0, lutram_luts(w_bits * co, -(-f // co))) if has_bias else (0, 0)
+            logic = mac_logic(mults, d_bits, w_bits, a_bits) + stage_logic(ci, d_bits)
+            per_row = -(-c // ci) * -(-f // co)
+            return NodeCost(
+                cycles=cycles, depth=per_row + STAGE_PIPELINE_CYCLES, fill=1.0 / rows,
+                dsp=multiplier_dsp(mults, d_bits, w_bits), bram18=w_bram + a_bram + b_bram, uram=0,
+                lut=logic.lut + w_lut + a_lut + b_lut, ff=logic.ff, out_lanes=co, weight_width=ww, weight_depth=wd,
+                mult_lut=mults * lut_multiplier(d_bits, w_bits), weight_sweeps=rows,
+            )
+
+        return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate,
+                         macs=rows * c * f, macs_per_dsp=macs_per_dsp(d_bits, w_bits), has_weights=True)

@@ -1,0 +1,131 @@
+"""Element-wise stages: a scalar body applied to one or more streams."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from xdsl.dialects.builtin import IntegerAttr, TensorType
+from xdsl.ir import Attribute, SSAValue
+from xdsl.irdl import (
+    AttrSizedOperandSegments, IRDLOperation, ParsePropInAttrDict, irdl_op_definition, opt_prop_def, region_def,
+    result_def, traits_def, var_operand_def,
+)
+from xdsl.traits import HasParent, IsTerminator
+from xdsl.utils.exceptions import VerifyException
+
+from dfcc.dialects.dataflow import NodeOp, StreamType, stream_type_of
+from dfcc.hardware.cycles import streaming_cycles
+from dfcc.hardware.dsp import multiplier_dsp
+from dfcc.hardware.logic import lut_multiplier, stage_logic
+from dfcc.kinds.cost import (
+    LUT_PER_SCALAR_OP_BIT, LUT_PER_TRANSCENDENTAL_BIT, STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel,
+    array_cost, folding_of, node_label, stream_bits, tensor_elements, weight_bits,
+)
+from dfcc.kinds.registry import NodeKind, register
+
+
+def broadcast_shape(shapes: Sequence[Sequence[int]]) -> tuple[int, ...] | None:
+    """numpy broadcasting of shapes aligned on the right, or None if they do not broadcast."""
+    rank = max(len(s) for s in shapes)
+    result = []
+    for axis in range(rank):
+        sizes = {s[axis - rank + len(s)] for s in shapes if axis - rank + len(s) >= 0} - {1}
+        if len(sizes) > 1:
+            return None
+        result.append(sizes.pop() if sizes else 1)
+    return tuple(result)
+
+
+@irdl_op_definition
+class MapOp(NodeOp):
+    """Element-wise stage: applies its scalar body to each element of its input streams.
+
+    The body's block arguments are one scalar per input stream, then one per parameter tensor
+    (per-channel constants such as a scale, broadcast to the output shape by numpy rules in stream
+    order). One input stream is an activation (ReLU, GELU, ...); two are a join (residual add,
+    gating or squeeze-excitation multiply, a smaller stream being broadcast).
+    """
+
+    name = "dataflow.map"
+    inputs = var_operand_def(StreamType)
+    params = var_operand_def(TensorType)
+    output = result_def(StreamType)
+    body = region_def("single_block")
+    coarse = opt_prop_def(IntegerAttr)
+
+    irdl_options = (AttrSizedOperandSegments(as_property=True), ParsePropInAttrDict())
+    assembly_format = "$inputs (`params` `(` $params^ `:` type($params) `)`)? attr-dict `:` type($inputs) `->` type($output) $body"
+
+    def verify_node(self) -> None:
+        out_shape = self.output.type.get_shape()
+        in_shapes = [stream_type_of(v, "map input").get_shape() for v in self.inputs]
+        if broadcast_shape([*in_shapes, out_shape]) != out_shape:
+            raise VerifyException(f"map '{self.node_name.data}': inputs {in_shapes} do not broadcast to {out_shape}")
+        for param in self.params:
+            if broadcast_shape([param.type.get_shape(), out_shape]) != out_shape:
+                raise VerifyException(f"map '{self.node_name.data}': parameter {param.type.get_shape()} does not broadcast to {out_shape}")
+        block = self.body.block
+        if len(block.args) != len(self.inputs) + len(self.params):
+            raise VerifyException(f"map '{self.node_name.data}': body takes {len(block.args)} arguments, expected {len(self.inputs) + len(self.params)}")
+        if not isinstance(block.last_op, YieldOp) or len(block.last_op.operands) != 1:
+            raise VerifyException(f"map '{self.node_name.data}': body must end in dataflow.yield of one value")
+
+    def folding_extents(self) -> dict[str, int]:
+        """Lanes over the last (channel) dim of the output (fpgaConvNet element-wise layers)."""
+        return {"coarse": self.output.type.get_shape()[-1]}
+
+
+@irdl_op_definition
+class YieldOp(IRDLOperation):
+    """Terminates a map body with the scalar it computes."""
+
+    name = "dataflow.yield"
+    values = var_operand_def(Attribute)
+    traits = traits_def(IsTerminator(), HasParent(MapOp))
+    assembly_format = "$values attr-dict `:` type($values)"
+
+    def __init__(self, *values: SSAValue):
+        super().__init__(operands=[values])
+
+
+MUL_OPS = {"arith.mulf", "arith.muli", "arith.divf", "arith.divsi", "arith.divui"}
+DIV_OPS = {"arith.divf", "arith.divsi", "arith.divui"}  # on DSPs only (no fabric multiplier model)
+FREE_OPS = {"arith.constant", "dataflow.yield"}
+
+
+@register
+class Map(NodeKind):
+    op = MapOp
+
+    def cost(self, op: MapOp) -> NodeModel:
+        out = op.output.type
+        c = out.get_shape()[-1]
+        rows = out.num_elements // c
+        bits = stream_bits(op.output)
+        body = [o for o in op.body.block.ops if o.name not in FREE_OPS]
+        mults = sum(o.name in MUL_OPS for o in body)
+        divs = sum(o.name in DIV_OPS for o in body)
+        transcendental = sum(o.name.startswith("math.") for o in body)
+        simple = len(body) - mults - transcendental
+        param_bits = [weight_bits(p) for p in op.params]
+        n_inputs = len(op.inputs)
+
+        def evaluate(folding: Folding) -> NodeCost:
+            (coarse,) = folding
+            # fpgaConvNet element-wise layers: H*W*C/coarse cycles
+            cycles = streaming_cycles(rows, 1, c, coarse)
+            dsp = multiplier_dsp(mults * coarse, bits, bits)
+            lut = coarse * bits * (simple * LUT_PER_SCALAR_OP_BIT + transcendental * LUT_PER_TRANSCENDENTAL_BIT)
+            logic = stage_logic(coarse * n_inputs, bits)
+            p_bram = p_lut = 0
+            for param, pbits in zip(op.params, param_bits):
+                words = tensor_elements(param)
+                blocks, luts = array_cost(pbits * coarse, -(-words // coarse))
+                p_bram, p_lut = p_bram + blocks, p_lut + luts
+            # fabric option only when every DSP is a multiplication (a division stays on DSPs)
+            mult_lut = 0 if divs else mults * coarse * lut_multiplier(bits, bits)
+            return NodeCost(cycles=cycles, depth=STAGE_PIPELINE_CYCLES, fill=0.0, dsp=dsp, bram18=p_bram, uram=0,
+                            lut=logic.lut + lut + p_lut, ff=logic.ff + coarse * bits * len(body), out_lanes=coarse,
+                            mult_lut=mult_lut)
+
+        return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate)

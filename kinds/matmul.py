@@ -1,0 +1,89 @@
+"""Batched product of two activation streams (attention)."""
+
+from __future__ import annotations
+
+from xdsl.dialects.builtin import IntegerAttr, StringAttr
+from xdsl.ir import Attribute, SSAValue
+from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, result_def
+from xdsl.utils.exceptions import VerifyException
+
+from dfcc.dialects.dataflow import NodeOp, StreamType, stream_type_of
+from dfcc.hardware.cycles import conv_cycles
+from dfcc.hardware.dsp import conv_multipliers, macs_per_dsp, multiplier_dsp
+from dfcc.hardware.logic import lut_multiplier, mac_logic, stage_logic
+from dfcc.hardware.memory import conv_weight_memory, lutram_luts
+from dfcc.kinds.cost import (
+    STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, acc_bits, array_cost, folding_of, node_label, stream_bits,
+)
+from dfcc.kinds.registry import NodeKind, register
+
+
+@irdl_op_definition
+class MatmulOp(NodeOp):
+    """Batched product of two activation streams: (B.. x M x K) @ (B.. x K x N) -> (B.. x M x N).
+
+    Attention's q k^T and p v. Buffer (`buffer_words()`): the whole right operand of one batch
+    entry (K x N words, double-buffered across batch entries in hardware), while the left operand
+    streams row by row.
+    """
+
+    name = "dataflow.matmul"
+    lhs = operand_def(StreamType)
+    rhs = operand_def(StreamType)
+    output = result_def(StreamType)
+    coarse_in = opt_prop_def(IntegerAttr)
+    coarse_out = opt_prop_def(IntegerAttr)
+    acc_format = opt_prop_def(Attribute)
+
+    def __init__(self, lhs: SSAValue, rhs: SSAValue, name: str):
+        shape = lhs.type.get_shape()[:-1] + rhs.type.get_shape()[-1:]
+        super().__init__(operands=[lhs, rhs], result_types=[StreamType(shape, lhs.type.element_type)],
+                         properties={"name": StringAttr(name)})
+
+    def buffer_words(self) -> int:
+        k, n = self.rhs.type.get_shape()[-2:]
+        return k * n
+
+    def verify_node(self) -> None:
+        a, b = stream_type_of(self.lhs, "matmul lhs").get_shape(), stream_type_of(self.rhs, "matmul rhs").get_shape()
+        out = stream_type_of(self.output, "matmul output").get_shape()
+        if len(a) < 2 or len(a) != len(b) or a[:-2] != b[:-2] or a[-1] != b[-2] or out != a[:-1] + b[-1:]:
+            raise VerifyException(f"matmul '{self.node_name.data}': {a} @ {b} does not give {out}")
+
+    def folding_extents(self) -> dict[str, int]:
+        """The inner dim K and the output columns N, as for a linear layer over the buffered rhs."""
+        k, n = self.rhs.type.get_shape()[-2:]
+        return {"coarse_in": k, "coarse_out": n}
+
+
+@register
+class Matmul(NodeKind):
+    op = MatmulOp
+
+    def cost(self, op: MatmulOp) -> NodeModel:
+        k, n = op.rhs.type.get_shape()[-2:]
+        rows = op.lhs.type.num_elements // k  # batch x M rows of the left operand
+        batch = op.rhs.type.num_elements // (k * n)
+        l_bits, r_bits, a_bits = stream_bits(op.lhs), stream_bits(op.rhs), acc_bits(op)
+
+        def evaluate(folding: Folding) -> NodeCost:
+            ci, co = folding
+            # each left row is a 1x1 convolution with the buffered right operand as weights (fpgaConvNet
+            # inner product): rows*K*N/(ci*co) compute cycles, bounded below by reading both operands
+            compute = conv_cycles(rows, 1, k, n, 1, 1, rows, 1, ci, co, 1)
+            cycles = max(compute, batch * k * n)  # the right operand arrives one word per cycle
+            mults = conv_multipliers(ci, co, 1)
+            # MatmulOp.buffer_words(): K x N words of the right operand, double-buffered across batch
+            # entries, banked ci x co wide like conv weights (fpgaConvNet weights memory)
+            ww, wd = conv_weight_memory(k, n, 1, 1, r_bits, ci, co, 1)
+            m_bram, m_lut = array_cost(ww, 2 * wd)
+            acc_lut = lutram_luts(a_bits * co, -(-n // co))
+            logic = mac_logic(mults, l_bits, r_bits, a_bits) + stage_logic(ci, l_bits)
+            return NodeCost(
+                cycles=cycles, depth=k * n + STAGE_PIPELINE_CYCLES, fill=1.0 / max(rows // batch, 1),
+                dsp=multiplier_dsp(mults, l_bits, r_bits), bram18=m_bram, uram=0, lut=logic.lut + m_lut + acc_lut,
+                ff=logic.ff, out_lanes=co, mult_lut=mults * lut_multiplier(l_bits, r_bits),
+            )
+
+        return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate,
+                         macs=rows * k * n, macs_per_dsp=macs_per_dsp(l_bits, r_bits))

@@ -1,0 +1,81 @@
+"""Max and sum pooling over a sliding window."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from xdsl.dialects.builtin import IntegerAttr, StringAttr
+from xdsl.ir import SSAValue
+from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, prop_def, result_def
+from xdsl.utils.exceptions import VerifyException
+
+from dfcc.dialects.dataflow import StreamType, int_array, stream_type_of, window_output_size
+from dfcc.hardware.cycles import stage_cycles
+from dfcc.hardware.logic import stage_logic
+from dfcc.kinds.cost import (
+    STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, folding_of, node_label, sliding_window_cost, stream_bits,
+)
+from dfcc.kinds.registry import NodeKind, register
+from dfcc.kinds.window import WindowOp
+
+
+POOL_KINDS = ("max", "sum")
+
+
+@irdl_op_definition
+class PoolOp(WindowOp):
+    """Max or sum pooling over Kr x Kc windows; padding contributes -inf (max) or 0 (sum).
+
+    Average pooling is a sum pool followed by a map dividing by the window size (or, for PyTorch's
+    count_include_pad=False, by a per-position count), exactly as torch-mlir expresses it.
+    """
+
+    name = "dataflow.pool"
+    input = operand_def(StreamType)
+    output = result_def(StreamType)
+    kind = prop_def(StringAttr)
+    coarse = opt_prop_def(IntegerAttr)
+
+    def __init__(self, input: SSAValue, *, name: str, kind: str, kernel: Sequence[int], stride: Sequence[int],
+                 dilation: Sequence[int], pad: Sequence[int]):
+        n, h, w, c = input.type.get_shape()
+        ho = window_output_size(h, kernel[0], stride[0], dilation[0], pad[0], pad[1])
+        wo = window_output_size(w, kernel[1], stride[1], dilation[1], pad[2], pad[3])
+        props = {"name": StringAttr(name), "kind": StringAttr(kind), "kernel": int_array(kernel),
+                 "stride": int_array(stride), "dilation": int_array(dilation), "pad": int_array(pad)}
+        super().__init__(operands=[input], result_types=[StreamType((n, ho, wo, c), input.type.element_type)],
+                         properties=props)
+
+    def verify_node(self) -> None:
+        if self.kind.data not in POOL_KINDS:
+            raise VerifyException(f"pool kind must be one of {POOL_KINDS}, got '{self.kind.data}'")
+        in_type = stream_type_of(self.input, "pool input")
+        self._verify_window(in_type, stream_type_of(self.output, "pool output"), in_type.get_shape()[-1])
+
+    def folding_extents(self) -> dict[str, int]:
+        """Channel lanes (fpgaConvNet pooling)."""
+        return {"coarse": self.input.type.get_shape()[-1]}
+
+
+@register
+class Pool(NodeKind):
+    op = PoolOp
+
+    def cost(self, op: PoolOp) -> NodeModel:
+        _, h, w, c = op.input.type.get_shape()
+        _, ho, wo, _ = op.output.type.get_shape()
+        (kr, kc), _, (dr, dc), (pt, pb, pl, pr) = op.window_geometry()
+        kr_span, kc_span = dr * (kr - 1) + 1, dc * (kc - 1) + 1
+        bits = stream_bits(op.input)
+
+        def evaluate(folding: Folding) -> NodeCost:
+            (coarse,) = folding
+            # fpgaConvNet pooling: a sliding window over the padded input, H*W*C/coarse words in
+            cycles = stage_cycles((h + pt + pb) * (w + pl + pr) * -(-c // coarse), 1, ho * wo * -(-c // coarse), 1)
+            window = sliding_window_cost(h, w, c, kr_span, kc_span, (pt, pb, pl, pr), bits, coarse)
+            logic = stage_logic(coarse * kr * kc, bits)
+            return NodeCost(cycles=int(cycles), depth=window.fill + STAGE_PIPELINE_CYCLES, fill=window.fill_fraction,
+                            dsp=0, bram18=window.bram18, uram=0, lut=logic.lut + window.lut, ff=logic.ff,
+                            out_lanes=coarse)
+
+        return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate)

@@ -1,0 +1,44 @@
+"""The registry of node kinds, keyed by op class: the one way passes and backends reach a kind.
+
+A kind is a `NodeKind` subclass beside its op class, registered with `@register`; its facets
+(cost, semantics, HLS code) are methods, so a forgotten facet is a missing method the completeness
+test (tests/test_kinds.py) finds, not a silent fallback.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from xdsl.ir import Operation
+
+from dfcc.dialects.dataflow import NodeOp
+from dfcc.errors import DfccError
+
+
+class NodeKind:
+    """One node kind: its op class (op, verifier, folding) and the facets every layer needs."""
+
+    op: ClassVar[type[NodeOp]]
+
+    def cost(self, op: NodeOp):
+        """The node's `NodeModel` (kinds/cost.py): cycles and resources as a function of its folding."""
+        raise NotImplementedError(f"{op.name} has no cost facet")
+
+
+KINDS: dict[type[NodeOp], NodeKind] = {}
+
+
+def register(kind: type[NodeKind]) -> type[NodeKind]:
+    """Class decorator: make `kind` the definition of its op class."""
+    if kind.op in KINDS:
+        raise ValueError(f"{kind.op.name} is registered twice")
+    KINDS[kind.op] = kind()
+    return kind
+
+
+def kind_of(op: Operation) -> NodeKind:
+    """The kind of a dataflow node; anything else is a DfccError naming the op."""
+    kind = KINDS.get(type(op))
+    if kind is None:
+        raise DfccError(f"'{op.name}' is not a dataflow node kind")
+    return kind

@@ -1,0 +1,41 @@
+"""Reinterprets a stream with a new shape (no hardware)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from xdsl.dialects.builtin import StringAttr
+from xdsl.ir import SSAValue
+from xdsl.irdl import irdl_op_definition, operand_def, result_def
+from xdsl.utils.exceptions import VerifyException
+
+from dfcc.dialects.dataflow import NodeOp, StreamType
+from dfcc.kinds.cost import NodeCost, NodeModel, node_label
+from dfcc.kinds.registry import NodeKind, register
+
+
+@irdl_op_definition
+class ReshapeOp(NodeOp):
+    """Reinterprets a stream with a new shape, same elements in the same order (no buffer)."""
+
+    name = "dataflow.reshape"
+    input = operand_def(StreamType)
+    output = result_def(StreamType)
+
+    def __init__(self, input: SSAValue, shape: Sequence[int], name: str):
+        super().__init__(operands=[input], result_types=[StreamType(shape, input.type.element_type)],
+                         properties={"name": StringAttr(name)})
+
+    def verify_node(self) -> None:
+        if self.input.type.num_elements != self.output.type.num_elements:
+            raise VerifyException(f"reshape changes the element count: {self.input.type.get_shape()} -> {self.output.type.get_shape()}")
+
+
+@register
+class Reshape(NodeKind):
+    op = ReshapeOp
+
+    def cost(self, op: ReshapeOp) -> NodeModel:
+        # same elements in the same order: wires, no stage (dfcc)
+        zero = NodeCost(cycles=0, depth=0, fill=0.0, dsp=0, bram18=0, uram=0, lut=0, ff=0, out_lanes=1)
+        return NodeModel(op, node_label(op), op.name, (), (), lambda folding: zero)

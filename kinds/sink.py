@@ -1,0 +1,45 @@
+"""Graph output: a stream collected into a function result."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from xdsl.dialects.builtin import DenseArrayBase, Float32Type, StringAttr, TensorType
+from xdsl.ir import SSAValue
+from xdsl.irdl import irdl_op_definition, operand_def, prop_def, result_def
+
+from dfcc.dialects.dataflow import NodeOp, StreamType, int_array, verify_perm
+from dfcc.kinds.cost import NodeModel, pixel_port
+from dfcc.kinds.registry import NodeKind, register
+
+
+@irdl_op_definition
+class SinkOp(NodeOp):
+    """Graph output: collects a stream into a tensor; stream dim i is tensor dim `perm[i]`."""
+
+    name = "dataflow.sink"
+    input = operand_def(StreamType)
+    tensor = result_def(TensorType)
+    perm = prop_def(DenseArrayBase)
+
+    def __init__(self, stream: SSAValue, perm: Sequence[int], name: str):
+        shape = stream.type.get_shape()
+        tensor_shape = [0] * len(shape)
+        for i, p in enumerate(perm):
+            tensor_shape[p] = shape[i]
+        super().__init__(
+            operands=[stream],
+            result_types=[TensorType(Float32Type(), tensor_shape)],
+            properties={"name": StringAttr(name), "perm": int_array(perm)},
+        )
+
+    def verify_node(self) -> None:
+        verify_perm(self.ints_prop("perm"), self.tensor.type.get_shape(), self.input.type.get_shape(), "sink stream")
+
+
+@register
+class Sink(NodeKind):
+    op = SinkOp
+
+    def cost(self, op: SinkOp) -> NodeModel:
+        return pixel_port(op, op.input.type)

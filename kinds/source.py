@@ -1,0 +1,42 @@
+"""Graph input: a function argument streamed into the network."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from xdsl.dialects.builtin import DenseArrayBase, StringAttr, TensorType
+from xdsl.ir import SSAValue
+from xdsl.irdl import irdl_op_definition, operand_def, prop_def, result_def
+
+from dfcc.dialects.dataflow import NodeOp, StreamType, int_array, verify_perm
+from dfcc.kinds.cost import NodeModel, pixel_port
+from dfcc.kinds.registry import NodeKind, register
+
+
+@irdl_op_definition
+class SourceOp(NodeOp):
+    """Graph input: streams a function argument, with `perm` giving the tensor dim of each stream dim."""
+
+    name = "dataflow.source"
+    tensor = operand_def(TensorType)
+    output = result_def(StreamType)
+    perm = prop_def(DenseArrayBase)
+
+    def __init__(self, tensor: SSAValue, perm: Sequence[int], name: str):
+        shape = tensor.type.get_shape()
+        super().__init__(
+            operands=[tensor],
+            result_types=[StreamType([shape[p] for p in perm], tensor.type.get_element_type())],
+            properties={"name": StringAttr(name), "perm": int_array(perm)},
+        )
+
+    def verify_node(self) -> None:
+        verify_perm(self.ints_prop("perm"), self.tensor.type.get_shape(), self.output.type.get_shape(), "source stream")
+
+
+@register
+class Source(NodeKind):
+    op = SourceOp
+
+    def cost(self, op: SourceOp) -> NodeModel:
+        return pixel_port(op, op.output.type)

@@ -1,0 +1,90 @@
+"""The node-kind registry is complete: every kind is in the dialect and has every facet (or says
+plainly it has none), and the cost model's folding is the one the kind states.
+
+Sample nodes come from the lit tests' inputs, lowered where they are linalg, so every kind is
+checked on real IR without building models."""
+
+from pathlib import Path
+
+import pytest
+from dfcc.dialects.dataflow import NodeOp
+from dfcc.errors import DfccError
+from dfcc.frontends.mlir import make_context, parse_module
+from dfcc.kinds import KINDS, Dataflow, NodeKind, WeightsOp, YieldOp, kind_of
+from dfcc.kinds.cost import describe
+from dfcc.passes.lower_to_dataflow import LowerToDataflow
+
+LIT = Path(__file__).resolve().parent.parent / "lit_tests"
+FACETS = ("cost",)
+
+
+# A slice, which no lit input has yet.
+SLICE = """
+func.func @main(%a: tensor<1x8xf32>) -> tensor<1x3xf32> {
+  %s = dataflow.source %a {name = "input0", perm = array<i64: 0, 1>} : (tensor<1x8xf32>) -> !dataflow.stream<1x8xf32>
+  %c = dataflow.slice %s {name = "slice0", offsets = array<i64: 0, 1>, strides = array<i64: 1, 2>} : (!dataflow.stream<1x8xf32>) -> !dataflow.stream<1x3xf32>
+  %t = dataflow.sink %c {name = "output0", perm = array<i64: 0, 1>} : (!dataflow.stream<1x3xf32>) -> tensor<1x3xf32>
+  func.return %t : tensor<1x3xf32>
+}
+"""
+
+
+def _samples() -> dict[type, list[NodeOp]]:
+    nodes: dict[type, list[NodeOp]] = {}
+    texts = [(str(path), path.read_text()) for path in sorted(LIT.glob("*/*.mlir"))] + [("slice", SLICE)]
+    for path, text in texts:
+        try:
+            module = parse_module(text, path)
+            if any(op.name.startswith("linalg.") for op in module.walk()):
+                LowerToDataflow().apply(make_context(), module)
+        except DfccError:
+            continue  # the error tests' inputs
+        for op in module.walk():
+            if isinstance(op, NodeOp):
+                nodes.setdefault(type(op), []).append(op)
+    return nodes
+
+
+SAMPLES = _samples()
+
+
+def test_dialect_is_assembled_from_the_registry():
+    assert set(Dataflow.operations) == set(KINDS) | {YieldOp}
+    for op_class, nodes in SAMPLES.items():
+        assert KINDS[op_class].op is op_class
+        assert all(kind_of(node) is KINDS[op_class] for node in nodes)
+
+
+def test_samples_reach_every_kind():
+    assert set(SAMPLES) == set(KINDS), f"no sample of {sorted(k.name for k in set(KINDS) - set(SAMPLES))}"
+
+
+def test_unknown_op_is_a_clear_error():
+    (func_op,) = [op for op in parse_module("func.func @main() {\n func.return\n}").walk() if op.name == "func.func"]
+    with pytest.raises(DfccError, match="'func.func' is not a dataflow node kind"):
+        kind_of(func_op)
+
+
+@pytest.mark.parametrize("op_class", list(KINDS), ids=lambda c: c.name)
+@pytest.mark.parametrize("facet", FACETS)
+def test_every_kind_has_every_facet(op_class, facet):
+    kind = KINDS[op_class]
+    if getattr(type(kind), facet) is not getattr(NodeKind, facet):
+        return
+    pytest.fail(f"{op_class.name} has no '{facet}' facet")
+
+
+def test_weights_say_they_have_no_cost_of_their_own():
+    with pytest.raises(DfccError, match="have no cost of their own"):
+        describe(SAMPLES[WeightsOp][0])
+
+
+@pytest.mark.parametrize("op_class", [c for c in KINDS if c is not WeightsOp], ids=lambda c: c.name)
+def test_cost_model_folds_as_the_kind_states(op_class):
+    for op in SAMPLES[op_class]:
+        model = describe(op)
+        extents = op.folding_extents()
+        assert (model.factors, model.extents) == (tuple(extents), tuple(extents.values()))
+        for folding in model.folding_options()[:8]:
+            assert all(extent % factor == 0 for factor, extent in zip(folding, model.extents))
+            assert model.cost(folding).cycles >= 0

@@ -1,0 +1,80 @@
+"""Verifiers reject IR no backend can build, with a message naming what is wrong (issue 16).
+
+Each case is a small graph source -> [fork | reduce | ...] -> sink; the valid template parses, and
+each mutation is rejected by `parse_module` (which verifies; types fail while parsing) with the
+expected words, which the CLI prints as `dfcc: error: ...` with exit code 1.
+"""
+
+import re
+
+import pytest
+from xdsl.utils.exceptions import VerifyException
+
+from dfcc.errors import DfccError
+from dfcc.frontends.mlir import parse_module
+
+FORK = """
+func.func @main(%a: tensor<1x8xf32>) -> (tensor<1x8xf32>, tensor<1x8xf32>) {{
+  %s = dataflow.source %a {{name = "input0", perm = array<i64: 0, 1>}} : (tensor<1x8xf32>) -> !dataflow.stream<1x8x{elem}{depth}>
+  %f:2 = dataflow.fork %s {{name = "fork0"{fork_attrs}}} : (!dataflow.stream<1x8x{elem}{depth}>) -> (!dataflow.stream<1x8x{elem}{depth}>, !dataflow.stream<1x8x{elem}{depth}>)
+  %r = dataflow.reduce %f#0 {{name = "reduce0", kind = "sum", dims = array<i64: 0>{reduce_attrs}}} : (!dataflow.stream<1x8x{elem}{depth}>) -> !dataflow.stream<1x8x{elem}>
+  %t0 = dataflow.sink %r {{name = "output0", perm = array<i64: 0, 1>}} : (!dataflow.stream<1x8x{elem}>) -> tensor<1x8xf32>
+  %t1 = dataflow.sink %f#1 {{name = "output1", perm = array<i64: 0, 1>}} : (!dataflow.stream<1x8x{elem}{depth}>) -> tensor<1x8xf32>
+  func.return %t0, %t1 : tensor<1x8xf32>, tensor<1x8xf32>
+}}
+"""
+VALID = {"elem": "f32", "depth": "", "fork_attrs": "", "reduce_attrs": ""}
+
+LINEAR = """
+func.func @main(%a: tensor<1x4xf32>) -> tensor<1x2xf32> {{
+  %s = dataflow.source %a {{name = "input0", perm = array<i64: 0, 1>}} : (tensor<1x4xf32>) -> !dataflow.stream<1x4xf32>
+  %w = dataflow.weights {{name = "linear0_w", value = {value}}} : tensor<2x4xf32>
+  %l = dataflow.linear %s, %w {{name = "linear0"{attrs}}} : (!dataflow.stream<1x4xf32>, tensor<2x4xf32>) -> !dataflow.stream<1x2xf32>
+  %t = dataflow.sink %l {{name = "output0", perm = array<i64: 0, 1>}} : (!dataflow.stream<1x2xf32>) -> tensor<1x2xf32>
+  func.return %t : tensor<1x2xf32>
+}}
+{resources}
+"""
+DENSE = "dense<0.5> : tensor<2x4xf32>"
+BLOB = "dense_resource<w0> : tensor<2x4xf32>"
+# 4-byte alignment header, then float32 values
+SHORT_BLOB = '{-# dialect_resources: { builtin: { w0: "0x04000000' + "0000003F" * 3 + '" } } #-}'
+
+
+def test_templates_are_valid():
+    parse_module(FORK.format(**VALID))
+    parse_module(LINEAR.format(value=DENSE, attrs="", resources=""))
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"fork_attrs": ", coarse = 3"}, "coarse=3 does not divide 8"),
+        ({"fork_attrs": f", coarse = {2**62}"}, f"coarse={2**62} does not divide 8"),
+        ({"fork_attrs": ", coarse = -8"}, "coarse=-8 does not divide 8"),
+        ({"reduce_attrs": ", coarse = 3"}, "coarse=3 does not divide 8"),
+        ({"depth": f", depth {2**24 + 1}"}, "stream depth must be in 1..16777216"),
+        ({"elem": "f16"}, "stream elements must be f32, f64, an integer or !dataflow.fixed"),
+        ({"elem": "index"}, "stream elements must be f32, f64, an integer or !dataflow.fixed"),
+        ({"elem": "!dataflow.fixed<8, 70>"}, "fixed<8, 70>: integer bits must be in -64..64"),
+        ({"elem": "!dataflow.fixed<8, -65>"}, "fixed<8, -65>: integer bits must be in -64..64"),
+        ({"fork_attrs": ', "dataflow.mult_impl" = "fpga"'}, "dataflow.mult_impl must be one of dsp, lut"),
+        ({"fork_attrs": ', "dataflow.weights_memory" = "sram"'}, "must be one of bram, uram, lutram, off_chip"),
+    ],
+)
+def test_stream_graph_rejected(change, message):
+    with pytest.raises((DfccError, VerifyException), match=re.escape(message)):
+        parse_module(FORK.format(**{**VALID, **change}))
+
+
+@pytest.mark.parametrize(
+    "value, attrs, resources, message",
+    [
+        (DENSE, ", acc_format = 32 : i64", "", "acc_format must be a !dataflow.fixed"),
+        (BLOB, "", "", r"dense_resource 'w0\w*' has no blob"),
+        (BLOB, "", SHORT_BLOB, r"dense_resource 'w0\w*' holds 3 values, its type tensor<2x4xf32> needs 8"),
+    ],
+)
+def test_linear_rejected(value, attrs, resources, message):
+    with pytest.raises(DfccError, match=message):  # a regex: the parser renames blob w0 to w0_N
+        parse_module(LINEAR.format(value=value, attrs=attrs, resources=resources))
