@@ -39,8 +39,13 @@ def _builtin_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return LowrankCompensate
 
+    def decompose_search():
+        from dfcc.passes.decompose_search import DecomposeSearch
+
+        return DecomposeSearch
+
     return {"lower-to-dataflow": lower, "quantize": quantize, "explore": explore, "decompose": decompose,
-            "lowrank-compensate": lowrank_compensate}
+            "lowrank-compensate": lowrank_compensate, "decompose-search": decompose_search}
 
 
 _PASSES: dict[str, Callable[[], type[ModulePass]]] = _builtin_passes()
