@@ -255,8 +255,8 @@ class Decompose(ModulePass):
     scheme: str = "separable"
     groups: int = 1
     rank: int | None = None
-    energy: float | None = None
-    macs: float = 0.5
+    energy: int | float | None = None
+    macs: int | float = 0.5
     override: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:

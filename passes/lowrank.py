@@ -27,7 +27,8 @@ from dfcc.errors import DfccError
 
 CONV_SCHEMES = ("separable", "grouped", "reversed", "cpd")
 LINEAR_SCHEMES = ("svd",)
-CPD_ITERATIONS = 200  # ALS sweeps (tensorly's default is 100; small layers converge well within this)
+CPD_ITERATIONS = 100  # ALS sweeps at most (tensorly's default)
+CPD_TOLERANCE = 1e-6  # stop when the relative reconstruction error changes less than this between sweeps
 
 
 @dataclass(frozen=True)
@@ -102,10 +103,23 @@ def _matrices(weights: np.ndarray, scheme: str, groups: int) -> list[np.ndarray]
     raise DfccError(f"'{scheme}' is not an SVD scheme")
 
 
+_CACHE: dict[tuple, list[Factor]] = {}  # searches and sweeps factorise the same layer many times
+_CACHE_LIMIT = 512
+
+
 def factorise(weights: np.ndarray, bias: np.ndarray | None, geometry: Geometry, scheme: Scheme) -> list[Factor]:
     """The chain of layers computing `weights` (F x C x Kr x Kc, or F x C) at `scheme`'s rank."""
-    name, r, g = scheme.name, scheme.rank, scheme.groups
     _check(weights.shape, scheme)
+    key = (weights.shape, weights.tobytes(), None if bias is None else bias.tobytes(), geometry, scheme)
+    if key not in _CACHE:
+        if len(_CACHE) >= _CACHE_LIMIT:
+            _CACHE.clear()
+        _CACHE[key] = _factorise(weights, bias, geometry, scheme)
+    return [Factor(f.weights.copy(), None if f.bias is None else f.bias.copy(), f.geometry, f.groups) for f in _CACHE[key]]
+
+
+def _factorise(weights: np.ndarray, bias: np.ndarray | None, geometry: Geometry, scheme: Scheme) -> list[Factor]:
+    name, r, g = scheme.name, scheme.rank, scheme.groups
     if name == "cpd":
         return _cpd(weights, bias, geometry, r)
     mats = [_svd(m) for m in _matrices(weights, name, g)]
@@ -140,7 +154,7 @@ def _cpd(weights: np.ndarray, bias: np.ndarray | None, geometry: Geometry, rank:
     tensorly.set_backend("numpy")
     with warnings.catch_warnings():  # rank above a mode's size: tensorly's SVD init fills the rest randomly
         warnings.filterwarnings("ignore", message="Trying to compute SVD", category=UserWarning)
-        cp = parafac(weights.astype(np.float64), rank=rank, n_iter_max=CPD_ITERATIONS, init="svd", tol=1e-10,
+        cp = parafac(weights.astype(np.float64), rank=rank, n_iter_max=CPD_ITERATIONS, init="svd", tol=CPD_TOLERANCE,
                      random_state=0, normalize_factors=True)
     scale = np.abs(cp.weights) ** 0.25  # spread each component's norm evenly over the four layers
     sign = np.sign(cp.weights)

@@ -44,8 +44,13 @@ def _builtin_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return DataflowCleanup
 
+    def decompose_search():
+        from dfcc.passes.decompose_search import DecomposeSearch
+
+        return DecomposeSearch
+
     return {"lower-to-dataflow": lower, "dataflow-cleanup": cleanup, "quantize": quantize, "explore": explore,
-            "decompose": decompose, "lowrank-compensate": lowrank_compensate}
+            "decompose": decompose, "lowrank-compensate": lowrank_compensate, "decompose-search": decompose_search}
 
 
 _PASSES: dict[str, Callable[[], type[ModulePass]]] = _builtin_passes()

@@ -28,6 +28,7 @@ KNOWN_UPWARD = {
     ("passes.lowrank_compensate", "backends.cpu.fixed_point"),
     ("passes.quantize", "backends.cpu.io"),
     ("passes.quantize", "backends.cpu.reference"),
+    ("passes.decompose_search", "backends.cpu.reference"),
     ("backends.cpu.io", "driver.output"),
     ("backends.estimate.report", "driver.output"),
     ("backends.hls.target", "driver.output"),
