@@ -6,7 +6,6 @@ builtin dialect's resource storage. dfcc keeps weights in that form too, so that
 and parse quickly, and new weights made by passes (folded batch-norm, quantized values) are new blobs.
 """
 
-import math
 from collections.abc import Callable
 
 import numpy as np
@@ -58,8 +57,6 @@ def resource_array(attr: DenseResourceAttr) -> np.ndarray:
     raw = bytes.fromhex(blob[2:])[4:]
     shape = attr.type.get_shape()
     array = np.frombuffer(raw, dtype=_numpy_dtype(attr.type.get_element_type()))
-    if array.size not in (1, math.prod(shape)):
-        raise DfccError(f"dense_resource '{handle}' holds {array.size} values, its type {attr.type} needs {math.prod(shape)}")
     if array.size == 1 and np.prod(shape) != 1:
         array = np.broadcast_to(array, shape)  # MLIR stores a splat as a single element
     array = array.reshape(shape)

@@ -8,7 +8,6 @@ from xdsl.irdl import irdl_op_definition, opt_prop_def, prop_def, result_def
 from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import NodeOp
-from dfcc.dialects.resources import elements_array
 from dfcc.errors import DfccError
 from dfcc.kinds.registry import NodeKind, register
 
@@ -34,10 +33,6 @@ class WeightsOp(NodeOp):
     def verify_node(self) -> None:
         if self.value.type != self.output.type:
             raise VerifyException(f"weights type {self.output.type} does not match value type {self.value.type}")
-        try:
-            elements_array(self.value)
-        except DfccError as error:
-            raise VerifyException(f"weights '{self.node_name.data}': {error}") from None
 
 
 @register
