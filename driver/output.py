@@ -138,9 +138,10 @@ def write_directory_atomic(path: str, fill: Callable[[Path], object]) -> Path:
     except OSError as error:
         raise _cannot_write(error, path) from None
     finally:
-        for temporary in (staging, retired):
-            if temporary is not None:
-                shutil.rmtree(temporary, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        if retired is not None and (done or not (retired / "old").exists()):  # never lose an old project
+            shutil.rmtree(retired, ignore_errors=True)
         if not done:
             for folder in reversed(created):
                 try:

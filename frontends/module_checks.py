@@ -6,10 +6,14 @@ and after every pass, so that every backend can trust a module that passed them.
   and a stream nobody reads would stall the pipeline);
 - every dense_resource blob exists and holds exactly the values its type promises;
 - linalg window ops have positive strides and dilations (xDSL's verifier accepts 0 and -1);
-- every region is one block: dfcc compiles straight-line models, without control flow.
+- `index` constants fit in 64 bits (xDSL parses any size; numpy, like MLIR, cannot hold more);
+- every region is one block: dfcc compiles straight-line models, without control flow;
+- a static tensor.pad's result shape is its source's plus the padding (xDSL 0.74 does not check).
 """
 
-from xdsl.dialects.builtin import DenseResourceAttr, ModuleOp
+from xdsl.dialects.builtin import DenseResourceAttr, IndexType, IntegerAttr, ModuleOp
+from xdsl.dialects.tensor import PadOp
+from xdsl.ir import Operation
 
 from dfcc.dialects.dataflow import NodeOp, StreamType
 from dfcc.dialects.resources import resource_array
@@ -29,10 +33,13 @@ def check_module(module: ModuleOp) -> None:
         for attr in (*op.properties.values(), *op.attributes.values()):
             if isinstance(attr, DenseResourceAttr):
                 _check_blob(attr)
+            if isinstance(attr, IntegerAttr) and isinstance(attr.type, IndexType) and not -2**63 <= attr.value.data < 2**63:
+                raise DfccError(f"invalid IR: {op.name} has the index value {attr.value.data}, beyond 64 bits")
         for key in _POSITIVE_LINALG_ATTRIBUTES:
             values = op.attributes.get(key) or op.properties.get(key)
             if op.name.startswith("linalg.") and values is not None and min(values.get_values(), default=1) < 1:
                 raise DfccError(f"invalid IR: {op.name} has {key} {tuple(values.get_values())}; they must be positive")
+        _check_pad(op)
         if not isinstance(op, NodeOp):
             continue
         name = op.node_name.data
@@ -54,3 +61,12 @@ def _check_blob(attr: DenseResourceAttr) -> None:
     except ValueError as error:
         raise DfccError(f"invalid IR: the weights blob '{attr.resource_handle.data}' does not hold the "
                         f"{attr.type} it is declared as ({error})") from None
+
+
+def _check_pad(op: Operation) -> None:
+    if isinstance(op, PadOp) and not op.low and not op.high:
+        source, result = op.source.type.get_shape(), op.result.type.get_shape()
+        padded = tuple(n + lo + hi for n, lo, hi in zip(source, op.static_low.get_values(), op.static_high.get_values()))
+        if -1 not in source + result and padded != result:
+            raise DfccError(f"invalid IR: tensor.pad of {source} by low {tuple(op.static_low.get_values())} high "
+                            f"{tuple(op.static_high.get_values())} gives {padded}, but its result type says {result}")

@@ -112,6 +112,8 @@ def test_unread_stream(work, capsys):
 
 LINALG_CONV = (ROOT / "lit_tests/foundation/lower_conv_bn_relu.mlir").read_text()
 MATMUL = (ROOT / "lit_tests/lower/stream_matmul_softmax.mlir").read_text()
+DEPTHWISE = (ROOT / "lit_tests/foundation/lower_depthwise.mlir").read_text()
+RESIZE = (ROOT / "lit_tests/lower/resize.mlir").read_text()
 
 
 @pytest.mark.parametrize("text, old, new, message", [
@@ -121,6 +123,9 @@ MATMUL = (ROOT / "lit_tests/lower/stream_matmul_softmax.mlir").read_text()
     (MATMUL, "permutation = [0, 2, 1]", "permutation = [0, 5, 1]", "invalid IR: IndexError"),
     (MATMUL, "permutation = [0, 2, 1]", "permutation = [0, 1, 1]", "invalid IR"),
     (MATMUL, "permutation = [0, 2, 1]", "permutation = [0, 2, 99999999999999999999]", "out of range for type i64"),
+    (DEPTHWISE, "high[0, 0, 2, 2]", "high[0, 0, 0, 2]", "gives (1, 4, 7, 9), but its result type says (1, 4, 9, 9)"),
+    (RESIZE, "arith.constant 0 : index", f"arith.constant {10**30} : index", "beyond 64 bits"),
+    (LINALG, "  return %1", "  cf.br ^bb1\n^bb1:\n  return %1", "func.func has a region of several blocks"),
 ])
 def test_bad_linalg_attributes(work, capsys, text, old, new, message):
     assert old in text

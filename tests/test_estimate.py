@@ -193,7 +193,8 @@ func.func @main(%a: tensor<2x4x8xf32>, %b: tensor<2x8x6xf32>) -> tensor<2x8x6xf3
     %z = arith.mulf %v, %v : f32
     dataflow.yield %z : f32
   }
-  %c = dataflow.concat %s, %s {name = "cat", axis = 1 : i64} : (!dataflow.stream<2x4x6x!dataflow.fixed<8, 3>>, !dataflow.stream<2x4x6x!dataflow.fixed<8, 3>>) -> !dataflow.stream<2x8x6x!dataflow.fixed<8, 3>>
+  %f:2 = dataflow.fork %s {name = "copy"} : (!dataflow.stream<2x4x6x!dataflow.fixed<8, 3>>) -> (!dataflow.stream<2x4x6x!dataflow.fixed<8, 3>>, !dataflow.stream<2x4x6x!dataflow.fixed<8, 3>>)
+  %c = dataflow.concat %f#0, %f#1 {name = "cat", axis = 1 : i64} : (!dataflow.stream<2x4x6x!dataflow.fixed<8, 3>>, !dataflow.stream<2x4x6x!dataflow.fixed<8, 3>>) -> !dataflow.stream<2x8x6x!dataflow.fixed<8, 3>>
   %t = dataflow.sink %c {name = "out", perm = array<i64: 0, 1, 2>} : (!dataflow.stream<2x8x6x!dataflow.fixed<8, 3>>) -> tensor<2x8x6xf32>
   func.return %t : tensor<2x8x6xf32>
 }"""

@@ -179,3 +179,18 @@ def test_csim_removes_its_temporary_directory_on_errors(work, capsys, monkeypatc
     np.save(work / "x.npy", np.ones((1, 2, 3, 3), np.float32))  # wrong shape: fails while writing the project
     refused(capsys, ["m.mlir", *LOWER, "-t", "csim", "--input", "x.npy", "-o", "y.npz"], "the design expects")
     assert list(scratch.iterdir()) == [] and not (work / "y.npz").exists()
+
+
+def test_a_failed_swap_restores_the_old_project(work, capsys, monkeypatch):
+    assert dfcc_main(["m.mlir", *LOWER, "-t", "hls", "-o", "proj"]) == 0
+    before = snapshot(work)
+    real_replace = os.replace
+
+    def failing_second_rename(src, dst):
+        if Path(src).name != "old" and Path(dst).name == "proj":  # the new project moving in
+            raise OSError(28, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing_second_rename)
+    refused(capsys, ["m.mlir", *LOWER, "-t", "hls", "-o", "proj"], "No space left on device")
+    assert snapshot(work) == before
