@@ -171,11 +171,11 @@ def weight_kbits(module) -> float:
     """Bits of every conv/linear weight tensor at its fixed-point width, in kbit."""
     from xdsl.dialects.builtin import ArrayAttr
 
-    from dfcc.dialects import dataflow as df
+    from dfcc.kinds import ConvOp, LinearOp
 
     total = 0
     for op in module.walk():
-        if isinstance(op, (df.ConvOp, df.LinearOp)):
+        if isinstance(op, (ConvOp, LinearOp)):
             fmt = op.weights.owner.format
             widths = [f.width.data for f in fmt.data] if isinstance(fmt, ArrayAttr) else [fmt.width.data]
             total += op.weights.type.element_count() * sum(widths) / len(widths)

@@ -43,7 +43,7 @@ from xdsl.passes import ModulePass
 from dfcc.analyses.search import Constraint, Objective, Problem, SearchResult, TrialResult, search
 from dfcc.backends.cpu.reference import run_reference
 from dfcc.analyses.network import Network
-from dfcc.kinds import ConvOp
+from dfcc.kinds import ConvOp, SourceOp
 from dfcc.errors import DfccError
 from dfcc.hardware.cycles import throughput
 from dfcc.hardware.platforms import load_platform
@@ -99,7 +99,7 @@ def hardware_metrics(module: ModuleOp, platform: str) -> dict[str, float]:
     board = load_platform(platform)
     network = Network.from_module(module)
     _, totals = explore(network, board, progress=False)
-    batch = next(op.output.type.get_shape()[0] for op in module.walk() if isinstance(op, df.SourceOp))
+    batch = next(op.output.type.get_shape()[0] for op in module.walk() if isinstance(op, SourceOp))
     fps = batch * throughput(board.clock_mhz, totals.ii)
     return {"fps": fps, "dsp": float(totals.dsp), "bram18": float(totals.bram18), "lut": float(totals.lut),
             "fps_per_dsp": fps / max(totals.dsp, 1)}
