@@ -14,7 +14,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import tempfile
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -97,17 +96,12 @@ def _signed(value: float, objective: Objective) -> float:
 
 
 def _sampler(problem: Problem, seed: int):
+    """TPE for one objective, NSGA-II for several; both read the constraints each trial records."""
     import optuna
 
-    def constraints(trial) -> list[float]:
-        metrics = trial.user_attrs.get(METRICS_KEY)
-        return [c.violation(metrics) for c in problem.constraints] if metrics else [1.0] * len(problem.constraints)
-
-    constraints_func = constraints if problem.constraints else None
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)  # constraints_func: stable in use
     if len(problem.objectives) == 1:
-        return optuna.samplers.TPESampler(seed=seed, constraints_func=constraints_func)
-    return optuna.samplers.NSGAIISampler(seed=seed, constraints_func=constraints_func)
+        return optuna.samplers.TPESampler(seed=seed)
+    return optuna.samplers.NSGAIISampler(seed=seed)
 
 
 def _study(problem: Problem, storage: str | None, name: str, seed: int, create: bool):
@@ -130,6 +124,8 @@ def _objective(problem: Problem):
         if missing:
             raise DfccError(f"search: the evaluation returned no {', '.join(sorted(missing))}")
         trial.set_user_attr(METRICS_KEY, metrics)
+        for index, constraint in enumerate(problem.constraints):
+            trial.set_constraint(f"{index}:{constraint.metric}", constraint.violation(metrics))
         values = [metrics[o.metric] for o in problem.objectives]
         return values[0] if len(values) == 1 else values
     return run

@@ -23,6 +23,7 @@ from dfcc.examples.digits_quantization import load_digits_split, train_cnn
 
 CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "dfcc")
 FRACTIONS = (0.7, 0.5, 0.3)  # share of each layer's MACs kept (Mixed-TD's grid spans 30-70 %)
+VALIDATION = 128
 METHODS = {"svd": dict(method="svd", scheme="separable"), "cpd": dict(method="cpd"), "mix": dict(method="auto")}
 
 
@@ -73,6 +74,10 @@ class Setup:
     y_test: np.ndarray
     calibration: str  # batch-N stack of training images
     calibration_one: str  # 32 single images for the batch-1 graph
+    validation_module: object  # batch of VALIDATION training images: what a search may look at (Mixed-TD: 128)
+    x_val: np.ndarray
+    y_val: np.ndarray
+    calibration_val: str
 
 
 def setups(seed: int, workdir: str) -> list[Setup]:
@@ -88,14 +93,18 @@ def setups(seed: int, workdir: str) -> list[Setup]:
     np.savez(calibration, arg0=x_train[: len(x_test)])
     calibration_one = os.path.join(workdir, "calibration_one.npz")
     np.savez(calibration_one, arg0=x_train[:32, None])
+    x_val, y_val = x_train[-VALIDATION:], y_train[-VALIDATION:]
+    calibration_val = os.path.join(workdir, "calibration_val.npz")
+    np.savez(calibration_val, arg0=x_train[:VALIDATION])
     result = []
     for name, model in (("digits CNN", train_cnn(x_train, y_train, seed)), ("digits ResNet", train_resnet(x_train, y_train, seed))):
         modules = []
-        for batch in (x_test, x_test[:1]):
+        for batch in (x_test, x_test[:1], x_val):
             module = import_module(model, torch.from_numpy(batch))
             LowerToDataflow().apply(ctx, module)
             modules.append(module)
-        result.append(Setup(name, *modules, x_test, y_test, calibration, calibration_one))
+        result.append(Setup(name, modules[0], modules[1], x_test, y_test, calibration, calibration_one, modules[2],
+                            x_val, y_val, calibration_val))
     return result
 
 
@@ -103,39 +112,74 @@ def setups(seed: int, workdir: str) -> list[Setup]:
 class Measurement:
     model: str
     config: str
-    accuracy: float  # % on the test set, W8A8 through the CPU reference
+    accuracy: float  # % on the test set, quantized, through the CPU reference
     macs: int  # per inference
     fps: float
     dsp: int
+    weight_kbits: float  # conv/linear weight memory
 
     @property
     def fps_per_dsp(self) -> float:
         return self.fps / max(self.dsp, 1)
 
 
-def measure(setup: Setup, config: str, decompose_options: dict | None, platform: str = "zcu102",
-            schemes=None) -> Measurement:
-    """Decompose (by options, or by an explicit node -> Scheme map), quantize W8A8, then measure."""
+def decomposer(options: dict | None = None, schemes=None):
+    """A transform applying `decompose{options}` (linears kept) or an explicit node -> Scheme map."""
+    from dfcc.passes.decompose import Decompose, apply_schemes
+
+    def transform(module, ctx):
+        if schemes is not None:
+            apply_schemes(module, schemes, verbose=False)
+        elif options is not None:
+            Decompose(**options, override=("linear*:keep",)).apply(ctx, module)
+    return transform
+
+
+def measure(setup: Setup, config: str, transform=None, platform: str = "zcu102", weight_bits: int = 8,
+            act_bits: int = 8, override: tuple[str, ...] = (), validation: bool = False) -> Measurement:
+    """Transform both graphs, quantize them, then measure accuracy (batch N) and hardware (batch 1).
+
+    Accuracy is on the test set, or with `validation` on 128 training images (what a search may
+    look at; Mixed-TD's objective is one 128-image batch of training images)."""
+    import contextlib
+    import io
+
     from dfcc.backends.cpu.reference import run_reference
     from dfcc.backends.estimate.report import Estimate
     from dfcc.frontends.mlir import make_context
-    from dfcc.passes.decompose import Decompose, apply_schemes
     from dfcc.passes.explore import Explore
     from dfcc.passes.quantize import Quantize
 
     ctx = make_context()
-    accuracy_module, hardware_module = setup.accuracy_module.clone(), setup.hardware_module.clone()
-    for module, calibration in ((accuracy_module, setup.calibration), (hardware_module, setup.calibration_one)):
-        if schemes is not None:
-            apply_schemes(module, schemes, verbose=False)
-        elif decompose_options is not None:
-            Decompose(**decompose_options, override=("linear*:keep",)).apply(ctx, module)
-        Quantize(weight_bits=8, act_bits=8, calibration=calibration).apply(ctx, module)
-    (logits,) = run_reference(accuracy_module, [setup.x_test])
+    accuracy_module = (setup.validation_module if validation else setup.accuracy_module).clone()
+    hardware_module = setup.hardware_module.clone()
+    accuracy_calibration = setup.calibration_val if validation else setup.calibration
+    with contextlib.redirect_stderr(io.StringIO()):  # the passes' remarks, once per configuration
+        for module, calibration in ((accuracy_module, accuracy_calibration), (hardware_module, setup.calibration_one)):
+            if transform is not None:
+                transform(module, ctx)
+            Quantize(weight_bits=weight_bits, act_bits=act_bits, calibration=calibration, override=override).apply(ctx, module)
+    images, labels = (setup.x_val, setup.y_val) if validation else (setup.x_test, setup.y_test)
+    (logits,) = run_reference(accuracy_module, [images])
     Explore(platform=platform).apply(ctx, hardware_module)
     estimate = Estimate.of_module(hardware_module)
-    return Measurement(setup.name, config, float((logits.argmax(1) == setup.y_test).mean() * 100), estimate.macs,
-                       estimate.throughput_fps(), estimate.totals.dsp)
+    return Measurement(setup.name, config, float((logits.argmax(1) == labels).mean() * 100), estimate.macs,
+                       estimate.throughput_fps(), estimate.totals.dsp, weight_kbits(hardware_module))
+
+
+def weight_kbits(module) -> float:
+    """Bits of every conv/linear weight tensor at its fixed-point width, in kbit."""
+    from xdsl.dialects.builtin import ArrayAttr
+
+    from dfcc.kinds import ConvOp, LinearOp
+
+    total = 0
+    for op in module.walk():
+        if isinstance(op, (ConvOp, LinearOp)):
+            fmt = op.weights.owner.format
+            widths = [f.width.data for f in fmt.data] if isinstance(fmt, ArrayAttr) else [fmt.width.data]
+            total += op.weights.type.element_count() * sum(widths) / len(widths)
+    return total / 1000
 
 
 def measure_all(seed: int = 0, platform: str = "zcu102", fractions=FRACTIONS, workdir: str | None = None) -> list[Measurement]:
@@ -145,7 +189,7 @@ def measure_all(seed: int = 0, platform: str = "zcu102", fractions=FRACTIONS, wo
             rows.append(measure(setup, "baseline", None, platform))
             for method, options in METHODS.items():
                 for fraction in fractions:
-                    rows.append(measure(setup, f"{method} {fraction:.0%} MACs", {**options, "macs": fraction}, platform))
+                    rows.append(measure(setup, f"{method} {fraction:.0%} MACs", decomposer({**options, "macs": fraction}), platform))
         return rows
 
 
@@ -154,15 +198,15 @@ def print_table(rows: list[Measurement], title: str) -> None:
     from rich.table import Table
 
     table = Table(title=title)
-    for column in ("model", "config", "W8A8 acc %", "MACs", "fps", "DSP", "fps/DSP", "vs baseline"):
+    for column in ("model", "config", "acc %", "MACs", "fps", "DSP", "fps/DSP", "vs baseline", "weights kbit"):
         table.add_column(column, justify="left" if column in ("model", "config") else "right")
     baseline = {r.model: r for r in rows if r.config == "baseline"}
     for r in rows:
         base = baseline.get(r.model)
         gain = f"{r.fps_per_dsp / base.fps_per_dsp:.2f}x" if base else ""
         table.add_row(r.model, r.config, f"{r.accuracy:.2f}", f"{r.macs:,}", f"{r.fps:,.0f}", str(r.dsp),
-                      f"{r.fps_per_dsp:,.1f}", gain)
-    Console().print(table)
+                      f"{r.fps_per_dsp:,.1f}", gain, f"{r.weight_kbits:,.1f}")
+    Console(width=150).print(table)
 
 
 def main(argv: list[str] | None = None) -> None:
