@@ -66,7 +66,8 @@ _OP_NAME = re.compile(r"^\s*(?:%[^=]*=\s*)?([a-z_][a-z0-9_]*\.[a-z0-9_.]+)\b", r
 def _unregistered_ops(text: str, first: str) -> list[tuple[str, int]]:
     """Every other distinct op name in `text` no registered dialect defines, with its first line."""
     ctx, seen, found = make_context(), {first}, []
-    for match in _OP_NAME.finditer(text):
+    ops_section = text.split("\n{-#", 1)[0]  # the resource blobs after `{-#` are not ops
+    for match in _OP_NAME.finditer(ops_section):
         name = match.group(1)
         if name in seen:
             continue
@@ -76,9 +77,24 @@ def _unregistered_ops(text: str, first: str) -> list[tuple[str, int]]:
     return found
 
 
+_HEX_SPLAT = re.compile(r"dense<0x([0-9A-Fa-f]{4}|[0-9A-Fa-f]{8}|[0-9A-Fa-f]{16})>")
+
+
+def _quoted_hex_splats(text: str) -> str:
+    """`dense<0xFF800000>` (a splat given by its bits, as MLIR prints -inf) in the quoted form xDSL reads as bits.
+
+    xDSL 0.74 reads the unquoted form as the integer 4286578688 converted to float.
+    """
+    def quoted(match: re.Match) -> str:
+        digits = match.group(1)
+        return f'dense<"0x{int(digits, 16).to_bytes(len(digits) // 2, "little").hex().upper()}">'
+    return _HEX_SPLAT.sub(quoted, text)
+
+
 def parse_module(text: str, filename: str = "<stdin>", ctx: Context | None = None) -> ModuleOp:
     """Parse and verify MLIR text; errors name the file, line and column."""
     check_text(text, filename)
+    text = _quoted_hex_splats(text)
     parser = Parser(ctx or make_context(), text, filename)
     try:
         module = isolate_resources(parser.parse_module)

@@ -111,6 +111,25 @@ def _element_type(type_):
     return type_.get_element_type() if hasattr(type_, "get_element_type") else type_
 
 
+def _float_constant(block: Block, value: float) -> SSAValue:
+    constant = arith.ConstantOp(FloatAttr(value, Float32Type()))
+    block.add_op(constant)
+    return constant.result
+
+
+def _select_constants(block: Block, condition: SSAValue, if_true: float, if_false: float) -> SSAValue:
+    a, b = _float_constant(block, if_true), _float_constant(block, if_false)
+    select = arith.SelectOp(condition, a, b)
+    block.add_op(select)
+    return select.result
+
+
+def _compare_constant(block: Block, x: SSAValue, predicate: str, value: float) -> SSAValue:
+    compare = arith.CmpfOp(x, _float_constant(block, value), predicate)
+    block.add_op(compare)
+    return compare.result
+
+
 def _ungrouped(shape: tuple[int, ...]) -> tuple[int, ...]:
     n, g, c, h, w = shape
     return (n, g * c, h, w)
@@ -352,7 +371,7 @@ class _Lowering:
         if isinstance(value, (DenseResourceAttr, DenseIntOrFPElementsAttr)):
             self.values[op.result] = elements_array(value).astype(dtype, copy=False)
         elif hasattr(value, "value"):
-            self.values[op.result] = np.asarray(value.value.data, dtype=dtype)
+            self.values[op.result] = np.asarray(value.value.data != 0 if op.result.type == i1 else value.value.data, dtype=dtype)
         else:
             self.reject(op, f"constant {value} is not a number or tensor")
 
@@ -593,7 +612,10 @@ class _Lowering:
         items = [self.values.get(v) for v in op.inputs]
         reads_activation = any(inner.name == "tensor.extract" and not isinstance(self.values.get(inner.operands[0]), np.ndarray)
                                for inner in body.ops)
-        if any(it.data == IteratorType.REDUCTION for it in op.iterator_types.data):
+        reduction = any(it.data == IteratorType.REDUCTION for it in op.iterator_types.data)
+        if reduction and all(isinstance(item, np.ndarray) for item in items):
+            self._fold_reduction(op)
+        elif reduction:
             self._reduction(op)
         elif reads_activation:
             self._gather(op)
@@ -656,10 +678,30 @@ class _Lowering:
         (result,) = evaluate_body(op.body.block, args, self._outer_scalar(op, tensors=True), _loop_indices(loop_shape))
         self.values[op.results[0]] = self._to_output(result, maps[-1], loop_shape, op.results[0])
 
+    def _fold_reduction(self, op: linalg.GenericOp) -> None:
+        """A reduction of constants, evaluated one reduction position at a time (accumulators in the loop space)."""
+        loop_shape = self._loop_shape(op)
+        maps = [m.data for m in op.indexing_maps.data]
+        reduced = [d for d, it in enumerate(op.iterator_types.data) if it.data == IteratorType.REDUCTION]
+        ins = [np.broadcast_to(self._loop_aligned(self.values[v], m, loop_shape, op), loop_shape)
+               for v, m in zip(op.inputs, maps)]
+        n_in = len(op.inputs)
+        acc_shape = tuple(1 if d in reduced else n for d, n in enumerate(loop_shape))
+        accs = [np.broadcast_to(self._loop_aligned(self.const(v, op), m, loop_shape, op), acc_shape)
+                for v, m in zip(op.outputs, maps[n_in:])]
+        grids = _loop_indices(loop_shape)
+        for position in np.ndindex(*(loop_shape[d] for d in reduced)):
+            at = dict(zip(reduced, position))
+            take = tuple(slice(at[d], at[d] + 1) if d in at else slice(None) for d in range(len(loop_shape)))
+            indices = [np.full((1,) * len(loop_shape), at[d]) if d in at else grid for d, grid in enumerate(grids)]
+            accs = evaluate_body(op.body.block, [x[take] for x in ins] + accs, self._outer_scalar(op, tensors=True), indices)
+        for result, acc, out_map in zip(op.results, accs, maps[n_in:]):
+            self.values[result] = self._to_output(np.broadcast_to(acc, acc_shape), out_map, acc_shape, result)
+
     @staticmethod
     def _to_output(result: np.ndarray, out_map, loop_shape, value: SSAValue) -> np.ndarray:
         """A body's result over the loop space, laid out as the generic's output tensor."""
-        out_dims = [e.position for e in out_map.results]
+        out_dims = [e.position for e in out_map.results if isinstance(e, AffineDimExpr)]  # the others are size-1 dims
         result = np.broadcast_to(result, loop_shape).transpose(out_dims + [d for d in range(len(loop_shape)) if d not in out_dims])
         dtype = np.float32 if isinstance(value.type.get_element_type(), AnyFloat) else np.int64
         return np.ascontiguousarray(result.reshape(value.type.get_shape()), dtype=dtype)
@@ -726,10 +768,7 @@ class _Lowering:
             if any(use.operation not in folded_ops for use in value.uses):
                 array = np.asarray(env[value])
                 array = array.reshape(array.shape if array.ndim == len(loop_shape) else (1,) * len(loop_shape))
-                if not isinstance(value.type, AnyFloat) and np.any(np.abs(array) >= 2 ** 24):
-                    raise DfccError(f"{location(op)}: an index computation yields integers too large for a float parameter",
-                                    "lower-to-dataflow")
-                folded[value] = array.astype(np.float32)
+                folded[value] = array.astype(np.float32) if isinstance(value.type, AnyFloat) else self._exact_float(array, op)
         return folded, set(folded_ops)
 
     def _map(self, op: linalg.GenericOp) -> None:
@@ -755,11 +794,14 @@ class _Lowering:
         if out_arg.uses:
             param_indices.append(len(op.inputs))
         operand_values = list(op.inputs) + list(op.outputs)
+        folded, skipped = self._fold_index_terms(op, [i for i, _ in acts], loop_shape)
         for index in param_indices:
             array = self._loop_aligned(self.const(operand_values[index], op), maps[index], loop_shape, op)
-            params.append(self.weights(self._param_array(array, perm), self.fresh("param")))
-            arg_order.append(index)
-        folded, skipped = self._fold_index_terms(op, [i for i, _ in acts], loop_shape)
+            if isinstance(body_block.args[index].type, AnyFloat):
+                params.append(self.weights(self._param_array(array, perm), self.fresh("param")))
+                arg_order.append(index)
+            else:  # integer or i1 (masks): a float parameter converted back in the body, like folded values
+                folded[body_block.args[index]] = self._exact_float(array, op)
         for array in folded.values():
             params.append(self.weights(self._param_array(array, perm), self.fresh("param")))
         name = self.fresh("map")
@@ -803,22 +845,35 @@ class _Lowering:
         return block
 
     @staticmethod
+    def _exact_float(array: np.ndarray, op: Operation) -> np.ndarray:
+        """Integer constants as float32 map parameters (exact below 2^24)."""
+        if np.any(np.abs(array) >= 2 ** 24):
+            raise DfccError(f"{location(op)}: integer constants too large for a float parameter", "lower-to-dataflow")
+        return np.asarray(array).astype(np.float32)
+
+    @staticmethod
     def _from_float_param(block: Block, arg: SSAValue, type_) -> SSAValue:
         """`arg` (a float32 parameter holding a folded value) as a value of `type_`."""
         if isinstance(type_, AnyFloat):
-            return arg if type_ == arg.type else block.add_op(arith.TruncFOp(arg, type_) if type_.bitwidth < 32
-                                                              else arith.ExtFOp(arg, type_)).result
-        if type_ == i1:
-            zero = block.add_op(arith.ConstantOp(FloatAttr(0.0, arg.type))).result
-            return block.add_op(arith.CmpfOp(arg, zero, "une")).result
-        if isinstance(type_, IntegerType):
-            return block.add_op(arith.FPToSIOp(arg, type_)).result
-        raise DfccError(f"a value of type {type_} computed from loop indices cannot be a map parameter", "lower-to-dataflow")
+            if type_ == arg.type:
+                return arg
+            convert = arith.TruncFOp(arg, type_) if type_.bitwidth < 32 else arith.ExtFOp(arg, type_)
+        elif type_ == i1:
+            zero = arith.ConstantOp(FloatAttr(0.0, arg.type))
+            block.add_op(zero)
+            convert = arith.CmpfOp(arg, zero.result, "une")
+        elif isinstance(type_, IntegerType):
+            convert = arith.FPToSIOp(arg, type_)
+        else:
+            raise DfccError(f"a map parameter of type {type_} is not supported", "lower-to-dataflow")
+        block.add_op(convert)
+        return convert.result
+        raise DfccError(f"a map parameter of type {type_} is not supported", "lower-to-dataflow")
 
     def _reduction(self, op: linalg.GenericOp) -> None:
         body = op.body.block
         combiner = body.last_op.operands[0].owner
-        reduction_kinds = {"arith.addf": "sum", "arith.maximumf": "max", "arith.maxnumf": "max"}
+        reduction_kinds = {"arith.addf": "sum", "arith.maximumf": "max", "arith.maxnumf": "max", "arith.ori": "any", "arith.andi": "all"}
         out_arg = body.args[len(op.inputs)]
         # torch-mlir's max reduction also computes the argmax; dropped when nobody reads it.
         extra_unused = len(op.results) > 1 and all(not r.uses for r in op.results[1:])
@@ -827,23 +882,43 @@ class _Lowering:
             self.reject(op, name="linalg.generic (reduction other than sum or max)")
             return
         kind = reduction_kinds[combiner.name]
+        if kind in ("any", "all") and combiner.results[0].type != i1:
+            self.reject(op, name="linalg.generic (bitwise reduction of integers)")
+            return
         init = self.const(op.outputs[0], op)
-        expected = 0.0 if kind == "sum" else -np.inf
+        expected = {"sum": 0.0, "max": -np.inf, "any": 0, "all": 1}[kind]
         if not np.all(init == expected):
             raise DfccError(f"{location(op)}: reduction starts from a non-neutral value", "lower-to-dataflow")
         act = self.act(op.inputs[0], op)
+        if kind in ("any", "all"):  # of a mask: a max over 1.0 where the mask holds (any) or fails (all)
+            act = self._unary_map(act, Float32Type(), lambda block, x: _select_constants(block, x, *((1.0, 0.0) if kind == "any" else (0.0, 1.0))))
         maps = [m.data for m in op.indexing_maps.data]
         if [e.position for e in maps[0].results if isinstance(e, AffineDimExpr)] != list(range(len(act.shape))):
             self.reject(op, name="linalg.generic (reduction with a permuting input map)")
             return
         kept = {e.position for e in maps[1].results if isinstance(e, AffineDimExpr)}
         reduced = [d for d in range(len(act.shape)) if d not in kept]
-        node = self.emit(kinds.ReduceOp(act.stream, name=self.fresh(f"reduce_{kind}"), kind=kind,
+        node_kind = "max" if kind in ("any", "all") else kind
+        node = self.emit(kinds.ReduceOp(act.stream, name=self.fresh(f"reduce_{node_kind}"), kind=node_kind,
                                      dims=sorted(act.perm.index(d) for d in reduced)))
         kept_shape = tuple(1 if d in reduced else s for d, s in enumerate(act.shape))
         result = Act(node.output, kept_shape, act.perm)
+        if kind in ("any", "all"):
+            predicate = "ogt" if kind == "any" else "olt"
+            result = self._unary_map(result, i1, lambda block, x: _compare_constant(block, x, predicate, 0.5))
         out_shape = op.results[0].type.get_shape()
         self.values[op.results[0]] = result if kept_shape == out_shape else self.reshape(result, out_shape)
+
+    def _unary_map(self, act: Act, element_type, body) -> Act:
+        """A map node applying `body(block, x)` (which adds ops to `block` and returns the result) to each element."""
+        block = Block(arg_types=[act.stream.type.element_type])
+        block.add_op(kinds.YieldOp(body(block, block.args[0])))
+        node = kinds.MapOp.create(
+            operands=[act.stream], result_types=[df.StreamType(act.stream.type.get_shape(), element_type)],
+            regions=[Region(block)],
+            properties={"name": StringAttr(self.fresh("map")), "operandSegmentSizes": DenseArrayBase.from_list(i32, [1, 0])})
+        self.emit(node)
+        return Act(node.output, act.shape, act.perm)
 
     def on_return(self, op: func.ReturnOp) -> None:
         outputs = []

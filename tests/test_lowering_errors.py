@@ -81,6 +81,14 @@ def test_unknown_ops_are_all_named_with_lines():
     assert "sort.mlir:9: unsupported operation 'tm_tensor.scan'" in message
 
 
+def test_resource_blobs_are_not_reported_as_ops():
+    """The `{-# dialect_resources #-}` section after an unreadable op holds blob names, not ops."""
+    blobs = '\n{-#\n  dialect_resources: {\n    builtin: {\n      torch_tensor_4_torch.float32: "0x0400000000000000"\n    }\n  }\n#-}\n'
+    with pytest.raises(DfccError) as info:
+        parse_module(SORT_AND_SCAN + blobs, "sort.mlir")
+    assert "tm_tensor.scan" in str(info.value) and "torch_tensor" not in str(info.value)
+
+
 def test_dynamic_shapes():
     message = lower_error(DYNAMIC)
     assert "cannot lower to dataflow" in message
