@@ -15,6 +15,7 @@ from xdsl.utils.exceptions import ParseError, VerifyException
 from dfcc.kinds import Dataflow
 from dfcc.dialects.linalg_extra import extended_linalg
 from dfcc.dialects.resources import isolate_resources
+from dfcc.dialects.source_lines import remember_line
 from dfcc.errors import DfccError
 from dfcc.frontends.module_checks import check_module
 from dfcc.frontends.prescan import check_text, location
@@ -91,11 +92,22 @@ def _quoted_hex_splats(text: str) -> str:
     return _HEX_SPLAT.sub(quoted, text)
 
 
+class _LineRecordingParser(Parser):
+    """xDSL's parser, remembering the line each op starts on (for diagnostics)."""
+
+    def parse_operation(self):
+        start = self._current_token.span.start
+        op = super().parse_operation()
+        source = self.lexer.input
+        remember_line(op, source.name, source.content.count("\n", 0, start) + 1)
+        return op
+
+
 def parse_module(text: str, filename: str = "<stdin>", ctx: Context | None = None) -> ModuleOp:
     """Parse and verify MLIR text; errors name the file, line and column."""
     check_text(text, filename)
     text = _quoted_hex_splats(text)
-    parser = Parser(ctx or make_context(), text, filename)
+    parser = _LineRecordingParser(ctx or make_context(), text, filename)
     try:
         module = isolate_resources(parser.parse_module)
     except ParseError as error:

@@ -29,6 +29,7 @@ from dfcc.dialects import dataflow as df
 from dfcc import kinds
 from dfcc.dialects.linalg_extra import BatchMatmulOp, DepthwiseConv2DNchwChwOp, GenericOp, PoolingNchwSumOp
 from dfcc.dialects.resources import elements_array, make_resource
+from dfcc.dialects.source_lines import source_line
 from dfcc.errors import DfccError
 from dfcc.passes.cleanup import dataflow_cleanup
 from dfcc.passes.data_movement import classify_axis, separable_maps
@@ -96,10 +97,11 @@ class Gathered:
 
 
 def location(op: Operation) -> str:
-    """A readable position for diagnostics: the op and the value it defines."""
+    """A readable position for diagnostics: the op, the value it defines and its source line."""
+    where = f" at {line}" if (line := source_line(op)) else ""
     if op.results and op.results[0].name_hint:
-        return f"'{op.name}' defining %{op.results[0].name_hint}"
-    return f"'{op.name}'"
+        return f"'{op.name}' defining %{op.results[0].name_hint}{where}"
+    return f"'{op.name}'{where}"
 
 
 def _loop_indices(loop_shape: tuple[int, ...]) -> list[np.ndarray]:

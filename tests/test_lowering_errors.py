@@ -100,9 +100,9 @@ def test_every_distinct_unsupported_op_once():
     message = lower_error(SEVERAL)
     lines = message.splitlines()[1:]
     assert len(lines) == 3, message
-    assert lines[0].strip().startswith("unsupported operation 'math.atan2' ('math.atan2' defining %b)")
-    assert "math.atan2 (inside linalg.generic)" in lines[1] and "defining %g" in lines[1]
-    assert "'linalg.generic' defining %h" in lines[2] and "constant operand" in lines[2]
+    assert lines[0].strip().startswith("unsupported operation 'math.atan2' ('math.atan2' defining %b at test.mlir:4)")
+    assert "math.atan2 (inside linalg.generic)" in lines[1] and "defining %g at test.mlir:7" in lines[1]
+    assert "'linalg.generic' defining %h at test.mlir:12" in lines[2] and "constant operand" in lines[2]
 
 
 def test_cli_exit_code_and_no_traceback(tmp_path):
