@@ -16,6 +16,7 @@ from dfcc.kinds import Dataflow
 from dfcc.dialects.linalg_extra import extended_linalg
 from dfcc.dialects.resources import isolate_resources
 from dfcc.dialects.source_lines import remember_line
+from dfcc.dialects.tm_tensor import TMTensor
 from dfcc.errors import DfccError
 from dfcc.frontends.module_checks import check_module
 from dfcc.frontends.prescan import check_text, location
@@ -29,6 +30,7 @@ def make_context() -> Context:
             ctx.register_dialect(name, factory)
     ctx.register_dialect("linalg", extended_linalg)
     ctx.load_dialect(Dataflow)
+    ctx.load_dialect(TMTensor)
     return ctx
 
 

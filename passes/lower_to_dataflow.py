@@ -27,6 +27,7 @@ from xdsl.utils.exceptions import VerifyException
 from dfcc.backends.cpu.scalar_body import INDEXING_OPS, SUPPORTED_SCALAR_OPS, evaluate_body, evaluate_ops
 from dfcc.dialects import dataflow as df
 from dfcc import kinds
+from dfcc.dialects import tm_tensor
 from dfcc.dialects.linalg_extra import BatchMatmulOp, DepthwiseConv2DNchwChwOp, GenericOp, PoolingNchwSumOp
 from dfcc.dialects.resources import elements_array, make_resource
 from dfcc.dialects.source_lines import source_line
@@ -385,6 +386,25 @@ class _Lowering:
             dtype = np.float32 if isinstance(_element_type(result.type), AnyFloat) else np.int64
             self.values[result] = np.asarray(env[result]).astype(dtype)
 
+    def on_scan(self, op: tm_tensor.ScanOp) -> None:
+        """A scan (cumulative sum of position ids) of constants, folded one position at a time."""
+        if len(op.inputs) != 1 or len(op.outputs) != 2 or any(not isinstance(self.values.get(v), np.ndarray) for v in op.operands):
+            raise DfccError(f"{location(op)}: a scan over an activation (cumulative sum) has no streaming node", "lower-to-dataflow")
+        source, accumulator = self.const(op.inputs[0], op), self.const(op.outputs[1], op)
+        axis = op.dimension.value.data
+        carry = np.expand_dims(accumulator, axis)
+        columns = []
+        for i in range(source.shape[axis]):
+            current = np.take(source, [i], axis=axis)
+            if op.inclusive.value.data:
+                carry = current if i == 0 else evaluate_body(op.body.block, [carry, current])[0]
+                columns.append(carry)
+            else:
+                columns.append(carry)
+                carry = evaluate_body(op.body.block, [carry, current])[0]
+        self.values[op.results[0]] = np.concatenate(columns, axis=axis).astype(source.dtype)
+        self.values[op.results[1]] = np.squeeze(carry, axis).astype(accumulator.dtype)
+
     def on_empty(self, op: tensor.EmptyOp) -> None:
         dtype = np.float32 if isinstance(op.tensor.type.get_element_type(), AnyFloat) else np.int64
         self.values[op.tensor] = np.broadcast_to(dtype(0), op.tensor.type.get_shape())
@@ -463,11 +483,43 @@ class _Lowering:
         if all(isinstance(item, np.ndarray) for item in items):
             self.values[op.result] = np.concatenate(items, axis=dim)
             return
+        if any(isinstance(item, np.ndarray) for item in items):
+            self._concat_constants(op, dim, items)
+            return
         acts = [self.act(v, op) for v in op.inputs]
         perm = acts[0].perm
         streams = [self.relayout(a, perm).stream for a in acts]
         node = self.emit(kinds.ConcatOp(streams, perm.index(dim), self.fresh("concat")))
         self.values[op.result] = Act(node.output, op.result.type.get_shape(), perm)
+
+    def _concat_constants(self, op: tensor.ConcatOp, dim: int, items: list) -> None:
+        """Constants joined with an activation (a class token before the patch tokens): the activation
+        padded with zeros along `dim`, plus a parameter holding the constants there and zeros elsewhere."""
+        is_const = [isinstance(item, np.ndarray) for item in items]
+        first, last = is_const.index(False), len(is_const) - 1 - is_const[::-1].index(False)
+        if not all(not c for c in is_const[first:last + 1]):
+            raise DfccError(f"{location(op)}: constants between activations in a concatenation", "lower-to-dataflow")
+        acts = [self.act(v, op) for v in op.inputs[first:last + 1]]
+        perm = acts[0].perm
+        streams = [self.relayout(a, perm).stream for a in acts]
+        stream = streams[0] if len(streams) == 1 else self.emit(kinds.ConcatOp(streams, perm.index(dim), self.fresh("concat"))).output
+        before, after = (sum(item.shape[dim] for item in items[a:b]) for a, b in ((0, first), (last + 1, len(items))))
+        pad = [x for p in perm for x in ((before, after) if p == dim else (0, 0))]
+        padded = self.emit(kinds.PadOp(stream, pad, "constant", self.fresh("pad"), 0.0)).output
+        out_shape = op.result.type.get_shape()
+        constants = np.concatenate([item if c else np.zeros(v.type.get_shape(), np.float32)
+                                    for item, c, v in zip(items, is_const, op.inputs)], axis=dim).astype(np.float32)
+        param = self.weights(self._param_array(constants, perm), self.fresh("param"))
+        block = Block(arg_types=[padded.type.element_type, Float32Type()])
+        add = arith.AddfOp(block.args[0], block.args[1])
+        block.add_op(add)
+        block.add_op(kinds.YieldOp(add.result))
+        node = kinds.MapOp.create(
+            operands=[padded, param], result_types=[df.StreamType([out_shape[p] for p in perm], padded.type.element_type)],
+            regions=[Region(block)],
+            properties={"name": StringAttr(self.fresh("map")), "operandSegmentSizes": DenseArrayBase.from_list(i32, [1, 1])})
+        self.emit(node)
+        self.values[op.result] = Act(node.output, out_shape, perm)
 
     def on_reshape(self, op: Operation) -> None:
         result = op.results[0]
@@ -615,6 +667,10 @@ class _Lowering:
         reads_activation = any(inner.name == "tensor.extract" and not isinstance(self.values.get(inner.operands[0]), np.ndarray)
                                for inner in body.ops)
         reduction = any(it.data == IteratorType.REDUCTION for it in op.iterator_types.data)
+        if self._looks_up_table(op):
+            raise DfccError(f"{location(op)}: a lookup in a constant table indexed by activation values (token "
+                            "embedding, nn.Embedding) needs an embedding node kind, which dfcc does not have yet",
+                            "lower-to-dataflow")
         if reduction and all(isinstance(item, np.ndarray) for item in items):
             self._fold_reduction(op)
         elif reduction:
@@ -625,6 +681,17 @@ class _Lowering:
             self._fold_generic(op)
         else:
             self._map(op)
+
+    def _looks_up_table(self, op: linalg.GenericOp) -> bool:
+        """Whether the body reads a constant tensor at positions computed from an activation input."""
+        body = op.body.block
+        derived = {arg for arg, v in zip(body.args, op.inputs) if not isinstance(self.values.get(v), np.ndarray)}
+        for inner in body.ops:
+            if inner.name == "tensor.extract" and any(v in derived for v in inner.operands[1:]):
+                return True
+            if any(v in derived for v in inner.operands):
+                derived.update(inner.results)
+        return False
 
     def _loop_aligned(self, array_or_shape, affine_map, loop_shape, op) -> tuple[int, ...] | np.ndarray:
         """An operand viewed in the loop space: its dims moved to the loop dims its map names."""
@@ -781,7 +848,7 @@ class _Lowering:
             self.reject(op, name="linalg.generic (non-identity output map)")
             return
         out_shape = op.results[0].type.get_shape()
-        acts = [(i, self.act(v, op)) for i, v in enumerate(op.inputs) if isinstance(self.values.get(v), (Act, Padded))]
+        acts = [(i, self.act(v, op)) for i, v in enumerate(op.inputs) if isinstance(self.values.get(v), (Act, Padded, Gathered, Grouped))]
         full = [a for _, a in acts if a.shape == out_shape]
         perm = full[0].perm if full else default_perm(len(out_shape))
         streams, params, arg_order = [], [], []
@@ -953,6 +1020,7 @@ _HANDLERS = {
     GenericOp: _Lowering.on_generic,
     linalg.GenericOp: _Lowering.on_generic,
     func.ReturnOp: _Lowering.on_return,
+    tm_tensor.ScanOp: _Lowering.on_scan,
 }
 
 

@@ -34,6 +34,8 @@ _UNARY: dict[str, Callable] = {
     "arith.negf": np.negative, "math.exp": np.exp, "math.log": np.log, "math.tanh": np.tanh,
     "math.sqrt": np.sqrt, "math.rsqrt": lambda x: 1 / np.sqrt(x), "math.absf": np.abs, "math.erf": _erf,
     "math.floor": np.floor, "math.ceil": np.ceil, "math.roundeven": np.round,
+    "math.sin": np.sin, "math.cos": np.cos, "math.exp2": np.exp2, "math.log2": np.log2, "math.log1p": np.log1p,
+    "math.expm1": np.expm1, "math.trunc": np.trunc,
 }
 
 _BINARY: dict[str, Callable] = {
