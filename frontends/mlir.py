@@ -15,6 +15,8 @@ from xdsl.utils.exceptions import ParseError, VerifyException
 from dfcc.kinds import Dataflow
 from dfcc.dialects.linalg_extra import extended_linalg
 from dfcc.dialects.resources import isolate_resources
+from dfcc.dialects.source_lines import remember_line
+from dfcc.dialects.tm_tensor import TMTensor
 from dfcc.errors import DfccError
 from dfcc.frontends.module_checks import check_module
 from dfcc.frontends.prescan import check_text, location
@@ -28,6 +30,7 @@ def make_context() -> Context:
             ctx.register_dialect(name, factory)
     ctx.register_dialect("linalg", extended_linalg)
     ctx.load_dialect(Dataflow)
+    ctx.load_dialect(TMTensor)
     return ctx
 
 
@@ -66,7 +69,8 @@ _OP_NAME = re.compile(r"^\s*(?:%[^=]*=\s*)?([a-z_][a-z0-9_]*\.[a-z0-9_.]+)\b", r
 def _unregistered_ops(text: str, first: str) -> list[tuple[str, int]]:
     """Every other distinct op name in `text` no registered dialect defines, with its first line."""
     ctx, seen, found = make_context(), {first}, []
-    for match in _OP_NAME.finditer(text):
+    ops_section = text.split("\n{-#", 1)[0]  # the resource blobs after `{-#` are not ops
+    for match in _OP_NAME.finditer(ops_section):
         name = match.group(1)
         if name in seen:
             continue
@@ -76,10 +80,36 @@ def _unregistered_ops(text: str, first: str) -> list[tuple[str, int]]:
     return found
 
 
+_HEX_SPLAT = re.compile(r"dense<0x([0-9A-Fa-f]{4}|[0-9A-Fa-f]{8}|[0-9A-Fa-f]{16})>")
+
+
+def _quoted_hex_splats(text: str) -> str:
+    """`dense<0xFF800000>` (a splat given by its bits, as MLIR prints -inf) in the quoted form xDSL reads as bits.
+
+    xDSL 0.74 reads the unquoted form as the integer 4286578688 converted to float.
+    """
+    def quoted(match: re.Match) -> str:
+        digits = match.group(1)
+        return f'dense<"0x{int(digits, 16).to_bytes(len(digits) // 2, "little").hex().upper()}">'
+    return _HEX_SPLAT.sub(quoted, text)
+
+
+class _LineRecordingParser(Parser):
+    """xDSL's parser, remembering the line each op starts on (for diagnostics)."""
+
+    def parse_operation(self):
+        start = self._current_token.span.start
+        op = super().parse_operation()
+        source = self.lexer.input
+        remember_line(op, source.name, source.content.count("\n", 0, start) + 1)
+        return op
+
+
 def parse_module(text: str, filename: str = "<stdin>", ctx: Context | None = None) -> ModuleOp:
     """Parse and verify MLIR text; errors name the file, line and column."""
     check_text(text, filename)
-    parser = Parser(ctx or make_context(), text, filename)
+    text = _quoted_hex_splats(text)
+    parser = _LineRecordingParser(ctx or make_context(), text, filename)
     try:
         module = isolate_resources(parser.parse_module)
     except ParseError as error:

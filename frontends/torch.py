@@ -6,6 +6,8 @@ reads the MLIR they produce.
 
 import importlib.util
 import sys
+import traceback
+from contextlib import contextmanager
 from pathlib import Path
 
 from xdsl.dialects.builtin import ModuleOp
@@ -56,11 +58,26 @@ def _fast_literal_hooks():
     return FastLiterals()
 
 
+@contextmanager
+def _buffers_persistent(module):
+    """All buffers in the state dict while exporting: torch-mlir looks non-persistent ones (rotary
+    tables, position ids of Hugging Face models) up there and fails with "Could not find state
+    mapping for buffer"."""
+    saved = [(m, set(m._non_persistent_buffers_set)) for m in module.modules()]
+    for m, _ in saved:
+        m._non_persistent_buffers_set.clear()
+    try:
+        yield
+    finally:
+        for m, names in saved:
+            m._non_persistent_buffers_set.update(names)
+
+
 def import_to_text(module, *example_inputs) -> str:
     """linalg-on-tensors MLIR text of `module` (put in eval mode) traced on `example_inputs`."""
     torch, fx = _require_torch()
     module = module.eval()
-    with torch.no_grad():
+    with torch.no_grad(), _buffers_persistent(module):
         try:
             imported = fx.export_and_import(module, *example_inputs, output_type="linalg-on-tensors", func_name="main",
                                             hooks=_fast_literal_hooks())
@@ -88,9 +105,22 @@ def load_model_factory(spec: str):
     sys.path.insert(0, str(file.parent.resolve()))
     try:
         module_spec.loader.exec_module(python_module)
+    except Exception as error:  # the user's code failed: their error, with their traceback
+        raise DfccError(_user_error(f"loading '{path}' failed", error)) from None
     finally:
         sys.path.pop(0)
     factory = getattr(python_module, function, None)
     if not callable(factory):
         raise DfccError(f"'{path}' has no function '{function}'")
-    return factory()
+    try:
+        return factory()
+    except Exception as error:
+        raise DfccError(_user_error(f"{function}() in '{path}' raised an exception", error)) from None
+
+
+def _user_error(what: str, error: Exception, frames: int = 4) -> str:
+    """What failed in the user's code, the exception and the innermost traceback frames (dfcc's own left out)."""
+    stack = [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename).resolve() != Path(__file__).resolve()]
+    lines = [f"  {f.filename}:{f.lineno}, in {f.name}" + (f": {f.line}" if f.line else "") for f in stack[-frames:]]
+    message = "".join(traceback.format_exception_only(error)).strip()
+    return f"{what}: {message}\n" + "\n".join(lines)

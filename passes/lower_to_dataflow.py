@@ -27,8 +27,10 @@ from xdsl.utils.exceptions import VerifyException
 from dfcc.backends.cpu.scalar_body import INDEXING_OPS, SUPPORTED_SCALAR_OPS, evaluate_body, evaluate_ops
 from dfcc.dialects import dataflow as df
 from dfcc import kinds
+from dfcc.dialects import tm_tensor
 from dfcc.dialects.linalg_extra import BatchMatmulOp, DepthwiseConv2DNchwChwOp, GenericOp, PoolingNchwSumOp
 from dfcc.dialects.resources import elements_array, make_resource
+from dfcc.dialects.source_lines import source_line
 from dfcc.errors import DfccError
 from dfcc.passes.cleanup import dataflow_cleanup
 from dfcc.passes.data_movement import classify_axis, separable_maps
@@ -96,10 +98,11 @@ class Gathered:
 
 
 def location(op: Operation) -> str:
-    """A readable position for diagnostics: the op and the value it defines."""
+    """A readable position for diagnostics: the op, the value it defines and its source line."""
+    where = f" at {line}" if (line := source_line(op)) else ""
     if op.results and op.results[0].name_hint:
-        return f"'{op.name}' defining %{op.results[0].name_hint}"
-    return f"'{op.name}'"
+        return f"'{op.name}' defining %{op.results[0].name_hint}{where}"
+    return f"'{op.name}'{where}"
 
 
 def _loop_indices(loop_shape: tuple[int, ...]) -> list[np.ndarray]:
@@ -109,6 +112,25 @@ def _loop_indices(loop_shape: tuple[int, ...]) -> list[np.ndarray]:
 
 def _element_type(type_):
     return type_.get_element_type() if hasattr(type_, "get_element_type") else type_
+
+
+def _float_constant(block: Block, value: float) -> SSAValue:
+    constant = arith.ConstantOp(FloatAttr(value, Float32Type()))
+    block.add_op(constant)
+    return constant.result
+
+
+def _select_constants(block: Block, condition: SSAValue, if_true: float, if_false: float) -> SSAValue:
+    a, b = _float_constant(block, if_true), _float_constant(block, if_false)
+    select = arith.SelectOp(condition, a, b)
+    block.add_op(select)
+    return select.result
+
+
+def _compare_constant(block: Block, x: SSAValue, predicate: str, value: float) -> SSAValue:
+    compare = arith.CmpfOp(x, _float_constant(block, value), predicate)
+    block.add_op(compare)
+    return compare.result
 
 
 def _ungrouped(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -352,7 +374,7 @@ class _Lowering:
         if isinstance(value, (DenseResourceAttr, DenseIntOrFPElementsAttr)):
             self.values[op.result] = elements_array(value).astype(dtype, copy=False)
         elif hasattr(value, "value"):
-            self.values[op.result] = np.asarray(value.value.data, dtype=dtype)
+            self.values[op.result] = np.asarray(value.value.data != 0 if op.result.type == i1 else value.value.data, dtype=dtype)
         else:
             self.reject(op, f"constant {value} is not a number or tensor")
 
@@ -363,6 +385,25 @@ class _Lowering:
         for result in op.results:
             dtype = np.float32 if isinstance(_element_type(result.type), AnyFloat) else np.int64
             self.values[result] = np.asarray(env[result]).astype(dtype)
+
+    def on_scan(self, op: tm_tensor.ScanOp) -> None:
+        """A scan (cumulative sum of position ids) of constants, folded one position at a time."""
+        if len(op.inputs) != 1 or len(op.outputs) != 2 or any(not isinstance(self.values.get(v), np.ndarray) for v in op.operands):
+            raise DfccError(f"{location(op)}: a scan over an activation (cumulative sum) has no streaming node", "lower-to-dataflow")
+        source, accumulator = self.const(op.inputs[0], op), self.const(op.outputs[1], op)
+        axis = op.dimension.value.data
+        carry = np.expand_dims(accumulator, axis)
+        columns = []
+        for i in range(source.shape[axis]):
+            current = np.take(source, [i], axis=axis)
+            if op.inclusive.value.data:
+                carry = current if i == 0 else evaluate_body(op.body.block, [carry, current])[0]
+                columns.append(carry)
+            else:
+                columns.append(carry)
+                carry = evaluate_body(op.body.block, [carry, current])[0]
+        self.values[op.results[0]] = np.concatenate(columns, axis=axis).astype(source.dtype)
+        self.values[op.results[1]] = np.squeeze(carry, axis).astype(accumulator.dtype)
 
     def on_empty(self, op: tensor.EmptyOp) -> None:
         dtype = np.float32 if isinstance(op.tensor.type.get_element_type(), AnyFloat) else np.int64
@@ -442,11 +483,43 @@ class _Lowering:
         if all(isinstance(item, np.ndarray) for item in items):
             self.values[op.result] = np.concatenate(items, axis=dim)
             return
+        if any(isinstance(item, np.ndarray) for item in items):
+            self._concat_constants(op, dim, items)
+            return
         acts = [self.act(v, op) for v in op.inputs]
         perm = acts[0].perm
         streams = [self.relayout(a, perm).stream for a in acts]
         node = self.emit(kinds.ConcatOp(streams, perm.index(dim), self.fresh("concat")))
         self.values[op.result] = Act(node.output, op.result.type.get_shape(), perm)
+
+    def _concat_constants(self, op: tensor.ConcatOp, dim: int, items: list) -> None:
+        """Constants joined with an activation (a class token before the patch tokens): the activation
+        padded with zeros along `dim`, plus a parameter holding the constants there and zeros elsewhere."""
+        is_const = [isinstance(item, np.ndarray) for item in items]
+        first, last = is_const.index(False), len(is_const) - 1 - is_const[::-1].index(False)
+        if not all(not c for c in is_const[first:last + 1]):
+            raise DfccError(f"{location(op)}: constants between activations in a concatenation", "lower-to-dataflow")
+        acts = [self.act(v, op) for v in op.inputs[first:last + 1]]
+        perm = acts[0].perm
+        streams = [self.relayout(a, perm).stream for a in acts]
+        stream = streams[0] if len(streams) == 1 else self.emit(kinds.ConcatOp(streams, perm.index(dim), self.fresh("concat"))).output
+        before, after = (sum(item.shape[dim] for item in items[a:b]) for a, b in ((0, first), (last + 1, len(items))))
+        pad = [x for p in perm for x in ((before, after) if p == dim else (0, 0))]
+        padded = self.emit(kinds.PadOp(stream, pad, "constant", self.fresh("pad"), 0.0)).output
+        out_shape = op.result.type.get_shape()
+        constants = np.concatenate([item if c else np.zeros(v.type.get_shape(), np.float32)
+                                    for item, c, v in zip(items, is_const, op.inputs)], axis=dim).astype(np.float32)
+        param = self.weights(self._param_array(constants, perm), self.fresh("param"))
+        block = Block(arg_types=[padded.type.element_type, Float32Type()])
+        add = arith.AddfOp(block.args[0], block.args[1])
+        block.add_op(add)
+        block.add_op(kinds.YieldOp(add.result))
+        node = kinds.MapOp.create(
+            operands=[padded, param], result_types=[df.StreamType([out_shape[p] for p in perm], padded.type.element_type)],
+            regions=[Region(block)],
+            properties={"name": StringAttr(self.fresh("map")), "operandSegmentSizes": DenseArrayBase.from_list(i32, [1, 1])})
+        self.emit(node)
+        self.values[op.result] = Act(node.output, out_shape, perm)
 
     def on_reshape(self, op: Operation) -> None:
         result = op.results[0]
@@ -593,7 +666,14 @@ class _Lowering:
         items = [self.values.get(v) for v in op.inputs]
         reads_activation = any(inner.name == "tensor.extract" and not isinstance(self.values.get(inner.operands[0]), np.ndarray)
                                for inner in body.ops)
-        if any(it.data == IteratorType.REDUCTION for it in op.iterator_types.data):
+        reduction = any(it.data == IteratorType.REDUCTION for it in op.iterator_types.data)
+        if self._looks_up_table(op):
+            raise DfccError(f"{location(op)}: a lookup in a constant table indexed by activation values (token "
+                            "embedding, nn.Embedding) needs an embedding node kind, which dfcc does not have yet",
+                            "lower-to-dataflow")
+        if reduction and all(isinstance(item, np.ndarray) for item in items):
+            self._fold_reduction(op)
+        elif reduction:
             self._reduction(op)
         elif reads_activation:
             self._gather(op)
@@ -601,6 +681,17 @@ class _Lowering:
             self._fold_generic(op)
         else:
             self._map(op)
+
+    def _looks_up_table(self, op: linalg.GenericOp) -> bool:
+        """Whether the body reads a constant tensor at positions computed from an activation input."""
+        body = op.body.block
+        derived = {arg for arg, v in zip(body.args, op.inputs) if not isinstance(self.values.get(v), np.ndarray)}
+        for inner in body.ops:
+            if inner.name == "tensor.extract" and any(v in derived for v in inner.operands[1:]):
+                return True
+            if any(v in derived for v in inner.operands):
+                derived.update(inner.results)
+        return False
 
     def _loop_aligned(self, array_or_shape, affine_map, loop_shape, op) -> tuple[int, ...] | np.ndarray:
         """An operand viewed in the loop space: its dims moved to the loop dims its map names."""
@@ -656,10 +747,30 @@ class _Lowering:
         (result,) = evaluate_body(op.body.block, args, self._outer_scalar(op, tensors=True), _loop_indices(loop_shape))
         self.values[op.results[0]] = self._to_output(result, maps[-1], loop_shape, op.results[0])
 
+    def _fold_reduction(self, op: linalg.GenericOp) -> None:
+        """A reduction of constants, evaluated one reduction position at a time (accumulators in the loop space)."""
+        loop_shape = self._loop_shape(op)
+        maps = [m.data for m in op.indexing_maps.data]
+        reduced = [d for d, it in enumerate(op.iterator_types.data) if it.data == IteratorType.REDUCTION]
+        ins = [np.broadcast_to(self._loop_aligned(self.values[v], m, loop_shape, op), loop_shape)
+               for v, m in zip(op.inputs, maps)]
+        n_in = len(op.inputs)
+        acc_shape = tuple(1 if d in reduced else n for d, n in enumerate(loop_shape))
+        accs = [np.broadcast_to(self._loop_aligned(self.const(v, op), m, loop_shape, op), acc_shape)
+                for v, m in zip(op.outputs, maps[n_in:])]
+        grids = _loop_indices(loop_shape)
+        for position in np.ndindex(*(loop_shape[d] for d in reduced)):
+            at = dict(zip(reduced, position))
+            take = tuple(slice(at[d], at[d] + 1) if d in at else slice(None) for d in range(len(loop_shape)))
+            indices = [np.full((1,) * len(loop_shape), at[d]) if d in at else grid for d, grid in enumerate(grids)]
+            accs = evaluate_body(op.body.block, [x[take] for x in ins] + accs, self._outer_scalar(op, tensors=True), indices)
+        for result, acc, out_map in zip(op.results, accs, maps[n_in:]):
+            self.values[result] = self._to_output(np.broadcast_to(acc, acc_shape), out_map, acc_shape, result)
+
     @staticmethod
     def _to_output(result: np.ndarray, out_map, loop_shape, value: SSAValue) -> np.ndarray:
         """A body's result over the loop space, laid out as the generic's output tensor."""
-        out_dims = [e.position for e in out_map.results]
+        out_dims = [e.position for e in out_map.results if isinstance(e, AffineDimExpr)]  # the others are size-1 dims
         result = np.broadcast_to(result, loop_shape).transpose(out_dims + [d for d in range(len(loop_shape)) if d not in out_dims])
         dtype = np.float32 if isinstance(value.type.get_element_type(), AnyFloat) else np.int64
         return np.ascontiguousarray(result.reshape(value.type.get_shape()), dtype=dtype)
@@ -726,10 +837,7 @@ class _Lowering:
             if any(use.operation not in folded_ops for use in value.uses):
                 array = np.asarray(env[value])
                 array = array.reshape(array.shape if array.ndim == len(loop_shape) else (1,) * len(loop_shape))
-                if not isinstance(value.type, AnyFloat) and np.any(np.abs(array) >= 2 ** 24):
-                    raise DfccError(f"{location(op)}: an index computation yields integers too large for a float parameter",
-                                    "lower-to-dataflow")
-                folded[value] = array.astype(np.float32)
+                folded[value] = array.astype(np.float32) if isinstance(value.type, AnyFloat) else self._exact_float(array, op)
         return folded, set(folded_ops)
 
     def _map(self, op: linalg.GenericOp) -> None:
@@ -740,7 +848,7 @@ class _Lowering:
             self.reject(op, name="linalg.generic (non-identity output map)")
             return
         out_shape = op.results[0].type.get_shape()
-        acts = [(i, self.act(v, op)) for i, v in enumerate(op.inputs) if isinstance(self.values.get(v), (Act, Padded))]
+        acts = [(i, self.act(v, op)) for i, v in enumerate(op.inputs) if isinstance(self.values.get(v), (Act, Padded, Gathered, Grouped))]
         full = [a for _, a in acts if a.shape == out_shape]
         perm = full[0].perm if full else default_perm(len(out_shape))
         streams, params, arg_order = [], [], []
@@ -755,11 +863,14 @@ class _Lowering:
         if out_arg.uses:
             param_indices.append(len(op.inputs))
         operand_values = list(op.inputs) + list(op.outputs)
+        folded, skipped = self._fold_index_terms(op, [i for i, _ in acts], loop_shape)
         for index in param_indices:
             array = self._loop_aligned(self.const(operand_values[index], op), maps[index], loop_shape, op)
-            params.append(self.weights(self._param_array(array, perm), self.fresh("param")))
-            arg_order.append(index)
-        folded, skipped = self._fold_index_terms(op, [i for i, _ in acts], loop_shape)
+            if isinstance(body_block.args[index].type, AnyFloat):
+                params.append(self.weights(self._param_array(array, perm), self.fresh("param")))
+                arg_order.append(index)
+            else:  # integer or i1 (masks): a float parameter converted back in the body, like folded values
+                folded[body_block.args[index]] = self._exact_float(array, op)
         for array in folded.values():
             params.append(self.weights(self._param_array(array, perm), self.fresh("param")))
         name = self.fresh("map")
@@ -803,22 +914,35 @@ class _Lowering:
         return block
 
     @staticmethod
+    def _exact_float(array: np.ndarray, op: Operation) -> np.ndarray:
+        """Integer constants as float32 map parameters (exact below 2^24)."""
+        if np.any(np.abs(array) >= 2 ** 24):
+            raise DfccError(f"{location(op)}: integer constants too large for a float parameter", "lower-to-dataflow")
+        return np.asarray(array).astype(np.float32)
+
+    @staticmethod
     def _from_float_param(block: Block, arg: SSAValue, type_) -> SSAValue:
         """`arg` (a float32 parameter holding a folded value) as a value of `type_`."""
         if isinstance(type_, AnyFloat):
-            return arg if type_ == arg.type else block.add_op(arith.TruncFOp(arg, type_) if type_.bitwidth < 32
-                                                              else arith.ExtFOp(arg, type_)).result
-        if type_ == i1:
-            zero = block.add_op(arith.ConstantOp(FloatAttr(0.0, arg.type))).result
-            return block.add_op(arith.CmpfOp(arg, zero, "une")).result
-        if isinstance(type_, IntegerType):
-            return block.add_op(arith.FPToSIOp(arg, type_)).result
-        raise DfccError(f"a value of type {type_} computed from loop indices cannot be a map parameter", "lower-to-dataflow")
+            if type_ == arg.type:
+                return arg
+            convert = arith.TruncFOp(arg, type_) if type_.bitwidth < 32 else arith.ExtFOp(arg, type_)
+        elif type_ == i1:
+            zero = arith.ConstantOp(FloatAttr(0.0, arg.type))
+            block.add_op(zero)
+            convert = arith.CmpfOp(arg, zero.result, "une")
+        elif isinstance(type_, IntegerType):
+            convert = arith.FPToSIOp(arg, type_)
+        else:
+            raise DfccError(f"a map parameter of type {type_} is not supported", "lower-to-dataflow")
+        block.add_op(convert)
+        return convert.result
+        raise DfccError(f"a map parameter of type {type_} is not supported", "lower-to-dataflow")
 
     def _reduction(self, op: linalg.GenericOp) -> None:
         body = op.body.block
         combiner = body.last_op.operands[0].owner
-        reduction_kinds = {"arith.addf": "sum", "arith.maximumf": "max", "arith.maxnumf": "max"}
+        reduction_kinds = {"arith.addf": "sum", "arith.maximumf": "max", "arith.maxnumf": "max", "arith.ori": "any", "arith.andi": "all"}
         out_arg = body.args[len(op.inputs)]
         # torch-mlir's max reduction also computes the argmax; dropped when nobody reads it.
         extra_unused = len(op.results) > 1 and all(not r.uses for r in op.results[1:])
@@ -827,23 +951,43 @@ class _Lowering:
             self.reject(op, name="linalg.generic (reduction other than sum or max)")
             return
         kind = reduction_kinds[combiner.name]
+        if kind in ("any", "all") and combiner.results[0].type != i1:
+            self.reject(op, name="linalg.generic (bitwise reduction of integers)")
+            return
         init = self.const(op.outputs[0], op)
-        expected = 0.0 if kind == "sum" else -np.inf
+        expected = {"sum": 0.0, "max": -np.inf, "any": 0, "all": 1}[kind]
         if not np.all(init == expected):
             raise DfccError(f"{location(op)}: reduction starts from a non-neutral value", "lower-to-dataflow")
         act = self.act(op.inputs[0], op)
+        if kind in ("any", "all"):  # of a mask: a max over 1.0 where the mask holds (any) or fails (all)
+            act = self._unary_map(act, Float32Type(), lambda block, x: _select_constants(block, x, *((1.0, 0.0) if kind == "any" else (0.0, 1.0))))
         maps = [m.data for m in op.indexing_maps.data]
         if [e.position for e in maps[0].results if isinstance(e, AffineDimExpr)] != list(range(len(act.shape))):
             self.reject(op, name="linalg.generic (reduction with a permuting input map)")
             return
         kept = {e.position for e in maps[1].results if isinstance(e, AffineDimExpr)}
         reduced = [d for d in range(len(act.shape)) if d not in kept]
-        node = self.emit(kinds.ReduceOp(act.stream, name=self.fresh(f"reduce_{kind}"), kind=kind,
+        node_kind = "max" if kind in ("any", "all") else kind
+        node = self.emit(kinds.ReduceOp(act.stream, name=self.fresh(f"reduce_{node_kind}"), kind=node_kind,
                                      dims=sorted(act.perm.index(d) for d in reduced)))
         kept_shape = tuple(1 if d in reduced else s for d, s in enumerate(act.shape))
         result = Act(node.output, kept_shape, act.perm)
+        if kind in ("any", "all"):
+            predicate = "ogt" if kind == "any" else "olt"
+            result = self._unary_map(result, i1, lambda block, x: _compare_constant(block, x, predicate, 0.5))
         out_shape = op.results[0].type.get_shape()
         self.values[op.results[0]] = result if kept_shape == out_shape else self.reshape(result, out_shape)
+
+    def _unary_map(self, act: Act, element_type, body) -> Act:
+        """A map node applying `body(block, x)` (which adds ops to `block` and returns the result) to each element."""
+        block = Block(arg_types=[act.stream.type.element_type])
+        block.add_op(kinds.YieldOp(body(block, block.args[0])))
+        node = kinds.MapOp.create(
+            operands=[act.stream], result_types=[df.StreamType(act.stream.type.get_shape(), element_type)],
+            regions=[Region(block)],
+            properties={"name": StringAttr(self.fresh("map")), "operandSegmentSizes": DenseArrayBase.from_list(i32, [1, 0])})
+        self.emit(node)
+        return Act(node.output, act.shape, act.perm)
 
     def on_return(self, op: func.ReturnOp) -> None:
         outputs = []
@@ -876,6 +1020,7 @@ _HANDLERS = {
     GenericOp: _Lowering.on_generic,
     linalg.GenericOp: _Lowering.on_generic,
     func.ReturnOp: _Lowering.on_return,
+    tm_tensor.ScanOp: _Lowering.on_scan,
 }
 
 

@@ -81,6 +81,14 @@ def test_unknown_ops_are_all_named_with_lines():
     assert "sort.mlir:9: unsupported operation 'tm_tensor.scan'" in message
 
 
+def test_resource_blobs_are_not_reported_as_ops():
+    """The `{-# dialect_resources #-}` section after an unreadable op holds blob names, not ops."""
+    blobs = '\n{-#\n  dialect_resources: {\n    builtin: {\n      torch_tensor_4_torch.float32: "0x0400000000000000"\n    }\n  }\n#-}\n'
+    with pytest.raises(DfccError) as info:
+        parse_module(SORT_AND_SCAN + blobs, "sort.mlir")
+    assert "tm_tensor.scan" in str(info.value) and "torch_tensor" not in str(info.value)
+
+
 def test_dynamic_shapes():
     message = lower_error(DYNAMIC)
     assert "cannot lower to dataflow" in message
@@ -92,9 +100,9 @@ def test_every_distinct_unsupported_op_once():
     message = lower_error(SEVERAL)
     lines = message.splitlines()[1:]
     assert len(lines) == 3, message
-    assert lines[0].strip().startswith("unsupported operation 'math.atan2' ('math.atan2' defining %b)")
-    assert "math.atan2 (inside linalg.generic)" in lines[1] and "defining %g" in lines[1]
-    assert "'linalg.generic' defining %h" in lines[2] and "constant operand" in lines[2]
+    assert lines[0].strip().startswith("unsupported operation 'math.atan2' ('math.atan2' defining %b at test.mlir:4)")
+    assert "math.atan2 (inside linalg.generic)" in lines[1] and "defining %g at test.mlir:7" in lines[1]
+    assert "'linalg.generic' defining %h at test.mlir:12" in lines[2] and "constant operand" in lines[2]
 
 
 def test_cli_exit_code_and_no_traceback(tmp_path):

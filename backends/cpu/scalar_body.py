@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import IntegerAttr
+from xdsl.dialects.builtin import IntegerAttr, i1
 from xdsl.ir import Block, Operation, SSAValue
 
 from dfcc.errors import DfccError
@@ -34,6 +34,8 @@ _UNARY: dict[str, Callable] = {
     "arith.negf": np.negative, "math.exp": np.exp, "math.log": np.log, "math.tanh": np.tanh,
     "math.sqrt": np.sqrt, "math.rsqrt": lambda x: 1 / np.sqrt(x), "math.absf": np.abs, "math.erf": _erf,
     "math.floor": np.floor, "math.ceil": np.ceil, "math.roundeven": np.round,
+    "math.sin": np.sin, "math.cos": np.cos, "math.exp2": np.exp2, "math.log2": np.log2, "math.log1p": np.log1p,
+    "math.expm1": np.expm1, "math.trunc": np.trunc,
 }
 
 _BINARY: dict[str, Callable] = {
@@ -52,8 +54,14 @@ _INTEGER: dict[str, Callable] = {
     "arith.addi": np.add, "arith.subi": np.subtract, "arith.muli": np.multiply,
     "arith.divsi": lambda a, b: np.trunc(np.true_divide(a, b)).astype(np.int64),
     "arith.floordivsi": np.floor_divide, "arith.remsi": np.fmod, "arith.maxsi": np.maximum, "arith.minsi": np.minimum,
+    "arith.ceildivsi": lambda a, b: -np.floor_divide(-np.asarray(a), b),
+    "arith.divui": np.floor_divide, "arith.remui": np.remainder, "arith.maxui": np.maximum, "arith.minui": np.minimum,
+    # bitwise ops: i1 masks (causal attention) combine with these; on 0/1 values they are logic ops
+    "arith.andi": np.bitwise_and, "arith.ori": np.bitwise_or, "arith.xori": np.bitwise_xor,
+    "arith.shli": np.left_shift, "arith.shrsi": np.right_shift,
 }
-_CASTS = {"arith.index_cast", "arith.extsi", "arith.trunci", "arith.fptosi", "arith.sitofp", "arith.uitofp"}
+_CASTS = {"arith.index_cast", "arith.index_castui", "arith.extsi", "arith.extui", "arith.trunci", "arith.fptosi",
+          "arith.fptoui", "arith.sitofp", "arith.uitofp"}
 
 SUPPORTED_SCALAR_OPS = frozenset(_UNARY) | frozenset(_BINARY) | frozenset(_INTEGER) | frozenset(_CASTS) | {
     "arith.constant", "arith.cmpf", "arith.cmpi", "arith.select", "arith.truncf", "arith.extf", "math.fpowi",
@@ -65,8 +73,8 @@ INDEXING_OPS = frozenset({"linalg.index", "tensor.extract"})
 
 def constant_value(op: arith.ConstantOp) -> np.ndarray:
     value = op.value
-    if isinstance(value, IntegerAttr):
-        return np.asarray(value.value.data, dtype=np.int64)
+    if isinstance(value, IntegerAttr):  # i1 true is stored as -1: read it as 1
+        return np.asarray(value.value.data != 0 if value.type == i1 else value.value.data, dtype=np.int64)
     if hasattr(value, "value") and hasattr(value.value, "data"):
         return np.asarray(value.value.data, dtype=np.float64 if value.type.name == "f64" else np.float32)
     raise DfccError(f"unsupported scalar constant {value}")
@@ -76,7 +84,10 @@ def _eval_op(op: Operation, args: list, indices: Sequence[np.ndarray] | None = N
     name = op.name
     if name in _INTEGER:
         return _INTEGER[name](args[0], args[1])
-    if name in ("arith.index_cast", "arith.extsi", "arith.trunci", "arith.fptosi"):
+    if name == "arith.trunci" and op.results[0].type == i1:
+        return np.asarray(args[0]).astype(np.int64) & 1
+    if name in ("arith.index_cast", "arith.index_castui", "arith.extsi", "arith.extui", "arith.trunci", "arith.fptosi",
+                "arith.fptoui"):
         return np.asarray(args[0]).astype(np.int64)
     if name in ("arith.sitofp", "arith.uitofp"):
         return np.asarray(args[0]).astype(np.float64 if op.results[0].type.name == "f64" else np.float32)
