@@ -252,12 +252,14 @@ def pixel_port(op: Operation, stream: StreamType) -> NodeModel:
                         lut=logic.lut, ff=logic.ff, out_lanes=c, offchip_bits=stream.num_elements * bits)
 
     return NodeModel(op, node_label(op), op.name, (), (), evaluate)
-def buffered_stage(op: Operation, words_in: int, words_out: int, buffer_words: int, bits: int) -> NodeModel:
-    """A one-word-per-cycle data-movement stage holding `buffer_words` (the op's buffer_words())."""
+def buffered_stage(op: Operation, words_in: int, words_out: int, buffer_words: int, bits: int,
+                   in_turn: bool = False) -> NodeModel:
+    """A one-word-per-cycle data-movement stage holding `buffer_words` (the op's buffer_words());
+    `in_turn`: it reads and writes in separate loops (stages.py pad_stage), so the cycles add up."""
 
     def evaluate(folding: Folding) -> NodeCost:
         # fpgaConvNet streaming layers with coarse = 1: max(words in, words out) cycles
-        cycles = int(stage_cycles(words_in, 1, words_out, 1))
+        cycles = words_in + words_out if in_turn else int(stage_cycles(words_in, 1, words_out, 1))
         blocks, luts = array_cost(bits, buffer_words)
         logic = stage_logic(1, bits)
         return NodeCost(cycles=cycles, depth=buffer_words + STAGE_PIPELINE_CYCLES,
