@@ -1,8 +1,9 @@
 """Estimate vs cycle-level simulation: II and first-inference latency per model, and simulation time.
 
 Run: python bench/bench_simulate.py [model ...]   (default: the bundled small examples, then
-ResNet-18/50, MobileNetV2/V3, UNet and YOLO). Each model is imported, lowered, explored for ZCU102
-(float) and simulated for 3 back-to-back inferences at the FIFO depths explore wrote.
+ResNet-18/50, MobileNetV2/V3, UNet and YOLO). Each model is imported, lowered, explored (float; ZCU102
+for the small examples, U250 for the ImageNet-size ones, which do not fit a ZCU102 in float) and
+simulated for 3 back-to-back inferences at the FIFO depths explore wrote.
 """
 
 import sys
@@ -12,12 +13,14 @@ import warnings
 from dfcc.analyses.simulation import simulate
 from dfcc.backends.estimate import Estimate
 from dfcc.driver.pipeline import parse_pipeline
+from dfcc.errors import DfccError
 from dfcc.examples.models import MODELS
 from dfcc.frontends.mlir import make_context, parse_module
 from dfcc.frontends.torch import import_to_text
 from dfcc.passes.registry import get_pass
 
 PIPELINE = "lower-to-dataflow,explore{platform=zcu102}"
+BIG_PIPELINE = "lower-to-dataflow,explore{platform=u250}"
 DEFAULT = ["cnn", "basic_block", "basic_block_strided", "dwsep", "resnet18_small", "mobilenet_v2_small",
            "mobilenet_v3_small_tiny", "yolo_tiny", "unet", "resnet18", "resnet50", "mobilenet_v2",
            "mobilenet_v3_small"]
@@ -38,7 +41,11 @@ def main(names: list[str]) -> None:
           f" {'sim s':>7}")
     for name in names:
         start = time.perf_counter()
-        module = compile_model(name)
+        try:
+            module = compile_model(name, BIG_PIPELINE if MODELS[name].slow else PIPELINE)
+        except DfccError as error:
+            print(f"{name:24} {error}")
+            continue
         compiled = time.perf_counter() - start
         est = Estimate.of_module(module).totals
         start = time.perf_counter()
