@@ -24,8 +24,10 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation, SSAValue
 
-from dfcc.dialects import dataflow as df
+from dfcc import kinds as df
+from dfcc.dialects.dataflow import NodeOp
 from dfcc.errors import DfccError
+from dfcc.kinds.window import WindowOp
 from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY
 
 HLS_DEFAULT_DEPTH = 2  # Vitis HLS: depth of a stream without a STREAM pragma (kernel-internal streams)
@@ -190,7 +192,7 @@ class Pipeline:
 
 
 def _node_name(op: Operation) -> str:
-    return op.node_name.data if isinstance(op, df.NodeOp) else op.name
+    return op.node_name.data if isinstance(op, NodeOp) else op.name
 
 
 def _prod(values) -> int:
@@ -212,7 +214,7 @@ def _sink(p: Pipeline, op: df.SinkOp) -> None:
     drain.latency = 0
 
 
-def _sliding_window(p: Pipeline, op: df.WindowOp, lanes: int) -> Channel:
+def _sliding_window(p: Pipeline, op: WindowOp, lanes: int) -> Channel:
     """window.h: walks the padded input (HP x WP x C/P iterations), reads inside the image, emits a
     window at every origin on the stride grid."""
     name = op.node_name.data

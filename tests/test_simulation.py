@@ -10,7 +10,7 @@ from xdsl.rewriter import Rewriter
 from dfcc.analyses.fifo_sizing import size_fifos, write_depths
 from dfcc.analyses.schedules import Pipeline
 from dfcc.analyses.simulation import Simulator, simulate
-from dfcc.dialects.dataflow import ForkOp, MapOp
+from dfcc.kinds import ForkOp, MapOp
 from dfcc.driver.cli import main
 from dfcc.frontends.mlir import parse_module
 from tests.test_estimate import NET
