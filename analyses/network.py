@@ -16,7 +16,7 @@ from xdsl.ir import Operation, SSAValue
 from dfcc.kinds.cost import NodeCost, NodeModel, describe, is_node, stream_bits
 from dfcc.dialects.dataflow import PLATFORM_ATTR, StreamType
 from dfcc.errors import DfccError
-from dfcc.hardware.cycles import batch_cycles, network_ii
+from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY, batch_cycles, network_ii
 from dfcc.hardware.memory import bram18, lutram_luts, skip_fifo_depth
 from dfcc.hardware.offchip import bandwidth_limited_ii
 
@@ -55,6 +55,7 @@ class Totals:
     ff: int
     offchip_bits: int = 0  # DRAM traffic per inference (graph I/O, streamed weights)
     compute_ii: int = 0  # slowest stage, before the off-chip bandwidth limit
+    first_latency: int = 0  # cycles of one inference through the empty pipeline (0: II + depth)
 
     @property
     def bandwidth_bound(self) -> bool:
@@ -62,6 +63,8 @@ class Totals:
 
     @property
     def latency_cycles(self) -> float:
+        if self.first_latency:
+            return self.first_latency + self.ii - self.compute_ii
         return batch_cycles(self.ii, 1, self.depth_cycles)
 
     def resource(self, key: str) -> int:
@@ -151,6 +154,15 @@ class Network:
                     fifo_lut += 0 if blocks else lutram_luts(width, words)
         cycles = [c.cycles for c in costs]
         compute_ii = network_ii(cycles)
+        # dfcc (checked by analyses/simulation.py): an inference ends when a stage, started once the
+        # fill of the stages before it has passed, has done its cycles and its last beat has crossed
+        # the stages after it at their pipeline latency; the slowest such path sets the latency
+        tail = [0] * n
+        for i in reversed(range(n)):
+            for e in self.in_edges[i]:
+                producer = self.edges[e].producer
+                tail[producer] = max(tail[producer], tail[i] + min(costs[i].depth, PIPELINED_LOOP_LATENCY))
+        first_latency = max(latency[i] - costs[i].depth + cycles[i] + tail[i] for i in range(n))
         offchip = sum(c.offchip_bits for c in costs)
         ii = compute_ii
         if max_bits_per_cycle and compute_ii:
@@ -158,7 +170,7 @@ class Network:
             ii = math.ceil(bandwidth_limited_ii(compute_ii, offchip / compute_ii, max_bits_per_cycle) - 1e-9)
         return Totals(
             costs=costs, ii=ii, bottleneck=cycles.index(compute_ii), offchip_bits=offchip, compute_ii=compute_ii, depth_cycles=max(latency),
-            fifo_depths=fifo_depths, fifo_bram18=fifo_bram, fifo_lut=fifo_lut,
+            fifo_depths=fifo_depths, fifo_bram18=fifo_bram, fifo_lut=fifo_lut, first_latency=first_latency,
             dsp=sum(c.dsp for c in costs), bram18=sum(c.bram18 for c in costs) + fifo_bram,
             uram=sum(c.uram for c in costs), lut=sum(c.lut for c in costs) + fifo_lut,
             ff=sum(c.ff for c in costs),

@@ -67,12 +67,20 @@ def _estimate(module: ModuleOp, request: TargetRequest) -> None:
     run_estimate(module, request)
 
 
+def _simulate(module: ModuleOp, request: TargetRequest) -> None:
+    from dfcc.backends.simulate import run_simulate
+
+    run_simulate(module, request)
+
+
 TARGETS: dict[str, Target] = {
     "mlir": Target("mlir", "print the IR after the pipeline (default)", _mlir),
     "cpu": Target("cpu", "run the numpy CPU reference: --input x.npz -o y.npz", _cpu),
     "estimate": Target("estimate", "cycles, throughput and resources per node (--json, --plot FILE.png)", _estimate),
     "hls": Target("hls", "Vitis HLS C++ project with testbench and run_hls.tcl: -o DIR [--input x.npz]", _hls),
     "csim": Target("csim", "C simulation of the HLS project with g++: --input x.npz -o y.npz", _csim),
+    "simulate": Target("simulate", "cycle-level simulation: II, latency, stalls, FIFO occupancy, deadlocks "
+                       "(--json, --plot FILE.png)", _simulate),
     "quant-report": Target("quant-report", "per-node number formats and quantization SQNR (after quantize; --json)",
                            _quant_report),
 }

@@ -46,6 +46,8 @@ def _parser(passes: dict, targets: dict) -> argparse.ArgumentParser:
     parser.add_argument("--input", help="model inputs for -t cpu/csim: .npz with arg0, arg1, ... or one .npy")
     parser.add_argument("--json", action="store_true", help="machine-readable output where the target supports it")
     parser.add_argument("--plot", metavar="FILE.png", help="draw a picture where the target supports it")
+    parser.add_argument("--bounded-fifos", action="store_true",
+                        help="-t csim: every stream at its FIFO depth, stages as threads (reports deadlocks)")
     parser.add_argument("--load-pass-plugin", action="append", default=[], metavar="FILE.py",
                         help="import a Python file that registers passes (dfcc.passes.registry.register_pass)")
     return parser
@@ -125,7 +127,9 @@ def run(argv: list[str]) -> None:
     for spec, module_pass in zip(specs, passes):
         _apply(spec.name, module_pass, ctx, module)
     check_weights_on_grid(module)  # every target then reads quantized weights the same way
-    target.run(module, TargetRequest(output=args.output, input=args.input, json=args.json, plot=args.plot))
+    options = {"bounded_fifos": "1"} if args.bounded_fifos else {}
+    target.run(module, TargetRequest(output=args.output, input=args.input, json=args.json, plot=args.plot,
+                                     options=options))
 
 
 def _bounded(message: str) -> str:

@@ -6,6 +6,10 @@ dividing factors every formula is exactly the published one.
 
 from collections.abc import Sequence
 
+# Vitis HLS (UG1399): cycles from a pipelined loop iteration's first read to its write for dfcc's
+# kernels (read, compute, write registers); the pipeline depth of every streaming stage.
+PIPELINED_LOOP_LATENCY = 3
+
 
 def stage_cycles(words_in: float, rate_in: float, words_out: float, rate_out: float) -> float:
     """Cycles of a stage bounded by what it reads and writes at its port rates (words/cycle)."""

@@ -23,7 +23,7 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from dfcc.dialects.dataflow import (
     MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES, WEIGHTS_MEMORY_ATTR, FixedType, NodeOp, StreamType,
 )
-from dfcc.hardware.cycles import sliding_window_fill, stage_cycles, streaming_cycles
+from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY, sliding_window_fill, stage_cycles, streaming_cycles
 from dfcc.hardware.dsp import macs_per_dsp
 from dfcc.hardware.logic import stage_logic
 from dfcc.hardware.offchip import SPILL_UNIT_DEPTH, streamed_weight_bits
@@ -35,8 +35,7 @@ from dfcc.kinds.weights import WeightsOp
 DEFAULT_DATA_BITS = 16
 DEFAULT_WEIGHT_BITS = 16
 DEFAULT_ACC_BITS = 32
-# dfcc estimate: latency of one HLS-pipelined loop iteration (read, compute, write registers).
-STAGE_PIPELINE_CYCLES = 3
+STAGE_PIPELINE_CYCLES = PIPELINED_LOOP_LATENCY
 # dfcc estimate: LUTs per bit per lane of a scalar op in a map body (adder, comparator or mux);
 # transcendental functions (exp, tanh, ...) as a lookup table plus interpolation, 16 LUT per bit.
 LUT_PER_SCALAR_OP_BIT = 1
@@ -253,12 +252,14 @@ def pixel_port(op: Operation, stream: StreamType) -> NodeModel:
                         lut=logic.lut, ff=logic.ff, out_lanes=c, offchip_bits=stream.num_elements * bits)
 
     return NodeModel(op, node_label(op), op.name, (), (), evaluate)
-def buffered_stage(op: Operation, words_in: int, words_out: int, buffer_words: int, bits: int) -> NodeModel:
-    """A one-word-per-cycle data-movement stage holding `buffer_words` (the op's buffer_words())."""
+def buffered_stage(op: Operation, words_in: int, words_out: int, buffer_words: int, bits: int,
+                   in_turn: bool = False) -> NodeModel:
+    """A one-word-per-cycle data-movement stage holding `buffer_words` (the op's buffer_words());
+    `in_turn`: it reads and writes in separate loops (stages.py pad_stage), so the cycles add up."""
 
     def evaluate(folding: Folding) -> NodeCost:
         # fpgaConvNet streaming layers with coarse = 1: max(words in, words out) cycles
-        cycles = int(stage_cycles(words_in, 1, words_out, 1))
+        cycles = words_in + words_out if in_turn else int(stage_cycles(words_in, 1, words_out, 1))
         blocks, luts = array_cost(bits, buffer_words)
         logic = stage_logic(1, bits)
         return NodeCost(cycles=cycles, depth=buffer_words + STAGE_PIPELINE_CYCLES,

@@ -69,4 +69,4 @@ class Pad(NodeKind):
 
     def cost(self, op: PadOp) -> NodeModel:
         return buffered_stage(op, op.input.type.num_elements, op.output.type.num_elements, op.buffer_words(),
-                               stream_bits(op.input))
+                               stream_bits(op.input), in_turn=True)

@@ -41,11 +41,11 @@ class Transpose(NodeKind):
         bits = stream_bits(op.input)
 
         def evaluate(folding: Folding) -> NodeCost:
-            # a reorder buffer holds the whole tensor, one word in and out per cycle (double-buffered
-            # so the next inference can fill while this one drains)
+            # transpose.h: one buffer holding the whole tensor, written one word per cycle, then read
+            # out one word per cycle (the next inference waits for the read-out)
             blocks, luts = array_cost(bits, elements)
             logic = stage_logic(1, bits)
-            return NodeCost(cycles=elements, depth=elements + STAGE_PIPELINE_CYCLES, fill=1.0, dsp=0, bram18=2 * blocks,
-                            uram=0, lut=logic.lut + 2 * luts, ff=logic.ff, out_lanes=1)
+            return NodeCost(cycles=2 * elements, depth=elements + STAGE_PIPELINE_CYCLES, fill=1.0, dsp=0, bram18=blocks,
+                            uram=0, lut=logic.lut + luts, ff=logic.ff, out_lanes=1)
 
         return NodeModel(op, node_label(op), op.name, (), (), evaluate)

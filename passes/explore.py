@@ -14,7 +14,8 @@ Search (deterministic given the seed):
 3. T is searched by bisection over the cycle counts nodes can actually take, then the few values
    just below the best one are tried with more rounds (feasibility is nearly, not exactly, monotone).
 Results are written to the IR: folding properties on every node, `dataflow.weights_memory` where
-weights are not in BRAM, FIFO depths in the stream types, `dataflow.platform` on the module.
+weights are not in BRAM, FIFO depths in the stream types (analyses/fifo_sizing.py: the least depths
+that keep the simulated II), `dataflow.platform` on the module.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr, i64
 from xdsl.passes import ModulePass
 from xdsl.rewriter import Rewriter
 
+from dfcc.analyses.fifo_sizing import size_fifos, write_depths
 from dfcc.kinds.cost import NodeModel
 from dfcc.dialects.dataflow import MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES, WEIGHTS_MEMORY_ATTR
 from dfcc.analyses.network import (
@@ -317,3 +319,15 @@ class Explore(ModulePass):
         choices, totals = explore(network, platform, float(self.utilisation), int(self.seed),
                                   off_chip_weights=bool(self.off_chip_weights))
         apply_design(op, network, choices, totals, self.platform.lower() if self.platform.lower() == platform.name.lower() else self.platform)
+        _write_fifo_depths(op, platform, float(self.utilisation))
+
+
+def _write_fifo_depths(module: ModuleOp, platform: Platform, utilisation: float) -> None:
+    """Every stream's depth from the cycle-level schedule of the chosen folding (checked by
+    simulation), never below the skip-FIFO depths costed above; if those FIFOs break the budget,
+    only the join inputs keep them."""
+    write_depths({v: max(d, v.type.depth.data) for v, d in size_fifos(module).depths.items()})
+    network = Network.from_module(module)
+    totals = network.evaluate(network.ir_choices(), respect_ir_depths=True)
+    if totals.overshoot({k: utilisation * getattr(platform, k) for k in RESOURCES}):
+        write_depths({e.value: DEFAULT_FIFO_DEPTH for e in network.edges if len(network.in_edges[e.consumer]) < 2})

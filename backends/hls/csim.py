@@ -34,11 +34,12 @@ class Build:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def build(root: Path) -> Build:
+def build(root: Path, extra_flags: tuple[str, ...] = ()) -> Build:
     """Compile top.cpp and tb.cpp (in parallel) and link the testbench; DfccError with g++'s
-    messages (file:line in the generated files) if anything fails."""
+    messages (file:line in the generated files) if anything fails. `extra_flags` go first (they
+    may put headers ahead of the project's) and to the link."""
     root = Path(root)
-    flags = [*CXXFLAGS, "-isystem", str(toolchain.ap_types_dir()), "-I", str(root / "include"), "-I", str(root)]
+    flags = [*CXXFLAGS, *extra_flags, "-isystem", str(toolchain.ap_types_dir()), "-I", str(root / "include"), "-I", str(root)]
     started = time.perf_counter()
 
     def compile_one(name: str) -> subprocess.CompletedProcess:
@@ -54,7 +55,7 @@ def build(root: Path) -> Build:
             raise DfccError(f"g++ failed to compile the generated {root / name} (project kept in {root}):\n"
                             f"{_own_errors(proc.stderr, root)}")
     binary = root / "tb"
-    link = subprocess.run(["g++", str(root / "top.cpp.o"), str(root / "tb.cpp.o"), "-o", str(binary)],
+    link = subprocess.run(["g++", *extra_flags, str(root / "top.cpp.o"), str(root / "tb.cpp.o"), "-o", str(binary)],
                           capture_output=True, text=True)
     if link.returncode != 0:
         raise DfccError(f"linking the C simulation failed (project kept in {root}):\n{link.stderr}")

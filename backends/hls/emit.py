@@ -31,6 +31,7 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import Float32Type, Float64Type, IntegerType, ModuleOp
 from xdsl.ir import BlockArgument, Operation, SSAValue
 
+from dfcc.analyses.schedules import conv_lanes
 from dfcc.dialects import dataflow as df
 from dfcc import kinds
 from dfcc.dialects.resources import elements_array
@@ -469,7 +470,7 @@ class Emitter:
         groups = op.groups.value.data
         cg, fg = c // groups, f // groups
         ci, co, cgp, fine = (_int_prop(op, k) for k in ("coarse_in", "coarse_out", "coarse_group", "fine"))
-        lanes_in, lanes_out = self._conv_lanes(c, cg, fg, ci, co, cgp)
+        lanes_in, lanes_out = conv_lanes(c, cg, fg, ci, co, cgp)
         x = self.read(op.input, lanes_in, name)
         out = self.new_stream(f"s_{name}", op.output.type, lanes_out, value=op.output)
         self.define(op.output, out)
@@ -478,21 +479,6 @@ class Emitter:
         types = f"{self.elem(op.input)}, {w_rom.elem}, {b_rom.elem}, {t_acc}, {out.elem}" + self._mid_and_mul(op, t_acc, t_mid)
         self.calls.append(f"dfcc::conv<{geom}, {f}, {groups}, {lanes_in}, {lanes_out}, {fine}, {types}>"
                           f"({x}, {out.name}, {w_rom.name}, {b_rom.name});  // {name}")
-
-    @staticmethod
-    def _conv_lanes(c: int, cg: int, fg: int, ci: int, co: int, cgp: int) -> tuple[int, int]:
-        """Input/output lanes realising (coarse_in, coarse_out, coarse_group) in conv.h's layout."""
-
-        def legal(li: int, lo: int) -> bool:
-            if c % li or not (cg % li == 0 or li % cg == 0):
-                return False
-            gpb = li // cg if li > cg else 1
-            return (gpb * fg) % lo == 0
-
-        for li, lo in ((ci * cgp, co * cgp), (ci * cgp, co), (ci, co), (1, 1)):
-            if legal(li, lo):
-                return li, lo
-        return 1, 1
 
     @staticmethod
     def _mid_and_mul(op, t_acc: str, t_mid: str | None) -> str:

@@ -49,7 +49,12 @@ def run_csim(module: ModuleOp, request) -> None:
         raise DfccError("-t csim needs --input FILE.npz (keys arg0, arg1, ...) or FILE.npy")
     if request.output is None:
         raise DfccError("-t csim needs -o OUT.npz for the outputs")
-    result = csim(module, load_inputs(request.input))
+    if request.options.get("bounded_fifos"):
+        from dfcc.backends.hls.bounded import bounded_csim
+
+        result = bounded_csim(module, load_inputs(request.input))
+    else:
+        result = csim(module, load_inputs(request.input))
     save_outputs(request.output, result.outputs)
     times = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
     print(f"dfcc: C simulation done ({times})", file=sys.stderr)

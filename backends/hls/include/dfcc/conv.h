@@ -91,7 +91,8 @@ void conv(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out,
           const T_w w[F][G::C / GROUPS][G::KR][G::KC], const T_b bias[F]) {
     DFCC_HLS(DATAFLOW)
     hls::stream<window<T_in, G::KR, G::KC, CI> > windows;
-    sliding_window<G, CI>(in, windows, T_in(0));
+    DFCC_TASKS;
+    DFCC_TASK(sliding_window<G, CI>(in, windows, T_in(0)));
     conv_mac<G, F, GROUPS, CI, CO, FINE, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL>(windows, out, w, bias);
 }
 

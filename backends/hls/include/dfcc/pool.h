@@ -42,7 +42,8 @@ template <class G, int P, typename T>
 void max_pool(hls::stream<vec<T, P> >& in, hls::stream<vec<T, P> >& out) {
     DFCC_HLS(DATAFLOW)
     hls::stream<window<T, G::KR, G::KC, P> > windows;
-    sliding_window<G, P>(in, windows, lowest<T>::value());
+    DFCC_TASKS;
+    DFCC_TASK(sliding_window<G, P>(in, windows, lowest<T>::value()));
     for (int i = 0; i < G::HO * G::WO * (G::C / P); i++) {
         DFCC_HLS(PIPELINE II=1)
         const window<T, G::KR, G::KC, P> x = windows.read();
@@ -61,7 +62,8 @@ template <class G, int P, typename T_in, typename T_acc, typename T_out>
 void sum_pool(hls::stream<vec<T_in, P> >& in, hls::stream<vec<T_out, P> >& out) {
     DFCC_HLS(DATAFLOW)
     hls::stream<window<T_in, G::KR, G::KC, P> > windows;
-    sliding_window<G, P>(in, windows, T_in(0));
+    DFCC_TASKS;
+    DFCC_TASK(sliding_window<G, P>(in, windows, T_in(0)));
     for (int i = 0; i < G::HO * G::WO * (G::C / P); i++) {
         DFCC_HLS(PIPELINE II=1)
         const window<T_in, G::KR, G::KC, P> x = windows.read();

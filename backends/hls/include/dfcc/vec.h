@@ -13,6 +13,8 @@
 
 #include <hls_stream.h>
 
+#include "tasks.h"
+
 #ifdef __SYNTHESIS__
 #define DFCC_PRAGMA(x) _Pragma(#x)
 #define DFCC_HLS(x) DFCC_PRAGMA(HLS x)

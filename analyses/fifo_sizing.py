@@ -1,0 +1,87 @@
+"""FIFO depths: the least depth of every stream that lets the pipeline run at its initiation interval.
+
+Path-delay differences at beat granularity: with the design's streams unbounded and its inputs fed
+at the steady-state rate (one inference per II, beats evenly spread), every beat's write and read
+cycle is the longest (max-plus) path to it, and a FIFO must hold what its writer delivers before
+its reader takes it: the peak occupancy of that schedule (the skip-connection rule of SATAY and
+StreamTensor, here exact per beat rather than one fill figure per stage). Streams the IR cannot
+size (inside a kernel, lane converters) keep their fixed depth. The depths are then checked by
+simulating the bounded design: the same II, and no deadlock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import SSAValue
+from xdsl.rewriter import Rewriter
+
+from dfcc.analyses.schedules import HLS_DEFAULT_DEPTH, Channel, Pipeline
+from dfcc.analyses.simulation import DEFAULT_INFERENCES, SimulationResult, Simulator
+from dfcc.errors import DfccError
+
+UNBOUNDED = 2 ** 62
+
+
+@dataclass(frozen=True)
+class Sizing:
+    depths: dict[SSAValue, int]  # IR stream -> depth in beats, for every stream the IR sizes
+    unbounded: SimulationResult  # the design with unbounded IR streams (its II is the target)
+    checked: SimulationResult  # the design at the chosen depths
+
+
+def _sizable(ch: Channel) -> bool:
+    return ch.value is not None and not ch.port
+
+
+def _pace_inputs(pipeline: Pipeline, ii: int) -> None:
+    """Feed every graph input at one inference per `ii` cycles, its beats evenly spread."""
+    for p in pipeline.processes:
+        if not p.reads and len(p.writes) == 1 and p.writes[0][0].port:
+            ch, _ = p.writes[0]
+            if ii > ch.beats:
+                p.iterations = ii
+                p.writes[0] = (ch, (np.arange(ch.beats, dtype=np.int64) * ii) // ch.beats)
+
+
+def size_fifos(module: ModuleOp, inferences: int = DEFAULT_INFERENCES) -> Sizing:
+    """The least depth of every IR stream for which the design keeps its II (see module docstring).
+
+    The II is the one the design reaches with its IR streams unbounded (the fixed streams inside
+    kernels may cost it some cycles). If the II-paced schedule's depths lose cycles (a stage that
+    fills a buffer before it drains it runs slower on a spread-out input), the depths of the
+    unpaced schedule are added."""
+    pipeline = Pipeline.of_module(module)
+    unbounded = {ch: UNBOUNDED for ch in pipeline.channels if _sizable(ch)}
+    free = Simulator(pipeline, inferences, unbounded).run()
+    if free.deadlock:
+        raise DfccError(f"FIFO sizing: {free.describe_deadlock()}")
+    _pace_inputs(pipeline, free.ii)
+    paced = Simulator(pipeline, inferences, unbounded).run()
+    depths = _peaks(pipeline, paced)
+    checked = _check(module, depths, inferences)
+    if checked.deadlock or checked.ii > free.ii:
+        unpaced = _peaks(pipeline, free)
+        depths = {v: max(d, unpaced[v]) for v, d in depths.items()}
+        checked = _check(module, depths, inferences)
+    return Sizing(depths, free, checked)
+
+
+def _peaks(pipeline: Pipeline, result: SimulationResult) -> dict[SSAValue, int]:
+    peaks = {f.name: f.peak for f in result.fifos}
+    return {ch.value: max(HLS_DEFAULT_DEPTH, peaks.get(ch.name, 0)) for ch in pipeline.channels if _sizable(ch)}
+
+
+def _check(module: ModuleOp, depths: dict[SSAValue, int], inferences: int) -> SimulationResult:
+    """The design simulated with `depths` on its IR streams."""
+    pipeline = Pipeline.of_module(module)
+    return Simulator(pipeline, inferences, {ch: depths[ch.value] for ch in pipeline.channels if _sizable(ch)}).run()
+
+
+def write_depths(depths: dict[SSAValue, int]) -> None:
+    """Record the depths in the IR stream types (what the HLS emitter turns into STREAM pragmas)."""
+    for value, depth in depths.items():
+        if value.type.depth.data != depth:
+            Rewriter.replace_value_with_new_type(value, value.type.with_depth(depth))

@@ -1,0 +1,506 @@
+"""When each stage of the generated HLS design reads and writes its streams, per inference.
+
+Every dfcc kernel (backends/hls/include/dfcc/*.h and the stage functions of backends/hls/stages.py)
+is a loop nest pipelined at II=1: one iteration per cycle when it is not stalled, each iteration
+reading at most one beat per input stream and writing at most one beat per output stream. A
+`Process` records, per stream, the iteration index of every beat it moves (one inference, in
+stream order); the simulation (analyses/simulation.py) turns those into cycles.
+
+The table `SCHEDULES` maps a node's op class to the function that builds its processes, following
+the loop nests of its kernel exactly (a conv is two processes, as conv.h is: the sliding window
+generator and the MAC loop, joined by their internal stream). `Pipeline.of_module` walks the graph
+as the emitter does, with the same lanes on every stream and a lane converter (`dfcc::lanes`)
+wherever a producer's lanes differ from what its consumer reads.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation, SSAValue
+
+from dfcc import kinds as df
+from dfcc.dialects.dataflow import NodeOp
+from dfcc.errors import DfccError
+from dfcc.kinds.window import WindowOp
+from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY
+
+HLS_DEFAULT_DEPTH = 2  # Vitis HLS: depth of a stream without a STREAM pragma (kernel-internal streams)
+
+
+@dataclass(eq=False)
+class Channel:
+    """One hls::stream of the design: `beats` words of `lanes` elements per inference."""
+
+    name: str
+    lanes: int
+    depth: int  # in beats, as the STREAM pragma gives it
+    beats: int
+    value: SSAValue | None = None  # the IR stream it carries (None for kernel-internal streams)
+    writer: Process | None = None
+    reader: Process | None = None
+    port: bool = False  # a top-level AXI port (graph input or output): no FIFO of ours
+
+
+@dataclass(eq=False)
+class Process:
+    """One pipelined loop nest: `iterations` per inference, and the iteration of every beat it moves."""
+
+    name: str
+    node: str  # the IR node it realises
+    iterations: int
+    reads: list[tuple[Channel, np.ndarray]] = field(default_factory=list)
+    writes: list[tuple[Channel, np.ndarray]] = field(default_factory=list)
+    latency: int = PIPELINED_LOOP_LATENCY  # cycles from an iteration's start to its write
+
+
+def conv_lanes(c: int, cg: int, fg: int, ci: int, co: int, cgp: int) -> tuple[int, int]:
+    """Input/output lanes realising (coarse_in, coarse_out, coarse_group) in conv.h's layout."""
+
+    def legal(li: int, lo: int) -> bool:
+        if c % li or not (cg % li == 0 or li % cg == 0):
+            return False
+        gpb = li // cg if li > cg else 1
+        return (gpb * fg) % lo == 0
+
+    for li, lo in ((ci * cgp, co * cgp), (ci * cgp, co), (ci, co), (1, 1)):
+        if legal(li, lo):
+            return li, lo
+    return 1, 1
+
+
+def _every(n: int) -> np.ndarray:
+    return np.arange(n, dtype=np.int64)
+
+
+def _grid_where(mask: np.ndarray) -> np.ndarray:
+    """Flat (row-major) iteration indices where `mask` holds."""
+    return np.flatnonzero(mask.ravel()).astype(np.int64)
+
+
+class Pipeline:
+    """The processes and channels of one design, built node by node in IR (topological) order."""
+
+    def __init__(self):
+        self.processes: list[Process] = []
+        self.channels: list[Channel] = []
+        self._streams: dict[SSAValue, Channel] = {}
+        self._sources: dict[SSAValue, df.SourceOp] = {}
+        self._names: dict[str, set[str]] = {"process": set(), "channel": set()}
+
+    @staticmethod
+    def of_module(module: ModuleOp) -> Pipeline:
+        pipeline = Pipeline()
+        mains = [op for op in module.walk() if isinstance(op, func.FuncOp) and op.sym_name.data == "main"]
+        if not mains:
+            raise DfccError("no function @main in the module: run lower-to-dataflow first")
+        for op in mains[0].body.block.ops:
+            if isinstance(op, (func.ReturnOp, df.WeightsOp)):
+                continue
+            build = SCHEDULES.get(type(op))
+            if build is None:
+                raise DfccError(f"simulate: no schedule for '{op.name}' (node "
+                                f"'{getattr(op, 'node_name', None) and op.node_name.data}'); run lower-to-dataflow first")
+            build(pipeline, op)
+        if pipeline._sources:
+            raise DfccError("simulate: a graph input is not read by any node")
+        return pipeline
+
+    # -- building blocks used by the schedules
+
+    def unique(self, base: str, kind: str) -> str:
+        names, name, n = self._names[kind], base, 1
+        while name in names:
+            n += 1
+            name = f"{base}_{n}"
+        names.add(name)
+        return name
+
+    def process(self, name: str, node: str, iterations: int) -> Process:
+        p = Process(self.unique(name, "process"), node, iterations)
+        self.processes.append(p)
+        return p
+
+    def channel(self, name: str, lanes: int, beats: int, depth: int = HLS_DEFAULT_DEPTH,
+                value: SSAValue | None = None) -> Channel:
+        ch = Channel(self.unique(name, "channel"), lanes, depth, beats, value)
+        self.channels.append(ch)
+        return ch
+
+    def output(self, value: SSAValue, lanes: int, name: str | None = None) -> Channel:
+        """The channel a node writes for its result `value` (the IR depth of its type)."""
+        ch = self.channel(name or f"s_{_node_name(value.owner)}", lanes, value.type.num_elements // lanes,
+                          value.type.depth.data, value)
+        self._streams[value] = ch
+        return ch
+
+    def alias(self, value: SSAValue, channel: Channel) -> None:
+        """`value` travels on an existing channel (reshapes: same words, same order)."""
+        self._streams[value] = channel
+
+    def producer_lanes(self, value: SSAValue) -> int:
+        ch = self._streams.get(value)
+        return ch.lanes if ch is not None else 1
+
+    def read(self, value: SSAValue, lanes: int, consumer: str) -> Channel:
+        """The channel carrying `value` in `lanes` lanes, with lane converters as the emitter inserts them."""
+        if value in self._sources:  # a graph input port: its lanes are what its consumer reads
+            source = self._sources.pop(value)
+            beats = value.type.num_elements // lanes
+            ch = self.channel(f"{source.node_name.data}", lanes, beats, HLS_DEFAULT_DEPTH, value)
+            ch.port = True
+            self._streams[value] = ch
+            # the DMA feeding the port: one beat per cycle
+            feed = self.process(source.node_name.data, source.node_name.data, beats)
+            self.write(feed, ch, _every(beats))
+            feed.latency = 0
+            return ch
+        ch = self._streams.get(value)
+        if ch is None:
+            raise DfccError(f"simulate: stream read by '{consumer}' has no producer")
+        if ch.lanes == lanes:
+            return ch
+        steps = [lanes] if ch.lanes % lanes == 0 or lanes % ch.lanes == 0 else [math.gcd(ch.lanes, lanes), lanes]
+        n = ch.beats * ch.lanes
+        for p in steps:
+            out = self.channel(f"{consumer}_in{p}", p, n // p)
+            # dfcc::lanes (vec.h): N/min(P1,P2) iterations, a read when a wide input beat starts,
+            # a write when a wide output beat is complete
+            step = min(ch.lanes, p)
+            i = _every(n // step)
+            conv = self.process(out.name, consumer, n // step)
+            self.read_at(conv, ch, i[(i * step) % ch.lanes == 0])
+            self.write(conv, out, i[(i * step) % p + step == p])
+            ch = out
+        return ch
+
+    def read_at(self, process: Process, channel: Channel, iterations: np.ndarray) -> None:
+        if channel.reader is not None:
+            raise DfccError(f"simulate: stream '{channel.name}' is read by two stages "
+                            f"('{channel.reader.name}', '{process.name}'); run lower-to-dataflow (explicit forks)")
+        channel.reader = process
+        process.reads.append((channel, iterations))
+
+    def write(self, process: Process, channel: Channel, iterations: np.ndarray) -> None:
+        channel.writer = process
+        process.writes.append((channel, iterations))
+
+
+def _node_name(op: Operation) -> str:
+    return op.node_name.data if isinstance(op, NodeOp) else op.name
+
+
+def _prod(values) -> int:
+    return int(math.prod(values))
+
+
+# ---- the schedules, one per node kind
+
+def _source(p: Pipeline, op: df.SourceOp) -> None:
+    p._sources[op.output] = op  # built when its consumer reads it (the port takes that many lanes)
+
+
+def _sink(p: Pipeline, op: df.SinkOp) -> None:
+    ch = p.read(op.input, p.producer_lanes(op.input), op.node_name.data)
+    ch.port = True
+    # the DMA draining the output port: one beat per cycle
+    drain = p.process(op.node_name.data, op.node_name.data, ch.beats)
+    p.read_at(drain, ch, _every(ch.beats))
+    drain.latency = 0
+
+
+def _sliding_window(p: Pipeline, op: WindowOp, lanes: int) -> Channel:
+    """window.h: walks the padded input (HP x WP x C/P iterations), reads inside the image, emits a
+    window at every origin on the stride grid."""
+    name = op.node_name.data
+    _, h, w, c = op.input.type.get_shape()
+    (kr, kc), (sr, sc), (dr, dc), (pt, pb, pl, pr) = op.window_geometry()
+    hp, wp, cb = h + pt + pb, w + pl + pr, c // lanes
+    kre, kce = dr * (kr - 1) + 1, dc * (kc - 1) + 1
+    x = p.read(op.input, lanes, name)
+    rows, cols = np.arange(hp)[:, None], np.arange(wp)[None, :]
+    inside = (rows >= pt) & (rows < pt + h) & (cols >= pl) & (cols < pl + w)
+    r0, c0 = rows - (kre - 1), cols - (kce - 1)
+    emits = (r0 >= 0) & (c0 >= 0) & (r0 % sr == 0) & (c0 % sc == 0)
+    per_pixel = np.arange(cb)[None, :]
+    gen = p.process(f"{name}.window", name, hp * wp * cb)
+    p.read_at(gen, x, (_grid_where(inside)[:, None] * cb + per_pixel).ravel())
+    windows = p.channel(f"{name}_windows", lanes, int(emits.sum()) * cb)
+    p.write(gen, windows, (_grid_where(emits)[:, None] * cb + per_pixel).ravel())
+    return windows
+
+
+def _conv(p: Pipeline, op: df.ConvOp) -> None:
+    name = op.node_name.data
+    _, _, _, c = op.input.type.get_shape()
+    _, ho, wo, f = op.output.type.get_shape()
+    (kr, kc), _, _, _ = op.window_geometry()
+    groups = op.groups.value.data
+    cg, fg = c // groups, f // groups
+    li, lo = conv_lanes(c, cg, fg, op.int_prop("coarse_in"), op.int_prop("coarse_out"), op.int_prop("coarse_group"))
+    windows = _sliding_window(p, op, li)
+    # conv.h conv_mac: pix x C/CI beats x NF output beats x K/FINE steps; a window read at the
+    # first step of each beat, an output beat written at its last step of the group's last beat
+    k, fine = kr * kc, op.int_prop("fine")
+    bpg = cg // li if cg > li else 1
+    gpb = li // cg if li > cg else 1
+    nf, kf, cb = gpb * fg // lo, k // fine, c // li
+    mac = p.process(f"{name}.mac", name, ho * wo * cb * nf * kf)
+    beats = _every(ho * wo * cb)
+    p.read_at(mac, windows, beats * nf * kf)
+    last = beats[beats % cb % bpg == bpg - 1]
+    y = p.output(op.output, lo)
+    p.write(mac, y, ((last[:, None] * nf + np.arange(nf)[None, :]) * kf + kf - 1).ravel())
+
+
+def _pool(p: Pipeline, op: df.PoolOp) -> None:
+    lanes = op.int_prop("coarse")
+    windows = _sliding_window(p, op, lanes)
+    # pool.h: one window in, one beat out per iteration
+    stage = p.process(f"{op.node_name.data}.pool", op.node_name.data, windows.beats)
+    p.read_at(stage, windows, _every(windows.beats))
+    p.write(stage, p.output(op.output, lanes), _every(windows.beats))
+
+
+def _linear(p: Pipeline, op: df.LinearOp) -> None:
+    name = op.node_name.data
+    c, f = op.input.type.get_shape()[-1], op.output.type.get_shape()[-1]
+    rows = op.input.type.num_elements // c
+    ci, co = op.int_prop("coarse_in"), op.int_prop("coarse_out")
+    x = p.read(op.input, ci, name)
+    # linear.h: rows x C/CI x F/CO; read at fo == 0, write in the last input beat of a row
+    cb, fo = c // ci, f // co
+    stage = p.process(name, name, rows * cb * fo)
+    p.read_at(stage, x, _every(rows * cb) * fo)
+    last = _every(rows) * cb + cb - 1
+    p.write(stage, p.output(op.output, co), (last[:, None] * fo + np.arange(fo)[None, :]).ravel())
+
+
+def _matmul(p: Pipeline, op: df.MatmulOp) -> None:
+    name = op.node_name.data
+    a_shape, b_shape = op.lhs.type.get_shape(), op.rhs.type.get_shape()
+    m, k = a_shape[-2:]
+    n = b_shape[-1]
+    batch = _prod(a_shape[:-2])
+    ci, co = op.int_prop("coarse_in"), op.int_prop("coarse_out")
+    a = p.read(op.lhs, ci, name)
+    b = p.read(op.rhs, co, name)
+    # linear.h matmul, per batch: K x N/CO iterations buffering b, then M x K/CI x N/CO
+    load, nb, kb = k * (n // co), n // co, k // ci
+    per_batch = load + m * kb * nb
+    stage = p.process(name, name, batch * per_batch)
+    starts = _every(batch)[:, None] * per_batch
+    p.read_at(stage, b, (starts + np.arange(load)[None, :]).ravel())
+    a_beats = (np.arange(m)[:, None] * kb + np.arange(kb)[None, :]).ravel() * nb
+    p.read_at(stage, a, (starts + load + a_beats[None, :]).ravel())
+    outs = ((np.arange(m) * kb + kb - 1)[:, None] * nb + np.arange(nb)[None, :]).ravel()
+    p.write(stage, p.output(op.output, co), (starts + load + outs[None, :]).ravel())
+
+
+def _fork(p: Pipeline, op: df.ForkOp) -> None:
+    name = op.node_name.data
+    lanes = op.int_prop("coarse")
+    x = p.read(op.input, lanes, name)
+    # fork.h fork_each: one beat in, one copy out on every output, per iteration
+    stage = p.process(name, name, x.beats)
+    p.read_at(stage, x, _every(x.beats))
+    for i, result in enumerate(op.outputs):
+        p.write(stage, p.output(result, lanes, f"s_{name}_{i}"), _every(x.beats))
+
+
+def _map(p: Pipeline, op: df.MapOp) -> None:
+    name = op.node_name.data
+    out_shape = list(op.output.type.get_shape())
+    rank, c_out = len(out_shape), out_shape[-1]
+    lanes = op.int_prop("coarse")
+    grid = out_shape[:-1] + [c_out // lanes]
+    stage = p.process(name, name, _prod(grid))
+    for value in op.inputs:
+        shape = [1] * (rank - len(value.type.get_shape())) + list(value.type.get_shape())
+        x = p.read(value, lanes if shape[-1] == c_out else 1, name)
+        # stages.py map_stage: a full input is read every iteration; a broadcast one the first
+        # time each of its elements is needed (all broadcast dims at index 0)
+        mask = np.zeros(grid, dtype=bool)
+        mask[tuple(0 if shape[d] == 1 and out_shape[d] > 1 else slice(None) for d in range(rank))] = True
+        p.read_at(stage, x, _grid_where(mask))
+    p.write(stage, p.output(op.output, lanes), _every(stage.iterations))
+
+
+def _reduce(p: Pipeline, op: df.ReduceOp) -> None:
+    name = op.node_name.data
+    shape = list(op.input.type.get_shape())
+    rank = len(shape)
+    dims = sorted(set(op.ints_prop("dims")))
+    dims = [d for d in dims if shape[d] > 1] or dims
+    lanes = op.int_prop("coarse")
+    last_reduced = rank - 1 in dims and shape[-1] > 1
+    x = p.read(op.input, lanes, name)
+    grid = shape[:-1] + [shape[-1] // lanes]
+    # stages.py reduce_stage: reads every beat, writes when the reduced dims reach their last index
+    mask = np.zeros(grid, dtype=bool)
+    mask[tuple(grid[d] - 1 if d in dims and (d < rank - 1 or last_reduced) else slice(None) for d in range(rank))] = True
+    stage = p.process(name, name, _prod(grid))
+    p.read_at(stage, x, _every(stage.iterations))
+    p.write(stage, p.output(op.output, 1 if last_reduced else lanes), _grid_where(mask))
+
+
+def _reshape(p: Pipeline, op: df.ReshapeOp) -> None:
+    # no hardware: the same words in the same order (emit.py), lanes fitted to the new last dim
+    lanes = math.gcd(p.producer_lanes(op.input), op.output.type.get_shape()[-1])
+    p.alias(op.output, p.read(op.input, lanes, op.node_name.data))
+
+
+def _transpose(p: Pipeline, op: df.TransposeOp) -> None:
+    name = op.node_name.data
+    shape, perm = op.input.type.get_shape(), list(op.ints_prop("perm"))
+    groups: list[list[int]] = []
+    for d in (d for d in perm if shape[d] > 1):
+        if groups and groups[-1][-1] + 1 == d:
+            groups[-1].append(d)
+        else:
+            groups.append([d])
+    if len(groups) <= 1:  # the element order does not change (emit.py: a relabelling)
+        lanes = math.gcd(p.producer_lanes(op.input), op.output.type.get_shape()[-1])
+        p.alias(op.output, p.read(op.input, lanes, name))
+        return
+    in_groups = sorted(groups, key=lambda g: g[0])
+    dims = [1] * (3 - len(groups)) + [_prod(shape[d] for d in g) for g in in_groups]
+    pad = 3 - len(groups)
+    c = [pad + in_groups.index(g) for g in groups][-1] if groups else 2
+    pi = math.gcd(p.producer_lanes(op.input), dims[2])
+    po = pi if c == 2 else math.gcd(pi, dims[c])
+    x = p.read(op.input, pi, name)
+    # transpose.h: the whole tensor written (N/PI iterations), then read out (N/PO iterations)
+    n = _prod(dims)
+    stage = p.process(name, name, n // pi + n // po)
+    p.read_at(stage, x, _every(n // pi))
+    p.write(stage, p.output(op.output, po), n // pi + _every(n // po))
+
+
+def _concat(p: Pipeline, op: df.ConcatOp) -> None:
+    name = op.node_name.data
+    axis = op.axis.value.data
+    out_shape = op.output.type.get_shape()
+    lanes = op.int_prop("coarse")
+    for v in (op.inputs if axis == len(out_shape) - 1 else [op.output]):
+        lanes = math.gcd(lanes, v.type.get_shape()[-1])
+    outer = _prod(out_shape[:axis])
+    left = p.read(op.inputs[0], lanes, name)
+    left_words = _prod(op.inputs[0].type.get_shape()[axis:])
+    for k, value in enumerate(op.inputs[1:], start=1):
+        right = p.read(value, lanes, name)
+        words = _prod(value.type.get_shape()[axis:])
+        a, b = left_words // lanes, words // lanes
+        # concat.h concat_blocks: per outer index, A beats of a then B beats of b, one out each
+        stage = p.process(name if len(op.inputs) == 2 else f"{name}.part{k}", name, outer * (a + b))
+        i = _every(outer * (a + b))
+        p.read_at(stage, left, i[i % (a + b) < a])
+        p.read_at(stage, right, i[i % (a + b) >= a])
+        if k == len(op.inputs) - 1:
+            out = p.output(op.output, lanes)
+        else:
+            out = p.channel(f"s_{name}_part{k}", lanes, outer * (a + b))
+        p.write(stage, out, i)
+        left, left_words = out, left_words + words
+
+
+def _resize(p: Pipeline, op: df.ResizeOp) -> None:
+    name = op.node_name.data
+    _, h, w, c = op.input.type.get_shape()
+    _, sh, sw, _ = op.ints_prop("scale")
+    lanes = math.gcd(op.int_prop("coarse"), c)
+    x = p.read(op.input, lanes, name)
+    # resize.h: one output beat per iteration; an input beat read at every (h % SH, w % SW) == 0
+    rows, cols = (h * sh, w * sw) if op.mode.data == "nearest" else ((h - 1) * sh + 1, (w - 1) * sw + 1)
+    reads = (np.arange(rows)[:, None] % sh == 0) & (np.arange(cols)[None, :] % sw == 0)
+    cb = c // lanes
+    stage = p.process(name, name, rows * cols * cb)
+    p.read_at(stage, x, (_grid_where(reads)[:, None] * cb + np.arange(cb)[None, :]).ravel())
+    p.write(stage, p.output(op.output, lanes), _every(stage.iterations))
+
+
+_PAD_SOURCE: dict[str, Callable[[int, int], int]] = {  # stages.py _pad_source, j = i - lo, extent n
+    "constant": lambda j, n: j if 0 <= j < n else -1,
+    "reflect": lambda j, n: -j if j < 0 else (2 * (n - 1) - j if j >= n else j),
+    "replicate": lambda j, n: min(max(j, 0), n - 1),
+    "circular": lambda j, n: j % n,
+}
+
+
+def _pad(p: Pipeline, op: df.PadOp) -> None:
+    name = op.node_name.data
+    shape, out_shape = list(op.input.type.get_shape()), list(op.output.type.get_shape())
+    pads, rank = op.ints_prop("pad"), len(shape)
+    padded = [d for d in range(rank) if pads[2 * d] or pads[2 * d + 1]]
+    o = padded[0] if padded else rank - 1
+    lanes = 1 if (pads[2 * rank - 2] or pads[2 * rank - 1]) else math.gcd(op.int_prop("coarse"), shape[-1])
+    if o == rank - 1:
+        lanes = 1
+    row = _prod(shape[o + 1:]) // lanes  # input beats per row of the outermost padded dim
+    inner = _prod(out_shape[o + 1:]) // lanes  # output beats per output row
+    source = _PAD_SOURCE[op.mode.data]
+    x = p.read(op.input, lanes, name)
+    # stages.py pad_stage: per output row, read rows up to its source row (a ring), then write it
+    reads, writes, at = [], [], 0
+    for _ in range(_prod(shape[:o])):
+        have = 0
+        for i in range(out_shape[o]):
+            r = source(i - pads[2 * o], shape[o])
+            need = have if r < 0 else r + 1
+            if need > have:
+                reads.append(at + _every((need - have) * row))
+                at, have = at + (need - have) * row, need
+            writes.append(at + _every(inner))
+            at += inner
+        if shape[o] > have:
+            reads.append(at + _every((shape[o] - have) * row))
+            at += (shape[o] - have) * row
+    stage = p.process(name, name, at)
+    p.read_at(stage, x, np.concatenate(reads))
+    p.write(stage, p.output(op.output, lanes), np.concatenate(writes))
+
+
+def _slice(p: Pipeline, op: df.SliceOp) -> None:
+    name = op.node_name.data
+    shape, out_shape = list(op.input.type.get_shape()), list(op.output.type.get_shape())
+    offsets, strides = op.ints_prop("offsets"), op.ints_prop("strides")
+    rank = len(shape)
+    whole_last = offsets[-1] == 0 and strides[-1] == 1 and out_shape[-1] == shape[-1]
+    lanes = math.gcd(op.int_prop("coarse"), shape[-1]) if whole_last else 1
+    x = p.read(op.input, lanes, name)
+    grid = shape[:-1] + [shape[-1] // lanes]
+    # stages.py slice_stage: reads every beat, forwards those inside the window
+    keep = np.ones(grid, dtype=bool)
+    for d in range(rank):
+        if d == rank - 1 and whole_last:
+            continue
+        i = np.arange(grid[d])
+        inside = (i >= offsets[d]) & ((i - offsets[d]) % strides[d] == 0) & (i <= offsets[d] + strides[d] * (out_shape[d] - 1))
+        keep &= inside.reshape([-1 if k == d else 1 for k in range(rank)])
+    stage = p.process(name, name, _prod(grid))
+    p.read_at(stage, x, _every(stage.iterations))
+    p.write(stage, p.output(op.output, lanes), _grid_where(keep))
+
+
+SCHEDULES: dict[type, Callable[[Pipeline, Operation], None]] = {
+    df.SourceOp: _source,
+    df.SinkOp: _sink,
+    df.ConvOp: _conv,
+    df.PoolOp: _pool,
+    df.LinearOp: _linear,
+    df.MatmulOp: _matmul,
+    df.ForkOp: _fork,
+    df.MapOp: _map,
+    df.ReduceOp: _reduce,
+    df.ReshapeOp: _reshape,
+    df.TransposeOp: _transpose,
+    df.ConcatOp: _concat,
+    df.ResizeOp: _resize,
+    df.PadOp: _pad,
+    df.SliceOp: _slice,
+}

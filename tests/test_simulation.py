@@ -1,0 +1,148 @@
+"""The cycle-level simulation: hand-computed schedules of a small conv and pool, deadlock detection
+on a too-shallow skip FIFO (simulation and bounded C simulation), FIFO sizing, the -t simulate CLI."""
+
+import json
+
+import numpy as np
+import pytest
+from xdsl.rewriter import Rewriter
+
+from dfcc.analyses.fifo_sizing import size_fifos, write_depths
+from dfcc.analyses.schedules import Pipeline
+from dfcc.analyses.simulation import Simulator, simulate
+from dfcc.kinds import ForkOp, MapOp
+from dfcc.driver.cli import main
+from dfcc.frontends.mlir import parse_module
+from tests.test_estimate import NET
+
+
+def _window_module(op: str, k: int, stride: int, pad: int, hw: int = 4) -> str:
+    ho = (hw + 2 * pad - k) // stride + 1
+    geometry = (f'kernel = array<i64: {k}, {k}>, stride = array<i64: {stride}, {stride}>, '
+                f'dilation = array<i64: 1, 1>, pad = array<i64: {pad}, {pad}, {pad}, {pad}>')
+    node = (f'%w = dataflow.weights {{name = "w", value = dense<0.5> : tensor<1x1x{k}x{k}xf32>}} : tensor<1x1x{k}x{k}xf32>\n'
+            f'  %y = dataflow.conv %s, %w {{name = "conv", {geometry}, fine = {k * k} : i64}} : (!dataflow.stream<1x{hw}x{hw}x1xf32>, '
+            f'tensor<1x1x{k}x{k}xf32>) -> !dataflow.stream<1x{ho}x{ho}x1xf32>' if op == "conv" else
+            f'%y = dataflow.pool %s {{name = "pool", kind = "max", {geometry}}} : (!dataflow.stream<1x{hw}x{hw}x1xf32>) '
+            f'-> !dataflow.stream<1x{ho}x{ho}x1xf32>')
+    return f"""
+func.func @main(%a: tensor<1x1x{hw}x{hw}xf32>) -> tensor<1x1x{ho}x{ho}xf32> {{
+  %s = dataflow.source %a {{name = "in", perm = array<i64: 0, 2, 3, 1>}} : (tensor<1x1x{hw}x{hw}xf32>) -> !dataflow.stream<1x{hw}x{hw}x1xf32>
+  {node}
+  %t = dataflow.sink %y {{name = "result", perm = array<i64: 0, 2, 3, 1>}} : (!dataflow.stream<1x{ho}x{ho}x1xf32>) -> tensor<1x1x{ho}x{ho}xf32>
+  func.return %t : tensor<1x1x{ho}x{ho}xf32>
+}}"""
+
+
+def _first_write(module_text: str, stream: str, inferences: int = 1):
+    pipeline = Pipeline.of_module(parse_module(module_text))
+    sim = Simulator(pipeline, inferences)
+    result = sim.run()
+    channel = next(c for c in pipeline.channels if c.name == stream)
+    return int(sim.written[channel][0]), result
+
+
+def test_conv_3x3_pad1_first_output_cycle():
+    # 4x4 input padded to 6x6, one beat per pixel. The window generator reaches the first window's
+    # last pixel (padded row 2, col 2) at iteration 2*6 + 2 = 14 and writes it 3 cycles later (17);
+    # the MAC (9 positions per cycle, one filter) reads it at 18 and writes output (0, 0) at 21.
+    # The feed never holds it up (the port FIFO frees a slot per pixel read, the generator reads
+    # at most one beat per cycle). The generator's 36 iterations per inference are the II; the last
+    # window (iteration 35) -> 38, read 39, written 42, drained at 43: latency 44 cycles.
+    cycle, result = _first_write(_window_module("conv", 3, 1, 1), "s_conv", inferences=3)
+    assert cycle == 21
+    assert result.latency == 44 and result.ii == 36
+
+
+def test_maxpool_2x2_stride2_first_output_cycle():
+    # no padding: the generator reads one beat per iteration; beat j arrives at cycle j (the feed,
+    # 2 beats ahead at most) and is read at j + 1. The first window ends at pixel (1, 1), iteration 5:
+    # started at 6, written at 9; the pool reads it at 10 and writes at 13.
+    cycle, result = _first_write(_window_module("pool", 2, 2, 0), "s_pool")
+    assert cycle == 13
+    # the generator walks 16 pixels per inference: with one inference, the last window (pixel (3, 3),
+    # iteration 15) starts at 16, is written at 19, pooled at 20 -> 23, drained at 24
+    assert result.latency == 25
+
+
+def _skip_fork(module):
+    """The fork output that feeds a two-input map (the residual add) directly: the skip FIFO."""
+    for op in module.walk():
+        if isinstance(op, ForkOp):
+            for result in op.outputs:
+                if any(isinstance(use.operation, MapOp) and len(use.operation.inputs) == 2 for use in result.uses):
+                    return result
+    raise AssertionError("no skip connection")
+
+
+def test_net_skip_fifo_deadlock_named_and_sizing_removes_it():
+    module = parse_module(NET)  # every FIFO at the default depth 2: the skip FIFO is too shallow
+    result = simulate(module)
+    assert result.deadlock
+    full = [w for w in result.deadlock if w.action == "write"]
+    assert any(w.fifo == "s_fork_1" and w.process == "fork" for w in full), result.describe_deadlock()
+    sizing = size_fifos(module)
+    write_depths(sizing.depths)
+    sized = simulate(module)
+    assert not sized.deadlock and sized.ii == sizing.unbounded.ii
+    # the skip FIFO holds what the fork delivers while the conv fills its line buffer
+    assert _skip_fork(module).type.depth.data == next(f.peak for f in sized.fifos if f.name == "s_fork_1") > 2
+
+
+def test_fifo_occupancy_never_exceeds_depth():
+    module = parse_module(NET)
+    write_depths(size_fifos(module).depths)
+    result = simulate(module, inferences=4)
+    assert all(f.peak <= f.depth for f in result.fifos)
+    assert len(result.completions) == 4 and result.completions[0] == result.latency
+
+
+def test_simulate_cli_table_json_plot_and_deadlock(tmp_path, capsys):
+    path = tmp_path / "net.mlir"
+    path.write_text(NET)
+    assert main([str(path), "-t", "simulate"]) == 1
+    err = capsys.readouterr().err
+    assert "deadlocks" in err and "fork waits to write 's_fork_1' (full, depth 2)" in err and "Traceback" not in err
+    png = tmp_path / "sim.png"
+    assert main([str(path), "-p", "explore{platform=zcu102}", "-t", "simulate", "--json", "--plot", str(png)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["ii_cycles"] > 0 and data["latency_cycles"] >= data["ii_cycles"] > 0
+    assert {s["name"] for s in data["stages"]} >= {"conv.window", "conv.mac", "fork", "add"}
+    assert all(f["peak"] <= f["depth"] for f in data["fifos"])
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main([str(path), "-p", "explore{platform=zcu102}", "-t", "simulate"]) == 0
+    assert "initiation interval" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def residual_module_text():
+    pytest.importorskip("torch")
+    from tests.test_csim import compiled
+    from dfcc.driver.output import module_text
+
+    return module_text(compiled("basic_block", "lower-to-dataflow,explore{platform=zcu102}"))
+
+
+def test_residual_too_shallow_skip_deadlocks_in_simulation_and_bounded_csim(residual_module_text):
+    pytest.importorskip("hls4ml")
+    from dfcc.backends.cpu.reference import run_reference
+    from dfcc.backends.hls.bounded import bounded_csim
+    from dfcc.errors import DfccError
+    from dfcc.examples.models import MODELS
+
+    inputs = [x.numpy() for x in MODELS["basic_block"].inputs(seed=1)]
+    module = parse_module(residual_module_text)
+    # explore's sizes: no deadlock, and the bounded C simulation computes what the reference does
+    assert not simulate(module).deadlock
+    expected = run_reference(module, inputs)
+    out = bounded_csim(module, inputs).outputs
+    np.testing.assert_allclose(out[0], expected[0], rtol=0, atol=1e-5 * max(1.0, float(np.abs(expected[0]).max())))
+    # the skip FIFO at depth 2: both simulations report the deadlock and name the stream
+    skip = _skip_fork(module)
+    fork = skip.owner.node_name.data
+    stream = f"s_{fork}_{list(skip.owner.outputs).index(skip)}"
+    Rewriter.replace_value_with_new_type(skip, skip.type.with_depth(2))
+    result = simulate(module)
+    assert any(w.fifo == stream and w.action == "write" for w in result.deadlock), result.describe_deadlock()
+    with pytest.raises(DfccError, match=f"deadlocks(.|\n)*{stream} full, depth 2"):
+        bounded_csim(module, inputs)
