@@ -36,6 +36,8 @@ from dfcc.passes.cleanup import dataflow_cleanup
 from dfcc.passes.data_movement import classify_axis, separable_maps
 
 NCHW_TO_STREAM = (0, 2, 3, 1)
+UNRECOGNISED_GATHER = ("this data movement (gather) is not a slice, pad, nearest resize or concat "
+                       "(bilinear/bicubic interpolation is not supported: use mode='nearest')")
 
 
 def default_perm(rank: int) -> tuple[int, ...]:
@@ -215,10 +217,10 @@ class _Lowering:
             return act, (0, 0, 0, 0)
         maps = separable_maps(index, act.shape)
         if maps is None:
-            raise DfccError(f"{location(op)}: this data movement (gather) is not a slice, pad, resize or concat", "lower-to-dataflow")
+            raise DfccError(f"{location(op)}: {UNRECOGNISED_GATHER}", "lower-to-dataflow")
         steps = [classify_axis(m, n) for m, n in zip(maps, act.shape)]
         if any(step is None for step in steps):
-            raise DfccError(f"{location(op)}: this data movement (gather) is not a slice, pad, resize or concat", "lower-to-dataflow")
+            raise DfccError(f"{location(op)}: {UNRECOGNISED_GATHER}", "lower-to-dataflow")
         rank = len(act.shape)
         order = act.perm
         # slices
@@ -687,7 +689,8 @@ class _Lowering:
         body = op.body.block
         derived = {arg for arg, v in zip(body.args, op.inputs) if not isinstance(self.values.get(v), np.ndarray)}
         for inner in body.ops:
-            if inner.name == "tensor.extract" and any(v in derived for v in inner.operands[1:]):
+            if (inner.name == "tensor.extract" and isinstance(self.values.get(inner.operands[0]), np.ndarray)
+                    and any(v in derived for v in inner.operands[1:])):
                 return True
             if any(v in derived for v in inner.operands):
                 derived.update(inner.results)

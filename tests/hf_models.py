@@ -2,6 +2,7 @@
 
 `dfcc-import tests/hf_models.py:vit --shape 1,3,16,16`; token models take ids (`--shape 1,16:i64`),
 their `*_embeds` twins take the embedded tokens (`--shape 1,16,32`) and so skip the embedding lookup.
+`python -m tests.hf_models` prints what each one does today (needs the `zoo` extra).
 """
 
 import torch
@@ -82,3 +83,27 @@ HF_MODELS = {
     "bert": (bert, (1, 16), torch.int64), "bert_embeds": (bert_embeds, (1, 16, HIDDEN), torch.float32),
     "vit": (vit, (1, 3, 16, 16), torch.float32),
 }
+
+
+def main() -> None:
+    """`python -m tests.hf_models`: each model through import -> lower -> CPU reference, as a table."""
+    import numpy as np
+
+    from dfcc.errors import DfccError
+    from tests.torch_differential import lowered_vs_torch
+
+    print(f"{'model':14} {'result':60}")
+    for name, (factory, shape, dtype) in HF_MODELS.items():
+        torch.manual_seed(0)
+        x = torch.randint(0, VOCAB, shape) if dtype == torch.int64 else torch.randn(shape)
+        try:
+            outputs, expected = lowered_vs_torch(factory(), x)
+            error = max(float(np.abs(o - e).max() / max(np.abs(e).max(), 1e-30)) for o, e in zip(outputs, expected))
+            result = f"matches PyTorch, rel. err {error:.1e}"
+        except DfccError as failure:
+            result = "blocked: " + str(failure).splitlines()[-1].strip()[:200]
+        print(f"{name:14} {result}")
+
+
+if __name__ == "__main__":
+    main()

@@ -9,7 +9,7 @@ from dfcc.errors import DfccError
 from dfcc.frontends.mlir import parse_module
 from dfcc.passes.lower_to_dataflow import LowerToDataflow
 
-SORT_AND_SCAN = """
+SORT_AND_TOPK = """
 func.func @main(%arg0: tensor<2x4xf32>) -> tensor<2x4xf32> {
   %1 = tensor.empty() : tensor<2x4xi64>
   %2:2 = tm_tensor.sort dimension(1) outs(%arg0, %1 : tensor<2x4xf32>, tensor<2x4xi64>) {
@@ -17,11 +17,24 @@ func.func @main(%arg0: tensor<2x4xf32>) -> tensor<2x4xf32> {
     %10 = arith.cmpf ole, %a, %b : f32
     tm_tensor.yield %10 : i1
   } -> tensor<2x4xf32>, tensor<2x4xi64>
-  %8:2 = tm_tensor.scan dimension(1) inclusive(true) ins(%arg0 : tensor<2x4xf32>) outs(%2#0, %2#0 : tensor<2x4xf32>, tensor<2x4xf32>) {
+  %8:2 = tm_tensor.topk dimension(1) ins(%arg0 : tensor<2x4xf32>) outs(%2#0, %2#0 : tensor<2x4xf32>, tensor<2x4xf32>) {
   ^bb0(%a: f32, %b: f32):
-    %10 = arith.addf %a, %b : f32
-    tm_tensor.yield %10 : f32
+    %10 = arith.cmpf ogt, %a, %b : f32
+    tm_tensor.yield %10 : i1
   } -> tensor<2x4xf32>, tensor<2x4xf32>
+  return %8#0 : tensor<2x4xf32>
+}
+"""
+
+SCAN_OF_ACTIVATION = """
+func.func @main(%arg0: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  %e = tensor.empty() : tensor<2x4xf32>
+  %a = tensor.empty() : tensor<2xf32>
+  %8:2 = tm_tensor.scan dimension(1) inclusive(true) ins(%arg0 : tensor<2x4xf32>) outs(%e, %a : tensor<2x4xf32>, tensor<2xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %10 = arith.addf %x, %y : f32
+    tm_tensor.yield %10 : f32
+  } -> tensor<2x4xf32>, tensor<2xf32>
   return %8#0 : tensor<2x4xf32>
 }
 """
@@ -74,19 +87,25 @@ def lower_error(text: str) -> str:
 
 def test_unknown_ops_are_all_named_with_lines():
     with pytest.raises(DfccError) as info:
-        parse_module(SORT_AND_SCAN, "sort.mlir")
+        parse_module(SORT_AND_TOPK, "sort.mlir")
     message = str(info.value)
     assert message.startswith("sort.mlir:4:")
     assert "unsupported operation 'tm_tensor.sort'" in message
-    assert "sort.mlir:9: unsupported operation 'tm_tensor.scan'" in message
+    assert "sort.mlir:9: unsupported operation 'tm_tensor.topk'" in message
 
 
 def test_resource_blobs_are_not_reported_as_ops():
     """The `{-# dialect_resources #-}` section after an unreadable op holds blob names, not ops."""
     blobs = '\n{-#\n  dialect_resources: {\n    builtin: {\n      torch_tensor_4_torch.float32: "0x0400000000000000"\n    }\n  }\n#-}\n'
     with pytest.raises(DfccError) as info:
-        parse_module(SORT_AND_SCAN + blobs, "sort.mlir")
-    assert "tm_tensor.scan" in str(info.value) and "torch_tensor" not in str(info.value)
+        parse_module(SORT_AND_TOPK + blobs, "sort.mlir")
+    assert "tm_tensor.topk" in str(info.value) and "torch_tensor" not in str(info.value)
+
+
+def test_scan_of_an_activation_is_named_with_its_line():
+    """Scans of constants (position ids) fold; a cumulative sum over an activation has no node."""
+    message = lower_error(SCAN_OF_ACTIVATION)
+    assert "'tm_tensor.scan' at test.mlir:5): a scan over an activation (cumulative sum) has no streaming node" in message
 
 
 def test_dynamic_shapes():

@@ -12,7 +12,8 @@ from torch.nn import functional as F  # noqa: E402
 from dfcc import kinds  # noqa: E402
 from dfcc.frontends.mlir import parse_module  # noqa: E402
 from dfcc.passes.lower_to_dataflow import LowerToDataflow  # noqa: E402
-from tests.torch_differential import assert_matches_torch  # noqa: E402
+from dfcc.errors import DfccError  # noqa: E402
+from tests.torch_differential import assert_matches_torch, lowered_vs_torch  # noqa: E402
 
 
 class Lambda(nn.Module):
@@ -96,3 +97,10 @@ def test_pool_output_follows_the_linalg_result(out):
     (pool,) = [op for op in module.walk() if isinstance(op, kinds.PoolOp)]
     assert pool.output.type.get_shape() == (1, out, out, 1)
     assert list(pool.ints_prop("pad")) == [0, max(0, 2 * out - 4)] * 2
+
+
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_bilinear_interpolation_is_named_as_unsupported_with_its_line(align_corners):
+    model = Lambda(lambda x: F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=align_corners))
+    with pytest.raises(DfccError, match=r"'linalg.generic' at <torch-mlir>:\d+\): .*bilinear/bicubic interpolation is not supported"):
+        lowered_vs_torch(model, _input(2, 5))
