@@ -26,6 +26,8 @@
 // JSON:      "roofline_fps":
 // JSON:      "fifos": [
 // JSON:          "from": "fork",
+// JSON-NEXT:     "to": "conv",
+// JSON:          "from": "fork",
 // JSON-NEXT:     "to": "add",
 // JSON:      "nodes": [
 // JSON:          "name": "conv",
