@@ -161,3 +161,14 @@ def test_hls_project_is_written_whole_or_not_at_all(tmp_path):
     assert dfcc_main([str(SMALL), "-t", "hls", "-o", str(out)]) == 0
     assert (out / "top.cpp").is_file() and not (out / "stale.txt").exists()
     assert not list(tmp_path.glob(".prj*"))
+
+
+def test_port_names_cannot_shadow_testbench_locals(tmp_path):
+    """Ports named like the testbench's own variables (`out`, `buf`, `dir`) still compile and match."""
+    path = tmp_path / "names.mlir"
+    path.write_text(SMALL.read_text().replace('name = "output0"', 'name = "out"').replace('name = "input0"', 'name = "buf"'))
+    x = tmp_path / "x.npz"
+    np.savez(x, arg0=np.random.default_rng(5).standard_normal((1, 2, 4, 4)).astype(np.float32))
+    assert dfcc_main([str(path), "-t", "csim", "--input", str(x), "-o", str(tmp_path / "y.npz")]) == 0
+    assert dfcc_main([str(SMALL), "-t", "csim", "--input", str(x), "-o", str(tmp_path / "d.npz")]) == 0
+    assert np.array_equal(np.load(tmp_path / "y.npz")["out0"], np.load(tmp_path / "d.npz")["out0"])

@@ -33,28 +33,33 @@ def from_stream_order(flat: np.ndarray, port: Port) -> np.ndarray:
     return np.ascontiguousarray(np.transpose(flat.reshape(port.shape), np.argsort(port.perm)))
 
 
+def _var(port) -> str:
+    """The testbench variable of a port's stream, prefixed so no port name can shadow a local (`out`, `buf`)."""
+    return f"port_{port.name}"
+
+
 def _port_io(port: Port, kind: str) -> list[str]:
     n, p = int(np.prod(port.shape)), port.lanes
     vec = f"dfcc::vec<{port.elem}, {p}>"
     if kind == "in":
         return [
-            f"    hls::stream<{vec} > {port.name}(\"{port.name}\");",
+            f"    hls::stream<{vec} > {_var(port)}(\"{port.name}\");",
             f"    if (!load(dir + \"/{port.name}.bin\", {n}, buf)) return 2;",
             f"    for (int i = 0; i < {n // p}; i++) {{",
             f"        {vec} v;",
             f"        for (int q = 0; q < {p}; q++) v.data[q] = {port.elem}(buf[i * {p} + q]);",
-            f"        {port.name}.write(v);",
+            f"        {_var(port)}.write(v);",
             "    }",
         ]
     to_float = "float(v.data[q].to_double())" if port.fixed is not None else "v.data[q]"
     return [
-        f"    if ({port.name}.size() != {n // p}) {{",
-        f"        std::printf(\"FAIL {port.name}: %d beats written, expected {n // p}\\n\", (int){port.name}.size());",
+        f"    if ({_var(port)}.size() != {n // p}) {{",
+        f"        std::printf(\"FAIL {port.name}: %d beats written, expected {n // p}\\n\", (int){_var(port)}.size());",
         "        failed = true;",
         "    } else {",
         f"        std::vector<float> out({n});",
         f"        for (int i = 0; i < {n // p}; i++) {{",
-        f"            const {vec} v = {port.name}.read();",
+        f"            const {vec} v = {_var(port)}.read();",
         f"            for (int q = 0; q < {p}; q++) out[i * {p} + q] = {to_float};",
         "        }",
         f"        if (!store(dir + \"/{port.name}.out.bin\", out)) return 2;",
@@ -124,11 +129,11 @@ def testbench(design: Design) -> str:
     for port in design.inputs:
         lines += _port_io(port, "in")
     for port in design.outputs:
-        lines.append(f"    hls::stream<dfcc::vec<{port.elem}, {port.lanes}> > {port.name}(\"{port.name}\");")
-    args = ", ".join(p.name for p in design.inputs + design.outputs)
+        lines.append(f"    hls::stream<dfcc::vec<{port.elem}, {port.lanes}> > {_var(port)}(\"{port.name}\");")
+    args = ", ".join(_var(p) for p in design.inputs + design.outputs)
     lines.append(f"    top({args});")
     for port in design.inputs:
-        lines.append(f"    if (!{port.name}.empty()) {{ std::printf(\"FAIL {port.name}: top left input unread\\n\"); failed = true; }}")
+        lines.append(f"    if (!{_var(port)}.empty()) {{ std::printf(\"FAIL {port.name}: top left input unread\\n\"); failed = true; }}")
     for port in design.outputs:
         lines += _port_io(port, "out")
     lines += ["    return failed ? 1 : 0;", "}", ""]
