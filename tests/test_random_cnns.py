@@ -2,7 +2,8 @@
 
 Each seed draws a chain of convs (groups, padding, stride, dilation), batch norms, activations and
 max/avg pools (ceil_mode, count_include_pad) on a random non-square input; the lowered graph run by
-the CPU reference must match PyTorch. Sized to run in well under a minute.
+the CPU reference must match PyTorch; a few of them, quantized and folded, must also C-simulate bit
+for bit like the CPU reference. Sized to run in about a minute.
 """
 
 import numpy as np
@@ -13,6 +14,12 @@ pytest.importorskip("torch_mlir.fx")
 
 from torch import nn  # noqa: E402
 
+from dfcc.backends.cpu.reference import run_reference  # noqa: E402
+from dfcc.backends.hls.csim import csim  # noqa: E402
+from dfcc.driver.pipeline import parse_pipeline  # noqa: E402
+from dfcc.frontends.mlir import make_context  # noqa: E402
+from dfcc.frontends.torch import import_module  # noqa: E402
+from dfcc.passes.registry import get_pass  # noqa: E402
 from tests.torch_differential import assert_matches_torch  # noqa: E402
 
 SEEDS = range(16)
@@ -71,3 +78,23 @@ def random_cnn(seed: int) -> tuple[nn.Module, torch.Tensor]:
 def test_random_cnn_matches_pytorch(seed):
     model, x = random_cnn(seed)
     assert_matches_torch(model, x)
+
+
+CSIM_SEEDS = range(4)  # each compiles a C simulation (seconds of g++)
+
+
+@pytest.mark.parametrize("seed", CSIM_SEEDS)
+def test_random_cnn_fixed_point_csim_is_bit_exact(seed):
+    """The same random CNNs, quantized to 8 bits and folded for a board: csim equals the CPU reference."""
+    pytest.importorskip("hls4ml")
+    model, x = random_cnn(seed)
+    module = import_module(model.eval(), x)
+    for spec in parse_pipeline("lower-to-dataflow,quantize{weight-bits=8 act-bits=8},explore{platform=zcu102}"):
+        spec.instantiate(get_pass(spec.name)).apply(make_context(), module)
+    module.verify()
+    inputs = [x.numpy()]
+    expected = run_reference(module, inputs)
+    result = csim(module, inputs)
+    assert result.warnings == [], result.warnings
+    for out, ref in zip(result.outputs, expected, strict=True):
+        assert np.array_equal(out, ref), f"{np.sum(out != ref)} of {out.size} values differ"
