@@ -12,6 +12,7 @@ from dfcc.kinds.registry import KINDS, NodeKind, kind_of, register
 from dfcc.kinds.source import SourceOp
 from dfcc.kinds.sink import SinkOp
 from dfcc.kinds.weights import WeightsOp
+from dfcc.kinds.sparse_weights import SparseWeightsOp
 from dfcc.kinds.conv import ConvOp
 from dfcc.kinds.linear import LinearOp
 from dfcc.kinds.pool import PoolOp
@@ -30,6 +31,6 @@ Dataflow = Dialect("dataflow", [*KINDS, YieldOp], [StreamType, FixedType])
 
 __all__ = [
     "KINDS", "Dataflow", "NodeKind", "kind_of", "register", "YieldOp",
-    "SourceOp", "SinkOp", "WeightsOp", "ConvOp", "LinearOp", "PoolOp", "ReduceOp", "MapOp", "ForkOp", "ReshapeOp",
+    "SourceOp", "SinkOp", "WeightsOp", "SparseWeightsOp", "ConvOp", "LinearOp", "PoolOp", "ReduceOp", "MapOp", "ForkOp", "ReshapeOp",
     "TransposeOp", "ConcatOp", "SliceOp", "PadOp", "ResizeOp", "MatmulOp",
 ]

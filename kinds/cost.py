@@ -29,6 +29,7 @@ from dfcc.hardware.logic import stage_logic
 from dfcc.hardware.offchip import SPILL_UNIT_DEPTH, streamed_weight_bits
 from dfcc.hardware.memory import bram18, line_buffer, lutram_luts, uram, window_buffer
 from dfcc.kinds.registry import kind_of
+from dfcc.kinds.sparse_weights import SparseWeightsOp
 from dfcc.kinds.weights import WeightsOp
 
 # Number formats of unquantized (float) values: 16-bit data and weights, 32-bit accumulators.
@@ -175,7 +176,7 @@ def stream_bits(value: SSAValue) -> int:
 
 def weight_bits(value: SSAValue | None) -> int:
     """Bits of one weight: the producing `dataflow.weights` op's `format`, else the default."""
-    if value is not None and isinstance(value.owner, WeightsOp):
+    if value is not None and isinstance(value.owner, (WeightsOp, SparseWeightsOp)):
         return fixed_width(value.owner.format, DEFAULT_WEIGHT_BITS)
     return DEFAULT_WEIGHT_BITS
 
@@ -186,7 +187,7 @@ def acc_bits(op: Operation) -> int:
 
 def is_node(op: Operation) -> bool:
     """Hardware stages: every dataflow node except weight constants (costed in their consumer)."""
-    return isinstance(op, NodeOp) and not isinstance(op, WeightsOp)
+    return isinstance(op, NodeOp) and not isinstance(op, (WeightsOp, SparseWeightsOp))
 
 
 def describe(op: Operation) -> NodeModel:

@@ -49,8 +49,14 @@ def _builtin_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return DecomposeSearch
 
+    def sparsify():
+        from dfcc.passes.sparsify import Sparsify
+
+        return Sparsify
+
     return {"lower-to-dataflow": lower, "dataflow-cleanup": cleanup, "quantize": quantize, "explore": explore,
-            "decompose": decompose, "lowrank-compensate": lowrank_compensate, "decompose-search": decompose_search}
+            "decompose": decompose, "lowrank-compensate": lowrank_compensate, "decompose-search": decompose_search,
+            "sparsify": sparsify}
 
 
 _PASSES: dict[str, Callable[[], type[ModulePass]]] = _builtin_passes()

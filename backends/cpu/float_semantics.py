@@ -28,6 +28,10 @@ class DataflowFunctions(InterpreterFunctions):
     def run_weights(self, interpreter: Interpreter, op: kinds.WeightsOp, args: tuple[Any, ...]):
         return (elements_array(op.value),)
 
+    @impl(kinds.SparseWeightsOp)
+    def run_sparse_weights(self, interpreter: Interpreter, op: kinds.SparseWeightsOp, args: tuple[Any, ...]):
+        return (op.decode(),)
+
     @impl(kinds.ConvOp)
     def run_conv(self, interpreter: Interpreter, op: kinds.ConvOp, args: tuple[Any, ...]):
         x, weights, *bias = args
