@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from xdsl.dialects.builtin import ArrayAttr
 from xdsl.ir import Attribute, Operation, SSAValue
 
@@ -179,6 +181,20 @@ def weight_bits(value: SSAValue | None) -> int:
     if value is not None and isinstance(value.owner, (WeightsOp, SparseWeightsOp)):
         return fixed_width(value.owner.format, DEFAULT_WEIGHT_BITS)
     return DEFAULT_WEIGHT_BITS
+
+
+# PASS/HASS statistic measured by the activation-sparsity pass: per input channel, counts of window-filter
+# pairs by number of zero products
+ZERO_HISTOGRAM_ATTR = "dataflow.zero_histogram"
+
+
+def zero_histogram(op: Operation) -> np.ndarray | None:
+    """P_c(z) (C x (K+1), rows summing to 1) the activation-sparsity pass measured for `op`, else None."""
+    attr = op.attributes.get(ZERO_HISTOGRAM_ATTR)
+    if attr is None:
+        return None
+    counts = np.array(attr.data["counts"].get_values(), dtype=np.float64).reshape(attr.data["counts"].get_shape())
+    return counts / counts.sum(axis=1, keepdims=True)
 
 
 def acc_bits(op: Operation) -> int:

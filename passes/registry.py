@@ -49,6 +49,16 @@ def _builtin_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return DecomposeSearch
 
+    def activation_sparsity():
+        from dfcc.passes.activation_sparsity import ActivationSparsity
+
+        return ActivationSparsity
+
+    def zero_skip():
+        from dfcc.passes.zero_skip import ZeroSkip
+
+        return ZeroSkip
+
     def sparsify():
         from dfcc.passes.sparsify import Sparsify
 
@@ -56,7 +66,8 @@ def _builtin_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
     return {"lower-to-dataflow": lower, "dataflow-cleanup": cleanup, "quantize": quantize, "explore": explore,
             "decompose": decompose, "lowrank-compensate": lowrank_compensate, "decompose-search": decompose_search,
-            "sparsify": sparsify}
+            "sparsify": sparsify, "activation-sparsity": activation_sparsity,
+            "zero-skip": zero_skip}
 
 
 _PASSES: dict[str, Callable[[], type[ModulePass]]] = _builtin_passes()

@@ -351,6 +351,10 @@ class FixedPointFunctions(DataflowFunctions):
                              op.ints_prop("pad"), op.groups.value.data)
         return (_acc_then_out(op, acc),)
 
+    @impl(kinds.SparseConvOp)
+    def run_sparse_conv(self, interpreter: Interpreter, op: kinds.SparseConvOp, args: tuple[Any, ...]):
+        return self.run_conv(interpreter, op, args).values
+
     @impl(kinds.LinearOp)
     def run_linear(self, interpreter: Interpreter, op: kinds.LinearOp, args: tuple[Any, ...]):
         if fixed_of(op.output) is None:
