@@ -35,7 +35,10 @@ from dfcc.errors import DfccError
 from dfcc.kinds.cost import ZERO_HISTOGRAM_ATTR, zero_histogram
 from dfcc.passes.calibration import calibration_inputs
 
-def window_of(op: kinds.ConvOp | kinds.LinearOp, x: np.ndarray) -> tuple[np.ndarray, tuple]:
+MEASURED = (kinds.ConvOp, kinds.SparseConvOp, kinds.LinearOp)
+
+
+def window_of(op: kinds.ConvOp | kinds.SparseConvOp | kinds.LinearOp, x: np.ndarray) -> tuple[np.ndarray, tuple]:
     """The node's input as N x H x W x C and its window (kernel, stride, dilation, pad)."""
     if isinstance(op, kinds.LinearOp):
         return x.reshape(-1, 1, 1, x.shape[-1]), ((1, 1), (1, 1), (1, 1), (0, 0, 0, 0))
@@ -50,11 +53,11 @@ class ZeroProductRecorder(Interpreter.Listener):
         self.zeros: dict[str, list[int]] = {}
 
     def will_interpret_op(self, op: Operation, args) -> None:
-        if not isinstance(op, (kinds.ConvOp, kinds.LinearOp)):
+        if not isinstance(op, MEASURED):
             return
         name = op.node_name.data
         x, geometry = window_of(op, np.asarray(args[0]))
-        groups = op.groups.value.data if isinstance(op, kinds.ConvOp) else 1
+        groups = 1 if isinstance(op, kinds.LinearOp) else op.groups.value.data
         counts = zero_product_counts(zero_activation_windows(x, *geometry), np.asarray(args[1]), groups)
         self.counts[name] = self.counts.get(name, 0) + counts
         seen = self.zeros.setdefault(name, [0, 0])
@@ -97,7 +100,7 @@ class ActivationSparsity(ModulePass):
             for sample in calibration_inputs(function, self.calibration, self.samples, self.seed, self.name):
                 run_reference(op, sample, function.sym_name.data, observers=(recorder,))
             for node in function.walk():
-                if isinstance(node, (kinds.ConvOp, kinds.LinearOp)) and node.node_name.data in recorder.counts:
+                if isinstance(node, MEASURED) and node.node_name.data in recorder.counts:
                     name = node.node_name.data
                     zeros, total = recorder.zeros[name]
                     node.attributes[ZERO_HISTOGRAM_ATTR] = histogram_attr(recorder.counts[name], zeros, total, data)
