@@ -59,6 +59,11 @@ def _builtin_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return ZeroSkip
 
+    def sparsity_search():
+        from dfcc.passes.sparsity_search import SparsitySearch
+
+        return SparsitySearch
+
     def sparsify():
         from dfcc.passes.sparsify import Sparsify
 
@@ -67,7 +72,7 @@ def _builtin_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     return {"lower-to-dataflow": lower, "dataflow-cleanup": cleanup, "quantize": quantize, "explore": explore,
             "decompose": decompose, "lowrank-compensate": lowrank_compensate, "decompose-search": decompose_search,
             "sparsify": sparsify, "activation-sparsity": activation_sparsity,
-            "zero-skip": zero_skip}
+            "zero-skip": zero_skip, "sparsity-search": sparsity_search}
 
 
 _PASSES: dict[str, Callable[[], type[ModulePass]]] = _builtin_passes()

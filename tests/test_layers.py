@@ -28,6 +28,7 @@ KNOWN_UPWARD = {
     ("passes.lowrank_compensate", "backends.cpu.fixed_point"),
     ("passes.calibration", "backends.cpu.io"),
     ("passes.activation_sparsity", "backends.cpu.reference"),
+    ("passes.sparsity_search", "backends.cpu.reference"),
     ("passes.quantize", "backends.cpu.reference"),
     ("passes.decompose_search", "backends.cpu.reference"),
     ("backends.cpu.io", "driver.output"),
