@@ -148,7 +148,7 @@ class SparsitySearch(ModulePass):
             result = search(problem, self.trials, self.seed, workers=self.workers)
         chosen = choose(result, self.max_loss)
         Console(stderr=True).print(front_table(result, chosen, f"sparsity-search: Pareto front, {len(result.trials)} "
-                                                               f"trials, {self.platform}"))
+                                                               f"trials, {self.platform}", "thresholds"))
         if chosen is None:
             raise DfccError(f"no trial within max-loss={self.max_loss} error points of the unthresholded graph", self.name)
         apply_activation_thresholds(op, chosen.params)
