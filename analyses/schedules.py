@@ -100,7 +100,7 @@ class Pipeline:
         if not mains:
             raise DfccError("no function @main in the module: run lower-to-dataflow first")
         for op in mains[0].body.block.ops:
-            if isinstance(op, (func.ReturnOp, df.WeightsOp)):
+            if isinstance(op, (func.ReturnOp, df.WeightsOp, df.SparseWeightsOp)):
                 continue
             build = SCHEDULES.get(type(op))
             if build is None:
@@ -491,6 +491,8 @@ SCHEDULES: dict[type, Callable[[Pipeline, Operation], None]] = {
     df.SourceOp: _source,
     df.SinkOp: _sink,
     df.ConvOp: _conv,
+    # a zero-skipping conv's timing depends on the data; its dense schedule is its worst case (no zero product)
+    df.SparseConvOp: _conv,
     df.PoolOp: _pool,
     df.LinearOp: _linear,
     df.MatmulOp: _matmul,

@@ -75,15 +75,16 @@ def elements_array(attr) -> np.ndarray:
     raise DfccError(f"expected a dense constant, got {attr}")
 
 
-def make_resource(name: str, array: np.ndarray) -> DenseResourceAttr:
-    """A new float32 dense_resource holding `array`, under a unique handle derived from `name`."""
-    array = np.ascontiguousarray(array, dtype="<f4")
+def make_resource(name: str, array: np.ndarray, element_type: Float32Type | IntegerType = f32) -> DenseResourceAttr:
+    """A new dense_resource holding `array` (float32, or an integer type such as i8 for indices and
+    bitmasks), under a unique handle derived from `name`."""
+    array = np.ascontiguousarray(array, dtype=_numpy_dtype(element_type))
     storage = _storage()
     handle = storage.declare_resource(f"dfcc_{name}")
     blob = "0x" + (_ALIGNMENT_HEADER + array.tobytes()).hex().upper()
     storage.parse_resource(handle, blob)
     _decoded[handle] = (storage.lookup(handle), array)
-    return DenseResourceAttr.from_params(handle, TensorType(f32, array.shape))
+    return DenseResourceAttr.from_params(handle, TensorType(element_type, array.shape))
 
 
 def isolate_resources(parse: Callable[[], ModuleOp]) -> ModuleOp:

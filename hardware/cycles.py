@@ -41,6 +41,33 @@ def conv_cycles(
     return max(read, compute)
 
 
+def sparse_conv_cycles(
+    rows: int, cols: int, channels: int, filters: int, kr: int, kc: int,
+    rows_out: int, cols_out: int, coarse_in: int, coarse_out: int, fine: int,
+    zero_histograms: Sequence[Sequence[float]], skip_zero_windows: bool = True,
+    groups: int = 1, coarse_group: int = 1,
+    pad_top: int = 0, pad_bottom: int = 0, pad_left: int = 0, pad_right: int = 0,
+) -> float:
+    """Expected cycles of a zero-skipping conv stage; its slowest stream sets the pace.
+
+    `zero_histograms[c][z]` is the probability that a window of input channel c has z zero
+    products (z = 0 .. Kr*Kc). Channel c is carried by stream c mod (ci*cg), as in the hardware.
+    """
+    k2 = kr * kc
+    streams = coarse_in * coarse_group
+    # PASS (Montgomerie-Corcoran et al., arXiv 2307.07821) / HASS (arXiv 2406.03088): ceil((K^2-z)/fine), all-zero 0|1
+    cost = [-(-(k2 - z) // fine) for z in range(k2)] + [0 if skip_zero_windows else 1]
+    load = [0.0] * streams
+    for c, hist in enumerate(zero_histograms):
+        load[c % streams] += sum(p * w for p, w in zip(hist, cost))
+    # PASS (arXiv 2307.07821) / HASS (arXiv 2406.03088) worst-stream workload Ho*Wo*(C/(ci*cg))*(F/(co*g))*sum_z P(z)*ceil((K^2-z)/fine)
+    compute = rows_out * cols_out * -(-filters // (coarse_out * groups)) * max(load)
+    # fpgaConvNet input and output transfer terms bound the stage below
+    read = (rows + pad_top + pad_bottom) * (cols + pad_left + pad_right) * -(-channels // streams)
+    write = rows_out * cols_out * -(-filters // (coarse_out * coarse_group))
+    return max(read, write, compute)
+
+
 def sliding_window_fill(
     cols: int, channels: int, kr: int, kc: int, coarse_in: int, coarse_group: int = 1,
     pad_left: int = 0, pad_right: int = 0,

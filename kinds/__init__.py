@@ -12,7 +12,9 @@ from dfcc.kinds.registry import KINDS, NodeKind, kind_of, register
 from dfcc.kinds.source import SourceOp
 from dfcc.kinds.sink import SinkOp
 from dfcc.kinds.weights import WeightsOp
+from dfcc.kinds.sparse_weights import SparseWeightsOp
 from dfcc.kinds.conv import ConvOp
+from dfcc.kinds.sparse_conv import SparseConvOp
 from dfcc.kinds.linear import LinearOp
 from dfcc.kinds.pool import PoolOp
 from dfcc.kinds.reduce import ReduceOp
@@ -30,6 +32,6 @@ Dataflow = Dialect("dataflow", [*KINDS, YieldOp], [StreamType, FixedType])
 
 __all__ = [
     "KINDS", "Dataflow", "NodeKind", "kind_of", "register", "YieldOp",
-    "SourceOp", "SinkOp", "WeightsOp", "ConvOp", "LinearOp", "PoolOp", "ReduceOp", "MapOp", "ForkOp", "ReshapeOp",
-    "TransposeOp", "ConcatOp", "SliceOp", "PadOp", "ResizeOp", "MatmulOp",
+    "SourceOp", "SinkOp", "WeightsOp", "SparseWeightsOp", "ConvOp", "SparseConvOp", "LinearOp", "PoolOp",
+    "ReduceOp", "MapOp", "ForkOp", "ReshapeOp", "TransposeOp", "ConcatOp", "SliceOp", "PadOp", "ResizeOp", "MatmulOp",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from xdsl.dialects.builtin import IntegerAttr, StringAttr, TensorType
 from xdsl.ir import Attribute, SSAValue
@@ -24,15 +24,9 @@ from dfcc.kinds.registry import NodeKind, register
 from dfcc.kinds.window import WindowOp
 
 
-@irdl_op_definition
-class ConvOp(WindowOp):
-    """2-D convolution (grouped/depthwise included); weights F x C/groups x Kr x Kc, bias F.
+class ConvFields(WindowOp):
+    """Operands, properties, builder, verifier and folding of a convolution (dense or zero-skipping)."""
 
-    Folding (fpgaConvNet): `coarse_in` input channels, `coarse_out` filters, `coarse_group` groups
-    and `fine` kernel positions are processed per cycle.
-    """
-
-    name = "dataflow.conv"
     input = operand_def(StreamType)
     weights = operand_def(TensorType)
     bias = opt_operand_def(TensorType)
@@ -79,9 +73,29 @@ class ConvOp(WindowOp):
                 "fine": kr * kc}
 
 
+@irdl_op_definition
+class ConvOp(ConvFields):
+    """2-D convolution (grouped/depthwise included); weights F x C/groups x Kr x Kc, bias F.
+
+    Folding (fpgaConvNet): `coarse_in` input channels, `coarse_out` filters, `coarse_group` groups
+    and `fine` kernel positions are processed per cycle.
+    """
+
+    name = "dataflow.conv"
+
+
 @register
 class Conv(NodeKind):
     op = ConvOp
+
+    def cycles_function(self, op: ConvOp) -> Callable[[Folding], float]:
+        """Cycles per inference as a function of the folding (dense: every product computed)."""
+        _, h, w, c = op.input.type.get_shape()
+        _, ho, wo, f = op.output.type.get_shape()
+        (kr, kc), _, _, (pt, pb, pl, pr) = op.window_geometry()
+        groups = op.groups.value.data
+        return lambda folding: conv_cycles(h, w, c, f, kr, kc, ho, wo, folding[0], folding[1], folding[3], groups,
+                                           folding[2], pt, pb, pl, pr)
 
     def cost(self, op: ConvOp) -> NodeModel:
         _, h, w, c = op.input.type.get_shape()
@@ -93,9 +107,11 @@ class Conv(NodeKind):
         d_bits, w_bits, a_bits = stream_bits(op.input), weight_bits(op.weights), acc_bits(op)
         has_bias = op.bias is not None
 
+        cycles_of = self.cycles_function(op)
+
         def evaluate(folding: Folding) -> NodeCost:
             ci, co, cg, fine = folding
-            cycles = conv_cycles(h, w, c, f, kr, kc, ho, wo, ci, co, fine, groups, cg, pt, pb, pl, pr)
+            cycles = cycles_of(folding)
             mults = conv_multipliers(ci, co, fine, cg)
             dsp = multiplier_dsp(mults, d_bits, w_bits)
             ww, wd = conv_weight_memory(c, f, kr, kc, w_bits, ci, co, fine, groups, cg)

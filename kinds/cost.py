@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from xdsl.dialects.builtin import ArrayAttr
 from xdsl.ir import Attribute, Operation, SSAValue
 
@@ -29,6 +31,7 @@ from dfcc.hardware.logic import stage_logic
 from dfcc.hardware.offchip import SPILL_UNIT_DEPTH, streamed_weight_bits
 from dfcc.hardware.memory import bram18, line_buffer, lutram_luts, uram, window_buffer
 from dfcc.kinds.registry import kind_of
+from dfcc.kinds.sparse_weights import SparseWeightsOp
 from dfcc.kinds.weights import WeightsOp
 
 # Number formats of unquantized (float) values: 16-bit data and weights, 32-bit accumulators.
@@ -175,9 +178,23 @@ def stream_bits(value: SSAValue) -> int:
 
 def weight_bits(value: SSAValue | None) -> int:
     """Bits of one weight: the producing `dataflow.weights` op's `format`, else the default."""
-    if value is not None and isinstance(value.owner, WeightsOp):
+    if value is not None and isinstance(value.owner, (WeightsOp, SparseWeightsOp)):
         return fixed_width(value.owner.format, DEFAULT_WEIGHT_BITS)
     return DEFAULT_WEIGHT_BITS
+
+
+# PASS/HASS statistic measured by the activation-sparsity pass: per input channel, counts of window-filter
+# pairs by number of zero products
+ZERO_HISTOGRAM_ATTR = "dataflow.zero_histogram"
+
+
+def zero_histogram(op: Operation) -> np.ndarray | None:
+    """P_c(z) (C x (K+1), rows summing to 1) the activation-sparsity pass measured for `op`, else None."""
+    attr = op.attributes.get(ZERO_HISTOGRAM_ATTR)
+    if attr is None:
+        return None
+    counts = np.array(attr.data["counts"].get_values(), dtype=np.float64).reshape(attr.data["counts"].get_shape())
+    return counts / counts.sum(axis=1, keepdims=True)
 
 
 def acc_bits(op: Operation) -> int:
@@ -186,7 +203,7 @@ def acc_bits(op: Operation) -> int:
 
 def is_node(op: Operation) -> bool:
     """Hardware stages: every dataflow node except weight constants (costed in their consumer)."""
-    return isinstance(op, NodeOp) and not isinstance(op, WeightsOp)
+    return isinstance(op, NodeOp) and not isinstance(op, (WeightsOp, SparseWeightsOp))
 
 
 def describe(op: Operation) -> NodeModel:

@@ -121,12 +121,12 @@ def choose(result: SearchResult, max_loss: float) -> TrialResult | None:
     return result.best("fps_per_dsp", "maximize", where=lambda t: t.metrics["error"] <= limit + 1e-9)
 
 
-def front_table(result: SearchResult, chosen: TrialResult | None, title: str):
+def front_table(result: SearchResult, chosen: TrialResult | None, title: str, label: str = "decomposition"):
     from rich.table import Table
 
     table = Table(title=title)
-    for column in ("trial", "error %", "fps", "DSP", "fps/DSP", "decomposition"):
-        table.add_column(column, justify="left" if column == "decomposition" else "right")
+    for column in ("trial", "error %", "fps", "DSP", "fps/DSP", label):
+        table.add_column(column, justify="left" if column == label else "right")
     for trial in result.pareto():
         m = trial.metrics
         mark = " (chosen)" if chosen is not None and trial.number == chosen.number else ""

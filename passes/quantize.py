@@ -55,6 +55,7 @@ from dfcc.dialects import dataflow as df
 from dfcc import kinds
 from dfcc.dialects.resources import elements_array, make_resource
 from dfcc.errors import DfccError
+from dfcc.passes.calibration import calibration_inputs
 
 MIN_BITS, MAX_BITS = 2, 24  # <= 24: float32 holds every value exactly (weights blobs, sink outputs)
 MAX_ACC_BITS = 53  # the float64 reference is exact up to 53 bits
@@ -230,7 +231,7 @@ class Quantize(ModulePass):
         name = function.sym_name.data
         if fx.uses_fixed_point(function):
             raise DfccError(f"@{name} is already quantized (its streams carry fixed-point types)", "quantize")
-        inputs = self._calibration_inputs(function)
+        inputs = calibration_inputs(function, self.calibration, self.samples, self.seed, self.name)
         recorder = _Recorder(keep_values=self.percentile < 100)
         for sample in inputs:
             run_reference(module, sample, name, observers=(recorder,))
@@ -238,37 +239,6 @@ class Quantize(ModulePass):
         self._assign_formats(function, recorder.stats)
         module.verify()
         self._measure(module, float_module, function, name, inputs)
-
-    def _calibration_inputs(self, function: func.FuncOp) -> list[list[np.ndarray]]:
-        shapes = [tuple(t.get_shape()) for t in function.function_type.inputs.data]
-        if self.calibration is None:
-            rng = np.random.default_rng(self.seed)
-            smallest = min(int(np.prod(s)) for s in shapes) if shapes else 1
-            count = max(self.samples, min(32, -(-2048 // max(smallest, 1))))  # >= ~2k values per input
-            remark(f"no calibration=FILE.npz given; calibrating @{function.sym_name.data} on {count} "
-                   f"standard-normal random input(s) of shape {', '.join('x'.join(map(str, s)) for s in shapes)} "
-                   f"(seed {self.seed}); formats fit random data, not your data")
-            return [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(count)]
-        from dfcc.backends.cpu.io import load_inputs
-
-        arrays = load_inputs(str(self.calibration))
-        if len(arrays) != len(shapes):
-            raise DfccError(f"calibration file has {len(arrays)} input array(s), @{function.sym_name.data} takes "
-                            f"{len(shapes)}", str(self.calibration))
-        stacks = []
-        for index, (array, shape) in enumerate(zip(arrays, shapes)):
-            array = np.asarray(array, dtype=np.float32)
-            if array.shape == shape:
-                stacks.append(array[None])
-            elif array.shape[1:] == shape:
-                stacks.append(array)
-            elif shape and shape[0] == 1 and array.shape[1:] == shape[1:]:
-                stacks.append(array[:, None])
-            else:
-                raise DfccError(f"calibration arg{index} has shape {array.shape}; expected {shape} or a stack "
-                                f"N x {shape}", str(self.calibration))
-        count = min(len(s) for s in stacks)
-        return [[s[i] for s in stacks] for i in range(count)]
 
     def _act_format(self, node: str, stats: _Stats) -> df.FixedType:
         lo, hi = stats.range(float(self.percentile))

@@ -49,8 +49,30 @@ def _builtin_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return DecomposeSearch
 
+    def activation_sparsity():
+        from dfcc.passes.activation_sparsity import ActivationSparsity
+
+        return ActivationSparsity
+
+    def zero_skip():
+        from dfcc.passes.zero_skip import ZeroSkip
+
+        return ZeroSkip
+
+    def sparsity_search():
+        from dfcc.passes.sparsity_search import SparsitySearch
+
+        return SparsitySearch
+
+    def sparsify():
+        from dfcc.passes.sparsify import Sparsify
+
+        return Sparsify
+
     return {"lower-to-dataflow": lower, "dataflow-cleanup": cleanup, "quantize": quantize, "explore": explore,
-            "decompose": decompose, "lowrank-compensate": lowrank_compensate, "decompose-search": decompose_search}
+            "decompose": decompose, "lowrank-compensate": lowrank_compensate, "decompose-search": decompose_search,
+            "sparsify": sparsify, "activation-sparsity": activation_sparsity,
+            "zero-skip": zero_skip, "sparsity-search": sparsity_search}
 
 
 _PASSES: dict[str, Callable[[], type[ModulePass]]] = _builtin_passes()

@@ -1,7 +1,8 @@
 import pytest
 
 from dfcc.hardware.cycles import (
-    batch_cycles, conv_cycles, network_ii, sliding_window_fill, stage_cycles, streaming_cycles, throughput,
+    batch_cycles, conv_cycles, network_ii, sliding_window_fill, sparse_conv_cycles,
+    stage_cycles, streaming_cycles, throughput,
 )
 
 # 3x3 256->256 at 14x14, pad 1, ci=2 co=16 fine=9 (HARDWARE_MODEL.md check)
@@ -42,6 +43,36 @@ def test_stage_and_streaming():
     assert stage_cycles(1000, 4, 300, 1) == 300
     assert streaming_cycles(14, 14, 256, 8) == 14 * 14 * 32
     assert streaming_cycles(2, 2, 10, 4) == 12  # 10 channels on 4 lanes take 3 beats
+
+
+def test_sparse_dense_histogram_equals_dense():
+    dense = [[1.0] + [0.0] * 9] * 256
+    assert sparse_conv_cycles(**L3, zero_histograms=dense) == 401_408
+
+
+def test_sparse_half_zero_windows():
+    # every window has z=5 zeros with p=0.5, else 0 zeros; fine=1: 0.5*4 + 0.5*9 = 6.5 cycles
+    # per window instead of 9 -> 196*128*16*6.5/9
+    hist = [[0.5, 0, 0, 0, 0, 0.5, 0, 0, 0, 0]] * 256
+    got = sparse_conv_cycles(**{**L3, "fine": 1}, zero_histograms=hist)
+    assert got == pytest.approx(196 * 128 * 16 * 6.5)
+
+
+def test_sparse_all_zero_windows_skip_or_not():
+    # all windows all-zero: skipped -> compute 0, bounded by the input read 16*16*128 = 32,768;
+    # not skipped -> 1 cycle per window = 196*128*16 = 401,408
+    hist = [[0.0] * 9 + [1.0]] * 256
+    assert sparse_conv_cycles(**L3, zero_histograms=hist) == 32_768
+    assert sparse_conv_cycles(**L3, zero_histograms=hist, skip_zero_windows=False) == 401_408
+
+
+def test_sparse_worst_stream_sets_pace():
+    # 4 channels on ci=2: channels 0,2 (stream 0) dense, 9 cycles each; 1,3 all-zero, 0 cycles.
+    # 1x1 output, F=8, co=1: worst stream 8*(9+9) = 144 (the mean would give 72); read 9*2 = 18
+    dense, empty = [1.0] + [0.0] * 9, [0.0] * 9 + [1.0]
+    got = sparse_conv_cycles(3, 3, 4, 8, 3, 3, 1, 1, coarse_in=2, coarse_out=1, fine=1,
+                             zero_histograms=[dense, empty, dense, empty])
+    assert got == 1 * 1 * 8 * 18
 
 
 def test_sliding_window_fill():

@@ -10,7 +10,7 @@ import pytest
 from dfcc.dialects.dataflow import NodeOp
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context, parse_module
-from dfcc.kinds import KINDS, Dataflow, NodeKind, WeightsOp, YieldOp, kind_of
+from dfcc.kinds import KINDS, Dataflow, NodeKind, SparseWeightsOp, WeightsOp, YieldOp, kind_of
 from dfcc.kinds.cost import describe
 from dfcc.passes.lower_to_dataflow import LowerToDataflow
 
@@ -74,12 +74,13 @@ def test_every_kind_has_every_facet(op_class, facet):
     pytest.fail(f"{op_class.name} has no '{facet}' facet")
 
 
-def test_weights_say_they_have_no_cost_of_their_own():
+@pytest.mark.parametrize("op_class", [WeightsOp, SparseWeightsOp], ids=lambda c: c.name)
+def test_weights_say_they_have_no_cost_of_their_own(op_class):
     with pytest.raises(DfccError, match="have no cost of their own"):
-        describe(SAMPLES[WeightsOp][0])
+        describe(SAMPLES[op_class][0])
 
 
-@pytest.mark.parametrize("op_class", [c for c in KINDS if c is not WeightsOp], ids=lambda c: c.name)
+@pytest.mark.parametrize("op_class", [c for c in KINDS if c not in (WeightsOp, SparseWeightsOp)], ids=lambda c: c.name)
 def test_cost_model_folds_as_the_kind_states(op_class):
     for op in SAMPLES[op_class]:
         model = describe(op)

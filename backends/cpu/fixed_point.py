@@ -289,9 +289,11 @@ def check_weights_on_grid(module) -> None:
     for op in module.walk():
         if isinstance(op, kinds.WeightsOp) and op.format is not None:
             _check_weights(op, elements_array(op.value).astype(np.float64), formats_of(op.format))
+        elif isinstance(op, kinds.SparseWeightsOp) and op.format is not None:
+            _check_weights(op, op.decode().astype(np.float64), formats_of(op.format))
 
 
-def _check_weights(op: kinds.WeightsOp, value: np.ndarray, fmt) -> None:
+def _check_weights(op: kinds.WeightsOp | kinds.SparseWeightsOp, value: np.ndarray, fmt) -> None:
     if fmt is not None and not np.array_equal(cast_weights(value, fmt), value):
         raise DfccError(f"weights '{op.node_name.data}' hold values that are not on the grid of their format")
 
@@ -305,7 +307,7 @@ def _acc_then_out(op, acc: np.ndarray) -> np.ndarray:
 
 def _weights_format(value: SSAValue):
     owner = value.owner
-    if isinstance(owner, kinds.WeightsOp):
+    if isinstance(owner, (kinds.WeightsOp, kinds.SparseWeightsOp)):
         return formats_of(owner.format)
     return None
 
@@ -333,6 +335,12 @@ class FixedPointFunctions(DataflowFunctions):
         _check_weights(op, value, fmt)
         return (value,)
 
+    @impl(kinds.SparseWeightsOp)
+    def run_sparse_weights(self, interpreter: Interpreter, op: kinds.SparseWeightsOp, args: tuple[Any, ...]):
+        value = op.decode().astype(np.float64)
+        _check_weights(op, value, formats_of(op.format))
+        return (value,)
+
     @impl(kinds.ConvOp)
     def run_conv(self, interpreter: Interpreter, op: kinds.ConvOp, args: tuple[Any, ...]):
         if fixed_of(op.output) is None:
@@ -342,6 +350,10 @@ class FixedPointFunctions(DataflowFunctions):
         acc = kernels.conv2d(x, weights, bias[0] if bias else None, op.ints_prop("stride"), op.ints_prop("dilation"),
                              op.ints_prop("pad"), op.groups.value.data)
         return (_acc_then_out(op, acc),)
+
+    @impl(kinds.SparseConvOp)
+    def run_sparse_conv(self, interpreter: Interpreter, op: kinds.SparseConvOp, args: tuple[Any, ...]):
+        return self.run_conv(interpreter, op, args).values
 
     @impl(kinds.LinearOp)
     def run_linear(self, interpreter: Interpreter, op: kinds.LinearOp, args: tuple[Any, ...]):

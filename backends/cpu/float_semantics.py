@@ -28,11 +28,19 @@ class DataflowFunctions(InterpreterFunctions):
     def run_weights(self, interpreter: Interpreter, op: kinds.WeightsOp, args: tuple[Any, ...]):
         return (elements_array(op.value),)
 
+    @impl(kinds.SparseWeightsOp)
+    def run_sparse_weights(self, interpreter: Interpreter, op: kinds.SparseWeightsOp, args: tuple[Any, ...]):
+        return (op.decode(),)
+
     @impl(kinds.ConvOp)
     def run_conv(self, interpreter: Interpreter, op: kinds.ConvOp, args: tuple[Any, ...]):
         x, weights, *bias = args
         return (kernels.conv2d(x, weights, bias[0] if bias else None, op.ints_prop("stride"),
                                op.ints_prop("dilation"), op.ints_prop("pad"), op.groups.value.data).astype(np.float32),)
+
+    @impl(kinds.SparseConvOp)
+    def run_sparse_conv(self, interpreter: Interpreter, op: kinds.SparseConvOp, args: tuple[Any, ...]):
+        return self.run_conv(interpreter, op, args).values
 
     @impl(kinds.LinearOp)
     def run_linear(self, interpreter: Interpreter, op: kinds.LinearOp, args: tuple[Any, ...]):

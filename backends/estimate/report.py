@@ -18,6 +18,8 @@ from dfcc.hardware.cycles import throughput
 from dfcc.hardware.offchip import gbps
 from dfcc.hardware.platforms import DEFAULT_PLATFORM, Platform, load_platform
 from dfcc.hardware.roofline import dsp_roofline
+from dfcc.kinds import SparseConvOp
+from dfcc.kinds.sparse_conv import expectation_basis
 
 
 def remark(message: str) -> None:
@@ -81,6 +83,8 @@ class Estimate:
                 **({"mult_impl": mult} if mult != "dsp" else {}),
                 "cycles": cost.cycles, "share": cost.cycles / ii, "depth": cost.depth,
                 "resources": {RESOURCE_LABELS[k]: getattr(cost, k) for k in RESOURCES},
+                **({"cycles_expected_over": expectation_basis(e_model.op)}
+                   if isinstance(e_model.op, SparseConvOp) else {}),
             })
         return rows
 
@@ -148,6 +152,10 @@ class Estimate:
         ]:
             summary.add_row(label, value)
         console.print(summary)
+        for row in self.node_rows():
+            if "cycles_expected_over" in row:
+                console.print(f"{row['name']}: zero-skipping; its cycles are an expectation over "
+                              f"{row['cycles_expected_over']} (PASS/HASS zero-product histogram)")
         return buffer.getvalue()
 
     def plot(self, path: str) -> None:
