@@ -17,7 +17,7 @@ from xdsl.dialects.builtin import ArrayAttr, ModuleOp
 from dfcc.backends.targets import TargetRequest
 from dfcc.dialects import dataflow as df
 from dfcc import kinds
-from dfcc.driver.output import write_atomic
+from dfcc.backends.output import write_atomic
 from dfcc.errors import DfccError
 
 

@@ -79,7 +79,7 @@ def plot(sim: SimulationResult, path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from dfcc.driver.output import write_atomic
+    from dfcc.backends.output import write_atomic
 
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(max(8, 0.22 * max(len(sim.fifos), len(sim.stages)) + 4), 9))
     x = range(len(sim.fifos))
@@ -108,7 +108,7 @@ def plot(sim: SimulationResult, path: str) -> None:
 
 def run_simulate(module: ModuleOp, request) -> None:
     """The `simulate` target."""
-    from dfcc.driver.output import write_atomic
+    from dfcc.backends.output import write_atomic
 
     sim = simulate(module, int(request.options.get("inferences", DEFAULT_INFERENCES)))
     if sim.deadlock:

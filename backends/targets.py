@@ -27,7 +27,7 @@ class Target:
 
 
 def _mlir(module: ModuleOp, request: TargetRequest) -> None:
-    from dfcc.driver.output import print_module
+    from dfcc.backends.output import print_module
 
     print_module(module, request.output)
 

@@ -102,7 +102,7 @@ def _apply(name: str, module_pass, ctx, module) -> None:
 def run(argv: list[str]) -> None:
     from dfcc.backends.cpu.fixed_point import check_weights_on_grid
     from dfcc.backends.targets import TARGETS, TargetRequest, get_target
-    from dfcc.driver.output import refuse_unsafe_output
+    from dfcc.backends.output import refuse_unsafe_output
     from dfcc.driver.pipeline import parse_pipeline
     from dfcc.frontends.mlir import make_context, read_module
     from dfcc.passes.registry import available_passes, get_pass

@@ -42,7 +42,7 @@ def run(argv: list[str]) -> None:
     parser.add_argument("-o", "--output", help="output .mlir file (default: standard output)")
     args = parser.parse_args(argv)
 
-    from dfcc.driver.output import refuse_unsafe_output, write_atomic
+    from dfcc.backends.output import refuse_unsafe_output, write_atomic
     from dfcc.frontends.torch import _require_torch, import_to_text, load_model_factory
 
     if args.output:

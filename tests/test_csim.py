@@ -16,7 +16,7 @@ pytest.importorskip("hls4ml")
 
 from dfcc.backends.cpu.reference import run_reference  # noqa: E402
 from dfcc.backends.hls.csim import csim  # noqa: E402
-from dfcc.driver.output import module_text  # noqa: E402
+from dfcc.backends.output import module_text  # noqa: E402
 from dfcc.driver.pipeline import parse_pipeline  # noqa: E402
 from dfcc.examples.models import MODELS  # noqa: E402
 from dfcc.frontends.mlir import make_context, parse_module  # noqa: E402

@@ -11,7 +11,7 @@ from dfcc.analyses.network import RESOURCES
 from dfcc.dialects.dataflow import PLATFORM_ATTR, StreamType
 from dfcc.kinds import ConvOp
 from dfcc.driver.cli import main
-from dfcc.driver.output import module_text
+from dfcc.backends.output import module_text
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context, parse_module
 from dfcc.hardware.platforms import load_platform

@@ -31,11 +31,6 @@ KNOWN_UPWARD = {
     ("passes.sparsity_search", "backends.cpu.reference"),
     ("passes.quantize", "backends.cpu.reference"),
     ("passes.decompose_search", "backends.cpu.reference"),
-    ("backends.cpu.io", "driver.output"),
-    ("backends.estimate.report", "driver.output"),
-    ("backends.hls.target", "driver.output"),
-    ("backends.quant_report", "driver.output"),
-    ("backends.targets", "driver.output"),
 }
 KNOWN_CYCLES = {
     frozenset({"backends.hls.emit", "backends.hls.stages"}),

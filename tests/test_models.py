@@ -14,7 +14,7 @@ from dfcc.dialects import dataflow as df  # noqa: E402
 from dfcc import kinds  # noqa: E402
 from dfcc.examples.models import MODELS  # noqa: E402
 from dfcc.frontends.mlir import parse_module  # noqa: E402
-from dfcc.driver.output import module_text  # noqa: E402
+from dfcc.backends.output import module_text  # noqa: E402
 from dfcc.frontends.torch import import_module  # noqa: E402
 from dfcc.passes.lower_to_dataflow import LowerToDataflow  # noqa: E402
 

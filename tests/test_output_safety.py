@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dfcc.driver import output
+from dfcc.backends import output
 from dfcc.driver.cli import main as dfcc_main
 from dfcc.driver.import_cli import main as import_main
 

@@ -118,7 +118,7 @@ def test_simulate_cli_table_json_plot_and_deadlock(tmp_path, capsys):
 def residual_module_text():
     pytest.importorskip("torch")
     from tests.test_csim import compiled
-    from dfcc.driver.output import module_text
+    from dfcc.backends.output import module_text
 
     return module_text(compiled("basic_block", "lower-to-dataflow,explore{platform=zcu102}"))
 

@@ -10,7 +10,7 @@ from tokenize import TokenError
 
 import numpy as np
 
-from dfcc.driver.output import write_atomic
+from dfcc.backends.output import write_atomic
 from dfcc.errors import DfccError
 
 _NUMERIC_KINDS = "biuf"  # bool, signed, unsigned, float: complex, strings, objects, dates are refused

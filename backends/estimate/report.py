@@ -161,7 +161,7 @@ class Estimate:
     def plot(self, path: str) -> None:
         import matplotlib
 
-        from dfcc.driver.output import write_atomic
+        from dfcc.backends.output import write_atomic
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
@@ -209,7 +209,7 @@ def _pct(used: int, limit: int) -> str:
 
 def run_estimate(module: ModuleOp, request) -> None:
     """The `estimate` target."""
-    from dfcc.driver.output import write_atomic
+    from dfcc.backends.output import write_atomic
 
     estimate = Estimate.of_module(module, request.options.get("platform"))
     if request.plot:

@@ -27,7 +27,7 @@ def run_hls(module: ModuleOp, request) -> None:
     from dfcc.backends.cpu.reference import run_reference
     from dfcc.backends.hls.emit import emit_design
     from dfcc.backends.hls.project import write_project
-    from dfcc.driver.output import write_directory_atomic
+    from dfcc.backends.output import write_directory_atomic
 
     if request.output is None:
         raise DfccError("-t hls needs -o DIR for the project directory")

@@ -37,7 +37,7 @@ def _dfcc(*argv: str) -> None:
 
 def _model_mlir(name: str, work: Path) -> tuple[Path, Path]:
     """The model imported from PyTorch (linalg text) and seeded inputs, as files."""
-    from dfcc.driver.output import module_text
+    from dfcc.backends.output import module_text
     from dfcc.examples.models import MODELS
     from dfcc.frontends.torch import import_module
 
