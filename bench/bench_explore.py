@@ -42,7 +42,7 @@ def lowered(name: str, cache: str) -> ModuleOp:
 
     path = os.path.join(cache, f"{name}.mlir")
     if not os.path.exists(path):
-        from dfcc.driver.output import module_text
+        from dfcc.backends.output import module_text
         from dfcc.examples.models import MODELS
         from dfcc.frontends.mlir import make_context
         from dfcc.frontends.torch import import_to_text
@@ -168,7 +168,7 @@ def main() -> None:
         cases += [("resnet18", "u250", 16, False), ("mobilenet_v2", "zcu102", 16, False),
                   ("mobilenet_v2", "zcu102", 8, False), ("mobilenet_v2", "zcu102", 8, True),
                   ("mobilenet_v2", "zcu102", 4, False), ("resnet50", "u250", 16, False), ("resnet50", "u250", 8, False)]
-    from dfcc.driver.output import module_text
+    from dfcc.backends.output import module_text
     from dfcc.frontends.mlir import parse_module
 
     quantized: dict[tuple[str, int], str] = {}
