@@ -13,6 +13,9 @@ Search (deterministic given the seed):
    resource's weight rises and the nodes choose again (a Lagrangian relaxation), a few rounds.
 3. T is searched by bisection over the cycle counts nodes can actually take, then the few values
    just below the best one are tried with more rounds (feasibility is nearly, not exactly, monotone).
+4. DSPs where they are free: nodes left with fabric (LUT) multipliers move them onto DSPs while
+   the DSP budget has room (most LUTs saved per DSP first). Same cycles, so the II is unchanged;
+   fabric multipliers stay only where the DSPs ran out.
 Results are written to the IR: folding properties on every node, `dataflow.weights_memory` where
 weights are not in BRAM, FIFO depths in the stream types (analyses/fifo_sizing.py: the least depths
 that keep the simulated II), `dataflow.platform` on the module.
@@ -70,18 +73,27 @@ def _node_space(model: NodeModel, platform: Platform, off_chip: bool = False) ->
                 choices.append((folding, memory, mult))
                 rows.append((cost.cycles, cost.dsp, cost.bram18, cost.uram, cost.lut, cost.ff, cost.offchip_bits))
     data = np.array(rows, dtype=np.float64)
-    # Pareto filter: drop points some other point matches or beats in cycles and every resource
-    keep = np.ones(len(rows), dtype=bool)
-    order = np.lexsort(data.T[::-1])  # by cycles, then resources: earlier rows are never dominated by later
-    sorted_data = data[order]
-    for pos in range(len(order)):
-        if not keep[order[pos]]:
-            continue
-        later = sorted_data[pos + 1:]
-        dominated = np.all(later >= sorted_data[pos], axis=1)
-        keep[order[pos + 1:][dominated]] = False
-    idx = np.flatnonzero(keep)
+    idx = _pareto(data)
     return _NodeSpace([choices[i] for i in idx], data[idx, 0], data[idx, 1:])
+
+
+def _pareto(data: np.ndarray, chunk: int = 64) -> np.ndarray:
+    """Indices (ascending) of the rows no other row matches or beats in every column; of exact
+    duplicates the first in lexicographic order stays."""
+    order = np.lexsort(data.T[::-1])  # by cycles, then resources: a row's dominators come before it
+    rows = data[order]
+    front = np.empty((0, data.shape[1]))  # kept rows so far (the Pareto front is small)
+    kept = []
+    for start in range(0, len(rows), chunk):
+        block = rows[start:start + chunk]
+        alive = ~np.any(np.all(front[None, :, :] <= block[:, None, :], axis=2), axis=1)
+        # within the block: row j before row i and no worse in every column drops row i
+        covered = np.all(block[None, :, :] <= block[:, None, :], axis=2)
+        covered &= np.tri(len(block), k=-1, dtype=bool)
+        alive &= ~covered.any(axis=1)
+        kept.extend(start + np.flatnonzero(alive))
+        front = np.concatenate([front, block[alive]])
+    return np.sort(order[np.array(kept, dtype=np.intp)])
 
 
 class _Search:
@@ -95,6 +107,7 @@ class _Search:
         self.spaces = [_node_space(m, platform, off_chip) for m in network.nodes]
         rng = random.Random(seed)
         self.jitter = np.array([1.0 + 0.05 * rng.random() for _ in RESOURCES] + [1.0])
+        self.evaluations = 0
 
     def set_target(self, target: float) -> None:
         self.limit_vec[-1] = min(max(self.utilisation * self.platform.bandwidth_bits_per_cycle * target, 1e-9), 1e30)
@@ -187,6 +200,22 @@ class _Search:
             current[n] = i
         return None
 
+    def prefer_dsps(self, picks: list[Choice], totals: Totals) -> tuple[list[Choice], Totals]:
+        """Move fabric multipliers onto DSPs while the DSP budget allows (step 4 of the search)."""
+        room = self.limits["dsp"] - totals.dsp
+        fabric = [n for n, (_, _, mult) in enumerate(picks) if mult != "dsp"]
+        on_dsp = {n: self.network.nodes[n].cost(picks[n][0], picks[n][1], "dsp") for n in fabric}
+        # most LUTs freed per DSP spent first (a node whose multipliers need no DSP at all leads)
+        fabric.sort(key=lambda n: -totals.costs[n].mult_lut / max(on_dsp[n].dsp, 1e-9))
+        moved = list(picks)
+        for n in fabric:
+            if on_dsp[n].dsp <= room:
+                room -= on_dsp[n].dsp
+                moved[n] = (picks[n][0], picks[n][1], "dsp")
+        if moved == picks:
+            return picks, totals
+        return moved, self.evaluate(moved)
+
     def lower_bounds(self) -> dict[str, float]:
         """Each resource's least possible total (every node at its cheapest point for it)."""
         return {k: float(sum(s.usage[:, j].min() for s in self.spaces)) for j, k in enumerate(RESOURCES)}
@@ -251,7 +280,7 @@ def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed
             advance()
             if found is not None and found[1].ii < best[1].ii:
                 best = found
-    return best
+    return search.prefer_dsps(*best)
 
 
 class _progress:
