@@ -106,6 +106,16 @@ class Network:
     def macs(self) -> int:
         return sum(m.macs for m in self.nodes)
 
+    def mac_costs(self) -> tuple[float, float]:
+        """(DSPs, LUTs) one MAC per cycle takes on average over the network's MACs, on DSPs (with
+        each node's packing) or as fabric multipliers: the roofline's cost per unit of compute."""
+        macs = self.macs()
+        if not macs:
+            return 0.0, 0.0
+        dsp = sum(m.macs / m.macs_per_dsp for m in self.nodes if m.macs) / macs
+        lut = sum(m.macs * m.lut_per_mac for m in self.nodes if m.macs) / macs
+        return dsp, lut
+
     def evaluate(self, choices: list[Choice], respect_ir_depths: bool = False,
                  max_bits_per_cycle: float | None = None) -> Totals:
         """Totals of one design point; with `max_bits_per_cycle` (the platform's off-chip bandwidth)

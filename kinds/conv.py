@@ -134,5 +134,5 @@ class Conv(NodeKind):
 
         return NodeModel(
             op, node_label(op), op.name, *folding_of(op), evaluate,
-            macs=ho * wo * f * (c // groups) * kr * kc, macs_per_dsp=macs_per_dsp(d_bits, w_bits), has_weights=True,
+            macs=ho * wo * f * (c // groups) * kr * kc, macs_per_dsp=macs_per_dsp(d_bits, w_bits), lut_per_mac=lut_multiplier(d_bits, w_bits), has_weights=True,
         )

@@ -120,6 +120,7 @@ class NodeModel:
     evaluate: Callable[[Folding], NodeCost]
     macs: int = 0
     macs_per_dsp: float = 1.0
+    lut_per_mac: float = 0.0  # LUTs of one fabric multiplier at its widths (0: no multipliers)
     has_weights: bool = False
     _cache: dict = field(default_factory=dict, repr=False)
 

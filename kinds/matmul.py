@@ -86,4 +86,4 @@ class Matmul(NodeKind):
             )
 
         return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate,
-                         macs=rows * k * n, macs_per_dsp=macs_per_dsp(l_bits, r_bits))
+                         macs=rows * k * n, macs_per_dsp=macs_per_dsp(l_bits, r_bits), lut_per_mac=lut_multiplier(l_bits, r_bits))

@@ -13,6 +13,9 @@ Search (deterministic given the seed):
    resource's weight rises and the nodes choose again (a Lagrangian relaxation), a few rounds.
 3. T is searched by bisection over the cycle counts nodes can actually take, then the few values
    just below the best one are tried with more rounds (feasibility is nearly, not exactly, monotone).
+4. DSPs where they are free: nodes left with fabric (LUT) multipliers move them onto DSPs while
+   the DSP budget has room (most LUTs saved per DSP first). Same cycles, so the II is unchanged;
+   fabric multipliers stay only where the DSPs ran out.
 Results are written to the IR: folding properties on every node, `dataflow.weights_memory` where
 weights are not in BRAM, FIFO depths in the stream types (analyses/fifo_sizing.py: the least depths
 that keep the simulated II), `dataflow.platform` on the module.
@@ -70,18 +73,27 @@ def _node_space(model: NodeModel, platform: Platform, off_chip: bool = False) ->
                 choices.append((folding, memory, mult))
                 rows.append((cost.cycles, cost.dsp, cost.bram18, cost.uram, cost.lut, cost.ff, cost.offchip_bits))
     data = np.array(rows, dtype=np.float64)
-    # Pareto filter: drop points some other point matches or beats in cycles and every resource
-    keep = np.ones(len(rows), dtype=bool)
-    order = np.lexsort(data.T[::-1])  # by cycles, then resources: earlier rows are never dominated by later
-    sorted_data = data[order]
-    for pos in range(len(order)):
-        if not keep[order[pos]]:
-            continue
-        later = sorted_data[pos + 1:]
-        dominated = np.all(later >= sorted_data[pos], axis=1)
-        keep[order[pos + 1:][dominated]] = False
-    idx = np.flatnonzero(keep)
+    idx = _pareto(data)
     return _NodeSpace([choices[i] for i in idx], data[idx, 0], data[idx, 1:])
+
+
+def _pareto(data: np.ndarray, chunk: int = 64) -> np.ndarray:
+    """Indices (ascending) of the rows no other row matches or beats in every column; of exact
+    duplicates the first in lexicographic order stays."""
+    order = np.lexsort(data.T[::-1])  # by cycles, then resources: a row's dominators come before it
+    rows = data[order]
+    front = np.empty((0, data.shape[1]))  # kept rows so far (the Pareto front is small)
+    kept = []
+    for start in range(0, len(rows), chunk):
+        block = rows[start:start + chunk]
+        alive = ~np.any(np.all(front[None, :, :] <= block[:, None, :], axis=2), axis=1)
+        # within the block: row j before row i and no worse in every column drops row i
+        covered = np.all(block[None, :, :] <= block[:, None, :], axis=2)
+        covered &= np.tri(len(block), k=-1, dtype=bool)
+        alive &= ~covered.any(axis=1)
+        kept.extend(start + np.flatnonzero(alive))
+        front = np.concatenate([front, block[alive]])
+    return np.sort(order[np.array(kept, dtype=np.intp)])
 
 
 class _Search:
@@ -93,8 +105,15 @@ class _Search:
         # the last entry is off-chip bits per inference: utilisation x bandwidth x target II (set per target)
         self.limit_vec = np.array([max(self.limits[k], 1e-9) for k in RESOURCES] + [1e30])
         self.spaces = [_node_space(m, platform, off_chip) for m in network.nodes]
+        # every node's points stacked into one array, so a step over all nodes is one numpy operation
+        sizes = [len(space.choices) for space in self.spaces]
+        self.starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
+        self.row_node = np.repeat(np.arange(len(sizes)), sizes)
+        self.all_cycles = np.concatenate([space.cycles for space in self.spaces])
+        self.all_usage = np.concatenate([space.usage for space in self.spaces])
         rng = random.Random(seed)
         self.jitter = np.array([1.0 + 0.05 * rng.random() for _ in RESOURCES] + [1.0])
+        self.evaluations = 0
 
     def set_target(self, target: float) -> None:
         self.limit_vec[-1] = min(max(self.utilisation * self.platform.bandwidth_bits_per_cycle * target, 1e-9), 1e30)
@@ -110,14 +129,15 @@ class _Search:
         return [int(v) for v in values if v >= floor]
 
     def select(self, target: float, weights: np.ndarray) -> list[Choice]:
-        norm = weights / self.limit_vec
-        picks = []
-        for space in self.spaces:
-            allowed = space.cycles <= target
-            score = space.usage @ norm
-            score = np.where(allowed, score, np.inf)
-            picks.append(space.choices[int(np.argmin(score))])
-        return picks
+        """Every node's cheapest point within `target` (the first of equals), as a choice per node."""
+        return self.choices_of(self.select_rows(target, weights))
+
+    def select_rows(self, target: float, weights: np.ndarray) -> np.ndarray:
+        score = np.where(self.all_cycles <= target, self.all_usage @ (weights / self.limit_vec), np.inf)
+        cheapest = np.minimum.reduceat(score, self.starts)
+        rows = np.flatnonzero(score == cheapest[self.row_node])
+        _, first = np.unique(self.row_node[rows], return_index=True)
+        return rows[first]
 
     def evaluate(self, choices: list[Choice]) -> Totals:
         self.evaluations += 1
@@ -151,41 +171,56 @@ class _Search:
         """Greedy repair: while over budget, make the node change (still within `target`) that frees
         the most of the worst resource per use of the others' remaining room. Node sums are updated
         incrementally; the whole network (FIFOs included) is re-evaluated every few steps."""
-        index = [{c: i for i, c in enumerate(space.choices)} for space in self.spaces]
-        current = [index[n][c] for n, c in enumerate(picks)]
-        nodes_used = sum(space.usage[i] for space, i in zip(self.spaces, current))
+        current = np.array([self.starts[n] + space.choices.index(c) for n, (space, c) in enumerate(zip(self.spaces, picks))])
+        nodes_used = self.all_usage[current].sum(axis=0)
+        movable = np.flatnonzero(self.all_cycles <= target)  # the rows a node may move to
+        usage, row_node = self.all_usage[movable], self.row_node[movable]
         extra = None  # resources outside the nodes (FIFOs), from the last full evaluation
         for step in range(REPAIR_STEPS):
             if extra is None or step % REPAIR_CHECK == 0:
-                totals = self.evaluate([space.choices[i] for space, i in zip(self.spaces, current)])
+                totals = self.evaluate(self.choices_of(current))
                 extra = self.used(totals) - nodes_used
             ratio = (nodes_used + extra) / self.limit_vec
             if np.all(ratio <= 1.0 + 1e-12):
-                totals = self.evaluate([space.choices[i] for space, i in zip(self.spaces, current)])
+                totals = self.evaluate(self.choices_of(current))
                 if np.all(self.over(totals) <= 1.0 + 1e-12):
-                    return [space.choices[i] for space, i in zip(self.spaces, current)], totals
+                    return self.choices_of(current), totals
                 extra = None
                 continue
             r = int(np.argmax(ratio))
             room = np.maximum(self.limit_vec - ratio * self.limit_vec, 0.0) + 1e-9
             room[r] = np.inf
-            best = (0.0, -1, -1)
-            for n, space in enumerate(self.spaces):
-                if space.usage.shape[0] < 2:
-                    continue
-                delta = space.usage - space.usage[current[n]]
-                gain = -delta[:, r] / self.limit_vec[r]
-                spend = (np.maximum(delta, 0.0) / room).sum(axis=1)
-                value = np.where((space.cycles <= target) & (gain > 0), gain / (spend + 1e-6), -1.0)
-                i = int(np.argmax(value))
-                if value[i] > best[0]:
-                    best = (float(value[i]), n, i)
-            if best[1] < 0:
+            # every node's every point at once: what it frees of r per use of the others' room
+            delta = usage - self.all_usage[current][row_node]
+            gain = -delta[:, r] / self.limit_vec[r]
+            spend = np.maximum(delta, 0.0) @ (1.0 / room)
+            value = np.where(gain > 0, gain / (spend + 1e-6), -1.0)
+            pick = int(np.argmax(value))
+            if value[pick] <= 0:
                 return None
-            n, i = best[1], best[2]
-            nodes_used = nodes_used + self.spaces[n].usage[i] - self.spaces[n].usage[current[n]]
-            current[n] = i
+            best, n = movable[pick], row_node[pick]
+            nodes_used = nodes_used + self.all_usage[best] - self.all_usage[current[n]]
+            current[n] = best
         return None
+
+    def choices_of(self, rows: np.ndarray) -> list[Choice]:
+        return [self.spaces[n].choices[i] for n, i in enumerate(rows - self.starts)]
+
+    def prefer_dsps(self, picks: list[Choice], totals: Totals) -> tuple[list[Choice], Totals]:
+        """Move fabric multipliers onto DSPs while the DSP budget allows (step 4 of the search)."""
+        room = self.limits["dsp"] - totals.dsp
+        fabric = [n for n, (_, _, mult) in enumerate(picks) if mult != "dsp"]
+        on_dsp = {n: self.network.nodes[n].cost(picks[n][0], picks[n][1], "dsp") for n in fabric}
+        # most LUTs freed per DSP spent first (a node whose multipliers need no DSP at all leads)
+        fabric.sort(key=lambda n: -totals.costs[n].mult_lut / max(on_dsp[n].dsp, 1e-9))
+        moved = list(picks)
+        for n in fabric:
+            if on_dsp[n].dsp <= room:
+                room -= on_dsp[n].dsp
+                moved[n] = (picks[n][0], picks[n][1], "dsp")
+        if moved == picks:
+            return picks, totals
+        return moved, self.evaluate(moved)
 
     def lower_bounds(self) -> dict[str, float]:
         """Each resource's least possible total (every node at its cheapest point for it)."""
@@ -251,7 +286,7 @@ def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed
             advance()
             if found is not None and found[1].ii < best[1].ii:
                 best = found
-    return best
+    return search.prefer_dsps(*best)
 
 
 class _progress:

@@ -140,7 +140,7 @@ def test_estimate_json_and_table(capsys, tmp_path):
     out, err = capsys.readouterr()
     data = json.loads(out)
     for key in ("throughput_fps", "latency_s", "ii_cycles", "clock_mhz", "resources", "platform", "macs",
-                "roofline_fps", "nodes"):
+                "roofline_fps", "roofline_counts", "dsp_roofline_fps", "nodes"):
         assert key in data
     assert set(data["resources"]) == {"DSP", "BRAM18", "URAM", "LUT", "FF"}
     assert {"name", "DSP", "BRAM18", "URAM", "LUT", "FF", "clock_mhz", "bandwidth_gbps"} <= set(data["platform"])
@@ -161,8 +161,11 @@ def test_estimate_json_and_table(capsys, tmp_path):
 
 def test_estimate_of_module_roofline():
     est = Estimate.of_module(parse_module(NET), "zedboard")
-    # 220 DSP * 1 MAC * 200 MHz / MACs
-    assert est.roofline_fps() == pytest.approx(220 * 200e6 / (8 * 8 * 4 * 4 * 9 + 640))
+    macs = 8 * 8 * 4 * 4 * 9 + 640
+    # DSPs alone: 220 DSP * 1 MAC (16-bit) * 200 MHz / MACs
+    assert est.dsp_roofline_fps() == pytest.approx(220 * 200e6 / macs)
+    # every multiplier: 220 DSPs + 53,200 LUTs / 256 LUTs per 16x16 fabric multiplier
+    assert est.roofline_fps() == pytest.approx((220 + 53200 / 256) * 200e6 / macs)
 
 
 def test_off_chip_weights_and_bandwidth_limit():

@@ -165,3 +165,26 @@ def test_off_chip_weights_within_bandwidth():
     memories = {op.attributes["dataflow.weights_memory"].data for op in module.walk()
                 if "dataflow.weights_memory" in op.attributes}
     assert memories <= {"uram", "lutram", "off_chip"}
+
+
+def test_explore_prefers_dsps_where_free():
+    from dfcc.analyses.network import Network
+    from dfcc.passes.explore import _Search, explore
+    from tests.test_estimate import _conv_module
+
+    module = _conv_module(32, 32, 3, 16, 1, 1, elem="!dataflow.fixed<8, 3>", wfmt=", format = !dataflow.fixed<8, 1>")
+    network = Network.from_module(module)
+    u250 = load_platform("u250")
+    # an 8x8 fabric multiplier scores 64 / (0.9 x 1,728,000) LUT, half a DSP 0.5 / (0.9 x 12,288): the
+    # fabric looks cheaper, yet the DSPs are idle, so the conv's multipliers must end on DSPs
+    choices, totals = explore(network, u250, progress=False)
+    conv = next(i for i, m in enumerate(network.nodes) if m.name == "conv")
+    assert choices[conv][2] == "dsp" and totals.dsp > 0 and totals.costs[conv].mult_lut > 0
+    # by hand: with the conv on fabric at ci=32 co=32 fine=9 (9,216 multipliers, 4,608 DSPs packed
+    # two per DSP), a DSP budget of 4,608 takes them all; one DSP less takes none
+    search = _Search(network, u250, 0.9, 0)
+    picks = [((32, 32, 1, 9), "bram", "lut") if i == conv else c for i, c in enumerate(choices)]
+    for budget, expected in ((4608, "dsp"), (4607, "lut")):
+        search.limits["dsp"] = budget
+        moved, moved_totals = search.prefer_dsps(picks, network.evaluate(picks))
+        assert moved[conv][2] == expected and moved_totals.dsp == (4608 if expected == "dsp" else 0)

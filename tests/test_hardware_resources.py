@@ -10,7 +10,7 @@ from dfcc.hardware.memory import (
     LUT_PER_BRAM18, bram18, conv_weight_memory, line_buffer, lutram_luts, skip_fifo_depth, uram,
     window_buffer,
 )
-from dfcc.hardware.roofline import dsp_roofline
+from dfcc.hardware.roofline import dsp_roofline, multiplier_roofline
 
 
 # ---- DSP
@@ -108,3 +108,7 @@ def test_rooflines():
     # ResNet-18: 1.814e9 MACs; ZCU102 2520 DSP, 4-bit packing 4 MACs/DSP at 200 MHz
     assert dsp_roofline(2520, 4, 200, 1.814e9) == pytest.approx(2520 * 4 * 200e6 / 1.814e9)
     assert dsp_roofline(100, 1, 100, 1e8) == 100
+    # 100 DSPs at 2 MACs each (8-bit packing) plus 6,400 LUTs of 8x8 fabric multipliers (64 LUTs each):
+    # 200 + 100 = 300 MACs per cycle at 100 MHz over 3e8 MACs = 100 inferences/s
+    assert multiplier_roofline(100, 0.5, 6400, 64, 100, 3e8) == pytest.approx(100)
+    assert multiplier_roofline(100, 1, 6400, 0, 100, 1e8) == pytest.approx(100)  # no fabric multipliers

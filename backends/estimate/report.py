@@ -17,9 +17,11 @@ from dfcc.analyses.network import RESOURCE_LABELS, RESOURCES, Network, Totals, r
 from dfcc.hardware.cycles import throughput
 from dfcc.hardware.offchip import gbps
 from dfcc.hardware.platforms import DEFAULT_PLATFORM, Platform, load_platform
-from dfcc.hardware.roofline import dsp_roofline
+from dfcc.hardware.roofline import dsp_roofline, multiplier_roofline
 from dfcc.kinds import SparseConvOp
 from dfcc.kinds.sparse_conv import expectation_basis
+
+ROOFLINE_COUNTS = "every DSP and every LUT as a multiplier, one MAC per cycle each"
 
 
 def remark(message: str) -> None:
@@ -56,11 +58,20 @@ class Estimate:
         return self.network.macs()
 
     def roofline_fps(self) -> float | None:
-        """DSP roofline of the platform for this model (MACs at each node's DSP packing)."""
-        weighted = sum(m.macs / m.macs_per_dsp for m in self.network.nodes if m.macs)
-        if not weighted:
+        """Multiplier roofline: every DSP (at each node's packing) and every LUT (as fabric
+        multipliers) doing a useful MAC each cycle, since explore may build multipliers from both."""
+        dsp_per_mac, lut_per_mac = self.network.mac_costs()
+        if not dsp_per_mac:
             return None
-        return dsp_roofline(self.platform.dsp, self.macs / weighted, self.platform.clock_mhz, self.macs)
+        p = self.platform
+        return multiplier_roofline(p.dsp, dsp_per_mac, p.lut, lut_per_mac, p.clock_mhz, self.macs)
+
+    def dsp_roofline_fps(self) -> float | None:
+        """The roofline of the DSPs alone (no fabric multipliers)."""
+        dsp_per_mac, _ = self.network.mac_costs()
+        if not dsp_per_mac:
+            return None
+        return dsp_roofline(self.platform.dsp, 1 / dsp_per_mac, self.platform.clock_mhz, self.macs)
 
     def throughput_fps(self) -> float:
         return throughput(self.platform.clock_mhz, self.totals.ii) if self.totals.ii else float("inf")
@@ -102,7 +113,8 @@ class Estimate:
             "bottleneck": self.network.nodes[t.bottleneck].name,
             "resources": {RESOURCE_LABELS[k]: t.resource(k) for k in RESOURCES},
             "utilisation": {RESOURCE_LABELS[k]: _ratio(t.resource(k), getattr(p, k)) for k in RESOURCES},
-            "macs": self.macs, "roofline_fps": self.roofline_fps(),
+            "macs": self.macs, "roofline_fps": self.roofline_fps(), "roofline_counts": ROOFLINE_COUNTS,
+            "dsp_roofline_fps": self.dsp_roofline_fps(),
             "fifos": fifos, "nodes": self.node_rows(),
         }
 
@@ -140,7 +152,7 @@ class Estimate:
         summary = Table.grid(padding=(0, 2))
         summary.add_column()
         summary.add_column(justify="right")
-        roof = self.roofline_fps()
+        roof, dsp_roof = self.roofline_fps(), self.dsp_roofline_fps()
         for label, value in [
             ("initiation interval", f"{t.ii:,} cycles (bottleneck "
              + (f"off-chip bandwidth; slowest stage {t.compute_ii:,}" if t.bandwidth_bound else self.network.nodes[t.bottleneck].name) + ")"),
@@ -148,7 +160,8 @@ class Estimate:
             ("latency", f"{t.latency_cycles:,.0f} cycles = {self.latency_s() * 1e3:.4g} ms"),
             ("throughput", f"{self.throughput_fps():,.1f} inferences/s"),
             ("MACs per inference", f"{self.macs:,}"),
-            ("DSP roofline", f"{roof:,.1f} inferences/s" if roof else "n/a (no MACs)"),
+            ("multiplier roofline", f"{roof:,.1f} inferences/s ({ROOFLINE_COUNTS})" if roof else "n/a (no MACs)"),
+            ("DSP roofline", f"{dsp_roof:,.1f} inferences/s (DSPs only)" if dsp_roof else "n/a (no MACs)"),
         ]:
             summary.add_row(label, value)
         console.print(summary)

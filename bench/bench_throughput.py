@@ -1,0 +1,93 @@
+"""Throughput of explore's designs against each model's bound, for the bundled CNNs on ZCU102 and U250.
+
+    python -m dfcc.bench.bench_throughput [--bits 16|8|4] [--models a,b] [--boards zcu102,u250] [--cache DIR]
+
+bound (cycles per inference) = max(MACs / multiplier capacity, largest feature map in pixels):
+multiplier capacity is every DSP (at the model's packing) plus every LUT as a fabric multiplier
+(the estimate's multiplier roofline), and no stage is assumed to move more than one pixel per cycle.
+ratio = bound / II (1.0: the design is at the bound). "binding" names what sets the II: a node
+already at its fastest folding (a data-movement kind with one lane, or a stage at one pixel per
+cycle), else the resource closest to its budget at that design. Narrow rows (--bits 8/4) set every stream
+and weight to that width directly (emulated, no calibration), as bench_explore does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from dfcc.analyses.network import RESOURCE_LABELS, RESOURCES, Network
+from dfcc.bench.bench_explore import emulate_bits, lowered
+from dfcc.dialects.dataflow import StreamType
+from dfcc.errors import DfccError
+from dfcc.hardware.cycles import throughput
+from dfcc.hardware.platforms import load_platform
+from dfcc.hardware.roofline import multiplier_roofline
+from dfcc.passes.explore import explore
+
+MODELS = ("unet", "yolo_tiny", "mobilenet_v3_small", "mobilenet_v2", "resnet18", "resnet50")
+BOARDS = ("zcu102", "u250")
+
+
+def largest_feature_map(network: Network) -> int:
+    """Pixels (positions, all channels together) of the largest stream in the network."""
+    pixels = 0
+    for model in network.nodes:
+        for result in model.op.results:
+            if isinstance(result.type, StreamType):
+                pixels = max(pixels, result.type.num_elements // result.type.get_shape()[-1])
+    return pixels
+
+
+def bound_cycles(network: Network, platform) -> float:
+    """max(MACs / multiplier capacity per cycle, largest feature map in pixels)."""
+    dsp_per_mac, lut_per_mac = network.mac_costs()
+    compute = 0.0
+    if dsp_per_mac:
+        fps = multiplier_roofline(platform.dsp, dsp_per_mac, platform.lut, lut_per_mac, platform.clock_mhz,
+                                  network.macs())
+        compute = platform.clock_mhz * 1e6 / fps
+    return max(compute, largest_feature_map(network))
+
+
+def binding(network: Network, totals, platform, utilisation: float) -> str:
+    """What sets the II: a node already at its fastest folding, else the fullest resource."""
+    for model in network.nodes:
+        if min(model.cost(f).cycles for f in model.folding_options()) >= totals.compute_ii:
+            return f"fastest folding of {model.op_name.removeprefix('dataflow.')} {model.name}"
+    use = {k: totals.resource(k) / (utilisation * getattr(platform, k)) for k in RESOURCES if getattr(platform, k)}
+    key = max(use, key=use.get)
+    return f"{RESOURCE_LABELS[key]} {use[key]:.0%} of budget"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bits", type=int, default=16)
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--boards", default=",".join(BOARDS))
+    parser.add_argument("--cache", default="/tmp/dfcc-bench")
+    args = parser.parse_args()
+    print(f"{'model':20s} {'board':7s} {'fps':>10s} {'bound fps':>10s} {'ratio':>6s} {'explore':>8s}  binding")
+    for name in args.models.split(","):
+        module = lowered(name, args.cache)
+        if args.bits != 16:
+            emulate_bits(module, args.bits)
+        network = Network.from_module(module)
+        for board in args.boards.split(","):
+            platform = load_platform(board)
+            start = time.perf_counter()
+            try:
+                _, totals = explore(network, platform, progress=False)
+            except DfccError as error:
+                print(f"{name:20s} {platform.name:7s} does not fit: {error}")
+                continue
+            seconds = time.perf_counter() - start
+            bound = bound_cycles(network, platform)
+            print(f"{name:20s} {platform.name:7s} {throughput(platform.clock_mhz, totals.ii):10,.1f} "
+                  f"{throughput(platform.clock_mhz, bound):10,.1f} {bound / totals.ii:6.2f} {seconds:7.1f}s  "
+                  f"{binding(network, totals, platform, 0.9)}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
