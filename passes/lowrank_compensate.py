@@ -64,16 +64,18 @@ class Compensation:
     main: np.ndarray  # Q, as the layer's weight matrix (F x C*Kr*Kc)
     u: np.ndarray  # F x r
     v: np.ndarray  # r x C*Kr*Kc
-    errors: list[float]  # ||W - Q - UV|| / ||W|| after each iteration
+    error: float  # ||W - Q - UV|| / ||W|| of the iterate kept (the best one)
+    errors: list[float]  # the same after each iteration
     plain_error: float  # ||W - q_b(W)|| / ||W||: quantization alone
 
 
 def compensate(matrix: np.ndarray, bits: int, rank: int, iterations: int, factor_bits: int) -> Compensation:
-    """The LoftQ-style loop of the module doc on a weight matrix W (F x C*Kr*Kc)."""
+    """The LoftQ-style loop of the module doc on a weight matrix W (F x C*Kr*Kc), keeping its best iterate:
+    the loop is not monotone (the per-tensor grid of q_b(W - UV) can be coarser than that of W)."""
     w = matrix.astype(np.float64)
     norm = max(np.linalg.norm(w), 1e-30)
     residual_target = w
-    errors = []
+    errors, best = [], None
     for _ in range(iterations):
         q = quantize_grid(residual_target, bits)
         left, s, right = np.linalg.svd(w - q, full_matrices=False)
@@ -82,8 +84,11 @@ def compensate(matrix: np.ndarray, bits: int, rank: int, iterations: int, factor
         v = quantize_grid(root[:, None] * right[:rank], factor_bits)
         residual_target = w - u @ v
         errors.append(float(np.linalg.norm(w - q - u @ v) / norm))
+        if best is None or errors[-1] < best[0]:
+            best = (errors[-1], q, u, v)
     plain_error = float(np.linalg.norm(w - quantize_grid(w, bits)) / norm)
-    return Compensation(q, u, v, errors, plain_error)
+    error, q, u, v = best
+    return Compensation(q, u, v, error, errors, plain_error)
 
 
 def add_map(lhs, rhs, name: str) -> kinds.MapOp:
@@ -144,7 +149,7 @@ class LowrankCompensate(ModulePass):
             Rewriter.erase_op(old)
         node.attributes[COMPENSATION_ATTR] = DictionaryAttr({
             "weight_bits": IntegerAttr(self.weight_bits, i64), "rank": IntegerAttr(rank, i64),
-            "iterations": IntegerAttr(self.iterations, i64), "error": FloatAttr(result.errors[-1], f64)})
+            "iterations": IntegerAttr(self.iterations, i64), "error": FloatAttr(result.error, f64)})
         if isinstance(node, kinds.LinearOp):
             factors = [Factor(result.v.astype(np.float32), None), Factor(result.u.astype(np.float32), None)]
         else:
@@ -160,5 +165,5 @@ class LowrankCompensate(ModulePass):
         Rewriter.insert_op(join, InsertPoint.after(node))  # the branch sits before the main node
         node.output.replace_uses_with_if(join.output, lambda use: use.operation is not join)
         remark(origin=self.name, message=f"{name}: weight error at W{self.weight_bits} alone {result.plain_error:.3g}, with rank {rank} "
-               f"compensation {result.errors[-1]:.3g} (per iteration: {', '.join(f'{e:.3g}' for e in result.errors)})")
+               f"compensation {result.error:.3g} (per iteration: {', '.join(f'{e:.3g}' for e in result.errors)})")
         return name
