@@ -54,10 +54,18 @@ def resource_array(attr: DenseResourceAttr) -> np.ndarray:
     cached = _decoded.get(handle)
     if cached is not None and cached[0] is blob:
         return cached[1]
-    raw = bytes.fromhex(blob[2:])[4:]
+    try:
+        raw = bytes.fromhex(blob[2:])[4:]
+    except ValueError:
+        raise DfccError(f"dense_resource '{handle}': its blob is not whole hexadecimal bytes") from None
     shape = attr.type.get_shape()
-    array = np.frombuffer(raw, dtype=_numpy_dtype(attr.type.get_element_type()))
-    if array.size == 1 and np.prod(shape) != 1:
+    dtype = _numpy_dtype(attr.type.get_element_type())
+    count, needed = len(raw) // dtype.itemsize, int(np.prod(shape))
+    if len(raw) % dtype.itemsize or count not in (1, needed):
+        raise DfccError(f"dense_resource '{handle}': its blob holds {len(raw)} bytes ({count} values), "
+                        f"its type {attr.type} needs {needed}")
+    array = np.frombuffer(raw, dtype=dtype)
+    if array.size == 1 and needed != 1:
         array = np.broadcast_to(array, shape)  # MLIR stores a splat as a single element
     array = array.reshape(shape)
     _decoded[handle] = (blob, array)

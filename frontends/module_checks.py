@@ -58,9 +58,8 @@ def check_module(module: ModuleOp) -> None:
 def _check_blob(attr: DenseResourceAttr) -> None:
     try:
         resource_array(attr)
-    except ValueError as error:
-        raise DfccError(f"invalid IR: the weights blob '{attr.resource_handle.data}' does not hold the "
-                        f"{attr.type} it is declared as ({error})") from None
+    except DfccError as error:
+        raise DfccError(f"invalid IR: {error.message}") from None
 
 
 def _check_pad(op: Operation) -> None:

@@ -90,8 +90,8 @@ def test_one_huge_line_is_not_echoed_whole(work, capsys, deadline):
 
 
 @pytest.mark.parametrize("old, new, message", [
-    ("0x040000000000003F00000040", "0x040000000000003F0000004", "non-hexadecimal number found in fromhex()"),  # odd length
-    ("0x040000000000003F00000040", "0x0400", "holds 0 values, its type tensor<2xf32> needs 2"),  # short
+    ("0x040000000000003F00000040", "0x040000000000003F0000004", "its blob is not whole hexadecimal bytes"),  # odd length
+    ("0x040000000000003F00000040", "0x0400", "its blob holds 0 bytes (0 values), its type tensor<2xf32> needs 2"),  # short
     ('blob: "0x040000000000003F00000040"', "", "has no blob"),  # missing
     ('name = "w"', 'name = "scale"', "two nodes are named 'scale'"),
     ("%t = dataflow.sink %m", "%t = dataflow.sink %s", "stream 0 of dataflow.source 'input0' is read 2 times"),
