@@ -357,13 +357,7 @@ def _reshape(p: Pipeline, op: df.ReshapeOp) -> None:
 
 def _transpose(p: Pipeline, op: df.TransposeOp) -> None:
     name = op.node_name.data
-    shape, perm = op.input.type.get_shape(), list(op.ints_prop("perm"))
-    groups: list[list[int]] = []
-    for d in (d for d in perm if shape[d] > 1):
-        if groups and groups[-1][-1] + 1 == d:
-            groups[-1].append(d)
-        else:
-            groups.append([d])
+    shape, groups = op.input.type.get_shape(), op.moved_dim_groups()
     if len(groups) <= 1:  # the element order does not change (emit.py: a relabelling)
         lanes = math.gcd(p.producer_lanes(op.input), op.output.type.get_shape()[-1])
         p.alias(op.output, p.read(op.input, lanes, name))

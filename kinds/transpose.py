@@ -23,6 +23,17 @@ class TransposeOp(NodeOp):
     output = result_def(StreamType)
     perm = prop_def(DenseArrayBase)
 
+    def moved_dim_groups(self) -> list[list[int]]:
+        """Input dims (size-1 dims dropped) in output order, runs that stay adjacent merged: one group means
+        the element order does not change (a relabelling); the HLS stage and its schedule read these."""
+        shape, groups = self.input.type.get_shape(), []
+        for d in (d for d in self.ints_prop("perm") if shape[d] > 1):
+            if groups and groups[-1][-1] + 1 == d:
+                groups[-1].append(d)
+            else:
+                groups.append([d])
+        return groups
+
     def __init__(self, input: SSAValue, perm: Sequence[int], name: str):
         shape = input.type.get_shape()
         super().__init__(operands=[input], result_types=[StreamType([shape[p] for p in perm], input.type.element_type)],

@@ -12,19 +12,8 @@ import pytest
 from dfcc.backends import output
 from dfcc.driver.cli import main as dfcc_main
 from dfcc.driver.import_cli import main as import_main
+from tests.bad_input_models import LINALG as TINY
 
-TINY = """#map = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
-func.func @main(%arg0: tensor<1x2x2x2xf32>) -> tensor<1x2x2x2xf32> {
-  %cst = arith.constant 3.000000e+00 : f32
-  %0 = tensor.empty() : tensor<1x2x2x2xf32>
-  %1 = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%arg0 : tensor<1x2x2x2xf32>) outs(%0 : tensor<1x2x2x2xf32>) {
-  ^bb0(%in: f32, %out: f32):
-    %2 = arith.addf %in, %cst : f32
-    linalg.yield %2 : f32
-  } -> tensor<1x2x2x2xf32>
-  return %1 : tensor<1x2x2x2xf32>
-}
-"""
 LOWER = ["-p", "lower-to-dataflow"]
 
 

@@ -616,13 +616,7 @@ class Emitter:
         if op.input.type.element_type != op.output.type.element_type:
             raise self.error(op, "a transpose that changes the number format is not supported")
         shape, perm = op.input.type.get_shape(), list(op.ints_prop("perm"))
-        # drop size-1 dims, then merge runs of input dims that stay adjacent in the output
-        groups: list[list[int]] = []
-        for d in (d for d in perm if shape[d] > 1):
-            if groups and groups[-1][-1] + 1 == d:
-                groups[-1].append(d)
-            else:
-                groups.append([d])
+        groups = op.moved_dim_groups()
         if len(groups) <= 1:  # the element order does not change: a relabelling, like a reshape
             last_out = op.output.type.get_shape()[-1]
             src = self.read_stream(op.input, math.gcd(self.producer_lanes(op.input) or 1, last_out), name)
