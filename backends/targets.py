@@ -33,8 +33,9 @@ def _mlir(module: ModuleOp, request: TargetRequest) -> None:
 
 
 def _cpu(module: ModuleOp, request: TargetRequest) -> None:
-    from dfcc.backends.cpu.io import load_inputs, save_outputs
-    from dfcc.backends.cpu.reference import run_reference
+    from dfcc.backends.cpu.io import save_outputs
+    from dfcc.frontends.inputs import load_inputs
+    from dfcc.analyses.reference import run_reference
 
     if request.input is None:
         raise DfccError("-t cpu needs --input FILE.npz (keys arg0, arg1, ...) or FILE.npy")

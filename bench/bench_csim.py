@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from dfcc.backends.cpu.reference import run_reference
+from dfcc.analyses.reference import run_reference
 from dfcc.backends.hls.csim import csim
 from dfcc.driver.pipeline import parse_pipeline
 from dfcc.examples.models import MODELS

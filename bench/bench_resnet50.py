@@ -11,7 +11,7 @@ import time
 import numpy as np
 import torch
 
-from dfcc.backends.cpu.reference import run_reference
+from dfcc.analyses.reference import run_reference
 from dfcc.examples.models import MODELS
 from dfcc.frontends.mlir import parse_module
 from dfcc.frontends.torch import import_to_text

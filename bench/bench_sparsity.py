@@ -19,7 +19,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-from dfcc.backends.cpu.reference import run_reference
+from dfcc.analyses.reference import run_reference
 from dfcc.backends.estimate.report import Estimate
 from dfcc.examples.digits_decompose import Setup, setups
 from dfcc.frontends.mlir import make_context

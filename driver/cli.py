@@ -100,7 +100,7 @@ def _apply(name: str, module_pass, ctx, module) -> None:
 
 
 def run(argv: list[str]) -> None:
-    from dfcc.backends.cpu.fixed_point import check_weights_on_grid
+    from dfcc.analyses.reference import check_weights_on_grid
     from dfcc.backends.targets import TARGETS, TargetRequest, get_target
     from dfcc.backends.output import refuse_unsafe_output
     from dfcc.driver.pipeline import parse_pipeline

@@ -144,7 +144,7 @@ def measure(setup: Setup, config: str, transform=None, platform: str = "zcu102",
     import contextlib
     import io
 
-    from dfcc.backends.cpu.reference import run_reference
+    from dfcc.analyses.reference import run_reference
     from dfcc.backends.estimate.report import Estimate
     from dfcc.frontends.mlir import make_context
     from dfcc.passes.explore import Explore

@@ -66,7 +66,7 @@ def evaluate(seed: int = 0, configs: dict = CONFIGS, verbose: bool = False) -> d
     """Test accuracy (%) of each configuration: float, and WxAy through the fixed-point reference."""
     import torch
 
-    from dfcc.backends.cpu.reference import run_reference
+    from dfcc.analyses.reference import run_reference
     from dfcc.frontends.torch import import_module
     from dfcc.passes.lower_to_dataflow import LowerToDataflow
     from dfcc.passes.quantize import Quantize

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 from xdsl.dialects.builtin import IntegerAttr, StringAttr
 from xdsl.ir import SSAValue
 from xdsl.irdl import irdl_op_definition, prop_def, result_def, var_operand_def
@@ -12,6 +13,7 @@ from xdsl.utils.exceptions import VerifyException
 from dfcc.dialects.dataflow import NodeOp, StreamType, int_attr, stream_type_of
 from dfcc.kinds.cost import NodeModel, buffered_stage, stream_bits
 from dfcc.kinds.registry import NodeKind, register
+from dfcc.kinds.semantics import FixedIsFloatThenCast
 
 
 @irdl_op_definition
@@ -54,10 +56,13 @@ class ConcatOp(NodeOp):
 
 
 @register
-class Concat(NodeKind):
+class Concat(FixedIsFloatThenCast, NodeKind):
     op = ConcatOp
 
     def cost(self, op: ConcatOp) -> NodeModel:
         words = op.output.type.num_elements
         # an outer-axis concat waits for the earlier inputs: buffer_words() of them (channel concat: none)
         return buffered_stage(op, words, words, op.buffer_words(), stream_bits(op.output))
+
+    def run_float(self, op: ConcatOp, args):
+        return (np.concatenate(args, axis=op.axis.value.data),)

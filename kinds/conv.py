@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import numpy as np
 from xdsl.dialects.builtin import IntegerAttr, StringAttr, TensorType
 from xdsl.ir import Attribute, SSAValue
 from xdsl.irdl import irdl_op_definition, operand_def, opt_operand_def, opt_prop_def, prop_def, result_def
@@ -12,6 +13,7 @@ from xdsl.utils.exceptions import VerifyException
 from dfcc.dialects.dataflow import (
     StreamType, check_weights_shape, int_array, int_attr, stream_type_of, window_output_size,
 )
+from dfcc.dialects.fixed_point import cast_accumulator, check_exact, fixed_of
 from dfcc.hardware.cycles import conv_cycles
 from dfcc.hardware.dsp import conv_multipliers, macs_per_dsp, multiplier_dsp
 from dfcc.hardware.logic import lut_multiplier, mac_logic, stage_logic
@@ -21,7 +23,8 @@ from dfcc.kinds.cost import (
     sliding_window_cost, stream_bits, weight_bits,
 )
 from dfcc.kinds.registry import NodeKind, register
-from dfcc.kinds.window import WindowOp
+from dfcc.kinds.sparse_weights import weights_format
+from dfcc.kinds.window import WindowOp, conv2d
 
 
 class ConvFields(WindowOp):
@@ -136,3 +139,24 @@ class Conv(NodeKind):
             op, node_label(op), op.name, *folding_of(op), evaluate,
             macs=ho * wo * f * (c // groups) * kr * kc, macs_per_dsp=macs_per_dsp(d_bits, w_bits), lut_per_mac=lut_multiplier(d_bits, w_bits), has_weights=True,
         )
+
+    def run_float(self, op: ConvOp, args):
+        x, weights, *bias = args
+        return (conv2d(x, weights, bias[0] if bias else None, op.ints_prop("stride"), op.ints_prop("dilation"),
+                       op.ints_prop("pad"), op.groups.value.data).astype(np.float32),)
+
+    def run_fixed(self, op: ConvOp, args):
+        """Exact products; acc = exact sum of all products + bias (the bias is on a grid no finer
+        than the accumulator's, so it aligns exactly); y = T_out(T_acc(acc)), T_acc = `acc_format`.
+        Quantize chooses T_acc with F_acc = F_in + max F_w and enough integer bits for the worst
+        case over all inputs of T_in, so T_acc(acc) is exact; a user-narrowed T_acc (acc-bits) keeps
+        F_acc and wraps, which gives the same result whatever the order of the additions. Computed
+        in float64 (BLAS), exact because every partial sum is a multiple of 2^-F_acc below 2^53
+        units (`check_exact`)."""
+        if fixed_of(op.output) is None:
+            return self.run_float(op, args)
+        x, weights, *bias = (np.asarray(a, dtype=np.float64) for a in args)
+        check_exact(op, fixed_of(op.input), weights, weights_format(op.weights), bias[0] if bias else None)
+        acc = conv2d(x, weights, bias[0] if bias else None, op.ints_prop("stride"), op.ints_prop("dilation"),
+                     op.ints_prop("pad"), op.groups.value.data)
+        return (cast_accumulator(op, acc),)

@@ -12,6 +12,7 @@ from dfcc.hardware.cycles import streaming_cycles
 from dfcc.hardware.logic import stage_logic
 from dfcc.kinds.cost import STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, folding_of, node_label, stream_bits
 from dfcc.kinds.registry import NodeKind, register
+from dfcc.kinds.semantics import FixedIsFloatThenCast
 
 
 @irdl_op_definition
@@ -39,7 +40,7 @@ class ForkOp(NodeOp):
 
 
 @register
-class Fork(NodeKind):
+class Fork(FixedIsFloatThenCast, NodeKind):
     op = ForkOp
 
     def cost(self, op: ForkOp) -> NodeModel:
@@ -57,3 +58,6 @@ class Fork(NodeKind):
                             bram18=0, uram=0, lut=logic.lut, ff=logic.ff, out_lanes=coarse)
 
         return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate)
+
+    def run_float(self, op: ForkOp, args):
+        return tuple(args[0] for _ in op.outputs)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 from xdsl.dialects.builtin import IntegerAttr, StringAttr, TensorType
 from xdsl.ir import Attribute, SSAValue
 from xdsl.irdl import irdl_op_definition, operand_def, opt_operand_def, opt_prop_def, result_def
 from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, check_weights_shape, stream_type_of
+from dfcc.dialects.fixed_point import cast_accumulator, check_exact, fixed_of
 from dfcc.hardware.cycles import conv_cycles
 from dfcc.hardware.dsp import conv_multipliers, macs_per_dsp, multiplier_dsp
 from dfcc.hardware.logic import lut_multiplier, mac_logic, stage_logic
@@ -17,6 +19,7 @@ from dfcc.kinds.cost import (
     weight_bits,
 )
 from dfcc.kinds.registry import NodeKind, register
+from dfcc.kinds.sparse_weights import weights_format
 
 
 @irdl_op_definition
@@ -88,3 +91,21 @@ class Linear(NodeKind):
 
         return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate,
                          macs=rows * c * f, macs_per_dsp=macs_per_dsp(d_bits, w_bits), lut_per_mac=lut_multiplier(d_bits, w_bits), has_weights=True)
+
+    def run_float(self, op: LinearOp, args):
+        x, weights, *bias = args
+        return (linear(x, weights, bias[0] if bias else None).astype(np.float32),)
+
+    def run_fixed(self, op: LinearOp, args):
+        """As conv (kinds/conv.py): exact sum of products + bias, then T_acc and T_out."""
+        if fixed_of(op.output) is None:
+            return self.run_float(op, args)
+        x, weights, *bias = (np.asarray(a, dtype=np.float64) for a in args)
+        check_exact(op, fixed_of(op.input), weights, weights_format(op.weights), bias[0] if bias else None)
+        return (cast_accumulator(op, linear(x, weights, bias[0] if bias else None)),)
+
+
+def linear(x: np.ndarray, weights: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    """x W^T + b over the last dim (weights F x C, PyTorch order)."""
+    out = x @ weights.T
+    return out + bias if bias is not None else out

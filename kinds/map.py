@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import Any
 
+import numpy as np
 from xdsl.dialects.builtin import IntegerAttr, TensorType
-from xdsl.ir import Attribute, SSAValue
+from xdsl.ir import Attribute, Block, SSAValue
 from xdsl.irdl import (
     AttrSizedOperandSegments, IRDLOperation, ParsePropInAttrDict, irdl_op_definition, opt_prop_def, region_def,
     result_def, traits_def, var_operand_def,
@@ -14,6 +17,9 @@ from xdsl.traits import HasParent, IsTerminator
 from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, stream_type_of
+from dfcc.dialects.fixed_point import cast, cast_result, fixed_of, input_codes
+from dfcc.dialects.scalar_body import constant_value, evaluate_body, evaluate_op
+from dfcc.errors import DfccError
 from dfcc.hardware.cycles import streaming_cycles
 from dfcc.hardware.dsp import multiplier_dsp
 from dfcc.hardware.logic import lut_multiplier, stage_logic
@@ -129,3 +135,80 @@ class Map(NodeKind):
                             mult_lut=mult_lut)
 
         return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate)
+
+    def run_float(self, op: MapOp, args):
+        (result,) = evaluate_body(op.body.block, args)
+        return (np.ascontiguousarray(np.broadcast_to(result, op.output.type.get_shape()), dtype=np.float32),)
+
+    def run_fixed(self, op: MapOp, args):
+        """The body is the real function (float scalar ops): its value is evaluated in float64 on
+        the exact input values (f32 constants at their exact float32 value; truncf/extf are no-ops),
+        then y = T_out(value). How HLS computes the same numbers: `map_kind`."""
+        if fixed_of(op.output) is None:
+            return self.run_float(op, args)
+        value = evaluate_body_f64(op.body.block, list(args))
+        return (cast_result(op, np.broadcast_to(value, op.output.type.get_shape())),)
+
+
+_EXACT_SCALAR_OPS = frozenset({
+    "arith.addf", "arith.subf", "arith.mulf", "arith.negf", "math.absf", "arith.maximumf", "arith.minimumf",
+    "arith.maxnumf", "arith.minnumf", "arith.cmpf", "arith.select", "arith.constant", "arith.truncf",
+    "arith.extf", "cf.assert",
+})
+
+
+def evaluate_body_f64(block: Block, args: list[np.ndarray]) -> np.ndarray:
+    """The body's value in float64 (truncf/extf are no-ops; f32 constants at their exact value)."""
+    env: dict[SSAValue, Any] = {a: np.asarray(v, dtype=np.float64) for a, v in zip(block.args, args)}
+    with np.errstate(all="ignore"):
+        for op in block.ops:
+            operands = [env[v] for v in op.operands]
+            if op is block.last_op:
+                return np.asarray(operands[0], dtype=np.float64)
+            if op.name in ("arith.truncf", "arith.extf"):
+                result = operands[0]
+            else:
+                result = evaluate_op(op, operands)
+                if isinstance(result, np.ndarray) and result.dtype == np.float32:
+                    result = result.astype(np.float64)
+            if op.results:
+                env[op.results[0]] = result
+    raise DfccError("element-wise body has no terminator")
+
+
+def _is_power_of_two_constant(value: SSAValue) -> bool:
+    owner = value.owner
+    if getattr(owner, "name", None) != "arith.constant":
+        return False
+    c = float(constant_value(owner))
+    return c != 0 and math.frexp(abs(c))[0] == 0.5
+
+
+def map_kind(op: MapOp) -> str:
+    """How HLS realises this quantized map (all three compute the numbers of `run_fixed`):
+    "table" (one input of <= 16 bits, no params: `map_table`, same numbers from the same numpy
+    functions, so transcendental bodies match bit for bit), "exact" (add/sub/mul/neg/abs/max/min/
+    cmp/select/constants and division by a power of two: exact in float64 for operands <= 24 bits,
+    realised with wide-enough ap_fixed intermediates), or "float" (any other body with several
+    inputs or params: an HLS approximation may differ in the last bit)."""
+    x_fmt = fixed_of(op.inputs[0]) if len(op.inputs) == 1 else None
+    if x_fmt is not None and not op.params and x_fmt.width.data <= 16:
+        return "table"
+    for body_op in op.body.block.ops:
+        if body_op is op.body.block.last_op or body_op.name in _EXACT_SCALAR_OPS:
+            continue
+        if body_op.name == "arith.divf" and _is_power_of_two_constant(body_op.operands[1]):
+            continue
+        return "float"
+    return "exact"
+
+
+def map_table(op: MapOp) -> np.ndarray:
+    """The lookup table of a one-input map: entry i = the output value (float64, on the output's
+    grid) for the input whose W-bit pattern, read as an unsigned number, is i."""
+    x_fmt, y_fmt = fixed_of(op.inputs[0]) if len(op.inputs) == 1 else None, fixed_of(op.output)
+    if x_fmt is None or y_fmt is None or op.params or x_fmt.width.data > 16:
+        raise DfccError(f"map '{op.node_name.data}' is not a table map (needs one fixed input of <= 16 bits, "
+                        "no params and a fixed output)")
+    values = np.ldexp(input_codes(x_fmt), -x_fmt.frac_bits)
+    return cast(np.broadcast_to(evaluate_body_f64(op.body.block, [values]), values.shape), y_fmt)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 from xdsl.dialects.builtin import IntegerAttr, StringAttr
 from xdsl.ir import Attribute, SSAValue
 from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, result_def
 from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, stream_type_of
+from dfcc.dialects.fixed_point import cast_accumulator, fixed_of
 from dfcc.hardware.cycles import conv_cycles
 from dfcc.hardware.dsp import conv_multipliers, macs_per_dsp, multiplier_dsp
 from dfcc.hardware.logic import lut_multiplier, mac_logic, stage_logic
@@ -87,3 +89,13 @@ class Matmul(NodeKind):
 
         return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate,
                          macs=rows * k * n, macs_per_dsp=macs_per_dsp(l_bits, r_bits), lut_per_mac=lut_multiplier(l_bits, r_bits))
+
+    def run_float(self, op: MatmulOp, args):
+        return (np.matmul(args[0], args[1]).astype(np.float32),)
+
+    def run_fixed(self, op: MatmulOp, args):
+        """As conv/linear without bias: exact float64 product, then `acc_format` and T_out."""
+        if fixed_of(op.output) is None:
+            return self.run_float(op, args)
+        a, b = (np.asarray(v, dtype=np.float64) for v in args)
+        return (cast_accumulator(op, np.matmul(a, b)),)

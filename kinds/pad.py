@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 from xdsl.dialects.builtin import DenseArrayBase, Float32Type, FloatAttr, StringAttr
 from xdsl.ir import SSAValue
 from xdsl.irdl import irdl_op_definition, operand_def, prop_def, result_def
@@ -13,6 +14,7 @@ from xdsl.utils.exceptions import VerifyException
 from dfcc.dialects.dataflow import NodeOp, StreamType, int_array
 from dfcc.kinds.cost import NodeModel, buffered_stage, stream_bits
 from dfcc.kinds.registry import NodeKind, register
+from dfcc.kinds.semantics import FixedIsFloatThenCast
 
 
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
@@ -63,10 +65,20 @@ class PadOp(NodeOp):
             raise VerifyException(f"pad '{self.node_name.data}': reflect padding must be smaller than the dim")
 
 
+_NUMPY_PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
 @register
-class Pad(NodeKind):
+class Pad(FixedIsFloatThenCast, NodeKind):
     op = PadOp
 
     def cost(self, op: PadOp) -> NodeModel:
         return buffered_stage(op, op.input.type.num_elements, op.output.type.num_elements, op.buffer_words(),
                                stream_bits(op.input), in_turn=True)
+
+    def run_float(self, op: PadOp, args):
+        widths = list(zip(op.ints_prop("pad")[0::2], op.ints_prop("pad")[1::2]))
+        mode = op.mode.data
+        if mode == "constant":
+            return (np.pad(args[0], widths, constant_values=op.value.value.data).astype(np.float32),)
+        return (np.pad(args[0], widths, mode=_NUMPY_PAD_MODES[mode]).astype(np.float32),)

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 from xdsl.dialects.builtin import IntegerAttr, StringAttr
 from xdsl.ir import SSAValue
 from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, prop_def, result_def
 from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import StreamType, int_array, stream_type_of, window_output_size
+from dfcc.dialects.fixed_point import cast_result, fixed_of
 from dfcc.hardware.cycles import stage_cycles
 from dfcc.hardware.logic import stage_logic
 from dfcc.kinds.cost import (
     STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, folding_of, node_label, sliding_window_cost, stream_bits,
 )
 from dfcc.kinds.registry import NodeKind, register
-from dfcc.kinds.window import WindowOp
+from dfcc.kinds.window import WindowOp, pool2d
 
 
 POOL_KINDS = ("max", "sum")
@@ -79,3 +81,15 @@ class Pool(NodeKind):
                             out_lanes=coarse)
 
         return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate)
+
+    def run_float(self, op: PoolOp, args):
+        return (pool2d(args[0], op.kind.data, op.ints_prop("kernel"), op.ints_prop("stride"),
+                       op.ints_prop("dilation"), op.ints_prop("pad")).astype(np.float32),)
+
+    def run_fixed(self, op: PoolOp, args):
+        """max: exact max (padding -inf never wins); sum: exact sum (padding 0); then T_out."""
+        if fixed_of(op.output) is None:
+            return self.run_float(op, args)
+        x = np.asarray(args[0], dtype=np.float64)
+        return (cast_result(op, pool2d(x, op.kind.data, op.ints_prop("kernel"), op.ints_prop("stride"),
+                                       op.ints_prop("dilation"), op.ints_prop("pad"))),)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
+import numpy as np
 from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, StringAttr
 from xdsl.ir import SSAValue
 from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, prop_def, result_def
 from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, int_array, stream_type_of
+from dfcc.dialects.fixed_point import cast_result, fixed_of
 from dfcc.hardware.cycles import streaming_cycles
 from dfcc.hardware.dsp import multiplier_dsp
 from dfcc.hardware.logic import lut_multiplier, stage_logic
@@ -86,3 +89,33 @@ class Reduce(NodeKind):
                             mult_lut=coarse * lut_multiplier(a_bits, bits) if mean else 0)
 
         return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate)
+
+    def run_float(self, op: ReduceOp, args):
+        return (reduce(args[0], op.kind.data, op.ints_prop("dims")).astype(np.float32),)
+
+    def run_fixed(self, op: ReduceOp, args):
+        """max / sum exact, then T_out. mean = T_out(sum * R) with the constant reciprocal
+        R = `mean_reciprocal(n)`; sum * R is exact in float64."""
+        if fixed_of(op.output) is None:
+            return self.run_float(op, args)
+        x, dims = np.asarray(args[0], dtype=np.float64), tuple(op.ints_prop("dims"))
+        if op.kind.data == "mean":
+            count = int(np.prod([x.shape[d] for d in dims]))
+            return (cast_result(op, x.sum(axis=dims, keepdims=True) * mean_reciprocal(count)),)
+        return (cast_result(op, reduce(x, op.kind.data, dims)),)
+
+
+def reduce(x: np.ndarray, kind: str, dims) -> np.ndarray:
+    """max, sum or mean over `dims`, kept as size-1 dims."""
+    dims = tuple(dims)
+    if kind == "max":
+        return x.max(axis=dims, keepdims=True)
+    total = x.sum(axis=dims, keepdims=True)
+    return total / np.prod([x.shape[d] for d in dims]) if kind == "mean" else total
+
+
+def mean_reciprocal(count: int) -> float:
+    """R = rnd(2^G / n) / 2^G with G = 16 + ceil(log2 n): the fixed-point mean's 1/n (exact when n
+    is a power of two)."""
+    g = 16 + math.ceil(math.log2(count))
+    return math.ldexp(math.floor(math.ldexp(1.0, g) / count + 0.5), -g)

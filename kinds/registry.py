@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import numpy as np
 from xdsl.ir import Operation
 
 from dfcc.dialects.dataflow import NodeOp
@@ -23,6 +24,15 @@ class NodeKind:
     def cost(self, op: NodeOp):
         """The node's `NodeModel` (kinds/cost.py): cycles and resources as a function of its folding."""
         raise NotImplementedError(f"{op.name} has no cost facet")
+
+    def run_float(self, op: NodeOp, args: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+        """The node's float semantics: its results for `args`, numpy arrays in stream order."""
+        raise NotImplementedError(f"{op.name} has no float semantics")
+
+    def run_fixed(self, op: NodeOp, args: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+        """The node's bit-exact fixed-point semantics (dialects/fixed_point.py), in a graph with
+        fixed-point streams; its docstring states the kind's rule of the number contract."""
+        raise NotImplementedError(f"{op.name} has no fixed-point semantics")
 
 
 KINDS: dict[type[NodeOp], NodeKind] = {}

@@ -12,6 +12,7 @@ from xdsl.utils.exceptions import VerifyException
 from dfcc.dialects.dataflow import NodeOp, StreamType
 from dfcc.kinds.cost import NodeCost, NodeModel, node_label
 from dfcc.kinds.registry import NodeKind, register
+from dfcc.kinds.semantics import FixedIsFloatThenCast
 
 
 @irdl_op_definition
@@ -32,10 +33,13 @@ class ReshapeOp(NodeOp):
 
 
 @register
-class Reshape(NodeKind):
+class Reshape(FixedIsFloatThenCast, NodeKind):
     op = ReshapeOp
 
     def cost(self, op: ReshapeOp) -> NodeModel:
         # same elements in the same order: wires, no stage (dfcc)
         zero = NodeCost(cycles=0, depth=0, fill=0.0, dsp=0, bram18=0, uram=0, lut=0, ff=0, out_lanes=1)
         return NodeModel(op, node_label(op), op.name, (), (), lambda folding: zero)
+
+    def run_float(self, op: ReshapeOp, args):
+        return (args[0].reshape(op.output.type.get_shape()),)

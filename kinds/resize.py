@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 from xdsl.dialects.builtin import DenseArrayBase, StringAttr
 from xdsl.ir import SSAValue
 from xdsl.irdl import irdl_op_definition, operand_def, prop_def, result_def
@@ -13,6 +14,7 @@ from xdsl.utils.exceptions import VerifyException
 from dfcc.dialects.dataflow import NodeOp, StreamType, int_array
 from dfcc.kinds.cost import NodeModel, buffered_stage, stream_bits
 from dfcc.kinds.registry import NodeKind, register
+from dfcc.kinds.semantics import FixedIsFloatThenCast
 
 
 RESIZE_MODES = ("nearest", "zeros")
@@ -64,9 +66,24 @@ class ResizeOp(NodeOp):
 
 
 @register
-class Resize(NodeKind):
+class Resize(FixedIsFloatThenCast, NodeKind):
     op = ResizeOp
 
     def cost(self, op: ResizeOp) -> NodeModel:
         return buffered_stage(op, op.input.type.num_elements, op.output.type.num_elements, op.buffer_words(),
                                stream_bits(op.input))
+
+    def run_float(self, op: ResizeOp, args):
+        return (resize(args[0], op.ints_prop("scale"), op.mode.data),)
+
+
+def resize(x: np.ndarray, scale, mode: str) -> np.ndarray:
+    """Nearest upsampling (repeat) or zero insertion by an integer factor per dim."""
+    if mode == "nearest":
+        for axis, s in enumerate(scale):
+            if s > 1:
+                x = np.repeat(x, s, axis=axis)
+        return x
+    out = np.zeros(tuple((d - 1) * s + 1 for d, s in zip(x.shape, scale)), dtype=x.dtype)
+    out[tuple(slice(None, None, s) for s in scale)] = x
+    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 from xdsl.dialects.builtin import DenseArrayBase, Float32Type, StringAttr, TensorType
 from xdsl.ir import SSAValue
 from xdsl.irdl import irdl_op_definition, operand_def, prop_def, result_def
@@ -11,6 +12,7 @@ from xdsl.irdl import irdl_op_definition, operand_def, prop_def, result_def
 from dfcc.dialects.dataflow import NodeOp, StreamType, int_array, verify_perm
 from dfcc.kinds.cost import NodeModel, pixel_port
 from dfcc.kinds.registry import NodeKind, register
+from dfcc.kinds.semantics import FixedIsFloatThenCast
 
 
 @irdl_op_definition
@@ -38,8 +40,11 @@ class SinkOp(NodeOp):
 
 
 @register
-class Sink(NodeKind):
+class Sink(FixedIsFloatThenCast, NodeKind):
     op = SinkOp
 
     def cost(self, op: SinkOp) -> NodeModel:
         return pixel_port(op, op.input.type)
+
+    def run_float(self, op: SinkOp, args):
+        return (np.ascontiguousarray(np.transpose(args[0], np.argsort(op.ints_prop("perm"))), dtype=np.float32),)

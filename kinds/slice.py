@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 from xdsl.dialects.builtin import DenseArrayBase, StringAttr
 from xdsl.ir import SSAValue
 from xdsl.irdl import irdl_op_definition, operand_def, prop_def, result_def
@@ -12,6 +13,7 @@ from xdsl.utils.exceptions import VerifyException
 from dfcc.dialects.dataflow import NodeOp, StreamType, int_array
 from dfcc.kinds.cost import NodeModel, buffered_stage, stream_bits
 from dfcc.kinds.registry import NodeKind, register
+from dfcc.kinds.semantics import FixedIsFloatThenCast
 
 
 @irdl_op_definition
@@ -43,9 +45,14 @@ class SliceOp(NodeOp):
 
 
 @register
-class Slice(NodeKind):
+class Slice(FixedIsFloatThenCast, NodeKind):
     op = SliceOp
 
     def cost(self, op: SliceOp) -> NodeModel:
         # reads every input word, forwards the kept ones; no buffer
         return buffered_stage(op, op.input.type.num_elements, op.output.type.num_elements, 0, stream_bits(op.input))
+
+    def run_float(self, op: SliceOp, args):
+        offsets, sizes, strides = op.ints_prop("offsets"), op.output.type.get_shape(), op.ints_prop("strides")
+        return (np.ascontiguousarray(args[0][tuple(slice(o, o + s * (n - 1) + 1, s)
+                                                   for o, n, s in zip(offsets, sizes, strides))]),)

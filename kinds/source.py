@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 from xdsl.dialects.builtin import DenseArrayBase, StringAttr, TensorType
 from xdsl.ir import SSAValue
 from xdsl.irdl import irdl_op_definition, operand_def, prop_def, result_def
@@ -11,6 +12,7 @@ from xdsl.irdl import irdl_op_definition, operand_def, prop_def, result_def
 from dfcc.dialects.dataflow import NodeOp, StreamType, int_array, verify_perm
 from dfcc.kinds.cost import NodeModel, pixel_port
 from dfcc.kinds.registry import NodeKind, register
+from dfcc.kinds.semantics import FixedIsFloatThenCast
 
 
 @irdl_op_definition
@@ -35,8 +37,11 @@ class SourceOp(NodeOp):
 
 
 @register
-class Source(NodeKind):
+class Source(FixedIsFloatThenCast, NodeKind):
     op = SourceOp
 
     def cost(self, op: SourceOp) -> NodeModel:
         return pixel_port(op, op.output.type)
+
+    def run_float(self, op: SourceOp, args):
+        return (np.ascontiguousarray(np.transpose(args[0], op.ints_prop("perm")), dtype=np.float32),)

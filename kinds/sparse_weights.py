@@ -19,14 +19,16 @@ import math
 
 import numpy as np
 from xdsl.dialects.builtin import DenseResourceAttr, FloatAttr, IntegerAttr, StringAttr, TensorType, f32, f64, i8
-from xdsl.ir import Attribute
+from xdsl.ir import Attribute, SSAValue
 from xdsl.irdl import irdl_op_definition, opt_prop_def, prop_def, result_def
 from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import NodeOp, int_attr
+from dfcc.dialects.fixed_point import formats_of
 from dfcc.dialects.resources import elements_array, make_resource
 from dfcc.errors import DfccError
 from dfcc.kinds.registry import NodeKind, register
+from dfcc.kinds.weights import WeightsOp, check_on_grid
 
 PATTERNS = ("unstructured", "n:m")
 
@@ -162,3 +164,18 @@ class SparseWeights(NodeKind):
     def cost(self, op: SparseWeightsOp):
         raise DfccError(f"weights '{op.node_name.data}' have no cost of their own: the node reading them counts "
                         "their memory")
+
+    def run_float(self, op: SparseWeightsOp, args):
+        return (op.decode(),)
+
+    def run_fixed(self, op: SparseWeightsOp, args):
+        """The decoded weights, exactly on the grid of `format` (as `dataflow.weights`)."""
+        value = op.decode().astype(np.float64)
+        check_on_grid(op, value, formats_of(op.format))
+        return (value,)
+
+
+def weights_format(value: SSAValue):
+    """The format (one FixedType, a per-channel list, or None) of the weights a node reads, dense or sparse."""
+    owner = value.owner
+    return formats_of(owner.format) if isinstance(owner, (WeightsOp, SparseWeightsOp)) else None

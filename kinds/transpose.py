@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 from xdsl.dialects.builtin import DenseArrayBase, StringAttr
 from xdsl.ir import SSAValue
 from xdsl.irdl import irdl_op_definition, operand_def, prop_def, result_def
@@ -12,6 +13,7 @@ from dfcc.dialects.dataflow import NodeOp, StreamType, int_array, verify_perm
 from dfcc.hardware.logic import stage_logic
 from dfcc.kinds.cost import STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, array_cost, node_label, stream_bits
 from dfcc.kinds.registry import NodeKind, register
+from dfcc.kinds.semantics import FixedIsFloatThenCast
 
 
 @irdl_op_definition
@@ -44,7 +46,7 @@ class TransposeOp(NodeOp):
 
 
 @register
-class Transpose(NodeKind):
+class Transpose(FixedIsFloatThenCast, NodeKind):
     op = TransposeOp
 
     def cost(self, op: TransposeOp) -> NodeModel:
@@ -60,3 +62,6 @@ class Transpose(NodeKind):
                             uram=0, lut=logic.lut + luts, ff=logic.ff, out_lanes=1)
 
         return NodeModel(op, node_label(op), op.name, (), (), evaluate)
+
+    def run_float(self, op: TransposeOp, args):
+        return (np.ascontiguousarray(np.transpose(args[0], op.ints_prop("perm"))),)

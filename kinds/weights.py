@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
 from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, DenseResourceAttr, StringAttr, TensorType
 from xdsl.ir import Attribute
 from xdsl.irdl import irdl_op_definition, opt_prop_def, prop_def, result_def
 from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import NodeOp
+from dfcc.dialects.fixed_point import cast_weights, formats_of
+from dfcc.dialects.resources import elements_array
 from dfcc.errors import DfccError
 from dfcc.kinds.registry import NodeKind, register
 
@@ -42,3 +45,24 @@ class Weights(NodeKind):
     def cost(self, op: WeightsOp):
         raise DfccError(f"weights '{op.node_name.data}' have no cost of their own: the node reading them counts "
                         "their memory")
+
+    def run_float(self, op: WeightsOp, args):
+        return (elements_array(op.value),)
+
+    def run_fixed(self, op: WeightsOp, args):
+        """`value` holds real numbers exactly on the grid of `format` (quantize puts them there
+        offline; checked here). `format` is one FixedType, or an array of FixedTypes, one per output
+        channel (dim 0), for per-channel scales."""
+        value = elements_array(op.value)
+        fmt = formats_of(op.format)
+        if fmt is None:
+            return (value,)
+        value = value.astype(np.float64)
+        check_on_grid(op, value, fmt)
+        return (value,)
+
+
+def check_on_grid(op: NodeOp, value: np.ndarray, fmt) -> None:
+    """Refuse weights whose values are off the grid of their format (consumers would round them)."""
+    if fmt is not None and not np.array_equal(cast_weights(value, fmt), value):
+        raise DfccError(f"weights '{op.node_name.data}' hold values that are not on the grid of their format")

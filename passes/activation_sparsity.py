@@ -30,7 +30,7 @@ from xdsl.passes import ModulePass
 
 from dfcc import kinds
 from dfcc.analyses.zero_products import zero_activation_windows, zero_product_counts
-from dfcc.backends.cpu.reference import run_reference
+from dfcc.analyses.reference import run_reference
 from dfcc.errors import DfccError
 from dfcc.kinds.cost import ZERO_HISTOGRAM_ATTR, zero_histogram
 from dfcc.passes.calibration import calibration_inputs

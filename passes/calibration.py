@@ -8,7 +8,7 @@ import sys
 import numpy as np
 from xdsl.dialects import func
 
-from dfcc.backends.cpu.io import load_inputs
+from dfcc.frontends.inputs import load_inputs
 from dfcc.errors import DfccError
 
 

@@ -25,7 +25,7 @@ from xdsl.pattern_rewriter import (
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
-from dfcc.backends.cpu.scalar_body import evaluate_body
+from dfcc.dialects.scalar_body import evaluate_body
 from dfcc.dialects import dataflow as df
 from dfcc import kinds
 from dfcc.dialects.resources import elements_array, make_resource

@@ -41,7 +41,7 @@ from xdsl.dialects.builtin import DictionaryAttr, FloatAttr, IntegerAttr, Module
 from xdsl.passes import ModulePass
 
 from dfcc.analyses.search import Constraint, Objective, Problem, SearchResult, TrialResult, search
-from dfcc.backends.cpu.reference import run_reference
+from dfcc.analyses.reference import run_reference
 from dfcc.analyses.network import Network
 from dfcc.kinds import ConvOp, SourceOp
 from dfcc.errors import DfccError

@@ -24,7 +24,7 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import Rewriter
 from xdsl.utils.exceptions import VerifyException
 
-from dfcc.backends.cpu.scalar_body import INDEXING_OPS, SUPPORTED_SCALAR_OPS, evaluate_body, evaluate_ops
+from dfcc.dialects.scalar_body import INDEXING_OPS, SUPPORTED_SCALAR_OPS, evaluate_body, evaluate_ops
 from dfcc.dialects import dataflow as df
 from dfcc import kinds
 from dfcc.dialects import tm_tensor

@@ -34,7 +34,7 @@ from xdsl.ir import Block, Region
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
-from dfcc.backends.cpu import fixed_point as fx
+from dfcc.dialects import fixed_point as fx
 from dfcc import kinds
 from dfcc.dialects.resources import make_resource
 from dfcc.errors import DfccError

@@ -4,7 +4,7 @@
     quantize{weight-bits=4 act-bits=8 per-channel=true calibration=data/cal.npz percentile=99.99
              override=conv0:w8a12,linear*:acc24 rounding=rnd overflow=sat}
 
-Everything the pass decides is written into the IR (numbers follow `backends/cpu/fixed_point.py`):
+Everything the pass decides is written into the IR (numbers follow `dialects/fixed_point.py` and the kinds' `run_fixed`):
 - every stream's element type becomes `!dataflow.fixed<W, I, ...>`: W = act-bits, I from the
   calibrated range of that stream (min/max, or the `percentile` of the values), `unsigned` when the
   stream never went negative on the calibration data; rounding/overflow from the options;
@@ -50,7 +50,8 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
-from dfcc.backends.cpu import fixed_point as fx
+from dfcc.analyses.reference import run_reference
+from dfcc.dialects import fixed_point as fx
 from dfcc.dialects import dataflow as df
 from dfcc import kinds
 from dfcc.dialects.resources import elements_array, make_resource
@@ -226,8 +227,6 @@ class Quantize(ModulePass):
             self._quantize_function(op, function)
 
     def _quantize_function(self, module: ModuleOp, function: func.FuncOp) -> None:
-        from dfcc.backends.cpu.reference import run_reference
-
         name = function.sym_name.data
         if fx.uses_fixed_point(function):
             raise DfccError(f"@{name} is already quantized (its streams carry fixed-point types)", "quantize")
@@ -343,8 +342,6 @@ class Quantize(ModulePass):
     # ---- error measurement ------------------------------------------------------------------------
     def _measure(self, module: ModuleOp, float_module: ModuleOp, function: func.FuncOp, name: str,
                  inputs: list[list[np.ndarray]]) -> None:
-        from dfcc.backends.cpu.reference import run_reference
-
         nodes = [o for o in function.body.walk() if isinstance(o, df.NodeOp) and not isinstance(o, (kinds.WeightsOp, kinds.SinkOp))]
         power: dict[str, list[float]] = {o.node_name.data: [0.0, 0.0, 0.0] for o in nodes}  # signal, noise, format noise
         for sample in inputs:

@@ -11,71 +11,22 @@ from importlib.metadata import entry_points
 from xdsl.passes import ModulePass
 
 from dfcc.errors import DfccError
+from dfcc.passes.activation_sparsity import ActivationSparsity
+from dfcc.passes.cleanup import DataflowCleanup
+from dfcc.passes.decompose import Decompose
+from dfcc.passes.decompose_search import DecomposeSearch
+from dfcc.passes.explore import Explore
+from dfcc.passes.lower_to_dataflow import LowerToDataflow
+from dfcc.passes.lowrank_compensate import LowrankCompensate
+from dfcc.passes.quantize import Quantize
+from dfcc.passes.sparsify import Sparsify
+from dfcc.passes.sparsity_search import SparsitySearch
+from dfcc.passes.zero_skip import ZeroSkip
 
 
-def _builtin_passes() -> dict[str, Callable[[], type[ModulePass]]]:
-    def lower():
-        from dfcc.passes.lower_to_dataflow import LowerToDataflow
-
-        return LowerToDataflow
-
-    def quantize():
-        from dfcc.passes.quantize import Quantize
-
-        return Quantize
-
-    def explore():
-        from dfcc.passes.explore import Explore
-
-        return Explore
-
-    def decompose():
-        from dfcc.passes.decompose import Decompose
-
-        return Decompose
-
-    def lowrank_compensate():
-        from dfcc.passes.lowrank_compensate import LowrankCompensate
-
-        return LowrankCompensate
-
-    def cleanup():
-        from dfcc.passes.cleanup import DataflowCleanup
-
-        return DataflowCleanup
-
-    def decompose_search():
-        from dfcc.passes.decompose_search import DecomposeSearch
-
-        return DecomposeSearch
-
-    def activation_sparsity():
-        from dfcc.passes.activation_sparsity import ActivationSparsity
-
-        return ActivationSparsity
-
-    def zero_skip():
-        from dfcc.passes.zero_skip import ZeroSkip
-
-        return ZeroSkip
-
-    def sparsity_search():
-        from dfcc.passes.sparsity_search import SparsitySearch
-
-        return SparsitySearch
-
-    def sparsify():
-        from dfcc.passes.sparsify import Sparsify
-
-        return Sparsify
-
-    return {"lower-to-dataflow": lower, "dataflow-cleanup": cleanup, "quantize": quantize, "explore": explore,
-            "decompose": decompose, "lowrank-compensate": lowrank_compensate, "decompose-search": decompose_search,
-            "sparsify": sparsify, "activation-sparsity": activation_sparsity,
-            "zero-skip": zero_skip, "sparsity-search": sparsity_search}
-
-
-_PASSES: dict[str, Callable[[], type[ModulePass]]] = _builtin_passes()
+_BUILTIN = (LowerToDataflow, DataflowCleanup, Quantize, Explore, Decompose, LowrankCompensate, DecomposeSearch,
+            Sparsify, ActivationSparsity, ZeroSkip, SparsitySearch)
+_PASSES: dict[str, Callable[[], type[ModulePass]]] = {p.name: (lambda p=p: p) for p in _BUILTIN}
 
 
 def register_pass(pass_class: type[ModulePass]) -> type[ModulePass]:

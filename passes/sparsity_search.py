@@ -33,7 +33,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 
 from dfcc import kinds
 from dfcc.analyses.search import Objective, Problem, search
-from dfcc.backends.cpu.reference import run_reference
+from dfcc.analyses.reference import run_reference
 from dfcc.dialects.resources import elements_array
 from dfcc.errors import DfccError
 from dfcc.hardware.platforms import load_platform

@@ -10,8 +10,8 @@ import pytest
 
 from dfcc import kinds
 from dfcc.analyses import zero_products
-from dfcc.backends.cpu import kernels
-from dfcc.backends.cpu.reference import run_reference
+from dfcc.kinds.window import conv2d
+from dfcc.analyses.reference import run_reference
 from dfcc.analyses.zero_products import zero_activation_windows, zero_product_counts
 from dfcc.frontends.mlir import make_context, parse_module
 from dfcc.kinds.cost import zero_histogram
@@ -98,7 +98,7 @@ def test_pass_stores_histograms_of_the_real_activations(tmp_path):
     assert conv.attributes["dataflow.zero_histogram"].data["activation_zeros"].value.data == 0
     assert conv.attributes["dataflow.zero_histogram"].data["data"].data == "cal.npz"
     # linear0 reads the ReLU output: its zero-activation fraction is what the float graph produces
-    relu = [np.maximum(kernels.conv2d(np.transpose(s, (0, 2, 3, 1)), w, None, (1, 1), (1, 1), (0, 0, 0, 0), 1), 0)
+    relu = [np.maximum(conv2d(np.transpose(s, (0, 2, 3, 1)), w, None, (1, 1), (1, 1), (0, 0, 0, 0), 1), 0)
             for s in data]
     zeros = float(np.mean([np.mean(r == 0) for r in relu]))
     assert linear.attributes["dataflow.zero_histogram"].data["activation_zeros"].value.data == pytest.approx(zeros)

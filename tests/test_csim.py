@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("torch_mlir.fx")
 pytest.importorskip("hls4ml")
 
-from dfcc.backends.cpu.reference import run_reference  # noqa: E402
+from dfcc.analyses.reference import run_reference  # noqa: E402
 from dfcc.backends.hls.csim import csim  # noqa: E402
 from dfcc.backends.output import module_text  # noqa: E402
 from dfcc.driver.pipeline import parse_pipeline  # noqa: E402

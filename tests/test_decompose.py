@@ -9,7 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("torch_mlir.fx")
 
-from dfcc.backends.cpu.reference import run_reference  # noqa: E402
+from dfcc.analyses.reference import run_reference  # noqa: E402
 from dfcc.dialects import dataflow as df  # noqa: E402
 from dfcc import kinds  # noqa: E402
 from dfcc.dialects.resources import elements_array  # noqa: E402

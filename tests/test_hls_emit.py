@@ -69,7 +69,7 @@ def test_csim_cli_matches_cpu(tmp_path):
 
 
 def test_erf_params_reduce_csim(tmp_path):
-    from dfcc.backends.cpu.reference import run_reference
+    from dfcc.analyses.reference import run_reference
     from dfcc.backends.hls.csim import csim
 
     path = tmp_path / "erf.mlir"

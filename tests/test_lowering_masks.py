@@ -9,7 +9,7 @@ pytest.importorskip("torch_mlir.fx")
 from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
-from dfcc.backends.cpu.scalar_body import evaluate_body  # noqa: E402
+from dfcc.dialects.scalar_body import evaluate_body  # noqa: E402
 from dfcc.dialects.resources import elements_array  # noqa: E402
 from dfcc.frontends.mlir import parse_module  # noqa: E402
 from tests.torch_differential import assert_matches_torch  # noqa: E402

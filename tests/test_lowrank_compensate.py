@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("torch_mlir.fx")
 pytest.importorskip("sklearn")
 
-from dfcc.backends.cpu.reference import run_reference  # noqa: E402
+from dfcc.analyses.reference import run_reference  # noqa: E402
 from dfcc.dialects import dataflow as df  # noqa: E402
 from dfcc.dialects.resources import elements_array  # noqa: E402
 from dfcc.examples.digits_quantization import load_digits_split, train_cnn  # noqa: E402

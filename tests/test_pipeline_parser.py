@@ -9,7 +9,7 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
-from dfcc.backends.cpu.reference import run_reference
+from dfcc.analyses.reference import run_reference
 from dfcc.driver.pipeline import PassSpec, parse_pipeline
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context, parse_module

@@ -1,4 +1,4 @@
-"""The quantize pass and the bit-accurate fixed-point CPU reference (backends/cpu/fixed_point.py)."""
+"""The quantize pass and the bit-accurate fixed-point CPU reference (dialects/fixed_point.py, the kinds' run_fixed)."""
 
 import itertools
 import re
@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dfcc.backends.cpu import fixed_point as fx
-from dfcc.backends.cpu.reference import run_reference
+from dfcc.dialects import fixed_point as fx
+from dfcc.analyses.reference import run_reference
 from dfcc.dialects.dataflow import FixedType
+from dfcc.kinds.map import map_kind, map_table
+from dfcc.kinds.reduce import mean_reciprocal
 from dfcc.driver.cli import main as dfcc_main
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context, read_module
@@ -55,14 +57,14 @@ def test_negative_and_large_integer_bits():
 
 
 def test_mean_reciprocal_and_map_table():
-    assert fx.mean_reciprocal(4) == 0.25 and fx.mean_reciprocal(64) == 1 / 64
-    assert abs(fx.mean_reciprocal(49) - 1 / 49) < 2 ** -22
+    assert mean_reciprocal(4) == 0.25 and mean_reciprocal(64) == 1 / 64
+    assert abs(mean_reciprocal(49) - 1 / 49) < 2 ** -22
     module = _quantized(LINEAR_RELU, weight_bits=8, act_bits=8)
     relu = next(op for op in module.walk() if op.name == "dataflow.map")
-    table = fx.map_table(relu)
+    table = map_table(relu)
     x_fmt, y_fmt = fx.fixed_of(relu.inputs[0]), fx.fixed_of(relu.output)
     codes = fx.input_codes(x_fmt)
-    assert table.shape == (256,) and fx.map_kind(relu) == "table"
+    assert table.shape == (256,) and map_kind(relu) == "table"
     np.testing.assert_array_equal(table, fx.cast(np.maximum(codes * 2.0 ** -x_fmt.frac_bits, 0), y_fmt))
 
 

@@ -14,7 +14,7 @@ pytest.importorskip("torch_mlir.fx")
 
 from torch import nn  # noqa: E402
 
-from dfcc.backends.cpu.reference import run_reference  # noqa: E402
+from dfcc.analyses.reference import run_reference  # noqa: E402
 from dfcc.backends.hls.csim import csim  # noqa: E402
 from dfcc.driver.pipeline import parse_pipeline  # noqa: E402
 from dfcc.frontends.mlir import make_context  # noqa: E402

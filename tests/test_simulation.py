@@ -125,7 +125,7 @@ def residual_module_text():
 
 def test_residual_too_shallow_skip_deadlocks_in_simulation_and_bounded_csim(residual_module_text):
     pytest.importorskip("hls4ml")
-    from dfcc.backends.cpu.reference import run_reference
+    from dfcc.analyses.reference import run_reference
     from dfcc.backends.hls.bounded import bounded_csim
     from dfcc.errors import DfccError
     from dfcc.examples.models import MODELS

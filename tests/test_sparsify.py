@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("torch_mlir.fx")
 
 from dfcc import kinds  # noqa: E402
-from dfcc.backends.cpu.reference import run_reference  # noqa: E402
+from dfcc.analyses.reference import run_reference  # noqa: E402
 from dfcc.dialects.resources import elements_array, make_resource  # noqa: E402
 from dfcc.errors import DfccError  # noqa: E402
 from dfcc.frontends.mlir import make_context  # noqa: E402

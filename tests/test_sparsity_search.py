@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("torch_mlir.fx")
 
 from dfcc import kinds  # noqa: E402
-from dfcc.backends.cpu.reference import run_reference  # noqa: E402
+from dfcc.analyses.reference import run_reference  # noqa: E402
 from dfcc.frontends.mlir import make_context  # noqa: E402
 from dfcc.frontends.torch import import_module  # noqa: E402
 from dfcc.passes.lower_to_dataflow import LowerToDataflow  # noqa: E402

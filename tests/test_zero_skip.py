@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from dfcc import kinds
-from dfcc.backends.cpu.reference import run_reference
+from dfcc.analyses.reference import run_reference
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context, parse_module
 from dfcc.kinds.cost import describe

@@ -6,7 +6,7 @@ The error measure is max |reference - torch| / max |torch| per output (as in tes
 import numpy as np
 import torch
 
-from dfcc.backends.cpu.reference import run_reference
+from dfcc.analyses.reference import run_reference
 from dfcc.frontends.torch import import_module
 from dfcc.passes.lower_to_dataflow import LowerToDataflow
 

@@ -1,57 +1,13 @@
-"""Model inputs and outputs as numpy files: `.npz` with keys arg0.. / out0.. (or one `.npy`).
+"""Model outputs as a numpy `.npz` file with keys out0, out1, ... (written atomically)."""
 
-Inputs must be real numbers (bool, integer or float arrays) and finite: a NaN or an infinity has
-no fixed-point code and float hardware and the reference would not agree on it, so it is refused.
-"""
-
-import zipfile
-import zlib
-from tokenize import TokenError
+import io
 
 import numpy as np
 
 from dfcc.backends.output import write_atomic
-from dfcc.errors import DfccError
-
-_NUMERIC_KINDS = "biuf"  # bool, signed, unsigned, float: complex, strings, objects, dates are refused
-
-
-def load_inputs(path: str) -> list[np.ndarray]:
-    try:
-        data = np.load(path, allow_pickle=False)
-        if isinstance(data, np.ndarray):
-            arrays = {"arg0": data}
-        else:
-            with data:
-                arrays = _named_arrays(data, path)  # reads every array now: a bad CRC shows here
-    except (OSError, ValueError, EOFError, SyntaxError, TokenError, RecursionError, zipfile.BadZipFile,
-            zlib.error) as error:  # what numpy raises on a damaged file or .npy header
-        raise DfccError(f"cannot read inputs (not a readable .npy or .npz file): {error or type(error).__name__}", path) from None
-    for key, array in arrays.items():
-        _check_input(key, array, path)
-    return list(arrays.values())
-
-
-def _named_arrays(data, path: str) -> dict[str, np.ndarray]:
-    keys = sorted((k for k in data.files if k.startswith("arg") and k[3:].isdigit()), key=lambda k: int(k[3:]))
-    if not keys or keys != [f"arg{i}" for i in range(len(keys))]:
-        raise DfccError(f"input .npz must hold arrays arg0, arg1, ... (found: {', '.join(data.files) or 'none'})", path)
-    return {k: data[k] for k in keys}
-
-
-def _check_input(key: str, array: np.ndarray, path: str) -> None:
-    if array.dtype.kind not in _NUMERIC_KINDS or array.dtype.fields is not None:
-        raise DfccError(f"input {key} has dtype {array.dtype}; dfcc takes real numbers (bool, int or float arrays)", path)
-    bad = ~np.isfinite(array) if array.dtype.kind == "f" else np.zeros(array.shape, bool)
-    if bad.any():
-        where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise DfccError(f"input {key} holds {int(bad.sum())} NaN or infinite values (the first at index {where}); "
-                        "dfcc takes finite inputs only", path)
 
 
 def save_outputs(path: str, outputs: list[np.ndarray]) -> None:
-    import io
-
     buffer = io.BytesIO()
     np.savez(buffer, **{f"out{i}": np.asarray(o, dtype=np.float32) for i, o in enumerate(outputs)})
     write_atomic(path, buffer.getvalue())

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 
-from dfcc.backends.cpu.fixed_point import check_weights_on_grid
+from dfcc.analyses.reference import check_weights_on_grid
 from dfcc.backends.hls import toolchain
 from dfcc.backends.hls.emit import Design, emit_design
 from dfcc.backends.hls.project import from_stream_order, write_project

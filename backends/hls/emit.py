@@ -517,7 +517,7 @@ class Emitter:
             b_values, b_fx = None, Fx(2, 2)
             b_rom = self._zero_rom(f"b_{sanitize(name)}_zero", f, b_fx)
         # exact accumulator: every product and the bias on its grid, the worst case in range
-        from dfcc.backends.cpu.fixed_point import accumulator_bound
+        from dfcc.dialects.fixed_point import accumulator_bound
 
         x_fx = fx_of(x_fixed)
         frac = max(x_fx.frac + w_fx.frac, b_fx.frac)

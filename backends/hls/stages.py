@@ -47,7 +47,7 @@ static inline double dfcc_erf(double x) {
 
 
 def _constant(op) -> float:
-    from dfcc.backends.cpu.scalar_body import constant_value
+    from dfcc.dialects.scalar_body import constant_value
 
     return float(constant_value(op))
 
@@ -196,7 +196,7 @@ def _small_exact(values: np.ndarray) -> bool:
 
 
 def map_stage(em, op: kinds.MapOp, name: str) -> None:
-    from dfcc.backends.cpu import fixed_point as fxp
+    from dfcc.kinds.map import map_kind, map_table
 
     fn = sanitize(name)
     out_shape = list(op.output.type.get_shape())
@@ -205,7 +205,7 @@ def map_stage(em, op: kinds.MapOp, name: str) -> None:
     lanes = em_int(op, "coarse")
     out_fixed = em.fixed_type(op.output)
     t_out = cpp_type(op.output.type.element_type)
-    kind = "float" if out_fixed is None else fxp.map_kind(op)
+    kind = "float" if out_fixed is None else map_kind(op)
     if out_fixed is not None and any(em.fixed_type(v) is None for v in op.inputs):
         raise em.error(op, "a fixed-point map needs fixed-point inputs")
 
@@ -279,7 +279,7 @@ def map_stage(em, op: kinds.MapOp, name: str) -> None:
     if kind == "table":
         x_fixed = em.fixed_type(op.inputs[0])
         width = x_fixed.width.data
-        table = fxp.map_table(op)
+        table = map_table(op)
         out_fx = fx_of(out_fixed)
         rom = Rom(f"t_{fn}", f"dfcc::code<{t_out}, {code_storage(out_fx)} >", t_out, (1 << width,), table,
                   out_fx.frac, f"map '{name}': output for every input bit pattern (fixed_point.map_table)")
@@ -345,7 +345,7 @@ def map_stage(em, op: kinds.MapOp, name: str) -> None:
 
 
 def reduce_stage(em, op: kinds.ReduceOp, name: str) -> None:
-    from dfcc.backends.cpu.fixed_point import mean_reciprocal
+    from dfcc.kinds.reduce import mean_reciprocal
 
     fn = sanitize(name)
     shape = list(op.input.type.get_shape())

@@ -11,7 +11,7 @@ from dfcc.errors import DfccError
 
 
 def _inputs_for(module: ModuleOp, request) -> list[np.ndarray]:
-    from dfcc.backends.cpu.io import load_inputs
+    from dfcc.frontends.inputs import load_inputs
     from dfcc.backends.hls.emit import _main_function
 
     if request.input is not None:
@@ -24,7 +24,7 @@ def _inputs_for(module: ModuleOp, request) -> list[np.ndarray]:
 def run_hls(module: ModuleOp, request) -> None:
     """-t hls -o DIR: the Vitis HLS project, with testbench data (--input, or seeded random inputs)
     and the CPU reference's outputs as the expected results."""
-    from dfcc.backends.cpu.reference import run_reference
+    from dfcc.analyses.reference import run_reference
     from dfcc.backends.hls.emit import emit_design
     from dfcc.backends.hls.project import write_project
     from dfcc.backends.output import write_directory_atomic
@@ -42,7 +42,8 @@ def run_hls(module: ModuleOp, request) -> None:
 
 def run_csim(module: ModuleOp, request) -> None:
     """-t csim --input x.npz -o y.npz: C simulation of the generated project, outputs as -t cpu writes them."""
-    from dfcc.backends.cpu.io import load_inputs, save_outputs
+    from dfcc.backends.cpu.io import save_outputs
+    from dfcc.frontends.inputs import load_inputs
     from dfcc.backends.hls.csim import csim
 
     if request.input is None:

@@ -80,7 +80,8 @@ def constant_value(op: arith.ConstantOp) -> np.ndarray:
     raise DfccError(f"unsupported scalar constant {value}")
 
 
-def _eval_op(op: Operation, args: list, indices: Sequence[np.ndarray] | None = None) -> np.ndarray | None:
+def evaluate_op(op: Operation, args: list, indices: Sequence[np.ndarray] | None = None) -> np.ndarray | None:
+    """The value of one scalar op on numpy arrays (its operands, broadcast element-wise)."""
     name = op.name
     if name in _INTEGER:
         return _INTEGER[name](args[0], args[1])
@@ -124,7 +125,7 @@ def evaluate_ops(ops: Sequence[Operation], env: dict[SSAValue, np.ndarray],
     """Evaluates `ops` in order (operands from `env`), adding their results to `env`."""
     with np.errstate(all="ignore"):
         for op in ops:
-            result = _eval_op(op, [env[v] for v in op.operands], indices)
+            result = evaluate_op(op, [env[v] for v in op.operands], indices)
             if op.results:
                 env[op.results[0]] = result
     return env
@@ -151,7 +152,7 @@ def evaluate_body(block: Block, args: Sequence[np.ndarray], outer: Callable[[SSA
             operands = [lookup(v) for v in op.operands]
             if op is block.last_op:
                 return [np.asarray(v, dtype=np.float32) if np.asarray(v).dtype == np.float64 else v for v in operands]
-            result = _eval_op(op, operands, indices)
+            result = evaluate_op(op, operands, indices)
             if op.results:
                 env[op.results[0]] = result
     raise DfccError("element-wise body has no terminator")

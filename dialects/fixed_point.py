@@ -1,0 +1,177 @@
+"""Fixed-point numbers: what a `!dataflow.fixed` value is and how a value is cast to one.
+
+This docstring and the `run_fixed` methods of the node kinds (kinds/<kind>.py, each stating its own
+rule) are THE number-semantics contract. The CPU reference implements it; the HLS kernels implement
+the same with `ap_fixed`, and C simulation must match the CPU reference bit for bit. Change one only
+together with the other.
+
+Values
+    `!dataflow.fixed<W, I[, unsigned][, rounding][, overflow]>` is `ap_fixed<W, I, Q, O>` (or
+    `ap_ufixed`): a value is an integer code q times 2^-F, F = W - I. Signed codes lie in
+    [-2^(W-1), 2^(W-1) - 1], unsigned in [0, 2^W - 1]. I may be negative or larger than W.
+
+cast(x, T)  (`cast` below; ap_fixed's conversion from a wider value, including from a double)
+    1. rounding to a multiple of 2^-F, on the exact value of x:
+       trn      = floor (toward -inf)                               AP_TRN
+       rnd      = round half toward +inf: floor(x * 2^F + 1/2)       AP_RND
+       rnd_conv = round half to even                                AP_RND_CONV
+    2. overflow of the code q to W bits:
+       wrap = keep the low W bits (two's complement for signed)     AP_WRAP
+       sat  = clamp to the smallest/largest code                    AP_SAT
+    (non-finite inputs, which ap_fixed leaves undefined: nan -> 0, +-inf -> the code +-2^60 before
+    overflow, i.e. the extreme code with sat and 0 with wrap.)
+
+Nodes
+    A node whose output stream is f32 runs in float. Otherwise, with `T_out` its output stream's
+    element type, values are carried exactly (float64 holds every code of <= 53 bits) and each
+    kind's `run_fixed` says where it rounds: most compute exactly and end with T_out(value)
+    (`cast_result`); accumulating nodes first cast to their `acc_format` (`cast_accumulator`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from xdsl.dialects.builtin import ArrayAttr
+from xdsl.ir import Operation, SSAValue
+
+from dfcc.dialects.dataflow import FixedType, StreamType
+from dfcc.errors import DfccError
+
+
+def code_range(fmt: FixedType) -> tuple[int, int]:
+    """Smallest and largest integer code of `fmt`."""
+    width = fmt.width.data
+    return (-(1 << (width - 1)), (1 << (width - 1)) - 1) if fmt.is_signed else (0, (1 << width) - 1)
+
+
+def value_range(fmt: FixedType) -> tuple[float, float]:
+    lo, hi = code_range(fmt)
+    return math.ldexp(lo, -fmt.frac_bits), math.ldexp(hi, -fmt.frac_bits)
+
+
+def to_codes(x: np.ndarray, fmt: FixedType) -> np.ndarray:
+    """The integer codes (as float64) of cast(x, fmt): rounding, then overflow (see module doc)."""
+    scaled = np.ldexp(np.asarray(x, dtype=np.float64), fmt.frac_bits)  # exact: a power-of-two scaling
+    scaled = np.nan_to_num(scaled, nan=0.0, posinf=2.0 ** 60, neginf=-(2.0 ** 60))  # +-inf saturate/wrap as huge
+    floor = np.floor(scaled)
+    rest = scaled - floor  # exact (Sterbenz); in [0, 1)
+    mode = fmt.rounding.data
+    if mode == "trn":
+        code = floor
+    elif mode == "rnd":
+        code = floor + (rest >= 0.5)
+    else:  # rnd_conv
+        code = floor + ((rest > 0.5) | ((rest == 0.5) & (np.fmod(floor, 2) != 0)))
+    lo, hi = code_range(fmt)
+    if fmt.overflow.data == "sat":
+        return np.clip(code, lo, hi)
+    span = float(1 << fmt.width.data)
+    code = np.fmod(code, span)  # fmod is exact for floats
+    code = np.where(code < lo, code + span, code)
+    return np.where(code > hi, code - span, code)
+
+
+def cast(x: np.ndarray, fmt: FixedType) -> np.ndarray:
+    """cast(x, fmt) as float64 real values (exact: codes times a power of two)."""
+    return np.ldexp(to_codes(x, fmt), -fmt.frac_bits)
+
+
+def on_grid(x: np.ndarray, fmt: FixedType) -> bool:
+    """Whether every value of x is exactly representable in fmt."""
+    x = np.asarray(x, dtype=np.float64)
+    lo, hi = value_range(fmt)
+    scaled = np.ldexp(x, fmt.frac_bits)
+    return bool(np.all(scaled == np.floor(scaled)) and np.all(x >= lo) and np.all(x <= hi))
+
+
+def input_codes(fmt: FixedType) -> np.ndarray:
+    """Every code of fmt, indexed by its W-bit pattern read as unsigned (two's complement)."""
+    width = fmt.width.data
+    patterns = np.arange(1 << width, dtype=np.int64)
+    if fmt.is_signed:
+        patterns = np.where(patterns >= 1 << (width - 1), patterns - (1 << width), patterns)
+    return patterns.astype(np.float64)
+
+
+# ---- weight formats --------------------------------------------------------------------------------
+
+
+def formats_of(attr) -> list[FixedType] | FixedType | None:
+    """A weights `format`: one FixedType, or (per channel) a list of them."""
+    if attr is None or isinstance(attr, FixedType):
+        return attr
+    if isinstance(attr, ArrayAttr) and all(isinstance(a, FixedType) for a in attr.data):
+        return list(attr.data)
+    raise DfccError(f"weights format must be a !dataflow.fixed type or an array of them, got {attr}")
+
+
+def cast_weights(values: np.ndarray, fmt) -> np.ndarray:
+    """Cast weights to one format, or per output channel (dim 0) to a list of formats."""
+    if isinstance(fmt, list):
+        if len(fmt) != values.shape[0]:
+            raise DfccError(f"{len(fmt)} per-channel formats for {values.shape[0]} channels")
+        return np.stack([cast(values[c], f) for c, f in enumerate(fmt)])
+    return cast(values, fmt)
+
+
+def frac_bits_of(fmt) -> int:
+    return max(f.frac_bits for f in fmt) if isinstance(fmt, list) else fmt.frac_bits
+
+
+# ---- accumulators ------------------------------------------------------------------------------------
+
+
+def accumulator_bound(x_fmt: FixedType, weights: np.ndarray, bias: np.ndarray | None) -> tuple[float, float]:
+    """Worst-case (lowest, highest) accumulator over every input of x_fmt: per output channel
+    sum_j min/max(w_j * x) + b, then the extreme over channels. Weights are F x (fan-in...)."""
+    lo_x, hi_x = value_range(x_fmt)
+    w = weights.reshape(weights.shape[0], -1).astype(np.float64)
+    lo = np.minimum(w * lo_x, w * hi_x).sum(axis=1)
+    hi = np.maximum(w * lo_x, w * hi_x).sum(axis=1)
+    if bias is not None:
+        lo, hi = lo + bias, hi + bias
+    return float(lo.min()), float(hi.max())
+
+
+def check_exact(op: Operation, x_fmt: FixedType | None, weights: np.ndarray, w_fmt, bias: np.ndarray | None) -> None:
+    """Raise unless float64 computes this conv/linear's accumulator exactly: every partial sum is a
+    multiple of 2^-F_acc, exact while below 2^53 units."""
+    if x_fmt is None or w_fmt is None:
+        return
+    frac = x_fmt.frac_bits + frac_bits_of(w_fmt)
+    lo, hi = accumulator_bound(x_fmt, weights, bias)
+    if math.ldexp(max(-lo, hi), frac) >= 2.0 ** 53:
+        raise DfccError(f"{op.name} '{op.node_name.data}': the accumulator needs more than 53 bits "
+                        "(too wide for the exact float64 reference); use fewer bits")
+
+
+# ---- node results ------------------------------------------------------------------------------------
+
+
+def fixed_of(value: SSAValue) -> FixedType | None:
+    """The fixed-point element type of a stream, None for a float stream or a tensor."""
+    t = value.type
+    return t.element_type if isinstance(t, StreamType) and isinstance(t.element_type, FixedType) else None
+
+
+def uses_fixed_point(func_op: Operation) -> bool:
+    """Whether any stream in the function carries fixed-point numbers."""
+    return any(fixed_of(r) is not None for op in func_op.walk() for r in op.results)
+
+
+def cast_result(op: Operation, value: np.ndarray, result: SSAValue | None = None) -> np.ndarray:
+    """T_out(value) for `result` (default: the op's first result); float32 when it is a float stream."""
+    fmt = fixed_of(result if result is not None else op.results[0])
+    if fmt is None:
+        return np.asarray(value, dtype=np.float32)
+    return cast(value, fmt)
+
+
+def cast_accumulator(op: Operation, acc: np.ndarray) -> np.ndarray:
+    """T_out(T_acc(acc)), T_acc the op's `acc_format` (skipped when it has none)."""
+    acc_fmt = op.properties.get("acc_format")
+    if isinstance(acc_fmt, FixedType):
+        acc = cast(acc, acc_fmt)
+    return cast_result(op, acc)
