@@ -4,10 +4,13 @@ import subprocess
 import sys
 
 import pytest
+from xdsl.dialects.linalg import ops as linalg
 
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import parse_module
 from dfcc.passes.lower_to_dataflow import LowerToDataflow
+from dfcc.passes.lowering import HANDLERS, lowers
+from dfcc.passes.lowering.conv import on_conv
 
 SORT_AND_TOPK = """
 func.func @main(%arg0: tensor<2x4xf32>) -> tensor<2x4xf32> {
@@ -133,3 +136,10 @@ def test_cli_exit_code_and_no_traceback(tmp_path):
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("dfcc: error: lower-to-dataflow: cannot lower to dataflow:")
     assert result.stderr.count("unsupported operation") == 3
+
+
+def test_one_lowering_handler_per_op_class():
+    assert HANDLERS[linalg.Conv2DNchwFchwOp] is on_conv
+    with pytest.raises(ValueError, match="linalg.conv_2d_nchw_fchw has two lowering handlers"):
+        lowers(linalg.Conv2DNchwFchwOp)(lambda lw, op: None)
+    assert HANDLERS[linalg.Conv2DNchwFchwOp] is on_conv
