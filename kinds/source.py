@@ -9,6 +9,7 @@ from xdsl.ir import SSAValue
 from xdsl.irdl import irdl_op_definition, operand_def, prop_def, result_def
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, int_array, verify_perm
+from dfcc.errors import DfccError
 from dfcc.kinds.cost import NodeModel, pixel_port
 from dfcc.kinds.registry import NodeKind, register
 
@@ -40,3 +41,9 @@ class Source(NodeKind):
 
     def cost(self, op: SourceOp) -> NodeModel:
         return pixel_port(op, op.output.type)
+
+    def stream_lanes(self, op: SourceOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
+        raise DfccError(f"source '{op.node_name.data}' has no lanes of its own: its port takes those its consumer reads")
+
+    def emit_hls(self, em, op: SourceOp) -> None:
+        em.source_port(op)

@@ -162,3 +162,9 @@ class SparseWeights(NodeKind):
     def cost(self, op: SparseWeightsOp):
         raise DfccError(f"weights '{op.node_name.data}' have no cost of their own: the node reading them counts "
                         "their memory")
+
+    def stream_lanes(self, op: SparseWeightsOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
+        raise DfccError(f"weights '{op.node_name.data}' are a constant, not a stream: they have no lanes")
+
+    def emit_hls(self, em, op: SparseWeightsOp) -> None:
+        raise em.error(op, "this node kind is not supported by the HLS backend yet")

@@ -42,3 +42,9 @@ class Weights(NodeKind):
     def cost(self, op: WeightsOp):
         raise DfccError(f"weights '{op.node_name.data}' have no cost of their own: the node reading them counts "
                         "their memory")
+
+    def stream_lanes(self, op: WeightsOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
+        raise DfccError(f"weights '{op.node_name.data}' are a constant, not a stream: they have no lanes")
+
+    def emit_hls(self, em, op: WeightsOp) -> None:
+        """Nothing of its own: the nodes reading it make its ROMs (their layout and number type)."""

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dfcc.backends.hls.emit import Fx, array_text, emit_design, exact_fx_for, float_literal
-from dfcc.backends.hls.stages import ERF_HELPER
+from dfcc.backends.hls.emit import emit_design
+from dfcc.kinds.hls_types import Fx, array_text, exact_fx_for, float_literal
+from dfcc.kinds.hls_body import ERF_HELPER
 from dfcc.driver.cli import main as dfcc_main
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import read_module
@@ -172,3 +173,4 @@ def test_port_names_cannot_shadow_testbench_locals(tmp_path):
     assert dfcc_main([str(path), "-t", "csim", "--input", str(x), "-o", str(tmp_path / "y.npz")]) == 0
     assert dfcc_main([str(SMALL), "-t", "csim", "--input", str(x), "-o", str(tmp_path / "d.npz")]) == 0
     assert np.array_equal(np.load(tmp_path / "y.npz")["out0"], np.load(tmp_path / "d.npz")["out0"])
+

@@ -32,10 +32,7 @@ KNOWN_UPWARD = {
     ("passes.quantize", "backends.cpu.reference"),
     ("passes.decompose_search", "backends.cpu.reference"),
 }
-KNOWN_CYCLES = {
-    frozenset({"backends.hls.emit", "backends.hls.stages"}),
-    frozenset({"backends.targets", "backends.quant_report"}),
-}
+KNOWN_CYCLES: set[frozenset[str]] = set()
 
 
 def _module_name(path: Path) -> str:
