@@ -339,6 +339,7 @@ class Emitter:
 
     def finish(self) -> Design:
         ports = [self.port_decl(p) for p in self.inputs + self.outputs]
+        headers = self.headers | ({"rom.h"} if self.roms else set())  # ROMs: dfcc::code, dfcc::val
         signature = f"void {TOP}({', '.join(ports)})"
         weights = {}
         rom_includes = []
@@ -356,15 +357,7 @@ class Emitter:
             "#include <ap_fixed.h>",
             "#include <hls_stream.h>",
             "",
-            "#include \"dfcc/concat.h\"",
-            "#include \"dfcc/conv.h\"",
-            "#include \"dfcc/fork.h\"",
-            "#include \"dfcc/linear.h\"",
-            "#include \"dfcc/pool.h\"",
-            "#include \"dfcc/resize.h\"",
-            "#include \"dfcc/rom.h\"",
-            "#include \"dfcc/transpose.h\"",
-            "#include \"dfcc/vec.h\"",
+            *[f"#include \"dfcc/{header}\"" for header in sorted(headers)],
             "",
             *[f"// input {p.name}: {'x'.join(map(str, p.shape))} (stream order), {p.lanes} lane(s) of {p.elem}" for p in self.inputs],
             *[f"// output {p.name}: {'x'.join(map(str, p.shape))} (stream order), {p.lanes} lane(s) of {p.elem}" for p in self.outputs],
