@@ -12,19 +12,19 @@ from dfcc.kinds.accumulators import product_sum_format, sum_format
 from dfcc.passes.quantize import Quantize
 
 FX = "!dataflow.fixed<8, 3>"
-SUMS = f"""
-func.func @main(%a: tensor<1x4x4x2xf32>, %b: tensor<1x4x2x2xf32>) -> (tensor<1x2x2x2xf32>, tensor<1x1x1x2xf32>, tensor<1x4x4x2xf32>) {{
-  %s = dataflow.source %a {{name = "input0", perm = array<i64: 0, 1, 2, 3>}} : (tensor<1x4x4x2xf32>) -> !dataflow.stream<1x4x4x2xf32>
-  %t = dataflow.source %b {{name = "input1", perm = array<i64: 0, 1, 2, 3>}} : (tensor<1x4x2x2xf32>) -> !dataflow.stream<1x4x2x2xf32>
-  %f:3 = dataflow.fork %s {{name = "fork0"}} : (!dataflow.stream<1x4x4x2xf32>) -> (!dataflow.stream<1x4x4x2xf32>, !dataflow.stream<1x4x4x2xf32>, !dataflow.stream<1x4x4x2xf32>)
-  %p = dataflow.pool %f#0 {{name = "pool0", kind = "sum", kernel = array<i64: 2, 2>, stride = array<i64: 2, 2>, dilation = array<i64: 1, 1>, pad = array<i64: 0, 0, 0, 0>}} : (!dataflow.stream<1x4x4x2xf32>) -> !dataflow.stream<1x2x2x2xf32>
-  %r = dataflow.reduce %f#1 {{name = "mean0", kind = "mean", dims = array<i64: 1, 2>}} : (!dataflow.stream<1x4x4x2xf32>) -> !dataflow.stream<1x1x1x2xf32>
-  %m = dataflow.matmul %f#2, %t {{name = "matmul0"}} : (!dataflow.stream<1x4x4x2xf32>, !dataflow.stream<1x4x2x2xf32>) -> !dataflow.stream<1x4x4x2xf32>
-  %o0 = dataflow.sink %p {{name = "output0", perm = array<i64: 0, 1, 2, 3>}} : (!dataflow.stream<1x2x2x2xf32>) -> tensor<1x2x2x2xf32>
-  %o1 = dataflow.sink %r {{name = "output1", perm = array<i64: 0, 1, 2, 3>}} : (!dataflow.stream<1x1x1x2xf32>) -> tensor<1x1x1x2xf32>
-  %o2 = dataflow.sink %m {{name = "output2", perm = array<i64: 0, 1, 2, 3>}} : (!dataflow.stream<1x4x4x2xf32>) -> tensor<1x4x4x2xf32>
+SUMS = """
+func.func @main(%a: tensor<1x4x4x2xf32>, %b: tensor<1x4x2x2xf32>) -> (tensor<1x2x2x2xf32>, tensor<1x1x1x2xf32>, tensor<1x4x4x2xf32>) {
+  %s = dataflow.source %a {name = "input0", perm = array<i64: 0, 1, 2, 3>} : (tensor<1x4x4x2xf32>) -> !dataflow.stream<1x4x4x2xf32>
+  %t = dataflow.source %b {name = "input1", perm = array<i64: 0, 1, 2, 3>} : (tensor<1x4x2x2xf32>) -> !dataflow.stream<1x4x2x2xf32>
+  %f:3 = dataflow.fork %s {name = "fork0"} : (!dataflow.stream<1x4x4x2xf32>) -> (!dataflow.stream<1x4x4x2xf32>, !dataflow.stream<1x4x4x2xf32>, !dataflow.stream<1x4x4x2xf32>)
+  %p = dataflow.pool %f#0 {name = "pool0", kind = "sum", kernel = array<i64: 2, 2>, stride = array<i64: 2, 2>, dilation = array<i64: 1, 1>, pad = array<i64: 0, 0, 0, 0>} : (!dataflow.stream<1x4x4x2xf32>) -> !dataflow.stream<1x2x2x2xf32>
+  %r = dataflow.reduce %f#1 {name = "mean0", kind = "mean", dims = array<i64: 1, 2>} : (!dataflow.stream<1x4x4x2xf32>) -> !dataflow.stream<1x1x1x2xf32>
+  %m = dataflow.matmul %f#2, %t {name = "matmul0"} : (!dataflow.stream<1x4x4x2xf32>, !dataflow.stream<1x4x2x2xf32>) -> !dataflow.stream<1x4x4x2xf32>
+  %o0 = dataflow.sink %p {name = "output0", perm = array<i64: 0, 1, 2, 3>} : (!dataflow.stream<1x2x2x2xf32>) -> tensor<1x2x2x2xf32>
+  %o1 = dataflow.sink %r {name = "output1", perm = array<i64: 0, 1, 2, 3>} : (!dataflow.stream<1x1x1x2xf32>) -> tensor<1x1x1x2xf32>
+  %o2 = dataflow.sink %m {name = "output2", perm = array<i64: 0, 1, 2, 3>} : (!dataflow.stream<1x4x4x2xf32>) -> tensor<1x4x4x2xf32>
   func.return %o0, %o1, %o2 : tensor<1x2x2x2xf32>, tensor<1x1x1x2xf32>, tensor<1x4x4x2xf32>
-}}
+}
 """
 
 FIXED_POOL = f"""
