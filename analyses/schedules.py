@@ -1,6 +1,6 @@
 """When each stage of the generated HLS design reads and writes its streams, per inference.
 
-Every dfcc kernel (backends/hls/include/dfcc/*.h and the stage functions of backends/hls/stages.py)
+Every dfcc kernel (backends/hls/include/dfcc/*.h and the stage functions the kinds' emit_hls generate)
 is a loop nest pipelined at II=1: one iteration per cycle when it is not stalled, each iteration
 reading at most one beat per input stream and writing at most one beat per output stream. A
 `Process` records, per stream, the iteration index of every beat it moves (one inference, in
@@ -57,21 +57,6 @@ class Process:
     reads: list[tuple[Channel, np.ndarray]] = field(default_factory=list)
     writes: list[tuple[Channel, np.ndarray]] = field(default_factory=list)
     latency: int = PIPELINED_LOOP_LATENCY  # cycles from an iteration's start to its write
-
-
-def conv_lanes(c: int, cg: int, fg: int, ci: int, co: int, cgp: int) -> tuple[int, int]:
-    """Input/output lanes realising (coarse_in, coarse_out, coarse_group) in conv.h's layout."""
-
-    def legal(li: int, lo: int) -> bool:
-        if c % li or not (cg % li == 0 or li % cg == 0):
-            return False
-        gpb = li // cg if li > cg else 1
-        return (gpb * fg) % lo == 0
-
-    for li, lo in ((ci * cgp, co * cgp), (ci * cgp, co), (ci, co), (1, 1)):
-        if legal(li, lo):
-            return li, lo
-    return 1, 1
 
 
 def _every(n: int) -> np.ndarray:
@@ -242,7 +227,7 @@ def _conv(p: Pipeline, op: df.ConvOp) -> None:
     (kr, kc), _, _, _ = op.window_geometry()
     groups = op.groups.value.data
     cg, fg = c // groups, f // groups
-    li, lo = conv_lanes(c, cg, fg, op.int_prop("coarse_in"), op.int_prop("coarse_out"), op.int_prop("coarse_group"))
+    li, lo = df.kind_of(op).stream_lanes(op)
     windows = _sliding_window(p, op, li)
     # conv.h conv_mac: pix x C/CI beats x NF output beats x K/FINE steps; a window read at the
     # first step of each beat, an output beat written at its last step of the group's last beat
@@ -259,7 +244,7 @@ def _conv(p: Pipeline, op: df.ConvOp) -> None:
 
 
 def _pool(p: Pipeline, op: df.PoolOp) -> None:
-    lanes = op.int_prop("coarse")
+    lanes, _ = df.kind_of(op).stream_lanes(op)
     windows = _sliding_window(p, op, lanes)
     # pool.h: one window in, one beat out per iteration
     stage = p.process(f"{op.node_name.data}.pool", op.node_name.data, windows.beats)
@@ -271,7 +256,7 @@ def _linear(p: Pipeline, op: df.LinearOp) -> None:
     name = op.node_name.data
     c, f = op.input.type.get_shape()[-1], op.output.type.get_shape()[-1]
     rows = op.input.type.num_elements // c
-    ci, co = op.int_prop("coarse_in"), op.int_prop("coarse_out")
+    ci, co = df.kind_of(op).stream_lanes(op)
     x = p.read(op.input, ci, name)
     # linear.h: rows x C/CI x F/CO; read at fo == 0, write in the last input beat of a row
     cb, fo = c // ci, f // co
@@ -287,7 +272,7 @@ def _matmul(p: Pipeline, op: df.MatmulOp) -> None:
     m, k = a_shape[-2:]
     n = b_shape[-1]
     batch = _prod(a_shape[:-2])
-    ci, co = op.int_prop("coarse_in"), op.int_prop("coarse_out")
+    ci, co = df.kind_of(op).stream_lanes(op)
     a = p.read(op.lhs, ci, name)
     b = p.read(op.rhs, co, name)
     # linear.h matmul, per batch: K x N/CO iterations buffering b, then M x K/CI x N/CO
@@ -304,7 +289,7 @@ def _matmul(p: Pipeline, op: df.MatmulOp) -> None:
 
 def _fork(p: Pipeline, op: df.ForkOp) -> None:
     name = op.node_name.data
-    lanes = op.int_prop("coarse")
+    lanes, _ = df.kind_of(op).stream_lanes(op)
     x = p.read(op.input, lanes, name)
     # fork.h fork_each: one beat in, one copy out on every output, per iteration
     stage = p.process(name, name, x.beats)
@@ -317,13 +302,13 @@ def _map(p: Pipeline, op: df.MapOp) -> None:
     name = op.node_name.data
     out_shape = list(op.output.type.get_shape())
     rank, c_out = len(out_shape), out_shape[-1]
-    lanes = op.int_prop("coarse")
+    _, lanes = df.kind_of(op).stream_lanes(op)
     grid = out_shape[:-1] + [c_out // lanes]
     stage = p.process(name, name, _prod(grid))
     for value in op.inputs:
         shape = [1] * (rank - len(value.type.get_shape())) + list(value.type.get_shape())
         x = p.read(value, lanes if shape[-1] == c_out else 1, name)
-        # stages.py map_stage: a full input is read every iteration; a broadcast one the first
+        # kinds/map.py emit_hls: a full input is read every iteration; a broadcast one the first
         # time each of its elements is needed (all broadcast dims at index 0)
         mask = np.zeros(grid, dtype=bool)
         mask[tuple(0 if shape[d] == 1 and out_shape[d] > 1 else slice(None) for d in range(rank))] = True
@@ -337,37 +322,31 @@ def _reduce(p: Pipeline, op: df.ReduceOp) -> None:
     rank = len(shape)
     dims = sorted(set(op.ints_prop("dims")))
     dims = [d for d in dims if shape[d] > 1] or dims
-    lanes = op.int_prop("coarse")
+    lanes, lanes_out = df.kind_of(op).stream_lanes(op)
     last_reduced = rank - 1 in dims and shape[-1] > 1
     x = p.read(op.input, lanes, name)
     grid = shape[:-1] + [shape[-1] // lanes]
-    # stages.py reduce_stage: reads every beat, writes when the reduced dims reach their last index
+    # kinds/reduce.py emit_hls: reads every beat, writes when the reduced dims reach their last index
     mask = np.zeros(grid, dtype=bool)
     mask[tuple(grid[d] - 1 if d in dims and (d < rank - 1 or last_reduced) else slice(None) for d in range(rank))] = True
     stage = p.process(name, name, _prod(grid))
     p.read_at(stage, x, _every(stage.iterations))
-    p.write(stage, p.output(op.output, 1 if last_reduced else lanes), _grid_where(mask))
+    p.write(stage, p.output(op.output, lanes_out), _grid_where(mask))
 
 
 def _reshape(p: Pipeline, op: df.ReshapeOp) -> None:
-    # no hardware: the same words in the same order (emit.py), lanes fitted to the new last dim
-    lanes = math.gcd(p.producer_lanes(op.input), op.output.type.get_shape()[-1])
+    # no hardware: the same words in the same order (kinds/reshape.py), lanes fitted to the new last dim
+    lanes, _ = df.kind_of(op).stream_lanes(op, producer_lanes=p.producer_lanes(op.input))
     p.alias(op.output, p.read(op.input, lanes, op.node_name.data))
 
 
 def _transpose(p: Pipeline, op: df.TransposeOp) -> None:
     name = op.node_name.data
-    shape, groups = op.input.type.get_shape(), op.moved_dim_groups()
-    if len(groups) <= 1:  # the element order does not change (emit.py: a relabelling)
-        lanes = math.gcd(p.producer_lanes(op.input), op.output.type.get_shape()[-1])
-        p.alias(op.output, p.read(op.input, lanes, name))
+    pi, po = df.kind_of(op).stream_lanes(op, producer_lanes=p.producer_lanes(op.input))
+    if len(op.moved_dim_groups()) <= 1:  # the element order does not change (kinds/transpose.py: a relabelling)
+        p.alias(op.output, p.read(op.input, pi, name))
         return
-    in_groups = sorted(groups, key=lambda g: g[0])
-    dims = [1] * (3 - len(groups)) + [_prod(shape[d] for d in g) for g in in_groups]
-    pad = 3 - len(groups)
-    c = [pad + in_groups.index(g) for g in groups][-1] if groups else 2
-    pi = math.gcd(p.producer_lanes(op.input), dims[2])
-    po = pi if c == 2 else math.gcd(pi, dims[c])
+    dims, _ = op.stage_layout()
     x = p.read(op.input, pi, name)
     # transpose.h: the whole tensor written (N/PI iterations), then read out (N/PO iterations)
     n = _prod(dims)
@@ -380,9 +359,7 @@ def _concat(p: Pipeline, op: df.ConcatOp) -> None:
     name = op.node_name.data
     axis = op.axis.value.data
     out_shape = op.output.type.get_shape()
-    lanes = op.int_prop("coarse")
-    for v in (op.inputs if axis == len(out_shape) - 1 else [op.output]):
-        lanes = math.gcd(lanes, v.type.get_shape()[-1])
+    lanes, _ = df.kind_of(op).stream_lanes(op)
     outer = _prod(out_shape[:axis])
     left = p.read(op.inputs[0], lanes, name)
     left_words = _prod(op.inputs[0].type.get_shape()[axis:])
@@ -407,7 +384,7 @@ def _resize(p: Pipeline, op: df.ResizeOp) -> None:
     name = op.node_name.data
     _, h, w, c = op.input.type.get_shape()
     _, sh, sw, _ = op.ints_prop("scale")
-    lanes = math.gcd(op.int_prop("coarse"), c)
+    lanes, _ = df.kind_of(op).stream_lanes(op)
     x = p.read(op.input, lanes, name)
     # resize.h: one output beat per iteration; an input beat read at every (h % SH, w % SW) == 0
     rows, cols = (h * sh, w * sw) if op.mode.data == "nearest" else ((h - 1) * sh + 1, (w - 1) * sw + 1)
@@ -418,7 +395,7 @@ def _resize(p: Pipeline, op: df.ResizeOp) -> None:
     p.write(stage, p.output(op.output, lanes), _every(stage.iterations))
 
 
-_PAD_SOURCE: dict[str, Callable[[int, int], int]] = {  # stages.py _pad_source, j = i - lo, extent n
+_PAD_SOURCE: dict[str, Callable[[int, int], int]] = {  # kinds/pad.py _pad_source, j = i - lo, extent n
     "constant": lambda j, n: j if 0 <= j < n else -1,
     "reflect": lambda j, n: -j if j < 0 else (2 * (n - 1) - j if j >= n else j),
     "replicate": lambda j, n: min(max(j, 0), n - 1),
@@ -432,14 +409,12 @@ def _pad(p: Pipeline, op: df.PadOp) -> None:
     pads, rank = op.ints_prop("pad"), len(shape)
     padded = [d for d in range(rank) if pads[2 * d] or pads[2 * d + 1]]
     o = padded[0] if padded else rank - 1
-    lanes = 1 if (pads[2 * rank - 2] or pads[2 * rank - 1]) else math.gcd(op.int_prop("coarse"), shape[-1])
-    if o == rank - 1:
-        lanes = 1
+    lanes, _ = df.kind_of(op).stream_lanes(op)
     row = _prod(shape[o + 1:]) // lanes  # input beats per row of the outermost padded dim
     inner = _prod(out_shape[o + 1:]) // lanes  # output beats per output row
     source = _PAD_SOURCE[op.mode.data]
     x = p.read(op.input, lanes, name)
-    # stages.py pad_stage: per output row, read rows up to its source row (a ring), then write it
+    # kinds/pad.py emit_hls: per output row, read rows up to its source row (a ring), then write it
     reads, writes, at = [], [], 0
     for _ in range(_prod(shape[:o])):
         have = 0
@@ -465,10 +440,10 @@ def _slice(p: Pipeline, op: df.SliceOp) -> None:
     offsets, strides = op.ints_prop("offsets"), op.ints_prop("strides")
     rank = len(shape)
     whole_last = offsets[-1] == 0 and strides[-1] == 1 and out_shape[-1] == shape[-1]
-    lanes = math.gcd(op.int_prop("coarse"), shape[-1]) if whole_last else 1
+    lanes, _ = df.kind_of(op).stream_lanes(op)
     x = p.read(op.input, lanes, name)
     grid = shape[:-1] + [shape[-1] // lanes]
-    # stages.py slice_stage: reads every beat, forwards those inside the window
+    # kinds/slice.py emit_hls: reads every beat, forwards those inside the window
     keep = np.ones(grid, dtype=bool)
     for d in range(rank):
         if d == rank - 1 and whole_last:

@@ -14,7 +14,7 @@ import json
 
 from xdsl.dialects.builtin import ArrayAttr, ModuleOp
 
-from dfcc.backends.targets import TargetRequest
+from dfcc.backends.request import TargetRequest
 from dfcc.dialects import dataflow as df
 from dfcc import kinds
 from dfcc.backends.output import write_atomic

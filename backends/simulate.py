@@ -16,6 +16,7 @@ from xdsl.dialects.builtin import ModuleOp
 
 from dfcc.analyses.simulation import DEFAULT_INFERENCES, SimulationResult, simulate
 from dfcc.backends.estimate import Estimate
+from dfcc.backends.output import write_atomic
 from dfcc.errors import DfccError
 
 
@@ -79,8 +80,6 @@ def plot(sim: SimulationResult, path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from dfcc.backends.output import write_atomic
-
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(max(8, 0.22 * max(len(sim.fifos), len(sim.stages)) + 4), 9))
     x = range(len(sim.fifos))
     ax1.bar(x, [f.depth for f in sim.fifos], color="lightgray", label="depth")
@@ -108,8 +107,6 @@ def plot(sim: SimulationResult, path: str) -> None:
 
 def run_simulate(module: ModuleOp, request) -> None:
     """The `simulate` target."""
-    from dfcc.backends.output import write_atomic
-
     sim = simulate(module, int(request.options.get("inferences", DEFAULT_INFERENCES)))
     if sim.deadlock:
         raise DfccError(f"simulate: {sim.describe_deadlock()}\n(deepen the full FIFOs in the IR, or run explore "

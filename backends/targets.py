@@ -1,22 +1,22 @@
 """The outputs `dfcc -t TARGET` can produce, each a function of the final module and the request."""
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from xdsl.dialects.builtin import ModuleOp
 
+from dfcc.analyses.reference import run_reference
+from dfcc.backends.cpu.io import save_outputs
+from dfcc.frontends.inputs import load_inputs
+from dfcc.backends.estimate.report import run_estimate
+from dfcc.backends.hls.target import run_csim, run_hls
+from dfcc.backends.output import print_module
+from dfcc.backends.quant_report import run_report
+from dfcc.backends.request import TargetRequest
+from dfcc.backends.simulate import run_simulate
 from dfcc.errors import DfccError
 
-
-@dataclass(frozen=True)
-class TargetRequest:
-    """What the user asked for on the command line, for the target to act on."""
-
-    output: str | None = None
-    input: str | None = None
-    json: bool = False
-    plot: str | None = None
-    options: dict[str, str] = field(default_factory=dict)
+__all__ = ["TARGETS", "Target", "TargetRequest", "get_target"]
 
 
 @dataclass(frozen=True)
@@ -27,16 +27,10 @@ class Target:
 
 
 def _mlir(module: ModuleOp, request: TargetRequest) -> None:
-    from dfcc.backends.output import print_module
-
     print_module(module, request.output)
 
 
 def _cpu(module: ModuleOp, request: TargetRequest) -> None:
-    from dfcc.backends.cpu.io import save_outputs
-    from dfcc.frontends.inputs import load_inputs
-    from dfcc.analyses.reference import run_reference
-
     if request.input is None:
         raise DfccError("-t cpu needs --input FILE.npz (keys arg0, arg1, ...) or FILE.npy")
     if request.output is None:
@@ -45,32 +39,22 @@ def _cpu(module: ModuleOp, request: TargetRequest) -> None:
 
 
 def _quant_report(module: ModuleOp, request: TargetRequest) -> None:
-    from dfcc.backends.quant_report import run_report
-
     run_report(module, request)
 
 
 def _hls(module: ModuleOp, request: TargetRequest) -> None:
-    from dfcc.backends.hls.target import run_hls
-
     run_hls(module, request)
 
 
 def _csim(module: ModuleOp, request: TargetRequest) -> None:
-    from dfcc.backends.hls.target import run_csim
-
     run_csim(module, request)
 
 
 def _estimate(module: ModuleOp, request: TargetRequest) -> None:
-    from dfcc.backends.estimate.report import run_estimate
-
     run_estimate(module, request)
 
 
 def _simulate(module: ModuleOp, request: TargetRequest) -> None:
-    from dfcc.backends.simulate import run_simulate
-
     run_simulate(module, request)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -12,6 +13,7 @@ from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, int_attr, stream_type_of
 from dfcc.kinds.cost import NodeModel, buffered_stage, stream_bits
+from dfcc.kinds.hls_types import prod
 from dfcc.kinds.registry import NodeKind, register
 from dfcc.kinds.semantics import FixedIsFloatThenCast
 
@@ -58,6 +60,16 @@ class ConcatOp(NodeOp):
 @register
 class Concat(FixedIsFloatThenCast, NodeKind):
     op = ConcatOp
+    hls_headers = ("concat.h",)
+
+    def stream_lanes(self, op: ConcatOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
+        """`coarse` lanes cut to divide every block it joins (each input's last dim when joining
+        along it, else the output's)."""
+        lanes = (op.folding() if folding is None else folding).get("coarse", 1)
+        axis, out_shape = op.axis.value.data, op.output.type.get_shape()
+        for v in (op.inputs if axis == len(out_shape) - 1 else [op.output]):
+            lanes = math.gcd(lanes, v.type.get_shape()[-1])
+        return lanes, lanes
 
     def cost(self, op: ConcatOp) -> NodeModel:
         words = op.output.type.num_elements
@@ -66,3 +78,25 @@ class Concat(FixedIsFloatThenCast, NodeKind):
 
     def run_float(self, op: ConcatOp, args):
         return (np.concatenate(args, axis=op.axis.value.data),)
+
+    def emit_hls(self, em, op: ConcatOp) -> None:
+        """Pairwise `dfcc::concat_blocks` calls (concat.h; a chain for more than two inputs)."""
+        name = em.stage(op)
+        axis = op.axis.value.data
+        out_shape = op.output.type.get_shape()
+        p, _ = self.stream_lanes(op)
+        outer = prod(out_shape[:axis])
+        t_out = em.elem(op.output)
+        left = em.read_stream(op.inputs[0], p, name)
+        left_words = prod(op.inputs[0].type.get_shape()[axis:])
+        for k, value in enumerate(op.inputs[1:], start=1):
+            right = em.read_stream(value, p, name)
+            words = prod(value.type.get_shape()[axis:])
+            if k == len(op.inputs) - 1:
+                out = em.new_stream(f"s_{name}", op.output.type, p, value=op.output)
+            else:
+                out = em.temp_stream(f"s_{name}_part{k}", t_out, p)
+            em.calls.append(f"dfcc::concat_blocks<{outer}, {left_words // p}, {words // p}, {p}, {left.elem}, "
+                            f"{right.elem}, {t_out}>({left.name}, {right.name}, {out.name});  // {name}")
+            left, left_words = out, left_words + words
+        em.define(op.output, left)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 from xdsl.dialects.builtin import IntegerAttr, StringAttr, TensorType
@@ -22,6 +22,7 @@ from dfcc.kinds.cost import (
     STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, acc_bits, array_cost, folding_of, node_label,
     sliding_window_cost, stream_bits, weight_bits,
 )
+from dfcc.kinds.hls_mac import mac_types, mid_and_mul
 from dfcc.kinds.registry import NodeKind, register
 from dfcc.kinds.sparse_weights import weights_format
 from dfcc.kinds.window import WindowOp, conv2d
@@ -76,6 +77,24 @@ class ConvFields(WindowOp):
                 "fine": kr * kc}
 
 
+def conv_lanes(c: int, cg: int, fg: int, ci: int, co: int, cgp: int) -> tuple[int, int]:
+    """Input/output lanes realising (coarse_in, coarse_out, coarse_group) in conv.h's layout: the
+    widest of (ci*cgp, co*cgp), (ci*cgp, co), (ci, co), (1, 1) whose input lanes split the channels
+    into whole groups (or whole lanes per group) and whose output lanes divide the filters of the
+    groups one input beat spans."""
+
+    def legal(li: int, lo: int) -> bool:
+        if c % li or not (cg % li == 0 or li % cg == 0):
+            return False
+        gpb = li // cg if li > cg else 1
+        return (gpb * fg) % lo == 0
+
+    for li, lo in ((ci * cgp, co * cgp), (ci * cgp, co), (ci, co), (1, 1)):
+        if legal(li, lo):
+            return li, lo
+    return 1, 1
+
+
 @irdl_op_definition
 class ConvOp(ConvFields):
     """2-D convolution (grouped/depthwise included); weights F x C/groups x Kr x Kc, bias F.
@@ -90,6 +109,14 @@ class ConvOp(ConvFields):
 @register
 class Conv(NodeKind):
     op = ConvOp
+    hls_headers = ("conv.h",)
+
+    def stream_lanes(self, op: ConvOp, folding: Mapping[str, int] | None = None,
+                     producer_lanes: int = 1) -> tuple[int, int]:
+        f = op.folding() if folding is None else folding
+        c, filters = op.input.type.get_shape()[-1], op.output.type.get_shape()[-1]
+        groups = op.groups.value.data
+        return conv_lanes(c, c // groups, filters // groups, f["coarse_in"], f["coarse_out"], f["coarse_group"])
 
     def cycles_function(self, op: ConvOp) -> Callable[[Folding], float]:
         """Cycles per inference as a function of the folding (dense: every product computed)."""
@@ -111,6 +138,7 @@ class Conv(NodeKind):
         has_bias = op.bias is not None
 
         cycles_of = self.cycles_function(op)
+        factors = tuple(op.folding_extents())
 
         def evaluate(folding: Folding) -> NodeCost:
             ci, co, cg, fine = folding
@@ -131,7 +159,7 @@ class Conv(NodeKind):
                 fill=window.fill_fraction, dsp=dsp,
                 bram18=w_bram + window.bram18 + a_bram + b_bram, uram=0,
                 lut=logic.lut + w_lut + window.lut + a_lut + b_lut, ff=logic.ff,
-                out_lanes=co * cg, weight_width=ww, weight_depth=wd, mult_lut=mults * lut_multiplier(d_bits, w_bits),
+                out_lanes=self.stream_lanes(op, dict(zip(factors, folding)))[1], weight_width=ww, weight_depth=wd, mult_lut=mults * lut_multiplier(d_bits, w_bits),
                 weight_sweeps=ho * wo,
             )
 
@@ -160,3 +188,22 @@ class Conv(NodeKind):
         acc = conv2d(x, weights, bias[0] if bias else None, op.ints_prop("stride"), op.ints_prop("dilation"),
                      op.ints_prop("pad"), op.groups.value.data)
         return (cast_accumulator(op, acc),)
+
+    def emit_hls(self, em, op: ConvOp) -> None:
+        """One `dfcc::conv` call (conv.h): sliding window, then the MAC array."""
+        name = em.stage(op)
+        n, h, w, c = op.input.type.get_shape()
+        f = op.output.type.get_shape()[-1]
+        if n != 1:
+            raise em.error(op, f"batch {n} streams are not supported (batch 1 only)")
+        (kr, kc), (sr, sc), (dr, dc), (pt, pb, pl, pr) = op.window_geometry()
+        groups = op.groups.value.data
+        lanes_in, lanes_out = self.stream_lanes(op)
+        x = em.read(op.input, lanes_in, name)
+        out = em.new_stream(f"s_{name}", op.output.type, lanes_out, value=op.output)
+        em.define(op.output, out)
+        w_rom, b_rom, t_acc, t_mid = mac_types(em, op, (f, c // groups, kr, kc))
+        geom = f"dfcc::geom<{h}, {w}, {c}, {kr}, {kc}, {sr}, {sc}, {dr}, {dc}, {pt}, {pb}, {pl}, {pr}>"
+        types = f"{em.elem(op.input)}, {w_rom.elem}, {b_rom.elem}, {t_acc}, {out.elem}" + mid_and_mul(op, t_acc, t_mid)
+        em.calls.append(f"dfcc::conv<{geom}, {f}, {groups}, {lanes_in}, {lanes_out}, {op.int_prop('fine')}, {types}>"
+                        f"({x}, {out.name}, {w_rom.name}, {b_rom.name});  // {name}")

@@ -273,7 +273,7 @@ def pixel_port(op: Operation, stream: StreamType) -> NodeModel:
 def buffered_stage(op: Operation, words_in: int, words_out: int, buffer_words: int, bits: int,
                    in_turn: bool = False) -> NodeModel:
     """A one-word-per-cycle data-movement stage holding `buffer_words` (the op's buffer_words());
-    `in_turn`: it reads and writes in separate loops (stages.py pad_stage), so the cycles add up."""
+    `in_turn`: it reads and writes in separate loops (kinds/pad.py emit_hls), so the cycles add up."""
 
     def evaluate(folding: Folding) -> NodeCost:
         # fpgaConvNet streaming layers with coarse = 1: max(words in, words out) cycles

@@ -11,6 +11,7 @@ from dfcc.dialects.dataflow import NodeOp, StreamType
 from dfcc.hardware.cycles import streaming_cycles
 from dfcc.hardware.logic import stage_logic
 from dfcc.kinds.cost import STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, folding_of, node_label, stream_bits
+from dfcc.kinds.hls_types import prod
 from dfcc.kinds.registry import NodeKind, register
 from dfcc.kinds.semantics import FixedIsFloatThenCast
 
@@ -42,6 +43,11 @@ class ForkOp(NodeOp):
 @register
 class Fork(FixedIsFloatThenCast, NodeKind):
     op = ForkOp
+    hls_headers = ("fork.h",)
+
+    def stream_lanes(self, op: ForkOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
+        coarse = (op.folding() if folding is None else folding)["coarse"]
+        return coarse, coarse
 
     def cost(self, op: ForkOp) -> NodeModel:
         shape = op.input.type.get_shape()
@@ -55,9 +61,25 @@ class Fork(FixedIsFloatThenCast, NodeKind):
             # fpgaConvNet fork: H*W*C/coarse cycles
             logic = stage_logic(coarse * outs, bits)
             return NodeCost(cycles=streaming_cycles(rows, 1, c, coarse), depth=STAGE_PIPELINE_CYCLES, fill=0.0, dsp=0,
-                            bram18=0, uram=0, lut=logic.lut, ff=logic.ff, out_lanes=coarse)
+                            bram18=0, uram=0, lut=logic.lut, ff=logic.ff,
+                            out_lanes=self.stream_lanes(op, {"coarse": coarse})[1])
 
         return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate)
 
     def run_float(self, op: ForkOp, args):
         return tuple(args[0] for _ in op.outputs)
+
+    def emit_hls(self, em, op: ForkOp) -> None:
+        """One `dfcc::fork_each` call (fork.h): each beat copied to every output."""
+        name = em.stage(op)
+        p, _ = self.stream_lanes(op)
+        x = em.read(op.input, p, name)
+        outs = []
+        for i, result in enumerate(op.outputs):
+            if result.type.element_type != op.input.type.element_type:
+                raise em.error(op, "fork outputs with a number format other than the input's are not supported")
+            s = em.new_stream(f"s_{name}_{i}", result.type, p, value=result)
+            em.define(result, s)
+            outs.append(s.name)
+        beats = prod(op.input.type.get_shape()) // p
+        em.calls.append(f"dfcc::fork_each<{beats}, {p}>({x}, {', '.join(outs)});  // {name}")

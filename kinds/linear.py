@@ -18,6 +18,8 @@ from dfcc.kinds.cost import (
     STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, acc_bits, array_cost, folding_of, node_label, stream_bits,
     weight_bits,
 )
+from dfcc.kinds.hls_mac import mac_types, mid_and_mul
+from dfcc.kinds.hls_types import prod
 from dfcc.kinds.registry import NodeKind, register
 from dfcc.kinds.sparse_weights import weights_format
 
@@ -60,6 +62,11 @@ class LinearOp(NodeOp):
 @register
 class Linear(NodeKind):
     op = LinearOp
+    hls_headers = ("linear.h",)
+
+    def stream_lanes(self, op: LinearOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
+        f = op.folding() if folding is None else folding
+        return f["coarse_in"], f["coarse_out"]
 
     def cost(self, op: LinearOp) -> NodeModel:
         in_shape, out_shape = op.input.type.get_shape(), op.output.type.get_shape()
@@ -85,7 +92,7 @@ class Linear(NodeKind):
             return NodeCost(
                 cycles=cycles, depth=per_row + STAGE_PIPELINE_CYCLES, fill=1.0 / rows,
                 dsp=multiplier_dsp(mults, d_bits, w_bits), bram18=w_bram + a_bram + b_bram, uram=0,
-                lut=logic.lut + w_lut + a_lut + b_lut, ff=logic.ff, out_lanes=co, weight_width=ww, weight_depth=wd,
+                lut=logic.lut + w_lut + a_lut + b_lut, ff=logic.ff, out_lanes=self.stream_lanes(op, {"coarse_in": ci, "coarse_out": co})[1], weight_width=ww, weight_depth=wd,
                 mult_lut=mults * lut_multiplier(d_bits, w_bits), weight_sweeps=rows,
             )
 
@@ -104,8 +111,23 @@ class Linear(NodeKind):
         check_exact(op, fixed_of(op.input), weights, weights_format(op.weights), bias[0] if bias else None)
         return (cast_accumulator(op, linear(x, weights, bias[0] if bias else None)),)
 
+    def emit_hls(self, em, op: LinearOp) -> None:
+        """One `dfcc::linear` call (linear.h) over the rows of the input."""
+        name = em.stage(op)
+        in_shape, out_shape = op.input.type.get_shape(), op.output.type.get_shape()
+        c, f = in_shape[-1], out_shape[-1]
+        ci, co = self.stream_lanes(op)
+        x = em.read(op.input, ci, name)
+        out = em.new_stream(f"s_{name}", op.output.type, co, value=op.output)
+        em.define(op.output, out)
+        w_rom, b_rom, t_acc, t_mid = mac_types(em, op, (f, c))
+        types = f"{em.elem(op.input)}, {w_rom.elem}, {b_rom.elem}, {t_acc}, {out.elem}" + mid_and_mul(op, t_acc, t_mid)
+        em.calls.append(f"dfcc::linear<{prod(in_shape[:-1])}, {c}, {f}, {ci}, {co}, {types}>"
+                        f"({x}, {out.name}, {w_rom.name}, {b_rom.name});  // {name}")
+
 
 def linear(x: np.ndarray, weights: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
     """x W^T + b over the last dim (weights F x C, PyTorch order)."""
     out = x @ weights.T
     return out + bias if bias is not None else out
+

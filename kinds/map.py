@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
 from xdsl.dialects.builtin import IntegerAttr, TensorType
 from xdsl.ir import Attribute, Block, SSAValue
 from xdsl.irdl import (
@@ -19,6 +20,8 @@ from xdsl.utils.exceptions import VerifyException
 from dfcc.dialects.dataflow import NodeOp, StreamType, stream_type_of
 from dfcc.dialects.fixed_point import cast, cast_result, fixed_of, input_codes
 from dfcc.dialects.scalar_body import constant_value, evaluate_body, evaluate_op
+
+from dfcc.dialects.resources import elements_array
 from dfcc.errors import DfccError
 from dfcc.hardware.cycles import streaming_cycles
 from dfcc.hardware.dsp import multiplier_dsp
@@ -27,6 +30,8 @@ from dfcc.kinds.cost import (
     LUT_PER_SCALAR_OP_BIT, LUT_PER_TRANSCENDENTAL_BIT, STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel,
     array_cost, folding_of, node_label, stream_bits, tensor_elements, weight_bits,
 )
+from dfcc.kinds.hls_body import ERF_HELPER, translate_exact, translate_float
+from dfcc.kinds.hls_types import HLS, Fx, Rom, code_storage, cpp_type, exact_fx_for, float_literal, fx_of, loops, sanitize
 from dfcc.kinds.registry import NodeKind, register
 
 
@@ -99,9 +104,22 @@ DIV_OPS = {"arith.divf", "arith.divsi", "arith.divui"}  # on DSPs only (no fabri
 FREE_OPS = {"arith.constant", "dataflow.yield"}
 
 
+def _small_exact(values: np.ndarray) -> bool:
+    """Whether finite dyadic `values` fit an exact fixed type a ROM can store (<= 63 bits)."""
+    try:
+        return exact_fx_for(values).width <= 63
+    except DfccError:
+        return False
+
+
 @register
 class Map(NodeKind):
     op = MapOp
+
+    def stream_lanes(self, op: MapOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
+        """coarse lanes in (inputs broadcast along the last dim: one) and out."""
+        coarse = (op.folding() if folding is None else folding)["coarse"]
+        return coarse, coarse
 
     def cost(self, op: MapOp) -> NodeModel:
         out = op.output.type
@@ -131,7 +149,8 @@ class Map(NodeKind):
             # fabric option only when every DSP is a multiplication (a division stays on DSPs)
             mult_lut = 0 if divs else mults * coarse * lut_multiplier(bits, bits)
             return NodeCost(cycles=cycles, depth=STAGE_PIPELINE_CYCLES, fill=0.0, dsp=dsp, bram18=p_bram, uram=0,
-                            lut=logic.lut + lut + p_lut, ff=logic.ff + coarse * bits * len(body), out_lanes=coarse,
+                            lut=logic.lut + lut + p_lut, ff=logic.ff + coarse * bits * len(body),
+                            out_lanes=self.stream_lanes(op, {"coarse": coarse})[1],
                             mult_lut=mult_lut)
 
         return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate)
@@ -148,6 +167,159 @@ class Map(NodeKind):
             return self.run_float(op, args)
         value = evaluate_body_f64(op.body.block, list(args))
         return (cast_result(op, np.broadcast_to(value, op.output.type.get_shape())),)
+
+    def emit_hls(self, em, op: MapOp) -> None:
+        """A generated stage: the body as a functor struct, applied per lane in stream order;
+        inputs smaller than the output (numpy broadcasting, e.g. squeeze-excitation scales
+        [1,1,1,C] against [1,H,W,C]) are read when first needed and kept in a buffer covering the
+        dims after their first broadcast dim; parameters are ROMs indexed as numpy broadcasts.
+        Fixed point (`map_kind`): "table" -> a ROM of `map_table` indexed by the input's bits;
+        "exact" -> exact ap_fixed intermediates; "float" -> double, then the cast to T_out."""
+        name = em.stage(op)
+        fn = sanitize(name)
+        out_shape = list(op.output.type.get_shape())
+        rank = len(out_shape)
+        c_out = out_shape[-1]
+        _, lanes = self.stream_lanes(op)
+        out_fixed = em.fixed_type(op.output)
+        t_out = cpp_type(op.output.type.element_type)
+        kind = "float" if out_fixed is None else map_kind(op)
+        if out_fixed is not None and any(em.fixed_type(v) is None for v in op.inputs):
+            raise em.error(op, "a fixed-point map needs fixed-point inputs")
+
+        # inputs: full streams and broadcast ones (buffered)
+        ports, reads, setup, value_exprs = [], [], [], []
+        lane_lines: list[str] = []
+        for k, value in enumerate(op.inputs):
+            shape = [1] * (rank - len(value.type.get_shape())) + list(value.type.get_shape())
+            t_in = cpp_type(value.type.element_type)
+            p_in = lanes if shape[-1] == c_out else 1
+            stream = em.read(value, p_in, name)
+            ports.append(f"hls::stream<dfcc::vec<{t_in}, {p_in}> >& in{k}")
+            reads.append(stream)
+            if shape == out_shape:
+                lane_lines.append(f"const dfcc::vec<{t_in}, {p_in}> x{k} = in{k}.read();")
+                value_exprs.append(f"x{k}.data[p]")
+                continue
+            bdims = [d for d in range(rank) if shape[d] == 1 and out_shape[d] > 1]
+            k0 = bdims[0]
+            after = list(range(k0 + 1, rank))
+            size = 1
+            strides = {}
+            for d in reversed(after):
+                strides[d] = size
+                size *= shape[d]
+            base_terms = [f"i{d} * {strides[d]}" for d in after if d < rank - 1 and shape[d] > 1]
+            base = " + ".join(base_terms) if base_terms else "0"
+            cond_terms = [f"i{d} == 0" for d in bdims if d < rank - 1] + (["cb == 0"] if rank - 1 in bdims else [])
+            cond = " && ".join(cond_terms) if cond_terms else "true"
+            setup.append(f"    {t_in} buf{k}[{max(size, 1)}];")
+            if p_in > 1:
+                setup.append(f"    {HLS}(ARRAY_PARTITION variable=buf{k} cyclic factor={p_in})")
+            if shape[-1] == c_out and c_out > 1:
+                lane_lines.append(f"if ({cond}) {{ const dfcc::vec<{t_in}, {p_in}> b = in{k}.read(); "
+                                  f"for (int q = 0; q < {p_in}; q++) buf{k}[{base} + cb * {p_in} + q] = b.data[q]; }}")
+                value_exprs.append(f"buf{k}[{base} + cb * {lanes} + p]")
+            else:
+                lane_lines.append(f"if ({cond}) buf{k}[{base}] = in{k}.read().data[0];")
+                value_exprs.append(f"buf{k}[{base}]")
+
+        # parameters: ROMs broadcast like numpy
+        param_fx: list[Fx | None] = []
+        for k, param in enumerate(op.params):
+            w_op = em.weights(param, op, f"parameter {k}")
+            shape = [1] * (rank - len(param.type.get_shape())) + list(param.type.get_shape())
+            values = np.asarray(elements_array(w_op.value))
+            if out_fixed is None:
+                rom = em.rom(w_op, name=f"p_{fn}_{k}", shape=tuple(shape))
+                param_fx.append(None)
+            elif w_op.format is None and not _small_exact(values):
+                # unquantized constants (e.g. a -inf attention mask): a double ROM, the body in double
+                rom = Rom(f"p_{fn}_{k}", "double", "double", tuple(shape), values.reshape(shape), None,
+                          f"map '{name}': unquantized parameter {k}")
+                em.add_rom(rom)
+                param_fx.append(None)
+                kind = "float"
+            else:
+                fx = em.weights_fx(w_op, values.astype(np.float64))
+                rom = em.rom(w_op, name=f"p_{fn}_{k}", shape=tuple(shape), fx=fx)
+                param_fx.append(fx)
+            index = "".join(f"[{('cb * %d + p' % lanes) if d == rank - 1 else f'i{d}'}]" if shape[d] > 1 else "[0]"
+                            for d in range(rank))
+            value_exprs.append(f"dfcc::val({rom.name}{index})")
+
+        # the functor
+        arg_types = [cpp_type(v.type.element_type) for v in op.inputs]
+        arg_types += [("float" if out_fixed is None else "double") if fx is None else fx.cpp for fx in param_fx]
+        params = ", ".join(f"const {t}& a{i}" for i, t in enumerate(arg_types))
+        block = op.body.block
+        body_lines: list[str]
+        if kind == "table":
+            x_fixed = em.fixed_type(op.inputs[0])
+            width = x_fixed.width.data
+            table = map_table(op)
+            out_fx = fx_of(out_fixed)
+            rom = Rom(f"t_{fn}", f"dfcc::code<{t_out}, {code_storage(out_fx)} >", t_out, (1 << width,), table,
+                      out_fx.frac, f"map '{name}': output for every input bit pattern (fixed_point.map_table)")
+            em.add_rom(rom)
+            body_lines = [f"return dfcc::val({rom.name}[a0.range({width - 1}, 0).to_uint()]);"]
+            ret = t_out
+        elif kind == "exact":
+            arg_fx = [fx_of(em.fixed_type(v)) for v in op.inputs] + param_fx
+            lines, result = translate_exact(block, [f"a{i}" for i in range(len(arg_types))], arg_fx)
+            body_lines = lines + [f"return {t_out}({result});"]
+            ret = t_out
+        else:
+            all_double = out_fixed is not None
+            if all_double:
+                args = [f"d{i}" for i in range(len(arg_types))]
+                conv = [f"const double d{i} = {'a%d' % i if t in ('float', 'double') else 'a%d.to_double()' % i};"
+                        for i, t in enumerate(arg_types)]
+            else:
+                args, conv = [f"a{i}" for i in range(len(arg_types))], []
+            lines, result, uses_erf = translate_float(block, args, all_double)
+            if uses_erf and ERF_HELPER not in em.defs:
+                em.defs.insert(0, ERF_HELPER)
+            if all_double:  # non-finite values cast as fixed_point.to_codes does: nan -> 0, +-inf -> code +-2^60
+                big = float_literal(math.ldexp(1.0, 60 - fx_of(out_fixed).frac), single=False)
+                body_lines = conv + lines + [
+                    f"const double r = {result};",
+                    f"return std::isnan(r) ? {t_out}(0) : (std::isinf(r) ? {t_out}(r > 0 ? {big} : -{big}) : {t_out}(r));"]
+            else:
+                body_lines = conv + lines + [f"return {t_out}({result});"]
+            ret = t_out
+        em.defs.append("\n".join([
+            f"// map '{name}' ({kind}): the scalar body of the dataflow.map",
+            f"struct {fn}_body {{",
+            f"    static {ret} apply({params}) {{",
+            *("        " + line for line in body_lines),
+            "    }",
+            "};",
+            "",
+        ]))
+
+        # the stage
+        out = em.new_stream(f"s_{name}", op.output.type, lanes, value=op.output)
+        em.define(op.output, out)
+        dims = out_shape[:-1] + [c_out // lanes]
+        heads, closers, ind = loops(dims, "cb")
+        call = f"{fn}_body::apply({', '.join(value_exprs)})"
+        stage = [
+            f"// map '{name}': {'x'.join(map(str, out_shape))} in {lanes} lane(s)",
+            f"static void stage_{fn}({', '.join(ports + [f'hls::stream<dfcc::vec<{t_out}, {lanes}> >& out'])}) {{",
+            *setup,
+            *heads,
+            f"{ind}{HLS}(PIPELINE II=1)",
+            *(ind + line for line in lane_lines),
+            f"{ind}dfcc::vec<{t_out}, {lanes}> y;",
+            f"{ind}for (int p = 0; p < {lanes}; p++) y.data[p] = {t_out}({call});",
+            f"{ind}out.write(y);",
+            *closers,
+            "}",
+            "",
+        ]
+        em.defs.append("\n".join(stage))
+        em.calls.append(f"stage_{fn}({', '.join(reads)}, {out.name});  // {name}")
 
 
 _EXACT_SCALAR_OPS = frozenset({
@@ -212,3 +384,4 @@ def map_table(op: MapOp) -> np.ndarray:
                         "no params and a fixed output)")
     values = np.ldexp(input_codes(x_fmt), -x_fmt.frac_bits)
     return cast(np.broadcast_to(evaluate_body_f64(op.body.block, [values]), values.shape), y_fmt)
+

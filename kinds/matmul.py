@@ -17,6 +17,9 @@ from dfcc.hardware.memory import conv_weight_memory, lutram_luts
 from dfcc.kinds.cost import (
     STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, acc_bits, array_cost, folding_of, node_label, stream_bits,
 )
+from dfcc.kinds.accumulators import product_sum_format
+from dfcc.kinds.hls_mac import acc_types, mid_and_mul
+from dfcc.kinds.hls_types import fx_of, prod
 from dfcc.kinds.registry import NodeKind, register
 
 
@@ -61,6 +64,12 @@ class MatmulOp(NodeOp):
 @register
 class Matmul(NodeKind):
     op = MatmulOp
+    hls_headers = ("linear.h",)
+
+    def stream_lanes(self, op: MatmulOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
+        """The left operand in coarse_in lanes; the right one and the output in coarse_out."""
+        f = op.folding() if folding is None else folding
+        return f["coarse_in"], f["coarse_out"]
 
     def cost(self, op: MatmulOp) -> NodeModel:
         k, n = op.rhs.type.get_shape()[-2:]
@@ -84,7 +93,7 @@ class Matmul(NodeKind):
             return NodeCost(
                 cycles=cycles, depth=k * n + STAGE_PIPELINE_CYCLES, fill=1.0 / max(rows // batch, 1),
                 dsp=multiplier_dsp(mults, l_bits, r_bits), bram18=m_bram, uram=0, lut=logic.lut + m_lut + acc_lut,
-                ff=logic.ff, out_lanes=co, mult_lut=mults * lut_multiplier(l_bits, r_bits),
+                ff=logic.ff, out_lanes=self.stream_lanes(op, {"coarse_in": ci, "coarse_out": co})[1], mult_lut=mults * lut_multiplier(l_bits, r_bits),
             )
 
         return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate,
@@ -99,3 +108,31 @@ class Matmul(NodeKind):
             return self.run_float(op, args)
         a, b = (np.asarray(v, dtype=np.float64) for v in args)
         return (cast_accumulator(op, np.matmul(a, b)),)
+
+    def emit_hls(self, em, op: MatmulOp) -> None:
+        """One `dfcc::matmul` call (linear.h); fixed point: exact products summed in acc_format (or
+        exactly, then cast to a narrower acc_format), as for linear."""
+        name = em.stage(op)
+        a_shape, b_shape = op.lhs.type.get_shape(), op.rhs.type.get_shape()
+        m, k = a_shape[-2:]
+        n = b_shape[-1]
+        ci, co = self.stream_lanes(op)
+        a = em.read_stream(op.lhs, ci, name)
+        b = em.read_stream(op.rhs, co, name)
+        out = em.new_stream(f"s_{name}", op.output.type, co, value=op.output)
+        em.define(op.output, out)
+        a_fixed, b_fixed = em.fixed_type(op.lhs), em.fixed_type(op.rhs)
+        if em.fixed_type(op.output) is None:
+            if a_fixed is not None or b_fixed is not None:
+                raise em.error(op, "a float matmul of fixed-point streams is not supported")
+            t_acc, t_mid = "float", None
+        else:
+            if a_fixed is None or b_fixed is None:
+                raise em.error(op, "a fixed-point output needs fixed-point inputs")
+            acc_fmt = op.properties.get("acc_format")
+            if acc_fmt is None:
+                raise em.error(op, "a fixed-point matmul needs its acc_format (written by the quantize pass)")
+            t_acc, t_mid = acc_types(fx_of(product_sum_format(a_fixed, b_fixed, k)), acc_fmt)
+        types = f"{a.elem}, {b.elem}, {t_acc}, {out.elem}" + mid_and_mul(op, t_acc, t_mid)
+        em.calls.append(f"dfcc::matmul<{prod(a_shape[:-2])}, {m}, {k}, {n}, {ci}, {co}, {types}>"
+                        f"({a.name}, {b.name}, {out.name});  // {name}")

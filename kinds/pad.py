@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+
 from xdsl.dialects.builtin import DenseArrayBase, Float32Type, FloatAttr, StringAttr
 from xdsl.ir import SSAValue
 from xdsl.irdl import irdl_op_definition, operand_def, prop_def, result_def
@@ -13,6 +14,7 @@ from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, int_array
 from dfcc.kinds.cost import NodeModel, buffered_stage, stream_bits
+from dfcc.kinds.hls_types import HLS, cpp_type, float_literal, guarded_loops, sanitize
 from dfcc.kinds.registry import NodeKind, register
 from dfcc.kinds.semantics import FixedIsFloatThenCast
 
@@ -67,10 +69,31 @@ class PadOp(NodeOp):
 
 _NUMPY_PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
+def _pad_source(mode: str) -> str:
+    """C++ expression of the input index read for output index i (-1: the constant) of a dim of
+    extent n padded by lo in front, as numpy.pad's modes define it."""
+    return {
+        "constant": "(j >= 0 && j < n) ? j : -1",
+        "reflect": "j < 0 ? -j : (j >= n ? 2 * (n - 1) - j : j)",
+        "replicate": "j < 0 ? 0 : (j >= n ? n - 1 : j)",
+        "circular": "((j % n) + n) % n",
+    }[mode]
+
 
 @register
 class Pad(FixedIsFloatThenCast, NodeKind):
     op = PadOp
+
+    def stream_lanes(self, op: PadOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
+        """One lane when the last dim is padded or is the outermost padded one, else `coarse` cut
+        to divide the last dim."""
+        shape, pads = op.input.type.get_shape(), op.ints_prop("pad")
+        rank = len(shape)
+        padded = [d for d in range(rank) if pads[2 * d] or pads[2 * d + 1]]
+        if pads[2 * rank - 2] or pads[2 * rank - 1] or (padded[0] if padded else rank - 1) == rank - 1:
+            return 1, 1
+        lanes = math.gcd((op.folding() if folding is None else folding).get("coarse", 1), shape[-1])
+        return lanes, lanes
 
     def cost(self, op: PadOp) -> NodeModel:
         return buffered_stage(op, op.input.type.num_elements, op.output.type.num_elements, op.buffer_words(),
@@ -82,3 +105,91 @@ class Pad(FixedIsFloatThenCast, NodeKind):
         if mode == "constant":
             return (np.pad(args[0], widths, constant_values=op.value.value.data).astype(np.float32),)
         return (np.pad(args[0], widths, mode=_NUMPY_PAD_MODES[mode]).astype(np.float32),)
+
+    def emit_hls(self, em, op: PadOp) -> None:
+        """A generated stage, in any of PyTorch's modes: rows of the outermost padded dim are kept in a
+        ring of R rows (R = max(lo, hi) + 1 for reflect/replicate/constant, the whole dim for circular:
+        the node's `buffer_words()`), each output element is read from the ring at its source index."""
+        name = em.stage(op)
+        fn = sanitize(name)
+        shape, out_shape = list(op.input.type.get_shape()), list(op.output.type.get_shape())
+        pads, mode = op.ints_prop("pad"), op.mode.data
+        if mode not in ("constant", "reflect", "replicate", "circular"):
+            raise em.error(op, f"pad mode '{mode}' is not supported")
+        rank = len(shape)
+        padded = [d for d in range(rank) if pads[2 * d] or pads[2 * d + 1]]
+        o = padded[0] if padded else rank - 1
+        lanes, _ = self.stream_lanes(op)
+        row = int(np.prod(shape[o + 1:])) if o + 1 < rank else 1
+        lo_o, hi_o = pads[2 * o], pads[2 * o + 1]
+        ring = shape[o] if mode == "circular" else min(shape[o], max(lo_o, hi_o) + 1)
+        t_in, t_out = cpp_type(op.input.type.element_type), cpp_type(op.output.type.element_type)
+        if (em.fixed_type(op.input) is None) != (em.fixed_type(op.output) is None):
+            raise em.error(op, "padding between float and fixed-point streams is not supported")
+        x = em.read(op.input, lanes, name)
+        out = em.new_stream(f"s_{name}", op.output.type, lanes, value=op.output)
+        em.define(op.output, out)
+        value = float_literal(float(op.value.value.data), single=False)
+        inner = list(range(o + 1, rank))
+        inner_names = [f"i{d}" for d in inner[:-1]] + (["cb"] if inner else [])
+        inner_dims = [out_shape[d] for d in inner[:-1]] + ([out_shape[-1] // lanes] if inner else [])
+        # flat index of the source element inside a ring row, and whether it is padding
+        terms, checks, srcs = [], [], []
+        stride = 1
+        for d in reversed(inner):
+            idx = f"i{d}" if d < rank - 1 else f"(cb * {lanes} + p)"
+            srcs.append(f"const int s{d} = src_{fn}({idx}, {shape[d]}, {pads[2 * d]});")
+            terms.append(f"s{d} * {stride}" if stride > 1 else f"s{d}")
+            checks.append(f"s{d} < 0")
+            stride *= shape[d]
+        flat = " + ".join(reversed(terms)) or "0"
+        pad_check = " || ".join(["r < 0"] + checks)
+        outer_heads, outer_closers, ind = guarded_loops(shape[:o], [f"i{d}" for d in range(o)], "    ")
+        i_o = f"i{o}" if o < rank - 1 else "cb"
+        heads, closers, ind2 = guarded_loops(inner_dims, inner_names, ind + "    ")
+
+        def fill(ind: str) -> list[str]:
+            return [
+                f"{ind}for (; have < need; have++) {{",
+                f"{ind}    for (int b = 0; b < {row // lanes}; b++) {{",
+                f"{ind}        {HLS}(PIPELINE II=1)",
+                f"{ind}        const dfcc::vec<{t_in}, {lanes}> x = in.read();",
+                f"{ind}        for (int p = 0; p < {lanes}; p++) ring[have % {ring}][b * {lanes} + p] = x.data[p];",
+                f"{ind}    }}",
+                f"{ind}}}",
+            ]
+
+        stage = [
+            f"// pad '{name}': {mode} {list(pads)} of {'x'.join(map(str, shape))}, a ring of {ring} row(s) of {row}",
+            f"static int src_{fn}(int i, int n, int lo) {{",
+            "    const int j = i - lo;",
+            f"    return {_pad_source(mode)};",
+            "}",
+            f"static void stage_{fn}(hls::stream<dfcc::vec<{t_in}, {lanes}> >& in, hls::stream<dfcc::vec<{t_out}, {lanes}> >& out) {{",
+            f"    static {t_in} ring[{ring}][{row}];",
+            *outer_heads,
+            f"{ind}int have = 0;",
+            f"{ind}for (int {i_o} = 0; {i_o} < {out_shape[o]}; {i_o}++) {{",
+            f"{ind}    const int r = src_{fn}({i_o}, {shape[o]}, {lo_o});",
+            f"{ind}    const int need = r < 0 ? have : r + 1;",
+            *fill(ind + "    "),
+            *heads,
+            f"{ind2}{HLS}(PIPELINE II=1)",
+            f"{ind2}dfcc::vec<{t_out}, {lanes}> y;",
+            f"{ind2}for (int p = 0; p < {lanes}; p++) {{",
+            *(f"{ind2}    {s}" for s in reversed(srcs)),
+            f"{ind2}    y.data[p] = ({pad_check}) ? {t_out}({value}) : {t_out}(ring[r % {ring}][{flat}]);",
+            f"{ind2}}}",
+            f"{ind2}out.write(y);",
+            *closers,
+            f"{ind}}}",
+            f"{ind}const int need = {shape[o]};",
+            *fill(ind),
+            *outer_closers,
+            "}",
+            "",
+        ]
+        if o == rank - 1:  # padding the last dim only: rows are single elements, no inner loops
+            stage = [line.replace("(cb * 1 + p)", "cb") for line in stage]
+        em.defs.append("\n".join(stage))
+        em.calls.append(f"stage_{fn}({x}, {out.name});  // {name}")

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from xdsl.dialects.builtin import IntegerAttr, StringAttr
-from xdsl.ir import SSAValue
+from xdsl.ir import Attribute, SSAValue
 from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, prop_def, result_def
 from xdsl.utils.exceptions import VerifyException
 
@@ -17,6 +17,8 @@ from dfcc.hardware.logic import stage_logic
 from dfcc.kinds.cost import (
     STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, folding_of, node_label, sliding_window_cost, stream_bits,
 )
+from dfcc.kinds.accumulators import sum_format
+from dfcc.kinds.hls_mac import summing_acc
 from dfcc.kinds.registry import NodeKind, register
 from dfcc.kinds.window import WindowOp, pool2d
 
@@ -37,6 +39,7 @@ class PoolOp(WindowOp):
     output = result_def(StreamType)
     kind = prop_def(StringAttr)
     coarse = opt_prop_def(IntegerAttr)
+    acc_format = opt_prop_def(Attribute)  # sum: the exact sum's type (kinds/accumulators.py), set by quantize
 
     def __init__(self, input: SSAValue, *, name: str, kind: str, kernel: Sequence[int], stride: Sequence[int],
                  dilation: Sequence[int], pad: Sequence[int]):
@@ -62,6 +65,11 @@ class PoolOp(WindowOp):
 @register
 class Pool(NodeKind):
     op = PoolOp
+    hls_headers = ("pool.h",)
+
+    def stream_lanes(self, op: PoolOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
+        coarse = (op.folding() if folding is None else folding)["coarse"]
+        return coarse, coarse
 
     def cost(self, op: PoolOp) -> NodeModel:
         _, h, w, c = op.input.type.get_shape()
@@ -78,7 +86,7 @@ class Pool(NodeKind):
             logic = stage_logic(coarse * kr * kc, bits)
             return NodeCost(cycles=int(cycles), depth=window.fill + STAGE_PIPELINE_CYCLES, fill=window.fill_fraction,
                             dsp=0, bram18=window.bram18, uram=0, lut=logic.lut + window.lut, ff=logic.ff,
-                            out_lanes=coarse)
+                            out_lanes=self.stream_lanes(op, {"coarse": coarse})[1])
 
         return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate)
 
@@ -93,3 +101,26 @@ class Pool(NodeKind):
         x = np.asarray(args[0], dtype=np.float64)
         return (cast_result(op, pool2d(x, op.kind.data, op.ints_prop("kernel"), op.ints_prop("stride"),
                                        op.ints_prop("dilation"), op.ints_prop("pad"))),)
+
+    def emit_hls(self, em, op: PoolOp) -> None:
+        """One `dfcc::max_pool` or `dfcc::sum_pool` call (pool.h); a fixed-point sum accumulates in
+        the node's acc_format, which must hold the exact sum (the reference's)."""
+        name = em.stage(op)
+        n, h, w, c = op.input.type.get_shape()
+        if n != 1:
+            raise em.error(op, f"batch {n} streams are not supported (batch 1 only)")
+        (kr, kc), (sr, sc), (dr, dc), (pt, pb, pl, pr) = op.window_geometry()
+        p, _ = self.stream_lanes(op)
+        x = em.read(op.input, p, name)
+        out = em.new_stream(f"s_{name}", op.output.type, p, value=op.output)
+        em.define(op.output, out)
+        geom = f"dfcc::geom<{h}, {w}, {c}, {kr}, {kc}, {sr}, {sc}, {dr}, {dc}, {pt}, {pb}, {pl}, {pr}>"
+        t_in = em.elem(op.input)
+        if op.kind.data == "max":
+            if t_in != out.elem:
+                raise em.error(op, f"max pooling from {t_in} to {out.elem} (a format change) is not supported")
+            em.calls.append(f"dfcc::max_pool<{geom}, {p}>({x}, {out.name});  // {name}")
+            return
+        x_fixed = em.fixed_type(op.input)
+        t_acc = "float" if x_fixed is None else summing_acc(em, op, sum_format(x_fixed, kr * kc))
+        em.calls.append(f"dfcc::sum_pool<{geom}, {p}, {t_in}, {t_acc}, {out.elem}>({x}, {out.name});  // {name}")

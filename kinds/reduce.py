@@ -6,8 +6,9 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+
 from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, StringAttr
-from xdsl.ir import SSAValue
+from xdsl.ir import Attribute, SSAValue
 from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, prop_def, result_def
 from xdsl.utils.exceptions import VerifyException
 
@@ -19,6 +20,9 @@ from dfcc.hardware.logic import lut_multiplier, stage_logic
 from dfcc.kinds.cost import (
     STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, acc_bits, array_cost, folding_of, node_label, stream_bits,
 )
+from dfcc.kinds.accumulators import sum_format
+from dfcc.kinds.hls_mac import summing_acc
+from dfcc.kinds.hls_types import HLS, cpp_type, exact_fx_for, float_literal, loops, sanitize
 from dfcc.kinds.registry import NodeKind, register
 
 
@@ -39,6 +43,7 @@ class ReduceOp(NodeOp):
     kind = prop_def(StringAttr)
     dims = prop_def(DenseArrayBase)
     coarse = opt_prop_def(IntegerAttr)
+    acc_format = opt_prop_def(Attribute)  # sum, mean: the exact sum's type (kinds/accumulators.py), set by quantize
 
     def __init__(self, input: SSAValue, *, name: str, kind: str, dims: Sequence[int]):
         shape = tuple(1 if i in dims else d for i, d in enumerate(input.type.get_shape()))
@@ -65,6 +70,13 @@ class ReduceOp(NodeOp):
 class Reduce(NodeKind):
     op = ReduceOp
 
+    def stream_lanes(self, op: ReduceOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
+        """coarse lanes in; out too, unless the last dim is reduced (then one value per beat)."""
+        coarse = (op.folding() if folding is None else folding)["coarse"]
+        shape = op.input.type.get_shape()
+        reduces_last = len(shape) - 1 in op.ints_prop("dims") and shape[-1] > 1
+        return coarse, 1 if reduces_last else coarse
+
     def cost(self, op: ReduceOp) -> NodeModel:
         in_shape = op.input.type.get_shape()
         c = in_shape[-1]
@@ -85,7 +97,7 @@ class Reduce(NodeKind):
             # the first output needs every input it reduces: all of them unless only C is reduced
             fill = 1.0 / rows if reduces_last else 1.0
             return NodeCost(cycles=cycles, depth=int(cycles * fill) + STAGE_PIPELINE_CYCLES, fill=fill, dsp=dsp,
-                            bram18=m_bram, uram=0, lut=logic.lut + m_lut, ff=logic.ff, out_lanes=1 if reduces_last else coarse,
+                            bram18=m_bram, uram=0, lut=logic.lut + m_lut, ff=logic.ff, out_lanes=self.stream_lanes(op, {"coarse": coarse})[1],
                             mult_lut=coarse * lut_multiplier(a_bits, bits) if mean else 0)
 
         return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate)
@@ -104,6 +116,79 @@ class Reduce(NodeKind):
             return (cast_result(op, x.sum(axis=dims, keepdims=True) * mean_reciprocal(count)),)
         return (cast_result(op, reduce(x, op.kind.data, dims)),)
 
+    def emit_hls(self, em, op: ReduceOp) -> None:
+        """A generated stage reading the input in stream order, one accumulator per kept element;
+        fixed point: exact sums in acc_format (mean: times the reference's constant reciprocal)."""
+        name = em.stage(op)
+        fn = sanitize(name)
+        shape = list(op.input.type.get_shape())
+        rank = len(shape)
+        dims = sorted(set(op.ints_prop("dims")))
+        dims = [d for d in dims if shape[d] > 1] or dims
+        kind = op.kind.data
+        count = int(np.prod([shape[d] for d in dims]))
+        lanes, p_out = self.stream_lanes(op)
+        last_reduced = rank - 1 in dims and shape[-1] > 1
+        t_in, t_out = cpp_type(op.input.type.element_type), cpp_type(op.output.type.element_type)
+        x_fixed = em.fixed_type(op.input)
+        if (x_fixed is None) != (em.fixed_type(op.output) is None):
+            raise em.error(op, "reductions between float and fixed-point streams are not supported")
+        if x_fixed is None:
+            t_acc = "float"
+            finish = {"sum": "acc[a]", "max": "acc[a]", "mean": f"acc[a] / {float_literal(float(count))}"}[kind]
+            extra = []
+        else:
+            t_acc = t_in if kind == "max" else summing_acc(em, op, sum_format(x_fixed, count))
+            r = mean_reciprocal(count)
+            r_fx = exact_fx_for(np.array([r]))
+            extra = [f"    const {r_fx.cpp} recip = {float_literal(r, single=False)};  // fixed_point.mean_reciprocal({count})"] if kind == "mean" else []
+            finish = "acc[a] * recip" if kind == "mean" else "acc[a]"
+        x = em.read(op.input, lanes, name)
+        out = em.new_stream(f"s_{name}", op.output.type, p_out, value=op.output)
+        em.define(op.output, out)
+        k0 = dims[0]
+        keep_after = [d for d in range(k0 + 1, rank) if d not in dims]
+        size, strides = 1, {}
+        for d in reversed(keep_after):
+            strides[d] = size
+            size *= shape[d]
+        terms = [(f"i{d}" if d < rank - 1 else "c") + f" * {strides[d]}" for d in keep_after if shape[d] > 1]
+        index = " + ".join(terms) if terms else "0"
+        first = " && ".join([f"i{d} == 0" for d in dims if d < rank - 1] + (["c == 0"] if last_reduced else [])) or "true"
+        last = " && ".join([f"i{d} == {shape[d] - 1}" for d in dims if d < rank - 1]) or "true"
+        combine = "acc[a] + v" if kind in ("sum", "mean") else "(v > acc[a] ? v : acc[a])"
+        loop_dims = shape[:-1] + [shape[-1] // lanes]
+        heads, closers, ind = loops(loop_dims, "cb")
+        emit_when = last + (f" && cb == {shape[-1] // lanes - 1}" if last_reduced else "")
+        store = (f"{ind}    if (c == {shape[-1] - 1}) y.data[0] = {t_out}({finish});" if last_reduced
+                 else f"{ind}    y.data[p] = {t_out}({finish});")
+        stage = [
+            f"// reduce '{name}': {kind} over dims {dims} of {'x'.join(map(str, shape))}, in stream order",
+            f"static void stage_{fn}(hls::stream<dfcc::vec<{t_in}, {lanes}> >& in, hls::stream<dfcc::vec<{t_out}, {p_out}> >& out) {{",
+            f"    {t_acc} acc[{size}];",
+            *extra,
+            *heads,
+            f"{ind}{HLS}(PIPELINE II=1)",
+            f"{ind}const dfcc::vec<{t_in}, {lanes}> x = in.read();",
+            f"{ind}dfcc::vec<{t_out}, {p_out}> y;",
+            f"{ind}for (int p = 0; p < {lanes}; p++) {{",
+            f"{ind}    const int c = cb * {lanes} + p;",
+            f"{ind}    const int a = {index};",
+            f"{ind}    const {t_acc} v = {t_acc}(x.data[p]);",
+            f"{ind}    acc[a] = ({first}) ? v : {t_acc}({combine});",
+            store,
+            f"{ind}}}",
+            f"{ind}if ({emit_when}) out.write(y);",
+            *closers,
+            "}",
+            "",
+        ]
+        text = "\n".join(stage)
+        if " c " not in text.replace("const int c =", "") and "c ==" not in text and "c *" not in text:
+            text = text.replace(f"{ind}    const int c = cb * {lanes} + p;\n", "")
+        em.defs.append(text)
+        em.calls.append(f"stage_{fn}({x}, {out.name});  // {name}")
+
 
 def reduce(x: np.ndarray, kind: str, dims) -> np.ndarray:
     """max, sum or mean over `dims`, kept as size-1 dims."""
@@ -119,3 +204,4 @@ def mean_reciprocal(count: int) -> float:
     is a power of two)."""
     g = 16 + math.ceil(math.log2(count))
     return math.ldexp(math.floor(math.ldexp(1.0, g) / count + 0.5), -g)
+

@@ -7,6 +7,7 @@ test (tests/test_kinds.py) finds, not a silent fallback.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 import numpy as np
@@ -20,6 +21,8 @@ class NodeKind:
     """One node kind: its op class (op, verifier, folding) and the facets every layer needs."""
 
     op: ClassVar[type[NodeOp]]
+    # the kernel headers (backends/hls/include/dfcc) its HLS code calls; top.h includes exactly these
+    hls_headers: ClassVar[tuple[str, ...]] = ()
 
     def cost(self, op: NodeOp):
         """The node's `NodeModel` (kinds/cost.py): cycles and resources as a function of its folding."""
@@ -33,6 +36,18 @@ class NodeKind:
         """The node's bit-exact fixed-point semantics (dialects/fixed_point.py), in a graph with
         fixed-point streams; its docstring states the kind's rule of the number contract."""
         raise NotImplementedError(f"{op.name} has no fixed-point semantics")
+
+    def stream_lanes(self, op: NodeOp, folding: Mapping[str, int] | None = None,
+                     producer_lanes: int = 1) -> tuple[int, int]:
+        """Lanes (elements per stream beat) of its main input and of its outputs under `folding`
+        (factor -> value; default the op's own), as its HLS code realises them. The cost model, the
+        cycle-level schedules and the HLS emitter all read this; `producer_lanes` matters only to
+        kinds that keep their producer's lanes (reshape, transpose)."""
+        raise NotImplementedError(f"{op.name} has no stream_lanes facet")
+
+    def emit_hls(self, em, op: NodeOp) -> None:
+        """Its stage in the HLS design: `em` is the backend's Emitter (streams, ports, ROMs, names)."""
+        raise NotImplementedError(f"{op.name} has no emit_hls facet")
 
 
 KINDS: dict[type[NodeOp], NodeKind] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from xdsl.dialects.builtin import StringAttr
@@ -11,6 +12,7 @@ from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import NodeOp, StreamType
 from dfcc.kinds.cost import NodeCost, NodeModel, node_label
+from dfcc.kinds.hls_types import dims_text
 from dfcc.kinds.registry import NodeKind, register
 from dfcc.kinds.semantics import FixedIsFloatThenCast
 
@@ -36,6 +38,11 @@ class ReshapeOp(NodeOp):
 class Reshape(FixedIsFloatThenCast, NodeKind):
     op = ReshapeOp
 
+    def stream_lanes(self, op: ReshapeOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
+        """Its producer's lanes, cut to divide the new last dim."""
+        lanes = math.gcd(producer_lanes, op.output.type.get_shape()[-1])
+        return lanes, lanes
+
     def cost(self, op: ReshapeOp) -> NodeModel:
         # same elements in the same order: wires, no stage (dfcc)
         zero = NodeCost(cycles=0, depth=0, fill=0.0, dsp=0, bram18=0, uram=0, lut=0, ff=0, out_lanes=1)
@@ -43,3 +50,14 @@ class Reshape(FixedIsFloatThenCast, NodeKind):
 
     def run_float(self, op: ReshapeOp, args):
         return (args[0].reshape(op.output.type.get_shape()),)
+
+    def emit_hls(self, em, op: ReshapeOp) -> None:
+        """No hardware: the same words in the same order; only the lanes must fit the new last dim."""
+        em.stage(op)
+        if op.input.type.element_type != op.output.type.element_type:
+            raise em.error(op, "a reshape that changes the number format is not supported")
+        lanes, _ = self.stream_lanes(op, producer_lanes=em.producer_lanes(op.input) or 1)
+        src = em.read_stream(op.input, lanes, op.node_name.data)
+        em.alias(op.output, src)
+        em.calls.append(f"// {op.node_name.data}: reshape {dims_text(op.input.type.get_shape())} -> "
+                        f"{dims_text(op.output.type.get_shape())} reuses stream {src.name}")

@@ -68,6 +68,11 @@ class ResizeOp(NodeOp):
 @register
 class Resize(FixedIsFloatThenCast, NodeKind):
     op = ResizeOp
+    hls_headers = ("resize.h",)
+
+    def stream_lanes(self, op: ResizeOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
+        lanes = math.gcd((op.folding() if folding is None else folding).get("coarse", 1), op.input.type.get_shape()[-1])
+        return lanes, lanes
 
     def cost(self, op: ResizeOp) -> NodeModel:
         return buffered_stage(op, op.input.type.num_elements, op.output.type.num_elements, op.buffer_words(),
@@ -75,6 +80,23 @@ class Resize(FixedIsFloatThenCast, NodeKind):
 
     def run_float(self, op: ResizeOp, args):
         return (resize(args[0], op.ints_prop("scale"), op.mode.data),)
+
+    def emit_hls(self, em, op: ResizeOp) -> None:
+        """One `dfcc::upsample_nearest` or `dfcc::insert_zeros` call (resize.h)."""
+        name = em.stage(op)
+        shape, scale = op.input.type.get_shape(), op.ints_prop("scale")
+        if len(shape) != 4 or shape[0] != 1 or scale[0] != 1 or scale[3] != 1:
+            raise em.error(op, f"resizing {shape} by {scale} is not supported (only H and W of a 1xHxWxC stream)")
+        _, h, w, c = shape
+        p, _ = self.stream_lanes(op)
+        x = em.read_stream(op.input, p, name)
+        out = em.new_stream(f"s_{name}", op.output.type, p, value=op.output)
+        em.define(op.output, out)
+        kernel = {"nearest": "upsample_nearest", "zeros": "insert_zeros"}.get(op.mode.data)
+        if kernel is None:
+            raise em.error(op, f"resize mode '{op.mode.data}' is not supported")
+        em.calls.append(f"dfcc::{kernel}<{h}, {w}, {c}, {scale[1]}, {scale[2]}, {p}, {x.elem}, {out.elem}>"
+                        f"({x.name}, {out.name});  // {name}")
 
 
 def resize(x: np.ndarray, scale, mode: str) -> np.ndarray:
@@ -87,3 +109,4 @@ def resize(x: np.ndarray, scale, mode: str) -> np.ndarray:
     out = np.zeros(tuple((d - 1) * s + 1 for d, s in zip(x.shape, scale)), dtype=x.dtype)
     out[tuple(slice(None, None, s) for s in scale)] = x
     return out
+

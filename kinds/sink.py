@@ -10,6 +10,7 @@ from xdsl.ir import SSAValue
 from xdsl.irdl import irdl_op_definition, operand_def, prop_def, result_def
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, int_array, verify_perm
+from dfcc.errors import DfccError
 from dfcc.kinds.cost import NodeModel, pixel_port
 from dfcc.kinds.registry import NodeKind, register
 from dfcc.kinds.semantics import FixedIsFloatThenCast
@@ -48,3 +49,9 @@ class Sink(FixedIsFloatThenCast, NodeKind):
 
     def run_float(self, op: SinkOp, args):
         return (np.ascontiguousarray(np.transpose(args[0], np.argsort(op.ints_prop("perm"))), dtype=np.float32),)
+
+    def stream_lanes(self, op: SinkOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
+        raise DfccError(f"sink '{op.node_name.data}' has no lanes of its own: its port takes those its producer writes")
+
+    def emit_hls(self, em, op: SinkOp) -> None:
+        em.sink(op)

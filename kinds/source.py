@@ -10,6 +10,7 @@ from xdsl.ir import SSAValue
 from xdsl.irdl import irdl_op_definition, operand_def, prop_def, result_def
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, int_array, verify_perm
+from dfcc.errors import DfccError
 from dfcc.kinds.cost import NodeModel, pixel_port
 from dfcc.kinds.registry import NodeKind, register
 from dfcc.kinds.semantics import FixedIsFloatThenCast
@@ -45,3 +46,9 @@ class Source(FixedIsFloatThenCast, NodeKind):
 
     def run_float(self, op: SourceOp, args):
         return (np.ascontiguousarray(np.transpose(args[0], op.ints_prop("perm")), dtype=np.float32),)
+
+    def stream_lanes(self, op: SourceOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
+        raise DfccError(f"source '{op.node_name.data}' has no lanes of its own: its port takes those its consumer reads")
+
+    def emit_hls(self, em, op: SourceOp) -> None:
+        em.source_port(op)

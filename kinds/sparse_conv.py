@@ -78,6 +78,10 @@ def expected_histogram(op: SparseConvOp) -> np.ndarray:
 @register
 class SparseConv(Conv):
     op = SparseConvOp
+    hls_headers = ()
+
+    def emit_hls(self, em, op: SparseConvOp) -> None:
+        raise em.error(op, "this node kind is not supported by the HLS backend yet")
 
     def cycles_function(self, op: SparseConvOp) -> Callable[[Folding], float]:
         _, h, w, c = op.input.type.get_shape()

@@ -174,8 +174,15 @@ class SparseWeights(NodeKind):
         check_on_grid(op, value, formats_of(op.format))
         return (value,)
 
+    def stream_lanes(self, op: SparseWeightsOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
+        raise DfccError(f"weights '{op.node_name.data}' are a constant, not a stream: they have no lanes")
+
+    def emit_hls(self, em, op: SparseWeightsOp) -> None:
+        raise em.error(op, "this node kind is not supported by the HLS backend yet")
+
 
 def weights_format(value: SSAValue):
     """The format (one FixedType, a per-channel list, or None) of the weights a node reads, dense or sparse."""
     owner = value.owner
     return formats_of(owner.format) if isinstance(owner, (WeightsOp, SparseWeightsOp)) else None
+

@@ -62,6 +62,13 @@ class Weights(NodeKind):
         return (value,)
 
 
+    def stream_lanes(self, op: WeightsOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
+        raise DfccError(f"weights '{op.node_name.data}' are a constant, not a stream: they have no lanes")
+
+    def emit_hls(self, em, op: WeightsOp) -> None:
+        """Nothing of its own: the nodes reading it make its ROMs (their layout and number type)."""
+
+
 def check_on_grid(op: NodeOp, value: np.ndarray, fmt) -> None:
     """Refuse weights whose values are off the grid of their format (consumers would round them)."""
     if fmt is not None and not np.array_equal(cast_weights(value, fmt), value):

@@ -15,7 +15,8 @@ Everything the pass decides is written into the IR (numbers follow `dialects/fix
   array of FixedTypes); the WeightsOp gets `format`; the bias is quantized to the accumulator's
   fraction (at most 24 bits wide); `acc_format` has F_in + F_w fractional bits and enough integer
   bits for the worst case over all inputs, so it never overflows (with `acc-bits=N` it has N bits
-  and wraps; a remark says when that can overflow);
+  and wraps; a remark says when that can overflow); sum pools, sum/mean reductions and matmuls
+  get the `acc_format` of their exact sum (kinds/accumulators.py);
 - map parameters (per-channel constants) are quantized to `param-bits`;
 - each node gets a discardable `sqnr` attribute: the signal-to-quantization-noise ratio in dB of its
   output against the float graph on the calibration data (`output`: the whole quantized graph so
@@ -56,6 +57,7 @@ from dfcc.dialects import dataflow as df
 from dfcc import kinds
 from dfcc.dialects.resources import elements_array, make_resource
 from dfcc.errors import DfccError
+from dfcc.kinds.accumulators import product_sum_format, sum_format
 from dfcc.passes.calibration import calibration_inputs
 
 MIN_BITS, MAX_BITS = 2, 24  # <= 24: float32 holds every value exactly (weights blobs, sink outputs)
@@ -273,6 +275,8 @@ class Quantize(ModulePass):
             elif isinstance(op, kinds.MapOp):
                 for param in op.params:
                     self._quantize_param(op, param)
+            elif isinstance(op, (kinds.PoolOp, kinds.ReduceOp, kinds.MatmulOp)):
+                _set_sum_format(op)
 
     def _own_weights(self, op: Operation, value: SSAValue) -> kinds.WeightsOp:
         owner = value.owner
@@ -377,6 +381,26 @@ class Quantize(ModulePass):
         if worst is not None:
             remark(f"@{name}: lowest output SQNR {worst[1]:.1f} dB at '{worst[0]}' on {len(inputs)} calibration "
                    "input(s) (per-node table: -t quant-report)")
+
+
+def _set_sum_format(op: kinds.PoolOp | kinds.ReduceOp | kinds.MatmulOp) -> None:
+    """acc_format of the nodes that sum without weights: the exact sum (kinds/accumulators.py),
+    which the estimate and the HLS kernels read."""
+    if isinstance(op, kinds.MatmulOp):
+        a, b = fx.fixed_of(op.lhs), fx.fixed_of(op.rhs)
+        if a is not None and b is not None:
+            op.properties["acc_format"] = product_sum_format(a, b, op.lhs.type.get_shape()[-1])
+        return
+    x = fx.fixed_of(op.input)
+    if x is None or op.kind.data == "max":
+        return
+    if isinstance(op, kinds.PoolOp):
+        kr, kc = op.ints_prop("kernel")
+        count = kr * kc
+    else:
+        shape = op.input.type.get_shape()
+        count = math.prod(shape[d] for d in set(op.ints_prop("dims")))
+    op.properties["acc_format"] = sum_format(x, count)
 
 
 def _check_bits(option: str, bits, low: int, high: int) -> None:

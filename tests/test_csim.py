@@ -21,6 +21,9 @@ from dfcc.driver.pipeline import parse_pipeline  # noqa: E402
 from dfcc.examples.models import MODELS  # noqa: E402
 from dfcc.frontends.mlir import make_context, parse_module  # noqa: E402
 from dfcc.frontends.torch import import_module  # noqa: E402
+from dfcc.dialects.dataflow import NodeOp  # noqa: E402
+from dfcc.kinds import KINDS  # noqa: E402
+from tests.hls_unsupported import HLS_UNSUPPORTED  # noqa: E402
 from dfcc.passes.registry import get_pass  # noqa: E402
 
 FLOAT = "lower-to-dataflow,explore{platform=zcu102}"
@@ -100,3 +103,15 @@ def test_fixed_csim_is_bit_exact(name):
 ])
 def test_fixed_number_options_bit_exact(name, options):
     check(name, f"lower-to-dataflow,quantize{{{options}}}", exact=True)
+
+
+def test_csim_models_reach_every_hls_kind():
+    """Every node kind the HLS backend builds is in a model above, float and fixed point, so csim ==
+    reference holds per kind (tests/test_kinds.py checks the others say they are not built)."""
+    def reached(names):
+        return {type(op) for name in names if name not in SLOW
+                for op in compiled(name, "lower-to-dataflow").walk() if isinstance(op, NodeOp)}
+
+    expected = set(KINDS) - set(HLS_UNSUPPORTED)
+    assert reached(FLOAT_MODELS) >= expected, sorted(c.name for c in expected - reached(FLOAT_MODELS))
+    assert reached(FIXED_MODELS) >= expected, sorted(c.name for c in expected - reached(FIXED_MODELS))

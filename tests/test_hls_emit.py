@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dfcc.backends.hls.emit import Fx, array_text, emit_design, exact_fx_for, float_literal
-from dfcc.backends.hls.stages import ERF_HELPER
+from dfcc.backends.hls.emit import emit_design
+from dfcc.kinds.hls_types import Fx, array_text, exact_fx_for, float_literal
+from dfcc.kinds.hls_body import ERF_HELPER
 from dfcc.driver.cli import main as dfcc_main
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import read_module
@@ -172,3 +173,14 @@ def test_port_names_cannot_shadow_testbench_locals(tmp_path):
     assert dfcc_main([str(path), "-t", "csim", "--input", str(x), "-o", str(tmp_path / "y.npz")]) == 0
     assert dfcc_main([str(SMALL), "-t", "csim", "--input", str(x), "-o", str(tmp_path / "d.npz")]) == 0
     assert np.array_equal(np.load(tmp_path / "y.npz")["out0"], np.load(tmp_path / "d.npz")["out0"])
+
+
+def test_top_h_includes_the_headers_of_the_designs_kinds(tmp_path):
+    """ERF_MAP (a map with a parameter ROM and a reduction): streams and ROMs only, no kernel headers."""
+    (tmp_path / "erf.mlir").write_text(ERF_MAP)
+    top_h = emit_design(read_module(str(tmp_path / "erf.mlir"))).files["top.h"]
+    assert [line for line in top_h.splitlines() if line.startswith('#include "')] == [
+        '#include "dfcc/rom.h"', '#include "dfcc/vec.h"']
+    top_h = emit_design(read_module(str(SMALL))).files["top.h"]  # conv, map, fork
+    assert [line for line in top_h.splitlines() if line.startswith('#include "')] == [
+        '#include "dfcc/conv.h"', '#include "dfcc/fork.h"', '#include "dfcc/rom.h"', '#include "dfcc/vec.h"']

@@ -1,8 +1,11 @@
 """The node-kind registry is complete: every kind is in the dialect and has every facet (or says
-plainly it has none), and the cost model's folding is the one the kind states.
+plainly it has none), the cost model's folding is the one the kind states, and the lanes its HLS
+stage realises are the ones the kind states and the cost model counts.
 
 Sample nodes come from the lit tests' inputs, lowered where they are linalg, so every kind is
-checked on real IR without building models."""
+checked on real IR without building models. That each kind's HLS code computes what the CPU
+reference does (csim == reference, bit for bit in fixed point) is tests/test_csim.py, whose models
+reach every kind the HLS backend supports (`test_csim_models_reach_every_hls_kind` there)."""
 
 import contextlib
 import io
@@ -14,13 +17,21 @@ from dfcc.dialects.dataflow import NodeOp, StreamType
 from dfcc.dialects.fixed_point import cast, fixed_of
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context, parse_module
-from dfcc.kinds import KINDS, Dataflow, NodeKind, SparseWeightsOp, WeightsOp, YieldOp, kind_of
+from xdsl.dialects.builtin import IntegerAttr, i64
+
+from dfcc.backends.hls.emit import Emitter
+from dfcc.backends.hls.toolchain import INCLUDE_DIR
+from dfcc.kinds import (
+    KINDS, Dataflow, NodeKind, SinkOp, SourceOp, SparseWeightsOp, WeightsOp, YieldOp, kind_of,
+)
+from tests.hls_unsupported import HLS_UNSUPPORTED
+from dfcc import kinds
 from dfcc.kinds.cost import describe
 from dfcc.passes.lower_to_dataflow import LowerToDataflow
 from dfcc.passes.quantize import Quantize
 
 LIT = Path(__file__).resolve().parent.parent / "lit_tests"
-FACETS = ("cost", "run_float", "run_fixed")
+FACETS = ("cost", "run_float", "run_fixed", "stream_lanes", "emit_hls")
 
 
 # A slice, which no lit input has yet.
@@ -34,8 +45,8 @@ func.func @main(%a: tensor<1x8xf32>) -> tensor<1x3xf32> {
 """
 
 
-def _samples(quantized: bool = False) -> dict[type, list[NodeOp]]:
-    nodes: dict[type, list[NodeOp]] = {}
+def _modules(quantized: bool = False) -> list:
+    modules = []
     texts = [(str(path), path.read_text()) for path in sorted(LIT.glob("*/*.mlir"))] + [("slice", SLICE)]
     for path, text in texts:
         try:
@@ -49,14 +60,22 @@ def _samples(quantized: bool = False) -> dict[type, list[NodeOp]]:
                     Quantize(samples=1).apply(make_context(), module)
         except DfccError:
             continue  # the error tests' inputs (and graphs quantize refuses)
+        modules.append(module)
+    return modules
+
+
+def _nodes(modules: list) -> dict[type, list[NodeOp]]:
+    nodes: dict[type, list[NodeOp]] = {}
+    for module in modules:
         for op in module.walk():
             if isinstance(op, NodeOp):
                 nodes.setdefault(type(op), []).append(op)
     return nodes
 
 
-SAMPLES = _samples()
-QUANTIZED = _samples(quantized=True)
+MODULES = _modules()
+SAMPLES = _nodes(MODULES)
+QUANTIZED = _nodes(_modules(quantized=True))
 
 
 def test_dialect_is_assembled_from_the_registry():
@@ -133,3 +152,68 @@ def test_quantized_samples_reach_the_fixed_point_semantics():
     fixed = {c for c, ops in QUANTIZED.items() if any(fixed_of(r) for op in ops for r in op.results)}
     assert {c.name for c in fixed} >= {"dataflow.conv", "dataflow.linear", "dataflow.pool", "dataflow.map",
                                        "dataflow.reduce", "dataflow.matmul", "dataflow.source"}
+
+
+@pytest.mark.parametrize("op_class", HLS_UNSUPPORTED, ids=lambda c: c.name)
+def test_hls_says_which_kinds_it_does_not_build(op_class):
+    op = SAMPLES[op_class][0]
+    with pytest.raises(DfccError, match=f"{op_class.name} .*: this node kind is not supported by the HLS backend yet"):
+        kind_of(op).emit_hls(Emitter(op.get_toplevel_object()), op)
+
+
+@pytest.mark.parametrize("op_class", [WeightsOp, SparseWeightsOp, SourceOp, SinkOp], ids=lambda c: c.name)
+def test_ports_and_constants_say_they_have_no_lanes_of_their_own(op_class):
+    op = SAMPLES[op_class][0]
+    with pytest.raises(DfccError, match="lanes"):
+        kind_of(op).stream_lanes(op)
+
+
+def _fold(module, choose) -> None:
+    """Set every folding factor of every node to `choose(extent)` (a divisor of it)."""
+    for op in module.walk():
+        if isinstance(op, NodeOp):
+            for factor, extent in op.folding_extents().items():
+                op.properties[factor] = IntegerAttr(choose(extent), i64)
+    module.verify()
+
+
+def _hls_modules():
+    """The (small) lit inputs the HLS backend builds, fully folded and half folded."""
+    for module in MODULES:
+        if any(isinstance(op, HLS_UNSUPPORTED) or (isinstance(op, WeightsOp) and op.output.type.element_count() > 4096)
+               for op in module.walk()):
+            continue  # not built, or ROM text too big for a quick test
+        for choose in (lambda e: e, lambda e: e // 2 if e % 2 == 0 else 1):
+            folded = module.clone()
+            _fold(folded, choose)
+            emitter = Emitter(folded)
+            try:
+                emitter.run()
+            except DfccError:
+                break  # a node the backend rejects (and says so: test_hls_emit)
+            yield folded, emitter
+
+
+def test_hls_lanes_are_the_kinds_and_the_cost_models():
+    """Each node's output streams in the HLS design have the lanes its kind states, and the cost
+    model counts the same (kinds whose lanes follow their producer's: checked against the HLS)."""
+    checked = set()
+    for module, emitter in _hls_modules():
+        for op in module.walk():
+            if not isinstance(op, NodeOp) or isinstance(op, (WeightsOp, SourceOp, SinkOp)):
+                continue
+            producer = emitter.producer_lanes(op.stream_operands()[0]) or 1
+            _, lanes = kind_of(op).stream_lanes(op, producer_lanes=producer)
+            for result in op.results:
+                assert emitter.streams[result].lanes == lanes, op
+            if not isinstance(op, (kinds.ReshapeOp, kinds.TransposeOp)):
+                assert describe(op).cost(tuple(op.folding().values())).out_lanes == lanes, op
+            checked.add(type(op))
+    assert checked >= {kinds.ConvOp, kinds.LinearOp, kinds.PoolOp, kinds.MapOp, kinds.ReduceOp, kinds.ForkOp,
+                       kinds.MatmulOp, kinds.ConcatOp, kinds.PadOp, kinds.ResizeOp}, sorted(c.name for c in checked)
+
+
+@pytest.mark.parametrize("op_class", list(KINDS), ids=lambda c: c.name)
+def test_kernel_headers_a_kind_names_ship_with_the_backend(op_class):
+    for header in KINDS[op_class].hls_headers:
+        assert (INCLUDE_DIR / "dfcc" / header).is_file(), header

@@ -2,192 +2,47 @@
 
 `emit_design(module)` returns the generated files (top.h, top.cpp, weights/*.h) as text. Every
 stream SSA value becomes an `hls::stream<dfcc::vec<T, P> >` with the FIFO depth of its type; every
-node becomes one call of a kernel from include/dfcc (conv, linear, pools, fork) or of a stage
-function generated here (maps, reductions), with map bodies as functor structs. Sources and sinks
-are the AXI-stream ports of `top`.
+node's kind writes its stage (`NodeKind.emit_hls`, in kinds/<kind>.py): one call of a kernel from
+include/dfcc (conv, linear, pools, fork, ...) or of a stage function it generates (maps,
+reductions, pad, slice), with map bodies as functor structs. Sources and sinks are the AXI-stream
+ports of `top`; top.h includes the kernel headers the design's kinds name (`hls_headers`).
 
 The numbers follow the CPU reference (the oracle), not the other way round:
 - float designs compute in float32 as numpy does (same operations; sums may be ordered
   differently, so results agree to ~1e-6 relative, not bit for bit);
-- fixed-point designs follow backends/cpu/fixed_point.py bit for bit: exact products and sums in
+- fixed-point designs follow the kinds' run_fixed semantics bit for bit: exact products and sums in
   wide-enough ap_fixed types, then the casts the contract names (acc_format, then the output
   type); one-input maps of <= 16 bits are ROMs of `map_table(op)`; piecewise-linear map bodies
   are computed exactly in ap_fixed; other map bodies in double then cast.
 Nodes the emitter cannot realise raise DfccError naming the node; it never emits wrong code.
 
-Lanes: a node's folding gives the lanes of its streams (conv: coarse_in*coarse_group in,
-coarse_out*coarse_group out; linear: coarse_in/coarse_out; others: coarse). Where a producer's
-lanes differ from what its consumer reads, a `dfcc::lanes` re-chunking stage is inserted.
+Lanes: a node's kind states the lanes of its streams (`NodeKind.stream_lanes`, from its folding;
+the cost model and the cycle-level schedules read the same). Where a producer's lanes differ from
+what its consumer reads, a `dfcc::lanes` re-chunking stage is inserted.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import Float32Type, Float64Type, IntegerType, ModuleOp
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import BlockArgument, Operation, SSAValue
 
-from dfcc.analyses.schedules import conv_lanes
 from dfcc.dialects import dataflow as df
 from dfcc import kinds
 from dfcc.dialects.resources import elements_array
 from dfcc.errors import DfccError
+from dfcc.kinds.hls_types import HLS, Fx, Rom, cpp_type, exact_fx_for, fx_of, join_fx, prod, sanitize
 
 TOP = "top"
-_HLS = "DFCC_HLS"
 
 _STORAGE_IMPL = {"uram": "uram", "lutram": "lutram"}
 
-_Q = {"trn": "AP_TRN", "rnd": "AP_RND", "rnd_conv": "AP_RND_CONV"}
-_O = {"wrap": "AP_WRAP", "sat": "AP_SAT"}
-
-
-# ---- number types ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Fx:
-    """An exact (trn/wrap) signed-or-unsigned fixed-point type used for intermediates."""
-
-    width: int
-    int_bits: int
-    signed: bool = True
-
-    @property
-    def frac(self) -> int:
-        return self.width - self.int_bits
-
-    @property
-    def cpp(self) -> str:
-        if self.width > 1024:
-            raise DfccError(f"an exact intermediate needs {self.width} bits (ap_fixed holds at most 1024)")
-        return f"ap_{'' if self.signed else 'u'}fixed<{self.width}, {self.int_bits}>"
-
-    def as_signed(self) -> Fx:
-        return self if self.signed else Fx(self.width + 1, self.int_bits + 1, True)
-
-
-def fx_of(t: df.FixedType) -> Fx:
-    return Fx(t.width.data, t.int_bits.data, t.is_signed)
-
-
-def join_fx(a: Fx, b: Fx) -> Fx:
-    """The smallest signed type holding every value of a and of b."""
-    a, b = a.as_signed(), b.as_signed()
-    frac, ints = max(a.frac, b.frac), max(a.int_bits, b.int_bits)
-    return Fx(frac + ints, ints)
-
-
-def cpp_type(t) -> str:
-    """C++ spelling of a stream element / scalar type."""
-    if isinstance(t, df.FixedType):
-        kind = "ap_fixed" if t.is_signed else "ap_ufixed"
-        return f"{kind}<{t.width.data}, {t.int_bits.data}, {_Q[t.rounding.data]}, {_O[t.overflow.data]}>"
-    if isinstance(t, Float32Type):
-        return "float"
-    if isinstance(t, Float64Type):
-        return "double"
-    if isinstance(t, IntegerType) and t.width.data == 1:
-        return "bool"
-    raise DfccError(f"the HLS backend has no C++ type for {t}")
-
-
-def exact_fx_for(values: np.ndarray) -> Fx:
-    """The smallest signed fixed type holding all `values` exactly (they must be finite dyadics)."""
-    v = np.asarray(values, dtype=np.float64).ravel()
-    if not np.all(np.isfinite(v)):
-        raise DfccError("constants must be finite for a fixed-point design")
-    frac = 0
-    while frac < 200 and not np.all(np.ldexp(v, frac) == np.floor(np.ldexp(v, frac))):
-        frac += 1
-    codes = np.ldexp(v, frac)
-    top = int(max(np.max(np.abs(codes)), 1.0)) if v.size else 1
-    width = max(top.bit_length() + 1, 2)
-    return Fx(width, width - frac)
-
-
-# ---- literals and ROM text --------------------------------------------------------------------------
-
-
-def float_literal(x: float, single: bool = True) -> str:
-    if not math.isfinite(x):
-        if math.isnan(x):
-            return "std::numeric_limits<float>::quiet_NaN()" if single else "std::numeric_limits<double>::quiet_NaN()"
-        kind = "float" if single else "double"
-        return f"{'-' if x < 0 else ''}std::numeric_limits<{kind}>::infinity()"
-    text = f"{x:.9g}" if single else repr(float(x))
-    if not any(ch in text for ch in ".e"):
-        text += ".0"
-    return text + ("f" if single else "")
-
-
-def _join_values(flat: np.ndarray, fmt) -> str:
-    return ", ".join(map(fmt, flat.tolist()))
-
-
-def array_text(values: np.ndarray, elem_fmt, per_line: int = 16) -> str:
-    """A C brace initializer for `values` (nested by dims, innermost rows of `per_line` values)."""
-    shape = values.shape
-    if not shape:
-        values, shape = values.reshape(1), (1,)
-
-    def render(a: np.ndarray, depth: int) -> str:
-        if a.ndim == 1:
-            flat = a.ravel()
-            lines = [_join_values(flat[i:i + per_line], elem_fmt) for i in range(0, flat.size, per_line)]
-            return "{" + (",\n".join(lines)) + "}"
-        return "{" + ",\n".join(render(sub, depth + 1) for sub in a) + "}"
-
-    return render(values, 0)
-
-
-def code_storage(fx: Fx) -> str:
-    """The plain C integer type that stores codes of fx."""
-    bits = fx.width + (0 if fx.signed else 1)
-    for n, name in ((8, "signed char"), (16, "short"), (32, "int"), (64, "long long")):
-        if bits <= n:
-            return name
-    raise DfccError(f"a ROM of {fx.width}-bit numbers is not supported (at most 63 bits)")
-
-
-def codes_of(values: np.ndarray, frac: int) -> np.ndarray:
-    return np.ldexp(np.asarray(values, dtype=np.float64), frac).astype(np.int64)
-
-
-@dataclass
-class Rom:
-    """A constant array in a header of weights/: its C++ element type and initializer."""
-
-    name: str
-    elem: str  # C++ element type of the array (float, or dfcc::code<T, C>)
-    value_type: str  # C++ type of val(element)
-    shape: tuple[int, ...]
-    values: np.ndarray
-    frac: int | None  # None: float literals; else integer codes of values * 2^frac
-    comment: str = ""
-
-    def text(self) -> str:
-        dims = "".join(f"[{d}]" for d in self.shape) or "[1]"
-        if self.frac is None:
-            single = self.value_type == "float"
-            body = array_text(np.asarray(self.values, dtype=np.float32 if single else np.float64),
-                              lambda v: float_literal(v, single))
-        else:
-            body = array_text(codes_of(self.values, self.frac), lambda v: "{%d}" % v)
-        comment = f"// {self.comment}\n" if self.comment else ""
-        return f"{comment}static const {self.elem} {self.name}{dims} = {body};\n"
-
 
 # ---- the design -----------------------------------------------------------------------------------
-
-
-def sanitize(name: str) -> str:
-    text = re.sub(r"[^0-9A-Za-z_]", "_", name)
-    return text if text and not text[0].isdigit() else "n_" + text
 
 
 @dataclass
@@ -226,38 +81,32 @@ class Design:
     stages: list[str] = field(default_factory=list)
 
 
-def _main_function(module: ModuleOp, function: str = "main") -> func.FuncOp:
+def main_function(module: ModuleOp, function: str = "main") -> func.FuncOp:
     for op in module.walk():
         if isinstance(op, func.FuncOp) and op.sym_name.data == function:
             return op
     raise DfccError(f"no function @{function} in the module")
 
 
-def _int_prop(op: Operation, key: str) -> int:
-    attr = op.properties.get(key)
-    return 1 if attr is None else attr.value.data
-
-
-def _prod(values) -> int:
-    out = 1
-    for v in values:
-        out *= v
-    return out
-
-
 class Emitter:
-    """Walks the dataflow graph of @main once, in order, producing the C++ text."""
+    """Walks the dataflow graph of @main once, in order, producing the C++ text.
+
+    Each node's stage is written by its kind (`kind_of(op).emit_hls(emitter, op)`); the emitter
+    holds what the stages share: streams and lane converters (`read`, `new_stream`, `define`,
+    `alias`), ports, ROMs (`rom`, `add_rom`), unique names, the text of the top function (`calls`)
+    and of the definitions before it (`defs`), and the CPU reference's fixed-point facts the C++ must
+    reproduce bit for bit.
+    """
 
     def __init__(self, module: ModuleOp):
         self.module = module
-        self.function = _main_function(module)
+        self.function = main_function(module)
         self.streams: dict[SSAValue, Stream] = {}
         self.pending_source: dict[SSAValue, Port] = {}
         self.decls: list[Stream] = []
         self.calls: list[str] = []  # statements in the DATAFLOW region
         self.defs: list[str] = []  # functors and stage functions, before top
         self.roms: dict[str, Rom] = {}
-        self.weight_of: dict[SSAValue, kinds.WeightsOp] = {}
         self.inputs: list[Port] = []
         self.outputs: list[Port] = []
         self.names: set[str] = set()
@@ -265,6 +114,7 @@ class Emitter:
         self.sink_ports: dict[kinds.SinkOp, Port] = {}
         self.fixed = False
         self.storage: list[str] = []  # BIND_STORAGE pragmas of ROMs explore moved out of BRAM
+        self.headers: set[str] = {"vec.h"}  # top.h's kernel headers: streams, lanes, and the kinds' hls_headers
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -301,6 +151,16 @@ class Emitter:
     def define(self, value: SSAValue, stream: Stream) -> None:
         self.streams[value] = stream
 
+    def alias(self, value: SSAValue, stream: Stream) -> None:
+        """`value` is carried by `stream` itself (a relabelling: same words, same order)."""
+        self.define(value, Stream(stream.name, stream.elem, stream.lanes, stream.depth, value.type.get_shape()))
+
+    def temp_stream(self, base: str, elem: str, lanes: int) -> Stream:
+        """A stream between two kernels of one node (depth 2)."""
+        s = Stream(self.unique(base), elem, lanes, 2, ())
+        self.decls.append(s)
+        return s
+
     def read(self, value: SSAValue, lanes: int, consumer: str) -> str:
         """The name of a stream carrying `value` in `lanes` lanes (inserting a lanes stage if needed)."""
         return self.read_stream(value, lanes, consumer).name
@@ -324,7 +184,7 @@ class Emitter:
         return self.convert_lanes(stream, lanes, consumer)
 
     def convert_lanes(self, stream: Stream, lanes: int, consumer: str) -> Stream:
-        n = _prod(stream.shape)
+        n = prod(stream.shape)
         src = stream
         steps = [lanes]
         if stream.lanes % lanes and lanes % stream.lanes:
@@ -356,10 +216,13 @@ class Emitter:
         else:
             if fx is None:
                 fx = self.weights_fx(w_op, values)
-            elem = fx.cpp
-            rom = Rom(name, f"dfcc::code<{elem}, {code_storage(fx)} >", elem, shape, values, fx.frac, comment)
+            rom = Rom.of_codes(name, fx, shape, values, comment)
         self.roms[name] = rom
         return rom
+
+    def add_rom(self, rom: Rom) -> Rom:
+        """Keep `rom` (the one already kept under its name, if any)."""
+        return self.roms.setdefault(rom.name, rom)
 
     def weights_fx(self, w_op: kinds.WeightsOp, values: np.ndarray) -> Fx:
         """The exact type of a weights op: its `format` (per-channel formats joined into one type
@@ -380,44 +243,13 @@ class Emitter:
                 return result
         return exact_fx_for(values)
 
-    # -- the walk -----------------------------------------------------------------------------
+    # -- the CPU reference's fixed-point contract, which the C++ reproduces bit for bit ------------
 
-    def run(self) -> Design:
-        body = self.function.body.block
-        self.fixed = any(isinstance(r.type, df.StreamType) and isinstance(r.type.element_type, df.FixedType)
-                         for op in body.ops for r in op.results)
-        for op in body.ops:
-            if isinstance(op, func.ReturnOp):
-                continue
-            if not isinstance(op, df.NodeOp):
-                raise DfccError(f"HLS backend: '{op.name}' is not a dataflow node (run -p lower-to-dataflow first)")
-            memory = op.attributes.get(df.WEIGHTS_MEMORY_ATTR)
-            if memory is not None and memory.data == "off_chip":
-                raise self.error(op, "weights streamed from off-chip memory (dataflow.weights_memory = off_chip) are "
-                                     "not built by the HLS backend yet; run explore without off-chip-weights=true")
-            method = getattr(self, "emit_" + op.name.split(".", 1)[1], None)
-            if method is None:
-                raise self.error(op, "this node kind is not supported by the HLS backend yet")
-            before = set(self.roms)
-            method(op)
-            if memory is not None and memory.data != "bram":
-                if memory.data not in _STORAGE_IMPL:
-                    raise self.error(op, f"weights memory '{memory.data}' is not supported")
-                for rom in (r for r in self.roms if r not in before):
-                    self.storage.append(f"{_HLS}(BIND_STORAGE variable={rom} type=rom_2p impl={_STORAGE_IMPL[memory.data]})"
-                                        f"  // {op.node_name.data}: {memory.data}")
-        if self.pending_source:
-            raise DfccError("HLS backend: a graph input is not read by any node")
-        self.inputs.sort(key=lambda p: p.index)
-        self.outputs.sort(key=lambda p: p.index)
-        return self.finish()
 
-    # -- nodes --------------------------------------------------------------------------------
+    # -- ports ----------------------------------------------------------------------------------
 
-    def emit_weights(self, op: kinds.WeightsOp) -> None:
-        pass  # emitted as ROMs by the nodes that use them
-
-    def emit_source(self, op: kinds.SourceOp) -> None:
+    def source_port(self, op: kinds.SourceOp) -> None:
+        """A graph input: an AXI-stream port, made when its consumer reads it (with that many lanes)."""
         arg = op.tensor
         if not isinstance(arg, BlockArgument):
             raise self.error(op, "the source must stream a function argument")
@@ -443,304 +275,55 @@ class Emitter:
         self.outputs.append(port)
         return port
 
-    def emit_sink(self, op: kinds.SinkOp) -> None:
+    def sink(self, op: kinds.SinkOp) -> None:
+        """A graph output: written by its producer, or copied from a stream the producer shares."""
         if op in self.sink_ports:
             return  # its producer writes the port
         if op.input in self.pending_source or op.input in self.streams:
             port = self.sink_port(op.input)
             src = self.read_stream(op.input, self.producer_lanes(op.input) or 1, op.node_name.data)
             port.lanes = src.lanes
-            self.calls.append(f"dfcc::lanes<{_prod(port.shape)}, {src.lanes}, {src.lanes}>({src.name}, {port.name});"
+            self.calls.append(f"dfcc::lanes<{prod(port.shape)}, {src.lanes}, {src.lanes}>({src.name}, {port.name});"
                               f"  // {op.node_name.data}")
             return
         raise self.error(op, "the sink's stream has no producer")
 
     def stage(self, op: df.NodeOp) -> str:
+        """Record `op` as a stage of the design; its name."""
         name = op.node_name.data
         self.stage_names.append(name)
         return name
 
-    def emit_conv(self, op: kinds.ConvOp) -> None:
-        name = self.stage(op)
-        n, h, w, c = op.input.type.get_shape()
-        _, ho, wo, f = op.output.type.get_shape()
-        if n != 1:
-            raise self.error(op, f"batch {n} streams are not supported (batch 1 only)")
-        (kr, kc), (sr, sc), (dr, dc), (pt, pb, pl, pr) = op.window_geometry()
-        groups = op.groups.value.data
-        cg, fg = c // groups, f // groups
-        ci, co, cgp, fine = (_int_prop(op, k) for k in ("coarse_in", "coarse_out", "coarse_group", "fine"))
-        lanes_in, lanes_out = conv_lanes(c, cg, fg, ci, co, cgp)
-        x = self.read(op.input, lanes_in, name)
-        out = self.new_stream(f"s_{name}", op.output.type, lanes_out, value=op.output)
-        self.define(op.output, out)
-        w_rom, b_rom, t_acc, t_mid = self._mac_types(op, (f, cg, kr, kc))
-        geom = f"dfcc::geom<{h}, {w}, {c}, {kr}, {kc}, {sr}, {sc}, {dr}, {dc}, {pt}, {pb}, {pl}, {pr}>"
-        types = f"{self.elem(op.input)}, {w_rom.elem}, {b_rom.elem}, {t_acc}, {out.elem}" + self._mid_and_mul(op, t_acc, t_mid)
-        self.calls.append(f"dfcc::conv<{geom}, {f}, {groups}, {lanes_in}, {lanes_out}, {fine}, {types}>"
-                          f"({x}, {out.name}, {w_rom.name}, {b_rom.name});  // {name}")
+    # -- the walk -----------------------------------------------------------------------------
 
-    @staticmethod
-    def _mid_and_mul(op, t_acc: str, t_mid: str | None) -> str:
-        """The MAC kernels' trailing template arguments: T_mid, and fabric_mul for `mult_impl = "lut"`."""
-        mult = op.attributes.get(df.MULT_IMPL_ATTR)
-        if mult is not None and mult.data == "lut":
-            return f", {t_mid or t_acc}, dfcc::fabric_mul"
-        return f", {t_mid}" if t_mid else ""
-
-    def _mac_types(self, op, w_shape: tuple[int, ...]):
-        """ROMs of weights and bias, the accumulator type and the optional intermediate cast."""
-        name = op.node_name.data
-        w_op = self.weights(op.weights, op, "weights")
-        f = w_shape[0]
-        if op.bias is not None:
-            b_op = self.weights(op.bias, op, "bias")
-        out_fixed = self.fixed_type(op.output)
-        if out_fixed is None:
-            w_rom = self.rom(w_op, shape=w_shape)
-            if op.bias is not None:
-                b_rom = self.rom(b_op)
-            else:
-                b_rom = self._zero_rom(f"b_{sanitize(name)}_zero", f, None)
-            return w_rom, b_rom, "float", None
-        x_fixed = self.fixed_type(op.input)
-        if x_fixed is None:
-            raise self.error(op, "a fixed-point output needs a fixed-point input")
-        w_values = np.asarray(elements_array(w_op.value), dtype=np.float64)
-        w_fx = self.weights_fx(w_op, w_values)
-        w_rom = self.rom(w_op, shape=w_shape, fx=w_fx)
-        if op.bias is not None:
-            b_values = np.asarray(elements_array(b_op.value), dtype=np.float64)
-            b_fx = self.weights_fx(b_op, b_values)
-            b_rom = self.rom(b_op, fx=b_fx)
-        else:
-            b_values, b_fx = None, Fx(2, 2)
-            b_rom = self._zero_rom(f"b_{sanitize(name)}_zero", f, b_fx)
-        # exact accumulator: every product and the bias on its grid, the worst case in range
-        from dfcc.dialects.fixed_point import accumulator_bound
-
-        x_fx = fx_of(x_fixed)
-        frac = max(x_fx.frac + w_fx.frac, b_fx.frac)
-        lo, hi = accumulator_bound(x_fixed, w_values, b_values)
-        magnitude = max(-lo, hi, 1.0)
-        ints = math.ceil(math.log2(magnitude + 2.0 ** -frac)) + 2
-        exact = Fx(ints + frac, ints)
-        acc_fmt = op.properties.get("acc_format")
-        if isinstance(acc_fmt, df.FixedType):
-            a = fx_of(acc_fmt)
-            # acc_format itself can accumulate when it keeps every fraction bit and either wraps
-            # (order-independent) or holds the worst case: then T_acc(each partial sum) is the
-            # same as one cast of the exact sum (fixed_point.py's contract)
-            if a.frac >= frac and (acc_fmt.overflow.data == "wrap" or (a.int_bits >= ints and a.signed)):
-                return w_rom, b_rom, cpp_type(acc_fmt), None
-            return w_rom, b_rom, exact.cpp, cpp_type(acc_fmt)
-        return w_rom, b_rom, exact.cpp, None
-
-    def _zero_rom(self, name: str, count: int, fx: Fx | None) -> Rom:
-        if name not in self.roms:
-            if fx is None:
-                self.roms[name] = Rom(name, "float", "float", (count,), np.zeros(count), None, "no bias")
-            else:
-                self.roms[name] = Rom(name, f"dfcc::code<{fx.cpp}, {code_storage(fx)} >", fx.cpp, (count,),
-                                      np.zeros(count), fx.frac, "no bias")
-        return self.roms[name]
-
-    def emit_linear(self, op: kinds.LinearOp) -> None:
-        name = self.stage(op)
-        in_shape, out_shape = op.input.type.get_shape(), op.output.type.get_shape()
-        c, f = in_shape[-1], out_shape[-1]
-        rows = _prod(in_shape[:-1])
-        ci, co = _int_prop(op, "coarse_in"), _int_prop(op, "coarse_out")
-        x = self.read(op.input, ci, name)
-        out = self.new_stream(f"s_{name}", op.output.type, co, value=op.output)
-        self.define(op.output, out)
-        w_rom, b_rom, t_acc, t_mid = self._mac_types(op, (f, c))
-        types = f"{self.elem(op.input)}, {w_rom.elem}, {b_rom.elem}, {t_acc}, {out.elem}" + self._mid_and_mul(op, t_acc, t_mid)
-        self.calls.append(f"dfcc::linear<{rows}, {c}, {f}, {ci}, {co}, {types}>"
-                          f"({x}, {out.name}, {w_rom.name}, {b_rom.name});  // {name}")
-
-    def emit_pool(self, op: kinds.PoolOp) -> None:
-        name = self.stage(op)
-        n, h, w, c = op.input.type.get_shape()
-        if n != 1:
-            raise self.error(op, f"batch {n} streams are not supported (batch 1 only)")
-        (kr, kc), (sr, sc), (dr, dc), (pt, pb, pl, pr) = op.window_geometry()
-        p = _int_prop(op, "coarse")
-        x = self.read(op.input, p, name)
-        out = self.new_stream(f"s_{name}", op.output.type, p, value=op.output)
-        self.define(op.output, out)
-        geom = f"dfcc::geom<{h}, {w}, {c}, {kr}, {kc}, {sr}, {sc}, {dr}, {dc}, {pt}, {pb}, {pl}, {pr}>"
-        t_in = self.elem(op.input)
-        if op.kind.data == "max":
-            if t_in != out.elem:
-                raise self.error(op, f"max pooling from {t_in} to {out.elem} (a format change) is not supported")
-            self.calls.append(f"dfcc::max_pool<{geom}, {p}>({x}, {out.name});  // {name}")
-            return
-        x_fixed = self.fixed_type(op.input)
-        if x_fixed is None:
-            t_acc = "float"
-        else:
-            a = fx_of(x_fixed).as_signed()
-            grow = math.ceil(math.log2(kr * kc)) + 1
-            t_acc = Fx(a.width + grow, a.int_bits + grow).cpp
-        self.calls.append(f"dfcc::sum_pool<{geom}, {p}, {t_in}, {t_acc}, {out.elem}>({x}, {out.name});  // {name}")
-
-    def emit_fork(self, op: kinds.ForkOp) -> None:
-        name = self.stage(op)
-        p = _int_prop(op, "coarse")
-        x = self.read(op.input, p, name)
-        outs = []
-        for i, result in enumerate(op.outputs):
-            if result.type.element_type != op.input.type.element_type:
-                raise self.error(op, "fork outputs with a number format other than the input's are not supported")
-            s = self.new_stream(f"s_{name}_{i}", result.type, p, value=result)
-            self.define(result, s)
-            outs.append(s.name)
-        beats = _prod(op.input.type.get_shape()) // p
-        self.calls.append(f"dfcc::fork_each<{beats}, {p}>({x}, {', '.join(outs)});  // {name}")
-
-    def emit_reshape(self, op: kinds.ReshapeOp) -> None:
-        """No hardware: the same words in the same order; only the lanes must fit the new last dim."""
-        self.stage(op)
-        if op.input.type.element_type != op.output.type.element_type:
-            raise self.error(op, "a reshape that changes the number format is not supported")
-        last_out = op.output.type.get_shape()[-1]
-        lanes = math.gcd(self.producer_lanes(op.input) or 1, last_out)
-        src = self.read_stream(op.input, lanes, op.node_name.data)
-        self.define(op.output, Stream(src.name, src.elem, src.lanes, src.depth, op.output.type.get_shape()))
-        self.calls.append(f"// {op.node_name.data}: reshape {'x'.join(map(str, op.input.type.get_shape()))} -> "
-                          f"{'x'.join(map(str, op.output.type.get_shape()))} reuses stream {src.name}")
-
-    def emit_transpose(self, op: kinds.TransposeOp) -> None:
-        name = self.stage(op)
-        if op.input.type.element_type != op.output.type.element_type:
-            raise self.error(op, "a transpose that changes the number format is not supported")
-        shape, perm = op.input.type.get_shape(), list(op.ints_prop("perm"))
-        groups = op.moved_dim_groups()
-        if len(groups) <= 1:  # the element order does not change: a relabelling, like a reshape
-            last_out = op.output.type.get_shape()[-1]
-            src = self.read_stream(op.input, math.gcd(self.producer_lanes(op.input) or 1, last_out), name)
-            self.define(op.output, Stream(src.name, src.elem, src.lanes, src.depth, op.output.type.get_shape()))
-            self.calls.append(f"// {name}: transpose that keeps the element order reuses stream {src.name}")
-            return
-        if len(groups) > 3:
-            raise self.error(op, f"transposes that permute more than 3 dims ({shape} by {perm}) are not supported")
-        in_groups = sorted(groups, key=lambda g: g[0])
-        dims = [1] * (3 - len(groups)) + [_prod(shape[d] for d in g) for g in in_groups]
-        pad = 3 - len(groups)
-        order = list(range(pad)) + [pad + in_groups.index(g) for g in groups]
-        a, b, c = order
-        pi = math.gcd(self.producer_lanes(op.input) or 1, dims[2])
-        po = pi if c == 2 else math.gcd(pi, dims[c])
-        x = self.read(op.input, pi, name)
-        out = self.new_stream(f"s_{name}", op.output.type, po, value=op.output)
-        self.define(op.output, out)
-        self.calls.append(f"dfcc::transpose<{dims[0]}, {dims[1]}, {dims[2]}, {a}, {b}, {c}, {pi}, {po}>"
-                          f"({x}, {out.name});  // {name}")
-
-    def emit_concat(self, op: kinds.ConcatOp) -> None:
-        """Pairwise concat_blocks stages (a chain for more than two inputs)."""
-        name = self.stage(op)
-        axis = op.axis.value.data
-        out_shape = op.output.type.get_shape()
-        rank = len(out_shape)
-        p = _int_prop(op, "coarse")
-        if axis == rank - 1:
-            for v in op.inputs:
-                p = math.gcd(p, v.type.get_shape()[-1])
-        else:
-            p = math.gcd(p, out_shape[-1])
-        outer = _prod(out_shape[:axis])
-        t_out = self.elem(op.output)
-        left = self.read_stream(op.inputs[0], p, name)
-        left_words = _prod(op.inputs[0].type.get_shape()[axis:])
-        for k, value in enumerate(op.inputs[1:], start=1):
-            right = self.read_stream(value, p, name)
-            words = _prod(value.type.get_shape()[axis:])
-            last = k == len(op.inputs) - 1
-            if last:
-                out = self.new_stream(f"s_{name}", op.output.type, p, value=op.output)
-            else:
-                out = Stream(self.unique(f"s_{name}_part{k}"), t_out, p, 2, ())
-                self.decls.append(out)
-            self.calls.append(f"dfcc::concat_blocks<{outer}, {left_words // p}, {words // p}, {p}, {left.elem}, "
-                              f"{right.elem}, {t_out}>({left.name}, {right.name}, {out.name});  // {name}")
-            left, left_words = out, left_words + words
-        self.define(op.output, left)
-
-    def emit_resize(self, op: kinds.ResizeOp) -> None:
-        name = self.stage(op)
-        shape, scale = op.input.type.get_shape(), op.ints_prop("scale")
-        if len(shape) != 4 or shape[0] != 1 or scale[0] != 1 or scale[3] != 1:
-            raise self.error(op, f"resizing {shape} by {scale} is not supported (only H and W of a 1xHxWxC stream)")
-        _, h, w, c = shape
-        p = math.gcd(_int_prop(op, "coarse"), c)
-        x = self.read_stream(op.input, p, name)
-        out = self.new_stream(f"s_{name}", op.output.type, p, value=op.output)
-        self.define(op.output, out)
-        kernel = {"nearest": "upsample_nearest", "zeros": "insert_zeros"}.get(op.mode.data)
-        if kernel is None:
-            raise self.error(op, f"resize mode '{op.mode.data}' is not supported")
-        self.calls.append(f"dfcc::{kernel}<{h}, {w}, {c}, {scale[1]}, {scale[2]}, {p}, {x.elem}, {out.elem}>"
-                          f"({x.name}, {out.name});  // {name}")
-
-    def emit_matmul(self, op: kinds.MatmulOp) -> None:
-        name = self.stage(op)
-        a_shape, b_shape = op.lhs.type.get_shape(), op.rhs.type.get_shape()
-        m, k = a_shape[-2:]
-        n = b_shape[-1]
-        batch = _prod(a_shape[:-2])
-        ci, co = _int_prop(op, "coarse_in"), _int_prop(op, "coarse_out")
-        a = self.read_stream(op.lhs, ci, name)
-        b = self.read_stream(op.rhs, co, name)
-        out = self.new_stream(f"s_{name}", op.output.type, co, value=op.output)
-        self.define(op.output, out)
-        out_fixed = self.fixed_type(op.output)
-        t_mid = None
-        if out_fixed is None:
-            if self.fixed_type(op.lhs) is not None or self.fixed_type(op.rhs) is not None:
-                raise self.error(op, "a float matmul of fixed-point streams is not supported")
-            t_acc = "float"
-        else:
-            a_fixed, b_fixed = self.fixed_type(op.lhs), self.fixed_type(op.rhs)
-            if a_fixed is None or b_fixed is None:
-                raise self.error(op, "a fixed-point output needs fixed-point inputs")
-            fa, fb = fx_of(a_fixed).as_signed(), fx_of(b_fixed).as_signed()
-            grow = math.ceil(math.log2(k)) + 1 if k > 1 else 0
-            exact = Fx(fa.width + fb.width + grow, fa.int_bits + fb.int_bits + grow)
-            t_acc = exact.cpp
-            acc_fmt = op.properties.get("acc_format")
-            if isinstance(acc_fmt, df.FixedType):
-                acc = fx_of(acc_fmt)
-                if acc.frac >= exact.frac and (acc_fmt.overflow.data == "wrap" or (acc.int_bits >= exact.int_bits and acc.signed)):
-                    t_acc = cpp_type(acc_fmt)
-                else:
-                    t_mid = cpp_type(acc_fmt)
-        types = f"{a.elem}, {b.elem}, {t_acc}, {out.elem}" + self._mid_and_mul(op, t_acc, t_mid)
-        self.calls.append(f"dfcc::matmul<{batch}, {m}, {k}, {n}, {ci}, {co}, {types}>({a.name}, {b.name}, {out.name});"
-                          f"  // {name}")
-
-    def emit_pad(self, op: kinds.PadOp) -> None:
-        from dfcc.backends.hls.stages import pad_stage
-
-        pad_stage(self, op, self.stage(op))
-
-    def emit_slice(self, op: kinds.SliceOp) -> None:
-        from dfcc.backends.hls.stages import slice_stage
-
-        slice_stage(self, op, self.stage(op))
-
-    def emit_reduce(self, op: kinds.ReduceOp) -> None:
-        from dfcc.backends.hls.stages import reduce_stage
-
-        name = self.stage(op)
-        reduce_stage(self, op, name)
-
-    def emit_map(self, op: kinds.MapOp) -> None:
-        from dfcc.backends.hls.stages import map_stage
-
-        name = self.stage(op)
-        map_stage(self, op, name)
+    def run(self) -> Design:
+        body = self.function.body.block
+        self.fixed = any(isinstance(r.type, df.StreamType) and isinstance(r.type.element_type, df.FixedType)
+                         for op in body.ops for r in op.results)
+        for op in body.ops:
+            if isinstance(op, func.ReturnOp):
+                continue
+            if not isinstance(op, df.NodeOp):
+                raise DfccError(f"HLS backend: '{op.name}' is not a dataflow node (run -p lower-to-dataflow first)")
+            memory = op.attributes.get(df.WEIGHTS_MEMORY_ATTR)
+            if memory is not None and memory.data == "off_chip":
+                raise self.error(op, "weights streamed from off-chip memory (dataflow.weights_memory = off_chip) are "
+                                     "not built by the HLS backend yet; run explore without off-chip-weights=true")
+            kind = kinds.kind_of(op)
+            before = set(self.roms)
+            kind.emit_hls(self, op)
+            self.headers.update(kind.hls_headers)
+            if memory is not None and memory.data != "bram":
+                if memory.data not in _STORAGE_IMPL:
+                    raise self.error(op, f"weights memory '{memory.data}' is not supported")
+                for rom in (r for r in self.roms if r not in before):
+                    self.storage.append(f"{HLS}(BIND_STORAGE variable={rom} type=rom_2p impl={_STORAGE_IMPL[memory.data]})"
+                                        f"  // {op.node_name.data}: {memory.data}")
+        if self.pending_source:
+            raise DfccError("HLS backend: a graph input is not read by any node")
+        self.inputs.sort(key=lambda p: p.index)
+        self.outputs.sort(key=lambda p: p.index)
+        return self.finish()
 
     # -- output ---------------------------------------------------------------------------------
 
@@ -749,6 +332,7 @@ class Emitter:
 
     def finish(self) -> Design:
         ports = [self.port_decl(p) for p in self.inputs + self.outputs]
+        headers = self.headers | ({"rom.h"} if self.roms else set())  # ROMs: dfcc::code, dfcc::val
         signature = f"void {TOP}({', '.join(ports)})"
         weights = {}
         rom_includes = []
@@ -766,15 +350,7 @@ class Emitter:
             "#include <ap_fixed.h>",
             "#include <hls_stream.h>",
             "",
-            "#include \"dfcc/concat.h\"",
-            "#include \"dfcc/conv.h\"",
-            "#include \"dfcc/fork.h\"",
-            "#include \"dfcc/linear.h\"",
-            "#include \"dfcc/pool.h\"",
-            "#include \"dfcc/resize.h\"",
-            "#include \"dfcc/rom.h\"",
-            "#include \"dfcc/transpose.h\"",
-            "#include \"dfcc/vec.h\"",
+            *[f"#include \"dfcc/{header}\"" for header in sorted(headers)],
             "",
             *[f"// input {p.name}: {'x'.join(map(str, p.shape))} (stream order), {p.lanes} lane(s) of {p.elem}" for p in self.inputs],
             *[f"// output {p.name}: {'x'.join(map(str, p.shape))} (stream order), {p.lanes} lane(s) of {p.elem}" for p in self.outputs],
@@ -785,13 +361,13 @@ class Emitter:
         ])
         body = []
         for p in self.inputs + self.outputs:
-            body.append(f"    {_HLS}(INTERFACE axis port={p.name})")
-        body.append(f"    {_HLS}(DATAFLOW)")
+            body.append(f"    {HLS}(INTERFACE axis port={p.name})")
+        body.append(f"    {HLS}(DATAFLOW)")
         body.extend("    " + line for line in self.storage)
         body.append("")
         for s in self.decls:
             body.append(f"    {s.cpp} {s.name}(\"{s.name}\");")
-            body.append(f"    {_HLS}(STREAM variable={s.name} depth={s.depth})")
+            body.append(f"    {HLS}(STREAM variable={s.name} depth={s.depth})")
         body.append("")
         body.extend("    " + call for call in self.calls)
         top_cpp = "\n".join([

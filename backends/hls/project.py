@@ -19,7 +19,7 @@ import numpy as np
 from dfcc.backends.hls.emit import Design, Port
 from dfcc.backends.hls.toolchain import INCLUDE_DIR
 from dfcc.errors import DfccError
-from dfcc.hardware.platforms import DEFAULT_PLATFORM
+from dfcc.hardware.platforms import DEFAULT_PLATFORM, load_platform
 
 FLOAT_TOLERANCE = 1e-5  # relative to max(1, |expected|), float designs only; fixed point is exact
 
@@ -203,8 +203,6 @@ Without Vitis (g++ and the ap_types headers, e.g. hls4ml's):
 
 
 def platform_of(design: Design):
-    from dfcc.hardware.platforms import load_platform
-
     name = design.platform or DEFAULT_PLATFORM
     return name, load_platform(name)
 

@@ -7,16 +7,21 @@ import sys
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 
+from dfcc.analyses.reference import run_reference
+from dfcc.backends.cpu.io import save_outputs
+from dfcc.frontends.inputs import load_inputs
+from dfcc.backends.hls.bounded import bounded_csim
+from dfcc.backends.hls.csim import csim
+from dfcc.backends.hls.emit import emit_design, main_function
+from dfcc.backends.hls.project import write_project
+from dfcc.backends.output import write_directory_atomic
 from dfcc.errors import DfccError
 
 
 def _inputs_for(module: ModuleOp, request) -> list[np.ndarray]:
-    from dfcc.frontends.inputs import load_inputs
-    from dfcc.backends.hls.emit import _main_function
-
     if request.input is not None:
         return load_inputs(request.input)
-    func_op = _main_function(module)
+    func_op = main_function(module)
     rng = np.random.default_rng(0)
     return [rng.standard_normal(t.get_shape()).astype(np.float32) for t in func_op.function_type.inputs.data]
 
@@ -24,11 +29,6 @@ def _inputs_for(module: ModuleOp, request) -> list[np.ndarray]:
 def run_hls(module: ModuleOp, request) -> None:
     """-t hls -o DIR: the Vitis HLS project, with testbench data (--input, or seeded random inputs)
     and the CPU reference's outputs as the expected results."""
-    from dfcc.analyses.reference import run_reference
-    from dfcc.backends.hls.emit import emit_design
-    from dfcc.backends.hls.project import write_project
-    from dfcc.backends.output import write_directory_atomic
-
     if request.output is None:
         raise DfccError("-t hls needs -o DIR for the project directory")
     design = emit_design(module)
@@ -42,17 +42,11 @@ def run_hls(module: ModuleOp, request) -> None:
 
 def run_csim(module: ModuleOp, request) -> None:
     """-t csim --input x.npz -o y.npz: C simulation of the generated project, outputs as -t cpu writes them."""
-    from dfcc.backends.cpu.io import save_outputs
-    from dfcc.frontends.inputs import load_inputs
-    from dfcc.backends.hls.csim import csim
-
     if request.input is None:
         raise DfccError("-t csim needs --input FILE.npz (keys arg0, arg1, ...) or FILE.npy")
     if request.output is None:
         raise DfccError("-t csim needs -o OUT.npz for the outputs")
     if request.options.get("bounded_fifos"):
-        from dfcc.backends.hls.bounded import bounded_csim
-
         result = bounded_csim(module, load_inputs(request.input))
     else:
         result = csim(module, load_inputs(request.input))

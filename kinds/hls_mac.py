@@ -1,0 +1,92 @@
+"""HLS types of the multiply-accumulate kernels (conv.h, linear.h): weight and bias ROMs, the
+accumulator type and the cast to `acc_format`, as the CPU reference's contract defines them
+(the kinds' run_fixed, dialects/fixed_point.py): exact products and sums, then T_acc = acc_format, then T_out.
+
+`em` is the HLS backend's Emitter (ROMs, stream types, the reference's accumulator bound).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from dfcc.dialects.dataflow import MULT_IMPL_ATTR, FixedType
+from dfcc.dialects.fixed_point import accumulator_bound
+from dfcc.dialects.resources import elements_array
+from dfcc.kinds.hls_types import Fx, Rom, cpp_type, fx_of, sanitize
+
+
+def acc_types(exact: Fx, acc_fmt) -> tuple[str, str | None]:
+    """(T_acc, T_mid) for an exact sum of type `exact` and the node's `acc_format`.
+
+    acc_format itself can accumulate when it keeps every fraction bit and either wraps
+    (order-independent) or holds the worst case: then T_acc(each partial sum) is the same as one
+    cast of the exact sum. Otherwise the kernel sums exactly and casts once (T_mid)."""
+    if not isinstance(acc_fmt, FixedType):
+        return exact.cpp, None
+    a = fx_of(acc_fmt)
+    if a.frac >= exact.frac and (acc_fmt.overflow.data == "wrap" or (a.int_bits >= exact.int_bits and a.signed)):
+        return cpp_type(acc_fmt), None
+    return exact.cpp, cpp_type(acc_fmt)
+
+
+def mid_and_mul(op, t_acc: str, t_mid: str | None) -> str:
+    """The MAC kernels' trailing template arguments: T_mid, and fabric_mul for `mult_impl = "lut"`."""
+    mult = op.attributes.get(MULT_IMPL_ATTR)
+    if mult is not None and mult.data == "lut":
+        return f", {t_mid or t_acc}, dfcc::fabric_mul"
+    return f", {t_mid}" if t_mid else ""
+
+
+def _zero_rom(em, name: str, count: int, fx: Fx | None) -> Rom:
+    if fx is None:
+        return em.add_rom(Rom(name, "float", "float", (count,), np.zeros(count), None, "no bias"))
+    return em.add_rom(Rom.of_codes(name, fx, (count,), np.zeros(count), "no bias"))
+
+
+def mac_types(em, op, w_shape: tuple[int, ...]) -> tuple[Rom, Rom, str, str | None]:
+    """ROMs of weights and bias, the accumulator type and the optional intermediate cast."""
+    name = op.node_name.data
+    w_op = em.weights(op.weights, op, "weights")
+    f = w_shape[0]
+    if op.bias is not None:
+        b_op = em.weights(op.bias, op, "bias")
+    out_fixed = em.fixed_type(op.output)
+    if out_fixed is None:
+        w_rom = em.rom(w_op, shape=w_shape)
+        b_rom = em.rom(b_op) if op.bias is not None else _zero_rom(em, f"b_{sanitize(name)}_zero", f, None)
+        return w_rom, b_rom, "float", None
+    x_fixed = em.fixed_type(op.input)
+    if x_fixed is None:
+        raise em.error(op, "a fixed-point output needs a fixed-point input")
+    w_values = np.asarray(elements_array(w_op.value), dtype=np.float64)
+    w_fx = em.weights_fx(w_op, w_values)
+    w_rom = em.rom(w_op, shape=w_shape, fx=w_fx)
+    if op.bias is not None:
+        b_values = np.asarray(elements_array(b_op.value), dtype=np.float64)
+        b_fx = em.weights_fx(b_op, b_values)
+        b_rom = em.rom(b_op, fx=b_fx)
+    else:
+        b_values, b_fx = None, Fx(2, 2)
+        b_rom = _zero_rom(em, f"b_{sanitize(name)}_zero", f, b_fx)
+    # exact accumulator: every product and the bias on its grid, the worst case in range
+    x_fx = fx_of(x_fixed)
+    frac = max(x_fx.frac + w_fx.frac, b_fx.frac)
+    lo, hi = accumulator_bound(x_fixed, w_values, b_values)
+    magnitude = max(-lo, hi, 1.0)
+    ints = math.ceil(math.log2(magnitude + 2.0 ** -frac)) + 2
+    t_acc, t_mid = acc_types(Fx(ints + frac, ints), op.properties.get("acc_format"))
+    return w_rom, b_rom, t_acc, t_mid
+
+
+def summing_acc(em, op, exact: FixedType) -> str:
+    """The accumulator type of a node that sums exactly (sum pools, reductions, matmul's exact
+    path): its `acc_format`, which must hold the exact sum `exact` as the reference computes it."""
+    acc = op.properties.get("acc_format")
+    if not isinstance(acc, FixedType):
+        raise em.error(op, "a fixed-point sum needs the node's acc_format (written by the quantize pass)")
+    a, e = fx_of(acc), fx_of(exact)
+    if not (a.signed and a.frac >= e.frac and a.int_bits >= e.int_bits):
+        raise em.error(op, f"acc_format {a.cpp} cannot hold the exact sum ({e.cpp}) the reference computes")
+    return a.cpp
