@@ -8,10 +8,9 @@ Two views of one compressed model, built from the same library calls so they agr
   compensated by `lowrank_compensate.compensate` (the ITERA loop the `lowrank-compensate` pass runs).
 - hardware: the decoders' linear layers (`LinearPath`: every linear at its real shape on S
   tokens, attention left out, K/V streamed off chip) imported with torch-mlir and lowered to
-  dataflow, then the
-  `lowrank-compensate` pass itself on every linear node, `quantize` (the main weights at b bits,
-  the factors at 8, activations A8) and `explore` for a board; the estimate gives the pipeline's
-  latency and the linear stages' cycles (`HardwareFigures`).
+  dataflow, then the `lowrank-compensate` pass itself on every linear node, `quantize` (main
+  weights at b bits, factors at 8, activations A8) and `explore` for a board (the cost model the
+  estimate uses); the estimate gives the latency of one S-token prefill (`HardwareFigures`).
 
 Why not the whole decoder stack: lowered whole, a data-movement stage of the attention (rotary
 concat, head transposes) sets the pipeline's II at any weight precision, so the linears' cost
@@ -146,14 +145,13 @@ def hardware_graph(model, tokens: int, workdir: str) -> HardwareGraph:
 
 @dataclass
 class HardwareFigures:
-    latency_cycles: float  # one prefill through the empty pipeline
+    latency_cycles: float  # one prefill of S tokens through the empty linear pipeline
+    latency_us: float
     ii_cycles: int  # between prefills
-    linear_cycles: int  # the slowest linear stage (main or branch): the linears' share of the II
-    linear_sum_cycles: int  # every linear stage's cycles summed: their latency if run one after another
     dsp: int
     lut: int
     bram18: int
-    weight_kbits: float
+    weight_kbits: float  # every linear weight (main and factors) at its width
 
 
 def hardware(graph: HardwareGraph, bits: int, reference_bits: int | None, platform: str) -> HardwareFigures:
@@ -168,24 +166,21 @@ def hardware(graph: HardwareGraph, bits: int, reference_bits: int | None, platfo
 
     ctx = make_context()
     module = graph.module.clone()
-    with contextlib.redirect_stderr(io.StringIO()):
-        mains = [op for op in module.walk() if isinstance(op, kinds.LinearOp)]
-        override = []
-        for node in [(op.node_name.data, tuple(op.weights.type.get_shape())) for op in mains]:
-            name, shape = node
+    with contextlib.redirect_stderr(io.StringIO()):  # the passes' remarks
+        layers = [(op.node_name.data, tuple(op.weights.type.get_shape())) for op in module.walk()
+                  if isinstance(op, kinds.LinearOp)]
+        for name, shape in layers:
             rank = equal_memory_rank(shape, bits, reference_bits) if reference_bits else 0
             if rank:
                 LowrankCompensate(weight_bits=bits, rank=rank, iterations=ITERATIONS, factor_bits=FACTOR_BITS,
                                   nodes=name).apply(ctx, module)
-            override.append(f"{name}:w{bits}")
         Quantize(weight_bits=FACTOR_BITS, act_bits=ACT_BITS, calibration=graph.calibration,
-                 override=tuple(override)).apply(ctx, module)
+                 override=tuple(f"{name}:w{bits}" for name, _ in layers)).apply(ctx, module)
         Explore(platform=platform).apply(ctx, module)
         estimate = Estimate.of_module(module)
-    linear = [cost.cycles for model, cost in zip(estimate.network.nodes, estimate.totals.costs)
-              if isinstance(model.op, kinds.LinearOp)]
     t = estimate.totals
-    return HardwareFigures(t.latency_cycles, t.ii, max(linear), sum(linear), t.dsp, t.lut, t.bram18, weight_kbits(module))
+    return HardwareFigures(t.latency_cycles, estimate.latency_s() * 1e6, t.ii, t.dsp, t.lut, t.bram18,
+                           weight_kbits(module))
 
 
 # ---- structural baselines for FLAT-LLM -------------------------------------------------------------
