@@ -144,3 +144,16 @@ def test_flat_llm_shapes_budget_and_perplexity(model, calibration):
 def test_flat_llm_rejects_a_cut_beyond_the_narrowable_share(model, calibration):
     with pytest.raises(DfccError, match="Q and K are kept"):
         fl.flat_llm(copy.deepcopy(model), calibration, 0.95)
+
+
+
+def test_flat_llm_pass_on_ir_points_to_the_pytorch_api(tmp_path):
+    from tests.test_cli import run
+
+    ir = tmp_path / "id.mlir"
+    ir.write_text("func.func @main(%a: tensor<4xf32>) -> tensor<4xf32> {\n  func.return %a : tensor<4xf32>\n}\n")
+    result = run("dfcc.driver.cli", str(ir), "-p", "flat-llm{cut=0.2}")
+    assert result.returncode == 1
+    assert "flat-llm: runs on the PyTorch model before import" in result.stderr
+    assert "dfcc.frontends.flat_llm.flat_llm(model, tokens, cut=0.2), as bench/bench_llm.py does" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
