@@ -157,3 +157,15 @@ def test_flat_llm_pass_on_ir_points_to_the_pytorch_api(tmp_path):
     assert "flat-llm: runs on the PyTorch model before import" in result.stderr
     assert "dfcc.frontends.flat_llm.flat_llm(model, tokens, cut=0.2), as bench/bench_llm.py does" in result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_hardware_graph_weight_memory_matches_the_pytorch_accounting(tmp_path):
+    one = tiny_llama.train(tiny_llama.Config(dim=48, layers=1, heads=4, kv_heads=2, hidden=128, context=32),
+                           steps=5, batch=2, cache=False)
+    graph = lc.hardware_graph(one, 16, str(tmp_path))
+    alone = lc.hardware(graph, 4, None, "zedboard")
+    itera = lc.hardware(graph, 3, 4, "zedboard")
+    # the lowrank-compensate pass chose the same ranks as the perplexity side: same bits in the IR
+    assert alone.weight_kbits == lc.weight_bits_total(one, 4) / 1000
+    assert itera.weight_kbits == lc.weight_bits_total(one, 3, 4) / 1000 <= alone.weight_kbits
+    assert 0 < alone.ii_cycles <= alone.latency_cycles and 0 < itera.ii_cycles <= itera.latency_cycles
