@@ -88,7 +88,6 @@ def quantized(model, bits: int, reference_bits: int | None = None):
 
 
 def _linear_path(model):
-    import torch
     from torch import nn
 
     class LinearPath(nn.Module):
@@ -135,7 +134,7 @@ def hardware_graph(model, tokens: int, workdir: str) -> HardwareGraph:
     path = _linear_path(model)
     with torch.no_grad():
         samples = model.embed(torch.from_numpy(windows(split()[1], tokens, 8)[:, :tokens])).numpy()
-    calibration = os.path.join(workdir, f"stack_calibration_{tokens}.npz")
+    calibration = os.path.join(workdir, f"path_calibration_{tokens}.npz")
     np.savez(calibration, arg0=samples[:, None])  # 8 inferences of shape (1, S, D)
     with contextlib.redirect_stderr(io.StringIO()):
         module = import_module(path, torch.from_numpy(samples[:1]))
@@ -196,7 +195,7 @@ def svd_compressed(model, parameters: int):
     from torch import nn
 
     from dfcc.frontends.flat_llm import decoder_linear_parameters
-    from dfcc.passes.lowrank import Factor, Geometry, Scheme, factorise
+    from dfcc.passes.lowrank import Geometry, Scheme, factorise
 
     def ranks(share: float) -> list[int]:
         return [max(1, int(share * f * c / (f + c))) for f, c in shapes]

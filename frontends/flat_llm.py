@@ -108,11 +108,12 @@ def decoder_linear_parameters(model) -> int:
     return sum(m.weight.numel() for layer in model.layers for m in layer.modules() if isinstance(m, nn.Linear))
 
 
-def _stack_forward(layer, x, extra):
+def _stack_forward(layer, x, extra, chunk: int = 16):
+    """The decoder on every calibration sequence, `chunk` sequences at a time (bounded memory)."""
     import torch
 
     with torch.no_grad():
-        return torch.cat([layer(x[i:i + 16], *extra) for i in range(0, len(x), 16)])
+        return torch.cat([layer(x[i:i + chunk], *extra) for i in range(0, len(x), chunk)])
 
 
 def importances(model, tokens) -> np.ndarray:
@@ -131,8 +132,6 @@ def importances(model, tokens) -> np.ndarray:
 
 def _capture(layer, x, extra):
     """The value projection's outputs and the down projection's inputs on `x`."""
-    import torch
-
     seen = {"v": [], "z": []}
     hooks = [layer.attn.wv.register_forward_hook(lambda m, i, o: seen["v"].append(o.detach().numpy())),
              layer.mlp.down.register_forward_hook(lambda m, i, o: seen["z"].append(i[0].detach().numpy()))]
