@@ -16,6 +16,7 @@ from dfcc.passes.cleanup import DataflowCleanup
 from dfcc.passes.decompose import Decompose
 from dfcc.passes.decompose_search import DecomposeSearch
 from dfcc.passes.explore import Explore
+from dfcc.passes.flat_llm import FlatLlm
 from dfcc.passes.lower_to_dataflow import LowerToDataflow
 from dfcc.passes.lowrank_compensate import LowrankCompensate
 from dfcc.passes.quantize import Quantize
@@ -25,7 +26,7 @@ from dfcc.passes.zero_skip import ZeroSkip
 
 
 _BUILTIN = (LowerToDataflow, DataflowCleanup, Quantize, Explore, Decompose, LowrankCompensate, DecomposeSearch,
-            Sparsify, ActivationSparsity, ZeroSkip, SparsitySearch)
+            Sparsify, ActivationSparsity, ZeroSkip, SparsitySearch, FlatLlm)
 _PASSES: dict[str, Callable[[], type[ModulePass]]] = {p.name: (lambda p=p: p) for p in _BUILTIN}
 
 
