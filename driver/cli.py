@@ -10,10 +10,17 @@ import os
 import sys
 import traceback
 
+from xdsl.passes import get_pass_option_infos
 from xdsl.utils.exceptions import DiagnosticException, PassFailedException, VerifyException
 
+from dfcc.analyses.reference import check_weights_on_grid
+from dfcc.backends.output import refuse_unsafe_output
+from dfcc.backends.targets import TARGETS, TargetRequest, get_target
+from dfcc.driver.pipeline import parse_pipeline
 from dfcc.errors import DfccError, InternalError
+from dfcc.frontends.mlir import make_context, read_module
 from dfcc.frontends.module_checks import check_module
+from dfcc.passes.registry import available_passes, get_pass
 
 EXIT_USER_ERROR, EXIT_USAGE, EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED = 1, 2, 3, 130
 _EXIT_CODES = ("exit codes: 0 done, 1 error in the input or request (a message says what and where), "
@@ -23,8 +30,6 @@ _MAX_LINE = 300  # characters of one message line: a 50 MB one-line input must n
 
 def _pass_usage(name: str, pass_class) -> str:
     """`name{option=default ...}` in pipeline syntax, as users write it."""
-    from xdsl.passes import get_pass_option_infos
-
     options = " ".join(f"{o.name.replace('_', '-')}={o.default_value}" for o in get_pass_option_infos(pass_class))
     return f"{name}{{{options}}}" if options else name
 
@@ -100,13 +105,6 @@ def _apply(name: str, module_pass, ctx, module) -> None:
 
 
 def run(argv: list[str]) -> None:
-    from dfcc.analyses.reference import check_weights_on_grid
-    from dfcc.backends.targets import TARGETS, TargetRequest, get_target
-    from dfcc.backends.output import refuse_unsafe_output
-    from dfcc.driver.pipeline import parse_pipeline
-    from dfcc.frontends.mlir import make_context, read_module
-    from dfcc.passes.registry import available_passes, get_pass
-
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--load-pass-plugin", action="append", default=[])
     for plugin in pre.parse_known_args(argv)[0].load_pass_plugin:

@@ -3,7 +3,10 @@
 import argparse
 import sys
 
+from dfcc.backends.output import refuse_unsafe_output, write_atomic
+from dfcc.driver.cli import run_reporting_errors
 from dfcc.errors import DfccError
+from dfcc.frontends.torch import _require_torch, import_to_text, load_model_factory
 
 
 INPUT_DTYPES = ("f32", "i64", "i32")
@@ -41,10 +44,6 @@ def run(argv: list[str]) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the random example inputs used for tracing")
     parser.add_argument("-o", "--output", help="output .mlir file (default: standard output)")
     args = parser.parse_args(argv)
-
-    from dfcc.backends.output import refuse_unsafe_output, write_atomic
-    from dfcc.frontends.torch import _require_torch, import_to_text, load_model_factory
-
     if args.output:
         refuse_unsafe_output(args.output, [args.model.rpartition(":")[0]])
     torch, _ = _require_torch()
@@ -61,8 +60,6 @@ def run(argv: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from dfcc.driver.cli import run_reporting_errors
-
     return run_reporting_errors("dfcc-import", run, sys.argv[1:] if argv is None else argv)
 
 

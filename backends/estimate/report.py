@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from xdsl.dialects.builtin import ModuleOp
 
 from dfcc.analyses.network import RESOURCE_LABELS, RESOURCES, Network, Totals, recorded_platform
+from dfcc.backends.output import write_atomic
 from dfcc.hardware.cycles import throughput
 from dfcc.hardware.offchip import gbps
 from dfcc.hardware.platforms import DEFAULT_PLATFORM, Platform, load_platform
@@ -174,8 +175,6 @@ class Estimate:
     def plot(self, path: str) -> None:
         import matplotlib
 
-        from dfcc.backends.output import write_atomic
-
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
@@ -222,8 +221,6 @@ def _pct(used: int, limit: int) -> str:
 
 def run_estimate(module: ModuleOp, request) -> None:
     """The `estimate` target."""
-    from dfcc.backends.output import write_atomic
-
     estimate = Estimate.of_module(module, request.options.get("platform"))
     if request.plot:
         estimate.plot(request.plot)
