@@ -39,7 +39,7 @@ def _first_write(module_text: str, stream: str, inferences: int = 1):
     sim = Simulator(pipeline, inferences)
     result = sim.run()
     channel = next(c for c in pipeline.channels if c.name == stream)
-    return int(sim.written[channel][0]), result
+    return int(sim.write_cycles(channel)[0]), result
 
 
 def test_conv_3x3_pad1_first_output_cycle():
