@@ -200,7 +200,8 @@ class Network:
             done_in = max((last[self.edges[e].producer] for e in ins), default=0.0)
             pipe = min(cost.depth, PIPELINED_LOOP_LATENCY)
             first[i] = start + max(cost.depth, cost.fill * (done_in - start) + pipe)
-            last[i] = max(done_in + pipe, start + cost.cycles, first[i] + beats_out[i])
+            # a stage without hardware (cycles 0: a reshape passes its producer's words on) has no output rate
+            last[i] = max(done_in + pipe, start + cost.cycles, first[i] + (beats_out[i] if cost.cycles else 0))
         return int(round(max(last)))
 
 
