@@ -45,7 +45,7 @@ class Totals:
     ii: int
     bottleneck: int  # node index
     depth_cycles: int  # pipeline depth along the longest path
-    fifo_depths: dict[int, int]  # edge index -> depth in elements, for edges that need more than default
+    fifo_depths: dict[int, int]  # edge index -> depth in beats (StreamType.depth), for edges over the default
     fifo_bram18: int
     fifo_lut: int
     dsp: int
@@ -136,15 +136,16 @@ class Network:
                         edge = self.edges[e]
                         slack = first_in - arrival[edge.producer]
                         need = 0
+                        lanes = max(1, costs[edge.producer].out_lanes)
                         if slack > 1e-12:
                             # SATAY: the skip FIFO holds what the longer branch absorbs first, plus 64;
-                            # never more than one whole tensor (plus the margin) is needed
-                            need = skip_fifo_depth(min(edge.elements, int(-(-slack * edge.elements // 1))))
+                            # never more than one whole tensor (plus the margin) is needed; in beats
+                            held = min(edge.elements, int(-(-slack * edge.elements // 1)))
+                            need = skip_fifo_depth(-(-held // lanes))
                         depth = max(need, edge.ir_depth) if respect_ir_depths else need
                         if depth > DEFAULT_FIFO_DEPTH:
                             fifo_depths[e] = depth
-                            lanes = max(1, costs[edge.producer].out_lanes)
-                            width, words = edge.bits * lanes, -(-depth // lanes)
+                            width, words = edge.bits * lanes, depth
                             blocks = bram18(width, words, fifo=True)
                             fifo_bram += blocks
                             if not blocks:
@@ -158,21 +159,13 @@ class Network:
                 if i not in fifo_depths and edge.ir_depth > DEFAULT_FIFO_DEPTH:
                     fifo_depths[i] = edge.ir_depth
                     lanes = max(1, costs[edge.producer].out_lanes)
-                    width, words = edge.bits * lanes, -(-edge.ir_depth // lanes)
+                    width, words = edge.bits * lanes, edge.ir_depth
                     blocks = bram18(width, words, fifo=True)
                     fifo_bram += blocks
                     fifo_lut += 0 if blocks else lutram_luts(width, words)
         cycles = [c.cycles for c in costs]
         compute_ii = network_ii(cycles)
-        # dfcc (checked by analyses/simulation.py): an inference ends when a stage, started once the
-        # fill of the stages before it has passed, has done its cycles and its last beat has crossed
-        # the stages after it at their pipeline latency; the slowest such path sets the latency
-        tail = [0] * n
-        for i in reversed(range(n)):
-            for e in self.in_edges[i]:
-                producer = self.edges[e].producer
-                tail[producer] = max(tail[producer], tail[i] + min(costs[i].depth, PIPELINED_LOOP_LATENCY))
-        first_latency = max(latency[i] - costs[i].depth + cycles[i] + tail[i] for i in range(n))
+        first_latency = self._first_latency(costs)
         offchip = sum(c.offchip_bits for c in costs)
         ii = compute_ii
         if max_bits_per_cycle and compute_ii:
@@ -185,6 +178,31 @@ class Network:
             uram=sum(c.uram for c in costs), lut=sum(c.lut for c in costs) + fifo_lut,
             ff=sum(c.ff for c in costs),
         )
+
+
+    def _first_latency(self, costs: tuple[NodeCost, ...]) -> int:
+        """Cycles from the first input beat to the last output beat of one inference (sim15, issue 15).
+
+        Per node, from its start S (its inputs' first beats arrive), its inputs' last beat Lin and its
+        first output F: F = S + max(depth, fill * (Lin - S) + pipeline), the fill share of an input
+        arriving at its producer's pace; its last output L = max(Lin + pipeline, S + cycles, F + beats
+        out), whichever of its input, its own work or its output rate finishes last."""
+        # dfcc (checked by analyses/simulation.py): fpgaConvNet's per-layer latency, with a layer's
+        # fill read at its input's rate (Venieris & Bouganis, fpgaConvNet, FCCM 2016, sec. 4)
+        n = len(costs)
+        first, last = [0.0] * n, [0.0] * n
+        beats_out = [0] * n
+        for edge in self.edges:
+            beats_out[edge.producer] = max(beats_out[edge.producer], edge.elements // max(1, costs[edge.producer].out_lanes))
+        for i, cost in enumerate(costs):
+            ins = self.in_edges[i]
+            start = max((first[self.edges[e].producer] for e in ins), default=0.0)
+            done_in = max((last[self.edges[e].producer] for e in ins), default=0.0)
+            pipe = min(cost.depth, PIPELINED_LOOP_LATENCY)
+            first[i] = start + max(cost.depth, cost.fill * (done_in - start) + pipe)
+            # a stage without hardware (cycles 0: a reshape passes its producer's words on) has no output rate
+            last[i] = max(done_in + pipe, start + cost.cycles, first[i] + (beats_out[i] if cost.cycles else 0))
+        return int(round(max(last)))
 
 
 def recorded_platform(module: ModuleOp) -> str | None:

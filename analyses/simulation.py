@@ -6,8 +6,9 @@ a process starts at t_j >= t_{j-1} + 1; it starts only when every beat it reads 
 (beat k of a FIFO of depth D waits for beat k - D to be read). These are max-plus equations
 (Kahn process networks with bounded channels, as in Parks' bounded scheduling); their least
 solution is the design's timing. Only iterations that move a beat are represented (run-length:
-the cycles between them advance at one per cycle), each process is solved in one vectorised pass
-(a running maximum), and sweeps forward and backward over the graph repeat until nothing moves.
+the cycles between them advance at one per cycle). Every term of an event's start refers to an
+earlier cycle, so the event loop (simulation_core.cpp) computes the times in dependency order, each
+process running until it needs a time not known yet, in one pass over the beats.
 
 A design that deadlocks has no finite solution. Whether it deadlocks does not depend on timing
 (each process moves its beats in a fixed order), so it is decided by counting alone: every
@@ -26,7 +27,6 @@ from dfcc.analyses.schedules import Channel, Pipeline, Process
 from dfcc.analyses.simulation_core import run_core
 from dfcc.errors import DfccError
 
-NEVER = np.int64(-(2 ** 62))
 DEFAULT_INFERENCES = 3
 
 
@@ -83,24 +83,24 @@ class SimulationResult:
         return "the design deadlocks:\n" + "\n".join(lines)
 
 
-class _Flow:
-    """A process's beats over all simulated inferences, as positions in its list of event iterations."""
+class _Events:
+    """A process's event iterations (those that move a beat) for one inference, and the position
+    in that list of each beat of each of its ports (reads first). Every inference repeats them."""
 
-    def __init__(self, process: Process, inferences: int):
-        self.process = process
-        offsets = np.arange(inferences, dtype=np.int64)[:, None] * process.iterations
-
-        def tile(iters: np.ndarray) -> np.ndarray:
-            return (offsets + iters[None, :]).ravel()
-
-        reads = [(ch, tile(it)) for ch, it in process.reads]
-        writes = [(ch, tile(it)) for ch, it in process.writes]
-        every = [it for _, it in reads + writes]
-        self.events = np.unique(np.concatenate(every)) if every else np.zeros(1, dtype=np.int64)
-        self.reads = [(ch, np.searchsorted(self.events, it)) for ch, it in reads]
-        self.writes = [(ch, np.searchsorted(self.events, it)) for ch, it in writes]
-        self.times = self.events.copy()
-        self.starved = self.blocked = 0
+    def __init__(self, process: Process):
+        ports = process.reads + process.writes
+        if len(ports) == 1:
+            self.once = ports[0][1]
+            self.positions = [np.arange(len(self.once), dtype=np.int64)]
+        elif ports:
+            moves = np.zeros(process.iterations, dtype=bool)
+            for _, it in ports:
+                moves[it] = True
+            self.once = np.flatnonzero(moves)
+            rank = np.cumsum(moves, dtype=np.int64) - 1
+            self.positions = [rank[it] for _, it in ports]
+        else:
+            self.once, self.positions = np.zeros(1, dtype=np.int64), []
 
 
 def _order(processes: list[Process]) -> list[Process]:
@@ -156,125 +156,96 @@ class Simulator:
         self.inferences = inferences
         self.depths = {ch: (depths or {}).get(ch, ch.depth) for ch in pipeline.channels}
         self.order = _order(pipeline.processes)
-        self.flows = {p: _Flow(p, inferences) for p in self.order}
-        self.written: dict[Channel, np.ndarray] = {}
-        self.read: dict[Channel, np.ndarray] = {}
+        self.events = [_Events(p) for p in self.order]
+        # one port per stream end: (process index, channel, beat positions, is a write)
+        self.ports = [(i, ch, pos, is_write) for i, (p, ev) in enumerate(zip(self.order, self.events))
+                      for (ch, _), pos, is_write in zip(p.reads + p.writes, ev.positions,
+                                                        [False] * len(p.reads) + [True] * len(p.writes))]
+        self.ev_off = np.concatenate([[0], np.cumsum([len(e.once) for e in self.events])]).astype(np.int64)
+        self.times = np.zeros(0, dtype=np.int64)
 
-    def _solve(self, flow: _Flow) -> bool:
-        """Earliest start of every event of one process given its neighbours' times; True if it moved."""
-        p = flow.process
-        need_r = np.full(len(flow.events), NEVER)
-        need_w = np.full(len(flow.events), NEVER)
-        for ch, pos in flow.reads:
-            w = self.written.get(ch)
-            if w is not None:
-                need_r[pos] = np.maximum(need_r[pos], w + 1)
-        for ch, pos in flow.writes:
-            r, depth = self.read.get(ch), self.depths[ch]
-            if r is not None and depth < len(pos):
-                need_w[pos[depth:]] = np.maximum(need_w[pos[depth:]], r[:-depth] + 1 - p.latency)
-        need = np.maximum(np.maximum(need_r, need_w), flow.events)
-        times = flow.events + np.maximum.accumulate(need - flow.events)
-        moved = not np.array_equal(times, flow.times)
-        flow.times = times
-        for ch, pos in flow.reads:
-            self.read[ch] = times[pos]
-        for ch, pos in flow.writes:
-            self.written[ch] = times[pos] + p.latency
-        if moved or not (flow.starved or flow.blocked):
-            # a stall is a jump of the start time beyond one cycle per iteration; it is blamed on
-            # the constraint that set it (an empty input or a full output)
-            step = np.diff(times, prepend=0) - np.diff(flow.events, prepend=0)
-            stalled = step > 0
-            on_write = stalled & (need_w >= need_r)
-            flow.blocked = int(step[on_write].sum())
-            flow.starved = int(step[stalled & ~on_write].sum())
-        return moved
+    def _beat_events(self, port: int) -> np.ndarray:
+        """Index into `times` of every beat of a port, over all inferences."""
+        i, _, pos, _ = self.ports[port]
+        runs = np.arange(self.inferences, dtype=np.int64)[:, None]
+        once = len(self.events[i].once)
+        return (self.inferences * self.ev_off[i] + runs * once + pos[None, :]).ravel()
+
+    def _port(self, channel: Channel, is_write: bool) -> int:
+        return next(n for n, (_, ch, _, w) in enumerate(self.ports) if ch is channel and w == is_write)
+
+    def write_cycles(self, channel: Channel) -> np.ndarray:
+        """Cycle at which each beat of `channel` is written (after a successful run)."""
+        n = self._port(channel, True)
+        return self.times[self._beat_events(n)] + self.order[self.ports[n][0]].latency
 
     def run(self) -> SimulationResult:
-        flows = [self.flows[p] for p in self.order]
-        ports = [(f, ch, pos, False) for f in flows for ch, pos in f.reads]
-        ports += [(f, ch, pos, True) for f in flows for ch, pos in f.writes]
-        proc_index = {f: i for i, f in enumerate(flows)}
         chan_index = {ch: i for i, ch in enumerate(self.pipeline.channels)}
         writer_port = np.full(len(chan_index), -1, dtype=np.int64)
         reader_port = np.full(len(chan_index), -1, dtype=np.int64)
-        for n, (_, ch, _, is_write) in enumerate(ports):
+        by_proc: list[list[int]] = [[] for _ in self.order]
+        for n, (i, ch, pos, is_write) in enumerate(self.ports):
             (writer_port if is_write else reader_port)[chan_index[ch]] = n
-        by_proc = [[n for n, port in enumerate(ports) if port[0] is f] for f in flows]
-        events = [f.events for f in flows]
-        ev_off = np.concatenate([[0], np.cumsum([len(e) for e in events])]).astype(np.int64)
-        pos_off = np.concatenate([[0], np.cumsum([len(port[2]) for port in ports])]).astype(np.int64)
-        times = np.zeros(int(ev_off[-1]), dtype=np.int64)
-        pc = np.zeros(len(flows), dtype=np.int64)
-        cursor = np.zeros(len(ports), dtype=np.int64)
+            by_proc[i].append(n)
+            if len(pos) != ch.beats:  # the event loop counts both ends of a FIFO in the channel's beats
+                raise DfccError(f"simulate: internal error, '{self.order[i].name}' moves {len(pos)} beats "
+                                f"of '{ch.name}', which carries {ch.beats}")
+        n_proc, n_inf = len(self.order), self.inferences
+        self.times = np.zeros(n_inf * int(self.ev_off[-1]), dtype=np.int64)
+        pc, cursor = np.zeros(n_proc, dtype=np.int64), np.zeros(len(self.ports), dtype=np.int64)
+        starved, blocked = np.zeros(n_proc, dtype=np.int64), np.zeros(n_proc, dtype=np.int64)
+        peak = np.zeros(len(chan_index), dtype=np.int64)
+        ints = lambda values: np.array(values, dtype=np.int64)  # noqa: E731
         status = run_core(
-            len(flows), ev_off, np.concatenate(events).astype(np.int64),
-            np.array([f.process.latency for f in flows], dtype=np.int64),
-            len(ports), np.array([proc_index[p[0]] for p in ports], dtype=np.int64),
-            np.array([chan_index[p[1]] for p in ports], dtype=np.int64),
-            np.array([p[3] for p in ports], dtype=np.int64), pos_off,
-            np.concatenate([p[2] for p in ports]).astype(np.int64) if ports else np.zeros(0, dtype=np.int64),
-            len(chan_index), np.array([self.depths[ch] for ch in chan_index], dtype=np.int64), writer_port, reader_port,
-            np.concatenate([[0], np.cumsum([len(b) for b in by_proc])]).astype(np.int64),
-            np.array([n for b in by_proc for n in b], dtype=np.int64), times, pc, cursor)
+            n_proc, n_inf, self.ev_off, np.concatenate([e.once for e in self.events]),
+            ints([p.iterations for p in self.order]), ints([p.latency for p in self.order]),
+            ints([port[0] for port in self.ports]), ints([chan_index[port[1]] for port in self.ports]),
+            ints([port[3] for port in self.ports]),
+            ints(np.concatenate([[0], np.cumsum([len(port[2]) for port in self.ports])])),
+            np.concatenate([port[2] for port in self.ports]) if self.ports else np.zeros(0, dtype=np.int64),
+            len(chan_index), ints([self.depths[ch] for ch in chan_index]), writer_port, reader_port,
+            ints(np.concatenate([[0], np.cumsum([len(b) for b in by_proc])])), ints([n for b in by_proc for n in b]),
+            self.times, pc, cursor, starved, blocked, peak)
         if status:
-            return SimulationResult(self.inferences, (), (), (), tuple(self._waits(flows, pc)))
-        for i, f in enumerate(flows):
-            f.times = times[ev_off[i]:ev_off[i + 1]]
-            for ch, pos in f.reads:
-                self.read[ch] = f.times[pos]
-            for ch, pos in f.writes:
-                self.written[ch] = f.times[pos] + f.process.latency
-        for f in flows:
-            if self._solve(f):
-                raise DfccError(f"simulate: internal error, the timing of '{f.process.name}' is not a fixed point")
-        return self._result()
+            return SimulationResult(n_inf, (), (), (), tuple(self._waits(pc, cursor, writer_port, reader_port)))
+        return self._result(starved, blocked, peak)
 
-    def _waits(self, flows: list[_Flow], pc: np.ndarray) -> list[Wait]:
-        """Where each stuck process waits: the first beat it cannot read (FIFO empty) or write (full)."""
-        written, taken = {}, {}
-        for i, f in enumerate(flows):
-            for ch, pos in f.reads:
-                taken[ch] = int(np.searchsorted(pos, pc[i]))
-            for ch, pos in f.writes:
-                written[ch] = int(np.searchsorted(pos, pc[i]))
+    def _waits(self, pc: np.ndarray, cursor: np.ndarray, writer_port: np.ndarray,
+               reader_port: np.ndarray) -> list[Wait]:
+        """Where each stuck process waits: the beat it cannot read (its FIFO is empty) or write (full)."""
+        chan_index = {ch: i for i, ch in enumerate(self.pipeline.channels)}
         waits = {}
-        for i, f in enumerate(flows):
-            if pc[i] >= len(f.events):
-                continue
-            for ch, pos in f.reads:
-                if written.get(ch, 0) < len(pos) and pos[written.get(ch, 0)] == pc[i]:
-                    waits[f.process] = Wait(f.process.name, f.process.node, "read", ch.name, self.depths[ch])
-            for ch, pos in f.writes:
-                k = taken.get(ch, 0) + self.depths[ch]
-                if k < len(pos) and pos[k] == pc[i]:
-                    waits[f.process] = Wait(f.process.name, f.process.node, "write", ch.name, self.depths[ch])
+        for n, (i, ch, pos, is_write) in enumerate(self.ports):
+            p, k = self.order[i], int(cursor[n])
+            once = len(self.events[i].once)
+            if k >= self.inferences * len(pos) or (k // len(pos)) * once + pos[k % len(pos)] != pc[i]:
+                continue  # this port's next beat is not at the event the process is stuck on
+            if is_write:
+                other, behind = reader_port[chan_index[ch]], k - self.depths[ch]
+            else:
+                other, behind = writer_port[chan_index[ch]], k
+            if behind >= 0 and other >= 0 and cursor[other] <= behind:
+                waits[p] = Wait(p.name, p.node, "write" if is_write else "read", ch.name, self.depths[ch])
         return _cycle(waits, {p.name: p for p in self.order})
 
-    def _result(self) -> SimulationResult:
-        drains = [f for f in self.flows.values() if any(ch.port for ch, _ in f.process.reads) and not f.process.writes]
+    def _result(self, starved: np.ndarray, blocked: np.ndarray, peak: np.ndarray) -> SimulationResult:
+        drains = [n for n, (i, ch, _, is_write) in enumerate(self.ports)
+                  if ch.port and not is_write and not self.order[i].writes]
         if not drains:
             raise DfccError("simulate: the design has no output")
         completions = []
         for m in range(self.inferences):
             last = 0
-            for f in drains:
-                ch, pos = f.reads[0]
-                beats = len(pos) // self.inferences
-                last = max(last, int(f.times[pos[(m + 1) * beats - 1]]) + 1)
+            for n in drains:
+                i, _, pos, _ = self.ports[n]
+                event = self.inferences * self.ev_off[i] + m * len(self.events[i].once) + pos[-1]
+                last = max(last, int(self.times[event]) + 1)
             completions.append(last)
-        stages = tuple(StageStats(p.name, p.node, p.iterations, self.flows[p].starved, self.flows[p].blocked)
-                       for p in self.order)
-        fifos = []
-        for ch in self.pipeline.channels:
-            w, r = self.written.get(ch), self.read.get(ch)
-            if w is None or r is None:
-                continue
-            # beats held just after each write: written so far minus read before that cycle
-            held = np.arange(1, len(w) + 1) - np.searchsorted(r, w, side="left")
-            fifos.append(FifoStats(ch.name, ch.writer.name, ch.reader.name, self.depths[ch], ch.lanes, int(held.max())))
-        return SimulationResult(self.inferences, tuple(completions), stages, tuple(fifos))
+        stages = tuple(StageStats(p.name, p.node, p.iterations, int(starved[i]), int(blocked[i]))
+                       for i, p in enumerate(self.order))
+        fifos = tuple(FifoStats(ch.name, ch.writer.name, ch.reader.name, self.depths[ch], ch.lanes, int(peak[c]))
+                      for c, ch in enumerate(self.pipeline.channels) if ch.writer is not None and ch.reader is not None)
+        return SimulationResult(self.inferences, tuple(completions), stages, fifos)
 
 
 def simulate(module: ModuleOp, inferences: int = DEFAULT_INFERENCES) -> SimulationResult:

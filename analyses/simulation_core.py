@@ -20,17 +20,18 @@ import numpy as np
 from dfcc.errors import DfccError
 
 SOURCE = Path(__file__).with_name("simulation_core.cpp")
+FLAGS = ("-O3", "-shared", "-fPIC")
 
 
 @cache
 def _library() -> ctypes.CDLL:
-    text = SOURCE.read_bytes()
+    text = SOURCE.read_bytes() + " ".join(FLAGS).encode()
     target = Path(tempfile.gettempdir()) / f"dfcc_simulation_{hashlib.sha256(text).hexdigest()[:16]}.so"
     if not target.is_file():
         if shutil.which("g++") is None:
             raise DfccError("simulate needs g++ (it compiles its event loop once); install g++")
         staging = target.with_name(f"{target.stem}.{os.getpid()}.tmp")
-        proc = subprocess.run(["g++", "-O2", "-shared", "-fPIC", "-o", str(staging), str(SOURCE)],
+        proc = subprocess.run(["g++", *FLAGS, "-o", str(staging), str(SOURCE)],
                               capture_output=True, text=True)
         if proc.returncode != 0:
             raise DfccError(f"simulate: g++ failed to compile {SOURCE}:\n{proc.stderr}")
@@ -42,7 +43,7 @@ def _library() -> ctypes.CDLL:
 
 def run_core(*args) -> int:
     """Call dfcc_simulate (argument order as in simulation_core.cpp); int arguments pass as C ints,
-    numpy int64 arrays as pointers (times, pc and cursor are written)."""
+    numpy int64 arrays as pointers (times, pc, cursor, starved, blocked and peak are written)."""
     converted = []
     for a in args:
         if isinstance(a, np.ndarray):

@@ -1,9 +1,10 @@
 """Estimate vs cycle-level simulation: II and first-inference latency per model, and simulation time.
 
-Run: python bench/bench_simulate.py [model ...]   (default: the bundled small examples, then
+Run: python bench/bench_simulate.py [--cache DIR] [model ...]   (default: the bundled small examples, then
 ResNet-18/50, MobileNetV2/V3, UNet and YOLO). Each model is imported, lowered, explored (float; ZCU102
 for the small examples, U250 for the ImageNet-size ones, which do not fit a ZCU102 in float) and
-simulated for 3 back-to-back inferences at the FIFO depths explore wrote.
+simulated for 3 back-to-back inferences at the FIFO depths explore wrote. dII and dlat are the estimate's
+error relative to the simulation; the last column is the simulation's CPU time (issue 15: ResNet-50 < 30 s).
 """
 
 import sys
@@ -19,6 +20,8 @@ from dfcc.frontends.mlir import make_context, parse_module
 from dfcc.frontends.torch import import_to_text
 from dfcc.passes.registry import get_pass
 
+from bench_explore import lowered
+
 PIPELINE = "lower-to-dataflow,explore{platform=zcu102}"
 BIG_PIPELINE = "lower-to-dataflow,explore{platform=u250}"
 DEFAULT = ["cnn", "basic_block", "basic_block_strided", "dwsep", "resnet18_small", "mobilenet_v2_small",
@@ -26,31 +29,40 @@ DEFAULT = ["cnn", "basic_block", "basic_block_strided", "dwsep", "resnet18_small
            "mobilenet_v3_small"]
 
 
-def compile_model(name: str, pipeline: str = PIPELINE):
-    spec = MODELS[name]
-    module = parse_module(import_to_text(spec.build(), *spec.inputs()))
+def compile_model(name: str, pipeline: str = PIPELINE, cache: str | None = None):
+    """The model explored by `pipeline`; with `cache`, its lowered IR is read from (or saved to) there
+    as bench_explore.py does, and the pipeline's lower-to-dataflow step is skipped."""
     ctx = make_context()
-    for step in parse_pipeline(pipeline):
+    steps = parse_pipeline(pipeline)
+    if cache:
+        module, steps = lowered(name, cache), [s for s in steps if s.name != "lower-to-dataflow"]
+    else:
+        spec = MODELS[name]
+        module = parse_module(import_to_text(spec.build(), *spec.inputs()))
+    for step in steps:
         step.instantiate(get_pass(step.name)).apply(ctx, module)
     return module
 
 
 def main(names: list[str]) -> None:
     warnings.filterwarnings("ignore")
+    cache = None
+    if names[:1] == ["--cache"]:
+        cache, names = names[1], names[2:] or DEFAULT
     print(f"{'model':24} {'est II':>10} {'sim II':>10} {'dII':>7} {'est lat':>10} {'sim lat':>10} {'dlat':>7}"
-          f" {'sim s':>7}")
+          f" {'sim CPU s':>9}")
     for name in names:
         start = time.perf_counter()
         try:
-            module = compile_model(name, BIG_PIPELINE if MODELS[name].slow else PIPELINE)
+            module = compile_model(name, BIG_PIPELINE if MODELS[name].slow else PIPELINE, cache)
         except DfccError as error:
             print(f"{name:24} {error}")
             continue
         compiled = time.perf_counter() - start
         est = Estimate.of_module(module).totals
-        start = time.perf_counter()
+        start = time.process_time()
         sim = simulate(module)
-        seconds = time.perf_counter() - start
+        seconds = time.process_time() - start
         if sim.deadlock:
             print(f"{name:24} DEADLOCK ({seconds:.1f} s): {sim.describe_deadlock()}")
             continue

@@ -116,6 +116,10 @@ class StreamType(ParametrizedAttribute, TypeAttribute):
 
     Syntax `!dataflow.stream<1x32x32x3xf32>`; a FIFO deeper than the default 2 words prints its
     depth: `!dataflow.stream<1x8x8x16xf32, depth 512>`.
+
+    `depth` is in beats: words of the stream as built (one `dfcc::vec` of its producer's lanes, one
+    hls::stream element, so the HLS STREAM pragma's depth). The estimate's FIFO memory, the
+    simulation and FIFO sizing all count in beats.
     """
 
     name = "dataflow.stream"

@@ -41,6 +41,33 @@ def conv_cycles(
     return max(read, compute)
 
 
+def windowed_stage_cycles(
+    rows_out: int, cols_out: int, padded_rows: int, padded_cols: int, stride_r: int, stride_c: int,
+    beats_per_pixel: int, cycles_per_beat: int, depth: int = 2,
+) -> int:
+    """Cycles per inference of a stage fed by a sliding-window generator through a `depth`-deep stream.
+
+    The generator walks the padded input one beat per cycle and emits a window's beats only on the
+    stride grid; the stage spends `cycles_per_beat` on each. Beat n+1, `gap` generator cycles after
+    beat n, can start no earlier than 2 cycles after the generator passes it (written, then read), and
+    the generator was at most `depth` beats ahead: a stall of gap + 2 - (depth + 1) * cycles_per_beat.
+    """
+    # Vitis HLS UG1399: a dataflow hls::stream without a STREAM pragma is 2 deep; the stall is the
+    # max-plus recursion of a producer/consumer pair over a bounded FIFO (Baccelli et al., Synchronization
+    # and Linearity, 1992, ch. 2), with the gaps of fpgaConvNet's sliding window walk (H+pt+pb)(W+pl+pr)
+    cb, c = beats_per_pixel, cycles_per_beat
+
+    def stall(gap: int) -> int:
+        return max(0, gap + 2 - (depth + 1) * c)
+
+    within_row = rows_out * (cols_out - 1) * stall((stride_c - 1) * cb + 1)
+    next_row = (rows_out - 1) * stall((stride_r * padded_cols - (cols_out - 1) * stride_c - 1) * cb + 1)
+    next_inference = stall((padded_rows * padded_cols - (rows_out - 1) * stride_r * padded_cols
+                            - (cols_out - 1) * stride_c - 1) * cb + 1)
+    busy = rows_out * cols_out * cb * c + rows_out * cols_out * (cb - 1) * stall(1)
+    return max(padded_rows * padded_cols * cb, busy + within_row + next_row + next_inference)
+
+
 def sparse_conv_cycles(
     rows: int, cols: int, channels: int, filters: int, kr: int, kc: int,
     rows_out: int, cols_out: int, coarse_in: int, coarse_out: int, fine: int,

@@ -14,7 +14,7 @@ from dfcc.dialects.dataflow import (
     StreamType, check_weights_shape, int_array, int_attr, stream_type_of, window_output_size,
 )
 from dfcc.dialects.fixed_point import cast_accumulator, check_exact, fixed_of
-from dfcc.hardware.cycles import conv_cycles
+from dfcc.hardware.cycles import conv_cycles, windowed_stage_cycles
 from dfcc.hardware.dsp import conv_multipliers, macs_per_dsp, multiplier_dsp
 from dfcc.hardware.logic import lut_multiplier, mac_logic, stage_logic
 from dfcc.hardware.memory import conv_weight_memory, lutram_luts
@@ -122,10 +122,17 @@ class Conv(NodeKind):
         """Cycles per inference as a function of the folding (dense: every product computed)."""
         _, h, w, c = op.input.type.get_shape()
         _, ho, wo, f = op.output.type.get_shape()
-        (kr, kc), _, _, (pt, pb, pl, pr) = op.window_geometry()
+        (kr, kc), (sr, sc), _, (pt, pb, pl, pr) = op.window_geometry()
         groups = op.groups.value.data
-        return lambda folding: conv_cycles(h, w, c, f, kr, kc, ho, wo, folding[0], folding[1], folding[3], groups,
-                                           folding[2], pt, pb, pl, pr)
+
+        def cycles(folding: Folding) -> int:
+            ci, co, cg, fine = folding
+            # sim15 (issue 15): the MAC loop waits for the window generator between rows and inferences
+            windowed = windowed_stage_cycles(ho, wo, h + pt + pb, w + pl + pr, sr, sc, -(-c // (ci * cg)),
+                                             -(-(kr * kc) // fine) * -(-f // (co * groups)))
+            return max(windowed, conv_cycles(h, w, c, f, kr, kc, ho, wo, ci, co, fine, groups, cg, pt, pb, pl, pr))
+
+        return cycles
 
     def cost(self, op: ConvOp) -> NodeModel:
         _, h, w, c = op.input.type.get_shape()

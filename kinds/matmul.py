@@ -82,7 +82,10 @@ class Matmul(NodeKind):
             # each left row is a 1x1 convolution with the buffered right operand as weights (fpgaConvNet
             # inner product): rows*K*N/(ci*co) compute cycles, bounded below by reading both operands
             compute = conv_cycles(rows, 1, k, n, 1, 1, rows, 1, ci, co, 1)
-            cycles = max(compute, batch * k * n)  # the right operand arrives one word per cycle
+            # sim15 (issue 15), linear.h matmul: per batch entry the right operand is loaded (K x N/CO
+            # beats, one per cycle) before the rows are computed, in sequence (UG1399: loops of one
+            # function body without DATAFLOW run one after the other)
+            cycles = compute + batch * k * -(-n // co)
             mults = conv_multipliers(ci, co, 1)
             # MatmulOp.buffer_words(): K x N words of the right operand, double-buffered across batch
             # entries, banked ci x co wide like conv weights (fpgaConvNet weights memory)

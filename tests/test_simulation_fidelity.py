@@ -1,9 +1,14 @@
 """The estimate against the cycle-level simulation on every bundled example the HLS backend builds,
 float and 8-bit, after explore for ZCU102: II within 5 %, first-inference latency within 10 %.
 
-Known misses are marked xfail (strict, so a fix shows up): there the simulation shows stalls that a
-per-stage estimate does not model (bursty stages coupled through the depth-2 FIFOs inside kernels
-and between lane converters, or a stage that reads before it writes slowed by its consumer).
+Known misses are marked xfail (strict, so a fix shows up); in all of them the estimate is optimistic:
+- a conv's window generator fed slower than one beat per cycle (a lane converter or a slow producer in
+  front of it, which a per-node cost does not see) makes the MAC wait longer between rows than
+  windowed_stage_cycles counts (basic_block, basic_block_strided);
+- lane converters (dfcc::lanes between a producer and a consumer of different lanes, through their
+  gcd when neither divides the other) are not costed: in mobilenet_v2_small one converts 4 to 3 lanes
+  through 1 lane, 3072 cycles against the estimate's II of 1156;
+- the other networks are not analysed yet.
 """
 
 import pytest
@@ -16,12 +21,11 @@ from dfcc.backends.estimate import Estimate  # noqa: E402
 from tests.test_csim import FIXED, FIXED_MODELS, FLOAT, FLOAT_MODELS, compiled  # noqa: E402
 
 BIG = {"resnet18_small", "mobilenet_v2_small", "mobilenet_v3_small_tiny", "yolo_tiny", "unet"}
-# measured: (model, number format) where the estimate misses (II by 6-70 %, or latency by > 10 %)
-MISSES = {(name, "float") for name in ("cnn", "basic_block", "basic_block_strided", "resnet18_small", "mobilenet_v2_small",
-                                        "mobilenet_v3_small_tiny", "conv_same_asym", "conv_stack", "yolo_tiny", "unet",
-                                        "conv_pad_circular", "vit_block", "llama_block")}
-MISSES |= {(name, "int8") for name in ("cnn", "basic_block_strided", "resnet18_small", "mobilenet_v3_small_tiny",
-                                       "conv_stack", "yolo_tiny", "unet", "conv_pad_circular", "vit_block", "llama_block")}
+# measured: (model, number format) where the estimate misses (II by > 5 %, or latency by > 10 %)
+MISSES = {(name, "float") for name in ("basic_block", "basic_block_strided", "resnet18_small", "mobilenet_v2_small",
+                                        "mobilenet_v3_small_tiny", "yolo_tiny", "unet")}
+MISSES |= {(name, "int8") for name in ("basic_block_strided", "resnet18_small", "mobilenet_v3_small_tiny", "yolo_tiny",
+                                       "unet")}
 
 
 def _cases():
@@ -29,7 +33,7 @@ def _cases():
         for name in names:
             marks = [pytest.mark.slow] if name in BIG else []
             if (name, tag) in MISSES:
-                marks.append(pytest.mark.xfail(strict=True, reason="stalls the per-stage estimate does not model"))
+                marks.append(pytest.mark.xfail(strict=True, reason="uncosted lane converters and slow-fed window generators"))
             yield pytest.param(name, pipeline, id=f"{name}-{tag}", marks=marks)
 
 
