@@ -181,7 +181,7 @@ class Network:
 
 
     def _first_latency(self, costs: tuple[NodeCost, ...]) -> int:
-        """Cycles from the first input beat to the last output beat of one inference (sim15, issue 15).
+        """Cycles from the first input beat to the last output beat of one inference.
 
         Per node, from its start S (its inputs' first beats arrive), its inputs' last beat Lin and its
         first output F: F = S + max(depth, fill * (Lin - S) + pipeline), the fill share of an input

@@ -127,7 +127,7 @@ class Conv(NodeKind):
 
         def cycles(folding: Folding) -> int:
             ci, co, cg, fine = folding
-            # sim15 (issue 15): the MAC loop waits for the window generator between rows and inferences
+            # the MAC loop waits for the window generator between rows and inferences
             windowed = windowed_stage_cycles(ho, wo, h + pt + pb, w + pl + pr, sr, sc, -(-c // (ci * cg)),
                                              -(-(kr * kc) // fine) * -(-f // (co * groups)))
             return max(windowed, conv_cycles(h, w, c, f, kr, kc, ho, wo, ci, co, fine, groups, cg, pt, pb, pl, pr))

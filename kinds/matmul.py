@@ -82,7 +82,7 @@ class Matmul(NodeKind):
             # each left row is a 1x1 convolution with the buffered right operand as weights (fpgaConvNet
             # inner product): rows*K*N/(ci*co) compute cycles, bounded below by reading both operands
             compute = conv_cycles(rows, 1, k, n, 1, 1, rows, 1, ci, co, 1)
-            # sim15 (issue 15), linear.h matmul: per batch entry the right operand is loaded (K x N/CO
+            # linear.h matmul: per batch entry the right operand is loaded (K x N/CO
             # beats, one per cycle) before the rows are computed, in sequence (UG1399: loops of one
             # function body without DATAFLOW run one after the other)
             cycles = compute + batch * k * -(-n // co)
