@@ -350,39 +350,50 @@ def _reduce(p: Pipeline, op: df.ReduceOp) -> None:
 
 
 def _reshape(p: Pipeline, op: df.ReshapeOp) -> None:
-    # no hardware: the same words in the same order (emit.py), lanes fitted to the new last dim
-    lanes = math.gcd(p.producer_lanes(op.input), op.output.type.get_shape()[-1])
-    p.alias(op.output, p.read(op.input, lanes, op.node_name.data))
+    # no hardware: the same words in the same order (emit.py), in its folding's lanes
+    p.alias(op.output, p.read(op.input, op.int_prop("coarse"), op.node_name.data))
 
 
 def _transpose(p: Pipeline, op: df.TransposeOp) -> None:
     name = op.node_name.data
     shape, groups = op.input.type.get_shape(), op.moved_dim_groups()
+    lanes = op.int_prop("coarse")  # divides both last dims (TransposeOp.folding_extents)
     if len(groups) <= 1:  # the element order does not change (emit.py: a relabelling)
-        lanes = math.gcd(p.producer_lanes(op.input), op.output.type.get_shape()[-1])
         p.alias(op.output, p.read(op.input, lanes, name))
         return
-    in_groups = sorted(groups, key=lambda g: g[0])
-    dims = [1] * (3 - len(groups)) + [_prod(shape[d] for d in g) for g in in_groups]
-    pad = 3 - len(groups)
-    c = [pad + in_groups.index(g) for g in groups][-1] if groups else 2
-    pi = math.gcd(p.producer_lanes(op.input), dims[2])
-    po = pi if c == 2 else math.gcd(pi, dims[c])
-    x = p.read(op.input, pi, name)
-    # transpose.h: the whole tensor written (N/PI iterations), then read out (N/PO iterations)
-    n = _prod(dims)
-    stage = p.process(name, name, n // pi + n // po)
-    p.read_at(stage, x, _every(n // pi))
-    p.write(stage, p.output(op.output, po), n // pi + _every(n // po))
+    x = p.read(op.input, lanes, name)
+    # transpose.h: the whole tensor written (N/PI iterations), then read out (N/PO iterations), PI = PO
+    beats = _prod(shape) // lanes
+    stage = p.process(name, name, 2 * beats)
+    p.read_at(stage, x, _every(beats))
+    p.write(stage, p.output(op.output, lanes), beats + _every(beats))
+
+
+def _concat_pixels(p: Pipeline, op: df.ConcatOp) -> None:
+    name, k = op.node_name.data, op.pixel_beats()
+    pixels = op.output.type.num_elements // op.output.type.get_shape()[-1]
+    left, ka = p.read(op.inputs[0], op.inputs[0].type.get_shape()[-1] // k, name), k
+    for i, value in enumerate(op.inputs[1:], start=1):
+        right = p.read(value, value.type.get_shape()[-1] // k, name)
+        lanes = ka * left.lanes + k * right.lanes
+        # concat.h concat_pixels: per pixel K iterations, a read while j < KA, b while j < KB, a write at the last
+        stage = p.process(name if len(op.inputs) == 2 else f"{name}.part{i}", name, pixels * k)
+        j = _every(pixels * k)
+        p.read_at(stage, left, j[j % k < ka])
+        p.read_at(stage, right, j)
+        out = p.output(op.output, lanes) if i == len(op.inputs) - 1 else p.channel(f"s_{name}_part{i}", lanes, pixels)
+        p.write(stage, out, j[j % k == k - 1])
+        left, ka = out, 1
 
 
 def _concat(p: Pipeline, op: df.ConcatOp) -> None:
+    if op.is_channel_concat():
+        _concat_pixels(p, op)
+        return
     name = op.node_name.data
     axis = op.axis.value.data
     out_shape = op.output.type.get_shape()
-    lanes = op.int_prop("coarse")
-    for v in (op.inputs if axis == len(out_shape) - 1 else [op.output]):
-        lanes = math.gcd(lanes, v.type.get_shape()[-1])
+    lanes = op.int_prop("coarse")  # divides the last dim (ConcatOp.folding_extents)
     outer = _prod(out_shape[:axis])
     left = p.read(op.inputs[0], lanes, name)
     left_words = _prod(op.inputs[0].type.get_shape()[axis:])
@@ -464,17 +475,15 @@ def _slice(p: Pipeline, op: df.SliceOp) -> None:
     shape, out_shape = list(op.input.type.get_shape()), list(op.output.type.get_shape())
     offsets, strides = op.ints_prop("offsets"), op.ints_prop("strides")
     rank = len(shape)
-    whole_last = offsets[-1] == 0 and strides[-1] == 1 and out_shape[-1] == shape[-1]
-    lanes = math.gcd(op.int_prop("coarse"), shape[-1]) if whole_last else 1
+    lanes = op.int_prop("coarse")  # whole beats in or out of the window (SliceOp.folding_extents)
     x = p.read(op.input, lanes, name)
     grid = shape[:-1] + [shape[-1] // lanes]
-    # stages.py slice_stage: reads every beat, forwards those inside the window
+    # stages.py slice_stage: reads every beat, forwards those inside the window (the last dim in beats)
     keep = np.ones(grid, dtype=bool)
     for d in range(rank):
-        if d == rank - 1 and whole_last:
-            continue
+        o, n = (offsets[d] // lanes, out_shape[d] // lanes) if d == rank - 1 else (offsets[d], out_shape[d])
         i = np.arange(grid[d])
-        inside = (i >= offsets[d]) & ((i - offsets[d]) % strides[d] == 0) & (i <= offsets[d] + strides[d] * (out_shape[d] - 1))
+        inside = (i >= o) & ((i - o) % strides[d] == 0) & (i <= o + strides[d] * (n - 1))
         keep &= inside.reshape([-1 if k == d else 1 for k in range(rank)])
     stage = p.process(name, name, _prod(grid))
     p.read_at(stage, x, _every(stage.iterations))

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from xdsl.dialects.builtin import IntegerAttr, StringAttr
 from xdsl.ir import SSAValue
-from xdsl.irdl import irdl_op_definition, prop_def, result_def, var_operand_def
+from xdsl.irdl import irdl_op_definition, opt_prop_def, prop_def, result_def, var_operand_def
 from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, int_attr, stream_type_of
-from dfcc.kinds.cost import NodeModel, buffered_stage, stream_bits
+from dfcc.hardware.logic import stage_logic
+from dfcc.kinds.cost import (
+    STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, buffered_stage, folding_of, node_label, stream_bits,
+)
 from dfcc.kinds.registry import NodeKind, register
 
 
@@ -18,7 +22,11 @@ from dfcc.kinds.registry import NodeKind, register
 class ConcatOp(NodeOp):
     """Joins streams along stream dim `axis` (channel concat is the last dim of an NHWC stream).
 
-    Buffer: for the last dim none (per pixel it reads each input's channels in turn); for an outer
+    Folding (fpgaConvNet concat): `coarse`. A channel concat reads every input side by side, input i
+    in C_i*coarse/g lanes (g = gcd of the inputs' channels), so g/coarse cycles per pixel, and
+    writes whole pixels (`pixel_beats()`); an outer-axis concat moves `coarse` lanes of one input
+    at a time.
+    Buffer: for the last dim none (at most the pixel being gathered); for an outer
     dim every input after the first waits until the earlier ones are done, so `buffer_words()`
     counts their elements (realised as FIFO depth on those inputs).
     """
@@ -27,6 +35,7 @@ class ConcatOp(NodeOp):
     inputs = var_operand_def(StreamType)
     output = result_def(StreamType)
     axis = prop_def(IntegerAttr)
+    coarse = opt_prop_def(IntegerAttr)
 
     def __init__(self, inputs: Sequence[SSAValue], axis: int, name: str):
         shapes = [v.type.get_shape() for v in inputs]
@@ -40,6 +49,19 @@ class ConcatOp(NodeOp):
         if axis == len(self.output.type.get_shape()) - 1:
             return 0
         return sum(v.type.num_elements for v in self.inputs[1:])
+
+    def is_channel_concat(self) -> bool:
+        return self.axis.value.data == len(self.output.type.get_shape()) - 1
+
+    def folding_extents(self) -> dict[str, int]:
+        """Channel concat: the gcd of the inputs' channels; otherwise lanes over the last dim."""
+        if not self.is_channel_concat():
+            return {"coarse": self.output.type.get_shape()[-1]}
+        return {"coarse": math.gcd(*(v.type.get_shape()[-1] for v in self.inputs))}
+
+    def pixel_beats(self) -> int:
+        """Channel concat: beats per pixel of every input (g/coarse), the cycles per pixel."""
+        return self.folding_extents()["coarse"] // self.int_prop("coarse")
 
     def verify_node(self) -> None:
         axis = self.axis.value.data
@@ -59,5 +81,21 @@ class Concat(NodeKind):
 
     def cost(self, op: ConcatOp) -> NodeModel:
         words = op.output.type.num_elements
-        # an outer-axis concat waits for the earlier inputs: buffer_words() of them (channel concat: none)
-        return buffered_stage(op, words, words, op.buffer_words(), stream_bits(op.output))
+        bits = stream_bits(op.output)
+        if not op.is_channel_concat():
+            # an outer-axis concat waits for the earlier inputs: buffer_words() of them
+            return buffered_stage(op, words, words, op.buffer_words(), bits)
+        c = op.output.type.get_shape()[-1]
+        pixels = words // c
+        g = op.folding_extents()["coarse"]
+
+        def evaluate(folding: Folding) -> NodeCost:
+            (coarse,) = folding
+            beats = g // coarse
+            # fpgaConvNet concat: H*W*sum(C_i)/coarse' cycles, here coarse' = coarse*sum(C_i)/g lanes read side by side
+            logic = stage_logic(c, bits)
+            gather = c * bits if beats > 1 else 0  # concat.h concat_pixels: the pixel gathered in registers
+            return NodeCost(cycles=pixels * beats, depth=beats + STAGE_PIPELINE_CYCLES, fill=0.0, dsp=0, bram18=0,
+                            uram=0, lut=logic.lut, ff=logic.ff + gather, out_lanes=c)
+
+        return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate)

@@ -272,19 +272,24 @@ def pixel_port(op: Operation, stream: StreamType) -> NodeModel:
     return NodeModel(op, node_label(op), op.name, (), (), evaluate)
 def buffered_stage(op: Operation, words_in: int, words_out: int, buffer_words: int, bits: int,
                    in_turn: bool = False) -> NodeModel:
-    """A one-word-per-cycle data-movement stage holding `buffer_words` (the op's buffer_words());
-    `in_turn`: it reads and writes in separate loops (stages.py pad_stage), so the cycles add up."""
+    """A data-movement stage moving `coarse` words per cycle (its folding; 1 if it has none) and
+    holding `buffer_words` (the op's buffer_words()) in a memory `coarse` words wide; `in_turn`: it
+    reads and writes in separate loops (stages.py pad_stage), so the cycles add up."""
 
     def evaluate(folding: Folding) -> NodeCost:
-        # fpgaConvNet streaming layers with coarse = 1: max(words in, words out) cycles
-        cycles = words_in + words_out if in_turn else int(stage_cycles(words_in, 1, words_out, 1))
-        blocks, luts = array_cost(bits, buffer_words)
-        logic = stage_logic(1, bits)
-        return NodeCost(cycles=cycles, depth=buffer_words + STAGE_PIPELINE_CYCLES,
+        lanes = folding[0] if folding else 1
+        # fpgaConvNet streaming layers: max(words in, words out) / coarse cycles
+        reads, writes = -(-words_in // lanes), -(-words_out // lanes)
+        cycles = reads + writes if in_turn else int(stage_cycles(reads, 1, writes, 1))
+        blocks, luts = array_cost(bits * lanes, -(-buffer_words // lanes))
+        logic = stage_logic(lanes, bits)
+        return NodeCost(cycles=cycles, depth=-(-buffer_words // lanes) + STAGE_PIPELINE_CYCLES,
                         fill=min(1.0, buffer_words / max(words_in, 1)), dsp=0, bram18=blocks, uram=0,
-                        lut=logic.lut + luts, ff=logic.ff, out_lanes=1)
+                        lut=logic.lut + luts, ff=logic.ff, out_lanes=lanes)
 
-    return NodeModel(op, node_label(op), op.name, (), (), evaluate)
+    return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate)
+
+
 def tensor_elements(value: SSAValue) -> int:
     count = 1
     for d in value.type.get_shape():

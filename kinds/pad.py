@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from xdsl.dialects.builtin import DenseArrayBase, Float32Type, FloatAttr, StringAttr
+from xdsl.dialects.builtin import DenseArrayBase, Float32Type, FloatAttr, IntegerAttr, StringAttr
 from xdsl.ir import SSAValue
-from xdsl.irdl import irdl_op_definition, operand_def, prop_def, result_def
+from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, prop_def, result_def
 from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, int_array
@@ -26,6 +26,7 @@ class PadOp(NodeOp):
     (PyTorch's padding modes). Constant zero padding read by a conv or pool is folded into that
     node instead. Buffer (`buffer_words()`): in an NHWC stream, reflect/replicate re-emit up to
     lo+1 rows already seen, circular needs the last rows before the first, i.e. the whole frame.
+    Folding: `coarse` lanes over the last dim when that dim is not padded.
     """
 
     name = "dataflow.pad"
@@ -34,6 +35,7 @@ class PadOp(NodeOp):
     mode = prop_def(StringAttr)
     pad = prop_def(DenseArrayBase)
     value = prop_def(FloatAttr, default_value=FloatAttr(0.0, Float32Type()))
+    coarse = opt_prop_def(IntegerAttr)
 
     def __init__(self, input: SSAValue, pad: Sequence[int], mode: str, name: str, value: float = 0.0):
         shape = [d + pad[2 * i] + pad[2 * i + 1] for i, d in enumerate(input.type.get_shape())]
@@ -50,6 +52,12 @@ class PadOp(NodeOp):
         outer = next((i for i in range(len(shape)) if pad[2 * i] or pad[2 * i + 1]), len(shape) - 1)
         row = self.input.type.num_elements // math.prod(shape[:outer + 1])
         return (max(pad[2 * outer], pad[2 * outer + 1]) + 1) * row
+
+    def folding_extents(self) -> dict[str, int]:
+        """Lanes over the last dim, unless the last dim is padded (or nothing is: a plain copy)."""
+        shape, pad = self.input.type.get_shape(), self.ints_prop("pad")
+        pads_last = pad[-2] or pad[-1] or not any(pad)
+        return {"coarse": 1 if pads_last else shape[-1]}
 
     def verify_node(self) -> None:
         shape, out, pad = self.input.type.get_shape(), self.output.type.get_shape(), self.ints_prop("pad")

@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
-from xdsl.dialects.builtin import DenseArrayBase, StringAttr
+from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, StringAttr
 from xdsl.ir import SSAValue
-from xdsl.irdl import irdl_op_definition, operand_def, prop_def, result_def
+from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, prop_def, result_def
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, int_array, verify_perm
 from dfcc.hardware.logic import stage_logic
-from dfcc.kinds.cost import STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, array_cost, node_label, stream_bits
+from dfcc.kinds.cost import (
+    STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, array_cost, folding_of, node_label, stream_bits,
+)
 from dfcc.kinds.registry import NodeKind, register
 
 
 @irdl_op_definition
 class TransposeOp(NodeOp):
-    """Reorders a stream: output dim i is input dim `perm[i]`. Buffers the whole tensor."""
+    """Reorders a stream: output dim i is input dim `perm[i]`. Buffers the whole tensor.
+
+    Folding: `coarse` lanes, written along the input's last dim and read along the output's.
+    """
 
     name = "dataflow.transpose"
     input = operand_def(StreamType)
     output = result_def(StreamType)
     perm = prop_def(DenseArrayBase)
+    coarse = opt_prop_def(IntegerAttr)
 
     def moved_dim_groups(self) -> list[list[int]]:
         """Input dims (size-1 dims dropped) in output order, runs that stay adjacent merged: one group means
@@ -39,6 +46,10 @@ class TransposeOp(NodeOp):
         super().__init__(operands=[input], result_types=[StreamType([shape[p] for p in perm], input.type.element_type)],
                          properties={"name": StringAttr(name), "perm": int_array(perm)})
 
+    def folding_extents(self) -> dict[str, int]:
+        """Lanes dividing both the input's and the output's last dim."""
+        return {"coarse": math.gcd(self.input.type.get_shape()[-1], self.output.type.get_shape()[-1])}
+
     def verify_node(self) -> None:
         verify_perm(self.ints_prop("perm"), self.input.type.get_shape(), self.output.type.get_shape(), "transpose output")
 
@@ -51,12 +62,20 @@ class Transpose(NodeKind):
         elements = op.input.type.num_elements
         bits = stream_bits(op.input)
 
-        def evaluate(folding: Folding) -> NodeCost:
-            # transpose.h: one buffer holding the whole tensor, written one word per cycle, then read
-            # out one word per cycle (the next inference waits for the read-out)
-            blocks, luts = array_cost(bits, elements)
-            logic = stage_logic(1, bits)
-            return NodeCost(cycles=2 * elements, depth=elements + STAGE_PIPELINE_CYCLES, fill=1.0, dsp=0, bram18=blocks,
-                            uram=0, lut=logic.lut + luts, ff=logic.ff, out_lanes=1)
+        # the last dim moves: banks along the read dim too (transpose.h ARRAY_PARTITION on both dims)
+        groups = op.moved_dim_groups()
+        moves_last = len(groups) > 1 and groups[-1][-1] != len(op.input.type.get_shape()) - 1
 
-        return NodeModel(op, node_label(op), op.name, (), (), evaluate)
+        def evaluate(folding: Folding) -> NodeCost:
+            (lanes,) = folding
+            # transpose.h: one buffer holding the whole tensor in `lanes` cyclic banks (lanes^2 when the
+            # last dim moves), written `lanes` words per cycle, then read out `lanes` per cycle (the next
+            # inference waits for the read-out)
+            banks = lanes * lanes if moves_last else lanes
+            blocks, luts = array_cost(bits, -(-elements // banks))
+            logic = stage_logic(lanes, bits)
+            beats = -(-elements // lanes)
+            return NodeCost(cycles=2 * beats, depth=beats + STAGE_PIPELINE_CYCLES, fill=1.0, dsp=0,
+                            bram18=banks * blocks, uram=0, lut=logic.lut + banks * luts, ff=logic.ff, out_lanes=lanes)
+
+        return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate)

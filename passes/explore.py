@@ -13,7 +13,10 @@ Search (deterministic given the seed):
    resource's weight rises and the nodes choose again (a Lagrangian relaxation), a few rounds.
 3. T is searched by bisection over the cycle counts nodes can actually take, then the few values
    just below the best one are tried with more rounds (feasibility is nearly, not exactly, monotone).
-4. DSPs where they are free: nodes left with fabric (LUT) multipliers move them onto DSPs while
+4. Lanes matched: a data-movement node (one `coarse` factor, no MACs) whose lanes differ from its
+   producer's takes the producer's lanes where that folding is legal, no slower than the II and
+   within budget, so the HLS design needs no lane converter there.
+5. DSPs where they are free: nodes left with fabric (LUT) multipliers move them onto DSPs while
    the DSP budget has room (most LUTs saved per DSP first). Same cycles, so the II is unchanged;
    fabric multipliers stay only where the DSPs ran out.
 Results are written to the IR: folding properties on every node, `dataflow.weights_memory` where
@@ -207,7 +210,7 @@ class _Search:
         return [self.spaces[n].choices[i] for n, i in enumerate(rows - self.starts)]
 
     def prefer_dsps(self, picks: list[Choice], totals: Totals) -> tuple[list[Choice], Totals]:
-        """Move fabric multipliers onto DSPs while the DSP budget allows (step 4 of the search)."""
+        """Move fabric multipliers onto DSPs while the DSP budget allows (step 5 of the search)."""
         room = self.limits["dsp"] - totals.dsp
         fabric = [n for n, (_, _, mult) in enumerate(picks) if mult != "dsp"]
         on_dsp = {n: self.network.nodes[n].cost(picks[n][0], picks[n][1], "dsp") for n in fabric}
@@ -221,6 +224,23 @@ class _Search:
         if moved == picks:
             return picks, totals
         return moved, self.evaluate(moved)
+
+    def match_lanes(self, picks: list[Choice], totals: Totals) -> tuple[list[Choice], Totals]:
+        """Data-movement nodes take their producer's lanes where legal, no slower, within budget (step 4)."""
+        network, current = self.network, list(picks)
+        for n, model in enumerate(network.nodes):
+            if model.factors != ("coarse",) or model.macs or not network.in_edges[n]:
+                continue
+            producer = network.edges[network.in_edges[n][0]].producer
+            lanes = totals.costs[producer].out_lanes
+            folding, memory, mult = current[n]
+            if folding == (lanes,) or model.extents[0] % lanes or model.cost((lanes,)).cycles > totals.compute_ii:
+                continue
+            trial = current[:n] + [((lanes,), memory, mult)] + current[n + 1:]
+            trial_totals = self.evaluate(trial)
+            if trial_totals.ii <= totals.ii and np.all(self.over(trial_totals) <= 1.0 + 1e-12):
+                current, totals = trial, trial_totals
+        return current, totals
 
     def lower_bounds(self) -> dict[str, float]:
         """Each resource's least possible total (every node at its cheapest point for it)."""
@@ -286,7 +306,7 @@ def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed
             advance()
             if found is not None and found[1].ii < best[1].ii:
                 best = found
-    return search.prefer_dsps(*best)
+    return search.prefer_dsps(*search.match_lanes(*best))
 
 
 class _progress:

@@ -600,13 +600,11 @@ class Emitter:
         self.calls.append(f"dfcc::fork_each<{beats}, {p}>({x}, {', '.join(outs)});  // {name}")
 
     def emit_reshape(self, op: kinds.ReshapeOp) -> None:
-        """No hardware: the same words in the same order; only the lanes must fit the new last dim."""
+        """No hardware: the same words in the same order, in its folding's lanes (fitting both last dims)."""
         self.stage(op)
         if op.input.type.element_type != op.output.type.element_type:
             raise self.error(op, "a reshape that changes the number format is not supported")
-        last_out = op.output.type.get_shape()[-1]
-        lanes = math.gcd(self.producer_lanes(op.input) or 1, last_out)
-        src = self.read_stream(op.input, lanes, op.node_name.data)
+        src = self.read_stream(op.input, _int_prop(op, "coarse"), op.node_name.data)
         self.define(op.output, Stream(src.name, src.elem, src.lanes, src.depth, op.output.type.get_shape()))
         self.calls.append(f"// {op.node_name.data}: reshape {'x'.join(map(str, op.input.type.get_shape()))} -> "
                           f"{'x'.join(map(str, op.output.type.get_shape()))} reuses stream {src.name}")
@@ -617,9 +615,9 @@ class Emitter:
             raise self.error(op, "a transpose that changes the number format is not supported")
         shape, perm = op.input.type.get_shape(), list(op.ints_prop("perm"))
         groups = op.moved_dim_groups()
+        lanes = _int_prop(op, "coarse")  # divides both last dims (TransposeOp.folding_extents)
         if len(groups) <= 1:  # the element order does not change: a relabelling, like a reshape
-            last_out = op.output.type.get_shape()[-1]
-            src = self.read_stream(op.input, math.gcd(self.producer_lanes(op.input) or 1, last_out), name)
+            src = self.read_stream(op.input, lanes, name)
             self.define(op.output, Stream(src.name, src.elem, src.lanes, src.depth, op.output.type.get_shape()))
             self.calls.append(f"// {name}: transpose that keeps the element order reuses stream {src.name}")
             return
@@ -630,26 +628,41 @@ class Emitter:
         pad = 3 - len(groups)
         order = list(range(pad)) + [pad + in_groups.index(g) for g in groups]
         a, b, c = order
-        pi = math.gcd(self.producer_lanes(op.input) or 1, dims[2])
-        po = pi if c == 2 else math.gcd(pi, dims[c])
-        x = self.read(op.input, pi, name)
-        out = self.new_stream(f"s_{name}", op.output.type, po, value=op.output)
+        x = self.read(op.input, lanes, name)
+        out = self.new_stream(f"s_{name}", op.output.type, lanes, value=op.output)
         self.define(op.output, out)
-        self.calls.append(f"dfcc::transpose<{dims[0]}, {dims[1]}, {dims[2]}, {a}, {b}, {c}, {pi}, {po}>"
+        self.calls.append(f"dfcc::transpose<{dims[0]}, {dims[1]}, {dims[2]}, {a}, {b}, {c}, {lanes}, {lanes}>"
                           f"({x}, {out.name});  // {name}")
 
+    def emit_concat_pixels(self, op: kinds.ConcatOp, name: str) -> None:
+        """Channel concat: pairwise concat_pixels stages, inputs side by side in C_i/K lanes (K =
+        `pixel_beats()`), whole pixels out; a chain for more than two inputs."""
+        k = op.pixel_beats()
+        pixels = op.output.type.num_elements // op.output.type.get_shape()[-1]
+        t_out = self.elem(op.output)
+        left, ka = self.read_stream(op.inputs[0], op.inputs[0].type.get_shape()[-1] // k, name), k
+        for i, value in enumerate(op.inputs[1:], start=1):
+            right = self.read_stream(value, value.type.get_shape()[-1] // k, name)
+            lanes = ka * left.lanes + right.lanes * k
+            if i == len(op.inputs) - 1:
+                out = self.new_stream(f"s_{name}", op.output.type, lanes, value=op.output)
+            else:
+                out = Stream(self.unique(f"s_{name}_part{i}"), t_out, lanes, 2, ())
+                self.decls.append(out)
+            self.calls.append(f"dfcc::concat_pixels<{pixels}, {ka}, {k}, {left.lanes}, {right.lanes}, {left.elem}, "
+                              f"{right.elem}, {t_out}>({left.name}, {right.name}, {out.name});  // {name}")
+            left, ka = out, 1
+        self.define(op.output, left)
+
     def emit_concat(self, op: kinds.ConcatOp) -> None:
-        """Pairwise concat_blocks stages (a chain for more than two inputs)."""
+        """Outer-axis concat: pairwise concat_blocks stages (a chain for more than two inputs)."""
         name = self.stage(op)
+        if op.is_channel_concat():
+            self.emit_concat_pixels(op, name)
+            return
         axis = op.axis.value.data
         out_shape = op.output.type.get_shape()
-        rank = len(out_shape)
-        p = _int_prop(op, "coarse")
-        if axis == rank - 1:
-            for v in op.inputs:
-                p = math.gcd(p, v.type.get_shape()[-1])
-        else:
-            p = math.gcd(p, out_shape[-1])
+        p = _int_prop(op, "coarse")  # divides the last dim (ConcatOp.folding_extents)
         outer = _prod(out_shape[:axis])
         t_out = self.elem(op.output)
         left = self.read_stream(op.inputs[0], p, name)

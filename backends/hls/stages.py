@@ -551,8 +551,7 @@ def slice_stage(em, op: kinds.SliceOp, name: str) -> None:
     shape, out_shape = list(op.input.type.get_shape()), list(op.output.type.get_shape())
     offsets, strides = op.ints_prop("offsets"), op.ints_prop("strides")
     rank = len(shape)
-    whole_last = offsets[-1] == 0 and strides[-1] == 1 and out_shape[-1] == shape[-1]
-    lanes = math.gcd(em_int(op, "coarse"), shape[-1]) if whole_last else 1
+    lanes = em_int(op, "coarse")  # whole beats in or out of the window (SliceOp.folding_extents)
     t_in, t_out = cpp_type(op.input.type.element_type), cpp_type(op.output.type.element_type)
     if (em.fixed_type(op.input) is None) != (em.fixed_type(op.output) is None):
         raise em.error(op, "slicing between float and fixed-point streams is not supported")
@@ -561,15 +560,16 @@ def slice_stage(em, op: kinds.SliceOp, name: str) -> None:
     em.define(op.output, out)
     names = [f"i{d}" for d in range(rank - 1)] + ["cb"]
     conds = []
+    beats = shape[:-1] + [shape[-1] // lanes]
     for d in range(rank):
-        if d == rank - 1 and whole_last:
+        # the last dim in beats: a window of lanes-aligned channels is a window of beats
+        o, n = (offsets[d] // lanes, out_shape[d] // lanes) if d == rank - 1 else (offsets[d], out_shape[d])
+        i, s = names[d], strides[d]
+        if o == 0 and s == 1 and n == beats[d]:
             continue
-        if offsets[d] == 0 and strides[d] == 1 and out_shape[d] == shape[d]:
-            continue
-        i, o, s, n = names[d], offsets[d], strides[d], out_shape[d]
         conds.append(f"{i} >= {o}" + (f" && ({i} - {o}) % {s} == 0" if s > 1 else "") + f" && {i} <= {o + s * (n - 1)}")
     keep = " && ".join(f"({c})" for c in conds) or "true"
-    heads, closers, ind = _guarded_loops(shape[:-1] + [shape[-1] // lanes], names, "    ")
+    heads, closers, ind = _guarded_loops(beats, names, "    ")
     stage = [
         f"// slice '{name}': offsets {list(offsets)}, strides {list(strides)} of {'x'.join(map(str, shape))} -> "
         f"{'x'.join(map(str, out_shape))}",
