@@ -13,8 +13,8 @@ Search (deterministic given the seed):
    resource's weight rises and the nodes choose again (a Lagrangian relaxation), a few rounds.
 3. T is searched by bisection over the cycle counts nodes can actually take, then the few values
    just below the best one are tried with more rounds (feasibility is nearly, not exactly, monotone).
-4. Lanes matched: a data-movement node (one `coarse` factor, no MACs) whose lanes differ from its
-   producer's takes the producer's lanes where that folding is legal, no slower than the II and
+4. Lanes matched: a data-movement node (one `coarse` factor, the lanes it reads and writes, no
+   MACs) whose lanes differ from its producer's takes the producer's lanes where that folding is legal, no slower than the II and
    within budget, so the HLS design needs no lane converter there.
 5. DSPs where they are free: nodes left with fabric (LUT) multipliers move them onto DSPs while
    the DSP budget has room (most LUTs saved per DSP first). Same cycles, so the II is unchanged;
@@ -234,7 +234,11 @@ class _Search:
             producer = network.edges[network.in_edges[n][0]].producer
             lanes = totals.costs[producer].out_lanes
             folding, memory, mult = current[n]
-            if folding == (lanes,) or model.extents[0] % lanes or model.cost((lanes,)).cycles > totals.compute_ii:
+            if folding == (lanes,) or model.extents[0] % lanes:
+                continue
+            candidate = model.cost((lanes,))
+            # only where `coarse` is the lanes of the streams it reads and writes (not a channel concat's)
+            if candidate.out_lanes != lanes or candidate.cycles > totals.compute_ii:
                 continue
             trial = current[:n] + [((lanes,), memory, mult)] + current[n + 1:]
             trial_totals = self.evaluate(trial)

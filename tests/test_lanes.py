@@ -17,7 +17,7 @@ from dfcc.backends.hls.emit import emit_design
 from dfcc.examples.models import MODELS
 from dfcc.frontends.mlir import make_context, parse_module
 from dfcc.hardware.platforms import load_platform
-from dfcc.passes.explore import explore
+from dfcc.passes.explore import _Search, explore
 from dfcc.passes.lower_to_dataflow import LowerToDataflow
 
 F = "!dataflow.fixed<8, 4, trn, wrap>"
@@ -158,3 +158,18 @@ def test_csim_every_data_movement_kind_with_lanes_bit_exact():
     assert result.warnings == []
     for out, ref in zip(result.outputs, expected):
         assert np.array_equal(out, ref)
+
+
+def test_explore_matches_lanes_to_the_producer():
+    """A fork reading the 8-lane input port at 4 lanes takes 8 (no lane converter, same II); the
+    channel concat, whose factor is not its streams' lanes, is left alone."""
+    network = Network.from_module(parse_module(LANES))
+    search = _Search(network, load_platform("u250"), 0.9, 0)
+    picks = network.ir_choices()
+    totals = network.evaluate(picks)
+    index = {m.name: i for i, m in enumerate(network.nodes)}
+    assert picks[index["fk"]][0] == (4,) and totals.costs[index["a"]].out_lanes == 8
+    matched, matched_totals = search.match_lanes(picks, totals)
+    assert matched[index["fk"]][0] == (8,)
+    assert matched[index["cat"]] == picks[index["cat"]]
+    assert matched_totals.ii <= totals.ii
