@@ -103,6 +103,9 @@ class Pipeline:
             if isinstance(op, (func.ReturnOp, df.WeightsOp, df.SparseWeightsOp)):
                 continue
             build = SCHEDULES.get(type(op))
+            if isinstance(op, NodeOp) and op.int_prop("pixels") > 1:
+                raise DfccError(f"simulate: {op.name} '{op.node_name.data}' takes pixels={op.int_prop('pixels')} per "
+                                f"beat (spatial parallelism), which the schedules do not model yet")
             if build is None:
                 raise DfccError(f"simulate: no schedule for '{op.name}' (node "
                                 f"'{getattr(op, 'node_name', None) and op.node_name.data}'); run lower-to-dataflow first")

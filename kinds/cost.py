@@ -25,7 +25,7 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from dfcc.dialects.dataflow import (
     MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES, WEIGHTS_MEMORY_ATTR, FixedType, NodeOp, StreamType,
 )
-from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY, sliding_window_fill, stage_cycles, streaming_cycles
+from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY, sliding_window_fill, stage_cycles
 from dfcc.hardware.dsp import macs_per_dsp
 from dfcc.hardware.logic import stage_logic
 from dfcc.hardware.offchip import SPILL_UNIT_DEPTH, streamed_weight_bits
@@ -256,20 +256,24 @@ def sliding_window_cost(h: int, w: int, c: int, kr_span: int, kc_span: int, pads
     padded_words = (h + pt + pb) * (w + pl + pr) * c // (coarse * coarse_group) or 1
     return WindowCost(l_bram + x_bram, l_lut + x_lut, fill, min(1.0, (fill + 1) / padded_words))
 def pixel_port(op: Operation, stream: StreamType) -> NodeModel:
-    """Graph input/output: moves one pixel (all channels of a position) per cycle over AXI."""
+    """Graph input/output: moves one pixel (all channels of a position) per cycle over AXI, or
+    `pixels` adjacent ones where the op has that factor (spatial parallelism)."""
     shape = stream.get_shape()
     c = shape[-1]
     bits = fixed_width(stream.element_type, DEFAULT_DATA_BITS)
 
     def evaluate(folding: Folding) -> NodeCost:
-        # dfcc: a graph port is as wide as one pixel (C words), so H*W cycles
-        cycles = streaming_cycles(stream.num_elements // c, 1, c, c)
-        logic = stage_logic(c, bits)
+        px = folding[0] if folding else 1
+        # dfcc: a graph port is as wide as `pixels` pixels (C words each), so H*W/pixels cycles
+        cycles = -(-(stream.num_elements // c) // px)
+        logic = stage_logic(c * px, bits)
         # fpgaConvNet: graph inputs and outputs are DMA transfers from and to DRAM
         return NodeCost(cycles=cycles, depth=STAGE_PIPELINE_CYCLES, fill=0.0, dsp=0, bram18=0, uram=0,
-                        lut=logic.lut, ff=logic.ff, out_lanes=c, offchip_bits=stream.num_elements * bits)
+                        lut=logic.lut, ff=logic.ff, out_lanes=c * px, offchip_bits=stream.num_elements * bits)
 
-    return NodeModel(op, node_label(op), op.name, (), (), evaluate)
+    return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate)
+
+
 def buffered_stage(op: Operation, words_in: int, words_out: int, buffer_words: int, bits: int,
                    in_turn: bool = False) -> NodeModel:
     """A data-movement stage moving `coarse` words per cycle (its folding; 1 if it has none) and

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from xdsl.dialects.builtin import DenseArrayBase, StringAttr, TensorType
+from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, StringAttr, TensorType
 from xdsl.ir import SSAValue
-from xdsl.irdl import irdl_op_definition, operand_def, prop_def, result_def
+from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, prop_def, result_def
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, int_array, verify_perm
 from dfcc.kinds.cost import NodeModel, pixel_port
@@ -15,12 +15,17 @@ from dfcc.kinds.registry import NodeKind, register
 
 @irdl_op_definition
 class SourceOp(NodeOp):
-    """Graph input: streams a function argument, with `perm` giving the tensor dim of each stream dim."""
+    """Graph input: streams a function argument, with `perm` giving the tensor dim of each stream dim.
+
+    Folding: `pixels` adjacent positions (all their channels) per beat, spatial parallelism of an
+    image stream (explore{spatial=true} only, no HLS yet).
+    """
 
     name = "dataflow.source"
     tensor = operand_def(TensorType)
     output = result_def(StreamType)
     perm = prop_def(DenseArrayBase)
+    pixels = opt_prop_def(IntegerAttr)
 
     def __init__(self, tensor: SSAValue, perm: Sequence[int], name: str):
         shape = tensor.type.get_shape()
@@ -29,6 +34,11 @@ class SourceOp(NodeOp):
             result_types=[StreamType([shape[p] for p in perm], tensor.type.get_element_type())],
             properties={"name": StringAttr(name), "perm": int_array(perm)},
         )
+
+    def folding_extents(self) -> dict[str, int]:
+        """Pixels per beat dividing the row width of an N x H x W x C stream (other ranks: one)."""
+        shape = self.output.type.get_shape()
+        return {"pixels": shape[2] if len(shape) == 4 else 1}
 
     def verify_node(self) -> None:
         verify_perm(self.ints_prop("perm"), self.tensor.type.get_shape(), self.output.type.get_shape(), "source stream")
