@@ -173,3 +173,14 @@ def test_explore_matches_lanes_to_the_producer():
     assert matched[index["fk"]][0] == (8,)
     assert matched[index["cat"]] == picks[index["cat"]]
     assert matched_totals.ii <= totals.ii
+
+
+@pytest.mark.slow
+def test_densenet_small_csim_bit_exact_with_explored_lanes():
+    """A concat-heavy network (every dense layer joins its input by channel concat), explored for
+    ZCU102 at 8 bits: the C simulation matches the CPU reference bit for bit (about a minute of g++)."""
+    pytest.importorskip("hls4ml")
+    pytest.importorskip("torch_mlir.fx")
+    from tests.test_csim import FIXED, check  # needs torch-mlir and hls4ml
+
+    check("densenet_small", FIXED, exact=True)
