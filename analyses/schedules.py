@@ -390,13 +390,13 @@ def _concat_pixels(p: Pipeline, op: df.ConcatOp) -> None:
 
 
 def _concat(p: Pipeline, op: df.ConcatOp) -> None:
-    if op.is_channel_concat():
+    if op.side_by_side():
         _concat_pixels(p, op)
         return
     name = op.node_name.data
     axis = op.axis.value.data
     out_shape = op.output.type.get_shape()
-    lanes = op.int_prop("coarse")  # divides the last dim (ConcatOp.folding_extents)
+    lanes = op.int_prop("coarse")  # divides the last dim of every input (ConcatOp.folding_extents)
     outer = _prod(out_shape[:axis])
     left = p.read(op.inputs[0], lanes, name)
     left_words = _prod(op.inputs[0].type.get_shape()[axis:])

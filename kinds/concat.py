@@ -22,10 +22,12 @@ from dfcc.kinds.registry import NodeKind, register
 class ConcatOp(NodeOp):
     """Joins streams along stream dim `axis` (channel concat is the last dim of an NHWC stream).
 
-    Folding (fpgaConvNet concat): `coarse`. A channel concat reads every input side by side, input i
-    in C_i*coarse/g lanes (g = gcd of the inputs' channels), so g/coarse cycles per pixel, and
-    writes whole pixels (`pixel_beats()`); an outer-axis concat moves `coarse` lanes of one input
-    at a time.
+    Folding (fpgaConvNet concat): `coarse` lanes; a channel concat also `side`. side = 1: the inputs
+    in turn, `coarse` lanes (dividing g, the gcd of the inputs' channels) of one input per cycle,
+    C/coarse cycles per pixel. side = 2: every input read side by side, input i in C_i*coarse/g
+    lanes, so g/coarse cycles per pixel (`pixel_beats()`), whole pixels out (one pixel per cycle
+    at coarse = g, at the price of a pixel-wide beat). An outer-axis concat moves `coarse` lanes of
+    one input at a time.
     Buffer: for the last dim none (at most the pixel being gathered); for an outer
     dim every input after the first waits until the earlier ones are done, so `buffer_words()`
     counts their elements (realised as FIFO depth on those inputs).
@@ -36,6 +38,7 @@ class ConcatOp(NodeOp):
     output = result_def(StreamType)
     axis = prop_def(IntegerAttr)
     coarse = opt_prop_def(IntegerAttr)
+    side = opt_prop_def(IntegerAttr)
 
     def __init__(self, inputs: Sequence[SSAValue], axis: int, name: str):
         shapes = [v.type.get_shape() for v in inputs]
@@ -57,7 +60,10 @@ class ConcatOp(NodeOp):
         """Channel concat: the gcd of the inputs' channels; otherwise lanes over the last dim."""
         if not self.is_channel_concat():
             return {"coarse": self.output.type.get_shape()[-1]}
-        return {"coarse": math.gcd(*(v.type.get_shape()[-1] for v in self.inputs))}
+        return {"coarse": math.gcd(*(v.type.get_shape()[-1] for v in self.inputs)), "side": 2}
+
+    def side_by_side(self) -> bool:
+        return self.is_channel_concat() and self.int_prop("side") == 2
 
     def pixel_beats(self) -> int:
         """Channel concat: beats per pixel of every input (g/coarse), the cycles per pixel."""
@@ -90,7 +96,12 @@ class Concat(NodeKind):
         g = op.folding_extents()["coarse"]
 
         def evaluate(folding: Folding) -> NodeCost:
-            (coarse,) = folding
+            coarse, side = folding
+            if side == 1:
+                # fpgaConvNet concat: H*W*sum(C_i)/coarse cycles, one input's `coarse` lanes per cycle
+                logic = stage_logic(coarse, bits)
+                return NodeCost(cycles=pixels * (c // coarse), depth=STAGE_PIPELINE_CYCLES, fill=0.0, dsp=0,
+                                bram18=0, uram=0, lut=logic.lut, ff=logic.ff, out_lanes=coarse)
             beats = g // coarse
             # fpgaConvNet concat: H*W*sum(C_i)/coarse' cycles, here coarse' = coarse*sum(C_i)/g lanes read side by side
             logic = stage_logic(c, bits)

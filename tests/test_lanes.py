@@ -32,27 +32,31 @@ def _t(shape) -> str:
 
 
 # every data-movement kind with lanes > 1, producers and consumers at other lanes (lane converters),
-# a channel concat of three inputs two beats per pixel, a channel slice window, an outer-axis concat
+# a channel concat of three inputs side by side two beats per pixel, one with its inputs in turn, a
+# channel slice window, an outer-axis concat
 LANES = f"""
 builtin.module {{
-  func.func @main(%arg0: {_t((1, 4, 4, 8))}) -> ({_t((1, 8, 32))}, {_t((1, 8, 16, 8))}) {{
+  func.func @main(%arg0: {_t((1, 4, 4, 8))}) -> ({_t((1, 8, 32))}, {_t((1, 8, 16, 8))}, {_t((1, 8, 8, 16))}) {{
     %a = dataflow.source %arg0 {{name = "a", perm = array<i64: 0, 1, 2, 3>}} : ({_t((1, 4, 4, 8))}) -> {_s((1, 4, 4, 8))}
     %f:4 = dataflow.fork %a {{name = "fk", coarse = 4 : i64}} : ({_s((1, 4, 4, 8))}) -> ({_s((1, 4, 4, 8))}, {_s((1, 4, 4, 8))}, {_s((1, 4, 4, 8))}, {_s((1, 4, 4, 8))})
     %z = dataflow.resize %f#1 {{name = "zeros", mode = "zeros", scale = array<i64: 1, 2, 2, 1>, coarse = 2 : i64}} : ({_s((1, 4, 4, 8))}) -> {_s((1, 7, 7, 8))}
     %pz = dataflow.pad %z {{name = "padc", mode = "constant", pad = array<i64: 0, 0, 0, 1, 0, 1, 0, 0>, value = 0.5 : f32, coarse = 4 : i64}} : ({_s((1, 7, 7, 8))}) -> {_s((1, 8, 8, 8))}
-    %pz2:2 = dataflow.fork %pz {{name = "fk2", coarse = 8 : i64}} : ({_s((1, 8, 8, 8))}) -> ({_s((1, 8, 8, 8))}, {_s((1, 8, 8, 8))})
+    %pz2:3 = dataflow.fork %pz {{name = "fk2", coarse = 8 : i64}} : ({_s((1, 8, 8, 8))}) -> ({_s((1, 8, 8, 8))}, {_s((1, 8, 8, 8))}, {_s((1, 8, 8, 8))})
     %p = dataflow.pad %f#0 {{name = "padr", mode = "replicate", pad = array<i64: 0, 0, 2, 2, 2, 2, 0, 0>, coarse = 4 : i64}} : ({_s((1, 4, 4, 8))}) -> {_s((1, 8, 8, 8))}
     %u3 = dataflow.resize %f#3 {{name = "up3", mode = "nearest", scale = array<i64: 1, 2, 2, 1>}} : ({_s((1, 4, 4, 8))}) -> {_s((1, 8, 8, 8))}
     %odd = dataflow.slice %u3 {{name = "odd", offsets = array<i64: 0, 0, 0, 1>, strides = array<i64: 1, 1, 1, 2>}} : ({_s((1, 8, 8, 8))}) -> {_s((1, 8, 8, 4))}
-    %c = dataflow.concat %p, %pz2#0, %odd {{name = "cat", axis = 3 : i64, coarse = 2 : i64}} : ({_s((1, 8, 8, 8))}, {_s((1, 8, 8, 8))}, {_s((1, 8, 8, 4))}) -> {_s((1, 8, 8, 20))}
+    %c = dataflow.concat %p, %pz2#0, %odd {{name = "cat", axis = 3 : i64, coarse = 2 : i64, side = 2 : i64}} : ({_s((1, 8, 8, 8))}, {_s((1, 8, 8, 8))}, {_s((1, 8, 8, 4))}) -> {_s((1, 8, 8, 20))}
     %sl = dataflow.slice %c {{name = "sl", offsets = array<i64: 0, 1, 0, 4>, strides = array<i64: 1, 2, 1, 1>, coarse = 4 : i64}} : ({_s((1, 8, 8, 20))}) -> {_s((1, 4, 8, 8))}
     %tr = dataflow.transpose %sl {{name = "tr", perm = array<i64: 0, 3, 1, 2>, coarse = 4 : i64}} : ({_s((1, 4, 8, 8))}) -> {_s((1, 8, 4, 8))}
     %rs = dataflow.reshape %tr {{name = "rs", coarse = 2 : i64}} : ({_s((1, 8, 4, 8))}) -> {_s((1, 8, 32))}
     %u = dataflow.resize %f#2 {{name = "up", mode = "nearest", scale = array<i64: 1, 2, 2, 1>, coarse = 8 : i64}} : ({_s((1, 4, 4, 8))}) -> {_s((1, 8, 8, 8))}
-    %c2 = dataflow.concat %u, %pz2#1 {{name = "catw", axis = 2 : i64, coarse = 4 : i64}} : ({_s((1, 8, 8, 8))}, {_s((1, 8, 8, 8))}) -> {_s((1, 8, 16, 8))}
+    %uf:2 = dataflow.fork %u {{name = "fk3", coarse = 8 : i64}} : ({_s((1, 8, 8, 8))}) -> ({_s((1, 8, 8, 8))}, {_s((1, 8, 8, 8))})
+    %c2 = dataflow.concat %uf#0, %pz2#1 {{name = "catw", axis = 2 : i64, coarse = 4 : i64}} : ({_s((1, 8, 8, 8))}, {_s((1, 8, 8, 8))}) -> {_s((1, 8, 16, 8))}
+    %c3 = dataflow.concat %uf#1, %pz2#2 {{name = "turn", axis = 3 : i64, coarse = 4 : i64}} : ({_s((1, 8, 8, 8))}, {_s((1, 8, 8, 8))}) -> {_s((1, 8, 8, 16))}
     %o1 = dataflow.sink %rs {{name = "o1", perm = array<i64: 0, 1, 2>}} : ({_s((1, 8, 32))}) -> {_t((1, 8, 32))}
     %o2 = dataflow.sink %c2 {{name = "o2", perm = array<i64: 0, 1, 2, 3>}} : ({_s((1, 8, 16, 8))}) -> {_t((1, 8, 16, 8))}
-    func.return %o1, %o2 : {_t((1, 8, 32))}, {_t((1, 8, 16, 8))}
+    %o3 = dataflow.sink %c3 {{name = "o3", perm = array<i64: 0, 1, 2, 3>}} : ({_s((1, 8, 8, 16))}) -> {_t((1, 8, 8, 16))}
+    func.return %o1, %o2, %o3 : {_t((1, 8, 32))}, {_t((1, 8, 16, 8))}, {_t((1, 8, 8, 16))}
   }}
 }}
 """
@@ -67,6 +71,7 @@ def test_folding_extents_of_data_movement_kinds():
     module.verify()
     extents = {name: _node(module, name).folding_extents()["coarse"]
                for name in ("fk", "zeros", "padc", "padr", "odd", "cat", "sl", "tr", "rs", "up", "catw")}
+    assert _node(module, "cat").folding_extents()["side"] == 2 and "side" not in _node(module, "catw").folding_extents()
     # concat: gcd of the inputs' channels (8, 8, 4); strided channel slice: 1; channel window [4, 12) of 20: gcd 4
     assert extents == {"fk": 8, "zeros": 8, "padc": 8, "padr": 8, "odd": 1, "cat": 4, "sl": 4, "tr": 8, "rs": 8,
                        "up": 8, "catw": 8}
@@ -93,11 +98,14 @@ def test_lanes_divide_cycles_hand_computed():
     assert node_cost(_node(module, "zeros")).cycles == 196
     # padding reads then writes (in turn): (7*7*8 + 8*8*8) / 4
     assert node_cost(_node(module, "padc")).cycles == (392 + 512) // 4
-    # channel concat, g = gcd(8, 8, 4) = 4, coarse 2: 4/2 = 2 beats (cycles) per pixel, 64 pixels; whole
-    # pixels out (20 lanes), gathered in 20 x 8 bits of registers
+    # channel concat side by side, g = gcd(8, 8, 4) = 4, coarse 2: 4/2 = 2 beats (cycles) per pixel, 64
+    # pixels; whole pixels out (20 lanes), gathered in 20 x 8 bits of registers
     cat = node_cost(_node(module, "cat"))
     assert (cat.cycles, cat.out_lanes) == (128, 20)
     assert cat.ff == node_cost(_fold(parse_module(LANES), "cat", 4)).ff + 20 * 8
+    # inputs in turn, 4 lanes: 16 channels / 4 = 4 cycles per pixel, 4 lanes out
+    turn = node_cost(_node(module, "turn"))
+    assert (turn.cycles, turn.out_lanes) == (256, 4)
     # channel slice reads every input beat: 8*8*20 / 4
     assert node_cost(_node(module, "sl")).cycles == 320
     # transpose: written then read out, 256 words / 4 lanes each
@@ -132,7 +140,7 @@ def test_explore_gives_concat_lanes_on_unet():
     one_lane = [(tuple(1 for _ in m.factors), "bram", "dsp") for m in network.nodes]
     slowest_concat = max(network.evaluate(one_lane).costs[i].cycles
                          for i, m in enumerate(network.nodes) if m.op_name == "dataflow.concat")
-    assert slowest_concat == 32 * 32 * 8  # coarse 1: 8 beats of 1 + 1 lanes per pixel (gcd(8, 8) = 8)
+    assert slowest_concat == 32 * 32 * 16  # 16 channels, one lane, inputs in turn
     _, totals = explore(network, load_platform("u250"), progress=False)
     assert totals.ii <= 1024 / 0.8
     for i, m in enumerate(network.nodes):
@@ -150,6 +158,7 @@ def test_csim_every_data_movement_kind_with_lanes_bit_exact():
     for call in ("dfcc::fork_each<32, 4>", "dfcc::concat_pixels<64, 2, 2, 4, 4,", "dfcc::concat_pixels<64, 1, 2, 16, 2,",
                  "dfcc::transpose<1, 32, 8, 0, 2, 1, 4, 4>", "dfcc::upsample_nearest<4, 4, 8, 2, 2, 8,",
                  "dfcc::insert_zeros<4, 4, 8, 2, 2, 2,", "dfcc::concat_blocks<8, 16, 16, 4,",
+                 "dfcc::concat_blocks<64, 2, 2, 4,",
                  "hls::stream<dfcc::vec<ap_fixed<8, 4, AP_TRN, AP_WRAP>, 4> >& in"):
         assert call in top, call
     x = [np.random.default_rng(0).standard_normal((1, 4, 4, 8)).astype(np.float32) * 4]

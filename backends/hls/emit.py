@@ -658,14 +658,14 @@ class Emitter:
         self.define(op.output, left)
 
     def emit_concat(self, op: kinds.ConcatOp) -> None:
-        """Outer-axis concat: pairwise concat_blocks stages (a chain for more than two inputs)."""
+        """Inputs in turn: pairwise concat_blocks stages (a chain for more than two inputs)."""
         name = self.stage(op)
-        if op.is_channel_concat():
+        if op.side_by_side():
             self.emit_concat_pixels(op, name)
             return
         axis = op.axis.value.data
         out_shape = op.output.type.get_shape()
-        p = _int_prop(op, "coarse")  # divides the last dim (ConcatOp.folding_extents)
+        p = _int_prop(op, "coarse")  # divides the last dim of every input (ConcatOp.folding_extents)
         outer = _prod(out_shape[:axis])
         t_out = self.elem(op.output)
         left = self.read_stream(op.inputs[0], p, name)

@@ -27,4 +27,4 @@ builtin.module {
 // CHECK-NEXT:     dfcc::fork_each<72, 1>(s_pad0, s_fork0_0, s_fork0_1);  // fork0
 // CHECK-NEXT:     dfcc::upsample_nearest<6, 6, 2, 2, 2, 1, float, float>(s_fork0_0, s_up0);  // up0
 // CHECK-NEXT:     dfcc::upsample_nearest<6, 6, 2, 2, 2, 1, float, float>(s_fork0_1, s_up1);  // up1
-// CHECK-NEXT:     dfcc::concat_pixels<144, 2, 2, 1, 1, float, float, float>(s_up0, s_up1, output0);  // concat0
+// CHECK-NEXT:     dfcc::concat_blocks<144, 2, 2, 1, float, float, float>(s_up0, s_up1, output0);  // concat0
