@@ -88,6 +88,9 @@ class Pipeline:
             if isinstance(op, (func.ReturnOp, df.WeightsOp, df.SparseWeightsOp)):
                 continue
             build = SCHEDULES.get(type(op))
+            if isinstance(op, NodeOp) and op.int_prop("pixels") > 1:
+                raise DfccError(f"simulate: {op.name} '{op.node_name.data}' takes pixels={op.int_prop('pixels')} per "
+                                f"beat (spatial parallelism), which the schedules do not model yet")
             if build is None:
                 raise DfccError(f"simulate: no schedule for '{op.name}' (node "
                                 f"'{getattr(op, 'node_name', None) and op.node_name.data}'); run lower-to-dataflow first")
@@ -335,27 +338,48 @@ def _reduce(p: Pipeline, op: df.ReduceOp) -> None:
 
 
 def _reshape(p: Pipeline, op: df.ReshapeOp) -> None:
-    # no hardware: the same words in the same order (kinds/reshape.py), lanes fitted to the new last dim
-    lanes, _ = df.kind_of(op).stream_lanes(op, producer_lanes=p.producer_lanes(op.input))
+    # no hardware: the same words in the same order (kinds/reshape.py), in its folding's lanes
+    lanes, _ = df.kind_of(op).stream_lanes(op)
     p.alias(op.output, p.read(op.input, lanes, op.node_name.data))
 
 
 def _transpose(p: Pipeline, op: df.TransposeOp) -> None:
     name = op.node_name.data
-    pi, po = df.kind_of(op).stream_lanes(op, producer_lanes=p.producer_lanes(op.input))
+    pi, po = df.kind_of(op).stream_lanes(op)
     if len(op.moved_dim_groups()) <= 1:  # the element order does not change (kinds/transpose.py: a relabelling)
         p.alias(op.output, p.read(op.input, pi, name))
         return
     dims, _ = op.stage_layout()
     x = p.read(op.input, pi, name)
-    # transpose.h: the whole tensor written (N/PI iterations), then read out (N/PO iterations)
+    # transpose.h: the whole tensor written (N/PI iterations), then read out (N/PO iterations), PI = PO
     n = _prod(dims)
     stage = p.process(name, name, n // pi + n // po)
     p.read_at(stage, x, _every(n // pi))
     p.write(stage, p.output(op.output, po), n // pi + _every(n // po))
 
 
+def _concat_pixels(p: Pipeline, op: df.ConcatOp) -> None:
+    name, k = op.node_name.data, op.pixel_beats()
+    pixels = op.output.type.num_elements // op.output.type.get_shape()[-1]
+    left, ka = p.read(op.inputs[0], op.inputs[0].type.get_shape()[-1] // k, name), k
+    for i, value in enumerate(op.inputs[1:], start=1):
+        right = p.read(value, value.type.get_shape()[-1] // k, name)
+        lanes = ka * left.lanes + k * right.lanes
+        # concat.h concat_pixels (kinds/concat.py): per pixel K iterations, a read while j < KA, b while
+        # j < KB, a write at the last
+        stage = p.process(name if len(op.inputs) == 2 else f"{name}.part{i}", name, pixels * k)
+        j = _every(pixels * k)
+        p.read_at(stage, left, j[j % k < ka])
+        p.read_at(stage, right, j)
+        out = p.output(op.output, lanes) if i == len(op.inputs) - 1 else p.channel(f"s_{name}_part{i}", lanes, pixels)
+        p.write(stage, out, j[j % k == k - 1])
+        left, ka = out, 1
+
+
 def _concat(p: Pipeline, op: df.ConcatOp) -> None:
+    if op.side_by_side():
+        _concat_pixels(p, op)
+        return
     name = op.node_name.data
     axis = op.axis.value.data
     out_shape = op.output.type.get_shape()
@@ -439,17 +463,15 @@ def _slice(p: Pipeline, op: df.SliceOp) -> None:
     shape, out_shape = list(op.input.type.get_shape()), list(op.output.type.get_shape())
     offsets, strides = op.ints_prop("offsets"), op.ints_prop("strides")
     rank = len(shape)
-    whole_last = offsets[-1] == 0 and strides[-1] == 1 and out_shape[-1] == shape[-1]
     lanes, _ = df.kind_of(op).stream_lanes(op)
     x = p.read(op.input, lanes, name)
     grid = shape[:-1] + [shape[-1] // lanes]
-    # kinds/slice.py emit_hls: reads every beat, forwards those inside the window
+    # kinds/slice.py emit_hls: reads every beat, forwards those inside the window (the last dim in beats)
     keep = np.ones(grid, dtype=bool)
     for d in range(rank):
-        if d == rank - 1 and whole_last:
-            continue
+        o, n = (offsets[d] // lanes, out_shape[d] // lanes) if d == rank - 1 else (offsets[d], out_shape[d])
         i = np.arange(grid[d])
-        inside = (i >= offsets[d]) & ((i - offsets[d]) % strides[d] == 0) & (i <= offsets[d] + strides[d] * (out_shape[d] - 1))
+        inside = (i >= o) & ((i - o) % strides[d] == 0) & (i <= o + strides[d] * (n - 1))
         keep &= inside.reshape([-1 if k == d else 1 for k in range(rank)])
     stage = p.process(name, name, _prod(grid))
     p.read_at(stage, x, _every(stage.iterations))

@@ -1,10 +1,12 @@
 """Throughput of explore's designs against each model's bound, for the bundled CNNs on ZCU102 and U250.
 
-    python -m dfcc.bench.bench_throughput [--bits 16|8|4] [--models a,b] [--boards zcu102,u250] [--cache DIR]
+    python -m dfcc.bench.bench_throughput [--bits 16|8|4] [--models a,b] [--boards zcu102,u250] [--cache DIR] [--spatial]
 
 bound (cycles per inference) = max(MACs / multiplier capacity, largest feature map in pixels):
 multiplier capacity is every DSP (at the model's packing) plus every LUT as a fabric multiplier
 (the estimate's multiplier roofline), and no stage is assumed to move more than one pixel per cycle.
+--spatial lets explore give graph inputs and convs more than one pixel per beat (explore{spatial=true});
+the pixel term then counts only maps read by nodes without that factor.
 ratio = bound / II (1.0: the design is at the bound). "binding" names what sets the II: a node
 already at its fastest folding (a data-movement kind with one lane, or a stage at one pixel per
 cycle), else the resource closest to its budget at that design. Narrow rows (--bits 8/4) set every stream
@@ -24,23 +26,28 @@ from dfcc.errors import DfccError
 from dfcc.hardware.cycles import throughput
 from dfcc.hardware.platforms import load_platform
 from dfcc.hardware.roofline import multiplier_roofline
-from dfcc.passes.explore import explore
+from dfcc.passes.explore import SPATIAL_FACTOR, explore, foldings
 
-MODELS = ("unet", "yolo_tiny", "mobilenet_v3_small", "mobilenet_v2", "resnet18", "resnet50")
+MODELS = ("unet", "yolo_tiny", "densenet_small", "densenet121", "mobilenet_v3_small", "mobilenet_v2", "resnet18", "resnet50")
 BOARDS = ("zcu102", "u250")
 
 
-def largest_feature_map(network: Network) -> int:
-    """Pixels (positions, all channels together) of the largest stream in the network."""
+def largest_feature_map(network: Network, spatial: bool = False) -> int:
+    """Pixels (positions, all channels together) of the largest stream in the network; with `spatial`
+    of the largest stream read by a node that cannot take more than one pixel per beat."""
     pixels = 0
     for model in network.nodes:
-        for result in model.op.results:
-            if isinstance(result.type, StreamType):
-                pixels = max(pixels, result.type.num_elements // result.type.get_shape()[-1])
+        if spatial:
+            values = [] if SPATIAL_FACTOR in model.factors else model.op.operands
+        else:
+            values = model.op.results
+        for value in values:
+            if isinstance(value.type, StreamType):
+                pixels = max(pixels, value.type.num_elements // value.type.get_shape()[-1])
     return pixels
 
 
-def bound_cycles(network: Network, platform) -> float:
+def bound_cycles(network: Network, platform, spatial: bool = False) -> float:
     """max(MACs / multiplier capacity per cycle, largest feature map in pixels)."""
     dsp_per_mac, lut_per_mac = network.mac_costs()
     compute = 0.0
@@ -48,13 +55,13 @@ def bound_cycles(network: Network, platform) -> float:
         fps = multiplier_roofline(platform.dsp, dsp_per_mac, platform.lut, lut_per_mac, platform.clock_mhz,
                                   network.macs())
         compute = platform.clock_mhz * 1e6 / fps
-    return max(compute, largest_feature_map(network))
+    return max(compute, largest_feature_map(network, spatial))
 
 
-def binding(network: Network, totals, platform, utilisation: float) -> str:
+def binding(network: Network, totals, platform, utilisation: float, spatial: bool = False) -> str:
     """What sets the II: a node already at its fastest folding, else the fullest resource."""
     for model in network.nodes:
-        if min(model.cost(f).cycles for f in model.folding_options()) >= totals.compute_ii:
+        if min(model.cost(f).cycles for f in foldings(model, spatial)) >= totals.compute_ii:
             return f"fastest folding of {model.op_name.removeprefix('dataflow.')} {model.name}"
     use = {k: totals.resource(k) / (utilisation * getattr(platform, k)) for k in RESOURCES if getattr(platform, k)}
     key = max(use, key=use.get)
@@ -67,6 +74,7 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--boards", default=",".join(BOARDS))
     parser.add_argument("--cache", default="/tmp/dfcc-bench")
+    parser.add_argument("--spatial", action="store_true")
     args = parser.parse_args()
     print(f"{'model':20s} {'board':7s} {'fps':>10s} {'bound fps':>10s} {'ratio':>6s} {'explore':>8s}  binding")
     for name in args.models.split(","):
@@ -78,15 +86,15 @@ def main() -> None:
             platform = load_platform(board)
             start = time.perf_counter()
             try:
-                _, totals = explore(network, platform, progress=False)
+                _, totals = explore(network, platform, progress=False, spatial=args.spatial)
             except DfccError as error:
                 print(f"{name:20s} {platform.name:7s} does not fit: {error}")
                 continue
             seconds = time.perf_counter() - start
-            bound = bound_cycles(network, platform)
+            bound = bound_cycles(network, platform, args.spatial)
             print(f"{name:20s} {platform.name:7s} {throughput(platform.clock_mhz, totals.ii):10,.1f} "
                   f"{throughput(platform.clock_mhz, bound):10,.1f} {bound / totals.ii:6.2f} {seconds:7.1f}s  "
-                  f"{binding(network, totals, platform, 0.9)}", flush=True)
+                  f"{binding(network, totals, platform, 0.9, args.spatial)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,14 @@ from collections.abc import Sequence
 import numpy as np
 from xdsl.dialects.builtin import IntegerAttr, StringAttr
 from xdsl.ir import SSAValue
-from xdsl.irdl import irdl_op_definition, prop_def, result_def, var_operand_def
+from xdsl.irdl import irdl_op_definition, opt_prop_def, prop_def, result_def, var_operand_def
 from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, int_attr, stream_type_of
-from dfcc.kinds.cost import NodeModel, buffered_stage, stream_bits
+from dfcc.hardware.logic import stage_logic
+from dfcc.kinds.cost import (
+    STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, buffered_stage, folding_of, node_label, stream_bits,
+)
 from dfcc.kinds.hls_types import prod
 from dfcc.kinds.registry import NodeKind, register
 from dfcc.kinds.semantics import FixedIsFloatThenCast
@@ -22,7 +25,13 @@ from dfcc.kinds.semantics import FixedIsFloatThenCast
 class ConcatOp(NodeOp):
     """Joins streams along stream dim `axis` (channel concat is the last dim of an NHWC stream).
 
-    Buffer: for the last dim none (per pixel it reads each input's channels in turn); for an outer
+    Folding (fpgaConvNet concat): `coarse` lanes; a channel concat also `side`. side = 1: the inputs
+    in turn, `coarse` lanes (dividing g, the gcd of the inputs' channels) of one input per cycle,
+    C/coarse cycles per pixel. side = 2: every input read side by side, input i in C_i*coarse/g
+    lanes, so g/coarse cycles per pixel (`pixel_beats()`), whole pixels out (one pixel per cycle
+    at coarse = g, at the price of a pixel-wide beat). An outer-axis concat moves `coarse` lanes of
+    one input at a time.
+    Buffer: for the last dim none (at most the pixel being gathered); for an outer
     dim every input after the first waits until the earlier ones are done, so `buffer_words()`
     counts their elements (realised as FIFO depth on those inputs).
     """
@@ -31,6 +40,8 @@ class ConcatOp(NodeOp):
     inputs = var_operand_def(StreamType)
     output = result_def(StreamType)
     axis = prop_def(IntegerAttr)
+    coarse = opt_prop_def(IntegerAttr)
+    side = opt_prop_def(IntegerAttr)
 
     def __init__(self, inputs: Sequence[SSAValue], axis: int, name: str):
         shapes = [v.type.get_shape() for v in inputs]
@@ -44,6 +55,22 @@ class ConcatOp(NodeOp):
         if axis == len(self.output.type.get_shape()) - 1:
             return 0
         return sum(v.type.num_elements for v in self.inputs[1:])
+
+    def is_channel_concat(self) -> bool:
+        return self.axis.value.data == len(self.output.type.get_shape()) - 1
+
+    def folding_extents(self) -> dict[str, int]:
+        """Channel concat: the gcd of the inputs' channels; otherwise lanes over the last dim."""
+        if not self.is_channel_concat():
+            return {"coarse": self.output.type.get_shape()[-1]}
+        return {"coarse": math.gcd(*(v.type.get_shape()[-1] for v in self.inputs)), "side": 2}
+
+    def side_by_side(self) -> bool:
+        return self.is_channel_concat() and self.int_prop("side") == 2
+
+    def pixel_beats(self) -> int:
+        """Channel concat: beats per pixel of every input (g/coarse), the cycles per pixel."""
+        return self.folding_extents()["coarse"] // self.int_prop("coarse")
 
     def verify_node(self) -> None:
         axis = self.axis.value.data
@@ -62,26 +89,55 @@ class Concat(FixedIsFloatThenCast, NodeKind):
     op = ConcatOp
     hls_headers = ("concat.h",)
 
-    def stream_lanes(self, op: ConcatOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
-        """`coarse` lanes cut to divide every block it joins (each input's last dim when joining
-        along it, else the output's)."""
-        lanes = (op.folding() if folding is None else folding).get("coarse", 1)
-        axis, out_shape = op.axis.value.data, op.output.type.get_shape()
-        for v in (op.inputs if axis == len(out_shape) - 1 else [op.output]):
-            lanes = math.gcd(lanes, v.type.get_shape()[-1])
-        return lanes, lanes
+    def stream_lanes(self, op: ConcatOp, folding=None) -> tuple[int, int]:
+        """`coarse` lanes in and out (they divide every block it joins: ConcatOp.folding_extents);
+        side by side (side = 2), the first input in C_0/K lanes (K = g/coarse beats per pixel) and
+        whole pixels out."""
+        folding = op.folding() if folding is None else folding
+        coarse = folding["coarse"]
+        if op.is_channel_concat() and folding.get("side", 1) == 2:
+            k = op.folding_extents()["coarse"] // coarse
+            return op.inputs[0].type.get_shape()[-1] // k, op.output.type.get_shape()[-1]
+        return coarse, coarse
 
     def cost(self, op: ConcatOp) -> NodeModel:
         words = op.output.type.num_elements
-        # an outer-axis concat waits for the earlier inputs: buffer_words() of them (channel concat: none)
-        return buffered_stage(op, words, words, op.buffer_words(), stream_bits(op.output))
+        bits = stream_bits(op.output)
+        if not op.is_channel_concat():
+            # an outer-axis concat waits for the earlier inputs: buffer_words() of them
+            return buffered_stage(op, words, words, op.buffer_words(), bits)
+        c = op.output.type.get_shape()[-1]
+        pixels = words // c
+        g = op.folding_extents()["coarse"]
+
+        def evaluate(folding: Folding) -> NodeCost:
+            coarse, side = folding
+            if side == 1:
+                # fpgaConvNet concat: H*W*sum(C_i)/coarse cycles, one input's `coarse` lanes per cycle
+                logic = stage_logic(coarse, bits)
+                return NodeCost(cycles=pixels * (c // coarse), depth=STAGE_PIPELINE_CYCLES, fill=0.0, dsp=0,
+                                bram18=0, uram=0, lut=logic.lut, ff=logic.ff,
+                                out_lanes=self.stream_lanes(op, {"coarse": coarse, "side": side})[1])
+            beats = g // coarse
+            # fpgaConvNet concat: H*W*sum(C_i)/coarse' cycles, here coarse' = coarse*sum(C_i)/g lanes read side by side
+            logic = stage_logic(c, bits)
+            gather = c * bits if beats > 1 else 0  # concat.h concat_pixels: the pixel gathered in registers
+            return NodeCost(cycles=pixels * beats, depth=beats + STAGE_PIPELINE_CYCLES, fill=0.0, dsp=0, bram18=0,
+                            uram=0, lut=logic.lut, ff=logic.ff + gather,
+                            out_lanes=self.stream_lanes(op, {"coarse": coarse, "side": side})[1])
+
+        return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate)
 
     def run_float(self, op: ConcatOp, args):
         return (np.concatenate(args, axis=op.axis.value.data),)
 
     def emit_hls(self, em, op: ConcatOp) -> None:
-        """Pairwise `dfcc::concat_blocks` calls (concat.h; a chain for more than two inputs)."""
+        """Inputs in turn: pairwise `dfcc::concat_blocks` calls (concat.h; a chain for more than two
+        inputs); side by side: `concat_pixels` calls."""
         name = em.stage(op)
+        if op.side_by_side():
+            self.emit_concat_pixels(em, op, name)
+            return
         axis = op.axis.value.data
         out_shape = op.output.type.get_shape()
         p, _ = self.stream_lanes(op)
@@ -99,4 +155,23 @@ class Concat(FixedIsFloatThenCast, NodeKind):
             em.calls.append(f"dfcc::concat_blocks<{outer}, {left_words // p}, {words // p}, {p}, {left.elem}, "
                             f"{right.elem}, {t_out}>({left.name}, {right.name}, {out.name});  // {name}")
             left, left_words = out, left_words + words
+        em.define(op.output, left)
+
+    def emit_concat_pixels(self, em, op: ConcatOp, name: str) -> None:
+        """Channel concat side by side: pairwise `dfcc::concat_pixels` calls (concat.h), inputs in
+        C_i/K lanes (K = `pixel_beats()`), whole pixels out; a chain for more than two inputs."""
+        k = op.pixel_beats()
+        pixels = op.output.type.num_elements // op.output.type.get_shape()[-1]
+        t_out = em.elem(op.output)
+        left, ka = em.read_stream(op.inputs[0], op.inputs[0].type.get_shape()[-1] // k, name), k
+        for i, value in enumerate(op.inputs[1:], start=1):
+            right = em.read_stream(value, value.type.get_shape()[-1] // k, name)
+            lanes = ka * left.lanes + right.lanes * k
+            if i == len(op.inputs) - 1:
+                out = em.new_stream(f"s_{name}", op.output.type, lanes, value=op.output)
+            else:
+                out = em.temp_stream(f"s_{name}_part{i}", t_out, lanes)
+            em.calls.append(f"dfcc::concat_pixels<{pixels}, {ka}, {k}, {left.lanes}, {right.lanes}, {left.elem}, "
+                            f"{right.elem}, {t_out}>({left.name}, {right.name}, {out.name});  // {name}")
+            left, ka = out, 1
         em.define(op.output, left)

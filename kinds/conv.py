@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -100,10 +101,17 @@ class ConvOp(ConvFields):
     """2-D convolution (grouped/depthwise included); weights F x C/groups x Kr x Kc, bias F.
 
     Folding (fpgaConvNet): `coarse_in` input channels, `coarse_out` filters, `coarse_group` groups
-    and `fine` kernel positions are processed per cycle.
+    and `fine` kernel positions are processed per cycle; spatial parallelism: `pixels` adjacent
+    columns side by side (P pixels per beat in and out; explore{spatial=true} only, no HLS yet).
     """
 
     name = "dataflow.conv"
+    pixels = opt_prop_def(IntegerAttr)
+
+    def folding_extents(self) -> dict[str, int]:
+        """ConvFields' factors, then `pixels` dividing the input and the output width."""
+        w, wo = self.input.type.get_shape()[2], self.output.type.get_shape()[2]
+        return {**super().folding_extents(), "pixels": math.gcd(w, wo)}
 
 
 @register
@@ -111,12 +119,13 @@ class Conv(NodeKind):
     op = ConvOp
     hls_headers = ("conv.h",)
 
-    def stream_lanes(self, op: ConvOp, folding: Mapping[str, int] | None = None,
-                     producer_lanes: int = 1) -> tuple[int, int]:
+    def stream_lanes(self, op: ConvOp, folding: Mapping[str, int] | None = None) -> tuple[int, int]:
         f = op.folding() if folding is None else folding
         c, filters = op.input.type.get_shape()[-1], op.output.type.get_shape()[-1]
         groups = op.groups.value.data
-        return conv_lanes(c, c // groups, filters // groups, f["coarse_in"], f["coarse_out"], f["coarse_group"])
+        lanes_in, lanes_out = conv_lanes(c, c // groups, filters // groups, f["coarse_in"], f["coarse_out"], f["coarse_group"])
+        px = f.get("pixels", 1)  # spatial parallelism: `pixels` adjacent columns per beat, in and out
+        return lanes_in * px, lanes_out * px
 
     def cycles_function(self, op: ConvOp) -> Callable[[Folding], float]:
         """Cycles per inference as a function of the folding (dense: every product computed)."""
@@ -137,7 +146,7 @@ class Conv(NodeKind):
     def cost(self, op: ConvOp) -> NodeModel:
         _, h, w, c = op.input.type.get_shape()
         _, ho, wo, f = op.output.type.get_shape()
-        (kr, kc), _, (dr, dc), (pt, pb, pl, pr) = op.window_geometry()
+        (kr, kc), (_, sc), (dr, dc), (pt, pb, pl, pr) = op.window_geometry()
         groups = op.groups.value.data
         # a dilated window spans dilation*(K-1)+1 rows and columns of the input
         kr_span, kc_span = dr * (kr - 1) + 1, dc * (kc - 1) + 1
@@ -148,18 +157,21 @@ class Conv(NodeKind):
         factors = tuple(op.folding_extents())
 
         def evaluate(folding: Folding) -> NodeCost:
-            ci, co, cg, fine = folding
-            cycles = cycles_of(folding)
-            mults = conv_multipliers(ci, co, fine, cg)
+            ci, co, cg, fine = folding[:4]
+            px = folding[4] if len(folding) > 4 else 1  # a zero-skipping conv has no spatial parallelism
+            # Ma et al. (FPGA'17) loop unrolling of Pox output columns: cycles / Pox, multipliers x Pox
+            cycles = -(-cycles_of(folding[:4]) // px)
+            mults = conv_multipliers(ci, co, fine, cg) * px
             dsp = multiplier_dsp(mults, d_bits, w_bits)
-            ww, wd = conv_weight_memory(c, f, kr, kc, w_bits, ci, co, fine, groups, cg)
+            ww, wd = conv_weight_memory(c, f, kr, kc, w_bits, ci, co, fine, groups, cg)  # one word feeds every column
             w_bram, w_lut = array_cost(ww, wd)
-            window = sliding_window_cost(h, w, c, kr_span, kc_span, (pt, pb, pl, pr), d_bits, ci, cg)
+            # px columns side by side: the window spans (px-1)*stride more columns of the input
+            window = sliding_window_cost(h, w, c, kr_span, kc_span + (px - 1) * sc, (pt, pb, pl, pr), d_bits, ci, cg)
             # accumulators (one acc_bits word per filter of each output stream) and biases are shallow
             # arrays read every cycle: distributed RAM, not BRAM (fpgaConvNet accum/bias, UG574 LUTRAM)
-            a_bram, a_lut = 0, lutram_luts(a_bits * co * cg, -(-f // (co * cg)))
+            a_bram, a_lut = 0, lutram_luts(a_bits * co * cg * px, -(-f // (co * cg)))
             b_bram, b_lut = (0, lutram_luts(w_bits * co * cg, -(-f // (co * cg)))) if has_bias else (0, 0)
-            logic = mac_logic(mults, d_bits, w_bits, a_bits) + stage_logic(ci * cg * kr * kc, d_bits)
+            logic = mac_logic(mults, d_bits, w_bits, a_bits) + stage_logic(ci * cg * kr * kc * px, d_bits)
             per_pixel = -(-c // (ci * cg)) * -(-(kr * kc) // fine) * -(-f // (co * groups))
             return NodeCost(
                 cycles=cycles, depth=window.fill + per_pixel + STAGE_PIPELINE_CYCLES,

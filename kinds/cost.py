@@ -25,7 +25,7 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from dfcc.dialects.dataflow import (
     MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES, WEIGHTS_MEMORY_ATTR, FixedType, NodeOp, StreamType,
 )
-from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY, sliding_window_fill, stage_cycles, streaming_cycles
+from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY, sliding_window_fill, stage_cycles
 from dfcc.hardware.dsp import macs_per_dsp
 from dfcc.hardware.logic import stage_logic
 from dfcc.hardware.offchip import SPILL_UNIT_DEPTH, streamed_weight_bits
@@ -256,35 +256,44 @@ def sliding_window_cost(h: int, w: int, c: int, kr_span: int, kc_span: int, pads
     padded_words = (h + pt + pb) * (w + pl + pr) * c // (coarse * coarse_group) or 1
     return WindowCost(l_bram + x_bram, l_lut + x_lut, fill, min(1.0, (fill + 1) / padded_words))
 def pixel_port(op: Operation, stream: StreamType) -> NodeModel:
-    """Graph input/output: moves one pixel (all channels of a position) per cycle over AXI."""
+    """Graph input/output: moves one pixel (all channels of a position) per cycle over AXI, or
+    `pixels` adjacent ones where the op has that factor (spatial parallelism)."""
     shape = stream.get_shape()
     c = shape[-1]
     bits = fixed_width(stream.element_type, DEFAULT_DATA_BITS)
 
     def evaluate(folding: Folding) -> NodeCost:
-        # dfcc: a graph port is as wide as one pixel (C words), so H*W cycles
-        cycles = streaming_cycles(stream.num_elements // c, 1, c, c)
-        logic = stage_logic(c, bits)
+        px = folding[0] if folding else 1
+        # dfcc: a graph port is as wide as `pixels` pixels (C words each), so H*W/pixels cycles
+        cycles = -(-(stream.num_elements // c) // px)
+        logic = stage_logic(c * px, bits)
         # fpgaConvNet: graph inputs and outputs are DMA transfers from and to DRAM
         return NodeCost(cycles=cycles, depth=STAGE_PIPELINE_CYCLES, fill=0.0, dsp=0, bram18=0, uram=0,
-                        lut=logic.lut, ff=logic.ff, out_lanes=c, offchip_bits=stream.num_elements * bits)
+                        lut=logic.lut, ff=logic.ff, out_lanes=c * px, offchip_bits=stream.num_elements * bits)
 
-    return NodeModel(op, node_label(op), op.name, (), (), evaluate)
+    return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate)
+
+
 def buffered_stage(op: Operation, words_in: int, words_out: int, buffer_words: int, bits: int,
                    in_turn: bool = False) -> NodeModel:
-    """A one-word-per-cycle data-movement stage holding `buffer_words` (the op's buffer_words());
-    `in_turn`: it reads and writes in separate loops (kinds/pad.py emit_hls), so the cycles add up."""
+    """A data-movement stage moving `coarse` words per cycle (its folding; 1 if it has none) and
+    holding `buffer_words` (the op's buffer_words()) in a memory `coarse` words wide; `in_turn`: it
+    reads and writes in separate loops (kinds/pad.py emit_hls), so the cycles add up."""
 
     def evaluate(folding: Folding) -> NodeCost:
-        # fpgaConvNet streaming layers with coarse = 1: max(words in, words out) cycles
-        cycles = words_in + words_out if in_turn else int(stage_cycles(words_in, 1, words_out, 1))
-        blocks, luts = array_cost(bits, buffer_words)
-        logic = stage_logic(1, bits)
-        return NodeCost(cycles=cycles, depth=buffer_words + STAGE_PIPELINE_CYCLES,
+        lanes = folding[0] if folding else 1
+        # fpgaConvNet streaming layers: max(words in, words out) / coarse cycles
+        reads, writes = -(-words_in // lanes), -(-words_out // lanes)
+        cycles = reads + writes if in_turn else int(stage_cycles(reads, 1, writes, 1))
+        blocks, luts = array_cost(bits * lanes, -(-buffer_words // lanes))
+        logic = stage_logic(lanes, bits)
+        return NodeCost(cycles=cycles, depth=-(-buffer_words // lanes) + STAGE_PIPELINE_CYCLES,
                         fill=min(1.0, buffer_words / max(words_in, 1)), dsp=0, bram18=blocks, uram=0,
-                        lut=logic.lut + luts, ff=logic.ff, out_lanes=1)
+                        lut=logic.lut + luts, ff=logic.ff, out_lanes=lanes)
 
-    return NodeModel(op, node_label(op), op.name, (), (), evaluate)
+    return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate)
+
+
 def tensor_elements(value: SSAValue) -> int:
     count = 1
     for d in value.type.get_shape():

@@ -45,7 +45,7 @@ class Fork(FixedIsFloatThenCast, NodeKind):
     op = ForkOp
     hls_headers = ("fork.h",)
 
-    def stream_lanes(self, op: ForkOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
+    def stream_lanes(self, op: ForkOp, folding=None) -> tuple[int, int]:
         coarse = (op.folding() if folding is None else folding)["coarse"]
         return coarse, coarse
 

@@ -64,7 +64,7 @@ class Linear(NodeKind):
     op = LinearOp
     hls_headers = ("linear.h",)
 
-    def stream_lanes(self, op: LinearOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
+    def stream_lanes(self, op: LinearOp, folding=None) -> tuple[int, int]:
         f = op.folding() if folding is None else folding
         return f["coarse_in"], f["coarse_out"]
 

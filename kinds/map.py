@@ -116,7 +116,7 @@ def _small_exact(values: np.ndarray) -> bool:
 class Map(NodeKind):
     op = MapOp
 
-    def stream_lanes(self, op: MapOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
+    def stream_lanes(self, op: MapOp, folding=None) -> tuple[int, int]:
         """coarse lanes in (inputs broadcast along the last dim: one) and out."""
         coarse = (op.folding() if folding is None else folding)["coarse"]
         return coarse, coarse

@@ -66,7 +66,7 @@ class Matmul(NodeKind):
     op = MatmulOp
     hls_headers = ("linear.h",)
 
-    def stream_lanes(self, op: MatmulOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
+    def stream_lanes(self, op: MatmulOp, folding=None) -> tuple[int, int]:
         """The left operand in coarse_in lanes; the right one and the output in coarse_out."""
         f = op.folding() if folding is None else folding
         return f["coarse_in"], f["coarse_out"]

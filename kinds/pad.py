@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from xdsl.dialects.builtin import DenseArrayBase, Float32Type, FloatAttr, StringAttr
+from xdsl.dialects.builtin import DenseArrayBase, Float32Type, FloatAttr, IntegerAttr, StringAttr
 from xdsl.ir import SSAValue
-from xdsl.irdl import irdl_op_definition, operand_def, prop_def, result_def
+from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, prop_def, result_def
 from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, int_array
@@ -30,6 +30,7 @@ class PadOp(NodeOp):
     (PyTorch's padding modes). Constant zero padding read by a conv or pool is folded into that
     node instead. Buffer (`buffer_words()`): in an NHWC stream, reflect/replicate re-emit up to
     lo+1 rows already seen, circular needs the last rows before the first, i.e. the whole frame.
+    Folding: `coarse` lanes over the last dim when that dim is not padded.
     """
 
     name = "dataflow.pad"
@@ -38,6 +39,7 @@ class PadOp(NodeOp):
     mode = prop_def(StringAttr)
     pad = prop_def(DenseArrayBase)
     value = prop_def(FloatAttr, default_value=FloatAttr(0.0, Float32Type()))
+    coarse = opt_prop_def(IntegerAttr)
 
     def __init__(self, input: SSAValue, pad: Sequence[int], mode: str, name: str, value: float = 0.0):
         shape = [d + pad[2 * i] + pad[2 * i + 1] for i, d in enumerate(input.type.get_shape())]
@@ -54,6 +56,12 @@ class PadOp(NodeOp):
         outer = next((i for i in range(len(shape)) if pad[2 * i] or pad[2 * i + 1]), len(shape) - 1)
         row = self.input.type.num_elements // math.prod(shape[:outer + 1])
         return (max(pad[2 * outer], pad[2 * outer + 1]) + 1) * row
+
+    def folding_extents(self) -> dict[str, int]:
+        """Lanes over the last dim, unless the last dim is padded (or nothing is: a plain copy)."""
+        shape, pad = self.input.type.get_shape(), self.ints_prop("pad")
+        pads_last = pad[-2] or pad[-1] or not any(pad)
+        return {"coarse": 1 if pads_last else shape[-1]}
 
     def verify_node(self) -> None:
         shape, out, pad = self.input.type.get_shape(), self.output.type.get_shape(), self.ints_prop("pad")
@@ -84,16 +92,10 @@ def _pad_source(mode: str) -> str:
 class Pad(FixedIsFloatThenCast, NodeKind):
     op = PadOp
 
-    def stream_lanes(self, op: PadOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
-        """One lane when the last dim is padded or is the outermost padded one, else `coarse` cut
-        to divide the last dim."""
-        shape, pads = op.input.type.get_shape(), op.ints_prop("pad")
-        rank = len(shape)
-        padded = [d for d in range(rank) if pads[2 * d] or pads[2 * d + 1]]
-        if pads[2 * rank - 2] or pads[2 * rank - 1] or (padded[0] if padded else rank - 1) == rank - 1:
-            return 1, 1
-        lanes = math.gcd((op.folding() if folding is None else folding).get("coarse", 1), shape[-1])
-        return lanes, lanes
+    def stream_lanes(self, op: PadOp, folding=None) -> tuple[int, int]:
+        """Its folding's `coarse` lanes (one when the last dim is padded: PadOp.folding_extents)."""
+        coarse = (op.folding() if folding is None else folding)["coarse"]
+        return coarse, coarse
 
     def cost(self, op: PadOp) -> NodeModel:
         return buffered_stage(op, op.input.type.num_elements, op.output.type.num_elements, op.buffer_words(),

@@ -67,7 +67,7 @@ class Pool(NodeKind):
     op = PoolOp
     hls_headers = ("pool.h",)
 
-    def stream_lanes(self, op: PoolOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
+    def stream_lanes(self, op: PoolOp, folding=None) -> tuple[int, int]:
         coarse = (op.folding() if folding is None else folding)["coarse"]
         return coarse, coarse
 

@@ -70,7 +70,7 @@ class ReduceOp(NodeOp):
 class Reduce(NodeKind):
     op = ReduceOp
 
-    def stream_lanes(self, op: ReduceOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
+    def stream_lanes(self, op: ReduceOp, folding=None) -> tuple[int, int]:
         """coarse lanes in; out too, unless the last dim is reduced (then one value per beat)."""
         coarse = (op.folding() if folding is None else folding)["coarse"]
         shape = op.input.type.get_shape()

@@ -37,12 +37,10 @@ class NodeKind:
         fixed-point streams; its docstring states the kind's rule of the number contract."""
         raise NotImplementedError(f"{op.name} has no fixed-point semantics")
 
-    def stream_lanes(self, op: NodeOp, folding: Mapping[str, int] | None = None,
-                     producer_lanes: int = 1) -> tuple[int, int]:
+    def stream_lanes(self, op: NodeOp, folding: Mapping[str, int] | None = None) -> tuple[int, int]:
         """Lanes (elements per stream beat) of its main input and of its outputs under `folding`
         (factor -> value; default the op's own), as its HLS code realises them. The cost model, the
-        cycle-level schedules and the HLS emitter all read this; `producer_lanes` matters only to
-        kinds that keep their producer's lanes (reshape, transpose)."""
+        cycle-level schedules and the HLS emitter all read this, so they agree."""
         raise NotImplementedError(f"{op.name} has no stream_lanes facet")
 
     def emit_hls(self, em, op: NodeOp) -> None:

@@ -6,9 +6,9 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from xdsl.dialects.builtin import DenseArrayBase, StringAttr
+from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, StringAttr
 from xdsl.ir import SSAValue
-from xdsl.irdl import irdl_op_definition, operand_def, prop_def, result_def
+from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, prop_def, result_def
 from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, int_array
@@ -27,7 +27,8 @@ class ResizeOp(NodeOp):
     `nearest` repeats every element scale times (n -> n*s; nn.Upsample(mode="nearest")); `zeros`
     inserts s-1 zeros between elements (n -> (n-1)*s+1), the input of a transposed convolution
     lowered to a convolution. Buffer: nearest re-emits each row of an NHWC stream s times, so it
-    holds one row (W*C words); zeros holds nothing.
+    holds one row (W*C words); zeros holds nothing. Folding: `coarse` lanes over the last dim
+    when that dim is not scaled.
     """
 
     name = "dataflow.resize"
@@ -35,6 +36,7 @@ class ResizeOp(NodeOp):
     output = result_def(StreamType)
     mode = prop_def(StringAttr)
     scale = prop_def(DenseArrayBase)
+    coarse = opt_prop_def(IntegerAttr)
 
     @staticmethod
     def output_shape(shape: Sequence[int], scale: Sequence[int], mode: str) -> tuple[int, ...]:
@@ -54,6 +56,10 @@ class ResizeOp(NodeOp):
         outer = next((i for i, s in enumerate(scale) if s > 1), len(shape) - 1)
         return math.prod(shape[outer + 1:])
 
+    def folding_extents(self) -> dict[str, int]:
+        """Lanes over the last dim (fpgaConvNet resize), unless the last dim is scaled."""
+        return {"coarse": self.input.type.get_shape()[-1] if self.ints_prop("scale")[-1] == 1 else 1}
+
     def verify_node(self) -> None:
         if self.mode.data not in RESIZE_MODES:
             raise VerifyException(f"resize mode must be one of {RESIZE_MODES}, got '{self.mode.data}'")
@@ -70,9 +76,10 @@ class Resize(FixedIsFloatThenCast, NodeKind):
     op = ResizeOp
     hls_headers = ("resize.h",)
 
-    def stream_lanes(self, op: ResizeOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
-        lanes = math.gcd((op.folding() if folding is None else folding).get("coarse", 1), op.input.type.get_shape()[-1])
-        return lanes, lanes
+    def stream_lanes(self, op: ResizeOp, folding=None) -> tuple[int, int]:
+        """Its folding's `coarse` lanes (one when the last dim is scaled: ResizeOp.folding_extents)."""
+        coarse = (op.folding() if folding is None else folding)["coarse"]
+        return coarse, coarse
 
     def cost(self, op: ResizeOp) -> NodeModel:
         return buffered_stage(op, op.input.type.num_elements, op.output.type.num_elements, op.buffer_words(),

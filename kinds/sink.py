@@ -50,7 +50,7 @@ class Sink(FixedIsFloatThenCast, NodeKind):
     def run_float(self, op: SinkOp, args):
         return (np.ascontiguousarray(np.transpose(args[0], np.argsort(op.ints_prop("perm"))), dtype=np.float32),)
 
-    def stream_lanes(self, op: SinkOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
+    def stream_lanes(self, op: SinkOp, folding=None) -> tuple[int, int]:
         raise DfccError(f"sink '{op.node_name.data}' has no lanes of its own: its port takes those its producer writes")
 
     def emit_hls(self, em, op: SinkOp) -> None:

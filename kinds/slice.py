@@ -6,9 +6,9 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from xdsl.dialects.builtin import DenseArrayBase, StringAttr
+from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, StringAttr
 from xdsl.ir import SSAValue
-from xdsl.irdl import irdl_op_definition, operand_def, prop_def, result_def
+from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, prop_def, result_def
 from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, int_array
@@ -23,7 +23,8 @@ class SliceOp(NodeOp):
     """Keeps elements `offsets + strides * i` (i < output shape) of each stream dim, drops the rest.
 
     One output of a split (`chunk`, crops): a fork feeding several slices is a split. No buffer: it
-    forwards or discards each element as it arrives.
+    forwards or discards each element as it arrives. Folding: `coarse` lanes over the last dim,
+    whole beats kept or dropped, so with a channel window they divide its offset and size.
     """
 
     name = "dataflow.slice"
@@ -31,10 +32,18 @@ class SliceOp(NodeOp):
     output = result_def(StreamType)
     offsets = prop_def(DenseArrayBase)
     strides = prop_def(DenseArrayBase)
+    coarse = opt_prop_def(IntegerAttr)
 
     def __init__(self, input: SSAValue, offsets: Sequence[int], sizes: Sequence[int], strides: Sequence[int], name: str):
         super().__init__(operands=[input], result_types=[StreamType(sizes, input.type.element_type)],
                          properties={"name": StringAttr(name), "offsets": int_array(offsets), "strides": int_array(strides)})
+
+    def folding_extents(self) -> dict[str, int]:
+        """Lanes over the last dim: beats of the input that lie wholly inside or outside the window
+        (a strided channel window: one lane)."""
+        c, kept = self.input.type.get_shape()[-1], self.output.type.get_shape()[-1]
+        offset, stride = self.ints_prop("offsets")[-1], self.ints_prop("strides")[-1]
+        return {"coarse": math.gcd(c, offset, kept) if stride == 1 else 1}
 
     def verify_node(self) -> None:
         shape, out = self.input.type.get_shape(), self.output.type.get_shape()
@@ -50,16 +59,13 @@ class SliceOp(NodeOp):
 class Slice(FixedIsFloatThenCast, NodeKind):
     op = SliceOp
 
-    def stream_lanes(self, op: SliceOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
-        """`coarse` lanes (cut to divide the last dim) when the whole last dim is kept, else one."""
-        shape, out_shape = op.input.type.get_shape(), op.output.type.get_shape()
-        if op.ints_prop("offsets")[-1] or op.ints_prop("strides")[-1] != 1 or out_shape[-1] != shape[-1]:
-            return 1, 1
-        lanes = math.gcd((op.folding() if folding is None else folding).get("coarse", 1), shape[-1])
-        return lanes, lanes
+    def stream_lanes(self, op: SliceOp, folding=None) -> tuple[int, int]:
+        """Its folding's `coarse` lanes: whole beats in or out of the window (SliceOp.folding_extents)."""
+        coarse = (op.folding() if folding is None else folding)["coarse"]
+        return coarse, coarse
 
     def cost(self, op: SliceOp) -> NodeModel:
-        # reads every input word, forwards the kept ones; no buffer
+        # reads every input beat, forwards the kept ones; no buffer
         return buffered_stage(op, op.input.type.num_elements, op.output.type.num_elements, 0, stream_bits(op.input))
 
     def run_float(self, op: SliceOp, args):
@@ -75,7 +81,6 @@ class Slice(FixedIsFloatThenCast, NodeKind):
         shape, out_shape = list(op.input.type.get_shape()), list(op.output.type.get_shape())
         offsets, strides = op.ints_prop("offsets"), op.ints_prop("strides")
         rank = len(shape)
-        whole_last = offsets[-1] == 0 and strides[-1] == 1 and out_shape[-1] == shape[-1]
         lanes, _ = self.stream_lanes(op)
         t_in, t_out = cpp_type(op.input.type.element_type), cpp_type(op.output.type.element_type)
         if (em.fixed_type(op.input) is None) != (em.fixed_type(op.output) is None):
@@ -85,15 +90,16 @@ class Slice(FixedIsFloatThenCast, NodeKind):
         em.define(op.output, out)
         names = [f"i{d}" for d in range(rank - 1)] + ["cb"]
         conds = []
+        beats = shape[:-1] + [shape[-1] // lanes]
         for d in range(rank):
-            if d == rank - 1 and whole_last:
+            # the last dim in beats: a window of lanes-aligned channels is a window of beats
+            o, n = (offsets[d] // lanes, out_shape[d] // lanes) if d == rank - 1 else (offsets[d], out_shape[d])
+            i, s = names[d], strides[d]
+            if o == 0 and s == 1 and n == beats[d]:
                 continue
-            if offsets[d] == 0 and strides[d] == 1 and out_shape[d] == shape[d]:
-                continue
-            i, o, s, n = names[d], offsets[d], strides[d], out_shape[d]
             conds.append(f"{i} >= {o}" + (f" && ({i} - {o}) % {s} == 0" if s > 1 else "") + f" && {i} <= {o + s * (n - 1)}")
         keep = " && ".join(f"({c})" for c in conds) or "true"
-        heads, closers, ind = guarded_loops(shape[:-1] + [shape[-1] // lanes], names, "    ")
+        heads, closers, ind = guarded_loops(beats, names, "    ")
         stage = [
             f"// slice '{name}': offsets {list(offsets)}, strides {list(strides)} of {'x'.join(map(str, shape))} -> "
             f"{'x'.join(map(str, out_shape))}",

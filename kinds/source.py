@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from xdsl.dialects.builtin import DenseArrayBase, StringAttr, TensorType
+from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, StringAttr, TensorType
 from xdsl.ir import SSAValue
-from xdsl.irdl import irdl_op_definition, operand_def, prop_def, result_def
+from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, prop_def, result_def
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, int_array, verify_perm
 from dfcc.errors import DfccError
@@ -18,12 +18,17 @@ from dfcc.kinds.semantics import FixedIsFloatThenCast
 
 @irdl_op_definition
 class SourceOp(NodeOp):
-    """Graph input: streams a function argument, with `perm` giving the tensor dim of each stream dim."""
+    """Graph input: streams a function argument, with `perm` giving the tensor dim of each stream dim.
+
+    Folding: `pixels` adjacent positions (all their channels) per beat, spatial parallelism of an
+    image stream (explore{spatial=true} only, no HLS yet).
+    """
 
     name = "dataflow.source"
     tensor = operand_def(TensorType)
     output = result_def(StreamType)
     perm = prop_def(DenseArrayBase)
+    pixels = opt_prop_def(IntegerAttr)
 
     def __init__(self, tensor: SSAValue, perm: Sequence[int], name: str):
         shape = tensor.type.get_shape()
@@ -32,6 +37,11 @@ class SourceOp(NodeOp):
             result_types=[StreamType([shape[p] for p in perm], tensor.type.get_element_type())],
             properties={"name": StringAttr(name), "perm": int_array(perm)},
         )
+
+    def folding_extents(self) -> dict[str, int]:
+        """Pixels per beat dividing the row width of an N x H x W x C stream (other ranks: one)."""
+        shape = self.output.type.get_shape()
+        return {"pixels": shape[2] if len(shape) == 4 else 1}
 
     def verify_node(self) -> None:
         verify_perm(self.ints_prop("perm"), self.tensor.type.get_shape(), self.output.type.get_shape(), "source stream")
@@ -47,7 +57,7 @@ class Source(FixedIsFloatThenCast, NodeKind):
     def run_float(self, op: SourceOp, args):
         return (np.ascontiguousarray(np.transpose(args[0], op.ints_prop("perm")), dtype=np.float32),)
 
-    def stream_lanes(self, op: SourceOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
+    def stream_lanes(self, op: SourceOp, folding=None) -> tuple[int, int]:
         raise DfccError(f"source '{op.node_name.data}' has no lanes of its own: its port takes those its consumer reads")
 
     def emit_hls(self, em, op: SourceOp) -> None:

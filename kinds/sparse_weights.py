@@ -174,7 +174,7 @@ class SparseWeights(NodeKind):
         check_on_grid(op, value, formats_of(op.format))
         return (value,)
 
-    def stream_lanes(self, op: SparseWeightsOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
+    def stream_lanes(self, op: SparseWeightsOp, folding=None) -> tuple[int, int]:
         raise DfccError(f"weights '{op.node_name.data}' are a constant, not a stream: they have no lanes")
 
     def emit_hls(self, em, op: SparseWeightsOp) -> None:

@@ -6,14 +6,15 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from xdsl.dialects.builtin import DenseArrayBase, StringAttr
+from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, StringAttr
 from xdsl.ir import SSAValue
-from xdsl.irdl import irdl_op_definition, operand_def, prop_def, result_def
+from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, prop_def, result_def
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, int_array, verify_perm
 from dfcc.hardware.logic import stage_logic
-from dfcc.kinds.cost import STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, array_cost, node_label, stream_bits
-from dfcc.errors import DfccError
+from dfcc.kinds.cost import (
+    STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, array_cost, folding_of, node_label, stream_bits,
+)
 from dfcc.kinds.hls_types import prod
 from dfcc.kinds.registry import NodeKind, register
 from dfcc.kinds.semantics import FixedIsFloatThenCast
@@ -21,12 +22,16 @@ from dfcc.kinds.semantics import FixedIsFloatThenCast
 
 @irdl_op_definition
 class TransposeOp(NodeOp):
-    """Reorders a stream: output dim i is input dim `perm[i]`. Buffers the whole tensor."""
+    """Reorders a stream: output dim i is input dim `perm[i]`. Buffers the whole tensor.
+
+    Folding: `coarse` lanes, written along the input's last dim and read along the output's.
+    """
 
     name = "dataflow.transpose"
     input = operand_def(StreamType)
     output = result_def(StreamType)
     perm = prop_def(DenseArrayBase)
+    coarse = opt_prop_def(IntegerAttr)
 
     def moved_dim_groups(self) -> list[list[int]]:
         """Input dims (size-1 dims dropped) in output order, runs that stay adjacent merged: one group means
@@ -54,6 +59,10 @@ class TransposeOp(NodeOp):
         super().__init__(operands=[input], result_types=[StreamType([shape[p] for p in perm], input.type.element_type)],
                          properties={"name": StringAttr(name), "perm": int_array(perm)})
 
+    def folding_extents(self) -> dict[str, int]:
+        """Lanes dividing both the input's and the output's last dim."""
+        return {"coarse": math.gcd(self.input.type.get_shape()[-1], self.output.type.get_shape()[-1])}
+
     def verify_node(self) -> None:
         verify_perm(self.ints_prop("perm"), self.input.type.get_shape(), self.output.type.get_shape(), "transpose output")
 
@@ -63,32 +72,34 @@ class Transpose(FixedIsFloatThenCast, NodeKind):
     op = TransposeOp
     hls_headers = ("transpose.h",)
 
-    def stream_lanes(self, op: TransposeOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
-        """A relabelling keeps its producer's lanes (cut to the last dim); transpose.h reads lanes of
-        the innermost input dim and writes as many as divide the innermost output dim."""
-        groups = op.moved_dim_groups()
-        if len(groups) <= 1:
-            lanes = math.gcd(producer_lanes, op.output.type.get_shape()[-1])
-            return lanes, lanes
-        if len(groups) > 3:
-            raise DfccError(f"transpose '{op.node_name.data}' permutes more than 3 dims: no stage realises it")
-        dims, (_, _, c) = op.stage_layout()
-        pi = math.gcd(producer_lanes, dims[2])
-        return pi, pi if c == 2 else math.gcd(pi, dims[c])
+    def stream_lanes(self, op: TransposeOp, folding=None) -> tuple[int, int]:
+        """Its folding's `coarse` lanes, in and out: they divide both last dims (folding_extents), so
+        transpose.h writes whole beats of the input's last dim and reads whole beats of the output's."""
+        coarse = (op.folding() if folding is None else folding)["coarse"]
+        return coarse, coarse
 
     def cost(self, op: TransposeOp) -> NodeModel:
         elements = op.input.type.num_elements
         bits = stream_bits(op.input)
 
-        def evaluate(folding: Folding) -> NodeCost:
-            # transpose.h: one buffer holding the whole tensor, written one word per cycle, then read
-            # out one word per cycle (the next inference waits for the read-out)
-            blocks, luts = array_cost(bits, elements)
-            logic = stage_logic(1, bits)
-            return NodeCost(cycles=2 * elements, depth=elements + STAGE_PIPELINE_CYCLES, fill=1.0, dsp=0, bram18=blocks,
-                            uram=0, lut=logic.lut + luts, ff=logic.ff, out_lanes=1)
+        # the last dim moves: banks along the read dim too (transpose.h ARRAY_PARTITION on both dims)
+        groups = op.moved_dim_groups()
+        moves_last = len(groups) > 1 and groups[-1][-1] != len(op.input.type.get_shape()) - 1
 
-        return NodeModel(op, node_label(op), op.name, (), (), evaluate)
+        def evaluate(folding: Folding) -> NodeCost:
+            (lanes,) = folding
+            # transpose.h: one buffer holding the whole tensor in `lanes` cyclic banks (lanes^2 when the
+            # last dim moves), written `lanes` words per cycle, then read out `lanes` per cycle (the next
+            # inference waits for the read-out)
+            banks = lanes * lanes if moves_last else lanes
+            blocks, luts = array_cost(bits, -(-elements // banks))
+            logic = stage_logic(lanes, bits)
+            beats = -(-elements // lanes)
+            return NodeCost(cycles=2 * beats, depth=beats + STAGE_PIPELINE_CYCLES, fill=1.0, dsp=0,
+                            bram18=banks * blocks, uram=0, lut=logic.lut + banks * luts, ff=logic.ff,
+                            out_lanes=self.stream_lanes(op, {"coarse": lanes})[1])
+
+        return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate)
 
     def run_float(self, op: TransposeOp, args):
         return (np.ascontiguousarray(np.transpose(args[0], op.ints_prop("perm"))),)
@@ -102,7 +113,7 @@ class Transpose(FixedIsFloatThenCast, NodeKind):
         groups = op.moved_dim_groups()
         if len(groups) > 3:
             raise em.error(op, f"transposes that permute more than 3 dims ({shape} by {perm}) are not supported")
-        pi, po = self.stream_lanes(op, producer_lanes=em.producer_lanes(op.input) or 1)
+        pi, po = self.stream_lanes(op)
         if len(groups) <= 1:  # the element order does not change: a relabelling, like a reshape
             src = em.read_stream(op.input, pi, name)
             em.alias(op.output, src)

@@ -62,7 +62,7 @@ class Weights(NodeKind):
         return (value,)
 
 
-    def stream_lanes(self, op: WeightsOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
+    def stream_lanes(self, op: WeightsOp, folding=None) -> tuple[int, int]:
         raise DfccError(f"weights '{op.node_name.data}' are a constant, not a stream: they have no lanes")
 
     def emit_hls(self, em, op: WeightsOp) -> None:

@@ -1,11 +1,13 @@
-"""explore{platform=NAME utilisation=0.9 seed=0}: choose every node's folding for the highest
+"""explore{platform=NAME utilisation=0.9 seed=0 spatial=false}: choose every node's folding for the highest
 throughput that fits the platform, and size the skip-connection FIFOs.
 
 The model optimised is exactly the estimate backend's (`dfcc.backends.estimate`).
 
 Search (deterministic given the seed):
 1. Every node's legal design points: each folding factor a divisor of its dimension, times where its
-   weight memory lives (BRAM; URAM if the board has it; LUTRAM). Points that are no faster and no
+   weight memory lives (BRAM; URAM if the board has it; LUTRAM). Spatial parallelism (`pixels` > 1
+   on graph inputs and convs) only with spatial=true: no HLS or simulation of it yet, so such a
+   design keeps the costed skip-FIFO depths. Points that are no faster and no
    cheaper in every resource than another are dropped.
 2. For a target initiation interval T, every node takes its cheapest point with cycles <= T, cheapest
    meaning the smallest weighted sum of its resources as fractions of the budget (utilisation x
@@ -13,7 +15,10 @@ Search (deterministic given the seed):
    resource's weight rises and the nodes choose again (a Lagrangian relaxation), a few rounds.
 3. T is searched by bisection over the cycle counts nodes can actually take, then the few values
    just below the best one are tried with more rounds (feasibility is nearly, not exactly, monotone).
-4. DSPs where they are free: nodes left with fabric (LUT) multipliers move them onto DSPs while
+4. Lanes matched: a data-movement node (one `coarse` factor, the lanes it reads and writes, no
+   MACs) whose lanes differ from its producer's takes the producer's lanes where that folding is legal, no slower than the II and
+   within budget, so the HLS design needs no lane converter there.
+5. DSPs where they are free: nodes left with fabric (LUT) multipliers move them onto DSPs while
    the DSP budget has room (most LUTs saved per DSP first). Same cycles, so the II is unchanged;
    fabric multipliers stay only where the DSPs ran out.
 Results are written to the IR: folding properties on every node, `dataflow.weights_memory` where
@@ -48,6 +53,7 @@ POLISH_TARGETS = 12
 STEP = 2.0  # weight update rate of the Lagrangian rounds
 REPAIR_STEPS = 400
 REPAIR_CHECK = 25  # full network evaluations during repair, every this many steps
+SPATIAL_FACTOR = "pixels"  # spatial parallelism: explored only with spatial=true (no HLS yet)
 
 
 @dataclass
@@ -59,12 +65,21 @@ class _NodeSpace:
     usage: np.ndarray  # (n, 6) resources in RESOURCES order, then off-chip bits per inference
 
 
-def _node_space(model: NodeModel, platform: Platform, off_chip: bool = False) -> _NodeSpace:
+def foldings(model: NodeModel, spatial: bool = False) -> list[tuple[int, ...]]:
+    """The foldings explore considers: every legal one, at one pixel per beat unless `spatial`."""
+    options = model.folding_options()
+    if spatial or SPATIAL_FACTOR not in model.factors:
+        return options
+    at = model.factors.index(SPATIAL_FACTOR)
+    return [o for o in options if o[at] == 1]
+
+
+def _node_space(model: NodeModel, platform: Platform, off_chip: bool = False, spatial: bool = False) -> _NodeSpace:
     memories = ["bram"]
     if model.has_weights:
         memories += [m for m in WEIGHT_MEMORIES[1:] if (m != "uram" or platform.uram > 0) and (m != "off_chip" or off_chip)]
     choices, rows = [], []
-    for folding in model.folding_options():
+    for folding in foldings(model, spatial):
         for memory in memories:
             for mult in MULT_IMPLS:
                 cost = model.cost(folding, memory, mult)
@@ -97,14 +112,15 @@ def _pareto(data: np.ndarray, chunk: int = 64) -> np.ndarray:
 
 
 class _Search:
-    def __init__(self, network: Network, platform: Platform, utilisation: float, seed: int, off_chip: bool = False):
+    def __init__(self, network: Network, platform: Platform, utilisation: float, seed: int, off_chip: bool = False,
+                 spatial: bool = False):
         self.network = network
         self.platform = platform
         self.utilisation = utilisation
         self.limits = {k: utilisation * getattr(platform, k) for k in RESOURCES}
         # the last entry is off-chip bits per inference: utilisation x bandwidth x target II (set per target)
         self.limit_vec = np.array([max(self.limits[k], 1e-9) for k in RESOURCES] + [1e30])
-        self.spaces = [_node_space(m, platform, off_chip) for m in network.nodes]
+        self.spaces = [_node_space(m, platform, off_chip, spatial) for m in network.nodes]
         # every node's points stacked into one array, so a step over all nodes is one numpy operation
         sizes = [len(space.choices) for space in self.spaces]
         self.starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
@@ -207,7 +223,7 @@ class _Search:
         return [self.spaces[n].choices[i] for n, i in enumerate(rows - self.starts)]
 
     def prefer_dsps(self, picks: list[Choice], totals: Totals) -> tuple[list[Choice], Totals]:
-        """Move fabric multipliers onto DSPs while the DSP budget allows (step 4 of the search)."""
+        """Move fabric multipliers onto DSPs while the DSP budget allows (step 5 of the search)."""
         room = self.limits["dsp"] - totals.dsp
         fabric = [n for n, (_, _, mult) in enumerate(picks) if mult != "dsp"]
         on_dsp = {n: self.network.nodes[n].cost(picks[n][0], picks[n][1], "dsp") for n in fabric}
@@ -221,6 +237,27 @@ class _Search:
         if moved == picks:
             return picks, totals
         return moved, self.evaluate(moved)
+
+    def match_lanes(self, picks: list[Choice], totals: Totals) -> tuple[list[Choice], Totals]:
+        """Data-movement nodes take their producer's lanes where legal, no slower, within budget (step 4)."""
+        network, current = self.network, list(picks)
+        for n, model in enumerate(network.nodes):
+            if model.factors != ("coarse",) or model.macs or not network.in_edges[n]:
+                continue
+            producer = network.edges[network.in_edges[n][0]].producer
+            lanes = totals.costs[producer].out_lanes
+            folding, memory, mult = current[n]
+            if folding == (lanes,) or model.extents[0] % lanes:
+                continue
+            candidate = model.cost((lanes,))
+            # only where `coarse` is the lanes of the streams it reads and writes (not a channel concat's)
+            if candidate.out_lanes != lanes or candidate.cycles > totals.compute_ii:
+                continue
+            trial = current[:n] + [((lanes,), memory, mult)] + current[n + 1:]
+            trial_totals = self.evaluate(trial)
+            if trial_totals.ii <= totals.ii and np.all(self.over(trial_totals) <= 1.0 + 1e-12):
+                current, totals = trial, trial_totals
+        return current, totals
 
     def lower_bounds(self) -> dict[str, float]:
         """Each resource's least possible total (every node at its cheapest point for it)."""
@@ -254,14 +291,15 @@ def _no_fit(search: _Search, platform: Platform, utilisation: float) -> DfccErro
 
 
 def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed: int = 0,
-            progress: bool = True, off_chip_weights: bool = False) -> tuple[list[Choice], Totals]:
+            progress: bool = True, off_chip_weights: bool = False, spatial: bool = False) -> tuple[list[Choice], Totals]:
     """The best design point found for `network` on `platform`; raises DfccError if nothing fits.
 
     With `off_chip_weights` a conv/linear node may stream its weights from DRAM (AutoWS), within
-    utilisation x the platform's off-chip bandwidth at the target II."""
+    utilisation x the platform's off-chip bandwidth at the target II. With `spatial` the nodes
+    that can (graph inputs, dense convs) may take more than one pixel per beat (`pixels`)."""
     if not 0 < utilisation <= 1:
         raise DfccError(f"explore: utilisation must be in (0, 1], got {utilisation}")
-    search = _Search(network, platform, utilisation, seed, off_chip_weights)
+    search = _Search(network, platform, utilisation, seed, off_chip_weights, spatial)
     targets = search.targets()
     best = search.try_target(float("inf"), BISECTION_ROUNDS * 2)
     if best is None:
@@ -286,7 +324,7 @@ def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed
             advance()
             if found is not None and found[1].ii < best[1].ii:
                 best = found
-    return search.prefer_dsps(*best)
+    return search.prefer_dsps(*search.match_lanes(*best))
 
 
 class _progress:
@@ -347,14 +385,17 @@ class Explore(ModulePass):
     utilisation: float = 0.9
     seed: int = 0
     off_chip_weights: bool = False
+    spatial: bool = False
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         platform = load_platform(self.platform)
         network = Network.from_module(op)
         choices, totals = explore(network, platform, float(self.utilisation), int(self.seed),
-                                  off_chip_weights=bool(self.off_chip_weights))
+                                  off_chip_weights=bool(self.off_chip_weights), spatial=bool(self.spatial))
         apply_design(op, network, choices, totals, self.platform.lower() if self.platform.lower() == platform.name.lower() else self.platform)
-        _write_fifo_depths(op, platform, float(self.utilisation))
+        if not any(SPATIAL_FACTOR in m.factors and folding[m.factors.index(SPATIAL_FACTOR)] > 1
+                   for m, (folding, _, _) in zip(network.nodes, choices)):
+            _write_fifo_depths(op, platform, float(self.utilisation))  # the schedules have no spatial parallelism yet
 
 
 def _write_fifo_depths(module: ModuleOp, platform: Platform, utilisation: float) -> None:

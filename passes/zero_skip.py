@@ -23,9 +23,14 @@ from dfcc.errors import DfccError
 
 
 def to_sparse_conv(conv: kinds.ConvOp) -> kinds.SparseConvOp:
-    """Replace `conv` by a sparse_conv with the same operands, properties and attributes."""
+    """Replace `conv` by a sparse_conv with the same operands, properties and attributes (a
+    zero-skipping conv has no spatial parallelism: `pixels` must be 1)."""
+    if conv.int_prop("pixels") > 1:
+        raise DfccError(f"zero-skip: conv '{conv.node_name.data}' takes pixels={conv.int_prop('pixels')} per beat; "
+                        "a zero-skipping conv takes one (run explore without spatial=true)")
+    properties = {k: v for k, v in conv.properties.items() if k != "pixels"}
     sparse = kinds.SparseConvOp.create(operands=list(conv.operands), result_types=[conv.output.type],
-                                       properties=dict(conv.properties), attributes=dict(conv.attributes))
+                                       properties=properties, attributes=dict(conv.attributes))
     Rewriter.replace_op(conv, sparse)
     return sparse
 

@@ -309,6 +309,9 @@ class Emitter:
             if memory is not None and memory.data == "off_chip":
                 raise self.error(op, "weights streamed from off-chip memory (dataflow.weights_memory = off_chip) are "
                                      "not built by the HLS backend yet; run explore without off-chip-weights=true")
+            if op.int_prop("pixels") > 1:
+                raise self.error(op, f"spatial parallelism (pixels={op.int_prop('pixels')} per beat) is not built by "
+                                     f"the HLS backend yet; run explore without spatial=true")
             kind = kinds.kind_of(op)
             before = set(self.roms)
             kind.emit_hls(self, op)

@@ -45,6 +45,11 @@ MODELS: dict[str, ModelSpec] = {
     ),
     "resnet18": _spec("resnet.py:resnet18", (1, 3, 224, 224), description="ResNet-18, ImageNet size", slow=True),
     "resnet50": _spec("resnet.py:resnet50", (1, 3, 224, 224), description="ResNet-50, ImageNet size", slow=True),
+    "densenet_small": _spec(
+        "densenet.py:densenet_small", (1, 3, 32, 32), description="DenseNet topology, growth 8, blocks (3, 3), 32x32"
+    ),
+    "densenet121": _spec("densenet.py:densenet121", (1, 3, 224, 224), description="DenseNet-121, ImageNet size",
+                         slow=True),
     "mobilenet_v2_small": _spec(
         "mobilenet.py:mobilenet_v2_small", (1, 3, 32, 32), description="MobileNetV2 width 0.25, 32x32, 10 classes"
     ),

@@ -16,7 +16,8 @@
 // CHECK-NEXT:    "coarse_in": 2,
 // CHECK-NEXT:    "coarse_out": 16,
 // CHECK-NEXT:    "coarse_group": 1,
-// CHECK-NEXT:    "fine": 9
+// CHECK-NEXT:    "fine": 9,
+// CHECK-NEXT:    "pixels": 1
 // CHECK-NEXT:  },
 // CHECK-NEXT:  "weights_memory": "bram",
 // CHECK-NEXT:  "cycles": 408458,

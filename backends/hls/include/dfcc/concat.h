@@ -1,4 +1,4 @@
-// dfcc/concat.h -- concatenation of two streams along any stream dim.
+// dfcc/concat.h -- concatenation of two streams along any stream dim (channels: whole pixels).
 #ifndef DFCC_CONCAT_H
 #define DFCC_CONCAT_H
 
@@ -25,6 +25,31 @@ void concat_blocks(hls::stream<vec<T_a, P> >& a, hls::stream<vec<T_b, P> >& b, h
             }
             out.write(y);
         }
+    }
+}
+
+// Channel concatenation of whole pixels: per pixel, KA beats of a (LA lanes) and KB beats of b (LB
+// lanes) read side by side (both in the same cycle while both have beats left), one output beat of
+// the whole pixel (KA*LA + KB*LB lanes) written with the last of them. K = max(KA, KB) cycles per
+// pixel, PIXELS*K per inference; with K > 1 the pixel is gathered in registers.
+template <int PIXELS, int KA, int KB, int LA, int LB, typename T_a, typename T_b, typename T_out>
+void concat_pixels(hls::stream<vec<T_a, LA> >& a, hls::stream<vec<T_b, LB> >& b,
+                   hls::stream<vec<T_out, KA * LA + KB * LB> >& out) {
+    constexpr int K = KA > KB ? KA : KB;
+    vec<T_out, KA * LA + KB * LB> y;
+    DFCC_HLS(ARRAY_PARTITION variable=y.data complete)
+    for (int n = 0; n < PIXELS * K; n++) {
+        DFCC_HLS(PIPELINE II=1)
+        const int j = n % K;
+        if (j < KA) {
+            const vec<T_a, LA> x = a.read();
+            for (int p = 0; p < LA; p++) y.data[j * LA + p] = T_out(x.data[p]);
+        }
+        if (j < KB) {
+            const vec<T_b, LB> x = b.read();
+            for (int p = 0; p < LB; p++) y.data[KA * LA + j * LB + p] = T_out(x.data[p]);
+        }
+        if (j == K - 1) out.write(y);
     }
 }
 
