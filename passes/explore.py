@@ -206,6 +206,11 @@ class _Search:
             gain = -delta[:, r] / self.limit_vec[r]
             spend = np.maximum(delta, 0.0) @ (1.0 / room)
             value = np.where(gain > 0, gain / (spend + 1e-6), -1.0)
+            # moves that keep every other resource within its room first: a node with a continuum of points
+            # (weights spilled in steps) must not jump past the budget of the resource it trades into
+            within = np.where(np.all(delta <= room, axis=1), value, -1.0)
+            if within.max() > 0:
+                value = within
             pick = int(np.argmax(value))
             if value[pick] <= 0:
                 return None
