@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from xdsl.dialects.builtin import IntegerAttr, StringAttr
 from xdsl.ir import SSAValue
 from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, prop_def, result_def
@@ -12,8 +14,22 @@ from dfcc.hardware.cycles import streaming_cycles
 from dfcc.hardware.logic import stage_logic
 from dfcc.hardware.offchip import DRAM_LATENCY_CYCLES, evicted_stream_bits
 from dfcc.kinds.cost import STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, folding_of, node_label, stream_bits
+from dfcc.kinds.hls_types import prod
 from dfcc.kinds.registry import NodeKind, register
 from dfcc.kinds.semantics import FixedIsFloatThenCast
+
+DDR_BURST = 16  # beats per m_axi burst of an evicted skip connection (Vitis HLS's default max burst length)
+
+
+@dataclass
+class DramBuffer:
+    """An array in off-chip memory the top function reaches through m_axi ports (one per pointer in `ports`)."""
+
+    name: str
+    elem: str  # C++ type of one word
+    words: int
+    ports: tuple[str, ...]
+    burst: int  # beats per burst on its ports
 
 
 @irdl_op_definition
@@ -51,6 +67,7 @@ class DdrFifoOp(NodeOp):
 @register
 class DdrFifo(FixedIsFloatThenCast, NodeKind):
     op = DdrFifoOp
+    hls_headers = ("ddr.h",)
 
     def cost(self, op: DdrFifoOp) -> NodeModel:
         shape = op.input.type.get_shape()
@@ -71,3 +88,26 @@ class DdrFifo(FixedIsFloatThenCast, NodeKind):
 
     def run_float(self, op: DdrFifoOp, args):
         return (args[0],)  # the words come back from DRAM unchanged
+
+    def stream_lanes(self, op: DdrFifoOp, folding=None, producer_lanes: int = 1) -> tuple[int, int]:
+        coarse = (op.folding() if folding is None else folding)["coarse"]
+        return coarse, coarse
+
+    def emit_hls(self, em, op: DdrFifoOp) -> None:
+        """A writer and a reader stage over a DRAM ring buffer (ddr.h), on two m_axi ports of the top."""
+        name = em.stage(op)
+        lanes, _ = self.stream_lanes(op)
+        x = em.read_stream(op.input, lanes, name)
+        out = em.new_stream(f"s_{name}", op.output.type, lanes, value=op.output)
+        em.define(op.output, out)
+        beats = prod(op.input.type.get_shape()) // lanes
+        if op.capacity.value.data < beats * lanes:
+            raise em.error(op, f"capacity {op.capacity.value.data} is less than one inference ({beats * lanes} "
+                               "words): the writer would wait for the reader (ddr.h's deadlock-free delivery)")
+        bursts = em.temp_stream(f"{name}_bursts", "int", 1)
+        bursts.depth = -(-beats // DDR_BURST)  # every token of an inference: the writer never blocks on it
+        ring = DramBuffer(em.unique(f"ddr_{name}"), f"dfcc::vec<{x.elem}, {lanes}>", beats,
+                          (em.unique(f"{name}_wr"), em.unique(f"{name}_rd")), DDR_BURST)
+        em.dram.append(ring)
+        em.calls.append(f"dfcc::ddr_write<{beats}, {DDR_BURST}>({x.name}, {ring.ports[0]}, {bursts.name});  // {name}")
+        em.calls.append(f"dfcc::ddr_read<{beats}, {DDR_BURST}>({ring.ports[1]}, {bursts.name}, {out.name});  // {name}")
