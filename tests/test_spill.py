@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from dfcc.analyses.network import Network
-from dfcc.backends.cpu.reference import run_reference
+from dfcc.analyses.reference import run_reference
 from dfcc.frontends.mlir import make_context, parse_module
 from dfcc.hardware.offchip import evicted_stream_bits, gbps, split_depth
 from dfcc.hardware.platforms import load_platform
