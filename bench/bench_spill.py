@@ -74,20 +74,20 @@ def emulate(module: ModuleOp, weight_bits: int, act_bits: int) -> None:
                 Rewriter.replace_value_with_new_type(result, result.type.with_element_type(a_fmt))
 
 
-def design(name: str, cache: str, bits: tuple[int, int], platform: str, **options) -> Estimate | str:
+def design(name: str, cache: str, bits: tuple[int, int], platform: str, **options) -> tuple[Estimate | str, float]:
+    """The estimate of the design explore finds (or its no-fit message) and explore's seconds."""
     module = lowered(name, cache)
     emulate(module, *bits)
     start = time.perf_counter()
     try:
         Explore(platform=platform, **options).apply(make_context(), module)
     except DfccError as e:
-        return str(e)
-    estimate = Estimate.of_module(module)
-    estimate.seconds = time.perf_counter() - start
-    return estimate
+        return str(e), time.perf_counter() - start
+    return Estimate.of_module(module), time.perf_counter() - start
 
 
-def report(label: str, result: Estimate | str, anchor: str) -> None:
+def report(label: str, found: tuple[Estimate | str, float], anchor: str) -> None:
+    result, seconds = found
     if isinstance(result, str):
         print(f"{label:52s} {result}\n{'':52s} anchor: {anchor}")
         return
@@ -97,7 +97,7 @@ def report(label: str, result: Estimate | str, anchor: str) -> None:
     print(f"{label:52s} {result.throughput_fps():9,.1f} img/s  latency {result.latency_s() * 1e3:7.3f} ms  "
           f"off-chip {result.offchip_gbps():6.1f} of {p.bandwidth_gbps:g} Gbps  DSP {t.dsp:,} BRAM18 {t.bram18:,} "
           f"URAM {t.uram:,} LUT {t.lut:,}  binding {result.binding_resource()}  "
-          f"({len(spilled)} weight memories spilled, {len(evicted)} skips evicted; explore {result.seconds:.0f} s)")
+          f"({len(spilled)} weight memories spilled, {len(evicted)} skips evicted; explore {seconds:.0f} s)")
     print(f"{'':52s} anchor: {anchor}", flush=True)
 
 
