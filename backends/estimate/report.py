@@ -82,15 +82,15 @@ class Estimate:
         return gbps(self.totals.offchip_bits / self.totals.ii, self.platform.clock_mhz) if self.totals.ii else 0.0
 
     def binding_resource(self) -> str:
-        """What stops a faster design: off-chip bandwidth when it stretches the II; the slowest stage itself
+        """What stops a faster design: off-chip bandwidth when it stretches the II; a slowest stage itself
         when it is already at its fastest folding; else the most used of the board's resources (bandwidth
         included)."""
         t = self.totals
         if t.bandwidth_bound:
             return "bandwidth"
-        slowest = self.network.nodes[t.bottleneck]
-        if all(slowest.cost(f).cycles >= t.costs[t.bottleneck].cycles for f in slowest.folding_options()):
-            return f"{slowest.name} (at its fastest folding)"
+        for model, cost in zip(self.network.nodes, t.costs):
+            if cost.cycles == t.compute_ii and all(model.cost(f).cycles >= cost.cycles for f in model.folding_options()):
+                return f"{model.name} (at its fastest folding)"
         p = self.platform
         used = {RESOURCE_LABELS[k]: self.totals.resource(k) / getattr(p, k) for k in RESOURCES if getattr(p, k)}
         used["bandwidth"] = self.offchip_gbps() / p.bandwidth_gbps
