@@ -24,7 +24,8 @@ RESOURCES = ("dsp", "bram18", "uram", "lut", "ff")
 RESOURCE_LABELS = {"dsp": "DSP", "bram18": "BRAM18", "uram": "URAM", "lut": "LUT", "ff": "FF"}
 DEFAULT_FIFO_DEPTH = 2  # StreamType's default depth
 
-Choice = tuple[tuple[int, ...], str, str]  # (folding, weight memory, multiplier implementation)
+# (folding, weight memory, multiplier implementation, percent of the weight memory on chip)
+Choice = tuple[tuple[int, ...], str, str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +102,7 @@ class Network:
         return Network(nodes, edges)
 
     def ir_choices(self) -> list[Choice]:
-        return [(m.ir_folding(), m.ir_memory(), m.ir_mult()) for m in self.nodes]
+        return [(m.ir_folding(), m.ir_memory(), m.ir_mult(), m.ir_on_chip()) for m in self.nodes]
 
     def macs(self) -> int:
         return sum(m.macs for m in self.nodes)
@@ -120,7 +121,7 @@ class Network:
                  max_bits_per_cycle: float | None = None) -> Totals:
         """Totals of one design point; with `max_bits_per_cycle` (the platform's off-chip bandwidth)
         the II is slowed to what DRAM can feed."""
-        costs = tuple(m.cost(*choice) for m, choice in zip(self.nodes, choices))  # (folding, memory[, mult])
+        costs = tuple(m.cost(*choice) for m, choice in zip(self.nodes, choices))  # (folding, memory[, mult, on_chip])
         n = len(costs)
         arrival = [0.0] * n  # fraction of an inference pushed in before the node's first output
         latency = [0] * n
@@ -137,7 +138,7 @@ class Network:
                         slack = first_in - arrival[edge.producer]
                         need = 0
                         lanes = max(1, costs[edge.producer].out_lanes)
-                        if slack > 1e-12:
+                        if slack > 1e-12 and not self.nodes[edge.producer].elastic:
                             # SATAY: the skip FIFO holds what the longer branch absorbs first, plus 64;
                             # never more than one whole tensor (plus the margin) is needed; in beats
                             held = min(edge.elements, int(-(-slack * edge.elements // 1)))
@@ -145,11 +146,9 @@ class Network:
                         depth = max(need, edge.ir_depth) if respect_ir_depths else need
                         if depth > DEFAULT_FIFO_DEPTH:
                             fifo_depths[e] = depth
-                            width, words = edge.bits * lanes, depth
-                            blocks = bram18(width, words, fifo=True)
+                            blocks, luts = fifo_memory(depth, edge.bits, lanes)
                             fifo_bram += blocks
-                            if not blocks:
-                                fifo_lut += lutram_luts(width, words)
+                            fifo_lut += luts
             else:
                 first_in = 0.0
                 latency[i] = costs[i].depth
@@ -158,11 +157,9 @@ class Network:
             for i, edge in enumerate(self.edges):
                 if i not in fifo_depths and edge.ir_depth > DEFAULT_FIFO_DEPTH:
                     fifo_depths[i] = edge.ir_depth
-                    lanes = max(1, costs[edge.producer].out_lanes)
-                    width, words = edge.bits * lanes, edge.ir_depth
-                    blocks = bram18(width, words, fifo=True)
+                    blocks, luts = fifo_memory(edge.ir_depth, edge.bits, costs[edge.producer].out_lanes)
                     fifo_bram += blocks
-                    fifo_lut += 0 if blocks else lutram_luts(width, words)
+                    fifo_lut += luts
         cycles = [c.cycles for c in costs]
         compute_ii = network_ii(cycles)
         first_latency = self._first_latency(costs)
@@ -203,6 +200,13 @@ class Network:
             # a stage without hardware (cycles 0: a reshape passes its producer's words on) has no output rate
             last[i] = max(done_in + pipe, start + cost.cycles, first[i] + (beats_out[i] if cost.cycles else 0))
         return int(round(max(last)))
+
+
+def fifo_memory(depth: int, bits: int, lanes: int) -> tuple[int, int]:
+    """(BRAM18, LUT) of a FIFO of `depth` beats of `lanes` elements each."""
+    width = bits * max(1, lanes)
+    blocks = bram18(width, depth, fifo=True)
+    return blocks, 0 if blocks else lutram_luts(width, depth)
 
 
 def recorded_platform(module: ModuleOp) -> str | None:

@@ -29,6 +29,7 @@ from dfcc.dialects.dataflow import NodeOp
 from dfcc.errors import DfccError
 from dfcc.kinds.window import WindowOp
 from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY
+from dfcc.hardware.offchip import DRAM_LATENCY_CYCLES
 
 HLS_DEFAULT_DEPTH = 2  # Vitis HLS: depth of a stream without a STREAM pragma (kernel-internal streams)
 
@@ -478,6 +479,22 @@ def _slice(p: Pipeline, op: df.SliceOp) -> None:
     p.write(stage, p.output(op.output, lanes), _grid_where(keep))
 
 
+def _ddr_fifo(p: Pipeline, op: df.DdrFifoOp) -> None:
+    name = op.node_name.data
+    lanes = op.int_prop("coarse")
+    x = p.read(op.input, lanes, name)
+    # a writer stores a beat per iteration into the DRAM ring buffer, a reader loads them back in order,
+    # `DRAM_LATENCY_CYCLES` later; the ring holds `capacity` words
+    ring = p.channel(f"{name}_ring", lanes, x.beats, depth=max(1, op.capacity.value.data // lanes))
+    writer = p.process(f"{name}_write", name, x.beats)
+    p.read_at(writer, x, _every(x.beats))
+    p.write(writer, ring, _every(x.beats))
+    reader = p.process(f"{name}_read", name, x.beats)
+    reader.latency = DRAM_LATENCY_CYCLES
+    p.read_at(reader, ring, _every(x.beats))
+    p.write(reader, p.output(op.output, lanes), _every(x.beats))
+
+
 SCHEDULES: dict[type, Callable[[Pipeline, Operation], None]] = {
     df.SourceOp: _source,
     df.SinkOp: _sink,
@@ -496,4 +513,5 @@ SCHEDULES: dict[type, Callable[[Pipeline, Operation], None]] = {
     df.ResizeOp: _resize,
     df.PadOp: _pad,
     df.SliceOp: _slice,
+    df.DdrFifoOp: _ddr_fifo,
 }

@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from xdsl.dialects.builtin import (
-    ArrayAttr, DenseArrayBase, Float32Type, Float64Type, IntAttr, IntegerAttr, IntegerType, StringAttr, i64,
+    ArrayAttr, DenseArrayBase, Float32Type, Float64Type, IntAttr, IntegerAttr, IntegerType, StringAttr, TensorType,
+    i64,
 )
 from xdsl.ir import Attribute, ParametrizedAttribute, TypeAttribute, SSAValue
 from xdsl.irdl import IRDLOperation, ParsePropInAttrDict, irdl_attr_definition, prop_def
@@ -27,6 +28,9 @@ from xdsl.utils.exceptions import VerifyException
 PLATFORM_ATTR = "dataflow.platform"  # on the module: the board the design is sized for
 WEIGHTS_MEMORY_ATTR = "dataflow.weights_memory"  # on a node: where its weights live, one of WEIGHT_MEMORIES
 WEIGHT_MEMORIES = ("bram", "uram", "lutram", "off_chip")
+# on a node: percent of its weight memory's words kept on chip (in `weights_memory`); the rest streams from
+# DRAM (AutoWS partial spill). Absent means all of it (100); `weights_memory = off_chip` means none (0).
+WEIGHTS_ON_CHIP_ATTR = "dataflow.weights_on_chip"
 MULT_IMPL_ATTR = "dataflow.mult_impl"  # on a node: what builds its multipliers, one of MULT_IMPLS
 MULT_IMPLS = ("dsp", "lut")
 
@@ -232,6 +236,7 @@ class NodeOp(IRDLOperation):
             if attr is not None and not (isinstance(attr, StringAttr) and attr.data in allowed):
                 raise VerifyException(f"{self.name} '{self.node_name.data}': {key} must be one of "
                                       f"{', '.join(allowed)}, got {attr}")
+        self._verify_on_chip()
         acc = self.properties.get("acc_format")
         if acc is not None and not isinstance(acc, FixedType):
             raise VerifyException(f"{self.name} '{self.node_name.data}': acc_format must be a !dataflow.fixed, got {acc}")
@@ -239,6 +244,29 @@ class NodeOp(IRDLOperation):
             factor = self.int_prop(key)
             if factor < 1 or extent % factor:
                 raise VerifyException(f"{self.name} '{self.node_name.data}': {key}={factor} does not divide {extent}")
+
+
+    def _verify_on_chip(self) -> None:
+        attr = self.attributes.get(WEIGHTS_ON_CHIP_ATTR)
+        if attr is None:
+            return
+        where = f"{self.name} '{self.node_name.data}': {WEIGHTS_ON_CHIP_ATTR}"
+        if not (isinstance(attr, IntegerAttr) and 1 <= attr.value.data <= 99):
+            raise VerifyException(f"{where} must be a percent in 1..99 (absent: all on chip; none: weights_memory = "
+                                  f"off_chip), got {attr}")
+        memory = self.attributes.get(WEIGHTS_MEMORY_ATTR)
+        if isinstance(memory, StringAttr) and memory.data == "off_chip":
+            raise VerifyException(f"{where} contradicts weights_memory = off_chip (nothing on chip)")
+        if not any(isinstance(o.type, TensorType) for o in self.operands):
+            raise VerifyException(f"{where} on a node that reads no weights")
+
+    def on_chip_percent(self) -> int:
+        """Percent of the weight memory kept on chip (100 unless spilled)."""
+        memory = self.attributes.get(WEIGHTS_MEMORY_ATTR)
+        if isinstance(memory, StringAttr) and memory.data == "off_chip":
+            return 0
+        attr = self.attributes.get(WEIGHTS_ON_CHIP_ATTR)
+        return attr.value.data if isinstance(attr, IntegerAttr) else 100
 
 
 def stream_type_of(value: SSAValue, what: str) -> StreamType:

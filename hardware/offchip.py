@@ -6,6 +6,8 @@ Bandwidths are in bits per clock cycle unless the name says Gbps.
 
 # One BRAM18 deep in its widest (36 x 512) aspect: the unit AutoWS streams weights through.
 SPILL_UNIT_DEPTH = 512
+# Vitis HLS m_axi default `latency` (UG1399, pragma HLS interface): cycles from a read request to its data
+DRAM_LATENCY_CYCLES = 64
 
 
 def streamed_weight_bits(width: int, depth: int, sweeps: int) -> int:
@@ -13,6 +15,19 @@ def streamed_weight_bits(width: int, depth: int, sweeps: int) -> int:
     # AutoWS (Yu & Bouganis) with nothing kept on chip: every sweep of the weight memory fetches
     # each of its width x depth words once (a conv sweeps once per output pixel, a linear per row)
     return width * depth * sweeps
+
+
+def split_depth(depth: int, on_chip_percent: int) -> tuple[int, int]:
+    """(on-chip, off-chip) words of a weight memory keeping `on_chip_percent` of its depth on chip."""
+    # AutoWS (Yu & Bouganis): a weight memory is split by depth (address range), the top part streamed
+    on = depth * on_chip_percent // 100
+    return on, depth - on
+
+
+def evicted_stream_bits(elements: int, bits: int) -> int:
+    """Off-chip bits per inference of a stream evicted to DRAM (written once, read back once)."""
+    # SMOF (Montgomerie-Corcoran et al.): an evicted skip connection costs its bandwidth twice
+    return 2 * elements * bits
 
 
 def bandwidth_limited_ii(ii: float, bits_per_cycle: float, max_bits_per_cycle: float) -> float:

@@ -27,6 +27,7 @@ from dfcc.kinds.slice import SliceOp
 from dfcc.kinds.pad import PadOp
 from dfcc.kinds.resize import ResizeOp
 from dfcc.kinds.matmul import MatmulOp
+from dfcc.kinds.ddr_fifo import DdrFifoOp
 
 Dataflow = Dialect("dataflow", [*KINDS, YieldOp], [StreamType, FixedType])
 
@@ -34,4 +35,5 @@ __all__ = [
     "KINDS", "Dataflow", "NodeKind", "kind_of", "register", "YieldOp",
     "SourceOp", "SinkOp", "WeightsOp", "SparseWeightsOp", "ConvOp", "SparseConvOp", "LinearOp", "PoolOp",
     "ReduceOp", "MapOp", "ForkOp", "ReshapeOp", "TransposeOp", "ConcatOp", "SliceOp", "PadOp", "ResizeOp", "MatmulOp",
+    "DdrFifoOp",
 ]

@@ -23,12 +23,13 @@ from xdsl.dialects.builtin import ArrayAttr
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from dfcc.dialects.dataflow import (
-    MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES, WEIGHTS_MEMORY_ATTR, FixedType, NodeOp, StreamType,
+    MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES, WEIGHTS_MEMORY_ATTR, WEIGHTS_ON_CHIP_ATTR, FixedType, NodeOp,
+    StreamType,
 )
 from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY, sliding_window_fill, stage_cycles
 from dfcc.hardware.dsp import macs_per_dsp
 from dfcc.hardware.logic import stage_logic
-from dfcc.hardware.offchip import SPILL_UNIT_DEPTH, streamed_weight_bits
+from dfcc.hardware.offchip import SPILL_UNIT_DEPTH, split_depth, streamed_weight_bits
 from dfcc.hardware.memory import bram18, line_buffer, lutram_luts, uram, window_buffer
 from dfcc.kinds.registry import kind_of
 from dfcc.kinds.sparse_weights import SparseWeightsOp
@@ -79,23 +80,35 @@ class NodeCost:
             return _replace(self, dsp=0, lut=self.lut + self.mult_lut)
         raise ValueError(f"unknown multiplier implementation '{impl}'")
 
-    def with_memory(self, memory: str) -> NodeCost:
-        """This cost with the weight memory moved from BRAM to `memory` (bram, uram or lutram)."""
-        if memory == "bram" or self.weight_width == 0:
+    def with_memory(self, memory: str, on_chip: int = 100) -> NodeCost:
+        """This cost with the weight memory moved from BRAM to `memory` (bram, uram, lutram or off_chip);
+        with `on_chip` < 100 only that percent of its depth stays in `memory` and the rest streams from DRAM."""
+        if self.weight_width == 0 or (memory == "bram" and on_chip == 100):
             return self
         width, depth = self.weight_width, self.weight_depth
         in_bram = bram18(width, depth)
+        if memory == "off_chip" or on_chip < 100:
+            on, off = (0, depth) if memory == "off_chip" else split_depth(depth, on_chip)
+            saved_lut = 0 if in_bram else lutram_luts(width, depth) if width * depth else 0
+            # AutoWS: the streamed part passes through an on-chip buffer one BRAM deep (less if the part is shallower)
+            buffer_bram, buffer_lut = array_cost(width, min(off, SPILL_UNIT_DEPTH))
+            spilled = _replace(self, bram18=self.bram18 - in_bram + buffer_bram, lut=self.lut - saved_lut + buffer_lut,
+                               offchip_bits=self.offchip_bits + streamed_weight_bits(width, off, self.weight_sweeps))
+            if memory == "off_chip" or on == 0:
+                return spilled
+            if memory == "bram":
+                on_bram, on_lut = array_cost(width, on)
+                return _replace(spilled, bram18=spilled.bram18 + on_bram, lut=spilled.lut + on_lut)
+            if memory == "uram":
+                return _replace(spilled, uram=spilled.uram + uram(width, on))
+            if memory == "lutram":
+                return _replace(spilled, lut=spilled.lut + lutram_luts(width, on))
+            raise ValueError(f"unknown memory '{memory}'")
         if memory == "uram":
             return _replace(self, bram18=self.bram18 - in_bram, uram=self.uram + uram(width, depth))
         if memory == "lutram":
             extra = lutram_luts(width, depth) if in_bram else 0  # tiny memories are LUTRAM already
             return _replace(self, bram18=self.bram18 - in_bram, lut=self.lut + extra)
-        if memory == "off_chip":
-            saved_lut = 0 if in_bram else lutram_luts(width, depth) if width * depth else 0
-            # AutoWS: spilled weights keep a one-unit stream buffer on chip
-            return _replace(self, bram18=self.bram18 - in_bram + bram18(width, SPILL_UNIT_DEPTH),
-                            lut=self.lut - saved_lut,
-                            offchip_bits=self.offchip_bits + streamed_weight_bits(width, depth, self.weight_sweeps))
         raise ValueError(f"unknown memory '{memory}'")
 
 
@@ -122,18 +135,19 @@ class NodeModel:
     macs_per_dsp: float = 1.0
     lut_per_mac: float = 0.0  # LUTs of one fabric multiplier at its widths (0: no multipliers)
     has_weights: bool = False
+    elastic: bool = False  # its output waits in DRAM as long as needed: a join needs no on-chip FIFO for it
     _cache: dict = field(default_factory=dict, repr=False)
 
-    def cost(self, folding: Folding, memory: str = "bram", mult: str = "dsp") -> NodeCost:
-        key = (folding, memory, mult)
+    def cost(self, folding: Folding, memory: str = "bram", mult: str = "dsp", on_chip: int = 100) -> NodeCost:
+        key = (folding, memory, mult, on_chip)
         hit = self._cache.get(key)
         if hit is None:
             if mult != "dsp":
-                hit = self.cost(folding, memory).with_mult(mult)
-            elif memory == "bram":
+                hit = self.cost(folding, memory, "dsp", on_chip).with_mult(mult)
+            elif memory == "bram" and on_chip == 100:
                 hit = self.evaluate(folding)
             else:
-                hit = self.cost(folding).with_memory(memory)
+                hit = self.cost(folding).with_memory(memory, on_chip)
             self._cache[key] = hit
         return hit
 
@@ -151,6 +165,11 @@ class NodeModel:
     def ir_memory(self) -> str:
         attr = self.op.attributes.get(WEIGHTS_MEMORY_ATTR)
         return attr.data if attr is not None and attr.data in WEIGHT_MEMORIES else "bram"
+
+    def ir_on_chip(self) -> int:
+        """Percent of the weight memory the IR keeps on chip (`dataflow.weights_on_chip`; 100 when absent)."""
+        attr = self.op.attributes.get(WEIGHTS_ON_CHIP_ATTR)
+        return attr.value.data if attr is not None and self.ir_memory() != "off_chip" else 100
 
     def ir_mult(self) -> str:
         attr = self.op.attributes.get(MULT_IMPL_ATTR)
@@ -215,7 +234,7 @@ def describe(op: Operation) -> NodeModel:
 def node_cost(op: Operation) -> NodeCost:
     """Cost of a node at the folding and weight memory written in the IR."""
     model = describe(op)
-    return model.cost(model.ir_folding(), model.ir_memory(), model.ir_mult())
+    return model.cost(model.ir_folding(), model.ir_memory(), model.ir_mult(), model.ir_on_chip())
 
 
 def folding_of(op: NodeOp) -> tuple[tuple[str, ...], tuple[int, ...]]:

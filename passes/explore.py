@@ -1,5 +1,11 @@
-"""explore{platform=NAME utilisation=0.9 seed=0 spatial=false}: choose every node's folding for the highest
-throughput that fits the platform, and size the skip-connection FIFOs.
+"""explore{platform=NAME utilisation=0.9 seed=0 off-chip-weights=false evict-skips=false spatial=false}:
+choose every node's folding for the highest throughput that fits the platform, and size the
+skip-connection FIFOs.
+
+With `off-chip-weights` a node's weights may also stream from DRAM, whole or in AutoWS's 10% steps (the
+rest in BRAM/URAM), within utilisation x the board's off-chip bandwidth at the target II. With
+`evict-skips` the largest skip-connection FIFOs first move to DRAM (`dataflow.ddr_fifo`, SMOF) until those
+left take at most `skip-share` of the BRAM budget (passes/spill.py); their traffic counts in the bandwidth.
 
 The model optimised is exactly the estimate backend's (`dfcc.backends.estimate`).
 
@@ -16,8 +22,9 @@ Search (deterministic given the seed):
 3. T is searched by bisection over the cycle counts nodes can actually take, then the few values
    just below the best one are tried with more rounds (feasibility is nearly, not exactly, monotone).
 4. Lanes matched: a data-movement node (one `coarse` factor, the lanes it reads and writes, no
-   MACs) whose lanes differ from its producer's takes the producer's lanes where that folding is legal, no slower than the II and
-   within budget, so the HLS design needs no lane converter there.
+   MACs) whose lanes differ from its producer's takes the producer's lanes where that folding is
+   legal, no slower than the II and within LANE_MATCH_SHARE of the budget (room for the FIFO depths
+   sized afterwards), so the HLS design needs no lane converter there.
 5. DSPs where they are free: nodes left with fabric (LUT) multipliers move them onto DSPs while
    the DSP budget has room (most LUTs saved per DSP first). Same cycles, so the II is unchanged;
    fabric multipliers stay only where the DSPs ran out.
@@ -40,7 +47,8 @@ from xdsl.rewriter import Rewriter
 
 from dfcc.analyses.fifo_sizing import size_fifos, write_depths
 from dfcc.kinds.cost import NodeModel
-from dfcc.dialects.dataflow import MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES, WEIGHTS_MEMORY_ATTR
+from dfcc.dialects.dataflow import MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES
+from dfcc.passes.spill import SPILL_STEP, evict_large_skips, write_weights_memory
 from dfcc.analyses.network import (
     DEFAULT_FIFO_DEPTH, PLATFORM_ATTR, RESOURCE_LABELS, RESOURCES, Choice, Network, Totals,
 )
@@ -54,6 +62,8 @@ STEP = 2.0  # weight update rate of the Lagrangian rounds
 REPAIR_STEPS = 400
 REPAIR_CHECK = 25  # full network evaluations during repair, every this many steps
 SPATIAL_FACTOR = "pixels"  # spatial parallelism: explored only with spatial=true (no HLS yet)
+LANE_MATCH_SHARE = 0.99  # lane matching spends at most this share of each budget: the FIFO depths sized after it need room (our choice)
+SKIP_FIFO_SHARE = 0.25  # evict-skips: skip FIFOs left on chip take at most this share of the BRAM budget (our choice)
 
 
 @dataclass
@@ -75,17 +85,21 @@ def foldings(model: NodeModel, spatial: bool = False) -> list[tuple[int, ...]]:
 
 
 def _node_space(model: NodeModel, platform: Platform, off_chip: bool = False, spatial: bool = False) -> _NodeSpace:
-    memories = ["bram"]
+    places = [("bram", 100)]
     if model.has_weights:
-        memories += [m for m in WEIGHT_MEMORIES[1:] if (m != "uram" or platform.uram > 0) and (m != "off_chip" or off_chip)]
+        places += [(m, 100) for m in WEIGHT_MEMORIES[1:]
+                   if (m != "uram" or platform.uram > 0) and (m != "off_chip" or off_chip)]
+        if off_chip:  # AutoWS partial spill: a block RAM memory keeps 90%, 80%, ... on chip
+            places += [(m, p) for m in ("bram", "uram") if m != "uram" or platform.uram > 0
+                       for p in range(100 - SPILL_STEP, 0, -SPILL_STEP)]
     choices, rows = [], []
     for folding in foldings(model, spatial):
-        for memory in memories:
+        for memory, on_chip in places:
             for mult in MULT_IMPLS:
-                cost = model.cost(folding, memory, mult)
+                cost = model.cost(folding, memory, mult, on_chip)
                 if mult != "dsp" and cost.mult_lut == 0:
                     continue  # no multipliers to move
-                choices.append((folding, memory, mult))
+                choices.append((folding, memory, mult, on_chip))
                 rows.append((cost.cycles, cost.dsp, cost.bram18, cost.uram, cost.lut, cost.ff, cost.offchip_bits))
     data = np.array(rows, dtype=np.float64)
     idx = _pareto(data)
@@ -211,6 +225,11 @@ class _Search:
             gain = -delta[:, r] / self.limit_vec[r]
             spend = np.maximum(delta, 0.0) @ (1.0 / room)
             value = np.where(gain > 0, gain / (spend + 1e-6), -1.0)
+            # moves that keep every other resource within its room first: a node with a continuum of points
+            # (weights spilled in steps) must not jump past the budget of the resource it trades into
+            within = np.where(np.all(delta <= room, axis=1), value, -1.0)
+            if within.max() > 0:
+                value = within
             pick = int(np.argmax(value))
             if value[pick] <= 0:
                 return None
@@ -225,37 +244,39 @@ class _Search:
     def prefer_dsps(self, picks: list[Choice], totals: Totals) -> tuple[list[Choice], Totals]:
         """Move fabric multipliers onto DSPs while the DSP budget allows (step 5 of the search)."""
         room = self.limits["dsp"] - totals.dsp
-        fabric = [n for n, (_, _, mult) in enumerate(picks) if mult != "dsp"]
-        on_dsp = {n: self.network.nodes[n].cost(picks[n][0], picks[n][1], "dsp") for n in fabric}
+        fabric = [n for n, (_, _, mult, _) in enumerate(picks) if mult != "dsp"]
+        on_dsp = {n: self.network.nodes[n].cost(picks[n][0], picks[n][1], "dsp", picks[n][3]) for n in fabric}
         # most LUTs freed per DSP spent first (a node whose multipliers need no DSP at all leads)
         fabric.sort(key=lambda n: -totals.costs[n].mult_lut / max(on_dsp[n].dsp, 1e-9))
         moved = list(picks)
         for n in fabric:
             if on_dsp[n].dsp <= room:
                 room -= on_dsp[n].dsp
-                moved[n] = (picks[n][0], picks[n][1], "dsp")
+                moved[n] = (picks[n][0], picks[n][1], "dsp", picks[n][3])
         if moved == picks:
             return picks, totals
         return moved, self.evaluate(moved)
 
     def match_lanes(self, picks: list[Choice], totals: Totals) -> tuple[list[Choice], Totals]:
-        """Data-movement nodes take their producer's lanes where legal, no slower, within budget (step 4)."""
+        """Data-movement nodes take their producer's lanes where legal, no slower, within
+        LANE_MATCH_SHARE of the budget (step 4)."""
         network, current = self.network, list(picks)
+        limit = np.maximum(self.over(totals), LANE_MATCH_SHARE)  # a resource already above the share: no more of it
         for n, model in enumerate(network.nodes):
             if model.factors != ("coarse",) or model.macs or not network.in_edges[n]:
                 continue
             producer = network.edges[network.in_edges[n][0]].producer
             lanes = totals.costs[producer].out_lanes
-            folding, memory, mult = current[n]
+            folding, memory, mult, on_chip = current[n]
             if folding == (lanes,) or model.extents[0] % lanes:
                 continue
             candidate = model.cost((lanes,))
             # only where `coarse` is the lanes of the streams it reads and writes (not a channel concat's)
             if candidate.out_lanes != lanes or candidate.cycles > totals.compute_ii:
                 continue
-            trial = current[:n] + [((lanes,), memory, mult)] + current[n + 1:]
+            trial = current[:n] + [((lanes,), memory, mult, on_chip)] + current[n + 1:]
             trial_totals = self.evaluate(trial)
-            if trial_totals.ii <= totals.ii and np.all(self.over(trial_totals) <= 1.0 + 1e-12):
+            if trial_totals.ii <= totals.ii and np.all(self.over(trial_totals) <= limit + 1e-12):
                 current, totals = trial, trial_totals
         return current, totals
 
@@ -354,13 +375,10 @@ class _progress:
 
 def apply_design(module: ModuleOp, network: Network, choices: list[Choice], totals: Totals, platform_name: str) -> None:
     """Write folding, weight memories, FIFO depths and the platform into the IR."""
-    for model, (folding, memory, mult) in zip(network.nodes, choices):
+    for model, (folding, memory, mult, on_chip) in zip(network.nodes, choices):
         for factor, value in zip(model.factors, folding):
             model.op.properties[factor] = IntegerAttr(value, i64)
-        if memory == "bram":
-            model.op.attributes.pop(WEIGHTS_MEMORY_ATTR, None)
-        else:
-            model.op.attributes[WEIGHTS_MEMORY_ATTR] = StringAttr(memory)
+        write_weights_memory(model.op, memory, on_chip)
         if mult == "dsp":
             model.op.attributes.pop(MULT_IMPL_ATTR, None)
         else:
@@ -385,16 +403,22 @@ class Explore(ModulePass):
     utilisation: float = 0.9
     seed: int = 0
     off_chip_weights: bool = False
+    evict_skips: bool = False
+    skip_share: float = SKIP_FIFO_SHARE
     spatial: bool = False
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         platform = load_platform(self.platform)
+        if self.evict_skips:
+            if not 0 <= float(self.skip_share) <= 1:
+                raise DfccError(f"explore: skip-share must be in [0, 1], got {self.skip_share}")
+            evict_large_skips(op, platform, float(self.utilisation), float(self.skip_share))
         network = Network.from_module(op)
         choices, totals = explore(network, platform, float(self.utilisation), int(self.seed),
                                   off_chip_weights=bool(self.off_chip_weights), spatial=bool(self.spatial))
         apply_design(op, network, choices, totals, self.platform.lower() if self.platform.lower() == platform.name.lower() else self.platform)
         if not any(SPATIAL_FACTOR in m.factors and folding[m.factors.index(SPATIAL_FACTOR)] > 1
-                   for m, (folding, _, _) in zip(network.nodes, choices)):
+                   for m, (folding, *_) in zip(network.nodes, choices)):
             _write_fifo_depths(op, platform, float(self.utilisation))  # the schedules have no spatial parallelism yet
 
 

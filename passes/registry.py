@@ -22,11 +22,12 @@ from dfcc.passes.lowrank_compensate import LowrankCompensate
 from dfcc.passes.quantize import Quantize
 from dfcc.passes.sparsify import Sparsify
 from dfcc.passes.sparsity_search import SparsitySearch
+from dfcc.passes.spill import Spill
 from dfcc.passes.zero_skip import ZeroSkip
 
 
 _BUILTIN = (LowerToDataflow, DataflowCleanup, Quantize, Explore, Decompose, LowrankCompensate, DecomposeSearch,
-            Sparsify, ActivationSparsity, ZeroSkip, SparsitySearch, FlatLlm)
+            Sparsify, ActivationSparsity, ZeroSkip, SparsitySearch, FlatLlm, Spill)
 _PASSES: dict[str, Callable[[], type[ModulePass]]] = {p.name: (lambda p=p: p) for p in _BUILTIN}
 
 

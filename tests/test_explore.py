@@ -186,7 +186,7 @@ def test_explore_prefers_dsps_where_free():
     # by hand: with the conv on fabric at ci=32 co=32 fine=9 (9,216 multipliers, 4,608 DSPs packed
     # two per DSP), a DSP budget of 4,608 takes them all; one DSP less takes none
     search = _Search(network, u250, 0.9, 0)
-    picks = [((32, 32, 1, 9), "bram", "lut") if i == conv else c for i, c in enumerate(choices)]
+    picks = [((32, 32, 1, 9), "bram", "lut", 100) if i == conv else c for i, c in enumerate(choices)]
     for budget, expected in ((4608, "dsp"), (4607, "lut")):
         search.limits["dsp"] = budget
         moved, moved_totals = search.prefer_dsps(picks, network.evaluate(picks))

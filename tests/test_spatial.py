@@ -57,7 +57,7 @@ def test_explore_chooses_pixels_only_when_asked():
     assert plain.ii == 1156  # the padded image at one pixel per cycle
     choices, spatial = explore(network, platform, progress=False, spatial=True)
     assert spatial.ii < plain.ii / 2
-    pixels = {m.name: folding[m.factors.index("pixels")] for m, (folding, _, _) in zip(network.nodes, choices)
+    pixels = {m.name: folding[m.factors.index("pixels")] for m, (folding, *_) in zip(network.nodes, choices)
               if "pixels" in m.factors}
     assert pixels["conv"] > 1 and pixels["in"] > 1
 

@@ -81,18 +81,37 @@ class Estimate:
         """Average DRAM traffic at the design's II (graph I/O and streamed weights)."""
         return gbps(self.totals.offchip_bits / self.totals.ii, self.platform.clock_mhz) if self.totals.ii else 0.0
 
+    def binding_resource(self) -> str:
+        """What stops a faster design: off-chip bandwidth when it stretches the II; a slowest stage itself
+        when it is already at its fastest folding; else the most used of the board's resources (bandwidth
+        included)."""
+        t = self.totals
+        if t.bandwidth_bound:
+            return "bandwidth"
+        for model, cost in zip(self.network.nodes, t.costs):
+            if cost.cycles == t.compute_ii and all(model.cost(f).cycles >= cost.cycles for f in model.folding_options()):
+                return f"{model.name} (at its fastest folding)"
+        p = self.platform
+        used = {RESOURCE_LABELS[k]: self.totals.resource(k) / getattr(p, k) for k in RESOURCES if getattr(p, k)}
+        used["bandwidth"] = self.offchip_gbps() / p.bandwidth_gbps
+        return max(used, key=used.get)
+
     def latency_s(self) -> float:
         return self.totals.latency_cycles / (self.platform.clock_mhz * 1e6)
 
     def node_rows(self) -> list[dict]:
         rows = []
         ii = self.totals.ii or 1
-        for e_model, (folding, memory, mult), cost in zip(self.network.nodes, self.network.ir_choices(), self.totals.costs):
+        for e_model, (folding, memory, mult, on_chip), cost in zip(self.network.nodes, self.network.ir_choices(),
+                                                                   self.totals.costs):
             rows.append({
                 "name": e_model.name, "op": e_model.op_name,
                 "folding": dict(zip(e_model.factors, folding)),
                 **({"weights_memory": memory} if e_model.has_weights else {}),
+                **({"weights_on_chip_percent": on_chip} if e_model.has_weights and memory != "off_chip" and on_chip < 100
+                   else {}),
                 **({"mult_impl": mult} if mult != "dsp" else {}),
+                "offchip_gbps": gbps(cost.offchip_bits / ii, self.platform.clock_mhz),
                 "cycles": cost.cycles, "share": cost.cycles / ii, "depth": cost.depth,
                 "resources": {RESOURCE_LABELS[k]: getattr(cost, k) for k in RESOURCES},
                 **({"cycles_expected_over": expectation_basis(e_model.op)}
@@ -111,6 +130,7 @@ class Estimate:
             "throughput_fps": self.throughput_fps(), "latency_s": self.latency_s(),
             "ii_cycles": t.ii, "compute_ii_cycles": t.compute_ii, "bandwidth_bound": t.bandwidth_bound,
             "offchip_gbps": self.offchip_gbps(), "latency_cycles": t.latency_cycles, "clock_mhz": p.clock_mhz,
+            "binding_resource": self.binding_resource(),
             "bottleneck": self.network.nodes[t.bottleneck].name,
             "resources": {RESOURCE_LABELS[k]: t.resource(k) for k in RESOURCES},
             "utilisation": {RESOURCE_LABELS[k]: _ratio(t.resource(k), getattr(p, k)) for k in RESOURCES},
@@ -130,25 +150,30 @@ class Estimate:
         table = Table(title=f"dfcc estimate on {p.name} at {p.clock_mhz:g} MHz")
         for col, justify in [("node", "left"), ("op", "left"), ("folding", "left"), ("cycles", "right"),
                              ("of II", "right"), ("DSP", "right"), ("BRAM18", "right"), ("URAM", "right"),
-                             ("LUT", "right"), ("FF", "right")]:
+                             ("LUT", "right"), ("FF", "right"), ("DDR Gbps", "right")]:
             table.add_column(col, justify=justify)
         for row in self.node_rows():
             r = row["resources"]
             folding = " ".join(f"{_short(k)}={v}" for k, v in row["folding"].items())
-            if row.get("weights_memory", "bram") != "bram":
+            if "weights_on_chip_percent" in row:
+                on = row["weights_on_chip_percent"]
+                folding += f" w:{row['weights_memory']} {on}%+ddr {100 - on}%"
+            elif row.get("weights_memory", "bram") != "bram":
                 folding += f" w:{row['weights_memory']}"
             if row.get("mult_impl", "dsp") != "dsp":
                 folding += f" m:{row['mult_impl']}"
             table.add_row(row["name"], row["op"].removeprefix("dataflow."), folding, f"{row['cycles']:,}",
                           f"{row['share']:.0%}", f"{r['DSP']:,}", f"{r['BRAM18']:,}", f"{r['URAM']:,}",
-                          f"{r['LUT']:,}", f"{r['FF']:,}")
+                          f"{r['LUT']:,}", f"{r['FF']:,}", f"{row['offchip_gbps']:,.2f}" if row["offchip_gbps"] else "")
         if t.fifo_depths:
             table.add_row("(FIFOs)", f"{len(t.fifo_depths)} sized", "", "", "", "0", f"{t.fifo_bram18:,}", "0",
-                          f"{t.fifo_lut:,}", "0")
+                          f"{t.fifo_lut:,}", "0", "")
         table.add_section()
-        table.add_row("total", "", "", f"II {t.ii:,}", "", *(f"{t.resource(k):,}" for k in RESOURCES))
-        table.add_row("platform", "", "", "", "", *(f"{getattr(p, k):,}" for k in RESOURCES))
-        table.add_row("utilisation", "", "", "", "", *(_pct(t.resource(k), getattr(p, k)) for k in RESOURCES))
+        table.add_row("total", "", "", f"II {t.ii:,}", "", *(f"{t.resource(k):,}" for k in RESOURCES),
+                      f"{self.offchip_gbps():,.2f}")
+        table.add_row("platform", "", "", "", "", *(f"{getattr(p, k):,}" for k in RESOURCES), f"{p.bandwidth_gbps:g}")
+        table.add_row("utilisation", "", "", "", "", *(_pct(t.resource(k), getattr(p, k)) for k in RESOURCES),
+                      f"{self.offchip_gbps() / p.bandwidth_gbps:.1%}")
         console.print(table)
         summary = Table.grid(padding=(0, 2))
         summary.add_column()
@@ -158,6 +183,7 @@ class Estimate:
             ("initiation interval", f"{t.ii:,} cycles (bottleneck "
              + (f"off-chip bandwidth; slowest stage {t.compute_ii:,}" if t.bandwidth_bound else self.network.nodes[t.bottleneck].name) + ")"),
             ("off-chip traffic", f"{self.offchip_gbps():,.2f} of {p.bandwidth_gbps:g} Gbps"),
+            ("binding resource", self.binding_resource()),
             ("latency", f"{t.latency_cycles:,.0f} cycles = {self.latency_s() * 1e3:.4g} ms"),
             ("throughput", f"{self.throughput_fps():,.1f} inferences/s"),
             ("MACs per inference", f"{self.macs:,}"),

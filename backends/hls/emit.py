@@ -35,6 +35,7 @@ from dfcc.dialects import dataflow as df
 from dfcc import kinds
 from dfcc.dialects.resources import elements_array
 from dfcc.errors import DfccError
+from dfcc.kinds.ddr_fifo import DramBuffer
 from dfcc.kinds.hls_types import HLS, Fx, Rom, cpp_type, exact_fx_for, fx_of, join_fx, prod, sanitize
 
 TOP = "top"
@@ -79,6 +80,7 @@ class Design:
     fixed: bool
     platform: str | None
     stages: list[str] = field(default_factory=list)
+    dram: list[DramBuffer] = field(default_factory=list)
 
 
 def main_function(module: ModuleOp, function: str = "main") -> func.FuncOp:
@@ -115,6 +117,7 @@ class Emitter:
         self.fixed = False
         self.storage: list[str] = []  # BIND_STORAGE pragmas of ROMs explore moved out of BRAM
         self.headers: set[str] = {"vec.h"}  # top.h's kernel headers: streams, lanes, and the kinds' hls_headers
+        self.dram: list[DramBuffer] = []  # off-chip arrays (evicted skip connections)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -306,9 +309,10 @@ class Emitter:
             if not isinstance(op, df.NodeOp):
                 raise DfccError(f"HLS backend: '{op.name}' is not a dataflow node (run -p lower-to-dataflow first)")
             memory = op.attributes.get(df.WEIGHTS_MEMORY_ATTR)
-            if memory is not None and memory.data == "off_chip":
-                raise self.error(op, "weights streamed from off-chip memory (dataflow.weights_memory = off_chip) are "
-                                     "not built by the HLS backend yet; run explore without off-chip-weights=true")
+            if (memory is not None and memory.data == "off_chip") or df.WEIGHTS_ON_CHIP_ATTR in op.attributes:
+                raise self.error(op, "weights streamed from off-chip memory (dataflow.weights_memory = off_chip or "
+                                     "dataflow.weights_on_chip) are not built by the HLS backend yet; run explore "
+                                     "without off-chip-weights=true")
             if op.int_prop("pixels") > 1:
                 raise self.error(op, f"spatial parallelism (pixels={op.int_prop('pixels')} per beat) is not built by "
                                      f"the HLS backend yet; run explore without spatial=true")
@@ -335,6 +339,7 @@ class Emitter:
 
     def finish(self) -> Design:
         ports = [self.port_decl(p) for p in self.inputs + self.outputs]
+        ports += [f"{b.elem}* {port}" for b in self.dram for port in b.ports]
         headers = self.headers | ({"rom.h"} if self.roms else set())  # ROMs: dfcc::code, dfcc::val
         signature = f"void {TOP}({', '.join(ports)})"
         weights = {}
@@ -357,6 +362,8 @@ class Emitter:
             "",
             *[f"// input {p.name}: {'x'.join(map(str, p.shape))} (stream order), {p.lanes} lane(s) of {p.elem}" for p in self.inputs],
             *[f"// output {p.name}: {'x'.join(map(str, p.shape))} (stream order), {p.lanes} lane(s) of {p.elem}" for p in self.outputs],
+            *[f"// DRAM buffer {b.name}: {b.words} words of {b.elem}; the host allocates it and passes it to every one "
+              f"of {', '.join(b.ports)}" for b in self.dram],
             f"{signature};",
             "",
             "#endif",
@@ -365,6 +372,10 @@ class Emitter:
         body = []
         for p in self.inputs + self.outputs:
             body.append(f"    {HLS}(INTERFACE axis port={p.name})")
+        for b in self.dram:
+            for port in b.ports:  # one AXI master each: the writer's and the reader's bursts do not share a port
+                body.append(f"    {HLS}(INTERFACE m_axi port={port} offset=slave bundle=gmem_{port} depth={b.words} "
+                            f"max_read_burst_length={b.burst} max_write_burst_length={b.burst})")
         body.append(f"    {HLS}(DATAFLOW)")
         body.extend("    " + line for line in self.storage)
         body.append("")
@@ -391,7 +402,7 @@ class Emitter:
         platform = self.module.attributes.get(df.PLATFORM_ATTR)
         files = {"top.h": top_h, "top.cpp": top_cpp, **weights}
         return Design(files, self.inputs, self.outputs, self.fixed,
-                      platform.data if platform is not None else None, self.stage_names)
+                      platform.data if platform is not None else None, self.stage_names, self.dram)
 
 
 def emit_design(module: ModuleOp) -> Design:

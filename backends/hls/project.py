@@ -130,7 +130,10 @@ def testbench(design: Design) -> str:
         lines += _port_io(port, "in")
     for port in design.outputs:
         lines.append(f"    hls::stream<dfcc::vec<{port.elem}, {port.lanes}> > {_var(port)}(\"{port.name}\");")
-    args = ", ".join(_var(p) for p in design.inputs + design.outputs)
+    for buffer in design.dram:  # the board's DRAM, modelled as arrays the m_axi ports point into
+        lines.append(f"    static {buffer.elem} {buffer.name}[{buffer.words}];")
+    args = ", ".join([_var(p) for p in design.inputs + design.outputs]
+                     + [buffer.name for buffer in design.dram for _ in buffer.ports])
     lines.append(f"    top({args});")
     for port in design.inputs:
         lines.append(f"    if (!{_var(port)}.empty()) {{ std::printf(\"FAIL {port.name}: top left input unread\\n\"); failed = true; }}")

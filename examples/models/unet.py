@@ -36,3 +36,34 @@ def unet() -> nn.Module:
     """Input (1, 1, 32, 32) -> per-pixel logits (1, 2, 32, 32)."""
     torch.manual_seed(0)
     return finish(UNet())
+
+
+class UNet4(nn.Module):
+    """Four max-pool levels down and four ConvTranspose2d levels up, each joined to its encoder by concat."""
+
+    def __init__(self, cin: int = 3, classes: int = 2, width: int = 16, levels: int = 4):
+        super().__init__()
+        widths = [width * 2**i for i in range(levels + 1)]
+        self.down = nn.ModuleList(_double_conv(a, b) for a, b in zip([cin] + widths[:-2], widths[:-1]))
+        self.bottom = _double_conv(widths[-2], widths[-1])
+        self.pool = nn.MaxPool2d(2)
+        self.ups = nn.ModuleList(nn.ConvTranspose2d(b, a, 2, stride=2) for a, b in zip(widths[:-1], widths[1:]))
+        self.decs = nn.ModuleList(_double_conv(2 * a, a) for a in widths[:-1])
+        self.out = nn.Conv2d(width, classes, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        for block in self.down:
+            x = block(x)
+            skips.append(x)
+            x = self.pool(x)
+        x = self.bottom(x)
+        for up, dec, skip in reversed(list(zip(self.ups, self.decs, skips))):
+            x = dec(torch.cat([up(x), skip], dim=1))
+        return self.out(x)
+
+
+def unet4() -> nn.Module:
+    """Input (1, 3, 256, 256) -> per-pixel logits (1, 2, 256, 256); long skips up to 256x256x16."""
+    torch.manual_seed(0)
+    return finish(UNet4())

@@ -1,0 +1,113 @@
+"""A FIFO held in off-chip memory: a skip connection evicted to DRAM (SMOF, SATAY)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.dialects.builtin import IntegerAttr, StringAttr
+from xdsl.ir import SSAValue
+from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, prop_def, result_def
+from xdsl.utils.exceptions import VerifyException
+
+from dfcc.dialects.dataflow import NodeOp, StreamType, int_attr, stream_type_of
+from dfcc.hardware.cycles import streaming_cycles
+from dfcc.hardware.logic import stage_logic
+from dfcc.hardware.offchip import DRAM_LATENCY_CYCLES, evicted_stream_bits
+from dfcc.kinds.cost import STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, folding_of, node_label, stream_bits
+from dfcc.kinds.hls_types import prod
+from dfcc.kinds.registry import NodeKind, register
+from dfcc.kinds.semantics import FixedIsFloatThenCast
+
+DDR_BURST = 16  # beats per m_axi burst of an evicted skip connection (Vitis HLS's default max burst length)
+
+
+@dataclass
+class DramBuffer:
+    """An array in off-chip memory the top function reaches through m_axi ports (one per pointer in `ports`)."""
+
+    name: str
+    elem: str  # C++ type of one word
+    words: int
+    ports: tuple[str, ...]
+    burst: int  # beats per burst on its ports
+
+
+@irdl_op_definition
+class DdrFifoOp(NodeOp):
+    """Passes its stream through a ring buffer of `capacity` words in DRAM: a writer stage stores every
+    word, a reader stage reads them back in order. A long skip connection thus waits off chip instead of
+    in a BRAM FIFO; the values are unchanged (semantics: identity).
+
+    Folding: `coarse` channel lanes per beat.
+    """
+
+    name = "dataflow.ddr_fifo"
+    input = operand_def(StreamType)
+    output = result_def(StreamType)
+    capacity = prop_def(IntegerAttr)
+    coarse = opt_prop_def(IntegerAttr)
+
+    def __init__(self, input: SSAValue, capacity: int, name: str):
+        super().__init__(operands=[input], result_types=[input.type.with_depth(2)],
+                         properties={"name": StringAttr(name), "capacity": int_attr(capacity)})
+
+    def verify_node(self) -> None:
+        in_type, out_type = stream_type_of(self.input, "ddr_fifo input"), stream_type_of(self.output, "ddr_fifo output")
+        if in_type.get_shape() != out_type.get_shape() or in_type.element_type != out_type.element_type:
+            raise VerifyException(f"ddr_fifo '{self.node_name.data}': output {out_type} must carry the input's "
+                                  f"shape and numbers {in_type}")
+        if not 1 <= self.capacity.value.data:
+            raise VerifyException(f"ddr_fifo '{self.node_name.data}': capacity must be at least 1 word")
+
+    def folding_extents(self) -> dict[str, int]:
+        """Channel lanes: the last dim (one beat carries `coarse` channels of a pixel)."""
+        return {"coarse": self.input.type.get_shape()[-1]}
+
+
+@register
+class DdrFifo(FixedIsFloatThenCast, NodeKind):
+    op = DdrFifoOp
+    hls_headers = ("ddr.h",)
+
+    def cost(self, op: DdrFifoOp) -> NodeModel:
+        shape = op.input.type.get_shape()
+        c = shape[-1]
+        rows = op.input.type.num_elements // c
+        bits = stream_bits(op.input)
+        moved = evicted_stream_bits(op.input.type.num_elements, bits)
+
+        def evaluate(folding: Folding) -> NodeCost:
+            (coarse,) = folding
+            # fpgaConvNet streaming layers: H*W*C/coarse cycles; the writer and the reader each move a beat per cycle
+            logic = stage_logic(coarse, bits) + stage_logic(coarse, bits)
+            return NodeCost(cycles=streaming_cycles(rows, 1, c, coarse),
+                            depth=DRAM_LATENCY_CYCLES + 2 * STAGE_PIPELINE_CYCLES, fill=0.0, dsp=0, bram18=0, uram=0,
+                            lut=logic.lut, ff=logic.ff, out_lanes=coarse, offchip_bits=moved)
+
+        return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate, elastic=True)
+
+    def run_float(self, op: DdrFifoOp, args):
+        return (args[0],)  # the words come back from DRAM unchanged
+
+    def stream_lanes(self, op: DdrFifoOp, folding=None) -> tuple[int, int]:
+        coarse = (op.folding() if folding is None else folding)["coarse"]
+        return coarse, coarse
+
+    def emit_hls(self, em, op: DdrFifoOp) -> None:
+        """A writer and a reader stage over a DRAM ring buffer (ddr.h), on two m_axi ports of the top."""
+        name = em.stage(op)
+        lanes, _ = self.stream_lanes(op)
+        x = em.read_stream(op.input, lanes, name)
+        out = em.new_stream(f"s_{name}", op.output.type, lanes, value=op.output)
+        em.define(op.output, out)
+        beats = prod(op.input.type.get_shape()) // lanes
+        if op.capacity.value.data < beats * lanes:
+            raise em.error(op, f"capacity {op.capacity.value.data} is less than one inference ({beats * lanes} "
+                               "words): the writer would wait for the reader (ddr.h's deadlock-free delivery)")
+        bursts = em.temp_stream(f"{name}_bursts", "int", 1)
+        bursts.depth = -(-beats // DDR_BURST)  # every token of an inference: the writer never blocks on it
+        ring = DramBuffer(em.unique(f"ddr_{name}"), f"dfcc::vec<{x.elem}, {lanes}>", beats,
+                          (em.unique(f"{name}_wr"), em.unique(f"{name}_rd")), DDR_BURST)
+        em.dram.append(ring)
+        em.calls.append(f"dfcc::ddr_write<{beats}, {DDR_BURST}>({x.name}, {ring.ports[0]}, {bursts.name});  // {name}")
+        em.calls.append(f"dfcc::ddr_read<{beats}, {DDR_BURST}>({ring.ports[1]}, {bursts.name}, {out.name});  // {name}")

@@ -1,0 +1,184 @@
+"""spill{platform=NAME utilisation=0.9 step=10 weights=true skips=true}: move weight memories and skip
+connections off chip until the design at the IR's folding fits the board (AutoWS / SMOF greedy).
+
+Each move is one of
+- keep `step` percent less of a node's weight memory on chip (AutoWS: the memory is split by depth; the
+  streamed part is re-read from DRAM on every sweep, `dataflow.weights_on_chip` records the rest; at 0 the
+  node's `dataflow.weights_memory` becomes off_chip);
+- evict a skip connection's FIFO (SMOF): a `dataflow.ddr_fifo` node is put on the join input, its words
+  wait in a DRAM ring buffer instead of BRAM (written once, read once).
+The move taken is the one freeing the most of the over-budget memories (BRAM18, URAM, LUT as fractions of
+the budget) per off-chip bit it adds, until nothing is over budget. Bandwidth is not a limit here: if the
+traffic exceeds the board's, the estimate stretches the II (AutoWS). `explore{off-chip-weights=true
+evict-skips=true}` chooses the same decisions together with the folding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr, i64
+from xdsl.ir import Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.rewriter import InsertPoint, Rewriter
+
+from dfcc.analyses.network import (
+    DEFAULT_FIFO_DEPTH, PLATFORM_ATTR, RESOURCE_LABELS, RESOURCES, Choice, Network, Totals, fifo_memory,
+)
+from dfcc.dialects.dataflow import WEIGHTS_MEMORY_ATTR, WEIGHTS_ON_CHIP_ATTR
+from dfcc.errors import DfccError
+from dfcc.hardware.offchip import evicted_stream_bits
+from dfcc.hardware.platforms import DEFAULT_PLATFORM, Platform, load_platform
+from dfcc.kinds import DdrFifoOp
+
+SPILL_STEP = 10  # AutoWS: a move spills 10% of one layer's weight memory
+MEMORIES = ("bram18", "uram", "lut")  # what spilling frees
+
+
+def write_weights_memory(op: Operation, memory: str, on_chip: int) -> None:
+    """Record where a node's weights live: `memory` for the `on_chip` percent, DRAM for the rest."""
+    if memory == "bram":
+        op.attributes.pop(WEIGHTS_MEMORY_ATTR, None)
+    else:
+        op.attributes[WEIGHTS_MEMORY_ATTR] = StringAttr(memory)
+    if on_chip < 100 and memory != "off_chip":
+        op.attributes[WEIGHTS_ON_CHIP_ATTR] = IntegerAttr(on_chip, i64)
+    else:
+        op.attributes.pop(WEIGHTS_ON_CHIP_ATTR, None)
+
+
+def evict(value: SSAValue, consumer: Operation) -> DdrFifoOp:
+    """Put a DRAM ring buffer holding one whole tensor between `value` and the join `consumer`."""
+    if value.type.depth.data != DEFAULT_FIFO_DEPTH:
+        Rewriter.replace_value_with_new_type(value, value.type.with_depth(DEFAULT_FIFO_DEPTH))
+    name = f"{consumer.node_name.data}_ddr{list(consumer.operands).index(value)}"
+    fifo = DdrFifoOp(value, value.type.num_elements, name)
+    Rewriter.insert_op(fifo, InsertPoint.before(consumer))
+    consumer.operands = [fifo.output if operand == value else operand for operand in consumer.operands]
+    return fifo
+
+
+@dataclass(frozen=True)
+class SkipFifo:
+    """A join input whose on-chip FIFO could move to DRAM."""
+
+    edge: int
+    bram18: int
+    lut: int
+    bits: int  # off-chip bits per inference once evicted
+
+
+def skip_fifos(network: Network, totals: Totals) -> list[SkipFifo]:
+    out = []
+    for e, depth in sorted(totals.fifo_depths.items()):
+        edge = network.edges[e]
+        if len(network.in_edges[edge.consumer]) < 2 or network.nodes[edge.producer].elastic:
+            continue
+        blocks, luts = fifo_memory(depth, edge.bits, totals.costs[edge.producer].out_lanes)
+        if blocks or luts:
+            out.append(SkipFifo(e, blocks, luts, evicted_stream_bits(edge.elements, edge.bits)))
+    return out
+
+
+def evict_large_skips(module: ModuleOp, platform: Platform, utilisation: float, share: float) -> int:
+    """Evict skip FIFOs (most BRAM per off-chip bit first) until those left on chip take at most `share`
+    of the BRAM budget, sized at the IR's folding; returns how many moved. The share is dfcc's choice:
+    explore then trades the rest against folding."""
+    network = Network.from_module(module)
+    totals = network.evaluate(network.ir_choices())
+    fifos = sorted(skip_fifos(network, totals), key=lambda f: -f.bram18 / f.bits)
+    budget = share * utilisation * platform.bram18
+    on_chip = sum(f.bram18 for f in fifos)
+    moved = []
+    for f in fifos:
+        if on_chip <= budget:
+            break
+        moved.append(network.edges[f.edge])
+        on_chip -= f.bram18
+    for edge in moved:
+        evict(edge.value, network.nodes[edge.consumer].op)
+    return len(moved)
+
+
+def _write_choices(network: Network, choices: list[Choice]) -> None:
+    for model, (_, memory, _, on_chip) in zip(network.nodes, choices):
+        if model.has_weights:
+            write_weights_memory(model.op, memory, on_chip)
+
+
+def spill(module: ModuleOp, platform: Platform, utilisation: float = 0.9, step: int = SPILL_STEP,
+          weights: bool = True, skips: bool = True) -> Totals:
+    """The AutoWS / SMOF greedy of the module docstring; returns the totals of the design that fits."""
+    if not 1 <= step <= 100:
+        raise DfccError(f"spill: step must be a percent in 1..100, got {step}")
+    limits = {k: utilisation * getattr(platform, k) for k in RESOURCES}
+    network = Network.from_module(module)
+    choices = network.ir_choices()
+    while True:
+        totals = network.evaluate(choices, max_bits_per_cycle=platform.bandwidth_bits_per_cycle)
+        over = [k for k, _, _ in totals.overshoot(limits)]
+        if not over:
+            _write_choices(network, choices)
+            return totals
+        if any(k not in MEMORIES for k in over):
+            k = next(k for k in over if k not in MEMORIES)
+            raise DfccError(f"spill: the design needs {totals.resource(k):,} {RESOURCE_LABELS[k]} on {platform.name} "
+                            f"(budget {limits[k]:,.0f}); moving memories off chip cannot help (fold it with explore)")
+        best = None  # (score, kind, what)
+
+        def consider(saved: dict[str, int], bits: int, move) -> None:
+            nonlocal best
+            gain = sum(saved.get(k, 0) / max(limits[k], 1e-9) for k in over)
+            if gain <= 0:
+                return
+            score = gain / bits if bits > 0 else float("inf")
+            if best is None or score > best[0]:
+                best = (score, move)
+
+        if weights:
+            for i, model in enumerate(network.nodes):
+                folding, memory, mult, on_chip = choices[i]
+                if not model.has_weights or memory == "off_chip":
+                    continue
+                left = on_chip - step
+                new = (folding, "off_chip", mult, 100) if left <= 0 else (folding, memory, mult, left)
+                before, after = totals.costs[i], model.cost(*new)
+                consider({k: getattr(before, k) - getattr(after, k) for k in MEMORIES},
+                         after.offchip_bits - before.offchip_bits, ("weights", i, new))
+        if skips:
+            for f in skip_fifos(network, totals):
+                consider({"bram18": f.bram18, "lut": f.lut}, f.bits, ("skip", f.edge, None))
+        if best is None:
+            k = over[0]
+            raise DfccError(f"spill: the design does not fit on {platform.name} even with every weight memory and "
+                            f"skip connection off chip: it needs {totals.resource(k):,} {RESOURCE_LABELS[k]}, the "
+                            f"budget is {limits[k]:,.0f}")
+        kind, index, new = best[1]
+        if kind == "weights":
+            choices[index] = new
+        else:
+            _write_choices(network, choices)
+            edge = network.edges[index]
+            evict(edge.value, network.nodes[edge.consumer].op)
+            network = Network.from_module(module)
+            choices = network.ir_choices()
+
+
+@dataclass(frozen=True)
+class Spill(ModulePass):
+    """Spill weights and skip connections off chip until the design fits (see module docstring)."""
+
+    name = "spill"
+
+    platform: str = DEFAULT_PLATFORM
+    utilisation: float = 0.9
+    step: int = SPILL_STEP
+    weights: bool = True
+    skips: bool = True
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        board = load_platform(self.platform)
+        spill(op, board, float(self.utilisation), int(self.step), bool(self.weights), bool(self.skips))
+        op.attributes[PLATFORM_ATTR] = StringAttr(self.platform.lower() if self.platform.lower() == board.name.lower()
+                                                  else self.platform)
