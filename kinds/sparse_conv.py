@@ -4,7 +4,10 @@ run time), as in PASS and HASS.
 
 Its cycles are an expectation: the histogram P_c(z) of zero products per window and input channel,
 measured on calibration data by the activation-sparsity pass (`dataflow.zero_histogram`), or, when
-none was measured, counted from the weights alone (activations taken as dense).
+none was measured, counted from the weights alone (activations taken as dense). As in PASS, the
+channels of a group are sorted by expected cycles and dealt to the input streams in snake order
+(`channel_slots`), so the busiest stream, which sets the pace, carries as little as possible; the
+HLS kernel (include/dfcc/sparse_conv.h) deals them the same way.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from xdsl.ir import SSAValue
 
 from dfcc.dialects.resources import elements_array
 from dfcc.errors import DfccError
-from dfcc.hardware.cycles import sparse_conv_cycles
+from dfcc.hardware.cycles import expected_window_cycles, snake_assignment, sparse_conv_cycles
 from dfcc.kinds.conv import Conv, ConvFields
 from dfcc.kinds.cost import ZERO_HISTOGRAM_ATTR, Folding, zero_histogram
 from dfcc.kinds.registry import register
@@ -66,13 +69,44 @@ def expectation_basis(op: SparseConvOp) -> str:
 
 
 def expected_histogram(op: SparseConvOp) -> np.ndarray:
+    """P_c(z) of a zero-skipping conv or linear: measured, else from its zero weights."""
     measured = zero_histogram(op)
     if measured is not None:
         return measured
     weights = weight_values(op.weights)
     if weights is None:
-        raise DfccError(f"sparse_conv '{op.node_name.data}': weights are not a constant")
-    return weight_zero_histogram(weights, op.groups.value.data)
+        raise DfccError(f"{op.name} '{op.node_name.data}': weights are not a constant")
+    groups = op.groups.value.data if isinstance(op, SparseConvOp) else 1
+    return weight_zero_histogram(weights, groups)
+
+
+def channel_slots(hist: np.ndarray, groups: int, streams: int, fine: int) -> np.ndarray:
+    """slots[t, i]: the channel input stream i carries in slot t of a pixel ((C/streams) x streams).
+
+    When a group's channels fill whole beats of `streams` lanes, each group's channels are dealt in
+    PASS order (`snake_assignment` over their expected cycles at `fine`), unless that leaves the
+    busiest stream no less busy than keeping the stream order (c = t*streams + i), which needs no
+    reordering buffer in hardware and is kept then, as it is when a beat holds several groups.
+    """
+    channels, k2 = hist.shape[0], hist.shape[1] - 1
+    cg = channels // groups
+    identity = np.arange(channels).reshape(-1, streams)  # streams divides C
+    if cg % streams:
+        return identity
+    cycles = np.array(expected_window_cycles(hist.tolist(), k2, fine))
+    sorted_slots = identity.copy()
+    for g in range(groups):
+        lanes = snake_assignment(cycles[g * cg:(g + 1) * cg].tolist(), streams)
+        sorted_slots[g * cg // streams:(g + 1) * cg // streams] = g * cg + np.array(lanes).T
+    busiest = [cycles[s].sum(axis=0).max() for s in (sorted_slots, identity)]
+    return sorted_slots if busiest[0] < busiest[1] - 1e-9 else identity
+
+
+def stream_of_channels(slots: np.ndarray) -> list[int]:
+    """The stream carrying each channel, from `channel_slots`."""
+    stream = np.empty(slots.size, dtype=np.int64)
+    stream[slots.reshape(-1)] = np.tile(np.arange(slots.shape[1]), slots.shape[0])
+    return stream.tolist()
 
 
 @register
@@ -88,8 +122,15 @@ class SparseConv(Conv):
         _, ho, wo, f = op.output.type.get_shape()
         (kr, kc), _, _, (pt, pb, pl, pr) = op.window_geometry()
         groups = op.groups.value.data
-        hist = expected_histogram(op).tolist()
-        # cycles are an expected value; the stage takes whole cycles
-        return lambda folding: math.ceil(sparse_conv_cycles(
-            h, w, c, f, kr, kc, ho, wo, folding[0], folding[1], folding[3], hist, groups=groups,
-            coarse_group=folding[2], pad_top=pt, pad_bottom=pb, pad_left=pl, pad_right=pr))
+        hist = expected_histogram(op)
+        rows = hist.tolist()
+
+        def cycles(folding: Folding) -> int:
+            ci, co, cg, fine = folding
+            stream_of = stream_of_channels(channel_slots(hist, groups, ci * cg, fine)) if c % (ci * cg) == 0 else None
+            # cycles are an expected value; the stage takes whole cycles
+            return math.ceil(sparse_conv_cycles(
+                h, w, c, f, kr, kc, ho, wo, ci, co, fine, rows, groups=groups, coarse_group=cg,
+                pad_top=pt, pad_bottom=pb, pad_left=pl, pad_right=pr, stream_of=stream_of))
+
+        return cycles

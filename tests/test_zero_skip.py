@@ -96,5 +96,5 @@ def test_sparse_conv_computes_what_conv_computes(lowered, quantized):
 
 
 def test_zero_skip_names_unknown_nodes():
-    with pytest.raises(DfccError, match="nodes pattern 'conv9' matches no conv node"):
+    with pytest.raises(DfccError, match="nodes pattern 'conv9' matches no conv or linear node"):
         ZeroSkip(nodes=("conv9",)).apply(CTX, parse_module(GRAPH))
