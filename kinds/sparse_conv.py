@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 from xdsl.irdl import irdl_op_definition
@@ -23,7 +24,9 @@ from dfcc.dialects.resources import elements_array
 from dfcc.errors import DfccError
 from dfcc.hardware.cycles import expected_window_cycles, snake_assignment, sparse_conv_cycles
 from dfcc.kinds.conv import Conv, ConvFields
-from dfcc.kinds.cost import ZERO_HISTOGRAM_ATTR, Folding, zero_histogram
+from dfcc.kinds.cost import (
+    ZERO_HISTOGRAM_ATTR, Folding, NodeCost, NodeModel, array_cost, stream_bits, weight_bits, zero_histogram,
+)
 from dfcc.kinds.registry import register
 from dfcc.kinds.sparse_weights import SparseWeightsOp
 from dfcc.kinds.weights import WeightsOp
@@ -44,6 +47,14 @@ def weight_values(value: SSAValue) -> np.ndarray | None:
     if isinstance(owner, WeightsOp):
         return elements_array(owner.value)
     return None
+
+
+def constant_weights(op) -> np.ndarray:
+    """The dense weights of a zero-skipping node; a DfccError if they are not a constant."""
+    weights = weight_values(op.weights)
+    if weights is None:
+        raise DfccError(f"{op.name} '{op.node_name.data}': weights are not a constant")
+    return weights
 
 
 def weight_zero_histogram(weights: np.ndarray, groups: int) -> np.ndarray:
@@ -73,11 +84,8 @@ def expected_histogram(op: SparseConvOp) -> np.ndarray:
     measured = zero_histogram(op)
     if measured is not None:
         return measured
-    weights = weight_values(op.weights)
-    if weights is None:
-        raise DfccError(f"{op.name} '{op.node_name.data}': weights are not a constant")
     groups = op.groups.value.data if isinstance(op, SparseConvOp) else 1
-    return weight_zero_histogram(weights, groups)
+    return weight_zero_histogram(constant_weights(op), groups)
 
 
 def channel_slots(hist: np.ndarray, groups: int, streams: int, fine: int) -> np.ndarray:
@@ -109,6 +117,56 @@ def stream_of_channels(slots: np.ndarray) -> list[int]:
     return stream.tolist()
 
 
+def stored_weights(weights: np.ndarray, groups: int) -> np.ndarray:
+    """C x F: the non-zero weights of each (input channel, filter) pair (0 across groups)."""
+    filters, cg = weights.shape[:2]
+    per_row = (weights.reshape(filters, cg, -1) != 0).sum(axis=2)  # F x Cg
+    fg = filters // groups
+    full = np.zeros((cg * groups, filters), dtype=np.int64)
+    for g in range(groups):
+        full[g * cg:(g + 1) * cg, g * fg:(g + 1) * fg] = per_row[g * fg:(g + 1) * fg].T
+    return full
+
+
+def sparse_memory(stored: np.ndarray, groups: int, slots: np.ndarray, coarse_out: int, k: int, w_bits: int,
+                  d_bits: int) -> tuple[int, int, int, int]:
+    """(width, depth) of the stored weights and positions, and (BRAM18, LUT) of the rest of the
+    zero-skipping stage's memory: its per-PE counts and, when it reorders channels, the deal's buffer."""
+    channels, filters = stored.shape
+    streams = slots.shape[1]
+    per_stream = np.zeros((streams, filters), dtype=np.int64)
+    np.add.at(per_stream, np.array(stream_of_channels(slots)), stored)
+    longest = int(per_stream.reshape(streams, filters // coarse_out, coarse_out).sum(axis=1).max())
+    pes = streams * coarse_out
+    # dfcc include/dfcc/sparse_conv.h: per PE, (value, kernel position) pairs padded to the longest PE, K banks
+    width, depth = pes * k * (w_bits + (k - 1).bit_length()), -(-longest // k)
+    # dfcc sparse_conv.h: per PE one count (0..K) per (slot, output beat): C/streams slots x GPB*(F/G)/co beats
+    gpb = max(1, streams // (channels // groups))
+    counts = array_cost(pes * k.bit_length(), slots.shape[0] * gpb * (filters // groups) // coarse_out)
+    reordering = not np.array_equal(slots, np.arange(channels).reshape(slots.shape))
+    # dfcc sparse_conv.h: a reordering deal keeps two pixels of windows (ping-pong), one array of the
+    # pixel's slots per (half, kernel position, lane)
+    arrays = 2 * k * streams if reordering else 0
+    buffer = array_cost(d_bits, slots.shape[0])
+    return width, depth, counts[0] + arrays * buffer[0], counts[1] + arrays * buffer[1]
+
+
+def with_sparse_memory(model: NodeModel, memory: Callable[[Folding], tuple[int, int, int, int]]) -> NodeModel:
+    """The dense node's model with its weight memory replaced by the zero-skipping stage's memories."""
+    dense = model.evaluate
+
+    def evaluate(folding: Folding) -> NodeCost:
+        cost = dense(folding)
+        old_bram, old_lut = array_cost(cost.weight_width, cost.weight_depth)
+        width, depth, bram, lut = memory(folding)
+        new_bram, new_lut = array_cost(width, depth)
+        return replace(cost, bram18=cost.bram18 - old_bram + new_bram + bram, lut=cost.lut - old_lut + new_lut + lut,
+                       weight_width=width, weight_depth=depth)
+
+    model.evaluate = evaluate
+    return model
+
+
 @register
 class SparseConv(Conv):
     op = SparseConvOp
@@ -116,6 +174,20 @@ class SparseConv(Conv):
 
     def emit_hls(self, em, op: SparseConvOp) -> None:
         raise em.error(op, "this node kind is not supported by the HLS backend yet")
+
+    def cost(self, op: SparseConvOp) -> NodeModel:
+        groups = op.groups.value.data
+        kr, kc = op.ints_prop("kernel")
+        hist = expected_histogram(op)
+        stored = stored_weights(constant_weights(op), groups)
+        w_bits, d_bits = weight_bits(op.weights), stream_bits(op.input)
+
+        def memory(folding: Folding) -> tuple[int, int, int, int]:
+            ci, co, cg, fine = folding
+            slots = channel_slots(hist, groups, ci * cg, fine)
+            return sparse_memory(stored, groups, slots, co, kr * kc, w_bits, d_bits)
+
+        return with_sparse_memory(super().cost(op), memory)
 
     def cycles_function(self, op: SparseConvOp) -> Callable[[Folding], float]:
         _, h, w, c = op.input.type.get_shape()

@@ -15,10 +15,13 @@ from collections.abc import Callable
 from xdsl.irdl import irdl_op_definition
 
 from dfcc.hardware.cycles import sparse_conv_cycles
-from dfcc.kinds.cost import Folding
+from dfcc.kinds.cost import Folding, NodeModel, stream_bits, weight_bits
 from dfcc.kinds.linear import Linear, LinearFields, linear_rows
 from dfcc.kinds.registry import register
-from dfcc.kinds.sparse_conv import channel_slots, expected_histogram, stream_of_channels
+from dfcc.kinds.sparse_conv import (
+    channel_slots, constant_weights, expected_histogram, sparse_memory, stored_weights, stream_of_channels,
+    with_sparse_memory,
+)
 
 
 @irdl_op_definition
@@ -45,3 +48,14 @@ class SparseLinear(Linear):
                                                 stream_of=stream_of))
 
         return cycles
+
+    def cost(self, op: SparseLinearOp) -> NodeModel:
+        hist = expected_histogram(op)
+        stored = stored_weights(constant_weights(op), 1)
+        w_bits, d_bits = weight_bits(op.weights), stream_bits(op.input)
+
+        def memory(folding: Folding) -> tuple[int, int, int, int]:
+            ci, co = folding
+            return sparse_memory(stored, 1, channel_slots(hist, 1, ci, 1), co, 1, w_bits, d_bits)
+
+        return with_sparse_memory(super().cost(op), memory)

@@ -47,6 +47,10 @@ func.func @main(%a: tensor<1x4x4x4xf32>) -> tensor<1x1x4x4xf32> {{
 """
 
 
+def _dense(module):
+    return next(op for op in module.walk() if isinstance(op, kinds.ConvOp))
+
+
 def _nodes(module):
     return [op for op in module.walk() if isinstance(op, (kinds.SparseConvOp, kinds.SparseLinearOp))]
 
@@ -70,6 +74,19 @@ def test_pass_assignment_sets_the_cycles_hand_computed():
     assert model.cost((2, 1, 1, 3)).cycles == 72
     # one stream: every channel, 9+1+8+2 = 20 per pixel: 320 (dense conv: 16 x 36 = 576)
     assert model.cost((1, 1, 1, 1)).cycles == 320
+
+
+def test_sparse_memory_hand_computed():
+    dense_module, module = parse_module(GRAPH), parse_module(GRAPH)
+    ZeroSkip().apply(CTX, module)
+    dense, sparse = describe(_dense(dense_module)).cost((2, 1, 1, 1)), describe(_nodes(module)[0]).cost((2, 1, 1, 1))
+    # dense ROM: 32 bits (2 lanes x 16) x 18 words = 576 bits, LUTRAM: 9 LUTs. Sparse: 2 PEs x 9 banks x (16-bit
+    # value + 4-bit position), depth ceil(10/9) = 2 (each PE stores 10 weights): 720 bits, 12 LUTs; counts 2 PEs x
+    # 4 bits x 2 rows: 1 LUT; the reordering buffer: 2 halves x 9 positions x 2 lanes arrays of 2 x 16 bits: 36 LUTs
+    assert (dense.weight_width, dense.weight_depth) == (32, 18)
+    assert (sparse.weight_width, sparse.weight_depth) == (360, 2)
+    assert sparse.lut - dense.lut == -9 + 12 + 1 + 36 and sparse.bram18 == dense.bram18
+    assert sparse.dsp == dense.dsp
 
 
 def test_pe_roms_hold_only_non_zero_weights():
