@@ -14,6 +14,7 @@ import pytest
 
 from dfcc import kinds
 from dfcc.backends.cpu.reference import run_reference
+from dfcc.backends.hls.bounded import bounded_csim
 from dfcc.backends.hls.csim import build, csim, read_outputs
 from dfcc.backends.hls.emit import emit_design
 from dfcc.backends.hls.project import write_project
@@ -169,14 +170,7 @@ FOLDINGS = {"conv0": dict(coarse_in=3, coarse_out=2, fine=3), "conv1": dict(coar
             "conv2": dict(coarse_group=4, fine=9), "linear0": dict(coarse_in=4, coarse_out=2)}
 
 
-@pytest.mark.parametrize("fixed,sparsify,measured", [
-    (True, {"weight_density": 0.4}, True),             # unstructured, zero activations measured (channel order)
-    (True, {"pattern": "n:m", "n": 2, "m": 4}, True),  # 2:4
-    (True, {"pattern": "n:m", "n": 2, "m": 4}, False),  # 2:4, weights-only statistics
-    (False, {"weight_density": 0.4}, False),           # float, unstructured
-    (True, None, True),                                 # dense weights, activation zeros only
-])
-def test_csim_bit_exact(cnn, tmp_path, fixed, sparsify, measured):
+def _zero_skipping(cnn, tmp_path, fixed: bool, sparsify: dict | None, measured: bool):
     module, x = cnn
     module = module.clone()
     if fixed:
@@ -192,10 +186,28 @@ def test_csim_bit_exact(cnn, tmp_path, fixed, sparsify, measured):
     for node in nodes:
         node.properties.update({k: int_attr(v) for k, v in FOLDINGS[node.node_name.data].items()})
     module.verify()
-    expected = run_reference(module, [x[1]])
-    result = csim(module, [x[1]])
+    return module, x[1]
+
+
+@pytest.mark.parametrize("fixed,sparsify,measured", [
+    (True, {"weight_density": 0.4}, True),             # unstructured, zero activations measured (channel order)
+    (True, {"pattern": "n:m", "n": 2, "m": 4}, True),  # 2:4
+    (True, {"pattern": "n:m", "n": 2, "m": 4}, False),  # 2:4, weights-only statistics
+    (False, {"weight_density": 0.4}, False),           # float, unstructured
+    (True, None, True),                                 # dense weights, activation zeros only
+])
+def test_csim_bit_exact(cnn, tmp_path, fixed, sparsify, measured):
+    module, x = _zero_skipping(cnn, tmp_path, fixed, sparsify, measured)
+    expected = run_reference(module, [x])
+    result = csim(module, [x])
     assert result.warnings == []
     if fixed:
         assert np.array_equal(result.outputs[0], expected[0])
     else:
         assert np.allclose(result.outputs[0], expected[0], rtol=1e-5, atol=1e-5)
+
+
+def test_bounded_fifo_csim_runs_the_pes_concurrently(cnn, tmp_path):
+    """Every PE, the deal and the glue as threads over FIFOs of their depths: no deadlock, same bits."""
+    module, x = _zero_skipping(cnn, tmp_path, True, {"weight_density": 0.4}, True)
+    assert np.array_equal(bounded_csim(module, [x]).outputs[0], run_reference(module, [x])[0])
