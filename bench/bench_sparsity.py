@@ -84,10 +84,15 @@ def measure(setup: Setup, config: str, sparsify: dict | None, budgets) -> list[R
     rows = []
     for budget in budgets:
         module = hardware_module.clone()
-        Explore(utilisation=budget).apply(ctx, module)
+        zero_fraction = sum(zeros) / len(zeros) if zeros else float("nan")
+        try:
+            Explore(utilisation=budget).apply(ctx, module)
+        except DfccError:  # even the most folded design needs more than the budget (its memories)
+            rows.append(Row(setup.name, config, accuracy, budget, float("nan"), 0, zero_fraction))
+            continue
         estimate = Estimate.of_module(module)
         rows.append(Row(setup.name, config, accuracy, budget, estimate.throughput_fps(), estimate.totals.dsp,
-                        sum(zeros) / len(zeros) if zeros else float("nan")))
+                        zero_fraction))
     return rows
 
 
@@ -97,6 +102,9 @@ def print_table(rows: list[Row]) -> None:
           f"{'img/s/DSP':>10s} {'vs dense':>8s} {'act 0s':>6s}")
     for r in rows:
         base = dense[(r.model, r.budget)]
+        if r.fps != r.fps:
+            print(f"{r.model:14s} {r.config:12s} {r.accuracy:6.2f} {r.budget:6.2f} {'does not fit':>12s}")
+            continue
         gain = (r.fps / max(r.dsp, 1)) / (base.fps / max(base.dsp, 1))
         zeros = "" if r.activation_zeros != r.activation_zeros else f"{r.activation_zeros:.0%}"
         print(f"{r.model:14s} {r.config:12s} {r.accuracy:6.2f} {r.budget:6.2f} {r.fps:12,.0f} {r.dsp:5d} "
