@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from dfcc import kinds
-from dfcc.backends.cpu.reference import run_reference
+from dfcc.analyses.reference import run_reference
 from dfcc.backends.hls.bounded import bounded_csim
 from dfcc.backends.hls.csim import build, csim, read_outputs
 from dfcc.backends.hls.emit import emit_design
