@@ -24,6 +24,7 @@ from dfcc.dialects.resources import elements_array
 from dfcc.errors import DfccError
 from dfcc.hardware.cycles import expected_window_cycles, snake_assignment, sparse_conv_cycles
 from dfcc.kinds.conv import Conv, ConvFields
+from dfcc.kinds.hls_sparse import emit_zero_skipping
 from dfcc.kinds.cost import (
     ZERO_HISTOGRAM_ATTR, Folding, NodeCost, NodeModel, array_cost, stream_bits, weight_bits, zero_histogram,
 )
@@ -170,10 +171,19 @@ def with_sparse_memory(model: NodeModel, memory: Callable[[Folding], tuple[int, 
 @register
 class SparseConv(Conv):
     op = SparseConvOp
-    hls_headers = ()
+    hls_headers = ("sparse_conv.h",)
 
     def emit_hls(self, em, op: SparseConvOp) -> None:
-        raise em.error(op, "this node kind is not supported by the HLS backend yet")
+        """One `dfcc::sparse_conv` call: ROMs of the non-zero weights only, channels in PASS order."""
+        n, h, w, c = op.input.type.get_shape()
+        if n != 1:
+            raise em.error(op, f"batch {n} streams are not supported (batch 1 only)")
+        (kr, kc), (sr, sc), (dr, dc), (pt, pb, pl, pr) = op.window_geometry()
+        groups, fine = op.groups.value.data, op.int_prop("fine")
+        lanes_in, lanes_out = self.stream_lanes(op)
+        geom = f"dfcc::geom<{h}, {w}, {c}, {kr}, {kc}, {sr}, {sc}, {dr}, {dc}, {pt}, {pb}, {pl}, {pr}>"
+        slots = channel_slots(expected_histogram(op), groups, lanes_in, fine)
+        emit_zero_skipping(em, op, geom, groups, lanes_in, lanes_out, fine, constant_weights(op), slots)
 
     def cost(self, op: SparseConvOp) -> NodeModel:
         groups = op.groups.value.data

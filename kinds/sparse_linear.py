@@ -16,6 +16,8 @@ from xdsl.irdl import irdl_op_definition
 
 from dfcc.hardware.cycles import sparse_conv_cycles
 from dfcc.kinds.cost import Folding, NodeModel, stream_bits, weight_bits
+from dfcc.kinds.hls_sparse import emit_zero_skipping
+from dfcc.kinds.hls_types import prod
 from dfcc.kinds.linear import Linear, LinearFields, linear_rows
 from dfcc.kinds.registry import register
 from dfcc.kinds.sparse_conv import (
@@ -34,6 +36,7 @@ class SparseLinearOp(LinearFields):
 @register
 class SparseLinear(Linear):
     op = SparseLinearOp
+    hls_headers = ("sparse_conv.h",)
 
     def cycles_function(self, op: SparseLinearOp) -> Callable[[Folding], float]:
         c, f, rows = op.input.type.get_shape()[-1], op.output.type.get_shape()[-1], linear_rows(op)
@@ -48,6 +51,14 @@ class SparseLinear(Linear):
                                                 stream_of=stream_of))
 
         return cycles
+
+    def emit_hls(self, em, op: SparseLinearOp) -> None:
+        """The sparse conv kernel with a 1x1 kernel over a rows x 1 image (module doc)."""
+        shape = op.input.type.get_shape()
+        lanes_in, lanes_out = self.stream_lanes(op)
+        geom = f"dfcc::geom<{prod(shape[:-1])}, 1, {shape[-1]}, 1, 1>"
+        slots = channel_slots(expected_histogram(op), 1, lanes_in, 1)
+        emit_zero_skipping(em, op, geom, 1, lanes_in, lanes_out, 1, constant_weights(op), slots)
 
     def cost(self, op: SparseLinearOp) -> NodeModel:
         hist = expected_histogram(op)

@@ -200,7 +200,7 @@ def test_hls_lanes_are_the_kinds_and_the_cost_models():
     checked = set()
     for module, emitter in _hls_modules():
         for op in module.walk():
-            if not isinstance(op, NodeOp) or isinstance(op, (WeightsOp, SourceOp, SinkOp)):
+            if not isinstance(op, NodeOp) or isinstance(op, (WeightsOp, SparseWeightsOp, SourceOp, SinkOp)):
                 continue
             producer = emitter.producer_lanes(op.stream_operands()[0]) or 1
             _, lanes = kind_of(op).stream_lanes(op, producer_lanes=producer)

@@ -18,7 +18,7 @@ from dfcc.backends.hls.bounded import bounded_csim
 from dfcc.backends.hls.csim import build, csim, read_outputs
 from dfcc.backends.hls.emit import emit_design
 from dfcc.backends.hls.project import write_project
-from dfcc.backends.hls.sparse_layout import pe_roms
+from dfcc.kinds.hls_sparse import pe_roms
 from dfcc.dialects.dataflow import int_attr
 from dfcc.frontends.mlir import make_context, parse_module
 from dfcc.hardware.cycles import expected_window_cycles, snake_assignment
