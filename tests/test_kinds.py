@@ -54,8 +54,6 @@ def _modules(quantized: bool = False) -> list:
             if any(op.name.startswith("linalg.") for op in module.walk()):
                 LowerToDataflow().apply(make_context(), module)
             if quantized:
-                if "dataflow.sparse_weights" in text:
-                    continue  # quantize's error measurement fails on sparse weights (a KeyError)
                 with contextlib.redirect_stderr(io.StringIO()):  # its calibration remarks
                     Quantize(samples=1).apply(make_context(), module)
         except DfccError:
