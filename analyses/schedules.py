@@ -503,6 +503,7 @@ SCHEDULES: dict[type, Callable[[Pipeline, Operation], None]] = {
     df.SparseConvOp: _conv,
     df.PoolOp: _pool,
     df.LinearOp: _linear,
+    df.SparseLinearOp: _linear,  # as for SparseConvOp: the dense schedule, its worst case
     df.MatmulOp: _matmul,
     df.ForkOp: _fork,
     df.MapOp: _map,

@@ -68,25 +68,44 @@ def windowed_stage_cycles(
     return max(padded_rows * padded_cols * cb, busy + within_row + next_row + next_inference)
 
 
+def expected_window_cycles(zero_histograms: Sequence[Sequence[float]], k2: int, fine: int,
+                           skip_zero_windows: bool = True) -> list[float]:
+    """Per input channel, the expected cycles of one window against one filter."""
+    # PASS (Montgomerie-Corcoran et al., arXiv 2307.07821) / HASS (arXiv 2406.03088): ceil((K^2-z)/fine), all-zero 0|1
+    cost = [-(-(k2 - z) // fine) for z in range(k2)] + [0 if skip_zero_windows else 1]
+    return [sum(p * w for p, w in zip(hist, cost)) for hist in zero_histograms]
+
+
+def snake_assignment(channel_cycles: Sequence[float], streams: int) -> list[list[int]]:
+    """Each stream's channels, in slot order: channels sorted by expected cycles, most expensive first
+    (ties by index), dealt to the streams in snake order (0..S-1, then S-1..0, ...)."""
+    # PASS (arXiv 2307.07821): sorted channels dealt to the ci*cg streams in snake order to balance their workload
+    order = sorted(range(len(channel_cycles)), key=lambda c: (-channel_cycles[c], c))
+    slots: list[list[int]] = [[] for _ in range(streams)]
+    for n, c in enumerate(order):
+        lane = n % streams
+        slots[lane if (n // streams) % 2 == 0 else streams - 1 - lane].append(c)
+    return slots
+
+
 def sparse_conv_cycles(
     rows: int, cols: int, channels: int, filters: int, kr: int, kc: int,
     rows_out: int, cols_out: int, coarse_in: int, coarse_out: int, fine: int,
     zero_histograms: Sequence[Sequence[float]], skip_zero_windows: bool = True,
     groups: int = 1, coarse_group: int = 1,
     pad_top: int = 0, pad_bottom: int = 0, pad_left: int = 0, pad_right: int = 0,
+    stream_of: Sequence[int] | None = None,
 ) -> float:
     """Expected cycles of a zero-skipping conv stage; its slowest stream sets the pace.
 
     `zero_histograms[c][z]` is the probability that a window of input channel c has z zero
-    products (z = 0 .. Kr*Kc). Channel c is carried by stream c mod (ci*cg), as in the hardware.
+    products (z = 0 .. Kr*Kc). Channel c is carried by stream `stream_of[c]` (default c mod (ci*cg)).
     """
-    k2 = kr * kc
     streams = coarse_in * coarse_group
-    # PASS (Montgomerie-Corcoran et al., arXiv 2307.07821) / HASS (arXiv 2406.03088): ceil((K^2-z)/fine), all-zero 0|1
-    cost = [-(-(k2 - z) // fine) for z in range(k2)] + [0 if skip_zero_windows else 1]
+    expected = expected_window_cycles(zero_histograms, kr * kc, fine, skip_zero_windows)
     load = [0.0] * streams
-    for c, hist in enumerate(zero_histograms):
-        load[c % streams] += sum(p * w for p, w in zip(hist, cost))
+    for c, cycles in enumerate(expected):
+        load[stream_of[c] if stream_of is not None else c % streams] += cycles
     # PASS (arXiv 2307.07821) / HASS (arXiv 2406.03088) worst-stream workload Ho*Wo*(C/(ci*cg))*(F/(co*g))*sum_z P(z)*ceil((K^2-z)/fine)
     compute = rows_out * cols_out * -(-filters // (coarse_out * groups)) * max(load)
     # fpgaConvNet input and output transfer terms bound the stage below

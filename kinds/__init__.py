@@ -16,6 +16,7 @@ from dfcc.kinds.sparse_weights import SparseWeightsOp
 from dfcc.kinds.conv import ConvOp
 from dfcc.kinds.sparse_conv import SparseConvOp
 from dfcc.kinds.linear import LinearOp
+from dfcc.kinds.sparse_linear import SparseLinearOp
 from dfcc.kinds.pool import PoolOp
 from dfcc.kinds.reduce import ReduceOp
 from dfcc.kinds.map import MapOp, YieldOp
@@ -33,7 +34,7 @@ Dataflow = Dialect("dataflow", [*KINDS, YieldOp], [StreamType, FixedType])
 
 __all__ = [
     "KINDS", "Dataflow", "NodeKind", "kind_of", "register", "YieldOp",
-    "SourceOp", "SinkOp", "WeightsOp", "SparseWeightsOp", "ConvOp", "SparseConvOp", "LinearOp", "PoolOp",
+    "SourceOp", "SinkOp", "WeightsOp", "SparseWeightsOp", "ConvOp", "SparseConvOp", "LinearOp", "SparseLinearOp", "PoolOp",
     "ReduceOp", "MapOp", "ForkOp", "ReshapeOp", "TransposeOp", "ConcatOp", "SliceOp", "PadOp", "ResizeOp", "MatmulOp",
     "DdrFifoOp",
 ]

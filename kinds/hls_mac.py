@@ -39,7 +39,7 @@ def mid_and_mul(op, t_acc: str, t_mid: str | None) -> str:
     return f", {t_mid}" if t_mid else ""
 
 
-def _zero_rom(em, name: str, count: int, fx: Fx | None) -> Rom:
+def zero_rom(em, name: str, count: int, fx: Fx | None) -> Rom:
     if fx is None:
         return em.add_rom(Rom(name, "float", "float", (count,), np.zeros(count), None, "no bias"))
     return em.add_rom(Rom.of_codes(name, fx, (count,), np.zeros(count), "no bias"))
@@ -55,7 +55,7 @@ def mac_types(em, op, w_shape: tuple[int, ...]) -> tuple[Rom, Rom, str, str | No
     out_fixed = em.fixed_type(op.output)
     if out_fixed is None:
         w_rom = em.rom(w_op, shape=w_shape)
-        b_rom = em.rom(b_op) if op.bias is not None else _zero_rom(em, f"b_{sanitize(name)}_zero", f, None)
+        b_rom = em.rom(b_op) if op.bias is not None else zero_rom(em, f"b_{sanitize(name)}_zero", f, None)
         return w_rom, b_rom, "float", None
     x_fixed = em.fixed_type(op.input)
     if x_fixed is None:
@@ -69,7 +69,7 @@ def mac_types(em, op, w_shape: tuple[int, ...]) -> tuple[Rom, Rom, str, str | No
         b_rom = em.rom(b_op, fx=b_fx)
     else:
         b_values, b_fx = None, Fx(2, 2)
-        b_rom = _zero_rom(em, f"b_{sanitize(name)}_zero", f, b_fx)
+        b_rom = zero_rom(em, f"b_{sanitize(name)}_zero", f, b_fx)
     # exact accumulator: every product and the bias on its grid, the worst case in range
     x_fx = fx_of(x_fixed)
     frac = max(x_fx.frac + w_fx.frac, b_fx.frac)

@@ -140,6 +140,7 @@ class Rom:
     values: np.ndarray
     frac: int | None  # None: float literals; else integer codes of values * 2^frac
     comment: str = ""
+    plain: bool = False  # a plain C integer array (indices): values written as they are
 
     @staticmethod
     def of_codes(name: str, fx: Fx, shape: tuple[int, ...], values: np.ndarray, comment: str = "") -> Rom:
@@ -153,7 +154,7 @@ class Rom:
             body = array_text(np.asarray(self.values, dtype=np.float32 if single else np.float64),
                               lambda v: float_literal(v, single))
         else:
-            body = array_text(codes_of(self.values, self.frac), lambda v: "{%d}" % v)
+            body = array_text(codes_of(self.values, self.frac), (lambda v: "%d" % v) if self.plain else (lambda v: "{%d}" % v))
         comment = f"// {self.comment}\n" if self.comment else ""
         return f"{comment}static const {self.elem} {self.name}{dims} = {body};\n"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from xdsl.dialects.builtin import IntegerAttr, StringAttr, TensorType
 from xdsl.ir import Attribute, SSAValue
@@ -24,11 +26,9 @@ from dfcc.kinds.registry import NodeKind, register
 from dfcc.kinds.sparse_weights import weights_format
 
 
-@irdl_op_definition
-class LinearOp(NodeOp):
-    """Fully connected layer over the last stream dim: y = x W^T + b, weights F x C (PyTorch order)."""
+class LinearFields(NodeOp):
+    """Operands, properties, builder, verifier and folding of a linear layer (dense or zero-skipping)."""
 
-    name = "dataflow.linear"
     input = operand_def(StreamType)
     weights = operand_def(TensorType)
     bias = opt_operand_def(TensorType)
@@ -59,6 +59,21 @@ class LinearOp(NodeOp):
         return {"coarse_in": self.input.type.get_shape()[-1], "coarse_out": self.output.type.get_shape()[-1]}
 
 
+@irdl_op_definition
+class LinearOp(LinearFields):
+    """Fully connected layer over the last stream dim: y = x W^T + b, weights F x C (PyTorch order)."""
+
+    name = "dataflow.linear"
+
+
+def linear_rows(op: LinearFields) -> int:
+    """Rows (vectors) per inference: the product of the leading stream dims."""
+    rows = 1
+    for d in op.input.type.get_shape()[:-1]:
+        rows *= d
+    return rows
+
+
 @register
 class Linear(NodeKind):
     op = LinearOp
@@ -68,19 +83,21 @@ class Linear(NodeKind):
         f = op.folding() if folding is None else folding
         return f["coarse_in"], f["coarse_out"]
 
+    def cycles_function(self, op: LinearOp) -> Callable[[Folding], float]:
+        """Cycles per inference as a function of the folding (dense: every product computed)."""
+        c, f, rows = op.input.type.get_shape()[-1], op.output.type.get_shape()[-1], linear_rows(op)
+        # a linear layer is a 1x1 convolution over `rows` pixels (fpgaConvNet inner product layer)
+        return lambda folding: conv_cycles(rows, 1, c, f, 1, 1, rows, 1, folding[0], folding[1], 1)
+
     def cost(self, op: LinearOp) -> NodeModel:
-        in_shape, out_shape = op.input.type.get_shape(), op.output.type.get_shape()
-        c, f = in_shape[-1], out_shape[-1]
-        rows = 1
-        for d in in_shape[:-1]:
-            rows *= d
+        c, f, rows = op.input.type.get_shape()[-1], op.output.type.get_shape()[-1], linear_rows(op)
+        cycles_of = self.cycles_function(op)
         d_bits, w_bits, a_bits = stream_bits(op.input), weight_bits(op.weights), acc_bits(op)
         has_bias = op.bias is not None
 
         def evaluate(folding: Folding) -> NodeCost:
             ci, co = folding
-            # a linear layer is a 1x1 convolution over `rows` pixels (fpgaConvNet inner product layer)
-            cycles = conv_cycles(rows, 1, c, f, 1, 1, rows, 1, ci, co, 1)
+            cycles = cycles_of(folding)
             mults = conv_multipliers(ci, co, 1)
             ww, wd = conv_weight_memory(c, f, 1, 1, w_bits, ci, co, 1)
             w_bram, w_lut = array_cost(ww, wd)

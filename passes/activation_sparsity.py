@@ -35,12 +35,12 @@ from dfcc.errors import DfccError
 from dfcc.kinds.cost import ZERO_HISTOGRAM_ATTR, zero_histogram
 from dfcc.passes.calibration import calibration_inputs
 
-MEASURED = (kinds.ConvOp, kinds.SparseConvOp, kinds.LinearOp)
+MEASURED = (kinds.ConvOp, kinds.SparseConvOp, kinds.LinearOp, kinds.SparseLinearOp)
 
 
-def window_of(op: kinds.ConvOp | kinds.SparseConvOp | kinds.LinearOp, x: np.ndarray) -> tuple[np.ndarray, tuple]:
+def window_of(op, x: np.ndarray) -> tuple[np.ndarray, tuple]:
     """The node's input as N x H x W x C and its window (kernel, stride, dilation, pad)."""
-    if isinstance(op, kinds.LinearOp):
+    if isinstance(op, (kinds.LinearOp, kinds.SparseLinearOp)):
         return x.reshape(-1, 1, 1, x.shape[-1]), ((1, 1), (1, 1), (1, 1), (0, 0, 0, 0))
     return x, op.window_geometry()
 
@@ -57,7 +57,7 @@ class ZeroProductRecorder(Interpreter.Listener):
             return
         name = op.node_name.data
         x, geometry = window_of(op, np.asarray(args[0]))
-        groups = 1 if isinstance(op, kinds.LinearOp) else op.groups.value.data
+        groups = op.groups.value.data if isinstance(op, (kinds.ConvOp, kinds.SparseConvOp)) else 1
         counts = zero_product_counts(zero_activation_windows(x, *geometry), np.asarray(args[1]), groups)
         self.counts[name] = self.counts.get(name, 0) + counts
         seen = self.zeros.setdefault(name, [0, 0])

@@ -346,7 +346,7 @@ class Quantize(ModulePass):
     # ---- error measurement ------------------------------------------------------------------------
     def _measure(self, module: ModuleOp, float_module: ModuleOp, function: func.FuncOp, name: str,
                  inputs: list[list[np.ndarray]]) -> None:
-        nodes = [o for o in function.body.walk() if isinstance(o, df.NodeOp) and not isinstance(o, (kinds.WeightsOp, kinds.SinkOp))]
+        nodes = [o for o in function.body.walk() if isinstance(o, df.NodeOp) and not isinstance(o, (kinds.WeightsOp, kinds.SparseWeightsOp, kinds.SinkOp))]
         power: dict[str, list[float]] = {o.node_name.data: [0.0, 0.0, 0.0] for o in nodes}  # signal, noise, format noise
         for sample in inputs:
             reference, quantized = _Collector(), _Collector()

@@ -8,7 +8,7 @@ become 0 and the ReLU before a layer becomes x > tau_a ? x : 0. Here tau_w is ch
 node as a quantile of its |w| (`p30`: the 30 % smallest weights zeroed) and tau_a per ReLU map from
 `ACT_THRESHOLDS`; `keep` leaves a node alone. Each trial applies its thresholds to the float graph,
 quantizes it (W8A8, calibrated on the validation inputs), prunes, re-measures the zero-product
-histograms (activation-sparsity on the validation inputs), makes every conv zero-skipping and
+histograms (activation-sparsity on the validation inputs), makes every conv and linear zero-skipping and
 re-runs explore's folding search for `platform`: error (top-1 with `labels` in the validation
 file, else relative L2 distance from the unthresholded graph) against throughput and DSPs (NSGA-II,
 Pareto front printed). The trial with the highest throughput per DSP within `max-loss` error points

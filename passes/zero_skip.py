@@ -1,7 +1,8 @@
-"""`zero-skip`: conv nodes become zero-skipping ones (`dataflow.sparse_conv`, kinds/sparse_conv.py).
+"""`zero-skip`: conv and linear nodes become zero-skipping ones (`dataflow.sparse_conv`,
+kinds/sparse_conv.py; `dataflow.sparse_linear`, kinds/sparse_linear.py).
 
-    zero-skip                      every conv
-    zero-skip{nodes=conv1,conv2*}  the convs whose names match
+    zero-skip                      every conv and linear
+    zero-skip{nodes=conv1,conv2*}  the convs and linears whose names match
 
 The node computes the same numbers; what changes is its cost: cycles are the expectation over the
 `dataflow.zero_histogram` the activation-sparsity pass measured (run it first for activation zeros;
@@ -22,34 +23,37 @@ from dfcc import kinds
 from dfcc.errors import DfccError
 
 
-def to_sparse_conv(conv: kinds.ConvOp) -> kinds.SparseConvOp:
-    """Replace `conv` by a sparse_conv with the same operands, properties and attributes (a
+SKIPPING = {kinds.ConvOp: kinds.SparseConvOp, kinds.LinearOp: kinds.SparseLinearOp}
+
+
+def to_zero_skipping(node: kinds.ConvOp | kinds.LinearOp) -> kinds.SparseConvOp | kinds.SparseLinearOp:
+    """Replace `node` by its zero-skipping kind with the same operands, properties and attributes (a
     zero-skipping conv has no spatial parallelism: `pixels` must be 1)."""
-    if conv.int_prop("pixels") > 1:
-        raise DfccError(f"zero-skip: conv '{conv.node_name.data}' takes pixels={conv.int_prop('pixels')} per beat; "
+    if node.int_prop("pixels") > 1:
+        raise DfccError(f"zero-skip: conv '{node.node_name.data}' takes pixels={node.int_prop('pixels')} per beat; "
                         "a zero-skipping conv takes one (run explore without spatial=true)")
-    properties = {k: v for k, v in conv.properties.items() if k != "pixels"}
-    sparse = kinds.SparseConvOp.create(operands=list(conv.operands), result_types=[conv.output.type],
-                                       properties=properties, attributes=dict(conv.attributes))
-    Rewriter.replace_op(conv, sparse)
+    properties = {k: v for k, v in node.properties.items() if k != "pixels"}
+    sparse = SKIPPING[type(node)].create(operands=list(node.operands), result_types=[node.output.type],
+                                         properties=properties, attributes=dict(node.attributes))
+    Rewriter.replace_op(node, sparse)
     return sparse
 
 
 @dataclass(frozen=True)
 class ZeroSkip(ModulePass):
-    """Turn conv nodes into zero-skipping sparse_conv nodes (module doc)."""
+    """Turn conv and linear nodes into zero-skipping ones (module doc)."""
 
     name = "zero-skip"
 
     nodes: tuple[str, ...] = ("*",)
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        convs = [o for o in op.walk() if type(o) is kinds.ConvOp]
-        names = [c.node_name.data for c in convs]
+        nodes = [o for o in op.walk() if type(o) in SKIPPING]
+        names = [n.node_name.data for n in nodes]
         for pattern in self.nodes:
             if not any(fnmatch.fnmatchcase(n, str(pattern)) for n in names):
-                raise DfccError(f"zero-skip: nodes pattern '{pattern}' matches no conv node"
+                raise DfccError(f"zero-skip: nodes pattern '{pattern}' matches no conv or linear node"
                                 f"{' (they are: ' + ', '.join(names) + ')' if names else ''}")
-        for conv in convs:
-            if any(fnmatch.fnmatchcase(conv.node_name.data, str(p)) for p in self.nodes):
-                to_sparse_conv(conv)
+        for node in nodes:
+            if any(fnmatch.fnmatchcase(node.node_name.data, str(p)) for p in self.nodes):
+                to_zero_skipping(node)

@@ -190,6 +190,18 @@ def test_sixteen_bit_quantized_cnn_matches_float():
     assert not np.array_equal(torch.tensor(got), torch.tensor(reference))  # it did quantize
 
 
+
+def test_graph_with_sparse_weights_quantizes_its_streams():
+    """A sparse conv's encoded weights are constants like dense ones: quantize measures the
+    streams around them (it raised a KeyError on the weights' missing observation)."""
+    path = LINEAR_RELU.parent.parent / "sparsity" / "encoded.mlir"
+    float_module = read_module(str(path))
+    module = _quantized(path, weight_bits=8, act_bits=8, samples=4)
+    x = [np.random.default_rng(1).standard_normal((1, 2, 6, 6)).astype(np.float32)]
+    reference, got = run_reference(float_module, x)[0], run_reference(module, x)[0]
+    assert fx.fixed_of(next(op for op in module.walk() if op.name == "dataflow.sparse_conv").output) is not None
+    assert np.max(np.abs(got - reference)) < 0.1 * np.max(np.abs(reference))
+
 # ---- options and errors through the CLI ---------------------------------------------------------------
 
 def _cli(capsys, *argv):

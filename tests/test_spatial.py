@@ -16,7 +16,7 @@ from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context
 from dfcc.hardware.platforms import load_platform
 from dfcc.passes.explore import Explore, explore
-from dfcc.passes.zero_skip import to_sparse_conv
+from dfcc.passes.zero_skip import to_zero_skipping
 from tests.test_estimate import _conv_module, _fold, _node
 
 
@@ -80,7 +80,7 @@ def test_hls_and_simulation_refuse_pixels_by_name():
 def test_zero_skip_keeps_one_pixel_per_beat():
     module = _stem()
     conv = _fold(_node(module, "conv"), pixels=1)
-    assert "pixels" not in to_sparse_conv(conv).properties  # an explored conv (pixels = 1 written) converts
+    assert "pixels" not in to_zero_skipping(conv).properties  # an explored conv (pixels = 1 written) converts
     module = _stem()
     with pytest.raises(DfccError, match="pixels=2 per beat; a zero-skipping conv takes one"):
-        to_sparse_conv(_fold(_node(module, "conv"), pixels=2))
+        to_zero_skipping(_fold(_node(module, "conv"), pixels=2))

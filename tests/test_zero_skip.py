@@ -11,7 +11,7 @@ from dfcc.analyses.reference import run_reference
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context, parse_module
 from dfcc.kinds.cost import describe
-from dfcc.kinds.sparse_conv import expectation_basis
+from dfcc.kinds.sparse_conv import channel_slots, expectation_basis
 from dfcc.passes.activation_sparsity import ActivationSparsity
 from dfcc.passes.quantize import Quantize
 from dfcc.passes.sparsify import Sparsify
@@ -75,7 +75,8 @@ def lowered():
     from dfcc.passes.lower_to_dataflow import LowerToDataflow
 
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 4, 3, padding=1, groups=2), nn.ReLU()).eval()
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 4, 3, padding=1, groups=2), nn.ReLU(),
+                          nn.Flatten(), nn.Linear(4 * 6 * 6, 5)).eval()
     x = torch.randn(1, 3, 6, 6, generator=torch.Generator().manual_seed(1))
     module = import_module(model, x)
     LowerToDataflow().apply(CTX, module)
@@ -92,9 +93,22 @@ def test_sparse_conv_computes_what_conv_computes(lowered, quantized):
     skipping = dense.clone()
     ZeroSkip().apply(CTX, skipping)
     assert sum(isinstance(op, kinds.SparseConvOp) for op in skipping.walk()) == 2
+    assert sum(isinstance(op, kinds.SparseLinearOp) for op in skipping.walk()) == 1
     assert np.array_equal(run_reference(skipping, [x])[0], run_reference(dense, [x])[0])
 
 
+def test_channel_order_is_kept_when_sorting_gains_nothing():
+    # every channel costs the same: the stream order is as balanced as PASS's, and needs no reordering
+    hist = np.zeros((4, 10))
+    hist[:, 3] = 1.0
+    assert channel_slots(hist, 1, 2, 1).tolist() == [[0, 1], [2, 3]]
+    # channels 0 and 2 cost 9, 1 and 3 none: stream order puts 18 on stream 0; PASS deals c0, c2, c1, c3
+    # to streams 0, 1, 1, 0: 9 and 9
+    hist = np.zeros((4, 10))
+    hist[[0, 2], 0] = hist[[1, 3], 9] = 1.0
+    assert channel_slots(hist, 1, 2, 1).tolist() == [[0, 2], [3, 1]]
+
+
 def test_zero_skip_names_unknown_nodes():
-    with pytest.raises(DfccError, match="nodes pattern 'conv9' matches no conv node"):
+    with pytest.raises(DfccError, match="nodes pattern 'conv9' matches no conv or linear node"):
         ZeroSkip(nodes=("conv9",)).apply(CTX, parse_module(GRAPH))

@@ -19,7 +19,7 @@ from dfcc.hardware.cycles import throughput
 from dfcc.hardware.offchip import gbps
 from dfcc.hardware.platforms import DEFAULT_PLATFORM, Platform, load_platform
 from dfcc.hardware.roofline import dsp_roofline, multiplier_roofline
-from dfcc.kinds import SparseConvOp
+from dfcc.kinds import SparseConvOp, SparseLinearOp
 from dfcc.kinds.sparse_conv import expectation_basis
 
 ROOFLINE_COUNTS = "every DSP and every LUT as a multiplier, one MAC per cycle each"
@@ -115,7 +115,7 @@ class Estimate:
                 "cycles": cost.cycles, "share": cost.cycles / ii, "depth": cost.depth,
                 "resources": {RESOURCE_LABELS[k]: getattr(cost, k) for k in RESOURCES},
                 **({"cycles_expected_over": expectation_basis(e_model.op)}
-                   if isinstance(e_model.op, SparseConvOp) else {}),
+                   if isinstance(e_model.op, (SparseConvOp, SparseLinearOp)) else {}),
             })
         return rows
 
