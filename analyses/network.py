@@ -131,10 +131,10 @@ class Network:
         self.nodes = nodes
         self.edges = edges
         self.in_edges: list[list[int]] = [[] for _ in nodes]
-        self.writes: list[bool] = [False] * len(nodes)  # whether a node's output is read by another node
+        self.out_edges: list[list[int]] = [[] for _ in nodes]
         for i, e in enumerate(edges):
             self.in_edges[e.consumer].append(i)
-            self.writes[e.producer] = True
+            self.out_edges[e.producer].append(i)
         self._lanes: dict[tuple[int, tuple[int, ...], int], tuple[tuple[int, ...], int]] = {}
 
     @staticmethod
@@ -177,25 +177,38 @@ class Network:
             kind, factors = kind_of(model.op), dict(zip(model.factors, folding))
             reads = tuple(kind.read_lanes(model.op, self.edges[e].value, factors, producer_lanes) for e in self.in_edges[i])
             # a graph input's port takes the lanes its consumer reads (no converter)
-            writes = 0 if isinstance(model.op, SourceOp) or not self.writes[i] else \
+            writes = 0 if isinstance(model.op, SourceOp) or not self.out_edges[i] else \
                 kind.stream_lanes(model.op, factors, producer_lanes)[1]
             hit = self._lanes[key] = (reads, writes)
         return hit
 
+    def producer_lanes(self, i: int, out: list[int]) -> int:
+        """Lanes of node `i`'s main input as its producer writes them (`out`: lanes per node)."""
+        ins = self.in_edges[i]
+        return (out[self.edges[ins[0]].producer] or 1) if ins else 1
+
+    def lanes(self, choices: list[Choice]) -> list[int]:
+        """Lanes each node writes under `choices` (0: a graph input, its port as wide as its consumer reads)."""
+        out = [0] * len(self.nodes)
+        for i, (folding, *_) in enumerate(choices):
+            out[i] = self.node_lanes(i, folding, self.producer_lanes(i, out))[1]
+        return out
+
+    def input_converters(self, i: int, folding: tuple[int, ...], out: list[int]) -> list[Converter]:
+        """The lane converters in front of node `i` at `folding`, its producers writing `out` lanes."""
+        reads, _ = self.node_lanes(i, folding, self.producer_lanes(i, out))
+        found = []
+        for e, lanes in zip(self.in_edges[i], reads):
+            edge = self.edges[e]
+            written = out[edge.producer]
+            if written and written != lanes:
+                found.append(Converter(e, edge.elements, written, lanes, edge.bits))
+        return found
+
     def converters(self, choices: list[Choice]) -> tuple[Converter, ...]:
         """The lane converters the HLS emitter inserts for `choices`, edge by edge."""
-        out = [0] * len(self.nodes)  # lanes each node writes (0: whatever its consumer reads)
-        found = []
-        for i, (folding, *_) in enumerate(choices):
-            ins = self.in_edges[i]
-            producer_lanes = (out[self.edges[ins[0]].producer] or 1) if ins else 1
-            reads, out[i] = self.node_lanes(i, folding, producer_lanes)
-            for e, lanes in zip(ins, reads):
-                edge = self.edges[e]
-                written = out[edge.producer]
-                if written and written != lanes:
-                    found.append(Converter(e, edge.elements, written, lanes, edge.bits))
-        return tuple(found)
+        out = self.lanes(choices)
+        return tuple(c for i, (folding, *_) in enumerate(choices) for c in self.input_converters(i, folding, out))
 
     def evaluate(self, choices: list[Choice], respect_ir_depths: bool = False,
                  max_bits_per_cycle: float | None = None) -> Totals:
