@@ -266,6 +266,9 @@ def test_lane_converter_bounds_ii_and_adds_latency():
     assert conv.depth == (0 + 3) + (2 + 3)
     # registers and muxes of both stages: (4 + 1) and (1 + 3) lanes of 16 bits, plus control
     assert totals.lut == sum(c.lut for c in totals.costs) + sum(stage_logic(w, 16).lut for w in (5, 4))
+    assert Estimate.of_module(module).to_json()["lane_converters"] == [
+        {"from": "four", "to": "three", "lanes_in": 4, "lanes_out": 3, "cycles": 768}]
+    assert "(lane converters)" in Estimate.of_module(module).render_table()
     # the cycle-level simulation of the same design paces the pipeline at the converter, 768 cycles
     sim = simulate(module)
     assert sim.ii == 768
