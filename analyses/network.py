@@ -1,5 +1,10 @@
 """Network totals: the pipeline's initiation interval and latency, skip-connection FIFO sizes, and
-the resources of every node plus FIFOs, for one choice of folding and weight memory per node.
+the resources of every node plus FIFOs and lane converters, for one choice of folding and weight
+memory per node.
+
+A lane converter (`dfcc::lanes`) sits on every edge whose producer writes other lanes than its
+consumer reads (each kind states both: `stream_lanes`, `read_lanes`), as the HLS emitter inserts it;
+it is a stage of the pipeline like the nodes, so its cycles bound the II and its depth adds to the latency.
 
 The graph is read from the IR once (`Network.from_module`); `Network.evaluate(choices)` is then a
 pure function of the choices, which is what the DSE calls in its loop.
@@ -16,7 +21,12 @@ from xdsl.ir import Operation, SSAValue
 from dfcc.kinds.cost import NodeCost, NodeModel, describe, is_node, stream_bits
 from dfcc.dialects.dataflow import PLATFORM_ATTR, StreamType
 from dfcc.errors import DfccError
-from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY, batch_cycles, network_ii
+from dfcc.hardware.cycles import (
+    PIPELINED_LOOP_LATENCY, batch_cycles, lane_conversion_steps, lane_converter_cycles, lane_converter_depth, network_ii,
+)
+from dfcc.hardware.logic import stage_logic
+from dfcc.kinds.registry import kind_of
+from dfcc.kinds.source import SourceOp
 from dfcc.hardware.memory import bram18, lutram_luts, skip_fifo_depth
 from dfcc.hardware.offchip import bandwidth_limited_ii
 
@@ -38,6 +48,43 @@ class Edge:
     ir_depth: int
 
 
+@dataclass(frozen=True, slots=True)
+class Converter:
+    """The lane converters on one edge: `elements` per inference from `lanes_in` to `lanes_out` lanes."""
+
+    edge: int  # edge index
+    elements: int
+    lanes_in: int
+    lanes_out: int
+    bits: int
+
+    @property
+    def cycles(self) -> int:
+        return lane_converter_cycles(self.elements, self.lanes_in, self.lanes_out)
+
+    @property
+    def depth(self) -> int:
+        return lane_converter_depth(self.lanes_in, self.lanes_out)
+
+    @property
+    def fill(self) -> float:
+        """Share of its input read before its first output beat: ceil(out / in) input beats."""
+        return -(-self.lanes_out // self.lanes_in) * self.lanes_in / self.elements
+
+    @property
+    def pipeline(self) -> int:
+        return PIPELINED_LOOP_LATENCY * len(lane_conversion_steps(self.lanes_in, self.lanes_out))
+
+    def logic(self) -> tuple[int, int]:
+        """(LUT, FF): each stage registers an input and an output beat and muxes between them."""
+        lut = ff = 0
+        width = self.lanes_in
+        for lanes in lane_conversion_steps(self.lanes_in, self.lanes_out):
+            logic = stage_logic(width + lanes, self.bits)
+            lut, ff, width = lut + logic.lut, ff + logic.ff, lanes
+        return lut, ff
+
+
 @dataclass(frozen=True)
 class Totals:
     """One design point: per-node costs, pipeline figures and resources (FIFOs included)."""
@@ -57,6 +104,7 @@ class Totals:
     offchip_bits: int = 0  # DRAM traffic per inference (graph I/O, streamed weights)
     compute_ii: int = 0  # slowest stage, before the off-chip bandwidth limit
     first_latency: int = 0  # cycles of one inference through the empty pipeline (0: II + depth)
+    converters: tuple[Converter, ...] = ()  # lane converters, on edges whose two ends' lanes differ
 
     @property
     def bandwidth_bound(self) -> bool:
@@ -83,8 +131,11 @@ class Network:
         self.nodes = nodes
         self.edges = edges
         self.in_edges: list[list[int]] = [[] for _ in nodes]
+        self.out_edges: list[list[int]] = [[] for _ in nodes]
         for i, e in enumerate(edges):
             self.in_edges[e.consumer].append(i)
+            self.out_edges[e.producer].append(i)
+        self._lanes: dict[tuple[int, tuple[int, ...], int], tuple[tuple[int, ...], int]] = {}
 
     @staticmethod
     def from_module(module: ModuleOp) -> Network:
@@ -117,11 +168,55 @@ class Network:
         lut = sum(m.macs * m.lut_per_mac for m in self.nodes if m.macs) / macs
         return dsp, lut
 
+    def node_lanes(self, i: int, folding: tuple[int, ...], producer_lanes: int) -> tuple[tuple[int, ...], int]:
+        """(lanes node `i` reads each in-edge in, lanes it writes) at `folding`; cached."""
+        key = (i, folding, producer_lanes)
+        hit = self._lanes.get(key)
+        if hit is None:
+            model = self.nodes[i]
+            kind, factors = kind_of(model.op), dict(zip(model.factors, folding))
+            reads = tuple(kind.read_lanes(model.op, self.edges[e].value, factors, producer_lanes) for e in self.in_edges[i])
+            # a graph input's port takes the lanes its consumer reads (no converter)
+            writes = 0 if isinstance(model.op, SourceOp) or not self.out_edges[i] else \
+                kind.stream_lanes(model.op, factors)[1]
+            hit = self._lanes[key] = (reads, writes)
+        return hit
+
+    def producer_lanes(self, i: int, out: list[int]) -> int:
+        """Lanes of node `i`'s main input as its producer writes them (`out`: lanes per node)."""
+        ins = self.in_edges[i]
+        return (out[self.edges[ins[0]].producer] or 1) if ins else 1
+
+    def lanes(self, choices: list[Choice]) -> list[int]:
+        """Lanes each node writes under `choices` (0: a graph input, its port as wide as its consumer reads)."""
+        out = [0] * len(self.nodes)
+        for i, (folding, *_) in enumerate(choices):
+            out[i] = self.node_lanes(i, folding, self.producer_lanes(i, out))[1]
+        return out
+
+    def input_converters(self, i: int, folding: tuple[int, ...], out: list[int]) -> list[Converter]:
+        """The lane converters in front of node `i` at `folding`, its producers writing `out` lanes."""
+        reads, _ = self.node_lanes(i, folding, self.producer_lanes(i, out))
+        found = []
+        for e, lanes in zip(self.in_edges[i], reads):
+            edge = self.edges[e]
+            written = out[edge.producer]
+            if written and written != lanes:
+                found.append(Converter(e, edge.elements, written, lanes, edge.bits))
+        return found
+
+    def converters(self, choices: list[Choice]) -> tuple[Converter, ...]:
+        """The lane converters the HLS emitter inserts for `choices`, edge by edge."""
+        out = self.lanes(choices)
+        return tuple(c for i, (folding, *_) in enumerate(choices) for c in self.input_converters(i, folding, out))
+
     def evaluate(self, choices: list[Choice], respect_ir_depths: bool = False,
                  max_bits_per_cycle: float | None = None) -> Totals:
         """Totals of one design point; with `max_bits_per_cycle` (the platform's off-chip bandwidth)
         the II is slowed to what DRAM can feed."""
         costs = tuple(m.cost(*choice) for m, choice in zip(self.nodes, choices))  # (folding, memory[, mult, on_chip])
+        converters = self.converters(choices)
+        on_edge = {c.edge: c for c in converters}
         n = len(costs)
         arrival = [0.0] * n  # fraction of an inference pushed in before the node's first output
         latency = [0] * n
@@ -131,7 +226,8 @@ class Network:
             ins = self.in_edges[i]
             if ins:
                 first_in = max(arrival[self.edges[e].producer] for e in ins)
-                latency[i] = max(latency[self.edges[e].producer] for e in ins) + costs[i].depth
+                latency[i] = max(latency[self.edges[e].producer] + (on_edge[e].depth if e in on_edge else 0)
+                                 for e in ins) + costs[i].depth
                 if len(ins) > 1:
                     for e in ins:
                         edge = self.edges[e]
@@ -161,8 +257,11 @@ class Network:
                     fifo_bram += blocks
                     fifo_lut += luts
         cycles = [c.cycles for c in costs]
+        for c in converters:  # a converter is named after, and counted as the bottleneck of, its consumer
+            cycles[self.edges[c.edge].consumer] = max(cycles[self.edges[c.edge].consumer], c.cycles)
         compute_ii = network_ii(cycles)
-        first_latency = self._first_latency(costs)
+        first_latency = self._first_latency(costs, on_edge)
+        conv_lut, conv_ff = (sum(x) for x in zip((0, 0), *(c.logic() for c in converters)))
         offchip = sum(c.offchip_bits for c in costs)
         ii = compute_ii
         if max_bits_per_cycle and compute_ii:
@@ -172,18 +271,19 @@ class Network:
             costs=costs, ii=ii, bottleneck=cycles.index(compute_ii), offchip_bits=offchip, compute_ii=compute_ii, depth_cycles=max(latency),
             fifo_depths=fifo_depths, fifo_bram18=fifo_bram, fifo_lut=fifo_lut, first_latency=first_latency,
             dsp=sum(c.dsp for c in costs), bram18=sum(c.bram18 for c in costs) + fifo_bram,
-            uram=sum(c.uram for c in costs), lut=sum(c.lut for c in costs) + fifo_lut,
-            ff=sum(c.ff for c in costs),
+            uram=sum(c.uram for c in costs), lut=sum(c.lut for c in costs) + fifo_lut + conv_lut,
+            ff=sum(c.ff for c in costs) + conv_ff, converters=converters,
         )
 
 
-    def _first_latency(self, costs: tuple[NodeCost, ...]) -> int:
+    def _first_latency(self, costs: tuple[NodeCost, ...], converters: dict[int, Converter]) -> int:
         """Cycles from the first input beat to the last output beat of one inference.
 
         Per node, from its start S (its inputs' first beats arrive), its inputs' last beat Lin and its
         first output F: F = S + max(depth, fill * (Lin - S) + pipeline), the fill share of an input
         arriving at its producer's pace; its last output L = max(Lin + pipeline, S + cycles, F + beats
-        out), whichever of its input, its own work or its output rate finishes last."""
+        out), whichever of its input, its own work or its output rate finishes last. A lane converter
+        on an edge is such a stage between its two ends."""
         # dfcc (checked by analyses/simulation.py): fpgaConvNet's per-layer latency, with a layer's
         # fill read at its input's rate (Venieris & Bouganis, fpgaConvNet, FCCM 2016, sec. 4)
         n = len(costs)
@@ -191,10 +291,19 @@ class Network:
         beats_out = [0] * n
         for edge in self.edges:
             beats_out[edge.producer] = max(beats_out[edge.producer], edge.elements // max(1, costs[edge.producer].out_lanes))
+        def arrival(e: int) -> tuple[float, float]:
+            """First and last beat of edge `e` at its consumer, through its converter if any."""
+            p = self.edges[e].producer
+            conv = converters.get(e)
+            if conv is None:
+                return first[p], last[p]
+            start = first[p] + max(conv.depth, conv.fill * (last[p] - first[p]) + conv.pipeline)
+            return start, max(last[p] + conv.pipeline, first[p] + conv.cycles, start + conv.elements // conv.lanes_out)
+
         for i, cost in enumerate(costs):
-            ins = self.in_edges[i]
-            start = max((first[self.edges[e].producer] for e in ins), default=0.0)
-            done_in = max((last[self.edges[e].producer] for e in ins), default=0.0)
+            ins = [arrival(e) for e in self.in_edges[i]]
+            start = max((f for f, _ in ins), default=0.0)
+            done_in = max((l for _, l in ins), default=0.0)
             pipe = min(cost.depth, PIPELINED_LOOP_LATENCY)
             first[i] = start + max(cost.depth, cost.fill * (done_in - start) + pipe)
             # a stage without hardware (cycles 0: a reshape passes its producer's words on) has no output rate

@@ -4,6 +4,7 @@ A folding factor that does not divide its loop rounds that loop up (spare lanes 
 dividing factors every formula is exactly the published one.
 """
 
+import math
 from collections.abc import Sequence
 
 # Vitis HLS (UG1399): cycles from a pipelined loop iteration's first read to its write for dfcc's
@@ -122,6 +123,35 @@ def sliding_window_fill(
     # fpgaConvNet sliding window pipeline depth, its window term taken as Kc-1 pixels (not Kr*(Kc-1))
     per_stream = -(-channels // (coarse_in * coarse_group))
     return ((cols + pad_left + pad_right) * (kr - 1) + (kc - 1)) * per_stream
+
+
+def lane_conversion_steps(lanes_in: int, lanes_out: int) -> list[int]:
+    """The lanes a stream re-chunked from `lanes_in` to `lanes_out` passes through, one converter
+    stage per entry: none if equal, directly if one divides the other, else through their gcd."""
+    # dfcc::lanes (backends/hls/include/dfcc/vec.h) needs one of P1, P2 to divide the other
+    if lanes_in == lanes_out:
+        return []
+    if lanes_in % lanes_out == 0 or lanes_out % lanes_in == 0:
+        return [lanes_out]
+    return [math.gcd(lanes_in, lanes_out), lanes_out]
+
+
+def lane_converter_cycles(elements: int, lanes_in: int, lanes_out: int) -> int:
+    """Cycles per inference of the converters between `lanes_in` and `lanes_out` lanes (0 if equal)."""
+    # dfcc::lanes (backends/hls/include/dfcc/vec.h): N/min(P1,P2) iterations of a loop pipelined at II=1
+    # (Vitis HLS UG1399); through the gcd both stages move gcd lanes a cycle, so N/gcd
+    return elements // math.gcd(lanes_in, lanes_out) if lane_conversion_steps(lanes_in, lanes_out) else 0
+
+
+def lane_converter_depth(lanes_in: int, lanes_out: int) -> int:
+    """Cycles from the converters' first input beat to their first output beat, beats arriving one a cycle."""
+    # dfcc::lanes (vec.h): a wide output beat is written in the iteration that fills it, P2/P1 iterations
+    # after its first narrow beat was read, then the pipelined loop's latency (UG1399)
+    depth, width = 0, lanes_in
+    for lanes in lane_conversion_steps(lanes_in, lanes_out):
+        depth += lanes // min(width, lanes) - 1 + PIPELINED_LOOP_LATENCY
+        width = lanes
+    return depth
 
 
 def network_ii(stage_latencies: Sequence[float]) -> float:

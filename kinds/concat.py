@@ -100,6 +100,13 @@ class Concat(FixedIsFloatThenCast, NodeKind):
             return op.inputs[0].type.get_shape()[-1] // k, op.output.type.get_shape()[-1]
         return coarse, coarse
 
+    def read_lanes(self, op: ConcatOp, value, folding=None, producer_lanes: int = 1) -> int:
+        """Side by side, input i in C_i/K lanes (K = g/coarse beats per pixel); else `coarse`."""
+        folding = op.folding() if folding is None else folding
+        if op.is_channel_concat() and folding.get("side", 1) == 2:
+            return value.type.get_shape()[-1] // (op.folding_extents()["coarse"] // folding["coarse"])
+        return self.stream_lanes(op, folding)[0]
+
     def cost(self, op: ConcatOp) -> NodeModel:
         words = op.output.type.num_elements
         bits = stream_bits(op.output)

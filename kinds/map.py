@@ -121,6 +121,11 @@ class Map(NodeKind):
         coarse = (op.folding() if folding is None else folding)["coarse"]
         return coarse, coarse
 
+    def read_lanes(self, op: MapOp, value, folding=None, producer_lanes: int = 1) -> int:
+        """An input as long as the output's last dim in coarse lanes; one broadcast along it in one."""
+        last = value.type.get_shape()[-1] if value.type.get_shape() else 1
+        return self.stream_lanes(op, folding)[1] if last == op.output.type.get_shape()[-1] else 1
+
     def cost(self, op: MapOp) -> NodeModel:
         out = op.output.type
         c = out.get_shape()[-1]

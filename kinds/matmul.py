@@ -71,6 +71,11 @@ class Matmul(NodeKind):
         f = op.folding() if folding is None else folding
         return f["coarse_in"], f["coarse_out"]
 
+    def read_lanes(self, op: MatmulOp, value, folding=None, producer_lanes: int = 1) -> int:
+        """The right operand in coarse_out lanes, the left in coarse_in."""
+        ci, co = self.stream_lanes(op, folding)
+        return co if value is op.rhs else ci
+
     def cost(self, op: MatmulOp) -> NodeModel:
         k, n = op.rhs.type.get_shape()[-2:]
         rows = op.lhs.type.num_elements // k  # batch x M rows of the left operand

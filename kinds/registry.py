@@ -43,6 +43,12 @@ class NodeKind:
         cycle-level schedules and the HLS emitter all read this, so they agree."""
         raise NotImplementedError(f"{op.name} has no stream_lanes facet")
 
+    def read_lanes(self, op: NodeOp, value, folding: Mapping[str, int] | None = None,
+                   producer_lanes: int = 1) -> int:
+        """Lanes it reads its stream operand `value` in (a producer writing other lanes gets a lane
+        converter in front of it): its main input's, unless its kind reads some operand otherwise."""
+        return self.stream_lanes(op, folding)[0]
+
     def emit_hls(self, em, op: NodeOp) -> None:
         """Its stage in the HLS design: `em` is the backend's Emitter (streams, ports, ROMs, names)."""
         raise NotImplementedError(f"{op.name} has no emit_hls facet")

@@ -53,5 +53,8 @@ class Sink(FixedIsFloatThenCast, NodeKind):
     def stream_lanes(self, op: SinkOp, folding=None) -> tuple[int, int]:
         raise DfccError(f"sink '{op.node_name.data}' has no lanes of its own: its port takes those its producer writes")
 
+    def read_lanes(self, op: SinkOp, value, folding=None, producer_lanes: int = 1) -> int:
+        return producer_lanes  # its port is as wide as its producer's stream: no converter
+
     def emit_hls(self, em, op: SinkOp) -> None:
         em.sink(op)

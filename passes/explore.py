@@ -19,6 +19,9 @@ Search (deterministic given the seed):
    meaning the smallest weighted sum of its resources as fractions of the budget (utilisation x
    device). If the network total (skip FIFOs included) is over budget in some resource, that
    resource's weight rises and the nodes choose again (a Lagrangian relaxation), a few rounds.
+   A lane converter (analyses/network.py) on an edge whose two ends' lanes differ is a stage too: where
+   one would take more than T, the consumer (else the producer) takes its cheapest point within T
+   whose lanes keep its converters within T.
 3. T is searched by bisection over the cycle counts nodes can actually take, then the few values
    just below the best one are tried with more rounds (feasibility is nearly, not exactly, monotone).
 4. Lanes matched: a data-movement node (one `coarse` factor, the lanes it reads and writes, no
@@ -64,6 +67,7 @@ REPAIR_CHECK = 25  # full network evaluations during repair, every this many ste
 SPATIAL_FACTOR = "pixels"  # spatial parallelism: explored only with spatial=true (no HLS yet)
 LANE_MATCH_SHARE = 0.99  # lane matching spends at most this share of each budget: the FIFO depths sized after it need room (our choice)
 SKIP_FIFO_SHARE = 0.25  # evict-skips: skip FIFOs left on chip take at most this share of the BRAM budget (our choice)
+LANE_ROUNDS = 3  # passes over the converters slower than the target
 
 
 @dataclass
@@ -159,8 +163,46 @@ class _Search:
         return [int(v) for v in values if v >= floor]
 
     def select(self, target: float, weights: np.ndarray) -> list[Choice]:
-        """Every node's cheapest point within `target` (the first of equals), as a choice per node."""
-        return self.choices_of(self.select_rows(target, weights))
+        """Every node's cheapest point within `target` (the first of equals), as a choice per node,
+        then lanes refitted where a converter would be slower than `target`."""
+        return self.choices_of(self.fit_lanes(target, weights, self.select_rows(target, weights)))
+
+    def fit_lanes(self, target: float, weights: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """`rows` with the two ends of every converter slower than `target` refitted (step 2)."""
+        network = self.network
+        score = self.all_usage @ (weights / self.limit_vec)
+        rows = rows.copy()
+        for _ in range(LANE_ROUNDS):
+            slow = [c for c in network.converters(self.choices_of(rows)) if c.cycles > target]
+            if not slow:
+                break
+            for conv in slow:
+                edge = network.edges[conv.edge]
+                for n in (edge.consumer, edge.producer):
+                    out = network.lanes(self.choices_of(rows))
+                    fits = [r for r in self._within(n, target, score) if self._lanes_fit(n, r, target, out, rows)]
+                    if fits:
+                        rows[n] = fits[0]
+                        break
+        return rows
+
+    def _within(self, n: int, target: float, score: np.ndarray) -> list[int]:
+        """Node `n`'s rows within `target`, cheapest first."""
+        start, stop = self.starts[n], self.starts[n] + len(self.spaces[n].choices)
+        rows = [r for r in range(start, stop) if self.all_cycles[r] <= target]
+        return sorted(rows, key=lambda r: score[r])
+
+    def _lanes_fit(self, n: int, row: int, target: float, out: list[int], rows: np.ndarray) -> bool:
+        """Whether node `n` at `row` has no converter slower than `target` on its inputs or outputs."""
+        network = self.network
+        folding = self.spaces[n].choices[row - self.starts[n]][0]
+        if any(c.cycles > target for c in network.input_converters(n, folding, out)):
+            return False
+        out = list(out)
+        out[n] = network.node_lanes(n, folding, network.producer_lanes(n, out))[1]
+        consumers = {network.edges[e].consumer for e in network.out_edges[n]}
+        return all(c.cycles <= target for q in consumers
+                   for c in network.input_converters(q, self.spaces[q].choices[rows[q] - self.starts[q]][0], out))
 
     def select_rows(self, target: float, weights: np.ndarray) -> np.ndarray:
         score = np.where(self.all_cycles <= target, self.all_usage @ (weights / self.limit_vec), np.inf)
@@ -334,8 +376,9 @@ def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed
             mid = (lo + hi) // 2
             found = search.try_target(targets[mid], BISECTION_ROUNDS)
             advance()
-            if found is not None:
-                best, hi = found, mid
+            if found is not None:  # feasible; its II may still exceed the target where lanes could not fit
+                hi = mid
+                best = found if found[1].ii <= best[1].ii else best
             else:
                 lo = mid + 1
         # polish: a few targets below the answer, with more rounds

@@ -6,9 +6,11 @@ import pytest
 from xdsl.dialects.builtin import IntegerAttr, StringAttr, i64
 
 from dfcc.analyses.schedules import Pipeline
+from dfcc.analyses.simulation import simulate
 from dfcc.backends.estimate import Estimate, Network, describe, node_cost
 from dfcc.driver.cli import main
 from dfcc.frontends.mlir import parse_module
+from dfcc.hardware.logic import stage_logic
 
 
 def _conv_module(c, f, k, hw, stride, pad, elem="f32", wfmt="", groups=1):
@@ -138,7 +140,10 @@ def test_network_totals_and_skip_fifo():
     # that fraction of the 256-element skip stream plus SATAY's 64
     assert depth == -(-89 * 256 // 400) + 64 == 121
     assert totals.dsp == sum(c.dsp for c in totals.costs)
-    assert totals.depth_cycles == sum(c.depth for c in totals.costs)  # a chain apart from the skip
+    # a chain apart from the skip, with lane converters conv (1) -> add (2), beside fork (1) -> add (2),
+    # pool (2) -> flat (1, its coarse) and flat (1) -> fc (4); P2/P1 - 1 + 3 cycles deep: 4, 3 and 6
+    assert [(c.lanes_in, c.lanes_out) for c in totals.converters] == [(1, 2), (1, 2), (2, 1), (1, 4)]
+    assert totals.depth_cycles == sum(c.depth for c in totals.costs) + 4 + 3 + 6
 
 
 def test_estimate_json_and_table(capsys, tmp_path):
@@ -227,3 +232,44 @@ def test_matmul_map_concat_models():
     cat = node_cost(_node(module, "cat"))
     # outer-axis concat: 96 words at one per cycle, buffering the second input's 48 words (LUTRAM)
     assert cat.cycles == 96 and cat.dsp == 0 and cat.depth == 48 + 3
+
+
+LANES = """
+func.func @main(%a: tensor<1x12x8x8xf32>) -> tensor<1x12x8x8xf32> {
+  %s = dataflow.source %a {name = "in", perm = array<i64: 0, 2, 3, 1>} : (tensor<1x12x8x8xf32>) -> !dataflow.stream<1x8x8x12xf32>
+  %x = dataflow.map %s {name = "four", coarse = 4 : i64} : !dataflow.stream<1x8x8x12xf32> -> !dataflow.stream<1x8x8x12xf32> {
+  ^bb0(%v: f32):
+    %z = arith.addf %v, %v : f32
+    dataflow.yield %z : f32
+  }
+  %y = dataflow.map %x {name = "three", coarse = 3 : i64} : !dataflow.stream<1x8x8x12xf32> -> !dataflow.stream<1x8x8x12xf32> {
+  ^bb0(%v: f32):
+    %z = arith.addf %v, %v : f32
+    dataflow.yield %z : f32
+  }
+  %t = dataflow.sink %y {name = "out", perm = array<i64: 0, 2, 3, 1>} : (!dataflow.stream<1x8x8x12xf32>) -> tensor<1x12x8x8xf32>
+  func.return %t : tensor<1x12x8x8xf32>
+}"""
+
+
+def test_lane_converter_bounds_ii_and_adds_latency():
+    module = parse_module(LANES)
+    network = Network.from_module(module)
+    totals = network.evaluate(network.ir_choices())
+    (conv,) = totals.converters
+    assert (conv.lanes_in, conv.lanes_out) == (4, 3)
+    # dfcc::lanes (include/dfcc/vec.h), neither of 4 and 3 divides the other: 4 -> gcd 1 -> 3, each a
+    # loop pipelined at II=1 of N/min(P1, P2) = 768/1 iterations; the maps take 768/4 and 768/3
+    assert conv.cycles == 768 and totals.ii == 768
+    assert network.nodes[totals.bottleneck].name == "three"  # converters are named after their consumer
+    # first output: 4 -> 1 writes at once, 1 -> 3 fills a beat in 3 iterations; 3-cycle pipeline each
+    assert conv.depth == (0 + 3) + (2 + 3)
+    # registers and muxes of both stages: (4 + 1) and (1 + 3) lanes of 16 bits, plus control
+    assert totals.lut == sum(c.lut for c in totals.costs) + sum(stage_logic(w, 16).lut for w in (5, 4))
+    assert Estimate.of_module(module).to_json()["lane_converters"] == [
+        {"from": "four", "to": "three", "lanes_in": 4, "lanes_out": 3, "cycles": 768}]
+    assert "(lane converters)" in Estimate.of_module(module).render_table()
+    # the cycle-level simulation of the same design paces the pipeline at the converter, 768 cycles
+    sim = simulate(module)
+    assert sim.ii == 768
+    assert abs(totals.latency_cycles - sim.latency) <= 0.05 * sim.latency

@@ -3,11 +3,12 @@
 import json
 import re
 
+import numpy as np
 import pytest
 from xdsl.dialects.builtin import ModuleOp
 
 from dfcc.backends.estimate import Estimate
-from dfcc.analyses.network import RESOURCES
+from dfcc.analyses.network import RESOURCES, Network
 from dfcc.dialects.dataflow import PLATFORM_ATTR, StreamType
 from dfcc.kinds import ConvOp
 from dfcc.driver.cli import main
@@ -15,11 +16,11 @@ from dfcc.backends.output import module_text
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context, parse_module
 from dfcc.hardware.platforms import load_platform
-from dfcc.passes.explore import Explore
+from dfcc.passes.explore import Explore, _Search
 from dfcc.passes.registry import get_pass
 from dfcc.driver.pipeline import parse_pipeline
 
-from tests.test_estimate import NET
+from tests.test_estimate import LANES, NET
 
 
 @pytest.fixture(scope="module")
@@ -191,3 +192,17 @@ def test_explore_prefers_dsps_where_free():
         search.limits["dsp"] = budget
         moved, moved_totals = search.prefer_dsps(picks, network.evaluate(picks))
         assert moved[conv][2] == expected and moved_totals.dsp == (4608 if expected == "dsp" else 0)
+
+
+def test_explore_refits_lanes_around_a_slow_converter():
+    network = Network.from_module(parse_module(LANES))
+    search = _Search(network, load_platform("zcu102"), 0.9, 0)
+    # the maps at 4 and 3 lanes (192 and 256 cycles) need a 4 -> 1 -> 3 converter of 768 cycles
+    picks = [space.choices.index(c) for space, c in zip(search.spaces, network.ir_choices())]
+    rows = search.starts + np.array(picks)
+    assert network.evaluate(search.choices_of(rows)).ii == 768
+    rows = search.fit_lanes(300, search.jitter, rows)
+    # "three" moves to its cheapest point within 300 cycles that no converter slows: 4 lanes
+    # (6 would need a 4 -> 2 -> 6 converter of 384 cycles), and the II is the maps' 192
+    assert search.choices_of(rows)[2][0] == (4,)
+    assert network.evaluate(search.choices_of(rows)).ii == 192

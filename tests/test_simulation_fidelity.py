@@ -1,17 +1,17 @@
 """The estimate against the cycle-level simulation on every bundled example the HLS backend builds,
 float and 8-bit, after explore for ZCU102: II within 5 %, first-inference latency within 10 %.
 
-Known misses are marked xfail (strict, so a fix shows up); in all of them the estimate is optimistic:
+Known misses are marked xfail (strict, so a fix shows up):
 - a conv's window generator fed slower than one beat per cycle (a lane converter or a slow producer in
   front of it, which a per-node cost does not see) makes the MAC wait longer between rows than
   windowed_stage_cycles counts (basic_block_strided int8);
-- lane converters (dfcc::lanes between a producer and a consumer of different lanes, through their
-  gcd when neither divides the other) are not costed: in mobilenet_v2_small one converts 4 to 3 lanes
-  through 1 lane, 3072 cycles against the estimate's II of 1156;
-- llama_block, vit_block: with lanes on their transposes and reshapes (explore's `coarse`; II 128-320
-  where one lane gave 2048) the whole-tensor transposes wait on each other longer than their costs
-  say (llama_block: II 30-40 % optimistic; vit_block int8: latency 20 % pessimistic); not analysed yet;
-- the other networks are not analysed yet.
+- stages near the II in series behind lane converters (whose beats come in bursts) through 2-deep
+  streams wait on each other longer than the slowest alone (mobilenet_v2_small float: 1156 estimated,
+  1418 simulated; resnet18_small, yolo_tiny, unet the same shape, not analysed further);
+- latency: resnet18_small (estimate 15 to 19 % low), yolo_tiny int8 and unet (10 to 16 % high); vit_block
+  and llama_block with lanes on their whole-tensor transposes and reshapes (explore's `coarse`) 18 % high
+  in float, 34 and 73 % high at 8 bits, not analysed yet.
+Lane converters themselves are costed (analyses/network.py), and explore keeps them within the II.
 """
 
 import pytest
@@ -25,10 +25,10 @@ from tests.test_csim import FIXED, FIXED_MODELS, FLOAT, FLOAT_MODELS, compiled  
 
 BIG = {"resnet18_small", "mobilenet_v2_small", "mobilenet_v3_small_tiny", "yolo_tiny", "unet"}
 # measured: (model, number format) where the estimate misses (II by > 5 %, or latency by > 10 %)
-MISSES = {(name, "float") for name in ("resnet18_small", "mobilenet_v2_small", "mobilenet_v3_small_tiny", "yolo_tiny",
-                                        "unet", "llama_block")}
-MISSES |= {(name, "int8") for name in ("basic_block_strided", "resnet18_small", "mobilenet_v3_small_tiny", "yolo_tiny",
-                                       "unet", "vit_block", "llama_block")}
+MISSES = {(name, "float") for name in ("resnet18_small", "mobilenet_v2_small", "yolo_tiny", "unet", "vit_block",
+                                        "llama_block")}
+MISSES |= {(name, "int8") for name in ("basic_block_strided", "resnet18_small", "yolo_tiny", "unet", "vit_block",
+                                       "llama_block")}
 
 
 def _cases():
@@ -36,7 +36,7 @@ def _cases():
         for name in names:
             marks = [pytest.mark.slow] if name in BIG else []
             if (name, tag) in MISSES:
-                marks.append(pytest.mark.xfail(strict=True, reason="uncosted lane converters and slow-fed window generators"))
+                marks.append(pytest.mark.xfail(strict=True, reason="slow-fed stages in series; see the module docstring"))
             yield pytest.param(name, pipeline, id=f"{name}-{tag}", marks=marks)
 
 

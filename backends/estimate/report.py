@@ -136,8 +136,14 @@ class Estimate:
             "utilisation": {RESOURCE_LABELS[k]: _ratio(t.resource(k), getattr(p, k)) for k in RESOURCES},
             "macs": self.macs, "roofline_fps": self.roofline_fps(), "roofline_counts": ROOFLINE_COUNTS,
             "dsp_roofline_fps": self.dsp_roofline_fps(),
-            "fifos": fifos, "nodes": self.node_rows(),
+            "fifos": fifos, "lane_converters": self.converter_rows(), "nodes": self.node_rows(),
         }
+
+    def converter_rows(self) -> list[dict]:
+        """The lane converters (dfcc::lanes) the HLS design has, edge by edge."""
+        edges, nodes = self.network.edges, self.network.nodes
+        return [{"from": nodes[edges[c.edge].producer].name, "to": nodes[edges[c.edge].consumer].name,
+                 "lanes_in": c.lanes_in, "lanes_out": c.lanes_out, "cycles": c.cycles} for c in self.totals.converters]
 
     # ---- rendering
     def render_table(self, width: int | None = None) -> str:
@@ -168,6 +174,11 @@ class Estimate:
         if t.fifo_depths:
             table.add_row("(FIFOs)", f"{len(t.fifo_depths)} sized", "", "", "", "0", f"{t.fifo_bram18:,}", "0",
                           f"{t.fifo_lut:,}", "0", "")
+        if t.converters:
+            lut, ff = (sum(x) for x in zip(*(c.logic() for c in t.converters)))
+            slowest = max(c.cycles for c in t.converters)
+            table.add_row("(lane converters)", f"{len(t.converters)}", "", f"{slowest:,}", f"{slowest / t.ii:.0%}",
+                          "0", "0", "0", f"{lut:,}", f"{ff:,}", "")
         table.add_section()
         table.add_row("total", "", "", f"II {t.ii:,}", "", *(f"{t.resource(k):,}" for k in RESOURCES),
                       f"{self.offchip_gbps():,.2f}")
