@@ -26,8 +26,7 @@ Search (deterministic given the seed):
    just below the best one are tried with more rounds (feasibility is nearly, not exactly, monotone).
 4. Lanes matched: a data-movement node (one `coarse` factor, the lanes it reads and writes, no
    MACs) whose lanes differ from its producer's takes the producer's lanes where that folding is
-   legal, no slower than the II and within LANE_MATCH_SHARE of the budget (room for the FIFO depths
-   sized afterwards), so the HLS design needs no lane converter there.
+   legal, no slower than the II and within budget, so the HLS design needs no lane converter there.
 5. DSPs where they are free: nodes left with fabric (LUT) multipliers move them onto DSPs while
    the DSP budget has room (most LUTs saved per DSP first). Same cycles, so the II is unchanged;
    fabric multipliers stay only where the DSPs ran out.
@@ -65,7 +64,6 @@ STEP = 2.0  # weight update rate of the Lagrangian rounds
 REPAIR_STEPS = 400
 REPAIR_CHECK = 25  # full network evaluations during repair, every this many steps
 SPATIAL_FACTOR = "pixels"  # spatial parallelism: explored only with spatial=true (no HLS yet)
-LANE_MATCH_SHARE = 0.99  # lane matching spends at most this share of each budget: the FIFO depths sized after it need room (our choice)
 SKIP_FIFO_SHARE = 0.25  # evict-skips: skip FIFOs left on chip take at most this share of the BRAM budget (our choice)
 LANE_ROUNDS = 3  # passes over the converters slower than the target
 
@@ -300,10 +298,8 @@ class _Search:
         return moved, self.evaluate(moved)
 
     def match_lanes(self, picks: list[Choice], totals: Totals) -> tuple[list[Choice], Totals]:
-        """Data-movement nodes take their producer's lanes where legal, no slower, within
-        LANE_MATCH_SHARE of the budget (step 4)."""
+        """Data-movement nodes take their producer's lanes where legal, no slower, within budget (step 4)."""
         network, current = self.network, list(picks)
-        limit = np.maximum(self.over(totals), LANE_MATCH_SHARE)  # a resource already above the share: no more of it
         for n, model in enumerate(network.nodes):
             if model.factors != ("coarse",) or model.macs or not network.in_edges[n]:
                 continue
@@ -318,7 +314,7 @@ class _Search:
                 continue
             trial = current[:n] + [((lanes,), memory, mult, on_chip)] + current[n + 1:]
             trial_totals = self.evaluate(trial)
-            if trial_totals.ii <= totals.ii and np.all(self.over(trial_totals) <= limit + 1e-12):
+            if trial_totals.ii <= totals.ii and np.all(self.over(trial_totals) <= 1.0 + 1e-12):
                 current, totals = trial, trial_totals
         return current, totals
 
@@ -468,9 +464,14 @@ class Explore(ModulePass):
 def _write_fifo_depths(module: ModuleOp, platform: Platform, utilisation: float) -> None:
     """Every stream's depth from the cycle-level schedule of the chosen folding (checked by
     simulation), never below the skip-FIFO depths costed above; if those FIFOs break the budget,
-    only the join inputs keep them."""
-    write_depths({v: max(d, v.type.depth.data) for v, d in size_fifos(module).depths.items()})
+    only the join inputs keep them, and if they still do, every stream keeps its costed depth."""
+    limits = {k: utilisation * getattr(platform, k) for k in RESOURCES}
+    sized = size_fifos(module).depths
+    costed = {(v.op, v.index): v.type.depth.data for v in sized}  # by result: write_depths makes new values
+    write_depths({v: max(d, v.type.depth.data) for v, d in sized.items()})
     network = Network.from_module(module)
-    totals = network.evaluate(network.ir_choices(), respect_ir_depths=True)
-    if totals.overshoot({k: utilisation * getattr(platform, k) for k in RESOURCES}):
+    if network.evaluate(network.ir_choices(), respect_ir_depths=True).overshoot(limits):
         write_depths({e.value: DEFAULT_FIFO_DEPTH for e in network.edges if len(network.in_edges[e.consumer]) < 2})
+        network = Network.from_module(module)
+        if network.evaluate(network.ir_choices(), respect_ir_depths=True).overshoot(limits):
+            write_depths({op.results[i]: depth for (op, i), depth in costed.items()})
