@@ -20,6 +20,7 @@
 // CHECK-NEXT:    "pixels": 1
 // CHECK-NEXT:  },
 // CHECK-NEXT:  "weights_memory": "bram",
+// CHECK-NEXT:  "offchip_gbps": 0.0,
 // CHECK-NEXT:  "cycles": 408458,
 // CHECK:       "resources": {
 // CHECK-NEXT:    "DSP": 288,
