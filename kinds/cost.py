@@ -27,7 +27,6 @@ from dfcc.dialects.dataflow import (
     StreamType,
 )
 from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY, sliding_window_fill, stage_cycles
-from dfcc.hardware.dsp import macs_per_dsp
 from dfcc.hardware.logic import stage_logic
 from dfcc.hardware.offchip import SPILL_UNIT_DEPTH, split_depth, streamed_weight_bits
 from dfcc.hardware.memory import bram18, line_buffer, lutram_luts, uram, window_buffer

@@ -45,17 +45,27 @@ def zero_rom(em, name: str, count: int, fx: Fx | None) -> Rom:
     return em.add_rom(Rom.of_codes(name, fx, (count,), np.zeros(count), "no bias"))
 
 
+def fixed_bias_rom(em, b_op, zero_name: str, count: int) -> tuple[np.ndarray | None, Fx, Rom]:
+    """A fixed-point MAC's bias: its values (None without one), its number format and its ROM
+    (zeros when the node has no bias)."""
+    if b_op is None:
+        fx = Fx(2, 2)
+        return None, fx, zero_rom(em, zero_name, count, fx)
+    values = np.asarray(elements_array(b_op.value), dtype=np.float64)
+    fx = em.weights_fx(b_op, values)
+    return values, fx, em.rom(b_op, fx=fx)
+
+
 def mac_types(em, op, w_shape: tuple[int, ...]) -> tuple[Rom, Rom, str, str | None]:
     """ROMs of weights and bias, the accumulator type and the optional intermediate cast."""
     name = op.node_name.data
     w_op = em.weights(op.weights, op, "weights")
     f = w_shape[0]
-    if op.bias is not None:
-        b_op = em.weights(op.bias, op, "bias")
+    b_op = em.weights(op.bias, op, "bias") if op.bias is not None else None
     out_fixed = em.fixed_type(op.output)
     if out_fixed is None:
         w_rom = em.rom(w_op, shape=w_shape)
-        b_rom = em.rom(b_op) if op.bias is not None else zero_rom(em, f"b_{sanitize(name)}_zero", f, None)
+        b_rom = em.rom(b_op) if b_op is not None else zero_rom(em, f"b_{sanitize(name)}_zero", f, None)
         return w_rom, b_rom, "float", None
     x_fixed = em.fixed_type(op.input)
     if x_fixed is None:
@@ -63,13 +73,7 @@ def mac_types(em, op, w_shape: tuple[int, ...]) -> tuple[Rom, Rom, str, str | No
     w_values = np.asarray(elements_array(w_op.value), dtype=np.float64)
     w_fx = em.weights_fx(w_op, w_values)
     w_rom = em.rom(w_op, shape=w_shape, fx=w_fx)
-    if op.bias is not None:
-        b_values = np.asarray(elements_array(b_op.value), dtype=np.float64)
-        b_fx = em.weights_fx(b_op, b_values)
-        b_rom = em.rom(b_op, fx=b_fx)
-    else:
-        b_values, b_fx = None, Fx(2, 2)
-        b_rom = zero_rom(em, f"b_{sanitize(name)}_zero", f, b_fx)
+    b_values, b_fx, b_rom = fixed_bias_rom(em, b_op, f"b_{sanitize(name)}_zero", f)
     # exact accumulator: every product and the bias on its grid, the worst case in range
     x_fx = fx_of(x_fixed)
     frac = max(x_fx.frac + w_fx.frac, b_fx.frac)

@@ -18,8 +18,7 @@ import numpy as np
 
 from dfcc.dialects.dataflow import FixedType
 from dfcc.dialects.fixed_point import accumulator_bound
-from dfcc.dialects.resources import elements_array
-from dfcc.kinds.hls_mac import mid_and_mul, zero_rom
+from dfcc.kinds.hls_mac import fixed_bias_rom, mid_and_mul, zero_rom
 from dfcc.kinds.hls_types import Fx, Rom, cpp_type, fx_of, sanitize
 
 
@@ -117,13 +116,7 @@ def _sparse_mac_types(em, op, weights: np.ndarray, values: np.ndarray, comment: 
         raise em.error(op, "a fixed-point output needs a fixed-point input")
     w_fx = em.weights_fx(op.weights.owner, weights.astype(np.float64))
     w_rom = em.add_rom(Rom.of_codes(f"w_{name}", w_fx, values.shape, values, comment))
-    if b_op is not None:
-        b_values = np.asarray(elements_array(b_op.value), dtype=np.float64)
-        b_fx = em.weights_fx(b_op, b_values)
-        b_rom = em.rom(b_op, fx=b_fx)
-    else:
-        b_values, b_fx = None, Fx(2, 2)
-        b_rom = zero_rom(em, f"b_{name}_zero", f, b_fx)
+    b_values, b_fx, b_rom = fixed_bias_rom(em, b_op, f"b_{name}_zero", f)
     frac = max(fx_of(x_fixed).frac + w_fx.frac, b_fx.frac)
     bounds = accumulator_bound(x_fixed, weights, b_values) + accumulator_bound(x_fixed, weights, None)
     ints = math.ceil(math.log2(max(*(abs(b) for b in bounds), 1.0) + 2.0 ** -frac)) + 2
