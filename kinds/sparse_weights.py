@@ -27,8 +27,8 @@ from dfcc.dialects.dataflow import NodeOp, int_attr
 from dfcc.dialects.fixed_point import formats_of
 from dfcc.dialects.resources import elements_array, make_resource
 from dfcc.errors import DfccError
-from dfcc.kinds.registry import NodeKind, register
-from dfcc.kinds.weights import WeightsOp, check_on_grid
+from dfcc.kinds.registry import register
+from dfcc.kinds.weights import ConstantKind, WeightsOp, check_on_grid
 
 PATTERNS = ("unstructured", "n:m")
 
@@ -158,12 +158,8 @@ class SparseWeightsOp(NodeOp):
 
 
 @register
-class SparseWeights(NodeKind):
+class SparseWeights(ConstantKind):
     op = SparseWeightsOp
-
-    def cost(self, op: SparseWeightsOp):
-        raise DfccError(f"weights '{op.node_name.data}' have no cost of their own: the node reading them counts "
-                        "their memory")
 
     def run_float(self, op: SparseWeightsOp, args):
         return (op.decode(),)
@@ -173,9 +169,6 @@ class SparseWeights(NodeKind):
         value = op.decode().astype(np.float64)
         check_on_grid(op, value, formats_of(op.format))
         return (value,)
-
-    def stream_lanes(self, op: SparseWeightsOp, folding=None) -> tuple[int, int]:
-        raise DfccError(f"weights '{op.node_name.data}' are a constant, not a stream: they have no lanes")
 
     def emit_hls(self, em, op: SparseWeightsOp) -> None:
         """Nothing of its own: the zero-skipping node reading it stores its non-zero weights (kinds/hls_sparse.py)."""

@@ -38,13 +38,24 @@ class WeightsOp(NodeOp):
             raise VerifyException(f"weights type {self.output.type} does not match value type {self.value.type}")
 
 
-@register
-class Weights(NodeKind):
-    op = WeightsOp
+class ConstantKind(NodeKind):
+    """What dense and encoded weights share: a constant read by one node, which costs its memory and
+    makes its ROMs; it is no stream."""
 
-    def cost(self, op: WeightsOp):
+    def cost(self, op: NodeOp):
         raise DfccError(f"weights '{op.node_name.data}' have no cost of their own: the node reading them counts "
                         "their memory")
+
+    def stream_lanes(self, op: NodeOp, folding=None) -> tuple[int, int]:
+        raise DfccError(f"weights '{op.node_name.data}' are a constant, not a stream: they have no lanes")
+
+    def emit_hls(self, em, op: NodeOp) -> None:
+        """Nothing of its own: the nodes reading it make its ROMs (their layout and number type)."""
+
+
+@register
+class Weights(ConstantKind):
+    op = WeightsOp
 
     def run_float(self, op: WeightsOp, args):
         return (elements_array(op.value),)
@@ -60,13 +71,6 @@ class Weights(NodeKind):
         value = value.astype(np.float64)
         check_on_grid(op, value, fmt)
         return (value,)
-
-
-    def stream_lanes(self, op: WeightsOp, folding=None) -> tuple[int, int]:
-        raise DfccError(f"weights '{op.node_name.data}' are a constant, not a stream: they have no lanes")
-
-    def emit_hls(self, em, op: WeightsOp) -> None:
-        """Nothing of its own: the nodes reading it make its ROMs (their layout and number type)."""
 
 
 def check_on_grid(op: NodeOp, value: np.ndarray, fmt) -> None:
