@@ -24,8 +24,6 @@ from dfcc.backends.hls.emit import Design, emit_design
 from dfcc.backends.hls.project import from_stream_order, write_project
 from dfcc.errors import DfccError
 
-CXXFLAGS = ["-std=c++14", "-O2", "-Wall", "-Wextra"]
-
 
 @dataclass
 class Build:
@@ -39,7 +37,7 @@ def build(root: Path, extra_flags: tuple[str, ...] = ()) -> Build:
     messages (file:line in the generated files) if anything fails. `extra_flags` go first (they
     may put headers ahead of the project's) and to the link."""
     root = Path(root)
-    flags = [*CXXFLAGS, *extra_flags, "-isystem", str(toolchain.ap_types_dir()), "-I", str(root / "include"), "-I", str(root)]
+    flags = [*toolchain.CXXFLAGS, *extra_flags, "-isystem", str(toolchain.ap_types_dir()), "-I", str(root / "include"), "-I", str(root)]
     started = time.perf_counter()
 
     def compile_one(name: str) -> subprocess.CompletedProcess:
