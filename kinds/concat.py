@@ -139,46 +139,44 @@ class Concat(FixedIsFloatThenCast, NodeKind):
         return (np.concatenate(args, axis=op.axis.value.data),)
 
     def emit_hls(self, em, op: ConcatOp) -> None:
-        """Inputs in turn: pairwise `dfcc::concat_blocks` calls (concat.h; a chain for more than two
-        inputs); side by side: `concat_pixels` calls."""
+        """Inputs in turn: `dfcc::concat_blocks` calls; side by side: `concat_pixels` calls, inputs in
+        C_i/K lanes (K = `pixel_beats()`), whole pixels out (both in concat.h)."""
         name = em.stage(op)
         if op.side_by_side():
-            self.emit_concat_pixels(em, op, name)
+            k = op.pixel_beats()
+            pixels = op.output.type.num_elements // op.output.type.get_shape()[-1]
+
+            def join_pixels(left, right, i):
+                ka = k if i == 1 else 1  # the first input arrives in K beats per pixel, joined pairs in one
+                return ka * left.lanes + right.lanes * k, f"concat_pixels<{pixels}, {ka}, {k}, {left.lanes}, {right.lanes}"
+            self._chain(em, op, name, lambda value: value.type.get_shape()[-1] // k, join_pixels)
             return
         axis = op.axis.value.data
-        out_shape = op.output.type.get_shape()
         p, _ = self.stream_lanes(op)
-        outer = prod(out_shape[:axis])
-        t_out = em.elem(op.output)
-        left = em.read_stream(op.inputs[0], p, name)
-        left_words = prod(op.inputs[0].type.get_shape()[axis:])
-        for k, value in enumerate(op.inputs[1:], start=1):
-            right = em.read_stream(value, p, name)
-            words = prod(value.type.get_shape()[axis:])
-            if k == len(op.inputs) - 1:
-                out = em.new_stream(f"s_{name}", op.output.type, p, value=op.output)
-            else:
-                out = em.temp_stream(f"s_{name}_part{k}", t_out, p)
-            em.calls.append(f"dfcc::concat_blocks<{outer}, {left_words // p}, {words // p}, {p}, {left.elem}, "
-                            f"{right.elem}, {t_out}>({left.name}, {right.name}, {out.name});  // {name}")
-            left, left_words = out, left_words + words
-        em.define(op.output, left)
+        outer = prod(op.output.type.get_shape()[:axis])
 
-    def emit_concat_pixels(self, em, op: ConcatOp, name: str) -> None:
-        """Channel concat side by side: pairwise `dfcc::concat_pixels` calls (concat.h), inputs in
-        C_i/K lanes (K = `pixel_beats()`), whole pixels out; a chain for more than two inputs."""
-        k = op.pixel_beats()
-        pixels = op.output.type.num_elements // op.output.type.get_shape()[-1]
+        def words(value) -> int:
+            return prod(value.type.get_shape()[axis:])
+
+        def join_blocks(left, right, i):
+            left_words = sum(words(value) for value in op.inputs[:i])
+            return p, f"concat_blocks<{outer}, {left_words // p}, {words(op.inputs[i]) // p}, {p}"
+        self._chain(em, op, name, lambda value: p, join_blocks)
+
+    @staticmethod
+    def _chain(em, op: ConcatOp, name: str, lanes_of, join) -> None:
+        """Pairwise calls, each joining what is gathered so far with input i (a chain for more than two
+        inputs); `join(left, right, i)` gives the joined lanes and the call's leading template text."""
         t_out = em.elem(op.output)
-        left, ka = em.read_stream(op.inputs[0], op.inputs[0].type.get_shape()[-1] // k, name), k
+        left = em.read_stream(op.inputs[0], lanes_of(op.inputs[0]), name)
         for i, value in enumerate(op.inputs[1:], start=1):
-            right = em.read_stream(value, value.type.get_shape()[-1] // k, name)
-            lanes = ka * left.lanes + right.lanes * k
+            right = em.read_stream(value, lanes_of(value), name)
+            lanes, template = join(left, right, i)
             if i == len(op.inputs) - 1:
                 out = em.new_stream(f"s_{name}", op.output.type, lanes, value=op.output)
             else:
                 out = em.temp_stream(f"s_{name}_part{i}", t_out, lanes)
-            em.calls.append(f"dfcc::concat_pixels<{pixels}, {ka}, {k}, {left.lanes}, {right.lanes}, {left.elem}, "
-                            f"{right.elem}, {t_out}>({left.name}, {right.name}, {out.name});  // {name}")
-            left, ka = out, 1
+            em.calls.append(f"dfcc::{template}, {left.elem}, {right.elem}, {t_out}>({left.name}, {right.name}, "
+                            f"{out.name});  // {name}")
+            left = out
         em.define(op.output, left)
