@@ -28,7 +28,7 @@ from dfcc import kinds as df
 from dfcc.dialects.dataflow import NodeOp
 from dfcc.errors import DfccError
 from dfcc.kinds.window import WindowOp
-from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY
+from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY, lane_conversion_steps
 from dfcc.hardware.offchip import DRAM_LATENCY_CYCLES
 
 HLS_DEFAULT_DEPTH = 2  # Vitis HLS: depth of a stream without a STREAM pragma (kernel-internal streams)
@@ -154,9 +154,8 @@ class Pipeline:
             raise DfccError(f"simulate: stream read by '{consumer}' has no producer")
         if ch.lanes == lanes:
             return ch
-        steps = [lanes] if ch.lanes % lanes == 0 or lanes % ch.lanes == 0 else [math.gcd(ch.lanes, lanes), lanes]
         n = ch.beats * ch.lanes
-        for p in steps:
+        for p in lane_conversion_steps(ch.lanes, lanes):
             out = self.channel(f"{consumer}_in{p}", p, n // p)
             # dfcc::lanes (vec.h): N/min(P1,P2) iterations, a read when a wide input beat starts,
             # a write when a wide output beat is complete

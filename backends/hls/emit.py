@@ -23,7 +23,6 @@ what its consumer reads, a `dfcc::lanes` re-chunking stage is inserted.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,6 +34,7 @@ from dfcc.dialects import dataflow as df
 from dfcc import kinds
 from dfcc.dialects.resources import elements_array
 from dfcc.errors import DfccError
+from dfcc.hardware.cycles import lane_conversion_steps
 from dfcc.kinds.ddr_fifo import DramBuffer
 from dfcc.kinds.hls_types import HLS, Fx, Rom, cpp_type, exact_fx_for, fx_of, join_fx, prod, sanitize
 
@@ -189,10 +189,7 @@ class Emitter:
     def convert_lanes(self, stream: Stream, lanes: int, consumer: str) -> Stream:
         n = prod(stream.shape)
         src = stream
-        steps = [lanes]
-        if stream.lanes % lanes and lanes % stream.lanes:
-            steps = [math.gcd(stream.lanes, lanes), lanes]
-        for p in steps:
+        for p in lane_conversion_steps(stream.lanes, lanes):
             out = Stream(self.unique(f"{consumer}_in{p}"), src.elem, p, 2, src.shape)
             self.decls.append(out)
             self.calls.append(f"dfcc::lanes<{n}, {src.lanes}, {p}>({src.name}, {out.name});")
