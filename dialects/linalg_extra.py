@@ -20,6 +20,8 @@ from xdsl.ir.affine import AffineDimExpr, AffineMap
 from xdsl.irdl import irdl_op_definition
 from xdsl.parser import Parser
 
+from dfcc.dialects.operand_groups import parse_operand_group
+
 
 @irdl_op_definition
 class DepthwiseConv2DNchwChwOp(ConvOperation):
@@ -122,7 +124,7 @@ class GenericOp(UpstreamGenericOp):
             for t in attrs.pop("iterator_types").data
         ])
         doc, library_call = attrs.pop("doc", None), attrs.pop("library_call", None)
-        ins, outs = cls._parse_operands(parser, "ins"), cls._parse_operands(parser, "outs")
+        ins, outs = parse_operand_group(parser, "ins", optional=True), parse_operand_group(parser, "outs", optional=True)
         if parser.parse_optional_keyword("attrs") is not None:
             parser.parse_punctuation("=")
             attrs |= parser.expect(parser.parse_optional_attr_dict, "expected extra attributes")
@@ -137,18 +139,6 @@ class GenericOp(UpstreamGenericOp):
         op = cls(ins, outs, body, indexing_maps, iterator_types, result_types, doc, library_call)
         op.attributes |= attrs
         return op
-
-    @staticmethod
-    def _parse_operands(parser: Parser, keyword: str) -> Sequence[SSAValue]:
-        pos = parser.pos
-        if parser.parse_optional_characters(keyword) is None:
-            return ()
-        parser.parse_punctuation("(")
-        operands = parser.parse_comma_separated_list(Parser.Delimiter.NONE, parser.parse_unresolved_operand)
-        parser.parse_punctuation(":")
-        types = parser.parse_comma_separated_list(Parser.Delimiter.NONE, parser.parse_type)
-        parser.parse_punctuation(")")
-        return parser.resolve_operands(operands, types, pos)
 
 
 EXTRA_LINALG_OPS = (DepthwiseConv2DNchwChwOp, PoolingNchwSumOp, BatchMatmulOp)

@@ -5,11 +5,13 @@ constants and names scans of activations as unsupported.
 
 from xdsl.dialects.builtin import BoolAttr, IntegerAttr, i1, i64
 from xdsl.dialects.utils import AbstractYieldOperation
-from xdsl.ir import Attribute, Dialect, Region, SSAValue
+from xdsl.ir import Attribute, Dialect, Region
 from xdsl.irdl import AttrSizedOperandSegments, IRDLOperation, irdl_op_definition, prop_def, region_def, traits_def, var_operand_def, var_result_def
 from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.traits import IsTerminator
+
+from dfcc.dialects.operand_groups import parse_operand_group
 
 
 @irdl_op_definition
@@ -49,22 +51,11 @@ class ScanOp(IRDLOperation):
         parser.parse_punctuation("(")
         inclusive = parser.parse_boolean()
         parser.parse_punctuation(")")
-        inputs, outputs = cls._parse_operand_group(parser, "ins"), cls._parse_operand_group(parser, "outs")
+        inputs, outputs = parse_operand_group(parser, "ins"), parse_operand_group(parser, "outs")
         body = parser.parse_region()
         parser.parse_punctuation("->")
         result_types = parser.parse_comma_separated_list(Parser.Delimiter.NONE, parser.parse_type)
         return cls(inputs, outputs, result_types, dimension, inclusive, body)
-
-    @staticmethod
-    def _parse_operand_group(parser: Parser, keyword: str) -> list[SSAValue]:
-        pos = parser.pos
-        parser.parse_characters(keyword)
-        parser.parse_punctuation("(")
-        names = parser.parse_comma_separated_list(Parser.Delimiter.NONE, parser.parse_unresolved_operand)
-        parser.parse_punctuation(":")
-        types = parser.parse_comma_separated_list(Parser.Delimiter.NONE, parser.parse_type)
-        parser.parse_punctuation(")")
-        return parser.resolve_operands(names, types, pos)
 
     def print(self, printer: Printer) -> None:
         printer.print_string(f" dimension({self.dimension.value.data}) inclusive({'true' if self.inclusive.value.data else 'false'})")
