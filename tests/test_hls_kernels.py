@@ -413,3 +413,16 @@ def test_headers_compile_without_warnings(binaries, family):
                          ids=[c.id for _, cs in FAMILIES.values() for c in cs])
 def test_kernel(binaries, family, index):
     check(binaries[family].binary, index, FAMILIES[family][1][index])
+
+
+def test_precompiled_ap_types_header_is_used_and_changes_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    flags = toolchain.precompiled_header()
+    assert flags[0] == "-include" and Path(flags[1] + ".gch").is_file()
+    src = tmp_path / "sum.cpp"
+    src.write_text('#include <cstdio>\n#include <ap_fixed.h>\n'
+                   'int main() { ap_fixed<8, 4> a = 1.75, b = -2.5; ap_fixed<9, 5> c = a + b; '
+                   'std::printf("%g\\n", c.to_double()); return 0; }\n')
+    compiled = toolchain.compile_cpp(src, extra_flags=["-H"])  # -H lists headers; "!" marks a used .gch
+    assert f"! {flags[1]}.gch" in compiled.diagnostics
+    assert toolchain.run(compiled.binary).split() == ["-0.75"]

@@ -37,7 +37,8 @@ def build(root: Path, extra_flags: tuple[str, ...] = ()) -> Build:
     messages (file:line in the generated files) if anything fails. `extra_flags` go first (they
     may put headers ahead of the project's) and to the link."""
     root = Path(root)
-    flags = [*toolchain.CXXFLAGS, *extra_flags, "-isystem", str(toolchain.ap_types_dir()), "-I", str(root / "include"), "-I", str(root)]
+    flags = [*toolchain.CXXFLAGS, *extra_flags, "-isystem", str(toolchain.ap_types_dir()), *toolchain.precompiled_header(),
+             "-I", str(root / "include"), "-I", str(root)]
     started = time.perf_counter()
 
     def compile_one(name: str) -> subprocess.CompletedProcess:

@@ -6,8 +6,11 @@ The ap_types directory is passed with `-isystem` rather than `-I` because those 
 warn under `-Wall -Wextra` themselves; our own headers (`-I include/`) must compile warning-free.
 """
 
+import hashlib
 import importlib.util
+import os
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +18,7 @@ from dfcc.errors import DfccError
 
 INCLUDE_DIR = Path(__file__).parent / "include"
 CXXFLAGS = ["-std=c++14", "-O2", "-Wall", "-Wextra"]
+PRECOMPILED = ("ap_fixed.h", "ap_int.h")  # parsed by every C simulation: ~1.5 s of g++ per translation unit
 
 
 def ap_types_dir() -> Path:
@@ -26,6 +30,43 @@ def ap_types_dir() -> Path:
     if not (path / "ap_fixed.h").is_file():
         raise DfccError(f"hls4ml is installed but has no ap_types headers at {path}")
     return path
+
+
+def cache_dir() -> Path:
+    """dfcc's cache folder (XDG): trained example models, precompiled headers."""
+    return Path(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache"))) / "dfcc"
+
+
+def precompiled_header() -> list[str]:
+    """`-include` flags for the ap_types headers precompiled once per g++ version (built with CXXFLAGS),
+    or none if they cannot be built. g++ silently parses the header itself when the .gch does not suit
+    the translation unit (GCC manual, "Using Precompiled Headers"), so results never depend on it."""
+    flags = [*CXXFLAGS, "-isystem", str(ap_types_dir())]
+    version = subprocess.run(["g++", "-dumpfullversion"], capture_output=True, text=True).stdout.strip()
+    key = hashlib.sha1(" ".join([version, str(ap_types_dir()), *flags]).encode()).hexdigest()[:16]
+    header = cache_dir() / "pch" / key / "dfcc_ap_types.h"
+    gch = header.with_name(header.name + ".gch")
+    if not gch.is_file():
+        try:
+            header.parent.mkdir(parents=True, exist_ok=True)
+            _write_atomically(header, "".join(f"#include <{name}>\n" for name in PRECOMPILED).encode())
+            fd, partial = tempfile.mkstemp(dir=header.parent, suffix=".gch.part")
+            os.close(fd)
+            proc = subprocess.run(["g++", *flags, "-x", "c++-header", str(header), "-o", partial], capture_output=True)
+            if proc.returncode != 0:
+                os.unlink(partial)
+                return []
+            os.replace(partial, gch)  # atomic: parallel builds never read a half-written header
+        except OSError:  # no writable cache: compile without it
+            return []
+    return ["-include", str(header)]
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    fd, partial = tempfile.mkstemp(dir=path.parent, suffix=".part")
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    os.replace(partial, path)
 
 
 @dataclass
@@ -44,8 +85,7 @@ def compile_cpp(source: Path, binary: Path | None = None, extra_flags: list[str]
     """Compile one C++ file into an executable; raise DfccError with g++'s messages on failure."""
     source = Path(source)
     binary = Path(binary) if binary else source.with_suffix("")
-    cmd = ["g++", *CXXFLAGS, "-isystem", str(ap_types_dir()), "-I", str(INCLUDE_DIR),
-           *extra_flags, str(source), "-o", str(binary)]
+    cmd = ["g++", *CXXFLAGS, "-isystem", str(ap_types_dir()), *precompiled_header(), "-I", str(INCLUDE_DIR), *extra_flags, str(source), "-o", str(binary)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise DfccError(f"g++ failed to compile {source}:\n{proc.stderr}")
