@@ -23,3 +23,39 @@ builtin.module attributes {dataflow.platform = "zcu102"} {
     func.return %4 : tensor<1x6x6x3xf32>
   }
 }
+
+// One m_axi port per DRAM buffer (conv0's 4 x 4-bit words in 16-bit beats, fc's single weights two to a byte):
+// CHECK:      void top({{.*}}, ap_uint<16>* conv0_w0, ap_uint<16>* conv1_w0, ap_uint<8>* fc_w0) {
+// CHECK:      DFCC_HLS(INTERFACE m_axi port=conv0_w0 offset=slave bundle=gmem_conv0_w0 depth=12 max_read_burst_length=16
+// CHECK-NEXT: DFCC_HLS(INTERFACE m_axi port=conv1_w0 offset=slave bundle=gmem_conv1_w0 depth=12 max_read_burst_length=16
+// CHECK-NEXT: DFCC_HLS(INTERFACE m_axi port=fc_w0 offset=slave bundle=gmem_fc_w0 depth=6 max_read_burst_length=16
+// the prefetch FIFOs cover a 64-cycle DRAM latency in 16-beat bursts
+// CHECK:      hls::stream<dfcc::vec<dfcc::code<ap_fixed<4, 1>, signed char >, 4> > conv0_wfifo("conv0_wfifo");
+// CHECK-NEXT: DFCC_HLS(STREAM variable=conv0_wfifo depth=64)
+// CHECK:      dfcc::weight_reader<36, 12, 1, 4, 4, 16>(conv0_wfifo, conv0_w0);  // conv0: 12 of 12 words from DRAM
+// CHECK-NEXT: dfcc::conv<{{.*}}>(in, s_conv0, conv0_wfifo, w_b0);  // conv0
+// CHECK:      dfcc::weight_reader<36, 12, 1, 3, 4, 16>(conv1_wfifo, conv1_w0);  // conv1: 12 of 24 words from DRAM
+// CHECK-NEXT: dfcc::weight_merge<36, 12, 12>(w_w1_conv1_on, conv1_wfifo, conv1_words);  // conv1
+// CHECK-NEXT: dfcc::conv<{{.*}}>(conv1_in1, s_conv1, conv1_words, b_conv1_zero);  // conv1
+// CHECK:      dfcc::weight_reader<36, 12, 2, 1, 4, 8>(fc_wfifo, fc_w0);  // fc: 12 of 12 words from DRAM
+// CHECK-NEXT: dfcc::linear<{{.*}}>(s_conv1, out, fc_wfifo, b_fc_zero);  // fc
+
+// HDR:      #include "dfcc/offchip.h"
+// HDR:      // DRAM buffer dram_conv0_w0: 12 words of ap_uint<16>; the host allocates it and loads it from weights.bin (weights.json) and passes it to every one of conv0_w0
+
+// TB:       static ap_uint<16> dram_conv0_w0[12];
+// TB:       const std::vector<unsigned char> image = read_bytes(dir + "/../weights.bin");
+// TB:       dram_conv1_w0[i].range(8 * k + 7, 8 * k) = image[4096 + i * 2 + k];
+// TB:       top(port_in, port_out, dram_conv0_w0, dram_conv1_w0, dram_fc_w0);
+
+// LAYOUT:      "buffer": "dram_conv1_w0",
+// LAYOUT-NEXT: "port": 0,
+// LAYOUT-NEXT: "offset": 4096,
+// LAYOUT-NEXT: "bytes": 24,
+// LAYOUT:      "words_on_chip": 12,
+// LAYOUT-NEXT: "words_streamed": 12,
+// LAYOUT-NEXT: "sweeps": 36,
+
+// TCL: add_files -tb weights.bin
+
+// FLOAT: HLS backend: dataflow.conv 'conv0': weights streamed from off-chip memory need fixed-point weights (run quantize first)
