@@ -49,12 +49,13 @@ def mac_words(weights: np.ndarray, channels: int, groups: int, lanes_in: int, la
 
 def dram_layout(lanes: int, bits: int) -> tuple[int, int, int, int]:
     """(beat bits S, ports NP, lanes per port LPP, words per beat K) of words of `lanes` weights of `bits`
-    bits: whole words share a beat when one fits (K >= 1, one port), else a word spans NP ports of whole
-    lanes, so the reader delivers one word per cycle either way (offchip.h)."""
+    bits: as many whole words as fit share a 512-bit beat (one port), or a wider word spans NP ports of
+    whole lanes, so the reader delivers one word per cycle either way (offchip.h). The DRAM then moves
+    the word's bits, as the cost model counts them (AutoWS: width x words per sweep), up to the unused
+    top of each beat: none for the power-of-two words of binary foldings, at most S mod (WL*B)."""
     word = lanes * bits
     if word <= DRAM_BEAT_BITS:
-        beat = max(8, 1 << (word - 1).bit_length())  # AXI data widths are powers of two, 8 bits at least
-        return beat, 1, lanes, beat // word
+        return DRAM_BEAT_BITS, 1, lanes, DRAM_BEAT_BITS // word
     per_port = DRAM_BEAT_BITS // bits
     return DRAM_BEAT_BITS, -(-lanes // per_port), per_port, 1
 

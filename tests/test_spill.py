@@ -147,18 +147,20 @@ def test_evicted_skips_csim_bit_exact(bounded):
 
 
 def _offchip_module():
-    """The lit model of streamed weights (conv0 and fc all off chip, conv1 half), 4-bit weights."""
+    """The lit model of streamed weights (conv0, conv2 and fc all off chip, conv1 half), 4-bit weights."""
     module = parse_module(_body(LIT / "weights_offchip.mlir"))
     Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
     return module
 
 
 def test_dram_layout_and_prefetch_depth():
-    """Words of 4 x 4 bits fill a 16-bit beat; single 4-bit weights pair up in a byte (the narrowest AXI beat);
-    9 x 4 bits round up to 64; 144 x 4 = 576 bits span two 512-bit ports of 128 weights each."""
-    assert dram_layout(4, 4) == (16, 1, 4, 1)
-    assert dram_layout(1, 4) == (8, 1, 1, 2)
-    assert dram_layout(9, 4) == (64, 1, 9, 1)
+    """512-bit beats: 32 words of 4 x 4 bits, 128 single 4-bit weights, 14 words of 9 x 4 bits (504 bits
+    used); 256 x 4 = 1024 bits (ResNet-18's conv16 as explore picks it) span two ports of 128 weights each,
+    every bit used as the cost model counts it; 144 x 4 = 576 bits need two ports too (1024 bits moved)."""
+    assert dram_layout(4, 4) == (512, 1, 4, 32)
+    assert dram_layout(1, 4) == (512, 1, 1, 128)
+    assert dram_layout(9, 4) == (512, 1, 9, 14)
+    assert dram_layout(256, 4) == (512, 2, 128, 1)
     assert dram_layout(144, 4) == (512, 2, 128, 1)
     # a 64-cycle DRAM latency in 16-beat bursts needs 4 bursts buffered; a longer streamed part gets the
     # one-BRAM-deep buffer of the cost model (512 words), never more
@@ -201,18 +203,21 @@ def test_weight_image_holds_the_streamed_words(tmp_path):
         codes = (fields * (1 << np.arange(b))).sum(axis=2)
         codes = np.where(codes >= 1 << (b - 1), codes - (1 << b), codes)[:entry["words_streamed"], :hi - lo]
         decoded.setdefault(entry["node"], []).append(codes * 2.0 ** -entry["frac_bits"])
-    assert sorted(decoded) == ["conv0", "conv1", "fc"]
-    conv0 = np.concatenate(decoded["conv0"], axis=1)
-    assert np.array_equal(conv0, mac_words(weights["w0"], channels=4, groups=1, lanes_in=2, lanes_out=2, fine=1))
-    conv1_words = mac_words(weights["w1"], channels=4, groups=2, lanes_in=1, lanes_out=1, fine=3)
-    assert np.array_equal(np.concatenate(decoded["conv1"], axis=1), conv1_words[12:])  # half its 24 words on chip
-    assert np.array_equal(np.concatenate(decoded["fc"], axis=1).ravel(), weights["w2"].T.ravel())
+    words = {node: np.concatenate(parts, axis=1) for node, parts in decoded.items()}
+    assert sorted(words) == ["conv0", "conv1", "conv2", "fc"]
+    assert np.array_equal(words["conv0"], mac_words(weights["w0"], channels=4, groups=1, lanes_in=2, lanes_out=2, fine=1))
+    conv1 = mac_words(weights["w1"], channels=4, groups=2, lanes_in=1, lanes_out=1, fine=3)
+    assert np.array_equal(words["conv1"], conv1[12:])  # half of its 24 words stay on chip
+    assert words["conv2"].shape == (2, 144)  # two ports: lanes 0..127 and 128..143
+    assert np.array_equal(words["conv2"], mac_words(weights["w3"], channels=4, groups=1, lanes_in=2, lanes_out=8, fine=9))
+    assert np.array_equal(words["fc"].ravel(), weights["w2"].T.ravel())  # one weight a word, channel-major
 
 
 @pytest.mark.parametrize("bounded", [False, True], ids=["csim", "bounded-fifos"])
 def test_streamed_weights_csim_bit_exact(bounded):
-    """conv0 and fc read every weight from the testbench's DRAM arrays, conv1 half of its words (the other
-    half from its ROM): C simulation equals the CPU reference, also with every FIFO at its depth."""
+    """conv0, conv2 (two ports) and fc (several words a beat, two beats) read every weight from the
+    testbench's DRAM arrays, conv1 half of its words (the other half from its ROM): C simulation equals
+    the CPU reference, also with every FIFO at its depth."""
     pytest.importorskip("hls4ml")
     from dfcc.backends.hls.bounded import bounded_csim
     from dfcc.backends.hls.csim import csim

@@ -10,7 +10,8 @@
 // weights.json says): NP arrays of S-bit beats, one m_axi port each. A word's lane l lives on port
 // l / LPP; a beat of a port holds K consecutive words' lanes of that port, word slot j's lane l at
 // bits (j*LPP + l%LPP)*B .. +B-1, the B-bit code (two's complement bit pattern) of the weight.
-// Either NP = 1 and K = S / (WL*B) words share a beat, or K = 1 and a word spans NP ports.
+// Either NP = 1 and K = S / (WL*B) words share a beat (the reader shifts the next one down), or K = 1
+// and a word spans NP ports.
 //
 // Delivery, after H2PIPE's deadlock-free weight streaming:
 // - No deadlock: weight_reader writes exactly SWEEPS*OFF words, and its consumer (weight_merge or the
@@ -57,14 +58,14 @@ void weight_reader(hls::stream<vec<code<T, C>, WL> >& out, Ports... ports) {
     for (int s = 0; s < SWEEPS; s++) {
         for (int n = 0; n < OFF; n++) {
             DFCC_HLS(PIPELINE II=1)
-            const int j = n % K;  // the word's slot in its beat
-            if (j == 0) fetch_beats<0>(beats, n / K, ports...);
+            if (n % K == 0) fetch_beats<0>(beats, n / K, ports...);
             vec<code<T, C>, WL> word;
             DFCC_HLS(ARRAY_PARTITION variable=word.data complete)
             for (int l = 0; l < WL; l++) {
-                const int at = (j * LPP + l % LPP) * B;
+                const int at = l % LPP * B;
                 word.data[l].bits = C(ap_int<B>(beats[l / LPP].range(at + B - 1, at)).to_int64());
             }
+            if (K > 1) beats[0] >>= LPP * B;  // the beat's next word to the low bits
             out.write(word);
         }
     }
