@@ -24,6 +24,7 @@ from dfcc.kinds.cost import (
     sliding_window_cost, stream_bits, weight_bits,
 )
 from dfcc.kinds.hls_mac import mac_types, mid_and_mul
+from dfcc.kinds.hls_offchip import mac_weights
 from dfcc.kinds.registry import NodeKind, register
 from dfcc.kinds.sparse_weights import weights_format
 from dfcc.kinds.window import WindowOp, conv2d
@@ -209,7 +210,8 @@ class Conv(NodeKind):
         return (cast_accumulator(op, acc),)
 
     def emit_hls(self, em, op: ConvOp) -> None:
-        """One `dfcc::conv` call (conv.h): sliding window, then the MAC array."""
+        """One `dfcc::conv` call (conv.h): sliding window, then the MAC array (its weights on chip, or
+        streamed from DRAM: kinds/hls_offchip.py)."""
         name = em.stage(op)
         n, h, w, c = op.input.type.get_shape()
         f = op.output.type.get_shape()[-1]
@@ -222,7 +224,10 @@ class Conv(NodeKind):
         out = em.new_stream(f"s_{name}", op.output.type, lanes_out, value=op.output)
         em.define(op.output, out)
         w_rom, b_rom, t_acc, t_mid = mac_types(em, op, (f, c // groups, kr, kc))
+        _, ho, wo, _ = op.output.type.get_shape()
+        w_arg = mac_weights(em, op, w_rom, ho * wo, channels=c, groups=groups, lanes_in=lanes_in,
+                            lanes_out=lanes_out, fine=op.int_prop("fine"))  # swept once per output pixel
         geom = f"dfcc::geom<{h}, {w}, {c}, {kr}, {kc}, {sr}, {sc}, {dr}, {dc}, {pt}, {pb}, {pl}, {pr}>"
         types = f"{em.elem(op.input)}, {w_rom.elem}, {b_rom.elem}, {t_acc}, {out.elem}" + mid_and_mul(op, t_acc, t_mid)
         em.calls.append(f"dfcc::conv<{geom}, {f}, {groups}, {lanes_in}, {lanes_out}, {op.int_prop('fine')}, {types}>"
-                        f"({x}, {out.name}, {w_rom.name}, {b_rom.name});  // {name}")
+                        f"({x}, {out.name}, {w_arg}, {b_rom.name});  // {name}")

@@ -30,6 +30,8 @@ class DramBuffer:
     words: int
     ports: tuple[str, ...]
     burst: int  # beats per burst on its ports
+    image: tuple[bytes, ...] | None = None  # per port, its contents as the host loads them (streamed weights)
+    layout: dict | None = None  # what the image holds and how (the weight image's layout file)
 
 
 @irdl_op_definition

@@ -141,11 +141,12 @@ class Rom:
     frac: int | None  # None: float literals; else integer codes of values * 2^frac
     comment: str = ""
     plain: bool = False  # a plain C integer array (indices): values written as they are
+    fx: Fx | None = None  # the codes' number type (of_codes)
 
     @staticmethod
     def of_codes(name: str, fx: Fx, shape: tuple[int, ...], values: np.ndarray, comment: str = "") -> Rom:
         """A ROM holding `values` exactly as codes of fx."""
-        return Rom(name, f"dfcc::code<{fx.cpp}, {code_storage(fx)} >", fx.cpp, shape, values, fx.frac, comment)
+        return Rom(name, f"dfcc::code<{fx.cpp}, {code_storage(fx)} >", fx.cpp, shape, values, fx.frac, comment, fx=fx)
 
     def text(self) -> str:
         dims = "".join(f"[{d}]" for d in self.shape) or "[1]"

@@ -21,6 +21,7 @@ from dfcc.kinds.cost import (
     weight_bits,
 )
 from dfcc.kinds.hls_mac import mac_types, mid_and_mul
+from dfcc.kinds.hls_offchip import mac_weights
 from dfcc.kinds.hls_types import prod
 from dfcc.kinds.registry import NodeKind, register
 from dfcc.kinds.sparse_weights import weights_format
@@ -129,7 +130,8 @@ class Linear(NodeKind):
         return (cast_accumulator(op, linear(x, weights, bias[0] if bias else None)),)
 
     def emit_hls(self, em, op: LinearOp) -> None:
-        """One `dfcc::linear` call (linear.h) over the rows of the input."""
+        """One `dfcc::linear` call (linear.h) over the rows of the input (its weights on chip, or streamed
+        from DRAM: kinds/hls_offchip.py)."""
         name = em.stage(op)
         in_shape, out_shape = op.input.type.get_shape(), op.output.type.get_shape()
         c, f = in_shape[-1], out_shape[-1]
@@ -138,9 +140,11 @@ class Linear(NodeKind):
         out = em.new_stream(f"s_{name}", op.output.type, co, value=op.output)
         em.define(op.output, out)
         w_rom, b_rom, t_acc, t_mid = mac_types(em, op, (f, c))
+        rows = prod(in_shape[:-1])
+        w_arg = mac_weights(em, op, w_rom, rows, channels=c, groups=1, lanes_in=ci, lanes_out=co, fine=1)  # swept per row
         types = f"{em.elem(op.input)}, {w_rom.elem}, {b_rom.elem}, {t_acc}, {out.elem}" + mid_and_mul(op, t_acc, t_mid)
-        em.calls.append(f"dfcc::linear<{prod(in_shape[:-1])}, {c}, {f}, {ci}, {co}, {types}>"
-                        f"({x}, {out.name}, {w_rom.name}, {b_rom.name});  // {name}")
+        em.calls.append(f"dfcc::linear<{rows}, {c}, {f}, {ci}, {co}, {types}>"
+                        f"({x}, {out.name}, {w_arg}, {b_rom.name});  // {name}")
 
 
 def linear(x: np.ndarray, weights: np.ndarray, bias: np.ndarray | None) -> np.ndarray:

@@ -129,12 +129,16 @@ def test_weights_memory_becomes_bind_storage(tmp_path):
     assert top.count("BIND_STORAGE") == 2  # conv1 keeps BRAM (no pragma)
 
 
-def test_off_chip_weights_are_refused_not_silently_built_on_chip(tmp_path):
-    """The estimate may stream weights from DRAM (explore{off-chip-weights=true}); until the HLS backend
-    builds that, it must refuse rather than emit an on-chip design that differs from the estimate."""
+@pytest.mark.parametrize("model, node, why", [
+    (SMALL, "conv0", "need fixed-point weights"),
+    (SMALL.parent.parent / "sparsity" / "linear.mlir", "linear0", "dense conv and linear nodes only"),
+])
+def test_off_chip_weights_not_built_are_refused(tmp_path, model, node, why):
+    """Streamed weights are built for dense conv and linear in fixed point (tests/test_spill.py); a float
+    design or a zero-skipping kind with weights off chip is refused, never silently built on chip."""
     path = tmp_path / "offchip.mlir"
-    path.write_text(SMALL.read_text().replace('name = "conv0"', 'name = "conv0", "dataflow.weights_memory" = "off_chip"', 1))
-    with pytest.raises(DfccError, match=r"dataflow.conv 'conv0'.*off-chip"):
+    path.write_text(model.read_text().replace(f'name = "{node}"', f'name = "{node}", "dataflow.weights_memory" = "off_chip"', 1))
+    with pytest.raises(DfccError, match=rf"'{node}'.*{why}"):
         emit_design(read_module(str(path)))
 
 

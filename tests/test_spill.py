@@ -1,6 +1,8 @@
 """Off-chip spilling: the AutoWS / SMOF formulas on hand-computed cases, the spill pass and explore's
-choices, and the evicted skip connection's semantics (identity, float and fixed point)."""
+choices, the evicted skip connection's semantics (identity, float and fixed point), and weights streamed
+from DRAM in HLS (word order, DRAM layout, weight image, C simulation)."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -8,11 +10,15 @@ import pytest
 
 from dfcc.analyses.network import Network
 from dfcc.analyses.reference import run_reference
+from dfcc.backends.hls.emit import emit_design
+from dfcc.backends.hls.project import write_project
+from dfcc.dialects.resources import elements_array
 from dfcc.frontends.mlir import make_context, parse_module
 from dfcc.hardware.offchip import evicted_stream_bits, gbps, split_depth
 from dfcc.hardware.platforms import load_platform
-from dfcc.kinds import ConvOp, DdrFifoOp
+from dfcc.kinds import ConvOp, DdrFifoOp, WeightsOp
 from dfcc.kinds.cost import describe
+from dfcc.kinds.hls_offchip import dram_layout, mac_words, prefetch_depth
 from dfcc.passes.explore import Explore
 from dfcc.passes.quantize import Quantize
 from dfcc.passes.spill import spill
@@ -137,4 +143,89 @@ def test_evicted_skips_csim_bit_exact(bounded):
     (expected,) = run_reference(module, inputs)
     result = (bounded_csim if bounded else csim)(module, inputs)
     assert result.warnings == []
+    np.testing.assert_array_equal(result.outputs[0], expected)
+
+
+def _offchip_module():
+    """The lit model of streamed weights (conv0, conv2 and fc all off chip, conv1 half), 4-bit weights."""
+    module = parse_module(_body(LIT / "weights_offchip.mlir"))
+    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
+    return module
+
+
+def test_dram_layout_and_prefetch_depth():
+    """512-bit beats: 32 words of 4 x 4 bits, 128 single 4-bit weights, 14 words of 9 x 4 bits (504 bits
+    used); 256 x 4 = 1024 bits (ResNet-18's conv16 as explore picks it) span two ports of 128 weights each,
+    every bit used as the cost model counts it; 144 x 4 = 576 bits need two ports too (1024 bits moved)."""
+    assert dram_layout(4, 4) == (512, 1, 4, 32)
+    assert dram_layout(1, 4) == (512, 1, 1, 128)
+    assert dram_layout(9, 4) == (512, 1, 9, 14)
+    assert dram_layout(256, 4) == (512, 2, 128, 1)
+    assert dram_layout(144, 4) == (512, 2, 128, 1)
+    # a 64-cycle DRAM latency in 16-beat bursts needs 4 bursts buffered; a longer streamed part gets the
+    # one-BRAM-deep buffer of the cost model (512 words), never more
+    assert prefetch_depth(12) == 64
+    assert prefetch_depth(300) == 300
+    assert prefetch_depth(5000) == 512
+
+
+def test_mac_words_follow_the_kernel_order():
+    """A 2-group conv, 3x3 kernel, fine 3, one lane in and out: each word is 3 kernel positions of one
+    filter; per output pixel filter 0 (group 0) reads its channel's 9 weights in 3 words, then filter 1."""
+    w = np.arange(4 * 2 * 3 * 3).reshape(4, 2, 3, 3)
+    words = mac_words(w, channels=4, groups=2, lanes_in=1, lanes_out=1, fine=3)
+    assert words.shape == (24, 3)
+    assert words[:3].tolist() == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]  # filter 0, its group's channel 0
+    assert words[3:6].tolist() == [[18, 19, 20], [21, 22, 23], [24, 25, 26]]  # filter 1, channel 0
+    assert words[6:9].tolist() == [[9, 10, 11], [12, 13, 14], [15, 16, 17]]  # input beat 1: filter 0, channel 1
+    # a linear layer (F x C) with 2 input and 2 output lanes: word (cb, fo) = w[2fo:2fo+2, 2cb:2cb+2], row-major
+    lin = np.arange(4 * 4).reshape(4, 4)
+    assert mac_words(lin, channels=4, groups=1, lanes_in=2, lanes_out=2, fine=1)[:2].tolist() == [[0, 1, 4, 5],
+                                                                                                   [8, 9, 12, 13]]
+
+
+def test_weight_image_holds_the_streamed_words(tmp_path):
+    """A host reading only weights.json recovers every streamed weight from weights.bin."""
+    module = _offchip_module()
+    design = emit_design(module)
+    write_project(design, tmp_path, tcl=False)
+    layout = json.loads((tmp_path / "weights.json").read_text())
+    image = (tmp_path / "weights.bin").read_bytes()
+    weights = {op.node_name.data: np.asarray(elements_array(op.value)) for op in module.walk() if isinstance(op, WeightsOp)}
+    decoded = {}
+    for entry in layout["buffers"]:
+        assert entry["offset"] % layout["alignment"] == 0
+        data = np.frombuffer(image[entry["offset"]:entry["offset"] + entry["bytes"]], dtype=np.uint8)
+        bits = np.unpackbits(data, bitorder="little").reshape(entry["beats"], entry["beat_bits"])
+        lo, hi = entry["lanes"]
+        per_beat, per_port, b = entry["words_per_beat"], entry["lanes_per_port"], entry["bits"]
+        fields = bits[:, :per_beat * per_port * b].reshape(entry["beats"] * per_beat, per_port, b)
+        codes = (fields * (1 << np.arange(b))).sum(axis=2)
+        codes = np.where(codes >= 1 << (b - 1), codes - (1 << b), codes)[:entry["words_streamed"], :hi - lo]
+        decoded.setdefault(entry["node"], []).append(codes * 2.0 ** -entry["frac_bits"])
+    words = {node: np.concatenate(parts, axis=1) for node, parts in decoded.items()}
+    assert sorted(words) == ["conv0", "conv1", "conv2", "fc"]
+    assert np.array_equal(words["conv0"], mac_words(weights["w0"], channels=4, groups=1, lanes_in=2, lanes_out=2, fine=1))
+    conv1 = mac_words(weights["w1"], channels=4, groups=2, lanes_in=1, lanes_out=1, fine=3)
+    assert np.array_equal(words["conv1"], conv1[12:])  # half of its 24 words stay on chip
+    assert words["conv2"].shape == (2, 144)  # two ports: lanes 0..127 and 128..143
+    assert np.array_equal(words["conv2"], mac_words(weights["w3"], channels=4, groups=1, lanes_in=2, lanes_out=8, fine=9))
+    assert np.array_equal(words["fc"].ravel(), weights["w2"].T.ravel())  # one weight a word, channel-major
+
+
+@pytest.mark.parametrize("bounded", [False, True], ids=["csim", "bounded-fifos"])
+def test_streamed_weights_csim_bit_exact(bounded):
+    """conv0, conv2 (two ports) and fc (several words a beat, two beats) read every weight from the
+    testbench's DRAM arrays, conv1 half of its words (the other half from its ROM): C simulation equals
+    the CPU reference, also with every FIFO at its depth."""
+    pytest.importorskip("hls4ml")
+    from dfcc.backends.hls.bounded import bounded_csim
+    from dfcc.backends.hls.csim import csim
+
+    module = _offchip_module()
+    x = np.random.default_rng(4).standard_normal((1, 4, 6, 6)).astype(np.float32)
+    (expected,) = run_reference(module, [x])
+    result = (bounded_csim if bounded else csim)(module, [x])
+    assert result.warnings == []
+    assert np.abs(expected).max() > 0
     np.testing.assert_array_equal(result.outputs[0], expected)

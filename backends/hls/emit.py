@@ -117,7 +117,8 @@ class Emitter:
         self.fixed = False
         self.storage: list[str] = []  # BIND_STORAGE pragmas of ROMs explore moved out of BRAM
         self.headers: set[str] = {"vec.h"}  # top.h's kernel headers: streams, lanes, and the kinds' hls_headers
-        self.dram: list[DramBuffer] = []  # off-chip arrays (evicted skip connections)
+        self.dram: list[DramBuffer] = []  # off-chip arrays (evicted skip connections, streamed weights)
+        self.streamed_weights: set[Operation] = set()  # nodes that read their weights from DRAM (hls_offchip.py)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -203,8 +204,9 @@ class Emitter:
         return owner
 
     def rom(self, w_op: kinds.WeightsOp, *, name: str | None = None, shape: tuple[int, ...] | None = None,
-            fx: Fx | None = None, comment: str = "") -> Rom:
-        """A ROM for a weights op: float array for float designs, codes of an exact type otherwise."""
+            fx: Fx | None = None, comment: str = "", keep: bool = True) -> Rom:
+        """A ROM for a weights op: float array for float designs, codes of an exact type otherwise;
+        part of the design unless `keep` is false (weights a node streams from DRAM)."""
         values = np.asarray(elements_array(w_op.value))
         name = name or f"w_{sanitize(w_op.node_name.data)}"
         if name in self.roms:
@@ -217,7 +219,8 @@ class Emitter:
             if fx is None:
                 fx = self.weights_fx(w_op, values)
             rom = Rom.of_codes(name, fx, shape, values, comment)
-        self.roms[name] = rom
+        if keep:
+            self.roms[name] = rom
         return rom
 
     def add_rom(self, rom: Rom) -> Rom:
@@ -306,10 +309,6 @@ class Emitter:
             if not isinstance(op, df.NodeOp):
                 raise DfccError(f"HLS backend: '{op.name}' is not a dataflow node (run -p lower-to-dataflow first)")
             memory = op.attributes.get(df.WEIGHTS_MEMORY_ATTR)
-            if (memory is not None and memory.data == "off_chip") or df.WEIGHTS_ON_CHIP_ATTR in op.attributes:
-                raise self.error(op, "weights streamed from off-chip memory (dataflow.weights_memory = off_chip or "
-                                     "dataflow.weights_on_chip) are not built by the HLS backend yet; run explore "
-                                     "without off-chip-weights=true")
             if op.int_prop("pixels") > 1:
                 raise self.error(op, f"spatial parallelism (pixels={op.int_prop('pixels')} per beat) is not built by "
                                      f"the HLS backend yet; run explore without spatial=true")
@@ -317,7 +316,11 @@ class Emitter:
             before = set(self.roms)
             kind.emit_hls(self, op)
             self.headers.update(kind.hls_headers)
-            if memory is not None and memory.data != "bram":
+            if op.on_chip_percent() < 100 and op not in self.streamed_weights:
+                raise self.error(op, "weights streamed from off-chip memory (dataflow.weights_memory = off_chip or "
+                                     "dataflow.weights_on_chip) are built for dense conv and linear nodes only; keep "
+                                     "this node's weights on chip (explore without off-chip-weights=true)")
+            if memory is not None and memory.data not in ("bram", "off_chip"):
                 if memory.data not in _STORAGE_IMPL:
                     raise self.error(op, f"weights memory '{memory.data}' is not supported")
                 for rom in (r for r in self.roms if r not in before):
@@ -359,8 +362,9 @@ class Emitter:
             "",
             *[f"// input {p.name}: {'x'.join(map(str, p.shape))} (stream order), {p.lanes} lane(s) of {p.elem}" for p in self.inputs],
             *[f"// output {p.name}: {'x'.join(map(str, p.shape))} (stream order), {p.lanes} lane(s) of {p.elem}" for p in self.outputs],
-            *[f"// DRAM buffer {b.name}: {b.words} words of {b.elem}; the host allocates it and passes it to every one "
-              f"of {', '.join(b.ports)}" for b in self.dram],
+            *[f"// DRAM buffer {b.name}: {b.words} words of {b.elem}; the host allocates it"
+              + (" and loads it from weights.bin (weights.json)" if b.image else "")
+              + f" and passes it to every one of {', '.join(b.ports)}" for b in self.dram],
             f"{signature};",
             "",
             "#endif",

@@ -7,10 +7,13 @@
     DIR/tb_data/              float32 little-endian tensors in stream order (channels last)
     DIR/run_hls.tcl           Vitis HLS: csim, csynth, cosim, export as IP for the platform's part/clock
     DIR/README.md
+    DIR/weights.bin, weights.json   the weights streamed from DRAM (when a node spills them) and their
+                              layout: the host loads each buffer and passes it to its m_axi port
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -22,6 +25,23 @@ from dfcc.errors import DfccError
 from dfcc.hardware.platforms import DEFAULT_PLATFORM, load_platform
 
 FLOAT_TOLERANCE = 1e-5  # relative to max(1, |expected|), float designs only; fixed point is exact
+IMAGE_ALIGN = 4096  # each buffer of the weight image starts on a page, so a host can map it in place
+IMAGE, IMAGE_LAYOUT = "weights.bin", "weights.json"
+
+
+def weight_image(design: Design) -> tuple[bytes, list[dict]]:
+    """The DRAM contents the host loads before the first inference (streamed weights), one buffer after
+    the other at page-aligned offsets, and their layout (one entry per buffer)."""
+    image, layout = bytearray(), []
+    for buffer in design.dram:
+        if buffer.image is None:
+            continue
+        for port, data in zip(buffer.ports, buffer.image):
+            image += bytes(-len(image) % IMAGE_ALIGN)
+            layout.append({"buffer": buffer.name, "port": port, "offset": len(image), "bytes": len(data),
+                           "beats": buffer.words, "beat_type": buffer.elem, **(buffer.layout or {})})
+            image += data
+    return bytes(image), layout
 
 
 def to_stream_order(array: np.ndarray, port: Port) -> np.ndarray:
@@ -66,6 +86,20 @@ def _port_io(port: Port, kind: str) -> list[str]:
         f"        failed |= !compare(\"{port.name}\", dir + \"/{port.name}.expected.bin\", out, {'0.0' if port.fixed is not None else FLOAT_TOLERANCE});",
         "    }",
     ]
+
+
+_READ_BYTES = [
+    "static std::vector<unsigned char> read_bytes(const std::string& path) {",
+    "    std::vector<unsigned char> data;",
+    "    std::FILE* f = std::fopen(path.c_str(), \"rb\");",
+    "    if (!f) { std::printf(\"ERROR cannot open %s\\n\", path.c_str()); return data; }",
+    "    unsigned char chunk[65536];",
+    "    for (size_t got; (got = std::fread(chunk, 1, sizeof chunk, f)) > 0;) data.insert(data.end(), chunk, chunk + got);",
+    "    std::fclose(f);",
+    "    return data;",
+    "}",
+    "",
+]
 
 
 def testbench(design: Design) -> str:
@@ -121,6 +155,7 @@ def testbench(design: Design) -> str:
         "    return bad == 0;",
         "}",
         "",
+        *(_READ_BYTES if weight_image(design)[1] else []),
         "int main(int argc, char** argv) {",
         "    const std::string dir = argc > 1 ? argv[1] : \"tb_data\";",
         "    std::vector<float> buf;",
@@ -132,6 +167,15 @@ def testbench(design: Design) -> str:
         lines.append(f"    hls::stream<dfcc::vec<{port.elem}, {port.lanes}> > {_var(port)}(\"{port.name}\");")
     for buffer in design.dram:  # the board's DRAM, modelled as arrays the m_axi ports point into
         lines.append(f"    static {buffer.elem} {buffer.name}[{buffer.words}];")
+    _, layout = weight_image(design)
+    if layout:  # streamed weights: the host's weight image, loaded as a host would
+        lines.append(f"    const std::vector<unsigned char> image = read_bytes(dir + \"/../{IMAGE}\");")
+        lines.append("    if (image.empty()) return 2;")
+        for entry in layout:
+            beat_bytes = entry["bytes"] // entry["beats"]
+            lines += [f"    for (int i = 0; i < {entry['beats']}; i++)",
+                      f"        for (int k = 0; k < {beat_bytes}; k++)",
+                      f"            {entry['buffer']}[i].range(8 * k + 7, 8 * k) = image[{entry['offset']} + i * {beat_bytes} + k];"]
     args = ", ".join([_var(p) for p in design.inputs + design.outputs]
                      + [buffer.name for buffer in design.dram for _ in buffer.ports])
     lines.append(f"    top({args});")
@@ -156,7 +200,7 @@ set_top top
 add_files top.cpp -cflags "-std=c++14 -Iinclude"
 add_files -tb tb.cpp -cflags "-std=c++14 -Iinclude"
 add_files -tb tb_data
-open_solution -reset solution1 -flow_target vivado
+{f"add_files -tb {IMAGE}" + chr(10) if weight_image(design)[1] else ""}open_solution -reset solution1 -flow_target vivado
 set_part {{{part}}}
 create_clock -period {period:.3f} -name default
 
@@ -175,6 +219,9 @@ def readme(design: Design, platform: str, part: str, clock_mhz: float) -> str:
                       for p in design.inputs)
     ports += "\n" + "\n".join(f"- output `{p.name}`: {' x '.join(map(str, p.shape))} of `{p.elem}`, {p.lanes} per beat"
                                for p in design.outputs)
+    image = ("\n- `weights.bin`, `weights.json`: the weights streamed from DRAM. Before the first inference the host\n"
+             "  loads each buffer of the image (offset and bytes in the layout) and passes it to its m_axi port\n"
+             "  (top.h names them); the testbench does the same with its DRAM arrays.") if weight_image(design)[1] else ""
     return f"""# dfcc HLS project
 
 Generated by `dfcc -t hls`: a layer-pipelined streaming accelerator as Vitis HLS C++.
@@ -186,7 +233,7 @@ Generated by `dfcc -t hls`: a layer-pipelined streaming accelerator as Vitis HLS
 - `weights/*.h`: the weights and tables as constant arrays of the node's number type
   (fixed point: `dfcc::code<T, int>` entries holding T's bit pattern, read with `dfcc::val`).
 - `include/dfcc/*.h`: the dfcc kernel library.
-- `tb.cpp`, `tb_data/`: the testbench and its data (float32 files, tensors in stream order).
+- `tb.cpp`, `tb_data/`: the testbench and its data (float32 files, tensors in stream order).{image}
 - Numbers: {number}.
 
 Ports (one inference per call of `top`; beats in stream order, channels last):
@@ -224,6 +271,11 @@ def write_project(design: Design, directory: str | Path, inputs: list[np.ndarray
     for header in sorted((INCLUDE_DIR / "dfcc").glob("*.h")):
         shutil.copyfile(header, include / header.name)
     (root / "tb.cpp").write_text(testbench(design))
+    image, layout = weight_image(design)
+    if layout:
+        (root / IMAGE).write_bytes(image)
+        (root / IMAGE_LAYOUT).write_text(json.dumps({"file": IMAGE, "alignment": IMAGE_ALIGN, "buffers": layout},
+                                                    indent=2) + "\n")
     data = root / "tb_data"
     data.mkdir(exist_ok=True)
     if inputs is not None:

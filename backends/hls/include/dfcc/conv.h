@@ -19,23 +19,25 @@
 // bits. Cycles per inference: HO*WO * (C/CI) * (GPB*(F/G)/CO) * (KR*KC/FINE), GPB = CI/LC,
 // i.e. HO*WO*C*F*KR*KC / (G*CI*CO*FINE) for ordinary convolutions.
 // Weights and bias may be plain arrays or ROMs of dfcc::code<T, C> entries (rom.h).
-// Weights w[F][C/G][KR][KC] are partitioned cyclic CO (dim 1), cyclic LC (dim 2), complete
-// (dims 3, 4), so every lane reads its own bank each cycle.
+// Each cycle reads one word of CO*LC*FINE weights (weights.h): from w[F][C/G][KR][KC] on chip,
+// partitioned so every lane reads its own bank, or from a stream of words (weights from DRAM).
 #ifndef DFCC_CONV_H
 #define DFCC_CONV_H
 
 #include "multiply.h"
 #include "rom.h"
 #include "vec.h"
+#include "weights.h"
 #include "window.h"
 
 namespace dfcc {
 
 // The MAC stage: windows in (CI channels each), output pixels out (CO filters per beat).
+// `w` is the array w[F][C/G][KR][KC] or the stream of its words (weights.h).
 template <class G, int F, int GROUPS, int CI, int CO, int FINE, typename T_in, typename T_w, typename T_b,
-          typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul>
-void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI> >& in, hls::stream<vec<T_out, CO> >& out,
-              const T_w w[F][G::C / GROUPS][G::KR][G::KC], const T_b bias[F]) {
+          typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W>
+void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w,
+              const T_b bias[F]) {
     constexpr int K = G::KR * G::KC, CG = G::C / GROUPS, FG = F / GROUPS;
     constexpr int BPG = CG > CI ? CG / CI : 1;  // input beats per group
     constexpr int GPB = CI > CG ? CI / CG : 1;  // groups per input beat
@@ -45,17 +47,15 @@ void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI> >& in, hls::stream<vec<
     static_assert(CG % CI == 0 || CI % CG == 0, "CI must divide C/G or be a multiple of it");
     static_assert(G::C % CI == 0 && (GPB * FG) % CO == 0, "lanes must divide the channels");
     static_assert(K % FINE == 0, "FINE must divide KR*KC");
-    DFCC_HLS(ARRAY_PARTITION variable=w cyclic factor=CO dim=1)
-    DFCC_HLS(ARRAY_PARTITION variable=w cyclic factor=LC dim=2)
-    DFCC_HLS(ARRAY_PARTITION variable=w complete dim=3)
-    DFCC_HLS(ARRAY_PARTITION variable=w complete dim=4)
     DFCC_HLS(ARRAY_PARTITION variable=bias cyclic factor=CO)
     T_acc acc[NF][CO];  // partial sums of the current group's filters
     T_acc sum[CO];      // partial sums of the current output beat
     window<T_in, G::KR, G::KC, CI> x;
     vec<T_out, CO> y;
+    vec<T_w, CO * LC * FINE> word;  // this cycle's weights
     DFCC_HLS(ARRAY_PARTITION variable=acc complete dim=2)
     DFCC_HLS(ARRAY_PARTITION variable=sum complete)
+    DFCC_HLS(ARRAY_PARTITION variable=word.data complete)
     DFCC_HLS(ARRAY_PARTITION variable=x.data complete dim=0)
     DFCC_HLS(ARRAY_PARTITION variable=y.data complete)
     for (int pix = 0; pix < G::HO * G::WO; pix++) {
@@ -66,13 +66,14 @@ void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI> >& in, hls::stream<vec<
                     if (fo == 0 && t == 0) x = in.read();
                     const int f0 = (bt / BPG) * GPB * FG + fo * CO;  // first filter of this beat
                     const int c0 = (bt % BPG) * LC;                  // first channel (in group)
+                    mac_word<CO, LC, FINE>(w, word, f0, c0, t);
                     for (int co = 0; co < CO; co++) {
                         const int gl = (fo * CO + co) / FG;  // group of this lane inside the beat
                         if (t == 0) sum[co] = bt % BPG == 0 ? T_acc(val(bias[f0 + co])) : acc[fo][co];
                         for (int m = 0; m < LC * FINE; m++) {
                             const int j = t * LC * FINE + m;  // position in the (c, kr, kc) run
                             const int c = j / K, kr = j % K / G::KC, kc = j % G::KC;
-                            sum[co] += T_acc(MUL::mul(x.data[kr][kc][gl * LC + c], val(w[f0 + co][c0 + c][kr][kc])));
+                            sum[co] += T_acc(MUL::mul(x.data[kr][kc][gl * LC + c], val(word.data[co * LC * FINE + m])));
                         }
                         acc[fo][co] = sum[co];
                         y.data[co] = T_out(T_mid(sum[co]));
@@ -84,11 +85,11 @@ void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI> >& in, hls::stream<vec<
     }
 }
 
-// Convolution stage: input [H][W][C] in CI lanes, output [HO][WO][F] in CO lanes.
+// Convolution stage: input [H][W][C] in CI lanes, output [HO][WO][F] in CO lanes; weights `w` on chip
+// (w[F][C/G][KR][KC]) or streamed from DRAM (offchip.h).
 template <class G, int F, int GROUPS, int CI, int CO, int FINE, typename T_in, typename T_w, typename T_b,
-          typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul>
-void conv(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out,
-          const T_w w[F][G::C / GROUPS][G::KR][G::KC], const T_b bias[F]) {
+          typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W>
+void conv(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
     DFCC_HLS(DATAFLOW)
     hls::stream<window<T_in, G::KR, G::KC, CI> > windows;
     DFCC_TASKS;

@@ -18,21 +18,22 @@
 #include "multiply.h"
 #include "rom.h"
 #include "vec.h"
+#include "weights.h"
 
 namespace dfcc {
 
 // x [N][C] in CI lanes -> y [N][F] in CO lanes; weights w[F][C], bias[F].
+// `w` is the array w[F][C] or the stream of its words (weights.h, offchip.h).
 template <int N, int C, int F, int CI, int CO, typename T_in, typename T_w, typename T_b, typename T_acc,
-          typename T_out, typename T_mid = T_acc, class MUL = dsp_mul>
-void linear(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, const T_w w[F][C],
-            const T_b bias[F]) {
+          typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W>
+void linear(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
     static_assert(C % CI == 0 && F % CO == 0, "lanes must divide the channels");
-    DFCC_HLS(ARRAY_PARTITION variable=w cyclic factor=CO dim=1)
-    DFCC_HLS(ARRAY_PARTITION variable=w cyclic factor=CI dim=2)
     DFCC_HLS(ARRAY_PARTITION variable=bias cyclic factor=CO)
     T_acc acc[F / CO][CO];
     vec<T_in, CI> x;
     vec<T_out, CO> y;
+    vec<T_w, CO * CI> word;  // this cycle's weights
+    DFCC_HLS(ARRAY_PARTITION variable=word.data complete)
     DFCC_HLS(ARRAY_PARTITION variable=acc complete dim=2)
     DFCC_HLS(ARRAY_PARTITION variable=x.data complete)
     DFCC_HLS(ARRAY_PARTITION variable=y.data complete)
@@ -41,10 +42,11 @@ void linear(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, 
             for (int fo = 0; fo < F / CO; fo++) {
                 DFCC_HLS(PIPELINE II=1)
                 if (fo == 0) x = in.read();
+                mac_word<CO, CI, 1>(w, word, fo * CO, cb * CI, 0);
                 for (int co = 0; co < CO; co++) {
                     const int f = fo * CO + co;
                     T_acc sum = cb == 0 ? T_acc(val(bias[f])) : acc[fo][co];
-                    for (int ci = 0; ci < CI; ci++) sum += T_acc(MUL::mul(x.data[ci], val(w[f][cb * CI + ci])));
+                    for (int ci = 0; ci < CI; ci++) sum += T_acc(MUL::mul(x.data[ci], val(word.data[co * CI + ci])));
                     acc[fo][co] = sum;
                     y.data[co] = T_out(T_mid(sum));
                 }

@@ -1,0 +1,94 @@
+// dfcc/offchip.h -- weights streamed from off-chip memory (AutoWS partial spill, H2PIPE weight delivery).
+//
+// A MAC kernel (conv.h, linear.h) reads one word of its weight memory per cycle: vec<T_w, WL>, the WL
+// weights of that cycle in the kernel's own order (weights.h), WORDS words in address order per
+// sweep, SWEEPS sweeps per inference (a conv sweeps once per output pixel, a linear once per row).
+// A spilled node keeps words [0, ON) in an on-chip ROM and reads words [ON, WORDS) from DRAM on
+// every sweep (AutoWS splits a weight memory by address range); with ON = 0 every word streams.
+//
+// DRAM layout of the OFF = WORDS - ON streamed words (the host loads it from weights.bin, placed as
+// weights.json says): NP arrays of S-bit beats, one m_axi port each. A word's lane l lives on port
+// l / LPP; a beat of a port holds K consecutive words' lanes of that port, word slot j's lane l at
+// bits (j*LPP + l%LPP)*B .. +B-1, the B-bit code (two's complement bit pattern) of the weight.
+// Either NP = 1 and K = S / (WL*B) words share a beat (the reader shifts the next one down), or K = 1
+// and a word spans NP ports.
+//
+// Delivery, after H2PIPE's deadlock-free weight streaming:
+// - No deadlock: weight_reader writes exactly SWEEPS*OFF words, and its consumer (weight_merge or the
+//   MAC itself) reads exactly as many in the same order; the reader waits only on DRAM and on a full
+//   FIFO, never on anything its consumer produces, so the DATAFLOW region has no cycle of waits. The
+//   m_axi adapter issues a read request only when its buffer can take the whole burst
+//   (num_read_outstanding x max_read_burst_length beats: credits), so a stalled reader never holds the
+//   shared AXI interconnect and cannot block another node's weights.
+// - No starvation: the reader is one pipelined loop over all SWEEPS*OFF words (sweeps flattened),
+//   so the m_axi requests run `latency` cycles ahead of their data and one word arrives per cycle
+//   once the first DRAM latency has passed. The FIFO to the MAC is at least ceil(LATENCY / BURST)
+//   bursts deep (the emitter sizes it, kinds/hls_offchip.py): the reader fills it while the MAC waits
+//   for its first window (KR-1 rows) and during the ON on-chip words of every sweep, so a DRAM stall
+//   of up to one latency leaves the MAC reading buffered words. When the node's share of the DRAM
+//   bandwidth is below one word per cycle, the MAC slows to the DRAM's rate: the estimate's
+//   II' = II * BW_total / BW_max (AutoWS).
+#ifndef DFCC_OFFCHIP_H
+#define DFCC_OFFCHIP_H
+
+#include <ap_int.h>
+
+#include "rom.h"
+#include "vec.h"
+
+namespace dfcc {
+
+// beats[P], beats[P+1], ... <- beat i of each remaining port
+template <int P, int S, int NP>
+inline void fetch_beats(ap_uint<S> (&)[NP], int) {}
+
+template <int P, int S, int NP, typename... More>
+inline void fetch_beats(ap_uint<S> (&beats)[NP], int i, const ap_uint<S>* port, More... more) {
+    beats[P] = port[i];
+    fetch_beats<P + 1>(beats, i, more...);
+}
+
+// DRAM -> words: SWEEPS times the OFF words of ceil(OFF / K) beats on each of the NP ports.
+template <int SWEEPS, int OFF, int K, int LPP, int B, int S, typename T, typename C, int WL, typename... Ports>
+void weight_reader(hls::stream<vec<code<T, C>, WL> >& out, Ports... ports) {
+    constexpr int NP = sizeof...(Ports);
+    static_assert(NP * LPP >= WL && K * LPP * B <= S, "the words must fit the ports' beats");
+    ap_uint<S> beats[NP];
+    DFCC_HLS(ARRAY_PARTITION variable=beats complete)
+    for (int s = 0; s < SWEEPS; s++) {
+        for (int n = 0; n < OFF; n++) {
+            DFCC_HLS(PIPELINE II=1)
+            if (n % K == 0) fetch_beats<0>(beats, n / K, ports...);
+            vec<code<T, C>, WL> word;
+            DFCC_HLS(ARRAY_PARTITION variable=word.data complete)
+            for (int l = 0; l < WL; l++) {
+                const int at = l % LPP * B;
+                word.data[l].bits = C(ap_int<B>(beats[l / LPP].range(at + B - 1, at)).to_int64());
+            }
+            if (K > 1) beats[0] >>= LPP * B;  // the beat's next word to the low bits
+            out.write(word);
+        }
+    }
+}
+
+// Words in the MAC's order: per sweep the ON on-chip words (rom), then the OFF streamed ones.
+template <int SWEEPS, int ON, int OFF, typename T_w, int WL>
+void weight_merge(const T_w rom[ON][WL], hls::stream<vec<T_w, WL> >& off, hls::stream<vec<T_w, WL> >& out) {
+    DFCC_HLS(ARRAY_PARTITION variable=rom complete dim=2)
+    for (int s = 0; s < SWEEPS; s++) {
+        for (int d = 0; d < ON + OFF; d++) {
+            DFCC_HLS(PIPELINE II=1)
+            vec<T_w, WL> word;
+            if (d < ON) {
+                for (int l = 0; l < WL; l++) word.data[l] = rom[d][l];
+            } else {
+                word = off.read();
+            }
+            out.write(word);
+        }
+    }
+}
+
+}  // namespace dfcc
+
+#endif

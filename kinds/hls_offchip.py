@@ -1,0 +1,128 @@
+"""Weights streamed from off-chip memory in HLS (AutoWS partial spill, H2PIPE weight delivery): the
+weights argument of a MAC kernel call (conv.h, linear.h) when its node keeps part or none of its weight
+memory on chip.
+
+The MAC reads one word of its weight memory per cycle (include/dfcc/weights.h); `mac_words` lists a
+node's words in that order. The node keeps the first words in a ROM (its `dataflow.weights_on_chip`
+percent, split as the cost model splits the memory: `split_depth`) and reads the others from DRAM on every
+sweep through `dfcc::weight_reader` (offchip.h), over m_axi ports whose arrays hold the weight image's
+bytes (`DramBuffer.image`: the project writes weights.bin and its layout, the testbench loads the same).
+The reader is a stage of the node, not a node of its own: the weights are an operand of the node that
+reads them (ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from dfcc.hardware.offchip import DRAM_LATENCY_CYCLES, SPILL_UNIT_DEPTH, split_depth
+from dfcc.kinds.ddr_fifo import DDR_BURST, DramBuffer
+from dfcc.kinds.hls_types import Rom, codes_of, sanitize
+
+# Widest beat of a weight port: 512-bit AXI, the DDR4 controller's native data width (Xilinx PG150) and
+# Vitis HLS's widest automatic m_axi port (UG1399, config_interface -m_axi_max_widen_bitwidth 512).
+DRAM_BEAT_BITS = 512
+
+
+def mac_words(weights: np.ndarray, channels: int, groups: int, lanes_in: int, lanes_out: int,
+              fine: int) -> np.ndarray:
+    """weights[F][C/G][...] (a conv's kernel positions flattened last; a linear's F x C) as the MAC's words,
+    in the order conv.h reads them per output pixel: beat bt, output beat fo, position step t; each
+    word lane co*LC*FINE + m (weights.h). Shape (words, CO*LC*FINE)."""
+    f = weights.shape[0]
+    cg = channels // groups
+    flat = weights.reshape(f, cg, -1)
+    k = flat.shape[2]
+    fg = f // groups
+    bpg = cg // lanes_in if cg > lanes_in else 1  # input beats per group
+    gpb = lanes_in // cg if lanes_in > cg else 1  # groups per input beat
+    lc = lanes_in // gpb
+    nf = gpb * fg // lanes_out
+    bt, fo, t, co, m = np.meshgrid(np.arange(channels // lanes_in), np.arange(nf), np.arange(k // fine),
+                                   np.arange(lanes_out), np.arange(lc * fine), indexing="ij")
+    j = t * lc * fine + m
+    words = flat[(bt // bpg) * gpb * fg + fo * lanes_out + co, (bt % bpg) * lc + j // k, j % k]
+    return words.reshape(-1, lanes_out * lc * fine)
+
+
+def dram_layout(lanes: int, bits: int) -> tuple[int, int, int, int]:
+    """(beat bits S, ports NP, lanes per port LPP, words per beat K) of words of `lanes` weights of `bits`
+    bits: as many whole words as fit share a 512-bit beat (one port), or a wider word spans NP ports of
+    whole lanes, so the reader delivers one word per cycle either way (offchip.h). The DRAM then moves
+    the word's bits, as the cost model counts them (AutoWS: width x words per sweep), up to the unused
+    top of each beat: none for the power-of-two words of binary foldings, at most S mod (WL*B)."""
+    word = lanes * bits
+    if word <= DRAM_BEAT_BITS:
+        return DRAM_BEAT_BITS, 1, lanes, DRAM_BEAT_BITS // word
+    per_port = DRAM_BEAT_BITS // bits
+    return DRAM_BEAT_BITS, -(-lanes // per_port), per_port, 1
+
+
+def pack_beats(codes: np.ndarray, bits: int, beat: int, ports: int, per_port: int, per_beat: int) -> list[bytes]:
+    """Each port's beats (little-endian bytes) for words of B-bit codes, laid out as offchip.h reads them."""
+    words, lanes = codes.shape
+    beats = -(-words // per_beat)
+    images = []
+    for p in range(ports):
+        part = np.zeros((beats * per_beat, per_port), dtype=np.int64)
+        mine = codes[:, p * per_port:(p + 1) * per_port]
+        part[:words, :mine.shape[1]] = mine
+        fields = part.reshape(beats, per_beat * per_port)  # word slot j's lane l at field j*LPP + l
+        bit_rows = (fields[:, :, None] >> np.arange(bits)) & 1  # two's complement, low bit first
+        row = np.zeros((beats, beat), dtype=np.uint8)
+        row[:, :per_beat * per_port * bits] = bit_rows.reshape(beats, -1)
+        images.append(np.packbits(row, axis=1, bitorder="little").tobytes())
+    return images
+
+
+def prefetch_depth(off_words: int) -> int:
+    """Depth of the FIFO between a node's weight reader and its MAC (offchip.h's no-starvation argument)."""
+    # H2PIPE: deep enough for the bursts in flight during one DRAM latency (depth >= burst * k), and at least
+    # the one-BRAM-deep stream buffer AutoWS (and the cost model, kinds/cost.py) gives the streamed part
+    covering = -(-DRAM_LATENCY_CYCLES // DDR_BURST) * DDR_BURST
+    return max(covering, min(off_words, SPILL_UNIT_DEPTH))
+
+
+def mac_weights(em, op, w_rom: Rom, sweeps: int, *, channels: int, groups: int, lanes_in: int, lanes_out: int,
+                fine: int) -> str:
+    """The weights argument of the node's MAC kernel call: its ROM, or (weights streamed from DRAM) the
+    stream of its words, fed by a weight reader (and, when part stays on chip, a merge with its ROM)."""
+    percent = op.on_chip_percent()
+    if percent == 100:
+        return w_rom.name
+    name = op.node_name.data
+    if w_rom.fx is None:
+        raise em.error(op, "weights streamed from off-chip memory need fixed-point weights (run quantize first)")
+    fx = w_rom.fx
+    words = mac_words(np.asarray(w_rom.values, dtype=np.float64), channels, groups, lanes_in, lanes_out, fine)
+    depth, lanes = words.shape
+    on, off = split_depth(depth, percent)
+    beat, ports, per_port, per_beat = dram_layout(lanes, fx.width)
+    images = pack_beats(codes_of(words[on:], fx.frac), fx.width, beat, ports, per_port, per_beat)
+    port_names = tuple(em.unique(f"{name}_w{p}") for p in range(ports))
+    beats = -(-off // per_beat)
+    layout = {"node": name, "element": fx.cpp, "bits": fx.width, "frac_bits": fx.frac,
+              "words_on_chip": on, "words_streamed": off, "sweeps": sweeps, "weights_per_word": lanes,
+              "beat_bits": beat, "words_per_beat": per_beat, "lanes_per_port": per_port,
+              "order": "per sweep the node's words in the order its MAC reads them (include/dfcc/weights.h); "
+                       "word slot j of a beat, lane l on port l // lanes_per_port at bit "
+                       "(j * lanes_per_port + l % lanes_per_port) * bits: the two's complement code, value = "
+                       "code * 2^-frac_bits"}
+    for p, (port, image) in enumerate(zip(port_names, images)):
+        em.dram.append(DramBuffer(em.unique(f"dram_{port}"), f"ap_uint<{beat}>", beats, (port,), DDR_BURST, (image,),
+                                  {**layout, "port": p, "lanes": [p * per_port, min(lanes, (p + 1) * per_port)]}))
+    em.headers.add("offchip.h")
+    em.streamed_weights.add(op)
+    fifo = em.temp_stream(f"{name}_wfifo", w_rom.elem, lanes)
+    fifo.depth = prefetch_depth(off)
+    em.calls.append(f"dfcc::weight_reader<{sweeps}, {off}, {per_beat}, {per_port}, {fx.width}, {beat}>"
+                    f"({fifo.name}, {', '.join(port_names)});  // {name}: {off} of {depth} words from DRAM")
+    if on == 0:
+        return fifo.name
+    rom = em.add_rom(replace(w_rom, name=f"{w_rom.name}_{sanitize(name)}_on", shape=(on, lanes), values=words[:on],
+                             comment=f"{name}: the first {on} of {depth} words, on chip"))
+    merged = em.temp_stream(f"{name}_words", w_rom.elem, lanes)
+    em.calls.append(f"dfcc::weight_merge<{sweeps}, {on}, {off}>({rom.name}, {fifo.name}, {merged.name});  // {name}")
+    return merged.name
