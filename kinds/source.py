@@ -21,7 +21,7 @@ class SourceOp(NodeOp):
     """Graph input: streams a function argument, with `perm` giving the tensor dim of each stream dim.
 
     Folding: `pixels` adjacent positions (all their channels) per beat, spatial parallelism of an
-    image stream (explore{spatial=true} only, no HLS yet).
+    image stream (explore{spatial=true} only); at one pixel its port takes the lanes its consumer reads.
     """
 
     name = "dataflow.source"
@@ -58,7 +58,8 @@ class Source(FixedIsFloatThenCast, NodeKind):
         return (np.ascontiguousarray(np.transpose(args[0], op.ints_prop("perm")), dtype=np.float32),)
 
     def stream_lanes(self, op: SourceOp, folding=None) -> tuple[int, int]:
-        raise DfccError(f"source '{op.node_name.data}' has no lanes of its own: its port takes those its consumer reads")
+        raise DfccError(f"source '{op.node_name.data}' has no lanes of its own: its port takes those its consumer reads "
+                        f"(`pixels` whole pixels when more than one)")
 
     def emit_hls(self, em, op: SourceOp) -> None:
         em.source_port(op)

@@ -173,12 +173,11 @@ class Emitter:
         return None if stream is None else stream.lanes
 
     def read_stream(self, value: SSAValue, lanes: int, consumer: str) -> Stream:
-        if value in self.pending_source:  # a port: its lanes are what its consumer reads
+        if value in self.pending_source:  # a port: its lanes are what its consumer reads, or `pixels` whole pixels
             port = self.pending_source.pop(value)
-            port.lanes = lanes
-            stream = Stream(port.name, port.elem, lanes, 0, port.shape)
-            self.streams[value] = stream
-            return stream
+            px = value.owner.int_prop("pixels")
+            port.lanes = lanes if px == 1 else px * port.shape[-1]
+            self.streams[value] = Stream(port.name, port.elem, port.lanes, 0, port.shape)
         stream = self.streams.get(value)
         if stream is None:
             raise DfccError(f"HLS backend: stream read by '{consumer}' has no producer the backend knows")
@@ -310,9 +309,6 @@ class Emitter:
                 raise self.error(op, "weights streamed from off-chip memory (dataflow.weights_memory = off_chip or "
                                      "dataflow.weights_on_chip) are not built by the HLS backend yet; run explore "
                                      "without off-chip-weights=true")
-            if op.int_prop("pixels") > 1:
-                raise self.error(op, f"spatial parallelism (pixels={op.int_prop('pixels')} per beat) is not built by "
-                                     f"the HLS backend yet; run explore without spatial=true")
             kind = kinds.kind_of(op)
             before = set(self.roms)
             kind.emit_hls(self, op)
