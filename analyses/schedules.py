@@ -27,6 +27,7 @@ from xdsl.ir import Operation, SSAValue
 from dfcc import kinds as df
 from dfcc.dialects.dataflow import NodeOp
 from dfcc.errors import DfccError
+from dfcc.kinds.source import port_lanes
 from dfcc.kinds.window import WindowOp
 from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY, lane_conversion_steps
 from dfcc.hardware.offchip import DRAM_LATENCY_CYCLES
@@ -137,10 +138,9 @@ class Pipeline:
         """The channel carrying `value` in `lanes` lanes, with lane converters as the emitter inserts them."""
         if value in self._sources:  # a graph input port: its consumer's lanes, or `pixels` whole pixels
             source = self._sources.pop(value)
-            px = source.int_prop("pixels")
-            port_lanes = lanes if px == 1 else px * value.type.get_shape()[-1]
-            beats = value.type.num_elements // port_lanes
-            ch = self.channel(f"{source.node_name.data}", port_lanes, beats, HLS_DEFAULT_DEPTH, value)
+            width = port_lanes(source) or lanes
+            beats = value.type.num_elements // width
+            ch = self.channel(f"{source.node_name.data}", width, beats, HLS_DEFAULT_DEPTH, value)
             ch.port = True
             self._streams[value] = ch
             # the DMA feeding the port: one beat per cycle

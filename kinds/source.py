@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, StringAttr, TensorType
@@ -45,6 +45,14 @@ class SourceOp(NodeOp):
 
     def verify_node(self) -> None:
         verify_perm(self.ints_prop("perm"), self.tensor.type.get_shape(), self.output.type.get_shape(), "source stream")
+
+
+def port_lanes(op: SourceOp, folding: Mapping[str, int] | None = None) -> int:
+    """Lanes of the input port: `pixels` whole pixels when more than one, else 0 (the port takes
+    the lanes its consumer reads, so no lane converter). The emitter, the schedules and the
+    network's converters all read it."""
+    px = (op.folding() if folding is None else folding).get("pixels", 1)
+    return 0 if px == 1 else px * op.output.type.get_shape()[-1]
 
 
 @register

@@ -37,6 +37,7 @@ from dfcc.errors import DfccError
 from dfcc.hardware.cycles import lane_conversion_steps
 from dfcc.kinds.ddr_fifo import DramBuffer
 from dfcc.kinds.hls_types import HLS, Fx, Rom, cpp_type, exact_fx_for, fx_of, join_fx, prod, sanitize
+from dfcc.kinds.source import port_lanes
 
 TOP = "top"
 
@@ -175,8 +176,7 @@ class Emitter:
     def read_stream(self, value: SSAValue, lanes: int, consumer: str) -> Stream:
         if value in self.pending_source:  # a port: its lanes are what its consumer reads, or `pixels` whole pixels
             port = self.pending_source.pop(value)
-            px = value.owner.int_prop("pixels")
-            port.lanes = lanes if px == 1 else px * port.shape[-1]
+            port.lanes = port_lanes(value.owner) or lanes
             self.streams[value] = Stream(port.name, port.elem, port.lanes, 0, port.shape)
         stream = self.streams.get(value)
         if stream is None:
