@@ -26,7 +26,7 @@ from dfcc.hardware.cycles import (
 )
 from dfcc.hardware.logic import stage_logic
 from dfcc.kinds.registry import kind_of
-from dfcc.kinds.source import SourceOp
+from dfcc.kinds.source import SourceOp, port_lanes
 from dfcc.hardware.memory import bram18, lutram_luts, skip_fifo_depth
 from dfcc.hardware.offchip import bandwidth_limited_ii
 
@@ -176,9 +176,9 @@ class Network:
             model = self.nodes[i]
             kind, factors = kind_of(model.op), dict(zip(model.factors, folding))
             reads = tuple(kind.read_lanes(model.op, self.edges[e].value, factors, producer_lanes) for e in self.in_edges[i])
-            # a graph input's port takes the lanes its consumer reads (no converter)
-            writes = 0 if isinstance(model.op, SourceOp) or not self.out_edges[i] else \
-                kind.stream_lanes(model.op, factors)[1]
+            # a graph input's port: `pixels` whole pixels, or the lanes its consumer reads (0: no converter)
+            writes = port_lanes(model.op, factors) if isinstance(model.op, SourceOp) else \
+                0 if not self.out_edges[i] else kind.stream_lanes(model.op, factors)[1]
             hit = self._lanes[key] = (reads, writes)
         return hit
 

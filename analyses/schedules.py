@@ -27,6 +27,7 @@ from xdsl.ir import Operation, SSAValue
 from dfcc import kinds as df
 from dfcc.dialects.dataflow import NodeOp
 from dfcc.errors import DfccError
+from dfcc.kinds.source import port_lanes
 from dfcc.kinds.window import WindowOp
 from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY, lane_conversion_steps
 from dfcc.hardware.offchip import DRAM_LATENCY_CYCLES
@@ -89,9 +90,6 @@ class Pipeline:
             if isinstance(op, (func.ReturnOp, df.WeightsOp, df.SparseWeightsOp)):
                 continue
             build = SCHEDULES.get(type(op))
-            if isinstance(op, NodeOp) and op.int_prop("pixels") > 1:
-                raise DfccError(f"simulate: {op.name} '{op.node_name.data}' takes pixels={op.int_prop('pixels')} per "
-                                f"beat (spatial parallelism), which the schedules do not model yet")
             if build is None:
                 raise DfccError(f"simulate: no schedule for '{op.name}' (node "
                                 f"'{getattr(op, 'node_name', None) and op.node_name.data}'); run lower-to-dataflow first")
@@ -138,17 +136,17 @@ class Pipeline:
 
     def read(self, value: SSAValue, lanes: int, consumer: str) -> Channel:
         """The channel carrying `value` in `lanes` lanes, with lane converters as the emitter inserts them."""
-        if value in self._sources:  # a graph input port: its lanes are what its consumer reads
+        if value in self._sources:  # a graph input port: its consumer's lanes, or `pixels` whole pixels
             source = self._sources.pop(value)
-            beats = value.type.num_elements // lanes
-            ch = self.channel(f"{source.node_name.data}", lanes, beats, HLS_DEFAULT_DEPTH, value)
+            width = port_lanes(source) or lanes
+            beats = value.type.num_elements // width
+            ch = self.channel(f"{source.node_name.data}", width, beats, HLS_DEFAULT_DEPTH, value)
             ch.port = True
             self._streams[value] = ch
             # the DMA feeding the port: one beat per cycle
             feed = self.process(source.node_name.data, source.node_name.data, beats)
             self.write(feed, ch, _every(beats))
             feed.latency = 0
-            return ch
         ch = self._streams.get(value)
         if ch is None:
             raise DfccError(f"simulate: stream read by '{consumer}' has no producer")
@@ -224,6 +222,9 @@ def _sliding_window(p: Pipeline, op: WindowOp, lanes: int) -> Channel:
 
 
 def _conv(p: Pipeline, op: df.ConvOp) -> None:
+    if op.int_prop("pixels") > 1:
+        _conv_px(p, op)
+        return
     name = op.node_name.data
     _, _, _, c = op.input.type.get_shape()
     _, ho, wo, f = op.output.type.get_shape()
@@ -244,6 +245,45 @@ def _conv(p: Pipeline, op: df.ConvOp) -> None:
     last = beats[beats % cb % bpg == bpg - 1]
     y = p.output(op.output, lo)
     p.write(mac, y, ((last[:, None] * nf + np.arange(nf)[None, :]) * kf + kf - 1).ravel())
+
+
+def _sliding_window_px(p: Pipeline, op: df.ConvOp, px: int) -> Channel:
+    """window.h sliding_window_px: per padded row ceil(WP/P) steps of P columns; a step reads the
+    beat holding its last column while that is in the image, and emits the group of P windows whose
+    last column falls in it (on the row stride grid)."""
+    name = op.node_name.data
+    _, h, w, c = op.input.type.get_shape()
+    wo = op.output.type.get_shape()[2]
+    (kr, kc), (sr, sc), (dr, dc), (pt, pb, pl, pr) = op.window_geometry()
+    hp, steps = h + pt + pb, -(-(w + pl + pr) // px)
+    kre, kce = dr * (kr - 1) + 1, dc * (kc - 1) + 1
+    x = p.read(op.input, px * c, name)
+    rows, step = np.arange(hp)[:, None], np.arange(steps)[None, :]
+    need = step * px - pl + px - 1  # the input column whose beat a step reads
+    reads = (rows >= pt) & (rows < pt + h) & (need >= 0) & (need < w)
+    last = (np.arange(wo // px) * px + px - 1) * sc + kce - 1  # each group's last padded column
+    r0 = rows - (kre - 1)
+    emits = np.zeros((hp, steps), dtype=bool)
+    emits[:, last // px] = (r0 >= 0) & (r0 % sr == 0)
+    gen = p.process(f"{name}.window", name, hp * steps)
+    p.read_at(gen, x, _grid_where(reads))
+    windows = p.channel(f"{name}_windows", px * c, int(emits.sum()))
+    p.write(gen, windows, _grid_where(emits))
+    return windows
+
+
+def _conv_px(p: Pipeline, op: df.ConvOp) -> None:
+    """conv.h conv_px: the window generator above, then conv_mac over groups of P output columns
+    (whole pixels: one input beat and one output beat per group), K/FINE steps each; a window read
+    at the first step, the P pixels written at the last."""
+    px = op.int_prop("pixels")
+    windows = _sliding_window_px(p, op, px)
+    (kr, kc), _, _, _ = op.window_geometry()
+    kf = kr * kc // op.int_prop("fine")
+    mac = p.process(f"{op.node_name.data}.mac", op.node_name.data, windows.beats * kf)
+    groups = _every(windows.beats) * kf
+    p.read_at(mac, windows, groups)
+    p.write(mac, p.output(op.output, px * op.output.type.get_shape()[-1]), groups + kf - 1)
 
 
 def _pool(p: Pipeline, op: df.PoolOp) -> None:

@@ -28,7 +28,8 @@ from dfcc.hardware.platforms import load_platform
 from dfcc.hardware.roofline import multiplier_roofline
 from dfcc.passes.explore import SPATIAL_FACTOR, explore, foldings
 
-MODELS = ("unet", "yolo_tiny", "densenet_small", "densenet121", "mobilenet_v3_small", "mobilenet_v2", "resnet18", "resnet50")
+MODELS = ("unet", "yolo_tiny", "densenet_small", "densenet121", "mobilenet_v3_small", "mobilenet_v3_large", "mobilenet_v2",
+          "resnet18", "resnet50")
 BOARDS = ("zcu102", "u250")
 
 

@@ -103,7 +103,8 @@ class ConvOp(ConvFields):
 
     Folding (fpgaConvNet): `coarse_in` input channels, `coarse_out` filters, `coarse_group` groups
     and `fine` kernel positions are processed per cycle; spatial parallelism: `pixels` adjacent
-    columns side by side (P pixels per beat in and out; explore{spatial=true} only, no HLS yet).
+    output columns side by side, P whole pixels per beat in and out (conv.h conv_px), which needs
+    every channel and filter in one beat (`whole_pixels`).
     """
 
     name = "dataflow.conv"
@@ -114,6 +115,27 @@ class ConvOp(ConvFields):
         w, wo = self.input.type.get_shape()[2], self.output.type.get_shape()[2]
         return {**super().folding_extents(), "pixels": math.gcd(w, wo)}
 
+    def verify_node(self) -> None:
+        super().verify_node()
+        folding = self.folding()
+        if folding["pixels"] > 1 and not whole_pixels(self, folding):
+            raise VerifyException(f"conv '{self.node_name.data}': pixels={folding['pixels']} per beat needs whole pixels "
+                                  f"in and out (coarse_in*coarse_group = {self.input.type.get_shape()[-1]} channels, "
+                                  f"coarse_out*coarse_group = {self.output.type.get_shape()[-1]} filters)")
+
+
+def _channel_lanes(op: ConvFields, f: Mapping[str, int]) -> tuple[int, int]:
+    """conv.h's input/output lanes of one pixel under the folding `f`."""
+    c, filters = op.input.type.get_shape()[-1], op.output.type.get_shape()[-1]
+    groups = op.groups.value.data
+    return conv_lanes(c, c // groups, filters // groups, f["coarse_in"], f["coarse_out"], f["coarse_group"])
+
+
+def whole_pixels(op: ConvOp, f: Mapping[str, int]) -> bool:
+    """Whether a beat carries every channel in and every filter out: then P such pixels side by
+    side are P*C consecutive words of the stream, which is how conv_px takes them."""
+    return _channel_lanes(op, f) == (op.input.type.get_shape()[-1], op.output.type.get_shape()[-1])
+
 
 @register
 class Conv(NodeKind):
@@ -122,10 +144,8 @@ class Conv(NodeKind):
 
     def stream_lanes(self, op: ConvOp, folding: Mapping[str, int] | None = None) -> tuple[int, int]:
         f = op.folding() if folding is None else folding
-        c, filters = op.input.type.get_shape()[-1], op.output.type.get_shape()[-1]
-        groups = op.groups.value.data
-        lanes_in, lanes_out = conv_lanes(c, c // groups, filters // groups, f["coarse_in"], f["coarse_out"], f["coarse_group"])
-        px = f.get("pixels", 1)  # spatial parallelism: `pixels` adjacent columns per beat, in and out
+        lanes_in, lanes_out = _channel_lanes(op, f)
+        px = f.get("pixels", 1)  # spatial parallelism: `pixels` whole pixels per beat, in and out
         return lanes_in * px, lanes_out * px
 
     def cycles_function(self, op: ConvOp) -> Callable[[Folding], float]:
@@ -147,7 +167,7 @@ class Conv(NodeKind):
     def cost(self, op: ConvOp) -> NodeModel:
         _, h, w, c = op.input.type.get_shape()
         _, ho, wo, f = op.output.type.get_shape()
-        (kr, kc), (_, sc), (dr, dc), (pt, pb, pl, pr) = op.window_geometry()
+        (kr, kc), (sr, sc), (dr, dc), (pt, pb, pl, pr) = op.window_geometry()
         groups = op.groups.value.data
         # a dilated window spans dilation*(K-1)+1 rows and columns of the input
         kr_span, kc_span = dr * (kr - 1) + 1, dc * (kc - 1) + 1
@@ -156,12 +176,19 @@ class Conv(NodeKind):
 
         cycles_of = self.cycles_function(op)
         factors = tuple(op.folding_extents())
+        hp, wp = h + pt + pb, w + pl + pr
+
+        def spatial_cycles(folding: Folding, px: int) -> int:
+            # whole pixels per beat: one window beat per group of px output columns, K/fine cycles
+            # each, from a generator taking ceil(WP/px) steps per padded row
+            return windowed_stage_cycles(ho, wo // px, hp, -(-wp // px), sr, sc, 1, -(-(kr * kc) // folding[3]))
 
         def evaluate(folding: Folding) -> NodeCost:
             ci, co, cg, fine = folding[:4]
             px = folding[4] if len(folding) > 4 else 1  # a zero-skipping conv has no spatial parallelism
-            # Ma et al. (FPGA'17) loop unrolling of Pox output columns: cycles / Pox, multipliers x Pox
-            cycles = -(-cycles_of(folding[:4]) // px)
+            # Ma et al. (FPGA'17) loop unrolling of Pox output columns: multipliers x Pox, cycles / Pox
+            # (conv.h conv_px: the window generator walks the padded rows in steps of Pox columns)
+            cycles = cycles_of(folding[:4]) if px == 1 else spatial_cycles(folding, px)
             mults = conv_multipliers(ci, co, fine, cg) * px
             dsp = multiplier_dsp(mults, d_bits, w_bits)
             ww, wd = conv_weight_memory(c, f, kr, kc, w_bits, ci, co, fine, groups, cg)  # one word feeds every column
@@ -186,7 +213,16 @@ class Conv(NodeKind):
         return NodeModel(
             op, node_label(op), op.name, *folding_of(op), evaluate,
             macs=ho * wo * f * (c // groups) * kr * kc, macs_per_dsp=macs_per_dsp(d_bits, w_bits), lut_per_mac=lut_multiplier(d_bits, w_bits), has_weights=True,
+            buildable=self.buildable(op, factors),
         )
+
+    @staticmethod
+    def buildable(op: ConvOp, factors: tuple[str, ...]) -> Callable[[Folding], bool] | None:
+        """More than one pixel per beat only with whole pixels per beat (conv.h conv_px)."""
+        if "pixels" not in factors:
+            return None  # a zero-skipping conv: one pixel per beat, any channel folding
+        at = factors.index("pixels")
+        return lambda folding: folding[at] == 1 or whole_pixels(op, dict(zip(factors, folding)))
 
     def run_float(self, op: ConvOp, args):
         x, weights, *bias = args
@@ -211,7 +247,7 @@ class Conv(NodeKind):
 
     def emit_hls(self, em, op: ConvOp) -> None:
         """One `dfcc::conv` call (conv.h): sliding window, then the MAC array (its weights on chip, or
-        streamed from DRAM: kinds/hls_offchip.py)."""
+        streamed from DRAM: kinds/hls_offchip.py); `dfcc::conv_px` for more than one pixel per beat."""
         name = em.stage(op)
         n, h, w, c = op.input.type.get_shape()
         f = op.output.type.get_shape()[-1]
@@ -225,9 +261,11 @@ class Conv(NodeKind):
         em.define(op.output, out)
         w_rom, b_rom, t_acc, t_mid = mac_types(em, op, (f, c // groups, kr, kc))
         _, ho, wo, _ = op.output.type.get_shape()
-        w_arg = mac_weights(em, op, w_rom, ho * wo, channels=c, groups=groups, lanes_in=lanes_in,
-                            lanes_out=lanes_out, fine=op.int_prop("fine"))  # swept once per output pixel
+        px = op.int_prop("pixels")  # the P MAC copies share each weight word: lanes per pixel, a sweep per beat
+        w_arg = mac_weights(em, op, w_rom, ho * wo // px, channels=c, groups=groups, lanes_in=lanes_in // px,
+                            lanes_out=lanes_out // px, fine=op.int_prop("fine"))
         geom = f"dfcc::geom<{h}, {w}, {c}, {kr}, {kc}, {sr}, {sc}, {dr}, {dc}, {pt}, {pb}, {pl}, {pr}>"
         types = f"{em.elem(op.input)}, {w_rom.elem}, {b_rom.elem}, {t_acc}, {out.elem}" + mid_and_mul(op, t_acc, t_mid)
-        em.calls.append(f"dfcc::conv<{geom}, {f}, {groups}, {lanes_in}, {lanes_out}, {op.int_prop('fine')}, {types}>"
-                        f"({x}, {out.name}, {w_arg}, {b_rom.name});  // {name}")
+        call = (f"dfcc::conv<{geom}, {f}, {groups}, {lanes_in}, {lanes_out}, " if px == 1 else  # P whole pixels per beat
+                f"dfcc::conv_px<{geom}, {f}, {groups}, {px}, ")
+        em.calls.append(f"{call}{op.int_prop('fine')}, {types}>({x}, {out.name}, {w_arg}, {b_rom.name});  // {name}")

@@ -135,6 +135,7 @@ class NodeModel:
     lut_per_mac: float = 0.0  # LUTs of one fabric multiplier at its widths (0: no multipliers)
     has_weights: bool = False
     elastic: bool = False  # its output waits in DRAM as long as needed: a join needs no on-chip FIFO for it
+    buildable: Callable[[Folding], bool] | None = None  # the foldings its HLS stage realises (None: all)
     _cache: dict = field(default_factory=dict, repr=False)
 
     def cost(self, folding: Folding, memory: str = "bram", mult: str = "dsp", on_chip: int = 100) -> NodeCost:
@@ -151,11 +152,11 @@ class NodeModel:
         return hit
 
     def folding_options(self) -> list[Folding]:
-        """Every legal folding: each factor a divisor of its extent."""
+        """Every legal folding: each factor a divisor of its extent, and one the kind builds."""
         options: list[Folding] = [()]
         for extent in self.extents:
             options = [o + (d,) for o in options for d in divisors(extent)]
-        return options
+        return options if self.buildable is None else [o for o in options if self.buildable(o)]
 
     def ir_folding(self) -> Folding:
         """The folding written on the op (factors absent from the IR are 1)."""

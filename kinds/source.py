@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, StringAttr, TensorType
@@ -21,7 +21,7 @@ class SourceOp(NodeOp):
     """Graph input: streams a function argument, with `perm` giving the tensor dim of each stream dim.
 
     Folding: `pixels` adjacent positions (all their channels) per beat, spatial parallelism of an
-    image stream (explore{spatial=true} only, no HLS yet).
+    image stream (explore{spatial=true} only); at one pixel its port takes the lanes its consumer reads.
     """
 
     name = "dataflow.source"
@@ -47,6 +47,14 @@ class SourceOp(NodeOp):
         verify_perm(self.ints_prop("perm"), self.tensor.type.get_shape(), self.output.type.get_shape(), "source stream")
 
 
+def port_lanes(op: SourceOp, folding: Mapping[str, int] | None = None) -> int:
+    """Lanes of the input port: `pixels` whole pixels when more than one, else 0 (the port takes
+    the lanes its consumer reads, so no lane converter). The emitter, the schedules and the
+    network's converters all read it."""
+    px = (op.folding() if folding is None else folding).get("pixels", 1)
+    return 0 if px == 1 else px * op.output.type.get_shape()[-1]
+
+
 @register
 class Source(FixedIsFloatThenCast, NodeKind):
     op = SourceOp
@@ -58,7 +66,8 @@ class Source(FixedIsFloatThenCast, NodeKind):
         return (np.ascontiguousarray(np.transpose(args[0], op.ints_prop("perm")), dtype=np.float32),)
 
     def stream_lanes(self, op: SourceOp, folding=None) -> tuple[int, int]:
-        raise DfccError(f"source '{op.node_name.data}' has no lanes of its own: its port takes those its consumer reads")
+        raise DfccError(f"source '{op.node_name.data}' has no lanes of its own: its port takes those its consumer reads "
+                        f"(`pixels` whole pixels when more than one)")
 
     def emit_hls(self, em, op: SourceOp) -> None:
         em.source_port(op)

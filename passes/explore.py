@@ -12,9 +12,8 @@ The model optimised is exactly the estimate backend's (`dfcc.backends.estimate`)
 Search (deterministic given the seed):
 1. Every node's legal design points: each folding factor a divisor of its dimension, times where its
    weight memory lives (BRAM; URAM if the board has it; LUTRAM). Spatial parallelism (`pixels` > 1
-   on graph inputs and convs) only with spatial=true: no HLS or simulation of it yet, so such a
-   design keeps the costed skip-FIFO depths. Points that are no faster and no
-   cheaper in every resource than another are dropped.
+   on graph inputs and on convs taking and giving whole pixels per beat) only with spatial=true.
+   Points that are no faster and no cheaper in every resource than another are dropped.
 2. For a target initiation interval T, every node takes its cheapest point with cycles <= T, cheapest
    meaning the smallest weighted sum of its resources as fractions of the budget (utilisation x
    device). If the network total (skip FIFOs included) is over budget in some resource, that
@@ -63,7 +62,7 @@ POLISH_TARGETS = 12
 STEP = 2.0  # weight update rate of the Lagrangian rounds
 REPAIR_STEPS = 400
 REPAIR_CHECK = 25  # full network evaluations during repair, every this many steps
-SPATIAL_FACTOR = "pixels"  # spatial parallelism: explored only with spatial=true (no HLS yet)
+SPATIAL_FACTOR = "pixels"  # spatial parallelism: explored only with spatial=true
 SKIP_FIFO_SHARE = 0.25  # evict-skips: skip FIFOs left on chip take at most this share of the BRAM budget (our choice)
 LANE_ROUNDS = 3  # passes over the converters slower than the target
 
@@ -456,9 +455,7 @@ class Explore(ModulePass):
         choices, totals = explore(network, platform, float(self.utilisation), int(self.seed),
                                   off_chip_weights=bool(self.off_chip_weights), spatial=bool(self.spatial))
         apply_design(op, network, choices, totals, self.platform.lower() if self.platform.lower() == platform.name.lower() else self.platform)
-        if not any(SPATIAL_FACTOR in m.factors and folding[m.factors.index(SPATIAL_FACTOR)] > 1
-                   for m, (folding, *_) in zip(network.nodes, choices)):
-            _write_fifo_depths(op, platform, float(self.utilisation))  # the schedules have no spatial parallelism yet
+        _write_fifo_depths(op, platform, float(self.utilisation))
 
 
 def _write_fifo_depths(module: ModuleOp, platform: Platform, utilisation: float) -> None:

@@ -239,16 +239,20 @@ def ref_conv(x: V, w: V, b: V, t, stride, dil, pads, groups) -> V:
 
 
 def conv_case(seed, H, W, C, F, K=(3, 3), S=(1, 1), D=(1, 1), P=(1, 1, 1, 1), G=1, ci=1, co=1, fine=1,
-              t=FIXED, tag="", scale=1 / 16):
+              t=FIXED, tag="", scale=1 / 16, px=1):
+    """A dfcc::conv case, or with `px` > 1 a dfcc::conv_px one (px whole pixels per beat in and out)."""
     rng = np.random.default_rng(seed)
     x = rand(rng, t["T_in"], (H, W, C), scale)
     w = rand(rng, t["T_w"], (F, C // G, *K), scale)
     b = rand(rng, t["T_b"], (F,), scale)
     y = ref_conv(x, w, b, t, S, D, P, G)
     geom = ",".join(map(str, (H, W, C, *K, *S, *D, *P)))
-    call = (f"dfcc::conv<dfcc::geom<{geom}>, {F}, {G}, {ci}, {co}, {fine}, T_in, T_w, T_b, T_acc, T_out>"
-            "(s_in0, s_out0, a0, a1)")
-    cid = f"conv{tag}-{H}x{W}x{C}-f{F}-k{K}-s{S}-d{D}-p{P}-g{G}-ci{ci}-co{co}-fine{fine}"
+    if px > 1:
+        ci, co, kernel = px * C, px * F, f"dfcc::conv_px<dfcc::geom<{geom}>, {F}, {G}, {px}, {fine}"
+    else:
+        kernel = f"dfcc::conv<dfcc::geom<{geom}>, {F}, {G}, {ci}, {co}, {fine}"
+    call = f"{kernel}, T_in, T_w, T_b, T_acc, T_out>(s_in0, s_out0, a0, a1)"
+    cid = f"conv{tag}-{H}x{W}x{C}-f{F}-k{K}-s{S}-d{D}-p{P}-g{G}-ci{ci}-co{co}-fine{fine}-px{px}"
     return Case(cid, call, t, [("T_in", ci, x)], [("T_out", co, y)], [("T_w", w), ("T_b", b)])
 
 
@@ -345,6 +349,13 @@ FAMILIES = {
         conv_case(7, 5, 5, 4, 4, ci=2, co=2, fine=3, t=ROUND_SAT, tag="-rndsat", scale=1 / 32),
         conv_case(7, 5, 5, 4, 4, ci=2, co=2, fine=3, t=ACC_SAT, tag="-accsat", scale=1 / 4),
         conv_case(8, 5, 5, 4, 4, G=2, ci=2, co=2, fine=3, t=FLOATS, tag="-float"),
+        # spatial parallelism: P pixels per beat, left pads not a multiple of P (beats straddle steps)
+        conv_case(9, 5, 6, 4, 4, fine=3, px=2),
+        conv_case(10, 7, 8, 2, 4, K=(3, 2), S=(2, 1), D=(2, 1), P=(1, 0, 2, 1), fine=2, px=2),
+        conv_case(11, 6, 8, 4, 4, G=4, S=(2, 2), fine=9, px=4),
+        conv_case(12, 5, 8, 2, 3, D=(1, 2), P=(1, 1, 2, 2), px=4),
+        conv_case(13, 4, 6, 3, 2, S=(1, 3), P=(1, 1, 0, 0), fine=9, px=2),
+        conv_case(14, 4, 4, 2, 4, px=2, t=FLOATS, tag="-float"),
     ]),
     "linear": (["linear.h"], [
         linear_case(1, 3, 8, 6, 1, 1),

@@ -19,6 +19,7 @@ from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context, parse_module
 from xdsl.dialects.builtin import IntegerAttr, i64
 
+from dfcc.analyses.schedules import Pipeline
 from dfcc.backends.hls.emit import Emitter
 from dfcc.backends.hls.toolchain import INCLUDE_DIR
 from dfcc.kinds import (
@@ -168,7 +169,7 @@ def test_ports_and_constants_say_they_have_no_lanes_of_their_own(op_class):
 
 def _fold(module, choose, spatial: bool = True) -> None:
     """Set every folding factor of every node to `choose(extent)` (a divisor of it); `pixels` to 1
-    unless `spatial` (the HLS backend builds one pixel per beat)."""
+    unless `spatial` (more than one pixel per beat needs whole pixels: every channel in one beat)."""
     for op in module.walk():
         if isinstance(op, NodeOp):
             for factor, extent in op.folding_extents().items():
@@ -177,14 +178,15 @@ def _fold(module, choose, spatial: bool = True) -> None:
 
 
 def _hls_modules():
-    """The (small) lit inputs the HLS backend builds, fully folded and half folded."""
+    """The (small) lit inputs the HLS backend builds, fully folded (at the most pixels per beat)
+    and half folded (one pixel per beat)."""
     for module in MODULES:
         if any(isinstance(op, HLS_UNSUPPORTED) or (isinstance(op, WeightsOp) and op.output.type.element_count() > 4096)
                for op in module.walk()):
             continue  # not built, or ROM text too big for a quick test
-        for choose in (lambda e: e, lambda e: e // 2 if e % 2 == 0 else 1):
+        for choose, spatial in ((lambda e: e, True), (lambda e: e // 2 if e % 2 == 0 else 1, False)):
             folded = module.clone()
-            _fold(folded, choose, spatial=False)
+            _fold(folded, choose, spatial=spatial)
             emitter = Emitter(folded)
             try:
                 emitter.run()
@@ -195,15 +197,16 @@ def _hls_modules():
 
 def test_hls_lanes_are_the_kinds_and_the_cost_models():
     """Each node's output streams in the HLS design have the lanes its kind states, and the cost
-    model counts the same."""
+    model and the cycle-level schedules count the same."""
     checked = set()
     for module, emitter in _hls_modules():
+        pipeline = Pipeline.of_module(module)
         for op in module.walk():
             if not isinstance(op, NodeOp) or isinstance(op, (WeightsOp, SparseWeightsOp, SourceOp, SinkOp)):
                 continue
             _, lanes = kind_of(op).stream_lanes(op)
             for result in op.results:
-                assert emitter.streams[result].lanes == lanes, op
+                assert emitter.streams[result].lanes == pipeline.producer_lanes(result) == lanes, op
             assert describe(op).cost(tuple(op.folding().values())).out_lanes == lanes, op
             checked.add(type(op))
     assert checked >= {kinds.ConvOp, kinds.LinearOp, kinds.PoolOp, kinds.MapOp, kinds.ReduceOp, kinds.ForkOp,

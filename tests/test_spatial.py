@@ -1,20 +1,29 @@
-"""Spatial parallelism (`pixels` adjacent columns per beat on graph inputs and dense convs): the
-folding the verifier accepts, its cost on hand-computed cases, explore's choice only with
-spatial=true, and clear errors from the HLS backend and the simulation, which do not build it yet."""
+"""Spatial parallelism (`pixels` adjacent pixels per beat on graph inputs and convs): the folding
+the verifier accepts, its cost on hand-computed cases, explore's choice only with spatial=true, the
+cycle-level schedules against the estimate, and the C simulation (plain and bounded FIFOs) of
+stride-1, stride-2 and depthwise convs at 2 and 4 pixels per beat, bit-exact against the CPU
+reference."""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
-from xdsl.dialects.builtin import IntegerAttr, i64
 from xdsl.utils.exceptions import VerifyException
 
+from dfcc.analyses.fifo_sizing import size_fifos, write_depths
 from dfcc.analyses.network import Network
+from dfcc.analyses.reference import run_reference
 from dfcc.analyses.simulation import simulate
-from dfcc.backends.estimate import node_cost
+from dfcc.backends.estimate import Estimate, node_cost
+from dfcc.backends.hls.bounded import bounded_csim
+from dfcc.backends.hls.csim import csim
 from dfcc.backends.hls.emit import emit_design
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context
 from dfcc.hardware.platforms import load_platform
+from dfcc.kinds import ConvOp, SourceOp
 from dfcc.passes.explore import Explore, explore
 from dfcc.passes.zero_skip import to_zero_skipping
 from tests.test_estimate import _conv_module, _fold, _node
@@ -30,9 +39,18 @@ def test_pixels_must_divide_the_widths():
     module = _stem()
     assert _node(module, "conv").folding_extents()["pixels"] == 16  # gcd(32 in, 16 out)
     assert _node(module, "in").folding_extents() == {"pixels": 32}
-    _fold(_node(module, "conv"), pixels=3)
+    _fold(_node(module, "conv"), coarse_in=3, coarse_out=8, pixels=3)
     with pytest.raises(VerifyException, match="pixels=3 does not divide 16"):
         module.verify()
+
+
+def test_pixels_need_whole_pixels_per_beat():
+    module = _stem()
+    _fold(_node(module, "conv"), coarse_in=3, coarse_out=4, pixels=2)
+    with pytest.raises(VerifyException, match=r"pixels=2 per beat needs whole pixels .*3 channels.* 8 filters"):
+        module.verify()
+    _fold(_node(module, "conv"), coarse_out=8)
+    module.verify()
 
 
 def test_pixels_divide_cycles_and_multiply_multipliers():
@@ -42,39 +60,46 @@ def test_pixels_divide_cycles_and_multiply_multipliers():
     # fully unrolled channels and kernel: the read term (32+2)^2 = 1156 cycles, 3*8*9 multipliers
     assert one.cycles == 1156
     two = node_cost(_fold(conv, pixels=2))
-    # two columns side by side (Ma et al.): 1156 / 2 cycles, twice the multipliers, two pixels per beat out
+    # two columns per step (Ma et al.): 34 rows x 17 steps; twice the multipliers, two pixels per beat out
     assert (two.cycles, two.out_lanes) == (578, 16)
     assert two.mult_lut == 2 * one.mult_lut
+    four = node_cost(_fold(conv, pixels=4))
+    # 34 rows x ceil(34/4) = 9 steps
+    assert four.cycles == 34 * 9
     port = _fold(_node(module, "in"), pixels=4)
     assert node_cost(port).cycles == 32 * 32 // 4
     assert node_cost(port).out_lanes == 12
 
 
-def test_explore_chooses_pixels_only_when_asked():
+def _pixels(network, choices) -> dict[str, int]:
+    return {m.name: folding[m.factors.index("pixels")] for m, (folding, *_) in zip(network.nodes, choices)
+            if "pixels" in m.factors}
+
+
+def test_explore_chooses_pixels_only_when_asked_and_only_whole_pixels():
     network = Network.from_module(_stem())
     platform = load_platform("u250")
-    _, plain = explore(network, platform, progress=False)
+    plain_choices, plain = explore(network, platform, progress=False)
     assert plain.ii == 1156  # the padded image at one pixel per cycle
+    assert set(_pixels(network, plain_choices).values()) == {1}
     choices, spatial = explore(network, platform, progress=False, spatial=True)
     assert spatial.ii < plain.ii / 2
-    pixels = {m.name: folding[m.factors.index("pixels")] for m, (folding, *_) in zip(network.nodes, choices)
-              if "pixels" in m.factors}
+    pixels = _pixels(network, choices)
     assert pixels["conv"] > 1 and pixels["in"] > 1
+    conv = next(m for m in network.nodes if m.name == "conv")
+    assert all(f[4] == 1 or (f[0], f[1]) == (3, 8) for f in conv.folding_options())  # coarse_in, coarse_out
 
 
-def test_hls_and_simulation_refuse_pixels_by_name():
+def test_explored_spatial_design_builds_and_simulates_as_estimated():
     module = _stem()
     Explore(platform="u250", spatial=True).apply(make_context(), module)
-    module.verify()
     assert _node(module, "conv").int_prop("pixels") > 1
-    with pytest.raises(DfccError, match=r"dataflow\.(source|conv) '(in|conv)': spatial parallelism \(pixels=\d+ per beat\) "
-                                        r"is not built by the HLS backend yet"):
-        emit_design(module)
-    with pytest.raises(DfccError, match=r"pixels=\d+ per beat \(spatial parallelism\)"):
-        simulate(module)
-    for op in (_node(module, "conv"), _node(module, "in")):
-        op.properties["pixels"] = IntegerAttr(1, i64)
-    emit_design(module)  # one pixel per beat builds
+    top = emit_design(module).files["top.cpp"]
+    assert "dfcc::conv_px<" in top
+    sim = simulate(module)
+    assert not sim.deadlock, sim.describe_deadlock()
+    est = Estimate.of_module(module).totals
+    assert abs(est.ii - sim.ii) <= 0.05 * sim.ii, (est.ii, sim.ii)
 
 
 def test_zero_skip_keeps_one_pixel_per_beat():
@@ -83,4 +108,74 @@ def test_zero_skip_keeps_one_pixel_per_beat():
     assert "pixels" not in to_zero_skipping(conv).properties  # an explored conv (pixels = 1 written) converts
     module = _stem()
     with pytest.raises(DfccError, match="pixels=2 per beat; a zero-skipping conv takes one"):
-        to_zero_skipping(_fold(_node(module, "conv"), pixels=2))
+        to_zero_skipping(_fold(_node(module, "conv"), coarse_in=3, coarse_out=8, pixels=2))
+
+
+# ---- C simulation
+
+torch = pytest.importorskip("torch")
+
+
+class _Block(torch.nn.Module):
+    """Stride-2 stem, ReLU, a depthwise 3x3 (stride 1) and a 1x1 conv with a residual add: maps, a
+    fork and a join between P-pixel streams, and the lane converters to and from them."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.stem = torch.nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.dw = torch.nn.Conv2d(8, 8, 3, padding=1, groups=8)
+        self.pw = torch.nn.Conv2d(8, 8, 1)
+
+    def forward(self, x):
+        y = torch.relu(self.stem(x))
+        return self.pw(torch.relu(self.dw(y))) + y
+
+
+def _block(pixels: int, pw_pixels: int):
+    """The block at 8 bits, every conv taking whole pixels: `pixels` per beat on the input, stem and
+    depthwise conv, `pw_pixels` on the 1x1 conv."""
+    pytest.importorskip("torch_mlir.fx")
+    from dfcc.driver.pipeline import parse_pipeline
+    from dfcc.frontends.mlir import parse_module
+    from dfcc.frontends.torch import import_to_text
+    from dfcc.passes.registry import get_pass
+
+    module = parse_module(import_to_text(_Block().eval(), torch.zeros(1, 3, 16, 16)))
+    ctx = make_context()
+    for spec in parse_pipeline("lower-to-dataflow,quantize{weight-bits=8 act-bits=8}"):
+        spec.instantiate(get_pass(spec.name)).apply(ctx, module)
+    convs = [op for op in module.walk() if isinstance(op, ConvOp)]
+    assert [op.groups.value.data for op in convs] == [1, 8, 1]
+    for op, px in zip(convs, (pixels, pixels, pw_pixels)):
+        extents = op.folding_extents()
+        _fold(op, coarse_in=extents["coarse_in"], coarse_out=extents["coarse_out"],
+              coarse_group=extents["coarse_group"], fine=math.gcd(3, extents["fine"]), pixels=px)
+    _fold(next(op for op in module.walk() if isinstance(op, SourceOp)), pixels=pixels)
+    module.verify()
+    return module
+
+
+def _exact(module, run) -> None:
+    x = np.random.default_rng(1).uniform(-2, 2, (1, 3, 16, 16)).astype(np.float32)
+    expected = run_reference(module, [x])
+    result = run(module, [x])
+    assert np.array_equal(result.outputs[0], expected[0]), f"{np.sum(result.outputs[0] != expected[0])} values differ"
+
+
+@pytest.mark.parametrize("pixels,pw_pixels", [(2, 1), (4, 4)])
+def test_csim_spatial_block_bit_exact(pixels, pw_pixels):
+    module = _block(pixels, pw_pixels)
+    top = emit_design(module).files["top.cpp"]
+    assert top.count("dfcc::conv_px<") == 2 + (pw_pixels > 1)
+    assert "dfcc::lanes<" in top  # the ReLU, fork and add read other lanes
+    _exact(module, csim)
+
+
+def test_spatial_block_deadlock_free_once_sized_and_bounded_csim_bit_exact():
+    module = _block(2, 2)
+    assert simulate(module).deadlock  # the skip FIFO is 2 deep: the fork waits on it (a pixel-rate schedule)
+    write_depths(size_fifos(module).depths)
+    sim = simulate(module)
+    assert not sim.deadlock, sim.describe_deadlock()
+    _exact(module, bounded_csim)  # the C++ agrees: it runs with those depths

@@ -37,6 +37,7 @@ from dfcc.errors import DfccError
 from dfcc.hardware.cycles import lane_conversion_steps
 from dfcc.kinds.ddr_fifo import DramBuffer
 from dfcc.kinds.hls_types import HLS, Fx, Rom, cpp_type, exact_fx_for, fx_of, join_fx, prod, sanitize
+from dfcc.kinds.source import port_lanes
 
 TOP = "top"
 
@@ -174,12 +175,10 @@ class Emitter:
         return None if stream is None else stream.lanes
 
     def read_stream(self, value: SSAValue, lanes: int, consumer: str) -> Stream:
-        if value in self.pending_source:  # a port: its lanes are what its consumer reads
+        if value in self.pending_source:  # a port: its lanes are what its consumer reads, or `pixels` whole pixels
             port = self.pending_source.pop(value)
-            port.lanes = lanes
-            stream = Stream(port.name, port.elem, lanes, 0, port.shape)
-            self.streams[value] = stream
-            return stream
+            port.lanes = port_lanes(value.owner) or lanes
+            self.streams[value] = Stream(port.name, port.elem, port.lanes, 0, port.shape)
         stream = self.streams.get(value)
         if stream is None:
             raise DfccError(f"HLS backend: stream read by '{consumer}' has no producer the backend knows")
@@ -309,9 +308,6 @@ class Emitter:
             if not isinstance(op, df.NodeOp):
                 raise DfccError(f"HLS backend: '{op.name}' is not a dataflow node (run -p lower-to-dataflow first)")
             memory = op.attributes.get(df.WEIGHTS_MEMORY_ATTR)
-            if op.int_prop("pixels") > 1:
-                raise self.error(op, f"spatial parallelism (pixels={op.int_prop('pixels')} per beat) is not built by "
-                                     f"the HLS backend yet; run explore without spatial=true")
             kind = kinds.kind_of(op)
             before = set(self.roms)
             kind.emit_hls(self, op)

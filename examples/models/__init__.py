@@ -64,6 +64,9 @@ MODELS: dict[str, ModelSpec] = {
     "mobilenet_v3_small": _spec(
         "mobilenet.py:mobilenet_v3_small", (1, 3, 224, 224), description="MobileNetV3-small 1.0, ImageNet size", slow=True
     ),
+    "mobilenet_v3_large": _spec(
+        "mobilenet.py:mobilenet_v3_large", (1, 3, 224, 224), description="MobileNetV3-large 1.0, ImageNet size", slow=True
+    ),
     "yolo_tiny": _spec(
         "yolo.py:yolo_tiny",
         (1, 3, 64, 64),

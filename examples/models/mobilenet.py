@@ -1,4 +1,4 @@
-"""MobileNetV2 and MobileNetV3-small written out like torchvision's, full and reduced-width."""
+"""MobileNetV2 and MobileNetV3 (small and large) written out like torchvision's, full and reduced-width."""
 
 import torch
 from torch import nn
@@ -79,15 +79,15 @@ class InvertedResidualV3(nn.Module):
         return x + self.block(x) if self.residual else self.block(x)
 
 
-class MobileNetV3Small(nn.Module):
+class MobileNetV3(nn.Module):
+    """Stem (3x3 stride 2, hardswish), the bottleneck SETTINGS, a 1x1 conv to 6x the last width,
+    global average pool, then a hidden linear layer of HIDDEN units and the classifier (Howard et
+    al., Searching for MobileNetV3, ICCV 2019, tables 1 and 2)."""
+
     RE, HS = nn.ReLU, nn.Hardswish
     # input channels, kernel, expanded channels, output channels, squeeze-excite, activation, stride
-    SETTINGS = [
-        (16, 3, 16, 16, True, RE, 2), (16, 3, 72, 24, False, RE, 2), (24, 3, 88, 24, False, RE, 1),
-        (24, 5, 96, 40, True, HS, 2), (40, 5, 240, 40, True, HS, 1), (40, 5, 240, 40, True, HS, 1),
-        (40, 5, 120, 48, True, HS, 1), (48, 5, 144, 48, True, HS, 1), (48, 5, 288, 96, True, HS, 2),
-        (96, 5, 576, 96, True, HS, 1), (96, 5, 576, 96, True, HS, 1),
-    ]
+    SETTINGS: list = []
+    HIDDEN = 1024
 
     def __init__(self, num_classes: int, width_mult: float = 1.0):
         super().__init__()
@@ -98,16 +98,41 @@ class MobileNetV3Small(nn.Module):
         layers: list[nn.Module] = [conv_bn(3, w(16), 3, 2, act=nn.Hardswish())]
         for cin, k, hidden, cout, se, act, stride in self.SETTINGS:
             layers.append(InvertedResidualV3(w(cin), k, w(hidden), w(cout), se, act, stride))
-        last_conv = 6 * w(96)
-        layers.append(conv_bn(w(96), last_conv, 1, act=nn.Hardswish()))
+        last_width = self.SETTINGS[-1][3]
+        last_conv = 6 * w(last_width)
+        layers.append(conv_bn(w(last_width), last_conv, 1, act=nn.Hardswish()))
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(
-            nn.Linear(last_conv, w(1024)), nn.Hardswish(), nn.Dropout(0.2), nn.Linear(w(1024), num_classes)
+            nn.Linear(last_conv, w(self.HIDDEN)), nn.Hardswish(), nn.Dropout(0.2), nn.Linear(w(self.HIDDEN), num_classes)
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+
+
+class MobileNetV3Large(MobileNetV3):
+    RE, HS = nn.ReLU, nn.Hardswish
+    # Howard et al. table 1: input channels, kernel, expanded channels, output channels, SE, activation, stride
+    SETTINGS = [
+        (16, 3, 16, 16, False, RE, 1), (16, 3, 64, 24, False, RE, 2), (24, 3, 72, 24, False, RE, 1),
+        (24, 5, 72, 40, True, RE, 2), (40, 5, 120, 40, True, RE, 1), (40, 5, 120, 40, True, RE, 1),
+        (40, 3, 240, 80, False, HS, 2), (80, 3, 200, 80, False, HS, 1), (80, 3, 184, 80, False, HS, 1),
+        (80, 3, 184, 80, False, HS, 1), (80, 3, 480, 112, True, HS, 1), (112, 3, 672, 112, True, HS, 1),
+        (112, 5, 672, 160, True, HS, 2), (160, 5, 960, 160, True, HS, 1), (160, 5, 960, 160, True, HS, 1),
+    ]
+    HIDDEN = 1280
+
+
+class MobileNetV3Small(MobileNetV3):
+    RE, HS = nn.ReLU, nn.Hardswish
+    # Howard et al. table 2: input channels, kernel, expanded channels, output channels, SE, activation, stride
+    SETTINGS = [
+        (16, 3, 16, 16, True, RE, 2), (16, 3, 72, 24, False, RE, 2), (24, 3, 88, 24, False, RE, 1),
+        (24, 5, 96, 40, True, HS, 2), (40, 5, 240, 40, True, HS, 1), (40, 5, 240, 40, True, HS, 1),
+        (40, 5, 120, 48, True, HS, 1), (48, 5, 144, 48, True, HS, 1), (48, 5, 288, 96, True, HS, 2),
+        (96, 5, 576, 96, True, HS, 1), (96, 5, 576, 96, True, HS, 1),
+    ]
 
 
 def mobilenet_v2() -> nn.Module:
@@ -132,3 +157,9 @@ def mobilenet_v3_small_tiny() -> nn.Module:
     """MobileNetV3-small at width 0.25, input (1, 3, 32, 32), 10 classes."""
     torch.manual_seed(0)
     return finish(MobileNetV3Small(10, width_mult=0.25))
+
+
+def mobilenet_v3_large() -> nn.Module:
+    """MobileNetV3-large 1.0, input (1, 3, 224, 224), 1000 classes."""
+    torch.manual_seed(0)
+    return finish(MobileNetV3Large(1000))

@@ -33,10 +33,13 @@
 namespace dfcc {
 
 // The MAC stage: windows in (CI channels each), output pixels out (CO filters per beat).
-// `w` is the array w[F][C/G][KR][KC] or the stream of its words (weights.h).
-template <class G, int F, int GROUPS, int CI, int CO, int FINE, typename T_in, typename T_w, typename T_b,
+// `w` is the array w[F][C/G][KR][KC] or the stream of its words (weights.h). With P > 1 a beat
+// holds P windows of adjacent output columns side by side (lane p*CI + ci) and an output beat
+// their P pixels (lane p*CO + co), each computed by its own copy of the MAC array; the P copies
+// share each cycle's weight word.
+template <class G, int F, int GROUPS, int CI, int CO, int FINE, int P, typename T_in, typename T_w, typename T_b,
           typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W>
-void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w,
+void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI * P> >& in, hls::stream<vec<T_out, CO * P> >& out, W& w,
               const T_b bias[F]) {
     constexpr int K = G::KR * G::KC, CG = G::C / GROUPS, FG = F / GROUPS;
     constexpr int BPG = CG > CI ? CG / CI : 1;  // input beats per group
@@ -47,18 +50,20 @@ void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI> >& in, hls::stream<vec<
     static_assert(CG % CI == 0 || CI % CG == 0, "CI must divide C/G or be a multiple of it");
     static_assert(G::C % CI == 0 && (GPB * FG) % CO == 0, "lanes must divide the channels");
     static_assert(K % FINE == 0, "FINE must divide KR*KC");
+    static_assert(G::WO % P == 0, "P must divide the output width");
     DFCC_HLS(ARRAY_PARTITION variable=bias cyclic factor=CO)
-    T_acc acc[NF][CO];  // partial sums of the current group's filters
-    T_acc sum[CO];      // partial sums of the current output beat
-    window<T_in, G::KR, G::KC, CI> x;
-    vec<T_out, CO> y;
+    T_acc acc[NF][P][CO];  // partial sums of the current group's filters
+    T_acc sum[P][CO];      // partial sums of the current output beat
+    window<T_in, G::KR, G::KC, CI * P> x;
+    vec<T_out, CO * P> y;
     vec<T_w, CO * LC * FINE> word;  // this cycle's weights
     DFCC_HLS(ARRAY_PARTITION variable=acc complete dim=2)
-    DFCC_HLS(ARRAY_PARTITION variable=sum complete)
+    DFCC_HLS(ARRAY_PARTITION variable=acc complete dim=3)
+    DFCC_HLS(ARRAY_PARTITION variable=sum complete dim=0)
     DFCC_HLS(ARRAY_PARTITION variable=word.data complete)
     DFCC_HLS(ARRAY_PARTITION variable=x.data complete dim=0)
     DFCC_HLS(ARRAY_PARTITION variable=y.data complete)
-    for (int pix = 0; pix < G::HO * G::WO; pix++) {
+    for (int pix = 0; pix < G::HO * G::WO / P; pix++) {
         for (int bt = 0; bt < G::C / CI; bt++) {
             for (int fo = 0; fo < NF; fo++) {
                 for (int t = 0; t < K / FINE; t++) {
@@ -67,16 +72,19 @@ void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI> >& in, hls::stream<vec<
                     const int f0 = (bt / BPG) * GPB * FG + fo * CO;  // first filter of this beat
                     const int c0 = (bt % BPG) * LC;                  // first channel (in group)
                     mac_word<CO, LC, FINE>(w, word, f0, c0, t);
-                    for (int co = 0; co < CO; co++) {
-                        const int gl = (fo * CO + co) / FG;  // group of this lane inside the beat
-                        if (t == 0) sum[co] = bt % BPG == 0 ? T_acc(val(bias[f0 + co])) : acc[fo][co];
-                        for (int m = 0; m < LC * FINE; m++) {
-                            const int j = t * LC * FINE + m;  // position in the (c, kr, kc) run
-                            const int c = j / K, kr = j % K / G::KC, kc = j % G::KC;
-                            sum[co] += T_acc(MUL::mul(x.data[kr][kc][gl * LC + c], val(word.data[co * LC * FINE + m])));
+                    for (int p = 0; p < P; p++) {
+                        for (int co = 0; co < CO; co++) {
+                            const int gl = (fo * CO + co) / FG;  // group of this lane inside the beat
+                            if (t == 0) sum[p][co] = bt % BPG == 0 ? T_acc(val(bias[f0 + co])) : acc[fo][p][co];
+                            for (int m = 0; m < LC * FINE; m++) {
+                                const int j = t * LC * FINE + m;  // position in the (c, kr, kc) run
+                                const int c = j / K, kr = j % K / G::KC, kc = j % G::KC;
+                                sum[p][co] += T_acc(MUL::mul(x.data[kr][kc][p * CI + gl * LC + c],
+                                                             val(word.data[co * LC * FINE + m])));
+                            }
+                            acc[fo][p][co] = sum[p][co];
+                            y.data[p * CO + co] = T_out(T_mid(sum[p][co]));
                         }
-                        acc[fo][co] = sum[co];
-                        y.data[co] = T_out(T_mid(sum[co]));
                     }
                     if (bt % BPG == BPG - 1 && t == K / FINE - 1) out.write(y);
                 }
@@ -94,7 +102,22 @@ void conv(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W&
     hls::stream<window<T_in, G::KR, G::KC, CI> > windows;
     DFCC_TASKS;
     DFCC_TASK(sliding_window<G, CI>(in, windows, T_in(0)));
-    conv_mac<G, F, GROUPS, CI, CO, FINE, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL>(windows, out, w, bias);
+    conv_mac<G, F, GROUPS, CI, CO, FINE, 1, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL>(windows, out, w, bias);
+}
+
+// Spatially parallel convolution (Ma et al., FPGA'17: Pox = P output columns unrolled): input
+// [H][W][C] as P whole pixels per beat (P*C lanes), output [HO][WO][F] likewise (P*F lanes), so
+// the beats are the stream order's; P copies of the fully channel-unrolled MAC array, FINE kernel
+// positions per cycle. Cycles per inference: HO*WO/P * KR*KC/FINE for the MACs, HP*ceil(WP/P)
+// for the window generator.
+template <class G, int F, int GROUPS, int P, int FINE, typename T_in, typename T_w, typename T_b,
+          typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W>
+void conv_px(hls::stream<vec<T_in, P * G::C> >& in, hls::stream<vec<T_out, P * F> >& out, W& w, const T_b bias[F]) {
+    DFCC_HLS(DATAFLOW)
+    hls::stream<window<T_in, G::KR, G::KC, P * G::C> > windows;
+    DFCC_TASKS;
+    DFCC_TASK(sliding_window_px<G, P>(in, windows, T_in(0)));
+    conv_mac<G, F, GROUPS, G::C, F, FINE, P, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL>(windows, out, w, bias);
 }
 
 }  // namespace dfcc

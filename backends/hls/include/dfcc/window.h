@@ -77,6 +77,78 @@ void sliding_window(hls::stream<vec<T, P> >& in, hls::stream<window<T, G::KR, G:
     }
 }
 
+// sliding_window_px<G, P>: spatial parallelism (Ma et al., FPGA'17: Pox output columns unrolled).
+// The input carries P adjacent pixels (all C channels) per beat, H*W/P beats; per output row and
+// group of P adjacent output columns wo = j*P .. j*P+P-1 it emits one window<T, KR, KC, P*C> beat,
+// data[kr][kc][p*C + c] being window (ho, j*P+p)'s element (kr, kc, c). It walks each padded row in
+// steps of P columns (HP*ceil(WP/P) cycles), reading at most one beat per step (two beats straddle
+// a step when PL % P != 0), keeping the last KRE-1 rows in a line buffer of steps and, per window
+// row, the last HC = (P-1)*SC + KCE + P-1 columns in registers: a group ending in this step starts
+// at most P-1 columns after the oldest of them.
+template <class G, int P, typename T>
+void sliding_window_px(hls::stream<vec<T, P * G::C> >& in, hls::stream<window<T, G::KR, G::KC, P * G::C> >& out,
+                       const T pad) {
+    constexpr int C = G::C, KRE = G::KRE, KCE = G::KCE;
+    constexpr int S = (G::WP + P - 1) / P;          // steps per padded row
+    constexpr int SPAN = (P - 1) * G::SC + KCE;     // padded columns one group of P windows covers
+    constexpr int HC = SPAN + P - 1;                // columns kept per window row
+    constexpr int ROWS = KRE > 1 ? KRE - 1 : 1;     // no 0-size arrays
+    static_assert(G::W % P == 0 && G::WO % P == 0, "P must divide the input and the output width");
+    T lines[ROWS][S][P][C];  // the previous KRE-1 padded rows, by step
+    T hist[KRE][HC][C];      // the last HC columns of the current KRE rows
+    DFCC_HLS(ARRAY_PARTITION variable=lines complete dim=1)
+    DFCC_HLS(ARRAY_PARTITION variable=lines complete dim=3)
+    DFCC_HLS(ARRAY_PARTITION variable=lines complete dim=4)
+    DFCC_HLS(ARRAY_PARTITION variable=hist complete dim=0)
+    vec<T, P * C> prev, cur;  // the last two beats read (cur: beat number at)
+    DFCC_HLS(ARRAY_PARTITION variable=prev.data complete)
+    DFCC_HLS(ARRAY_PARTITION variable=cur.data complete)
+    for (int r = 0; r < G::HP; r++) {
+        int at = -1, group = 0, last = (P - 1) * G::SC + KCE - 1;  // next group of this row ends at column `last`
+        for (int s = 0; s < S; s++) {
+            DFCC_HLS(PIPELINE II=1)
+            const bool row_in = r >= G::PT && r < G::PT + G::H;
+            const int first = s * P - G::PL;  // input column of this step's first padded column
+            const int need = first + P - 1;   // its beat is read now, if it is in the image
+            if (row_in && need >= 0 && need / P < G::W / P) {
+                prev = cur;
+                cur = in.read();
+                at = need / P;
+            }
+            T col[KRE][P][C];  // this step's columns of the KRE window rows
+            DFCC_HLS(ARRAY_PARTITION variable=col complete dim=0)
+            for (int q = 0; q < P; q++) {
+                const int ic = first + q;
+                const bool inside = row_in && ic >= 0 && ic < G::W;
+                const bool in_cur = inside && ic / P == at;
+                for (int c = 0; c < C; c++) {
+                    col[KRE - 1][q][c] = !inside ? pad : in_cur ? cur.data[(ic % P) * C + c] : prev.data[(ic % P) * C + c];
+                    for (int i = 0; i < KRE - 1; i++) col[i][q][c] = lines[i][s][q][c];
+                    for (int i = 0; i < KRE - 1; i++) lines[i][s][q][c] = col[i + 1][q][c];
+                }
+            }
+            for (int i = 0; i < KRE; i++)
+                for (int h = 0; h < HC; h++)
+                    for (int c = 0; c < C; c++) hist[i][h][c] = h < HC - P ? hist[i][h + P][c] : col[i][h - (HC - P)][c];
+            const int r0 = r - (KRE - 1);
+            if (group < G::WO / P && last < s * P + P) {
+                const int d = last - s * P;  // the group's first column in hist
+                if (r0 >= 0 && r0 % G::SR == 0) {
+                    window<T, G::KR, G::KC, P * C> w;
+                    for (int kr = 0; kr < G::KR; kr++)
+                        for (int kc = 0; kc < G::KC; kc++)
+                            for (int p = 0; p < P; p++)
+                                for (int c = 0; c < C; c++)
+                                    w.data[kr][kc][p * C + c] = hist[kr * G::DR][d + p * G::SC + kc * G::DC][c];
+                    out.write(w);
+                }
+                group++;
+                last += P * G::SC;
+            }
+        }
+    }
+}
+
 }  // namespace dfcc
 
 #endif
