@@ -280,10 +280,11 @@ class Network:
         """Cycles from the first input beat to the last output beat of one inference.
 
         Per node, from its start S (its inputs' first beats arrive), its inputs' last beat Lin and its
-        first output F: F = S + max(depth, fill * (Lin - S) + pipeline), the fill share of an input
-        arriving at its producer's pace; its last output L = max(Lin + pipeline, S + cycles, F + beats
-        out), whichever of its input, its own work or its output rate finishes last. A lane converter
-        on an edge is such a stage between its two ends."""
+        first output F: F = S + max(depth, fill * (Lin - S) + pipeline + lag), the fill share of an
+        input arriving at its producer's pace; its last output L = max(Lin + pipeline + lag, S + cycles,
+        F + drain), whichever of its input, its own work or its output rate finishes last (drain: the
+        node's own, else one beat out a cycle). A lane converter on an edge is such a stage between its
+        two ends."""
         # dfcc (checked by analyses/simulation.py): fpgaConvNet's per-layer latency, with a layer's
         # fill read at its input's rate (Venieris & Bouganis, fpgaConvNet, FCCM 2016, sec. 4)
         n = len(costs)
@@ -304,10 +305,11 @@ class Network:
             ins = [arrival(e) for e in self.in_edges[i]]
             start = max((f for f, _ in ins), default=0.0)
             done_in = max((l for _, l in ins), default=0.0)
-            pipe = min(cost.depth, PIPELINED_LOOP_LATENCY)
+            pipe = min(cost.depth, PIPELINED_LOOP_LATENCY) + cost.lag
             first[i] = start + max(cost.depth, cost.fill * (done_in - start) + pipe)
             # a stage without hardware (cycles 0: a reshape passes its producer's words on) has no output rate
-            last[i] = max(done_in + pipe, start + cost.cycles, first[i] + (beats_out[i] if cost.cycles else 0))
+            drain = (cost.drain or beats_out[i]) if cost.cycles else 0
+            last[i] = max(done_in + pipe, start + cost.cycles, first[i] + drain)
         return int(round(max(last)))
 
 

@@ -52,7 +52,10 @@ class NodeCost:
     `cycles` is the stage latency (the pipeline's II is the largest); `depth` the cycles from its
     first input to its first output (summed along the longest path for the batch latency); `fill`
     the fraction of its input tensor it absorbs before its first output (sizes skip FIFOs, rate
-    independent). `weight_*` is the weight memory alone, in each place it could live.
+    independent); `lag` the cycles it works on what it has read before writing the result (a conv's
+    MACs of one pixel), after its fill and after its last input; `drain` the cycles from its first
+    output to its last when its input keeps up (0: one output beat a cycle). `weight_*` is the weight
+    memory alone, in each place it could live.
     """
 
     cycles: int
@@ -69,6 +72,8 @@ class NodeCost:
     mult_lut: int = 0  # LUTs its multipliers take when built from fabric instead of DSPs
     weight_sweeps: int = 0  # times per inference the stage reads its whole weight memory
     offchip_bits: int = 0  # bits per inference moved to or from DRAM
+    lag: int = 0
+    drain: int = 0
 
     def with_mult(self, impl: str) -> NodeCost:
         """This cost with the multipliers on DSPs (as costed) or in LUTs (`lut`: no DSP left)."""

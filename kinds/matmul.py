@@ -91,6 +91,10 @@ class Matmul(NodeKind):
             # beats, one per cycle) before the rows are computed, in sequence (UG1399: loops of one
             # function body without DATAFLOW run one after the other)
             cycles = compute + batch * k * -(-n // co)
+            # linear.h matmul: the first output beat is written after the first batch's right operand
+            # (K x N/CO beats) and the first row's K/CI left beats, in its last one
+            nb, kb = -(-n // co), -(-k // ci)
+            depth = k * nb + (kb - 1) * nb + STAGE_PIPELINE_CYCLES
             mults = conv_multipliers(ci, co, 1)
             # MatmulOp.buffer_words(): K x N words of the right operand, double-buffered across batch
             # entries, banked ci x co wide like conv weights (fpgaConvNet weights memory)
@@ -99,7 +103,7 @@ class Matmul(NodeKind):
             acc_lut = lutram_luts(a_bits * co, -(-n // co))
             logic = mac_logic(mults, l_bits, r_bits, a_bits) + stage_logic(ci, l_bits)
             return NodeCost(
-                cycles=cycles, depth=k * n + STAGE_PIPELINE_CYCLES, fill=1.0 / max(rows // batch, 1),
+                cycles=cycles, depth=depth, fill=1.0 / max(rows // batch, 1),
                 dsp=multiplier_dsp(mults, l_bits, r_bits), bram18=m_bram, uram=0, lut=logic.lut + m_lut + acc_lut,
                 ff=logic.ff, out_lanes=self.stream_lanes(op, {"coarse_in": ci, "coarse_out": co})[1], mult_lut=mults * lut_multiplier(l_bits, r_bits),
             )

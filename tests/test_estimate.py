@@ -222,7 +222,11 @@ def test_matmul_map_concat_models():
     # 2 batches x 4 rows x K=8 x N=6 MACs over ci*co = 6 multipliers: 384 / 6 = 64 cycles, after
     # loading each batch's right operand, K x N/CO = 8 x 2 beats: 64 + 2 * 16 = 96 (the kernel's loops)
     assert mm.cycles == 96
-    assert next(p for p in Pipeline.of_module(module).processes if p.name == "mm").iterations == 96
+    process = next(p for p in Pipeline.of_module(module).processes if p.name == "mm")
+    assert process.iterations == 96
+    # first output: after those 16 load beats, the first row's K/CI = 4 left beats, 2 iterations each,
+    # written in the last one's first iteration (16 + 3 * 2), then the 3-cycle pipeline
+    assert mm.depth == 16 + 3 * 2 + 3 == process.writes[0][1][0] + process.latency
     # 6 multipliers of 8 x 8 bits pack two per DSP: 3 DSP; in fabric 6 * 64 = 384 LUT
     assert mm.dsp == 3 and mm.mult_lut == 384
     assert describe(_node(module, "mm")).macs == 2 * 4 * 8 * 6
