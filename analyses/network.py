@@ -211,9 +211,11 @@ class Network:
         return tuple(c for i, (folding, *_) in enumerate(choices) for c in self.input_converters(i, folding, out))
 
     def evaluate(self, choices: list[Choice], respect_ir_depths: bool = False,
-                 max_bits_per_cycle: float | None = None) -> Totals:
+                 max_bits_per_cycle: float | None = None, latency: bool = True) -> Totals:
         """Totals of one design point; with `max_bits_per_cycle` (the platform's off-chip bandwidth)
-        the II is slowed to what DRAM can feed."""
+        the II is slowed to what DRAM can feed. Without `latency` the first inference's latency is
+        not traced (a search comparing IIs and resources needs none) and `latency_cycles` is the
+        coarser II + pipeline depth."""
         costs = tuple(m.cost(*choice) for m, choice in zip(self.nodes, choices))  # (folding, memory[, mult, on_chip])
         converters = self.converters(choices)
         on_edge = {c.edge: c for c in converters}
@@ -260,7 +262,7 @@ class Network:
         for c in converters:  # a converter is named after, and counted as the bottleneck of, its consumer
             cycles[self.edges[c.edge].consumer] = max(cycles[self.edges[c.edge].consumer], c.cycles)
         compute_ii = network_ii(cycles)
-        first_latency = self._first_latency(costs, on_edge)
+        first_latency = self._first_latency(costs, on_edge) if latency else 0
         conv_lut, conv_ff = (sum(x) for x in zip((0, 0), *(c.logic() for c in converters)))
         offchip = sum(c.offchip_bits for c in costs)
         ii = compute_ii

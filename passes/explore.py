@@ -19,6 +19,8 @@ Search (deterministic given the seed):
    meaning the smallest weighted sum of its resources as fractions of the budget (utilisation x
    device). If the network total (skip FIFOs included) is over budget in some resource, that
    resource's weight rises and the nodes choose again (a Lagrangian relaxation), a few rounds.
+   The same weights can prove a target infeasible (the nodes' cheapest weighted use already
+   exceeds the weighted budget: Lagrangian duality), which ends that target at once.
    A lane converter (analyses/network.py) on an edge whose two ends' lanes differ is a stage too: where
    one would take more than T, the consumer (else the producer) takes its cheapest point within T
    whose lanes keep its converters within T.
@@ -163,7 +165,7 @@ class _Search:
     def select(self, target: float, weights: np.ndarray) -> list[Choice]:
         """Every node's cheapest point within `target` (the first of equals), as a choice per node,
         then lanes refitted where a converter would be slower than `target`."""
-        return self.choices_of(self.fit_lanes(target, weights, self.select_rows(target, weights)))
+        return self.choices_of(self.fit_lanes(target, weights, self.select_rows(target, weights)[0]))
 
     def fit_lanes(self, target: float, weights: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """`rows` with the two ends of every converter slower than `target` refitted (step 2)."""
@@ -202,16 +204,21 @@ class _Search:
         return all(c.cycles <= target for q in consumers
                    for c in network.input_converters(q, self.spaces[q].choices[rows[q] - self.starts[q]][0], out))
 
-    def select_rows(self, target: float, weights: np.ndarray) -> np.ndarray:
+    def select_rows(self, target: float, weights: np.ndarray) -> tuple[np.ndarray, bool]:
+        """Every node's cheapest row within `target`, and whether these weights prove that no
+        design within `target` fits (Lagrangian duality: a design within budget has a weighted use
+        sum(w_k used_k / limit_k) <= sum(w), and each node uses at least its cheapest row's score;
+        FIFOs and converters only add)."""
         score = np.where(self.all_cycles <= target, self.all_usage @ (weights / self.limit_vec), np.inf)
         cheapest = np.minimum.reduceat(score, self.starts)
         rows = np.flatnonzero(score == cheapest[self.row_node])
         _, first = np.unique(self.row_node[rows], return_index=True)
-        return rows[first]
+        return rows[first], cheapest.sum() > weights.sum() * (1.0 + 1e-9)
 
-    def evaluate(self, choices: list[Choice]) -> Totals:
+    def evaluate(self, choices: list[Choice], latency: bool = False) -> Totals:
         self.evaluations += 1
-        return self.network.evaluate(choices, max_bits_per_cycle=self.platform.bandwidth_bits_per_cycle)
+        return self.network.evaluate(choices, max_bits_per_cycle=self.platform.bandwidth_bits_per_cycle,
+                                     latency=latency)
 
     def used(self, totals: Totals) -> np.ndarray:
         return np.array([totals.resource(k) for k in RESOURCES] + [totals.offchip_bits], dtype=np.float64)
@@ -224,7 +231,10 @@ class _Search:
         weights = self.jitter.copy()
         best = None  # (worst overshoot, picks)
         for k in range(rounds):
-            picks = self.select(target, weights)
+            rows, infeasible = self.select_rows(target, weights)
+            if infeasible:
+                return None
+            picks = self.choices_of(self.fit_lanes(target, weights, rows))
             totals = self.evaluate(picks)
             ratio = self.over(totals)
             if np.all(ratio <= 1.0 + 1e-12):
@@ -384,7 +394,8 @@ def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed
             advance()
             if found is not None and found[1].ii < best[1].ii:
                 best = found
-    return search.prefer_dsps(*search.match_lanes(*best))
+    choices, _ = search.prefer_dsps(*search.match_lanes(*best))
+    return choices, search.evaluate(choices, latency=True)
 
 
 class _progress:
