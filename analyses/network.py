@@ -158,15 +158,17 @@ class Network:
     def macs(self) -> int:
         return sum(m.macs for m in self.nodes)
 
-    def mac_costs(self) -> tuple[float, float]:
-        """(DSPs, LUTs) one MAC per cycle takes on average over the network's MACs, on DSPs (with
-        each node's packing) or as fabric multipliers: the roofline's cost per unit of compute."""
+    def mac_costs(self) -> tuple[float, float, float]:
+        """(DSPs, fabric multiplier LUTs, adder LUTs) one MAC per cycle takes on average over the
+        network's MACs (DSPs at each node's packing; the adder on a DSP or not): the roofline's cost
+        per unit of compute."""
         macs = self.macs()
         if not macs:
-            return 0.0, 0.0
+            return 0.0, 0.0, 0.0
         dsp = sum(m.macs / m.macs_per_dsp for m in self.nodes if m.macs) / macs
         lut = sum(m.macs * m.lut_per_mac for m in self.nodes if m.macs) / macs
-        return dsp, lut
+        adder = sum(m.macs * m.adder_lut_per_mac for m in self.nodes if m.macs) / macs
+        return dsp, lut, adder
 
     def node_lanes(self, i: int, folding: tuple[int, ...], producer_lanes: int) -> tuple[tuple[int, ...], int]:
         """(lanes node `i` reads each in-edge in, lanes it writes) at `folding`; cached."""
