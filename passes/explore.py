@@ -62,9 +62,11 @@ from dfcc.hardware.platforms import DEFAULT_PLATFORM, Platform, load_platform
 BISECTION_ROUNDS = 16  # weight-update rounds per target II during bisection
 POLISH_ROUNDS = 30  # rounds for each target tried just below the bisection's answer
 POLISH_TARGETS = 12
+POLISH_MISSES = 3  # polishing stops after this many targets in a row found infeasible
 STEP = 2.0  # weight update rate of the Lagrangian rounds
 REPAIR_STEPS = 400
 REPAIR_CHECK = 25  # full network evaluations during repair, every this many steps
+REPAIR_LANE_TRIES = 50  # moves tried per repair step before giving up (each must keep its converters within T)
 SPATIAL_FACTOR = "pixels"  # spatial parallelism: explored only with spatial=true (no HLS yet)
 SKIP_FIFO_SHARE = 0.25  # evict-skips: skip FIFOs left on chip take at most this share of the BRAM budget (our choice)
 LANE_ROUNDS = 3  # passes over the converters slower than the target
@@ -148,6 +150,7 @@ class _Search:
         rng = random.Random(seed)
         self.jitter = np.array([1.0 + 0.05 * rng.random() for _ in RESOURCES] + [1.0])
         self.evaluations = 0
+        self.proven_infeasible = 0.0  # the largest target the Lagrangian weights proved infeasible (and all below)
 
     def set_target(self, target: float) -> None:
         self.limit_vec[-1] = min(max(self.utilisation * self.platform.bandwidth_bits_per_cycle * target, 1e-9), 1e30)
@@ -176,13 +179,15 @@ class _Search:
             slow = [c for c in network.converters(self.choices_of(rows)) if c.cycles > target]
             if not slow:
                 break
+            out = network.lanes(self.choices_of(rows))
             for conv in slow:
                 edge = network.edges[conv.edge]
                 for n in (edge.consumer, edge.producer):
-                    out = network.lanes(self.choices_of(rows))
-                    fits = [r for r in self._within(n, target, score) if self._lanes_fit(n, r, target, out, rows)]
-                    if fits:
-                        rows[n] = fits[0]
+                    fit = next((r for r in self._within(n, target, score) if self._lanes_fit(n, r, target, out, rows)),
+                               None)
+                    if fit is not None:
+                        rows[n] = fit
+                        out = network.lanes(self.choices_of(rows), out, n)  # only nodes from n on can change
                         break
         return rows
 
@@ -215,10 +220,10 @@ class _Search:
         _, first = np.unique(self.row_node[rows], return_index=True)
         return rows[first], cheapest.sum() > weights.sum() * (1.0 + 1e-9)
 
-    def evaluate(self, choices: list[Choice], latency: bool = False) -> Totals:
+    def evaluate(self, choices: list[Choice], trace_latency: bool = False) -> Totals:
         self.evaluations += 1
         return self.network.evaluate(choices, max_bits_per_cycle=self.platform.bandwidth_bits_per_cycle,
-                                     latency=latency)
+                                     trace_latency=trace_latency)
 
     def used(self, totals: Totals) -> np.ndarray:
         return np.array([totals.resource(k) for k in RESOURCES] + [totals.offchip_bits], dtype=np.float64)
@@ -233,6 +238,7 @@ class _Search:
         for k in range(rounds):
             rows, infeasible = self.select_rows(target, weights)
             if infeasible:
+                self.proven_infeasible = max(self.proven_infeasible, target)
                 return None
             picks = self.choices_of(self.fit_lanes(target, weights, rows))
             totals = self.evaluate(picks)
@@ -280,12 +286,26 @@ class _Search:
             within = np.where(np.all(delta <= room, axis=1), value, -1.0)
             if within.max() > 0:
                 value = within
-            pick = int(np.argmax(value))
-            if value[pick] <= 0:
+            pick = self._best_move(value, movable, row_node, target, current)
+            if pick is None:
                 return None
             best, n = movable[pick], row_node[pick]
             nodes_used = nodes_used + self.all_usage[best] - self.all_usage[current[n]]
             current[n] = best
+        return None
+
+    def _best_move(self, value: np.ndarray, movable: np.ndarray, row_node: np.ndarray, target: float,
+                   current: np.ndarray) -> int | None:
+        """The most valuable move (an index into `movable`) that puts no lane converter above `target`."""
+        out = None
+        for pick in np.argsort(-value)[:REPAIR_LANE_TRIES]:
+            if value[pick] <= 0:
+                return None
+            n, row = int(row_node[pick]), int(movable[pick])
+            if out is None:
+                out = self.network.lanes(self.choices_of(current))
+            if self._lanes_fit(n, row, target, out, current):
+                return int(pick)
         return None
 
     def choices_of(self, rows: np.ndarray) -> list[Choice]:
@@ -382,20 +402,26 @@ def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed
             mid = (lo + hi) // 2
             found = search.try_target(targets[mid], BISECTION_ROUNDS)
             advance()
-            if found is not None:  # feasible; its II may still exceed the target where lanes could not fit
+            if found is not None and found[1].ii < best[1].ii:
+                best = found
+            if found is not None and found[1].ii <= targets[mid]:
                 hi = mid
-                best = found if found[1].ii <= best[1].ii else best
-            else:
+            else:  # over budget, or within it only at a slower II (lanes that could not fit the target)
                 lo = mid + 1
-        # polish: a few targets below the answer, with more rounds
+        # polish: a few targets below the answer, with more rounds, until one is proven infeasible (so is
+        # every lower one) or several in a row fail
         start = targets.index(best[1].ii) if best[1].ii in targets else hi
+        misses = 0
         for t in reversed(targets[max(0, start - POLISH_TARGETS):start]):
+            if t <= search.proven_infeasible or misses == POLISH_MISSES:
+                break
             found = search.try_target(t, POLISH_ROUNDS)
             advance()
+            misses = 0 if found is not None and found[1].ii <= t else misses + 1
             if found is not None and found[1].ii < best[1].ii:
                 best = found
     choices, _ = search.prefer_dsps(*search.match_lanes(*best))
-    return choices, search.evaluate(choices, latency=True)
+    return choices, search.evaluate(choices, trace_latency=True)
 
 
 class _progress:
