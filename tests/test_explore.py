@@ -228,3 +228,18 @@ def test_explore_infeasibility_proof_is_sound():
                 proved += 1
                 assert not feasible, target
     assert proved and fits  # both kinds of target occur
+
+
+def test_explore_repair_keeps_converters_within_target():
+    network = Network.from_module(parse_module(LANES))
+    search = _Search(network, load_platform("zcu102"), 0.9, 0)
+    search.set_target(300)
+    picks = [((4,), "bram", "dsp", 100) if m.name in ("four", "three") else c
+             for m, c in zip(network.nodes, network.ir_choices())]
+    totals = network.evaluate(picks)
+    assert totals.ii == 192 and not totals.converters
+    # one LUT too few: "three" at 3 lanes (256 cycles) is cheaper, but a 4 -> 3 lane converter takes
+    # 4 -> 1 -> 3, 768 cycles, over the target; the repair must not make that move
+    search.limit_vec[RESOURCES.index("lut")] = totals.lut - 1
+    repaired = search.repair(300, picks)
+    assert repaired is None or repaired[1].ii <= 300
