@@ -158,15 +158,17 @@ class Network:
     def macs(self) -> int:
         return sum(m.macs for m in self.nodes)
 
-    def mac_costs(self) -> tuple[float, float]:
-        """(DSPs, LUTs) one MAC per cycle takes on average over the network's MACs, on DSPs (with
-        each node's packing) or as fabric multipliers: the roofline's cost per unit of compute."""
+    def mac_costs(self) -> tuple[float, float, float]:
+        """(DSPs, fabric multiplier LUTs, adder LUTs) one MAC per cycle takes on average over the
+        network's MACs (DSPs at each node's packing; the adder on a DSP or not): the roofline's cost
+        per unit of compute."""
         macs = self.macs()
         if not macs:
-            return 0.0, 0.0
+            return 0.0, 0.0, 0.0
         dsp = sum(m.macs / m.macs_per_dsp for m in self.nodes if m.macs) / macs
         lut = sum(m.macs * m.lut_per_mac for m in self.nodes if m.macs) / macs
-        return dsp, lut
+        adder = sum(m.macs * m.adder_lut_per_mac for m in self.nodes if m.macs) / macs
+        return dsp, lut, adder
 
     def node_lanes(self, i: int, folding: tuple[int, ...], producer_lanes: int) -> tuple[tuple[int, ...], int]:
         """(lanes node `i` reads each in-edge in, lanes it writes) at `folding`; cached."""
@@ -187,11 +189,13 @@ class Network:
         ins = self.in_edges[i]
         return (out[self.edges[ins[0]].producer] or 1) if ins else 1
 
-    def lanes(self, choices: list[Choice]) -> list[int]:
-        """Lanes each node writes under `choices` (0: a graph input, its port as wide as its consumer reads)."""
-        out = [0] * len(self.nodes)
-        for i, (folding, *_) in enumerate(choices):
-            out[i] = self.node_lanes(i, folding, self.producer_lanes(i, out))[1]
+    def lanes(self, choices: list[Choice], out: list[int] | None = None, start: int = 0) -> list[int]:
+        """Lanes each node writes under `choices` (0: a graph input, its port as wide as its consumer reads);
+        given `out`, the lanes of choices that differ from these only from node `start` on, only those
+        nodes (later in topological order) are recomputed."""
+        out = [0] * len(self.nodes) if out is None else list(out)
+        for i in range(start if out else 0, len(choices)):
+            out[i] = self.node_lanes(i, choices[i][0], self.producer_lanes(i, out))[1]
         return out
 
     def input_converters(self, i: int, folding: tuple[int, ...], out: list[int]) -> list[Converter]:
@@ -211,9 +215,11 @@ class Network:
         return tuple(c for i, (folding, *_) in enumerate(choices) for c in self.input_converters(i, folding, out))
 
     def evaluate(self, choices: list[Choice], respect_ir_depths: bool = False,
-                 max_bits_per_cycle: float | None = None) -> Totals:
+                 max_bits_per_cycle: float | None = None, trace_latency: bool = True) -> Totals:
         """Totals of one design point; with `max_bits_per_cycle` (the platform's off-chip bandwidth)
-        the II is slowed to what DRAM can feed."""
+        the II is slowed to what DRAM can feed. Without `trace_latency` the first inference's latency is
+        not traced (a search comparing IIs and resources needs none) and `latency_cycles` is the
+        coarser II + pipeline depth."""
         costs = tuple(m.cost(*choice) for m, choice in zip(self.nodes, choices))  # (folding, memory[, mult, on_chip])
         converters = self.converters(choices)
         on_edge = {c.edge: c for c in converters}
@@ -260,7 +266,7 @@ class Network:
         for c in converters:  # a converter is named after, and counted as the bottleneck of, its consumer
             cycles[self.edges[c.edge].consumer] = max(cycles[self.edges[c.edge].consumer], c.cycles)
         compute_ii = network_ii(cycles)
-        first_latency = self._first_latency(costs, on_edge)
+        first_latency = self._first_latency(costs, on_edge) if trace_latency else 0
         conv_lut, conv_ff = (sum(x) for x in zip((0, 0), *(c.logic() for c in converters)))
         offchip = sum(c.offchip_bits for c in costs)
         ii = compute_ii

@@ -3,8 +3,9 @@
     python -m dfcc.bench.bench_throughput [--bits 16|8|4] [--models a,b] [--boards zcu102,u250] [--cache DIR] [--spatial]
 
 bound (cycles per inference) = max(MACs / multiplier capacity, largest feature map in pixels):
-multiplier capacity is every DSP (at the model's packing) plus every LUT as a fabric multiplier
-(the estimate's multiplier roofline), and no stage is assumed to move more than one pixel per cycle.
+multiplier capacity is every DSP (at the model's packing) plus every LUT as a fabric multiplier,
+each MAC with its accumulating adder in LUTs (the estimate's multiplier roofline), and no stage is
+assumed to move more than one pixel per cycle.
 --spatial lets explore give graph inputs and convs more than one pixel per beat (explore{spatial=true});
 the pixel term then counts only maps read by nodes without that factor.
 ratio = bound / II (1.0: the design is at the bound). "binding" names what sets the II: a node
@@ -50,11 +51,11 @@ def largest_feature_map(network: Network, spatial: bool = False) -> int:
 
 def bound_cycles(network: Network, platform, spatial: bool = False) -> float:
     """max(MACs / multiplier capacity per cycle, largest feature map in pixels)."""
-    dsp_per_mac, lut_per_mac = network.mac_costs()
+    dsp_per_mac, lut_per_mac, adder_lut = network.mac_costs()
     compute = 0.0
     if dsp_per_mac:
         fps = multiplier_roofline(platform.dsp, dsp_per_mac, platform.lut, lut_per_mac, platform.clock_mhz,
-                                  network.macs())
+                                  network.macs(), adder_lut)
         compute = platform.clock_mhz * 1e6 / fps
     return max(compute, largest_feature_map(network, spatial))
 

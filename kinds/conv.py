@@ -214,7 +214,8 @@ class Conv(NodeKind):
 
         return NodeModel(
             op, node_label(op), op.name, *folding_of(op), evaluate,
-            macs=ho * wo * f * (c // groups) * kr * kc, macs_per_dsp=macs_per_dsp(d_bits, w_bits), lut_per_mac=lut_multiplier(d_bits, w_bits), has_weights=True,
+            macs=ho * wo * f * (c // groups) * kr * kc, macs_per_dsp=macs_per_dsp(d_bits, w_bits), lut_per_mac=lut_multiplier(d_bits, w_bits),
+            adder_lut_per_mac=mac_logic(1, d_bits, w_bits, a_bits).lut, has_weights=True,
             buildable=self.buildable(op, factors),
         )
 

@@ -138,6 +138,7 @@ class NodeModel:
     macs: int = 0
     macs_per_dsp: float = 1.0
     lut_per_mac: float = 0.0  # LUTs of one fabric multiplier at its widths (0: no multipliers)
+    adder_lut_per_mac: float = 0.0  # LUTs of one MAC's accumulating adder, on a DSP or not
     has_weights: bool = False
     elastic: bool = False  # its output waits in DRAM as long as needed: a join needs no on-chip FIFO for it
     buildable: Callable[[Folding], bool] | None = None  # the foldings its HLS stage realises (None: all)

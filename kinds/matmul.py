@@ -109,7 +109,8 @@ class Matmul(NodeKind):
             )
 
         return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate,
-                         macs=rows * k * n, macs_per_dsp=macs_per_dsp(l_bits, r_bits), lut_per_mac=lut_multiplier(l_bits, r_bits))
+                         macs=rows * k * n, macs_per_dsp=macs_per_dsp(l_bits, r_bits), lut_per_mac=lut_multiplier(l_bits, r_bits),
+                         adder_lut_per_mac=mac_logic(1, l_bits, r_bits, a_bits).lut)
 
     def run_float(self, op: MatmulOp, args):
         return (np.matmul(args[0], args[1]).astype(np.float32),)

@@ -18,6 +18,8 @@ Search (deterministic given the seed):
    meaning the smallest weighted sum of its resources as fractions of the budget (utilisation x
    device). If the network total (skip FIFOs included) is over budget in some resource, that
    resource's weight rises and the nodes choose again (a Lagrangian relaxation), a few rounds.
+   The same weights can prove a target infeasible (the nodes' cheapest weighted use already
+   exceeds the weighted budget: Lagrangian duality), which ends that target at once.
    A lane converter (analyses/network.py) on an edge whose two ends' lanes differ is a stage too: where
    one would take more than T, the consumer (else the producer) takes its cheapest point within T
    whose lanes keep its converters within T.
@@ -59,9 +61,11 @@ from dfcc.hardware.platforms import DEFAULT_PLATFORM, Platform, load_platform
 BISECTION_ROUNDS = 16  # weight-update rounds per target II during bisection
 POLISH_ROUNDS = 30  # rounds for each target tried just below the bisection's answer
 POLISH_TARGETS = 12
+POLISH_MISSES = 3  # polishing stops after this many targets in a row found infeasible
 STEP = 2.0  # weight update rate of the Lagrangian rounds
 REPAIR_STEPS = 400
 REPAIR_CHECK = 25  # full network evaluations during repair, every this many steps
+REPAIR_LANE_TRIES = 50  # moves tried per repair step before giving up (each must keep its converters within T)
 SPATIAL_FACTOR = "pixels"  # spatial parallelism: explored only with spatial=true
 SKIP_FIFO_SHARE = 0.25  # evict-skips: skip FIFOs left on chip take at most this share of the BRAM budget (our choice)
 LANE_ROUNDS = 3  # passes over the converters slower than the target
@@ -145,6 +149,7 @@ class _Search:
         rng = random.Random(seed)
         self.jitter = np.array([1.0 + 0.05 * rng.random() for _ in RESOURCES] + [1.0])
         self.evaluations = 0
+        self.proven_infeasible = 0.0  # the largest target the Lagrangian weights proved infeasible (and all below)
 
     def set_target(self, target: float) -> None:
         self.limit_vec[-1] = min(max(self.utilisation * self.platform.bandwidth_bits_per_cycle * target, 1e-9), 1e30)
@@ -162,7 +167,7 @@ class _Search:
     def select(self, target: float, weights: np.ndarray) -> list[Choice]:
         """Every node's cheapest point within `target` (the first of equals), as a choice per node,
         then lanes refitted where a converter would be slower than `target`."""
-        return self.choices_of(self.fit_lanes(target, weights, self.select_rows(target, weights)))
+        return self.choices_of(self.fit_lanes(target, weights, self.select_rows(target, weights)[0]))
 
     def fit_lanes(self, target: float, weights: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """`rows` with the two ends of every converter slower than `target` refitted (step 2)."""
@@ -173,13 +178,15 @@ class _Search:
             slow = [c for c in network.converters(self.choices_of(rows)) if c.cycles > target]
             if not slow:
                 break
+            out = network.lanes(self.choices_of(rows))
             for conv in slow:
                 edge = network.edges[conv.edge]
                 for n in (edge.consumer, edge.producer):
-                    out = network.lanes(self.choices_of(rows))
-                    fits = [r for r in self._within(n, target, score) if self._lanes_fit(n, r, target, out, rows)]
-                    if fits:
-                        rows[n] = fits[0]
+                    fit = next((r for r in self._within(n, target, score) if self._lanes_fit(n, r, target, out, rows)),
+                               None)
+                    if fit is not None:
+                        rows[n] = fit
+                        out = network.lanes(self.choices_of(rows), out, n)  # only nodes from n on can change
                         break
         return rows
 
@@ -201,16 +208,21 @@ class _Search:
         return all(c.cycles <= target for q in consumers
                    for c in network.input_converters(q, self.spaces[q].choices[rows[q] - self.starts[q]][0], out))
 
-    def select_rows(self, target: float, weights: np.ndarray) -> np.ndarray:
+    def select_rows(self, target: float, weights: np.ndarray) -> tuple[np.ndarray, bool]:
+        """Every node's cheapest row within `target`, and whether these weights prove that no
+        design within `target` fits (Lagrangian duality: a design within budget has a weighted use
+        sum(w_k used_k / limit_k) <= sum(w), and each node uses at least its cheapest row's score;
+        FIFOs and converters only add)."""
         score = np.where(self.all_cycles <= target, self.all_usage @ (weights / self.limit_vec), np.inf)
         cheapest = np.minimum.reduceat(score, self.starts)
         rows = np.flatnonzero(score == cheapest[self.row_node])
         _, first = np.unique(self.row_node[rows], return_index=True)
-        return rows[first]
+        return rows[first], cheapest.sum() > weights.sum() * (1.0 + 1e-9)
 
-    def evaluate(self, choices: list[Choice]) -> Totals:
+    def evaluate(self, choices: list[Choice], trace_latency: bool = False) -> Totals:
         self.evaluations += 1
-        return self.network.evaluate(choices, max_bits_per_cycle=self.platform.bandwidth_bits_per_cycle)
+        return self.network.evaluate(choices, max_bits_per_cycle=self.platform.bandwidth_bits_per_cycle,
+                                     trace_latency=trace_latency)
 
     def used(self, totals: Totals) -> np.ndarray:
         return np.array([totals.resource(k) for k in RESOURCES] + [totals.offchip_bits], dtype=np.float64)
@@ -223,7 +235,11 @@ class _Search:
         weights = self.jitter.copy()
         best = None  # (worst overshoot, picks)
         for k in range(rounds):
-            picks = self.select(target, weights)
+            rows, infeasible = self.select_rows(target, weights)
+            if infeasible:
+                self.proven_infeasible = max(self.proven_infeasible, target)
+                return None
+            picks = self.choices_of(self.fit_lanes(target, weights, rows))
             totals = self.evaluate(picks)
             ratio = self.over(totals)
             if np.all(ratio <= 1.0 + 1e-12):
@@ -269,12 +285,26 @@ class _Search:
             within = np.where(np.all(delta <= room, axis=1), value, -1.0)
             if within.max() > 0:
                 value = within
-            pick = int(np.argmax(value))
-            if value[pick] <= 0:
+            pick = self._best_move(value, movable, row_node, target, current)
+            if pick is None:
                 return None
             best, n = movable[pick], row_node[pick]
             nodes_used = nodes_used + self.all_usage[best] - self.all_usage[current[n]]
             current[n] = best
+        return None
+
+    def _best_move(self, value: np.ndarray, movable: np.ndarray, row_node: np.ndarray, target: float,
+                   current: np.ndarray) -> int | None:
+        """The most valuable move (an index into `movable`) that puts no lane converter above `target`."""
+        out = None
+        for pick in np.argsort(-value)[:REPAIR_LANE_TRIES]:
+            if value[pick] <= 0:
+                return None
+            n, row = int(row_node[pick]), int(movable[pick])
+            if out is None:
+                out = self.network.lanes(self.choices_of(current))
+            if self._lanes_fit(n, row, target, out, current):
+                return int(pick)
         return None
 
     def choices_of(self, rows: np.ndarray) -> list[Choice]:
@@ -371,19 +401,26 @@ def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed
             mid = (lo + hi) // 2
             found = search.try_target(targets[mid], BISECTION_ROUNDS)
             advance()
-            if found is not None:  # feasible; its II may still exceed the target where lanes could not fit
-                hi = mid
-                best = found if found[1].ii <= best[1].ii else best
-            else:
-                lo = mid + 1
-        # polish: a few targets below the answer, with more rounds
-        start = targets.index(best[1].ii) if best[1].ii in targets else hi
-        for t in reversed(targets[max(0, start - POLISH_TARGETS):start]):
-            found = search.try_target(t, POLISH_ROUNDS)
-            advance()
             if found is not None and found[1].ii < best[1].ii:
                 best = found
-    return search.prefer_dsps(*search.match_lanes(*best))
+            if found is not None and found[1].ii <= targets[mid]:
+                hi = mid
+            else:  # over budget, or within it only at a slower II (lanes that could not fit the target)
+                lo = mid + 1
+        # polish: a few targets below the answer, with more rounds, until one is proven infeasible (so is
+        # every lower one) or several in a row fail
+        start = targets.index(best[1].ii) if best[1].ii in targets else hi
+        misses = 0
+        for t in reversed(targets[max(0, start - POLISH_TARGETS):start]):
+            if t <= search.proven_infeasible or misses == POLISH_MISSES:
+                break
+            found = search.try_target(t, POLISH_ROUNDS)
+            advance()
+            misses = 0 if found is not None and found[1].ii <= t else misses + 1
+            if found is not None and found[1].ii < best[1].ii:
+                best = found
+    choices, _ = search.prefer_dsps(*search.match_lanes(*best))
+    return choices, search.evaluate(choices, trace_latency=True)
 
 
 class _progress:

@@ -177,8 +177,9 @@ def test_estimate_of_module_roofline():
     macs = 8 * 8 * 4 * 4 * 9 + 640
     # DSPs alone: 220 DSP * 1 MAC (16-bit) * 200 MHz / MACs
     assert est.dsp_roofline_fps() == pytest.approx(220 * 200e6 / macs)
-    # every multiplier: 220 DSPs + 53,200 LUTs / 256 LUTs per 16x16 fabric multiplier
-    assert est.roofline_fps() == pytest.approx((220 + 53200 / 256) * 200e6 / macs)
+    # every multiplier: 220 DSPs, each MAC with a 32-bit accumulator's adder (32 LUTs), and the
+    # 53,200 - 220 x 32 LUTs left as 16x16 fabric multipliers (256 LUTs) with their adders
+    assert est.roofline_fps() == pytest.approx((220 + (53200 - 220 * 32) / (256 + 32)) * 200e6 / macs)
 
 
 def test_off_chip_weights_and_bandwidth_limit():

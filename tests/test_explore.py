@@ -206,3 +206,40 @@ def test_explore_refits_lanes_around_a_slow_converter():
     # (6 would need a 4 -> 2 -> 6 converter of 384 cycles), and the II is the maps' 192
     assert search.choices_of(rows)[2][0] == (4,)
     assert network.evaluate(search.choices_of(rows)).ii == 192
+
+
+def test_explore_infeasibility_proof_is_sound():
+    """A target the Lagrangian weights prove infeasible has no design within budget: checked by
+    trying every combination of the nodes' points (node resources only, as the proof counts)."""
+    network = Network.from_module(parse_module(NET))
+    search = _Search(network, load_platform("zedboard"), 0.2, 0)
+    rng = np.random.default_rng(0)
+    proved = fits = 0
+    for target in search.targets():
+        search.set_target(target)
+        sums = np.zeros((1, search.all_usage.shape[1]))  # every combination's total, node by node
+        for n, space in enumerate(search.spaces):
+            within = space.usage[space.cycles <= target]
+            sums = (sums[:, None, :] + within[None, :, :]).reshape(-1, sums.shape[1])
+        feasible = bool(np.any(np.all(sums <= search.limit_vec, axis=1)))
+        fits += feasible
+        for weights in [search.jitter] + [np.exp(rng.normal(size=search.jitter.shape)) for _ in range(20)]:
+            if search.select_rows(target, weights)[1]:
+                proved += 1
+                assert not feasible, target
+    assert proved and fits  # both kinds of target occur
+
+
+def test_explore_repair_keeps_converters_within_target():
+    network = Network.from_module(parse_module(LANES))
+    search = _Search(network, load_platform("zcu102"), 0.9, 0)
+    search.set_target(300)
+    picks = [((4,), "bram", "dsp", 100) if m.name in ("four", "three") else c
+             for m, c in zip(network.nodes, network.ir_choices())]
+    totals = network.evaluate(picks)
+    assert totals.ii == 192 and not totals.converters
+    # one LUT too few: "three" at 3 lanes (256 cycles) is cheaper, but a 4 -> 3 lane converter takes
+    # 4 -> 1 -> 3, 768 cycles, over the target; the repair must not make that move
+    search.limit_vec[RESOURCES.index("lut")] = totals.lut - 1
+    repaired = search.repair(300, picks)
+    assert repaired is None or repaired[1].ii <= 300

@@ -112,3 +112,8 @@ def test_rooflines():
     # 200 + 100 = 300 MACs per cycle at 100 MHz over 3e8 MACs = 100 inferences/s
     assert multiplier_roofline(100, 0.5, 6400, 64, 100, 3e8) == pytest.approx(100)
     assert multiplier_roofline(100, 1, 6400, 0, 100, 1e8) == pytest.approx(100)  # no fabric multipliers
+    # with a 16-LUT adder per MAC: the 200 DSP MACs take 3,200 LUTs, the other 3,200 LUTs make
+    # 3,200 / (64 + 16) = 40 fabric MACs: 240 MACs per cycle at 100 MHz over 2.4e8 MACs = 100/s
+    assert multiplier_roofline(100, 0.5, 6400, 64, 100, 2.4e8, 16) == pytest.approx(100)
+    # too few LUTs for every DSP's adder: 1,600 LUTs feed 100 DSP MACs and nothing is left for fabric
+    assert multiplier_roofline(100, 0.5, 1600, 64, 100, 1e8, 16) == pytest.approx(100)

@@ -22,7 +22,7 @@ from dfcc.hardware.roofline import dsp_roofline, multiplier_roofline
 from dfcc.kinds import SparseConvOp, SparseLinearOp
 from dfcc.kinds.sparse_conv import expectation_basis
 
-ROOFLINE_COUNTS = "every DSP and every LUT as a multiplier, one MAC per cycle each"
+ROOFLINE_COUNTS = "every DSP and every LUT as a multiplier, one MAC per cycle each, each MAC with its adder in LUTs"
 
 
 def remark(message: str) -> None:
@@ -60,16 +60,17 @@ class Estimate:
 
     def roofline_fps(self) -> float | None:
         """Multiplier roofline: every DSP (at each node's packing) and every LUT (as fabric
-        multipliers) doing a useful MAC each cycle, since explore may build multipliers from both."""
-        dsp_per_mac, lut_per_mac = self.network.mac_costs()
+        multipliers, after every MAC's adder) doing a useful MAC each cycle, since explore may build
+        multipliers from both."""
+        dsp_per_mac, lut_per_mac, adder_lut = self.network.mac_costs()
         if not dsp_per_mac:
             return None
         p = self.platform
-        return multiplier_roofline(p.dsp, dsp_per_mac, p.lut, lut_per_mac, p.clock_mhz, self.macs)
+        return multiplier_roofline(p.dsp, dsp_per_mac, p.lut, lut_per_mac, p.clock_mhz, self.macs, adder_lut)
 
     def dsp_roofline_fps(self) -> float | None:
         """The roofline of the DSPs alone (no fabric multipliers)."""
-        dsp_per_mac, _ = self.network.mac_costs()
+        dsp_per_mac, *_ = self.network.mac_costs()
         if not dsp_per_mac:
             return None
         return dsp_roofline(self.platform.dsp, 1 / dsp_per_mac, self.platform.clock_mhz, self.macs)
