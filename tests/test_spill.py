@@ -7,21 +7,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from xdsl.rewriter import Rewriter
 
-from dfcc.analyses.network import Network
+from dfcc.analyses.network import RESOURCES, Network, fifo_memory
 from dfcc.analyses.reference import run_reference
+from dfcc.backends.estimate.report import Estimate
 from dfcc.backends.hls.emit import emit_design
 from dfcc.backends.hls.project import write_project
 from dfcc.dialects.resources import elements_array
 from dfcc.frontends.mlir import make_context, parse_module
 from dfcc.hardware.offchip import evicted_stream_bits, gbps, split_depth
 from dfcc.hardware.platforms import load_platform
-from dfcc.kinds import ConvOp, DdrFifoOp, WeightsOp
+from dfcc.kinds import ConvOp, DdrFifoOp, ForkOp, WeightsOp
 from dfcc.kinds.cost import describe
 from dfcc.kinds.hls_offchip import dram_layout, mac_words, prefetch_depth
 from dfcc.passes.explore import Explore
 from dfcc.passes.quantize import Quantize
-from dfcc.passes.spill import spill
+from dfcc.passes.spill import place_weights, spill
 
 LIT = Path(__file__).resolve().parent.parent / "lit_tests" / "spill"
 
@@ -72,6 +74,31 @@ def test_half_spilled_check_layer():
     assert model.cost(folding, "off_chip").offchip_bits == 2048 * 4608 * 196
 
 
+@pytest.mark.parametrize("bandwidth, placed", [(1e12, 68), (1e9, None)])
+def test_place_weights_keeps_the_most_that_fits(bandwidth, placed):
+    """The 512 -> 512 check layer at (2, 16, 1, 9): 8192 x 4608-bit weights in 2048 BRAM18 (128 per 512
+    words), line and window buffers 22. Within 0.9 x 1824 BRAM18 at most 11 x 512 words stay on chip (11 x 128
+    + the 128 of the stream buffer + 22 = 1558): 68% (5570 words; 69% would be 5652, a 12th block). Streaming
+    the other 2622 words x 4608 bits for each of 196 pixels takes 2.37 Gbit per image: with a 1 Gbit budget
+    nothing fits."""
+    module = parse_module(CHECK_LAYER.replace("256", "512"))
+    network = Network.from_module(module)
+    (n,) = [i for i, m in enumerate(network.nodes) if m.has_weights]
+    choices = network.ir_choices()
+    choices[n] = ((2, 16, 1, 9, 1), "bram", "dsp", 100)
+    totals = network.evaluate(choices)
+    assert totals.costs[n].bram18 == 2048 + 22
+    zcu102 = load_platform("zcu102")
+    limits = {k: 0.9 * getattr(zcu102, k) for k in RESOURCES} | {"offchip_bits": bandwidth}
+    found = place_weights(network, choices, totals, limits, zcu102)
+    if placed is None:
+        assert found is None
+        return
+    assert found[0][n] == ((2, 16, 1, 9, 1), "bram", "dsp", placed)
+    assert found[1].costs[n].bram18 == 11 * 128 + 128 + 22
+    assert found[1].offchip_bits - totals.offchip_bits == (8192 - 5570) * 4608 * 196
+
+
 def test_spill_pass_fits_and_keeps_the_numbers():
     module = parse_module(_body(LIT / "spill.mlir"))
     x = np.random.default_rng(0).standard_normal((1, 512, 4, 4)).astype(np.float32)
@@ -81,6 +108,23 @@ def test_spill_pass_fits_and_keeps_the_numbers():
     assert totals.bram18 <= 0.9 * zcu102.bram18
     assert any(isinstance(op, DdrFifoOp) for op in module.walk())
     np.testing.assert_array_equal(run_reference(module, [x])[0], before)
+
+
+def test_spill_keeps_the_fifo_depths_in_the_ir():
+    """A skip FIFO fifo sizing made 100,000 beats deep (16-bit words: 98 BRAM18) stays that deep, and spill
+    counts it: 70% of the conv's 2.36 M x 16-bit weights on chip (1613 BRAM18) plus the FIFO would exceed
+    0.9 x 1824, so 60% stay (1383)."""
+    module = parse_module(_body(LIT / "spill.mlir"))
+    (fork,) = [op for op in module.walk() if isinstance(op, ForkOp)]
+    Rewriter.replace_value_with_new_type(fork.results[1], fork.results[1].type.with_depth(100_000))
+    zcu102 = load_platform("zcu102")
+    totals = spill(module, zcu102, skips=False)
+    (fork,) = [op for op in module.walk() if isinstance(op, ForkOp)]
+    (conv,) = [op for op in module.walk() if isinstance(op, ConvOp)]
+    assert fork.results[1].type.depth.data == 100_000
+    assert conv.on_chip_percent() == 60
+    assert totals.fifo_bram18 >= fifo_memory(100_000, 16, 1)[0] == 98
+    assert Estimate.of_module(module).totals.bram18 <= 0.9 * zcu102.bram18
 
 
 def test_evicted_skip_is_bit_exact_in_fixed_point():
