@@ -17,7 +17,9 @@ Everything the pass decides is written into the IR (numbers follow `dialects/fix
   bits for the worst case over all inputs, so it never overflows (with `acc-bits=N` it has N bits
   and wraps; a remark says when that can overflow); sum pools, sum/mean reductions and matmuls
   get the `acc_format` of their exact sum (kinds/accumulators.py);
-- map parameters (per-channel constants) are quantized to `param-bits`;
+- map parameters (per-channel constants) are quantized to `param-bits`; embedding tables to
+  `weight-bits` like weights (the node's output then gets its own calibrated format); integer
+  streams (token ids) stay integers;
 - each node gets a discardable `sqnr` attribute: the signal-to-quantization-noise ratio in dB of its
   output against the float graph on the calibration data (`output`: the whole quantized graph so
   far; `format`: only rounding/clipping the float output to its format; `weights`: its weights).
@@ -25,7 +27,7 @@ Everything the pass decides is written into the IR (numbers follow `dialects/fix
 
 Calibration data: `calibration=FILE.npz` with arrays arg0, arg1, ... each either one input of the
 model's input shape or a stack of them (leading sample dim). Without it the pass calibrates on
-`samples` standard-normal random inputs (seeded; more, up to 32, when the inputs are so small that
+`samples` random inputs (seeded, standard-normal; token ids uniform over the embedding table; more, up to 32, when the inputs are so small that
 fewer would see under ~2000 values) and says so on stderr.
 
 Per-node overrides: `override=PATTERN:SPEC,...` where PATTERN matches node names (fnmatch:
@@ -45,7 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, FloatAttr, ModuleOp, f64
+from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, FloatAttr, IntegerType, ModuleOp, f64
 from xdsl.interpreter import Interpreter
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
@@ -262,8 +264,8 @@ class Quantize(ModulePass):
             node = op.node_name.data
             in_fmt = fx.fixed_of(op.operands[0]) if op.operands and isinstance(op.operands[0].type, df.StreamType) else None
             for index, result in enumerate(op.results):
-                if not isinstance(result.type, df.StreamType):
-                    continue
+                if not isinstance(result.type, df.StreamType) or isinstance(result.type.element_type, IntegerType):
+                    continue  # integer streams (token ids) stay integers
                 keep_input = in_fmt is not None and (
                     op.name in _PASS_THROUGH
                     or (isinstance(op, (kinds.PoolOp, kinds.ReduceOp)) and op.kind.data == "max")
@@ -277,6 +279,8 @@ class Quantize(ModulePass):
                     self._quantize_param(op, param)
             elif isinstance(op, (kinds.PoolOp, kinds.ReduceOp, kinds.MatmulOp)):
                 _set_sum_format(op)
+            elif isinstance(op, kinds.EmbeddingOp):
+                self._quantize_table(op)
 
     def _own_weights(self, op: Operation, value: SSAValue) -> kinds.WeightsOp:
         owner = value.owner
@@ -331,6 +335,14 @@ class Quantize(ModulePass):
             remark(f"{op.name} '{node}': acc-bits={acc_bits} < {needed} bits needed in the worst case; "
                    "the accumulator may overflow and then wraps")
         op.properties["acc_format"] = df.FixedType(acc_bits, acc_bits - acc_frac, True, "trn", "wrap")
+
+    def _quantize_table(self, op: kinds.EmbeddingOp) -> None:
+        """An embedding table is quantized as weights are (per tensor, weight-bits, round to nearest, saturate)."""
+        t_op = self._own_weights(op, op.table)
+        table = elements_array(t_op.value).astype(np.float64)
+        t_fmt = fixed_for(float(table.min()), float(table.max()), self._bits(op.node_name.data, "w"), True, "rnd", "sat")
+        t_op.properties["value"] = make_resource(f"{t_op.node_name.data}_q", fx.cast(table, t_fmt))
+        t_op.properties["format"] = t_fmt
 
     def _quantize_param(self, op: kinds.MapOp, param: SSAValue) -> None:
         p_op = self._own_weights(op, param)
