@@ -111,7 +111,8 @@ class Embedding(NodeKind):
         return (rows if fmt is None else cast(rows, fmt),)
 
     def emit_hls(self, em, op: EmbeddingOp) -> None:
-        """A generated stage: per id, the row's words from the table ROM, `coarse` per beat."""
+        """A generated stage, one loop nest pipelined at II=1 (analyses/schedules.py follows it): per id,
+        read at the row's first beat, the row's words from the table ROM, `coarse` per beat."""
         name = em.stage(op)
         fn = sanitize(name)
         rows, width = op.table.type.get_shape()
@@ -125,10 +126,11 @@ class Embedding(NodeKind):
         em.defs.append("\n".join([
             f"// embedding '{name}': {tokens} ids -> rows of a {rows}x{width} table, {coarse} word(s) per beat",
             f"static void stage_{fn}(hls::stream<dfcc::vec<{t_id}, 1> >& in, hls::stream<dfcc::vec<{t_out}, {coarse}> >& out) {{",
+            f"    {t_id} id = 0;",
             f"    for (int t = 0; t < {tokens}; t++) {{",
-            f"        const {t_id} id = in.read().data[0];",
             f"        for (int b = 0; b < {width // coarse}; b++) {{",
             f"            {HLS}(PIPELINE II=1)",
+            "            if (b == 0) id = in.read().data[0];",
             f"            dfcc::vec<{t_out}, {coarse}> y;",
             f"            for (int p = 0; p < {coarse}; p++) y.data[p] = {t_out}(dfcc::val({table.name}[id][b * {coarse} + p]));",
             "            out.write(y);",
