@@ -7,7 +7,7 @@ so they can observe every node's results through interpreter listeners.
 """
 
 import numpy as np
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import IntegerType, ModuleOp
 from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_impls
 from xdsl.interpreters.func import FuncFunctions
 
@@ -41,7 +41,17 @@ def run_reference(module: ModuleOp, inputs: list[np.ndarray], function: str = "m
     interpreter = Interpreter(module, listeners=tuple(observers))
     interpreter.register_implementations(FuncFunctions())
     interpreter.register_implementations(_kind_functions("run_fixed" if uses_fixed_point(func_op) else "run_float")())
-    return list(interpreter.call_op(function, tuple(np.asarray(a, dtype=np.float32) for a in inputs)))
+    arrays = tuple(_argument(a, t, index) for index, (a, t) in enumerate(zip(inputs, func_op.function_type.inputs.data)))
+    return list(interpreter.call_op(function, arrays))
+
+
+def _argument(array: np.ndarray, type_, index: int) -> np.ndarray:
+    """An input as its argument takes it: float32 numbers, or int64 for integer arguments (token ids)."""
+    if not isinstance(type_.get_element_type(), IntegerType):
+        return np.asarray(array, dtype=np.float32)
+    if not np.array_equal(array, np.round(array)):
+        raise DfccError(f"input arg{index} feeds an integer argument ({type_}) but holds non-integer values")
+    return np.asarray(array, dtype=np.int64)
 
 
 def _kind_functions(semantics: str) -> type[InterpreterFunctions]:

@@ -309,6 +309,18 @@ def _linear(p: Pipeline, op: df.LinearOp) -> None:
     p.write(stage, p.output(op.output, co), (last[:, None] * fo + np.arange(fo)[None, :]).ravel())
 
 
+def _embedding(p: Pipeline, op: df.EmbeddingOp) -> None:
+    name = op.node_name.data
+    tokens, width = op.input.type.num_elements, op.output.type.get_shape()[-1]
+    _, coarse = df.kind_of(op).stream_lanes(op)
+    ids = p.read(op.input, 1, name)
+    # kinds/embedding.py emit_hls: tokens x width/coarse; an id read at a row's first beat, a beat written every iteration
+    beats = width // coarse
+    stage = p.process(name, name, tokens * beats)
+    p.read_at(stage, ids, _every(tokens) * beats)
+    p.write(stage, p.output(op.output, coarse), _every(stage.iterations))
+
+
 def _matmul(p: Pipeline, op: df.MatmulOp) -> None:
     name = op.node_name.data
     a_shape, b_shape = op.lhs.type.get_shape(), op.rhs.type.get_shape()
@@ -554,4 +566,5 @@ SCHEDULES: dict[type, Callable[[Pipeline, Operation], None]] = {
     df.PadOp: _pad,
     df.SliceOp: _slice,
     df.DdrFifoOp: _ddr_fifo,
+    df.EmbeddingOp: _embedding,
 }

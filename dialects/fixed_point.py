@@ -31,6 +31,7 @@ Nodes
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from xdsl.dialects.builtin import ArrayAttr
@@ -175,3 +176,30 @@ def cast_accumulator(op: Operation, acc: np.ndarray) -> np.ndarray:
     if isinstance(acc_fmt, FixedType):
         acc = cast(acc, acc_fmt)
     return cast_result(op, acc)
+
+
+def mac_result(op: Operation, weights: np.ndarray, w_fmt, bias: np.ndarray | None,
+               sum_of_products: Callable[[np.ndarray | None], np.ndarray]) -> np.ndarray:
+    """T_out(T_acc(sum of products + bias)) of a conv or linear node, exact in float64.
+
+    `sum_of_products(b)` is the node's float64 sum of products plus `b` (None: no bias). When T_acc
+    truncates to a grid the bias lies on, T_acc(P + b) = T_acc(T_trn(P) + b): the bias is added on
+    T_acc's grid, so only the products' sum must be exact in float64, not the whole accumulator
+    (quantize drops the products' lowest fraction bits when an exact accumulator would exceed 53
+    bits; the HLS kernels sum exactly in ap_fixed and then cast, which is the same number)."""
+    x_fmt = fixed_of(op.operands[0])
+    acc_fmt = op.properties.get("acc_format")
+    aligned = (bias is not None and isinstance(acc_fmt, FixedType) and acc_fmt.rounding.data == "trn"
+               and np.array_equal(np.ldexp(bias, acc_fmt.frac_bits), np.floor(np.ldexp(bias, acc_fmt.frac_bits))))
+    if bias is not None and not aligned:
+        check_exact(op, x_fmt, weights, w_fmt, bias)
+        return cast_accumulator(op, sum_of_products(bias))
+    check_exact(op, x_fmt, weights, w_fmt, None)
+    products = sum_of_products(None)
+    if bias is None:
+        return cast_accumulator(op, products)
+    codes = np.floor(np.ldexp(products, acc_fmt.frac_bits)) + np.ldexp(bias, acc_fmt.frac_bits)
+    if codes.size and np.abs(codes).max() >= 2.0 ** 53:
+        raise DfccError(f"{op.name} '{op.node_name.data}': the accumulator's codes need more than 53 bits "
+                        "(too wide for the exact float64 reference); give it fewer fraction bits")
+    return cast_result(op, cast(np.ldexp(codes, -acc_fmt.frac_bits), acc_fmt))

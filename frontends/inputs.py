@@ -9,8 +9,11 @@ import zlib
 from tokenize import TokenError
 
 import numpy as np
+from xdsl.dialects.builtin import IntegerType
 
+from dfcc.dialects.dataflow import NodeOp
 from dfcc.errors import DfccError
+from dfcc.kinds import EmbeddingOp
 
 _NUMERIC_KINDS = "biuf"  # bool, signed, unsigned, float: complex, strings, objects, dates are refused
 
@@ -46,3 +49,32 @@ def _check_input(key: str, array: np.ndarray, path: str) -> None:
         where = tuple(int(i) for i in np.argwhere(bad)[0])
         raise DfccError(f"input {key} holds {int(bad.sum())} NaN or infinite values (the first at index {where}); "
                         "dfcc takes finite inputs only", path)
+
+
+def random_inputs(function, rng: np.random.Generator) -> list[np.ndarray]:
+    """Seeded inputs of a dataflow function when the user gives none: standard-normal float32 numbers,
+    and for an integer input (token ids) ids drawn uniformly from the rows of the smallest table an
+    embedding node looks them up in (0 or 1 when no embedding reads it)."""
+    inputs = []
+    for arg in function.body.block.args:
+        shape = arg.type.get_shape()
+        if isinstance(arg.type.get_element_type(), IntegerType):
+            inputs.append(rng.integers(0, _id_bound(arg), shape, dtype=np.int64))
+        else:
+            inputs.append(rng.standard_normal(shape).astype(np.float32))
+    return inputs
+
+
+def _id_bound(arg) -> int:
+    """Rows of the smallest embedding table reading the ids `arg` carries (2 when none does)."""
+    rows, pending, seen = [], [arg], set()
+    while pending:
+        value = pending.pop()
+        for use in value.uses:
+            op = use.operation
+            if isinstance(op, EmbeddingOp):
+                rows.append(op.table.type.get_shape()[0])
+            elif op not in seen and isinstance(op, NodeOp):
+                seen.add(op)
+                pending.extend(op.results)
+    return min(rows, default=2)

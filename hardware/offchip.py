@@ -10,10 +10,11 @@ SPILL_UNIT_DEPTH = 512
 DRAM_LATENCY_CYCLES = 64
 
 
-def streamed_weight_bits(width: int, depth: int, sweeps: int) -> int:
+def streamed_weight_bits(width: int, depth: int, sweeps: float) -> float:
     """Off-chip bits per inference of a stage whose whole weight memory streams from DRAM."""
     # AutoWS (Yu & Bouganis) with nothing kept on chip: every sweep of the weight memory fetches
-    # each of its width x depth words once (a conv sweeps once per output pixel, a linear per row)
+    # each of its width x depth words once (a conv sweeps once per output pixel, a linear per row;
+    # an embedding lookup reads one row of the table per token: tokens / rows of a sweep, MicroRec)
     return width * depth * sweeps
 
 

@@ -29,6 +29,7 @@ from dfcc.kinds.pad import PadOp
 from dfcc.kinds.resize import ResizeOp
 from dfcc.kinds.matmul import MatmulOp
 from dfcc.kinds.ddr_fifo import DdrFifoOp
+from dfcc.kinds.embedding import EmbeddingOp
 
 Dataflow = Dialect("dataflow", [*KINDS, YieldOp], [StreamType, FixedType])
 
@@ -36,5 +37,5 @@ __all__ = [
     "KINDS", "Dataflow", "NodeKind", "kind_of", "register", "YieldOp",
     "SourceOp", "SinkOp", "WeightsOp", "SparseWeightsOp", "ConvOp", "SparseConvOp", "LinearOp", "SparseLinearOp", "PoolOp",
     "ReduceOp", "MapOp", "ForkOp", "ReshapeOp", "TransposeOp", "ConcatOp", "SliceOp", "PadOp", "ResizeOp", "MatmulOp",
-    "DdrFifoOp",
+    "DdrFifoOp", "EmbeddingOp",
 ]

@@ -14,7 +14,7 @@ from xdsl.utils.exceptions import VerifyException
 from dfcc.dialects.dataflow import (
     StreamType, check_weights_shape, int_array, int_attr, stream_type_of, window_output_size,
 )
-from dfcc.dialects.fixed_point import cast_accumulator, check_exact, fixed_of
+from dfcc.dialects.fixed_point import fixed_of, mac_result
 from dfcc.hardware.cycles import conv_cycles, windowed_stage_cycles
 from dfcc.hardware.dsp import conv_multipliers, macs_per_dsp, multiplier_dsp
 from dfcc.hardware.logic import lut_multiplier, mac_logic, stage_logic
@@ -239,14 +239,14 @@ class Conv(NodeKind):
         case over all inputs of T_in, so T_acc(acc) is exact; a user-narrowed T_acc (acc-bits) keeps
         F_acc and wraps, which gives the same result whatever the order of the additions. Computed
         in float64 (BLAS), exact because every partial sum is a multiple of 2^-F_acc below 2^53
-        units (`check_exact`)."""
+        units (`check_exact`); when quantize had to give T_acc fewer fraction bits than the
+        products (an exact accumulator over 53 bits), the bias is added on T_acc's grid (`mac_result`)."""
         if fixed_of(op.output) is None:
             return self.run_float(op, args)
         x, weights, *bias = (np.asarray(a, dtype=np.float64) for a in args)
-        check_exact(op, fixed_of(op.input), weights, weights_format(op.weights), bias[0] if bias else None)
-        acc = conv2d(x, weights, bias[0] if bias else None, op.ints_prop("stride"), op.ints_prop("dilation"),
-                     op.ints_prop("pad"), op.groups.value.data)
-        return (cast_accumulator(op, acc),)
+        return (mac_result(op, weights, weights_format(op.weights), bias[0] if bias else None,
+                           lambda b: conv2d(x, weights, b, op.ints_prop("stride"), op.ints_prop("dilation"),
+                                            op.ints_prop("pad"), op.groups.value.data)),)
 
     def emit_hls(self, em, op: ConvOp) -> None:
         """One `dfcc::conv` call (conv.h): sliding window, then the MAC array (its weights on chip, or

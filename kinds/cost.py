@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from xdsl.dialects.builtin import ArrayAttr
+from xdsl.dialects.builtin import ArrayAttr, IntegerType
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from dfcc.dialects.dataflow import (
@@ -70,7 +70,7 @@ class NodeCost:
     weight_width: int = 0
     weight_depth: int = 0
     mult_lut: int = 0  # LUTs its multipliers take when built from fabric instead of DSPs
-    weight_sweeps: int = 0  # times per inference the stage reads its whole weight memory
+    weight_sweeps: float = 0  # times per inference the stage reads its whole weight memory (a lookup: a fraction)
     offchip_bits: int = 0  # bits per inference moved to or from DRAM
     lag: int = 0
     drain: int = 0
@@ -97,7 +97,7 @@ class NodeCost:
             # AutoWS: the streamed part passes through an on-chip buffer one BRAM deep (less if the part is shallower)
             buffer_bram, buffer_lut = array_cost(width, min(off, SPILL_UNIT_DEPTH))
             spilled = _replace(self, bram18=self.bram18 - in_bram + buffer_bram, lut=self.lut - saved_lut + buffer_lut,
-                               offchip_bits=self.offchip_bits + streamed_weight_bits(width, off, self.weight_sweeps))
+                               offchip_bits=self.offchip_bits + round(streamed_weight_bits(width, off, self.weight_sweeps)))
             if memory == "off_chip" or on == 0:
                 return spilled
             if memory == "bram":
@@ -194,6 +194,8 @@ def fixed_width(attr: Attribute | None, default: int) -> int:
         return attr.width.data
     if isinstance(attr, ArrayAttr) and attr.data and all(isinstance(a, FixedType) for a in attr.data):
         return max(a.width.data for a in attr.data)
+    if isinstance(attr, IntegerType):  # integer streams (token ids) keep their width
+        return attr.width.data
     return default
 
 

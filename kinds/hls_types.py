@@ -67,6 +67,8 @@ def cpp_type(t) -> str:
         return "double"
     if isinstance(t, IntegerType) and t.width.data == 1:
         return "bool"
+    if isinstance(t, IntegerType) and t.width.data in (32, 64):  # token ids
+        return "int" if t.width.data == 32 else "long long"
     raise DfccError(f"the HLS backend has no C++ type for {t}")
 
 

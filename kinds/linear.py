@@ -11,7 +11,7 @@ from xdsl.irdl import irdl_op_definition, operand_def, opt_operand_def, opt_prop
 from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, check_weights_shape, stream_type_of
-from dfcc.dialects.fixed_point import cast_accumulator, check_exact, fixed_of
+from dfcc.dialects.fixed_point import fixed_of, mac_result
 from dfcc.hardware.cycles import conv_cycles
 from dfcc.hardware.dsp import conv_multipliers, macs_per_dsp, multiplier_dsp
 from dfcc.hardware.logic import lut_multiplier, mac_logic, stage_logic
@@ -127,8 +127,8 @@ class Linear(NodeKind):
         if fixed_of(op.output) is None:
             return self.run_float(op, args)
         x, weights, *bias = (np.asarray(a, dtype=np.float64) for a in args)
-        check_exact(op, fixed_of(op.input), weights, weights_format(op.weights), bias[0] if bias else None)
-        return (cast_accumulator(op, linear(x, weights, bias[0] if bias else None)),)
+        return (mac_result(op, weights, weights_format(op.weights), bias[0] if bias else None,
+                           lambda b: linear(x, weights, b)),)
 
     def emit_hls(self, em, op: LinearOp) -> None:
         """One `dfcc::linear` call (linear.h) over the rows of the input (its weights on chip, or streamed

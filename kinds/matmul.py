@@ -17,9 +17,9 @@ from dfcc.hardware.memory import conv_weight_memory, lutram_luts
 from dfcc.kinds.cost import (
     STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, acc_bits, array_cost, folding_of, node_label, stream_bits,
 )
-from dfcc.kinds.accumulators import product_sum_format
+from dfcc.kinds.accumulators import product_sum_bits
 from dfcc.kinds.hls_mac import acc_types, mid_and_mul
-from dfcc.kinds.hls_types import fx_of, prod
+from dfcc.kinds.hls_types import Fx, prod
 from dfcc.kinds.registry import NodeKind, register
 
 
@@ -145,7 +145,7 @@ class Matmul(NodeKind):
             acc_fmt = op.properties.get("acc_format")
             if acc_fmt is None:
                 raise em.error(op, "a fixed-point matmul needs its acc_format (written by the quantize pass)")
-            t_acc, t_mid = acc_types(fx_of(product_sum_format(a_fixed, b_fixed, k)), acc_fmt)
+            t_acc, t_mid = acc_types(Fx(*product_sum_bits(a_fixed, b_fixed, k)), acc_fmt)
         types = f"{a.elem}, {b.elem}, {t_acc}, {out.elem}" + mid_and_mul(op, t_acc, t_mid)
         em.calls.append(f"dfcc::matmul<{prod(a_shape[:-2])}, {m}, {k}, {n}, {ci}, {co}, {types}>"
                         f"({a.name}, {b.name}, {out.name});  // {name}")

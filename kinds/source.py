@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, StringAttr, TensorType
+from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, IntegerType, StringAttr, TensorType
 from xdsl.ir import SSAValue
 from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, prop_def, result_def
 
@@ -63,7 +63,9 @@ class Source(FixedIsFloatThenCast, NodeKind):
         return pixel_port(op, op.output.type)
 
     def run_float(self, op: SourceOp, args):
-        return (np.ascontiguousarray(np.transpose(args[0], op.ints_prop("perm")), dtype=np.float32),)
+        """The argument in stream order: float32 numbers, or int64 for integer inputs (token ids)."""
+        dtype = np.int64 if isinstance(op.output.type.element_type, IntegerType) else np.float32
+        return (np.ascontiguousarray(np.transpose(args[0], op.ints_prop("perm")), dtype=dtype),)
 
     def stream_lanes(self, op: SourceOp, folding=None) -> tuple[int, int]:
         raise DfccError(f"source '{op.node_name.data}' has no lanes of its own: its port takes those its consumer reads "

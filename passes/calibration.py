@@ -8,7 +8,7 @@ import sys
 import numpy as np
 from xdsl.dialects import func
 
-from dfcc.frontends.inputs import load_inputs
+from dfcc.frontends.inputs import load_inputs, random_inputs
 from dfcc.errors import DfccError
 
 
@@ -22,16 +22,17 @@ def calibration_inputs(function: func.FuncOp, path: str | None, samples: int, se
         smallest = min(int(np.prod(s)) for s in shapes) if shapes else 1
         count = max(samples, min(32, -(-2048 // max(smallest, 1))))  # >= ~2k values per input
         print(f"dfcc: remark: {origin}: no calibration=FILE.npz given; calibrating @{function.sym_name.data} on "
-              f"{count} standard-normal random input(s) of shape {', '.join('x'.join(map(str, s)) for s in shapes)} "
-              f"(seed {seed}); the statistics fit random data, not your data", file=sys.stderr)
-        return [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(count)]
+              f"{count} random input(s) of shape {', '.join('x'.join(map(str, s)) for s in shapes)} "
+              f"(standard-normal numbers, token ids uniform over the table; seed {seed}); the statistics fit "
+              "random data, not your data", file=sys.stderr)
+        return [random_inputs(function, rng) for _ in range(count)]
     arrays = load_inputs(str(path))
     if len(arrays) != len(shapes):
         raise DfccError(f"calibration file has {len(arrays)} input array(s), @{function.sym_name.data} takes "
                         f"{len(shapes)}", str(path))
     stacks = []
     for index, (array, shape) in enumerate(zip(arrays, shapes)):
-        array = np.asarray(array, dtype=np.float32)
+        array = np.asarray(array, dtype=np.int64 if np.issubdtype(array.dtype, np.integer) else np.float32)
         if array.shape == shape:
             stacks.append(array[None])
         elif array.shape[1:] == shape:

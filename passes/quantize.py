@@ -17,7 +17,9 @@ Everything the pass decides is written into the IR (numbers follow `dialects/fix
   bits for the worst case over all inputs, so it never overflows (with `acc-bits=N` it has N bits
   and wraps; a remark says when that can overflow); sum pools, sum/mean reductions and matmuls
   get the `acc_format` of their exact sum (kinds/accumulators.py);
-- map parameters (per-channel constants) are quantized to `param-bits`;
+- map parameters (per-channel constants) are quantized to `param-bits`; embedding tables to
+  `weight-bits` like weights (the node's output then gets its own calibrated format); integer
+  streams (token ids) stay integers;
 - each node gets a discardable `sqnr` attribute: the signal-to-quantization-noise ratio in dB of its
   output against the float graph on the calibration data (`output`: the whole quantized graph so
   far; `format`: only rounding/clipping the float output to its format; `weights`: its weights).
@@ -25,7 +27,7 @@ Everything the pass decides is written into the IR (numbers follow `dialects/fix
 
 Calibration data: `calibration=FILE.npz` with arrays arg0, arg1, ... each either one input of the
 model's input shape or a stack of them (leading sample dim). Without it the pass calibrates on
-`samples` standard-normal random inputs (seeded; more, up to 32, when the inputs are so small that
+`samples` random inputs (seeded, standard-normal; token ids uniform over the embedding table; more, up to 32, when the inputs are so small that
 fewer would see under ~2000 values) and says so on stderr.
 
 Per-node overrides: `override=PATTERN:SPEC,...` where PATTERN matches node names (fnmatch:
@@ -45,7 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, FloatAttr, ModuleOp, f64
+from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, FloatAttr, IntegerType, ModuleOp, f64
 from xdsl.interpreter import Interpreter
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
@@ -82,7 +84,8 @@ def int_bits_for(lo: float, hi: float, signed: bool) -> int:
 
 
 def fixed_for(lo: float, hi: float, width: int, signed: bool, rounding: str, overflow: str) -> df.FixedType:
-    return df.FixedType(width, int_bits_for(lo, hi, signed), signed, rounding, overflow)
+    """The format of `width` bits holding [lo, hi]; values too small for the finest format round to zero."""
+    return df.FixedType(width, max(int_bits_for(lo, hi, signed), -df.MAX_INT_BITS), signed, rounding, overflow)
 
 
 @dataclass
@@ -244,7 +247,12 @@ class Quantize(ModulePass):
     def _act_format(self, node: str, stats: _Stats) -> df.FixedType:
         lo, hi = stats.range(float(self.percentile))
         signed = not (self.unsigned and stats.lo >= 0 and not stats.masked_lo)
-        fmt = fixed_for(lo, hi, self._bits(node, "a"), signed, self.rounding, self.overflow)
+        bits = self._bits(node, "a")
+        if int_bits_for(lo, hi, signed) < -df.MAX_INT_BITS:
+            remark(f"'{node}' stays within +-{max(hi, -lo):.3g} on the calibration data, below what the finest "
+                   f"format resolves (fixed<{bits}, -{df.MAX_INT_BITS}>, step 2^-{bits + df.MAX_INT_BITS}): it is "
+                   "quantized as zero")
+        fmt = fixed_for(lo, hi, bits, signed, self.rounding, self.overflow)
         if stats.masked_lo or stats.masked_hi:
             # a mask value must stay MASK_MARGIN beyond the data (exp(-24) ~ 4e-11 after a softmax's
             # max subtraction): extra integer bits, same fractional bits, a wider stream
@@ -262,8 +270,8 @@ class Quantize(ModulePass):
             node = op.node_name.data
             in_fmt = fx.fixed_of(op.operands[0]) if op.operands and isinstance(op.operands[0].type, df.StreamType) else None
             for index, result in enumerate(op.results):
-                if not isinstance(result.type, df.StreamType):
-                    continue
+                if not isinstance(result.type, df.StreamType) or isinstance(result.type.element_type, IntegerType):
+                    continue  # integer streams (token ids) stay integers
                 keep_input = in_fmt is not None and (
                     op.name in _PASS_THROUGH
                     or (isinstance(op, (kinds.PoolOp, kinds.ReduceOp)) and op.kind.data == "max")
@@ -277,6 +285,8 @@ class Quantize(ModulePass):
                     self._quantize_param(op, param)
             elif isinstance(op, (kinds.PoolOp, kinds.ReduceOp, kinds.MatmulOp)):
                 _set_sum_format(op)
+            elif isinstance(op, kinds.EmbeddingOp):
+                self._quantize_table(op)
 
     def _own_weights(self, op: Operation, value: SSAValue) -> kinds.WeightsOp:
         owner = value.owner
@@ -306,21 +316,23 @@ class Quantize(ModulePass):
         if in_fmt is None:
             return
         acc_frac = in_fmt.frac_bits + fx.frac_bits_of(w_fmt)
-        bias = None
-        if op.bias is not None:
-            b_op = self._own_weights(op, op.bias)
-            bias = elements_array(b_op.value).astype(np.float64)
-            b_int = int_bits_for(float(bias.min()), float(bias.max()), True)
-            b_frac = min(acc_frac, MAX_BITS - b_int)
-            b_fmt = df.FixedType(max(b_int + b_frac, MIN_BITS), b_int, True, "rnd", "sat")
-            bias = fx.cast(bias, b_fmt)
-            b_op.properties["value"] = make_resource(f"{b_op.node_name.data}_q", bias)
-            b_op.properties["format"] = b_fmt
+        b_op = self._own_weights(op, op.bias) if op.bias is not None else None
+        float_bias = elements_array(b_op.value).astype(np.float64) if b_op is not None else None
+        bias = self._quantize_bias(b_op, float_bias, acc_frac)
         lo, hi = fx.accumulator_bound(in_fmt, quantized, bias)
         needed = int_bits_for(lo, hi + math.ldexp(1.0, -acc_frac), True) + acc_frac
-        if needed > MAX_ACC_BITS:
-            raise DfccError(f"{op.name} '{node}': an exact accumulator needs {needed} bits, more than {MAX_ACC_BITS}; "
-                            "use fewer weight/activation bits", "quantize")
+        exact_bits, exact_frac = needed, acc_frac
+        while needed > MAX_ACC_BITS:
+            # a tiny input range or tiny weights beside a large bias: the products' lowest fraction bits
+            # lie far below anything the output keeps; T_acc truncates them (the kinds' mac_result, HLS alike)
+            acc_frac -= needed - MAX_ACC_BITS
+            bias = self._quantize_bias(b_op, float_bias, acc_frac)
+            lo, hi = fx.accumulator_bound(in_fmt, quantized, bias)
+            needed = int_bits_for(lo, hi + math.ldexp(1.0, -acc_frac), True) + acc_frac
+        if acc_frac < exact_frac:
+            remark(f"{op.name} '{node}': an exact accumulator needs {exact_bits} bits, more than the {MAX_ACC_BITS} "
+                   f"the float64 reference holds exactly; it keeps {acc_frac} fraction bits (the output keeps "
+                   f"{fx.fixed_of(op.output).frac_bits}) and truncates the {exact_frac - acc_frac} below")
         acc_bits = self._bits(node, "acc")
         if acc_bits is None:
             acc_bits = needed
@@ -331,6 +343,26 @@ class Quantize(ModulePass):
             remark(f"{op.name} '{node}': acc-bits={acc_bits} < {needed} bits needed in the worst case; "
                    "the accumulator may overflow and then wraps")
         op.properties["acc_format"] = df.FixedType(acc_bits, acc_bits - acc_frac, True, "trn", "wrap")
+
+    def _quantize_bias(self, b_op: kinds.WeightsOp | None, bias: np.ndarray | None, acc_frac: int) -> np.ndarray | None:
+        """The bias on the accumulator's grid (at most MAX_BITS wide), written into its weights op."""
+        if b_op is None:
+            return None
+        b_int = int_bits_for(float(bias.min()), float(bias.max()), True)
+        b_frac = min(acc_frac, MAX_BITS - b_int)
+        b_fmt = df.FixedType(max(b_int + b_frac, MIN_BITS), b_int, True, "rnd", "sat")
+        quantized = fx.cast(bias, b_fmt)
+        b_op.properties["value"] = make_resource(f"{b_op.node_name.data}_q", quantized)
+        b_op.properties["format"] = b_fmt
+        return quantized
+
+    def _quantize_table(self, op: kinds.EmbeddingOp) -> None:
+        """An embedding table is quantized as weights are (per tensor, weight-bits, round to nearest, saturate)."""
+        t_op = self._own_weights(op, op.table)
+        table = elements_array(t_op.value).astype(np.float64)
+        t_fmt = fixed_for(float(table.min()), float(table.max()), self._bits(op.node_name.data, "w"), True, "rnd", "sat")
+        t_op.properties["value"] = make_resource(f"{t_op.node_name.data}_q", fx.cast(table, t_fmt))
+        t_op.properties["format"] = t_fmt
 
     def _quantize_param(self, op: kinds.MapOp, param: SSAValue) -> None:
         p_op = self._own_weights(op, param)

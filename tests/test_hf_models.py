@@ -1,21 +1,33 @@
 """Hugging Face transformers (small configs, random init) through import -> lower -> CPU reference vs PyTorch.
 
-Token-id models stop at the embedding lookup (no embedding node kind yet) with a clear diagnostic;
-their `*_embeds` twins (embedded tokens in) run the rest of the model: causal masks, rotary tables,
-grouped-query attention. ViT covers the class-token concatenation.
+Token-id models (GPT-2, LLaMA with rotary tables and grouped-query attention, BERT) start with an
+embedding node; their `*_embeds` twins take the embedded tokens; ViT covers the class-token
+concatenation. The token models also quantize, explore for the U250 and emit HLS, and the C
+simulation of quantized GPT-2 is bit-exact against the CPU reference.
 """
 
+import contextlib
+import io
+
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("torch_mlir.fx")
 pytest.importorskip("transformers")
 
-from dfcc.errors import DfccError  # noqa: E402
+from dfcc.analyses.reference import run_reference  # noqa: E402
+from dfcc.backends.hls.emit import emit_design  # noqa: E402
+from dfcc.driver.pipeline import parse_pipeline  # noqa: E402
+from dfcc.frontends.mlir import make_context  # noqa: E402
+from dfcc.frontends.torch import import_module  # noqa: E402
+from dfcc.kinds import EmbeddingOp  # noqa: E402
+from dfcc.passes.registry import get_pass  # noqa: E402
 from tests.hf_models import HF_MODELS, VOCAB  # noqa: E402
-from tests.torch_differential import assert_matches_torch, lowered_vs_torch  # noqa: E402
+from tests.torch_differential import assert_matches_torch  # noqa: E402
 
 TOKEN_MODELS = [name for name, (_, _, dtype) in HF_MODELS.items() if dtype == torch.int64]
+PIPELINE = "lower-to-dataflow,quantize{weight-bits=8 act-bits=8},explore{platform=u250}"
 
 
 def _example(name: str) -> tuple[torch.nn.Module, torch.Tensor]:
@@ -25,12 +37,41 @@ def _example(name: str) -> tuple[torch.nn.Module, torch.Tensor]:
     return factory(), x
 
 
-@pytest.mark.parametrize("name", [n for n in HF_MODELS if n not in TOKEN_MODELS])
+@pytest.mark.parametrize("name", list(HF_MODELS))
 def test_matches_pytorch(name):
     assert_matches_torch(*_example(name))
 
 
+def _compiled(name: str):
+    model, x = _example(name)
+    module = import_module(model.eval(), x)
+    ctx = make_context()
+    with contextlib.redirect_stderr(io.StringIO()):  # calibration remarks
+        for spec in parse_pipeline(PIPELINE):
+            spec.instantiate(get_pass(spec.name)).apply(ctx, module)
+    module.verify()
+    return module, x
+
+
 @pytest.mark.parametrize("name", TOKEN_MODELS)
-def test_token_ids_stop_at_the_embedding_lookup_with_a_clear_message(name):
-    with pytest.raises(DfccError, match="needs an embedding node kind"):
-        lowered_vs_torch(*_example(name))
+def test_token_models_quantize_explore_and_emit_hls(name):
+    module, x = _compiled(name)
+    (embedding,) = [op for op in module.walk() if isinstance(op, EmbeddingOp)]
+    assert embedding.table.owner.format is not None  # quantized like weights
+    design = emit_design(module)
+    assert f"stage_{embedding.node_name.data}(" in design.files["top.cpp"]
+    assert design.inputs[0].elem == "long long"
+    (output,) = run_reference(module, [x.numpy()])
+    assert output.shape == (1, 16, VOCAB if name != "bert" else 32) and np.isfinite(output).all()
+
+
+@pytest.mark.slow
+def test_quantized_gpt2_csim_is_bit_exact():
+    pytest.importorskip("hls4ml")
+    from dfcc.backends.hls.csim import csim
+
+    module, x = _compiled("gpt2")
+    expected = run_reference(module, [x.numpy()])
+    result = csim(module, [x.numpy()])
+    assert result.warnings == []
+    assert np.array_equal(result.outputs[0], expected[0])

@@ -17,7 +17,7 @@ from dfcc.dialects.dataflow import NodeOp, StreamType
 from dfcc.dialects.fixed_point import cast, fixed_of
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context, parse_module
-from xdsl.dialects.builtin import IntegerAttr, i64
+from xdsl.dialects.builtin import IntegerAttr, IntegerType, i64
 
 from dfcc.analyses.schedules import Pipeline
 from dfcc.backends.hls.emit import Emitter
@@ -125,7 +125,9 @@ def _operand_values(op: NodeOp, rng: np.random.Generator) -> tuple[np.ndarray, .
     formats' grids)."""
     values = []
     for operand in op.operands:
-        if type(operand.owner) not in KINDS or isinstance(operand.type, StreamType):
+        if isinstance(operand.type, StreamType) and isinstance(operand.type.element_type, IntegerType):
+            values.append(rng.integers(0, 2, operand.type.get_shape()))  # token ids: rows of any table
+        elif type(operand.owner) not in KINDS or isinstance(operand.type, StreamType):
             value = rng.standard_normal(operand.type.get_shape())
             fmt = fixed_of(operand)
             values.append(cast(value, fmt) if fmt is not None else value.astype(np.float32))

@@ -9,7 +9,7 @@ from xdsl.dialects.builtin import ModuleOp
 
 from dfcc.analyses.reference import run_reference
 from dfcc.backends.cpu.io import save_outputs
-from dfcc.frontends.inputs import load_inputs
+from dfcc.frontends.inputs import load_inputs, random_inputs
 from dfcc.backends.hls.bounded import bounded_csim
 from dfcc.backends.hls.csim import csim
 from dfcc.backends.hls.emit import emit_design, main_function
@@ -21,9 +21,7 @@ from dfcc.errors import DfccError
 def _inputs_for(module: ModuleOp, request) -> list[np.ndarray]:
     if request.input is not None:
         return load_inputs(request.input)
-    func_op = main_function(module)
-    rng = np.random.default_rng(0)
-    return [rng.standard_normal(t.get_shape()).astype(np.float32) for t in func_op.function_type.inputs.data]
+    return random_inputs(main_function(module), np.random.default_rng(0))
 
 
 def run_hls(module: ModuleOp, request) -> None:

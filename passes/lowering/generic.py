@@ -1,5 +1,6 @@
 """linalg.generic: folded when it reads constants only, otherwise a map (`map.py`), reduce
-(`reduce.py`) or gather (`gather.py`) by what its body and iterators do."""
+(`reduce.py`), gather (`gather.py`) or embedding lookup (`embedding.py`) by what its body and
+iterators do."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from xdsl.ir.affine import AffineDimExpr
 
 from dfcc.dialects.scalar_body import INDEXING_OPS, SUPPORTED_SCALAR_OPS, evaluate_body
 from dfcc.dialects.linalg_extra import GenericOp
-from dfcc.errors import DfccError
-from dfcc.passes.lowering.core import Lowering, location, lowers
+from dfcc.passes.lowering.core import Lowering, lowers
 from dfcc.passes.lowering.loops import loop_aligned, loop_indices, loop_shape_of, outer_scalar, to_output
+from dfcc.passes.lowering.embedding import lower_embedding
 from dfcc.passes.lowering.gather import lower_gather
 from dfcc.passes.lowering.map import lower_map
 from dfcc.passes.lowering.reduce import lower_reduction
@@ -30,10 +31,8 @@ def on_generic(lw: Lowering, op: linalg.GenericOp) -> None:
                            for inner in body.ops)
     reduction = any(it.data == IteratorType.REDUCTION for it in op.iterator_types.data)
     if _looks_up_table(lw, op):
-        raise DfccError(f"{location(op)}: a lookup in a constant table indexed by activation values (token "
-                        "embedding, nn.Embedding) needs an embedding node kind, which dfcc does not have yet",
-                        "lower-to-dataflow")
-    if reduction and all(isinstance(item, np.ndarray) for item in items):
+        lower_embedding(lw, op)
+    elif reduction and all(isinstance(item, np.ndarray) for item in items):
         _fold_reduction(lw, op)
     elif reduction:
         lower_reduction(lw, op)
