@@ -86,7 +86,7 @@ def evict_large_skips(module: ModuleOp, platform: Platform, utilisation: float, 
     of the BRAM budget, sized at the IR's folding; returns how many moved. The share is dfcc's choice:
     explore then trades the rest against folding."""
     network = Network.from_module(module)
-    totals = network.evaluate(network.ir_choices())
+    totals = network.evaluate(network.ir_choices(), respect_ir_depths=True)
     fifos = sorted(skip_fifos(network, totals), key=lambda f: -f.bram18 / f.bits)
     budget = share * utilisation * platform.bram18
     on_chip = sum(f.bram18 for f in fifos)
@@ -116,7 +116,8 @@ def spill(module: ModuleOp, platform: Platform, utilisation: float = 0.9, step: 
     network = Network.from_module(module)
     choices = network.ir_choices()
     while True:
-        totals = network.evaluate(choices, max_bits_per_cycle=platform.bandwidth_bits_per_cycle)
+        # FIFO depths already in the IR (explore's, fifo sizing's) stay: their memory counts here
+        totals = network.evaluate(choices, respect_ir_depths=True, max_bits_per_cycle=platform.bandwidth_bits_per_cycle)
         over = [k for k, _, _ in totals.overshoot(limits)]
         if not over:
             _write_choices(network, choices)

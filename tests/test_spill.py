@@ -5,13 +5,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from xdsl.rewriter import Rewriter
 
-from dfcc.analyses.network import Network
+from dfcc.analyses.network import Network, fifo_memory
 from dfcc.analyses.reference import run_reference
+from dfcc.backends.estimate.report import Estimate
 from dfcc.frontends.mlir import make_context, parse_module
 from dfcc.hardware.offchip import evicted_stream_bits, gbps, split_depth
 from dfcc.hardware.platforms import load_platform
-from dfcc.kinds import ConvOp, DdrFifoOp
+from dfcc.kinds import ConvOp, DdrFifoOp, ForkOp
 from dfcc.kinds.cost import describe
 from dfcc.passes.explore import Explore
 from dfcc.passes.quantize import Quantize
@@ -75,6 +77,23 @@ def test_spill_pass_fits_and_keeps_the_numbers():
     assert totals.bram18 <= 0.9 * zcu102.bram18
     assert any(isinstance(op, DdrFifoOp) for op in module.walk())
     np.testing.assert_array_equal(run_reference(module, [x])[0], before)
+
+
+def test_spill_keeps_the_fifo_depths_in_the_ir():
+    """A skip FIFO fifo sizing made 100,000 beats deep (16-bit words: 98 BRAM18) stays that deep, and spill
+    counts it: 70% of the conv's 2.36 M x 16-bit weights on chip (1613 BRAM18) plus the FIFO would exceed
+    0.9 x 1824, so 60% stay (1383)."""
+    module = parse_module(_body(LIT / "spill.mlir"))
+    (fork,) = [op for op in module.walk() if isinstance(op, ForkOp)]
+    Rewriter.replace_value_with_new_type(fork.results[1], fork.results[1].type.with_depth(100_000))
+    zcu102 = load_platform("zcu102")
+    totals = spill(module, zcu102, skips=False)
+    (fork,) = [op for op in module.walk() if isinstance(op, ForkOp)]
+    (conv,) = [op for op in module.walk() if isinstance(op, ConvOp)]
+    assert fork.results[1].type.depth.data == 100_000
+    assert conv.on_chip_percent() == 60
+    assert totals.fifo_bram18 >= fifo_memory(100_000, 16, 1)[0] == 98
+    assert Estimate.of_module(module).totals.bram18 <= 0.9 * zcu102.bram18
 
 
 def test_evicted_skip_is_bit_exact_in_fixed_point():
