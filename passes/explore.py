@@ -50,7 +50,7 @@ from xdsl.rewriter import Rewriter
 from dfcc.analyses.fifo_sizing import size_fifos, write_depths
 from dfcc.kinds.cost import NodeModel
 from dfcc.dialects.dataflow import MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES
-from dfcc.passes.spill import SPILL_STEP, evict_large_skips, write_weights_memory
+from dfcc.passes.spill import SPILL_STEP, evict_large_skips, place_weights, write_weights_memory
 from dfcc.analyses.network import (
     DEFAULT_FIFO_DEPTH, PLATFORM_ATTR, RESOURCE_LABELS, RESOURCES, Choice, Network, Totals,
 )
@@ -136,6 +136,7 @@ class _Search:
         self.limits = {k: utilisation * getattr(platform, k) for k in RESOURCES}
         # the last entry is off-chip bits per inference: utilisation x bandwidth x target II (set per target)
         self.limit_vec = np.array([max(self.limits[k], 1e-9) for k in RESOURCES] + [1e30])
+        self.off_chip = off_chip
         self.spaces = [_node_space(m, platform, off_chip, spatial) for m in network.nodes]
         # every node's points stacked into one array, so a step over all nodes is one numpy operation
         sizes = [len(space.choices) for space in self.spaces]
@@ -235,6 +236,11 @@ class _Search:
             # what has room to spare
             step = STEP / np.sqrt(k + 1)
             weights = weights * np.exp(step * np.clip(ratio - 1.0, -0.5, 1.0))
+        if self.off_chip:  # the best round's foldings with their weight memories re-placed (passes/spill.py)
+            limits = {**self.limits, "offchip_bits": self.limit_vec[-1]}
+            placed = place_weights(self.network, best[1], self.evaluate(best[1]), limits, self.platform)
+            if placed is not None:
+                return placed
         return self.repair(target, best[1])
 
     def repair(self, target: float, picks: list[Choice]) -> tuple[list[Choice], Totals] | None:

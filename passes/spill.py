@@ -30,6 +30,7 @@ from dfcc.dialects.dataflow import WEIGHTS_MEMORY_ATTR, WEIGHTS_ON_CHIP_ATTR
 from dfcc.errors import DfccError
 from dfcc.hardware.offchip import evicted_stream_bits
 from dfcc.hardware.platforms import DEFAULT_PLATFORM, Platform, load_platform
+from dfcc.kinds.cost import NodeModel
 from dfcc.kinds import DdrFifoOp
 
 SPILL_STEP = 10  # AutoWS: a move spills 10% of one layer's weight memory
@@ -99,6 +100,67 @@ def evict_large_skips(module: ModuleOp, platform: Platform, utilisation: float, 
     for edge in moved:
         evict(edge.value, network.nodes[edge.consumer].op)
     return len(moved)
+
+
+PLACED = ("bram18", "uram", "lut", "offchip_bits")  # what moving a weight memory trades
+
+
+def _places(model: NodeModel, folding: tuple[int, ...], mult: str, platform: Platform) -> list[tuple[str, int]]:
+    """Where node `model`'s weights may live at `folding`: whole in BRAM, URAM, LUTRAM or DRAM, or split by
+    depth (AutoWS) at every percent that changes the on-chip memory (the most kept on chip of equals)."""
+    memories = [m for m in ("bram", "uram") if m != "uram" or platform.uram > 0]
+    places = [(m, 100) for m in memories] + [("lutram", 100), ("off_chip", 100)]
+    for memory in memories:
+        seen = set()
+        for on_chip in range(99, 0, -1):
+            cost = model.cost(folding, memory, mult, on_chip)
+            if (cost.bram18, cost.uram, cost.lut) not in seen:
+                seen.add((cost.bram18, cost.uram, cost.lut))
+                places.append((memory, on_chip))
+    return places
+
+
+def place_weights(network: Network, choices: list[Choice], totals: Totals, limits: dict[str, float],
+                  platform: Platform) -> tuple[list[Choice], Totals] | None:
+    """The same foldings with weight memories moved between BRAM, URAM, LUTRAM and DRAM until BRAM18, URAM,
+    LUT and off-chip bits per inference are within `limits` (None if no sequence of moves gets there).
+
+    AutoWS's greedy, with every memory a move may trade into: each move frees the most of what is over
+    budget per share of the room it takes in the others, and never takes more than that room. The folding
+    and multipliers stay, so the DSPs, the FIFOs and the lane converters do too."""
+    current, costs = list(choices), list(totals.costs)
+    used = {k: float(getattr(totals, k)) for k in PLACED}
+    weighted = [i for i, m in enumerate(network.nodes) if m.has_weights]
+    places = {i: _places(network.nodes[i], current[i][0], current[i][2], platform) for i in weighted}
+    while True:
+        over = [k for k in PLACED if used[k] > limits[k]]
+        if not over:
+            break
+        room = {k: limits[k] - used[k] for k in PLACED if k not in over}
+        best = None  # (value, node, choice, cost)
+        for i in weighted:
+            folding, _, mult, _ = current[i]
+            for memory, on_chip in places[i]:
+                after = network.nodes[i].cost(folding, memory, mult, on_chip)
+                delta = {k: getattr(after, k) - getattr(costs[i], k) for k in PLACED}
+                if any(delta[k] > room[k] for k in room):
+                    continue
+                # freeing more than is over counts no more: the least move that fits wins over a bigger one
+                gain = sum(min(-delta[k], used[k] - limits[k]) / max(limits[k], 1e-9) for k in over)
+                if gain <= 0:
+                    continue
+                value = gain / (sum(max(delta[k], 0) / max(room[k], 1e-9) for k in room) + 1e-9)
+                if best is None or value > best[0]:
+                    best = (value, i, (folding, memory, mult, on_chip), after)
+        if best is None:
+            return None
+        _, i, current[i], after = best
+        for k in PLACED:
+            used[k] += getattr(after, k) - getattr(costs[i], k)
+        costs[i] = after
+    placed = network.evaluate(current, respect_ir_depths=False, max_bits_per_cycle=platform.bandwidth_bits_per_cycle)
+    fits = not placed.overshoot({k: limits[k] for k in RESOURCES}) and placed.offchip_bits <= limits["offchip_bits"]
+    return (current, placed) if fits else None
 
 
 def _write_choices(network: Network, choices: list[Choice]) -> None:

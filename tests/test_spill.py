@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from xdsl.rewriter import Rewriter
 
-from dfcc.analyses.network import Network, fifo_memory
+from dfcc.analyses.network import RESOURCES, Network, fifo_memory
 from dfcc.analyses.reference import run_reference
 from dfcc.backends.estimate.report import Estimate
 from dfcc.frontends.mlir import make_context, parse_module
@@ -17,7 +17,7 @@ from dfcc.kinds import ConvOp, DdrFifoOp, ForkOp
 from dfcc.kinds.cost import describe
 from dfcc.passes.explore import Explore
 from dfcc.passes.quantize import Quantize
-from dfcc.passes.spill import spill
+from dfcc.passes.spill import place_weights, spill
 
 LIT = Path(__file__).resolve().parent.parent / "lit_tests" / "spill"
 
@@ -66,6 +66,31 @@ def test_half_spilled_check_layer():
     assert gbps(2304, 200) == pytest.approx(460.8)
     assert model.cost(folding, "uram", "dsp", 50).uram == 64 * 1  # 4608/72 = 64 URAMs of 4096 words
     assert model.cost(folding, "off_chip").offchip_bits == 2048 * 4608 * 196
+
+
+@pytest.mark.parametrize("bandwidth, placed", [(1e12, 68), (1e9, None)])
+def test_place_weights_keeps_the_most_that_fits(bandwidth, placed):
+    """The 512 -> 512 check layer at (2, 16, 1, 9): 8192 x 4608-bit weights in 2048 BRAM18 (128 per 512
+    words), line and window buffers 22. Within 0.9 x 1824 BRAM18 at most 11 x 512 words stay on chip (11 x 128
+    + the 128 of the stream buffer + 22 = 1558): 68% (5570 words; 69% would be 5652, a 12th block). Streaming
+    the other 2622 words x 4608 bits for each of 196 pixels takes 2.37 Gbit per image: with a 1 Gbit budget
+    nothing fits."""
+    module = parse_module(CHECK_LAYER.replace("256", "512"))
+    network = Network.from_module(module)
+    (n,) = [i for i, m in enumerate(network.nodes) if m.has_weights]
+    choices = network.ir_choices()
+    choices[n] = ((2, 16, 1, 9, 1), "bram", "dsp", 100)
+    totals = network.evaluate(choices)
+    assert totals.costs[n].bram18 == 2048 + 22
+    zcu102 = load_platform("zcu102")
+    limits = {k: 0.9 * getattr(zcu102, k) for k in RESOURCES} | {"offchip_bits": bandwidth}
+    found = place_weights(network, choices, totals, limits, zcu102)
+    if placed is None:
+        assert found is None
+        return
+    assert found[0][n] == ((2, 16, 1, 9, 1), "bram", "dsp", placed)
+    assert found[1].costs[n].bram18 == 11 * 128 + 128 + 22
+    assert found[1].offchip_bits - totals.offchip_bits == (8192 - 5570) * 4608 * 196
 
 
 def test_spill_pass_fits_and_keeps_the_numbers():
