@@ -9,7 +9,7 @@ stricter structural bound of the model itself (every node at its fastest legal f
 Also runs a simulated-annealing baseline (the references' schedule: T 10 -> 0.007, cooling 0.97)
 on the same cost model for comparison, and times explore on ResNet-50.
 
-Lowered models are cached in --cache (default /tmp/dfcc-bench) since importing ResNet-50 takes ~1 min.
+Lowered models are cached in --cache (default /tmp/dfcc-bench; bench/model_cache.py).
 8-bit MobileNetV2 rows run the real `quantize{weight-bits=8 act-bits=8}` pass (random calibration,
 ~12 s); other narrow rows set every stream and weight to a fixed-point format directly ("emulated").
 The "+off-chip" row lets explore stream weights from DRAM (explore{off-chip-weights=true}).
@@ -19,55 +19,19 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import random
 import sys
 import time
-import warnings
 
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.rewriter import Rewriter
 
 from dfcc.analyses.network import Network
-from dfcc.dialects.dataflow import FixedType, StreamType
-from dfcc.kinds import WeightsOp
+from dfcc.bench.model_cache import emulate_bits, lowered
+from dfcc.dialects.dataflow import StreamType
 from dfcc.hardware.cycles import throughput
 from dfcc.hardware.platforms import load_platform
 from dfcc.hardware.roofline import dsp_roofline
 from dfcc.passes.explore import _Search, explore
-
-
-def lowered(name: str, cache: str) -> ModuleOp:
-    from dfcc.frontends.mlir import parse_module
-
-    path = os.path.join(cache, f"{name}.mlir")
-    if not os.path.exists(path):
-        from dfcc.backends.output import module_text
-        from dfcc.examples.models import MODELS
-        from dfcc.frontends.mlir import make_context
-        from dfcc.frontends.torch import import_to_text
-        from dfcc.passes.lower_to_dataflow import LowerToDataflow
-
-        warnings.filterwarnings("ignore")
-        spec = MODELS[name]
-        module = parse_module(import_to_text(spec.build(), *spec.inputs()))
-        LowerToDataflow().apply(make_context(), module)
-        os.makedirs(cache, exist_ok=True)
-        with open(path, "w") as f:
-            f.write(module_text(module))
-    with open(path) as f:
-        return parse_module(f.read(), path)
-
-
-def emulate_bits(module: ModuleOp, bits: int) -> None:
-    """Every stream element and weight becomes a `bits`-wide fixed-point number (no calibration)."""
-    fixed = FixedType(bits, bits // 2)
-    for op in list(module.walk()):
-        if isinstance(op, WeightsOp):
-            op.properties["format"] = fixed
-        for result in list(op.results):
-            if isinstance(result.type, StreamType):
-                Rewriter.replace_value_with_new_type(result, result.type.with_element_type(fixed))
 
 
 def quantize(module: ModuleOp, bits: int) -> None:

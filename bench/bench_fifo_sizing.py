@@ -16,7 +16,7 @@ from dfcc.analyses.network import Network
 from dfcc.hardware.platforms import load_platform
 from dfcc.passes.explore import _write_fifo_depths, apply_design, explore
 
-from bench_explore import emulate_bits, lowered
+from dfcc.bench.model_cache import emulate_bits, lowered
 
 
 def cpu(function):

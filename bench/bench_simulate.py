@@ -20,7 +20,7 @@ from dfcc.frontends.mlir import make_context, parse_module
 from dfcc.frontends.torch import import_to_text
 from dfcc.passes.registry import get_pass
 
-from bench_explore import lowered
+from dfcc.bench.model_cache import lowered
 
 PIPELINE = "lower-to-dataflow,explore{platform=zcu102}"
 BIG_PIPELINE = "lower-to-dataflow,explore{platform=u250}"

@@ -10,71 +10,24 @@
 - A 4-level UNet at 256x256, 8-bit, ZCU104: explore without eviction (does not fit) and with it.
 
 Numbers are dfcc's estimate (the same model as `-t estimate`), at the platform's clock. Formats are set
-directly on every stream and weight ("emulated"), as bench_explore does; lowered models are cached in
---cache (importing YOLOv5n at 640x640 takes about a minute).
+directly on every stream and weight ("emulated"); lowered models are cached in --cache
+(bench/model_cache.py; importing YOLOv5n at 640x640 takes about a minute).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-import warnings
 
-from xdsl.dialects.builtin import ModuleOp
-from xdsl.rewriter import Rewriter
-
-from dfcc.backends.estimate.report import Estimate
-from dfcc.dialects.dataflow import FixedType, StreamType
-from dfcc.errors import DfccError
-from dfcc.frontends.mlir import make_context, parse_module
-from dfcc.kinds import WeightsOp
 from dfcc.analyses.network import Network
+from dfcc.backends.estimate.report import Estimate
+from dfcc.bench.model_cache import emulate, lowered
+from dfcc.errors import DfccError
+from dfcc.frontends.mlir import make_context
 from dfcc.hardware.platforms import load_platform
 from dfcc.passes.explore import SKIP_FIFO_SHARE, Explore, apply_design, explore
 from dfcc.passes.spill import evict_large_skips
-
-CASES = {  # name: (model entry, input shape)
-    "resnet18": ("resnet.py:resnet18", (1, 3, 224, 224)),
-    "yolov5n": ("yolov5.py:yolov5n", (1, 3, 640, 640)),
-    "unet4": ("unet.py:unet4", (1, 3, 256, 256)),
-}
-
-
-def lowered(name: str, cache: str) -> ModuleOp:
-    path = os.path.join(cache, f"{name}.mlir")
-    if not os.path.exists(path):
-        import importlib
-
-        import torch
-
-        from dfcc.backends.output import module_text
-        from dfcc.frontends.torch import import_to_text
-        from dfcc.passes.lower_to_dataflow import LowerToDataflow
-
-        warnings.filterwarnings("ignore")
-        entry, shape = CASES[name]
-        file, function = entry.split(":")
-        model = getattr(importlib.import_module("dfcc.examples.models." + file.removesuffix(".py")), function)()
-        module = parse_module(import_to_text(model, torch.randn(shape, generator=torch.Generator().manual_seed(0))))
-        LowerToDataflow().apply(make_context(), module)
-        os.makedirs(cache, exist_ok=True)
-        with open(path, "w") as f:
-            f.write(module_text(module))
-    with open(path) as f:
-        return parse_module(f.read(), path)
-
-
-def emulate(module: ModuleOp, weight_bits: int, act_bits: int) -> None:
-    """Every weight becomes `weight_bits` wide and every stream `act_bits` wide (no calibration)."""
-    w_fmt, a_fmt = FixedType(weight_bits, 1), FixedType(act_bits, act_bits // 2)
-    for op in list(module.walk()):
-        if isinstance(op, WeightsOp):
-            op.properties["format"] = w_fmt
-        for result in list(op.results):
-            if isinstance(result.type, StreamType):
-                Rewriter.replace_value_with_new_type(result, result.type.with_element_type(a_fmt))
 
 
 def design(name: str, cache: str, bits: tuple[int, int], platform: str, fast: bool = False,
@@ -89,7 +42,7 @@ def design(name: str, cache: str, bits: tuple[int, int], platform: str, fast: bo
         if fast:
             board = load_platform(platform)
             if options.get("evict_skips"):
-                evict_large_skips(module, board, 0.9, SKIP_FIFO_SHARE)
+                evict_large_skips(module, board, 0.9, options.get("skip_share", SKIP_FIFO_SHARE))
             network = Network.from_module(module)
             choices, totals = explore(network, board, progress=False,
                                       off_chip_weights=options.get("off_chip_weights", False))
@@ -119,14 +72,15 @@ def report(label: str, found: tuple[Estimate | str, float], anchor: str) -> None
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cache", default="/tmp/dfcc-bench")
-    parser.add_argument("--only", default=",".join(CASES))
+    parser.add_argument("--only", default="resnet18,yolov5n,unet4")
     parser.add_argument("--fast", action="store_true", help="skip explore's simulation-based FIFO sizing")
     args = parser.parse_args()
     only = args.only.split(",")
     if "resnet18" in only:
-        for off in (False, True):
-            report(f"ResNet-18 W4A5 ZCU102 {'off-chip weights' if off else 'on-chip weights'}",
-                   design("resnet18", args.cache, (4, 5), "zcu102", args.fast, off_chip_weights=off),
+        for label, options in (("on-chip weights", {}), ("off-chip weights", {"off_chip_weights": True}),
+                               ("off-chip weights + every skip evicted",
+                                {"off_chip_weights": True, "evict_skips": True, "skip_share": 0.0})):
+            report(f"ResNet-18 W4A5 ZCU102 {label}", design("resnet18", args.cache, (4, 5), "zcu102", args.fast, **options),
                    "AutoWS model 168.5 img/s, 152.0 of 153.6 Gbps, 1621 DSP; target >= 300 img/s")
     if "yolov5n" in only:
         report("YOLOv5n 640x640 W8A8 U250 off-chip weights + evicted skips",

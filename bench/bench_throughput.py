@@ -20,7 +20,7 @@ import sys
 import time
 
 from dfcc.analyses.network import RESOURCE_LABELS, RESOURCES, Network
-from dfcc.bench.bench_explore import emulate_bits, lowered
+from dfcc.bench.model_cache import emulate_bits, lowered
 from dfcc.dialects.dataflow import StreamType
 from dfcc.errors import DfccError
 from dfcc.hardware.cycles import throughput

@@ -2,8 +2,10 @@
 choose every node's folding for the highest throughput that fits the platform, and size the
 skip-connection FIFOs.
 
-With `off-chip-weights` a node's weights may also stream from DRAM, whole or in AutoWS's 10% steps (the
-rest in BRAM/URAM), within utilisation x the board's off-chip bandwidth at the target II. With
+With `off-chip-weights` a node's weights may also stream from DRAM, within utilisation x the board's
+off-chip bandwidth at the target II: the search places whole memories (BRAM, URAM, LUTRAM or DRAM), and a
+target whose rounds do not fit gets its weight memories re-placed at the same foldings, each split by depth
+at any percent (AutoWS; passes/spill.py place_weights). With
 `evict-skips` the largest skip-connection FIFOs first move to DRAM (`dataflow.ddr_fifo`, SMOF) until those
 left take at most `skip-share` of the BRAM budget (passes/spill.py); their traffic counts in the bandwidth.
 
@@ -50,7 +52,7 @@ from xdsl.rewriter import Rewriter
 from dfcc.analyses.fifo_sizing import size_fifos, write_depths
 from dfcc.kinds.cost import NodeModel
 from dfcc.dialects.dataflow import MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES
-from dfcc.passes.spill import SPILL_STEP, evict_large_skips, place_weights, write_weights_memory
+from dfcc.passes.spill import evict_large_skips, place_weights, write_weights_memory
 from dfcc.analyses.network import (
     DEFAULT_FIFO_DEPTH, PLATFORM_ATTR, RESOURCE_LABELS, RESOURCES, Choice, Network, Totals,
 )
@@ -91,9 +93,6 @@ def _node_space(model: NodeModel, platform: Platform, off_chip: bool = False, sp
     if model.has_weights:
         places += [(m, 100) for m in WEIGHT_MEMORIES[1:]
                    if (m != "uram" or platform.uram > 0) and (m != "off_chip" or off_chip)]
-        if off_chip:  # AutoWS partial spill: a block RAM memory keeps 90%, 80%, ... on chip
-            places += [(m, p) for m in ("bram", "uram") if m != "uram" or platform.uram > 0
-                       for p in range(100 - SPILL_STEP, 0, -SPILL_STEP)]
     choices, rows = [], []
     for folding in foldings(model, spatial):
         for memory, on_chip in places:

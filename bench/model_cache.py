@@ -1,0 +1,58 @@
+"""The benches' models: lowered once and cached on disk (importing ResNet-50 or a 640x640 YOLOv5n takes about
+a minute), then given fixed-point formats directly ("emulated", no calibration).
+
+A model is named as in dfcc.examples.models.MODELS, or is one of the bench-only sizes below.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.rewriter import Rewriter
+
+from dfcc.dialects.dataflow import FixedType, StreamType
+from dfcc.examples.models import MODELS, ModelSpec
+from dfcc.frontends.mlir import make_context, parse_module
+from dfcc.kinds import WeightsOp
+
+BENCH_MODELS = {  # too big for the examples registry (tests walk it)
+    "yolov5n": ModelSpec("examples/models/yolov5.py:yolov5n", [(1, 3, 640, 640)], "YOLOv5n, 640x640", slow=True),
+    "unet4": ModelSpec("examples/models/unet.py:unet4", [(1, 3, 256, 256)], "4-level UNet, 256x256", slow=True),
+}
+
+
+def lowered(name: str, cache: str) -> ModuleOp:
+    """Model `name` after lower-to-dataflow, read from `cache` (written there on first use)."""
+    path = os.path.join(cache, f"{name}.mlir")
+    if not os.path.exists(path):
+        from dfcc.backends.output import module_text
+        from dfcc.frontends.torch import import_to_text
+        from dfcc.passes.lower_to_dataflow import LowerToDataflow
+
+        warnings.filterwarnings("ignore")
+        spec = BENCH_MODELS.get(name) or MODELS[name]
+        module = parse_module(import_to_text(spec.build(), *spec.inputs()))
+        LowerToDataflow().apply(make_context(), module)
+        os.makedirs(cache, exist_ok=True)
+        with open(path, "w") as f:
+            f.write(module_text(module))
+    with open(path) as f:
+        return parse_module(f.read(), path)
+
+
+def emulate(module: ModuleOp, weight_bits: int, act_bits: int) -> None:
+    """Every weight becomes `weight_bits` wide and every stream element `act_bits` wide."""
+    w_fmt, a_fmt = FixedType(weight_bits, weight_bits // 2), FixedType(act_bits, act_bits // 2)
+    for op in list(module.walk()):
+        if isinstance(op, WeightsOp):
+            op.properties["format"] = w_fmt
+        for result in list(op.results):
+            if isinstance(result.type, StreamType):
+                Rewriter.replace_value_with_new_type(result, result.type.with_element_type(a_fmt))
+
+
+def emulate_bits(module: ModuleOp, bits: int) -> None:
+    """Weights and stream elements all `bits` wide."""
+    emulate(module, bits, bits)
