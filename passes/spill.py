@@ -10,7 +10,8 @@ Each move is one of
 The move taken is the one freeing the most of the over-budget memories (BRAM18, URAM, LUT as fractions of
 the budget) per off-chip bit it adds, until nothing is over budget. Bandwidth is not a limit here: if the
 traffic exceeds the board's, the estimate stretches the II (AutoWS). `explore{off-chip-weights=true
-evict-skips=true}` chooses the same decisions together with the folding.
+evict-skips=true}` chooses the same decisions together with the folding: `place_weights` is this trade at
+explore's foldings, with LUTRAM as a place too and the bandwidth at the target II as a budget.
 """
 
 from __future__ import annotations
@@ -158,7 +159,7 @@ def place_weights(network: Network, choices: list[Choice], totals: Totals, limit
         for k in PLACED:
             used[k] += getattr(after, k) - getattr(costs[i], k)
         costs[i] = after
-    placed = network.evaluate(current, respect_ir_depths=False, max_bits_per_cycle=platform.bandwidth_bits_per_cycle)
+    placed = network.evaluate(current, max_bits_per_cycle=platform.bandwidth_bits_per_cycle)
     fits = not placed.overshoot({k: limits[k] for k in RESOURCES}) and placed.offchip_bits <= limits["offchip_bits"]
     return (current, placed) if fits else None
 
