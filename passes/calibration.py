@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 from xdsl.dialects import func
+from xdsl.dialects.builtin import IntegerType
 
 from dfcc.frontends.inputs import load_inputs, random_inputs
 from dfcc.errors import DfccError
@@ -21,9 +22,10 @@ def calibration_inputs(function: func.FuncOp, path: str | None, samples: int, se
         rng = np.random.default_rng(seed)
         smallest = min(int(np.prod(s)) for s in shapes) if shapes else 1
         count = max(samples, min(32, -(-2048 // max(smallest, 1))))  # >= ~2k values per input
+        ids = any(isinstance(t.get_element_type(), IntegerType) for t in function.function_type.inputs.data)
         print(f"dfcc: remark: {origin}: no calibration=FILE.npz given; calibrating @{function.sym_name.data} on "
-              f"{count} random input(s) of shape {', '.join('x'.join(map(str, s)) for s in shapes)} "
-              f"(standard-normal numbers, token ids uniform over the table; seed {seed}); the statistics fit "
+              f"{count} standard-normal random input(s) of shape {', '.join('x'.join(map(str, s)) for s in shapes)} "
+              f"({'token ids uniform over the embedding table, ' if ids else ''}seed {seed}); the statistics fit "
               "random data, not your data", file=sys.stderr)
         return [random_inputs(function, rng) for _ in range(count)]
     arrays = load_inputs(str(path))
