@@ -77,8 +77,8 @@ def test_explore_resnet_small(resnet_small_text):
     # no stage can beat reading its padded input once, and a conv's MAC waits for its window generator
     # between rows and inferences (conv.h's depth-2 window stream, which the multiplier roofline does
     # not count; on these small layers the wraps are a large share of the MAC time); explore gets
-    # within 2.5x of the roofline
-    assert est.throughput_fps() > 0.4 * est.roofline_fps()
+    # within 2x of the roofline (0.56 of it when this bar was set)
+    assert est.throughput_fps() > 0.5 * est.roofline_fps()
     joins = [op for op in module.walk() if op.name == "dataflow.map" and len(op.operands) == 2]
     assert joins and all(max(v.type.depth.data for v in op.operands) > 2 for op in joins)
 
