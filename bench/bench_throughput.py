@@ -8,6 +8,8 @@ each MAC with its accumulating adder in LUTs (the estimate's multiplier roofline
 assumed to move more than one pixel per cycle.
 --spatial lets explore give graph inputs and convs more than one pixel per beat (explore{spatial=true});
 the pixel term then counts only maps read by nodes without that factor.
+A model that does not fit a board says by how much, then is explored again with its weights allowed
+off chip (explore{off-chip-weights=true}), its row marked "+off-chip".
 ratio = bound / II (1.0: the design is at the bound). "binding" names what sets the II: a node
 already at its fastest folding (a data-movement kind with one lane, or a stage at one pixel per
 cycle), else the resource closest to its budget at that design. Narrow rows (--bits 8/4) set every stream
@@ -87,14 +89,20 @@ def main() -> None:
         for board in args.boards.split(","):
             platform = load_platform(board)
             start = time.perf_counter()
+            label = name
             try:
                 _, totals = explore(network, platform, progress=False, spatial=args.spatial)
             except DfccError as error:
                 print(f"{name:20s} {platform.name:7s} does not fit: {error}")
-                continue
+                try:  # the existing spill option: weights (whole or in AutoWS steps) streamed from DRAM
+                    _, totals = explore(network, platform, progress=False, spatial=args.spatial, off_chip_weights=True)
+                except DfccError as spilled:
+                    print(f"{name + ' +off-chip':20s} {platform.name:7s} does not fit: {spilled}")
+                    continue
+                label = f"{name} +off-chip"
             seconds = time.perf_counter() - start
             bound = bound_cycles(network, platform, args.spatial)
-            print(f"{name:20s} {platform.name:7s} {throughput(platform.clock_mhz, totals.ii):10,.1f} "
+            print(f"{label:20s} {platform.name:7s} {throughput(platform.clock_mhz, totals.ii):10,.1f} "
                   f"{throughput(platform.clock_mhz, bound):10,.1f} {bound / totals.ii:6.2f} {seconds:7.1f}s  "
                   f"{binding(network, totals, platform, 0.9, args.spatial)}", flush=True)
 
