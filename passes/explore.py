@@ -24,9 +24,12 @@ Search (deterministic given the seed):
    exceeds the weighted budget: Lagrangian duality), which ends that target at once.
    A lane converter (analyses/network.py) on an edge whose two ends' lanes differ is a stage too: where
    one would take more than T, the consumer (else the producer) takes its cheapest point within T
-   whose lanes keep its converters within T.
-3. T is searched by bisection over the cycle counts nodes can actually take, then the few values
-   just below the best one are tried with more rounds (feasibility is nearly, not exactly, monotone).
+   whose lanes keep its converters within T. If the rounds end over budget, a greedy repair moves
+   one node at a time (never to a point whose converters would exceed T).
+3. T is searched by bisection over the cycle counts nodes can actually take (a target met only at
+   a slower II counts as missed), then the few values just below the best one are tried with more
+   rounds (feasibility is nearly, not exactly, monotone) until one is proven infeasible (and with
+   it every lower one) or three in a row fail.
 4. Lanes matched: a data-movement node (one `coarse` factor, the lanes it reads and writes, no
    MACs) whose lanes differ from its producer's takes the producer's lanes where that folding is
    legal, no slower than the II and within budget, so the HLS design needs no lane converter there.
