@@ -3,6 +3,8 @@
 - batch-norm and other per-channel affine maps are folded into the preceding conv/linear weights;
 - chains of element-wise maps fuse into one map stage (one pass over the data, one FIFO less);
 - reshapes that only regroup size-1 dims collapse, unused weights disappear;
+- a transpose of a transpose becomes one transpose (none when they cancel), and a transpose that
+  only moves size-1 dims a reshape;
 - a stream read by several nodes gets an explicit fork, since each FIFO has exactly one reader;
 - a join whose other input is broadcast (a reduction's result: softmax, norms, squeeze-excitation)
   gets a FIFO deep enough on its full-size input to hold what arrives before that result.
@@ -194,6 +196,28 @@ class CollapseReshapes(RewritePattern):
             rewriter.erase(inner)
 
 
+class FoldTransposes(RewritePattern):
+    """transpose -> transpose  ==>  one transpose, or none when they undo each other; a transpose
+    that only moves size-1 dims (same element order)  ==>  a reshape, which buffers nothing."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: kinds.TransposeOp, rewriter: PatternRewriter) -> None:
+        if len(op.moved_dim_groups()) <= 1:
+            rewriter.replace(op, kinds.ReshapeOp(op.input, op.output.type.get_shape(), op.node_name.data))
+            return
+        inner = op.input.owner
+        if not isinstance(inner, kinds.TransposeOp):
+            return
+        inner_perm = inner.ints_prop("perm")
+        perm = [inner_perm[p] for p in op.ints_prop("perm")]
+        if perm == list(range(len(perm))):
+            rewriter.replace(op, [], [inner.input])
+        else:
+            rewriter.replace(op, kinds.TransposeOp(inner.input, perm, op.node_name.data))
+        if not inner.output.uses:
+            rewriter.erase(inner)
+
+
 class EraseUnusedWeights(RewritePattern):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: kinds.WeightsOp, rewriter: PatternRewriter) -> None:
@@ -268,8 +292,8 @@ class DataflowCleanup(ModulePass):
 def dataflow_cleanup(module: ModuleOp) -> None:
     """Fold, fuse and tidy the graph, then make fan-out explicit."""
     PatternRewriteWalker(GreedyRewritePatternApplier([
-        InlineScalarParams(), DedupMapInputs(), FoldAffineMapIntoWeights(), FuseMaps(), CollapseReshapes(),
-        EraseUnusedWeights(),
+        InlineScalarParams(), DedupMapInputs(), FoldAffineMapIntoWeights(), FuseMaps(), FoldTransposes(),
+        CollapseReshapes(), EraseUnusedWeights(),
     ])).rewrite_module(module)
     PatternRewriteWalker(EraseUnusedWeights()).rewrite_module(module)
     insert_forks(module)

@@ -76,6 +76,14 @@ def vit():
     return Output(transformers.ViTModel(config, add_pooling_layer=False), "last_hidden_state")
 
 
+def deit_tiny():
+    """DeiT-tiny's shapes (192 wide, 3 heads, 16 px patches of 224 px: 196 tokens + class and distillation
+    tokens), two of its twelve layers."""
+    config = _eager(transformers.DeiTConfig(num_hidden_layers=LAYERS, num_attention_heads=3, hidden_size=192,
+                                            intermediate_size=768, image_size=224, patch_size=16, num_channels=3))
+    return Output(transformers.DeiTModel(config, add_pooling_layer=False), "last_hidden_state")
+
+
 # name: (factory, input shape, input dtype)
 HF_MODELS = {
     "gpt2": (gpt2, (1, 16), torch.int64), "gpt2_embeds": (gpt2_embeds, (1, 16, HIDDEN), torch.float32),

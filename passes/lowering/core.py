@@ -45,6 +45,41 @@ def _significant(shape, perm) -> list[int]:
     return [p for p in perm if shape[p] != 1]
 
 
+def stream_order_reshape(old: tuple[int, ...], perm: tuple[int, ...], new: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The stream order of `new` when a row-major reshape old -> new can be done on a stream holding
+    `old` in order `perm`: each group of old dims the reshape merges or splits must be adjacent and
+    in order in the stream. None when it cannot (the stream must be put in logical order first)."""
+    old_dims, new_dims = [d for d in range(len(old)) if old[d] != 1], [d for d in range(len(new)) if new[d] != 1]
+    groups, i, j = [], 0, 0
+    while i < len(old_dims) and j < len(new_dims):
+        olds, news, a, b = [old_dims[i]], [new_dims[j]], old[old_dims[i]], new[new_dims[j]]
+        i, j = i + 1, j + 1
+        while a != b:
+            if a < b and i < len(old_dims):
+                olds.append(old_dims[i])
+                a, i = a * old[old_dims[i]], i + 1
+            elif b < a and j < len(new_dims):
+                news.append(new_dims[j])
+                b, j = b * new[new_dims[j]], j + 1
+            else:
+                return None
+        groups.append((olds, news))
+    if i < len(old_dims) or j < len(new_dims):
+        return None
+    stream = _significant(old, perm)
+    placed = []
+    for olds, news in groups:
+        at = stream.index(olds[0])
+        if stream[at:at + len(olds)] != olds:
+            return None
+        placed.append((at, news))
+    order = [d for _, news in sorted(placed) for d in news]
+    for unit in (d for d in range(len(new)) if new[d] == 1):  # size-1 dims: where they keep the order sorted
+        at = next((k for k, d in enumerate(order) if d > unit), len(order))
+        order.insert(at, unit)
+    return tuple(order)
+
+
 @dataclass
 class Act:
     """An activation: a stream whose dim i holds logical (PyTorch) tensor dim `perm[i]`."""
@@ -263,7 +298,19 @@ class Lowering:
         return Act(node.output, act.shape, perm)
 
     def reshape(self, act: Act, shape: tuple[int, ...]) -> Act:
-        """Row-major reshape of the logical tensor, streamed channels-last when the order allows."""
+        """Row-major reshape of the logical tensor, streamed channels-last when the order allows.
+
+        A stream in another order than the logical one is reshaped in its own order when the reshape
+        only merges or splits dims the stream holds together (a conv's NHWC output flattened to
+        tokens), so no buffered transpose is built for it."""
+        if _significant(act.shape, act.perm) != _significant(act.shape, tuple(range(len(act.shape)))):
+            perm = stream_order_reshape(act.shape, act.perm, shape)
+            if perm is not None:
+                stream_shape = [shape[p] for p in perm]
+                if stream_shape == list(act.stream.type.get_shape()):
+                    return Act(act.stream, shape, perm)
+                node = self.emit(kinds.ReshapeOp(act.stream, stream_shape, self.fresh("reshape")))
+                return Act(node.output, shape, perm)
         act = self.relayout(act, tuple(range(len(act.shape))))
         perm = default_perm(len(shape))
         if _significant(shape, perm) != _significant(shape, tuple(range(len(shape)))):
