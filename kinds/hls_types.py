@@ -68,7 +68,7 @@ def cpp_type(t) -> str:
     if isinstance(t, IntegerType) and t.width.data == 1:
         return "bool"
     if isinstance(t, IntegerType) and t.width.data in (32, 64):  # token ids
-        return "int" if t.width.data == 32 else "long long"
+        return f"ap_int<{t.width.data}>"
     raise DfccError(f"the HLS backend has no C++ type for {t}")
 
 

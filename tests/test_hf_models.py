@@ -21,9 +21,10 @@ from dfcc.backends.hls.emit import emit_design  # noqa: E402
 from dfcc.driver.pipeline import parse_pipeline  # noqa: E402
 from dfcc.frontends.mlir import make_context  # noqa: E402
 from dfcc.frontends.torch import import_module  # noqa: E402
-from dfcc.kinds import EmbeddingOp  # noqa: E402
+from dfcc.kinds import ConvOp, EmbeddingOp, ReduceOp, TransposeOp  # noqa: E402
+from dfcc.passes.lower_to_dataflow import LowerToDataflow  # noqa: E402
 from dfcc.passes.registry import get_pass  # noqa: E402
-from tests.hf_models import HF_MODELS, VOCAB  # noqa: E402
+from tests.hf_models import HF_MODELS, LAYERS, VOCAB  # noqa: E402
 from tests.torch_differential import assert_matches_torch  # noqa: E402
 
 TOKEN_MODELS = [name for name, (_, _, dtype) in HF_MODELS.items() if dtype == torch.int64]
@@ -40,6 +41,20 @@ def _example(name: str) -> tuple[torch.nn.Module, torch.Tensor]:
 @pytest.mark.parametrize("name", list(HF_MODELS))
 def test_matches_pytorch(name):
     assert_matches_torch(*_example(name))
+
+
+def test_vit_tokens_stream_without_layout_round_trips():
+    """The patch embedding's NHWC output is already the token stream: no transpose reads the conv,
+    layer norms reduce the innermost (channel) dim, and the only whole-tensor buffers left are
+    attention's: the Q, Kᵀ and V head splits and the head merge, four per layer."""
+    model, x = _example("vit")
+    module = import_module(model.eval(), x)
+    LowerToDataflow().apply(make_context(), module)
+    transposes = [op for op in module.walk() if isinstance(op, TransposeOp)]
+    assert len(transposes) == 4 * LAYERS
+    assert not any(isinstance(op.input.owner, ConvOp) for op in transposes)
+    reduces = [op for op in module.walk() if isinstance(op, ReduceOp)]
+    assert reduces and all(op.ints_prop("dims") == (len(op.input.type.get_shape()) - 1,) for op in reduces)
 
 
 def _compiled(name: str):
@@ -60,7 +75,7 @@ def test_token_models_quantize_explore_and_emit_hls(name):
     assert embedding.table.owner.format is not None  # quantized like weights
     design = emit_design(module)
     assert f"stage_{embedding.node_name.data}(" in design.files["top.cpp"]
-    assert design.inputs[0].elem == "long long"
+    assert design.inputs[0].elem == "ap_int<64>"
     (output,) = run_reference(module, [x.numpy()])
     assert output.shape == (1, 16, VOCAB if name != "bert" else 32) and np.isfinite(output).all()
 

@@ -67,7 +67,7 @@ def _port_io(port: Port, kind: str) -> list[str]:
             f"    if (!load(dir + \"/{port.name}.bin\", {n}, buf)) return 2;",
             f"    for (int i = 0; i < {n // p}; i++) {{",
             f"        {vec} v;",
-            f"        for (int q = 0; q < {p}; q++) v.data[q] = ({port.elem})buf[i * {p} + q];",
+            f"        for (int q = 0; q < {p}; q++) v.data[q] = {port.elem}(buf[i * {p} + q]);",
             f"        {_var(port)}.write(v);",
             "    }",
         ]
