@@ -26,7 +26,8 @@ def zero_activation_windows(x: np.ndarray, kernel, stride, dilation, pad) -> np.
 
 
 def zero_product_counts(zero_act: np.ndarray, weights: np.ndarray, groups: int) -> np.ndarray:
-    """C x (K+1) counts of (pixel, filter) pairs whose window over channel c has z zero products.
+    """C x F/groups x (K+1) counts of the pixels whose window over channel c, against filter f of c's
+    group, has z zero products (per filter: the filters of a PE differ, and the slowest PE sets the pace).
 
     `zero_act`: P x C x K from `zero_activation_windows`; `weights`: F x C/groups x ... (PyTorch order).
     """
@@ -34,7 +35,7 @@ def zero_product_counts(zero_act: np.ndarray, weights: np.ndarray, groups: int) 
     filters = weights.shape[0]
     zero_w = (weights.reshape(filters, -1, k) == 0)
     cg, fg = channels // groups, filters // groups
-    counts = np.zeros((channels, k + 1), dtype=np.int64)
+    counts = np.zeros((channels, fg, k + 1), dtype=np.int64)
     act_zeros = zero_act.sum(axis=2)  # P x C
     chunk = max(1, CHUNK_ENTRIES // max(1, cg * fg))
     for g in range(groups):
@@ -42,13 +43,13 @@ def zero_product_counts(zero_act: np.ndarray, weights: np.ndarray, groups: int) 
         zw = zero_w[g * fg:(g + 1) * fg]  # Fg x Cg x K
         if not zw.any():  # dense weights: z is the window's zero activations, for every filter
             for c in range(cg):
-                counts[g * cg + c] += fg * np.bincount(act_zeros[:, g * cg + c], minlength=k + 1)
+                counts[g * cg + c] += np.bincount(act_zeros[:, g * cg + c], minlength=k + 1)[None, :]
             continue
         w_zeros = zw.sum(axis=2).T  # Cg x Fg
         for start in range(0, pixels, chunk):
             part = za[start:start + chunk].astype(np.int32)
             both = np.einsum("pck,fck->pcf", part, zw.astype(np.int32))
             z = act_zeros[start:start + chunk, g * cg:(g + 1) * cg, None] + w_zeros[None] - both  # P Cg Fg
-            index = np.arange(cg)[None, :, None] * (k + 1) + z
-            counts[g * cg:(g + 1) * cg] += np.bincount(index.ravel(), minlength=cg * (k + 1)).reshape(cg, k + 1)
+            index = (np.arange(cg)[None, :, None] * fg + np.arange(fg)[None, None, :]) * (k + 1) + z
+            counts[g * cg:(g + 1) * cg] += np.bincount(index.ravel(), minlength=cg * fg * (k + 1)).reshape(cg, fg, k + 1)
     return counts

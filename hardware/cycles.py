@@ -7,6 +7,8 @@ dividing factors every formula is exactly the published one.
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 # Vitis HLS (UG1399): cycles from a pipelined loop iteration's first read to its write for dfcc's
 # kernels (read, compute, write registers); the pipeline depth of every streaming stage.
 PIPELINED_LOOP_LATENCY = 3
@@ -69,12 +71,12 @@ def windowed_stage_cycles(
     return max(padded_rows * padded_cols * cb, busy + within_row + next_row + next_inference)
 
 
-def expected_window_cycles(zero_histograms: Sequence[Sequence[float]], k2: int, fine: int,
-                           skip_zero_windows: bool = True) -> list[float]:
-    """Per input channel, the expected cycles of one window against one filter."""
+def expected_window_cycles(zero_histograms, k2: int, fine: int, skip_zero_windows: bool = True) -> np.ndarray:
+    """Expected cycles of one window against one filter, over the last axis of P(z) (one histogram per
+    input channel, or per input channel and filter)."""
     # PASS (Montgomerie-Corcoran et al., arXiv 2307.07821) / HASS (arXiv 2406.03088): ceil((K^2-z)/fine), all-zero 0|1
-    cost = [-(-(k2 - z) // fine) for z in range(k2)] + [0 if skip_zero_windows else 1]
-    return [sum(p * w for p, w in zip(hist, cost)) for hist in zero_histograms]
+    cost = np.array([-(-(k2 - z) // fine) for z in range(k2)] + [0 if skip_zero_windows else 1], dtype=np.float64)
+    return np.asarray(zero_histograms, dtype=np.float64) @ cost
 
 
 def snake_assignment(channel_cycles: Sequence[float], streams: int) -> list[list[int]]:
@@ -90,28 +92,18 @@ def snake_assignment(channel_cycles: Sequence[float], streams: int) -> list[list
 
 
 def sparse_conv_cycles(
-    rows: int, cols: int, channels: int, filters: int, kr: int, kc: int,
-    rows_out: int, cols_out: int, coarse_in: int, coarse_out: int, fine: int,
-    zero_histograms: Sequence[Sequence[float]], skip_zero_windows: bool = True,
-    groups: int = 1, coarse_group: int = 1,
+    rows: int, cols: int, channels: int, filters: int, rows_out: int, cols_out: int,
+    lanes_in: int, lanes_out: int, pe_loads: Sequence[float],
     pad_top: int = 0, pad_bottom: int = 0, pad_left: int = 0, pad_right: int = 0,
-    stream_of: Sequence[int] | None = None,
 ) -> float:
-    """Expected cycles of a zero-skipping conv stage; its slowest stream sets the pace.
-
-    `zero_histograms[c][z]` is the probability that a window of input channel c has z zero
-    products (z = 0 .. Kr*Kc). Channel c is carried by stream `stream_of[c]` (default c mod (ci*cg)).
-    """
-    streams = coarse_in * coarse_group
-    expected = expected_window_cycles(zero_histograms, kr * kc, fine, skip_zero_windows)
-    load = [0.0] * streams
-    for c, cycles in enumerate(expected):
-        load[stream_of[c] if stream_of is not None else c % streams] += cycles
-    # PASS (arXiv 2307.07821) / HASS (arXiv 2406.03088) worst-stream workload Ho*Wo*(C/(ci*cg))*(F/(co*g))*sum_z P(z)*ceil((K^2-z)/fine)
-    compute = rows_out * cols_out * -(-filters // (coarse_out * groups)) * max(load)
+    """Expected cycles of a zero-skipping conv stage whose processing elements spend `pe_loads[p]`
+    expected cycles on each output pixel; the slowest PE sets the pace."""
+    # PASS (arXiv 2307.07821) / HASS (arXiv 2406.03088) expected workload sum_z P(z)*ceil((K^2-z)/fine) per
+    # window, taken as in dfcc's sparse_conv.h: the glue waits for every PE, so Ho*Wo*max over PEs of its load
+    compute = rows_out * cols_out * max(pe_loads)
     # fpgaConvNet input and output transfer terms bound the stage below
-    read = (rows + pad_top + pad_bottom) * (cols + pad_left + pad_right) * -(-channels // streams)
-    write = rows_out * cols_out * -(-filters // (coarse_out * coarse_group))
+    read = (rows + pad_top + pad_bottom) * (cols + pad_left + pad_right) * -(-channels // lanes_in)
+    write = rows_out * cols_out * -(-filters // lanes_out)
     return max(read, write, compute)
 
 

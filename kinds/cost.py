@@ -216,12 +216,22 @@ def weight_bits(value: SSAValue | None) -> int:
 ZERO_HISTOGRAM_ATTR = "dataflow.zero_histogram"
 
 
-def zero_histogram(op: Operation) -> np.ndarray | None:
-    """P_c(z) (C x (K+1), rows summing to 1) the activation-sparsity pass measured for `op`, else None."""
+def zero_counts(op: Operation) -> np.ndarray | None:
+    """The counts the activation-sparsity pass measured for `op` (None if none): per input channel
+    C x (K+1), or per input channel and filter of its group C x F/groups x (K+1)."""
     attr = op.attributes.get(ZERO_HISTOGRAM_ATTR)
     if attr is None:
         return None
-    counts = np.array(attr.data["counts"].get_values(), dtype=np.float64).reshape(attr.data["counts"].get_shape())
+    return np.array(attr.data["counts"].get_values(), dtype=np.float64).reshape(attr.data["counts"].get_shape())
+
+
+def zero_histogram(op: Operation) -> np.ndarray | None:
+    """P_c(z) (C x (K+1), rows summing to 1, over the filters a channel meets) measured for `op`, else None."""
+    counts = zero_counts(op)
+    if counts is None:
+        return None
+    if counts.ndim == 3:
+        counts = counts.sum(axis=1)
     return counts / counts.sum(axis=1, keepdims=True)
 
 

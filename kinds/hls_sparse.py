@@ -34,32 +34,39 @@ class PeRoms:
         return self.values.shape[1]
 
 
+def pe_visits(groups: int, cg: int, fg: int, lanes_in: int, lanes_out: int,
+              slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(channel, filter) of each step of each PE, two PES x BEATS x NF arrays in the order the PEs visit
+    them (module doc); the filter is -1 where it is in another group than the channel (no weight)."""
+    beats = slots.shape[0]
+    bpg = cg // lanes_in if cg > lanes_in else 1
+    gpb = lanes_in // cg if lanes_in > cg else 1
+    nf = gpb * fg // lanes_out
+    shape = (lanes_in, lanes_out, beats, nf)
+    channel = np.broadcast_to(slots.T[:, None, :, None], shape)
+    t, fo = np.arange(beats)[:, None], np.arange(nf)[None, :]
+    filt = np.broadcast_to(((t // bpg) * gpb * fg + fo * lanes_out)[None, None] + np.arange(lanes_out)[None, :, None, None],
+                           shape)
+    filt = np.where(channel // cg == filt // fg, filt, -1)
+    pes = lanes_in * lanes_out
+    return channel.reshape(pes, beats, nf), filt.reshape(pes, beats, nf)
+
+
 def pe_roms(weights: np.ndarray, groups: int, lanes_in: int, lanes_out: int, slots: np.ndarray) -> PeRoms:
     """The PE ROMs of weights F x C/groups x ... (dense, zeros skipped) for the given lanes and slots."""
     filters, cg = weights.shape[:2]
     flat = weights.reshape(filters, cg, -1)
-    fg = filters // groups
-    bpg = cg // lanes_in if cg > lanes_in else 1
-    gpb = lanes_in // cg if lanes_in > cg else 1
-    beats, nf = slots.shape[0], gpb * fg // lanes_out
-    pes = lanes_in * lanes_out
+    channel, filt = pe_visits(groups, cg, filters // groups, lanes_in, lanes_out, slots)
+    pes, beats, nf = channel.shape
     counts = np.zeros((pes, beats * nf), dtype=np.int64)
     values: list[list[float]] = [[] for _ in range(pes)]
     positions: list[list[int]] = [[] for _ in range(pes)]
-    for i in range(lanes_in):
-        for j in range(lanes_out):
-            p = i * lanes_out + j
-            for t in range(beats):
-                channel = int(slots[t, i])
-                for fo in range(nf):
-                    f = (t // bpg) * gpb * fg + fo * lanes_out + j
-                    if channel // cg != f // fg:
-                        continue
-                    row = flat[f, channel % cg]
-                    kept = np.flatnonzero(row)
-                    counts[p, t * nf + fo] = kept.size
-                    values[p].extend(row[kept].tolist())
-                    positions[p].extend(kept.tolist())
+    for p, t, fo in zip(*np.nonzero(filt >= 0)):
+        row = flat[filt[p, t, fo], channel[p, t, fo] % cg]
+        kept = np.flatnonzero(row)
+        counts[p, t * nf + fo] = kept.size
+        values[p].extend(row[kept].tolist())
+        positions[p].extend(kept.tolist())
     depth = max(1, max(len(v) for v in values))
     padded_values = np.zeros((pes, depth))
     padded_positions = np.zeros((pes, depth), dtype=np.int64)

@@ -2,19 +2,22 @@
 its non-zero activation x weight products (zero weights known at compile time, zero activations at
 run time), as in PASS and HASS.
 
-Its cycles are an expectation: the histogram P_c(z) of zero products per window and input channel,
-measured on calibration data by the activation-sparsity pass (`dataflow.zero_histogram`), or, when
-none was measured, counted from the weights alone (activations taken as dense). As in PASS, the
-channels of a group are sorted by expected cycles and dealt to the input streams in snake order
-(`channel_slots`), so the busiest stream, which sets the pace, carries as little as possible; the
-HLS kernel (include/dfcc/sparse_conv.h) deals them the same way.
+Its cycles are an expectation: the histogram P(z) of zero products per window, input channel and
+filter, measured on calibration data by the activation-sparsity pass (`dataflow.zero_histogram`), or,
+when none was measured, counted from the weights alone (activations taken as dense). The HLS kernel
+(include/dfcc/sparse_conv.h) has one processing element (PE) per (input lane, output lane), and its
+glue waits for all of them, so the stage runs at the pace of the PE with the most expected work
+(`pe_work`), not of the average. As in PASS, the channels of a group are sorted by expected cycles
+and dealt to the input streams in snake order (`channel_slots`), so the busiest stream carries as
+little as possible; the kernel deals them the same way.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import cache
 
 import numpy as np
 from xdsl.irdl import irdl_op_definition
@@ -24,9 +27,9 @@ from dfcc.dialects.resources import elements_array
 from dfcc.errors import DfccError
 from dfcc.hardware.cycles import expected_window_cycles, snake_assignment, sparse_conv_cycles
 from dfcc.kinds.conv import Conv, ConvFields
-from dfcc.kinds.hls_sparse import emit_zero_skipping
+from dfcc.kinds.hls_sparse import emit_zero_skipping, pe_visits
 from dfcc.kinds.cost import (
-    ZERO_HISTOGRAM_ATTR, Folding, NodeCost, NodeModel, array_cost, stream_bits, weight_bits, zero_histogram,
+    ZERO_HISTOGRAM_ATTR, Folding, NodeCost, NodeModel, array_cost, stream_bits, weight_bits, zero_counts,
 )
 from dfcc.kinds.registry import register
 from dfcc.kinds.sparse_weights import SparseWeightsOp
@@ -58,17 +61,15 @@ def constant_weights(op) -> np.ndarray:
     return weights
 
 
-def weight_zero_histogram(weights: np.ndarray, groups: int) -> np.ndarray:
-    """P_c(z) over the filters meeting input channel c, counting only zero weights (dense activations)."""
+def weight_pair_histogram(weights: np.ndarray, groups: int) -> np.ndarray:
+    """P(z) of each (input channel, filter of its group) pair counting only zero weights (dense
+    activations): C x F/groups x (K+1), one z per pair."""
     filters, cg = weights.shape[:2]
     k = int(np.prod(weights.shape[2:]))
     zeros = (weights.reshape(filters, cg, k) == 0).sum(axis=2)  # F x Cg
     fg = filters // groups
-    hist = np.zeros((cg * groups, k + 1))
-    for g in range(groups):
-        for c in range(cg):
-            hist[g * cg + c] = np.bincount(zeros[g * fg:(g + 1) * fg, c], minlength=k + 1) / fg
-    return hist
+    per_pair = np.concatenate([zeros[g * fg:(g + 1) * fg].T for g in range(groups)])  # C x Fg
+    return np.eye(k + 1)[per_pair]
 
 
 def expectation_basis(op: SparseConvOp) -> str:
@@ -80,13 +81,47 @@ def expectation_basis(op: SparseConvOp) -> str:
     return "random inputs" if data == "random" else f"calibration data {data}"
 
 
-def expected_histogram(op: SparseConvOp) -> np.ndarray:
-    """P_c(z) of a zero-skipping conv or linear: measured, else from its zero weights."""
-    measured = zero_histogram(op)
-    if measured is not None:
-        return measured
+def pair_histogram(op: SparseConvOp) -> np.ndarray:
+    """P(z) of each (input channel, filter of its group) pair of a zero-skipping conv or linear, C x F/groups
+    x (K+1): measured, else from its zero weights; a per-channel measurement holds for each of its filters."""
     groups = op.groups.value.data if isinstance(op, SparseConvOp) else 1
-    return weight_zero_histogram(constant_weights(op), groups)
+    counts = zero_counts(op)
+    if counts is None:
+        return weight_pair_histogram(constant_weights(op), groups)
+    if counts.ndim == 2:
+        fg = op.output.type.get_shape()[-1] // groups
+        counts = np.repeat(counts[:, None, :], fg, axis=1)
+    return counts / counts.sum(axis=2, keepdims=True)
+
+
+def expected_histogram(op: SparseConvOp) -> np.ndarray:
+    """P_c(z) of a zero-skipping conv or linear, over the filters each input channel meets."""
+    return pair_histogram(op).mean(axis=1)
+
+
+@dataclass(frozen=True)
+class PeWork:
+    """The expected work of each processing element of a zero-skipping stage per output pixel, in the
+    kernel's order (kinds/hls_sparse.py `pe_visits`): `steps[p, t, fo]` cycles for slot t, output beat fo."""
+
+    slots: np.ndarray  # BEATS x lanes_in: the channel each lane carries in each slot (`channel_slots`)
+    steps: np.ndarray  # PES x BEATS x NF
+    beats_per_group: int  # a PE writes its partial sums after every beats_per_group-th slot
+
+    @property
+    def loads(self) -> np.ndarray:
+        return self.steps.sum(axis=(1, 2))
+
+
+def pe_work(pairs: np.ndarray, groups: int, lanes_in: int, lanes_out: int, fine: int) -> PeWork:
+    """Each PE's expected cycles under `pairs` (P(z) per channel and filter, `pair_histogram`)."""
+    window = expected_window_cycles(pairs, pairs.shape[2] - 1, fine)  # C x Fg
+    channels, fg = window.shape
+    cg = channels // groups
+    slots = channel_slots(pairs.mean(axis=1), groups, lanes_in, fine)
+    channel, filt = pe_visits(groups, cg, fg, lanes_in, lanes_out, slots)
+    steps = np.where(filt >= 0, window[channel, np.maximum(filt, 0) % fg], 0.0)
+    return PeWork(slots, steps, cg // lanes_in if cg > lanes_in else 1)
 
 
 def channel_slots(hist: np.ndarray, groups: int, streams: int, fine: int) -> np.ndarray:
@@ -102,7 +137,7 @@ def channel_slots(hist: np.ndarray, groups: int, streams: int, fine: int) -> np.
     identity = np.arange(channels).reshape(-1, streams)  # streams divides C
     if cg % streams:
         return identity
-    cycles = np.array(expected_window_cycles(hist.tolist(), k2, fine))
+    cycles = expected_window_cycles(hist, k2, fine)
     sorted_slots = identity.copy()
     for g in range(groups):
         lanes = snake_assignment(cycles[g * cg:(g + 1) * cg].tolist(), streams)
@@ -202,17 +237,16 @@ class SparseConv(Conv):
     def cycles_function(self, op: SparseConvOp) -> Callable[[Folding], float]:
         _, h, w, c = op.input.type.get_shape()
         _, ho, wo, f = op.output.type.get_shape()
-        (kr, kc), _, _, (pt, pb, pl, pr) = op.window_geometry()
+        _, _, _, (pt, pb, pl, pr) = op.window_geometry()
         groups = op.groups.value.data
-        hist = expected_histogram(op)
-        rows = hist.tolist()
+        pairs = pair_histogram(op)
+        factors = tuple(op.folding_extents())
 
+        @cache
         def cycles(folding: Folding) -> int:
-            ci, co, cg, fine = folding
-            stream_of = stream_of_channels(channel_slots(hist, groups, ci * cg, fine)) if c % (ci * cg) == 0 else None
+            lanes_in, lanes_out = self.stream_lanes(op, dict(zip(factors, folding)))
+            loads = pe_work(pairs, groups, lanes_in, lanes_out, folding[3]).loads
             # cycles are an expected value; the stage takes whole cycles
-            return math.ceil(sparse_conv_cycles(
-                h, w, c, f, kr, kc, ho, wo, ci, co, fine, rows, groups=groups, coarse_group=cg,
-                pad_top=pt, pad_bottom=pb, pad_left=pl, pad_right=pr, stream_of=stream_of))
+            return math.ceil(sparse_conv_cycles(h, w, c, f, ho, wo, lanes_in, lanes_out, loads, pt, pb, pl, pr))
 
         return cycles

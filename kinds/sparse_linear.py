@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import cache
 
 from xdsl.irdl import irdl_op_definition
 
@@ -21,7 +22,7 @@ from dfcc.kinds.hls_types import prod
 from dfcc.kinds.linear import Linear, LinearFields, linear_rows
 from dfcc.kinds.registry import register
 from dfcc.kinds.sparse_conv import (
-    channel_slots, constant_weights, expected_histogram, sparse_memory, stored_weights, stream_of_channels,
+    channel_slots, constant_weights, expected_histogram, pair_histogram, pe_work, sparse_memory, stored_weights,
     with_sparse_memory,
 )
 
@@ -40,15 +41,14 @@ class SparseLinear(Linear):
 
     def cycles_function(self, op: SparseLinearOp) -> Callable[[Folding], float]:
         c, f, rows = op.input.type.get_shape()[-1], op.output.type.get_shape()[-1], linear_rows(op)
-        hist = expected_histogram(op)
-        per_channel = hist.tolist()
+        pairs = pair_histogram(op)
 
+        @cache
         def cycles(folding: Folding) -> int:
-            ci, co = folding
-            stream_of = stream_of_channels(channel_slots(hist, 1, ci, 1))
+            lanes_in, lanes_out = self.stream_lanes(op, dict(zip(("coarse_in", "coarse_out"), folding)))
+            loads = pe_work(pairs, 1, lanes_in, lanes_out, 1).loads
             # a linear layer as a 1x1 convolution over its rows (fpgaConvNet), zero-skipping as PASS/HASS
-            return math.ceil(sparse_conv_cycles(rows, 1, c, f, 1, 1, rows, 1, ci, co, 1, per_channel,
-                                                stream_of=stream_of))
+            return math.ceil(sparse_conv_cycles(rows, 1, c, f, rows, 1, lanes_in, lanes_out, loads))
 
         return cycles
 

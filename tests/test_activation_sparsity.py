@@ -25,7 +25,8 @@ def _brute_force(x, w, stride, dilation, pad, groups):
     xp = np.pad(x, ((0, 0), (pad[0], pad[1]), (pad[2], pad[3]), (0, 0)))
     ho = (xp.shape[1] - dilation[0] * (kr - 1) - 1) // stride[0] + 1
     wo = (xp.shape[2] - dilation[1] * (kc - 1) - 1) // stride[1] + 1
-    counts = np.zeros((c, kr * kc + 1), dtype=np.int64)
+    fg = f // groups
+    counts = np.zeros((c, fg, kr * kc + 1), dtype=np.int64)
     for b, i, j, ch, fi in itertools.product(range(n), range(ho), range(wo), range(c), range(f)):
         if fi // (f // groups) != ch // cg:
             continue
@@ -33,7 +34,7 @@ def _brute_force(x, w, stride, dilation, pad, groups):
         for r, s in itertools.product(range(kr), range(kc)):
             a = xp[b, i * stride[0] + r * dilation[0], j * stride[1] + s * dilation[1], ch]
             z += int(a * w[fi, ch % cg, r, s] == 0)
-        counts[ch, z] += 1
+        counts[ch, fi % fg, z] += 1
     return counts
 
 

@@ -1,7 +1,7 @@
 import pytest
 
 from dfcc.hardware.cycles import (
-    batch_cycles, conv_cycles, network_ii, sliding_window_fill, sparse_conv_cycles,
+    batch_cycles, conv_cycles, expected_window_cycles, network_ii, sliding_window_fill, sparse_conv_cycles,
     stage_cycles, streaming_cycles, throughput,
 )
 
@@ -45,34 +45,32 @@ def test_stage_and_streaming():
     assert streaming_cycles(2, 2, 10, 4) == 12  # 10 channels on 4 lanes take 3 beats
 
 
-def test_sparse_dense_histogram_equals_dense():
-    dense = [[1.0] + [0.0] * 9] * 256
-    assert sparse_conv_cycles(**L3, zero_histograms=dense) == 401_408
+def test_expected_window_cycles_hand_computed():
+    # z=0 or z=5 with p=0.5 each: fine=1 0.5*9 + 0.5*4 = 6.5; fine=3 0.5*3 + 0.5*ceil(4/3) = 2.5
+    half = [0.5, 0, 0, 0, 0, 0.5, 0, 0, 0, 0]
+    assert expected_window_cycles([half], 9, 1).tolist() == [6.5]
+    assert expected_window_cycles([half], 9, 3).tolist() == [2.5]
+    # all-zero windows: skipped (0 cycles) or not (1); per (channel, filter) histograms keep their shape
+    empty = [0.0] * 9 + [1.0]
+    assert expected_window_cycles([[empty, half]], 9, 1).tolist() == [[0.0, 6.5]]
+    assert expected_window_cycles([empty], 9, 1, skip_zero_windows=False).tolist() == [1.0]
 
 
-def test_sparse_half_zero_windows():
-    # every window has z=5 zeros with p=0.5, else 0 zeros; fine=1: 0.5*4 + 0.5*9 = 6.5 cycles
-    # per window instead of 9 -> 196*128*16*6.5/9
-    hist = [[0.5, 0, 0, 0, 0, 0.5, 0, 0, 0, 0]] * 256
-    got = sparse_conv_cycles(**{**L3, "fine": 1}, zero_histograms=hist)
-    assert got == pytest.approx(196 * 128 * 16 * 6.5)
+def test_sparse_dense_loads_equal_dense():
+    # every window dense at fine=9 (1 cycle each): each of the 2 x 16 PEs takes 128 channels
+    # x 16 filters per pixel: 14*14 * 2048 = 401,408, the dense conv's cycles
+    args = dict(rows=14, cols=14, channels=256, filters=256, rows_out=14, cols_out=14, lanes_in=2, lanes_out=16,
+                pad_top=1, pad_bottom=1, pad_left=1, pad_right=1)
+    assert sparse_conv_cycles(**args, pe_loads=[128 * 16] * 32) == conv_cycles(**L3) == 401_408
+    # no work at all: bounded by the input read 16*16*128 = 32,768
+    assert sparse_conv_cycles(**args, pe_loads=[0.0] * 32) == 32_768
 
 
-def test_sparse_all_zero_windows_skip_or_not():
-    # all windows all-zero: skipped -> compute 0, bounded by the input read 16*16*128 = 32,768;
-    # not skipped -> 1 cycle per window = 196*128*16 = 401,408
-    hist = [[0.0] * 9 + [1.0]] * 256
-    assert sparse_conv_cycles(**L3, zero_histograms=hist) == 32_768
-    assert sparse_conv_cycles(**L3, zero_histograms=hist, skip_zero_windows=False) == 401_408
-
-
-def test_sparse_worst_stream_sets_pace():
-    # 4 channels on ci=2: channels 0,2 (stream 0) dense, 9 cycles each; 1,3 all-zero, 0 cycles.
-    # 1x1 output, F=8, co=1: worst stream 8*(9+9) = 144 (the mean would give 72); read 9*2 = 18
-    dense, empty = [1.0] + [0.0] * 9, [0.0] * 9 + [1.0]
-    got = sparse_conv_cycles(3, 3, 4, 8, 3, 3, 1, 1, coarse_in=2, coarse_out=1, fine=1,
-                             zero_histograms=[dense, empty, dense, empty])
-    assert got == 1 * 1 * 8 * 18
+def test_sparse_slowest_pe_sets_pace():
+    # 1x1 output, 2 filters on 2 output lanes, PE loads 18 and 2 cycles per pixel: 18 (their mean would give 10);
+    # read 3*3*4 = 36 with one input lane
+    assert sparse_conv_cycles(3, 3, 4, 2, 1, 1, lanes_in=1, lanes_out=2, pe_loads=[18, 2]) == 36
+    assert sparse_conv_cycles(1, 1, 4, 2, 1, 1, lanes_in=1, lanes_out=2, pe_loads=[18, 2]) == 18
 
 
 def test_sliding_window_fill():

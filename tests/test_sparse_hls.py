@@ -21,9 +21,9 @@ from dfcc.backends.hls.project import write_project
 from dfcc.kinds.hls_sparse import pe_roms
 from dfcc.dialects.dataflow import int_attr
 from dfcc.frontends.mlir import make_context, parse_module
-from dfcc.hardware.cycles import expected_window_cycles, snake_assignment
-from dfcc.kinds.cost import describe, zero_histogram
-from dfcc.kinds.sparse_conv import channel_slots, expected_histogram, stream_of_channels
+from dfcc.hardware.cycles import snake_assignment
+from dfcc.kinds.cost import describe
+from dfcc.kinds.sparse_conv import channel_slots, expected_histogram, pair_histogram, pe_work
 from dfcc.passes.activation_sparsity import ActivationSparsity
 from dfcc.passes.quantize import Quantize
 from dfcc.passes.sparsify import Sparsify
@@ -112,22 +112,17 @@ def _trace_cycles(module, inputs) -> tuple[np.ndarray, list[np.ndarray]]:
     return lines, outputs
 
 
-def _model_stream_loads(op, folding) -> np.ndarray:
-    """The cost model's expected MAC cycles of each input stream (its compute term, before the max)."""
-    ci, co, cg, fine = folding
-    hist = zero_histogram(op)
-    _, ho, wo, f = op.output.type.get_shape()
-    groups = op.groups.value.data
-    cycles = expected_window_cycles(hist.tolist(), hist.shape[1] - 1, fine)
-    loads = np.zeros(ci * cg)
-    for c, s in enumerate(stream_of_channels(channel_slots(hist, groups, ci * cg, fine))):
-        loads[s] += cycles[c]
-    return ho * wo * (f // (co * groups)) * loads
+def _model_pe_loads(op) -> np.ndarray:
+    """The cost model's expected MAC cycles of each PE per inference (its compute term, before the max)."""
+    _, ho, wo, _ = op.output.type.get_shape()
+    lanes_in, lanes_out = kinds.kind_of(op).stream_lanes(op)
+    work = pe_work(pair_histogram(op), op.groups.value.data, lanes_in, lanes_out, op.int_prop("fine"))
+    return ho * wo * work.loads
 
 
 @pytest.mark.parametrize("folding", [(2, 1, 1, 1), (2, 1, 1, 3), (1, 1, 1, 1)])
 def test_kernel_cycles_are_the_model_expectation(tmp_path, folding):
-    """On the input the histogram was measured on, each stream's PE count is the model's expected load
+    """On the input the histogram was measured on, each PE's count is the model's expected load
     exactly (one output lane: the busiest PE is the stage's compute time)."""
     module = parse_module(GRAPH)
     x = np.random.default_rng(3).normal(size=(1, 4, 4, 4)).astype(np.float32)
@@ -140,10 +135,40 @@ def test_kernel_cycles_are_the_model_expectation(tmp_path, folding):
     counts, outputs = _trace_cycles(module, [x])
     assert np.allclose(outputs[0], run_reference(module, [x])[0], rtol=1e-5, atol=1e-6)
     pe_cycles = np.array([c for _, c in sorted(counts)], dtype=np.float64)
-    assert np.allclose(pe_cycles, _model_stream_loads(conv, folding))
+    assert np.allclose(pe_cycles, _model_pe_loads(conv))
     _, h, w, c = conv.input.type.get_shape()
     read = (h + 2) * (w + 2) * c // folding[0]
     assert describe(conv).cost(folding).cycles == max(read, int(pe_cycles.max()))
+
+
+# two 3x3 filters over 2 channels on two output lanes: filter 0 keeps all 9 + 9 weights, filter 1 keeps 1 + 2
+W2 = np.ones((2, 2, 3, 3), dtype=np.float32) * 0.5
+W2[1] = 0
+W2[1, 0, 1, 1], W2[1, 1, 0, 0], W2[1, 1, 2, 2] = 0.25, -0.5, 0.75
+GRAPH2 = f"""
+func.func @main(%a: tensor<1x2x6x6xf32>) -> tensor<1x2x4x4xf32> {{
+  %s = dataflow.source %a {{name = "input0", perm = array<i64: 0, 2, 3, 1>}} : (tensor<1x2x6x6xf32>) -> !dataflow.stream<1x6x6x2xf32>
+  %w = dataflow.weights {{value = dense<{W2.tolist()}> : tensor<2x2x3x3xf32>, name = "w0"}} : tensor<2x2x3x3xf32>
+  %c = dataflow.conv %s, %w {{name = "conv0", kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>, pad = array<i64: 0, 0, 0, 0>, coarse_out = 2 : i64}} : (!dataflow.stream<1x6x6x2xf32>, tensor<2x2x3x3xf32>) -> !dataflow.stream<1x4x4x2xf32>
+  %t = dataflow.sink %c {{name = "output0", perm = array<i64: 0, 2, 3, 1>}} : (!dataflow.stream<1x4x4x2xf32>) -> tensor<1x2x4x4xf32>
+  func.return %t : tensor<1x2x4x4xf32>
+}}
+"""
+
+
+def test_slowest_output_lane_sets_the_pace_hand_computed():
+    """Output-lane imbalance: the glue waits for the PE of filter 0 (18 products a pixel), not the mean."""
+    module = parse_module(GRAPH2)
+    ZeroSkip().apply(CTX, module)
+    (conv,) = _nodes(module)
+    x = np.abs(np.random.default_rng(5).normal(size=(1, 2, 6, 6))).astype(np.float32) + 0.1  # no zero activation
+    counts, outputs = _trace_cycles(module, [x])
+    assert np.allclose(outputs[0], run_reference(module, [x])[0], rtol=1e-5, atol=1e-6)
+    # 4x4 pixels: PE 0 (filter 0) 16 x 18 = 288 cycles, PE 1 (filter 1) 16 x 3 = 48; read 6*6*2 = 72
+    assert [c for _, c in sorted(counts)] == [288, 48]
+    assert _model_pe_loads(conv).tolist() == [288, 48]
+    # the average over the lanes would give 16 x 10.5 = 168
+    assert describe(conv).cost((1, 2, 1, 1)).cycles == 288
 
 
 @pytest.fixture(scope="module")
@@ -170,13 +195,14 @@ FOLDINGS = {"conv0": dict(coarse_in=3, coarse_out=2, fine=3), "conv1": dict(coar
             "conv2": dict(coarse_group=4, fine=9), "linear0": dict(coarse_in=4, coarse_out=2)}
 
 
-def _zero_skipping(cnn, tmp_path, fixed: bool, sparsify: dict | None, measured: bool):
+def _zero_skipping(cnn, tmp_path, fixed: bool, sparsify: dict | None, measured: bool, prune_first: bool = False):
     module, x = cnn
     module = module.clone()
-    if fixed:
-        Quantize(weight_bits=8, act_bits=8).apply(CTX, module)
+    passes = [Quantize(weight_bits=8, act_bits=8)] if fixed else []
     if sparsify:
-        Sparsify(**sparsify).apply(CTX, module)
+        passes.insert(0 if prune_first else len(passes), Sparsify(**sparsify))
+    for p in passes:
+        p.apply(CTX, module)
     if measured:
         np.savez(tmp_path / "cal.npz", arg0=x)
         ActivationSparsity(calibration=str(tmp_path / "cal.npz")).apply(CTX, module)
@@ -189,15 +215,17 @@ def _zero_skipping(cnn, tmp_path, fixed: bool, sparsify: dict | None, measured: 
     return module, x[1]
 
 
-@pytest.mark.parametrize("fixed,sparsify,measured", [
-    (True, {"weight_density": 0.4}, True),             # unstructured, zero activations measured (channel order)
-    (True, {"pattern": "n:m", "n": 2, "m": 4}, True),  # 2:4
-    (True, {"pattern": "n:m", "n": 2, "m": 4}, False),  # 2:4, weights-only statistics
-    (False, {"weight_density": 0.4}, False),           # float, unstructured
-    (True, None, True),                                 # dense weights, activation zeros only
+@pytest.mark.parametrize("fixed,sparsify,measured,prune_first", [
+    (True, {"weight_density": 0.4}, True, False),             # unstructured, zero activations measured (channel order)
+    (True, {"pattern": "n:m", "n": 2, "m": 4}, True, False),  # 2:4
+    (True, {"pattern": "n:m", "n": 2, "m": 4}, False, True),  # 2:4 pruned before quantizing, weights-only statistics
+    (False, {"weight_density": 0.4}, False, False),           # float, unstructured
+    (True, None, True, False),                                 # dense weights, activation zeros only
 ])
-def test_csim_bit_exact(cnn, tmp_path, fixed, sparsify, measured):
-    module, x = _zero_skipping(cnn, tmp_path, fixed, sparsify, measured)
+def test_csim_bit_exact(cnn, tmp_path, fixed, sparsify, measured, prune_first):
+    module, x = _zero_skipping(cnn, tmp_path, fixed, sparsify, measured, prune_first)
+    if prune_first:  # quantize cast the kept values to their format
+        assert all(op.format is not None for op in module.walk() if isinstance(op, kinds.SparseWeightsOp))
     expected = run_reference(module, [x])
     result = csim(module, [x])
     assert result.warnings == []
