@@ -11,6 +11,10 @@ the loop nests of its kernel exactly (a conv is two processes, as conv.h is: the
 generator and the MAC loop, joined by their internal stream). `Pipeline.of_module` walks the graph
 as the emitter does, with the same lanes on every stream and a lane converter (`dfcc::lanes`)
 wherever a producer's lanes differ from what its consumer reads.
+
+A zero-skipping stage's timing depends on the data: each of its processing elements takes the
+expected cycles the cost model gives it (the expectation over the calibration data the IR's
+`dataflow.zero_histogram` records), spread over the inference in the order the kernel visits them.
 """
 
 from __future__ import annotations
@@ -27,12 +31,15 @@ from xdsl.ir import Operation, SSAValue
 from dfcc import kinds as df
 from dfcc.dialects.dataflow import NodeOp
 from dfcc.errors import DfccError
+from dfcc.kinds.linear import linear_rows
 from dfcc.kinds.source import port_lanes
+from dfcc.kinds.sparse_conv import pair_histogram, pe_work
 from dfcc.kinds.window import WindowOp
 from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY, lane_conversion_steps
 from dfcc.hardware.offchip import DRAM_LATENCY_CYCLES
 
 HLS_DEFAULT_DEPTH = 2  # Vitis HLS: depth of a stream without a STREAM pragma (kernel-internal streams)
+SPARSE_QUEUE = 8  # include/dfcc/sparse_conv.h: the queue in front of and behind each PE
 
 
 @dataclass(eq=False)
@@ -284,6 +291,77 @@ def _conv_px(p: Pipeline, op: df.ConvOp) -> None:
     groups = _every(windows.beats) * kf
     p.read_at(mac, windows, groups)
     p.write(mac, p.output(op.output, px * op.output.type.get_shape()[-1]), groups + kf - 1)
+
+
+def _pe_timeline(steps: np.ndarray, pixels: int, beats_per_group: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """One PE of sparse_conv.h: per pixel and slot t it reads a window, then for each output beat fo
+    spends that step's expected cycles (`steps[t, fo]`, summed over the inference and rounded to whole
+    cycles), writing a partial sum after a group's last slot. (read iterations, write iterations, iterations).
+
+    The events keep the kernel's order; a stream moves at most one beat per iteration (a write may share
+    the iteration of the read before it), so events of steps too short to hold them move later, or,
+    at the end of the inference, earlier."""
+    beats, nf = steps.shape
+    bounds = np.rint(np.concatenate([[0.0], np.cumsum(np.tile(steps.ravel(), pixels))])).astype(np.int64)
+    # one pixel's events: (slot, -1) reads the slot's window, (slot, fo) writes output beat fo's partial
+    events = [(t, fo) for t in range(beats)
+              for fo in (-1, *(range(nf) if t % beats_per_group == beats_per_group - 1 else ()))]
+    slot, fo = np.array(events).T
+    step = (np.arange(pixels)[:, None] * beats + slot[None, :]) * nf + np.maximum(fo, 0)[None, :]
+    is_read = np.tile(fo < 0, pixels)
+    target = np.where(is_read, bounds[step.ravel()], np.maximum(bounds[step.ravel() + 1] - 1, bounds[step.ravel()]))
+    # y_e >= max(target_e, y_{e-1} + gap_e): the max-plus scan y = G + running max of (target - G)
+    gap = np.ones(len(target), dtype=np.int64)
+    gap[0] = 0
+    gap[1:][~is_read[1:] & is_read[:-1]] = 0
+    g = np.cumsum(gap)
+    total = max(int(bounds[-1]), int(g[-1]) + 1)
+    at = np.minimum(g + np.maximum.accumulate(target - g), total - 1 - (g[-1] - g))
+    return at[is_read], at[~is_read], total
+
+
+def _zero_skipping(p: Pipeline, op: NodeOp, windows: Channel, pixels: int, groups: int, fine: int) -> None:
+    """sparse_conv.h after its sliding window: the deal, one process per PE (input lane x output lane)
+    with the expected work the cost model gives it (kinds/sparse_conv.py `pe_work`), and the glue."""
+    name = op.node_name.data
+    lanes_in, lanes_out = df.kind_of(op).stream_lanes(op)
+    work = pe_work(pair_histogram(op), groups, lanes_in, lanes_out, fine)
+    pes, beats, nf = work.steps.shape
+    permute = int(not np.array_equal(work.slots, np.arange(work.slots.size).reshape(work.slots.shape)))
+    # sparse_deal: one window beat per iteration to every PE's queue, a pixel later when it permutes
+    deal = p.process(f"{name}.deal", name, (pixels + permute) * beats)
+    moves = _every(pixels * beats)
+    p.read_at(deal, windows, moves)
+    outputs = pixels * (beats // work.beats_per_group) * nf
+    glue = p.process(f"{name}.glue", name, outputs)
+    for q in range(pes):
+        queue = p.channel(f"{name}_pe{q}_in", 1, pixels * beats, SPARSE_QUEUE)
+        p.write(deal, queue, moves + permute * beats)
+        reads, writes, iterations = _pe_timeline(work.steps[q], pixels, work.beats_per_group)
+        pe = p.process(f"{name}.pe{q}", name, iterations)
+        p.read_at(pe, queue, reads)
+        part = p.channel(f"{name}_pe{q}_out", 1, outputs, SPARSE_QUEUE)
+        p.write(pe, part, writes)
+        # sparse_glue: one output beat per iteration, summing a partial of every PE
+        p.read_at(glue, part, _every(outputs))
+    p.write(glue, p.output(op.output, lanes_out), _every(outputs))
+
+
+def _sparse_conv(p: Pipeline, op: df.SparseConvOp) -> None:
+    windows = _sliding_window(p, op, df.kind_of(op).stream_lanes(op)[0])
+    _, ho, wo, _ = op.output.type.get_shape()
+    _zero_skipping(p, op, windows, ho * wo, op.groups.value.data, op.int_prop("fine"))
+
+
+def _sparse_linear(p: Pipeline, op: df.SparseLinearOp) -> None:
+    name = op.node_name.data
+    x = p.read(op.input, df.kind_of(op).stream_lanes(op)[0], name)
+    # kinds/sparse_linear.py: sparse_conv.h with a 1x1 window over rows x 1 pixels, one window per beat
+    gen = p.process(f"{name}.window", name, x.beats)
+    p.read_at(gen, x, _every(x.beats))
+    windows = p.channel(f"{name}_windows", x.lanes, x.beats)
+    p.write(gen, windows, _every(x.beats))
+    _zero_skipping(p, op, windows, linear_rows(op), 1, 1)
 
 
 def _pool(p: Pipeline, op: df.PoolOp) -> None:
@@ -550,11 +628,10 @@ SCHEDULES: dict[type, Callable[[Pipeline, Operation], None]] = {
     df.SourceOp: _source,
     df.SinkOp: _sink,
     df.ConvOp: _conv,
-    # a zero-skipping conv's timing depends on the data; its dense schedule is its worst case (no zero product)
-    df.SparseConvOp: _conv,
+    df.SparseConvOp: _sparse_conv,
     df.PoolOp: _pool,
     df.LinearOp: _linear,
-    df.SparseLinearOp: _linear,  # as for SparseConvOp: the dense schedule, its worst case
+    df.SparseLinearOp: _sparse_linear,
     df.MatmulOp: _matmul,
     df.ForkOp: _fork,
     df.MapOp: _map,

@@ -3,6 +3,7 @@
 // RUN: dfcc %s -t estimate 2>&1 | filecheck %s --check-prefix=EST
 // RUN: dfcc %s -t hls -o %t && filecheck %s --input-file %t/top.cpp
 // RUN: filecheck %s --check-prefix=SRC --input-file %t/weights/src_linear0.h
+// RUN: dfcc %s -t simulate 2>/dev/null | filecheck %s --check-prefix=SIM
 
 // Hand computation (PASS/HASS, activations dense): a channel's expected cycles per row and filter
 // are the fraction of filters with a non-zero weight on it: 1, 0, 3/4, 1/4, 1, 0, 3/4, 1/4. In
@@ -11,6 +12,13 @@
 // cycles (stream order: 112, dense: 128), above the input read 8 x 8/2 = 32 and output write 32.
 // EST: linear0 {{.*}} sparse_linear {{.*}} 64
 // EST: linear0: zero-skipping; its cycles are an expectation over zero weights only
+// The simulation runs the kernel's processing elements (one per input stream) for those expected
+// cycles, 64 each, so the simulated II is the estimate's (the deal reads 4 beats a row, plus a row
+// of delay for its channel reordering: 36 iterations).
+// SIM: linear0.deal {{.*}} 36
+// SIM: linear0.pe0 {{.*}} 64 {{.*}} 100%
+// SIM: linear0.pe1 {{.*}} 64 {{.*}} 100%
+// SIM: initiation interval {{ *}}64 cycles {{ *}}64 (+0.0%)
 // CHECK: dfcc::sparse_conv<dfcc::geom<8, 1, 8, 1, 1>, 4, 1, 2, 1, 1, 8, true,
 // SRC: src_linear0[4][2] = {{[{][{]}}0, 4},
 // SRC-NEXT: {6, 2},
