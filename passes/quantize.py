@@ -12,7 +12,9 @@ Everything the pass decides is written into the IR (numbers follow `dialects/fix
   their input's format;
 - conv/linear weights are quantized offline (round to nearest, saturate) to W = weight-bits with
   I from max |w| (per tensor, or per output channel with `per-channel=true`: then `format` is an
-  array of FixedTypes); the WeightsOp gets `format`; the bias is quantized to the accumulator's
+  array of FixedTypes); the WeightsOp gets `format`; pruned weights (`dataflow.sparse_weights`) are
+  quantized the same way, their stored values only (a kept weight may round to zero; the mask or
+  indices stay), so pruning before or after quantizing both work; the bias is quantized to the accumulator's
   fraction (at most 24 bits wide); `acc_format` has F_in + F_w fractional bits and enough integer
   bits for the worst case over all inputs, so it never overflows (with `acc-bits=N` it has N bits
   and wraps; a remark says when that can overflow); sum pools, sum/mean reductions and matmuls
@@ -69,6 +71,15 @@ MASK_MARGIN = 24
 SQNR_CAP = 300.0  # dB written for an exact (noise-free) stream
 _PASS_THROUGH = {"dataflow.fork", "dataflow.reshape", "dataflow.transpose", "dataflow.slice", "dataflow.pad"}
 _SPEC = re.compile(r"(?:w(?P<w>\d+))?(?:a(?P<a>\d+))?(?:acc(?P<acc>\d+))?")
+
+
+WEIGHTED = (kinds.ConvOp, kinds.LinearOp, kinds.SparseConvOp, kinds.SparseLinearOp)  # nodes with quantized weights
+
+
+def dense_weights(w_op: kinds.WeightsOp | kinds.SparseWeightsOp) -> np.ndarray:
+    """The weights a node reads, as a dense float64 tensor (decoded when pruned)."""
+    value = w_op.decode() if isinstance(w_op, kinds.SparseWeightsOp) else elements_array(w_op.value)
+    return value.astype(np.float64)
 
 
 def remark(message: str) -> None:
@@ -278,7 +289,7 @@ class Quantize(ModulePass):
                     or (op.name == "dataflow.resize" and getattr(op, "mode", None) is not None and op.mode.data == "nearest"))
                 fmt = in_fmt if keep_input else self._act_format(node, stats[(node, index)])
                 Rewriter.replace_value_with_new_type(result, result.type.with_element_type(fmt))
-            if isinstance(op, (kinds.ConvOp, kinds.LinearOp)):
+            if isinstance(op, WEIGHTED):
                 self._quantize_weights(op, in_fmt)
             elif isinstance(op, kinds.MapOp):
                 for param in op.params:
@@ -288,9 +299,9 @@ class Quantize(ModulePass):
             elif isinstance(op, kinds.EmbeddingOp):
                 self._quantize_table(op)
 
-    def _own_weights(self, op: Operation, value: SSAValue) -> kinds.WeightsOp:
+    def _own_weights(self, op: Operation, value: SSAValue) -> kinds.WeightsOp | kinds.SparseWeightsOp:
         owner = value.owner
-        if not isinstance(owner, kinds.WeightsOp):
+        if not isinstance(owner, (kinds.WeightsOp, kinds.SparseWeightsOp)):
             raise DfccError(f"{op.name} '{op.node_name.data}': weights must come from dataflow.weights", "quantize")
         if len(list(value.uses)) > 1:  # shared by several nodes: this node gets its own copy
             clone = owner.clone()
@@ -299,10 +310,10 @@ class Quantize(ModulePass):
             return clone
         return owner
 
-    def _quantize_weights(self, op: kinds.ConvOp | kinds.LinearOp, in_fmt: df.FixedType | None) -> None:
+    def _quantize_weights(self, op: Operation, in_fmt: df.FixedType | None) -> None:
         node = op.node_name.data
         w_op = self._own_weights(op, op.weights)
-        weights = elements_array(w_op.value).astype(np.float64)
+        weights = dense_weights(w_op)
         bits = self._bits(node, "w")
         if self.per_channel:
             w_fmt = [fixed_for(float(c.min()), float(c.max()), bits, True, "rnd", "sat") for c in weights]
@@ -311,7 +322,11 @@ class Quantize(ModulePass):
             w_fmt = fixed_for(float(weights.min()), float(weights.max()), bits, True, "rnd", "sat")
             w_attr = w_fmt
         quantized = fx.cast_weights(weights, w_fmt)
-        w_op.properties["value"] = make_resource(f"{w_op.node_name.data}_q", quantized)
+        if isinstance(w_op, kinds.SparseWeightsOp):  # the kept values only, in their stored order
+            values = quantized.reshape(-1)[w_op.kept_positions()]
+            w_op.properties["values"] = make_resource(f"{w_op.node_name.data}_values_q", values)
+        else:
+            w_op.properties["value"] = make_resource(f"{w_op.node_name.data}_q", quantized)
         w_op.properties["format"] = w_attr
         if in_fmt is None:
             return
@@ -395,17 +410,17 @@ class Quantize(ModulePass):
                 acc[1] += float(np.sum((exact - approx) ** 2))
                 fmt = fx.fixed_of(o.results[0])
                 acc[2] += float(np.sum((exact - fx.cast(exact, fmt)) ** 2)) if fmt is not None else 0.0
-        float_weights = {o.node_name.data: o for o in float_module.walk() if isinstance(o, kinds.WeightsOp)}
+        float_weights = {o.node_name.data: o for o in float_module.walk()
+                         if isinstance(o, (kinds.WeightsOp, kinds.SparseWeightsOp))}
         worst = None
         for o in nodes:
             node = o.node_name.data
             signal, noise, format_noise = power[node]
             entries = {"output": sqnr_db(signal, noise), "format": sqnr_db(signal, format_noise)}
-            if isinstance(o, (kinds.ConvOp, kinds.LinearOp)):
+            if isinstance(o, WEIGHTED):
                 original = float_weights.get(o.weights.owner.node_name.data)
                 if original is not None:
-                    w = elements_array(original.value).astype(np.float64)
-                    wq = elements_array(o.weights.owner.value).astype(np.float64)
+                    w, wq = dense_weights(original), dense_weights(o.weights.owner)
                     entries["weights"] = sqnr_db(float(np.sum(w * w)), float(np.sum((w - wq) ** 2)))
             o.attributes["sqnr"] = DictionaryAttr({k: FloatAttr(v, f64) for k, v in entries.items()})
             if worst is None or entries["output"] < worst[1]:

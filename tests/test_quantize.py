@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dfcc import kinds
 from dfcc.dialects import fixed_point as fx
+from dfcc.dialects.resources import elements_array
 from dfcc.analyses.reference import run_reference
 from dfcc.dialects.dataflow import FixedType
 from dfcc.kinds.map import map_kind, map_table
@@ -201,6 +203,23 @@ def test_graph_with_sparse_weights_quantizes_its_streams():
     reference, got = run_reference(float_module, x)[0], run_reference(module, x)[0]
     assert fx.fixed_of(next(op for op in module.walk() if op.name == "dataflow.sparse_conv").output) is not None
     assert np.max(np.abs(got - reference)) < 0.1 * np.max(np.abs(reference))
+
+
+def test_pruned_weights_are_quantized_in_place():
+    """Sparsify then quantize: the kept values are cast to the weight format (8 bits, rnd/sat, I from the
+    weights' range), the mask is the float graph's, and the conv gets the exact accumulator."""
+    path = LINEAR_RELU.parent.parent / "sparsity" / "encoded.mlir"
+    float_module = read_module(str(path))
+    module = _quantized(path, weight_bits=8, act_bits=8, samples=4)
+    before, after = (next(op for op in m.walk() if isinstance(op, kinds.SparseWeightsOp)) for m in (float_module, module))
+    fmt = after.format
+    # the weights range over -1.1 .. 1.0: ceil(log2 1.1) + sign = 2 integer bits, 6 fractional bits
+    assert (fmt.width.data, fmt.int_bits.data) == (8, 2)
+    kept = elements_array(before.values).astype(np.float64)
+    assert np.array_equal(elements_array(after.values), np.clip(np.floor(kept * 64 + 0.5), -128, 127) / 64)
+    assert np.array_equal(after.keep_mask(), before.keep_mask())
+    conv = next(op for op in module.walk() if isinstance(op, kinds.SparseConvOp))
+    assert conv.properties.get("acc_format") is not None
 
 # ---- options and errors through the CLI ---------------------------------------------------------------
 
