@@ -112,6 +112,39 @@ class PeWork:
     def loads(self) -> np.ndarray:
         return self.steps.sum(axis=(1, 2))
 
+    @property
+    def reorders(self) -> bool:
+        """Whether the deal permutes channels (then it holds a pixel back: sparse_conv.h sparse_deal)."""
+        return not np.array_equal(self.slots, np.arange(self.slots.size).reshape(self.slots.shape))
+
+
+def work_function(op, kind, groups: int) -> Callable[[Folding], PeWork]:
+    """`pe_work` of a zero-skipping node under each folding (the lanes `kind` gives it), remembered."""
+    pairs = pair_histogram(op)
+    factors = tuple(op.folding_extents())
+
+    @cache
+    def work(folding: Folding) -> PeWork:
+        lanes_in, lanes_out = kind.stream_lanes(op, dict(zip(factors, folding)))
+        return pe_work(pairs, groups, lanes_in, lanes_out, folding[3] if len(folding) > 3 else 1)
+
+    return work
+
+
+def with_sparse_depth(model: NodeModel, dense_per_pixel: Callable[[Folding], int],
+                      work: Callable[[Folding], PeWork]) -> NodeModel:
+    """The dense node's model with the per-pixel term of its depth replaced by the busiest PE's expected
+    cycles per pixel, plus the pixel the deal holds back when it reorders channels."""
+    dense = model.evaluate
+
+    def evaluate(folding: Folding) -> NodeCost:
+        cost, w = dense(folding), work(folding)
+        held = w.slots.shape[0] if w.reorders else 0
+        return replace(cost, depth=cost.depth - dense_per_pixel(folding) + math.ceil(w.loads.max()) + held)
+
+    model.evaluate = evaluate
+    return model
+
 
 def pe_work(pairs: np.ndarray, groups: int, lanes_in: int, lanes_out: int, fine: int) -> PeWork:
     """Each PE's expected cycles under `pairs` (P(z) per channel and filter, `pair_histogram`)."""
@@ -223,6 +256,7 @@ class SparseConv(Conv):
     def cost(self, op: SparseConvOp) -> NodeModel:
         groups = op.groups.value.data
         kr, kc = op.ints_prop("kernel")
+        c, f = op.input.type.get_shape()[-1], op.output.type.get_shape()[-1]
         hist = expected_histogram(op)
         stored = stored_weights(constant_weights(op), groups)
         w_bits, d_bits = weight_bits(op.weights), stream_bits(op.input)
@@ -232,21 +266,24 @@ class SparseConv(Conv):
             slots = channel_slots(hist, groups, ci * cg, fine)
             return sparse_memory(stored, groups, slots, co, kr * kc, w_bits, d_bits)
 
-        return with_sparse_memory(super().cost(op), memory)
+        def dense_per_pixel(folding: Folding) -> int:  # the dense conv's (Conv.cost)
+            ci, co, cg, fine = folding
+            return -(-c // (ci * cg)) * -(-(kr * kc) // fine) * -(-f // (co * groups))
+
+        model = with_sparse_memory(super().cost(op), memory)
+        return with_sparse_depth(model, dense_per_pixel, work_function(op, self, groups))
 
     def cycles_function(self, op: SparseConvOp) -> Callable[[Folding], float]:
         _, h, w, c = op.input.type.get_shape()
         _, ho, wo, f = op.output.type.get_shape()
         _, _, _, (pt, pb, pl, pr) = op.window_geometry()
-        groups = op.groups.value.data
-        pairs = pair_histogram(op)
+        work = work_function(op, self, op.groups.value.data)
         factors = tuple(op.folding_extents())
 
-        @cache
         def cycles(folding: Folding) -> int:
             lanes_in, lanes_out = self.stream_lanes(op, dict(zip(factors, folding)))
-            loads = pe_work(pairs, groups, lanes_in, lanes_out, folding[3]).loads
             # cycles are an expected value; the stage takes whole cycles
-            return math.ceil(sparse_conv_cycles(h, w, c, f, ho, wo, lanes_in, lanes_out, loads, pt, pb, pl, pr))
+            return math.ceil(sparse_conv_cycles(h, w, c, f, ho, wo, lanes_in, lanes_out, work(folding).loads,
+                                                pt, pb, pl, pr))
 
         return cycles

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from functools import cache
 
 from xdsl.irdl import irdl_op_definition
 
@@ -22,8 +21,8 @@ from dfcc.kinds.hls_types import prod
 from dfcc.kinds.linear import Linear, LinearFields, linear_rows
 from dfcc.kinds.registry import register
 from dfcc.kinds.sparse_conv import (
-    channel_slots, constant_weights, expected_histogram, pair_histogram, pe_work, sparse_memory, stored_weights,
-    with_sparse_memory,
+    channel_slots, constant_weights, expected_histogram, sparse_memory, stored_weights, with_sparse_depth,
+    with_sparse_memory, work_function,
 )
 
 
@@ -41,14 +40,12 @@ class SparseLinear(Linear):
 
     def cycles_function(self, op: SparseLinearOp) -> Callable[[Folding], float]:
         c, f, rows = op.input.type.get_shape()[-1], op.output.type.get_shape()[-1], linear_rows(op)
-        pairs = pair_histogram(op)
+        work = work_function(op, self, 1)
 
-        @cache
         def cycles(folding: Folding) -> int:
             lanes_in, lanes_out = self.stream_lanes(op, dict(zip(("coarse_in", "coarse_out"), folding)))
-            loads = pe_work(pairs, 1, lanes_in, lanes_out, 1).loads
             # a linear layer as a 1x1 convolution over its rows (fpgaConvNet), zero-skipping as PASS/HASS
-            return math.ceil(sparse_conv_cycles(rows, 1, c, f, rows, 1, lanes_in, lanes_out, loads))
+            return math.ceil(sparse_conv_cycles(rows, 1, c, f, rows, 1, lanes_in, lanes_out, work(folding).loads))
 
         return cycles
 
@@ -69,4 +66,10 @@ class SparseLinear(Linear):
             ci, co = folding
             return sparse_memory(stored, 1, channel_slots(hist, 1, ci, 1), co, 1, w_bits, d_bits)
 
-        return with_sparse_memory(super().cost(op), memory)
+        def dense_per_row(folding: Folding) -> int:  # the dense linear's (Linear.cost)
+            ci, co = folding
+            return -(-c // ci) * -(-f // co)
+
+        c, f = op.input.type.get_shape()[-1], op.output.type.get_shape()[-1]
+        model = with_sparse_memory(super().cost(op), memory)
+        return with_sparse_depth(model, dense_per_row, work_function(op, self, 1))

@@ -171,6 +171,16 @@ def test_slowest_output_lane_sets_the_pace_hand_computed():
     assert describe(conv).cost((1, 2, 1, 1)).cycles == 288
 
 
+def test_depth_counts_the_busiest_pe_per_pixel():
+    """A zero-skipping conv's depth: the dense conv's, with its per-pixel term (2 channels x 9 positions x
+    2 filters = 36 cycles on one PE) replaced by the PE's expected work per pixel (18 + 3 = 21)."""
+    dense = parse_module(GRAPH2)
+    module = parse_module(GRAPH2)
+    ZeroSkip().apply(CTX, module)
+    folding = (1, 1, 1, 1)
+    assert describe(_nodes(module)[0]).cost(folding).depth == describe(_dense(dense)).cost(folding).depth - 36 + 21
+
+
 @pytest.fixture(scope="module")
 def cnn():
     torch = pytest.importorskip("torch")
