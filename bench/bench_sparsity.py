@@ -5,7 +5,9 @@ and of activation sparsity on those and on the bundled example CNNs.
 
 For the digits CNN and the digits ResNet (examples/digits_decompose.py: trained on scikit-learn's
 digits, cached), each configuration is quantized W8A8 (calibrated on training images), pruned
-(sparsify: global unstructured magnitude pruning at each density, or 2:4), and measured:
+(sparsify: global unstructured magnitude pruning at each density, or 2:4), either one-shot or after
+masked fine-tuning of the PyTorch model with the mask sparsify then chooses (examples/digits_sparse.py,
+'+ft'), and measured:
 - test accuracy through the bit-accurate CPU reference (whole test set);
 - the batch-1 hardware graph: activation-sparsity on 32 calibration images, zero-skip on every conv
   (dense rows keep dense convs), explore at each resource `budget` (explore's utilisation: the same
@@ -28,14 +30,16 @@ import argparse
 import os
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from dfcc.analyses.reference import run_reference
 from dfcc.backends.estimate.report import Estimate
 from dfcc.errors import DfccError
-from dfcc.examples.digits_decompose import Setup, setups
+from dfcc.examples.digits_decompose import Setup, lowered, setups
+from dfcc.examples.digits_quantization import load_digits_split
+from dfcc.examples.digits_sparse import FINETUNE_EPOCHS, finetune_masked, prune_masks
 from dfcc.examples.models import MODELS
 from dfcc.frontends.mlir import make_context
 from dfcc.frontends.torch import import_module
@@ -62,9 +66,23 @@ class Row:
     activation_zeros: float  # mean over convs of the fraction of zero input activations
 
 
-def configurations(densities) -> list[tuple[str, dict | None]]:
-    return ([("dense", None), ("dense+skip", {})] + [(f"unstr. {d:.0%}", {"weight_density": d}) for d in densities]
-            + [("2:4", {"pattern": "n:m", "n": 2, "m": 4})])
+def configurations(densities) -> list[tuple[str, dict | None, bool]]:
+    """(label, sparsify options, fine-tuned): dense, dense zero-skipping, then each pruning one-shot and
+    fine-tuned with its mask (examples/digits_sparse.py)."""
+    pruned = [(f"unstr. {d:.0%}", {"weight_density": d}) for d in densities] + [("2:4", {"pattern": "n:m", "n": 2, "m": 4})]
+    return ([("dense", None, False), ("dense+skip", {}, False)]
+            + [(f"{label}{' +ft' if ft else ''}", options, ft) for label, options in pruned for ft in (False, True)])
+
+
+def finetuned(setup: Setup, sparsify: dict, seed: int) -> Setup:
+    """`setup` with its model pruned as `sparsify` will prune it and fine-tuned with that mask, lowered again."""
+    x_train, _, y_train, _ = load_digits_split(seed)
+    options = {"pattern": sparsify.get("pattern", "unstructured"), "density": sparsify.get("weight_density"),
+               "n": sparsify.get("n", 2), "m": sparsify.get("m", 4)}
+    masks = prune_masks(setup.model, **options)
+    model = finetune_masked(setup.model, masks, x_train, y_train, seed)
+    return replace(setup, model=model, accuracy_module=lowered(model, setup.x_test),
+                   hardware_module=lowered(model, setup.x_test[:1]))
 
 
 def measure(setup: Setup, config: str, sparsify: dict | None, budgets) -> list[Row]:
@@ -222,11 +240,13 @@ def main(argv: list[str] | None = None) -> None:
         if args.only != "activations":
             rows = []
             for setup in setups(args.seed, tmp):
-                for config, options in configurations(densities):
-                    rows.extend(measure(setup, config, options, budgets))
+                for config, options, tune in configurations(densities):
+                    rows.extend(measure(finetuned(setup, options, args.seed) if tune else setup, config, options, budgets))
             print_table(rows)
             print(f"({time.perf_counter() - start:.0f} s; accuracy: CPU reference W8A8 on {len(setup.y_test)} "
-                  "test images; img/s: estimate, an expectation over 32 calibration images for zero-skipping convs)")
+                  "test images; '+ft': pruned, then fine-tuned with the mask held fixed "
+                  f"({FINETUNE_EPOCHS} epochs); img/s: estimate, an expectation over 32 calibration images for "
+                  "zero-skipping convs; 'vs dense': img/s/DSP over the dense design's at the same budget)")
         if args.only != "sweep":
             measure_activations(args.seed, tmp)
 

@@ -78,17 +78,24 @@ class Setup:
     x_val: np.ndarray
     y_val: np.ndarray
     calibration_val: str
+    model: object = None  # the trained PyTorch model the modules were lowered from
 
 
-def setups(seed: int, workdir: str) -> list[Setup]:
+def lowered(model, batch: np.ndarray):
+    """`model` imported at the batch shape of `batch` and lowered to a dataflow graph."""
     import torch
 
     from dfcc.frontends.mlir import make_context
     from dfcc.frontends.torch import import_module
     from dfcc.passes.lower_to_dataflow import LowerToDataflow
 
+    module = import_module(model, torch.from_numpy(batch))
+    LowerToDataflow().apply(make_context(), module)
+    return module
+
+
+def setups(seed: int, workdir: str) -> list[Setup]:
     x_train, x_test, y_train, y_test = load_digits_split(seed)
-    ctx = make_context()
     calibration = os.path.join(workdir, "calibration.npz")
     np.savez(calibration, arg0=x_train[: len(x_test)])
     calibration_one = os.path.join(workdir, "calibration_one.npz")
@@ -98,13 +105,9 @@ def setups(seed: int, workdir: str) -> list[Setup]:
     np.savez(calibration_val, arg0=x_train[:VALIDATION])
     result = []
     for name, model in (("digits CNN", train_cnn(x_train, y_train, seed)), ("digits ResNet", train_resnet(x_train, y_train, seed))):
-        modules = []
-        for batch in (x_test, x_test[:1], x_val):
-            module = import_module(model, torch.from_numpy(batch))
-            LowerToDataflow().apply(ctx, module)
-            modules.append(module)
+        modules = [lowered(model, batch) for batch in (x_test, x_test[:1], x_val)]
         result.append(Setup(name, modules[0], modules[1], x_test, y_test, calibration, calibration_one, modules[2],
-                            x_val, y_val, calibration_val))
+                            x_val, y_val, calibration_val, model))
     return result
 
 
