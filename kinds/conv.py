@@ -97,6 +97,13 @@ def conv_lanes(c: int, cg: int, fg: int, ci: int, co: int, cgp: int) -> tuple[in
     return 1, 1
 
 
+def conv_pixel_cycles(channels: int, filters: int, k: int, groups: int, folding: Folding) -> int:
+    """Cycles the dense MAC loop spends on one output pixel under (coarse_in, coarse_out, coarse_group, fine)."""
+    ci, co, cg, fine = folding[:4]
+    # fpgaConvNet (Venieris & Bouganis), conv compute term per output pixel: C*K^2/(fine*ci*cg) * F/(co*g)
+    return -(-channels // (ci * cg)) * -(-k // fine) * -(-filters // (co * groups))
+
+
 @irdl_op_definition
 class ConvOp(ConvFields):
     """2-D convolution (grouped/depthwise included); weights F x C/groups x Kr x Kc, bias F.
@@ -200,7 +207,7 @@ class Conv(NodeKind):
             a_bram, a_lut = 0, lutram_luts(a_bits * co * cg * px, -(-f // (co * cg)))
             b_bram, b_lut = (0, lutram_luts(w_bits * co * cg, -(-f // (co * cg)))) if has_bias else (0, 0)
             logic = mac_logic(mults, d_bits, w_bits, a_bits) + stage_logic(ci * cg * kr * kc * px, d_bits)
-            per_pixel = -(-c // (ci * cg)) * -(-(kr * kc) // fine) * -(-f // (co * groups))
+            per_pixel = conv_pixel_cycles(c, f, kr * kc, groups, folding)
             return NodeCost(
                 cycles=cycles, depth=window.fill + per_pixel + STAGE_PIPELINE_CYCLES,
                 fill=window.fill_fraction, dsp=dsp,

@@ -67,6 +67,13 @@ class LinearOp(LinearFields):
     name = "dataflow.linear"
 
 
+def linear_row_cycles(features_in: int, features_out: int, folding: Folding) -> int:
+    """Cycles the dense MAC loop spends on one row under (coarse_in, coarse_out)."""
+    ci, co = folding
+    # fpgaConvNet (Venieris & Bouganis), inner product layer per row: C/ci * F/co
+    return -(-features_in // ci) * -(-features_out // co)
+
+
 def linear_rows(op: LinearFields) -> int:
     """Rows (vectors) per inference: the product of the leading stream dims."""
     rows = 1
@@ -106,7 +113,7 @@ class Linear(NodeKind):
             a_bram, a_lut = 0, lutram_luts(a_bits * co, -(-f // co))
             b_bram, b_lut = (0, lutram_luts(w_bits * co, -(-f // co))) if has_bias else (0, 0)
             logic = mac_logic(mults, d_bits, w_bits, a_bits) + stage_logic(ci, d_bits)
-            per_row = -(-c // ci) * -(-f // co)
+            per_row = linear_row_cycles(c, f, folding)
             return NodeCost(
                 cycles=cycles, depth=per_row + STAGE_PIPELINE_CYCLES, fill=1.0 / rows,
                 dsp=multiplier_dsp(mults, d_bits, w_bits), bram18=w_bram + a_bram + b_bram, uram=0,

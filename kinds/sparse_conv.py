@@ -26,7 +26,7 @@ from xdsl.ir import SSAValue
 from dfcc.dialects.resources import elements_array
 from dfcc.errors import DfccError
 from dfcc.hardware.cycles import expected_window_cycles, snake_assignment, sparse_conv_cycles
-from dfcc.kinds.conv import Conv, ConvFields
+from dfcc.kinds.conv import Conv, ConvFields, conv_pixel_cycles
 from dfcc.kinds.hls_sparse import emit_zero_skipping, pe_visits
 from dfcc.kinds.cost import (
     ZERO_HISTOGRAM_ATTR, Folding, NodeCost, NodeModel, array_cost, stream_bits, weight_bits, zero_counts,
@@ -266,12 +266,9 @@ class SparseConv(Conv):
             slots = channel_slots(hist, groups, ci * cg, fine)
             return sparse_memory(stored, groups, slots, co, kr * kc, w_bits, d_bits)
 
-        def dense_per_pixel(folding: Folding) -> int:  # the dense conv's (Conv.cost)
-            ci, co, cg, fine = folding
-            return -(-c // (ci * cg)) * -(-(kr * kc) // fine) * -(-f // (co * groups))
-
         model = with_sparse_memory(super().cost(op), memory)
-        return with_sparse_depth(model, dense_per_pixel, work_function(op, self, groups))
+        return with_sparse_depth(model, lambda folding: conv_pixel_cycles(c, f, kr * kc, groups, folding),
+                                 work_function(op, self, groups))
 
     def cycles_function(self, op: SparseConvOp) -> Callable[[Folding], float]:
         _, h, w, c = op.input.type.get_shape()

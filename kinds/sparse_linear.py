@@ -18,7 +18,7 @@ from dfcc.hardware.cycles import sparse_conv_cycles
 from dfcc.kinds.cost import Folding, NodeModel, stream_bits, weight_bits
 from dfcc.kinds.hls_sparse import emit_zero_skipping
 from dfcc.kinds.hls_types import prod
-from dfcc.kinds.linear import Linear, LinearFields, linear_rows
+from dfcc.kinds.linear import Linear, LinearFields, linear_row_cycles, linear_rows
 from dfcc.kinds.registry import register
 from dfcc.kinds.sparse_conv import (
     channel_slots, constant_weights, expected_histogram, sparse_memory, stored_weights, with_sparse_depth,
@@ -66,10 +66,6 @@ class SparseLinear(Linear):
             ci, co = folding
             return sparse_memory(stored, 1, channel_slots(hist, 1, ci, 1), co, 1, w_bits, d_bits)
 
-        def dense_per_row(folding: Folding) -> int:  # the dense linear's (Linear.cost)
-            ci, co = folding
-            return -(-c // ci) * -(-f // co)
-
         c, f = op.input.type.get_shape()[-1], op.output.type.get_shape()[-1]
         model = with_sparse_memory(super().cost(op), memory)
-        return with_sparse_depth(model, dense_per_row, work_function(op, self, 1))
+        return with_sparse_depth(model, lambda folding: linear_row_cycles(c, f, folding), work_function(op, self, 1))
