@@ -116,16 +116,16 @@ def measure(setup: Setup, config: str, sparsify: dict | None, budgets) -> list[R
 
 def print_table(rows: list[Row]) -> None:
     dense = {(r.model, r.budget): r for r in rows if r.config == "dense"}
-    print(f"{'model':14s} {'config':12s} {'acc %':>6s} {'budget':>6s} {'img/s':>12s} {'DSP':>5s} "
+    print(f"{'model':14s} {'config':14s} {'acc %':>6s} {'budget':>6s} {'img/s':>12s} {'DSP':>5s} "
           f"{'img/s/DSP':>10s} {'vs dense':>8s} {'act 0s':>6s}")
     for r in rows:
         base = dense[(r.model, r.budget)]
         if r.fps != r.fps:
-            print(f"{r.model:14s} {r.config:12s} {r.accuracy:6.2f} {r.budget:6.2f} {'does not fit':>12s}")
+            print(f"{r.model:14s} {r.config:14s} {r.accuracy:6.2f} {r.budget:6.2f} {'does not fit':>12s}")
             continue
         gain = (r.fps / max(r.dsp, 1)) / (base.fps / max(base.dsp, 1))
         zeros = "" if r.activation_zeros != r.activation_zeros else f"{r.activation_zeros:.0%}"
-        print(f"{r.model:14s} {r.config:12s} {r.accuracy:6.2f} {r.budget:6.2f} {r.fps:12,.0f} {r.dsp:5d} "
+        print(f"{r.model:14s} {r.config:14s} {r.accuracy:6.2f} {r.budget:6.2f} {r.fps:12,.0f} {r.dsp:5d} "
               f"{r.fps / max(r.dsp, 1):10,.1f} {gain:7.2f}x {zeros:>6s}")
 
 
