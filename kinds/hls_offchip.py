@@ -77,12 +77,15 @@ def pack_beats(codes: np.ndarray, bits: int, beat: int, ports: int, per_port: in
     return images
 
 
-def prefetch_depth(off_words: int) -> int:
-    """Depth of the FIFO between a node's weight reader and its MAC (offchip.h's no-starvation argument)."""
-    # H2PIPE: deep enough for the bursts in flight during one DRAM latency (depth >= burst * k), and at least
-    # the one-BRAM-deep stream buffer AutoWS (and the cost model, kinds/cost.py) gives the streamed part
+def prefetch_depth(on_words: int, off_words: int) -> int:
+    """Depth of the FIFO between a node's weight reader and its MAC (offchip.h's no-starvation argument)
+    when each sweep reads `on_words` from its ROM, then `off_words` from the FIFO."""
+    # H2PIPE: the bursts in flight during one DRAM latency (depth >= burst * k); plus the words a reader at
+    # the sweep's average rate, off / (on + off) words a cycle (the rate the estimate costs), banks while
+    # the MAC reads its on-chip words; at least AutoWS's one-BRAM-deep stream buffer (kinds/cost.py)
     covering = -(-DRAM_LATENCY_CYCLES // DDR_BURST) * DDR_BURST
-    return max(covering, min(off_words, SPILL_UNIT_DEPTH))
+    banked = -(-off_words * on_words // (on_words + off_words))
+    return max(covering + banked, min(off_words, SPILL_UNIT_DEPTH))
 
 
 def mac_weights(em, op, w_rom: Rom, sweeps: int, *, channels: int, groups: int, lanes_in: int, lanes_out: int,
@@ -116,7 +119,7 @@ def mac_weights(em, op, w_rom: Rom, sweeps: int, *, channels: int, groups: int, 
     em.headers.add("offchip.h")
     em.streamed_weights.add(op)
     fifo = em.temp_stream(f"{name}_wfifo", w_rom.elem, lanes)
-    fifo.depth = prefetch_depth(off)
+    fifo.depth = prefetch_depth(on, off)
     em.calls.append(f"dfcc::weight_reader<{sweeps}, {off}, {per_beat}, {per_port}, {fx.width}, {beat}>"
                     f"({fifo.name}, {', '.join(port_names)});  // {name}: {off} of {depth} words from DRAM")
     if on == 0:

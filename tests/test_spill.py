@@ -207,10 +207,13 @@ def test_dram_layout_and_prefetch_depth():
     assert dram_layout(256, 4) == (512, 2, 128, 1)
     assert dram_layout(144, 4) == (512, 2, 128, 1)
     # a 64-cycle DRAM latency in 16-beat bursts needs 4 bursts buffered; a longer streamed part gets the
-    # one-BRAM-deep buffer of the cost model (512 words), never more
-    assert prefetch_depth(12) == 64
-    assert prefetch_depth(300) == 300
-    assert prefetch_depth(5000) == 512
+    # one-BRAM-deep buffer of the cost model (512 words)
+    assert prefetch_depth(0, 12) == 64
+    assert prefetch_depth(0, 300) == 300
+    assert prefetch_depth(0, 5000) == 512
+    # ResNet-18's conv16 at 10% on chip: 921 ROM words, then 8295 streamed; a reader at 8295/9216 words a
+    # cycle banks 8295 * 921 / 9216 = 828.96 -> 829 words during the ROM part, plus the 64 in flight
+    assert prefetch_depth(921, 8295) == 893
 
 
 def test_mac_words_follow_the_kernel_order():

@@ -22,12 +22,12 @@
 //   shared AXI interconnect and cannot block another node's weights.
 // - No starvation: the reader is one pipelined loop over all SWEEPS*OFF words (sweeps flattened),
 //   so the m_axi requests run `latency` cycles ahead of their data and one word arrives per cycle
-//   once the first DRAM latency has passed. The FIFO to the MAC is at least ceil(LATENCY / BURST)
-//   bursts deep (the emitter sizes it, kinds/hls_offchip.py): the reader fills it while the MAC waits
-//   for its first window (KR-1 rows) and during the ON on-chip words of every sweep, so a DRAM stall
-//   of up to one latency leaves the MAC reading buffered words. When the node's share of the DRAM
-//   bandwidth is below one word per cycle, the MAC slows to the DRAM's rate: the estimate's
-//   II' = II * BW_total / BW_max (AutoWS).
+//   once the first DRAM latency has passed. The FIFO to the MAC is ceil(LATENCY / BURST) bursts deep
+//   plus OFF*ON/WORDS words (the emitter sizes it, kinds/hls_offchip.py): a reader at the sweep's
+//   average rate, OFF/WORDS words a cycle, banks that many while the MAC reads its ON on-chip words,
+//   then keeps pace with the MAC through the OFF streamed ones, and a DRAM stall of up to one latency
+//   leaves the MAC reading buffered words. When the node's share of the DRAM bandwidth is below that
+//   rate, the MAC slows to the DRAM's: the estimate's II' = II * BW_total / BW_max (AutoWS).
 #ifndef DFCC_OFFCHIP_H
 #define DFCC_OFFCHIP_H
 
