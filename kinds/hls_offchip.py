@@ -49,15 +49,22 @@ def mac_words(weights: np.ndarray, channels: int, groups: int, lanes_in: int, la
 
 def dram_layout(lanes: int, bits: int) -> tuple[int, int, int, int]:
     """(beat bits S, ports NP, lanes per port LPP, words per beat K) of words of `lanes` weights of `bits`
-    bits: as many whole words as fit share a 512-bit beat (one port), or a wider word spans NP ports of
-    whole lanes, so the reader delivers one word per cycle either way (offchip.h). The DRAM then moves
-    the word's bits, as the cost model counts them (AutoWS: width x words per sweep), up to the unused
-    top of each beat: none for the power-of-two words of binary foldings, at most S mod (WL*B)."""
+    bits, so the reader delivers one word per cycle (offchip.h) and the DRAM moves as few bits as it can
+    beyond the word's, which is all the cost model counts (AutoWS: width x words per sweep): whole words
+    packed K to a 512-bit beat, or a word split over NP ports of whole lanes in beats of a power of two
+    bits (AXI data widths); the fewest bits moved per word, then the fewest ports."""
     word = lanes * bits
+    options = []  # (bits moved per word, ports, layout)
     if word <= DRAM_BEAT_BITS:
-        return DRAM_BEAT_BITS, 1, lanes, DRAM_BEAT_BITS // word
-    per_port = DRAM_BEAT_BITS // bits
-    return DRAM_BEAT_BITS, -(-lanes // per_port), per_port, 1
+        per_beat = DRAM_BEAT_BITS // word
+        options.append((DRAM_BEAT_BITS / per_beat, 1, (DRAM_BEAT_BITS, 1, lanes, per_beat)))
+    beat = DRAM_BEAT_BITS
+    while beat >= max(8, bits):
+        per_port = beat // bits
+        ports = -(-lanes // per_port)
+        options.append((ports * beat, ports, (beat, ports, per_port, 1)))
+        beat //= 2
+    return min(options, key=lambda o: o[:2])[2]
 
 
 def pack_beats(codes: np.ndarray, bits: int, beat: int, ports: int, per_port: int, per_beat: int) -> list[bytes]:

@@ -199,13 +199,15 @@ def _offchip_module():
 
 def test_dram_layout_and_prefetch_depth():
     """512-bit beats: 32 words of 4 x 4 bits, 128 single 4-bit weights, 14 words of 9 x 4 bits (504 bits
-    used); 256 x 4 = 1024 bits (ResNet-18's conv16 as explore picks it) span two ports of 128 weights each,
-    every bit used as the cost model counts it; 144 x 4 = 576 bits need two ports too (1024 bits moved)."""
+    used); 256 x 4 = 1024 bits span two 512-bit ports; 192 x 4 = 768 bits (ResNet-18's conv16 as explore
+    picks it) three 256-bit ports, not two 512-bit ones that would move a third more than the cost model
+    counts; 144 x 4 = 576 bits nine 64-bit ports (two 512-bit ones would move 1024)."""
     assert dram_layout(4, 4) == (512, 1, 4, 32)
     assert dram_layout(1, 4) == (512, 1, 1, 128)
     assert dram_layout(9, 4) == (512, 1, 9, 14)
     assert dram_layout(256, 4) == (512, 2, 128, 1)
-    assert dram_layout(144, 4) == (512, 2, 128, 1)
+    assert dram_layout(192, 4) == (256, 3, 64, 1)
+    assert dram_layout(144, 4) == (64, 9, 16, 1)
     # a 64-cycle DRAM latency in 16-beat bursts needs 4 bursts buffered; a longer streamed part gets the
     # one-BRAM-deep buffer of the cost model (512 words)
     assert prefetch_depth(0, 12) == 64
@@ -255,14 +257,14 @@ def test_weight_image_holds_the_streamed_words(tmp_path):
     assert np.array_equal(words["conv0"], mac_words(weights["w0"], channels=4, groups=1, lanes_in=2, lanes_out=2, fine=1))
     conv1 = mac_words(weights["w1"], channels=4, groups=2, lanes_in=1, lanes_out=1, fine=3)
     assert np.array_equal(words["conv1"], conv1[12:])  # half of its 24 words stay on chip
-    assert words["conv2"].shape == (2, 144)  # two ports: lanes 0..127 and 128..143
-    assert np.array_equal(words["conv2"], mac_words(weights["w3"], channels=4, groups=1, lanes_in=2, lanes_out=8, fine=9))
+    assert words["conv2"].shape == (3, 96)  # three ports of 32 lanes
+    assert np.array_equal(words["conv2"], mac_words(weights["w3"], channels=4, groups=1, lanes_in=4, lanes_out=8, fine=3))
     assert np.array_equal(words["fc"].ravel(), weights["w2"].T.ravel())  # one weight a word, channel-major
 
 
 @pytest.mark.parametrize("bounded", [False, True], ids=["csim", "bounded-fifos"])
 def test_streamed_weights_csim_bit_exact(bounded):
-    """conv0, conv2 (two ports) and fc (several words a beat, two beats) read every weight from the
+    """conv0, conv2 (three ports, three beats) and fc (several words a beat, two beats) read every weight from the
     testbench's DRAM arrays, conv1 half of its words (the other half from its ROM): C simulation equals
     the CPU reference, also with every FIFO at its depth."""
     pytest.importorskip("hls4ml")

@@ -1,5 +1,5 @@
 // Weights streamed from DRAM (AutoWS, H2PIPE): conv0 keeps none of its weights on chip, conv1 half of
-// its weight memory's words, conv2 none (its 144 x 4-bit words span two 512-bit ports), the linear layer none (its 192 single
+// its weight memory's words, conv2 none (its 96 x 4-bit words span three 128-bit ports), the linear layer none (its 192 single
 // weights fill two beats of 128). Each spilled node gets a weight reader over m_axi
 // ports (burst reads into a prefetch FIFO), conv1 a merge of its on-chip words with the streamed ones,
 // and the project a weight image with its layout, which the testbench loads into its DRAM arrays.
@@ -19,7 +19,7 @@ builtin.module attributes {dataflow.platform = "zcu102"} {
     %w1 = dataflow.weights {name = "w1", value = dense<[[[[-0.75, 0.625, 0.25], [0.125, -0.375, 0.0], [-0.5, 0.5, 0.0]], [[-0.75, -0.375, 0.375], [0.0, -0.25, -0.375], [-0.625, 0.125, 0.25]]], [[[0.0, 0.75, 0.75], [-0.5, 0.125, 0.25], [-0.375, -0.375, 0.0]], [[0.375, -0.375, 0.375], [0.25, -0.5, -0.125], [0.5, 0.5, 0.25]]], [[[-0.75, 0.25, -0.5], [0.5, 0.625, -0.125], [0.75, 0.375, -0.25]], [[0.625, -0.25, -0.625], [0.125, 0.625, 0.25], [-0.125, 0.625, 0.0]]], [[[-0.125, -0.625, -0.5], [0.375, 0.5, -0.375], [0.25, 0.625, -0.625]], [[-0.375, 0.0, 0.125], [-0.125, -0.125, -0.625], [0.125, 0.75, -0.5]]]]> : tensor<4x2x3x3xf32>} : tensor<4x2x3x3xf32>
     %2 = dataflow.conv %1, %w1 {dataflow.weights_on_chip = 50 : i64, name = "conv1", kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>, pad = array<i64: 1, 1, 1, 1>, groups = 2 : i64, fine = 3 : i64} : (!dataflow.stream<1x6x6x4xf32>, tensor<4x2x3x3xf32>) -> !dataflow.stream<1x6x6x4xf32>
     %w3 = dataflow.weights {name = "w3", value = dense<[[[[0.25, 0.5, -0.75], [0.5, 0.0, 0.0], [0.25, -0.375, 0.75]], [[-0.75, -0.375, -0.25], [0.125, -0.125, -0.625], [-0.75, -0.75, -0.75]], [[-0.625, 0.75, -0.5], [0.25, 0.375, -0.375], [-0.375, -0.125, -0.375]], [[0.75, -0.5, 0.625], [0.5, 0.5, -0.625], [-0.125, 0.25, 0.0]]], [[[0.25, 0.25, 0.25], [-0.75, 0.75, 0.125], [0.625, -0.375, -0.25]], [[0.625, -0.5, -0.75], [-0.25, 0.25, -0.625], [0.625, -0.25, -0.5]], [[0.125, 0.625, 0.625], [0.625, -0.375, -0.75], [0.5, 0.375, 0.5]], [[-0.75, -0.75, 0.0], [-0.25, -0.125, 0.75], [-0.5, 0.0, -0.25]]], [[[-0.375, 0.5, -0.625], [-0.25, -0.625, -0.625], [-0.375, 0.375, 0.125]], [[-0.125, -0.5, 0.5], [0.5, -0.375, -0.75], [-0.25, -0.625, 0.5]], [[0.0, 0.0, -0.375], [0.0, 0.75, -0.375], [0.375, -0.75, -0.25]], [[0.75, 0.625, -0.625], [0.5, 0.5, -0.125], [-0.25, 0.75, 0.75]]], [[[0.25, -0.125, -0.5], [0.75, -0.375, 0.125], [0.25, -0.375, -0.25]], [[0.375, -0.5, 0.25], [0.75, 0.25, 0.25], [0.0, 0.75, -0.5]], [[-0.25, 0.25, 0.25], [-0.625, -0.5, 0.25], [0.5, 0.25, 0.75]], [[-0.25, -0.25, 0.5], [-0.75, -0.5, -0.5], [-0.125, -0.5, 0.5]]], [[[0.625, -0.25, -0.75], [0.375, -0.625, 0.125], [-0.5, 0.75, 0.25]], [[0.75, 0.25, 0.375], [-0.25, 0.5, -0.625], [-0.625, -0.25, 0.375]], [[0.0, 0.625, 0.75], [-0.125, -0.125, 0.125], [0.25, 0.0, 0.125]], [[0.75, 0.375, -0.25], [-0.125, -0.125, -0.625], [-0.75, 0.5, -0.125]]], [[[-0.25, 0.25, 0.125], [0.75, 0.25, 0.75], [0.125, -0.25, -0.25]], [[0.75, 0.125, -0.5], [0.5, 0.5, -0.75], [-0.5, 0.375, -0.125]], [[-0.25, -0.75, -0.5], [0.625, 0.5, 0.5], [0.125, -0.625, -0.25]], [[0.0, 0.75, -0.375], [0.125, 0.0, 0.0], [0.125, 0.375, -0.625]]], [[[0.75, 0.625, 0.375], [-0.375, -0.125, -0.125], [-0.25, -0.75, 0.375]], [[-0.75, 0.375, -0.5], [0.25, -0.25, -0.375], [0.75, 0.0, 0.625]], [[-0.5, 0.0, -0.25], [-0.125, -0.75, 0.25], [-0.25, 0.625, -0.5]], [[-0.25, -0.75, 0.5], [0.0, -0.125, 0.625], [0.125, 0.75, 0.375]]], [[[0.125, 0.0, -0.5], [0.25, 0.5, 0.375], [-0.125, -0.75, 0.375]], [[-0.75, 0.5, -0.625], [-0.375, -0.5, 0.125], [-0.5, -0.375, -0.75]], [[0.75, -0.5, -0.5], [0.125, -0.625, 0.625], [0.5, -0.25, -0.125]], [[-0.25, 0.375, -0.125], [-0.375, 0.25, -0.625], [0.5, -0.125, 0.75]]]]> : tensor<8x4x3x3xf32>} : tensor<8x4x3x3xf32>
-    %3 = dataflow.conv %2, %w3 {dataflow.weights_memory = "off_chip", name = "conv2", kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>, pad = array<i64: 1, 1, 1, 1>, coarse_in = 2 : i64, coarse_out = 8 : i64, fine = 9 : i64} : (!dataflow.stream<1x6x6x4xf32>, tensor<8x4x3x3xf32>) -> !dataflow.stream<1x6x6x8xf32>
+    %3 = dataflow.conv %2, %w3 {dataflow.weights_memory = "off_chip", name = "conv2", kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>, pad = array<i64: 1, 1, 1, 1>, coarse_in = 4 : i64, coarse_out = 8 : i64, fine = 3 : i64} : (!dataflow.stream<1x6x6x4xf32>, tensor<8x4x3x3xf32>) -> !dataflow.stream<1x6x6x8xf32>
     %w2 = dataflow.weights {name = "w2", value = dense<[[-0.125, 0.0, 0.0, -0.25, 0.75, -0.25, 0.25, -0.25], [-0.125, 0.75, -0.5, 0.25, -0.125, 0.25, 0.375, -0.25], [0.25, 0.25, -0.125, -0.625, 0.25, -0.75, 0.625, 0.625], [0.625, -0.75, 0.75, 0.75, 0.125, 0.5, 0.375, 0.5], [-0.625, -0.75, -0.375, -0.5, 0.125, 0.625, 0.375, -0.125], [0.125, 0.25, 0.5, -0.625, 0.5, -0.5, 0.125, 0.0], [0.625, 0.375, -0.5, 0.125, -0.75, -0.625, 0.0, 0.625], [-0.5, -0.625, 0.75, -0.125, -0.625, 0.125, -0.25, -0.25], [-0.125, -0.125, 0.5, 0.625, -0.375, -0.125, 0.25, 0.125], [0.125, 0.75, -0.5, -0.375, 0.375, 0.625, -0.125, -0.25], [0.5, -0.25, 0.0, 0.625, -0.125, -0.75, 0.0, 0.625], [0.5, 0.5, 0.5, 0.625, -0.25, -0.75, 0.375, -0.375], [0.375, 0.5, 0.0, -0.125, 0.125, -0.75, 0.625, 0.375], [-0.75, 0.5, 0.625, 0.75, 0.0, -0.625, -0.25, -0.375], [0.75, 0.5, 0.0, -0.625, -0.5, -0.375, 0.375, -0.125], [-0.5, -0.125, -0.625, 0.125, -0.375, 0.625, 0.0, 0.25], [0.75, 0.25, -0.25, 0.125, -0.625, -0.5, -0.375, -0.125], [0.25, 0.75, -0.5, 0.625, -0.625, 0.375, 0.75, 0.0], [0.0, 0.625, -0.625, 0.25, 0.625, -0.125, -0.375, 0.0], [-0.75, -0.5, -0.125, 0.125, 0.25, -0.25, -0.5, 0.5], [-0.75, 0.5, -0.625, 0.75, -0.125, 0.5, -0.5, -0.75], [0.125, 0.375, -0.25, 0.5, -0.25, 0.625, -0.625, 0.0], [0.5, 0.0, 0.375, 0.0, -0.25, -0.5, 0.5, 0.75], [-0.125, 0.75, -0.75, -0.375, 0.125, 0.75, 0.125, -0.5]]> : tensor<24x8xf32>} : tensor<24x8xf32>
     %5 = dataflow.linear %3, %w2 {dataflow.weights_memory = "off_chip", name = "fc"} : (!dataflow.stream<1x6x6x8xf32>, tensor<24x8xf32>) -> !dataflow.stream<1x6x6x24xf32>
     %4 = dataflow.sink %5 {name = "out", perm = array<i64: 0, 1, 2, 3>} : (!dataflow.stream<1x6x6x24xf32>) -> tensor<1x6x6x24xf32>
@@ -27,12 +27,13 @@ builtin.module attributes {dataflow.platform = "zcu102"} {
   }
 }
 
-// One m_axi port per DRAM buffer of 512-bit beats (conv2's 576-bit words span two):
-// CHECK:      void top({{.*}}, ap_uint<512>* conv0_w0, ap_uint<512>* conv1_w0, ap_uint<512>* conv2_w0, ap_uint<512>* conv2_w1, ap_uint<512>* fc_w0) {
+// One m_axi port per DRAM buffer: 512-bit beats of whole words, or conv2's 384-bit words over three 128-bit ports:
+// CHECK:      void top({{.*}}, ap_uint<512>* conv0_w0, ap_uint<512>* conv1_w0, ap_uint<128>* conv2_w0, ap_uint<128>* conv2_w1, ap_uint<128>* conv2_w2, ap_uint<512>* fc_w0) {
 // CHECK:      DFCC_HLS(INTERFACE m_axi port=conv0_w0 offset=slave bundle=gmem_conv0_w0 depth=1 max_read_burst_length=16
 // CHECK-NEXT: DFCC_HLS(INTERFACE m_axi port=conv1_w0 offset=slave bundle=gmem_conv1_w0 depth=1 max_read_burst_length=16
-// CHECK-NEXT: DFCC_HLS(INTERFACE m_axi port=conv2_w0 offset=slave bundle=gmem_conv2_w0 depth=2 max_read_burst_length=16
-// CHECK-NEXT: DFCC_HLS(INTERFACE m_axi port=conv2_w1 offset=slave bundle=gmem_conv2_w1 depth=2 max_read_burst_length=16
+// CHECK-NEXT: DFCC_HLS(INTERFACE m_axi port=conv2_w0 offset=slave bundle=gmem_conv2_w0 depth=3 max_read_burst_length=16
+// CHECK-NEXT: DFCC_HLS(INTERFACE m_axi port=conv2_w1 offset=slave bundle=gmem_conv2_w1 depth=3 max_read_burst_length=16
+// CHECK-NEXT: DFCC_HLS(INTERFACE m_axi port=conv2_w2 offset=slave bundle=gmem_conv2_w2 depth=3 max_read_burst_length=16
 // CHECK-NEXT: DFCC_HLS(INTERFACE m_axi port=fc_w0 offset=slave bundle=gmem_fc_w0 depth=2 max_read_burst_length=16
 // the prefetch FIFOs cover a 64-cycle DRAM latency in 16-beat bursts
 // CHECK:      hls::stream<dfcc::vec<dfcc::code<ap_fixed<4, 1>, signed char >, 4> > conv0_wfifo("conv0_wfifo");
@@ -43,8 +44,8 @@ builtin.module attributes {dataflow.platform = "zcu102"} {
 // CHECK:      dfcc::weight_reader<36, 12, 42, 3, 4, 512>(conv1_wfifo, conv1_w0);  // conv1: 12 of 24 words from DRAM
 // CHECK-NEXT: dfcc::weight_merge<36, 12, 12>(w_w1_conv1_on, conv1_wfifo, conv1_words);  // conv1
 // CHECK-NEXT: dfcc::conv<{{.*}}>(conv1_in1, s_conv1, conv1_words, b_conv1_zero);  // conv1
-// CHECK:      dfcc::weight_reader<36, 2, 1, 128, 4, 512>(conv2_wfifo, conv2_w0, conv2_w1);  // conv2: 2 of 2 words from DRAM
-// CHECK-NEXT: dfcc::conv<{{.*}}>(conv2_in2, s_conv2, conv2_wfifo, b_conv2_zero);  // conv2
+// CHECK:      dfcc::weight_reader<36, 3, 1, 32, 4, 128>(conv2_wfifo, conv2_w0, conv2_w1, conv2_w2);  // conv2: 3 of 3 words from DRAM
+// CHECK-NEXT: dfcc::conv<{{.*}}>(conv2_in4, s_conv2, conv2_wfifo, b_conv2_zero);  // conv2
 // CHECK:      dfcc::weight_reader<36, 192, 128, 1, 4, 512>(fc_wfifo, fc_w0);  // fc: 192 of 192 words from DRAM
 // CHECK-NEXT: dfcc::linear<{{.*}}>(fc_in1, out, fc_wfifo, b_fc_zero);  // fc
 
@@ -54,7 +55,7 @@ builtin.module attributes {dataflow.platform = "zcu102"} {
 // TB:       static ap_uint<512> dram_conv0_w0[1];
 // TB:       const std::vector<unsigned char> image = read_bytes(dir + "/../weights.bin");
 // TB:       dram_conv1_w0[i].range(8 * k + 7, 8 * k) = image[4096 + i * 64 + k];
-// TB:       top(port_in, port_out, dram_conv0_w0, dram_conv1_w0, dram_conv2_w0, dram_conv2_w1, dram_fc_w0);
+// TB:       top(port_in, port_out, dram_conv0_w0, dram_conv1_w0, dram_conv2_w0, dram_conv2_w1, dram_conv2_w2, dram_fc_w0);
 
 // LAYOUT:      "buffer": "dram_conv1_w0",
 // LAYOUT-NEXT: "port": 0,
