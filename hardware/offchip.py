@@ -8,6 +8,7 @@ Bandwidths are in bits per clock cycle unless the name says Gbps.
 SPILL_UNIT_DEPTH = 512
 # Vitis HLS m_axi default `latency` (UG1399, pragma HLS interface): cycles from a read request to its data
 DRAM_LATENCY_CYCLES = 64
+DDR_BURST = 16  # beats per m_axi burst (Vitis HLS's default max burst length, UG1399)
 
 
 def streamed_weight_bits(width: int, depth: int, sweeps: float) -> float:
@@ -23,6 +24,15 @@ def split_depth(depth: int, on_chip_percent: int) -> tuple[int, int]:
     # AutoWS (Yu & Bouganis): a weight memory is split by depth (address range), the top part streamed
     on = depth * on_chip_percent // 100
     return on, depth - on
+
+
+def prefetch_depth(off_words: int) -> int:
+    """Depth of the FIFO between a node's weight reader and its MAC when `off_words` of each sweep stream
+    from DRAM, spread evenly among the on-chip ones (offchip.h's no-starvation argument)."""
+    # H2PIPE: the bursts in flight during one DRAM latency (depth >= burst * k); AutoWS: one BRAM deep
+    # (less if the streamed part is shallower)
+    covering = -(-DRAM_LATENCY_CYCLES // DDR_BURST) * DDR_BURST
+    return max(covering, min(off_words, SPILL_UNIT_DEPTH))
 
 
 def evicted_stream_bits(elements: int, bits: int) -> int:

@@ -28,7 +28,7 @@ from dfcc.dialects.dataflow import (
 )
 from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY, sliding_window_fill, stage_cycles
 from dfcc.hardware.logic import stage_logic
-from dfcc.hardware.offchip import SPILL_UNIT_DEPTH, split_depth, streamed_weight_bits
+from dfcc.hardware.offchip import prefetch_depth, split_depth, streamed_weight_bits
 from dfcc.hardware.memory import bram18, line_buffer, lutram_luts, uram, window_buffer
 from dfcc.kinds.registry import kind_of
 from dfcc.kinds.sparse_weights import SparseWeightsOp
@@ -94,8 +94,8 @@ class NodeCost:
         if memory == "off_chip" or on_chip < 100:
             on, off = (0, depth) if memory == "off_chip" else split_depth(depth, on_chip)
             saved_lut = 0 if in_bram else lutram_luts(width, depth) if width * depth else 0
-            # AutoWS: the streamed part passes through an on-chip buffer one BRAM deep (less if the part is shallower)
-            buffer_bram, buffer_lut = array_cost(width, min(off, SPILL_UNIT_DEPTH))
+            # the streamed part passes through the weight reader's prefetch FIFO (offchip.h)
+            buffer_bram, buffer_lut = array_cost(width, prefetch_depth(off))
             spilled = _replace(self, bram18=self.bram18 - in_bram + buffer_bram, lut=self.lut - saved_lut + buffer_lut,
                                offchip_bits=self.offchip_bits + round(streamed_weight_bits(width, off, self.weight_sweeps)))
             if memory == "off_chip" or on == 0:

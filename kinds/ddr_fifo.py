@@ -12,13 +12,12 @@ from xdsl.utils.exceptions import VerifyException
 from dfcc.dialects.dataflow import NodeOp, StreamType, int_attr, stream_type_of
 from dfcc.hardware.cycles import streaming_cycles
 from dfcc.hardware.logic import stage_logic
-from dfcc.hardware.offchip import DRAM_LATENCY_CYCLES, evicted_stream_bits
+from dfcc.hardware.offchip import DDR_BURST, DRAM_LATENCY_CYCLES, evicted_stream_bits
 from dfcc.kinds.cost import STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, folding_of, node_label, stream_bits
 from dfcc.kinds.hls_types import prod
 from dfcc.kinds.registry import NodeKind, register
 from dfcc.kinds.semantics import FixedIsFloatThenCast
 
-DDR_BURST = 16  # beats per m_axi burst of an evicted skip connection (Vitis HLS's default max burst length)
 
 
 @dataclass

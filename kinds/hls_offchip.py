@@ -17,8 +17,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from dfcc.hardware.offchip import DRAM_LATENCY_CYCLES, SPILL_UNIT_DEPTH, split_depth
-from dfcc.kinds.ddr_fifo import DDR_BURST, DramBuffer
+from dfcc.hardware.offchip import DDR_BURST, prefetch_depth, split_depth
+from dfcc.kinds.ddr_fifo import DramBuffer
 from dfcc.kinds.hls_types import Rom, codes_of, sanitize
 
 # Widest beat of a weight port: 512-bit AXI, the DDR4 controller's native data width (Xilinx PG150) and
@@ -84,15 +84,12 @@ def pack_beats(codes: np.ndarray, bits: int, beat: int, ports: int, per_port: in
     return images
 
 
-def prefetch_depth(on_words: int, off_words: int) -> int:
-    """Depth of the FIFO between a node's weight reader and its MAC (offchip.h's no-starvation argument)
-    when each sweep reads `on_words` from its ROM, then `off_words` from the FIFO."""
-    # H2PIPE: the bursts in flight during one DRAM latency (depth >= burst * k); plus the words a reader at
-    # the sweep's average rate, off / (on + off) words a cycle (the rate the estimate costs), banks while
-    # the MAC reads its on-chip words; at least AutoWS's one-BRAM-deep stream buffer (kinds/cost.py)
-    covering = -(-DRAM_LATENCY_CYCLES // DDR_BURST) * DDR_BURST
-    banked = -(-off_words * on_words // (on_words + off_words))
-    return max(covering + banked, min(off_words, SPILL_UNIT_DEPTH))
+def streamed_words(depth: int, off: int) -> np.ndarray:
+    """Which of a sweep's `depth` words stream from DRAM: `off` of them spread evenly (word d when
+    floor((d+1)*off/depth) > floor(d*off/depth), as offchip.h weight_merge counts), so the MAC drains the
+    reader's FIFO at a steady rate instead of all at once after its on-chip words."""
+    d = np.arange(depth, dtype=np.int64)
+    return (d + 1) * off // depth > d * off // depth
 
 
 def mac_weights(em, op, w_rom: Rom, sweeps: int, *, channels: int, groups: int, lanes_in: int, lanes_out: int,
@@ -110,13 +107,16 @@ def mac_weights(em, op, w_rom: Rom, sweeps: int, *, channels: int, groups: int, 
     depth, lanes = words.shape
     on, off = split_depth(depth, percent)
     beat, ports, per_port, per_beat = dram_layout(lanes, fx.width)
-    images = pack_beats(codes_of(words[on:], fx.frac), fx.width, beat, ports, per_port, per_beat)
+    streamed = streamed_words(depth, off)
+    images = pack_beats(codes_of(words[streamed], fx.frac), fx.width, beat, ports, per_port, per_beat)
     port_names = tuple(em.unique(f"{name}_w{p}") for p in range(ports))
     beats = -(-off // per_beat)
     layout = {"node": name, "element": fx.cpp, "bits": fx.width, "frac_bits": fx.frac,
               "words_on_chip": on, "words_streamed": off, "sweeps": sweeps, "weights_per_word": lanes,
               "beat_bits": beat, "words_per_beat": per_beat, "lanes_per_port": per_port,
-              "order": "per sweep the node's words in the order its MAC reads them (include/dfcc/weights.h); "
+              "order": "per sweep the streamed words in the order its MAC reads them (include/dfcc/weights.h), "
+                       "word d of the sweep's N streamed when floor((d+1)*words_streamed/N) > "
+                       "floor(d*words_streamed/N); "
                        "word slot j of a beat, lane l on port l // lanes_per_port at bit "
                        "(j * lanes_per_port + l % lanes_per_port) * bits: the two's complement code, value = "
                        "code * 2^-frac_bits"}
@@ -126,13 +126,13 @@ def mac_weights(em, op, w_rom: Rom, sweeps: int, *, channels: int, groups: int, 
     em.headers.add("offchip.h")
     em.streamed_weights.add(op)
     fifo = em.temp_stream(f"{name}_wfifo", w_rom.elem, lanes)
-    fifo.depth = prefetch_depth(on, off)
+    fifo.depth = prefetch_depth(off)
     em.calls.append(f"dfcc::weight_reader<{sweeps}, {off}, {per_beat}, {per_port}, {fx.width}, {beat}>"
                     f"({fifo.name}, {', '.join(port_names)});  // {name}: {off} of {depth} words from DRAM")
     if on == 0:
         return fifo.name
-    rom = em.add_rom(replace(w_rom, name=f"{w_rom.name}_{sanitize(name)}_on", shape=(on, lanes), values=words[:on],
-                             comment=f"{name}: the first {on} of {depth} words, on chip"))
+    rom = em.add_rom(replace(w_rom, name=f"{w_rom.name}_{sanitize(name)}_on", shape=(on, lanes), values=words[~streamed],
+                             comment=f"{name}: {on} of {depth} words, on chip (the others streamed)"))
     merged = em.temp_stream(f"{name}_words", w_rom.elem, lanes)
     em.calls.append(f"dfcc::weight_merge<{sweeps}, {on}, {off}>({rom.name}, {fifo.name}, {merged.name});  // {name}")
     return merged.name

@@ -16,11 +16,11 @@ from dfcc.backends.hls.emit import emit_design
 from dfcc.backends.hls.project import write_project
 from dfcc.dialects.resources import elements_array
 from dfcc.frontends.mlir import make_context, parse_module
-from dfcc.hardware.offchip import evicted_stream_bits, gbps, split_depth
+from dfcc.hardware.offchip import evicted_stream_bits, gbps, prefetch_depth, split_depth
 from dfcc.hardware.platforms import load_platform
 from dfcc.kinds import ConvOp, DdrFifoOp, ForkOp, WeightsOp
 from dfcc.kinds.cost import describe
-from dfcc.kinds.hls_offchip import dram_layout, mac_words, prefetch_depth
+from dfcc.kinds.hls_offchip import dram_layout, mac_words, streamed_words
 from dfcc.passes.explore import Explore
 from dfcc.passes.quantize import Quantize
 from dfcc.passes.spill import place_weights, spill
@@ -209,13 +209,17 @@ def test_dram_layout_and_prefetch_depth():
     assert dram_layout(192, 4) == (256, 3, 64, 1)
     assert dram_layout(144, 4) == (64, 9, 16, 1)
     # a 64-cycle DRAM latency in 16-beat bursts needs 4 bursts buffered; a longer streamed part gets the
-    # one-BRAM-deep buffer of the cost model (512 words)
-    assert prefetch_depth(0, 12) == 64
-    assert prefetch_depth(0, 300) == 300
-    assert prefetch_depth(0, 5000) == 512
-    # ResNet-18's conv16 at 10% on chip: 921 ROM words, then 8295 streamed; a reader at 8295/9216 words a
-    # cycle banks 8295 * 921 / 9216 = 828.96 -> 829 words during the ROM part, plus the 64 in flight
-    assert prefetch_depth(921, 8295) == 893
+    # one-BRAM-deep buffer of AutoWS (512 words)
+    assert prefetch_depth(12) == 64
+    assert prefetch_depth(300) == 300
+    assert prefetch_depth(5000) == 512
+
+
+def test_streamed_words_spread_evenly():
+    """3 of 8 words streamed: floor((d+1)*3/8) steps at d = 2, 5, 7; all or none at the ends."""
+    assert np.flatnonzero(streamed_words(8, 3)).tolist() == [2, 5, 7]
+    assert streamed_words(5, 5).all() and not streamed_words(5, 0).any()
+    assert streamed_words(9216, 8295).sum() == 8295
 
 
 def test_mac_words_follow_the_kernel_order():
@@ -256,7 +260,7 @@ def test_weight_image_holds_the_streamed_words(tmp_path):
     assert sorted(words) == ["conv0", "conv1", "conv2", "fc"]
     assert np.array_equal(words["conv0"], mac_words(weights["w0"], channels=4, groups=1, lanes_in=2, lanes_out=2, fine=1))
     conv1 = mac_words(weights["w1"], channels=4, groups=2, lanes_in=1, lanes_out=1, fine=3)
-    assert np.array_equal(words["conv1"], conv1[12:])  # half of its 24 words stay on chip
+    assert np.array_equal(words["conv1"], conv1[1::2])  # half of its 24 words streamed, spread: every second
     assert words["conv2"].shape == (3, 96)  # three ports of 32 lanes
     assert np.array_equal(words["conv2"], mac_words(weights["w3"], channels=4, groups=1, lanes_in=4, lanes_out=8, fine=3))
     assert np.array_equal(words["fc"].ravel(), weights["w2"].T.ravel())  # one weight a word, channel-major

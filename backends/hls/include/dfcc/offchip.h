@@ -22,12 +22,13 @@
 //   shared AXI interconnect and cannot block another node's weights.
 // - No starvation: the reader is one pipelined loop over all SWEEPS*OFF words (sweeps flattened),
 //   so the m_axi requests run `latency` cycles ahead of their data and one word arrives per cycle
-//   once the first DRAM latency has passed. The FIFO to the MAC is ceil(LATENCY / BURST) bursts deep
-//   plus OFF*ON/WORDS words (the emitter sizes it, kinds/hls_offchip.py): a reader at the sweep's
-//   average rate, OFF/WORDS words a cycle, banks that many while the MAC reads its ON on-chip words,
-//   then keeps pace with the MAC through the OFF streamed ones, and a DRAM stall of up to one latency
-//   leaves the MAC reading buffered words. When the node's share of the DRAM bandwidth is below that
-//   rate, the MAC slows to the DRAM's: the estimate's II' = II * BW_total / BW_max (AutoWS).
+//   once the first DRAM latency has passed. weight_merge spreads a sweep's OFF streamed words evenly
+//   among its ON on-chip ones, so the MAC drains the FIFO at a steady OFF/(ON+OFF) words a cycle, never
+//   faster than the reader fills it; a FIFO of ceil(LATENCY / BURST) bursts (at least AutoWS's one-BRAM
+//   buffer when the streamed part is that long; the emitter sizes it, hardware/offchip.py
+//   prefetch_depth) covers the requests in flight, so a DRAM stall of up to one latency leaves the MAC
+//   reading buffered words. When the node's share of the DRAM bandwidth is below that rate, the MAC
+//   slows to the DRAM's: the estimate's II' = II * BW_total / BW_max (AutoWS).
 #ifndef DFCC_OFFCHIP_H
 #define DFCC_OFFCHIP_H
 
@@ -71,18 +72,25 @@ void weight_reader(hls::stream<vec<code<T, C>, WL> >& out, Ports... ports) {
     }
 }
 
-// Words in the MAC's order: per sweep the ON on-chip words (rom), then the OFF streamed ones.
+// Words in the MAC's order: per sweep N = ON + OFF words, word d streamed when floor((d+1)*OFF/N) >
+// floor(d*OFF/N) (the OFF streamed words spread evenly, kinds/hls_offchip.py streamed_words), the others
+// read in turn from the on-chip rom. `due` is d*OFF mod N: a word is streamed when adding OFF carries.
 template <int SWEEPS, int ON, int OFF, typename T_w, int WL>
 void weight_merge(const T_w rom[ON][WL], hls::stream<vec<T_w, WL> >& off, hls::stream<vec<T_w, WL> >& out) {
     DFCC_HLS(ARRAY_PARTITION variable=rom complete dim=2)
+    constexpr int N = ON + OFF;
     for (int s = 0; s < SWEEPS; s++) {
-        for (int d = 0; d < ON + OFF; d++) {
+        int due = 0, r = 0;
+        for (int d = 0; d < N; d++) {
             DFCC_HLS(PIPELINE II=1)
             vec<T_w, WL> word;
-            if (d < ON) {
-                for (int l = 0; l < WL; l++) word.data[l] = rom[d][l];
-            } else {
+            due += OFF;
+            if (due >= N) {
+                due -= N;
                 word = off.read();
+            } else {
+                for (int l = 0; l < WL; l++) word.data[l] = rom[r][l];
+                r++;
             }
             out.write(word);
         }
