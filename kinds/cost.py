@@ -279,7 +279,7 @@ class WindowCost:
 
     bram18: int
     lut: int
-    fill: int  # cycles before the first window is complete
+    fill: int  # cycles from the first input beat to the first complete window
     fill_fraction: float  # share of the input (its pixels, padding not counted) read by then
 
 
@@ -289,7 +289,9 @@ def sliding_window_cost(h: int, w: int, c: int, kr_span: int, kc_span: int, pads
     pt, pb, pl, pr = pads
     l_bram, l_lut = array_cost(*line_buffer(c, w, kr_span, bits, coarse, coarse_group, pl, pr))
     x_bram, x_lut = array_cost(*window_buffer(c, kr_span, kc_span, bits, coarse, coarse_group))
-    fill = sliding_window_fill(w, c, kr_span, kc_span, coarse, coarse_group, pl, pr)
+    # window.h walks the top and left padding before its first input beat: not counted from that beat
+    ahead = (pt * (w + pl + pr) + pl) * -(-c // (coarse * coarse_group))
+    fill = max(0, sliding_window_fill(w, c, kr_span, kc_span, coarse, coarse_group, pl, pr) - ahead)
     # fpgaConvNet sliding window: the first window is complete at padded position (Kr-1, Kc-1), having
     # read the input rows above it and that row's pixels up to its column
     rows, cols = kr_span - 1 - pt, kc_span - pl
