@@ -215,8 +215,9 @@ class Conv(NodeKind):
                 lut=logic.lut + w_lut + window.lut + a_lut + b_lut, ff=logic.ff,
                 out_lanes=self.stream_lanes(op, dict(zip(factors, folding)))[1], weight_width=ww, weight_depth=wd, mult_lut=mults * lut_multiplier(d_bits, w_bits),
                 weight_sweeps=ho * wo,
-                # conv.h conv_mac: a pixel's MACs run after its window is in, the pixels one after the other
-                lag=per_pixel, drain=(-(-ho * wo // px) - 1) * per_pixel,
+                # conv.h conv_mac: each window beat's MACs run as it arrives (after the last one, a beat's
+                # worth is left), the pixels one after the other
+                lag=per_pixel // -(-c // (ci * cg)), drain=(-(-ho * wo // px) - 1) * per_pixel,
             )
 
         return NodeModel(

@@ -52,8 +52,8 @@ class NodeCost:
     `cycles` is the stage latency (the pipeline's II is the largest); `depth` the cycles from its
     first input to its first output (summed along the longest path for the batch latency); `fill`
     the fraction of its input tensor it absorbs before its first output (sizes skip FIFOs, rate
-    independent); `lag` the cycles it works on what it has read before writing the result (a conv's
-    MACs of one pixel), after its fill and after its last input; `drain` the cycles from its first
+    independent); `lag` the cycles it works on its last beat read before writing the result (a conv's
+    MACs of one window beat), after its fill and after its last input; `drain` the cycles from its first
     output to its last when its input keeps up (0: one output beat a cycle). `weight_*` is the weight
     memory alone, in each place it could live.
     """
@@ -279,8 +279,8 @@ class WindowCost:
 
     bram18: int
     lut: int
-    fill: int  # cycles before the first window is complete
-    fill_fraction: float  # share of the (padded) input read by then
+    fill: int  # cycles from the first input beat to the first complete window
+    fill_fraction: float  # share of the input (its pixels, padding not counted) read by then
 
 
 def sliding_window_cost(h: int, w: int, c: int, kr_span: int, kc_span: int, pads: tuple[int, int, int, int],
@@ -289,9 +289,14 @@ def sliding_window_cost(h: int, w: int, c: int, kr_span: int, kc_span: int, pads
     pt, pb, pl, pr = pads
     l_bram, l_lut = array_cost(*line_buffer(c, w, kr_span, bits, coarse, coarse_group, pl, pr))
     x_bram, x_lut = array_cost(*window_buffer(c, kr_span, kc_span, bits, coarse, coarse_group))
-    fill = sliding_window_fill(w, c, kr_span, kc_span, coarse, coarse_group, pl, pr)
-    padded_words = (h + pt + pb) * (w + pl + pr) * c // (coarse * coarse_group) or 1
-    return WindowCost(l_bram + x_bram, l_lut + x_lut, fill, min(1.0, (fill + 1) / padded_words))
+    # window.h walks the top and left padding before its first input beat: not counted from that beat
+    ahead = (pt * (w + pl + pr) + pl) * -(-c // (coarse * coarse_group))
+    fill = max(0, sliding_window_fill(w, c, kr_span, kc_span, coarse, coarse_group, pl, pr) - ahead)
+    # fpgaConvNet sliding window: the first window is complete at padded position (Kr-1, Kc-1), having
+    # read the input rows above it and that row's pixels up to its column
+    rows, cols = kr_span - 1 - pt, kc_span - pl
+    read = 0 if rows < 0 else rows * w + min(w, max(0, cols))
+    return WindowCost(l_bram + x_bram, l_lut + x_lut, fill, min(1.0, read / (h * w)))
 def pixel_port(op: Operation, stream: StreamType) -> NodeModel:
     """Graph input/output: moves one pixel (all channels of a position) per cycle over AXI, or
     `pixels` adjacent ones where the op has that factor (spatial parallelism)."""

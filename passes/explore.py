@@ -54,8 +54,10 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import Rewriter
 
 from dfcc.analyses.fifo_sizing import size_fifos, write_depths
+from dfcc.analyses.simulation import simulate
 from dfcc.kinds.cost import NodeModel
 from dfcc.dialects.dataflow import MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES
+from dfcc.passes.decompose import remark
 from dfcc.passes.spill import evict_large_skips, place_weights, write_weights_memory
 from dfcc.analyses.network import (
     DEFAULT_FIFO_DEPTH, PLATFORM_ATTR, RESOURCE_LABELS, RESOURCES, Choice, Network, Totals,
@@ -506,14 +508,25 @@ class Explore(ModulePass):
 def _write_fifo_depths(module: ModuleOp, platform: Platform, utilisation: float) -> None:
     """Every stream's depth from the cycle-level schedule of the chosen folding (checked by
     simulation), never below the skip-FIFO depths costed above; if those FIFOs break the budget,
-    only the join inputs keep them, and if they still do, every stream keeps its costed depth."""
+    only the join inputs keep them, and if they still do, every stream keeps its costed depth.
+    Those fallbacks are simulated again: a design that then runs slower than its sized II, or
+    hangs, is named in a remark."""
     limits = {k: utilisation * getattr(platform, k) for k in RESOURCES}
-    sized = size_fifos(module).depths
-    costed = {(v.op, v.index): v.type.depth.data for v in sized}  # by result: write_depths makes new values
-    write_depths({v: max(d, v.type.depth.data) for v, d in sized.items()})
+    sizing = size_fifos(module)
+    costed = {(v.op, v.index): v.type.depth.data for v in sizing.depths}  # by result: write_depths makes new values
+    write_depths({v: max(d, v.type.depth.data) for v, d in sizing.depths.items()})
+    network = Network.from_module(module)
+    if not network.evaluate(network.ir_choices(), respect_ir_depths=True).overshoot(limits):
+        return
+    write_depths({e.value: DEFAULT_FIFO_DEPTH for e in network.edges if len(network.in_edges[e.consumer]) < 2})
     network = Network.from_module(module)
     if network.evaluate(network.ir_choices(), respect_ir_depths=True).overshoot(limits):
-        write_depths({e.value: DEFAULT_FIFO_DEPTH for e in network.edges if len(network.in_edges[e.consumer]) < 2})
-        network = Network.from_module(module)
-        if network.evaluate(network.ir_choices(), respect_ir_depths=True).overshoot(limits):
-            write_depths({op.results[i]: depth for (op, i), depth in costed.items()})
+        write_depths({op.results[i]: depth for (op, i), depth in costed.items()})
+    fallback = simulate(module)
+    if fallback.deadlock:
+        remark(f"the FIFO depths that fit {utilisation:.0%} of {platform.name} hang the design "
+               f"({fallback.describe_deadlock()}); raise utilisation or use evict-skips=true", "explore")
+    elif fallback.ii > sizing.checked.ii:
+        remark(f"the FIFO depths that keep the II at {sizing.checked.ii} cycles do not fit {utilisation:.0%} of "
+               f"{platform.name}; at the depths that fit, the design simulates at II {fallback.ii} "
+               f"(the estimate assumes {sizing.checked.ii}); raise utilisation or use evict-skips=true", "explore")

@@ -136,9 +136,9 @@ def test_network_totals_and_skip_fifo():
     assert network.nodes[totals.bottleneck].name == "conv"
     (edge, depth), = totals.fifo_depths.items()
     assert network.nodes[network.edges[edge].producer].name == "fork"
-    # conv fill ((8+2)*2 + 2)*4 = 88 words, +1 for the first output, of 10*10*4 padded words;
-    # that fraction of the 256-element skip stream plus SATAY's 64
-    assert depth == -(-89 * 256 // 400) + 64 == 121
+    # the conv's first window is complete once it has read input row 0 and 2 pixels of row 1 (pad 1):
+    # 10 of 64 pixels; that share of the 256-element skip stream plus SATAY's 64
+    assert depth == 10 * 256 // 64 + 64 == 104
     assert totals.dsp == sum(c.dsp for c in totals.costs)
     # a chain apart from the skip, with lane converters conv (1) -> add (2), beside fork (1) -> add (2),
     # pool (2) -> flat (1, its coarse) and flat (1) -> fc (4); P2/P1 - 1 + 3 cycles deep: 4, 3 and 6

@@ -9,6 +9,7 @@ from xdsl.dialects.builtin import ModuleOp
 
 from dfcc.backends.estimate import Estimate
 from dfcc.analyses.network import RESOURCES, Network
+from dfcc.analyses.simulation import simulate
 from dfcc.dialects.dataflow import PLATFORM_ATTR, StreamType
 from dfcc.kinds import ConvOp
 from dfcc.driver.cli import main
@@ -95,9 +96,14 @@ def test_explore_deterministic(resnet_small_text):
     assert first == second and "coarse_out" in first
 
 
-def test_utilisation_cap_respected(resnet_small_text):
+def test_utilisation_cap_respected(resnet_small_text, capsys):
     module = _explore(resnet_small_text, platform="zcu102", utilisation=0.3)
     _check_design(module, "zcu102", 0.3)
+    # the FIFO depths the simulation sizes do not fit 30 %: the costed ones that do cost the II, and
+    # the remark gives the II the design simulates at
+    sim = simulate(module)
+    assert not sim.deadlock and sim.ii > Estimate.of_module(module).totals.ii
+    assert f"the design simulates at II {sim.ii}" in capsys.readouterr().err
 
 
 def test_no_fit_names_resource_and_overshoot(tmp_path):

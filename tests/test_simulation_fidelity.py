@@ -1,16 +1,12 @@
 """The estimate against the cycle-level simulation on every bundled example the HLS backend builds,
 float and 8-bit, after explore for ZCU102: II within 5 %, first-inference latency within 10 %.
 
-Known misses are marked xfail (strict, so a fix shows up):
-- a conv's window generator fed slower than one beat per cycle (a lane converter or a slow producer in
-  front of it, which a per-node cost does not see) makes the MAC wait longer between rows than
-  windowed_stage_cycles counts (basic_block_strided int8);
-- stages near the II in series behind lane converters (whose beats come in bursts) through 2-deep
-  streams wait on each other longer than the slowest alone (mobilenet_v2_small float: 1156 estimated,
-  1418 simulated; resnet18_small, yolo_tiny, unet the same shape, not analysed further);
-- latency: resnet18_small (estimate 15 to 19 % low), yolo_tiny int8 and unet float (10 to 16 % high); vit_block
-  and llama_block with lanes on their whole-tensor transposes and reshapes (explore's `coarse`) 18 % high
-  in float, 34 and 73 % high at 8 bits, not analysed yet.
+Known misses are marked xfail (strict, so a fix shows up), both first-inference latency just past
+10 % with the II within 3 %. The estimate spreads each stage's input evenly over its producer's
+span, while the simulated beats come in bursts (a strided window emits every other row, a MAC a
+pixel's output beats at once); the error builds up along a long chain of such stages:
+- mobilenet_v2_small float: 10.4 % high, through the middle inverted-residual blocks;
+- resnet18_small float: 10.6 % low.
 Lane converters themselves are costed (analyses/network.py), and explore keeps them within the II.
 """
 
@@ -25,9 +21,7 @@ from tests.test_csim import FIXED, FIXED_MODELS, FLOAT, FLOAT_MODELS, compiled  
 
 BIG = {"resnet18_small", "mobilenet_v2_small", "mobilenet_v3_small_tiny", "yolo_tiny", "unet"}
 # measured: (model, number format) where the estimate misses (II by > 5 %, or latency by > 10 %)
-MISSES = {(name, "float") for name in ("resnet18_small", "mobilenet_v2_small", "yolo_tiny", "unet", "vit_block",
-                                        "llama_block")}
-MISSES |= {(name, "int8") for name in ("basic_block_strided", "resnet18_small", "yolo_tiny", "vit_block", "llama_block")}
+MISSES = {("mobilenet_v2_small", "float"), ("resnet18_small", "float")}
 
 
 def _cases():
@@ -35,7 +29,7 @@ def _cases():
         for name in names:
             marks = [pytest.mark.slow] if name in BIG else []
             if (name, tag) in MISSES:
-                marks.append(pytest.mark.xfail(strict=True, reason="slow-fed stages in series; see the module docstring"))
+                marks.append(pytest.mark.xfail(strict=True, reason="latency just past 10 %; see the module docstring"))
             yield pytest.param(name, pipeline, id=f"{name}-{tag}", marks=marks)
 
 
