@@ -245,7 +245,9 @@ class Lowering:
         """
         index, act = g.index, g.act
         if index.ndim != len(act.shape):
-            act = self.reshape(act, act.shape)  # ranks always agree; kept for clarity
+            raise DfccError(f"{location(op)}: this gather reads rank-{len(act.shape)} data into rank {index.ndim} "
+                            "(windows of varying size, as in adaptive pooling to an output size that does not "
+                            "divide the input size): not supported; pick sizes that divide", "lower-to-dataflow")
         if np.array_equal(index, np.arange(index.size).reshape(index.shape)) and index.shape == act.shape:
             return act, (0, 0, 0, 0)
         maps = separable_maps(index, act.shape)
