@@ -48,8 +48,9 @@ VISION_MODELS = {
     "shufflenet_v2_x0_5": (tv.shufflenet_v2_x0_5, (1, 3, 32, 32)),
     "squeezenet1_0": (tv.squeezenet1_0, (1, 3, 47, 47)),
     "squeezenet1_1": (tv.squeezenet1_1, (1, 3, 47, 47)),
-    "googlenet": (lambda: tv.googlenet(aux_logits=False, init_weights=True), (1, 3, 47, 47)),
-    "inception_v3": (lambda: tv.inception_v3(aux_logits=False, init_weights=True), (1, 3, 75, 75)),
+    # PyTorch's default init: theirs (truncated normal, std 0.01) lets the features vanish, leaving logits = bias
+    "googlenet": (lambda: tv.googlenet(aux_logits=False, init_weights=False), (1, 3, 47, 47)),
+    "inception_v3": (lambda: tv.inception_v3(aux_logits=False, init_weights=False), (1, 3, 75, 75)),
     "densenet121": (tv.densenet121, (1, 3, 32, 32)),
     "convnext_tiny": (tv.convnext_tiny, (1, 3, 32, 32)),
     "mnasnet0_5": (tv.mnasnet0_5, (1, 3, 32, 32)),
