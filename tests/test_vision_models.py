@@ -2,7 +2,8 @@
 
 The fast subset of the zoo (`make zoo` runs the full models, `bench/bench_zoo.py`): the same model code,
 shallower or narrower through the builders' own arguments, so CI covers each family's structure
-(ceil_mode pools, the `-d` stems' average-pool shortcut, squeeze-excite, class token + attention).
+(ceil_mode pools, the `-d` stems' average-pool shortcut, squeeze-excite, class token + attention, Swin's
+shifted windows with relative position bias).
 """
 
 import importlib.util
@@ -24,6 +25,8 @@ SMALL = {
     "resnet18d": (lambda: timm.create_model("resnet18d", layers=(1, 1, 1, 1), num_classes=8), (1, 3, 32, 32)),
     "deit_tiny": (lambda: timm.create_model("deit_tiny_patch16_224", img_size=32, depth=1, num_classes=8),
                   (1, 3, 32, 32)),
+    "swin": (lambda: timm.create_model("swin_tiny_patch4_window7_224", img_size=16, window_size=2, depths=(2,),
+                                       num_heads=(2,), embed_dim=8, num_classes=8), (1, 3, 16, 16)),
 }
 
 
