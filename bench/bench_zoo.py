@@ -134,7 +134,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("models", nargs="*", help="zoo model names (default: all)")
     parser.add_argument("--no-csim", action="store_true", help="skip the C simulations")
-    parser.add_argument("--csim-macs", type=float, default=5e6, help="C-simulate designs up to this many MACs")
+    parser.add_argument("--csim-macs", type=float, default=20e6, help="C-simulate designs up to this many MACs")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     models = zoo()
