@@ -1,6 +1,7 @@
-# Two entry points, each installing what it needs into .venv first:
+# Three entry points, each installing what it needs into .venv first:
 #   make example   import a bundled PyTorch model, check dfcc computes what PyTorch does, size it for a ZCU102
 #   make test      the whole test suite (pytest + lit)
+#   make zoo       real torchvision, timm and transformers models end to end, as a table (bench/bench_zoo.py)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -12,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[torch,hls,test,zoo]'
 	rm -f $(VENV)/.installed-* && touch $@
 
-.PHONY: install example test
+.PHONY: install example test zoo
 install: $(STAMP)
 
 example: $(STAMP)
@@ -27,3 +28,6 @@ example: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=10 -n auto tests
 	$(BIN)/lit -q lit_tests
+
+zoo: $(STAMP)
+	$(BIN)/python -m dfcc.bench.bench_zoo

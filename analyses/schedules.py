@@ -479,10 +479,9 @@ def _transpose(p: Pipeline, op: df.TransposeOp) -> None:
     if len(op.moved_dim_groups()) <= 1:  # the element order does not change (kinds/transpose.py: a relabelling)
         p.alias(op.output, p.read(op.input, pi, name))
         return
-    dims, _ = op.stage_layout()
     x = p.read(op.input, pi, name)
     # transpose.h: the whole tensor written (N/PI iterations), then read out (N/PO iterations), PI = PO
-    n = _prod(dims)
+    n = op.input.type.num_elements
     stage = p.process(name, name, n // pi + n // po)
     p.read_at(stage, x, _every(n // pi))
     p.write(stage, p.output(op.output, po), n // pi + _every(n // po))

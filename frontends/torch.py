@@ -73,14 +73,53 @@ def _buffers_persistent(module):
             m._non_persistent_buffers_set.update(names)
 
 
+def _copy(graph, before, value):
+    """A clone node of `value` inserted before `before`, with the metadata (type, shape) torch-mlir reads."""
+    import torch
+
+    with graph.inserting_before(before):
+        copy = graph.call_function(torch.ops.aten.clone.default, (value,))
+    copy.meta.update({key: value.meta[key] for key in ("val", "tensor_meta") if key in value.meta})
+    return copy
+
+
+def _constants_in_lists_as_values(program) -> None:
+    """Give each weight or buffer that an op reads inside a list argument (`x[:, index_buffer]`) a copy node.
+
+    torch-mlir's frozen import replaces every use of a weight by the tensor itself, and then refuses
+    a list holding a tensor next to values ("Heterogeneous lists are not supported"); a copy is a
+    value, imported like any other, and folds away at lowering.
+    """
+    import torch
+
+    signature = program.graph_signature
+    constants = {*signature.inputs_to_parameters, *signature.inputs_to_buffers,
+                 *signature.inputs_to_lifted_tensor_constants}
+    graph = program.graph_module.graph
+    for node in list(graph.nodes):
+        if node.op != "call_function":
+            continue
+        args = list(node.args)
+        for i, arg in enumerate(args):
+            if isinstance(arg, (list, tuple)) and any(isinstance(a, torch.fx.Node) and a.name in constants for a in arg):
+                args[i] = type(arg)(_copy(graph, node, a) if isinstance(a, torch.fx.Node) and a.name in constants else a
+                                    for a in arg)
+        node.args = tuple(args)
+    program.graph_module.recompile()
+
+
 def import_to_text(module, *example_inputs) -> str:
     """linalg-on-tensors MLIR text of `module` (put in eval mode) traced on `example_inputs`."""
     torch, fx = _require_torch()
+    from torch_mlir.extras.fx_decomp_util import get_decomposition_table
+
     module = module.eval()
     with torch.no_grad(), _buffers_persistent(module):
         try:
-            imported = fx.export_and_import(module, *example_inputs, output_type="linalg-on-tensors", func_name="main",
-                                            hooks=_fast_literal_hooks())
+            program = torch.export.export(module, example_inputs).run_decompositions(get_decomposition_table())
+            _constants_in_lists_as_values(program)
+            imported = fx.export_and_import(program, output_type="linalg-on-tensors", func_name="main",
+                                            hooks=_fast_literal_hooks(), decomposition_table={})
         except Exception as error:  # torch.export and torch-mlir raise many kinds; report them as one
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise DfccError(f"torch-mlir could not import the model: {first_line}") from None

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from xdsl.dialects import func
-from xdsl.dialects.builtin import AnyFloat
+from xdsl.dialects import func, tensor
+from xdsl.dialects.builtin import DYNAMIC_INDEX, AnyFloat
 from xdsl.ir import Operation, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
@@ -26,8 +26,9 @@ from dfcc.errors import DfccError
 from dfcc.passes.data_movement import classify_axis, separable_maps
 
 NCHW_TO_STREAM = (0, 2, 3, 1)
-UNRECOGNISED_GATHER = ("this data movement (gather) is not a slice, pad, nearest resize or concat "
-                       "(bilinear/bicubic interpolation is not supported: use mode='nearest')")
+UNRECOGNISED_GATHER = ("this data movement (gather) is not a slice, pad, nearest resize or concat (gathering by an "
+                       "index tensor in any other order is not supported; bilinear/bicubic interpolation is not "
+                       "supported: use mode='nearest')")
 
 
 
@@ -245,7 +246,9 @@ class Lowering:
         """
         index, act = g.index, g.act
         if index.ndim != len(act.shape):
-            act = self.reshape(act, act.shape)  # ranks always agree; kept for clarity
+            raise DfccError(f"{location(op)}: this gather reads rank-{len(act.shape)} data into rank {index.ndim} "
+                            "(windows of varying size, as in adaptive pooling to an output size that does not "
+                            "divide the input size): not supported; pick sizes that divide", "lower-to-dataflow")
         if np.array_equal(index, np.arange(index.size).reshape(index.shape)) and index.shape == act.shape:
             return act, (0, 0, 0, 0)
         maps = separable_maps(index, act.shape)
@@ -383,7 +386,7 @@ class Lowering:
             if any(v in self.poisoned for v in op.operands):
                 self.poisoned.update(op.results)  # depends on an unsupported op: reported once, at that op
                 continue
-            if not all(_static(r.type) for r in op.results):
+            if not all(_static(r.type) for r in op.results) and not isinstance(op, tensor.CastOp):
                 self.reject(op, "dynamic shapes are not supported (streams have static sizes)")
                 continue
             handler = HANDLERS.get(type(op))
@@ -425,7 +428,7 @@ class Lowering:
                 computed = item.index.shape
             else:
                 computed = item.shape if isinstance(item, (np.ndarray, Grouped)) else logical_shape(item)
-            if tuple(computed) != declared:
+            if len(computed) != len(declared) or any(d not in (c, DYNAMIC_INDEX) for c, d in zip(computed, declared)):
                 raise RuntimeError(f"lower-to-dataflow: {location(op)}: computed shape {tuple(computed)} "
                                    f"but the result type says {declared}")
 

@@ -1,4 +1,4 @@
-"""tensor.expand_shape / collapse_shape and linalg.transpose: a new view of an activation, a
+"""tensor.expand_shape / collapse_shape / cast and linalg.transpose: a new view of an activation, a
 `dataflow.reshape` or `dataflow.transpose` when its stream order changes."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from xdsl.dialects import tensor
 from xdsl.dialects.linalg import ops as linalg
 from xdsl.ir import Operation
 
-from dfcc.passes.lowering.core import Act, Grouped, Lowering, Padded, logical_shape, lowers, ungrouped
+from dfcc.errors import DfccError
+from dfcc.passes.lowering.core import Act, Grouped, Lowering, Padded, location, logical_shape, lowers, ungrouped
 
 
 @lowers(tensor.ExpandShapeOp, tensor.CollapseShapeOp)
@@ -25,6 +26,16 @@ def on_reshape(lw: Lowering, op: Operation) -> None:
         lw.values[result] = Grouped(item, shape)  # N x C x H x W viewed as N x G x C/G x H x W
     else:
         lw.values[result] = lw.reshape(lw.act(op.operands[0], op), shape)
+
+
+@lowers(tensor.CastOp)
+def on_cast(lw: Lowering, op: tensor.CastOp) -> None:
+    """A cast that only forgets static sizes (torch.roll's halves before their concat): the same value."""
+    known, target = op.source.type.get_shape(), op.dest.type.get_shape()
+    if any(k < 0 for k in known) or len(target) != len(known) or any(t >= 0 and t != k for t, k in zip(target, known)):
+        raise DfccError(f"{location(op)}: tensor.cast from {op.source.type} to {op.dest.type} is not a cast to "
+                        "unknown sizes of a static tensor (streams have static sizes)", "lower-to-dataflow")
+    lw.values[op.dest] = lw.values[op.source]
 
 
 @lowers(linalg.TransposeOp)

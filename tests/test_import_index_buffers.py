@@ -1,0 +1,31 @@
+"""Indexing an activation with a constant index tensor (`x[:, buffer]`): torch-mlir's frozen import used
+to refuse the index list ("Heterogeneous lists are not supported"); dfcc-import hands it a copy instead."""
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("torch_mlir.fx")
+
+from torch import nn  # noqa: E402
+
+from dfcc.errors import DfccError  # noqa: E402
+from tests.torch_differential import assert_matches_torch, lowered_vs_torch  # noqa: E402
+
+
+class TakeChannels(nn.Module):
+    def __init__(self, channels: list[int]):
+        super().__init__()
+        self.register_buffer("channels", torch.tensor(channels))
+
+    def forward(self, x):
+        return x[:, self.channels] * 2
+
+
+def test_channels_picked_by_a_buffer_match_pytorch():
+    """Channels 1, 2, 3 of 5: a slice once the index is known."""
+    assert_matches_torch(TakeChannels([1, 2, 3]), torch.randn(1, 5, 3, 3))
+
+
+def test_a_reordering_by_a_buffer_is_named_as_unsupported():
+    with pytest.raises(DfccError, match=r"'linalg.generic' at <torch-mlir>:\d+\): .*gathering by an index tensor"):
+        lowered_vs_torch(TakeChannels([2, 0, 1]), torch.randn(1, 3, 3, 3))
