@@ -135,6 +135,10 @@ class Network:
         for i, e in enumerate(edges):
             self.in_edges[e.consumer].append(i)
             self.out_edges[e.producer].append(i)
+        # each node's main producer (-1: none) and in-edges as (edge index, producer, elements, bits): the lanes
+        # walks below run in the search's inner loop
+        self._main = [edges[ins[0]].producer if ins else -1 for ins in self.in_edges]
+        self._ins = [[(e, edges[e].producer, edges[e].elements, edges[e].bits) for e in ins] for ins in self.in_edges]
         self._lanes: dict[tuple[int, tuple[int, ...], int], tuple[tuple[int, ...], int]] = {}
 
     @staticmethod
@@ -186,33 +190,40 @@ class Network:
 
     def producer_lanes(self, i: int, out: list[int]) -> int:
         """Lanes of node `i`'s main input as its producer writes them (`out`: lanes per node)."""
-        ins = self.in_edges[i]
-        return (out[self.edges[ins[0]].producer] or 1) if ins else 1
+        p = self._main[i]
+        return (out[p] or 1) if p >= 0 else 1
 
     def lanes(self, choices: list[Choice], out: list[int] | None = None, start: int = 0) -> list[int]:
         """Lanes each node writes under `choices` (0: a graph input, its port as wide as its consumer reads);
         given `out`, the lanes of choices that differ from these only from node `start` on, only those
         nodes (later in topological order) are recomputed."""
         out = [0] * len(self.nodes) if out is None else list(out)
+        cache, main = self._lanes, self._main
         for i in range(start if out else 0, len(choices)):
-            out[i] = self.node_lanes(i, choices[i][0], self.producer_lanes(i, out))[1]
+            p = main[i]
+            key = (i, choices[i][0], (out[p] or 1) if p >= 0 else 1)
+            hit = cache.get(key)
+            out[i] = (hit if hit is not None else self.node_lanes(*key))[1]
         return out
 
     def input_converters(self, i: int, folding: tuple[int, ...], out: list[int]) -> list[Converter]:
         """The lane converters in front of node `i` at `folding`, its producers writing `out` lanes."""
         reads, _ = self.node_lanes(i, folding, self.producer_lanes(i, out))
         found = []
-        for e, lanes in zip(self.in_edges[i], reads):
-            edge = self.edges[e]
-            written = out[edge.producer]
+        for (e, producer, elements, bits), lanes in zip(self._ins[i], reads):
+            written = out[producer]
             if written and written != lanes:
-                found.append(Converter(e, edge.elements, written, lanes, edge.bits))
+                found.append(Converter(e, elements, written, lanes, bits))
         return found
 
     def converters(self, choices: list[Choice]) -> tuple[Converter, ...]:
         """The lane converters the HLS emitter inserts for `choices`, edge by edge."""
         out = self.lanes(choices)
-        return tuple(c for i, (folding, *_) in enumerate(choices) for c in self.input_converters(i, folding, out))
+        found = []
+        for i, choice in enumerate(choices):
+            if self._ins[i]:
+                found += self.input_converters(i, choice[0], out)
+        return tuple(found)
 
     def evaluate(self, choices: list[Choice], respect_ir_depths: bool = False,
                  max_bits_per_cycle: float | None = None, trace_latency: bool = True) -> Totals:

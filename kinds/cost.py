@@ -14,13 +14,15 @@ anything else (f32 before quantization) is costed at the defaults below.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import io
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from xdsl.dialects.builtin import ArrayAttr, IntegerType
 from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.printer import Printer
 
 from dfcc.dialects.dataflow import (
     MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES, WEIGHTS_MEMORY_ATTR, WEIGHTS_ON_CHIP_ATTR, FixedType, NodeOp,
@@ -247,6 +249,31 @@ def is_node(op: Operation) -> bool:
 def describe(op: Operation) -> NodeModel:
     """The cost model of one node: its kind's `cost` facet."""
     return kind_of(op).cost(op)
+
+
+def cost_key(op: Operation) -> Hashable | None:
+    """A key two nodes share only if their kind builds them equal cost models, so a search costs the
+    design points of repeated layers once: the op class, its properties but its name, its attributes,
+    operand and result types, the formats of the weights it reads and its body. None where there is
+    no such key: the kind's cost reads the weight values (zero skipping), or an attribute is unhashable."""
+    if kind_of(op).cost_reads_weights:
+        return None
+    formats = tuple(v.owner.format if isinstance(v.owner, (WeightsOp, SparseWeightsOp)) else None for v in op.operands)
+    key = (type(op), tuple(sorted((k, v) for k, v in op.properties.items() if k != "name")),
+           tuple(sorted(op.attributes.items())), tuple(v.type for v in op.operands), formats,
+           tuple(r.type for r in op.results), tuple(_region_text(r) for r in op.regions))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _region_text(region) -> str:
+    """A region printed on its own: its values named in order of appearance, so equal bodies print equal."""
+    text = io.StringIO()
+    Printer(stream=text).print_region(region)
+    return text.getvalue()
 
 
 def node_cost(op: Operation) -> NodeCost:

@@ -23,6 +23,8 @@ class NodeKind:
     op: ClassVar[type[NodeOp]]
     # the kernel headers (backends/hls/include/dfcc) its HLS code calls; top.h includes exactly these
     hls_headers: ClassVar[tuple[str, ...]] = ()
+    # whether its cost reads the weight values (zero skipping), not only their shape and format (kinds/cost.py cost_key)
+    cost_reads_weights: ClassVar[bool] = False
 
     def cost(self, op: NodeOp):
         """The node's `NodeModel` (kinds/cost.py): cycles and resources as a function of its folding."""

@@ -240,6 +240,7 @@ def with_sparse_memory(model: NodeModel, memory: Callable[[Folding], tuple[int, 
 class SparseConv(Conv):
     op = SparseConvOp
     hls_headers = ("sparse_conv.h",)
+    cost_reads_weights = True  # the stored non-zero weights size its memory
 
     def emit_hls(self, em, op: SparseConvOp) -> None:
         """One `dfcc::sparse_conv` call: ROMs of the non-zero weights only, channels in PASS order."""

@@ -37,6 +37,7 @@ class SparseLinearOp(LinearFields):
 class SparseLinear(Linear):
     op = SparseLinearOp
     hls_headers = ("sparse_conv.h",)
+    cost_reads_weights = True  # the stored non-zero weights size its memory
 
     def cycles_function(self, op: SparseLinearOp) -> Callable[[Folding], float]:
         c, f, rows = op.input.type.get_shape()[-1], op.output.type.get_shape()[-1], linear_rows(op)

@@ -55,7 +55,7 @@ from xdsl.rewriter import Rewriter
 
 from dfcc.analyses.fifo_sizing import size_fifos, write_depths
 from dfcc.analyses.simulation import simulate
-from dfcc.kinds.cost import NodeModel
+from dfcc.kinds.cost import NodeModel, cost_key
 from dfcc.dialects.dataflow import MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES
 from dfcc.passes.decompose import remark
 from dfcc.passes.spill import evict_large_skips, place_weights, write_weights_memory
@@ -115,6 +115,21 @@ def _node_space(model: NodeModel, platform: Platform, off_chip: bool = False, sp
     return _NodeSpace([choices[i] for i in idx], data[idx, 0], data[idx, 1:])
 
 
+def _node_spaces(network: Network, platform: Platform, off_chip: bool, spatial: bool,
+                 share: bool = True) -> list[_NodeSpace]:
+    """Every node's design points; with `share`, nodes of equal cost key (repeated layers) share one space, costed once."""
+    spaces, seen = [], {}
+    for model in network.nodes:
+        key = cost_key(model.op) if share else None
+        space = seen.get(key) if key is not None else None
+        if space is None:
+            space = _node_space(model, platform, off_chip, spatial)
+            if key is not None:
+                seen[key] = space
+        spaces.append(space)
+    return spaces
+
+
 def _pareto(data: np.ndarray, chunk: int = 64) -> np.ndarray:
     """Indices (ascending) of the rows no other row matches or beats in every column; of exact
     duplicates the first in lexicographic order stays."""
@@ -136,7 +151,7 @@ def _pareto(data: np.ndarray, chunk: int = 64) -> np.ndarray:
 
 class _Search:
     def __init__(self, network: Network, platform: Platform, utilisation: float, seed: int, off_chip: bool = False,
-                 spatial: bool = False):
+                 spatial: bool = False, share: bool = True):
         self.network = network
         self.platform = platform
         self.utilisation = utilisation
@@ -144,13 +159,14 @@ class _Search:
         # the last entry is off-chip bits per inference: utilisation x bandwidth x target II (set per target)
         self.limit_vec = np.array([max(self.limits[k], 1e-9) for k in RESOURCES] + [1e30])
         self.off_chip = off_chip
-        self.spaces = [_node_space(m, platform, off_chip, spatial) for m in network.nodes]
+        self.spaces = _node_spaces(network, platform, off_chip, spatial, share)
         # every node's points stacked into one array, so a step over all nodes is one numpy operation
         sizes = [len(space.choices) for space in self.spaces]
         self.starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
         self.row_node = np.repeat(np.arange(len(sizes)), sizes)
         self.all_cycles = np.concatenate([space.cycles for space in self.spaces])
         self.all_usage = np.concatenate([space.usage for space in self.spaces])
+        self.all_choices = [c for space in self.spaces for c in space.choices]
         rng = random.Random(seed)
         self.jitter = np.array([1.0 + 0.05 * rng.random() for _ in RESOURCES] + [1.0])
         self.evaluations = 0
@@ -318,7 +334,7 @@ class _Search:
         return None
 
     def choices_of(self, rows: np.ndarray) -> list[Choice]:
-        return [self.spaces[n].choices[i] for n, i in enumerate(rows - self.starts)]
+        return [self.all_choices[r] for r in rows.tolist()]
 
     def prefer_dsps(self, picks: list[Choice], totals: Totals) -> tuple[list[Choice], Totals]:
         """Move fabric multipliers onto DSPs while the DSP budget allows (step 5 of the search)."""
@@ -389,15 +405,17 @@ def _no_fit(search: _Search, platform: Platform, utilisation: float) -> DfccErro
 
 
 def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed: int = 0,
-            progress: bool = True, off_chip_weights: bool = False, spatial: bool = False) -> tuple[list[Choice], Totals]:
+            progress: bool = True, off_chip_weights: bool = False, spatial: bool = False,
+            share_repeated: bool = True) -> tuple[list[Choice], Totals]:
     """The best design point found for `network` on `platform`; raises DfccError if nothing fits.
 
     With `off_chip_weights` a conv/linear node may stream its weights from DRAM (AutoWS), within
     utilisation x the platform's off-chip bandwidth at the target II. With `spatial` the nodes
-    that can (graph inputs, dense convs) may take more than one pixel per beat (`pixels`)."""
+    that can (graph inputs, dense convs) may take more than one pixel per beat (`pixels`).
+    `share_repeated=False` costs every node on its own, not once per repeated layer (same answer, slower)."""
     if not 0 < utilisation <= 1:
         raise DfccError(f"explore: utilisation must be in (0, 1], got {utilisation}")
-    search = _Search(network, platform, utilisation, seed, off_chip_weights, spatial)
+    search = _Search(network, platform, utilisation, seed, off_chip_weights, spatial, share_repeated)
     targets = search.targets()
     best = search.try_target(float("inf"), BISECTION_ROUNDS * 2)
     if best is None:

@@ -17,7 +17,8 @@ from dfcc.backends.output import module_text
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context, parse_module
 from dfcc.hardware.platforms import load_platform
-from dfcc.passes.explore import Explore, _Search
+from dfcc.kinds.cost import cost_key
+from dfcc.passes.explore import Explore, _Search, explore, foldings
 from dfcc.passes.registry import get_pass
 from dfcc.driver.pipeline import parse_pipeline
 
@@ -249,3 +250,21 @@ def test_explore_repair_keeps_converters_within_target():
     search.limit_vec[RESOURCES.index("lut")] = totals.lut - 1
     repaired = search.repair(300, picks)
     assert repaired is None or repaired[1].ii <= 300
+
+
+def test_repeated_layers_share_costs_without_changing_the_design(resnet_small_text):
+    network = Network.from_module(parse_module(resnet_small_text))
+    groups: dict = {}
+    for model in network.nodes:
+        key = cost_key(model.op)
+        if key is not None:
+            groups.setdefault(key, []).append(model)
+    shared = [g for g in groups.values() if len(g) > 1]
+    assert any(g[0].op.name == "dataflow.conv" for g in shared)  # the repeated basic blocks' convs
+    for first, *others in shared:  # equal keys: equal costs at every design point explore considers
+        for folding in foldings(first):
+            for memory in ("bram", "uram", "lutram", "off_chip"):
+                for mult in ("dsp", "lut"):
+                    assert all(m.cost(folding, memory, mult) == first.cost(folding, memory, mult) for m in others)
+    zcu102 = load_platform("zcu102")
+    assert explore(network, zcu102, progress=False) == explore(network, zcu102, progress=False, share_repeated=False)
