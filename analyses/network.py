@@ -195,34 +195,48 @@ class Network:
 
     def lanes(self, choices: list[Choice], out: list[int] | None = None, start: int = 0) -> list[int]:
         """Lanes each node writes under `choices` (0: a graph input, its port as wide as its consumer reads);
-        given `out`, the lanes of choices that differ from these only from node `start` on, only those
-        nodes (later in topological order) are recomputed."""
-        out = [0] * len(self.nodes) if out is None else list(out)
-        cache, main = self._lanes, self._main
-        for i in range(start if out else 0, len(choices)):
-            p = main[i]
-            key = (i, choices[i][0], (out[p] or 1) if p >= 0 else 1)
-            hit = cache.get(key)
-            out[i] = (hit if hit is not None else self.node_lanes(*key))[1]
+        given `out`, the lanes of choices that differ from these only at node `start`, only that node and
+        those whose main input's lanes change with it (later in topological order) are recomputed."""
+        if out is None:
+            out = [0] * len(self.nodes)
+            for i in range(len(choices)):
+                out[i] = self._lanes_at(i, choices[i][0], out)[1]
+            return out
+        out = list(out)
+        changed = [False] * len(out)
+        for i in range(start, len(choices)):
+            p = self._main[i]
+            if i == start or (p >= 0 and changed[p]):
+                before, out[i] = out[i], self._lanes_at(i, choices[i][0], out)[1]
+                changed[i] = out[i] != before
         return out
+
+    def _lanes_at(self, i: int, folding: tuple[int, ...], out: list[int]) -> tuple[tuple[int, ...], int]:
+        """`node_lanes` of node `i` at `folding`, its main producer writing `out` lanes (the search's inner loop)."""
+        p = self._main[i]
+        key = (i, folding, (out[p] or 1) if p >= 0 else 1)
+        hit = self._lanes.get(key)
+        return hit if hit is not None else self.node_lanes(*key)
+
+    def _converters_in(self, i: int, reads: tuple[int, ...], out: list[int]) -> list[Converter]:
+        """The converters in front of node `i` reading `reads` lanes, its producers writing `out` lanes."""
+        return [Converter(e, elements, out[producer], lanes, bits)
+                for (e, producer, elements, bits), lanes in zip(self._ins[i], reads)
+                if out[producer] and out[producer] != lanes]
 
     def input_converters(self, i: int, folding: tuple[int, ...], out: list[int]) -> list[Converter]:
         """The lane converters in front of node `i` at `folding`, its producers writing `out` lanes."""
-        reads, _ = self.node_lanes(i, folding, self.producer_lanes(i, out))
-        found = []
-        for (e, producer, elements, bits), lanes in zip(self._ins[i], reads):
-            written = out[producer]
-            if written and written != lanes:
-                found.append(Converter(e, elements, written, lanes, bits))
-        return found
+        return self._converters_in(i, self._lanes_at(i, folding, out)[0], out)
 
     def converters(self, choices: list[Choice]) -> tuple[Converter, ...]:
-        """The lane converters the HLS emitter inserts for `choices`, edge by edge."""
-        out = self.lanes(choices)
+        """The lane converters the HLS emitter inserts for `choices`, edge by edge (in one walk: every
+        producer comes before its consumers)."""
+        out = [0] * len(self.nodes)
         found = []
         for i, choice in enumerate(choices):
-            if self._ins[i]:
-                found += self.input_converters(i, choice[0], out)
+            reads, out[i] = self._lanes_at(i, choice[0], out)
+            if reads:
+                found += self._converters_in(i, reads, out)
         return tuple(found)
 
     def evaluate(self, choices: list[Choice], respect_ir_depths: bool = False,

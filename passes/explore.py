@@ -207,7 +207,7 @@ class _Search:
                                None)
                     if fit is not None:
                         rows[n] = fit
-                        out = network.lanes(self.choices_of(rows), out, n)  # only nodes from n on can change
+                        out = network.lanes(self.choices_of(rows), out, n)  # only n and what its lanes feed change
                         break
         return rows
 
