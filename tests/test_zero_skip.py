@@ -10,7 +10,7 @@ from dfcc import kinds
 from dfcc.analyses.reference import run_reference
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context, parse_module
-from dfcc.kinds.cost import describe
+from dfcc.kinds.cost import cost_key, describe
 from dfcc.kinds.sparse_conv import channel_slots, expectation_basis
 from dfcc.passes.activation_sparsity import ActivationSparsity
 from dfcc.passes.quantize import Quantize
@@ -112,3 +112,16 @@ def test_channel_order_is_kept_when_sorting_gains_nothing():
 def test_zero_skip_names_unknown_nodes():
     with pytest.raises(DfccError, match="nodes pattern 'conv9' matches no conv or linear node"):
         ZeroSkip(nodes=("conv9",)).apply(CTX, parse_module(GRAPH))
+
+
+def test_zero_skipping_costs_are_never_shared_by_shape():
+    """Two zero-skipping convs of one shape and format cost differently when their zeros differ, so
+    explore must not share their design points (cost_key: none); dense convs of one shape share them."""
+    dense = parse_module(GRAPH.replace("[0.0, 0.0, 0.5], [0.0, 1.0, 0.0]", "[0.5, 0.5, 0.5], [0.5, 1.0, 0.5]"))
+    assert cost_key(_conv(dense)) == cost_key(_conv(parse_module(GRAPH))) is not None
+    skipping = []
+    for module in (parse_module(GRAPH), dense):
+        ZeroSkip().apply(CTX, module)
+        skipping.append(_conv(module))
+    assert all(cost_key(op) is None for op in skipping)
+    assert describe(skipping[0]).cost((1, 1, 1, 1)).cycles != describe(skipping[1]).cost((1, 1, 1, 1)).cycles
