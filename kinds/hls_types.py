@@ -98,24 +98,24 @@ def float_literal(x: float, single: bool = True) -> str:
     return text + ("f" if single else "")
 
 
-def _join_values(flat: np.ndarray, fmt) -> str:
-    return ", ".join(map(fmt, flat.tolist()))
-
-
 def array_text(values: np.ndarray, elem_fmt, per_line: int = 16) -> str:
-    """A C brace initializer for `values` (nested by dims, innermost rows of `per_line` values)."""
-    shape = values.shape
-    if not shape:
-        values, shape = values.reshape(1), (1,)
+    """A C brace initializer for `values` (nested by dims, innermost rows of `per_line` values).
+    Built from the innermost dim out over one flat list of literals: a ResNet-50's weights are ~10^7 values
+    in ~10^6 innermost rows, too many to slice one numpy row at a time."""
+    shape = values.shape or (1,)
+    literals = list(map(elem_fmt, values.ravel().tolist()))
+    n = shape[-1]
 
-    def render(a: np.ndarray, depth: int) -> str:
-        if a.ndim == 1:
-            flat = a.ravel()
-            lines = [_join_values(flat[i:i + per_line], elem_fmt) for i in range(0, flat.size, per_line)]
-            return "{" + (",\n".join(lines)) + "}"
-        return "{" + ",\n".join(render(sub, depth + 1) for sub in a) + "}"
+    def row(s: int) -> str:
+        if n <= per_line:
+            return "{" + ", ".join(literals[s:s + n]) + "}"
+        return "{" + ",\n".join(", ".join(literals[i:min(i + per_line, s + n)]) for i in range(s, s + n, per_line)) + "}"
 
-    return render(values, 0)
+    items = [row(r * n) for r in range(math.prod(shape[:-1]))]
+    for d in reversed(range(len(shape) - 1)):
+        k = shape[d]
+        items = ["{" + ",\n".join(items[j * k:(j + 1) * k]) + "}" for j in range(math.prod(shape[:d]))]
+    return items[0]
 
 
 def code_storage(fx: Fx) -> str:
