@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,7 +43,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from dfcc.dialects import dataflow as df
 from dfcc import kinds
 from dfcc.dialects.resources import elements_array, make_resource
-from dfcc.errors import DfccError
+from dfcc.errors import DfccError, remark
 from dfcc.passes.lowrank import (
     CONV_SCHEMES, Factor, Geometry, Scheme, chain_macs, factorise, full_rank, rank_for_energy, relative_error,
 )
@@ -54,10 +53,6 @@ METHODS = ("svd", "cpd", "auto")
 SVD_SCHEMES = ("separable", "grouped", "reversed")
 AUTO_GROUPS = (1, 2, 4)
 _SPEC = re.compile(r"(?P<name>[a-z]+)(?P<rank>\d+)(?:g(?P<groups>\d+))?")
-
-
-def remark(message: str, origin: str = "decompose") -> None:
-    print(f"dfcc: remark: {origin}: {message}", file=sys.stderr)
 
 
 def parse_spec(text: str) -> Scheme | None:
@@ -241,7 +236,7 @@ def apply_schemes(module: ModuleOp, schemes: dict[str, Scheme], verbose: bool = 
     if verbose:
         for row in rows:
             remark(f"{row['node']}: {row['scheme']}, MACs {row['macs']} -> {row['chain_macs']} "
-                   f"({row['chain_macs'] / row['macs']:.0%}), weight error {row['error']:.3g}")
+                   f"({row['chain_macs'] / row['macs']:.0%}), weight error {row['error']:.3g}", "decompose")
     return rows
 
 

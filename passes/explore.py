@@ -57,12 +57,11 @@ from dfcc.analyses.fifo_sizing import size_fifos, write_depths
 from dfcc.analyses.simulation import simulate
 from dfcc.kinds.cost import NodeModel, cost_key
 from dfcc.dialects.dataflow import MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES
-from dfcc.passes.decompose import remark
 from dfcc.passes.spill import evict_large_skips, place_weights, write_weights_memory
 from dfcc.analyses.network import (
     DEFAULT_FIFO_DEPTH, PLATFORM_ATTR, RESOURCE_LABELS, RESOURCES, Choice, Network, Totals,
 )
-from dfcc.errors import DfccError
+from dfcc.errors import DfccError, remark
 from dfcc.hardware.platforms import DEFAULT_PLATFORM, Platform, load_platform
 
 BISECTION_ROUNDS = 16  # weight-update rounds per target II during bisection

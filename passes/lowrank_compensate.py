@@ -37,9 +37,9 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from dfcc.dialects import fixed_point as fx
 from dfcc import kinds
 from dfcc.dialects.resources import make_resource
-from dfcc.errors import DfccError
+from dfcc.errors import DfccError, remark
 from dfcc.passes.cleanup import insert_forks
-from dfcc.passes.decompose import Layer, build_node, dataflow_functions, layer_names, node_names, remark, unique_name
+from dfcc.passes.decompose import Layer, build_node, dataflow_functions, layer_names, node_names, unique_name
 from dfcc.passes.lowrank import Factor, Geometry
 from dfcc.passes.quantize import MAX_BITS, MIN_BITS, fixed_for
 

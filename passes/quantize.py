@@ -43,7 +43,6 @@ import fnmatch
 import math
 import os
 import re
-import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -60,7 +59,7 @@ from dfcc.dialects import fixed_point as fx
 from dfcc.dialects import dataflow as df
 from dfcc import kinds
 from dfcc.dialects.resources import elements_array, make_resource
-from dfcc.errors import DfccError
+from dfcc.errors import DfccError, remark
 from dfcc.kinds.accumulators import product_sum_format, sum_format
 from dfcc.passes.calibration import calibration_inputs
 
@@ -80,10 +79,6 @@ def dense_weights(w_op: kinds.WeightsOp | kinds.SparseWeightsOp) -> np.ndarray:
     """The weights a node reads, as a dense float64 tensor (decoded when pruned)."""
     value = w_op.decode() if isinstance(w_op, kinds.SparseWeightsOp) else elements_array(w_op.value)
     return value.astype(np.float64)
-
-
-def remark(message: str) -> None:
-    print(f"dfcc: remark: quantize: {message}", file=sys.stderr)
 
 
 def int_bits_for(lo: float, hi: float, signed: bool) -> int:
@@ -262,7 +257,7 @@ class Quantize(ModulePass):
         if int_bits_for(lo, hi, signed) < -df.MAX_INT_BITS:
             remark(f"'{node}' stays within +-{max(hi, -lo):.3g} on the calibration data, below what the finest "
                    f"format resolves (fixed<{bits}, -{df.MAX_INT_BITS}>, step 2^-{bits + df.MAX_INT_BITS}): it is "
-                   "quantized as zero")
+                   "quantized as zero", "quantize")
         fmt = fixed_for(lo, hi, bits, signed, self.rounding, self.overflow)
         if stats.masked_lo or stats.masked_hi:
             # a mask value must stay MASK_MARGIN beyond the data (exp(-24) ~ 4e-11 after a softmax's
@@ -270,7 +265,7 @@ class Quantize(ModulePass):
             wide = int_bits_for(lo - MASK_MARGIN * stats.masked_lo, hi + MASK_MARGIN * stats.masked_hi, signed)
             extra = max(0, wide - fmt.int_bits.data)
             remark(f"'{node}' carries mask values (inf or |x| >= 1e30): {extra} extra integer bit(s) so they "
-                   f"saturate {MASK_MARGIN} beyond the data")
+                   f"saturate {MASK_MARGIN} beyond the data", "quantize")
             fmt = df.FixedType(fmt.width.data + extra, fmt.int_bits.data + extra, signed, self.rounding, self.overflow)
         return fmt
 
@@ -347,7 +342,7 @@ class Quantize(ModulePass):
         if acc_frac < exact_frac:
             remark(f"{op.name} '{node}': an exact accumulator needs {exact_bits} bits, more than the {MAX_ACC_BITS} "
                    f"the float64 reference holds exactly; it keeps {acc_frac} fraction bits (the output keeps "
-                   f"{fx.fixed_of(op.output).frac_bits}) and truncates the {exact_frac - acc_frac} below")
+                   f"{fx.fixed_of(op.output).frac_bits}) and truncates the {exact_frac - acc_frac} below", "quantize")
         acc_bits = self._bits(node, "acc")
         if acc_bits is None:
             acc_bits = needed
@@ -356,7 +351,7 @@ class Quantize(ModulePass):
                             f"the exact products (needs more than {acc_frac}; {needed} never overflow)", "quantize")
         elif acc_bits < needed:
             remark(f"{op.name} '{node}': acc-bits={acc_bits} < {needed} bits needed in the worst case; "
-                   "the accumulator may overflow and then wraps")
+                   "the accumulator may overflow and then wraps", "quantize")
         op.properties["acc_format"] = df.FixedType(acc_bits, acc_bits - acc_frac, True, "trn", "wrap")
 
     def _quantize_bias(self, b_op: kinds.WeightsOp | None, bias: np.ndarray | None, acc_frac: int) -> np.ndarray | None:
@@ -384,7 +379,7 @@ class Quantize(ModulePass):
         values = elements_array(p_op.value).astype(np.float64)
         if not np.all(np.abs(values) < SENTINEL):
             remark(f"map '{op.node_name.data}': parameter '{p_op.node_name.data}' holds inf or |x| >= 1e30 (a mask?); "
-                   "left in float, the map is evaluated in float64 and cast")
+                   "left in float, the map is evaluated in float64 and cast", "quantize")
             return
         p_fmt = fixed_for(float(values.min()), float(values.max()), self.param_bits, True, "rnd", "sat")
         p_op.properties["value"] = make_resource(f"{p_op.node_name.data}_q", fx.cast(values, p_fmt))
@@ -427,7 +422,7 @@ class Quantize(ModulePass):
                 worst = (node, entries["output"])
         if worst is not None:
             remark(f"@{name}: lowest output SQNR {worst[1]:.1f} dB at '{worst[0]}' on {len(inputs)} calibration "
-                   "input(s) (per-node table: -t quant-report)")
+                   "input(s) (per-node table: -t quant-report)", "quantize")
 
 
 def _set_sum_format(op: kinds.PoolOp | kinds.ReduceOp | kinds.MatmulOp) -> None:

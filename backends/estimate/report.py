@@ -15,6 +15,7 @@ from xdsl.dialects.builtin import ModuleOp
 
 from dfcc.analyses.network import RESOURCE_LABELS, RESOURCES, Network, Totals, recorded_platform
 from dfcc.backends.output import write_atomic
+from dfcc.errors import remark
 from dfcc.hardware.cycles import throughput
 from dfcc.hardware.offchip import gbps
 from dfcc.hardware.platforms import DEFAULT_PLATFORM, Platform, load_platform
@@ -23,10 +24,6 @@ from dfcc.kinds import SparseConvOp, SparseLinearOp
 from dfcc.kinds.sparse_conv import expectation_basis
 
 ROOFLINE_COUNTS = "every DSP and every LUT as a multiplier, one MAC per cycle each, each MAC with its adder in LUTs"
-
-
-def remark(message: str) -> None:
-    print(f"dfcc: remark: {message}", file=sys.stderr)
 
 
 @dataclass
