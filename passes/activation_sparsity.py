@@ -15,7 +15,6 @@ Run it after sparsify (pruned weights count) and again after anything that chang
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +30,7 @@ from xdsl.passes import ModulePass
 from dfcc import kinds
 from dfcc.analyses.zero_products import zero_activation_windows, zero_product_counts
 from dfcc.analyses.reference import run_reference
-from dfcc.errors import DfccError
+from dfcc.errors import DfccError, remark
 from dfcc.kinds.cost import ZERO_HISTOGRAM_ATTR, zero_histogram
 from dfcc.passes.calibration import calibration_inputs
 
@@ -106,6 +105,5 @@ class ActivationSparsity(ModulePass):
                     node.attributes[ZERO_HISTOGRAM_ATTR] = histogram_attr(recorder.counts[name], zeros, total, data)
                     p = zero_histogram(node)
                     k = p.shape[1] - 1
-                    print(f"dfcc: remark: {self.name}: {name}: {zeros / total:.1%} zero activations, "
-                          f"{float((p * np.arange(k + 1)).sum(axis=1).mean()) / k:.1%} zero products per window",
-                          file=sys.stderr)
+                    remark(f"{name}: {zeros / total:.1%} zero activations, "
+                           f"{float((p * np.arange(k + 1)).sum(axis=1).mean()) / k:.1%} zero products per window", self.name)

@@ -3,14 +3,12 @@ activation-sparsity): the samples of an .npz file, or seeded standard-normal inp
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 from xdsl.dialects import func
 from xdsl.dialects.builtin import IntegerType
 
 from dfcc.frontends.inputs import load_inputs, random_inputs
-from dfcc.errors import DfccError
+from dfcc.errors import DfccError, remark
 
 
 def calibration_inputs(function: func.FuncOp, path: str | None, samples: int, seed: int,
@@ -23,10 +21,10 @@ def calibration_inputs(function: func.FuncOp, path: str | None, samples: int, se
         smallest = min(int(np.prod(s)) for s in shapes) if shapes else 1
         count = max(samples, min(32, -(-2048 // max(smallest, 1))))  # >= ~2k values per input
         ids = any(isinstance(t.get_element_type(), IntegerType) for t in function.function_type.inputs.data)
-        print(f"dfcc: remark: {origin}: no calibration=FILE.npz given; calibrating @{function.sym_name.data} on "
-              f"{count} standard-normal random input(s) of shape {', '.join('x'.join(map(str, s)) for s in shapes)} "
-              f"({'token ids uniform over the embedding table, ' if ids else ''}seed {seed}); the statistics fit "
-              "random data, not your data", file=sys.stderr)
+        remark(f"no calibration=FILE.npz given; calibrating @{function.sym_name.data} on "
+               f"{count} standard-normal random input(s) of shape {', '.join('x'.join(map(str, s)) for s in shapes)} "
+               f"({'token ids uniform over the embedding table, ' if ids else ''}seed {seed}); the statistics fit "
+               "random data, not your data", origin)
         return [random_inputs(function, rng) for _ in range(count)]
     arrays = load_inputs(str(path))
     if len(arrays) != len(shapes):

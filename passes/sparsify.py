@@ -20,7 +20,6 @@ kept: zero is on every grid).
 from __future__ import annotations
 
 import fnmatch
-import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +30,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 
 from dfcc import kinds
 from dfcc.dialects.resources import elements_array
-from dfcc.errors import DfccError
+from dfcc.errors import DfccError, remark
 from dfcc.kinds.sparse_weights import PATTERNS, group_sizes
 
 SCOPES = ("global", "layer")
@@ -165,5 +164,5 @@ class Sparsify(ModulePass):
         if not owner.output.uses:
             Rewriter.erase_op(owner)
         label = f"{self.n}:{self.m}" if pattern == "n:m" else "unstructured"
-        print(f"dfcc: remark: sparsify: {node.node_name.data}: {label}, density {sparse.density.value.data:.3f} "
-              f"({int(keep.sum())} of {keep.size} weights kept)", file=sys.stderr)
+        remark(f"{node.node_name.data}: {label}, density {sparse.density.value.data:.3f} "
+               f"({int(keep.sum())} of {keep.size} weights kept)", "sparsify")
