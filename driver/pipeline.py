@@ -12,8 +12,9 @@ and any other op anchor (`func.func(...)`) is rejected.
 """
 
 import re
-from dataclasses import dataclass, field, is_dataclass
-from typing import TypeVar, get_type_hints
+import types
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import TypeVar, Union, get_args, get_origin, get_type_hints
 
 from lark import Lark, Token, Tree, UnexpectedInput, UnexpectedToken
 from xdsl.passes import ModulePass
@@ -75,10 +76,43 @@ class PassSpec:
         """Build `pass_class` from these options; bad or missing options raise DfccError."""
         hints = get_type_hints(pass_class) if is_dataclass(pass_class) else {}
         float_options = frozenset(k for k, hint in hints.items() if hint is float or hint == float | None)
+        if is_dataclass(pass_class):
+            self._check_options(pass_class, hints, float_options)
         try:
             return pass_class.from_pass_spec(self.to_arg_spec(float_options))
         except ValueError as e:
             raise DfccError(f"pass '{self.name}': {e}") from None
+
+    def _check_options(self, pass_class: type, hints: dict, float_options: frozenset[str]) -> None:
+        """Name the option that is unknown or of the wrong type, in the pipeline's kebab-case spelling
+        (xDSL's own messages give field names and Python types, not the option)."""
+        known = [f.name for f in fields(pass_class) if f.init and f.name != "name"]
+        for key, value in self.options.items():
+            attr = key.replace("-", "_")
+            if attr not in known:
+                spelled = ", ".join(k.replace("_", "-") for k in known)
+                raise DfccError(f"pass '{self.name}': unknown option '{key}'; its options are: {spelled}")
+            values = value if isinstance(value, tuple) else (value,)
+            if attr in float_options:
+                values = tuple(float(v) if type(v) is int else v for v in values)
+            wanted = _scalar_types(hints[attr])
+            if (get_origin(hints[attr]) is not tuple and len(values) != 1) or not all(
+                    type(v) in wanted for v in values):
+                kinds = " or ".join(sorted({_TYPE_WORDS[t] for t in wanted}))
+                shown = ",".join("true" if v is True else "false" if v is False else str(v) for v in values)
+                raise DfccError(f"pass '{self.name}': option '{key}' takes {kinds}, got '{shown}'")
+
+
+_TYPE_WORDS = {bool: "true/false", int: "an integer", float: "a number", str: "a word or quoted string"}
+
+
+def _scalar_types(hint: object) -> set[type]:
+    """The scalar types a pass field's annotation accepts (`int | float`, `str | None`, `tuple[int, ...]`)."""
+    if get_origin(hint) in (Union, types.UnionType):
+        return set().union(*(_scalar_types(a) for a in get_args(hint) if a is not type(None)))
+    if get_origin(hint) is tuple:
+        return set().union(*(_scalar_types(a) for a in get_args(hint) if a is not Ellipsis))
+    return {hint} if hint in _TYPE_WORDS else set(_TYPE_WORDS)
 
 
 def parse_pipeline(text: str) -> list[PassSpec]:

@@ -91,10 +91,22 @@ def test_instantiate_xdsl_pass():
 
 
 def test_instantiate_rejects_bad_options():
-    with pytest.raises(DfccError, match="pass 'quantize'.*not found in expected"):
+    with pytest.raises(DfccError, match="pass 'quantize': unknown option 'bits'; its options are: weight-bits, calibration, layers$"):
         parse_pipeline("quantize{bits=4}")[0].instantiate(Quantize)
-    with pytest.raises(DfccError, match="pass 'quantize'.*Incompatible types"):
+    with pytest.raises(DfccError, match="pass 'quantize': option 'weight-bits' takes an integer, got 'four'"):
         parse_pipeline("quantize{weight-bits=four}")[0].instantiate(Quantize)
+    with pytest.raises(DfccError, match="option 'weight-bits' takes an integer, got '4,5'"):
+        parse_pipeline("quantize{weight-bits=4,5}")[0].instantiate(Quantize)
+    with pytest.raises(DfccError, match="option 'layers' takes an integer, got '1,x'"):
+        parse_pipeline("quantize{layers=[1,x]}")[0].instantiate(Quantize)
+
+
+def test_option_types_of_the_real_passes_are_named():
+    with pytest.raises(DfccError, match="pass 'explore': option 'spatial' takes true/false, got 'maybe'"):
+        parse_pipeline("explore{spatial=maybe}")[0].instantiate(get_pass("explore"))
+    with pytest.raises(DfccError, match="option 'percentile' takes a number or an integer, got 'high'"):
+        parse_pipeline("quantize{percentile=high}")[0].instantiate(get_pass("quantize"))
+    assert parse_pipeline("explore{utilisation=1}")[0].instantiate(get_pass("explore")).utilisation == 1.0
 
 
 @pytest.mark.parametrize(
