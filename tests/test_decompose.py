@@ -15,11 +15,10 @@ from dfcc import kinds  # noqa: E402
 from dfcc.dialects.resources import elements_array  # noqa: E402
 from dfcc.errors import DfccError  # noqa: E402
 from dfcc.frontends.mlir import make_context  # noqa: E402
-from dfcc.frontends.torch import import_module  # noqa: E402
 from dfcc.passes.decompose import DECOMPOSITION_ATTR, Decompose  # noqa: E402
-from dfcc.passes.lower_to_dataflow import LowerToDataflow  # noqa: E402
 from dfcc.passes.lowrank import Scheme, most_divisors_near, rank_grid  # noqa: E402
 from dfcc.passes.quantize import Quantize  # noqa: E402
+from tests.torch_differential import lower  # noqa: E402
 
 CTX = make_context()
 
@@ -42,13 +41,7 @@ def _model():
 def lowered():
     model = _model()
     x = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(1))
-    return model, _lower(model, x), x.numpy()
-
-
-def _lower(model, x):
-    module = import_module(model, x)
-    LowerToDataflow().apply(CTX, module)
-    return module
+    return model, lower(model, x), x.numpy()
 
 
 def _run(module, x):
@@ -200,7 +193,7 @@ def test_every_scheme_through_hardware_flow_bit_exact(lowered):
 
     model, _, x = lowered
     x = x[:1]  # the HLS backend streams batch 1
-    result = _decomposed(_lower(model, torch.from_numpy(x)), override=("conv1:separable4", "conv2:grouped2g2", "conv3:reversed3g2", "conv4:cpd5",
+    result = _decomposed(lower(model, torch.from_numpy(x)), override=("conv1:separable4", "conv2:grouped2g2", "conv3:reversed3g2", "conv4:cpd5",
                                            "linear0:svd6"))
     Quantize(weight_bits=8, act_bits=8).apply(CTX, result)
     Explore(platform="zcu102").apply(CTX, result)

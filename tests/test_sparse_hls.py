@@ -187,16 +187,13 @@ def cnn():
     pytest.importorskip("torch_mlir.fx")
     from torch import nn
 
-    from dfcc.frontends.torch import import_module
-    from dfcc.passes.lower_to_dataflow import LowerToDataflow
+    from tests.torch_differential import lower
 
     torch.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 4, 3, padding=1, groups=2), nn.ReLU(),
                           nn.Conv2d(4, 4, 3, padding=1, groups=4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 10)).eval()
     x = torch.randn(2, 1, 3, 6, 6, generator=torch.Generator().manual_seed(1)).numpy()
-    module = import_module(model, torch.from_numpy(x[0]))
-    LowerToDataflow().apply(CTX, module)
-    return module, x
+    return lower(model, torch.from_numpy(x[0])), x
 
 
 # per node: conv0 (3 lanes in, 2 out, fine 3), conv1 (2 groups, a 4-lane beat per group), conv2 (depthwise,

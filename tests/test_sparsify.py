@@ -14,11 +14,10 @@ from dfcc.analyses.reference import run_reference  # noqa: E402
 from dfcc.dialects.resources import elements_array, make_resource  # noqa: E402
 from dfcc.errors import DfccError  # noqa: E402
 from dfcc.frontends.mlir import make_context  # noqa: E402
-from dfcc.frontends.torch import import_module  # noqa: E402
 from dfcc.kinds.sparse_weights import SparseWeightsOp  # noqa: E402
-from dfcc.passes.lower_to_dataflow import LowerToDataflow  # noqa: E402
 from dfcc.passes.quantize import Quantize  # noqa: E402
 from dfcc.passes.sparsify import Sparsify  # noqa: E402
+from tests.torch_differential import lower  # noqa: E402
 
 CTX = make_context()
 
@@ -38,9 +37,7 @@ def _model():
 def lowered():
     model = _model()
     x = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(1))
-    module = import_module(model, x)
-    LowerToDataflow().apply(CTX, module)
-    return model, module, x
+    return model, lower(model, x), x
 
 
 def _layers(model):

@@ -12,11 +12,10 @@ pytest.importorskip("torch_mlir.fx")
 from dfcc import kinds  # noqa: E402
 from dfcc.analyses.reference import run_reference  # noqa: E402
 from dfcc.frontends.mlir import make_context  # noqa: E402
-from dfcc.frontends.torch import import_module  # noqa: E402
-from dfcc.passes.lower_to_dataflow import LowerToDataflow  # noqa: E402
 from dfcc.passes.sparsity_search import (  # noqa: E402
     SEARCH_ATTR, SparsitySearch, apply_activation_thresholds, apply_weight_thresholds, search_space,
 )
+from tests.torch_differential import lower  # noqa: E402
 
 CTX = make_context()
 
@@ -33,9 +32,7 @@ def _model():
 def lowered():
     model = _model()
     x = torch.randn(1, 1, 5, 5, generator=torch.Generator().manual_seed(1))
-    module = import_module(model, x)
-    LowerToDataflow().apply(CTX, module)
-    return model, module, x
+    return model, lower(model, x), x
 
 
 def test_thresholds_equal_torch(lowered):

@@ -71,16 +71,13 @@ def lowered():
     pytest.importorskip("torch_mlir.fx")
     from torch import nn
 
-    from dfcc.frontends.torch import import_module
-    from dfcc.passes.lower_to_dataflow import LowerToDataflow
+    from tests.torch_differential import lower
 
     torch.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 4, 3, padding=1, groups=2), nn.ReLU(),
                           nn.Flatten(), nn.Linear(4 * 6 * 6, 5)).eval()
     x = torch.randn(1, 3, 6, 6, generator=torch.Generator().manual_seed(1))
-    module = import_module(model, x)
-    LowerToDataflow().apply(CTX, module)
-    return module, x.numpy()
+    return lower(model, x), x.numpy()
 
 
 @pytest.mark.parametrize("quantized", [False, True])

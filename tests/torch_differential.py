@@ -5,6 +5,7 @@ The error measure is max |reference - torch| / max |torch| per output (as in tes
 
 import numpy as np
 import torch
+from xdsl.dialects.builtin import ModuleOp
 
 from dfcc.analyses.reference import run_reference
 from dfcc.frontends.torch import import_module
@@ -13,12 +14,17 @@ from dfcc.passes.lower_to_dataflow import LowerToDataflow
 TOLERANCE = 1e-4
 
 
-def lowered_vs_torch(model: torch.nn.Module, *inputs: torch.Tensor) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """(CPU reference outputs of the lowered graph, PyTorch outputs) for `model` on `inputs`."""
-    model = model.eval()
-    module = import_module(model, *inputs)
+def lower(model: torch.nn.Module, *inputs: torch.Tensor) -> ModuleOp:
+    """`model` (in eval mode) imported on `inputs` and lowered to a verified dataflow graph."""
+    module = import_module(model.eval(), *inputs)
     LowerToDataflow().apply(None, module)
     module.verify()
+    return module
+
+
+def lowered_vs_torch(model: torch.nn.Module, *inputs: torch.Tensor) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(CPU reference outputs of the lowered graph, PyTorch outputs) for `model` on `inputs`."""
+    module = lower(model, *inputs)
     outputs = run_reference(module, [x.numpy() for x in inputs])
     with torch.no_grad():
         expected = model(*inputs)
