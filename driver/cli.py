@@ -1,8 +1,8 @@
 """`dfcc`: the mlir-opt-style driver. Reads MLIR, runs a pass pipeline, hands the result to a target.
 
 Results go to stdout or `-o`; diagnostics and progress go to stderr. Exit codes (README): 0 done,
-1 user error (one clear message, never a traceback), 2 command-line usage error (argparse),
-3 internal error, a bug in dfcc (set DFCC_DEBUG=1 to see its traceback), 130 interrupted.
+1 user error, command-line usage included (one clear message, never a traceback), 3 internal error,
+a bug in dfcc (set DFCC_DEBUG=1 to see its traceback), 130 interrupted.
 """
 
 import argparse
@@ -22,9 +22,10 @@ from dfcc.frontends.mlir import make_context, read_module
 from dfcc.frontends.module_checks import check_module
 from dfcc.passes.registry import available_passes, get_pass
 
-EXIT_USER_ERROR, EXIT_USAGE, EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED = 1, 2, 3, 130
-_EXIT_CODES = ("exit codes: 0 done, 1 error in the input or request (a message says what and where), "
-               "2 command-line usage error, 3 internal error (a bug in dfcc: please report), 130 interrupted")
+EXIT_USER_ERROR, EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED = 1, 3, 130
+_ARGPARSE_USAGE_ERROR = 2  # argparse's own exit code after printing its message
+_EXIT_CODES = ("exit codes: 0 done, 1 error in the command line, the input or the request (a message says what "
+               "and where), 3 internal error (a bug in dfcc: please report), 130 interrupted")
 _MAX_LINE = 300  # characters of one message line: a 50 MB one-line input must not be echoed whole
 
 
@@ -136,10 +137,12 @@ def _bounded(message: str) -> str:
 
 
 def run_reporting_errors(prog: str, run_command, argv: list[str]) -> int:
-    """Run a command; user errors become `PROG: error: ...` and exit code 1, bugs exit code 3
-    (argparse exits 2 on usage errors by itself)."""
+    """Run a command; user errors become `PROG: error: ...` and exit code 1, bugs exit code 3.
+    A usage error is a user error too: argparse has printed its message, only its exit code changes."""
     try:
         run_command(argv)
+    except SystemExit as exit_:
+        return EXIT_USER_ERROR if exit_.code == _ARGPARSE_USAGE_ERROR else exit_.code
     except (DfccError, PassFailedException, DiagnosticException) as error:
         print(f"{prog}: error: {_bounded(str(error))}", file=sys.stderr)
         return EXIT_USER_ERROR

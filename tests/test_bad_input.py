@@ -1,5 +1,5 @@
 """Bad input of every kind: exit 1 with one clear message (never a traceback, never a hang);
-usage errors exit 2, dfcc's own bugs exit 3 (README, "Exit codes")."""
+usage errors exit 1 like every user error, dfcc's own bugs exit 3 (README, "Exit codes")."""
 
 import json
 import signal
@@ -221,10 +221,10 @@ def test_plugin_errors_are_the_users(work, capsys, source, message):
     fails(capsys, ["df.mlir", "--load-pass-plugin", "plugin.py", "-p", "broken"], message)
 
 
-def test_usage_and_internal_errors_have_their_own_codes(work, capsys, monkeypatch):
-    with pytest.raises(SystemExit) as usage:
-        dfcc_main(["m.mlir", "--no-such-option"])
-    assert usage.value.code == cli.EXIT_USAGE == 2
+def test_usage_errors_exit_1_and_internal_errors_3(work, capsys, monkeypatch):
+    assert dfcc_main(["m.mlir", "--no-such-option"]) == cli.EXIT_USER_ERROR == 1
+    assert "unrecognized arguments: --no-such-option" in capsys.readouterr().err
+    assert dfcc_main(["--help"]) == 0
     assert "exit codes: 0 done, 1 error" in cli._parser({}, {}).format_help()
 
     original = LowerToDataflow.apply
