@@ -12,7 +12,7 @@ import time
 
 from dfcc.analyses.fifo_sizing import size_fifos
 from dfcc.analyses.simulation import simulate
-from dfcc.analyses.network import RESOURCES, Network
+from dfcc.analyses.network import Network
 from dfcc.hardware.platforms import load_platform
 from dfcc.passes.explore import _write_fifo_depths, apply_design, explore
 
@@ -37,7 +37,7 @@ def main() -> None:
     t_search, (choices, totals) = cpu(lambda: explore(network, platform, progress=False))
     apply_design(module, network, choices, totals, "u250")
     t_sizing, sizing = cpu(lambda: size_fifos(module))
-    t_write, _ = cpu(lambda: _write_fifo_depths(module, {k: 0.9 * getattr(platform, k) for k in RESOURCES}))
+    t_write, _ = cpu(lambda: _write_fifo_depths(module))
     t_sim, sim = cpu(lambda: simulate(module))
     print(f"model                 {args.model} 8-bit (emulated), U250, II {sizing.checked.ii:,} cycles")
     print(f"folding search        {t_search:7.2f} CPU s")

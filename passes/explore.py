@@ -544,21 +544,24 @@ class Explore(ModulePass):
                                 f"beyond the skip FIFOs the search costs; raise utilisation"
                                 f"{'' if self.evict_skips else ' or use evict-skips=true'}") from None
             apply_design(op, network, choices, totals, name)
-            over = _write_fifo_depths(op, limits)
+            sized = _write_fifo_depths(op)
+            over = sized.overshoot(limits)
             if not over:
                 return
+            # the next search keeps out of its budget what these depths use beyond the costed FIFOs (at
+            # least the overshoot more than this search did): its design would need about as much
             for k, used, limit in over:
-                reserve[k] += used - limit
+                reserve[k] = max(reserve[k] + used - limit, used - totals.resource(k))
         needs = ", ".join(f"{used:,.0f} {RESOURCE_LABELS[k]} (budget {limit:,.0f})" for k, used, limit in over)
         raise DfccError(f"explore: after {FIFO_ROUNDS} searches with FIFO memory reserved, the FIFO depths that "
                         f"keep the simulated II still do not fit {utilisation:.0%} of {platform.name}: the design "
                         f"needs {needs}; raise utilisation{'' if self.evict_skips else ' or use evict-skips=true'}")
 
 
-def _write_fifo_depths(module: ModuleOp, limits: dict[str, float]) -> list[tuple[str, int, float]]:
+def _write_fifo_depths(module: ModuleOp) -> Totals:
     """Write every stream's depth from the cycle-level schedule of the chosen folding (checked by
     simulation: no deadlock, the II of the design with unbounded streams), never below the
-    skip-FIFO depths costed above; the resources over `limits` with those depths (none: it fits)."""
+    skip-FIFO depths costed above; the design's totals with those depths."""
     sizing = size_fifos(module)
     if sizing.checked.deadlock or sizing.checked.ii > sizing.unbounded.ii:
         found = sizing.checked.describe_deadlock() if sizing.checked.deadlock else f"II {sizing.checked.ii}"
@@ -566,4 +569,4 @@ def _write_fifo_depths(module: ModuleOp, limits: dict[str, float]) -> list[tuple
                         f"(the design's with unbounded streams): {found}; please report it")
     write_depths({v: max(d, v.type.depth.data) for v, d in sizing.depths.items()})
     network = Network.from_module(module)
-    return network.evaluate(network.ir_choices(), respect_ir_depths=True).overshoot(limits)
+    return network.evaluate(network.ir_choices(), respect_ir_depths=True)
