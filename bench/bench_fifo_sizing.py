@@ -37,7 +37,7 @@ def main() -> None:
     t_search, (choices, totals) = cpu(lambda: explore(network, platform, progress=False))
     apply_design(module, network, choices, totals, "u250")
     t_sizing, sizing = cpu(lambda: size_fifos(module))
-    t_write, _ = cpu(lambda: _write_fifo_depths(module, platform, 0.9))
+    t_write, _ = cpu(lambda: _write_fifo_depths(module))
     t_sim, sim = cpu(lambda: simulate(module))
     print(f"model                 {args.model} 8-bit (emulated), U250, II {sizing.checked.ii:,} cycles")
     print(f"folding search        {t_search:7.2f} CPU s")

@@ -37,8 +37,13 @@ Search (deterministic given the seed):
    the DSP budget has room (most LUTs saved per DSP first). Same cycles, so the II is unchanged;
    fabric multipliers stay only where the DSPs ran out.
 Results are written to the IR: folding properties on every node, `dataflow.weights_memory` where
-weights are not in BRAM, FIFO depths in the stream types (analyses/fifo_sizing.py: the least depths
-that keep the simulated II), `dataflow.platform` on the module.
+weights are not in BRAM, FIFO depths in the stream types (analyses/fifo_sizing.py: depths that keep the
+II of the design with unbounded streams, checked by simulation), `dataflow.platform` on the module.
+6. FIFOs that fit: the search costs only the skip FIFOs (SATAY); when the simulated depths need more
+   memory than the budget has left, the search runs again with that excess kept out of its budget
+   (so it trades folding against the FIFO memory: a slower II), until the depths fit, or raises a
+   DfccError naming the resource and the amount. A design is never written at depths that would
+   hang it or run it slower than the II it reports.
 """
 
 from __future__ import annotations
@@ -54,14 +59,13 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import Rewriter
 
 from dfcc.analyses.fifo_sizing import size_fifos, write_depths
-from dfcc.analyses.simulation import simulate
 from dfcc.kinds.cost import NodeModel, cost_key
 from dfcc.dialects.dataflow import MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES
 from dfcc.passes.spill import evict_large_skips, place_weights, write_weights_memory
 from dfcc.analyses.network import (
     DEFAULT_FIFO_DEPTH, PLATFORM_ATTR, RESOURCE_LABELS, RESOURCES, Choice, Network, Totals,
 )
-from dfcc.errors import DfccError, remark
+from dfcc.errors import DfccError
 from dfcc.hardware.platforms import DEFAULT_PLATFORM, Platform, load_platform
 
 BISECTION_ROUNDS = 16  # weight-update rounds per target II during bisection
@@ -75,6 +79,7 @@ REPAIR_LANE_TRIES = 50  # moves tried per repair step before giving up (each mus
 SPATIAL_FACTOR = "pixels"  # spatial parallelism: explored only with spatial=true
 SKIP_FIFO_SHARE = 0.25  # evict-skips: skip FIFOs left on chip take at most this share of the BRAM budget (our choice)
 LANE_ROUNDS = 3  # passes over the converters slower than the target
+FIFO_ROUNDS = 4  # searches, each with the FIFO memory the last one's simulated depths lacked kept out of the budget
 
 
 @dataclass
@@ -150,11 +155,12 @@ def _pareto(data: np.ndarray, chunk: int = 64) -> np.ndarray:
 
 class _Search:
     def __init__(self, network: Network, platform: Platform, utilisation: float, seed: int, off_chip: bool = False,
-                 spatial: bool = False, share: bool = True):
+                 spatial: bool = False, share: bool = True, reserve: dict[str, float] | None = None):
         self.network = network
         self.platform = platform
         self.utilisation = utilisation
-        self.limits = {k: utilisation * getattr(platform, k) for k in RESOURCES}
+        self.reserve = {k: v for k, v in (reserve or {}).items() if v > 0}
+        self.limits = {k: utilisation * getattr(platform, k) - self.reserve.get(k, 0.0) for k in RESOURCES}
         # the last entry is off-chip bits per inference: utilisation x bandwidth x target II (set per target)
         self.limit_vec = np.array([max(self.limits[k], 1e-9) for k in RESOURCES] + [1e30])
         self.off_chip = off_chip
@@ -396,25 +402,27 @@ def _no_fit(search: _Search, platform: Platform, utilisation: float) -> DfccErro
         how = "even fully folded (every node at its cheapest)"
     k, _, need, over = worst
     limit = search.limits[k]
+    reserved = f" - {search.reserve[k]:,.0f} reserved for FIFOs" if k in search.reserve else ""
     return DfccError(
         f"explore: the design does not fit on {platform.name}: {how} needs {need:,.0f} {RESOURCE_LABELS[k]}, "
-        f"the budget is {limit:,.0f} ({utilisation:g} x {getattr(platform, k):,}); over by {over:,.0f} "
+        f"the budget is {limit:,.0f} ({utilisation:g} x {getattr(platform, k):,}{reserved}); over by {over:,.0f} "
         f"{RESOURCE_LABELS[k]} ({over / max(limit, 1):.0%})"
     )
 
 
 def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed: int = 0,
             progress: bool = True, off_chip_weights: bool = False, spatial: bool = False,
-            share_repeated: bool = True) -> tuple[list[Choice], Totals]:
+            share_repeated: bool = True, reserve: dict[str, float] | None = None) -> tuple[list[Choice], Totals]:
     """The best design point found for `network` on `platform`; raises DfccError if nothing fits.
 
     With `off_chip_weights` a conv/linear node may stream its weights from DRAM (AutoWS), within
     utilisation x the platform's off-chip bandwidth at the target II. With `spatial` the nodes
     that can (graph inputs, dense convs) may take more than one pixel per beat (`pixels`).
-    `share_repeated=False` costs every node on its own, not once per repeated layer (same answer, slower)."""
+    `share_repeated=False` costs every node on its own, not once per repeated layer (same answer, slower).
+    `reserve` (per resource) is kept out of the budget: FIFO memory beyond the costed skip FIFOs."""
     if not 0 < utilisation <= 1:
         raise DfccError(f"explore: utilisation must be in (0, 1], got {utilisation}")
-    search = _Search(network, platform, utilisation, seed, off_chip_weights, spatial, share_repeated)
+    search = _Search(network, platform, utilisation, seed, off_chip_weights, spatial, share_repeated, reserve)
     targets = search.targets()
     best = search.try_target(float("inf"), BISECTION_ROUNDS * 2)
     if best is None:
@@ -511,39 +519,54 @@ class Explore(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         platform = load_platform(self.platform)
+        utilisation = float(self.utilisation)
         if self.evict_skips:
             if not 0 <= float(self.skip_share) <= 1:
                 raise DfccError(f"explore: skip-share must be in [0, 1], got {self.skip_share}")
-            evict_large_skips(op, platform, float(self.utilisation), float(self.skip_share))
+            evict_large_skips(op, platform, utilisation, float(self.skip_share))
+        name = self.platform.lower() if self.platform.lower() == platform.name.lower() else self.platform
+        limits = {k: utilisation * getattr(platform, k) for k in RESOURCES}
         network = Network.from_module(op)
-        choices, totals = explore(network, platform, float(self.utilisation), int(self.seed),
-                                  off_chip_weights=bool(self.off_chip_weights), spatial=bool(self.spatial))
-        apply_design(op, network, choices, totals, self.platform.lower() if self.platform.lower() == platform.name.lower() else self.platform)
-        _write_fifo_depths(op, platform, float(self.utilisation))
+        before = {(e.value.op, e.value.index): e.ir_depth for e in network.edges}
+        reserve = dict.fromkeys(RESOURCES, 0.0)
+        for attempt in range(FIFO_ROUNDS):
+            if attempt:  # back to the depths the IR had, and the graph read again (the stream values changed)
+                write_depths({e.value: before[(e.value.op, e.value.index)] for e in Network.from_module(op).edges})
+                network = Network.from_module(op)
+            try:
+                choices, totals = explore(network, platform, utilisation, int(self.seed),
+                                          off_chip_weights=bool(self.off_chip_weights), spatial=bool(self.spatial),
+                                          reserve=reserve)
+            except DfccError as error:
+                if not attempt:
+                    raise
+                raise DfccError(f"{error}; the reserve is what the FIFO depths that keep the simulated II need "
+                                f"beyond the skip FIFOs the search costs; raise utilisation"
+                                f"{'' if self.evict_skips else ' or use evict-skips=true'}") from None
+            apply_design(op, network, choices, totals, name)
+            sized = _write_fifo_depths(op)
+            over = sized.overshoot(limits)
+            if not over:
+                return
+            # the next search keeps out of its budget what these depths use beyond the costed FIFOs (at
+            # least the overshoot more than this search did): its design would need about as much
+            for k, used, limit in over:
+                reserve[k] = max(reserve[k] + used - limit, used - totals.resource(k))
+        needs = ", ".join(f"{used:,.0f} {RESOURCE_LABELS[k]} (budget {limit:,.0f})" for k, used, limit in over)
+        raise DfccError(f"explore: after {FIFO_ROUNDS} searches with FIFO memory reserved, the FIFO depths that "
+                        f"keep the simulated II still do not fit {utilisation:.0%} of {platform.name}: the design "
+                        f"needs {needs}; raise utilisation{'' if self.evict_skips else ' or use evict-skips=true'}")
 
 
-def _write_fifo_depths(module: ModuleOp, platform: Platform, utilisation: float) -> None:
-    """Every stream's depth from the cycle-level schedule of the chosen folding (checked by
-    simulation), never below the skip-FIFO depths costed above; if those FIFOs break the budget,
-    only the join inputs keep them, and if they still do, every stream keeps its costed depth.
-    Those fallbacks are simulated again: a design that then runs slower than its sized II, or
-    hangs, is named in a remark."""
-    limits = {k: utilisation * getattr(platform, k) for k in RESOURCES}
+def _write_fifo_depths(module: ModuleOp) -> Totals:
+    """Write every stream's depth from the cycle-level schedule of the chosen folding (checked by
+    simulation: no deadlock, the II of the design with unbounded streams), never below the
+    skip-FIFO depths costed above; the design's totals with those depths."""
     sizing = size_fifos(module)
-    costed = {(v.op, v.index): v.type.depth.data for v in sizing.depths}  # by result: write_depths makes new values
+    if sizing.checked.deadlock or sizing.checked.ii > sizing.unbounded.ii:
+        found = sizing.checked.describe_deadlock() if sizing.checked.deadlock else f"II {sizing.checked.ii}"
+        raise DfccError(f"explore: internal error, the FIFO depths sized keep no II {sizing.unbounded.ii} "
+                        f"(the design's with unbounded streams): {found}; please report it")
     write_depths({v: max(d, v.type.depth.data) for v, d in sizing.depths.items()})
     network = Network.from_module(module)
-    if not network.evaluate(network.ir_choices(), respect_ir_depths=True).overshoot(limits):
-        return
-    write_depths({e.value: DEFAULT_FIFO_DEPTH for e in network.edges if len(network.in_edges[e.consumer]) < 2})
-    network = Network.from_module(module)
-    if network.evaluate(network.ir_choices(), respect_ir_depths=True).overshoot(limits):
-        write_depths({op.results[i]: depth for (op, i), depth in costed.items()})
-    fallback = simulate(module)
-    if fallback.deadlock:
-        remark(f"the FIFO depths that fit {utilisation:.0%} of {platform.name} hang the design "
-               f"({fallback.describe_deadlock()}); raise utilisation or use evict-skips=true", "explore")
-    elif fallback.ii > sizing.checked.ii:
-        remark(f"the FIFO depths that keep the II at {sizing.checked.ii} cycles do not fit {utilisation:.0%} of "
-               f"{platform.name}; at the depths that fit, the design simulates at II {fallback.ii} "
-               f"(the estimate assumes {sizing.checked.ii}); raise utilisation or use evict-skips=true", "explore")
+    return network.evaluate(network.ir_choices(), respect_ir_depths=True)
