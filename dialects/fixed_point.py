@@ -53,30 +53,31 @@ def value_range(fmt: FixedType) -> tuple[float, float]:
 
 
 def to_codes(x: np.ndarray, fmt: FixedType) -> np.ndarray:
-    """The integer codes (as float64) of cast(x, fmt): rounding, then overflow (see module doc)."""
-    scaled = np.ldexp(np.asarray(x, dtype=np.float64), fmt.frac_bits)  # exact: a power-of-two scaling
-    scaled = np.nan_to_num(scaled, nan=0.0, posinf=2.0 ** 60, neginf=-(2.0 ** 60))  # +-inf saturate/wrap as huge
-    floor = np.floor(scaled)
-    rest = scaled - floor  # exact (Sterbenz); in [0, 1)
+    """The integer codes (as float64) of cast(x, fmt): rounding, then overflow (see module doc).
+    Works in place on one scaled copy of x (the reference casts every stream of a network this way)."""
+    x = np.asarray(x, dtype=np.float64)
+    scaled = np.ldexp(x, fmt.frac_bits, out=np.empty_like(x))  # exact: a power-of-two scaling
+    if not np.isfinite(scaled).all():
+        np.nan_to_num(scaled, copy=False, nan=0.0, posinf=2.0 ** 60, neginf=-(2.0 ** 60))  # +-inf saturate/wrap as huge
+    code = np.floor(scaled)
     mode = fmt.rounding.data
-    if mode == "trn":
-        code = floor
-    elif mode == "rnd":
-        code = floor + (rest >= 0.5)
-    else:  # rnd_conv
-        code = floor + ((rest > 0.5) | ((rest == 0.5) & (np.fmod(floor, 2) != 0)))
+    if mode != "trn":
+        rest = np.subtract(scaled, code, out=scaled)  # exact (Sterbenz); in [0, 1)
+        code += rest >= 0.5 if mode == "rnd" else (rest > 0.5) | ((rest == 0.5) & (np.fmod(code, 2) != 0))
     lo, hi = code_range(fmt)
     if fmt.overflow.data == "sat":
-        return np.clip(code, lo, hi)
+        return np.clip(code, lo, hi, out=code)
     span = float(1 << fmt.width.data)
-    code = np.fmod(code, span)  # fmod is exact for floats
-    code = np.where(code < lo, code + span, code)
-    return np.where(code > hi, code - span, code)
+    np.fmod(code, span, out=code)  # fmod is exact for floats
+    code[code < lo] += span
+    code[code > hi] -= span
+    return code
 
 
 def cast(x: np.ndarray, fmt: FixedType) -> np.ndarray:
     """cast(x, fmt) as float64 real values (exact: codes times a power of two)."""
-    return np.ldexp(to_codes(x, fmt), -fmt.frac_bits)
+    codes = to_codes(x, fmt)
+    return np.ldexp(codes, -fmt.frac_bits, out=codes)
 
 
 def on_grid(x: np.ndarray, fmt: FixedType) -> bool:
@@ -111,10 +112,22 @@ def formats_of(attr) -> list[FixedType] | FixedType | None:
 def cast_weights(values: np.ndarray, fmt) -> np.ndarray:
     """Cast weights to one format, or per output channel (dim 0) to a list of formats."""
     if isinstance(fmt, list):
-        if len(fmt) != values.shape[0]:
-            raise DfccError(f"{len(fmt)} per-channel formats for {values.shape[0]} channels")
+        _check_channels(values, fmt)
         return np.stack([cast(values[c], f) for c, f in enumerate(fmt)])
     return cast(values, fmt)
+
+
+def weights_on_grid(values: np.ndarray, fmt) -> bool:
+    """Whether cast_weights(values, fmt) leaves every value as it is (checked without casting)."""
+    if isinstance(fmt, list):
+        _check_channels(values, fmt)
+        return all(on_grid(values[c], f) for c, f in enumerate(fmt))
+    return on_grid(values, fmt)
+
+
+def _check_channels(values: np.ndarray, formats: list[FixedType]) -> None:
+    if len(formats) != values.shape[0]:
+        raise DfccError(f"{len(formats)} per-channel formats for {values.shape[0]} channels")
 
 
 def frac_bits_of(fmt) -> int:
@@ -128,9 +141,10 @@ def accumulator_bound(x_fmt: FixedType, weights: np.ndarray, bias: np.ndarray | 
     """Worst-case (lowest, highest) accumulator over every input of x_fmt: per output channel
     sum_j min/max(w_j * x) + b, then the extreme over channels. Weights are F x (fan-in...)."""
     lo_x, hi_x = value_range(x_fmt)
-    w = weights.reshape(weights.shape[0], -1).astype(np.float64)
-    lo = np.minimum(w * lo_x, w * hi_x).sum(axis=1)
-    hi = np.maximum(w * lo_x, w * hi_x).sum(axis=1)
+    w = np.asarray(weights.reshape(weights.shape[0], -1), dtype=np.float64)
+    at_lo, at_hi = w * lo_x, w * hi_x
+    lo = np.minimum(at_lo, at_hi).sum(axis=1)
+    hi = np.maximum(at_lo, at_hi).sum(axis=1)
     if bias is not None:
         lo, hi = lo + bias, hi + bias
     return float(lo.min()), float(hi.max())

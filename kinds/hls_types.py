@@ -100,22 +100,35 @@ def float_literal(x: float, single: bool = True) -> str:
 
 def array_text(values: np.ndarray, elem_fmt, per_line: int = 16) -> str:
     """A C brace initializer for `values` (nested by dims, innermost rows of `per_line` values).
-    Built from the innermost dim out over one flat list of literals: a ResNet-50's weights are ~10^7 values
-    in ~10^6 innermost rows, too many to slice one numpy row at a time."""
+    Each distinct value is formatted once and each gap between values is one of a few separators
+    (', ', a line break, or k braces closing and reopening): the text is one join over table look-ups,
+    since a ResNet-50's weights are ~10^7 values of a few hundred distinct codes."""
     shape = values.shape or (1,)
-    literals = list(map(elem_fmt, values.ravel().tolist()))
-    n = shape[-1]
-
-    def row(s: int) -> str:
-        if n <= per_line:
-            return "{" + ", ".join(literals[s:s + n]) + "}"
-        return "{" + ",\n".join(", ".join(literals[i:min(i + per_line, s + n)]) for i in range(s, s + n, per_line)) + "}"
-
-    items = [row(r * n) for r in range(math.prod(shape[:-1]))]
-    for d in reversed(range(len(shape) - 1)):
-        k = shape[d]
-        items = ["{" + ",\n".join(items[j * k:(j + 1) * k]) + "}" for j in range(math.prod(shape[:d]))]
-    return items[0]
+    if 0 in shape:
+        return "{" + ",\n".join([array_text(values[0], elem_fmt, per_line)] * shape[0]) + "}" if shape[0] else "{}"
+    flat = values.ravel()
+    keys = flat.view(f"i{flat.dtype.itemsize}") if flat.dtype.kind == "f" else flat.astype(np.int64)
+    low, high = int(keys.min()), int(keys.max())
+    if high - low < keys.size:  # codes in a narrow range: index by offset, no sort
+        distinct, inverse = np.arange(low, high + 1, dtype=keys.dtype), keys - low
+    else:  # floats by bit pattern: -0.0 and 0.0 stay apart
+        distinct, inverse = np.unique(keys, return_inverse=True)
+    distinct = distinct.view(flat.dtype) if flat.dtype.kind == "f" else distinct
+    literals = np.array([elem_fmt(v) for v in distinct.tolist()], dtype=object)
+    n, rows = shape[-1], flat.size // shape[-1]
+    # separator 0: ", "; 1: a line break inside a row; 1 + k: k dims end (k braces close, then reopen)
+    separators = np.array([", ", ",\n"] + ["}" * k + ",\n" + "{" * k for k in range(1, len(shape) + 1)], dtype=object)
+    gaps = np.zeros((rows, n), dtype=np.int8)
+    gaps[:, per_line - 1::per_line] = 1
+    ends = np.ones(rows, dtype=np.int8)
+    for d in range(len(shape) - 1):
+        ends += np.arange(1, rows + 1) % math.prod(shape[d:-1]) == 0
+    gaps[:, -1] = 1 + ends
+    tokens = np.empty(2 * flat.size, dtype=object)
+    tokens[0::2] = literals[inverse]
+    tokens[1::2] = separators[gaps.ravel()]
+    tokens[-1] = "}" * len(shape)
+    return "{" * len(shape) + "".join(tokens.tolist())
 
 
 def code_storage(fx: Fx) -> str:

@@ -9,7 +9,7 @@ from xdsl.irdl import irdl_op_definition, opt_prop_def, prop_def, result_def
 from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import NodeOp
-from dfcc.dialects.fixed_point import cast_weights, formats_of
+from dfcc.dialects.fixed_point import formats_of, weights_on_grid
 from dfcc.dialects.resources import elements_array
 from dfcc.errors import DfccError
 from dfcc.kinds.registry import NodeKind, register
@@ -75,5 +75,5 @@ class Weights(ConstantKind):
 
 def check_on_grid(op: NodeOp, value: np.ndarray, fmt) -> None:
     """Refuse weights whose values are off the grid of their format (consumers would round them)."""
-    if fmt is not None and not np.array_equal(cast_weights(value, fmt), value):
+    if fmt is not None and not weights_on_grid(value, fmt):
         raise DfccError(f"weights '{op.node_name.data}' hold values that are not on the grid of their format")

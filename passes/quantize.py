@@ -243,12 +243,12 @@ class Quantize(ModulePass):
             raise DfccError(f"@{name} is already quantized (its streams carry fixed-point types)", "quantize")
         inputs = calibration_inputs(function, self.calibration, self.samples, self.seed, self.name)
         recorder = _Recorder(keep_values=self.percentile < 100)
-        for sample in inputs:
-            run_reference(module, sample, name, observers=(recorder,))
-        float_module = module.clone()
-        self._assign_formats(function, recorder.stats)
+        floats = [_Collector() for _ in inputs]  # the float streams, kept for the SQNR measurement
+        for sample, collector in zip(inputs, floats):
+            run_reference(module, sample, name, observers=(recorder, collector))
+        weights_sqnr = self._assign_formats(function, recorder.stats)
         module.verify()
-        self._measure(module, float_module, function, name, inputs)
+        self._measure(module, function, name, inputs, floats, weights_sqnr)
 
     def _act_format(self, node: str, stats: _Stats) -> df.FixedType:
         lo, hi = stats.range(float(self.percentile))
@@ -269,7 +269,9 @@ class Quantize(ModulePass):
             fmt = df.FixedType(fmt.width.data + extra, fmt.int_bits.data + extra, signed, self.rounding, self.overflow)
         return fmt
 
-    def _assign_formats(self, function: func.FuncOp, stats: dict[tuple[str, int], _Stats]) -> None:
+    def _assign_formats(self, function: func.FuncOp, stats: dict[tuple[str, int], _Stats]) -> dict[str, float]:
+        """Formats of every stream and constant; returns each weighted node's weights SQNR."""
+        weights_sqnr = {}
         for op in list(function.body.walk()):
             if not isinstance(op, df.NodeOp) or isinstance(op, (kinds.WeightsOp, kinds.SinkOp)):
                 continue
@@ -285,7 +287,7 @@ class Quantize(ModulePass):
                 fmt = in_fmt if keep_input else self._act_format(node, stats[(node, index)])
                 Rewriter.replace_value_with_new_type(result, result.type.with_element_type(fmt))
             if isinstance(op, WEIGHTED):
-                self._quantize_weights(op, in_fmt)
+                weights_sqnr[node] = self._quantize_weights(op, in_fmt)
             elif isinstance(op, kinds.MapOp):
                 for param in op.params:
                     self._quantize_param(op, param)
@@ -293,6 +295,7 @@ class Quantize(ModulePass):
                 _set_sum_format(op)
             elif isinstance(op, kinds.EmbeddingOp):
                 self._quantize_table(op)
+        return weights_sqnr
 
     def _own_weights(self, op: Operation, value: SSAValue) -> kinds.WeightsOp | kinds.SparseWeightsOp:
         owner = value.owner
@@ -305,7 +308,8 @@ class Quantize(ModulePass):
             return clone
         return owner
 
-    def _quantize_weights(self, op: Operation, in_fmt: df.FixedType | None) -> None:
+    def _quantize_weights(self, op: Operation, in_fmt: df.FixedType | None) -> float:
+        """Quantizes the weights (and bias, acc_format) of a conv/linear; returns the weights' SQNR in dB."""
         node = op.node_name.data
         w_op = self._own_weights(op, op.weights)
         weights = dense_weights(w_op)
@@ -323,8 +327,10 @@ class Quantize(ModulePass):
         else:
             w_op.properties["value"] = make_resource(f"{w_op.node_name.data}_q", quantized)
         w_op.properties["format"] = w_attr
+        stored = dense_weights(w_op)
+        sqnr = sqnr_db(float(np.sum(weights * weights)), float(np.sum((weights - stored) ** 2)))
         if in_fmt is None:
-            return
+            return sqnr
         acc_frac = in_fmt.frac_bits + fx.frac_bits_of(w_fmt)
         b_op = self._own_weights(op, op.bias) if op.bias is not None else None
         float_bias = elements_array(b_op.value).astype(np.float64) if b_op is not None else None
@@ -353,6 +359,7 @@ class Quantize(ModulePass):
             remark(f"{op.name} '{node}': acc-bits={acc_bits} < {needed} bits needed in the worst case; "
                    "the accumulator may overflow and then wraps", "quantize")
         op.properties["acc_format"] = df.FixedType(acc_bits, acc_bits - acc_frac, True, "trn", "wrap")
+        return sqnr
 
     def _quantize_bias(self, b_op: kinds.WeightsOp | None, bias: np.ndarray | None, acc_frac: int) -> np.ndarray | None:
         """The bias on the accumulator's grid (at most MAX_BITS wide), written into its weights op."""
@@ -386,13 +393,12 @@ class Quantize(ModulePass):
         p_op.properties["format"] = p_fmt
 
     # ---- error measurement ------------------------------------------------------------------------
-    def _measure(self, module: ModuleOp, float_module: ModuleOp, function: func.FuncOp, name: str,
-                 inputs: list[list[np.ndarray]]) -> None:
+    def _measure(self, module: ModuleOp, function: func.FuncOp, name: str, inputs: list[list[np.ndarray]],
+                 floats: list[_Collector], weights_sqnr: dict[str, float]) -> None:
         nodes = [o for o in function.body.walk() if isinstance(o, df.NodeOp) and not isinstance(o, (kinds.WeightsOp, kinds.SparseWeightsOp, kinds.SinkOp))]
         power: dict[str, list[float]] = {o.node_name.data: [0.0, 0.0, 0.0] for o in nodes}  # signal, noise, format noise
-        for sample in inputs:
-            reference, quantized = _Collector(), _Collector()
-            run_reference(float_module, sample, name, observers=(reference,))
+        for sample, reference in zip(inputs, floats):
+            quantized = _Collector()
             run_reference(module, sample, name, observers=(quantized,))
             for o in nodes:
                 node = o.node_name.data
@@ -405,18 +411,13 @@ class Quantize(ModulePass):
                 acc[1] += float(np.sum((exact - approx) ** 2))
                 fmt = fx.fixed_of(o.results[0])
                 acc[2] += float(np.sum((exact - fx.cast(exact, fmt)) ** 2)) if fmt is not None else 0.0
-        float_weights = {o.node_name.data: o for o in float_module.walk()
-                         if isinstance(o, (kinds.WeightsOp, kinds.SparseWeightsOp))}
         worst = None
         for o in nodes:
             node = o.node_name.data
             signal, noise, format_noise = power[node]
             entries = {"output": sqnr_db(signal, noise), "format": sqnr_db(signal, format_noise)}
-            if isinstance(o, WEIGHTED):
-                original = float_weights.get(o.weights.owner.node_name.data)
-                if original is not None:
-                    w, wq = dense_weights(original), dense_weights(o.weights.owner)
-                    entries["weights"] = sqnr_db(float(np.sum(w * w)), float(np.sum((w - wq) ** 2)))
+            if node in weights_sqnr:
+                entries["weights"] = weights_sqnr[node]
             o.attributes["sqnr"] = DictionaryAttr({k: FloatAttr(v, f64) for k, v in entries.items()})
             if worst is None or entries["output"] < worst[1]:
                 worst = (node, entries["output"])

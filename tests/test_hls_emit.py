@@ -117,6 +117,10 @@ def test_literals_and_types():
     assert exact_fx_for(np.array([0.25, -1.5])) == Fx(4, 2)  # codes 1, -6 at 2 fraction bits
     assert exact_fx_for(np.array([3.0])) == Fx(3, 3)
     assert array_text(np.arange(4).reshape(2, 2), str) == "{{0, 1},\n{2, 3}}"
+    # rows longer than per_line break inside; -0.0 keeps its sign; codes far apart (a sorted look-up table)
+    signed_zeros = np.array([[[-0.0, 0.0, 1.5]], [[2.0, 0.0, -0.0]]])
+    assert array_text(signed_zeros, repr, per_line=2) == "{{{-0.0, 0.0,\n1.5}},\n{{2.0, 0.0,\n-0.0}}}"
+    assert array_text(np.array([10**6, 5, -10**6]), "{%d}".__mod__) == "{{1000000}, {5}, {-1000000}}"
 
 
 def test_weights_memory_becomes_bind_storage(tmp_path):
