@@ -548,6 +548,19 @@ def _resize(p: Pipeline, op: df.ResizeOp) -> None:
     p.write(stage, p.output(op.output, lanes), _every(stage.iterations))
 
 
+def _depth_to_space(p: Pipeline, op: df.DepthToSpaceOp) -> None:
+    name = op.node_name.data
+    _, h, w, c = op.input.type.get_shape()
+    lanes, _ = df.kind_of(op).stream_lanes(op)
+    x = p.read(op.input, lanes, name)
+    # depth_to_space.h: per input row (and one more), ROW iterations reading input row h and
+    # writing the output rows of input row h - 1
+    row = w * c // lanes
+    stage = p.process(name, name, (h + 1) * row)
+    p.read_at(stage, x, _every(h * row))
+    p.write(stage, p.output(op.output, lanes), row + _every(h * row))
+
+
 _PAD_SOURCE: dict[str, Callable[[int, int], int]] = {  # kinds/pad.py _pad_source, j = i - lo, extent n
     "constant": lambda j, n: j if 0 <= j < n else -1,
     "reflect": lambda j, n: -j if j < 0 else (2 * (n - 1) - j if j >= n else j),
@@ -639,6 +652,7 @@ SCHEDULES: dict[type, Callable[[Pipeline, Operation], None]] = {
     df.TransposeOp: _transpose,
     df.ConcatOp: _concat,
     df.ResizeOp: _resize,
+    df.DepthToSpaceOp: _depth_to_space,
     df.PadOp: _pad,
     df.SliceOp: _slice,
     df.DdrFifoOp: _ddr_fifo,

@@ -344,16 +344,17 @@ def pixel_port(op: Operation, stream: StreamType) -> NodeModel:
 
 
 def buffered_stage(op: Operation, words_in: int, words_out: int, buffer_words: int, bits: int,
-                   in_turn: bool = False) -> NodeModel:
+                   in_turn: bool = False, tail_words: int = 0) -> NodeModel:
     """A data-movement stage moving `coarse` words per cycle (its folding; 1 if it has none) and
     holding `buffer_words` (the op's buffer_words()) in a memory `coarse` words wide; `in_turn`: it
-    reads and writes in separate loops (kinds/pad.py emit_hls), so the cycles add up."""
+    reads and writes in separate loops (kinds/pad.py emit_hls), so the cycles add up; `tail_words`:
+    words it writes after its last read (a row buffer draining, kinds/depth_to_space.py)."""
 
     def evaluate(folding: Folding) -> NodeCost:
         lanes = folding[0] if folding else 1
         # fpgaConvNet streaming layers: max(words in, words out) / coarse cycles
         reads, writes = -(-words_in // lanes), -(-words_out // lanes)
-        cycles = reads + writes if in_turn else int(stage_cycles(reads, 1, writes, 1))
+        cycles = reads + writes if in_turn else int(stage_cycles(reads, 1, writes, 1)) + -(-tail_words // lanes)
         blocks, luts = array_cost(bits * lanes, -(-buffer_words // lanes))
         logic = stage_logic(lanes, bits)
         return NodeCost(cycles=cycles, depth=-(-buffer_words // lanes) + STAGE_PIPELINE_CYCLES,

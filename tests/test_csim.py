@@ -34,7 +34,7 @@ FLOAT_MODELS = ["mlp", "cnn", "basic_block", "basic_block_strided", "dwsep", "re
                 "mobilenet_v3_small_tiny", "conv_dilated", "conv_groups2", "conv_groups4", "conv_depthwise",
                 "conv_depthwise_multiplier", "conv_1x3", "conv_3x1", "conv_5x3", "conv_stride_1x2", "conv_no_bias",
                 "conv_same_asym", "conv_stack", "multi_io",
-                # resize (nearest upsampling, zero insertion of transposed convs), concat, pad, slice, matmul
+                # depth_to_space (transposed convs by phases), concat, pad, slice, matmul
                 "yolo_tiny", "unet", "conv_pad_reflect", "conv_pad_replicate", "conv_pad_circular", "vit_block",
                 "llama_block"]
 FIXED_MODELS = ["mlp", "cnn", "basic_block_strided", "dwsep", "resnet18_small", "conv_groups4",

@@ -310,7 +310,7 @@ def transpose_case(dims, perm, pi, po):
 
 
 def data_case(seed, kind, p, **k):
-    """fork / concat / resize: pure data movement."""
+    """fork / concat / resize / depth_to_space: pure data movement."""
     rng = np.random.default_rng(seed)
     t = dict(T=Q16)
     if kind == "fork":  # the 3 copies are drained one after the other: one output of 3x the data
@@ -327,6 +327,12 @@ def data_case(seed, kind, p, **k):
         return Case(f"concat-axis{axis}-{n}x{c1}+{c2}-P{p}", call, t, [("T", p, a), ("T", p, b)],
                     [("T", p, V(np.concatenate([a.a, b.a], axis=axis), a.frac))])
     h, w, c, sh, sw = k["h"], k["w"], k["c"], k["sh"], k["sw"]
+    if kind == "depth_to_space":  # y[h*SH+i][w*SW+j][c] = x[h][w][(i*SW+j)*C + c]
+        x = rand(rng, Q16, (h, w, sh * sw * c))
+        y = V(np.array([[x.a[r // sh, q // sw, ((r % sh) * sw + q % sw) * c:((r % sh) * sw + q % sw + 1) * c]
+                         for q in range(w * sw)] for r in range(h * sh)]), x.frac)
+        call = f"dfcc::depth_to_space<{h}, {w}, {c}, {sh}, {sw}, {p}, T>(s_in0, s_out0)"
+        return Case(f"depth_to_space-{h}x{w}x{c}-by{sh}x{sw}-P{p}", call, t, [("T", p, x)], [("T", p, y)])
     x = rand(rng, Q16, (h, w, c))
     call = f"dfcc::upsample_nearest<{h}, {w}, {c}, {sh}, {sw}, {p}, T>(s_in0, s_out0)"
     return Case(f"upsample-{h}x{w}x{c}-by{sh}x{sw}-P{p}", call, t, [("T", p, x)],
@@ -377,13 +383,15 @@ FAMILIES = {
         pool_case(6, "sum", 4, 4, 4, 4, (2, 2), (2, 2), t=ROUND_SAT, tag="-rndsat"),
         pool_case(7, "sum", 5, 5, 2, 1, (3, 3), (2, 2), pads=(1, 1, 1, 1), t=FLOATS, tag="-float"),
     ]),
-    "elementwise": (["vec.h", "fork.h", "concat.h", "resize.h", "transpose.h"], [
+    "elementwise": (["vec.h", "fork.h", "concat.h", "resize.h", "transpose.h", "depth_to_space.h"], [
         lanes_case(24, 2, 6), lanes_case(24, 6, 3), lanes_case(24, 4, 4), lanes_case(12, 1, 4),
         data_case(1, "fork", 2, n=5, c=4),
         data_case(2, "concat", 2, n=5, c1=4, c2=6, axis=1),
         data_case(5, "concat", 2, n=3, c1=4, c2=2, axis=0),
         data_case(3, "resize", 2, h=3, w=2, c=4, sh=2, sw=3),
         data_case(4, "resize", 1, h=2, w=3, c=2, sh=1, sw=2),
+        data_case(6, "depth_to_space", 2, h=3, w=2, c=4, sh=2, sw=3),
+        data_case(7, "depth_to_space", 1, h=2, w=3, c=3, sh=3, sw=1),
         transpose_case((2, 3, 4), (0, 2, 1), 2, 3),
         transpose_case((2, 3, 4), (2, 0, 1), 4, 1),
         transpose_case((2, 3, 4), (1, 0, 2), 2, 2),

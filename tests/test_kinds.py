@@ -212,7 +212,7 @@ def test_hls_lanes_are_the_kinds_and_the_cost_models():
             assert describe(op).cost(tuple(op.folding().values())).out_lanes == lanes, op
             checked.add(type(op))
     assert checked >= {kinds.ConvOp, kinds.LinearOp, kinds.PoolOp, kinds.MapOp, kinds.ReduceOp, kinds.ForkOp,
-                       kinds.MatmulOp, kinds.ConcatOp, kinds.PadOp, kinds.ResizeOp}, sorted(c.name for c in checked)
+                       kinds.MatmulOp, kinds.ConcatOp, kinds.PadOp, kinds.ResizeOp, kinds.DepthToSpaceOp}, sorted(c.name for c in checked)
 
 
 @pytest.mark.parametrize("op_class", list(KINDS), ids=lambda c: c.name)

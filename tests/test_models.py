@@ -23,7 +23,7 @@ PARAMS = [pytest.param(name, marks=[pytest.mark.slow] if spec.slow else [], id=n
 # Node kinds each family must lower to (the pattern the lowering is meant to find, not an accident).
 EXPECTED_NODES = {
     "yolo_tiny": {kinds.ResizeOp, kinds.ConcatOp, kinds.PoolOp},
-    "unet": {kinds.ResizeOp, kinds.ConcatOp},
+    "unet": {kinds.DepthToSpaceOp, kinds.ConcatOp},
     "conv_pad_reflect": {kinds.PadOp},
     "conv_pad_replicate": {kinds.PadOp},
     "conv_pad_circular": {kinds.PadOp},

@@ -1,7 +1,11 @@
-// ConvTranspose2d(k=2, s=2): zero insertion (resize mode zeros) + conv with the flipped weights, padding folded.
+// ConvTranspose2d(k=2, s=2): by phases, not over a zero-inserted input. Each of the 2x2 output phases
+// meets one kernel tap, so the 4 phases are one 1x1 conv with 4*3 filters over the 3x3 input (3*3*12*2
+// = 216 MACs instead of 6*6*3*2*4 = 864), interleaved by depth_to_space into the 6x6 output.
 // RUN: dfcc %s -p lower-to-dataflow | filecheck %s
-// CHECK: %{{.*}} = dataflow.resize %{{.*}} {name = "resize0", mode = "zeros", scale = array<i64: 1, 2, 2, 1>} : (!dataflow.stream<1x3x3x2xf32>) -> !dataflow.stream<1x5x5x2xf32>
-// CHECK: %{{.*}} = dataflow.conv %{{.*}}, %{{.*}}, %{{.*}} {name = "conv0", kernel = array<i64: 2, 2>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>, pad = array<i64: 1, 1, 1, 1>} : (!dataflow.stream<1x5x5x2xf32>, tensor<3x2x2x2xf32>, tensor<3xf32>) -> !dataflow.stream<1x6x6x3xf32>
+// CHECK-NOT: dataflow.resize
+// CHECK: %{{.*}} = dataflow.conv %{{.*}}, %{{.*}}, %{{.*}} {name = "conv0", kernel = array<i64: 1, 1>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>, pad = array<i64: 0, 0, 0, 0>} : (!dataflow.stream<1x3x3x2xf32>, tensor<12x2x1x1xf32>, tensor<12xf32>) -> !dataflow.stream<1x3x3x12xf32>
+// CHECK-NEXT: %{{.*}} = dataflow.depth_to_space %{{.*}} {name = "depth_to_space0", scale = array<i64: 2, 2>} : (!dataflow.stream<1x3x3x12xf32>) -> !dataflow.stream<1x6x6x3xf32>
+// CHECK-NEXT: dataflow.sink
 #map = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
 module {
   func.func @main(%arg0: tensor<1x2x3x3xf32>) -> tensor<1x3x6x6xf32> {

@@ -9,6 +9,7 @@ from xdsl.ir import Operation
 from dfcc import kinds
 from dfcc.dialects.linalg_extra import DepthwiseConv2DNchwChwOp
 from dfcc.passes.lowering.core import NCHW_TO_STREAM, Act, Grouped, Lowering, lowers, per_channel_bias, ungrouped
+from dfcc.passes.lowering.deconv import lower_transposed
 
 
 def _conv(lw: Lowering, op: Operation, weights: np.ndarray, groups: int) -> None:
@@ -34,7 +35,10 @@ def _conv(lw: Lowering, op: Operation, weights: np.ndarray, groups: int) -> None
 
 @lowers(linalg.Conv2DNchwFchwOp)
 def on_conv(lw: Lowering, op: linalg.Conv2DNchwFchwOp) -> None:
-    _conv(lw, op, lw.const(op.inputs[1], op), 1)
+    """A conv, or a transposed conv by phases when its input is zero-inserted (deconv.py)."""
+    weights = lw.const(op.inputs[1], op)
+    if not lower_transposed(lw, op, weights):
+        _conv(lw, op, weights, 1)
 
 
 @lowers(DepthwiseConv2DNchwChwOp)
