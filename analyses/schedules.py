@@ -240,12 +240,12 @@ def _conv(p: Pipeline, op: df.ConvOp) -> None:
     cg, fg = c // groups, f // groups
     li, lo = df.kind_of(op).stream_lanes(op)
     windows = _sliding_window(p, op, li)
-    # conv.h conv_mac: pix x C/CI beats x NF output beats x K/FINE steps; a window read at the
+    # conv.h conv_mac: pix x C/CI beats x NF output beats x ceil(K/FINE) steps; a window read at the
     # first step of each beat, an output beat written at its last step of the group's last beat
     k, fine = kr * kc, op.int_prop("fine")
     bpg = cg // li if cg > li else 1
     gpb = li // cg if li > cg else 1
-    nf, kf, cb = gpb * fg // lo, k // fine, c // li
+    nf, kf, cb = gpb * fg // lo, -(-k // fine), c // li
     mac = p.process(f"{name}.mac", name, ho * wo * cb * nf * kf)
     beats = _every(ho * wo * cb)
     p.read_at(mac, windows, beats * nf * kf)
@@ -281,12 +281,12 @@ def _sliding_window_px(p: Pipeline, op: df.ConvOp, px: int) -> Channel:
 
 def _conv_px(p: Pipeline, op: df.ConvOp) -> None:
     """conv.h conv_px: the window generator above, then conv_mac over groups of P output columns
-    (whole pixels: one input beat and one output beat per group), K/FINE steps each; a window read
+    (whole pixels: one input beat and one output beat per group), ceil(K/FINE) steps each; a window read
     at the first step, the P pixels written at the last."""
     px = op.int_prop("pixels")
     windows = _sliding_window_px(p, op, px)
     (kr, kc), _, _, _ = op.window_geometry()
-    kf = kr * kc // op.int_prop("fine")
+    kf = -(-(kr * kc) // op.int_prop("fine"))
     mac = p.process(f"{op.node_name.data}.mac", op.node_name.data, windows.beats * kf)
     groups = _every(windows.beats) * kf
     p.read_at(mac, windows, groups)

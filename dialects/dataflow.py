@@ -215,12 +215,18 @@ class NodeOp(IRDLOperation):
         return [o for o in self.operands if isinstance(o.type, StreamType)]
 
     def folding_extents(self) -> dict[str, int]:
-        """Each folding factor this node takes, with the extent it splits (so must divide); none by default.
+        """Each folding factor this node takes, with the extent it splits (so must divide, unless it is one
+        of `partial_factors`); none by default.
 
         The one statement of a kind's folding: the verifier, the cost model's options and the HLS
         lanes all read it.
         """
         return {}
+
+    def partial_factors(self) -> frozenset[str]:
+        """The factors that need not divide their extent (any value 1..extent): the stage takes
+        ceil(extent/factor) steps over it, the last one partly idle. None by default."""
+        return frozenset()
 
     def folding(self) -> dict[str, int]:
         """The folding written on the op (a factor absent from the IR is 1)."""
@@ -240,9 +246,12 @@ class NodeOp(IRDLOperation):
         acc = self.properties.get("acc_format")
         if acc is not None and not isinstance(acc, FixedType):
             raise VerifyException(f"{self.name} '{self.node_name.data}': acc_format must be a !dataflow.fixed, got {acc}")
+        partial = self.partial_factors()
         for key, extent in self.folding_extents().items():
             factor = self.int_prop(key)
-            if factor < 1 or extent % factor:
+            if key in partial and not 1 <= factor <= extent:
+                raise VerifyException(f"{self.name} '{self.node_name.data}': {key}={factor} must be in 1..{extent}")
+            if key not in partial and (factor < 1 or extent % factor):
                 raise VerifyException(f"{self.name} '{self.node_name.data}': {key}={factor} does not divide {extent}")
 
 

@@ -109,7 +109,7 @@ class ConvOp(ConvFields):
     """2-D convolution (grouped/depthwise included); weights F x C/groups x Kr x Kc, bias F.
 
     Folding (fpgaConvNet): `coarse_in` input channels, `coarse_out` filters, `coarse_group` groups
-    and `fine` kernel positions are processed per cycle; spatial parallelism: `pixels` adjacent
+    and `fine` kernel positions (any number up to KR*KC) are processed per cycle; spatial parallelism: `pixels` adjacent
     output columns side by side, P whole pixels per beat in and out (conv.h conv_px), which needs
     every channel and filter in one beat (`whole_pixels`).
     """
@@ -121,6 +121,11 @@ class ConvOp(ConvFields):
         """ConvFields' factors, then `pixels` dividing the input and the output width."""
         w, wo = self.input.type.get_shape()[2], self.output.type.get_shape()[2]
         return {**super().folding_extents(), "pixels": math.gcd(w, wo)}
+
+    def partial_factors(self) -> frozenset[str]:
+        """`fine` need not divide KR*KC: conv.h takes ceil(KR*KC/fine) steps per window beat, the last
+        one with its missing products skipped (a zero-skipping conv's `fine` still divides)."""
+        return frozenset({"fine"})
 
     def verify_node(self) -> None:
         super().verify_node()

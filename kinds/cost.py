@@ -160,10 +160,13 @@ class NodeModel:
         return hit
 
     def folding_options(self) -> list[Folding]:
-        """Every legal folding: each factor a divisor of its extent, and one the kind builds."""
+        """Every legal folding: each factor a divisor of its extent (a partial factor: the least value
+        for each number of steps), and one the kind builds."""
+        partial = self.op.partial_factors() if isinstance(self.op, NodeOp) else frozenset()
         options: list[Folding] = [()]
-        for extent in self.extents:
-            options = [o + (d,) for o in options for d in divisors(extent)]
+        for name, extent in zip(self.factors, self.extents):
+            values = step_factors(extent) if name in partial else divisors(extent)
+            options = [o + (d,) for o in options for d in values]
         return options if self.buildable is None else [o for o in options if self.buildable(o)]
 
     def ir_folding(self) -> Folding:
@@ -186,6 +189,12 @@ class NodeModel:
 
 def divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def step_factors(n: int) -> list[int]:
+    """For each number of steps s over an extent n, the least factor taking s steps: ceil(n/s).
+    A larger factor with as many steps costs more and is no faster (9: 1, 2, 3, 5, 9)."""
+    return sorted({-(-n // s) for s in range(1, n + 1)})
 
 
 # ---- number formats

@@ -29,8 +29,8 @@ DRAM_BEAT_BITS = 512
 def mac_words(weights: np.ndarray, channels: int, groups: int, lanes_in: int, lanes_out: int,
               fine: int) -> np.ndarray:
     """weights[F][C/G][...] (a conv's kernel positions flattened last; a linear's F x C) as the MAC's words,
-    in the order conv.h reads them per output pixel: beat bt, output beat fo, position step t; each
-    word lane co*LC*FINE + m (weights.h). Shape (words, CO*LC*FINE)."""
+    in the order conv.h reads them per output pixel: beat bt, output beat fo, position step t (ceil(K/FINE)
+    of them); each word lane co*LC*FINE + m (weights.h). Shape (words, CO*LC*FINE)."""
     f = weights.shape[0]
     cg = channels // groups
     flat = weights.reshape(f, cg, -1)
@@ -40,9 +40,9 @@ def mac_words(weights: np.ndarray, channels: int, groups: int, lanes_in: int, la
     gpb = lanes_in // cg if lanes_in > cg else 1  # groups per input beat
     lc = lanes_in // gpb
     nf = gpb * fg // lanes_out
-    bt, fo, t, co, m = np.meshgrid(np.arange(channels // lanes_in), np.arange(nf), np.arange(k // fine),
+    bt, fo, t, co, m = np.meshgrid(np.arange(channels // lanes_in), np.arange(nf), np.arange(-(-k // fine)),
                                    np.arange(lanes_out), np.arange(lc * fine), indexing="ij")
-    j = t * lc * fine + m
+    j = np.minimum(t * lc * fine + m, lc * k - 1)  # the last step's idle slots (fine not dividing k) repeat the last
     words = flat[(bt // bpg) * gpb * fg + fo * lanes_out + co, (bt % bpg) * lc + j // k, j % k]
     return words.reshape(-1, lanes_out * lc * fine)
 

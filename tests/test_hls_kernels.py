@@ -362,6 +362,13 @@ FAMILIES = {
         conv_case(12, 5, 8, 2, 3, D=(1, 2), P=(1, 1, 2, 2), px=4),
         conv_case(13, 4, 6, 3, 2, S=(1, 3), P=(1, 1, 0, 0), fine=9, px=2),
         conv_case(14, 4, 4, 2, 4, px=2, t=FLOATS, tag="-float"),
+        # FINE not dividing KR*KC: ceil(KR*KC/FINE) steps, the last one's slots past the run idle
+        conv_case(15, 5, 6, 4, 4, ci=2, co=2, fine=2),
+        conv_case(15, 5, 6, 4, 4, ci=4, co=1, fine=5),
+        conv_case(16, 7, 6, 2, 4, K=(3, 2), S=(2, 1), D=(2, 1), P=(1, 0, 2, 1), co=2, fine=4),
+        conv_case(17, 6, 5, 4, 4, G=4, S=(2, 2), ci=4, co=4, fine=2),
+        conv_case(18, 5, 6, 4, 4, fine=4, px=2),
+        conv_case(19, 5, 5, 4, 4, ci=2, co=2, fine=7, t=FLOATS, tag="-float"),
     ]),
     "linear": (["linear.h"], [
         linear_case(1, 3, 8, 6, 1, 1),

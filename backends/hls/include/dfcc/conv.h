@@ -16,8 +16,10 @@
 // (channels of one group inside an input beat) is CI for ordinary convolutions (C/G % CI == 0)
 // and C/G when a beat spans several groups (depthwise-like, CI % (C/G) == 0); these LC*FINE
 // products are a consecutive run of the (c, kr, kc) order above, so any folding gives the same
-// bits. Cycles per inference: HO*WO * (C/CI) * (GPB*(F/G)/CO) * (KR*KC/FINE), GPB = CI/LC,
-// i.e. HO*WO*C*F*KR*KC / (G*CI*CO*FINE) for ordinary convolutions.
+// bits. FINE need not divide KR*KC: the LC*KR*KC products of a beat take KT = ceil(KR*KC/FINE)
+// steps, and the last step skips the slots past the run's end. Cycles per inference:
+// HO*WO * (C/CI) * (GPB*(F/G)/CO) * KT, GPB = CI/LC, i.e. HO*WO*C*F*KT / (G*CI*CO) for ordinary
+// convolutions.
 // Weights and bias may be plain arrays or ROMs of dfcc::code<T, C> entries (rom.h).
 // Each cycle reads one word of CO*LC*FINE weights (weights.h): from w[F][C/G][KR][KC] on chip,
 // partitioned so every lane reads its own bank, or from a stream of words (weights from DRAM).
@@ -49,7 +51,8 @@ void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI * P> >& in, hls::stream<
     static_assert(G::C % GROUPS == 0 && F % GROUPS == 0, "groups must divide C and F");
     static_assert(CG % CI == 0 || CI % CG == 0, "CI must divide C/G or be a multiple of it");
     static_assert(G::C % CI == 0 && (GPB * FG) % CO == 0, "lanes must divide the channels");
-    static_assert(K % FINE == 0, "FINE must divide KR*KC");
+    static_assert(FINE >= 1 && FINE <= K, "FINE must be in 1..KR*KC");
+    constexpr int KT = (K + FINE - 1) / FINE;  // steps per window beat, the last one partly idle
     static_assert(G::WO % P == 0, "P must divide the output width");
     DFCC_HLS(ARRAY_PARTITION variable=bias cyclic factor=CO)
     T_acc acc[NF][P][CO];  // partial sums of the current group's filters
@@ -66,7 +69,7 @@ void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI * P> >& in, hls::stream<
     for (int pix = 0; pix < G::HO * G::WO / P; pix++) {
         for (int bt = 0; bt < G::C / CI; bt++) {
             for (int fo = 0; fo < NF; fo++) {
-                for (int t = 0; t < K / FINE; t++) {
+                for (int t = 0; t < KT; t++) {
                     DFCC_HLS(PIPELINE II=1)
                     if (fo == 0 && t == 0) x = in.read();
                     const int f0 = (bt / BPG) * GPB * FG + fo * CO;  // first filter of this beat
@@ -78,6 +81,7 @@ void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI * P> >& in, hls::stream<
                             if (t == 0) sum[p][co] = bt % BPG == 0 ? T_acc(val(bias[f0 + co])) : acc[fo][p][co];
                             for (int m = 0; m < LC * FINE; m++) {
                                 const int j = t * LC * FINE + m;  // position in the (c, kr, kc) run
+                                if (K % FINE != 0 && j >= LC * K) continue;  // past the run: an idle slot
                                 const int c = j / K, kr = j % K / G::KC, kc = j % G::KC;
                                 sum[p][co] += T_acc(MUL::mul(x.data[kr][kc][p * CI + gl * LC + c],
                                                              val(word.data[co * LC * FINE + m])));
@@ -86,7 +90,7 @@ void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI * P> >& in, hls::stream<
                             y.data[p * CO + co] = T_out(T_mid(sum[p][co]));
                         }
                     }
-                    if (bt % BPG == BPG - 1 && t == K / FINE - 1) out.write(y);
+                    if (bt % BPG == BPG - 1 && t == KT - 1) out.write(y);
                 }
             }
         }
@@ -108,7 +112,7 @@ void conv(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W&
 // Spatially parallel convolution (Ma et al., FPGA'17: Pox = P output columns unrolled): input
 // [H][W][C] as P whole pixels per beat (P*C lanes), output [HO][WO][F] likewise (P*F lanes), so
 // the beats are the stream order's; P copies of the fully channel-unrolled MAC array, FINE kernel
-// positions per cycle. Cycles per inference: HO*WO/P * KR*KC/FINE for the MACs, HP*ceil(WP/P)
+// positions per cycle. Cycles per inference: HO*WO/P * ceil(KR*KC/FINE) for the MACs, HP*ceil(WP/P)
 // for the window generator.
 template <class G, int F, int GROUPS, int P, int FINE, typename T_in, typename T_w, typename T_b,
           typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W>
