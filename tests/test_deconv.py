@@ -20,22 +20,14 @@ from dfcc.frontends.mlir import make_context  # noqa: E402
 from dfcc.frontends.torch import import_module  # noqa: E402
 from dfcc.kinds.cost import describe  # noqa: E402
 from dfcc.kinds.depth_to_space import depth_to_space  # noqa: E402
-from dfcc.passes.lower_to_dataflow import LowerToDataflow  # noqa: E402
 from dfcc.passes.lowering.deconv import axis_phases  # noqa: E402
 from dfcc.passes.registry import get_pass  # noqa: E402
 from tests.test_csim import FIXED, FLOAT  # noqa: E402
-from tests.torch_differential import assert_matches_torch  # noqa: E402
+from tests.torch_differential import assert_matches_torch, lower  # noqa: E402
 
 
 def _kinds(module) -> set[type]:
     return {type(op) for op in module.walk()}
-
-
-def _lowered(model: nn.Module, x: torch.Tensor):
-    module = import_module(model.eval(), x)
-    LowerToDataflow().apply(None, module)
-    module.verify()
-    return module
 
 
 # kernel, stride, padding, output_padding
@@ -61,7 +53,7 @@ def test_transposed_convs_by_phases_match_torch():
     non-square kernel and stride: each a conv and a depth_to_space, no zero insertion."""
     model, x = Variants(), torch.randn(1, 3, 4, 5, generator=torch.Generator().manual_seed(1))
     assert_matches_torch(model, x)
-    module = _lowered(model, x)
+    module = lower(model, x)
     assert sum(isinstance(op, kinds.DepthToSpaceOp) for op in module.walk()) == len(TRANSPOSED)
     assert kinds.ResizeOp not in _kinds(module)
 
@@ -70,7 +62,7 @@ def test_no_saving_keeps_zero_insertion():
     """A 1x1 kernel meets every output once either way: no phases, and still PyTorch's values."""
     model, x = nn.ConvTranspose2d(2, 3, 1, stride=2, output_padding=1), torch.randn(1, 2, 3, 3)
     assert_matches_torch(model, x)
-    assert kinds.DepthToSpaceOp not in _kinds(_lowered(model, x))
+    assert kinds.DepthToSpaceOp not in _kinds(lower(model, x))
 
 
 def test_axis_phases_hand_computed():
@@ -97,7 +89,7 @@ def test_macs_count_no_inserted_zeros():
     """ConvTranspose2d(8, 4, k=2, s=2) on 8 x 3x3: each output meets one tap per input channel, so
     6*6 outputs * 4 filters * 8 channels = 1152 MACs (a conv over the zero-inserted 7x7 input with
     the 2x2 kernel would count 6*6*4*8*4 = 4608)."""
-    module = _lowered(nn.ConvTranspose2d(8, 4, 2, stride=2), torch.randn(1, 8, 3, 3))
+    module = lower(nn.ConvTranspose2d(8, 4, 2, stride=2), torch.randn(1, 8, 3, 3))
     assert Network.from_module(module).macs() == 1152
 
 
@@ -148,7 +140,7 @@ def test_depth_to_space_cost_hand_computed():
     """ConvTranspose2d(8, 4, k=2, s=2) on 3x3: depth_to_space of 3x3x16 into 6x6x4. Its kernel runs
     one input row more than it reads (the last row's output rows drain): (3 + 1) rows of 3*16/4 = 12
     beats at 4 lanes, 48 cycles; 192 at one lane; two rows of 48 words buffered."""
-    module = _lowered(nn.ConvTranspose2d(8, 4, 2, stride=2), torch.randn(1, 8, 3, 3))
+    module = lower(nn.ConvTranspose2d(8, 4, 2, stride=2), torch.randn(1, 8, 3, 3))
     (op,) = [op for op in module.walk() if isinstance(op, kinds.DepthToSpaceOp)]
     assert op.buffer_words() == 96
     assert [describe(op).cost((lanes,)).cycles for lanes in (4, 1)] == [48, 192]
