@@ -68,12 +68,18 @@ def test_no_saving_keeps_zero_insertion():
 def test_axis_phases_hand_computed():
     """k=4, s=2, p=1 on 3 inputs (6 outputs): torch-mlir's conv reads input i at position 2 + 2i of a
     9-long zero-inserted axis with the flipped kernel w'. Even outputs 2q take w'[0] x[q-1] + w'[2] x[q],
-    odd ones 2q+1 take w'[1] x[q] + w'[3] x[q+1]: a window of 3 inputs from q-1, the even phase's
-    taps at its positions 0..1, the odd phase's at 1..2, 3 outputs each."""
+    odd ones 2q+1 take w'[1] x[q] + w'[3] x[q+1]. One output q for both needs a 3-wide window from
+    q-1 (3 outputs * 3 taps = 9 multiplies per filter); one window start u-1 for both gives the even
+    output 2u and the odd one 2u-1 (odd block first) with 2 taps each, over u = 0..3, the first
+    (y[-1]) dropped: 4 * 2 = 8, taken."""
     m = np.array([-1, -1, 0, -1, 1, -1, 2, -1, -1])
     a = axis_phases(m, 3, 4, 6)
-    assert (a.stride, a.outputs, a.first, a.size, a.at) == (2, 3, -1, 3, (0, 1))
+    assert (a.stride, a.outputs, a.first, a.size, a.at, a.order, a.skip) == (2, 4, -1, 2, (0, 0), (1, 0), 1)
     assert [list(range(4)[t]) for t in a.taps] == [[0, 2], [1, 3]]
+    # k=3, s=2, p=1, output_padding=1 (the lit test): even outputs w'[1] x[q], odd w'[0] x[q] + w'[2] x[q+1]
+    b = axis_phases(np.array([-1, 0, -1, 1, -1, 2, -1, -1]), 3, 3, 6)
+    assert (b.outputs, b.first, b.size, b.at, b.order, b.skip) == (3, 0, 2, (0, 0), (0, 1), 0)
+    assert [list(range(3)[t]) for t in b.taps] == [[1], [0, 2]]
     assert axis_phases(np.array([0, -1, 1, 2]), 3, 2, 3) is None  # not evenly spaced
 
 
@@ -88,9 +94,11 @@ def test_depth_to_space_order():
 def test_macs_count_no_inserted_zeros():
     """ConvTranspose2d(8, 4, k=2, s=2) on 8 x 3x3: each output meets one tap per input channel, so
     6*6 outputs * 4 filters * 8 channels = 1152 MACs (a conv over the zero-inserted 7x7 input with
-    the 2x2 kernel would count 6*6*4*8*4 = 4608)."""
-    module = lower(nn.ConvTranspose2d(8, 4, 2, stride=2), torch.randn(1, 8, 3, 3))
-    assert Network.from_module(module).macs() == 1152
+    the 2x2 kernel would count 6*6*4*8*4 = 4608). With k=4, p=1: 2x2 taps per phase over 4x4 window
+    starts (axis_phases above), 4*4 * 2*2 phases * 4 * 8 * 2*2 = 8192 (zero insertion: 6*6*4*8*16 = 18432)."""
+    assert Network.from_module(lower(nn.ConvTranspose2d(8, 4, 2, stride=2), torch.randn(1, 8, 3, 3))).macs() == 1152
+    module = lower(nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1), torch.randn(1, 8, 3, 3))
+    assert Network.from_module(module).macs() == 8192
 
 
 def _compiled(model: nn.Module, x: torch.Tensor, pipeline: str):
@@ -102,10 +110,11 @@ def _compiled(model: nn.Module, x: torch.Tensor, pipeline: str):
 
 
 def _decoder() -> nn.Module:
-    """Phases (k=3 s=2 p=1 op=1, 3x3 -> 6x6), a transposed conv left to zero insertion (1x1 kernel,
-    -> 12x12), a nearest upsampling (-> 24x24), in 3 or 4 channels."""
+    """Phases (k=4 s=2 p=1, 3x3 -> 6x6, one window start: a slice drops the first row and column),
+    a transposed conv left to zero insertion (1x1 kernel, -> 12x12), a nearest upsampling
+    (-> 24x24), in 3 or 4 channels."""
     torch.manual_seed(0)
-    return nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.ConvTranspose2d(4, 4, 3, 2, 1, 1), nn.ReLU(),
+    return nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.ConvTranspose2d(4, 4, 4, 2, 1), nn.ReLU(),
                          nn.ConvTranspose2d(4, 3, 1, 2, 0, 1), nn.Upsample(scale_factor=2, mode="nearest"))
 
 
@@ -125,7 +134,7 @@ def test_csim_matches_reference(pipeline, exact):
 
     x = torch.randn(1, 2, 3, 3, generator=torch.Generator().manual_seed(2))
     module = _compiled(_decoder(), x, pipeline)
-    assert {kinds.DepthToSpaceOp, kinds.ResizeOp} <= _kinds(module)
+    assert {kinds.DepthToSpaceOp, kinds.SliceOp, kinds.ResizeOp} <= _kinds(module)
     expected = run_reference(module, [x.numpy()])
     result = csim(module, [x.numpy()])
     assert result.warnings == [], result.warnings
