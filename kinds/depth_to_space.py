@@ -64,7 +64,7 @@ class DepthToSpaceOp(NodeOp):
         expected = [1, h * sh, w * sw, c // (sh * sw)]
         if list(self.output.type.get_shape()) != expected:
             raise VerifyException(f"depth_to_space '{self.node_name.data}': output shape "
-                                  f"{self.output.type.get_shape()}, expected {expected}")
+                                  f"{list(self.output.type.get_shape())}, expected {expected}")
 
 
 @register

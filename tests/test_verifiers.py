@@ -67,3 +67,29 @@ def test_stream_graph_rejected(change, message):
 def test_acc_format_must_be_fixed_point():
     with pytest.raises(DfccError, match="acc_format must be a !dataflow.fixed"):
         parse_module(LINEAR.format(value=DENSE, attrs=", acc_format = 32 : i64", resources=""))
+
+
+DEPTH_TO_SPACE = """
+func.func @main(%a: tensor<1x12x2x3xf32>) -> tensor<1x{c}x{h}x{w}xf32> {{
+  %s = dataflow.source %a {{name = "input0", perm = array<i64: 0, 2, 3, 1>}} : (tensor<1x12x2x3xf32>) -> !dataflow.stream<1x2x3x12xf32>
+  %d = dataflow.depth_to_space %s {{name = "d2s0", scale = array<i64: {scale}>}} : (!dataflow.stream<1x2x3x12xf32>) -> !dataflow.stream<1x{h}x{w}x{c}xf32>
+  %t = dataflow.sink %d {{name = "output0", perm = array<i64: 0, 2, 3, 1>}} : (!dataflow.stream<1x{h}x{w}x{c}xf32>) -> tensor<1x{c}x{h}x{w}xf32>
+  func.return %t : tensor<1x{c}x{h}x{w}xf32>
+}}
+"""
+
+
+@pytest.mark.parametrize("change, message", [
+    ({}, None),
+    ({"scale": "2, 3", "h": 4, "w": 9, "c": 2}, None),
+    ({"scale": "5, 1", "h": 10, "w": 3, "c": 2}, "12 channels do not split into 5x1 blocks"),
+    ({"scale": "2", "h": 4, "w": 3, "c": 6}, "two scale factors >= 1"),
+    ({"h": 4, "w": 6, "c": 4}, "output shape [1, 4, 6, 4], expected [1, 4, 6, 3]"),
+])
+def test_depth_to_space_verifier(change, message):
+    text = DEPTH_TO_SPACE.format(**{"scale": "2, 2", "h": 4, "w": 6, "c": 3, **change})
+    if message is None:
+        parse_module(text)
+        return
+    with pytest.raises((DfccError, VerifyException), match=re.escape(message)):
+        parse_module(text)

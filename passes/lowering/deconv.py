@@ -27,21 +27,34 @@ from dfcc.passes.lowering.core import NCHW_TO_STREAM, Act, Gathered, Lowering, p
 class AxisPhases:
     """One spatial axis of a transposed conv split into its `stride` phases.
 
-    Phase r's output q (position s*q + r) reads inputs q + first + k, k < `size`, with kernel taps
-    `taps[r]` (a slice of the conv's kernel axis) at window positions `at[r]` onwards.
+    Conv output u, block b computes phase `order[b]`, transposed-conv output s*u + b - `skip`, from
+    inputs u + first + k (k < `size`) with that phase's kernel taps `taps[r]` (a slice of the conv's
+    kernel axis) at window positions `at[r]` onwards.
     """
 
     stride: int
-    outputs: int  # outputs per phase (the last may overhang the transposed conv's output)
+    outputs: int  # conv outputs (s * outputs - skip may overhang the transposed conv's output)
     first: int  # input offset of the window (negative: zero padding before the input)
-    size: int  # window size, the union of the phases' taps
+    size: int  # window size
     taps: tuple[slice, ...]
     at: tuple[int, ...]
+    order: tuple[int, ...]
+    skip: int  # leading interleaved outputs before the transposed conv's first
 
 
 def axis_phases(m: np.ndarray, n: int, kernel: int, out: int) -> AxisPhases | None:
     """The phases of a stride-1 window of `kernel` over `m` (output position of the zero-inserted,
-    padded axis -> input element or -1) giving `out` outputs; None when m is not a zero insertion."""
+    padded axis -> input element or -1) giving `out` outputs; None when m is not a zero insertion.
+
+    Phase r (outputs s*q + r) takes taps j0, j0 + s, ... (j0 = a - r mod s, input 0 at position a of
+    m), from input q + d_r, d_r = (r + j0 - a) / s. Two alignments of the phases in one window, the
+    one with fewer multiplies per axis (outputs * size) taken:
+    - same output q for every phase: the window spans all the d_r, phases with later d_r start later
+      in it (zero taps before);
+    - same window start D for every phase: phase r's outputs move to s*u + (a + s*D - j0), s
+      consecutive positions per u (the j0 are 0..s-1), so the window is the longest phase's taps
+      and the interleaved outputs are shifted by `skip` < s.
+    """
     valid = np.flatnonzero(m >= 0)
     if not len(valid):
         return None
@@ -51,16 +64,19 @@ def axis_phases(m: np.ndarray, n: int, kernel: int, out: int) -> AxisPhases | No
     expected = np.where(((t - a) % s == 0) & ((t - a) // s >= 0) & ((t - a) // s < n), (t - a) // s, -1)
     if s < 1 or not np.array_equal(m, expected):
         return None
-    starts, taps = [], []
-    for r in range(s):
-        j0 = (a - r) % s  # the taps of phase r are j0, j0 + s, ...: input (s*q + r + j - a) / s
-        taps.append(slice(j0, kernel, s))
-        starts.append((r + j0 - a) // s if j0 < kernel else None)
+    j0 = [(a - r) % s for r in range(s)]
+    taps = tuple(slice(j, kernel, s) for j in j0)
     counts = [len(range(kernel)[sl]) for sl in taps]
-    first = min(d for d in starts if d is not None)
-    last = max(d + c - 1 for d, c in zip(starts, counts) if d is not None)
-    return AxisPhases(s, -(-out // s), first, last - first + 1, tuple(taps),
-                      tuple(0 if d is None else d - first for d in starts))
+    starts = [(r + j - a) // s for r, j in enumerate(j0)]
+    first = min(d for d, c in zip(starts, counts) if c)
+    last = max(d + c - 1 for d, c in zip(starts, counts) if c)
+    same_output = AxisPhases(s, -(-out // s), first, last - first + 1, taps,
+                             tuple(max(0, d - first) for d in starts), tuple(range(s)), 0)
+    window = (s - 1 - a) // s  # the latest start D leaving no output before the first (skip >= 0)
+    skip = s - 1 - a - s * window
+    same_start = AxisPhases(s, (out - 1 + skip) // s + 1, window, max(counts), taps, (0,) * s,
+                            tuple(sorted(range(s), key=lambda r: -j0[r])), skip)
+    return min((same_output, same_start), key=lambda p: p.outputs * p.size)
 
 
 def lower_transposed(lw: Lowering, op: linalg.Conv2DNchwFchwOp, weights: np.ndarray) -> bool:
@@ -83,12 +99,12 @@ def lower_transposed(lw: Lowering, op: linalg.Conv2DNchwFchwOp, weights: np.ndar
     phase_macs = ah.outputs * aw.outputs * ah.stride * aw.stride * ah.size * aw.size
     if phase_macs >= out_shape[2] * out_shape[3] * kh * kw:
         return False
-    # filters (i*SW + j)*F + f: phase (i, j) of filter f, its taps at its offset in the window
+    # filters (bi*SW + bj)*F + f: filter f of the phases in blocks bi, bj, its taps at their window positions
     stacked = np.zeros((ah.stride * aw.stride, f, c, ah.size, aw.size), np.float32)
-    for i in range(ah.stride):
-        for j in range(aw.stride):
+    for bi, i in enumerate(ah.order):
+        for bj, j in enumerate(aw.order):
             part = weights[:, :, ah.taps[i], aw.taps[j]]
-            stacked[i * aw.stride + j, :, :, ah.at[i]:ah.at[i] + part.shape[2], aw.at[j]:aw.at[j] + part.shape[3]] = part
+            stacked[bi * aw.stride + bj, :, :, ah.at[i]:ah.at[i] + part.shape[2], aw.at[j]:aw.at[j] + part.shape[3]] = part
     act = lw.relayout(g.act, NCHW_TO_STREAM)
     rows = []  # per axis: input rows read (offset, count) and zero padding (lo, hi)
     for a, size in zip(axes, (h, w)):
@@ -105,7 +121,8 @@ def lower_transposed(lw: Lowering, op: linalg.Conv2DNchwFchwOp, weights: np.ndar
         None if bias is None else lw.weights(np.tile(bias, ah.stride * aw.stride), f"{name}_b"),
         name=name, stride=(1, 1), dilation=(1, 1), pad=(rows[0][2], rows[0][3], rows[1][2], rows[1][3]), groups=1))
     result = lw.emit(kinds.DepthToSpaceOp(conv.output, (ah.stride, aw.stride), lw.fresh("depth_to_space"))).output
-    if result.type.get_shape()[1:3] != out_shape[2:]:
-        result = lw.emit(kinds.SliceOp(result, [0, 0, 0, 0], [1, *out_shape[2:], f], [1, 1, 1, 1], lw.fresh("slice"))).output
+    if ah.skip or aw.skip or result.type.get_shape()[1:3] != out_shape[2:]:
+        result = lw.emit(kinds.SliceOp(result, [0, ah.skip, aw.skip, 0], [1, *out_shape[2:], f], [1, 1, 1, 1],
+                                       lw.fresh("slice"))).output
     lw.values[op.results[0]] = Act(result, tuple(out_shape), NCHW_TO_STREAM)
     return True
