@@ -24,6 +24,17 @@ struct Beat {
     }
 };
 
+// one FIFO end, with what the loop reads of it together (the flat input arrays scatter it over ~10 arrays)
+struct Port {
+    int64_t proc = 0, base = 0, once = 0, beats = 0, latency = 0, depth = 0, peer = -1;
+    const int64_t* pos = nullptr;
+    bool write = false;
+    Beat own, behind;  // its next beat; for a write, the beat `depth` behind it (whose read frees its slot)
+    int64_t next = -1, cursor = 0;
+    // index into `times` of the event moving beat b of this port
+    int64_t event_of(const Beat& b) const { return base + b.m * once + pos[b.r]; }
+};
+
 }  // namespace
 
 extern "C" int dfcc_simulate(
@@ -34,17 +45,24 @@ extern "C" int dfcc_simulate(
     const int64_t* proc_port_off, const int64_t* proc_ports,
     int64_t* times, int64_t* pc, int64_t* cursor, int64_t* starved, int64_t* blocked, int64_t* peak) {
     const int64_t n_port = proc_port_off[n_proc];
-    auto n_events = [&](int64_t p) { return ev_off[p + 1] - ev_off[p]; };
-    auto n_beats = [&](int64_t port) { return pos_off[port + 1] - pos_off[port]; };
-    // index into `times` of the event moving beat b of `port`
-    auto event_of = [&](int64_t port, const Beat& b) {
-        const int64_t p = port_proc[port];
-        return n_inf * ev_off[p] + b.m * n_events(p) + pos[pos_off[port] + b.r];
-    };
-    // each port's next beat and, for a write, the beat `depth` behind it (whose read frees its slot)
-    std::vector<Beat> own(n_port), behind(n_port);
-    std::vector<int64_t> next(n_port);
-    for (int64_t port = 0; port < n_port; port++) next[port] = n_beats(port) ? event_of(port, own[port]) : -1;
+    std::vector<Port> ports(n_port);
+    for (int64_t q = 0; q < n_port; q++) {
+        Port& port = ports[q];
+        const int64_t p = port_proc[q], ch = port_chan[q];
+        port.proc = p;
+        port.base = n_inf * ev_off[p];
+        port.once = ev_off[p + 1] - ev_off[p];
+        port.beats = pos_off[q + 1] - pos_off[q];
+        port.latency = latency[p];
+        port.depth = chan_depth[ch];
+        port.write = port_is_write[q] != 0;
+        port.peer = port.write ? chan_reader_port[ch] : chan_writer_port[ch];
+        port.pos = pos + pos_off[q];
+        port.cursor = cursor[q];
+        port.next = port.beats ? port.event_of(port.own) : -1;
+    }
+    std::vector<Port*> by_proc(n_port);  // each process's ports, in proc_ports order
+    for (int64_t q = 0; q < n_port; q++) by_proc[q] = &ports[proc_ports[q]];
     // processes that may move: a blocked process waits until the other end of its FIFO moves
     std::vector<int> queue;
     std::vector<char> queued(n_proc, 1);
@@ -53,70 +71,78 @@ extern "C" int dfcc_simulate(
         const int p = queue.back();
         queue.pop_back();
         queued[p] = 0;
-        const int64_t once = n_events(p), n = n_inf * once, first = n_inf * ev_off[p];
+        const int64_t once = ev_off[p + 1] - ev_off[p], n = n_inf * once, first = n_inf * ev_off[p];
         const int64_t* ev = events + ev_off[p];
         if (pc[p] >= n) continue;
-        int64_t m = pc[p] / once, j = pc[p] - m * once;
-        while (pc[p] < n) {
-            const int64_t i = pc[p];
-            const int64_t e = m * iterations[p] + ev[j];
+        Port* const* const mine = by_proc.data() + proc_port_off[p];
+        const int64_t n_mine = proc_port_off[p + 1] - proc_port_off[p];
+        // locals, not the output arrays, inside the loop: a store to `times` could alias them
+        const int64_t iters = iterations[p];
+        int64_t i = pc[p], m = i / once, j = i - m * once, stall_blocked = 0, stall_starved = 0;
+        for (; i < n; i++) {
+            const int64_t e = m * iters + ev[j];
             int64_t base = e;
-            if (i > 0) base = times[first + i - 1] + e - (j ? m * iterations[p] + ev[j - 1] : (m - 1) * iterations[p] + ev[once - 1]);
+            if (i > 0) base = times[first + i - 1] + e - (j ? m * iters + ev[j - 1] : (m - 1) * iters + ev[once - 1]);
             int64_t t = base, need_read = INT64_MIN, need_write = INT64_MIN;
             bool ready = true;
-            for (int64_t q = proc_port_off[p]; q < proc_port_off[p + 1]; q++) {
-                const int64_t port = proc_ports[q];
-                if (next[port] != first + i) continue;
-                const int64_t k = cursor[port], ch = port_chan[port];
-                if (!port_is_write[port]) {
-                    const int64_t w = chan_writer_port[ch];
-                    if (cursor[w] <= k) { ready = false; break; }
-                    const int64_t avail = times[event_of(w, own[port])] + latency[port_proc[w]] + 1;
+            for (int64_t q = 0; q < n_mine; q++) {
+                const Port& port = *mine[q];
+                if (port.next != first + i) continue;
+                const int64_t k = port.cursor;
+                if (!port.write) {
+                    const Port& w = ports[port.peer];
+                    if (w.cursor <= k) { ready = false; break; }
+                    const int64_t avail = times[w.event_of(port.own)] + w.latency + 1;
                     if (avail > need_read) need_read = avail;
                 } else {
-                    const int64_t d = chan_depth[ch], r = chan_reader_port[ch];
-                    if (k < d || r < 0) continue;
-                    if (cursor[r] <= k - d) { ready = false; break; }
-                    const int64_t slot = times[event_of(r, behind[port])] + 1 - latency[p];
+                    if (k < port.depth || port.peer < 0) continue;
+                    const Port& r = ports[port.peer];
+                    if (r.cursor <= k - port.depth) { ready = false; break; }
+                    const int64_t slot = times[r.event_of(port.behind)] + 1 - port.latency;
                     if (slot > need_write) need_write = slot;
                 }
             }
             if (!ready) break;
             if (need_read > t) t = need_read;
             if (need_write > t) t = need_write;
-            if (t > base) (need_write >= need_read ? blocked : starved)[p] += t - base;
+            if (t > base) (need_write >= need_read ? stall_blocked : stall_starved) += t - base;
             times[first + i] = t;
-            for (int64_t q = proc_port_off[p]; q < proc_port_off[p + 1]; q++) {
-                const int64_t port = proc_ports[q];
-                if (next[port] != first + i) continue;
-                const int64_t beats = n_beats(port), ch = port_chan[port];
-                if (port_is_write[port] && cursor[port] >= chan_depth[ch]) behind[port].advance(beats);
-                const int64_t k = ++cursor[port];
-                own[port].advance(beats);
-                next[port] = k < n_inf * beats ? event_of(port, own[port]) : -1;
-                const int64_t other = port_is_write[port] ? chan_reader_port[ch] : chan_writer_port[ch];
-                if (other >= 0 && !queued[port_proc[other]]) {
-                    queued[port_proc[other]] = 1;
-                    queue.push_back((int)port_proc[other]);
+            for (int64_t q = 0; q < n_mine; q++) {
+                Port& port = *mine[q];
+                if (port.next != first + i) continue;
+                if (port.write && port.cursor >= port.depth) port.behind.advance(port.beats);
+                const int64_t k = ++port.cursor;
+                port.own.advance(port.beats);
+                port.next = k < n_inf * port.beats ? port.event_of(port.own) : -1;
+                if (port.peer >= 0) {
+                    const int64_t other = ports[port.peer].proc;
+                    if (!queued[other]) {
+                        queued[other] = 1;
+                        queue.push_back((int)other);
+                    }
                 }
             }
-            pc[p] = i + 1;
             if (++j == once) { j = 0; m++; }
         }
+        pc[p] = i;
+        blocked[p] += stall_blocked;
+        starved[p] += stall_starved;
     }
+    for (int64_t q = 0; q < n_port; q++) cursor[q] = ports[q].cursor;
     for (int p = 0; p < n_proc; p++)
-        if (pc[p] < n_inf * n_events(p)) return 1;
+        if (pc[p] < n_inf * (ev_off[p + 1] - ev_off[p])) return 1;
     // peak occupancy of every FIFO: beats held just after each write (written so far minus read before it)
     for (int ch = 0; ch < n_chan; ch++) {
         const int64_t w = chan_writer_port[ch], r = chan_reader_port[ch];
         peak[ch] = 0;
         if (w < 0 || r < 0) continue;
-        const int64_t beats = n_beats(w), total = n_inf * beats, lat = latency[port_proc[w]];
+        const Port &writer = ports[w], &reader = ports[r];
+        const int64_t beats = writer.beats, total = n_inf * beats;
         Beat wb, rb;
         int64_t taken = 0;
         for (int64_t k = 0; k < total; k++, wb.advance(beats)) {
-            const int64_t written = times[event_of(w, wb)] + lat;
-            while (taken < total && times[event_of(r, rb)] < written) { taken++; rb.advance(beats); }
+            const int64_t written = times[writer.event_of(wb)] + writer.latency;
+            while (taken < total && times[reader.event_of(rb)] < written) { taken++; rb.advance(beats); }
             if (k + 1 - taken > peak[ch]) peak[ch] = k + 1 - taken;
         }
     }

@@ -85,7 +85,7 @@ def on_grid(x: np.ndarray, fmt: FixedType) -> bool:
     x = np.asarray(x, dtype=np.float64)
     lo, hi = value_range(fmt)
     scaled = np.ldexp(x, fmt.frac_bits)
-    return bool(np.all(scaled == np.floor(scaled)) and np.all(x >= lo) and np.all(x <= hi))
+    return bool(np.array_equal(scaled, np.floor(scaled)) and (x.size == 0 or lo <= x.min() and x.max() <= hi))
 
 
 def input_codes(fmt: FixedType) -> np.ndarray:
