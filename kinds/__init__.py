@@ -27,6 +27,7 @@ from dfcc.kinds.concat import ConcatOp
 from dfcc.kinds.slice import SliceOp
 from dfcc.kinds.pad import PadOp
 from dfcc.kinds.resize import ResizeOp
+from dfcc.kinds.reindex import ReindexOp
 from dfcc.kinds.matmul import MatmulOp
 from dfcc.kinds.ddr_fifo import DdrFifoOp
 from dfcc.kinds.embedding import EmbeddingOp
@@ -36,6 +37,6 @@ Dataflow = Dialect("dataflow", [*KINDS, YieldOp], [StreamType, FixedType])
 __all__ = [
     "KINDS", "Dataflow", "NodeKind", "kind_of", "register", "YieldOp",
     "SourceOp", "SinkOp", "WeightsOp", "SparseWeightsOp", "ConvOp", "SparseConvOp", "LinearOp", "SparseLinearOp", "PoolOp",
-    "ReduceOp", "MapOp", "ForkOp", "ReshapeOp", "TransposeOp", "ConcatOp", "SliceOp", "PadOp", "ResizeOp", "MatmulOp",
+    "ReduceOp", "MapOp", "ForkOp", "ReshapeOp", "TransposeOp", "ConcatOp", "SliceOp", "PadOp", "ResizeOp", "ReindexOp", "MatmulOp",
     "DdrFifoOp", "EmbeddingOp",
 ]
