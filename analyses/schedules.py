@@ -561,6 +561,28 @@ def _depth_to_space(p: Pipeline, op: df.DepthToSpaceOp) -> None:
     p.write(stage, p.output(op.output, lanes), row + _every(h * row))
 
 
+def _reindex(p: Pipeline, op: df.ReindexOp) -> None:
+    name = op.node_name.data
+    outer, n, m, inner = op.block()
+    lanes, _ = df.kind_of(op).stream_lanes(op)
+    x = p.read(op.input, lanes, name)
+    beats = inner // lanes
+    # reindex.h, per outer index: a row (`beats` iterations) at a time, read (True) or written (False);
+    # any order: the whole block read, then the output block written; monotone: before output row i the
+    # input rows up to index[i], then the rows no output takes
+    if op.monotone():
+        index, rows = op.ints_prop("index"), []
+        for i, row in enumerate(index):
+            rows += [True] * (row + 1 - (index[i - 1] + 1 if i else 0)) + [False]
+        rows += [True] * (n - 1 - index[-1])
+    else:
+        rows = [True] * n + [False] * m
+    reads = np.repeat(np.array(rows * outer), beats)
+    stage = p.process(name, name, reads.size)
+    p.read_at(stage, x, np.flatnonzero(reads))
+    p.write(stage, p.output(op.output, lanes), np.flatnonzero(~reads))
+
+
 _PAD_SOURCE: dict[str, Callable[[int, int], int]] = {  # kinds/pad.py _pad_source, j = i - lo, extent n
     "constant": lambda j, n: j if 0 <= j < n else -1,
     "reflect": lambda j, n: -j if j < 0 else (2 * (n - 1) - j if j >= n else j),
@@ -653,6 +675,7 @@ SCHEDULES: dict[type, Callable[[Pipeline, Operation], None]] = {
     df.ConcatOp: _concat,
     df.ResizeOp: _resize,
     df.DepthToSpaceOp: _depth_to_space,
+    df.ReindexOp: _reindex,
     df.PadOp: _pad,
     df.SliceOp: _slice,
     df.DdrFifoOp: _ddr_fifo,
