@@ -19,6 +19,14 @@ def streamed_weight_bits(width: int, depth: int, sweeps: float) -> float:
     return width * depth * sweeps
 
 
+def conv_weight_sweeps(pixels_out: int, tile: int) -> int:
+    """Sweeps of a conv's weight memory per inference when each weight word serves `tile` output pixels
+    before the next (conv.h conv_tiled; tile 1: once per output pixel, AutoWS)."""
+    # Zhang et al. (FPGA'15), weight traffic of a tiled conv: the weights are loaded once per Tr x Tc output
+    # tile, (R/Tr)(C/Tc) times per layer
+    return -(-pixels_out // tile)
+
+
 def split_depth(depth: int, on_chip_percent: int) -> tuple[int, int]:
     """(on-chip, off-chip) words of a weight memory keeping `on_chip_percent` of its depth on chip."""
     # AutoWS (Yu & Bouganis): a weight memory is split by depth (address range), the top part streamed
