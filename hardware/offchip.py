@@ -14,7 +14,7 @@ DDR_BURST = 16  # beats per m_axi burst (Vitis HLS's default max burst length, U
 def streamed_weight_bits(width: int, depth: int, sweeps: float) -> float:
     """Off-chip bits per inference of a stage whose whole weight memory streams from DRAM."""
     # AutoWS (Yu & Bouganis) with nothing kept on chip: every sweep of the weight memory fetches
-    # each of its width x depth words once (a conv sweeps once per output pixel, a linear per row;
+    # each of its width x depth words once (a conv sweeps once per output pixel or per weight-stationary tile, a linear per row;
     # an embedding lookup reads one row of the table per token: tokens / rows of a sweep, MicroRec)
     return width * depth * sweeps
 
