@@ -31,6 +31,7 @@ from xdsl.ir import Operation, SSAValue
 from dfcc import kinds as df
 from dfcc.dialects.dataflow import NodeOp
 from dfcc.errors import DfccError
+from dfcc.kinds.conv import held_beats
 from dfcc.kinds.linear import linear_rows
 from dfcc.kinds.source import port_lanes
 from dfcc.kinds.sparse_conv import pair_histogram, pe_work
@@ -207,15 +208,15 @@ def _sink(p: Pipeline, op: df.SinkOp) -> None:
     drain.latency = 0
 
 
-def _sliding_window(p: Pipeline, op: WindowOp, lanes: int) -> Channel:
+def _sliding_window(p: Pipeline, op: WindowOp, lanes: int, source: Channel | None = None) -> Channel:
     """window.h: walks the padded input (HP x WP x C/P iterations), reads inside the image, emits a
-    window at every origin on the stride grid."""
+    window at every origin on the stride grid; it reads `source`, else the node's input."""
     name = op.node_name.data
     _, h, w, c = op.input.type.get_shape()
     (kr, kc), (sr, sc), (dr, dc), (pt, pb, pl, pr) = op.window_geometry()
     hp, wp, cb = h + pt + pb, w + pl + pr, c // lanes
     kre, kce = dr * (kr - 1) + 1, dc * (kc - 1) + 1
-    x = p.read(op.input, lanes, name)
+    x = source or p.read(op.input, lanes, name)
     rows, cols = np.arange(hp)[:, None], np.arange(wp)[None, :]
     inside = (rows >= pt) & (rows < pt + h) & (cols >= pl) & (cols < pl + w)
     r0, c0 = rows - (kre - 1), cols - (kce - 1)
@@ -231,6 +232,9 @@ def _sliding_window(p: Pipeline, op: WindowOp, lanes: int) -> Channel:
 def _conv(p: Pipeline, op: df.ConvOp) -> None:
     if op.int_prop("pixels") > 1:
         _conv_px(p, op)
+        return
+    if op.int_prop("tile") > 1:
+        _conv_tiled(p, op)
         return
     name = op.node_name.data
     _, _, _, c = op.input.type.get_shape()
@@ -291,6 +295,30 @@ def _conv_px(p: Pipeline, op: df.ConvOp) -> None:
     groups = _every(windows.beats) * kf
     p.read_at(mac, windows, groups)
     p.write(mac, p.output(op.output, px * op.output.type.get_shape()[-1]), groups + kf - 1)
+
+
+def _conv_tiled(p: Pipeline, op: df.ConvOp) -> None:
+    """conv.h conv_tiled: a copy into the FIFO holding a tile's share of the input, the window generator,
+    then per tile of R output pixels R*C/CI iterations reading its windows, C/CI*F/CO*K/FINE*R MAC
+    iterations, and R*F/CO iterations writing its pixels."""
+    name = op.node_name.data
+    c, (_, ho, wo, f) = op.input.type.get_shape()[-1], op.output.type.get_shape()
+    (kr, kc), _, _, _ = op.window_geometry()
+    li, lo = df.kind_of(op).stream_lanes(op)
+    x = p.read(op.input, li, name)
+    held = p.channel(f"{name}_held", li, x.beats, depth=held_beats(op, li, op.int_prop("tile")))
+    copy = p.process(f"{name}.hold", name, x.beats)
+    p.read_at(copy, x, _every(x.beats))
+    p.write(copy, held, _every(x.beats))
+    windows = _sliding_window(p, op, li, held)
+    r = op.int_prop("tile")
+    cb, nf, kf, tiles = c // li, f // lo, kr * kc // op.int_prop("fine"), ho * wo // r
+    load, mac, store = r * cb, r * cb * nf * kf, r * nf
+    per_tile = load + mac + store
+    starts = _every(tiles)[:, None] * per_tile
+    process = p.process(f"{name}.mac", name, tiles * per_tile)
+    p.read_at(process, windows, (starts + _every(load)[None, :]).ravel())
+    p.write(process, p.output(op.output, lo), (starts + load + mac + _every(store)[None, :]).ravel())
 
 
 def _pe_timeline(steps: np.ndarray, pixels: int, beats_per_group: int) -> tuple[np.ndarray, np.ndarray, int]:

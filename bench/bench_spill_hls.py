@@ -7,7 +7,9 @@
    the `-t hls` project to --out (with its weight image) and, with --syntax, check top.cpp with g++
    (-fsyntax-only: about ten minutes, the ROM headers hold 11M weights).
 2. At --size x --size: the same network with explore's decisions (folding, weight memories, on-chip
-   percents) copied node by node, C simulation against the CPU reference (bit-exact or not).
+   percents) copied node by node (a factor that no longer divides its extent dropped; a weight-stationary
+   tile cut to the largest divisor of the smaller output's pixels not above it: --size 64 keeps tiles on
+   layer4's 2x2 output, at 32 it is 1x1), C simulation against the CPU reference (bit-exact or not).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import time
 import warnings
 
 import numpy as np
+from xdsl.dialects.builtin import IntegerAttr, i64
 from xdsl.ir import Attribute
 
 from dfcc.analyses.network import Network
@@ -66,6 +69,10 @@ def small_resnet(size: int, decisions) -> tuple:
             folding, placement = decisions[op.node_name.data]
             extents = op.folding_extents()
             op.properties.update({k: v for k, v in folding.items() if extents[k] % v.value.data == 0})
+            if "tile" in folding:  # a weight-stationary tile of the smaller output: its largest divisor up to the tile
+                tile = max(d for d in range(1, extents["tile"] + 1)
+                           if extents["tile"] % d == 0 and d <= folding["tile"].value.data)
+                op.properties["tile"] = IntegerAttr(tile, i64)
             op.attributes.update(placement)
     module.verify()
     return module, np.random.default_rng(1).standard_normal((1, 3, size, size)).astype(np.float32)
@@ -104,7 +111,11 @@ def main() -> None:
                                "-I", f"{args.out}/include", "-I", args.out, f"{args.out}/top.cpp"],
                               capture_output=True, text=True)
         log(f"g++ -fsyntax-only top.cpp: exit {proc.returncode} {proc.stderr[-2000:] if proc.returncode else ''}")
+    tiled = {op.node_name.data: op.int_prop("tile") for op in module.walk() if isinstance(op, NodeOp) and op.int_prop("tile") > 1}
+    log(f"weight-stationary tiles (node: output pixels per tile): {tiled}")
     small, x = small_resnet(args.size, decisions_of(module))
+    log("at the small size: " + str({op.node_name.data: op.int_prop("tile") for op in small.walk()
+                                    if isinstance(op, NodeOp) and op.int_prop("tile") > 1}))
     (expected,) = run_reference(small, [x])
     result = csim(small, [x])
     exact = np.array_equal(result.outputs[0], expected)

@@ -14,9 +14,17 @@ DDR_BURST = 16  # beats per m_axi burst (Vitis HLS's default max burst length, U
 def streamed_weight_bits(width: int, depth: int, sweeps: float) -> float:
     """Off-chip bits per inference of a stage whose whole weight memory streams from DRAM."""
     # AutoWS (Yu & Bouganis) with nothing kept on chip: every sweep of the weight memory fetches
-    # each of its width x depth words once (a conv sweeps once per output pixel, a linear per row;
+    # each of its width x depth words once (a conv sweeps once per output pixel or per weight-stationary tile, a linear per row;
     # an embedding lookup reads one row of the table per token: tokens / rows of a sweep, MicroRec)
     return width * depth * sweeps
+
+
+def conv_weight_sweeps(pixels_out: int, tile: int) -> int:
+    """Sweeps of a conv's weight memory per inference when each weight word serves `tile` output pixels
+    before the next (conv.h conv_tiled; tile 1: once per output pixel, AutoWS)."""
+    # Zhang et al. (FPGA'15), weight traffic of a tiled conv: the weights are loaded once per Tr x Tc output
+    # tile, (R/Tr)(C/Tc) times per layer
+    return -(-pixels_out // tile)
 
 
 def split_depth(depth: int, on_chip_percent: int) -> tuple[int, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 from xdsl.dialects.builtin import IntegerAttr, StringAttr, TensorType
@@ -15,10 +16,11 @@ from dfcc.dialects.dataflow import (
     StreamType, check_weights_shape, int_array, int_attr, stream_type_of, window_output_size,
 )
 from dfcc.dialects.fixed_point import fixed_of, mac_result
-from dfcc.hardware.cycles import conv_cycles, windowed_stage_cycles
+from dfcc.hardware.cycles import conv_cycles, tiled_conv_cycles, windowed_stage_cycles
 from dfcc.hardware.dsp import conv_multipliers, macs_per_dsp, multiplier_dsp
 from dfcc.hardware.logic import lut_multiplier, mac_logic, stage_logic
-from dfcc.hardware.memory import conv_weight_memory, lutram_luts
+from dfcc.hardware.memory import bram18, conv_weight_memory, lutram_luts
+from dfcc.hardware.offchip import conv_weight_sweeps
 from dfcc.kinds.cost import (
     STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, acc_bits, array_cost, folding_of, node_label,
     sliding_window_cost, stream_bits, weight_bits,
@@ -111,16 +113,20 @@ class ConvOp(ConvFields):
     Folding (fpgaConvNet): `coarse_in` input channels, `coarse_out` filters, `coarse_group` groups
     and `fine` kernel positions (any number up to KR*KC) are processed per cycle; spatial parallelism: `pixels` adjacent
     output columns side by side, P whole pixels per beat in and out (conv.h conv_px), which needs
-    every channel and filter in one beat (`whole_pixels`).
+    every channel and filter in one beat (`whole_pixels`). Weight-stationary tiles: `tile` output
+    pixels each weight word serves before the next (conv.h conv_tiled: their windows buffered, the
+    weights swept once per tile instead of once per pixel), ungrouped and one pixel per beat only.
     """
 
     name = "dataflow.conv"
     pixels = opt_prop_def(IntegerAttr)
+    tile = opt_prop_def(IntegerAttr)
 
     def folding_extents(self) -> dict[str, int]:
-        """ConvFields' factors, then `pixels` dividing the input and the output width."""
-        w, wo = self.input.type.get_shape()[2], self.output.type.get_shape()[2]
-        return {**super().folding_extents(), "pixels": math.gcd(w, wo)}
+        """ConvFields' factors, then `pixels` dividing the input and the output width, `tile` the output pixels."""
+        _, _, w, _ = self.input.type.get_shape()
+        _, ho, wo, _ = self.output.type.get_shape()
+        return {**super().folding_extents(), "pixels": math.gcd(w, wo), "tile": ho * wo}
 
     def partial_factors(self) -> frozenset[str]:
         """`fine` need not divide KR*KC: conv.h takes ceil(KR*KC/fine) steps per window beat, the last
@@ -130,6 +136,10 @@ class ConvOp(ConvFields):
     def verify_node(self) -> None:
         super().verify_node()
         folding = self.folding()
+        if folding["tile"] > 1 and (folding["pixels"] > 1 or self.groups.value.data > 1):
+            raise VerifyException(f"conv '{self.node_name.data}': tile={folding['tile']} (weight-stationary tiles) "
+                                  f"needs groups=1 and pixels=1, got groups={self.groups.value.data} and "
+                                  f"pixels={folding['pixels']}")
         if folding["pixels"] > 1 and not whole_pixels(self, folding):
             raise VerifyException(f"conv '{self.node_name.data}': pixels={folding['pixels']} per beat needs whole pixels "
                                   f"in and out (coarse_in*coarse_group = {self.input.type.get_shape()[-1]} channels, "
@@ -141,6 +151,15 @@ def _channel_lanes(op: ConvFields, f: Mapping[str, int]) -> tuple[int, int]:
     c, filters = op.input.type.get_shape()[-1], op.output.type.get_shape()[-1]
     groups = op.groups.value.data
     return conv_lanes(c, c // groups, filters // groups, f["coarse_in"], f["coarse_out"], f["coarse_group"])
+
+
+def held_beats(op: ConvOp, lanes_in: int, tile: int) -> int:
+    """Depth of conv.h conv_tiled's input FIFO: a tile's share of the input beats (all of them for one
+    tile), what the producer writes while the MACs work on a tile."""
+    _, h, w, c = op.input.type.get_shape()
+    _, ho, wo, _ = op.output.type.get_shape()
+    tiles = ho * wo // tile
+    return -(-h * w // tiles) * (c // lanes_in)
 
 
 def whole_pixels(op: ConvOp, f: Mapping[str, int]) -> bool:
@@ -201,7 +220,41 @@ class Conv(NodeKind):
             # each, from a generator taking ceil(WP/px) steps per padded row
             return windowed_stage_cycles(ho, wo // px, hp, -(-wp // px), sr, sc, 1, -(-(kr * kc) // folding[3]))
 
+        def emitted(pixel: int) -> int:
+            """Padded-image position (row-major) where the window generator emits output pixel `pixel`'s window."""
+            return ((pixel // wo) * sr + kr_span - 1) * wp + (pixel % wo) * sc + kc_span - 1
+
+        def tiled(cost: NodeCost, folding: Folding, tile: int) -> NodeCost:
+            """conv.h conv_tiled: `cost` (the same folding, pixel-outer) with a tile's windows and its
+            accumulators buffered, each weight word swept once per tile, and its load-compute-store cycles."""
+            li, lo = self.stream_lanes(op, dict(zip(factors, folding)))
+            cb, nf, kf = c // li, f // lo, kr * kc // folding[3]
+            cycles = tiled_conv_cycles(emitted(0), emitted(ho * wo - 1), hp * wp, cb, ho * wo, nf * kf, nf)
+            # a tile's windows (KR*KC*CI words of d bits each, CB per pixel) and every filter's
+            # accumulator for each pixel of the tile (CO wide, NF*tile deep)
+            win_bram, win_lut = array_cost(kr * kc * li * d_bits, tile * cb)
+            acc_bram, acc_lut = array_cost(lo * a_bits, nf * tile)
+            # the FIFO holding a tile's share of the input (a FIFO's memory: BRAM, SRL or LUTRAM, UG573/UG574)
+            held_bram = bram18(li * d_bits, held_beats(op, li, tile), fifo=True)
+            held_lut = 0 if held_bram else lutram_luts(li * d_bits, held_beats(op, li, tile))
+            pixel_acc_lut = lutram_luts(a_bits * lo, nf)  # what conv_mac's accumulators took
+            first_load = max(tile, emitted(tile - 1) - emitted(0) + 1) * cb
+            compute = tile * cb * nf * kf
+            # the input the generator has read when it emits the first tile's last window
+            row, col = emitted(tile - 1) // wp - pt, emitted(tile - 1) % wp - pl
+            read = min(h, max(0, row)) * w + (min(w, max(0, col + 1)) if 0 <= row < h else 0)
+            window_fill = cost.depth - conv_pixel_cycles(c, f, kr * kc, groups, folding) - STAGE_PIPELINE_CYCLES
+            return replace(
+                cost, cycles=cycles, depth=window_fill + first_load + compute + STAGE_PIPELINE_CYCLES,
+                fill=min(1.0, read / (h * w)), bram18=cost.bram18 + win_bram + acc_bram + held_bram,
+                lut=cost.lut + win_lut + acc_lut + held_lut - pixel_acc_lut, weight_sweeps=conv_weight_sweeps(ho * wo, tile),
+                # the last tile's MACs follow its last window; the first output is followed by the other tiles
+                lag=compute, drain=max(0, cycles - first_load - compute),
+            )
+
         def evaluate(folding: Folding) -> NodeCost:
+            if len(folding) > 5 and folding[5] > 1:  # weight-stationary tiles (a zero-skipping conv has none)
+                return tiled(evaluate(folding[:5] + (1,)), folding, folding[5])
             ci, co, cg, fine = folding[:4]
             px = folding[4] if len(folding) > 4 else 1  # a zero-skipping conv has no spatial parallelism
             # Ma et al. (FPGA'17) loop unrolling of Pox output columns: multipliers x Pox, cycles / Pox
@@ -240,14 +293,18 @@ class Conv(NodeKind):
 
     @staticmethod
     def buildable(op: ConvOp, factors: tuple[str, ...]) -> Callable[[Folding], bool] | None:
-        """More than one pixel per beat only with whole pixels per beat (conv.h conv_px)."""
+        """More than one pixel per beat only with whole pixels per beat (conv.h conv_px); weight-stationary
+        tiles only ungrouped at one pixel per beat (conv.h conv_tiled)."""
         if "pixels" not in factors:
             return None  # a zero-skipping conv: one pixel per beat, any channel folding
-        at = factors.index("pixels")
+        at, tile = factors.index("pixels"), factors.index("tile")
         coarse = [i for i, name in enumerate(factors) if name.startswith("coarse")]
         whole: dict[Folding, bool] = {}  # whole_pixels by the coarse factors, all it reads (explore asks ~10^4 times)
+        grouped = op.groups.value.data > 1
 
         def buildable(folding: Folding) -> bool:
+            if folding[tile] > 1:
+                return folding[at] == 1 and not grouped
             if folding[at] == 1:
                 return True
             key = tuple(folding[i] for i in coarse)
@@ -280,7 +337,8 @@ class Conv(NodeKind):
 
     def emit_hls(self, em, op: ConvOp) -> None:
         """One `dfcc::conv` call (conv.h): sliding window, then the MAC array (its weights on chip, or
-        streamed from DRAM: kinds/hls_offchip.py); `dfcc::conv_px` for more than one pixel per beat."""
+        streamed from DRAM: kinds/hls_offchip.py); `dfcc::conv_px` for more than one pixel per beat,
+        `dfcc::conv_tiled` for weight-stationary tiles (a sweep of the weights per tile)."""
         name = em.stage(op)
         n, h, w, c = op.input.type.get_shape()
         f = op.output.type.get_shape()[-1]
@@ -295,10 +353,12 @@ class Conv(NodeKind):
         w_rom, b_rom, t_acc, t_mid = mac_types(em, op, (f, c // groups, kr, kc))
         _, ho, wo, _ = op.output.type.get_shape()
         px = op.int_prop("pixels")  # the P MAC copies share each weight word: lanes per pixel, a sweep per beat
-        w_arg = mac_weights(em, op, w_rom, ho * wo // px, channels=c, groups=groups, lanes_in=lanes_in // px,
+        tile = op.int_prop("tile")
+        w_arg = mac_weights(em, op, w_rom, ho * wo // (px * tile), channels=c, groups=groups, lanes_in=lanes_in // px,
                             lanes_out=lanes_out // px, fine=op.int_prop("fine"))
         geom = f"dfcc::geom<{h}, {w}, {c}, {kr}, {kc}, {sr}, {sc}, {dr}, {dc}, {pt}, {pb}, {pl}, {pr}>"
         types = f"{em.elem(op.input)}, {w_rom.elem}, {b_rom.elem}, {t_acc}, {out.elem}" + mid_and_mul(op, t_acc, t_mid)
-        call = (f"dfcc::conv<{geom}, {f}, {groups}, {lanes_in}, {lanes_out}, " if px == 1 else  # P whole pixels per beat
-                f"dfcc::conv_px<{geom}, {f}, {groups}, {px}, ")
+        call = (f"dfcc::conv_px<{geom}, {f}, {groups}, {px}, " if px > 1 else  # P whole pixels per beat
+                f"dfcc::conv_tiled<{geom}, {f}, {lanes_in}, {lanes_out}, {tile}, " if tile > 1 else
+                f"dfcc::conv<{geom}, {f}, {groups}, {lanes_in}, {lanes_out}, ")
         em.calls.append(f"{call}{op.int_prop('fine')}, {types}>({x}, {out.name}, {w_arg}, {b_rom.name});  // {name}")

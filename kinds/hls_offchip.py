@@ -29,8 +29,8 @@ DRAM_BEAT_BITS = 512
 def mac_words(weights: np.ndarray, channels: int, groups: int, lanes_in: int, lanes_out: int,
               fine: int) -> np.ndarray:
     """weights[F][C/G][...] (a conv's kernel positions flattened last; a linear's F x C) as the MAC's words,
-    in the order conv.h reads them per output pixel: beat bt, output beat fo, position step t (ceil(K/FINE)
-    of them); each word lane co*LC*FINE + m (weights.h). Shape (words, CO*LC*FINE)."""
+    in the order conv.h reads them per output pixel (conv_tiled: per tile): beat bt, output beat fo, position
+    step t (ceil(K/FINE) of them); each word lane co*LC*FINE + m (weights.h). Shape (words, CO*LC*FINE)."""
     f = weights.shape[0]
     cg = channels // groups
     flat = weights.reshape(f, cg, -1)

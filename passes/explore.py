@@ -78,6 +78,7 @@ REPAIR_STEPS = 400
 REPAIR_CHECK = 25  # full network evaluations during repair, every this many steps
 REPAIR_LANE_TRIES = 50  # moves tried per repair step before giving up (each must keep its converters within T)
 SPATIAL_FACTOR = "pixels"  # spatial parallelism: explored only with spatial=true
+TILE_FACTOR = "tile"  # weight-stationary tiles of a conv: explored only with off-chip-weights=true
 SKIP_FIFO_SHARE = 0.25  # evict-skips: skip FIFOs left on chip take at most this share of the BRAM budget (our choice)
 LANE_ROUNDS = 3  # passes over the converters slower than the target
 FIFO_ROUNDS = 4  # searches, each with the FIFO memory the last one's simulated depths lacked kept out of the budget
@@ -92,13 +93,15 @@ class _NodeSpace:
     usage: np.ndarray  # (n, 6) resources in RESOURCES order, then off-chip bits per inference
 
 
-def foldings(model: NodeModel, spatial: bool = False) -> list[tuple[int, ...]]:
-    """The foldings explore considers: every legal one, at one pixel per beat unless `spatial`."""
+def foldings(model: NodeModel, spatial: bool = False, off_chip: bool = False) -> list[tuple[int, ...]]:
+    """The foldings explore considers: every legal one, at one pixel per beat unless `spatial`, with
+    weight-stationary tiles only when weights may stream from DRAM (`off_chip`: all a tile saves is DRAM traffic)."""
     options = model.folding_options()
-    if spatial or SPATIAL_FACTOR not in model.factors:
-        return options
-    at = model.factors.index(SPATIAL_FACTOR)
-    return [o for o in options if o[at] == 1]
+    for factor, allowed in ((SPATIAL_FACTOR, spatial), (TILE_FACTOR, off_chip)):
+        if not allowed and factor in model.factors:
+            at = model.factors.index(factor)
+            options = [o for o in options if o[at] == 1]
+    return options
 
 
 def _node_space(model: NodeModel, platform: Platform, off_chip: bool = False, spatial: bool = False) -> _NodeSpace:
@@ -107,7 +110,7 @@ def _node_space(model: NodeModel, platform: Platform, off_chip: bool = False, sp
         places += [(m, 100) for m in WEIGHT_MEMORIES[1:]
                    if (m != "uram" or platform.uram > 0) and (m != "off_chip" or off_chip)]
     choices, rows = [], []
-    for folding in foldings(model, spatial):
+    for folding in foldings(model, spatial, off_chip):
         for memory, on_chip in places:
             for mult in MULT_IMPLS:
                 cost = model.cost(folding, memory, mult, on_chip)

@@ -28,11 +28,14 @@ SKIPPING = {kinds.ConvOp: kinds.SparseConvOp, kinds.LinearOp: kinds.SparseLinear
 
 def to_zero_skipping(node: kinds.ConvOp | kinds.LinearOp) -> kinds.SparseConvOp | kinds.SparseLinearOp:
     """Replace `node` by its zero-skipping kind with the same operands, properties and attributes (a
-    zero-skipping conv has no spatial parallelism: `pixels` must be 1)."""
+    zero-skipping conv has no spatial parallelism and no weight-stationary tiles: `pixels` and `tile` must be 1)."""
     if node.int_prop("pixels") > 1:
         raise DfccError(f"zero-skip: conv '{node.node_name.data}' takes pixels={node.int_prop('pixels')} per beat; "
                         "a zero-skipping conv takes one (run explore without spatial=true)")
-    properties = {k: v for k, v in node.properties.items() if k != "pixels"}
+    if node.int_prop("tile") > 1:
+        raise DfccError(f"zero-skip: conv '{node.node_name.data}' sweeps its weights once per tile of "
+                        f"{node.int_prop('tile')} pixels; a zero-skipping conv once per pixel (set tile=1)")
+    properties = {k: v for k, v in node.properties.items() if k not in ("pixels", "tile")}
     sparse = SKIPPING[type(node)].create(operands=list(node.operands), result_types=[node.output.type],
                                          properties=properties, attributes=dict(node.attributes))
     Rewriter.replace_op(node, sparse)

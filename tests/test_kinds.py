@@ -173,11 +173,13 @@ def test_ports_and_constants_say_they_have_no_lanes_of_their_own(op_class):
 
 def _fold(module, choose, spatial: bool = True) -> None:
     """Set every folding factor of every node to `choose(extent)` (a divisor of it); `pixels` to 1
-    unless `spatial` (more than one pixel per beat needs whole pixels: every channel in one beat)."""
+    unless `spatial` (more than one pixel per beat needs whole pixels: every channel in one beat), a
+    conv's `tile` to 1 when `spatial` or grouped (weight-stationary tiles: ungrouped, one pixel per beat)."""
     for op in module.walk():
         if isinstance(op, NodeOp):
             for factor, extent in op.folding_extents().items():
-                op.properties[factor] = IntegerAttr(choose(extent) if spatial or factor != "pixels" else 1, i64)
+                off = factor == "pixels" and not spatial or factor == "tile" and (spatial or op.int_prop("groups") > 1)
+                op.properties[factor] = IntegerAttr(1 if off else choose(extent), i64)
     module.verify()
 
 

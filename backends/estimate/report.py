@@ -158,7 +158,8 @@ class Estimate:
             table.add_column(col, justify=justify)
         for row in self.node_rows():
             r = row["resources"]
-            folding = " ".join(f"{_short(k)}={v}" for k, v in row["folding"].items())
+            # a conv's loop-order mode shows only when on (tile=1 is conv.h's pixel-outer order)
+            folding = " ".join(f"{_short(k)}={v}" for k, v in row["folding"].items() if k != "tile" or v > 1)
             if "weights_on_chip_percent" in row:
                 on = row["weights_on_chip_percent"]
                 folding += f" w:{row['weights_memory']} {on}%+ddr {100 - on}%"

@@ -124,6 +124,85 @@ void conv_px(hls::stream<vec<T_in, P * G::C> >& in, hls::stream<vec<T_out, P * F
     conv_mac<G, F, GROUPS, G::C, F, FINE, P, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL>(windows, out, w, bias);
 }
 
+// Weight-stationary MAC stage (loop tiling after Zhang et al., FPGA'15: an output tile of R pixels, the
+// weights loaded once per tile): per tile of R consecutive output pixels, (1) its R*C/CI windows are
+// buffered, (2) each weight word, in conv_mac's order (bt, fo, t: weights.h), is read once and applied to
+// the R pixels in turn, accumulating every filter of every pixel of the tile, (3) the tile's pixels are
+// written, F/CO beats each. Each (pixel, filter) sum takes its products in conv_mac's order, so the bits
+// are conv_mac's. The weights are swept HO*WO/R times per inference instead of HO*WO (a weight stream
+// from DRAM moves R times fewer bits); cycles: the window walk up to the tile's windows, then
+// R*C/CI*F/CO*K/FINE MAC cycles, then R*F/CO output beats, in turn. Ungrouped convolutions only.
+// acc[fo][r] is read and written back every cycle, R cycles apart: R must cover the adder's latency
+// for the pipeline to keep II=1 (the DEPENDENCE pragma states there is no dependence across iterations).
+template <class G, int F, int CI, int CO, int R, int FINE, typename T_in, typename T_w, typename T_b,
+          typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W>
+void conv_mac_tiled(hls::stream<window<T_in, G::KR, G::KC, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w,
+                    const T_b bias[F]) {
+    constexpr int K = G::KR * G::KC, CB = G::C / CI, NF = F / CO, KF = K / FINE;
+    static_assert(G::C % CI == 0 && F % CO == 0, "lanes must divide the channels and the filters");
+    static_assert(K % FINE == 0, "FINE must divide KR*KC");
+    static_assert((G::HO * G::WO) % R == 0, "R must divide the output pixels");
+    DFCC_HLS(ARRAY_PARTITION variable=bias cyclic factor=CO)
+    window<T_in, G::KR, G::KC, CI> tile[R][CB];  // the tile's windows
+    T_acc acc[NF][R][CO];                         // every filter's sum for every pixel of the tile
+    vec<T_w, CO * CI * FINE> word;                // the weight word the tile's pixels share
+    vec<T_out, CO> y;
+    DFCC_HLS(AGGREGATE variable=tile)  // a window is one word: all its KR*KC*CI values in one read
+    DFCC_HLS(ARRAY_PARTITION variable=acc complete dim=3)
+    DFCC_HLS(ARRAY_PARTITION variable=word.data complete)
+    DFCC_HLS(ARRAY_PARTITION variable=y.data complete)
+    for (int n = 0; n < G::HO * G::WO / R; n++) {
+        for (int i = 0; i < R * CB; i++) {
+            DFCC_HLS(PIPELINE II=1)
+            tile[i / CB][i % CB] = in.read();
+        }
+        for (int bt = 0; bt < CB; bt++) {
+            for (int fo = 0; fo < NF; fo++) {
+                for (int t = 0; t < KF; t++) {
+                    for (int r = 0; r < R; r++) {
+                        DFCC_HLS(PIPELINE II=1)
+                        DFCC_HLS(DEPENDENCE variable=acc inter false)
+                        if (r == 0) mac_word<CO, CI, FINE>(w, word, fo * CO, bt * CI, t);
+                        for (int co = 0; co < CO; co++) {
+                            T_acc sum = bt == 0 && t == 0 ? T_acc(val(bias[fo * CO + co])) : acc[fo][r][co];
+                            for (int m = 0; m < CI * FINE; m++) {
+                                const int j = t * CI * FINE + m;  // position in the (c, kr, kc) run
+                                const int c = j / K, kr = j % K / G::KC, kc = j % G::KC;
+                                sum += T_acc(MUL::mul(tile[r][bt].data[kr][kc][c], val(word.data[co * CI * FINE + m])));
+                            }
+                            acc[fo][r][co] = sum;
+                        }
+                    }
+                }
+            }
+        }
+        for (int i = 0; i < R * NF; i++) {
+            DFCC_HLS(PIPELINE II=1)
+            for (int co = 0; co < CO; co++) y.data[co] = T_out(T_mid(acc[i % NF][i / NF][co]));
+            out.write(y);
+        }
+    }
+}
+
+// Weight-stationary convolution (conv_mac_tiled): input [H][W][C] in CI lanes, output [HO][WO][F] in CO
+// lanes, weights w[F][C][KR][KC] on chip or their words streamed from DRAM HO*WO/R times (offchip.h).
+// The MACs take a tile's windows in a burst, then compute while the window generator waits; a FIFO of a
+// tile's share of the input (HELD beats) in front of the generator takes what the producer writes
+// meanwhile, so the producer never waits on the tile's compute (the whole image for one tile).
+template <class G, int F, int CI, int CO, int R, int FINE, typename T_in, typename T_w, typename T_b,
+          typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W>
+void conv_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
+    DFCC_HLS(DATAFLOW)
+    constexpr int TILES = G::HO * G::WO / R, HELD = (G::H * G::W + TILES - 1) / TILES * (G::C / CI);
+    hls::stream<vec<T_in, CI> > held;
+    DFCC_HLS(STREAM variable=held depth=HELD)
+    hls::stream<window<T_in, G::KR, G::KC, CI> > windows;
+    DFCC_TASKS;
+    DFCC_TASK(lanes<G::H * G::W * G::C, CI, CI>(in, held));
+    DFCC_TASK(sliding_window<G, CI>(held, windows, T_in(0)));
+    conv_mac_tiled<G, F, CI, CO, R, FINE, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL>(windows, out, w, bias);
+}
+
 }  // namespace dfcc
 
 #endif

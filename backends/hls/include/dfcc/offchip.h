@@ -1,8 +1,10 @@
 // dfcc/offchip.h -- weights streamed from off-chip memory (AutoWS partial spill, H2PIPE weight delivery).
 //
-// A MAC kernel (conv.h, linear.h) reads one word of its weight memory per cycle: vec<T_w, WL>, the WL
+// A MAC kernel (conv.h, linear.h) reads one word of its weight memory per cycle (conv_tiled one per R
+// cycles: the reader waits on its full FIFO, never the MAC on it): vec<T_w, WL>, the WL
 // weights of that cycle in the kernel's own order (weights.h), WORDS words in address order per
-// sweep, SWEEPS sweeps per inference (a conv sweeps once per output pixel, a linear once per row).
+// sweep, SWEEPS sweeps per inference (a conv sweeps once per output pixel, or per
+// tile of pixels in conv_tiled; a linear once per row).
 // A spilled node keeps words [0, ON) in an on-chip ROM and reads words [ON, WORDS) from DRAM on
 // every sweep (AutoWS splits a weight memory by address range); with ON = 0 every word streams.
 //

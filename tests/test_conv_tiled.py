@@ -1,0 +1,174 @@
+"""Weight-stationary conv tiles (`tile` folding factor, conv.h conv_tiled): each weight word serves a tile of
+output pixels before the next, so weights streamed from DRAM are read once per tile instead of once per
+pixel. Formulas by hand, the cost model, the schedule against the estimate, C simulation bit-exact, and
+explore choosing tiles when the DRAM bandwidth binds."""
+
+import numpy as np
+import pytest
+
+from dfcc.analyses.network import Network
+from dfcc.analyses.reference import run_reference
+from dfcc.analyses.simulation import simulate
+from dfcc.backends.estimate.report import Estimate
+from dfcc.errors import DfccError
+from dfcc.frontends.mlir import make_context, parse_module
+from dfcc.hardware.cycles import tiled_conv_cycles
+from dfcc.hardware.memory import lutram_luts
+from dfcc.hardware.offchip import conv_weight_sweeps, streamed_weight_bits
+from dfcc.hardware.platforms import load_platform
+from dfcc.kinds import ConvOp
+from dfcc.kinds.cost import describe, node_cost
+from dfcc.passes.explore import apply_design, explore
+from dfcc.passes.quantize import Quantize
+
+# the AutoWS check layer: 3x3, 256 -> 256 at 14x14, 16-bit weights and data, 32-bit accumulators
+CHECK_LAYER = """
+func.func @main(%a: tensor<1x256x14x14xf32>) -> tensor<1x14x14x256xf32> {
+  %s = dataflow.source %a {name = "in", perm = array<i64: 0, 2, 3, 1>} : (tensor<1x256x14x14xf32>) -> !dataflow.stream<1x14x14x256xf32>
+  %w = dataflow.weights {name = "w", value = dense<5.000000e-01> : tensor<256x256x3x3xf32>} : tensor<256x256x3x3xf32>
+  %c = dataflow.conv %s, %w {name = "conv", kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>, pad = array<i64: 1, 1, 1, 1>} : (!dataflow.stream<1x14x14x256xf32>, tensor<256x256x3x3xf32>) -> !dataflow.stream<1x14x14x256xf32>
+  %t = dataflow.sink %c {name = "out", perm = array<i64: 0, 1, 2, 3>} : (!dataflow.stream<1x14x14x256xf32>) -> tensor<1x14x14x256xf32>
+  func.return %t : tensor<1x14x14x256xf32>
+}
+"""
+
+
+def _lit(a: np.ndarray) -> str:
+    return np.array2string(a, separator=", ", threshold=10**9, max_line_width=10**9)
+
+
+def _three_convs() -> str:
+    """conv0: 3x3, 4 -> 8 with bias, all weights from DRAM, tiles of one row (6 pixels: 6 sweeps), two of
+    its three kernel positions a cycle; conv1: 3x3 stride 2, 8 -> 8, half its words on chip, one tile of
+    the whole 3x3 output (1 sweep); conv2: 1x1, 8 -> 6, on chip, tiles of 3 pixels."""
+    rng = np.random.default_rng(0)
+    w0, b0, w1, w2 = (rng.integers(-6, 7, size=s) / 8.0 for s in ((8, 4, 3, 3), (8,), (8, 8, 3, 3), (6, 8, 1, 1)))
+    geometry = 'stride = array<i64: {s}, {s}>, dilation = array<i64: 1, 1>, pad = array<i64: {p}, {p}, {p}, {p}>'
+    return f"""builtin.module attributes {{dataflow.platform = "zcu102"}} {{
+  func.func @main(%a: tensor<1x4x6x6xf32>) -> tensor<1x3x3x6xf32> {{
+    %s = dataflow.source %a {{name = "in", perm = array<i64: 0, 2, 3, 1>}} : (tensor<1x4x6x6xf32>) -> !dataflow.stream<1x6x6x4xf32>
+    %w0 = dataflow.weights {{name = "w0", value = dense<{_lit(w0)}> : tensor<8x4x3x3xf32>}} : tensor<8x4x3x3xf32>
+    %b0 = dataflow.weights {{name = "b0", value = dense<{_lit(b0)}> : tensor<8xf32>}} : tensor<8xf32>
+    %c0 = dataflow.conv %s, %w0, %b0 {{dataflow.weights_memory = "off_chip", name = "conv0", kernel = array<i64: 3, 3>, {geometry.format(s=1, p=1)}, coarse_in = 2 : i64, coarse_out = 4 : i64, fine = 3 : i64, tile = 6 : i64}} : (!dataflow.stream<1x6x6x4xf32>, tensor<8x4x3x3xf32>, tensor<8xf32>) -> !dataflow.stream<1x6x6x8xf32>
+    %w1 = dataflow.weights {{name = "w1", value = dense<{_lit(w1)}> : tensor<8x8x3x3xf32>}} : tensor<8x8x3x3xf32>
+    %c1 = dataflow.conv %c0, %w1 {{dataflow.weights_on_chip = 50 : i64, name = "conv1", kernel = array<i64: 3, 3>, {geometry.format(s=2, p=1)}, coarse_in = 4 : i64, coarse_out = 2 : i64, tile = 9 : i64}} : (!dataflow.stream<1x6x6x8xf32>, tensor<8x8x3x3xf32>) -> !dataflow.stream<1x3x3x8xf32>
+    %w2 = dataflow.weights {{name = "w2", value = dense<{_lit(w2)}> : tensor<6x8x1x1xf32>}} : tensor<6x8x1x1xf32>
+    %c2 = dataflow.conv %c1, %w2 {{name = "conv2", kernel = array<i64: 1, 1>, {geometry.format(s=1, p=0)}, coarse_in = 8 : i64, coarse_out = 3 : i64, tile = 3 : i64}} : (!dataflow.stream<1x3x3x8xf32>, tensor<6x8x1x1xf32>) -> !dataflow.stream<1x3x3x6xf32>
+    %t = dataflow.sink %c2 {{name = "out", perm = array<i64: 0, 1, 2, 3>}} : (!dataflow.stream<1x3x3x6xf32>) -> tensor<1x3x3x6xf32>
+    func.return %t : tensor<1x3x3x6xf32>
+  }}
+}}
+"""
+
+
+def _quantized():
+    module = parse_module(_three_convs())
+    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
+    return module
+
+
+def _convs(module) -> dict[str, ConvOp]:
+    return {op.node_name.data: op for op in module.walk() if isinstance(op, ConvOp)}
+
+
+def test_weight_traffic_by_hand():
+    """ResNet-18's layer4 3x3 512 -> 512 conv at 7x7, 4-bit weights: 9,437,184 bits of weights, read for each
+    of the 49 output pixels (462 Mbit an image), once for a tile of the whole 7x7 output, 7 times for tiles
+    of a row."""
+    bits = 512 * 512 * 9 * 4
+    assert bits == 9_437_184
+    assert streamed_weight_bits(bits, 1, conv_weight_sweeps(49, 1)) == 462_422_016
+    assert streamed_weight_bits(bits, 1, conv_weight_sweeps(49, 49)) == 9_437_184
+    assert conv_weight_sweeps(49, 7) == 7 and conv_weight_sweeps(196, 49) == 4
+
+
+def test_tiled_cycles_by_hand():
+    """conv1 above: 6x6x8 in, padding 1 (8x8 padded), 3x3 stride 2, 3x3x8 out, 4 input lanes (2 beats a
+    pixel), 2 output lanes (4 output beats), one kernel position a cycle (9 steps), one tile of 9 pixels.
+    The generator emits the first window at padded (2, 2) = position 18 and the last at (6, 6) = 54:
+    37 positions x 2 beats = 74 cycles of windows, then 9 x 2 x 4 x 9 = 648 MAC cycles, then 9 x 4 = 36
+    output beats: 758 (the generator's whole walk, 64 x 2 = 128, is shorter)."""
+    assert tiled_conv_cycles(18, 54, 64, 2, 9, 4 * 9, 4) == 758
+    assert node_cost(_convs(_quantized())["conv1"]).cycles == 758
+    # a walk longer than the three phases bounds the stage: 1x1 conv, 1 beat a pixel, 1 step, 1 output beat
+    assert tiled_conv_cycles(0, 8, 100, 1, 9, 1, 1) == 100
+
+
+def test_tiled_cost_of_the_check_layer():
+    """The check layer at 16 input and output lanes, tiles of 49 pixels (4 of its 196): its 9,437,184 weight bits
+    stream 4 times an image instead of 196. On chip it adds the tile's windows (9 x 16 x 16 = 2304 bits x
+    49 x 16 beats: 64 x 2 = 128 BRAM18 of 36 x 512), the accumulators (16 x 32 = 512 bits x 16 x 49 = 784
+    words: 29 x 1 = 29 BRAM18 of 18 x 1024) and the input FIFO of a quarter of the input (49 pixels x 16
+    beats of 256 bits: 15 BRAM18 of 18 x 1024), and drops conv_mac's LUTRAM accumulators (512 bits x 16)."""
+    (conv,) = _convs(parse_module(CHECK_LAYER)).values()
+    model = describe(conv)
+    assert model.factors[-1] == "tile"
+    pixel, tiled = (model.cost((16, 16, 1, 1, 1, t), "off_chip") for t in (1, 49))
+    assert pixel.offchip_bits == 9_437_184 * 196
+    assert tiled.offchip_bits == 9_437_184 * 4
+    assert tiled.bram18 - pixel.bram18 == 128 + 29 + 15
+    assert pixel.lut - tiled.lut == lutram_luts(512, 16)
+    # windows from the first (padded (2, 2): 34) to the last ((15, 15): 255): 222 x 16 beats, then the MACs
+    # of 196 pixels x 16 input beats x 16 output beats x 9 positions, then 196 x 16 output beats
+    assert tiled.cycles == 222 * 16 + 196 * 16 * 16 * 9 + 196 * 16 == 458_272
+
+
+def test_tile_needs_an_ungrouped_conv_at_one_pixel_per_beat():
+    grouped = CHECK_LAYER.replace("tensor<256x256x3x3xf32>", "tensor<256x128x3x3xf32>").replace(
+        'pad = array<i64: 1, 1, 1, 1>}', 'pad = array<i64: 1, 1, 1, 1>, groups = 2 : i64, tile = 7 : i64}')
+    with pytest.raises(DfccError, match="tile=7 .* needs groups=1 and pixels=1"):
+        parse_module(grouped)
+    (conv,) = _convs(parse_module(CHECK_LAYER)).values()
+    assert all(f[-1] == 1 or f[-2] == 1 for f in describe(conv).folding_options())
+
+
+def test_simulation_agrees_with_the_estimate():
+    """The cycle-level simulation of conv_tiled's loop nests (schedules.py) keeps the II the estimate gives:
+    the input FIFO of a tile's share lets the producer run while the MACs work."""
+    module = _quantized()
+    network = Network.from_module(module)
+    estimate = network.evaluate(network.ir_choices(), respect_ir_depths=True)
+    simulated = simulate(module)
+    assert not simulated.deadlock
+    assert estimate.ii == 758
+    assert abs(simulated.ii - estimate.ii) <= 0.05 * estimate.ii
+
+
+@pytest.mark.parametrize("bounded", [False, True], ids=["csim", "bounded-fifos"])
+def test_tiled_convs_csim_bit_exact(bounded):
+    """conv0 streams its words from the testbench's DRAM 6 times (once per row tile), conv1 half of its words
+    once, conv2 reads its ROM per tile of 3 pixels: C simulation equals the CPU reference, also with every
+    FIFO at its depth."""
+    pytest.importorskip("hls4ml")
+    from dfcc.backends.hls.bounded import bounded_csim
+    from dfcc.backends.hls.csim import csim
+    from dfcc.backends.hls.emit import emit_design
+
+    module = _quantized()
+    top = emit_design(module).files["top.cpp"]
+    assert top.count("dfcc::conv_tiled<") == 3
+    assert "dfcc::weight_reader<6, 12," in top  # conv0: 6 sweeps of its 12 words
+    assert "dfcc::weight_merge<1, 36, 36>" in top  # conv1: one sweep, half of its 72 words streamed
+    x = np.random.default_rng(4).standard_normal((1, 4, 6, 6)).astype(np.float32)
+    (expected,) = run_reference(module, [x])
+    result = (bounded_csim if bounded else csim)(module, [x])
+    assert result.warnings == []
+    assert np.abs(expected).max() > 0
+    np.testing.assert_array_equal(result.outputs[0], expected)
+
+
+def test_explore_tiles_when_the_bandwidth_binds():
+    """The check layer on a ZedBoard (280 BRAM18, 34.1 Gbps): its 9.4 Mbit of weights cannot stay on chip, and
+    streamed once per pixel (1.85 Gbit an image) the DRAM alone would allow at most 0.9 x 34.112e9 / 1.85e9
+    = 16.6 images/s. Explore takes tiles, reading the weights a few times an image, and runs faster than that."""
+    module = parse_module(CHECK_LAYER)
+    network = Network.from_module(module)
+    zedboard = load_platform("zedboard")
+    choices, totals = explore(network, zedboard, progress=False, off_chip_weights=True)
+    (n,) = [i for i, m in enumerate(network.nodes) if m.has_weights]
+    folding, memory, _, on_chip = choices[n]
+    assert folding[-1] > 1 and (memory == "off_chip" or on_chip < 100)
+    fps = zedboard.clock_mhz * 1e6 / totals.ii
+    assert fps > 0.9 * 34.112e9 / (9_437_184 * 196)
+    apply_design(module, network, choices, totals, "zedboard")
+    assert Estimate.of_module(module).offchip_gbps() <= 0.9 * 34.112 + 1e-6
