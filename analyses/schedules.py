@@ -54,6 +54,7 @@ class Channel:
     writer: Process | None = None
     reader: Process | None = None
     port: bool = False  # a top-level AXI port (graph input or output): no FIFO of ours
+    elastic: bool = False  # written from a DRAM ring holding a whole inference: its writer may wait on it freely
 
 
 @dataclass(eq=False)
@@ -633,7 +634,9 @@ def _ddr_fifo(p: Pipeline, op: df.DdrFifoOp) -> None:
     reader = p.process(f"{name}_read", name, x.beats)
     reader.latency = DRAM_LATENCY_CYCLES
     p.read_at(reader, ring, _every(x.beats))
-    p.write(reader, p.output(op.output, lanes), _every(x.beats))
+    out = p.output(op.output, lanes)
+    out.elastic = True
+    p.write(reader, out, _every(x.beats))
 
 
 SCHEDULES: dict[type, Callable[[Pipeline, Operation], None]] = {

@@ -213,7 +213,7 @@ class Conv(NodeKind):
                 fill=window.fill_fraction, dsp=dsp,
                 bram18=w_bram + window.bram18 + a_bram + b_bram, uram=0,
                 lut=logic.lut + w_lut + window.lut + a_lut + b_lut, ff=logic.ff,
-                out_lanes=self.stream_lanes(op, dict(zip(factors, folding)))[1], weight_width=ww, weight_depth=wd, mult_lut=mults * lut_multiplier(d_bits, w_bits),
+                out_lanes=self.stream_lanes(op, dict(zip(factors, folding)))[1], weight_width=ww, weight_depth=wd, weight_bits=w_bits, mult_lut=mults * lut_multiplier(d_bits, w_bits),
                 weight_sweeps=ho * wo,
                 # conv.h conv_mac: each window beat's MACs run as it arrives (after the last one, a beat's
                 # worth is left), the pixels one after the other

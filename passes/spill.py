@@ -6,12 +6,14 @@ Each move is one of
   streamed part is re-read from DRAM on every sweep, `dataflow.weights_on_chip` records the rest; at 0 the
   node's `dataflow.weights_memory` becomes off_chip);
 - evict a skip connection's FIFO (SMOF): a `dataflow.ddr_fifo` node is put on the join input, its words
-  wait in a DRAM ring buffer instead of BRAM (written once, read once).
+  wait in a DRAM ring buffer instead of BRAM (written once, read once); the ring's m_axi adapters take
+  some BRAM back.
 The move taken is the one freeing the most of the over-budget memories (BRAM18, URAM, LUT as fractions of
 the budget) per off-chip bit it adds, until nothing is over budget. Bandwidth is not a limit here: if the
 traffic exceeds the board's, the estimate stretches the II (AutoWS). `explore{off-chip-weights=true
-evict-skips=true}` chooses the same decisions together with the folding: `place_weights` is this trade at
-explore's foldings, with LUTRAM as a place too and the bandwidth at the target II as a budget.
+evict-skips=true}` makes the same trades with the folding: `place_weights` is this trade at explore's
+foldings, with LUTRAM as a place too and the bandwidth at the target II as a budget, and
+`evict_paying_skips` evicts each skip whose FIFO takes more BRAM than its ring's adapters.
 """
 
 from __future__ import annotations
@@ -31,8 +33,10 @@ from dfcc.dialects.dataflow import WEIGHTS_MEMORY_ATTR, WEIGHTS_ON_CHIP_ATTR
 from dfcc.errors import DfccError
 from dfcc.hardware.offchip import evicted_stream_bits
 from dfcc.hardware.platforms import DEFAULT_PLATFORM, Platform, load_platform
+from dfcc.hardware.roofline import multiplier_roofline
 from dfcc.kinds.cost import NodeModel
 from dfcc.kinds import DdrFifoOp
+from dfcc.kinds.ddr_fifo import ring_adapters
 
 SPILL_STEP = 10  # AutoWS: a move spills 10% of one layer's weight memory
 MEMORIES = ("bram18", "uram", "lut")  # what spilling frees
@@ -66,9 +70,16 @@ class SkipFifo:
     """A join input whose on-chip FIFO could move to DRAM."""
 
     edge: int
-    bram18: int
+    bram18: int  # the on-chip FIFO's
     lut: int
     bits: int  # off-chip bits per inference once evicted
+    ring_bram18: int  # the DRAM ring's m_axi adapters'
+    ring_lut: int
+
+    @property
+    def pays(self) -> bool:
+        """Evicting frees BRAM: the FIFO takes more than the ring's adapters (SMOF)."""
+        return self.bram18 > self.ring_bram18
 
 
 def skip_fifos(network: Network, totals: Totals) -> list[SkipFifo]:
@@ -77,27 +88,43 @@ def skip_fifos(network: Network, totals: Totals) -> list[SkipFifo]:
         edge = network.edges[e]
         if len(network.in_edges[edge.consumer]) < 2 or network.nodes[edge.producer].elastic:
             continue
-        blocks, luts = fifo_memory(depth, edge.bits, totals.costs[edge.producer].out_lanes)
+        lanes = totals.costs[edge.producer].out_lanes
+        blocks, luts = fifo_memory(depth, edge.bits, lanes)
         if blocks or luts:
-            out.append(SkipFifo(e, blocks, luts, evicted_stream_bits(edge.elements, edge.bits)))
+            ring_bram, ring = ring_adapters(max(1, lanes), edge.bits)
+            out.append(SkipFifo(e, blocks, luts, evicted_stream_bits(edge.elements, edge.bits), ring_bram, ring.lut))
     return out
 
 
-def evict_large_skips(module: ModuleOp, platform: Platform, utilisation: float, share: float) -> int:
-    """Evict skip FIFOs (most BRAM per off-chip bit first) until those left on chip take at most `share`
-    of the BRAM budget, sized at the IR's folding; returns how many moved. The share is dfcc's choice:
-    explore then trades the rest against folding."""
+def fastest_ii(network: Network, platform: Platform, choices: list[Choice]) -> float:
+    """Cycles per inference no design of the network beats on `platform`: every multiplier busy every
+    cycle (the roofline), and the graph's ports at the lanes `choices` give them."""
+    dsp_per_mac, lut_per_mac, adder_lut = network.mac_costs()
+    ii = 1.0
+    if dsp_per_mac:
+        fps = multiplier_roofline(platform.dsp, dsp_per_mac, platform.lut, lut_per_mac, platform.clock_mhz,
+                                  network.macs(), adder_lut)
+        ii = platform.clock_mhz * 1e6 / fps
+    ports = [i for i in range(len(network.nodes)) if not network.in_edges[i] or not network.out_edges[i]]
+    return max([ii] + [network.nodes[i].cost(*choices[i]).cycles for i in ports])
+
+
+def evict_paying_skips(module: ModuleOp, platform: Platform, utilisation: float) -> int:
+    """Evict each skip connection whose on-chip FIFO (sized at the IR's folding) takes more BRAM than its
+    DRAM ring's m_axi adapters, while the DRAM traffic fits `utilisation` of the board's bandwidth at the
+    fastest II the network could run at (so at any); the most BRAM freed per off-chip bit first. Returns
+    how many moved: each is a `dataflow.ddr_fifo` on its edge of the IR."""
+    # SMOF (Montgomerie-Corcoran et al.): a skip buffer moves off chip when that saves on-chip memory,
+    # within the off-chip bandwidth; the traffic of an evicted skip counts twice (written, read back)
     network = Network.from_module(module)
-    totals = network.evaluate(network.ir_choices(), respect_ir_depths=True)
-    fifos = sorted(skip_fifos(network, totals), key=lambda f: -f.bram18 / f.bits)
-    budget = share * utilisation * platform.bram18
-    on_chip = sum(f.bram18 for f in fifos)
+    choices = network.ir_choices()
+    totals = network.evaluate(choices, respect_ir_depths=True)
+    room = utilisation * platform.bandwidth_bits_per_cycle * fastest_ii(network, platform, choices) - totals.offchip_bits
     moved = []
-    for f in fifos:
-        if on_chip <= budget:
-            break
-        moved.append(network.edges[f.edge])
-        on_chip -= f.bram18
+    for f in sorted((f for f in skip_fifos(network, totals) if f.pays), key=lambda f: -(f.bram18 - f.ring_bram18) / f.bits):
+        if f.bits <= room:
+            room -= f.bits
+            moved.append(network.edges[f.edge])
     for edge in moved:
         evict(edge.value, network.nodes[edge.consumer].op)
     return len(moved)
@@ -212,7 +239,7 @@ def spill(module: ModuleOp, platform: Platform, utilisation: float = 0.9, step: 
                          after.offchip_bits - before.offchip_bits, ("weights", i, new))
         if skips:
             for f in skip_fifos(network, totals):
-                consider({"bram18": f.bram18, "lut": f.lut}, f.bits, ("skip", f.edge, None))
+                consider({"bram18": f.bram18 - f.ring_bram18, "lut": f.lut - f.ring_lut}, f.bits, ("skip", f.edge, None))
         if best is None:
             k = over[0]
             raise DfccError(f"spill: the design does not fit on {platform.name} even with every weight memory and "
