@@ -114,3 +114,25 @@ def weight_reader_adapters(width: int, bits: int) -> tuple[int, Logic]:
     beat, ports, _, _ = dram_layout(width // bits, bits)
     blocks, logic = maxi_adapter(beat)
     return ports * blocks, Logic(ports * logic.lut, ports * logic.ff)
+
+
+def reread_rows(h: int, ho: int, kr: int, sr: int, dr: int, pt: int) -> int:
+    """Input rows a window generator without a line buffer reads from DRAM per inference: for each output
+    row, its kernel's rows that lie inside the image (padding rows are not fetched)."""
+    # SMOF (Montgomerie-Corcoran et al.): a conv whose line buffer is evicted re-reads its input rows from
+    # DRAM, about Kr times the input's traffic; here exactly the rows each output row's window covers
+    return sum(1 for o in range(ho) for k in range(kr) if 0 <= o * sr - pt + k * dr < h)
+
+
+def evicted_line_buffer_bits(h: int, w: int, c: int, bits: int, ho: int, kr: int, sr: int, dr: int, pt: int) -> int:
+    """Off-chip bits per inference of a conv input whose line buffer lives in DRAM: written once, its rows
+    read back once per output row whose window covers them."""
+    # SMOF: the input is written to DRAM once and re-read (reread_rows) rows of W x C words
+    return (h + reread_rows(h, ho, kr, sr, dr, pt)) * w * c * bits
+
+
+def row_reader_cycles(ho: int, row_beats: int, kr: int) -> int:
+    """Cycles of the stage that reads a conv's window rows back from DRAM (ddr_rows.h ddr_rows_read): per
+    output row and tile of a row's beats, a burst from each of the Kr rows, then the tile's column beats."""
+    # dfcc (ddr_rows.h): Kr + 1 pipelined beats per input beat of each output row
+    return ho * row_beats * (kr + 1)

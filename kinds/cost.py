@@ -314,10 +314,10 @@ class WindowCost:
 
 
 def sliding_window_cost(h: int, w: int, c: int, kr_span: int, kc_span: int, pads: tuple[int, int, int, int],
-                        bits: int, coarse: int, coarse_group: int = 1) -> WindowCost:
-    """fpgaConvNet's sliding_window module: line buffer, window registers, fill latency."""
+                        bits: int, coarse: int, coarse_group: int = 1, line_buffer_on_chip: bool = True) -> WindowCost:
+    """fpgaConvNet's sliding_window module: line buffer (unless evicted to DRAM), window registers, fill latency."""
     pt, pb, pl, pr = pads
-    l_bram, l_lut = array_cost(*line_buffer(c, w, kr_span, bits, coarse, coarse_group, pl, pr))
+    l_bram, l_lut = array_cost(*line_buffer(c, w, kr_span, bits, coarse, coarse_group, pl, pr)) if line_buffer_on_chip else (0, 0)
     x_bram, x_lut = array_cost(*window_buffer(c, kr_span, kc_span, bits, coarse, coarse_group))
     # window.h walks the top and left padding before its first input beat: not counted from that beat
     ahead = (pt * (w + pl + pr) + pl) * -(-c // (coarse * coarse_group))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from xdsl.dialects.builtin import StringAttr
 from xdsl.rewriter import Rewriter
 
 from dfcc.analyses.network import RESOURCES, Network, fifo_memory
@@ -19,12 +20,14 @@ from dfcc.dialects.resources import elements_array
 from dfcc.frontends.mlir import make_context, parse_module
 from dfcc.hardware.logic import Logic
 from dfcc.hardware.offchip import (
-    axi_data_bits, evicted_stream_bits, gbps, maxi_adapter, prefetch_depth, split_depth, weight_reader_adapters,
+    axi_data_bits, evicted_stream_bits, gbps, maxi_adapter, prefetch_depth, reread_rows, split_depth,
+    weight_reader_adapters,
 )
 from dfcc.hardware.platforms import load_platform
 from dfcc.kinds import ConvOp, DdrFifoOp, ForkOp, WeightsOp
 from dfcc.kinds.cost import describe
 from dfcc.kinds.ddr_fifo import ring_adapters
+from dfcc.kinds.window import LINE_BUFFER_ATTR
 from dfcc.kinds.hls_offchip import dram_layout, mac_words, streamed_words
 from dfcc.passes.explore import Explore
 from dfcc.passes.quantize import Quantize
@@ -327,4 +330,41 @@ def test_streamed_weights_csim_bit_exact(bounded):
     result = (bounded_csim if bounded else csim)(module, [x])
     assert result.warnings == []
     assert np.abs(expected).max() > 0
+    np.testing.assert_array_equal(result.outputs[0], expected)
+
+
+def test_evicted_line_buffer_cost_by_hand():
+    """A 3x3 conv (pad 1) on a 112 x 112 x 64 map of 16-bit words, one lane: its line buffer (2 rows x 114
+    columns x 64 channels = 7296 words of 32 bits) takes 15 BRAM18 (36 x 512 aspect); in DRAM, the ring's two
+    16-bit m_axi adapters take 1 each (256 beats x 16 bits), so 13 are saved. Traffic: the input written once
+    (112 rows) and each output row's window rows read back: 112 x 3 - 2 (the padding rows) = 334 rows of
+    112 x 64 words."""
+    module = parse_module(CHECK_LAYER.replace("256x14x14", "64x112x112").replace("14x14x256", "112x112x64")
+                          .replace("256x256x3x3", "64x64x3x3"))
+    (conv,) = [op for op in module.walk() if isinstance(op, ConvOp)]
+    folding = (1, 1, 1, 1, 1)
+    on_chip = describe(conv).cost(folding)
+    conv.attributes[LINE_BUFFER_ATTR] = StringAttr("off_chip")
+    evicted = describe(conv).cost(folding)
+    assert on_chip.bram18 - evicted.bram18 == 15 - 2
+    assert reread_rows(112, 112, 3, 1, 1, 1) == 334
+    assert evicted.offchip_bits - on_chip.offchip_bits == (112 + 334) * 112 * 64 * 16
+    # the reader's Kr + 1 beats per input beat of each output row (112 x 64 beats a row) stay below the MACs'
+    assert evicted.cycles == on_chip.cycles > 112 * 112 * 64 * 4
+
+
+@pytest.mark.parametrize("bounded", [False, True], ids=["csim", "bounded-fifos"])
+def test_evicted_line_buffer_csim_bit_exact(bounded):
+    """The lit model's two convs (3x3 pad 1, and 3x3 stride 2 pad 1 after a pool) with their line buffers in
+    DRAM rings (the testbench's arrays), 8-bit: C simulation equals the reference."""
+    pytest.importorskip("hls4ml")
+    from dfcc.backends.hls.bounded import bounded_csim
+    from dfcc.backends.hls.csim import csim
+
+    module = parse_module(_body(LIT / "line_buffer.mlir"))
+    Quantize(weight_bits=8, act_bits=8).apply(make_context(), module)
+    x = np.random.default_rng(4).standard_normal((1, 4, 8, 8)).astype(np.float32)
+    (expected,) = run_reference(module, [x])
+    result = (bounded_csim if bounded else csim)(module, [x])
+    assert result.warnings == []
     np.testing.assert_array_equal(result.outputs[0], expected)
