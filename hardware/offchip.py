@@ -131,8 +131,9 @@ def evicted_line_buffer_bits(h: int, w: int, c: int, bits: int, ho: int, kr: int
     return (h + reread_rows(h, ho, kr, sr, dr, pt)) * w * c * bits
 
 
-def row_reader_cycles(ho: int, row_beats: int, kr: int) -> int:
+def row_reader_cycles(ho: int, row_beats: int, kr: int, beats: int) -> int:
     """Cycles of the stage that reads a conv's window rows back from DRAM (ddr_rows.h ddr_rows_read): per
-    output row and tile of a row's beats, a burst from each of the Kr rows, then the tile's column beats."""
-    # dfcc (ddr_rows.h): Kr + 1 pipelined beats per input beat of each output row
-    return ho * row_beats * (kr + 1)
+    output row and tile of a row's beats, a burst from each of the Kr rows, then the tile's column beats;
+    and one cycle per burst token of the ring's `beats`."""
+    # dfcc (ddr_rows.h): Kr + 1 pipelined beats per input beat of each output row, a token per DDR_BURST beats
+    return ho * row_beats * (kr + 1) + -(-beats // DDR_BURST)

@@ -214,7 +214,7 @@ class Conv(NodeKind):
                                          line_buffer_on_chip=not evicted)
             ring_bram, ring = ring_adapters(ci * cg, d_bits) if evicted else (0, Logic(0, 0))
             if evicted:
-                cycles = max(cycles, row_reader_cycles(ho, w * -(-c // (ci * cg)), kr))
+                cycles = max(cycles, row_reader_cycles(ho, w * -(-c // (ci * cg)), kr, h * w * -(-c // (ci * cg))))
             # accumulators (one acc_bits word per filter of each output stream) and biases are shallow
             # arrays read every cycle: distributed RAM, not BRAM (fpgaConvNet accum/bias, UG574 LUTRAM)
             a_bram, a_lut = 0, lutram_luts(a_bits * co * cg * px, -(-f // (co * cg)))

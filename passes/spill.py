@@ -1,5 +1,6 @@
-"""spill{platform=NAME utilisation=0.9 step=10 weights=true skips=true}: move weight memories and skip
-connections off chip until the design at the IR's folding fits the board (AutoWS / SMOF greedy).
+"""spill{platform=NAME utilisation=0.9 step=10 weights=true skips=true line-buffers=true}: move weight
+memories, skip connections and conv line buffers off chip until the design at the IR's folding fits the
+board (AutoWS / SMOF greedy).
 
 Each move is one of
 - keep `step` percent less of a node's weight memory on chip (AutoWS: the memory is split by depth; the
@@ -7,7 +8,9 @@ Each move is one of
   node's `dataflow.weights_memory` becomes off_chip);
 - evict a skip connection's FIFO (SMOF): a `dataflow.ddr_fifo` node is put on the join input, its words
   wait in a DRAM ring buffer instead of BRAM (written once, read once); the ring's m_axi adapters take
-  some BRAM back.
+  some BRAM back;
+- evict a conv's line buffer (SMOF): `dataflow.line_buffer = "off_chip"`, its input waits in a DRAM ring
+  and each output row's window rows are read back (written once, about Kr times re-read).
 The move taken is the one freeing the most of the over-budget memories (BRAM18, URAM, LUT as fractions of
 the budget) per off-chip bit it adds, until nothing is over budget. Bandwidth is not a limit here: if the
 traffic exceeds the board's, the estimate stretches the II (AutoWS). `explore{off-chip-weights=true
@@ -34,9 +37,10 @@ from dfcc.errors import DfccError
 from dfcc.hardware.offchip import evicted_stream_bits
 from dfcc.hardware.platforms import DEFAULT_PLATFORM, Platform, load_platform
 from dfcc.hardware.roofline import multiplier_roofline
-from dfcc.kinds.cost import NodeModel
+from dfcc.kinds.cost import NodeModel, describe
 from dfcc.kinds import DdrFifoOp
 from dfcc.kinds.ddr_fifo import ring_adapters
+from dfcc.kinds.window import LINE_BUFFER_ATTR, WindowOp
 
 SPILL_STEP = 10  # AutoWS: a move spills 10% of one layer's weight memory
 MEMORIES = ("bram18", "uram", "lut")  # what spilling frees
@@ -130,6 +134,19 @@ def evict_paying_skips(module: ModuleOp, platform: Platform, utilisation: float)
     return len(moved)
 
 
+def line_buffer_evicted(op: Operation) -> NodeModel | None:
+    """The cost model of `op` with its line buffer in DRAM (SMOF), if it has one that could move there: a
+    dense conv of more than one kernel row, one pixel per beat."""
+    if not (isinstance(op, WindowOp) and op.EVICTABLE_LINE_BUFFER and not op.line_buffer_off_chip()
+            and op.ints_prop("kernel")[0] > 1 and op.folding().get("pixels", 1) == 1):
+        return None
+    op.attributes[LINE_BUFFER_ATTR] = StringAttr("off_chip")
+    try:
+        return describe(op)
+    finally:
+        del op.attributes[LINE_BUFFER_ATTR]
+
+
 PLACED = ("bram18", "uram", "lut", "offchip_bits")  # what moving a weight memory trades
 
 
@@ -198,7 +215,7 @@ def _write_choices(network: Network, choices: list[Choice]) -> None:
 
 
 def spill(module: ModuleOp, platform: Platform, utilisation: float = 0.9, step: int = SPILL_STEP,
-          weights: bool = True, skips: bool = True) -> Totals:
+          weights: bool = True, skips: bool = True, line_buffers: bool = True) -> Totals:
     """The AutoWS / SMOF greedy of the module docstring; returns the totals of the design that fits."""
     if not 1 <= step <= 100:
         raise DfccError(f"spill: step must be a percent in 1..100, got {step}")
@@ -237,23 +254,33 @@ def spill(module: ModuleOp, platform: Platform, utilisation: float = 0.9, step: 
                 before, after = totals.costs[i], model.cost(*new)
                 consider({k: getattr(before, k) - getattr(after, k) for k in MEMORIES},
                          after.offchip_bits - before.offchip_bits, ("weights", i, new))
+        if line_buffers:
+            for i, model in enumerate(network.nodes):
+                evicted = line_buffer_evicted(model.op)
+                if evicted is not None:
+                    before, after = totals.costs[i], evicted.cost(*choices[i])
+                    consider({k: getattr(before, k) - getattr(after, k) for k in MEMORIES},
+                             after.offchip_bits - before.offchip_bits, ("line_buffer", i, None))
         if skips:
             for f in skip_fifos(network, totals):
                 consider({"bram18": f.bram18 - f.ring_bram18, "lut": f.lut - f.ring_lut}, f.bits, ("skip", f.edge, None))
         if best is None:
             k = over[0]
-            raise DfccError(f"spill: the design does not fit on {platform.name} even with every weight memory and "
-                            f"skip connection off chip: it needs {totals.resource(k):,} {RESOURCE_LABELS[k]}, the "
+            raise DfccError(f"spill: the design does not fit on {platform.name} even with every weight memory, "
+                            f"skip connection and line buffer off chip: it needs {totals.resource(k):,} {RESOURCE_LABELS[k]}, the "
                             f"budget is {limits[k]:,.0f}")
         kind, index, new = best[1]
         if kind == "weights":
             choices[index] = new
+            continue
+        _write_choices(network, choices)
+        if kind == "line_buffer":
+            network.nodes[index].op.attributes[LINE_BUFFER_ATTR] = StringAttr("off_chip")
         else:
-            _write_choices(network, choices)
             edge = network.edges[index]
             evict(edge.value, network.nodes[edge.consumer].op)
-            network = Network.from_module(module)
-            choices = network.ir_choices()
+        network = Network.from_module(module)
+        choices = network.ir_choices()
 
 
 @dataclass(frozen=True)
@@ -267,9 +294,11 @@ class Spill(ModulePass):
     step: int = SPILL_STEP
     weights: bool = True
     skips: bool = True
+    line_buffers: bool = True
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         board = load_platform(self.platform)
-        spill(op, board, float(self.utilisation), int(self.step), bool(self.weights), bool(self.skips))
+        spill(op, board, float(self.utilisation), int(self.step), bool(self.weights), bool(self.skips),
+              bool(self.line_buffers))
         op.attributes[PLATFORM_ATTR] = StringAttr(self.platform.lower() if self.platform.lower() == board.name.lower()
                                                   else self.platform)

@@ -20,7 +20,8 @@
 // HLS: dfcc::conv_rows<dfcc::geom<8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1>, 4, 1, 2, 1, 1, 16, {{.*}}>(in, s_conv_a, {{.*}}, conv_a_wr, conv_a_rd);  // conv_a
 // HLS: dfcc::conv_rows<dfcc::geom<8, 8, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1>, 4, 1, 1, 1, 1, 16, {{.*}}>(s_pool, out, {{.*}}, conv_b_wr, conv_b_rd);  // conv_b
 
-// SIM: initiation interval
+// the ring writer, the row reader and the column window keep pace with conv_a's MACs (4608 cycles)
+// SIM: initiation interval 4,608 cycles 4,608 (+0.0%)
 // POOL: dataflow.line_buffer: only a dense conv's line buffer can live in DRAM
 // VALUE: dataflow.line_buffer must be "off_chip"
 func.func @main(%a: tensor<1x4x8x8xf32>) -> tensor<1x4x4x4xf32> {
