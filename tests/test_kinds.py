@@ -28,6 +28,7 @@ from dfcc.kinds import (
 from tests.hls_unsupported import HLS_UNSUPPORTED
 from dfcc import kinds
 from dfcc.kinds.cost import describe
+from dfcc.kinds.window import WindowOp
 from dfcc.passes.lower_to_dataflow import LowerToDataflow
 from dfcc.passes.quantize import Quantize
 
@@ -171,11 +172,13 @@ def test_ports_and_constants_say_they_have_no_lanes_of_their_own(op_class):
 
 def _fold(module, choose, spatial: bool = True) -> None:
     """Set every folding factor of every node to `choose(extent)` (a divisor of it); `pixels` to 1
-    unless `spatial` (more than one pixel per beat needs whole pixels: every channel in one beat)."""
+    unless `spatial` (more than one pixel per beat needs whole pixels: every channel in one beat) or the
+    node's line buffer lives in DRAM (ddr_rows.h reads one pixel per beat)."""
     for op in module.walk():
         if isinstance(op, NodeOp):
+            wide = spatial and not (isinstance(op, WindowOp) and op.line_buffer_off_chip())
             for factor, extent in op.folding_extents().items():
-                op.properties[factor] = IntegerAttr(choose(extent) if spatial or factor != "pixels" else 1, i64)
+                op.properties[factor] = IntegerAttr(choose(extent) if wide or factor != "pixels" else 1, i64)
     module.verify()
 
 
