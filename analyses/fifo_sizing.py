@@ -33,7 +33,9 @@ class Sizing:
 
 
 def _sizable(ch: Channel) -> bool:
-    return ch.value is not None and not ch.port
+    """An IR stream whose depth the schedule sets; one out of a DRAM ring keeps its own (the words wait in
+    DRAM, not in it: sizing it by peak occupancy would move the evicted FIFO back on chip)."""
+    return ch.value is not None and not ch.port and not ch.elastic
 
 
 def _pace_inputs(pipeline: Pipeline, ii: int) -> None:

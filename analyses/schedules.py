@@ -37,7 +37,7 @@ from dfcc.kinds.source import port_lanes
 from dfcc.kinds.sparse_conv import pair_histogram, pe_work
 from dfcc.kinds.window import WindowOp
 from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY, lane_conversion_steps
-from dfcc.hardware.offchip import DRAM_LATENCY_CYCLES
+from dfcc.hardware.offchip import DDR_BURST, DRAM_LATENCY_CYCLES
 
 HLS_DEFAULT_DEPTH = 2  # Vitis HLS: depth of a stream without a STREAM pragma (kernel-internal streams)
 SPARSE_QUEUE = 8  # include/dfcc/sparse_conv.h: the queue in front of and behind each PE
@@ -55,6 +55,7 @@ class Channel:
     writer: Process | None = None
     reader: Process | None = None
     port: bool = False  # a top-level AXI port (graph input or output): no FIFO of ours
+    elastic: bool = False  # written from a DRAM ring holding a whole inference: its writer may wait on it freely
 
 
 @dataclass(eq=False)
@@ -229,6 +230,50 @@ def _sliding_window(p: Pipeline, op: WindowOp, lanes: int, source: Channel | Non
     return windows
 
 
+def _ddr_rows_window(p: Pipeline, op: df.ConvOp, lanes: int) -> Channel:
+    """ddr_rows.h: ddr_write stores the input in a DRAM ring (a beat per iteration) and sends a token per
+    burst; per output row and tile of BURST beats of a row, ddr_rows_read takes the tokens up to the tile's
+    lowest row (one an iteration), reads a burst of each of the KR rows, then emits the tile's column beats,
+    and takes the tokens left at the end; column_window walks each output row's padded columns, reading a
+    column beat inside the image and emitting a window on the stride grid."""
+    name = op.node_name.data
+    _, h, w, c = op.input.type.get_shape()
+    ho = op.output.type.get_shape()[1]
+    (kr, kc), (sr, sc), (dr, dc), (pt, pb, pl, pr) = op.window_geometry()
+    cb = c // lanes
+    row, beats = w * cb, h * w * cb
+    tokens = -(-beats // DDR_BURST)
+    x = p.read(op.input, lanes, name)
+    ring = p.channel(f"{name}_bursts", 1, tokens, depth=tokens)
+    writer = p.process(f"{name}.ring_write", name, beats)
+    p.read_at(writer, x, _every(beats))
+    p.write(writer, ring, np.minimum(_every(tokens) * DDR_BURST + DDR_BURST, beats) - 1)
+    tiles = [(o, t, min(DDR_BURST, row - t)) for o in range(ho) for t in range(0, row, DDR_BURST)]
+    last = [min(o * sr - pt + (kr - 1) * dr, h - 1) for o, _, _ in tiles]
+    need = np.maximum.accumulate([-(-(lr * row + t + n) // DDR_BURST) if lr >= 0 else 0
+                                  for lr, (_, t, n) in zip(last, tiles)])  # tokens taken by each tile
+    new = np.diff(need, prepend=0)
+    sizes = new + np.array([(kr + 1) * n for _, _, n in tiles])
+    start = np.cumsum(np.concatenate([[0], sizes]))  # each tile's first iteration; the drain after the last
+    reader = p.process(f"{name}.rows", name, int(start[-1]) + tokens - int(need[-1]))
+    reader.latency = DRAM_LATENCY_CYCLES
+    reads = np.concatenate([start[i] + np.arange(k) for i, k in enumerate(new)] + [start[-1] + np.arange(tokens - need[-1])])
+    p.read_at(reader, ring, reads.astype(np.int64))
+    columns = p.channel(f"{name}_columns", kr * lanes, ho * row)
+    p.write(reader, columns, np.concatenate([start[i] + new[i] + kr * n + np.arange(n)
+                                             for i, (_, _, n) in enumerate(tiles)]).astype(np.int64))
+    wp = w + pl + pr
+    cols = np.arange(wp)[:, None]
+    c0 = cols - dc * (kc - 1)
+    inside = np.broadcast_to((cols >= pl) & (cols < pl + w), (wp, cb))
+    emits = np.broadcast_to((c0 >= 0) & (c0 % sc == 0), (wp, cb))
+    gen = p.process(f"{name}.window", name, ho * wp * cb)
+    p.read_at(gen, columns, _grid_where(np.tile(inside, (ho, 1))))
+    windows = p.channel(f"{name}_windows", lanes, ho * int(emits.sum()))
+    p.write(gen, windows, _grid_where(np.tile(emits, (ho, 1))))
+    return windows
+
+
 def _conv(p: Pipeline, op: df.ConvOp) -> None:
     if op.int_prop("pixels") > 1:
         _conv_px(p, op)
@@ -243,7 +288,7 @@ def _conv(p: Pipeline, op: df.ConvOp) -> None:
     groups = op.groups.value.data
     cg, fg = c // groups, f // groups
     li, lo = df.kind_of(op).stream_lanes(op)
-    windows = _sliding_window(p, op, li)
+    windows = _ddr_rows_window(p, op, li) if op.line_buffer_off_chip() else _sliding_window(p, op, li)
     # conv.h conv_mac: pix x C/CI beats x NF output beats x ceil(K/FINE) steps; a window read at the
     # first step of each beat, an output beat written at its last step of the group's last beat
     k, fine = kr * kc, op.int_prop("fine")
@@ -689,7 +734,9 @@ def _ddr_fifo(p: Pipeline, op: df.DdrFifoOp) -> None:
     reader = p.process(f"{name}_read", name, x.beats)
     reader.latency = DRAM_LATENCY_CYCLES
     p.read_at(reader, ring, _every(x.beats))
-    p.write(reader, p.output(op.output, lanes), _every(x.beats))
+    out = p.output(op.output, lanes)
+    out.elastic = True
+    p.write(reader, out, _every(x.beats))
 
 
 SCHEDULES: dict[type, Callable[[Pipeline, Operation], None]] = {

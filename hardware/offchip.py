@@ -4,11 +4,18 @@ when the DRAM cannot keep up.
 Bandwidths are in bits per clock cycle unless the name says Gbps.
 """
 
+from dfcc.hardware.logic import Logic, stage_logic
+from dfcc.hardware.memory import bram18, lutram_luts
+
 # One BRAM18 deep in its widest (36 x 512) aspect: the unit AutoWS streams weights through.
 SPILL_UNIT_DEPTH = 512
 # Vitis HLS m_axi default `latency` (UG1399, pragma HLS interface): cycles from a read request to its data
 DRAM_LATENCY_CYCLES = 64
 DDR_BURST = 16  # beats per m_axi burst (Vitis HLS's default max burst length, UG1399)
+# Vitis HLS m_axi defaults (UG1399, pragma HLS interface): bursts in flight per direction, address width
+MAXI_OUTSTANDING = 16
+MAXI_ADDRESS_BITS = 64
+MAXI_LENGTH_BITS = 8  # AXI4 AxLEN (AMBA AXI4 spec): a burst request carries its length
 
 
 def streamed_weight_bits(width: int, depth: int, sweeps: float) -> float:
@@ -59,3 +66,82 @@ def gbps(bits_per_cycle: float, clock_mhz: float) -> float:
     """Bits per cycle at a clock, in Gbit/s (the platform bandwidth unit)."""
     # unit conversion: bits/cycle * cycles/s
     return bits_per_cycle * clock_mhz / 1e3
+
+
+# Widest beat of a weight port: 512-bit AXI, the DDR4 controller's native data width (Xilinx PG150) and
+# Vitis HLS's widest automatic m_axi port (UG1399, config_interface -m_axi_max_widen_bitwidth 512).
+DRAM_BEAT_BITS = 512
+
+
+def dram_layout(lanes: int, bits: int) -> tuple[int, int, int, int]:
+    """(beat bits S, ports NP, lanes per port LPP, words per beat K) of words of `lanes` weights of `bits`
+    bits, so the reader delivers one word per cycle (offchip.h) and the DRAM moves as few bits as it can
+    beyond the word's, which is all the cost model counts (AutoWS: width x words per sweep): whole words
+    packed K to a 512-bit beat, or a word split over NP ports of whole lanes in beats of a power of two
+    bits (AXI data widths); the fewest bits moved per word, then the fewest ports."""
+    word = lanes * bits
+    options = []  # (bits moved per word, ports, layout)
+    if word <= DRAM_BEAT_BITS:
+        per_beat = DRAM_BEAT_BITS // word
+        options.append((DRAM_BEAT_BITS / per_beat, 1, (DRAM_BEAT_BITS, 1, lanes, per_beat)))
+    beat = DRAM_BEAT_BITS
+    while beat >= max(8, bits):
+        per_port = beat // bits
+        ports = -(-lanes // per_port)
+        options.append((ports * beat, ports, (beat, ports, per_port, 1)))
+        beat //= 2
+    return min(options, key=lambda o: o[:2])[2]
+
+
+def axi_data_bits(bits: int) -> int:
+    """Data width of an m_axi port carrying `bits`-bit beats: the next AXI width, a power of two >= 8."""
+    # AMBA AXI4: data buses are 8 .. 1024 bits in powers of two
+    width = 8
+    while width < bits:
+        width *= 2
+    return width
+
+
+def maxi_adapter(beat_bits: int, burst: int = DDR_BURST) -> tuple[int, Logic]:
+    """(BRAM18, logic) of the adapter Vitis HLS builds for one m_axi port used in one direction (a weight
+    reader's port, a DRAM ring's writer or reader), `beat_bits` wide."""
+    # UG1399 (Controlling AXI4 Burst Behavior; M_AXI Resources): a data FIFO of num_outstanding x
+    # max_burst_length beats and a request FIFO of num_outstanding (address, length) requests
+    width = axi_data_bits(beat_bits)
+    data = bram18(width, MAXI_OUTSTANDING * burst, fifo=True)
+    data_lut = 0 if data else lutram_luts(width, MAXI_OUTSTANDING * burst)
+    requests = lutram_luts(MAXI_ADDRESS_BITS + MAXI_LENGTH_BITS, MAXI_OUTSTANDING)
+    # dfcc analytical estimate (hardware/logic.py): the adapter's control and a register per data bit
+    logic = stage_logic(1, width)
+    return data, Logic(logic.lut + data_lut + requests, logic.ff)
+
+
+def weight_reader_adapters(width: int, bits: int) -> tuple[int, Logic]:
+    """(BRAM18, logic) of the m_axi adapters a weight reader's ports take, for words `width` bits wide of
+    `bits`-bit weights laid out as dram_layout lays them."""
+    beat, ports, _, _ = dram_layout(width // bits, bits)
+    blocks, logic = maxi_adapter(beat)
+    return ports * blocks, Logic(ports * logic.lut, ports * logic.ff)
+
+
+def reread_rows(h: int, ho: int, kr: int, sr: int, dr: int, pt: int) -> int:
+    """Input rows a window generator without a line buffer reads from DRAM per inference: for each output
+    row, its kernel's rows that lie inside the image (padding rows are not fetched)."""
+    # SMOF (Montgomerie-Corcoran et al.): a conv whose line buffer is evicted re-reads its input rows from
+    # DRAM, about Kr times the input's traffic; here exactly the rows each output row's window covers
+    return sum(1 for o in range(ho) for k in range(kr) if 0 <= o * sr - pt + k * dr < h)
+
+
+def evicted_line_buffer_bits(h: int, w: int, c: int, bits: int, ho: int, kr: int, sr: int, dr: int, pt: int) -> int:
+    """Off-chip bits per inference of a conv input whose line buffer lives in DRAM: written once, its rows
+    read back once per output row whose window covers them."""
+    # SMOF: the input is written to DRAM once and re-read (reread_rows) rows of W x C words
+    return (h + reread_rows(h, ho, kr, sr, dr, pt)) * w * c * bits
+
+
+def row_reader_cycles(ho: int, row_beats: int, kr: int, beats: int) -> int:
+    """Cycles of the stage that reads a conv's window rows back from DRAM (ddr_rows.h ddr_rows_read): per
+    output row and tile of a row's beats, a burst from each of the Kr rows, then the tile's column beats;
+    and one cycle per burst token of the ring's `beats`."""
+    # dfcc (ddr_rows.h): Kr + 1 pipelined beats per input beat of each output row, a token per DDR_BURST beats
+    return ho * row_beats * (kr + 1) + -(-beats // DDR_BURST)

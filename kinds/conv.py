@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from typing import ClassVar
 
 import numpy as np
 from xdsl.dialects.builtin import IntegerAttr, StringAttr, TensorType
@@ -18,14 +19,15 @@ from dfcc.dialects.dataflow import (
 from dfcc.dialects.fixed_point import fixed_of, mac_result
 from dfcc.hardware.cycles import conv_cycles, tiled_conv_cycles, windowed_stage_cycles
 from dfcc.hardware.dsp import conv_multipliers, macs_per_dsp, multiplier_dsp
-from dfcc.hardware.logic import lut_multiplier, mac_logic, stage_logic
+from dfcc.hardware.logic import Logic, lut_multiplier, mac_logic, stage_logic
 from dfcc.hardware.memory import bram18, conv_weight_memory, lutram_luts
-from dfcc.hardware.offchip import conv_weight_sweeps
+from dfcc.hardware.offchip import DDR_BURST, conv_weight_sweeps, evicted_line_buffer_bits, row_reader_cycles
 from dfcc.kinds.cost import (
     STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, acc_bits, array_cost, folding_of, node_label,
     sliding_window_cost, stream_bits, weight_bits,
 )
 from dfcc.kinds.hls_mac import mac_types, mid_and_mul
+from dfcc.kinds.ddr_fifo import DramBuffer, ring_adapters
 from dfcc.kinds.hls_offchip import mac_weights
 from dfcc.kinds.registry import NodeKind, register
 from dfcc.kinds.sparse_weights import weights_format
@@ -121,6 +123,7 @@ class ConvOp(ConvFields):
     name = "dataflow.conv"
     pixels = opt_prop_def(IntegerAttr)
     tile = opt_prop_def(IntegerAttr)
+    EVICTABLE_LINE_BUFFER: ClassVar[bool] = True
 
     def folding_extents(self) -> dict[str, int]:
         """ConvFields' factors, then `pixels` dividing the input and the output width, `tile` the output pixels."""
@@ -144,6 +147,9 @@ class ConvOp(ConvFields):
             raise VerifyException(f"conv '{self.node_name.data}': pixels={folding['pixels']} per beat needs whole pixels "
                                   f"in and out (coarse_in*coarse_group = {self.input.type.get_shape()[-1]} channels, "
                                   f"coarse_out*coarse_group = {self.output.type.get_shape()[-1]} filters)")
+        if folding["pixels"] > 1 and self.line_buffer_off_chip():
+            raise VerifyException(f"conv '{self.node_name.data}': a line buffer in DRAM takes one pixel per beat "
+                                  f"(pixels={folding['pixels']})")
 
 
 def _channel_lanes(op: ConvFields, f: Mapping[str, int]) -> tuple[int, int]:
@@ -214,6 +220,8 @@ class Conv(NodeKind):
         cycles_of = self.cycles_function(op)
         factors = tuple(op.folding_extents())
         hp, wp = h + pt + pb, w + pl + pr
+        evicted = op.line_buffer_off_chip()  # SMOF: the input waits in DRAM, its window rows are read back
+        reread = evicted_line_buffer_bits(h, w, c, d_bits, ho, kr, sr, dr, pt) if evicted else 0
 
         def spatial_cycles(folding: Folding, px: int) -> int:
             # whole pixels per beat: one window beat per group of px output columns, K/fine cycles
@@ -265,7 +273,11 @@ class Conv(NodeKind):
             ww, wd = conv_weight_memory(c, f, kr, kc, w_bits, ci, co, fine, groups, cg)  # one word feeds every column
             w_bram, w_lut = array_cost(ww, wd)
             # px columns side by side: the window spans (px-1)*stride more columns of the input
-            window = sliding_window_cost(h, w, c, kr_span, kc_span + (px - 1) * sc, (pt, pb, pl, pr), d_bits, ci, cg)
+            window = sliding_window_cost(h, w, c, kr_span, kc_span + (px - 1) * sc, (pt, pb, pl, pr), d_bits, ci, cg,
+                                         line_buffer_on_chip=not evicted)
+            ring_bram, ring = ring_adapters(ci * cg, d_bits) if evicted else (0, Logic(0, 0))
+            if evicted:
+                cycles = max(cycles, row_reader_cycles(ho, w * -(-c // (ci * cg)), kr, h * w * -(-c // (ci * cg))))
             # accumulators (one acc_bits word per filter of each output stream) and biases are shallow
             # arrays read every cycle: distributed RAM, not BRAM (fpgaConvNet accum/bias, UG574 LUTRAM)
             a_bram, a_lut = 0, lutram_luts(a_bits * co * cg * px, -(-f // (co * cg)))
@@ -275,9 +287,10 @@ class Conv(NodeKind):
             return NodeCost(
                 cycles=cycles, depth=window.fill + per_pixel + STAGE_PIPELINE_CYCLES,
                 fill=window.fill_fraction, dsp=dsp,
-                bram18=w_bram + window.bram18 + a_bram + b_bram, uram=0,
-                lut=logic.lut + w_lut + window.lut + a_lut + b_lut, ff=logic.ff,
-                out_lanes=self.stream_lanes(op, dict(zip(factors, folding)))[1], weight_width=ww, weight_depth=wd, mult_lut=mults * lut_multiplier(d_bits, w_bits),
+                bram18=w_bram + window.bram18 + a_bram + b_bram + ring_bram, uram=0,
+                lut=logic.lut + w_lut + window.lut + a_lut + b_lut + ring.lut, ff=logic.ff + ring.ff,
+                offchip_bits=reread,
+                out_lanes=self.stream_lanes(op, dict(zip(factors, folding)))[1], weight_width=ww, weight_depth=wd, weight_bits=w_bits, mult_lut=mults * lut_multiplier(d_bits, w_bits),
                 weight_sweeps=ho * wo,
                 # conv.h conv_mac: each window beat's MACs run as it arrives (after the last one, a beat's
                 # worth is left), the pixels one after the other
@@ -303,10 +316,12 @@ class Conv(NodeKind):
         grouped = op.groups.value.data > 1
 
         def buildable(folding: Folding) -> bool:
-            if folding[tile] > 1:
-                return folding[at] == 1 and not grouped
+            if folding[tile] > 1:  # conv_tiled keeps its whole input on chip: not with a line buffer in DRAM
+                return folding[at] == 1 and not grouped and not op.line_buffer_off_chip()
             if folding[at] == 1:
                 return True
+            if op.line_buffer_off_chip():
+                return False  # ddr_rows.h reads one pixel per beat
             key = tuple(folding[i] for i in coarse)
             if key not in whole:
                 whole[key] = whole_pixels(op, dict(zip(factors, folding)))
@@ -358,7 +373,16 @@ class Conv(NodeKind):
                             lanes_out=lanes_out // px, fine=op.int_prop("fine"))
         geom = f"dfcc::geom<{h}, {w}, {c}, {kr}, {kc}, {sr}, {sc}, {dr}, {dc}, {pt}, {pb}, {pl}, {pr}>"
         types = f"{em.elem(op.input)}, {w_rom.elem}, {b_rom.elem}, {t_acc}, {out.elem}" + mid_and_mul(op, t_acc, t_mid)
+        fine = op.int_prop("fine")
+        if op.line_buffer_off_chip():  # ddr_rows.h: the input waits in a DRAM ring, its window rows read back
+            ring = DramBuffer(em.unique(f"ddr_{name}"), f"dfcc::vec<{em.elem(op.input)}, {lanes_in}>",
+                              h * w * c // lanes_in, (em.unique(f"{name}_wr"), em.unique(f"{name}_rd")), DDR_BURST)
+            em.dram.append(ring)
+            em.headers.add("ddr_rows.h")
+            em.calls.append(f"dfcc::conv_rows<{geom}, {f}, {groups}, {lanes_in}, {lanes_out}, {fine}, {DDR_BURST}, "
+                            f"{types}>({x}, {out.name}, {w_arg}, {b_rom.name}, {', '.join(ring.ports)});  // {name}")
+            return
         call = (f"dfcc::conv_px<{geom}, {f}, {groups}, {px}, " if px > 1 else  # P whole pixels per beat
                 f"dfcc::conv_tiled<{geom}, {f}, {lanes_in}, {lanes_out}, {tile}, " if tile > 1 else
                 f"dfcc::conv<{geom}, {f}, {groups}, {lanes_in}, {lanes_out}, ")
-        em.calls.append(f"{call}{op.int_prop('fine')}, {types}>({x}, {out.name}, {w_arg}, {b_rom.name});  // {name}")
+        em.calls.append(f"{call}{fine}, {types}>({x}, {out.name}, {w_arg}, {b_rom.name});  // {name}")

@@ -30,7 +30,7 @@ from dfcc.dialects.dataflow import (
 )
 from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY, sliding_window_fill, stage_cycles
 from dfcc.hardware.logic import stage_logic
-from dfcc.hardware.offchip import prefetch_depth, split_depth, streamed_weight_bits
+from dfcc.hardware.offchip import prefetch_depth, split_depth, streamed_weight_bits, weight_reader_adapters
 from dfcc.hardware.memory import bram18, line_buffer, lutram_luts, uram, window_buffer
 from dfcc.kinds.registry import kind_of
 from dfcc.kinds.sparse_weights import SparseWeightsOp
@@ -73,6 +73,7 @@ class NodeCost:
     out_lanes: int = 1
     weight_width: int = 0
     weight_depth: int = 0
+    weight_bits: int = 0  # bits of one weight (its memory's words are weight_width / weight_bits weights)
     mult_lut: int = 0  # LUTs its multipliers take when built from fabric instead of DSPs
     weight_sweeps: float = 0  # times per inference the stage reads its whole weight memory (a lookup: a fraction)
     offchip_bits: int = 0  # bits per inference moved to or from DRAM
@@ -101,7 +102,9 @@ class NodeCost:
             saved_lut = 0 if in_bram else lutram_luts(width, depth) if width * depth else 0
             # the streamed part passes through the weight reader's prefetch FIFO (offchip.h)
             buffer_bram, buffer_lut = array_cost(width, prefetch_depth(off))
-            spilled = _replace(self, bram18=self.bram18 - in_bram + buffer_bram, lut=self.lut - saved_lut + buffer_lut,
+            ports_bram, ports = weight_reader_adapters(width, self.weight_bits or width)
+            spilled = _replace(self, bram18=self.bram18 - in_bram + buffer_bram + ports_bram,
+                               lut=self.lut - saved_lut + buffer_lut + ports.lut, ff=self.ff + ports.ff,
                                offchip_bits=self.offchip_bits + round(streamed_weight_bits(width, off, self.weight_sweeps)))
             if memory == "off_chip" or on == 0:
                 return spilled
@@ -323,10 +326,10 @@ class WindowCost:
 
 
 def sliding_window_cost(h: int, w: int, c: int, kr_span: int, kc_span: int, pads: tuple[int, int, int, int],
-                        bits: int, coarse: int, coarse_group: int = 1) -> WindowCost:
-    """fpgaConvNet's sliding_window module: line buffer, window registers, fill latency."""
+                        bits: int, coarse: int, coarse_group: int = 1, line_buffer_on_chip: bool = True) -> WindowCost:
+    """fpgaConvNet's sliding_window module: line buffer (unless evicted to DRAM), window registers, fill latency."""
     pt, pb, pl, pr = pads
-    l_bram, l_lut = array_cost(*line_buffer(c, w, kr_span, bits, coarse, coarse_group, pl, pr))
+    l_bram, l_lut = array_cost(*line_buffer(c, w, kr_span, bits, coarse, coarse_group, pl, pr)) if line_buffer_on_chip else (0, 0)
     x_bram, x_lut = array_cost(*window_buffer(c, kr_span, kc_span, bits, coarse, coarse_group))
     # window.h walks the top and left padding before its first input beat: not counted from that beat
     ahead = (pt * (w + pl + pr) + pl) * -(-c // (coarse * coarse_group))

@@ -11,13 +11,21 @@ from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, int_attr, stream_type_of
 from dfcc.hardware.cycles import streaming_cycles
-from dfcc.hardware.logic import stage_logic
-from dfcc.hardware.offchip import DDR_BURST, DRAM_LATENCY_CYCLES, evicted_stream_bits
+from dfcc.hardware.logic import Logic, stage_logic
+from dfcc.hardware.offchip import DDR_BURST, DRAM_LATENCY_CYCLES, evicted_stream_bits, maxi_adapter
 from dfcc.kinds.cost import STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, folding_of, node_label, stream_bits
 from dfcc.kinds.hls_types import prod
 from dfcc.kinds.registry import NodeKind, register
 from dfcc.kinds.semantics import FixedIsFloatThenCast
 
+
+RING_PORTS = 2  # the writer's and the reader's m_axi ports (emit_hls): their bursts do not share a port
+
+
+def ring_adapters(lanes: int, bits: int) -> tuple[int, Logic]:
+    """(BRAM18, logic) of the m_axi adapters of a DRAM ring moving `lanes` words of `bits` bits a beat."""
+    blocks, logic = maxi_adapter(lanes * bits)
+    return RING_PORTS * blocks, Logic(RING_PORTS * logic.lut, RING_PORTS * logic.ff)
 
 
 @dataclass
@@ -80,9 +88,10 @@ class DdrFifo(FixedIsFloatThenCast, NodeKind):
         def evaluate(folding: Folding) -> NodeCost:
             (coarse,) = folding
             # fpgaConvNet streaming layers: H*W*C/coarse cycles; the writer and the reader each move a beat per cycle
-            logic = stage_logic(coarse, bits) + stage_logic(coarse, bits)
+            adapters, adapter_logic = ring_adapters(coarse, bits)
+            logic = stage_logic(coarse, bits) + stage_logic(coarse, bits) + adapter_logic
             return NodeCost(cycles=streaming_cycles(rows, 1, c, coarse),
-                            depth=DRAM_LATENCY_CYCLES + 2 * STAGE_PIPELINE_CYCLES, fill=0.0, dsp=0, bram18=0, uram=0,
+                            depth=DRAM_LATENCY_CYCLES + 2 * STAGE_PIPELINE_CYCLES, fill=0.0, dsp=0, bram18=adapters, uram=0,
                             lut=logic.lut, ff=logic.ff, out_lanes=coarse, offchip_bits=moved)
 
         return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate, elastic=True)

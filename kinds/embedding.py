@@ -91,7 +91,7 @@ class Embedding(NodeKind):
             logic = stage_logic(coarse, bits)
             return NodeCost(
                 cycles=cycles, depth=STAGE_PIPELINE_CYCLES, fill=1.0 / tokens, dsp=0, bram18=t_bram, uram=0,
-                lut=logic.lut + t_lut, ff=logic.ff, out_lanes=coarse, weight_width=bits * coarse,
+                lut=logic.lut + t_lut, ff=logic.ff, out_lanes=coarse, weight_width=bits * coarse, weight_bits=bits,
                 weight_depth=rows * beats,
                 # MicroRec: a table in DRAM moves only the rows looked up (tokens of the rows per inference)
                 weight_sweeps=tokens / rows,

@@ -17,14 +17,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from dfcc.hardware.offchip import DDR_BURST, prefetch_depth, split_depth
+from dfcc.hardware.offchip import DDR_BURST, dram_layout, prefetch_depth, split_depth
 from dfcc.kinds.ddr_fifo import DramBuffer
 from dfcc.kinds.hls_types import Rom, codes_of, sanitize
-
-# Widest beat of a weight port: 512-bit AXI, the DDR4 controller's native data width (Xilinx PG150) and
-# Vitis HLS's widest automatic m_axi port (UG1399, config_interface -m_axi_max_widen_bitwidth 512).
-DRAM_BEAT_BITS = 512
-
 
 def mac_words(weights: np.ndarray, channels: int, groups: int, lanes_in: int, lanes_out: int,
               fine: int) -> np.ndarray:
@@ -45,26 +40,6 @@ def mac_words(weights: np.ndarray, channels: int, groups: int, lanes_in: int, la
     j = np.minimum(t * lc * fine + m, lc * k - 1)  # the last step's idle slots (fine not dividing k) repeat the last
     words = flat[(bt // bpg) * gpb * fg + fo * lanes_out + co, (bt % bpg) * lc + j // k, j % k]
     return words.reshape(-1, lanes_out * lc * fine)
-
-
-def dram_layout(lanes: int, bits: int) -> tuple[int, int, int, int]:
-    """(beat bits S, ports NP, lanes per port LPP, words per beat K) of words of `lanes` weights of `bits`
-    bits, so the reader delivers one word per cycle (offchip.h) and the DRAM moves as few bits as it can
-    beyond the word's, which is all the cost model counts (AutoWS: width x words per sweep): whole words
-    packed K to a 512-bit beat, or a word split over NP ports of whole lanes in beats of a power of two
-    bits (AXI data widths); the fewest bits moved per word, then the fewest ports."""
-    word = lanes * bits
-    options = []  # (bits moved per word, ports, layout)
-    if word <= DRAM_BEAT_BITS:
-        per_beat = DRAM_BEAT_BITS // word
-        options.append((DRAM_BEAT_BITS / per_beat, 1, (DRAM_BEAT_BITS, 1, lanes, per_beat)))
-    beat = DRAM_BEAT_BITS
-    while beat >= max(8, bits):
-        per_port = beat // bits
-        ports = -(-lanes // per_port)
-        options.append((ports * beat, ports, (beat, ports, per_port, 1)))
-        beat //= 2
-    return min(options, key=lambda o: o[:2])[2]
 
 
 def pack_beats(codes: np.ndarray, bits: int, beat: int, ports: int, per_port: int, per_beat: int) -> list[bytes]:

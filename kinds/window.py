@@ -3,16 +3,25 @@ tensors in stream order, vectorised: loops run over kernel positions or groups, 
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
-from xdsl.dialects.builtin import DenseArrayBase
+from xdsl.dialects.builtin import DenseArrayBase, StringAttr
 from xdsl.irdl import prop_def
 from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, window_output_size
 
 
+# On a conv: "off_chip" when its input waits in DRAM and each output row's window rows are read back from
+# there, instead of a line buffer holding the last Kr-1 rows on chip (SMOF). Absent: on chip.
+LINE_BUFFER_ATTR = "dataflow.line_buffer"
+
+
 class WindowOp(NodeOp):
     """A node sliding a Kr x Kc window over an N x H x W x C stream (convolution, pooling)."""
+
+    EVICTABLE_LINE_BUFFER: ClassVar[bool] = False  # whether its line buffer may live in DRAM (LINE_BUFFER_ATTR)
 
     kernel = prop_def(DenseArrayBase)
     stride = prop_def(DenseArrayBase)
@@ -21,6 +30,24 @@ class WindowOp(NodeOp):
 
     def window_geometry(self):
         return self.ints_prop("kernel"), self.ints_prop("stride"), self.ints_prop("dilation"), self.ints_prop("pad")
+
+    def line_buffer_off_chip(self) -> bool:
+        attr = self.attributes.get(LINE_BUFFER_ATTR)
+        return isinstance(attr, StringAttr) and attr.data == "off_chip"
+
+    def _verify_line_buffer(self, in_type: StreamType) -> None:
+        attr = self.attributes.get(LINE_BUFFER_ATTR)
+        if attr is None:
+            return
+        where = f"{self.name} '{self.node_name.data}': {LINE_BUFFER_ATTR}"
+        if not (isinstance(attr, StringAttr) and attr.data == "off_chip"):
+            raise VerifyException(f'{where} must be "off_chip" (absent: on chip), got {attr}')
+        if not self.EVICTABLE_LINE_BUFFER:
+            raise VerifyException(f"{where}: only a dense conv's line buffer can live in DRAM")
+        if self.ints_prop("kernel")[0] < 2:
+            raise VerifyException(f"{where}: a one-row kernel has no line buffer")
+        if in_type.get_shape()[0] != 1:
+            raise VerifyException(f"{where}: batch 1 only")
 
     def expected_spatial(self, height: int, width: int) -> tuple[int, int]:
         (kr, kc), (sr, sc), (dr, dc), (pt, pb, pl, pr) = self.window_geometry()
@@ -38,6 +65,7 @@ class WindowOp(NodeOp):
         expected = (n, *self.expected_spatial(h, w), out_channels)
         if out_type.get_shape() != expected:
             raise VerifyException(f"{self.name} '{self.node_name.data}': output shape {out_type.get_shape()}, expected {expected}")
+        self._verify_line_buffer(in_type)
 
 
 def window_views(x: np.ndarray, kernel, stride, dilation, pad, pad_value: float):

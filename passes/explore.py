@@ -6,8 +6,9 @@ With `off-chip-weights` a node's weights may also stream from DRAM, within utili
 off-chip bandwidth at the target II: the search places whole memories (BRAM, URAM, LUTRAM or DRAM), and a
 target whose rounds do not fit gets its weight memories re-placed at the same foldings, each split by depth
 at any percent (AutoWS; passes/spill.py place_weights). With
-`evict-skips` the largest skip-connection FIFOs first move to DRAM (`dataflow.ddr_fifo`, SMOF) until those
-left take at most `skip-share` of the BRAM budget (passes/spill.py); their traffic counts in the bandwidth.
+`evict-skips` each skip connection whose FIFO takes more BRAM than a DRAM ring's m_axi adapters first moves
+to DRAM (`dataflow.ddr_fifo` on its edge, SMOF) while the traffic fits the bandwidth at the fastest II the
+network could reach (passes/spill.py evict_paying_skips); their traffic counts in the bandwidth.
 
 The model optimised is exactly the estimate backend's (`dfcc.backends.estimate`).
 
@@ -62,7 +63,7 @@ from xdsl.rewriter import Rewriter
 from dfcc.analyses.fifo_sizing import size_fifos, write_depths
 from dfcc.kinds.cost import NodeModel, cost_key
 from dfcc.dialects.dataflow import MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES
-from dfcc.passes.spill import evict_large_skips, place_weights, write_weights_memory
+from dfcc.passes.spill import evict_paying_skips, place_weights, write_weights_memory
 from dfcc.analyses.network import (
     DEFAULT_FIFO_DEPTH, PLATFORM_ATTR, RESOURCE_LABELS, RESOURCES, Choice, Converter, Network, Totals,
 )
@@ -79,7 +80,6 @@ REPAIR_CHECK = 25  # full network evaluations during repair, every this many ste
 REPAIR_LANE_TRIES = 50  # moves tried per repair step before giving up (each must keep its converters within T)
 SPATIAL_FACTOR = "pixels"  # spatial parallelism: explored only with spatial=true
 TILE_FACTOR = "tile"  # weight-stationary tiles of a conv: explored only with off-chip-weights=true
-SKIP_FIFO_SHARE = 0.25  # evict-skips: skip FIFOs left on chip take at most this share of the BRAM budget (our choice)
 LANE_ROUNDS = 3  # passes over the converters slower than the target
 FIFO_ROUNDS = 4  # searches, each with the FIFO memory the last one's simulated depths lacked kept out of the budget
 
@@ -530,16 +530,13 @@ class Explore(ModulePass):
     seed: int = 0
     off_chip_weights: bool = False
     evict_skips: bool = False
-    skip_share: float = SKIP_FIFO_SHARE
     spatial: bool = False
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         platform = load_platform(self.platform)
         utilisation = float(self.utilisation)
         if self.evict_skips:
-            if not 0 <= float(self.skip_share) <= 1:
-                raise DfccError(f"explore: skip-share must be in [0, 1], got {self.skip_share}")
-            evict_large_skips(op, platform, utilisation, float(self.skip_share))
+            evict_paying_skips(op, platform, utilisation)
         name = self.platform.lower() if self.platform.lower() == platform.name.lower() else self.platform
         limits = {k: utilisation * getattr(platform, k) for k in RESOURCES}
         network = Network.from_module(op)

@@ -1,17 +1,22 @@
-"""spill{platform=NAME utilisation=0.9 step=10 weights=true skips=true}: move weight memories and skip
-connections off chip until the design at the IR's folding fits the board (AutoWS / SMOF greedy).
+"""spill{platform=NAME utilisation=0.9 step=10 weights=true skips=true line-buffers=true}: move weight
+memories, skip connections and conv line buffers off chip until the design at the IR's folding fits the
+board (AutoWS / SMOF greedy).
 
 Each move is one of
 - keep `step` percent less of a node's weight memory on chip (AutoWS: the memory is split by depth; the
   streamed part is re-read from DRAM on every sweep, `dataflow.weights_on_chip` records the rest; at 0 the
   node's `dataflow.weights_memory` becomes off_chip);
 - evict a skip connection's FIFO (SMOF): a `dataflow.ddr_fifo` node is put on the join input, its words
-  wait in a DRAM ring buffer instead of BRAM (written once, read once).
+  wait in a DRAM ring buffer instead of BRAM (written once, read once); the ring's m_axi adapters take
+  some BRAM back;
+- evict a conv's line buffer (SMOF): `dataflow.line_buffer = "off_chip"`, its input waits in a DRAM ring
+  and each output row's window rows are read back (written once, about Kr times re-read).
 The move taken is the one freeing the most of the over-budget memories (BRAM18, URAM, LUT as fractions of
 the budget) per off-chip bit it adds, until nothing is over budget. Bandwidth is not a limit here: if the
 traffic exceeds the board's, the estimate stretches the II (AutoWS). `explore{off-chip-weights=true
-evict-skips=true}` chooses the same decisions together with the folding: `place_weights` is this trade at
-explore's foldings, with LUTRAM as a place too and the bandwidth at the target II as a budget.
+evict-skips=true}` makes the same trades with the folding: `place_weights` is this trade at explore's
+foldings, with LUTRAM as a place too and the bandwidth at the target II as a budget, and
+`evict_paying_skips` evicts each skip whose FIFO takes more BRAM than its ring's adapters.
 """
 
 from __future__ import annotations
@@ -31,8 +36,11 @@ from dfcc.dialects.dataflow import WEIGHTS_MEMORY_ATTR, WEIGHTS_ON_CHIP_ATTR
 from dfcc.errors import DfccError
 from dfcc.hardware.offchip import evicted_stream_bits
 from dfcc.hardware.platforms import DEFAULT_PLATFORM, Platform, load_platform
-from dfcc.kinds.cost import NodeModel
+from dfcc.hardware.roofline import multiplier_roofline
+from dfcc.kinds.cost import NodeModel, describe
 from dfcc.kinds import DdrFifoOp
+from dfcc.kinds.ddr_fifo import ring_adapters
+from dfcc.kinds.window import LINE_BUFFER_ATTR, WindowOp
 
 SPILL_STEP = 10  # AutoWS: a move spills 10% of one layer's weight memory
 MEMORIES = ("bram18", "uram", "lut")  # what spilling frees
@@ -66,9 +74,16 @@ class SkipFifo:
     """A join input whose on-chip FIFO could move to DRAM."""
 
     edge: int
-    bram18: int
+    bram18: int  # the on-chip FIFO's
     lut: int
     bits: int  # off-chip bits per inference once evicted
+    ring_bram18: int  # the DRAM ring's m_axi adapters'
+    ring_lut: int
+
+    @property
+    def pays(self) -> bool:
+        """Evicting frees BRAM: the FIFO takes more than the ring's adapters (SMOF)."""
+        return self.bram18 > self.ring_bram18
 
 
 def skip_fifos(network: Network, totals: Totals) -> list[SkipFifo]:
@@ -77,30 +92,59 @@ def skip_fifos(network: Network, totals: Totals) -> list[SkipFifo]:
         edge = network.edges[e]
         if len(network.in_edges[edge.consumer]) < 2 or network.nodes[edge.producer].elastic:
             continue
-        blocks, luts = fifo_memory(depth, edge.bits, totals.costs[edge.producer].out_lanes)
+        lanes = totals.costs[edge.producer].out_lanes
+        blocks, luts = fifo_memory(depth, edge.bits, lanes)
         if blocks or luts:
-            out.append(SkipFifo(e, blocks, luts, evicted_stream_bits(edge.elements, edge.bits)))
+            ring_bram, ring = ring_adapters(max(1, lanes), edge.bits)
+            out.append(SkipFifo(e, blocks, luts, evicted_stream_bits(edge.elements, edge.bits), ring_bram, ring.lut))
     return out
 
 
-def evict_large_skips(module: ModuleOp, platform: Platform, utilisation: float, share: float) -> int:
-    """Evict skip FIFOs (most BRAM per off-chip bit first) until those left on chip take at most `share`
-    of the BRAM budget, sized at the IR's folding; returns how many moved. The share is dfcc's choice:
-    explore then trades the rest against folding."""
+def fastest_ii(network: Network, platform: Platform, choices: list[Choice]) -> float:
+    """Cycles per inference no design of the network beats on `platform`: every multiplier busy every
+    cycle (the roofline), and the graph's ports at the lanes `choices` give them."""
+    dsp_per_mac, lut_per_mac, adder_lut = network.mac_costs()
+    ii = 1.0
+    if dsp_per_mac:
+        fps = multiplier_roofline(platform.dsp, dsp_per_mac, platform.lut, lut_per_mac, platform.clock_mhz,
+                                  network.macs(), adder_lut)
+        ii = platform.clock_mhz * 1e6 / fps
+    ports = [i for i in range(len(network.nodes)) if not network.in_edges[i] or not network.out_edges[i]]
+    return max([ii] + [network.nodes[i].cost(*choices[i]).cycles for i in ports])
+
+
+def evict_paying_skips(module: ModuleOp, platform: Platform, utilisation: float) -> int:
+    """Evict each skip connection whose on-chip FIFO (sized at the IR's folding) takes more BRAM than its
+    DRAM ring's m_axi adapters, while the DRAM traffic fits `utilisation` of the board's bandwidth at the
+    fastest II the network could run at (so at any); the most BRAM freed per off-chip bit first. Returns
+    how many moved: each is a `dataflow.ddr_fifo` on its edge of the IR."""
+    # SMOF (Montgomerie-Corcoran et al.): a skip buffer moves off chip when that saves on-chip memory,
+    # within the off-chip bandwidth; the traffic of an evicted skip counts twice (written, read back)
     network = Network.from_module(module)
-    totals = network.evaluate(network.ir_choices(), respect_ir_depths=True)
-    fifos = sorted(skip_fifos(network, totals), key=lambda f: -f.bram18 / f.bits)
-    budget = share * utilisation * platform.bram18
-    on_chip = sum(f.bram18 for f in fifos)
+    choices = network.ir_choices()
+    totals = network.evaluate(choices, respect_ir_depths=True)
+    room = utilisation * platform.bandwidth_bits_per_cycle * fastest_ii(network, platform, choices) - totals.offchip_bits
     moved = []
-    for f in fifos:
-        if on_chip <= budget:
-            break
-        moved.append(network.edges[f.edge])
-        on_chip -= f.bram18
+    for f in sorted((f for f in skip_fifos(network, totals) if f.pays), key=lambda f: -(f.bram18 - f.ring_bram18) / f.bits):
+        if f.bits <= room:
+            room -= f.bits
+            moved.append(network.edges[f.edge])
     for edge in moved:
         evict(edge.value, network.nodes[edge.consumer].op)
     return len(moved)
+
+
+def line_buffer_evicted(op: Operation) -> NodeModel | None:
+    """The cost model of `op` with its line buffer in DRAM (SMOF), if it has one that could move there: a
+    dense conv of more than one kernel row, one pixel per beat."""
+    if not (isinstance(op, WindowOp) and op.EVICTABLE_LINE_BUFFER and not op.line_buffer_off_chip()
+            and op.ints_prop("kernel")[0] > 1 and op.folding().get("pixels", 1) == 1):
+        return None
+    op.attributes[LINE_BUFFER_ATTR] = StringAttr("off_chip")
+    try:
+        return describe(op)
+    finally:
+        del op.attributes[LINE_BUFFER_ATTR]
 
 
 PLACED = ("bram18", "uram", "lut", "offchip_bits")  # what moving a weight memory trades
@@ -171,7 +215,7 @@ def _write_choices(network: Network, choices: list[Choice]) -> None:
 
 
 def spill(module: ModuleOp, platform: Platform, utilisation: float = 0.9, step: int = SPILL_STEP,
-          weights: bool = True, skips: bool = True) -> Totals:
+          weights: bool = True, skips: bool = True, line_buffers: bool = True) -> Totals:
     """The AutoWS / SMOF greedy of the module docstring; returns the totals of the design that fits."""
     if not 1 <= step <= 100:
         raise DfccError(f"spill: step must be a percent in 1..100, got {step}")
@@ -210,23 +254,33 @@ def spill(module: ModuleOp, platform: Platform, utilisation: float = 0.9, step: 
                 before, after = totals.costs[i], model.cost(*new)
                 consider({k: getattr(before, k) - getattr(after, k) for k in MEMORIES},
                          after.offchip_bits - before.offchip_bits, ("weights", i, new))
+        if line_buffers:
+            for i, model in enumerate(network.nodes):
+                evicted = line_buffer_evicted(model.op)
+                if evicted is not None:
+                    before, after = totals.costs[i], evicted.cost(*choices[i])
+                    consider({k: getattr(before, k) - getattr(after, k) for k in MEMORIES},
+                             after.offchip_bits - before.offchip_bits, ("line_buffer", i, None))
         if skips:
             for f in skip_fifos(network, totals):
-                consider({"bram18": f.bram18, "lut": f.lut}, f.bits, ("skip", f.edge, None))
+                consider({"bram18": f.bram18 - f.ring_bram18, "lut": f.lut - f.ring_lut}, f.bits, ("skip", f.edge, None))
         if best is None:
             k = over[0]
-            raise DfccError(f"spill: the design does not fit on {platform.name} even with every weight memory and "
-                            f"skip connection off chip: it needs {totals.resource(k):,} {RESOURCE_LABELS[k]}, the "
+            raise DfccError(f"spill: the design does not fit on {platform.name} even with every weight memory, "
+                            f"skip connection and line buffer off chip: it needs {totals.resource(k):,} {RESOURCE_LABELS[k]}, the "
                             f"budget is {limits[k]:,.0f}")
         kind, index, new = best[1]
         if kind == "weights":
             choices[index] = new
+            continue
+        _write_choices(network, choices)
+        if kind == "line_buffer":
+            network.nodes[index].op.attributes[LINE_BUFFER_ATTR] = StringAttr("off_chip")
         else:
-            _write_choices(network, choices)
             edge = network.edges[index]
             evict(edge.value, network.nodes[edge.consumer].op)
-            network = Network.from_module(module)
-            choices = network.ir_choices()
+        network = Network.from_module(module)
+        choices = network.ir_choices()
 
 
 @dataclass(frozen=True)
@@ -240,9 +294,11 @@ class Spill(ModulePass):
     step: int = SPILL_STEP
     weights: bool = True
     skips: bool = True
+    line_buffers: bool = True
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         board = load_platform(self.platform)
-        spill(op, board, float(self.utilisation), int(self.step), bool(self.weights), bool(self.skips))
+        spill(op, board, float(self.utilisation), int(self.step), bool(self.weights), bool(self.skips),
+              bool(self.line_buffers))
         op.attributes[PLATFORM_ATTR] = StringAttr(self.platform.lower() if self.platform.lower() == board.name.lower()
                                                   else self.platform)

@@ -1,6 +1,7 @@
 // A skip connection evicted to DRAM (SMOF): dataflow.ddr_fifo passes its stream through a ring buffer of
-// `capacity` words; it holds no BRAM, moves its tensor twice over the DRAM port, and a join needs no
-// on-chip FIFO for it.
+// `capacity` words; it holds no FIFO in BRAM, moves its tensor twice over the DRAM port, and a join needs no
+// on-chip FIFO for it. Its writer's and reader's m_axi ports (64 bits: 4 lanes x 16) each buffer 16 bursts
+// of 16 beats, 64 x 256 bits = 2 BRAM18 (UG1399's adapter FIFO).
 // RUN: dfcc %s | filecheck %s
 // RUN: dfcc %s -t estimate --json | filecheck %s --check-prefix=JSON
 // RUN: dfcc %s -t simulate | filecheck %s --check-prefix=SIM
@@ -21,7 +22,7 @@
 // JSON-NEXT: },
 // 2 x 256 words x 16 bits (f32 costed at 16) every 100-cycle II at 200 MHz: 16.384 Gbit/s
 // JSON-NEXT: "offchip_gbps": 16.384,
-// JSON:      "BRAM18": 0,
+// JSON:      "BRAM18": 4,
 
 // the skip waits in the 64-beat ring instead of deadlocking the undersized on-chip FIFO
 // SIM: skip_ring {{.*}} skip_write {{.*}} skip_read {{.*}} 64
