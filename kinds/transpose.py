@@ -19,6 +19,8 @@ from dfcc.kinds.hls_types import prod
 from dfcc.kinds.registry import NodeKind, register
 from dfcc.kinds.semantics import FixedIsFloatThenCast
 
+MAX_STAGE_DIMS = 6  # transpose.h's buffer rank
+
 
 @irdl_op_definition
 class TransposeOp(NodeOp):
@@ -44,15 +46,14 @@ class TransposeOp(NodeOp):
                 groups.append([d])
         return groups
 
-    def stage_layout(self) -> tuple[list[int], tuple[int, int, int]]:
-        """transpose.h's view of a transpose moving 2 or 3 dim groups: the input as 3 dims (groups
-        in input order, 1s in front) and the input dim each output dim is (a, b, c)."""
+    def stage_layout(self) -> tuple[list[int], list[int]]:
+        """transpose.h's view: the input as 3 dims (6 when more than 3 groups move; groups in input order,
+        1s in front) and the input dim each output dim walks."""
         shape, groups = self.input.type.get_shape(), self.moved_dim_groups()
         in_groups = sorted(groups, key=lambda g: g[0])
-        pad = 3 - len(groups)
+        pad = (3 if len(groups) <= 3 else MAX_STAGE_DIMS) - len(groups)
         dims = [1] * pad + [prod(shape[d] for d in g) for g in in_groups]
-        a, b, c = list(range(pad)) + [pad + in_groups.index(g) for g in groups]
-        return dims, (a, b, c)
+        return dims, list(range(pad)) + [pad + in_groups.index(g) for g in groups]
 
     def __init__(self, input: SSAValue, perm: Sequence[int], name: str):
         shape = input.type.get_shape()
@@ -109,19 +110,19 @@ class Transpose(FixedIsFloatThenCast, NodeKind):
         name = em.stage(op)
         if op.input.type.element_type != op.output.type.element_type:
             raise em.error(op, "a transpose that changes the number format is not supported")
-        shape, perm = op.input.type.get_shape(), list(op.ints_prop("perm"))
         groups = op.moved_dim_groups()
-        if len(groups) > 3:
-            raise em.error(op, f"transposes that permute more than 3 dims ({shape} by {perm}) are not supported")
+        if len(groups) > MAX_STAGE_DIMS:
+            raise em.error(op, f"a transpose moving {len(groups)} dim groups ({op.input.type.get_shape()} by "
+                               f"{list(op.ints_prop('perm'))}) is not supported: transpose.h moves at most "
+                               f"{MAX_STAGE_DIMS}; split the permute in two in the model")
         pi, po = self.stream_lanes(op)
         if len(groups) <= 1:  # the element order does not change: a relabelling, like a reshape
             src = em.read_stream(op.input, pi, name)
             em.alias(op.output, src)
             em.calls.append(f"// {name}: transpose that keeps the element order reuses stream {src.name}")
             return
-        dims, (a, b, c) = op.stage_layout()
+        dims, perm = op.stage_layout()
         x = em.read(op.input, pi, name)
         out = em.new_stream(f"s_{name}", op.output.type, po, value=op.output)
         em.define(op.output, out)
-        em.calls.append(f"dfcc::transpose<{dims[0]}, {dims[1]}, {dims[2]}, {a}, {b}, {c}, {pi}, {po}>"
-                        f"({x}, {out.name});  // {name}")
+        em.calls.append(f"dfcc::transpose<{', '.join(map(str, (*dims, *perm, pi, po)))}>({x}, {out.name});  // {name}")

@@ -403,6 +403,9 @@ FAMILIES = {
         transpose_case((2, 3, 4), (2, 0, 1), 4, 1),
         transpose_case((2, 3, 4), (1, 0, 2), 2, 2),
         transpose_case((1, 4, 6), (0, 2, 1), 3, 2),
+        # more than 3 dim groups: Swin's window partition, and one moving the last dim
+        transpose_case((1, 2, 2, 2, 2, 3), (0, 1, 3, 2, 4, 5), 3, 3),
+        transpose_case((2, 3, 1, 2, 2, 4), (5, 3, 0, 1, 2, 4), 4, 2),
     ]),
 }
 

@@ -1,7 +1,8 @@
 """Swin's window partition: a 6-d permute that moves 4 dim groups. It lowers and matches PyTorch, explore
-sizes its FIFOs (the schedule of a whole-tensor transpose needs only its element count), and the HLS
-backend names it as unsupported (transpose.h moves at most 3 dim groups)."""
+sizes its FIFOs (the schedule of a whole-tensor transpose needs only its element count), and the quantized
+design's C simulation (transpose.h's 6-dim form) is bit-exact to the CPU reference."""
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -9,12 +10,12 @@ pytest.importorskip("torch_mlir.fx")
 
 from torch import nn  # noqa: E402
 
+from dfcc.analyses.reference import run_reference  # noqa: E402
+from dfcc.backends.hls.csim import csim  # noqa: E402
 from dfcc.backends.hls.emit import emit_design  # noqa: E402
-from dfcc.errors import DfccError  # noqa: E402
 from dfcc.frontends.torch import import_module  # noqa: E402
 from dfcc.driver.pipeline import parse_pipeline  # noqa: E402
 from dfcc.frontends.mlir import make_context  # noqa: E402
-from dfcc.passes.lower_to_dataflow import LowerToDataflow  # noqa: E402
 from dfcc.passes.registry import get_pass  # noqa: E402
 from tests.torch_differential import assert_matches_torch  # noqa: E402
 
@@ -32,10 +33,16 @@ def test_window_partition_matches_pytorch():
     assert_matches_torch(Windows(), torch.randn(1, 4, 4, 3))
 
 
-def test_window_partition_explores_and_hls_names_it():
+def test_window_partition_quantized_csim_is_bit_exact():
+    pytest.importorskip("hls4ml")
     module = import_module(Windows().eval(), torch.randn(1, 4, 4, 3))
-    LowerToDataflow().apply(None, module)
-    (step,) = parse_pipeline("explore{platform=zcu102}")
-    step.instantiate(get_pass(step.name)).apply(make_context(), module)
-    with pytest.raises(DfccError, match="transposes that permute more than 3 dims"):
-        emit_design(module)
+    for step in parse_pipeline("lower-to-dataflow,quantize{weight-bits=8 act-bits=8},explore{platform=zcu102}"):
+        step.instantiate(get_pass(step.name)).apply(make_context(), module)
+    # the stream 1x4x3x4 (a 4-d input is channels-last) viewed as 1x2x2x3x2x2, permuted by (0, 4, 1, 5, 2, 3):
+    # groups [4] [1] [5] [2 3] of sizes 2 2 2 6, i.e. 1x1x2x6x2x2 read in the order (0, 1, 4, 2, 5, 3)
+    assert "dfcc::transpose<1, 1, 2, 6, 2, 2, 0, 1, 4, 2, 5, 3," in emit_design(module).files["top.cpp"]
+    x = [np.random.default_rng(0).standard_normal((1, 4, 4, 3)).astype(np.float32)]
+    result = csim(module, x)
+    assert result.warnings == []
+    (expected,) = run_reference(module, x)
+    assert np.array_equal(result.outputs[0], expected)
