@@ -561,6 +561,19 @@ def _depth_to_space(p: Pipeline, op: df.DepthToSpaceOp) -> None:
     p.write(stage, p.output(op.output, lanes), row + _every(h * row))
 
 
+def _reindex(p: Pipeline, op: df.ReindexOp) -> None:
+    name = op.node_name.data
+    outer, n, m, inner = op.block()
+    lanes, _ = df.kind_of(op).stream_lanes(op)
+    x = p.read(op.input, lanes, name)
+    # reindex.h: per outer index, the input block read (N*INNER/P iterations), then the output block written
+    cb = inner // lanes
+    stage = p.process(name, name, outer * (n + m) * cb)
+    starts = np.arange(outer)[:, None] * (n + m) * cb
+    p.read_at(stage, x, (starts + np.arange(n * cb)[None, :]).ravel())
+    p.write(stage, p.output(op.output, lanes), (starts + n * cb + np.arange(m * cb)[None, :]).ravel())
+
+
 _PAD_SOURCE: dict[str, Callable[[int, int], int]] = {  # kinds/pad.py _pad_source, j = i - lo, extent n
     "constant": lambda j, n: j if 0 <= j < n else -1,
     "reflect": lambda j, n: -j if j < 0 else (2 * (n - 1) - j if j >= n else j),
@@ -653,6 +666,7 @@ SCHEDULES: dict[type, Callable[[Pipeline, Operation], None]] = {
     df.ConcatOp: _concat,
     df.ResizeOp: _resize,
     df.DepthToSpaceOp: _depth_to_space,
+    df.ReindexOp: _reindex,
     df.PadOp: _pad,
     df.SliceOp: _slice,
     df.DdrFifoOp: _ddr_fifo,

@@ -28,6 +28,7 @@ from dfcc.kinds.slice import SliceOp
 from dfcc.kinds.pad import PadOp
 from dfcc.kinds.resize import ResizeOp
 from dfcc.kinds.depth_to_space import DepthToSpaceOp
+from dfcc.kinds.reindex import ReindexOp
 from dfcc.kinds.matmul import MatmulOp
 from dfcc.kinds.ddr_fifo import DdrFifoOp
 from dfcc.kinds.embedding import EmbeddingOp
@@ -37,6 +38,6 @@ Dataflow = Dialect("dataflow", [*KINDS, YieldOp], [StreamType, FixedType])
 __all__ = [
     "KINDS", "Dataflow", "NodeKind", "kind_of", "register", "YieldOp",
     "SourceOp", "SinkOp", "WeightsOp", "SparseWeightsOp", "ConvOp", "SparseConvOp", "LinearOp", "SparseLinearOp", "PoolOp",
-    "ReduceOp", "MapOp", "ForkOp", "ReshapeOp", "TransposeOp", "ConcatOp", "SliceOp", "PadOp", "ResizeOp", "DepthToSpaceOp", "MatmulOp",
+    "ReduceOp", "MapOp", "ForkOp", "ReshapeOp", "TransposeOp", "ConcatOp", "SliceOp", "PadOp", "ResizeOp", "DepthToSpaceOp", "ReindexOp", "MatmulOp",
     "DdrFifoOp", "EmbeddingOp",
 ]

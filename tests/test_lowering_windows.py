@@ -99,13 +99,6 @@ def test_pool_output_follows_the_linalg_result(out):
     assert list(pool.ints_prop("pad")) == [0, max(0, 2 * out - 4)] * 2
 
 
-@pytest.mark.parametrize("align_corners", [False, True])
-def test_bilinear_interpolation_is_named_as_unsupported_with_its_line(align_corners):
-    model = Lambda(lambda x: F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=align_corners))
-    with pytest.raises(DfccError, match=r"'linalg.generic' at <torch-mlir>:\d+\): .*bilinear/bicubic interpolation is not supported"):
-        lowered_vs_torch(model, _input(2, 5))
-
-
 def test_adaptive_pool_to_a_size_that_does_not_divide_is_named_as_unsupported():
     """7 -> 3 averages windows of sizes 3, 3, 3 at starts 0, 2, 4: torch-mlir gathers them into a higher rank."""
     with pytest.raises(DfccError, match=r"at <torch-mlir>:\d+\): this gather reads rank-4 data into rank 6 .*adaptive pooling"):

@@ -26,9 +26,9 @@ from dfcc.errors import DfccError
 from dfcc.passes.data_movement import classify_axis, separable_maps
 
 NCHW_TO_STREAM = (0, 2, 3, 1)
-UNRECOGNISED_GATHER = ("this data movement (gather) is not a slice, pad, nearest resize or concat (gathering by an "
-                       "index tensor in any other order is not supported; bilinear/bicubic interpolation is not "
-                       "supported: use mode='nearest')")
+UNRECOGNISED_GATHER = ("this data movement (gather) reads the activation by an index that is not one index per dim "
+                       "(or fills some of a dim's entries with constants in a pattern that is not a padding): not "
+                       "supported")
 
 
 
@@ -255,10 +255,14 @@ class Lowering:
         if maps is None:
             raise DfccError(f"{location(op)}: {UNRECOGNISED_GATHER}", "lower-to-dataflow")
         steps = [classify_axis(m, n) for m, n in zip(maps, act.shape)]
-        if any(step is None for step in steps):
-            raise DfccError(f"{location(op)}: {UNRECOGNISED_GATHER}", "lower-to-dataflow")
         rank = len(act.shape)
         order = act.perm
+        for a in (a for a in range(rank) if steps[a] is None):  # any other order: read that dim by its index
+            if (maps[a] < 0).any():
+                raise DfccError(f"{location(op)}: {UNRECOGNISED_GATHER}", "lower-to-dataflow")
+            node = self.emit(kinds.ReindexOp(act.stream, order.index(a), maps[a].tolist(), self.fresh("reindex")))
+            act = Act(node.output, tuple(len(maps[a]) if d == a else n for d, n in enumerate(act.shape)), act.perm)
+            steps[a] = ((0, 1, len(maps[a])), None, None)
         # slices
         if any(st[0] != (0, 1, n) for st, n in zip(steps, act.shape)):
             offsets = [steps[a][0][0] for a in order]
