@@ -566,12 +566,21 @@ def _reindex(p: Pipeline, op: df.ReindexOp) -> None:
     outer, n, m, inner = op.block()
     lanes, _ = df.kind_of(op).stream_lanes(op)
     x = p.read(op.input, lanes, name)
-    # reindex.h: per outer index, the input block read (N*INNER/P iterations), then the output block written
-    cb = inner // lanes
-    stage = p.process(name, name, outer * (n + m) * cb)
-    starts = np.arange(outer)[:, None] * (n + m) * cb
-    p.read_at(stage, x, (starts + np.arange(n * cb)[None, :]).ravel())
-    p.write(stage, p.output(op.output, lanes), (starts + n * cb + np.arange(m * cb)[None, :]).ravel())
+    beats = inner // lanes
+    # reindex.h, per outer index: a row (`beats` iterations) at a time, read (True) or written (False);
+    # any order: the whole block read, then the output block written; monotone: before output row i the
+    # input rows up to index[i], then the rows no output takes
+    if op.monotone():
+        index, rows = op.ints_prop("index"), []
+        for i, row in enumerate(index):
+            rows += [True] * (row + 1 - (index[i - 1] + 1 if i else 0)) + [False]
+        rows += [True] * (n - 1 - index[-1])
+    else:
+        rows = [True] * n + [False] * m
+    reads = np.repeat(np.array(rows * outer), beats)
+    stage = p.process(name, name, reads.size)
+    p.read_at(stage, x, np.flatnonzero(reads))
+    p.write(stage, p.output(op.output, lanes), np.flatnonzero(~reads))
 
 
 _PAD_SOURCE: dict[str, Callable[[int, int], int]] = {  # kinds/pad.py _pad_source, j = i - lo, extent n

@@ -25,7 +25,8 @@ class ReindexOp(NodeOp):
     (torch-mlir decomposes it into four such gathers weighted by maps).
 
     Buffer (`buffer_words()`): the input's block from `axis` inward, since any of its entries may
-    come first. Folding: `coarse` lanes over the last dim when `axis` is not the last.
+    come first; one row of it (the dims inside `axis`) when the index never decreases (`monotone()`:
+    nearest-like gathers, bilinear's). Folding: `coarse` lanes over the last dim when `axis` is not the last.
     """
 
     name = "dataflow.reindex"
@@ -47,9 +48,13 @@ class ReindexOp(NodeOp):
         shape, axis = self.input.type.get_shape(), self.axis.value.data
         return (math.prod(shape[:axis]), shape[axis], len(self.ints_prop("index")), math.prod(shape[axis + 1:]))
 
+    def monotone(self) -> bool:
+        index = self.ints_prop("index")
+        return all(a <= b for a, b in zip(index, index[1:]))
+
     def buffer_words(self) -> int:
         _, n, _, inner = self.block()
-        return n * inner
+        return inner if self.monotone() else n * inner
 
     def folding_extents(self) -> dict[str, int]:
         """Lanes over the last dim, unless it is the one read in another order."""
@@ -99,4 +104,6 @@ class Reindex(FixedIsFloatThenCast, NodeKind):
         x = em.read(op.input, p, name)
         out = em.new_stream(f"s_{name}", op.output.type, p, value=op.output)
         em.define(op.output, out)
-        em.calls.append(f"dfcc::reindex<{outer}, {n}, {m}, {inner}, {p}>({x}, {out.name}, {rom.name});  // {name}")
+        monotone = "true" if op.monotone() else "false"
+        em.calls.append(f"dfcc::reindex<{outer}, {n}, {m}, {inner}, {p}, {monotone}>({x}, {out.name}, {rom.name});"
+                        f"  // {name}")

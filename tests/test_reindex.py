@@ -40,6 +40,9 @@ def test_cost_on_a_hand_computed_case():
     cost = kind_of(op).cost(op).cost((2,))
     # 24 words read, then 18 written, in turn, 2 a cycle: 12 + 9 cycles; the 4x3x2 block buffered
     assert (cost.cycles, cost.out_lanes, op.buffer_words()) == (21, 2, 24)
+    # a non-decreasing index keeps one row of the block: 3x2 words
+    (monotone,) = [o for o in _graph(index="0, 0, 2").walk() if isinstance(o, ReindexOp)]
+    assert monotone.buffer_words() == 6
 
 
 torch = pytest.importorskip("torch")
@@ -49,6 +52,7 @@ from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
 from dfcc.analyses.reference import run_reference  # noqa: E402
+from dfcc.analyses.simulation import simulate  # noqa: E402
 from dfcc.driver.pipeline import parse_pipeline  # noqa: E402
 from dfcc.frontends.mlir import make_context  # noqa: E402
 from dfcc.frontends.torch import import_module  # noqa: E402
@@ -95,7 +99,9 @@ def test_quantized_csim_is_bit_exact():
     module = import_module(Shuffled().eval(), x)
     for step in parse_pipeline("lower-to-dataflow,quantize{weight-bits=8 act-bits=8},explore{platform=zcu102}"):
         step.instantiate(get_pass(step.name)).apply(make_context(), module)
-    assert any(isinstance(op, ReindexOp) for op in module.walk())
+    reindexes = [op for op in module.walk() if isinstance(op, ReindexOp)]
+    assert {op.monotone() for op in reindexes} == {True, False}  # the index buffer's rows, bilinear's gathers
+    assert not simulate(module).deadlock  # the schedule of both forms, at explore's FIFO depths
     result = csim(module, [x.numpy()])
     assert result.warnings == []
     (expected,) = run_reference(module, [x.numpy()])
