@@ -59,6 +59,13 @@ VISION_MODELS = {
     "deit_tiny": (_timm("deit_tiny_patch16_224", img_size=32), (1, 3, 32, 32)),
     "vit_tiny": (_timm("vit_tiny_patch16_224", img_size=32), (1, 3, 32, 32)),
     "swin_tiny": (_timm("swin_tiny_patch4_window7_224", img_size=64, window_size=2), (1, 3, 64, 64)),
+    # beyond the families above: deeper/wider variants and re-parameterisable (train-time multi-branch) blocks
+    "efficientnet_b1": (tv.efficientnet_b1, (1, 3, 32, 32)),
+    "resnext50_32x4d": (tv.resnext50_32x4d, (1, 3, 32, 32)),
+    "wide_resnet50_2": (tv.wide_resnet50_2, (1, 3, 32, 32)),
+    "vgg11": (tv.vgg11, (1, 3, 32, 32)),
+    "repvgg_a0": (_timm("repvgg_a0"), (1, 3, 32, 32)),
+    "mobileone_s0": (_timm("mobileone_s0"), (1, 3, 32, 32)),
 }
 
 
