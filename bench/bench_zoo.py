@@ -7,8 +7,9 @@
 Per model (random init, batch 1, the input shape of tests/vision_models.py or tests/hf_models.py):
 import (torch-mlir), lower, `-t cpu` rel. error vs PyTorch (max |ref - torch| / max |torch|, must be
 < 1e-4), quantize{weight-bits=8 act-bits=8}, explore{platform=u250} (inferences/s, or why it does not
-fit), HLS project emitted, and for designs under --csim-macs MACs the C simulation of the quantized
-design, bit-exact against the CPU reference (number of differing values). A step that fails shows the
+fit), HLS project emitted, and for designs under --csim-macs MACs and --csim-weights weight values the C
+simulation of the quantized design, bit-exact against the CPU reference (number of differing values; g++
+needs ~1 GB per million ROM initializers, so RegNet-X-400MF's 5.5 M weights exhaust a shared machine). A step that fails shows the
 last line of its diagnostic and the steps after it are skipped; an exception that is not a DfccError
 is a bug and shows as "BUG".
 """
@@ -34,6 +35,7 @@ from dfcc.driver.pipeline import parse_pipeline
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context
 from dfcc.frontends.torch import import_module
+from dfcc.kinds import WeightsOp
 from dfcc.passes.registry import get_pass
 
 TOLERANCE = 1e-4
@@ -72,7 +74,7 @@ def _why(error: Exception) -> str:
     return f"BUG {type(error).__name__}: {str(error).splitlines()[0][:100] if str(error) else ''}"
 
 
-def run(name: str, factory, make_input, csim_macs: float) -> dict[str, str]:
+def run(name: str, factory, make_input, csim_macs: float, csim_weights: float) -> dict[str, str]:
     """One zoo model through every step; each step's cell, the first failing one saying why."""
     cells: dict[str, str] = {}
     torch.manual_seed(0)
@@ -115,8 +117,9 @@ def run(name: str, factory, make_input, csim_macs: float) -> dict[str, str]:
 
     def do_csim():
         macs = Network.from_module(module).macs()
-        if macs > csim_macs:
-            return f"skip ({macs / 1e6:.0f}M MACs)"
+        weights = sum(op.output.type.element_count() for op in module.walk() if isinstance(op, WeightsOp))
+        if macs > csim_macs or weights > csim_weights:
+            return f"skip ({macs / 1e6:.0f}M MACs, {weights / 1e6:.1f}M weights)"
         result = csim(module, inputs)
         differing = sum(int(np.sum(o != r)) for o, r in zip(result.outputs, run_reference(module, inputs)))
         return "bit-exact" if differing == 0 else f"WRONG: {differing} values differ"
@@ -135,6 +138,8 @@ def main() -> None:
     parser.add_argument("models", nargs="*", help="zoo model names (default: all)")
     parser.add_argument("--no-csim", action="store_true", help="skip the C simulations")
     parser.add_argument("--csim-macs", type=float, default=20e6, help="C-simulate designs up to this many MACs")
+    parser.add_argument("--csim-weights", type=float, default=4e6,
+                        help="... and up to this many weight values (ROM initializers g++ compiles)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     models = zoo()
@@ -144,7 +149,7 @@ def main() -> None:
     print(f"{'model':20} " + " | ".join(COLUMNS))
     for name in args.models or list(models):
         factory, make_input = models[name]
-        cells = run(name, factory, make_input, 0 if args.no_csim else args.csim_macs)
+        cells = run(name, factory, make_input, 0 if args.no_csim else args.csim_macs, args.csim_weights)
         print(f"{name:20} " + " | ".join(cells.get(c, "-") for c in COLUMNS), flush=True)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from xdsl.dialects.builtin import IntegerAttr, TensorType
+from xdsl.dialects.builtin import IntegerAttr, IntegerType, TensorType
 from xdsl.ir import Attribute, Block, SSAValue
 from xdsl.irdl import (
     AttrSizedOperandSegments, IRDLOperation, ParsePropInAttrDict, irdl_op_definition, opt_prop_def, region_def,
@@ -189,8 +189,8 @@ class Map(NodeKind):
         out_fixed = em.fixed_type(op.output)
         t_out = cpp_type(op.output.type.element_type)
         kind = "float" if out_fixed is None else map_kind(op)
-        if out_fixed is not None and any(em.fixed_type(v) is None for v in op.inputs):
-            raise em.error(op, "a fixed-point map needs fixed-point inputs")
+        if out_fixed is not None and any(em.fixed_type(v) is None and not _is_flag(v) for v in op.inputs):
+            raise em.error(op, "a fixed-point map needs fixed-point (or i1 flag) inputs")
 
         # inputs: full streams and broadcast ones (buffered)
         ports, reads, setup, value_exprs = [], [], [], []
@@ -270,22 +270,24 @@ class Map(NodeKind):
             body_lines = [f"return dfcc::val({rom.name}[a0.range({width - 1}, 0).to_uint()]);"]
             ret = t_out
         elif kind == "exact":
-            arg_fx = [fx_of(em.fixed_type(v)) for v in op.inputs] + param_fx
+            arg_fx = [None if _is_flag(v) else fx_of(em.fixed_type(v)) for v in op.inputs] + param_fx
             lines, result = translate_exact(block, [f"a{i}" for i in range(len(arg_types))], arg_fx)
             body_lines = lines + [f"return {t_out}({result});"]
             ret = t_out
         else:
-            all_double = out_fixed is not None
+            # in double whenever a number is fixed point (an i1 result compares ap_fixed inputs: a float
+            # constant beside them is an ambiguous overload)
+            all_double = out_fixed is not None or any(em.fixed_type(v) is not None for v in op.inputs)
             if all_double:
                 args = [f"d{i}" for i in range(len(arg_types))]
-                conv = [f"const double d{i} = {'a%d' % i if t in ('float', 'double') else 'a%d.to_double()' % i};"
+                conv = [f"const double d{i} = {'a%d' % i if t in ('float', 'double', 'bool') else 'a%d.to_double()' % i};"
                         for i, t in enumerate(arg_types)]
             else:
                 args, conv = [f"a{i}" for i in range(len(arg_types))], []
             lines, result, uses_erf = translate_float(block, args, all_double)
             if uses_erf and ERF_HELPER not in em.defs:
                 em.defs.insert(0, ERF_HELPER)
-            if all_double:  # non-finite values cast as fixed_point.to_codes does: nan -> 0, +-inf -> code +-2^60
+            if out_fixed is not None:  # non-finite values cast as fixed_point.to_codes does: nan -> 0, +-inf -> code +-2^60
                 big = float_literal(math.ldexp(1.0, 60 - fx_of(out_fixed).frac), single=False)
                 body_lines = conv + lines + [
                     f"const double r = {result};",
@@ -359,6 +361,12 @@ def _is_power_of_two_constant(value: SSAValue) -> bool:
         return False
     c = float(constant_value(owner))
     return c != 0 and math.frexp(abs(c))[0] == 0.5
+
+
+def _is_flag(value: SSAValue) -> bool:
+    """An i1 stream: a comparison's result another map selects by (safe softmax's all-masked guard)."""
+    t = value.type.element_type
+    return isinstance(t, IntegerType) and t.width.data == 1
 
 
 def map_kind(op: MapOp) -> str:

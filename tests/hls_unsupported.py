@@ -10,5 +10,4 @@ HLS_UNSUPPORTED = ()
 # token embeddings (integer inputs, which no example model takes): tests/test_embedding.py
 # resizes (nearest upsampling, zero insertion), which only the slow YOLOs hold: tests/test_deconv.py
 # dims read in another order (index buffers, bilinear interpolation): tests/test_reindex.py
-HLS_CSIM_ELSEWHERE = (SparseConvOp, SparseLinearOp, SparseWeightsOp, DdrFifoOp, EmbeddingOp, ResizeOp,
-                      ReindexOp)
+HLS_CSIM_ELSEWHERE = (SparseConvOp, SparseLinearOp, SparseWeightsOp, DdrFifoOp, EmbeddingOp, ResizeOp, ReindexOp)
