@@ -401,22 +401,20 @@ def _embedding(p: Pipeline, op: df.EmbeddingOp) -> None:
 
 def _matmul(p: Pipeline, op: df.MatmulOp) -> None:
     name = op.node_name.data
-    a_shape, b_shape = op.lhs.type.get_shape(), op.rhs.type.get_shape()
-    m, k = a_shape[-2:]
-    n = b_shape[-1]
-    batch = _prod(a_shape[:-2])
+    outer, m, inner, k, n = op.stage_dims()
     ci, co = df.kind_of(op).stream_lanes(op)
     a = p.read(op.lhs, ci, name)
-    b = p.read(op.rhs, co, name)
-    # linear.h matmul, per batch: K x N/CO iterations buffering b, then M x K/CI x N/CO
-    load, nb, kb = k * (n // co), n // co, k // ci
-    per_batch = load + m * kb * nb
-    stage = p.process(name, name, batch * per_batch)
-    starts = _every(batch)[:, None] * per_batch
+    b = p.read(op.rhs, df.kind_of(op).read_lanes(op, op.rhs), name)
+    # linear.h matmul, per block of I batch entries: I x K x N / RL iterations buffering b, then
+    # M x I x K/CI x N/CO
+    load, nb, kb, rows = b.beats // outer, n // co, k // ci, m * inner
+    per_block = load + rows * kb * nb
+    stage = p.process(name, name, outer * per_block)
+    starts = _every(outer)[:, None] * per_block
     p.read_at(stage, b, (starts + np.arange(load)[None, :]).ravel())
-    a_beats = (np.arange(m)[:, None] * kb + np.arange(kb)[None, :]).ravel() * nb
+    a_beats = (np.arange(rows)[:, None] * kb + np.arange(kb)[None, :]).ravel() * nb
     p.read_at(stage, a, (starts + load + a_beats[None, :]).ravel())
-    outs = ((np.arange(m) * kb + kb - 1)[:, None] * nb + np.arange(nb)[None, :]).ravel()
+    outs = ((np.arange(rows) * kb + kb - 1)[:, None] * nb + np.arange(nb)[None, :]).ravel()
     p.write(stage, p.output(op.output, co), (starts + load + outs[None, :]).ravel())
 
 

@@ -21,10 +21,10 @@ from dfcc.backends.hls.emit import emit_design  # noqa: E402
 from dfcc.driver.pipeline import parse_pipeline  # noqa: E402
 from dfcc.frontends.mlir import make_context  # noqa: E402
 from dfcc.frontends.torch import import_module  # noqa: E402
-from dfcc.kinds import ConvOp, EmbeddingOp, ReduceOp, TransposeOp  # noqa: E402
+from dfcc.kinds import EmbeddingOp, MatmulOp, ReduceOp, TransposeOp  # noqa: E402
 from dfcc.passes.lower_to_dataflow import LowerToDataflow  # noqa: E402
 from dfcc.passes.registry import get_pass  # noqa: E402
-from tests.hf_models import HF_MODELS, LAYERS, VOCAB  # noqa: E402
+from tests.hf_models import HEADS, HF_MODELS, LAYERS, VOCAB  # noqa: E402
 from tests.torch_differential import assert_matches_torch  # noqa: E402
 
 TOKEN_MODELS = [name for name, (_, _, dtype) in HF_MODELS.items() if dtype == torch.int64]
@@ -45,14 +45,16 @@ def test_matches_pytorch(name):
 
 def test_vit_tokens_stream_without_layout_round_trips():
     """The patch embedding's NHWC output is already the token stream: no transpose reads the conv,
-    layer norms reduce the innermost (channel) dim, and the only whole-tensor buffers left are
-    attention's: the Q, Kᵀ and V head splits and the head merge, four per layer."""
+    layer norms reduce the innermost (channel) dim, and attention reads its heads token-major: the
+    head splits are index mappings inside the matmuls (Kᵀ and V buffered there, Kᵀ read
+    column-wise), the head merge a relabelling, so no whole-tensor transpose is left."""
     model, x = _example("vit")
     module = import_module(model.eval(), x)
     LowerToDataflow().apply(make_context(), module)
-    transposes = [op for op in module.walk() if isinstance(op, TransposeOp)]
-    assert len(transposes) == 4 * LAYERS
-    assert not any(isinstance(op.input.owner, ConvOp) for op in transposes)
+    assert not [op for op in module.walk() if isinstance(op, TransposeOp)]
+    matmuls = [op for op in module.walk() if isinstance(op, MatmulOp)]
+    assert [op.rhs_order() for op in matmuls] == [(2, 0, 1), (1, 0, 2)] * LAYERS  # (tokens, heads, dim): Kᵀ, V
+    assert all(op.stage_dims()[2] == HEADS for op in matmuls)
     reduces = [op for op in module.walk() if isinstance(op, ReduceOp)]
     assert reduces and all(op.ints_prop("dims") == (len(op.input.type.get_shape()) - 1,) for op in reduces)
 

@@ -274,12 +274,16 @@ def linear_case(seed, n, c, f, ci, co, t=FIXED, tag="", scale=1 / 16):
                 [("T_w", w), ("T_b", b)])
 
 
-def matmul_case(seed, batch, m, k, n, ci, co, t=FIXED, tag="", scale=1 / 16):
+def matmul_case(seed, outer, m, inner, k, n, order, ci, co, t=FIXED, tag="", scale=1 / 16):
+    """a [O][M][I][K] @ b, b streamed per o with its (I, K, N) dims in `order` (2, 0, 1: token-major K as Kᵀ)."""
     rng = np.random.default_rng(seed)
-    a, b = rand(rng, t["T_in"], (batch, m, k), scale), rand(rng, t["T_w"], (batch, k, n), scale)
-    y = running_sum([a[:, :, [j]] * b[:, [j], :] for j in range(k)], t["T_acc"]).cast(t["T_out"])
-    call = f"dfcc::matmul<{batch}, {m}, {k}, {n}, {ci}, {co}, T_in, T_w, T_acc, T_out>(s_in0, s_in1, s_out0)"
-    return Case(f"matmul{tag}-b{batch}-{m}x{k}x{n}-ci{ci}-co{co}", call, t, [("T_in", ci, a), ("T_w", co, b)],
+    a, b = rand(rng, t["T_in"], (outer, m, inner, k), scale), rand(rng, t["T_w"], (outer, inner, k, n), scale)
+    y = running_sum([a[:, :, :, [j]] * b[:, None, :, j, :] for j in range(k)], t["T_acc"]).cast(t["T_out"])
+    lanes = (1, ci, co)[order[2]]
+    call = (f"dfcc::matmul<{outer}, {m}, {inner}, {k}, {n}, {', '.join(map(str, order))}, {ci}, {co}, "
+            "T_in, T_w, T_acc, T_out>(s_in0, s_in1, s_out0)")
+    return Case(f"matmul{tag}-o{outer}-{m}x{inner}x{k}x{n}-b{order}-ci{ci}-co{co}", call, t,
+                [("T_in", ci, a), ("T_w", lanes, b.map(lambda v: np.transpose(v, (0, *(1 + g for g in order)))))],
                 [("T_out", co, y)])
 
 
@@ -376,10 +380,13 @@ FAMILIES = {
         linear_case(1, 3, 8, 6, 8, 6),
         linear_case(2, 4, 16, 4, 4, 2, t=ROUND_SAT, tag="-rndsat", scale=1 / 16),
         linear_case(3, 2, 6, 4, 2, 2, t=FLOATS, tag="-float"),
-        matmul_case(4, 2, 3, 4, 6, 1, 1),
-        matmul_case(4, 2, 3, 4, 6, 2, 3),
-        matmul_case(5, 1, 4, 6, 4, 3, 2, t=ROUND_SAT, tag="-rndsat", scale=1 / 16),
-        matmul_case(6, 2, 3, 4, 4, 4, 2, t=FLOATS, tag="-float"),
+        matmul_case(4, 2, 3, 1, 4, 6, (0, 1, 2), 1, 1),
+        matmul_case(4, 2, 3, 1, 4, 6, (0, 1, 2), 2, 3),
+        matmul_case(5, 1, 4, 1, 6, 4, (0, 1, 2), 3, 2, t=ROUND_SAT, tag="-rndsat", scale=1 / 16),
+        matmul_case(6, 2, 3, 1, 4, 4, (0, 1, 2), 4, 2, t=FLOATS, tag="-float"),
+        matmul_case(7, 1, 5, 3, 4, 5, (2, 0, 1), 2, 1),  # attention's q kᵀ, heads token-major
+        matmul_case(8, 1, 5, 3, 5, 4, (1, 0, 2), 1, 2),  # p v
+        matmul_case(9, 2, 3, 2, 4, 2, (0, 2, 1), 2, 2),  # blocks of 2 entries, b transposed within
     ]),
     "pool": (["pool.h"], [
         pool_case(1, "max", 7, 6, 4, 2, (3, 3), (2, 2), pads=(1, 1, 1, 1)),

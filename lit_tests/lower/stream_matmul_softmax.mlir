@@ -1,6 +1,8 @@
-// q @ k^T then softmax: matmul of two streams, max/sum reductions, joins with explicit FIFO depth.
+// q @ k^T then softmax: matmul of two streams (k read as k^T where it is: rhs_perm, no transpose node),
+// max/sum reductions, joins with explicit FIFO depth.
 // RUN: dfcc %s -p lower-to-dataflow | filecheck %s
-// CHECK: %{{.*}} = dataflow.matmul %{{.*}}, %{{.*}} {name = "matmul0"} : (!dataflow.stream<1x4x3xf32>, !dataflow.stream<1x3x4xf32>) -> !dataflow.stream<1x4x4xf32>
+// CHECK-NOT: dataflow.transpose
+// CHECK: %{{.*}} = dataflow.matmul %{{.*}}, %{{.*}} {name = "matmul0", rhs_perm = array<i64: 0, 2, 1>} : (!dataflow.stream<1x4x3xf32>, !dataflow.stream<1x4x3xf32>) -> !dataflow.stream<1x4x4xf32>
 // CHECK: %{{.*}}, %{{.*}} = dataflow.fork %{{.*}} {name = "fork0"} : (!dataflow.stream<1x4x4xf32>) -> (!dataflow.stream<1x4x4xf32>, !dataflow.stream<1x4x4xf32, depth 6>)
 // CHECK: %{{.*}} = dataflow.reduce %{{.*}} {name = "reduce_max0", kind = "max", dims = array<i64: 2>} : (!dataflow.stream<1x4x4xf32>) -> !dataflow.stream<1x4x1xf32>
 // CHECK: %{{.*}} = dataflow.map %{{.*}}, %{{.*}} {name = "map1"} : !dataflow.stream<1x4x4xf32, depth 6>, !dataflow.stream<1x4x1xf32> -> !dataflow.stream<1x4x4xf32> {

@@ -3,15 +3,15 @@
 // Arithmetic contract (the CPU reference mirrors it bit for bit):
 //   linear:  y[n][f] = T_out(T_mid(acc)) (T_mid defaults to T_acc), acc = T_acc(bias[f]), then for c in 0..C-1 in order:
 //            acc = acc + T_acc(x[n][c] * w[f][c])
-//   matmul:  y[m][n] = T_out(T_mid(acc)), acc = T_acc(0),       then for k in 0..K-1 in order:
+//   matmul:  y[m][n] = T_out(T_mid(acc)), acc = T_acc(0),       then for k in 0..K-1 in order (per batch entry):
 //            acc = acc + T_acc(a[m][k] * b[k][n])
 //   Products are exact for ap_fixed (float products for float); T_acc(.) and T_out(.) apply the
 //   target type's quantization/overflow modes; acc + p is exact before the conversion to T_acc.
 //
 // Folding: CI input lanes x CO output lanes = CI*CO MACs per cycle; each input beat is read once
 // and used for all F/CO output beats (partial sums of the row kept in acc[F/CO][CO]).
-// linear: N*(C/CI)*(F/CO) cycles. matmul: B ([K][N], CO lanes) is buffered first
-// (K*N/CO cycles per batch), then M*(K/CI)*(N/CO) cycles per batch.
+// linear: N*(C/CI)*(F/CO) cycles. matmul: per block of I batch entries, b ([I][K][N]) is buffered
+// first (I*K*N/RL cycles), then M*I*(K/CI)*(N/CO) cycles.
 #ifndef DFCC_LINEAR_H
 #define DFCC_LINEAR_H
 
@@ -56,40 +56,60 @@ void linear(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, 
     }
 }
 
-// For each of BATCH batches: a [M][K] in CI lanes times b [K][N] in CO lanes -> y [M][N] in CO lanes.
-template <int BATCH, int M, int K, int N, int CI, int CO, typename T_a, typename T_b, typename T_acc,
-          typename T_out, typename T_mid = T_acc, class MUL = dsp_mul>
-void matmul(hls::stream<vec<T_a, CI> >& a, hls::stream<vec<T_b, CO> >& b, hls::stream<vec<T_out, CO> >& out) {
+// a [O][M][I][K] in CI lanes times b [O*I][K][N] -> y [O][M][I][N] in CO lanes: batch entry o*I + i
+// of b multiplies row (o, m, i) of a (I > 1: attention heads read token-major). For each o, b's I
+// entries are buffered first from its stream, whose dims are the groups (RA, RB, RC) of
+// (0: the I entries, 1: K, 2: N) (e.g. 2, 0, 1: a token-major K read as K^T), in RL lanes along RC:
+// CO along N, CI along K, 1 along the entries, so each beat lands in distinct banks.
+template <int O, int M, int I, int K, int N, int RA, int RB, int RC, int CI, int CO, typename T_a, typename T_b,
+          typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul>
+void matmul(hls::stream<vec<T_a, CI> >& a, hls::stream<vec<T_b, RC == 2 ? CO : RC == 1 ? CI : 1> >& b,
+            hls::stream<vec<T_out, CO> >& out) {
     static_assert(K % CI == 0 && N % CO == 0, "lanes must divide the dimensions");
-    T_b bbuf[K][N / CO][CO];
+    static_assert(RA != RB && RB != RC && RA != RC && RA >= 0 && RB >= 0 && RC >= 0 && RA < 3 && RB < 3 && RC < 3,
+                  "(RA, RB, RC) must be a permutation of (0, 1, 2)");
+    constexpr int RL = RC == 2 ? CO : RC == 1 ? CI : 1;
+    constexpr int dims[3] = {I, K, N};
+    T_b bbuf[I][K][N / CO][CO];
     T_acc acc[N / CO][CO];
     vec<T_a, CI> x;
     vec<T_out, CO> y;
-    DFCC_HLS(ARRAY_PARTITION variable=bbuf cyclic factor=CI dim=1)
-    DFCC_HLS(ARRAY_PARTITION variable=bbuf complete dim=3)
+    DFCC_HLS(ARRAY_PARTITION variable=bbuf cyclic factor=CI dim=2)
+    DFCC_HLS(ARRAY_PARTITION variable=bbuf complete dim=4)
     DFCC_HLS(ARRAY_PARTITION variable=acc complete dim=2)
     DFCC_HLS(ARRAY_PARTITION variable=x.data complete)
     DFCC_HLS(ARRAY_PARTITION variable=y.data complete)
-    for (int batch = 0; batch < BATCH; batch++) {
-        for (int k = 0; k < K; k++) {
-            for (int nb = 0; nb < N / CO; nb++) {
-                DFCC_HLS(PIPELINE II=1)
-                const vec<T_b, CO> v = b.read();
-                for (int co = 0; co < CO; co++) bbuf[k][nb][co] = v.data[co];
+    for (int o = 0; o < O; o++) {
+        for (int s = 0; s < dims[RA]; s++) {
+            for (int t = 0; t < dims[RB]; t++) {
+                for (int ub = 0; ub < dims[RC] / RL; ub++) {
+                    DFCC_HLS(PIPELINE II=1)
+                    const vec<T_b, RL> v = b.read();
+                    for (int p = 0; p < RL; p++) {
+                        int idx[3];
+                        idx[RA] = s;
+                        idx[RB] = t;
+                        idx[RC] = ub * RL + p;
+                        bbuf[idx[0]][idx[1]][idx[2] / CO][idx[2] % CO] = v.data[p];
+                    }
+                }
             }
         }
         for (int m = 0; m < M; m++) {
-            for (int kb = 0; kb < K / CI; kb++) {
-                for (int nb = 0; nb < N / CO; nb++) {
-                    DFCC_HLS(PIPELINE II=1)
-                    if (nb == 0) x = a.read();
-                    for (int co = 0; co < CO; co++) {
-                        T_acc sum = kb == 0 ? T_acc(0) : acc[nb][co];
-                        for (int ci = 0; ci < CI; ci++) sum += T_acc(MUL::mul(x.data[ci], bbuf[kb * CI + ci][nb][co]));
-                        acc[nb][co] = sum;
-                        y.data[co] = T_out(T_mid(sum));
+            for (int i = 0; i < I; i++) {
+                for (int kb = 0; kb < K / CI; kb++) {
+                    for (int nb = 0; nb < N / CO; nb++) {
+                        DFCC_HLS(PIPELINE II=1)
+                        if (nb == 0) x = a.read();
+                        for (int co = 0; co < CO; co++) {
+                            T_acc sum = kb == 0 ? T_acc(0) : acc[nb][co];
+                            for (int ci = 0; ci < CI; ci++)
+                                sum += T_acc(MUL::mul(x.data[ci], bbuf[i][kb * CI + ci][nb][co]));
+                            acc[nb][co] = sum;
+                            y.data[co] = T_out(T_mid(sum));
+                        }
+                        if (kb == K / CI - 1) out.write(y);
                     }
-                    if (kb == K / CI - 1) out.write(y);
                 }
             }
         }
