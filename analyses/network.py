@@ -335,6 +335,8 @@ class Network:
         for i, cost in enumerate(costs):
             ins = [arrival(e) for e in self.in_edges[i]]
             start = max((f for f, _ in ins), default=0.0)
+            if cost.preload and len(ins) > 1:  # the other operands are read while the first is on its way
+                start = max(ins[0][0] - cost.preload, max(f for f, _ in ins[1:]))
             done_in = max((l for _, l in ins), default=0.0)
             pipe = min(cost.depth, PIPELINED_LOOP_LATENCY) + cost.lag
             first[i] = start + max(cost.depth, cost.fill * (done_in - start) + pipe)

@@ -405,17 +405,25 @@ def _matmul(p: Pipeline, op: df.MatmulOp) -> None:
     ci, co = df.kind_of(op).stream_lanes(op)
     a = p.read(op.lhs, ci, name)
     b = p.read(op.rhs, df.kind_of(op).read_lanes(op, op.rhs), name)
-    # linear.h matmul, per block of I batch entries: I x K x N / RL iterations buffering b, then
-    # M x I x K/CI x N/CO
+    # linear.h matmul: per block of I batch entries, matmul_load (I x K x N / RL iterations) and
+    # matmul_rows (M x I x K/CI x N/CO), two DATAFLOW processes around a ping-pong buffer: a block's
+    # rows start once it is loaded (`loaded`: written at the load's end, read at the block's first
+    # row), and a load starts once the rows two blocks back have released its buffer (`held`, one
+    # token per buffer: written at the load's start, read at the block's last row)
     load, nb, kb, rows = b.beats // outer, n // co, k // ci, m * inner
-    per_block = load + rows * kb * nb
+    per_block = rows * kb * nb
+    loader = p.process(f"{name}_load", name, outer * load)
+    p.read_at(loader, b, _every(outer * load))
     stage = p.process(name, name, outer * per_block)
     starts = _every(outer)[:, None] * per_block
-    p.read_at(stage, b, (starts + np.arange(load)[None, :]).ravel())
+    for tag, written, read in (("loaded", load - 1, 0), ("held", 0, per_block - 1)):
+        token = p.channel(f"{name}_{tag}", 1, outer, 2)
+        p.write(loader, token, _every(outer) * load + written)
+        p.read_at(stage, token, starts[:, 0] + read)
     a_beats = (np.arange(rows)[:, None] * kb + np.arange(kb)[None, :]).ravel() * nb
-    p.read_at(stage, a, (starts + load + a_beats[None, :]).ravel())
+    p.read_at(stage, a, (starts + a_beats[None, :]).ravel())
     outs = ((np.arange(rows) * kb + kb - 1)[:, None] * nb + np.arange(nb)[None, :]).ravel()
-    p.write(stage, p.output(op.output, co), (starts + load + outs[None, :]).ravel())
+    p.write(stage, p.output(op.output, co), (starts + outs[None, :]).ravel())
 
 
 def _fork(p: Pipeline, op: df.ForkOp) -> None:

@@ -56,7 +56,9 @@ class NodeCost:
     the fraction of its input tensor it absorbs before its first output (sizes skip FIFOs, rate
     independent); `lag` the cycles it works on its last beat read before writing the result (a conv's
     MACs of one window beat), after its fill and after its last input; `drain` the cycles from its first
-    output to its last when its input keeps up (0: one output beat a cycle). `weight_*` is the weight
+    output to its last when its input keeps up (0: one output beat a cycle); `preload` the part of
+    its depth spent reading its other operands, which starts at their first beat rather than its
+    first operand's (a matmul buffering its right operand). `weight_*` is the weight
     memory alone, in each place it could live.
     """
 
@@ -76,6 +78,7 @@ class NodeCost:
     offchip_bits: int = 0  # bits per inference moved to or from DRAM
     lag: int = 0
     drain: int = 0
+    preload: int = 0
 
     def with_mult(self, impl: str) -> NodeCost:
         """This cost with the multipliers on DSPs (as costed) or in LUTs (`lut`: no DSP left)."""

@@ -74,7 +74,8 @@ class MatmulOp(NodeOp):
     heads of a token-major projection are read where they are, without a transpose buffer. The left
     operand streams rows of K (K last, batch dims in order, M anywhere among them: `stage_dims()`);
     the output streams in the left operand's order with N in place of K. The right operand is
-    buffered (`buffer_words()`): per batch entry when the rows come batch by batch, else whole.
+    buffered (`buffer_words()`, twice: a ping-pong buffer): per batch entry when the rows come batch
+    by batch, else whole.
     """
 
     name = "dataflow.matmul"
@@ -173,24 +174,26 @@ class Matmul(NodeKind):
             # inner product): rows*K*N/(ci*co) compute cycles, bounded below by reading both operands
             compute = conv_cycles(rows, 1, k, n, 1, 1, rows, 1, ci, co, 1)
             # linear.h matmul: per block of I batch entries the right operand is loaded (I x K x N words,
-            # `read_lanes` a cycle) before the block's rows are computed, in sequence (UG1399: loops of one
-            # function body without DATAFLOW run one after the other)
+            # `read_lanes` a cycle) while the block before computes its rows: two DATAFLOW processes
+            # around a ping-pong buffer run at the slower one's rate (UG1399, PIPO buffers)
             lanes = self.read_lanes(op, op.rhs, {"coarse_in": ci, "coarse_out": co})
             load = -(-inner * k * n // lanes)
-            cycles = compute + outer * load
+            block = -(-compute // outer)
+            cycles = outer * max(load, block)
             # linear.h matmul: the first output beat is written after the first block's right operand
             # and the first row's K/CI left beats, in its last one
             nb, kb = -(-n // co), -(-k // ci)
             depth = load + (kb - 1) * nb + STAGE_PIPELINE_CYCLES
             mults = conv_multipliers(ci, co, 1)
-            # MatmulOp.buffer_words(): I x K x N words of the right operand, one buffer (linear.h loads a
-            # block, then computes with it), banked ci x co wide like conv weights (fpgaConvNet weights memory)
+            # MatmulOp.buffer_words(): I x K x N words of the right operand, ping-pong (two buffers, as
+            # above), banked ci x co wide like conv weights (fpgaConvNet weights memory)
             ww, wd = conv_weight_memory(k, inner * n, 1, 1, r_bits, ci, co, 1)
-            m_bram, m_lut = array_cost(ww, wd)
+            m_bram, m_lut = array_cost(ww, 2 * wd)
             acc_lut = lutram_luts(a_bits * co, -(-n // co))
             logic = mac_logic(mults, l_bits, r_bits, a_bits) + stage_logic(ci, l_bits)
             return NodeCost(
-                cycles=cycles, depth=depth, fill=1.0 / max(rows // batch, 1),
+                cycles=cycles, depth=depth, fill=1.0 / max(rows // batch, 1), preload=load,
+                drain=block + (outer - 1) * max(load, block),
                 dsp=multiplier_dsp(mults, l_bits, r_bits), bram18=m_bram, uram=0, lut=logic.lut + m_lut + acc_lut,
                 ff=logic.ff, out_lanes=self.stream_lanes(op, {"coarse_in": ci, "coarse_out": co})[1], mult_lut=mults * lut_multiplier(l_bits, r_bits),
             )

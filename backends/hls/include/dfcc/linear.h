@@ -11,7 +11,7 @@
 // Folding: CI input lanes x CO output lanes = CI*CO MACs per cycle; each input beat is read once
 // and used for all F/CO output beats (partial sums of the row kept in acc[F/CO][CO]).
 // linear: N*(C/CI)*(F/CO) cycles. matmul: per block of I batch entries, b ([I][K][N]) is buffered
-// first (I*K*N/RL cycles), then M*I*(K/CI)*(N/CO) cycles.
+// (I*K*N/RL cycles) while the previous block's M*I*(K/CI)*(N/CO) cycles of rows run.
 #ifndef DFCC_LINEAR_H
 #define DFCC_LINEAR_H
 
@@ -56,63 +56,90 @@ void linear(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, 
     }
 }
 
+// matmul's right operand buffer: the I batch entries one block of rows reads, N in CO banks.
+template <int I, int K, int N, int CO, typename T_b>
+using matmul_buffer = T_b[I][K][N / CO][CO];
+
+// Lanes of matmul's right operand stream: along its last dim group RC (see matmul).
+template <int RC, int CI, int CO>
+struct matmul_rhs_lanes {
+    enum { value = RC == 2 ? CO : RC == 1 ? CI : 1 };
+};
+
+// One block of matmul's right operand from its stream into `buf` (see matmul).
+template <int I, int K, int N, int RA, int RB, int RC, int CI, int CO, typename T_b>
+void matmul_load(hls::stream<vec<T_b, matmul_rhs_lanes<RC, CI, CO>::value> >& b, matmul_buffer<I, K, N, CO, T_b>& buf) {
+    constexpr int RL = matmul_rhs_lanes<RC, CI, CO>::value;
+    constexpr int dims[3] = {I, K, N};
+    for (int s = 0; s < dims[RA]; s++) {
+        for (int t = 0; t < dims[RB]; t++) {
+            for (int ub = 0; ub < dims[RC] / RL; ub++) {
+                DFCC_HLS(PIPELINE II=1)
+                const vec<T_b, RL> v = b.read();
+                for (int p = 0; p < RL; p++) {
+                    int idx[3];
+                    idx[RA] = s;
+                    idx[RB] = t;
+                    idx[RC] = ub * RL + p;
+                    buf[idx[0]][idx[1]][idx[2] / CO][idx[2] % CO] = v.data[p];
+                }
+            }
+        }
+    }
+}
+
+// One block of matmul's rows, M x I of them, against the buffered right operand (see matmul).
+template <int M, int I, int K, int N, int CI, int CO, typename T_a, typename T_b, typename T_acc, typename T_out,
+          typename T_mid, class MUL>
+void matmul_rows(hls::stream<vec<T_a, CI> >& a, const matmul_buffer<I, K, N, CO, T_b>& buf,
+                 hls::stream<vec<T_out, CO> >& out) {
+    T_acc acc[N / CO][CO];
+    vec<T_a, CI> x;
+    vec<T_out, CO> y;
+    DFCC_HLS(ARRAY_PARTITION variable=acc complete dim=2)
+    DFCC_HLS(ARRAY_PARTITION variable=x.data complete)
+    DFCC_HLS(ARRAY_PARTITION variable=y.data complete)
+    for (int m = 0; m < M; m++) {
+        for (int i = 0; i < I; i++) {
+            for (int kb = 0; kb < K / CI; kb++) {
+                for (int nb = 0; nb < N / CO; nb++) {
+                    DFCC_HLS(PIPELINE II=1)
+                    if (nb == 0) x = a.read();
+                    for (int co = 0; co < CO; co++) {
+                        T_acc sum = kb == 0 ? T_acc(0) : acc[nb][co];
+                        for (int ci = 0; ci < CI; ci++)
+                            sum += T_acc(MUL::mul(x.data[ci], buf[i][kb * CI + ci][nb][co]));
+                        acc[nb][co] = sum;
+                        y.data[co] = T_out(T_mid(sum));
+                    }
+                    if (kb == K / CI - 1) out.write(y);
+                }
+            }
+        }
+    }
+}
+
 // a [O][M][I][K] in CI lanes times b [O*I][K][N] -> y [O][M][I][N] in CO lanes: batch entry o*I + i
 // of b multiplies row (o, m, i) of a (I > 1: attention heads read token-major). For each o, b's I
-// entries are buffered first from its stream, whose dims are the groups (RA, RB, RC) of
-// (0: the I entries, 1: K, 2: N) (e.g. 2, 0, 1: a token-major K read as K^T), in RL lanes along RC:
-// CO along N, CI along K, 1 along the entries, so each beat lands in distinct banks.
+// entries are buffered from its stream, whose dims are the groups (RA, RB, RC) of (0: the I
+// entries, 1: K, 2: N) (e.g. 2, 0, 1: a token-major K read as K^T), in lanes along RC: CO along N,
+// CI along K, 1 along the entries, so each beat lands in distinct banks. The buffer sits between
+// two DATAFLOW processes, a ping-pong (PIPO) buffer (UG1399), so the next block loads while this
+// one's rows are computed.
 template <int O, int M, int I, int K, int N, int RA, int RB, int RC, int CI, int CO, typename T_a, typename T_b,
           typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul>
-void matmul(hls::stream<vec<T_a, CI> >& a, hls::stream<vec<T_b, RC == 2 ? CO : RC == 1 ? CI : 1> >& b,
+void matmul(hls::stream<vec<T_a, CI> >& a, hls::stream<vec<T_b, matmul_rhs_lanes<RC, CI, CO>::value> >& b,
             hls::stream<vec<T_out, CO> >& out) {
     static_assert(K % CI == 0 && N % CO == 0, "lanes must divide the dimensions");
     static_assert(RA != RB && RB != RC && RA != RC && RA >= 0 && RB >= 0 && RC >= 0 && RA < 3 && RB < 3 && RC < 3,
                   "(RA, RB, RC) must be a permutation of (0, 1, 2)");
-    constexpr int RL = RC == 2 ? CO : RC == 1 ? CI : 1;
-    constexpr int dims[3] = {I, K, N};
-    T_b bbuf[I][K][N / CO][CO];
-    T_acc acc[N / CO][CO];
-    vec<T_a, CI> x;
-    vec<T_out, CO> y;
-    DFCC_HLS(ARRAY_PARTITION variable=bbuf cyclic factor=CI dim=2)
-    DFCC_HLS(ARRAY_PARTITION variable=bbuf complete dim=4)
-    DFCC_HLS(ARRAY_PARTITION variable=acc complete dim=2)
-    DFCC_HLS(ARRAY_PARTITION variable=x.data complete)
-    DFCC_HLS(ARRAY_PARTITION variable=y.data complete)
     for (int o = 0; o < O; o++) {
-        for (int s = 0; s < dims[RA]; s++) {
-            for (int t = 0; t < dims[RB]; t++) {
-                for (int ub = 0; ub < dims[RC] / RL; ub++) {
-                    DFCC_HLS(PIPELINE II=1)
-                    const vec<T_b, RL> v = b.read();
-                    for (int p = 0; p < RL; p++) {
-                        int idx[3];
-                        idx[RA] = s;
-                        idx[RB] = t;
-                        idx[RC] = ub * RL + p;
-                        bbuf[idx[0]][idx[1]][idx[2] / CO][idx[2] % CO] = v.data[p];
-                    }
-                }
-            }
-        }
-        for (int m = 0; m < M; m++) {
-            for (int i = 0; i < I; i++) {
-                for (int kb = 0; kb < K / CI; kb++) {
-                    for (int nb = 0; nb < N / CO; nb++) {
-                        DFCC_HLS(PIPELINE II=1)
-                        if (nb == 0) x = a.read();
-                        for (int co = 0; co < CO; co++) {
-                            T_acc sum = kb == 0 ? T_acc(0) : acc[nb][co];
-                            for (int ci = 0; ci < CI; ci++)
-                                sum += T_acc(MUL::mul(x.data[ci], bbuf[i][kb * CI + ci][nb][co]));
-                            acc[nb][co] = sum;
-                            y.data[co] = T_out(T_mid(sum));
-                        }
-                        if (kb == K / CI - 1) out.write(y);
-                    }
-                }
-            }
-        }
+        DFCC_HLS(DATAFLOW)
+        matmul_buffer<I, K, N, CO, T_b> buf;
+        DFCC_HLS(ARRAY_PARTITION variable=buf cyclic factor=CI dim=2)
+        DFCC_HLS(ARRAY_PARTITION variable=buf complete dim=4)
+        matmul_load<I, K, N, RA, RB, RC, CI, CO, T_b>(b, buf);
+        matmul_rows<M, I, K, N, CI, CO, T_a, T_b, T_acc, T_out, T_mid, MUL>(a, buf, out);
     }
 }
 
