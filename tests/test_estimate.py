@@ -11,6 +11,7 @@ from dfcc.backends.estimate import Estimate, Network, describe, node_cost
 from dfcc.driver.cli import main
 from dfcc.frontends.mlir import parse_module
 from dfcc.hardware.logic import stage_logic
+from dfcc.kinds import kind_of
 
 
 def _conv_module(c, f, k, hw, stride, pad, elem="f32", wfmt="", groups=1):
@@ -220,14 +221,16 @@ func.func @main(%a: tensor<2x4x8xf32>, %b: tensor<2x8x6xf32>) -> tensor<2x8x6xf3
 def test_matmul_map_concat_models():
     module = parse_module(MATMUL)
     mm = node_cost(_node(module, "mm"))
-    # 2 batches x 4 rows x K=8 x N=6 MACs over ci*co = 6 multipliers: 384 / 6 = 64 cycles, after
-    # loading each batch's right operand, K x N/CO = 8 x 2 beats: 64 + 2 * 16 = 96 (the kernel's loops)
-    assert mm.cycles == 96
-    process = next(p for p in Pipeline.of_module(module).processes if p.name == "mm")
-    assert process.iterations == 96
+    # 2 batches x 4 rows x K=8 x N=6 MACs over ci*co = 6 multipliers: 384 / 6 = 64 cycles, 32 a batch;
+    # each batch's right operand, K x N/CO = 8 x 2 beats, loads while the batch before computes
+    # (ping-pong): 2 * max(16, 32) = 64 (the kernel's loops)
+    assert mm.cycles == 64
+    processes = {p.name: p for p in Pipeline.of_module(module).processes}
+    assert processes["mm"].iterations == 64 and processes["mm_load"].iterations == 32
     # first output: after those 16 load beats, the first row's K/CI = 4 left beats, 2 iterations each,
     # written in the last one's first iteration (16 + 3 * 2), then the 3-cycle pipeline
-    assert mm.depth == 16 + 3 * 2 + 3 == process.writes[0][1][0] + process.latency
+    loaded = next(at for ch, at in processes["mm_load"].writes if ch.name == "mm_loaded")
+    assert mm.depth == 16 + 3 * 2 + 3 == loaded[0] + 1 + processes["mm"].writes[0][1][0] + processes["mm"].latency
     # 6 multipliers of 8 x 8 bits pack two per DSP: 3 DSP; in fabric 6 * 64 = 384 LUT
     assert mm.dsp == 3 and mm.mult_lut == 384
     assert describe(_node(module, "mm")).macs == 2 * 4 * 8 * 6
@@ -237,6 +240,32 @@ def test_matmul_map_concat_models():
     cat = node_cost(_node(module, "cat"))
     # outer-axis concat: 96 words at one per cycle, buffering the second input's 48 words (LUTRAM)
     assert cat.cycles == 96 and cat.dsp == 0 and cat.depth == 48 + 3
+
+
+HEADS = """
+func.func @main(%a: tensor<2x4x8xf32>, %b: tensor<2x6x8xf32>) -> tensor<4x2x6xf32> {
+  %x = dataflow.source %a {name = "q", perm = array<i64: 1, 0, 2>} : (tensor<2x4x8xf32>) -> !dataflow.stream<4x2x8xf32>
+  %y = dataflow.source %b {name = "k", perm = array<i64: 1, 0, 2>} : (tensor<2x6x8xf32>) -> !dataflow.stream<6x2x8xf32>
+  %m = dataflow.matmul %x, %y {name = "mm", lhs_perm = array<i64: 1, 0, 2>, rhs_perm = array<i64: 2, 0, 1>, coarse_in = 2 : i64, coarse_out = 3 : i64} : (!dataflow.stream<4x2x8xf32>, !dataflow.stream<6x2x8xf32>) -> !dataflow.stream<4x2x6xf32>
+  %t = dataflow.sink %m {name = "out", perm = array<i64: 0, 1, 2>} : (!dataflow.stream<4x2x6xf32>) -> tensor<4x2x6xf32>
+  func.return %t : tensor<4x2x6xf32>
+}"""
+
+
+def test_matmul_reading_heads_token_major():
+    """q kᵀ with 2 heads, q and k streamed token-major (tokens x heads x 8): k is read as kᵀ into the
+    buffer of both heads, K along its stream's last dim, so in coarse_in lanes."""
+    module = parse_module(HEADS)
+    op = _node(module, "mm")
+    assert op.stage_dims() == (1, 4, 2, 8, 6) and op.rhs_order() == (2, 0, 1) and op.buffer_words() == 2 * 8 * 6
+    assert kind_of(op).read_lanes(op, op.rhs) == 2
+    mm = node_cost(op)
+    # 4 tokens x 2 heads = 8 rows x K=8 x N=6 MACs over 6 multipliers: 64 cycles; the load, 2 x 8 x 6
+    # words 2 a beat: 48, overlapped: max(48, 64) = 64
+    assert mm.cycles == 64
+    # first output: the 48 load beats, then the first row's 4 left beats of 2 iterations each (3 * 2),
+    # then the 3-cycle pipeline
+    assert mm.depth == 48 + 3 * 2 + 3 and mm.preload == 48
 
 
 LANES = """
