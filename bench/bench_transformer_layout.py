@@ -6,8 +6,9 @@ For the Hugging Face ViT of tests/hf_models (16 px images, 4 px patches) and a D
 (224 px, 16 px patches, 192 wide, 3 heads, 2 layers): dataflow nodes, transposes (whole-tensor
 buffers), their BRAM18 and the design's, each at the folding lower-to-dataflow leaves (all 1).
 Before the stream-order reshape (issue 10) ViT had 11 transposes (11 BRAM18 of 43) and DeiT-tiny
-11 (417 BRAM18 of 1,833); what remains is attention's head split (Q, Kᵀ, V) and head merge.
-Needs the `zoo` extra (transformers).
+11 (417 BRAM18 of 1,833); after it 8 (8 of 40; 304 of 1,720): attention's head splits (Q, Kᵀ, V) and
+head merge. With matmuls reading heads token-major none are left (ViT 36 BRAM18, DeiT-tiny 1,616, the
+matmuls' ping-pong Kᵀ and V buffers included). Needs the `zoo` extra (transformers).
 """
 
 from __future__ import annotations

@@ -8,6 +8,12 @@ their `*_embeds` twins take the embedded tokens (`--shape 1,16,32`) and so skip 
 import torch
 from torch import nn
 
+try:
+    from tests.torchvision_cpu import load_torchvision
+except ImportError:  # loaded by dfcc-import as a file, beside it
+    from torchvision_cpu import load_torchvision
+
+load_torchvision()  # before transformers, whose vision models import it
 transformers = __import__("transformers")
 
 HIDDEN, HEADS, LAYERS, VOCAB, POSITIONS = 32, 4, 2, 64, 32

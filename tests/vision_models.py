@@ -3,32 +3,16 @@
 `dfcc-import tests/vision_models.py:resnet18 --shape 1,3,32,32`; `VISION_MODELS` gives each one's input
 shape (the smallest its architecture allows, to keep the zoo fast). Needs the `zoo` extra.
 
-PyPI's torchvision wheels carry a C extension built against CUDA torch, which does not load beside the
-CPU torch pinned here. torchvision then still works as pure Python (its model builders need no C op),
-except that importing it registers fake kernels for two operators its extension would have defined
-(`torchvision::nms`, `qnms`). `_load_torchvision` declares those two schemas first, with no kernel, so
-the import succeeds and calling them fails loudly; timm imports torchvision, so it comes after.
+torchvision is imported through `tests/torchvision_cpu.py` (its C extension does not load beside the
+CPU torch pinned here); timm imports torchvision, so it comes after.
 """
 
-import torch
+try:
+    from tests.torchvision_cpu import load_torchvision
+except ImportError:  # loaded by dfcc-import as a file, beside it
+    from torchvision_cpu import load_torchvision
 
-
-def _load_torchvision():
-    """Import torchvision when its C extension cannot load (see the module docstring)."""
-    try:
-        import torchvision
-    except RuntimeError as failure:
-        if "torchvision::nms" not in str(failure):
-            raise
-        library = torch.library.Library("torchvision", "DEF")
-        for name in ("nms", "qnms"):
-            library.define(f"{name}(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-        _load_torchvision.library = library  # a Library drops its definitions when collected
-        import torchvision
-    return torchvision
-
-
-torchvision = _load_torchvision()
+torchvision = load_torchvision()
 import timm  # noqa: E402  (after torchvision, which it imports)
 
 tv = torchvision.models
