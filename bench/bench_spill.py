@@ -3,8 +3,10 @@
     python -m dfcc.bench.bench_spill [--cache DIR] [--only resnet18,yolov5n,unet4] [--fast]
 
 - ResNet-18 (torchvision layout), 4-bit weights / 5-bit activations, ZCU102 at 200 MHz: explore with weights
-  in BRAM/URAM/LUTRAM only, then with off-chip weights (whole or split by depth at any percent), then also
-  with the skip FIFOs evicted where that frees BRAM within the bandwidth (SMOF). Anchor: AutoWS's model, 168.5 img/s at 152.0 of 153.6 Gbps; the issue's
+  in BRAM/URAM/LUTRAM only, then with off-chip weights (whole or split by depth at any percent; a conv may
+  take weight-stationary tiles, conv.h conv_tiled, reading its streamed weights once per tile), then also
+  with the skip FIFOs evicted where that frees BRAM within the bandwidth (SMOF). Anchor: AutoWS's model,
+  168.5 img/s at 152.0 of 153.6 Gbps; the issue's
   target is >= 300 img/s within 153.6 Gbps.
 - YOLOv5n (C3, SPPF, PAN neck with upsample + concat) at 640x640, 8-bit, U250: latency of one image with
   off-chip weights and skip eviction, and the same with spatial parallelism (several pixels per beat from the input on). Anchor: SATAY,
