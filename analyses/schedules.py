@@ -344,7 +344,7 @@ def _conv_px(p: Pipeline, op: df.ConvOp) -> None:
 
 def _conv_tiled(p: Pipeline, op: df.ConvOp) -> None:
     """conv.h conv_tiled: a copy into the FIFO holding a tile's share of the input, the window generator,
-    then per tile of R output pixels R*C/CI iterations reading its windows, C/CI*F/CO*K/FINE*R MAC
+    then per tile of R output pixels R*C/CI iterations reading its windows, C/CI*F/CO*ceil(K/FINE)*R MAC
     iterations, and R*F/CO iterations writing its pixels."""
     name = op.node_name.data
     c, (_, ho, wo, f) = op.input.type.get_shape()[-1], op.output.type.get_shape()
@@ -357,7 +357,7 @@ def _conv_tiled(p: Pipeline, op: df.ConvOp) -> None:
     p.write(copy, held, _every(x.beats))
     windows = _sliding_window(p, op, li, held)
     r = op.int_prop("tile")
-    cb, nf, kf, tiles = c // li, f // lo, kr * kc // op.int_prop("fine"), ho * wo // r
+    cb, nf, kf, tiles = c // li, f // lo, -(-(kr * kc) // op.int_prop("fine")), ho * wo // r
     load, mac, store = r * cb, r * cb * nf * kf, r * nf
     per_tile = load + mac + store
     starts = _every(tiles)[:, None] * per_tile

@@ -230,7 +230,7 @@ class Conv(NodeKind):
             """conv.h conv_tiled: `cost` (the same folding, pixel-outer) with a tile's windows and its
             accumulators buffered, each weight word swept once per tile, and its load-compute-store cycles."""
             li, lo = self.stream_lanes(op, dict(zip(factors, folding)))
-            cb, nf, kf = c // li, f // lo, kr * kc // folding[3]
+            cb, nf, kf = c // li, f // lo, -(-(kr * kc) // folding[3])
             cycles = tiled_conv_cycles(emitted(0), emitted(ho * wo - 1), hp * wp, cb, ho * wo, nf * kf, nf)
             # a tile's windows (KR*KC*CI words of d bits each, CB per pixel) and every filter's
             # accumulator for each pixel of the tile (CO wide, NF*tile deep)

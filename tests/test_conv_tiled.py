@@ -38,8 +38,8 @@ def _lit(a: np.ndarray) -> str:
 
 
 def _three_convs() -> str:
-    """conv0: 3x3, 4 -> 8 with bias, all weights from DRAM, tiles of one row (6 pixels: 6 sweeps), two of
-    its three kernel positions a cycle; conv1: 3x3 stride 2, 8 -> 8, half its words on chip, one tile of
+    """conv0: 3x3, 4 -> 8 with bias, all weights from DRAM, tiles of one row (6 pixels: 6 sweeps), four of
+    its nine kernel positions a cycle (3 steps, the last one partly idle); conv1: 3x3 stride 2, 8 -> 8, half its words on chip, one tile of
     the whole 3x3 output (1 sweep); conv2: 1x1, 8 -> 6, on chip, tiles of 3 pixels."""
     rng = np.random.default_rng(0)
     w0, b0, w1, w2 = (rng.integers(-6, 7, size=s) / 8.0 for s in ((8, 4, 3, 3), (8,), (8, 8, 3, 3), (6, 8, 1, 1)))
@@ -49,7 +49,7 @@ def _three_convs() -> str:
     %s = dataflow.source %a {{name = "in", perm = array<i64: 0, 2, 3, 1>}} : (tensor<1x4x6x6xf32>) -> !dataflow.stream<1x6x6x4xf32>
     %w0 = dataflow.weights {{name = "w0", value = dense<{_lit(w0)}> : tensor<8x4x3x3xf32>}} : tensor<8x4x3x3xf32>
     %b0 = dataflow.weights {{name = "b0", value = dense<{_lit(b0)}> : tensor<8xf32>}} : tensor<8xf32>
-    %c0 = dataflow.conv %s, %w0, %b0 {{dataflow.weights_memory = "off_chip", name = "conv0", kernel = array<i64: 3, 3>, {geometry.format(s=1, p=1)}, coarse_in = 2 : i64, coarse_out = 4 : i64, fine = 3 : i64, tile = 6 : i64}} : (!dataflow.stream<1x6x6x4xf32>, tensor<8x4x3x3xf32>, tensor<8xf32>) -> !dataflow.stream<1x6x6x8xf32>
+    %c0 = dataflow.conv %s, %w0, %b0 {{dataflow.weights_memory = "off_chip", name = "conv0", kernel = array<i64: 3, 3>, {geometry.format(s=1, p=1)}, coarse_in = 2 : i64, coarse_out = 4 : i64, fine = 4 : i64, tile = 6 : i64}} : (!dataflow.stream<1x6x6x4xf32>, tensor<8x4x3x3xf32>, tensor<8xf32>) -> !dataflow.stream<1x6x6x8xf32>
     %w1 = dataflow.weights {{name = "w1", value = dense<{_lit(w1)}> : tensor<8x8x3x3xf32>}} : tensor<8x8x3x3xf32>
     %c1 = dataflow.conv %c0, %w1 {{dataflow.weights_on_chip = 50 : i64, name = "conv1", kernel = array<i64: 3, 3>, {geometry.format(s=2, p=1)}, coarse_in = 4 : i64, coarse_out = 2 : i64, tile = 9 : i64}} : (!dataflow.stream<1x6x6x8xf32>, tensor<8x8x3x3xf32>) -> !dataflow.stream<1x3x3x8xf32>
     %w2 = dataflow.weights {{name = "w2", value = dense<{_lit(w2)}> : tensor<6x8x1x1xf32>}} : tensor<6x8x1x1xf32>

@@ -131,16 +131,16 @@ void conv_px(hls::stream<vec<T_in, P * G::C> >& in, hls::stream<vec<T_out, P * F
 // written, F/CO beats each. Each (pixel, filter) sum takes its products in conv_mac's order, so the bits
 // are conv_mac's. The weights are swept HO*WO/R times per inference instead of HO*WO (a weight stream
 // from DRAM moves R times fewer bits); cycles: the window walk up to the tile's windows, then
-// R*C/CI*F/CO*K/FINE MAC cycles, then R*F/CO output beats, in turn. Ungrouped convolutions only.
+// R*C/CI*F/CO*ceil(K/FINE) MAC cycles, then R*F/CO output beats, in turn. Ungrouped convolutions only.
 // acc[fo][r] is read and written back every cycle, R cycles apart: R must cover the adder's latency
 // for the pipeline to keep II=1 (the DEPENDENCE pragma states there is no dependence across iterations).
 template <class G, int F, int CI, int CO, int R, int FINE, typename T_in, typename T_w, typename T_b,
           typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W>
 void conv_mac_tiled(hls::stream<window<T_in, G::KR, G::KC, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w,
                     const T_b bias[F]) {
-    constexpr int K = G::KR * G::KC, CB = G::C / CI, NF = F / CO, KF = K / FINE;
+    constexpr int K = G::KR * G::KC, CB = G::C / CI, NF = F / CO, KF = (K + FINE - 1) / FINE;  // conv_mac's KT
     static_assert(G::C % CI == 0 && F % CO == 0, "lanes must divide the channels and the filters");
-    static_assert(K % FINE == 0, "FINE must divide KR*KC");
+    static_assert(FINE >= 1 && FINE <= K, "FINE must be in 1..KR*KC");
     static_assert((G::HO * G::WO) % R == 0, "R must divide the output pixels");
     DFCC_HLS(ARRAY_PARTITION variable=bias cyclic factor=CO)
     window<T_in, G::KR, G::KC, CI> tile[R][CB];  // the tile's windows
@@ -167,6 +167,7 @@ void conv_mac_tiled(hls::stream<window<T_in, G::KR, G::KC, CI> >& in, hls::strea
                             T_acc sum = bt == 0 && t == 0 ? T_acc(val(bias[fo * CO + co])) : acc[fo][r][co];
                             for (int m = 0; m < CI * FINE; m++) {
                                 const int j = t * CI * FINE + m;  // position in the (c, kr, kc) run
+                                if (K % FINE != 0 && j >= CI * K) continue;  // past the run: an idle slot
                                 const int c = j / K, kr = j % K / G::KC, kc = j % G::KC;
                                 sum += T_acc(MUL::mul(tile[r][bt].data[kr][kc][c], val(word.data[co * CI * FINE + m])));
                             }
