@@ -10,7 +10,10 @@ from xdsl.context import Context
 from xdsl.dialects import get_all_dialects
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.parser import Parser
+from xdsl.parser.generic_parser import ParserState
 from xdsl.utils.exceptions import ParseError, VerifyException
+from xdsl.utils.lexer import Input, Token
+from xdsl.utils.mlir_lexer import MLIRLexer, MLIRTokenKind, StringLiteral
 
 from dfcc.kinds import Dataflow
 from dfcc.dialects.linalg_extra import extended_linalg
@@ -94,14 +97,41 @@ def _quoted_hex_splats(text: str) -> str:
     return _HEX_SPLAT.sub(quoted, text)
 
 
+class _BlobLexer(MLIRLexer):
+    """xDSL's lexer, finding a string literal without escapes by its closing quote.
+
+    xDSL matches every literal with a regex that steps through it a character at a time; torch-mlir's
+    weight blobs are hex strings of megabytes, and a byte search finds their end many times faster.
+    """
+
+    def _lex_string_literal(self, start_pos: int) -> Token:
+        content = self.input.content
+        end = content.find('"', start_pos + 1)
+        if end < 0 or any(content.find(char, start_pos + 1, end) >= 0 for char in '\\\n\v\f'):
+            return super()._lex_string_literal(start_pos)  # escapes, or not closed: xDSL's own rules
+        self.pos = end + 1
+        return Token(MLIRTokenKind.STRING_LIT, StringLiteral(start_pos, self.pos, self.input))
+
+
 class _LineRecordingParser(Parser):
     """xDSL's parser, remembering the line each op starts on (for diagnostics)."""
+
+    def __init__(self, ctx: Context, text: str, filename: str):
+        super().__init__(ctx, text, filename)
+        self._parser_state = ParserState(_BlobLexer(Input(text, filename)))
+        self._counted = (0, 1)  # (offset, line at it): lines are counted from the last op, not the file start
 
     def parse_operation(self):
         start = self._current_token.span.start
         op = super().parse_operation()
         source = self.lexer.input
-        remember_line(op, source.name, source.content.count("\n", 0, start) + 1)
+        offset, line = self._counted
+        if start >= offset:
+            line += source.content.count("\n", offset, start)
+        else:
+            line -= source.content.count("\n", start, offset)
+        self._counted = (start, line)
+        remember_line(op, source.name, line)
         return op
 
 
