@@ -86,7 +86,8 @@ def elements_array(attr) -> np.ndarray:
 def make_resource(name: str, array: np.ndarray, element_type: Float32Type | IntegerType = f32) -> DenseResourceAttr:
     """A new dense_resource holding `array` (float32, or an integer type such as i8 for indices and
     bitmasks), under a unique handle derived from `name`."""
-    array = np.ascontiguousarray(array, dtype=_numpy_dtype(element_type))
+    array = np.array(array, dtype=_numpy_dtype(element_type), order="C")  # a copy the caller cannot change
+    array.setflags(write=False)
     storage = _storage()
     handle = storage.declare_resource(f"dfcc_{name}")
     blob = "0x" + (_ALIGNMENT_HEADER + array.tobytes()).hex().upper()

@@ -68,12 +68,35 @@ class Weights(ConstantKind):
         fmt = formats_of(op.format)
         if fmt is None:
             return (value,)
-        value = value.astype(np.float64)
         check_on_grid(op, value, fmt)
-        return (value,)
+        return (value.astype(np.float64),)
+
+
+# (values, format) pairs found on the grid, by id of the read-only values (kept here so the id stays theirs)
+_ON_GRID: dict[int, tuple[np.ndarray, object]] = {}
 
 
 def check_on_grid(op: NodeOp, value: np.ndarray, fmt) -> None:
-    """Refuse weights whose values are off the grid of their format (consumers would round them)."""
-    if fmt is not None and not weights_on_grid(value, fmt):
+    """Refuse weights whose values are off the grid of their format (consumers would round them).
+
+    Read-only values (a blob's, decoded once) are checked once per format: a reference run per
+    calibration batch would otherwise re-check every weight of the network."""
+    if fmt is None:
+        return
+    key = tuple(fmt) if isinstance(fmt, list) else fmt
+    known = _ON_GRID.get(id(value))
+    if known is not None and known[0] is value and known[1] == key:
+        return
+    if not weights_on_grid(value, fmt):
         raise DfccError(f"weights '{op.node_name.data}' hold values that are not on the grid of their format")
+    if _read_only(value):
+        _ON_GRID[id(value)] = (value, key)
+
+
+def _read_only(array: np.ndarray) -> bool:
+    """Whether no one can change these numbers: read-only down to an immutable bytes buffer or a read-only owner."""
+    while isinstance(array, np.ndarray):
+        if array.flags.writeable:
+            return False
+        array = array.base
+    return array is None or isinstance(array, bytes)
