@@ -33,7 +33,6 @@ from dfcc.dialects.dataflow import NodeOp
 from dfcc.errors import DfccError
 from dfcc.kinds.conv import held_beats
 from dfcc.kinds.linear import linear_rows
-from dfcc.kinds.map import iteration_grid
 from dfcc.kinds.source import port_lanes
 from dfcc.kinds.sparse_conv import pair_histogram, pe_work
 from dfcc.kinds.window import WindowOp
@@ -304,7 +303,7 @@ def _conv(p: Pipeline, op: df.ConvOp) -> None:
     p.write(mac, y, ((last[:, None] * nf + np.arange(nf)[None, :]) * kf + kf - 1).ravel())
 
 
-def _sliding_window_px(p: Pipeline, op: WindowOp, px: int) -> Channel:
+def _sliding_window_px(p: Pipeline, op: df.ConvOp, px: int) -> Channel:
     """window.h sliding_window_px: per padded row ceil(WP/P) steps of P columns; a step reads the
     beat holding its last column while that is in the image, and emits the group of P windows whose
     last column falls in it (on the row stride grid)."""
@@ -440,9 +439,8 @@ def _sparse_linear(p: Pipeline, op: df.SparseLinearOp) -> None:
 
 def _pool(p: Pipeline, op: df.PoolOp) -> None:
     lanes, _ = df.kind_of(op).stream_lanes(op)
-    px = op.int_prop("pixels")
-    windows = _sliding_window(p, op, lanes) if px == 1 else _sliding_window_px(p, op, px)
-    # pool.h (and its _px forms): one window in, one beat out per iteration
+    windows = _sliding_window(p, op, lanes)
+    # pool.h: one window in, one beat out per iteration
     stage = p.process(f"{op.node_name.data}.pool", op.node_name.data, windows.beats)
     p.read_at(stage, windows, _every(windows.beats))
     p.write(stage, p.output(op.output, lanes), _every(windows.beats))
@@ -515,14 +513,13 @@ def _fork(p: Pipeline, op: df.ForkOp) -> None:
 def _map(p: Pipeline, op: df.MapOp) -> None:
     name = op.node_name.data
     out_shape = list(op.output.type.get_shape())
-    rank = len(out_shape)
-    kind = df.kind_of(op)
-    _, lanes = kind.stream_lanes(op)
-    grid = iteration_grid(op)  # one beat per iteration (P pixels per beat: the width in steps of P)
+    rank, c_out = len(out_shape), out_shape[-1]
+    _, lanes = df.kind_of(op).stream_lanes(op)
+    grid = out_shape[:-1] + [c_out // lanes]
     stage = p.process(name, name, _prod(grid))
     for value in op.inputs:
         shape = [1] * (rank - len(value.type.get_shape())) + list(value.type.get_shape())
-        x = p.read(value, kind.read_lanes(op, value), name)
+        x = p.read(value, lanes if shape[-1] == c_out else 1, name)
         # kinds/map.py emit_hls: a full input is read every iteration; a broadcast one the first
         # time each of its elements is needed (all broadcast dims at index 0)
         mask = np.zeros(grid, dtype=bool)
