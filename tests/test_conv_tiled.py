@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from dfcc.analyses.network import Network
-from dfcc.analyses.reference import run_reference
 from dfcc.analyses.simulation import simulate
 from dfcc.backends.estimate.report import Estimate
 from dfcc.errors import DfccError
@@ -20,6 +19,7 @@ from dfcc.kinds import ConvOp
 from dfcc.kinds.cost import describe, node_cost
 from dfcc.passes.explore import apply_design, explore
 from dfcc.passes.quantize import Quantize
+from tests.csim_check import csim_equals_reference
 
 # the AutoWS check layer: 3x3, 256 -> 256 at 14x14, 16-bit weights and data, 32-bit accumulators
 CHECK_LAYER = """
@@ -139,9 +139,6 @@ def test_tiled_convs_csim_bit_exact(bounded):
     """conv0 streams its words from the testbench's DRAM 6 times (once per row tile), conv1 half of its words
     once, conv2 reads its ROM per tile of 3 pixels: C simulation equals the CPU reference, also with every
     FIFO at its depth."""
-    pytest.importorskip("hls4ml")
-    from dfcc.backends.hls.bounded import bounded_csim
-    from dfcc.backends.hls.csim import csim
     from dfcc.backends.hls.emit import emit_design
 
     module = _quantized()
@@ -150,11 +147,7 @@ def test_tiled_convs_csim_bit_exact(bounded):
     assert "dfcc::weight_reader<6, 12," in top  # conv0: 6 sweeps of its 12 words
     assert "dfcc::weight_merge<1, 36, 36>" in top  # conv1: one sweep, half of its 72 words streamed
     x = np.random.default_rng(4).standard_normal((1, 4, 6, 6)).astype(np.float32)
-    (expected,) = run_reference(module, [x])
-    result = (bounded_csim if bounded else csim)(module, [x])
-    assert result.warnings == []
-    assert np.abs(expected).max() > 0
-    np.testing.assert_array_equal(result.outputs[0], expected)
+    assert np.abs(csim_equals_reference(module, [x], bounded)).max() > 0
 
 
 def test_explore_tiles_when_the_bandwidth_binds():

@@ -11,11 +11,11 @@ import pytest
 from xdsl.utils.exceptions import VerifyException
 
 from dfcc.analyses.network import Network
-from dfcc.analyses.reference import run_reference
 from dfcc.analyses.simulation import simulate
 from dfcc.backends.estimate import node_cost
 from dfcc.kinds.cost import step_factors
 from dfcc.kinds.hls_offchip import mac_words
+from tests.csim_check import csim_equals_reference
 from tests.test_estimate import _conv_module, _fold, _node
 from tests.test_spill import _offchip_module
 
@@ -81,17 +81,9 @@ def test_partial_fine_csim_bit_exact(bounded):
     """The streamed-weights model with fine not dividing 9: conv1 (2 groups, half its words on chip)
     at fine 2, conv2 (weights from DRAM, 4 channels a beat) at fine 4; C simulation equals the CPU
     reference, also with every FIFO at its depth."""
-    pytest.importorskip("hls4ml")
-    from dfcc.backends.hls.bounded import bounded_csim
-    from dfcc.backends.hls.csim import csim
-
     module = _offchip_module()
     _fold(_node(module, "conv1"), fine=2)
     _fold(_node(module, "conv2"), fine=4)
     module.verify()
     x = np.random.default_rng(5).standard_normal((1, 4, 6, 6)).astype(np.float32)
-    (expected,) = run_reference(module, [x])
-    result = (bounded_csim if bounded else csim)(module, [x])
-    assert result.warnings == []
-    assert np.abs(expected).max() > 0
-    np.testing.assert_array_equal(result.outputs[0], expected)
+    assert np.abs(csim_equals_reference(module, [x], bounded)).max() > 0

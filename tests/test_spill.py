@@ -32,6 +32,7 @@ from dfcc.kinds.hls_offchip import dram_layout, mac_words, streamed_words
 from dfcc.passes.explore import Explore
 from dfcc.passes.quantize import Quantize
 from dfcc.passes.spill import evict, evict_paying_skips, fastest_ii, place_weights, skip_fifos, spill
+from tests.csim_check import csim_equals_reference
 
 LIT = Path(__file__).resolve().parent.parent / "lit_tests" / "spill"
 
@@ -217,8 +218,6 @@ def test_evicted_skips_csim_bit_exact(bounded):
     stages over m_axi ports; the testbench's arrays are the DRAM): C simulation equals the reference."""
     pytest.importorskip("hls4ml")
     pytest.importorskip("torch_mlir.fx")
-    from dfcc.backends.hls.bounded import bounded_csim
-    from dfcc.backends.hls.csim import csim
     from dfcc.examples.models import MODELS
     from dfcc.frontends.torch import import_module
     from dfcc.passes.lower_to_dataflow import LowerToDataflow
@@ -233,11 +232,7 @@ def test_evicted_skips_csim_bit_exact(bounded):
         evict(network.edges[f.edge].value, network.nodes[network.edges[f.edge].consumer].op)
     Explore(platform="zcu104").apply(ctx, module)
     assert sum(isinstance(op, DdrFifoOp) for op in module.walk()) == 2
-    inputs = [x.numpy() for x in spec.inputs(seed=1)]
-    (expected,) = run_reference(module, inputs)
-    result = (bounded_csim if bounded else csim)(module, inputs)
-    assert result.warnings == []
-    np.testing.assert_array_equal(result.outputs[0], expected)
+    csim_equals_reference(module, [x.numpy() for x in spec.inputs(seed=1)], bounded)
 
 
 def _offchip_module():
@@ -321,17 +316,9 @@ def test_streamed_weights_csim_bit_exact(bounded):
     """conv0, conv2 (three ports, three beats) and fc (several words a beat, two beats) read every weight from the
     testbench's DRAM arrays, conv1 half of its words (the other half from its ROM): C simulation equals
     the CPU reference, also with every FIFO at its depth."""
-    pytest.importorskip("hls4ml")
-    from dfcc.backends.hls.bounded import bounded_csim
-    from dfcc.backends.hls.csim import csim
-
     module = _offchip_module()
     x = np.random.default_rng(4).standard_normal((1, 4, 6, 6)).astype(np.float32)
-    (expected,) = run_reference(module, [x])
-    result = (bounded_csim if bounded else csim)(module, [x])
-    assert result.warnings == []
-    assert np.abs(expected).max() > 0
-    np.testing.assert_array_equal(result.outputs[0], expected)
+    assert np.abs(csim_equals_reference(module, [x], bounded)).max() > 0
 
 
 def test_evicted_line_buffer_cost_by_hand():
@@ -358,14 +345,7 @@ def test_evicted_line_buffer_cost_by_hand():
 def test_evicted_line_buffer_csim_bit_exact(bounded):
     """The lit model's two convs (3x3 pad 1, and 3x3 stride 2 pad 1 after a pool) with their line buffers in
     DRAM rings (the testbench's arrays), 8-bit: C simulation equals the reference."""
-    pytest.importorskip("hls4ml")
-    from dfcc.backends.hls.bounded import bounded_csim
-    from dfcc.backends.hls.csim import csim
-
     module = parse_module(_body(LIT / "line_buffer.mlir"))
     Quantize(weight_bits=8, act_bits=8).apply(make_context(), module)
     x = np.random.default_rng(4).standard_normal((1, 4, 8, 8)).astype(np.float32)
-    (expected,) = run_reference(module, [x])
-    result = (bounded_csim if bounded else csim)(module, [x])
-    assert result.warnings == []
-    np.testing.assert_array_equal(result.outputs[0], expected)
+    csim_equals_reference(module, [x], bounded)
