@@ -33,6 +33,7 @@ from dfcc.dialects.dataflow import NodeOp
 from dfcc.errors import DfccError
 from dfcc.kinds.conv import held_beats
 from dfcc.kinds.linear import linear_rows
+from dfcc.kinds.map import iteration_grid
 from dfcc.kinds.source import port_lanes
 from dfcc.kinds.sparse_conv import pair_histogram, pe_work
 from dfcc.kinds.window import WindowOp
@@ -513,13 +514,14 @@ def _fork(p: Pipeline, op: df.ForkOp) -> None:
 def _map(p: Pipeline, op: df.MapOp) -> None:
     name = op.node_name.data
     out_shape = list(op.output.type.get_shape())
-    rank, c_out = len(out_shape), out_shape[-1]
-    _, lanes = df.kind_of(op).stream_lanes(op)
-    grid = out_shape[:-1] + [c_out // lanes]
+    rank = len(out_shape)
+    kind = df.kind_of(op)
+    _, lanes = kind.stream_lanes(op)
+    grid = iteration_grid(op)  # one beat per iteration (P pixels per beat: the width in steps of P)
     stage = p.process(name, name, _prod(grid))
     for value in op.inputs:
         shape = [1] * (rank - len(value.type.get_shape())) + list(value.type.get_shape())
-        x = p.read(value, lanes if shape[-1] == c_out else 1, name)
+        x = p.read(value, kind.read_lanes(op, value), name)
         # kinds/map.py emit_hls: a full input is read every iteration; a broadcast one the first
         # time each of its elements is needed (all broadcast dims at index 0)
         mask = np.zeros(grid, dtype=bool)

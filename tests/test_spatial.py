@@ -7,6 +7,7 @@ reference."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -23,7 +24,7 @@ from dfcc.backends.hls.emit import emit_design
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context
 from dfcc.hardware.platforms import load_platform
-from dfcc.kinds import ConvOp, SourceOp
+from dfcc.kinds import ConvOp, MapOp, SourceOp, kind_of
 from dfcc.passes.explore import Explore, explore
 from dfcc.passes.zero_skip import to_zero_skipping
 from tests.test_estimate import _conv_module, _fold, _node
@@ -152,6 +153,9 @@ def _block(pixels: int, pw_pixels: int):
         _fold(op, coarse_in=extents["coarse_in"], coarse_out=extents["coarse_out"],
               coarse_group=extents["coarse_group"], fine=math.gcd(3, extents["fine"]), pixels=px)
     _fold(next(op for op in module.walk() if isinstance(op, SourceOp)), pixels=pixels)
+    for op in module.walk():
+        if isinstance(op, MapOp):  # the ReLUs and the residual add, whole pixels per beat
+            _fold(op, coarse=op.output.type.get_shape()[-1], pixels=pixels)
     module.verify()
     return module
 
@@ -168,6 +172,7 @@ def test_csim_spatial_block_bit_exact(pixels, pw_pixels):
     module = _block(pixels, pw_pixels)
     top = emit_design(module).files["top.cpp"]
     assert top.count("dfcc::conv_px<") == 2 + (pw_pixels > 1)
+    assert len(re.findall(rf"dfcc::vec<.*, {8 * pixels}> y;", top)) == 3  # the ReLUs and the add: P pixels per beat
     assert "dfcc::lanes<" in top  # the ReLU, fork and add read other lanes
     _exact(module, csim)
 
@@ -179,3 +184,100 @@ def test_spatial_block_deadlock_free_once_sized_and_bounded_csim_bit_exact():
     sim = simulate(module)
     assert not sim.deadlock, sim.describe_deadlock()
     _exact(module, bounded_csim)  # the C++ agrees: it runs with those depths
+
+
+# ---- element-wise maps at P pixels per beat
+
+class _Gate(torch.nn.Module):
+    """Stride-2 stem, ReLU, then a squeeze-excitation style gate with a per-channel scale: a map
+    joining a full stream with a broadcast [1,1,1,C] one and a parameter."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.stem = torch.nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.scale = torch.nn.Parameter(torch.rand(1, 8, 1, 1) + 0.5)
+
+    def forward(self, x):
+        y = torch.relu(self.stem(x))
+        return y * torch.sigmoid(y.mean((2, 3), keepdim=True)) * self.scale
+
+
+def _gate(pixels: int):
+    """The gate at 8 bits with the input, stem and every full-size map at `pixels` per beat."""
+    pytest.importorskip("torch_mlir.fx")
+    from dfcc.driver.pipeline import parse_pipeline
+    from dfcc.frontends.mlir import parse_module
+    from dfcc.frontends.torch import import_to_text
+    from dfcc.passes.registry import get_pass
+
+    module = parse_module(import_to_text(_Gate().eval(), torch.zeros(1, 3, 16, 16)))
+    ctx = make_context()
+    for spec in parse_pipeline("lower-to-dataflow,quantize{weight-bits=8 act-bits=8}"):
+        spec.instantiate(get_pass(spec.name)).apply(ctx, module)
+    _fold(next(op for op in module.walk() if isinstance(op, ConvOp)), coarse_in=3, coarse_out=8, fine=3, pixels=pixels)
+    _fold(next(op for op in module.walk() if isinstance(op, SourceOp)), pixels=pixels)
+    maps = [op for op in module.walk() if isinstance(op, MapOp) and op.folding_extents()["pixels"] > 1]
+    assert [len(op.inputs) + len(op.params) for op in maps] == [1, 3]  # the ReLU; the gate (x, scale, parameter)
+    for op in maps:
+        _fold(op, coarse=8, pixels=pixels)
+    module.verify()
+    return module
+
+
+def test_map_pixels_need_whole_pixels_and_divide_cycles():
+    module = _gate(1)
+    relu, gate = [op for op in module.walk() if isinstance(op, MapOp) and op.folding_extents()["pixels"] > 1]
+    assert gate.folding_extents() == {"coarse": 8, "pixels": 8}
+    one = node_cost(gate)
+    # 8x8 pixels of 8 channels, 8 lanes: 64 cycles; at 4 pixels per beat 16, with 4x the multipliers
+    four = node_cost(_fold(gate, pixels=4))
+    assert (one.cycles, four.cycles, four.out_lanes) == (64, 16, 32)
+    assert four.mult_lut == 4 * one.mult_lut
+    kind = kind_of(gate)
+    assert [kind.read_lanes(gate, v) for v in gate.inputs] == [32, 8]  # the broadcast gate: one pixel's channels
+    module.verify()
+    _fold(relu, coarse=4, pixels=2)
+    with pytest.raises(VerifyException, match=r"pixels=2 per beat needs every channel in a beat \(coarse = 8\)"):
+        module.verify()
+
+
+@pytest.mark.parametrize("pixels", [2, 4])
+def test_csim_spatial_maps_bit_exact(pixels):
+    module = _gate(pixels)
+    top = emit_design(module).files["top.cpp"]
+    assert len(re.findall(rf"dfcc::vec<.*, {8 * pixels}> y;", top)) == 2  # the ReLU and the gate
+    _exact(module, csim)
+
+
+class _Act(torch.nn.Module):
+    """An activation on the image, then a stride-2 conv: at 2 pixels per beat the map (16x16/2 = 128
+    cycles) binds the conv at 8 (18 padded rows x 3 steps = 54) and the output port (8x8 = 64)."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = torch.nn.Conv2d(3, 4, 3, stride=2, padding=1)
+
+    def forward(self, x):
+        return self.conv(torch.nn.functional.hardswish(x))
+
+
+def test_spatial_map_binding_the_ii_simulates_as_estimated():
+    pytest.importorskip("torch_mlir.fx")
+    from dfcc.frontends.mlir import parse_module
+    from dfcc.frontends.torch import import_to_text
+    from dfcc.passes.registry import get_pass
+
+    module = parse_module(import_to_text(_Act().eval(), torch.zeros(1, 3, 16, 16)))
+    get_pass("lower-to-dataflow")().apply(make_context(), module)
+    (act,) = [op for op in module.walk() if isinstance(op, MapOp)]
+    _fold(act, coarse=3, pixels=2)
+    _fold(next(op for op in module.walk() if isinstance(op, ConvOp)), coarse_in=3, coarse_out=4, fine=9, pixels=8)
+    _fold(next(op for op in module.walk() if isinstance(op, SourceOp)), pixels=2)
+    module.verify()
+    sim = simulate(module)
+    assert not sim.deadlock, sim.describe_deadlock()
+    est = Estimate.of_module(module).totals
+    assert est.ii == 128
+    assert abs(est.ii - sim.ii) <= 0.05 * sim.ii, (est.ii, sim.ii)
