@@ -304,7 +304,7 @@ def _conv(p: Pipeline, op: df.ConvOp) -> None:
     p.write(mac, y, ((last[:, None] * nf + np.arange(nf)[None, :]) * kf + kf - 1).ravel())
 
 
-def _sliding_window_px(p: Pipeline, op: df.ConvOp, px: int) -> Channel:
+def _sliding_window_px(p: Pipeline, op: WindowOp, px: int) -> Channel:
     """window.h sliding_window_px: per padded row ceil(WP/P) steps of P columns; a step reads the
     beat holding its last column while that is in the image, and emits the group of P windows whose
     last column falls in it (on the row stride grid)."""
@@ -440,8 +440,9 @@ def _sparse_linear(p: Pipeline, op: df.SparseLinearOp) -> None:
 
 def _pool(p: Pipeline, op: df.PoolOp) -> None:
     lanes, _ = df.kind_of(op).stream_lanes(op)
-    windows = _sliding_window(p, op, lanes)
-    # pool.h: one window in, one beat out per iteration
+    px = op.int_prop("pixels")
+    windows = _sliding_window(p, op, lanes) if px == 1 else _sliding_window_px(p, op, px)
+    # pool.h (and its _px forms): one window in, one beat out per iteration
     stage = p.process(f"{op.node_name.data}.pool", op.node_name.data, windows.beats)
     p.read_at(stage, windows, _every(windows.beats))
     p.write(stage, p.output(op.output, lanes), _every(windows.beats))

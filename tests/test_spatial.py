@@ -24,7 +24,7 @@ from dfcc.backends.hls.emit import emit_design
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context
 from dfcc.hardware.platforms import load_platform
-from dfcc.kinds import ConvOp, MapOp, SourceOp, kind_of
+from dfcc.kinds import ConvOp, MapOp, PoolOp, SourceOp, kind_of
 from dfcc.passes.explore import Explore, explore
 from dfcc.passes.zero_skip import to_zero_skipping
 from tests.test_estimate import _conv_module, _fold, _node
@@ -280,4 +280,66 @@ def test_spatial_map_binding_the_ii_simulates_as_estimated():
     assert not sim.deadlock, sim.describe_deadlock()
     est = Estimate.of_module(module).totals
     assert est.ii == 128
+    assert abs(est.ii - sim.ii) <= 0.05 * sim.ii, (est.ii, sim.ii)
+
+
+# ---- pools at P pixels per beat
+
+class _Pools(torch.nn.Module):
+    """A conv, then a padded 3x3 stride-2 max pool and a 2x2 average pool (a sum pool and a map)."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        y = torch.nn.functional.max_pool2d(self.conv(x), 3, stride=2, padding=1)
+        return torch.nn.functional.avg_pool2d(y, 2)
+
+
+def _pools(pixels: int):
+    """The pools at 8 bits with every node taking `pixels` whole pixels per beat (capped by its widths)."""
+    pytest.importorskip("torch_mlir.fx")
+    from dfcc.driver.pipeline import parse_pipeline
+    from dfcc.frontends.mlir import parse_module
+    from dfcc.frontends.torch import import_to_text
+    from dfcc.passes.registry import get_pass
+
+    module = parse_module(import_to_text(_Pools().eval(), torch.zeros(1, 3, 16, 16)))
+    ctx = make_context()
+    for spec in parse_pipeline("lower-to-dataflow,quantize{weight-bits=8 act-bits=8}"):
+        spec.instantiate(get_pass(spec.name)).apply(ctx, module)
+    for op in module.walk():
+        extents = op.folding_extents() if isinstance(op, (ConvOp, PoolOp, MapOp, SourceOp)) else {}
+        _fold(op, **{k: math.gcd(pixels, e) if k == "pixels" else e for k, e in extents.items()})
+    module.verify()
+    return module
+
+
+def test_pool_pixels_divide_cycles():
+    module = _pools(1)
+    pool = next(op for op in module.walk() if isinstance(op, PoolOp) and op.kind.data == "max")
+    assert pool.folding_extents() == {"coarse": 4, "pixels": 8}  # gcd(16 in, 8 out)
+    # the padded 18x18 input at one pixel per cycle; at 4 pixels per beat 18 rows x ceil(18/4) = 5 steps
+    assert node_cost(pool).cycles == 18 * 18
+    assert (node_cost(_fold(pool, pixels=4)).cycles, node_cost(pool).out_lanes) == (18 * 5, 16)
+    _fold(pool, coarse=2)
+    with pytest.raises(VerifyException, match=r"pixels=4 per beat needs whole pixels \(coarse = 4 channels, got 2\)"):
+        module.verify()
+
+
+@pytest.mark.parametrize("pixels", [2, 4])
+def test_csim_spatial_pools_bit_exact(pixels):
+    module = _pools(pixels)
+    top = emit_design(module).files["top.cpp"]
+    assert "dfcc::max_pool_px<" in top and "dfcc::sum_pool_px<" in top
+    _exact(module, csim)
+
+
+def test_spatial_pools_simulate_as_estimated():
+    module = _pools(4)
+    sim = simulate(module)
+    assert not sim.deadlock, sim.describe_deadlock()
+    est = Estimate.of_module(module).totals
     assert abs(est.ii - sim.ii) <= 0.05 * sim.ii, (est.ii, sim.ii)
