@@ -24,7 +24,7 @@ from dfcc.backends.hls.emit import emit_design
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context
 from dfcc.hardware.platforms import load_platform
-from dfcc.kinds import ConvOp, MapOp, PoolOp, SourceOp, kind_of
+from dfcc.kinds import ConvOp, ForkOp, MapOp, PoolOp, SourceOp, kind_of
 from dfcc.passes.explore import Explore, explore
 from dfcc.passes.zero_skip import to_zero_skipping
 from tests.test_estimate import _conv_module, _fold, _node
@@ -154,8 +154,8 @@ def _block(pixels: int, pw_pixels: int):
               coarse_group=extents["coarse_group"], fine=math.gcd(3, extents["fine"]), pixels=px)
     _fold(next(op for op in module.walk() if isinstance(op, SourceOp)), pixels=pixels)
     for op in module.walk():
-        if isinstance(op, MapOp):  # the ReLUs and the residual add, whole pixels per beat
-            _fold(op, coarse=op.output.type.get_shape()[-1], pixels=pixels)
+        if isinstance(op, (MapOp, ForkOp)):  # the ReLUs, the fork and the residual add, whole pixels per beat
+            _fold(op, coarse=op.results[0].type.get_shape()[-1], pixels=pixels)
     module.verify()
     return module
 
@@ -173,7 +173,8 @@ def test_csim_spatial_block_bit_exact(pixels, pw_pixels):
     top = emit_design(module).files["top.cpp"]
     assert top.count("dfcc::conv_px<") == 2 + (pw_pixels > 1)
     assert len(re.findall(rf"dfcc::vec<.*, {8 * pixels}> y;", top)) == 3  # the ReLUs and the add: P pixels per beat
-    assert "dfcc::lanes<" in top  # the ReLU, fork and add read other lanes
+    assert ("dfcc::lanes<" in top) == (pw_pixels != pixels)  # the 1x1 conv and the add meet other lanes
+    assert f"dfcc::fork_each<{8 * 8 // pixels}, {8 * pixels}>" in top
     _exact(module, csim)
 
 
@@ -239,6 +240,18 @@ def test_map_pixels_need_whole_pixels_and_divide_cycles():
     module.verify()
     _fold(relu, coarse=4, pixels=2)
     with pytest.raises(VerifyException, match=r"pixels=2 per beat needs every channel in a beat \(coarse = 8\)"):
+        module.verify()
+
+
+def test_fork_pixels_need_whole_pixels_and_divide_cycles():
+    module = _gate(1)
+    fork = next(op for op in module.walk() if isinstance(op, ForkOp))
+    assert fork.folding_extents() == {"coarse": 8, "pixels": 8}
+    # 8x8 pixels of 8 channels in 8 lanes: 64 cycles; 4 pixels per beat: 16 cycles, 32 lanes
+    assert node_cost(_fold(fork, coarse=8)).cycles == 64
+    assert (node_cost(_fold(fork, pixels=4)).cycles, node_cost(fork).out_lanes) == (16, 32)
+    _fold(fork, coarse=4)
+    with pytest.raises(VerifyException, match=r"pixels=4 per beat needs whole pixels \(coarse = 8 channels, got 4\)"):
         module.verify()
 
 
