@@ -16,7 +16,7 @@ Search (deterministic given the seed):
 1. Every node's legal design points: each folding factor a divisor of its dimension (a partial factor,
    a conv's `fine`: the least value for each number of steps), times where its
    weight memory lives (BRAM; URAM if the board has it; LUTRAM). Spatial parallelism (`pixels` > 1
-   on graph inputs and on convs taking and giving whole pixels per beat) only with spatial=true.
+   on graph inputs, and on convs, maps, pools and forks taking whole pixels per beat) only with spatial=true.
    Points that are no faster and no cheaper in every resource than another are dropped.
 2. For a target initiation interval T, every node takes its cheapest point with cycles <= T, cheapest
    meaning the smallest weighted sum of its resources as fractions of the budget (utilisation x
@@ -421,7 +421,7 @@ def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed
 
     With `off_chip_weights` a conv/linear node may stream its weights from DRAM (AutoWS), within
     utilisation x the platform's off-chip bandwidth at the target II. With `spatial` the nodes
-    that can (graph inputs, dense convs) may take more than one pixel per beat (`pixels`).
+    that can (graph inputs, dense convs, maps, pools, forks) may take more than one pixel per beat (`pixels`).
     `share_repeated=False` costs every node on its own, not once per repeated layer (same answer, slower).
     `reserve` (per resource) is kept out of the budget: FIFO memory beyond the costed skip FIFOs."""
     if not 0 < utilisation <= 1:
