@@ -32,8 +32,8 @@ Search (deterministic given the seed):
    a slower II counts as missed), then the few values just below the best one are tried with more
    rounds (feasibility is nearly, not exactly, monotone) until one is proven infeasible (and with
    it every lower one) or three in a row fail.
-4. Lanes matched: a data-movement node (one `coarse` factor, the lanes it reads and writes, no
-   MACs) whose lanes differ from its producer's takes the producer's lanes where that folding is
+4. Lanes matched: a data-movement node (a `coarse` factor, the lanes it reads and writes, at one
+   pixel per beat, no MACs) whose lanes differ from its producer's takes the producer's lanes where that folding is
    legal, no slower than the II and within budget, so the HLS design needs no lane converter there.
 5. DSPs where they are free: nodes left with fabric (LUT) multipliers move them onto DSPs while
    the DSP budget has room (most LUTs saved per DSP first). Same cycles, so the II is unchanged;
@@ -365,18 +365,20 @@ class _Search:
         """Data-movement nodes take their producer's lanes where legal, no slower, within budget (step 4)."""
         network, current = self.network, list(picks)
         for n, model in enumerate(network.nodes):
-            if model.factors != ("coarse",) or model.macs or not network.in_edges[n]:
+            if model.factors not in (("coarse",), ("coarse", SPATIAL_FACTOR)) or model.macs or not network.in_edges[n]:
                 continue
             producer = network.edges[network.in_edges[n][0]].producer
             lanes = totals.costs[producer].out_lanes
             folding, memory, mult, on_chip = current[n]
-            if folding == (lanes,) or model.extents[0] % lanes:
+            # at P > 1 pixels a beat is already whole pixels (coarse = all channels)
+            if folding[0] == lanes or model.extents[0] % lanes or any(f != 1 for f in folding[1:]):
                 continue
-            candidate = model.cost((lanes,))
+            matched = (lanes,) + folding[1:]
+            candidate = model.cost(matched)
             # only where `coarse` is the lanes of the streams it reads and writes (not a channel concat's)
             if candidate.out_lanes != lanes or candidate.cycles > totals.compute_ii:
                 continue
-            trial = current[:n] + [((lanes,), memory, mult, on_chip)] + current[n + 1:]
+            trial = current[:n] + [(matched, memory, mult, on_chip)] + current[n + 1:]
             trial_totals = self.evaluate(trial)
             if trial_totals.ii <= totals.ii and np.all(self.over(trial_totals) <= 1.0 + 1e-12):
                 current, totals = trial, trial_totals

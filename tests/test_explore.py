@@ -229,6 +229,21 @@ def test_explore_refits_lanes_around_a_slow_converter():
     assert network.evaluate(search.choices_of(rows)).ii == 192
 
 
+def test_match_lanes_gives_maps_their_producers_lanes():
+    """Step 4 on maps, whose folding is (coarse, pixels): "four" at 4 lanes then "three" at 6 need a
+    4 -> 2 -> 6 converter of 768 / 2 = 384 cycles. The source writes one whole pixel (12 lanes) a
+    beat, so both maps take 12 lanes, 768 / 12 = 64 cycles each, and no converter is left."""
+    network = Network.from_module(parse_module(LANES))
+    search = _Search(network, load_platform("zcu102"), 0.9, 0)
+    picks = [((6, 1), "bram", "dsp", 100) if m.name == "three" else c
+             for m, c in zip(network.nodes, network.ir_choices())]
+    totals = network.evaluate(picks)
+    assert totals.ii == 384
+    matched, matched_totals = search.match_lanes(picks, totals)
+    assert [matched[i][0] for i in (1, 2)] == [(12, 1), (12, 1)]
+    assert matched_totals.ii == 64 and not matched_totals.converters
+
+
 def test_explore_infeasibility_proof_is_sound():
     """A target the Lagrangian weights prove infeasible has no design within budget: checked by
     trying every combination of the nodes' points (node resources only, as the proof counts)."""
