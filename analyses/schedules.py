@@ -570,19 +570,19 @@ def _transpose(p: Pipeline, op: df.TransposeOp) -> None:
 
 
 def _concat_pixels(p: Pipeline, op: df.ConcatOp) -> None:
-    name, k = op.node_name.data, op.pixel_beats()
-    pixels = op.output.type.num_elements // op.output.type.get_shape()[-1]
-    left, ka = p.read(op.inputs[0], op.inputs[0].type.get_shape()[-1] // k, name), k
+    name, k, px = op.node_name.data, op.pixel_beats(), op.int_prop("pixels")
+    beats = op.output.type.num_elements // op.output.type.get_shape()[-1] // px  # of P whole pixels each
+    left, ka = p.read(op.inputs[0], px * op.inputs[0].type.get_shape()[-1] // k, name), k
     for i, value in enumerate(op.inputs[1:], start=1):
-        right = p.read(value, value.type.get_shape()[-1] // k, name)
+        right = p.read(value, px * value.type.get_shape()[-1] // k, name)
         lanes = ka * left.lanes + k * right.lanes
         # concat.h concat_pixels (kinds/concat.py): per pixel K iterations, a read while j < KA, b while
-        # j < KB, a write at the last
-        stage = p.process(name if len(op.inputs) == 2 else f"{name}.part{i}", name, pixels * k)
-        j = _every(pixels * k)
+        # j < KB, a write at the last; concat_pixels_px (K = 1): per beat of P pixels, a, b and a write
+        stage = p.process(name if len(op.inputs) == 2 else f"{name}.part{i}", name, beats * k)
+        j = _every(beats * k)
         p.read_at(stage, left, j[j % k < ka])
         p.read_at(stage, right, j)
-        out = p.output(op.output, lanes) if i == len(op.inputs) - 1 else p.channel(f"s_{name}_part{i}", lanes, pixels)
+        out = p.output(op.output, lanes) if i == len(op.inputs) - 1 else p.channel(f"s_{name}_part{i}", lanes, beats)
         p.write(stage, out, j[j % k == k - 1])
         left, ka = out, 1
 
@@ -620,11 +620,13 @@ def _resize(p: Pipeline, op: df.ResizeOp) -> None:
     _, h, w, c = op.input.type.get_shape()
     _, sh, sw, _ = op.ints_prop("scale")
     lanes, _ = df.kind_of(op).stream_lanes(op)
+    px = op.int_prop("pixels")
     x = p.read(op.input, lanes, name)
-    # resize.h: one output beat per iteration; an input beat read at every (h % SH, w % SW) == 0
-    rows, cols = (h * sh, w * sw) if op.mode.data == "nearest" else ((h - 1) * sh + 1, (w - 1) * sw + 1)
+    # resize.h: one output beat per iteration; an input beat read at every (h % SH, w % SW) == 0, w the
+    # output column (upsample_nearest_px: the output beat of P pixels, its channels in one beat)
+    rows, cols = (h * sh, w * sw // px) if op.mode.data == "nearest" else ((h - 1) * sh + 1, (w - 1) * sw + 1)
     reads = (np.arange(rows)[:, None] % sh == 0) & (np.arange(cols)[None, :] % sw == 0)
-    cb = c // lanes
+    cb = px * c // lanes
     stage = p.process(name, name, rows * cols * cb)
     p.read_at(stage, x, (_grid_where(reads)[:, None] * cb + np.arange(cb)[None, :]).ravel())
     p.write(stage, p.output(op.output, lanes), _every(stage.iterations))
