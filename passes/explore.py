@@ -32,9 +32,10 @@ Search (deterministic given the seed):
    a slower II counts as missed), then the few values just below the best one are tried with more
    rounds (feasibility is nearly, not exactly, monotone) until one is proven infeasible (and with
    it every lower one) or three in a row fail.
-4. Lanes matched: a data-movement node (a `coarse` factor, the lanes it reads and writes, at one
-   pixel per beat, no MACs) whose lanes differ from its producer's takes the producer's lanes where that folding is
-   legal, no slower than the II and within budget, so the HLS design needs no lane converter there.
+4. Lanes matched: a data-movement node (a `coarse` factor, the lanes it reads and writes, no
+   MACs) whose lanes differ from its producer's takes the producer's lanes (past its channels,
+   with spatial=true, as whole pixels per beat) where that folding is legal, no slower than the
+   II and within budget, so the HLS design needs no lane converter there.
 5. DSPs where they are free: nodes left with fabric (LUT) multipliers move them onto DSPs while
    the DSP budget has room (most LUTs saved per DSP first). Same cycles, so the II is unchanged;
    fabric multipliers stay only where the DSPs ran out.
@@ -157,6 +158,15 @@ def _pareto(data: np.ndarray, chunk: int = 64) -> np.ndarray:
     return np.sort(order[np.array(kept, dtype=np.intp)])
 
 
+def _lanes_folding(model: NodeModel, lanes: int) -> tuple[int, ...] | None:
+    """The (coarse[, pixels]) folding of a data-movement node that reads and writes `lanes`: that many
+    channels, or, past its channels (its first extent), whole pixels, lanes / channels of them."""
+    channels = model.extents[0]
+    if len(model.factors) == 1 or lanes <= channels:
+        return (lanes,) + (1,) * (len(model.factors) - 1)
+    return (channels, lanes // channels) if lanes % channels == 0 else None
+
+
 class _Search:
     def __init__(self, network: Network, platform: Platform, utilisation: float, seed: int, off_chip: bool = False,
                  spatial: bool = False, share: bool = True, reserve: dict[str, float] | None = None):
@@ -168,6 +178,7 @@ class _Search:
         # the last entry is off-chip bits per inference: utilisation x bandwidth x target II (set per target)
         self.limit_vec = np.array([max(self.limits[k], 1e-9) for k in RESOURCES] + [1e30])
         self.off_chip = off_chip
+        self.spatial = spatial
         self.spaces = _node_spaces(network, platform, off_chip, spatial, share)
         # every node's points stacked into one array, so a step over all nodes is one numpy operation
         sizes = [len(space.choices) for space in self.spaces]
@@ -370,10 +381,9 @@ class _Search:
             producer = network.edges[network.in_edges[n][0]].producer
             lanes = totals.costs[producer].out_lanes
             folding, memory, mult, on_chip = current[n]
-            # at P > 1 pixels a beat is already whole pixels (coarse = all channels)
-            if folding[0] == lanes or model.extents[0] % lanes or any(f != 1 for f in folding[1:]):
+            matched = _lanes_folding(model, lanes)
+            if matched in (None, folding) or matched not in foldings(model, self.spatial):
                 continue
-            matched = (lanes,) + folding[1:]
             candidate = model.cost(matched)
             # only where `coarse` is the lanes of the streams it reads and writes (not a channel concat's)
             if candidate.out_lanes != lanes or candidate.cycles > totals.compute_ii:
