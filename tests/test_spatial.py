@@ -23,7 +23,7 @@ from dfcc.backends.hls.emit import emit_design
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context
 from dfcc.hardware.platforms import load_platform
-from dfcc.kinds import ConvOp, ForkOp, MapOp, PoolOp, SourceOp, kind_of
+from dfcc.kinds import ConcatOp, ConvOp, DepthToSpaceOp, ForkOp, MapOp, PoolOp, ResizeOp, SourceOp, kind_of
 from dfcc.passes.explore import Explore, explore
 from dfcc.passes.zero_skip import to_zero_skipping
 from tests.test_estimate import _conv_module, _fold, _node
@@ -310,6 +310,16 @@ class _Pools(torch.nn.Module):
         return torch.nn.functional.avg_pool2d(y, 2)
 
 
+def _unrolled(module, pixels: int, kinds) -> None:
+    """Every node of `kinds` at each factor's extent (all channels, the whole kernel), `pixels` capped by
+    its widths, weights on chip (no weight-stationary tiles)."""
+    for op in module.walk():
+        if isinstance(op, kinds):
+            extents = op.folding_extents()
+            _fold(op, **{k: math.gcd(pixels, e) if k == "pixels" else 1 if k == "tile" else e for k, e in extents.items()})
+    module.verify()
+
+
 def _pools(pixels: int):
     """The pools at 8 bits with every node taking `pixels` whole pixels per beat (capped by its widths)."""
     pytest.importorskip("torch_mlir.fx")
@@ -322,10 +332,7 @@ def _pools(pixels: int):
     ctx = make_context()
     for spec in parse_pipeline("lower-to-dataflow,quantize{weight-bits=8 act-bits=8}"):
         spec.instantiate(get_pass(spec.name)).apply(ctx, module)
-    for op in module.walk():
-        extents = op.folding_extents() if isinstance(op, (ConvOp, PoolOp, MapOp, SourceOp)) else {}
-        _fold(op, **{k: math.gcd(pixels, e) if k == "pixels" else e for k, e in extents.items()})
-    module.verify()
+    _unrolled(module, pixels, (ConvOp, PoolOp, MapOp, SourceOp))
     return module
 
 
@@ -354,4 +361,119 @@ def test_spatial_pools_simulate_as_estimated():
     sim = simulate(module)
     assert not sim.deadlock, sim.describe_deadlock()
     est = Estimate.of_module(module).totals
+    assert abs(est.ii - sim.ii) <= 0.05 * sim.ii, (est.ii, sim.ii)
+
+
+# ---- concat, resize and depth_to_space at P pixels per beat
+
+class _Joins(torch.nn.Module):
+    """A UNet-style decoder joint: a stride-2 conv, its nearest 2x upsampling and its stride-2
+    transposed conv (a 1x1 conv with 4 phases of filters, then depth_to_space), concatenated by
+    channel with the full-size branch, then a 2x2 max pool (so that the one-pixel-a-cycle output port,
+    8x8 = 64 cycles, does not bind)."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.down = torch.nn.Conv2d(4, 4, 3, stride=2, padding=1)
+        self.up = torch.nn.Upsample(scale_factor=2, mode="nearest")
+        self.deconv = torch.nn.ConvTranspose2d(4, 2, 2, stride=2)
+
+    def forward(self, x):
+        y = torch.relu(self.conv(x))
+        d = self.down(y)
+        return torch.nn.functional.max_pool2d(torch.cat([y, self.up(d), self.deconv(d)], 1), 2)
+
+
+def _joins(pipeline: str = "lower-to-dataflow,quantize{weight-bits=8 act-bits=8}"):
+    pytest.importorskip("torch_mlir.fx")
+    from dfcc.driver.pipeline import parse_pipeline
+    from dfcc.frontends.mlir import parse_module
+    from dfcc.frontends.torch import import_to_text
+    from dfcc.passes.registry import get_pass
+
+    module = parse_module(import_to_text(_Joins().eval(), torch.zeros(1, 3, 16, 16)))
+    ctx = make_context()
+    for spec in parse_pipeline(pipeline):
+        spec.instantiate(get_pass(spec.name)).apply(ctx, module)
+    return module
+
+
+def _ops(module, cls):
+    return [op for op in module.walk() if isinstance(op, cls)]
+
+
+def test_joins_pixels_need_whole_pixels_and_divide_cycles():
+    module = _joins("lower-to-dataflow")
+    (cat,), (up,), (d2s,) = _ops(module, ConcatOp), _ops(module, ResizeOp), _ops(module, DepthToSpaceOp)
+    assert cat.folding_extents() == {"coarse": 2, "side": 2, "pixels": 16}  # gcd(4, 4, 2) channels
+    assert up.folding_extents() == {"coarse": 4, "pixels": 8}  # the 8-pixel input width
+    assert d2s.folding_extents() == {"coarse": 2, "pixels": 16}
+    # 16x16 pixels of 4 + 4 + 2 channels, side by side at coarse = 2: one pixel a cycle, 256; at 4 pixels
+    # a beat 64 cycles, 40 lanes out
+    assert node_cost(_fold(cat, coarse=2, side=2)).cycles == 256
+    assert (node_cost(_fold(cat, pixels=4)).cycles, node_cost(cat).out_lanes) == (64, 40)
+    # nearest 8x8 -> 16x16 of 4 channels: 256 output beats of a pixel; at 4 pixels 64, 16 lanes
+    assert node_cost(_fold(up, coarse=4)).cycles == 256
+    assert (node_cost(_fold(up, pixels=4)).cycles, node_cost(up).out_lanes) == (64, 16)
+    # depth_to_space 8x8x(2x2x2) -> 16x16x2: 9 rows (one draining) of 8*8/L beats: 9 * 64 / 2 at L = 2,
+    # 9 * 64 / 8 at 4 pixels (L = 8)
+    assert node_cost(_fold(d2s, coarse=2)).cycles == 9 * 32
+    assert (node_cost(_fold(d2s, pixels=4)).cycles, node_cost(d2s).out_lanes) == (9 * 8, 8)
+    module.verify()
+    for op, bad, message in ((cat, {"side": 1}, r"pixels=4 per beat needs whole pixels \(side = 2, coarse = 2\)"),
+                             (up, {"coarse": 2}, r"pixels=4 per beat needs whole pixels \(coarse = 4 channels, got 2\)"),
+                             (d2s, {"pixels": 2, "coarse": 1}, r"pixels=2 per beat needs whole pixels \(coarse = 2\) "
+                                                               r"and a multiple of SW = 2")):
+        good = {k: op.int_prop(k) for k in bad}
+        _fold(op, **bad)
+        with pytest.raises(VerifyException, match=message):
+            module.verify()
+        _fold(op, **good)
+
+
+def _spatial_joins(pixels: int):
+    """The joint at 8 bits with every node taking all its channels and `pixels` (capped by its widths)
+    whole pixels per beat."""
+    module = _joins()
+    _unrolled(module, pixels, (ConvOp, MapOp, ForkOp, PoolOp, SourceOp, ConcatOp, ResizeOp, DepthToSpaceOp))
+    return module
+
+
+def test_csim_spatial_joins_bit_exact():  # P = 4: depth_to_space takes 2 runs of SW = 2 pixels a beat
+    module = _spatial_joins(4)
+    top = emit_design(module).files["top.cpp"]
+    for kernel in ("concat_pixels_px<", "upsample_nearest_px<", "depth_to_space_px<"):
+        assert f"dfcc::{kernel}" in top, kernel
+    _exact(module, csim)
+
+
+def test_spatial_joins_simulate_as_estimated():
+    module = _spatial_joins(4)
+    write_depths(size_fifos(module).depths)
+    sim = simulate(module)
+    assert not sim.deadlock, sim.describe_deadlock()
+    est = Estimate.of_module(module)
+    assert abs(est.totals.ii - sim.ii) <= 0.05 * sim.ii, (est.totals.ii, sim.ii)
+    # each new stage's schedule (analyses/schedules.py) takes the cycles its cost states
+    iterations = {s.name: s.iterations for s in sim.stages}
+    cycles = {m.name: c.cycles for m, c in zip(est.network.nodes, est.totals.costs)}
+    assert [iterations[n] for n in ("concat0.part1", "concat0.part2", "resize0", "depth_to_space0")] == \
+        [cycles["concat0"], cycles["concat0"], cycles["resize0"], cycles["depth_to_space0"]] == [64, 64, 64, 72]
+
+
+def test_explore_gives_joins_pixels_only_with_spatial():
+    """On U250 every channel is unrolled; at one pixel a cycle the 16x16 full-size stages bind (256
+    cycles plus the padded conv walk, 18 x 18 = 324); with spatial=true concat, resize and
+    depth_to_space take more than one pixel a beat and the design simulates as estimated."""
+    module = _joins("lower-to-dataflow,explore{platform=u250}")
+    assert Estimate.of_module(module).totals.ii == 324
+    assert {op.int_prop("pixels") for op in _ops(module, (ConcatOp, ResizeOp, DepthToSpaceOp))} == {1}
+    module = _joins("lower-to-dataflow,explore{platform=u250 spatial=true}")
+    est = Estimate.of_module(module).totals
+    assert est.ii < 324 / 2
+    assert all(op.int_prop("pixels") > 1 for op in _ops(module, (ConcatOp, ResizeOp, DepthToSpaceOp)))
+    sim = simulate(module)
+    assert not sim.deadlock, sim.describe_deadlock()
     assert abs(est.ii - sim.ii) <= 0.05 * sim.ii, (est.ii, sim.ii)
