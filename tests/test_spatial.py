@@ -1,5 +1,5 @@
-"""Spatial parallelism (`pixels` adjacent pixels per beat on graph inputs, convs, maps, pools and
-forks): the folding the verifier accepts, its cost on hand-computed cases, explore's choice only
+"""Spatial parallelism (`pixels` adjacent pixels per beat on graph inputs, convs, maps, pools, forks,
+concats, resizes and depth_to_space): the folding the verifier accepts, its cost on hand-computed cases, explore's choice only
 with spatial=true, the cycle-level schedules against the estimate, and the C simulation (plain and
 bounded FIFOs) at 2 and 4 pixels per beat, bit-exact against the CPU reference."""
 
