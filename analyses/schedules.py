@@ -34,6 +34,7 @@ from dfcc.errors import DfccError
 from dfcc.kinds.conv import held_beats
 from dfcc.kinds.linear import linear_rows
 from dfcc.kinds.map import iteration_grid
+from dfcc.kinds.sink import sink_lanes
 from dfcc.kinds.source import port_lanes
 from dfcc.kinds.sparse_conv import pair_histogram, pe_work
 from dfcc.kinds.window import WindowOp
@@ -202,7 +203,7 @@ def _source(p: Pipeline, op: df.SourceOp) -> None:
 
 
 def _sink(p: Pipeline, op: df.SinkOp) -> None:
-    ch = p.read(op.input, p.producer_lanes(op.input), op.node_name.data)
+    ch = p.read(op.input, sink_lanes(op) or p.producer_lanes(op.input), op.node_name.data)
     ch.port = True
     # the DMA draining the output port: one beat per cycle
     drain = p.process(op.node_name.data, op.node_name.data, ch.beats)

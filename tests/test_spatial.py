@@ -23,7 +23,7 @@ from dfcc.backends.hls.emit import emit_design
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context
 from dfcc.hardware.platforms import load_platform
-from dfcc.kinds import ConcatOp, ConvOp, DepthToSpaceOp, ForkOp, MapOp, PoolOp, ResizeOp, SourceOp, kind_of
+from dfcc.kinds import ConcatOp, ConvOp, DepthToSpaceOp, ForkOp, MapOp, PoolOp, ResizeOp, SinkOp, SourceOp, kind_of
 from dfcc.passes.explore import Explore, explore
 from dfcc.passes.zero_skip import to_zero_skipping
 from tests.test_estimate import _conv_module, _fold, _node
@@ -369,8 +369,7 @@ def test_spatial_pools_simulate_as_estimated():
 class _Joins(torch.nn.Module):
     """A UNet-style decoder joint: a stride-2 conv, its nearest 2x upsampling and its stride-2
     transposed conv (a 1x1 conv with 4 phases of filters, then depth_to_space), concatenated by
-    channel with the full-size branch, then a 2x2 max pool (so that the one-pixel-a-cycle output port,
-    8x8 = 64 cycles, does not bind)."""
+    channel with the full-size branch into the output port."""
 
     def __init__(self):
         super().__init__()
@@ -383,7 +382,7 @@ class _Joins(torch.nn.Module):
     def forward(self, x):
         y = torch.relu(self.conv(x))
         d = self.down(y)
-        return torch.nn.functional.max_pool2d(torch.cat([y, self.up(d), self.deconv(d)], 1), 2)
+        return torch.cat([y, self.up(d), self.deconv(d)], 1)
 
 
 def _joins(pipeline: str = "lower-to-dataflow,quantize{weight-bits=8 act-bits=8}"):
@@ -421,6 +420,11 @@ def test_joins_pixels_need_whole_pixels_and_divide_cycles():
     # 9 * 64 / 8 at 4 pixels (L = 8)
     assert node_cost(_fold(d2s, coarse=2)).cycles == 9 * 32
     assert (node_cost(_fold(d2s, pixels=4)).cycles, node_cost(d2s).out_lanes) == (9 * 8, 8)
+    # the output port: one 10-channel pixel a cycle, 256; 4 a beat, 64
+    (sink,) = _ops(module, SinkOp)
+    assert sink.folding_extents() == {"pixels": 16}
+    assert (node_cost(sink).cycles, node_cost(_fold(sink, pixels=4)).cycles) == (256, 64)
+    assert kind_of(sink).read_lanes(sink, cat.output, producer_lanes=8) == 40
     module.verify()
     for op, bad, message in ((cat, {"side": 1}, r"pixels=4 per beat needs whole pixels \(side = 2, coarse = 2\)"),
                              (up, {"coarse": 2}, r"pixels=4 per beat needs whole pixels \(coarse = 4 channels, got 2\)"),
@@ -437,14 +441,16 @@ def _spatial_joins(pixels: int):
     """The joint at 8 bits with every node taking all its channels and `pixels` (capped by its widths)
     whole pixels per beat."""
     module = _joins()
-    _unrolled(module, pixels, (ConvOp, MapOp, ForkOp, PoolOp, SourceOp, ConcatOp, ResizeOp, DepthToSpaceOp))
+    _unrolled(module, pixels, (ConvOp, MapOp, ForkOp, SourceOp, ConcatOp, ResizeOp, DepthToSpaceOp, SinkOp))
     return module
 
 
 def test_csim_spatial_joins_bit_exact():  # P = 4: depth_to_space takes 2 runs of SW = 2 pixels a beat
     module = _spatial_joins(4)
+    (sink,) = _ops(module, SinkOp)
+    _fold(sink, pixels=2)  # a port narrower than the concat's beats: a lane converter in front of it
     top = emit_design(module).files["top.cpp"]
-    for kernel in ("concat_pixels_px<", "upsample_nearest_px<", "depth_to_space_px<"):
+    for kernel in ("concat_pixels_px<", "upsample_nearest_px<", "depth_to_space_px<", "lanes<2560, 40, 20>"):
         assert f"dfcc::{kernel}" in top, kernel
     _exact(module, csim)
 
