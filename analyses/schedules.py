@@ -33,6 +33,8 @@ from dfcc.dialects.dataflow import NodeOp
 from dfcc.errors import DfccError
 from dfcc.kinds.conv import held_beats
 from dfcc.kinds.linear import linear_rows
+from dfcc.kinds.map import iteration_grid
+from dfcc.kinds.sink import sink_lanes
 from dfcc.kinds.source import port_lanes
 from dfcc.kinds.sparse_conv import pair_histogram, pe_work
 from dfcc.kinds.window import WindowOp
@@ -201,7 +203,7 @@ def _source(p: Pipeline, op: df.SourceOp) -> None:
 
 
 def _sink(p: Pipeline, op: df.SinkOp) -> None:
-    ch = p.read(op.input, p.producer_lanes(op.input), op.node_name.data)
+    ch = p.read(op.input, sink_lanes(op) or p.producer_lanes(op.input), op.node_name.data)
     ch.port = True
     # the DMA draining the output port: one beat per cycle
     drain = p.process(op.node_name.data, op.node_name.data, ch.beats)
@@ -303,7 +305,7 @@ def _conv(p: Pipeline, op: df.ConvOp) -> None:
     p.write(mac, y, ((last[:, None] * nf + np.arange(nf)[None, :]) * kf + kf - 1).ravel())
 
 
-def _sliding_window_px(p: Pipeline, op: df.ConvOp, px: int) -> Channel:
+def _sliding_window_px(p: Pipeline, op: WindowOp, px: int) -> Channel:
     """window.h sliding_window_px: per padded row ceil(WP/P) steps of P columns; a step reads the
     beat holding its last column while that is in the image, and emits the group of P windows whose
     last column falls in it (on the row stride grid)."""
@@ -439,8 +441,9 @@ def _sparse_linear(p: Pipeline, op: df.SparseLinearOp) -> None:
 
 def _pool(p: Pipeline, op: df.PoolOp) -> None:
     lanes, _ = df.kind_of(op).stream_lanes(op)
-    windows = _sliding_window(p, op, lanes)
-    # pool.h: one window in, one beat out per iteration
+    px = op.int_prop("pixels")
+    windows = _sliding_window(p, op, lanes) if px == 1 else _sliding_window_px(p, op, px)
+    # pool.h (and its _px forms): one window in, one beat out per iteration
     stage = p.process(f"{op.node_name.data}.pool", op.node_name.data, windows.beats)
     p.read_at(stage, windows, _every(windows.beats))
     p.write(stage, p.output(op.output, lanes), _every(windows.beats))
@@ -513,13 +516,14 @@ def _fork(p: Pipeline, op: df.ForkOp) -> None:
 def _map(p: Pipeline, op: df.MapOp) -> None:
     name = op.node_name.data
     out_shape = list(op.output.type.get_shape())
-    rank, c_out = len(out_shape), out_shape[-1]
-    _, lanes = df.kind_of(op).stream_lanes(op)
-    grid = out_shape[:-1] + [c_out // lanes]
+    rank = len(out_shape)
+    kind = df.kind_of(op)
+    _, lanes = kind.stream_lanes(op)
+    grid = iteration_grid(op)  # one beat per iteration (P pixels per beat: the width in steps of P)
     stage = p.process(name, name, _prod(grid))
     for value in op.inputs:
         shape = [1] * (rank - len(value.type.get_shape())) + list(value.type.get_shape())
-        x = p.read(value, lanes if shape[-1] == c_out else 1, name)
+        x = p.read(value, kind.read_lanes(op, value), name)
         # kinds/map.py emit_hls: a full input is read every iteration; a broadcast one the first
         # time each of its elements is needed (all broadcast dims at index 0)
         mask = np.zeros(grid, dtype=bool)
@@ -567,19 +571,19 @@ def _transpose(p: Pipeline, op: df.TransposeOp) -> None:
 
 
 def _concat_pixels(p: Pipeline, op: df.ConcatOp) -> None:
-    name, k = op.node_name.data, op.pixel_beats()
-    pixels = op.output.type.num_elements // op.output.type.get_shape()[-1]
-    left, ka = p.read(op.inputs[0], op.inputs[0].type.get_shape()[-1] // k, name), k
+    name, k, px = op.node_name.data, op.pixel_beats(), op.int_prop("pixels")
+    beats = op.output.type.num_elements // op.output.type.get_shape()[-1] // px  # of P whole pixels each
+    left, ka = p.read(op.inputs[0], px * op.inputs[0].type.get_shape()[-1] // k, name), k
     for i, value in enumerate(op.inputs[1:], start=1):
-        right = p.read(value, value.type.get_shape()[-1] // k, name)
+        right = p.read(value, px * value.type.get_shape()[-1] // k, name)
         lanes = ka * left.lanes + k * right.lanes
         # concat.h concat_pixels (kinds/concat.py): per pixel K iterations, a read while j < KA, b while
-        # j < KB, a write at the last
-        stage = p.process(name if len(op.inputs) == 2 else f"{name}.part{i}", name, pixels * k)
-        j = _every(pixels * k)
+        # j < KB, a write at the last; concat_pixels_px (K = 1): per beat of P pixels, a, b and a write
+        stage = p.process(name if len(op.inputs) == 2 else f"{name}.part{i}", name, beats * k)
+        j = _every(beats * k)
         p.read_at(stage, left, j[j % k < ka])
         p.read_at(stage, right, j)
-        out = p.output(op.output, lanes) if i == len(op.inputs) - 1 else p.channel(f"s_{name}_part{i}", lanes, pixels)
+        out = p.output(op.output, lanes) if i == len(op.inputs) - 1 else p.channel(f"s_{name}_part{i}", lanes, beats)
         p.write(stage, out, j[j % k == k - 1])
         left, ka = out, 1
 
@@ -617,11 +621,13 @@ def _resize(p: Pipeline, op: df.ResizeOp) -> None:
     _, h, w, c = op.input.type.get_shape()
     _, sh, sw, _ = op.ints_prop("scale")
     lanes, _ = df.kind_of(op).stream_lanes(op)
+    px = op.int_prop("pixels")
     x = p.read(op.input, lanes, name)
-    # resize.h: one output beat per iteration; an input beat read at every (h % SH, w % SW) == 0
-    rows, cols = (h * sh, w * sw) if op.mode.data == "nearest" else ((h - 1) * sh + 1, (w - 1) * sw + 1)
+    # resize.h: one output beat per iteration; an input beat read at every (h % SH, w % SW) == 0, w the
+    # output column (upsample_nearest_px: the output beat of P pixels, its channels in one beat)
+    rows, cols = (h * sh, w * sw // px) if op.mode.data == "nearest" else ((h - 1) * sh + 1, (w - 1) * sw + 1)
     reads = (np.arange(rows)[:, None] % sh == 0) & (np.arange(cols)[None, :] % sw == 0)
-    cb = c // lanes
+    cb = px * c // lanes
     stage = p.process(name, name, rows * cols * cb)
     p.read_at(stage, x, (_grid_where(reads)[:, None] * cb + np.arange(cb)[None, :]).ravel())
     p.write(stage, p.output(op.output, lanes), _every(stage.iterations))

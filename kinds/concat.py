@@ -29,8 +29,9 @@ class ConcatOp(NodeOp):
     in turn, `coarse` lanes (dividing g, the gcd of the inputs' channels) of one input per cycle,
     C/coarse cycles per pixel. side = 2: every input read side by side, input i in C_i*coarse/g
     lanes, so g/coarse cycles per pixel (`pixel_beats()`), whole pixels out (one pixel per cycle
-    at coarse = g, at the price of a pixel-wide beat). An outer-axis concat moves `coarse` lanes of
-    one input at a time.
+    at coarse = g, at the price of a pixel-wide beat). Spatial parallelism: `pixels` = P adjacent
+    whole pixels of an N x H x W x C stream per beat (side by side at coarse = g), input i in
+    P*C_i lanes, P*C out. An outer-axis concat moves `coarse` lanes of one input at a time.
     Buffer: for the last dim none (at most the pixel being gathered); for an outer
     dim every input after the first waits until the earlier ones are done, so `buffer_words()`
     counts their elements (realised as FIFO depth on those inputs).
@@ -42,6 +43,7 @@ class ConcatOp(NodeOp):
     axis = prop_def(IntegerAttr)
     coarse = opt_prop_def(IntegerAttr)
     side = opt_prop_def(IntegerAttr)
+    pixels = opt_prop_def(IntegerAttr)
 
     def __init__(self, inputs: Sequence[SSAValue], axis: int, name: str):
         shapes = [v.type.get_shape() for v in inputs]
@@ -60,10 +62,13 @@ class ConcatOp(NodeOp):
         return self.axis.value.data == len(self.output.type.get_shape()) - 1
 
     def folding_extents(self) -> dict[str, int]:
-        """Channel concat: the gcd of the inputs' channels; otherwise lanes over the last dim."""
+        """Channel concat: the gcd of the inputs' channels, side by side or not, and pixels per beat
+        dividing the width of an N x H x W x C stream (other ranks: one); otherwise lanes over the last dim."""
+        shape = self.output.type.get_shape()
         if not self.is_channel_concat():
-            return {"coarse": self.output.type.get_shape()[-1]}
-        return {"coarse": math.gcd(*(v.type.get_shape()[-1] for v in self.inputs)), "side": 2}
+            return {"coarse": shape[-1]}
+        return {"coarse": math.gcd(*(v.type.get_shape()[-1] for v in self.inputs)), "side": 2,
+                "pixels": shape[2] if len(shape) == 4 else 1}
 
     def side_by_side(self) -> bool:
         return self.is_channel_concat() and self.int_prop("side") == 2
@@ -82,6 +87,14 @@ class ConcatOp(NodeOp):
         expected[axis] = sum(s[axis] for s in shapes)
         if any(len(s) != len(out) or s[:axis] + s[axis + 1:] != out[:axis] + out[axis + 1:] for s in shapes) or tuple(expected) != out:
             raise VerifyException(f"concat '{self.node_name.data}': inputs {shapes} do not concatenate to {out} on axis {axis}")
+        if self.is_channel_concat() and not whole_pixels(self, self.folding()):
+            raise VerifyException(f"concat '{self.node_name.data}': pixels={self.int_prop('pixels')} per beat needs "
+                                  f"whole pixels (side = 2, coarse = {self.folding_extents()['coarse']})")
+
+
+def whole_pixels(op: ConcatOp, folding: dict[str, int]) -> bool:
+    """Whether `pixels` > 1 is realisable: every input read side by side, one beat a pixel (K = 1)."""
+    return folding.get("pixels", 1) == 1 or (folding["side"] == 2 and folding["coarse"] == op.folding_extents()["coarse"])
 
 
 @register
@@ -92,19 +105,21 @@ class Concat(FixedIsFloatThenCast, NodeKind):
     def stream_lanes(self, op: ConcatOp, folding=None) -> tuple[int, int]:
         """`coarse` lanes in and out (they divide every block it joins: ConcatOp.folding_extents);
         side by side (side = 2), the first input in C_0/K lanes (K = g/coarse beats per pixel) and
-        whole pixels out."""
+        whole pixels out; `pixels` = P of them a beat: P times each."""
         folding = op.folding() if folding is None else folding
         coarse = folding["coarse"]
         if op.is_channel_concat() and folding.get("side", 1) == 2:
-            k = op.folding_extents()["coarse"] // coarse
-            return op.inputs[0].type.get_shape()[-1] // k, op.output.type.get_shape()[-1]
+            k, px = op.folding_extents()["coarse"] // coarse, folding.get("pixels", 1)
+            return px * op.inputs[0].type.get_shape()[-1] // k, px * op.output.type.get_shape()[-1]
         return coarse, coarse
 
     def read_lanes(self, op: ConcatOp, value, folding=None, producer_lanes: int = 1) -> int:
-        """Side by side, input i in C_i/K lanes (K = g/coarse beats per pixel); else `coarse`."""
+        """Side by side, input i in P*C_i/K lanes (K = g/coarse beats per pixel, P pixels per beat);
+        else `coarse`."""
         folding = op.folding() if folding is None else folding
         if op.is_channel_concat() and folding.get("side", 1) == 2:
-            return value.type.get_shape()[-1] // (op.folding_extents()["coarse"] // folding["coarse"])
+            k = op.folding_extents()["coarse"] // folding["coarse"]
+            return folding.get("pixels", 1) * value.type.get_shape()[-1] // k
         return self.stream_lanes(op, folding)[0]
 
     def cost(self, op: ConcatOp) -> NodeModel:
@@ -118,30 +133,42 @@ class Concat(FixedIsFloatThenCast, NodeKind):
         g = op.folding_extents()["coarse"]
 
         def evaluate(folding: Folding) -> NodeCost:
-            coarse, side = folding
+            coarse, side, px = folding
             if side == 1:
                 # fpgaConvNet concat: H*W*sum(C_i)/coarse cycles, one input's `coarse` lanes per cycle
                 logic = stage_logic(coarse, bits)
                 return NodeCost(cycles=pixels * (c // coarse), depth=STAGE_PIPELINE_CYCLES, fill=0.0, dsp=0,
                                 bram18=0, uram=0, lut=logic.lut, ff=logic.ff,
-                                out_lanes=self.stream_lanes(op, {"coarse": coarse, "side": side})[1])
+                                out_lanes=coarse)
             beats = g // coarse
-            # fpgaConvNet concat: H*W*sum(C_i)/coarse' cycles, here coarse' = coarse*sum(C_i)/g lanes read side by side
-            logic = stage_logic(c, bits)
+            # fpgaConvNet concat: H*W*sum(C_i)/coarse' cycles, here coarse' = coarse*sum(C_i)/g lanes read side by
+            # side; P pixels a beat (Ma et al., FPGA'17: Pox unrolled) divide the pixels
+            logic = stage_logic(c * px, bits)
             gather = c * bits if beats > 1 else 0  # concat.h concat_pixels: the pixel gathered in registers
-            return NodeCost(cycles=pixels * beats, depth=beats + STAGE_PIPELINE_CYCLES, fill=0.0, dsp=0, bram18=0,
-                            uram=0, lut=logic.lut, ff=logic.ff + gather,
-                            out_lanes=self.stream_lanes(op, {"coarse": coarse, "side": side})[1])
+            return NodeCost(cycles=pixels // px * beats, depth=beats + STAGE_PIPELINE_CYCLES, fill=0.0, dsp=0, bram18=0,
+                            uram=0, lut=logic.lut, ff=logic.ff + gather, out_lanes=c * px)
 
-        return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate)
+        factors, _ = folding_of(op)
+        return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate,
+                         buildable=lambda folding: whole_pixels(op, dict(zip(factors, folding))))
 
     def run_float(self, op: ConcatOp, args):
         return (np.concatenate(args, axis=op.axis.value.data),)
 
     def emit_hls(self, em, op: ConcatOp) -> None:
         """Inputs in turn: `dfcc::concat_blocks` calls; side by side: `concat_pixels` calls, inputs in
-        C_i/K lanes (K = `pixel_beats()`), whole pixels out (both in concat.h)."""
+        C_i/K lanes (K = `pixel_beats()`), whole pixels out; at P > 1 pixels a beat `concat_pixels_px`
+        calls, inputs in P*C_i lanes (all in concat.h)."""
         name = em.stage(op)
+        px = op.int_prop("pixels")
+        if px > 1:
+            beats = op.output.type.num_elements // op.output.type.get_shape()[-1] // px
+
+            def join_px(left, right, i):
+                ca, cb = left.lanes // px, right.lanes // px
+                return left.lanes + right.lanes, f"concat_pixels_px<{beats}, {px}, {ca}, {cb}"
+            self._chain(em, op, name, lambda value: px * value.type.get_shape()[-1], join_px)
+            return
         if op.side_by_side():
             k = op.pixel_beats()
             pixels = op.output.type.num_elements // op.output.type.get_shape()[-1]

@@ -15,6 +15,7 @@ anything else (f32 before quantization) is costed at the defaults below.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
@@ -359,14 +360,16 @@ def pixel_port(op: Operation, stream: StreamType) -> NodeModel:
 
 
 def buffered_stage(op: Operation, words_in: int, words_out: int, buffer_words: int, bits: int,
-                   in_turn: bool = False, tail_words: int = 0) -> NodeModel:
-    """A data-movement stage moving `coarse` words per cycle (its folding; 1 if it has none) and
-    holding `buffer_words` (the op's buffer_words()) in a memory `coarse` words wide; `in_turn`: it
-    reads and writes in separate loops (kinds/pad.py emit_hls), so the cycles add up; `tail_words`:
-    words it writes after its last read (a row buffer draining, kinds/depth_to_space.py)."""
+                   in_turn: bool = False, tail_words: int = 0,
+                   buildable: Callable[[Folding], bool] | None = None) -> NodeModel:
+    """A data-movement stage moving `coarse` words per cycle (x `pixels` when it has that factor:
+    its lanes are its factors' product; 1 if it has none) and holding `buffer_words` (the op's
+    buffer_words()) in a memory that many words wide; `in_turn`: it reads and writes in separate loops
+    (kinds/pad.py emit_hls), so the cycles add up; `tail_words`: words it writes after its last read
+    (a row buffer draining, kinds/depth_to_space.py); `buildable`: the foldings its HLS realises."""
 
     def evaluate(folding: Folding) -> NodeCost:
-        lanes = folding[0] if folding else 1
+        lanes = math.prod(folding)
         # fpgaConvNet streaming layers: max(words in, words out) / coarse cycles
         reads, writes = -(-words_in // lanes), -(-words_out // lanes)
         cycles = reads + writes if in_turn else int(stage_cycles(reads, 1, writes, 1)) + -(-tail_words // lanes)
@@ -376,7 +379,7 @@ def buffered_stage(op: Operation, words_in: int, words_out: int, buffer_words: i
                         fill=min(1.0, buffer_words / max(words_in, 1)), dsp=0, bram18=blocks, uram=0,
                         lut=logic.lut + luts, ff=logic.ff, out_lanes=lanes)
 
-    return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate)
+    return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate, buildable=buildable)
 
 
 def tensor_elements(value: SSAValue) -> int:

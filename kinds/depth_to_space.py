@@ -24,7 +24,9 @@ class DepthToSpaceOp(NodeOp):
     It interleaves the SH*SW output phases of a transposed convolution computed as one convolution
     with SH*SW*C filters (Shi et al. 2016, "Real-time single image and video super-resolution using
     an efficient sub-pixel convolutional neural network": convolution then periodic shuffling).
-    Buffer: two input rows (one read while the other is written out). Folding: `coarse` lanes over C.
+    Buffer: two input rows (one read while the other is written out). Folding: `coarse` lanes over C;
+    spatial parallelism: `pixels` = P adjacent whole output pixels per beat (`coarse` = C, SW dividing
+    P, so that a beat is P/SW whole SW-pixel runs of an output row), the input in beats as wide.
     """
 
     name = "dataflow.depth_to_space"
@@ -32,6 +34,7 @@ class DepthToSpaceOp(NodeOp):
     output = result_def(StreamType)
     scale = prop_def(DenseArrayBase)
     coarse = opt_prop_def(IntegerAttr)
+    pixels = opt_prop_def(IntegerAttr)
 
     def __init__(self, input: SSAValue, scale: Sequence[int], name: str):
         n, h, w, c = input.type.get_shape()
@@ -48,8 +51,10 @@ class DepthToSpaceOp(NodeOp):
         return 2 * self.row_words()
 
     def folding_extents(self) -> dict[str, int]:
-        """Lanes over the output channels (each input beat then lies within one phase)."""
-        return {"coarse": self.output.type.get_shape()[-1]}
+        """Lanes over the output channels (each input beat then lies within one phase), then pixels per
+        beat dividing the output width."""
+        _, _, w, c = self.output.type.get_shape()
+        return {"coarse": c, "pixels": w}
 
     def verify_node(self) -> None:
         shape, scale = self.input.type.get_shape(), self.ints_prop("scale")
@@ -65,6 +70,16 @@ class DepthToSpaceOp(NodeOp):
         if list(self.output.type.get_shape()) != expected:
             raise VerifyException(f"depth_to_space '{self.node_name.data}': output shape "
                                   f"{list(self.output.type.get_shape())}, expected {expected}")
+        if not whole_runs(self, self.folding()):
+            raise VerifyException(f"depth_to_space '{self.node_name.data}': pixels={self.int_prop('pixels')} per beat "
+                                  f"needs whole pixels (coarse = {expected[-1]}) and a multiple of SW = {sw}")
+
+
+def whole_runs(op: DepthToSpaceOp, folding: dict[str, int]) -> bool:
+    """Whether `pixels` = P > 1 is realisable: whole output pixels a beat, P/SW runs of SW pixels (the
+    SW phases of an input pixel on one output row, contiguous in it)."""
+    px = folding["pixels"]
+    return px == 1 or (folding["coarse"] == op.output.type.get_shape()[-1] and px % op.ints_prop("scale")[1] == 0)
 
 
 @register
@@ -73,19 +88,22 @@ class DepthToSpace(FixedIsFloatThenCast, NodeKind):
     hls_headers = ("depth_to_space.h",)
 
     def stream_lanes(self, op: DepthToSpaceOp, folding=None) -> tuple[int, int]:
-        """Its folding's `coarse` lanes, in and out (DepthToSpaceOp.folding_extents)."""
-        coarse = (op.folding() if folding is None else folding)["coarse"]
-        return coarse, coarse
+        """Its folding's `coarse` lanes times `pixels`, in and out (DepthToSpaceOp.folding_extents)."""
+        f = op.folding() if folding is None else folding
+        lanes = f["coarse"] * f.get("pixels", 1)
+        return lanes, lanes
 
     def cost(self, op: DepthToSpaceOp) -> NodeModel:
         words = op.input.type.num_elements
-        return buffered_stage(op, words, words, op.buffer_words(), stream_bits(op.input), tail_words=op.row_words())
+        factors = list(op.folding_extents())
+        return buffered_stage(op, words, words, op.buffer_words(), stream_bits(op.input), tail_words=op.row_words(),
+                              buildable=lambda folding: whole_runs(op, dict(zip(factors, folding))))
 
     def run_float(self, op: DepthToSpaceOp, args):
         return (depth_to_space(args[0], op.ints_prop("scale")),)
 
     def emit_hls(self, em, op: DepthToSpaceOp) -> None:
-        """One `dfcc::depth_to_space` call (depth_to_space.h)."""
+        """One `dfcc::depth_to_space` call (depth_to_space.h; `depth_to_space_px` at P > 1 pixels a beat)."""
         name = em.stage(op)
         _, h, w, c = op.output.type.get_shape()
         sh, sw = op.ints_prop("scale")
@@ -93,7 +111,9 @@ class DepthToSpace(FixedIsFloatThenCast, NodeKind):
         x = em.read_stream(op.input, p, name)
         out = em.new_stream(f"s_{name}", op.output.type, p, value=op.output)
         em.define(op.output, out)
-        em.calls.append(f"dfcc::depth_to_space<{h // sh}, {w // sw}, {c}, {sh}, {sw}, {p}, {x.elem}, {out.elem}>"
+        px = op.int_prop("pixels")
+        kernel, p = ("depth_to_space_px", px) if px > 1 else ("depth_to_space", p)  # the _px kernel takes P
+        em.calls.append(f"dfcc::{kernel}<{h // sh}, {w // sw}, {c}, {sh}, {sw}, {p}, {x.elem}, {out.elem}>"
                         f"({x.name}, {out.name});  // {name}")
 
 

@@ -18,12 +18,17 @@ from dfcc.kinds.semantics import FixedIsFloatThenCast
 
 @irdl_op_definition
 class ForkOp(NodeOp):
-    """Copies one stream to several consumers (each FIFO has exactly one reader)."""
+    """Copies one stream to several consumers (each FIFO has exactly one reader).
+
+    Folding (fpgaConvNet fork): `coarse` channel lanes; spatial parallelism: `pixels` adjacent
+    pixels of an N x H x W x C stream per beat, which needs every channel in a beat (`coarse` = C).
+    """
 
     name = "dataflow.fork"
     input = operand_def(StreamType)
     outputs = var_result_def(StreamType)
     coarse = opt_prop_def(IntegerAttr)
+    pixels = opt_prop_def(IntegerAttr)
 
     def __init__(self, input: SSAValue, count: int, name: str):
         super().__init__(operands=[input], result_types=[[input.type] * count], properties={"name": StringAttr(name)})
@@ -34,10 +39,16 @@ class ForkOp(NodeOp):
         shape = self.input.type.get_shape()
         if any(o.type.get_shape() != shape for o in self.outputs):
             raise VerifyException("fork outputs must have the input's shape")
+        folding = self.folding()
+        if folding["pixels"] > 1 and folding["coarse"] != shape[-1]:
+            raise VerifyException(f"fork '{self.node_name.data}': pixels={folding['pixels']} per beat needs whole pixels "
+                                  f"(coarse = {shape[-1]} channels, got {folding['coarse']})")
 
     def folding_extents(self) -> dict[str, int]:
-        """Channel lanes: the last dim of the input (fpgaConvNet fork)."""
-        return {"coarse": self.input.type.get_shape()[-1]}
+        """Channel lanes: the last dim of the input, then pixels per beat dividing the width of an
+        N x H x W x C stream (other ranks: one)."""
+        shape = self.input.type.get_shape()
+        return {"coarse": shape[-1], "pixels": shape[2] if len(shape) == 4 else 1}
 
 
 @register
@@ -46,8 +57,9 @@ class Fork(FixedIsFloatThenCast, NodeKind):
     hls_headers = ("fork.h",)
 
     def stream_lanes(self, op: ForkOp, folding=None) -> tuple[int, int]:
-        coarse = (op.folding() if folding is None else folding)["coarse"]
-        return coarse, coarse
+        f = op.folding() if folding is None else folding
+        lanes = f["coarse"] * f.get("pixels", 1)  # `pixels` whole pixels per beat
+        return lanes, lanes
 
     def cost(self, op: ForkOp) -> NodeModel:
         shape = op.input.type.get_shape()
@@ -57,14 +69,14 @@ class Fork(FixedIsFloatThenCast, NodeKind):
         outs = len(op.outputs)
 
         def evaluate(folding: Folding) -> NodeCost:
-            (coarse,) = folding
-            # fpgaConvNet fork: H*W*C/coarse cycles
-            logic = stage_logic(coarse * outs, bits)
-            return NodeCost(cycles=streaming_cycles(rows, 1, c, coarse), depth=STAGE_PIPELINE_CYCLES, fill=0.0, dsp=0,
-                            bram18=0, uram=0, lut=logic.lut, ff=logic.ff,
-                            out_lanes=self.stream_lanes(op, {"coarse": coarse})[1])
+            coarse, px = folding
+            # fpgaConvNet fork: H*W*C/coarse cycles, P pixels per beat (Ma et al., FPGA'17: Pox unrolled)
+            logic = stage_logic(coarse * px * outs, bits)
+            return NodeCost(cycles=streaming_cycles(rows // px, 1, c, coarse), depth=STAGE_PIPELINE_CYCLES, fill=0.0,
+                            dsp=0, bram18=0, uram=0, lut=logic.lut, ff=logic.ff, out_lanes=coarse * px)
 
-        return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate)
+        return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate,
+                         buildable=lambda folding: folding[1] == 1 or folding[0] == c)
 
     def run_float(self, op: ForkOp, args):
         return tuple(args[0] for _ in op.outputs)

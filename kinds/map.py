@@ -55,6 +55,10 @@ class MapOp(NodeOp):
     (per-channel constants such as a scale, broadcast to the output shape by numpy rules in stream
     order). One input stream is an activation (ReLU, GELU, ...); two are a join (residual add,
     gating or squeeze-excitation multiply, a smaller stream being broadcast).
+
+    Folding (fpgaConvNet element-wise layers): `coarse` channels per beat; spatial parallelism:
+    `pixels` adjacent pixels of an N x H x W x C stream per beat, which needs every channel in a
+    beat (`coarse` = C) and each smaller input broadcast along W (`pixel_beats`).
     """
 
     name = "dataflow.map"
@@ -63,6 +67,7 @@ class MapOp(NodeOp):
     output = result_def(StreamType)
     body = region_def("single_block")
     coarse = opt_prop_def(IntegerAttr)
+    pixels = opt_prop_def(IntegerAttr)
 
     irdl_options = (AttrSizedOperandSegments(as_property=True), ParsePropInAttrDict())
     assembly_format = "$inputs (`params` `(` $params^ `:` type($params) `)`)? attr-dict `:` type($inputs) `->` type($output) $body"
@@ -80,10 +85,40 @@ class MapOp(NodeOp):
             raise VerifyException(f"map '{self.node_name.data}': body takes {len(block.args)} arguments, expected {len(self.inputs) + len(self.params)}")
         if not isinstance(block.last_op, YieldOp) or len(block.last_op.operands) != 1:
             raise VerifyException(f"map '{self.node_name.data}': body must end in dataflow.yield of one value")
+        folding = self.folding()
+        if folding["pixels"] > 1 and not pixel_beats(self, folding):
+            raise VerifyException(f"map '{self.node_name.data}': pixels={folding['pixels']} per beat needs every channel "
+                                  f"in a beat (coarse = {out_shape[-1]}) and each smaller input broadcast along the width")
 
     def folding_extents(self) -> dict[str, int]:
-        """Lanes over the last (channel) dim of the output (fpgaConvNet element-wise layers)."""
-        return {"coarse": self.output.type.get_shape()[-1]}
+        """Lanes over the last (channel) dim of the output, then pixels per beat dividing the width
+        of an N x H x W x C output (other ranks: one)."""
+        shape = self.output.type.get_shape()
+        return {"coarse": shape[-1], "pixels": shape[2] if len(shape) == 4 else 1}
+
+
+def _padded_shape(value: SSAValue, rank: int) -> list[int]:
+    shape = list(value.type.get_shape())
+    return [1] * (rank - len(shape)) + shape
+
+
+def pixel_beats(op: MapOp, folding: dict[str, int]) -> bool:
+    """Whether `pixels` > 1 is realisable: whole pixels per beat (P*C consecutive words of the
+    stream), and every input either the output's shape or broadcast along W (one value per channel
+    for the whole beat)."""
+    out_shape = list(op.output.type.get_shape())
+    return folding["coarse"] == out_shape[-1] and all(
+        shape == out_shape or shape[2] == 1 for shape in (_padded_shape(v, len(out_shape)) for v in op.inputs))
+
+
+def iteration_grid(op: MapOp, folding: dict[str, int] | None = None) -> list[int]:
+    """The stage's loop extents, one beat per iteration: the output's dims with the width in steps
+    of `pixels` and the channels in steps of `coarse` (kinds/map.py emit_hls, analyses/schedules.py)."""
+    f = op.folding() if folding is None else folding
+    shape = list(op.output.type.get_shape())
+    if f["pixels"] > 1:
+        shape[2] //= f["pixels"]
+    return shape[:-1] + [shape[-1] // f["coarse"]]
 
 
 @irdl_op_definition
@@ -117,14 +152,20 @@ class Map(NodeKind):
     op = MapOp
 
     def stream_lanes(self, op: MapOp, folding=None) -> tuple[int, int]:
-        """coarse lanes in (inputs broadcast along the last dim: one) and out."""
-        coarse = (op.folding() if folding is None else folding)["coarse"]
-        return coarse, coarse
+        """coarse x pixels lanes in (inputs broadcast: fewer, `read_lanes`) and out."""
+        f = op.folding() if folding is None else folding
+        lanes = f["coarse"] * f.get("pixels", 1)
+        return lanes, lanes
 
     def read_lanes(self, op: MapOp, value, folding=None, producer_lanes: int = 1) -> int:
-        """An input as long as the output's last dim in coarse lanes; one broadcast along it in one."""
-        last = value.type.get_shape()[-1] if value.type.get_shape() else 1
-        return self.stream_lanes(op, folding)[1] if last == op.output.type.get_shape()[-1] else 1
+        """An input of the output's shape in every lane; one broadcast along W but as long as the
+        output's last dim in coarse lanes (one beat's channels); one broadcast along it in one."""
+        f = op.folding() if folding is None else folding
+        out_shape = list(op.output.type.get_shape())
+        shape = _padded_shape(value, len(out_shape))
+        if shape == out_shape:
+            return self.stream_lanes(op, f)[1]
+        return f["coarse"] if shape[-1] == out_shape[-1] else 1
 
     def cost(self, op: MapOp) -> NodeModel:
         out = op.output.type
@@ -139,26 +180,33 @@ class Map(NodeKind):
         param_bits = [weight_bits(p) for p in op.params]
         n_inputs = len(op.inputs)
 
+        factors, _ = folding_of(op)
+
         def evaluate(folding: Folding) -> NodeCost:
-            (coarse,) = folding
-            # fpgaConvNet element-wise layers: H*W*C/coarse cycles
-            cycles = streaming_cycles(rows, 1, c, coarse)
-            dsp = multiplier_dsp(mults * coarse, bits, bits)
-            lut = coarse * bits * (simple * LUT_PER_SCALAR_OP_BIT + transcendental * LUT_PER_TRANSCENDENTAL_BIT)
-            logic = stage_logic(coarse * n_inputs, bits)
+            coarse, px = folding
+            # fpgaConvNet element-wise layers: H*W*C/coarse cycles; `pixels` copies of the lanes
+            # side by side take P pixels per cycle (Ma et al., FPGA'17: unrolling Pox columns)
+            cycles = streaming_cycles(rows // px, 1, c, coarse)
+            lanes = coarse * px
+            dsp = multiplier_dsp(mults * lanes, bits, bits)
+            lut = lanes * bits * (simple * LUT_PER_SCALAR_OP_BIT + transcendental * LUT_PER_TRANSCENDENTAL_BIT)
+            logic = stage_logic(lanes * n_inputs, bits)
             p_bram = p_lut = 0
             for param, pbits in zip(op.params, param_bits):
+                # the P pixels of a beat read the same coarse words of a per-channel parameter
                 words = tensor_elements(param)
                 blocks, luts = array_cost(pbits * coarse, -(-words // coarse))
                 p_bram, p_lut = p_bram + blocks, p_lut + luts
             # fabric option only when every DSP is a multiplication (a division stays on DSPs)
-            mult_lut = 0 if divs else mults * coarse * lut_multiplier(bits, bits)
+            mult_lut = 0 if divs else mults * lanes * lut_multiplier(bits, bits)
             return NodeCost(cycles=cycles, depth=STAGE_PIPELINE_CYCLES, fill=0.0, dsp=dsp, bram18=p_bram, uram=0,
-                            lut=logic.lut + lut + p_lut, ff=logic.ff + coarse * bits * len(body),
-                            out_lanes=self.stream_lanes(op, {"coarse": coarse})[1],
-                            mult_lut=mult_lut)
+                            lut=logic.lut + lut + p_lut, ff=logic.ff + lanes * bits * len(body),
+                            out_lanes=lanes, mult_lut=mult_lut)
 
-        return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate)
+        def buildable(folding: Folding) -> bool:
+            return folding[1] == 1 or pixel_beats(op, dict(zip(factors, folding)))
+
+        return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate, buildable=buildable)
 
     def run_float(self, op: MapOp, args):
         (result,) = evaluate_body(op.body.block, args)
@@ -179,13 +227,18 @@ class Map(NodeKind):
         [1,1,1,C] against [1,H,W,C]) are read when first needed and kept in a buffer covering the
         dims after their first broadcast dim; parameters are ROMs indexed as numpy broadcasts.
         Fixed point (`map_kind`): "table" -> a ROM of `map_table` indexed by the input's bits;
-        "exact" -> exact ap_fixed intermediates; "float" -> double, then the cast to T_out."""
+        "exact" -> exact ap_fixed intermediates; "float" -> double, then the cast to T_out.
+        With `pixels` = P > 1 a beat is P whole pixels: lane p is channel p % C of column
+        i{W} * P + p / C."""
         name = em.stage(op)
         fn = sanitize(name)
         out_shape = list(op.output.type.get_shape())
         rank = len(out_shape)
         c_out = out_shape[-1]
         _, lanes = self.stream_lanes(op)
+        coarse, px = op.int_prop("coarse"), op.int_prop("pixels")
+        channel = f"cb * {lanes} + p" if px == 1 else f"p % {coarse}"  # the lane's channel index
+        column = "i2" if px == 1 else f"(i2 * {px} + p / {coarse})"  # (rank 4) the lane's column index
         out_fixed = em.fixed_type(op.output)
         t_out = cpp_type(op.output.type.element_type)
         kind = "float" if out_fixed is None else map_kind(op)
@@ -198,7 +251,7 @@ class Map(NodeKind):
         for k, value in enumerate(op.inputs):
             shape = [1] * (rank - len(value.type.get_shape())) + list(value.type.get_shape())
             t_in = cpp_type(value.type.element_type)
-            p_in = lanes if shape[-1] == c_out else 1
+            p_in = self.read_lanes(op, value)
             stream = em.read(value, p_in, name)
             ports.append(f"hls::stream<dfcc::vec<{t_in}, {p_in}> >& in{k}")
             reads.append(stream)
@@ -224,7 +277,7 @@ class Map(NodeKind):
             if shape[-1] == c_out and c_out > 1:
                 lane_lines.append(f"if ({cond}) {{ const dfcc::vec<{t_in}, {p_in}> b = in{k}.read(); "
                                   f"for (int q = 0; q < {p_in}; q++) buf{k}[{base} + cb * {p_in} + q] = b.data[q]; }}")
-                value_exprs.append(f"buf{k}[{base} + cb * {lanes} + p]")
+                value_exprs.append(f"buf{k}[{base} + {channel}]")
             else:
                 lane_lines.append(f"if ({cond}) buf{k}[{base}] = in{k}.read().data[0];")
                 value_exprs.append(f"buf{k}[{base}]")
@@ -249,8 +302,8 @@ class Map(NodeKind):
                 fx = em.weights_fx(w_op, values.astype(np.float64))
                 rom = em.rom(w_op, name=f"p_{fn}_{k}", shape=tuple(shape), fx=fx)
                 param_fx.append(fx)
-            index = "".join(f"[{('cb * %d + p' % lanes) if d == rank - 1 else f'i{d}'}]" if shape[d] > 1 else "[0]"
-                            for d in range(rank))
+            index = "".join(f"[{channel if d == rank - 1 else column if d == 2 and rank == 4 else f'i{d}'}]"
+                            if shape[d] > 1 else "[0]" for d in range(rank))
             value_exprs.append(f"dfcc::val({rom.name}{index})")
 
         # the functor
@@ -308,7 +361,7 @@ class Map(NodeKind):
         # the stage
         out = em.new_stream(f"s_{name}", op.output.type, lanes, value=op.output)
         em.define(op.output, out)
-        dims = out_shape[:-1] + [c_out // lanes]
+        dims = iteration_grid(op)
         heads, closers, ind = loops(dims, "cb")
         call = f"{fn}_body::apply({', '.join(value_exprs)})"
         stage = [

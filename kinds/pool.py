@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import math
+
 import numpy as np
 from xdsl.dialects.builtin import IntegerAttr, StringAttr
 from xdsl.ir import Attribute, SSAValue
@@ -12,7 +14,7 @@ from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import StreamType, int_array, stream_type_of, window_output_size
 from dfcc.dialects.fixed_point import cast_result, fixed_of
-from dfcc.hardware.cycles import stage_cycles
+from dfcc.hardware.cycles import stage_cycles, windowed_stage_cycles
 from dfcc.hardware.logic import stage_logic
 from dfcc.kinds.cost import (
     STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, folding_of, node_label, sliding_window_cost, stream_bits,
@@ -32,6 +34,10 @@ class PoolOp(WindowOp):
 
     Average pooling is a sum pool followed by a map dividing by the window size (or, for PyTorch's
     count_include_pad=False, by a per-position count), exactly as torch-mlir expresses it.
+
+    Folding (fpgaConvNet pooling): `coarse` channel lanes; spatial parallelism: `pixels` adjacent
+    output columns side by side, P whole pixels per beat in and out (pool.h max_pool_px/sum_pool_px
+    over window.h sliding_window_px), which needs every channel in a beat (`coarse` = C).
     """
 
     name = "dataflow.pool"
@@ -39,6 +45,7 @@ class PoolOp(WindowOp):
     output = result_def(StreamType)
     kind = prop_def(StringAttr)
     coarse = opt_prop_def(IntegerAttr)
+    pixels = opt_prop_def(IntegerAttr)
     acc_format = opt_prop_def(Attribute)  # sum: the exact sum's type (kinds/accumulators.py), set by quantize
 
     def __init__(self, input: SSAValue, *, name: str, kind: str, kernel: Sequence[int], stride: Sequence[int],
@@ -56,10 +63,15 @@ class PoolOp(WindowOp):
             raise VerifyException(f"pool kind must be one of {POOL_KINDS}, got '{self.kind.data}'")
         in_type = stream_type_of(self.input, "pool input")
         self._verify_window(in_type, stream_type_of(self.output, "pool output"), in_type.get_shape()[-1])
+        folding = self.folding()
+        if folding["pixels"] > 1 and folding["coarse"] != in_type.get_shape()[-1]:
+            raise VerifyException(f"pool '{self.node_name.data}': pixels={folding['pixels']} per beat needs whole pixels "
+                                  f"(coarse = {in_type.get_shape()[-1]} channels, got {folding['coarse']})")
 
     def folding_extents(self) -> dict[str, int]:
-        """Channel lanes (fpgaConvNet pooling)."""
-        return {"coarse": self.input.type.get_shape()[-1]}
+        """Channel lanes, then pixels per beat dividing the input and the output width."""
+        w, wo = self.input.type.get_shape()[2], self.output.type.get_shape()[2]
+        return {"coarse": self.input.type.get_shape()[-1], "pixels": math.gcd(w, wo)}
 
 
 @register
@@ -68,27 +80,36 @@ class Pool(NodeKind):
     hls_headers = ("pool.h",)
 
     def stream_lanes(self, op: PoolOp, folding=None) -> tuple[int, int]:
-        coarse = (op.folding() if folding is None else folding)["coarse"]
-        return coarse, coarse
+        f = op.folding() if folding is None else folding
+        lanes = f["coarse"] * f.get("pixels", 1)  # `pixels` whole pixels per beat
+        return lanes, lanes
 
     def cost(self, op: PoolOp) -> NodeModel:
         _, h, w, c = op.input.type.get_shape()
         _, ho, wo, _ = op.output.type.get_shape()
-        (kr, kc), _, (dr, dc), (pt, pb, pl, pr) = op.window_geometry()
+        (kr, kc), (sr, sc), (dr, dc), (pt, pb, pl, pr) = op.window_geometry()
         kr_span, kc_span = dr * (kr - 1) + 1, dc * (kc - 1) + 1
+        hp, wp = h + pt + pb, w + pl + pr
         bits = stream_bits(op.input)
 
         def evaluate(folding: Folding) -> NodeCost:
-            (coarse,) = folding
-            # fpgaConvNet pooling: a sliding window over the padded input, H*W*C/coarse words in
-            cycles = stage_cycles((h + pt + pb) * (w + pl + pr) * -(-c // coarse), 1, ho * wo * -(-c // coarse), 1)
-            window = sliding_window_cost(h, w, c, kr_span, kc_span, (pt, pb, pl, pr), bits, coarse)
-            logic = stage_logic(coarse * kr * kc, bits)
+            coarse, px = folding
+            if px == 1:
+                # fpgaConvNet pooling: a sliding window over the padded input, H*W*C/coarse words in
+                cycles = stage_cycles(hp * wp * -(-c // coarse), 1, ho * wo * -(-c // coarse), 1)
+            else:
+                # Ma et al. (FPGA'17) Pox columns unrolled: window.h sliding_window_px walks each
+                # padded row in ceil(WP/P) steps, one group of P windows out per step at most
+                cycles = windowed_stage_cycles(ho, wo // px, hp, -(-wp // px), sr, sc, 1, 1)
+            # P columns side by side: the window spans (P-1)*stride more columns of the input
+            window = sliding_window_cost(h, w, c, kr_span, kc_span + (px - 1) * sc, (pt, pb, pl, pr), bits, coarse)
+            logic = stage_logic(coarse * px * kr * kc, bits)
             return NodeCost(cycles=int(cycles), depth=window.fill + STAGE_PIPELINE_CYCLES, fill=window.fill_fraction,
                             dsp=0, bram18=window.bram18, uram=0, lut=logic.lut + window.lut, ff=logic.ff,
-                            out_lanes=self.stream_lanes(op, {"coarse": coarse})[1])
+                            out_lanes=coarse * px)
 
-        return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate)
+        return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate,
+                         buildable=lambda folding: folding[1] == 1 or folding[0] == c)
 
     def run_float(self, op: PoolOp, args):
         return (pool2d(args[0], op.kind.data, op.ints_prop("kernel"), op.ints_prop("stride"),
@@ -103,14 +124,16 @@ class Pool(NodeKind):
                                        op.ints_prop("dilation"), op.ints_prop("pad"))),)
 
     def emit_hls(self, em, op: PoolOp) -> None:
-        """One `dfcc::max_pool` or `dfcc::sum_pool` call (pool.h); a fixed-point sum accumulates in
-        the node's acc_format, which must hold the exact sum (the reference's)."""
+        """One `dfcc::max_pool` or `dfcc::sum_pool` call (pool.h; their `_px` forms for P > 1 pixels
+        per beat); a fixed-point sum accumulates in the node's acc_format, which must hold the exact
+        sum (the reference's)."""
         name = em.stage(op)
         n, h, w, c = op.input.type.get_shape()
         if n != 1:
             raise em.error(op, f"batch {n} streams are not supported (batch 1 only)")
         (kr, kc), (sr, sc), (dr, dc), (pt, pb, pl, pr) = op.window_geometry()
         p, _ = self.stream_lanes(op)
+        px = op.int_prop("pixels")  # P whole pixels per beat: the _px kernels take P, not lanes
         x = em.read(op.input, p, name)
         out = em.new_stream(f"s_{name}", op.output.type, p, value=op.output)
         em.define(op.output, out)
@@ -119,8 +142,9 @@ class Pool(NodeKind):
         if op.kind.data == "max":
             if t_in != out.elem:
                 raise em.error(op, f"max pooling from {t_in} to {out.elem} (a format change) is not supported")
-            em.calls.append(f"dfcc::max_pool<{geom}, {p}>({x}, {out.name});  // {name}")
+            em.calls.append(f"dfcc::max_pool{'_px' if px > 1 else ''}<{geom}, {px if px > 1 else p}>({x}, {out.name});  // {name}")
             return
         x_fixed = em.fixed_type(op.input)
         t_acc = "float" if x_fixed is None else summing_acc(em, op, sum_format(x_fixed, kr * kc))
-        em.calls.append(f"dfcc::sum_pool<{geom}, {p}, {t_in}, {t_acc}, {out.elem}>({x}, {out.name});  // {name}")
+        em.calls.append(f"dfcc::sum_pool{'_px' if px > 1 else ''}<{geom}, {px if px > 1 else p}, {t_in}, {t_acc}, "
+                        f"{out.elem}>({x}, {out.name});  // {name}")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
-from xdsl.dialects.builtin import DenseArrayBase, Float32Type, StringAttr, TensorType
+from xdsl.dialects.builtin import DenseArrayBase, Float32Type, IntegerAttr, StringAttr, TensorType
 from xdsl.ir import SSAValue
-from xdsl.irdl import irdl_op_definition, operand_def, prop_def, result_def
+from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, prop_def, result_def
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, int_array, verify_perm
 from dfcc.errors import DfccError
@@ -18,12 +18,18 @@ from dfcc.kinds.semantics import FixedIsFloatThenCast
 
 @irdl_op_definition
 class SinkOp(NodeOp):
-    """Graph output: collects a stream into a tensor; stream dim i is tensor dim `perm[i]`."""
+    """Graph output: collects a stream into a tensor; stream dim i is tensor dim `perm[i]`.
+
+    Folding: `pixels` adjacent positions (all their channels) per beat on its port, spatial
+    parallelism of an image stream (explore{spatial=true} only); at one pixel its port takes the
+    lanes its producer writes.
+    """
 
     name = "dataflow.sink"
     input = operand_def(StreamType)
     tensor = result_def(TensorType)
     perm = prop_def(DenseArrayBase)
+    pixels = opt_prop_def(IntegerAttr)
 
     def __init__(self, stream: SSAValue, perm: Sequence[int], name: str):
         shape = stream.type.get_shape()
@@ -36,8 +42,21 @@ class SinkOp(NodeOp):
             properties={"name": StringAttr(name), "perm": int_array(perm)},
         )
 
+    def folding_extents(self) -> dict[str, int]:
+        """Pixels per beat dividing the row width of an N x H x W x C stream (other ranks: one)."""
+        shape = self.input.type.get_shape()
+        return {"pixels": shape[2] if len(shape) == 4 else 1}
+
     def verify_node(self) -> None:
         verify_perm(self.ints_prop("perm"), self.tensor.type.get_shape(), self.input.type.get_shape(), "sink stream")
+
+
+def sink_lanes(op: SinkOp, folding: Mapping[str, int] | None = None) -> int:
+    """Lanes of the output port: `pixels` whole pixels when more than one, else 0 (the port takes
+    the lanes its producer writes, so no lane converter). The emitter, the schedules and the
+    network's converters all read it."""
+    px = (op.folding() if folding is None else folding).get("pixels", 1)
+    return 0 if px == 1 else px * op.input.type.get_shape()[-1]
 
 
 @register
@@ -54,7 +73,7 @@ class Sink(FixedIsFloatThenCast, NodeKind):
         raise DfccError(f"sink '{op.node_name.data}' has no lanes of its own: its port takes those its producer writes")
 
     def read_lanes(self, op: SinkOp, value, folding=None, producer_lanes: int = 1) -> int:
-        return producer_lanes  # its port is as wide as its producer's stream: no converter
+        return sink_lanes(op, folding) or producer_lanes  # at one pixel as wide as its producer's stream
 
     def emit_hls(self, em, op: SinkOp) -> None:
         em.sink(op)

@@ -16,7 +16,7 @@ Search (deterministic given the seed):
 1. Every node's legal design points: each folding factor a divisor of its dimension (a partial factor,
    a conv's `fine`: the least value for each number of steps), times where its
    weight memory lives (BRAM; URAM if the board has it; LUTRAM). Spatial parallelism (`pixels` > 1
-   on graph inputs and on convs taking and giving whole pixels per beat) only with spatial=true.
+   on graph inputs, and on convs, maps, pools and forks taking whole pixels per beat) only with spatial=true.
    Points that are no faster and no cheaper in every resource than another are dropped.
 2. For a target initiation interval T, every node takes its cheapest point with cycles <= T, cheapest
    meaning the smallest weighted sum of its resources as fractions of the budget (utilisation x
@@ -32,9 +32,10 @@ Search (deterministic given the seed):
    a slower II counts as missed), then the few values just below the best one are tried with more
    rounds (feasibility is nearly, not exactly, monotone) until one is proven infeasible (and with
    it every lower one) or three in a row fail.
-4. Lanes matched: a data-movement node (one `coarse` factor, the lanes it reads and writes, no
-   MACs) whose lanes differ from its producer's takes the producer's lanes where that folding is
-   legal, no slower than the II and within budget, so the HLS design needs no lane converter there.
+4. Lanes matched: a data-movement node (a `coarse` factor, the lanes it reads and writes, no
+   MACs) whose lanes differ from its producer's takes the producer's lanes (past its channels,
+   with spatial=true, as whole pixels per beat) where that folding is legal, no slower than the
+   II and within budget, so the HLS design needs no lane converter there.
 5. DSPs where they are free: nodes left with fabric (LUT) multipliers move them onto DSPs while
    the DSP budget has room (most LUTs saved per DSP first). Same cycles, so the II is unchanged;
    fabric multipliers stay only where the DSPs ran out.
@@ -157,6 +158,15 @@ def _pareto(data: np.ndarray, chunk: int = 64) -> np.ndarray:
     return np.sort(order[np.array(kept, dtype=np.intp)])
 
 
+def _lanes_folding(model: NodeModel, lanes: int) -> tuple[int, ...] | None:
+    """The (coarse[, pixels]) folding of a data-movement node that reads and writes `lanes`: that many
+    channels, or, past its channels (its first extent), whole pixels, lanes / channels of them."""
+    channels = model.extents[0]
+    if len(model.factors) == 1 or lanes <= channels:
+        return (lanes,) + (1,) * (len(model.factors) - 1)
+    return (channels, lanes // channels) if lanes % channels == 0 else None
+
+
 class _Search:
     def __init__(self, network: Network, platform: Platform, utilisation: float, seed: int, off_chip: bool = False,
                  spatial: bool = False, share: bool = True, reserve: dict[str, float] | None = None):
@@ -168,6 +178,7 @@ class _Search:
         # the last entry is off-chip bits per inference: utilisation x bandwidth x target II (set per target)
         self.limit_vec = np.array([max(self.limits[k], 1e-9) for k in RESOURCES] + [1e30])
         self.off_chip = off_chip
+        self.spatial = spatial
         self.spaces = _node_spaces(network, platform, off_chip, spatial, share)
         # every node's points stacked into one array, so a step over all nodes is one numpy operation
         sizes = [len(space.choices) for space in self.spaces]
@@ -365,18 +376,19 @@ class _Search:
         """Data-movement nodes take their producer's lanes where legal, no slower, within budget (step 4)."""
         network, current = self.network, list(picks)
         for n, model in enumerate(network.nodes):
-            if model.factors != ("coarse",) or model.macs or not network.in_edges[n]:
+            if model.factors not in (("coarse",), ("coarse", SPATIAL_FACTOR)) or model.macs or not network.in_edges[n]:
                 continue
             producer = network.edges[network.in_edges[n][0]].producer
             lanes = totals.costs[producer].out_lanes
             folding, memory, mult, on_chip = current[n]
-            if folding == (lanes,) or model.extents[0] % lanes:
+            matched = _lanes_folding(model, lanes)
+            if matched in (None, folding) or matched not in foldings(model, self.spatial):
                 continue
-            candidate = model.cost((lanes,))
+            candidate = model.cost(matched)
             # only where `coarse` is the lanes of the streams it reads and writes (not a channel concat's)
             if candidate.out_lanes != lanes or candidate.cycles > totals.compute_ii:
                 continue
-            trial = current[:n] + [((lanes,), memory, mult, on_chip)] + current[n + 1:]
+            trial = current[:n] + [(matched, memory, mult, on_chip)] + current[n + 1:]
             trial_totals = self.evaluate(trial)
             if trial_totals.ii <= totals.ii and np.all(self.over(trial_totals) <= 1.0 + 1e-12):
                 current, totals = trial, trial_totals
@@ -421,7 +433,7 @@ def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed
 
     With `off_chip_weights` a conv/linear node may stream its weights from DRAM (AutoWS), within
     utilisation x the platform's off-chip bandwidth at the target II. With `spatial` the nodes
-    that can (graph inputs, dense convs) may take more than one pixel per beat (`pixels`).
+    that can (graph inputs, dense convs, maps, pools, forks) may take more than one pixel per beat (`pixels`).
     `share_repeated=False` costs every node on its own, not once per repeated layer (same answer, slower).
     `reserve` (per resource) is kept out of the budget: FIFO memory beyond the costed skip FIFOs."""
     if not 0 < utilisation <= 1:

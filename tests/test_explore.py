@@ -225,8 +225,23 @@ def test_explore_refits_lanes_around_a_slow_converter():
     rows = search.fit_lanes(300, search.jitter, rows)
     # "three" moves to its cheapest point within 300 cycles that no converter slows: 4 lanes
     # (6 would need a 4 -> 2 -> 6 converter of 384 cycles), and the II is the maps' 192
-    assert search.choices_of(rows)[2][0] == (4,)
+    assert search.choices_of(rows)[2][0] == (4, 1)  # (coarse, pixels)
     assert network.evaluate(search.choices_of(rows)).ii == 192
+
+
+def test_match_lanes_gives_maps_their_producers_lanes():
+    """Step 4 on maps, whose folding is (coarse, pixels): "four" at 4 lanes then "three" at 6 need a
+    4 -> 2 -> 6 converter of 768 / 2 = 384 cycles. The source writes one whole pixel (12 lanes) a
+    beat, so both maps take 12 lanes, 768 / 12 = 64 cycles each, and no converter is left."""
+    network = Network.from_module(parse_module(LANES))
+    search = _Search(network, load_platform("zcu102"), 0.9, 0)
+    picks = [((6, 1), "bram", "dsp", 100) if m.name == "three" else c
+             for m, c in zip(network.nodes, network.ir_choices())]
+    totals = network.evaluate(picks)
+    assert totals.ii == 384
+    matched, matched_totals = search.match_lanes(picks, totals)
+    assert [matched[i][0] for i in (1, 2)] == [(12, 1), (12, 1)]
+    assert matched_totals.ii == 64 and not matched_totals.converters
 
 
 def test_explore_infeasibility_proof_is_sound():
@@ -255,7 +270,7 @@ def test_explore_repair_keeps_converters_within_target():
     network = Network.from_module(parse_module(LANES))
     search = _Search(network, load_platform("zcu102"), 0.9, 0)
     search.set_target(300)
-    picks = [((4,), "bram", "dsp", 100) if m.name in ("four", "three") else c
+    picks = [((4, 1), "bram", "dsp", 100) if m.name in ("four", "three") else c
              for m, c in zip(network.nodes, network.ir_choices())]
     totals = network.evaluate(picks)
     assert totals.ii == 192 and not totals.converters

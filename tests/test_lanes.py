@@ -177,9 +177,9 @@ def test_explore_matches_lanes_to_the_producer():
     picks = network.ir_choices()
     totals = network.evaluate(picks)
     index = {m.name: i for i, m in enumerate(network.nodes)}
-    assert picks[index["fk"]][0] == (4,) and totals.costs[index["a"]].out_lanes == 8
+    assert picks[index["fk"]][0] == (4, 1) and totals.costs[index["a"]].out_lanes == 8
     matched, matched_totals = search.match_lanes(picks, totals)
-    assert matched[index["fk"]][0] == (8,)
+    assert matched[index["fk"]][0] == (8, 1)
     assert matched[index["cat"]] == picks[index["cat"]]
     assert matched_totals.ii <= totals.ii
 

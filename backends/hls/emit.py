@@ -37,6 +37,7 @@ from dfcc.errors import DfccError
 from dfcc.hardware.cycles import lane_conversion_steps
 from dfcc.kinds.ddr_fifo import DramBuffer
 from dfcc.kinds.hls_types import HLS, Fx, Rom, cpp_type, exact_fx_for, fx_of, join_fx, prod, sanitize
+from dfcc.kinds.sink import sink_lanes
 from dfcc.kinds.source import port_lanes
 
 TOP = "top"
@@ -144,7 +145,7 @@ class Emitter:
 
     def new_stream(self, base: str, value_type: df.StreamType, lanes: int, depth: int | None = None,
                    value: SSAValue | None = None) -> Stream:
-        port = self.sink_port(value) if value is not None else None
+        port = self.sink_port(value, lanes) if value is not None else None
         if port is not None:  # the producer writes the output port itself
             port.lanes = lanes
             return Stream(port.name, port.elem, lanes, 0, port.shape)
@@ -260,12 +261,15 @@ class Emitter:
         self.inputs.append(port)
         self.pending_source[op.output] = port
 
-    def sink_port(self, value: SSAValue) -> Port | None:
-        """The output port of `value` when its only consumer is a sink (created on first ask)."""
+    def sink_port(self, value: SSAValue, lanes: int | None = None) -> Port | None:
+        """The output port of `value` when its only consumer is a sink whose port takes `lanes` (any, at
+        one pixel a beat; None: any) (created on first ask)."""
         uses = list(value.uses)
         if len(uses) != 1 or not isinstance(uses[0].operation, kinds.SinkOp):
             return None
         sink = uses[0].operation
+        if lanes is not None and sink_lanes(sink) not in (0, lanes):
+            return None  # a lane converter in front of the port (kinds/sink.py sink_lanes)
         if sink in self.sink_ports:
             return self.sink_ports[sink]
         returns = [u for u in sink.tensor.uses if isinstance(u.operation, func.ReturnOp)]
@@ -283,7 +287,7 @@ class Emitter:
             return  # its producer writes the port
         if op.input in self.pending_source or op.input in self.streams:
             port = self.sink_port(op.input)
-            src = self.read_stream(op.input, self.producer_lanes(op.input) or 1, op.node_name.data)
+            src = self.read_stream(op.input, sink_lanes(op) or self.producer_lanes(op.input) or 1, op.node_name.data)
             port.lanes = src.lanes
             self.calls.append(f"dfcc::lanes<{prod(port.shape)}, {src.lanes}, {src.lanes}>({src.name}, {port.name});"
                               f"  // {op.node_name.data}")

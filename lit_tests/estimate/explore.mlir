@@ -7,11 +7,11 @@
 // RUN: not dfcc %s -p 'explore{platform=zedboard utilisation=0.001}' 2>&1 | filecheck %s --check-prefix=NOFIT
 
 // CHECK:       builtin.module attributes {dataflow.platform = "zedboard"}
-// CHECK:       dataflow.fork %{{.*}} {name = "fork", coarse = {{[124]}} : i64}
+// CHECK:       dataflow.fork %{{.*}} {name = "fork", coarse = {{[124]}} : i64, pixels = 1 : i64}
 // CHECK-SAME:    -> (!dataflow.stream<1x8x8x4xf32{{(, depth [0-9]+)?}}>, !dataflow.stream<1x8x8x4xf32, depth {{[0-9]+}}>)
 // CHECK:       dataflow.conv
 // CHECK-SAME:    coarse_in = {{[124]}} : i64, coarse_out = {{[124]}} : i64, coarse_group = 1 : i64, fine = {{[139]}} : i64
-// CHECK:       dataflow.map {{.*}} {name = "add", coarse = {{[124]}} : i64} : !dataflow.stream<1x8x8x4xf32{{(, depth [0-9]+)?}}>, !dataflow.stream<1x8x8x4xf32, depth {{[0-9]+}}>
+// CHECK:       dataflow.map {{.*}} {name = "add", coarse = {{[124]}} : i64, pixels = 1 : i64} : !dataflow.stream<1x8x8x4xf32{{(, depth [0-9]+)?}}>, !dataflow.stream<1x8x8x4xf32, depth {{[0-9]+}}>
 // CHECK:       dataflow.pool {{.*}}coarse = {{[124]}} : i64
 // CHECK:       dataflow.linear {{.*}}coarse_in = {{[0-9]+}} : i64, coarse_out = {{[0-9]+}} : i64
 

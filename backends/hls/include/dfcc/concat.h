@@ -53,6 +53,25 @@ void concat_pixels(hls::stream<vec<T_a, LA> >& a, hls::stream<vec<T_b, LB> >& b,
     }
 }
 
+// Channel concatenation of P whole pixels a beat: a beat of a (P pixels of CA channels) and one of b
+// (P of CB) read in the same cycle, one output beat of P pixels of CA + CB channels written:
+// out pixel q = a's pixel q, then b's. BEATS (= pixels / P) cycles, no buffer.
+template <int BEATS, int P, int CA, int CB, typename T_a, typename T_b, typename T_out>
+void concat_pixels_px(hls::stream<vec<T_a, P * CA> >& a, hls::stream<vec<T_b, P * CB> >& b,
+                      hls::stream<vec<T_out, P * (CA + CB)> >& out) {
+    for (int n = 0; n < BEATS; n++) {
+        DFCC_HLS(PIPELINE II=1)
+        const vec<T_a, P * CA> xa = a.read();
+        const vec<T_b, P * CB> xb = b.read();
+        vec<T_out, P * (CA + CB)> y;
+        for (int q = 0; q < P; q++) {
+            for (int c = 0; c < CA; c++) y.data[q * (CA + CB) + c] = T_out(xa.data[q * CA + c]);
+            for (int c = 0; c < CB; c++) y.data[q * (CA + CB) + CA + c] = T_out(xb.data[q * CB + c]);
+        }
+        out.write(y);
+    }
+}
+
 }  // namespace dfcc
 
 #endif

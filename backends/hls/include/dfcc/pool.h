@@ -8,6 +8,7 @@
 //                    followed by a map dividing, as the CPU reference computes it.)
 //
 // Folding: P lanes; both emit one beat per cycle after the window generator (HP*WP*C/P cycles).
+// The _px forms take P whole pixels per beat (HP*ceil(WP/P) cycles).
 #ifndef DFCC_POOL_H
 #define DFCC_POOL_H
 
@@ -37,6 +38,31 @@ struct lowest<ap_ufixed<W, I, Q, O, N> > {
     static ap_ufixed<W, I, Q, O, N> value() { return 0; }
 };
 
+// The pooled value of each of a window's L lanes.
+template <int KR, int KC, int L, typename T>
+vec<T, L> window_max(const window<T, KR, KC, L>& x) {
+    vec<T, L> y;
+    for (int p = 0; p < L; p++) {
+        T m = x.data[0][0][p];
+        for (int kr = 0; kr < KR; kr++)
+            for (int kc = 0; kc < KC; kc++) m = x.data[kr][kc][p] > m ? x.data[kr][kc][p] : m;
+        y.data[p] = m;
+    }
+    return y;
+}
+
+template <int KR, int KC, int L, typename T_in, typename T_acc, typename T_out>
+vec<T_out, L> window_sum(const window<T_in, KR, KC, L>& x) {
+    vec<T_out, L> y;
+    for (int p = 0; p < L; p++) {
+        T_acc acc = 0;
+        for (int kr = 0; kr < KR; kr++)
+            for (int kc = 0; kc < KC; kc++) acc += T_acc(x.data[kr][kc][p]);
+        y.data[p] = T_out(acc);
+    }
+    return y;
+}
+
 // [H][W][C] in P lanes -> [HO][WO][C] in P lanes.
 template <class G, int P, typename T>
 void max_pool(hls::stream<vec<T, P> >& in, hls::stream<vec<T, P> >& out) {
@@ -46,15 +72,7 @@ void max_pool(hls::stream<vec<T, P> >& in, hls::stream<vec<T, P> >& out) {
     DFCC_TASK(sliding_window<G, P>(in, windows, lowest<T>::value()));
     for (int i = 0; i < G::HO * G::WO * (G::C / P); i++) {
         DFCC_HLS(PIPELINE II=1)
-        const window<T, G::KR, G::KC, P> x = windows.read();
-        vec<T, P> y;
-        for (int p = 0; p < P; p++) {
-            T m = x.data[0][0][p];
-            for (int kr = 0; kr < G::KR; kr++)
-                for (int kc = 0; kc < G::KC; kc++) m = x.data[kr][kc][p] > m ? x.data[kr][kc][p] : m;
-            y.data[p] = m;
-        }
-        out.write(y);
+        out.write(window_max<G::KR, G::KC, P>(windows.read()));
     }
 }
 
@@ -66,15 +84,33 @@ void sum_pool(hls::stream<vec<T_in, P> >& in, hls::stream<vec<T_out, P> >& out) 
     DFCC_TASK(sliding_window<G, P>(in, windows, T_in(0)));
     for (int i = 0; i < G::HO * G::WO * (G::C / P); i++) {
         DFCC_HLS(PIPELINE II=1)
-        const window<T_in, G::KR, G::KC, P> x = windows.read();
-        vec<T_out, P> y;
-        for (int p = 0; p < P; p++) {
-            T_acc acc = 0;
-            for (int kr = 0; kr < G::KR; kr++)
-                for (int kc = 0; kc < G::KC; kc++) acc += T_acc(x.data[kr][kc][p]);
-            y.data[p] = T_out(acc);
-        }
-        out.write(y);
+        out.write(window_sum<G::KR, G::KC, P, T_in, T_acc, T_out>(windows.read()));
+    }
+}
+
+// Spatial parallelism: P whole pixels (P*C words) per beat in and out; sliding_window_px gives
+// the P adjacent windows of a group side by side, lane p*C + c being pixel p's channel c.
+template <class G, int P, typename T>
+void max_pool_px(hls::stream<vec<T, P * G::C> >& in, hls::stream<vec<T, P * G::C> >& out) {
+    DFCC_HLS(DATAFLOW)
+    hls::stream<window<T, G::KR, G::KC, P * G::C> > windows;
+    DFCC_TASKS;
+    DFCC_TASK(sliding_window_px<G, P>(in, windows, lowest<T>::value()));
+    for (int i = 0; i < G::HO * (G::WO / P); i++) {
+        DFCC_HLS(PIPELINE II=1)
+        out.write(window_max<G::KR, G::KC, P * G::C>(windows.read()));
+    }
+}
+
+template <class G, int P, typename T_in, typename T_acc, typename T_out>
+void sum_pool_px(hls::stream<vec<T_in, P * G::C> >& in, hls::stream<vec<T_out, P * G::C> >& out) {
+    DFCC_HLS(DATAFLOW)
+    hls::stream<window<T_in, G::KR, G::KC, P * G::C> > windows;
+    DFCC_TASKS;
+    DFCC_TASK(sliding_window_px<G, P>(in, windows, T_in(0)));
+    for (int i = 0; i < G::HO * (G::WO / P); i++) {
+        DFCC_HLS(PIPELINE II=1)
+        out.write(window_sum<G::KR, G::KC, P * G::C, T_in, T_acc, T_out>(windows.read()));
     }
 }
 
