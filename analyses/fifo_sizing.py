@@ -56,19 +56,24 @@ def size_fifos(module: ModuleOp, inferences: int = DEFAULT_INFERENCES) -> Sizing
     fills a buffer before it drains it runs slower on a spread-out input), the depths of the
     unpaced schedule are added."""
     pipeline = Pipeline.of_module(module)
-    unbounded = {ch: UNBOUNDED for ch in pipeline.channels if _sizable(ch)}
-    free = Simulator(pipeline, inferences, unbounded).run()
+    free_run = Simulator(pipeline, inferences, _unbounded(pipeline))
+    free = free_run.run()
     if free.deadlock:
         raise DfccError(f"FIFO sizing: {free.describe_deadlock()}")
-    _pace_inputs(pipeline, free.ii)
-    paced = Simulator(pipeline, inferences, unbounded).run()
-    depths = _peaks(pipeline, paced)
-    checked = _check(module, depths, inferences)
+    paced_pipeline = Pipeline.of_module(module)  # its own copy: pacing changes the inputs' processes
+    _pace_inputs(paced_pipeline, free.ii)
+    paced = Simulator(paced_pipeline, inferences, _unbounded(paced_pipeline)).run()
+    depths = _peaks(paced_pipeline, paced)
+    checked = _check(free_run, depths)
     if checked.deadlock or checked.ii > free.ii:
         unpaced = _peaks(pipeline, free)
         depths = {v: max(d, unpaced[v]) for v, d in depths.items()}
-        checked = _check(module, depths, inferences)
+        checked = _check(free_run, depths)
     return Sizing(depths, free, checked)
+
+
+def _unbounded(pipeline: Pipeline) -> dict[Channel, int]:
+    return {ch: UNBOUNDED for ch in pipeline.channels if _sizable(ch)}
 
 
 def _peaks(pipeline: Pipeline, result: SimulationResult) -> dict[SSAValue, int]:
@@ -76,10 +81,9 @@ def _peaks(pipeline: Pipeline, result: SimulationResult) -> dict[SSAValue, int]:
     return {ch.value: max(HLS_DEFAULT_DEPTH, peaks.get(ch.name, 0)) for ch in pipeline.channels if _sizable(ch)}
 
 
-def _check(module: ModuleOp, depths: dict[SSAValue, int], inferences: int) -> SimulationResult:
-    """The design simulated with `depths` on its IR streams."""
-    pipeline = Pipeline.of_module(module)
-    return Simulator(pipeline, inferences, {ch: depths[ch.value] for ch in pipeline.channels if _sizable(ch)}).run()
+def _check(free_run: Simulator, depths: dict[SSAValue, int]) -> SimulationResult:
+    """The design simulated with `depths` on its IR streams (the unpaced run's pipeline and event lists)."""
+    return free_run.with_depths({ch: depths[ch.value] for ch in free_run.pipeline.channels if _sizable(ch)}).run()
 
 
 def write_depths(depths: dict[SSAValue, int]) -> None:
