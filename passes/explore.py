@@ -97,12 +97,8 @@ class _NodeSpace:
 def foldings(model: NodeModel, spatial: bool = False, off_chip: bool = False) -> list[tuple[int, ...]]:
     """The foldings explore considers: every legal one, at one pixel per beat unless `spatial`, with
     weight-stationary tiles only when weights may stream from DRAM (`off_chip`: all a tile saves is DRAM traffic)."""
-    options = model.folding_options()
-    for factor, allowed in ((SPATIAL_FACTOR, spatial), (TILE_FACTOR, off_chip)):
-        if not allowed and factor in model.factors:
-            at = model.factors.index(factor)
-            options = [o for o in options if o[at] == 1]
-    return options
+    return model.folding_options(frozenset(f for f, allowed in ((SPATIAL_FACTOR, spatial), (TILE_FACTOR, off_chip))
+                                           if not allowed))
 
 
 def _node_space(model: NodeModel, platform: Platform, off_chip: bool = False, spatial: bool = False) -> _NodeSpace:
