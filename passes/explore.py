@@ -144,14 +144,23 @@ def _pareto(data: np.ndarray, chunk: int = 64) -> np.ndarray:
     kept = []
     for start in range(0, len(rows), chunk):
         block = rows[start:start + chunk]
-        alive = ~np.any(np.all(front[None, :, :] <= block[:, None, :], axis=2), axis=1)
+        alive = ~np.any(_no_worse(front, block), axis=1)
         # within the block: row j before row i and no worse in every column drops row i
-        covered = np.all(block[None, :, :] <= block[:, None, :], axis=2)
+        covered = _no_worse(block, block)
         covered &= np.tri(len(block), k=-1, dtype=bool)
         alive &= ~covered.any(axis=1)
         kept.extend(start + np.flatnonzero(alive))
         front = np.concatenate([front, block[alive]])
     return np.sort(order[np.array(kept, dtype=np.intp)])
+
+
+def _no_worse(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """[i, j]: row a[j] is no worse than row b[i] in every column (a column at a time: numpy reduces a
+    short last axis slowly)."""
+    result = a[None, :, 0] <= b[:, None, 0]
+    for column in range(1, a.shape[1]):
+        result &= a[None, :, column] <= b[:, None, column]
+    return result
 
 
 def _lanes_folding(model: NodeModel, lanes: int) -> tuple[int, ...] | None:
