@@ -6,12 +6,15 @@ cycle is the longest (max-plus) path to it, and a FIFO must hold what its writer
 its reader takes it: the peak occupancy of that schedule (the skip-connection rule of SATAY and
 StreamTensor, here exact per beat rather than one fill figure per stage). Streams the IR cannot
 size (inside a kernel, lane converters) keep their fixed depth. The depths are then checked by
-simulating the bounded design: the same II, and no deadlock.
+simulating the bounded design: the same II, and no deadlock. Depths that hold the unpaced schedule's
+peaks need no simulation: that schedule already meets every free-slot constraint they add, so it is
+the bounded design's least solution too (a max-plus system's least solution does not move when the
+constraints it satisfies are added).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp
@@ -56,19 +59,23 @@ def size_fifos(module: ModuleOp, inferences: int = DEFAULT_INFERENCES) -> Sizing
     fills a buffer before it drains it runs slower on a spread-out input), the depths of the
     unpaced schedule are added."""
     pipeline = Pipeline.of_module(module)
-    unbounded = {ch: UNBOUNDED for ch in pipeline.channels if _sizable(ch)}
-    free = Simulator(pipeline, inferences, unbounded).run()
+    free_run = Simulator(pipeline, inferences, _unbounded(pipeline))
+    free = free_run.run()
     if free.deadlock:
         raise DfccError(f"FIFO sizing: {free.describe_deadlock()}")
-    _pace_inputs(pipeline, free.ii)
-    paced = Simulator(pipeline, inferences, unbounded).run()
-    depths = _peaks(pipeline, paced)
-    checked = _check(module, depths, inferences)
+    paced_pipeline = Pipeline.of_module(module)  # its own copy: pacing changes the inputs' processes
+    _pace_inputs(paced_pipeline, free.ii)
+    paced = Simulator(paced_pipeline, inferences, _unbounded(paced_pipeline)).run()
+    depths, unpaced = _peaks(paced_pipeline, paced), _peaks(pipeline, free)
+    checked = _check(free_run, free, depths, unpaced)
     if checked.deadlock or checked.ii > free.ii:
-        unpaced = _peaks(pipeline, free)
         depths = {v: max(d, unpaced[v]) for v, d in depths.items()}
-        checked = _check(module, depths, inferences)
+        checked = _check(free_run, free, depths, unpaced)
     return Sizing(depths, free, checked)
+
+
+def _unbounded(pipeline: Pipeline) -> dict[Channel, int]:
+    return {ch: UNBOUNDED for ch in pipeline.channels if _sizable(ch)}
 
 
 def _peaks(pipeline: Pipeline, result: SimulationResult) -> dict[SSAValue, int]:
@@ -76,10 +83,15 @@ def _peaks(pipeline: Pipeline, result: SimulationResult) -> dict[SSAValue, int]:
     return {ch.value: max(HLS_DEFAULT_DEPTH, peaks.get(ch.name, 0)) for ch in pipeline.channels if _sizable(ch)}
 
 
-def _check(module: ModuleOp, depths: dict[SSAValue, int], inferences: int) -> SimulationResult:
-    """The design simulated with `depths` on its IR streams."""
-    pipeline = Pipeline.of_module(module)
-    return Simulator(pipeline, inferences, {ch: depths[ch.value] for ch in pipeline.channels if _sizable(ch)}).run()
+def _check(free_run: Simulator, free: SimulationResult, depths: dict[SSAValue, int],
+           unpaced: dict[SSAValue, int]) -> SimulationResult:
+    """The design with `depths` on its IR streams: simulated (the unpaced run's pipeline and event lists),
+    or, where they hold the unpaced run's peaks, that run's timing (module docstring) at these depths."""
+    bounded = {ch: depths[ch.value] for ch in free_run.pipeline.channels if _sizable(ch)}
+    if all(depths[v] >= peak for v, peak in unpaced.items()):
+        by_name = {ch.name: depth for ch, depth in bounded.items()}
+        return replace(free, fifos=tuple(replace(f, depth=by_name.get(f.name, f.depth)) for f in free.fifos))
+    return free_run.with_depths(bounded).run()
 
 
 def write_depths(depths: dict[SSAValue, int]) -> None:

@@ -18,7 +18,9 @@ the stuck processes and the FIFO each waits on are the report.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp
@@ -179,7 +181,18 @@ class Simulator:
         n = self._port(channel, True)
         return self.times[self._beat_events(n)] + self.order[self.ports[n][0]].latency
 
-    def run(self) -> SimulationResult:
+    def with_depths(self, depths: dict[Channel, int]) -> Simulator:
+        """The same pipeline with `depths` on those channels (the rest at their own): a new run that
+        reuses this one's event lists and arrays (FIFO sizing simulates one pipeline at several depths)."""
+        other = copy.copy(self)
+        other.depths = {ch: depths.get(ch, ch.depth) for ch in self.pipeline.channels}
+        other.times = np.zeros(0, dtype=np.int64)
+        return other
+
+    @cached_property
+    def _layout(self) -> tuple:
+        """The event loop's arrays that do not depend on the depths: channel index, each channel's
+        writer and reader port, then the arguments of run_core between `n_inf` and `n_chan`."""
         chan_index = {ch: i for i, ch in enumerate(self.pipeline.channels)}
         writer_port = np.full(len(chan_index), -1, dtype=np.int64)
         reader_port = np.full(len(chan_index), -1, dtype=np.int64)
@@ -190,22 +203,27 @@ class Simulator:
             if len(pos) != ch.beats:  # the event loop counts both ends of a FIFO in the channel's beats
                 raise DfccError(f"simulate: internal error, '{self.order[i].name}' moves {len(pos)} beats "
                                 f"of '{ch.name}', which carries {ch.beats}")
+        ints = lambda values: np.array(values, dtype=np.int64)  # noqa: E731
+        core = (self.ev_off, np.concatenate([e.once for e in self.events]),
+                ints([p.iterations for p in self.order]), ints([p.latency for p in self.order]),
+                ints([port[0] for port in self.ports]), ints([chan_index[port[1]] for port in self.ports]),
+                ints([port[3] for port in self.ports]),
+                ints(np.concatenate([[0], np.cumsum([len(port[2]) for port in self.ports])])),
+                np.concatenate([port[2] for port in self.ports]) if self.ports else np.zeros(0, dtype=np.int64))
+        proc_ports = (ints(np.concatenate([[0], np.cumsum([len(b) for b in by_proc])])),
+                      ints([n for b in by_proc for n in b]))
+        return chan_index, writer_port, reader_port, core, proc_ports
+
+    def run(self) -> SimulationResult:
+        chan_index, writer_port, reader_port, core, proc_ports = self._layout
         n_proc, n_inf = len(self.order), self.inferences
         self.times = np.zeros(n_inf * int(self.ev_off[-1]), dtype=np.int64)
         pc, cursor = np.zeros(n_proc, dtype=np.int64), np.zeros(len(self.ports), dtype=np.int64)
         starved, blocked = np.zeros(n_proc, dtype=np.int64), np.zeros(n_proc, dtype=np.int64)
         peak = np.zeros(len(chan_index), dtype=np.int64)
-        ints = lambda values: np.array(values, dtype=np.int64)  # noqa: E731
-        status = run_core(
-            n_proc, n_inf, self.ev_off, np.concatenate([e.once for e in self.events]),
-            ints([p.iterations for p in self.order]), ints([p.latency for p in self.order]),
-            ints([port[0] for port in self.ports]), ints([chan_index[port[1]] for port in self.ports]),
-            ints([port[3] for port in self.ports]),
-            ints(np.concatenate([[0], np.cumsum([len(port[2]) for port in self.ports])])),
-            np.concatenate([port[2] for port in self.ports]) if self.ports else np.zeros(0, dtype=np.int64),
-            len(chan_index), ints([self.depths[ch] for ch in chan_index]), writer_port, reader_port,
-            ints(np.concatenate([[0], np.cumsum([len(b) for b in by_proc])])), ints([n for b in by_proc for n in b]),
-            self.times, pc, cursor, starved, blocked, peak)
+        depths = np.array([self.depths[ch] for ch in chan_index], dtype=np.int64)
+        status = run_core(n_proc, n_inf, *core, len(chan_index), depths, writer_port, reader_port, *proc_ports,
+                          self.times, pc, cursor, starved, blocked, peak)
         if status:
             return SimulationResult(n_inf, (), (), (), tuple(self._waits(pc, cursor, writer_port, reader_port)))
         return self._result(starved, blocked, peak)

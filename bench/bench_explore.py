@@ -17,8 +17,7 @@ The "+off-chip" row lets explore stream weights from DRAM (explore{off-chip-weig
 --speed: explore's CPU seconds on ResNet-50 and DenseNet-121 (U250, 16 and 8 bits), with repeated layers
 costed once (the default) and every node costed alone (`share_repeated=False`), and that both find the same
 design (target, issue 14: explore under 30 s for a torchvision classifier on 2 cores).
---compile: ResNet-50 from PyTorch to an HLS project (import, lower, quantize 8-bit, explore for U250, -t hls
-emission without a C++ compiler), seconds per step (target: under 60 s in all).
+--compile: ResNet-50 from PyTorch to an HLS project, seconds per step (bench_resnet50.py --compile).
 """
 
 from __future__ import annotations
@@ -146,42 +145,6 @@ def speed(cache: str) -> None:
                   f"(every node costed alone: {seconds[0]:5.1f} s), {same}, II {designs[1][1].ii:,}", flush=True)
 
 
-def whole_compile(name: str = "resnet50") -> None:
-    """`name` from PyTorch to an HLS project, each step's CPU and wall seconds (wall: other processes share the cores)."""
-    import tempfile
-    import warnings
-
-    from dfcc.backends.hls.target import run_hls
-    from dfcc.backends.request import TargetRequest
-    from dfcc.examples.models import MODELS
-    from dfcc.frontends.mlir import make_context, parse_module
-    from dfcc.frontends.torch import import_to_text
-    from dfcc.passes.explore import Explore
-    from dfcc.passes.lower_to_dataflow import LowerToDataflow
-
-    warnings.filterwarnings("ignore")
-    spec = MODELS[name]
-    steps: list[tuple[str, float, float]] = []
-
-    def timed(label, function):
-        cpu, wall = time.process_time(), time.perf_counter()
-        result = function()
-        steps.append((label, time.process_time() - cpu, time.perf_counter() - wall))
-        return result
-
-    text = timed("import (torch-mlir)", lambda: import_to_text(spec.build(), *spec.inputs()))
-    module = timed("parse", lambda: parse_module(text))
-    timed("lower-to-dataflow", lambda: LowerToDataflow().apply(make_context(), module))
-    timed("quantize 8-bit", lambda: quantize(module, 8))
-    timed("explore U250", lambda: Explore(platform="u250").apply(make_context(), module))
-    with tempfile.TemporaryDirectory() as out:
-        timed("-t hls (emission)", lambda: run_hls(module, TargetRequest(output=f"{out}/hls")))
-    for label, cpu, wall in steps:
-        print(f"  {label:22s} {cpu:6.1f} s CPU  {wall:6.1f} s wall")
-    cpu, wall = sum(s[1] for s in steps), sum(s[2] for s in steps)
-    print(f"{name} import -> HLS: {cpu:.1f} s CPU, {wall:.1f} s wall (target < 60 s: {'ok' if cpu < 60 else 'MISSED'})")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="small models only")
@@ -194,6 +157,8 @@ def main() -> None:
         if args.speed:
             speed(args.cache)
         if args.compile:
+            from dfcc.bench.bench_resnet50 import whole_compile
+
             whole_compile()
         return
     cases = [("resnet18_small", "zcu102", 16, False), ("mobilenet_v2_small", "zcu102", 16, False)]

@@ -166,13 +166,14 @@ class NodeModel:
             self._cache[key] = hit
         return hit
 
-    def folding_options(self) -> list[Folding]:
+    def folding_options(self, ones: frozenset[str] = frozenset()) -> list[Folding]:
         """Every legal folding: each factor a divisor of its extent (a partial factor: the least value
-        for each number of steps), and one the kind builds."""
+        for each number of steps), and one the kind builds; the factors in `ones` only at 1 (the
+        buildable check is the costly part: it runs on no folding a caller would drop)."""
         partial = self.op.partial_factors() if isinstance(self.op, NodeOp) else frozenset()
         options: list[Folding] = [()]
         for name, extent in zip(self.factors, self.extents):
-            values = step_factors(extent) if name in partial else divisors(extent)
+            values = [1] if name in ones else step_factors(extent) if name in partial else divisors(extent)
             options = [o + (d,) for o in options for d in values]
         return options if self.buildable is None else [o for o in options if self.buildable(o)]
 

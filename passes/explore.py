@@ -97,12 +97,8 @@ class _NodeSpace:
 def foldings(model: NodeModel, spatial: bool = False, off_chip: bool = False) -> list[tuple[int, ...]]:
     """The foldings explore considers: every legal one, at one pixel per beat unless `spatial`, with
     weight-stationary tiles only when weights may stream from DRAM (`off_chip`: all a tile saves is DRAM traffic)."""
-    options = model.folding_options()
-    for factor, allowed in ((SPATIAL_FACTOR, spatial), (TILE_FACTOR, off_chip)):
-        if not allowed and factor in model.factors:
-            at = model.factors.index(factor)
-            options = [o for o in options if o[at] == 1]
-    return options
+    return model.folding_options(frozenset(f for f, allowed in ((SPATIAL_FACTOR, spatial), (TILE_FACTOR, off_chip))
+                                           if not allowed))
 
 
 def _node_space(model: NodeModel, platform: Platform, off_chip: bool = False, spatial: bool = False) -> _NodeSpace:
@@ -148,14 +144,23 @@ def _pareto(data: np.ndarray, chunk: int = 64) -> np.ndarray:
     kept = []
     for start in range(0, len(rows), chunk):
         block = rows[start:start + chunk]
-        alive = ~np.any(np.all(front[None, :, :] <= block[:, None, :], axis=2), axis=1)
+        alive = ~np.any(_no_worse(front, block), axis=1)
         # within the block: row j before row i and no worse in every column drops row i
-        covered = np.all(block[None, :, :] <= block[:, None, :], axis=2)
+        covered = _no_worse(block, block)
         covered &= np.tri(len(block), k=-1, dtype=bool)
         alive &= ~covered.any(axis=1)
         kept.extend(start + np.flatnonzero(alive))
         front = np.concatenate([front, block[alive]])
     return np.sort(order[np.array(kept, dtype=np.intp)])
+
+
+def _no_worse(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """[i, j]: row a[j] is no worse than row b[i] in every column (a column at a time: numpy reduces a
+    short last axis slowly)."""
+    result = a[None, :, 0] <= b[:, None, 0]
+    for column in range(1, a.shape[1]):
+        result &= a[None, :, column] <= b[:, None, column]
+    return result
 
 
 def _lanes_folding(model: NodeModel, lanes: int) -> tuple[int, ...] | None:
@@ -169,7 +174,8 @@ def _lanes_folding(model: NodeModel, lanes: int) -> tuple[int, ...] | None:
 
 class _Search:
     def __init__(self, network: Network, platform: Platform, utilisation: float, seed: int, off_chip: bool = False,
-                 spatial: bool = False, share: bool = True, reserve: dict[str, float] | None = None):
+                 spatial: bool = False, share: bool = True, reserve: dict[str, float] | None = None,
+                 spaces: list[_NodeSpace] | None = None):
         self.network = network
         self.platform = platform
         self.utilisation = utilisation
@@ -179,7 +185,7 @@ class _Search:
         self.limit_vec = np.array([max(self.limits[k], 1e-9) for k in RESOURCES] + [1e30])
         self.off_chip = off_chip
         self.spatial = spatial
-        self.spaces = _node_spaces(network, platform, off_chip, spatial, share)
+        self.spaces = spaces or _node_spaces(network, platform, off_chip, spatial, share)
         # every node's points stacked into one array, so a step over all nodes is one numpy operation
         sizes = [len(space.choices) for space in self.spaces]
         self.starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
@@ -428,17 +434,20 @@ def _no_fit(search: _Search, platform: Platform, utilisation: float) -> DfccErro
 
 def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed: int = 0,
             progress: bool = True, off_chip_weights: bool = False, spatial: bool = False,
-            share_repeated: bool = True, reserve: dict[str, float] | None = None) -> tuple[list[Choice], Totals]:
+            share_repeated: bool = True, reserve: dict[str, float] | None = None,
+            spaces: list[_NodeSpace] | None = None) -> tuple[list[Choice], Totals]:
     """The best design point found for `network` on `platform`; raises DfccError if nothing fits.
 
     With `off_chip_weights` a conv/linear node may stream its weights from DRAM (AutoWS), within
     utilisation x the platform's off-chip bandwidth at the target II. With `spatial` the nodes
     that can (graph inputs, dense convs, maps, pools, forks) may take more than one pixel per beat (`pixels`).
     `share_repeated=False` costs every node on its own, not once per repeated layer (same answer, slower).
-    `reserve` (per resource) is kept out of the budget: FIFO memory beyond the costed skip FIFOs."""
+    `reserve` (per resource) is kept out of the budget: FIFO memory beyond the costed skip FIFOs.
+    `spaces`: every node's design points as _node_spaces gave them for this network, platform and options
+    (a node's points depend on its geometry and formats, not on the choices written in the IR)."""
     if not 0 < utilisation <= 1:
         raise DfccError(f"explore: utilisation must be in (0, 1], got {utilisation}")
-    search = _Search(network, platform, utilisation, seed, off_chip_weights, spatial, share_repeated, reserve)
+    search = _Search(network, platform, utilisation, seed, off_chip_weights, spatial, share_repeated, reserve, spaces)
     targets = search.targets()
     best = search.try_target(float("inf"), BISECTION_ROUNDS * 2)
     if best is None:
@@ -542,6 +551,7 @@ class Explore(ModulePass):
         network = Network.from_module(op)
         before = {(e.value.op, e.value.index): e.ir_depth for e in network.edges}
         reserve = dict.fromkeys(RESOURCES, 0.0)
+        spaces = _node_spaces(network, platform, bool(self.off_chip_weights), bool(self.spatial))  # costed once
         for attempt in range(FIFO_ROUNDS):
             if attempt:  # back to the depths the IR had, and the graph read again (the stream values changed)
                 write_depths({e.value: before[(e.value.op, e.value.index)] for e in Network.from_module(op).edges})
@@ -549,7 +559,7 @@ class Explore(ModulePass):
             try:
                 choices, totals = explore(network, platform, utilisation, int(self.seed),
                                           off_chip_weights=bool(self.off_chip_weights), spatial=bool(self.spatial),
-                                          reserve=reserve)
+                                          reserve=reserve, spaces=spaces)
             except DfccError as error:
                 if not attempt:
                     raise

@@ -91,6 +91,23 @@ def test_net_skip_fifo_deadlock_named_and_sizing_removes_it():
     assert _skip_fork(module).type.depth.data == next(f.peak for f in sized.fifos if f.name == "s_fork_1") > 2
 
 
+def test_depths_holding_the_unbounded_peaks_keep_every_beat_of_the_unbounded_run():
+    """What size_fifos relies on to skip a check: at depths >= the unbounded run's peaks no write waits
+    for a slot, so every event starts when it did unbounded (NET: the skip FIFO peaks above the default 2)."""
+    pipeline = Pipeline.of_module(parse_module(NET))
+    unbounded = Simulator(pipeline, 3, {ch: 2 ** 62 for ch in pipeline.channels if ch.value is not None})
+    free = unbounded.run()
+    peaks = {f.name: f.peak for f in free.fifos}
+    assert max(peaks.values()) > 2
+    bounded = unbounded.with_depths({ch: max(2, peaks[ch.name]) for ch in pipeline.channels if ch.name in peaks})
+    sized = bounded.run()
+    assert not sized.deadlock and sized.completions == free.completions
+    assert np.array_equal(bounded.times, unbounded.times)
+    # one beat less on the FIFOs above the default: a write waits (or the design deadlocks)
+    short = unbounded.with_depths({ch: peaks[ch.name] - 1 for ch in pipeline.channels if peaks.get(ch.name, 0) > 2})
+    assert short.run().deadlock or not np.array_equal(short.times, unbounded.times)
+
+
 def test_fifo_occupancy_never_exceeds_depth():
     module = parse_module(NET)
     write_depths(size_fifos(module).depths)
