@@ -9,6 +9,7 @@ from dfcc.analyses.schedules import Pipeline
 from dfcc.analyses.simulation import simulate
 from dfcc.backends.estimate import Estimate, Network, describe, node_cost
 from dfcc.driver.cli import main
+from dfcc.errors import DfccError
 from dfcc.frontends.mlir import parse_module
 from dfcc.hardware.logic import stage_logic
 from dfcc.kinds import kind_of
@@ -267,6 +268,23 @@ def test_matmul_reading_heads_token_major():
     # first output: the 48 load beats, then the first row's 4 left beats of 2 iterations each (3 * 2),
     # then the 3-cycle pipeline
     assert mm.depth == 48 + 3 * 2 + 3 and mm.preload == 48
+
+
+HEADS_FIRST = """
+func.func @main(%a: tensor<2x4x8xf32>, %b: tensor<2x6x8xf32>) -> tensor<2x4x6xf32> {
+  %x = dataflow.source %a {name = "q", perm = array<i64: 0, 1, 2>} : (tensor<2x4x8xf32>) -> !dataflow.stream<2x4x8xf32>
+  %y = dataflow.source %b {name = "k", perm = array<i64: 1, 0, 2>} : (tensor<2x6x8xf32>) -> !dataflow.stream<6x2x8xf32>
+  %m = dataflow.matmul %x, %y {name = "mm", rhs_perm = array<i64: 2, 0, 1>} : (!dataflow.stream<2x4x8xf32>, !dataflow.stream<6x2x8xf32>) -> !dataflow.stream<2x4x6xf32>
+  %t = dataflow.sink %m {name = "out", perm = array<i64: 0, 1, 2>} : (!dataflow.stream<2x4x6xf32>) -> tensor<2x4x6xf32>
+  func.return %t : tensor<2x4x6xf32>
+}"""
+
+
+def test_matmul_rejects_a_right_operand_whose_heads_interleave_blocks_of_rows():
+    """q streamed head by head (2 blocks of rows) and k token-major: each block needs one head of k,
+    but k's stream interleaves both heads, so no block is consecutive in it and the verifier says so."""
+    with pytest.raises(DfccError, match="batch dims first"):
+        parse_module(HEADS_FIRST)
 
 
 LANES = """
