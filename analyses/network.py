@@ -68,8 +68,9 @@ class Converter:
 
     @property
     def fill(self) -> float:
-        """Share of its input read before its first output beat: ceil(out / in) input beats."""
-        return -(-self.lanes_out // self.lanes_in) * self.lanes_in / self.elements
+        """Share of its input's span (first to last beat) before its first output beat: it needs
+        ceil(out / in) input beats, and the first of them arrives at the span's start."""
+        return (-(-self.lanes_out // self.lanes_in) - 1) / max(self.elements // self.lanes_in - 1, 1)
 
     @property
     def pipeline(self) -> int:

@@ -5,6 +5,7 @@ import json
 import pytest
 from xdsl.dialects.builtin import IntegerAttr, StringAttr, i64
 
+from dfcc.analyses.network import Converter
 from dfcc.analyses.schedules import Pipeline
 from dfcc.analyses.simulation import simulate
 from dfcc.backends.estimate import Estimate, Network, describe, node_cost
@@ -326,3 +327,15 @@ def test_lane_converter_bounds_ii_and_adds_latency():
     sim = simulate(module)
     assert sim.ii == 768
     assert abs(totals.latency_cycles - sim.latency) <= 0.05 * sim.latency
+
+
+def test_lane_converter_waits_for_the_input_beats_of_its_first_output_beat():
+    """The share of its producer's span (first to last input beat, beats evenly spread) a converter
+    waits before its first output: the first beat opens the span, so 32 -> 1 lanes writes at once."""
+    wide_to_narrow = Converter(edge=0, elements=512, lanes_in=32, lanes_out=1, bits=16)
+    assert wide_to_narrow.fill == 0.0
+    # 1 -> 32 lanes: its first output beat needs 32 input beats, 31 after the first of 512
+    narrow_to_wide = Converter(edge=0, elements=512, lanes_in=1, lanes_out=32, bits=16)
+    assert narrow_to_wide.fill == 31 / 511
+    # 4 -> 6 lanes: ceil(6 / 4) = 2 input beats, 1 after the first of 12
+    assert Converter(edge=0, elements=48, lanes_in=4, lanes_out=6, bits=16).fill == 1 / 11
