@@ -192,8 +192,11 @@ class Matmul(NodeKind):
             m_bram, m_lut = array_cost(ww, 2 * wd)
             acc_lut = lutram_luts(a_bits * co, -(-n // co))
             logic = mac_logic(mults, l_bits, r_bits, a_bits) + stage_logic(ci, l_bits)
+            # a left row is read once the right operand's first block (1/O of it) is buffered: the
+            # left operand's FIFO holds what its producer writes meanwhile (Q while Kᵀ loads)
+            fill = 1.0 / max(rows // batch, 1)
             return NodeCost(
-                cycles=cycles, depth=depth, fill=1.0 / max(rows // batch, 1), preload=load,
+                cycles=cycles, depth=depth, fill=fill, input_fills=(fill, 1.0 / outer), preload=load,
                 drain=block + (outer - 1) * max(load, block),
                 dsp=multiplier_dsp(mults, l_bits, r_bits), bram18=m_bram, uram=0, lut=logic.lut + m_lut + acc_lut,
                 ff=logic.ff, out_lanes=self.stream_lanes(op, {"coarse_in": ci, "coarse_out": co})[1], mult_lut=mults * lut_multiplier(l_bits, r_bits),

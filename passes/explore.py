@@ -58,11 +58,13 @@ from dataclasses import dataclass
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr, i64
+from xdsl.ir import SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import Rewriter
 
 from dfcc.analyses.fifo_sizing import size_fifos, write_depths
 from dfcc.kinds.cost import NodeModel, cost_key
+from dfcc.kinds.reshape import ReshapeOp
 from dfcc.dialects.dataflow import MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES
 from dfcc.passes.spill import evict_paying_skips, place_weights, write_weights_memory
 from dfcc.analyses.network import (
@@ -512,11 +514,24 @@ def apply_design(module: ModuleOp, network: Network, choices: list[Choice], tota
     for index, edge in enumerate(network.edges):
         if len(network.in_edges[edge.consumer]) < 2 and index not in totals.fifo_depths:
             continue  # only join inputs are ours to size
-        depth = totals.fifo_depths.get(index, DEFAULT_FIFO_DEPTH)
-        value = edge.value
+        value, depth = _fifo_of(network, totals, index)
         if value.type.depth.data != depth:
             Rewriter.replace_value_with_new_type(value, value.type.with_depth(depth))
     module.attributes[PLATFORM_ATTR] = StringAttr(platform_name)
+
+
+def _fifo_of(network: Network, totals: Totals, index: int) -> tuple[SSAValue, int]:
+    """The IR stream whose FIFO holds edge `index`'s words, and its depth in that stream's beats: a
+    reshape passes its producer's stream on (the HLS and the simulation reuse it), so a join input
+    behind reshapes (attention's Q) is held in the stream of the node before them."""
+    edge = network.edges[index]
+    if index not in totals.fifo_depths:
+        return edge.value, DEFAULT_FIFO_DEPTH
+    words = totals.fifo_depths[index] * max(1, totals.costs[edge.producer].out_lanes)
+    value, producer = edge.value, edge.producer
+    while isinstance(value.owner, ReshapeOp) and network.in_edges[producer]:
+        value, producer = value.owner.input, network.edges[network.in_edges[producer][0]].producer
+    return value, -(-words // max(1, totals.costs[producer].out_lanes))
 
 
 @dataclass(frozen=True)
