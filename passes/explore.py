@@ -514,24 +514,28 @@ def apply_design(module: ModuleOp, network: Network, choices: list[Choice], tota
     for index, edge in enumerate(network.edges):
         if len(network.in_edges[edge.consumer]) < 2 and index not in totals.fifo_depths:
             continue  # only join inputs are ours to size
-        value, depth = _fifo_of(network, totals, index)
-        if value.type.depth.data != depth:
-            Rewriter.replace_value_with_new_type(value, value.type.with_depth(depth))
+        for value, depth in _fifo_streams(network, totals, index):
+            if value.type.depth.data != depth:
+                Rewriter.replace_value_with_new_type(value, value.type.with_depth(depth))
     module.attributes[PLATFORM_ATTR] = StringAttr(platform_name)
 
 
-def _fifo_of(network: Network, totals: Totals, index: int) -> tuple[SSAValue, int]:
-    """The IR stream whose FIFO holds edge `index`'s words, and its depth in that stream's beats: a
-    reshape passes its producer's stream on (the HLS and the simulation reuse it), so a join input
-    behind reshapes (attention's Q) is held in the stream of the node before them."""
+def _fifo_streams(network: Network, totals: Totals, index: int) -> list[tuple[SSAValue, int]]:
+    """The depth of edge `index` on its IR stream (what the estimate reads) and, when that stream is a
+    reshape's, also on the stream that carries it, in that stream's beats: a reshape passes its
+    producer's stream on (the HLS and the simulation reuse it), so a join input behind reshapes
+    (attention's Q) is held in the stream of the node before them."""
     edge = network.edges[index]
     if index not in totals.fifo_depths:
-        return edge.value, DEFAULT_FIFO_DEPTH
-    words = totals.fifo_depths[index] * max(1, totals.costs[edge.producer].out_lanes)
+        return [(edge.value, DEFAULT_FIFO_DEPTH)]
+    depth = totals.fifo_depths[index]
     value, producer = edge.value, edge.producer
     while isinstance(value.owner, ReshapeOp) and network.in_edges[producer]:
         value, producer = value.owner.input, network.edges[network.in_edges[producer][0]].producer
-    return value, -(-words // max(1, totals.costs[producer].out_lanes))
+    if value is edge.value:
+        return [(value, depth)]
+    words = depth * max(1, totals.costs[edge.producer].out_lanes)
+    return [(edge.value, depth), (value, -(-words // max(1, totals.costs[producer].out_lanes)))]
 
 
 @dataclass(frozen=True)
