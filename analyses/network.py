@@ -346,6 +346,9 @@ class Network:
             done_in = max((l for _, l in ins), default=0.0)
             pipe = min(cost.depth, PIPELINED_LOOP_LATENCY) + cost.lag
             first[i] = start + max(cost.depth, cost.fill * (done_in - start) + pipe)
+            for e, (f, l) in zip(self.in_edges[i], ins) if cost.input_fills else ():
+                # an input absorbed in its own share first (a matmul's right operand block), at its pace
+                first[i] = max(first[i], f + cost.input_fills[self.edges[e].operand] * (l - f) + pipe)
             # a stage without hardware (cycles 0: a reshape passes its producer's words on) has no output rate
             drain = (cost.drain or beats_out[i]) if cost.cycles else 0
             last[i] = max(done_in + pipe, start + cost.cycles, first[i] + drain)
