@@ -46,6 +46,7 @@ class Edge:
     elements: int
     bits: int
     ir_depth: int
+    operand: int  # its position among the consumer's operands
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +69,9 @@ class Converter:
 
     @property
     def fill(self) -> float:
-        """Share of its input read before its first output beat: ceil(out / in) input beats."""
-        return -(-self.lanes_out // self.lanes_in) * self.lanes_in / self.elements
+        """Share of its input's span (first to last beat) before its first output beat: it needs
+        ceil(out / in) input beats, and the first of them arrives at the span's start."""
+        return (-(-self.lanes_out // self.lanes_in) - 1) / max(self.elements // self.lanes_in - 1, 1)
 
     @property
     def pipeline(self) -> int:
@@ -150,10 +152,10 @@ class Network:
         nodes = [describe(op) for op in ops]
         edges = []
         for op in ops:
-            for value in op.operands:
+            for operand, value in enumerate(op.operands):
                 if isinstance(value.type, StreamType) and value.owner in index:
                     edges.append(Edge(index[value.owner], index[op], value, value.type.num_elements,
-                                      stream_bits(value), value.type.depth.data))
+                                      stream_bits(value), value.type.depth.data, operand))
         return Network(nodes, edges)
 
     def ir_choices(self) -> list[Choice]:
@@ -254,15 +256,19 @@ class Network:
         fifo_depths: dict[int, int] = {}
         fifo_bram = fifo_lut = 0
         for i in range(n):
-            ins = self.in_edges[i]
+            ins, cost = self.in_edges[i], costs[i]
+            # when each input is in far enough for the node to start: its producer's arrival, later by
+            # what the node absorbs of it beyond its `fill` (a matmul's right operand block)
+            ready = {e: arrival[self.edges[e].producer] +
+                     (cost.input_fills[self.edges[e].operand] - cost.fill if cost.input_fills else 0.0) for e in ins}
             if ins:
-                first_in = max(arrival[self.edges[e].producer] for e in ins)
+                first_in = max(ready.values())
                 latency[i] = max(latency[self.edges[e].producer] + (on_edge[e].depth if e in on_edge else 0)
-                                 for e in ins) + costs[i].depth
+                                 for e in ins) + cost.depth
                 if len(ins) > 1:
                     for e in ins:
                         edge = self.edges[e]
-                        slack = first_in - arrival[edge.producer]
+                        slack = first_in - ready[e]
                         need = 0
                         lanes = max(1, costs[edge.producer].out_lanes)
                         if slack > 1e-12 and not self.nodes[edge.producer].elastic:
@@ -278,8 +284,8 @@ class Network:
                             fifo_lut += luts
             else:
                 first_in = 0.0
-                latency[i] = costs[i].depth
-            arrival[i] = first_in + costs[i].fill
+                latency[i] = cost.depth
+            arrival[i] = first_in + cost.fill
         if respect_ir_depths:
             for i, edge in enumerate(self.edges):
                 if i not in fifo_depths and edge.ir_depth > DEFAULT_FIFO_DEPTH:
@@ -340,6 +346,9 @@ class Network:
             done_in = max((l for _, l in ins), default=0.0)
             pipe = min(cost.depth, PIPELINED_LOOP_LATENCY) + cost.lag
             first[i] = start + max(cost.depth, cost.fill * (done_in - start) + pipe)
+            for e, (f, l) in zip(self.in_edges[i], ins) if cost.input_fills else ():
+                # an input absorbed in its own share first (a matmul's right operand block), at its pace
+                first[i] = max(first[i], f + cost.input_fills[self.edges[e].operand] * (l - f) + pipe)
             # a stage without hardware (cycles 0: a reshape passes its producer's words on) has no output rate
             drain = (cost.drain or beats_out[i]) if cost.cycles else 0
             last[i] = max(done_in + pipe, start + cost.cycles, first[i] + drain)

@@ -8,7 +8,9 @@ buffers), their BRAM18 and the design's, each at the folding lower-to-dataflow l
 Before the stream-order reshape (issue 10) ViT had 11 transposes (11 BRAM18 of 43) and DeiT-tiny
 11 (417 BRAM18 of 1,833); after it 8 (8 of 40; 304 of 1,720): attention's head splits (Q, Kᵀ, V) and
 head merge. With matmuls reading heads token-major none are left (ViT 36 BRAM18, DeiT-tiny 1,616, the
-matmuls' ping-pong Kᵀ and V buffers included). Needs the `zoo` extra (transformers).
+matmuls' ping-pong Kᵀ and V buffers included). LLaMA (tests/hf_models, 2 layers, grouped-query
+attention) kept 2 transposes a layer around its repeated K/V heads until the repeat streamed
+token-major: none now. Needs the `zoo` extra (transformers).
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ def main() -> None:
     from dfcc.frontends.torch import import_module
     from dfcc.kinds.cost import is_node, node_cost
     from dfcc.passes.lower_to_dataflow import LowerToDataflow
-    from tests.hf_models import deit_tiny, vit
+    from tests.hf_models import HIDDEN, deit_tiny, llama_embeds, vit
 
     print(f"{'model':10} {'nodes':>6} {'transposes':>10} {'their BRAM18':>12} {'BRAM18':>7}")
-    for name, factory, shape in (("vit", vit, (1, 3, 16, 16)), ("deit_tiny", deit_tiny, (1, 3, 224, 224))):
+    for name, factory, shape in (("vit", vit, (1, 3, 16, 16)), ("llama", llama_embeds, (1, 16, HIDDEN)),
+                                 ("deit_tiny", deit_tiny, (1, 3, 224, 224))):
         torch.manual_seed(0)
         module = import_module(factory().eval(), torch.randn(shape))
         LowerToDataflow().apply(make_context(), module)

@@ -59,7 +59,9 @@ class NodeCost:
     MACs of one window beat), after its fill and after its last input; `drain` the cycles from its first
     output to its last when its input keeps up (0: one output beat a cycle); `preload` the part of
     its depth spent reading its other operands, which starts at their first beat rather than its
-    first operand's (a matmul buffering its right operand). `weight_*` is the weight
+    first operand's (a matmul buffering its right operand); `input_fills` the fraction of each input
+    absorbed before its first output when they differ (a matmul loads its right operand's first block
+    before it reads a left row), else empty (`fill` for every input). `weight_*` is the weight
     memory alone, in each place it could live.
     """
 
@@ -81,6 +83,7 @@ class NodeCost:
     lag: int = 0
     drain: int = 0
     preload: int = 0
+    input_fills: tuple[float, ...] = ()  # per input (operand order) when they differ: the `fill` of each
 
     def with_mult(self, impl: str) -> NodeCost:
         """This cost with the multipliers on DSPs (as costed) or in LUTs (`lut`: no DSP left)."""

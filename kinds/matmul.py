@@ -48,7 +48,7 @@ def rhs_groups(rhs_shape, rhs_perm) -> tuple[int, ...]:
 def layout_error(lhs_shape, lhs_perm, rhs_shape, rhs_perm) -> str | None:
     """Why a matmul cannot read operands streamed in these orders (None when it can): the left one
     must stream rows of K with its batch dims in order; the right one, buffered, each dim group
-    together with its batch dims in order, batch first when rows come in blocks of entries."""
+    together with its batch dims in order, batch first when rows come in blocks of entries (O > 1)."""
     rank = len(lhs_shape)
     lp, rp = tuple(lhs_perm), tuple(rhs_perm)
     if sorted(lp) != list(range(rank)) or sorted(rp) != list(range(rank)):
@@ -59,8 +59,9 @@ def layout_error(lhs_shape, lhs_perm, rhs_shape, rhs_perm) -> str | None:
     groups = rhs_groups(rhs_shape, rp)
     if batch != sorted(batch) or len(groups) != 3:
         return f"the right operand's order {rp} splits or reorders its batch dims"
-    outer, _, inner, _, _ = stage_dims(lhs_shape, lp, 0)
-    if outer > 1 and inner > 1 and groups[0] != 0:
+    # linear.h matmul_load reads one block's I x K x N words in a row: O blocks of them are
+    # consecutive in the stream only when its batch dims come first
+    if stage_dims(lhs_shape, lp, 0)[0] > 1 and groups[0] != 0:
         return f"rows streamed in blocks of batch entries need the right operand's batch dims first, not {rp}"
     return None
 
@@ -191,8 +192,11 @@ class Matmul(NodeKind):
             m_bram, m_lut = array_cost(ww, 2 * wd)
             acc_lut = lutram_luts(a_bits * co, -(-n // co))
             logic = mac_logic(mults, l_bits, r_bits, a_bits) + stage_logic(ci, l_bits)
+            # a left row is read once the right operand's first block (1/O of it) is buffered: the
+            # left operand's FIFO holds what its producer writes meanwhile (Q while Kᵀ loads)
+            fill = 1.0 / max(rows // batch, 1)
             return NodeCost(
-                cycles=cycles, depth=depth, fill=1.0 / max(rows // batch, 1), preload=load,
+                cycles=cycles, depth=depth, fill=fill, input_fills=(fill, 1.0 / outer), preload=load,
                 drain=block + (outer - 1) * max(load, block),
                 dsp=multiplier_dsp(mults, l_bits, r_bits), bram18=m_bram, uram=0, lut=logic.lut + m_lut + acc_lut,
                 ff=logic.ff, out_lanes=self.stream_lanes(op, {"coarse_in": ci, "coarse_out": co})[1], mult_lut=mults * lut_multiplier(l_bits, r_bits),

@@ -58,11 +58,13 @@ from dataclasses import dataclass
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr, i64
+from xdsl.ir import SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import Rewriter
 
 from dfcc.analyses.fifo_sizing import size_fifos, write_depths
 from dfcc.kinds.cost import NodeModel, cost_key
+from dfcc.kinds.reshape import ReshapeOp
 from dfcc.dialects.dataflow import MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES
 from dfcc.passes.spill import evict_paying_skips, place_weights, write_weights_memory
 from dfcc.analyses.network import (
@@ -521,11 +523,28 @@ def apply_design(module: ModuleOp, network: Network, choices: list[Choice], tota
     for index, edge in enumerate(network.edges):
         if len(network.in_edges[edge.consumer]) < 2 and index not in totals.fifo_depths:
             continue  # only join inputs are ours to size
-        depth = totals.fifo_depths.get(index, DEFAULT_FIFO_DEPTH)
-        value = edge.value
-        if value.type.depth.data != depth:
-            Rewriter.replace_value_with_new_type(value, value.type.with_depth(depth))
+        for value, depth in _fifo_streams(network, totals, index):
+            if value.type.depth.data != depth:
+                Rewriter.replace_value_with_new_type(value, value.type.with_depth(depth))
     module.attributes[PLATFORM_ATTR] = StringAttr(platform_name)
+
+
+def _fifo_streams(network: Network, totals: Totals, index: int) -> list[tuple[SSAValue, int]]:
+    """The depth of edge `index` on its IR stream (what the estimate reads) and, when that stream is a
+    reshape's, also on the stream that carries it, in that stream's beats: a reshape passes its
+    producer's stream on (the HLS and the simulation reuse it), so a join input behind reshapes
+    (attention's Q) is held in the stream of the node before them."""
+    edge = network.edges[index]
+    if index not in totals.fifo_depths:
+        return [(edge.value, DEFAULT_FIFO_DEPTH)]
+    depth = totals.fifo_depths[index]
+    value, producer = edge.value, edge.producer
+    while isinstance(value.owner, ReshapeOp) and network.in_edges[producer]:
+        value, producer = value.owner.input, network.edges[network.in_edges[producer][0]].producer
+    if value is edge.value:
+        return [(value, depth)]
+    words = depth * max(1, totals.costs[edge.producer].out_lanes)
+    return [(edge.value, depth), (value, -(-words // max(1, totals.costs[producer].out_lanes)))]
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,12 @@ import json
 import pytest
 from xdsl.dialects.builtin import IntegerAttr, StringAttr, i64
 
+from dfcc.analyses.network import Converter
 from dfcc.analyses.schedules import Pipeline
 from dfcc.analyses.simulation import simulate
 from dfcc.backends.estimate import Estimate, Network, describe, node_cost
 from dfcc.driver.cli import main
+from dfcc.errors import DfccError
 from dfcc.frontends.mlir import parse_module
 from dfcc.hardware.logic import stage_logic
 from dfcc.kinds import kind_of
@@ -269,6 +271,23 @@ def test_matmul_reading_heads_token_major():
     assert mm.depth == 48 + 3 * 2 + 3 and mm.preload == 48
 
 
+HEADS_FIRST = """
+func.func @main(%a: tensor<2x4x8xf32>, %b: tensor<2x6x8xf32>) -> tensor<2x4x6xf32> {
+  %x = dataflow.source %a {name = "q", perm = array<i64: 0, 1, 2>} : (tensor<2x4x8xf32>) -> !dataflow.stream<2x4x8xf32>
+  %y = dataflow.source %b {name = "k", perm = array<i64: 1, 0, 2>} : (tensor<2x6x8xf32>) -> !dataflow.stream<6x2x8xf32>
+  %m = dataflow.matmul %x, %y {name = "mm", rhs_perm = array<i64: 2, 0, 1>} : (!dataflow.stream<2x4x8xf32>, !dataflow.stream<6x2x8xf32>) -> !dataflow.stream<2x4x6xf32>
+  %t = dataflow.sink %m {name = "out", perm = array<i64: 0, 1, 2>} : (!dataflow.stream<2x4x6xf32>) -> tensor<2x4x6xf32>
+  func.return %t : tensor<2x4x6xf32>
+}"""
+
+
+def test_matmul_rejects_a_right_operand_whose_heads_interleave_blocks_of_rows():
+    """q streamed head by head (2 blocks of rows) and k token-major: each block needs one head of k,
+    but k's stream interleaves both heads, so no block is consecutive in it and the verifier says so."""
+    with pytest.raises(DfccError, match="batch dims first"):
+        parse_module(HEADS_FIRST)
+
+
 LANES = """
 func.func @main(%a: tensor<1x12x8x8xf32>) -> tensor<1x12x8x8xf32> {
   %s = dataflow.source %a {name = "in", perm = array<i64: 0, 2, 3, 1>} : (tensor<1x12x8x8xf32>) -> !dataflow.stream<1x8x8x12xf32>
@@ -308,3 +327,15 @@ def test_lane_converter_bounds_ii_and_adds_latency():
     sim = simulate(module)
     assert sim.ii == 768
     assert abs(totals.latency_cycles - sim.latency) <= 0.05 * sim.latency
+
+
+def test_lane_converter_waits_for_the_input_beats_of_its_first_output_beat():
+    """The share of its producer's span (first to last input beat, beats evenly spread) a converter
+    waits before its first output: the first beat opens the span, so 32 -> 1 lanes writes at once."""
+    wide_to_narrow = Converter(edge=0, elements=512, lanes_in=32, lanes_out=1, bits=16)
+    assert wide_to_narrow.fill == 0.0
+    # 1 -> 32 lanes: its first output beat needs 32 input beats, 31 after the first of 512
+    narrow_to_wide = Converter(edge=0, elements=512, lanes_in=1, lanes_out=32, bits=16)
+    assert narrow_to_wide.fill == 31 / 511
+    # 4 -> 6 lanes: ceil(6 / 4) = 2 input beats, 1 after the first of 12
+    assert Converter(edge=0, elements=48, lanes_in=4, lanes_out=6, bits=16).fill == 1 / 11

@@ -11,14 +11,14 @@ from dfcc.backends.estimate import Estimate
 from dfcc.analyses.network import RESOURCES, Network
 from dfcc.analyses.simulation import simulate
 from dfcc.dialects.dataflow import PLATFORM_ATTR, StreamType
-from dfcc.kinds import ConvOp
+from dfcc.kinds import ConvOp, LinearOp, MatmulOp, ReshapeOp, kind_of
 from dfcc.driver.cli import main
 from dfcc.backends.output import module_text
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context, parse_module
 from dfcc.hardware.platforms import load_platform
 from dfcc.kinds.cost import cost_key
-from dfcc.passes.explore import Explore, _Search, explore, foldings
+from dfcc.passes.explore import Explore, _Search, apply_design, explore, foldings
 from dfcc.passes.registry import get_pass
 from dfcc.driver.pipeline import parse_pipeline
 
@@ -297,3 +297,50 @@ def test_repeated_layers_share_costs_without_changing_the_design(resnet_small_te
                     assert all(m.cost(folding, memory, mult) == first.cost(folding, memory, mult) for m in others)
     zcu102 = load_platform("zcu102")
     assert explore(network, zcu102, progress=False) == explore(network, zcu102, progress=False, share_repeated=False)
+
+
+def _attention_layers(layers: int = 2, tokens: int = 8, width: int = 16, heads: int = 2):
+    """Self-attention layers with heads split off token-major projections (the matmuls read Q rows
+    head by head in one block, after all of Kᵀ is buffered)."""
+    torch = pytest.importorskip("torch")
+    from torch import nn
+
+    class Layer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.q, self.k, self.v = (nn.Linear(width, width) for _ in range(3))
+
+        def forward(self, x):
+            def split(y):
+                return y.view(1, tokens, heads, width // heads).transpose(1, 2)
+
+            a = torch.softmax(split(self.q(x)) @ split(self.k(x)).transpose(-1, -2), dim=-1) @ split(self.v(x))
+            return x + a.transpose(1, 2).reshape(1, tokens, width)
+
+    torch.manual_seed(0)
+    return nn.Sequential(*(Layer() for _ in range(layers))), torch.randn(1, tokens, width)
+
+
+def test_search_costs_q_held_while_k_loads_and_its_depths_do_not_hang():
+    """Q and Kᵀ leave the same fork at the same pace, and the matmul reads no Q row before all of Kᵀ is
+    buffered: Q's FIFO must hold all of Q (8 tokens x 16 = 128 words) or the fork stalls on it and Kᵀ
+    never arrives. The search costs that FIFO and writes it on Q's stream (behind the head-split
+    reshape), so its own depths, before any simulated sizing, run at its II (they hanged before)."""
+    pytest.importorskip("torch_mlir.fx")
+    from tests.torch_differential import lower
+
+    module = lower(*_attention_layers())
+    network = Network.from_module(module)
+    choices, totals = explore(network, load_platform("u250"), progress=False)
+    apply_design(module, network, choices, totals, "u250")
+    sim = simulate(module)
+    assert not sim.deadlock, sim.describe_deadlock()
+    assert sim.ii == totals.ii
+    held = []
+    for matmul in (op for op in module.walk() if isinstance(op, MatmulOp)):
+        q = matmul.lhs
+        while isinstance(q.owner, ReshapeOp):
+            q = q.owner.input
+        if isinstance(q.owner, LinearOp):  # Q Kᵀ (P V reads the softmax's output)
+            held.append(q.type.depth.data * kind_of(q.owner).stream_lanes(q.owner)[1])
+    assert len(held) == 2 and min(held) >= 8 * 16, held

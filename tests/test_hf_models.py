@@ -21,10 +21,10 @@ from dfcc.backends.hls.emit import emit_design  # noqa: E402
 from dfcc.driver.pipeline import parse_pipeline  # noqa: E402
 from dfcc.frontends.mlir import make_context  # noqa: E402
 from dfcc.frontends.torch import import_module  # noqa: E402
-from dfcc.kinds import EmbeddingOp, MatmulOp, ReduceOp, TransposeOp  # noqa: E402
+from dfcc.kinds import EmbeddingOp, MapOp, MatmulOp, ReduceOp, TransposeOp  # noqa: E402
 from dfcc.passes.lower_to_dataflow import LowerToDataflow  # noqa: E402
 from dfcc.passes.registry import get_pass  # noqa: E402
-from tests.hf_models import HEADS, HF_MODELS, LAYERS, VOCAB  # noqa: E402
+from tests.hf_models import HEADS, HF_MODELS, HIDDEN, LAYERS, VOCAB  # noqa: E402
 from tests.torch_differential import assert_matches_torch  # noqa: E402
 
 TOKEN_MODELS = [name for name, (_, _, dtype) in HF_MODELS.items() if dtype == torch.int64]
@@ -57,6 +57,23 @@ def test_vit_tokens_stream_without_layout_round_trips():
     assert all(op.stage_dims()[2] == HEADS for op in matmuls)
     reduces = [op for op in module.walk() if isinstance(op, ReduceOp)]
     assert reduces and all(op.ints_prop("dims") == (len(op.input.type.get_shape()) - 1,) for op in reduces)
+
+
+def test_llama_repeated_kv_heads_stream_token_major():
+    """Grouped-query attention repeats each of LLaMA's 2 K/V heads for 2 query heads (an expand). The
+    repeat streams token-major, each head's row repeated beside it, so K and V are not transposed
+    and the matmuls read all 4 heads token-major, as for the other models."""
+    model, x = _example("llama_embeds")
+    module = import_module(model.eval(), x)
+    LowerToDataflow().apply(make_context(), module)
+    assert not [op for op in module.walk() if isinstance(op, TransposeOp)]
+    matmuls = [op for op in module.walk() if isinstance(op, MatmulOp)]
+    assert [op.rhs_order() for op in matmuls] == [(2, 0, 1), (1, 0, 2)] * LAYERS
+    assert all(op.stage_dims()[2] == HEADS for op in matmuls)
+    repeats = [op.output.type.get_shape() for op in module.walk() if isinstance(op, MapOp)
+               and all(v.type.get_shape() != op.output.type.get_shape() for v in op.inputs)]
+    # (batch, tokens, K/V heads, repeats, head dim): a row of 8 words repeated, not a head's 16 tokens
+    assert repeats == [(1, 16, 2, 2, HIDDEN // HEADS)] * 2 * LAYERS
 
 
 def _compiled(name: str):

@@ -26,8 +26,6 @@ class Attention(nn.Module):
         return F.scaled_dot_product_attention(x, x * 0.5, x)
 
 
-@pytest.mark.xfail(strict=True, reason="bit-exact on its own branch (zoo10), not after the merge with matmul operands "
-                   "read in stream order (attn10): the csim output differs from the reference; to be found")
 def test_quantized_attention_with_a_flag_stream_csim_is_bit_exact():
     x = torch.randn(1, 2, 4, 8)
     module = import_module(Attention().eval(), x)

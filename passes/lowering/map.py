@@ -50,11 +50,14 @@ def lower_map(lw: Lowering, op: linalg.GenericOp) -> None:
     out_shape = op.results[0].type.get_shape()
     acts = [(i, lw.act(v, op)) for i, v in enumerate(op.inputs) if isinstance(lw.values.get(v), (Act, Padded, Gathered, Grouped))]
     full = [a for _, a in acts if a.shape == out_shape]
-    perm = full[0].perm if full else default_perm(len(out_shape))
+    if full:
+        perm = full[0].perm
+    else:  # every input broadcast: each put in the loop's rank first, the order chosen from them
+        acts = [(i, _aligned(lw, op, a, maps[i], loop_shape)) for i, a in acts]
+        perm = _broadcast_order([a for _, a in acts], out_shape)
     streams, params, arg_order = [], [], []
     for index, act in acts:
-        aligned = loop_aligned(act.shape, maps[index], loop_shape, op)
-        act = lw.relayout(lw.reshape(act, aligned) if aligned != act.shape else act, perm)
+        act = lw.relayout(_aligned(lw, op, act, maps[index], loop_shape), perm)
         streams.append(act.stream)
         arg_order.append(index)
     param_indices = [i for i, v in enumerate(op.inputs) if isinstance(lw.values.get(v), np.ndarray)]
@@ -81,6 +84,27 @@ def lower_map(lw: Lowering, op: linalg.GenericOp) -> None:
         properties={"name": StringAttr(name), "operandSegmentSizes": DenseArrayBase.from_list(i32, [len(streams), len(params)])})
     lw.emit(node)
     lw.values[op.results[0]] = Act(node.output, out_shape, perm)
+
+
+def _aligned(lw: Lowering, op: linalg.GenericOp, act: Act, indexing_map, loop_shape) -> Act:
+    """`act` reshaped to the loop's rank as its indexing map reads it (unchanged if it already is)."""
+    aligned = loop_aligned(act.shape, indexing_map, loop_shape, op)
+    return lw.reshape(act, aligned) if aligned != act.shape else act
+
+
+def _broadcast_order(acts: list[Act], out_shape) -> tuple[int, ...]:
+    """Stream order of a map whose every input is broadcast (an expand): the default one, unless the
+    largest input would need a transpose to it; then that input's order, each broadcast dim placed
+    right after the dim logically before it, so the map repeats the fewest words (LLaMA's K/V heads
+    repeated for grouped-query attention stay token-major: a head's row, not all its tokens)."""
+    perm = default_perm(len(out_shape))
+    act = max(acts, key=lambda a: int(np.prod(a.shape)))
+    order = [d for d in act.perm if act.shape[d] != 1]
+    if order == [d for d in perm if act.shape[d] != 1]:
+        return perm
+    for d in sorted(set(range(len(out_shape))) - set(order)):
+        order.insert(order.index(d - 1) + 1 if d - 1 in order else 0, d)
+    return tuple(order)
 
 
 def _fold_index_terms(lw: Lowering, op: linalg.GenericOp, stream_inputs: list[int],
