@@ -142,8 +142,6 @@ def search(problem: Problem, trials: int, seed: int = 0, storage: str | None = N
 
     With `storage`, trials already in the study (from earlier runs or other machines) count too, and
     the seeds are only enqueued into a new study."""
-    import optuna
-
     if trials < 0 or workers < 1:
         raise DfccError(f"search: trials={trials} must be >= 0 and workers={workers} >= 1")
     for key, choices in problem.space.items():
