@@ -66,7 +66,7 @@ from dfcc.passes.calibration import calibration_inputs
 MIN_BITS, MAX_BITS = 2, 24  # <= 24: float32 holds every value exactly (weights blobs, sink outputs)
 MAX_ACC_BITS = 53  # the float64 reference is exact up to 53 bits
 SENTINEL = 1e30  # |x| at least this (or inf/nan) is a mask value, not data: never sizes a format
-MASK_MARGIN = 24
+MASK_MARGIN = 24  # ... and so is a value lying an empty gap of more than this below all the others (Swin's -100)
 SQNR_CAP = 300.0  # dB written for an exact (noise-free) stream
 _PASS_THROUGH = {"dataflow.fork", "dataflow.reshape", "dataflow.transpose", "dataflow.slice", "dataflow.pad"}
 _SPEC = re.compile(r"(?:w(?P<w>\d+))?(?:a(?P<a>\d+))?(?:acc(?P<acc>\d+))?")
@@ -101,8 +101,9 @@ class _Stats:
     lo: float = math.inf
     hi: float = -math.inf
     samples: list[np.ndarray] = field(default_factory=list)
-    masked_lo: bool = False  # saw -inf / -FLT_MAX mask values
+    masked_lo: bool = False  # saw -inf / -FLT_MAX mask values, or finite ones below `mask_below`
     masked_hi: bool = False
+    mask_below: float = -math.inf
 
     def add(self, x: np.ndarray, keep: bool) -> None:
         data = np.abs(x) < SENTINEL  # -inf / -FLT_MAX masks saturate; they do not size the format
@@ -112,6 +113,10 @@ class _Stats:
             x = x[data]
         if x.size == 0:
             return
+        if (cut := _finite_mask_cut(x)) is not None:
+            self.masked_lo = True
+            self.mask_below = cut if self.mask_below == -math.inf else min(self.mask_below, cut)
+            x = x[x >= cut]
         self.lo, self.hi = min(self.lo, float(x.min())), max(self.hi, float(x.max()))
         if keep:
             flat = x.ravel()
@@ -124,6 +129,16 @@ class _Stats:
             return self.lo, self.hi
         values = np.concatenate(self.samples)
         return min(float(np.percentile(values, 100 - percentile)), 0.0), max(float(np.percentile(values, percentile)), 0.0)
+
+
+def _finite_mask_cut(x: np.ndarray) -> float | None:
+    """The lowest data value when finite mask values (attention masks of -100 or -1e4 added to scores)
+    lie below all of the data across an empty gap wider than MASK_MARGIN, below zero; else None."""
+    if not float(x.max()) - float(x.min()) > MASK_MARGIN:
+        return None
+    values = np.unique(x)
+    gaps = np.nonzero((np.diff(values) > MASK_MARGIN) & (values[1:] <= 0))[0]
+    return float(values[gaps[-1] + 1]) if gaps.size else None
 
 
 class _Recorder(Interpreter.Listener):
@@ -248,7 +263,8 @@ class Quantize(ModulePass):
             run_reference(module, sample, name, observers=(recorder, collector))
         weights_sqnr = self._assign_formats(function, recorder.stats)
         module.verify()
-        self._measure(module, function, name, inputs, floats, weights_sqnr)
+        mask_below = {node: stat.mask_below for (node, index), stat in recorder.stats.items() if index == 0}
+        self._measure(module, function, name, inputs, floats, weights_sqnr, mask_below)
 
     def _act_format(self, node: str, stats: _Stats) -> df.FixedType:
         lo, hi = stats.range(float(self.percentile))
@@ -264,7 +280,8 @@ class Quantize(ModulePass):
             # max subtraction): extra integer bits, same fractional bits, a wider stream
             wide = int_bits_for(lo - MASK_MARGIN * stats.masked_lo, hi + MASK_MARGIN * stats.masked_hi, signed)
             extra = max(0, wide - fmt.int_bits.data)
-            remark(f"'{node}' carries mask values (inf or |x| >= 1e30): {extra} extra integer bit(s) so they "
+            remark(f"'{node}' carries mask values (inf, |x| >= 1e30, or more than {MASK_MARGIN} below all the data): "
+                   f"{extra} extra integer bit(s) so they "
                    f"saturate {MASK_MARGIN} beyond the data", "quantize")
             fmt = df.FixedType(fmt.width.data + extra, fmt.int_bits.data + extra, signed, self.rounding, self.overflow)
         return fmt
@@ -394,16 +411,17 @@ class Quantize(ModulePass):
 
     # ---- error measurement ------------------------------------------------------------------------
     def _measure(self, module: ModuleOp, function: func.FuncOp, name: str, inputs: list[list[np.ndarray]],
-                 floats: list[_Collector], weights_sqnr: dict[str, float]) -> None:
+                 floats: list[_Collector], weights_sqnr: dict[str, float], mask_below: dict[str, float]) -> None:
         nodes = [o for o in function.body.walk() if isinstance(o, df.NodeOp) and not isinstance(o, (kinds.WeightsOp, kinds.SparseWeightsOp, kinds.SinkOp))]
         power: dict[str, list[float]] = {o.node_name.data: [0.0, 0.0, 0.0] for o in nodes}  # signal, noise, format noise
+        cancelled = _cancelling(nodes, floats)
         for sample, reference in zip(inputs, floats):
             quantized = _Collector()
             run_reference(module, sample, name, observers=(quantized,))
             for o in nodes:
                 node = o.node_name.data
                 exact, approx = reference.values[(node, 0)], quantized.values[(node, 0)]
-                data = np.abs(exact) < SENTINEL  # mask values (-inf, -FLT_MAX) are not signal
+                data = (np.abs(exact) < SENTINEL) & (exact >= mask_below.get(node, -math.inf))  # masks are not signal
                 if not data.all():
                     exact, approx = exact[data], approx[data]
                 acc = power[node]
@@ -419,11 +437,38 @@ class Quantize(ModulePass):
             if node in weights_sqnr:
                 entries["weights"] = weights_sqnr[node]
             o.attributes["sqnr"] = DictionaryAttr({k: FloatAttr(v, f64) for k, v in entries.items()})
-            if worst is None or entries["output"] < worst[1]:
+            if node not in cancelled and (worst is None or entries["output"] < worst[1]):
                 worst = (node, entries["output"])
         if worst is not None:
             remark(f"@{name}: lowest output SQNR {worst[1]:.1f} dB at '{worst[0]}' on {len(inputs)} calibration "
                    "input(s) (per-node table: -t quant-report)", "quantize")
+        if cancelled:
+            listed = sorted(cancelled, key=lambda n: power[n][0])
+            remark(f"@{name}: {len(cancelled)} stream(s) sum to less than one step of their quantized inputs, so "
+                   "they carry those inputs' rounding where the float graph has ~0 (a LayerNorm's mean of an already "
+                   "normalised stream), and their SQNR compares noise with nothing: "
+                   f"{', '.join(listed[:6])}{', ...' if len(listed) > 6 else ''}", "quantize")
+
+
+def _cancelling(nodes: list[Operation], floats: list[_Collector]) -> set[str]:
+    """Nodes whose float output is zero at the precision their quantized inputs have.
+
+    A weightless sum of inputs on the grid 2^-F is itself on that grid (its acc_format), so a float
+    sum that stays below 2^-F everywhere (terms that cancel) is zero there; a node computed only from
+    such streams is too. Their quantized values are the inputs' rounding, not signal."""
+    found: set[str] = set()
+    for op in nodes:
+        node = op.node_name.data
+        acc = op.properties.get("acc_format") if isinstance(op, (kinds.PoolOp, kinds.ReduceOp)) else None
+        if acc is not None:
+            step = math.ldexp(1.0, -acc.frac_bits)
+            if all(np.all(np.abs(f.values[(node, 0)]) < step) for f in floats):
+                found.add(node)
+            continue
+        sources = [v.owner for v in op.operands if isinstance(v.type, df.StreamType)]
+        if sources and all(isinstance(s, df.NodeOp) and s.node_name.data in found for s in sources):
+            found.add(node)
+    return found
 
 
 def _set_sum_format(op: kinds.PoolOp | kinds.ReduceOp | kinds.MatmulOp) -> None:
