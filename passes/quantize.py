@@ -66,7 +66,7 @@ from dfcc.passes.calibration import calibration_inputs
 MIN_BITS, MAX_BITS = 2, 24  # <= 24: float32 holds every value exactly (weights blobs, sink outputs)
 MAX_ACC_BITS = 53  # the float64 reference is exact up to 53 bits
 SENTINEL = 1e30  # |x| at least this (or inf/nan) is a mask value, not data: never sizes a format
-MASK_MARGIN = 24  # ... and so is a value lying an empty gap of more than this below all the others (Swin's -100)
+MASK_MARGIN = 24  # ... and so are values this far below all the others (Swin's -100; _finite_mask_cut)
 SQNR_CAP = 300.0  # dB written for an exact (noise-free) stream
 _PASS_THROUGH = {"dataflow.fork", "dataflow.reshape", "dataflow.transpose", "dataflow.slice", "dataflow.pad"}
 _SPEC = re.compile(r"(?:w(?P<w>\d+))?(?:a(?P<a>\d+))?(?:acc(?P<acc>\d+))?")
@@ -133,12 +133,19 @@ class _Stats:
 
 def _finite_mask_cut(x: np.ndarray) -> float | None:
     """The lowest data value when finite mask values (attention masks of -100 or -1e4 added to scores)
-    lie below all of the data across an empty gap wider than MASK_MARGIN, below zero; else None."""
-    if not float(x.max()) - float(x.min()) > MASK_MARGIN:
+    lie below all of the data, across an empty gap below zero wider than MASK_MARGIN and than the data's
+    own span, and make up at least 1 % of the values; else None (outliers of real data stay data)."""
+    lo, hi = float(x.min()), float(x.max())
+    if not hi - lo > MASK_MARGIN:
         return None
-    values = np.unique(x)
-    gaps = np.nonzero((np.diff(values) > MASK_MARGIN) & (values[1:] <= 0))[0]
-    return float(values[gaps[-1] + 1]) if gaps.size else None
+    flat = x.ravel()
+    sample = np.sort(flat[:: flat.size // 100_000 + 1])  # finds the gap; the checks below use every value
+    gaps = np.nonzero((np.diff(sample) > MASK_MARGIN) & (sample[1:] <= 0))[0]
+    if not gaps.size:
+        return None
+    below = flat < (sample[gaps[-1]] + sample[gaps[-1] + 1]) / 2
+    cut, top = float(flat[~below].min()), float(flat[below].max())
+    return cut if cut - top > max(MASK_MARGIN, hi - cut) and below.mean() >= 0.01 else None
 
 
 class _Recorder(Interpreter.Listener):

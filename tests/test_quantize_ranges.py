@@ -18,7 +18,7 @@ from dfcc.frontends.mlir import make_context  # noqa: E402
 from dfcc.frontends.torch import import_module  # noqa: E402
 from dfcc.kinds import LinearOp, MatmulOp  # noqa: E402
 from dfcc.passes.lower_to_dataflow import LowerToDataflow  # noqa: E402
-from dfcc.passes.quantize import MAX_ACC_BITS, Quantize  # noqa: E402
+from dfcc.passes.quantize import MAX_ACC_BITS, Quantize, _finite_mask_cut  # noqa: E402
 
 
 class TinyWeightsBigBias(torch.nn.Module):
@@ -149,3 +149,14 @@ def test_a_sum_that_cancels_is_named_not_reported_as_the_lowest_sqnr():
     sqnr = {op.node_name.data: op.attributes["sqnr"].data["output"].value.data
             for op in module.walk() if "sqnr" in op.attributes}
     assert named and all(sqnr[n] < lowest for n in named)  # the honest per-node figure stays in the table
+
+
+def test_only_a_far_separated_share_of_values_counts_as_a_mask():
+    rng = np.random.default_rng(0)
+    scores = rng.uniform(-2, 2, 1000)
+    masked = np.where(np.arange(1000) % 4 == 0, scores - 100, scores)  # a quarter masked with -100
+    assert _finite_mask_cut(masked) == scores[np.arange(1000) % 4 != 0].min()
+    outliers = np.where(np.arange(1000) % 200 == 0, -40.0, scores)  # 0.5 %: real data, however far
+    assert _finite_mask_cut(outliers) is None
+    wide = np.where(np.arange(1000) % 4 == 0, -50.0, rng.uniform(-10, 60, 1000))  # a gap narrower than the data
+    assert _finite_mask_cut(wide) is None
