@@ -105,7 +105,7 @@ class _Stats:
     masked_hi: bool = False
     mask_below: float = -math.inf
 
-    def add(self, x: np.ndarray, keep: bool) -> None:
+    def add(self, x: np.ndarray, keep: bool, finite_masks: bool) -> None:
         data = np.abs(x) < SENTINEL  # -inf / -FLT_MAX masks saturate; they do not size the format
         if not data.all():
             self.masked_lo |= bool(np.any(x[~data] < 0))
@@ -113,7 +113,7 @@ class _Stats:
             x = x[data]
         if x.size == 0:
             return
-        if (cut := _finite_mask_cut(x)) is not None:
+        if finite_masks and (cut := _finite_mask_cut(x)) is not None:
             self.masked_lo = True
             self.mask_below = cut if self.mask_below == -math.inf else min(self.mask_below, cut)
             x = x[x >= cut]
@@ -129,6 +129,14 @@ class _Stats:
             return self.lo, self.hi
         values = np.concatenate(self.samples)
         return min(float(np.percentile(values, 100 - percentile)), 0.0), max(float(np.percentile(values, percentile)), 0.0)
+
+
+def _adds_a_mask(op: Operation) -> bool:
+    """A map with a constant parameter holding values MASK_MARGIN below zero (scores + mask): only there
+    can a finite mask appear (elsewhere far values are data, as a conv channel of a near-constant input)."""
+    return isinstance(op, kinds.MapOp) and any(
+        isinstance(p.owner, kinds.WeightsOp) and float(elements_array(p.owner.value).min()) <= -MASK_MARGIN
+        for p in op.params)
 
 
 def _finite_mask_cut(x: np.ndarray) -> float | None:
@@ -160,7 +168,8 @@ class _Recorder(Interpreter.Listener):
             return
         for index, (result, value) in enumerate(zip(op.results, results)):
             if isinstance(result.type, df.StreamType):
-                self.stats.setdefault((op.node_name.data, index), _Stats()).add(np.asarray(value), self.keep)
+                self.stats.setdefault((op.node_name.data, index), _Stats()).add(np.asarray(value), self.keep,
+                                                                                _adds_a_mask(op))
 
 
 class _Collector(Interpreter.Listener):
@@ -270,8 +279,7 @@ class Quantize(ModulePass):
             run_reference(module, sample, name, observers=(recorder, collector))
         weights_sqnr = self._assign_formats(function, recorder.stats)
         module.verify()
-        mask_below = {node: stat.mask_below for (node, index), stat in recorder.stats.items() if index == 0}
-        self._measure(module, function, name, inputs, floats, weights_sqnr, mask_below)
+        self._measure(module, function, name, inputs, floats, weights_sqnr, _mask_thresholds(function, recorder.stats))
 
     def _act_format(self, node: str, stats: _Stats) -> df.FixedType:
         lo, hi = stats.range(float(self.percentile))
@@ -455,6 +463,22 @@ class Quantize(ModulePass):
                    "they carry those inputs' rounding where the float graph has ~0 (a LayerNorm's mean of an already "
                    "normalised stream), and their SQNR compares noise with nothing: "
                    f"{', '.join(listed[:6])}{', ...' if len(listed) > 6 else ''}", "quantize")
+
+
+def _mask_thresholds(function: func.FuncOp, stats: dict[tuple[str, int], _Stats]) -> dict[str, float]:
+    """Per node, the value below which its output holds finite masks, not signal: found where a mask is
+    added, and kept by the data-movement nodes after it (they keep the format too)."""
+    below: dict[str, float] = {}
+    for op in function.body.walk():
+        if not isinstance(op, df.NodeOp):
+            continue
+        node = op.node_name.data
+        source = op.operands[0].owner if op.operands else None
+        if op.name in _PASS_THROUGH and isinstance(source, df.NodeOp):
+            below[node] = below.get(source.node_name.data, -math.inf)
+        elif (node, 0) in stats:
+            below[node] = stats[(node, 0)].mask_below
+    return below
 
 
 def _cancelling(nodes: list[Operation], floats: list[_Collector]) -> set[str]:
