@@ -71,7 +71,9 @@ def _apply(module, pipeline: str) -> None:
 def _why(error: Exception) -> str:
     if isinstance(error, DfccError):
         lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-        return "no: " + (lines[-1] if lines else "")[:110]
+        last = lines[-1] if lines else ""
+        # both ends: what failed, and the figure that says by how much ("over by 1,234 BRAM18 (45%)")
+        return "no: " + (last if len(last) <= 140 else f"{last[:60]} ... {last[-76:]}")
     return f"BUG {type(error).__name__}: {str(error).splitlines()[0][:100] if str(error) else ''}"
 
 
