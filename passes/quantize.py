@@ -459,9 +459,9 @@ class Quantize(ModulePass):
                    "input(s) (per-node table: -t quant-report)", "quantize")
         if cancelled:
             listed = sorted(cancelled, key=lambda n: power[n][0])
-            remark(f"@{name}: {len(cancelled)} stream(s) sum to less than one step of their quantized inputs, so "
-                   "they carry those inputs' rounding where the float graph has ~0 (a LayerNorm's mean of an already "
-                   "normalised stream), and their SQNR compares noise with nothing: "
+            remark(f"@{name}: {len(cancelled)} stream(s) are sums smaller than the rounding noise of their quantized "
+                   "terms (sqrt(n/12) steps for n terms; terms that cancel, as a LayerNorm's mean of a normalised "
+                   "stream): their SQNR measures the inputs' rounding against ~nothing: "
                    f"{', '.join(listed[:6])}{', ...' if len(listed) > 6 else ''}", "quantize")
 
 
@@ -482,18 +482,20 @@ def _mask_thresholds(function: func.FuncOp, stats: dict[tuple[str, int], _Stats]
 
 
 def _cancelling(nodes: list[Operation], floats: list[_Collector]) -> set[str]:
-    """Nodes whose float output is zero at the precision their quantized inputs have.
+    """Nodes whose float output is below the noise their quantized inputs carry.
 
-    A weightless sum of inputs on the grid 2^-F is itself on that grid (its acc_format), so a float
-    sum that stays below 2^-F everywhere (terms that cancel) is zero there; a node computed only from
-    such streams is too. Their quantized values are the inputs' rounding, not signal."""
+    A weightless sum of n inputs rounded to steps of 2^-F carries their rounding errors, rms
+    sqrt(n/12) 2^-F (independent, uniform); a float sum smaller than that (terms that cancel) is not
+    resolved by those inputs whatever its own format, and a node computed only from such streams is
+    not either. Their SQNR compares the inputs' rounding with ~nothing."""
     found: set[str] = set()
     for op in nodes:
         node = op.node_name.data
         acc = op.properties.get("acc_format") if isinstance(op, (kinds.PoolOp, kinds.ReduceOp)) else None
         if acc is not None:
-            step = math.ldexp(1.0, -acc.frac_bits)
-            if all(np.all(np.abs(f.values[(node, 0)]) < step) for f in floats):
+            floor = math.sqrt(_summed_count(op) / 12) * math.ldexp(1.0, -acc.frac_bits)
+            values = np.concatenate([f.values[(node, 0)].ravel() for f in floats])
+            if math.sqrt(float(np.mean(values * values))) < floor:
                 found.add(node)
             continue
         sources = [v.owner for v in op.operands if isinstance(v.type, df.StreamType)]
@@ -513,13 +515,16 @@ def _set_sum_format(op: kinds.PoolOp | kinds.ReduceOp | kinds.MatmulOp) -> None:
     x = fx.fixed_of(op.input)
     if x is None or op.kind.data == "max":
         return
+    op.properties["acc_format"] = sum_format(x, _summed_count(op))
+
+
+def _summed_count(op: kinds.PoolOp | kinds.ReduceOp) -> int:
+    """How many input values each output of a sum pool or reduce adds."""
     if isinstance(op, kinds.PoolOp):
         kr, kc = op.ints_prop("kernel")
-        count = kr * kc
-    else:
-        shape = op.input.type.get_shape()
-        count = math.prod(shape[d] for d in set(op.ints_prop("dims")))
-    op.properties["acc_format"] = sum_format(x, count)
+        return kr * kc
+    shape = op.input.type.get_shape()
+    return math.prod(shape[d] for d in set(op.ints_prop("dims")))
 
 
 def _check_bits(option: str, bits, low: int, high: int) -> None:
