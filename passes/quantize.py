@@ -428,8 +428,8 @@ class Quantize(ModulePass):
     def _measure(self, module: ModuleOp, function: func.FuncOp, name: str, inputs: list[list[np.ndarray]],
                  floats: list[_Collector], weights_sqnr: dict[str, float], mask_below: dict[str, float]) -> None:
         nodes = [o for o in function.body.walk() if isinstance(o, df.NodeOp) and not isinstance(o, (kinds.WeightsOp, kinds.SparseWeightsOp, kinds.SinkOp))]
-        power: dict[str, list[float]] = {o.node_name.data: [0.0, 0.0, 0.0] for o in nodes}  # signal, noise, format noise
-        cancelled = _cancelling(nodes, floats)
+        # signal, noise, format noise (summed squares), values
+        power: dict[str, list[float]] = {o.node_name.data: [0.0, 0.0, 0.0, 0] for o in nodes}
         for sample, reference in zip(inputs, floats):
             quantized = _Collector()
             run_reference(module, sample, name, observers=(quantized,))
@@ -444,10 +444,12 @@ class Quantize(ModulePass):
                 acc[1] += float(np.sum((exact - approx) ** 2))
                 fmt = fx.fixed_of(o.results[0])
                 acc[2] += float(np.sum((exact - fx.cast(exact, fmt)) ** 2)) if fmt is not None else 0.0
+                acc[3] += exact.size
+        cancelled = _cancelling(nodes, power)
         worst = None
         for o in nodes:
             node = o.node_name.data
-            signal, noise, format_noise = power[node]
+            signal, noise, format_noise, _ = power[node]
             entries = {"output": sqnr_db(signal, noise), "format": sqnr_db(signal, format_noise)}
             if node in weights_sqnr:
                 entries["weights"] = weights_sqnr[node]
@@ -459,9 +461,9 @@ class Quantize(ModulePass):
                    "input(s) (per-node table: -t quant-report)", "quantize")
         if cancelled:
             listed = sorted(cancelled, key=lambda n: power[n][0])
-            remark(f"@{name}: {len(cancelled)} stream(s) are sums smaller than the rounding noise of their quantized "
-                   "terms (sqrt(n/12) steps for n terms; terms that cancel, as a LayerNorm's mean of a normalised "
-                   "stream): their SQNR measures the inputs' rounding against ~nothing: "
+            remark(f"@{name}: {len(cancelled)} stream(s) are sums smaller than the noise their n terms bring (n times "
+                   "a term's noise power; terms that cancel, as a LayerNorm's mean of a normalised stream): their "
+                   "SQNR measures the inputs' noise, not their own format: "
                    f"{', '.join(listed[:6])}{', ...' if len(listed) > 6 else ''}", "quantize")
 
 
@@ -481,22 +483,22 @@ def _mask_thresholds(function: func.FuncOp, stats: dict[tuple[str, int], _Stats]
     return below
 
 
-def _cancelling(nodes: list[Operation], floats: list[_Collector]) -> set[str]:
-    """Nodes whose float output is below the noise their quantized inputs carry.
+def _cancelling(nodes: list[Operation], power: dict[str, list[float]]) -> set[str]:
+    """Nodes whose float output is smaller than the noise their quantized inputs bring.
 
-    A weightless sum of n inputs rounded to steps of 2^-F carries their rounding errors, rms
-    sqrt(n/12) 2^-F (independent, uniform); a float sum smaller than that (terms that cancel) is not
-    resolved by those inputs whatever its own format, and a node computed only from such streams is
-    not either. Their SQNR compares the inputs' rounding with ~nothing."""
+    A weightless sum of n terms adds their errors (n times a term's noise power when independent),
+    while terms that cancel leave a small sum; below that noise the sum is not resolved by its inputs
+    whatever its own format, and a node computed only from such streams is not either."""
     found: set[str] = set()
     for op in nodes:
         node = op.node_name.data
-        acc = op.properties.get("acc_format") if isinstance(op, (kinds.PoolOp, kinds.ReduceOp)) else None
-        if acc is not None:
-            floor = math.sqrt(_summed_count(op) / 12) * math.ldexp(1.0, -acc.frac_bits)
-            values = np.concatenate([f.values[(node, 0)].ravel() for f in floats])
-            if math.sqrt(float(np.mean(values * values))) < floor:
-                found.add(node)
+        if isinstance(op, (kinds.PoolOp, kinds.ReduceOp)) and op.properties.get("acc_format") is not None:
+            source = op.input.owner
+            if isinstance(source, df.NodeOp) and source.node_name.data in power:
+                signal, _, _, count = power[node]
+                _, noise_in, _, count_in = power[source.node_name.data]
+                if count and count_in and signal / count < _summed_count(op) * noise_in / count_in:
+                    found.add(node)
             continue
         sources = [v.owner for v in op.operands if isinstance(v.type, df.StreamType)]
         if sources and all(isinstance(s, df.NodeOp) and s.node_name.data in found for s in sources):
