@@ -66,7 +66,7 @@ from dfcc.passes.calibration import calibration_inputs
 MIN_BITS, MAX_BITS = 2, 24  # <= 24: float32 holds every value exactly (weights blobs, sink outputs)
 MAX_ACC_BITS = 53  # the float64 reference is exact up to 53 bits
 SENTINEL = 1e30  # |x| at least this (or inf/nan) is a mask value, not data: never sizes a format
-MASK_MARGIN = 24
+MASK_MARGIN = 24  # ... and so are values this far below all the others (Swin's -100; _finite_mask_cut)
 SQNR_CAP = 300.0  # dB written for an exact (noise-free) stream
 _PASS_THROUGH = {"dataflow.fork", "dataflow.reshape", "dataflow.transpose", "dataflow.slice", "dataflow.pad"}
 _SPEC = re.compile(r"(?:w(?P<w>\d+))?(?:a(?P<a>\d+))?(?:acc(?P<acc>\d+))?")
@@ -101,10 +101,11 @@ class _Stats:
     lo: float = math.inf
     hi: float = -math.inf
     samples: list[np.ndarray] = field(default_factory=list)
-    masked_lo: bool = False  # saw -inf / -FLT_MAX mask values
+    masked_lo: bool = False  # saw -inf / -FLT_MAX mask values, or finite ones below `mask_below`
     masked_hi: bool = False
+    mask_below: float = -math.inf
 
-    def add(self, x: np.ndarray, keep: bool) -> None:
+    def add(self, x: np.ndarray, keep: bool, finite_masks: bool) -> None:
         data = np.abs(x) < SENTINEL  # -inf / -FLT_MAX masks saturate; they do not size the format
         if not data.all():
             self.masked_lo |= bool(np.any(x[~data] < 0))
@@ -112,6 +113,10 @@ class _Stats:
             x = x[data]
         if x.size == 0:
             return
+        if finite_masks and (cut := _finite_mask_cut(x)) is not None:
+            self.masked_lo = True
+            self.mask_below = cut if self.mask_below == -math.inf else min(self.mask_below, cut)
+            x = x[x >= cut]
         self.lo, self.hi = min(self.lo, float(x.min())), max(self.hi, float(x.max()))
         if keep:
             flat = x.ravel()
@@ -126,6 +131,31 @@ class _Stats:
         return min(float(np.percentile(values, 100 - percentile)), 0.0), max(float(np.percentile(values, percentile)), 0.0)
 
 
+def _adds_a_mask(op: Operation) -> bool:
+    """A map with a constant parameter holding values MASK_MARGIN below zero (scores + mask): only there
+    can a finite mask appear (elsewhere far values are data, as a conv channel of a near-constant input)."""
+    return isinstance(op, kinds.MapOp) and any(
+        isinstance(p.owner, kinds.WeightsOp) and float(elements_array(p.owner.value).min()) <= -MASK_MARGIN
+        for p in op.params)
+
+
+def _finite_mask_cut(x: np.ndarray) -> float | None:
+    """The lowest data value when finite mask values (attention masks of -100 or -1e4 added to scores)
+    lie below all of the data, across an empty gap below zero wider than MASK_MARGIN and than the data's
+    own span, and make up at least 1 % of the values; else None (outliers of real data stay data)."""
+    lo, hi = float(x.min()), float(x.max())
+    if not hi - lo > MASK_MARGIN:
+        return None
+    flat = x.ravel()
+    sample = np.sort(flat[:: flat.size // 100_000 + 1])  # finds the gap; the checks below use every value
+    gaps = np.nonzero((np.diff(sample) > MASK_MARGIN) & (sample[1:] <= 0))[0]
+    if not gaps.size:
+        return None
+    below = flat < (sample[gaps[-1]] + sample[gaps[-1] + 1]) / 2
+    cut, top = float(flat[~below].min()), float(flat[below].max())
+    return cut if cut - top > max(MASK_MARGIN, hi - cut) and below.mean() >= 0.01 else None
+
+
 class _Recorder(Interpreter.Listener):
     """Calibration observer: statistics of every node's stream results."""
 
@@ -138,7 +168,8 @@ class _Recorder(Interpreter.Listener):
             return
         for index, (result, value) in enumerate(zip(op.results, results)):
             if isinstance(result.type, df.StreamType):
-                self.stats.setdefault((op.node_name.data, index), _Stats()).add(np.asarray(value), self.keep)
+                self.stats.setdefault((op.node_name.data, index), _Stats()).add(np.asarray(value), self.keep,
+                                                                                _adds_a_mask(op))
 
 
 class _Collector(Interpreter.Listener):
@@ -248,7 +279,7 @@ class Quantize(ModulePass):
             run_reference(module, sample, name, observers=(recorder, collector))
         weights_sqnr = self._assign_formats(function, recorder.stats)
         module.verify()
-        self._measure(module, function, name, inputs, floats, weights_sqnr)
+        self._measure(module, function, name, inputs, floats, weights_sqnr, _mask_thresholds(function, recorder.stats))
 
     def _act_format(self, node: str, stats: _Stats) -> df.FixedType:
         lo, hi = stats.range(float(self.percentile))
@@ -264,7 +295,8 @@ class Quantize(ModulePass):
             # max subtraction): extra integer bits, same fractional bits, a wider stream
             wide = int_bits_for(lo - MASK_MARGIN * stats.masked_lo, hi + MASK_MARGIN * stats.masked_hi, signed)
             extra = max(0, wide - fmt.int_bits.data)
-            remark(f"'{node}' carries mask values (inf or |x| >= 1e30): {extra} extra integer bit(s) so they "
+            remark(f"'{node}' carries mask values (inf, |x| >= 1e30, or more than {MASK_MARGIN} below all the data): "
+                   f"{extra} extra integer bit(s) so they "
                    f"saturate {MASK_MARGIN} beyond the data", "quantize")
             fmt = df.FixedType(fmt.width.data + extra, fmt.int_bits.data + extra, signed, self.rounding, self.overflow)
         return fmt
@@ -394,16 +426,17 @@ class Quantize(ModulePass):
 
     # ---- error measurement ------------------------------------------------------------------------
     def _measure(self, module: ModuleOp, function: func.FuncOp, name: str, inputs: list[list[np.ndarray]],
-                 floats: list[_Collector], weights_sqnr: dict[str, float]) -> None:
+                 floats: list[_Collector], weights_sqnr: dict[str, float], mask_below: dict[str, float]) -> None:
         nodes = [o for o in function.body.walk() if isinstance(o, df.NodeOp) and not isinstance(o, (kinds.WeightsOp, kinds.SparseWeightsOp, kinds.SinkOp))]
-        power: dict[str, list[float]] = {o.node_name.data: [0.0, 0.0, 0.0] for o in nodes}  # signal, noise, format noise
+        # signal, noise, format noise (summed squares), values
+        power: dict[str, list[float]] = {o.node_name.data: [0.0, 0.0, 0.0, 0] for o in nodes}
         for sample, reference in zip(inputs, floats):
             quantized = _Collector()
             run_reference(module, sample, name, observers=(quantized,))
             for o in nodes:
                 node = o.node_name.data
                 exact, approx = reference.values[(node, 0)], quantized.values[(node, 0)]
-                data = np.abs(exact) < SENTINEL  # mask values (-inf, -FLT_MAX) are not signal
+                data = (np.abs(exact) < SENTINEL) & (exact >= mask_below.get(node, -math.inf))  # masks are not signal
                 if not data.all():
                     exact, approx = exact[data], approx[data]
                 acc = power[node]
@@ -411,19 +444,66 @@ class Quantize(ModulePass):
                 acc[1] += float(np.sum((exact - approx) ** 2))
                 fmt = fx.fixed_of(o.results[0])
                 acc[2] += float(np.sum((exact - fx.cast(exact, fmt)) ** 2)) if fmt is not None else 0.0
+                acc[3] += exact.size
+        cancelled = _cancelling(nodes, power)
         worst = None
         for o in nodes:
             node = o.node_name.data
-            signal, noise, format_noise = power[node]
+            signal, noise, format_noise, _ = power[node]
             entries = {"output": sqnr_db(signal, noise), "format": sqnr_db(signal, format_noise)}
             if node in weights_sqnr:
                 entries["weights"] = weights_sqnr[node]
             o.attributes["sqnr"] = DictionaryAttr({k: FloatAttr(v, f64) for k, v in entries.items()})
-            if worst is None or entries["output"] < worst[1]:
+            if node not in cancelled and (worst is None or entries["output"] < worst[1]):
                 worst = (node, entries["output"])
         if worst is not None:
             remark(f"@{name}: lowest output SQNR {worst[1]:.1f} dB at '{worst[0]}' on {len(inputs)} calibration "
                    "input(s) (per-node table: -t quant-report)", "quantize")
+        if cancelled:
+            listed = sorted(cancelled, key=lambda n: power[n][0])
+            remark(f"@{name}: {len(cancelled)} stream(s) are sums smaller than the noise their n terms bring (n times "
+                   "a term's noise power; terms that cancel, as a LayerNorm's mean of a normalised stream): their "
+                   "SQNR measures the inputs' noise, not their own format: "
+                   f"{', '.join(listed[:6])}{', ...' if len(listed) > 6 else ''}", "quantize")
+
+
+def _mask_thresholds(function: func.FuncOp, stats: dict[tuple[str, int], _Stats]) -> dict[str, float]:
+    """Per node, the value below which its output holds finite masks, not signal: found where a mask is
+    added, and kept by the data-movement nodes after it (they keep the format too)."""
+    below: dict[str, float] = {}
+    for op in function.body.walk():
+        if not isinstance(op, df.NodeOp):
+            continue
+        node = op.node_name.data
+        source = op.operands[0].owner if op.operands else None
+        if op.name in _PASS_THROUGH and isinstance(source, df.NodeOp):
+            below[node] = below.get(source.node_name.data, -math.inf)
+        elif (node, 0) in stats:
+            below[node] = stats[(node, 0)].mask_below
+    return below
+
+
+def _cancelling(nodes: list[Operation], power: dict[str, list[float]]) -> set[str]:
+    """Nodes whose float output is smaller than the noise their quantized inputs bring.
+
+    A weightless sum of n terms adds their errors (n times a term's noise power when independent),
+    while terms that cancel leave a small sum; below that noise the sum is not resolved by its inputs
+    whatever its own format, and a node computed only from such streams is not either."""
+    found: set[str] = set()
+    for op in nodes:
+        node = op.node_name.data
+        if isinstance(op, (kinds.PoolOp, kinds.ReduceOp)) and op.properties.get("acc_format") is not None:
+            source = op.input.owner
+            if isinstance(source, df.NodeOp) and source.node_name.data in power:
+                signal, _, _, count = power[node]
+                _, noise_in, _, count_in = power[source.node_name.data]
+                if count and count_in and signal / count < _summed_count(op) * noise_in / count_in:
+                    found.add(node)
+            continue
+        sources = [v.owner for v in op.operands if isinstance(v.type, df.StreamType)]
+        if sources and all(isinstance(s, df.NodeOp) and s.node_name.data in found for s in sources):
+            found.add(node)
+    return found
 
 
 def _set_sum_format(op: kinds.PoolOp | kinds.ReduceOp | kinds.MatmulOp) -> None:
@@ -437,13 +517,16 @@ def _set_sum_format(op: kinds.PoolOp | kinds.ReduceOp | kinds.MatmulOp) -> None:
     x = fx.fixed_of(op.input)
     if x is None or op.kind.data == "max":
         return
+    op.properties["acc_format"] = sum_format(x, _summed_count(op))
+
+
+def _summed_count(op: kinds.PoolOp | kinds.ReduceOp) -> int:
+    """How many input values each output of a sum pool or reduce adds."""
     if isinstance(op, kinds.PoolOp):
         kr, kc = op.ints_prop("kernel")
-        count = kr * kc
-    else:
-        shape = op.input.type.get_shape()
-        count = math.prod(shape[d] for d in set(op.ints_prop("dims")))
-    op.properties["acc_format"] = sum_format(x, count)
+        return kr * kc
+    shape = op.input.type.get_shape()
+    return math.prod(shape[d] for d in set(op.ints_prop("dims")))
 
 
 def _check_bits(option: str, bits, low: int, high: int) -> None:

@@ -13,7 +13,7 @@ from dfcc import kinds  # noqa: E402
 from dfcc.frontends.mlir import parse_module  # noqa: E402
 from dfcc.passes.lower_to_dataflow import LowerToDataflow  # noqa: E402
 from dfcc.errors import DfccError  # noqa: E402
-from tests.torch_differential import assert_matches_torch, lowered_vs_torch  # noqa: E402
+from tests.torch_differential import assert_matches_torch, lower, lowered_vs_torch  # noqa: E402
 
 
 class Lambda(nn.Module):
@@ -107,3 +107,12 @@ def test_adaptive_pool_to_a_size_that_does_not_divide_is_named_as_unsupported():
 
 def test_adaptive_pool_to_a_size_that_divides():
     assert_matches_torch(nn.AdaptiveAvgPool2d(2), _input(2, 6))
+
+
+@pytest.mark.parametrize("size", [7, (3, 1)], ids=["7x7", "3x1"])
+def test_adaptive_pool_of_one_pixel_is_a_broadcast(size):
+    """VGG at 32 px: 1x1 features adaptively pooled to 7x7 copy the pixel, so a replicate pad, no reduce."""
+    model = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.AdaptiveAvgPool2d(size))
+    assert_matches_torch(model, _input(2, 1))
+    module = lower(model, _input(2, 1))
+    assert [op.name for op in module.walk() if isinstance(op, (kinds.ReduceOp, kinds.PoolOp))] == []

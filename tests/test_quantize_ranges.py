@@ -4,6 +4,7 @@ stays close to the float model, and its C simulation is bit-exact against the CP
 
 import contextlib
 import io
+import re
 
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ from dfcc.frontends.mlir import make_context  # noqa: E402
 from dfcc.frontends.torch import import_module  # noqa: E402
 from dfcc.kinds import LinearOp, MatmulOp  # noqa: E402
 from dfcc.passes.lower_to_dataflow import LowerToDataflow  # noqa: E402
-from dfcc.passes.quantize import MAX_ACC_BITS, Quantize  # noqa: E402
+from dfcc.passes.quantize import MAX_ACC_BITS, Quantize, _finite_mask_cut  # noqa: E402
 
 
 class TinyWeightsBigBias(torch.nn.Module):
@@ -105,3 +106,57 @@ def test_products_below_every_format_are_zero_and_say_so():
     x = torch.randn(1, 4, 8).numpy()
     assert not run_reference(module, [x])[0].any()
     _csim_is_bit_exact(module, x)
+
+
+class FiniteMaskAttention(torch.nn.Module):
+    """Scores plus a constant mask of 0 and -100 (Swin's shifted windows), then softmax."""
+
+    def forward(self, x):
+        mask = torch.triu(torch.full((6, 6), -100.0), diagonal=1)
+        return torch.softmax(x @ x.transpose(-1, -2) * 0.25 + mask, dim=-1)
+
+
+def test_a_finite_mask_does_not_size_the_format_of_the_scores():
+    """Sized by -100, the scores kept 1-wide steps and the softmax turned uniform; now the mask saturates
+    24 below the data (as -inf does), the scores keep their fraction bits and masked weights stay 0."""
+    torch.manual_seed(0)
+    model, x = FiniteMaskAttention(), torch.randn(1, 6, 8)
+    module, remarks = _quantized(model, x)
+    assert "carries mask values" in remarks
+    (out,) = run_reference(module, [x.numpy()])
+    expected = model(x).numpy()
+    assert np.abs(out - expected).max() < 0.02
+    assert not out[expected < 1e-30].any()
+
+
+class LayerNormTwice(torch.nn.Module):
+    """A LayerNorm of a LayerNorm's output: the second mean sums values that cancel to ~1e-8."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc, self.a, self.b = torch.nn.Linear(8, 8), torch.nn.LayerNorm(8), torch.nn.LayerNorm(8)
+
+    def forward(self, x):
+        return self.b(self.a(self.fc(x)))
+
+
+def test_a_sum_that_cancels_is_named_not_reported_as_the_lowest_sqnr():
+    torch.manual_seed(0)
+    module, remarks = _quantized(LayerNormTwice(), torch.randn(1, 16, 8))
+    lowest = float(re.search(r"lowest output SQNR (-?[\d.]+) dB", remarks).group(1))
+    assert lowest > 20
+    named = re.search(r"stream\(s\) are sums smaller than the noise .*: (.*)", remarks).group(1).split(", ")
+    sqnr = {op.node_name.data: op.attributes["sqnr"].data["output"].value.data
+            for op in module.walk() if "sqnr" in op.attributes}
+    assert named and all(sqnr[n] < lowest for n in named)  # the honest per-node figure stays in the table
+
+
+def test_only_a_far_separated_share_of_values_counts_as_a_mask():
+    rng = np.random.default_rng(0)
+    scores = rng.uniform(-2, 2, 1000)
+    masked = np.where(np.arange(1000) % 4 == 0, scores - 100, scores)  # a quarter masked with -100
+    assert _finite_mask_cut(masked) == scores[np.arange(1000) % 4 != 0].min()
+    outliers = np.where(np.arange(1000) % 200 == 0, -40.0, scores)  # 0.5 %: real data, however far
+    assert _finite_mask_cut(outliers) is None
+    wide = np.where(np.arange(1000) % 4 == 0, -50.0, rng.uniform(-10, 60, 1000))  # a gap narrower than the data
+    assert _finite_mask_cut(wide) is None

@@ -17,7 +17,7 @@ pytest.importorskip("torch_mlir.fx")
 import torch  # noqa: E402
 
 from tests.torch_differential import assert_matches_torch  # noqa: E402
-from tests.vision_models import timm, tv  # noqa: E402
+from tests.vision_models import timm, tv, with_batch_statistics  # noqa: E402
 
 SMALL = {
     "squeezenet1_1": (lambda: tv.squeezenet1_1(num_classes=8), (1, 3, 47, 47)),
@@ -34,4 +34,4 @@ SMALL = {
 def test_matches_pytorch(name):
     factory, shape = SMALL[name]
     torch.manual_seed(0)
-    assert_matches_torch(factory(), torch.randn(shape))
+    assert_matches_torch(with_batch_statistics(factory(), shape), torch.randn(shape))

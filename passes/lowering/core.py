@@ -81,6 +81,15 @@ def stream_order_reshape(old: tuple[int, ...], perm: tuple[int, ...], new: tuple
     return tuple(order)
 
 
+def _without_unit_dims(shape: tuple[int, ...], rank: int) -> tuple[int, ...] | None:
+    """`shape` at `rank` by dropping its last unit dims, or None when it has too few."""
+    dims = list(shape)
+    for d in reversed(range(len(dims))):
+        if len(dims) > rank and dims[d] == 1:
+            del dims[d]
+    return tuple(dims) if len(dims) == rank else None
+
+
 @dataclass
 class Act:
     """An activation: a stream whose dim i holds logical (PyTorch) tensor dim `perm[i]`."""
@@ -245,6 +254,11 @@ class Lowering:
         for the window node reading it to fold.
         """
         index, act = g.index, g.act
+        if index.ndim > len(act.shape) and (shape := _without_unit_dims(index.shape, len(act.shape))):
+            # extra unit dims (adaptive pooling's one-element windows, e.g. upsampling 1x1 to 7x7): gather at
+            # the data's rank, then insert them
+            inner, _ = self.materialize(Gathered(act, index.reshape(shape), g.fill), op)
+            return self.reshape(inner, index.shape), (0, 0, 0, 0)
         if index.ndim != len(act.shape):
             raise DfccError(f"{location(op)}: this gather reads rank-{len(act.shape)} data into rank {index.ndim} "
                             "(windows of varying size, as in adaptive pooling to an output size that does not "

@@ -34,14 +34,18 @@ def lower_reduction(lw: Lowering, op: linalg.GenericOp) -> None:
     if not np.all(init == expected):
         raise DfccError(f"{location(op)}: reduction starts from a non-neutral value", "lower-to-dataflow")
     act = lw.act(op.inputs[0], op)
-    if kind in ("any", "all"):  # of a mask: a max over 1.0 where the mask holds (any) or fails (all)
-        act = unary_map(lw, act, Float32Type(), lambda block, x: select_constants(block, x, *((1.0, 0.0) if kind == "any" else (0.0, 1.0))))
     maps = [m.data for m in op.indexing_maps.data]
     if [e.position for e in maps[0].results if isinstance(e, AffineDimExpr)] != list(range(len(act.shape))):
         lw.reject(op, name="linalg.generic (reduction with a permuting input map)")
         return
     kept = {e.position for e in maps[1].results if isinstance(e, AffineDimExpr)}
     reduced = [d for d in range(len(act.shape)) if d not in kept]
+    out_shape = op.results[0].type.get_shape()
+    if all(act.shape[d] == 1 for d in reduced):  # over one element (adaptive pooling's unit windows): no node
+        lw.values[op.results[0]] = act if act.shape == out_shape else lw.reshape(act, out_shape)
+        return
+    if kind in ("any", "all"):  # of a mask: a max over 1.0 where the mask holds (any) or fails (all)
+        act = unary_map(lw, act, Float32Type(), lambda block, x: select_constants(block, x, *((1.0, 0.0) if kind == "any" else (0.0, 1.0))))
     node_kind = "max" if kind in ("any", "all") else kind
     node = lw.emit(kinds.ReduceOp(act.stream, name=lw.fresh(f"reduce_{node_kind}"), kind=node_kind,
                                   dims=sorted(act.perm.index(d) for d in reduced)))
@@ -50,5 +54,4 @@ def lower_reduction(lw: Lowering, op: linalg.GenericOp) -> None:
     if kind in ("any", "all"):
         predicate = "ogt" if kind == "any" else "olt"
         result = unary_map(lw, result, i1, lambda block, x: compare_constant(block, x, predicate, 0.5))
-    out_shape = op.results[0].type.get_shape()
     lw.values[op.results[0]] = result if kept_shape == out_shape else lw.reshape(result, out_shape)
