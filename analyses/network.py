@@ -13,7 +13,7 @@ pure function of the choices, which is what the DSE calls in its loop.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.ir import Operation, SSAValue
@@ -142,6 +142,7 @@ class Network:
         self._main = [edges[ins[0]].producer if ins else -1 for ins in self.in_edges]
         self._ins = [[(e, edges[e].producer, edges[e].elements, edges[e].bits) for e in ins] for ins in self.in_edges]
         self._lanes: dict[tuple[int, tuple[int, ...], int], tuple[tuple[int, ...], int]] = {}
+        self._paced_cycles: dict[tuple[int, tuple[int, ...], int], int] = {}
 
     @staticmethod
     def from_module(module: ModuleOp) -> Network:
@@ -250,6 +251,7 @@ class Network:
         costs = tuple(m.cost(*choice) for m, choice in zip(self.nodes, choices))  # (folding, memory[, mult, on_chip])
         converters = self.converters(choices)
         on_edge = {c.edge: c for c in converters}
+        costs = self._paced(costs, choices, on_edge)
         n = len(costs)
         arrival = [0.0] * n  # fraction of an inference pushed in before the node's first output
         latency = [0] * n
@@ -312,6 +314,26 @@ class Network:
             ff=sum(c.ff for c in costs) + conv_ff, converters=converters,
         )
 
+
+    def _paced(self, costs: tuple[NodeCost, ...], choices: list[Choice],
+               converters: dict[int, Converter]) -> tuple[NodeCost, ...]:
+        """`costs` with the cycles of every node whose main input a converter widens at the pace it
+        then gets its beats (`NodeKind.paced_cycles`: one per ceil(out / in lanes) cycles)."""
+        paced = list(costs)
+        for i, ins in enumerate(self.in_edges):
+            conv = converters.get(ins[0]) if ins else None
+            if conv is None or conv.lanes_out <= conv.lanes_in:
+                continue
+            interval = -(-conv.lanes_out // conv.lanes_in)
+            key = (i, choices[i][0], interval)
+            cycles = self._paced_cycles.get(key)
+            if cycles is None:
+                model = self.nodes[i]
+                cycles = self._paced_cycles[key] = kind_of(model.op).paced_cycles(
+                    model.op, dict(zip(model.factors, choices[i][0])), interval)
+            if cycles > costs[i].cycles:
+                paced[i] = replace(costs[i], cycles=cycles)
+        return tuple(paced)
 
     def _first_latency(self, costs: tuple[NodeCost, ...], converters: dict[int, Converter]) -> int:
         """Cycles from the first input beat to the last output beat of one inference.

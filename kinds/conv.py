@@ -185,8 +185,9 @@ class Conv(NodeKind):
         px = f.get("pixels", 1)  # spatial parallelism: `pixels` whole pixels per beat, in and out
         return lanes_in * px, lanes_out * px
 
-    def cycles_function(self, op: ConvOp) -> Callable[[Folding], float]:
-        """Cycles per inference as a function of the folding (dense: every product computed)."""
+    def cycles_function(self, op: ConvOp, interval: int = 1) -> Callable[[Folding], float]:
+        """Cycles per inference as a function of the folding (dense: every product computed), its input
+        beats coming at most one per `interval` cycles."""
         _, h, w, c = op.input.type.get_shape()
         _, ho, wo, f = op.output.type.get_shape()
         (kr, kc), (sr, sc), _, (pt, pb, pl, pr) = op.window_geometry()
@@ -196,10 +197,15 @@ class Conv(NodeKind):
             ci, co, cg, fine = folding
             # the MAC loop waits for the window generator between rows and inferences
             windowed = windowed_stage_cycles(ho, wo, h + pt + pb, w + pl + pr, sr, sc, -(-c // (ci * cg)),
-                                             -(-(kr * kc) // fine) * -(-f // (co * groups)))
+                                             -(-(kr * kc) // fine) * -(-f // (co * groups)), input_interval=interval)
             return max(windowed, conv_cycles(h, w, c, f, kr, kc, ho, wo, ci, co, fine, groups, cg, pt, pb, pl, pr))
 
         return cycles
+
+    def paced_cycles(self, op: ConvOp, folding: Mapping[str, int], interval: int) -> int:
+        if folding.get("pixels", 1) > 1:
+            return 0  # conv_px: its generator takes whole pixels, no converter widens them
+        return self.cycles_function(op, interval)(tuple(folding[k] for k in ("coarse_in", "coarse_out", "coarse_group", "fine")))
 
     def cost(self, op: ConvOp) -> NodeModel:
         _, h, w, c = op.input.type.get_shape()

@@ -271,6 +271,9 @@ class SparseConv(Conv):
         return with_sparse_depth(model, lambda folding: conv_pixel_cycles(c, f, kr * kc, groups, folding),
                                  work_function(op, self, groups))
 
+    def paced_cycles(self, op: SparseConvOp, folding, interval: int) -> int:
+        return 0  # the pace of a widened input is not costed for the PE array (its queues absorb some of it)
+
     def cycles_function(self, op: SparseConvOp) -> Callable[[Folding], float]:
         _, h, w, c = op.input.type.get_shape()
         _, ho, wo, f = op.output.type.get_shape()
