@@ -315,22 +315,26 @@ class Network:
         )
 
 
+    def paced_cycles(self, i: int, folding: tuple[int, ...], conv: Converter) -> int:
+        """Cycles of node `i` at `folding` when `conv` (on its main input) widens its beats, which then
+        come at most one per ceil(out / in lanes) cycles (`NodeKind.paced_cycles`; 0: no effect); cached."""
+        if conv.lanes_out <= conv.lanes_in or conv.edge != self.in_edges[i][0]:
+            return 0
+        key = (i, folding, -(-conv.lanes_out // conv.lanes_in))
+        cycles = self._paced_cycles.get(key)
+        if cycles is None:
+            model = self.nodes[i]
+            cycles = self._paced_cycles[key] = kind_of(model.op).paced_cycles(
+                model.op, dict(zip(model.factors, folding)), key[2])
+        return cycles
+
     def _paced(self, costs: tuple[NodeCost, ...], choices: list[Choice],
                converters: dict[int, Converter]) -> tuple[NodeCost, ...]:
-        """`costs` with the cycles of every node whose main input a converter widens at the pace it
-        then gets its beats (`NodeKind.paced_cycles`: one per ceil(out / in lanes) cycles)."""
+        """`costs` with the cycles of every node whose main input a converter widens at that pace."""
         paced = list(costs)
         for i, ins in enumerate(self.in_edges):
             conv = converters.get(ins[0]) if ins else None
-            if conv is None or conv.lanes_out <= conv.lanes_in:
-                continue
-            interval = -(-conv.lanes_out // conv.lanes_in)
-            key = (i, choices[i][0], interval)
-            cycles = self._paced_cycles.get(key)
-            if cycles is None:
-                model = self.nodes[i]
-                cycles = self._paced_cycles[key] = kind_of(model.op).paced_cycles(
-                    model.op, dict(zip(model.factors, choices[i][0])), interval)
+            cycles = self.paced_cycles(i, choices[i][0], conv) if conv is not None else 0
             if cycles > costs[i].cycles:
                 paced[i] = replace(costs[i], cycles=cycles)
         return tuple(paced)
