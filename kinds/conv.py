@@ -197,7 +197,8 @@ class Conv(NodeKind):
             ci, co, cg, fine = folding
             # the MAC loop waits for the window generator between rows and inferences
             windowed = windowed_stage_cycles(ho, wo, h + pt + pb, w + pl + pr, sr, sc, -(-c // (ci * cg)),
-                                             -(-(kr * kc) // fine) * -(-f // (co * groups)), input_interval=interval)
+                                             -(-(kr * kc) // fine) * -(-f // (co * groups)), input_interval=interval,
+                                             pad_rows=pt + pb, pad_cols=pl + pr)
             return max(windowed, conv_cycles(h, w, c, f, kr, kc, ho, wo, ci, co, fine, groups, cg, pt, pb, pl, pr))
 
         return cycles
