@@ -364,6 +364,7 @@ class Network:
             start = first[p] + max(conv.depth, conv.fill * (last[p] - first[p]) + conv.pipeline)
             return start, max(last[p] + conv.pipeline, first[p] + conv.cycles, start + conv.elements // conv.lanes_out)
 
+        burst = [0] * n  # cycles over which a node writes one output pixel's beats (0: unknown)
         for i, cost in enumerate(costs):
             ins = [arrival(e) for e in self.in_edges[i]]
             start = max((f for f, _ in ins), default=0.0)
@@ -375,6 +376,13 @@ class Network:
             for e, (f, l) in zip(self.in_edges[i], ins) if cost.input_fills else ():
                 # an input absorbed in its own share first (a matmul's right operand block), at its pace
                 first[i] = max(first[i], f + cost.input_fills[self.edges[e].operand] * (l - f) + pipe)
+            burst_in = burst[self._main[i]] if self.in_edges[i] else 0
+            if cost.pixel_work and burst_in:
+                # input pixels come in bursts, evenly spread from the first one's to the last one's: the first
+                # beat of the pixel completing the first window starts the first output pixel's work
+                window = start + cost.pixel_fill * (done_in - burst_in - start)
+                first[i] = max(first[i], window + cost.pixel_work + min(cost.depth, PIPELINED_LOOP_LATENCY))
+            burst[i] = cost.burst or (burst_in if cost.fill == 0 else 0)
             # a stage without hardware (cycles 0: a reshape passes its producer's words on) has no output rate
             drain = (cost.drain or beats_out[i]) if cost.cycles else 0
             last[i] = max(done_in + pipe, start + cost.cycles, first[i] + drain)

@@ -258,7 +258,7 @@ class Conv(NodeKind):
                 fill=min(1.0, read / (h * w)), bram18=cost.bram18 + win_bram + acc_bram + held_bram,
                 lut=cost.lut + win_lut + acc_lut + held_lut - pixel_acc_lut, weight_sweeps=conv_weight_sweeps(ho * wo, tile),
                 # the last tile's MACs follow its last window; the first output is followed by the other tiles
-                lag=compute, drain=max(0, cycles - first_load - compute),
+                lag=compute, drain=max(0, cycles - first_load - compute), pixel_work=0, burst=0,
             )
 
         def evaluate(folding: Folding) -> NodeCost:
@@ -285,6 +285,9 @@ class Conv(NodeKind):
             b_bram, b_lut = (0, lutram_luts(w_bits * co * cg, -(-f // (co * cg)))) if has_bias else (0, 0)
             logic = mac_logic(mults, d_bits, w_bits, a_bits) + stage_logic(ci * cg * kr * kc * px, d_bits)
             per_pixel = conv_pixel_cycles(c, f, kr * kc, groups, folding)
+            # conv.h conv_mac: a group's output beats follow its last window beat (a dense conv's: the pixel's)
+            beats = -(-c // (ci * cg))
+            group_beats = max(1, (c // groups) // (ci * cg))
             return NodeCost(
                 cycles=cycles, depth=window.fill + per_pixel + STAGE_PIPELINE_CYCLES,
                 fill=window.fill_fraction, dsp=dsp,
@@ -295,7 +298,10 @@ class Conv(NodeKind):
                 weight_sweeps=ho * wo,
                 # conv.h conv_mac: each window beat's MACs run as it arrives (after the last one, a beat's
                 # worth is left), the pixels one after the other
-                lag=per_pixel // -(-c // (ci * cg)), drain=(-(-ho * wo // px) - 1) * per_pixel,
+                lag=per_pixel // beats, drain=(-(-ho * wo // px) - 1) * per_pixel,
+                pixel_work=group_beats * (per_pixel // beats),
+                pixel_fill=max(0.0, window.fill_fraction * h * w - 1) / max(1, h * w - 1),
+                burst=per_pixel - (group_beats - 1) * (per_pixel // beats),
             )
 
         return NodeModel(

@@ -140,7 +140,9 @@ def with_sparse_depth(model: NodeModel, dense_per_pixel: Callable[[Folding], int
     def evaluate(folding: Folding) -> NodeCost:
         cost, w = dense(folding), work(folding)
         held = w.slots.shape[0] if w.reorders else 0
-        return replace(cost, depth=cost.depth - dense_per_pixel(folding) + math.ceil(w.loads.max()) + held)
+        # a pixel's timing across the PE queues is not traced: no pixel_work or burst
+        return replace(cost, depth=cost.depth - dense_per_pixel(folding) + math.ceil(w.loads.max()) + held,
+                       pixel_work=0, burst=0)
 
     model.evaluate = evaluate
     return model
