@@ -206,7 +206,8 @@ class Conv(NodeKind):
     def paced_cycles(self, op: ConvOp, folding: Mapping[str, int], interval: int) -> int:
         if folding.get("pixels", 1) > 1:
             return 0  # conv_px: its generator takes whole pixels, no converter widens them
-        return self.cycles_function(op, interval)(tuple(folding[k] for k in ("coarse_in", "coarse_out", "coarse_group", "fine")))
+        factors = tuple(folding[k] for k in ("coarse_in", "coarse_out", "coarse_group", "fine"))
+        return self.cycles_function(op, interval)(factors)
 
     def cost(self, op: ConvOp) -> NodeModel:
         _, h, w, c = op.input.type.get_shape()
