@@ -190,7 +190,7 @@ class Conv(NodeKind):
         beats coming at most one per `interval` cycles."""
         _, h, w, c = op.input.type.get_shape()
         _, ho, wo, f = op.output.type.get_shape()
-        (kr, kc), (sr, sc), _, (pt, pb, pl, pr) = op.window_geometry()
+        (kr, kc), (sr, sc), (dr, dc), (pt, pb, pl, pr) = op.window_geometry()
         groups = op.groups.value.data
 
         def cycles(folding: Folding) -> int:
@@ -198,7 +198,7 @@ class Conv(NodeKind):
             # the MAC loop waits for the window generator between rows and inferences
             windowed = windowed_stage_cycles(ho, wo, h + pt + pb, w + pl + pr, sr, sc, -(-c // (ci * cg)),
                                              -(-(kr * kc) // fine) * -(-f // (co * groups)), input_interval=interval,
-                                             pad_rows=pt + pb, pad_cols=pl + pr)
+                                             pads=(pt, pb, pl, pr), span=(dr * (kr - 1) + 1, dc * (kc - 1) + 1))
             return max(windowed, conv_cycles(h, w, c, f, kr, kc, ho, wo, ci, co, fine, groups, cg, pt, pb, pl, pr))
 
         return cycles
