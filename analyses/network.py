@@ -13,7 +13,7 @@ pure function of the choices, which is what the DSE calls in its loop.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.ir import Operation, SSAValue
@@ -142,6 +142,7 @@ class Network:
         self._main = [edges[ins[0]].producer if ins else -1 for ins in self.in_edges]
         self._ins = [[(e, edges[e].producer, edges[e].elements, edges[e].bits) for e in ins] for ins in self.in_edges]
         self._lanes: dict[tuple[int, tuple[int, ...], int], tuple[tuple[int, ...], int]] = {}
+        self._paced_cycles: dict[tuple[int, tuple[int, ...], int], int] = {}
 
     @staticmethod
     def from_module(module: ModuleOp) -> Network:
@@ -250,6 +251,7 @@ class Network:
         costs = tuple(m.cost(*choice) for m, choice in zip(self.nodes, choices))  # (folding, memory[, mult, on_chip])
         converters = self.converters(choices)
         on_edge = {c.edge: c for c in converters}
+        costs = self._paced(costs, choices, on_edge)
         n = len(costs)
         arrival = [0.0] * n  # fraction of an inference pushed in before the node's first output
         latency = [0] * n
@@ -313,6 +315,30 @@ class Network:
         )
 
 
+    def paced_cycles(self, i: int, folding: tuple[int, ...], conv: Converter) -> int:
+        """Cycles of node `i` at `folding` when `conv` (on its main input) widens its beats, which then
+        come at most one per ceil(out / in lanes) cycles (`NodeKind.paced_cycles`; 0: no effect); cached."""
+        if conv.lanes_out <= conv.lanes_in or conv.edge != self.in_edges[i][0]:
+            return 0
+        key = (i, folding, -(-conv.lanes_out // conv.lanes_in))
+        cycles = self._paced_cycles.get(key)
+        if cycles is None:
+            model = self.nodes[i]
+            cycles = self._paced_cycles[key] = kind_of(model.op).paced_cycles(
+                model.op, dict(zip(model.factors, folding)), key[2])
+        return cycles
+
+    def _paced(self, costs: tuple[NodeCost, ...], choices: list[Choice],
+               converters: dict[int, Converter]) -> tuple[NodeCost, ...]:
+        """`costs` with the cycles of every node whose main input a converter widens at that pace."""
+        paced = list(costs)
+        for i, ins in enumerate(self.in_edges):
+            conv = converters.get(ins[0]) if ins else None
+            cycles = self.paced_cycles(i, choices[i][0], conv) if conv is not None else 0
+            if cycles > costs[i].cycles:
+                paced[i] = replace(costs[i], cycles=cycles)
+        return tuple(paced)
+
     def _first_latency(self, costs: tuple[NodeCost, ...], converters: dict[int, Converter]) -> int:
         """Cycles from the first input beat to the last output beat of one inference.
 
@@ -338,6 +364,7 @@ class Network:
             start = first[p] + max(conv.depth, conv.fill * (last[p] - first[p]) + conv.pipeline)
             return start, max(last[p] + conv.pipeline, first[p] + conv.cycles, start + conv.elements // conv.lanes_out)
 
+        burst = [0] * n  # cycles over which a node writes one output pixel's beats (0: unknown)
         for i, cost in enumerate(costs):
             ins = [arrival(e) for e in self.in_edges[i]]
             start = max((f for f, _ in ins), default=0.0)
@@ -349,6 +376,13 @@ class Network:
             for e, (f, l) in zip(self.in_edges[i], ins) if cost.input_fills else ():
                 # an input absorbed in its own share first (a matmul's right operand block), at its pace
                 first[i] = max(first[i], f + cost.input_fills[self.edges[e].operand] * (l - f) + pipe)
+            burst_in = burst[self._main[i]] if self.in_edges[i] else 0
+            if cost.pixel_work and burst_in:
+                # input pixels come in bursts, evenly spread from the first one's to the last one's: the first
+                # beat of the pixel completing the first window starts the first output pixel's work
+                window = start + cost.pixel_fill * (done_in - burst_in - start)
+                first[i] = max(first[i], window + cost.pixel_work + min(cost.depth, PIPELINED_LOOP_LATENCY))
+            burst[i] = cost.burst or (burst_in if cost.fill == 0 else 0)
             # a stage without hardware (cycles 0: a reshape passes its producer's words on) has no output rate
             drain = (cost.drain or beats_out[i]) if cost.cycles else 0
             last[i] = max(done_in + pipe, start + cost.cycles, first[i] + drain)

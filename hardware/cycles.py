@@ -46,29 +46,49 @@ def conv_cycles(
 
 def windowed_stage_cycles(
     rows_out: int, cols_out: int, padded_rows: int, padded_cols: int, stride_r: int, stride_c: int,
-    beats_per_pixel: int, cycles_per_beat: int, depth: int = 2,
+    beats_per_pixel: int, cycles_per_beat: int, depth: int = 2, input_interval: int = 1,
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0), span: tuple[int, int] = (1, 1),
 ) -> int:
     """Cycles per inference of a stage fed by a sliding-window generator through a `depth`-deep stream.
 
-    The generator walks the padded input one beat per cycle and emits a window's beats only on the
-    stride grid; the stage spends `cycles_per_beat` on each. Beat n+1, `gap` generator cycles after
-    beat n, can start no earlier than 2 cycles after the generator passes it (written, then read), and
-    the generator was at most `depth` beats ahead: a stall of gap + 2 - (depth + 1) * cycles_per_beat.
+    The generator walks the padded input (`pads`: top, bottom, left, right; padding is made up at one
+    beat a cycle) and reads each input beat as it comes, one per `input_interval` cycles (1, or the
+    widening of a lane converter in front of it); it emits a window (`span` rows and columns) only on
+    the stride grid, and the stage spends `cycles_per_beat` on each beat. Beat n+1, `gap` generator
+    cycles after beat n, can start no earlier than 2 cycles after the generator passes it (written, then
+    read), and the generator was at most `depth` beats ahead: a stall of gap + 2 - (depth + 1) * cycles_per_beat.
     """
     # Vitis HLS UG1399: a dataflow hls::stream without a STREAM pragma is 2 deep; the stall is the
     # max-plus recursion of a producer/consumer pair over a bounded FIFO (Baccelli et al., Synchronization
     # and Linearity, 1992, ch. 2), with the gaps of fpgaConvNet's sliding window walk (H+pt+pb)(W+pl+pr)
-    cb, c = beats_per_pixel, cycles_per_beat
+    cb, c, r = beats_per_pixel, cycles_per_beat, input_interval
+    hp, wp = padded_rows, padded_cols
+    pt, pb, pl, pr = pads
+    inputs = (hp - pt - pb) * (wp - pl - pr)
 
-    def stall(gap: int) -> int:
-        return max(0, gap + 2 - (depth + 1) * c)
+    def padding_before(position: int) -> int:
+        """Padding positions the walk passes before row-major `position` (counted on into the next inference)."""
+        n, rows = divmod(position, hp * wp)
+        rows, col = divmod(rows, wp)
+        pad_rows = min(rows, pt) + max(0, rows - (hp - pb))
+        in_row = col if rows < pt or rows >= hp - pb else min(col, pl) + max(0, col - (wp - pr))
+        return n * (hp * wp - inputs) + pad_rows * wp + (rows - pad_rows) * (pl + pr) + in_row
 
-    within_row = rows_out * (cols_out - 1) * stall((stride_c - 1) * cb + 1)
-    next_row = (rows_out - 1) * stall((stride_r * padded_cols - (cols_out - 1) * stride_c - 1) * cb + 1)
-    next_inference = stall((padded_rows * padded_cols - (rows_out - 1) * stride_r * padded_cols
-                            - (cols_out - 1) * stride_c - 1) * cb + 1)
-    busy = rows_out * cols_out * cb * c + rows_out * cols_out * (cb - 1) * stall(1)
-    return max(padded_rows * padded_cols * cb, busy + within_row + next_row + next_inference)
+    def stall(first: int, last: int) -> int:
+        """Stall between a window emitted at walk position `first` and the next one at `last`."""
+        beats = (last - first - 1) * cb + 1
+        padding = min((padding_before(last) - padding_before(first + 1)) * cb, beats - 1)
+        return max(0, (beats - padding) * r + padding + 2 - (depth + 1) * c)
+
+    first = (span[0] - 1) * wp + span[1] - 1  # where the first window is emitted
+    row_end = first + (cols_out - 1) * stride_c
+    last = row_end + (rows_out - 1) * stride_r * wp
+    within_row = rows_out * (cols_out - 1) * stall(first, first + stride_c)
+    next_row = (rows_out - 1) * stall(row_end, first + stride_r * wp)
+    next_inference = stall(last, hp * wp + first)
+    busy = rows_out * cols_out * cb * c + rows_out * cols_out * (cb - 1) * stall(0, 1)
+    walk = (inputs * r + hp * wp - inputs) * cb
+    return max(walk, busy + within_row + next_row + next_inference)
 
 
 def tiled_conv_cycles(first_window: int, last_window: int, padded_pixels: int, beats_per_pixel: int,

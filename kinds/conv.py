@@ -185,21 +185,29 @@ class Conv(NodeKind):
         px = f.get("pixels", 1)  # spatial parallelism: `pixels` whole pixels per beat, in and out
         return lanes_in * px, lanes_out * px
 
-    def cycles_function(self, op: ConvOp) -> Callable[[Folding], float]:
-        """Cycles per inference as a function of the folding (dense: every product computed)."""
+    def cycles_function(self, op: ConvOp, interval: int = 1) -> Callable[[Folding], float]:
+        """Cycles per inference as a function of the folding (dense: every product computed), its input
+        beats coming at most one per `interval` cycles."""
         _, h, w, c = op.input.type.get_shape()
         _, ho, wo, f = op.output.type.get_shape()
-        (kr, kc), (sr, sc), _, (pt, pb, pl, pr) = op.window_geometry()
+        (kr, kc), (sr, sc), (dr, dc), (pt, pb, pl, pr) = op.window_geometry()
         groups = op.groups.value.data
 
         def cycles(folding: Folding) -> int:
             ci, co, cg, fine = folding
             # the MAC loop waits for the window generator between rows and inferences
             windowed = windowed_stage_cycles(ho, wo, h + pt + pb, w + pl + pr, sr, sc, -(-c // (ci * cg)),
-                                             -(-(kr * kc) // fine) * -(-f // (co * groups)))
+                                             -(-(kr * kc) // fine) * -(-f // (co * groups)), input_interval=interval,
+                                             pads=(pt, pb, pl, pr), span=(dr * (kr - 1) + 1, dc * (kc - 1) + 1))
             return max(windowed, conv_cycles(h, w, c, f, kr, kc, ho, wo, ci, co, fine, groups, cg, pt, pb, pl, pr))
 
         return cycles
+
+    def paced_cycles(self, op: ConvOp, folding: Mapping[str, int], interval: int) -> int:
+        if folding.get("pixels", 1) > 1:
+            return 0  # conv_px: its generator takes whole pixels, no converter widens them
+        factors = tuple(folding[k] for k in ("coarse_in", "coarse_out", "coarse_group", "fine"))
+        return self.cycles_function(op, interval)(factors)
 
     def cost(self, op: ConvOp) -> NodeModel:
         _, h, w, c = op.input.type.get_shape()
@@ -251,7 +259,7 @@ class Conv(NodeKind):
                 fill=min(1.0, read / (h * w)), bram18=cost.bram18 + win_bram + acc_bram + held_bram,
                 lut=cost.lut + win_lut + acc_lut + held_lut - pixel_acc_lut, weight_sweeps=conv_weight_sweeps(ho * wo, tile),
                 # the last tile's MACs follow its last window; the first output is followed by the other tiles
-                lag=compute, drain=max(0, cycles - first_load - compute),
+                lag=compute, drain=max(0, cycles - first_load - compute), pixel_work=0, burst=0,
             )
 
         def evaluate(folding: Folding) -> NodeCost:
@@ -278,6 +286,9 @@ class Conv(NodeKind):
             b_bram, b_lut = (0, lutram_luts(w_bits * co * cg, -(-f // (co * cg)))) if has_bias else (0, 0)
             logic = mac_logic(mults, d_bits, w_bits, a_bits) + stage_logic(ci * cg * kr * kc * px, d_bits)
             per_pixel = conv_pixel_cycles(c, f, kr * kc, groups, folding)
+            # conv.h conv_mac: a group's output beats follow its last window beat (a dense conv's: the pixel's)
+            beats = -(-c // (ci * cg))
+            group_beats = max(1, (c // groups) // (ci * cg))
             return NodeCost(
                 cycles=cycles, depth=window.fill + per_pixel + STAGE_PIPELINE_CYCLES,
                 fill=window.fill_fraction, dsp=dsp,
@@ -288,7 +299,10 @@ class Conv(NodeKind):
                 weight_sweeps=ho * wo,
                 # conv.h conv_mac: each window beat's MACs run as it arrives (after the last one, a beat's
                 # worth is left), the pixels one after the other
-                lag=per_pixel // -(-c // (ci * cg)), drain=(-(-ho * wo // px) - 1) * per_pixel,
+                lag=per_pixel // beats, drain=(-(-ho * wo // px) - 1) * per_pixel,
+                pixel_work=group_beats * (per_pixel // beats),
+                pixel_fill=max(0.0, window.fill_fraction * h * w - 1) / max(1, h * w - 1),
+                burst=per_pixel - (group_beats - 1) * (per_pixel // beats),
             )
 
         return NodeModel(

@@ -61,7 +61,12 @@ class NodeCost:
     its depth spent reading its other operands, which starts at their first beat rather than its
     first operand's (a matmul buffering its right operand); `input_fills` the fraction of each input
     absorbed before its first output when they differ (a matmul loads its right operand's first block
-    before it reads a left row), else empty (`fill` for every input). `weight_*` is the weight
+    before it reads a left row), else empty (`fill` for every input); `pixel_work` the cycles from the first beat
+    of the input pixel completing its first window to its first output (a conv's MACs of one pixel; 0:
+    `lag` after the window's last beat), and `pixel_fill` the share (0..1) of the other input pixels that
+    come before that one; `burst` the cycles over which it writes one output pixel's beats (a conv:
+    within its last window beat's MACs; 0: unknown, or as they come in for a stage without fill, which
+    passes beats on). `weight_*` is the weight
     memory alone, in each place it could live.
     """
 
@@ -84,6 +89,9 @@ class NodeCost:
     drain: int = 0
     preload: int = 0
     input_fills: tuple[float, ...] = ()  # per input (operand order) when they differ: the `fill` of each
+    pixel_work: int = 0
+    pixel_fill: float = 0.0
+    burst: int = 0
 
     def with_mult(self, impl: str) -> NodeCost:
         """This cost with the multipliers on DSPs (as costed) or in LUTs (`lut`: no DSP left)."""

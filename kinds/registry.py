@@ -51,6 +51,12 @@ class NodeKind:
         converter in front of it): its main input's, unless its kind reads some operand otherwise."""
         return self.stream_lanes(op, folding)[0]
 
+    def paced_cycles(self, op: NodeOp, folding: Mapping[str, int], interval: int) -> int:
+        """Cycles per inference when its main input's beats come at most one per `interval` cycles (a
+        lane converter widening them in front of it): more than its cost's where the pace opens gaps
+        its own loop cannot fill (a window generator's); 0 where the cost's cycles still hold."""
+        return 0
+
     def emit_hls(self, em, op: NodeOp) -> None:
         """Its stage in the HLS design: `em` is the backend's Emitter (streams, ports, ROMs, names)."""
         raise NotImplementedError(f"{op.name} has no emit_hls facet")

@@ -140,7 +140,9 @@ def with_sparse_depth(model: NodeModel, dense_per_pixel: Callable[[Folding], int
     def evaluate(folding: Folding) -> NodeCost:
         cost, w = dense(folding), work(folding)
         held = w.slots.shape[0] if w.reorders else 0
-        return replace(cost, depth=cost.depth - dense_per_pixel(folding) + math.ceil(w.loads.max()) + held)
+        # a pixel's timing across the PE queues is not traced: no pixel_work or burst
+        return replace(cost, depth=cost.depth - dense_per_pixel(folding) + math.ceil(w.loads.max()) + held,
+                       pixel_work=0, burst=0)
 
     model.evaluate = evaluate
     return model
@@ -270,6 +272,9 @@ class SparseConv(Conv):
         model = with_sparse_memory(super().cost(op), memory)
         return with_sparse_depth(model, lambda folding: conv_pixel_cycles(c, f, kr * kc, groups, folding),
                                  work_function(op, self, groups))
+
+    def paced_cycles(self, op: SparseConvOp, folding, interval: int) -> int:
+        return 0  # the pace of a widened input is not costed for the PE array (its queues absorb some of it)
 
     def cycles_function(self, op: SparseConvOp) -> Callable[[Folding], float]:
         _, h, w, c = op.input.type.get_shape()

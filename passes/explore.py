@@ -25,9 +25,10 @@ Search (deterministic given the seed):
    The same weights can prove a target infeasible (the nodes' cheapest weighted use already
    exceeds the weighted budget: Lagrangian duality), which ends that target at once.
    A lane converter (analyses/network.py) on an edge whose two ends' lanes differ is a stage too: where
-   one would take more than T, the consumer (else the producer) takes its cheapest point within T
-   whose lanes keep its converters within T. If the rounds end over budget, a greedy repair moves
-   one node at a time (never to a point whose converters would exceed T).
+   one would take more than T, or pace the conv it widens beats for beyond T, the consumer (else the
+   producer) takes its cheapest point within T whose lanes keep its converters within T. If the rounds
+   end over budget, a greedy repair moves one node at a time (never to a point whose converters would
+   exceed T).
 3. T is searched by bisection over the cycle counts nodes can actually take (a target met only at
    a slower II counts as missed), then the few values just below the best one are tried with more
    rounds (feasibility is nearly, not exactly, monotone) until one is proven infeasible (and with
@@ -68,7 +69,7 @@ from dfcc.kinds.reshape import ReshapeOp
 from dfcc.dialects.dataflow import MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES
 from dfcc.passes.spill import evict_paying_skips, place_weights, write_weights_memory
 from dfcc.analyses.network import (
-    DEFAULT_FIFO_DEPTH, PLATFORM_ATTR, RESOURCE_LABELS, RESOURCES, Choice, Network, Totals,
+    DEFAULT_FIFO_DEPTH, PLATFORM_ATTR, RESOURCE_LABELS, RESOURCES, Choice, Converter, Network, Totals,
 )
 from dfcc.errors import DfccError
 from dfcc.hardware.platforms import DEFAULT_PLATFORM, Platform, load_platform
@@ -224,7 +225,7 @@ class _Search:
         score = self.all_usage @ (weights / self.limit_vec)
         rows = rows.copy()
         for _ in range(LANE_ROUNDS):
-            slow = [c for c in network.converters(self.choices_of(rows)) if c.cycles > target]
+            slow = [c for c in network.converters(self.choices_of(rows)) if self._too_slow(c, rows, target)]
             if not slow:
                 break
             out = network.lanes(self.choices_of(rows))
@@ -246,16 +247,28 @@ class _Search:
         return sorted(rows, key=lambda r: score[r])
 
     def _lanes_fit(self, n: int, row: int, target: float, out: list[int], rows: np.ndarray) -> bool:
-        """Whether node `n` at `row` has no converter slower than `target` on its inputs or outputs."""
+        """Whether node `n` at `row` has no converter slower than `target` on its inputs or outputs, nor
+        one that paces it (or a consumer) beyond `target`."""
         network = self.network
         folding = self.spaces[n].choices[row - self.starts[n]][0]
-        if any(c.cycles > target for c in network.input_converters(n, folding, out)):
+        if any(c.cycles > target or network.paced_cycles(n, folding, c) > target
+               for c in network.input_converters(n, folding, out)):
             return False
         out = list(out)
         out[n] = network.node_lanes(n, folding, network.producer_lanes(n, out))[1]
         consumers = {network.edges[e].consumer for e in network.out_edges[n]}
-        return all(c.cycles <= target for q in consumers
-                   for c in network.input_converters(q, self.spaces[q].choices[rows[q] - self.starts[q]][0], out))
+        for q in consumers:
+            fq = self.spaces[q].choices[rows[q] - self.starts[q]][0]
+            if any(c.cycles > target or network.paced_cycles(q, fq, c) > target
+                   for c in network.input_converters(q, fq, out)):
+                return False
+        return True
+
+    def _too_slow(self, conv: Converter, rows: np.ndarray, target: float) -> bool:
+        """Whether converter `conv` takes more than `target`, or paces its consumer beyond it."""
+        q = self.network.edges[conv.edge].consumer
+        folding = self.spaces[q].choices[rows[q] - self.starts[q]][0]
+        return conv.cycles > target or self.network.paced_cycles(q, folding, conv) > target
 
     def select_rows(self, target: float, weights: np.ndarray) -> tuple[np.ndarray, bool]:
         """Every node's cheapest row within `target`, and whether these weights prove that no
