@@ -22,7 +22,8 @@ from dfcc.kinds.cost import NodeCost, NodeModel, describe, is_node, stream_bits
 from dfcc.dialects.dataflow import PLATFORM_ATTR, StreamType
 from dfcc.errors import DfccError
 from dfcc.hardware.cycles import (
-    PIPELINED_LOOP_LATENCY, batch_cycles, lane_conversion_steps, lane_converter_cycles, lane_converter_depth, network_ii,
+    PIPELINED_LOOP_LATENCY, batch_cycles, lane_conversion_steps, lane_converter_cycles, lane_converter_depth,
+    lane_converter_interval, network_ii,
 )
 from dfcc.hardware.logic import stage_logic
 from dfcc.kinds.registry import kind_of
@@ -317,10 +318,12 @@ class Network:
 
     def paced_cycles(self, i: int, folding: tuple[int, ...], conv: Converter) -> int:
         """Cycles of node `i` at `folding` when `conv` (on its main input) widens its beats, which then
-        come at most one per ceil(out / in lanes) cycles (`NodeKind.paced_cycles`; 0: no effect); cached."""
-        if conv.lanes_out <= conv.lanes_in or conv.edge != self.in_edges[i][0]:
+        come at most one per `lane_converter_interval` cycles (also when it narrows them to the gcd
+        first: 4 -> 1 -> 3 lanes) (`NodeKind.paced_cycles`; 0: no effect); cached."""
+        interval = lane_converter_interval(conv.lanes_in, conv.lanes_out)
+        if interval == 1 or conv.edge != self.in_edges[i][0]:
             return 0
-        key = (i, folding, -(-conv.lanes_out // conv.lanes_in))
+        key = (i, folding, interval)
         cycles = self._paced_cycles.get(key)
         if cycles is None:
             model = self.nodes[i]

@@ -171,6 +171,14 @@ def lane_converter_cycles(elements: int, lanes_in: int, lanes_out: int) -> int:
     return elements // math.gcd(lanes_in, lanes_out) if lane_conversion_steps(lanes_in, lanes_out) else 0
 
 
+def lane_converter_interval(lanes_in: int, lanes_out: int) -> int:
+    """Cycles between the converters' output beats when their input keeps up: the last stage fills a
+    beat of `lanes_out` from beats of gcd(lanes_in, lanes_out) lanes, one a cycle (1: no widening)."""
+    # dfcc::lanes (vec.h): one narrow beat per iteration of a loop pipelined at II=1 (Vitis HLS UG1399);
+    # 4 -> 3 lanes goes through 1 lane (lane_conversion_steps), so a 3-lane beat every 3 cycles
+    return lanes_out // math.gcd(lanes_in, lanes_out)
+
+
 def lane_converter_depth(lanes_in: int, lanes_out: int) -> int:
     """Cycles from the converters' first input beat to their first output beat, beats arriving one a cycle."""
     # dfcc::lanes (vec.h): a wide output beat is written in the iteration that fills it, P2/P1 iterations
