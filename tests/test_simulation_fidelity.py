@@ -13,8 +13,9 @@ producer's whole span after the first beat, though it writes as soon as that bea
 1,477 and 1,337 vs 1,367 simulated).
 Lane converters themselves are costed (analyses/network.py), and explore keeps them within the II, and
 keeps a widening converter from pacing the window generator of the conv it feeds beyond it (one beat per
-ceil(out/in) cycles, padding walked at one a cycle): mobilenet_v3_small_tiny, listed here as a miss of the
-partial conv `fine` (II 1,156 estimated, 1,296 simulated), simulates at 1,156 since.
+ceil(out/in) cycles, padding walked at one a cycle); a converter through the gcd of its lanes (4 -> 1 -> 3)
+paces it too (one beat per out/gcd cycles). mobilenet_v3_small_tiny, once listed here as a miss of the partial
+conv `fine` (II 1,156 estimated, 1,296 simulated), was paced by such converters; it simulates at 1,156 since.
 """
 
 import pytest
