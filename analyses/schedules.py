@@ -33,7 +33,7 @@ from dfcc.dialects.dataflow import NodeOp
 from dfcc.errors import DfccError
 from dfcc.kinds.conv import held_beats
 from dfcc.kinds.linear import linear_rows
-from dfcc.kinds.map import iteration_grid
+from dfcc.kinds.map import iteration_grid, padded_shape
 from dfcc.kinds.sink import sink_lanes
 from dfcc.kinds.source import port_lanes
 from dfcc.kinds.sparse_conv import pair_histogram, pe_work
@@ -522,7 +522,7 @@ def _map(p: Pipeline, op: df.MapOp) -> None:
     grid = iteration_grid(op)  # one beat per iteration (P pixels per beat: the width in steps of P)
     stage = p.process(name, name, _prod(grid))
     for value in op.inputs:
-        shape = [1] * (rank - len(value.type.get_shape())) + list(value.type.get_shape())
+        shape = padded_shape(value, rank)
         x = p.read(value, kind.read_lanes(op, value), name)
         # kinds/map.py emit_hls: a full input is read every iteration; a broadcast one the first
         # time each of its elements is needed (all broadcast dims at index 0)

@@ -352,6 +352,21 @@ def sliding_window_cost(h: int, w: int, c: int, kr_span: int, kc_span: int, pads
     rows, cols = kr_span - 1 - pt, kc_span - pl
     read = 0 if rows < 0 else rows * w + min(w, max(0, cols))
     return WindowCost(l_bram + x_bram, l_lut + x_lut, fill, min(1.0, read / (h * w)))
+
+
+def coarse_pixel_lanes(op: Operation, folding=None) -> int:
+    """Lanes of a stage folded over channels (`coarse`) and adjacent whole pixels (`pixels`, 1 where
+    the op has no such factor): their product, in and out."""
+    f = op.folding() if folding is None else folding
+    return f["coarse"] * f.get("pixels", 1)
+
+
+def whole_pixel_beats(coarse: int, pixels: int, channels: int) -> bool:
+    """Whether `pixels` per beat is realisable by a stage that puts several pixels in a beat only
+    when the beat holds every channel of each (`coarse` = C)."""
+    return pixels == 1 or coarse == channels
+
+
 def pixel_port(op: Operation, stream: StreamType) -> NodeModel:
     """Graph input/output: moves one pixel (all channels of a position) per cycle over AXI, or
     `pixels` adjacent ones where the op has that factor (spatial parallelism)."""

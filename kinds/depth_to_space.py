@@ -11,7 +11,7 @@ from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, prop_def, r
 from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, int_array
-from dfcc.kinds.cost import NodeModel, buffered_stage, stream_bits
+from dfcc.kinds.cost import NodeModel, buffered_stage, coarse_pixel_lanes, stream_bits
 from dfcc.kinds.registry import NodeKind, register
 from dfcc.kinds.semantics import FixedIsFloatThenCast
 
@@ -89,8 +89,7 @@ class DepthToSpace(FixedIsFloatThenCast, NodeKind):
 
     def stream_lanes(self, op: DepthToSpaceOp, folding=None) -> tuple[int, int]:
         """Its folding's `coarse` lanes times `pixels`, in and out (DepthToSpaceOp.folding_extents)."""
-        f = op.folding() if folding is None else folding
-        lanes = f["coarse"] * f.get("pixels", 1)
+        lanes = coarse_pixel_lanes(op, folding)
         return lanes, lanes
 
     def cost(self, op: DepthToSpaceOp) -> NodeModel:

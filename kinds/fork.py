@@ -10,7 +10,10 @@ from xdsl.utils.exceptions import VerifyException
 from dfcc.dialects.dataflow import NodeOp, StreamType
 from dfcc.hardware.cycles import streaming_cycles
 from dfcc.hardware.logic import stage_logic
-from dfcc.kinds.cost import STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, folding_of, node_label, stream_bits
+from dfcc.kinds.cost import (
+    STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, coarse_pixel_lanes, folding_of, node_label, stream_bits,
+    whole_pixel_beats,
+)
 from dfcc.kinds.hls_types import prod
 from dfcc.kinds.registry import NodeKind, register
 from dfcc.kinds.semantics import FixedIsFloatThenCast
@@ -40,7 +43,7 @@ class ForkOp(NodeOp):
         if any(o.type.get_shape() != shape for o in self.outputs):
             raise VerifyException("fork outputs must have the input's shape")
         folding = self.folding()
-        if folding["pixels"] > 1 and folding["coarse"] != shape[-1]:
+        if not whole_pixel_beats(folding["coarse"], folding["pixels"], shape[-1]):
             raise VerifyException(f"fork '{self.node_name.data}': pixels={folding['pixels']} per beat needs whole pixels "
                                   f"(coarse = {shape[-1]} channels, got {folding['coarse']})")
 
@@ -57,8 +60,7 @@ class Fork(FixedIsFloatThenCast, NodeKind):
     hls_headers = ("fork.h",)
 
     def stream_lanes(self, op: ForkOp, folding=None) -> tuple[int, int]:
-        f = op.folding() if folding is None else folding
-        lanes = f["coarse"] * f.get("pixels", 1)  # `pixels` whole pixels per beat
+        lanes = coarse_pixel_lanes(op, folding)  # `pixels` whole pixels per beat
         return lanes, lanes
 
     def cost(self, op: ForkOp) -> NodeModel:
@@ -76,7 +78,7 @@ class Fork(FixedIsFloatThenCast, NodeKind):
                             dsp=0, bram18=0, uram=0, lut=logic.lut, ff=logic.ff, out_lanes=coarse * px)
 
         return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate,
-                         buildable=lambda folding: folding[1] == 1 or folding[0] == c)
+                         buildable=lambda folding: whole_pixel_beats(*folding, c))
 
     def run_float(self, op: ForkOp, args):
         return tuple(args[0] for _ in op.outputs)

@@ -28,7 +28,7 @@ from dfcc.hardware.dsp import multiplier_dsp
 from dfcc.hardware.logic import lut_multiplier, stage_logic
 from dfcc.kinds.cost import (
     LUT_PER_SCALAR_OP_BIT, LUT_PER_TRANSCENDENTAL_BIT, STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel,
-    array_cost, folding_of, node_label, stream_bits, tensor_elements, weight_bits,
+    array_cost, coarse_pixel_lanes, folding_of, node_label, stream_bits, tensor_elements, weight_bits,
 )
 from dfcc.kinds.hls_body import ERF_HELPER, translate_exact, translate_float
 from dfcc.kinds.hls_types import HLS, Fx, Rom, code_storage, cpp_type, exact_fx_for, float_literal, fx_of, loops, sanitize
@@ -97,7 +97,8 @@ class MapOp(NodeOp):
         return {"coarse": shape[-1], "pixels": shape[2] if len(shape) == 4 else 1}
 
 
-def _padded_shape(value: SSAValue, rank: int) -> list[int]:
+def padded_shape(value: SSAValue, rank: int) -> list[int]:
+    """The shape of `value` with leading ones up to `rank` (numpy broadcasting against the output)."""
     shape = list(value.type.get_shape())
     return [1] * (rank - len(shape)) + shape
 
@@ -108,7 +109,7 @@ def pixel_beats(op: MapOp, folding: dict[str, int]) -> bool:
     for the whole beat)."""
     out_shape = list(op.output.type.get_shape())
     return folding["coarse"] == out_shape[-1] and all(
-        shape == out_shape or shape[2] == 1 for shape in (_padded_shape(v, len(out_shape)) for v in op.inputs))
+        shape == out_shape or shape[2] == 1 for shape in (padded_shape(v, len(out_shape)) for v in op.inputs))
 
 
 def iteration_grid(op: MapOp, folding: dict[str, int] | None = None) -> list[int]:
@@ -153,8 +154,7 @@ class Map(NodeKind):
 
     def stream_lanes(self, op: MapOp, folding=None) -> tuple[int, int]:
         """coarse x pixels lanes in (inputs broadcast: fewer, `read_lanes`) and out."""
-        f = op.folding() if folding is None else folding
-        lanes = f["coarse"] * f.get("pixels", 1)
+        lanes = coarse_pixel_lanes(op, folding)
         return lanes, lanes
 
     def read_lanes(self, op: MapOp, value, folding=None, producer_lanes: int = 1) -> int:
@@ -162,7 +162,7 @@ class Map(NodeKind):
         output's last dim in coarse lanes (one beat's channels); one broadcast along it in one."""
         f = op.folding() if folding is None else folding
         out_shape = list(op.output.type.get_shape())
-        shape = _padded_shape(value, len(out_shape))
+        shape = padded_shape(value, len(out_shape))
         if shape == out_shape:
             return self.stream_lanes(op, f)[1]
         return f["coarse"] if shape[-1] == out_shape[-1] else 1
@@ -249,7 +249,7 @@ class Map(NodeKind):
         ports, reads, setup, value_exprs = [], [], [], []
         lane_lines: list[str] = []
         for k, value in enumerate(op.inputs):
-            shape = [1] * (rank - len(value.type.get_shape())) + list(value.type.get_shape())
+            shape = padded_shape(value, rank)
             t_in = cpp_type(value.type.element_type)
             p_in = self.read_lanes(op, value)
             stream = em.read(value, p_in, name)
@@ -286,7 +286,7 @@ class Map(NodeKind):
         param_fx: list[Fx | None] = []
         for k, param in enumerate(op.params):
             w_op = em.weights(param, op, f"parameter {k}")
-            shape = [1] * (rank - len(param.type.get_shape())) + list(param.type.get_shape())
+            shape = padded_shape(param, rank)
             values = np.asarray(elements_array(w_op.value))
             if out_fixed is None:
                 rom = em.rom(w_op, name=f"p_{fn}_{k}", shape=tuple(shape))

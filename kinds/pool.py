@@ -17,7 +17,8 @@ from dfcc.dialects.fixed_point import cast_result, fixed_of
 from dfcc.hardware.cycles import stage_cycles, windowed_stage_cycles
 from dfcc.hardware.logic import stage_logic
 from dfcc.kinds.cost import (
-    STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, folding_of, node_label, sliding_window_cost, stream_bits,
+    STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, coarse_pixel_lanes, folding_of, node_label,
+    sliding_window_cost, stream_bits, whole_pixel_beats,
 )
 from dfcc.kinds.accumulators import sum_format
 from dfcc.kinds.hls_mac import summing_acc
@@ -64,7 +65,7 @@ class PoolOp(WindowOp):
         in_type = stream_type_of(self.input, "pool input")
         self._verify_window(in_type, stream_type_of(self.output, "pool output"), in_type.get_shape()[-1])
         folding = self.folding()
-        if folding["pixels"] > 1 and folding["coarse"] != in_type.get_shape()[-1]:
+        if not whole_pixel_beats(folding["coarse"], folding["pixels"], in_type.get_shape()[-1]):
             raise VerifyException(f"pool '{self.node_name.data}': pixels={folding['pixels']} per beat needs whole pixels "
                                   f"(coarse = {in_type.get_shape()[-1]} channels, got {folding['coarse']})")
 
@@ -80,8 +81,7 @@ class Pool(NodeKind):
     hls_headers = ("pool.h",)
 
     def stream_lanes(self, op: PoolOp, folding=None) -> tuple[int, int]:
-        f = op.folding() if folding is None else folding
-        lanes = f["coarse"] * f.get("pixels", 1)  # `pixels` whole pixels per beat
+        lanes = coarse_pixel_lanes(op, folding)  # `pixels` whole pixels per beat
         return lanes, lanes
 
     def cost(self, op: PoolOp) -> NodeModel:
@@ -109,7 +109,7 @@ class Pool(NodeKind):
                             out_lanes=coarse * px)
 
         return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate,
-                         buildable=lambda folding: folding[1] == 1 or folding[0] == c)
+                         buildable=lambda folding: whole_pixel_beats(*folding, c))
 
     def run_float(self, op: PoolOp, args):
         return (pool2d(args[0], op.kind.data, op.ints_prop("kernel"), op.ints_prop("stride"),

@@ -12,7 +12,7 @@ from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, prop_def, r
 from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, int_array
-from dfcc.kinds.cost import NodeModel, buffered_stage, stream_bits
+from dfcc.kinds.cost import NodeModel, buffered_stage, coarse_pixel_lanes, stream_bits
 from dfcc.kinds.registry import NodeKind, register
 from dfcc.kinds.semantics import FixedIsFloatThenCast
 
@@ -93,8 +93,7 @@ class Resize(FixedIsFloatThenCast, NodeKind):
     def stream_lanes(self, op: ResizeOp, folding=None) -> tuple[int, int]:
         """Its folding's `coarse` lanes (one when the last dim is scaled: ResizeOp.folding_extents),
         times `pixels`."""
-        f = op.folding() if folding is None else folding
-        lanes = f["coarse"] * f.get("pixels", 1)
+        lanes = coarse_pixel_lanes(op, folding)
         return lanes, lanes
 
     def cost(self, op: ResizeOp) -> NodeModel:
