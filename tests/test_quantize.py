@@ -58,6 +58,18 @@ def test_negative_and_large_integer_bits():
     assert fx.cast(np.array([5.9, 6.0, 100.0]), big).tolist() == [4.0, 8.0, 28.0]
 
 
+def test_scale2_is_ldexp_bit_for_bit():
+    # the power-of-two product the casts use instead of np.ldexp: the same bits, signed zeros, inf and
+    # nan, subnormal results (rounded once), overflow, and exponents beyond a normal 2^k
+    tiny, big = np.finfo(np.float64).tiny, np.finfo(np.float64).max
+    x = np.array([0.0, -0.0, 1.5, -3.0, np.inf, -np.inf, np.nan, tiny, 3 * tiny, 5e-324, big, -big / 3,
+                  0.49999999999999994, 1 + 2.0 ** -52, 2.0 ** 53 - 1, 12345.678])
+    x = np.concatenate([x, np.random.default_rng(0).standard_normal(1000) * 10.0 ** np.arange(-300, 300, 0.6)])
+    with np.errstate(over="ignore"):
+        for k in (-1100, -1074, -1023, -1022, -60, -9, -1, 0, 1, 9, 60, 1023, 1024, 1100):
+            assert np.array_equal(fx.scale2(x, k).view(np.int64), np.ldexp(x, k).view(np.int64)), k
+
+
 def test_mean_reciprocal_and_map_table():
     assert mean_reciprocal(4) == 0.25 and mean_reciprocal(64) == 1 / 64
     assert abs(mean_reciprocal(49) - 1 / 49) < 2 ** -22
