@@ -4,9 +4,11 @@ import itertools
 import re
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from xdsl.dialects.builtin import StringAttr
 
 from dfcc import kinds
 from dfcc.dialects import fixed_point as fx
@@ -138,6 +140,21 @@ def _quantized(path, **options):
     module = read_module(str(path))
     Quantize(**options).apply(make_context(), module)
     return module
+
+
+def test_check_exact_refuses_accumulators_past_53_bits():
+    # integers of 24 bits (|x| <= 2^23) times weights of 2^23: each product 2^46 units
+    op = SimpleNamespace(name="dataflow.linear", node_name=StringAttr("fc"))
+    fmt = FixedType(24, 24)
+    full = np.full((1, 64), 2.0 ** 23)
+    fx.check_exact(op, fmt, full, fmt, None)  # 64 products: 2^52, exact
+    with pytest.raises(DfccError, match="more than 53 bits"):
+        fx.check_exact(op, fmt, np.full((1, 128), 2.0 ** 23), fmt, None)  # 128 products: 2^53
+    with pytest.raises(DfccError, match="more than 53 bits"):
+        fx.check_exact(op, fmt, full, fmt, np.array([-2.0 ** 52]))  # -2^52 - 2^52
+    one_large = np.ones((1, 128))
+    one_large[0, 0] = 2.0 ** 23
+    fx.check_exact(op, fmt, one_large, fmt, None)  # coarse bound 128 * 2^46 = 2^53; worst case ~2^46
 
 
 def test_linear_is_bit_exact_against_integer_arithmetic():
