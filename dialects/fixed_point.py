@@ -216,12 +216,12 @@ def cast_accumulator(op: Operation, acc: np.ndarray) -> np.ndarray:
     return cast_result(op, acc)
 
 
-def mac_result(op: Operation, weights: np.ndarray, w_fmt, bias: np.ndarray | None,
-               sum_of_products: Callable[[np.ndarray | None], np.ndarray]) -> np.ndarray:
+def mac_result(op: Operation, x: np.ndarray, weights: np.ndarray, w_fmt, bias: np.ndarray | None,
+               sum_of_products: Callable[[np.ndarray, np.ndarray, np.ndarray | None], np.ndarray]) -> np.ndarray:
     """T_out(T_acc(sum of products + bias)) of a conv or linear node, exact in float64.
 
-    `sum_of_products(b)` is the node's float64 sum of products plus `b` (None: no bias). When T_acc
-    truncates to a grid the bias lies on, T_acc(P + b) = T_acc(T_trn(P) + b): the bias is added on
+    `sum_of_products(x, w, b)` is the node's sum of products of x and w plus `b` (None: no bias). When
+    T_acc truncates to a grid the bias lies on, T_acc(P + b) = T_acc(T_trn(P) + b): the bias is added on
     T_acc's grid, so only the products' sum must be exact in float64, not the whole accumulator
     (quantize drops the products' lowest fraction bits when an exact accumulator would exceed 53
     bits; the HLS kernels sum exactly in ap_fixed and then cast, which is the same number)."""
@@ -231,9 +231,9 @@ def mac_result(op: Operation, weights: np.ndarray, w_fmt, bias: np.ndarray | Non
                and np.array_equal(scale2(bias, acc_fmt.frac_bits), np.floor(scale2(bias, acc_fmt.frac_bits))))
     if bias is not None and not aligned:
         check_exact(op, x_fmt, weights, w_fmt, bias)
-        return cast_accumulator(op, sum_of_products(bias))
+        return cast_accumulator(op, sum_of_products(x, weights, bias))
     check_exact(op, x_fmt, weights, w_fmt, None)
-    products = sum_of_products(None)
+    products = exact_products(x, x_fmt, weights, w_fmt, sum_of_products)
     if bias is None:
         return cast_accumulator(op, products)
     codes = np.floor(scale2(products, acc_fmt.frac_bits)) + scale2(bias, acc_fmt.frac_bits)
@@ -241,3 +241,21 @@ def mac_result(op: Operation, weights: np.ndarray, w_fmt, bias: np.ndarray | Non
         raise DfccError(f"{op.name} '{op.node_name.data}': the accumulator's codes need more than 53 bits "
                         "(too wide for the exact float64 reference); give it fewer fraction bits")
     return cast_result(op, cast(scale2(codes, -acc_fmt.frac_bits), acc_fmt))
+
+
+def exact_products(x: np.ndarray, x_fmt: FixedType | None, weights: np.ndarray, w_fmt,
+                   sum_of_products: Callable[[np.ndarray, np.ndarray, None], np.ndarray]) -> np.ndarray:
+    """The exact float64 sum of products of x (on x_fmt's grid, the number contract) and weights (on
+    w_fmt's, checked by their WeightsOp), in single precision when it can be: on the integer codes,
+    when every output's sum of |products| stays below 2^24 (the largest code of x_fmt times a filter's
+    sum of |weight codes|), every partial sum is an integer float32 holds, so BLAS adds them exactly in
+    any order, about twice as fast as in float64. Else in float64, exact by `check_exact`."""
+    if x_fmt is None or w_fmt is None or not weights.size:
+        return sum_of_products(x, weights, None)
+    x_frac, w_frac = x_fmt.frac_bits, frac_bits_of(w_fmt)
+    w_codes = scale2(weights, w_frac)
+    largest_x = max(-code_range(x_fmt)[0], code_range(x_fmt)[1])
+    if float(np.abs(w_codes).reshape(len(w_codes), -1).sum(axis=1).max()) * largest_x >= 2.0 ** 24:
+        return sum_of_products(x, weights, None)
+    codes = sum_of_products(scale2(x, x_frac).astype(np.float32), w_codes.astype(np.float32), None)
+    return scale2(codes, -(x_frac + w_frac))

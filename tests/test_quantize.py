@@ -186,6 +186,29 @@ def test_linear_is_bit_exact_against_integer_arithmetic():
         np.testing.assert_array_equal(collector.values[("linear0", 0)], expected)
 
 
+@pytest.mark.parametrize("w_bits, x_bits", [(8, 8), (12, 16)])  # sums below 2^24 (float32), then above (float64)
+def test_exact_products_equal_integer_arithmetic(w_bits, x_bits):
+    from dfcc.kinds.window import conv2d
+
+    rng = np.random.default_rng(5)
+    x_fmt, w_fmt = FixedType(x_bits, 3, False), FixedType(w_bits, 1)
+    x_codes = rng.integers(0, 2 ** x_bits, (1, 6, 6, 32))
+    w_codes = rng.integers(-2 ** (w_bits - 1), 2 ** (w_bits - 1), (4, 32, 3, 3))
+    x, w = x_codes * 2.0 ** -x_fmt.frac_bits, w_codes * 2.0 ** -w_fmt.frac_bits
+    calls = []
+
+    def products(v, weights, bias):
+        calls.append(v.dtype)
+        return conv2d(v, weights, bias, (1, 1), (1, 1), (1, 1, 1, 1), 1)
+
+    exact = fx.exact_products(x, x_fmt, w, w_fmt, products)
+    patches = np.pad(x_codes, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    expected = sum(np.einsum("nhwc,fc->nhwf", patches[:, r:r + 6, c:c + 6], w_codes[:, :, r, c])
+                   for r in range(3) for c in range(3))  # int64, exact
+    assert calls == [np.float32 if w_bits == 8 else np.float64]
+    np.testing.assert_array_equal(exact, expected * 2.0 ** -(x_fmt.frac_bits + w_fmt.frac_bits))
+
+
 def test_weights_on_grid_and_formats_written():
     module = _quantized(LINEAR_RELU, weight_bits=5, act_bits=8, per_channel=True)
     from dfcc.dialects.resources import elements_array
