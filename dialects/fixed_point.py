@@ -74,6 +74,11 @@ def to_codes(x: np.ndarray, fmt: FixedType) -> np.ndarray:
     if mode != "trn":
         rest = np.subtract(scaled, code, out=scaled)  # exact (Sterbenz); in [0, 1)
         code += rest >= 0.5 if mode == "rnd" else (rest > 0.5) | ((rest == 0.5) & (np.fmod(code, 2) != 0))
+    return overflow_codes(code, fmt)
+
+
+def overflow_codes(code: np.ndarray, fmt: FixedType) -> np.ndarray:
+    """Integer codes (float64) to fmt's W bits, in place: saturated or wrapped (module doc, step 2)."""
     lo, hi = code_range(fmt)
     if fmt.overflow.data == "sat":
         return np.clip(code, lo, hi, out=code)
@@ -240,7 +245,7 @@ def mac_result(op: Operation, x: np.ndarray, weights: np.ndarray, w_fmt, bias: n
     if codes.size and np.abs(codes).max() >= 2.0 ** 53:
         raise DfccError(f"{op.name} '{op.node_name.data}': the accumulator's codes need more than 53 bits "
                         "(too wide for the exact float64 reference); give it fewer fraction bits")
-    return cast_result(op, cast(scale2(codes, -acc_fmt.frac_bits), acc_fmt))
+    return cast_result(op, scale2(overflow_codes(codes, acc_fmt), -acc_fmt.frac_bits))  # T_acc: on its grid already
 
 
 def exact_products(x: np.ndarray, x_fmt: FixedType | None, weights: np.ndarray, w_fmt,
