@@ -52,11 +52,21 @@ def value_range(fmt: FixedType) -> tuple[float, float]:
     return math.ldexp(lo, -fmt.frac_bits), math.ldexp(hi, -fmt.frac_bits)
 
 
+def scale2(x, k: int, out: np.ndarray | None = None) -> np.ndarray:
+    """x * 2^k as float64, the same numbers as np.ldexp(x, k) about ten times faster: IEEE 754
+    rounds a product correctly, and the product by an exact power of two is the value ldexp rounds
+    (both exact unless they overflow to inf or fall below the normal range, and rounded alike there)."""
+    x = np.asarray(x, dtype=np.float64)
+    if not -1022 <= k <= 1023:  # 2^k itself is not a normal double
+        return np.ldexp(x, k, out=out)
+    return np.multiply(x, math.ldexp(1.0, k), out=out)
+
+
 def to_codes(x: np.ndarray, fmt: FixedType) -> np.ndarray:
     """The integer codes (as float64) of cast(x, fmt): rounding, then overflow (see module doc).
     Works in place on one scaled copy of x (the reference casts every stream of a network this way)."""
     x = np.asarray(x, dtype=np.float64)
-    scaled = np.ldexp(x, fmt.frac_bits, out=np.empty_like(x))  # exact: a power-of-two scaling
+    scaled = scale2(x, fmt.frac_bits, out=np.empty_like(x))  # exact: a power-of-two scaling
     if not np.isfinite(scaled).all():
         np.nan_to_num(scaled, copy=False, nan=0.0, posinf=2.0 ** 60, neginf=-(2.0 ** 60))  # +-inf saturate/wrap as huge
     code = np.floor(scaled)
@@ -64,6 +74,11 @@ def to_codes(x: np.ndarray, fmt: FixedType) -> np.ndarray:
     if mode != "trn":
         rest = np.subtract(scaled, code, out=scaled)  # exact (Sterbenz); in [0, 1)
         code += rest >= 0.5 if mode == "rnd" else (rest > 0.5) | ((rest == 0.5) & (np.fmod(code, 2) != 0))
+    return overflow_codes(code, fmt)
+
+
+def overflow_codes(code: np.ndarray, fmt: FixedType) -> np.ndarray:
+    """Integer codes (float64) to fmt's W bits, in place: saturated or wrapped (module doc, step 2)."""
     lo, hi = code_range(fmt)
     if fmt.overflow.data == "sat":
         return np.clip(code, lo, hi, out=code)
@@ -77,14 +92,14 @@ def to_codes(x: np.ndarray, fmt: FixedType) -> np.ndarray:
 def cast(x: np.ndarray, fmt: FixedType) -> np.ndarray:
     """cast(x, fmt) as float64 real values (exact: codes times a power of two)."""
     codes = to_codes(x, fmt)
-    return np.ldexp(codes, -fmt.frac_bits, out=codes)
+    return scale2(codes, -fmt.frac_bits, out=codes)
 
 
 def on_grid(x: np.ndarray, fmt: FixedType) -> bool:
     """Whether every value of x is exactly representable in fmt."""
     x = np.asarray(x, dtype=np.float64)
     lo, hi = value_range(fmt)
-    scaled = np.ldexp(x, fmt.frac_bits)
+    scaled = scale2(x, fmt.frac_bits)
     return bool(np.array_equal(scaled, np.floor(scaled)) and (x.size == 0 or lo <= x.min() and x.max() <= hi))
 
 
@@ -152,14 +167,28 @@ def accumulator_bound(x_fmt: FixedType, weights: np.ndarray, bias: np.ndarray | 
 
 def check_exact(op: Operation, x_fmt: FixedType | None, weights: np.ndarray, w_fmt, bias: np.ndarray | None) -> None:
     """Raise unless float64 computes this conv/linear's accumulator exactly: every partial sum is a
-    multiple of 2^-F_acc, exact while below 2^53 units."""
+    multiple of 2^-F_acc, exact while below 2^53 units. The worst case over all inputs
+    (`accumulator_bound`, a pass over sums of products) is only needed when the coarse bound
+    fan-in * max|w| * max|x| + max|b| reaches 2^52 units; below that, half the limit (a margin for
+    both bounds' float rounding), it cannot reach 2^53: the reference runs every conv this way."""
     if x_fmt is None or w_fmt is None:
         return
     frac = x_fmt.frac_bits + frac_bits_of(w_fmt)
+    if weights.size and _coarse_bound(x_fmt, weights, bias) < math.ldexp(1.0, 52 - frac):
+        return
     lo, hi = accumulator_bound(x_fmt, weights, bias)
     if math.ldexp(max(-lo, hi), frac) >= 2.0 ** 53:
         raise DfccError(f"{op.name} '{op.node_name.data}': the accumulator needs more than 53 bits "
                         "(too wide for the exact float64 reference); use fewer bits")
+
+
+def _coarse_bound(x_fmt: FixedType, weights: np.ndarray, bias: np.ndarray | None) -> float:
+    """fan-in * max|w| * max|x| + max|b|: no partial sum of a conv/linear accumulator exceeds it
+    (nan when a weight is; then the caller's comparison fails and it computes the precise bound)."""
+    lo_x, hi_x = value_range(x_fmt)
+    fan_in = weights.size // weights.shape[0]
+    largest = max(-float(weights.min()), float(weights.max())) * max(-lo_x, hi_x) * fan_in
+    return largest + (float(np.abs(bias).max()) if bias is not None and bias.size else 0.0)
 
 
 # ---- node results ------------------------------------------------------------------------------------
@@ -192,28 +221,46 @@ def cast_accumulator(op: Operation, acc: np.ndarray) -> np.ndarray:
     return cast_result(op, acc)
 
 
-def mac_result(op: Operation, weights: np.ndarray, w_fmt, bias: np.ndarray | None,
-               sum_of_products: Callable[[np.ndarray | None], np.ndarray]) -> np.ndarray:
+def mac_result(op: Operation, x: np.ndarray, weights: np.ndarray, w_fmt, bias: np.ndarray | None,
+               sum_of_products: Callable[[np.ndarray, np.ndarray, np.ndarray | None], np.ndarray]) -> np.ndarray:
     """T_out(T_acc(sum of products + bias)) of a conv or linear node, exact in float64.
 
-    `sum_of_products(b)` is the node's float64 sum of products plus `b` (None: no bias). When T_acc
-    truncates to a grid the bias lies on, T_acc(P + b) = T_acc(T_trn(P) + b): the bias is added on
+    `sum_of_products(x, w, b)` is the node's sum of products of x and w plus `b` (None: no bias). When
+    T_acc truncates to a grid the bias lies on, T_acc(P + b) = T_acc(T_trn(P) + b): the bias is added on
     T_acc's grid, so only the products' sum must be exact in float64, not the whole accumulator
     (quantize drops the products' lowest fraction bits when an exact accumulator would exceed 53
     bits; the HLS kernels sum exactly in ap_fixed and then cast, which is the same number)."""
     x_fmt = fixed_of(op.operands[0])
     acc_fmt = op.properties.get("acc_format")
     aligned = (bias is not None and isinstance(acc_fmt, FixedType) and acc_fmt.rounding.data == "trn"
-               and np.array_equal(np.ldexp(bias, acc_fmt.frac_bits), np.floor(np.ldexp(bias, acc_fmt.frac_bits))))
+               and np.array_equal(scale2(bias, acc_fmt.frac_bits), np.floor(scale2(bias, acc_fmt.frac_bits))))
     if bias is not None and not aligned:
         check_exact(op, x_fmt, weights, w_fmt, bias)
-        return cast_accumulator(op, sum_of_products(bias))
+        return cast_accumulator(op, sum_of_products(x, weights, bias))
     check_exact(op, x_fmt, weights, w_fmt, None)
-    products = sum_of_products(None)
+    products = exact_products(x, x_fmt, weights, w_fmt, sum_of_products)
     if bias is None:
         return cast_accumulator(op, products)
-    codes = np.floor(np.ldexp(products, acc_fmt.frac_bits)) + np.ldexp(bias, acc_fmt.frac_bits)
+    codes = np.floor(scale2(products, acc_fmt.frac_bits)) + scale2(bias, acc_fmt.frac_bits)
     if codes.size and np.abs(codes).max() >= 2.0 ** 53:
         raise DfccError(f"{op.name} '{op.node_name.data}': the accumulator's codes need more than 53 bits "
                         "(too wide for the exact float64 reference); give it fewer fraction bits")
-    return cast_result(op, cast(np.ldexp(codes, -acc_fmt.frac_bits), acc_fmt))
+    return cast_result(op, scale2(overflow_codes(codes, acc_fmt), -acc_fmt.frac_bits))  # T_acc: on its grid already
+
+
+def exact_products(x: np.ndarray, x_fmt: FixedType | None, weights: np.ndarray, w_fmt,
+                   sum_of_products: Callable[[np.ndarray, np.ndarray, None], np.ndarray]) -> np.ndarray:
+    """The exact float64 sum of products of x (on x_fmt's grid, the number contract) and weights (on
+    w_fmt's, checked by their WeightsOp), in single precision when it can be: on the integer codes,
+    when every output's sum of |products| stays below 2^24 (the largest code of x_fmt times a filter's
+    sum of |weight codes|), every partial sum is an integer float32 holds, so BLAS adds them exactly in
+    any order, about twice as fast as in float64. Else in float64, exact by `check_exact`."""
+    if x_fmt is None or w_fmt is None or not weights.size:
+        return sum_of_products(x, weights, None)
+    x_frac, w_frac = x_fmt.frac_bits, frac_bits_of(w_fmt)
+    w_codes = scale2(weights, w_frac)
+    largest_x = max(-code_range(x_fmt)[0], code_range(x_fmt)[1])
+    if float(np.abs(w_codes).reshape(len(w_codes), -1).sum(axis=1).max()) * largest_x >= 2.0 ** 24:
+        return sum_of_products(x, weights, None)
+    codes = sum_of_products(scale2(x, x_frac).astype(np.float32), w_codes.astype(np.float32), None)
+    return scale2(codes, -(x_frac + w_frac))

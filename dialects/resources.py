@@ -25,12 +25,37 @@ from xdsl.dialects.builtin import (
 from dfcc.errors import DfccError
 
 _ALIGNMENT_HEADER = (4).to_bytes(4, "little")
-_decoded: dict[str, tuple[str, np.ndarray]] = {}
+_decoded: dict[str, tuple[str, np.ndarray]] = {}  # handle -> (its blob's text, its array)
+
+
+class _Blobs(dict):
+    """xDSL's blob table (handle -> hex text), in which a blob made here (`make_resource`) is stored as
+    its numpy array until something reads its text (printing the module): a ResNet-50's weights are
+    made three times over (lowering, batch-norm folding, quantization), ~100 MB of hex text each time,
+    and a compile to HLS prints none of them. xDSL reads the table through `[]` and `get` only."""
+
+    def __getitem__(self, handle: str) -> str:
+        stored = super().__getitem__(handle)
+        if isinstance(stored, str):
+            return stored
+        text = "0x" + (_ALIGNMENT_HEADER + stored.tobytes()).hex().upper()
+        self[handle] = text
+        _decoded[handle] = (text, stored)
+        return text
+
+    def get(self, handle: str, default=None):
+        return self[handle] if handle in self else default
+
+    def stored(self, handle: str) -> str | np.ndarray | None:
+        """The blob as stored (a made blob's array stays an array)."""
+        return super().get(handle)
 
 
 def _storage() -> OpAsmDialectInterface:
     interface = Builtin.get_interface(OpAsmDialectInterface)
     assert interface is not None
+    if not isinstance(interface._blob_storage, _Blobs):
+        interface._blob_storage = _Blobs(interface._blob_storage)
     return interface
 
 
@@ -48,7 +73,9 @@ def _numpy_dtype(element_type) -> np.dtype:
 def resource_array(attr: DenseResourceAttr) -> np.ndarray:
     """The numpy value of a dense_resource attribute (decoded once per blob)."""
     handle = attr.resource_handle.data
-    blob = _storage().lookup(handle)
+    blob = _storage()._blob_storage.stored(handle)
+    if isinstance(blob, np.ndarray):  # made by make_resource, its text not read yet
+        return blob
     if not blob:
         raise DfccError(f"dense_resource '{handle}' has no blob in the file's dialect_resources")
     cached = _decoded.get(handle)
@@ -90,9 +117,7 @@ def make_resource(name: str, array: np.ndarray, element_type: Float32Type | Inte
     array.setflags(write=False)
     storage = _storage()
     handle = storage.declare_resource(f"dfcc_{name}")
-    blob = "0x" + (_ALIGNMENT_HEADER + array.tobytes()).hex().upper()
-    storage.parse_resource(handle, blob)
-    _decoded[handle] = (storage.lookup(handle), array)
+    storage._blob_storage[handle] = array  # its text when read (_Blobs)
     return DenseResourceAttr.from_params(handle, TensorType(element_type, array.shape))
 
 

@@ -349,14 +349,15 @@ class Conv(NodeKind):
         case over all inputs of T_in, so T_acc(acc) is exact; a user-narrowed T_acc (acc-bits) keeps
         F_acc and wraps, which gives the same result whatever the order of the additions. Computed
         in float64 (BLAS), exact because every partial sum is a multiple of 2^-F_acc below 2^53
-        units (`check_exact`); when quantize had to give T_acc fewer fraction bits than the
+        units (`check_exact`), or in float32 on the integer codes when every sum stays below 2^24
+        (`exact_products`); when quantize had to give T_acc fewer fraction bits than the
         products (an exact accumulator over 53 bits), the bias is added on T_acc's grid (`mac_result`)."""
         if fixed_of(op.output) is None:
             return self.run_float(op, args)
         x, weights, *bias = (np.asarray(a, dtype=np.float64) for a in args)
-        return (mac_result(op, weights, weights_format(op.weights), bias[0] if bias else None,
-                           lambda b: conv2d(x, weights, b, op.ints_prop("stride"), op.ints_prop("dilation"),
-                                            op.ints_prop("pad"), op.groups.value.data)),)
+        return (mac_result(op, x, weights, weights_format(op.weights), bias[0] if bias else None,
+                           lambda v, w, b: conv2d(v, w, b, op.ints_prop("stride"), op.ints_prop("dilation"),
+                                                  op.ints_prop("pad"), op.groups.value.data)),)
 
     def emit_hls(self, em, op: ConvOp) -> None:
         """One `dfcc::conv` call (conv.h): sliding window, then the MAC array (its weights on chip, or

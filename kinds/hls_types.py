@@ -15,6 +15,7 @@ import numpy as np
 from xdsl.dialects.builtin import Float32Type, Float64Type, IntegerType
 
 from dfcc.dialects.dataflow import FixedType
+from dfcc.dialects.fixed_point import scale2
 from dfcc.errors import DfccError
 
 HLS = "DFCC_HLS"  # `#pragma HLS x` under Vitis HLS, nothing in g++ C simulation (dfcc/vec.h)
@@ -78,9 +79,9 @@ def exact_fx_for(values: np.ndarray) -> Fx:
     if not np.all(np.isfinite(v)):
         raise DfccError("constants must be finite for a fixed-point design")
     frac = 0
-    while frac < 200 and not np.all(np.ldexp(v, frac) == np.floor(np.ldexp(v, frac))):
+    while frac < 200 and not np.all(scale2(v, frac) == np.floor(scale2(v, frac))):
         frac += 1
-    codes = np.ldexp(v, frac)
+    codes = scale2(v, frac)
     top = int(max(np.max(np.abs(codes)), 1.0)) if v.size else 1
     width = max(top.bit_length() + 1, 2)
     return Fx(width, width - frac)
@@ -100,9 +101,10 @@ def float_literal(x: float, single: bool = True) -> str:
 
 def array_text(values: np.ndarray, elem_fmt, per_line: int = 16) -> str:
     """A C brace initializer for `values` (nested by dims, innermost rows of `per_line` values).
-    Each distinct value is formatted once and each gap between values is one of a few separators
-    (', ', a line break, or k braces closing and reopening): the text is one join over table look-ups,
-    since a ResNet-50's weights are ~10^7 values of a few hundred distinct codes."""
+    Each distinct value is formatted once and each gap after a value is one of a few separators
+    (', ', a line break, or k braces closing and reopening): the text is one join over table look-ups
+    (of each (value, separator) pair when there are few distinct values: a ResNet-50's weights are
+    ~10^7 values of a few hundred distinct codes)."""
     shape = values.shape or (1,)
     if 0 in shape:
         return "{" + ",\n".join([array_text(values[0], elem_fmt, per_line)] * shape[0]) + "}" if shape[0] else "{}"
@@ -124,10 +126,15 @@ def array_text(values: np.ndarray, elem_fmt, per_line: int = 16) -> str:
     for d in range(len(shape) - 1):
         ends += np.arange(1, rows + 1) % math.prod(shape[d:-1]) == 0
     gaps[:, -1] = 1 + ends
-    tokens = np.empty(2 * flat.size, dtype=object)
-    tokens[0::2] = literals[inverse]
-    tokens[1::2] = separators[gaps.ravel()]
-    tokens[-1] = "}" * len(shape)
+    gaps[-1, -1] = len(separators)  # the last value: the outer braces close
+    separators = np.append(separators, "}" * len(shape))
+    if len(literals) * len(separators) <= flat.size:  # few distinct values: one token a value
+        pairs = np.array([lit + sep for lit in literals.tolist() for sep in separators.tolist()], dtype=object)
+        tokens = pairs[inverse.astype(np.int64) * len(separators) + gaps.ravel()]
+    else:  # about as many distinct values as values (floats): value and separator tokens in turn
+        tokens = np.empty(2 * flat.size, dtype=object)
+        tokens[0::2] = literals[inverse]
+        tokens[1::2] = separators[gaps.ravel()]
     return "{" * len(shape) + "".join(tokens.tolist())
 
 
@@ -141,7 +148,7 @@ def code_storage(fx: Fx) -> str:
 
 
 def codes_of(values: np.ndarray, frac: int) -> np.ndarray:
-    return np.ldexp(np.asarray(values, dtype=np.float64), frac).astype(np.int64)
+    return scale2(values, frac).astype(np.int64)
 
 
 @dataclass

@@ -134,8 +134,7 @@ class Linear(NodeKind):
         if fixed_of(op.output) is None:
             return self.run_float(op, args)
         x, weights, *bias = (np.asarray(a, dtype=np.float64) for a in args)
-        return (mac_result(op, weights, weights_format(op.weights), bias[0] if bias else None,
-                           lambda b: linear(x, weights, b)),)
+        return (mac_result(op, x, weights, weights_format(op.weights), bias[0] if bias else None, linear),)
 
     def emit_hls(self, em, op: LinearOp) -> None:
         """One `dfcc::linear` call (linear.h) over the rows of the input (its weights on chip, or streamed

@@ -18,7 +18,7 @@ from xdsl.traits import HasParent, IsTerminator
 from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, stream_type_of
-from dfcc.dialects.fixed_point import cast, cast_result, fixed_of, input_codes
+from dfcc.dialects.fixed_point import cast, cast_result, fixed_of, input_codes, scale2
 from dfcc.dialects.scalar_body import constant_value, evaluate_body, evaluate_op
 
 from dfcc.dialects.resources import elements_array
@@ -448,6 +448,6 @@ def map_table(op: MapOp) -> np.ndarray:
     if x_fmt is None or y_fmt is None or op.params or x_fmt.width.data > 16:
         raise DfccError(f"map '{op.node_name.data}' is not a table map (needs one fixed input of <= 16 bits, "
                         "no params and a fixed output)")
-    values = np.ldexp(input_codes(x_fmt), -x_fmt.frac_bits)
+    values = scale2(input_codes(x_fmt), -x_fmt.frac_bits)
     return cast(np.broadcast_to(evaluate_body_f64(op.body.block, [values]), values.shape), y_fmt)
 

@@ -89,7 +89,8 @@ def conv2d(x: np.ndarray, weights: np.ndarray, bias: np.ndarray | None, stride, 
         for (r, c), view in views.items():
             out += view * weights[:, 0, r, c]
     else:
-        patches = np.stack([views[r, c] for r in range(kr) for c in range(kc)], axis=3)  # N Ho Wo K C
+        taps = [views[r, c] for r in range(kr) for c in range(kc)]
+        patches = taps[0][:, :, :, None] if len(taps) == 1 else np.stack(taps, axis=3)  # N Ho Wo K C (1x1: no copy)
         patches = patches.reshape(n * ho * wo, kr * kc, groups, cg)
         fg = filters // groups
         w = weights.reshape(groups, fg, cg, kr * kc).transpose(0, 3, 2, 1)  # G K Cg Fg

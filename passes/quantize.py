@@ -436,7 +436,9 @@ class Quantize(ModulePass):
             for o in nodes:
                 node = o.node_name.data
                 exact, approx = reference.values[(node, 0)], quantized.values[(node, 0)]
-                data = (np.abs(exact) < SENTINEL) & (exact >= mask_below.get(node, -math.inf))  # masks are not signal
+                data = np.abs(exact) < SENTINEL  # masks are not signal
+                if mask_below.get(node, -math.inf) > -math.inf:
+                    data &= exact >= mask_below[node]
                 if not data.all():
                     exact, approx = exact[data], approx[data]
                 acc = power[node]

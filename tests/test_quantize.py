@@ -4,9 +4,11 @@ import itertools
 import re
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from xdsl.dialects.builtin import StringAttr
 
 from dfcc import kinds
 from dfcc.dialects import fixed_point as fx
@@ -56,6 +58,18 @@ def test_negative_and_large_integer_bits():
     # fixed<4, 6>: LSB 4, codes -8..7 -> [-32, 28]
     big = FixedType(4, 6, True, "rnd", "sat")
     assert fx.cast(np.array([5.9, 6.0, 100.0]), big).tolist() == [4.0, 8.0, 28.0]
+
+
+def test_scale2_is_ldexp_bit_for_bit():
+    # the power-of-two product the casts use instead of np.ldexp: the same bits, signed zeros, inf and
+    # nan, subnormal results (rounded once), overflow, and exponents beyond a normal 2^k
+    tiny, big = np.finfo(np.float64).tiny, np.finfo(np.float64).max
+    x = np.array([0.0, -0.0, 1.5, -3.0, np.inf, -np.inf, np.nan, tiny, 3 * tiny, 5e-324, big, -big / 3,
+                  0.49999999999999994, 1 + 2.0 ** -52, 2.0 ** 53 - 1, 12345.678])
+    x = np.concatenate([x, np.random.default_rng(0).standard_normal(1000) * 10.0 ** np.arange(-300, 300, 0.6)])
+    with np.errstate(over="ignore"):
+        for k in (-1100, -1074, -1023, -1022, -60, -9, -1, 0, 1, 9, 60, 1023, 1024, 1100):
+            assert np.array_equal(fx.scale2(x, k).view(np.int64), np.ldexp(x, k).view(np.int64)), k
 
 
 def test_mean_reciprocal_and_map_table():
@@ -128,6 +142,21 @@ def _quantized(path, **options):
     return module
 
 
+def test_check_exact_refuses_accumulators_past_53_bits():
+    # integers of 24 bits (|x| <= 2^23) times weights of 2^23: each product 2^46 units
+    op = SimpleNamespace(name="dataflow.linear", node_name=StringAttr("fc"))
+    fmt = FixedType(24, 24)
+    full = np.full((1, 64), 2.0 ** 23)
+    fx.check_exact(op, fmt, full, fmt, None)  # 64 products: 2^52, exact
+    with pytest.raises(DfccError, match="more than 53 bits"):
+        fx.check_exact(op, fmt, np.full((1, 128), 2.0 ** 23), fmt, None)  # 128 products: 2^53
+    with pytest.raises(DfccError, match="more than 53 bits"):
+        fx.check_exact(op, fmt, full, fmt, np.array([-2.0 ** 52]))  # -2^52 - 2^52
+    one_large = np.ones((1, 128))
+    one_large[0, 0] = 2.0 ** 23
+    fx.check_exact(op, fmt, one_large, fmt, None)  # coarse bound 128 * 2^46 = 2^53; worst case ~2^46
+
+
 def test_linear_is_bit_exact_against_integer_arithmetic():
     """The reference's linear layer equals the integer computation on codes (acc, then T_out)."""
     module = _quantized(LINEAR_RELU, weight_bits=6, act_bits=7, rounding="rnd_conv", overflow="wrap", acc_bits=12)
@@ -155,6 +184,29 @@ def test_linear_is_bit_exact_against_integer_arithmetic():
         collector = _Collector()
         run_reference(module, [x], observers=(collector,))
         np.testing.assert_array_equal(collector.values[("linear0", 0)], expected)
+
+
+@pytest.mark.parametrize("w_bits, x_bits", [(8, 8), (12, 16)])  # sums below 2^24 (float32), then above (float64)
+def test_exact_products_equal_integer_arithmetic(w_bits, x_bits):
+    from dfcc.kinds.window import conv2d
+
+    rng = np.random.default_rng(5)
+    x_fmt, w_fmt = FixedType(x_bits, 3, False), FixedType(w_bits, 1)
+    x_codes = rng.integers(0, 2 ** x_bits, (1, 6, 6, 32))
+    w_codes = rng.integers(-2 ** (w_bits - 1), 2 ** (w_bits - 1), (4, 32, 3, 3))
+    x, w = x_codes * 2.0 ** -x_fmt.frac_bits, w_codes * 2.0 ** -w_fmt.frac_bits
+    calls = []
+
+    def products(v, weights, bias):
+        calls.append(v.dtype)
+        return conv2d(v, weights, bias, (1, 1), (1, 1), (1, 1, 1, 1), 1)
+
+    exact = fx.exact_products(x, x_fmt, w, w_fmt, products)
+    patches = np.pad(x_codes, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    expected = sum(np.einsum("nhwc,fc->nhwf", patches[:, r:r + 6, c:c + 6], w_codes[:, :, r, c])
+                   for r in range(3) for c in range(3))  # int64, exact
+    assert calls == [np.float32 if w_bits == 8 else np.float64]
+    np.testing.assert_array_equal(exact, expected * 2.0 ** -(x_fmt.frac_bits + w_fmt.frac_bits))
 
 
 def test_weights_on_grid_and_formats_written():

@@ -32,6 +32,7 @@ from xdsl.ir import BlockArgument, Operation, SSAValue
 
 from dfcc.dialects import dataflow as df
 from dfcc import kinds
+from dfcc.dialects.fixed_point import scale2
 from dfcc.dialects.resources import elements_array
 from dfcc.errors import DfccError
 from dfcc.hardware.cycles import lane_conversion_steps
@@ -241,7 +242,7 @@ class Emitter:
             for f in formats[1:]:
                 result = join_fx(result, fx_of(f))
             # the values must be exact in it (they are by the quantize contract; check anyway)
-            scaled = np.ldexp(values.astype(np.float64), result.frac)
+            scaled = scale2(values, result.frac)
             if np.all(scaled == np.floor(scaled)):
                 return result
         return exact_fx_for(values)
