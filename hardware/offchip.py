@@ -41,13 +41,10 @@ def split_depth(depth: int, on_chip_percent: int) -> tuple[int, int]:
     return on, depth - on
 
 
-def prefetch_depth(off_words: int) -> int:
-    """Depth of the FIFO between a node's weight reader and its MAC when `off_words` of each sweep stream
-    from DRAM, spread evenly among the on-chip ones (offchip.h's no-starvation argument)."""
-    # H2PIPE: the bursts in flight during one DRAM latency (depth >= burst * k); AutoWS: one BRAM deep
-    # (less if the streamed part is shallower)
-    covering = -(-DRAM_LATENCY_CYCLES // DDR_BURST) * DDR_BURST
-    return max(covering, min(off_words, SPILL_UNIT_DEPTH))
+# The FIFO between a weight reader and its MAC: each m_axi adapter already buffers MAXI_OUTSTANDING x
+# DDR_BURST beats of the reads it has requested (UG1399), more than the bursts in flight during one
+# DRAM_LATENCY_CYCLES, so this FIFO only decouples the two loops: Vitis HLS's default stream depth (UG1399)
+WEIGHT_FIFO_DEPTH = 2
 
 
 def evicted_stream_bits(elements: int, bits: int) -> int:

@@ -31,7 +31,7 @@ from dfcc.dialects.dataflow import (
 )
 from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY, sliding_window_fill, stage_cycles
 from dfcc.hardware.logic import stage_logic
-from dfcc.hardware.offchip import prefetch_depth, split_depth, streamed_weight_bits, weight_reader_adapters
+from dfcc.hardware.offchip import WEIGHT_FIFO_DEPTH, split_depth, streamed_weight_bits, weight_reader_adapters
 from dfcc.hardware.memory import bram18, line_buffer, lutram_luts, uram, window_buffer
 from dfcc.kinds.registry import kind_of
 from dfcc.kinds.sparse_weights import SparseWeightsOp
@@ -112,8 +112,9 @@ class NodeCost:
         if memory == "off_chip" or on_chip < 100:
             on, off = (0, depth) if memory == "off_chip" else split_depth(depth, on_chip)
             saved_lut = 0 if in_bram else lutram_luts(width, depth) if width * depth else 0
-            # the streamed part passes through the weight reader's prefetch FIFO (offchip.h)
-            buffer_bram, buffer_lut = array_cost(width, prefetch_depth(off))
+            # the streamed words pass through the FIFO from the weight reader to the MAC (offchip.h)
+            buffer_bram = bram18(width, WEIGHT_FIFO_DEPTH, fifo=True)
+            buffer_lut = 0 if buffer_bram else lutram_luts(width, WEIGHT_FIFO_DEPTH)
             ports_bram, ports = weight_reader_adapters(width, self.weight_bits or width)
             spilled = _replace(self, bram18=self.bram18 - in_bram + buffer_bram + ports_bram,
                                lut=self.lut - saved_lut + buffer_lut + ports.lut, ff=self.ff + ports.ff,

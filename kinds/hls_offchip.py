@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from dfcc.hardware.offchip import DDR_BURST, dram_layout, prefetch_depth, split_depth
+from dfcc.hardware.offchip import DDR_BURST, WEIGHT_FIFO_DEPTH, dram_layout, split_depth
 from dfcc.kinds.ddr_fifo import DramBuffer
 from dfcc.kinds.hls_types import Rom, codes_of, sanitize
 
@@ -101,7 +101,7 @@ def mac_weights(em, op, w_rom: Rom, sweeps: int, *, channels: int, groups: int, 
     em.headers.add("offchip.h")
     em.streamed_weights.add(op)
     fifo = em.temp_stream(f"{name}_wfifo", w_rom.elem, lanes)
-    fifo.depth = prefetch_depth(off)
+    fifo.depth = WEIGHT_FIFO_DEPTH
     em.calls.append(f"dfcc::weight_reader<{sweeps}, {off}, {per_beat}, {per_port}, {fx.width}, {beat}>"
                     f"({fifo.name}, {', '.join(port_names)});  // {name}: {off} of {depth} words from DRAM")
     if on == 0:

@@ -26,10 +26,11 @@
 //   so the m_axi requests run `latency` cycles ahead of their data and one word arrives per cycle
 //   once the first DRAM latency has passed. weight_merge spreads a sweep's OFF streamed words evenly
 //   among its ON on-chip ones, so the MAC drains the FIFO at a steady OFF/(ON+OFF) words a cycle, never
-//   faster than the reader fills it; a FIFO of ceil(LATENCY / BURST) bursts (at least AutoWS's one-BRAM
-//   buffer when the streamed part is that long; the emitter sizes it, hardware/offchip.py
-//   prefetch_depth) covers the requests in flight, so a DRAM stall of up to one latency leaves the MAC
-//   reading buffered words. When the node's share of the DRAM bandwidth is below that rate, the MAC
+//   faster than the reader fills it. Each port's m_axi adapter buffers num_read_outstanding x
+//   max_read_burst_length beats (256 by default, UG1399), more than the bursts in flight during one
+//   DRAM latency, so a DRAM stall of up to one latency leaves the reader taking buffered beats; the
+//   FIFO from the reader to the MAC only decouples the two loops (depth 2, hardware/offchip.py
+//   WEIGHT_FIFO_DEPTH). When the node's share of the DRAM bandwidth is below that rate, the MAC
 //   slows to the DRAM's: the estimate's II' = II * BW_total / BW_max (AutoWS).
 #ifndef DFCC_OFFCHIP_H
 #define DFCC_OFFCHIP_H
