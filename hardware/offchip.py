@@ -4,6 +4,8 @@ when the DRAM cannot keep up.
 Bandwidths are in bits per clock cycle unless the name says Gbps.
 """
 
+from typing import NamedTuple
+
 from dfcc.hardware.logic import Logic, stage_logic
 from dfcc.hardware.memory import bram18, lutram_luts
 
@@ -70,23 +72,44 @@ def gbps(bits_per_cycle: float, clock_mhz: float) -> float:
 DRAM_BEAT_BITS = 512
 
 
-def dram_layout(lanes: int, bits: int) -> tuple[int, int, int, int]:
-    """(beat bits S, ports NP, lanes per port LPP, words per beat K) of words of `lanes` weights of `bits`
-    bits, so the reader delivers one word per cycle (offchip.h) and the DRAM moves as few bits as it can
-    beyond the word's, which is all the cost model counts (AutoWS: width x words per sweep): whole words
-    packed K to a 512-bit beat, or a word split over NP ports of whole lanes in beats of a power of two
-    bits (AXI data widths); the fewest bits moved per word, then the fewest ports."""
+class DramLayout(NamedTuple):
+    """How a weight reader's words lie in DRAM (offchip.h): `ports` arrays of `beat`-bit beats; a word's lane l
+    on port l // lanes_per_port. Either `words_per_beat` whole words share a beat, or a word spans the ports'
+    beats of one address, or (one port) `beats_per_word` consecutive beats of `lanes_per_port` lanes each."""
+
+    beat: int
+    ports: int
+    lanes_per_port: int
+    words_per_beat: int = 1
+    beats_per_word: int = 1
+
+
+def dram_layout(lanes: int, bits: int, period: int = 1) -> DramLayout:
+    """The layout of words of `lanes` weights of `bits` bits read by a MAC that spends `period` cycles on
+    each (conv.h conv_mac_tiled: its tile; else 1), so the reader delivers a word every `period` cycles
+    and the DRAM moves as few bits as it can beyond the word's, which is all the cost model counts (AutoWS:
+    width x words per sweep): whole words packed K to a 512-bit beat, a word split over NP ports of whole
+    lanes in beats of a power of two bits (AXI data widths), or, when `period` leaves the time, a word in
+    up to `period` beats of one port; the fewest bits moved per word, then the fewest ports, of equals the
+    first in that order (several beats a word: the narrowest port, whose m_axi adapter buffers the least)."""
     word = lanes * bits
     options = []  # (bits moved per word, ports, layout)
     if word <= DRAM_BEAT_BITS:
         per_beat = DRAM_BEAT_BITS // word
-        options.append((DRAM_BEAT_BITS / per_beat, 1, (DRAM_BEAT_BITS, 1, lanes, per_beat)))
+        options.append((DRAM_BEAT_BITS / per_beat, 1, DramLayout(DRAM_BEAT_BITS, 1, lanes, per_beat)))
     beat = DRAM_BEAT_BITS
     while beat >= max(8, bits):
         per_port = beat // bits
         ports = -(-lanes // per_port)
-        options.append((ports * beat, ports, (beat, ports, per_port, 1)))
+        options.append((ports * beat, ports, DramLayout(beat, ports, per_port)))
         beat //= 2
+    beat = axi_data_bits(bits)
+    while beat <= DRAM_BEAT_BITS:
+        per_beat = beat // bits
+        beats = -(-lanes // per_beat)
+        if 1 < beats <= period:
+            options.append((beats * beat, 1, DramLayout(beat, 1, per_beat, 1, beats)))
+        beat *= 2
     return min(options, key=lambda o: o[:2])[2]
 
 
@@ -113,10 +136,10 @@ def maxi_adapter(beat_bits: int, burst: int = DDR_BURST) -> tuple[int, Logic]:
     return data, Logic(logic.lut + data_lut + requests, logic.ff)
 
 
-def weight_reader_adapters(width: int, bits: int) -> tuple[int, Logic]:
+def weight_reader_adapters(width: int, bits: int, period: int = 1) -> tuple[int, Logic]:
     """(BRAM18, logic) of the m_axi adapters a weight reader's ports take, for words `width` bits wide of
-    `bits`-bit weights laid out as dram_layout lays them."""
-    beat, ports, _, _ = dram_layout(width // bits, bits)
+    `bits`-bit weights, one every `period` cycles, laid out as dram_layout lays them."""
+    beat, ports, *_ = dram_layout(width // bits, bits, period)
     blocks, logic = maxi_adapter(beat)
     return ports * blocks, Logic(ports * logic.lut, ports * logic.ff)
 

@@ -250,12 +250,20 @@ def test_dram_layout_and_latency_cover():
     used); 256 x 4 = 1024 bits span two 512-bit ports; 192 x 4 = 768 bits (ResNet-18's conv16 as explore
     picks it) three 256-bit ports, not two 512-bit ones that would move a third more than the cost model
     counts; 144 x 4 = 576 bits nine 64-bit ports (two 512-bit ones would move 1024)."""
-    assert dram_layout(4, 4) == (512, 1, 4, 32)
-    assert dram_layout(1, 4) == (512, 1, 1, 128)
-    assert dram_layout(9, 4) == (512, 1, 9, 14)
-    assert dram_layout(256, 4) == (512, 2, 128, 1)
-    assert dram_layout(192, 4) == (256, 3, 64, 1)
-    assert dram_layout(144, 4) == (64, 9, 16, 1)
+    assert dram_layout(4, 4) == (512, 1, 4, 32, 1)
+    assert dram_layout(1, 4) == (512, 1, 1, 128, 1)
+    assert dram_layout(9, 4) == (512, 1, 9, 14, 1)
+    assert dram_layout(256, 4) == (512, 2, 128, 1, 1)
+    assert dram_layout(192, 4) == (256, 3, 64, 1, 1)
+    assert dram_layout(144, 4) == (64, 9, 16, 1, 1)
+    # a MAC spending 9 cycles on each word (a tile of 9 pixels) takes those 576 bits in 9 beats of one 64-bit
+    # port; at 8 cycles it cannot (9 beats)
+    assert dram_layout(144, 4, 9) == (64, 1, 16, 1, 9)
+    assert dram_layout(144, 4, 8) == (64, 9, 16, 1, 1)
+    # ResNet-18's 3x3 convs at 8 output lanes, all nine positions a cycle: 72 16-bit weights a word, 18 beats
+    # of 64 bits within a tile of 28 pixels; an adapter of 64 x 256 bits (2 BRAM18) instead of nine of 128 (36)
+    assert dram_layout(72, 16, 28) == (64, 1, 4, 1, 18)
+    assert weight_reader_adapters(1152, 16, 28)[0] == 2 and weight_reader_adapters(1152, 16)[0] == 9 * 4
     # a 64-cycle DRAM latency at a beat a cycle has 64 beats in flight: an m_axi adapter's 16 outstanding
     # 16-beat bursts (256 beats) cover it four times, so the reader's FIFO to the MAC needs no depth of its own
     assert MAXI_OUTSTANDING * DDR_BURST == 256 >= 4 * DRAM_LATENCY_CYCLES

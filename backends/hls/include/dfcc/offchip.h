@@ -13,7 +13,9 @@
 // l / LPP; a beat of a port holds K consecutive words' lanes of that port, word slot j's lane l at
 // bits (j*LPP + l%LPP)*B .. +B-1, the B-bit code (two's complement bit pattern) of the weight.
 // Either NP = 1 and K = S / (WL*B) words share a beat (the reader shifts the next one down), or K = 1
-// and a word spans NP ports.
+// and a word spans NP ports, or (weight_reader_beats, for a MAC that spends M or more cycles on each
+// word: conv_mac_tiled) one port and a word spans M consecutive beats, lane l in beat l / L at bits
+// (l%L)*B, L = S/B lanes a beat, so the port and its m_axi adapter are M times narrower.
 //
 // Delivery, after H2PIPE's deadlock-free weight streaming:
 // - No deadlock: weight_reader writes exactly SWEEPS*OFF words, and its consumer (weight_merge or the
@@ -71,6 +73,26 @@ void weight_reader(hls::stream<vec<code<T, C>, WL> >& out, Ports... ports) {
             }
             if (K > 1) beats[0] >>= LPP * B;  // the beat's next word to the low bits
             out.write(word);
+        }
+    }
+}
+
+// DRAM -> words: SWEEPS times the OFF words of M beats each on one port (a word every M cycles).
+template <int SWEEPS, int OFF, int M, int B, int S, typename T, typename C, int WL>
+void weight_reader_beats(hls::stream<vec<code<T, C>, WL> >& out, const ap_uint<S>* port) {
+    constexpr int L = S / B;
+    static_assert(M * L >= WL && (M - 1) * L < WL, "a word must take exactly M beats");
+    vec<code<T, C>, WL> word;
+    DFCC_HLS(ARRAY_PARTITION variable=word.data complete)
+    for (int s = 0; s < SWEEPS; s++) {
+        for (int i = 0; i < OFF * M; i++) {
+            DFCC_HLS(PIPELINE II=1)
+            const int m = i % M;
+            const ap_uint<S> beat = port[i];
+            for (int j = 0; j < L; j++) {
+                if (m * L + j < WL) word.data[m * L + j].bits = C(ap_int<B>(beat.range(j * B + B - 1, j * B)).to_int64());
+            }
+            if (m == M - 1) out.write(word);
         }
     }
 }
