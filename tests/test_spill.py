@@ -11,7 +11,7 @@ import pytest
 from xdsl.dialects.builtin import StringAttr
 from xdsl.rewriter import Rewriter
 
-from dfcc.analyses.network import RESOURCES, Network, fifo_memory
+from dfcc.analyses.network import DEFAULT_FIFO_DEPTH, RESOURCES, Network, fifo_memory
 from dfcc.analyses.reference import run_reference
 from dfcc.backends.estimate.report import Estimate
 from dfcc.backends.hls.emit import emit_design
@@ -182,6 +182,19 @@ def test_explore_spills_part_of_a_memory_within_the_bandwidth():
     assert totals.bram18 <= 0.9 * zcu102.bram18
     assert totals.offchip_bits / totals.ii <= zcu102.bandwidth_bits_per_cycle
     assert not totals.bandwidth_bound
+
+
+def test_evicting_a_skip_deeper_in_the_ir():
+    """A skip stream fifo sizing (or the lowering) made deeper than the default moves to DRAM all the same: its
+    on-chip depth goes back to the default and the join reads the ring's output."""
+    module = parse_module(_body(LIT / "spill.mlir"))
+    (fork,) = [op for op in module.walk() if isinstance(op, ForkOp)]
+    Rewriter.replace_value_with_new_type(fork.results[1], fork.results[1].type.with_depth(300_000))
+    (add,) = [op for op in module.walk() if getattr(op, "node_name", None) and op.node_name.data == "add"]
+    ring = evict(fork.results[1], add)
+    assert fork.results[1].type.depth.data == DEFAULT_FIFO_DEPTH
+    assert ring.input is fork.results[1] and add.operands[1] is ring.output
+    module.verify()
 
 
 def test_skip_eviction_pays_only_above_the_ring_adapters():
