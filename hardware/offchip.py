@@ -67,6 +67,12 @@ def gbps(bits_per_cycle: float, clock_mhz: float) -> float:
     return bits_per_cycle * clock_mhz / 1e3
 
 
+def bandwidth_roof_fps(bits_per_inference: float, bandwidth_gbps: float) -> float:
+    """Inferences per second an off-chip bandwidth allows a design moving `bits_per_inference` to and from DRAM."""
+    # Williams et al. (roofline model): attainable performance <= bandwidth x operational intensity
+    return bandwidth_gbps * 1e9 / bits_per_inference if bits_per_inference else float("inf")
+
+
 # Widest beat of a weight port: 512-bit AXI, the DDR4 controller's native data width (Xilinx PG150) and
 # Vitis HLS's widest automatic m_axi port (UG1399, config_interface -m_axi_max_widen_bitwidth 512).
 DRAM_BEAT_BITS = 512

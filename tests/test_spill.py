@@ -20,8 +20,8 @@ from dfcc.dialects.resources import elements_array
 from dfcc.frontends.mlir import make_context, parse_module
 from dfcc.hardware.logic import Logic
 from dfcc.hardware.offchip import (
-    DDR_BURST, DRAM_LATENCY_CYCLES, MAXI_OUTSTANDING, axi_data_bits, evicted_stream_bits, gbps, maxi_adapter,
-    reread_rows, split_depth, weight_reader_adapters,
+    DDR_BURST, DRAM_LATENCY_CYCLES, MAXI_OUTSTANDING, axi_data_bits, bandwidth_roof_fps, evicted_stream_bits, gbps,
+    maxi_adapter, reread_rows, split_depth, weight_reader_adapters,
 )
 from dfcc.hardware.platforms import load_platform
 from dfcc.kinds import ConvOp, DdrFifoOp, ForkOp, LinearOp, WeightsOp
@@ -61,6 +61,13 @@ def test_split_and_eviction_formulas():
     assert split_depth(2048, 50) == (1024, 1024)
     assert split_depth(2048, 70) == (1433, 615)  # 70% of 2048 words rounds down to 1433 on chip
     assert evicted_stream_bits(8192, 16) == 262_144  # written once and read once
+
+
+def test_bandwidth_roof_by_hand():
+    """ResNet-50's 25,557,032 weights at 16 bits, read once an inference (409 Mbit), on ZCU102's 153.6 Gbit/s:
+    at most 375.7 inferences/s; nothing moved, no roof."""
+    assert bandwidth_roof_fps(25_557_032 * 16, 153.6) == pytest.approx(375.63, abs=0.01)
+    assert bandwidth_roof_fps(0, 153.6) == float("inf")
 
 
 def test_maxi_adapter_by_hand():
@@ -142,8 +149,8 @@ def test_spill_pass_fits_and_keeps_the_numbers():
 
 def test_spill_keeps_the_fifo_depths_in_the_ir():
     """A skip FIFO fifo sizing made 300,000 beats deep (16-bit words: 293 BRAM18) stays that deep, and spill
-    counts it: 60% of the conv's 2.36 M x 16-bit weights on chip (1382 BRAM18, with the reader's adapter and
-    buffers 1408) plus the FIFO would exceed 0.9 x 1824, so 50% stay."""
+    counts it: 60% of the conv's 2.36 M x 16-bit weights on chip (1383 BRAM18; 1407 with its reader's m_axi
+    adapter and its line and window buffers) plus the FIFO would exceed 0.9 x 1824, so 50% stay."""
     module = parse_module(_body(LIT / "spill.mlir"))
     (fork,) = [op for op in module.walk() if isinstance(op, ForkOp)]
     Rewriter.replace_value_with_new_type(fork.results[1], fork.results[1].type.with_depth(300_000))
