@@ -16,7 +16,10 @@ No stage is assumed to move more than one pixel per cycle.
 --spatial lets explore give graph inputs and convs more than one pixel per beat (explore{spatial=true});
 the pixel term then counts only maps read by nodes without that factor.
 A model that does not fit a board says by how much, then is explored again with its weights allowed
-off chip (explore{off-chip-weights=true}), its row marked "+off-chip".
+off chip and its paying skip connections evicted to DRAM (explore{off-chip-weights=true evict-skips=true}),
+its row marked "+off-chip". Both bounds ignore memory; "DDR Gbps" is the design's off-chip traffic at its
+throughput, of the board's bandwidth, and "mem fps" the roofline's bandwidth roof for that traffic:
+bandwidth / bits moved per inference (a design at it is DRAM-bound, binding "DRAM bandwidth").
 ratio = bound / II for each bound (1.0: the design is at the bound; issue 14 asks >= 0.8). "binding"
 names what sets the II: a node already at its fastest folding (a data-movement kind with one lane, or
 a stage at one pixel per cycle), else the resource closest to its budget at that design. Narrow rows (--bits 8/4) set every stream
@@ -34,9 +37,11 @@ from dfcc.bench.model_cache import emulate_bits, lowered
 from dfcc.dialects.dataflow import StreamType
 from dfcc.errors import DfccError
 from dfcc.hardware.cycles import throughput
+from dfcc.hardware.offchip import bandwidth_roof_fps
 from dfcc.hardware.platforms import load_platform
 from dfcc.hardware.roofline import multiplier_roofline
 from dfcc.passes.explore import SPATIAL_FACTOR, explore, foldings
+from dfcc.passes.spill import evict_paying_skips
 
 MODELS = ("unet", "yolo_tiny", "densenet_small", "densenet121", "mobilenet_v3_small", "mobilenet_v3_large", "mobilenet_v2",
           "resnet18", "resnet50")
@@ -71,7 +76,9 @@ def bound_cycles(network: Network, platform, spatial: bool = False, utilisation:
 
 
 def binding(network: Network, totals, platform, utilisation: float, spatial: bool = False) -> str:
-    """What sets the II: a node already at its fastest folding, else the fullest resource."""
+    """What sets the II: the DRAM bandwidth, a node already at its fastest folding, else the fullest resource."""
+    if totals.bandwidth_bound:
+        return "DRAM bandwidth"
     for model in network.nodes:
         if min(model.cost(f).cycles for f in foldings(model, spatial)) >= totals.compute_ii:
             return f"fastest folding of {model.op_name.removeprefix('dataflow.')} {model.name}"
@@ -91,7 +98,7 @@ def main() -> None:
     args = parser.parse_args()
     u = args.utilisation
     print(f"{'model':20s} {'board':7s} {'fps':>10s} {'device fps':>10s} {'ratio':>6s} {f'{u:.0%} fps':>10s} "
-          f"{'ratio':>6s} {'explore':>8s}  binding")
+          f"{'ratio':>6s} {'DDR Gbps':>13s} {'mem fps':>10s} {'explore':>8s}  binding")
     for name in args.models.split(","):
         module = lowered(name, args.cache)
         if args.bits != 16:
@@ -100,24 +107,33 @@ def main() -> None:
         for board in args.boards.split(","):
             platform = load_platform(board)
             start = time.perf_counter()
-            label = name
+            label, explored = name, network
             try:
                 _, totals = explore(network, platform, u, progress=False, spatial=args.spatial)
             except DfccError as error:
                 print(f"{name:20s} {platform.name:7s} does not fit: {error}")
-                try:  # the existing spill option: weights (whole or in AutoWS steps) streamed from DRAM
-                    _, totals = explore(network, platform, u, progress=False, spatial=args.spatial,
+                # weights streamed from DRAM (whole, in AutoWS steps, per weight-stationary tile), skips evicted
+                spilled = lowered(name, args.cache)
+                if args.bits != 16:
+                    emulate_bits(spilled, args.bits)
+                evict_paying_skips(spilled, platform, u)
+                explored = Network.from_module(spilled)
+                try:
+                    _, totals = explore(explored, platform, u, progress=False, spatial=args.spatial,
                                         off_chip_weights=True)
-                except DfccError as spilled:
-                    print(f"{name + ' +off-chip':20s} {platform.name:7s} does not fit: {spilled}")
+                except DfccError as error:
+                    print(f"{name + ' +off-chip':20s} {platform.name:7s} does not fit: {error}")
                     continue
                 label = f"{name} +off-chip"
             seconds = time.perf_counter() - start
             bound, budget = (bound_cycles(network, platform, args.spatial, share) for share in (1.0, u))
-            print(f"{label:20s} {platform.name:7s} {throughput(platform.clock_mhz, totals.ii):10,.1f} "
+            fps = throughput(platform.clock_mhz, totals.ii)
+            ddr = f"{totals.offchip_bits * fps / 1e9:.1f}/{platform.bandwidth_gbps:g}"
+            print(f"{label:20s} {platform.name:7s} {fps:10,.1f} "
                   f"{throughput(platform.clock_mhz, bound):10,.1f} {bound / totals.ii:6.2f} "
-                  f"{throughput(platform.clock_mhz, budget):10,.1f} {budget / totals.ii:6.2f} {seconds:7.1f}s  "
-                  f"{binding(network, totals, platform, u, args.spatial)}", flush=True)
+                  f"{throughput(platform.clock_mhz, budget):10,.1f} {budget / totals.ii:6.2f} {ddr:>13s} "
+                  f"{bandwidth_roof_fps(totals.offchip_bits, platform.bandwidth_gbps):10,.1f} {seconds:7.1f}s  "
+                  f"{binding(explored, totals, platform, u, args.spatial)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ when the DRAM cannot keep up.
 Bandwidths are in bits per clock cycle unless the name says Gbps.
 """
 
+from typing import NamedTuple
+
 from dfcc.hardware.logic import Logic, stage_logic
 from dfcc.hardware.memory import bram18, lutram_luts
 
@@ -41,13 +43,10 @@ def split_depth(depth: int, on_chip_percent: int) -> tuple[int, int]:
     return on, depth - on
 
 
-def prefetch_depth(off_words: int) -> int:
-    """Depth of the FIFO between a node's weight reader and its MAC when `off_words` of each sweep stream
-    from DRAM, spread evenly among the on-chip ones (offchip.h's no-starvation argument)."""
-    # H2PIPE: the bursts in flight during one DRAM latency (depth >= burst * k); AutoWS: one BRAM deep
-    # (less if the streamed part is shallower)
-    covering = -(-DRAM_LATENCY_CYCLES // DDR_BURST) * DDR_BURST
-    return max(covering, min(off_words, SPILL_UNIT_DEPTH))
+# The FIFO between a weight reader and its MAC: each m_axi adapter already buffers MAXI_OUTSTANDING x
+# DDR_BURST beats of the reads it has requested (UG1399), more than the bursts in flight during one
+# DRAM_LATENCY_CYCLES, so this FIFO only decouples the two loops: Vitis HLS's default stream depth (UG1399)
+WEIGHT_FIFO_DEPTH = 2
 
 
 def evicted_stream_bits(elements: int, bits: int) -> int:
@@ -68,28 +67,55 @@ def gbps(bits_per_cycle: float, clock_mhz: float) -> float:
     return bits_per_cycle * clock_mhz / 1e3
 
 
+def bandwidth_roof_fps(bits_per_inference: float, bandwidth_gbps: float) -> float:
+    """Inferences per second an off-chip bandwidth allows a design moving `bits_per_inference` to and from DRAM."""
+    # Williams et al. (roofline model): attainable performance <= bandwidth x operational intensity
+    return bandwidth_gbps * 1e9 / bits_per_inference if bits_per_inference else float("inf")
+
+
 # Widest beat of a weight port: 512-bit AXI, the DDR4 controller's native data width (Xilinx PG150) and
 # Vitis HLS's widest automatic m_axi port (UG1399, config_interface -m_axi_max_widen_bitwidth 512).
 DRAM_BEAT_BITS = 512
 
 
-def dram_layout(lanes: int, bits: int) -> tuple[int, int, int, int]:
-    """(beat bits S, ports NP, lanes per port LPP, words per beat K) of words of `lanes` weights of `bits`
-    bits, so the reader delivers one word per cycle (offchip.h) and the DRAM moves as few bits as it can
-    beyond the word's, which is all the cost model counts (AutoWS: width x words per sweep): whole words
-    packed K to a 512-bit beat, or a word split over NP ports of whole lanes in beats of a power of two
-    bits (AXI data widths); the fewest bits moved per word, then the fewest ports."""
+class DramLayout(NamedTuple):
+    """How a weight reader's words lie in DRAM (offchip.h): `ports` arrays of `beat`-bit beats; a word's lane l
+    on port l // lanes_per_port. Either `words_per_beat` whole words share a beat, or a word spans the ports'
+    beats of one address, or (one port) `beats_per_word` consecutive beats of `lanes_per_port` lanes each."""
+
+    beat: int
+    ports: int
+    lanes_per_port: int
+    words_per_beat: int = 1
+    beats_per_word: int = 1
+
+
+def dram_layout(lanes: int, bits: int, period: int = 1) -> DramLayout:
+    """The layout of words of `lanes` weights of `bits` bits read by a MAC that spends `period` cycles on
+    each (conv.h conv_mac_tiled: its tile; else 1), so the reader delivers a word every `period` cycles
+    and the DRAM moves as few bits as it can beyond the word's, which is all the cost model counts (AutoWS:
+    width x words per sweep): whole words packed K to a 512-bit beat, a word split over NP ports of whole
+    lanes in beats of a power of two bits (AXI data widths), or, when `period` leaves the time, a word in
+    up to `period` beats of one port; the fewest bits moved per word, then the fewest ports, of equals the
+    first in that order (several beats a word: the narrowest port, whose m_axi adapter buffers the least)."""
     word = lanes * bits
     options = []  # (bits moved per word, ports, layout)
     if word <= DRAM_BEAT_BITS:
         per_beat = DRAM_BEAT_BITS // word
-        options.append((DRAM_BEAT_BITS / per_beat, 1, (DRAM_BEAT_BITS, 1, lanes, per_beat)))
+        options.append((DRAM_BEAT_BITS / per_beat, 1, DramLayout(DRAM_BEAT_BITS, 1, lanes, per_beat)))
     beat = DRAM_BEAT_BITS
     while beat >= max(8, bits):
         per_port = beat // bits
         ports = -(-lanes // per_port)
-        options.append((ports * beat, ports, (beat, ports, per_port, 1)))
+        options.append((ports * beat, ports, DramLayout(beat, ports, per_port)))
         beat //= 2
+    beat = axi_data_bits(bits)
+    while beat <= DRAM_BEAT_BITS:
+        per_beat = beat // bits
+        beats = -(-lanes // per_beat)
+        if 1 < beats <= period:
+            options.append((beats * beat, 1, DramLayout(beat, 1, per_beat, 1, beats)))
+        beat *= 2
     return min(options, key=lambda o: o[:2])[2]
 
 
@@ -116,10 +142,10 @@ def maxi_adapter(beat_bits: int, burst: int = DDR_BURST) -> tuple[int, Logic]:
     return data, Logic(logic.lut + data_lut + requests, logic.ff)
 
 
-def weight_reader_adapters(width: int, bits: int) -> tuple[int, Logic]:
+def weight_reader_adapters(width: int, bits: int, period: int = 1) -> tuple[int, Logic]:
     """(BRAM18, logic) of the m_axi adapters a weight reader's ports take, for words `width` bits wide of
-    `bits`-bit weights laid out as dram_layout lays them."""
-    beat, ports, _, _ = dram_layout(width // bits, bits)
+    `bits`-bit weights, one every `period` cycles, laid out as dram_layout lays them."""
+    beat, ports, *_ = dram_layout(width // bits, bits, period)
     blocks, logic = maxi_adapter(beat)
     return ports * blocks, Logic(ports * logic.lut, ports * logic.ff)
 

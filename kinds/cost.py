@@ -31,7 +31,7 @@ from dfcc.dialects.dataflow import (
 )
 from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY, sliding_window_fill, stage_cycles
 from dfcc.hardware.logic import stage_logic
-from dfcc.hardware.offchip import prefetch_depth, split_depth, streamed_weight_bits, weight_reader_adapters
+from dfcc.hardware.offchip import WEIGHT_FIFO_DEPTH, split_depth, streamed_weight_bits, weight_reader_adapters
 from dfcc.hardware.memory import bram18, line_buffer, lutram_luts, uram, window_buffer
 from dfcc.kinds.registry import kind_of
 from dfcc.kinds.sparse_weights import SparseWeightsOp
@@ -102,9 +102,10 @@ class NodeCost:
             return _replace(self, dsp=0, lut=self.lut + self.mult_lut)
         raise ValueError(f"unknown multiplier implementation '{impl}'")
 
-    def with_memory(self, memory: str, on_chip: int = 100) -> NodeCost:
+    def with_memory(self, memory: str, on_chip: int = 100, period: int = 1) -> NodeCost:
         """This cost with the weight memory moved from BRAM to `memory` (bram, uram, lutram or off_chip);
-        with `on_chip` < 100 only that percent of its depth stays in `memory` and the rest streams from DRAM."""
+        with `on_chip` < 100 only that percent of its depth stays in `memory` and the rest streams from DRAM,
+        to a MAC that spends `period` cycles on each word (a weight-stationary tile, WEIGHT_PERIOD_FACTOR)."""
         if self.weight_width == 0 or (memory == "bram" and on_chip == 100):
             return self
         width, depth = self.weight_width, self.weight_depth
@@ -112,9 +113,10 @@ class NodeCost:
         if memory == "off_chip" or on_chip < 100:
             on, off = (0, depth) if memory == "off_chip" else split_depth(depth, on_chip)
             saved_lut = 0 if in_bram else lutram_luts(width, depth) if width * depth else 0
-            # the streamed part passes through the weight reader's prefetch FIFO (offchip.h)
-            buffer_bram, buffer_lut = array_cost(width, prefetch_depth(off))
-            ports_bram, ports = weight_reader_adapters(width, self.weight_bits or width)
+            # the streamed words pass through the FIFO from the weight reader to the MAC (offchip.h)
+            buffer_bram = bram18(width, WEIGHT_FIFO_DEPTH, fifo=True)
+            buffer_lut = 0 if buffer_bram else lutram_luts(width, WEIGHT_FIFO_DEPTH)
+            ports_bram, ports = weight_reader_adapters(width, self.weight_bits or width, period)
             spilled = _replace(self, bram18=self.bram18 - in_bram + buffer_bram + ports_bram,
                                lut=self.lut - saved_lut + buffer_lut + ports.lut, ff=self.ff + ports.ff,
                                offchip_bits=self.offchip_bits + round(streamed_weight_bits(width, off, self.weight_sweeps)))
@@ -143,6 +145,9 @@ def _replace(cost: NodeCost, **changes) -> NodeCost:
 
 
 Folding = tuple[int, ...]
+# The folding factor of a MAC that applies each weight word to that many output pixels, a cycle each, before
+# the next (conv.h conv_mac_tiled): its weight reader has as many cycles per word (hardware/offchip.py dram_layout)
+WEIGHT_PERIOD_FACTOR = "tile"
 
 
 @dataclass(eq=False)
@@ -173,9 +178,14 @@ class NodeModel:
             elif memory == "bram" and on_chip == 100:
                 hit = self.evaluate(folding)
             else:
-                hit = self.cost(folding).with_memory(memory, on_chip)
+                hit = self.cost(folding).with_memory(memory, on_chip, self.weight_period(folding))
             self._cache[key] = hit
         return hit
+
+    def weight_period(self, folding: Folding) -> int:
+        """Cycles its MAC spends on each weight word at `folding` (a factor absent from a short folding is 1)."""
+        at = self.factors.index(WEIGHT_PERIOD_FACTOR) if WEIGHT_PERIOD_FACTOR in self.factors else len(folding)
+        return folding[at] if at < len(folding) else 1
 
     def folding_options(self, ones: frozenset[str] = frozenset()) -> list[Folding]:
         """Every legal folding: each factor a divisor of its extent (a partial factor: the least value

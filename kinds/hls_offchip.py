@@ -17,7 +17,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from dfcc.hardware.offchip import DDR_BURST, dram_layout, prefetch_depth, split_depth
+from dfcc.hardware.offchip import DDR_BURST, WEIGHT_FIFO_DEPTH, dram_layout, split_depth
+from dfcc.kinds.cost import WEIGHT_PERIOD_FACTOR
 from dfcc.kinds.ddr_fifo import DramBuffer
 from dfcc.kinds.hls_types import Rom, codes_of, sanitize
 
@@ -81,29 +82,35 @@ def mac_weights(em, op, w_rom: Rom, sweeps: int, *, channels: int, groups: int, 
     words = mac_words(np.asarray(w_rom.values, dtype=np.float64), channels, groups, lanes_in, lanes_out, fine)
     depth, lanes = words.shape
     on, off = split_depth(depth, percent)
-    beat, ports, per_port, per_beat = dram_layout(lanes, fx.width)
+    beat, ports, per_port, per_beat, per_word = dram_layout(lanes, fx.width, op.folding().get(WEIGHT_PERIOD_FACTOR, 1))
     streamed = streamed_words(depth, off)
-    images = pack_beats(codes_of(words[streamed], fx.frac), fx.width, beat, ports, per_port, per_beat)
+    codes = codes_of(words[streamed], fx.frac)
+    if per_word > 1:  # each word in per_word consecutive beats of per_port lanes (the last one padded)
+        codes = np.pad(codes, ((0, 0), (0, per_word * per_port - lanes))).reshape(-1, per_port)
+    images = pack_beats(codes, fx.width, beat, ports, per_port, per_beat)
     port_names = tuple(em.unique(f"{name}_w{p}") for p in range(ports))
-    beats = -(-off // per_beat)
+    beats = -(-off // per_beat) * per_word
     layout = {"node": name, "element": fx.cpp, "bits": fx.width, "frac_bits": fx.frac,
               "words_on_chip": on, "words_streamed": off, "sweeps": sweeps, "weights_per_word": lanes,
-              "beat_bits": beat, "words_per_beat": per_beat, "lanes_per_port": per_port,
+              "beat_bits": beat, "words_per_beat": per_beat, "lanes_per_port": per_port, "beats_per_word": per_word,
               "order": "per sweep the streamed words in the order its MAC reads them (include/dfcc/weights.h), "
                        "word d of the sweep's N streamed when floor((d+1)*words_streamed/N) > "
                        "floor(d*words_streamed/N); "
                        "word slot j of a beat, lane l on port l // lanes_per_port at bit "
-                       "(j * lanes_per_port + l % lanes_per_port) * bits: the two's complement code, value = "
-                       "code * 2^-frac_bits"}
+                       "(j * lanes_per_port + l % lanes_per_port) * bits; with beats_per_word > 1 (one port) lane l "
+                       "in the word's beat l // lanes_per_port at bit (l % lanes_per_port) * bits: the two's "
+                       "complement code, value = code * 2^-frac_bits"}
     for p, (port, image) in enumerate(zip(port_names, images)):
         em.dram.append(DramBuffer(em.unique(f"dram_{port}"), f"ap_uint<{beat}>", beats, (port,), DDR_BURST, (image,),
                                   {**layout, "port": p, "lanes": [p * per_port, min(lanes, (p + 1) * per_port)]}))
     em.headers.add("offchip.h")
     em.streamed_weights.add(op)
     fifo = em.temp_stream(f"{name}_wfifo", w_rom.elem, lanes)
-    fifo.depth = prefetch_depth(off)
-    em.calls.append(f"dfcc::weight_reader<{sweeps}, {off}, {per_beat}, {per_port}, {fx.width}, {beat}>"
-                    f"({fifo.name}, {', '.join(port_names)});  // {name}: {off} of {depth} words from DRAM")
+    fifo.depth = WEIGHT_FIFO_DEPTH
+    reader = (f"weight_reader_beats<{sweeps}, {off}, {per_word}, {fx.width}, {beat}>" if per_word > 1 else
+              f"weight_reader<{sweeps}, {off}, {per_beat}, {per_port}, {fx.width}, {beat}>")
+    em.calls.append(f"dfcc::{reader}({fifo.name}, {', '.join(port_names)});  "
+                    f"// {name}: {off} of {depth} words from DRAM")
     if on == 0:
         return fifo.name
     rom = em.add_rom(replace(w_rom, name=f"{w_rom.name}_{sanitize(name)}_on", shape=(on, lanes), values=words[~streamed],

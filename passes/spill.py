@@ -61,7 +61,7 @@ def write_weights_memory(op: Operation, memory: str, on_chip: int) -> None:
 def evict(value: SSAValue, consumer: Operation) -> DdrFifoOp:
     """Put a DRAM ring buffer holding one whole tensor between `value` and the join `consumer`."""
     if value.type.depth.data != DEFAULT_FIFO_DEPTH:
-        Rewriter.replace_value_with_new_type(value, value.type.with_depth(DEFAULT_FIFO_DEPTH))
+        value = Rewriter.replace_value_with_new_type(value, value.type.with_depth(DEFAULT_FIFO_DEPTH))
     name = f"{consumer.node_name.data}_ddr{list(consumer.operands).index(value)}"
     fifo = DdrFifoOp(value, value.type.num_elements, name)
     Rewriter.insert_op(fifo, InsertPoint.before(consumer))

@@ -99,15 +99,19 @@ def test_tiled_cost_of_the_check_layer():
     stream 4 times an image instead of 196. On chip it adds the tile's windows (9 x 16 x 16 = 2304 bits x
     49 x 16 beats: 64 x 2 = 128 BRAM18 of 36 x 512), the accumulators (16 x 32 = 512 bits x 16 x 49 = 784
     words: 29 x 1 = 29 BRAM18 of 18 x 1024) and the input FIFO of a quarter of the input (49 pixels x 16
-    beats of 256 bits: 15 BRAM18 of 18 x 1024), and drops conv_mac's LUTRAM accumulators (512 bits x 16)."""
+    beats of 256 bits: 15 BRAM18 of 18 x 1024), and drops conv_mac's LUTRAM accumulators (512 bits x 16);
+    its weight reader needs one narrow port where one word a cycle needs eight wide ones."""
     (conv,) = _convs(parse_module(CHECK_LAYER)).values()
     model = describe(conv)
     assert model.factors[-1] == "tile"
     pixel, tiled = (model.cost((16, 16, 1, 1, 1, t), "off_chip") for t in (1, 49))
     assert pixel.offchip_bits == 9_437_184 * 196
     assert tiled.offchip_bits == 9_437_184 * 4
-    assert tiled.bram18 - pixel.bram18 == 128 + 29 + 15
-    assert pixel.lut - tiled.lut == lutram_luts(512, 16)
+    # and its weight reader: 256 x 16 bits a word in 32 beats of one 128-bit port within the 49 cycles the MACs
+    # spend on it (an adapter of 128 x 256 bits: 4 BRAM18), not a beat of eight 512-bit ports (8 x 15)
+    assert tiled.bram18 - pixel.bram18 == 128 + 29 + 15 + 4 - 8 * 15
+    # the adapters' logic: 200 + 1 per data bit, and 18 LUTs of requests, each
+    assert pixel.lut - tiled.lut == lutram_luts(512, 16) + 8 * (200 + 512 + 18) - (200 + 128 + 18)
     # windows from the first (padded (2, 2): 34) to the last ((15, 15): 255): 222 x 16 beats, then the MACs
     # of 196 pixels x 16 input beats x 16 output beats x 9 positions, then 196 x 16 output beats
     assert tiled.cycles == 222 * 16 + 196 * 16 * 16 * 9 + 196 * 16 == 458_272
@@ -147,6 +151,24 @@ def test_tiled_convs_csim_bit_exact(bounded):
     assert "dfcc::weight_reader<6, 12," in top  # conv0: 6 sweeps of its 12 words
     assert "dfcc::weight_merge<1, 36, 36>" in top  # conv1: one sweep, half of its 72 words streamed
     x = np.random.default_rng(4).standard_normal((1, 4, 6, 6)).astype(np.float32)
+    assert np.abs(csim_equals_reference(module, [x], bounded)).max() > 0
+
+
+@pytest.mark.parametrize("bounded", [False, True], ids=["csim", "bounded-fifos"])
+def test_narrow_weight_reader_csim_bit_exact(bounded):
+    """conv0 at 2 x 8 lanes and all nine kernel positions a cycle: 144 4-bit weights (576 bits) a word, which
+    the MACs apply to a tile of 9 pixels: the reader takes them in 9 beats of one 64-bit port (16 weights a
+    beat, the last one full) instead of a beat of nine ports, 2 words a sweep, 4 sweeps. C simulation equals
+    the CPU reference, also with the reader's 2-word FIFO at its depth."""
+    from dfcc.backends.hls.emit import emit_design
+
+    module = parse_module(_three_convs().replace("coarse_out = 4 : i64, fine = 4 : i64, tile = 6 : i64",
+                                                 "coarse_out = 8 : i64, fine = 9 : i64, tile = 9 : i64"))
+    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
+    top = emit_design(module).files["top.cpp"]
+    assert "dfcc::weight_reader_beats<4, 2, 9, 4, 64>(conv0_wfifo, conv0_w0);" in top
+    assert "port=conv0_w0 offset=slave bundle=gmem_conv0_w0 depth=18 " in top  # 2 words x 9 beats
+    x = np.random.default_rng(5).standard_normal((1, 4, 6, 6)).astype(np.float32)
     assert np.abs(csim_equals_reference(module, [x], bounded)).max() > 0
 
 

@@ -11,7 +11,7 @@ import pytest
 from xdsl.dialects.builtin import StringAttr
 from xdsl.rewriter import Rewriter
 
-from dfcc.analyses.network import RESOURCES, Network, fifo_memory
+from dfcc.analyses.network import DEFAULT_FIFO_DEPTH, RESOURCES, Network, fifo_memory
 from dfcc.analyses.reference import run_reference
 from dfcc.backends.estimate.report import Estimate
 from dfcc.backends.hls.emit import emit_design
@@ -20,8 +20,8 @@ from dfcc.dialects.resources import elements_array
 from dfcc.frontends.mlir import make_context, parse_module
 from dfcc.hardware.logic import Logic
 from dfcc.hardware.offchip import (
-    axi_data_bits, evicted_stream_bits, gbps, maxi_adapter, prefetch_depth, reread_rows, split_depth,
-    weight_reader_adapters,
+    DDR_BURST, DRAM_LATENCY_CYCLES, MAXI_OUTSTANDING, axi_data_bits, bandwidth_roof_fps, evicted_stream_bits, gbps,
+    maxi_adapter, reread_rows, split_depth, weight_reader_adapters,
 )
 from dfcc.hardware.platforms import load_platform
 from dfcc.kinds import ConvOp, DdrFifoOp, ForkOp, LinearOp, WeightsOp
@@ -63,6 +63,13 @@ def test_split_and_eviction_formulas():
     assert evicted_stream_bits(8192, 16) == 262_144  # written once and read once
 
 
+def test_bandwidth_roof_by_hand():
+    """ResNet-50's 25,557,032 weights at 16 bits, read once an inference (409 Mbit), on ZCU102's 153.6 Gbit/s:
+    at most 375.7 inferences/s; nothing moved, no roof."""
+    assert bandwidth_roof_fps(25_557_032 * 16, 153.6) == pytest.approx(375.63, abs=0.01)
+    assert bandwidth_roof_fps(0, 153.6) == float("inf")
+
+
 def test_maxi_adapter_by_hand():
     """UG1399's m_axi adapter at Vitis's defaults: a data FIFO of 16 outstanding x 16-beat bursts = 256
     beats, a request FIFO of 16 x (64-bit address + 8-bit length) = 1152 bits = 18 LUTRAM LUTs, and the
@@ -82,13 +89,16 @@ def test_half_spilled_check_layer():
     """AutoWS's check: spilling half of the layer's 2048 x 4608-bit weight memory takes it from 526 to
     398 BRAM18 (1024 words on chip: 256; one-BRAM-deep stream buffer: 128). AutoWS shares one DMA among
     all layers; dfcc's reader has its own ports: 9 of 512 bits (32 weights each), whose m_axi adapters
-    buffer 16 bursts of 16 beats, 512 x 256 bits: 15 BRAM18 each (36-bit aspect), 135 in all."""
+    buffer 16 bursts of 16 beats, 512 x 256 bits: 15 BRAM18 each (36-bit aspect), 135 in all. Those
+    buffers cover the DRAM latency, so the FIFO from the reader to the MAC is 2 words deep, in LUTs
+    (2 x 4608 bits / 64 = 144), not AutoWS's BRAM buffer: 398 - 128 + 135."""
     (conv,) = [op for op in parse_module(CHECK_LAYER).walk() if isinstance(op, ConvOp)]
     model = describe(conv)
     folding = (2, 16, 1, 9)
     whole, half = model.cost(folding), model.cost(folding, "bram", "dsp", 50)
     assert (whole.bram18, whole.offchip_bits) == (526, 0)
-    assert half.bram18 == 398 + 9 * 15
+    assert half.bram18 == 398 - 128 + 9 * 15
+    assert half.lut - whole.lut == 144 + 9 * (200 + 512 + 18)
     # 1024 words x 4608 bits re-read for each of the 196 output pixels
     assert half.offchip_bits == 1024 * 4608 * 196 == 924_844_032
     # per cycle of weight reads (2048 words per pixel, 196 pixels) that is 2304 bits, 460.8 Gbit/s at 200 MHz
@@ -100,13 +110,13 @@ def test_half_spilled_check_layer():
     assert model.cost(folding, "off_chip").offchip_bits == 2048 * 4608 * 196
 
 
-@pytest.mark.parametrize("bandwidth, placed", [(1e12, 62), (1e9, None)])
+@pytest.mark.parametrize("bandwidth, placed", [(1e12, 68), (1e9, None)])
 def test_place_weights_keeps_the_most_that_fits(bandwidth, placed):
     """The 512 -> 512 check layer at (2, 16, 1, 9): 8192 x 4608-bit weights in 2048 BRAM18 (128 per 512
-    words), line and window buffers 22. Streaming part of them adds a one-BRAM-deep buffer (128) and the
-    m_axi adapters of 9 512-bit ports (135). Within 0.9 x 1824 BRAM18 at most 10 x 512 words stay on chip
-    (10 x 128 + 128 + 135 + 22 = 1565; 11 would be 1693): 62% (5079 words; 63% would be 5160, an 11th
-    block). Streaming the other 3113 words x 4608 bits for each of 196 pixels takes 2.81 Gbit per image:
+    words), line and window buffers 22. Streaming part of them adds the m_axi adapters of 9 512-bit ports
+    (135; the reader's FIFO to the MAC is in LUTs). Within 0.9 x 1824 BRAM18 at most 11 x 512 words stay
+    on chip (11 x 128 + 135 + 22 = 1565; 12 would be 1693): 68% (5570 words; 69% would be 5652, a 12th
+    block). Streaming the other 2622 words x 4608 bits for each of 196 pixels takes 2.37 Gbit per image:
     with a 1 Gbit budget nothing fits."""
     module = parse_module(CHECK_LAYER.replace("256", "512"))
     network = Network.from_module(module)
@@ -122,8 +132,8 @@ def test_place_weights_keeps_the_most_that_fits(bandwidth, placed):
         assert found is None
         return
     assert found[0][n] == ((2, 16, 1, 9, 1), "bram", "dsp", placed)
-    assert found[1].costs[n].bram18 == 10 * 128 + 128 + 135 + 22
-    assert found[1].offchip_bits - totals.offchip_bits == (8192 - 5079) * 4608 * 196
+    assert found[1].costs[n].bram18 == 11 * 128 + 135 + 22
+    assert found[1].offchip_bits - totals.offchip_bits == (8192 - 5570) * 4608 * 196
 
 
 def test_spill_pass_fits_and_keeps_the_numbers():
@@ -139,8 +149,8 @@ def test_spill_pass_fits_and_keeps_the_numbers():
 
 def test_spill_keeps_the_fifo_depths_in_the_ir():
     """A skip FIFO fifo sizing made 300,000 beats deep (16-bit words: 293 BRAM18) stays that deep, and spill
-    counts it: 60% of the conv's 2.36 M x 16-bit weights on chip (1382 BRAM18, with the reader's adapter and
-    buffers 1408) plus the FIFO would exceed 0.9 x 1824, so 50% stay."""
+    counts it: 60% of the conv's 2.36 M x 16-bit weights on chip (1383 BRAM18; 1407 with its reader's m_axi
+    adapter and its line and window buffers) plus the FIFO would exceed 0.9 x 1824, so 50% stay."""
     module = parse_module(_body(LIT / "spill.mlir"))
     (fork,) = [op for op in module.walk() if isinstance(op, ForkOp)]
     Rewriter.replace_value_with_new_type(fork.results[1], fork.results[1].type.with_depth(300_000))
@@ -179,6 +189,19 @@ def test_explore_spills_part_of_a_memory_within_the_bandwidth():
     assert totals.bram18 <= 0.9 * zcu102.bram18
     assert totals.offchip_bits / totals.ii <= zcu102.bandwidth_bits_per_cycle
     assert not totals.bandwidth_bound
+
+
+def test_evicting_a_skip_deeper_in_the_ir():
+    """A skip stream fifo sizing (or the lowering) made deeper than the default moves to DRAM all the same: its
+    on-chip depth goes back to the default and the join reads the ring's output."""
+    module = parse_module(_body(LIT / "spill.mlir"))
+    (fork,) = [op for op in module.walk() if isinstance(op, ForkOp)]
+    Rewriter.replace_value_with_new_type(fork.results[1], fork.results[1].type.with_depth(300_000))
+    (add,) = [op for op in module.walk() if getattr(op, "node_name", None) and op.node_name.data == "add"]
+    ring = evict(fork.results[1], add)
+    assert fork.results[1].type.depth.data == DEFAULT_FIFO_DEPTH
+    assert ring.input is fork.results[1] and add.operands[1] is ring.output
+    module.verify()
 
 
 def test_skip_eviction_pays_only_above_the_ring_adapters():
@@ -242,22 +265,28 @@ def _offchip_module():
     return module
 
 
-def test_dram_layout_and_prefetch_depth():
+def test_dram_layout_and_latency_cover():
     """512-bit beats: 32 words of 4 x 4 bits, 128 single 4-bit weights, 14 words of 9 x 4 bits (504 bits
     used); 256 x 4 = 1024 bits span two 512-bit ports; 192 x 4 = 768 bits (ResNet-18's conv16 as explore
     picks it) three 256-bit ports, not two 512-bit ones that would move a third more than the cost model
     counts; 144 x 4 = 576 bits nine 64-bit ports (two 512-bit ones would move 1024)."""
-    assert dram_layout(4, 4) == (512, 1, 4, 32)
-    assert dram_layout(1, 4) == (512, 1, 1, 128)
-    assert dram_layout(9, 4) == (512, 1, 9, 14)
-    assert dram_layout(256, 4) == (512, 2, 128, 1)
-    assert dram_layout(192, 4) == (256, 3, 64, 1)
-    assert dram_layout(144, 4) == (64, 9, 16, 1)
-    # a 64-cycle DRAM latency in 16-beat bursts needs 4 bursts buffered; a longer streamed part gets the
-    # one-BRAM-deep buffer of AutoWS (512 words)
-    assert prefetch_depth(12) == 64
-    assert prefetch_depth(300) == 300
-    assert prefetch_depth(5000) == 512
+    assert dram_layout(4, 4) == (512, 1, 4, 32, 1)
+    assert dram_layout(1, 4) == (512, 1, 1, 128, 1)
+    assert dram_layout(9, 4) == (512, 1, 9, 14, 1)
+    assert dram_layout(256, 4) == (512, 2, 128, 1, 1)
+    assert dram_layout(192, 4) == (256, 3, 64, 1, 1)
+    assert dram_layout(144, 4) == (64, 9, 16, 1, 1)
+    # a MAC spending 9 cycles on each word (a tile of 9 pixels) takes those 576 bits in 9 beats of one 64-bit
+    # port; at 8 cycles it cannot (9 beats)
+    assert dram_layout(144, 4, 9) == (64, 1, 16, 1, 9)
+    assert dram_layout(144, 4, 8) == (64, 9, 16, 1, 1)
+    # ResNet-18's 3x3 convs at 8 output lanes, all nine positions a cycle: 72 16-bit weights a word, 18 beats
+    # of 64 bits within a tile of 28 pixels; an adapter of 64 x 256 bits (2 BRAM18) instead of nine of 128 (36)
+    assert dram_layout(72, 16, 28) == (64, 1, 4, 1, 18)
+    assert weight_reader_adapters(1152, 16, 28)[0] == 2 and weight_reader_adapters(1152, 16)[0] == 9 * 4
+    # a 64-cycle DRAM latency at a beat a cycle has 64 beats in flight: an m_axi adapter's 16 outstanding
+    # 16-beat bursts (256 beats) cover it four times, so the reader's FIFO to the MAC needs no depth of its own
+    assert MAXI_OUTSTANDING * DDR_BURST == 256 >= 4 * DRAM_LATENCY_CYCLES
 
 
 def test_streamed_words_spread_evenly():

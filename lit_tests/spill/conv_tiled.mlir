@@ -2,7 +2,8 @@
 // ZCU102's BRAM. Streamed from DRAM once per output pixel they would take 7.4 Gbit an image; explore
 // {off-chip-weights=true} instead gives the conv a `tile` of output pixels that each weight word serves
 // before the next (conv.h conv_tiled), so the weights stream once per tile, within the bandwidth. The HLS
-// stage is a dfcc::conv_tiled call whose weight reader sweeps the words 196 / tile times an image.
+// stage is a dfcc::conv_tiled call whose weight reader sweeps the words 196 / tile times an image, each word
+// in several beats of one port (weight_reader_beats: the MACs spend a tile's cycles on it).
 // RUN: dfcc %s -p 'quantize{weight-bits=16 act-bits=16},explore{platform=zcu102 off-chip-weights=true}' -o %t.mlir
 // RUN: filecheck %s --input-file %t.mlir
 // RUN: dfcc %t.mlir -t estimate | filecheck %s --check-prefix=TABLE
@@ -11,7 +12,7 @@
 // CHECK: dataflow.conv %s, %w {{{.*}}dataflow.weights_memory = "off_chip", name = "conv", {{.*}} tile = {{[1-9][0-9]*}} : i64
 // TABLE: conv {{.*}} tile={{[1-9][0-9]*}} w:off_chip
 // TABLE: binding resource
-// HLS: dfcc::weight_reader<{{[1-9][0-9]?}}, {{.*}}  // conv: {{[0-9]+}} of {{[0-9]+}} words from DRAM
+// HLS: dfcc::weight_reader_beats<{{[1-9][0-9]?}}, {{.*}}  // conv: {{[0-9]+}} of {{[0-9]+}} words from DRAM
 // HLS: dfcc::conv_tiled<dfcc::geom<14, 14, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1>, 512, {{[0-9]+}}, {{[0-9]+}}, {{[1-9][0-9]*}}, {{.*}}  // conv
 func.func @main(%a: tensor<1x512x14x14xf32>) -> tensor<1x14x14x512xf32> {
   %s = dataflow.source %a {name = "in", perm = array<i64: 0, 2, 3, 1>} : (tensor<1x512x14x14xf32>) -> !dataflow.stream<1x14x14x512xf32>

@@ -37,7 +37,7 @@ builtin.module attributes {dataflow.platform = "zcu102"} {
 // CHECK-NEXT: DFCC_HLS(INTERFACE m_axi port=fc_w0 offset=slave bundle=gmem_fc_w0 depth=2 max_read_burst_length=16
 // the prefetch FIFOs cover a 64-cycle DRAM latency in 16-beat bursts
 // CHECK:      hls::stream<dfcc::vec<dfcc::code<ap_fixed<4, 1>, signed char >, 4> > conv0_wfifo("conv0_wfifo");
-// CHECK-NEXT: DFCC_HLS(STREAM variable=conv0_wfifo depth=64)
+// CHECK-NEXT: DFCC_HLS(STREAM variable=conv0_wfifo depth=2)
 // reader<sweeps (output pixels), streamed words, words a beat, lanes a port, bits, beat bits>
 // CHECK:      dfcc::weight_reader<36, 12, 32, 4, 4, 512>(conv0_wfifo, conv0_w0);  // conv0: 12 of 12 words from DRAM
 // CHECK-NEXT: dfcc::conv<{{.*}}>(in, s_conv0, conv0_wfifo, w_b0);  // conv0

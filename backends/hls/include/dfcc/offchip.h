@@ -13,7 +13,9 @@
 // l / LPP; a beat of a port holds K consecutive words' lanes of that port, word slot j's lane l at
 // bits (j*LPP + l%LPP)*B .. +B-1, the B-bit code (two's complement bit pattern) of the weight.
 // Either NP = 1 and K = S / (WL*B) words share a beat (the reader shifts the next one down), or K = 1
-// and a word spans NP ports.
+// and a word spans NP ports, or (weight_reader_beats, for a MAC that spends M or more cycles on each
+// word: conv_mac_tiled) one port and a word spans M consecutive beats, lane l in beat l / L at bits
+// (l%L)*B, L = S/B lanes a beat, so the port and its m_axi adapter are M times narrower.
 //
 // Delivery, after H2PIPE's deadlock-free weight streaming:
 // - No deadlock: weight_reader writes exactly SWEEPS*OFF words, and its consumer (weight_merge or the
@@ -26,10 +28,11 @@
 //   so the m_axi requests run `latency` cycles ahead of their data and one word arrives per cycle
 //   once the first DRAM latency has passed. weight_merge spreads a sweep's OFF streamed words evenly
 //   among its ON on-chip ones, so the MAC drains the FIFO at a steady OFF/(ON+OFF) words a cycle, never
-//   faster than the reader fills it; a FIFO of ceil(LATENCY / BURST) bursts (at least AutoWS's one-BRAM
-//   buffer when the streamed part is that long; the emitter sizes it, hardware/offchip.py
-//   prefetch_depth) covers the requests in flight, so a DRAM stall of up to one latency leaves the MAC
-//   reading buffered words. When the node's share of the DRAM bandwidth is below that rate, the MAC
+//   faster than the reader fills it. Each port's m_axi adapter buffers num_read_outstanding x
+//   max_read_burst_length beats (256 by default, UG1399), more than the bursts in flight during one
+//   DRAM latency, so a DRAM stall of up to one latency leaves the reader taking buffered beats; the
+//   FIFO from the reader to the MAC only decouples the two loops (depth 2, hardware/offchip.py
+//   WEIGHT_FIFO_DEPTH). When the node's share of the DRAM bandwidth is below that rate, the MAC
 //   slows to the DRAM's: the estimate's II' = II * BW_total / BW_max (AutoWS).
 #ifndef DFCC_OFFCHIP_H
 #define DFCC_OFFCHIP_H
@@ -70,6 +73,26 @@ void weight_reader(hls::stream<vec<code<T, C>, WL> >& out, Ports... ports) {
             }
             if (K > 1) beats[0] >>= LPP * B;  // the beat's next word to the low bits
             out.write(word);
+        }
+    }
+}
+
+// DRAM -> words: SWEEPS times the OFF words of M beats each on one port (a word every M cycles).
+template <int SWEEPS, int OFF, int M, int B, int S, typename T, typename C, int WL>
+void weight_reader_beats(hls::stream<vec<code<T, C>, WL> >& out, const ap_uint<S>* port) {
+    constexpr int L = S / B;
+    static_assert(M * L >= WL && (M - 1) * L < WL, "a word must take exactly M beats");
+    vec<code<T, C>, WL> word;
+    DFCC_HLS(ARRAY_PARTITION variable=word.data complete)
+    for (int s = 0; s < SWEEPS; s++) {
+        for (int i = 0; i < OFF * M; i++) {
+            DFCC_HLS(PIPELINE II=1)
+            const int m = i % M;
+            const ap_uint<S> beat = port[i];
+            for (int j = 0; j < L; j++) {
+                if (m * L + j < WL) word.data[m * L + j].bits = C(ap_int<B>(beat.range(j * B + B - 1, j * B)).to_int64());
+            }
+            if (m == M - 1) out.write(word);
         }
     }
 }
