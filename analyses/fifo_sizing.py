@@ -21,7 +21,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import SSAValue
 from xdsl.rewriter import Rewriter
 
-from dfcc.analyses.schedules import HLS_DEFAULT_DEPTH, Channel, Pipeline
+from dfcc.analyses.schedules import HLS_DEFAULT_DEPTH, Channel, Pipeline, Process
 from dfcc.analyses.simulation import DEFAULT_INFERENCES, SimulationResult, Simulator
 from dfcc.errors import DfccError
 
@@ -41,14 +41,17 @@ def _sizable(ch: Channel) -> bool:
     return ch.value is not None and not ch.port and not ch.elastic
 
 
-def _pace_inputs(pipeline: Pipeline, ii: int) -> None:
-    """Feed every graph input at one inference per `ii` cycles, its beats evenly spread."""
+def _paced_inputs(pipeline: Pipeline, ii: int) -> dict[Process, Process]:
+    """Each graph input's process, and one feeding that input at one inference per `ii` cycles, its beats
+    evenly spread."""
+    paced = {}
     for p in pipeline.processes:
         if not p.reads and len(p.writes) == 1 and p.writes[0][0].port:
             ch, _ = p.writes[0]
             if ii > ch.beats:
-                p.iterations = ii
-                p.writes[0] = (ch, (np.arange(ch.beats, dtype=np.int64) * ii) // ch.beats)
+                spread = (np.arange(ch.beats, dtype=np.int64) * ii) // ch.beats
+                paced[p] = replace(p, iterations=ii, writes=[(ch, spread)])
+    return paced
 
 
 def size_fifos(module: ModuleOp, inferences: int = DEFAULT_INFERENCES) -> Sizing:
@@ -63,10 +66,8 @@ def size_fifos(module: ModuleOp, inferences: int = DEFAULT_INFERENCES) -> Sizing
     free = free_run.run()
     if free.deadlock:
         raise DfccError(f"FIFO sizing: {free.describe_deadlock()}")
-    paced_pipeline = Pipeline.of_module(module)  # its own copy: pacing changes the inputs' processes
-    _pace_inputs(paced_pipeline, free.ii)
-    paced = Simulator(paced_pipeline, inferences, _unbounded(paced_pipeline)).run()
-    depths, unpaced = _peaks(paced_pipeline, paced), _peaks(pipeline, free)
+    paced = free_run.with_processes(_paced_inputs(pipeline, free.ii)).run()
+    depths, unpaced = _peaks(pipeline, paced), _peaks(pipeline, free)
     checked = _check(free_run, free, depths, unpaced)
     if checked.deadlock or checked.ii > free.ii:
         depths = {v: max(d, unpaced[v]) for v, d in depths.items()}

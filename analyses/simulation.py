@@ -157,14 +157,19 @@ class Simulator:
         self.pipeline = pipeline
         self.inferences = inferences
         self.depths = {ch: (depths or {}).get(ch, ch.depth) for ch in pipeline.channels}
-        self.order = _order(pipeline.processes)
-        self.events = [_Events(p) for p in self.order]
+        self._index(_order(pipeline.processes), None)
+
+    def _index(self, order: list[Process], events: list[_Events | None] | None) -> None:
+        """Take processes `order` (topological) with their event lists (`events`; None: built here)."""
+        self.order = order
+        self.events = [e or _Events(p) for p, e in zip(order, events or [None] * len(order))]
         # one port per stream end: (process index, channel, beat positions, is a write)
         self.ports = [(i, ch, pos, is_write) for i, (p, ev) in enumerate(zip(self.order, self.events))
                       for (ch, _), pos, is_write in zip(p.reads + p.writes, ev.positions,
                                                         [False] * len(p.reads) + [True] * len(p.writes))]
         self.ev_off = np.concatenate([[0], np.cumsum([len(e.once) for e in self.events])]).astype(np.int64)
         self.times = np.zeros(0, dtype=np.int64)
+        self.__dict__.pop("_layout", None)
 
     def _beat_events(self, port: int) -> np.ndarray:
         """Index into `times` of every beat of a port, over all inferences."""
@@ -187,6 +192,14 @@ class Simulator:
         other = copy.copy(self)
         other.depths = {ch: depths.get(ch, ch.depth) for ch in self.pipeline.channels}
         other.times = np.zeros(0, dtype=np.int64)
+        return other
+
+    def with_processes(self, replaced: dict[Process, Process]) -> Simulator:
+        """The same pipeline with some processes replaced by others moving the same beats of the same
+        streams at other iterations (FIFO sizing's paced inputs): a new run that builds only their event lists."""
+        other = copy.copy(self)
+        other._index([replaced.get(p, p) for p in self.order],
+                     [None if p in replaced else e for p, e in zip(self.order, self.events)])
         return other
 
     @cached_property

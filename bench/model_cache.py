@@ -1,7 +1,8 @@
 """The benches' models: lowered once and cached on disk (importing ResNet-50 or a 640x640 YOLOv5n takes about
 a minute), then given fixed-point formats directly ("emulated", no calibration).
 
-A model is named as in dfcc.examples.models.MODELS, or is one of the bench-only sizes below.
+A model is named as in dfcc.examples.models.MODELS, or is one of the bench-only sizes below, or is
+`zoo_NAME` for the zoo's NAME (tests/vision_models.py: torchvision and timm at their small zoo inputs).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dfcc.examples.models import MODELS, ModelSpec
 from dfcc.frontends.mlir import make_context, parse_module
 from dfcc.kinds import WeightsOp
 
+ZOO_PREFIX = "zoo_"
 BENCH_MODELS = {  # too big for the examples registry (tests walk it)
     "yolov5n": ModelSpec("examples/models/yolov5.py:yolov5n", [(1, 3, 640, 640)], "YOLOv5n, 640x640", slow=True),
     "unet4": ModelSpec("examples/models/unet.py:unet4", [(1, 3, 256, 256)], "4-level UNet, 256x256", slow=True),
@@ -32,14 +34,27 @@ def lowered(name: str, cache: str) -> ModuleOp:
         from dfcc.passes.lower_to_dataflow import LowerToDataflow
 
         warnings.filterwarnings("ignore")
-        spec = BENCH_MODELS.get(name) or MODELS[name]
-        module = parse_module(import_to_text(spec.build(), *spec.inputs()))
+        module = parse_module(import_to_text(*_model_and_inputs(name)))
         LowerToDataflow().apply(make_context(), module)
         os.makedirs(cache, exist_ok=True)
         with open(path, "w") as f:
             f.write(module_text(module))
     with open(path) as f:
         return parse_module(f.read(), path)
+
+
+def _model_and_inputs(name: str) -> tuple:
+    """The PyTorch model `name` names (seeded) and its example inputs."""
+    if name.startswith(ZOO_PREFIX):
+        import torch
+
+        from dfcc.tests.vision_models import VISION_MODELS
+
+        factory, shape = VISION_MODELS[name.removeprefix(ZOO_PREFIX)]
+        torch.manual_seed(0)
+        return factory(), torch.randn(shape, generator=torch.Generator().manual_seed(0))
+    spec = BENCH_MODELS.get(name) or MODELS[name]
+    return spec.build(), *spec.inputs()
 
 
 def emulate(module: ModuleOp, weight_bits: int, act_bits: int) -> None:

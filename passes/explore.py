@@ -95,6 +95,7 @@ class _NodeSpace:
     choices: list[Choice]
     cycles: np.ndarray  # (n,)
     usage: np.ndarray  # (n, 6) resources in RESOURCES order, then off-chip bits per inference
+    folding_ids: np.ndarray  # (n,) each point's folding, numbered (points differing only in memory share lanes)
 
 
 def foldings(model: NodeModel, spatial: bool = False, off_chip: bool = False) -> list[tuple[int, ...]]:
@@ -120,7 +121,9 @@ def _node_space(model: NodeModel, platform: Platform, off_chip: bool = False, sp
                 rows.append((cost.cycles, cost.dsp, cost.bram18, cost.uram, cost.lut, cost.ff, cost.offchip_bits))
     data = np.array(rows, dtype=np.float64)
     idx = _pareto(data)
-    return _NodeSpace([choices[i] for i in idx], data[idx, 0], data[idx, 1:])
+    kept = [choices[i] for i in idx]
+    ids: dict[tuple[int, ...], int] = {}
+    return _NodeSpace(kept, data[idx, 0], data[idx, 1:], np.array([ids.setdefault(c[0], len(ids)) for c in kept]))
 
 
 def _node_spaces(network: Network, platform: Platform, off_chip: bool, spatial: bool,
@@ -195,6 +198,7 @@ class _Search:
         self.row_node = np.repeat(np.arange(len(sizes)), sizes)
         self.all_cycles = np.concatenate([space.cycles for space in self.spaces])
         self.all_usage = np.concatenate([space.usage for space in self.spaces])
+        self.all_folding_ids = np.concatenate([space.folding_ids for space in self.spaces])
         self.all_choices = [c for space in self.spaces for c in space.choices]
         rng = random.Random(seed)
         self.jitter = np.array([1.0 + 0.05 * rng.random() for _ in RESOURCES] + [1.0])
@@ -232,19 +236,23 @@ class _Search:
             for conv in slow:
                 edge = network.edges[conv.edge]
                 for n in (edge.consumer, edge.producer):
-                    fit = next((r for r in self._within(n, target, score) if self._lanes_fit(n, r, target, out, rows)),
-                               None)
+                    fit = self._cheapest_fitting(n, target, score, out, rows)
                     if fit is not None:
                         rows[n] = fit
                         out = network.lanes(self.choices_of(rows), out, n)  # only n and what its lanes feed change
                         break
         return rows
 
-    def _within(self, n: int, target: float, score: np.ndarray) -> list[int]:
-        """Node `n`'s rows within `target`, cheapest first."""
-        start, stop = self.starts[n], self.starts[n] + len(self.spaces[n].choices)
-        rows = [r for r in range(start, stop) if self.all_cycles[r] <= target]
-        return sorted(rows, key=lambda r: score[r])
+    def _cheapest_fitting(self, n: int, target: float, score: np.ndarray, out: list[int],
+                          rows: np.ndarray) -> int | None:
+        """Node `n`'s cheapest row within `target` whose lanes fit (`_lanes_fit`), the first of equals; whether
+        lanes fit is a row's folding's (its memory and multipliers move no lanes), so each folding is tried
+        once, at its cheapest row."""
+        start = self.starts[n]
+        within = start + np.flatnonzero(self.all_cycles[start:start + len(self.spaces[n].choices)] <= target)
+        ordered = within[np.argsort(score[within], kind="stable")]
+        _, first = np.unique(self.all_folding_ids[ordered], return_index=True)
+        return next((r for r in ordered[np.sort(first)].tolist() if self._lanes_fit(n, r, target, out, rows)), None)
 
     def _lanes_fit(self, n: int, row: int, target: float, out: list[int], rows: np.ndarray) -> bool:
         """Whether node `n` at `row` has no converter slower than `target` on its inputs or outputs, nor

@@ -2,6 +2,7 @@
 on a too-shallow skip FIFO (simulation and bounded C simulation), FIFO sizing, the -t simulate CLI."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -106,6 +107,30 @@ def test_depths_holding_the_unbounded_peaks_keep_every_beat_of_the_unbounded_run
     # one beat less on the FIFOs above the default: a write waits (or the design deadlocks)
     short = unbounded.with_depths({ch: peaks[ch.name] - 1 for ch in pipeline.channels if peaks.get(ch.name, 0) > 2})
     assert short.run().deadlock or not np.array_equal(short.times, unbounded.times)
+
+
+def test_a_simulator_with_a_process_replaced_runs_as_one_built_with_it():
+    """FIFO sizing's paced run reuses the unpaced run's simulator with the graph input's process replaced
+    (here its beats spread over three times the cycles): every beat as on a pipeline built with that process."""
+
+    def slowed(process):
+        ch, iterations = process.writes[0]
+        return replace(process, iterations=3 * process.iterations, writes=[(ch, 3 * iterations)])
+
+    def unbounded(pipeline):
+        return {ch: 2 ** 62 for ch in pipeline.channels if ch.value is not None and not ch.port}
+
+    pipeline = Pipeline.of_module(parse_module(NET))
+    source = next(p for p in pipeline.processes if not p.reads)
+    free = Simulator(pipeline, 3, unbounded(pipeline))
+    reused = free.with_processes({source: slowed(source)})
+    rebuilt = Pipeline.of_module(parse_module(NET))
+    rebuilt.processes = [slowed(p) if not p.reads else p for p in rebuilt.processes]
+    fresh = Simulator(rebuilt, 3, unbounded(rebuilt))
+    paced, expected = reused.run(), fresh.run()
+    assert paced.completions == expected.completions != free.run().completions
+    assert np.array_equal(reused.times, fresh.times)
+    assert [(f.name, f.peak) for f in paced.fifos] == [(f.name, f.peak) for f in expected.fifos]
 
 
 def test_fifo_occupancy_never_exceeds_depth():
