@@ -25,8 +25,9 @@ Search (deterministic given the seed):
    The same weights can prove a target infeasible (the nodes' cheapest weighted use already
    exceeds the weighted budget: Lagrangian duality), which ends that target at once.
    A lane converter (analyses/network.py) on an edge whose two ends' lanes differ is a stage too: where
-   one would take more than T, or pace the conv it widens beats for beyond T, the consumer (else the
-   producer) takes its cheapest point within T whose lanes keep its converters within T. If the rounds
+   one would take more than T, or pace the conv it widens beats for beyond T, the consumer or the
+   producer, whichever costs less (a one-lane fork widened rather than the conv it feeds folded less),
+   takes its cheapest point within T whose lanes keep its converters within T. If the rounds
    end over budget, a greedy repair moves one node at a time (never to a point whose converters would
    exceed T).
 3. T is searched by bisection over the cycle counts nodes can actually take (a target met only at
@@ -235,12 +236,14 @@ class _Search:
             out = network.lanes(self.choices_of(rows))
             for conv in slow:
                 edge = network.edges[conv.edge]
+                fits = []  # (score added, node, row) of each end's cheapest refit: the cheaper one is taken
                 for n in (edge.consumer, edge.producer):
                     fit = self._cheapest_fitting(n, target, score, out, rows)
                     if fit is not None:
-                        rows[n] = fit
-                        out = network.lanes(self.choices_of(rows), out, n)  # only n and what its lanes feed change
-                        break
+                        fits.append((score[fit] - score[rows[n]], n, fit))
+                if fits:
+                    _, n, rows[n] = min(fits)
+                    out = network.lanes(self.choices_of(rows), out, n)  # only n and what its lanes feed change
         return rows
 
     def _cheapest_fitting(self, n: int, target: float, score: np.ndarray, out: list[int],

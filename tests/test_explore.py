@@ -223,10 +223,11 @@ def test_explore_refits_lanes_around_a_slow_converter():
     rows = search.starts + np.array(picks)
     assert network.evaluate(search.choices_of(rows)).ii == 768
     rows = search.fit_lanes(300, search.jitter, rows)
-    # "three" moves to its cheapest point within 300 cycles that no converter slows: 4 lanes
-    # (6 would need a 4 -> 2 -> 6 converter of 384 cycles), and the II is the maps' 192
-    assert search.choices_of(rows)[2][0] == (4, 1)  # (coarse, pixels)
-    assert network.evaluate(search.choices_of(rows)).ii == 192
+    # either end can take the other's lanes within 300 cycles ("three" at 4: 192; "four" at 3: 256; 6 would
+    # need a 4 -> 2 -> 6 converter of 384 cycles); the cheaper refit is "four" at one lane fewer, not
+    # "three" at one more, and the II is the maps' 256
+    assert [search.choices_of(rows)[i][0] for i in (1, 2)] == [(3, 1), (3, 1)]  # (coarse, pixels)
+    assert network.evaluate(search.choices_of(rows)).ii == 256
 
 
 def test_match_lanes_gives_maps_their_producers_lanes():
