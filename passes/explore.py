@@ -25,9 +25,12 @@ Search (deterministic given the seed):
    The same weights can prove a target infeasible (the nodes' cheapest weighted use already
    exceeds the weighted budget: Lagrangian duality), which ends that target at once.
    A lane converter (analyses/network.py) on an edge whose two ends' lanes differ is a stage too: where
-   one would take more than T, or pace the conv it widens beats for beyond T, the consumer or the
-   producer, whichever costs less (a one-lane fork widened rather than the conv it feeds folded less),
-   takes its cheapest point within T whose lanes keep its converters within T. If the rounds
+   one would take more than T, or pace the conv it widens beats for beyond T, one end takes its cheapest
+   point within T whose lanes keep its converters within T: the end whose refit costs less (a one-lane
+   fork widened rather than the conv it feeds folded less) or the consumer if it can. The per-node score
+   sees neither the skip FIFOs nor the converters a refit changes, so neither rule is always better
+   (ResNet-50 U250 is faster with the first, DenseNet-121 with the second): the search runs with each
+   and keeps the faster design. If the rounds
    end over budget, a greedy repair moves one node at a time (never to a point whose converters would
    exceed T).
 3. T is searched by bisection over the cycle counts nodes can actually take (a target met only at
@@ -182,8 +185,9 @@ def _lanes_folding(model: NodeModel, lanes: int) -> tuple[int, ...] | None:
 class _Search:
     def __init__(self, network: Network, platform: Platform, utilisation: float, seed: int, off_chip: bool = False,
                  spatial: bool = False, share: bool = True, reserve: dict[str, float] | None = None,
-                 spaces: list[_NodeSpace] | None = None):
+                 spaces: list[_NodeSpace] | None = None, cheaper_end: bool = True):
         self.network = network
+        self.cheaper_end = cheaper_end  # fit_lanes' rule
         self.platform = platform
         self.utilisation = utilisation
         self.reserve = {k: v for k, v in (reserve or {}).items() if v > 0}
@@ -225,7 +229,8 @@ class _Search:
         return self.choices_of(self.fit_lanes(target, weights, self.select_rows(target, weights)[0]))
 
     def fit_lanes(self, target: float, weights: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """`rows` with the two ends of every converter slower than `target` refitted (step 2)."""
+        """`rows` with an end of every converter slower than `target` refitted (step 2): the end whose refit
+        costs less, or (`cheaper_end` False) the consumer if it can, else the producer."""
         network = self.network
         score = self.all_usage @ (weights / self.limit_vec)
         rows = rows.copy()
@@ -241,6 +246,8 @@ class _Search:
                     fit = self._cheapest_fitting(n, target, score, out, rows)
                     if fit is not None:
                         fits.append((score[fit] - score[rows[n]], n, fit))
+                        if not self.cheaper_end:
+                            break
                 if fits:
                     _, n, rows[n] = min(fits)
                     out = network.lanes(self.choices_of(rows), out, n)  # only n and what its lanes feed change
@@ -474,47 +481,58 @@ def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed
     if not 0 < utilisation <= 1:
         raise DfccError(f"explore: utilisation must be in (0, 1], got {utilisation}")
     search = _Search(network, platform, utilisation, seed, off_chip_weights, spatial, share_repeated, reserve, spaces)
-    targets = search.targets()
     best = search.try_target(float("inf"), BISECTION_ROUNDS * 2)
     if best is None:
         raise _no_fit(search, platform, utilisation)
-    with _progress(progress, len(targets)) as advance:
-        lo, hi = 0, len(targets) - 1  # targets[hi] is known feasible (the slowest is at most inf)
-        found = search.try_target(targets[hi], BISECTION_ROUNDS)
-        if found is not None:
+    consumer_first = _Search(network, platform, utilisation, seed, off_chip_weights, spatial, share_repeated, reserve,
+                             search.spaces, cheaper_end=False)
+    designs = []
+    with _progress(progress, len(search.targets()), runs=2) as advance:
+        for rule in (search, consumer_first):  # fit_lanes' two rules (module docstring, step 2)
+            choices, _ = rule.prefer_dsps(*rule.match_lanes(*_bisect(rule, best, advance)))
+            designs.append((choices, rule.evaluate(choices, trace_latency=True)))
+    return min(designs, key=lambda design: design[1].ii)
+
+
+def _bisect(search: _Search, best: tuple[list[Choice], Totals], advance) -> tuple[list[Choice], Totals]:
+    """The fastest design `search` finds by bisection over its targets, then a polish below it (module
+    docstring, step 3); `best` is a design known to fit."""
+    targets = search.targets()
+    lo, hi = 0, len(targets) - 1  # targets[hi] is known feasible (the slowest is at most inf)
+    found = search.try_target(targets[hi], BISECTION_ROUNDS)
+    if found is not None:
+        best = found
+    while lo < hi:
+        mid = (lo + hi) // 2
+        found = search.try_target(targets[mid], BISECTION_ROUNDS)
+        advance()
+        if found is not None and found[1].ii < best[1].ii:
             best = found
-        while lo < hi:
-            mid = (lo + hi) // 2
-            found = search.try_target(targets[mid], BISECTION_ROUNDS)
-            advance()
-            if found is not None and found[1].ii < best[1].ii:
-                best = found
-            if found is not None and found[1].ii <= targets[mid]:
-                hi = mid
-            else:  # over budget, or within it only at a slower II (lanes that could not fit the target)
-                lo = mid + 1
-        # polish: a few targets below the answer, with more rounds, until one is proven infeasible (so is
-        # every lower one) or several in a row fail
-        start = targets.index(best[1].ii) if best[1].ii in targets else hi
-        misses = 0
-        for t in reversed(targets[max(0, start - POLISH_TARGETS):start]):
-            if t <= search.proven_infeasible or misses == POLISH_MISSES:
-                break
-            found = search.try_target(t, POLISH_ROUNDS)
-            advance()
-            misses = 0 if found is not None and found[1].ii <= t else misses + 1
-            if found is not None and found[1].ii < best[1].ii:
-                best = found
-    choices, _ = search.prefer_dsps(*search.match_lanes(*best))
-    return choices, search.evaluate(choices, trace_latency=True)
+        if found is not None and found[1].ii <= targets[mid]:
+            hi = mid
+        else:  # over budget, or within it only at a slower II (lanes that could not fit the target)
+            lo = mid + 1
+    # polish: a few targets below the answer, with more rounds, until one is proven infeasible (so is
+    # every lower one) or several in a row fail
+    start = targets.index(best[1].ii) if best[1].ii in targets else hi
+    misses = 0
+    for t in reversed(targets[max(0, start - POLISH_TARGETS):start]):
+        if t <= search.proven_infeasible or misses == POLISH_MISSES:
+            break
+        found = search.try_target(t, POLISH_ROUNDS)
+        advance()
+        misses = 0 if found is not None and found[1].ii <= t else misses + 1
+        if found is not None and found[1].ii < best[1].ii:
+            best = found
+    return best
 
 
 class _progress:
     """A transient rich progress bar on stderr (only on a terminal)."""
 
-    def __init__(self, enabled: bool, total: int):
+    def __init__(self, enabled: bool, total: int, runs: int = 1):
         self.enabled = enabled and sys.stderr.isatty()
-        self.total = max(1, int(np.ceil(np.log2(total + 1))) + POLISH_TARGETS)
+        self.total = runs * max(1, int(np.ceil(np.log2(total + 1))) + POLISH_TARGETS)
 
     def __enter__(self):
         if not self.enabled:
