@@ -31,7 +31,7 @@ from xdsl.ir import Operation, SSAValue
 from dfcc import kinds as df
 from dfcc.dialects.dataflow import NodeOp
 from dfcc.errors import DfccError
-from dfcc.kinds.conv import held_beats
+from dfcc.kinds.conv import beat_steps, held_beats, mac_filters
 from dfcc.kinds.linear import linear_rows
 from dfcc.kinds.map import iteration_grid, padded_shape
 from dfcc.kinds.sink import sink_lanes
@@ -290,19 +290,21 @@ def _conv(p: Pipeline, op: df.ConvOp) -> None:
     groups = op.groups.value.data
     cg, fg = c // groups, f // groups
     li, lo = df.kind_of(op).stream_lanes(op)
+    co = mac_filters(op, op.folding())
     windows = _ddr_rows_window(p, op, li) if op.line_buffer_off_chip() else _sliding_window(p, op, li)
-    # conv.h conv_mac: pix x C/CI beats x NF output beats x ceil(K/FINE) steps; a window read at the
-    # first step of each beat, an output beat written at its last step of the group's last beat
+    # conv.h conv_mac: pix x C/CI beats x NF filter steps x ceil(K/FINE) steps; a window read at the
+    # first step of each beat, an output beat written at the last position step of the group's last
+    # beat's filter step computing its last filter (every filter step when CO = LO)
     k, fine = kr * kc, op.int_prop("fine")
     bpg = cg // li if cg > li else 1
     gpb = li // cg if li > cg else 1
-    nf, kf, cb = gpb * fg // lo, -(-k // fine), c // li
+    nf, kf, cb = -(-gpb * fg // co), -(-k // fine), c // li
     mac = p.process(f"{name}.mac", name, ho * wo * cb * nf * kf)
     beats = _every(ho * wo * cb)
     p.read_at(mac, windows, beats * nf * kf)
     last = beats[beats % cb % bpg == bpg - 1]
     y = p.output(op.output, lo)
-    p.write(mac, y, ((last[:, None] * nf + np.arange(nf)[None, :]) * kf + kf - 1).ravel())
+    p.write(mac, y, ((last[:, None] * nf + beat_steps(gpb * fg, co, lo)[None, :]) * kf + kf - 1).ravel())
 
 
 def _sliding_window_px(p: Pipeline, op: WindowOp, px: int) -> Channel:

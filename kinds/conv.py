@@ -34,6 +34,12 @@ from dfcc.kinds.sparse_weights import weights_format
 from dfcc.kinds.window import WindowOp, conv2d
 
 
+# explore's options: a folding with a partly idle filter step is costed only where it takes (1 + 1/N) times
+# fewer MAC steps than any with no more multipliers (dfcc's choice: 25 % rungs; with 6 % ones DenseNet-121's
+# explore took 2.7 times as long and found a slower design, Lagrangian rounds being no exhaustive search)
+SIFT_RUNG = 4
+
+
 class ConvFields(WindowOp):
     """Operands, properties, builder, verifier and folding of a convolution (dense or zero-skipping)."""
 
@@ -101,6 +107,18 @@ def conv_lanes(c: int, cg: int, fg: int, ci: int, co: int, cgp: int) -> tuple[in
     return 1, 1
 
 
+def beat_filters(filters: int, coarse_out: int) -> int:
+    """Output lanes of an ungrouped conv computing `coarse_out` filters a step: the least divisor of the
+    filters at least that many (conv.h conv_mac gathers a beat's filters, writing it when its last is done)."""
+    return next(d for d in range(coarse_out, filters + 1) if filters % d == 0)
+
+
+def beat_steps(filters: int, coarse_out: int, lanes_out: int) -> np.ndarray:
+    """The step (of ceil(filters/coarse_out)) at which conv_mac writes each output beat of a group of
+    input beats' `filters`: the one computing the beat's last filter."""
+    return (np.arange(1, filters // lanes_out + 1) * lanes_out - 1) // coarse_out
+
+
 def conv_pixel_cycles(channels: int, filters: int, k: int, groups: int, folding: Folding) -> int:
     """Cycles the dense MAC loop spends on one output pixel under (coarse_in, coarse_out, coarse_group, fine)."""
     ci, co, cg, fine = folding[:4]
@@ -112,8 +130,9 @@ def conv_pixel_cycles(channels: int, filters: int, k: int, groups: int, folding:
 class ConvOp(ConvFields):
     """2-D convolution (grouped/depthwise included); weights F x C/groups x Kr x Kc, bias F.
 
-    Folding (fpgaConvNet): `coarse_in` input channels, `coarse_out` filters, `coarse_group` groups
-    and `fine` kernel positions (any number up to KR*KC) are processed per cycle; spatial parallelism: `pixels` adjacent
+    Folding (fpgaConvNet): `coarse_in` input channels, `coarse_out` filters (ungrouped: any number up
+    to F, output beats of the least divisor of F at least that many), `coarse_group` groups and `fine`
+    kernel positions (any number up to KR*KC) are processed per cycle; spatial parallelism: `pixels` adjacent
     output columns side by side, P whole pixels per beat in and out (conv.h conv_px), which needs
     every channel and filter in one beat (`whole_pixels`). Weight-stationary tiles: `tile` output
     pixels each weight word serves before the next (conv.h conv_tiled: their windows buffered, the
@@ -133,30 +152,54 @@ class ConvOp(ConvFields):
 
     def partial_factors(self) -> frozenset[str]:
         """`fine` need not divide KR*KC: conv.h takes ceil(KR*KC/fine) steps per window beat, the last
-        one with its missing products skipped (a zero-skipping conv's `fine` still divides)."""
-        return frozenset({"fine"})
+        one with its missing products skipped; nor, ungrouped, `coarse_out` the filters: ceil(F/coarse_out)
+        steps, the last one's missing filters skipped (a zero-skipping conv's factors still divide). The
+        kernels that take neither partly idle filter step are excluded by `folding_problem`."""
+        return frozenset({"fine", "coarse_out"}) if self.groups.value.data == 1 else frozenset({"fine"})
 
     def verify_node(self) -> None:
         super().verify_node()
-        folding = self.folding()
-        if folding["tile"] > 1 and (folding["pixels"] > 1 or self.groups.value.data > 1):
-            raise VerifyException(f"conv '{self.node_name.data}': tile={folding['tile']} (weight-stationary tiles) "
-                                  f"needs groups=1 and pixels=1, got groups={self.groups.value.data} and "
-                                  f"pixels={folding['pixels']}")
-        if folding["pixels"] > 1 and not whole_pixels(self, folding):
-            raise VerifyException(f"conv '{self.node_name.data}': pixels={folding['pixels']} per beat needs whole pixels "
-                                  f"in and out (coarse_in*coarse_group = {self.input.type.get_shape()[-1]} channels, "
-                                  f"coarse_out*coarse_group = {self.output.type.get_shape()[-1]} filters)")
-        if folding["pixels"] > 1 and self.line_buffer_off_chip():
-            raise VerifyException(f"conv '{self.node_name.data}': a line buffer in DRAM takes one pixel per beat "
-                                  f"(pixels={folding['pixels']})")
+        problem = folding_problem(self, self.folding())
+        if problem is not None:
+            raise VerifyException(f"conv '{self.node_name.data}': {problem}")
+
+
+def folding_problem(op: ConvOp, f: Mapping[str, int]) -> str | None:
+    """Why conv.h builds no stage at the folding `f` (None: it does), beyond each factor's range: the one
+    statement of which factors the kernels combine, which the verifier reports and explore's options skip.
+    conv_px takes whole pixels a beat from an on-chip line buffer; conv_tiled is ungrouped, one pixel a
+    beat, its input on chip and its filter steps full; a partly idle filter step is conv_mac's alone."""
+    filters = op.output.type.get_shape()[-1]
+    partial = filters % f["coarse_out"] != 0
+    if f["tile"] > 1 and (f["pixels"] > 1 or op.groups.value.data > 1 or partial or op.line_buffer_off_chip()):
+        return (f"tile={f['tile']} (weight-stationary tiles) needs groups=1 and pixels=1, coarse_out dividing the "
+                f"{filters} filters and a line buffer on chip, got groups={op.groups.value.data}, "
+                f"pixels={f['pixels']}, coarse_out={f['coarse_out']}"
+                f"{', a line buffer in DRAM' if op.line_buffer_off_chip() else ''}")
+    if f["pixels"] > 1 and op.line_buffer_off_chip():
+        return f"a line buffer in DRAM takes one pixel per beat (pixels={f['pixels']})"
+    if f["pixels"] > 1 and (partial or not whole_pixels(op, f)):
+        return (f"pixels={f['pixels']} per beat needs whole pixels in and out (coarse_in*coarse_group = "
+                f"{op.input.type.get_shape()[-1]} channels, coarse_out*coarse_group = {filters} filters)")
+    return None
 
 
 def _channel_lanes(op: ConvFields, f: Mapping[str, int]) -> tuple[int, int]:
-    """conv.h's input/output lanes of one pixel under the folding `f`."""
+    """conv.h's input/output lanes of one pixel under the folding `f` (ungrouped, `coarse_out` filters a
+    step need not divide the filters: the output beats do, `beat_filters`)."""
     c, filters = op.input.type.get_shape()[-1], op.output.type.get_shape()[-1]
     groups = op.groups.value.data
+    if groups == 1:
+        return f["coarse_in"], beat_filters(filters, f["coarse_out"])
     return conv_lanes(c, c // groups, filters // groups, f["coarse_in"], f["coarse_out"], f["coarse_group"])
+
+
+def mac_filters(op: ConvOp, f: Mapping[str, int]) -> int:
+    """Filters conv.h's MAC array computes a step (its CO): an ungrouped conv's `coarse_out`, else (every
+    step's filters one output beat) its output lanes of one pixel."""
+    if op.groups.value.data == 1:
+        return f["coarse_out"]
+    return _channel_lanes(op, f)[1]
 
 
 def held_beats(op: ConvOp, lanes_in: int, tile: int) -> int:
@@ -309,33 +352,57 @@ class Conv(NodeKind):
             op, node_label(op), op.name, *folding_of(op), evaluate,
             macs=ho * wo * f * (c // groups) * kr * kc, macs_per_dsp=macs_per_dsp(d_bits, w_bits), lut_per_mac=lut_multiplier(d_bits, w_bits),
             adder_lut_per_mac=mac_logic(1, d_bits, w_bits, a_bits).lut, has_weights=True,
-            buildable=self.buildable(op, factors),
+            buildable=self.buildable(op, factors), sift=self.sift(op, factors),
         )
 
     @staticmethod
     def buildable(op: ConvOp, factors: tuple[str, ...]) -> Callable[[Folding], bool] | None:
-        """More than one pixel per beat only with whole pixels per beat (conv.h conv_px); weight-stationary
-        tiles only ungrouped at one pixel per beat (conv.h conv_tiled)."""
+        """The foldings `folding_problem` lets through (explore asks ~10^4 times: one pixel a beat
+        without tiles, conv_mac, takes every channel folding, asked of nothing more)."""
         if "pixels" not in factors:
             return None  # a zero-skipping conv: one pixel per beat, any channel folding
         at, tile = factors.index("pixels"), factors.index("tile")
-        coarse = [i for i, name in enumerate(factors) if name.startswith("coarse")]
-        whole: dict[Folding, bool] = {}  # whole_pixels by the coarse factors, all it reads (explore asks ~10^4 times)
-        grouped = op.groups.value.data > 1
 
         def buildable(folding: Folding) -> bool:
-            if folding[tile] > 1:  # conv_tiled keeps its whole input on chip: not with a line buffer in DRAM
-                return folding[at] == 1 and not grouped and not op.line_buffer_off_chip()
-            if folding[at] == 1:
+            if folding[at] == 1 and folding[tile] == 1:
                 return True
-            if op.line_buffer_off_chip():
-                return False  # ddr_rows.h reads one pixel per beat
-            key = tuple(folding[i] for i in coarse)
-            if key not in whole:
-                whole[key] = whole_pixels(op, dict(zip(factors, folding)))
-            return whole[key]
+            return folding_problem(op, dict(zip(factors, folding))) is None
 
         return buildable
+
+    @staticmethod
+    def sift(op: ConvOp, factors: tuple[str, ...]) -> Callable[[list[Folding]], list[Folding]] | None:
+        """Explore's time: the (multipliers, MAC steps a pixel) of the foldings with a partly idle filter
+        step (coarse_out not dividing F) are many and close; one of them is costed only where it is a rung
+        of the ladder of the fewest steps by multipliers, faster than the rung below by a SIFT_RUNG-th
+        (the foldings whose coarse_out divides all stay). ResNet-50's 1x1 conv 512 -> 2048 keeps 32 of
+        780; its 3x3 conv 64 -> 64 none of 280 (a partial `fine` fills those gaps)."""
+        if "coarse_out" not in op.partial_factors():
+            return None
+        c, f = op.input.type.get_shape()[-1], op.output.type.get_shape()[-1]
+        k, groups, out = math.prod(op.ints_prop("kernel")), op.groups.value.data, factors.index("coarse_out")
+
+        def pace(folding: Folding) -> tuple[int, int]:
+            ci, co, cg, fine = folding[:4]
+            return conv_multipliers(ci, co, fine, cg), conv_pixel_cycles(c, f, k, groups, folding)
+
+        def sift(options: list[Folding]) -> list[Folding]:
+            paces = [pace(o) for o in options]
+            dividing = {p for o, p in zip(options, paces) if f % o[out] == 0}
+            rungs, last = set(), math.inf
+            for m, s in sorted(set(paces)):
+                if s < last and ((m, s) in dividing or s * (1 + 1 / SIFT_RUNG) <= last):
+                    rungs.add((m, s))
+                    last = s
+            kept: set[tuple[int, int]] = set()  # the first partial folding at each of its rungs
+            sifted = []
+            for o, p in zip(options, paces):
+                if f % o[out] == 0 or (p in rungs and p not in dividing and p not in kept):
+                    kept.add(p)
+                    sifted.append(o)
+            return sifted
+
+        return sift
 
     def run_float(self, op: ConvOp, args):
         x, weights, *bias = args
@@ -371,6 +438,7 @@ class Conv(NodeKind):
         (kr, kc), (sr, sc), (dr, dc), (pt, pb, pl, pr) = op.window_geometry()
         groups = op.groups.value.data
         lanes_in, lanes_out = self.stream_lanes(op)
+        co = mac_filters(op, op.folding())  # conv.h's CO; its output lanes are those of `out`
         x = em.read(op.input, lanes_in, name)
         out = em.new_stream(f"s_{name}", op.output.type, lanes_out, value=op.output)
         em.define(op.output, out)
@@ -379,7 +447,7 @@ class Conv(NodeKind):
         px = op.int_prop("pixels")  # the P MAC copies share each weight word: lanes per pixel, a sweep per beat
         tile = op.int_prop("tile")
         w_arg = mac_weights(em, op, w_rom, ho * wo // (px * tile), channels=c, groups=groups, lanes_in=lanes_in // px,
-                            lanes_out=lanes_out // px, fine=op.int_prop("fine"))
+                            lanes_out=co, fine=op.int_prop("fine"))
         geom = f"dfcc::geom<{h}, {w}, {c}, {kr}, {kc}, {sr}, {sc}, {dr}, {dc}, {pt}, {pb}, {pl}, {pr}>"
         types = f"{em.elem(op.input)}, {w_rom.elem}, {b_rom.elem}, {t_acc}, {out.elem}" + mid_and_mul(op, t_acc, t_mid)
         fine = op.int_prop("fine")
@@ -388,10 +456,10 @@ class Conv(NodeKind):
                               h * w * c // lanes_in, (em.unique(f"{name}_wr"), em.unique(f"{name}_rd")), DDR_BURST)
             em.dram.append(ring)
             em.headers.add("ddr_rows.h")
-            em.calls.append(f"dfcc::conv_rows<{geom}, {f}, {groups}, {lanes_in}, {lanes_out}, {fine}, {DDR_BURST}, "
+            em.calls.append(f"dfcc::conv_rows<{geom}, {f}, {groups}, {lanes_in}, {co}, {fine}, {DDR_BURST}, "
                             f"{types}>({x}, {out.name}, {w_arg}, {b_rom.name}, {', '.join(ring.ports)});  // {name}")
             return
         call = (f"dfcc::conv_px<{geom}, {f}, {groups}, {px}, " if px > 1 else  # P whole pixels per beat
                 f"dfcc::conv_tiled<{geom}, {f}, {lanes_in}, {lanes_out}, {tile}, " if tile > 1 else
-                f"dfcc::conv<{geom}, {f}, {groups}, {lanes_in}, {lanes_out}, ")
+                f"dfcc::conv<{geom}, {f}, {groups}, {lanes_in}, {co}, ")
         em.calls.append(f"{call}{fine}, {types}>({x}, {out.name}, {w_arg}, {b_rom.name});  // {name}")

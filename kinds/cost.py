@@ -167,6 +167,7 @@ class NodeModel:
     has_weights: bool = False
     elastic: bool = False  # its output waits in DRAM as long as needed: a join needs no on-chip FIFO for it
     buildable: Callable[[Folding], bool] | None = None  # the foldings its HLS stage realises (None: all)
+    sift: Callable[[list[Folding]], list[Folding]] | None = None  # drops buildable foldings not worth costing
     _cache: dict = field(default_factory=dict, repr=False)
 
     def cost(self, folding: Folding, memory: str = "bram", mult: str = "dsp", on_chip: int = 100) -> NodeCost:
@@ -189,14 +190,17 @@ class NodeModel:
 
     def folding_options(self, ones: frozenset[str] = frozenset()) -> list[Folding]:
         """Every legal folding: each factor a divisor of its extent (a partial factor: the least value
-        for each number of steps), and one the kind builds; the factors in `ones` only at 1 (the
-        buildable check is the costly part: it runs on no folding a caller would drop)."""
+        for each number of steps), and one the kind builds and deems worth costing (`sift`); the
+        factors in `ones` only at 1 (the buildable check is the costly part: it runs on no folding a
+        caller would drop)."""
         partial = self.op.partial_factors() if isinstance(self.op, NodeOp) else frozenset()
         options: list[Folding] = [()]
         for name, extent in zip(self.factors, self.extents):
             values = [1] if name in ones else step_factors(extent) if name in partial else divisors(extent)
             options = [o + (d,) for o in options for d in values]
-        return options if self.buildable is None else [o for o in options if self.buildable(o)]
+        if self.buildable is not None:
+            options = [o for o in options if self.buildable(o)]
+        return options if self.sift is None else self.sift(options)
 
     def ir_folding(self) -> Folding:
         """The folding written on the op (factors absent from the IR are 1)."""

@@ -25,8 +25,9 @@ from dfcc.kinds.hls_types import Rom, codes_of, sanitize
 def mac_words(weights: np.ndarray, channels: int, groups: int, lanes_in: int, lanes_out: int,
               fine: int) -> np.ndarray:
     """weights[F][C/G][...] (a conv's kernel positions flattened last; a linear's F x C) as the MAC's words,
-    in the order conv.h reads them per output pixel (conv_tiled: per tile): beat bt, output beat fo, position
-    step t (ceil(K/FINE) of them); each word lane co*LC*FINE + m (weights.h). Shape (words, CO*LC*FINE)."""
+    in the order conv.h reads them per output pixel (conv_tiled: per tile): beat bt, filter step fo
+    (ceil(GPB*F/G / CO) of them, CO = `lanes_out` filters a step), position step t (ceil(K/FINE) of them);
+    each word lane co*LC*FINE + m (weights.h). Shape (words, CO*LC*FINE)."""
     f = weights.shape[0]
     cg = channels // groups
     flat = weights.reshape(f, cg, -1)
@@ -35,11 +36,13 @@ def mac_words(weights: np.ndarray, channels: int, groups: int, lanes_in: int, la
     bpg = cg // lanes_in if cg > lanes_in else 1  # input beats per group
     gpb = lanes_in // cg if lanes_in > cg else 1  # groups per input beat
     lc = lanes_in // gpb
-    nf = gpb * fg // lanes_out
+    nf = -(-gpb * fg // lanes_out)
     bt, fo, t, co, m = np.meshgrid(np.arange(channels // lanes_in), np.arange(nf), np.arange(-(-k // fine)),
                                    np.arange(lanes_out), np.arange(lc * fine), indexing="ij")
     j = np.minimum(t * lc * fine + m, lc * k - 1)  # the last step's idle slots (fine not dividing k) repeat the last
-    words = flat[(bt // bpg) * gpb * fg + fo * lanes_out + co, (bt % bpg) * lc + j // k, j % k]
+    filt = (bt // bpg) * gpb * fg + fo * lanes_out + co
+    filt = np.where(filt < f, filt, filt - lanes_out)  # the last filter step's idle lanes: the previous step's
+    words = flat[filt, (bt % bpg) * lc + j // k, j % k]
     return words.reshape(-1, lanes_out * lc * fine)
 
 

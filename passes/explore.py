@@ -14,7 +14,8 @@ The model optimised is exactly the estimate backend's (`dfcc.backends.estimate`)
 
 Search (deterministic given the seed):
 1. Every node's legal design points: each folding factor a divisor of its dimension (a partial factor,
-   a conv's `fine`: the least value for each number of steps), times where its
+   a conv's `fine` and an ungrouped conv's `coarse_out`: the least value for each number of steps, those
+   the kind sifts out not worth costing: kinds/conv.py `sift`), times where its
    weight memory lives (BRAM; URAM if the board has it; LUTRAM). Spatial parallelism (`pixels` > 1
    on graph inputs, and on convs, maps, pools and forks taking whole pixels per beat) only with spatial=true.
    Points that are no faster and no cheaper in every resource than another are dropped.

@@ -239,8 +239,9 @@ def ref_conv(x: V, w: V, b: V, t, stride, dil, pads, groups) -> V:
 
 
 def conv_case(seed, H, W, C, F, K=(3, 3), S=(1, 1), D=(1, 1), P=(1, 1, 1, 1), G=1, ci=1, co=1, fine=1,
-              t=FIXED, tag="", scale=1 / 16, px=1):
-    """A dfcc::conv case, or with `px` > 1 a dfcc::conv_px one (px whole pixels per beat in and out)."""
+              t=FIXED, tag="", scale=1 / 16, px=1, lo=None):
+    """A dfcc::conv case, or with `px` > 1 a dfcc::conv_px one (px whole pixels per beat in and out);
+    `lo`: output lanes when they differ from the `co` filters a step (co not dividing F)."""
     rng = np.random.default_rng(seed)
     x = rand(rng, t["T_in"], (H, W, C), scale)
     w = rand(rng, t["T_w"], (F, C // G, *K), scale)
@@ -252,8 +253,8 @@ def conv_case(seed, H, W, C, F, K=(3, 3), S=(1, 1), D=(1, 1), P=(1, 1, 1, 1), G=
     else:
         kernel = f"dfcc::conv<dfcc::geom<{geom}>, {F}, {G}, {ci}, {co}, {fine}"
     call = f"{kernel}, T_in, T_w, T_b, T_acc, T_out>(s_in0, s_out0, a0, a1)"
-    cid = f"conv{tag}-{H}x{W}x{C}-f{F}-k{K}-s{S}-d{D}-p{P}-g{G}-ci{ci}-co{co}-fine{fine}-px{px}"
-    return Case(cid, call, t, [("T_in", ci, x)], [("T_out", co, y)], [("T_w", w), ("T_b", b)])
+    cid = f"conv{tag}-{H}x{W}x{C}-f{F}-k{K}-s{S}-d{D}-p{P}-g{G}-ci{ci}-co{co}-fine{fine}-px{px}" + (f"-lo{lo}" if lo else "")
+    return Case(cid, call, t, [("T_in", ci, x)], [("T_out", lo or co, y)], [("T_w", w), ("T_b", b)])
 
 
 def lanes_case(n, p1, p2):
@@ -373,6 +374,12 @@ FAMILIES = {
         conv_case(17, 6, 5, 4, 4, G=4, S=(2, 2), ci=4, co=4, fine=2),
         conv_case(18, 5, 6, 4, 4, fine=4, px=2),
         conv_case(19, 5, 5, 4, 4, ci=2, co=2, fine=7, t=FLOATS, tag="-float"),
+        # CO not dividing F (ungrouped): ceil(F/CO) filter steps, the last one's lanes past F idle, output
+        # beats of LO lanes (a divisor of F, at least CO) written at the step computing their last filter
+        conv_case(20, 4, 5, 4, 8, K=(1, 1), P=(0, 0, 0, 0), ci=2, co=3, lo=4),
+        conv_case(21, 5, 5, 4, 8, ci=2, co=3, fine=4, lo=4),
+        conv_case(22, 5, 5, 2, 6, ci=1, co=4, fine=9, lo=6),
+        conv_case(23, 5, 5, 4, 8, ci=4, co=5, fine=2, t=ACC_SAT, tag="-accsat", scale=1 / 4, lo=8),
     ]),
     "linear": (["linear.h"], [
         linear_case(1, 3, 8, 6, 1, 1),

@@ -11,15 +11,18 @@
 //   acc + p is exact before the conversion back to T_acc (only T_acc's overflow mode can act).
 //   Padding pixels are 0.
 //
-// Folding: the input stream has CI lanes, the output CO lanes; FINE of the KR*KC kernel
-// positions are done per cycle. Per cycle every output lane performs LC*FINE MACs, where LC
+// Folding: the input stream has CI lanes; CO filters are computed per cycle; FINE of the KR*KC
+// kernel positions are done per cycle. Per cycle every MAC lane performs LC*FINE MACs, where LC
 // (channels of one group inside an input beat) is CI for ordinary convolutions (C/G % CI == 0)
 // and C/G when a beat spans several groups (depthwise-like, CI % (C/G) == 0); these LC*FINE
 // products are a consecutive run of the (c, kr, kc) order above, so any folding gives the same
 // bits. FINE need not divide KR*KC: the LC*KR*KC products of a beat take KT = ceil(KR*KC/FINE)
-// steps, and the last step skips the slots past the run's end. Cycles per inference:
-// HO*WO * (C/CI) * (GPB*(F/G)/CO) * KT, GPB = CI/LC, i.e. HO*WO*C*F*KT / (G*CI*CO) for ordinary
-// convolutions.
+// steps, and the last step skips the slots past the run's end. Nor, ungrouped, CO the F filters:
+// the filters take NF = ceil(F/CO) steps, the last one skipping the lanes past the last filter, and
+// the output stream has LO lanes, a divisor of F at least CO (LO = CO when CO divides; grouped
+// convolutions always), each output beat written at the step computing its last filter.
+// Cycles per inference: HO*WO * (C/CI) * NF * KT, NF = ceil(GPB*(F/G)/CO), GPB = CI/LC, i.e.
+// HO*WO*(C/CI)*ceil(F/CO)*KT for ordinary convolutions.
 // Weights and bias may be plain arrays or ROMs of dfcc::code<T, C> entries (rom.h).
 // Each cycle reads one word of CO*LC*FINE weights (weights.h): from w[F][C/G][KR][KC] on chip,
 // partitioned so every lane reads its own bank, or from a stream of words (weights from DRAM).
@@ -34,31 +37,34 @@
 
 namespace dfcc {
 
-// The MAC stage: windows in (CI channels each), output pixels out (CO filters per beat).
-// `w` is the array w[F][C/G][KR][KC] or the stream of its words (weights.h). With P > 1 a beat
-// holds P windows of adjacent output columns side by side (lane p*CI + ci) and an output beat
-// their P pixels (lane p*CO + co), each computed by its own copy of the MAC array; the P copies
-// share each cycle's weight word.
+// The MAC stage: windows in (CI channels each), output pixels out (LO filters per beat, LO*P = LP lanes,
+// CO filters computed per step). `w` is the array w[F][C/G][KR][KC] or the stream of its words
+// (weights.h). With P > 1 a beat holds P windows of adjacent output columns side by side (lane p*CI + ci)
+// and an output beat their P pixels (lane p*LO + lo), each computed by its own copy of the MAC array; the
+// P copies share each cycle's weight word.
 template <class G, int F, int GROUPS, int CI, int CO, int FINE, int P, typename T_in, typename T_w, typename T_b,
-          typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W>
-void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI * P> >& in, hls::stream<vec<T_out, CO * P> >& out, W& w,
+          typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W, int LP>
+void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI * P> >& in, hls::stream<vec<T_out, LP> >& out, W& w,
               const T_b bias[F]) {
     constexpr int K = G::KR * G::KC, CG = G::C / GROUPS, FG = F / GROUPS;
     constexpr int BPG = CG > CI ? CG / CI : 1;  // input beats per group
     constexpr int GPB = CI > CG ? CI / CG : 1;  // groups per input beat
     constexpr int LC = CI / GPB;                // channels of one group in one beat
-    constexpr int NF = GPB * FG / CO;           // output beats per group of beats
+    constexpr int FB = GPB * FG;                // filters of a group of beats
+    constexpr int NF = (FB + CO - 1) / CO;      // filter steps per group of beats, the last one partly idle
+    constexpr int LO = LP / P;                  // output lanes of a pixel
     static_assert(G::C % GROUPS == 0 && F % GROUPS == 0, "groups must divide C and F");
     static_assert(CG % CI == 0 || CI % CG == 0, "CI must divide C/G or be a multiple of it");
-    static_assert(G::C % CI == 0 && (GPB * FG) % CO == 0, "lanes must divide the channels");
+    static_assert(G::C % CI == 0 && LP % P == 0 && FB % LO == 0, "lanes must divide the channels");
+    static_assert(LO == CO || (GROUPS == 1 && LO > CO), "a partly idle filter step is ungrouped, LO > CO");
     static_assert(FINE >= 1 && FINE <= K, "FINE must be in 1..KR*KC");
     constexpr int KT = (K + FINE - 1) / FINE;  // steps per window beat, the last one partly idle
     static_assert(G::WO % P == 0, "P must divide the output width");
     DFCC_HLS(ARRAY_PARTITION variable=bias cyclic factor=CO)
     T_acc acc[NF][P][CO];  // partial sums of the current group's filters
-    T_acc sum[P][CO];      // partial sums of the current output beat
+    T_acc sum[P][CO];      // partial sums of the current step's filters
     window<T_in, G::KR, G::KC, CI * P> x;
-    vec<T_out, CO * P> y;
+    vec<T_out, LP> y;
     vec<T_w, CO * LC * FINE> word;  // this cycle's weights
     DFCC_HLS(ARRAY_PARTITION variable=acc complete dim=2)
     DFCC_HLS(ARRAY_PARTITION variable=acc complete dim=3)
@@ -72,12 +78,17 @@ void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI * P> >& in, hls::stream<
                 for (int t = 0; t < KT; t++) {
                     DFCC_HLS(PIPELINE II=1)
                     if (fo == 0 && t == 0) x = in.read();
-                    const int f0 = (bt / BPG) * GPB * FG + fo * CO;  // first filter of this beat
+                    const int r0 = fo * CO;                          // first filter of this step in the group's
+                    const int f0 = (bt / BPG) * FB + r0;             // first filter of this step
                     const int c0 = (bt % BPG) * LC;                  // first channel (in group)
+                    const int end = r0 + CO < FB ? r0 + CO : FB;     // past this step's last filter
+                    const int cut = end / LO * LO;  // the filters before it complete the output beat this step writes
                     mac_word<CO, LC, FINE>(w, word, f0, c0, t);
                     for (int p = 0; p < P; p++) {
                         for (int co = 0; co < CO; co++) {
-                            const int gl = (fo * CO + co) / FG;  // group of this lane inside the beat
+                            const int r = r0 + co;
+                            if (FB % CO != 0 && r >= FB) continue;  // past the last filter: an idle lane
+                            const int gl = r / FG;  // group of this lane inside the beat
                             if (t == 0) sum[p][co] = bt % BPG == 0 ? T_acc(val(bias[f0 + co])) : acc[fo][p][co];
                             for (int m = 0; m < LC * FINE; m++) {
                                 const int j = t * LC * FINE + m;  // position in the (c, kr, kc) run
@@ -87,21 +98,29 @@ void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI * P> >& in, hls::stream<
                                                              val(word.data[co * LC * FINE + m])));
                             }
                             acc[fo][p][co] = sum[p][co];
-                            y.data[p * CO + co] = T_out(T_mid(sum[p][co]));
+                            if (r < cut) y.data[p * LO + (LO == CO ? co : r % LO)] = T_out(T_mid(sum[p][co]));
                         }
                     }
-                    if (bt % BPG == BPG - 1 && t == KT - 1) out.write(y);
+                    if (bt % BPG == BPG - 1 && t == KT - 1 && cut > r0) out.write(y);
+                    if (LO != CO && t == KT - 1) {  // this step's sums of the next output beat, after the write
+                        for (int p = 0; p < P; p++) {
+                            for (int co = 0; co < CO; co++) {
+                                const int r = r0 + co;
+                                if (r >= cut && r < FB) y.data[p * LO + r % LO] = T_out(T_mid(sum[p][co]));
+                            }
+                        }
+                    }
                 }
             }
         }
     }
 }
 
-// Convolution stage: input [H][W][C] in CI lanes, output [HO][WO][F] in CO lanes; weights `w` on chip
-// (w[F][C/G][KR][KC]) or streamed from DRAM (offchip.h).
+// Convolution stage: input [H][W][C] in CI lanes, output [HO][WO][F] in LO lanes (CO filters a step, conv_mac);
+// weights `w` on chip (w[F][C/G][KR][KC]) or streamed from DRAM (offchip.h).
 template <class G, int F, int GROUPS, int CI, int CO, int FINE, typename T_in, typename T_w, typename T_b,
-          typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W>
-void conv(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
+          typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W, int LO>
+void conv(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, LO> >& out, W& w, const T_b bias[F]) {
     DFCC_HLS(DATAFLOW)
     hls::stream<window<T_in, G::KR, G::KC, CI> > windows;
     DFCC_TASKS;

@@ -111,8 +111,8 @@ void column_window(hls::stream<vec<T, G::KR * P> >& in, hls::stream<window<T, G:
 // conv.h's conv with its line buffer in DRAM: `ring_wr` and `ring_rd` are two m_axi ports on the same
 // buffer of H*W*C/CI beats.
 template <class G, int F, int GROUPS, int CI, int CO, int FINE, int BURST, typename T_in, typename T_w,
-          typename T_b, typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W>
-void conv_rows(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F],
+          typename T_b, typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W, int LO>
+void conv_rows(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, LO> >& out, W& w, const T_b bias[F],
                vec<T_in, CI>* ring_wr, const vec<T_in, CI>* ring_rd) {
     DFCC_HLS(DATAFLOW)
     constexpr int BEATS = G::H * G::W * (G::C / CI);

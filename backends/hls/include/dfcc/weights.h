@@ -3,7 +3,8 @@
 // A word holds the WL = CO*LC*FINE weights of a cycle, lane co*LC*FINE + m for output lane co and the
 // m-th product of its run (conv.h: position t*LC*FINE + m of the (c, kr, kc) order, filter f0 + co,
 // channel c0 + c; linear.h: KR = KC = FINE = 1). Slots past the run's end (FINE not dividing KR*KC, the
-// last step) are don't-cares the MAC skips: on chip they repeat the run's last weight. The word comes from the node's on-chip weight array
+// last step) are don't-cares the MAC skips: on chip they repeat the run's last weight; so are the lanes
+// past the last filter (CO not dividing F, the last filter step): on chip the previous step's filters. The word comes from the node's on-chip weight array
 // (partitioned so every lane reads its own bank each cycle), or, when the node streams its weights from
 // DRAM, is the next word of a stream in that same order (offchip.h). The MAC code is the same either way.
 #ifndef DFCC_WEIGHTS_H
@@ -22,10 +23,11 @@ inline void mac_word(const T_w (&w)[F][CG][KR][KC], vec<T_w, CO * LC * FINE>& wo
     DFCC_HLS(ARRAY_PARTITION variable=w complete dim=4)
     constexpr int K = KR * KC;
     for (int co = 0; co < CO; co++) {
+        const int f = F % CO == 0 || f0 + co < F ? f0 + co : f0 + co - CO;  // an idle lane reads its own bank
         for (int m = 0; m < LC * FINE; m++) {
             const int run = t * LC * FINE + m;
             const int j = K % FINE == 0 || run < LC * K ? run : LC * K - 1;  // an idle slot reads in bounds
-            word.data[co * LC * FINE + m] = w[f0 + co][c0 + j / K][j % K / KC][j % KC];
+            word.data[co * LC * FINE + m] = w[f][c0 + j / K][j % K / KC][j % KC];
         }
     }
 }
