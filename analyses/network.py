@@ -6,10 +6,6 @@ A lane converter (`dfcc::lanes`) sits on every edge whose producer writes other 
 consumer reads (each kind states both: `stream_lanes`, `read_lanes`), as the HLS emitter inserts it;
 it is a stage of the pipeline like the nodes, so its cycles bound the II and its depth adds to the latency.
 
-A stage that reads none of its input part of each inference (a transpose writing its buffer out, a window
-generator walking the padding between images: `NodeKind.closed_cycles`) adds those cycles to its input's
-span: behind a slower producer, whose beats come spread over the whole II, that is more than its own cycles.
-
 The graph is read from the IR once (`Network.from_module`); `Network.evaluate(choices)` is then a
 pure function of the choices, which is what the DSE calls in its loop.
 """
@@ -17,7 +13,6 @@ pure function of the choices, which is what the DSE calls in its loop.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from xdsl.dialects.builtin import ModuleOp, StringAttr
@@ -28,7 +23,7 @@ from dfcc.dialects.dataflow import PLATFORM_ATTR, StreamType
 from dfcc.errors import DfccError
 from dfcc.hardware.cycles import (
     PIPELINED_LOOP_LATENCY, batch_cycles, lane_conversion_steps, lane_converter_cycles, lane_converter_depth,
-    lane_converter_interval, network_ii, reopened_stage_cycles,
+    lane_converter_interval, network_ii,
 )
 from dfcc.hardware.logic import stage_logic
 from dfcc.kinds.registry import kind_of
@@ -149,7 +144,6 @@ class Network:
         self._ins = [[(e, edges[e].producer, edges[e].elements, edges[e].bits) for e in ins] for ins in self.in_edges]
         self._lanes: dict[tuple[int, tuple[int, ...], int], tuple[tuple[int, ...], int]] = {}
         self._paced_cycles: dict[tuple[int, tuple[int, ...], int], int] = {}
-        self._closed_cycles: dict[tuple[int, tuple[int, ...]], int] = {}
 
     @staticmethod
     def from_module(module: ModuleOp) -> Network:
@@ -253,9 +247,8 @@ class Network:
                  max_bits_per_cycle: float | None = None, trace_latency: bool = True) -> Totals:
         """Totals of one design point; with `max_bits_per_cycle` (the platform's off-chip bandwidth)
         the II is slowed to what DRAM can feed. Without `trace_latency` the first inference's latency is
-        not traced (a search comparing IIs and resources needs none): `latency_cycles` is the coarser
-        II + pipeline depth, and a stage closed to its input part of the time (`_reopened`, which needs
-        its input's traced span) is costed at its own cycles."""
+        not traced (a search comparing IIs and resources needs none) and `latency_cycles` is the
+        coarser II + pipeline depth."""
         costs = tuple(m.cost(*choice) for m, choice in zip(self.nodes, choices))  # (folding, memory[, mult, on_chip])
         converters = self.converters(choices)
         on_edge = {c.edge: c for c in converters}
@@ -306,13 +299,8 @@ class Network:
         cycles = [c.cycles for c in costs]
         for c in converters:  # a converter is named after, and counted as the bottleneck of, its consumer
             cycles[self.edges[c.edge].consumer] = max(cycles[self.edges[c.edge].consumer], c.cycles)
-        first_latency = 0
-        if trace_latency:
-            _, last, arrival = self._trace(costs, on_edge)
-            first_latency = int(round(max(last)))
-            for i, choice in enumerate(choices):
-                cycles[i] = max(cycles[i], self._reopened(i, choice[0], arrival, costs, on_edge))
         compute_ii = network_ii(cycles)
+        first_latency = self._first_latency(costs, on_edge) if trace_latency else 0
         conv_lut, conv_ff = (sum(x) for x in zip((0, 0), *(c.logic() for c in converters)))
         offchip = sum(c.offchip_bits for c in costs)
         ii = compute_ii
@@ -343,34 +331,6 @@ class Network:
                 model.op, dict(zip(model.factors, folding)), key[2])
         return cycles
 
-    def closed_cycles(self, i: int, folding: tuple[int, ...]) -> int:
-        """Cycles per inference node `i` at `folding` reads none of its main input (`NodeKind.closed_cycles`); cached."""
-        key = (i, folding)
-        cycles = self._closed_cycles.get(key)
-        if cycles is None:
-            model = self.nodes[i]
-            cycles = self._closed_cycles[key] = kind_of(model.op).closed_cycles(model.op, dict(zip(model.factors, folding)))
-        return cycles
-
-    def _reopened(self, i: int, folding: tuple[int, ...], arrival: Callable[[int], tuple[float, float]],
-                  costs: tuple[NodeCost, ...], converters: dict[int, Converter]) -> int:
-        """Cycles per inference of node `i` closed to its main input part of the time (0: never): that
-        input's span (`arrival`, traced), then the closed cycles, less what the streams in front of it hold
-        meanwhile (the edge's FIFO; through a converter also the beat it splits and its own output FIFO)."""
-        closed = self.closed_cycles(i, folding) if self.in_edges[i] else 0
-        if not closed:
-            return 0
-        e = self.in_edges[i][0]
-        first, last = arrival(e)
-        edge, conv = self.edges[e], converters.get(e)
-        beats = edge.elements // max(1, costs[edge.producer].out_lanes)
-        if conv is None:
-            return math.ceil(reopened_stage_cycles(last - first, closed, edge.ir_depth, beats))
-        # a converter's output beats in the producer's: out / in of them per producer beat
-        out_beats = conv.elements // conv.lanes_out
-        held = edge.ir_depth + 1 + DEFAULT_FIFO_DEPTH * beats / out_beats
-        return math.ceil(reopened_stage_cycles(last - first, closed, held, beats))
-
     def _paced(self, costs: tuple[NodeCost, ...], choices: list[Choice],
                converters: dict[int, Converter]) -> tuple[NodeCost, ...]:
         """`costs` with the cycles of every node whose main input a converter widens at that pace."""
@@ -382,10 +342,8 @@ class Network:
                 paced[i] = replace(costs[i], cycles=cycles)
         return tuple(paced)
 
-    def _trace(self, costs: tuple[NodeCost, ...], converters: dict[int, Converter]
-               ) -> tuple[list[float], list[float], Callable[[int], tuple[float, float]]]:
-        """Each node's first and last output beat of one inference through the empty pipeline, and
-        `arrival(e)`: the first and last beat of edge `e` at its consumer.
+    def _first_latency(self, costs: tuple[NodeCost, ...], converters: dict[int, Converter]) -> int:
+        """Cycles from the first input beat to the last output beat of one inference.
 
         Per node, from its start S (its inputs' first beats arrive), its inputs' last beat Lin and its
         first output F: F = S + max(depth, fill * (Lin - S) + pipeline + lag), the fill share of an
@@ -431,8 +389,7 @@ class Network:
             # a stage without hardware (cycles 0: a reshape passes its producer's words on) has no output rate
             drain = (cost.drain or beats_out[i]) if cost.cycles else 0
             last[i] = max(done_in + pipe, start + cost.cycles, first[i] + drain)
-        return first, last, arrival
-
+        return int(round(max(last)))
 
 
 def fifo_memory(depth: int, bits: int, lanes: int) -> tuple[int, int]:

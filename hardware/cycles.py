@@ -91,16 +91,6 @@ def windowed_stage_cycles(
     return max(walk, busy + within_row + next_row + next_inference)
 
 
-def reopened_stage_cycles(span: float, closed: int, held_beats: float, beats: int) -> float:
-    """Cycles per inference of a stage that reads none of its input for `closed` cycles between two
-    inferences, its `beats` input beats arriving over `span` cycles from its producer: the producer
-    waits for it once the streams in between hold `held_beats` of them."""
-    # dfcc: max-plus recursion of a producer/consumer pair over a bounded FIFO (Baccelli et al., Synchronization
-    # and Linearity, 1992, ch. 2) for a consumer closed between its reads, as a single-buffered (no ping-pong)
-    # stage loads then drains its block in turn (Zhang et al., FPGA'15)
-    return span + 1 + closed - held_beats * span / max(beats - 1, 1)
-
-
 def tiled_conv_cycles(first_window: int, last_window: int, padded_pixels: int, beats_per_pixel: int,
                       pixels_out: int, steps_per_beat: int, out_beats_per_pixel: int) -> int:
     """Cycles per inference of a weight-stationary conv (conv.h conv_tiled): per tile of output pixels it

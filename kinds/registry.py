@@ -15,7 +15,6 @@ from xdsl.ir import Operation
 
 from dfcc.dialects.dataflow import NodeOp
 from dfcc.errors import DfccError
-from dfcc.kinds.window import WindowOp
 
 
 class NodeKind:
@@ -56,16 +55,6 @@ class NodeKind:
         """Cycles per inference when its main input's beats come at most one per `interval` cycles (a
         lane converter widening them in front of it): more than its cost's where the pace opens gaps
         its own loop cannot fill (a window generator's); 0 where the cost's cycles still hold."""
-        return 0
-
-    def closed_cycles(self, op: NodeOp, folding: Mapping[str, int]) -> int:
-        """Cycles per inference between its last read of one inference's main input and its first read of
-        the next, in which it reads none (a single-buffered stage writing its block out, a window generator
-        walking the padding below and above the image): with its input spread over its producer's span,
-        these add to that span (analyses/network.py). 0: it reads on as soon as the input comes."""
-        if isinstance(op, WindowOp):  # one beat a cycle over every padded position (window.h)
-            return -(-op.padding_between_inferences() * op.operands[0].type.get_shape()[-1]
-                     // self.stream_lanes(op, folding)[0])
         return 0
 
     def emit_hls(self, em, op: NodeOp) -> None:

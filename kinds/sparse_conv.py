@@ -131,28 +131,18 @@ def work_function(op, kind, groups: int) -> Callable[[Folding], PeWork]:
     return work
 
 
-def held_pixel_cycles(op, kind, groups: int, folding) -> int:
-    """Cycles the busiest PE spends on the pixel a reordering deal holds back (sparse_conv.h sparse_deal
-    deals an inference's last pixel after reading all of it, and reads none of the next meanwhile);
-    0 when the deal keeps the channel order."""
-    work = work_function(op, kind, groups)(tuple(folding[k] for k in op.folding_extents()))
-    return math.ceil(work.loads.max()) if work.reorders else 0
-
-
 def with_sparse_depth(model: NodeModel, dense_per_pixel: Callable[[Folding], int],
                       work: Callable[[Folding], PeWork]) -> NodeModel:
-    """The dense node's model with the per-pixel term of its depth and drain replaced by the busiest PE's
-    expected cycles per pixel, plus (depth) the pixel the deal holds back when it reorders channels."""
+    """The dense node's model with the per-pixel term of its depth replaced by the busiest PE's expected
+    cycles per pixel, plus the pixel the deal holds back when it reorders channels."""
     dense = model.evaluate
 
     def evaluate(folding: Folding) -> NodeCost:
         cost, w = dense(folding), work(folding)
         held = w.slots.shape[0] if w.reorders else 0
-        per_pixel = math.ceil(w.loads.max())
-        # a pixel's timing across the PE queues is not traced: no pixel_work or burst; its output pixels
-        # follow each other at the busiest PE's pace
-        return replace(cost, depth=cost.depth - dense_per_pixel(folding) + per_pixel + held,
-                       drain=cost.drain // dense_per_pixel(folding) * per_pixel, pixel_work=0, burst=0)
+        # a pixel's timing across the PE queues is not traced: no pixel_work or burst
+        return replace(cost, depth=cost.depth - dense_per_pixel(folding) + math.ceil(w.loads.max()) + held,
+                       pixel_work=0, burst=0)
 
     model.evaluate = evaluate
     return model
@@ -282,9 +272,6 @@ class SparseConv(Conv):
         model = with_sparse_memory(super().cost(op), memory)
         return with_sparse_depth(model, lambda folding: conv_pixel_cycles(c, f, kr * kc, groups, folding),
                                  work_function(op, self, groups))
-
-    def closed_cycles(self, op: SparseConvOp, folding) -> int:
-        return max(super().closed_cycles(op, folding), held_pixel_cycles(op, self, op.groups.value.data, folding))
 
     def paced_cycles(self, op: SparseConvOp, folding, interval: int) -> int:
         return 0  # the pace of a widened input is not costed for the PE array (its queues absorb some of it)

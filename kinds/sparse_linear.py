@@ -21,8 +21,8 @@ from dfcc.kinds.hls_types import prod
 from dfcc.kinds.linear import Linear, LinearFields, linear_row_cycles, linear_rows
 from dfcc.kinds.registry import register
 from dfcc.kinds.sparse_conv import (
-    channel_slots, constant_weights, expected_histogram, held_pixel_cycles, sparse_memory, stored_weights,
-    with_sparse_depth, with_sparse_memory, work_function,
+    channel_slots, constant_weights, expected_histogram, sparse_memory, stored_weights, with_sparse_depth,
+    with_sparse_memory, work_function,
 )
 
 
@@ -49,9 +49,6 @@ class SparseLinear(Linear):
             return math.ceil(sparse_conv_cycles(rows, 1, c, f, rows, 1, lanes_in, lanes_out, work(folding).loads))
 
         return cycles
-
-    def closed_cycles(self, op: SparseLinearOp, folding) -> int:
-        return held_pixel_cycles(op, self, 1, folding)
 
     def emit_hls(self, em, op: SparseLinearOp) -> None:
         """The sparse conv kernel with a 1x1 kernel over a rows x 1 image (module doc)."""

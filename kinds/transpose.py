@@ -79,12 +79,6 @@ class Transpose(FixedIsFloatThenCast, NodeKind):
         coarse = (op.folding() if folding is None else folding)["coarse"]
         return coarse, coarse
 
-    def closed_cycles(self, op: TransposeOp, folding) -> int:
-        """transpose.h writes the whole buffer out, a beat a cycle, before it reads the next inference."""
-        if len(op.moved_dim_groups()) <= 1:  # a relabelling: no stage
-            return 0
-        return -(-op.output.type.num_elements // self.stream_lanes(op, folding)[1])
-
     def cost(self, op: TransposeOp) -> NodeModel:
         elements = op.input.type.num_elements
         bits = stream_bits(op.input)

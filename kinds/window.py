@@ -49,13 +49,6 @@ class WindowOp(NodeOp):
         if in_type.get_shape()[0] != 1:
             raise VerifyException(f"{where}: batch 1 only")
 
-    def padding_between_inferences(self) -> int:
-        """Padded positions the window walk passes between one image's last pixel and the next image's
-        first (the rest of the last row, the rows below and above, the start of the first row)."""
-        _, _, _, (pt, pb, pl, pr) = self.window_geometry()
-        width = self.operands[0].type.get_shape()[2]
-        return (pt + pb) * (width + pl + pr) + pl + pr
-
     def expected_spatial(self, height: int, width: int) -> tuple[int, int]:
         (kr, kc), (sr, sc), (dr, dc), (pt, pb, pl, pr) = self.window_geometry()
         return window_output_size(height, kr, sr, dr, pt, pb), window_output_size(width, kc, sc, dc, pl, pr)
