@@ -32,6 +32,20 @@ def uram(width: int, depth: int) -> int:
     return -(-width // URAM_WIDTH) * -(-depth // URAM_DEPTH)
 
 
+def uram_rows(width: int, depth: int, bits: int) -> int:
+    """Rows of a URAM ROM one word of `bits`-bit weights takes: 2 (its halves in rows 2d and 2d+1, half
+    as wide and twice as deep, both ports reading one each cycle) where that takes fewer URAM288, else 1."""
+    # UG573 (UltraRAM): two 72-bit ports, each reading one address per cycle
+    half = -(-(width // bits) // 2) * bits
+    return 2 if uram(half, 2 * depth) < uram(width, depth) else 1
+
+
+def uram_rom(width: int, depth: int, bits: int) -> int:
+    """URAM288 blocks of a ROM read one word a cycle, at its cheaper row layout (`uram_rows`)."""
+    rows = uram_rows(width, depth, bits)
+    return uram(-(-(width // bits) // rows) * bits, rows * depth)
+
+
 def lutram_luts(width: int, depth: int) -> int:
     """LUTs for a memory held in LUTRAM instead of BRAM (64 bits per LUT6)."""
     # Xilinx UG474/UG574: a LUT6 is a 64x1 RAM; at BRAM18 size this is the 288 LUT/BRAM18 trade

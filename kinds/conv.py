@@ -338,7 +338,7 @@ class Conv(NodeKind):
                 bram18=w_bram + window.bram18 + a_bram + b_bram + ring_bram, uram=0,
                 lut=logic.lut + w_lut + window.lut + a_lut + b_lut + ring.lut, ff=logic.ff + ring.ff,
                 offchip_bits=reread,
-                out_lanes=self.stream_lanes(op, dict(zip(factors, folding)))[1], weight_width=ww, weight_depth=wd, weight_bits=w_bits, mult_lut=mults * lut_multiplier(d_bits, w_bits),
+                out_lanes=self.stream_lanes(op, dict(zip(factors, folding)))[1], weight_width=ww, weight_depth=wd, weight_bits=w_bits, word_stream=True, mult_lut=mults * lut_multiplier(d_bits, w_bits),
                 weight_sweeps=ho * wo,
                 # conv.h conv_mac: each window beat's MACs run as it arrives (after the last one, a beat's
                 # worth is left), the pixels one after the other

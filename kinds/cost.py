@@ -32,7 +32,7 @@ from dfcc.dialects.dataflow import (
 from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY, sliding_window_fill, stage_cycles
 from dfcc.hardware.logic import stage_logic
 from dfcc.hardware.offchip import WEIGHT_FIFO_DEPTH, split_depth, streamed_weight_bits, weight_reader_adapters
-from dfcc.hardware.memory import bram18, line_buffer, lutram_luts, uram, window_buffer
+from dfcc.hardware.memory import bram18, line_buffer, lutram_luts, uram, uram_rom, window_buffer
 from dfcc.kinds.registry import kind_of
 from dfcc.kinds.sparse_weights import SparseWeightsOp
 from dfcc.kinds.weights import WeightsOp
@@ -82,6 +82,7 @@ class NodeCost:
     weight_width: int = 0
     weight_depth: int = 0
     weight_bits: int = 0  # bits of one weight (its memory's words are weight_width / weight_bits weights)
+    word_stream: bool = False  # its MAC takes its words as a stream too (hls_offchip.py): in URAM a packed ROM of them
     mult_lut: int = 0  # LUTs its multipliers take when built from fabric instead of DSPs
     weight_sweeps: float = 0  # times per inference the stage reads its whole weight memory (a lookup: a fraction)
     offchip_bits: int = 0  # bits per inference moved to or from DRAM
@@ -114,8 +115,7 @@ class NodeCost:
             on, off = (0, depth) if memory == "off_chip" else split_depth(depth, on_chip)
             saved_lut = 0 if in_bram else lutram_luts(width, depth) if width * depth else 0
             # the streamed words pass through the FIFO from the weight reader to the MAC (offchip.h)
-            buffer_bram = bram18(width, WEIGHT_FIFO_DEPTH, fifo=True)
-            buffer_lut = 0 if buffer_bram else lutram_luts(width, WEIGHT_FIFO_DEPTH)
+            buffer_bram, buffer_lut = word_fifo(width)
             ports_bram, ports = weight_reader_adapters(width, self.weight_bits or width, period)
             spilled = _replace(self, bram18=self.bram18 - in_bram + buffer_bram + ports_bram,
                                lut=self.lut - saved_lut + buffer_lut + ports.lut, ff=self.ff + ports.ff,
@@ -130,12 +130,24 @@ class NodeCost:
             if memory == "lutram":
                 return _replace(spilled, lut=spilled.lut + lutram_luts(width, on))
             raise ValueError(f"unknown memory '{memory}'")
-        if memory == "uram":
+        if memory == "uram" and not self.word_stream:
             return _replace(self, bram18=self.bram18 - in_bram, uram=self.uram + uram(width, depth))
+        if memory == "uram":
+            # a packed ROM of whole words read by weight_rom (weights.h) into a FIFO to the MAC
+            fifo_bram, fifo_lut = word_fifo(width)
+            return _replace(self, bram18=self.bram18 - in_bram + fifo_bram, lut=self.lut + fifo_lut,
+                            uram=self.uram + uram_rom(width, depth, self.weight_bits or width))
         if memory == "lutram":
             extra = lutram_luts(width, depth) if in_bram else 0  # tiny memories are LUTRAM already
             return _replace(self, bram18=self.bram18 - in_bram, lut=self.lut + extra)
         raise ValueError(f"unknown memory '{memory}'")
+
+
+def word_fifo(width: int) -> tuple[int, int]:
+    """(BRAM18, LUT) of the FIFO of weight words from a node's weight reader to its MAC (a FIFO's memory:
+    BRAM, SRL or LUTRAM, UG573/UG574)."""
+    blocks = bram18(width, WEIGHT_FIFO_DEPTH, fifo=True)
+    return blocks, 0 if blocks else lutram_luts(width, WEIGHT_FIFO_DEPTH)
 
 
 def _replace(cost: NodeCost, **changes) -> NodeCost:

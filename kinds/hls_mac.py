@@ -14,6 +14,7 @@ import numpy as np
 from dfcc.dialects.dataflow import MULT_IMPL_ATTR, FixedType
 from dfcc.dialects.fixed_point import accumulator_bound
 from dfcc.dialects.resources import elements_array
+from dfcc.kinds.hls_offchip import packed_in_uram
 from dfcc.kinds.hls_types import Fx, Rom, cpp_type, fx_of, sanitize
 
 
@@ -64,7 +65,8 @@ def mac_types(em, op, w_shape: tuple[int, ...]) -> tuple[Rom, Rom, str, str | No
     f = w_shape[0]
     b_op = em.weights(op.bias, op, "bias") if op.bias is not None else None
     out_fixed = em.fixed_type(op.output)
-    on_chip = op.on_chip_percent() == 100  # else the weights' words are laid out by kinds/hls_offchip.py
+    # else the weights' words are laid out by kinds/hls_offchip.py
+    on_chip = op.on_chip_percent() == 100 and not packed_in_uram(op)
     if out_fixed is None:
         w_rom = em.rom(w_op, shape=w_shape, keep=on_chip)
         b_rom = em.rom(b_op) if b_op is not None else zero_rom(em, f"b_{sanitize(name)}_zero", f, None)

@@ -9,6 +9,11 @@ sweep through `dfcc::weight_reader` (offchip.h), over m_axi ports whose arrays h
 bytes (`DramBuffer.image`: the project writes weights.bin and its layout, the testbench loads the same).
 The reader is a stage of the node, not a node of its own: the weights are an operand of the node that
 reads them (ARCHITECTURE.md).
+
+A node whose weights live in URAM keeps them packed the same way: one ROM of its words in that order
+(`rom_2p` in URAM, a word in one row, or its halves in two rows the two ports read together where that
+takes fewer blocks: hardware/memory.py `uram_rows`, as the cost model counts them), read by
+`dfcc::weight_rom` (weights.h) into the MAC's word stream.
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ from dataclasses import replace
 
 import numpy as np
 
+from dfcc.dialects.dataflow import WEIGHTS_MEMORY_ATTR
+from dfcc.hardware.memory import uram_rows
 from dfcc.hardware.offchip import DDR_BURST, WEIGHT_FIFO_DEPTH, dram_layout, split_depth
-from dfcc.kinds.cost import WEIGHT_PERIOD_FACTOR
+from dfcc.kinds.cost import DEFAULT_WEIGHT_BITS, WEIGHT_PERIOD_FACTOR
 from dfcc.kinds.ddr_fifo import DramBuffer
-from dfcc.kinds.hls_types import Rom, codes_of, sanitize
+from dfcc.kinds.hls_types import HLS, Rom, codes_of, sanitize
 
 def mac_words(weights: np.ndarray, channels: int, groups: int, lanes_in: int, lanes_out: int,
               fine: int) -> np.ndarray:
@@ -76,6 +83,9 @@ def mac_weights(em, op, w_rom: Rom, sweeps: int, *, channels: int, groups: int, 
     """The weights argument of the node's MAC kernel call: its ROM, or (weights streamed from DRAM) the
     stream of its words, fed by a weight reader (and, when part stays on chip, a merge with its ROM)."""
     percent = op.on_chip_percent()
+    if percent == 100 and packed_in_uram(op):
+        return _uram_words(em, op, w_rom, sweeps, mac_words(np.asarray(w_rom.values, dtype=np.float64), channels,
+                                                            groups, lanes_in, lanes_out, fine))
     if percent == 100:
         return w_rom.name
     name = op.node_name.data
@@ -121,3 +131,27 @@ def mac_weights(em, op, w_rom: Rom, sweeps: int, *, channels: int, groups: int, 
     merged = em.temp_stream(f"{name}_words", w_rom.elem, lanes)
     em.calls.append(f"dfcc::weight_merge<{sweeps}, {on}, {off}>({rom.name}, {fifo.name}, {merged.name});  // {name}")
     return merged.name
+
+
+def packed_in_uram(op) -> bool:
+    """Whether the node keeps its whole weight memory in URAM, as one packed ROM of its MAC's words."""
+    memory = op.attributes.get(WEIGHTS_MEMORY_ATTR)
+    return memory is not None and memory.data == "uram" and op.on_chip_percent() == 100
+
+
+def _uram_words(em, op, w_rom: Rom, sweeps: int, words: np.ndarray) -> str:
+    """The stream of the node's words read by `dfcc::weight_rom` from their packed ROM, bound to URAM."""
+    name = op.node_name.data
+    depth, lanes = words.shape
+    bits = w_rom.fx.width if w_rom.fx is not None else DEFAULT_WEIGHT_BITS  # float weights costed at this width
+    rows = uram_rows(lanes * bits, depth, bits)
+    row_lanes = -(-lanes // rows)
+    packed = np.pad(words, ((0, 0), (0, rows * row_lanes - lanes))).reshape(depth * rows, row_lanes)
+    rom = em.add_rom(replace(w_rom, name=f"{w_rom.name}_words", shape=packed.shape, values=packed,
+                             comment=f"{name}: {depth} words of {lanes} weights, {rows} row(s) each, in URAM"))
+    em.storage.append(f"{HLS}(BIND_STORAGE variable={rom.name} type=rom_2p impl=uram)  // {name}: uram")
+    em.packed_weights.add(op)
+    words_stream = em.temp_stream(f"{name}_words", w_rom.elem, lanes)
+    words_stream.depth = WEIGHT_FIFO_DEPTH
+    em.calls.append(f"dfcc::weight_rom<{sweeps}, {depth}, {rows}>({rom.name}, {words_stream.name});  // {name}")
+    return words_stream.name

@@ -117,7 +117,7 @@ class Linear(NodeKind):
             return NodeCost(
                 cycles=cycles, depth=per_row + STAGE_PIPELINE_CYCLES, fill=1.0 / rows,
                 dsp=multiplier_dsp(mults, d_bits, w_bits), bram18=w_bram + a_bram + b_bram, uram=0,
-                lut=logic.lut + w_lut + a_lut + b_lut, ff=logic.ff, out_lanes=self.stream_lanes(op, {"coarse_in": ci, "coarse_out": co})[1], weight_width=ww, weight_depth=wd, weight_bits=w_bits,
+                lut=logic.lut + w_lut + a_lut + b_lut, ff=logic.ff, out_lanes=self.stream_lanes(op, {"coarse_in": ci, "coarse_out": co})[1], weight_width=ww, weight_depth=wd, weight_bits=w_bits, word_stream=True,
                 mult_lut=mults * lut_multiplier(d_bits, w_bits), weight_sweeps=rows,
             )
 

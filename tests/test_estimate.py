@@ -59,8 +59,10 @@ def test_conv_3x3_256_cycles_dsp_bram():
     # weights 4608 x 2048 = 512 BRAM18, line buffer 64 x 2048 = 8, window buffer 192 x 128 = 6
     assert cost.bram18 == 526
     assert (cost.weight_width, cost.weight_depth) == (4608, 2048)
-    # URAM: ceil(4608/72) * ceil(2048/4096) = 64, and the weights leave BRAM
-    assert cost.with_memory("uram").uram == 64 and cost.with_memory("uram").bram18 == 14
+    # URAM: two 2304-bit rows a word, one per port: ceil(2304/72) * ceil(4096/4096) = 32 (one 4608-bit row:
+    # 64, half empty), and the weights leave BRAM; the 2-word FIFO to the MAC: 4608 * 2 / 64 = 144 LUTs
+    in_uram = cost.with_memory("uram")
+    assert (in_uram.uram, in_uram.bram18, in_uram.lut - cost.lut) == (32, 14, 144)
 
 
 def test_conv_multipliers_in_luts():

@@ -7,8 +7,8 @@ from dfcc.hardware.logic import (
     STAGE_CONTROL_FF, STAGE_CONTROL_LUT, Logic, lut_multiplier, mac_logic, stage_logic,
 )
 from dfcc.hardware.memory import (
-    LUT_PER_BRAM18, bram18, conv_weight_memory, line_buffer, lutram_luts, skip_fifo_depth, uram,
-    window_buffer,
+    LUT_PER_BRAM18, bram18, conv_weight_memory, line_buffer, lutram_luts, skip_fifo_depth, uram, uram_rom,
+    uram_rows, window_buffer,
 )
 from dfcc.hardware.roofline import dsp_roofline, multiplier_roofline
 
@@ -63,6 +63,20 @@ def test_uram_and_lutram():
     assert uram(73, 4097) == 4
     assert lutram_luts(16, 64) == 16
     assert LUT_PER_BRAM18 == lutram_luts(18, 1024) == 288  # the BRAM18 <-> LUTRAM trade
+
+
+def test_uram_rom_reads_half_words_on_both_ports():
+    """A 3x3 256->256 layer's ROM at ci=2, co=16, fine=9 (4608 bits x 2048 words, 16-bit weights): one 72-bit
+    port a word takes 64 URAM columns of 2048 of their 4096 rows; two 2304-bit rows a word, one per port, take
+    32 full ones. At 4096 words or more the halves gain nothing (128 both ways: one row kept); 3 weights of 16
+    bits split 32 + 16 bits, one URAM either way; a single weight cannot split."""
+    assert (uram(4608, 2048), uram_rows(4608, 2048, 16), uram_rom(4608, 2048, 16)) == (64, 2, 32)
+    assert (uram_rows(4608, 4096, 16), uram_rom(4608, 4096, 16)) == (1, 64)
+    assert (uram_rows(9216, 4096, 16), uram_rom(9216, 4096, 16)) == (1, 128)
+    assert (uram_rows(48, 100, 16), uram_rom(48, 100, 16)) == (1, 1)
+    assert (uram_rows(80, 10, 80), uram_rom(80, 10, 80)) == (1, 2)
+    # 96 lanes of 4 bits, 3 words (the lit model's conv2): 6 URAM in one row, 3 in two rows of 48 lanes
+    assert (uram(384, 3), uram_rows(384, 3, 4), uram_rom(384, 3, 4)) == (6, 2, 3)
 
 
 def test_weight_memory_check_512():

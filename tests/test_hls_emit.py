@@ -124,13 +124,15 @@ def test_literals_and_types():
 
 
 def test_weights_memory_becomes_bind_storage(tmp_path):
-    """explore's dataflow.weights_memory (uram/lutram) puts a BIND_STORAGE pragma on the node's ROMs."""
-    path = tmp_path / "uram.mlir"
-    path.write_text(SMALL.read_text().replace('{name = "conv0",', '{dataflow.weights_memory = "uram", name = "conv0",'))
-    top = emit_design(read_module(str(path))).files["top.cpp"]
-    assert "DFCC_HLS(BIND_STORAGE variable=w_conv0_w type=rom_2p impl=uram)" in top
-    assert "DFCC_HLS(BIND_STORAGE variable=w_conv0_b type=rom_2p impl=uram)" in top
-    assert top.count("BIND_STORAGE") == 2  # conv1 keeps BRAM (no pragma)
+    """explore's dataflow.weights_memory puts a BIND_STORAGE pragma on the node's ROMs: lutram on each; uram on
+    the packed ROM of its weight words alone (its bias stays in LUTs, as costed: tests/test_uram_weights.py)."""
+    for memory, bound in (("lutram", ("w_conv0_w", "w_conv0_b")), ("uram", ("w_conv0_w_words",))):
+        path = tmp_path / f"{memory}.mlir"
+        path.write_text(SMALL.read_text().replace('{name = "conv0",', f'{{dataflow.weights_memory = "{memory}", name = "conv0",'))
+        top = emit_design(read_module(str(path))).files["top.cpp"]
+        for rom in bound:
+            assert f"DFCC_HLS(BIND_STORAGE variable={rom} type=rom_2p impl={memory})" in top
+        assert top.count("BIND_STORAGE") == len(bound)  # conv1 keeps BRAM (no pragma)
 
 
 @pytest.mark.parametrize("model, node, why", [

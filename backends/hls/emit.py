@@ -122,6 +122,7 @@ class Emitter:
         self.headers: set[str] = {"vec.h"}  # top.h's kernel headers: streams, lanes, and the kinds' hls_headers
         self.dram: list[DramBuffer] = []  # off-chip arrays (evicted skip connections, streamed weights)
         self.streamed_weights: set[Operation] = set()  # nodes that read their weights from DRAM (hls_offchip.py)
+        self.packed_weights: set[Operation] = set()  # nodes whose packed URAM ROM hls_offchip.py bound itself
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -321,7 +322,7 @@ class Emitter:
                 raise self.error(op, "weights streamed from off-chip memory (dataflow.weights_memory = off_chip or "
                                      "dataflow.weights_on_chip) are built for dense conv and linear nodes only; keep "
                                      "this node's weights on chip (explore without off-chip-weights=true)")
-            if memory is not None and memory.data not in ("bram", "off_chip"):
+            if memory is not None and memory.data not in ("bram", "off_chip") and op not in self.packed_weights:
                 if memory.data not in _STORAGE_IMPL:
                     raise self.error(op, f"weights memory '{memory.data}' is not supported")
                 for rom in (r for r in self.roms if r not in before):

@@ -99,10 +99,11 @@ void weight_reader_beats(hls::stream<vec<code<T, C>, WL> >& out, const ap_uint<S
 
 // Words in the MAC's order: per sweep N = ON + OFF words, word d streamed when floor((d+1)*OFF/N) >
 // floor(d*OFF/N) (the OFF streamed words spread evenly, kinds/hls_offchip.py streamed_words), the others
-// read in turn from the on-chip rom. `due` is d*OFF mod N: a word is streamed when adding OFF carries.
+// read in turn from the on-chip rom, one packed word a row (the ON x width memory the cost model counts).
+// `due` is d*OFF mod N: a word is streamed when adding OFF carries.
 template <int SWEEPS, int ON, int OFF, typename T_w, int WL>
 void weight_merge(const T_w rom[ON][WL], hls::stream<vec<T_w, WL> >& off, hls::stream<vec<T_w, WL> >& out) {
-    DFCC_HLS(ARRAY_PARTITION variable=rom complete dim=2)
+    DFCC_HLS(ARRAY_RESHAPE variable=rom complete dim=2)
     constexpr int N = ON + OFF;
     for (int s = 0; s < SWEEPS; s++) {
         int due = 0, r = 0;

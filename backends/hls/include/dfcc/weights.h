@@ -6,7 +6,8 @@
 // last step) are don't-cares the MAC skips: on chip they repeat the run's last weight; so are the lanes
 // past the last filter (CO not dividing F, the last filter step): on chip the previous step's filters. The word comes from the node's on-chip weight array
 // (partitioned so every lane reads its own bank each cycle), or, when the node streams its weights from
-// DRAM, is the next word of a stream in that same order (offchip.h). The MAC code is the same either way.
+// DRAM (offchip.h) or keeps them in URAM (weight_rom below), is the next word of a stream in that same
+// order. The MAC code is the same either way.
 #ifndef DFCC_WEIGHTS_H
 #define DFCC_WEIGHTS_H
 
@@ -39,6 +40,23 @@ inline void mac_word(const T_w (&w)[F][C], vec<T_w, CO * LC * FINE>& word, int f
     DFCC_HLS(ARRAY_PARTITION variable=w cyclic factor=LC dim=2)
     for (int co = 0; co < CO; co++) {
         for (int c = 0; c < LC; c++) word.data[co * LC + c] = w[f0 + co][c0 + c];
+    }
+}
+
+// A packed ROM (a node whose weights live in URAM): its words in the MAC's order, R rows each, R-1 of them
+// holding the first lanes of the word (RL a row); with R = 2 the two ports of the rom_2p memory read a word's
+// two rows in one cycle. -> the D words, SWEEPS times, one a cycle (the MAC reads them as from DRAM below).
+template <int SWEEPS, int D, int R, typename T_w, int RL, int WL>
+void weight_rom(const T_w rom[D * R][RL], hls::stream<vec<T_w, WL> >& out) {
+    static_assert(R * RL >= WL && (R - 1) * RL < WL, "R rows of RL lanes hold a word");
+    DFCC_HLS(ARRAY_RESHAPE variable=rom complete dim=2)
+    for (int s = 0; s < SWEEPS; s++) {
+        for (int d = 0; d < D; d++) {
+            DFCC_HLS(PIPELINE II=1)
+            vec<T_w, WL> word;
+            for (int l = 0; l < WL; l++) word.data[l] = rom[d * R + l / RL][l % RL];
+            out.write(word);
+        }
     }
 }
 
