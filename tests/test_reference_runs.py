@@ -45,3 +45,18 @@ def test_runs_match_run_reference_and_compute_weights_once(quantized, monkeypatc
     assert len(seen.values) == 3 * count and not any(v.flags.writeable for v in seen.values)
     with pytest.raises(ValueError, match="read-only"):
         seen.values[0][...] = 0  # a consumer writing into a kept constant fails instead of changing later runs
+
+
+def test_values_derived_from_weights_are_kept_only_while_no_one_can_change_them():
+    from dfcc.dialects import fixed_point as fx
+
+    calls = []
+    kept = np.arange(4.0)
+    kept.setflags(write=False)
+    changing = np.arange(4.0)
+    for weights in (kept, kept, changing, changing):
+        assert fx.derived(weights, "sum", lambda w=weights: calls.append(w) or float(w.sum())) == 6.0
+    assert [c is kept for c in calls] == [True, False, False]  # kept once, the writeable array every time
+    key = id(kept)
+    del kept, calls
+    assert key not in fx._DERIVED  # dropped with its array
