@@ -25,15 +25,15 @@ def run_reference(module: ModuleOp, inputs: list[np.ndarray], function: str = "m
     A graph with fixed-point streams runs bit-accurately; `observers` (xDSL interpreter listeners)
     see every node's results, e.g. to calibrate quantization.
     """
-    return Reference(module, function).run(inputs, observers)
+    return Reference(module, function, keep_constants=False).run(inputs, observers)
 
 
 class Reference:
     """`function` of `module` ready to run on many inputs (a pass's calibration runs): checked and its
-    interpreter functions built once, and its constants (weights) computed by the first run and
-    handed read-only to the later ones. The module must not change between runs."""
+    interpreter functions built once, and (`keep_constants`) its constants (weights) computed by the
+    first run and handed read-only to the later ones. The module must not change between runs."""
 
-    def __init__(self, module: ModuleOp, function: str = "main"):
+    def __init__(self, module: ModuleOp, function: str = "main", keep_constants: bool = True):
         func_op = next((op for op in module.walk() if getattr(op, "sym_name", None) and op.sym_name.data == function), None)
         if func_op is None:
             raise DfccError(f"no function @{function} in the module")
@@ -43,7 +43,7 @@ class Reference:
             raise DfccError(f"the CPU reference runs dataflow graphs only; found {', '.join(unsupported)} "
                             "(run the lower-to-dataflow pass first: -p lower-to-dataflow)")
         self.module, self.function, self._types = module, function, func_op.function_type.inputs.data
-        self._functions = _kind_functions("run_fixed" if uses_fixed_point(func_op) else "run_float")()
+        self._functions = _kind_functions("run_fixed" if uses_fixed_point(func_op) else "run_float", keep_constants)()
 
     def run(self, inputs: list[np.ndarray], observers: tuple[Interpreter.Listener, ...] = ()) -> list[np.ndarray]:
         """Outputs for `inputs`, `observers` seeing every node's results (run_reference)."""
@@ -70,9 +70,10 @@ def _argument(array: np.ndarray, type_, index: int) -> np.ndarray:
     return np.asarray(array, dtype=np.int64)
 
 
-def _kind_functions(semantics: str) -> type[InterpreterFunctions]:
-    """xDSL interpreter functions running every registered kind's `semantics` method; a constant
-    kind's (weights) results are kept from their first run, read-only, for every later one."""
+def _kind_functions(semantics: str, keep_constants: bool) -> type[InterpreterFunctions]:
+    """xDSL interpreter functions running every registered kind's `semantics` method; with
+    `keep_constants`, a constant kind's (weights) results are kept from their first run, read-only,
+    for every later one."""
     constants: dict[NodeOp, tuple] = {}
 
     def implementation(op_type: type[NodeOp], kind: NodeKind):
@@ -88,7 +89,7 @@ def _kind_functions(semantics: str) -> type[InterpreterFunctions]:
                 constants[op] = tuple(_read_only(value) for value in run(op, args))
             return constants[op]
 
-        return run_constant if isinstance(kind, ConstantKind) else run_node
+        return run_constant if keep_constants and isinstance(kind, ConstantKind) else run_node
 
     namespace = {f"run_{op_type.name}": implementation(op_type, kind) for op_type, kind in KINDS.items()}
     return register_impls(type("KindFunctions", (InterpreterFunctions,), namespace))
