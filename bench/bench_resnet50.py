@@ -6,12 +6,13 @@ Targets (issue 3): import+lower < 30 s, reference within 3x of torch eager, peak
 --compile (issue 14): import (torch-mlir), parse, lower-to-dataflow, quantize 8-bit (calibrated on random
 inputs), explore for U250 (its folding search, then FIFO sizing by simulation), -t hls emission (no C++
 compiler): CPU and wall seconds of each phase, target under 60 CPU s in all. Wall seconds count the other
-processes sharing the cores; CPU seconds are the measure.
+processes sharing the cores; CPU seconds are the measure (they too grow with the load, printed at the end).
 """
 
 import argparse
 import contextlib
 import io
+import os
 import resource
 import tempfile
 import time
@@ -93,7 +94,8 @@ def whole_compile(name: str = "resnet50") -> None:
     with tempfile.TemporaryDirectory() as out, contextlib.redirect_stderr(io.StringIO()):
         timed("-t hls (emission)", lambda: run_hls(module, TargetRequest(output=f"{out}/hls")))
     cpu, wall = sum(s[1] for s in steps), sum(s[2] for s in steps)
-    print(f"{name} import -> HLS: {cpu:.1f} s CPU, {wall:.1f} s wall (target < 60 s CPU: {'ok' if cpu < 60 else 'MISSED'})")
+    print(f"{name} import -> HLS: {cpu:.1f} s CPU, {wall:.1f} s wall (target < 60 s CPU: {'ok' if cpu < 60 else 'MISSED'}); "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

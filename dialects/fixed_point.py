@@ -31,6 +31,7 @@ Nodes
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -187,7 +188,7 @@ def _coarse_bound(x_fmt: FixedType, weights: np.ndarray, bias: np.ndarray | None
     (nan when a weight is; then the caller's comparison fails and it computes the precise bound)."""
     lo_x, hi_x = value_range(x_fmt)
     fan_in = weights.size // weights.shape[0]
-    largest = max(-float(weights.min()), float(weights.max())) * max(-lo_x, hi_x) * fan_in
+    largest = derived(weights, "max_abs", lambda: max(-float(weights.min()), float(weights.max()))) * max(-lo_x, hi_x) * fan_in
     return largest + (float(np.abs(bias).max()) if bias is not None and bias.size else 0.0)
 
 
@@ -258,9 +259,38 @@ def exact_products(x: np.ndarray, x_fmt: FixedType | None, weights: np.ndarray, 
     if x_fmt is None or w_fmt is None or not weights.size:
         return sum_of_products(x, weights, None)
     x_frac, w_frac = x_fmt.frac_bits, frac_bits_of(w_fmt)
-    w_codes = scale2(weights, w_frac)
+    filter_sum, w_codes = derived(weights, ("codes", w_frac), lambda: _single_codes(weights, w_frac))
     largest_x = max(-code_range(x_fmt)[0], code_range(x_fmt)[1])
-    if float(np.abs(w_codes).reshape(len(w_codes), -1).sum(axis=1).max()) * largest_x >= 2.0 ** 24:
+    if filter_sum * largest_x >= 2.0 ** 24:
         return sum_of_products(x, weights, None)
-    codes = sum_of_products(scale2(x, x_frac).astype(np.float32), w_codes.astype(np.float32), None)
+    codes = sum_of_products(scale2(x, x_frac).astype(np.float32), w_codes, None)
     return scale2(codes, -(x_frac + w_frac))
+
+
+def _single_codes(weights: np.ndarray, w_frac: int) -> tuple[float, np.ndarray]:
+    """The largest sum of |codes| of a filter (dim 0), and the codes in float32."""
+    w_codes = scale2(weights, w_frac)
+    return float(np.abs(w_codes).reshape(len(w_codes), -1).sum(axis=1).max()), w_codes.astype(np.float32)
+
+
+# What the functions above derive from read-only weights, by id while the array lives: the same weights
+# feed every reference run of a calibrating pass (analyses/reference.py keeps them).
+_DERIVED: dict[int, tuple[weakref.ref, dict]] = {}
+
+
+def derived(weights: np.ndarray, key, compute: Callable[[], object]):
+    """compute(), kept for `key` with `weights` when no one can change them (read-only down to their owner)."""
+    array = weights
+    while isinstance(array, np.ndarray):
+        if array.flags.writeable:
+            return compute()
+        array = array.base
+    if array is not None and not isinstance(array, bytes):
+        return compute()
+    entry = _DERIVED.get(id(weights))
+    if entry is None or entry[0]() is not weights:
+        entry = _DERIVED[id(weights)] = (weakref.ref(weights), {})
+        weakref.finalize(weights, _DERIVED.pop, id(weights), None)
+    if key not in entry[1]:
+        entry[1][key] = compute()
+    return entry[1][key]

@@ -96,6 +96,7 @@ def _constants_in_lists_as_values(program) -> None:
     constants = {*signature.inputs_to_parameters, *signature.inputs_to_buffers,
                  *signature.inputs_to_lifted_tensor_constants}
     graph = program.graph_module.graph
+    changed = False
     for node in list(graph.nodes):
         if node.op != "call_function":
             continue
@@ -104,8 +105,10 @@ def _constants_in_lists_as_values(program) -> None:
             if isinstance(arg, (list, tuple)) and any(isinstance(a, torch.fx.Node) and a.name in constants for a in arg):
                 args[i] = type(arg)(_copy(graph, node, a) if isinstance(a, torch.fx.Node) and a.name in constants else a
                                     for a in arg)
+                changed = True
         node.args = tuple(args)
-    program.graph_module.recompile()
+    if changed:  # the Python code of the graph, which torch-mlir does not read, only when it changed
+        program.graph_module.recompile()
 
 
 def import_to_text(module, *example_inputs) -> str:

@@ -54,7 +54,7 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
-from dfcc.analyses.reference import run_reference
+from dfcc.analyses.reference import Reference
 from dfcc.dialects import fixed_point as fx
 from dfcc.dialects import dataflow as df
 from dfcc import kinds
@@ -104,20 +104,27 @@ class _Stats:
     masked_lo: bool = False  # saw -inf / -FLT_MAX mask values, or finite ones below `mask_below`
     masked_hi: bool = False
     mask_below: float = -math.inf
+    all_data: bool = True  # no value was a mask (|x| >= SENTINEL, inf, nan): the SQNR needs no mask
 
     def add(self, x: np.ndarray, keep: bool, finite_masks: bool) -> None:
-        data = np.abs(x) < SENTINEL  # -inf / -FLT_MAX masks saturate; they do not size the format
-        if not data.all():
+        if x.size == 0:
+            return
+        lo, hi = float(x.min()), float(x.max())
+        if not -SENTINEL < lo <= hi < SENTINEL:  # nan fails it too
+            self.all_data = False
+            data = np.abs(x) < SENTINEL  # -inf / -FLT_MAX masks saturate; they do not size the format
             self.masked_lo |= bool(np.any(x[~data] < 0))
             self.masked_hi |= bool(np.any(x[~data] > 0))
             x = x[data]
-        if x.size == 0:
-            return
+            if x.size == 0:
+                return
+            lo, hi = float(x.min()), float(x.max())
         if finite_masks and (cut := _finite_mask_cut(x)) is not None:
             self.masked_lo = True
             self.mask_below = cut if self.mask_below == -math.inf else min(self.mask_below, cut)
             x = x[x >= cut]
-        self.lo, self.hi = min(self.lo, float(x.min())), max(self.hi, float(x.max()))
+            lo = float(x.min())
+        self.lo, self.hi = min(self.lo, lo), max(self.hi, hi)
         if keep:
             flat = x.ravel()
             if flat.size > 100_000:
@@ -173,7 +180,7 @@ class _Recorder(Interpreter.Listener):
 
 
 class _Collector(Interpreter.Listener):
-    """Keeps every node's stream results of one run (for the SQNR measurement)."""
+    """Keeps every node's stream results of one run as the kinds return them (for the SQNR measurement)."""
 
     def __init__(self):
         self.values: dict[tuple[str, int], np.ndarray] = {}
@@ -182,7 +189,41 @@ class _Collector(Interpreter.Listener):
         if isinstance(op, df.NodeOp):
             for index, (result, value) in enumerate(zip(op.results, results)):
                 if isinstance(result.type, df.StreamType):
-                    self.values[(op.node_name.data, index)] = np.asarray(value, dtype=np.float64)
+                    self.values[(op.node_name.data, index)] = np.asarray(value)
+
+
+class _Noise(Interpreter.Listener):
+    """Adds up, as the quantized graph runs one calibration input, each measured node's signal power,
+    noise power, format noise power and value count (`power`) against the float run of that input:
+    node by node, so no quantized stream is kept after its consumers ran."""
+
+    def __init__(self, floats: _Collector, power: dict[str, list[float]], masks: dict[str, float | None]):
+        self.floats, self.power, self.masks = floats, power, masks
+
+    def did_interpret_op(self, op: Operation, results) -> None:
+        if not isinstance(op, df.NodeOp) or (node := op.node_name.data) not in self.power:
+            return
+        exact = self.floats.values[(node, 0)].astype(np.float64)  # a copy, squared in place last
+        approx = np.asarray(results[0], dtype=np.float64)
+        if (below := self.masks.get(node, -math.inf)) is not None:
+            data = np.abs(exact) < SENTINEL  # masks are not signal
+            if below > -math.inf:
+                data &= exact >= below
+            if not data.all():
+                exact, approx = exact[data], approx[data]
+        acc = self.power[node]
+        acc[1] += _sum_of_squares(exact - approx)
+        fmt = fx.fixed_of(op.results[0])
+        if fmt is not None:
+            rounded = fx.cast(exact, fmt)
+            acc[2] += _sum_of_squares(np.subtract(exact, rounded, out=rounded))
+        acc[3] += exact.size
+        acc[0] += _sum_of_squares(exact)
+
+
+def _sum_of_squares(x: np.ndarray) -> float:
+    """sum(x ** 2) of a temporary, squared in place (the same numbers, one array fewer)."""
+    return float(np.sum(np.square(x, out=x)))
 
 
 def sqnr_db(signal_power: float, noise_power: float) -> float:
@@ -275,11 +316,12 @@ class Quantize(ModulePass):
         inputs = calibration_inputs(function, self.calibration, self.samples, self.seed, self.name)
         recorder = _Recorder(keep_values=self.percentile < 100)
         floats = [_Collector() for _ in inputs]  # the float streams, kept for the SQNR measurement
+        reference = Reference(module, name)
         for sample, collector in zip(inputs, floats):
-            run_reference(module, sample, name, observers=(recorder, collector))
+            reference.run(sample, observers=(recorder, collector))
         weights_sqnr = self._assign_formats(function, recorder.stats)
         module.verify()
-        self._measure(module, function, name, inputs, floats, weights_sqnr, _mask_thresholds(function, recorder.stats))
+        self._measure(module, function, name, inputs, floats, weights_sqnr, _sqnr_masks(function, recorder.stats))
 
     def _act_format(self, node: str, stats: _Stats) -> df.FixedType:
         lo, hi = stats.range(float(self.percentile))
@@ -426,27 +468,13 @@ class Quantize(ModulePass):
 
     # ---- error measurement ------------------------------------------------------------------------
     def _measure(self, module: ModuleOp, function: func.FuncOp, name: str, inputs: list[list[np.ndarray]],
-                 floats: list[_Collector], weights_sqnr: dict[str, float], mask_below: dict[str, float]) -> None:
+                 floats: list[_Collector], weights_sqnr: dict[str, float], masks: dict[str, float | None]) -> None:
         nodes = [o for o in function.body.walk() if isinstance(o, df.NodeOp) and not isinstance(o, (kinds.WeightsOp, kinds.SparseWeightsOp, kinds.SinkOp))]
         # signal, noise, format noise (summed squares), values
         power: dict[str, list[float]] = {o.node_name.data: [0.0, 0.0, 0.0, 0] for o in nodes}
+        quantized = Reference(module, name)
         for sample, reference in zip(inputs, floats):
-            quantized = _Collector()
-            run_reference(module, sample, name, observers=(quantized,))
-            for o in nodes:
-                node = o.node_name.data
-                exact, approx = reference.values[(node, 0)], quantized.values[(node, 0)]
-                data = np.abs(exact) < SENTINEL  # masks are not signal
-                if mask_below.get(node, -math.inf) > -math.inf:
-                    data &= exact >= mask_below[node]
-                if not data.all():
-                    exact, approx = exact[data], approx[data]
-                acc = power[node]
-                acc[0] += float(np.sum(exact * exact))
-                acc[1] += float(np.sum((exact - approx) ** 2))
-                fmt = fx.fixed_of(o.results[0])
-                acc[2] += float(np.sum((exact - fx.cast(exact, fmt)) ** 2)) if fmt is not None else 0.0
-                acc[3] += exact.size
+            quantized.run(sample, observers=(_Noise(reference, power, masks),))
         cancelled = _cancelling(nodes, power)
         worst = None
         for o in nodes:
@@ -467,6 +495,15 @@ class Quantize(ModulePass):
                    "a term's noise power; terms that cancel, as a LayerNorm's mean of a normalised stream): their "
                    "SQNR measures the inputs' noise, not their own format: "
                    f"{', '.join(listed[:6])}{', ...' if len(listed) > 6 else ''}", "quantize")
+
+
+def _sqnr_masks(function: func.FuncOp, stats: dict[tuple[str, int], _Stats]) -> dict[str, float | None]:
+    """Per node, which of its float output values the SQNR leaves out as masks: None when none were
+    on the calibration data, else those below the node's finite mask threshold (-inf: none) and
+    those of magnitude at least SENTINEL."""
+    below = _mask_thresholds(function, stats)
+    return {node: None if threshold == -math.inf and stats[(node, 0)].all_data else threshold
+            for node, threshold in below.items() if (node, 0) in stats}
 
 
 def _mask_thresholds(function: func.FuncOp, stats: dict[tuple[str, int], _Stats]) -> dict[str, float]:
