@@ -66,7 +66,7 @@ def size_fifos(module: ModuleOp, inferences: int = DEFAULT_INFERENCES) -> Sizing
     free = free_run.run()
     if free.deadlock:
         raise DfccError(f"FIFO sizing: {free.describe_deadlock()}")
-    paced = free_run.with_processes(_paced_inputs(pipeline, free.ii)).run()
+    paced = free_run.with_processes(_paced_inputs(pipeline, free.ii)).run(free_run.times)
     depths, unpaced = _peaks(pipeline, paced), _peaks(pipeline, free)
     checked = _check(free_run, free, depths, unpaced)
     if checked.deadlock or checked.ii > free.ii:
@@ -92,7 +92,7 @@ def _check(free_run: Simulator, free: SimulationResult, depths: dict[SSAValue, i
     if all(depths[v] >= peak for v, peak in unpaced.items()):
         by_name = {ch.name: depth for ch, depth in bounded.items()}
         return replace(free, fifos=tuple(replace(f, depth=by_name.get(f.name, f.depth)) for f in free.fifos))
-    return free_run.with_depths(bounded).run()
+    return free_run.with_depths(bounded).run(free_run.times)
 
 
 def write_depths(depths: dict[SSAValue, int]) -> None:

@@ -9,7 +9,10 @@
 // counted as blocked when a full output set it (its write term is the larger), else as starved.
 // Every term refers to an earlier cycle, so the times are computed in dependency order: each
 // process runs until it needs a time not computed yet, and is woken when the process at the other
-// end of that FIFO moves. When no process can move, the unfinished ones are deadlocked.
+// end of the FIFO it waits on moves (then it can move: that FIFO's next beat, or next free slot, is
+// the one it needs). A kernel's depth-2 streams make such hand-overs happen every beat or two, so
+// a wake costs little: a process's place in its event list is kept, not recomputed. When no
+// process can move, the unfinished ones are deadlocked.
 #include <climits>
 #include <cstdint>
 #include <vector>
@@ -26,13 +29,18 @@ struct Beat {
 
 // one FIFO end, with what the loop reads of it together (the flat input arrays scatter it over ~10 arrays)
 struct Port {
-    int64_t proc = 0, base = 0, once = 0, beats = 0, latency = 0, depth = 0, peer = -1;
+    int64_t proc = 0, base = 0, once = 0, beats = 0, latency = 0, depth = 0, peer = -1, peer_proc = -1;
     const int64_t* pos = nullptr;
-    bool write = false;
+    bool write = false, dense = false;  // dense: the port moves a beat at every event (pos is the identity)
     Beat own, behind;  // its next beat; for a write, the beat `depth` behind it (whose read frees its slot)
     int64_t next = -1, cursor = 0;
     // index into `times` of the event moving beat b of this port
-    int64_t event_of(const Beat& b) const { return base + b.m * once + pos[b.r]; }
+    int64_t event_of(const Beat& b) const { return base + b.m * once + (dense ? b.r : pos[b.r]); }
+};
+
+// where a process is in its event list: event i (over all inferences) is event j of inference m
+struct Place {
+    int64_t i = 0, m = 0, j = 0;
 };
 
 }  // namespace
@@ -58,51 +66,66 @@ extern "C" int dfcc_simulate(
         port.write = port_is_write[q] != 0;
         port.peer = port.write ? chan_reader_port[ch] : chan_writer_port[ch];
         port.pos = pos + pos_off[q];
+        port.dense = port.beats == port.once;
         port.cursor = cursor[q];
         port.next = port.beats ? port.event_of(port.own) : -1;
     }
+    for (Port& port : ports) port.peer_proc = port.peer >= 0 ? ports[port.peer].proc : -1;
     std::vector<Port*> by_proc(n_port);  // each process's ports, in proc_ports order
     for (int64_t q = 0; q < n_port; q++) by_proc[q] = &ports[proc_ports[q]];
-    // processes that may move: a blocked process waits until the other end of its FIFO moves
+    std::vector<Place> place(n_proc);
+    for (int p = 0; p < n_proc; p++) {
+        const int64_t once = ev_off[p + 1] - ev_off[p];
+        place[p].i = pc[p];
+        place[p].m = once ? pc[p] / once : 0;
+        place[p].j = pc[p] - place[p].m * once;
+    }
+    // processes that may move; a process that stopped is queued again only when the other end of the
+    // port it waits on (`waits_on`) moves
     std::vector<int> queue;
     std::vector<char> queued(n_proc, 1);
+    std::vector<int64_t> waits_on(n_proc, -1);
     for (int p = n_proc - 1; p >= 0; p--) queue.push_back(p);
     while (!queue.empty()) {
         const int p = queue.back();
         queue.pop_back();
         queued[p] = 0;
         const int64_t once = ev_off[p + 1] - ev_off[p], n = n_inf * once, first = n_inf * ev_off[p];
+        Place& at = place[p];
+        if (at.i >= n) continue;
         const int64_t* ev = events + ev_off[p];
-        if (pc[p] >= n) continue;
         Port* const* const mine = by_proc.data() + proc_port_off[p];
         const int64_t n_mine = proc_port_off[p + 1] - proc_port_off[p];
-        // locals, not the output arrays, inside the loop: a store to `times` could alias them
         const int64_t iters = iterations[p];
-        int64_t i = pc[p], m = i / once, j = i - m * once, stall_blocked = 0, stall_starved = 0;
+        const bool every = once == iters;  // an event at every iteration: each starts one cycle after the last
+        // locals, not the output arrays, inside the loop: a store to `times` could alias them
+        int64_t i = at.i, m = at.m, j = at.j, stall_blocked = 0, stall_starved = 0, waiting = -1;
         for (; i < n; i++) {
-            const int64_t e = m * iters + ev[j];
-            int64_t base = e;
-            if (i > 0) base = times[first + i - 1] + e - (j ? m * iters + ev[j - 1] : (m - 1) * iters + ev[once - 1]);
+            int64_t base;
+            if (every) base = i > 0 ? times[first + i - 1] + 1 : i;
+            else {
+                const int64_t e = m * iters + ev[j];
+                base = i > 0 ? times[first + i - 1] + e - (j ? m * iters + ev[j - 1] : (m - 1) * iters + ev[once - 1]) : e;
+            }
             int64_t t = base, need_read = INT64_MIN, need_write = INT64_MIN;
-            bool ready = true;
             for (int64_t q = 0; q < n_mine; q++) {
                 const Port& port = *mine[q];
                 if (port.next != first + i) continue;
                 const int64_t k = port.cursor;
                 if (!port.write) {
                     const Port& w = ports[port.peer];
-                    if (w.cursor <= k) { ready = false; break; }
+                    if (w.cursor <= k) { waiting = port.peer; break; }
                     const int64_t avail = times[w.event_of(port.own)] + w.latency + 1;
                     if (avail > need_read) need_read = avail;
                 } else {
                     if (k < port.depth || port.peer < 0) continue;
                     const Port& r = ports[port.peer];
-                    if (r.cursor <= k - port.depth) { ready = false; break; }
+                    if (r.cursor <= k - port.depth) { waiting = port.peer; break; }
                     const int64_t slot = times[r.event_of(port.behind)] + 1 - port.latency;
                     if (slot > need_write) need_write = slot;
                 }
             }
-            if (!ready) break;
+            if (waiting >= 0) break;
             if (need_read > t) t = need_read;
             if (need_write > t) t = need_write;
             if (t > base) (need_write >= need_read ? stall_blocked : stall_starved) += t - base;
@@ -114,21 +137,21 @@ extern "C" int dfcc_simulate(
                 const int64_t k = ++port.cursor;
                 port.own.advance(port.beats);
                 port.next = k < n_inf * port.beats ? port.event_of(port.own) : -1;
-                if (port.peer >= 0) {
-                    const int64_t other = ports[port.peer].proc;
-                    if (!queued[other]) {
-                        queued[other] = 1;
-                        queue.push_back((int)other);
-                    }
+                const int64_t other = port.peer_proc;
+                if (other >= 0 && !queued[other] && waits_on[other] == &port - ports.data()) {
+                    queued[other] = 1;
+                    queue.push_back((int)other);
                 }
             }
             if (++j == once) { j = 0; m++; }
         }
-        pc[p] = i;
+        at.i = i, at.m = m, at.j = j;
+        waits_on[p] = waiting;
         blocked[p] += stall_blocked;
         starved[p] += stall_starved;
     }
     for (int64_t q = 0; q < n_port; q++) cursor[q] = ports[q].cursor;
+    for (int p = 0; p < n_proc; p++) pc[p] = place[p].i;
     for (int p = 0; p < n_proc; p++)
         if (pc[p] < n_inf * (ev_off[p + 1] - ev_off[p])) return 1;
     // peak occupancy of every FIFO: beats held just after each write (written so far minus read before it)

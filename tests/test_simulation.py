@@ -111,7 +111,8 @@ def test_depths_holding_the_unbounded_peaks_keep_every_beat_of_the_unbounded_run
 
 def test_a_simulator_with_a_process_replaced_runs_as_one_built_with_it():
     """FIFO sizing's paced run reuses the unpaced run's simulator with the graph input's process replaced
-    (here its beats spread over three times the cycles): every beat as on a pipeline built with that process."""
+    (here its beats spread over three times the cycles), its event loop arrays and its times array: every
+    beat as on a pipeline built with that process (also where the reused array held other values)."""
 
     def slowed(process):
         ch, iterations = process.writes[0]
@@ -123,12 +124,13 @@ def test_a_simulator_with_a_process_replaced_runs_as_one_built_with_it():
     pipeline = Pipeline.of_module(parse_module(NET))
     source = next(p for p in pipeline.processes if not p.reads)
     free = Simulator(pipeline, 3, unbounded(pipeline))
+    unpaced = free.run()
     reused = free.with_processes({source: slowed(source)})
     rebuilt = Pipeline.of_module(parse_module(NET))
     rebuilt.processes = [slowed(p) if not p.reads else p for p in rebuilt.processes]
     fresh = Simulator(rebuilt, 3, unbounded(rebuilt))
-    paced, expected = reused.run(), fresh.run()
-    assert paced.completions == expected.completions != free.run().completions
+    paced, expected = reused.run(np.full_like(free.times, -7)), fresh.run()
+    assert paced.completions == expected.completions != unpaced.completions
     assert np.array_equal(reused.times, fresh.times)
     assert [(f.name, f.peak) for f in paced.fifos] == [(f.name, f.peak) for f in expected.fifos]
 
