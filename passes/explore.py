@@ -416,7 +416,7 @@ class _Search:
         return [self.all_choices[r] for r in rows.tolist()]
 
     def prefer_dsps(self, picks: list[Choice], totals: Totals) -> tuple[list[Choice], Totals]:
-        """Move fabric multipliers onto DSPs while the DSP budget allows (step 5 of the search): each node
+        """Move fabric multipliers onto DSPs while the DSP budget allows (step 6 of the search): each node
         with some in fabric takes the largest DSP share (all, else a split) the room left pays for."""
         room = self.limits["dsp"] - totals.dsp
         fabric = [n for n, (_, _, mult, _) in enumerate(picks) if mult != "dsp"]
