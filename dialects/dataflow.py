@@ -12,7 +12,7 @@ live in `dfcc.kinds`, which also assembles the `Dataflow` dialect.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from xdsl.dialects.builtin import (
     ArrayAttr, DenseArrayBase, Float32Type, Float64Type, IntAttr, IntegerAttr, IntegerType, StringAttr, TensorType,
@@ -33,6 +33,9 @@ WEIGHT_MEMORIES = ("bram", "uram", "lutram", "off_chip")
 WEIGHTS_ON_CHIP_ATTR = "dataflow.weights_on_chip"
 MULT_IMPL_ATTR = "dataflow.mult_impl"  # on a node: what builds its multipliers, one of MULT_IMPLS
 MULT_IMPLS = ("dsp", "lut")
+# on a node with mult_impl = "lut" whose MAC kernel splits its lanes (NodeOp.splits_multipliers): percent (1..99)
+# of its parallel multipliers kept on DSPs, the rest in fabric. Absent: all of them in fabric.
+DSP_SHARE_ATTR = "dataflow.dsp_share"
 
 MAX_FIXED_WIDTH = 64  # codes are int64 in the CPU reference
 MAX_INT_BITS = 64  # ap_fixed takes integer bits beyond the width (fixed<4, 6>), but fixed<8, 70> aborts csim
@@ -243,6 +246,7 @@ class NodeOp(IRDLOperation):
                 raise VerifyException(f"{self.name} '{self.node_name.data}': {key} must be one of "
                                       f"{', '.join(allowed)}, got {attr}")
         self._verify_on_chip()
+        self._verify_dsp_share()
         acc = self.properties.get("acc_format")
         if acc is not None and not isinstance(acc, FixedType):
             raise VerifyException(f"{self.name} '{self.node_name.data}': acc_format must be a !dataflow.fixed, got {acc}")
@@ -268,6 +272,35 @@ class NodeOp(IRDLOperation):
             raise VerifyException(f"{where} contradicts weights_memory = off_chip (nothing on chip)")
         if not any(isinstance(o.type, TensorType) for o in self.operands):
             raise VerifyException(f"{where} on a node that reads no weights")
+
+    def _verify_dsp_share(self) -> None:
+        attr = self.attributes.get(DSP_SHARE_ATTR)
+        if attr is None:
+            return
+        where = f"{self.name} '{self.node_name.data}': {DSP_SHARE_ATTR}"
+        if not (isinstance(attr, IntegerAttr) and 1 <= attr.value.data <= 99):
+            raise VerifyException(f"{where} must be a percent in 1..99 (all on DSPs: no mult_impl; none: "
+                                  f"mult_impl = lut alone), got {attr}")
+        impl = self.attributes.get(MULT_IMPL_ATTR)
+        if not (isinstance(impl, StringAttr) and impl.data == "lut"):
+            raise VerifyException(f"{where} needs mult_impl = lut (it is the share of a fabric-multiplier node's "
+                                  f"multipliers kept on DSPs)")
+        if not self.splits_multipliers():
+            raise VerifyException(f"{where}: this node's MAC kernel cannot split its multipliers (ungrouped convs "
+                                  f"without tiles and linear layers can); put all of them on DSPs or in fabric")
+
+    def splits_multipliers(self, folding: Mapping[str, int] | None = None) -> bool:
+        """Whether its HLS MAC kernel can put its first lanes' multipliers on DSPs and the others in fabric
+        (at `folding`, else the IR's). None by default."""
+        return False
+
+    def dsp_share(self) -> int:
+        """Percent of its multipliers on DSPs: 100 by default, 0 with mult_impl = lut, else dataflow.dsp_share."""
+        impl = self.attributes.get(MULT_IMPL_ATTR)
+        if not (isinstance(impl, StringAttr) and impl.data == "lut"):
+            return 100
+        attr = self.attributes.get(DSP_SHARE_ATTR)
+        return attr.value.data if isinstance(attr, IntegerAttr) else 0
 
     def on_chip_percent(self) -> int:
         """Percent of the weight memory kept on chip (100 unless spilled)."""

@@ -33,3 +33,17 @@ def macs_per_dsp(a_bits: int, b_bits: int) -> float:
     """MACs one DSP completes per cycle at these widths (the DSP roofline's MACs_per_DSP)."""
     # inverse of the DSP-per-multiplier model above with packing
     return multipliers_per_dsp(a_bits, b_bits) / dsp_per_multiplier(a_bits, b_bits)
+
+
+def dsp_lanes(multipliers: int, share: int) -> int:
+    """How many of a stage's parallel multipliers (its first lanes) stay on DSPs at `share` percent, the
+    others built in fabric (multiply.h split_mul)."""
+    # dfcc: a share rounds down to whole multipliers
+    return multipliers * share // 100
+
+
+def split_dsp(dsp: int, multipliers: int, kept: int) -> int:
+    """DSP slices of `kept` of a stage's `multipliers` parallel multipliers when all of them take `dsp`."""
+    # fpgaConvNet's DSP model is linear in the multipliers (ceil(m x DSP per multiplier / packing)): the
+    # kept ones' share of the slices, rounded up to whole slices
+    return -(-dsp * kept // multipliers)

@@ -157,6 +157,11 @@ class ConvOp(ConvFields):
         kernels that take neither partly idle filter step are excluded by `folding_problem`."""
         return frozenset({"fine", "coarse_out"}) if self.groups.value.data == 1 else frozenset({"fine"})
 
+    def splits_multipliers(self, folding: Mapping[str, int] | None = None) -> bool:
+        """conv.h conv_mac numbers its multipliers (lanes) as the cost model counts them when ungrouped;
+        conv_tiled does not split."""
+        return self.groups.value.data == 1 and (self.folding() if folding is None else folding).get("tile", 1) == 1
+
     def verify_node(self) -> None:
         super().verify_node()
         problem = folding_problem(self, self.folding())
@@ -339,6 +344,7 @@ class Conv(NodeKind):
                 lut=logic.lut + w_lut + window.lut + a_lut + b_lut + ring.lut, ff=logic.ff + ring.ff,
                 offchip_bits=reread,
                 out_lanes=self.stream_lanes(op, dict(zip(factors, folding)))[1], weight_width=ww, weight_depth=wd, weight_bits=w_bits, word_stream=True, mult_lut=mults * lut_multiplier(d_bits, w_bits),
+                multipliers=mults,
                 weight_sweeps=ho * wo,
                 # conv.h conv_mac: each window beat's MACs run as it arrives (after the last one, a beat's
                 # worth is left), the pixels one after the other

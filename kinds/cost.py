@@ -26,9 +26,10 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.printer import Printer
 
 from dfcc.dialects.dataflow import (
-    MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES, WEIGHTS_MEMORY_ATTR, WEIGHTS_ON_CHIP_ATTR, FixedType, NodeOp,
+    WEIGHT_MEMORIES, WEIGHTS_MEMORY_ATTR, WEIGHTS_ON_CHIP_ATTR, FixedType, NodeOp,
     StreamType,
 )
+from dfcc.hardware.dsp import dsp_lanes, split_dsp
 from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY, sliding_window_fill, stage_cycles
 from dfcc.hardware.logic import stage_logic
 from dfcc.hardware.offchip import WEIGHT_FIFO_DEPTH, split_depth, streamed_weight_bits, weight_reader_adapters
@@ -84,6 +85,7 @@ class NodeCost:
     weight_bits: int = 0  # bits of one weight (its memory's words are weight_width / weight_bits weights)
     word_stream: bool = False  # its MAC takes its words as a stream too (hls_offchip.py): in URAM a packed ROM of them
     mult_lut: int = 0  # LUTs its multipliers take when built from fabric instead of DSPs
+    multipliers: int = 0  # its parallel multipliers (MAC lanes) a split may share between DSPs and fabric
     weight_sweeps: float = 0  # times per inference the stage reads its whole weight memory (a lookup: a fraction)
     offchip_bits: int = 0  # bits per inference moved to or from DRAM
     lag: int = 0
@@ -94,13 +96,18 @@ class NodeCost:
     pixel_fill: float = 0.0
     burst: int = 0
 
-    def with_mult(self, impl: str) -> NodeCost:
-        """This cost with the multipliers on DSPs (as costed) or in LUTs (`lut`: no DSP left)."""
+    def with_mult(self, impl: Mult) -> NodeCost:
+        """This cost with the multipliers on DSPs (as costed), in LUTs (`lut`: no DSP left), or split: an
+        int, the percent of its `multipliers` (its first lanes) kept on DSPs, the others in LUTs."""
         if impl == "dsp" or self.mult_lut == 0:
             return self
         if impl == "lut":
             # every DSP of a stage is a multiplier: fabric multipliers free them all
             return _replace(self, dsp=0, lut=self.lut + self.mult_lut)
+        if isinstance(impl, int) and 0 < impl < 100 and self.multipliers:
+            kept = dsp_lanes(self.multipliers, impl)
+            fabric_lut = self.mult_lut * (self.multipliers - kept) // self.multipliers
+            return _replace(self, dsp=split_dsp(self.dsp, self.multipliers, kept), lut=self.lut + fabric_lut)
         raise ValueError(f"unknown multiplier implementation '{impl}'")
 
     def with_memory(self, memory: str, on_chip: int = 100, period: int = 1) -> NodeCost:
@@ -157,6 +164,8 @@ def _replace(cost: NodeCost, **changes) -> NodeCost:
 
 
 Folding = tuple[int, ...]
+# Where a node's multipliers are: "dsp", "lut", or an int, the percent of them on DSPs (the rest in fabric)
+Mult = str | int
 # The folding factor of a MAC that applies each weight word to that many output pixels, a cycle each, before
 # the next (conv.h conv_mac_tiled): its weight reader has as many cycles per word (hardware/offchip.py dram_layout)
 WEIGHT_PERIOD_FACTOR = "tile"
@@ -182,7 +191,7 @@ class NodeModel:
     sift: Callable[[list[Folding]], list[Folding]] | None = None  # drops buildable foldings not worth costing
     _cache: dict = field(default_factory=dict, repr=False)
 
-    def cost(self, folding: Folding, memory: str = "bram", mult: str = "dsp", on_chip: int = 100) -> NodeCost:
+    def cost(self, folding: Folding, memory: str = "bram", mult: Mult = "dsp", on_chip: int = 100) -> NodeCost:
         key = (folding, memory, mult, on_chip)
         hit = self._cache.get(key)
         if hit is None:
@@ -227,9 +236,10 @@ class NodeModel:
         attr = self.op.attributes.get(WEIGHTS_ON_CHIP_ATTR)
         return attr.value.data if attr is not None and self.ir_memory() != "off_chip" else 100
 
-    def ir_mult(self) -> str:
-        attr = self.op.attributes.get(MULT_IMPL_ATTR)
-        return attr.data if attr is not None and attr.data in MULT_IMPLS else "dsp"
+    def ir_mult(self) -> Mult:
+        """The IR's multipliers as a cost option: "dsp", "lut", or the percent on DSPs of a split (NodeOp.dsp_share)."""
+        share = self.op.dsp_share() if isinstance(self.op, NodeOp) else 100
+        return "dsp" if share == 100 else "lut" if share == 0 else share
 
 
 def divisors(n: int) -> list[int]:

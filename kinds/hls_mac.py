@@ -11,9 +11,11 @@ import math
 
 import numpy as np
 
-from dfcc.dialects.dataflow import MULT_IMPL_ATTR, FixedType
+from dfcc.dialects.dataflow import FixedType
 from dfcc.dialects.fixed_point import accumulator_bound
 from dfcc.dialects.resources import elements_array
+from dfcc.hardware.dsp import dsp_lanes
+from dfcc.kinds.cost import node_cost
 from dfcc.kinds.hls_offchip import packed_in_uram
 from dfcc.kinds.hls_types import Fx, Rom, cpp_type, fx_of, sanitize
 
@@ -33,11 +35,15 @@ def acc_types(exact: Fx, acc_fmt) -> tuple[str, str | None]:
 
 
 def mid_and_mul(op, t_acc: str, t_mid: str | None) -> str:
-    """The MAC kernels' trailing template arguments: T_mid, and fabric_mul for `mult_impl = "lut"`."""
-    mult = op.attributes.get(MULT_IMPL_ATTR)
-    if mult is not None and mult.data == "lut":
+    """The MAC kernels' trailing template arguments: T_mid, and the multipliers' policy (multiply.h):
+    fabric_mul for `mult_impl = "lut"`, split_mul<D> with a `dsp_share` (its first D multipliers on DSPs,
+    D as the cost model counts them: the split costed is the split built)."""
+    share = op.dsp_share()
+    if share == 100:
+        return f", {t_mid}" if t_mid else ""
+    if share == 0:
         return f", {t_mid or t_acc}, dfcc::fabric_mul"
-    return f", {t_mid}" if t_mid else ""
+    return f", {t_mid or t_acc}, dfcc::split_mul<{dsp_lanes(node_cost(op).multipliers, share)}>"
 
 
 def zero_rom(em, name: str, count: int, fx: Fx | None) -> Rom:

@@ -66,6 +66,10 @@ class LinearOp(LinearFields):
 
     name = "dataflow.linear"
 
+    def splits_multipliers(self, folding=None) -> bool:
+        """linear.h numbers its CO*CI multipliers (lanes) as the cost model counts them."""
+        return True
+
 
 def linear_row_cycles(features_in: int, features_out: int, folding: Folding) -> int:
     """Cycles the dense MAC loop spends on one row under (coarse_in, coarse_out)."""
@@ -118,7 +122,7 @@ class Linear(NodeKind):
                 cycles=cycles, depth=per_row + STAGE_PIPELINE_CYCLES, fill=1.0 / rows,
                 dsp=multiplier_dsp(mults, d_bits, w_bits), bram18=w_bram + a_bram + b_bram, uram=0,
                 lut=logic.lut + w_lut + a_lut + b_lut, ff=logic.ff, out_lanes=self.stream_lanes(op, {"coarse_in": ci, "coarse_out": co})[1], weight_width=ww, weight_depth=wd, weight_bits=w_bits, word_stream=True,
-                mult_lut=mults * lut_multiplier(d_bits, w_bits), weight_sweeps=rows,
+                mult_lut=mults * lut_multiplier(d_bits, w_bits), multipliers=mults, weight_sweeps=rows,
             )
 
         return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate,

@@ -42,13 +42,22 @@ Search (deterministic given the seed):
    MACs) whose lanes differ from its producer's takes the producer's lanes (past its channels,
    with spatial=true, as whole pixels per beat) where that folding is legal, no slower than the
    II and within budget, so the HLS design needs no lane converter there.
-5. DSPs where they are free: nodes left with fabric (LUT) multipliers move them onto DSPs while
-   the DSP budget has room (most LUTs saved per DSP first). Same cycles, so the II is unchanged;
-   fabric multipliers stay only where the DSPs ran out.
+5. Split multipliers where DSPs bind: a dense conv (ungrouped, no tiles) or linear node may keep a share of
+   its parallel multipliers (DSP_SHARES, its first lanes) on DSPs and build the rest in fabric
+   (`dataflow.dsp_share`), so one big node can take the last DSPs and the free LUTs at once. A split's
+   resources lie between the node's all-DSP and all-fabric points, so step 2's rounds never prefer one (nor
+   does it weaken their infeasibility proofs); only the repair can use them. So when DSPs are the design's
+   fullest resource, the targets below its II not proven infeasible are searched again (as in step 3's
+   polish) with splits among the nodes' points.
+6. DSPs where they are free: nodes left with fabric (LUT) multipliers move them onto DSPs while
+   the DSP budget has room (most LUTs saved per DSP first), all of them or the largest split share
+   the room pays for. Same cycles, so the II is unchanged; fabric multipliers stay only where the
+   DSPs ran out.
 Results are written to the IR: folding properties on every node, `dataflow.weights_memory` where
-weights are not in BRAM, FIFO depths in the stream types (analyses/fifo_sizing.py: depths that keep the
-II of the design with unbounded streams, checked by simulation), `dataflow.platform` on the module.
-6. FIFOs that fit: the search costs only the skip FIFOs (SATAY); when the simulated depths need more
+weights are not in BRAM, `dataflow.mult_impl` (and `dataflow.dsp_share`) where multipliers are in
+fabric, FIFO depths in the stream types (analyses/fifo_sizing.py: depths that keep the II of the
+design with unbounded streams, checked by simulation), `dataflow.platform` on the module.
+7. FIFOs that fit: the search costs only the skip FIFOs (SATAY); when the simulated depths need more
    memory than the budget has left, the search runs again with that excess kept out of its budget
    (so it trades folding against the FIFO memory: a slower II), until the depths fit, or raises a
    DfccError naming the resource and the amount. A design is never written at depths that would
@@ -71,7 +80,7 @@ from xdsl.rewriter import Rewriter
 from dfcc.analyses.fifo_sizing import size_fifos, write_depths
 from dfcc.kinds.cost import NodeModel, cost_key
 from dfcc.kinds.reshape import ReshapeOp
-from dfcc.dialects.dataflow import MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES
+from dfcc.dialects.dataflow import DSP_SHARE_ATTR, MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES
 from dfcc.passes.spill import evict_paying_skips, place_weights, write_weights_memory
 from dfcc.analyses.network import (
     DEFAULT_FIFO_DEPTH, PLATFORM_ATTR, RESOURCE_LABELS, RESOURCES, Choice, Converter, Network, Totals,
@@ -91,6 +100,7 @@ SPATIAL_FACTOR = "pixels"  # spatial parallelism: explored only with spatial=tru
 TILE_FACTOR = "tile"  # weight-stationary tiles of a conv: explored only with off-chip-weights=true
 LANE_ROUNDS = 3  # passes over the converters slower than the target
 FIFO_ROUNDS = 4  # searches, each with the FIFO memory the last one's simulated depths lacked kept out of the budget
+DSP_SHARES = (75, 50, 25)  # percent of a node's multipliers on DSPs in a split (the rest in fabric), most first
 
 
 @dataclass
@@ -110,15 +120,18 @@ def foldings(model: NodeModel, spatial: bool = False, off_chip: bool = False) ->
                                            if not allowed))
 
 
-def _node_space(model: NodeModel, platform: Platform, off_chip: bool = False, spatial: bool = False) -> _NodeSpace:
+def _node_space(model: NodeModel, platform: Platform, off_chip: bool = False, spatial: bool = False,
+                splits: bool = False) -> _NodeSpace:
+    """The node's Pareto-optimal points; with `splits` also its multipliers shared between DSPs and fabric."""
     places = [("bram", 100)]
     if model.has_weights:
         places += [(m, 100) for m in WEIGHT_MEMORIES[1:]
                    if (m != "uram" or platform.uram > 0) and (m != "off_chip" or off_chip)]
     choices, rows = [], []
     for folding in foldings(model, spatial, off_chip):
+        mults = MULT_IMPLS + (DSP_SHARES if splits and _splits(model, folding) else ())
         for memory, on_chip in places:
-            for mult in MULT_IMPLS:
+            for mult in mults:
                 cost = model.cost(folding, memory, mult, on_chip)
                 if mult != "dsp" and cost.mult_lut == 0:
                     continue  # no multipliers to move
@@ -131,15 +144,21 @@ def _node_space(model: NodeModel, platform: Platform, off_chip: bool = False, sp
     return _NodeSpace(kept, data[idx, 0], data[idx, 1:], np.array([ids.setdefault(c[0], len(ids)) for c in kept]))
 
 
+def _splits(model: NodeModel, folding: tuple[int, ...]) -> bool:
+    """Whether the node at `folding` may share its multipliers between DSPs and fabric (its kernel numbers them)."""
+    splits = getattr(model.op, "splits_multipliers", None)
+    return splits is not None and model.cost(folding).multipliers > 1 and splits(dict(zip(model.factors, folding)))
+
+
 def _node_spaces(network: Network, platform: Platform, off_chip: bool, spatial: bool,
-                 share: bool = True) -> list[_NodeSpace]:
+                 share: bool = True, splits: bool = False) -> list[_NodeSpace]:
     """Every node's design points; with `share`, nodes of equal cost key (repeated layers) share one space, costed once."""
     spaces, seen = [], {}
     for model in network.nodes:
         key = cost_key(model.op) if share else None
         space = seen.get(key) if key is not None else None
         if space is None:
-            space = _node_space(model, platform, off_chip, spatial)
+            space = _node_space(model, platform, off_chip, spatial, splits)
             if key is not None:
                 seen[key] = space
         spaces.append(space)
@@ -397,17 +416,26 @@ class _Search:
         return [self.all_choices[r] for r in rows.tolist()]
 
     def prefer_dsps(self, picks: list[Choice], totals: Totals) -> tuple[list[Choice], Totals]:
-        """Move fabric multipliers onto DSPs while the DSP budget allows (step 5 of the search)."""
+        """Move fabric multipliers onto DSPs while the DSP budget allows (step 6 of the search): each node
+        with some in fabric takes the largest DSP share (all, else a split) the room left pays for."""
         room = self.limits["dsp"] - totals.dsp
         fabric = [n for n, (_, _, mult, _) in enumerate(picks) if mult != "dsp"]
         on_dsp = {n: self.network.nodes[n].cost(picks[n][0], picks[n][1], "dsp", picks[n][3]) for n in fabric}
         # most LUTs freed per DSP spent first (a node whose multipliers need no DSP at all leads)
-        fabric.sort(key=lambda n: -totals.costs[n].mult_lut / max(on_dsp[n].dsp, 1e-9))
+        fabric.sort(key=lambda n: -on_dsp[n].mult_lut / max(on_dsp[n].dsp, 1e-9))
         moved = list(picks)
         for n in fabric:
-            if on_dsp[n].dsp <= room:
-                room -= on_dsp[n].dsp
-                moved[n] = (picks[n][0], picks[n][1], "dsp", picks[n][3])
+            folding, memory, mult, on_chip = picks[n]
+            model, now = self.network.nodes[n], totals.costs[n].dsp
+            shares = ("dsp",) + (DSP_SHARES if _splits(model, folding) else ())
+            for share in shares:
+                if share != "dsp" and mult != "lut" and share <= mult:
+                    break  # no more DSPs than it has
+                extra = model.cost(folding, memory, share, on_chip).dsp - now
+                if extra <= room:
+                    room -= extra
+                    moved[n] = (folding, memory, share, on_chip)
+                    break
         if moved == picks:
             return picks, totals
         return moved, self.evaluate(moved)
@@ -491,8 +519,39 @@ def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed
     with _progress(progress, len(search.targets()), runs=2) as advance:
         for rule in (search, consumer_first):  # fit_lanes' two rules (module docstring, step 2)
             choices, _ = rule.prefer_dsps(*rule.match_lanes(*_bisect(rule, best, advance)))
-            designs.append((choices, rule.evaluate(choices, trace_latency=True)))
-    return min(designs, key=lambda design: design[1].ii)
+            designs.append((choices, rule.evaluate(choices, trace_latency=True), rule))
+    choices, totals, rule = min(designs, key=lambda design: design[1].ii)
+    split = _split_below(rule, choices, totals)
+    if split is None:
+        return choices, totals
+    choices, _ = rule.prefer_dsps(*rule.match_lanes(*split))
+    return choices, rule.evaluate(choices, trace_latency=True)
+
+
+def _split_below(search: _Search, choices: list[Choice], totals: Totals) -> tuple[list[Choice], Totals] | None:
+    """Where DSPs bind the design: a faster one whose nodes may share their multipliers between DSPs and fabric,
+    from the targets below its II that `search` did not prove infeasible (module docstring, step 5), else None.
+    Splits are not in every search's points: only the repair takes them, and with them DenseNet-121's search
+    took twice as long."""
+    over = search.over(totals)
+    if over[RESOURCES.index("dsp")] < over.max():
+        return None
+    below = [t for t in search.targets() if search.proven_infeasible < t < totals.ii][-POLISH_TARGETS:]
+    if not below:
+        return None
+    split = _Search(search.network, search.platform, search.utilisation, 0, search.off_chip, search.spatial,
+                    reserve=search.reserve, cheaper_end=search.cheaper_end,
+                    spaces=_node_spaces(search.network, search.platform, search.off_chip, search.spatial, splits=True))
+    found, misses = None, 0
+    for t in reversed(below):
+        if t <= split.proven_infeasible or misses == POLISH_MISSES:
+            break
+        design = split.try_target(t, POLISH_ROUNDS)
+        if design is not None and design[1].ii < (found or (choices, totals))[1].ii:
+            found, misses = design, 0
+        else:
+            misses += 1
+    return found
 
 
 def _bisect(search: _Search, best: tuple[list[Choice], Totals], advance) -> tuple[list[Choice], Totals]:
@@ -559,10 +618,13 @@ def apply_design(module: ModuleOp, network: Network, choices: list[Choice], tota
         for factor, value in zip(model.factors, folding):
             model.op.properties[factor] = IntegerAttr(value, i64)
         write_weights_memory(model.op, memory, on_chip)
+        model.op.attributes.pop(DSP_SHARE_ATTR, None)
         if mult == "dsp":
             model.op.attributes.pop(MULT_IMPL_ATTR, None)
-        else:
-            model.op.attributes[MULT_IMPL_ATTR] = StringAttr(mult)
+        else:  # all in fabric, or a split: that percent of them on DSPs
+            model.op.attributes[MULT_IMPL_ATTR] = StringAttr("lut")
+            if mult != "lut":
+                model.op.attributes[DSP_SHARE_ATTR] = IntegerAttr(mult, i64)
     for index, edge in enumerate(network.edges):
         if len(network.in_edges[edge.consumer]) < 2 and index not in totals.fifo_depths:
             continue  # only join inputs are ours to size

@@ -21,7 +21,10 @@ from dfcc.driver.pipeline import parse_pipeline  # noqa: E402
 from dfcc.examples.models import MODELS  # noqa: E402
 from dfcc.frontends.mlir import make_context, parse_module  # noqa: E402
 from dfcc.frontends.torch import import_module  # noqa: E402
-from dfcc.dialects.dataflow import NodeOp  # noqa: E402
+from dfcc.dialects.dataflow import DSP_SHARE_ATTR, MULT_IMPL_ATTR, NodeOp  # noqa: E402
+from dfcc.backends.hls.emit import emit_design  # noqa: E402
+from dfcc.kinds.cost import node_cost  # noqa: E402
+from xdsl.dialects.builtin import IntegerAttr, StringAttr, i64  # noqa: E402
 from dfcc.kinds import KINDS  # noqa: E402
 from tests.hls_unsupported import HLS_CSIM_ELSEWHERE, HLS_UNSUPPORTED  # noqa: E402
 from dfcc.passes.registry import get_pass  # noqa: E402
@@ -93,6 +96,28 @@ def test_float_csim_matches_reference(name):
 @pytest.mark.parametrize("name", _params(FIXED_MODELS))
 def test_fixed_csim_is_bit_exact(name):
     check(name, FIXED, exact=True)
+
+
+def test_split_multipliers_bit_exact():
+    """Convs and the linear layer with a share of their multipliers on DSPs and the rest in fabric
+    (`dataflow.dsp_share`, multiply.h split_mul): the same products in the same order, bit-exact."""
+    module = compiled("cnn", FIXED)
+    split = [op for op in module.walk() if isinstance(op, NodeOp) and op.splits_multipliers()]
+    assert {op.name for op in split} == {"dataflow.conv", "dataflow.linear"}
+    for op in split:
+        op.attributes[MULT_IMPL_ATTR] = StringAttr("lut")
+        op.attributes[DSP_SHARE_ATTR] = IntegerAttr(50, i64)
+    module.verify()
+    top = emit_design(module).files["top.cpp"]
+    # half of each node's multipliers (as the estimate counts them) on DSPs
+    assert top.count("dfcc::split_mul<") == len(split)
+    for op in split:
+        assert f"dfcc::split_mul<{node_cost(op).multipliers // 2}>" in top
+    inputs = [x.numpy() for x in MODELS["cnn"].inputs(seed=1)]
+    result = csim(module, inputs)
+    assert result.warnings == [], result.warnings
+    for out, ref in zip(result.outputs, run_reference(module, inputs)):
+        assert np.array_equal(out, ref), f"{np.sum(out != ref)} of {out.size} values differ"
 
 
 @pytest.mark.parametrize("name,options", [

@@ -76,6 +76,27 @@ def test_conv_multipliers_in_luts():
     assert node_cost(conv) == lut
 
 
+def test_conv_multipliers_split_between_dsps_and_luts():
+    conv = _fold(_node(_conv_module(256, 256, 3, 14, 1, 1), "conv"), coarse_in=2, coarse_out=16, fine=9)
+    cost = node_cost(conv)
+    # 288 multipliers of 16 x 16 bits, one DSP each; a quarter on DSPs: lanes 0..71 on 72 DSPs, the other
+    # 216 in fabric at 256 LUT each = 55,296 LUT
+    split = cost.with_mult(25)
+    assert cost.multipliers == 288 and cost.dsp == 288
+    assert split.dsp == 72 and split.lut == cost.lut + 55_296 and split.cycles == cost.cycles
+    conv.attributes["dataflow.mult_impl"] = StringAttr("lut")
+    conv.attributes["dataflow.dsp_share"] = IntegerAttr(25, i64)
+    assert node_cost(conv) == split
+
+
+def test_split_of_packed_multipliers_rounds_up_to_whole_dsps():
+    module = _conv_module(256, 256, 3, 14, 1, 1, elem="!dataflow.fixed<8, 3>", wfmt=", format = !dataflow.fixed<8, 1>")
+    cost = node_cost(_fold(_node(module, "conv"), coarse_in=1, coarse_out=1, fine=3))
+    # 3 multipliers of 8 x 8 bits pack two per DSP (WP486): 2 DSPs; half of them (lane 0) keep ceil(2 x 1 / 3) = 1,
+    # the other 2 in fabric at 64 LUT each
+    assert cost.dsp == 2 and cost.with_mult(50).dsp == 1 and cost.with_mult(50).lut == cost.lut + 128
+
+
 def test_conv_8bit_formats_halve_dsp():
     module = _conv_module(256, 256, 3, 14, 1, 1, elem="!dataflow.fixed<8, 3>", wfmt=", format = !dataflow.fixed<8, 1>")
     conv = _fold(_node(module, "conv"), coarse_in=2, coarse_out=16, fine=9)

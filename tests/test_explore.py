@@ -17,12 +17,12 @@ from dfcc.backends.output import module_text
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context, parse_module
 from dfcc.hardware.platforms import load_platform
-from dfcc.kinds.cost import cost_key
+from dfcc.kinds.cost import cost_key, node_cost
 from dfcc.passes.explore import Explore, _Search, apply_design, explore, foldings
 from dfcc.passes.registry import get_pass
 from dfcc.driver.pipeline import parse_pipeline
 
-from tests.test_estimate import LANES, NET
+from tests.test_estimate import LANES, NET, _conv_module
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +195,6 @@ def test_off_chip_weights_within_bandwidth():
 def test_explore_prefers_dsps_where_free():
     from dfcc.analyses.network import Network
     from dfcc.passes.explore import _Search, explore
-    from tests.test_estimate import _conv_module
 
     module = _conv_module(32, 32, 3, 16, 1, 1, elem="!dataflow.fixed<8, 3>", wfmt=", format = !dataflow.fixed<8, 1>")
     network = Network.from_module(module)
@@ -206,13 +205,36 @@ def test_explore_prefers_dsps_where_free():
     conv = next(i for i, m in enumerate(network.nodes) if m.name == "conv")
     assert choices[conv][2] == "dsp" and totals.dsp > 0 and totals.costs[conv].mult_lut > 0
     # by hand: with the conv on fabric at ci=32 co=32 fine=9 (9,216 multipliers, 4,608 DSPs packed
-    # two per DSP), a DSP budget of 4,608 takes them all; one DSP less takes none
+    # two per DSP), a DSP budget of 4,608 takes them all; one DSP less three quarters of them (6,912
+    # multipliers, 3,456 DSPs), 3,455 half (2,304), 2,303 a quarter (1,152), 1,151 none
     search = _Search(network, u250, 0.9, 0)
     picks = [((32, 32, 1, 9), "bram", "lut", 100) if i == conv else c for i, c in enumerate(choices)]
-    for budget, expected in ((4608, "dsp"), (4607, "lut")):
+    for budget, expected, dsp in ((4608, "dsp", 4608), (4607, 75, 3456), (3455, 50, 2304), (2303, 25, 1152),
+                                  (1151, "lut", 0)):
         search.limits["dsp"] = budget
         moved, moved_totals = search.prefer_dsps(picks, network.evaluate(picks))
-        assert moved[conv][2] == expected and moved_totals.dsp == (4608 if expected == "dsp" else 0)
+        assert moved[conv][2] == expected and moved_totals.dsp == dsp
+
+
+def test_explore_splits_multipliers_where_dsps_bind(tmp_path, monkeypatch):
+    """A conv (8 -> 8 channels, 3x3, 16 bits) on a board with 100 DSPs and 40,000 LUTs: at ci=8 co=8 fine=3
+    (192 multipliers) neither all of them on DSPs (192) nor all in fabric (192 x 256 = 49,152 LUT) fits, half
+    of each does (96 DSPs, 24,576 LUT); the design written runs at the II its estimate reports."""
+    board = tmp_path / "tight.json"
+    board.write_text(json.dumps({"name": "tight", "part": "x", "dsp": 100, "bram18": 1000, "uram": 0,
+                                 "lut": 40_000, "ff": 10**7, "clock_mhz": 200, "bandwidth_gbps": 19.2}))
+    text = module_text(_conv_module(8, 8, 3, 8, 1, 1))
+    module = _explore(text, platform=str(board), utilisation=1.0)
+    conv = next(op for op in module.walk() if isinstance(op, ConvOp))
+    assert 0 < conv.dsp_share() < 100
+    est = _check_design(module, str(board), utilisation=1.0)
+    assert est.totals.dsp <= 100 < node_cost(conv).multipliers  # its multipliers would not fit on DSPs alone
+    sim = simulate(module)
+    assert not sim.deadlock and abs(sim.ii - est.totals.ii) <= 0.05 * sim.ii
+    # without splits the same search is slower
+    monkeypatch.setattr("dfcc.passes.explore.DSP_SHARES", ())
+    whole = Estimate.of_module(_explore(text, platform=str(board), utilisation=1.0))
+    assert est.totals.ii < whole.totals.ii
 
 
 def test_explore_refits_lanes_around_a_slow_converter():

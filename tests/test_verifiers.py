@@ -64,6 +64,27 @@ def test_stream_graph_rejected(change, message):
         parse_module(FORK.format(**{**VALID, **change}))
 
 
+@pytest.mark.parametrize(
+    "attrs, message",
+    [
+        (', "dataflow.dsp_share" = 50 : i64', "dataflow.dsp_share needs mult_impl = lut"),
+        (', "dataflow.mult_impl" = "lut", "dataflow.dsp_share" = 100 : i64', "must be a percent in 1..99"),
+        (', "dataflow.mult_impl" = "lut", "dataflow.dsp_share" = "half"', "must be a percent in 1..99"),
+    ],
+)
+def test_dsp_share_rejected(attrs, message):
+    parse_module(LINEAR.format(value=DENSE, attrs=', "dataflow.mult_impl" = "lut", "dataflow.dsp_share" = 50 : i64',
+                               resources=""))
+    with pytest.raises((DfccError, VerifyException), match=re.escape(message)):
+        parse_module(LINEAR.format(value=DENSE, attrs=attrs, resources=""))
+
+
+def test_dsp_share_needs_a_kernel_that_splits():
+    # a reduce's multipliers (a mean's scaling) are not numbered lanes: no split
+    with pytest.raises((DfccError, VerifyException), match="MAC kernel cannot split its multipliers"):
+        parse_module(FORK.format(**{**VALID, "reduce_attrs": ', "dataflow.mult_impl" = "lut", "dataflow.dsp_share" = 25 : i64'}))
+
+
 def test_acc_format_must_be_fixed_point():
     with pytest.raises(DfccError, match="acc_format must be a !dataflow.fixed"):
         parse_module(LINEAR.format(value=DENSE, attrs=", acc_format = 32 : i64", resources=""))

@@ -108,7 +108,8 @@ class Estimate:
                 **({"weights_memory": memory} if e_model.has_weights else {}),
                 **({"weights_on_chip_percent": on_chip} if e_model.has_weights and memory != "off_chip" and on_chip < 100
                    else {}),
-                **({"mult_impl": mult} if mult != "dsp" else {}),
+                **({"mult_impl": "lut"} if mult != "dsp" else {}),
+                **({"dsp_share_percent": mult} if isinstance(mult, int) else {}),
                 "offchip_gbps": gbps(cost.offchip_bits / ii, self.platform.clock_mhz),
                 "cycles": cost.cycles, "share": cost.cycles / ii, "depth": cost.depth,
                 "resources": {RESOURCE_LABELS[k]: getattr(cost, k) for k in RESOURCES},
@@ -165,7 +166,9 @@ class Estimate:
                 folding += f" w:{row['weights_memory']} {on}%+ddr {100 - on}%"
             elif row.get("weights_memory", "bram") != "bram":
                 folding += f" w:{row['weights_memory']}"
-            if row.get("mult_impl", "dsp") != "dsp":
+            if "dsp_share_percent" in row:
+                folding += f" m:dsp {row['dsp_share_percent']}%+lut"
+            elif row.get("mult_impl", "dsp") != "dsp":
                 folding += f" m:{row['mult_impl']}"
             table.add_row(row["name"], row["op"].removeprefix("dataflow."), folding, f"{row['cycles']:,}",
                           f"{row['share']:.0%}", f"{r['DSP']:,}", f"{r['BRAM18']:,}", f"{r['URAM']:,}",

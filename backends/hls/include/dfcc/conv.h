@@ -94,7 +94,8 @@ void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI * P> >& in, hls::stream<
                                 const int j = t * LC * FINE + m;  // position in the (c, kr, kc) run
                                 if (K % FINE != 0 && j >= LC * K) continue;  // past the run: an idle slot
                                 const int c = j / K, kr = j % K / G::KC, kc = j % G::KC;
-                                sum[p][co] += T_acc(MUL::mul(x.data[kr][kc][p * CI + gl * LC + c],
+                                sum[p][co] += T_acc(MUL::mul((p * CO + co) * LC * FINE + m,  // its lane (multiply.h)
+                                                             x.data[kr][kc][p * CI + gl * LC + c],
                                                              val(word.data[co * LC * FINE + m])));
                             }
                             acc[fo][p][co] = sum[p][co];

@@ -46,7 +46,8 @@ void linear(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, 
                 for (int co = 0; co < CO; co++) {
                     const int f = fo * CO + co;
                     T_acc sum = cb == 0 ? T_acc(val(bias[f])) : acc[fo][co];
-                    for (int ci = 0; ci < CI; ci++) sum += T_acc(MUL::mul(x.data[ci], val(word.data[co * CI + ci])));
+                    for (int ci = 0; ci < CI; ci++)  // lane co*CI + ci (multiply.h)
+                        sum += T_acc(MUL::mul(co * CI + ci, x.data[ci], val(word.data[co * CI + ci])));
                     acc[fo][co] = sum;
                     y.data[co] = T_out(T_mid(sum));
                 }
