@@ -1,7 +1,7 @@
 """Throughput of explore's designs against each model's bound, for the bundled CNNs on ZCU102 and U250.
 
     python -m dfcc.bench.bench_throughput [--bits 16|8|4] [--models a,b] [--boards zcu102,u250] [--cache DIR] [--spatial]
-                                          [--utilisation 0.9]
+                                          [--utilisation 0.9] [--off-chip]
 
 Two bounds, each in cycles per inference = max(MACs / multiplier capacity, largest feature map in pixels):
 - device bound (issue 14's): multiplier capacity is every DSP (at the model's packing) plus every LUT
@@ -17,7 +17,8 @@ No stage is assumed to move more than one pixel per cycle.
 the pixel term then counts only maps read by nodes without that factor.
 A model that does not fit a board says by how much, then is explored again with its weights allowed
 off chip and its paying skip connections evicted to DRAM (explore{off-chip-weights=true evict-skips=true}),
-its row marked "+off-chip". Both bounds ignore memory; "DDR Gbps" is the design's off-chip traffic at its
+its row marked "+off-chip"; --off-chip prints that row for models that fit too (a board with DRAM
+bandwidth to spare may run faster with its weights streamed, the on-chip memory freed). Both bounds ignore memory; "DDR Gbps" is the design's off-chip traffic at its
 throughput, of the board's bandwidth, and "mem fps" the roofline's bandwidth roof for that traffic:
 bandwidth / bits moved per inference (a design at it is DRAM-bound, binding "DRAM bandwidth").
 ratio = bound / II for each bound (1.0: the design is at the bound; issue 14 asks >= 0.8). "binding"
@@ -95,6 +96,7 @@ def main() -> None:
     parser.add_argument("--cache", default="/tmp/dfcc-bench")
     parser.add_argument("--spatial", action="store_true")
     parser.add_argument("--utilisation", type=float, default=0.9, help="explore's budget, also the budget bound's")
+    parser.add_argument("--off-chip", action="store_true", help="also a +off-chip row for models that fit on chip")
     args = parser.parse_args()
     u = args.utilisation
     print(f"{'model':20s} {'board':7s} {'fps':>10s} {'device fps':>10s} {'ratio':>6s} {f'{u:.0%} fps':>10s} "
@@ -107,34 +109,44 @@ def main() -> None:
         for board in args.boards.split(","):
             platform = load_platform(board)
             start = time.perf_counter()
-            label, explored = name, network
             try:
                 _, totals = explore(network, platform, u, progress=False, spatial=args.spatial)
             except DfccError as error:
                 print(f"{name:20s} {platform.name:7s} does not fit: {error}")
-                # weights streamed from DRAM (whole, in AutoWS steps, per weight-stationary tile), skips evicted
-                spilled = lowered(name, args.cache)
-                if args.bits != 16:
-                    emulate_bits(spilled, args.bits)
-                evict_paying_skips(spilled, platform, u)
-                explored = Network.from_module(spilled)
-                try:
-                    _, totals = explore(explored, platform, u, progress=False, spatial=args.spatial,
-                                        off_chip_weights=True)
-                except DfccError as error:
-                    print(f"{name + ' +off-chip':20s} {platform.name:7s} does not fit: {error}")
+            else:
+                _row(name, network, network, totals, platform, args, time.perf_counter() - start)
+                if not args.off_chip:
                     continue
-                label = f"{name} +off-chip"
-            seconds = time.perf_counter() - start
-            bound, budget = (bound_cycles(network, platform, args.spatial, share) for share in (1.0, u))
-            fps = throughput(platform.clock_mhz, totals.ii)
-            ddr = f"{totals.offchip_bits * fps / 1e9:.1f}/{platform.bandwidth_gbps:g}"
-            print(f"{label:20s} {platform.name:7s} {fps:10,.1f} "
-                  f"{throughput(platform.clock_mhz, bound):10,.1f} {bound / totals.ii:6.2f} "
-                  f"{throughput(platform.clock_mhz, budget):10,.1f} {budget / totals.ii:6.2f} {ddr:>13s} "
-                  f"{bandwidth_roof_fps(totals.offchip_bits, platform.bandwidth_gbps):10,.1f} {seconds:7.1f}s  "
-                  f"{binding(explored, totals, platform, u, args.spatial)}", flush=True)
+            _off_chip_row(name, network, platform, args)
 
+
+def _off_chip_row(name: str, network: Network, platform, args) -> None:
+    """The row of `name` explored with its weights allowed off chip and its paying skips evicted to DRAM."""
+    start, u = time.perf_counter(), args.utilisation
+    spilled = lowered(name, args.cache)
+    if args.bits != 16:
+        emulate_bits(spilled, args.bits)
+    evict_paying_skips(spilled, platform, u)
+    explored = Network.from_module(spilled)
+    try:
+        _, totals = explore(explored, platform, u, progress=False, spatial=args.spatial, off_chip_weights=True)
+    except DfccError as error:
+        print(f"{name + ' +off-chip':20s} {platform.name:7s} does not fit: {error}")
+        return
+    _row(f"{name} +off-chip", network, explored, totals, platform, args, time.perf_counter() - start)
+
+
+def _row(label: str, network: Network, explored: Network, totals, platform, args, seconds: float) -> None:
+    """One table row: the design's fps, both bounds (of the model as imported) and their ratios, its traffic."""
+    u = args.utilisation
+    bound, budget = (bound_cycles(network, platform, args.spatial, share) for share in (1.0, u))
+    fps = throughput(platform.clock_mhz, totals.ii)
+    ddr = f"{totals.offchip_bits * fps / 1e9:.1f}/{platform.bandwidth_gbps:g}"
+    print(f"{label:20s} {platform.name:7s} {fps:10,.1f} "
+          f"{throughput(platform.clock_mhz, bound):10,.1f} {bound / totals.ii:6.2f} "
+          f"{throughput(platform.clock_mhz, budget):10,.1f} {budget / totals.ii:6.2f} {ddr:>13s} "
+          f"{bandwidth_roof_fps(totals.offchip_bits, platform.bandwidth_gbps):10,.1f} {seconds:7.1f}s  "
+          f"{binding(explored, totals, platform, u, args.spatial)}", flush=True)
 
 if __name__ == "__main__":
     sys.exit(main())
