@@ -66,6 +66,7 @@ design with unbounded streams, checked by simulation), `dataflow.platform` on th
 
 from __future__ import annotations
 
+import copy
 import random
 import sys
 from dataclasses import dataclass
@@ -229,6 +230,13 @@ class _Search:
         self.jitter = np.array([1.0 + 0.05 * rng.random() for _ in RESOURCES] + [1.0])
         self.evaluations = 0
         self.proven_infeasible = 0.0  # the largest target the Lagrangian weights proved infeasible (and all below)
+
+    def with_rule(self, cheaper_end: bool) -> _Search:
+        """This search under the other fit_lanes rule: the same stacked points, its own evaluation state."""
+        other = copy.copy(self)
+        other.cheaper_end, other.limit_vec = cheaper_end, self.limit_vec.copy()
+        other.evaluations, other.proven_infeasible = 0, 0.0
+        return other
 
     def set_target(self, target: float) -> None:
         self.limit_vec[-1] = min(max(self.utilisation * self.platform.bandwidth_bits_per_cycle * target, 1e-9), 1e30)
@@ -513,8 +521,7 @@ def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed
     best = search.try_target(float("inf"), BISECTION_ROUNDS * 2)
     if best is None:
         raise _no_fit(search, platform, utilisation)
-    consumer_first = _Search(network, platform, utilisation, seed, off_chip_weights, spatial, share_repeated, reserve,
-                             search.spaces, cheaper_end=False)
+    consumer_first = search.with_rule(cheaper_end=False)
     designs = []
     with _progress(progress, len(search.targets()), runs=2) as advance:
         for rule in (search, consumer_first):  # fit_lanes' two rules (module docstring, step 2)
