@@ -19,11 +19,11 @@ from dfcc.dialects.dataflow import (
 from dfcc.dialects.fixed_point import fixed_of, mac_result
 from dfcc.hardware.cycles import conv_cycles, tiled_conv_cycles, windowed_stage_cycles
 from dfcc.hardware.dsp import conv_multipliers, macs_per_dsp, multiplier_dsp
-from dfcc.hardware.logic import Logic, lut_multiplier, mac_logic, stage_logic
+from dfcc.hardware.logic import Logic, lut_multiplier, mac_logic, mux_luts, stage_logic
 from dfcc.hardware.memory import bram18, conv_weight_memory, lutram_luts
 from dfcc.hardware.offchip import DDR_BURST, conv_weight_sweeps, evicted_line_buffer_bits, row_reader_cycles
 from dfcc.kinds.cost import (
-    STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, acc_bits, array_cost, folding_of, node_label,
+    STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, WindowCost, acc_bits, array_cost, folding_of, node_label,
     sliding_window_cost, stream_bits, weight_bits,
 )
 from dfcc.kinds.hls_mac import mac_types, mid_and_mul
@@ -216,6 +216,27 @@ def held_beats(op: ConvOp, lanes_in: int, tile: int) -> int:
     return -(-h * w // tiles) * (c // lanes_in)
 
 
+def tile_rows_read(op: ConvOp, tile: int) -> np.ndarray:
+    """Input rows conv.h conv_mac_tiled has read once each tile's are in its buffer: through the last row the
+    tile's windows reach inside the image (the rows below the last tile's are read and dropped after it)."""
+    h = op.input.type.get_shape()[1]
+    wo = op.output.type.get_shape()[2]
+    (kr, _), (sr, _), (dr, _), (pt, *_) = op.window_geometry()
+    last = (np.arange(tile - 1, op.output.type.get_shape()[1] * wo, tile) // wo) * sr - pt + dr * (kr - 1) + 1
+    return np.clip(last, 0, h)
+
+
+def tile_ring_rows(op: ConvOp, tile: int) -> int:
+    """Rows of conv.h conv_mac_tiled's tile buffer: the most input rows one tile's windows reach inside the
+    image, rounded up to whole rounds of the KRE row banks (a row's bank is its index mod KRE)."""
+    wo = op.output.type.get_shape()[2]
+    (kr, _), (sr, _), (dr, _), (pt, *_) = op.window_geometry()
+    kre = dr * (kr - 1) + 1
+    first = np.maximum(0, (np.arange(0, op.output.type.get_shape()[1] * wo, tile) // wo) * sr - pt)
+    rows = max(1, int((tile_rows_read(op, tile) - first).max()))
+    return -(-rows // kre) * kre
+
+
 def whole_pixels(op: ConvOp, f: Mapping[str, int]) -> bool:
     """Whether a beat carries every channel in and every filter out: then P such pixels side by
     side are P*C consecutive words of the stream, which is how conv_px takes them."""
@@ -278,35 +299,41 @@ class Conv(NodeKind):
             # each, from a generator taking ceil(WP/px) steps per padded row
             return windowed_stage_cycles(ho, wo // px, hp, -(-wp // px), sr, sc, 1, -(-(kr * kc) // folding[3]))
 
-        def emitted(pixel: int) -> int:
-            """Padded-image position (row-major) where the window generator emits output pixel `pixel`'s window."""
-            return ((pixel // wo) * sr + kr_span - 1) * wp + (pixel % wo) * sc + kc_span - 1
+        def generator(ci: int, cg: int, px: int) -> WindowCost:
+            """The sliding-window generator (line buffer and window registers) of conv.h's conv_mac or conv_px,
+            px columns side by side: the window spans (px-1)*stride more columns of the input."""
+            return sliding_window_cost(h, w, c, kr_span, kc_span + (px - 1) * sc, (pt, pb, pl, pr), d_bits, ci, cg,
+                                       line_buffer_on_chip=not evicted)
 
         def tiled(cost: NodeCost, folding: Folding, tile: int) -> NodeCost:
-            """conv.h conv_tiled: `cost` (the same folding, pixel-outer) with a tile's windows and its
-            accumulators buffered, each weight word swept once per tile, and its load-compute-store cycles."""
+            """conv.h conv_tiled: `cost` (the same folding, pixel-outer) with a buffer of the tile's input rows
+            instead of the window generator, every filter's accumulator for each pixel of the tile, each weight
+            word swept once per tile, and its load-compute-store cycles."""
             li, lo = self.stream_lanes(op, dict(zip(factors, folding)))
             cb, nf, kf = c // li, f // lo, -(-(kr * kc) // folding[3])
-            cycles = tiled_conv_cycles(emitted(0), emitted(ho * wo - 1), hp * wp, cb, ho * wo, nf * kf, nf)
-            # a tile's windows (KR*KC*CI words of d bits each, CB per pixel) and every filter's
-            # accumulator for each pixel of the tile (CO wide, NF*tile deep)
-            win_bram, win_lut = array_cost(kr * kc * li * d_bits, tile * cb)
+            cycles = tiled_conv_cycles(h * w * cb, ho * wo, cb, nf * kf, nf)
+            # Zhang et al. (FPGA'15): the tile's input held once (Tn x (S*Tr+K-S) x (S*Tc+K-S) words), here whole
+            # rows in KR_span x KC_span banks of CI words (array partition by row and column mod the span,
+            # UG1399), each read once a cycle; a kernel row selects among the row banks, a position among the
+            # column banks
+            bank_bram, bank_lut = array_cost(li * d_bits, tile_ring_rows(op, tile) // kr_span * -(-w // kc_span) * cb)
+            select = (kr * kc_span * mux_luts(li * d_bits, kr_span) + kr * kc * mux_luts(li * d_bits, kc_span))
+            # every filter's accumulator for each pixel of the tile (CO wide, NF*tile deep)
             acc_bram, acc_lut = array_cost(lo * a_bits, nf * tile)
             # the FIFO holding a tile's share of the input (a FIFO's memory: BRAM, SRL or LUTRAM, UG573/UG574)
             held_bram = bram18(li * d_bits, held_beats(op, li, tile), fifo=True)
             held_lut = 0 if held_bram else lutram_luts(li * d_bits, held_beats(op, li, tile))
             pixel_acc_lut = lutram_luts(a_bits * lo, nf)  # what conv_mac's accumulators took
-            first_load = max(tile, emitted(tile - 1) - emitted(0) + 1) * cb
-            compute = tile * cb * nf * kf
-            # the input the generator has read when it emits the first tile's last window
-            row, col = emitted(tile - 1) // wp - pt, emitted(tile - 1) % wp - pl
-            read = min(h, max(0, row)) * w + (min(w, max(0, col + 1)) if 0 <= row < h else 0)
-            window_fill = cost.depth - conv_pixel_cycles(c, f, kr * kc, groups, folding) - STAGE_PIPELINE_CYCLES
+            window = generator(folding[0], 1, 1)  # what conv_mac's window generator took
+            read = int(tile_rows_read(op, tile)[0])  # input rows in the buffer when the first tile's MACs start
+            first_load, compute = read * w * cb, tile * cb * nf * kf
+            banks = kr_span * kc_span
             return replace(
-                cost, cycles=cycles, depth=window_fill + first_load + compute + STAGE_PIPELINE_CYCLES,
-                fill=min(1.0, read / (h * w)), bram18=cost.bram18 + win_bram + acc_bram + held_bram,
-                lut=cost.lut + win_lut + acc_lut + held_lut - pixel_acc_lut, weight_sweeps=conv_weight_sweeps(ho * wo, tile),
-                # the last tile's MACs follow its last window; the first output is followed by the other tiles
+                cost, cycles=cycles, depth=first_load + compute + STAGE_PIPELINE_CYCLES, fill=read / h,
+                bram18=cost.bram18 - window.bram18 + banks * bank_bram + acc_bram + held_bram,
+                lut=cost.lut - window.lut + banks * bank_lut + select + acc_lut + held_lut - pixel_acc_lut,
+                weight_sweeps=conv_weight_sweeps(ho * wo, tile),
+                # the last tile's MACs follow its last input rows; the first output is followed by the other tiles
                 lag=compute, drain=max(0, cycles - first_load - compute), pixel_work=0, burst=0,
             )
 
@@ -322,9 +349,7 @@ class Conv(NodeKind):
             dsp = multiplier_dsp(mults, d_bits, w_bits)
             ww, wd = conv_weight_memory(c, f, kr, kc, w_bits, ci, co, fine, groups, cg)  # one word feeds every column
             w_bram, w_lut = array_cost(ww, wd)
-            # px columns side by side: the window spans (px-1)*stride more columns of the input
-            window = sliding_window_cost(h, w, c, kr_span, kc_span + (px - 1) * sc, (pt, pb, pl, pr), d_bits, ci, cg,
-                                         line_buffer_on_chip=not evicted)
+            window = generator(ci, cg, px)
             ring_bram, ring = ring_adapters(ci * cg, d_bits) if evicted else (0, Logic(0, 0))
             if evicted:
                 cycles = max(cycles, row_reader_cycles(ho, w * -(-c // (ci * cg)), kr, h * w * -(-c // (ci * cg))))

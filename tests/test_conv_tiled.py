@@ -16,6 +16,7 @@ from dfcc.hardware.memory import lutram_luts
 from dfcc.hardware.offchip import conv_weight_sweeps, streamed_weight_bits
 from dfcc.hardware.platforms import load_platform
 from dfcc.kinds import ConvOp
+from dfcc.kinds.conv import tile_ring_rows, tile_rows_read
 from dfcc.kinds.cost import describe, node_cost
 from dfcc.passes.explore import apply_design, explore
 from dfcc.passes.quantize import Quantize
@@ -83,24 +84,42 @@ def test_weight_traffic_by_hand():
 
 
 def test_tiled_cycles_by_hand():
-    """conv1 above: 6x6x8 in, padding 1 (8x8 padded), 3x3 stride 2, 3x3x8 out, 4 input lanes (2 beats a
-    pixel), 2 output lanes (4 output beats), one kernel position a cycle (9 steps), one tile of 9 pixels.
-    The generator emits the first window at padded (2, 2) = position 18 and the last at (6, 6) = 54:
-    37 positions x 2 beats = 74 cycles of windows, then 9 x 2 x 4 x 9 = 648 MAC cycles, then 9 x 4 = 36
-    output beats: 758 (the generator's whole walk, 64 x 2 = 128, is shorter)."""
-    assert tiled_conv_cycles(18, 54, 64, 2, 9, 4 * 9, 4) == 758
-    assert node_cost(_convs(_quantized())["conv1"]).cycles == 758
-    # a walk longer than the three phases bounds the stage: 1x1 conv, 1 beat a pixel, 1 step, 1 output beat
-    assert tiled_conv_cycles(0, 8, 100, 1, 9, 1, 1) == 100
+    """conv1 above: 6x6x8 in, 4 input lanes (2 beats a pixel), 3x3 stride 2 padding 1, 3x3x8 out, 2 output
+    lanes (4 output beats), one kernel position a cycle (9 steps), one tile of 9 pixels: its 36 x 2 = 72 input
+    beats into the tile buffer, then 9 x 2 x 4 x 9 = 648 MAC cycles, then 9 x 4 = 36 output beats: 756.
+    conv0: 6x6x4 in 2 lanes (2 beats a pixel), 8 filters in 4 lanes (2 beats), 3 steps of 4 of the 9 positions,
+    6 tiles of a row: 72 input beats, 36 x 2 x 2 x 3 = 432 MAC cycles, 36 x 2 = 72 output beats: 576."""
+    assert tiled_conv_cycles(72, 9, 2, 4 * 9, 4) == 756
+    convs = _convs(_quantized())
+    assert node_cost(convs["conv1"]).cycles == 756
+    assert tiled_conv_cycles(72, 36, 2, 2 * 3, 2) == 576
+    assert node_cost(convs["conv0"]).cycles == 576
+
+
+def test_tile_buffer_rows_by_hand():
+    """The tile buffer holds the input rows of a tile's windows once. The check layer (14x14, 3x3, padding 1) in
+    tiles of 49 pixels (3.5 output rows): tile 0 covers output rows 0-3, input rows 0-4 (5 rows, read through row
+    4), tile 1 output rows 3-6, input 2-7 (6), tile 2 rows 7-10, input 6-11 (6), tile 3 rows 10-13, input 9-13
+    (5): a ring of 6 rows (two rounds of the 3 row banks). conv1 (stride 2, one tile of the 3x3 output): every
+    window row 0..5 of the 6 input rows, 6 rows; conv2 (1x1, 3x3 input, tiles of 3 pixels: a row each): 1 row."""
+    (check,) = _convs(parse_module(CHECK_LAYER)).values()
+    assert list(tile_rows_read(check, 49)) == [5, 8, 12, 14]
+    assert tile_ring_rows(check, 49) == 6
+    assert tile_ring_rows(check, 196) == 15  # 14 rows, 5 rounds of 3 banks
+    convs = _convs(_quantized())
+    assert list(tile_rows_read(convs["conv1"], 9)) == [6] and tile_ring_rows(convs["conv1"], 9) == 6
+    assert list(tile_rows_read(convs["conv2"], 3)) == [1, 2, 3] and tile_ring_rows(convs["conv2"], 3) == 1
 
 
 def test_tiled_cost_of_the_check_layer():
     """The check layer at 16 input and output lanes, tiles of 49 pixels (4 of its 196): its 9,437,184 weight bits
-    stream 4 times an image instead of 196. On chip it adds the tile's windows (9 x 16 x 16 = 2304 bits x
-    49 x 16 beats: 64 x 2 = 128 BRAM18 of 36 x 512), the accumulators (16 x 32 = 512 bits x 16 x 49 = 784
-    words: 29 x 1 = 29 BRAM18 of 18 x 1024) and the input FIFO of a quarter of the input (49 pixels x 16
-    beats of 256 bits: 15 BRAM18 of 18 x 1024), and drops conv_mac's LUTRAM accumulators (512 bits x 16);
-    its weight reader needs one narrow port where one word a cycle needs eight wide ones."""
+    stream 4 times an image instead of 196. On chip it adds the tile buffer (9 banks, row and column mod 3, of
+    2 rows x 5 columns x 16 beats of 256 bits: 8 BRAM18 of 36 x 512 each, 72), the accumulators (16 x 32 = 512
+    bits x 16 x 49 = 784 words: 29 x 1 = 29 BRAM18 of 18 x 1024) and the input FIFO of a quarter of the input
+    (49 pixels x 16 beats of 256 bits: 15 BRAM18 of 18 x 1024), and drops conv_mac's window generator (its line
+    buffer of 2 rows of 256 bits x 16 x 16 padded columns: 15 BRAM18; its window registers, 3 x 2 x 256 bits
+    x 16: 43) and its LUTRAM accumulators (512 bits x 16); its weight reader needs one narrow port where one
+    word a cycle needs eight wide ones."""
     (conv,) = _convs(parse_module(CHECK_LAYER)).values()
     model = describe(conv)
     assert model.factors[-1] == "tile"
@@ -109,12 +128,15 @@ def test_tiled_cost_of_the_check_layer():
     assert tiled.offchip_bits == 9_437_184 * 4
     # and its weight reader: 256 x 16 bits a word in 32 beats of one 128-bit port within the 49 cycles the MACs
     # spend on it (an adapter of 128 x 256 bits: 4 BRAM18), not a beat of eight 512-bit ports (8 x 15)
-    assert tiled.bram18 - pixel.bram18 == 128 + 29 + 15 + 4 - 8 * 15
-    # the adapters' logic: 200 + 1 per data bit, and 18 LUTs of requests, each
-    assert pixel.lut - tiled.lut == lutram_luts(512, 16) + 8 * (200 + 512 + 18) - (200 + 128 + 18)
-    # windows from the first (padded (2, 2): 34) to the last ((15, 15): 255): 222 x 16 beats, then the MACs
-    # of 196 pixels x 16 input beats x 16 output beats x 9 positions, then 196 x 16 output beats
-    assert tiled.cycles == 222 * 16 + 196 * 16 * 16 * 9 + 196 * 16 == 458_272
+    assert tiled.bram18 - pixel.bram18 == 9 * 8 + 29 + 15 + 4 - 8 * 15 - 15 - 43
+    # the adapters' logic: 200 + 1 per data bit, and 18 LUTs of requests, each; the window selection: each of
+    # the 3 kernel rows takes each column bank's 256 bits from one of 3 row banks (a LUT6 a bit), each of the 9
+    # positions from one of 3 column banks
+    select = 3 * 3 * 256 + 9 * 256
+    assert pixel.lut - tiled.lut == lutram_luts(512, 16) + 8 * (200 + 512 + 18) - (200 + 128 + 18) - select
+    # the 196 x 16 input beats, then the MACs of 196 pixels x 16 input beats x 16 output beats x 9 positions,
+    # then 196 x 16 output beats
+    assert tiled.cycles == 196 * 16 + 196 * 16 * 16 * 9 + 196 * 16 == 457_856
 
 
 def test_tile_needs_an_ungrouped_conv_at_one_pixel_per_beat():
@@ -134,7 +156,7 @@ def test_simulation_agrees_with_the_estimate():
     estimate = network.evaluate(network.ir_choices(), respect_ir_depths=True)
     simulated = simulate(module)
     assert not simulated.deadlock
-    assert estimate.ii == 758
+    assert estimate.ii == 756
     assert abs(simulated.ii - estimate.ii) <= 0.05 * estimate.ii
 
 

@@ -144,37 +144,64 @@ void conv_px(hls::stream<vec<T_in, P * G::C> >& in, hls::stream<vec<T_out, P * F
     conv_mac<G, F, GROUPS, G::C, F, FINE, P, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL>(windows, out, w, bias);
 }
 
+// Input rows (inside the image) the windows of one tile of R consecutive output pixels span, the most of any
+// tile: the rows conv_mac_tiled's tile buffer holds.
+template <class G, int R>
+constexpr int tile_input_rows() {
+    int most = 1;
+    for (int n = 0; n < G::HO * G::WO / R; n++) {
+        const int top = n * R / G::WO * G::SR - G::PT, bottom = (n * R + R - 1) / G::WO * G::SR - G::PT + G::KRE - 1;
+        const int rows = (bottom < G::H ? bottom : G::H - 1) - (top > 0 ? top : 0) + 1;
+        most = rows > most ? rows : most;
+    }
+    return most;
+}
+
 // Weight-stationary MAC stage (loop tiling after Zhang et al., FPGA'15: an output tile of R pixels, the
-// weights loaded once per tile): per tile of R consecutive output pixels, (1) its R*C/CI windows are
-// buffered, (2) each weight word, in conv_mac's order (bt, fo, t: weights.h), is read once and applied to
-// the R pixels in turn, accumulating every filter of every pixel of the tile, (3) the tile's pixels are
-// written, F/CO beats each. Each (pixel, filter) sum takes its products in conv_mac's order, so the bits
-// are conv_mac's. The weights are swept HO*WO/R times per inference instead of HO*WO (a weight stream
-// from DRAM moves R times fewer bits); cycles: the window walk up to the tile's windows, then
-// R*C/CI*F/CO*ceil(K/FINE) MAC cycles, then R*F/CO output beats, in turn. Ungrouped convolutions only.
-// acc[fo][r] is read and written back every cycle, R cycles apart: R must cover the adder's latency
-// for the pipeline to keep II=1 (the DEPENDENCE pragma states there is no dependence across iterations).
+// weights loaded once per tile, the tile's input held once in an input buffer and each window read from it):
+// per tile of R consecutive output pixels, (1) the input rows its windows need that are not yet held are
+// read into the tile buffer, a ring of ROWS input rows, (2) each weight word, in conv_mac's order (bt, fo, t:
+// weights.h), is read once and applied to the R pixels in turn, each pixel's window formed from the buffer,
+// accumulating every filter of every pixel of the tile, (3) the tile's pixels are written, F/CO beats each.
+// The buffer is banked by (row mod KRE, column mod KCE), so a window's KR*KC positions lie in distinct
+// banks: each bank is read once a cycle (the pixel of its row and column in the window's span), each kernel
+// row takes its row bank's pixels (KRE:1), each window position its column bank's (KCE:1). Each (pixel,
+// filter) sum takes its products in conv_mac's order, so the bits are conv_mac's.
+// The weights are swept HO*WO/R times per inference instead of HO*WO (a weight stream from DRAM moves R
+// times fewer bits); cycles: per tile its new input beats, R*C/CI*F/CO*ceil(K/FINE) MAC cycles, then R*F/CO
+// output beats, in turn (H*W*C/CI input beats an inference in all); the rows below the last tile's are read
+// and dropped. Ungrouped convolutions only. acc[fo][r] is read and written back every cycle, R cycles apart:
+// R must cover the adder's latency for the pipeline to keep II=1 (the DEPENDENCE pragma states there is no
+// dependence across iterations).
 template <class G, int F, int CI, int CO, int R, int FINE, typename T_in, typename T_w, typename T_b,
           typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W>
-void conv_mac_tiled(hls::stream<window<T_in, G::KR, G::KC, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w,
-                    const T_b bias[F]) {
+void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
     constexpr int K = G::KR * G::KC, CB = G::C / CI, NF = F / CO, KF = (K + FINE - 1) / FINE;  // conv_mac's KT
+    constexpr int KRE = G::KRE, KCE = G::KCE, WB = (G::W + KCE - 1) / KCE;  // a bank's columns of a row
+    constexpr int ROWS = (tile_input_rows<G, R>() + KRE - 1) / KRE * KRE;  // ring rows, row r in bank r % KRE
     static_assert(G::C % CI == 0 && F % CO == 0, "lanes must divide the channels and the filters");
     static_assert(FINE >= 1 && FINE <= K, "FINE must be in 1..KR*KC");
     static_assert((G::HO * G::WO) % R == 0, "R must divide the output pixels");
     DFCC_HLS(ARRAY_PARTITION variable=bias cyclic factor=CO)
-    window<T_in, G::KR, G::KC, CI> tile[R][CB];  // the tile's windows
-    T_acc acc[NF][R][CO];                         // every filter's sum for every pixel of the tile
-    vec<T_w, CO * CI * FINE> word;                // the weight word the tile's pixels share
+    vec<T_in, CI> buf[KRE][KCE][ROWS / KRE * WB * CB];  // the tile's input rows, each pixel once
+    T_acc acc[NF][R][CO];                               // every filter's sum for every pixel of the tile
+    vec<T_w, CO * CI * FINE> word;                      // the weight word the tile's pixels share
     vec<T_out, CO> y;
-    DFCC_HLS(AGGREGATE variable=tile)  // a window is one word: all its KR*KC*CI values in one read
+    DFCC_HLS(ARRAY_PARTITION variable=buf complete dim=1)
+    DFCC_HLS(ARRAY_PARTITION variable=buf complete dim=2)
+    DFCC_HLS(AGGREGATE variable=buf)
     DFCC_HLS(ARRAY_PARTITION variable=acc complete dim=3)
     DFCC_HLS(ARRAY_PARTITION variable=word.data complete)
     DFCC_HLS(ARRAY_PARTITION variable=y.data complete)
+    int loaded = 0;  // input rows read so far
     for (int n = 0; n < G::HO * G::WO / R; n++) {
-        for (int i = 0; i < R * CB; i++) {
-            DFCC_HLS(PIPELINE II=1)
-            tile[i / CB][i % CB] = in.read();
+        const int bottom = (n * R + R - 1) / G::WO * G::SR - G::PT + G::KRE - 1;  // the tile's last window row
+        for (; loaded <= (bottom < G::H ? bottom : G::H - 1); loaded++) {
+            for (int i = 0; i < G::W * CB; i++) {
+                DFCC_HLS(PIPELINE II=1)
+                const int col = i / CB;
+                buf[loaded % KRE][col % KCE][(loaded % ROWS / KRE * WB + col / KCE) * CB + i % CB] = in.read();
+            }
         }
         for (int bt = 0; bt < CB; bt++) {
             for (int fo = 0; fo < NF; fo++) {
@@ -183,13 +210,39 @@ void conv_mac_tiled(hls::stream<window<T_in, G::KR, G::KC, CI> >& in, hls::strea
                         DFCC_HLS(PIPELINE II=1)
                         DFCC_HLS(DEPENDENCE variable=acc inter false)
                         if (r == 0) mac_word<CO, CI, FINE>(w, word, fo * CO, bt * CI, t);
+                        const int p = n * R + r, r0 = p / G::WO * G::SR - G::PT, c0 = p % G::WO * G::SC - G::PL;
+                        vec<T_in, CI> held_px[KRE][KCE];  // each bank's one read: the pixel of its row and column
+                        DFCC_HLS(ARRAY_PARTITION variable=held_px complete dim=0)
+                        for (int br = 0; br < KRE; br++) {
+                            const int row = r0 + ((br - r0) % KRE + KRE) % KRE;
+                            for (int bc = 0; bc < KCE; bc++) {
+                                const int col = c0 + ((bc - c0) % KCE + KCE) % KCE;
+                                const bool inside = row >= 0 && row < G::H && col >= 0 && col < G::W;
+                                held_px[br][bc] = buf[br][bc][inside ? ((row % ROWS) / KRE * WB + col / KCE) * CB + bt : 0];
+                            }
+                        }
+                        vec<T_in, CI> in_row[G::KR][KCE];  // each kernel row's pixels: a KRE:1 selection of the banks
+                        DFCC_HLS(ARRAY_PARTITION variable=in_row complete dim=0)
+                        for (int kr = 0; kr < G::KR; kr++)
+                            for (int bc = 0; bc < KCE; bc++) in_row[kr][bc] = held_px[((r0 + kr * G::DR) % KRE + KRE) % KRE][bc];
+                        window<T_in, G::KR, G::KC, CI> x;  // then a KCE:1 selection of each row's pixels
+                        DFCC_HLS(ARRAY_PARTITION variable=x.data complete dim=0)
+                        for (int kr = 0; kr < G::KR; kr++) {
+                            const int row = r0 + kr * G::DR;
+                            for (int kc = 0; kc < G::KC; kc++) {
+                                const int col = c0 + kc * G::DC;
+                                const bool inside = row >= 0 && row < G::H && col >= 0 && col < G::W;
+                                const vec<T_in, CI>& px = in_row[kr][(col % KCE + KCE) % KCE];
+                                for (int c = 0; c < CI; c++) x.data[kr][kc][c] = inside ? px.data[c] : T_in(0);
+                            }
+                        }
                         for (int co = 0; co < CO; co++) {
                             T_acc sum = bt == 0 && t == 0 ? T_acc(val(bias[fo * CO + co])) : acc[fo][r][co];
                             for (int m = 0; m < CI * FINE; m++) {
                                 const int j = t * CI * FINE + m;  // position in the (c, kr, kc) run
                                 if (K % FINE != 0 && j >= CI * K) continue;  // past the run: an idle slot
                                 const int c = j / K, kr = j % K / G::KC, kc = j % G::KC;
-                                sum += T_acc(MUL::mul(tile[r][bt].data[kr][kc][c], val(word.data[co * CI * FINE + m])));
+                                sum += T_acc(MUL::mul(x.data[kr][kc][c], val(word.data[co * CI * FINE + m])));
                             }
                             acc[fo][r][co] = sum;
                         }
@@ -203,13 +256,17 @@ void conv_mac_tiled(hls::stream<window<T_in, G::KR, G::KC, CI> >& in, hls::strea
             out.write(y);
         }
     }
+    for (int i = loaded * G::W * CB; i < G::H * G::W * CB; i++) {  // rows no window reads
+        DFCC_HLS(PIPELINE II=1)
+        in.read();
+    }
 }
 
 // Weight-stationary convolution (conv_mac_tiled): input [H][W][C] in CI lanes, output [HO][WO][F] in CO
 // lanes, weights w[F][C][KR][KC] on chip or their words streamed from DRAM HO*WO/R times (offchip.h).
-// The MACs take a tile's windows in a burst, then compute while the window generator waits; a FIFO of a
-// tile's share of the input (HELD beats) in front of the generator takes what the producer writes
-// meanwhile, so the producer never waits on the tile's compute (the whole image for one tile).
+// The MACs take a tile's new input rows in a burst, then compute while they read none; a FIFO of a tile's
+// share of the input (HELD beats) in front of them takes what the producer writes meanwhile, so the
+// producer never waits on the tile's compute (the whole image for one tile).
 template <class G, int F, int CI, int CO, int R, int FINE, typename T_in, typename T_w, typename T_b,
           typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W>
 void conv_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
@@ -217,11 +274,9 @@ void conv_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& o
     constexpr int TILES = G::HO * G::WO / R, HELD = (G::H * G::W + TILES - 1) / TILES * (G::C / CI);
     hls::stream<vec<T_in, CI> > held;
     DFCC_HLS(STREAM variable=held depth=HELD)
-    hls::stream<window<T_in, G::KR, G::KC, CI> > windows;
     DFCC_TASKS;
     DFCC_TASK(lanes<G::H * G::W * G::C, CI, CI>(in, held));
-    DFCC_TASK(sliding_window<G, CI>(held, windows, T_in(0)));
-    conv_mac_tiled<G, F, CI, CO, R, FINE, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL>(windows, out, w, bias);
+    conv_mac_tiled<G, F, CI, CO, R, FINE, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL>(held, out, w, bias);
 }
 
 }  // namespace dfcc
