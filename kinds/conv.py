@@ -307,8 +307,8 @@ class Conv(NodeKind):
 
         def tiled(cost: NodeCost, folding: Folding, tile: int) -> NodeCost:
             """conv.h conv_tiled: `cost` (the same folding, pixel-outer) with a buffer of the tile's input rows
-            instead of the window generator, every filter's accumulator for each pixel of the tile, each weight
-            word swept once per tile, and its load-compute-store cycles."""
+            instead of the window generator, a filter step's accumulators and every output for each pixel of
+            the tile, each weight word swept once per tile, and its load-compute-store cycles."""
             li, lo = self.stream_lanes(op, dict(zip(factors, folding)))
             cb, nf, kf = c // li, f // lo, -(-(kr * kc) // folding[3])
             cycles = tiled_conv_cycles(h * w * cb, ho * wo, cb, nf * kf, nf)
@@ -318,8 +318,10 @@ class Conv(NodeKind):
             # column banks
             bank_bram, bank_lut = array_cost(li * d_bits, tile_ring_rows(op, tile) // kr_span * -(-w // kc_span) * cb)
             select = (kr * kc_span * mux_luts(li * d_bits, kr_span) + kr * kc * mux_luts(li * d_bits, kc_span))
-            # every filter's accumulator for each pixel of the tile (CO wide, NF*tile deep)
-            acc_bram, acc_lut = array_cost(lo * a_bits, nf * tile)
+            # a filter step's accumulators for each pixel of the tile (CO wide, tile deep), and the tile's outputs
+            # once each step is done (CO wide, NF*tile deep)
+            acc_bram, acc_lut = array_cost(lo * a_bits, tile)
+            out_bram, out_lut = array_cost(lo * stream_bits(op.output), nf * tile)
             # the FIFO holding a tile's share of the input (a FIFO's memory: BRAM, SRL or LUTRAM, UG573/UG574)
             held_bram = bram18(li * d_bits, held_beats(op, li, tile), fifo=True)
             held_lut = 0 if held_bram else lutram_luts(li * d_bits, held_beats(op, li, tile))
@@ -330,8 +332,8 @@ class Conv(NodeKind):
             banks = kr_span * kc_span
             return replace(
                 cost, cycles=cycles, depth=first_load + compute + STAGE_PIPELINE_CYCLES, fill=read / h,
-                bram18=cost.bram18 - window.bram18 + banks * bank_bram + acc_bram + held_bram,
-                lut=cost.lut - window.lut + banks * bank_lut + select + acc_lut + held_lut - pixel_acc_lut,
+                bram18=cost.bram18 - window.bram18 + banks * bank_bram + acc_bram + out_bram + held_bram,
+                lut=cost.lut - window.lut + banks * bank_lut + select + acc_lut + out_lut + held_lut - pixel_acc_lut,
                 weight_sweeps=conv_weight_sweeps(ho * wo, tile),
                 # the last tile's MACs follow its last input rows; the first output is followed by the other tiles
                 lag=compute, drain=max(0, cycles - first_load - compute), pixel_work=0, burst=0,
@@ -478,7 +480,7 @@ class Conv(NodeKind):
         px = op.int_prop("pixels")  # the P MAC copies share each weight word: lanes per pixel, a sweep per beat
         tile = op.int_prop("tile")
         w_arg = mac_weights(em, op, w_rom, ho * wo // (px * tile), channels=c, groups=groups, lanes_in=lanes_in // px,
-                            lanes_out=co, fine=op.int_prop("fine"))
+                            lanes_out=co, fine=op.int_prop("fine"), filters_outer=tile > 1)
         geom = f"dfcc::geom<{h}, {w}, {c}, {kr}, {kc}, {sr}, {sc}, {dr}, {dc}, {pt}, {pb}, {pl}, {pr}>"
         types = f"{em.elem(op.input)}, {w_rom.elem}, {b_rom.elem}, {t_acc}, {out.elem}" + mid_and_mul(op, t_acc, t_mid)
         fine = op.int_prop("fine")

@@ -160,17 +160,18 @@ constexpr int tile_input_rows() {
 // Weight-stationary MAC stage (loop tiling after Zhang et al., FPGA'15: an output tile of R pixels, the
 // weights loaded once per tile, the tile's input held once in an input buffer and each window read from it):
 // per tile of R consecutive output pixels, (1) the input rows its windows need that are not yet held are
-// read into the tile buffer, a ring of ROWS input rows, (2) each weight word, in conv_mac's order (bt, fo, t:
-// weights.h), is read once and applied to the R pixels in turn, each pixel's window formed from the buffer,
-// accumulating every filter of every pixel of the tile, (3) the tile's pixels are written, F/CO beats each.
+// read into the tile buffer, a ring of ROWS input rows, (2) each weight word, filter step outermost (fo, bt,
+// t: hls_offchip.py's tiled order), is read once and applied to the R pixels in turn, each pixel's window
+// formed from the buffer, accumulating a filter step's CO sums for every pixel of the tile, whose outputs
+// are kept once the step is done, (3) the tile's pixels are written, F/CO beats each.
 // The buffer is banked by (row mod KRE, column mod KCE), so a window's KR*KC positions lie in distinct
 // banks: each bank is read once a cycle (the pixel of its row and column in the window's span), each kernel
 // row takes its row bank's pixels (KRE:1), each window position its column bank's (KCE:1). Each (pixel,
-// filter) sum takes its products in conv_mac's order, so the bits are conv_mac's.
+// filter) sum takes its products in conv_mac's order (bt, then t), so the bits are conv_mac's.
 // The weights are swept HO*WO/R times per inference instead of HO*WO (a weight stream from DRAM moves R
 // times fewer bits); cycles: per tile its new input beats, R*C/CI*F/CO*ceil(K/FINE) MAC cycles, then R*F/CO
 // output beats, in turn (H*W*C/CI input beats an inference in all); the rows below the last tile's are read
-// and dropped. Ungrouped convolutions only. acc[fo][r] is read and written back every cycle, R cycles apart:
+// and dropped. Ungrouped convolutions only. acc[r] is read and written back every cycle, R cycles apart:
 // R must cover the adder's latency for the pipeline to keep II=1 (the DEPENDENCE pragma states there is no
 // dependence across iterations).
 template <class G, int F, int CI, int CO, int R, int FINE, typename T_in, typename T_w, typename T_b,
@@ -184,15 +185,15 @@ void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> 
     static_assert((G::HO * G::WO) % R == 0, "R must divide the output pixels");
     DFCC_HLS(ARRAY_PARTITION variable=bias cyclic factor=CO)
     vec<T_in, CI> buf[KRE][KCE][ROWS / KRE * WB * CB];  // the tile's input rows, each pixel once
-    T_acc acc[NF][R][CO];                               // every filter's sum for every pixel of the tile
+    T_acc acc[R][CO];                                   // the filter step's sums for every pixel of the tile
+    vec<T_out, CO> y[NF][R];                            // the tile's outputs, written pixel by pixel when done
     vec<T_w, CO * CI * FINE> word;                      // the weight word the tile's pixels share
-    vec<T_out, CO> y;
     DFCC_HLS(ARRAY_PARTITION variable=buf complete dim=1)
     DFCC_HLS(ARRAY_PARTITION variable=buf complete dim=2)
     DFCC_HLS(AGGREGATE variable=buf)
-    DFCC_HLS(ARRAY_PARTITION variable=acc complete dim=3)
+    DFCC_HLS(ARRAY_PARTITION variable=acc complete dim=2)
+    DFCC_HLS(AGGREGATE variable=y)
     DFCC_HLS(ARRAY_PARTITION variable=word.data complete)
-    DFCC_HLS(ARRAY_PARTITION variable=y.data complete)
     int loaded = 0;  // input rows read so far
     for (int n = 0; n < G::HO * G::WO / R; n++) {
         const int bottom = (n * R + R - 1) / G::WO * G::SR - G::PT + G::KRE - 1;  // the tile's last window row
@@ -203,8 +204,8 @@ void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> 
                 buf[loaded % KRE][col % KCE][(loaded % ROWS / KRE * WB + col / KCE) * CB + i % CB] = in.read();
             }
         }
-        for (int bt = 0; bt < CB; bt++) {
-            for (int fo = 0; fo < NF; fo++) {
+        for (int fo = 0; fo < NF; fo++) {
+            for (int bt = 0; bt < CB; bt++) {
                 for (int t = 0; t < KF; t++) {
                     for (int r = 0; r < R; r++) {
                         DFCC_HLS(PIPELINE II=1)
@@ -236,24 +237,27 @@ void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> 
                                 for (int c = 0; c < CI; c++) x.data[kr][kc][c] = inside ? px.data[c] : T_in(0);
                             }
                         }
+                        vec<T_out, CO> done;  // the step's outputs, at its last (bt, t)
+                        DFCC_HLS(ARRAY_PARTITION variable=done.data complete)
                         for (int co = 0; co < CO; co++) {
-                            T_acc sum = bt == 0 && t == 0 ? T_acc(val(bias[fo * CO + co])) : acc[fo][r][co];
+                            T_acc sum = bt == 0 && t == 0 ? T_acc(val(bias[fo * CO + co])) : acc[r][co];
                             for (int m = 0; m < CI * FINE; m++) {
                                 const int j = t * CI * FINE + m;  // position in the (c, kr, kc) run
                                 if (K % FINE != 0 && j >= CI * K) continue;  // past the run: an idle slot
                                 const int c = j / K, kr = j % K / G::KC, kc = j % G::KC;
                                 sum += T_acc(MUL::mul(x.data[kr][kc][c], val(word.data[co * CI * FINE + m])));
                             }
-                            acc[fo][r][co] = sum;
+                            acc[r][co] = sum;
+                            done.data[co] = T_out(T_mid(sum));
                         }
+                        if (bt == CB - 1 && t == KF - 1) y[fo][r] = done;
                     }
                 }
             }
         }
         for (int i = 0; i < R * NF; i++) {
             DFCC_HLS(PIPELINE II=1)
-            for (int co = 0; co < CO; co++) y.data[co] = T_out(T_mid(acc[i % NF][i / NF][co]));
-            out.write(y);
+            out.write(y[i % NF][i / NF]);
         }
     }
     for (int i = loaded * G::W * CB; i < G::H * G::W * CB; i++) {  // rows no window reads
