@@ -318,10 +318,10 @@ class Conv(NodeKind):
             # column banks
             bank_bram, bank_lut = array_cost(li * d_bits, tile_ring_rows(op, tile) // kr_span * -(-w // kc_span) * cb)
             select = (kr * kc_span * mux_luts(li * d_bits, kr_span) + kr * kc * mux_luts(li * d_bits, kc_span))
-            # a filter step's accumulators for each pixel of the tile (CO wide, tile deep), and the tile's outputs
-            # once each step is done (CO wide, NF*tile deep)
-            acc_bram, acc_lut = array_cost(lo * a_bits, tile)
-            out_bram, out_lut = array_cost(lo * stream_bits(op.output), nf * tile)
+            # a filter step's accumulators for each pixel of the tile (tile deep) and the tile's outputs once each
+            # step is done (NF*tile deep), one memory per filter lane (partitioned: all CO each cycle)
+            acc_bram, acc_lut = (lo * n for n in array_cost(a_bits, tile))
+            out_bram, out_lut = (lo * n for n in array_cost(stream_bits(op.output), nf * tile))
             # the FIFO holding a tile's share of the input (a FIFO's memory: BRAM, SRL or LUTRAM, UG573/UG574)
             held_bram = bram18(li * d_bits, held_beats(op, li, tile), fifo=True)
             held_lut = 0 if held_bram else lutram_luts(li * d_bits, held_beats(op, li, tile))

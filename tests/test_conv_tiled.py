@@ -115,8 +115,8 @@ def test_tiled_cost_of_the_check_layer():
     """The check layer at 16 input and output lanes, tiles of 49 pixels (4 of its 196): its 9,437,184 weight bits
     stream 4 times an image instead of 196. On chip it adds the tile buffer (9 banks, row and column mod 3, of
     2 rows x 5 columns x 16 beats of 256 bits: 8 BRAM18 of 36 x 512 each, 72), a filter step's accumulators
-    (16 x 32 = 512 bits x 49 pixels: 15 BRAM18 of 36 x 512), the tile's outputs (16 x 16 = 256 bits x 16 steps x
-    49 pixels = 784 words: 15 BRAM18 of 18 x 1024) and the input FIFO of a quarter of the input
+    (a memory per filter lane of 32 bits x 49 pixels: 16 BRAM18), the tile's outputs (a memory per lane of 16
+    bits x 16 steps x 49 pixels: 16 BRAM18) and the input FIFO of a quarter of the input
     (49 pixels x 16 beats of 256 bits: 15 BRAM18 of 18 x 1024), and drops conv_mac's window generator (its line
     buffer of 2 rows of 256 bits x 16 x 16 padded columns: 15 BRAM18; its window registers, 3 x 2 x 256 bits
     x 16: 43) and its LUTRAM accumulators (512 bits x 16); its weight reader needs one narrow port where one
@@ -129,7 +129,7 @@ def test_tiled_cost_of_the_check_layer():
     assert tiled.offchip_bits == 9_437_184 * 4
     # and its weight reader: 256 x 16 bits a word in 32 beats of one 128-bit port within the 49 cycles the MACs
     # spend on it (an adapter of 128 x 256 bits: 4 BRAM18), not a beat of eight 512-bit ports (8 x 15)
-    assert tiled.bram18 - pixel.bram18 == 9 * 8 + 15 + 15 + 15 + 4 - 8 * 15 - 15 - 43
+    assert tiled.bram18 - pixel.bram18 == 9 * 8 + 16 + 16 + 15 + 4 - 8 * 15 - 15 - 43
     # the adapters' logic: 200 + 1 per data bit, and 18 LUTs of requests, each; the window selection: each of
     # the 3 kernel rows takes each column bank's 256 bits from one of 3 row banks (a LUT6 a bit), each of the 9
     # positions from one of 3 column banks

@@ -186,13 +186,13 @@ void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> 
     DFCC_HLS(ARRAY_PARTITION variable=bias cyclic factor=CO)
     vec<T_in, CI> buf[KRE][KCE][ROWS / KRE * WB * CB];  // the tile's input rows, each pixel once
     T_acc acc[R][CO];                                   // the filter step's sums for every pixel of the tile
-    vec<T_out, CO> y[NF][R];                            // the tile's outputs, written pixel by pixel when done
+    T_out y[NF][R][CO];                                 // the tile's outputs, written pixel by pixel when done
     vec<T_w, CO * CI * FINE> word;                      // the weight word the tile's pixels share
     DFCC_HLS(ARRAY_PARTITION variable=buf complete dim=1)
     DFCC_HLS(ARRAY_PARTITION variable=buf complete dim=2)
     DFCC_HLS(AGGREGATE variable=buf)
     DFCC_HLS(ARRAY_PARTITION variable=acc complete dim=2)
-    DFCC_HLS(AGGREGATE variable=y)
+    DFCC_HLS(ARRAY_PARTITION variable=y complete dim=3)
     DFCC_HLS(ARRAY_PARTITION variable=word.data complete)
     int loaded = 0;  // input rows read so far
     for (int n = 0; n < G::HO * G::WO / R; n++) {
@@ -237,8 +237,6 @@ void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> 
                                 for (int c = 0; c < CI; c++) x.data[kr][kc][c] = inside ? px.data[c] : T_in(0);
                             }
                         }
-                        vec<T_out, CO> done;  // the step's outputs, at its last (bt, t)
-                        DFCC_HLS(ARRAY_PARTITION variable=done.data complete)
                         for (int co = 0; co < CO; co++) {
                             T_acc sum = bt == 0 && t == 0 ? T_acc(val(bias[fo * CO + co])) : acc[r][co];
                             for (int m = 0; m < CI * FINE; m++) {
@@ -248,16 +246,18 @@ void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> 
                                 sum += T_acc(MUL::mul(x.data[kr][kc][c], val(word.data[co * CI * FINE + m])));
                             }
                             acc[r][co] = sum;
-                            done.data[co] = T_out(T_mid(sum));
+                            if (bt == CB - 1 && t == KF - 1) y[fo][r][co] = T_out(T_mid(sum));  // the step's output
                         }
-                        if (bt == CB - 1 && t == KF - 1) y[fo][r] = done;
                     }
                 }
             }
         }
         for (int i = 0; i < R * NF; i++) {
             DFCC_HLS(PIPELINE II=1)
-            out.write(y[i % NF][i / NF]);
+            vec<T_out, CO> beat;
+            DFCC_HLS(ARRAY_PARTITION variable=beat.data complete)
+            for (int co = 0; co < CO; co++) beat.data[co] = y[i % NF][i / NF][co];
+            out.write(beat);
         }
     }
     for (int i = loaded * G::W * CB; i < G::H * G::W * CB; i++) {  // rows no window reads
