@@ -135,8 +135,9 @@ class ConvOp(ConvFields):
     kernel positions (any number up to KR*KC) are processed per cycle; spatial parallelism: `pixels` adjacent
     output columns side by side, P whole pixels per beat in and out (conv.h conv_px), which needs
     every channel and filter in one beat (`whole_pixels`). Weight-stationary tiles: `tile` output
-    pixels each weight word serves before the next (conv.h conv_tiled: their windows buffered, the
-    weights swept once per tile instead of once per pixel), ungrouped and one pixel per beat only.
+    pixels each weight word serves before the next (conv.h conv_tiled: the input rows of their windows
+    buffered once, the weights swept once per tile instead of once per pixel), ungrouped and one pixel per
+    beat only.
     """
 
     name = "dataflow.conv"
