@@ -31,7 +31,7 @@ from xdsl.ir import Operation, SSAValue
 from dfcc import kinds as df
 from dfcc.dialects.dataflow import NodeOp
 from dfcc.errors import DfccError
-from dfcc.kinds.conv import beat_steps, held_beats, mac_filters, tile_rows_read
+from dfcc.kinds.conv import beat_steps, held_beats, mac_filters, tile_pixels_read
 from dfcc.kinds.linear import linear_rows
 from dfcc.kinds.map import iteration_grid, padded_shape
 from dfcc.kinds.sink import sink_lanes
@@ -348,8 +348,8 @@ def _conv_px(p: Pipeline, op: df.ConvOp) -> None:
 
 def _conv_tiled(p: Pipeline, op: df.ConvOp) -> None:
     """conv.h conv_tiled: a copy into the FIFO holding a tile's share of the input, then per tile of R output
-    pixels an iteration for each input beat of the rows it adds to its buffer, C/CI*F/CO*ceil(K/FINE)*R MAC
-    iterations, and R*F/CO iterations writing its pixels; then the rows no window reads, dropped."""
+    pixels an iteration for each input beat it adds to its buffer, C/CI*F/CO*ceil(K/FINE)*R MAC iterations,
+    and R*F/CO iterations writing its pixels; then the input no window reads, dropped."""
     name = op.node_name.data
     (_, h, w, c), (_, ho, wo, f) = op.input.type.get_shape(), op.output.type.get_shape()
     (kr, kc), _, _, _ = op.window_geometry()
@@ -362,7 +362,7 @@ def _conv_tiled(p: Pipeline, op: df.ConvOp) -> None:
     p.write(copy, held, _every(x.beats))
     cb, nf, kf = c // li, f // lo, -(-(kr * kc) // op.int_prop("fine"))
     mac, store = r * cb * nf * kf, r * nf
-    through = tile_rows_read(op, r) * w * cb  # input beats read once each tile's rows are in
+    through = tile_pixels_read(op, r) * cb  # input beats read once each tile's are in
     loads = np.diff(through, prepend=0)
     starts = np.cumsum(np.concatenate([[0], (loads + mac + store)[:-1]]))  # each tile's first iteration
     tail = h * w * cb - int(through[-1])

@@ -217,25 +217,38 @@ def held_beats(op: ConvOp, lanes_in: int, tile: int) -> int:
     return -(-h * w // tiles) * (c // lanes_in)
 
 
-def tile_rows_read(op: ConvOp, tile: int) -> np.ndarray:
-    """Input rows conv.h conv_mac_tiled has read once each tile's are in its buffer: through the last row the
-    tile's windows reach inside the image (the rows below the last tile's are read and dropped after it)."""
-    h = op.input.type.get_shape()[1]
+def _tile_pixel(op: ConvOp, pixels: np.ndarray, last: bool) -> np.ndarray:
+    """Row-major input index where conv.h conv_mac_tiled's buffer of a tile starting (or, `last`, ending, past
+    it) at output `pixels` begins (ends): a 1x1 window's pixel, else its first (last) window row, in the image."""
+    _, h, w, _ = op.input.type.get_shape()
     wo = op.output.type.get_shape()[2]
-    (kr, _), (sr, _), (dr, _), (pt, *_) = op.window_geometry()
-    last = (np.arange(tile - 1, op.output.type.get_shape()[1] * wo, tile) // wo) * sr - pt + dr * (kr - 1) + 1
-    return np.clip(last, 0, h)
+    (kr, kc), (sr, sc), (dr, dc), (pt, _, pl, _) = op.window_geometry()
+    kre, kce = dr * (kr - 1) + 1, dc * (kc - 1) + 1
+    row = pixels // wo * sr - pt + (kre - 1 if last else 0)
+    col = pixels % wo * sc - pl + int(last) if kre == kce == 1 else np.full_like(pixels, w if last else 0)
+    return np.where(row < 0, 0, np.where(row >= h, h * w, row * w + np.clip(col, 0, w)))
 
 
-def tile_ring_rows(op: ConvOp, tile: int) -> int:
-    """Rows of conv.h conv_mac_tiled's tile buffer: the most input rows one tile's windows reach inside the
-    image, rounded up to whole rounds of the KRE row banks (a row's bank is its index mod KRE)."""
-    wo = op.output.type.get_shape()[2]
-    (kr, _), (sr, _), (dr, _), (pt, *_) = op.window_geometry()
-    kre = dr * (kr - 1) + 1
-    first = np.maximum(0, (np.arange(0, op.output.type.get_shape()[1] * wo, tile) // wo) * sr - pt)
-    rows = max(1, int((tile_rows_read(op, tile) - first).max()))
-    return -(-rows // kre) * kre
+def tile_pixels_read(op: ConvOp, tile: int) -> np.ndarray:
+    """Input pixels conv.h conv_mac_tiled has read once each tile's are in its buffer (`tile_through`): through
+    the pixel of its last 1x1 window, else the last row its windows reach in the image (the input past the
+    last tile's is read and dropped after it)."""
+    _, ho, wo, _ = op.output.type.get_shape()
+    return _tile_pixel(op, np.arange(tile - 1, ho * wo, tile), last=True)
+
+
+def tile_buffer_depth(op: ConvOp, tile: int) -> int:
+    """Pixels each bank of conv.h conv_mac_tiled's tile buffer holds (`tile_buffer_depth`): the most one tile
+    spans, a ring of pixels for a 1x1 window, else of whole rows in rounds of the KRE row banks, each bank
+    holding one row of a round, ceil(W/KCE) of its pixels."""
+    _, _, w, _ = op.input.type.get_shape()
+    _, ho, wo, _ = op.output.type.get_shape()
+    (kr, kc), _, (dr, dc), _ = op.window_geometry()
+    kre, kce = dr * (kr - 1) + 1, dc * (kc - 1) + 1
+    most = max(1, int((tile_pixels_read(op, tile) - _tile_pixel(op, np.arange(0, ho * wo, tile), last=False)).max()))
+    if kre == kce == 1:
+        return most
+    return -(-(-(-most // w)) // kre) * -(-w // kce)
 
 
 def whole_pixels(op: ConvOp, f: Mapping[str, int]) -> bool:
@@ -317,7 +330,7 @@ class Conv(NodeKind):
             # rows in KR_span x KC_span banks of CI words (array partition by row and column mod the span,
             # UG1399), each read once a cycle; a kernel row selects among the row banks, a position among the
             # column banks
-            bank_bram, bank_lut = array_cost(li * d_bits, tile_ring_rows(op, tile) // kr_span * -(-w // kc_span) * cb)
+            bank_bram, bank_lut = array_cost(li * d_bits, tile_buffer_depth(op, tile) * cb)
             select = (kr * kc_span * mux_luts(li * d_bits, kr_span) + kr * kc * mux_luts(li * d_bits, kc_span))
             # a filter step's accumulators for each pixel of the tile (tile deep) and the tile's outputs once each
             # step is done (NF*tile deep), one memory per filter lane (partitioned: all CO each cycle)
@@ -328,11 +341,11 @@ class Conv(NodeKind):
             held_lut = 0 if held_bram else lutram_luts(li * d_bits, held_beats(op, li, tile))
             pixel_acc_lut = lutram_luts(a_bits * lo, nf)  # what conv_mac's accumulators took
             window = generator(folding[0], 1, 1)  # what conv_mac's window generator took
-            read = int(tile_rows_read(op, tile)[0])  # input rows in the buffer when the first tile's MACs start
-            first_load, compute = read * w * cb, tile * cb * nf * kf
+            read = int(tile_pixels_read(op, tile)[0])  # input pixels in the buffer when the first tile's MACs start
+            first_load, compute = read * cb, tile * cb * nf * kf
             banks = kr_span * kc_span
             return replace(
-                cost, cycles=cycles, depth=first_load + compute + STAGE_PIPELINE_CYCLES, fill=read / h,
+                cost, cycles=cycles, depth=first_load + compute + STAGE_PIPELINE_CYCLES, fill=read / (h * w),
                 bram18=cost.bram18 - window.bram18 + banks * bank_bram + acc_bram + out_bram + held_bram,
                 lut=cost.lut - window.lut + banks * bank_lut + select + acc_lut + out_lut + held_lut - pixel_acc_lut,
                 weight_sweeps=conv_weight_sweeps(ho * wo, tile),

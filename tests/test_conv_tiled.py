@@ -16,7 +16,7 @@ from dfcc.hardware.memory import lutram_luts
 from dfcc.hardware.offchip import conv_weight_sweeps, streamed_weight_bits
 from dfcc.hardware.platforms import load_platform
 from dfcc.kinds import ConvOp
-from dfcc.kinds.conv import tile_ring_rows, tile_rows_read
+from dfcc.kinds.conv import tile_buffer_depth, tile_pixels_read
 from dfcc.kinds.cost import describe, node_cost
 from dfcc.passes.explore import apply_design, explore
 from dfcc.passes.quantize import Quantize
@@ -62,6 +62,25 @@ def _three_convs() -> str:
 """
 
 
+def _points() -> str:
+    """one: 1x1, 4 -> 8 on 6x6, tiles of 4 pixels (some crossing a row); two: 1x1 stride 2, 8 -> 6, tiles of 3."""
+    rng = np.random.default_rng(1)
+    w1, w2 = (rng.integers(-6, 7, size=s) / 8.0 for s in ((8, 4, 1, 1), (6, 8, 1, 1)))
+    geometry = 'kernel = array<i64: 1, 1>, stride = array<i64: {s}, {s}>, dilation = array<i64: 1, 1>, pad = array<i64: 0, 0, 0, 0>'
+    return f"""builtin.module attributes {{dataflow.platform = "zcu102"}} {{
+  func.func @main(%a: tensor<1x4x6x6xf32>) -> tensor<1x3x3x6xf32> {{
+    %s = dataflow.source %a {{name = "in", perm = array<i64: 0, 2, 3, 1>}} : (tensor<1x4x6x6xf32>) -> !dataflow.stream<1x6x6x4xf32>
+    %w1 = dataflow.weights {{name = "w1", value = dense<{_lit(w1)}> : tensor<8x4x1x1xf32>}} : tensor<8x4x1x1xf32>
+    %c1 = dataflow.conv %s, %w1 {{name = "one", {geometry.format(s=1)}, coarse_in = 2 : i64, coarse_out = 4 : i64, tile = 4 : i64}} : (!dataflow.stream<1x6x6x4xf32>, tensor<8x4x1x1xf32>) -> !dataflow.stream<1x6x6x8xf32>
+    %w2 = dataflow.weights {{name = "w2", value = dense<{_lit(w2)}> : tensor<6x8x1x1xf32>}} : tensor<6x8x1x1xf32>
+    %c2 = dataflow.conv %c1, %w2 {{name = "two", {geometry.format(s=2)}, coarse_in = 4 : i64, coarse_out = 3 : i64, tile = 3 : i64}} : (!dataflow.stream<1x6x6x8xf32>, tensor<6x8x1x1xf32>) -> !dataflow.stream<1x3x3x6xf32>
+    %t = dataflow.sink %c2 {{name = "out", perm = array<i64: 0, 1, 2, 3>}} : (!dataflow.stream<1x3x3x6xf32>) -> tensor<1x3x3x6xf32>
+    func.return %t : tensor<1x3x3x6xf32>
+  }}
+}}
+"""
+
+
 def _quantized():
     module = parse_module(_three_convs())
     Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
@@ -96,19 +115,38 @@ def test_tiled_cycles_by_hand():
     assert node_cost(convs["conv0"]).cycles == 576
 
 
-def test_tile_buffer_rows_by_hand():
-    """The tile buffer holds the input rows of a tile's windows once. The check layer (14x14, 3x3, padding 1) in
-    tiles of 49 pixels (3.5 output rows): tile 0 covers output rows 0-3, input rows 0-4 (5 rows, read through row
-    4), tile 1 output rows 3-6, input 2-7 (6), tile 2 rows 7-10, input 6-11 (6), tile 3 rows 10-13, input 9-13
-    (5): a ring of 6 rows (two rounds of the 3 row banks). conv1 (stride 2, one tile of the 3x3 output): every
-    window row 0..5 of the 6 input rows, 6 rows; conv2 (1x1, 3x3 input, tiles of 3 pixels: a row each): 1 row."""
+def test_tile_buffer_by_hand():
+    """The tile buffer holds the input of a tile's windows once. The check layer (14x14, 3x3, padding 1) in tiles
+    of 49 pixels (3.5 output rows): tile 0 covers output rows 0-3, input rows 0-4 (read through row 4: 70
+    pixels), tile 1 output rows 3-6, input 2-7 (6 rows), tile 2 rows 7-10, input 6-11 (6), tile 3 rows 10-13,
+    input 9-13 (5): a ring of 6 rows, two rounds of the 3 row banks, each bank 2 rows of ceil(14/3) = 5 columns.
+    conv1 (6x6, stride 2, one tile of the 3x3 output): all 6 rows, 2 rounds of 2 columns. A 1x1 window reads one
+    pixel, so its buffer is a ring of pixels: conv2 (3x3, tiles of 3) 3; the 1x1 convs below: stride 1 on 6x6
+    in tiles of 4 (pixels 0-3, 4-7, ...), 4; stride 2 in tiles of a 3-pixel output row, its pixels at input
+    columns 0, 2, 4 of rows 0, 2, 4: through 5, 17, 29 (and the last row, 30-35, dropped), 5."""
     (check,) = _convs(parse_module(CHECK_LAYER)).values()
-    assert list(tile_rows_read(check, 49)) == [5, 8, 12, 14]
-    assert tile_ring_rows(check, 49) == 6
-    assert tile_ring_rows(check, 196) == 15  # 14 rows, 5 rounds of 3 banks
+    assert list(tile_pixels_read(check, 49)) == [5 * 14, 8 * 14, 12 * 14, 14 * 14]
+    assert tile_buffer_depth(check, 49) == 2 * 5
+    assert tile_buffer_depth(check, 196) == 5 * 5  # 14 rows, 5 rounds of 3 banks
     convs = _convs(_quantized())
-    assert list(tile_rows_read(convs["conv1"], 9)) == [6] and tile_ring_rows(convs["conv1"], 9) == 6
-    assert list(tile_rows_read(convs["conv2"], 3)) == [1, 2, 3] and tile_ring_rows(convs["conv2"], 3) == 1
+    assert list(tile_pixels_read(convs["conv1"], 9)) == [36] and tile_buffer_depth(convs["conv1"], 9) == 2 * 2
+    assert list(tile_pixels_read(convs["conv2"], 3)) == [3, 6, 9] and tile_buffer_depth(convs["conv2"], 3) == 3
+    points = _convs(parse_module(_points()))
+    assert list(tile_pixels_read(points["one"], 4)) == list(range(4, 37, 4)) and tile_buffer_depth(points["one"], 4) == 4
+    assert list(tile_pixels_read(points["two"], 3)) == [5, 17, 29] and tile_buffer_depth(points["two"], 3) == 5
+
+
+@pytest.mark.parametrize("bounded", [False, True], ids=["csim", "bounded-fifos"])
+def test_point_window_tiles_csim_bit_exact(bounded):
+    """The 1x1 convs of `_points` (a ring of pixels, tiles crossing rows, a stride skipping input): C simulation
+    equals the CPU reference, also with every FIFO at its depth."""
+    from dfcc.backends.hls.emit import emit_design
+
+    module = parse_module(_points())
+    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
+    assert emit_design(module).files["top.cpp"].count("dfcc::conv_tiled<") == 2
+    x = np.random.default_rng(6).standard_normal((1, 4, 6, 6)).astype(np.float32)
+    assert np.abs(csim_equals_reference(module, [x], bounded)).max() > 0
 
 
 def test_tiled_cost_of_the_check_layer():

@@ -144,17 +144,43 @@ void conv_px(hls::stream<vec<T_in, P * G::C> >& in, hls::stream<vec<T_out, P * F
     conv_mac<G, F, GROUPS, G::C, F, FINE, P, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL>(windows, out, w, bias);
 }
 
-// Input rows (inside the image) the windows of one tile of R consecutive output pixels span, the most of any
-// tile: the rows conv_mac_tiled's tile buffer holds.
+// conv_mac_tiled's tile buffer. A 1x1 window (KRE = KCE = 1) reads one pixel: the buffer is a ring of pixels,
+// the input read through the tile's last pixel. Else a ring of whole rows, banked by row and column mod the
+// window span, the input read through the tile's last window row.
+template <class G>
+constexpr bool point_window() { return G::KRE == 1 && G::KCE == 1; }
+
+// Input pixels read once tile n's are in the buffer (its last window's last pixel or row, inside the image).
 template <class G, int R>
-constexpr int tile_input_rows() {
+constexpr int tile_through(int n) {
+    const int p = n * R + R - 1, row = p / G::WO * G::SR - G::PT + G::KRE - 1;
+    if (row < 0) return 0;
+    if (row >= G::H) return G::H * G::W;
+    const int col = point_window<G>() ? p % G::WO * G::SC - G::PL + 1 : G::W;
+    return row * G::W + (col < 0 ? 0 : col > G::W ? G::W : col);
+}
+
+// The buffer's pixels per bank: the most one tile spans, from its first window's first row (first pixel for a
+// 1x1 window) to tile_through, a ring rounded up to whole rounds of the KRE row banks.
+template <class G, int R>
+constexpr int tile_buffer_depth() {
     int most = 1;
     for (int n = 0; n < G::HO * G::WO / R; n++) {
-        const int top = n * R / G::WO * G::SR - G::PT, bottom = (n * R + R - 1) / G::WO * G::SR - G::PT + G::KRE - 1;
-        const int rows = (bottom < G::H ? bottom : G::H - 1) - (top > 0 ? top : 0) + 1;
-        most = rows > most ? rows : most;
+        const int p = n * R, row = p / G::WO * G::SR - G::PT, col = p % G::WO * G::SC - G::PL;
+        const int first = row < 0 ? 0 : row >= G::H ? G::H * G::W
+                          : row * G::W + (!point_window<G>() || col < 0 ? 0 : col > G::W ? G::W : col);
+        most = tile_through<G, R>(n) - first > most ? tile_through<G, R>(n) - first : most;
     }
-    return most;
+    if (point_window<G>()) return most;
+    const int rows = (most + G::W - 1) / G::W;
+    return (rows + G::KRE - 1) / G::KRE * ((G::W + G::KCE - 1) / G::KCE);
+}
+
+// Where the buffer keeps input pixel (row, col) in its bank (row % KRE, col % KCE), in pixels.
+template <class G, int DEPTH, int ROWS>
+inline int tile_address(int row, int col) {
+    if (point_window<G>()) return (row * G::W + col) % DEPTH;
+    return row % ROWS / G::KRE * ((G::W + G::KCE - 1) / G::KCE) + col / G::KCE;
 }
 
 // Weight-stationary MAC stage (loop tiling after Zhang et al., FPGA'15: an output tile of R pixels, the
@@ -179,12 +205,12 @@ template <class G, int F, int CI, int CO, int R, int FINE, typename T_in, typena
 void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
     constexpr int K = G::KR * G::KC, CB = G::C / CI, NF = F / CO, KF = (K + FINE - 1) / FINE;  // conv_mac's KT
     constexpr int KRE = G::KRE, KCE = G::KCE, WB = (G::W + KCE - 1) / KCE;  // a bank's columns of a row
-    constexpr int ROWS = (tile_input_rows<G, R>() + KRE - 1) / KRE * KRE;  // ring rows, row r in bank r % KRE
+    constexpr int DEPTH = tile_buffer_depth<G, R>(), ROWS = DEPTH / WB * KRE;  // ring rows, row r in bank r % KRE
     static_assert(G::C % CI == 0 && F % CO == 0, "lanes must divide the channels and the filters");
     static_assert(FINE >= 1 && FINE <= K, "FINE must be in 1..KR*KC");
     static_assert((G::HO * G::WO) % R == 0, "R must divide the output pixels");
     DFCC_HLS(ARRAY_PARTITION variable=bias cyclic factor=CO)
-    vec<T_in, CI> buf[KRE][KCE][ROWS / KRE * WB * CB];  // the tile's input rows, each pixel once
+    vec<T_in, CI> buf[KRE][KCE][DEPTH * CB];            // the tile's input, each pixel once
     T_acc acc[R][CO];                                   // the filter step's sums for every pixel of the tile
     T_out y[NF][R][CO];                                 // the tile's outputs, written pixel by pixel when done
     vec<T_w, CO * CI * FINE> word;                      // the weight word the tile's pixels share
@@ -194,15 +220,12 @@ void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> 
     DFCC_HLS(ARRAY_PARTITION variable=acc complete dim=2)
     DFCC_HLS(ARRAY_PARTITION variable=y complete dim=3)
     DFCC_HLS(ARRAY_PARTITION variable=word.data complete)
-    int loaded = 0;  // input rows read so far
+    int loaded = 0;  // input beats read so far
     for (int n = 0; n < G::HO * G::WO / R; n++) {
-        const int bottom = (n * R + R - 1) / G::WO * G::SR - G::PT + G::KRE - 1;  // the tile's last window row
-        for (; loaded <= (bottom < G::H ? bottom : G::H - 1); loaded++) {
-            for (int i = 0; i < G::W * CB; i++) {
-                DFCC_HLS(PIPELINE II=1)
-                const int col = i / CB;
-                buf[loaded % KRE][col % KCE][(loaded % ROWS / KRE * WB + col / KCE) * CB + i % CB] = in.read();
-            }
+        for (; loaded < tile_through<G, R>(n) * CB; loaded++) {
+            DFCC_HLS(PIPELINE II=1)
+            const int row = loaded / CB / G::W, col = loaded / CB % G::W;
+            buf[row % KRE][col % KCE][tile_address<G, DEPTH, ROWS>(row, col) * CB + loaded % CB] = in.read();
         }
         for (int fo = 0; fo < NF; fo++) {
             for (int bt = 0; bt < CB; bt++) {
@@ -219,7 +242,7 @@ void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> 
                             for (int bc = 0; bc < KCE; bc++) {
                                 const int col = c0 + ((bc - c0) % KCE + KCE) % KCE;
                                 const bool inside = row >= 0 && row < G::H && col >= 0 && col < G::W;
-                                held_px[br][bc] = buf[br][bc][inside ? ((row % ROWS) / KRE * WB + col / KCE) * CB + bt : 0];
+                                held_px[br][bc] = buf[br][bc][inside ? tile_address<G, DEPTH, ROWS>(row, col) * CB + bt : 0];
                             }
                         }
                         vec<T_in, CI> in_row[G::KR][KCE];  // each kernel row's pixels: a KRE:1 selection of the banks
@@ -260,7 +283,7 @@ void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> 
             out.write(beat);
         }
     }
-    for (int i = loaded * G::W * CB; i < G::H * G::W * CB; i++) {  // rows no window reads
+    for (int i = loaded; i < G::H * G::W * CB; i++) {  // input no window reads
         DFCC_HLS(PIPELINE II=1)
         in.read();
     }
