@@ -86,17 +86,16 @@ def mac_weights(em, op, w_rom: Rom, sweeps: int, *, channels: int, groups: int, 
     """The weights argument of the node's MAC kernel call: its ROM, or (weights streamed from DRAM) the
     stream of its words, fed by a weight reader (and, when part stays on chip, a merge with its ROM)."""
     percent = op.on_chip_percent()
-    if percent == 100 and packed_in_uram(op):
-        return _uram_words(em, op, w_rom, sweeps, mac_words(np.asarray(w_rom.values, dtype=np.float64), channels,
-                                                            groups, lanes_in, lanes_out, fine))
-    if percent == 100:
+    if percent == 100 and not packed_in_uram(op):
         return w_rom.name
+    words = mac_words(np.asarray(w_rom.values, dtype=np.float64), channels, groups, lanes_in, lanes_out, fine,
+                      filters_outer)
+    if percent == 100:
+        return _uram_words(em, op, w_rom, sweeps, words)
     name = op.node_name.data
     if w_rom.fx is None:
         raise em.error(op, "weights streamed from off-chip memory need fixed-point weights (run quantize first)")
     fx = w_rom.fx
-    words = mac_words(np.asarray(w_rom.values, dtype=np.float64), channels, groups, lanes_in, lanes_out, fine,
-                      filters_outer)
     depth, lanes = words.shape
     on, off = split_depth(depth, percent)
     beat, ports, per_port, per_beat, per_word = dram_layout(lanes, fx.width, op.folding().get(WEIGHT_PERIOD_FACTOR, 1))

@@ -262,3 +262,18 @@ def test_tiled_words_take_the_filter_steps_outermost():
     assert np.array_equal(tiled, pixel.reshape(2, 2, 9, 4).swapaxes(0, 1).reshape(36, 4))
     # lane co*LC + m: filter co, run entry m
     assert tiled[9].tolist() == [weights[0, 2, 0], weights[0, 2, 1], weights[1, 2, 0], weights[1, 2, 1]]
+
+
+def test_tiled_uram_words_csim_bit_exact():
+    """conv2's weights in URAM at 4 input lanes (2 beats, 2 filter steps: words (fo, bt) in conv_tiled's order,
+    not conv_mac's (bt, fo)), a packed ROM of its words: C simulation with every FIFO at its depth equals the
+    CPU reference."""
+    from dfcc.backends.hls.emit import emit_design
+
+    text = _three_convs().replace('{name = "conv2"', '{dataflow.weights_memory = "uram", name = "conv2"')
+    module = parse_module(text.replace("coarse_in = 8 : i64, coarse_out = 3 : i64, tile = 3",
+                                       "coarse_in = 4 : i64, coarse_out = 3 : i64, tile = 3"))
+    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
+    assert "dfcc::weight_rom<3, 4, " in emit_design(module).files["top.cpp"]  # 3 tiles, 4 words
+    x = np.random.default_rng(7).standard_normal((1, 4, 6, 6)).astype(np.float32)
+    assert np.abs(csim_equals_reference(module, [x], True)).max() > 0
