@@ -31,7 +31,7 @@ from xdsl.ir import Operation, SSAValue
 from dfcc import kinds as df
 from dfcc.dialects.dataflow import NodeOp
 from dfcc.errors import DfccError
-from dfcc.kinds.conv import beat_steps, held_beats, mac_filters
+from dfcc.kinds.conv import beat_steps, held_beats, mac_filters, tile_pixels_read
 from dfcc.kinds.linear import linear_rows
 from dfcc.kinds.map import iteration_grid, padded_shape
 from dfcc.kinds.sink import sink_lanes
@@ -347,27 +347,30 @@ def _conv_px(p: Pipeline, op: df.ConvOp) -> None:
 
 
 def _conv_tiled(p: Pipeline, op: df.ConvOp) -> None:
-    """conv.h conv_tiled: a copy into the FIFO holding a tile's share of the input, the window generator,
-    then per tile of R output pixels R*C/CI iterations reading its windows, C/CI*F/CO*ceil(K/FINE)*R MAC
-    iterations, and R*F/CO iterations writing its pixels."""
+    """conv.h conv_tiled: a copy into the FIFO holding a tile's share of the input, then per tile of R output
+    pixels an iteration for each input beat it adds to its buffer, C/CI*F/CO*ceil(K/FINE)*R MAC iterations,
+    and R*F/CO iterations writing its pixels; then the input no window reads, dropped."""
     name = op.node_name.data
-    c, (_, ho, wo, f) = op.input.type.get_shape()[-1], op.output.type.get_shape()
+    (_, h, w, c), (_, ho, wo, f) = op.input.type.get_shape(), op.output.type.get_shape()
     (kr, kc), _, _, _ = op.window_geometry()
     li, lo = df.kind_of(op).stream_lanes(op)
     x = p.read(op.input, li, name)
-    held = p.channel(f"{name}_held", li, x.beats, depth=held_beats(op, li, op.int_prop("tile")))
+    r = op.int_prop("tile")
+    held = p.channel(f"{name}_held", li, x.beats, depth=held_beats(op, li, r))
     copy = p.process(f"{name}.hold", name, x.beats)
     p.read_at(copy, x, _every(x.beats))
     p.write(copy, held, _every(x.beats))
-    windows = _sliding_window(p, op, li, held)
-    r = op.int_prop("tile")
-    cb, nf, kf, tiles = c // li, f // lo, -(-(kr * kc) // op.int_prop("fine")), ho * wo // r
-    load, mac, store = r * cb, r * cb * nf * kf, r * nf
-    per_tile = load + mac + store
-    starts = _every(tiles)[:, None] * per_tile
-    process = p.process(f"{name}.mac", name, tiles * per_tile)
-    p.read_at(process, windows, (starts + _every(load)[None, :]).ravel())
-    p.write(process, p.output(op.output, lo), (starts + load + mac + _every(store)[None, :]).ravel())
+    cb, nf, kf = c // li, f // lo, -(-(kr * kc) // op.int_prop("fine"))
+    mac, store = r * cb * nf * kf, r * nf
+    through = tile_pixels_read(op, r) * cb  # input beats read once each tile's are in
+    loads = np.diff(through, prepend=0)
+    starts = np.cumsum(np.concatenate([[0], (loads + mac + store)[:-1]]))  # each tile's first iteration
+    tail = h * w * cb - int(through[-1])
+    process = p.process(f"{name}.mac", name, int(starts[-1] + loads[-1] + mac + store) + tail)
+    reads = np.concatenate([s + np.arange(n) for s, n in zip(starts, loads)] +
+                           [process.iterations - tail + np.arange(tail)]).astype(np.int64)
+    p.read_at(process, held, reads)
+    p.write(process, p.output(op.output, lo), ((starts + loads + mac)[:, None] + _every(store)[None, :]).ravel())
 
 
 def _pe_timeline(steps: np.ndarray, pixels: int, beats_per_group: int) -> tuple[np.ndarray, np.ndarray, int]:

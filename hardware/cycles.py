@@ -91,20 +91,15 @@ def windowed_stage_cycles(
     return max(walk, busy + within_row + next_row + next_inference)
 
 
-def tiled_conv_cycles(first_window: int, last_window: int, padded_pixels: int, beats_per_pixel: int,
-                      pixels_out: int, steps_per_beat: int, out_beats_per_pixel: int) -> int:
+def tiled_conv_cycles(input_beats: int, pixels_out: int, beats_per_pixel: int, steps_per_beat: int,
+                      out_beats_per_pixel: int) -> int:
     """Cycles per inference of a weight-stationary conv (conv.h conv_tiled): per tile of output pixels it
-    takes their windows, applies each weight word to every pixel of the tile, then writes the tile's
-    outputs, the three in turn. `first_window`/`last_window`: padded-image positions (row-major) where
-    the window generator emits its first and last window; `padded_pixels`: its whole walk."""
+    reads the input rows the tile adds to its buffer, applies each weight word to every pixel of the tile,
+    then writes the tile's outputs, the three in turn; over the inference every input beat once."""
     # Zhang et al. (FPGA'15, loop tiling with Tr x Tc output tiles): load, compute and store of a tile in turn
-    # (no double buffering); fpgaConvNet's terms: the window walk (H+pt+pb)(W+pl+pr)*C/ci bounds the stage,
-    # the MACs Ho*Wo*C/ci*F/co*K^2/fine, the outputs Ho*Wo*F/co beats
-    cb = beats_per_pixel
-    load = max(pixels_out, last_window - first_window + 1) * cb  # the windows arrive at the generator's pace
-    compute = pixels_out * cb * steps_per_beat
-    store = pixels_out * out_beats_per_pixel
-    return max(padded_pixels * cb, load + compute + store)
+    # (no double buffering), the overlap of adjacent tiles' inputs kept on chip; fpgaConvNet's terms: the input
+    # H*W*C/ci beats, the MACs Ho*Wo*C/ci*F/co*K^2/fine, the outputs Ho*Wo*F/co beats
+    return input_beats + pixels_out * beats_per_pixel * steps_per_beat + pixels_out * out_beats_per_pixel
 
 
 def expected_window_cycles(zero_histograms, k2: int, fine: int, skip_zero_windows: bool = True) -> np.ndarray:

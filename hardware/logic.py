@@ -46,3 +46,9 @@ def stage_logic(lanes: int, bits: int) -> Logic:
     """Logic of a stage without multipliers: control plus one mux and register per lane bit."""
     # dfcc analytical estimate: fixed control + 1 LUT and 1 FF per streamed bit
     return Logic(STAGE_CONTROL_LUT + lanes * bits, STAGE_CONTROL_FF + lanes * bits)
+
+
+def mux_luts(bits: int, ways: int) -> int:
+    """LUTs of a `ways`:1 selection of a `bits`-bit value (1 way: a wire)."""
+    # UG574 (CLB slices): a LUT6 is a 4:1 multiplexer, a tree of them takes ceil((ways-1)/3) LUT6 per bit
+    return bits * -(-(ways - 1) // 3)

@@ -19,11 +19,11 @@ from dfcc.dialects.dataflow import (
 from dfcc.dialects.fixed_point import fixed_of, mac_result
 from dfcc.hardware.cycles import conv_cycles, tiled_conv_cycles, windowed_stage_cycles
 from dfcc.hardware.dsp import conv_multipliers, macs_per_dsp, multiplier_dsp
-from dfcc.hardware.logic import Logic, lut_multiplier, mac_logic, stage_logic
+from dfcc.hardware.logic import Logic, lut_multiplier, mac_logic, mux_luts, stage_logic
 from dfcc.hardware.memory import bram18, conv_weight_memory, lutram_luts
 from dfcc.hardware.offchip import DDR_BURST, conv_weight_sweeps, evicted_line_buffer_bits, row_reader_cycles
 from dfcc.kinds.cost import (
-    STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, acc_bits, array_cost, folding_of, node_label,
+    STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, WindowCost, acc_bits, array_cost, folding_of, node_label,
     sliding_window_cost, stream_bits, weight_bits,
 )
 from dfcc.kinds.hls_mac import mac_types, mid_and_mul
@@ -135,8 +135,9 @@ class ConvOp(ConvFields):
     kernel positions (any number up to KR*KC) are processed per cycle; spatial parallelism: `pixels` adjacent
     output columns side by side, P whole pixels per beat in and out (conv.h conv_px), which needs
     every channel and filter in one beat (`whole_pixels`). Weight-stationary tiles: `tile` output
-    pixels each weight word serves before the next (conv.h conv_tiled: their windows buffered, the
-    weights swept once per tile instead of once per pixel), ungrouped and one pixel per beat only.
+    pixels each weight word serves before the next (conv.h conv_tiled: the input rows of their windows
+    buffered once, the weights swept once per tile instead of once per pixel), ungrouped and one pixel per
+    beat only.
     """
 
     name = "dataflow.conv"
@@ -216,6 +217,40 @@ def held_beats(op: ConvOp, lanes_in: int, tile: int) -> int:
     return -(-h * w // tiles) * (c // lanes_in)
 
 
+def _tile_pixel(op: ConvOp, pixels: np.ndarray, last: bool) -> np.ndarray:
+    """Row-major input index where conv.h conv_mac_tiled's buffer of a tile starting (or, `last`, ending, past
+    it) at output `pixels` begins (ends): a 1x1 window's pixel, else its first (last) window row, in the image."""
+    _, h, w, _ = op.input.type.get_shape()
+    wo = op.output.type.get_shape()[2]
+    (kr, kc), (sr, sc), (dr, dc), (pt, _, pl, _) = op.window_geometry()
+    kre, kce = dr * (kr - 1) + 1, dc * (kc - 1) + 1
+    row = pixels // wo * sr - pt + (kre - 1 if last else 0)
+    col = pixels % wo * sc - pl + int(last) if kre == kce == 1 else np.full_like(pixels, w if last else 0)
+    return np.where(row < 0, 0, np.where(row >= h, h * w, row * w + np.clip(col, 0, w)))
+
+
+def tile_pixels_read(op: ConvOp, tile: int) -> np.ndarray:
+    """Input pixels conv.h conv_mac_tiled has read once each tile's are in its buffer (`tile_through`): through
+    the pixel of its last 1x1 window, else the last row its windows reach in the image (the input past the
+    last tile's is read and dropped after it)."""
+    _, ho, wo, _ = op.output.type.get_shape()
+    return _tile_pixel(op, np.arange(tile - 1, ho * wo, tile), last=True)
+
+
+def tile_buffer_depth(op: ConvOp, tile: int) -> int:
+    """Pixels each bank of conv.h conv_mac_tiled's tile buffer holds (`tile_buffer_depth`): the most one tile
+    spans, a ring of pixels for a 1x1 window, else of whole rows in rounds of the KRE row banks, each bank
+    holding one row of a round, ceil(W/KCE) of its pixels."""
+    _, _, w, _ = op.input.type.get_shape()
+    _, ho, wo, _ = op.output.type.get_shape()
+    (kr, kc), _, (dr, dc), _ = op.window_geometry()
+    kre, kce = dr * (kr - 1) + 1, dc * (kc - 1) + 1
+    most = max(1, int((tile_pixels_read(op, tile) - _tile_pixel(op, np.arange(0, ho * wo, tile), last=False)).max()))
+    if kre == kce == 1:
+        return most
+    return -(-(-(-most // w)) // kre) * -(-w // kce)
+
+
 def whole_pixels(op: ConvOp, f: Mapping[str, int]) -> bool:
     """Whether a beat carries every channel in and every filter out: then P such pixels side by
     side are P*C consecutive words of the stream, which is how conv_px takes them."""
@@ -278,35 +313,43 @@ class Conv(NodeKind):
             # each, from a generator taking ceil(WP/px) steps per padded row
             return windowed_stage_cycles(ho, wo // px, hp, -(-wp // px), sr, sc, 1, -(-(kr * kc) // folding[3]))
 
-        def emitted(pixel: int) -> int:
-            """Padded-image position (row-major) where the window generator emits output pixel `pixel`'s window."""
-            return ((pixel // wo) * sr + kr_span - 1) * wp + (pixel % wo) * sc + kc_span - 1
+        def generator(ci: int, cg: int, px: int) -> WindowCost:
+            """The sliding-window generator (line buffer and window registers) of conv.h's conv_mac or conv_px,
+            px columns side by side: the window spans (px-1)*stride more columns of the input."""
+            return sliding_window_cost(h, w, c, kr_span, kc_span + (px - 1) * sc, (pt, pb, pl, pr), d_bits, ci, cg,
+                                       line_buffer_on_chip=not evicted)
 
         def tiled(cost: NodeCost, folding: Folding, tile: int) -> NodeCost:
-            """conv.h conv_tiled: `cost` (the same folding, pixel-outer) with a tile's windows and its
-            accumulators buffered, each weight word swept once per tile, and its load-compute-store cycles."""
+            """conv.h conv_tiled: `cost` (the same folding, pixel-outer) with a buffer of the tile's input rows
+            instead of the window generator, a filter step's accumulators and every output for each pixel of
+            the tile, each weight word swept once per tile, and its load-compute-store cycles."""
             li, lo = self.stream_lanes(op, dict(zip(factors, folding)))
             cb, nf, kf = c // li, f // lo, -(-(kr * kc) // folding[3])
-            cycles = tiled_conv_cycles(emitted(0), emitted(ho * wo - 1), hp * wp, cb, ho * wo, nf * kf, nf)
-            # a tile's windows (KR*KC*CI words of d bits each, CB per pixel) and every filter's
-            # accumulator for each pixel of the tile (CO wide, NF*tile deep)
-            win_bram, win_lut = array_cost(kr * kc * li * d_bits, tile * cb)
-            acc_bram, acc_lut = array_cost(lo * a_bits, nf * tile)
+            cycles = tiled_conv_cycles(h * w * cb, ho * wo, cb, nf * kf, nf)
+            # Zhang et al. (FPGA'15): the tile's input held once (Tn x (S*Tr+K-S) x (S*Tc+K-S) words), here whole
+            # rows in KR_span x KC_span banks of CI words (array partition by row and column mod the span,
+            # UG1399), each read once a cycle; a kernel row selects among the row banks, a position among the
+            # column banks
+            bank_bram, bank_lut = array_cost(li * d_bits, tile_buffer_depth(op, tile) * cb)
+            select = (kr * kc_span * mux_luts(li * d_bits, kr_span) + kr * kc * mux_luts(li * d_bits, kc_span))
+            # a filter step's accumulators for each pixel of the tile (tile deep) and the tile's outputs once each
+            # step is done (NF*tile deep), one memory per filter lane (partitioned: all CO each cycle)
+            acc_bram, acc_lut = (lo * n for n in array_cost(a_bits, tile))
+            out_bram, out_lut = (lo * n for n in array_cost(stream_bits(op.output), nf * tile))
             # the FIFO holding a tile's share of the input (a FIFO's memory: BRAM, SRL or LUTRAM, UG573/UG574)
             held_bram = bram18(li * d_bits, held_beats(op, li, tile), fifo=True)
             held_lut = 0 if held_bram else lutram_luts(li * d_bits, held_beats(op, li, tile))
             pixel_acc_lut = lutram_luts(a_bits * lo, nf)  # what conv_mac's accumulators took
-            first_load = max(tile, emitted(tile - 1) - emitted(0) + 1) * cb
-            compute = tile * cb * nf * kf
-            # the input the generator has read when it emits the first tile's last window
-            row, col = emitted(tile - 1) // wp - pt, emitted(tile - 1) % wp - pl
-            read = min(h, max(0, row)) * w + (min(w, max(0, col + 1)) if 0 <= row < h else 0)
-            window_fill = cost.depth - conv_pixel_cycles(c, f, kr * kc, groups, folding) - STAGE_PIPELINE_CYCLES
+            window = generator(folding[0], 1, 1)  # what conv_mac's window generator took
+            read = int(tile_pixels_read(op, tile)[0])  # input pixels in the buffer when the first tile's MACs start
+            first_load, compute = read * cb, tile * cb * nf * kf
+            banks = kr_span * kc_span
             return replace(
-                cost, cycles=cycles, depth=window_fill + first_load + compute + STAGE_PIPELINE_CYCLES,
-                fill=min(1.0, read / (h * w)), bram18=cost.bram18 + win_bram + acc_bram + held_bram,
-                lut=cost.lut + win_lut + acc_lut + held_lut - pixel_acc_lut, weight_sweeps=conv_weight_sweeps(ho * wo, tile),
-                # the last tile's MACs follow its last window; the first output is followed by the other tiles
+                cost, cycles=cycles, depth=first_load + compute + STAGE_PIPELINE_CYCLES, fill=read / (h * w),
+                bram18=cost.bram18 - window.bram18 + banks * bank_bram + acc_bram + out_bram + held_bram,
+                lut=cost.lut - window.lut + banks * bank_lut + select + acc_lut + out_lut + held_lut - pixel_acc_lut,
+                weight_sweeps=conv_weight_sweeps(ho * wo, tile),
+                # the last tile's MACs follow its last input rows; the first output is followed by the other tiles
                 lag=compute, drain=max(0, cycles - first_load - compute), pixel_work=0, burst=0,
             )
 
@@ -322,9 +365,7 @@ class Conv(NodeKind):
             dsp = multiplier_dsp(mults, d_bits, w_bits)
             ww, wd = conv_weight_memory(c, f, kr, kc, w_bits, ci, co, fine, groups, cg)  # one word feeds every column
             w_bram, w_lut = array_cost(ww, wd)
-            # px columns side by side: the window spans (px-1)*stride more columns of the input
-            window = sliding_window_cost(h, w, c, kr_span, kc_span + (px - 1) * sc, (pt, pb, pl, pr), d_bits, ci, cg,
-                                         line_buffer_on_chip=not evicted)
+            window = generator(ci, cg, px)
             ring_bram, ring = ring_adapters(ci * cg, d_bits) if evicted else (0, Logic(0, 0))
             if evicted:
                 cycles = max(cycles, row_reader_cycles(ho, w * -(-c // (ci * cg)), kr, h * w * -(-c // (ci * cg))))
@@ -453,7 +494,7 @@ class Conv(NodeKind):
         px = op.int_prop("pixels")  # the P MAC copies share each weight word: lanes per pixel, a sweep per beat
         tile = op.int_prop("tile")
         w_arg = mac_weights(em, op, w_rom, ho * wo // (px * tile), channels=c, groups=groups, lanes_in=lanes_in // px,
-                            lanes_out=co, fine=op.int_prop("fine"))
+                            lanes_out=co, fine=op.int_prop("fine"), filters_outer=tile > 1)
         geom = f"dfcc::geom<{h}, {w}, {c}, {kr}, {kc}, {sr}, {sc}, {dr}, {dc}, {pt}, {pb}, {pl}, {pr}>"
         types = f"{em.elem(op.input)}, {w_rom.elem}, {b_rom.elem}, {t_acc}, {out.elem}" + mid_and_mul(op, t_acc, t_mid)
         fine = op.int_prop("fine")

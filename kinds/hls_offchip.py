@@ -30,11 +30,12 @@ from dfcc.kinds.ddr_fifo import DramBuffer
 from dfcc.kinds.hls_types import HLS, Rom, codes_of, sanitize
 
 def mac_words(weights: np.ndarray, channels: int, groups: int, lanes_in: int, lanes_out: int,
-              fine: int) -> np.ndarray:
+              fine: int, filters_outer: bool = False) -> np.ndarray:
     """weights[F][C/G][...] (a conv's kernel positions flattened last; a linear's F x C) as the MAC's words,
-    in the order conv.h reads them per output pixel (conv_tiled: per tile): beat bt, filter step fo
-    (ceil(GPB*F/G / CO) of them, CO = `lanes_out` filters a step), position step t (ceil(K/FINE) of them);
-    each word lane co*LC*FINE + m (weights.h). Shape (words, CO*LC*FINE)."""
+    in the order conv.h reads them per output pixel: beat bt, filter step fo (ceil(GPB*F/G / CO) of them,
+    CO = `lanes_out` filters a step), position step t (ceil(K/FINE) of them); `filters_outer` (conv_tiled, per
+    tile: a filter step's sums for the whole tile, then the next) fo, bt, t. Each word lane co*LC*FINE + m
+    (weights.h). Shape (words, CO*LC*FINE)."""
     f = weights.shape[0]
     cg = channels // groups
     flat = weights.reshape(f, cg, -1)
@@ -50,6 +51,8 @@ def mac_words(weights: np.ndarray, channels: int, groups: int, lanes_in: int, la
     filt = (bt // bpg) * gpb * fg + fo * lanes_out + co
     filt = np.where(filt < f, filt, filt - lanes_out)  # the last filter step's idle lanes: the previous step's
     words = flat[filt, (bt % bpg) * lc + j // k, j % k]
+    if filters_outer:
+        words = words.swapaxes(0, 1)
     return words.reshape(-1, lanes_out * lc * fine)
 
 
@@ -79,20 +82,20 @@ def streamed_words(depth: int, off: int) -> np.ndarray:
 
 
 def mac_weights(em, op, w_rom: Rom, sweeps: int, *, channels: int, groups: int, lanes_in: int, lanes_out: int,
-                fine: int) -> str:
+                fine: int, filters_outer: bool = False) -> str:
     """The weights argument of the node's MAC kernel call: its ROM, or (weights streamed from DRAM) the
     stream of its words, fed by a weight reader (and, when part stays on chip, a merge with its ROM)."""
     percent = op.on_chip_percent()
-    if percent == 100 and packed_in_uram(op):
-        return _uram_words(em, op, w_rom, sweeps, mac_words(np.asarray(w_rom.values, dtype=np.float64), channels,
-                                                            groups, lanes_in, lanes_out, fine))
-    if percent == 100:
+    if percent == 100 and not packed_in_uram(op):
         return w_rom.name
+    words = mac_words(np.asarray(w_rom.values, dtype=np.float64), channels, groups, lanes_in, lanes_out, fine,
+                      filters_outer)
+    if percent == 100:
+        return _uram_words(em, op, w_rom, sweeps, words)
     name = op.node_name.data
     if w_rom.fx is None:
         raise em.error(op, "weights streamed from off-chip memory need fixed-point weights (run quantize first)")
     fx = w_rom.fx
-    words = mac_words(np.asarray(w_rom.values, dtype=np.float64), channels, groups, lanes_in, lanes_out, fine)
     depth, lanes = words.shape
     on, off = split_depth(depth, percent)
     beat, ports, per_port, per_beat, per_word = dram_layout(lanes, fx.width, op.folding().get(WEIGHT_PERIOD_FACTOR, 1))

@@ -16,6 +16,7 @@ from dfcc.hardware.memory import lutram_luts
 from dfcc.hardware.offchip import conv_weight_sweeps, streamed_weight_bits
 from dfcc.hardware.platforms import load_platform
 from dfcc.kinds import ConvOp
+from dfcc.kinds.conv import tile_buffer_depth, tile_pixels_read
 from dfcc.kinds.cost import describe, node_cost
 from dfcc.passes.explore import apply_design, explore
 from dfcc.passes.quantize import Quantize
@@ -61,6 +62,25 @@ def _three_convs() -> str:
 """
 
 
+def _points() -> str:
+    """one: 1x1, 4 -> 8 on 6x6, tiles of 4 pixels (some crossing a row); two: 1x1 stride 2, 8 -> 6, tiles of 3."""
+    rng = np.random.default_rng(1)
+    w1, w2 = (rng.integers(-6, 7, size=s) / 8.0 for s in ((8, 4, 1, 1), (6, 8, 1, 1)))
+    geometry = 'kernel = array<i64: 1, 1>, stride = array<i64: {s}, {s}>, dilation = array<i64: 1, 1>, pad = array<i64: 0, 0, 0, 0>'
+    return f"""builtin.module attributes {{dataflow.platform = "zcu102"}} {{
+  func.func @main(%a: tensor<1x4x6x6xf32>) -> tensor<1x3x3x6xf32> {{
+    %s = dataflow.source %a {{name = "in", perm = array<i64: 0, 2, 3, 1>}} : (tensor<1x4x6x6xf32>) -> !dataflow.stream<1x6x6x4xf32>
+    %w1 = dataflow.weights {{name = "w1", value = dense<{_lit(w1)}> : tensor<8x4x1x1xf32>}} : tensor<8x4x1x1xf32>
+    %c1 = dataflow.conv %s, %w1 {{name = "one", {geometry.format(s=1)}, coarse_in = 2 : i64, coarse_out = 4 : i64, tile = 4 : i64}} : (!dataflow.stream<1x6x6x4xf32>, tensor<8x4x1x1xf32>) -> !dataflow.stream<1x6x6x8xf32>
+    %w2 = dataflow.weights {{name = "w2", value = dense<{_lit(w2)}> : tensor<6x8x1x1xf32>}} : tensor<6x8x1x1xf32>
+    %c2 = dataflow.conv %c1, %w2 {{name = "two", {geometry.format(s=2)}, coarse_in = 4 : i64, coarse_out = 3 : i64, tile = 3 : i64}} : (!dataflow.stream<1x6x6x8xf32>, tensor<6x8x1x1xf32>) -> !dataflow.stream<1x3x3x6xf32>
+    %t = dataflow.sink %c2 {{name = "out", perm = array<i64: 0, 1, 2, 3>}} : (!dataflow.stream<1x3x3x6xf32>) -> tensor<1x3x3x6xf32>
+    func.return %t : tensor<1x3x3x6xf32>
+  }}
+}}
+"""
+
+
 def _quantized():
     module = parse_module(_three_convs())
     Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
@@ -83,24 +103,62 @@ def test_weight_traffic_by_hand():
 
 
 def test_tiled_cycles_by_hand():
-    """conv1 above: 6x6x8 in, padding 1 (8x8 padded), 3x3 stride 2, 3x3x8 out, 4 input lanes (2 beats a
-    pixel), 2 output lanes (4 output beats), one kernel position a cycle (9 steps), one tile of 9 pixels.
-    The generator emits the first window at padded (2, 2) = position 18 and the last at (6, 6) = 54:
-    37 positions x 2 beats = 74 cycles of windows, then 9 x 2 x 4 x 9 = 648 MAC cycles, then 9 x 4 = 36
-    output beats: 758 (the generator's whole walk, 64 x 2 = 128, is shorter)."""
-    assert tiled_conv_cycles(18, 54, 64, 2, 9, 4 * 9, 4) == 758
-    assert node_cost(_convs(_quantized())["conv1"]).cycles == 758
-    # a walk longer than the three phases bounds the stage: 1x1 conv, 1 beat a pixel, 1 step, 1 output beat
-    assert tiled_conv_cycles(0, 8, 100, 1, 9, 1, 1) == 100
+    """conv1 above: 6x6x8 in, 4 input lanes (2 beats a pixel), 3x3 stride 2 padding 1, 3x3x8 out, 2 output
+    lanes (4 output beats), one kernel position a cycle (9 steps), one tile of 9 pixels: its 36 x 2 = 72 input
+    beats into the tile buffer, then 9 x 2 x 4 x 9 = 648 MAC cycles, then 9 x 4 = 36 output beats: 756.
+    conv0: 6x6x4 in 2 lanes (2 beats a pixel), 8 filters in 4 lanes (2 beats), 3 steps of 4 of the 9 positions,
+    6 tiles of a row: 72 input beats, 36 x 2 x 2 x 3 = 432 MAC cycles, 36 x 2 = 72 output beats: 576."""
+    assert tiled_conv_cycles(72, 9, 2, 4 * 9, 4) == 756
+    convs = _convs(_quantized())
+    assert node_cost(convs["conv1"]).cycles == 756
+    assert tiled_conv_cycles(72, 36, 2, 2 * 3, 2) == 576
+    assert node_cost(convs["conv0"]).cycles == 576
+
+
+def test_tile_buffer_by_hand():
+    """The tile buffer holds the input of a tile's windows once. The check layer (14x14, 3x3, padding 1) in tiles
+    of 49 pixels (3.5 output rows): tile 0 covers output rows 0-3, input rows 0-4 (read through row 4: 70
+    pixels), tile 1 output rows 3-6, input 2-7 (6 rows), tile 2 rows 7-10, input 6-11 (6), tile 3 rows 10-13,
+    input 9-13 (5): a ring of 6 rows, two rounds of the 3 row banks, each bank 2 rows of ceil(14/3) = 5 columns.
+    conv1 (6x6, stride 2, one tile of the 3x3 output): all 6 rows, 2 rounds of 2 columns. A 1x1 window reads one
+    pixel, so its buffer is a ring of pixels: conv2 (3x3, tiles of 3) 3; the 1x1 convs below: stride 1 on 6x6
+    in tiles of 4 (pixels 0-3, 4-7, ...), 4; stride 2 in tiles of a 3-pixel output row, its pixels at input
+    columns 0, 2, 4 of rows 0, 2, 4: through 5, 17, 29 (and the last row, 30-35, dropped), 5."""
+    (check,) = _convs(parse_module(CHECK_LAYER)).values()
+    assert list(tile_pixels_read(check, 49)) == [5 * 14, 8 * 14, 12 * 14, 14 * 14]
+    assert tile_buffer_depth(check, 49) == 2 * 5
+    assert tile_buffer_depth(check, 196) == 5 * 5  # 14 rows, 5 rounds of 3 banks
+    convs = _convs(_quantized())
+    assert list(tile_pixels_read(convs["conv1"], 9)) == [36] and tile_buffer_depth(convs["conv1"], 9) == 2 * 2
+    assert list(tile_pixels_read(convs["conv2"], 3)) == [3, 6, 9] and tile_buffer_depth(convs["conv2"], 3) == 3
+    points = _convs(parse_module(_points()))
+    assert list(tile_pixels_read(points["one"], 4)) == list(range(4, 37, 4)) and tile_buffer_depth(points["one"], 4) == 4
+    assert list(tile_pixels_read(points["two"], 3)) == [5, 17, 29] and tile_buffer_depth(points["two"], 3) == 5
+
+
+@pytest.mark.parametrize("bounded", [False, True], ids=["csim", "bounded-fifos"])
+def test_point_window_tiles_csim_bit_exact(bounded):
+    """The 1x1 convs of `_points` (a ring of pixels, tiles crossing rows, a stride skipping input): C simulation
+    equals the CPU reference, also with every FIFO at its depth."""
+    from dfcc.backends.hls.emit import emit_design
+
+    module = parse_module(_points())
+    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
+    assert emit_design(module).files["top.cpp"].count("dfcc::conv_tiled<") == 2
+    x = np.random.default_rng(6).standard_normal((1, 4, 6, 6)).astype(np.float32)
+    assert np.abs(csim_equals_reference(module, [x], bounded)).max() > 0
 
 
 def test_tiled_cost_of_the_check_layer():
     """The check layer at 16 input and output lanes, tiles of 49 pixels (4 of its 196): its 9,437,184 weight bits
-    stream 4 times an image instead of 196. On chip it adds the tile's windows (9 x 16 x 16 = 2304 bits x
-    49 x 16 beats: 64 x 2 = 128 BRAM18 of 36 x 512), the accumulators (16 x 32 = 512 bits x 16 x 49 = 784
-    words: 29 x 1 = 29 BRAM18 of 18 x 1024) and the input FIFO of a quarter of the input (49 pixels x 16
-    beats of 256 bits: 15 BRAM18 of 18 x 1024), and drops conv_mac's LUTRAM accumulators (512 bits x 16);
-    its weight reader needs one narrow port where one word a cycle needs eight wide ones."""
+    stream 4 times an image instead of 196. On chip it adds the tile buffer (9 banks, row and column mod 3, of
+    2 rows x 5 columns x 16 beats of 256 bits: 8 BRAM18 of 36 x 512 each, 72), a filter step's accumulators
+    (a memory per filter lane of 32 bits x 49 pixels: 16 BRAM18), the tile's outputs (a memory per lane of 16
+    bits x 16 steps x 49 pixels: 16 BRAM18) and the input FIFO of a quarter of the input
+    (49 pixels x 16 beats of 256 bits: 15 BRAM18 of 18 x 1024), and drops conv_mac's window generator (its line
+    buffer of 2 rows of 256 bits x 16 x 16 padded columns: 15 BRAM18; its window registers, 3 x 2 x 256 bits
+    x 16: 43) and its LUTRAM accumulators (512 bits x 16); its weight reader needs one narrow port where one
+    word a cycle needs eight wide ones."""
     (conv,) = _convs(parse_module(CHECK_LAYER)).values()
     model = describe(conv)
     assert model.factors[-1] == "tile"
@@ -109,12 +167,15 @@ def test_tiled_cost_of_the_check_layer():
     assert tiled.offchip_bits == 9_437_184 * 4
     # and its weight reader: 256 x 16 bits a word in 32 beats of one 128-bit port within the 49 cycles the MACs
     # spend on it (an adapter of 128 x 256 bits: 4 BRAM18), not a beat of eight 512-bit ports (8 x 15)
-    assert tiled.bram18 - pixel.bram18 == 128 + 29 + 15 + 4 - 8 * 15
-    # the adapters' logic: 200 + 1 per data bit, and 18 LUTs of requests, each
-    assert pixel.lut - tiled.lut == lutram_luts(512, 16) + 8 * (200 + 512 + 18) - (200 + 128 + 18)
-    # windows from the first (padded (2, 2): 34) to the last ((15, 15): 255): 222 x 16 beats, then the MACs
-    # of 196 pixels x 16 input beats x 16 output beats x 9 positions, then 196 x 16 output beats
-    assert tiled.cycles == 222 * 16 + 196 * 16 * 16 * 9 + 196 * 16 == 458_272
+    assert tiled.bram18 - pixel.bram18 == 9 * 8 + 16 + 16 + 15 + 4 - 8 * 15 - 15 - 43
+    # the adapters' logic: 200 + 1 per data bit, and 18 LUTs of requests, each; the window selection: each of
+    # the 3 kernel rows takes each column bank's 256 bits from one of 3 row banks (a LUT6 a bit), each of the 9
+    # positions from one of 3 column banks
+    select = 3 * 3 * 256 + 9 * 256
+    assert pixel.lut - tiled.lut == lutram_luts(512, 16) + 8 * (200 + 512 + 18) - (200 + 128 + 18) - select
+    # the 196 x 16 input beats, then the MACs of 196 pixels x 16 input beats x 16 output beats x 9 positions,
+    # then 196 x 16 output beats
+    assert tiled.cycles == 196 * 16 + 196 * 16 * 16 * 9 + 196 * 16 == 457_856
 
 
 def test_tile_needs_an_ungrouped_conv_at_one_pixel_per_beat():
@@ -134,7 +195,7 @@ def test_simulation_agrees_with_the_estimate():
     estimate = network.evaluate(network.ir_choices(), respect_ir_depths=True)
     simulated = simulate(module)
     assert not simulated.deadlock
-    assert estimate.ii == 758
+    assert estimate.ii == 756
     assert abs(simulated.ii - estimate.ii) <= 0.05 * estimate.ii
 
 
@@ -187,3 +248,32 @@ def test_explore_tiles_when_the_bandwidth_binds():
     assert fps > 0.9 * 34.112e9 / (9_437_184 * 196)
     apply_design(module, network, choices, totals, "zedboard")
     assert Estimate.of_module(module).offchip_gbps() <= 0.9 * 34.112 + 1e-6
+
+
+def test_tiled_words_take_the_filter_steps_outermost():
+    """conv_tiled reads a filter step's words for every input beat, then the next step's: a 3x3 conv of 4 filters
+    and 4 channels at 2 lanes in and out, one position a step, has words (fo, bt, t) where conv_mac has (bt, fo,
+    t): word 9 (fo 0, bt 1, t 0) holds filters 0-1, the first two of beat 1's (channel, position) run: channel 2
+    at positions 0 and 1."""
+    from dfcc.kinds.hls_offchip import mac_words
+
+    weights = np.arange(4 * 4 * 9, dtype=np.float64).reshape(4, 4, 9)
+    pixel, tiled = (mac_words(weights, 4, 1, 2, 2, 1, outer) for outer in (False, True))
+    assert np.array_equal(tiled, pixel.reshape(2, 2, 9, 4).swapaxes(0, 1).reshape(36, 4))
+    # lane co*LC + m: filter co, run entry m
+    assert tiled[9].tolist() == [weights[0, 2, 0], weights[0, 2, 1], weights[1, 2, 0], weights[1, 2, 1]]
+
+
+def test_tiled_uram_words_csim_bit_exact():
+    """conv2's weights in URAM at 4 input lanes (2 beats, 2 filter steps: words (fo, bt) in conv_tiled's order,
+    not conv_mac's (bt, fo)), a packed ROM of its words: C simulation with every FIFO at its depth equals the
+    CPU reference."""
+    from dfcc.backends.hls.emit import emit_design
+
+    text = _three_convs().replace('{name = "conv2"', '{dataflow.weights_memory = "uram", name = "conv2"')
+    module = parse_module(text.replace("coarse_in = 8 : i64, coarse_out = 3 : i64, tile = 3",
+                                       "coarse_in = 4 : i64, coarse_out = 3 : i64, tile = 3"))
+    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
+    assert "dfcc::weight_rom<3, 4, " in emit_design(module).files["top.cpp"]  # 3 tiles, 4 words
+    x = np.random.default_rng(7).standard_normal((1, 4, 6, 6)).astype(np.float32)
+    assert np.abs(csim_equals_reference(module, [x], True)).max() > 0

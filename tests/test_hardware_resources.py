@@ -4,7 +4,7 @@ from dfcc.hardware.dsp import (
     conv_multipliers, dsp_per_multiplier, macs_per_dsp, multiplier_dsp, multipliers_per_dsp,
 )
 from dfcc.hardware.logic import (
-    STAGE_CONTROL_FF, STAGE_CONTROL_LUT, Logic, lut_multiplier, mac_logic, stage_logic,
+    STAGE_CONTROL_FF, STAGE_CONTROL_LUT, Logic, lut_multiplier, mac_logic, mux_luts, stage_logic,
 )
 from dfcc.hardware.memory import (
     LUT_PER_BRAM18, bram18, conv_weight_memory, line_buffer, lutram_luts, skip_fifo_depth, uram, uram_rom,
@@ -115,6 +115,14 @@ def test_logic_model():
     assert mac_logic(144, 4, 4, 12, on_dsp=False) == Logic(4032, 2880)
     assert stage_logic(4, 8) == Logic(STAGE_CONTROL_LUT + 32, STAGE_CONTROL_FF + 32)
     assert Logic(1, 2) + Logic(3, 4) == Logic(4, 6)
+
+
+def test_mux_luts():
+    # a LUT6 selects 1 of 4 inputs: 2..4 ways take one a bit, 5..7 two (a 4:1 feeding a 4:1), 1 way none
+    assert mux_luts(16, 1) == 0
+    assert mux_luts(16, 3) == mux_luts(16, 4) == 16
+    assert mux_luts(16, 5) == mux_luts(16, 7) == 32
+    assert mux_luts(16, 9) == 48
 
 
 # ---- rooflines

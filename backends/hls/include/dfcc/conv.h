@@ -144,54 +144,132 @@ void conv_px(hls::stream<vec<T_in, P * G::C> >& in, hls::stream<vec<T_out, P * F
     conv_mac<G, F, GROUPS, G::C, F, FINE, P, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL>(windows, out, w, bias);
 }
 
+// conv_mac_tiled's tile buffer. A 1x1 window (KRE = KCE = 1) reads one pixel: the buffer is a ring of pixels,
+// the input read through the tile's last pixel. Else a ring of whole rows, banked by row and column mod the
+// window span, the input read through the tile's last window row.
+template <class G>
+constexpr bool point_window() { return G::KRE == 1 && G::KCE == 1; }
+
+// Input pixels read once tile n's are in the buffer (its last window's last pixel or row, inside the image).
+template <class G, int R>
+constexpr int tile_through(int n) {
+    const int p = n * R + R - 1, row = p / G::WO * G::SR - G::PT + G::KRE - 1;
+    if (row < 0) return 0;
+    if (row >= G::H) return G::H * G::W;
+    const int col = point_window<G>() ? p % G::WO * G::SC - G::PL + 1 : G::W;
+    return row * G::W + (col < 0 ? 0 : col > G::W ? G::W : col);
+}
+
+// The buffer's pixels per bank: the most one tile spans, from its first window's first row (first pixel for a
+// 1x1 window) to tile_through, a ring rounded up to whole rounds of the KRE row banks.
+template <class G, int R>
+constexpr int tile_buffer_depth() {
+    int most = 1;
+    for (int n = 0; n < G::HO * G::WO / R; n++) {
+        const int p = n * R, row = p / G::WO * G::SR - G::PT, col = p % G::WO * G::SC - G::PL;
+        const int first = row < 0 ? 0 : row >= G::H ? G::H * G::W
+                          : row * G::W + (!point_window<G>() || col < 0 ? 0 : col > G::W ? G::W : col);
+        most = tile_through<G, R>(n) - first > most ? tile_through<G, R>(n) - first : most;
+    }
+    if (point_window<G>()) return most;
+    const int rows = (most + G::W - 1) / G::W;
+    return (rows + G::KRE - 1) / G::KRE * ((G::W + G::KCE - 1) / G::KCE);
+}
+
+// Where the buffer keeps input pixel (row, col) in its bank (row % KRE, col % KCE), in pixels.
+template <class G, int DEPTH, int ROWS>
+inline int tile_address(int row, int col) {
+    if (point_window<G>()) return (row * G::W + col) % DEPTH;
+    return row % ROWS / G::KRE * ((G::W + G::KCE - 1) / G::KCE) + col / G::KCE;
+}
+
 // Weight-stationary MAC stage (loop tiling after Zhang et al., FPGA'15: an output tile of R pixels, the
-// weights loaded once per tile): per tile of R consecutive output pixels, (1) its R*C/CI windows are
-// buffered, (2) each weight word, in conv_mac's order (bt, fo, t: weights.h), is read once and applied to
-// the R pixels in turn, accumulating every filter of every pixel of the tile, (3) the tile's pixels are
-// written, F/CO beats each. Each (pixel, filter) sum takes its products in conv_mac's order, so the bits
-// are conv_mac's. The weights are swept HO*WO/R times per inference instead of HO*WO (a weight stream
-// from DRAM moves R times fewer bits); cycles: the window walk up to the tile's windows, then
-// R*C/CI*F/CO*ceil(K/FINE) MAC cycles, then R*F/CO output beats, in turn. Ungrouped convolutions only.
-// acc[fo][r] is read and written back every cycle, R cycles apart: R must cover the adder's latency
-// for the pipeline to keep II=1 (the DEPENDENCE pragma states there is no dependence across iterations).
+// weights loaded once per tile, the tile's input held once in an input buffer and each window read from it):
+// per tile of R consecutive output pixels, (1) the input rows its windows need that are not yet held are
+// read into the tile buffer, a ring of ROWS input rows, (2) each weight word, filter step outermost (fo, bt,
+// t: hls_offchip.py's tiled order), is read once and applied to the R pixels in turn, each pixel's window
+// formed from the buffer, accumulating a filter step's CO sums for every pixel of the tile, whose outputs
+// are kept once the step is done, (3) the tile's pixels are written, F/CO beats each.
+// The buffer is banked by (row mod KRE, column mod KCE), so a window's KR*KC positions lie in distinct
+// banks: each bank is read once a cycle (the pixel of its row and column in the window's span), each kernel
+// row takes its row bank's pixels (KRE:1), each window position its column bank's (KCE:1). Each (pixel,
+// filter) sum takes its products in conv_mac's order (bt, then t), so the bits are conv_mac's.
+// The weights are swept HO*WO/R times per inference instead of HO*WO (a weight stream from DRAM moves R
+// times fewer bits); cycles: per tile its new input beats, R*C/CI*F/CO*ceil(K/FINE) MAC cycles, then R*F/CO
+// output beats, in turn (H*W*C/CI input beats an inference in all); the rows below the last tile's are read
+// and dropped. Ungrouped convolutions only. acc[r] is read and written back every cycle, R cycles apart:
+// R must cover the adder's latency for the pipeline to keep II=1 (the DEPENDENCE pragma states there is no
+// dependence across iterations).
 template <class G, int F, int CI, int CO, int R, int FINE, typename T_in, typename T_w, typename T_b,
           typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W>
-void conv_mac_tiled(hls::stream<window<T_in, G::KR, G::KC, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w,
-                    const T_b bias[F]) {
+void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
     constexpr int K = G::KR * G::KC, CB = G::C / CI, NF = F / CO, KF = (K + FINE - 1) / FINE;  // conv_mac's KT
+    constexpr int KRE = G::KRE, KCE = G::KCE, WB = (G::W + KCE - 1) / KCE;  // a bank's columns of a row
+    constexpr int DEPTH = tile_buffer_depth<G, R>(), ROWS = DEPTH / WB * KRE;  // ring rows, row r in bank r % KRE
     static_assert(G::C % CI == 0 && F % CO == 0, "lanes must divide the channels and the filters");
     static_assert(FINE >= 1 && FINE <= K, "FINE must be in 1..KR*KC");
     static_assert((G::HO * G::WO) % R == 0, "R must divide the output pixels");
     DFCC_HLS(ARRAY_PARTITION variable=bias cyclic factor=CO)
-    window<T_in, G::KR, G::KC, CI> tile[R][CB];  // the tile's windows
-    T_acc acc[NF][R][CO];                         // every filter's sum for every pixel of the tile
-    vec<T_w, CO * CI * FINE> word;                // the weight word the tile's pixels share
-    vec<T_out, CO> y;
-    DFCC_HLS(AGGREGATE variable=tile)  // a window is one word: all its KR*KC*CI values in one read
-    DFCC_HLS(ARRAY_PARTITION variable=acc complete dim=3)
+    vec<T_in, CI> buf[KRE][KCE][DEPTH * CB];            // the tile's input, each pixel once
+    T_acc acc[R][CO];                                   // the filter step's sums for every pixel of the tile
+    T_out y[NF][R][CO];                                 // the tile's outputs, written pixel by pixel when done
+    vec<T_w, CO * CI * FINE> word;                      // the weight word the tile's pixels share
+    DFCC_HLS(ARRAY_PARTITION variable=buf complete dim=1)
+    DFCC_HLS(ARRAY_PARTITION variable=buf complete dim=2)
+    DFCC_HLS(AGGREGATE variable=buf)
+    DFCC_HLS(ARRAY_PARTITION variable=acc complete dim=2)
+    DFCC_HLS(ARRAY_PARTITION variable=y complete dim=3)
     DFCC_HLS(ARRAY_PARTITION variable=word.data complete)
-    DFCC_HLS(ARRAY_PARTITION variable=y.data complete)
+    int loaded = 0;  // input beats read so far
     for (int n = 0; n < G::HO * G::WO / R; n++) {
-        for (int i = 0; i < R * CB; i++) {
+        for (; loaded < tile_through<G, R>(n) * CB; loaded++) {
             DFCC_HLS(PIPELINE II=1)
-            tile[i / CB][i % CB] = in.read();
+            const int row = loaded / CB / G::W, col = loaded / CB % G::W;
+            buf[row % KRE][col % KCE][tile_address<G, DEPTH, ROWS>(row, col) * CB + loaded % CB] = in.read();
         }
-        for (int bt = 0; bt < CB; bt++) {
-            for (int fo = 0; fo < NF; fo++) {
+        for (int fo = 0; fo < NF; fo++) {
+            for (int bt = 0; bt < CB; bt++) {
                 for (int t = 0; t < KF; t++) {
                     for (int r = 0; r < R; r++) {
                         DFCC_HLS(PIPELINE II=1)
                         DFCC_HLS(DEPENDENCE variable=acc inter false)
                         if (r == 0) mac_word<CO, CI, FINE>(w, word, fo * CO, bt * CI, t);
+                        const int p = n * R + r, r0 = p / G::WO * G::SR - G::PT, c0 = p % G::WO * G::SC - G::PL;
+                        vec<T_in, CI> held_px[KRE][KCE];  // each bank's one read: the pixel of its row and column
+                        DFCC_HLS(ARRAY_PARTITION variable=held_px complete dim=0)
+                        for (int br = 0; br < KRE; br++) {
+                            const int row = r0 + ((br - r0) % KRE + KRE) % KRE;
+                            for (int bc = 0; bc < KCE; bc++) {
+                                const int col = c0 + ((bc - c0) % KCE + KCE) % KCE;
+                                const bool inside = row >= 0 && row < G::H && col >= 0 && col < G::W;
+                                held_px[br][bc] = buf[br][bc][inside ? tile_address<G, DEPTH, ROWS>(row, col) * CB + bt : 0];
+                            }
+                        }
+                        vec<T_in, CI> in_row[G::KR][KCE];  // each kernel row's pixels: a KRE:1 selection of the banks
+                        DFCC_HLS(ARRAY_PARTITION variable=in_row complete dim=0)
+                        for (int kr = 0; kr < G::KR; kr++)
+                            for (int bc = 0; bc < KCE; bc++) in_row[kr][bc] = held_px[((r0 + kr * G::DR) % KRE + KRE) % KRE][bc];
+                        window<T_in, G::KR, G::KC, CI> x;  // then a KCE:1 selection of each row's pixels
+                        DFCC_HLS(ARRAY_PARTITION variable=x.data complete dim=0)
+                        for (int kr = 0; kr < G::KR; kr++) {
+                            const int row = r0 + kr * G::DR;
+                            for (int kc = 0; kc < G::KC; kc++) {
+                                const int col = c0 + kc * G::DC;
+                                const bool inside = row >= 0 && row < G::H && col >= 0 && col < G::W;
+                                const vec<T_in, CI>& px = in_row[kr][(col % KCE + KCE) % KCE];
+                                for (int c = 0; c < CI; c++) x.data[kr][kc][c] = inside ? px.data[c] : T_in(0);
+                            }
+                        }
                         for (int co = 0; co < CO; co++) {
-                            T_acc sum = bt == 0 && t == 0 ? T_acc(val(bias[fo * CO + co])) : acc[fo][r][co];
+                            T_acc sum = bt == 0 && t == 0 ? T_acc(val(bias[fo * CO + co])) : acc[r][co];
                             for (int m = 0; m < CI * FINE; m++) {
                                 const int j = t * CI * FINE + m;  // position in the (c, kr, kc) run
                                 if (K % FINE != 0 && j >= CI * K) continue;  // past the run: an idle slot
                                 const int c = j / K, kr = j % K / G::KC, kc = j % G::KC;
-                                sum += T_acc(MUL::mul(tile[r][bt].data[kr][kc][c], val(word.data[co * CI * FINE + m])));
+                                sum += T_acc(MUL::mul(x.data[kr][kc][c], val(word.data[co * CI * FINE + m])));
                             }
-                            acc[fo][r][co] = sum;
+                            acc[r][co] = sum;
+                            if (bt == CB - 1 && t == KF - 1) y[fo][r][co] = T_out(T_mid(sum));  // the step's output
                         }
                     }
                 }
@@ -199,17 +277,23 @@ void conv_mac_tiled(hls::stream<window<T_in, G::KR, G::KC, CI> >& in, hls::strea
         }
         for (int i = 0; i < R * NF; i++) {
             DFCC_HLS(PIPELINE II=1)
-            for (int co = 0; co < CO; co++) y.data[co] = T_out(T_mid(acc[i % NF][i / NF][co]));
-            out.write(y);
+            vec<T_out, CO> beat;
+            DFCC_HLS(ARRAY_PARTITION variable=beat.data complete)
+            for (int co = 0; co < CO; co++) beat.data[co] = y[i % NF][i / NF][co];
+            out.write(beat);
         }
+    }
+    for (int i = loaded; i < G::H * G::W * CB; i++) {  // input no window reads
+        DFCC_HLS(PIPELINE II=1)
+        in.read();
     }
 }
 
 // Weight-stationary convolution (conv_mac_tiled): input [H][W][C] in CI lanes, output [HO][WO][F] in CO
 // lanes, weights w[F][C][KR][KC] on chip or their words streamed from DRAM HO*WO/R times (offchip.h).
-// The MACs take a tile's windows in a burst, then compute while the window generator waits; a FIFO of a
-// tile's share of the input (HELD beats) in front of the generator takes what the producer writes
-// meanwhile, so the producer never waits on the tile's compute (the whole image for one tile).
+// The MACs take a tile's new input rows in a burst, then compute while they read none; a FIFO of a tile's
+// share of the input (HELD beats) in front of them takes what the producer writes meanwhile, so the
+// producer never waits on the tile's compute (the whole image for one tile).
 template <class G, int F, int CI, int CO, int R, int FINE, typename T_in, typename T_w, typename T_b,
           typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W>
 void conv_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
@@ -217,11 +301,9 @@ void conv_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& o
     constexpr int TILES = G::HO * G::WO / R, HELD = (G::H * G::W + TILES - 1) / TILES * (G::C / CI);
     hls::stream<vec<T_in, CI> > held;
     DFCC_HLS(STREAM variable=held depth=HELD)
-    hls::stream<window<T_in, G::KR, G::KC, CI> > windows;
     DFCC_TASKS;
     DFCC_TASK(lanes<G::H * G::W * G::C, CI, CI>(in, held));
-    DFCC_TASK(sliding_window<G, CI>(held, windows, T_in(0)));
-    conv_mac_tiled<G, F, CI, CO, R, FINE, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL>(windows, out, w, bias);
+    conv_mac_tiled<G, F, CI, CO, R, FINE, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL>(held, out, w, bias);
 }
 
 }  // namespace dfcc
