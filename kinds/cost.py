@@ -33,7 +33,7 @@ from dfcc.hardware.dsp import dsp_lanes, split_dsp
 from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY, sliding_window_fill, stage_cycles
 from dfcc.hardware.logic import stage_logic
 from dfcc.hardware.offchip import WEIGHT_FIFO_DEPTH, split_depth, streamed_weight_bits, weight_reader_adapters
-from dfcc.hardware.memory import bram18, line_buffer, lutram_luts, uram, uram_rom, window_buffer
+from dfcc.hardware.memory import bram18, lane_banks, line_buffer, lutram_luts, uram, uram_rom, window_buffer
 from dfcc.kinds.registry import kind_of
 from dfcc.kinds.sparse_weights import SparseWeightsOp
 from dfcc.kinds.weights import WeightsOp
@@ -371,6 +371,14 @@ def array_cost(width: int, depth: int) -> tuple[int, int]:
     return blocks, 0 if blocks or width * depth == 0 else lutram_luts(width, depth)
 
 
+def buffer_cost(width: int, depth: int, bits: int) -> tuple[int, int]:
+    """(BRAM18, LUT) of a buffer of `bits`-bit lanes read whole every cycle, as window.h builds it: a packed
+    array, or under a LUT RAM's depth an array a lane (`lane_banks`)."""
+    banks = lane_banks(width // bits, depth) if width else 1
+    blocks, luts = array_cost(width // banks, depth)
+    return blocks * banks, luts * banks
+
+
 @dataclass(frozen=True, slots=True)
 class WindowCost:
     """The sliding-window generator in front of a conv or pool: memories and fill."""
@@ -385,8 +393,9 @@ def sliding_window_cost(h: int, w: int, c: int, kr_span: int, kc_span: int, pads
                         bits: int, coarse: int, coarse_group: int = 1, line_buffer_on_chip: bool = True) -> WindowCost:
     """fpgaConvNet's sliding_window module: line buffer (unless evicted to DRAM), window registers, fill latency."""
     pt, pb, pl, pr = pads
-    l_bram, l_lut = array_cost(*line_buffer(c, w, kr_span, bits, coarse, coarse_group, pl, pr)) if line_buffer_on_chip else (0, 0)
-    x_bram, x_lut = array_cost(*window_buffer(c, kr_span, kc_span, bits, coarse, coarse_group))
+    l_bram, l_lut = (buffer_cost(*line_buffer(c, w, kr_span, bits, coarse, coarse_group, pl, pr), bits)
+                     if line_buffer_on_chip else (0, 0))
+    x_bram, x_lut = buffer_cost(*window_buffer(c, kr_span, kc_span, bits, coarse, coarse_group), bits)
     # window.h walks the top and left padding before its first input beat: not counted from that beat
     ahead = (pt * (w + pl + pr) + pl) * -(-c // (coarse * coarse_group))
     fill = max(0, sliding_window_fill(w, c, kr_span, kc_span, coarse, coarse_group, pl, pr) - ahead)
