@@ -8,6 +8,7 @@ Widths are in bits, depths in words. Plain integer arithmetic: the DSE calls the
 BRAM18_ASPECTS = ((1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), (36, 512))
 URAM_WIDTH, URAM_DEPTH = 72, 4096  # UltraScale+ URAM288 (UG573)
 LUT_PER_BRAM18 = 288  # LUTRAM trade (UG574 distributed RAM): 18 Kib / 64 bits per LUT6
+LUTRAM_DEPTH = 64  # words of a LUT6 RAM (RAM64X1, UG574): shallower memories are a LUT a bit whatever their depth
 SATAY_FIFO_MARGIN = 64  # extra skip-FIFO depth SATAY adds
 FIFO_SRL_DEPTH = 32  # Vitis HLS maps FIFOs up to this depth to shift registers, not BRAM
 
@@ -50,6 +51,16 @@ def lutram_luts(width: int, depth: int) -> int:
     """LUTs for a memory held in LUTRAM instead of BRAM (64 bits per LUT6)."""
     # Xilinx UG474/UG574: a LUT6 is a 64x1 RAM; at BRAM18 size this is the 288 LUT/BRAM18 trade
     return -(-width * depth // 64)
+
+
+def lane_banks(lanes: int, depth: int) -> int:
+    """Memories a buffer whose lanes are all read and written each cycle at one address (window.h's line
+    buffer and window registers) is built as: one, its lanes packed into a word, unless it is shallower than
+    a LUT RAM, then one a lane (a wide shallow word would take BRAM18 mostly empty; a lane of a few words
+    takes LUTRAM, `array_cost`)."""
+    # UG574: a LUT6 RAM is 64 deep, so below that depth a lane costs its LUTs packed or not; UG573: a
+    # BRAM18 is at most 36 bits wide, so a packed word of W bits takes ceil(W/36) whatever its depth
+    return lanes if depth < LUTRAM_DEPTH else 1
 
 
 def conv_weight_memory(

@@ -33,7 +33,7 @@ from dfcc.hardware.dsp import dsp_lanes, split_dsp
 from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY, sliding_window_fill, stage_cycles
 from dfcc.hardware.logic import stage_logic
 from dfcc.hardware.offchip import WEIGHT_FIFO_DEPTH, split_depth, streamed_weight_bits, weight_reader_adapters
-from dfcc.hardware.memory import bram18, line_buffer, lutram_luts, uram, uram_rom, window_buffer
+from dfcc.hardware.memory import bram18, lane_banks, line_buffer, lutram_luts, uram, uram_rom, window_buffer
 from dfcc.kinds.registry import kind_of
 from dfcc.kinds.sparse_weights import SparseWeightsOp
 from dfcc.kinds.weights import WeightsOp
@@ -111,10 +111,11 @@ class NodeCost:
         raise ValueError(f"unknown multiplier implementation '{impl}'")
 
     def with_memory(self, memory: str, on_chip: int = 100, period: int = 1) -> NodeCost:
-        """This cost with the weight memory moved from BRAM to `memory` (bram, uram, lutram or off_chip);
+        """This cost (its weights costed as an array in BRAM) with the weight memory placed in `memory` (bram,
+        uram, lutram or off_chip, read as a packed ROM of words where the MAC takes a word stream);
         with `on_chip` < 100 only that percent of its depth stays in `memory` and the rest streams from DRAM,
         to a MAC that spends `period` cycles on each word (a weight-stationary tile, WEIGHT_PERIOD_FACTOR)."""
-        if self.weight_width == 0 or (memory == "bram" and on_chip == 100):
+        if self.weight_width == 0:
             return self
         width, depth = self.weight_width, self.weight_depth
         in_bram = bram18(width, depth)
@@ -137,21 +138,22 @@ class NodeCost:
             if memory == "lutram":
                 return _replace(spilled, lut=spilled.lut + lutram_luts(width, on))
             raise ValueError(f"unknown memory '{memory}'")
-        if memory == "uram" and not self.word_stream:
-            return _replace(self, bram18=self.bram18 - in_bram, uram=self.uram + uram(width, depth))
+        # a MAC taking a word stream reads a packed ROM of its words through weight_rom (weights.h) and a FIFO
+        fifo_bram, fifo_lut = word_fifo(width) if self.word_stream else (0, 0)
+        if memory == "bram":
+            return _replace(self, bram18=self.bram18 + fifo_bram, lut=self.lut + fifo_lut)
         if memory == "uram":
-            # a packed ROM of whole words read by weight_rom (weights.h) into a FIFO to the MAC
-            fifo_bram, fifo_lut = word_fifo(width)
+            blocks = uram_rom(width, depth, self.weight_bits or width) if self.word_stream else uram(width, depth)
             return _replace(self, bram18=self.bram18 - in_bram + fifo_bram, lut=self.lut + fifo_lut,
-                            uram=self.uram + uram_rom(width, depth, self.weight_bits or width))
+                            uram=self.uram + blocks)
         if memory == "lutram":
             extra = lutram_luts(width, depth) if in_bram else 0  # tiny memories are LUTRAM already
-            return _replace(self, bram18=self.bram18 - in_bram, lut=self.lut + extra)
+            return _replace(self, bram18=self.bram18 - in_bram + fifo_bram, lut=self.lut + extra + fifo_lut)
         raise ValueError(f"unknown memory '{memory}'")
 
 
 def word_fifo(width: int) -> tuple[int, int]:
-    """(BRAM18, LUT) of the FIFO of weight words from a node's weight reader to its MAC (a FIFO's memory:
+    """(BRAM18, LUT) of the FIFO of weight words from a node's weight reader or ROM to its MAC (a FIFO's memory:
     BRAM, SRL or LUTRAM, UG573/UG574)."""
     blocks = bram18(width, WEIGHT_FIFO_DEPTH, fifo=True)
     return blocks, 0 if blocks else lutram_luts(width, WEIGHT_FIFO_DEPTH)
@@ -197,11 +199,16 @@ class NodeModel:
         if hit is None:
             if mult != "dsp":
                 hit = self.cost(folding, memory, "dsp", on_chip).with_mult(mult)
-            elif memory == "bram" and on_chip == 100:
-                hit = self.evaluate(folding)
             else:
-                hit = self.cost(folding).with_memory(memory, on_chip, self.weight_period(folding))
+                hit = self.evaluated(folding).with_memory(memory, on_chip, self.weight_period(folding))
             self._cache[key] = hit
+        return hit
+
+    def evaluated(self, folding: Folding) -> NodeCost:
+        """The kind's cost at `folding` (its weights an array in BRAM, before `with_memory` places them)."""
+        hit = self._cache.get((folding,))
+        if hit is None:
+            hit = self._cache[(folding,)] = self.evaluate(folding)
         return hit
 
     def weight_period(self, folding: Folding) -> int:
@@ -364,6 +371,14 @@ def array_cost(width: int, depth: int) -> tuple[int, int]:
     return blocks, 0 if blocks or width * depth == 0 else lutram_luts(width, depth)
 
 
+def buffer_cost(width: int, depth: int, bits: int) -> tuple[int, int]:
+    """(BRAM18, LUT) of a buffer of `bits`-bit lanes read whole every cycle, as window.h builds it: a packed
+    array, or under a LUT RAM's depth an array a lane (`lane_banks`)."""
+    banks = lane_banks(width // bits, depth) if width else 1
+    blocks, luts = array_cost(width // banks, depth)
+    return blocks * banks, luts * banks
+
+
 @dataclass(frozen=True, slots=True)
 class WindowCost:
     """The sliding-window generator in front of a conv or pool: memories and fill."""
@@ -378,8 +393,9 @@ def sliding_window_cost(h: int, w: int, c: int, kr_span: int, kc_span: int, pads
                         bits: int, coarse: int, coarse_group: int = 1, line_buffer_on_chip: bool = True) -> WindowCost:
     """fpgaConvNet's sliding_window module: line buffer (unless evicted to DRAM), window registers, fill latency."""
     pt, pb, pl, pr = pads
-    l_bram, l_lut = array_cost(*line_buffer(c, w, kr_span, bits, coarse, coarse_group, pl, pr)) if line_buffer_on_chip else (0, 0)
-    x_bram, x_lut = array_cost(*window_buffer(c, kr_span, kc_span, bits, coarse, coarse_group))
+    l_bram, l_lut = (buffer_cost(*line_buffer(c, w, kr_span, bits, coarse, coarse_group, pl, pr), bits)
+                     if line_buffer_on_chip else (0, 0))
+    x_bram, x_lut = buffer_cost(*window_buffer(c, kr_span, kc_span, bits, coarse, coarse_group), bits)
     # window.h walks the top and left padding before its first input beat: not counted from that beat
     ahead = (pt * (w + pl + pr) + pl) * -(-c // (coarse * coarse_group))
     fill = max(0, sliding_window_fill(w, c, kr_span, kc_span, coarse, coarse_group, pl, pr) - ahead)

@@ -16,7 +16,6 @@ from dfcc.dialects.fixed_point import accumulator_bound
 from dfcc.dialects.resources import elements_array
 from dfcc.hardware.dsp import dsp_lanes
 from dfcc.kinds.cost import node_cost
-from dfcc.kinds.hls_offchip import packed_in_uram
 from dfcc.kinds.hls_types import Fx, Rom, cpp_type, fx_of, sanitize
 
 
@@ -65,16 +64,14 @@ def fixed_bias_rom(em, b_op, zero_name: str, count: int) -> tuple[np.ndarray | N
 
 def mac_types(em, op, w_shape: tuple[int, ...]) -> tuple[Rom, Rom, str, str | None]:
     """ROMs of weights and bias, the accumulator type and the optional intermediate cast (the weights'
-    ROM is not part of the design when the node streams them from DRAM)."""
+    ROM holds their values, not part of the design: the MAC reads their words, kinds/hls_offchip.py)."""
     name = op.node_name.data
     w_op = em.weights(op.weights, op, "weights")
     f = w_shape[0]
     b_op = em.weights(op.bias, op, "bias") if op.bias is not None else None
     out_fixed = em.fixed_type(op.output)
-    # else the weights' words are laid out by kinds/hls_offchip.py
-    on_chip = op.on_chip_percent() == 100 and not packed_in_uram(op)
     if out_fixed is None:
-        w_rom = em.rom(w_op, shape=w_shape, keep=on_chip)
+        w_rom = em.rom(w_op, shape=w_shape, keep=False)
         b_rom = em.rom(b_op) if b_op is not None else zero_rom(em, f"b_{sanitize(name)}_zero", f, None)
         return w_rom, b_rom, "float", None
     x_fixed = em.fixed_type(op.input)
@@ -82,7 +79,7 @@ def mac_types(em, op, w_shape: tuple[int, ...]) -> tuple[Rom, Rom, str, str | No
         raise em.error(op, "a fixed-point output needs a fixed-point input")
     w_values = np.asarray(elements_array(w_op.value), dtype=np.float64)
     w_fx = em.weights_fx(w_op, w_values)
-    w_rom = em.rom(w_op, shape=w_shape, fx=w_fx, keep=on_chip)
+    w_rom = em.rom(w_op, shape=w_shape, fx=w_fx, keep=False)
     b_values, b_fx, b_rom = fixed_bias_rom(em, b_op, f"b_{sanitize(name)}_zero", f)
     # exact accumulator: every product and the bias on its grid, the worst case in range
     x_fx = fx_of(x_fixed)

@@ -10,10 +10,10 @@ bytes (`DramBuffer.image`: the project writes weights.bin and its layout, the te
 The reader is a stage of the node, not a node of its own: the weights are an operand of the node that
 reads them (ARCHITECTURE.md).
 
-A node whose weights live in URAM keeps them packed the same way: one ROM of its words in that order
-(`rom_2p` in URAM, a word in one row, or its halves in two rows the two ports read together where that
-takes fewer blocks: hardware/memory.py `uram_rows`, as the cost model counts them), read by
-`dfcc::weight_rom` (weights.h) into the MAC's word stream.
+A node that keeps its whole weight memory on chip keeps it packed the same way: one ROM of its words in
+that order, as wide as a word, the memory the cost model counts (in BRAM or LUTRAM a word a row; in URAM a
+word in one row, or its halves in two rows the two ports of a `rom_2p` read together where that takes fewer
+blocks: hardware/memory.py `uram_rows`), read by `dfcc::weight_rom` (weights.h) into the MAC's word stream.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import replace
 import numpy as np
 
 from dfcc.dialects.dataflow import WEIGHTS_MEMORY_ATTR
-from dfcc.hardware.memory import uram_rows
+from dfcc.hardware.memory import bram18, uram_rows
 from dfcc.hardware.offchip import DDR_BURST, WEIGHT_FIFO_DEPTH, dram_layout, split_depth
 from dfcc.kinds.cost import DEFAULT_WEIGHT_BITS, WEIGHT_PERIOD_FACTOR
 from dfcc.kinds.ddr_fifo import DramBuffer
@@ -86,12 +86,10 @@ def mac_weights(em, op, w_rom: Rom, sweeps: int, *, channels: int, groups: int, 
     """The weights argument of the node's MAC kernel call: its ROM, or (weights streamed from DRAM) the
     stream of its words, fed by a weight reader (and, when part stays on chip, a merge with its ROM)."""
     percent = op.on_chip_percent()
-    if percent == 100 and not packed_in_uram(op):
-        return w_rom.name
     words = mac_words(np.asarray(w_rom.values, dtype=np.float64), channels, groups, lanes_in, lanes_out, fine,
                       filters_outer)
     if percent == 100:
-        return _uram_words(em, op, w_rom, sweeps, words)
+        return _rom_words(em, op, w_rom, sweeps, words)
     name = op.node_name.data
     if w_rom.fx is None:
         raise em.error(op, "weights streamed from off-chip memory need fixed-point weights (run quantize first)")
@@ -136,23 +134,26 @@ def mac_weights(em, op, w_rom: Rom, sweeps: int, *, channels: int, groups: int, 
     return merged.name
 
 
-def packed_in_uram(op) -> bool:
-    """Whether the node keeps its whole weight memory in URAM, as one packed ROM of its MAC's words."""
-    memory = op.attributes.get(WEIGHTS_MEMORY_ATTR)
-    return memory is not None and memory.data == "uram" and op.on_chip_percent() == 100
-
-
-def _uram_words(em, op, w_rom: Rom, sweeps: int, words: np.ndarray) -> str:
-    """The stream of the node's words read by `dfcc::weight_rom` from their packed ROM, bound to URAM."""
+def _rom_words(em, op, w_rom: Rom, sweeps: int, words: np.ndarray) -> str:
+    """The stream of the node's words read by `dfcc::weight_rom` from their packed ROM, bound to the memory
+    the cost model counts for it."""
     name = op.node_name.data
+    attr = op.attributes.get(WEIGHTS_MEMORY_ATTR)
+    memory = "bram" if attr is None else attr.data
+    if memory not in ("bram", "uram", "lutram"):
+        raise em.error(op, f"weights memory '{memory}' is not supported (bram, uram, lutram or off_chip)")
     depth, lanes = words.shape
     bits = w_rom.fx.width if w_rom.fx is not None else DEFAULT_WEIGHT_BITS  # float weights costed at this width
-    rows = uram_rows(lanes * bits, depth, bits)
+    rows = uram_rows(lanes * bits, depth, bits) if memory == "uram" else 1
     row_lanes = -(-lanes // rows)
     packed = np.pad(words, ((0, 0), (0, rows * row_lanes - lanes))).reshape(depth * rows, row_lanes)
-    rom = em.add_rom(replace(w_rom, name=f"{w_rom.name}_words", shape=packed.shape, values=packed,
-                             comment=f"{name}: {depth} words of {lanes} weights, {rows} row(s) each, in URAM"))
-    em.storage.append(f"{HLS}(BIND_STORAGE variable={rom.name} type=rom_2p impl=uram)  // {name}: uram")
+    # under a BRAM18's worth the cost model counts a BRAM array as LUTRAM (kinds/cost.py array_cost)
+    impl = memory if memory != "bram" or bram18(lanes * bits, depth) else "lutram"
+    # each reader its own ROM, in its own layout (weights two nodes share: a copy for each, as each costs them)
+    rom = em.add_rom(replace(w_rom, name=f"{w_rom.name}_{sanitize(name)}", shape=packed.shape, values=packed,
+                             comment=f"{name}: {depth} words of {lanes} weights, {rows} row(s) each, in {impl}"))
+    port = "rom_2p" if rows == 2 else "rom_1p"
+    em.storage.append(f"{HLS}(BIND_STORAGE variable={rom.name} type={port} impl={impl})  // {name}: {memory}")
     em.packed_weights.add(op)
     words_stream = em.temp_stream(f"{name}_words", w_rom.elem, lanes)
     words_stream.depth = WEIGHT_FIFO_DEPTH

@@ -231,8 +231,9 @@ def with_sparse_memory(model: NodeModel, memory: Callable[[Folding], tuple[int, 
         old_bram, old_lut = array_cost(cost.weight_width, cost.weight_depth)
         width, depth, bram, lut = memory(folding)
         new_bram, new_lut = array_cost(width, depth)
+        # sparse_conv.h reads its PEs' banks in place: no word stream (weights.h weight_rom) to the MAC
         return replace(cost, bram18=cost.bram18 - old_bram + new_bram + bram, lut=cost.lut - old_lut + new_lut + lut,
-                       weight_width=width, weight_depth=depth)
+                       weight_width=width, weight_depth=depth, word_stream=False)
 
     model.evaluate = evaluate
     return model

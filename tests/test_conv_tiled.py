@@ -156,8 +156,9 @@ def test_tiled_cost_of_the_check_layer():
     (a memory per filter lane of 32 bits x 49 pixels: 16 BRAM18), the tile's outputs (a memory per lane of 16
     bits x 16 steps x 49 pixels: 16 BRAM18) and the input FIFO of a quarter of the input
     (49 pixels x 16 beats of 256 bits: 15 BRAM18 of 18 x 1024), and drops conv_mac's window generator (its line
-    buffer of 2 rows of 256 bits x 16 x 16 padded columns: 15 BRAM18; its window registers, 3 x 2 x 256 bits
-    x 16: 43) and its LUTRAM accumulators (512 bits x 16); its weight reader needs one narrow port where one
+    buffer of 2 rows of 256 bits x 16 x 16 padded columns: 15 BRAM18; its window registers, 3 x 2 x 16 lanes
+    of 16 words, shallower than a LUT RAM: a LUTRAM of 16 x 16 bits a lane) and its LUTRAM accumulators (512
+    bits x 16); its weight reader needs one narrow port where one
     word a cycle needs eight wide ones."""
     (conv,) = _convs(parse_module(CHECK_LAYER)).values()
     model = describe(conv)
@@ -167,12 +168,13 @@ def test_tiled_cost_of_the_check_layer():
     assert tiled.offchip_bits == 9_437_184 * 4
     # and its weight reader: 256 x 16 bits a word in 32 beats of one 128-bit port within the 49 cycles the MACs
     # spend on it (an adapter of 128 x 256 bits: 4 BRAM18), not a beat of eight 512-bit ports (8 x 15)
-    assert tiled.bram18 - pixel.bram18 == 9 * 8 + 16 + 16 + 15 + 4 - 8 * 15 - 15 - 43
+    assert tiled.bram18 - pixel.bram18 == 9 * 8 + 16 + 16 + 15 + 4 - 8 * 15 - 15
     # the adapters' logic: 200 + 1 per data bit, and 18 LUTs of requests, each; the window selection: each of
     # the 3 kernel rows takes each column bank's 256 bits from one of 3 row banks (a LUT6 a bit), each of the 9
     # positions from one of 3 column banks
     select = 3 * 3 * 256 + 9 * 256
-    assert pixel.lut - tiled.lut == lutram_luts(512, 16) + 8 * (200 + 512 + 18) - (200 + 128 + 18) - select
+    assert pixel.lut - tiled.lut == (lutram_luts(512, 16) + 96 * lutram_luts(16, 16) + 8 * (200 + 512 + 18)
+                                     - (200 + 128 + 18) - select)
     # the 196 x 16 input beats, then the MACs of 196 pixels x 16 input beats x 16 output beats x 9 positions,
     # then 196 x 16 output beats
     assert tiled.cycles == 196 * 16 + 196 * 16 * 16 * 9 + 196 * 16 == 457_856

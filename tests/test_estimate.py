@@ -60,9 +60,22 @@ def test_conv_3x3_256_cycles_dsp_bram():
     assert cost.bram18 == 526
     assert (cost.weight_width, cost.weight_depth) == (4608, 2048)
     # URAM: two 2304-bit rows a word, one per port: ceil(2304/72) * ceil(4096/4096) = 32 (one 4608-bit row:
-    # 64, half empty), and the weights leave BRAM; the 2-word FIFO to the MAC: 4608 * 2 / 64 = 144 LUTs
-    in_uram = cost.with_memory("uram")
-    assert (in_uram.uram, in_uram.bram18, in_uram.lut - cost.lut) == (32, 14, 144)
+    # 64, half empty), and the weights leave BRAM; in either, the 2-word FIFO from weight_rom to the MAC:
+    # 4608 * 2 / 64 = 144 LUTs
+    in_uram = describe(conv).cost(describe(conv).ir_folding(), "uram")
+    assert (in_uram.uram, in_uram.bram18, in_uram.lut) == (32, 14, cost.lut)
+    assert cost.lut - describe(conv).evaluate(describe(conv).ir_folding()).lut == 144
+
+
+def test_conv_weights_in_bram_are_one_packed_rom():
+    # ResNet's 3x3 256 -> 256 at (ci = 1, co = 128, fine = 3): a word of 3*128 16-bit weights a cycle, 6144 bits
+    # x 256*3*2 = 1536 words, ceil(6144/36) * ceil(1536/512) = 171 * 3 = 513 BRAM18 (the HLS's ROM of them,
+    # tests/test_bram_weights.py; a bank per lane and kernel position would take 128*9 = 1152); line buffer
+    # 2 rows x 16 bits x 256*16 = 32 x 4096 = 8 BRAM18 (at 4 x 4096), window buffer 3*2*16 x 256 = 96 x 256 = 3
+    conv = _fold(_node(_conv_module(256, 256, 3, 14, 1, 1), "conv"), coarse_in=1, coarse_out=128, fine=3)
+    cost = node_cost(conv)
+    assert (cost.weight_width, cost.weight_depth) == (6144, 1536)
+    assert cost.bram18 == 513 + 8 + 3
 
 
 def test_conv_multipliers_in_luts():

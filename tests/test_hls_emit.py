@@ -50,12 +50,13 @@ def test_project_files(tmp_path):
     out = tmp_path / "prj"
     assert dfcc_main([str(SMALL), "-t", "hls", "-o", str(out)]) == 0
     for name in ("top.cpp", "top.h", "tb.cpp", "run_hls.tcl", "README.md", "include/dfcc/conv.h", "include/dfcc/rom.h",
-                 "weights/w_conv0_w.h", "tb_data/input0.bin", "tb_data/output0.expected.bin"):
+                 "weights/w_conv0_w_conv0.h", "tb_data/input0.bin", "tb_data/output0.expected.bin"):
         assert (out / name).is_file(), name
     tcl = (out / "run_hls.tcl").read_text()
     assert "set_part {xczu7ev-ffvc1156-2-e}" in tcl  # the platform recorded on the module (zcu104)
-    weights = (out / "weights" / "w_conv0_w.h").read_text()
-    assert "static const float w_conv0_w[2][2][3][3] = " in weights
+    weights = (out / "weights" / "w_conv0_w_conv0.h").read_text()
+    # the packed ROM of conv0's words (CO = 2 filters a word): 2 channels x 9 positions x 1 filter step
+    assert "static const float w_conv0_w_conv0[18][2] = " in weights
     assert np.fromfile(out / "tb_data" / "input0.bin", dtype="<f4").size == 32
 
 
@@ -124,15 +125,19 @@ def test_literals_and_types():
 
 
 def test_weights_memory_becomes_bind_storage(tmp_path):
-    """explore's dataflow.weights_memory puts a BIND_STORAGE pragma on the node's ROMs: lutram on each; uram on
-    the packed ROM of its weight words alone (its bias stays in LUTs, as costed: tests/test_uram_weights.py)."""
-    for memory, bound in (("lutram", ("w_conv0_w", "w_conv0_b")), ("uram", ("w_conv0_w_words",))):
+    """Each conv's weights are one packed ROM of its MAC's words (conv0: 18 words of 2 weights, conv1: 36 of 1),
+    bound to the memory its cost model counts: explore's dataflow.weights_memory, or BRAM, LUTRAM under a
+    BRAM18's worth (conv1: 36 16-bit weights, 576 bits); a node's own copy of weights two nodes share; the biases
+    stay in LUTs, as costed, unbound."""
+    for memory in ("lutram", "uram"):
         path = tmp_path / f"{memory}.mlir"
         path.write_text(SMALL.read_text().replace('{name = "conv0",', f'{{dataflow.weights_memory = "{memory}", name = "conv0",'))
         top = emit_design(read_module(str(path))).files["top.cpp"]
-        for rom in bound:
-            assert f"DFCC_HLS(BIND_STORAGE variable={rom} type=rom_2p impl={memory})" in top
-        assert top.count("BIND_STORAGE") == len(bound)  # conv1 keeps BRAM (no pragma)
+        assert f"DFCC_HLS(BIND_STORAGE variable=w_conv0_w_conv0 type=rom_1p impl={memory})" in top
+        assert "DFCC_HLS(BIND_STORAGE variable=w_conv0_w_conv1 type=rom_1p impl=lutram)" in top
+        assert "dfcc::weight_rom<16, 18, 1>(w_conv0_w_conv0, conv0_words);" in top  # 16 output pixels, a sweep each
+        assert "dfcc::weight_rom<16, 36, 1>(w_conv0_w_conv1, conv1_words);" in top
+        assert top.count("BIND_STORAGE") == 2
 
 
 @pytest.mark.parametrize("model, node, why", [

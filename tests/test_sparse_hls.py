@@ -81,12 +81,13 @@ def test_sparse_memory_hand_computed():
     dense_module, module = parse_module(GRAPH), parse_module(GRAPH)
     ZeroSkip().apply(CTX, module)
     dense, sparse = describe(_dense(dense_module)).cost((2, 1, 1, 1)), describe(_nodes(module)[0]).cost((2, 1, 1, 1))
-    # dense ROM: 32 bits (2 lanes x 16) x 18 words = 576 bits, LUTRAM: 9 LUTs. Sparse: 2 PEs x 9 banks x (16-bit
+    # dense ROM: 32 bits (2 lanes x 16) x 18 words = 576 bits, LUTRAM: 9 LUTs, and the 2-word FIFO from it to the
+    # MAC (weights.h weight_rom): 32 x 2 / 64 = 1 LUT. Sparse: 2 PEs x 9 banks x (16-bit
     # value + 4-bit position), depth ceil(10/9) = 2 (each PE stores 10 weights): 720 bits, 12 LUTs; counts 2 PEs x
     # 4 bits x 2 rows: 1 LUT; the reordering buffer: 2 halves x 9 positions x 2 lanes arrays of 2 x 16 bits: 36 LUTs
     assert (dense.weight_width, dense.weight_depth) == (32, 18)
     assert (sparse.weight_width, sparse.weight_depth) == (360, 2)
-    assert sparse.lut - dense.lut == -9 + 12 + 1 + 36 and sparse.bram18 == dense.bram18
+    assert sparse.lut - dense.lut == -9 - 1 + 12 + 1 + 36 and sparse.bram18 == dense.bram18
     assert sparse.dsp == dense.dsp
 
 

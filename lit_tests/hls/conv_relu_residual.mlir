@@ -28,7 +28,7 @@ builtin.module attributes {dataflow.platform = "zcu104"} {
 }
 
 // CHECK:      #include "top.h"
-// CHECK:      #include "weights/w_conv0_w.h"
+// CHECK:      #include "weights/w_conv0_w_conv0.h"
 // CHECK:      struct relu0_body {
 // CHECK-NEXT:     static float apply(const float& a0) {
 // CHECK-NEXT:         const float v0 = 0.0f;
@@ -47,11 +47,13 @@ builtin.module attributes {dataflow.platform = "zcu104"} {
 // CHECK-NEXT:     DFCC_HLS(STREAM variable=s_conv0 depth=2)
 // CHECK:          hls::stream<dfcc::vec<float, 1> > s_fork0_1("s_fork0_1");
 // CHECK-NEXT:     DFCC_HLS(STREAM variable=s_fork0_1 depth=40)
-// CHECK:          dfcc::conv<dfcc::geom<4, 4, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1>, 2, 1, 1, 2, 1, float, float, float, float, float>(input0, s_conv0, w_conv0_w, w_conv0_b);  // conv0
+// CHECK:          dfcc::weight_rom<16, 18, 1>(w_conv0_w_conv0, conv0_words);  // conv0
+// CHECK-NEXT:     dfcc::conv<dfcc::geom<4, 4, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1>, 2, 1, 1, 2, 1, float, float, float, float, float>(input0, s_conv0, conv0_words, w_conv0_b);  // conv0
 // CHECK-NEXT:     dfcc::lanes<32, 2, 1>(s_conv0, [[CONV:.*]]);
 // CHECK-NEXT:     stage_relu0([[CONV]], s_relu0);  // relu0
 // CHECK-NEXT:     dfcc::fork_each<32, 1>(s_relu0, s_fork0_0, s_fork0_1);  // fork0
-// CHECK-NEXT:     dfcc::conv<{{.*}}>(s_fork0_0, s_conv1, w_conv0_w, b_conv1_zero);  // conv1
+// CHECK-NEXT:     dfcc::weight_rom<16, 36, 1>(w_conv0_w_conv1, conv1_words);  // conv1
+// CHECK-NEXT:     dfcc::conv<{{.*}}>(s_fork0_0, s_conv1, conv1_words, b_conv1_zero);  // conv1
 // CHECK-NEXT:     stage_add0(s_conv1, s_fork0_1, output0);  // add0
 // CHECK-NEXT: }
 

@@ -75,10 +75,10 @@ template <class G, int P, typename T>
 void column_window(hls::stream<vec<T, G::KR * P> >& in, hls::stream<window<T, G::KR, G::KC, P> >& out, const T pad) {
     constexpr int CB = G::C / P, KCE = G::KCE;
     constexpr int COLS = KCE > 1 ? KCE - 1 : 1;  // no 0-size arrays
-    T regs[COLS][CB][G::KR][P];  // the previous KCE-1 columns of the KR window rows
+    constexpr int RW = COLS * G::KR * P, RB = lane_banks<RW, CB>::N;  // as window.h's window registers
+    T regs[RB][CB][RW / RB];  // the previous KCE-1 columns of the KR window rows: element (j*KR + kr)*P + p
     DFCC_HLS(ARRAY_PARTITION variable=regs complete dim=1)
-    DFCC_HLS(ARRAY_PARTITION variable=regs complete dim=3)
-    DFCC_HLS(ARRAY_PARTITION variable=regs complete dim=4)
+    DFCC_HLS(ARRAY_RESHAPE variable=regs complete dim=3)
     for (int ho = 0; ho < G::HO; ho++) {
         for (int c = 0; c < G::WP; c++) {
             for (int cb = 0; cb < CB; cb++) {
@@ -91,8 +91,8 @@ void column_window(hls::stream<vec<T, G::KR * P> >& in, hls::stream<window<T, G:
                 for (int kr = 0; kr < G::KR; kr++) {
                     for (int p = 0; p < P; p++) {
                         win[kr][KCE - 1][p] = inside ? col.data[kr * P + p] : pad;
-                        for (int j = 0; j < KCE - 1; j++) win[kr][j][p] = regs[j][cb][kr][p];
-                        for (int j = 0; j < KCE - 1; j++) regs[j][cb][kr][p] = win[kr][j + 1][p];
+                        for (int j = 0; j < KCE - 1; j++) win[kr][j][p] = lane_at(regs, cb, (j * G::KR + kr) * P + p);
+                        for (int j = 0; j < KCE - 1; j++) lane_at(regs, cb, (j * G::KR + kr) * P + p) = win[kr][j + 1][p];
                     }
                 }
                 const int c0 = c - (KCE - 1);  // window origin

@@ -8,7 +8,10 @@
 // (ho, wo) and channel block cb, one window<T, KR, KC, P> beat: data[kr][kc][p] is input
 // (ho*SR - PT + kr*DR, wo*SC - PL + kc*DC, cb*P + p), or `pad` outside the image. Order ho, wo, cb.
 // It walks the padded image (HP*WP*C/P cycles, one beat per cycle), keeping the last
-// (KR-1)*DR rows in a line buffer and the last (KC-1)*DC columns in window registers.
+// (KR-1)*DR rows in a line buffer and the last (KC-1)*DC columns in window registers. Each cycle reads
+// and writes every lane of both at one address (c, cb), so each is one memory of packed words (a line
+// buffer word: (KRE-1)*P elements, WP*CB deep; a window word: KRE*(KCE-1)*P elements, CB deep), or, when
+// shallower than a LUT RAM (64 words), a memory per element of the word (lane_banks below).
 #ifndef DFCC_WINDOW_H
 #define DFCC_WINDOW_H
 
@@ -32,19 +35,34 @@ struct window {
     T data[KR][KC][P];
 };
 
+// Memories a buffer of LANES elements read whole at one of DEPTH addresses each cycle is built as: one packed
+// word (a BRAM18 is at most 36 bits wide, so the word fills its blocks), or a LUTRAM per lane when the buffer
+// is shallower than a LUT6 RAM (UG573, UG574). The cost model counts the same (hardware/memory.py).
+template <int LANES, int DEPTH>
+struct lane_banks {
+    static const int N = DEPTH < 64 ? LANES : 1;
+};
+
+// Element e of the word at `addr` of a buffer built as B banks: bank e % B, place e / B of its word.
+template <int B, int D, int WB, typename T>
+inline T& lane_at(T (&mem)[B][D][WB], int addr, int e) {
+    return mem[e % B][addr][e / B];
+}
+
 template <class G, int P, typename T>
 void sliding_window(hls::stream<vec<T, P> >& in, hls::stream<window<T, G::KR, G::KC, P> >& out,
                     const T pad) {
     static_assert(G::C % P == 0, "channels must fill whole beats");
     constexpr int CB = G::C / P, KRE = G::KRE, KCE = G::KCE;
     constexpr int ROWS = KRE > 1 ? KRE - 1 : 1, COLS = KCE > 1 ? KCE - 1 : 1;  // no 0-size arrays
-    T lines[ROWS][G::WP][CB][P];  // previous KRE-1 padded rows
-    T regs[KRE][COLS][CB][P];     // previous KCE-1 columns of the current KRE rows
+    constexpr int LW = ROWS * P, RW = KRE * COLS * P;  // elements of a line buffer word, a window word
+    constexpr int LB = lane_banks<LW, G::WP * CB>::N, RB = lane_banks<RW, CB>::N;
+    T lines[LB][G::WP * CB][LW / LB];  // previous KRE-1 padded rows at c*CB + cb: element i*P + p, row i, lane p
+    T regs[RB][CB][RW / RB];           // previous KCE-1 columns of the current KRE rows: (i*COLS + j)*P + p
     DFCC_HLS(ARRAY_PARTITION variable=lines complete dim=1)
-    DFCC_HLS(ARRAY_PARTITION variable=lines complete dim=4)
+    DFCC_HLS(ARRAY_RESHAPE variable=lines complete dim=3)
     DFCC_HLS(ARRAY_PARTITION variable=regs complete dim=1)
-    DFCC_HLS(ARRAY_PARTITION variable=regs complete dim=2)
-    DFCC_HLS(ARRAY_PARTITION variable=regs complete dim=4)
+    DFCC_HLS(ARRAY_RESHAPE variable=regs complete dim=3)
     for (int r = 0; r < G::HP; r++) {
         for (int c = 0; c < G::WP; c++) {
             for (int cb = 0; cb < CB; cb++) {
@@ -57,11 +75,11 @@ void sliding_window(hls::stream<vec<T, P> >& in, hls::stream<window<T, G::KR, G:
                 if (inside) px = in.read();
                 for (int p = 0; p < P; p++) {
                     win[KRE - 1][KCE - 1][p] = inside ? px.data[p] : pad;
-                    for (int i = 0; i < KRE - 1; i++) win[i][KCE - 1][p] = lines[i][c][cb][p];
-                    for (int i = 0; i < KRE - 1; i++) lines[i][c][cb][p] = win[i + 1][KCE - 1][p];
+                    for (int i = 0; i < KRE - 1; i++) win[i][KCE - 1][p] = lane_at(lines, c * CB + cb, i * P + p);
+                    for (int i = 0; i < KRE - 1; i++) lane_at(lines, c * CB + cb, i * P + p) = win[i + 1][KCE - 1][p];
                     for (int i = 0; i < KRE; i++) {
-                        for (int j = 0; j < KCE - 1; j++) win[i][j][p] = regs[i][j][cb][p];
-                        for (int j = 0; j < KCE - 1; j++) regs[i][j][cb][p] = win[i][j + 1][p];
+                        for (int j = 0; j < KCE - 1; j++) win[i][j][p] = lane_at(regs, cb, (i * COLS + j) * P + p);
+                        for (int j = 0; j < KCE - 1; j++) lane_at(regs, cb, (i * COLS + j) * P + p) = win[i][j + 1][p];
                     }
                 }
                 const int r0 = r - (KRE - 1), c0 = c - (KCE - 1);  // window origin
