@@ -24,8 +24,8 @@
 // Cycles per inference: HO*WO * (C/CI) * NF * KT, NF = ceil(GPB*(F/G)/CO), GPB = CI/LC, i.e.
 // HO*WO*(C/CI)*ceil(F/CO)*KT for ordinary convolutions.
 // Weights and bias may be plain arrays or ROMs of dfcc::code<T, C> entries (rom.h).
-// Each cycle reads one word of CO*LC*FINE weights (weights.h): from w[F][C/G][KR][KC] on chip,
-// partitioned so every lane reads its own bank, or from a stream of words (weights from DRAM).
+// Each cycle reads one word of CO*LC*FINE weights from a stream of words (weights.h): read out of the
+// packed on-chip ROM by weight_rom, or from DRAM (offchip.h).
 #ifndef DFCC_CONV_H
 #define DFCC_CONV_H
 
@@ -38,8 +38,8 @@
 namespace dfcc {
 
 // The MAC stage: windows in (CI channels each), output pixels out (LO filters per beat, LO*P = LP lanes,
-// CO filters computed per step). `w` is the array w[F][C/G][KR][KC] or the stream of its words
-// (weights.h). With P > 1 a beat holds P windows of adjacent output columns side by side (lane p*CI + ci)
+// CO filters computed per step). `w` is the stream of its weight words, in the
+// order it takes them (weights.h). With P > 1 a beat holds P windows of adjacent output columns side by side (lane p*CI + ci)
 // and an output beat their P pixels (lane p*LO + lo), each computed by its own copy of the MAC array; the
 // P copies share each cycle's weight word.
 template <class G, int F, int GROUPS, int CI, int CO, int FINE, int P, typename T_in, typename T_w, typename T_b,
@@ -118,7 +118,7 @@ void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI * P> >& in, hls::stream<
 }
 
 // Convolution stage: input [H][W][C] in CI lanes, output [HO][WO][F] in LO lanes (CO filters a step, conv_mac);
-// weights `w` on chip (w[F][C/G][KR][KC]) or streamed from DRAM (offchip.h).
+// weights `w` a stream of words from the on-chip ROM (weights.h weight_rom) or from DRAM (offchip.h).
 template <class G, int F, int GROUPS, int CI, int CO, int FINE, typename T_in, typename T_w, typename T_b,
           typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W, int LO>
 void conv(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, LO> >& out, W& w, const T_b bias[F]) {
