@@ -351,7 +351,7 @@ def _conv_tiled(p: Pipeline, op: df.ConvOp) -> None:
     pixels an iteration for each input beat it adds to its buffer, C/CI*F/CO*ceil(K/FINE)*R MAC iterations,
     and R*F/CO iterations writing its pixels; then the input no window reads, dropped."""
     name = op.node_name.data
-    (_, h, w, c), (_, ho, wo, f) = op.input.type.get_shape(), op.output.type.get_shape()
+    (_, h, w, c), (*_, f) = op.input.type.get_shape(), op.output.type.get_shape()
     (kr, kc), _, _, _ = op.window_geometry()
     li, lo = df.kind_of(op).stream_lanes(op)
     x = p.read(op.input, li, name)

@@ -58,5 +58,6 @@ def test_values_derived_from_weights_are_kept_only_while_no_one_can_change_them(
         assert fx.derived(weights, "sum", lambda w=weights: calls.append(w) or float(w.sum())) == 6.0
     assert [c is kept for c in calls] == [True, False, False]  # kept once, the writeable array every time
     key = id(kept)
-    del kept, calls
+    calls.clear()
+    del kept
     assert key not in fx._DERIVED  # dropped with its array

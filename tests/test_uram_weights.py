@@ -36,7 +36,7 @@ def test_uram_rom_is_the_costed_memory():
     expected_rows = {"conv0": 1, "conv1": 1, "conv2": 2, "fc": 1}
     for name, rows in expected_rows.items():
         cost = describe(nodes[name]).cost(describe(nodes[name]).ir_folding())
-        depth, lanes = cost.weight_depth, cost.weight_width // cost.weight_bits
+        depth = cost.weight_depth
         assert re.search(rf"dfcc::weight_rom<\d+, {depth}, {rows}>\(w_w\w*, {name}_words\w*\);", top), name
         assert describe(nodes[name]).cost(describe(nodes[name]).ir_folding(), "uram").uram == \
             uram_rom(cost.weight_width, depth, cost.weight_bits)
