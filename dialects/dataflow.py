@@ -258,15 +258,20 @@ class NodeOp(IRDLOperation):
             if key not in partial and (factor < 1 or extent % factor):
                 raise VerifyException(f"{self.name} '{self.node_name.data}': {key}={factor} does not divide {extent}")
 
+    def _percent(self, key: str, meaning: str) -> str | None:
+        """The diagnostic prefix of the percent attribute `key` (None if absent); raises unless it is in 1..99."""
+        attr = self.attributes.get(key)
+        if attr is None:
+            return None
+        where = f"{self.name} '{self.node_name.data}': {key}"
+        if not (isinstance(attr, IntegerAttr) and 1 <= attr.value.data <= 99):
+            raise VerifyException(f"{where} must be a percent in 1..99 ({meaning}), got {attr}")
+        return where
 
     def _verify_on_chip(self) -> None:
-        attr = self.attributes.get(WEIGHTS_ON_CHIP_ATTR)
-        if attr is None:
+        where = self._percent(WEIGHTS_ON_CHIP_ATTR, "absent: all on chip; none: weights_memory = off_chip")
+        if where is None:
             return
-        where = f"{self.name} '{self.node_name.data}': {WEIGHTS_ON_CHIP_ATTR}"
-        if not (isinstance(attr, IntegerAttr) and 1 <= attr.value.data <= 99):
-            raise VerifyException(f"{where} must be a percent in 1..99 (absent: all on chip; none: weights_memory = "
-                                  f"off_chip), got {attr}")
         memory = self.attributes.get(WEIGHTS_MEMORY_ATTR)
         if isinstance(memory, StringAttr) and memory.data == "off_chip":
             raise VerifyException(f"{where} contradicts weights_memory = off_chip (nothing on chip)")
@@ -274,13 +279,9 @@ class NodeOp(IRDLOperation):
             raise VerifyException(f"{where} on a node that reads no weights")
 
     def _verify_dsp_share(self) -> None:
-        attr = self.attributes.get(DSP_SHARE_ATTR)
-        if attr is None:
+        where = self._percent(DSP_SHARE_ATTR, "all on DSPs: no mult_impl; none: mult_impl = lut alone")
+        if where is None:
             return
-        where = f"{self.name} '{self.node_name.data}': {DSP_SHARE_ATTR}"
-        if not (isinstance(attr, IntegerAttr) and 1 <= attr.value.data <= 99):
-            raise VerifyException(f"{where} must be a percent in 1..99 (all on DSPs: no mult_impl; none: "
-                                  f"mult_impl = lut alone), got {attr}")
         impl = self.attributes.get(MULT_IMPL_ATTR)
         if not (isinstance(impl, StringAttr) and impl.data == "lut"):
             raise VerifyException(f"{where} needs mult_impl = lut (it is the share of a fabric-multiplier node's "
