@@ -16,6 +16,7 @@ import pytest
 
 from dfcc.backends.hls import toolchain
 from dfcc.errors import DfccError
+from dfcc.kinds.hls_offchip import mac_words
 
 HARNESS = "hls_kernels/harness.h"
 
@@ -238,6 +239,18 @@ def ref_conv(x: V, w: V, b: V, t, stride, dil, pads, groups) -> V:
     return acc.cast(t["T_out"])
 
 
+def weight_words(w: V, sweeps: int, kernel: str, **order) -> tuple[str, V]:
+    """The MAC's weights as the compiler emits them (kinds/hls_offchip.py): its words in the order the MAC
+    reads them (`mac_words`, `order` its arguments), in a packed ROM a0 (a word a row) read SWEEPS times by
+    dfcc::weight_rom (weights.h) into the stream the kernel call `kernel` takes as s_w. -> (the C++ of the
+    ROM read, the kernel call and a check that the kernel read every word; the ROM's values)."""
+    words = mac_words(w.a, **order)
+    depth, lanes = words.shape
+    code = (f"hls::stream<dfcc::vec<T_w, {lanes}> > s_w; dfcc::weight_rom<{sweeps}, {depth}, 1>(a0, s_w); {kernel}; "
+            'if (!s_w.empty()) std::printf("weights not consumed\\n")')
+    return code, V(words, w.frac)
+
+
 def conv_case(seed, H, W, C, F, K=(3, 3), S=(1, 1), D=(1, 1), P=(1, 1, 1, 1), G=1, ci=1, co=1, fine=1,
               t=FIXED, tag="", scale=1 / 16, px=1, lo=None):
     """A dfcc::conv case, or with `px` > 1 a dfcc::conv_px one (px whole pixels per beat in and out);
@@ -248,13 +261,17 @@ def conv_case(seed, H, W, C, F, K=(3, 3), S=(1, 1), D=(1, 1), P=(1, 1, 1, 1), G=
     b = rand(rng, t["T_b"], (F,), scale)
     y = ref_conv(x, w, b, t, S, D, P, G)
     geom = ",".join(map(str, (H, W, C, *K, *S, *D, *P)))
-    if px > 1:
+    ho, wo = out_size(H, K[0], S[0], D[0], P[0], P[1]), out_size(W, K[1], S[1], D[1], P[2], P[3])
+    if px > 1:  # conv_px: conv_mac with CI = C, CO = F, its P copies sharing a word: a sweep a beat
+        order = dict(channels=C, groups=G, lanes_in=C, lanes_out=F, fine=fine)
         ci, co, kernel = px * C, px * F, f"dfcc::conv_px<dfcc::geom<{geom}>, {F}, {G}, {px}, {fine}"
-    else:
+    else:  # a sweep of the weights per output pixel
+        order = dict(channels=C, groups=G, lanes_in=ci, lanes_out=co, fine=fine)
         kernel = f"dfcc::conv<dfcc::geom<{geom}>, {F}, {G}, {ci}, {co}, {fine}"
-    call = f"{kernel}, T_in, T_w, T_b, T_acc, T_out>(s_in0, s_out0, a0, a1)"
+    call, rom = weight_words(w, ho * wo // px, f"{kernel}, T_in, T_w, T_b, T_acc, T_out>(s_in0, s_out0, s_w, a1)",
+                             **order)
     cid = f"conv{tag}-{H}x{W}x{C}-f{F}-k{K}-s{S}-d{D}-p{P}-g{G}-ci{ci}-co{co}-fine{fine}-px{px}" + (f"-lo{lo}" if lo else "")
-    return Case(cid, call, t, [("T_in", ci, x)], [("T_out", lo or co, y)], [("T_w", w), ("T_b", b)])
+    return Case(cid, call, t, [("T_in", ci, x)], [("T_out", lo or co, y)], [("T_w", rom), ("T_b", b)])
 
 
 def lanes_case(n, p1, p2):
@@ -270,9 +287,10 @@ def linear_case(seed, n, c, f, ci, co, t=FIXED, tag="", scale=1 / 16):
     for k in range(c):
         acc = (acc + (x[:, [k]] * w[:, k]).cast(t["T_acc"])).cast(t["T_acc"])
     y = acc.cast(t["T_out"])
-    call = f"dfcc::linear<{n}, {c}, {f}, {ci}, {co}, T_in, T_w, T_b, T_acc, T_out>(s_in0, s_out0, a0, a1)"
+    call, rom = weight_words(w, n, f"dfcc::linear<{n}, {c}, {f}, {ci}, {co}, T_in, T_w, T_b, T_acc, T_out>"
+                             "(s_in0, s_out0, s_w, a1)", channels=c, groups=1, lanes_in=ci, lanes_out=co, fine=1)
     return Case(f"linear{tag}-{n}x{c}-f{f}-ci{ci}-co{co}", call, t, [("T_in", ci, x)], [("T_out", co, y)],
-                [("T_w", w), ("T_b", b)])
+                [("T_w", rom), ("T_b", b)])
 
 
 def matmul_case(seed, outer, m, inner, k, n, order, ci, co, t=FIXED, tag="", scale=1 / 16):
