@@ -80,10 +80,9 @@ void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI * P> >& in, hls::stream<
                     if (fo == 0 && t == 0) x = in.read();
                     const int r0 = fo * CO;                          // first filter of this step in the group's
                     const int f0 = (bt / BPG) * FB + r0;             // first filter of this step
-                    const int c0 = (bt % BPG) * LC;                  // first channel (in group)
                     const int end = r0 + CO < FB ? r0 + CO : FB;     // past this step's last filter
                     const int cut = end / LO * LO;  // the filters before it complete the output beat this step writes
-                    mac_word<CO, LC, FINE>(w, word, f0, c0, t);
+                    word = w.read();  // the next weight word (weights.h)
                     for (int p = 0; p < P; p++) {
                         for (int co = 0; co < CO; co++) {
                             const int r = r0 + co;
@@ -233,7 +232,7 @@ void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> 
                     for (int r = 0; r < R; r++) {
                         DFCC_HLS(PIPELINE II=1)
                         DFCC_HLS(DEPENDENCE variable=acc inter false)
-                        if (r == 0) mac_word<CO, CI, FINE>(w, word, fo * CO, bt * CI, t);
+                        if (r == 0) word = w.read();
                         const int p = n * R + r, r0 = p / G::WO * G::SR - G::PT, c0 = p % G::WO * G::SC - G::PL;
                         vec<T_in, CI> held_px[KRE][KCE];  // each bank's one read: the pixel of its row and column
                         DFCC_HLS(ARRAY_PARTITION variable=held_px complete dim=0)

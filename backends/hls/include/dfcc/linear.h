@@ -42,7 +42,7 @@ void linear(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, 
             for (int fo = 0; fo < F / CO; fo++) {
                 DFCC_HLS(PIPELINE II=1)
                 if (fo == 0) x = in.read();
-                mac_word<CO, CI, 1>(w, word, fo * CO, cb * CI, 0);
+                word = w.read();  // the next weight word (weights.h)
                 for (int co = 0; co < CO; co++) {
                     const int f = fo * CO + co;
                     T_acc sum = cb == 0 ? T_acc(val(bias[f])) : acc[fo][co];

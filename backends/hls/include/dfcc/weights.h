@@ -32,12 +32,6 @@ void weight_rom(const T_w rom[D * R][RL], hls::stream<vec<T_w, WL> >& out) {
     }
 }
 
-// From the packed ROM or DRAM (and an on-chip part): the words arrive in this order, one per cycle.
-template <int CO, int LC, int FINE, typename T_w>
-inline void mac_word(hls::stream<vec<T_w, CO * LC * FINE> >& w, vec<T_w, CO * LC * FINE>& word, int, int, int) {
-    word = w.read();
-}
-
 }  // namespace dfcc
 
 #endif
