@@ -175,14 +175,16 @@ def test_ports_and_constants_say_they_have_no_lanes_of_their_own(op_class):
 def _fold(module, choose, spatial: bool = True) -> None:
     """Set every folding factor of every node to `choose(extent)` (a divisor of it); `pixels` to 1
     unless `spatial` (more than one pixel per beat needs whole pixels: every channel in one beat), a
-    conv's `tile` to 1 when `spatial` or grouped (weight-stationary tiles: ungrouped, one pixel per beat);
-    both to 1 when the node's line buffer lives in DRAM (ddr_rows.h reads one pixel per beat)."""
+    conv's `tile` to 1 when `spatial`, grouped or splitting its multipliers (weight-stationary tiles:
+    ungrouped, one pixel per beat, all multipliers of one kind); both to 1 when the node's line buffer
+    lives in DRAM (ddr_rows.h reads one pixel per beat)."""
     for op in module.walk():
         if isinstance(op, NodeOp):
             dram_rows = isinstance(op, WindowOp) and op.line_buffer_off_chip()
             for factor, extent in op.folding_extents().items():
                 off = (factor == "pixels" and (not spatial or dram_rows)
-                       or factor == "tile" and (spatial or dram_rows or op.int_prop("groups") > 1))
+                       or factor == "tile" and (spatial or dram_rows or op.int_prop("groups") > 1
+                                                or op.dsp_share() not in (0, 100)))
                 op.properties[factor] = IntegerAttr(1 if off else choose(extent), i64)
     module.verify()
 
