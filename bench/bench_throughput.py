@@ -1,7 +1,7 @@
 """Throughput of explore's designs against each model's bound, for the bundled CNNs on ZCU102 and U250.
 
     python -m dfcc.bench.bench_throughput [--bits 16|8|4] [--models a,b] [--boards zcu102,u250] [--cache DIR] [--spatial]
-                                          [--utilisation 0.9] [--off-chip]
+                                          [--utilisation 0.9] [--off-chip] [--breakdown]
 
 Two bounds, each in cycles per inference = max(MACs / multiplier capacity, largest feature map in pixels):
 - device bound (issue 14's): multiplier capacity is every DSP (at the model's packing) plus every LUT
