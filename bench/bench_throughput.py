@@ -1,7 +1,7 @@
 """Throughput of explore's designs against each model's bound, for the bundled CNNs on ZCU102 and U250.
 
     python -m dfcc.bench.bench_throughput [--bits 16|8|4] [--models a,b] [--boards zcu102,u250] [--cache DIR] [--spatial]
-                                          [--utilisation 0.9] [--off-chip]
+                                          [--utilisation 0.9] [--off-chip] [--breakdown]
 
 Two bounds, each in cycles per inference = max(MACs / multiplier capacity, largest feature map in pixels):
 - device bound (issue 14's): multiplier capacity is every DSP (at the model's packing) plus every LUT
@@ -25,6 +25,11 @@ ratio = bound / II for each bound (1.0: the design is at the bound; issue 14 ask
 names what sets the II: a node already at its fastest folding (a data-movement kind with one lane, or
 a stage at one pixel per cycle), else the resource closest to its budget at that design. Narrow rows (--bits 8/4) set every stream
 and weight to that width directly (emulated, no calibration), as bench_explore does.
+--breakdown follows each row with where its device ratio goes (issue 14): the multipliers built (on DSPs, in
+fabric) against the device's multiplier capacity, the share of their cycles doing useful MACs at the II and the
+idle rest (multiplier-cycles of nodes faster than the II, and of steps within a node's own cycles left partly idle
+by its folding: a last filter or kernel step, window pauses), the nodes idling most, and the LUTs that are neither
+multipliers nor their adders. At a compute bound, device ratio = busy share x built / capacity.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from dfcc.bench.model_cache import emulate_bits, lowered
 from dfcc.dialects.dataflow import StreamType
 from dfcc.errors import DfccError
 from dfcc.hardware.cycles import throughput
+from dfcc.hardware.dsp import dsp_lanes
 from dfcc.hardware.offchip import bandwidth_roof_fps
 from dfcc.hardware.platforms import load_platform
 from dfcc.hardware.roofline import multiplier_roofline
@@ -97,6 +103,7 @@ def main() -> None:
     parser.add_argument("--spatial", action="store_true")
     parser.add_argument("--utilisation", type=float, default=0.9, help="explore's budget, also the budget bound's")
     parser.add_argument("--off-chip", action="store_true", help="also a +off-chip row for models that fit on chip")
+    parser.add_argument("--breakdown", action="store_true", help="where each row's device ratio is lost")
     args = parser.parse_args()
     u = args.utilisation
     print(f"{'model':20s} {'board':7s} {'fps':>10s} {'device fps':>10s} {'ratio':>6s} {f'{u:.0%} fps':>10s} "
@@ -110,11 +117,13 @@ def main() -> None:
             platform = load_platform(board)
             start = time.perf_counter()
             try:
-                _, totals = explore(network, platform, u, progress=False, spatial=args.spatial)
+                choices, totals = explore(network, platform, u, progress=False, spatial=args.spatial)
             except DfccError as error:
                 print(f"{name:20s} {platform.name:7s} does not fit: {error}")
             else:
                 _row(name, network, network, totals, platform, args, time.perf_counter() - start)
+                if args.breakdown:
+                    _breakdown(network, choices, totals, platform)
                 if not args.off_chip:
                     continue
             _off_chip_row(name, network, platform, args)
@@ -129,11 +138,13 @@ def _off_chip_row(name: str, network: Network, platform, args) -> None:
     evict_paying_skips(spilled, platform, u)
     explored = Network.from_module(spilled)
     try:
-        _, totals = explore(explored, platform, u, progress=False, spatial=args.spatial, off_chip_weights=True)
+        choices, totals = explore(explored, platform, u, progress=False, spatial=args.spatial, off_chip_weights=True)
     except DfccError as error:
         print(f"{name + ' +off-chip':20s} {platform.name:7s} does not fit: {error}")
         return
     _row(f"{name} +off-chip", network, explored, totals, platform, args, time.perf_counter() - start)
+    if args.breakdown:
+        _breakdown(explored, choices, totals, platform)
 
 
 def _row(label: str, network: Network, explored: Network, totals, platform, args, seconds: float) -> None:
@@ -147,6 +158,40 @@ def _row(label: str, network: Network, explored: Network, totals, platform, args
           f"{throughput(platform.clock_mhz, budget):10,.1f} {budget / totals.ii:6.2f} {ddr:>13s} "
           f"{bandwidth_roof_fps(totals.offchip_bits, platform.bandwidth_gbps):10,.1f} {seconds:7.1f}s  "
           f"{binding(explored, totals, platform, u, args.spatial)}", flush=True)
+
+
+def _breakdown(network: Network, choices, totals, platform, top: int = 4) -> None:
+    """Where the design's MAC rate falls short of the device's multiplier capacity (module docstring)."""
+    ii = totals.ii
+    dsp_per_mac, lut_per_mac, adder_lut = network.mac_costs()
+    capacity = multiplier_roofline(platform.dsp, dsp_per_mac, platform.lut, lut_per_mac, 1e-6, 1, adder_lut)
+    built = fabric = faster = steps = fabric_lut = adder = 0
+    idlers = []
+    for model, choice, cost in zip(network.nodes, choices, totals.costs):
+        if not model.macs:
+            continue
+        mults, mult = model.evaluated(choice[0]).multipliers, choice[2]
+        in_fabric = mults if mult == "lut" else mults - dsp_lanes(mults, mult) if isinstance(mult, int) else 0
+        built, fabric = built + mults, fabric + in_fabric
+        fabric_lut += in_fabric * model.lut_per_mac
+        adder += mults * model.adder_lut_per_mac
+        idle_faster, idle_steps = mults * (ii - cost.cycles), mults * cost.cycles - model.macs
+        faster, steps = faster + idle_faster, steps + idle_steps
+        idlers.append((idle_faster + idle_steps, model, choice, cost, mults))
+    if not built:
+        return
+    busy = network.macs() / (ii * built)
+    print(f"    {network.macs() / ii:,.0f} MACs/cycle of {built:,} multipliers built ({fabric:,} in fabric), "
+          f"device capacity {capacity:,.0f}: built/capacity {built / capacity:.2f}, busy {busy:.2f} "
+          f"(idle: faster than the II {faster / (ii * built):.2f}, partly idle steps {steps / (ii * built):.2f})")
+    print(f"    DSP {totals.dsp:,}/{platform.dsp:,}; LUT {totals.lut:,}/{platform.lut:,}: fabric multipliers "
+          f"{fabric_lut:,.0f}, MAC adders {adder:,.0f}, other {totals.lut - fabric_lut - adder:,.0f} "
+          f"(FIFOs {totals.fifo_lut:,}, converters {sum(c.logic()[0] for c in totals.converters):,})")
+    for idle, model, choice, cost, mults in sorted(idlers, key=lambda row: -row[0])[:top]:
+        folding = ",".join(f"{k}={v}" for k, v in zip(model.factors, choice[0]) if v > 1)
+        print(f"      {model.name:28s} {mults:5d} mults ({choice[2]}) {folding:40s} cycles {cost.cycles / ii:.2f} II, "
+              f"idle {idle / (ii * built):.3f} of all (steps {(mults * cost.cycles - model.macs) / (ii * built):.3f})")
+
 
 if __name__ == "__main__":
     sys.exit(main())

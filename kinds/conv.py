@@ -35,9 +35,11 @@ from dfcc.kinds.window import WindowOp, conv2d
 
 
 # explore's options: a folding with a partly idle filter step is costed only where it takes (1 + 1/N) times
-# fewer MAC steps than any with no more multipliers (dfcc's choice: 25 % rungs; with 6 % ones DenseNet-121's
-# explore took 2.7 times as long and found a slower design, Lagrangian rounds being no exhaustive search)
-SIFT_RUNG = 4
+# fewer MAC steps than any with no more multipliers (dfcc's choice: 12.5 % rungs; 25 % ones left the DSP-bound
+# ResNet-18 on U250 at 0.71 of its multiplier bound, its convs one rung too fast, 0.79 with these, DenseNet-121
+# 0.72 -> 0.75, ResNet-50 0.60 -> 0.68 for 6-10 % more options; with 6 % ones DenseNet-121's explore took
+# 2.7 times as long and found a slower design, Lagrangian rounds being no exhaustive search)
+SIFT_RUNG = 8
 
 
 class ConvFields(WindowOp):
@@ -422,8 +424,9 @@ class Conv(NodeKind):
         """Explore's time: the (multipliers, MAC steps a pixel) of the foldings with a partly idle filter
         step (coarse_out not dividing F) are many and close; one of them is costed only where it is a rung
         of the ladder of the fewest steps by multipliers, faster than the rung below by a SIFT_RUNG-th
-        (the foldings whose coarse_out divides all stay). ResNet-50's 1x1 conv 512 -> 2048 keeps 32 of
-        780; its 3x3 conv 64 -> 64 none of 280 (a partial `fine` fills those gaps)."""
+        (the foldings whose coarse_out divides all stay), so a dropped one is at most a SIFT_RUNG-th slower than a
+        kept one with no more multipliers. ResNet-50's 1x1 conv 512 -> 2048 keeps 66 of 780; its 3x3 conv
+        64 -> 64 21 of 280."""
         if "coarse_out" not in op.partial_factors():
             return None
         c, f = op.input.type.get_shape()[-1], op.output.type.get_shape()[-1]

@@ -16,7 +16,8 @@ from dfcc.analyses.simulation import simulate
 from dfcc.backends.estimate import node_cost
 from dfcc.dialects.dataflow import WEIGHTS_ON_CHIP_ATTR
 from dfcc.frontends.mlir import make_context, parse_module
-from dfcc.kinds.conv import beat_filters, beat_steps
+from dfcc.hardware.dsp import conv_multipliers
+from dfcc.kinds.conv import SIFT_RUNG, beat_filters, beat_steps, conv_pixel_cycles
 from dfcc.kinds.hls_offchip import mac_words
 from dfcc.passes.quantize import Quantize
 from tests.csim_check import csim_equals_reference
@@ -89,6 +90,34 @@ def test_explore_offers_partial_coarse_out_where_it_fills_a_gap():
     three = options(3)
     assert (4, 8, 1, 3) in three and {f[1] for f in three} == {1, 2, 4, 8}
     assert {f[1] for f in options(1, groups=2)} == {1, 2, 4}
+
+
+def test_sift_keeps_a_partial_coarse_out_an_eighth_faster():
+    """1 -> 24 channels, 1x1: coarse_out 5 (ceil(24/5) = 5 steps a pixel, 5 multipliers) is 1/5 faster than
+    the dividing 4 (6 steps, 4 multipliers): a 12.5 % rung keeps it (5 x 9/8 <= 6; 25 % rungs did not: 5 x 5/4 > 6)."""
+    conv = next(m for m in Network.from_module(_conv_module(1, 24, 1, 4, 1, 0)).nodes if m.name == "conv")
+    assert SIFT_RUNG == 8
+    assert {f[1] for f in conv.folding_options(frozenset({"pixels", "tile"}))} == {1, 2, 3, 4, 5, 6, 8, 12, 24}
+
+
+def test_sift_drops_only_foldings_a_rung_slower_than_a_kept_one():
+    """16 -> 48 channels, 3x3: each partial coarse_out folding the sift drops is at most 1/SIFT_RUNG slower
+    (MAC steps a pixel) than a kept one with no more multipliers, so explore misses no design by more."""
+    conv = next(m for m in Network.from_module(_conv_module(16, 48, 3, 4, 1, 1)).nodes if m.name == "conv")
+    kept = conv.folding_options(frozenset({"pixels", "tile"}))
+    sift, conv.sift = conv.sift, None
+    every = conv.folding_options(frozenset({"pixels", "tile"}))
+    conv.sift = sift
+
+    def pace(f):
+        return conv_multipliers(f[0], f[1], f[3], f[2]), conv_pixel_cycles(16, 48, 9, 1, f)
+
+    paces = [pace(f) for f in kept]
+    dropped = [f for f in every if f not in kept]
+    assert dropped and all(48 % f[1] for f in dropped)
+    for f in dropped:
+        m, s = pace(f)
+        assert any(km <= m and ks * SIFT_RUNG <= s * (SIFT_RUNG + 1) for km, ks in paces), f
 
 
 def test_partial_coarse_out_cost_and_schedule():
