@@ -23,9 +23,9 @@ from dataclasses import replace
 import numpy as np
 
 from dfcc.dialects.dataflow import WEIGHTS_MEMORY_ATTR
-from dfcc.hardware.memory import bram18, uram_rows
+from dfcc.hardware.memory import uram_rows
 from dfcc.hardware.offchip import DDR_BURST, WEIGHT_FIFO_DEPTH, dram_layout, split_depth
-from dfcc.kinds.cost import DEFAULT_WEIGHT_BITS, WEIGHT_PERIOD_FACTOR
+from dfcc.kinds.cost import DEFAULT_WEIGHT_BITS, WEIGHT_PERIOD_FACTOR, array_cost
 from dfcc.kinds.ddr_fifo import DramBuffer
 from dfcc.kinds.hls_types import HLS, Rom, codes_of, sanitize
 
@@ -147,8 +147,8 @@ def _rom_words(em, op, w_rom: Rom, sweeps: int, words: np.ndarray) -> str:
     rows = uram_rows(lanes * bits, depth, bits) if memory == "uram" else 1
     row_lanes = -(-lanes // rows)
     packed = np.pad(words, ((0, 0), (0, rows * row_lanes - lanes))).reshape(depth * rows, row_lanes)
-    # under a BRAM18's worth the cost model counts a BRAM array as LUTRAM (kinds/cost.py array_cost)
-    impl = memory if memory != "bram" or bram18(lanes * bits, depth) else "lutram"
+    blocks, _ = array_cost(lanes * bits, depth)  # the cost model's BRAM array: LUTRAM under a BRAM18's worth
+    impl = memory if memory != "bram" or blocks else "lutram"
     # each reader its own ROM, in its own layout (weights two nodes share: a copy for each, as each costs them)
     rom = em.add_rom(replace(w_rom, name=f"{w_rom.name}_{sanitize(name)}", shape=packed.shape, values=packed,
                              comment=f"{name}: {depth} words of {lanes} weights, {rows} row(s) each, in {impl}"))
