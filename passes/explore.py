@@ -368,13 +368,19 @@ class _Search:
     def repair(self, target: float, picks: list[Choice]) -> tuple[list[Choice], Totals] | None:
         """Greedy repair: while over budget, make the node change (still within `target`) that frees
         the most of the worst resource per use of the others' remaining room. Node sums are updated
-        incrementally; the whole network (FIFOs included) is re-evaluated every few steps."""
+        incrementally; the whole network (FIFOs included) is re-evaluated every few steps. A design met
+        again ends it: the moves cycle (one node's weights swapped between two full memories and back)."""
         current = np.array([self.starts[n] + space.choices.index(c) for n, (space, c) in enumerate(zip(self.spaces, picks))])
         nodes_used = self.all_usage[current].sum(axis=0)
         movable = np.flatnonzero(self.all_cycles <= target)  # the rows a node may move to
         usage, row_node = self.all_usage[movable], self.row_node[movable]
         extra = None  # resources outside the nodes (FIFOs), from the last full evaluation
+        seen = set()
         for step in range(REPAIR_STEPS):
+            state = current.tobytes()
+            if state in seen:
+                return None
+            seen.add(state)
             if extra is None or step % REPAIR_CHECK == 0:
                 totals = self.evaluate(self.choices_of(current))
                 extra = self.used(totals) - nodes_used
