@@ -80,7 +80,10 @@ from xdsl.rewriter import Rewriter
 
 from dfcc.analyses.fifo_sizing import size_fifos, write_depths
 from dfcc.kinds.cost import NodeModel, cost_key
+from dfcc.kinds.conv import ConvOp
+from dfcc.kinds.linear import LinearOp
 from dfcc.kinds.reshape import ReshapeOp
+from dfcc.dialects.fixed_point import fixed_of
 from dfcc.dialects.dataflow import DSP_SHARE_ATTR, MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES
 from dfcc.passes.spill import evict_paying_skips, place_weights, write_weights_memory
 from dfcc.analyses.network import (
@@ -102,6 +105,11 @@ TILE_FACTOR = "tile"  # weight-stationary tiles of a conv: explored only with of
 LANE_ROUNDS = 3  # passes over the converters slower than the target
 FIFO_ROUNDS = 4  # searches, each with the FIFO memory the last one's simulated depths lacked kept out of the budget
 DSP_SHARES = (75, 50, 25)  # percent of a node's multipliers on DSPs in a split (the rest in fabric), most first
+WEIGHT_HOLDERS = ("bram18", "uram", "lut")  # the resources weights on chip take (LUTs as LUTRAM)
+# off-chip-weights=auto searches with weights in DRAM too when they hold WEIGHT_SHARE of a weight memory at least
+# MEMORY_BOUND as full as the on-chip design's fullest resource (_streams_faster)
+MEMORY_BOUND = 0.9
+WEIGHT_SHARE = 0.25
 
 
 @dataclass
@@ -508,22 +516,85 @@ def _no_fit(search: _Search, platform: Platform, utilisation: float) -> DfccErro
     )
 
 
+OFF_CHIP_WEIGHTS = ("auto", True, False)  # explore's off-chip-weights option: when, always, never
+
+
 def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed: int = 0,
-            progress: bool = True, off_chip_weights: bool = False, spatial: bool = False,
+            progress: bool = True, off_chip_weights: bool | str = "auto", spatial: bool = False,
             share_repeated: bool = True, reserve: dict[str, float] | None = None,
-            spaces: list[_NodeSpace] | None = None) -> tuple[list[Choice], Totals]:
+            spaces: dict[bool, list[_NodeSpace]] | None = None) -> tuple[list[Choice], Totals]:
     """The best design point found for `network` on `platform`; raises DfccError if nothing fits.
 
-    With `off_chip_weights` a conv/linear node may stream its weights from DRAM (AutoWS), within
-    utilisation x the platform's off-chip bandwidth at the target II. With `spatial` the nodes
+    With `off_chip_weights` True a conv/linear node may stream its weights from DRAM (AutoWS), within
+    utilisation x the platform's off-chip bandwidth at the target II; with "auto" only where that wins
+    (`_streams_faster`), False never. With `spatial` the nodes
     that can (graph inputs, dense convs, maps, pools, forks) may take more than one pixel per beat (`pixels`).
     `share_repeated=False` costs every node on its own, not once per repeated layer (same answer, slower).
     `reserve` (per resource) is kept out of the budget: FIFO memory beyond the costed skip FIFOs.
-    `spaces`: every node's design points as _node_spaces gave them for this network, platform and options
-    (a node's points depend on its geometry and formats, not on the choices written in the IR)."""
+    `spaces`: every node's design points as _node_spaces gave them for this network, platform and options, per
+    off-chip choice (a node's points depend on its geometry and formats, not on the choices written in the IR);
+    explore adds those it costs."""
     if not 0 < utilisation <= 1:
         raise DfccError(f"explore: utilisation must be in (0, 1], got {utilisation}")
-    search = _Search(network, platform, utilisation, seed, off_chip_weights, spatial, share_repeated, reserve, spaces)
+    if off_chip_weights not in OFF_CHIP_WEIGHTS or not isinstance(off_chip_weights, (bool, str)):
+        raise DfccError(f"explore: off-chip-weights must be auto, true or false, got {off_chip_weights!r}")
+    spaces = {} if spaces is None else spaces
+
+    def search(off_chip: bool) -> tuple[list[Choice], Totals]:
+        return _search(network, platform, utilisation, seed, progress, off_chip, spatial, share_repeated, reserve,
+                       spaces)
+
+    if off_chip_weights != "auto":
+        return search(off_chip_weights)
+    if not _streamable(network, platform):
+        return search(False)
+    try:
+        on_chip = search(False)
+    except DfccError:  # nothing fits with every weight on chip: in DRAM they may
+        return search(True)
+    floor = max(int(space.cycles.min()) for space in spaces[False])
+    limits = {k: utilisation * getattr(platform, k) - (reserve or {}).get(k, 0.0) for k in RESOURCES}
+    if not _streams_faster(network, on_chip, floor, limits):
+        return on_chip
+    streamed = search(True)
+    return streamed if streamed[1].ii < on_chip[1].ii else on_chip
+
+
+def _streamable(network: Network, platform: Platform) -> bool:
+    """Whether off-chip-weights=auto may stream weights from DRAM: the platform has DRAM bandwidth and the HLS
+    backend builds every weight memory of the network streamed (dense conv and linear nodes in fixed point,
+    kinds/hls_offchip.py), so a design it picks is always built."""
+    weighted = [model.op for model in network.nodes if model.has_weights]
+    return platform.bandwidth_bits_per_cycle > 0 and bool(weighted) and all(
+        isinstance(op, (ConvOp, LinearOp)) and fixed_of(op.output) is not None for op in weighted)
+
+
+def _streams_faster(network: Network, on_chip: tuple[list[Choice], Totals], floor: int,
+                    limits: dict[str, float]) -> bool:
+    """Whether a design with weights in DRAM may beat this on-chip one, so the off-chip search is worth its time:
+    it is slower than the network's fastest (some node could fold more) and its weights hold at least
+    WEIGHT_SHARE of a memory (BRAM, URAM, LUTs as LUTRAM) about as full as its fullest resource."""
+    choices, totals = on_chip
+    if totals.ii <= floor:
+        return False
+    held = dict.fromkeys(WEIGHT_HOLDERS, 0.0)  # what streaming every weight memory would free
+    for model, (folding, _, mult, _), cost in zip(network.nodes, choices, totals.costs):
+        if model.has_weights:
+            streamed = model.cost(folding, "off_chip", mult, 100)
+            for k in WEIGHT_HOLDERS:
+                held[k] += getattr(cost, k) - getattr(streamed, k)
+    full = {k: totals.resource(k) / max(limits[k], 1e-9) for k in RESOURCES}
+    return any(full[k] >= MEMORY_BOUND * max(full.values()) and held[k] >= WEIGHT_SHARE * totals.resource(k)
+               for k in WEIGHT_HOLDERS)
+
+
+def _search(network: Network, platform: Platform, utilisation: float, seed: int, progress: bool, off_chip: bool,
+            spatial: bool, share_repeated: bool, reserve: dict[str, float] | None,
+            spaces: dict[bool, list[_NodeSpace]]) -> tuple[list[Choice], Totals]:
+    """explore's search (module docstring, steps 1-6), weights in DRAM allowed or not."""
+    search = _Search(network, platform, utilisation, seed, off_chip, spatial, share_repeated, reserve,
+                     spaces.get(off_chip))
+    spaces[off_chip] = search.spaces
     best = search.try_target(float("inf"), BISECTION_ROUNDS * 2)
     if best is None:
         raise _no_fit(search, platform, utilisation)
@@ -674,7 +745,7 @@ class Explore(ModulePass):
     platform: str = DEFAULT_PLATFORM
     utilisation: float = 0.9
     seed: int = 0
-    off_chip_weights: bool = False
+    off_chip_weights: bool | str = "auto"
     evict_skips: bool = False
     spatial: bool = False
 
@@ -688,14 +759,14 @@ class Explore(ModulePass):
         network = Network.from_module(op)
         before = {(e.value.op, e.value.index): e.ir_depth for e in network.edges}
         reserve = dict.fromkeys(RESOURCES, 0.0)
-        spaces = _node_spaces(network, platform, bool(self.off_chip_weights), bool(self.spatial))  # costed once
+        spaces = {}  # every node's design points, costed once (per off-chip choice) for all the searches
         for attempt in range(FIFO_ROUNDS):
             if attempt:  # back to the depths the IR had, and the graph read again (the stream values changed)
                 write_depths({e.value: before[(e.value.op, e.value.index)] for e in Network.from_module(op).edges})
                 network = Network.from_module(op)
             try:
                 choices, totals = explore(network, platform, utilisation, int(self.seed),
-                                          off_chip_weights=bool(self.off_chip_weights), spatial=bool(self.spatial),
+                                          off_chip_weights=self.off_chip_weights, spatial=bool(self.spatial),
                                           reserve=reserve, spaces=spaces)
             except DfccError as error:
                 if not attempt:
