@@ -1,11 +1,15 @@
-"""explore{platform=NAME utilisation=0.9 seed=0 off-chip-weights=false evict-skips=false spatial=false}:
+"""explore{platform=NAME utilisation=0.9 seed=0 off-chip-weights=auto evict-skips=false spatial=false}:
 choose every node's folding for the highest throughput that fits the platform, and size the
 skip-connection FIFOs.
 
-With `off-chip-weights` a node's weights may also stream from DRAM, within utilisation x the board's
+With `off-chip-weights=true` a node's weights may also stream from DRAM, within utilisation x the board's
 off-chip bandwidth at the target II: the search places whole memories (BRAM, URAM, LUTRAM or DRAM), and a
 target whose rounds do not fit gets its weight memories re-placed at the same foldings, each split by depth
-at any percent (AutoWS; passes/spill.py place_weights). With
+at any percent (AutoWS; passes/spill.py place_weights). `auto` (the default) searches with every weight on
+chip first, then, where the HLS backend builds streamed weights (fixed-point dense conv and linear nodes only,
+a board with DRAM bandwidth), searches again with them allowed in DRAM when nothing fit on chip or when the
+on-chip design's weights hold a quarter of a memory about as full as its fullest resource (ResNet-50 on a
+U250: BRAM, URAM and LUTRAM nearly full), and keeps the faster design; `false` keeps every weight on chip. With
 `evict-skips` each skip connection whose FIFO takes more BRAM than a DRAM ring's m_axi adapters first moves
 to DRAM (`dataflow.ddr_fifo` on its edge, SMOF) while the traffic fits the bandwidth at the fastest II the
 network could reach (passes/spill.py evict_paying_skips); their traffic counts in the bandwidth.
