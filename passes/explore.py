@@ -1,11 +1,16 @@
-"""explore{platform=NAME utilisation=0.9 seed=0 off-chip-weights=false evict-skips=false spatial=false}:
+"""explore{platform=NAME utilisation=0.9 seed=0 off-chip-weights=auto evict-skips=false spatial=false}:
 choose every node's folding for the highest throughput that fits the platform, and size the
 skip-connection FIFOs.
 
-With `off-chip-weights` a node's weights may also stream from DRAM, within utilisation x the board's
+With `off-chip-weights=true` a node's weights may also stream from DRAM, within utilisation x the board's
 off-chip bandwidth at the target II: the search places whole memories (BRAM, URAM, LUTRAM or DRAM), and a
 target whose rounds do not fit gets its weight memories re-placed at the same foldings, each split by depth
-at any percent (AutoWS; passes/spill.py place_weights). With
+at any percent (AutoWS; passes/spill.py place_weights). `auto` (the default) searches with every weight on
+chip first, then, where the HLS backend builds streamed weights (fixed-point dense conv and linear nodes only,
+a board with DRAM bandwidth), searches again with them allowed in DRAM when nothing fit on chip (every node's)
+or when the on-chip design's weights hold a quarter of a memory about as full as its fullest resource
+(ResNet-50 on a U250: BRAM, URAM and LUTRAM nearly full; the largest memories', half the weight bits), and
+keeps the faster design; `false` keeps every weight on chip. With
 `evict-skips` each skip connection whose FIFO takes more BRAM than a DRAM ring's m_axi adapters first moves
 to DRAM (`dataflow.ddr_fifo` on its edge, SMOF) while the traffic fits the bandwidth at the fastest II the
 network could reach (passes/spill.py evict_paying_skips); their traffic counts in the bandwidth.
@@ -80,7 +85,10 @@ from xdsl.rewriter import Rewriter
 
 from dfcc.analyses.fifo_sizing import size_fifos, write_depths
 from dfcc.kinds.cost import NodeModel, cost_key
+from dfcc.kinds.conv import ConvOp
+from dfcc.kinds.linear import LinearOp
 from dfcc.kinds.reshape import ReshapeOp
+from dfcc.dialects.fixed_point import fixed_of
 from dfcc.dialects.dataflow import DSP_SHARE_ATTR, MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES
 from dfcc.passes.spill import evict_paying_skips, place_weights, write_weights_memory
 from dfcc.analyses.network import (
@@ -102,6 +110,12 @@ TILE_FACTOR = "tile"  # weight-stationary tiles of a conv: explored only with of
 LANE_ROUNDS = 3  # passes over the converters slower than the target
 FIFO_ROUNDS = 4  # searches, each with the FIFO memory the last one's simulated depths lacked kept out of the budget
 DSP_SHARES = (75, 50, 25)  # percent of a node's multipliers on DSPs in a split (the rest in fabric), most first
+WEIGHT_HOLDERS = ("bram18", "uram", "lut")  # the resources weights on chip take (LUTs as LUTRAM)
+# off-chip-weights=auto searches with weights in DRAM too when they hold WEIGHT_SHARE of a weight memory at least
+# MEMORY_BOUND as full as the on-chip design's fullest resource (_streams_faster)
+MEMORY_BOUND = 0.9
+WEIGHT_SHARE = 0.25
+STREAMED_SHARE = 0.5  # ... and then only for the largest weight memories, that much of the weight bits (_largest_weights)
 
 
 @dataclass
@@ -151,15 +165,17 @@ def _splits(model: NodeModel, folding: tuple[int, ...]) -> bool:
     return splits is not None and model.cost(folding).multipliers > 1 and splits(dict(zip(model.factors, folding)))
 
 
-def _node_spaces(network: Network, platform: Platform, off_chip: bool, spatial: bool,
+def _node_spaces(network: Network, platform: Platform, off_chip: bool | frozenset[int], spatial: bool,
                  share: bool = True, splits: bool = False) -> list[_NodeSpace]:
-    """Every node's design points; with `share`, nodes of equal cost key (repeated layers) share one space, costed once."""
+    """Every node's design points, weights in DRAM among them for every node (`off_chip` True) or for the nodes
+    in the set; with `share`, nodes of equal cost key (repeated layers) share one space, costed once."""
     spaces, seen = [], {}
-    for model in network.nodes:
-        key = cost_key(model.op) if share else None
+    for n, model in enumerate(network.nodes):
+        streams = off_chip if isinstance(off_chip, bool) else n in off_chip
+        key = (cost_key(model.op), streams) if share else None
         space = seen.get(key) if key is not None else None
         if space is None:
-            space = _node_space(model, platform, off_chip, spatial, splits)
+            space = _node_space(model, platform, streams, spatial, splits)
             if key is not None:
                 seen[key] = space
         spaces.append(space)
@@ -204,7 +220,8 @@ def _lanes_folding(model: NodeModel, lanes: int) -> tuple[int, ...] | None:
 
 
 class _Search:
-    def __init__(self, network: Network, platform: Platform, utilisation: float, seed: int, off_chip: bool = False,
+    def __init__(self, network: Network, platform: Platform, utilisation: float, seed: int,
+                 off_chip: bool | frozenset[int] = False,
                  spatial: bool = False, share: bool = True, reserve: dict[str, float] | None = None,
                  spaces: list[_NodeSpace] | None = None, cheaper_end: bool = True):
         self.network = network
@@ -368,13 +385,19 @@ class _Search:
     def repair(self, target: float, picks: list[Choice]) -> tuple[list[Choice], Totals] | None:
         """Greedy repair: while over budget, make the node change (still within `target`) that frees
         the most of the worst resource per use of the others' remaining room. Node sums are updated
-        incrementally; the whole network (FIFOs included) is re-evaluated every few steps."""
+        incrementally; the whole network (FIFOs included) is re-evaluated every few steps. A design met
+        again ends it: the moves cycle (one node's weights swapped between two full memories and back)."""
         current = np.array([self.starts[n] + space.choices.index(c) for n, (space, c) in enumerate(zip(self.spaces, picks))])
         nodes_used = self.all_usage[current].sum(axis=0)
         movable = np.flatnonzero(self.all_cycles <= target)  # the rows a node may move to
         usage, row_node = self.all_usage[movable], self.row_node[movable]
         extra = None  # resources outside the nodes (FIFOs), from the last full evaluation
+        seen = set()
         for step in range(REPAIR_STEPS):
+            state = current.tobytes()
+            if state in seen:
+                return None
+            seen.add(state)
             if extra is None or step % REPAIR_CHECK == 0:
                 totals = self.evaluate(self.choices_of(current))
                 extra = self.used(totals) - nodes_used
@@ -502,22 +525,105 @@ def _no_fit(search: _Search, platform: Platform, utilisation: float) -> DfccErro
     )
 
 
+OFF_CHIP_WEIGHTS = ("auto", True, False)  # explore's off-chip-weights option: when, always, never
+
+
 def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed: int = 0,
-            progress: bool = True, off_chip_weights: bool = False, spatial: bool = False,
+            progress: bool = True, off_chip_weights: bool | str = "auto", spatial: bool = False,
             share_repeated: bool = True, reserve: dict[str, float] | None = None,
-            spaces: list[_NodeSpace] | None = None) -> tuple[list[Choice], Totals]:
+            spaces: dict[bool | frozenset[int], list[_NodeSpace]] | None = None) -> tuple[list[Choice], Totals]:
     """The best design point found for `network` on `platform`; raises DfccError if nothing fits.
 
-    With `off_chip_weights` a conv/linear node may stream its weights from DRAM (AutoWS), within
-    utilisation x the platform's off-chip bandwidth at the target II. With `spatial` the nodes
+    With `off_chip_weights` True a conv/linear node may stream its weights from DRAM (AutoWS), within
+    utilisation x the platform's off-chip bandwidth at the target II; with "auto" only where that wins
+    (`_streams_faster`), False never. With `spatial` the nodes
     that can (graph inputs, dense convs, maps, pools, forks) may take more than one pixel per beat (`pixels`).
     `share_repeated=False` costs every node on its own, not once per repeated layer (same answer, slower).
     `reserve` (per resource) is kept out of the budget: FIFO memory beyond the costed skip FIFOs.
-    `spaces`: every node's design points as _node_spaces gave them for this network, platform and options
-    (a node's points depend on its geometry and formats, not on the choices written in the IR)."""
+    `spaces`: every node's design points as _node_spaces gave them for this network, platform and options, per
+    off-chip choice (a node's points depend on its geometry and formats, not on the choices written in the IR);
+    explore adds those it costs."""
     if not 0 < utilisation <= 1:
         raise DfccError(f"explore: utilisation must be in (0, 1], got {utilisation}")
-    search = _Search(network, platform, utilisation, seed, off_chip_weights, spatial, share_repeated, reserve, spaces)
+    if off_chip_weights not in OFF_CHIP_WEIGHTS or not isinstance(off_chip_weights, (bool, str)):
+        raise DfccError(f"explore: off-chip-weights must be auto, true or false, got {off_chip_weights!r}")
+    spaces = {} if spaces is None else spaces
+
+    def search(off_chip: bool | frozenset[int]) -> tuple[list[Choice], Totals]:
+        return _search(network, platform, utilisation, seed, progress, off_chip, spatial, share_repeated, reserve,
+                       spaces)
+
+    if off_chip_weights != "auto":
+        return search(off_chip_weights)
+    if not _streamable(network, platform):
+        return search(False)
+    try:
+        on_chip = search(False)
+    except DfccError:  # nothing fits with every weight on chip: in DRAM they may
+        return search(True)
+    floor = max(int(space.cycles.min()) for space in spaces[False])
+    limits = {k: utilisation * getattr(platform, k) - (reserve or {}).get(k, 0.0) for k in RESOURCES}
+    if not _streams_faster(network, on_chip, floor, limits):
+        return on_chip
+    try:
+        streamed = search(_largest_weights(network, on_chip[1]))
+    except DfccError:  # its Pareto points may differ, not its feasibility; the on-chip design stands either way
+        return on_chip
+    return streamed if streamed[1].ii < on_chip[1].ii else on_chip
+
+
+def _streamable(network: Network, platform: Platform) -> bool:
+    """Whether off-chip-weights=auto may stream weights from DRAM: the platform has DRAM bandwidth and the HLS
+    backend builds every weight memory of the network streamed (dense conv and linear nodes in fixed point,
+    kinds/hls_offchip.py), so a design it picks is always built."""
+    weighted = [model.op for model in network.nodes if model.has_weights]
+    return platform.bandwidth_bits_per_cycle > 0 and bool(weighted) and all(
+        isinstance(op, (ConvOp, LinearOp)) and fixed_of(op.output) is not None for op in weighted)
+
+
+def _streams_faster(network: Network, on_chip: tuple[list[Choice], Totals], floor: int,
+                    limits: dict[str, float]) -> bool:
+    """Whether a design with weights in DRAM may beat this on-chip one, so the off-chip search is worth its time:
+    it is slower than the network's fastest (some node could fold more) and its weights hold at least
+    WEIGHT_SHARE of a memory (BRAM, URAM, LUTs as LUTRAM) about as full as its fullest resource."""
+    choices, totals = on_chip
+    if totals.ii <= floor:
+        return False
+    held = dict.fromkeys(WEIGHT_HOLDERS, 0.0)  # what streaming every weight memory would free
+    for model, (folding, _, mult, _), cost in zip(network.nodes, choices, totals.costs):
+        if model.has_weights:
+            streamed = model.cost(folding, "off_chip", mult, 100)
+            for k in WEIGHT_HOLDERS:
+                held[k] += getattr(cost, k) - getattr(streamed, k)
+    full = {k: totals.resource(k) / max(limits[k], 1e-9) for k in RESOURCES}
+    return any(full[k] >= MEMORY_BOUND * max(full.values()) and held[k] >= WEIGHT_SHARE * totals.resource(k)
+               for k in WEIGHT_HOLDERS)
+
+
+def _largest_weights(network: Network, totals: Totals) -> frozenset[int]:
+    """The nodes holding the largest weight memories of a design, largest first until they hold STREAMED_SHARE of
+    its weight bits: where streaming pays (AutoWS spills the largest layers first), and the only nodes whose
+    points off-chip-weights=auto costs with weights in DRAM (a conv's tiles multiply its foldings: costing them
+    for every node took ResNet-50's search from 8 to 67 CPU s)."""
+    bits = {n: cost.weight_width * cost.weight_depth for n, (model, cost) in enumerate(zip(network.nodes, totals.costs))
+            if model.has_weights}
+    chosen, held = [], 0
+    for n in sorted(bits, key=lambda n: (-bits[n], n)):
+        if held >= STREAMED_SHARE * sum(bits.values()):
+            break
+        chosen.append(n)
+        held += bits[n]
+    return frozenset(chosen)
+
+
+def _search(network: Network, platform: Platform, utilisation: float, seed: int, progress: bool,
+            off_chip: bool | frozenset[int], spatial: bool, share_repeated: bool, reserve: dict[str, float] | None,
+            spaces: dict[bool | frozenset[int], list[_NodeSpace]]) -> tuple[list[Choice], Totals]:
+    """explore's search (module docstring, steps 1-6), weights in DRAM allowed for every node, none or those in
+    the set."""
+    search = _Search(network, platform, utilisation, seed, off_chip, spatial, share_repeated, reserve,
+                     spaces.get(off_chip))
+    spaces[off_chip] = search.spaces
     best = search.try_target(float("inf"), BISECTION_ROUNDS * 2)
     if best is None:
         raise _no_fit(search, platform, utilisation)
@@ -668,7 +774,7 @@ class Explore(ModulePass):
     platform: str = DEFAULT_PLATFORM
     utilisation: float = 0.9
     seed: int = 0
-    off_chip_weights: bool = False
+    off_chip_weights: bool | str = "auto"
     evict_skips: bool = False
     spatial: bool = False
 
@@ -682,14 +788,14 @@ class Explore(ModulePass):
         network = Network.from_module(op)
         before = {(e.value.op, e.value.index): e.ir_depth for e in network.edges}
         reserve = dict.fromkeys(RESOURCES, 0.0)
-        spaces = _node_spaces(network, platform, bool(self.off_chip_weights), bool(self.spatial))  # costed once
+        spaces = {}  # every node's design points, costed once (per off-chip choice) for all the searches
         for attempt in range(FIFO_ROUNDS):
             if attempt:  # back to the depths the IR had, and the graph read again (the stream values changed)
                 write_depths({e.value: before[(e.value.op, e.value.index)] for e in Network.from_module(op).edges})
                 network = Network.from_module(op)
             try:
                 choices, totals = explore(network, platform, utilisation, int(self.seed),
-                                          off_chip_weights=bool(self.off_chip_weights), spatial=bool(self.spatial),
+                                          off_chip_weights=self.off_chip_weights, spatial=bool(self.spatial),
                                           reserve=reserve, spaces=spaces)
             except DfccError as error:
                 if not attempt:

@@ -1,10 +1,11 @@
 // Weight-stationary tiles: a 3x3 512 -> 512 conv at 14x14 has 37.7 Mbit of 16-bit weights, more than a
 // ZCU102's BRAM. Streamed from DRAM once per output pixel they would take 7.4 Gbit an image; explore
-// {off-chip-weights=true} instead gives the conv a `tile` of output pixels that each weight word serves
+// instead gives the conv a `tile` of output pixels that each weight word serves
 // before the next (conv.h conv_tiled), so the weights stream once per tile, within the bandwidth. The HLS
 // stage is a dfcc::conv_tiled call whose weight reader sweeps the words 196 / tile times an image, each word
-// in several beats of one port (weight_reader_beats: the MACs spend a tile's cycles on it).
-// RUN: dfcc %s -p 'quantize{weight-bits=16 act-bits=16},explore{platform=zcu102 off-chip-weights=true}' -o %t.mlir
+// in several beats of one port (weight_reader_beats: the MACs spend a tile's cycles on it). Nothing fits with the
+// weights on chip, so explore's default off-chip-weights=auto streams them as off-chip-weights=true does.
+// RUN: dfcc %s -p 'quantize{weight-bits=16 act-bits=16},explore{platform=zcu102}' -o %t.mlir
 // RUN: filecheck %s --input-file %t.mlir
 // RUN: dfcc %t.mlir -t estimate | filecheck %s --check-prefix=TABLE
 // RUN: dfcc %t.mlir -t hls -o %t.hls && filecheck %s --check-prefix=HLS --input-file %t.hls/top.cpp

@@ -8,6 +8,10 @@
 // would take a 27th block row (1656 > 0.9 x 1824). The check below only asks for a percent off AutoWS's 10% grid.
 // RUN: dfcc %s -p 'explore{platform=zcu102 off-chip-weights=true}' | filecheck %s
 // RUN: dfcc %s -p 'explore{platform=zcu102 off-chip-weights=true}' -t estimate | filecheck %s --check-prefix=TABLE
+// The default, off-chip-weights=auto, streams weights only where the HLS backend builds them (fixed point: run
+// quantize first): these float weights stay on chip, where they do not fit.
+// RUN: not dfcc %s -p 'explore{platform=zcu102}' 2>&1 | filecheck %s --check-prefix=AUTO
+// AUTO: explore: the design does not fit on ZCU102: {{.*}} BRAM18
 
 // CHECK: dataflow.linear %s, %w {dataflow.weights_on_chip = {{[1-9]?[1-9]}} : i64, name = "fc"
 // TABLE: fc {{.*}} w:bram {{[0-9]+}}%+ddr {{[0-9]+}}%
