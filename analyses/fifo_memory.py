@@ -22,6 +22,9 @@ def place_fifos(fifos: list[tuple[int, int]], used: dict[str, float], limits: di
     While BRAM18 is over its limit, FIFOs move to URAM, or to LUTRAM if at most LUTRAM_DEPTH deep, keeping that
     resource within its limit: the most BRAM18 freed per share of the other resource's limit first. A design
     whose BRAM fits keeps every FIFO where Vitis HLS puts it (`auto`)."""
+    chosen = ["auto"] * len(fifos)
+    if used["bram18"] <= limits["bram18"]:
+        return chosen
     moves = []
     for i, (width, depth) in enumerate(fifos):
         bram, _, lut = fifo_blocks(width, depth)
@@ -33,7 +36,6 @@ def place_fifos(fifos: list[tuple[int, int]], used: dict[str, float], limits: di
             amount = uram if memory == "uram" else luts - lut
             if limits[resource] > 0:
                 moves.append((-bram * limits[resource] / max(amount, 1), i, memory, bram, resource, amount))
-    chosen = ["auto"] * len(fifos)
     used = dict(used)
     for _, i, memory, bram, resource, amount in sorted(moves):
         if used["bram18"] <= limits["bram18"]:

@@ -302,7 +302,9 @@ class Network:
         compute_ii = network_ii(cycles)
         first_latency = self._first_latency(costs, on_edge) if trace_latency else 0
         conv_lut, conv_ff = (sum(x) for x in zip((0, 0), *(c.logic() for c in converters)))
-        fifo_memories = self._fifo_memories(fifo_depths, costs, respect_ir_depths, fifo_limits, conv_lut)
+        used = {"bram18": sum(c.bram18 for c in costs), "uram": sum(c.uram for c in costs),
+                "lut": sum(c.lut for c in costs) + conv_lut}  # by the nodes and the lane converters
+        fifo_memories = self._fifo_memories(fifo_depths, costs, respect_ir_depths, fifo_limits, used)
         fifo_bram = fifo_uram = fifo_lut = 0
         for e, depth in fifo_depths.items():
             edge = self.edges[e]
@@ -317,16 +319,16 @@ class Network:
         return Totals(
             costs=costs, ii=ii, bottleneck=cycles.index(compute_ii), offchip_bits=offchip, compute_ii=compute_ii, depth_cycles=max(latency),
             fifo_depths=fifo_depths, fifo_bram18=fifo_bram, fifo_lut=fifo_lut, first_latency=first_latency,
-            dsp=sum(c.dsp for c in costs), bram18=sum(c.bram18 for c in costs) + fifo_bram,
-            uram=sum(c.uram for c in costs) + fifo_uram, lut=sum(c.lut for c in costs) + fifo_lut + conv_lut,
+            dsp=sum(c.dsp for c in costs), bram18=used["bram18"] + fifo_bram,
+            uram=used["uram"] + fifo_uram, lut=used["lut"] + fifo_lut,
             ff=sum(c.ff for c in costs) + conv_ff, converters=converters, fifo_uram=fifo_uram,
             fifo_memories=fifo_memories,
         )
 
     def _fifo_memories(self, depths: dict[int, int], costs: tuple[NodeCost, ...], respect_ir: bool,
-                       limits: dict[str, float] | None, converter_lut: int) -> dict[int, str]:
-        """Each FIFO's memory where not auto: the IR's, or the storage rule's within `limits` (the nodes, the
-        FIFOs in auto memory and the lane converters' LUTs all counted)."""
+                       limits: dict[str, float] | None, used: dict[str, int]) -> dict[int, str]:
+        """Each FIFO's memory where not auto: the IR's, or the storage rule's within `limits` (`used`: the
+        BRAM18, URAM and LUT of the rest of the design)."""
         if respect_ir:
             return {e: self.edges[e].ir_memory for e in depths if self.edges[e].ir_memory != "auto"}
         if not limits or not depths:
@@ -334,9 +336,10 @@ class Network:
         edges = list(depths)
         widths = [self.edges[e].bits * max(1, costs[self.edges[e].producer].out_lanes) for e in edges]
         autos = [fifo_blocks(w, depths[e]) for w, e in zip(widths, edges)]
-        used = {"bram18": sum(c.bram18 for c in costs) + sum(a[0] for a in autos),
-                "uram": sum(c.uram for c in costs),
-                "lut": sum(c.lut for c in costs) + sum(a[2] for a in autos) + converter_lut}
+        if not any(a[0] for a in autos):
+            return {}
+        used = {"bram18": used["bram18"] + sum(a[0] for a in autos), "uram": used["uram"],
+                "lut": used["lut"] + sum(a[2] for a in autos)}
         placed = place_fifos([(w, depths[e]) for w, e in zip(widths, edges)], used, limits)
         return {e: memory for e, memory in zip(edges, placed) if memory != "auto"}
 
