@@ -254,8 +254,8 @@ class Network:
         the II is slowed to what DRAM can feed. Without `trace_latency` the first inference's latency is
         not traced (a search comparing IIs and resources needs none) and `latency_cycles` is the
         coarser II + pipeline depth. With `respect_ir_depths` the FIFOs have (at least) their IR depths and
-        their IR memories; else, given the budget `fifo_limits` (per resource), they move out of BRAM
-        where it is over (analyses/fifo_memory.py)."""
+        their IR memories; given the budget `fifo_limits` (per resource), the others move out of BRAM while it
+        is over (analyses/fifo_memory.py)."""
         costs = tuple(m.cost(*choice) for m, choice in zip(self.nodes, choices))  # (folding, memory[, mult, on_chip])
         converters = self.converters(choices)
         on_edge = {c.edge: c for c in converters}
@@ -327,21 +327,19 @@ class Network:
 
     def _fifo_memories(self, depths: dict[int, int], costs: tuple[NodeCost, ...], respect_ir: bool,
                        limits: dict[str, float] | None, used: dict[str, int]) -> dict[int, str]:
-        """Each FIFO's memory where not auto: the IR's, or the storage rule's within `limits` (`used`: the
-        BRAM18, URAM and LUT of the rest of the design)."""
-        if respect_ir:
-            return {e: self.edges[e].ir_memory for e in depths if self.edges[e].ir_memory != "auto"}
-        if not limits or not depths:
-            return {}
-        edges = list(depths)
-        widths = [self.edges[e].bits * max(1, costs[self.edges[e].producer].out_lanes) for e in edges]
-        autos = [fifo_blocks(w, depths[e]) for w, e in zip(widths, edges)]
-        if not any(a[0] for a in autos):
-            return {}
-        used = {"bram18": used["bram18"] + sum(a[0] for a in autos), "uram": used["uram"],
-                "lut": used["lut"] + sum(a[2] for a in autos)}
-        placed = place_fifos([(w, depths[e]) for w, e in zip(widths, edges)], used, limits)
-        return {e: memory for e, memory in zip(edges, placed) if memory != "auto"}
+        """Each FIFO's memory where not auto: the IR's (with `respect_ir`), then the storage rule's for the others
+        within `limits` (`used`: the BRAM18, URAM and LUT of the nodes and lane converters)."""
+        fixed = {e: self.edges[e].ir_memory for e in depths if respect_ir and self.edges[e].ir_memory != "auto"}
+        free = [e for e in depths if e not in fixed]
+        if not limits or not free:
+            return fixed
+        width = {e: self.edges[e].bits * max(1, costs[self.edges[e].producer].out_lanes) for e in depths}
+        used = dict(used)
+        for e in depths:
+            for k, amount in zip(("bram18", "uram", "lut"), fifo_blocks(width[e], depths[e], fixed.get(e, "auto"))):
+                used[k] += amount
+        placed = place_fifos([(width[e], depths[e]) for e in free], used, limits)
+        return fixed | {e: memory for e, memory in zip(free, placed) if memory != "auto"}
 
 
     def paced_cycles(self, i: int, folding: tuple[int, ...], conv: Converter) -> int:

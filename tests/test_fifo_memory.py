@@ -7,6 +7,7 @@ from dfcc.analyses.fifo_memory import place_fifos
 from dfcc.analyses.network import Network
 from dfcc.frontends.mlir import parse_module
 from dfcc.hardware.memory import fifo_blocks
+from dfcc.passes.fifo_memory import place_ir_fifos
 
 RESIDUAL = """
 builtin.module {
@@ -91,3 +92,23 @@ def test_ir_memory_is_costed(memory):
     assert totals.fifo_memories == {edge: memory}
     bram, uram, lut = fifo_blocks(network.edges[edge].bits, depth, memory)  # one lane a beat
     assert (totals.fifo_bram18, totals.fifo_uram, totals.fifo_lut) == (bram, uram, lut)
+
+
+def test_ir_fifos_placed_and_written():
+    """place_ir_fifos moves the IR's FIFOs out of BRAM where it is over and records them in the stream types;
+    the estimate of the written IR is the totals it returned."""
+    module = parse_module(RESIDUAL.replace(", !dataflow.stream<1x16x16x8xf32>)", ", !dataflow.stream<1x16x16x8xf32, depth 300>)")
+                          .replace("%2 {name = \"add0\"} : !dataflow.stream<1x16x16x8xf32>, !dataflow.stream<1x16x16x8xf32> ->",
+                                   "%2 {name = \"add0\"} : !dataflow.stream<1x16x16x8xf32>, !dataflow.stream<1x16x16x8xf32, depth 300> ->"))
+    network = Network.from_module(module)
+    before = network.evaluate(network.ir_choices(), respect_ir_depths=True)
+    assert before.fifo_bram18 == 1  # 16 x 300 bits: one BRAM18 at 18 x 1024 (UG573)
+    limits = {"bram18": before.bram18 - 1, "uram": 10, "lut": 1e9, "dsp": 1e9, "ff": 1e9}
+    placed = place_ir_fifos(module, limits)
+    assert list(placed.fifo_memories.values()) == ["uram"]
+    assert (placed.bram18, placed.uram) == (before.bram18 - 1, before.uram + 1)
+    fork = next(op for op in module.walk() if op.name == "dataflow.fork")
+    assert fork.results[1].type.memory.data == "uram"
+    network = Network.from_module(module)
+    again = network.evaluate(network.ir_choices(), respect_ir_depths=True)
+    assert (again.bram18, again.uram, again.fifo_memories) == (placed.bram18, placed.uram, placed.fifo_memories)
