@@ -27,13 +27,13 @@ def place_fifos(fifos: list[tuple[int, int]], used: dict[str, float], limits: di
         return chosen
     moves = []
     for i, (width, depth) in enumerate(fifos):
-        bram, _, lut = fifo_blocks(width, depth)
+        bram = fifo_blocks(width, depth)[0]  # a FIFO in BRAM takes no LUTs
         if not bram:
             continue
         for memory in ("uram", "lutram") if depth <= LUTRAM_DEPTH else ("uram",):
             resource = _OTHER[memory]
             _, uram, luts = fifo_blocks(width, depth, memory)
-            amount = uram if memory == "uram" else luts - lut
+            amount = uram if memory == "uram" else luts
             if limits[resource] > 0:
                 moves.append((-bram * limits[resource] / max(amount, 1), i, memory, bram, resource, amount))
     used = dict(used)
