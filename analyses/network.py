@@ -13,7 +13,7 @@ pure function of the choices, which is what the DSE calls in its loop.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.ir import Operation, SSAValue
@@ -28,7 +28,8 @@ from dfcc.hardware.cycles import (
 from dfcc.hardware.logic import stage_logic
 from dfcc.kinds.registry import kind_of
 from dfcc.kinds.source import SourceOp, port_lanes
-from dfcc.hardware.memory import bram18, lutram_luts, skip_fifo_depth
+from dfcc.analyses.fifo_memory import place_fifos
+from dfcc.hardware.memory import fifo_blocks, skip_fifo_depth
 from dfcc.hardware.offchip import bandwidth_limited_ii
 
 RESOURCES = ("dsp", "bram18", "uram", "lut", "ff")
@@ -48,6 +49,7 @@ class Edge:
     bits: int
     ir_depth: int
     operand: int  # its position among the consumer's operands
+    ir_memory: str = "auto"  # its FIFO's memory in the IR (StreamType.memory)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,8 @@ class Totals:
     compute_ii: int = 0  # slowest stage, before the off-chip bandwidth limit
     first_latency: int = 0  # cycles of one inference through the empty pipeline (0: II + depth)
     converters: tuple[Converter, ...] = ()  # lane converters, on edges whose two ends' lanes differ
+    fifo_uram: int = 0
+    fifo_memories: dict[int, str] = field(default_factory=dict)  # edge index -> its FIFO's memory, where not auto
 
     @property
     def bandwidth_bound(self) -> bool:
@@ -157,7 +161,7 @@ class Network:
             for operand, value in enumerate(op.operands):
                 if isinstance(value.type, StreamType) and value.owner in index:
                     edges.append(Edge(index[value.owner], index[op], value, value.type.num_elements,
-                                      stream_bits(value), value.type.depth.data, operand))
+                                      stream_bits(value), value.type.depth.data, operand, value.type.memory.data))
         return Network(nodes, edges)
 
     def ir_choices(self) -> list[Choice]:
@@ -244,11 +248,14 @@ class Network:
         return tuple(found)
 
     def evaluate(self, choices: list[Choice], respect_ir_depths: bool = False,
-                 max_bits_per_cycle: float | None = None, trace_latency: bool = True) -> Totals:
+                 max_bits_per_cycle: float | None = None, trace_latency: bool = True,
+                 fifo_limits: dict[str, float] | None = None) -> Totals:
         """Totals of one design point; with `max_bits_per_cycle` (the platform's off-chip bandwidth)
         the II is slowed to what DRAM can feed. Without `trace_latency` the first inference's latency is
         not traced (a search comparing IIs and resources needs none) and `latency_cycles` is the
-        coarser II + pipeline depth."""
+        coarser II + pipeline depth. With `respect_ir_depths` the FIFOs have (at least) their IR depths and
+        their IR memories; given the budget `fifo_limits` (per resource), the others move out of BRAM while it
+        is over (analyses/fifo_memory.py)."""
         costs = tuple(m.cost(*choice) for m, choice in zip(self.nodes, choices))  # (folding, memory[, mult, on_chip])
         converters = self.converters(choices)
         on_edge = {c.edge: c for c in converters}
@@ -257,7 +264,6 @@ class Network:
         arrival = [0.0] * n  # fraction of an inference pushed in before the node's first output
         latency = [0] * n
         fifo_depths: dict[int, int] = {}
-        fifo_bram = fifo_lut = 0
         for i in range(n):
             ins, cost = self.in_edges[i], costs[i]
             # when each input is in far enough for the node to start: its producer's arrival, later by
@@ -282,26 +288,29 @@ class Network:
                         depth = max(need, edge.ir_depth) if respect_ir_depths else need
                         if depth > DEFAULT_FIFO_DEPTH:
                             fifo_depths[e] = depth
-                            blocks, luts = fifo_memory(depth, edge.bits, lanes)
-                            fifo_bram += blocks
-                            fifo_lut += luts
             else:
                 first_in = 0.0
                 latency[i] = cost.depth
             arrival[i] = first_in + cost.fill
         if respect_ir_depths:
             for i, edge in enumerate(self.edges):
-                if i not in fifo_depths and edge.ir_depth > DEFAULT_FIFO_DEPTH:
+                if i not in fifo_depths and (edge.ir_depth > DEFAULT_FIFO_DEPTH or edge.ir_memory != "auto"):
                     fifo_depths[i] = edge.ir_depth
-                    blocks, luts = fifo_memory(edge.ir_depth, edge.bits, costs[edge.producer].out_lanes)
-                    fifo_bram += blocks
-                    fifo_lut += luts
         cycles = [c.cycles for c in costs]
         for c in converters:  # a converter is named after, and counted as the bottleneck of, its consumer
             cycles[self.edges[c.edge].consumer] = max(cycles[self.edges[c.edge].consumer], c.cycles)
         compute_ii = network_ii(cycles)
         first_latency = self._first_latency(costs, on_edge) if trace_latency else 0
         conv_lut, conv_ff = (sum(x) for x in zip((0, 0), *(c.logic() for c in converters)))
+        used = {"bram18": sum(c.bram18 for c in costs), "uram": sum(c.uram for c in costs),
+                "lut": sum(c.lut for c in costs) + conv_lut}  # by the nodes and the lane converters
+        fifo_memories = self._fifo_memories(fifo_depths, costs, respect_ir_depths, fifo_limits, used)
+        fifo_bram = fifo_uram = fifo_lut = 0
+        for e, depth in fifo_depths.items():
+            edge = self.edges[e]
+            blocks, urams, luts = fifo_memory(depth, edge.bits, costs[edge.producer].out_lanes,
+                                              fifo_memories.get(e, "auto"))
+            fifo_bram, fifo_uram, fifo_lut = fifo_bram + blocks, fifo_uram + urams, fifo_lut + luts
         offchip = sum(c.offchip_bits for c in costs)
         ii = compute_ii
         if max_bits_per_cycle and compute_ii:
@@ -310,10 +319,27 @@ class Network:
         return Totals(
             costs=costs, ii=ii, bottleneck=cycles.index(compute_ii), offchip_bits=offchip, compute_ii=compute_ii, depth_cycles=max(latency),
             fifo_depths=fifo_depths, fifo_bram18=fifo_bram, fifo_lut=fifo_lut, first_latency=first_latency,
-            dsp=sum(c.dsp for c in costs), bram18=sum(c.bram18 for c in costs) + fifo_bram,
-            uram=sum(c.uram for c in costs), lut=sum(c.lut for c in costs) + fifo_lut + conv_lut,
-            ff=sum(c.ff for c in costs) + conv_ff, converters=converters,
+            dsp=sum(c.dsp for c in costs), bram18=used["bram18"] + fifo_bram,
+            uram=used["uram"] + fifo_uram, lut=used["lut"] + fifo_lut,
+            ff=sum(c.ff for c in costs) + conv_ff, converters=converters, fifo_uram=fifo_uram,
+            fifo_memories=fifo_memories,
         )
+
+    def _fifo_memories(self, depths: dict[int, int], costs: tuple[NodeCost, ...], respect_ir: bool,
+                       limits: dict[str, float] | None, used: dict[str, int]) -> dict[int, str]:
+        """Each FIFO's memory where not auto: the IR's (with `respect_ir`), then the storage rule's for the others
+        within `limits` (`used`: the BRAM18, URAM and LUT of the nodes and lane converters)."""
+        fixed = {e: self.edges[e].ir_memory for e in depths if respect_ir and self.edges[e].ir_memory != "auto"}
+        free = [e for e in depths if e not in fixed]
+        if not limits or not free:
+            return fixed
+        width = {e: self.edges[e].bits * max(1, costs[self.edges[e].producer].out_lanes) for e in depths}
+        used = dict(used)
+        for e in depths:
+            for k, amount in zip(("bram18", "uram", "lut"), fifo_blocks(width[e], depths[e], fixed.get(e, "auto"))):
+                used[k] += amount
+        placed = place_fifos([(width[e], depths[e]) for e in free], used, limits)
+        return fixed | {e: memory for e, memory in zip(free, placed) if memory != "auto"}
 
 
     def paced_cycles(self, i: int, folding: tuple[int, ...], conv: Converter) -> int:
@@ -392,11 +418,9 @@ class Network:
         return int(round(max(last)))
 
 
-def fifo_memory(depth: int, bits: int, lanes: int) -> tuple[int, int]:
-    """(BRAM18, LUT) of a FIFO of `depth` beats of `lanes` elements each."""
-    width = bits * max(1, lanes)
-    blocks = bram18(width, depth, fifo=True)
-    return blocks, 0 if blocks else lutram_luts(width, depth)
+def fifo_memory(depth: int, bits: int, lanes: int, memory: str = "auto") -> tuple[int, int, int]:
+    """(BRAM18, URAM, LUT) of a FIFO of `depth` beats of `lanes` elements each in `memory`."""
+    return fifo_blocks(bits * max(1, lanes), depth, memory)
 
 
 def recorded_platform(module: ModuleOp) -> str | None:

@@ -50,9 +50,12 @@ def breakdown(network: Network, choices, totals) -> dict[str, list[int]]:
     for index, depth in totals.fifo_depths.items():
         edge = network.edges[index]
         lanes = max(1, totals.costs[edge.producer].out_lanes)
-        blocks, luts = fifo_memory(depth, edge.bits, lanes)
-        part = parts[f"skip FIFOs to {network.nodes[edge.consumer].op_name.removeprefix('dataflow.')}"]
+        memory = totals.fifo_memories.get(index, "auto")
+        blocks, urams, luts = fifo_memory(depth, edge.bits, lanes, memory)
+        where = "" if memory == "auto" else f" in {memory}"
+        part = parts[f"skip FIFOs to {network.nodes[edge.consumer].op_name.removeprefix('dataflow.')}{where}"]
         part[0] += blocks
+        part[1] += urams
         part[2] += luts
         part[3] += depth * edge.bits * lanes
     return parts

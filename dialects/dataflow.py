@@ -37,6 +37,10 @@ MULT_IMPLS = ("dsp", "lut")
 # of its parallel multipliers kept on DSPs, the rest in fabric. Absent: all of them in fabric.
 DSP_SHARE_ATTR = "dataflow.dsp_share"
 
+# a stream's FIFO memory (StreamType `memory`): `auto` leaves it to Vitis HLS (shift registers or LUTRAM when
+# small, else BRAM); uram and lutram bind it there (`bind_storage type=fifo impl=...`, UG1399)
+FIFO_MEMORIES = ("auto", "uram", "lutram")
+
 MAX_FIXED_WIDTH = 64  # codes are int64 in the CPU reference
 MAX_INT_BITS = 64  # ap_fixed takes integer bits beyond the width (fixed<4, 6>), but fixed<8, 70> aborts csim
 MAX_FIFO_DEPTH = 2**24  # 16 M words: beyond any on-chip memory of the supported boards (platforms/*.json)
@@ -122,11 +126,13 @@ class StreamType(ParametrizedAttribute, TypeAttribute):
     """A FIFO carrying one inference's tensor of `shape` (stream order) in `element_type` numbers.
 
     Syntax `!dataflow.stream<1x32x32x3xf32>`; a FIFO deeper than the default 2 words prints its
-    depth: `!dataflow.stream<1x8x8x16xf32, depth 512>`.
+    depth: `!dataflow.stream<1x8x8x16xf32, depth 512>`, and one bound to a memory (one of FIFO_MEMORIES
+    but `auto`) that memory: `!dataflow.stream<1x8x8x16xf32, depth 512, uram>`.
 
     `depth` is in beats: words of the stream as built (one `dfcc::vec` of its producer's lanes, one
     hls::stream element, so the HLS STREAM pragma's depth). The estimate's FIFO memory, the
-    simulation and FIFO sizing all count in beats.
+    simulation and FIFO sizing all count in beats. `memory` is where the FIFO lives, which the estimate
+    costs (hardware/memory.py `fifo_blocks`) and the HLS design binds.
     """
 
     name = "dataflow.stream"
@@ -134,9 +140,10 @@ class StreamType(ParametrizedAttribute, TypeAttribute):
     shape: ArrayAttr[IntAttr]
     element_type: Attribute
     depth: IntAttr
+    memory: StringAttr
 
-    def __init__(self, shape: Sequence[int], element_type: Attribute, depth: int = 2):
-        super().__init__(ArrayAttr([IntAttr(d) for d in shape]), element_type, IntAttr(depth))
+    def __init__(self, shape: Sequence[int], element_type: Attribute, depth: int = 2, memory: str = "auto"):
+        super().__init__(ArrayAttr([IntAttr(d) for d in shape]), element_type, IntAttr(depth), StringAttr(memory))
 
     def get_shape(self) -> tuple[int, ...]:
         return tuple(d.data for d in self.shape.data)
@@ -149,16 +156,21 @@ class StreamType(ParametrizedAttribute, TypeAttribute):
         return count
 
     def with_element_type(self, element_type: Attribute) -> StreamType:
-        return StreamType(self.get_shape(), element_type, self.depth.data)
+        return StreamType(self.get_shape(), element_type, self.depth.data, self.memory.data)
 
     def with_depth(self, depth: int) -> StreamType:
-        return StreamType(self.get_shape(), self.element_type, depth)
+        return StreamType(self.get_shape(), self.element_type, depth, self.memory.data)
+
+    def with_memory(self, memory: str) -> StreamType:
+        return StreamType(self.get_shape(), self.element_type, self.depth.data, memory)
 
     def verify(self) -> None:
         if any(d.data <= 0 for d in self.shape.data):
             raise VerifyException(f"stream dimensions must be static and positive, got {self.get_shape()}")
         if not 1 <= self.depth.data <= MAX_FIFO_DEPTH:
             raise VerifyException(f"stream depth must be in 1..{MAX_FIFO_DEPTH} (2^24), got {self.depth.data}")
+        if self.memory.data not in FIFO_MEMORIES:
+            raise VerifyException(f"stream memory must be one of {', '.join(FIFO_MEMORIES)}, got '{self.memory.data}'")
         if not isinstance(self.element_type, Float32Type | Float64Type | IntegerType | FixedType):
             raise VerifyException(f"stream elements must be f32, f64, an integer or !dataflow.fixed, got {self.element_type}")
 
@@ -166,17 +178,21 @@ class StreamType(ParametrizedAttribute, TypeAttribute):
     def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
         with parser.in_angle_brackets():
             shape, element_type = parser.parse_ranked_shape()
-            depth = 2
-            if parser.parse_optional_punctuation(",") is not None:
-                parser.parse_keyword("depth")
-                depth = parser.parse_integer(allow_boolean=False, allow_negative=False)
-        return (ArrayAttr([IntAttr(d) for d in shape]), element_type, IntAttr(depth))
+            depth, memory = 2, "auto"
+            while parser.parse_optional_punctuation(",") is not None:
+                if parser.parse_optional_keyword("depth") is not None:
+                    depth = parser.parse_integer(allow_boolean=False, allow_negative=False)
+                else:
+                    memory = parser.parse_identifier(f" (a stream's depth N or memory: {', '.join(FIFO_MEMORIES)})")
+        return (ArrayAttr([IntAttr(d) for d in shape]), element_type, IntAttr(depth), StringAttr(memory))
 
     def print_parameters(self, printer: Printer) -> None:
         printer.print_string("<" + "".join(f"{d}x" for d in self.get_shape()))
         printer.print_attribute(self.element_type)
         if self.depth.data != 2:
             printer.print_string(f", depth {self.depth.data}")
+        if self.memory.data != "auto":
+            printer.print_string(f", {self.memory.data}")
         printer.print_string(">")
 
 

@@ -53,6 +53,23 @@ def lutram_luts(width: int, depth: int) -> int:
     return -(-width * depth // 64)
 
 
+def lutram_fifo_luts(width: int, depth: int) -> int:
+    """LUTs of a FIFO bound to LUTRAM: simple dual-port RAM64M8s (one write port, one read port)."""
+    # UG574 (RAM64M8): 8 LUT6s of a SLICEM make a 64-deep x 7-bit simple dual-port RAM
+    return -(-width // 7) * -(-depth // LUTRAM_DEPTH) * 8
+
+
+def fifo_blocks(width: int, depth: int, memory: str = "auto") -> tuple[int, int, int]:
+    """(BRAM18, URAM288, LUT) of a width x depth FIFO in `memory` (dialects/dataflow.py FIFO_MEMORIES): the
+    one statement of what a stream's FIFO takes, read by the estimate and bound by the HLS design alike."""
+    if memory == "uram":  # UG573: URAM288 is 72 x 4096 only; wider words take blocks side by side
+        return 0, uram(width, depth), 0
+    if memory == "lutram":
+        return 0, 0, lutram_fifo_luts(width, depth)
+    blocks = bram18(width, depth, fifo=True)  # auto: Vitis HLS's choice, BRAM unless small (FIFO_SRL_DEPTH)
+    return blocks, 0, 0 if blocks else lutram_luts(width, depth)
+
+
 def lane_banks(lanes: int, depth: int) -> int:
     """Memories a buffer whose lanes are all read and written each cycle at one address (window.h's line
     buffer and window registers) is built as: one, its lanes packed into a word, unless it is shallower than

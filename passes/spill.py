@@ -93,7 +93,7 @@ def skip_fifos(network: Network, totals: Totals) -> list[SkipFifo]:
         if len(network.in_edges[edge.consumer]) < 2 or network.nodes[edge.producer].elastic:
             continue
         lanes = totals.costs[edge.producer].out_lanes
-        blocks, luts = fifo_memory(depth, edge.bits, lanes)
+        blocks, _, luts = fifo_memory(depth, edge.bits, lanes, totals.fifo_memories.get(e, "auto"))
         if blocks or luts:
             ring_bram, ring = ring_adapters(max(1, lanes), edge.bits)
             out.append(SkipFifo(e, blocks, luts, evicted_stream_bits(edge.elements, edge.bits), ring_bram, ring.lut))
@@ -203,7 +203,7 @@ def place_weights(network: Network, choices: list[Choice], totals: Totals, limit
         for k in PLACED:
             used[k] += getattr(after, k) - getattr(costs[i], k)
         costs[i] = after
-    placed = network.evaluate(current, max_bits_per_cycle=platform.bandwidth_bits_per_cycle)
+    placed = network.evaluate(current, max_bits_per_cycle=platform.bandwidth_bits_per_cycle, fifo_limits=limits)
     fits = not placed.overshoot({k: limits[k] for k in RESOURCES}) and placed.offchip_bits <= limits["offchip_bits"]
     return (current, placed) if fits else None
 

@@ -21,10 +21,11 @@ from dfcc.driver.pipeline import parse_pipeline  # noqa: E402
 from dfcc.examples.models import MODELS  # noqa: E402
 from dfcc.frontends.mlir import make_context, parse_module  # noqa: E402
 from dfcc.frontends.torch import import_module  # noqa: E402
-from dfcc.dialects.dataflow import DSP_SHARE_ATTR, MULT_IMPL_ATTR, NodeOp  # noqa: E402
+from dfcc.dialects.dataflow import DSP_SHARE_ATTR, MULT_IMPL_ATTR, NodeOp, StreamType  # noqa: E402
 from dfcc.backends.hls.emit import emit_design  # noqa: E402
 from dfcc.kinds.cost import node_cost  # noqa: E402
 from xdsl.dialects.builtin import IntegerAttr, StringAttr, i64  # noqa: E402
+from xdsl.rewriter import Rewriter  # noqa: E402
 from dfcc.kinds import KINDS  # noqa: E402
 from tests.hls_unsupported import HLS_CSIM_ELSEWHERE, HLS_UNSUPPORTED  # noqa: E402
 from dfcc.passes.registry import get_pass  # noqa: E402
@@ -114,6 +115,23 @@ def test_split_multipliers_bit_exact():
     for op in split:
         assert f"dfcc::split_mul<{node_cost(op).multipliers // 2}>" in top
     inputs = [x.numpy() for x in MODELS["cnn"].inputs(seed=1)]
+    result = csim(module, inputs)
+    assert result.warnings == [], result.warnings
+    for out, ref in zip(result.outputs, run_reference(module, inputs)):
+        assert np.array_equal(out, ref), f"{np.sum(out != ref)} of {out.size} values differ"
+
+
+def test_uram_fifos_bit_exact():
+    """Skip FIFOs bound to URAM (`dataflow.stream` memory, BIND_STORAGE type=fifo): C simulation does not model
+    storage, but the bound design must compile and compute the same."""
+    module = compiled("basic_block_strided", FIXED)
+    deep = [v for op in module.walk() for v in op.results if isinstance(v.type, StreamType) and v.type.depth.data > 2]
+    assert deep
+    for value in deep:
+        Rewriter.replace_value_with_new_type(value, value.type.with_memory("uram"))
+    module.verify()
+    assert emit_design(module).files["top.cpp"].count("type=fifo impl=uram") == len(deep)
+    inputs = [x.numpy() for x in MODELS["basic_block_strided"].inputs(seed=1)]
     result = csim(module, inputs)
     assert result.warnings == [], result.warnings
     for out, ref in zip(result.outputs, run_reference(module, inputs)):

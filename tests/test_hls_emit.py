@@ -140,6 +140,18 @@ def test_weights_memory_becomes_bind_storage(tmp_path):
         assert top.count("BIND_STORAGE") == 2
 
 
+@pytest.mark.parametrize("memory", ["uram", "lutram"])
+def test_fifo_memory_becomes_bind_storage(tmp_path, memory):
+    """A stream whose type names a memory is bound there (UG1399: BIND_STORAGE type=fifo on an hls::stream);
+    the others are left to Vitis HLS."""
+    path = tmp_path / f"{memory}.mlir"
+    path.write_text(SMALL.read_text().replace("depth 40>", f"depth 40, {memory}>"))
+    top = emit_design(read_module(str(path))).files["top.cpp"]
+    assert (f"DFCC_HLS(STREAM variable=s_fork0_1 depth=40)\n"
+            f"    DFCC_HLS(BIND_STORAGE variable=s_fork0_1 type=fifo impl={memory})") in top
+    assert top.count("type=fifo") == 1
+
+
 @pytest.mark.parametrize("model, node, why", [
     (SMALL, "conv0", "need fixed-point weights"),
     (SMALL.parent.parent / "sparsity" / "linear.mlir", "linear0", "dense conv and linear nodes only"),

@@ -51,6 +51,8 @@ def test_templates_are_valid():
         ({"fork_attrs": ", coarse = -8"}, "coarse=-8 does not divide 8"),
         ({"reduce_attrs": ", coarse = 3"}, "coarse=3 does not divide 8"),
         ({"depth": f", depth {2**24 + 1}"}, "stream depth must be in 1..16777216"),
+        ({"depth": ", depth 40, sram"}, "stream memory must be one of auto, uram, lutram, got 'sram'"),
+        ({"depth": ", bram"}, "stream memory must be one of auto, uram, lutram, got 'bram'"),
         ({"elem": "f16"}, "stream elements must be f32, f64, an integer or !dataflow.fixed"),
         ({"elem": "index"}, "stream elements must be f32, f64, an integer or !dataflow.fixed"),
         ({"elem": "!dataflow.fixed<8, 70>"}, "fixed<8, 70>: integer bits must be in -64..64"),

@@ -122,6 +122,7 @@ class Estimate:
         p, t = self.platform, self.totals
         fifos = [{"from": self.network.nodes[self.network.edges[e].producer].name,
                   "to": self.network.nodes[self.network.edges[e].consumer].name, "depth": d}
+                 | ({"memory": t.fifo_memories[e]} if e in t.fifo_memories else {})
                  for e, d in sorted(t.fifo_depths.items())]
         return {
             "platform": {"name": p.name, **{RESOURCE_LABELS[k]: getattr(p, k) for k in RESOURCES},
@@ -174,7 +175,7 @@ class Estimate:
                           f"{row['share']:.0%}", f"{r['DSP']:,}", f"{r['BRAM18']:,}", f"{r['URAM']:,}",
                           f"{r['LUT']:,}", f"{r['FF']:,}", f"{row['offchip_gbps']:,.2f}" if row["offchip_gbps"] else "")
         if t.fifo_depths:
-            table.add_row("(FIFOs)", f"{len(t.fifo_depths)} sized", "", "", "", "0", f"{t.fifo_bram18:,}", "0",
+            table.add_row("(FIFOs)", f"{len(t.fifo_depths)} sized", "", "", "", "0", f"{t.fifo_bram18:,}", f"{t.fifo_uram:,}",
                           f"{t.fifo_lut:,}", "0", "")
         if t.converters:
             lut, ff = (sum(x) for x in zip(*(c.logic() for c in t.converters)))

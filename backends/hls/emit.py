@@ -1,7 +1,8 @@
 """Dataflow IR -> Vitis HLS C++: one stage per node inside a DATAFLOW top function.
 
 `emit_design(module)` returns the generated files (top.h, top.cpp, weights/*.h) as text. Every
-stream SSA value becomes an `hls::stream<dfcc::vec<T, P> >` with the FIFO depth of its type; every
+stream SSA value becomes an `hls::stream<dfcc::vec<T, P> >` with the FIFO depth of its type (and, bound to
+URAM or LUTRAM, the memory of its type: `bind_storage type=fifo`, UG1399); every
 node's kind writes its stage (`NodeKind.emit_hls`, in kinds/<kind>.py): one call of a kernel from
 include/dfcc (conv, linear, pools, fork, ...) or of a stage function it generates (maps,
 reductions, pad, slice), with map bodies as functor structs. Sources and sinks are the AXI-stream
@@ -56,6 +57,7 @@ class Stream:
     lanes: int
     depth: int
     shape: tuple[int, ...]
+    memory: str = "auto"  # StreamType.memory
 
     @property
     def cpp(self) -> str:
@@ -152,7 +154,7 @@ class Emitter:
             port.lanes = lanes
             return Stream(port.name, port.elem, lanes, 0, port.shape)
         s = Stream(self.unique(base), cpp_type(value_type.element_type), lanes,
-                   value_type.depth.data if depth is None else depth, value_type.get_shape())
+                   value_type.depth.data if depth is None else depth, value_type.get_shape(), value_type.memory.data)
         self.decls.append(s)
         return s
 
@@ -385,6 +387,8 @@ class Emitter:
         for s in self.decls:
             body.append(f"    {s.cpp} {s.name}(\"{s.name}\");")
             body.append(f"    {HLS}(STREAM variable={s.name} depth={s.depth})")
+            if s.memory != "auto":  # UG1399 BIND_STORAGE: a stream is a FIFO, impl uram or lutram
+                body.append(f"    {HLS}(BIND_STORAGE variable={s.name} type=fifo impl={s.memory})")
         body.append("")
         body.extend("    " + call for call in self.calls)
         top_cpp = "\n".join([

@@ -1,0 +1,47 @@
+"""Where deep stream FIFOs live: out of BRAM, into URAM (or LUTRAM when shallow), while BRAM binds.
+
+A skip connection's FIFO holds a few hundred beats of a wide word (ResNet-50's at 16 bits: 2,048-bit beats,
+about 200 deep), so in BRAM18 it takes ceil(2048/36) = 57 blocks a FIFO, each an eighth to a half full. A
+URAM288 is 72 bits wide and 4,096 deep (UG573), so the same FIFO takes 29 URAMs, and a board with URAM to spare
+(U250: 1,280) holds them there for free; a FIFO no deeper than a LUT RAM (64 words) fits LUTRAM.
+`place_fifos` is the rule: the estimate's network totals apply it (analyses/network.py, `fifo_limits`), so a
+search sees the BRAM it frees, and the memory it picks is the stream type's `memory`, which the HLS design binds.
+"""
+
+from __future__ import annotations
+
+from dfcc.hardware.memory import LUTRAM_DEPTH, fifo_blocks
+
+_OTHER = {"uram": "uram", "lutram": "lut"}  # the resource a FIFO moved out of BRAM takes instead
+
+
+def place_fifos(fifos: list[tuple[int, int]], used: dict[str, float], limits: dict[str, float]) -> list[str]:
+    """The memory of each (width, depth) FIFO (dialects/dataflow.py FIFO_MEMORIES), given the design's
+    `used` BRAM18, URAM and LUT with every FIFO in `auto` memory and the `limits` of each.
+
+    While BRAM18 is over its limit, FIFOs move to URAM, or to LUTRAM if at most LUTRAM_DEPTH deep, keeping that
+    resource within its limit: the most BRAM18 freed per share of the other resource's limit first. A design
+    whose BRAM fits keeps every FIFO where Vitis HLS puts it (`auto`)."""
+    chosen = ["auto"] * len(fifos)
+    if used["bram18"] <= limits["bram18"]:
+        return chosen
+    moves = []
+    for i, (width, depth) in enumerate(fifos):
+        bram = fifo_blocks(width, depth)[0]  # a FIFO in BRAM takes no LUTs
+        if not bram:
+            continue
+        for memory in ("uram", "lutram") if depth <= LUTRAM_DEPTH else ("uram",):
+            resource = _OTHER[memory]
+            _, uram, luts = fifo_blocks(width, depth, memory)
+            amount = uram if memory == "uram" else luts
+            if limits[resource] > 0:
+                moves.append((-bram * limits[resource] / max(amount, 1), i, memory, bram, resource, amount))
+    used = dict(used)
+    for _, i, memory, bram, resource, amount in sorted(moves):
+        if used["bram18"] <= limits["bram18"]:
+            break
+        if chosen[i] == "auto" and used[resource] + amount <= limits[resource]:
+            chosen[i] = memory
+            used["bram18"] -= bram
+            used[resource] += amount
+    return chosen
