@@ -23,8 +23,9 @@ throughput, of the board's bandwidth, and "mem fps" the roofline's bandwidth roo
 bandwidth / bits moved per inference (a design at it is DRAM-bound, binding "DRAM bandwidth").
 ratio = bound / II for each bound (1.0: the design is at the bound; issue 14 asks >= 0.8). "binding"
 names what sets the II: a node already at its fastest folding (a data-movement kind with one lane, or
-a stage at one pixel per cycle), else the resource closest to its budget at that design. Narrow rows (--bits 8/4) set every stream
-and weight to that width directly (emulated, no calibration), as bench_explore does.
+a stage at one pixel per cycle), else the resource closest to its budget at that design. Every row sets each stream
+and weight to --bits wide fixed point directly (emulated, no calibration), as bench_explore does: a float model's
+weights cannot stream from DRAM (explore's off-chip-weights=auto keeps them on chip), fixed-point ones can.
 --breakdown follows each row with where its device ratio goes (issue 14): the multipliers built (on DSPs, in
 fabric) against the device's multiplier capacity, the share of their cycles doing useful MACs at the II and the
 idle rest (multiplier-cycles of nodes faster than the II, and of steps within a node's own cycles left partly idle
@@ -110,8 +111,7 @@ def main() -> None:
           f"{'ratio':>6s} {'DDR Gbps':>13s} {'mem fps':>10s} {'explore':>8s}  binding")
     for name in args.models.split(","):
         module = lowered(name, args.cache)
-        if args.bits != 16:
-            emulate_bits(module, args.bits)
+        emulate_bits(module, args.bits)
         network = Network.from_module(module)
         for board in args.boards.split(","):
             platform = load_platform(board)
@@ -133,8 +133,7 @@ def _off_chip_row(name: str, network: Network, platform, args) -> None:
     """The row of `name` explored with its weights allowed off chip and its paying skips evicted to DRAM."""
     start, u = time.perf_counter(), args.utilisation
     spilled = lowered(name, args.cache)
-    if args.bits != 16:
-        emulate_bits(spilled, args.bits)
+    emulate_bits(spilled, args.bits)
     evict_paying_skips(spilled, platform, u)
     explored = Network.from_module(spilled)
     try:
