@@ -239,30 +239,38 @@ def tile_pixels_read(op: ConvOp, tile: int) -> np.ndarray:
     return _tile_pixel(op, np.arange(tile - 1, ho * wo, tile), last=True)
 
 
-def tile_buffer_depth(op: ConvOp, tile: int, banks: tuple[int, int] | None = None) -> int:
-    """Pixels each bank of conv.h conv_mac_tiled's tile buffer holds (`tile_buffer_depth`): the most one tile
-    spans, a ring of pixels for a 1x1 window, else of whole rows, row r in row bank r % KRB (`banks` = (KRB, KCB),
-    default one per row and column of the window span, KRE x KCE), each bank ceil(rows/KRB) rows of ceil(W/KCB)
-    of their pixels."""
-    _, _, w, _ = op.input.type.get_shape()
-    _, ho, wo, _ = op.output.type.get_shape()
+def _span(op: ConvOp) -> tuple[int, int]:
+    """Rows and columns of the input a window spans (a dilated one dilation*(K-1)+1)."""
     (kr, kc), _, (dr, dc), _ = op.window_geometry()
-    kre, kce = dr * (kr - 1) + 1, dc * (kc - 1) + 1
-    krb, kcb = (kre, kce) if banks is None else banks
-    most = max(1, int((tile_pixels_read(op, tile) - _tile_pixel(op, np.arange(0, ho * wo, tile), last=False)).max()))
+    return dr * (kr - 1) + 1, dc * (kc - 1) + 1
+
+
+def _tile_most(op: ConvOp, tile: int) -> int:
+    """The most input pixels one tile's buffer spans, from its first window's first row (first pixel for a 1x1
+    window) to `tile_pixels_read`."""
+    _, ho, wo, _ = op.output.type.get_shape()
+    return max(1, int((tile_pixels_read(op, tile) - _tile_pixel(op, np.arange(0, ho * wo, tile), last=False)).max()))
+
+
+def _bank_depth(op: ConvOp, most: int, banks: tuple[int, int]) -> int:
+    w, (kre, kce), (krb, kcb) = op.input.type.get_shape()[2], _span(op), banks
     if kre == kce == 1:
         return most
     return -(-(-(-most // w)) // krb) * -(-w // kcb)
 
 
-def tile_buffer_cost(op: ConvOp, lanes_in: int, tile: int, banks: tuple[int, int]) -> tuple[int, int]:
-    """(BRAM18, LUT) of conv.h conv_mac_tiled's tile buffer in KRB x KCB `banks` and of the selection forming
-    each window from their reads (`tile_banks`)."""
-    _, _, _, c = op.input.type.get_shape()
-    (kr, kc), _, (dr, dc), _ = op.window_geometry()
-    kre, kce = dr * (kr - 1) + 1, dc * (kc - 1) + 1
-    krb, kcb = banks
-    bits, depth = lanes_in * stream_bits(op.input), tile_buffer_depth(op, tile, banks) * (c // lanes_in)
+def tile_buffer_depth(op: ConvOp, tile: int, banks: tuple[int, int] | None = None) -> int:
+    """Pixels each bank of conv.h conv_mac_tiled's tile buffer holds (`tile_buffer_depth`): the most one tile
+    spans, a ring of pixels for a 1x1 window, else of whole rows, row r in row bank r % KRB (`banks` = (KRB, KCB),
+    default one per row and column of the window span, KRE x KCE), each bank ceil(rows/KRB) rows of ceil(W/KCB)
+    of their pixels."""
+    return _bank_depth(op, _tile_most(op, tile), _span(op) if banks is None else banks)
+
+
+def _buffer_cost(op: ConvOp, lanes_in: int, most: int, banks: tuple[int, int]) -> tuple[int, int]:
+    (kr, kc), (kre, kce), (krb, kcb) = op.ints_prop("kernel"), _span(op), banks
+    bits = lanes_in * stream_bits(op.input)
+    depth = _bank_depth(op, most, banks) * (op.input.type.get_shape()[3] // lanes_in)  # CI-word beats
     column_reads = (kce - 1) // kcb + 1  # each bank's reads a cycle: ceil(KRE/KRB) x ceil(KCE/KCB), at most 2
     if ((kre - 1) // krb + 1) * column_reads == 1:
         bank_bram, bank_lut = array_cost(bits, depth)
@@ -275,15 +283,23 @@ def tile_buffer_cost(op: ConvOp, lanes_in: int, tile: int, banks: tuple[int, int
     return krb * kcb * bank_bram, krb * kcb * bank_lut + select
 
 
-def tile_banks(op: ConvOp, lanes_in: int, tile: int) -> tuple[int, int]:
-    """(KRB, KCB), the row and column banks of conv.h conv_mac_tiled's tile buffer: one per row and column of the
-    window span (KRE x KCE, each bank read once a cycle), or half as many of one of them (each read on both
-    ports), whichever takes the fewest BRAM18, then LUTs: halving rows (or columns) halves the banks whose
-    depth rounds up to a BRAM18's, and a ring of rows in ceil(rows/KRB) rounds wastes fewer rows."""
-    (kr, kc), _, (dr, dc), _ = op.window_geometry()
-    kre, kce = dr * (kr - 1) + 1, dc * (kc - 1) + 1
-    options = dict.fromkeys([(kre, kce), (-(-kre // 2), kce), (kre, -(-kce // 2))])
-    return min(options, key=lambda banks: tile_buffer_cost(op, lanes_in, tile, banks))
+def tile_buffer_cost(op: ConvOp, lanes_in: int, tile: int, banks: tuple[int, int]) -> tuple[int, int]:
+    """(BRAM18, LUT) of conv.h conv_mac_tiled's tile buffer in KRB x KCB `banks` and of the selection forming
+    each window from their reads (`tile_buffer`)."""
+    return _buffer_cost(op, lanes_in, _tile_most(op, tile), banks)
+
+
+def tile_buffer(op: ConvOp, lanes_in: int, tile: int) -> tuple[tuple[int, int], int, int]:
+    """((KRB, KCB), BRAM18, LUT): the row and column banks of conv.h conv_mac_tiled's tile buffer and their cost.
+    One bank per row and column of the window span (KRE x KCE, each read once a cycle), or half as many of one
+    of them (each read on both ports), whichever takes the fewest BRAM18, then LUTs: halving rows (or columns)
+    halves the banks whose depth rounds up to a BRAM18's, and a ring of rows in ceil(rows/KRB) wastes fewer rows."""
+    kre, kce = _span(op)
+    most = _tile_most(op, tile)
+    options = {banks: _buffer_cost(op, lanes_in, most, banks)
+               for banks in ((kre, kce), (-(-kre // 2), kce), (kre, -(-kce // 2)))}
+    banks = min(options, key=options.get)
+    return (banks, *options[banks])
 
 
 def whole_pixels(op: ConvOp, f: Mapping[str, int]) -> bool:
@@ -354,6 +370,9 @@ class Conv(NodeKind):
             return sliding_window_cost(h, w, c, kr_span, kc_span + (px - 1) * sc, (pt, pb, pl, pr), d_bits, ci, cg,
                                        line_buffer_on_chip=not evicted)
 
+        # per (input lanes, tile): the tile buffer's cost and the input pixels in it when the first tile's MACs start
+        buffers: dict[tuple[int, int], tuple[tuple[int, int], int]] = {}
+
         def tiled(cost: NodeCost, folding: Folding, tile: int) -> NodeCost:
             """conv.h conv_tiled: `cost` (the same folding, pixel-outer) with a buffer of the tile's input rows
             instead of the window generator, a filter step's accumulators and every output for each pixel of
@@ -362,8 +381,10 @@ class Conv(NodeKind):
             cb, nf, kf = c // li, f // lo, -(-(kr * kc) // folding[3])
             cycles = tiled_conv_cycles(h * w * cb, ho * wo, cb, nf * kf, nf)
             # Zhang et al. (FPGA'15): the tile's input held once (Tn x (S*Tr+K-S) x (S*Tc+K-S) words), here whole
-            # rows in banks of CI words by row and column mod KRB x KCB (array partition, UG1399; tile_banks)
-            buffer_bram, buffer_lut = tile_buffer_cost(op, li, tile, tile_banks(op, li, tile))
+            # rows in banks of CI words by row and column mod KRB x KCB (array partition, UG1399; tile_buffer)
+            if (li, tile) not in buffers:  # explore costs many foldings of each (lanes, tile)
+                buffers[li, tile] = tile_buffer(op, li, tile)[1:], int(tile_pixels_read(op, tile)[0])
+            (buffer_bram, buffer_lut), read = buffers[li, tile]
             # a filter step's accumulators for each pixel of the tile (tile deep) and the tile's outputs once each
             # step is done (NF*tile deep), one memory per filter lane (partitioned: all CO each cycle)
             acc_bram, acc_lut = (lo * n for n in array_cost(a_bits, tile))
@@ -373,7 +394,6 @@ class Conv(NodeKind):
             held_lut = 0 if held_bram else lutram_luts(li * d_bits, held_beats(op, li, tile))
             pixel_acc_lut = lutram_luts(a_bits * lo, nf)  # what conv_mac's accumulators took
             window = generator(folding[0], 1, 1)  # what conv_mac's window generator took
-            read = int(tile_pixels_read(op, tile)[0])  # input pixels in the buffer when the first tile's MACs start
             first_load, compute = read * cb, tile * cb * nf * kf
             return replace(
                 cost, cycles=cycles, depth=first_load + compute + STAGE_PIPELINE_CYCLES, fill=read / (h * w),
@@ -540,6 +560,6 @@ class Conv(NodeKind):
             return
         call = (f"dfcc::conv_px<{geom}, {f}, {groups}, {px}, " if px > 1 else  # P whole pixels per beat
                 f"dfcc::conv_tiled<{geom}, {f}, {lanes_in}, {lanes_out}, {tile}, "
-                f"{', '.join(map(str, tile_banks(op, lanes_in, tile)))}, " if tile > 1 else
+                f"{', '.join(map(str, tile_buffer(op, lanes_in, tile)[0]))}, " if tile > 1 else
                 f"dfcc::conv<{geom}, {f}, {groups}, {lanes_in}, {co}, ")
         em.calls.append(f"{call}{fine}, {types}>({x}, {out.name}, {w_arg}, {b_rom.name});  // {name}")

@@ -16,7 +16,7 @@ from dfcc.hardware.memory import bram18, bram18_two_reads, lutram_luts
 from dfcc.hardware.offchip import conv_weight_sweeps, streamed_weight_bits
 from dfcc.hardware.platforms import load_platform
 from dfcc.kinds import ConvOp
-from dfcc.kinds.conv import tile_banks, tile_buffer_cost, tile_buffer_depth, tile_pixels_read
+from dfcc.kinds.conv import tile_buffer, tile_buffer_cost, tile_buffer_depth, tile_pixels_read
 from dfcc.kinds.cost import describe, node_cost
 from dfcc.passes.explore import apply_design, explore
 from dfcc.passes.quantize import Quantize
@@ -321,10 +321,10 @@ def test_dual_port_banks_by_hand():
     assert tile_buffer_depth(cols, 32) == 2 * 3 and tile_buffer_depth(cols, 32, (3, 2)) == 2 * 4
     assert [tile_buffer_cost(cols, 2, 32, banks)[0] for banks in ((3, 3), (2, 3), (3, 2))] == [9, 12, 6]
     assert tile_buffer_cost(cols, 2, 32, (3, 2))[1] == 3 * 4 * 12 + 9 * 12
-    assert tile_banks(cols, 2, 32) == (3, 2)
+    assert tile_buffer(cols, 2, 32) == ((3, 2), 6, 252)
     assert tile_buffer_depth(rows, 8) == 2 * 3 and tile_buffer_depth(rows, 8, (2, 3)) == 3 * 3
     assert [tile_buffer_cost(rows, 2, 8, banks)[0] for banks in ((3, 3), (2, 3))] == [9, 6]
-    assert tile_banks(rows, 2, 8) == (2, 3)
+    assert tile_buffer(rows, 2, 8)[0] == (2, 3)
     assert bram18_two_reads(36, 512) == 2 and bram18(36, 512) == 1
 
 

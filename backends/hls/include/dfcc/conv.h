@@ -192,7 +192,7 @@ inline int tile_address(int row, int col) {
 // formed from the buffer, accumulating a filter step's CO sums for every pixel of the tile, whose outputs
 // are kept once the step is done, (3) the tile's pixels are written, F/CO beats each.
 // The buffer is banked by (row mod KRB, column mod KCB), KRB x KCB banks: one per row and column of the window
-// span (KRE x KCE) or half as many rows or columns (kinds/conv.py tile_banks: the fewer BRAM18). A window's
+// span (KRE x KCE) or half as many rows or columns (kinds/conv.py tile_buffer: the fewer BRAM18). A window's
 // rows r0 + kr*DR lie in bank (r0 + kr*DR) % KRB, at its read floor(kr*DR/KRB) (rows r0.. in the bank's order),
 // likewise its columns, so each bank is read ceil(KRE/KRB) x ceil(KCE/KCB) times a cycle, at most twice (a
 // BRAM's two ports): each kernel row takes each column read from one of the row banks (KRB:1), each window
