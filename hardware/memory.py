@@ -27,6 +27,16 @@ def bram18(width: int, depth: int, fifo: bool = False) -> int:
     return best
 
 
+def bram18_two_reads(width: int, depth: int) -> int:
+    """BRAM18 blocks for a width x depth memory read at two addresses a cycle (both ports), at its cheapest
+    aspect ratio: what `bram18` counts, without the 36-bit aspect."""
+    # UG573 (block RAM): a RAMB18 is 36 bits wide in simple dual-port mode only (one read port, one write port);
+    # in true dual-port mode, two read ports, it is at most 18 bits wide
+    if width * depth < 1024:
+        return 0
+    return min(-(-width // bw) * -(-depth // bd) for bw, bd in BRAM18_ASPECTS if bw <= 18)
+
+
 def uram(width: int, depth: int) -> int:
     """URAM288 blocks for a width x depth memory (fixed 72 x 4096 aspect)."""
     # fpgaConvNet resource_analytical_model (uram_array_resource_model)
@@ -68,6 +78,12 @@ def fifo_blocks(width: int, depth: int, memory: str = "auto") -> tuple[int, int,
         return 0, 0, lutram_fifo_luts(width, depth)
     blocks = bram18(width, depth, fifo=True)  # auto: Vitis HLS's choice, BRAM unless small (FIFO_SRL_DEPTH)
     return blocks, 0, 0 if blocks else lutram_luts(width, depth)
+
+
+def lutram_two_reads_luts(width: int, depth: int) -> int:
+    """LUTs for a LUTRAM read at two addresses a cycle: a dual-port RAM64X1D takes two LUT6 a bit of 64 words."""
+    # UG574 (distributed RAM): RAM64X1D, one read-write and one read-only port, is two LUT6
+    return 2 * lutram_luts(width, depth)
 
 
 def lane_banks(lanes: int, depth: int) -> int:

@@ -20,7 +20,7 @@ from dfcc.dialects.fixed_point import fixed_of, mac_result
 from dfcc.hardware.cycles import conv_cycles, tiled_conv_cycles, windowed_stage_cycles
 from dfcc.hardware.dsp import conv_multipliers, macs_per_dsp, multiplier_dsp
 from dfcc.hardware.logic import Logic, lut_multiplier, mac_logic, mux_luts, stage_logic
-from dfcc.hardware.memory import bram18, conv_weight_memory, lutram_luts
+from dfcc.hardware.memory import bram18, bram18_two_reads, conv_weight_memory, lutram_luts, lutram_two_reads_luts
 from dfcc.hardware.offchip import DDR_BURST, conv_weight_sweeps, evicted_line_buffer_bits, row_reader_cycles
 from dfcc.kinds.cost import (
     STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, WindowCost, acc_bits, array_cost, folding_of, node_label,
@@ -239,18 +239,67 @@ def tile_pixels_read(op: ConvOp, tile: int) -> np.ndarray:
     return _tile_pixel(op, np.arange(tile - 1, ho * wo, tile), last=True)
 
 
-def tile_buffer_depth(op: ConvOp, tile: int) -> int:
-    """Pixels each bank of conv.h conv_mac_tiled's tile buffer holds (`tile_buffer_depth`): the most one tile
-    spans, a ring of pixels for a 1x1 window, else of whole rows in rounds of the KRE row banks, each bank
-    holding one row of a round, ceil(W/KCE) of its pixels."""
-    _, _, w, _ = op.input.type.get_shape()
-    _, ho, wo, _ = op.output.type.get_shape()
+def _span(op: ConvOp) -> tuple[int, int]:
+    """Rows and columns of the input a window spans (a dilated one dilation*(K-1)+1)."""
     (kr, kc), _, (dr, dc), _ = op.window_geometry()
-    kre, kce = dr * (kr - 1) + 1, dc * (kc - 1) + 1
-    most = max(1, int((tile_pixels_read(op, tile) - _tile_pixel(op, np.arange(0, ho * wo, tile), last=False)).max()))
+    return dr * (kr - 1) + 1, dc * (kc - 1) + 1
+
+
+def _tile_most(op: ConvOp, tile: int) -> int:
+    """The most input pixels one tile's buffer spans, from its first window's first row (first pixel for a 1x1
+    window) to `tile_pixels_read`."""
+    _, ho, wo, _ = op.output.type.get_shape()
+    return max(1, int((tile_pixels_read(op, tile) - _tile_pixel(op, np.arange(0, ho * wo, tile), last=False)).max()))
+
+
+def _bank_depth(op: ConvOp, most: int, banks: tuple[int, int]) -> int:
+    w, (kre, kce), (krb, kcb) = op.input.type.get_shape()[2], _span(op), banks
     if kre == kce == 1:
         return most
-    return -(-(-(-most // w)) // kre) * -(-w // kce)
+    return -(-(-(-most // w)) // krb) * -(-w // kcb)
+
+
+def tile_buffer_depth(op: ConvOp, tile: int, banks: tuple[int, int] | None = None) -> int:
+    """Pixels each bank of conv.h conv_mac_tiled's tile buffer holds (`tile_buffer_depth`): the most one tile
+    spans, a ring of pixels for a 1x1 window, else of whole rows, row r in row bank r % KRB (`banks` = (KRB, KCB),
+    default one per row and column of the window span, KRE x KCE), each bank ceil(rows/KRB) rows of ceil(W/KCB)
+    of their pixels."""
+    return _bank_depth(op, _tile_most(op, tile), _span(op) if banks is None else banks)
+
+
+def _buffer_cost(op: ConvOp, lanes_in: int, most: int, banks: tuple[int, int]) -> tuple[int, int]:
+    (kr, kc), (kre, kce), (krb, kcb) = op.ints_prop("kernel"), _span(op), banks
+    bits = lanes_in * stream_bits(op.input)
+    depth = _bank_depth(op, most, banks) * (op.input.type.get_shape()[3] // lanes_in)  # CI-word beats
+    column_reads = (kce - 1) // kcb + 1  # each bank's reads a cycle: ceil(KRE/KRB) x ceil(KCE/KCB), at most 2
+    if ((kre - 1) // krb + 1) * column_reads == 1:
+        bank_bram, bank_lut = array_cost(bits, depth)
+    else:  # Zhang et al. (FPGA'15) input buffer, its banks read on both ports (UG573 true dual port)
+        bank_bram = bram18_two_reads(bits, depth)
+        bank_lut = 0 if bank_bram else lutram_two_reads_luts(bits, depth)
+    # each kernel row takes each column read from one of the KRB row banks, each window position its pixel from
+    # one of the KCB column banks (mux LUTs, UG574)
+    select = kr * kcb * column_reads * mux_luts(bits, krb) + kr * kc * mux_luts(bits, kcb)
+    return krb * kcb * bank_bram, krb * kcb * bank_lut + select
+
+
+def tile_buffer_cost(op: ConvOp, lanes_in: int, tile: int, banks: tuple[int, int]) -> tuple[int, int]:
+    """(BRAM18, LUT) of conv.h conv_mac_tiled's tile buffer in KRB x KCB `banks` and of the selection forming
+    each window from their reads (`tile_buffer`)."""
+    return _buffer_cost(op, lanes_in, _tile_most(op, tile), banks)
+
+
+def tile_buffer(op: ConvOp, lanes_in: int, tile: int) -> tuple[tuple[int, int], int, int]:
+    """((KRB, KCB), BRAM18, LUT): the row and column banks of conv.h conv_mac_tiled's tile buffer and their cost.
+    One bank per row and column of the window span (KRE x KCE, each read once a cycle), or half as many of one
+    of them (each read on both ports), whichever takes the fewest BRAM18, then LUTs: halving rows (or columns)
+    halves the banks whose depth rounds up to a BRAM18's, and a ring of rows in ceil(rows/KRB) wastes fewer rows."""
+    kre, kce = _span(op)
+    most = _tile_most(op, tile)
+    options = {banks: _buffer_cost(op, lanes_in, most, banks)
+               for banks in ((kre, kce), (-(-kre // 2), kce), (kre, -(-kce // 2)))}
+    banks = min(options, key=options.get)
+    return (banks, *options[banks])
 
 
 def whole_pixels(op: ConvOp, f: Mapping[str, int]) -> bool:
@@ -321,6 +370,9 @@ class Conv(NodeKind):
             return sliding_window_cost(h, w, c, kr_span, kc_span + (px - 1) * sc, (pt, pb, pl, pr), d_bits, ci, cg,
                                        line_buffer_on_chip=not evicted)
 
+        # per (input lanes, tile): the tile buffer's cost and the input pixels in it when the first tile's MACs start
+        buffers: dict[tuple[int, int], tuple[tuple[int, int], int]] = {}
+
         def tiled(cost: NodeCost, folding: Folding, tile: int) -> NodeCost:
             """conv.h conv_tiled: `cost` (the same folding, pixel-outer) with a buffer of the tile's input rows
             instead of the window generator, a filter step's accumulators and every output for each pixel of
@@ -329,11 +381,10 @@ class Conv(NodeKind):
             cb, nf, kf = c // li, f // lo, -(-(kr * kc) // folding[3])
             cycles = tiled_conv_cycles(h * w * cb, ho * wo, cb, nf * kf, nf)
             # Zhang et al. (FPGA'15): the tile's input held once (Tn x (S*Tr+K-S) x (S*Tc+K-S) words), here whole
-            # rows in KR_span x KC_span banks of CI words (array partition by row and column mod the span,
-            # UG1399), each read once a cycle; a kernel row selects among the row banks, a position among the
-            # column banks
-            bank_bram, bank_lut = array_cost(li * d_bits, tile_buffer_depth(op, tile) * cb)
-            select = (kr * kc_span * mux_luts(li * d_bits, kr_span) + kr * kc * mux_luts(li * d_bits, kc_span))
+            # rows in banks of CI words by row and column mod KRB x KCB (array partition, UG1399; tile_buffer)
+            if (li, tile) not in buffers:  # explore costs many foldings of each (lanes, tile)
+                buffers[li, tile] = tile_buffer(op, li, tile)[1:], int(tile_pixels_read(op, tile)[0])
+            (buffer_bram, buffer_lut), read = buffers[li, tile]
             # a filter step's accumulators for each pixel of the tile (tile deep) and the tile's outputs once each
             # step is done (NF*tile deep), one memory per filter lane (partitioned: all CO each cycle)
             acc_bram, acc_lut = (lo * n for n in array_cost(a_bits, tile))
@@ -343,13 +394,11 @@ class Conv(NodeKind):
             held_lut = 0 if held_bram else lutram_luts(li * d_bits, held_beats(op, li, tile))
             pixel_acc_lut = lutram_luts(a_bits * lo, nf)  # what conv_mac's accumulators took
             window = generator(folding[0], 1, 1)  # what conv_mac's window generator took
-            read = int(tile_pixels_read(op, tile)[0])  # input pixels in the buffer when the first tile's MACs start
             first_load, compute = read * cb, tile * cb * nf * kf
-            banks = kr_span * kc_span
             return replace(
                 cost, cycles=cycles, depth=first_load + compute + STAGE_PIPELINE_CYCLES, fill=read / (h * w),
-                bram18=cost.bram18 - window.bram18 + banks * bank_bram + acc_bram + out_bram + held_bram,
-                lut=cost.lut - window.lut + banks * bank_lut + select + acc_lut + out_lut + held_lut - pixel_acc_lut,
+                bram18=cost.bram18 - window.bram18 + buffer_bram + acc_bram + out_bram + held_bram,
+                lut=cost.lut - window.lut + buffer_lut + acc_lut + out_lut + held_lut - pixel_acc_lut,
                 weight_sweeps=conv_weight_sweeps(ho * wo, tile),
                 # the last tile's MACs follow its last input rows; the first output is followed by the other tiles
                 lag=compute, drain=max(0, cycles - first_load - compute), pixel_work=0, burst=0,
@@ -510,6 +559,7 @@ class Conv(NodeKind):
                             f"{types}>({x}, {out.name}, {w_arg}, {b_rom.name}, {', '.join(ring.ports)});  // {name}")
             return
         call = (f"dfcc::conv_px<{geom}, {f}, {groups}, {px}, " if px > 1 else  # P whole pixels per beat
-                f"dfcc::conv_tiled<{geom}, {f}, {lanes_in}, {lanes_out}, {tile}, " if tile > 1 else
+                f"dfcc::conv_tiled<{geom}, {f}, {lanes_in}, {lanes_out}, {tile}, "
+                f"{', '.join(map(str, tile_buffer(op, lanes_in, tile)[0]))}, " if tile > 1 else
                 f"dfcc::conv<{geom}, {f}, {groups}, {lanes_in}, {co}, ")
         em.calls.append(f"{call}{fine}, {types}>({x}, {out.name}, {w_arg}, {b_rom.name});  // {name}")

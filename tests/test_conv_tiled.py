@@ -12,11 +12,11 @@ from dfcc.backends.estimate.report import Estimate
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context, parse_module
 from dfcc.hardware.cycles import tiled_conv_cycles
-from dfcc.hardware.memory import lutram_luts
+from dfcc.hardware.memory import bram18, bram18_two_reads, lutram_luts
 from dfcc.hardware.offchip import conv_weight_sweeps, streamed_weight_bits
 from dfcc.hardware.platforms import load_platform
 from dfcc.kinds import ConvOp
-from dfcc.kinds.conv import tile_buffer_depth, tile_pixels_read
+from dfcc.kinds.conv import tile_buffer, tile_buffer_cost, tile_buffer_depth, tile_pixels_read
 from dfcc.kinds.cost import describe, node_cost
 from dfcc.passes.explore import apply_design, explore
 from dfcc.passes.quantize import Quantize
@@ -279,3 +279,63 @@ def test_tiled_uram_words_csim_bit_exact():
     assert "dfcc::weight_rom<3, 4, " in emit_design(module).files["top.cpp"]  # 3 tiles, 4 words
     x = np.random.default_rng(7).standard_normal((1, 4, 6, 6)).astype(np.float32)
     assert np.abs(csim_equals_reference(module, [x], True)).max() > 0
+
+
+def _dual_port_banks() -> str:
+    """cols: 3x3, 256 -> 32 on 8x8 at 2 lanes in, tiles of 32 pixels (4 output rows); rows: 3x3 stride 2, 32 -> 8,
+    tiles of 8 pixels (2 output rows)."""
+    rng = np.random.default_rng(8)
+    w1, w2 = (rng.integers(-6, 7, size=s) / 32.0 for s in ((32, 256, 3, 3), (8, 32, 3, 3)))
+    geometry = 'kernel = array<i64: 3, 3>, stride = array<i64: {s}, {s}>, dilation = array<i64: 1, 1>, pad = array<i64: 1, 1, 1, 1>'
+    return f"""builtin.module attributes {{dataflow.platform = "zcu102"}} {{
+  func.func @main(%a: tensor<1x256x8x8xf32>) -> tensor<1x4x4x8xf32> {{
+    %s = dataflow.source %a {{name = "in", perm = array<i64: 0, 2, 3, 1>}} : (tensor<1x256x8x8xf32>) -> !dataflow.stream<1x8x8x256xf32>
+    %w1 = dataflow.weights {{name = "w1", value = dense<{_lit(w1)}> : tensor<32x256x3x3xf32>}} : tensor<32x256x3x3xf32>
+    %c1 = dataflow.conv %s, %w1 {{name = "cols", {geometry.format(s=1)}, coarse_in = 2 : i64, coarse_out = 32 : i64, tile = 32 : i64}} : (!dataflow.stream<1x8x8x256xf32>, tensor<32x256x3x3xf32>) -> !dataflow.stream<1x8x8x32xf32>
+    %w2 = dataflow.weights {{name = "w2", value = dense<{_lit(w2)}> : tensor<8x32x3x3xf32>}} : tensor<8x32x3x3xf32>
+    %c2 = dataflow.conv %c1, %w2 {{name = "rows", {geometry.format(s=2)}, coarse_in = 2 : i64, coarse_out = 4 : i64, tile = 8 : i64}} : (!dataflow.stream<1x8x8x32xf32>, tensor<8x32x3x3xf32>) -> !dataflow.stream<1x4x4x8xf32>
+    %t = dataflow.sink %c2 {{name = "out", perm = array<i64: 0, 1, 2, 3>}} : (!dataflow.stream<1x4x4x8xf32>) -> tensor<1x4x4x8xf32>
+    func.return %t : tensor<1x4x4x8xf32>
+  }}
+}}
+"""
+
+
+def _dual_port_module():
+    module = parse_module(_dual_port_banks())
+    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
+    return module
+
+
+def test_dual_port_banks_by_hand():
+    """`cols` (6-bit data, 2 lanes: 12-bit beats, 128 a pixel) in tiles of 4 output rows holds 5 input rows (rows
+    0-4, then 3-7). One bank per row and column of the 3x3 span: 2 rows of ceil(8/3) = 3 pixels, 768 beats, a
+    BRAM18 each, 9. Half the row banks: ceil(5/2) = 3 rows of 3 pixels, 1152 beats, 2 BRAM18 (18 x 1024) each, 12.
+    Half the column banks, read on both ports (18 bits wide at most): 2 rows of 4 pixels, 1024 beats, one each, 6.
+    Its selection: each kernel row takes each of 2 x 2 column reads from 3 row banks (a LUT6 a bit), each position
+    one of 2 column banks (a LUT6 a bit): 3 x 4 x 12 + 9 x 12 = 252 LUTs. `rows` (stride 2, tiles of an output row,
+    5 input rows): 9 banks of 2 rows of 3 pixels, 16 beats each (96 x 12 bits: a BRAM18 each); or 2 row banks of 3
+    rows, 144 beats, 6."""
+    convs = _convs(_dual_port_module())
+    cols, rows = convs["cols"], convs["rows"]
+    assert tile_buffer_depth(cols, 32) == 2 * 3 and tile_buffer_depth(cols, 32, (3, 2)) == 2 * 4
+    assert [tile_buffer_cost(cols, 2, 32, banks)[0] for banks in ((3, 3), (2, 3), (3, 2))] == [9, 12, 6]
+    assert tile_buffer_cost(cols, 2, 32, (3, 2))[1] == 3 * 4 * 12 + 9 * 12
+    assert tile_buffer(cols, 2, 32) == ((3, 2), 6, 252)
+    assert tile_buffer_depth(rows, 8) == 2 * 3 and tile_buffer_depth(rows, 8, (2, 3)) == 3 * 3
+    assert [tile_buffer_cost(rows, 2, 8, banks)[0] for banks in ((3, 3), (2, 3))] == [9, 6]
+    assert tile_buffer(rows, 2, 8)[0] == (2, 3)
+    assert bram18_two_reads(36, 512) == 2 and bram18(36, 512) == 1
+
+
+@pytest.mark.parametrize("bounded", [False, True], ids=["csim", "bounded-fifos"])
+def test_dual_port_banks_csim_bit_exact(bounded):
+    """`cols` with half its column banks (each read twice a cycle), `rows` with half its row banks: C simulation
+    equals the CPU reference, also with every FIFO at its depth."""
+    from dfcc.backends.hls.emit import emit_design
+
+    module = _dual_port_module()
+    top = emit_design(module).files["top.cpp"]
+    assert ", 32, 3, 2, " in top and ", 8, 2, 3, " in top  # (tile, KRB, KCB)
+    x = np.random.default_rng(9).standard_normal((1, 256, 8, 8)).astype(np.float32)
+    assert np.abs(csim_equals_reference(module, [x], bounded)).max() > 0

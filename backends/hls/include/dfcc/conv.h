@@ -144,8 +144,8 @@ void conv_px(hls::stream<vec<T_in, P * G::C> >& in, hls::stream<vec<T_out, P * F
 }
 
 // conv_mac_tiled's tile buffer. A 1x1 window (KRE = KCE = 1) reads one pixel: the buffer is a ring of pixels,
-// the input read through the tile's last pixel. Else a ring of whole rows, banked by row and column mod the
-// window span, the input read through the tile's last window row.
+// the input read through the tile's last pixel. Else a ring of whole rows, banked by row mod KRB and column mod
+// KCB, the input read through the tile's last window row.
 template <class G>
 constexpr bool point_window() { return G::KRE == 1 && G::KCE == 1; }
 
@@ -160,8 +160,9 @@ constexpr int tile_through(int n) {
 }
 
 // The buffer's pixels per bank: the most one tile spans, from its first window's first row (first pixel for a
-// 1x1 window) to tile_through, a ring rounded up to whole rounds of the KRE row banks.
-template <class G, int R>
+// 1x1 window) to tile_through, a ring of pixels, or of rows: ceil(rows/KRB) rows of each row bank, each row
+// ceil(W/KCB) pixels of each column bank.
+template <class G, int R, int KRB, int KCB>
 constexpr int tile_buffer_depth() {
     int most = 1;
     for (int n = 0; n < G::HO * G::WO / R; n++) {
@@ -172,14 +173,15 @@ constexpr int tile_buffer_depth() {
     }
     if (point_window<G>()) return most;
     const int rows = (most + G::W - 1) / G::W;
-    return (rows + G::KRE - 1) / G::KRE * ((G::W + G::KCE - 1) / G::KCE);
+    return (rows + KRB - 1) / KRB * ((G::W + KCB - 1) / KCB);
 }
 
-// Where the buffer keeps input pixel (row, col) in its bank (row % KRE, col % KCE), in pixels.
-template <class G, int DEPTH, int ROWS>
+// Where the buffer keeps input pixel (row, col) in its bank (row % KRB, col % KCB), in pixels.
+template <class G, int KRB, int KCB, int DEPTH>
 inline int tile_address(int row, int col) {
+    constexpr int WB = (G::W + KCB - 1) / KCB, SLOTS = point_window<G>() ? 1 : DEPTH / WB;  // a row's pixels; rows
     if (point_window<G>()) return (row * G::W + col) % DEPTH;
-    return row % ROWS / G::KRE * ((G::W + G::KCE - 1) / G::KCE) + col / G::KCE;
+    return row / KRB % SLOTS * WB + col / KCB;
 }
 
 // Weight-stationary MAC stage (loop tiling after Zhang et al., FPGA'15: an output tile of R pixels, the
@@ -189,27 +191,31 @@ inline int tile_address(int row, int col) {
 // t: hls_offchip.py's tiled order), is read once and applied to the R pixels in turn, each pixel's window
 // formed from the buffer, accumulating a filter step's CO sums for every pixel of the tile, whose outputs
 // are kept once the step is done, (3) the tile's pixels are written, F/CO beats each.
-// The buffer is banked by (row mod KRE, column mod KCE), so a window's KR*KC positions lie in distinct
-// banks: each bank is read once a cycle (the pixel of its row and column in the window's span), each kernel
-// row takes its row bank's pixels (KRE:1), each window position its column bank's (KCE:1). Each (pixel,
-// filter) sum takes its products in conv_mac's order (bt, then t), so the bits are conv_mac's.
+// The buffer is banked by (row mod KRB, column mod KCB), KRB x KCB banks: one per row and column of the window
+// span (KRE x KCE) or half as many rows or columns (kinds/conv.py tile_buffer: the fewer BRAM18). A window's
+// rows r0 + kr*DR lie in bank (r0 + kr*DR) % KRB, at its read floor(kr*DR/KRB) (rows r0.. in the bank's order),
+// likewise its columns, so each bank is read ceil(KRE/KRB) x ceil(KCE/KCB) times a cycle, at most twice (a
+// BRAM's two ports): each kernel row takes each column read from one of the row banks (KRB:1), each window
+// position its pixel from one of the column banks' reads (KCB:1). Each (pixel, filter) sum takes its products
+// in conv_mac's order (bt, then t), so the bits are conv_mac's.
 // The weights are swept HO*WO/R times per inference instead of HO*WO (a weight stream from DRAM moves R
 // times fewer bits); cycles: per tile its new input beats, R*C/CI*F/CO*ceil(K/FINE) MAC cycles, then R*F/CO
 // output beats, in turn (H*W*C/CI input beats an inference in all); the rows below the last tile's are read
 // and dropped. Ungrouped convolutions only. acc[r] is read and written back every cycle, R cycles apart:
 // R must cover the adder's latency for the pipeline to keep II=1 (the DEPENDENCE pragma states there is no
 // dependence across iterations).
-template <class G, int F, int CI, int CO, int R, int FINE, typename T_in, typename T_w, typename T_b,
-          typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W>
+template <class G, int F, int CI, int CO, int R, int KRB, int KCB, int FINE, typename T_in, typename T_w,
+          typename T_b, typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W>
 void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
     constexpr int K = G::KR * G::KC, CB = G::C / CI, NF = F / CO, KF = (K + FINE - 1) / FINE;  // conv_mac's KT
-    constexpr int KRE = G::KRE, KCE = G::KCE, WB = (G::W + KCE - 1) / KCE;  // a bank's columns of a row
-    constexpr int DEPTH = tile_buffer_depth<G, R>(), ROWS = DEPTH / WB * KRE;  // ring rows, row r in bank r % KRE
+    constexpr int RQ = (G::KRE - 1) / KRB + 1, CQ = (G::KCE - 1) / KCB + 1;  // each bank's row and column reads
+    constexpr int DEPTH = tile_buffer_depth<G, R, KRB, KCB>();
     static_assert(G::C % CI == 0 && F % CO == 0, "lanes must divide the channels and the filters");
     static_assert(FINE >= 1 && FINE <= K, "FINE must be in 1..KR*KC");
     static_assert((G::HO * G::WO) % R == 0, "R must divide the output pixels");
+    static_assert(KRB >= 1 && KCB >= 1 && RQ * CQ <= 2, "a bank is read at most twice a cycle (two ports)");
     DFCC_HLS(ARRAY_PARTITION variable=bias cyclic factor=CO)
-    vec<T_in, CI> buf[KRE][KCE][DEPTH * CB];            // the tile's input, each pixel once
+    vec<T_in, CI> buf[KRB][KCB][DEPTH * CB];            // the tile's input, each pixel once
     T_acc acc[R][CO];                                   // the filter step's sums for every pixel of the tile
     T_out y[NF][R][CO];                                 // the tile's outputs, written pixel by pixel when done
     vec<T_w, CO * CI * FINE> word;                      // the weight word the tile's pixels share
@@ -224,7 +230,7 @@ void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> 
         for (; loaded < tile_through<G, R>(n) * CB; loaded++) {
             DFCC_HLS(PIPELINE II=1)
             const int row = loaded / CB / G::W, col = loaded / CB % G::W;
-            buf[row % KRE][col % KCE][tile_address<G, DEPTH, ROWS>(row, col) * CB + loaded % CB] = in.read();
+            buf[row % KRB][col % KCB][tile_address<G, KRB, KCB, DEPTH>(row, col) * CB + loaded % CB] = in.read();
         }
         for (int fo = 0; fo < NF; fo++) {
             for (int bt = 0; bt < CB; bt++) {
@@ -234,28 +240,36 @@ void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> 
                         DFCC_HLS(DEPENDENCE variable=acc inter false)
                         if (r == 0) word = w.read();
                         const int p = n * R + r, r0 = p / G::WO * G::SR - G::PT, c0 = p % G::WO * G::SC - G::PL;
-                        vec<T_in, CI> held_px[KRE][KCE];  // each bank's one read: the pixel of its row and column
+                        vec<T_in, CI> held_px[KRB][KCB][RQ][CQ];  // each bank's reads: rows and columns from r0, c0
                         DFCC_HLS(ARRAY_PARTITION variable=held_px complete dim=0)
-                        for (int br = 0; br < KRE; br++) {
-                            const int row = r0 + ((br - r0) % KRE + KRE) % KRE;
-                            for (int bc = 0; bc < KCE; bc++) {
-                                const int col = c0 + ((bc - c0) % KCE + KCE) % KCE;
-                                const bool inside = row >= 0 && row < G::H && col >= 0 && col < G::W;
-                                held_px[br][bc] = buf[br][bc][inside ? tile_address<G, DEPTH, ROWS>(row, col) * CB + bt : 0];
+                        for (int br = 0; br < KRB; br++) {
+                            for (int bc = 0; bc < KCB; bc++) {
+                                for (int qr = 0; qr < RQ; qr++) {
+                                    const int row = r0 + ((br - r0) % KRB + KRB) % KRB + qr * KRB;
+                                    for (int qc = 0; qc < CQ; qc++) {
+                                        const int col = c0 + ((bc - c0) % KCB + KCB) % KCB + qc * KCB;
+                                        const bool inside = row >= 0 && row < G::H && col >= 0 && col < G::W;
+                                        const int px = inside ? tile_address<G, KRB, KCB, DEPTH>(row, col) : 0;
+                                        held_px[br][bc][qr][qc] = buf[br][bc][px * CB + bt];
+                                    }
+                                }
                             }
                         }
-                        vec<T_in, CI> in_row[G::KR][KCE];  // each kernel row's pixels: a KRE:1 selection of the banks
+                        vec<T_in, CI> in_row[G::KR][KCB][CQ];  // each kernel row's column reads: a KRB:1 selection
                         DFCC_HLS(ARRAY_PARTITION variable=in_row complete dim=0)
-                        for (int kr = 0; kr < G::KR; kr++)
-                            for (int bc = 0; bc < KCE; bc++) in_row[kr][bc] = held_px[((r0 + kr * G::DR) % KRE + KRE) % KRE][bc];
-                        window<T_in, G::KR, G::KC, CI> x;  // then a KCE:1 selection of each row's pixels
+                        for (int kr = 0; kr < G::KR; kr++) {
+                            const int br = ((r0 + kr * G::DR) % KRB + KRB) % KRB, qr = kr * G::DR / KRB;
+                            for (int bc = 0; bc < KCB; bc++)
+                                for (int qc = 0; qc < CQ; qc++) in_row[kr][bc][qc] = held_px[br][bc][qr][qc];
+                        }
+                        window<T_in, G::KR, G::KC, CI> x;  // then a KCB:1 selection of each row's column reads
                         DFCC_HLS(ARRAY_PARTITION variable=x.data complete dim=0)
                         for (int kr = 0; kr < G::KR; kr++) {
                             const int row = r0 + kr * G::DR;
                             for (int kc = 0; kc < G::KC; kc++) {
                                 const int col = c0 + kc * G::DC;
                                 const bool inside = row >= 0 && row < G::H && col >= 0 && col < G::W;
-                                const vec<T_in, CI>& px = in_row[kr][(col % KCE + KCE) % KCE];
+                                const vec<T_in, CI>& px = in_row[kr][(col % KCB + KCB) % KCB][kc * G::DC / KCB];
                                 for (int c = 0; c < CI; c++) x.data[kr][kc][c] = inside ? px.data[c] : T_in(0);
                             }
                         }
@@ -288,13 +302,14 @@ void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> 
     }
 }
 
-// Weight-stationary convolution (conv_mac_tiled): input [H][W][C] in CI lanes, output [HO][WO][F] in CO
-// lanes, weights w[F][C][KR][KC] on chip or their words streamed from DRAM HO*WO/R times (offchip.h).
+// Weight-stationary convolution (conv_mac_tiled, its tile buffer in KRB x KCB banks): input [H][W][C] in CI
+// lanes, output [HO][WO][F] in CO lanes, weights w[F][C][KR][KC] on chip or their words streamed from DRAM
+// HO*WO/R times (offchip.h).
 // The MACs take a tile's new input rows in a burst, then compute while they read none; a FIFO of a tile's
 // share of the input (HELD beats) in front of them takes what the producer writes meanwhile, so the
 // producer never waits on the tile's compute (the whole image for one tile).
-template <class G, int F, int CI, int CO, int R, int FINE, typename T_in, typename T_w, typename T_b,
-          typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W>
+template <class G, int F, int CI, int CO, int R, int KRB, int KCB, int FINE, typename T_in, typename T_w,
+          typename T_b, typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W>
 void conv_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
     DFCC_HLS(DATAFLOW)
     constexpr int TILES = G::HO * G::WO / R, HELD = (G::H * G::W + TILES - 1) / TILES * (G::C / CI);
@@ -302,7 +317,7 @@ void conv_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& o
     DFCC_HLS(STREAM variable=held depth=HELD)
     DFCC_TASKS;
     DFCC_TASK(lanes<G::H * G::W * G::C, CI, CI>(in, held));
-    conv_mac_tiled<G, F, CI, CO, R, FINE, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL>(held, out, w, bias);
+    conv_mac_tiled<G, F, CI, CO, R, KRB, KCB, FINE, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL>(held, out, w, bias);
 }
 
 }  // namespace dfcc
