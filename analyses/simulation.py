@@ -104,6 +104,16 @@ class _Events:
         else:
             self.once, self.positions = np.zeros(1, dtype=np.int64), []
 
+    def reversed(self, process: Process) -> _Events:
+        """The event lists of `process` run backwards (`_reversed`: its writes become reads, each list reversed),
+        without walking its iterations again."""
+        other = copy.copy(self)
+        if self.positions:
+            last, reads = len(self.once) - 1, len(process.reads)
+            other.once = process.iterations - 1 - self.once[::-1]
+            other.positions = [last - pos[::-1] for pos in self.positions[reads:] + self.positions[:reads]]
+        return other
+
 
 def _order(processes: list[Process]) -> list[Process]:
     """Processes in topological order of their streams (writers before readers)."""
@@ -151,27 +161,24 @@ class Simulator:
     """The timing of `inferences` back-to-back inferences through a pipeline."""
 
     def __init__(self, pipeline: Pipeline, inferences: int = DEFAULT_INFERENCES,
-                 depths: dict[Channel, int] | None = None, release: dict[Process, np.ndarray] | None = None):
-        """`release`: for some processes, the cycle before which each of their events (all inferences) may not start."""
+                 depths: dict[Channel, int] | None = None, release: dict[Process, np.ndarray] | None = None,
+                 events: dict[Process, _Events] | None = None):
+        """`release`: for some processes, the cycle before which each of their events (all inferences) may not start;
+        `events`: the event lists of some processes, where already known."""
         if inferences < 1:
             raise DfccError(f"simulate: inferences must be at least 1, got {inferences}")
         self.pipeline = pipeline
         self.inferences = inferences
         self.depths = {ch: (depths or {}).get(ch, ch.depth) for ch in pipeline.channels}
         self.release = release or {}
-        self._index(_order(pipeline.processes), None)
-
-    def _index(self, order: list[Process], events: list[_Events | None] | None) -> None:
-        """Take processes `order` (topological) with their event lists (`events`; None: built here)."""
-        self.order = order
-        self.events = [e or _Events(p) for p, e in zip(order, events or [None] * len(order))]
+        self.order = _order(pipeline.processes)
+        self.events = [(events or {}).get(p) or _Events(p) for p in self.order]
         # one port per stream end: (process index, channel, beat positions, is a write)
         self.ports = [(i, ch, pos, is_write) for i, (p, ev) in enumerate(zip(self.order, self.events))
                       for (ch, _), pos, is_write in zip(p.reads + p.writes, ev.positions,
                                                         [False] * len(p.reads) + [True] * len(p.writes))]
         self.ev_off = np.concatenate([[0], np.cumsum([len(e.once) for e in self.events])]).astype(np.int64)
         self.times = np.zeros(0, dtype=np.int64)
-        self.__dict__.pop("_layout", None)
 
     def _beat_events(self, port: int) -> np.ndarray:
         """Index into `times` of every beat of a port, over all inferences."""
@@ -208,7 +215,8 @@ class Simulator:
         backwards, twin = _reversed(self.pipeline)
         horizon = int(self.times.max()) + max(p.latency + self.inferences * p.iterations for p in self.order) + 1
         release = {twin[p]: horizon - (cycles[::-1] + p.latency) for p, cycles in self._event_cycles(_drains).items()}
-        run = Simulator(backwards, self.inferences, {twin[ch]: d for ch, d in self.depths.items()}, release)
+        run = Simulator(backwards, self.inferences, {twin[ch]: d for ch, d in self.depths.items()}, release,
+                        {twin[p]: e.reversed(p) for p, e in zip(self.order, self.events)})
         if run.run(times).deadlock:
             raise DfccError("simulate: internal error, the pipeline run backwards deadlocks; please report it")
         feeds = {twin[p]: p for p in self.order if _feeds(p)}

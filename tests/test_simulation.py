@@ -9,7 +9,7 @@ from xdsl.rewriter import Rewriter
 
 from dfcc.analyses.fifo_sizing import size_fifos, write_depths
 from dfcc.analyses.schedules import Pipeline, Process
-from dfcc.analyses.simulation import Simulator, simulate
+from dfcc.analyses.simulation import Simulator, _Events, _reversed, simulate
 from dfcc.backends.estimate import Estimate
 from dfcc.hardware.cycles import windowed_stage_cycles
 from dfcc.kinds import ForkOp, MapOp
@@ -168,6 +168,18 @@ def test_latest_inputs_feed_each_beat_just_in_time_for_the_outputs():
     for k in range(4):
         later = latest[feed] + (np.arange(4) >= k)
         assert rushed.with_release({feed: later}).run().completions == (14,)
+
+
+def test_event_lists_reversed_as_built_for_the_pipeline_run_backwards():
+    """The backwards run takes each process's event lists from the forward run's, reversed: the same as built
+    for the reversed process (NET: its conv, fork, join, pool, linear and converters)."""
+    pipeline = Pipeline.of_module(parse_module(NET))
+    _, twin = _reversed(pipeline)
+    for p in pipeline.processes:
+        reversed_, built = _Events(p).reversed(p), _Events(twin[p])
+        assert np.array_equal(reversed_.once, built.once), p.name
+        assert len(reversed_.positions) == len(built.positions)
+        assert all(np.array_equal(a, b) for a, b in zip(reversed_.positions, built.positions)), p.name
 
 
 def test_fifo_occupancy_never_exceeds_depth():
