@@ -1,27 +1,30 @@
 """FIFO depths: the least depth of every stream that lets the pipeline run at its initiation interval.
 
-Path-delay differences at beat granularity: with the design's streams unbounded and its inputs fed
-at the steady-state rate (one inference per II, beats evenly spread), every beat's write and read
-cycle is the longest (max-plus) path to it, and a FIFO must hold what its writer delivers before
-its reader takes it: the peak occupancy of that schedule (the skip-connection rule of SATAY and
-StreamTensor, here exact per beat rather than one fill figure per stage). Streams the IR cannot
-size (inside a kernel, lane converters) keep their fixed depth. The depths are then checked by
-simulating the bounded design: the same II, and no deadlock. Depths that hold the unpaced schedule's
-peaks need no simulation: that schedule already meets every free-slot constraint they add, so it is
-the bounded design's least solution too (a max-plus system's least solution does not move when the
-constraints it satisfies are added).
+Path-delay differences at beat granularity: every beat's write and read cycle in a schedule of the design
+with its streams unbounded, and a FIFO must hold what its writer delivers before its reader takes it: the
+peak occupancy of that schedule (the skip-connection rule of SATAY and StreamTensor, here exact per beat
+rather than one fill figure per stage). The schedule is the just-in-time one: the graph inputs fed as late as
+they can be for every output beat to leave when it does with the inputs rushed in (the unbounded run's
+completions, so its II), found by running the pipeline backwards from those output cycles
+(analyses/simulation.py `latest_inputs`), and every stage as early as that feed allows. The rushed run's own
+peaks would hold whole inferences in the streams ahead of the slowest stage; the latest schedule's would hold
+the beats of every stage that must start early for one output and whose reader may start late.
+
+The depths need no further simulation: that schedule meets every constraint they add, so it is a schedule of
+the bounded design too, whose least solution (its timing: a max-plus system's least solution) is then no later
+at the outputs, and no earlier than the unbounded design's: the same completions, no deadlock. Streams the IR
+cannot size (inside a kernel, lane converters) keep their fixed depth.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import SSAValue
 from xdsl.rewriter import Rewriter
 
-from dfcc.analyses.schedules import HLS_DEFAULT_DEPTH, Channel, Pipeline, Process
+from dfcc.analyses.schedules import HLS_DEFAULT_DEPTH, Channel, Pipeline
 from dfcc.analyses.simulation import DEFAULT_INFERENCES, SimulationResult, Simulator
 from dfcc.errors import DfccError
 
@@ -32,7 +35,7 @@ UNBOUNDED = 2 ** 62
 class Sizing:
     depths: dict[SSAValue, int]  # IR stream -> depth in beats, for every stream the IR sizes
     unbounded: SimulationResult  # the design with unbounded IR streams (its II is the target)
-    checked: SimulationResult  # the design at the chosen depths
+    checked: SimulationResult  # the schedule the depths hold, a schedule of the design at them: unbounded's completions
 
 
 def _sizable(ch: Channel) -> bool:
@@ -41,37 +44,23 @@ def _sizable(ch: Channel) -> bool:
     return ch.value is not None and not ch.port and not ch.elastic
 
 
-def _paced_inputs(pipeline: Pipeline, ii: int) -> dict[Process, Process]:
-    """Each graph input's process, and one feeding that input at one inference per `ii` cycles, its beats
-    evenly spread."""
-    paced = {}
-    for p in pipeline.processes:
-        if not p.reads and len(p.writes) == 1 and p.writes[0][0].port:
-            ch, _ = p.writes[0]
-            if ii > ch.beats:
-                spread = (np.arange(ch.beats, dtype=np.int64) * ii) // ch.beats
-                paced[p] = replace(p, iterations=ii, writes=[(ch, spread)])
-    return paced
-
-
 def size_fifos(module: ModuleOp, inferences: int = DEFAULT_INFERENCES) -> Sizing:
     """The least depth of every IR stream for which the design keeps its II (see module docstring).
 
     The II is the one the design reaches with its IR streams unbounded (the fixed streams inside
-    kernels may cost it some cycles). If the II-paced schedule's depths lose cycles (a stage that
-    fills a buffer before it drains it runs slower on a spread-out input), the depths of the
-    unpaced schedule are added."""
+    kernels may cost it some cycles)."""
     pipeline = Pipeline.of_module(module)
     free_run = Simulator(pipeline, inferences, _unbounded(pipeline))
     free = free_run.run()
     if free.deadlock:
         raise DfccError(f"FIFO sizing: {free.describe_deadlock()}")
-    paced = free_run.with_processes(_paced_inputs(pipeline, free.ii)).run(free_run.times)
-    depths, unpaced = _peaks(pipeline, paced), _peaks(pipeline, free)
-    checked = _check(free_run, free, depths, unpaced)
-    if checked.deadlock or checked.ii > free.ii:
-        depths = {v: max(d, unpaced[v]) for v, d in depths.items()}
-        checked = _check(free_run, free, depths, unpaced)
+    just_in_time = free_run.with_release(free_run.latest_inputs(free_run.times)).run(free_run.times)
+    if just_in_time.completions != free.completions:
+        raise DfccError("FIFO sizing: internal error, the just-in-time schedule moves the outputs; please report it")
+    depths = _peaks(pipeline, just_in_time)
+    by_name = {ch.name: depths[ch.value] for ch in pipeline.channels if _sizable(ch)}
+    checked = replace(just_in_time, fifos=tuple(replace(f, depth=by_name.get(f.name, f.depth))
+                                                for f in just_in_time.fifos))
     return Sizing(depths, free, checked)
 
 
@@ -82,17 +71,6 @@ def _unbounded(pipeline: Pipeline) -> dict[Channel, int]:
 def _peaks(pipeline: Pipeline, result: SimulationResult) -> dict[SSAValue, int]:
     peaks = {f.name: f.peak for f in result.fifos}
     return {ch.value: max(HLS_DEFAULT_DEPTH, peaks.get(ch.name, 0)) for ch in pipeline.channels if _sizable(ch)}
-
-
-def _check(free_run: Simulator, free: SimulationResult, depths: dict[SSAValue, int],
-           unpaced: dict[SSAValue, int]) -> SimulationResult:
-    """The design with `depths` on its IR streams: simulated (the unpaced run's pipeline and event lists),
-    or, where they hold the unpaced run's peaks, that run's timing (module docstring) at these depths."""
-    bounded = {ch: depths[ch.value] for ch in free_run.pipeline.channels if _sizable(ch)}
-    if all(depths[v] >= peak for v, peak in unpaced.items()):
-        by_name = {ch.name: depth for ch, depth in bounded.items()}
-        return replace(free, fifos=tuple(replace(f, depth=by_name.get(f.name, f.depth)) for f in free.fifos))
-    return free_run.with_depths(bounded).run(free_run.times)
 
 
 def write_depths(depths: dict[SSAValue, int]) -> None:

@@ -19,7 +19,7 @@ the stuck processes and the FIFO each waits on are the report.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -104,6 +104,16 @@ class _Events:
         else:
             self.once, self.positions = np.zeros(1, dtype=np.int64), []
 
+    def reversed(self, process: Process) -> _Events:
+        """The event lists of `process` run backwards (`_reversed`: its writes become reads, each list reversed),
+        without walking its iterations again."""
+        other = copy.copy(self)
+        if self.positions:
+            last, reads = len(self.once) - 1, len(process.reads)
+            other.once = process.iterations - 1 - self.once[::-1]
+            other.positions = [last - pos[::-1] for pos in self.positions[reads:] + self.positions[:reads]]
+        return other
+
 
 def _order(processes: list[Process]) -> list[Process]:
     """Processes in topological order of their streams (writers before readers)."""
@@ -151,25 +161,24 @@ class Simulator:
     """The timing of `inferences` back-to-back inferences through a pipeline."""
 
     def __init__(self, pipeline: Pipeline, inferences: int = DEFAULT_INFERENCES,
-                 depths: dict[Channel, int] | None = None):
+                 depths: dict[Channel, int] | None = None, release: dict[Process, np.ndarray] | None = None,
+                 events: dict[Process, _Events] | None = None):
+        """`release`: for some processes, the cycle before which each of their events (all inferences) may not start;
+        `events`: the event lists of some processes, where already known."""
         if inferences < 1:
             raise DfccError(f"simulate: inferences must be at least 1, got {inferences}")
         self.pipeline = pipeline
         self.inferences = inferences
         self.depths = {ch: (depths or {}).get(ch, ch.depth) for ch in pipeline.channels}
-        self._index(_order(pipeline.processes), None)
-
-    def _index(self, order: list[Process], events: list[_Events | None] | None) -> None:
-        """Take processes `order` (topological) with their event lists (`events`; None: built here)."""
-        self.order = order
-        self.events = [e or _Events(p) for p, e in zip(order, events or [None] * len(order))]
+        self.release = release or {}
+        self.order = _order(pipeline.processes)
+        self.events = [(events or {}).get(p) or _Events(p) for p in self.order]
         # one port per stream end: (process index, channel, beat positions, is a write)
         self.ports = [(i, ch, pos, is_write) for i, (p, ev) in enumerate(zip(self.order, self.events))
                       for (ch, _), pos, is_write in zip(p.reads + p.writes, ev.positions,
                                                         [False] * len(p.reads) + [True] * len(p.writes))]
         self.ev_off = np.concatenate([[0], np.cumsum([len(e.once) for e in self.events])]).astype(np.int64)
         self.times = np.zeros(0, dtype=np.int64)
-        self.__dict__.pop("_layout", None)
 
     def _beat_events(self, port: int) -> np.ndarray:
         """Index into `times` of every beat of a port, over all inferences."""
@@ -194,25 +203,36 @@ class Simulator:
         other.times = np.zeros(0, dtype=np.int64)
         return other
 
-    def with_processes(self, replaced: dict[Process, Process]) -> Simulator:
-        """The same pipeline with some processes replaced by others moving the same beats of the same
-        streams at other iterations (FIFO sizing's paced inputs): a new run that builds only their event
-        lists, and keeps this run's event loop arrays where the new lists are as long with the beats at the
-        same places in them (only their iterations change: an input paced at the II)."""
+    def latest_inputs(self, times: np.ndarray | None = None) -> dict[Process, np.ndarray]:
+        """After a successful run: for each graph input's feed, the latest cycle each of its events may start at
+        for every output beat to leave no later than in this run (at these depths); `times` as in `run` (this run's
+        own array may be passed: it is read first).
+
+        The pipeline run backwards in time (`_reversed`): a schedule t meets this pipeline's constraints exactly when
+        u = H - (t + latency), per process, meets the reversed pipeline's (each constraint maps onto one of the same
+        form: max-plus duality), so the reversed pipeline's least solution, its drains' events released at
+        H - (their cycle here + latency), is this pipeline's latest schedule with those drains."""
+        backwards, twin = _reversed(self.pipeline)
+        horizon = int(self.times.max()) + max(p.latency + self.inferences * p.iterations for p in self.order) + 1
+        release = {twin[p]: horizon - (cycles[::-1] + p.latency) for p, cycles in self._event_cycles(_drains).items()}
+        run = Simulator(backwards, self.inferences, {twin[ch]: d for ch, d in self.depths.items()}, release,
+                        {twin[p]: e.reversed(p) for p, e in zip(self.order, self.events)})
+        if run.run(times).deadlock:
+            raise DfccError("simulate: internal error, the pipeline run backwards deadlocks; please report it")
+        feeds = {twin[p]: p for p in self.order if _feeds(p)}
+        return {feeds[q]: horizon - (cycles[::-1] + feeds[q].latency) for q, cycles in run._event_cycles(_drains).items()}
+
+    def _event_cycles(self, which) -> dict[Process, np.ndarray]:
+        """The start cycle of every event (all inferences) of the processes `which` selects (after a run)."""
+        n = self.inferences
+        return {p: self.times[n * self.ev_off[i]:n * self.ev_off[i + 1]] for i, p in enumerate(self.order) if which(p)}
+
+    def with_release(self, release: dict[Process, np.ndarray]) -> Simulator:
+        """The same pipeline with its processes in `release` released at those cycles (see __init__): a new run
+        that reuses this one's event lists and arrays."""
         other = copy.copy(self)
-        other._index([replaced.get(p, p) for p in self.order],
-                     [None if p in replaced else e for p, e in zip(self.order, self.events)])
-        changed = [i for i, p in enumerate(self.order) if p in replaced]
-        if "_layout" in self.__dict__ and all(
-                len(other.events[i].once) == len(self.events[i].once)
-                and all(np.array_equal(a, b) for a, b in zip(other.events[i].positions, self.events[i].positions))
-                for i in changed):
-            chan_index, writer_port, reader_port, core, proc_ports = self._layout
-            events, iterations = core[1].copy(), core[2].copy()
-            for i in changed:
-                events[self.ev_off[i]:self.ev_off[i + 1]] = other.events[i].once
-                iterations[i] = other.order[i].iterations
-            other._layout = chan_index, writer_port, reader_port, (core[0], events, iterations, *core[3:]), proc_ports
+        other.release = release
+        other.times = np.zeros(0, dtype=np.int64)
         return other
 
     @cached_property
@@ -255,10 +275,22 @@ class Simulator:
         peak = np.zeros(len(chan_index), dtype=np.int64)
         depths = np.array([self.depths[ch] for ch in chan_index], dtype=np.int64)
         status = run_core(n_proc, n_inf, *core, len(chan_index), depths, writer_port, reader_port, *proc_ports,
-                          self.times, pc, cursor, starved, blocked, peak)
+                          *self._releases(), self.times, pc, cursor, starved, blocked, peak)
         if status:
             return SimulationResult(n_inf, (), (), (), tuple(self._waits(pc, cursor, writer_port, reader_port)))
         return self._result(starved, blocked, peak)
+
+    def _releases(self) -> tuple[np.ndarray, np.ndarray]:
+        """run_core's release_off (each process's first release in `release`, -1: none) and release."""
+        offsets, parts, offset = np.full(len(self.order), -1, dtype=np.int64), [], 0
+        for i, p in enumerate(self.order):
+            if p in self.release:
+                if len(self.release[p]) != self.inferences * len(self.events[i].once):
+                    raise DfccError(f"simulate: internal error, '{p.name}' has {len(self.release[p])} release times "
+                                    f"for {self.inferences * len(self.events[i].once)} events")
+                offsets[i], offset = offset, offset + len(self.release[p])
+                parts.append(self.release[p])
+        return offsets, np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
 
     def _waits(self, pc: np.ndarray, cursor: np.ndarray, writer_port: np.ndarray,
                reader_port: np.ndarray) -> list[Wait]:
@@ -296,6 +328,32 @@ class Simulator:
         fifos = tuple(FifoStats(ch.name, ch.writer.name, ch.reader.name, self.depths[ch], ch.lanes, int(peak[c]))
                       for c, ch in enumerate(self.pipeline.channels) if ch.writer is not None and ch.reader is not None)
         return SimulationResult(self.inferences, tuple(completions), stages, fifos)
+
+
+def _drains(p: Process) -> bool:
+    """A graph output's drain: it reads a port and writes nothing."""
+    return not p.writes and any(ch.port for ch, _ in p.reads)
+
+
+def _feeds(p: Process) -> bool:
+    """A graph input's feed: it writes a port and reads nothing (the twin of a drain, run backwards)."""
+    return not p.reads and any(ch.port for ch, _ in p.writes)
+
+
+def _reversed(pipeline: Pipeline) -> tuple[Pipeline, dict]:
+    """The pipeline with time reversed: every process runs its iterations from last to first, every stream
+    flows from its reader to its writer, last beat first (same depths and latencies); each process and channel
+    mapped to its twin."""
+    backwards = Pipeline()
+    twin: dict = {ch: replace(ch, writer=None, reader=None) for ch in pipeline.channels}
+    for p in pipeline.processes:
+        flip = lambda ports, last=p.iterations - 1: [(twin[ch], last - it[::-1]) for ch, it in ports]  # noqa: E731
+        twin[p] = replace(p, reads=flip(p.writes), writes=flip(p.reads))
+    for ch in pipeline.channels:
+        twin[ch].writer, twin[ch].reader = twin.get(ch.reader), twin.get(ch.writer)
+    backwards.processes = [twin[p] for p in pipeline.processes]
+    backwards.channels = [twin[ch] for ch in pipeline.channels]
+    return backwards, twin
 
 
 def simulate(module: ModuleOp, inferences: int = DEFAULT_INFERENCES) -> SimulationResult:

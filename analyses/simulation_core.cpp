@@ -5,8 +5,10 @@
 // is that inference's event pos[k]. Event i starts at
 //   t_i = max(t_{i-1} + (e_i - e_{i-1}),  write time of each beat it reads + 1,
 //             read time of beat k - depth of each beat k it writes + 1 - latency),   t_0 >= e_0,
-// and a beat is written at t_i + latency. A start later than t_{i-1} + (e_i - e_{i-1}) is a stall,
-// counted as blocked when a full output set it (its write term is the larger), else as starved.
+// and a beat is written at t_i + latency; a process given release times (release_off >= 0: its events'
+// in `release`, all inferences) starts no event before its release. A start later than
+// max(t_{i-1} + (e_i - e_{i-1}), release) is a stall, counted as blocked when a full output set it
+// (its write term is the larger), else as starved.
 // Every term refers to an earlier cycle, so the times are computed in dependency order: each
 // process runs until it needs a time not computed yet, and is woken when the process at the other
 // end of the FIFO it waits on moves (then it can move: that FIFO's next beat, or next free slot, is
@@ -50,7 +52,7 @@ extern "C" int dfcc_simulate(
     const int64_t* latency, const int64_t* port_proc, const int64_t* port_chan, const int64_t* port_is_write,
     const int64_t* pos_off, const int64_t* pos,
     int n_chan, const int64_t* chan_depth, const int64_t* chan_writer_port, const int64_t* chan_reader_port,
-    const int64_t* proc_port_off, const int64_t* proc_ports,
+    const int64_t* proc_port_off, const int64_t* proc_ports, const int64_t* release_off, const int64_t* release,
     int64_t* times, int64_t* pc, int64_t* cursor, int64_t* starved, int64_t* blocked, int64_t* peak) {
     const int64_t n_port = proc_port_off[n_proc];
     std::vector<Port> ports(n_port);
@@ -98,6 +100,7 @@ extern "C" int dfcc_simulate(
         const int64_t n_mine = proc_port_off[p + 1] - proc_port_off[p];
         const int64_t iters = iterations[p];
         const bool every = once == iters;  // an event at every iteration: each starts one cycle after the last
+        const int64_t* const released = release_off[p] >= 0 ? release + release_off[p] : nullptr;
         // locals, not the output arrays, inside the loop: a store to `times` could alias them
         int64_t i = at.i, m = at.m, j = at.j, stall_blocked = 0, stall_starved = 0, waiting = -1;
         for (; i < n; i++) {
@@ -107,6 +110,7 @@ extern "C" int dfcc_simulate(
                 const int64_t e = m * iters + ev[j];
                 base = i > 0 ? times[first + i - 1] + e - (j ? m * iters + ev[j - 1] : (m - 1) * iters + ev[once - 1]) : e;
             }
+            if (released && released[i] > base) base = released[i];
             int64_t t = base, need_read = INT64_MIN, need_write = INT64_MIN;
             for (int64_t q = 0; q < n_mine; q++) {
                 const Port& port = *mine[q];

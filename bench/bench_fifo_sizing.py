@@ -41,7 +41,7 @@ def main() -> None:
     t_sim, sim = cpu(lambda: simulate(module))
     print(f"model                 {args.model} 8-bit (emulated), U250, II {sizing.checked.ii:,} cycles")
     print(f"folding search        {t_search:7.2f} CPU s")
-    print(f"size_fifos            {t_sizing:7.2f} CPU s  (2-3 simulations of 3 inferences)")
+    print(f"size_fifos            {t_sizing:7.2f} CPU s  (3 simulations of 3 inferences: unbounded, backwards, just in time)")
     print(f"explore's FIFO step   {t_write:7.2f} CPU s  (size_fifos + resource check)")
     print(f"simulate (3 inf.)     {t_sim:7.2f} CPU s  (target < 30 s: {'ok' if t_sim < 30 else 'MISSED'}), "
           f"II {sim.ii:,}, latency {sim.latency:,}")

@@ -61,9 +61,11 @@ Search (deterministic given the seed):
 Results are written to the IR: folding properties on every node, `dataflow.weights_memory` where
 weights are not in BRAM, `dataflow.mult_impl` (and `dataflow.dsp_share`) where multipliers are in
 fabric, FIFO depths in the stream types (analyses/fifo_sizing.py: depths that keep the II of the
-design with unbounded streams, checked by simulation), `dataflow.platform` on the module.
+design with unbounded streams, read off a simulated schedule), `dataflow.platform` on the module.
 7. FIFOs that fit: the search costs only the skip FIFOs (SATAY); when the simulated depths need more
-   memory than the budget has left, the search runs again with that excess kept out of its budget
+   memory than the budget has left, weight memories move at the same foldings (passes/spill.py
+   place_weights: the same pipeline, so the depths stay valid) if that fits, else the search runs again
+   with that excess kept out of its budget
    (so it trades folding against the FIFO memory: a slower II), until the depths fit, or raises a
    DfccError naming the resource and the amount. A design is never written at depths that would
    hang it or run it slower than the II it reports.
@@ -806,7 +808,7 @@ class Explore(ModulePass):
             apply_design(op, network, choices, totals, name)
             sized = _write_fifo_depths(op)
             over = sized.overshoot(limits)
-            if not over:
+            if not over or _place_weights_within(op, platform, limits, sized):
                 return
             # the next search keeps out of its budget what these depths use beyond the costed FIFOs (at
             # least the overshoot more than this search did): its design would need about as much
@@ -819,14 +821,28 @@ class Explore(ModulePass):
 
 
 def _write_fifo_depths(module: ModuleOp) -> Totals:
-    """Write every stream's depth from the cycle-level schedule of the chosen folding (checked by
-    simulation: no deadlock, the II of the design with unbounded streams), never below the
-    skip-FIFO depths costed above; the design's totals with those depths."""
-    sizing = size_fifos(module)
-    if sizing.checked.deadlock or sizing.checked.ii > sizing.unbounded.ii:
-        found = sizing.checked.describe_deadlock() if sizing.checked.deadlock else f"II {sizing.checked.ii}"
-        raise DfccError(f"explore: internal error, the FIFO depths sized keep no II {sizing.unbounded.ii} "
-                        f"(the design's with unbounded streams): {found}; please report it")
-    write_depths({v: max(d, v.type.depth.data) for v, d in sizing.depths.items()})
+    """Write every stream's depth from the cycle-level schedule of the chosen folding (analyses/fifo_sizing.py:
+    depths at which the design keeps the II it has with unbounded streams), never below the skip-FIFO depths
+    costed above; the design's totals with those depths."""
+    write_depths({v: max(d, v.type.depth.data) for v, d in size_fifos(module).depths.items()})
     network = Network.from_module(module)
     return network.evaluate(network.ir_choices(), respect_ir_depths=True)
+
+
+def _place_weights_within(module: ModuleOp, platform: Platform, limits: dict[str, float], sized: Totals) -> bool:
+    """Fit the design in `module` (its FIFO depths sized, over `limits`) by moving weight memories between BRAM,
+    URAM and LUTRAM at the same foldings (passes/spill.py place_weights), written if they fit. The pipeline
+    stays the one the depths were simulated on (no stage's timing depends on where its weights live, and no
+    weights move to DRAM), so its depths keep its II, and no second search is needed; False if no moves fit."""
+    network = Network.from_module(module)
+    choices = network.ir_choices()
+    skips_only = network.evaluate(choices)  # what place_weights costs: the skip FIFOs, not the sized depths
+    room = {k: limits[k] - (sized.resource(k) - skips_only.resource(k)) for k in RESOURCES}
+    placed = place_weights(network, choices, skips_only, {**room, "offchip_bits": sized.offchip_bits}, platform)
+    totals = None if placed is None else network.evaluate(placed[0], respect_ir_depths=True)
+    if totals is None or totals.overshoot(limits) or totals.ii > sized.ii:
+        return False
+    for model, (_, memory, _, on_chip) in zip(network.nodes, placed[0]):
+        if model.has_weights:
+            write_weights_memory(model.op, memory, on_chip)
+    return True

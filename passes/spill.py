@@ -150,12 +150,13 @@ def line_buffer_evicted(op: Operation) -> NodeModel | None:
 PLACED = ("bram18", "uram", "lut", "offchip_bits")  # what moving a weight memory trades
 
 
-def _places(model: NodeModel, folding: tuple[int, ...], mult: str, platform: Platform) -> list[tuple[str, int]]:
-    """Where node `model`'s weights may live at `folding`: whole in BRAM, URAM, LUTRAM or DRAM, or split by
-    depth (AutoWS) at every percent that changes the on-chip memory (the most kept on chip of equals)."""
+def _places(model: NodeModel, folding: tuple[int, ...], mult: str, platform: Platform,
+            splits: bool = True) -> list[tuple[str, int]]:
+    """Where node `model`'s weights may live at `folding`: whole in BRAM, URAM, LUTRAM or DRAM, or (with `splits`)
+    split by depth (AutoWS) at every percent that changes the on-chip memory (the most kept on chip of equals)."""
     memories = [m for m in ("bram", "uram") if m != "uram" or platform.uram > 0]
     places = [(m, 100) for m in memories] + [("lutram", 100), ("off_chip", 100)]
-    for memory in memories:
+    for memory in memories if splits else ():
         seen = set()
         for on_chip in range(99, 0, -1):
             cost = model.cost(folding, memory, mult, on_chip)
@@ -176,7 +177,10 @@ def place_weights(network: Network, choices: list[Choice], totals: Totals, limit
     current, costs = list(choices), list(totals.costs)
     used = {k: float(getattr(totals, k)) for k in PLACED}
     weighted = [i for i, m in enumerate(network.nodes) if m.has_weights]
-    places = {i: _places(network.nodes[i], current[i][0], current[i][2], platform) for i in weighted}
+    # depth splits (~100 points a node) are not costed where none can be the move: with the DRAM traffic at its
+    # limit and every memory whole, a split either adds traffic (from on chip) or frees no on-chip memory (from DRAM)
+    splits = used["offchip_bits"] != limits["offchip_bits"] or any(current[i][3] < 100 for i in weighted)
+    places = {i: _places(network.nodes[i], current[i][0], current[i][2], platform, splits) for i in weighted}
     while True:
         over = [k for k in PLACED if used[k] > limits[k]]
         if not over:

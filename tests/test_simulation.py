@@ -2,15 +2,14 @@
 on a too-shallow skip FIFO (simulation and bounded C simulation), FIFO sizing, the -t simulate CLI."""
 
 import json
-from dataclasses import replace
 
 import numpy as np
 import pytest
 from xdsl.rewriter import Rewriter
 
 from dfcc.analyses.fifo_sizing import size_fifos, write_depths
-from dfcc.analyses.schedules import Pipeline
-from dfcc.analyses.simulation import Simulator, simulate
+from dfcc.analyses.schedules import Pipeline, Process
+from dfcc.analyses.simulation import Simulator, _Events, _reversed, simulate
 from dfcc.backends.estimate import Estimate
 from dfcc.hardware.cycles import windowed_stage_cycles
 from dfcc.kinds import ForkOp, MapOp
@@ -92,8 +91,24 @@ def test_net_skip_fifo_deadlock_named_and_sizing_removes_it():
     assert _skip_fork(module).type.depth.data == next(f.peak for f in sized.fifos if f.name == "s_fork_1") > 2
 
 
+def test_sized_depths_keep_every_completion_and_hold_only_the_skip():
+    """NET with its input rushed in: the fork's outputs fill with whole feature maps (711 and 747 beats) ahead
+    of the slower conv; sized on the just-in-time schedule the conv's input needs no more than the default 2 and
+    the skip what the conv's line buffer and MAC delay it, and the bounded design drains every output beat when
+    the unbounded one does."""
+    module = parse_module(NET)
+    sizing = size_fifos(module)
+    rushed = {f.name: f.peak for f in sizing.unbounded.fifos}
+    assert rushed["s_fork_0"] > 700 and rushed["s_fork_1"] > 700
+    write_depths(sizing.depths)
+    sized = simulate(module)
+    assert sized.completions == sizing.unbounded.completions
+    depths = {f.name: f.depth for f in sized.fifos}
+    assert depths["s_fork_0"] == 2 and 2 < depths["s_fork_1"] < 100
+
+
 def test_depths_holding_the_unbounded_peaks_keep_every_beat_of_the_unbounded_run():
-    """What size_fifos relies on to skip a check: at depths >= the unbounded run's peaks no write waits
+    """What FIFO sizing relies on, for any schedule's peaks: at depths >= the unbounded run's peaks no write waits
     for a slot, so every event starts when it did unbounded (NET: the skip FIFO peaks above the default 2)."""
     pipeline = Pipeline.of_module(parse_module(NET))
     unbounded = Simulator(pipeline, 3, {ch: 2 ** 62 for ch in pipeline.channels if ch.value is not None})
@@ -109,30 +124,62 @@ def test_depths_holding_the_unbounded_peaks_keep_every_beat_of_the_unbounded_run
     assert short.run().deadlock or not np.array_equal(short.times, unbounded.times)
 
 
-def test_a_simulator_with_a_process_replaced_runs_as_one_built_with_it():
-    """FIFO sizing's paced run reuses the unpaced run's simulator with the graph input's process replaced
-    (here its beats spread over three times the cycles), its event loop arrays and its times array: every
-    beat as on a pipeline built with that process (also where the reused array held other values)."""
+def _half_rate_chain() -> tuple[Pipeline, Process, Process]:
+    """feed (4 beats, one per cycle) -> port FIFO (depth 2) -> stage (8 iterations: reads beat j at iteration 2j,
+    writes it at 2j + 1, 3 cycles later) -> FIFO (depth 2) -> drain; the pipeline, its feed and its drain."""
+    pipeline = Pipeline()
+    feed, stage, drain = (pipeline.process(name, name, n) for name, n in (("feed", 4), ("stage", 8), ("drain", 4)))
+    feed.latency = drain.latency = 0
+    into, out = pipeline.channel("in", 1, 4), pipeline.channel("out", 1, 4)
+    into.port = out.port = True
+    pipeline.write(feed, into, np.arange(4))
+    pipeline.read_at(stage, into, 2 * np.arange(4))
+    pipeline.write(stage, out, 2 * np.arange(4) + 1)
+    pipeline.read_at(drain, out, np.arange(4))
+    return pipeline, feed, drain
 
-    def slowed(process):
-        ch, iterations = process.writes[0]
-        return replace(process, iterations=3 * process.iterations, writes=[(ch, 3 * iterations)])
 
-    def unbounded(pipeline):
-        return {ch: 2 ** 62 for ch in pipeline.channels if ch.value is not None and not ch.port}
+def test_released_feed_starts_no_beat_before_its_release():
+    # feed beat k at 10k (released), the stage reads it at 10k + 1 (iteration 2k: it waits for it), writes it
+    # at iteration 2k + 1 (10k + 2) + 3 = 10k + 5, the drain takes it at 10k + 6: the last at 36, done at 37
+    pipeline, feed, _ = _half_rate_chain()
+    run = Simulator(pipeline, 1, release={feed: 10 * np.arange(4)})
+    result = run.run()
+    assert result.completions == (37,)
+    assert list(run.write_cycles(pipeline.channels[0])) == [0, 10, 20, 30]
 
+
+def test_latest_inputs_feed_each_beat_just_in_time_for_the_outputs():
+    # Rushed: the stage runs one iteration a cycle from cycle 1 (iteration i at i + 1), so it reads beat k at
+    # 2k + 1, writes beat k at (2k + 2) + 3 and the drain takes it at 2k + 6 (done at 13); the feed runs ahead
+    # as far as the depth-2 port allows: beat k once beat k - 2 is read, at 0, 1, 2 (beat 0 read at 1), 4.
+    # Latest for those drain cycles: beat k written by 2k + 5 -> iteration 2k + 1 by 2k + 2 -> iteration 2k by
+    # 2k + 1 -> the feed's beat k by 2k: 0, 2, 4, 6; fed then, every output leaves as it did.
+    pipeline, feed, drain = _half_rate_chain()
+    rushed = Simulator(pipeline, 1)
+    assert rushed.run().completions == (13,)
+    assert list(rushed.write_cycles(pipeline.channels[0])) == [0, 1, 2, 4]
+    latest = rushed.latest_inputs()
+    assert list(latest) == [feed] and list(latest[feed]) == [0, 2, 4, 6]
+    in_time = rushed.with_release(latest)
+    assert in_time.run().completions == (13,)
+    assert list(in_time.write_cycles(pipeline.channels[0])) == [0, 2, 4, 6]
+    # a cycle later for any beat and an output leaves later
+    for k in range(4):
+        later = latest[feed] + (np.arange(4) >= k)
+        assert rushed.with_release({feed: later}).run().completions == (14,)
+
+
+def test_event_lists_reversed_as_built_for_the_pipeline_run_backwards():
+    """The backwards run takes each process's event lists from the forward run's, reversed: the same as built
+    for the reversed process (NET: its conv, fork, join, pool, linear and converters)."""
     pipeline = Pipeline.of_module(parse_module(NET))
-    source = next(p for p in pipeline.processes if not p.reads)
-    free = Simulator(pipeline, 3, unbounded(pipeline))
-    unpaced = free.run()
-    reused = free.with_processes({source: slowed(source)})
-    rebuilt = Pipeline.of_module(parse_module(NET))
-    rebuilt.processes = [slowed(p) if not p.reads else p for p in rebuilt.processes]
-    fresh = Simulator(rebuilt, 3, unbounded(rebuilt))
-    paced, expected = reused.run(np.full_like(free.times, -7)), fresh.run()
-    assert paced.completions == expected.completions != unpaced.completions
-    assert np.array_equal(reused.times, fresh.times)
-    assert [(f.name, f.peak) for f in paced.fifos] == [(f.name, f.peak) for f in expected.fifos]
+    _, twin = _reversed(pipeline)
+    for p in pipeline.processes:
+        reversed_, built = _Events(p).reversed(p), _Events(twin[p])
+        assert np.array_equal(reversed_.once, built.once), p.name
+        assert len(reversed_.positions) == len(built.positions)
+        assert all(np.array_equal(a, b) for a, b in zip(reversed_.positions, built.positions)), p.name
 
 
 def test_fifo_occupancy_never_exceeds_depth():
