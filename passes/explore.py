@@ -61,9 +61,11 @@ Search (deterministic given the seed):
 Results are written to the IR: folding properties on every node, `dataflow.weights_memory` where
 weights are not in BRAM, `dataflow.mult_impl` (and `dataflow.dsp_share`) where multipliers are in
 fabric, FIFO depths in the stream types (analyses/fifo_sizing.py: depths that keep the II of the
-design with unbounded streams, read off a simulated schedule), `dataflow.platform` on the module.
-7. FIFOs that fit: the search costs only the skip FIFOs (SATAY); when the simulated depths need more
-   memory than the budget has left, weight memories move at the same foldings (passes/spill.py
+design with unbounded streams, read off a simulated schedule) and their memory where moved out of BRAM,
+`dataflow.platform` on the module.
+7. FIFOs that fit: the search costs only the skip FIFOs (SATAY), moving them to URAM or LUTRAM while
+   BRAM is over budget (analyses/fifo_memory.py, which then places every sized FIFO the same way);
+   when the simulated depths need more memory than the budget has left, weight memories move at the same foldings (passes/spill.py
    place_weights: the same pipeline, so the depths stay valid) if that fits, else the search runs again
    with that excess kept out of its budget
    (so it trades folding against the FIFO memory: a slower II), until the depths fit, or raises a
@@ -92,6 +94,7 @@ from dfcc.kinds.linear import LinearOp
 from dfcc.kinds.reshape import ReshapeOp
 from dfcc.dialects.fixed_point import fixed_of
 from dfcc.dialects.dataflow import DSP_SHARE_ATTR, MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES
+from dfcc.passes.fifo_memory import place_ir_fifos
 from dfcc.passes.spill import evict_paying_skips, place_weights, write_weights_memory
 from dfcc.analyses.network import (
     DEFAULT_FIFO_DEPTH, PLATFORM_ATTR, RESOURCE_LABELS, RESOURCES, Choice, Converter, Network, Totals,
@@ -349,7 +352,7 @@ class _Search:
     def evaluate(self, choices: list[Choice], trace_latency: bool = False) -> Totals:
         self.evaluations += 1
         return self.network.evaluate(choices, max_bits_per_cycle=self.platform.bandwidth_bits_per_cycle,
-                                     trace_latency=trace_latency)
+                                     trace_latency=trace_latency, fifo_limits=self.limits)
 
     def used(self, totals: Totals) -> np.ndarray:
         return np.array([totals.resource(k) for k in RESOURCES] + [totals.offchip_bits], dtype=np.float64)
@@ -806,7 +809,7 @@ class Explore(ModulePass):
                                 f"beyond the skip FIFOs the search costs; raise utilisation"
                                 f"{'' if self.evict_skips else ' or use evict-skips=true'}") from None
             apply_design(op, network, choices, totals, name)
-            sized = _write_fifo_depths(op)
+            sized = _write_fifo_depths(op, limits)
             over = sized.overshoot(limits)
             if not over or _place_weights_within(op, platform, limits, sized):
                 return
@@ -820,13 +823,13 @@ class Explore(ModulePass):
                         f"needs {needs}; raise utilisation{'' if self.evict_skips else ' or use evict-skips=true'}")
 
 
-def _write_fifo_depths(module: ModuleOp) -> Totals:
+def _write_fifo_depths(module: ModuleOp, limits: dict[str, float]) -> Totals:
     """Write every stream's depth from the cycle-level schedule of the chosen folding (analyses/fifo_sizing.py:
     depths at which the design keeps the II it has with unbounded streams), never below the skip-FIFO depths
-    costed above; the design's totals with those depths."""
+    costed above, and the memory of those moved out of BRAM where it is over `limits` (the search's rule); the
+    design's totals with those depths."""
     write_depths({v: max(d, v.type.depth.data) for v, d in size_fifos(module).depths.items()})
-    network = Network.from_module(module)
-    return network.evaluate(network.ir_choices(), respect_ir_depths=True)
+    return place_ir_fifos(module, limits)
 
 
 def _place_weights_within(module: ModuleOp, platform: Platform, limits: dict[str, float], sized: Totals) -> bool:
