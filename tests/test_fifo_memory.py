@@ -1,12 +1,17 @@
 """Stream FIFOs out of BRAM: the cost of a FIFO in each memory (hand-computed from the primitives' data sheets),
 the storage rule (analyses/fifo_memory.py) and the network totals that apply it."""
 
+import json
+
 import pytest
 
 from dfcc.analyses.fifo_memory import place_fifos
 from dfcc.analyses.network import Network
-from dfcc.frontends.mlir import parse_module
+from dfcc.dialects.dataflow import StreamType
+from dfcc.frontends.mlir import make_context, parse_module
+from dfcc.hardware.platforms import PLATFORM_DIR
 from dfcc.hardware.memory import fifo_blocks
+from dfcc.passes.explore import Explore
 from dfcc.passes.fifo_memory import place_ir_fifos
 
 RESIDUAL = """
@@ -112,3 +117,23 @@ def test_ir_fifos_placed_and_written():
     network = Network.from_module(module)
     again = network.evaluate(network.ir_choices(), respect_ir_depths=True)
     assert (again.bram18, again.uram, again.fifo_memories) == (placed.bram18, placed.uram, placed.fifo_memories)
+
+
+def test_explore_moves_a_skip_fifo_to_uram_where_bram_binds(tmp_path):
+    """On a board of 4 BRAM18 (budget 3.6) the residual at its fastest needs an 82-deep skip FIFO of one BRAM18
+    beside 4 BRAM18 of buffers: explore puts the FIFO in URAM and keeps that II (the estimate of the IR agrees);
+    the same board without URAM runs at a slower II."""
+    designs = {}
+    for uram in (1280, 0):
+        board = json.loads((PLATFORM_DIR / "u250.json").read_text()) | {"name": "tight", "bram18": 4, "uram": uram}
+        path = tmp_path / f"tight{uram}.json"
+        path.write_text(json.dumps(board))
+        module = parse_module(RESIDUAL)
+        Explore(platform=str(path)).apply(make_context(), module)
+        network = Network.from_module(module)
+        totals = network.evaluate(network.ir_choices(), respect_ir_depths=True)
+        assert not totals.overshoot({k: 0.9 * board[k] for k in ("dsp", "bram18", "uram", "lut", "ff")})
+        memories = [r.type.memory.data for op in module.walk() for r in op.results if isinstance(r.type, StreamType)]
+        designs[uram] = totals.ii, sorted(m for m in memories if m != "auto"), totals.fifo_uram
+    assert designs[1280][1] == ["uram"] and designs[1280][2] > 0 and designs[0][1:] == ([], 0)
+    assert designs[1280][0] < designs[0][0]
