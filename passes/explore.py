@@ -177,7 +177,8 @@ def _node_spaces(network: Network, platform: Platform, off_chip: bool | frozense
     spaces, seen = [], {}
     for n, model in enumerate(network.nodes):
         streams = off_chip if isinstance(off_chip, bool) else n in off_chip
-        key = (cost_key(model.op), streams) if share else None
+        kind_key = cost_key(model.op) if share else None  # None: a node costed on its own (zero skipping)
+        key = None if kind_key is None else (kind_key, streams)
         space = seen.get(key) if key is not None else None
         if space is None:
             space = _node_space(model, platform, streams, spatial, splits)
