@@ -25,8 +25,7 @@
 // JSON:      "macs": 9856,
 // JSON:      "roofline_fps":
 // JSON:      "fifos": [
-// JSON:          "from": "fork",
-// JSON-NEXT:     "to": "conv",
+// JSON-NOT:      "to": "conv",
 // JSON:          "from": "fork",
 // JSON-NEXT:     "to": "add",
 // JSON:      "nodes": [
