@@ -418,6 +418,11 @@ class Network:
         return int(round(max(last)))
 
 
+def budget(platform, utilisation: float, reserve: dict[str, float] | None = None) -> dict[str, float]:
+    """What a design may use of each resource: `utilisation` x the platform's, less what `reserve` keeps out."""
+    return {k: utilisation * getattr(platform, k) - (reserve or {}).get(k, 0.0) for k in RESOURCES}
+
+
 def fifo_memory(depth: int, bits: int, lanes: int, memory: str = "auto") -> tuple[int, int, int]:
     """(BRAM18, URAM, LUT) of a FIFO of `depth` beats of `lanes` elements each in `memory`."""
     return fifo_blocks(bits * max(1, lanes), depth, memory)

@@ -97,7 +97,7 @@ from dfcc.dialects.dataflow import DSP_SHARE_ATTR, MULT_IMPL_ATTR, MULT_IMPLS, W
 from dfcc.passes.fifo_memory import place_ir_fifos
 from dfcc.passes.spill import evict_paying_skips, place_weights, write_weights_memory
 from dfcc.analyses.network import (
-    DEFAULT_FIFO_DEPTH, PLATFORM_ATTR, RESOURCE_LABELS, RESOURCES, Choice, Converter, Network, Totals,
+    DEFAULT_FIFO_DEPTH, PLATFORM_ATTR, RESOURCE_LABELS, RESOURCES, Choice, Converter, Network, Totals, budget,
 )
 from dfcc.errors import DfccError
 from dfcc.hardware.platforms import DEFAULT_PLATFORM, Platform, load_platform
@@ -235,7 +235,7 @@ class _Search:
         self.platform = platform
         self.utilisation = utilisation
         self.reserve = {k: v for k, v in (reserve or {}).items() if v > 0}
-        self.limits = {k: utilisation * getattr(platform, k) - self.reserve.get(k, 0.0) for k in RESOURCES}
+        self.limits = budget(platform, utilisation, self.reserve)
         # the last entry is off-chip bits per inference: utilisation x bandwidth x target II (set per target)
         self.limit_vec = np.array([max(self.limits[k], 1e-9) for k in RESOURCES] + [1e30])
         self.off_chip = off_chip
@@ -568,7 +568,7 @@ def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed
     except DfccError:  # nothing fits with every weight on chip: in DRAM they may
         return search(True)
     floor = max(int(space.cycles.min()) for space in spaces[False])
-    limits = {k: utilisation * getattr(platform, k) - (reserve or {}).get(k, 0.0) for k in RESOURCES}
+    limits = budget(platform, utilisation, reserve)
     if not _streams_faster(network, on_chip, floor, limits):
         return on_chip
     try:
@@ -790,7 +790,7 @@ class Explore(ModulePass):
         if self.evict_skips:
             evict_paying_skips(op, platform, utilisation)
         name = self.platform.lower() if self.platform.lower() == platform.name.lower() else self.platform
-        limits = {k: utilisation * getattr(platform, k) for k in RESOURCES}
+        limits = budget(platform, utilisation)
         network = Network.from_module(op)
         before = {(e.value.op, e.value.index): e.ir_depth for e in network.edges}
         reserve = dict.fromkeys(RESOURCES, 0.0)

@@ -30,7 +30,7 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from dfcc.analyses.network import (
-    DEFAULT_FIFO_DEPTH, PLATFORM_ATTR, RESOURCE_LABELS, RESOURCES, Choice, Network, Totals, fifo_memory,
+    DEFAULT_FIFO_DEPTH, PLATFORM_ATTR, RESOURCE_LABELS, RESOURCES, Choice, Network, Totals, budget, fifo_memory,
 )
 from dfcc.dialects.dataflow import WEIGHTS_MEMORY_ATTR, WEIGHTS_ON_CHIP_ATTR
 from dfcc.errors import DfccError
@@ -223,7 +223,7 @@ def spill(module: ModuleOp, platform: Platform, utilisation: float = 0.9, step: 
     """The AutoWS / SMOF greedy of the module docstring; returns the totals of the design that fits."""
     if not 1 <= step <= 100:
         raise DfccError(f"spill: step must be a percent in 1..100, got {step}")
-    limits = {k: utilisation * getattr(platform, k) for k in RESOURCES}
+    limits = budget(platform, utilisation)
     network = Network.from_module(module)
     choices = network.ir_choices()
     while True:
