@@ -29,7 +29,7 @@ def lowered(name: str, cache: str) -> ModuleOp:
     """Model `name` after lower-to-dataflow, read from `cache` (written there on first use)."""
     path = os.path.join(cache, f"{name}.mlir")
     if not os.path.exists(path):
-        from dfcc.backends.output import module_text
+        from dfcc.backends.output import module_text, write_atomic
         from dfcc.frontends.torch import import_to_text
         from dfcc.passes.lower_to_dataflow import LowerToDataflow
 
@@ -37,8 +37,7 @@ def lowered(name: str, cache: str) -> ModuleOp:
         module = parse_module(import_to_text(*_model_and_inputs(name)))
         LowerToDataflow().apply(make_context(), module)
         os.makedirs(cache, exist_ok=True)
-        with open(path, "w") as f:
-            f.write(module_text(module))
+        write_atomic(path, module_text(module))  # benches run side by side share the cache
     with open(path) as f:
         return parse_module(f.read(), path)
 
