@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -417,6 +417,21 @@ def whole_pixel_beats(coarse: int, pixels: int, channels: int) -> bool:
     """Whether `pixels` per beat is realisable by a stage that puts several pixels in a beat only
     when the beat holds every channel of each (`coarse` = C)."""
     return pixels == 1 or coarse == channels
+
+
+def port_pixel_extents(stream: StreamType) -> dict[str, int]:
+    """A graph port's folding: `pixels` per beat dividing the row width of an N x H x W x C stream (other
+    ranks: one)."""
+    shape = stream.get_shape()
+    return {"pixels": shape[2] if len(shape) == 4 else 1}
+
+
+def port_pixel_lanes(stream: StreamType, folding: Mapping[str, int]) -> int:
+    """Lanes of a graph port: `pixels` whole pixels when more than one, else 0 (the port takes the lanes
+    of the stage it meets, so no lane converter). The emitter, the schedules and the network's
+    converters all read it (kinds/source.py port_lanes, kinds/sink.py sink_lanes)."""
+    px = folding.get("pixels", 1)
+    return 0 if px == 1 else px * stream.get_shape()[-1]
 
 
 def pixel_port(op: Operation, stream: StreamType) -> NodeModel:

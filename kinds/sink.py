@@ -11,7 +11,7 @@ from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, prop_def, r
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, int_array, verify_perm
 from dfcc.errors import DfccError
-from dfcc.kinds.cost import NodeModel, pixel_port
+from dfcc.kinds.cost import NodeModel, pixel_port, port_pixel_extents, port_pixel_lanes
 from dfcc.kinds.registry import NodeKind, register
 from dfcc.kinds.semantics import FixedIsFloatThenCast
 
@@ -43,20 +43,15 @@ class SinkOp(NodeOp):
         )
 
     def folding_extents(self) -> dict[str, int]:
-        """Pixels per beat dividing the row width of an N x H x W x C stream (other ranks: one)."""
-        shape = self.input.type.get_shape()
-        return {"pixels": shape[2] if len(shape) == 4 else 1}
+        return port_pixel_extents(self.input.type)
 
     def verify_node(self) -> None:
         verify_perm(self.ints_prop("perm"), self.tensor.type.get_shape(), self.input.type.get_shape(), "sink stream")
 
 
 def sink_lanes(op: SinkOp, folding: Mapping[str, int] | None = None) -> int:
-    """Lanes of the output port: `pixels` whole pixels when more than one, else 0 (the port takes
-    the lanes its producer writes, so no lane converter). The emitter, the schedules and the
-    network's converters all read it."""
-    px = (op.folding() if folding is None else folding).get("pixels", 1)
-    return 0 if px == 1 else px * op.input.type.get_shape()[-1]
+    """Lanes of its port (kinds/cost.py port_pixel_lanes)."""
+    return port_pixel_lanes(op.input.type, op.folding() if folding is None else folding)
 
 
 @register
