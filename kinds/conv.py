@@ -17,10 +17,14 @@ from dfcc.dialects.dataflow import (
     StreamType, check_weights_shape, int_array, int_attr, stream_type_of, window_output_size,
 )
 from dfcc.dialects.fixed_point import fixed_of, mac_result
-from dfcc.hardware.cycles import conv_cycles, tiled_conv_cycles, windowed_stage_cycles
+from dfcc.hardware.cycles import (
+    WindowWalk, conv_cycles, sliding_window_fill, tiled_conv_cycles, window_walk, windowed_stage_cycles,
+)
 from dfcc.hardware.dsp import conv_multipliers, macs_per_dsp, multiplier_dsp
 from dfcc.hardware.logic import Logic, lut_multiplier, mac_logic, mux_luts, stage_logic
-from dfcc.hardware.memory import bram18, bram18_two_reads, conv_weight_memory, lutram_luts, lutram_two_reads_luts
+from dfcc.hardware.memory import (
+    FIFO_SRL_DEPTH, bram18, bram18_two_reads, conv_weight_memory, fifo_blocks, lutram_luts, lutram_two_reads_luts,
+)
 from dfcc.hardware.offchip import DDR_BURST, conv_weight_sweeps, evicted_line_buffer_bits, row_reader_cycles
 from dfcc.kinds.cost import (
     STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, WindowCost, acc_bits, array_cost, folding_of, node_label,
@@ -126,6 +130,51 @@ def conv_pixel_cycles(channels: int, filters: int, k: int, groups: int, folding:
     ci, co, cg, fine = folding[:4]
     # fpgaConvNet (Venieris & Bouganis), conv compute term per output pixel: C*K^2/(fine*ci*cg) * F/(co*g)
     return -(-channels // (ci * cg)) * -(-k // fine) * -(-filters // (co * groups))
+
+
+def channel_folding(folding: Mapping[str, int]) -> Folding:
+    """(coarse_in, coarse_out, coarse_group, fine) of a conv's folding: what its MAC loop and window walk take."""
+    return tuple(folding[k] for k in ("coarse_in", "coarse_out", "coarse_group", "fine"))
+
+
+def _conv_window_walk(op: ConvFields, folding: Folding, interval: int = 1) -> tuple[WindowWalk, int]:
+    """(window.h sliding_window's walk, MAC cycles per window beat) of conv.h conv under (coarse_in, coarse_out,
+    coarse_group, fine), its input beats coming at most one per `interval` cycles."""
+    _, h, w, c = op.input.type.get_shape()
+    _, ho, wo, f = op.output.type.get_shape()
+    (kr, kc), (sr, sc), (dr, dc), (pt, pb, pl, pr) = op.window_geometry()
+    ci, co, cg, fine = folding[:4]
+    walk = window_walk(ho, wo, h + pt + pb, w + pl + pr, sr, sc, -(-c // (ci * cg)), interval, (pt, pb, pl, pr),
+                       (dr * (kr - 1) + 1, dc * (kc - 1) + 1))
+    return walk, -(-(kr * kc) // fine) * -(-f // (co * op.groups.value.data))
+
+
+def _window_fifo_luts(op: ConvFields, folding: Folding, depth: int) -> int:
+    """LUTs of conv.h conv's window stream at `depth` beyond the default 2 (registers): a shift-register FIFO
+    (FIFO_SRL_DEPTH) of KR*KC*CI-element windows."""
+    if depth <= 2:
+        return 0
+    kr, kc = op.ints_prop("kernel")
+    lanes = _channel_lanes(op, dict(zip(("coarse_in", "coarse_out", "coarse_group"), folding[:3])))[0]
+    return fifo_blocks(kr * kc * lanes * stream_bits(op.input), depth)[2]
+
+
+def window_depth(op: ConvFields, folding: Folding) -> int:
+    """Depth of conv.h conv's window stream (WD) under (coarse_in, coarse_out, coarse_group, fine): Vitis HLS's 2,
+    or the shallowest of at most FIFO_SRL_DEPTH at which the window walk's gaps (each inference's first rows, the
+    rows a stride skips: the walk reads them while the MACs take the windows queued) stall the MACs least, when
+    its LUTs are fewer than those of the multipliers (with their adders) whose share of the cycles it saves."""
+    walk, per_beat = _conv_window_walk(op, folding)
+    deep = walk.shallowest_depth(per_beat, FIFO_SRL_DEPTH)
+    shallow_cycles = walk.stage_cycles(per_beat)
+    saved = (shallow_cycles - walk.stage_cycles(per_beat, deep)) / shallow_cycles
+    d_bits, w_bits = stream_bits(op.input), weight_bits(op.weights)
+    ci, co, cg, fine = folding[:4]
+    # dfcc's trade: a cycle share saved is worth that share of the MAC array, each multiplier and its adder at
+    # its fabric LUTs (hardware/logic.py)
+    worth = saved * conv_multipliers(ci, co, fine, cg) * (lut_multiplier(d_bits, w_bits) +
+                                                          mac_logic(1, d_bits, w_bits, acc_bits(op)).lut)
+    return deep if _window_fifo_luts(op, folding, deep) < worth else 2
 
 
 @irdl_op_definition
@@ -324,15 +373,16 @@ class Conv(NodeKind):
         beats coming at most one per `interval` cycles."""
         _, h, w, c = op.input.type.get_shape()
         _, ho, wo, f = op.output.type.get_shape()
-        (kr, kc), (sr, sc), (dr, dc), (pt, pb, pl, pr) = op.window_geometry()
+        (kr, kc), _, _, (pt, pb, pl, pr) = op.window_geometry()
         groups = op.groups.value.data
+        evicted = op.line_buffer_off_chip()  # ddr_rows.h conv_rows: its window stream is Vitis HLS's 2 deep
 
         def cycles(folding: Folding) -> int:
             ci, co, cg, fine = folding
-            # the MAC loop waits for the window generator between rows and inferences
-            windowed = windowed_stage_cycles(ho, wo, h + pt + pb, w + pl + pr, sr, sc, -(-c // (ci * cg)),
-                                             -(-(kr * kc) // fine) * -(-f // (co * groups)), input_interval=interval,
-                                             pads=(pt, pb, pl, pr), span=(dr * (kr - 1) + 1, dc * (kc - 1) + 1))
+            # the MAC loop waits for the window generator between rows and inferences, less what its window
+            # stream queues (window_depth, chosen at the input's own pace)
+            walk, per_beat = _conv_window_walk(op, folding, interval)
+            windowed = walk.stage_cycles(per_beat, 2 if evicted else window_depth(op, folding))
             return max(windowed, conv_cycles(h, w, c, f, kr, kc, ho, wo, ci, co, fine, groups, cg, pt, pb, pl, pr))
 
         return cycles
@@ -340,8 +390,7 @@ class Conv(NodeKind):
     def paced_cycles(self, op: ConvOp, folding: Mapping[str, int], interval: int) -> int:
         if folding.get("pixels", 1) > 1:
             return 0  # conv_px: its generator takes whole pixels, no converter widens them
-        factors = tuple(folding[k] for k in ("coarse_in", "coarse_out", "coarse_group", "fine"))
-        return self.cycles_function(op, interval)(factors)
+        return self.cycles_function(op, interval)(channel_folding(folding))
 
     def cost(self, op: ConvOp) -> NodeModel:
         _, h, w, c = op.input.type.get_shape()
@@ -393,15 +442,16 @@ class Conv(NodeKind):
             held_bram = bram18(li * d_bits, held_beats(op, li, tile), fifo=True)
             held_lut = 0 if held_bram else lutram_luts(li * d_bits, held_beats(op, li, tile))
             pixel_acc_lut = lutram_luts(a_bits * lo, nf)  # what conv_mac's accumulators took
-            window = generator(folding[0], 1, 1)  # what conv_mac's window generator took
+            window = generator(folding[0], 1, 1)  # what conv_mac's window generator and its stream took
+            window_lut = window.lut + _window_fifo_luts(op, folding, window_depth(op, folding))
             first_load, compute = read * cb, tile * cb * nf * kf
             return replace(
                 cost, cycles=cycles, depth=first_load + compute + STAGE_PIPELINE_CYCLES, fill=read / (h * w),
                 bram18=cost.bram18 - window.bram18 + buffer_bram + acc_bram + out_bram + held_bram,
-                lut=cost.lut - window.lut + buffer_lut + acc_lut + out_lut + held_lut - pixel_acc_lut,
+                lut=cost.lut - window_lut + buffer_lut + acc_lut + out_lut + held_lut - pixel_acc_lut,
                 weight_sweeps=conv_weight_sweeps(ho * wo, tile),
                 # the last tile's MACs follow its last input rows; the first output is followed by the other tiles
-                lag=compute, drain=max(0, cycles - first_load - compute), pixel_work=0, burst=0,
+                lag=compute, drain=max(0, cycles - first_load - compute), pixel_work=0, burst=0, lead=0,
             )
 
         def evaluate(folding: Folding) -> NodeCost:
@@ -417,6 +467,8 @@ class Conv(NodeKind):
             ww, wd = conv_weight_memory(c, f, kr, kc, w_bits, ci, co, fine, groups, cg)  # one word feeds every column
             w_bram, w_lut = array_cost(ww, wd)
             window = generator(ci, cg, px)
+            # conv.h conv's window stream, deeper than Vitis HLS's 2 where it pays (window_depth)
+            window_fifo_lut = 0 if px > 1 or evicted else _window_fifo_luts(op, folding, window_depth(op, folding))
             ring_bram, ring = ring_adapters(ci * cg, d_bits) if evicted else (0, Logic(0, 0))
             if evicted:
                 cycles = max(cycles, row_reader_cycles(ho, w * -(-c // (ci * cg)), kr, h * w * -(-c // (ci * cg))))
@@ -433,7 +485,7 @@ class Conv(NodeKind):
                 cycles=cycles, depth=window.fill + per_pixel + STAGE_PIPELINE_CYCLES,
                 fill=window.fill_fraction, dsp=dsp,
                 bram18=w_bram + window.bram18 + a_bram + b_bram + ring_bram, uram=0,
-                lut=logic.lut + w_lut + window.lut + a_lut + b_lut + ring.lut, ff=logic.ff + ring.ff,
+                lut=logic.lut + w_lut + window.lut + window_fifo_lut + a_lut + b_lut + ring.lut, ff=logic.ff + ring.ff,
                 offchip_bits=reread,
                 out_lanes=self.stream_lanes(op, dict(zip(factors, folding)))[1], weight_width=ww, weight_depth=wd, weight_bits=w_bits, word_stream=True, mult_lut=mults * lut_multiplier(d_bits, w_bits),
                 multipliers=mults,
@@ -444,6 +496,9 @@ class Conv(NodeKind):
                 pixel_work=group_beats * (per_pixel // beats),
                 pixel_fill=max(0.0, window.fill_fraction * h * w - 1) / max(1, h * w - 1),
                 burst=per_pixel - (group_beats - 1) * (per_pixel // beats),
+                # window.h walks the top and left padding from the start, before it reads an input beat
+                lead=0 if px > 1 or evicted else (sliding_window_fill(w, c, kr_span, kc_span, ci, cg, pl, pr) +
+                                                  per_pixel + STAGE_PIPELINE_CYCLES),
             )
 
         return NodeModel(
@@ -562,4 +617,5 @@ class Conv(NodeKind):
                 f"dfcc::conv_tiled<{geom}, {f}, {lanes_in}, {lanes_out}, {tile}, "
                 f"{', '.join(map(str, tile_buffer(op, lanes_in, tile)[0]))}, " if tile > 1 else
                 f"dfcc::conv<{geom}, {f}, {groups}, {lanes_in}, {co}, ")
-        em.calls.append(f"{call}{fine}, {types}>({x}, {out.name}, {w_arg}, {b_rom.name});  // {name}")
+        depth = "" if px > 1 or tile > 1 else f", {window_depth(op, channel_folding(op.folding()))}"  # conv's window stream
+        em.calls.append(f"{call}{fine}{depth}, {types}>({x}, {out.name}, {w_arg}, {b_rom.name});  // {name}")

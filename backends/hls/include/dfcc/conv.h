@@ -118,11 +118,15 @@ void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI * P> >& in, hls::stream<
 
 // Convolution stage: input [H][W][C] in CI lanes, output [HO][WO][F] in LO lanes (CO filters a step, conv_mac);
 // weights `w` a stream of words from the on-chip ROM (weights.h weight_rom) or from DRAM (offchip.h).
-template <class G, int F, int GROUPS, int CI, int CO, int FINE, typename T_in, typename T_w, typename T_b,
+// The window stream is WD windows deep: while the MACs take the windows it queues, the walk passes the input
+// that ends no window (each inference's first KRE-1 rows, the rows a stride skips) instead of stalling them
+// (kinds/conv.py window_depth).
+template <class G, int F, int GROUPS, int CI, int CO, int FINE, int WD, typename T_in, typename T_w, typename T_b,
           typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W, int LO>
 void conv(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, LO> >& out, W& w, const T_b bias[F]) {
     DFCC_HLS(DATAFLOW)
     hls::stream<window<T_in, G::KR, G::KC, CI> > windows;
+    DFCC_HLS(STREAM variable=windows depth=WD)
     DFCC_TASKS;
     DFCC_TASK(sliding_window<G, CI>(in, windows, T_in(0)));
     conv_mac<G, F, GROUPS, CI, CO, FINE, 1, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL>(windows, out, w, bias);
