@@ -32,7 +32,7 @@ from dfcc import kinds as df
 from dfcc.dialects.dataflow import NodeOp
 from dfcc.errors import DfccError
 from dfcc.kinds.conv import (
-    beat_steps, channel_folding, held_beats, mac_filters, tile_pixels_read, window_depth,
+    beat_steps, channel_folding, held_beats, held_image, held_input_beats, mac_filters, tile_pixels_read, window_depth,
 )
 from dfcc.kinds.linear import linear_rows
 from dfcc.kinds.map import iteration_grid, padded_shape
@@ -351,19 +351,22 @@ def _conv_px(p: Pipeline, op: df.ConvOp) -> None:
 
 
 def _conv_tiled(p: Pipeline, op: df.ConvOp) -> None:
-    """conv.h conv_tiled: a copy into the FIFO holding a tile's share of the input, then per tile of R output
-    pixels an iteration for each input beat it adds to its buffer, C/CI*F/CO*ceil(K/FINE)*R MAC iterations,
-    and R*F/CO iterations writing its pixels; then the input no window reads, dropped."""
+    """conv.h conv_tiled: a copy into the FIFO holding a tile's share of the input (of the pixels its windows read,
+    `held_input_beats`), then per tile of R output pixels an iteration for each held beat it adds to its buffer,
+    C/CI*F/CO*ceil(K/FINE)*R MAC iterations, and R*F/CO iterations writing its pixels; then the held beats no
+    window reads, dropped."""
     name = op.node_name.data
-    (_, h, w, c), (*_, f) = op.input.type.get_shape(), op.output.type.get_shape()
+    (*_, c), (*_, f) = op.input.type.get_shape(), op.output.type.get_shape()
+    h, w, *_ = held_image(op)
     (kr, kc), _, _, _ = op.window_geometry()
     li, lo = df.kind_of(op).stream_lanes(op)
     x = p.read(op.input, li, name)
     r = op.int_prop("tile")
-    held = p.channel(f"{name}_held", li, x.beats, depth=held_beats(op, li, r))
+    kept = held_input_beats(op, li)
+    held = p.channel(f"{name}_held", li, len(kept), depth=held_beats(op, li, r))
     copy = p.process(f"{name}.hold", name, x.beats)
     p.read_at(copy, x, _every(x.beats))
-    p.write(copy, held, _every(x.beats))
+    p.write(copy, held, kept)
     cb, nf, kf = c // li, f // lo, -(-(kr * kc) // op.int_prop("fine"))
     mac, store = r * cb * nf * kf, r * nf
     through = tile_pixels_read(op, r) * cb  # input beats read once each tile's are in

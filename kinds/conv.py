@@ -259,21 +259,51 @@ def mac_filters(op: ConvOp, f: Mapping[str, int]) -> int:
     return _channel_lanes(op, f)[1]
 
 
-def held_beats(op: ConvOp, lanes_in: int, tile: int) -> int:
-    """Depth of conv.h conv_tiled's input FIFO: a tile's share of the input beats (all of them for one
-    tile), what the producer writes while the MACs work on a tile."""
+def subsampled(op: ConvOp) -> bool:
+    """Whether conv.h conv_tiled's copy into its input FIFO keeps only the pixels its windows read: a 1x1 window
+    striding without padding reads one pixel of each SR x SC block (a ResNet downsample), the rest is dropped there
+    instead of being held in the FIFO and the tile buffer."""
+    (kr, kc), (sr, sc), _, pads = op.window_geometry()
+    return kr == kc == 1 and (sr > 1 or sc > 1) and not any(pads)
+
+
+def held_image(op: ConvOp) -> tuple[int, int, int, int, int, int]:
+    """(H, W, SR, SC, PT, PL) of the image conv.h conv_mac_tiled reads (its geometry's `held_geom`): the input, or,
+    `subsampled`, the HO x WO pixels kept, a 1x1 window on each at stride 1."""
+    _, h, w, _ = op.input.type.get_shape()
+    _, ho, wo, _ = op.output.type.get_shape()
+    _, (sr, sc), _, (pt, _, pl, _) = op.window_geometry()
+    return (ho, wo, 1, 1, 0, 0) if subsampled(op) else (h, w, sr, sc, pt, pl)
+
+
+def held_input_beats(op: ConvOp, lanes_in: int) -> np.ndarray:
+    """The input beats conv.h conv_tiled's copy task writes into its FIFO, in order (all, unless `subsampled`)."""
     _, h, w, c = op.input.type.get_shape()
     _, ho, wo, _ = op.output.type.get_shape()
+    _, (sr, sc), _, _ = op.window_geometry()
+    rows, cols = np.arange(h)[:, None], np.arange(w)[None, :]
+    kept = np.ones((h, w), dtype=bool) if not subsampled(op) else (
+        (rows % sr == 0) & (rows // sr < ho) & (cols % sc == 0) & (cols // sc < wo))
+    return (np.flatnonzero(kept)[:, None] * (c // lanes_in) + np.arange(c // lanes_in)[None, :]).ravel()
+
+
+def held_beats(op: ConvOp, lanes_in: int, tile: int) -> int:
+    """Depth of conv.h conv_tiled's input FIFO: a tile's share of the beats it holds (all of them for one
+    tile), what the producer writes while the MACs work on a tile."""
+    h, w, *_ = held_image(op)
+    _, ho, wo, _ = op.output.type.get_shape()
+    c = op.input.type.get_shape()[3]
     tiles = ho * wo // tile
     return -(-h * w // tiles) * (c // lanes_in)
 
 
 def _tile_pixel(op: ConvOp, pixels: np.ndarray, last: bool) -> np.ndarray:
-    """Row-major input index where conv.h conv_mac_tiled's buffer of a tile starting (or, `last`, ending, past
-    it) at output `pixels` begins (ends): a 1x1 window's pixel, else its first (last) window row, in the image."""
-    _, h, w, _ = op.input.type.get_shape()
+    """Row-major index in the held image (`held_image`) where conv.h conv_mac_tiled's buffer of a tile starting
+    (or, `last`, ending, past it) at output `pixels` begins (ends): a 1x1 window's pixel, else its first (last)
+    window row, in the image."""
+    h, w, sr, sc, pt, pl = held_image(op)
     wo = op.output.type.get_shape()[2]
-    (kr, kc), (sr, sc), (dr, dc), (pt, _, pl, _) = op.window_geometry()
+    (kr, kc), _, (dr, dc), _ = op.window_geometry()
     kre, kce = dr * (kr - 1) + 1, dc * (kc - 1) + 1
     row = pixels // wo * sr - pt + (kre - 1 if last else 0)
     col = pixels % wo * sc - pl + int(last) if kre == kce == 1 else np.full_like(pixels, w if last else 0)
@@ -281,9 +311,9 @@ def _tile_pixel(op: ConvOp, pixels: np.ndarray, last: bool) -> np.ndarray:
 
 
 def tile_pixels_read(op: ConvOp, tile: int) -> np.ndarray:
-    """Input pixels conv.h conv_mac_tiled has read once each tile's are in its buffer (`tile_through`): through
-    the pixel of its last 1x1 window, else the last row its windows reach in the image (the input past the
-    last tile's is read and dropped after it)."""
+    """Pixels of the held image (`held_image`) conv.h conv_mac_tiled has read once each tile's are in its buffer
+    (`tile_through`): through the pixel of its last 1x1 window, else the last row its windows reach in the image
+    (the pixels past the last tile's are read and dropped after it)."""
     _, ho, wo, _ = op.output.type.get_shape()
     return _tile_pixel(op, np.arange(tile - 1, ho * wo, tile), last=True)
 
@@ -302,7 +332,7 @@ def _tile_most(op: ConvOp, tile: int) -> int:
 
 
 def _bank_depth(op: ConvOp, most: int, banks: tuple[int, int]) -> int:
-    w, (kre, kce), (krb, kcb) = op.input.type.get_shape()[2], _span(op), banks
+    w, (kre, kce), (krb, kcb) = held_image(op)[1], _span(op), banks
     if kre == kce == 1:
         return most
     return -(-(-(-most // w)) // krb) * -(-w // kcb)
@@ -419,8 +449,9 @@ class Conv(NodeKind):
             return sliding_window_cost(h, w, c, kr_span, kc_span + (px - 1) * sc, (pt, pb, pl, pr), d_bits, ci, cg,
                                        line_buffer_on_chip=not evicted)
 
-        # per (input lanes, tile): the tile buffer's cost and the input pixels in it when the first tile's MACs start
+        # per (input lanes, tile): the tile buffer's cost and the input pixels read when the first tile's MACs start
         buffers: dict[tuple[int, int], tuple[tuple[int, int], int]] = {}
+        held_h, held_w, *_ = held_image(op)
 
         def tiled(cost: NodeCost, folding: Folding, tile: int) -> NodeCost:
             """conv.h conv_tiled: `cost` (the same folding, pixel-outer) with a buffer of the tile's input rows
@@ -428,11 +459,13 @@ class Conv(NodeKind):
             the tile, each weight word swept once per tile, and its load-compute-store cycles."""
             li, lo = self.stream_lanes(op, dict(zip(factors, folding)))
             cb, nf, kf = c // li, f // lo, -(-(kr * kc) // folding[3])
-            cycles = tiled_conv_cycles(h * w * cb, ho * wo, cb, nf * kf, nf)
+            # the copy task reads every input beat, the MACs those it holds (`held_image`)
+            cycles = max(h * w * cb, tiled_conv_cycles(held_h * held_w * cb, ho * wo, cb, nf * kf, nf))
             # Zhang et al. (FPGA'15): the tile's input held once (Tn x (S*Tr+K-S) x (S*Tc+K-S) words), here whole
             # rows in banks of CI words by row and column mod KRB x KCB (array partition, UG1399; tile_buffer)
             if (li, tile) not in buffers:  # explore costs many foldings of each (lanes, tile)
-                buffers[li, tile] = tile_buffer(op, li, tile)[1:], int(tile_pixels_read(op, tile)[0])
+                held = int(tile_pixels_read(op, tile)[0])  # the input read by then: through the last pixel held
+                buffers[li, tile] = tile_buffer(op, li, tile)[1:], int(held_input_beats(op, c)[held - 1]) + 1 if held else 0
             (buffer_bram, buffer_lut), read = buffers[li, tile]
             # a filter step's accumulators for each pixel of the tile (tile deep) and the tile's outputs once each
             # step is done (NF*tile deep), one memory per filter lane (partitioned: all CO each cycle)
