@@ -4,6 +4,7 @@ A folding factor that does not divide its loop rounds that loop up (spare lanes 
 dividing factors every formula is exactly the published one.
 """
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,13 +67,16 @@ class WindowWalk:
     def shallowest_depth(self, cycles_per_beat: int, most: int) -> int:
         """The shallowest stream depth of 2..`most` at which the stage takes as few cycles as at `most`."""
         fewest = self.stage_cycles(cycles_per_beat, most)
-        low, high = 2, most  # stage_cycles does not grow with the depth: bisect
+        if self.stage_cycles(cycles_per_beat) == fewest:
+            return 2
+        low, high = 3, most  # stage_cycles does not grow with the depth: bisect
         while low < high:
             mid = (low + high) // 2
             low, high = (low, mid) if self.stage_cycles(cycles_per_beat, mid) == fewest else (mid + 1, high)
         return low
 
 
+@functools.lru_cache(maxsize=4096)  # explore asks for the same walk under every folding of its lanes
 def window_walk(
     rows_out: int, cols_out: int, padded_rows: int, padded_cols: int, stride_r: int, stride_c: int,
     beats_per_pixel: int, input_interval: int = 1, pads: tuple[int, int, int, int] = (0, 0, 0, 0),

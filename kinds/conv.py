@@ -137,44 +137,58 @@ def channel_folding(folding: Mapping[str, int]) -> Folding:
     return tuple(folding[k] for k in ("coarse_in", "coarse_out", "coarse_group", "fine"))
 
 
-def _conv_window_walk(op: ConvFields, folding: Folding, interval: int = 1) -> tuple[WindowWalk, int]:
-    """(window.h sliding_window's walk, MAC cycles per window beat) of conv.h conv under (coarse_in, coarse_out,
-    coarse_group, fine), its input beats coming at most one per `interval` cycles."""
-    _, h, w, c = op.input.type.get_shape()
-    _, ho, wo, f = op.output.type.get_shape()
-    (kr, kc), (sr, sc), (dr, dc), (pt, pb, pl, pr) = op.window_geometry()
-    ci, co, cg, fine = folding[:4]
-    walk = window_walk(ho, wo, h + pt + pb, w + pl + pr, sr, sc, -(-c // (ci * cg)), interval, (pt, pb, pl, pr),
-                       (dr * (kr - 1) + 1, dc * (kc - 1) + 1))
-    return walk, -(-(kr * kc) // fine) * -(-f // (co * op.groups.value.data))
+class WindowStream:
+    """conv.h conv's window stream between window.h's walk and conv_mac, for one conv: the walk, the MAC cycles a
+    window beat, and the stream's depth (`depth`) under (coarse_in, coarse_out, coarse_group, fine). The op is read
+    once: explore asks for every folding."""
 
+    def __init__(self, op: ConvFields):
+        _, h, w, self.channels = op.input.type.get_shape()
+        _, self.rows_out, self.cols_out, self.filters = op.output.type.get_shape()
+        (kr, kc), self.stride, (dr, dc), self.pads = op.window_geometry()
+        pt, pb, pl, pr = self.pads
+        self.padded, self.span, self.positions = (h + pt + pb, w + pl + pr), (dr * (kr - 1) + 1, dc * (kc - 1) + 1), kr * kc
+        self.groups, self.bits = op.groups.value.data, stream_bits(op.input)
+        w_bits = weight_bits(op.weights)
+        # dfcc's trade: a cycle share saved is worth that share of the MAC array, each multiplier and its adder at
+        # its fabric LUTs (hardware/logic.py)
+        self.multiplier_lut = lut_multiplier(self.bits, w_bits) + mac_logic(1, self.bits, w_bits, acc_bits(op)).lut
+        self.op, self.depths = op, {}
 
-def _window_fifo_luts(op: ConvFields, folding: Folding, depth: int) -> int:
-    """LUTs of conv.h conv's window stream at `depth` beyond the default 2 (registers): a shift-register FIFO
-    (FIFO_SRL_DEPTH) of KR*KC*CI-element windows."""
-    if depth <= 2:
-        return 0
-    kr, kc = op.ints_prop("kernel")
-    lanes = _channel_lanes(op, dict(zip(("coarse_in", "coarse_out", "coarse_group"), folding[:3])))[0]
-    return fifo_blocks(kr * kc * lanes * stream_bits(op.input), depth)[2]
+    def walk(self, folding: Folding, interval: int = 1) -> tuple[WindowWalk, int]:
+        """(window.h sliding_window's walk, MAC cycles per window beat), input beats at most one per `interval`."""
+        ci, co, cg, fine = folding[:4]
+        walk = window_walk(self.rows_out, self.cols_out, *self.padded, *self.stride, -(-self.channels // (ci * cg)),
+                           interval, self.pads, self.span)
+        return walk, -(-self.positions // fine) * -(-self.filters // (co * self.groups))
+
+    def fifo_luts(self, folding: Folding, depth: int) -> int:
+        """LUTs of the stream at `depth` beyond the default 2 (registers): a shift-register FIFO (FIFO_SRL_DEPTH) of
+        KR*KC*CI-element windows."""
+        if depth <= 2:
+            return 0
+        lanes = _channel_lanes(self.op, dict(zip(("coarse_in", "coarse_out", "coarse_group"), folding[:3])))[0]
+        return fifo_blocks(self.positions * lanes * self.bits, depth)[2]
+
+    def depth(self, folding: Folding) -> int:
+        """The stream's depth (conv.h conv's WD): Vitis HLS's 2, or the shallowest of at most FIFO_SRL_DEPTH at which
+        the walk's gaps (each inference's first rows, the rows a stride skips: the walk reads them while the MACs
+        take the windows queued) stall the MACs least, when its LUTs are fewer than those of the multipliers (with
+        their adders) whose share of the cycles it saves."""
+        key = tuple(folding[:4])
+        if key not in self.depths:
+            walk, per_beat = self.walk(key)
+            deep = walk.shallowest_depth(per_beat, FIFO_SRL_DEPTH)
+            shallow_cycles = walk.stage_cycles(per_beat)
+            saved = (shallow_cycles - walk.stage_cycles(per_beat, deep)) / shallow_cycles
+            worth = saved * conv_multipliers(key[0], key[1], key[3], key[2]) * self.multiplier_lut
+            self.depths[key] = deep if saved and self.fifo_luts(key, deep) < worth else 2
+        return self.depths[key]
 
 
 def window_depth(op: ConvFields, folding: Folding) -> int:
-    """Depth of conv.h conv's window stream (WD) under (coarse_in, coarse_out, coarse_group, fine): Vitis HLS's 2,
-    or the shallowest of at most FIFO_SRL_DEPTH at which the window walk's gaps (each inference's first rows, the
-    rows a stride skips: the walk reads them while the MACs take the windows queued) stall the MACs least, when
-    its LUTs are fewer than those of the multipliers (with their adders) whose share of the cycles it saves."""
-    walk, per_beat = _conv_window_walk(op, folding)
-    deep = walk.shallowest_depth(per_beat, FIFO_SRL_DEPTH)
-    shallow_cycles = walk.stage_cycles(per_beat)
-    saved = (shallow_cycles - walk.stage_cycles(per_beat, deep)) / shallow_cycles
-    d_bits, w_bits = stream_bits(op.input), weight_bits(op.weights)
-    ci, co, cg, fine = folding[:4]
-    # dfcc's trade: a cycle share saved is worth that share of the MAC array, each multiplier and its adder at
-    # its fabric LUTs (hardware/logic.py)
-    worth = saved * conv_multipliers(ci, co, fine, cg) * (lut_multiplier(d_bits, w_bits) +
-                                                          mac_logic(1, d_bits, w_bits, acc_bits(op)).lut)
-    return deep if _window_fifo_luts(op, folding, deep) < worth else 2
+    """Depth of conv.h conv's window stream under (coarse_in, coarse_out, coarse_group, fine) (`WindowStream.depth`)."""
+    return WindowStream(op).depth(folding)
 
 
 @irdl_op_definition
@@ -398,21 +412,24 @@ class Conv(NodeKind):
         px = f.get("pixels", 1)  # spatial parallelism: `pixels` whole pixels per beat, in and out
         return lanes_in * px, lanes_out * px
 
-    def cycles_function(self, op: ConvOp, interval: int = 1) -> Callable[[Folding], float]:
+    def cycles_function(self, op: ConvOp, interval: int = 1,
+                        stream: WindowStream | None = None) -> Callable[[Folding], float]:
         """Cycles per inference as a function of the folding (dense: every product computed), its input
-        beats coming at most one per `interval` cycles."""
+        beats coming at most one per `interval` cycles (`stream`: its window stream, if already at hand)."""
         _, h, w, c = op.input.type.get_shape()
         _, ho, wo, f = op.output.type.get_shape()
         (kr, kc), _, _, (pt, pb, pl, pr) = op.window_geometry()
         groups = op.groups.value.data
         evicted = op.line_buffer_off_chip()  # ddr_rows.h conv_rows: its window stream is Vitis HLS's 2 deep
 
+        stream = stream or WindowStream(op)
+
         def cycles(folding: Folding) -> int:
             ci, co, cg, fine = folding
             # the MAC loop waits for the window generator between rows and inferences, less what its window
-            # stream queues (window_depth, chosen at the input's own pace)
-            walk, per_beat = _conv_window_walk(op, folding, interval)
-            windowed = walk.stage_cycles(per_beat, 2 if evicted else window_depth(op, folding))
+            # stream queues (its depth chosen at the input's own pace)
+            walk, per_beat = stream.walk(folding, interval)
+            windowed = walk.stage_cycles(per_beat, 2 if evicted else stream.depth(folding))
             return max(windowed, conv_cycles(h, w, c, f, kr, kc, ho, wo, ci, co, fine, groups, cg, pt, pb, pl, pr))
 
         return cycles
@@ -432,7 +449,8 @@ class Conv(NodeKind):
         d_bits, w_bits, a_bits = stream_bits(op.input), weight_bits(op.weights), acc_bits(op)
         has_bias = op.bias is not None
 
-        cycles_of = self.cycles_function(op)
+        stream = WindowStream(op)
+        cycles_of = self.cycles_function(op, stream=stream)
         factors = tuple(op.folding_extents())
         hp, wp = h + pt + pb, w + pl + pr
         evicted = op.line_buffer_off_chip()  # SMOF: the input waits in DRAM, its window rows are read back
@@ -476,7 +494,7 @@ class Conv(NodeKind):
             held_lut = 0 if held_bram else lutram_luts(li * d_bits, held_beats(op, li, tile))
             pixel_acc_lut = lutram_luts(a_bits * lo, nf)  # what conv_mac's accumulators took
             window = generator(folding[0], 1, 1)  # what conv_mac's window generator and its stream took
-            window_lut = window.lut + _window_fifo_luts(op, folding, window_depth(op, folding))
+            window_lut = window.lut + stream.fifo_luts(folding, stream.depth(folding))
             first_load, compute = read * cb, tile * cb * nf * kf
             return replace(
                 cost, cycles=cycles, depth=first_load + compute + STAGE_PIPELINE_CYCLES, fill=read / (h * w),
@@ -501,7 +519,7 @@ class Conv(NodeKind):
             w_bram, w_lut = array_cost(ww, wd)
             window = generator(ci, cg, px)
             # conv.h conv's window stream, deeper than Vitis HLS's 2 where it pays (window_depth)
-            window_fifo_lut = 0 if px > 1 or evicted else _window_fifo_luts(op, folding, window_depth(op, folding))
+            window_fifo_lut = 0 if px > 1 or evicted else stream.fifo_luts(folding, stream.depth(folding))
             ring_bram, ring = ring_adapters(ci * cg, d_bits) if evicted else (0, Logic(0, 0))
             if evicted:
                 cycles = max(cycles, row_reader_cycles(ho, w * -(-c // (ci * cg)), kr, h * w * -(-c // (ci * cg))))
