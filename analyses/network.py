@@ -401,7 +401,7 @@ class Network:
                 start = max(ins[0][0] - cost.preload, max(f for f, _ in ins[1:]))
             done_in = max((l for _, l in ins), default=0.0)
             pipe = min(cost.depth, PIPELINED_LOOP_LATENCY) + cost.lag
-            first[i] = start + max(cost.depth, cost.fill * (done_in - start) + pipe)
+            first[i] = max(cost.lead, start + max(cost.depth, cost.fill * (done_in - start) + pipe))
             for e, (f, l) in zip(self.in_edges[i], ins) if cost.input_fills else ():
                 # an input absorbed in its own share first (a matmul's right operand block), at its pace
                 first[i] = max(first[i], f + cost.input_fills[self.edges[e].operand] * (l - f) + pipe)

@@ -31,7 +31,9 @@ from xdsl.ir import Operation, SSAValue
 from dfcc import kinds as df
 from dfcc.dialects.dataflow import NodeOp
 from dfcc.errors import DfccError
-from dfcc.kinds.conv import beat_steps, held_beats, mac_filters, tile_pixels_read
+from dfcc.kinds.conv import (
+    beat_steps, channel_folding, held_beats, held_image, held_input_beats, mac_filters, tile_pixels_read, window_depth,
+)
 from dfcc.kinds.linear import linear_rows
 from dfcc.kinds.map import iteration_grid, padded_shape
 from dfcc.kinds.sink import sink_lanes
@@ -211,9 +213,10 @@ def _sink(p: Pipeline, op: df.SinkOp) -> None:
     drain.latency = 0
 
 
-def _sliding_window(p: Pipeline, op: WindowOp, lanes: int, source: Channel | None = None) -> Channel:
+def _sliding_window(p: Pipeline, op: WindowOp, lanes: int, source: Channel | None = None,
+                    depth: int = HLS_DEFAULT_DEPTH) -> Channel:
     """window.h: walks the padded input (HP x WP x C/P iterations), reads inside the image, emits a
-    window at every origin on the stride grid; it reads `source`, else the node's input."""
+    window at every origin on the stride grid into a stream `depth` deep; it reads `source`, else the node's input."""
     name = op.node_name.data
     _, h, w, c = op.input.type.get_shape()
     (kr, kc), (sr, sc), (dr, dc), (pt, pb, pl, pr) = op.window_geometry()
@@ -227,7 +230,7 @@ def _sliding_window(p: Pipeline, op: WindowOp, lanes: int, source: Channel | Non
     per_pixel = np.arange(cb)[None, :]
     gen = p.process(f"{name}.window", name, hp * wp * cb)
     p.read_at(gen, x, (_grid_where(inside)[:, None] * cb + per_pixel).ravel())
-    windows = p.channel(f"{name}_windows", lanes, int(emits.sum()) * cb)
+    windows = p.channel(f"{name}_windows", lanes, int(emits.sum()) * cb, depth=depth)
     p.write(gen, windows, (_grid_where(emits)[:, None] * cb + per_pixel).ravel())
     return windows
 
@@ -291,7 +294,8 @@ def _conv(p: Pipeline, op: df.ConvOp) -> None:
     cg, fg = c // groups, f // groups
     li, lo = df.kind_of(op).stream_lanes(op)
     co = mac_filters(op, op.folding())
-    windows = _ddr_rows_window(p, op, li) if op.line_buffer_off_chip() else _sliding_window(p, op, li)
+    windows = (_ddr_rows_window(p, op, li) if op.line_buffer_off_chip() else
+               _sliding_window(p, op, li, depth=window_depth(op, channel_folding(op.folding()))))
     # conv.h conv_mac: pix x C/CI beats x NF filter steps x ceil(K/FINE) steps; a window read at the
     # first step of each beat, an output beat written at the last position step of the group's last
     # beat's filter step computing its last filter (every filter step when CO = LO)
@@ -347,19 +351,22 @@ def _conv_px(p: Pipeline, op: df.ConvOp) -> None:
 
 
 def _conv_tiled(p: Pipeline, op: df.ConvOp) -> None:
-    """conv.h conv_tiled: a copy into the FIFO holding a tile's share of the input, then per tile of R output
-    pixels an iteration for each input beat it adds to its buffer, C/CI*F/CO*ceil(K/FINE)*R MAC iterations,
-    and R*F/CO iterations writing its pixels; then the input no window reads, dropped."""
+    """conv.h conv_tiled: a copy into the FIFO holding a tile's share of the input (of the pixels its windows read,
+    `held_input_beats`), then per tile of R output pixels an iteration for each held beat it adds to its buffer,
+    C/CI*F/CO*ceil(K/FINE)*R MAC iterations, and R*F/CO iterations writing its pixels; then the held beats no
+    window reads, dropped."""
     name = op.node_name.data
-    (_, h, w, c), (*_, f) = op.input.type.get_shape(), op.output.type.get_shape()
+    (*_, c), (*_, f) = op.input.type.get_shape(), op.output.type.get_shape()
+    h, w, *_ = held_image(op)
     (kr, kc), _, _, _ = op.window_geometry()
     li, lo = df.kind_of(op).stream_lanes(op)
     x = p.read(op.input, li, name)
     r = op.int_prop("tile")
-    held = p.channel(f"{name}_held", li, x.beats, depth=held_beats(op, li, r))
+    kept = held_input_beats(op, li)
+    held = p.channel(f"{name}_held", li, len(kept), depth=held_beats(op, li, r))
     copy = p.process(f"{name}.hold", name, x.beats)
     p.read_at(copy, x, _every(x.beats))
-    p.write(copy, held, _every(x.beats))
+    p.write(copy, held, kept)
     cb, nf, kf = c // li, f // lo, -(-(kr * kc) // op.int_prop("fine"))
     mac, store = r * cb * nf * kf, r * nf
     through = tile_pixels_read(op, r) * cb  # input beats read once each tile's are in

@@ -4,8 +4,10 @@ A folding factor that does not divide its loop rounds that loop up (spare lanes 
 dividing factors every formula is exactly the published one.
 """
 
+import functools
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -44,6 +46,72 @@ def conv_cycles(
     return max(read, compute)
 
 
+@dataclass(frozen=True)
+class WindowWalk:
+    """A sliding-window generator's walk over one inference, as its consumer sees it: the walk's own cycles, the
+    window beats it emits, and each kind of gap between consecutive beats as (how often it occurs, cycles from the
+    generator passing the earlier beat to the later one being readable)."""
+
+    walk: int
+    beats: int
+    gaps: tuple[tuple[int, int], ...]
+
+    def stage_cycles(self, cycles_per_beat: int, depth: int = 2) -> int:
+        """Cycles per inference of a stage spending `cycles_per_beat` on each beat, fed through a `depth`-deep
+        stream: a gap of g cycles stalls it g - (depth + 1) * cycles_per_beat (the beats queued and its own)."""
+        # max-plus recursion of a producer/consumer pair over a bounded FIFO (Baccelli et al., Synchronization
+        # and Linearity, 1992, ch. 2)
+        stalls = sum(n * max(0, gap - (depth + 1) * cycles_per_beat) for n, gap in self.gaps)
+        return max(self.walk, self.beats * cycles_per_beat + stalls)
+
+    def shallowest_depth(self, cycles_per_beat: int, most: int) -> int:
+        """The shallowest stream depth of 2..`most` at which the stage takes as few cycles as at `most`."""
+        fewest = self.stage_cycles(cycles_per_beat, most)
+        if self.stage_cycles(cycles_per_beat) == fewest:
+            return 2
+        low, high = 3, most  # stage_cycles does not grow with the depth: bisect
+        while low < high:
+            mid = (low + high) // 2
+            low, high = (low, mid) if self.stage_cycles(cycles_per_beat, mid) == fewest else (mid + 1, high)
+        return low
+
+
+@functools.lru_cache(maxsize=4096)  # explore asks for the same walk under every folding of its lanes
+def window_walk(
+    rows_out: int, cols_out: int, padded_rows: int, padded_cols: int, stride_r: int, stride_c: int,
+    beats_per_pixel: int, input_interval: int = 1, pads: tuple[int, int, int, int] = (0, 0, 0, 0),
+    span: tuple[int, int] = (1, 1),
+) -> WindowWalk:
+    """The walk of window.h sliding_window over one inference (`windowed_stage_cycles`)."""
+    cb, r = beats_per_pixel, input_interval
+    hp, wp = padded_rows, padded_cols
+    pt, pb, pl, pr = pads
+    inputs = (hp - pt - pb) * (wp - pl - pr)
+
+    def padding_before(position: int) -> int:
+        """Padding positions the walk passes before row-major `position` (counted on into the next inference)."""
+        n, rows = divmod(position, hp * wp)
+        rows, col = divmod(rows, wp)
+        pad_rows = min(rows, pt) + max(0, rows - (hp - pb))
+        in_row = col if rows < pt or rows >= hp - pb else min(col, pl) + max(0, col - (wp - pr))
+        return n * (hp * wp - inputs) + pad_rows * wp + (rows - pad_rows) * (pl + pr) + in_row
+
+    def gap(first: int, last: int) -> int:
+        """Cycles from a window emitted at walk position `first` to the next one at `last` being readable."""
+        beats = (last - first - 1) * cb + 1
+        padding = min((padding_before(last) - padding_before(first + 1)) * cb, beats - 1)
+        return (beats - padding) * r + padding + 2
+
+    first = (span[0] - 1) * wp + span[1] - 1  # where the first window is emitted
+    row_end = first + (cols_out - 1) * stride_c
+    last = row_end + (rows_out - 1) * stride_r * wp
+    return WindowWalk(
+        walk=(inputs * r + hp * wp - inputs) * cb, beats=rows_out * cols_out * cb,
+        gaps=((rows_out * cols_out * (cb - 1), gap(0, 1)), (rows_out * (cols_out - 1), gap(first, first + stride_c)),
+              (rows_out - 1, gap(row_end, first + stride_r * wp)), (1, gap(last, hp * wp + first))),
+    )
+
+
 def windowed_stage_cycles(
     rows_out: int, cols_out: int, padded_rows: int, padded_cols: int, stride_r: int, stride_c: int,
     beats_per_pixel: int, cycles_per_beat: int, depth: int = 2, input_interval: int = 1,
@@ -58,37 +126,11 @@ def windowed_stage_cycles(
     cycles after beat n, can start no earlier than 2 cycles after the generator passes it (written, then
     read), and the generator was at most `depth` beats ahead: a stall of gap + 2 - (depth + 1) * cycles_per_beat.
     """
-    # Vitis HLS UG1399: a dataflow hls::stream without a STREAM pragma is 2 deep; the stall is the
-    # max-plus recursion of a producer/consumer pair over a bounded FIFO (Baccelli et al., Synchronization
-    # and Linearity, 1992, ch. 2), with the gaps of fpgaConvNet's sliding window walk (H+pt+pb)(W+pl+pr)
-    cb, c, r = beats_per_pixel, cycles_per_beat, input_interval
-    hp, wp = padded_rows, padded_cols
-    pt, pb, pl, pr = pads
-    inputs = (hp - pt - pb) * (wp - pl - pr)
-
-    def padding_before(position: int) -> int:
-        """Padding positions the walk passes before row-major `position` (counted on into the next inference)."""
-        n, rows = divmod(position, hp * wp)
-        rows, col = divmod(rows, wp)
-        pad_rows = min(rows, pt) + max(0, rows - (hp - pb))
-        in_row = col if rows < pt or rows >= hp - pb else min(col, pl) + max(0, col - (wp - pr))
-        return n * (hp * wp - inputs) + pad_rows * wp + (rows - pad_rows) * (pl + pr) + in_row
-
-    def stall(first: int, last: int) -> int:
-        """Stall between a window emitted at walk position `first` and the next one at `last`."""
-        beats = (last - first - 1) * cb + 1
-        padding = min((padding_before(last) - padding_before(first + 1)) * cb, beats - 1)
-        return max(0, (beats - padding) * r + padding + 2 - (depth + 1) * c)
-
-    first = (span[0] - 1) * wp + span[1] - 1  # where the first window is emitted
-    row_end = first + (cols_out - 1) * stride_c
-    last = row_end + (rows_out - 1) * stride_r * wp
-    within_row = rows_out * (cols_out - 1) * stall(first, first + stride_c)
-    next_row = (rows_out - 1) * stall(row_end, first + stride_r * wp)
-    next_inference = stall(last, hp * wp + first)
-    busy = rows_out * cols_out * cb * c + rows_out * cols_out * (cb - 1) * stall(0, 1)
-    walk = (inputs * r + hp * wp - inputs) * cb
-    return max(walk, busy + within_row + next_row + next_inference)
+    # Vitis HLS UG1399: a dataflow hls::stream without a STREAM pragma is 2 deep; the gaps are those of
+    # fpgaConvNet's sliding window walk (H+pt+pb)(W+pl+pr)
+    walk = window_walk(rows_out, cols_out, padded_rows, padded_cols, stride_r, stride_c, beats_per_pixel,
+                       input_interval, pads, span)
+    return walk.stage_cycles(cycles_per_beat, depth)
 
 
 def tiled_conv_cycles(input_beats: int, pixels_out: int, beats_per_pixel: int, steps_per_beat: int,

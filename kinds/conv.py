@@ -17,10 +17,14 @@ from dfcc.dialects.dataflow import (
     StreamType, check_weights_shape, int_array, int_attr, stream_type_of, window_output_size,
 )
 from dfcc.dialects.fixed_point import fixed_of, mac_result
-from dfcc.hardware.cycles import conv_cycles, tiled_conv_cycles, windowed_stage_cycles
+from dfcc.hardware.cycles import (
+    WindowWalk, conv_cycles, sliding_window_fill, tiled_conv_cycles, window_walk, windowed_stage_cycles,
+)
 from dfcc.hardware.dsp import conv_multipliers, macs_per_dsp, multiplier_dsp
 from dfcc.hardware.logic import Logic, lut_multiplier, mac_logic, mux_luts, stage_logic
-from dfcc.hardware.memory import bram18, bram18_two_reads, conv_weight_memory, lutram_luts, lutram_two_reads_luts
+from dfcc.hardware.memory import (
+    FIFO_SRL_DEPTH, bram18, bram18_two_reads, conv_weight_memory, fifo_blocks, lutram_luts, lutram_two_reads_luts,
+)
 from dfcc.hardware.offchip import DDR_BURST, conv_weight_sweeps, evicted_line_buffer_bits, row_reader_cycles
 from dfcc.kinds.cost import (
     STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, WindowCost, acc_bits, array_cost, folding_of, node_label,
@@ -128,6 +132,65 @@ def conv_pixel_cycles(channels: int, filters: int, k: int, groups: int, folding:
     return -(-channels // (ci * cg)) * -(-k // fine) * -(-filters // (co * groups))
 
 
+def channel_folding(folding: Mapping[str, int]) -> Folding:
+    """(coarse_in, coarse_out, coarse_group, fine) of a conv's folding: what its MAC loop and window walk take."""
+    return tuple(folding[k] for k in ("coarse_in", "coarse_out", "coarse_group", "fine"))
+
+
+class WindowStream:
+    """conv.h conv's window stream between window.h's walk and conv_mac, for one conv: the walk, the MAC cycles a
+    window beat, and the stream's depth (`depth`) under (coarse_in, coarse_out, coarse_group, fine). The op is read
+    once: explore asks for every folding."""
+
+    def __init__(self, op: ConvFields):
+        _, h, w, self.channels = op.input.type.get_shape()
+        _, self.rows_out, self.cols_out, self.filters = op.output.type.get_shape()
+        (kr, kc), self.stride, (dr, dc), self.pads = op.window_geometry()
+        pt, pb, pl, pr = self.pads
+        self.padded, self.span, self.positions = (h + pt + pb, w + pl + pr), (dr * (kr - 1) + 1, dc * (kc - 1) + 1), kr * kc
+        self.groups, self.bits = op.groups.value.data, stream_bits(op.input)
+        w_bits = weight_bits(op.weights)
+        # dfcc's trade: a cycle share saved is worth that share of the MAC array, each multiplier and its adder at
+        # its fabric LUTs (hardware/logic.py)
+        self.multiplier_lut = lut_multiplier(self.bits, w_bits) + mac_logic(1, self.bits, w_bits, acc_bits(op)).lut
+        self.op, self.depths = op, {}
+
+    def walk(self, folding: Folding, interval: int = 1) -> tuple[WindowWalk, int]:
+        """(window.h sliding_window's walk, MAC cycles per window beat), input beats at most one per `interval`."""
+        ci, co, cg, fine = folding[:4]
+        walk = window_walk(self.rows_out, self.cols_out, *self.padded, *self.stride, -(-self.channels // (ci * cg)),
+                           interval, self.pads, self.span)
+        return walk, -(-self.positions // fine) * -(-self.filters // (co * self.groups))
+
+    def fifo_luts(self, folding: Folding, depth: int) -> int:
+        """LUTs of the stream at `depth` beyond the default 2 (registers): a shift-register FIFO (FIFO_SRL_DEPTH) of
+        KR*KC*CI-element windows."""
+        if depth <= 2:
+            return 0
+        lanes = _channel_lanes(self.op, dict(zip(("coarse_in", "coarse_out", "coarse_group"), folding[:3])))[0]
+        return fifo_blocks(self.positions * lanes * self.bits, depth)[2]
+
+    def depth(self, folding: Folding) -> int:
+        """The stream's depth (conv.h conv's WD): Vitis HLS's 2, or the shallowest of at most FIFO_SRL_DEPTH at which
+        the walk's gaps (each inference's first rows, the rows a stride skips: the walk reads them while the MACs
+        take the windows queued) stall the MACs least, when its LUTs are fewer than those of the multipliers (with
+        their adders) whose share of the cycles it saves."""
+        key = tuple(folding[:4])
+        if key not in self.depths:
+            walk, per_beat = self.walk(key)
+            deep = walk.shallowest_depth(per_beat, FIFO_SRL_DEPTH)
+            shallow_cycles = walk.stage_cycles(per_beat)
+            saved = (shallow_cycles - walk.stage_cycles(per_beat, deep)) / shallow_cycles
+            worth = saved * conv_multipliers(key[0], key[1], key[3], key[2]) * self.multiplier_lut
+            self.depths[key] = deep if saved and self.fifo_luts(key, deep) < worth else 2
+        return self.depths[key]
+
+
+def window_depth(op: ConvFields, folding: Folding) -> int:
+    """Depth of conv.h conv's window stream under (coarse_in, coarse_out, coarse_group, fine) (`WindowStream.depth`)."""
+    return WindowStream(op).depth(folding)
+
+
 @irdl_op_definition
 class ConvOp(ConvFields):
     """2-D convolution (grouped/depthwise included); weights F x C/groups x Kr x Kc, bias F.
@@ -210,21 +273,51 @@ def mac_filters(op: ConvOp, f: Mapping[str, int]) -> int:
     return _channel_lanes(op, f)[1]
 
 
-def held_beats(op: ConvOp, lanes_in: int, tile: int) -> int:
-    """Depth of conv.h conv_tiled's input FIFO: a tile's share of the input beats (all of them for one
-    tile), what the producer writes while the MACs work on a tile."""
+def subsampled(op: ConvOp) -> bool:
+    """Whether conv.h conv_tiled's copy into its input FIFO keeps only the pixels its windows read: a 1x1 window
+    striding without padding reads one pixel of each SR x SC block (a ResNet downsample), the rest is dropped there
+    instead of being held in the FIFO and the tile buffer."""
+    (kr, kc), (sr, sc), _, pads = op.window_geometry()
+    return kr == kc == 1 and (sr > 1 or sc > 1) and not any(pads)
+
+
+def held_image(op: ConvOp) -> tuple[int, int, int, int, int, int]:
+    """(H, W, SR, SC, PT, PL) of the image conv.h conv_mac_tiled reads (its geometry's `held_geom`): the input, or,
+    `subsampled`, the HO x WO pixels kept, a 1x1 window on each at stride 1."""
+    _, h, w, _ = op.input.type.get_shape()
+    _, ho, wo, _ = op.output.type.get_shape()
+    _, (sr, sc), _, (pt, _, pl, _) = op.window_geometry()
+    return (ho, wo, 1, 1, 0, 0) if subsampled(op) else (h, w, sr, sc, pt, pl)
+
+
+def held_input_beats(op: ConvOp, lanes_in: int) -> np.ndarray:
+    """The input beats conv.h conv_tiled's copy task writes into its FIFO, in order (all, unless `subsampled`)."""
     _, h, w, c = op.input.type.get_shape()
     _, ho, wo, _ = op.output.type.get_shape()
+    _, (sr, sc), _, _ = op.window_geometry()
+    rows, cols = np.arange(h)[:, None], np.arange(w)[None, :]
+    kept = np.ones((h, w), dtype=bool) if not subsampled(op) else (
+        (rows % sr == 0) & (rows // sr < ho) & (cols % sc == 0) & (cols // sc < wo))
+    return (np.flatnonzero(kept)[:, None] * (c // lanes_in) + np.arange(c // lanes_in)[None, :]).ravel()
+
+
+def held_beats(op: ConvOp, lanes_in: int, tile: int) -> int:
+    """Depth of conv.h conv_tiled's input FIFO: a tile's share of the beats it holds (all of them for one
+    tile), what the producer writes while the MACs work on a tile."""
+    h, w, *_ = held_image(op)
+    _, ho, wo, _ = op.output.type.get_shape()
+    c = op.input.type.get_shape()[3]
     tiles = ho * wo // tile
     return -(-h * w // tiles) * (c // lanes_in)
 
 
 def _tile_pixel(op: ConvOp, pixels: np.ndarray, last: bool) -> np.ndarray:
-    """Row-major input index where conv.h conv_mac_tiled's buffer of a tile starting (or, `last`, ending, past
-    it) at output `pixels` begins (ends): a 1x1 window's pixel, else its first (last) window row, in the image."""
-    _, h, w, _ = op.input.type.get_shape()
+    """Row-major index in the held image (`held_image`) where conv.h conv_mac_tiled's buffer of a tile starting
+    (or, `last`, ending, past it) at output `pixels` begins (ends): a 1x1 window's pixel, else its first (last)
+    window row, in the image."""
+    h, w, sr, sc, pt, pl = held_image(op)
     wo = op.output.type.get_shape()[2]
-    (kr, kc), (sr, sc), (dr, dc), (pt, _, pl, _) = op.window_geometry()
+    (kr, kc), _, (dr, dc), _ = op.window_geometry()
     kre, kce = dr * (kr - 1) + 1, dc * (kc - 1) + 1
     row = pixels // wo * sr - pt + (kre - 1 if last else 0)
     col = pixels % wo * sc - pl + int(last) if kre == kce == 1 else np.full_like(pixels, w if last else 0)
@@ -232,9 +325,9 @@ def _tile_pixel(op: ConvOp, pixels: np.ndarray, last: bool) -> np.ndarray:
 
 
 def tile_pixels_read(op: ConvOp, tile: int) -> np.ndarray:
-    """Input pixels conv.h conv_mac_tiled has read once each tile's are in its buffer (`tile_through`): through
-    the pixel of its last 1x1 window, else the last row its windows reach in the image (the input past the
-    last tile's is read and dropped after it)."""
+    """Pixels of the held image (`held_image`) conv.h conv_mac_tiled has read once each tile's are in its buffer
+    (`tile_through`): through the pixel of its last 1x1 window, else the last row its windows reach in the image
+    (the pixels past the last tile's are read and dropped after it)."""
     _, ho, wo, _ = op.output.type.get_shape()
     return _tile_pixel(op, np.arange(tile - 1, ho * wo, tile), last=True)
 
@@ -253,7 +346,7 @@ def _tile_most(op: ConvOp, tile: int) -> int:
 
 
 def _bank_depth(op: ConvOp, most: int, banks: tuple[int, int]) -> int:
-    w, (kre, kce), (krb, kcb) = op.input.type.get_shape()[2], _span(op), banks
+    w, (kre, kce), (krb, kcb) = held_image(op)[1], _span(op), banks
     if kre == kce == 1:
         return most
     return -(-(-(-most // w)) // krb) * -(-w // kcb)
@@ -319,20 +412,24 @@ class Conv(NodeKind):
         px = f.get("pixels", 1)  # spatial parallelism: `pixels` whole pixels per beat, in and out
         return lanes_in * px, lanes_out * px
 
-    def cycles_function(self, op: ConvOp, interval: int = 1) -> Callable[[Folding], float]:
+    def cycles_function(self, op: ConvOp, interval: int = 1,
+                        stream: WindowStream | None = None) -> Callable[[Folding], float]:
         """Cycles per inference as a function of the folding (dense: every product computed), its input
-        beats coming at most one per `interval` cycles."""
+        beats coming at most one per `interval` cycles (`stream`: its window stream, if already at hand)."""
         _, h, w, c = op.input.type.get_shape()
         _, ho, wo, f = op.output.type.get_shape()
-        (kr, kc), (sr, sc), (dr, dc), (pt, pb, pl, pr) = op.window_geometry()
+        (kr, kc), _, _, (pt, pb, pl, pr) = op.window_geometry()
         groups = op.groups.value.data
+        evicted = op.line_buffer_off_chip()  # ddr_rows.h conv_rows: its window stream is Vitis HLS's 2 deep
+
+        stream = stream or WindowStream(op)
 
         def cycles(folding: Folding) -> int:
             ci, co, cg, fine = folding
-            # the MAC loop waits for the window generator between rows and inferences
-            windowed = windowed_stage_cycles(ho, wo, h + pt + pb, w + pl + pr, sr, sc, -(-c // (ci * cg)),
-                                             -(-(kr * kc) // fine) * -(-f // (co * groups)), input_interval=interval,
-                                             pads=(pt, pb, pl, pr), span=(dr * (kr - 1) + 1, dc * (kc - 1) + 1))
+            # the MAC loop waits for the window generator between rows and inferences, less what its window
+            # stream queues (its depth chosen at the input's own pace)
+            walk, per_beat = stream.walk(folding, interval)
+            windowed = walk.stage_cycles(per_beat, 2 if evicted else stream.depth(folding))
             return max(windowed, conv_cycles(h, w, c, f, kr, kc, ho, wo, ci, co, fine, groups, cg, pt, pb, pl, pr))
 
         return cycles
@@ -340,8 +437,7 @@ class Conv(NodeKind):
     def paced_cycles(self, op: ConvOp, folding: Mapping[str, int], interval: int) -> int:
         if folding.get("pixels", 1) > 1:
             return 0  # conv_px: its generator takes whole pixels, no converter widens them
-        factors = tuple(folding[k] for k in ("coarse_in", "coarse_out", "coarse_group", "fine"))
-        return self.cycles_function(op, interval)(factors)
+        return self.cycles_function(op, interval)(channel_folding(folding))
 
     def cost(self, op: ConvOp) -> NodeModel:
         _, h, w, c = op.input.type.get_shape()
@@ -353,7 +449,8 @@ class Conv(NodeKind):
         d_bits, w_bits, a_bits = stream_bits(op.input), weight_bits(op.weights), acc_bits(op)
         has_bias = op.bias is not None
 
-        cycles_of = self.cycles_function(op)
+        stream = WindowStream(op)
+        cycles_of = self.cycles_function(op, stream=stream)
         factors = tuple(op.folding_extents())
         hp, wp = h + pt + pb, w + pl + pr
         evicted = op.line_buffer_off_chip()  # SMOF: the input waits in DRAM, its window rows are read back
@@ -370,8 +467,9 @@ class Conv(NodeKind):
             return sliding_window_cost(h, w, c, kr_span, kc_span + (px - 1) * sc, (pt, pb, pl, pr), d_bits, ci, cg,
                                        line_buffer_on_chip=not evicted)
 
-        # per (input lanes, tile): the tile buffer's cost and the input pixels in it when the first tile's MACs start
+        # per (input lanes, tile): the tile buffer's cost and the input pixels read when the first tile's MACs start
         buffers: dict[tuple[int, int], tuple[tuple[int, int], int]] = {}
+        held_h, held_w, *_ = held_image(op)
 
         def tiled(cost: NodeCost, folding: Folding, tile: int) -> NodeCost:
             """conv.h conv_tiled: `cost` (the same folding, pixel-outer) with a buffer of the tile's input rows
@@ -379,11 +477,13 @@ class Conv(NodeKind):
             the tile, each weight word swept once per tile, and its load-compute-store cycles."""
             li, lo = self.stream_lanes(op, dict(zip(factors, folding)))
             cb, nf, kf = c // li, f // lo, -(-(kr * kc) // folding[3])
-            cycles = tiled_conv_cycles(h * w * cb, ho * wo, cb, nf * kf, nf)
+            # the copy task reads every input beat, the MACs those it holds (`held_image`)
+            cycles = max(h * w * cb, tiled_conv_cycles(held_h * held_w * cb, ho * wo, cb, nf * kf, nf))
             # Zhang et al. (FPGA'15): the tile's input held once (Tn x (S*Tr+K-S) x (S*Tc+K-S) words), here whole
             # rows in banks of CI words by row and column mod KRB x KCB (array partition, UG1399; tile_buffer)
             if (li, tile) not in buffers:  # explore costs many foldings of each (lanes, tile)
-                buffers[li, tile] = tile_buffer(op, li, tile)[1:], int(tile_pixels_read(op, tile)[0])
+                held = int(tile_pixels_read(op, tile)[0])  # the input read by then: through the last pixel held
+                buffers[li, tile] = tile_buffer(op, li, tile)[1:], int(held_input_beats(op, c)[held - 1]) + 1 if held else 0
             (buffer_bram, buffer_lut), read = buffers[li, tile]
             # a filter step's accumulators for each pixel of the tile (tile deep) and the tile's outputs once each
             # step is done (NF*tile deep), one memory per filter lane (partitioned: all CO each cycle)
@@ -393,15 +493,16 @@ class Conv(NodeKind):
             held_bram = bram18(li * d_bits, held_beats(op, li, tile), fifo=True)
             held_lut = 0 if held_bram else lutram_luts(li * d_bits, held_beats(op, li, tile))
             pixel_acc_lut = lutram_luts(a_bits * lo, nf)  # what conv_mac's accumulators took
-            window = generator(folding[0], 1, 1)  # what conv_mac's window generator took
+            window = generator(folding[0], 1, 1)  # what conv_mac's window generator and its stream took
+            window_lut = window.lut + stream.fifo_luts(folding, stream.depth(folding))
             first_load, compute = read * cb, tile * cb * nf * kf
             return replace(
                 cost, cycles=cycles, depth=first_load + compute + STAGE_PIPELINE_CYCLES, fill=read / (h * w),
                 bram18=cost.bram18 - window.bram18 + buffer_bram + acc_bram + out_bram + held_bram,
-                lut=cost.lut - window.lut + buffer_lut + acc_lut + out_lut + held_lut - pixel_acc_lut,
+                lut=cost.lut - window_lut + buffer_lut + acc_lut + out_lut + held_lut - pixel_acc_lut,
                 weight_sweeps=conv_weight_sweeps(ho * wo, tile),
                 # the last tile's MACs follow its last input rows; the first output is followed by the other tiles
-                lag=compute, drain=max(0, cycles - first_load - compute), pixel_work=0, burst=0,
+                lag=compute, drain=max(0, cycles - first_load - compute), pixel_work=0, burst=0, lead=0,
             )
 
         def evaluate(folding: Folding) -> NodeCost:
@@ -417,6 +518,8 @@ class Conv(NodeKind):
             ww, wd = conv_weight_memory(c, f, kr, kc, w_bits, ci, co, fine, groups, cg)  # one word feeds every column
             w_bram, w_lut = array_cost(ww, wd)
             window = generator(ci, cg, px)
+            # conv.h conv's window stream, deeper than Vitis HLS's 2 where it pays (window_depth)
+            window_fifo_lut = 0 if px > 1 or evicted else stream.fifo_luts(folding, stream.depth(folding))
             ring_bram, ring = ring_adapters(ci * cg, d_bits) if evicted else (0, Logic(0, 0))
             if evicted:
                 cycles = max(cycles, row_reader_cycles(ho, w * -(-c // (ci * cg)), kr, h * w * -(-c // (ci * cg))))
@@ -433,7 +536,7 @@ class Conv(NodeKind):
                 cycles=cycles, depth=window.fill + per_pixel + STAGE_PIPELINE_CYCLES,
                 fill=window.fill_fraction, dsp=dsp,
                 bram18=w_bram + window.bram18 + a_bram + b_bram + ring_bram, uram=0,
-                lut=logic.lut + w_lut + window.lut + a_lut + b_lut + ring.lut, ff=logic.ff + ring.ff,
+                lut=logic.lut + w_lut + window.lut + window_fifo_lut + a_lut + b_lut + ring.lut, ff=logic.ff + ring.ff,
                 offchip_bits=reread,
                 out_lanes=self.stream_lanes(op, dict(zip(factors, folding)))[1], weight_width=ww, weight_depth=wd, weight_bits=w_bits, word_stream=True, mult_lut=mults * lut_multiplier(d_bits, w_bits),
                 multipliers=mults,
@@ -444,6 +547,9 @@ class Conv(NodeKind):
                 pixel_work=group_beats * (per_pixel // beats),
                 pixel_fill=max(0.0, window.fill_fraction * h * w - 1) / max(1, h * w - 1),
                 burst=per_pixel - (group_beats - 1) * (per_pixel // beats),
+                # window.h walks the top and left padding from the start, before it reads an input beat
+                lead=0 if px > 1 or evicted else (sliding_window_fill(w, c, kr_span, kc_span, ci, cg, pl, pr) +
+                                                  per_pixel + STAGE_PIPELINE_CYCLES),
             )
 
         return NodeModel(
@@ -562,4 +668,5 @@ class Conv(NodeKind):
                 f"dfcc::conv_tiled<{geom}, {f}, {lanes_in}, {lanes_out}, {tile}, "
                 f"{', '.join(map(str, tile_buffer(op, lanes_in, tile)[0]))}, " if tile > 1 else
                 f"dfcc::conv<{geom}, {f}, {groups}, {lanes_in}, {co}, ")
-        em.calls.append(f"{call}{fine}, {types}>({x}, {out.name}, {w_arg}, {b_rom.name});  // {name}")
+        depth = "" if px > 1 or tile > 1 else f", {window_depth(op, channel_folding(op.folding()))}"  # conv's window stream
+        em.calls.append(f"{call}{fine}{depth}, {types}>({x}, {out.name}, {w_arg}, {b_rom.name});  // {name}")

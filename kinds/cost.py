@@ -67,7 +67,8 @@ class NodeCost:
     `lag` after the window's last beat), and `pixel_fill` the share (0..1) of the other input pixels that
     come before that one; `burst` the cycles over which it writes one output pixel's beats (a conv:
     within its last window beat's MACs; 0: unknown, or as they come in for a stage without fill, which
-    passes beats on). `weight_*` is the weight
+    passes beats on); `lead` the cycles from the start of the first inference (every stage starts at once) before
+    which it writes no output whenever its input comes (a conv walking its top padding first). `weight_*` is the weight
     memory alone, in each place it could live.
     """
 
@@ -95,6 +96,7 @@ class NodeCost:
     pixel_work: int = 0
     pixel_fill: float = 0.0
     burst: int = 0
+    lead: int = 0
 
     def with_mult(self, impl: Mult) -> NodeCost:
         """This cost with the multipliers on DSPs (as costed), in LUTs (`lut`: no DSP left), or split: an

@@ -16,7 +16,9 @@ from dfcc.hardware.memory import bram18, bram18_two_reads, lutram_luts
 from dfcc.hardware.offchip import conv_weight_sweeps, streamed_weight_bits
 from dfcc.hardware.platforms import load_platform
 from dfcc.kinds import ConvOp
-from dfcc.kinds.conv import tile_buffer, tile_buffer_cost, tile_buffer_depth, tile_pixels_read
+from dfcc.kinds.conv import (
+    held_beats, held_input_beats, subsampled, tile_buffer, tile_buffer_cost, tile_buffer_depth, tile_pixels_read,
+)
 from dfcc.kinds.cost import describe, node_cost
 from dfcc.passes.explore import apply_design, explore
 from dfcc.passes.quantize import Quantize
@@ -123,7 +125,8 @@ def test_tile_buffer_by_hand():
     conv1 (6x6, stride 2, one tile of the 3x3 output): all 6 rows, 2 rounds of 2 columns. A 1x1 window reads one
     pixel, so its buffer is a ring of pixels: conv2 (3x3, tiles of 3) 3; the 1x1 convs below: stride 1 on 6x6
     in tiles of 4 (pixels 0-3, 4-7, ...), 4; stride 2 in tiles of a 3-pixel output row, its pixels at input
-    columns 0, 2, 4 of rows 0, 2, 4: through 5, 17, 29 (and the last row, 30-35, dropped), 5."""
+    columns 0, 2, 4 of rows 0, 2, 4: the copy into its FIFO keeps those 9 only (subsampled), so the buffer reads
+    the held 3x3 image through 3, 6, 9: 3 (5, reading the whole input through 5, 17, 29 and dropping 30-35)."""
     (check,) = _convs(parse_module(CHECK_LAYER)).values()
     assert list(tile_pixels_read(check, 49)) == [5 * 14, 8 * 14, 12 * 14, 14 * 14]
     assert tile_buffer_depth(check, 49) == 2 * 5
@@ -133,7 +136,27 @@ def test_tile_buffer_by_hand():
     assert list(tile_pixels_read(convs["conv2"], 3)) == [3, 6, 9] and tile_buffer_depth(convs["conv2"], 3) == 3
     points = _convs(parse_module(_points()))
     assert list(tile_pixels_read(points["one"], 4)) == list(range(4, 37, 4)) and tile_buffer_depth(points["one"], 4) == 4
-    assert list(tile_pixels_read(points["two"], 3)) == [5, 17, 29] and tile_buffer_depth(points["two"], 3) == 5
+    assert subsampled(points["two"]) and not subsampled(points["one"]) and not subsampled(convs["conv1"])
+    assert list(held_input_beats(points["two"], 8)) == [0, 2, 4, 12, 14, 16, 24, 26, 28]
+    assert list(tile_pixels_read(points["two"], 3)) == [3, 6, 9] and tile_buffer_depth(points["two"], 3) == 3
+    # its FIFO: a tile's share of the 9 held pixels, 3 pixels of 2 beats (4 input lanes of 8 channels), not 12 x 2
+    assert held_beats(points["two"], 4, 3) == 6
+
+
+def test_subsampled_point_window_cycles_by_hand():
+    """`two` (1x1 stride 2, 8 -> 6 on 6x6, 4 input lanes: 2 beats a pixel, 3 filters a step: 2 steps, tiles of 3):
+    its copy task reads the 72 input beats and holds the 9 pixels' 18; the MACs load those 18, take 9 x 2 x 2 = 36
+    MAC cycles and write 9 x 2 = 18 output beats: 72, the copy's 72 too (126 while the MACs read all 72 beats).
+    The simulation of the design (the II is `one`'s 36 x 2 + 36 x 2 x 2 + 36 x 2 = 288) agrees with the estimate."""
+    module = parse_module(_points())
+    two = _convs(module)["two"]
+    assert tiled_conv_cycles(18, 9, 2, 2, 2) == 72 and node_cost(two).cycles == 72
+    assert tiled_conv_cycles(72, 9, 2, 2, 2) == 126
+    network = Network.from_module(module)
+    estimate = network.evaluate(network.ir_choices(), respect_ir_depths=True)
+    simulated = simulate(module)
+    assert not simulated.deadlock and estimate.ii == 288
+    assert abs(simulated.ii - estimate.ii) <= 0.05 * estimate.ii
 
 
 @pytest.mark.parametrize("bounded", [False, True], ids=["csim", "bounded-fifos"])

@@ -2,7 +2,7 @@ import pytest
 
 from dfcc.hardware.cycles import (
     batch_cycles, conv_cycles, expected_window_cycles, network_ii, sliding_window_fill, sparse_conv_cycles,
-    stage_cycles, streaming_cycles, throughput,
+    stage_cycles, streaming_cycles, throughput, window_walk,
 )
 
 # 3x3 256->256 at 14x14, pad 1, ci=2 co=16 fine=9 (HARDWARE_MODEL.md check)
@@ -83,3 +83,27 @@ def test_network():
     assert ii == 802_816
     assert batch_cycles(ii, 4, 5000) == 4 * 802_816 + 5000
     assert throughput(200, 802_816) == pytest.approx(200e6 / 802_816)  # ~249.1 inferences/s
+
+
+def test_window_walk_gap_between_inferences_and_the_depth_that_hides_it():
+    # unet's 32x32 3x3 pad-1 conv, one beat a pixel, 3 MAC cycles a window: the next inference's first window
+    # ends at padded position 2*34 + 2 = 70, 71 positions after the last one (1155 -> 1156 + 70): 71 + 2 cycles
+    # until it is readable, the MACs having 3 windows (depth 2 and their own) of 3 cycles: a stall of 64
+    walk = window_walk(32, 32, 34, 34, 1, 1, 1, pads=(1, 1, 1, 1), span=(3, 3))
+    assert walk.gaps[-1] == (1, 73) and walk.walk == 34 * 34
+    assert walk.stage_cycles(3) == 32 * 32 * 3 + 64 == 3136
+    # 24 windows queued hide it (73 <= 25 * 3), 23 leave one cycle
+    assert walk.stage_cycles(3, 23) == 3073 and walk.stage_cycles(3, 24) == 3072
+    assert walk.shallowest_depth(3, 32) == 24
+
+
+def test_window_walk_rows_a_stride_skips():
+    # ResNet-18's stem: 7x7 stride 2 pad 3 on 224x224 (230 padded), 8 MAC cycles a window. From an output
+    # row's last window (row 6 + 2k, column 6 + 222) to the next row's first (row 8 + 2k, column 6): 238
+    # positions, 240 cycles; 111 times a stall of 240 - 3 * 8 = 216 with depth 2, none with 29 (30 * 8 >= 240).
+    # Between inferences 6 rows and 6 columns: 1620 cycles, 1596 stalled, 1356 with depth 32.
+    walk = window_walk(112, 112, 230, 230, 2, 2, 1, pads=(3, 3, 3, 3), span=(7, 7))
+    assert walk.gaps[2] == (111, 240) and walk.gaps[3] == (1, 1620)
+    assert walk.stage_cycles(8) == 112 * 112 * 8 + 111 * 216 + 1596 == 125924
+    assert walk.stage_cycles(8, 29) == 112 * 112 * 8 + 1620 - 30 * 8 == 101732
+    assert walk.shallowest_depth(8, 32) == 32 and walk.stage_cycles(8, 32) == 100352 + 1356

@@ -252,9 +252,9 @@ def weight_words(w: V, sweeps: int, kernel: str, **order) -> tuple[str, V]:
 
 
 def conv_case(seed, H, W, C, F, K=(3, 3), S=(1, 1), D=(1, 1), P=(1, 1, 1, 1), G=1, ci=1, co=1, fine=1,
-              t=FIXED, tag="", scale=1 / 16, px=1, lo=None):
-    """A dfcc::conv case, or with `px` > 1 a dfcc::conv_px one (px whole pixels per beat in and out);
-    `lo`: output lanes when they differ from the `co` filters a step (co not dividing F)."""
+              t=FIXED, tag="", scale=1 / 16, px=1, lo=None, depth=2):
+    """A dfcc::conv case (its window stream `depth` deep), or with `px` > 1 a dfcc::conv_px one (px whole pixels
+    per beat in and out); `lo`: output lanes when they differ from the `co` filters a step (co not dividing F)."""
     rng = np.random.default_rng(seed)
     x = rand(rng, t["T_in"], (H, W, C), scale)
     w = rand(rng, t["T_w"], (F, C // G, *K), scale)
@@ -267,10 +267,11 @@ def conv_case(seed, H, W, C, F, K=(3, 3), S=(1, 1), D=(1, 1), P=(1, 1, 1, 1), G=
         ci, co, kernel = px * C, px * F, f"dfcc::conv_px<dfcc::geom<{geom}>, {F}, {G}, {px}, {fine}"
     else:  # a sweep of the weights per output pixel
         order = dict(channels=C, groups=G, lanes_in=ci, lanes_out=co, fine=fine)
-        kernel = f"dfcc::conv<dfcc::geom<{geom}>, {F}, {G}, {ci}, {co}, {fine}"
+        kernel = f"dfcc::conv<dfcc::geom<{geom}>, {F}, {G}, {ci}, {co}, {fine}, {depth}"
     call, rom = weight_words(w, ho * wo // px, f"{kernel}, T_in, T_w, T_b, T_acc, T_out>(s_in0, s_out0, s_w, a1)",
                              **order)
-    cid = f"conv{tag}-{H}x{W}x{C}-f{F}-k{K}-s{S}-d{D}-p{P}-g{G}-ci{ci}-co{co}-fine{fine}-px{px}" + (f"-lo{lo}" if lo else "")
+    cid = (f"conv{tag}-{H}x{W}x{C}-f{F}-k{K}-s{S}-d{D}-p{P}-g{G}-ci{ci}-co{co}-fine{fine}-px{px}" +
+           (f"-lo{lo}" if lo else "") + (f"-wd{depth}" if depth != 2 else ""))
     return Case(cid, call, t, [("T_in", ci, x)], [("T_out", lo or co, y)], [("T_w", rom), ("T_b", b)])
 
 
@@ -370,6 +371,7 @@ FAMILIES = {
         conv_case(1, 5, 6, 4, 4, ci=4, co=4, fine=9),
         conv_case(1, 5, 6, 4, 4, ci=2, co=4, fine=9, tag="-wrap", scale=1 / 4),  # T_acc and T_out wrap
         conv_case(2, 7, 6, 2, 4, K=(3, 2), S=(2, 1), D=(2, 1), P=(1, 0, 2, 1), ci=2, co=2, fine=2),
+        conv_case(2, 7, 6, 2, 4, K=(3, 2), S=(2, 1), D=(2, 1), P=(1, 0, 2, 1), ci=2, co=2, fine=2, depth=9),
         conv_case(3, 4, 4, 4, 6, G=2, ci=2, co=3),
         conv_case(4, 6, 5, 4, 4, G=4, S=(2, 2), ci=4, co=4, fine=9),
         conv_case(4, 6, 5, 4, 4, G=4, S=(2, 2), ci=2, co=1, fine=3),

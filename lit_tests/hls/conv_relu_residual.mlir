@@ -48,12 +48,14 @@ builtin.module attributes {dataflow.platform = "zcu104"} {
 // CHECK:          hls::stream<dfcc::vec<float, 1> > s_fork0_1("s_fork0_1");
 // CHECK-NEXT:     DFCC_HLS(STREAM variable=s_fork0_1 depth=40)
 // CHECK:          dfcc::weight_rom<16, 18, 1>(w_conv0_w_conv0, conv0_words);  // conv0
-// CHECK-NEXT:     dfcc::conv<dfcc::geom<4, 4, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1>, 2, 1, 1, 2, 1, float, float, float, float, float>(input0, s_conv0, conv0_words, w_conv0_b);  // conv0
+// conv0's window stream is 3 deep (kinds/conv.py window_depth: the walk's gaps between rows), conv1's 2 (no gap
+// stalls its 18 MAC cycles a window beat)
+// CHECK-NEXT:     dfcc::conv<dfcc::geom<4, 4, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1>, 2, 1, 1, 2, 1, 3, float, float, float, float, float>(input0, s_conv0, conv0_words, w_conv0_b);  // conv0
 // CHECK-NEXT:     dfcc::lanes<32, 2, 1>(s_conv0, [[CONV:.*]]);
 // CHECK-NEXT:     stage_relu0([[CONV]], s_relu0);  // relu0
 // CHECK-NEXT:     dfcc::fork_each<32, 1>(s_relu0, s_fork0_0, s_fork0_1);  // fork0
 // CHECK-NEXT:     dfcc::weight_rom<16, 36, 1>(w_conv0_w_conv1, conv1_words);  // conv1
-// CHECK-NEXT:     dfcc::conv<{{.*}}>(s_fork0_0, s_conv1, conv1_words, b_conv1_zero);  // conv1
+// CHECK-NEXT:     dfcc::conv<{{.*}}, 1, 1, 2, float, {{.*}}>(s_fork0_0, s_conv1, conv1_words, b_conv1_zero);  // conv1
 // CHECK-NEXT:     stage_add0(s_conv1, s_fork0_1, output0);  // add0
 // CHECK-NEXT: }
 

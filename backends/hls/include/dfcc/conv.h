@@ -29,6 +29,8 @@
 #ifndef DFCC_CONV_H
 #define DFCC_CONV_H
 
+#include <type_traits>
+
 #include "multiply.h"
 #include "rom.h"
 #include "vec.h"
@@ -118,11 +120,15 @@ void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI * P> >& in, hls::stream<
 
 // Convolution stage: input [H][W][C] in CI lanes, output [HO][WO][F] in LO lanes (CO filters a step, conv_mac);
 // weights `w` a stream of words from the on-chip ROM (weights.h weight_rom) or from DRAM (offchip.h).
-template <class G, int F, int GROUPS, int CI, int CO, int FINE, typename T_in, typename T_w, typename T_b,
+// The window stream is WD windows deep: while the MACs take the windows it queues, the walk passes the input
+// that ends no window (each inference's first KRE-1 rows, the rows a stride skips) instead of stalling them
+// (kinds/conv.py window_depth).
+template <class G, int F, int GROUPS, int CI, int CO, int FINE, int WD, typename T_in, typename T_w, typename T_b,
           typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W, int LO>
 void conv(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, LO> >& out, W& w, const T_b bias[F]) {
     DFCC_HLS(DATAFLOW)
     hls::stream<window<T_in, G::KR, G::KC, CI> > windows;
+    DFCC_HLS(STREAM variable=windows depth=WD)
     DFCC_TASKS;
     DFCC_TASK(sliding_window<G, CI>(in, windows, T_in(0)));
     conv_mac<G, F, GROUPS, CI, CO, FINE, 1, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL>(windows, out, w, bias);
@@ -302,22 +308,46 @@ void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> 
     }
 }
 
+// A 1x1 window striding without padding reads one pixel of each SR x SC block (a ResNet downsample): conv_tiled
+// holds only those, the HO x WO image held_geom<G> (a 1x1 window on each at stride 1), not the whole input.
+template <class G>
+constexpr bool subsampled() {
+    return point_window<G>() && (G::SR > 1 || G::SC > 1) && G::PT + G::PB + G::PL + G::PR == 0;
+}
+
+template <class G>
+using held_geom = typename std::conditional<subsampled<G>(), geom<G::HO, G::WO, G::C, 1, 1>, G>::type;
+
+// conv_tiled's copy into its input FIFO: every input beat, or, subsampled<G>, those of the pixels its windows read.
+template <class G, int CI, typename T>
+void hold_input(hls::stream<vec<T, CI> >& in, hls::stream<vec<T, CI> >& out) {
+    constexpr int CB = G::C / CI;
+    for (int i = 0; i < G::H * G::W * CB; i++) {
+        DFCC_HLS(PIPELINE II=1)
+        const int row = i / CB / G::W, col = i / CB % G::W;
+        const vec<T, CI> x = in.read();
+        if (!subsampled<G>() || (row % G::SR == 0 && row / G::SR < G::HO && col % G::SC == 0 && col / G::SC < G::WO))
+            out.write(x);
+    }
+}
+
 // Weight-stationary convolution (conv_mac_tiled, its tile buffer in KRB x KCB banks): input [H][W][C] in CI
 // lanes, output [HO][WO][F] in CO lanes, weights w[F][C][KR][KC] on chip or their words streamed from DRAM
 // HO*WO/R times (offchip.h).
 // The MACs take a tile's new input rows in a burst, then compute while they read none; a FIFO of a tile's
-// share of the input (HELD beats) in front of them takes what the producer writes meanwhile, so the
-// producer never waits on the tile's compute (the whole image for one tile).
+// share of the held input (HELD beats: held_geom's) in front of them takes what the producer writes meanwhile, so
+// the producer never waits on the tile's compute (the whole image for one tile).
 template <class G, int F, int CI, int CO, int R, int KRB, int KCB, int FINE, typename T_in, typename T_w,
           typename T_b, typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W>
 void conv_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
     DFCC_HLS(DATAFLOW)
-    constexpr int TILES = G::HO * G::WO / R, HELD = (G::H * G::W + TILES - 1) / TILES * (G::C / CI);
+    using GH = held_geom<G>;
+    constexpr int TILES = G::HO * G::WO / R, HELD = (GH::H * GH::W + TILES - 1) / TILES * (G::C / CI);
     hls::stream<vec<T_in, CI> > held;
     DFCC_HLS(STREAM variable=held depth=HELD)
     DFCC_TASKS;
-    DFCC_TASK(lanes<G::H * G::W * G::C, CI, CI>(in, held));
-    conv_mac_tiled<G, F, CI, CO, R, KRB, KCB, FINE, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL>(held, out, w, bias);
+    DFCC_TASK(hold_input<G, CI>(in, held));
+    conv_mac_tiled<GH, F, CI, CO, R, KRB, KCB, FINE, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL>(held, out, w, bias);
 }
 
 }  // namespace dfcc
