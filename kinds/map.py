@@ -138,7 +138,6 @@ class YieldOp(IRDLOperation):
 
 MUL_OPS = {"arith.mulf", "arith.muli", "arith.divf", "arith.divsi", "arith.divui"}
 DIV_OPS = {"arith.divf", "arith.divsi", "arith.divui"}  # an exact body's are by a power of two: shifts
-SMALL_TABLE_BITS = 8  # one-input maps this narrow are tables whatever their body (256 words); wider ones only if inexact
 FREE_OPS = {"arith.constant", "dataflow.yield"}
 
 
@@ -440,20 +439,17 @@ def _is_flag(value: SSAValue) -> bool:
 
 def map_kind(op: MapOp) -> str:
     """How HLS realises this quantized map (all three compute the numbers of `run_fixed`):
-    "table" (one input of <= 16 bits, no params: `map_table`, same numbers from the same numpy
-    functions, so transcendental bodies match bit for bit; over SMALL_TABLE_BITS only for bodies that
-    cannot be exact, since the table doubles per input bit: a 16-bit ReLU's would be 64 Ki words),
     "exact" (add/sub/mul/neg/abs/max/min/cmp/select/constants and division by a power of two: exact in
-    float64 for operands <= 24 bits, realised with wide-enough ap_fixed intermediates), or "float" (any
-    other body with several inputs or params: an HLS approximation may differ in the last bit)."""
-    exact = all(body_op is op.body.block.last_op or body_op.name in _EXACT_SCALAR_OPS
-                or (body_op.name == "arith.divf" and _is_power_of_two_constant(body_op.operands[1]))
-                for body_op in op.body.block.ops)
+    float64 for operands <= 24 bits, realised with wide-enough ap_fixed intermediates: a ReLU is a
+    comparison, not a table of 2^w words), "table" (any other body of one input of <= 16 bits, no params:
+    `map_table`, same numbers from the same numpy functions, so transcendental bodies match bit for bit),
+    or "float" (any other body: an HLS approximation may differ in the last bit)."""
+    if all(body_op is op.body.block.last_op or body_op.name in _EXACT_SCALAR_OPS
+           or (body_op.name == "arith.divf" and _is_power_of_two_constant(body_op.operands[1]))
+           for body_op in op.body.block.ops):
+        return "exact"
     x_fmt = fixed_of(op.inputs[0]) if len(op.inputs) == 1 else None
-    if x_fmt is not None and not op.params and x_fmt.width.data <= 16 and (
-            x_fmt.width.data <= SMALL_TABLE_BITS or not exact):
-        return "table"
-    return "exact" if exact else "float"
+    return "table" if x_fmt is not None and not op.params and x_fmt.width.data <= 16 else "float"
 
 
 def map_table(op: MapOp) -> np.ndarray:

@@ -275,9 +275,8 @@ def test_matmul_map_concat_models():
     assert mm.dsp == 3 and mm.mult_lut == 384
     assert describe(_node(module, "mm")).macs == 2 * 4 * 8 * 6
     scale = node_cost(_node(module, "scale"))
-    # an 8-bit one-input map is a table (map_kind): coarse 2, 48 / 2 = 24 cycles; no multiplier, but a
-    # 256 x 8-bit ROM (2,048 bits: one BRAM18 at 9 x 2048) read by both lanes through its two ports
-    assert scale.cycles == 24 and scale.dsp == 0 and scale.mult_lut == 0 and scale.bram18 == 1
+    # one multiplication per element, coarse 2: 48 / 2 = 24 cycles, 2 multipliers -> 1 DSP, or 128 LUT
+    assert scale.cycles == 24 and scale.dsp == 1 and scale.mult_lut == 128
     cat = node_cost(_node(module, "cat"))
     # outer-axis concat: 96 words at one per cycle, buffering the second input's 48 words (LUTRAM)
     assert cat.cycles == 96 and cat.dsp == 0 and cat.depth == 48 + 3
@@ -409,7 +408,8 @@ func.func @main(%a: tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32> {
 
 def test_map_costs_what_its_hls_stage_builds():
     """A 16-bit map is costed as map_kind builds it: an exact body's products on DSPs (or fabric), its division
-    by a power of two a shift; a ReLU compared, not a 64 Ki-word table; an inexact body a table per two lanes."""
+    by a power of two a shift; a ReLU compared, not a 64 Ki-word table; an inexact body (tanh) a table, a copy
+    per two lanes, and no DSP."""
     module = parse_module(MAPS16)
     bn, relu, tanh = (_node(module, name) for name in ("bn", "relu", "tanh"))
     assert [map_kind(op) for op in (bn, relu, tanh)] == ["exact", "exact", "table"]
