@@ -32,7 +32,9 @@ from dfcc.kinds.cost import (
     array_cost, coarse_pixel_lanes, folding_of, node_label, stream_bits, tensor_elements, weight_bits,
 )
 from dfcc.kinds.hls_body import ERF_HELPER, translate_exact, translate_float
-from dfcc.kinds.hls_types import HLS, Fx, Rom, code_storage, cpp_type, exact_fx_for, float_literal, fx_of, loops, sanitize
+from dfcc.kinds.hls_types import (
+    HLS, Fx, Rom, code_storage, cpp_type, exact_fx_for, float_literal, format_fx, fx_of, loops, sanitize,
+)
 from dfcc.kinds.registry import NodeKind, register
 
 
@@ -185,6 +187,8 @@ class Map(NodeKind):
         shifts = sum(o.name in DIV_OPS for o in body) if kind == "exact" else 0
         simple = len(body) - mults - transcendental - shifts
         table_bits = stream_bits(op.inputs[0]) if kind == "table" else 0
+        widths = _product_widths(op) if kind == "exact" else None
+        products = widths or [(bits, bits)] * mults  # operand widths of each multiplier of a lane
         param_bits = [weight_bits(p) for p in op.params]
         n_inputs = len(op.inputs)
 
@@ -196,7 +200,7 @@ class Map(NodeKind):
             # side by side take P pixels per cycle (Ma et al., FPGA'17: unrolling Pox columns)
             cycles = streaming_cycles(rows // px, 1, c, coarse)
             lanes = coarse * px
-            dsp = multiplier_dsp(mults * lanes, bits, bits)
+            dsp = sum(multiplier_dsp(lanes, a, b) for a, b in products)
             lut = lanes * bits * (simple * LUT_PER_SCALAR_OP_BIT + transcendental * LUT_PER_TRANSCENDENTAL_BIT)
             logic = stage_logic(lanes * n_inputs, bits)
             p_bram = p_lut = 0
@@ -212,7 +216,7 @@ class Map(NodeKind):
                 p_bram += copies * blocks
                 p_lut += 0 if blocks else copies * lutram_luts(bits, 1 << table_bits)
             # fabric multipliers only where the HLS stage builds them (an exact body's products, multiply.h)
-            mult_lut = mults * lanes * lut_multiplier(bits, bits) if kind == "exact" else 0
+            mult_lut = lanes * sum(lut_multiplier(a, b) for a, b in products) if kind == "exact" else 0
             return NodeCost(cycles=cycles, depth=STAGE_PIPELINE_CYCLES, fill=0.0, dsp=dsp, bram18=p_bram, uram=0,
                             lut=logic.lut + lut + p_lut, ff=logic.ff + lanes * bits * len(body),
                             out_lanes=lanes, mult_lut=mult_lut)
@@ -402,6 +406,30 @@ _EXACT_SCALAR_OPS = frozenset({
     "arith.maxnumf", "arith.minnumf", "arith.cmpf", "arith.select", "arith.constant", "arith.truncf",
     "arith.extf", "cf.assert",
 })
+
+
+def _product_widths(op: MapOp) -> list[tuple[int, int]] | None:
+    """The operand widths of each multiplication of an exact body, as `emit_hls` types them (exact
+    intermediates grow: BN's (x - mean) * invstd * gamma multiplies 17 x 16 bits, then 33 x 16), parameters
+    at their format; None where one has neither a format nor a small exact type (the stage computes in double)."""
+    arg_fx: list[Fx | None] = []
+    for value in op.inputs:
+        fmt = fixed_of(value)
+        if fmt is None and not _is_flag(value):
+            return None
+        arg_fx.append(None if fmt is None else fx_of(fmt))
+    for param in op.params:
+        owner = param.owner
+        fx = format_fx(getattr(owner, "format", None))  # quantized values are exact in their format
+        if fx is None:
+            values = np.asarray(elements_array(owner.value), dtype=np.float64) if hasattr(owner, "value") else None
+            if values is None or not _small_exact(values):
+                return None
+            fx = exact_fx_for(values)
+        arg_fx.append(fx)
+    products: list[tuple[int, int]] = []
+    translate_exact(op.body.block, [f"a{i}" for i in range(len(arg_fx))], arg_fx, products=products)
+    return products
 
 
 def evaluate_body_f64(block: Block, args: list[np.ndarray]) -> np.ndarray:
