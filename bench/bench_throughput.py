@@ -30,7 +30,8 @@ weights cannot stream from DRAM (explore's off-chip-weights=auto keeps them on c
 fabric) against the device's multiplier capacity, the share of their cycles doing useful MACs at the II and the
 idle rest (multiplier-cycles of nodes faster than the II, and of steps within a node's own cycles left partly idle
 by its folding: a last filter or kernel step, window pauses), the nodes idling most, and the LUTs that are neither
-multipliers nor their adders. At a compute bound, device ratio = busy share x built / capacity.
+multipliers nor their adders, and which kinds hold them and the DSPs that do no MAC (maps' products). At a compute
+bound, device ratio = busy share x built / capacity.
 """
 
 from __future__ import annotations
@@ -166,14 +167,18 @@ def _breakdown(network: Network, choices, totals, platform, top: int = 4) -> Non
     capacity = multiplier_roofline(platform.dsp, dsp_per_mac, platform.lut, lut_per_mac, 1e-6, 1, adder_lut)
     built = fabric = faster = steps = fabric_lut = adder = 0
     idlers = []
+    overhead: dict[str, list[float]] = {}  # per kind: DSPs and LUTs that are not MAC multipliers or adders
     for model, choice, cost in zip(network.nodes, choices, totals.costs):
+        kind = overhead.setdefault(model.op_name.removeprefix("dataflow."), [0, 0])
         if not model.macs:
+            kind[0], kind[1] = kind[0] + cost.dsp, kind[1] + cost.lut
             continue
         mults, mult = model.evaluated(choice[0]).multipliers, choice[2]
         in_fabric = mults if mult == "lut" else mults - dsp_lanes(mults, mult) if isinstance(mult, int) else 0
         built, fabric = built + mults, fabric + in_fabric
         fabric_lut += in_fabric * model.lut_per_mac
         adder += mults * model.adder_lut_per_mac
+        kind[1] += cost.lut - in_fabric * model.lut_per_mac - mults * model.adder_lut_per_mac
         idle_faster, idle_steps = mults * (ii - cost.cycles), mults * cost.cycles - model.macs
         faster, steps = faster + idle_faster, steps + idle_steps
         idlers.append((idle_faster + idle_steps, model, choice, cost, mults))
@@ -186,6 +191,11 @@ def _breakdown(network: Network, choices, totals, platform, top: int = 4) -> Non
     print(f"    DSP {totals.dsp:,}/{platform.dsp:,}; LUT {totals.lut:,}/{platform.lut:,}: fabric multipliers "
           f"{fabric_lut:,.0f}, MAC adders {adder:,.0f}, other {totals.lut - fabric_lut - adder:,.0f} "
           f"(FIFOs {totals.fifo_lut:,}, converters {sum(c.logic()[0] for c in totals.converters):,})")
+    overhead["converters"] = [0, sum(c.logic()[0] for c in totals.converters)]
+    ranked = sorted(overhead.items(), key=lambda kv: -kv[1][1])[:top]
+    print(f"    not multiplying: DSP {sum(d for d, _ in overhead.values()):,.0f} "
+          f"({', '.join(f'{k} {d:,.0f}' for k, (d, _) in overhead.items() if d) or 'none'}); "
+          f"LUT most in {', '.join(f'{k} {lut:,.0f}' for k, (_, lut) in ranked)}")
     for idle, model, choice, cost, mults in sorted(idlers, key=lambda row: -row[0])[:top]:
         folding = ",".join(f"{k}={v}" for k, v in zip(model.factors, choice[0]) if v > 1)
         print(f"      {model.name:28s} {mults:5d} mults ({choice[2]}) {folding:40s} cycles {cost.cycles / ii:.2f} II, "

@@ -15,7 +15,7 @@ from xdsl.ir import Block, SSAValue
 
 from dfcc.dialects.scalar_body import constant_value
 from dfcc.errors import DfccError
-from dfcc.kinds.hls_types import Fx, exact_fx_for, float_literal, join_fx
+from dfcc.kinds.hls_types import HLS, Fx, exact_fx_for, float_literal, join_fx
 
 _CMP = {"oeq": "==", "ueq": "==", "one": "!=", "une": "!=", "ogt": ">", "ugt": ">", "oge": ">=", "uge": ">=",
         "olt": "<", "ult": "<", "ole": "<=", "ule": "<="}
@@ -97,8 +97,11 @@ def translate_float(block: Block, args: list[str], all_double: bool) -> tuple[li
     raise DfccError("map body has no terminator")
 
 
-def translate_exact(block: Block, args: list[str], arg_fx: list[Fx]) -> tuple[list[str], str]:
-    """C++ statements computing a piecewise-linear body exactly in ap_fixed (types tracked here)."""
+def translate_exact(block: Block, args: list[str], arg_fx: list[Fx], fabric: bool = False,
+                    products: list[tuple[int, int]] | None = None) -> tuple[list[str], str]:
+    """C++ statements computing a piecewise-linear body exactly in ap_fixed (types tracked here); with `fabric`
+    each product is built in LUTs (a map's `mult_impl = lut`, as multiply.h's fabric_mul binds them);
+    `products` receives each multiplication's operand widths (what the map's cost counts)."""
     env: dict[SSAValue, str] = dict(zip(block.args, args))
     fxs: dict[SSAValue, Fx | None] = dict(zip(block.args, arg_fx))
     lines: list[str] = []
@@ -123,6 +126,10 @@ def translate_exact(block: Block, args: list[str], arg_fx: list[Fx]) -> tuple[li
             x, y = f[0].as_signed(), f[1].as_signed()
             t = Fx(x.width + y.width, x.int_bits + y.int_bits)
             lines.append(f"const {t.cpp} {var} = {a[0]} * {a[1]};")
+            if products is not None:
+                products.append((x.width, y.width))
+            if fabric:
+                lines.append(f"{HLS}(BIND_OP variable={var} op=mul impl=fabric)")
         elif name == "arith.divf":  # by a power-of-two constant (map_kind checked)
             c = float(constant_value(op.operands[1].owner))
             inv = exact_fx_for(np.array([1.0 / c]))

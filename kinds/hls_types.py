@@ -73,6 +73,29 @@ def cpp_type(t) -> str:
     raise DfccError(f"the HLS backend has no C++ type for {t}")
 
 
+def format_fx(fmt) -> Fx | None:
+    """The type of a weights op's `format` (per-channel formats joined into one type holding every channel
+    exactly), None without one."""
+    formats = [fmt] if isinstance(fmt, FixedType) else \
+        [f for f in fmt.data if isinstance(f, FixedType)] if fmt is not None and hasattr(fmt, "data") else []
+    if not formats:
+        return None
+    result = fx_of(formats[0])
+    for f in formats[1:]:
+        result = join_fx(result, fx_of(f))
+    return result
+
+
+def weights_fx(fmt, values: np.ndarray) -> Fx:
+    """The exact type of weights of format `fmt` (a weights op's `format`, `format_fx`), or, without one (or
+    values it does not hold exactly), the smallest type holding the values."""
+    result = format_fx(fmt)
+    # the values must be exact in it (they are by the quantize contract; check anyway)
+    if result is not None and np.all(scale2(values, result.frac) == np.floor(scale2(values, result.frac))):
+        return result
+    return exact_fx_for(values)
+
+
 def exact_fx_for(values: np.ndarray) -> Fx:
     """The smallest signed fixed type holding all `values` exactly (they must be finite dyadics)."""
     v = np.asarray(values, dtype=np.float64).ravel()

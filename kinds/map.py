@@ -26,12 +26,15 @@ from dfcc.errors import DfccError
 from dfcc.hardware.cycles import streaming_cycles
 from dfcc.hardware.dsp import multiplier_dsp
 from dfcc.hardware.logic import lut_multiplier, stage_logic
+from dfcc.hardware.memory import bram18_two_reads, lutram_luts
 from dfcc.kinds.cost import (
     LUT_PER_SCALAR_OP_BIT, LUT_PER_TRANSCENDENTAL_BIT, STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel,
     array_cost, coarse_pixel_lanes, folding_of, node_label, stream_bits, tensor_elements, weight_bits,
 )
 from dfcc.kinds.hls_body import ERF_HELPER, translate_exact, translate_float
-from dfcc.kinds.hls_types import HLS, Fx, Rom, code_storage, cpp_type, exact_fx_for, float_literal, fx_of, loops, sanitize
+from dfcc.kinds.hls_types import (
+    HLS, Fx, Rom, code_storage, cpp_type, exact_fx_for, float_literal, format_fx, fx_of, loops, sanitize,
+)
 from dfcc.kinds.registry import NodeKind, register
 
 
@@ -136,7 +139,7 @@ class YieldOp(IRDLOperation):
 
 
 MUL_OPS = {"arith.mulf", "arith.muli", "arith.divf", "arith.divsi", "arith.divui"}
-DIV_OPS = {"arith.divf", "arith.divsi", "arith.divui"}  # on DSPs only (no fabric multiplier model)
+DIV_OPS = {"arith.divf", "arith.divsi", "arith.divui"}  # an exact body's are by a power of two: shifts
 FREE_OPS = {"arith.constant", "dataflow.yield"}
 
 
@@ -168,15 +171,24 @@ class Map(NodeKind):
         return f["coarse"] if shape[-1] == out_shape[-1] else 1
 
     def cost(self, op: MapOp) -> NodeModel:
+        """The stage as `emit_hls` builds it (`map_kind`): a table map looks its output up in a ROM (no
+        arithmetic), an exact one computes its body in ap_fixed (multiplications on DSPs, or in fabric with
+        `mult_impl = lut`; a division by a power of two a shift), a float one in double (on DSPs)."""
         out = op.output.type
         c = out.get_shape()[-1]
         rows = out.num_elements // c
         bits = stream_bits(op.output)
+        kind = "float" if fixed_of(op.output) is None else map_kind(op)
         body = [o for o in op.body.block.ops if o.name not in FREE_OPS]
-        mults = sum(o.name in MUL_OPS for o in body)
-        divs = sum(o.name in DIV_OPS for o in body)
+        if kind == "table":
+            body = []
+        mults = sum(o.name in (("arith.mulf", "arith.muli") if kind == "exact" else MUL_OPS) for o in body)
         transcendental = sum(o.name.startswith("math.") for o in body)
-        simple = len(body) - mults - transcendental
+        shifts = sum(o.name in DIV_OPS for o in body) if kind == "exact" else 0
+        simple = len(body) - mults - transcendental - shifts
+        table_bits = stream_bits(op.inputs[0]) if kind == "table" else 0
+        widths = _product_widths(op) if kind == "exact" else None
+        products = widths or [(bits, bits)] * mults  # operand widths of each multiplier of a lane
         param_bits = [weight_bits(p) for p in op.params]
         n_inputs = len(op.inputs)
 
@@ -188,7 +200,7 @@ class Map(NodeKind):
             # side by side take P pixels per cycle (Ma et al., FPGA'17: unrolling Pox columns)
             cycles = streaming_cycles(rows // px, 1, c, coarse)
             lanes = coarse * px
-            dsp = multiplier_dsp(mults * lanes, bits, bits)
+            dsp = sum(multiplier_dsp(lanes, a, b) for a, b in products)
             lut = lanes * bits * (simple * LUT_PER_SCALAR_OP_BIT + transcendental * LUT_PER_TRANSCENDENTAL_BIT)
             logic = stage_logic(lanes * n_inputs, bits)
             p_bram = p_lut = 0
@@ -197,8 +209,14 @@ class Map(NodeKind):
                 words = tensor_elements(param)
                 blocks, luts = array_cost(pbits * coarse, -(-words // coarse))
                 p_bram, p_lut = p_bram + blocks, p_lut + luts
-            # fabric option only when every DSP is a multiplication (a division stays on DSPs)
-            mult_lut = 0 if divs else mults * lanes * lut_multiplier(bits, bits)
+            if table_bits:
+                # UG573: a block RAM's two ports read two addresses a cycle, so a copy of the 2^w-word table
+                # per two lanes; below a block RAM's worth it is LUTRAM (fpgaConvNet array model)
+                copies, blocks = -(-lanes // 2), bram18_two_reads(bits, 1 << table_bits)
+                p_bram += copies * blocks
+                p_lut += 0 if blocks else copies * lutram_luts(bits, 1 << table_bits)
+            # fabric multipliers only where the HLS stage builds them (an exact body's products, multiply.h)
+            mult_lut = lanes * sum(lut_multiplier(a, b) for a, b in products) if kind == "exact" else 0
             return NodeCost(cycles=cycles, depth=STAGE_PIPELINE_CYCLES, fill=0.0, dsp=dsp, bram18=p_bram, uram=0,
                             lut=logic.lut + lut + p_lut, ff=logic.ff + lanes * bits * len(body),
                             out_lanes=lanes, mult_lut=mult_lut)
@@ -324,7 +342,8 @@ class Map(NodeKind):
             ret = t_out
         elif kind == "exact":
             arg_fx = [None if _is_flag(v) else fx_of(em.fixed_type(v)) for v in op.inputs] + param_fx
-            lines, result = translate_exact(block, [f"a{i}" for i in range(len(arg_types))], arg_fx)
+            lines, result = translate_exact(block, [f"a{i}" for i in range(len(arg_types))], arg_fx,
+                                            fabric=op.dsp_share() == 0)
             body_lines = lines + [f"return {t_out}({result});"]
             ret = t_out
         else:
@@ -389,6 +408,30 @@ _EXACT_SCALAR_OPS = frozenset({
 })
 
 
+def _product_widths(op: MapOp) -> list[tuple[int, int]] | None:
+    """The operand widths of each multiplication of an exact body, as `emit_hls` types them (exact
+    intermediates grow: BN's (x - mean) * invstd * gamma multiplies 17 x 16 bits, then 33 x 16), parameters
+    at their format; None where one has neither a format nor a small exact type (the stage computes in double)."""
+    arg_fx: list[Fx | None] = []
+    for value in op.inputs:
+        fmt = fixed_of(value)
+        if fmt is None and not _is_flag(value):
+            return None
+        arg_fx.append(None if fmt is None else fx_of(fmt))
+    for param in op.params:
+        owner = param.owner
+        fx = format_fx(getattr(owner, "format", None))  # quantized values are exact in their format
+        if fx is None:
+            values = np.asarray(elements_array(owner.value), dtype=np.float64) if hasattr(owner, "value") else None
+            if values is None or not _small_exact(values):
+                return None
+            fx = exact_fx_for(values)
+        arg_fx.append(fx)
+    products: list[tuple[int, int]] = []
+    translate_exact(op.body.block, [f"a{i}" for i in range(len(arg_fx))], arg_fx, products=products)
+    return products
+
+
 def evaluate_body_f64(block: Block, args: list[np.ndarray]) -> np.ndarray:
     """The body's value in float64 (truncf/extf are no-ops; f32 constants at their exact value)."""
     env: dict[SSAValue, Any] = {a: np.asarray(v, dtype=np.float64) for a, v in zip(block.args, args)}
@@ -424,21 +467,17 @@ def _is_flag(value: SSAValue) -> bool:
 
 def map_kind(op: MapOp) -> str:
     """How HLS realises this quantized map (all three compute the numbers of `run_fixed`):
-    "table" (one input of <= 16 bits, no params: `map_table`, same numbers from the same numpy
-    functions, so transcendental bodies match bit for bit), "exact" (add/sub/mul/neg/abs/max/min/
-    cmp/select/constants and division by a power of two: exact in float64 for operands <= 24 bits,
-    realised with wide-enough ap_fixed intermediates), or "float" (any other body with several
-    inputs or params: an HLS approximation may differ in the last bit)."""
+    "exact" (add/sub/mul/neg/abs/max/min/cmp/select/constants and division by a power of two: exact in
+    float64 for operands <= 24 bits, realised with wide-enough ap_fixed intermediates: a ReLU is a
+    comparison, not a table of 2^w words), "table" (any other body of one input of <= 16 bits, no params:
+    `map_table`, same numbers from the same numpy functions, so transcendental bodies match bit for bit),
+    or "float" (any other body: an HLS approximation may differ in the last bit)."""
+    if all(body_op is op.body.block.last_op or body_op.name in _EXACT_SCALAR_OPS
+           or (body_op.name == "arith.divf" and _is_power_of_two_constant(body_op.operands[1]))
+           for body_op in op.body.block.ops):
+        return "exact"
     x_fmt = fixed_of(op.inputs[0]) if len(op.inputs) == 1 else None
-    if x_fmt is not None and not op.params and x_fmt.width.data <= 16:
-        return "table"
-    for body_op in op.body.block.ops:
-        if body_op is op.body.block.last_op or body_op.name in _EXACT_SCALAR_OPS:
-            continue
-        if body_op.name == "arith.divf" and _is_power_of_two_constant(body_op.operands[1]):
-            continue
-        return "float"
-    return "exact"
+    return "table" if x_fmt is not None and not op.params and x_fmt.width.data <= 16 else "float"
 
 
 def map_table(op: MapOp) -> np.ndarray:

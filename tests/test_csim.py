@@ -27,6 +27,7 @@ from dfcc.kinds.cost import node_cost  # noqa: E402
 from xdsl.dialects.builtin import IntegerAttr, StringAttr, i64  # noqa: E402
 from xdsl.rewriter import Rewriter  # noqa: E402
 from dfcc.kinds import KINDS  # noqa: E402
+from dfcc.kinds.map import MapOp  # noqa: E402
 from tests.hls_unsupported import HLS_CSIM_ELSEWHERE, HLS_UNSUPPORTED  # noqa: E402
 from dfcc.passes.registry import get_pass  # noqa: E402
 
@@ -121,6 +122,26 @@ def test_split_multipliers_bit_exact():
         assert np.array_equal(out, ref), f"{np.sum(out != ref)} of {out.size} values differ"
 
 
+def test_fabric_map_multipliers_bit_exact():
+    """Maps whose exact bodies multiply, with `mult_impl = lut`: every product pinned to fabric (BIND_OP
+    impl=fabric, as the estimate costs it: no DSP), the same numbers."""
+    module = compiled("vit_block", FIXED)
+    maps = [op for op in module.walk() if isinstance(op, MapOp) and node_cost(op).mult_lut]
+    assert maps
+    for op in maps:
+        op.attributes[MULT_IMPL_ATTR] = StringAttr("lut")
+    module.verify()
+    assert all(node_cost(op).dsp == 0 for op in maps)
+    top = emit_design(module).files["top.cpp"]
+    products = sum(o.name == "arith.mulf" for op in maps for o in op.body.block.ops)
+    assert top.count("op=mul impl=fabric") == products
+    inputs = [x.numpy() for x in MODELS["vit_block"].inputs(seed=1)]
+    result = csim(module, inputs)
+    assert result.warnings == [], result.warnings
+    for out, ref in zip(result.outputs, run_reference(module, inputs)):
+        assert np.array_equal(out, ref), f"{np.sum(out != ref)} of {out.size} values differ"
+
+
 def test_uram_fifos_bit_exact():
     """Skip FIFOs bound to URAM (`dataflow.stream` memory, BIND_STORAGE type=fifo): C simulation does not model
     storage, but the bound design must compile and compute the same."""
@@ -143,6 +164,7 @@ def test_uram_fifos_bit_exact():
     ("mobilenet_v3_small_tiny", "weight-bits=4 act-bits=12 per-channel=true"),
     ("cnn", "weight-bits=6 act-bits=10 rounding=rnd overflow=sat"),
     ("cnn", "weight-bits=8 act-bits=8 rounding=rnd_conv override=conv1:acc18"),  # a narrowed, wrapping accumulator
+    ("cnn", "weight-bits=16 act-bits=16"),  # 16-bit ReLUs compared in ap_fixed (map_kind exact), not 64 Ki-word tables
 ])
 def test_fixed_number_options_bit_exact(name, options):
     check(name, f"lower-to-dataflow,quantize{{{options}}}", exact=True)

@@ -16,6 +16,7 @@ from dfcc.hardware.cycles import windowed_stage_cycles
 from dfcc.hardware.logic import stage_logic
 from dfcc.kinds import kind_of
 from dfcc.kinds.conv import channel_folding, window_depth
+from dfcc.kinds.map import map_kind
 
 
 def _conv_module(c, f, k, hw, stride, pad, elem="f32", wfmt="", groups=1):
@@ -385,3 +386,53 @@ def test_lane_converter_waits_for_the_input_beats_of_its_first_output_beat():
     assert narrow_to_wide.fill == 31 / 511
     # 4 -> 6 lanes: ceil(6 / 4) = 2 input beats, 1 after the first of 12
     assert Converter(edge=0, elements=48, lanes_in=4, lanes_out=6, bits=16).fill == 1 / 11
+
+
+MAPS16 = """
+func.func @main(%a: tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32> {
+  %s = dataflow.source %a {name = "in", perm = array<i64: 0, 2, 3, 1>} : (tensor<1x8x4x4xf32>) -> !dataflow.stream<1x4x4x8x!dataflow.fixed<16, 6>>
+  %w = dataflow.weights {name = "w", value = dense<[0.5, 2.0, 1.5, 0.25, 1.0, 3.0, 0.75, 1.25]> : tensor<8xf32>, format = !dataflow.fixed<16, 4>} : tensor<8xf32>
+  %b = dataflow.map %s params(%w : tensor<8xf32>) {name = "bn", coarse = 4 : i64} : !dataflow.stream<1x4x4x8x!dataflow.fixed<16, 6>> -> !dataflow.stream<1x4x4x8x!dataflow.fixed<16, 6>> {
+  ^bb0(%x: f32, %p: f32):
+    %v = arith.mulf %x, %p : f32
+    %y = arith.mulf %v, %p : f32
+    %h = arith.constant 2.0 : f32
+    %z = arith.divf %y, %h : f32
+    dataflow.yield %z : f32
+  }
+  %r = dataflow.map %b {name = "relu", coarse = 4 : i64} : !dataflow.stream<1x4x4x8x!dataflow.fixed<16, 6>> -> !dataflow.stream<1x4x4x8x!dataflow.fixed<16, 6>> {
+  ^bb0(%x: f32):
+    %c = arith.constant 0.0 : f32
+    %g = arith.cmpf ogt, %x, %c : f32
+    %y = arith.select %g, %x, %c : f32
+    dataflow.yield %y : f32
+  }
+  %e = dataflow.map %r {name = "tanh", coarse = 4 : i64} : !dataflow.stream<1x4x4x8x!dataflow.fixed<16, 6>> -> !dataflow.stream<1x4x4x8x!dataflow.fixed<16, 6>> {
+  ^bb0(%x: f32):
+    %y = math.tanh %x : f32
+    dataflow.yield %y : f32
+  }
+  %t = dataflow.sink %e {name = "out", perm = array<i64: 0, 2, 3, 1>} : (!dataflow.stream<1x4x4x8x!dataflow.fixed<16, 6>>) -> tensor<1x8x4x4xf32>
+  func.return %t : tensor<1x8x4x4xf32>
+}"""
+
+
+def test_map_costs_what_its_hls_stage_builds():
+    """A 16-bit map is costed as map_kind builds it: an exact body's products on DSPs (or fabric), its division
+    by a power of two a shift; a ReLU compared, not a 64 Ki-word table; an inexact body (tanh) a table, a copy
+    per two lanes, and no DSP."""
+    module = parse_module(MAPS16)
+    bn, relu, tanh = (_node(module, name) for name in ("bn", "relu", "tanh"))
+    assert [map_kind(op) for op in (bn, relu, tanh)] == ["exact", "exact", "table"]
+    bn_cost, relu_cost, tanh_cost = (node_cost(op) for op in (bn, relu, tanh))
+    # exact products as HLS types them: x * p is 16 x 16 bits (1 DSP48: 27 x 18), (x * p) * p 32 x 16 (2: the
+    # 32 bits span two 18- or 27-bit ports); 4 lanes: 12 DSP, in fabric 4 x (16 x 16 + 32 x 16) = 3,072 LUT;
+    # the division by 2 takes none
+    assert bn_cost.dsp == 12 and bn_cost.mult_lut == 3_072
+    assert relu_cost.dsp == 0 and relu_cost.bram18 == 0
+    # 2^16 words x 16 bits read by 4 lanes: 2 copies (two ports each) of 64 BRAM18 (16 x 1 Ki at 18 x 1024)
+    assert tanh_cost.dsp == 0 and tanh_cost.mult_lut == 0 and tanh_cost.bram18 == 2 * 64
+    # the fabric option: no DSP, the multipliers' LUTs added
+    bn.attributes["dataflow.mult_impl"] = StringAttr("lut")
+    fabric = node_cost(bn)
+    assert fabric.dsp == 0 and fabric.lut == bn_cost.lut + 3_072

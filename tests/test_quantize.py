@@ -80,7 +80,7 @@ def test_mean_reciprocal_and_map_table():
     table = map_table(relu)
     x_fmt, y_fmt = fx.fixed_of(relu.inputs[0]), fx.fixed_of(relu.output)
     codes = fx.input_codes(x_fmt)
-    assert table.shape == (256,) and map_kind(relu) == "table"
+    assert table.shape == (256,) and map_kind(relu) == "exact"  # HLS compares (a table would do the same)
     np.testing.assert_array_equal(table, fx.cast(np.maximum(codes * 2.0 ** -x_fmt.frac_bits, 0), y_fmt))
 
 

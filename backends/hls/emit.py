@@ -13,8 +13,8 @@ The numbers follow the CPU reference (the oracle), not the other way round:
   differently, so results agree to ~1e-6 relative, not bit for bit);
 - fixed-point designs follow the kinds' run_fixed semantics bit for bit: exact products and sums in
   wide-enough ap_fixed types, then the casts the contract names (acc_format, then the output
-  type); one-input maps of <= 16 bits are ROMs of `map_table(op)`; piecewise-linear map bodies
-  are computed exactly in ap_fixed; other map bodies in double then cast.
+  type); piecewise-linear map bodies are computed exactly in ap_fixed, other one-input maps of <= 16
+  bits are ROMs of `map_table(op)`; other map bodies in double then cast.
 Nodes the emitter cannot realise raise DfccError naming the node; it never emits wrong code.
 
 Lanes: a node's kind states the lanes of its streams (`NodeKind.stream_lanes`, from its folding;
@@ -33,12 +33,11 @@ from xdsl.ir import BlockArgument, Operation, SSAValue
 
 from dfcc.dialects import dataflow as df
 from dfcc import kinds
-from dfcc.dialects.fixed_point import scale2
 from dfcc.dialects.resources import elements_array
 from dfcc.errors import DfccError
 from dfcc.hardware.cycles import lane_conversion_steps
 from dfcc.kinds.ddr_fifo import DramBuffer
-from dfcc.kinds.hls_types import HLS, Fx, Rom, cpp_type, exact_fx_for, fx_of, join_fx, prod, sanitize
+from dfcc.kinds.hls_types import HLS, Fx, Rom, cpp_type, prod, sanitize, weights_fx
 from dfcc.kinds.sink import sink_lanes
 from dfcc.kinds.source import port_lanes
 
@@ -232,23 +231,8 @@ class Emitter:
         return self.roms.setdefault(rom.name, rom)
 
     def weights_fx(self, w_op: kinds.WeightsOp, values: np.ndarray) -> Fx:
-        """The exact type of a weights op: its `format` (per-channel formats joined into one type
-        holding every channel exactly), or the smallest type holding the values."""
-        fmt = w_op.format
-        formats = None
-        if isinstance(fmt, df.FixedType):
-            formats = [fmt]
-        elif fmt is not None and hasattr(fmt, "data"):
-            formats = [f for f in fmt.data if isinstance(f, df.FixedType)]
-        if formats:
-            result = fx_of(formats[0])
-            for f in formats[1:]:
-                result = join_fx(result, fx_of(f))
-            # the values must be exact in it (they are by the quantize contract; check anyway)
-            scaled = scale2(values, result.frac)
-            if np.all(scaled == np.floor(scaled)):
-                return result
-        return exact_fx_for(values)
+        """The exact type of a weights op (kinds/hls_types.py weights_fx)."""
+        return weights_fx(w_op.format, values)
 
     # -- the CPU reference's fixed-point contract, which the C++ reproduces bit for bit ------------
 
