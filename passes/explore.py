@@ -652,7 +652,7 @@ def _split_below(search: _Search, choices: list[Choice], totals: Totals) -> tupl
     from the targets below its II that `search` did not prove infeasible (module docstring, step 5), else None.
     Splits are not in every search's points: only the repair takes them, and with them DenseNet-121's search
     took twice as long."""
-    over = search.over(totals)
+    over = search.over(totals)[:len(RESOURCES)]  # not the bandwidth: its limit is the last target tried's
     if over[RESOURCES.index("dsp")] < over.max():
         return None
     below = [t for t in search.targets() if search.proven_infeasible < t < totals.ii][-POLISH_TARGETS:]
