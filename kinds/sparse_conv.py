@@ -277,7 +277,9 @@ class SparseConv(Conv):
     def paced_cycles(self, op: SparseConvOp, folding, interval: int) -> int:
         return 0  # the pace of a widened input is not costed for the PE array (its queues absorb some of it)
 
-    def cycles_function(self, op: SparseConvOp) -> Callable[[Folding], float]:
+    def cycles_function(self, op: SparseConvOp, interval: int = 1, stream=None) -> Callable[[Folding], float]:
+        """Expected cycles of the zero-skipping PE array: its queues take the window walk's gaps and a paced input
+        (`paced_cycles`), so neither `interval` nor the dense conv's window stream (`stream`) enters."""
         _, h, w, c = op.input.type.get_shape()
         _, ho, wo, f = op.output.type.get_shape()
         _, _, _, (pt, pb, pl, pr) = op.window_geometry()
