@@ -267,11 +267,15 @@ def _offchip_module():
 
 
 def test_dram_layout_and_latency_cover():
-    """512-bit beats: 32 words of 4 x 4 bits, 128 single 4-bit weights, 14 words of 9 x 4 bits (504 bits
-    used); 256 x 4 = 1024 bits span two 512-bit ports; 192 x 4 = 768 bits (ResNet-18's conv16 as explore
+    """512-bit beats: 128 single 4-bit weights (an AXI beat is at least 8 bits), 14 words of 9 x 4 bits (504
+    bits used); a 16-bit word (4 x 4 bits, or one 16-bit weight) in a 16-bit beat, which moves as few bits as 32
+    of them packed in a 512-bit beat, through an adapter of 1 BRAM18 (16 x 256 bits) instead of 15 (512 x 256);
+    256 x 4 = 1024 bits span two 512-bit ports; 192 x 4 = 768 bits (ResNet-18's conv16 as explore
     picks it) three 256-bit ports, not two 512-bit ones that would move a third more than the cost model
     counts; 144 x 4 = 576 bits nine 64-bit ports (two 512-bit ones would move 1024)."""
-    assert dram_layout(4, 4) == (512, 1, 4, 32, 1)
+    assert dram_layout(4, 4) == (16, 1, 4, 1, 1)
+    assert dram_layout(1, 16) == (16, 1, 1, 1, 1)
+    assert weight_reader_adapters(16, 16)[0] == 1 and maxi_adapter(512)[0] == 15
     assert dram_layout(1, 4) == (512, 1, 1, 128, 1)
     assert dram_layout(9, 4) == (512, 1, 9, 14, 1)
     assert dram_layout(256, 4) == (512, 2, 128, 1, 1)
