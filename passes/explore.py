@@ -637,8 +637,9 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
                    spaces: dict[bool | frozenset[int], list[_NodeSpace]] | None = None
                    ) -> tuple[Network, list[Choice], Totals]:
     """`explore` over the graph of `module`, its paying skip connections first evicted to DRAM
-    (passes/spill.py evict_paying_skips) with `evict_skips` True, never with False, and with "auto" where the
-    design explored with them evicted is faster than the one without: when nothing fits, or when the skip
+    (passes/spill.py evict_paying_skips) with `evict_skips` True, never with False, and with "auto" (those whose
+    rings take less of the budget, BRAM and LUT, than their FIFOs) where the design explored with them evicted
+    is faster than the one without: when nothing fits, or when the skip
     FIFOs hold SKIP_SHARE of a memory about as full as the design's fullest resource (`_evicting_faster`).
     Evictions taken are written into `module` (`dataflow.ddr_fifo` nodes); returns the network explored (the
     module's, after them) and its design. `spaces` are the points of the module's network as it came; with
@@ -664,15 +665,15 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
         floor = max(int(space.cycles.min()) for space in next(iter(spaces.values())))
         if not _evicting_faster(kept[1], floor, budget(platform, utilisation, reserve)):
             return network, *kept
-    evicted = module.clone()
-    if evict_paying_skips(evicted, platform, utilisation):
+    evicted = module.clone()  # the skips whose rings take less of the budget than their FIFOs (LUTs counted)
+    if evict_paying_skips(evicted, platform, utilisation, logic=True):
         points = {}
         try:
             design = run(Network.from_module(evicted), points)
         except DfccError:
             design = None
         if design is not None and (kept is None or design[1].ii < kept[1].ii):
-            evict_paying_skips(module, platform, utilisation)  # the same evictions (the same IR), in `module`
+            evict_paying_skips(module, platform, utilisation, logic=True)  # the same evictions (the same IR)
             spaces.clear()
             spaces.update(points)
             return Network.from_module(module), *design

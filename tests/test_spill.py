@@ -11,7 +11,7 @@ import pytest
 from xdsl.dialects.builtin import StringAttr
 from xdsl.rewriter import Rewriter
 
-from dfcc.analyses.network import DEFAULT_FIFO_DEPTH, RESOURCES, Network, fifo_memory
+from dfcc.analyses.network import DEFAULT_FIFO_DEPTH, RESOURCES, Network, budget, fifo_memory
 from dfcc.analyses.reference import run_reference
 from dfcc.backends.estimate.report import Estimate
 from dfcc.backends.hls.emit import emit_design
@@ -221,6 +221,20 @@ def test_skip_eviction_pays_only_above_the_ring_adapters():
     (ring,) = [op for op in module.walk() if isinstance(op, DdrFifoOp)]
     assert ring.node_name.data == "add_long_ddr1"
     np.testing.assert_array_equal(run_reference(module, [x])[0], before)
+
+
+def test_skip_eviction_within_a_budget_counts_the_rings_logic():
+    """add_long's FIFO (4 BRAM18) against its ring (2 BRAM18, adapters of 2 x 234 LUT): on 90% of a ZedBoard
+    4 / 226.8 = 0.0176 of the budget against 2 / 226.8 + 468 / 47,880 = 0.0186, the ring costs more; with
+    twice the LUTs 0.0137, it pays; by BRAM alone (`pays`) it always does."""
+    module = parse_module(_body(LIT / "evict_skips.mlir"))
+    network = Network.from_module(module)
+    (fifo,) = [f for f in skip_fifos(network, network.evaluate(network.ir_choices())) if f.pays]
+    assert (fifo.bram18, fifo.lut, fifo.ring_bram18, fifo.ring_lut) == (4, 0, 2, 468)
+    zedboard = load_platform("zedboard")
+    assert not fifo.pays_within(budget(zedboard, 0.9))
+    assert fifo.pays_within(budget(replace(zedboard, lut=2 * zedboard.lut), 0.9))
+    assert evict_paying_skips(module, zedboard, 0.9, logic=True) == 0
 
 
 @pytest.mark.parametrize("margin, evicted", [(1.01, 1), (0.99, 0)])
