@@ -96,27 +96,28 @@ def dram_layout(lanes: int, bits: int, period: int = 1) -> DramLayout:
     and the DRAM moves as few bits as it can beyond the word's, which is all the cost model counts (AutoWS:
     width x words per sweep): whole words packed K to a 512-bit beat, a word split over NP ports of whole
     lanes in beats of a power of two bits (AXI data widths), or, when `period` leaves the time, a word in
-    up to `period` beats of one port; the fewest bits moved per word, then the fewest ports, of equals the
-    first in that order (several beats a word: the narrowest port, whose m_axi adapter buffers the least)."""
+    up to `period` beats of one port; the fewest bits moved per word, then the fewest ports, then the narrowest
+    beat (an m_axi adapter buffers and registers its beat: a 16-bit word in a 16-bit beat takes 1 BRAM18, packed
+    32 to a 512-bit beat 15), of equals the first in that order."""
     word = lanes * bits
-    options = []  # (bits moved per word, ports, layout)
+    options = []  # (bits moved per word, ports, beat bits, layout)
     if word <= DRAM_BEAT_BITS:
         per_beat = DRAM_BEAT_BITS // word
-        options.append((DRAM_BEAT_BITS / per_beat, 1, DramLayout(DRAM_BEAT_BITS, 1, lanes, per_beat)))
+        options.append((DRAM_BEAT_BITS / per_beat, 1, DRAM_BEAT_BITS, DramLayout(DRAM_BEAT_BITS, 1, lanes, per_beat)))
     beat = DRAM_BEAT_BITS
     while beat >= max(8, bits):
         per_port = beat // bits
         ports = -(-lanes // per_port)
-        options.append((ports * beat, ports, DramLayout(beat, ports, per_port)))
+        options.append((ports * beat, ports, beat, DramLayout(beat, ports, per_port)))
         beat //= 2
     beat = axi_data_bits(bits)
     while beat <= DRAM_BEAT_BITS:
         per_beat = beat // bits
         beats = -(-lanes // per_beat)
         if 1 < beats <= period:
-            options.append((beats * beat, 1, DramLayout(beat, 1, per_beat, 1, beats)))
+            options.append((beats * beat, 1, beat, DramLayout(beat, 1, per_beat, 1, beats)))
         beat *= 2
-    return min(options, key=lambda o: o[:2])[2]
+    return min(options, key=lambda o: o[:3])[3]
 
 
 def axi_data_bits(bits: int) -> int:

@@ -1,4 +1,4 @@
-"""explore{platform=NAME utilisation=0.9 seed=0 off-chip-weights=auto evict-skips=false spatial=false}:
+"""explore{platform=NAME utilisation=0.9 seed=0 off-chip-weights=auto evict-skips=auto spatial=false}:
 choose every node's folding for the highest throughput that fits the platform, and size the
 skip-connection FIFOs.
 
@@ -11,9 +11,13 @@ a board with DRAM bandwidth), searches again with them allowed in DRAM when noth
 or when the on-chip design's weights hold a quarter of a memory about as full as its fullest resource
 (ResNet-50 on a U250: BRAM, URAM and LUTRAM nearly full; the largest memories', half the weight bits), and
 keeps the faster design; `false` keeps every weight on chip. With
-`evict-skips` each skip connection whose FIFO takes more BRAM than a DRAM ring's m_axi adapters first moves
+`evict-skips=true` each skip connection whose FIFO takes more BRAM than a DRAM ring's m_axi adapters first moves
 to DRAM (`dataflow.ddr_fifo` on its edge, SMOF) while the traffic fits the bandwidth at the fastest II the
-network could reach (passes/spill.py evict_paying_skips); their traffic counts in the bandwidth.
+network could reach (passes/spill.py evict_paying_skips); their traffic counts in the bandwidth. `auto` (the
+default) searches the graph as it is first, then, on a board with DRAM bandwidth, with those skips evicted when
+nothing fit or when the skip FIFOs hold a quarter of a memory about as full as the design's fullest resource
+(MobileNetV3-Large and ResNet-50 on a ZCU102: BRAM), and keeps the faster design (`explore_module`); `false`
+keeps every skip on chip.
 
 The model optimised is exactly the estimate backend's (`dfcc.backends.estimate`).
 
@@ -121,6 +125,7 @@ WEIGHT_HOLDERS = ("bram18", "uram", "lut")  # the resources weights on chip take
 MEMORY_BOUND = 0.9
 WEIGHT_SHARE = 0.25
 STREAMED_SHARE = 0.5  # ... and then only for the largest weight memories, that much of the weight bits (_largest_weights)
+SKIP_SHARE = 0.25  # evict-skips=auto searches with skips in DRAM too when their FIFOs hold that share (_evicting_faster)
 
 
 @dataclass
@@ -622,6 +627,73 @@ def _largest_weights(network: Network, totals: Totals) -> frozenset[int]:
     return frozenset(chosen)
 
 
+
+EVICT_SKIPS = ("auto", True, False)  # explore's evict-skips option: when, always, never
+
+
+def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.9, seed: int = 0,
+                   progress: bool = True, off_chip_weights: bool | str = "auto", evict_skips: bool | str = "auto",
+                   spatial: bool = False, reserve: dict[str, float] | None = None,
+                   spaces: dict[bool | frozenset[int], list[_NodeSpace]] | None = None
+                   ) -> tuple[Network, list[Choice], Totals]:
+    """`explore` over the graph of `module`, its paying skip connections first evicted to DRAM
+    (passes/spill.py evict_paying_skips) with `evict_skips` True, never with False, and with "auto" (those whose
+    rings take less of the budget, BRAM and LUT, than their FIFOs) where the design explored with them evicted
+    is faster than the one without: when nothing fits, or when the skip
+    FIFOs hold SKIP_SHARE of a memory about as full as the design's fullest resource (`_evicting_faster`).
+    Evictions taken are written into `module` (`dataflow.ddr_fifo` nodes); returns the network explored (the
+    module's, after them) and its design. `spaces` are the points of the module's network as it came; with
+    skips evicted they are replaced by the evicted network's."""
+    if evict_skips not in EVICT_SKIPS or not isinstance(evict_skips, (bool, str)):
+        raise DfccError(f"explore: evict-skips must be auto, true or false, got {evict_skips!r}")
+    spaces = {} if spaces is None else spaces
+
+    def run(network: Network, points: dict) -> tuple[list[Choice], Totals]:
+        return explore(network, platform, utilisation, seed, progress, off_chip_weights, spatial, reserve=reserve,
+                       spaces=points)
+
+    if evict_skips is True:
+        evict_paying_skips(module, platform, utilisation)
+    network = Network.from_module(module)
+    if evict_skips != "auto" or platform.bandwidth_bits_per_cycle <= 0:
+        return network, *run(network, spaces)
+    try:
+        kept, failure = run(network, spaces), None
+    except DfccError as error:  # nothing fits with every skip on chip: with some in DRAM it may
+        kept, failure = None, error
+    if kept is not None:
+        floor = max(int(space.cycles.min()) for space in next(iter(spaces.values())))
+        if not _evicting_faster(kept[1], floor, budget(platform, utilisation, reserve)):
+            return network, *kept
+    evicted = module.clone()  # the skips whose rings take less of the budget than their FIFOs (LUTs counted)
+    if evict_paying_skips(evicted, platform, utilisation, logic=True):
+        points = {}
+        try:
+            design = run(Network.from_module(evicted), points)
+        except DfccError:
+            design = None
+        if design is not None and (kept is None or design[1].ii < kept[1].ii):
+            evict_paying_skips(module, platform, utilisation, logic=True)  # the same evictions (the same IR)
+            spaces.clear()
+            spaces.update(points)
+            return Network.from_module(module), *design
+    if kept is None:
+        raise failure
+    return network, *kept
+
+
+def _evicting_faster(totals: Totals, floor: int, limits: dict[str, float]) -> bool:
+    """Whether evicting skip connections to DRAM may beat this design, so that search is worth its time: it is
+    slower than the network's fastest (`floor`: some node could fold more) and its skip FIFOs hold at least
+    SKIP_SHARE of a memory (BRAM, URAM, LUTs as LUTRAM) about as full as its fullest resource."""
+    if totals.ii <= floor:
+        return False
+    held = {"bram18": totals.fifo_bram18, "uram": totals.fifo_uram, "lut": totals.fifo_lut}
+    full = {k: totals.resource(k) / max(limits[k], 1e-9) for k in RESOURCES}
+    return any(full[k] >= MEMORY_BOUND * max(full.values()) and held[k] >= SKIP_SHARE * totals.resource(k)
+               for k in held)
+
+
 def _search(network: Network, platform: Platform, utilisation: float, seed: int, progress: bool,
             off_chip: bool | frozenset[int], spatial: bool, share_repeated: bool, reserve: dict[str, float] | None,
             spaces: dict[bool | frozenset[int], list[_NodeSpace]]) -> tuple[list[Choice], Totals]:
@@ -781,34 +853,33 @@ class Explore(ModulePass):
     utilisation: float = 0.9
     seed: int = 0
     off_chip_weights: bool | str = "auto"
-    evict_skips: bool = False
+    evict_skips: bool | str = "auto"
     spatial: bool = False
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         platform = load_platform(self.platform)
         utilisation = float(self.utilisation)
-        if self.evict_skips:
-            evict_paying_skips(op, platform, utilisation)
         name = self.platform.lower() if self.platform.lower() == platform.name.lower() else self.platform
         limits = budget(platform, utilisation)
-        network = Network.from_module(op)
-        before = {(e.value.op, e.value.index): e.ir_depth for e in network.edges}
         reserve = dict.fromkeys(RESOURCES, 0.0)
         spaces = {}  # every node's design points, costed once (per off-chip choice) for all the searches
+        hint = "" if self.evict_skips is True else " or use evict-skips=true"
+        before = {}  # each stream's depth in the IR the first search left (skips evicted or not)
         for attempt in range(FIFO_ROUNDS):
             if attempt:  # back to the depths the IR had, and the graph read again (the stream values changed)
                 write_depths({e.value: before[(e.value.op, e.value.index)] for e in Network.from_module(op).edges})
-                network = Network.from_module(op)
-            try:
-                choices, totals = explore(network, platform, utilisation, int(self.seed),
-                                          off_chip_weights=self.off_chip_weights, spatial=bool(self.spatial),
-                                          reserve=reserve, spaces=spaces)
+            try:  # skips are evicted (or not) by the first search; the others search the graph it left
+                network, choices, totals = explore_module(
+                    op, platform, utilisation, int(self.seed), off_chip_weights=self.off_chip_weights,
+                    evict_skips=self.evict_skips if not attempt else False, spatial=bool(self.spatial),
+                    reserve=reserve, spaces=spaces)
             except DfccError as error:
                 if not attempt:
                     raise
                 raise DfccError(f"{error}; the reserve is what the FIFO depths that keep the simulated II need "
-                                f"beyond the skip FIFOs the search costs; raise utilisation"
-                                f"{'' if self.evict_skips else ' or use evict-skips=true'}") from None
+                                f"beyond the skip FIFOs the search costs; raise utilisation{hint}") from None
+            if not attempt:
+                before = {(e.value.op, e.value.index): e.ir_depth for e in network.edges}
             apply_design(op, network, choices, totals, name)
             sized = _write_fifo_depths(op, limits)
             over = sized.overshoot(limits)
@@ -821,7 +892,7 @@ class Explore(ModulePass):
         needs = ", ".join(f"{used:,.0f} {RESOURCE_LABELS[k]} (budget {limit:,.0f})" for k, used, limit in over)
         raise DfccError(f"explore: after {FIFO_ROUNDS} searches with FIFO memory reserved, the FIFO depths that "
                         f"keep the simulated II still do not fit {utilisation:.0%} of {platform.name}: the design "
-                        f"needs {needs}; raise utilisation{'' if self.evict_skips else ' or use evict-skips=true'}")
+                        f"needs {needs}; raise utilisation{hint}")
 
 
 def _write_fifo_depths(module: ModuleOp, limits: dict[str, float]) -> Totals:

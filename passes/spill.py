@@ -16,7 +16,8 @@ the budget) per off-chip bit it adds, until nothing is over budget. Bandwidth is
 traffic exceeds the board's, the estimate stretches the II (AutoWS). `explore{off-chip-weights=true
 evict-skips=true}` makes the same trades with the folding: `place_weights` is this trade at explore's
 foldings, with LUTRAM as a place too and the bandwidth at the target II as a budget, and
-`evict_paying_skips` evicts each skip whose FIFO takes more BRAM than its ring's adapters.
+`evict_paying_skips` evicts each skip whose FIFO takes more BRAM than its ring's adapters (for explore's
+evict-skips=auto, more of the BRAM and LUT budget together: on a ZCU102 DenseNet-121's rings' logic binds).
 """
 
 from __future__ import annotations
@@ -85,6 +86,13 @@ class SkipFifo:
         """Evicting frees BRAM: the FIFO takes more than the ring's adapters (SMOF)."""
         return self.bram18 > self.ring_bram18
 
+    def pays_within(self, limits: dict[str, float]) -> bool:
+        """Evicting frees budget: the FIFO takes a larger share of `limits` in BRAM18 and LUT together than the
+        ring's adapters (SMOF's rule with the adapters' logic counted, for boards where LUTs bind too)."""
+        def share(bram18: int, lut: int) -> float:
+            return bram18 / max(limits["bram18"], 1e-9) + lut / max(limits["lut"], 1e-9)
+        return share(self.bram18, self.lut) > share(self.ring_bram18, self.ring_lut)
+
 
 def skip_fifos(network: Network, totals: Totals) -> list[SkipFifo]:
     out = []
@@ -113,11 +121,12 @@ def fastest_ii(network: Network, platform: Platform, choices: list[Choice]) -> f
     return max([ii] + [network.nodes[i].cost(*choices[i]).cycles for i in ports])
 
 
-def evict_paying_skips(module: ModuleOp, platform: Platform, utilisation: float) -> int:
+def evict_paying_skips(module: ModuleOp, platform: Platform, utilisation: float, logic: bool = False) -> int:
     """Evict each skip connection whose on-chip FIFO (sized at the IR's folding) takes more BRAM than its
-    DRAM ring's m_axi adapters, while the DRAM traffic fits `utilisation` of the board's bandwidth at the
-    fastest II the network could run at (so at any); the most BRAM freed per off-chip bit first. Returns
-    how many moved: each is a `dataflow.ddr_fifo` on its edge of the IR."""
+    DRAM ring's m_axi adapters (with `logic`, more of the budget in BRAM and LUT together: `pays_within`),
+    while the DRAM traffic fits `utilisation` of the board's bandwidth at the fastest II the network could
+    run at (so at any); the most BRAM freed per off-chip bit first. Returns how many moved: each is a
+    `dataflow.ddr_fifo` on its edge of the IR."""
     # SMOF (Montgomerie-Corcoran et al.): a skip buffer moves off chip when that saves on-chip memory,
     # within the off-chip bandwidth; the traffic of an evicted skip counts twice (written, read back)
     network = Network.from_module(module)
@@ -125,7 +134,9 @@ def evict_paying_skips(module: ModuleOp, platform: Platform, utilisation: float)
     totals = network.evaluate(choices, respect_ir_depths=True)
     room = utilisation * platform.bandwidth_bits_per_cycle * fastest_ii(network, platform, choices) - totals.offchip_bits
     moved = []
-    for f in sorted((f for f in skip_fifos(network, totals) if f.pays), key=lambda f: -(f.bram18 - f.ring_bram18) / f.bits):
+    limits = budget(platform, utilisation)
+    paying = [f for f in skip_fifos(network, totals) if (f.pays_within(limits) if logic else f.pays)]
+    for f in sorted(paying, key=lambda f: -(f.bram18 - f.ring_bram18) / f.bits):
         if f.bits <= room:
             room -= f.bits
             moved.append(network.edges[f.edge])

@@ -234,7 +234,7 @@ def test_tiled_convs_csim_bit_exact(bounded):
     module = _quantized()
     top = emit_design(module).files["top.cpp"]
     assert top.count("dfcc::conv_tiled<") == 3
-    assert "dfcc::weight_reader<6, 12," in top  # conv0: 6 sweeps of its 12 words
+    assert "dfcc::weight_reader_beats<6, 12, 4," in top  # conv0: 6 sweeps of its 12 words, each in 4 beats
     assert "dfcc::weight_merge<1, 36, 36>" in top  # conv1: one sweep, half of its 72 words streamed
     x = np.random.default_rng(4).standard_normal((1, 4, 6, 6)).astype(np.float32)
     assert np.abs(csim_equals_reference(module, [x], bounded)).max() > 0

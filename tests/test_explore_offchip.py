@@ -1,20 +1,25 @@
-"""explore{off-chip-weights=auto} (the default): weights stream from DRAM only where that wins and the HLS
-backend builds it, and the design it picks is emitted and C-simulated bit-exact."""
+"""explore{off-chip-weights=auto evict-skips=auto} (the defaults): weights stream from DRAM, and skip connections
+wait there, only where that wins and the HLS backend builds it, and the design it picks is emitted and
+C-simulated bit-exact."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from dfcc.analyses.network import Network
+from dfcc.backends.estimate import Estimate
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context, parse_module
 from dfcc.hardware.platforms import load_platform
-from dfcc.kinds import ConvOp
+from dfcc.kinds import ConvOp, DdrFifoOp
 from dfcc.passes import explore as explore_pass
-from dfcc.passes.explore import Explore, explore
+from dfcc.passes.explore import Explore, apply_design, explore, explore_module
 from dfcc.passes.quantize import Quantize
 from tests.csim_check import csim_equals_reference
+
+LIT = Path(__file__).resolve().parent.parent / "lit_tests" / "spill"
 
 
 def _conv(channels: int = 64, size: int = 4) -> str:
@@ -103,3 +108,58 @@ def test_off_chip_weights_option_is_checked():
     with pytest.raises(DfccError, match="off-chip-weights must be auto, true or false, got 'sometimes'"):
         explore(Network.from_module(parse_module(_conv(channels=4))), load_platform("zcu102"), progress=False,
                 off_chip_weights="sometimes")
+
+
+def _skips(bram18: int, tmp_path):
+    """lit_tests/spill/evict_skips.mlir (a 3x3 and a 15x15 conv beside skip connections, 128 x 128 x 4) with
+    16-bit activations, and a board of `bram18` BRAM18 and 34 Gbps of DRAM. At the IR's folding add_long's
+    FIFO (3,680 beats) takes 4 BRAM18, more than its ring's two 16-bit m_axi adapters (1 each): it pays."""
+    text = "\n".join(line for line in (LIT / "evict_skips.mlir").read_text().splitlines() if not line.startswith("//"))
+    module = parse_module(text)
+    Quantize(weight_bits=8, act_bits=16).apply(make_context(), module)
+    board = tmp_path / f"bram{bram18}.json"
+    board.write_text(json.dumps({"name": f"bram{bram18}", "part": "xc7z020", "dsp": 220, "bram18": bram18, "uram": 0,
+                                 "lut": 53200, "ff": 106400, "clock_mhz": 200, "bandwidth_gbps": 34.112}))
+    return module, str(board)
+
+
+def _rings(module) -> list[str]:
+    return [op.node_name.data for op in module.walk() if isinstance(op, DdrFifoOp)]
+
+
+def test_auto_evicts_the_skip_without_which_nothing_fits(tmp_path):
+    """On 6 BRAM18 (budget 5) the design does not fit with both skip FIFOs on chip; auto evicts add_long's to a
+    DRAM ring, as evict-skips=true does, and finds true's design. Written into the IR, it estimates to the II
+    explore reports, and its C simulation, the ring's writer and reader over the testbench's DRAM, equals the
+    reference."""
+    module, board = _skips(6, tmp_path)
+    platform = load_platform(board)
+    with pytest.raises(DfccError, match="does not fit on bram6"):
+        explore_module(module.clone(), platform, progress=False, evict_skips=False)
+    evicted = module.clone()
+    _, _, forced = explore_module(evicted, platform, progress=False, evict_skips=True)
+    network, choices, auto = explore_module(module, platform, progress=False)
+    assert _rings(module) == _rings(evicted) == ["add_long_ddr1"]
+    assert (auto.ii, auto.bram18, auto.lut) == (forced.ii, forced.bram18, forced.lut)
+    apply_design(module, network, choices, auto, board)
+    estimate = Estimate.of_module(module).totals
+    assert (estimate.ii, estimate.bram18) == (auto.ii, auto.bram18) and estimate.bram18 <= 0.9 * 6
+    x = np.random.default_rng(5).standard_normal((1, 4, 128, 128)).astype(np.float32)
+    assert np.abs(csim_equals_reference(module, [x], bounded=False)).max() > 0
+
+
+def test_auto_keeps_skips_on_chip_where_that_is_faster(tmp_path):
+    """On 12 BRAM18 both FIFOs fit on chip (6 BRAM18 of the design's 9) and the design is faster than with
+    add_long's ring (whose adapters' LUTs the folding then lacks): auto keeps false's design, no ring."""
+    module, board = _skips(12, tmp_path)
+    platform = load_platform(board)
+    _, _, kept = explore_module(module.clone(), platform, progress=False, evict_skips=False)
+    _, _, forced = explore_module(module.clone(), platform, progress=False, evict_skips=True)
+    _, _, auto = explore_module(module, platform, progress=False)
+    assert forced.ii > kept.ii and kept.fifo_bram18 == 6
+    assert auto.ii == kept.ii and _rings(module) == []
+
+
+def test_evict_skips_option_is_checked():
+    with pytest.raises(DfccError, match="evict-skips must be auto, true or false, got 'often'"):
+        explore_module(_quantized(_conv(channels=4)), load_platform("zcu102"), progress=False, evict_skips="often")

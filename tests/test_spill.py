@@ -11,7 +11,7 @@ import pytest
 from xdsl.dialects.builtin import StringAttr
 from xdsl.rewriter import Rewriter
 
-from dfcc.analyses.network import DEFAULT_FIFO_DEPTH, RESOURCES, Network, fifo_memory
+from dfcc.analyses.network import DEFAULT_FIFO_DEPTH, RESOURCES, Network, budget, fifo_memory
 from dfcc.analyses.reference import run_reference
 from dfcc.backends.estimate.report import Estimate
 from dfcc.backends.hls.emit import emit_design
@@ -223,6 +223,20 @@ def test_skip_eviction_pays_only_above_the_ring_adapters():
     np.testing.assert_array_equal(run_reference(module, [x])[0], before)
 
 
+def test_skip_eviction_within_a_budget_counts_the_rings_logic():
+    """add_long's FIFO (4 BRAM18) against its ring (2 BRAM18, adapters of 2 x 234 LUT): on 90% of a ZedBoard
+    4 / 226.8 = 0.0176 of the budget against 2 / 226.8 + 468 / 47,880 = 0.0186, the ring costs more; with
+    twice the LUTs 0.0137, it pays; by BRAM alone (`pays`) it always does."""
+    module = parse_module(_body(LIT / "evict_skips.mlir"))
+    network = Network.from_module(module)
+    (fifo,) = [f for f in skip_fifos(network, network.evaluate(network.ir_choices())) if f.pays]
+    assert (fifo.bram18, fifo.lut, fifo.ring_bram18, fifo.ring_lut) == (4, 0, 2, 468)
+    zedboard = load_platform("zedboard")
+    assert not fifo.pays_within(budget(zedboard, 0.9))
+    assert fifo.pays_within(budget(replace(zedboard, lut=2 * zedboard.lut), 0.9))
+    assert evict_paying_skips(module, zedboard, 0.9, logic=True) == 0
+
+
 @pytest.mark.parametrize("margin, evicted", [(1.01, 1), (0.99, 0)])
 def test_skip_eviction_needs_the_bandwidth(margin, evicted):
     """add_long's ring moves 2 x 65536 words x 16 bits, the graph's ports 2 x 65536 x 16: it is evicted only
@@ -267,11 +281,15 @@ def _offchip_module():
 
 
 def test_dram_layout_and_latency_cover():
-    """512-bit beats: 32 words of 4 x 4 bits, 128 single 4-bit weights, 14 words of 9 x 4 bits (504 bits
-    used); 256 x 4 = 1024 bits span two 512-bit ports; 192 x 4 = 768 bits (ResNet-18's conv16 as explore
+    """512-bit beats: 128 single 4-bit weights (an AXI beat is at least 8 bits), 14 words of 9 x 4 bits (504
+    bits used); a 16-bit word (4 x 4 bits, or one 16-bit weight) in a 16-bit beat, which moves as few bits as 32
+    of them packed in a 512-bit beat, through an adapter of 1 BRAM18 (16 x 256 bits) instead of 15 (512 x 256);
+    256 x 4 = 1024 bits span two 512-bit ports; 192 x 4 = 768 bits (ResNet-18's conv16 as explore
     picks it) three 256-bit ports, not two 512-bit ones that would move a third more than the cost model
     counts; 144 x 4 = 576 bits nine 64-bit ports (two 512-bit ones would move 1024)."""
-    assert dram_layout(4, 4) == (512, 1, 4, 32, 1)
+    assert dram_layout(4, 4) == (16, 1, 4, 1, 1)
+    assert dram_layout(1, 16) == (16, 1, 1, 1, 1)
+    assert weight_reader_adapters(16, 16)[0] == 1 and maxi_adapter(512)[0] == 15
     assert dram_layout(1, 4) == (512, 1, 1, 128, 1)
     assert dram_layout(9, 4) == (512, 1, 9, 14, 1)
     assert dram_layout(256, 4) == (512, 2, 128, 1, 1)

@@ -1,4 +1,5 @@
-// Weights streamed from DRAM (AutoWS, H2PIPE): conv0 keeps none of its weights on chip, conv1 half of
+// Weights streamed from DRAM (AutoWS, H2PIPE): conv0 keeps none of its weights on chip (its 16-bit words, 4 x
+// 4 bits, one a 16-bit beat: as few bits as 32 to a 512-bit beat, through a narrower port), conv1 half of
 // its weight memory's words, conv2 none (its 96 x 4-bit words span three 128-bit ports), the linear layer none (its 192 single
 // weights fill two beats of 128). Each spilled node gets a weight reader over m_axi
 // ports (burst reads into a prefetch FIFO), conv1 a merge of its on-chip words with the streamed ones,
@@ -27,9 +28,10 @@ builtin.module attributes {dataflow.platform = "zcu102"} {
   }
 }
 
-// One m_axi port per DRAM buffer: 512-bit beats of whole words, or conv2's 384-bit words over three 128-bit ports:
-// CHECK:      void top({{.*}}, ap_uint<512>* conv0_w0, ap_uint<512>* conv1_w0, ap_uint<128>* conv2_w0, ap_uint<128>* conv2_w1, ap_uint<128>* conv2_w2, ap_uint<512>* fc_w0) {
-// CHECK:      DFCC_HLS(INTERFACE m_axi port=conv0_w0 offset=slave bundle=gmem_conv0_w0 depth=1 max_read_burst_length=16
+// One m_axi port per DRAM buffer: conv0's 16-bit words, 512-bit beats of whole words, or conv2's 384-bit words
+// over three 128-bit ports:
+// CHECK:      void top({{.*}}, ap_uint<16>* conv0_w0, ap_uint<512>* conv1_w0, ap_uint<128>* conv2_w0, ap_uint<128>* conv2_w1, ap_uint<128>* conv2_w2, ap_uint<512>* fc_w0) {
+// CHECK:      DFCC_HLS(INTERFACE m_axi port=conv0_w0 offset=slave bundle=gmem_conv0_w0 depth=12 max_read_burst_length=16
 // CHECK-NEXT: DFCC_HLS(INTERFACE m_axi port=conv1_w0 offset=slave bundle=gmem_conv1_w0 depth=1 max_read_burst_length=16
 // CHECK-NEXT: DFCC_HLS(INTERFACE m_axi port=conv2_w0 offset=slave bundle=gmem_conv2_w0 depth=3 max_read_burst_length=16
 // CHECK-NEXT: DFCC_HLS(INTERFACE m_axi port=conv2_w1 offset=slave bundle=gmem_conv2_w1 depth=3 max_read_burst_length=16
@@ -39,7 +41,7 @@ builtin.module attributes {dataflow.platform = "zcu102"} {
 // CHECK:      hls::stream<dfcc::vec<dfcc::code<ap_fixed<4, 1>, signed char >, 4> > conv0_wfifo("conv0_wfifo");
 // CHECK-NEXT: DFCC_HLS(STREAM variable=conv0_wfifo depth=2)
 // reader<sweeps (output pixels), streamed words, words a beat, lanes a port, bits, beat bits>
-// CHECK:      dfcc::weight_reader<36, 12, 32, 4, 4, 512>(conv0_wfifo, conv0_w0);  // conv0: 12 of 12 words from DRAM
+// CHECK:      dfcc::weight_reader<36, 12, 1, 4, 4, 16>(conv0_wfifo, conv0_w0);  // conv0: 12 of 12 words from DRAM
 // CHECK-NEXT: dfcc::conv<{{.*}}>(in, s_conv0, conv0_wfifo, w_b0);  // conv0
 // CHECK:      dfcc::weight_reader<36, 12, 42, 3, 4, 512>(conv1_wfifo, conv1_w0);  // conv1: 12 of 24 words from DRAM
 // CHECK-NEXT: dfcc::weight_merge<36, 12, 12>(w_w1_conv1_on, conv1_wfifo, conv1_words);  // conv1
@@ -50,9 +52,9 @@ builtin.module attributes {dataflow.platform = "zcu102"} {
 // CHECK-NEXT: dfcc::linear<{{.*}}>(fc_in1, out, fc_wfifo, b_fc_zero);  // fc
 
 // HDR:      #include "dfcc/offchip.h"
-// HDR:      // DRAM buffer dram_conv0_w0: 1 words of ap_uint<512>; the host allocates it and loads it from weights.bin (weights.json) and passes it to every one of conv0_w0
+// HDR:      // DRAM buffer dram_conv0_w0: 12 words of ap_uint<16>; the host allocates it and loads it from weights.bin (weights.json) and passes it to every one of conv0_w0
 
-// TB:       static ap_uint<512> dram_conv0_w0[1];
+// TB:       static ap_uint<16> dram_conv0_w0[12];
 // TB:       const std::vector<unsigned char> image = read_bytes(dir + "/../weights.bin");
 // TB:       dram_conv1_w0[i].range(8 * k + 7, 8 * k) = image[4096 + i * 64 + k];
 // TB:       top(port_in, port_out, dram_conv0_w0, dram_conv1_w0, dram_conv2_w0, dram_conv2_w1, dram_conv2_w2, dram_fc_w0);
