@@ -255,7 +255,8 @@ class Simulator:
     @cached_property
     def _layout(self) -> tuple:
         """The event loop's arrays that do not depend on the depths: channel index, each channel's
-        writer and reader port, then the arguments of run_core between `n_inf` and `n_chan`."""
+        writer and reader port, the arguments of run_core between `n_inf` and `n_chan`, then those after
+        `chan_reader_port` up to the release times, and the event lists whose addresses it passes (kept alive here)."""
         chan_index = {ch: i for i, ch in enumerate(self.pipeline.channels)}
         writer_port = np.full(len(chan_index), -1, dtype=np.int64)
         reader_port = np.full(len(chan_index), -1, dtype=np.int64)
@@ -267,23 +268,23 @@ class Simulator:
                 raise DfccError(f"simulate: internal error, '{self.order[i].name}' moves {self.events[i].beats(j)} "
                                 f"beats of '{ch.name}', which carries {ch.beats}")
         ints = lambda values: np.array(values, dtype=np.int64)  # noqa: E731
-        # the lists written out (the identity, None, is not): each process's and port's start in them
-        once = [e.once for e in self.events]
-        positions = [self.events[i].positions[j] for i, _, j, _ in self.ports]
-        core = (self.ev_off, _starts(once), _joined(once),
+        # the event lists by address (the identity, None, at 0), the arrays kept alive with the layout
+        once = [_int64(e.once) for e in self.events]
+        positions = [_int64(self.events[i].positions[j]) for i, _, j, _ in self.ports]
+        core = (self.ev_off, _addresses(once),
                 ints([p.iterations for p in self.order]), ints([p.latency for p in self.order]),
                 ints([port[0] for port in self.ports]), ints([chan_index[port[1]] for port in self.ports]),
                 ints([port[3] for port in self.ports]), ints([self.events[i].beats(j) for i, _, j, _ in self.ports]),
-                _starts(positions), _joined(positions))
+                _addresses(positions))
         proc_ports = (ints(np.concatenate([[0], np.cumsum([len(b) for b in by_proc])])),
                       ints([n for b in by_proc for n in b]))
-        return chan_index, writer_port, reader_port, core, proc_ports
+        return chan_index, writer_port, reader_port, core, proc_ports, (once, positions)
 
     def run(self, times: np.ndarray | None = None) -> SimulationResult:
         """The simulation; `times`: an array to hold the event times (of another run of this pipeline: every
         entry is written before it is read), sparing a new one (~10^8 entries on ResNet-50, a second of page
         faults) when one pipeline is simulated several times (FIFO sizing)."""
-        chan_index, writer_port, reader_port, core, proc_ports = self._layout
+        chan_index, writer_port, reader_port, core, proc_ports, _ = self._layout
         n_proc, n_inf = len(self.order), self.inferences
         size = n_inf * int(self.ev_off[-1])
         if times is None or times.shape != (size,) or times.dtype != np.int64:
@@ -350,16 +351,13 @@ class Simulator:
         return SimulationResult(self.inferences, tuple(completions), stages, fifos)
 
 
-def _starts(lists: list[np.ndarray | None]) -> np.ndarray:
-    """Where each list starts in `_joined(lists)` (-1: None, the identity, not written out)."""
-    sizes = np.array([0 if a is None else len(a) for a in lists], dtype=np.int64)
-    return np.where([a is None for a in lists], -1, np.cumsum(sizes) - sizes).astype(np.int64)
+def _int64(values: np.ndarray | None) -> np.ndarray | None:
+    return None if values is None else np.ascontiguousarray(values, dtype=np.int64)
 
 
-def _joined(lists: list[np.ndarray | None]) -> np.ndarray:
-    """The lists that are not None, end to end."""
-    written = [a for a in lists if a is not None]
-    return np.concatenate(written).astype(np.int64, copy=False) if written else np.zeros(0, dtype=np.int64)
+def _addresses(lists: list[np.ndarray | None]) -> np.ndarray:
+    """The address of each list's data (0: None), for run_core (the lists must outlive its call)."""
+    return np.array([0 if a is None else a.ctypes.data for a in lists], dtype=np.int64)
 
 
 def _drains(p: Process) -> bool:
