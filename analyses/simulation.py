@@ -30,6 +30,7 @@ from dfcc.analyses.simulation_core import run_core
 from dfcc.errors import DfccError
 
 DEFAULT_INFERENCES = 3
+SPARSE_EVENTS = 8  # a process with more iterations than this many per beat it moves finds its events by sorting
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,13 @@ class _Events:
             once, self.positions = None, [None if len(it) == iterations else it for _, it in ports]
         elif len(ports) == 1:
             once, self.positions = ports[0][1], [None]
+        elif sum(len(it) for _, it in ports) * SPARSE_EVENTS < iterations:
+            # few events among many iterations (a tiled conv's MAC: 8 x 10^5 of 1.3 x 10^7): the union of the ports'
+            # beats sorted and searched, not a mask and a rank per iteration (those took 7 s of ResNet-50's
+            # all-streaming design; np.unique took 40 times as long as this sort)
+            beats = np.sort(np.concatenate([it for _, it in ports]))
+            once = beats[np.concatenate([[True], beats[1:] != beats[:-1]])]
+            self.positions = [None if len(it) == len(once) else np.searchsorted(once, it) for _, it in ports]
         elif ports:
             moves = np.zeros(iterations, dtype=bool)
             for _, it in ports:
