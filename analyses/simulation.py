@@ -30,6 +30,7 @@ from dfcc.analyses.simulation_core import run_core
 from dfcc.errors import DfccError
 
 DEFAULT_INFERENCES = 3
+SPARSE_EVENTS = 8  # a process with more iterations than this many per beat it moves finds its events by sorting
 
 
 @dataclass(frozen=True)
@@ -87,31 +88,56 @@ class SimulationResult:
 
 class _Events:
     """A process's event iterations (those that move a beat) for one inference, and the position
-    in that list of each beat of each of its ports (reads first). Every inference repeats them."""
+    in that list of each beat of each of its ports (reads first). Every inference repeats them.
+    Where every iteration is an event `once` is None, and where a port moves a beat at every event its
+    positions are None: both are the identity, which the event loop needs not read (DenseNet-121 has ~8 x 10^7
+    such entries, whose building and copying took half of FIFO sizing's time)."""
 
     def __init__(self, process: Process):
         ports = process.reads + process.writes
-        if len(ports) == 1:
-            self.once = ports[0][1]
-            self.positions = [np.arange(len(self.once), dtype=np.int64)]
+        iterations = process.iterations
+        if any(len(it) == iterations for _, it in ports):  # every iteration moves a beat: a beat's event is its iteration
+            once, self.positions = None, [None if len(it) == iterations else it for _, it in ports]
+        elif len(ports) == 1:
+            once, self.positions = ports[0][1], [None]
+        elif sum(len(it) for _, it in ports) * SPARSE_EVENTS < iterations:
+            # few events among many iterations (a tiled conv's MAC: 8 x 10^5 of 1.3 x 10^7): the union of the ports'
+            # beats sorted and searched, not a mask and a rank per iteration (those took 7 s of ResNet-50's
+            # all-streaming design; np.unique took 40 times as long as this sort)
+            beats = np.sort(np.concatenate([it for _, it in ports]))
+            once = beats[np.concatenate([[True], beats[1:] != beats[:-1]])]
+            self.positions = [None if len(it) == len(once) else np.searchsorted(once, it) for _, it in ports]
         elif ports:
-            moves = np.zeros(process.iterations, dtype=bool)
+            moves = np.zeros(iterations, dtype=bool)
             for _, it in ports:
                 moves[it] = True
-            self.once = np.flatnonzero(moves)
+            once = np.flatnonzero(moves)
             rank = np.cumsum(moves, dtype=np.int64) - 1
-            self.positions = [rank[it] for _, it in ports]
+            self.positions = [None if len(it) == len(once) else rank[it] for _, it in ports]
         else:
-            self.once, self.positions = np.zeros(1, dtype=np.int64), []
+            once, self.positions = np.zeros(1, dtype=np.int64), []
+        self.count = iterations if once is None else len(once)  # events per inference
+        self.once = None if self.count == iterations else once
+
+    def beats(self, port: int) -> int:
+        """Beats per inference of port `port` (an index into `positions`)."""
+        pos = self.positions[port]
+        return self.count if pos is None else len(pos)
+
+    def position(self, port: int) -> np.ndarray:
+        """The event of each beat of port `port` (an index into `positions`), the identity written out."""
+        pos = self.positions[port]
+        return np.arange(self.count, dtype=np.int64) if pos is None else pos
 
     def reversed(self, process: Process) -> _Events:
         """The event lists of `process` run backwards (`_reversed`: its writes become reads, each list reversed),
         without walking its iterations again."""
         other = copy.copy(self)
         if self.positions:
-            last, reads = len(self.once) - 1, len(process.reads)
-            other.once = process.iterations - 1 - self.once[::-1]
-            other.positions = [last - pos[::-1] for pos in self.positions[reads:] + self.positions[:reads]]
+            last, reads = self.count - 1, len(process.reads)
+            other.once = None if self.once is None else process.iterations - 1 - self.once[::-1]
+            other.positions = [None if pos is None else last - pos[::-1]
+                               for pos in self.positions[reads:] + self.positions[:reads]]
         return other
 
 
@@ -173,19 +199,18 @@ class Simulator:
         self.release = release or {}
         self.order = _order(pipeline.processes)
         self.events = [(events or {}).get(p) or _Events(p) for p in self.order]
-        # one port per stream end: (process index, channel, beat positions, is a write)
-        self.ports = [(i, ch, pos, is_write) for i, (p, ev) in enumerate(zip(self.order, self.events))
-                      for (ch, _), pos, is_write in zip(p.reads + p.writes, ev.positions,
-                                                        [False] * len(p.reads) + [True] * len(p.writes))]
-        self.ev_off = np.concatenate([[0], np.cumsum([len(e.once) for e in self.events])]).astype(np.int64)
+        # one port per stream end: (process index, channel, its index in the process's event positions, is a write)
+        self.ports = [(i, ch, j, j >= len(p.reads)) for i, p in enumerate(self.order)
+                      for j, (ch, _) in enumerate(p.reads + p.writes)]
+        self.ev_off = np.concatenate([[0], np.cumsum([e.count for e in self.events])]).astype(np.int64)
         self.times = np.zeros(0, dtype=np.int64)
 
     def _beat_events(self, port: int) -> np.ndarray:
         """Index into `times` of every beat of a port, over all inferences."""
-        i, _, pos, _ = self.ports[port]
+        i, _, j, _ = self.ports[port]
         runs = np.arange(self.inferences, dtype=np.int64)[:, None]
-        once = len(self.events[i].once)
-        return (self.inferences * self.ev_off[i] + runs * once + pos[None, :]).ravel()
+        events = self.events[i]
+        return (self.inferences * self.ev_off[i] + runs * events.count + events.position(j)[None, :]).ravel()
 
     def _port(self, channel: Channel, is_write: bool) -> int:
         return next(n for n, (_, ch, _, w) in enumerate(self.ports) if ch is channel and w == is_write)
@@ -212,7 +237,7 @@ class Simulator:
         u = H - (t + latency), per process, meets the reversed pipeline's (each constraint maps onto one of the same
         form: max-plus duality), so the reversed pipeline's least solution, its drains' events released at
         H - (their cycle here + latency), is this pipeline's latest schedule with those drains."""
-        backwards, twin = _reversed(self.pipeline)
+        backwards, twin = _reversed(self.pipeline, iterations=False)
         horizon = int(self.times.max()) + max(p.latency + self.inferences * p.iterations for p in self.order) + 1
         release = {twin[p]: horizon - (cycles[::-1] + p.latency) for p, cycles in self._event_cycles(_drains).items()}
         run = Simulator(backwards, self.inferences, {twin[ch]: d for ch, d in self.depths.items()}, release,
@@ -238,33 +263,36 @@ class Simulator:
     @cached_property
     def _layout(self) -> tuple:
         """The event loop's arrays that do not depend on the depths: channel index, each channel's
-        writer and reader port, then the arguments of run_core between `n_inf` and `n_chan`."""
+        writer and reader port, the arguments of run_core between `n_inf` and `n_chan`, then those after
+        `chan_reader_port` up to the release times, and the event lists whose addresses it passes (kept alive here)."""
         chan_index = {ch: i for i, ch in enumerate(self.pipeline.channels)}
         writer_port = np.full(len(chan_index), -1, dtype=np.int64)
         reader_port = np.full(len(chan_index), -1, dtype=np.int64)
         by_proc: list[list[int]] = [[] for _ in self.order]
-        for n, (i, ch, pos, is_write) in enumerate(self.ports):
+        for n, (i, ch, j, is_write) in enumerate(self.ports):
             (writer_port if is_write else reader_port)[chan_index[ch]] = n
             by_proc[i].append(n)
-            if len(pos) != ch.beats:  # the event loop counts both ends of a FIFO in the channel's beats
-                raise DfccError(f"simulate: internal error, '{self.order[i].name}' moves {len(pos)} beats "
-                                f"of '{ch.name}', which carries {ch.beats}")
+            if self.events[i].beats(j) != ch.beats:  # the event loop counts both ends of a FIFO in the channel's beats
+                raise DfccError(f"simulate: internal error, '{self.order[i].name}' moves {self.events[i].beats(j)} "
+                                f"beats of '{ch.name}', which carries {ch.beats}")
         ints = lambda values: np.array(values, dtype=np.int64)  # noqa: E731
-        core = (self.ev_off, np.concatenate([e.once for e in self.events]),
+        # the event lists by address (the identity, None, at 0), the arrays kept alive with the layout
+        once = [_int64(e.once) for e in self.events]
+        positions = [_int64(self.events[i].positions[j]) for i, _, j, _ in self.ports]
+        core = (self.ev_off, _addresses(once),
                 ints([p.iterations for p in self.order]), ints([p.latency for p in self.order]),
                 ints([port[0] for port in self.ports]), ints([chan_index[port[1]] for port in self.ports]),
-                ints([port[3] for port in self.ports]),
-                ints(np.concatenate([[0], np.cumsum([len(port[2]) for port in self.ports])])),
-                np.concatenate([port[2] for port in self.ports]) if self.ports else np.zeros(0, dtype=np.int64))
+                ints([port[3] for port in self.ports]), ints([self.events[i].beats(j) for i, _, j, _ in self.ports]),
+                _addresses(positions))
         proc_ports = (ints(np.concatenate([[0], np.cumsum([len(b) for b in by_proc])])),
                       ints([n for b in by_proc for n in b]))
-        return chan_index, writer_port, reader_port, core, proc_ports
+        return chan_index, writer_port, reader_port, core, proc_ports, (once, positions)
 
     def run(self, times: np.ndarray | None = None) -> SimulationResult:
         """The simulation; `times`: an array to hold the event times (of another run of this pipeline: every
         entry is written before it is read), sparing a new one (~10^8 entries on ResNet-50, a second of page
         faults) when one pipeline is simulated several times (FIFO sizing)."""
-        chan_index, writer_port, reader_port, core, proc_ports = self._layout
+        chan_index, writer_port, reader_port, core, proc_ports, _ = self._layout
         n_proc, n_inf = len(self.order), self.inferences
         size = n_inf * int(self.ev_off[-1])
         if times is None or times.shape != (size,) or times.dtype != np.int64:
@@ -285,9 +313,9 @@ class Simulator:
         offsets, parts, offset = np.full(len(self.order), -1, dtype=np.int64), [], 0
         for i, p in enumerate(self.order):
             if p in self.release:
-                if len(self.release[p]) != self.inferences * len(self.events[i].once):
+                if len(self.release[p]) != self.inferences * self.events[i].count:
                     raise DfccError(f"simulate: internal error, '{p.name}' has {len(self.release[p])} release times "
-                                    f"for {self.inferences * len(self.events[i].once)} events")
+                                    f"for {self.inferences * self.events[i].count} events")
                 offsets[i], offset = offset, offset + len(self.release[p])
                 parts.append(self.release[p])
         return offsets, np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
@@ -297,10 +325,10 @@ class Simulator:
         """Where each stuck process waits: the beat it cannot read (its FIFO is empty) or write (full)."""
         chan_index = {ch: i for i, ch in enumerate(self.pipeline.channels)}
         waits = {}
-        for n, (i, ch, pos, is_write) in enumerate(self.ports):
-            p, k = self.order[i], int(cursor[n])
-            once = len(self.events[i].once)
-            if k >= self.inferences * len(pos) or (k // len(pos)) * once + pos[k % len(pos)] != pc[i]:
+        for n, (i, ch, j, is_write) in enumerate(self.ports):
+            p, k, events = self.order[i], int(cursor[n]), self.events[i]
+            beats = events.beats(j)
+            if k >= self.inferences * beats or (k // beats) * events.count + events.position(j)[k % beats] != pc[i]:
                 continue  # this port's next beat is not at the event the process is stuck on
             if is_write:
                 other, behind = reader_port[chan_index[ch]], k - self.depths[ch]
@@ -319,8 +347,9 @@ class Simulator:
         for m in range(self.inferences):
             last = 0
             for n in drains:
-                i, _, pos, _ = self.ports[n]
-                event = self.inferences * self.ev_off[i] + m * len(self.events[i].once) + pos[-1]
+                i, _, j, _ = self.ports[n]
+                events, pos = self.events[i], self.events[i].positions[j]
+                event = self.inferences * self.ev_off[i] + m * events.count + (events.count - 1 if pos is None else pos[-1])
                 last = max(last, int(self.times[event]) + 1)
             completions.append(last)
         stages = tuple(StageStats(p.name, p.node, p.iterations, int(starved[i]), int(blocked[i]))
@@ -328,6 +357,15 @@ class Simulator:
         fifos = tuple(FifoStats(ch.name, ch.writer.name, ch.reader.name, self.depths[ch], ch.lanes, int(peak[c]))
                       for c, ch in enumerate(self.pipeline.channels) if ch.writer is not None and ch.reader is not None)
         return SimulationResult(self.inferences, tuple(completions), stages, fifos)
+
+
+def _int64(values: np.ndarray | None) -> np.ndarray | None:
+    return None if values is None else np.ascontiguousarray(values, dtype=np.int64)
+
+
+def _addresses(lists: list[np.ndarray | None]) -> np.ndarray:
+    """The address of each list's data (0: None), for run_core (the lists must outlive its call)."""
+    return np.array([0 if a is None else a.ctypes.data for a in lists], dtype=np.int64)
 
 
 def _drains(p: Process) -> bool:
@@ -340,14 +378,17 @@ def _feeds(p: Process) -> bool:
     return not p.reads and any(ch.port for ch, _ in p.writes)
 
 
-def _reversed(pipeline: Pipeline) -> tuple[Pipeline, dict]:
+def _reversed(pipeline: Pipeline, iterations: bool = True) -> tuple[Pipeline, dict]:
     """The pipeline with time reversed: every process runs its iterations from last to first, every stream
     flows from its reader to its writer, last beat first (same depths and latencies); each process and channel
-    mapped to its twin."""
+    mapped to its twin. Without `iterations` the twins' ports carry empty iteration lists, for a run given every
+    process's event lists (`latest_inputs`), which reads none (flipping DenseNet-121's took ~1 s)."""
     backwards = Pipeline()
     twin: dict = {ch: replace(ch, writer=None, reader=None) for ch in pipeline.channels}
+    none = np.zeros(0, dtype=np.int64)
     for p in pipeline.processes:
-        flip = lambda ports, last=p.iterations - 1: [(twin[ch], last - it[::-1]) for ch, it in ports]  # noqa: E731
+        flip = lambda ports, last=p.iterations - 1: [(twin[ch], last - it[::-1] if iterations else none)  # noqa: E731
+                                                     for ch, it in ports]
         twin[p] = replace(p, reads=flip(p.writes), writes=flip(p.reads))
     for ch in pipeline.channels:
         twin[ch].writer, twin[ch].reader = twin.get(ch.reader), twin.get(ch.writer)

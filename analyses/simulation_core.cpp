@@ -2,7 +2,9 @@
 //
 // Every process has a list of event iterations (those that move a beat), given for one inference:
 // inference m's event j is iteration m * iterations + events[j], and a port's beat k of inference m
-// is that inference's event pos[k]. Event i starts at
+// is that inference's event pos[k]. The lists are passed by address (ev_addr, pos_addr: the caller's arrays, not
+// copied); a process whose every iteration is an event has none (address 0), nor has a port that moves a beat
+// at every event of its process: both are the identity. Event i starts at
 //   t_i = max(t_{i-1} + (e_i - e_{i-1}),  write time of each beat it reads + 1,
 //             read time of beat k - depth of each beat k it writes + 1 - latency),   t_0 >= e_0,
 // and a beat is written at t_i + latency; a process given release times (release_off >= 0: its events'
@@ -48,9 +50,9 @@ struct Place {
 }  // namespace
 
 extern "C" int dfcc_simulate(
-    int n_proc, int n_inf, const int64_t* ev_off, const int64_t* events, const int64_t* iterations,
-    const int64_t* latency, const int64_t* port_proc, const int64_t* port_chan, const int64_t* port_is_write,
-    const int64_t* pos_off, const int64_t* pos,
+    int n_proc, int n_inf, const int64_t* ev_off, const int64_t* ev_addr,
+    const int64_t* iterations, const int64_t* latency, const int64_t* port_proc, const int64_t* port_chan,
+    const int64_t* port_is_write, const int64_t* port_beats, const int64_t* pos_addr,
     int n_chan, const int64_t* chan_depth, const int64_t* chan_writer_port, const int64_t* chan_reader_port,
     const int64_t* proc_port_off, const int64_t* proc_ports, const int64_t* release_off, const int64_t* release,
     int64_t* times, int64_t* pc, int64_t* cursor, int64_t* starved, int64_t* blocked, int64_t* peak) {
@@ -62,13 +64,13 @@ extern "C" int dfcc_simulate(
         port.proc = p;
         port.base = n_inf * ev_off[p];
         port.once = ev_off[p + 1] - ev_off[p];
-        port.beats = pos_off[q + 1] - pos_off[q];
+        port.beats = port_beats[q];
         port.latency = latency[p];
         port.depth = chan_depth[ch];
         port.write = port_is_write[q] != 0;
         port.peer = port.write ? chan_reader_port[ch] : chan_writer_port[ch];
-        port.pos = pos + pos_off[q];
-        port.dense = port.beats == port.once;
+        port.pos = reinterpret_cast<const int64_t*>(pos_addr[q]);
+        port.dense = port.pos == nullptr;
         port.cursor = cursor[q];
         port.next = port.beats ? port.event_of(port.own) : -1;
     }
@@ -95,11 +97,11 @@ extern "C" int dfcc_simulate(
         const int64_t once = ev_off[p + 1] - ev_off[p], n = n_inf * once, first = n_inf * ev_off[p];
         Place& at = place[p];
         if (at.i >= n) continue;
-        const int64_t* ev = events + ev_off[p];
+        const int64_t* ev = reinterpret_cast<const int64_t*>(ev_addr[p]);
         Port* const* const mine = by_proc.data() + proc_port_off[p];
         const int64_t n_mine = proc_port_off[p + 1] - proc_port_off[p];
         const int64_t iters = iterations[p];
-        const bool every = once == iters;  // an event at every iteration: each starts one cycle after the last
+        const bool every = ev == nullptr;  // an event at every iteration: each starts one cycle after the last
         const int64_t* const released = release_off[p] >= 0 ? release + release_off[p] : nullptr;
         // locals, not the output arrays, inside the loop: a store to `times` could alias them
         int64_t i = at.i, m = at.m, j = at.j, stall_blocked = 0, stall_starved = 0, waiting = -1;
