@@ -403,7 +403,7 @@ class Map(NodeKind):
 
 _EXACT_SCALAR_OPS = frozenset({
     "arith.addf", "arith.subf", "arith.mulf", "arith.negf", "math.absf", "arith.maximumf", "arith.minimumf",
-    "arith.maxnumf", "arith.minnumf", "arith.cmpf", "arith.select", "arith.constant", "arith.truncf",
+    "arith.maxnumf", "arith.minnumf", "arith.cmpf", "arith.select", "arith.truncf",
     "arith.extf", "cf.assert",
 })
 
@@ -467,12 +467,14 @@ def _is_flag(value: SSAValue) -> bool:
 
 def map_kind(op: MapOp) -> str:
     """How HLS realises this quantized map (all three compute the numbers of `run_fixed`):
-    "exact" (add/sub/mul/neg/abs/max/min/cmp/select/constants and division by a power of two: exact in
+    "exact" (add/sub/mul/neg/abs/max/min/cmp/select/finite constants and division by a power of two: exact in
     float64 for operands <= 24 bits, realised with wide-enough ap_fixed intermediates: a ReLU is a
     comparison, not a table of 2^w words), "table" (any other body of one input of <= 16 bits, no params:
     `map_table`, same numbers from the same numpy functions, so transcendental bodies match bit for bit),
     or "float" (any other body: an HLS approximation may differ in the last bit)."""
-    if all(body_op is op.body.block.last_op or body_op.name in _EXACT_SCALAR_OPS
+    if all(body_op is op.body.block.last_op
+           or (body_op.name == "arith.constant" and _small_exact(np.array([float(constant_value(body_op))])))
+           or body_op.name in _EXACT_SCALAR_OPS
            or (body_op.name == "arith.divf" and _is_power_of_two_constant(body_op.operands[1]))
            for body_op in op.body.block.ops):
         return "exact"
