@@ -607,7 +607,7 @@ def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed
         on_chip = search(False)
     except DfccError:  # nothing fits with every weight on chip: in DRAM they may
         return search(True)
-    floor = max(int(space.cycles.min()) for space in spaces[False])
+    floor = _floor_ii(spaces[False])
     limits = budget(platform, utilisation, reserve)
     if not _streams_faster(network, on_chip, floor, limits):
         return on_chip
@@ -662,6 +662,10 @@ def _largest_weights(network: Network, totals: Totals) -> frozenset[int]:
     return frozenset(chosen)
 
 
+def _floor_ii(spaces: list[_NodeSpace]) -> int:
+    """The II of the network with every node at its fastest point: no design beats it."""
+    return max(int(space.cycles.min()) for space in spaces)
+
 
 EVICT_SKIPS = ("auto", True, False)  # explore's evict-skips option: when, always, never
 
@@ -697,7 +701,7 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
     except DfccError as error:  # nothing fits with every skip on chip: with some in DRAM it may
         kept, failure = None, error
     if kept is not None:
-        floor = max(int(space.cycles.min()) for space in next(iter(spaces.values())))
+        floor = _floor_ii(next(iter(spaces.values())))
         if not _evicting_faster(kept[1], floor, budget(platform, utilisation, reserve)):
             return network, *kept
     evicted = module.clone()  # the skips whose rings take less of the budget than their FIFOs (LUTs counted)
