@@ -9,11 +9,14 @@
 // RUN: dfcc %s -p 'explore{platform=zedboard evict-skips=true}' | filecheck %s
 // RUN: printf '{"name": "slow", "part": "xc7z020clg484-1", "dsp": 220, "bram18": 280, "uram": 0, "lut": 53200, "ff": 106400, "clock_mhz": 200, "bandwidth_gbps": 0.1}' > %t.json
 // RUN: dfcc %s -p 'explore{platform=%t.json evict-skips=true}' | filecheck %s --check-prefix=SLOW
+// RUN: dfcc %s -p 'explore{platform=zedboard}' | filecheck %s --check-prefix=AUTO
 
 // CHECK:      %j1 = dataflow.map %c1, %f2 {name = "add_short"
 // CHECK:      %[[R:.*]] = dataflow.ddr_fifo %g2 {name = "add_long_ddr1", capacity = 65536 : i64
 // CHECK-NEXT: %j2 = dataflow.map %c2, %[[R]] {name = "add_long"
 // SLOW-NOT:   dataflow.ddr_fifo
+// AUTO-NOT:   dataflow.ddr_fifo
+// AUTO:       %j2 = dataflow.map %c2, %g2 {name = "add_long"
 func.func @main(%a: tensor<1x4x128x128xf32>) -> tensor<1x128x128x4xf32> {
   %s = dataflow.source %a {name = "in", perm = array<i64: 0, 2, 3, 1>} : (tensor<1x4x128x128xf32>) -> !dataflow.stream<1x128x128x4xf32>
   %f1, %f2 = dataflow.fork %s {name = "fork_short"} : (!dataflow.stream<1x128x128x4xf32>) -> (!dataflow.stream<1x128x128x4xf32>, !dataflow.stream<1x128x128x4xf32>)
