@@ -18,7 +18,7 @@ from xdsl.traits import HasParent, IsTerminator
 from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, stream_type_of
-from dfcc.dialects.fixed_point import cast, cast_result, fixed_of, input_codes, scale2
+from dfcc.dialects.fixed_point import cast, cast_result, fixed_of, input_codes, overflow_codes, scale2
 from dfcc.dialects.scalar_body import constant_value, evaluate_body, evaluate_op
 
 from dfcc.dialects.resources import elements_array
@@ -31,6 +31,7 @@ from dfcc.kinds.cost import (
     LUT_PER_SCALAR_OP_BIT, LUT_PER_TRANSCENDENTAL_BIT, STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel,
     array_cost, coarse_pixel_lanes, folding_of, node_label, stream_bits, tensor_elements, weight_bits,
 )
+from dfcc.kinds.exact_division import exact_codes
 from dfcc.kinds.hls_body import ERF_HELPER, translate_exact, translate_float
 from dfcc.kinds.hls_types import (
     HLS, Fx, Rom, code_storage, cpp_type, exact_fx_for, float_literal, format_fx, fx_of, loops, sanitize,
@@ -139,7 +140,7 @@ class YieldOp(IRDLOperation):
 
 
 MUL_OPS = {"arith.mulf", "arith.muli", "arith.divf", "arith.divsi", "arith.divui"}
-DIV_OPS = {"arith.divf", "arith.divsi", "arith.divui"}  # an exact body's are by a power of two: shifts
+DIV_OPS = {"arith.divf", "arith.divsi", "arith.divui"}  # an exact body's by constants: shifts (quotient_range)
 FREE_OPS = {"arith.constant", "dataflow.yield"}
 
 
@@ -173,7 +174,8 @@ class Map(NodeKind):
     def cost(self, op: MapOp) -> NodeModel:
         """The stage as `emit_hls` builds it (`map_kind`): a table map looks its output up in a ROM (no
         arithmetic), an exact one computes its body in ap_fixed (multiplications on DSPs, or in fabric with
-        `mult_impl = lut`; a division by a power of two a shift), a float one in double (on DSPs)."""
+        `mult_impl = lut`; a division by a constant a shift, the quotient's one multiplication by a constant
+        and two adders), a float one in double (on DSPs)."""
         out = op.output.type
         c = out.get_shape()[-1]
         rows = out.num_elements // c
@@ -185,7 +187,9 @@ class Map(NodeKind):
         mults = sum(o.name in (("arith.mulf", "arith.muli") if kind == "exact" else MUL_OPS) for o in body)
         transcendental = sum(o.name.startswith("math.") for o in body)
         shifts = sum(o.name in DIV_OPS for o in body) if kind == "exact" else 0
-        simple = len(body) - mults - transcendental - shifts
+        # a quotient's divider: besides its multiplier (in `widths`), the bias subtracted and added back
+        divider_ops = 2 if kind == "exact" and quotient_range(op) else 0
+        simple = len(body) - mults - transcendental - shifts + divider_ops
         table_bits = stream_bits(op.inputs[0]) if kind == "table" else 0
         widths = _product_widths(op) if kind == "exact" else None
         products = widths or [(bits, bits)] * mults  # operand widths of each multiplier of a lane
@@ -343,7 +347,7 @@ class Map(NodeKind):
         elif kind == "exact":
             arg_fx = [None if _is_flag(v) else fx_of(em.fixed_type(v)) for v in op.inputs] + param_fx
             lines, result = translate_exact(block, [f"a{i}" for i in range(len(arg_types))], arg_fx,
-                                            fabric=op.dsp_share() == 0)
+                                            fabric=op.dsp_share() == 0, out=out_fixed, p_range=quotient_range(op))
             body_lines = lines + [f"return {t_out}({result});"]
             ret = t_out
         else:
@@ -428,7 +432,8 @@ def _product_widths(op: MapOp) -> list[tuple[int, int]] | None:
             fx = exact_fx_for(values)
         arg_fx.append(fx)
     products: list[tuple[int, int]] = []
-    translate_exact(op.body.block, [f"a{i}" for i in range(len(arg_fx))], arg_fx, products=products)
+    translate_exact(op.body.block, [f"a{i}" for i in range(len(arg_fx))], arg_fx, products=products,
+                    out=fixed_of(op.output), p_range=quotient_range(op))
     return products
 
 
@@ -451,12 +456,18 @@ def evaluate_body_f64(block: Block, args: list[np.ndarray]) -> np.ndarray:
     raise DfccError("element-wise body has no terminator")
 
 
-def _is_power_of_two_constant(value: SSAValue) -> bool:
-    owner = value.owner
+def _constant_divisor(op) -> float | None:
+    """The finite nonzero constant a division divides by, else None."""
+    owner = op.operands[1].owner
     if getattr(owner, "name", None) != "arith.constant":
-        return False
+        return None
     c = float(constant_value(owner))
-    return c != 0 and math.frexp(abs(c))[0] == 0.5
+    return c if c != 0 and math.isfinite(c) else None
+
+
+def _divides_by_non_power_of_two(op: MapOp) -> bool:
+    return any(o.name == "arith.divf" and math.frexp(abs(_constant_divisor(o) or 1.0))[0] != 0.5
+               for o in op.body.block.ops)
 
 
 def _is_flag(value: SSAValue) -> bool:
@@ -467,19 +478,48 @@ def _is_flag(value: SSAValue) -> bool:
 
 def map_kind(op: MapOp) -> str:
     """How HLS realises this quantized map (all three compute the numbers of `run_fixed`):
-    "exact" (add/sub/mul/neg/abs/max/min/cmp/select/finite constants and division by a power of two: exact in
+    "exact" (add/sub/mul/neg/abs/max/min/cmp/select/finite constants and division by a constant: exact in
     float64 for operands <= 24 bits, realised with wide-enough ap_fixed intermediates: a ReLU is a
-    comparison, not a table of 2^w words), "table" (any other body of one input of <= 16 bits, no params:
+    comparison, not a table of 2^w words; a division by a power of two is a shift, one by any other constant
+    one multiplier, `quotient_range`), "table" (any other body of one input of <= 16 bits, no params:
     `map_table`, same numbers from the same numpy functions, so transcendental bodies match bit for bit),
     or "float" (any other body: an HLS approximation may differ in the last bit)."""
     if all(body_op is op.body.block.last_op
            or (body_op.name == "arith.constant" and _small_exact(np.array([float(constant_value(body_op))])))
            or body_op.name in _EXACT_SCALAR_OPS
-           or (body_op.name == "arith.divf" and _is_power_of_two_constant(body_op.operands[1]))
-           for body_op in op.body.block.ops):
+           or (body_op.name == "arith.divf" and _constant_divisor(body_op) is not None)
+           for body_op in op.body.block.ops) and (not _divides_by_non_power_of_two(op) or quotient_range(op)):
         return "exact"
     x_fmt = fixed_of(op.inputs[0]) if len(op.inputs) == 1 else None
     return "table" if x_fmt is not None and not op.params and x_fmt.width.data <= 16 else "float"
+
+
+QUOTIENT_BITS = 52  # the divided integer and its bias stay exact as double literals in the C++
+
+
+def quotient_range(op: MapOp) -> tuple[int, int] | None:
+    """For a body dividing by constants that are not powers of two, the range of the integer p its HLS divides
+    (kinds/exact_division.py: the value kept as n / D, one division p / D to the output grid), if that
+    computes `run_fixed`'s numbers; else (and for any other body) None.
+
+    Why it can: float64 divides correctly rounded, so for an exact dividend E (|E| < 2^b at 2^-e) over a
+    constant m * 2^k the computed quotient is within |E / c| * 2^-53 of the true one, while a true quotient
+    that is not itself a rounding boundary of the output grid (2^-(F+1) apart) lies at least
+    1 / (m * 2^(e+k+F+1)) from every boundary: when b + F + 1 - e - k < 53 (16-bit hardswish: about 26 + 9 -
+    17) no rounding error moves it across one and the cast is the exact one. Ops after the division (the
+    +0.5 and clamp of a hardsigmoid) round again in float64; rather than bound each, this checks the claim:
+    the body has one input of <= 16 bits and no params (a table's domain) and the exact codes equal the
+    reference's for every input code."""
+    x_fmt, y_fmt = (fixed_of(op.inputs[0]) if len(op.inputs) == 1 else None), fixed_of(op.output)
+    if x_fmt is None or y_fmt is None or op.params or x_fmt.width.data > 16 or not _divides_by_non_power_of_two(op):
+        return None
+    exact = exact_codes(op.body.block, input_codes(x_fmt).astype(np.int64), x_fmt.frac_bits, y_fmt.frac_bits,
+                        y_fmt.rounding.data)
+    if exact is None or max(abs(b).bit_length() for b in exact[1]) > QUOTIENT_BITS:
+        return None
+    codes, p_range = exact
+    reference = scale2(map_table(op), y_fmt.frac_bits)
+    return p_range if np.array_equal(overflow_codes(codes.astype(np.float64), y_fmt), reference) else None
 
 
 def map_table(op: MapOp) -> np.ndarray:
