@@ -481,17 +481,28 @@ def map_kind(op: MapOp) -> str:
     "exact" (add/sub/mul/neg/abs/max/min/cmp/select/finite constants and division by a constant: exact in
     float64 for operands <= 24 bits, realised with wide-enough ap_fixed intermediates: a ReLU is a
     comparison, not a table of 2^w words; a division by a power of two is a shift, one by any other constant
-    one multiplier, `quotient_range`), "table" (any other body of one input of <= 16 bits, no params:
+    one multiplier, `quotient_range`, unless its table is small), "table" (any other body of one input of <= 16 bits, no params:
     `map_table`, same numbers from the same numpy functions, so transcendental bodies match bit for bit),
     or "float" (any other body: an HLS approximation may differ in the last bit)."""
     if all(body_op is op.body.block.last_op
            or (body_op.name == "arith.constant" and _small_exact(np.array([float(constant_value(body_op))])))
            or body_op.name in _EXACT_SCALAR_OPS
            or (body_op.name == "arith.divf" and _constant_divisor(body_op) is not None)
-           for body_op in op.body.block.ops) and (not _divides_by_non_power_of_two(op) or quotient_range(op)):
+           for body_op in op.body.block.ops) and (not _divides_by_non_power_of_two(op)
+                                                  or (not _table_is_small(op) and quotient_range(op))):
         return "exact"
     x_fmt = fixed_of(op.inputs[0]) if len(op.inputs) == 1 else None
     return "table" if x_fmt is not None and not op.params and x_fmt.width.data <= 16 else "float"
+
+
+def _table_is_small(op: MapOp) -> bool:
+    """Whether the map's table (one copy serving two lanes) takes at most one BRAM18: cheaper than dividing
+    by a constant, one or two DSPs a lane (the product and the divider: 8-bit hardswish)."""
+    x_fmt = fixed_of(op.inputs[0]) if len(op.inputs) == 1 else None
+    if x_fmt is None or op.params or x_fmt.width.data > 16:
+        return False
+    # UG573: a copy of a 2^w-word table per two lanes (as `cost` counts it)
+    return bram18_two_reads(stream_bits(op.output), 1 << x_fmt.width.data) <= 1
 
 
 QUOTIENT_BITS = 52  # the divided integer and its bias stay exact as double literals in the C++

@@ -57,17 +57,18 @@ ABSORBED = """
     %s = arith.addf %q, %big : f32
     %y = arith.subf %s, %big : f32"""
 
-# (body, input type, output type): the bench's emulated formats, 8-bit ones, and every rounding and overflow mode
+# (body, input type, output type): the bench's emulated formats, every rounding and overflow mode, and 8-bit inputs
+# to outputs wide enough that a table would take 2 BRAM18 (an 8-bit output's table is cheaper: stays a table)
 CASES = {
     "hardswish16": (HARDSWISH, "!dataflow.fixed<16, 8>", "!dataflow.fixed<16, 8>"),
     "hardswish16_rnd_conv_sat": (HARDSWISH, "!dataflow.fixed<16, 5>", "!dataflow.fixed<16, 4, rnd_conv, sat>"),
     "hardsigmoid16": (HARDSIGMOID, "!dataflow.fixed<16, 8>", "!dataflow.fixed<16, 8>"),
     "hardsigmoid16_affine_rnd": (HARDSIGMOID_AFFINE, "!dataflow.fixed<16, 4>", "!dataflow.fixed<16, 1, rnd>"),
     "mean49_16_rnd_conv": (MEAN49, "!dataflow.fixed<16, 8>", "!dataflow.fixed<16, 3, rnd_conv>"),
-    "hardswish8_rnd": (HARDSWISH, "!dataflow.fixed<8, 4>", "!dataflow.fixed<8, 4, rnd>"),
-    "hardsigmoid8": (HARDSIGMOID, "!dataflow.fixed<8, 4>", "!dataflow.fixed<8, 1>"),
+    "hardswish8_rnd": (HARDSWISH, "!dataflow.fixed<8, 4>", "!dataflow.fixed<24, 4, rnd>"),
+    "hardsigmoid8": (HARDSIGMOID, "!dataflow.fixed<8, 4>", "!dataflow.fixed<24, 1>"),
     "hardsigmoid8_affine_unsigned": (HARDSIGMOID_AFFINE, "!dataflow.fixed<8, 3>",
-                                     "!dataflow.fixed<8, 0, unsigned, rnd_conv, sat>"),
+                                     "!dataflow.fixed<24, 0, unsigned, rnd_conv, sat>"),
 }
 
 
@@ -132,6 +133,17 @@ def test_divisions_are_exact_maps_with_the_reference_numbers():
     for name, op in _maps(module).items():
         assert map_kind(op) == "exact", name
         assert quotient_range(op) is not None, name
+
+
+def test_small_tables_stay_tables():
+    """An 8-bit hardswish to 8 bits: its table is 256 x 8 bits, one BRAM18 for two lanes, where the divider
+    takes a DSP a lane besides the product's (8 x 9 bits, not packed): the table stays."""
+    module = parse_module(module_text({"hardswish8": (HARDSWISH, "!dataflow.fixed<8, 4>", "!dataflow.fixed<8, 4>")},
+                                      coarse=2))
+    (op,) = _maps(module).values()
+    assert quotient_range(op) is not None and map_kind(op) == "table"
+    cost = node_cost(op)
+    assert cost.bram18 == 1 and cost.dsp == 0
 
 
 def test_unproven_division_falls_back_to_the_table():
