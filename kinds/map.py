@@ -180,7 +180,7 @@ class Map(NodeKind):
         c = out.get_shape()[-1]
         rows = out.num_elements // c
         bits = stream_bits(op.output)
-        kind = "float" if fixed_of(op.output) is None else map_kind(op)
+        kind, p_range = ("float", None) if fixed_of(op.output) is None else map_realisation(op)
         body = [o for o in op.body.block.ops if o.name not in FREE_OPS]
         if kind == "table":
             body = []
@@ -188,10 +188,10 @@ class Map(NodeKind):
         transcendental = sum(o.name.startswith("math.") for o in body)
         shifts = sum(o.name in DIV_OPS for o in body) if kind == "exact" else 0
         # a quotient's divider: besides its multiplier (in `widths`), the bias subtracted and added back
-        divider_ops = 2 if kind == "exact" and quotient_range(op) else 0
+        divider_ops = 2 if kind == "exact" and p_range else 0
         simple = len(body) - mults - transcendental - shifts + divider_ops
         table_bits = stream_bits(op.inputs[0]) if kind == "table" else 0
-        widths = _product_widths(op) if kind == "exact" else None
+        widths = _product_widths(op, p_range) if kind == "exact" else None
         products = widths or [(bits, bits)] * mults  # operand widths of each multiplier of a lane
         param_bits = [weight_bits(p) for p in op.params]
         n_inputs = len(op.inputs)
@@ -263,7 +263,7 @@ class Map(NodeKind):
         column = "i2" if px == 1 else f"(i2 * {px} + p / {coarse})"  # (rank 4) the lane's column index
         out_fixed = em.fixed_type(op.output)
         t_out = cpp_type(op.output.type.element_type)
-        kind = "float" if out_fixed is None else map_kind(op)
+        kind, p_range = ("float", None) if out_fixed is None else map_realisation(op)
         if out_fixed is not None and any(em.fixed_type(v) is None and not _is_flag(v) for v in op.inputs):
             raise em.error(op, "a fixed-point map needs fixed-point (or i1 flag) inputs")
 
@@ -347,7 +347,7 @@ class Map(NodeKind):
         elif kind == "exact":
             arg_fx = [None if _is_flag(v) else fx_of(em.fixed_type(v)) for v in op.inputs] + param_fx
             lines, result = translate_exact(block, [f"a{i}" for i in range(len(arg_types))], arg_fx,
-                                            fabric=op.dsp_share() == 0, out=out_fixed, p_range=quotient_range(op))
+                                            fabric=op.dsp_share() == 0, out=out_fixed, p_range=p_range)
             body_lines = lines + [f"return {t_out}({result});"]
             ret = t_out
         else:
@@ -412,7 +412,7 @@ _EXACT_SCALAR_OPS = frozenset({
 })
 
 
-def _product_widths(op: MapOp) -> list[tuple[int, int]] | None:
+def _product_widths(op: MapOp, p_range: tuple[int, int] | None) -> list[tuple[int, int]] | None:
     """The operand widths of each multiplication of an exact body, as `emit_hls` types them (exact
     intermediates grow: BN's (x - mean) * invstd * gamma multiplies 17 x 16 bits, then 33 x 16), parameters
     at their format; None where one has neither a format nor a small exact type (the stage computes in double)."""
@@ -433,7 +433,7 @@ def _product_widths(op: MapOp) -> list[tuple[int, int]] | None:
         arg_fx.append(fx)
     products: list[tuple[int, int]] = []
     translate_exact(op.body.block, [f"a{i}" for i in range(len(arg_fx))], arg_fx, products=products,
-                    out=fixed_of(op.output), p_range=quotient_range(op))
+                    out=fixed_of(op.output), p_range=p_range)
     return products
 
 
@@ -481,18 +481,27 @@ def map_kind(op: MapOp) -> str:
     "exact" (add/sub/mul/neg/abs/max/min/cmp/select/finite constants and division by a constant: exact in
     float64 for operands <= 24 bits, realised with wide-enough ap_fixed intermediates: a ReLU is a
     comparison, not a table of 2^w words; a division by a power of two is a shift, one by any other constant
-    one multiplier, `quotient_range`, unless its table is small), "table" (any other body of one input of <= 16 bits, no params:
-    `map_table`, same numbers from the same numpy functions, so transcendental bodies match bit for bit),
-    or "float" (any other body: an HLS approximation may differ in the last bit)."""
+    one multiplier, `quotient_range`, unless its table is small), "table" (any other body of one input of <= 16
+    bits, no params: `map_table`, same numbers from the same numpy functions, so transcendental bodies match bit
+    for bit), or "float" (any other body: an HLS approximation may differ in the last bit)."""
+    return map_realisation(op)[0]
+
+
+def map_realisation(op: MapOp) -> tuple[str, tuple[int, int] | None]:
+    """`map_kind`, and for an exact body dividing by a constant that is not a power of two its `quotient_range`
+    (else None): what the cost and the HLS stage both need, the body evaluated once."""
     if all(body_op is op.body.block.last_op
            or (body_op.name == "arith.constant" and _small_exact(np.array([float(constant_value(body_op))])))
            or body_op.name in _EXACT_SCALAR_OPS
            or (body_op.name == "arith.divf" and _constant_divisor(body_op) is not None)
-           for body_op in op.body.block.ops) and (not _divides_by_non_power_of_two(op)
-                                                  or (not _table_is_small(op) and quotient_range(op))):
-        return "exact"
+           for body_op in op.body.block.ops):
+        if not _divides_by_non_power_of_two(op):
+            return "exact", None
+        p_range = None if _table_is_small(op) else quotient_range(op)
+        if p_range is not None:
+            return "exact", p_range
     x_fmt = fixed_of(op.inputs[0]) if len(op.inputs) == 1 else None
-    return "table" if x_fmt is not None and not op.params and x_fmt.width.data <= 16 else "float"
+    return ("table" if x_fmt is not None and not op.params and x_fmt.width.data <= 16 else "float"), None
 
 
 def _table_is_small(op: MapOp) -> bool:
