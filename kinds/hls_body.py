@@ -103,7 +103,8 @@ def translate_float(block: Block, args: list[str], all_double: bool) -> tuple[li
 
 def translate_exact(block: Block, args: list[str], arg_fx: list[Fx], fabric: bool = False,
                     products: list[tuple[int, int]] | None = None, out: FixedType | None = None,
-                    p_range: tuple[int, int] | None = None) -> tuple[list[str], str]:
+                    p_range: tuple[int, int] | None = None,
+                    types: dict[SSAValue, tuple[Fx | None, int]] | None = None) -> tuple[list[str], str]:
     """C++ statements computing a piecewise-linear body exactly in ap_fixed (types tracked here); with `fabric`
     each product is built in LUTs (a map's `mult_impl = lut`, as multiply.h's fabric_mul binds them);
     `products` receives each multiplication's operand widths (what the map's cost counts).
@@ -111,7 +112,8 @@ def translate_exact(block: Block, args: list[str], arg_fx: list[Fx], fabric: boo
     A division by a constant +-m * 2^k (m odd) keeps a value as n / D (kinds/exact_division.py): n in ap_fixed,
     the odd D tracked here; values of different D meet over their least common multiple. A result with D > 1
     is divided once, to the grid of the output type `out` (then the caller's T_out(result) only overflows),
-    p_range bounding the integer divided (exact_division.exact_codes)."""
+    p_range bounding the integer divided (exact_division.exact_codes). `types` (the walk then stops before that
+    division) receives each value's numerator type and D."""
     env: dict[SSAValue, str] = dict(zip(block.args, args))
     fxs: dict[SSAValue, Fx | None] = dict(zip(block.args, arg_fx))
     dens: dict[SSAValue, int] = {a: 1 for a in block.args}
@@ -149,6 +151,9 @@ def translate_exact(block: Block, args: list[str], arg_fx: list[Fx], fabric: boo
     for n, op in enumerate(block.ops):
         if op is block.last_op:
             result = op.operands[0]
+            if types is not None:  # the types asked for: no division yet
+                types.update({v: (fxs[v], dens[v]) for v in fxs})
+                return lines, env[result]
             if dens[result] == 1:
                 return lines, env[result]
             if out is None or p_range is None:

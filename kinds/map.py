@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,7 @@ from dfcc.kinds.cost import (
     LUT_PER_SCALAR_OP_BIT, LUT_PER_TRANSCENDENTAL_BIT, STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel,
     array_cost, coarse_pixel_lanes, folding_of, node_label, stream_bits, tensor_elements, weight_bits,
 )
-from dfcc.kinds.exact_division import exact_codes
+from dfcc.kinds.exact_division import exact_codes, odd_part
 from dfcc.kinds.hls_body import ERF_HELPER, translate_exact, translate_float
 from dfcc.kinds.hls_types import (
     HLS, Fx, Rom, code_storage, cpp_type, exact_fx_for, float_literal, format_fx, fx_of, loops, sanitize,
@@ -412,10 +413,9 @@ _EXACT_SCALAR_OPS = frozenset({
 })
 
 
-def _product_widths(op: MapOp, p_range: tuple[int, int] | None) -> list[tuple[int, int]] | None:
-    """The operand widths of each multiplication of an exact body, as `emit_hls` types them (exact
-    intermediates grow: BN's (x - mean) * invstd * gamma multiplies 17 x 16 bits, then 33 x 16), parameters
-    at their format; None where one has neither a format nor a small exact type (the stage computes in double)."""
+def _argument_types(op: MapOp) -> list[Fx | None] | None:
+    """The exact types of the body's arguments as `emit_hls` types them: inputs at their format (None for a flag),
+    parameters at theirs; None where one has neither a format nor a small exact type (the stage computes in double)."""
     arg_fx: list[Fx | None] = []
     for value in op.inputs:
         fmt = fixed_of(value)
@@ -431,6 +431,16 @@ def _product_widths(op: MapOp, p_range: tuple[int, int] | None) -> list[tuple[in
                 return None
             fx = exact_fx_for(values)
         arg_fx.append(fx)
+    return arg_fx
+
+
+def _product_widths(op: MapOp, p_range: tuple[int, int] | None) -> list[tuple[int, int]] | None:
+    """The operand widths of each multiplication of an exact body, as `emit_hls` types them (exact
+    intermediates grow: BN's (x - mean) * invstd * gamma multiplies 17 x 16 bits, then 33 x 16), parameters
+    at their format; None where an argument has no exact type."""
+    arg_fx = _argument_types(op)
+    if arg_fx is None:
+        return None
     products: list[tuple[int, int]] = []
     translate_exact(op.body.block, [f"a{i}" for i in range(len(arg_fx))], arg_fx, products=products,
                     out=fixed_of(op.output), p_range=p_range)
@@ -525,14 +535,17 @@ def quotient_range(op: MapOp) -> tuple[int, int] | None:
     Why it can: float64 divides correctly rounded, so for an exact dividend E (|E| < 2^b at 2^-e) over a
     constant m * 2^k the computed quotient is within |E / c| * 2^-53 of the true one, while a true quotient
     that is not itself a rounding boundary of the output grid (2^-(F+1) apart) lies at least
-    1 / (m * 2^(e+k+F+1)) from every boundary: when b + F + 1 - e - k < 53 (16-bit hardswish: about 26 + 9 -
-    17) no rounding error moves it across one and the cast is the exact one. Ops after the division (the
-    +0.5 and clamp of a hardsigmoid) round again in float64; rather than bound each, this checks the claim:
-    the body has one input of <= 16 bits and no params (a table's domain) and the exact codes equal the
-    reference's for every input code."""
+    1 / (m * 2^max(e+k, F+1)) from every boundary, and one that is, is a double: when
+    b + max(e + k, F + 1) - e - k <= 53 (16-bit hardswish: 26 + 17 - 17) no rounding error moves the quotient
+    across a boundary and the cast is the exact one (`_final_division_range`). Ops after a division (the +0.5
+    and clamp of a hardsigmoid) round again in float64; rather than bound each, a body of one input of <= 16
+    bits and no params (a table's domain) is checked: its exact codes must equal the reference's for every
+    input code."""
     x_fmt, y_fmt = (fixed_of(op.inputs[0]) if len(op.inputs) == 1 else None), fixed_of(op.output)
-    if x_fmt is None or y_fmt is None or op.params or x_fmt.width.data > 16 or not _divides_by_non_power_of_two(op):
+    if y_fmt is None or not _divides_by_non_power_of_two(op):
         return None
+    if x_fmt is None or op.params or x_fmt.width.data > 16:
+        return _final_division_range(op)
     exact = exact_codes(op.body.block, input_codes(x_fmt).astype(np.int64), x_fmt.frac_bits, y_fmt.frac_bits,
                         y_fmt.rounding.data)
     if exact is None or max(abs(b).bit_length() for b in exact[1]) > QUOTIENT_BITS:
@@ -540,6 +553,37 @@ def quotient_range(op: MapOp) -> tuple[int, int] | None:
     codes, p_range = exact
     reference = scale2(map_table(op), y_fmt.frac_bits)
     return p_range if np.array_equal(overflow_codes(codes.astype(np.float64), y_fmt), reference) else None
+
+
+def _final_division_range(op: MapOp) -> tuple[int, int] | None:
+    """The range of p for a body whose one division by a constant that is not a power of two makes its result
+    (x * y / 6 of two streams, a mean of wide sums), from the types, where `quotient_range`'s bound proves it;
+    else None."""
+    block, y_fmt = op.body.block, fixed_of(op.output)
+    result = block.last_op.operands[0]
+    division = result.owner
+    if (getattr(division, "name", None) != "arith.divf" or _constant_divisor(division) is None
+            or sum(o.name == "arith.divf" and math.frexp(abs(_constant_divisor(o) or 1.0))[0] != 0.5
+                   for o in block.ops) != 1):
+        return None
+    arg_fx = _argument_types(op)
+    if arg_fx is None:
+        return None
+    types: dict[SSAValue, tuple[Fx | None, int]] = {}
+    translate_exact(block, [f"a{i}" for i in range(len(arg_fx))], arg_fx, types=types)
+    (dividend, d0), (numerator, d) = types[division.operands[0]], types[result]
+    if d0 != 1 or dividend is None or any(fx is not None and fx.width > 53 for fx, _ in types.values()):
+        return None  # the reference computes the dividend exactly in float64 (values of <= 53 bits)
+    _, _, k = odd_part(_constant_divisor(division))
+    b, e, f = dividend.as_signed().width - 1, dividend.frac, y_fmt.frac_bits
+    if b + max(e + k, f + 1) - e - k > 53:
+        return None
+    # p = floor(n * 2^F (+ d/2 rounding to nearest)) over every value of the numerator's type
+    half = Fraction(d, 2) if y_fmt.rounding.data != "trn" else Fraction(0)
+    scale = Fraction(2) ** (f - numerator.frac)
+    top = 1 << (numerator.width - 1)
+    p_range = (math.floor(-top * scale + half), math.floor((top - 1) * scale + half))
+    return p_range if max(abs(p).bit_length() for p in p_range) <= QUOTIENT_BITS else None
 
 
 def map_table(op: MapOp) -> np.ndarray:

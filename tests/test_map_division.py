@@ -50,6 +50,14 @@ HARDSIGMOID_AFFINE = """
 MEAN49 = """
     %n = arith.constant 49.0 : f32
     %y = arith.divf %x, %n : f32"""
+PRODUCT_OVER_6 = """
+    %p = arith.mulf %x, %z : f32
+    %d6 = arith.constant 6.0 : f32
+    %y = arith.divf %p, %d6 : f32"""
+GATE = """
+    %d6 = arith.constant 6.0 : f32
+    %q = arith.divf %z, %d6 : f32
+    %y = arith.mulf %x, %q : f32"""
 ABSORBED = """
     %d3 = arith.constant 3.0 : f32
     %q = arith.divf %x, %d3 : f32
@@ -65,6 +73,10 @@ CASES = {
     "hardsigmoid16": (HARDSIGMOID, "!dataflow.fixed<16, 8>", "!dataflow.fixed<16, 8>"),
     "hardsigmoid16_affine_rnd": (HARDSIGMOID_AFFINE, "!dataflow.fixed<16, 4>", "!dataflow.fixed<16, 1, rnd>"),
     "mean49_16_rnd_conv": (MEAN49, "!dataflow.fixed<16, 8>", "!dataflow.fixed<16, 3, rnd_conv>"),
+    # beyond a table's domain, proven from the types (the division makes the result): two streams, a 20-bit input
+    "product_over_6_rnd": (PRODUCT_OVER_6, ("!dataflow.fixed<16, 8>", "!dataflow.fixed<16, 4>"),
+                           "!dataflow.fixed<16, 8, rnd>"),
+    "mean49_20bit_sat": (MEAN49, "!dataflow.fixed<20, 12>", "!dataflow.fixed<16, 6, rnd_conv, sat>"),
     "hardswish8_rnd": (HARDSWISH, "!dataflow.fixed<8, 4>", "!dataflow.fixed<24, 4, rnd>"),
     "hardsigmoid8": (HARDSIGMOID, "!dataflow.fixed<8, 4>", "!dataflow.fixed<24, 1>"),
     "hardsigmoid8_affine_unsigned": (HARDSIGMOID_AFFINE, "!dataflow.fixed<8, 3>",
@@ -76,19 +88,24 @@ def _side(width: int) -> int:
     return 1 << (width // 2)  # every code of a `width`-bit input: a side x side image
 
 
-def module_text(cases: dict[str, tuple[str, str, str]], coarse: int = 1) -> str:
-    """One source -> map -> sink chain per case, each input every input code (`coarse` channels)."""
+def module_text(cases: dict[str, tuple[str, str | tuple[str, str], str]], coarse: int = 1) -> str:
+    """One source(s) -> map -> sink chain per case, each input every input code (`coarse` channels); a case of
+    two input types reads a second stream %z of the same shape."""
     args, lines, results, types = [], [], [], []
     for i, (name, (body, t_in, t_out)) in enumerate(cases.items()):
-        side = _side(int(t_in.split("<")[1].split(",")[0]))
+        t_ins = (t_in,) if isinstance(t_in, str) else t_in
+        side = _side(int(t_ins[0].split("<")[1].split(",")[0]))
         h, w, c = side, side // coarse, coarse
-        tensor, stream_in, stream_out = (f"tensor<1x{c}x{h}x{w}xf32>", f"!dataflow.stream<1x{h}x{w}x{c}x{t_in}>",
-                                         f"!dataflow.stream<1x{h}x{w}x{c}x{t_out}>")
-        args.append(f"%in{i}: {tensor}")
+        tensor, stream_out = f"tensor<1x{c}x{h}x{w}xf32>", f"!dataflow.stream<1x{h}x{w}x{c}x{t_out}>"
+        streams = [f"!dataflow.stream<1x{h}x{w}x{c}x{t}>" for t in t_ins]
+        for j, stream in enumerate(streams):
+            args.append(f"%in{i}_{j}: {tensor}")
+            lines.append(f'  %s{i}_{j} = dataflow.source %in{i}_{j} {{name = "in{i}_{j}", perm = array<i64: 0, 2, 3, 1>}} '
+                         f": ({tensor}) -> {stream}")
         lines += [
-            f'  %s{i} = dataflow.source %in{i} {{name = "in{i}", perm = array<i64: 0, 2, 3, 1>}} : ({tensor}) -> {stream_in}',
-            f'  %m{i} = dataflow.map %s{i} {{name = "{name}", coarse = {coarse} : i64}} : {stream_in} -> {stream_out} {{',
-            "  ^bb0(%x: f32):" + body,
+            f'  %m{i} = dataflow.map {", ".join(f"%s{i}_{j}" for j in range(len(streams)))} '
+            f'{{name = "{name}", coarse = {coarse} : i64}} : {", ".join(streams)} -> {stream_out} {{',
+            "  ^bb0(%x: f32" + (", %z: f32" if len(streams) > 1 else "") + "):" + body,
             "    dataflow.yield %y : f32",
             "  }",
             f'  %t{i} = dataflow.sink %m{i} {{name = "out{i}", perm = array<i64: 0, 2, 3, 1>}} : ({stream_out}) -> {tensor}',
@@ -103,10 +120,17 @@ def _maps(module) -> dict[str, MapOp]:
     return {op.node_name.data: op for op in module.walk() if isinstance(op, MapOp)}
 
 
-def _every_code(op: MapOp) -> np.ndarray:
-    fmt = fixed_of(op.inputs[0])
-    n, h, w, c = op.inputs[0].type.get_shape()
-    return scale2(input_codes(fmt), -fmt.frac_bits).astype(np.float32).reshape(n, c, h, w)
+def _every_code(op: MapOp) -> list[np.ndarray]:
+    """Every code of each input (a second input's in a shuffled order: each code meets a random partner)."""
+    arrays = []
+    for k, value in enumerate(op.inputs):
+        fmt = fixed_of(value)
+        n, h, w, c = value.type.get_shape()
+        codes = input_codes(fmt)
+        if k:
+            codes = np.random.default_rng(k).permutation(codes)
+        arrays.append(scale2(codes, -fmt.frac_bits).astype(np.float32).reshape(n, c, h, w))
+    return arrays
 
 
 def test_odd_part():
@@ -127,12 +151,24 @@ def test_divider_hand_computed_and_exhaustive():
 
 
 def test_divisions_are_exact_maps_with_the_reference_numbers():
-    """Every case is realised exactly (no table), its exact evaluation proven equal to run_fixed for every
-    input code (the map's table)."""
+    """Every case is realised exactly (no table, no double): proven equal to run_fixed for every input code
+    (the map's table) or, beyond a table's domain, from the types (`test_final_division_proven_from_types`)."""
     module = parse_module(module_text(CASES))
     for name, op in _maps(module).items():
         assert map_kind(op) == "exact", name
         assert quotient_range(op) is not None, name
+
+
+def test_final_division_proven_from_types():
+    """x * y / 6 of two fixed<16, 8> streams to fixed<16, 8>: the dividend x * y is 32 bits at 2^-16 (b = 31,
+    e = 16), 6 = 3 * 2^1 (k = 1), F = 8: 31 + max(17, 9) - 17 = 31 <= 53, proven. n = x * y / 2 is typed
+    ap_fixed<34, 17>: p = floor(n * 2^8) spans [-2^24, 2^24 - 1]. Dividing first and multiplying after (a gate
+    x * (z / 6)) rounds twice in float64 and is not proven: the map stays in double."""
+    t16 = "!dataflow.fixed<16, 8>"
+    module = parse_module(module_text({"xy": (PRODUCT_OVER_6, (t16, t16), t16), "gate": (GATE, (t16, t16), t16)}))
+    xy, gate = _maps(module).values()
+    assert map_kind(xy) == "exact" and quotient_range(xy) == (-(1 << 24), (1 << 24) - 1)
+    assert map_kind(gate) == "float" and quotient_range(gate) is None
 
 
 def test_small_tables_stay_tables():
@@ -192,7 +228,7 @@ def test_csim_every_input_code_bit_exact(fabric):
     assert "(exact)" in top and "(table)" not in top
     if fabric:
         assert top.count("op=mul impl=fabric") == 3  # hardswish's product and divider, hardsigmoid's divider
-    inputs = [_every_code(op) for op in maps.values()]
+    inputs = [x for op in maps.values() for x in _every_code(op)]
     expected = run_reference(module, inputs)
     result = csim(module, inputs)
     assert result.warnings == [], result.warnings
