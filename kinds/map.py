@@ -572,7 +572,7 @@ def _final_division_range(op: MapOp) -> tuple[int, int] | None:
     types: dict[SSAValue, tuple[Fx | None, int]] = {}
     translate_exact(block, [f"a{i}" for i in range(len(arg_fx))], arg_fx, types=types)
     (dividend, d0), (numerator, d) = types[division.operands[0]], types[result]
-    if d0 != 1 or dividend is None or any(fx is not None and fx.width > 53 for fx, _ in types.values()):
+    if d0 != 1 or dividend is None or any(fx is not None and dd == 1 and fx.width > 53 for fx, dd in types.values()):
         return None  # the reference computes the dividend exactly in float64 (values of <= 53 bits)
     _, _, k = odd_part(_constant_divisor(division))
     b, e, f = dividend.as_signed().width - 1, dividend.frac, y_fmt.frac_bits
