@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from xdsl.traits import HasParent, IsTerminator
 from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, stream_type_of
-from dfcc.dialects.fixed_point import cast, cast_result, fixed_of, input_codes, scale2
+from dfcc.dialects.fixed_point import cast, cast_result, fixed_of, input_codes, overflow_codes, scale2
 from dfcc.dialects.scalar_body import constant_value, evaluate_body, evaluate_op
 
 from dfcc.dialects.resources import elements_array
@@ -31,6 +32,7 @@ from dfcc.kinds.cost import (
     LUT_PER_SCALAR_OP_BIT, LUT_PER_TRANSCENDENTAL_BIT, STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel,
     array_cost, coarse_pixel_lanes, folding_of, node_label, stream_bits, tensor_elements, weight_bits,
 )
+from dfcc.kinds.exact_division import exact_codes, odd_part
 from dfcc.kinds.hls_body import ERF_HELPER, translate_exact, translate_float
 from dfcc.kinds.hls_types import (
     HLS, Fx, Rom, code_storage, cpp_type, exact_fx_for, float_literal, format_fx, fx_of, loops, sanitize,
@@ -139,7 +141,7 @@ class YieldOp(IRDLOperation):
 
 
 MUL_OPS = {"arith.mulf", "arith.muli", "arith.divf", "arith.divsi", "arith.divui"}
-DIV_OPS = {"arith.divf", "arith.divsi", "arith.divui"}  # an exact body's are by a power of two: shifts
+DIV_OPS = {"arith.divf", "arith.divsi", "arith.divui"}  # an exact body's by constants: shifts (quotient_range)
 FREE_OPS = {"arith.constant", "dataflow.yield"}
 
 
@@ -173,21 +175,24 @@ class Map(NodeKind):
     def cost(self, op: MapOp) -> NodeModel:
         """The stage as `emit_hls` builds it (`map_kind`): a table map looks its output up in a ROM (no
         arithmetic), an exact one computes its body in ap_fixed (multiplications on DSPs, or in fabric with
-        `mult_impl = lut`; a division by a power of two a shift), a float one in double (on DSPs)."""
+        `mult_impl = lut`; a division by a constant a shift, the quotient's one multiplication by a constant
+        and two adders), a float one in double (on DSPs)."""
         out = op.output.type
         c = out.get_shape()[-1]
         rows = out.num_elements // c
         bits = stream_bits(op.output)
-        kind = "float" if fixed_of(op.output) is None else map_kind(op)
+        kind, p_range = ("float", None) if fixed_of(op.output) is None else map_realisation(op)
         body = [o for o in op.body.block.ops if o.name not in FREE_OPS]
         if kind == "table":
             body = []
         mults = sum(o.name in (("arith.mulf", "arith.muli") if kind == "exact" else MUL_OPS) for o in body)
         transcendental = sum(o.name.startswith("math.") for o in body)
         shifts = sum(o.name in DIV_OPS for o in body) if kind == "exact" else 0
-        simple = len(body) - mults - transcendental - shifts
+        # a quotient's divider: besides its multiplier (in `widths`), the bias subtracted and added back
+        divider_ops = 2 if kind == "exact" and p_range else 0
+        simple = len(body) - mults - transcendental - shifts + divider_ops
         table_bits = stream_bits(op.inputs[0]) if kind == "table" else 0
-        widths = _product_widths(op) if kind == "exact" else None
+        widths = _product_widths(op, p_range) if kind == "exact" else None
         products = widths or [(bits, bits)] * mults  # operand widths of each multiplier of a lane
         param_bits = [weight_bits(p) for p in op.params]
         n_inputs = len(op.inputs)
@@ -259,7 +264,7 @@ class Map(NodeKind):
         column = "i2" if px == 1 else f"(i2 * {px} + p / {coarse})"  # (rank 4) the lane's column index
         out_fixed = em.fixed_type(op.output)
         t_out = cpp_type(op.output.type.element_type)
-        kind = "float" if out_fixed is None else map_kind(op)
+        kind, p_range = ("float", None) if out_fixed is None else map_realisation(op)
         if out_fixed is not None and any(em.fixed_type(v) is None and not _is_flag(v) for v in op.inputs):
             raise em.error(op, "a fixed-point map needs fixed-point (or i1 flag) inputs")
 
@@ -343,7 +348,7 @@ class Map(NodeKind):
         elif kind == "exact":
             arg_fx = [None if _is_flag(v) else fx_of(em.fixed_type(v)) for v in op.inputs] + param_fx
             lines, result = translate_exact(block, [f"a{i}" for i in range(len(arg_types))], arg_fx,
-                                            fabric=op.dsp_share() == 0)
+                                            fabric=op.dsp_share() == 0, out=out_fixed, p_range=p_range)
             body_lines = lines + [f"return {t_out}({result});"]
             ret = t_out
         else:
@@ -408,10 +413,9 @@ _EXACT_SCALAR_OPS = frozenset({
 })
 
 
-def _product_widths(op: MapOp) -> list[tuple[int, int]] | None:
-    """The operand widths of each multiplication of an exact body, as `emit_hls` types them (exact
-    intermediates grow: BN's (x - mean) * invstd * gamma multiplies 17 x 16 bits, then 33 x 16), parameters
-    at their format; None where one has neither a format nor a small exact type (the stage computes in double)."""
+def _argument_types(op: MapOp) -> list[Fx | None] | None:
+    """The exact types of the body's arguments as `emit_hls` types them: inputs at their format (None for a flag),
+    parameters at theirs; None where one has neither a format nor a small exact type (the stage computes in double)."""
     arg_fx: list[Fx | None] = []
     for value in op.inputs:
         fmt = fixed_of(value)
@@ -427,8 +431,19 @@ def _product_widths(op: MapOp) -> list[tuple[int, int]] | None:
                 return None
             fx = exact_fx_for(values)
         arg_fx.append(fx)
+    return arg_fx
+
+
+def _product_widths(op: MapOp, p_range: tuple[int, int] | None) -> list[tuple[int, int]] | None:
+    """The operand widths of each multiplication of an exact body, as `emit_hls` types them (exact
+    intermediates grow: BN's (x - mean) * invstd * gamma multiplies 17 x 16 bits, then 33 x 16), parameters
+    at their format; None where an argument has no exact type."""
+    arg_fx = _argument_types(op)
+    if arg_fx is None:
+        return None
     products: list[tuple[int, int]] = []
-    translate_exact(op.body.block, [f"a{i}" for i in range(len(arg_fx))], arg_fx, products=products)
+    translate_exact(op.body.block, [f"a{i}" for i in range(len(arg_fx))], arg_fx, products=products,
+                    out=fixed_of(op.output), p_range=p_range)
     return products
 
 
@@ -451,12 +466,18 @@ def evaluate_body_f64(block: Block, args: list[np.ndarray]) -> np.ndarray:
     raise DfccError("element-wise body has no terminator")
 
 
-def _is_power_of_two_constant(value: SSAValue) -> bool:
-    owner = value.owner
+def _constant_divisor(op) -> float | None:
+    """The finite nonzero constant a division divides by, else None."""
+    owner = op.operands[1].owner
     if getattr(owner, "name", None) != "arith.constant":
-        return False
+        return None
     c = float(constant_value(owner))
-    return c != 0 and math.frexp(abs(c))[0] == 0.5
+    return c if c != 0 and math.isfinite(c) else None
+
+
+def _divides_by_non_power_of_two(op: MapOp) -> bool:
+    return any(o.name == "arith.divf" and math.frexp(abs(_constant_divisor(o) or 1.0))[0] != 0.5
+               for o in op.body.block.ops)
 
 
 def _is_flag(value: SSAValue) -> bool:
@@ -467,19 +488,102 @@ def _is_flag(value: SSAValue) -> bool:
 
 def map_kind(op: MapOp) -> str:
     """How HLS realises this quantized map (all three compute the numbers of `run_fixed`):
-    "exact" (add/sub/mul/neg/abs/max/min/cmp/select/finite constants and division by a power of two: exact in
+    "exact" (add/sub/mul/neg/abs/max/min/cmp/select/finite constants and division by a constant: exact in
     float64 for operands <= 24 bits, realised with wide-enough ap_fixed intermediates: a ReLU is a
-    comparison, not a table of 2^w words), "table" (any other body of one input of <= 16 bits, no params:
-    `map_table`, same numbers from the same numpy functions, so transcendental bodies match bit for bit),
-    or "float" (any other body: an HLS approximation may differ in the last bit)."""
+    comparison, not a table of 2^w words; a division by a power of two is a shift, one by any other constant
+    one multiplier, `quotient_range`, unless its table is small), "table" (any other body of one input of <= 16
+    bits, no params: `map_table`, same numbers from the same numpy functions, so transcendental bodies match bit
+    for bit), or "float" (any other body: an HLS approximation may differ in the last bit)."""
+    return map_realisation(op)[0]
+
+
+def map_realisation(op: MapOp) -> tuple[str, tuple[int, int] | None]:
+    """`map_kind`, and for an exact body dividing by a constant that is not a power of two its `quotient_range`
+    (else None): what the cost and the HLS stage both need, the body evaluated once."""
     if all(body_op is op.body.block.last_op
            or (body_op.name == "arith.constant" and _small_exact(np.array([float(constant_value(body_op))])))
            or body_op.name in _EXACT_SCALAR_OPS
-           or (body_op.name == "arith.divf" and _is_power_of_two_constant(body_op.operands[1]))
+           or (body_op.name == "arith.divf" and _constant_divisor(body_op) is not None)
            for body_op in op.body.block.ops):
-        return "exact"
+        if not _divides_by_non_power_of_two(op):
+            return "exact", None
+        p_range = None if _table_is_small(op) else quotient_range(op)
+        if p_range is not None:
+            return "exact", p_range
     x_fmt = fixed_of(op.inputs[0]) if len(op.inputs) == 1 else None
-    return "table" if x_fmt is not None and not op.params and x_fmt.width.data <= 16 else "float"
+    return ("table" if x_fmt is not None and not op.params and x_fmt.width.data <= 16 else "float"), None
+
+
+def _table_is_small(op: MapOp) -> bool:
+    """Whether the map's table (one copy serving two lanes) takes at most one BRAM18: cheaper than dividing
+    by a constant, one or two DSPs a lane (the product and the divider: 8-bit hardswish)."""
+    x_fmt = fixed_of(op.inputs[0]) if len(op.inputs) == 1 else None
+    if x_fmt is None or op.params or x_fmt.width.data > 16:
+        return False
+    # UG573: a copy of a 2^w-word table per two lanes (as `cost` counts it)
+    return bram18_two_reads(stream_bits(op.output), 1 << x_fmt.width.data) <= 1
+
+
+QUOTIENT_BITS = 52  # the divided integer and its bias stay exact as double literals in the C++
+
+
+def quotient_range(op: MapOp) -> tuple[int, int] | None:
+    """For a body dividing by constants that are not powers of two, the range of the integer p its HLS divides
+    (kinds/exact_division.py: the value kept as n / D, one division p / D to the output grid), if that
+    computes `run_fixed`'s numbers; else (and for any other body) None.
+
+    Why it can: float64 divides correctly rounded, so for an exact dividend E (|E| < 2^b at 2^-e) over a
+    constant m * 2^k the computed quotient is within |E / c| * 2^-53 of the true one, while a true quotient
+    that is not itself a rounding boundary of the output grid (2^-(F+1) apart) lies at least
+    1 / (m * 2^max(e+k, F+1)) from every boundary, and one that is, is a double: when
+    b + max(e + k, F + 1) - e - k <= 53 (16-bit hardswish: 26 + 17 - 17) no rounding error moves the quotient
+    across a boundary and the cast is the exact one (`_final_division_range`). Ops after a division (the +0.5
+    and clamp of a hardsigmoid) round again in float64; rather than bound each, a body of one input of <= 16
+    bits and no params (a table's domain) is checked: its exact codes must equal the reference's for every
+    input code."""
+    x_fmt, y_fmt = (fixed_of(op.inputs[0]) if len(op.inputs) == 1 else None), fixed_of(op.output)
+    if y_fmt is None or not _divides_by_non_power_of_two(op):
+        return None
+    if x_fmt is None or op.params or x_fmt.width.data > 16:
+        return _final_division_range(op)
+    exact = exact_codes(op.body.block, input_codes(x_fmt).astype(np.int64), x_fmt.frac_bits, y_fmt.frac_bits,
+                        y_fmt.rounding.data)
+    if exact is None or max(abs(b).bit_length() for b in exact[1]) > QUOTIENT_BITS:
+        return None
+    codes, p_range = exact
+    reference = scale2(map_table(op), y_fmt.frac_bits)
+    return p_range if np.array_equal(overflow_codes(codes.astype(np.float64), y_fmt), reference) else None
+
+
+def _final_division_range(op: MapOp) -> tuple[int, int] | None:
+    """The range of p for a body whose one division by a constant that is not a power of two makes its result
+    (x * y / 6 of two streams, a mean of wide sums), from the types, where `quotient_range`'s bound proves it;
+    else None."""
+    block, y_fmt = op.body.block, fixed_of(op.output)
+    result = block.last_op.operands[0]
+    division = result.owner
+    if (getattr(division, "name", None) != "arith.divf" or _constant_divisor(division) is None
+            or sum(o.name == "arith.divf" and math.frexp(abs(_constant_divisor(o) or 1.0))[0] != 0.5
+                   for o in block.ops) != 1):
+        return None
+    arg_fx = _argument_types(op)
+    if arg_fx is None:
+        return None
+    types: dict[SSAValue, tuple[Fx | None, int]] = {}
+    translate_exact(block, [f"a{i}" for i in range(len(arg_fx))], arg_fx, types=types)
+    (dividend, d0), (numerator, d) = types[division.operands[0]], types[result]
+    if d0 != 1 or dividend is None or any(fx is not None and dd == 1 and fx.width > 53 for fx, dd in types.values()):
+        return None  # the reference computes the dividend exactly in float64 (values of <= 53 bits)
+    _, _, k = odd_part(_constant_divisor(division))
+    b, e, f = dividend.as_signed().width - 1, dividend.frac, y_fmt.frac_bits
+    if b + max(e + k, f + 1) - e - k > 53:
+        return None
+    # p = floor(n * 2^F (+ d/2 rounding to nearest)) over every value of the numerator's type
+    half = Fraction(d, 2) if y_fmt.rounding.data != "trn" else Fraction(0)
+    scale = Fraction(2) ** (f - numerator.frac)
+    top = 1 << (numerator.width - 1)
+    p_range = (math.floor(-top * scale + half), math.floor((top - 1) * scale + half))
+    return p_range if max(abs(p).bit_length() for p in p_range) <= QUOTIENT_BITS else None
 
 
 def map_table(op: MapOp) -> np.ndarray:
