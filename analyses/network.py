@@ -25,7 +25,7 @@ from dfcc.hardware.cycles import (
     PIPELINED_LOOP_LATENCY, batch_cycles, lane_conversion_steps, lane_converter_cycles, lane_converter_depth,
     lane_converter_interval, network_ii,
 )
-from dfcc.hardware.logic import stage_logic
+from dfcc.hardware.logic import lane_converter_logic
 from dfcc.kinds.registry import kind_of
 from dfcc.kinds.source import SourceOp, port_lanes
 from dfcc.analyses.fifo_memory import place_fifos
@@ -81,13 +81,9 @@ class Converter:
         return PIPELINED_LOOP_LATENCY * len(lane_conversion_steps(self.lanes_in, self.lanes_out))
 
     def logic(self) -> tuple[int, int]:
-        """(LUT, FF): each stage registers an input and an output beat and muxes between them."""
-        lut = ff = 0
-        width = self.lanes_in
-        for lanes in lane_conversion_steps(self.lanes_in, self.lanes_out):
-            logic = stage_logic(width + lanes, self.bits)
-            lut, ff, width = lut + logic.lut, ff + logic.ff, lanes
-        return lut, ff
+        """(LUT, FF) of its stages (hardware/logic.py lane_converter_logic)."""
+        logic = lane_converter_logic(self.lanes_in, self.lanes_out, self.bits)
+        return logic.lut, logic.ff
 
 
 @dataclass(frozen=True)

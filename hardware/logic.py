@@ -9,6 +9,8 @@ result as an order-of-magnitude figure for utilisation caps, not a prediction of
 
 from dataclasses import dataclass
 
+from dfcc.hardware.cycles import lane_conversion_steps
+
 # Rough FSM, loop counters and AXI-stream handshakes of one HLS dataflow process (dfcc estimate).
 STAGE_CONTROL_LUT = 200
 STAGE_CONTROL_FF = 200
@@ -52,3 +54,18 @@ def mux_luts(bits: int, ways: int) -> int:
     """LUTs of a `ways`:1 selection of a `bits`-bit value (1 way: a wire)."""
     # UG574 (CLB slices): a LUT6 is a 4:1 multiplexer, a tree of them takes ceil((ways-1)/3) LUT6 per bit
     return bits * -(-(ways - 1) // 3)
+
+
+def lane_converter_logic(lanes_in: int, lanes_out: int, bits: int) -> Logic:
+    """Logic of the converters from `lanes_in` to `lanes_out` lanes of `bits` (dfcc::lanes, vec.h), stage by
+    stage: a narrowing one holds the wide beat and muxes its K parts onto the output, a widening one shifts the
+    narrow beats into the wide one (no mux); either registers a wide beat."""
+    total = Logic(0, 0)
+    width = lanes_in
+    for lanes in lane_conversion_steps(lanes_in, lanes_out):
+        # dfcc::lanes (vec.h): a K:1 mux per output bit when narrowing (LUT6 mux tree, UG574), none when widening
+        # (each register bit loads its neighbour, on the flip-flop's clock enable, UG574)
+        mux = mux_luts(lanes * bits, width // lanes) if lanes < width else 0
+        total += Logic(STAGE_CONTROL_LUT + mux, STAGE_CONTROL_FF + max(width, lanes) * bits)
+        width = lanes
+    return total

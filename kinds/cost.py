@@ -438,7 +438,9 @@ def port_pixel_lanes(stream: StreamType, folding: Mapping[str, int]) -> int:
 
 def pixel_port(op: Operation, stream: StreamType) -> NodeModel:
     """Graph input/output: moves one pixel (all channels of a position) per cycle over AXI, or
-    `pixels` adjacent ones where the op has that factor (spatial parallelism)."""
+    `pixels` adjacent ones where the op has that factor (spatial parallelism). No logic of its own: the
+    port is an AXI4-Stream interface of the stage it meets (its producer, its consumer, or the lane
+    converter between them: backends/hls/emit.py), whose logic counts the beats it registers."""
     shape = stream.get_shape()
     c = shape[-1]
     bits = fixed_width(stream.element_type, DEFAULT_DATA_BITS)
@@ -447,10 +449,10 @@ def pixel_port(op: Operation, stream: StreamType) -> NodeModel:
         px = folding[0] if folding else 1
         # dfcc: a graph port is as wide as `pixels` pixels (C words each), so H*W/pixels cycles
         cycles = -(-(stream.num_elements // c) // px)
-        logic = stage_logic(c * px, bits)
-        # fpgaConvNet: graph inputs and outputs are DMA transfers from and to DRAM
+        # fpgaConvNet: graph inputs and outputs are DMA transfers from and to DRAM; the port an axis interface
+        # of the stage it meets (Vitis HLS UG1399, INTERFACE axis), no stage of its own
         return NodeCost(cycles=cycles, depth=STAGE_PIPELINE_CYCLES, fill=0.0, dsp=0, bram18=0, uram=0,
-                        lut=logic.lut, ff=logic.ff, out_lanes=c * px, offchip_bits=stream.num_elements * bits)
+                        lut=0, ff=0, out_lanes=c * px, offchip_bits=stream.num_elements * bits)
 
     return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate)
 

@@ -111,6 +111,19 @@ class Pool(NodeKind):
         return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate,
                          buildable=lambda folding: whole_pixel_beats(*folding, c))
 
+    def paced_cycles(self, op: PoolOp, folding, interval: int) -> int:
+        """Its window walk with the input's beats one per `interval` cycles (padding made up at one a cycle)."""
+        if folding.get("pixels", 1) > 1:
+            return 0  # sliding_window_px takes whole pixels, no converter widens them
+        _, h, w, c = op.input.type.get_shape()
+        _, ho, wo, _ = op.output.type.get_shape()
+        (kr, kc), (sr, sc), (dr, dc), pads = op.window_geometry()
+        pt, pb, pl, pr = pads
+        # fpgaConvNet's sliding window walk, each input beat read as it comes (hardware/cycles.py)
+        return windowed_stage_cycles(ho, wo, h + pt + pb, w + pl + pr, sr, sc, -(-c // folding["coarse"]), 1,
+                                     input_interval=interval, pads=pads,
+                                     span=(dr * (kr - 1) + 1, dc * (kc - 1) + 1))
+
     def run_float(self, op: PoolOp, args):
         return (pool2d(args[0], op.kind.data, op.ints_prop("kernel"), op.ints_prop("stride"),
                        op.ints_prop("dilation"), op.ints_prop("pad")).astype(np.float32),)

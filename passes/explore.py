@@ -50,7 +50,11 @@ Search (deterministic given the seed):
 4. Lanes matched: a data-movement node (a `coarse` factor, the lanes it reads and writes, no
    MACs) whose lanes differ from its producer's takes the producer's lanes (past its channels,
    with spatial=true, as whole pixels per beat) where that folding is legal, no slower than the
-   II and within budget, so the HLS design needs no lane converter there.
+   II and within budget, so the HLS design needs no lane converter there. Then each converter left, the
+   dearest first: one end takes a folding within the II whose lanes drop it (or make it a narrowing one,
+   cheaper: analyses/network.py) where the design is then faster, or as fast and cheaper in total (its
+   resources as shares of the budget, summed), so a consumer takes a few more DSPs or LUTs where the
+   converter, or the pace it sets, costs more.
 5. Split multipliers where DSPs bind: a dense conv (ungrouped, no tiles) or linear node may keep a share of
    its parallel multipliers (DSP_SHARES, its first lanes) on DSPs and build the rest in fabric
    (`dataflow.dsp_share`), so one big node can take the last DSPs and the free LUTs at once. A split's
@@ -117,6 +121,7 @@ REPAIR_LANE_TRIES = 50  # moves tried per repair step before giving up (each mus
 SPATIAL_FACTOR = "pixels"  # spatial parallelism: explored only with spatial=true
 TILE_FACTOR = "tile"  # weight-stationary tiles of a conv: explored only with off-chip-weights=true
 LANE_ROUNDS = 3  # passes over the converters slower than the target
+LANE_TRIES = 3  # points tried at each end of a converter left in the design (_fewer_converters)
 FIFO_ROUNDS = 4  # searches, each with the FIFO memory the last one's simulated depths lacked kept out of the budget
 DSP_SHARES = (75, 50, 25)  # percent of a node's multipliers on DSPs in a split (the rest in fabric), most first
 WEIGHT_HOLDERS = ("bram18", "uram", "lut")  # the resources weights on chip take (LUTs as LUTRAM)
@@ -340,11 +345,7 @@ class _Search:
         """Node `n`'s cheapest row within `target` whose lanes fit (`_lanes_fit`), the first of equals; whether
         lanes fit is a row's folding's (its memory and multipliers move no lanes), so each folding is tried
         once, at its cheapest row."""
-        start = self.starts[n]
-        within = start + np.flatnonzero(self.all_cycles[start:start + len(self.spaces[n].choices)] <= target)
-        ordered = within[np.argsort(score[within], kind="stable")]
-        _, first = np.unique(self.all_folding_ids[ordered], return_index=True)
-        return next((r for r in ordered[np.sort(first)].tolist() if self._lanes_fit(n, r, target, out, rows)), None)
+        return next((r for r in self._lane_rows(n, target, score) if self._lanes_fit(n, r, target, out, rows)), None)
 
     def _lanes_fit(self, n: int, row: int, target: float, out: list[int], rows: np.ndarray) -> bool:
         """Whether node `n` at `row` has no converter slower than `target` on its inputs or outputs, nor
@@ -537,7 +538,57 @@ class _Search:
             trial_totals = self.evaluate(trial)
             if trial_totals.ii <= totals.ii and np.all(self.over(trial_totals) <= 1.0 + 1e-12):
                 current, totals = trial, trial_totals
+        return self._fewer_converters(current, totals)
+
+    def _fewer_converters(self, picks: list[Choice], totals: Totals) -> tuple[list[Choice], Totals]:
+        """Each converter left, the dearest first, dropped or made a narrowing one (step 4): its consumer reading
+        its producer's lanes or a divisor of them, or its producer writing a multiple of its consumer's, at one of
+        that end's LANE_TRIES cheapest foldings doing so within the II (its weight memory and multipliers kept),
+        where the design is then faster, or as fast, within budget and cheaper in total (its resources as shares
+        of the budget, summed): a consumer may take a few more DSPs or LUTs than the converter, or the pace it
+        sets the consumer, costs."""
+        network = self.network
+        unit = np.ones(len(self.limit_vec))
+        unit[-1] = 0.0  # off-chip bits are a limit, not a cost
+        score = self.scores(unit)
+        current = list(picks)
+        for edge_index in [c.edge for c in sorted(totals.converters, key=lambda c: -c.logic()[0])]:
+            conv = next((c for c in totals.converters if c.edge == edge_index), None)
+            if conv is None:
+                continue  # gone with an earlier change
+            edge, out = network.edges[edge_index], network.lanes(current)
+            operand = network.in_edges[edge.consumer].index(edge_index)
+            best = (totals.ii, self._spent(totals)), current, totals
+            for n in (edge.consumer, edge.producer):
+                tried = 0
+                for row in self._lane_rows(n, totals.ii, score):
+                    if tried == LANE_TRIES:
+                        break
+                    folding = self.all_choices[row][0]
+                    reads, writes = network.node_lanes(n, folding, network.producer_lanes(n, out))
+                    if folding == current[n][0] or \
+                            ((conv.lanes_in % reads[operand]) if n == edge.consumer else (writes % conv.lanes_out)):
+                        continue
+                    tried += 1
+                    trial = current[:n] + [(folding,) + current[n][1:]] + current[n + 1:]
+                    trial_totals = self.evaluate(trial)
+                    key = (trial_totals.ii, self._spent(trial_totals))
+                    if key < best[0] and np.all(self.over(trial_totals) <= 1.0 + 1e-12):
+                        best = key, trial, trial_totals
+            _, current, totals = best
         return current, totals
+
+    def _spent(self, totals: Totals) -> float:
+        """A design's resources as shares of the budget, summed."""
+        return float(np.sum(self.used(totals)[:-1] / self.limit_vec[:-1]))
+
+    def _lane_rows(self, n: int, target: float, score: np.ndarray) -> list[int]:
+        """Node `n`'s rows within `target`, the cheapest row of each folding, cheapest first."""
+        start = self.starts[n]
+        within = start + np.flatnonzero(self.all_cycles[start:start + len(self.spaces[n].choices)] <= target)
+        ordered = within[np.argsort(score[within], kind="stable")]
+        _, first = np.unique(self.all_folding_ids[ordered], return_index=True)
+        return ordered[np.sort(first)].tolist()
 
     def lower_bounds(self) -> dict[str, float]:
         """Each resource's least possible total (every node at its cheapest point for it)."""

@@ -425,7 +425,8 @@ FAMILIES = {
         pool_case(7, "sum", 5, 5, 2, 1, (3, 3), (2, 2), pads=(1, 1, 1, 1), t=FLOATS, tag="-float"),
     ]),
     "elementwise": (["vec.h", "fork.h", "concat.h", "resize.h", "transpose.h", "depth_to_space.h"], [
-        lanes_case(24, 2, 6), lanes_case(24, 6, 3), lanes_case(24, 4, 4), lanes_case(12, 1, 4),
+        lanes_case(24, 2, 6), lanes_case(24, 6, 3), lanes_case(24, 4, 4), lanes_case(12, 1, 4), lanes_case(24, 12, 1),
+        lanes_case(36, 12, 4), lanes_case(36, 3, 12),
         data_case(1, "fork", 2, n=5, c=4),
         data_case(2, "concat", 2, n=5, c1=4, c2=6, axis=1),
         data_case(5, "concat", 2, n=3, c1=4, c2=2, axis=0),

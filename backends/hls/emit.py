@@ -178,7 +178,9 @@ class Emitter:
         stream = self.streams.get(value)
         return None if stream is None else stream.lanes
 
-    def read_stream(self, value: SSAValue, lanes: int, consumer: str) -> Stream:
+    def read_stream(self, value: SSAValue, lanes: int, consumer: str, into: Stream | None = None) -> Stream:
+        """The stream carrying `value` in `lanes` lanes: its producer's, or a lane converter's (writing `into`,
+        an output port, if given)."""
         if value in self.pending_source:  # a port: its lanes are what its consumer reads, or `pixels` whole pixels
             port = self.pending_source.pop(value)
             port.lanes = port_lanes(value.owner) or lanes
@@ -188,14 +190,20 @@ class Emitter:
             raise DfccError(f"HLS backend: stream read by '{consumer}' has no producer the backend knows")
         if stream.lanes == lanes:
             return stream
-        return self.convert_lanes(stream, lanes, consumer)
+        return self.convert_lanes(stream, lanes, consumer, into)
 
-    def convert_lanes(self, stream: Stream, lanes: int, consumer: str) -> Stream:
+    def convert_lanes(self, stream: Stream, lanes: int, consumer: str, into: Stream | None = None) -> Stream:
+        """`stream` re-chunked to `lanes` lanes by `dfcc::lanes` stages (hardware/cycles.py lane_conversion_steps),
+        the last one writing `into` if given."""
         n = prod(stream.shape)
         src = stream
-        for p in lane_conversion_steps(stream.lanes, lanes):
-            out = Stream(self.unique(f"{consumer}_in{p}"), src.elem, p, 2, src.shape)
-            self.decls.append(out)
+        steps = lane_conversion_steps(stream.lanes, lanes)
+        for k, p in enumerate(steps):
+            if into is not None and k == len(steps) - 1:
+                out = into
+            else:
+                out = Stream(self.unique(f"{consumer}_in{p}"), src.elem, p, 2, src.shape)
+                self.decls.append(out)
             self.calls.append(f"dfcc::lanes<{n}, {src.lanes}, {p}>({src.name}, {out.name});")
             src = out
         return src
@@ -275,10 +283,12 @@ class Emitter:
             return  # its producer writes the port
         if op.input in self.pending_source or op.input in self.streams:
             port = self.sink_port(op.input)
-            src = self.read_stream(op.input, sink_lanes(op) or self.producer_lanes(op.input) or 1, op.node_name.data)
-            port.lanes = src.lanes
-            self.calls.append(f"dfcc::lanes<{prod(port.shape)}, {src.lanes}, {src.lanes}>({src.name}, {port.name});"
-                              f"  // {op.node_name.data}")
+            port.lanes = sink_lanes(op) or self.producer_lanes(op.input) or 1
+            src = self.read_stream(op.input, port.lanes, op.node_name.data,
+                                   into=Stream(port.name, port.elem, port.lanes, 0, port.shape))
+            if src.name != port.name:  # a stream of its lanes already (a graph input, a relabelled one): copied
+                self.calls.append(f"dfcc::lanes<{prod(port.shape)}, {src.lanes}, {src.lanes}>({src.name}, {port.name});"
+                                  f"  // {op.node_name.data}")
             return
         raise self.error(op, "the sink's stream has no producer")
 

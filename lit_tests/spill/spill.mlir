@@ -41,7 +41,7 @@
 // DEEP:      dataflow.conv %f, %w {dataflow.weights_on_chip = 50 : i64, name = "conv"
 // DEEP:      dataflow.map %c, %f2 {name = "add"} : !dataflow.stream<1x4x4x512xf32>, !dataflow.stream<1x4x4x512xf32, depth 300000>
 
-// NOFIT: dfcc: error: spill: the design needs 17,672 FF on ZedBoard (budget 1,064); moving memories off chip cannot help
+// NOFIT: dfcc: error: spill: the design needs 1,104 FF on ZedBoard (budget 1,064); moving memories off chip cannot help
 // STEP: dfcc: error: spill: step must be a percent in 1..100, got 0
 // PERCENT: conv 'conv': dataflow.weights_on_chip must be a percent in 1..99
 // CONTRA: conv 'conv': dataflow.weights_on_chip contradicts weights_memory = off_chip
