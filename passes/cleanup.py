@@ -197,15 +197,11 @@ def _float_weights(value: SSAValue) -> bool:
 class CanonicalizeAffineHead(RewritePattern):
     """map(f((x - mean) * invstd * gamma + beta))  ==>  map(f(x * scale + shift)), the coefficients folded in
     float64: one product a lane instead of several, where no conv precedes to fold into (DenseNet's batch
-    norms after a concat). A head already as cheap (x / 4, (x - m) * s) stays as written."""
+    norms after a concat). A head with no more products ((x - m) * s, x / 64 + eps) stays as written."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: kinds.MapOp, rewriter: PatternRewriter) -> None:
-        if (affine := affine_head(op)) is None:
-            return
-        products = int(not np.all(affine.scale.astype(np.float32) == 1))
-        steps = products + int(not np.all(affine.shift.astype(np.float32) == 0))
-        if (affine.products, sum(o.name != "arith.constant" for o in affine.dead)) <= (products, steps):
+        if (affine := affine_head(op)) is None or affine.products <= int(np.any(affine.scale.astype(np.float32) != 1)):
             return
         rewrite_head(affine, affine.scale, affine.shift, rewriter)
 
@@ -471,9 +467,8 @@ def dataflow_cleanup(module: ModuleOp) -> None:
         InlineScalarParams(), DedupMapInputs(), FoldAffineMapIntoWeights(), FuseMaps(), FoldTransposes(),
         CollapseReshapes(), EraseUnusedWeights(),
     ])).rewrite_module(module)
-    PatternRewriteWalker(GreedyRewritePatternApplier([
-        MoveScaleIntoConsumers(), CanonicalizeAffineHead(), InlineScalarParams(),
-    ])).rewrite_module(module)
+    # after fusion, so the activation a batch norm's scale must pass is in the same map
+    PatternRewriteWalker(GreedyRewritePatternApplier([MoveScaleIntoConsumers(), CanonicalizeAffineHead()])).rewrite_module(module)
     PatternRewriteWalker(EraseUnusedWeights()).rewrite_module(module)
     insert_forks(module)
     set_join_depths(module)

@@ -182,3 +182,22 @@ def test_dsps_of_the_rewritten_maps():
         op.properties["coarse"] = IntegerAttr(4, i64)
     assert (node_cost(kept).dsp, node_cost(moved).dsp) == (4, 0)
     assert all(isinstance(u.operation, ConvOp) for op in (kept, moved) for u in op.output.uses)
+
+
+class SqueezeExcite(nn.Module):
+    """Global average pool -> 1x1 conv (squeeze-excitation's first step): the pool's division by H*W is an
+    affine map a conv reads, so the 1/(H*W) moves into that conv and the map disappears."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(4)
+        self.conv0, self.fc = nn.Conv2d(4, 6, 3, padding=1), nn.Conv2d(6, 3, 1)
+
+    def forward(self, x):
+        return self.fc(torch.relu(self.conv0(x)).mean((2, 3), keepdim=True))
+
+
+def test_mean_divisor_moves_into_the_conv():
+    module = check_against_torch(SqueezeExcite(), image(5, (1, 4, 6, 6)))
+    assert all(products(op) == 0 for op in maps(module))  # only conv0's ReLU is left
+
