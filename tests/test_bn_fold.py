@@ -4,6 +4,8 @@ activation and only convs or linears follow and every scale is > 0, moves the sc
 (the map then adds and compares: no product). Numbers against PyTorch, the HLS against the CPU reference, the
 DSPs of the rewritten maps by hand."""
 
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -201,3 +203,29 @@ def test_mean_divisor_moves_into_the_conv():
     module = check_against_torch(SqueezeExcite(), image(5, (1, 4, 6, 6)))
     assert all(products(op) == 0 for op in maps(module))  # only conv0's ReLU is left
 
+
+
+def test_torchvision_densenet():
+    """torchvision's DenseNet (norm-relu-conv on concats of every earlier feature map), running statistics of
+    data, gammas and betas drawn, a negative gamma in two norms: matches PyTorch. Of its 11 norms, norm0 and
+    each layer's norm2 follow their conv and fold into it; the other 6 read a concat or a pool: the three with
+    positive gammas add and compare, the two with a negative one and the last (a reduction reads it) keep one
+    product; the average pools' divisions stay."""
+    if not importlib.util.find_spec("torchvision"):
+        pytest.skip("needs torchvision (the zoo extra)")
+    from tests.vision_models import tv, with_batch_statistics
+
+    shape = (1, 3, 16, 16)
+    torch.manual_seed(6)
+    model = tv.DenseNet(growth_rate=4, block_config=(2, 2), num_init_features=8, bn_size=2, num_classes=5)
+    norms = dict(model.named_modules())
+    with torch.no_grad():
+        for norm in (m for m in norms.values() if isinstance(m, nn.BatchNorm2d)):
+            norm.weight.uniform_(0.3, 2.0)
+            norm.bias.normal_(0.0, 0.5)
+        for name in ("features.denseblock1.denselayer1.norm1", "features.denseblock2.denselayer1.norm1"):
+            norms[name].weight[1] *= -1
+    module = check_against_torch(with_batch_statistics(model, shape), image(7, shape))
+    names = [[o.name for o in op.body.block.ops] for op in maps(module)]
+    assert sum("arith.mulf" in ops for ops in names) == 3 and max(map(products, maps(module))) == 1
+    assert sum("arith.addf" in ops and "arith.mulf" not in ops for ops in names) == 3
