@@ -207,24 +207,46 @@ class CanonicalizeAffineHead(RewritePattern):
 
 
 class MoveScaleIntoConsumers(RewritePattern):
-    """map(f(a*x + b)) -> convs/linears only, f positively homogeneous, every a > 0  ==>  map(f(x + b/a)) ->
-    the convs/linears with their weights scaled by a per input channel, as f(a*y) = a*f(y) for a > 0 (ReLU,
-    leaky ReLU, max/min with 0) and a conv's zero padding stays zero: the map needs no multiplier.
-    Any a <= 0, or another reader of the map (a concat, a pool, an output), and the map keeps its scale."""
+    """map(f(a*x + b)) -> convs/linears, f positively homogeneous, every a > 0  ==>  map(f(x + b/a)) -> the
+    convs/linears with their weights scaled by a per input channel, as f(a*y) = a*f(y) for a > 0 (ReLU, leaky
+    ReLU, max/min with 0) and a conv's zero padding stays zero: the map needs no multiplier. Between the map
+    and them may be nodes that commute with a positive per-channel scale (`_channel_scaled_readers`: a
+    DenseNet's last norm -> ReLU -> global average pool -> linear). Any a <= 0, or another reader (a concat,
+    an output), and the map keeps its scale."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: kinds.MapOp, rewriter: PatternRewriter) -> None:
         if (affine := affine_head(op)) is None or not affine.products or not np.all(affine.scale > 0):
             return
-        uses = list(op.output.uses)
-        if not uses or not all(isinstance(u.operation, (kinds.ConvOp, kinds.LinearOp)) and u.index == 0
-                               and _float_weights(u.operation.weights) for u in uses):
+        if not (readers := _channel_scaled_readers(op.output)):
             return
-        if not _positively_homogeneous(affine):
+        if not _positively_homogeneous(op.body.block, affine.head, affine.rest):
             return
-        for consumer in dict.fromkeys(u.operation for u in uses):
+        for consumer in readers:
             _scale_input_channels(consumer, affine.scale, rewriter)
         rewrite_head(affine, np.ones_like(affine.scale), affine.shift / affine.scale, rewriter)
+
+
+def _channel_scaled_readers(value: SSAValue) -> list[kinds.ConvOp | kinds.LinearOp] | None:
+    """The convs and linears reading `value`, directly or through nodes that commute with a positive scale
+    per channel (max and sum pools, reductions over other dims, reshapes keeping the channel dim, maps of one
+    stream positively homogeneous in it); None if any other node reads it on the way."""
+    readers: list[kinds.ConvOp | kinds.LinearOp] = []
+    for use in value.uses:
+        node = use.operation
+        if isinstance(node, (kinds.ConvOp, kinds.LinearOp)) and use.index == 0 and _float_weights(node.weights):
+            readers.append(node)
+            continue
+        channels_kept = (
+            isinstance(node, kinds.PoolOp)
+            or (isinstance(node, kinds.ReduceOp) and len(value.type.get_shape()) - 1 not in node.ints_prop("dims"))
+            or (isinstance(node, kinds.ReshapeOp) and node.output.type.get_shape()[-1] == value.type.get_shape()[-1])
+            or (isinstance(node, kinds.MapOp) and len(node.inputs) == 1 and fixed_of(node.output) is None
+                and _positively_homogeneous(node.body.block, node.body.block.args[0], list(node.body.block.ops)[:-1])))
+        if not channels_kept or (further := _channel_scaled_readers(node.output)) is None:
+            return None
+        readers += further
+    return list(dict.fromkeys(readers))
 
 
 def _is_zero(value: SSAValue) -> bool:
@@ -232,12 +254,12 @@ def _is_zero(value: SSAValue) -> bool:
     return isinstance(owner, arith.ConstantOp) and float(constant_value(owner)) == 0.0
 
 
-def _positively_homogeneous(affine: AffineHead) -> bool:
-    """Whether the body after the head is f(head) with f(a*y) = a*f(y) for every a > 0: built from the head,
-    zeros, sums, max/min, products and quotients by values not depending on it, and selects on comparisons
-    of such values (a comparison's outcome does not change when both sides scale by a > 0)."""
-    scaled, signs = {affine.head}, set()
-    for inner in affine.rest:
+def _positively_homogeneous(block: Block, head: SSAValue, rest: list[Operation]) -> bool:
+    """Whether `rest` computes the block's result as f(head) with f(a*y) = a*f(y) for every a > 0: from the
+    head, zeros, sums, max/min, products and quotients by values not depending on it, and selects on
+    comparisons of such values (a comparison's outcome does not change when both sides scale by a > 0)."""
+    scaled, signs = {head}, set()
+    for inner in rest:
         operands = list(inner.operands)
         if not any(o in scaled or o in signs for o in operands):
             continue
@@ -256,7 +278,7 @@ def _positively_homogeneous(affine: AffineHead) -> bool:
             scaled.update(inner.results)
         else:
             return False
-    return affine.op.body.block.last_op.operands[0] in scaled
+    return block.last_op.operands[0] in scaled
 
 
 _HOMOGENEOUS_BINARY = {"arith.addf", "arith.subf", "arith.maximumf", "arith.minimumf", "arith.maxnumf", "arith.minnumf"}

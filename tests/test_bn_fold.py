@@ -62,6 +62,17 @@ class TwoReaders(nn.Module):
         return self.a(x) + self.b(x)
 
 
+class ChannelMean(nn.Module):
+    """A mean over channels (mixes them: a per-channel scale cannot pass) -> 1x1 conv."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 3, 1)
+
+    def forward(self, x):
+        return self.conv(x.mean(1, keepdim=True))
+
+
 class Vector(nn.Module):
     """BN over features -> ReLU -> linear, the BN reading the graph input."""
 
@@ -139,9 +150,12 @@ def test_negative_gamma_keeps_one_product():
     (nn.LeakyReLU(0.1), nn.Conv2d(8, 3, 3, padding=1), True),  # select(x > 0, x, 0.1 x): homogeneous
     (nn.Identity(), nn.Conv2d(8, 3, 1), True),  # BN -> conv with no activation: the whole scale moves
     (nn.ReLU6(), nn.Conv2d(8, 3, 1), False),  # min(max(y, 0), 6): the 6 does not scale
-    (nn.Sequential(nn.ReLU(), nn.MaxPool2d(2)), nn.Identity(), False),  # a pool reads it, not a conv: refused
+    (nn.Sequential(nn.ReLU(), nn.MaxPool2d(2)), nn.Identity(), False),  # the pool's reader is the output
+    (nn.ReLU(), nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(8, 3, 1)), True),  # max(a y) = a max(y) for a > 0
+    (nn.ReLU(), ChannelMean(), False),
     (nn.ReLU(), TwoReaders(), True),  # every reader (via a fork) a conv, one grouped
-], ids=["leaky_relu", "no_activation", "relu6", "pool_reader", "fork_grouped"])
+], ids=["leaky_relu", "no_activation", "relu6", "pool_output", "pool_conv", "channel_mean",
+                                  "fork_grouped"])
 def test_which_activations_and_readers_take_the_scale(act, head, moved):
     module = check_against_torch(PreActivation(act, head, seed=7), image(1))
     bn = maps(module)[0]
@@ -208,9 +222,10 @@ def test_mean_divisor_moves_into_the_conv():
 def test_torchvision_densenet():
     """torchvision's DenseNet (norm-relu-conv on concats of every earlier feature map), running statistics of
     data, gammas and betas drawn, a negative gamma in two norms: matches PyTorch. Of its 11 norms, norm0 and
-    each layer's norm2 follow their conv and fold into it; the other 6 read a concat or a pool: the three with
-    positive gammas add and compare, the two with a negative one and the last (a reduction reads it) keep one
-    product; the average pools' divisions stay."""
+    each layer's norm2 follow their conv and fold into it; the other 6 read a concat: the four with positive
+    gammas add and compare (the last one's scale moves through the global average pool and its division into
+    the classifier), the two with a negative one keep one product; the transition's pool division, read by a
+    concat, stays."""
     if not importlib.util.find_spec("torchvision"):
         pytest.skip("needs torchvision (the zoo extra)")
     from tests.vision_models import tv, with_batch_statistics
@@ -227,5 +242,5 @@ def test_torchvision_densenet():
             norms[name].weight[1] *= -1
     module = check_against_torch(with_batch_statistics(model, shape), image(7, shape))
     names = [[o.name for o in op.body.block.ops] for op in maps(module)]
-    assert sum("arith.mulf" in ops for ops in names) == 3 and max(map(products, maps(module))) == 1
-    assert sum("arith.addf" in ops and "arith.mulf" not in ops for ops in names) == 3
+    assert sum("arith.mulf" in ops for ops in names) == 2 and max(map(products, maps(module))) == 1
+    assert sum("arith.addf" in ops and "arith.mulf" not in ops for ops in names) == 4
