@@ -403,6 +403,15 @@ def tile_buffer(op: ConvOp, lanes_in: int, tile: int) -> tuple[tuple[int, int], 
     return (banks, *options[banks])
 
 
+def explored_tiles(op: ConvOp) -> frozenset[int]:
+    """The tiles explore considers: those dividing the output pixels and, of a 1x1 window (each tile reads as many
+    pixels, its FIFO's share, `held_beats`; a wider window's first tile reads its extra rows too), the least tile
+    for each count of weight sweeps up to PARTIAL_TILE_SWEEPS (the last tile partly idle)."""
+    pixels = math.prod(op.output.type.get_shape()[1:3])
+    partial = range(1, PARTIAL_TILE_SWEEPS + 1) if _span(op) == (1, 1) else ()
+    return frozenset(t for t in range(1, pixels + 1) if pixels % t == 0) | {-(-pixels // n) for n in partial}
+
+
 def whole_pixels(op: ConvOp, f: Mapping[str, int]) -> bool:
     """Whether a beat carries every channel in and every filter out: then P such pixels side by
     side are P*C consecutive words of the stream, which is how conv_px takes them."""
@@ -570,16 +579,17 @@ class Conv(NodeKind):
 
     @staticmethod
     def buildable(op: ConvOp, factors: tuple[str, ...]) -> Callable[[Folding], bool] | None:
-        """The foldings `folding_problem` lets through (explore asks ~10^4 times: one pixel a beat
-        without tiles, conv_mac, takes every channel folding, asked of nothing more)."""
+        """The foldings `folding_problem` lets through, with tiles explore considers (`explored_tiles`: of the
+        many not dividing the output pixels, few) (explore asks ~10^4 times: one pixel a beat without tiles,
+        conv_mac, takes every channel folding, asked of nothing more)."""
         if "pixels" not in factors:
             return None  # a zero-skipping conv: one pixel per beat, any channel folding
-        at, tile = factors.index("pixels"), factors.index("tile")
+        at, tile, tiles = factors.index("pixels"), factors.index("tile"), explored_tiles(op)
 
         def buildable(folding: Folding) -> bool:
             if folding[at] == 1 and folding[tile] == 1:
                 return True
-            return folding_problem(op, dict(zip(factors, folding))) is None
+            return folding[tile] in tiles and folding_problem(op, dict(zip(factors, folding))) is None
 
         return buildable
 
@@ -600,16 +610,7 @@ class Conv(NodeKind):
             ci, co, cg, fine = folding[:4]
             return conv_multipliers(ci, co, fine, cg), conv_pixel_cycles(c, f, k, groups, folding)
 
-        pixels = math.prod(op.output.type.get_shape()[1:3])
-        # a tile not dividing the pixels only of a 1x1 window (each tile reads as many pixels, its FIFO's share,
-        # `held_beats`; a wider window's first tile reads its extra rows too) sweeping the weights few times
-        at = factors.index("tile") if "tile" in factors else None
-        partial_tiles = _span(op) == (1, 1)
-
         def sift(options: list[Folding]) -> list[Folding]:
-            if at is not None:
-                options = [o for o in options if pixels % o[at] == 0 or
-                           (partial_tiles and -(-pixels // o[at]) <= PARTIAL_TILE_SWEEPS)]
             paces = [pace(o) for o in options]
             dividing = {p for o, p in zip(options, paces) if f % o[out] == 0}
             rungs, last = set(), math.inf
