@@ -356,7 +356,7 @@ def _conv_tiled(p: Pipeline, op: df.ConvOp) -> None:
     C/CI*F/CO*ceil(K/FINE)*R MAC iterations, and R*F/CO iterations writing its pixels; then the held beats no
     window reads, dropped."""
     name = op.node_name.data
-    (*_, c), (*_, f) = op.input.type.get_shape(), op.output.type.get_shape()
+    (*_, c), (_, ho, wo, f) = op.input.type.get_shape(), op.output.type.get_shape()
     h, w, *_ = held_image(op)
     (kr, kc), _, _, _ = op.window_geometry()
     li, lo = df.kind_of(op).stream_lanes(op)
@@ -377,7 +377,10 @@ def _conv_tiled(p: Pipeline, op: df.ConvOp) -> None:
     reads = np.concatenate([s + np.arange(n) for s, n in zip(starts, loads)] +
                            [process.iterations - tail + np.arange(tail)]).astype(np.int64)
     p.read_at(process, held, reads)
-    p.write(process, p.output(op.output, lo), ((starts + loads + mac)[:, None] + _every(store)[None, :]).ravel())
+    # the last tile's pixels past the image (a tile not dividing them) write nothing
+    written = np.minimum(r, ho * wo - r * np.arange(len(starts))) * nf
+    p.write(process, p.output(op.output, lo), ((starts + loads + mac)[:, None] + _every(store)[None, :])[
+        np.arange(store)[None, :] < written[:, None]])
 
 
 def _pe_timeline(steps: np.ndarray, pixels: int, beats_per_group: int) -> tuple[np.ndarray, np.ndarray, int]:

@@ -44,6 +44,11 @@ from dfcc.kinds.window import WindowOp, conv2d
 # 0.72 -> 0.75, ResNet-50 0.60 -> 0.68 for 6-10 % more options; with 6 % ones DenseNet-121's explore took
 # 2.7 times as long and found a slower design, Lagrangian rounds being no exhaustive search)
 SIFT_RUNG = 8
+# explore's options: a weight-stationary tile not dividing the output pixels (the last tile partly idle) only where
+# it sweeps the weights at most this many times, where the divisors leave wide gaps (7x7: tiles 49 and 7 sweep once
+# and 7 times; 25, 17, 13, 10 and 9 fill in). dfcc's choice: ResNet-50 ZCU102 (16 bit) 41.5 -> 46.3 fps for explore
+# 22.5 -> 30.8 CPU s; every count (no bound) took 100 CPU s
+PARTIAL_TILE_SWEEPS = 8
 
 
 class ConvFields(WindowOp):
@@ -219,9 +224,10 @@ class ConvOp(ConvFields):
     def partial_factors(self) -> frozenset[str]:
         """`fine` need not divide KR*KC: conv.h takes ceil(KR*KC/fine) steps per window beat, the last
         one with its missing products skipped; nor, ungrouped, `coarse_out` the filters: ceil(F/coarse_out)
-        steps, the last one's missing filters skipped (a zero-skipping conv's factors still divide). The
-        kernels that take neither partly idle filter step are excluded by `folding_problem`."""
-        return frozenset({"fine", "coarse_out"}) if self.groups.value.data == 1 else frozenset({"fine"})
+        steps, the last one's missing filters skipped (a zero-skipping conv's factors still divide); nor, ungrouped,
+        `tile` the output pixels: ceil(HO*WO/tile) tiles, the last one's pixels past the image idle. The kernels
+        that take neither partly idle filter step are excluded by `folding_problem`."""
+        return frozenset({"fine", "coarse_out", "tile"}) if self.groups.value.data == 1 else frozenset({"fine"})
 
     def splits_multipliers(self, folding: Mapping[str, int] | None = None) -> bool:
         """conv.h conv_mac numbers its multipliers (lanes) as the cost model counts them when ungrouped;
@@ -303,12 +309,12 @@ def held_input_beats(op: ConvOp, lanes_in: int) -> np.ndarray:
 
 def held_beats(op: ConvOp, lanes_in: int, tile: int) -> int:
     """Depth of conv.h conv_tiled's input FIFO: a tile's share of the beats it holds (all of them for one
-    tile), what the producer writes while the MACs work on a tile."""
+    tile; a tile not dividing the output pixels: tile / pixels of them, a whole tile's), what the producer writes
+    while the MACs work on a tile."""
     h, w, *_ = held_image(op)
     _, ho, wo, _ = op.output.type.get_shape()
     c = op.input.type.get_shape()[3]
-    tiles = ho * wo // tile
-    return -(-h * w // tiles) * (c // lanes_in)
+    return -(-h * w * tile // (ho * wo)) * (c // lanes_in)
 
 
 def _tile_pixel(op: ConvOp, pixels: np.ndarray, last: bool) -> np.ndarray:
@@ -329,7 +335,9 @@ def tile_pixels_read(op: ConvOp, tile: int) -> np.ndarray:
     (`tile_through`): through the pixel of its last 1x1 window, else the last row its windows reach in the image
     (the pixels past the last tile's are read and dropped after it)."""
     _, ho, wo, _ = op.output.type.get_shape()
-    return _tile_pixel(op, np.arange(tile - 1, ho * wo, tile), last=True)
+    # each tile's last pixel (a last tile partly past the image: the image's last)
+    last = np.minimum(np.arange(tile - 1, conv_weight_sweeps(ho * wo, tile) * tile, tile), ho * wo - 1)
+    return _tile_pixel(op, last, last=True)
 
 
 def _span(op: ConvOp) -> tuple[int, int]:
@@ -393,6 +401,15 @@ def tile_buffer(op: ConvOp, lanes_in: int, tile: int) -> tuple[tuple[int, int], 
                for banks in ((kre, kce), (-(-kre // 2), kce), (kre, -(-kce // 2)))}
     banks = min(options, key=options.get)
     return (banks, *options[banks])
+
+
+def explored_tiles(op: ConvOp) -> frozenset[int]:
+    """The tiles explore considers: those dividing the output pixels and, of a 1x1 window (each tile reads as many
+    pixels, its FIFO's share, `held_beats`; a wider window's first tile reads its extra rows too), the least tile
+    for each count of weight sweeps up to PARTIAL_TILE_SWEEPS (the last tile partly idle)."""
+    pixels = math.prod(op.output.type.get_shape()[1:3])
+    partial = range(1, PARTIAL_TILE_SWEEPS + 1) if _span(op) == (1, 1) else ()
+    return frozenset(t for t in range(1, pixels + 1) if pixels % t == 0) | {-(-pixels // n) for n in partial}
 
 
 def whole_pixels(op: ConvOp, f: Mapping[str, int]) -> bool:
@@ -476,9 +493,10 @@ class Conv(NodeKind):
             instead of the window generator, a filter step's accumulators and every output for each pixel of
             the tile, each weight word swept once per tile, and its load-compute-store cycles."""
             li, lo = self.stream_lanes(op, dict(zip(factors, folding)))
-            cb, nf, kf = c // li, f // lo, -(-(kr * kc) // folding[3])
+            cb, nf, kf, tiles = c // li, f // lo, -(-(kr * kc) // folding[3]), conv_weight_sweeps(ho * wo, tile)
             # the copy task reads every input beat, the MACs those it holds (`held_image`)
-            cycles = max(h * w * cb, tiled_conv_cycles(held_h * held_w * cb, ho * wo, cb, nf * kf, nf))
+            # the last tile's pixels past the image (a tile not dividing them) take their MAC and output cycles
+            cycles = max(h * w * cb, tiled_conv_cycles(held_h * held_w * cb, tiles * tile, cb, nf * kf, nf))
             # Zhang et al. (FPGA'15): the tile's input held once (Tn x (S*Tr+K-S) x (S*Tc+K-S) words), here whole
             # rows in banks of CI words by row and column mod KRB x KCB (array partition, UG1399; tile_buffer)
             if (li, tile) not in buffers:  # explore costs many foldings of each (lanes, tile)
@@ -500,7 +518,7 @@ class Conv(NodeKind):
                 cost, cycles=cycles, depth=first_load + compute + STAGE_PIPELINE_CYCLES, fill=read / (h * w),
                 bram18=cost.bram18 - window.bram18 + buffer_bram + acc_bram + out_bram + held_bram,
                 lut=cost.lut - window_lut + buffer_lut + acc_lut + out_lut + held_lut - pixel_acc_lut,
-                weight_sweeps=conv_weight_sweeps(ho * wo, tile),
+                weight_sweeps=tiles,
                 # the last tile's MACs follow its last input rows; the first output is followed by the other tiles
                 lag=compute, drain=max(0, cycles - first_load - compute), pixel_work=0, burst=0, lead=0,
             )
@@ -561,16 +579,17 @@ class Conv(NodeKind):
 
     @staticmethod
     def buildable(op: ConvOp, factors: tuple[str, ...]) -> Callable[[Folding], bool] | None:
-        """The foldings `folding_problem` lets through (explore asks ~10^4 times: one pixel a beat
-        without tiles, conv_mac, takes every channel folding, asked of nothing more)."""
+        """The foldings `folding_problem` lets through, with tiles explore considers (`explored_tiles`: of the
+        many not dividing the output pixels, few) (explore asks ~10^4 times: one pixel a beat without tiles,
+        conv_mac, takes every channel folding, asked of nothing more)."""
         if "pixels" not in factors:
             return None  # a zero-skipping conv: one pixel per beat, any channel folding
-        at, tile = factors.index("pixels"), factors.index("tile")
+        at, tile, tiles = factors.index("pixels"), factors.index("tile"), explored_tiles(op)
 
         def buildable(folding: Folding) -> bool:
             if folding[at] == 1 and folding[tile] == 1:
                 return True
-            return folding_problem(op, dict(zip(factors, folding))) is None
+            return folding[tile] in tiles and folding_problem(op, dict(zip(factors, folding))) is None
 
         return buildable
 
@@ -651,8 +670,8 @@ class Conv(NodeKind):
         _, ho, wo, _ = op.output.type.get_shape()
         px = op.int_prop("pixels")  # the P MAC copies share each weight word: lanes per pixel, a sweep per beat
         tile = op.int_prop("tile")
-        w_arg = mac_weights(em, op, w_rom, ho * wo // (px * tile), channels=c, groups=groups, lanes_in=lanes_in // px,
-                            lanes_out=co, fine=op.int_prop("fine"), filters_outer=tile > 1)
+        w_arg = mac_weights(em, op, w_rom, conv_weight_sweeps(ho * wo // px, tile), channels=c, groups=groups,
+                            lanes_in=lanes_in // px, lanes_out=co, fine=op.int_prop("fine"), filters_outer=tile > 1)
         geom = f"dfcc::geom<{h}, {w}, {c}, {kr}, {kc}, {sr}, {sc}, {dr}, {dc}, {pt}, {pb}, {pl}, {pr}>"
         types = f"{em.elem(op.input)}, {w_rom.elem}, {b_rom.elem}, {t_acc}, {out.elem}" + mid_and_mul(op, t_acc, t_mid)
         fine = op.int_prop("fine")

@@ -181,10 +181,13 @@ def _splits(model: NodeModel, folding: tuple[int, ...]) -> bool:
 
 
 def _node_spaces(network: Network, platform: Platform, off_chip: bool | frozenset[int], spatial: bool,
-                 share: bool = True, splits: bool = False) -> list[_NodeSpace]:
+                 share: bool = True, splits: bool = False, known: dict | None = None) -> list[_NodeSpace]:
     """Every node's design points, weights in DRAM among them for every node (`off_chip` True) or for the nodes
-    in the set; with `share`, nodes of equal cost key (repeated layers) share one space, costed once."""
-    spaces, seen = [], {}
+    in the set; with `share`, nodes of equal cost key (repeated layers) share one space, costed once, and so do
+    the nodes of another network searched on the same platform with the same options, whose spaces `known`
+    holds by (cost key, weights in DRAM) and gets this network's (explore_module: the graph with skips evicted
+    is the graph as it came but for the joins)."""
+    spaces, seen = [], {} if known is None else known
     for n, model in enumerate(network.nodes):
         streams = off_chip if isinstance(off_chip, bool) else n in off_chip
         kind_key = cost_key(model.op) if share else None  # None: a node costed on its own (zero skipping)
@@ -628,7 +631,8 @@ OFF_CHIP_WEIGHTS = ("auto", True, False)  # explore's off-chip-weights option: w
 def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed: int = 0,
             progress: bool = True, off_chip_weights: bool | str = "auto", spatial: bool = False,
             share_repeated: bool = True, reserve: dict[str, float] | None = None,
-            spaces: dict[bool | frozenset[int], list[_NodeSpace]] | None = None) -> tuple[list[Choice], Totals]:
+            spaces: dict[bool | frozenset[int], list[_NodeSpace]] | None = None,
+            known: dict | None = None) -> tuple[list[Choice], Totals]:
     """The best design point found for `network` on `platform`; raises DfccError if nothing fits.
 
     With `off_chip_weights` True a conv/linear node may stream its weights from DRAM (AutoWS), within
@@ -639,7 +643,7 @@ def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed
     `reserve` (per resource) is kept out of the budget: FIFO memory beyond the costed skip FIFOs.
     `spaces`: every node's design points as _node_spaces gave them for this network, platform and options, per
     off-chip choice (a node's points depend on its geometry and formats, not on the choices written in the IR);
-    explore adds those it costs."""
+    explore adds those it costs. `known`: the points of another network's nodes (`_node_spaces`)."""
     if not 0 < utilisation <= 1:
         raise DfccError(f"explore: utilisation must be in (0, 1], got {utilisation}")
     if off_chip_weights not in OFF_CHIP_WEIGHTS or not isinstance(off_chip_weights, (bool, str)):
@@ -648,7 +652,7 @@ def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed
 
     def search(off_chip: bool | frozenset[int]) -> tuple[list[Choice], Totals]:
         return _search(network, platform, utilisation, seed, progress, off_chip, spatial, share_repeated, reserve,
-                       spaces)
+                       spaces, known)
 
     if off_chip_weights != "auto":
         return search(off_chip_weights)
@@ -738,9 +742,11 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
         raise DfccError(f"explore: evict-skips must be auto, true or false, got {evict_skips!r}")
     spaces = {} if spaces is None else spaces
 
+    known = {}  # the nodes' points by cost key: the graph with skips evicted shares all but its joins'
+
     def run(network: Network, points: dict) -> tuple[list[Choice], Totals]:
         return explore(network, platform, utilisation, seed, progress, off_chip_weights, spatial, reserve=reserve,
-                       spaces=points)
+                       spaces=points, known=known)
 
     if evict_skips is True:
         evict_paying_skips(module, platform, utilisation)
@@ -786,11 +792,12 @@ def _evicting_faster(totals: Totals, floor: int, limits: dict[str, float]) -> bo
 
 def _search(network: Network, platform: Platform, utilisation: float, seed: int, progress: bool,
             off_chip: bool | frozenset[int], spatial: bool, share_repeated: bool, reserve: dict[str, float] | None,
-            spaces: dict[bool | frozenset[int], list[_NodeSpace]]) -> tuple[list[Choice], Totals]:
+            spaces: dict[bool | frozenset[int], list[_NodeSpace]], known: dict | None = None
+            ) -> tuple[list[Choice], Totals]:
     """explore's search (module docstring, steps 1-6), weights in DRAM allowed for every node, none or those in
     the set."""
-    search = _Search(network, platform, utilisation, seed, off_chip, spatial, share_repeated, reserve,
-                     spaces.get(off_chip))
+    points = spaces.get(off_chip) or _node_spaces(network, platform, off_chip, spatial, share_repeated, known=known)
+    search = _Search(network, platform, utilisation, seed, off_chip, spatial, share_repeated, reserve, points)
     spaces[off_chip] = search.spaces
     best = search.try_target(float("inf"), BISECTION_ROUNDS * 2)
     if best is None:

@@ -362,3 +362,81 @@ def test_dual_port_banks_csim_bit_exact(bounded):
     assert ", 32, 3, 2, " in top and ", 8, 2, 3, " in top  # (tile, KRB, KCB)
     x = np.random.default_rng(9).standard_normal((1, 256, 8, 8)).astype(np.float32)
     assert np.abs(csim_equals_reference(module, [x], bounded)).max() > 0
+
+
+
+def _partial_tiles():
+    """_three_convs with tiles not dividing the output pixels: conv0 tiles of 8 of its 36 (5 tiles, the last one
+    4 pixels), conv1 of 4 of its 9 (3 tiles: 4, 4, 1), conv2 of 2 of its 9 (5 tiles)."""
+    module = parse_module(_three_convs().replace("tile = 6 :", "tile = 8 :").replace("tile = 9 :", "tile = 4 :")
+                          .replace("tile = 3 :", "tile = 2 :"))
+    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
+    return module
+
+
+def _partial_points():
+    """_points with tiles not dividing the output pixels: `one` in tiles of 5 of its 36 (8 tiles, the last one a
+    pixel), `two` (subsampled) in tiles of 2 of its 9 (5 tiles)."""
+    module = parse_module(_points().replace("tile = 4 :", "tile = 5 :").replace("tile = 3 :", "tile = 2 :"))
+    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
+    return module
+
+
+def test_partial_tiles_by_hand():
+    """conv1 in tiles of 4 of its 9 output pixels: 3 tiles, the last one's 3 pixels past the image idle but
+    timed (its loops keep R = 4 pixels): its 72 input beats, 12 x 2 x 4 x 9 = 864 MAC cycles, 12 x 4 = 48 output
+    beats: 984, 3 sweeps of its weights. Tile 0 (pixels 0-3, last in output row 1) reads through input row
+    1 x 2 - 1 + 2 = 3 (24 pixels), tile 1 (4-7) through row 5 (36), tile 2 (pixel 8) the same; its FIFO holds
+    4/9 of the 36 input pixels, 16 (2 beats each), as a dividing tile's share. conv0's tiles of 8 of 36: 5 sweeps.
+    `one` (1x1) in tiles of 5 of 36 reads 5 pixels a tile, the last one 1 (through 36), its FIFO 5 pixels."""
+    convs = _convs(_partial_tiles())
+    assert tiled_conv_cycles(72, 12, 2, 4 * 9, 4) == 984
+    conv1 = node_cost(convs["conv1"])
+    assert conv1.cycles == 984 and conv1.weight_sweeps == 3 == conv_weight_sweeps(9, 4)
+    assert list(tile_pixels_read(convs["conv1"], 4)) == [24, 36, 36] and held_beats(convs["conv1"], 4, 4) == 32
+    assert node_cost(convs["conv0"]).weight_sweeps == 5
+    one = _convs(_partial_points())["one"]
+    assert list(tile_pixels_read(one, 5)) == [5, 10, 15, 20, 25, 30, 35, 36] and held_beats(one, 2, 5) == 10
+
+
+def test_explore_takes_partial_tiles_of_point_windows_sweeping_few_times():
+    """explore's tiles: of a 1x1 window (`one`, 36 output pixels) its divisors, and where a tile sweeps the weights
+    at most PARTIAL_TILE_SWEEPS = 8 times the least tile for each count (36 / n rounded up: 8 for n = 5, 5 for
+    n = 8); of the check layer's 3x3 window (its first tile reads its extra rows) only the divisors of 196."""
+    from dfcc.kinds.conv import PARTIAL_TILE_SWEEPS
+    from dfcc.passes.explore import foldings
+
+    def tiles(conv):
+        model = describe(conv)
+        return {f[model.factors.index("tile")] for f in foldings(model, off_chip=True)}
+
+    assert PARTIAL_TILE_SWEEPS == 8
+    assert tiles(_convs(parse_module(_points()))["one"]) == {1, 2, 3, 4, 6, 9, 12, 18, 36} | {8, 5}
+    assert tiles(_convs(parse_module(CHECK_LAYER))["conv"]) == {1, 2, 4, 7, 14, 28, 49, 98, 196}
+
+
+@pytest.mark.parametrize("build", [_partial_tiles, _partial_points], ids=["3x3", "1x1"])
+def test_partial_tiles_simulation_agrees_with_the_estimate(build):
+    """The schedule of partial tiles (the last tile's idle pixels take their MAC and output iterations, writing
+    nothing) keeps the estimate's II."""
+    module = build()
+    network = Network.from_module(module)
+    estimate = network.evaluate(network.ir_choices(), respect_ir_depths=True)
+    simulated = simulate(module)
+    assert not simulated.deadlock
+    assert abs(simulated.ii - estimate.ii) <= 0.05 * estimate.ii
+
+
+@pytest.mark.parametrize("bounded", [False, True], ids=["csim", "bounded-fifos"])
+def test_partial_tiles_csim_bit_exact(bounded):
+    """Tiles not dividing the output pixels: conv0 streams its words from DRAM 5 times, conv1 half of its words
+    3 times; C simulation equals the CPU reference, also with every FIFO at its depth; and so do the 1x1 convs
+    in tiles of 5 and 2 (a subsampled input)."""
+    from dfcc.backends.hls.emit import emit_design
+
+    module = _partial_tiles()
+    top = emit_design(module).files["top.cpp"]
+    assert "dfcc::weight_reader_beats<5, 12, 8," in top and "dfcc::weight_merge<3, 36, 36>" in top
+    x = np.random.default_rng(7).standard_normal((1, 4, 6, 6)).astype(np.float32)
+    assert np.abs(csim_equals_reference(module, [x], bounded)).max() > 0
+    assert np.abs(csim_equals_reference(_partial_points(), [x], bounded)).max() > 0

@@ -148,6 +148,27 @@ def test_auto_evicts_the_skip_without_which_nothing_fits(tmp_path):
     assert np.abs(csim_equals_reference(module, [x], bounded=False)).max() > 0
 
 
+def test_auto_costs_again_only_the_nodes_eviction_changed(tmp_path, monkeypatch):
+    """evict-skips=auto searches the graph as it came, then with add_long's skip evicted (nothing fits on 6 BRAM18
+    without): the second search costs only the ring's points (every other node's cost key is unchanged, its points
+    are the first search's), and finds the design of a search of the evicted graph alone (evict-skips=true)."""
+    module, board = _skips(6, tmp_path)
+    platform = load_platform(board)
+    _, forced_choices, forced = explore_module(module.clone(), platform, progress=False, evict_skips=True)
+    costed = []
+
+    def spy(model, platform, off_chip=False, spatial=False, splits=False):
+        costed.append((model.op.node_name.data, off_chip))
+        return node_space(model, platform, off_chip, spatial, splits)
+
+    node_space = explore_pass._node_space
+    monkeypatch.setattr(explore_pass, "_node_space", spy)
+    _, choices, auto = explore_module(module, platform, progress=False)
+    assert _rings(module) == ["add_long_ddr1"]
+    assert len(costed) == len(set(costed)) and {name for name, _ in costed[-2:]} == {"add_long_ddr1"}
+    assert choices == forced_choices and auto.ii == forced.ii
+
+
 def test_auto_keeps_skips_on_chip_where_that_is_faster(tmp_path):
     """On 12 BRAM18 both FIFOs fit on chip (6 BRAM18 of the design's 9) and the design is faster than with
     add_long's ring (whose adapters' LUTs the folding then lacks): auto keeps false's design, no ring."""

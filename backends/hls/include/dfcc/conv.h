@@ -155,10 +155,15 @@ void conv_px(hls::stream<vec<T_in, P * G::C> >& in, hls::stream<vec<T_out, P * F
 template <class G>
 constexpr bool point_window() { return G::KRE == 1 && G::KCE == 1; }
 
+// Tiles of R output pixels an inference: the last one partly idle where R does not divide the pixels.
+template <class G, int R>
+constexpr int tile_count() { return (G::HO * G::WO + R - 1) / R; }
+
 // Input pixels read once tile n's are in the buffer (its last window's last pixel or row, inside the image).
 template <class G, int R>
 constexpr int tile_through(int n) {
-    const int p = n * R + R - 1, row = p / G::WO * G::SR - G::PT + G::KRE - 1;
+    const int last = n * R + R - 1 < G::HO * G::WO ? n * R + R - 1 : G::HO * G::WO - 1;  // the tile's last pixel
+    const int p = last, row = p / G::WO * G::SR - G::PT + G::KRE - 1;
     if (row < 0) return 0;
     if (row >= G::H) return G::H * G::W;
     const int col = point_window<G>() ? p % G::WO * G::SC - G::PL + 1 : G::W;
@@ -171,7 +176,7 @@ constexpr int tile_through(int n) {
 template <class G, int R, int KRB, int KCB>
 constexpr int tile_buffer_depth() {
     int most = 1;
-    for (int n = 0; n < G::HO * G::WO / R; n++) {
+    for (int n = 0; n < tile_count<G, R>(); n++) {
         const int p = n * R, row = p / G::WO * G::SR - G::PT, col = p % G::WO * G::SC - G::PL;
         const int first = row < 0 ? 0 : row >= G::H ? G::H * G::W
                           : row * G::W + (!point_window<G>() || col < 0 ? 0 : col > G::W ? G::W : col);
@@ -204,10 +209,11 @@ inline int tile_address(int row, int col) {
 // BRAM's two ports): each kernel row takes each column read from one of the row banks (KRB:1), each window
 // position its pixel from one of the column banks' reads (KCB:1). Each (pixel, filter) sum takes its products
 // in conv_mac's order (bt, then t), so the bits are conv_mac's.
-// The weights are swept HO*WO/R times per inference instead of HO*WO (a weight stream from DRAM moves R
-// times fewer bits); cycles: per tile its new input beats, R*C/CI*F/CO*ceil(K/FINE) MAC cycles, then R*F/CO
-// output beats, in turn (H*W*C/CI input beats an inference in all); the rows below the last tile's are read
-// and dropped. Ungrouped convolutions only. acc[r] is read and written back every cycle, R cycles apart:
+// The weights are swept ceil(HO*WO/R) times per inference instead of HO*WO (a weight stream from DRAM moves
+// about R times fewer bits); cycles: per tile its new input beats, R*C/CI*F/CO*ceil(K/FINE) MAC cycles, then
+// R*F/CO output beats, in turn (H*W*C/CI input beats an inference in all); the rows below the last tile's are
+// read and dropped. Where R does not divide HO*WO the last tile's pixels past the image take their cycles (the
+// loops keep their trip counts, so acc[r]'s distance stays R) and write nothing. Ungrouped convolutions only. acc[r] is read and written back every cycle, R cycles apart:
 // R must cover the adder's latency for the pipeline to keep II=1 (the DEPENDENCE pragma states there is no
 // dependence across iterations).
 template <class G, int F, int CI, int CO, int R, int KRB, int KCB, int FINE, typename T_in, typename T_w,
@@ -218,7 +224,7 @@ void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> 
     constexpr int DEPTH = tile_buffer_depth<G, R, KRB, KCB>();
     static_assert(G::C % CI == 0 && F % CO == 0, "lanes must divide the channels and the filters");
     static_assert(FINE >= 1 && FINE <= K, "FINE must be in 1..KR*KC");
-    static_assert((G::HO * G::WO) % R == 0, "R must divide the output pixels");
+    static_assert(R >= 1 && R <= G::HO * G::WO, "R must be in 1..HO*WO");
     static_assert(KRB >= 1 && KCB >= 1 && RQ * CQ <= 2, "a bank is read at most twice a cycle (two ports)");
     DFCC_HLS(ARRAY_PARTITION variable=bias cyclic factor=CO)
     vec<T_in, CI> buf[KRB][KCB][DEPTH * CB];            // the tile's input, each pixel once
@@ -232,7 +238,7 @@ void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> 
     DFCC_HLS(ARRAY_PARTITION variable=y complete dim=3)
     DFCC_HLS(ARRAY_PARTITION variable=word.data complete)
     int loaded = 0;  // input beats read so far
-    for (int n = 0; n < G::HO * G::WO / R; n++) {
+    for (int n = 0; n < tile_count<G, R>(); n++) {
         for (; loaded < tile_through<G, R>(n) * CB; loaded++) {
             DFCC_HLS(PIPELINE II=1)
             const int row = loaded / CB / G::W, col = loaded / CB % G::W;
@@ -299,7 +305,7 @@ void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> 
             vec<T_out, CO> beat;
             DFCC_HLS(ARRAY_PARTITION variable=beat.data complete)
             for (int co = 0; co < CO; co++) beat.data[co] = y[i % NF][i / NF][co];
-            out.write(beat);
+            if (n * R + i / NF < G::HO * G::WO) out.write(beat);  // the last tile's idle pixels write nothing
         }
     }
     for (int i = loaded; i < G::H * G::W * CB; i++) {  // input no window reads
@@ -333,16 +339,16 @@ void hold_input(hls::stream<vec<T, CI> >& in, hls::stream<vec<T, CI> >& out) {
 
 // Weight-stationary convolution (conv_mac_tiled, its tile buffer in KRB x KCB banks): input [H][W][C] in CI
 // lanes, output [HO][WO][F] in CO lanes, weights w[F][C][KR][KC] on chip or their words streamed from DRAM
-// HO*WO/R times (offchip.h).
+// ceil(HO*WO/R) times (offchip.h).
 // The MACs take a tile's new input rows in a burst, then compute while they read none; a FIFO of a tile's
-// share of the held input (HELD beats: held_geom's) in front of them takes what the producer writes meanwhile, so
-// the producer never waits on the tile's compute (the whole image for one tile).
+// share of the held input (HELD beats: held_geom's, R/(HO*WO) of them) in front of them takes what the producer
+// writes meanwhile, so the producer never waits on the tile's compute (the whole image for one tile).
 template <class G, int F, int CI, int CO, int R, int KRB, int KCB, int FINE, typename T_in, typename T_w,
           typename T_b, typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W>
 void conv_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
     DFCC_HLS(DATAFLOW)
     using GH = held_geom<G>;
-    constexpr int TILES = G::HO * G::WO / R, HELD = (GH::H * GH::W + TILES - 1) / TILES * (G::C / CI);
+    constexpr int HELD = (GH::H * GH::W * R + G::HO * G::WO - 1) / (G::HO * G::WO) * (G::C / CI);
     hls::stream<vec<T_in, CI> > held;
     DFCC_HLS(STREAM variable=held depth=HELD)
     DFCC_TASKS;
