@@ -15,7 +15,7 @@ from dfcc.kinds.exact_division import Divider, odd_part
 from dfcc.kinds.map import MapOp, map_kind, map_table, quotient_range
 
 # torch's hardswish and hardsigmoid as torch-mlir lowers them (MobileNetV3), and hardsigmoid's other spelling
-HARDSWISH = """
+CLAMP_X_PLUS_3 = """
     %c3 = arith.constant 3.0 : f32
     %a = arith.addf %x, %c3 : f32
     %c0 = arith.constant 0.0 : f32
@@ -23,19 +23,12 @@ HARDSWISH = """
     %lo = arith.select %lt, %c0, %a : f32
     %c6 = arith.constant 6.0 : f32
     %gt = arith.cmpf ugt, %lo, %c6 : f32
-    %hi = arith.select %gt, %c6, %lo : f32
+    %hi = arith.select %gt, %c6, %lo : f32"""  # %hi = clamp(x + 3, 0, 6)
+HARDSWISH = CLAMP_X_PLUS_3 + """
     %m = arith.mulf %x, %hi : f32
     %d6 = arith.constant 6.0 : f32
     %y = arith.divf %m, %d6 : f32"""
-HARDSIGMOID = """
-    %c3 = arith.constant 3.0 : f32
-    %a = arith.addf %x, %c3 : f32
-    %c0 = arith.constant 0.0 : f32
-    %lt = arith.cmpf ult, %a, %c0 : f32
-    %lo = arith.select %lt, %c0, %a : f32
-    %c6 = arith.constant 6.0 : f32
-    %gt = arith.cmpf ugt, %lo, %c6 : f32
-    %hi = arith.select %gt, %c6, %lo : f32
+HARDSIGMOID = CLAMP_X_PLUS_3 + """
     %d6 = arith.constant 6.0 : f32
     %y = arith.divf %hi, %d6 : f32"""
 HARDSIGMOID_AFFINE = """
