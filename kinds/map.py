@@ -294,7 +294,7 @@ class Map(NodeKind):
             base = " + ".join(base_terms) if base_terms else "0"
             cond_terms = [f"i{d} == 0" for d in bdims if d < rank - 1] + (["cb == 0"] if rank - 1 in bdims else [])
             cond = " && ".join(cond_terms) if cond_terms else "true"
-            setup.append(f"    {t_in} buf{k}[{max(size, 1)}];")
+            setup.append(f"    {t_in} buf{k}[{max(size, 1)}] = {{}};")  # value-initialised: g++ cannot see the first beat fills it
             if p_in > 1:
                 setup.append(f"    {HLS}(ARRAY_PARTITION variable=buf{k} cyclic factor={p_in})")
             if shape[-1] == c_out and c_out > 1:

@@ -165,7 +165,7 @@ class Reduce(NodeKind):
         stage = [
             f"// reduce '{name}': {kind} over dims {dims} of {'x'.join(map(str, shape))}, in stream order",
             f"static void stage_{fn}(hls::stream<dfcc::vec<{t_in}, {lanes}> >& in, hls::stream<dfcc::vec<{t_out}, {p_out}> >& out) {{",
-            f"    {t_acc} acc[{size}];",
+            f"    {t_acc} acc[{size}] = {{}};",  # value-initialised: g++ cannot see the first lane writes it before any read
             *extra,
             *heads,
             f"{ind}{HLS}(PIPELINE II=1)",

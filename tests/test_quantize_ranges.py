@@ -36,14 +36,15 @@ class TinyWeightsBigBias(torch.nn.Module):
 
 
 class NearZeroStream(torch.nn.Module):
-    """A stream scaled to ~1e-12 (format like fixed<8, -39>) into a linear with a bias."""
+    """A stream scaled to ~1e-12 (format like fixed<8, -39>) into a linear with a bias (after a tanh, so clean-up
+    cannot fold the scale into either linear's weights)."""
 
     def __init__(self):
         super().__init__()
         self.a, self.b = torch.nn.Linear(8, 8), torch.nn.Linear(8, 4)
 
     def forward(self, x):
-        return self.b(self.a(x) * 1e-12)
+        return self.b(torch.tanh(self.a(x)) * 1e-12)
 
 
 class NearZeroProducts(torch.nn.Module):
