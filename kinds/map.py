@@ -18,7 +18,7 @@ from xdsl.irdl import (
 from xdsl.traits import HasParent, IsTerminator
 from xdsl.utils.exceptions import VerifyException
 
-from dfcc.dialects.dataflow import NodeOp, StreamType, stream_type_of
+from dfcc.dialects.dataflow import FixedType, NodeOp, StreamType, stream_type_of
 from dfcc.dialects.fixed_point import cast, cast_result, fixed_of, input_codes, overflow_codes, scale2
 from dfcc.dialects.scalar_body import constant_value, evaluate_body, evaluate_op
 
@@ -510,15 +510,23 @@ def map_realisation(op: MapOp) -> tuple[str, tuple[int, int] | None]:
         p_range = None if _table_is_small(op) else quotient_range(op)
         if p_range is not None:
             return "exact", p_range
+    return ("table" if _table_input(op) is not None else "float"), None
+
+
+TABLE_INPUT_BITS = 16  # a table map's ROM has 2^w words
+
+
+def _table_input(op: MapOp) -> FixedType | None:
+    """The input format of a map a table can realise (one fixed input of at most TABLE_INPUT_BITS, no params),
+    else None."""
     x_fmt = fixed_of(op.inputs[0]) if len(op.inputs) == 1 else None
-    return ("table" if x_fmt is not None and not op.params and x_fmt.width.data <= 16 else "float"), None
+    return x_fmt if x_fmt is not None and not op.params and x_fmt.width.data <= TABLE_INPUT_BITS else None
 
 
 def _table_is_small(op: MapOp) -> bool:
     """Whether the map's table (one copy serving two lanes) takes at most one BRAM18: cheaper than dividing
     by a constant, one or two DSPs a lane (the product and the divider: 8-bit hardswish)."""
-    x_fmt = fixed_of(op.inputs[0]) if len(op.inputs) == 1 else None
-    if x_fmt is None or op.params or x_fmt.width.data > 16:
+    if (x_fmt := _table_input(op)) is None:
         return False
     # UG573: a copy of a 2^w-word table per two lanes (as `cost` counts it)
     return bram18_two_reads(stream_bits(op.output), 1 << x_fmt.width.data) <= 1
@@ -541,10 +549,10 @@ def quotient_range(op: MapOp) -> tuple[int, int] | None:
     and clamp of a hardsigmoid) round again in float64; rather than bound each, a body of one input of <= 16
     bits and no params (a table's domain) is checked: its exact codes must equal the reference's for every
     input code."""
-    x_fmt, y_fmt = (fixed_of(op.inputs[0]) if len(op.inputs) == 1 else None), fixed_of(op.output)
+    x_fmt, y_fmt = _table_input(op), fixed_of(op.output)
     if y_fmt is None or not _divides_by_non_power_of_two(op):
         return None
-    if x_fmt is None or op.params or x_fmt.width.data > 16:
+    if x_fmt is None:
         return _final_division_range(op)
     exact = exact_codes(op.body.block, input_codes(x_fmt).astype(np.int64), x_fmt.frac_bits, y_fmt.frac_bits,
                         y_fmt.rounding.data)
@@ -589,8 +597,8 @@ def _final_division_range(op: MapOp) -> tuple[int, int] | None:
 def map_table(op: MapOp) -> np.ndarray:
     """The lookup table of a one-input map: entry i = the output value (float64, on the output's
     grid) for the input whose W-bit pattern, read as an unsigned number, is i."""
-    x_fmt, y_fmt = fixed_of(op.inputs[0]) if len(op.inputs) == 1 else None, fixed_of(op.output)
-    if x_fmt is None or y_fmt is None or op.params or x_fmt.width.data > 16:
+    x_fmt, y_fmt = _table_input(op), fixed_of(op.output)
+    if x_fmt is None or y_fmt is None:
         raise DfccError(f"map '{op.node_name.data}' is not a table map (needs one fixed input of <= 16 bits, "
                         "no params and a fixed output)")
     values = scale2(input_codes(x_fmt), -x_fmt.frac_bits)

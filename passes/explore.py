@@ -583,7 +583,7 @@ class _Search:
 
     def _spent(self, totals: Totals) -> float:
         """A design's resources as shares of the budget, summed."""
-        return float(np.sum(self.used(totals)[:-1] / self.limit_vec[:-1]))
+        return float(np.sum(self.over(totals)[:-1]))
 
     def _lane_rows(self, n: int, target: float, score: np.ndarray) -> list[int]:
         """Node `n`'s rows within `target`, the cheapest row of each folding, cheapest first."""
