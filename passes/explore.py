@@ -184,14 +184,14 @@ def _node_spaces(network: Network, platform: Platform, off_chip: bool | frozense
                  share: bool = True, splits: bool = False, known: dict | None = None) -> list[_NodeSpace]:
     """Every node's design points, weights in DRAM among them for every node (`off_chip` True) or for the nodes
     in the set; with `share`, nodes of equal cost key (repeated layers) share one space, costed once, and so do
-    the nodes of another network searched on the same platform with the same options, whose spaces `known`
-    holds by (cost key, weights in DRAM) and gets this network's (explore_module: the graph with skips evicted
-    is the graph as it came but for the joins)."""
+    the nodes of other networks whose spaces `known` holds by everything a space depends on (cost key, weights in
+    DRAM, spatial, splits, platform) and gets this network's (explore_module: the graph with skips evicted is the
+    graph as it came but for the joins)."""
     spaces, seen = [], {} if known is None else known
     for n, model in enumerate(network.nodes):
         streams = off_chip if isinstance(off_chip, bool) else n in off_chip
         kind_key = cost_key(model.op) if share else None  # None: a node costed on its own (zero skipping)
-        key = None if kind_key is None else (kind_key, streams)
+        key = None if kind_key is None else (kind_key, streams, spatial, splits, platform)
         space = seen.get(key) if key is not None else None
         if space is None:
             space = _node_space(model, platform, streams, spatial, splits)
