@@ -3,7 +3,8 @@ choose every node's folding for the highest throughput that fits the platform, a
 skip-connection FIFOs.
 
 With `off-chip-weights=true` a node's weights may also stream from DRAM, within utilisation x the board's
-off-chip bandwidth at the target II: the search places whole memories (BRAM, URAM, LUTRAM or DRAM), and a
+off-chip bandwidth at the II the design reaches (a design faster than its target moves its bits in fewer
+cycles: ResNet-50 on a ZCU102 took 94 % of it at the target's budget): the search places whole memories (BRAM, URAM, LUTRAM or DRAM), and a
 target whose rounds do not fit gets its weight memories re-placed at the same foldings, each split by depth
 at any percent (AutoWS; passes/spill.py place_weights). `auto` (the default) searches with every weight on
 chip first, then, where the HLS backend builds streamed weights (fixed-point dense conv and linear nodes only,
@@ -289,8 +290,12 @@ class _Search:
         return other
 
     def set_target(self, target: float) -> None:
-        self.limit_vec[-1] = min(max(self.utilisation * self.platform.bandwidth_bits_per_cycle * target, 1e-9), 1e30)
+        self.limit_vec[-1] = self.traffic_limit(target)
         self.evaluations = 0
+
+    def traffic_limit(self, ii: float) -> float:
+        """Off-chip bits per inference a design at `ii` may move: utilisation x the board's bandwidth x `ii`."""
+        return min(max(self.utilisation * self.platform.bandwidth_bits_per_cycle * ii, 1e-9), 1e30)
 
     def floor(self) -> int:
         """No folding makes the pipeline faster than its slowest node at that node's fastest."""
@@ -403,7 +408,11 @@ class _Search:
         return np.array([totals.resource(k) for k in RESOURCES] + [totals.offchip_bits], dtype=np.float64)
 
     def over(self, totals: Totals) -> np.ndarray:
-        return self.used(totals) / self.limit_vec
+        """Each resource's use as a share of its budget, then the off-chip traffic's of the bandwidth budget at the
+        II the design reaches (not the target's: a design faster than its target moves its bits in fewer cycles)."""
+        limits = self.limit_vec.copy()
+        limits[-1] = self.traffic_limit(totals.ii)
+        return self.used(totals) / limits
 
     def try_target(self, target: float, rounds: int) -> tuple[list[Choice], Totals] | None:
         self.set_target(target)
@@ -425,8 +434,9 @@ class _Search:
             # what has room to spare
             step = STEP / np.sqrt(k + 1)
             weights = weights * np.exp(step * np.clip(ratio - 1.0, -0.5, 1.0))
-        if self.off_chip:  # the best round's foldings with their weight memories re-placed (passes/spill.py)
-            limits = {**self.limits, "offchip_bits": self.limit_vec[-1]}
+        if self.off_chip:  # the best round's foldings with their weight memories re-placed (passes/spill.py), their
+            # traffic within the budget at the II those foldings reach (no stage's cycles depend on its weights' place)
+            limits = {**self.limits, "offchip_bits": self.traffic_limit(self.evaluate(best[1]).compute_ii)}
             placed = place_weights(self.network, best[1], self.evaluate(best[1]), limits, self.platform)
             if placed is not None:
                 return placed
@@ -636,7 +646,7 @@ def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed
     """The best design point found for `network` on `platform`; raises DfccError if nothing fits.
 
     With `off_chip_weights` True a conv/linear node may stream its weights from DRAM (AutoWS), within
-    utilisation x the platform's off-chip bandwidth at the target II; with "auto" only where that wins
+    utilisation x the platform's off-chip bandwidth at the design's II; with "auto" only where that wins
     (`_streams_faster`), False never. With `spatial` the nodes
     that can (graph inputs, dense convs, maps, pools, forks) may take more than one pixel per beat (`pixels`).
     `share_repeated=False` costs every node on its own, not once per repeated layer (same answer, slower).
@@ -821,7 +831,7 @@ def _split_below(search: _Search, choices: list[Choice], totals: Totals) -> tupl
     from the targets below its II that `search` did not prove infeasible (module docstring, step 5), else None.
     Splits are not in every search's points: only the repair takes them, and with them DenseNet-121's search
     took twice as long."""
-    over = search.over(totals)[:len(RESOURCES)]  # not the bandwidth: its limit is the last target tried's
+    over = search.over(totals)[:len(RESOURCES)]
     if over[RESOURCES.index("dsp")] < over.max():
         return None
     below = [t for t in search.targets() if search.proven_infeasible < t < totals.ii][-POLISH_TARGETS:]
