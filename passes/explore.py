@@ -281,6 +281,7 @@ class _Search:
         # designs evaluated (shared by `with_rule`): rounds often pick a design again (DenseNet-121: 257 of 686)
         self.evaluated: dict[tuple[tuple[Choice, ...], bool], Totals] = {}
         self.slow_converters: dict[tuple[float, bytes], tuple[list[Converter], list[int] | None]] = {}
+        self.placements: dict = {}  # place_weights' places of each node, costed once for every target
 
     def with_rule(self, cheaper_end: bool) -> _Search:
         """This search under the other fit_lanes rule: the same stacked points, its own evaluation state."""
@@ -437,7 +438,7 @@ class _Search:
         if self.off_chip:  # the best round's foldings with their weight memories re-placed (passes/spill.py), their
             # traffic within the budget at the II those foldings reach (no stage's cycles depend on its weights' place)
             limits = {**self.limits, "offchip_bits": self.traffic_limit(self.evaluate(best[1]).compute_ii)}
-            placed = place_weights(self.network, best[1], self.evaluate(best[1]), limits, self.platform)
+            placed = place_weights(self.network, best[1], self.evaluate(best[1]), limits, self.platform, self.placements)
             if placed is not None:
                 return placed
         return self.repair(target, best[1])
@@ -450,7 +451,11 @@ class _Search:
         current = np.array([self.starts[n] + space.choices.index(c) for n, (space, c) in enumerate(zip(self.spaces, picks))])
         nodes_used = self.all_usage[current].sum(axis=0)
         movable = np.flatnonzero(self.all_cycles <= target)  # the rows a node may move to
-        usage, row_node = self.all_usage[movable], self.row_node[movable]
+        row_node = self.row_node[movable]
+        # what each movable row would change of every resource (a column per row), kept up to date a node at a time
+        columns = np.ascontiguousarray(self.all_usage[movable].T)
+        delta = columns - self.all_usage[current][row_node].T
+        bounds = np.searchsorted(row_node, np.arange(len(self.spaces) + 1))  # each node's movable rows
         extra = None  # resources outside the nodes (FIFOs), from the last full evaluation
         seen = set()
         for step in range(REPAIR_STEPS):
@@ -472,13 +477,15 @@ class _Search:
             room = np.maximum(self.limit_vec - ratio * self.limit_vec, 0.0) + 1e-9
             room[r] = np.inf
             # every node's every point at once: what it frees of r per use of the others' room
-            delta = usage - self.all_usage[current][row_node]
-            gain = -delta[:, r] / self.limit_vec[r]
-            spend = _weighted_sum(np.maximum(delta, 0.0).T, 1.0 / room)
+            gain = -delta[r] / self.limit_vec[r]
+            spend = _weighted_sum(np.maximum(delta, 0.0), 1.0 / room)
             value = np.where(gain > 0, gain / (spend + 1e-6), -1.0)
             # moves that keep every other resource within its room first: a node with a continuum of points
             # (weights spilled in steps) must not jump past the budget of the resource it trades into
-            within = np.where(np.all(delta <= room, axis=1), value, -1.0)
+            fits = delta[0] <= room[0]
+            for column, limit in zip(delta[1:], room[1:]):
+                fits &= column <= limit
+            within = np.where(fits, value, -1.0)
             if within.max() > 0:
                 value = within
             pick = self._best_move(value, movable, row_node, target, current)
@@ -487,6 +494,8 @@ class _Search:
             best, n = movable[pick], row_node[pick]
             nodes_used = nodes_used + self.all_usage[best] - self.all_usage[current[n]]
             current[n] = best
+            rows = slice(bounds[n], bounds[n + 1])
+            delta[:, rows] = columns[:, rows] - self.all_usage[best][:, None]
         return None
 
     def _best_move(self, value: np.ndarray, movable: np.ndarray, row_node: np.ndarray, target: float,
