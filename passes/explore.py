@@ -3,7 +3,8 @@ choose every node's folding for the highest throughput that fits the platform, a
 skip-connection FIFOs.
 
 With `off-chip-weights=true` a node's weights may also stream from DRAM, within utilisation x the board's
-off-chip bandwidth at the target II: the search places whole memories (BRAM, URAM, LUTRAM or DRAM), and a
+off-chip bandwidth at the II the design reaches (a design faster than its target moves its bits in fewer
+cycles: ResNet-50 on a ZCU102 took 94 % of it at the target's budget): the search places whole memories (BRAM, URAM, LUTRAM or DRAM), and a
 target whose rounds do not fit gets its weight memories re-placed at the same foldings, each split by depth
 at any percent (AutoWS; passes/spill.py place_weights). `auto` (the default) searches with every weight on
 chip first, then, where the HLS backend builds streamed weights (fixed-point dense conv and linear nodes only,
@@ -184,14 +185,14 @@ def _node_spaces(network: Network, platform: Platform, off_chip: bool | frozense
                  share: bool = True, splits: bool = False, known: dict | None = None) -> list[_NodeSpace]:
     """Every node's design points, weights in DRAM among them for every node (`off_chip` True) or for the nodes
     in the set; with `share`, nodes of equal cost key (repeated layers) share one space, costed once, and so do
-    the nodes of another network searched on the same platform with the same options, whose spaces `known`
-    holds by (cost key, weights in DRAM) and gets this network's (explore_module: the graph with skips evicted
-    is the graph as it came but for the joins)."""
+    the nodes of other networks whose spaces `known` holds by everything a space depends on (cost key, weights in
+    DRAM, spatial, splits, platform) and gets this network's (explore_module: the graph with skips evicted is the
+    graph as it came but for the joins)."""
     spaces, seen = [], {} if known is None else known
     for n, model in enumerate(network.nodes):
         streams = off_chip if isinstance(off_chip, bool) else n in off_chip
         kind_key = cost_key(model.op) if share else None  # None: a node costed on its own (zero skipping)
-        key = None if kind_key is None else (kind_key, streams)
+        key = None if kind_key is None else (kind_key, streams, spatial, splits, platform)
         space = seen.get(key) if key is not None else None
         if space is None:
             space = _node_space(model, platform, streams, spatial, splits)
@@ -280,6 +281,7 @@ class _Search:
         # designs evaluated (shared by `with_rule`): rounds often pick a design again (DenseNet-121: 257 of 686)
         self.evaluated: dict[tuple[tuple[Choice, ...], bool], Totals] = {}
         self.slow_converters: dict[tuple[float, bytes], tuple[list[Converter], list[int] | None]] = {}
+        self.placements: dict = {}  # place_weights' places of each node, costed once for every target
 
     def with_rule(self, cheaper_end: bool) -> _Search:
         """This search under the other fit_lanes rule: the same stacked points, its own evaluation state."""
@@ -289,8 +291,12 @@ class _Search:
         return other
 
     def set_target(self, target: float) -> None:
-        self.limit_vec[-1] = min(max(self.utilisation * self.platform.bandwidth_bits_per_cycle * target, 1e-9), 1e30)
+        self.limit_vec[-1] = self.traffic_limit(target)
         self.evaluations = 0
+
+    def traffic_limit(self, ii: float) -> float:
+        """Off-chip bits per inference a design at `ii` may move: utilisation x the board's bandwidth x `ii`."""
+        return min(max(self.utilisation * self.platform.bandwidth_bits_per_cycle * ii, 1e-9), 1e30)
 
     def floor(self) -> int:
         """No folding makes the pipeline faster than its slowest node at that node's fastest."""
@@ -403,7 +409,11 @@ class _Search:
         return np.array([totals.resource(k) for k in RESOURCES] + [totals.offchip_bits], dtype=np.float64)
 
     def over(self, totals: Totals) -> np.ndarray:
-        return self.used(totals) / self.limit_vec
+        """Each resource's use as a share of its budget, then the off-chip traffic's of the bandwidth budget at the
+        II the design reaches (not the target's: a design faster than its target moves its bits in fewer cycles)."""
+        limits = self.limit_vec.copy()
+        limits[-1] = self.traffic_limit(totals.ii)
+        return self.used(totals) / limits
 
     def try_target(self, target: float, rounds: int) -> tuple[list[Choice], Totals] | None:
         self.set_target(target)
@@ -425,9 +435,10 @@ class _Search:
             # what has room to spare
             step = STEP / np.sqrt(k + 1)
             weights = weights * np.exp(step * np.clip(ratio - 1.0, -0.5, 1.0))
-        if self.off_chip:  # the best round's foldings with their weight memories re-placed (passes/spill.py)
-            limits = {**self.limits, "offchip_bits": self.limit_vec[-1]}
-            placed = place_weights(self.network, best[1], self.evaluate(best[1]), limits, self.platform)
+        if self.off_chip:  # the best round's foldings with their weight memories re-placed (passes/spill.py), their
+            # traffic within the budget at the II those foldings reach (no stage's cycles depend on its weights' place)
+            limits = {**self.limits, "offchip_bits": self.traffic_limit(self.evaluate(best[1]).compute_ii)}
+            placed = place_weights(self.network, best[1], self.evaluate(best[1]), limits, self.platform, self.placements)
             if placed is not None:
                 return placed
         return self.repair(target, best[1])
@@ -440,7 +451,11 @@ class _Search:
         current = np.array([self.starts[n] + space.choices.index(c) for n, (space, c) in enumerate(zip(self.spaces, picks))])
         nodes_used = self.all_usage[current].sum(axis=0)
         movable = np.flatnonzero(self.all_cycles <= target)  # the rows a node may move to
-        usage, row_node = self.all_usage[movable], self.row_node[movable]
+        row_node = self.row_node[movable]
+        # what each movable row would change of every resource (a column per row), kept up to date a node at a time
+        columns = np.ascontiguousarray(self.all_usage[movable].T)
+        delta = columns - self.all_usage[current][row_node].T
+        bounds = np.searchsorted(row_node, np.arange(len(self.spaces) + 1))  # each node's movable rows
         extra = None  # resources outside the nodes (FIFOs), from the last full evaluation
         seen = set()
         for step in range(REPAIR_STEPS):
@@ -462,13 +477,15 @@ class _Search:
             room = np.maximum(self.limit_vec - ratio * self.limit_vec, 0.0) + 1e-9
             room[r] = np.inf
             # every node's every point at once: what it frees of r per use of the others' room
-            delta = usage - self.all_usage[current][row_node]
-            gain = -delta[:, r] / self.limit_vec[r]
-            spend = _weighted_sum(np.maximum(delta, 0.0).T, 1.0 / room)
+            gain = -delta[r] / self.limit_vec[r]
+            spend = _weighted_sum(np.maximum(delta, 0.0), 1.0 / room)
             value = np.where(gain > 0, gain / (spend + 1e-6), -1.0)
             # moves that keep every other resource within its room first: a node with a continuum of points
             # (weights spilled in steps) must not jump past the budget of the resource it trades into
-            within = np.where(np.all(delta <= room, axis=1), value, -1.0)
+            fits = delta[0] <= room[0]
+            for column, limit in zip(delta[1:], room[1:]):
+                fits &= column <= limit
+            within = np.where(fits, value, -1.0)
             if within.max() > 0:
                 value = within
             pick = self._best_move(value, movable, row_node, target, current)
@@ -477,6 +494,8 @@ class _Search:
             best, n = movable[pick], row_node[pick]
             nodes_used = nodes_used + self.all_usage[best] - self.all_usage[current[n]]
             current[n] = best
+            rows = slice(bounds[n], bounds[n + 1])
+            delta[:, rows] = columns[:, rows] - self.all_usage[best][:, None]
         return None
 
     def _best_move(self, value: np.ndarray, movable: np.ndarray, row_node: np.ndarray, target: float,
@@ -636,7 +655,7 @@ def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed
     """The best design point found for `network` on `platform`; raises DfccError if nothing fits.
 
     With `off_chip_weights` True a conv/linear node may stream its weights from DRAM (AutoWS), within
-    utilisation x the platform's off-chip bandwidth at the target II; with "auto" only where that wins
+    utilisation x the platform's off-chip bandwidth at the design's II; with "auto" only where that wins
     (`_streams_faster`), False never. With `spatial` the nodes
     that can (graph inputs, dense convs, maps, pools, forks) may take more than one pixel per beat (`pixels`).
     `share_repeated=False` costs every node on its own, not once per repeated layer (same answer, slower).
@@ -821,7 +840,7 @@ def _split_below(search: _Search, choices: list[Choice], totals: Totals) -> tupl
     from the targets below its II that `search` did not prove infeasible (module docstring, step 5), else None.
     Splits are not in every search's points: only the repair takes them, and with them DenseNet-121's search
     took twice as long."""
-    over = search.over(totals)[:len(RESOURCES)]  # not the bandwidth: its limit is the last target tried's
+    over = search.over(totals)[:len(RESOURCES)]
     if over[RESOURCES.index("dsp")] < over.max():
         return None
     below = [t for t in search.targets() if search.proven_infeasible < t < totals.ii][-POLISH_TARGETS:]

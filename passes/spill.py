@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from xdsl.context import Context
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr, i64
 from xdsl.ir import Operation, SSAValue
@@ -178,46 +180,64 @@ def _places(model: NodeModel, folding: tuple[int, ...], mult: str, platform: Pla
 
 
 def place_weights(network: Network, choices: list[Choice], totals: Totals, limits: dict[str, float],
-                  platform: Platform) -> tuple[list[Choice], Totals] | None:
+                  platform: Platform, known: dict | None = None) -> tuple[list[Choice], Totals] | None:
     """The same foldings with weight memories moved between BRAM, URAM, LUTRAM and DRAM until BRAM18, URAM,
     LUT and off-chip bits per inference are within `limits` (None if no sequence of moves gets there).
 
     AutoWS's greedy, with every memory a move may trade into: each move frees the most of what is over
     budget per share of the room it takes in the others, and never takes more than that room. The folding
-    and multipliers stay, so the DSPs, the FIFOs and the lane converters do too."""
+    and multipliers stay, so the DSPs, the FIFOs and the lane converters do too. `known` holds each node's places
+    as earlier calls on this network and platform costed them (explore's search calls it once a target)."""
+    known = {} if known is None else known
     current, costs = list(choices), list(totals.costs)
     used = {k: float(getattr(totals, k)) for k in PLACED}
     weighted = [i for i, m in enumerate(network.nodes) if m.has_weights]
     # depth splits (~100 points a node) are not costed where none can be the move: with the DRAM traffic at its
     # limit and every memory whole, a split either adds traffic (from on chip) or frees no on-chip memory (from DRAM)
     splits = used["offchip_bits"] != limits["offchip_bits"] or any(current[i][3] < 100 for i in weighted)
-    places = {i: _places(network.nodes[i], current[i][0], current[i][2], platform, splits) for i in weighted}
+    # every node's every place as one row (what it would use there), so a move's choice is one numpy step
+    moves, rows, owner = [], [], []
+    for i in weighted:
+        folding, _, mult, _ = current[i]
+        key = (i, folding, mult, splits)
+        if key not in known:
+            placed = [((folding, memory, mult, on_chip), network.nodes[i].cost(folding, memory, mult, on_chip))
+                      for memory, on_chip in _places(network.nodes[i], folding, mult, platform, splits)]
+            known[key] = placed, np.array([[getattr(cost, k) for k in PLACED] for _, cost in placed], dtype=np.float64)
+        moves += known[key][0]
+        rows.append(known[key][1])
+        owner += [i] * len(known[key][0])
+    after_use = np.concatenate(rows) if rows else np.zeros((0, len(PLACED)))
+    owner = np.array(owner, dtype=np.intp)
+    now = np.array([[getattr(cost, k) for k in PLACED] for cost in costs], dtype=np.float64).reshape(-1, len(PLACED))
     while True:
         over = [k for k in PLACED if used[k] > limits[k]]
         if not over:
             break
         room = {k: limits[k] - used[k] for k in PLACED if k not in over}
-        best = None  # (value, node, choice, cost)
-        for i in weighted:
-            folding, _, mult, _ = current[i]
-            for memory, on_chip in places[i]:
-                after = network.nodes[i].cost(folding, memory, mult, on_chip)
-                delta = {k: getattr(after, k) - getattr(costs[i], k) for k in PLACED}
-                if any(delta[k] > room[k] for k in room):
-                    continue
-                # freeing more than is over counts no more: the least move that fits wins over a bigger one
-                gain = sum(min(-delta[k], used[k] - limits[k]) / max(limits[k], 1e-9) for k in over)
-                if gain <= 0:
-                    continue
-                value = gain / (sum(max(delta[k], 0) / max(room[k], 1e-9) for k in room) + 1e-9)
-                if best is None or value > best[0]:
-                    best = (value, i, (folding, memory, mult, on_chip), after)
-        if best is None:
+        delta = after_use - now[owner]
+        # the sums in the order of PLACED, as the greedy states them: a move within the room, freeing what is over
+        # (freeing more than is over counts no more: the least move that fits wins over a bigger one) per share
+        # of the room it takes
+        gain = np.zeros(len(owner))
+        for k in over:
+            j = PLACED.index(k)
+            gain = gain + np.minimum(-delta[:, j], used[k] - limits[k]) / max(limits[k], 1e-9)
+        spend = np.zeros(len(owner))
+        fits = gain > 0
+        for k in room:
+            j = PLACED.index(k)
+            fits &= delta[:, j] <= room[k]
+            spend = spend + np.maximum(delta[:, j], 0.0) / max(room[k], 1e-9)
+        if not fits.any():
             return None
-        _, i, current[i], after = best
+        value = np.where(fits, gain / (spend + 1e-9), -np.inf)
+        best = int(np.argmax(value))  # the first of equals
+        i, (current[i], after) = int(owner[best]), moves[best]
         for k in PLACED:
             used[k] += getattr(after, k) - getattr(costs[i], k)
         costs[i] = after
+        now[i] = after_use[best]
     placed = network.evaluate(current, max_bits_per_cycle=platform.bandwidth_bits_per_cycle, fifo_limits=limits)
     fits = not placed.overshoot({k: limits[k] for k in RESOURCES}) and placed.offchip_bits <= limits["offchip_bits"]
     return (current, placed) if fits else None

@@ -18,7 +18,7 @@ from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context, parse_module
 from dfcc.hardware.platforms import load_platform
 from dfcc.kinds.cost import cost_key, node_cost
-from dfcc.passes.explore import Explore, _Search, apply_design, explore, foldings
+from dfcc.passes.explore import Explore, _Search, _node_spaces, apply_design, explore, foldings
 from dfcc.passes.registry import get_pass
 from dfcc.driver.pipeline import parse_pipeline
 
@@ -323,6 +323,25 @@ def test_repeated_layers_share_costs_without_changing_the_design(resnet_small_te
                     assert all(m.cost(folding, memory, mult) == first.cost(folding, memory, mult) for m in others)
     zcu102 = load_platform("zcu102")
     assert explore(network, zcu102, progress=False) == explore(network, zcu102, progress=False, share_repeated=False)
+
+
+def test_known_spaces_are_reused_only_for_the_same_platform_and_options(resnet_small_text):
+    """A space `known` holds is one costed for the same platform, spatial and splits: the ZCU102's (no URAM) is not
+    a U250's (weights in URAM among its points), a space without spatial parallelism not one with it."""
+    network = Network.from_module(parse_module(resnet_small_text))
+    zcu102, u250 = load_platform("zcu102"), load_platform("u250")
+
+    def points(spaces):
+        return [space.choices for space in spaces]
+
+    known: dict = {}
+    first = _node_spaces(network, zcu102, False, False, known=known)
+    assert points(_node_spaces(network, zcu102, False, False, known=known)) == points(first)
+    for platform, spatial, splits in ((u250, False, False), (zcu102, True, False), (zcu102, False, True)):
+        fresh = _node_spaces(network, platform, False, spatial, splits=splits)
+        assert points(_node_spaces(network, platform, False, spatial, splits=splits, known=known)) == points(fresh)
+        assert points(fresh) != points(first)
+    assert any(c[1] == "uram" for space in _node_spaces(network, u250, False, False, known=known) for c in space.choices)
 
 
 def _attention_layers(layers: int = 2, tokens: int = 8, width: int = 16, heads: int = 2):

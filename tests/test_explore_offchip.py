@@ -184,3 +184,20 @@ def test_auto_keeps_skips_on_chip_where_that_is_faster(tmp_path):
 def test_evict_skips_option_is_checked():
     with pytest.raises(DfccError, match="evict-skips must be auto, true or false, got 'often'"):
         explore_module(_quantized(_conv(channels=4)), load_platform("zcu102"), progress=False, evict_skips="often")
+
+
+def test_traffic_budget_is_at_the_ii_the_design_reaches(small_board):
+    """The off-chip budget is 0.9 x 20 Gbps / 100 MHz = 180 bits a cycle of the II a design reaches, not of the
+    target it was searched at: a design ten times faster than its target may move a tenth of the bits."""
+    network = Network.from_module(_quantized(_conv()))
+    board = load_platform(small_board)
+    search = explore_pass._Search(network, board, 0.9, 0, off_chip=True)
+    choices = [(c.choices[0][0], "off_chip" if network.nodes[n].has_weights else "bram", "dsp", 100)
+               for n, c in enumerate(search.spaces)]
+    totals = search.evaluate(choices)
+    assert totals.offchip_bits > 0
+    search.set_target(10 * totals.ii)
+    assert search.over(totals)[-1] == pytest.approx(totals.offchip_bits / (180 * totals.ii))
+    for off_chip in (True, "auto"):
+        _, design = explore(network, board, progress=False, off_chip_weights=off_chip)
+        assert design.offchip_bits <= 180 * design.ii
