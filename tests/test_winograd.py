@@ -260,3 +260,24 @@ def test_explore_picks_winograd_and_its_design_is_exact():
     assert abs(simulated.ii - estimate.ii) <= 0.05 * estimate.ii
     x = np.random.default_rng(5).standard_normal((1, 16, 12, 15)).astype(np.float32)
     assert np.abs(csim_equals_reference(module, [x], bounded=True)).max() > 0
+
+
+@pytest.mark.slow
+def test_unet_at_16_bits_takes_winograd_and_stays_exact():
+    """The bundled U-Net at 16 bits on a ZCU102 (DSP-bound, its 3x3 convs dominating): explore gives most of its
+    convs Winograd; the estimate's II is the simulation's (2,048 cycles when measured), the first-inference latency
+    within 10 %, and the C simulation, also at explore's FIFO depths, equals the CPU reference bit for bit."""
+    pytest.importorskip("torch_mlir.fx")
+    from dfcc.backends.estimate import Estimate
+    from tests.test_csim import compiled
+
+    module = compiled("unet", "lower-to-dataflow,quantize{weight-bits=16 act-bits=16},explore{platform=zcu102}")
+    assert sum(op.int_prop("winograd") == 2 for op in _convs(module).values()) >= 5
+    simulated, estimate = simulate(module), Estimate.of_module(module).totals
+    assert not simulated.deadlock
+    assert abs(estimate.ii - simulated.ii) <= 0.05 * simulated.ii
+    assert abs(estimate.latency_cycles - simulated.latency) <= 0.10 * simulated.latency
+    source = next(op for op in module.walk() if op.name == "dataflow.source")
+    x = np.random.default_rng(0).standard_normal(source.operands[0].type.get_shape()).astype(np.float32)
+    for bounded in (False, True):
+        assert np.abs(csim_equals_reference(module, [x], bounded)).max() > 0
