@@ -31,7 +31,7 @@ from dfcc.kinds.cost import (
     sliding_window_cost, stream_bits, weight_bits,
 )
 from dfcc.kinds.hls_mac import mac_types, mid_and_mul, winograd_fx
-from dfcc.kinds.hls_types import Fx, fx_of
+from dfcc.kinds.hls_types import Fx, format_fx, fx_of
 from dfcc.kinds.ddr_fifo import DramBuffer, ring_adapters
 from dfcc.kinds.hls_offchip import mac_weights
 from dfcc.kinds.registry import NodeKind, register
@@ -558,10 +558,12 @@ class Conv(NodeKind):
             return sliding_window_cost(h, w, c, kr_span, kc_span + (px - 1) * sc, (pt, pb, pl, pr), d_bits, ci, cg,
                                        line_buffer_on_chip=not evicted)
 
-        # Winograd's operand widths (V, U) and accumulator width (M), as conv.h conv_mac_wino types them
-        fixed_in = fixed_of(op.input)
-        v_fx, u_fx, m_fx = winograd_fx(Fx(d_bits, d_bits, fixed_in is None or fixed_in.is_signed),
-                                       Fx(w_bits, w_bits), c * kr) if factors[-1] == "winograd" else (None,) * 3
+        # Winograd's operand widths (V, U) and accumulator width (M), as conv.h conv_mac_wino types them (the
+        # weights' ROM type: their format's, kinds/hls_mac.py mac_types)
+        fixed_in, w_format = fixed_of(op.input), getattr(op.weights.owner, "format", None)
+        v_fx, u_fx, m_fx = winograd_fx(fx_of(fixed_in) if fixed_in else Fx(d_bits, d_bits),
+                                       format_fx(w_format) or Fx(w_bits, w_bits), c * kr) \
+            if factors[-1] == "winograd" else (None,) * 3
 
         # per (input lanes, tile): the tile buffer's cost and the input pixels read when the first tile's MACs start
         buffers: dict[tuple[int, int], tuple[tuple[int, int], int]] = {}

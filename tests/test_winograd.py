@@ -168,6 +168,9 @@ def test_winograd_cost_by_hand():
     d1, w1 = node_cost(direct["conv1"]), node_cost(wino["conv1"])
     assert (d1.offchip_bits, w1.offchip_bits) == (2 * 4 * 8 * 9 * 16 * 15, 2 * 4 * 8 * 9 * 16 * 9) == (138_240, 82_944)
     assert (d1.cycles, w1.cycles) == (35, 40)
+    # in fabric each multiplier is V x U at the kernel's widths: 17 x 18 for conv0's signed input, 18 x 18 for
+    # conv1's unsigned one (after the ReLU)
+    assert (w0.mult_lut, w1.mult_lut) == (32 * 17 * 18, 384 * 18 * 18)
     # and the transforms' logic on top of the MACs
     assert w0.lut > d0.lut + 1224
 
