@@ -33,6 +33,7 @@ from dfcc.dialects.dataflow import NodeOp
 from dfcc.errors import DfccError
 from dfcc.kinds.conv import (
     beat_steps, channel_folding, held_beats, held_image, held_input_beats, mac_filters, tile_pixels_read, window_depth,
+    winograd_geometry, winograd_pairs,
 )
 from dfcc.kinds.linear import linear_rows
 from dfcc.kinds.map import iteration_grid, padded_shape
@@ -214,12 +215,13 @@ def _sink(p: Pipeline, op: df.SinkOp) -> None:
 
 
 def _sliding_window(p: Pipeline, op: WindowOp, lanes: int, source: Channel | None = None,
-                    depth: int = HLS_DEFAULT_DEPTH) -> Channel:
+                    depth: int = HLS_DEFAULT_DEPTH, geometry=None) -> Channel:
     """window.h: walks the padded input (HP x WP x C/P iterations), reads inside the image, emits a
-    window at every origin on the stride grid into a stream `depth` deep; it reads `source`, else the node's input."""
+    window at every origin on the stride grid into a stream `depth` deep; it reads `source`, else the node's input;
+    `geometry` (kernel, stride, dilation, pads) replaces the op's (conv.h conv_wino's walk)."""
     name = op.node_name.data
     _, h, w, c = op.input.type.get_shape()
-    (kr, kc), (sr, sc), (dr, dc), (pt, pb, pl, pr) = op.window_geometry()
+    (kr, kc), (sr, sc), (dr, dc), (pt, pb, pl, pr) = geometry or op.window_geometry()
     hp, wp, cb = h + pt + pb, w + pl + pr, c // lanes
     kre, kce = dr * (kr - 1) + 1, dc * (kc - 1) + 1
     x = source or p.read(op.input, lanes, name)
@@ -286,6 +288,9 @@ def _conv(p: Pipeline, op: df.ConvOp) -> None:
     if op.int_prop("tile") > 1:
         _conv_tiled(p, op)
         return
+    if op.int_prop("winograd") > 1:
+        _conv_wino(p, op)
+        return
     name = op.node_name.data
     _, _, _, c = op.input.type.get_shape()
     _, ho, wo, f = op.output.type.get_shape()
@@ -309,6 +314,34 @@ def _conv(p: Pipeline, op: df.ConvOp) -> None:
     last = beats[beats % cb % bpg == bpg - 1]
     y = p.output(op.output, lo)
     p.write(mac, y, ((last[:, None] * nf + beat_steps(gpb * fg, co, lo)[None, :]) * kf + kf - 1).ravel())
+
+
+def _conv_wino(p: Pipeline, op: df.ConvOp) -> None:
+    """conv.h conv_wino: window.h's walk emitting a window of 4 columns a pair of output columns
+    (`winograd_geometry`), conv_mac_wino's loop nest as conv_mac's over pairs (ungrouped: C/CI beats x NF filter
+    steps x ceil(K/FINE) steps a pair, a beat of both pixels written at the step computing its last filter), then
+    conv_pair_split: an iteration an output beat, reading a pair's beat at each beat of its first pixel."""
+    name = op.node_name.data
+    c = op.input.type.get_shape()[3]
+    _, ho, wo, f = op.output.type.get_shape()
+    (kr, kc), _, (dr, _), _ = op.window_geometry()
+    kernel, stride, pads = winograd_geometry(op)
+    li, lo = df.kind_of(op).stream_lanes(op)
+    co = mac_filters(op, op.folding())
+    windows = _sliding_window(p, op, li, depth=window_depth(op, channel_folding(op.folding())),
+                              geometry=(kernel, stride, (dr, 1), pads))
+    nf, kf, cb, nb = -(-f // co), -(-(kr * kc) // op.int_prop("fine")), c // li, f // lo
+    pairs = winograd_pairs(op)
+    mac = p.process(f"{name}.mac", name, pairs * cb * nf * kf)
+    beats = _every(pairs * cb)
+    p.read_at(mac, windows, beats * nf * kf)
+    last = beats[beats % cb == cb - 1]
+    both = p.channel(f"{name}_pairs", 2 * lo, pairs * nb)
+    p.write(mac, both, ((last[:, None] * nf + beat_steps(f, co, lo)[None, :]) * kf + kf - 1).ravel())
+    split = p.process(f"{name}.split", name, ho * wo * nb)
+    i = _every(ho * wo * nb)
+    p.read_at(split, both, i[i // nb % wo % 2 == 0])
+    p.write(split, p.output(op.output, lo), i)
 
 
 def _sliding_window_px(p: Pipeline, op: WindowOp, px: int) -> Channel:

@@ -33,6 +33,9 @@ idle rest (multiplier-cycles of nodes faster than the II, and of steps within a 
 by its folding: a last filter or kernel step, window pauses), the nodes idling most, and the LUTs that are neither
 multipliers nor their adders, and which kinds hold them and the DSPs that do no MAC (maps' products). At a compute
 bound, device ratio = busy share x built / capacity.
+Both bounds count a conv's direct MACs (KR*KC a window and filter): a conv explore realises with Winograd F(2,3)
+(winograd=2, conv.h conv_wino: 4 multiplications for 6 MACs of a kernel row) does 1.5 MACs a multiplier a cycle, so
+a design may pass ratio 1.0, and its breakdown's "busy" share may exceed 1.
 """
 
 from __future__ import annotations

@@ -69,3 +69,13 @@ def lane_converter_logic(lanes_in: int, lanes_out: int, bits: int) -> Logic:
         total += Logic(STAGE_CONTROL_LUT + mux, STAGE_CONTROL_FF + max(width, lanes) * bits)
         width = lanes
     return total
+
+
+def winograd_logic(triples: int, filters: int, v_bits: int, u_bits: int, m_bits: int) -> Logic:
+    """Logic of Winograd F(2,3)'s transforms around `triples` x `filters` lanes of 4 multipliers (conv.h
+    conv_mac_wino): each input triple's 4 adders (V = B^T d), each weight triple's 3 (U = 2 G g, g0 + g2 shared)
+    and each filter's 4 output adders (A^T M: M0 + M1 + M2, M1 - M2 - M3), a register per result bit."""
+    # Lavin & Gray (CVPR 2016) F(2,3): B^T 4 additions, G 3 with g0 + g2 shared, A^T 4; UG574 carry chain: a LUT
+    # and a pipeline FF per adder bit, as mac_logic
+    lut = triples * 4 * v_bits + triples * filters * 3 * u_bits + filters * 4 * m_bits
+    return Logic(lut, lut)

@@ -21,7 +21,7 @@ from dfcc.hardware.cycles import (
     WindowWalk, conv_cycles, sliding_window_fill, tiled_conv_cycles, window_walk, windowed_stage_cycles,
 )
 from dfcc.hardware.dsp import conv_multipliers, macs_per_dsp, multiplier_dsp
-from dfcc.hardware.logic import Logic, lut_multiplier, mac_logic, mux_luts, stage_logic
+from dfcc.hardware.logic import Logic, lut_multiplier, mac_logic, mux_luts, stage_logic, winograd_logic
 from dfcc.hardware.memory import (
     FIFO_SRL_DEPTH, bram18, bram18_two_reads, conv_weight_memory, fifo_blocks, lutram_luts, lutram_two_reads_luts,
 )
@@ -30,7 +30,8 @@ from dfcc.kinds.cost import (
     STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, WindowCost, acc_bits, array_cost, folding_of, node_label,
     sliding_window_cost, stream_bits, weight_bits,
 )
-from dfcc.kinds.hls_mac import mac_types, mid_and_mul
+from dfcc.kinds.hls_mac import mac_types, mid_and_mul, winograd_fx
+from dfcc.kinds.hls_types import Fx, format_fx, fx_of
 from dfcc.kinds.ddr_fifo import DramBuffer, ring_adapters
 from dfcc.kinds.hls_offchip import mac_weights
 from dfcc.kinds.registry import NodeKind, register
@@ -138,8 +139,28 @@ def conv_pixel_cycles(channels: int, filters: int, k: int, groups: int, folding:
 
 
 def channel_folding(folding: Mapping[str, int]) -> Folding:
-    """(coarse_in, coarse_out, coarse_group, fine) of a conv's folding: what its MAC loop and window walk take."""
-    return tuple(folding[k] for k in ("coarse_in", "coarse_out", "coarse_group", "fine"))
+    """(coarse_in, coarse_out, coarse_group, fine, winograd) of a conv's folding: what its MAC loop and window walk
+    take (`winograd` 1 where the op has no such factor)."""
+    return (*(folding[k] for k in ("coarse_in", "coarse_out", "coarse_group", "fine")), folding.get("winograd", 1))
+
+
+def winograd_of(folding: Folding) -> int:
+    """The `winograd` factor of a channel folding (`channel_folding`; 1 where it is absent)."""
+    return folding[4] if len(folding) > 4 else 1
+
+
+def winograd_pairs(op: ConvFields) -> int:
+    """Output pixels conv.h conv_mac_wino takes a pair at a time, per inference: HO * ceil(WO/2) pairs."""
+    _, ho, wo, _ = op.output.type.get_shape()
+    return ho * -(-wo // 2)
+
+
+def winograd_geometry(op: ConvFields) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int, int, int]]:
+    """((KR, 4), (SR, 2), pads) of the window walk conv.h conv_wino runs: a window of 4 columns at column stride 2,
+    one a pair of output columns (window.h's walk with conv_wino's geometry), an odd output width padded by a
+    zero column on the right (the last pair's second pixel is computed from it and dropped)."""
+    (kr, _), (sr, _), _, (pt, pb, pl, pr) = op.window_geometry()
+    return (kr, 4), (sr, 2), (pt, pb, pl, pr + op.output.type.get_shape()[2] % 2)
 
 
 class WindowStream:
@@ -154,6 +175,7 @@ class WindowStream:
         pt, pb, pl, pr = self.pads
         self.padded, self.span, self.positions = (h + pt + pb, w + pl + pr), (dr * (kr - 1) + 1, dc * (kc - 1) + 1), kr * kc
         self.groups, self.bits = op.groups.value.data, stream_bits(op.input)
+        self.kernel_rows = kr
         w_bits = weight_bits(op.weights)
         # dfcc's trade: a cycle share saved is worth that share of the MAC array, each multiplier and its adder at
         # its fabric LUTs (hardware/logic.py)
@@ -161,11 +183,25 @@ class WindowStream:
         self.op, self.depths = op, {}
 
     def walk(self, folding: Folding, interval: int = 1) -> tuple[WindowWalk, int]:
-        """(window.h sliding_window's walk, MAC cycles per window beat), input beats at most one per `interval`."""
+        """(window.h sliding_window's walk, MAC cycles per window beat), input beats at most one per `interval`
+        (Winograd: a window of 4 columns a pair of output columns, `winograd_geometry`)."""
         ci, co, cg, fine = folding[:4]
-        walk = window_walk(self.rows_out, self.cols_out, *self.padded, *self.stride, -(-self.channels // (ci * cg)),
-                           interval, self.pads, self.span)
+        cols_out, padded, stride, pads, span = self.cols_out, self.padded, self.stride, self.pads, self.span
+        if winograd_of(folding) > 1:
+            _, stride, pads = winograd_geometry(self.op)
+            cols_out, padded, span = -(-cols_out // 2), (padded[0], padded[1] + cols_out % 2), (span[0], 4)
+        walk = window_walk(self.rows_out, cols_out, *padded, *stride, -(-self.channels // (ci * cg)),
+                           interval, pads, span)
         return walk, -(-self.positions // fine) * -(-self.filters // (co * self.groups))
+
+    def window_positions(self, folding: Folding) -> int:
+        """Elements of a window beat per input lane: KR*KC, or KR*4 for Winograd's pair windows."""
+        return self.kernel_rows * 4 if winograd_of(folding) > 1 else self.positions
+
+    def multipliers(self, folding: Folding) -> int:
+        """The MAC array's multipliers (Winograd F(2,3): 4 a kernel row of 3 columns instead of 3)."""
+        ci, co, cg, fine = folding[:4]
+        return conv_multipliers(ci, co, fine, cg) * (4 if winograd_of(folding) > 1 else 3) // 3
 
     def fifo_luts(self, folding: Folding, depth: int) -> int:
         """LUTs of the stream at `depth` beyond the default 2 (registers): a shift-register FIFO (FIFO_SRL_DEPTH) of
@@ -173,26 +209,27 @@ class WindowStream:
         if depth <= 2:
             return 0
         lanes = _channel_lanes(self.op, dict(zip(("coarse_in", "coarse_out", "coarse_group"), folding[:3])))[0]
-        return fifo_blocks(self.positions * lanes * self.bits, depth)[2]
+        return fifo_blocks(self.window_positions(folding) * lanes * self.bits, depth)[2]
 
     def depth(self, folding: Folding) -> int:
         """The stream's depth (conv.h conv's WD): Vitis HLS's 2, or the shallowest of at most FIFO_SRL_DEPTH at which
         the walk's gaps (each inference's first rows, the rows a stride skips: the walk reads them while the MACs
         take the windows queued) stall the MACs least, when its LUTs are fewer than those of the multipliers (with
         their adders) whose share of the cycles it saves."""
-        key = tuple(folding[:4])
+        key = tuple(folding[:4]) + (winograd_of(folding),)
         if key not in self.depths:
             walk, per_beat = self.walk(key)
             deep = walk.shallowest_depth(per_beat, FIFO_SRL_DEPTH)
             shallow_cycles = walk.stage_cycles(per_beat)
             saved = (shallow_cycles - walk.stage_cycles(per_beat, deep)) / shallow_cycles
-            worth = saved * conv_multipliers(key[0], key[1], key[3], key[2]) * self.multiplier_lut
+            worth = saved * self.multipliers(key) * self.multiplier_lut
             self.depths[key] = deep if saved and self.fifo_luts(key, deep) < worth else 2
         return self.depths[key]
 
 
 def window_depth(op: ConvFields, folding: Folding) -> int:
-    """Depth of conv.h conv's window stream under (coarse_in, coarse_out, coarse_group, fine) (`WindowStream.depth`)."""
+    """Depth of conv.h conv's (or conv_wino's) window stream under (coarse_in, coarse_out, coarse_group, fine,
+    winograd) (`WindowStream.depth`)."""
     return WindowStream(op).depth(folding)
 
 
@@ -207,19 +244,23 @@ class ConvOp(ConvFields):
     every channel and filter in one beat (`whole_pixels`). Weight-stationary tiles: `tile` output
     pixels each weight word serves before the next (conv.h conv_tiled: the input rows of their windows
     buffered once, the weights swept once per tile instead of once per pixel), ungrouped and one pixel per
-    beat only.
+    beat only. Winograd F(2,3) (Lavin & Gray, CVPR 2016): `winograd` = 2 computes two adjacent output columns
+    with 4 multiplications a kernel row of 3 instead of 6 (conv.h conv_wino), where `winograd_problem` allows.
     """
 
     name = "dataflow.conv"
     pixels = opt_prop_def(IntegerAttr)
     tile = opt_prop_def(IntegerAttr)
+    winograd = opt_prop_def(IntegerAttr)
     EVICTABLE_LINE_BUFFER: ClassVar[bool] = True
 
     def folding_extents(self) -> dict[str, int]:
-        """ConvFields' factors, then `pixels` dividing the input and the output width, `tile` the output pixels."""
+        """ConvFields' factors, then `pixels` dividing the input and the output width, `tile` the output pixels,
+        `winograd` the output columns a transform computes (2 where `winograd_problem` allows, else 1)."""
         _, _, w, _ = self.input.type.get_shape()
         _, ho, wo, _ = self.output.type.get_shape()
-        return {**super().folding_extents(), "pixels": math.gcd(w, wo), "tile": ho * wo}
+        return {**super().folding_extents(), "pixels": math.gcd(w, wo), "tile": ho * wo,
+                "winograd": 1 if winograd_problem(self) else 2}
 
     def partial_factors(self) -> frozenset[str]:
         """`fine` need not divide KR*KC: conv.h takes ceil(KR*KC/fine) steps per window beat, the last
@@ -241,13 +282,37 @@ class ConvOp(ConvFields):
             raise VerifyException(f"conv '{self.node_name.data}': {problem}")
 
 
+def winograd_problem(op: ConvOp) -> str | None:
+    """Why conv.h conv_wino cannot compute this conv (None: it can): Winograd F(2,3) takes a row of 3 kernel
+    columns at column stride and dilation 1, an ungrouped conv, fixed-point numbers (its exact integer arithmetic
+    gives the reference's bits; a float one would round differently) and the line buffer on chip."""
+    (_, kc), (_, sc), (_, dc), _ = op.window_geometry()
+    if kc != 3 or sc != 1 or dc != 1:
+        return f"needs 3 kernel columns at column stride and dilation 1 (got {kc}, {sc}, {dc})"
+    if op.groups.value.data != 1:
+        return f"needs an ungrouped conv (groups={op.groups.value.data})"
+    if fixed_of(op.input) is None or fixed_of(op.output) is None:
+        return "needs fixed-point streams (run quantize first)"
+    if op.line_buffer_off_chip():
+        return "needs the line buffer on chip"
+    return None
+
+
 def folding_problem(op: ConvOp, f: Mapping[str, int]) -> str | None:
     """Why conv.h builds no stage at the folding `f` (None: it does), beyond each factor's range: the one
     statement of which factors the kernels combine, which the verifier reports and explore's options skip.
     conv_px takes whole pixels a beat from an on-chip line buffer; conv_tiled is ungrouped, one pixel a
-    beat, its input on chip and its filter steps full; a partly idle filter step is conv_mac's alone."""
+    beat, its input on chip and its filter steps full; a partly idle filter step is conv_mac's alone;
+    conv_wino (`winograd_problem`) one pixel a beat, no tiles, whole kernel rows a step (fine a multiple of 3)."""
     filters = op.output.type.get_shape()[-1]
     partial = filters % f["coarse_out"] != 0
+    if f.get("winograd", 1) > 1:
+        problem = winograd_problem(op)
+        if problem is None and (f["pixels"] > 1 or f["tile"] > 1 or f["fine"] % 3):
+            problem = (f"needs pixels=1, tile=1 and fine a multiple of 3 (got pixels={f['pixels']}, "
+                       f"tile={f['tile']}, fine={f['fine']})")
+        if problem is not None:
+            return f"winograd={f['winograd']} (Winograd F(2,3)) {problem}"
     if f["tile"] > 1 and (f["pixels"] > 1 or op.groups.value.data > 1 or partial or op.line_buffer_off_chip()):
         return (f"tile={f['tile']} (weight-stationary tiles) needs groups=1 and pixels=1, coarse_out dividing the "
                 f"{filters} filters and a line buffer on chip, got groups={op.groups.value.data}, "
@@ -442,11 +507,17 @@ class Conv(NodeKind):
         stream = stream or WindowStream(op)
 
         def cycles(folding: Folding) -> int:
-            ci, co, cg, fine = folding
+            ci, co, cg, fine = folding[:4]
             # the MAC loop waits for the window generator between rows and inferences, less what its window
             # stream queues (its depth chosen at the input's own pace)
             walk, per_beat = stream.walk(folding, interval)
             windowed = walk.stage_cycles(per_beat, 2 if evicted else stream.depth(folding))
+            if winograd_of(folding) > 1:
+                # conv.h conv_wino: per pair of output columns C/CI window beats of ceil(F/CO)*ceil(K/FINE) steps;
+                # its pair splitter writes every output beat, one a cycle (F/LO a pixel)
+                out_beats = ho * wo * (f // beat_filters(f, co))
+                read = (h + pt + pb) * (w + pl + pr + wo % 2) * -(-c // ci)  # fpgaConvNet's input term
+                return max(windowed, read, out_beats)
             return max(windowed, conv_cycles(h, w, c, f, kr, kc, ho, wo, ci, co, fine, groups, cg, pt, pb, pl, pr))
 
         return cycles
@@ -478,11 +549,21 @@ class Conv(NodeKind):
             # each, from a generator taking ceil(WP/px) steps per padded row
             return windowed_stage_cycles(ho, wo // px, hp, -(-wp // px), sr, sc, 1, -(-(kr * kc) // folding[3]))
 
-        def generator(ci: int, cg: int, px: int) -> WindowCost:
+        def generator(ci: int, cg: int, px: int, wino: int = 1) -> WindowCost:
             """The sliding-window generator (line buffer and window registers) of conv.h's conv_mac or conv_px,
-            px columns side by side: the window spans (px-1)*stride more columns of the input."""
+            px columns side by side: the window spans (px-1)*stride more columns of the input; conv_wino's
+            (`winograd_geometry`) 4 columns, an odd output width one zero column more on the right."""
+            if wino > 1:
+                return sliding_window_cost(h, w, c, kr_span, 4, winograd_geometry(op)[2], d_bits, ci, cg)
             return sliding_window_cost(h, w, c, kr_span, kc_span + (px - 1) * sc, (pt, pb, pl, pr), d_bits, ci, cg,
                                        line_buffer_on_chip=not evicted)
+
+        # Winograd's operand widths (V, U) and accumulator width (M), as conv.h conv_mac_wino types them (the
+        # weights' ROM type: their format's, kinds/hls_mac.py mac_types)
+        fixed_in, w_format = fixed_of(op.input), getattr(op.weights.owner, "format", None)
+        v_fx, u_fx, m_fx = winograd_fx(fx_of(fixed_in) if fixed_in else Fx(d_bits, d_bits),
+                                       format_fx(w_format) or Fx(w_bits, w_bits), c * kr) \
+            if factors[-1] == "winograd" else (None,) * 3
 
         # per (input lanes, tile): the tile buffer's cost and the input pixels read when the first tile's MACs start
         buffers: dict[tuple[int, int], tuple[tuple[int, int], int]] = {}
@@ -525,28 +606,43 @@ class Conv(NodeKind):
 
         def evaluate(folding: Folding) -> NodeCost:
             if len(folding) > 5 and folding[5] > 1:  # weight-stationary tiles (a zero-skipping conv has none)
-                return tiled(evaluate(folding[:5] + (1,)), folding, folding[5])
+                return tiled(evaluate(folding[:5] + (1,) + folding[6:]), folding, folding[5])
             ci, co, cg, fine = folding[:4]
             px = folding[4] if len(folding) > 4 else 1  # a zero-skipping conv has no spatial parallelism
+            wino = folding[6] if len(folding) > 6 else 1  # Winograd F(2,3): output columns a transform computes
+            channels = (ci, co, cg, fine, wino)
             # Ma et al. (FPGA'17) loop unrolling of Pox output columns: multipliers x Pox, cycles / Pox
             # (conv.h conv_px: the window generator walks the padded rows in steps of Pox columns)
-            cycles = cycles_of(folding[:4]) if px == 1 else spatial_cycles(folding, px)
-            mults = conv_multipliers(ci, co, fine, cg) * px
-            dsp = multiplier_dsp(mults, d_bits, w_bits)
+            cycles = cycles_of(channels) if px == 1 else spatial_cycles(folding, px)
+            # Lavin & Gray (CVPR 2016) F(2,3): 4 multiplications a kernel row for 2 outputs, of the widened
+            # transforms (V, U) on the DSPs (or fabric)
+            mults = stream.multipliers(channels) * px
+            mul_bits = (v_fx.width, u_fx.width) if wino > 1 else (d_bits, w_bits)
+            sum_bits = m_fx.width if wino > 1 else a_bits
+            dsp = multiplier_dsp(mults, *mul_bits)
             ww, wd = conv_weight_memory(c, f, kr, kc, w_bits, ci, co, fine, groups, cg)  # one word feeds every column
             w_bram, w_lut = array_cost(ww, wd)
-            window = generator(ci, cg, px)
+            window = generator(ci, cg, px, wino)
             # conv.h conv's window stream, deeper than Vitis HLS's 2 where it pays (window_depth)
-            window_fifo_lut = 0 if px > 1 or evicted else stream.fifo_luts(folding, stream.depth(folding))
+            window_fifo_lut = 0 if px > 1 or evicted else stream.fifo_luts(channels, stream.depth(channels))
             ring_bram, ring = ring_adapters(ci * cg, d_bits) if evicted else (0, Logic(0, 0))
             if evicted:
                 cycles = max(cycles, row_reader_cycles(ho, w * -(-c // (ci * cg)), kr, h * w * -(-c // (ci * cg))))
-            # accumulators (one acc_bits word per filter of each output stream) and biases are shallow
-            # arrays read every cycle: distributed RAM, not BRAM (fpgaConvNet accum/bias, UG574 LUTRAM)
-            a_bram, a_lut = 0, lutram_luts(a_bits * co * cg * px, -(-f // (co * cg)))
+            # accumulators (one acc_bits word per filter of each output stream; Winograd: 4 M sums a filter) and
+            # biases are shallow arrays read every cycle: distributed RAM, not BRAM (fpgaConvNet accum/bias, UG574)
+            a_bram, a_lut = 0, lutram_luts(sum_bits * co * cg * px * (4 if wino > 1 else 1), -(-f // (co * cg)))
             b_bram, b_lut = (0, lutram_luts(w_bits * co * cg, -(-f // (co * cg)))) if has_bias else (0, 0)
-            logic = mac_logic(mults, d_bits, w_bits, a_bits) + stage_logic(ci * cg * kr * kc * px, d_bits)
+            logic = mac_logic(mults, *mul_bits, sum_bits) + stage_logic(
+                ci * cg * kr * (4 if wino > 1 else kc) * px, d_bits)
+            if wino > 1:
+                lo = beat_filters(f, co)
+                # the Winograd transforms, and conv_pair_split: a register of both pixels' beat and the second
+                # pixel's F/LO beats held in LUTRAM until the first's are written (UG574)
+                logic += winograd_logic(ci * fine // 3, co, v_fx.width, u_fx.width, m_fx.width) + stage_logic(
+                    2 * lo, stream_bits(op.output))
+                a_lut += lutram_luts(lo * stream_bits(op.output), f // lo)
             per_pixel = conv_pixel_cycles(c, f, kr * kc, groups, folding)
+            pixels = winograd_pairs(op) if wino > 1 else -(-ho * wo // px)  # the MAC loop's pixels (pairs)
             # conv.h conv_mac: a group's output beats follow its last window beat (a dense conv's: the pixel's)
             beats = -(-c // (ci * cg))
             group_beats = max(1, (c // groups) // (ci * cg))
@@ -556,18 +652,19 @@ class Conv(NodeKind):
                 bram18=w_bram + window.bram18 + a_bram + b_bram + ring_bram, uram=0,
                 lut=logic.lut + w_lut + window.lut + window_fifo_lut + a_lut + b_lut + ring.lut, ff=logic.ff + ring.ff,
                 offchip_bits=reread,
-                out_lanes=self.stream_lanes(op, dict(zip(factors, folding)))[1], weight_width=ww, weight_depth=wd, weight_bits=w_bits, word_stream=True, mult_lut=mults * lut_multiplier(d_bits, w_bits),
+                out_lanes=self.stream_lanes(op, dict(zip(factors, folding)))[1], weight_width=ww, weight_depth=wd, weight_bits=w_bits, word_stream=True, mult_lut=mults * lut_multiplier(*mul_bits),
                 multipliers=mults,
-                weight_sweeps=ho * wo,
+                weight_sweeps=pixels,
                 # conv.h conv_mac: each window beat's MACs run as it arrives (after the last one, a beat's
                 # worth is left), the pixels one after the other
-                lag=per_pixel // beats, drain=(-(-ho * wo // px) - 1) * per_pixel,
+                lag=per_pixel // beats, drain=(pixels - 1) * per_pixel,
                 pixel_work=group_beats * (per_pixel // beats),
                 pixel_fill=max(0.0, window.fill_fraction * h * w - 1) / max(1, h * w - 1),
                 burst=per_pixel - (group_beats - 1) * (per_pixel // beats),
                 # window.h walks the top and left padding from the start, before it reads an input beat
-                lead=0 if px > 1 or evicted else (sliding_window_fill(w, c, kr_span, kc_span, ci, cg, pl, pr) +
-                                                  per_pixel + STAGE_PIPELINE_CYCLES),
+                lead=0 if px > 1 or evicted else (sliding_window_fill(w, c, kr_span, 4 if wino > 1 else kc_span, ci, cg,
+                                                                      pl, winograd_geometry(op)[2][3] if wino > 1 else pr)
+                                                  + per_pixel + STAGE_PIPELINE_CYCLES),
             )
 
         return NodeModel(
@@ -581,14 +678,16 @@ class Conv(NodeKind):
     def buildable(op: ConvOp, factors: tuple[str, ...]) -> Callable[[Folding], bool] | None:
         """The foldings `folding_problem` lets through, with tiles explore considers (`explored_tiles`: of the
         many not dividing the output pixels, few) (explore asks ~10^4 times: one pixel a beat without tiles,
-        conv_mac, takes every channel folding, asked of nothing more)."""
+        conv_mac, takes every channel folding, asked of nothing more; conv_wino, at one pixel a beat without tiles
+        (offered only where `winograd_problem` allows), every fine a multiple of 3)."""
         if "pixels" not in factors:
             return None  # a zero-skipping conv: one pixel per beat, any channel folding
         at, tile, tiles = factors.index("pixels"), factors.index("tile"), explored_tiles(op)
+        wino, fine = factors.index("winograd"), factors.index("fine")
 
         def buildable(folding: Folding) -> bool:
             if folding[at] == 1 and folding[tile] == 1:
-                return True
+                return folding[wino] == 1 or folding[fine] % 3 == 0
             return folding[tile] in tiles and folding_problem(op, dict(zip(factors, folding))) is None
 
         return buildable
@@ -600,17 +699,24 @@ class Conv(NodeKind):
         of the ladder of the fewest steps by multipliers, faster than the rung below by a SIFT_RUNG-th
         (the foldings whose coarse_out divides all stay), so a dropped one is at most a SIFT_RUNG-th slower than a
         kept one with no more multipliers. ResNet-50's 1x1 conv 512 -> 2048 keeps 66 of 780; its 3x3 conv
-        64 -> 64 21 of 280."""
+        64 -> 64 21 of 280. Winograd's foldings (their multipliers of other widths) are sifted apart, among
+        themselves."""
         if "coarse_out" not in op.partial_factors():
             return None
         c, f = op.input.type.get_shape()[-1], op.output.type.get_shape()[-1]
         k, groups, out = math.prod(op.ints_prop("kernel")), op.groups.value.data, factors.index("coarse_out")
+        wino = factors.index("winograd") if "winograd" in factors else None
 
         def pace(folding: Folding) -> tuple[int, int]:
             ci, co, cg, fine = folding[:4]
             return conv_multipliers(ci, co, fine, cg), conv_pixel_cycles(c, f, k, groups, folding)
 
         def sift(options: list[Folding]) -> list[Folding]:
+            if wino is None or all(o[wino] == 1 for o in options):
+                return sift_alike(options)
+            return sift_alike([o for o in options if o[wino] == 1]) + sift_alike([o for o in options if o[wino] > 1])
+
+        def sift_alike(options: list[Folding]) -> list[Folding]:
             paces = [pace(o) for o in options]
             dividing = {p for o, p in zip(options, paces) if f % o[out] == 0}
             rungs, last = set(), math.inf
@@ -653,7 +759,8 @@ class Conv(NodeKind):
     def emit_hls(self, em, op: ConvOp) -> None:
         """One `dfcc::conv` call (conv.h): sliding window, then the MAC array (its weights on chip, or
         streamed from DRAM: kinds/hls_offchip.py); `dfcc::conv_px` for more than one pixel per beat,
-        `dfcc::conv_tiled` for weight-stationary tiles (a sweep of the weights per tile)."""
+        `dfcc::conv_tiled` for weight-stationary tiles (a sweep of the weights per tile), `dfcc::conv_wino` for
+        Winograd F(2,3) (a sweep per pair of output columns)."""
         name = em.stage(op)
         n, h, w, c = op.input.type.get_shape()
         f = op.output.type.get_shape()[-1]
@@ -669,8 +776,9 @@ class Conv(NodeKind):
         w_rom, b_rom, t_acc, t_mid = mac_types(em, op, (f, c // groups, kr, kc))
         _, ho, wo, _ = op.output.type.get_shape()
         px = op.int_prop("pixels")  # the P MAC copies share each weight word: lanes per pixel, a sweep per beat
-        tile = op.int_prop("tile")
-        w_arg = mac_weights(em, op, w_rom, conv_weight_sweeps(ho * wo // px, tile), channels=c, groups=groups,
+        tile, wino = op.int_prop("tile"), op.int_prop("winograd")
+        sweeps = winograd_pairs(op) if wino > 1 else conv_weight_sweeps(ho * wo // px, tile)
+        w_arg = mac_weights(em, op, w_rom, sweeps, channels=c, groups=groups,
                             lanes_in=lanes_in // px, lanes_out=co, fine=op.int_prop("fine"), filters_outer=tile > 1)
         geom = f"dfcc::geom<{h}, {w}, {c}, {kr}, {kc}, {sr}, {sc}, {dr}, {dc}, {pt}, {pb}, {pl}, {pr}>"
         types = f"{em.elem(op.input)}, {w_rom.elem}, {b_rom.elem}, {t_acc}, {out.elem}" + mid_and_mul(op, t_acc, t_mid)
@@ -682,6 +790,12 @@ class Conv(NodeKind):
             em.headers.add("ddr_rows.h")
             em.calls.append(f"dfcc::conv_rows<{geom}, {f}, {groups}, {lanes_in}, {co}, {fine}, {DDR_BURST}, "
                             f"{types}>({x}, {out.name}, {w_arg}, {b_rom.name}, {', '.join(ring.ports)});  // {name}")
+            return
+        if wino > 1:  # its transforms' types (kinds/hls_mac.py winograd_fx), exact
+            v_fx, u_fx, m_fx = winograd_fx(fx_of(em.fixed_type(op.input)), w_rom.fx, c * kr)
+            depth = window_depth(op, channel_folding(op.folding()))
+            em.calls.append(f"dfcc::conv_wino<{geom}, {f}, {lanes_in}, {co}, {fine}, {depth}, {v_fx.cpp}, {u_fx.cpp}, "
+                            f"{m_fx.cpp}, {types}>({x}, {out.name}, {w_arg}, {b_rom.name});  // {name}")
             return
         call = (f"dfcc::conv_px<{geom}, {f}, {groups}, {px}, " if px > 1 else  # P whole pixels per beat
                 f"dfcc::conv_tiled<{geom}, {f}, {lanes_in}, {lanes_out}, {tile}, "

@@ -101,3 +101,15 @@ def summing_acc(em, op, exact: FixedType) -> str:
     if not (a.signed and a.frac >= e.frac and a.int_bits >= e.int_bits):
         raise em.error(op, f"acc_format {a.cpp} cannot hold the exact sum ({e.cpp}) the reference computes")
     return a.cpp
+
+
+def winograd_fx(x: Fx, w: Fx, terms: int) -> tuple[Fx, Fx, Fx]:
+    """(V, U, M) of conv.h conv_mac_wino, Winograd F(2,3) (Lavin & Gray, CVPR 2016) on inputs of type `x` and
+    weights of type `w`, `terms` (channel, kernel row) triples summed into each M: exact by construction.
+    V = B^T d (d0-d2, d1+d2, d2-d1, d1-d3): a difference of two inputs, signed, one integer bit more (two for an
+    unsigned input); U = 2 G g (2g0, g0+g1+g2, g0-g1+g2, 2g2): at most 4 max|g| in magnitude, two integer bits more;
+    M holds `terms` products V*U, then the output transform's sum of three of them (M0+M1+M2, M1-M2-M3)."""
+    v = Fx(x.width + (1 if x.signed else 2), x.int_bits + (1 if x.signed else 2))
+    u = Fx(w.width + (2 if w.signed else 3), w.int_bits + (2 if w.signed else 3))
+    grow = math.ceil(math.log2(terms)) + 2  # the sum of `terms` products, then of three sums
+    return v, u, Fx(v.width + u.width + grow, v.int_bits + u.int_bits + grow)

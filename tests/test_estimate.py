@@ -139,8 +139,8 @@ def test_conv_unfolded_and_depthwise():
     assert node_cost(dw).cycles == 384
     assert node_cost(dw).dsp == 12
     model = describe(dw)
-    assert model.factors == ("coarse_in", "coarse_out", "coarse_group", "fine", "pixels", "tile")
-    assert model.extents == (1, 1, 8, 9, 8, 64)  # tile: the 8 x 8 output pixels
+    assert model.factors == ("coarse_in", "coarse_out", "coarse_group", "fine", "pixels", "tile", "winograd")
+    assert model.extents == (1, 1, 8, 9, 8, 64, 1)  # tile: the 8 x 8 output pixels; no Winograd for a grouped conv
     assert model.macs == 8 * 8 * 8 * 9
 
 

@@ -312,11 +312,12 @@ class _Pools(torch.nn.Module):
 
 def _unrolled(module, pixels: int, kinds) -> None:
     """Every node of `kinds` at each factor's extent (all channels, the whole kernel), `pixels` capped by
-    its widths, weights on chip (no weight-stationary tiles)."""
+    its widths, weights on chip (no weight-stationary tiles, no Winograd)."""
     for op in module.walk():
         if isinstance(op, kinds):
             extents = op.folding_extents()
-            _fold(op, **{k: math.gcd(pixels, e) if k == "pixels" else 1 if k == "tile" else e for k, e in extents.items()})
+            _fold(op, **{k: math.gcd(pixels, e) if k == "pixels" else 1 if k in ("tile", "winograd") else e
+                         for k, e in extents.items()})
     module.verify()
 
 

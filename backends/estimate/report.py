@@ -160,8 +160,8 @@ class Estimate:
             table.add_column(col, justify=justify)
         for row in self.node_rows():
             r = row["resources"]
-            # a conv's loop-order mode shows only when on (tile=1 is conv.h's pixel-outer order)
-            folding = " ".join(f"{_short(k)}={v}" for k, v in row["folding"].items() if k != "tile" or v > 1)
+            # a conv's loop-order and Winograd modes show only when on (tile=1, winograd=1: conv.h's conv_mac)
+            folding = " ".join(f"{_short(k)}={v}" for k, v in row["folding"].items() if k not in ("tile", "winograd") or v > 1)
             if "weights_on_chip_percent" in row:
                 on = row["weights_on_chip_percent"]
                 folding += f" w:{row['weights_memory']} {on}%+ddr {100 - on}%"

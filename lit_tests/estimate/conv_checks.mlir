@@ -18,7 +18,8 @@
 // CHECK-NEXT:    "coarse_group": 1,
 // CHECK-NEXT:    "fine": 9,
 // CHECK-NEXT:    "pixels": 1,
-// CHECK-NEXT:    "tile": 1
+// CHECK-NEXT:    "tile": 1,
+// CHECK-NEXT:    "winograd": 1
 // CHECK-NEXT:  },
 // CHECK-NEXT:  "weights_memory": "bram",
 // CHECK-NEXT:  "offchip_gbps": 0.0,

@@ -149,6 +149,156 @@ void conv_px(hls::stream<vec<T_in, P * G::C> >& in, hls::stream<vec<T_out, P * F
     conv_mac<G, F, GROUPS, G::C, F, FINE, P, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL>(windows, out, w, bias);
 }
 
+// Winograd F(2,3) MAC stage (Lavin & Gray, CVPR 2016; on FPGAs Lu et al., FCCM 2017): two adjacent output columns
+// c, c+1 of a 3-column kernel row from 4 multiplications instead of 6. Each window beat is a pair's window of
+// 4 columns (d0..d3 = x[kr][c..c+3], conv_wino's walk), CI channels; each weight word is conv_mac's (the same
+// order, weights.h: CO filters of CI*FINE consecutive (c, kr, kc) weights, FINE a multiple of 3, so each triple
+// (g0, g1, g2) of it is one (channel, kernel row)), applied to both pixels. Per triple
+//   V = B^T d = (d0 - d2, d1 + d2, d2 - d1, d1 - d3)    U = 2 G g = (2g0, g0 + g1 + g2, g0 - g1 + g2, 2g2)
+// and per filter M_i = sum over the triples of V_i * U_i, so 2*y_c = M0 + M1 + M2, 2*y_c+1 = M1 - M2 - M3.
+// T_v, T_u, T_m hold every value exactly (kinds/hls_mac.py winograd_fx), so y is the exact sum of conv_mac's
+// products, then the bias and the one cast as conv.h's contract: the same bits. Output beats of both pixels,
+// LO filters each, side by side (lane lo, LO + lo), written at the step computing their last filter (conv_mac's
+// partly idle filter steps). Cycles: HO * ceil(WO/2) pairs x C/CI x ceil(F/CO) x ceil(KR*3/FINE).
+template <class G, int F, int CI, int CO, int FINE, typename T_v, typename T_u, typename T_m, typename T_in,
+          typename T_w, typename T_b, typename T_acc, typename T_out, typename T_mid, class MUL, class W, int LP>
+void conv_mac_wino(hls::stream<window<T_in, G::KR, 4, CI> >& in, hls::stream<vec<T_out, LP> >& out, W& w,
+                   const T_b bias[F]) {
+    constexpr int K = G::KR * G::KC, CB = G::C / CI, LO = LP / 2;
+    constexpr int NF = (F + CO - 1) / CO, KT = (K + FINE - 1) / FINE, Q = CI * FINE / 3;  // Q triples a step
+    constexpr int PAIRS = G::HO * ((G::WO + 1) / 2);
+    static_assert(G::KC == 3 && G::SC == 1 && G::DC == 1, "Winograd F(2,3): 3 kernel columns, stride 1, dilation 1");
+    static_assert(FINE % 3 == 0 && FINE <= K, "FINE must be whole kernel rows (a multiple of 3) in 1..KR*3");
+    static_assert(G::C % CI == 0 && F % LO == 0 && LO >= CO, "lanes must divide the channels and the filters");
+    DFCC_HLS(ARRAY_PARTITION variable=bias cyclic factor=CO)
+    T_m acc[NF][CO][4];  // the pair's partial sums of each filter step
+    T_m sum[CO][4];      // those of the current step
+    T_out y0[CO], y1[CO];  // the current step's outputs of the two pixels
+    window<T_in, G::KR, 4, CI> x;
+    vec<T_out, LP> y;
+    vec<T_w, CO * CI * FINE> word;
+    DFCC_HLS(ARRAY_PARTITION variable=acc complete dim=2)
+    DFCC_HLS(ARRAY_PARTITION variable=acc complete dim=3)
+    DFCC_HLS(ARRAY_PARTITION variable=sum complete dim=0)
+    DFCC_HLS(ARRAY_PARTITION variable=y0 complete)
+    DFCC_HLS(ARRAY_PARTITION variable=y1 complete)
+    DFCC_HLS(ARRAY_PARTITION variable=word.data complete)
+    DFCC_HLS(ARRAY_PARTITION variable=x.data complete dim=0)
+    DFCC_HLS(ARRAY_PARTITION variable=y.data complete)
+    for (int pair = 0; pair < PAIRS; pair++) {
+        for (int bt = 0; bt < CB; bt++) {
+            for (int fo = 0; fo < NF; fo++) {
+                for (int t = 0; t < KT; t++) {
+                    DFCC_HLS(PIPELINE II=1)
+                    if (fo == 0 && t == 0) x = in.read();
+                    const int r0 = fo * CO;                       // first filter of this step
+                    const int end = r0 + CO < F ? r0 + CO : F;    // past this step's last filter
+                    const int cut = end / LO * LO;  // the filters before it complete the output beat this step writes
+                    const bool last = bt == CB - 1 && t == KT - 1;
+                    word = w.read();  // the next weight word (weights.h)
+                    T_v v[Q][4];  // the input transform of each triple, shared by the CO filters
+                    DFCC_HLS(ARRAY_PARTITION variable=v complete dim=0)
+                    for (int q = 0; q < Q; q++) {
+                        const int j = t * CI * FINE + 3 * q;  // the triple's first position in the (c, kr, kc) run
+                        const int c = j < CI * K ? j / K : 0, kr = j < CI * K ? j % K / 3 : 0;
+                        const T_v d0 = x.data[kr][0][c], d1 = x.data[kr][1][c], d2 = x.data[kr][2][c],
+                                  d3 = x.data[kr][3][c];
+                        v[q][0] = T_v(d0 - d2);
+                        v[q][1] = T_v(d1 + d2);
+                        v[q][2] = T_v(d2 - d1);
+                        v[q][3] = T_v(d1 - d3);
+                    }
+                    for (int co = 0; co < CO; co++) {
+                        const int r = r0 + co;
+                        if (F % CO != 0 && r >= F) continue;  // past the last filter: an idle lane
+                        for (int i = 0; i < 4; i++) sum[co][i] = bt == 0 && t == 0 ? T_m(0) : acc[fo][co][i];
+                        for (int q = 0; q < Q; q++) {
+                            const int j = t * CI * FINE + 3 * q;
+                            if (K % FINE != 0 && j >= CI * K) continue;  // past the run: an idle triple
+                            const int at = co * CI * FINE + 3 * q;
+                            const T_u g0 = val(word.data[at]), g1 = val(word.data[at + 1]), g2 = val(word.data[at + 2]);
+                            const T_u even = T_u(g0 + g2);
+                            const T_u u[4] = {T_u(g0 + g0), T_u(even + g1), T_u(even - g1), T_u(g2 + g2)};
+                            for (int i = 0; i < 4; i++)
+                                sum[co][i] += T_m(MUL::mul((co * Q + q) * 4 + i, v[q][i], u[i]));  // multiply.h lane
+                        }
+                        for (int i = 0; i < 4; i++) acc[fo][co][i] = sum[co][i];
+                        const T_acc b = T_acc(val(bias[r]));
+                        // the output transform: exact halves of even sums
+                        const T_m even_sum = T_m(sum[co][0] + sum[co][1] + sum[co][2]) >> 1;
+                        const T_m odd_sum = T_m(sum[co][1] - sum[co][2] - sum[co][3]) >> 1;
+                        y0[co] = T_out(T_mid(T_acc(b + even_sum)));
+                        y1[co] = T_out(T_mid(T_acc(b + odd_sum)));
+                        if (last && r < cut) {
+                            y.data[LO == CO ? co : r % LO] = y0[co];
+                            y.data[LO + (LO == CO ? co : r % LO)] = y1[co];
+                        }
+                    }
+                    if (last && cut > r0) out.write(y);
+                    if (LO != CO && last) {  // this step's outputs of the next output beat, after the write
+                        for (int co = 0; co < CO; co++) {
+                            const int r = r0 + co;
+                            if (r >= cut && r < F) {
+                                y.data[r % LO] = y0[co];
+                                y.data[LO + r % LO] = y1[co];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+// conv_wino's output order: each pair's beats hold both pixels (LO lanes each); pixel c's are written as they come,
+// pixel c+1's held and written after them (an odd output width's last pair: its second pixel dropped). One output
+// beat a cycle: HO*WO*F/LO cycles.
+template <class G, int F, int LO, typename T>
+void conv_pair_split(hls::stream<vec<T, 2 * LO> >& in, hls::stream<vec<T, LO> >& out) {
+    constexpr int NB = F / LO;  // output beats a pixel
+    vec<T, LO> held[NB];
+    DFCC_HLS(AGGREGATE variable=held)
+    for (int i = 0; i < G::HO * G::WO * NB; i++) {
+        DFCC_HLS(PIPELINE II=1)
+        const int col = i / NB % G::WO, b = i % NB;
+        vec<T, LO> beat;
+        DFCC_HLS(ARRAY_PARTITION variable=beat.data complete)
+        if (col % 2 == 0) {
+            const vec<T, 2 * LO> both = in.read();
+            vec<T, LO> second;
+            for (int l = 0; l < LO; l++) {
+                beat.data[l] = both.data[l];
+                second.data[l] = both.data[LO + l];
+            }
+            held[b] = second;
+        } else {
+            beat = held[b];
+        }
+        out.write(beat);
+    }
+}
+
+// Winograd F(2,3) convolution (conv_mac_wino): input [H][W][C] in CI lanes, output [HO][WO][F] in LO lanes, CO
+// filters a step, FINE of the KR*3 kernel positions (whole rows) a step. window.h's walk with the geometry GW
+// emits one window of 4 columns a pair of output columns (column stride 2; an odd WO padded by a zero column on the
+// right); the window stream is WD deep (kinds/conv.py window_depth). The weights are swept once per pair.
+template <class G, int F, int CI, int CO, int FINE, int WD, typename T_v, typename T_u, typename T_m, typename T_in,
+          typename T_w, typename T_b, typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul,
+          class W, int LO>
+void conv_wino(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, LO> >& out, W& w, const T_b bias[F]) {
+    DFCC_HLS(DATAFLOW)
+    using GW = geom<G::H, G::W, G::C, G::KR, 4, G::SR, 2, G::DR, 1, G::PT, G::PB, G::PL, G::PR + G::WO % 2>;
+    static_assert(GW::HO == G::HO && GW::WO == (G::WO + 1) / 2, "one window a pair of output columns");
+    hls::stream<window<T_in, G::KR, 4, CI> > windows;
+    hls::stream<vec<T_out, 2 * LO> > pairs;
+    DFCC_HLS(STREAM variable=windows depth=WD)
+    DFCC_TASKS;
+    DFCC_TASK(sliding_window<GW, CI>(in, windows, T_in(0)));
+    DFCC_TASK((conv_mac_wino<G, F, CI, CO, FINE, T_v, T_u, T_m, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL>(
+        windows, pairs, w, bias)));
+    conv_pair_split<G, F, LO>(pairs, out);
+}
+
 // conv_mac_tiled's tile buffer. A 1x1 window (KRE = KCE = 1) reads one pixel: the buffer is a ring of pixels,
 // the input read through the tile's last pixel. Else a ring of whole rows, banked by row mod KRB and column mod
 // KCB, the input read through the tile's last window row.
