@@ -21,6 +21,7 @@ from dfcc.hardware.cycles import (
     WindowWalk, conv_cycles, sliding_window_fill, tiled_conv_cycles, window_walk, windowed_stage_cycles,
 )
 from dfcc.hardware.dsp import conv_multipliers, macs_per_dsp, multiplier_dsp
+from dfcc.hardware.ffip import ffip_adder_luts, ffip_dsp, ffip_mult_lut, ffip_multipliers, ffip_pays
 from dfcc.hardware.logic import Logic, lut_multiplier, mac_logic, mux_luts, stage_logic
 from dfcc.hardware.memory import (
     FIFO_SRL_DEPTH, bram18, bram18_two_reads, conv_weight_memory, fifo_blocks, lutram_luts, lutram_two_reads_luts,
@@ -49,6 +50,11 @@ SIFT_RUNG = 8
 # and 7 times; 25, 17, 13, 10 and 9 fill in). dfcc's choice: ResNet-50 ZCU102 (16 bit) 41.5 -> 46.3 fps for explore
 # 22.5 -> 30.8 CPU s; every count (no bound) took 100 CPU s
 PARTIAL_TILE_SWEEPS = 8
+# on a conv: how its MAC array takes each filter's inner product, one of INNER_PRODUCTS: "direct" (absent), or "ffip"
+# (Winograd's fast inner product, conv.h conv_mac through inner_product.h) at the foldings where that takes fewer DSPs
+# (`ffip_applies`); explore offers it to every conv it can apply to (`offer_ffip`), a user may write "direct"
+INNER_PRODUCT_ATTR = "dataflow.inner_product"
+INNER_PRODUCTS = ("direct", "ffip")
 
 
 class ConvFields(WindowOp):
@@ -236,6 +242,10 @@ class ConvOp(ConvFields):
 
     def verify_node(self) -> None:
         super().verify_node()
+        product = self.attributes.get(INNER_PRODUCT_ATTR)
+        if product is not None and not (isinstance(product, StringAttr) and product.data in INNER_PRODUCTS):
+            raise VerifyException(f"conv '{self.node_name.data}': {INNER_PRODUCT_ATTR} must be one of "
+                                  f"{', '.join(INNER_PRODUCTS)}, got {product}")
         problem = folding_problem(self, self.folding())
         if problem is not None:
             raise VerifyException(f"conv '{self.node_name.data}': {problem}")
@@ -259,6 +269,31 @@ def folding_problem(op: ConvOp, f: Mapping[str, int]) -> str | None:
         return (f"pixels={f['pixels']} per beat needs whole pixels in and out (coarse_in*coarse_group = "
                 f"{op.input.type.get_shape()[-1]} channels, coarse_out*coarse_group = {filters} filters)")
     return None
+
+
+def ffip_possible(op: ConvOp) -> bool:
+    """Whether conv.h conv_mac can pair this conv's products (inner_product.h ffip_product): fixed point (exact
+    integer codes), ungrouped (a depthwise filter shares its window with no other filter)."""
+    return op.groups.value.data == 1 and fixed_of(op.input) is not None and fixed_of(op.output) is not None
+
+
+def ffip_applies(op: ConvOp, f: Mapping[str, int]) -> bool:
+    """Whether the conv's MAC array pairs its products by FFIP at the folding `f`: the one rule the cost model,
+    explore and the HLS emitter read. Its IR asks for it (`inner_product = "ffip"`), conv_mac can (`ffip_possible`;
+    not conv_tiled's tiles) and it takes fewer DSPs there (hardware/ffip.py ffip_pays: CO filters a step, each
+    CI*FINE products)."""
+    product = op.attributes.get(INNER_PRODUCT_ATTR)
+    if not (isinstance(product, StringAttr) and product.data == "ffip") or f.get("tile", 1) > 1 or not ffip_possible(op):
+        return False
+    return ffip_pays(f["coarse_out"], f["coarse_in"] * f["fine"], stream_bits(op.input), fixed_of(op.input).is_signed,
+                     weight_bits(op.weights))
+
+
+def offer_ffip(op: ConvOp) -> None:
+    """Explore's offer: FFIP wherever it pays (`ffip_applies`) on a conv that can take it and whose IR does not
+    say how it takes its inner products."""
+    if ffip_possible(op) and INNER_PRODUCT_ATTR not in op.attributes:
+        op.attributes[INNER_PRODUCT_ATTR] = StringAttr("ffip")
 
 
 def _channel_lanes(op: ConvFields, f: Mapping[str, int]) -> tuple[int, int]:
@@ -465,6 +500,7 @@ class Conv(NodeKind):
         kr_span, kc_span = dr * (kr - 1) + 1, dc * (kc - 1) + 1
         d_bits, w_bits, a_bits = stream_bits(op.input), weight_bits(op.weights), acc_bits(op)
         has_bias = op.bias is not None
+        x_signed = fixed_of(op.input) is None or fixed_of(op.input).is_signed
 
         stream = WindowStream(op)
         cycles_of = self.cycles_function(op, stream=stream)
@@ -526,13 +562,19 @@ class Conv(NodeKind):
         def evaluate(folding: Folding) -> NodeCost:
             if len(folding) > 5 and folding[5] > 1:  # weight-stationary tiles (a zero-skipping conv has none)
                 return tiled(evaluate(folding[:5] + (1,)), folding, folding[5])
+            ffip = ffip_applies(op, dict(zip(factors, folding)))
             ci, co, cg, fine = folding[:4]
             px = folding[4] if len(folding) > 4 else 1  # a zero-skipping conv has no spatial parallelism
             # Ma et al. (FPGA'17) loop unrolling of Pox output columns: multipliers x Pox, cycles / Pox
             # (conv.h conv_px: the window generator walks the padded rows in steps of Pox columns)
             cycles = cycles_of(folding[:4]) if px == 1 else spatial_cycles(folding, px)
             mults = conv_multipliers(ci, co, fine, cg) * px
-            dsp = multiplier_dsp(mults, d_bits, w_bits)
+            dsp, mult_lut = multiplier_dsp(mults, d_bits, w_bits), mults * lut_multiplier(d_bits, w_bits)
+            if ffip:  # hardware/ffip.py: a multiplier per pair of products per filter, and the shared x-only ones
+                filter_mults, x_mults = ffip_multipliers(co, ci * fine, px)
+                mults = filter_mults + x_mults
+                dsp = ffip_dsp(filter_mults, x_mults, d_bits, x_signed, w_bits)
+                mult_lut = ffip_mult_lut(filter_mults, x_mults, d_bits, x_signed, w_bits)
             ww, wd = conv_weight_memory(c, f, kr, kc, w_bits, ci, co, fine, groups, cg)  # one word feeds every column
             w_bram, w_lut = array_cost(ww, wd)
             window = generator(ci, cg, px)
@@ -546,6 +588,9 @@ class Conv(NodeKind):
             a_bram, a_lut = 0, lutram_luts(a_bits * co * cg * px, -(-f // (co * cg)))
             b_bram, b_lut = (0, lutram_luts(w_bits * co * cg, -(-f // (co * cg)))) if has_bias else (0, 0)
             logic = mac_logic(mults, d_bits, w_bits, a_bits) + stage_logic(ci * cg * kr * kc * px, d_bits)
+            if ffip:  # the fabric's operand sums; the bias less the w-only terms (hls_mac.py ffip bias) at acc_bits
+                logic += Logic(ffip_adder_luts(mults - x_mults, d_bits, x_signed, w_bits), 0)
+                b_lut = lutram_luts(a_bits * co, -(-f // co))
             per_pixel = conv_pixel_cycles(c, f, kr * kc, groups, folding)
             # conv.h conv_mac: a group's output beats follow its last window beat (a dense conv's: the pixel's)
             beats = -(-c // (ci * cg))
@@ -556,7 +601,7 @@ class Conv(NodeKind):
                 bram18=w_bram + window.bram18 + a_bram + b_bram + ring_bram, uram=0,
                 lut=logic.lut + w_lut + window.lut + window_fifo_lut + a_lut + b_lut + ring.lut, ff=logic.ff + ring.ff,
                 offchip_bits=reread,
-                out_lanes=self.stream_lanes(op, dict(zip(factors, folding)))[1], weight_width=ww, weight_depth=wd, weight_bits=w_bits, word_stream=True, mult_lut=mults * lut_multiplier(d_bits, w_bits),
+                out_lanes=self.stream_lanes(op, dict(zip(factors, folding)))[1], weight_width=ww, weight_depth=wd, weight_bits=w_bits, word_stream=True, mult_lut=mult_lut,
                 multipliers=mults,
                 weight_sweeps=ho * wo,
                 # conv.h conv_mac: each window beat's MACs run as it arrives (after the last one, a beat's
@@ -666,14 +711,16 @@ class Conv(NodeKind):
         x = em.read(op.input, lanes_in, name)
         out = em.new_stream(f"s_{name}", op.output.type, lanes_out, value=op.output)
         em.define(op.output, out)
-        w_rom, b_rom, t_acc, t_mid = mac_types(em, op, (f, c // groups, kr, kc))
-        _, ho, wo, _ = op.output.type.get_shape()
-        px = op.int_prop("pixels")  # the P MAC copies share each weight word: lanes per pixel, a sweep per beat
+        px = op.int_prop("pixels")
+        ffip = ffip_applies(op, op.folding())  # the products paired (inner_product.h), the bias folded (hls_mac.py)
+        step = (lanes_in // px, op.int_prop("fine")) if ffip else None
+        w_rom, b_rom, t_acc, t_mid = mac_types(em, op, (f, c // groups, kr, kc), step)
+        _, ho, wo, _ = op.output.type.get_shape()  # the P MAC copies share each weight word: lanes per pixel, a sweep per beat
         tile = op.int_prop("tile")
         w_arg = mac_weights(em, op, w_rom, conv_weight_sweeps(ho * wo // px, tile), channels=c, groups=groups,
                             lanes_in=lanes_in // px, lanes_out=co, fine=op.int_prop("fine"), filters_outer=tile > 1)
         geom = f"dfcc::geom<{h}, {w}, {c}, {kr}, {kc}, {sr}, {sc}, {dr}, {dc}, {pt}, {pb}, {pl}, {pr}>"
-        types = f"{em.elem(op.input)}, {w_rom.elem}, {b_rom.elem}, {t_acc}, {out.elem}" + mid_and_mul(op, t_acc, t_mid)
+        types = f"{em.elem(op.input)}, {w_rom.elem}, {b_rom.elem}, {t_acc}, {out.elem}" + mid_and_mul(op, t_acc, t_mid, ffip)
         fine = op.int_prop("fine")
         if op.line_buffer_off_chip():  # ddr_rows.h: the input waits in a DRAM ring, its window rows read back
             ring = DramBuffer(em.unique(f"ddr_{name}"), f"dfcc::vec<{em.elem(op.input)}, {lanes_in}>",

@@ -31,6 +31,7 @@
 
 #include <type_traits>
 
+#include "inner_product.h"
 #include "multiply.h"
 #include "rom.h"
 #include "vec.h"
@@ -45,7 +46,8 @@ namespace dfcc {
 // and an output beat their P pixels (lane p*LO + lo), each computed by its own copy of the MAC array; the
 // P copies share each cycle's weight word.
 template <class G, int F, int GROUPS, int CI, int CO, int FINE, int P, typename T_in, typename T_w, typename T_b,
-          typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W, int LP>
+          typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class IP = direct_product, class W,
+          int LP>
 void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI * P> >& in, hls::stream<vec<T_out, LP> >& out, W& w,
               const T_b bias[F]) {
     constexpr int K = G::KR * G::KC, CG = G::C / GROUPS, FG = F / GROUPS;
@@ -63,6 +65,7 @@ void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI * P> >& in, hls::stream<
     constexpr int KT = (K + FINE - 1) / FINE;  // steps per window beat, the last one partly idle
     static_assert(G::WO % P == 0, "P must divide the output width");
     DFCC_HLS(ARRAY_PARTITION variable=bias cyclic factor=CO)
+    typedef typename std::decay<decltype(val(T_w()))>::type T_wv;  // a weight's value (T_w may be its ROM code)
     T_acc acc[NF][P][CO];  // partial sums of the current group's filters
     T_acc sum[P][CO];      // partial sums of the current step's filters
     window<T_in, G::KR, G::KC, CI * P> x;
@@ -85,20 +88,30 @@ void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI * P> >& in, hls::stream<
                     const int end = r0 + CO < FB ? r0 + CO : FB;     // past this step's last filter
                     const int cut = end / LO * LO;  // the filters before it complete the output beat this step writes
                     word = w.read();  // the next weight word (weights.h)
+                    const int used = K % FINE != 0 && LC * K - t * LC * FINE < LC * FINE ? LC * K - t * LC * FINE
+                                                                                          : LC * FINE;  // busy slots
                     for (int p = 0; p < P; p++) {
+                        T_in xs[GPB][LC * FINE];  // this step's window values of each group in the beat (0 when idle)
+                        DFCC_HLS(ARRAY_PARTITION variable=xs complete dim=0)
+                        for (int g = 0; g < GPB; g++) {
+                            for (int m = 0; m < LC * FINE; m++) {
+                                const int j = t * LC * FINE + m;  // position in the (c, kr, kc) run
+                                const int c = j / K % LC, kr = j % K / G::KC, kc = j % G::KC;
+                                xs[g][m] = m < used ? x.data[kr][kc][p * CI + g * LC + c] : T_in(0);
+                            }
+                        }
+                        const auto shared = IP::template x_terms<MUL, LC * FINE, P * CO>(p, xs[0]);  // ungrouped
                         for (int co = 0; co < CO; co++) {
                             const int r = r0 + co;
                             if (FB % CO != 0 && r >= FB) continue;  // past the last filter: an idle lane
                             const int gl = r / FG;  // group of this lane inside the beat
                             if (t == 0) sum[p][co] = bt % BPG == 0 ? T_acc(val(bias[f0 + co])) : acc[fo][p][co];
-                            for (int m = 0; m < LC * FINE; m++) {
-                                const int j = t * LC * FINE + m;  // position in the (c, kr, kc) run
-                                if (K % FINE != 0 && j >= LC * K) continue;  // past the run: an idle slot
-                                const int c = j / K, kr = j % K / G::KC, kc = j % G::KC;
-                                sum[p][co] += T_acc(MUL::mul((p * CO + co) * LC * FINE + m,  // its lane (multiply.h)
-                                                             x.data[kr][kc][p * CI + gl * LC + c],
-                                                             val(word.data[co * LC * FINE + m])));
-                            }
+                            T_wv ws[LC * FINE];  // its weights (0 when idle)
+                            DFCC_HLS(ARRAY_PARTITION variable=ws complete)
+                            for (int m = 0; m < LC * FINE; m++)
+                                ws[m] = m < used ? T_wv(val(word.data[co * LC * FINE + m])) : T_wv(0);
+                            // the step's products (inner_product.h), its multipliers numbered from lane p*CO + co
+                            IP::template accumulate<MUL, LC * FINE>(sum[p][co], p * CO + co, used, xs[gl], ws, shared);
                             acc[fo][p][co] = sum[p][co];
                             if (r < cut) y.data[p * LO + (LO == CO ? co : r % LO)] = T_out(T_mid(sum[p][co]));
                         }
@@ -124,14 +137,15 @@ void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI * P> >& in, hls::stream<
 // that ends no window (each inference's first KRE-1 rows, the rows a stride skips) instead of stalling them
 // (kinds/conv.py window_depth).
 template <class G, int F, int GROUPS, int CI, int CO, int FINE, int WD, typename T_in, typename T_w, typename T_b,
-          typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W, int LO>
+          typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class IP = direct_product, class W,
+          int LO>
 void conv(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, LO> >& out, W& w, const T_b bias[F]) {
     DFCC_HLS(DATAFLOW)
     hls::stream<window<T_in, G::KR, G::KC, CI> > windows;
     DFCC_HLS(STREAM variable=windows depth=WD)
     DFCC_TASKS;
     DFCC_TASK(sliding_window<G, CI>(in, windows, T_in(0)));
-    conv_mac<G, F, GROUPS, CI, CO, FINE, 1, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL>(windows, out, w, bias);
+    conv_mac<G, F, GROUPS, CI, CO, FINE, 1, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL, IP>(windows, out, w, bias);
 }
 
 // Spatially parallel convolution (Ma et al., FPGA'17: Pox = P output columns unrolled): input
@@ -140,13 +154,13 @@ void conv(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, LO> >& out, W&
 // positions per cycle. Cycles per inference: HO*WO/P * ceil(KR*KC/FINE) for the MACs, HP*ceil(WP/P)
 // for the window generator.
 template <class G, int F, int GROUPS, int P, int FINE, typename T_in, typename T_w, typename T_b,
-          typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W>
+          typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class IP = direct_product, class W>
 void conv_px(hls::stream<vec<T_in, P * G::C> >& in, hls::stream<vec<T_out, P * F> >& out, W& w, const T_b bias[F]) {
     DFCC_HLS(DATAFLOW)
     hls::stream<window<T_in, G::KR, G::KC, P * G::C> > windows;
     DFCC_TASKS;
     DFCC_TASK(sliding_window_px<G, P>(in, windows, T_in(0)));
-    conv_mac<G, F, GROUPS, G::C, F, FINE, P, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL>(windows, out, w, bias);
+    conv_mac<G, F, GROUPS, G::C, F, FINE, P, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL, IP>(windows, out, w, bias);
 }
 
 // conv_mac_tiled's tile buffer. A 1x1 window (KRE = KCE = 1) reads one pixel: the buffer is a ring of pixels,
