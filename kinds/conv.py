@@ -290,9 +290,14 @@ def ffip_applies(op: ConvOp, f: Mapping[str, int]) -> bool:
 
 
 def offer_ffip(op: ConvOp) -> None:
-    """Explore's offer: FFIP wherever it pays (`ffip_applies`) on a conv that can take it and whose IR does not
-    say how it takes its inner products."""
-    if ffip_possible(op) and INNER_PRODUCT_ATTR not in op.attributes:
+    """Explore's offer: FFIP wherever it pays (`ffip_applies`) on a conv that can take it, at least at its widest
+    folding (every filter and product a step: not where the widths pack products into DSPs already), and whose IR
+    does not say how it takes its inner products."""
+    if not ffip_possible(op) or INNER_PRODUCT_ATTR in op.attributes:
+        return
+    _, c, kr, kc = op.weights.type.get_shape()
+    f = op.output.type.get_shape()[-1]
+    if ffip_pays(f, c * kr * kc, stream_bits(op.input), fixed_of(op.input).is_signed, weight_bits(op.weights)):
         op.attributes[INNER_PRODUCT_ATTR] = StringAttr("ffip")
 
 
