@@ -51,7 +51,7 @@ SIFT_RUNG = 8
 # 22.5 -> 30.8 CPU s; every count (no bound) took 100 CPU s
 PARTIAL_TILE_SWEEPS = 8
 # on a conv: how its MAC array takes each filter's inner product, one of INNER_PRODUCTS: "direct" (absent), or "ffip"
-# (Winograd's fast inner product, conv.h conv_mac through inner_product.h) at the foldings where that takes fewer DSPs
+# (Winograd's fast inner product, conv.h conv_mac and conv_mac_tiled through inner_product.h) at the foldings where that takes fewer DSPs
 # (`ffip_applies`); explore offers it to every conv it can apply to (`offer_ffip`), a user may write "direct"
 INNER_PRODUCT_ATTR = "dataflow.inner_product"
 INNER_PRODUCTS = ("direct", "ffip")
@@ -279,11 +279,11 @@ def ffip_possible(op: ConvOp) -> bool:
 
 def ffip_applies(op: ConvOp, f: Mapping[str, int]) -> bool:
     """Whether the conv's MAC array pairs its products by FFIP at the folding `f`: the one rule the cost model,
-    explore and the HLS emitter read. Its IR asks for it (`inner_product = "ffip"`), conv_mac can (`ffip_possible`;
-    not conv_tiled's tiles) and it takes fewer DSPs there (hardware/ffip.py ffip_pays: CO filters a step, each
+    explore and the HLS emitter read. Its IR asks for it (`inner_product = "ffip"`), conv_mac (or conv_mac_tiled)
+    can (`ffip_possible`) and it takes fewer DSPs there (hardware/ffip.py ffip_pays: CO filters a step, each
     CI*FINE products)."""
     product = op.attributes.get(INNER_PRODUCT_ATTR)
-    if not (isinstance(product, StringAttr) and product.data == "ffip") or f.get("tile", 1) > 1 or not ffip_possible(op):
+    if not (isinstance(product, StringAttr) and product.data == "ffip") or not ffip_possible(op):
         return False
     return ffip_pays(f["coarse_out"], f["coarse_in"] * f["fine"], stream_bits(op.input), fixed_of(op.input).is_signed,
                      weight_bits(op.weights))

@@ -1,7 +1,7 @@
 """Winograd's fast inner product (FFIP) in conv.h conv_mac (hardware/ffip.py, inner_product.h, kinds/conv.py
 ffip_applies, kinds/hls_mac.py): hand-computed costs, the folded w-only terms, and C simulations bit-exact against
 the CPU reference at 16 and 12 bits, signed and unsigned inputs, odd and even products a step, partly idle filter
-steps, FINE not dividing KR*KC, P > 1 pixels and weights streamed from DRAM."""
+steps, FINE not dividing KR*KC, P > 1 pixels, weight-stationary tiles and weights streamed from DRAM."""
 
 from __future__ import annotations
 
@@ -104,9 +104,10 @@ def _chain(bits: int, seed: int) -> str:
     # 8 -> 6, unsigned input, 3 products a step (odd: the last paired with a zero), 4 filters a step (6 % 4), no bias
     b, _ = _conv_text("conv1", "conv0", 8, 6, 3, unsigned, signed, weights(6, 8, 3, 3), None, w_fmt,
                       dict(coarse_in=1, coarse_out=4, fine=3))
-    # 6 -> 4, 1x1, 6 products, weights streamed from DRAM, a wrapping accumulator narrower than the exact sum
-    c, _ = _conv_text("conv2", "conv1", 6, 4, 1, signed, signed, weights(4, 6, 1, 1), weights(4), w_fmt,
-                      dict(coarse_in=6, coarse_out=4, fine=1),
+    # 6 -> 4, 3x3, weight-stationary tiles of 12 pixels (conv_mac_tiled), 6*2 products a step (fine 2 of 9), weights
+    # streamed from DRAM, a wrapping accumulator narrower than the exact sum
+    c, _ = _conv_text("conv2", "conv1", 6, 4, 3, signed, signed, weights(4, 6, 3, 3), weights(4), w_fmt,
+                      dict(coarse_in=6, coarse_out=4, fine=2, tile=12),
                       f', "dataflow.weights_memory" = "off_chip", acc_format = !dataflow.fixed<{bits + 6}, 8>')
     # 4 -> 4, two pixels a beat (conv_px: P = 2 copies), 4*5 products a step
     d, _ = _conv_text("conv3", "conv2", 4, 4, 3, signed, out, weights(4, 4, 3, 3), weights(4), w_fmt,
@@ -155,7 +156,7 @@ def test_ffip_convs_csim_bit_exact(bits):
     convs = [op for op in module.walk() if isinstance(op, ConvOp)]
     assert all(ffip_applies(op, op.folding()) for op in convs)
     top = emit_design(module).files["top.cpp"]
-    assert top.count("dfcc::ffip_product>") == 4 and "dfcc::conv_px<" in top
+    assert top.count("dfcc::ffip_product>") == 4 and "dfcc::conv_px<" in top and "dfcc::conv_tiled<" in top
     x = np.random.default_rng(1).uniform(-7, 7, (1, 3, 6, 6)).astype(np.float32)
     result = csim(module, [x])
     assert result.warnings == [], result.warnings

@@ -93,13 +93,8 @@ void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI * P> >& in, hls::stream<
                     for (int p = 0; p < P; p++) {
                         T_in xs[GPB][LC * FINE];  // this step's window values of each group in the beat (0 when idle)
                         DFCC_HLS(ARRAY_PARTITION variable=xs complete dim=0)
-                        for (int g = 0; g < GPB; g++) {
-                            for (int m = 0; m < LC * FINE; m++) {
-                                const int j = t * LC * FINE + m;  // position in the (c, kr, kc) run
-                                const int c = j / K % LC, kr = j % K / G::KC, kc = j % G::KC;
-                                xs[g][m] = m < used ? x.data[kr][kc][p * CI + g * LC + c] : T_in(0);
-                            }
-                        }
+                        for (int g = 0; g < GPB; g++)
+                            step_values<LC * FINE, LC>(x.data, t * LC * FINE, used, p * CI + g * LC, xs[g]);
                         const auto shared = IP::template x_terms<MUL, LC * FINE, P * CO>(p, xs[0]);  // ungrouped
                         for (int co = 0; co < CO; co++) {
                             const int r = r0 + co;
@@ -108,8 +103,7 @@ void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI * P> >& in, hls::stream<
                             if (t == 0) sum[p][co] = bt % BPG == 0 ? T_acc(val(bias[f0 + co])) : acc[fo][p][co];
                             T_wv ws[LC * FINE];  // its weights (0 when idle)
                             DFCC_HLS(ARRAY_PARTITION variable=ws complete)
-                            for (int m = 0; m < LC * FINE; m++)
-                                ws[m] = m < used ? T_wv(val(word.data[co * LC * FINE + m])) : T_wv(0);
+                            step_weights<LC * FINE>(word.data, co * LC * FINE, used, ws);
                             // the step's products (inner_product.h), its multipliers numbered from lane p*CO + co
                             IP::template accumulate<MUL, LC * FINE>(sum[p][co], p * CO + co, used, xs[gl], ws, shared);
                             acc[fo][p][co] = sum[p][co];
@@ -231,7 +225,8 @@ inline int tile_address(int row, int col) {
 // R must cover the adder's latency for the pipeline to keep II=1 (the DEPENDENCE pragma states there is no
 // dependence across iterations).
 template <class G, int F, int CI, int CO, int R, int KRB, int KCB, int FINE, typename T_in, typename T_w,
-          typename T_b, typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W>
+          typename T_b, typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul,
+          class IP = direct_product, class W>
 void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
     constexpr int K = G::KR * G::KC, CB = G::C / CI, NF = F / CO, KF = (K + FINE - 1) / FINE;  // conv_mac's KT
     constexpr int RQ = (G::KRE - 1) / KRB + 1, CQ = (G::KCE - 1) / KCB + 1;  // each bank's row and column reads
@@ -245,6 +240,7 @@ void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> 
     T_acc acc[R][CO];                                   // the filter step's sums for every pixel of the tile
     T_out y[NF][R][CO];                                 // the tile's outputs, written pixel by pixel when done
     vec<T_w, CO * CI * FINE> word;                      // the weight word the tile's pixels share
+    typedef typename std::decay<decltype(val(T_w()))>::type T_wv;  // a weight's value (T_w may be its ROM code)
     DFCC_HLS(ARRAY_PARTITION variable=buf complete dim=1)
     DFCC_HLS(ARRAY_PARTITION variable=buf complete dim=2)
     DFCC_HLS(AGGREGATE variable=buf)
@@ -299,14 +295,18 @@ void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> 
                                 for (int c = 0; c < CI; c++) x.data[kr][kc][c] = inside ? px.data[c] : T_in(0);
                             }
                         }
+                        const int used = K % FINE != 0 && CI * K - t * CI * FINE < CI * FINE ? CI * K - t * CI * FINE
+                                                                                          : CI * FINE;  // busy slots
+                        T_in xs[CI * FINE];  // the step's window values and each filter's weights (inner_product.h)
+                        T_wv ws[CI * FINE];
+                        DFCC_HLS(ARRAY_PARTITION variable=xs complete)
+                        DFCC_HLS(ARRAY_PARTITION variable=ws complete)
+                        step_values<CI * FINE, CI>(x.data, t * CI * FINE, used, 0, xs);
+                        const auto shared = IP::template x_terms<MUL, CI * FINE, CO>(0, xs);
                         for (int co = 0; co < CO; co++) {
                             T_acc sum = bt == 0 && t == 0 ? T_acc(val(bias[fo * CO + co])) : acc[r][co];
-                            for (int m = 0; m < CI * FINE; m++) {
-                                const int j = t * CI * FINE + m;  // position in the (c, kr, kc) run
-                                if (K % FINE != 0 && j >= CI * K) continue;  // past the run: an idle slot
-                                const int c = j / K, kr = j % K / G::KC, kc = j % G::KC;
-                                sum += T_acc(MUL::mul(x.data[kr][kc][c], val(word.data[co * CI * FINE + m])));
-                            }
+                            step_weights<CI * FINE>(word.data, co * CI * FINE, used, ws);
+                            IP::template accumulate<MUL, CI * FINE>(sum, co, used, xs, ws, shared);
                             acc[r][co] = sum;
                             if (bt == CB - 1 && t == KF - 1) y[fo][r][co] = T_out(T_mid(sum));  // the step's output
                         }
@@ -358,7 +358,8 @@ void hold_input(hls::stream<vec<T, CI> >& in, hls::stream<vec<T, CI> >& out) {
 // share of the held input (HELD beats: held_geom's, R/(HO*WO) of them) in front of them takes what the producer
 // writes meanwhile, so the producer never waits on the tile's compute (the whole image for one tile).
 template <class G, int F, int CI, int CO, int R, int KRB, int KCB, int FINE, typename T_in, typename T_w,
-          typename T_b, typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W>
+          typename T_b, typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul,
+          class IP = direct_product, class W>
 void conv_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
     DFCC_HLS(DATAFLOW)
     using GH = held_geom<G>;
@@ -367,7 +368,7 @@ void conv_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& o
     DFCC_HLS(STREAM variable=held depth=HELD)
     DFCC_TASKS;
     DFCC_TASK(hold_input<G, CI>(in, held));
-    conv_mac_tiled<GH, F, CI, CO, R, KRB, KCB, FINE, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL>(held, out, w, bias);
+    conv_mac_tiled<GH, F, CI, CO, R, KRB, KCB, FINE, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL, IP>(held, out, w, bias);
 }
 
 }  // namespace dfcc

@@ -20,6 +20,8 @@
 
 #include <ap_fixed.h>
 
+#include "rom.h"
+
 namespace dfcc {
 
 constexpr int ceil_log2(int n) { return n <= 1 ? 0 : 1 + ceil_log2((n + 1) / 2); }
@@ -35,6 +37,22 @@ template <int W, int I, ap_q_mode Q, ap_o_mode O, int N>
 inline ap_uint<W> code_of(const ap_ufixed<W, I, Q, O, N>& v) {
     ap_uint<W> q = v.range(W - 1, 0);
     return q;
+}
+
+// A step's slots of a window, KR*KC positions of LANES channels from channel `lane0`: slot m is position j = first + m
+// of the (c, kr, kc) run, 0 from slot `used` on (past the run).
+template <int N, int LANES, int KR, int KC, int L, typename T>
+inline void step_values(const T (&win)[KR][KC][L], int first, int used, int lane0, T (&xs)[N]) {
+    for (int m = 0; m < N; m++) {
+        const int j = first + m, c = j / (KR * KC) % LANES, kr = j % (KR * KC) / KC, kc = j % KC;
+        xs[m] = m < used ? win[kr][kc][lane0 + c] : T(0);
+    }
+}
+
+// A step's weights of one filter lane: N of a weight word's values from `offset`, 0 from slot `used` on.
+template <int N, typename T, typename C, int L>
+inline void step_weights(const C (&word)[L], int offset, int used, T (&ws)[N]) {
+    for (int m = 0; m < N; m++) ws[m] = m < used ? T(val(word[offset + m])) : T(0);
 }
 
 struct direct_product {
