@@ -101,9 +101,11 @@ def _chain(bits: int, seed: int) -> str:
     # 3 -> 8: 12 products a step (fine 4 of 9: the last step 3 of 12 slots busy), filters 3 a step (8 % 3: idle lanes)
     a, _ = _conv_text("conv0", "x", 3, 8, 3, signed, unsigned, weights(8, 3, 3, 3), weights(8), w_fmt,
                       dict(coarse_in=3, coarse_out=3, fine=4))
-    # 8 -> 6, unsigned input, 3 products a step (odd: the last paired with a zero), 4 filters a step (6 % 4), no bias
+    # 8 -> 6, unsigned input, 3 products a step (odd: the last paired with a zero), 4 filters a step (6 % 4), no bias,
+    # half of its 4*2 + 2 multipliers on DSPs, the others in fabric (multiply.h split_mul<5>)
     b, _ = _conv_text("conv1", "conv0", 8, 6, 3, unsigned, signed, weights(6, 8, 3, 3), None, w_fmt,
-                      dict(coarse_in=1, coarse_out=4, fine=3))
+                      dict(coarse_in=1, coarse_out=4, fine=3),
+                      ', "dataflow.mult_impl" = "lut", "dataflow.dsp_share" = 50 : i64')
     # 6 -> 4, 3x3, weight-stationary tiles of 12 pixels (conv_mac_tiled), 6*2 products a step (fine 2 of 9), weights
     # streamed from DRAM, a wrapping accumulator narrower than the exact sum
     c, _ = _conv_text("conv2", "conv1", 6, 4, 3, signed, signed, weights(4, 6, 3, 3), weights(4), w_fmt,
@@ -157,6 +159,7 @@ def test_ffip_convs_csim_bit_exact(bits):
     assert all(ffip_applies(op, op.folding()) for op in convs)
     top = emit_design(module).files["top.cpp"]
     assert top.count("dfcc::ffip_product>") == 4 and "dfcc::conv_px<" in top and "dfcc::conv_tiled<" in top
+    assert "dfcc::split_mul<5>, dfcc::ffip_product>" in top
     x = np.random.default_rng(1).uniform(-7, 7, (1, 3, 6, 6)).astype(np.float32)
     result = csim(module, [x])
     assert result.warnings == [], result.warnings
