@@ -68,3 +68,14 @@ def ffip_adder_luts(filter_mults: int, x_bits: int, x_signed: bool, w_bits: int)
     pre-adder forms one, the fabric the other."""
     # UG579 DSP48E2 pre-adder (D +/- A) feeds the multiplier; UG574 CARRY8: a fabric adder 1 LUT a bit
     return filter_mults * operand_bits(x_bits, x_signed, w_bits)
+
+
+def ffip_cost(filters: int, products: int, copies: int, x_bits: int, x_signed: bool, w_bits: int
+              ) -> tuple[int, int, int, int]:
+    """(multipliers, DSPs, their LUTs in fabric, the fabric operand sums' LUTs) of a MAC array pairing its
+    products by FFIP: `filters` filter lanes of `products` products a step, in `copies` pixel copies."""
+    # Pogue & Nicolici (2024) FFIP array, costed by the formulas above
+    filter_mults, x_mults = ffip_multipliers(filters, products, copies)
+    return (filter_mults + x_mults, ffip_dsp(filter_mults, x_mults, x_bits, x_signed, w_bits),
+            ffip_mult_lut(filter_mults, x_mults, x_bits, x_signed, w_bits),
+            ffip_adder_luts(filter_mults, x_bits, x_signed, w_bits))

@@ -21,7 +21,7 @@ from dfcc.hardware.cycles import (
     WindowWalk, conv_cycles, sliding_window_fill, tiled_conv_cycles, window_walk, windowed_stage_cycles,
 )
 from dfcc.hardware.dsp import conv_multipliers, macs_per_dsp, multiplier_dsp
-from dfcc.hardware.ffip import ffip_adder_luts, ffip_dsp, ffip_mult_lut, ffip_multipliers, ffip_pays
+from dfcc.hardware.ffip import ffip_cost
 from dfcc.hardware.logic import Logic, lut_multiplier, mac_logic, mux_luts, stage_logic
 from dfcc.hardware.memory import (
     FIFO_SRL_DEPTH, bram18, bram18_two_reads, conv_weight_memory, fifo_blocks, lutram_luts, lutram_two_reads_luts,
@@ -34,6 +34,7 @@ from dfcc.kinds.cost import (
 from dfcc.kinds.hls_mac import mac_types, mid_and_mul
 from dfcc.kinds.ddr_fifo import DramBuffer, ring_adapters
 from dfcc.kinds.hls_offchip import mac_weights
+from dfcc.kinds.inner_product import check_inner_product, fixed_mac, pairs_products
 from dfcc.kinds.registry import NodeKind, register
 from dfcc.kinds.sparse_weights import weights_format
 from dfcc.kinds.window import WindowOp, conv2d
@@ -50,11 +51,6 @@ SIFT_RUNG = 8
 # and 7 times; 25, 17, 13, 10 and 9 fill in). dfcc's choice: ResNet-50 ZCU102 (16 bit) 41.5 -> 46.3 fps for explore
 # 22.5 -> 30.8 CPU s; every count (no bound) took 100 CPU s
 PARTIAL_TILE_SWEEPS = 8
-# on a conv: how its MAC array takes each filter's inner product, one of INNER_PRODUCTS: "direct" (absent), or "ffip"
-# (Winograd's fast inner product, conv.h conv_mac and conv_mac_tiled through inner_product.h) at the foldings where that takes fewer DSPs
-# (`ffip_applies`); explore offers it to every conv it can apply to (`offer_ffip`), a user may write "direct"
-INNER_PRODUCT_ATTR = "dataflow.inner_product"
-INNER_PRODUCTS = ("direct", "ffip")
 
 
 class ConvFields(WindowOp):
@@ -235,6 +231,18 @@ class ConvOp(ConvFields):
         that take neither partly idle filter step are excluded by `folding_problem`."""
         return frozenset({"fine", "coarse_out", "tile"}) if self.groups.value.data == 1 else frozenset({"fine"})
 
+    def ffip_extent(self) -> tuple[int, int] | None:
+        """The widest FFIP step (kinds/inner_product.py): every filter, every product of a pixel; ungrouped and
+        fixed point only (a depthwise filter shares its window with no other filter)."""
+        if self.groups.value.data != 1 or not fixed_mac(self):
+            return None
+        _, c, kr, kc = self.weights.type.get_shape()
+        return self.output.type.get_shape()[-1], c * kr * kc
+
+    def ffip_step(self, f: Mapping[str, int]) -> tuple[int, int]:
+        """conv.h conv_mac's (and conv_mac_tiled's) step: CO filter lanes of CI*FINE products each."""
+        return f["coarse_out"], f["coarse_in"] * f["fine"]
+
     def splits_multipliers(self, folding: Mapping[str, int] | None = None) -> bool:
         """conv.h conv_mac numbers its multipliers (lanes) as the cost model counts them when ungrouped;
         conv_tiled does not split."""
@@ -242,10 +250,7 @@ class ConvOp(ConvFields):
 
     def verify_node(self) -> None:
         super().verify_node()
-        product = self.attributes.get(INNER_PRODUCT_ATTR)
-        if product is not None and not (isinstance(product, StringAttr) and product.data in INNER_PRODUCTS):
-            raise VerifyException(f"conv '{self.node_name.data}': {INNER_PRODUCT_ATTR} must be one of "
-                                  f"{', '.join(INNER_PRODUCTS)}, got {product}")
+        check_inner_product(self)
         problem = folding_problem(self, self.folding())
         if problem is not None:
             raise VerifyException(f"conv '{self.node_name.data}': {problem}")
@@ -269,36 +274,6 @@ def folding_problem(op: ConvOp, f: Mapping[str, int]) -> str | None:
         return (f"pixels={f['pixels']} per beat needs whole pixels in and out (coarse_in*coarse_group = "
                 f"{op.input.type.get_shape()[-1]} channels, coarse_out*coarse_group = {filters} filters)")
     return None
-
-
-def ffip_possible(op: ConvOp) -> bool:
-    """Whether conv.h conv_mac can pair this conv's products (inner_product.h ffip_product): fixed point (exact
-    integer codes), ungrouped (a depthwise filter shares its window with no other filter)."""
-    return op.groups.value.data == 1 and fixed_of(op.input) is not None and fixed_of(op.output) is not None
-
-
-def ffip_applies(op: ConvOp, f: Mapping[str, int]) -> bool:
-    """Whether the conv's MAC array pairs its products by FFIP at the folding `f`: the one rule the cost model,
-    explore and the HLS emitter read. Its IR asks for it (`inner_product = "ffip"`), conv_mac (or conv_mac_tiled)
-    can (`ffip_possible`) and it takes fewer DSPs there (hardware/ffip.py ffip_pays: CO filters a step, each
-    CI*FINE products)."""
-    product = op.attributes.get(INNER_PRODUCT_ATTR)
-    if not (isinstance(product, StringAttr) and product.data == "ffip") or not ffip_possible(op):
-        return False
-    return ffip_pays(f["coarse_out"], f["coarse_in"] * f["fine"], stream_bits(op.input), fixed_of(op.input).is_signed,
-                     weight_bits(op.weights))
-
-
-def offer_ffip(op: ConvOp) -> None:
-    """Explore's offer: FFIP wherever it pays (`ffip_applies`) on a conv that can take it, at least at its widest
-    folding (every filter and product a step: not where the widths pack products into DSPs already), and whose IR
-    does not say how it takes its inner products."""
-    if not ffip_possible(op) or INNER_PRODUCT_ATTR in op.attributes:
-        return
-    _, c, kr, kc = op.weights.type.get_shape()
-    f = op.output.type.get_shape()[-1]
-    if ffip_pays(f, c * kr * kc, stream_bits(op.input), fixed_of(op.input).is_signed, weight_bits(op.weights)):
-        op.attributes[INNER_PRODUCT_ATTR] = StringAttr("ffip")
 
 
 def _channel_lanes(op: ConvFields, f: Mapping[str, int]) -> tuple[int, int]:
@@ -567,7 +542,7 @@ class Conv(NodeKind):
         def evaluate(folding: Folding) -> NodeCost:
             if len(folding) > 5 and folding[5] > 1:  # weight-stationary tiles (a zero-skipping conv has none)
                 return tiled(evaluate(folding[:5] + (1,)), folding, folding[5])
-            ffip = ffip_applies(op, dict(zip(factors, folding)))
+            ffip = pairs_products(op, dict(zip(factors, folding)))
             ci, co, cg, fine = folding[:4]
             px = folding[4] if len(folding) > 4 else 1  # a zero-skipping conv has no spatial parallelism
             # Ma et al. (FPGA'17) loop unrolling of Pox output columns: multipliers x Pox, cycles / Pox
@@ -576,10 +551,7 @@ class Conv(NodeKind):
             mults = conv_multipliers(ci, co, fine, cg) * px
             dsp, mult_lut = multiplier_dsp(mults, d_bits, w_bits), mults * lut_multiplier(d_bits, w_bits)
             if ffip:  # hardware/ffip.py: a multiplier per pair of products per filter, and the shared x-only ones
-                filter_mults, x_mults = ffip_multipliers(co, ci * fine, px)
-                mults = filter_mults + x_mults
-                dsp = ffip_dsp(filter_mults, x_mults, d_bits, x_signed, w_bits)
-                mult_lut = ffip_mult_lut(filter_mults, x_mults, d_bits, x_signed, w_bits)
+                mults, dsp, mult_lut, sums_lut = ffip_cost(co, ci * fine, px, d_bits, x_signed, w_bits)
             ww, wd = conv_weight_memory(c, f, kr, kc, w_bits, ci, co, fine, groups, cg)  # one word feeds every column
             w_bram, w_lut = array_cost(ww, wd)
             window = generator(ci, cg, px)
@@ -594,7 +566,7 @@ class Conv(NodeKind):
             b_bram, b_lut = (0, lutram_luts(w_bits * co * cg, -(-f // (co * cg)))) if has_bias else (0, 0)
             logic = mac_logic(mults, d_bits, w_bits, a_bits) + stage_logic(ci * cg * kr * kc * px, d_bits)
             if ffip:  # the fabric's operand sums; the bias less the w-only terms (hls_mac.py ffip bias) at acc_bits
-                logic += Logic(ffip_adder_luts(mults - x_mults, d_bits, x_signed, w_bits), 0)
+                logic += Logic(sums_lut, 0)
                 b_lut = lutram_luts(a_bits * co, -(-f // co))
             per_pixel = conv_pixel_cycles(c, f, kr * kc, groups, folding)
             # conv.h conv_mac: a group's output beats follow its last window beat (a dense conv's: the pixel's)
@@ -717,7 +689,7 @@ class Conv(NodeKind):
         out = em.new_stream(f"s_{name}", op.output.type, lanes_out, value=op.output)
         em.define(op.output, out)
         px = op.int_prop("pixels")
-        ffip = ffip_applies(op, op.folding())  # the products paired (inner_product.h), the bias folded (hls_mac.py)
+        ffip = pairs_products(op, op.folding())  # the products paired (inner_product.h), the bias folded (hls_mac.py)
         step = (lanes_in // px, op.int_prop("fine")) if ffip else None
         w_rom, b_rom, t_acc, t_mid = mac_types(em, op, (f, c // groups, kr, kc), step)
         _, ho, wo, _ = op.output.type.get_shape()  # the P MAC copies share each weight word: lanes per pixel, a sweep per beat

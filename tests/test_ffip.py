@@ -1,7 +1,8 @@
-"""Winograd's fast inner product (FFIP) in conv.h conv_mac (hardware/ffip.py, inner_product.h, kinds/conv.py
-ffip_applies, kinds/hls_mac.py): hand-computed costs, the folded w-only terms, and C simulations bit-exact against
+"""Winograd's fast inner product (FFIP) in the MAC kernels (hardware/ffip.py, inner_product.h, kinds/inner_product.py
+pairs_products, kinds/hls_mac.py): hand-computed costs, the folded w-only terms, and C simulations bit-exact against
 the CPU reference at 16 and 12 bits, signed and unsigned inputs, odd and even products a step, partly idle filter
-steps, FINE not dividing KR*KC, P > 1 pixels, weight-stationary tiles and weights streamed from DRAM."""
+steps, FINE not dividing KR*KC, P > 1 pixels, weight-stationary tiles, weights streamed from DRAM, and a linear
+layer (linear.h)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from dfcc.hardware.ffip import (
     ffip_adder_luts, ffip_dsp, ffip_mult_lut, ffip_multipliers, ffip_pairs, ffip_pays, operand_bits,
 )
 from dfcc.hardware.memory import lutram_luts
-from dfcc.kinds.conv import INNER_PRODUCT_ATTR, ConvOp, ffip_applies
+from dfcc.kinds.conv import ConvOp
+from dfcc.kinds.linear import LinearOp
+from dfcc.kinds.inner_product import INNER_PRODUCT_ATTR, pairs_products
 from dfcc.kinds.cost import node_cost
 from dfcc.kinds.hls_mac import w_only_terms
 from xdsl.dialects.builtin import StringAttr
@@ -88,7 +91,7 @@ def _conv_text(name: str, x: str, c: int, f: int, k: int, x_type: str, y_type: s
 
 
 def _chain(bits: int, seed: int) -> str:
-    """Four FFIP convs in a chain, each a case conv_mac must pair right (see the module docstring)."""
+    """Four FFIP convs and a linear layer in a chain, each a case the kernels must pair right (module docstring)."""
     rng = np.random.default_rng(seed)
     wf = bits - 2  # weights fixed<bits, 2>
 
@@ -112,17 +115,26 @@ def _chain(bits: int, seed: int) -> str:
                       dict(coarse_in=6, coarse_out=4, fine=2, tile=12),
                       f', "dataflow.weights_memory" = "off_chip", acc_format = !dataflow.fixed<{bits + 6}, 8>')
     # 4 -> 4, two pixels a beat (conv_px: P = 2 copies), 4*5 products a step
-    d, _ = _conv_text("conv3", "conv2", 4, 4, 3, signed, out, weights(4, 4, 3, 3), weights(4), w_fmt,
+    d, _ = _conv_text("conv3", "conv2", 4, 4, 3, signed, signed, weights(4, 4, 3, 3), weights(4), w_fmt,
                       dict(coarse_in=4, coarse_out=4, fine=5, pixels=2))
+    # a linear layer 4 -> 6 over the pixels (linear.h): 3 output lanes of 2 products a step, 3 + 1 multipliers
+    e = (f'    %fc_w = dataflow.weights {{value = {_dense(weights(6, 4))} : tensor<6x4xf32>, name = "fc_w", '
+         f'format = {w_fmt}}} : tensor<6x4xf32>\n'
+         f'    %fc_b = dataflow.weights {{value = {_dense(weights(6))} : tensor<6xf32>, name = "fc_b", '
+         f'format = {w_fmt}}} : tensor<6xf32>\n'
+         f'    %fc = dataflow.linear %conv3, %fc_w, %fc_b {{name = "fc", coarse_in = 2 : i64, coarse_out = 3 : i64, '
+         f'"{INNER_PRODUCT_ATTR}" = "ffip"}} : (!dataflow.stream<1x6x6x4x{signed}>, tensor<6x4xf32>, tensor<6xf32>) '
+         f'-> !dataflow.stream<1x6x6x6x{out}>')
     return f"""builtin.module attributes {{dataflow.platform = "u250"}} {{
-  func.func @main(%arg0: tensor<1x3x6x6xf32>) -> tensor<1x4x6x6xf32> {{
+  func.func @main(%arg0: tensor<1x3x6x6xf32>) -> tensor<1x6x6x6xf32> {{
     %x = dataflow.source %arg0 {{name = "input0", perm = array<i64: 0, 2, 3, 1>, pixels = 1 : i64}} : (tensor<1x3x6x6xf32>) -> !dataflow.stream<1x6x6x3x{signed}>
 {a}
 {b}
 {c}
 {d}
-    %y = dataflow.sink %conv3 {{name = "output0", perm = array<i64: 0, 2, 3, 1>}} : (!dataflow.stream<1x6x6x4x{out}>) -> tensor<1x4x6x6xf32>
-    func.return %y : tensor<1x4x6x6xf32>
+{e}
+    %y = dataflow.sink %fc {{name = "output0", perm = array<i64: 0, 2, 3, 1>}} : (!dataflow.stream<1x6x6x6x{out}>) -> tensor<1x6x6x6xf32>
+    func.return %y : tensor<1x6x6x6xf32>
   }}
 }}
 """
@@ -134,7 +146,7 @@ def test_conv_cost_with_ffip_hand_computed():
     ffip = node_cost(conv0)
     conv0.attributes[INNER_PRODUCT_ATTR] = StringAttr("direct")
     direct = node_cost(conv0)
-    assert ffip_applies(conv0, conv0.folding()) is False
+    assert pairs_products(conv0, conv0.folding()) is False
     # 3 filters of 3*4 = 12 products: 3*6 + 6 = 24 multipliers (17 x 17 and 16 x 16: a DSP each) against 36
     assert (direct.multipliers, direct.dsp) == (36, 36)
     assert (ffip.multipliers, ffip.dsp) == (24, 24)
@@ -144,6 +156,11 @@ def test_conv_cost_with_ffip_hand_computed():
     # bias ROM (16 bits a filter lane) as the folded one at the accumulator's 32, 3 lanes x ceil(8/3) = 3 deep
     bias_change = lutram_luts(32 * 3, 3) - lutram_luts(16 * 3, 3)
     assert ffip.lut - direct.lut == -12 * 32 + 18 * 17 + bias_change
+    fc = next(op for op in module.walk() if isinstance(op, LinearOp))
+    ffip = node_cost(fc)
+    fc.attributes[INNER_PRODUCT_ATTR] = StringAttr("direct")
+    # 3 output lanes of 2 products: 3*1 + 1 multipliers against 6
+    assert (ffip.multipliers, ffip.dsp, node_cost(fc).multipliers, node_cost(fc).dsp) == (4, 4, 6, 6)
 
 
 @pytest.mark.parametrize("bits", [16, 12])
@@ -155,10 +172,10 @@ def test_ffip_convs_csim_bit_exact(bits):
 
     module = parse_module(_chain(bits, bits))
     module.verify()
-    convs = [op for op in module.walk() if isinstance(op, ConvOp)]
-    assert all(ffip_applies(op, op.folding()) for op in convs)
+    macs = [op for op in module.walk() if isinstance(op, (ConvOp, LinearOp))]
+    assert len(macs) == 5 and all(pairs_products(op, op.folding()) for op in macs)
     top = emit_design(module).files["top.cpp"]
-    assert top.count("dfcc::ffip_product>") == 4 and "dfcc::conv_px<" in top and "dfcc::conv_tiled<" in top
+    assert top.count("dfcc::ffip_product>") == 5 and "dfcc::conv_px<" in top and "dfcc::conv_tiled<" in top
     assert "dfcc::split_mul<5>, dfcc::ffip_product>" in top
     x = np.random.default_rng(1).uniform(-7, 7, (1, 3, 6, 6)).astype(np.float32)
     result = csim(module, [x])

@@ -20,8 +20,8 @@ from dfcc.hardware.cycles import throughput
 from dfcc.hardware.offchip import gbps
 from dfcc.hardware.platforms import DEFAULT_PLATFORM, Platform, load_platform
 from dfcc.hardware.roofline import dsp_roofline, multiplier_roofline
-from dfcc.kinds import ConvOp, SparseConvOp, SparseLinearOp
-from dfcc.kinds.conv import ffip_applies
+from dfcc.kinds import SparseConvOp, SparseLinearOp
+from dfcc.kinds.inner_product import pairs_products
 from dfcc.kinds.sparse_conv import expectation_basis
 
 ROOFLINE_COUNTS = "every DSP and every LUT as a multiplier, one MAC per cycle each, each MAC with its adder in LUTs"
@@ -117,8 +117,8 @@ class Estimate:
                 **({"cycles_expected_over": expectation_basis(e_model.op)}
                    if isinstance(e_model.op, (SparseConvOp, SparseLinearOp)) else {}),
                 "multipliers": cost.multipliers,  # a conv pairing its products by FFIP has fewer than MACs a cycle
-                **({"inner_product": "ffip"} if isinstance(e_model.op, ConvOp) and ffip_applies(e_model.op, e_model.op.folding())
-                   else {}),
+                **({"inner_product": "ffip"} if hasattr(e_model.op, "ffip_extent")
+                   and pairs_products(e_model.op, e_model.op.folding()) else {}),
             })
         return rows
 

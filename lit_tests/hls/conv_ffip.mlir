@@ -1,4 +1,4 @@
-// A 16-bit conv taking its inner products by FFIP (dataflow.inner_product = "ffip", kinds/conv.py ffip_applies):
+// A 16-bit conv taking its inner products by FFIP (dataflow.inner_product = "ffip", kinds/inner_product.py):
 // 2 -> 6 channels, 3x3, ci=2 co=4 fine=3 (a last filter step half idle): each filter's step of 2*3 = 6 products
 // takes 3 multiplications on 17-bit operands, plus 3 x-only ones the 4 filters share: 4*3 + 3 = 15 multipliers and
 // DSPs (direct: 4*6 = 24). The HLS call passes dfcc::ffip_product and the bias less the w-only terms (bf_conv0);
