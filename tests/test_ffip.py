@@ -183,3 +183,24 @@ def test_ffip_convs_csim_bit_exact(bits):
     (out,), (ref,) = result.outputs, run_reference(module, [x])
     assert np.array_equal(out, ref), f"{np.sum(out != ref)} of {out.size} values differ"
     assert np.count_nonzero(ref) > ref.size // 2  # not a saturated or zero output
+
+
+@pytest.mark.parametrize("name, bits", [("cnn", 16), pytest.param("resnet18_small", 16, marks=pytest.mark.slow),
+                                        pytest.param("unet", 12, marks=pytest.mark.slow)])
+def test_explored_model_with_ffip_csim_bit_exact(name, bits):
+    """explore offers FFIP (kinds/inner_product.py offer_ffip) and takes it where it pays; the design is the CPU
+    reference's bit for bit."""
+    pytest.importorskip("torch")
+    pytest.importorskip("hls4ml")
+    from dfcc.analyses.reference import run_reference
+    from dfcc.backends.hls.csim import csim
+    from tests.test_csim import MODELS, compiled
+
+    module = compiled(name, f"lower-to-dataflow,quantize{{weight-bits={bits} act-bits={bits}}},explore{{platform=zcu102}}")
+    paired = [op for op in module.walk() if isinstance(op, (ConvOp, LinearOp)) and pairs_products(op, op.folding())]
+    assert paired
+    inputs = [x.numpy() for x in MODELS[name].inputs(seed=1)]
+    result = csim(module, inputs)
+    assert result.warnings == [], result.warnings
+    for out, ref in zip(result.outputs, run_reference(module, inputs)):
+        assert np.array_equal(out, ref), f"{np.sum(out != ref)} of {out.size} values differ"
