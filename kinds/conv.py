@@ -565,7 +565,7 @@ class Conv(NodeKind):
             a_bram, a_lut = 0, lutram_luts(a_bits * co * cg * px, -(-f // (co * cg)))
             b_bram, b_lut = (0, lutram_luts(w_bits * co * cg, -(-f // (co * cg)))) if has_bias else (0, 0)
             logic = mac_logic(mults, d_bits, w_bits, a_bits) + stage_logic(ci * cg * kr * kc * px, d_bits)
-            if ffip:  # the fabric's operand sums; the bias less the w-only terms (hls_mac.py ffip bias) at acc_bits
+            if ffip:  # the fabric's operand sums; the bias less the w-only terms (hls_mac.py mac_types) at acc_bits
                 logic += Logic(sums_lut, 0)
                 b_lut = lutram_luts(a_bits * co, -(-f // co))
             per_pixel = conv_pixel_cycles(c, f, kr * kc, groups, folding)
@@ -688,11 +688,11 @@ class Conv(NodeKind):
         x = em.read(op.input, lanes_in, name)
         out = em.new_stream(f"s_{name}", op.output.type, lanes_out, value=op.output)
         em.define(op.output, out)
-        px = op.int_prop("pixels")
+        px = op.int_prop("pixels")  # the P MAC copies share each weight word: lanes per pixel, a sweep per beat
         ffip = pairs_products(op, op.folding())  # the products paired (inner_product.h), the bias folded (hls_mac.py)
         step = (lanes_in // px, op.int_prop("fine")) if ffip else None
         w_rom, b_rom, t_acc, t_mid = mac_types(em, op, (f, c // groups, kr, kc), step)
-        _, ho, wo, _ = op.output.type.get_shape()  # the P MAC copies share each weight word: lanes per pixel, a sweep per beat
+        _, ho, wo, _ = op.output.type.get_shape()
         tile = op.int_prop("tile")
         w_arg = mac_weights(em, op, w_rom, conv_weight_sweeps(ho * wo // px, tile), channels=c, groups=groups,
                             lanes_in=lanes_in // px, lanes_out=co, fine=op.int_prop("fine"), filters_outer=tile > 1)

@@ -69,9 +69,9 @@ def mac_types(em, op, w_shape: tuple[int, ...], ffip_step: tuple[int, int] | Non
               ) -> tuple[Rom, Rom, str, str | None]:
     """ROMs of weights and bias, the accumulator type and the optional intermediate cast (the weights'
     ROM holds their values, not part of the design: the MAC reads their words, kinds/hls_offchip.py).
-    With `ffip_step` (the channels and kernel positions of a MAC step, conv.h conv_mac under FFIP) the bias is
-    `ffip_bias`'s and the accumulator holds FFIP's partial sums; the intermediate cast is then the whole of the
-    direct sum's (T_mid of T_acc: acc_format)."""
+    With `ffip_step` (the channels and kernel positions of a MAC step whose products inner_product.h pairs) the
+    bias is less each filter's w-only terms (`w_only_terms`) and the accumulator holds FFIP's partial sums; the
+    intermediate cast is then the whole of the direct sum's (T_mid of T_acc: acc_format)."""
     name = op.node_name.data
     w_op = em.weights(op.weights, op, "weights")
     f = w_shape[0]
@@ -98,10 +98,12 @@ def mac_types(em, op, w_shape: tuple[int, ...], ffip_step: tuple[int, int] | Non
     if ffip_step is None:
         return w_rom, b_rom, t_acc, t_mid
     units = x_fx.frac + w_fx.frac  # inner_product.h: FFIP's terms are integers in units of 2^-(FX+FW)
-    terms = w_only_terms(np.round(w_values.reshape(w_shape) * 2.0 ** w_fx.frac).astype(np.int64), *ffip_step)
+    codes = np.round(w_values.reshape(w_shape) * 2.0 ** w_fx.frac).astype(np.int64)
+    terms = w_only_terms(codes, *ffip_step)
     folded = (np.zeros(f) if b_values is None else b_values) - terms * 2.0 ** -units
-    # FFIP's partial sums: the direct ones less the w-only terms still to come (at most all of them)
-    wide = math.ceil(math.log2(magnitude + float(np.abs(terms).max(initial=0)) * 2.0 ** -units + 2.0 ** -frac)) + 2
+    # FFIP's partial sums: the direct ones less the w-only terms still to come (at most the sum of their magnitudes)
+    rest = float(w_only_terms(np.abs(codes), *ffip_step).max(initial=0)) * 2.0 ** -units
+    wide = math.ceil(math.log2(magnitude + rest + 2.0 ** -frac)) + 2
     if wide + frac > 53:  # the folded bias's codes are computed in float64
         raise em.error(op, f"FFIP's partial sums take {wide + frac} bits: more than float64's 53 (use direct)")
     b_rom = em.add_rom(Rom.of_codes(f"bf_{sanitize(name)}", Fx(wide + frac, wide), (f,), folded,
