@@ -10,6 +10,9 @@
 //   T_out(.) are plain conversions applying the target's quantization and overflow modes, and
 //   acc + p is exact before the conversion back to T_acc (only T_acc's overflow mode can act).
 //   Padding pixels are 0.
+//   IP (inner_product.h) takes each step's products one by one or, ffip_product, in pairs (FFIP) on the integer
+//   codes, with the bias less the filter's w-only terms and an accumulator holding FFIP's partial sums: the
+//   same exact sum before the one cast.
 //
 // Folding: the input stream has CI lanes; CO filters are computed per cycle; FINE of the KR*KC
 // kernel positions are done per cycle. Per cycle every MAC lane performs LC*FINE MACs, where LC

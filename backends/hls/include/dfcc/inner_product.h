@@ -1,5 +1,6 @@
-// dfcc/inner_product.h -- a filter step's inner product in the MAC kernels (conv.h conv_mac): its products one by
-// one (direct_product), or paired by Winograd's fast inner product (ffip_product), half the multiplications.
+// dfcc/inner_product.h -- a filter step's inner product in the MAC kernels (conv.h conv_mac and conv_mac_tiled,
+// linear.h linear): its products one by one (direct_product), or paired by Winograd's fast inner product
+// (ffip_product), half the multiplications (kinds/inner_product.py: where the IR asks for it).
 //
 // The policies take one step: N slots of window values x and weights w (the slots past the run 0 in both), and
 // add its products to a filter's running sum acc. direct_product adds T_acc(x*w) slot by slot, the slots past the
@@ -10,7 +11,7 @@
 //   qx_a*qw_a + qx_b*qw_b = (qx_a + qw_b) * (qx_b + qw_a) - qx_a*qx_b - qw_a*qw_b
 // one product per pair per filter; the x-only sum over the pairs (x_terms) depends on the window alone and is
 // shared by every filter of the step; the w-only sum over a filter's whole inner product is a constant, folded
-// into its bias by the emitter (kinds/hls_mac.py ffip_bias). Every term is an exact integer, so acc, which must
+// into its bias by the emitter (kinds/hls_mac.py mac_types). Every term is an exact integer, so acc, which must
 // hold the partial sums' worst case with the w-only terms still to come (the emitter's T_acc), gets exactly the
 // direct sum's value; the kernel casts it once as it would the direct sum.
 // Multiplier lanes (multiply.h split_mul): the direct step of filter lane L takes lanes L*N + m; FFIP's take

@@ -7,6 +7,7 @@
 //            acc = acc + T_acc(a[m][k] * b[k][n])
 //   Products are exact for ap_fixed (float products for float); T_acc(.) and T_out(.) apply the
 //   target type's quantization/overflow modes; acc + p is exact before the conversion to T_acc.
+//   linear's IP pairs its products by FFIP (inner_product.h) as conv.h's conv_mac does.
 //
 // Folding: CI input lanes x CO output lanes = CI*CO MACs per cycle; each input beat is read once
 // and used for all F/CO output beats (partial sums of the row kept in acc[F/CO][CO]).
