@@ -175,6 +175,8 @@ class Estimate:
                 folding += f" m:dsp {row['dsp_share_percent']}%+lut"
             elif row.get("mult_impl", "dsp") != "dsp":
                 folding += f" m:{row['mult_impl']}"
+            if "inner_product" in row:
+                folding += f" ip:{row['inner_product']}"
             table.add_row(row["name"], row["op"].removeprefix("dataflow."), folding, f"{row['cycles']:,}",
                           f"{row['share']:.0%}", f"{r['DSP']:,}", f"{r['BRAM18']:,}", f"{r['URAM']:,}",
                           f"{r['LUT']:,}", f"{r['FF']:,}", f"{row['offchip_gbps']:,.2f}" if row["offchip_gbps"] else "")

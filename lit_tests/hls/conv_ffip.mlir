@@ -6,6 +6,7 @@
 // other than direct or ffip is refused.
 // RUN: dfcc %s -t hls -o %t && filecheck %s --input-file %t/top.cpp
 // RUN: dfcc %s -t estimate --json 2>/dev/null | filecheck %s --check-prefix=EST
+// RUN: dfcc %s -t estimate 2>/dev/null | filecheck %s --check-prefix=TABLE
 // RUN: sed 's/inner_product" = "ffip"/inner_product" = "direct"/' %s | dfcc - -t estimate --json 2>/dev/null \
 // RUN:   | filecheck %s --check-prefix=DIRECT
 // RUN: sed 's/, "dataflow.inner_product" = "ffip"//' %s | dfcc - -p 'explore{platform=zcu104}' | filecheck %s --check-prefix=EXPLORE
@@ -29,6 +30,8 @@ builtin.module attributes {dataflow.platform = "zcu104"} {
 // EST:       "DSP": 15,
 // EST:       "multipliers": 15,
 // EST-NEXT:  "inner_product": "ffip"
+
+// TABLE: conv0 {{.*}} f=3 pixels=1 ip:ffip
 
 // DIRECT:     "name": "conv0",
 // DIRECT:     "DSP": 24,
