@@ -13,6 +13,10 @@ Two bounds, each in cycles per inference = max(MACs / multiplier capacity, large
   LUT as a multiplier or adder, while the design's windows, FIFOs and LUTRAM weights take LUTs too,
   so a design short of it by that share is at its resources (see "binding").
 No stage is assumed to move more than one pixel per cycle.
+Both count one MAC a multiplier a cycle: a conv taking its inner products by FFIP (Winograd's fast inner product,
+kinds/inner_product.py: at 16 bits, where no DSP packs two products) does about two with each, so a design may
+pass ratio 1.0; its --breakdown then shows "busy" above 1 and the "partly idle steps" share (the rest of busy)
+below 0. The bounds stay as issue 14 states them.
 --spatial lets explore give graph inputs and convs more than one pixel per beat (explore{spatial=true});
 the pixel term then counts only maps read by nodes without that factor.
 Each row is explore's default design (explore_module: weights and skip connections in DRAM where that is

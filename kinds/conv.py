@@ -21,6 +21,7 @@ from dfcc.hardware.cycles import (
     WindowWalk, conv_cycles, sliding_window_fill, tiled_conv_cycles, window_walk, windowed_stage_cycles,
 )
 from dfcc.hardware.dsp import conv_multipliers, macs_per_dsp, multiplier_dsp
+from dfcc.hardware.ffip import ffip_cost
 from dfcc.hardware.logic import Logic, lut_multiplier, mac_logic, mux_luts, stage_logic, winograd_logic
 from dfcc.hardware.memory import (
     FIFO_SRL_DEPTH, bram18, bram18_two_reads, conv_weight_memory, fifo_blocks, lutram_luts, lutram_two_reads_luts,
@@ -34,6 +35,7 @@ from dfcc.kinds.hls_mac import mac_types, mid_and_mul, winograd_fx
 from dfcc.kinds.hls_types import Fx, format_fx, fx_of
 from dfcc.kinds.ddr_fifo import DramBuffer, ring_adapters
 from dfcc.kinds.hls_offchip import mac_weights
+from dfcc.kinds.inner_product import check_inner_product, fixed_mac, pairs_products
 from dfcc.kinds.registry import NodeKind, register
 from dfcc.kinds.sparse_weights import weights_format
 from dfcc.kinds.window import WindowOp, conv2d
@@ -270,6 +272,21 @@ class ConvOp(ConvFields):
         that take neither partly idle filter step are excluded by `folding_problem`."""
         return frozenset({"fine", "coarse_out", "tile"}) if self.groups.value.data == 1 else frozenset({"fine"})
 
+    def ffip_extent(self) -> tuple[int, int] | None:
+        """The widest FFIP step (kinds/inner_product.py): every filter, every product of a pixel; ungrouped and
+        fixed point only (a depthwise filter shares its window with no other filter)."""
+        if self.groups.value.data != 1 or not fixed_mac(self):
+            return None
+        _, c, kr, kc = self.weights.type.get_shape()
+        return self.output.type.get_shape()[-1], c * kr * kc
+
+    def ffip_step(self, f: Mapping[str, int]) -> tuple[int, int] | None:
+        """conv.h conv_mac's (and conv_mac_tiled's) step: CO filter lanes of CI*FINE products each; none at
+        `winograd` = 2 (conv_mac_wino multiplies Winograd's transforms, not the products FFIP pairs)."""
+        if f.get("winograd", 1) > 1:
+            return None
+        return f["coarse_out"], f["coarse_in"] * f["fine"]
+
     def splits_multipliers(self, folding: Mapping[str, int] | None = None) -> bool:
         """conv.h conv_mac numbers its multipliers (lanes) as the cost model counts them when ungrouped;
         conv_tiled does not split."""
@@ -277,6 +294,7 @@ class ConvOp(ConvFields):
 
     def verify_node(self) -> None:
         super().verify_node()
+        check_inner_product(self)
         problem = folding_problem(self, self.folding())
         if problem is not None:
             raise VerifyException(f"conv '{self.node_name.data}': {problem}")
@@ -536,6 +554,7 @@ class Conv(NodeKind):
         kr_span, kc_span = dr * (kr - 1) + 1, dc * (kc - 1) + 1
         d_bits, w_bits, a_bits = stream_bits(op.input), weight_bits(op.weights), acc_bits(op)
         has_bias = op.bias is not None
+        x_signed = fixed_of(op.input) is None or fixed_of(op.input).is_signed
 
         stream = WindowStream(op)
         cycles_of = self.cycles_function(op, stream=stream)
@@ -607,6 +626,7 @@ class Conv(NodeKind):
         def evaluate(folding: Folding) -> NodeCost:
             if len(folding) > 5 and folding[5] > 1:  # weight-stationary tiles (a zero-skipping conv has none)
                 return tiled(evaluate(folding[:5] + (1,) + folding[6:]), folding, folding[5])
+            ffip = pairs_products(op, dict(zip(factors, folding)))
             ci, co, cg, fine = folding[:4]
             px = folding[4] if len(folding) > 4 else 1  # a zero-skipping conv has no spatial parallelism
             wino = folding[6] if len(folding) > 6 else 1  # Winograd F(2,3): output columns a transform computes
@@ -619,7 +639,9 @@ class Conv(NodeKind):
             mults = stream.multipliers(channels) * px
             mul_bits = (v_fx.width, u_fx.width) if wino > 1 else (d_bits, w_bits)
             sum_bits = m_fx.width if wino > 1 else a_bits
-            dsp = multiplier_dsp(mults, *mul_bits)
+            dsp, mult_lut = multiplier_dsp(mults, *mul_bits), mults * lut_multiplier(*mul_bits)
+            if ffip:  # hardware/ffip.py: a multiplier per pair of products per filter, and the shared x-only ones
+                mults, dsp, mult_lut, sums_lut = ffip_cost(co, ci * fine, px, d_bits, x_signed, w_bits)
             ww, wd = conv_weight_memory(c, f, kr, kc, w_bits, ci, co, fine, groups, cg)  # one word feeds every column
             w_bram, w_lut = array_cost(ww, wd)
             window = generator(ci, cg, px, wino)
@@ -641,6 +663,9 @@ class Conv(NodeKind):
                 logic += winograd_logic(ci * fine // 3, co, v_fx.width, u_fx.width, m_fx.width) + stage_logic(
                     2 * lo, stream_bits(op.output))
                 a_lut += lutram_luts(lo * stream_bits(op.output), f // lo)
+            if ffip:  # the fabric's operand sums; the bias less the w-only terms (hls_mac.py mac_types) at acc_bits
+                logic += Logic(sums_lut, 0)
+                b_lut = lutram_luts(a_bits * co, -(-f // co))
             per_pixel = conv_pixel_cycles(c, f, kr * kc, groups, folding)
             pixels = winograd_pairs(op) if wino > 1 else -(-ho * wo // px)  # the MAC loop's pixels (pairs)
             # conv.h conv_mac: a group's output beats follow its last window beat (a dense conv's: the pixel's)
@@ -652,7 +677,7 @@ class Conv(NodeKind):
                 bram18=w_bram + window.bram18 + a_bram + b_bram + ring_bram, uram=0,
                 lut=logic.lut + w_lut + window.lut + window_fifo_lut + a_lut + b_lut + ring.lut, ff=logic.ff + ring.ff,
                 offchip_bits=reread,
-                out_lanes=self.stream_lanes(op, dict(zip(factors, folding)))[1], weight_width=ww, weight_depth=wd, weight_bits=w_bits, word_stream=True, mult_lut=mults * lut_multiplier(*mul_bits),
+                out_lanes=self.stream_lanes(op, dict(zip(factors, folding)))[1], weight_width=ww, weight_depth=wd, weight_bits=w_bits, word_stream=True, mult_lut=mult_lut,
                 multipliers=mults,
                 weight_sweeps=pixels,
                 # conv.h conv_mac: each window beat's MACs run as it arrives (after the last one, a beat's
@@ -773,15 +798,17 @@ class Conv(NodeKind):
         x = em.read(op.input, lanes_in, name)
         out = em.new_stream(f"s_{name}", op.output.type, lanes_out, value=op.output)
         em.define(op.output, out)
-        w_rom, b_rom, t_acc, t_mid = mac_types(em, op, (f, c // groups, kr, kc))
-        _, ho, wo, _ = op.output.type.get_shape()
         px = op.int_prop("pixels")  # the P MAC copies share each weight word: lanes per pixel, a sweep per beat
+        ffip = pairs_products(op, op.folding())  # the products paired (inner_product.h), the bias folded (hls_mac.py)
+        step = (lanes_in // px, op.int_prop("fine")) if ffip else None
+        w_rom, b_rom, t_acc, t_mid = mac_types(em, op, (f, c // groups, kr, kc), step)
+        _, ho, wo, _ = op.output.type.get_shape()
         tile, wino = op.int_prop("tile"), op.int_prop("winograd")
         sweeps = winograd_pairs(op) if wino > 1 else conv_weight_sweeps(ho * wo // px, tile)
         w_arg = mac_weights(em, op, w_rom, sweeps, channels=c, groups=groups,
                             lanes_in=lanes_in // px, lanes_out=co, fine=op.int_prop("fine"), filters_outer=tile > 1)
         geom = f"dfcc::geom<{h}, {w}, {c}, {kr}, {kc}, {sr}, {sc}, {dr}, {dc}, {pt}, {pb}, {pl}, {pr}>"
-        types = f"{em.elem(op.input)}, {w_rom.elem}, {b_rom.elem}, {t_acc}, {out.elem}" + mid_and_mul(op, t_acc, t_mid)
+        types = f"{em.elem(op.input)}, {w_rom.elem}, {b_rom.elem}, {t_acc}, {out.elem}" + mid_and_mul(op, t_acc, t_mid, ffip)
         fine = op.int_prop("fine")
         if op.line_buffer_off_chip():  # ddr_rows.h: the input waits in a DRAM ring, its window rows read back
             ring = DramBuffer(em.unique(f"ddr_{name}"), f"dfcc::vec<{em.elem(op.input)}, {lanes_in}>",

@@ -33,16 +33,19 @@ def acc_types(exact: Fx, acc_fmt) -> tuple[str, str | None]:
     return exact.cpp, cpp_type(acc_fmt)
 
 
-def mid_and_mul(op, t_acc: str, t_mid: str | None) -> str:
-    """The MAC kernels' trailing template arguments: T_mid, and the multipliers' policy (multiply.h):
+def mid_and_mul(op, t_acc: str, t_mid: str | None, ffip: bool = False) -> str:
+    """The MAC kernels' trailing template arguments: T_mid, the multipliers' policy (multiply.h):
     fabric_mul for `mult_impl = "lut"`, split_mul<D> with a `dsp_share` (its first D multipliers on DSPs,
-    D as the cost model counts them: the split costed is the split built)."""
+    D as the cost model counts them: the split costed is the split built), and with `ffip` the inner product's
+    (inner_product.h ffip_product)."""
     share = op.dsp_share()
+    mul = "dfcc::dsp_mul" if share == 100 else "dfcc::fabric_mul" if share == 0 else \
+        f"dfcc::split_mul<{dsp_lanes(node_cost(op).multipliers, share)}>"
+    if ffip:
+        return f", {t_mid or t_acc}, {mul}, dfcc::ffip_product"
     if share == 100:
         return f", {t_mid}" if t_mid else ""
-    if share == 0:
-        return f", {t_mid or t_acc}, dfcc::fabric_mul"
-    return f", {t_mid or t_acc}, dfcc::split_mul<{dsp_lanes(node_cost(op).multipliers, share)}>"
+    return f", {t_mid or t_acc}, {mul}"
 
 
 def zero_rom(em, name: str, count: int, fx: Fx | None) -> Rom:
@@ -62,9 +65,13 @@ def fixed_bias_rom(em, b_op, zero_name: str, count: int) -> tuple[np.ndarray | N
     return values, fx, em.rom(b_op, fx=fx)
 
 
-def mac_types(em, op, w_shape: tuple[int, ...]) -> tuple[Rom, Rom, str, str | None]:
+def mac_types(em, op, w_shape: tuple[int, ...], ffip_step: tuple[int, int] | None = None
+              ) -> tuple[Rom, Rom, str, str | None]:
     """ROMs of weights and bias, the accumulator type and the optional intermediate cast (the weights'
-    ROM holds their values, not part of the design: the MAC reads their words, kinds/hls_offchip.py)."""
+    ROM holds their values, not part of the design: the MAC reads their words, kinds/hls_offchip.py).
+    With `ffip_step` (the channels and kernel positions of a MAC step whose products inner_product.h pairs) the
+    bias is less each filter's w-only terms (`w_only_terms`) and the accumulator holds FFIP's partial sums; the
+    intermediate cast is then the whole of the direct sum's (T_mid of T_acc: acc_format)."""
     name = op.node_name.data
     w_op = em.weights(op.weights, op, "weights")
     f = w_shape[0]
@@ -88,7 +95,38 @@ def mac_types(em, op, w_shape: tuple[int, ...]) -> tuple[Rom, Rom, str, str | No
     magnitude = max(-lo, hi, 1.0)
     ints = math.ceil(math.log2(magnitude + 2.0 ** -frac)) + 2
     t_acc, t_mid = acc_types(Fx(ints + frac, ints), op.properties.get("acc_format"))
-    return w_rom, b_rom, t_acc, t_mid
+    if ffip_step is None:
+        return w_rom, b_rom, t_acc, t_mid
+    units = x_fx.frac + w_fx.frac  # inner_product.h: FFIP's terms are integers in units of 2^-(FX+FW)
+    codes = np.round(w_values.reshape(w_shape) * 2.0 ** w_fx.frac).astype(np.int64)
+    terms = w_only_terms(codes, *ffip_step)
+    folded = (np.zeros(f) if b_values is None else b_values) - terms * 2.0 ** -units
+    # FFIP's partial sums: the direct ones less the w-only terms still to come (at most the sum of their magnitudes)
+    rest = float(w_only_terms(np.abs(codes), *ffip_step).max(initial=0)) * 2.0 ** -units
+    wide = math.ceil(math.log2(magnitude + rest + 2.0 ** -frac)) + 2
+    if wide + frac > 53:  # the folded bias's codes are computed in float64
+        raise em.error(op, f"FFIP's partial sums take {wide + frac} bits: more than float64's 53 (use direct)")
+    b_rom = em.add_rom(Rom.of_codes(f"bf_{sanitize(name)}", Fx(wide + frac, wide), (f,), folded,
+                                    "bias less each filter's FFIP w-only terms (inner_product.h)"))
+    return w_rom, b_rom, Fx(wide + frac, wide).cpp, t_mid or t_acc
+
+
+def w_only_terms(codes: np.ndarray, lanes: int, fine: int) -> np.ndarray:
+    """Each filter's FFIP w-only term (inner_product.h), exact integers: the sum of qw_a*qw_b over the pairs of
+    slots (2q, 2q+1) of every MAC step, in conv.h conv_mac's order (weights F x C x KR x KC as integer codes; a
+    step takes `fine` kernel positions of `lanes` channels, the (c, kr, kc) run of a beat of `lanes` channels
+    in ceil(KR*KC/fine) steps, the slots past it zero)."""
+    f, c = codes.shape[:2]
+    k = int(np.prod(codes.shape[2:]))
+    slots, steps = lanes * fine, -(-k // fine)
+    beats = codes.reshape(f, c // lanes, lanes * k)
+    runs = np.zeros((f, c // lanes, steps * slots), dtype=np.int64)
+    runs[:, :, :lanes * k] = beats
+    steps_of = runs.reshape(f, c // lanes, steps, slots)
+    if slots % 2:  # an odd step's last slot pairs with a zero
+        steps_of = np.concatenate([steps_of, np.zeros((f, c // lanes, steps, 1), dtype=np.int64)], axis=3)
+    pairs = steps_of.reshape(f, c // lanes, steps, -1, 2)
+    return (pairs[..., 0] * pairs[..., 1]).sum(axis=(1, 2, 3))
 
 
 def summing_acc(em, op, exact: FixedType) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 from xdsl.dialects.builtin import IntegerAttr, StringAttr, TensorType
@@ -14,7 +14,8 @@ from dfcc.dialects.dataflow import NodeOp, StreamType, check_weights_shape, stre
 from dfcc.dialects.fixed_point import fixed_of, mac_result
 from dfcc.hardware.cycles import conv_cycles
 from dfcc.hardware.dsp import conv_multipliers, macs_per_dsp, multiplier_dsp
-from dfcc.hardware.logic import lut_multiplier, mac_logic, stage_logic
+from dfcc.hardware.ffip import ffip_cost
+from dfcc.hardware.logic import Logic, lut_multiplier, mac_logic, stage_logic
 from dfcc.hardware.memory import conv_weight_memory, lutram_luts
 from dfcc.kinds.cost import (
     STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, acc_bits, array_cost, folding_of, node_label, stream_bits,
@@ -22,6 +23,7 @@ from dfcc.kinds.cost import (
 )
 from dfcc.kinds.hls_mac import mac_types, mid_and_mul
 from dfcc.kinds.hls_offchip import mac_weights
+from dfcc.kinds.inner_product import check_inner_product, fixed_mac, pairs_products
 from dfcc.kinds.hls_types import prod
 from dfcc.kinds.registry import NodeKind, register
 from dfcc.kinds.sparse_weights import weights_format
@@ -54,6 +56,7 @@ class LinearFields(NodeOp):
         check_weights_shape(self, self.weights, (out_shape[-1], in_shape[-1]), "weights")
         if self.bias is not None:
             check_weights_shape(self, self.bias, (out_shape[-1],), "bias")
+        check_inner_product(self)
 
     def folding_extents(self) -> dict[str, int]:
         """Input and output features (fpgaConvNet inner-product folding)."""
@@ -69,6 +72,14 @@ class LinearOp(LinearFields):
     def splits_multipliers(self, folding=None) -> bool:
         """linear.h numbers its CO*CI multipliers (lanes) as the cost model counts them."""
         return True
+
+    def ffip_extent(self) -> tuple[int, int] | None:
+        """The widest FFIP step (kinds/inner_product.py): every output and input feature; fixed point only."""
+        return (self.output.type.get_shape()[-1], self.input.type.get_shape()[-1]) if fixed_mac(self) else None
+
+    def ffip_step(self, f: Mapping[str, int]) -> tuple[int, int]:
+        """linear.h's step: CO output lanes of CI products each."""
+        return f["coarse_out"], f["coarse_in"]
 
 
 def linear_row_cycles(features_in: int, features_out: int, folding: Folding) -> int:
@@ -106,23 +117,30 @@ class Linear(NodeKind):
         cycles_of = self.cycles_function(op)
         d_bits, w_bits, a_bits = stream_bits(op.input), weight_bits(op.weights), acc_bits(op)
         has_bias = op.bias is not None
+        x_signed = fixed_of(op.input) is None or fixed_of(op.input).is_signed
 
         def evaluate(folding: Folding) -> NodeCost:
             ci, co = folding
             cycles = cycles_of(folding)
             mults = conv_multipliers(ci, co, 1)
+            dsp, mult_lut, sums_lut = multiplier_dsp(mults, d_bits, w_bits), mults * lut_multiplier(d_bits, w_bits), 0
+            ffip = pairs_products(op, {"coarse_in": ci, "coarse_out": co})
+            if ffip:  # hardware/ffip.py: a multiplier per pair of products per output lane, and the shared x-only ones
+                mults, dsp, mult_lut, sums_lut = ffip_cost(co, ci, 1, d_bits, x_signed, w_bits)
             ww, wd = conv_weight_memory(c, f, 1, 1, w_bits, ci, co, 1)
             w_bram, w_lut = array_cost(ww, wd)
             # accumulators and biases in distributed RAM, as for conv
             a_bram, a_lut = 0, lutram_luts(a_bits * co, -(-f // co))
             b_bram, b_lut = (0, lutram_luts(w_bits * co, -(-f // co))) if has_bias else (0, 0)
-            logic = mac_logic(mults, d_bits, w_bits, a_bits) + stage_logic(ci, d_bits)
+            if ffip:  # the bias less the w-only terms (hls_mac.py mac_types) at acc_bits, with or without a bias
+                b_lut = lutram_luts(a_bits * co, -(-f // co))
+            logic = mac_logic(mults, d_bits, w_bits, a_bits) + stage_logic(ci, d_bits) + Logic(sums_lut, 0)
             per_row = linear_row_cycles(c, f, folding)
             return NodeCost(
                 cycles=cycles, depth=per_row + STAGE_PIPELINE_CYCLES, fill=1.0 / rows,
-                dsp=multiplier_dsp(mults, d_bits, w_bits), bram18=w_bram + a_bram + b_bram, uram=0,
+                dsp=dsp, bram18=w_bram + a_bram + b_bram, uram=0,
                 lut=logic.lut + w_lut + a_lut + b_lut, ff=logic.ff, out_lanes=self.stream_lanes(op, {"coarse_in": ci, "coarse_out": co})[1], weight_width=ww, weight_depth=wd, weight_bits=w_bits, word_stream=True,
-                mult_lut=mults * lut_multiplier(d_bits, w_bits), multipliers=mults, weight_sweeps=rows,
+                mult_lut=mult_lut, multipliers=mults, weight_sweeps=rows,
             )
 
         return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate,
@@ -150,10 +168,11 @@ class Linear(NodeKind):
         x = em.read(op.input, ci, name)
         out = em.new_stream(f"s_{name}", op.output.type, co, value=op.output)
         em.define(op.output, out)
-        w_rom, b_rom, t_acc, t_mid = mac_types(em, op, (f, c))
+        ffip = pairs_products(op, op.folding())  # the products paired (inner_product.h), the bias folded (hls_mac.py)
+        w_rom, b_rom, t_acc, t_mid = mac_types(em, op, (f, c), (ci, 1) if ffip else None)
         rows = prod(in_shape[:-1])
         w_arg = mac_weights(em, op, w_rom, rows, channels=c, groups=1, lanes_in=ci, lanes_out=co, fine=1)  # swept per row
-        types = f"{em.elem(op.input)}, {w_rom.elem}, {b_rom.elem}, {t_acc}, {out.elem}" + mid_and_mul(op, t_acc, t_mid)
+        types = f"{em.elem(op.input)}, {w_rom.elem}, {b_rom.elem}, {t_acc}, {out.elem}" + mid_and_mul(op, t_acc, t_mid, ffip)
         em.calls.append(f"dfcc::linear<{rows}, {c}, {f}, {ci}, {co}, {types}>"
                         f"({x}, {out.name}, {w_arg}, {b_rom.name});  // {name}")
 

@@ -99,6 +99,7 @@ from xdsl.rewriter import Rewriter
 from dfcc.analyses.fifo_sizing import size_fifos, write_depths
 from dfcc.kinds.cost import NodeModel, cost_key
 from dfcc.kinds.conv import ConvOp
+from dfcc.kinds.inner_product import offer_ffip
 from dfcc.kinds.linear import LinearOp
 from dfcc.kinds.reshape import ReshapeOp
 from dfcc.dialects.fixed_point import fixed_of
@@ -760,6 +761,8 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
     if evict_skips not in EVICT_SKIPS or not isinstance(evict_skips, (bool, str)):
         raise DfccError(f"explore: evict-skips must be auto, true or false, got {evict_skips!r}")
     spaces = {} if spaces is None else spaces
+    for node in module.walk():  # kinds/inner_product.py: FFIP where it takes fewer DSPs, unless the IR says otherwise
+        offer_ffip(node)
 
     known = {}  # the nodes' points by cost key: the graph with skips evicted shares all but its joins'
 

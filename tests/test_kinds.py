@@ -177,14 +177,17 @@ def _fold(module, choose, spatial: bool = True) -> None:
     unless `spatial` (more than one pixel per beat needs whole pixels: every channel in one beat), a
     conv's `tile` to 1 when `spatial`, grouped or splitting its multipliers (weight-stationary tiles:
     ungrouped, one pixel per beat, all multipliers of one kind); both to 1 when the node's line buffer
-    lives in DRAM (ddr_rows.h reads one pixel per beat)."""
+    lives in DRAM (ddr_rows.h reads one pixel per beat); `winograd` to 1 beside either or a `fine` not a whole
+    number of kernel rows (conv_mac_wino's products)."""
     for op in module.walk():
         if isinstance(op, NodeOp):
             dram_rows = isinstance(op, WindowOp) and op.line_buffer_off_chip()
             for factor, extent in op.folding_extents().items():
                 off = (factor == "pixels" and (not spatial or dram_rows)
                        or factor == "tile" and (spatial or dram_rows or op.int_prop("groups") > 1
-                                                or op.dsp_share() not in (0, 100)))
+                                                or op.dsp_share() not in (0, 100))
+                       or factor == "winograd" and (op.int_prop("pixels") > 1 or op.int_prop("tile") > 1
+                                                    or op.int_prop("fine") % 3 != 0))
                 op.properties[factor] = IntegerAttr(1 if off else choose(extent), i64)
     module.verify()
 

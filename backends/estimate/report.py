@@ -21,6 +21,7 @@ from dfcc.hardware.offchip import gbps
 from dfcc.hardware.platforms import DEFAULT_PLATFORM, Platform, load_platform
 from dfcc.hardware.roofline import dsp_roofline, multiplier_roofline
 from dfcc.kinds import SparseConvOp, SparseLinearOp
+from dfcc.kinds.inner_product import pairs_products
 from dfcc.kinds.sparse_conv import expectation_basis
 
 ROOFLINE_COUNTS = "every DSP and every LUT as a multiplier, one MAC per cycle each, each MAC with its adder in LUTs"
@@ -115,6 +116,9 @@ class Estimate:
                 "resources": {RESOURCE_LABELS[k]: getattr(cost, k) for k in RESOURCES},
                 **({"cycles_expected_over": expectation_basis(e_model.op)}
                    if isinstance(e_model.op, (SparseConvOp, SparseLinearOp)) else {}),
+                "multipliers": cost.multipliers,  # a conv pairing its products by FFIP has fewer than MACs a cycle
+                **({"inner_product": "ffip"} if hasattr(e_model.op, "ffip_extent")
+                   and pairs_products(e_model.op, e_model.op.folding()) else {}),
             })
         return rows
 
@@ -171,6 +175,8 @@ class Estimate:
                 folding += f" m:dsp {row['dsp_share_percent']}%+lut"
             elif row.get("mult_impl", "dsp") != "dsp":
                 folding += f" m:{row['mult_impl']}"
+            if "inner_product" in row:
+                folding += f" ip:{row['inner_product']}"
             table.add_row(row["name"], row["op"].removeprefix("dataflow."), folding, f"{row['cycles']:,}",
                           f"{row['share']:.0%}", f"{r['DSP']:,}", f"{r['BRAM18']:,}", f"{r['URAM']:,}",
                           f"{r['LUT']:,}", f"{r['FF']:,}", f"{row['offchip_gbps']:,.2f}" if row["offchip_gbps"] else "")

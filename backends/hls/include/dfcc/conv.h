@@ -10,6 +10,9 @@
 //   T_out(.) are plain conversions applying the target's quantization and overflow modes, and
 //   acc + p is exact before the conversion back to T_acc (only T_acc's overflow mode can act).
 //   Padding pixels are 0.
+//   IP (inner_product.h) takes each step's products one by one or, ffip_product, in pairs (FFIP) on the integer
+//   codes, with the bias less the filter's w-only terms and an accumulator holding FFIP's partial sums: the
+//   same exact sum before the one cast.
 //
 // Folding: the input stream has CI lanes; CO filters are computed per cycle; FINE of the KR*KC
 // kernel positions are done per cycle. Per cycle every MAC lane performs LC*FINE MACs, where LC
@@ -31,6 +34,7 @@
 
 #include <type_traits>
 
+#include "inner_product.h"
 #include "multiply.h"
 #include "rom.h"
 #include "vec.h"
@@ -45,7 +49,8 @@ namespace dfcc {
 // and an output beat their P pixels (lane p*LO + lo), each computed by its own copy of the MAC array; the
 // P copies share each cycle's weight word.
 template <class G, int F, int GROUPS, int CI, int CO, int FINE, int P, typename T_in, typename T_w, typename T_b,
-          typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W, int LP>
+          typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class IP = direct_product, class W,
+          int LP>
 void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI * P> >& in, hls::stream<vec<T_out, LP> >& out, W& w,
               const T_b bias[F]) {
     constexpr int K = G::KR * G::KC, CG = G::C / GROUPS, FG = F / GROUPS;
@@ -63,6 +68,7 @@ void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI * P> >& in, hls::stream<
     constexpr int KT = (K + FINE - 1) / FINE;  // steps per window beat, the last one partly idle
     static_assert(G::WO % P == 0, "P must divide the output width");
     DFCC_HLS(ARRAY_PARTITION variable=bias cyclic factor=CO)
+    typedef typename std::decay<decltype(val(T_w()))>::type T_wv;  // a weight's value (T_w may be its ROM code)
     T_acc acc[NF][P][CO];  // partial sums of the current group's filters
     T_acc sum[P][CO];      // partial sums of the current step's filters
     window<T_in, G::KR, G::KC, CI * P> x;
@@ -85,20 +91,24 @@ void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI * P> >& in, hls::stream<
                     const int end = r0 + CO < FB ? r0 + CO : FB;     // past this step's last filter
                     const int cut = end / LO * LO;  // the filters before it complete the output beat this step writes
                     word = w.read();  // the next weight word (weights.h)
+                    const int used = K % FINE != 0 && LC * K - t * LC * FINE < LC * FINE ? LC * K - t * LC * FINE
+                                                                                          : LC * FINE;  // busy slots
                     for (int p = 0; p < P; p++) {
+                        T_in xs[GPB][LC * FINE];  // this step's window values of each group in the beat (0 when idle)
+                        DFCC_HLS(ARRAY_PARTITION variable=xs complete dim=0)
+                        for (int g = 0; g < GPB; g++)
+                            step_values<LC * FINE, LC>(x.data, t * LC * FINE, used, p * CI + g * LC, xs[g]);
+                        const auto shared = IP::template x_terms<MUL, LC * FINE, P * CO>(p, xs[0]);  // ungrouped
                         for (int co = 0; co < CO; co++) {
                             const int r = r0 + co;
                             if (FB % CO != 0 && r >= FB) continue;  // past the last filter: an idle lane
                             const int gl = r / FG;  // group of this lane inside the beat
                             if (t == 0) sum[p][co] = bt % BPG == 0 ? T_acc(val(bias[f0 + co])) : acc[fo][p][co];
-                            for (int m = 0; m < LC * FINE; m++) {
-                                const int j = t * LC * FINE + m;  // position in the (c, kr, kc) run
-                                if (K % FINE != 0 && j >= LC * K) continue;  // past the run: an idle slot
-                                const int c = j / K, kr = j % K / G::KC, kc = j % G::KC;
-                                sum[p][co] += T_acc(MUL::mul((p * CO + co) * LC * FINE + m,  // its lane (multiply.h)
-                                                             x.data[kr][kc][p * CI + gl * LC + c],
-                                                             val(word.data[co * LC * FINE + m])));
-                            }
+                            T_wv ws[LC * FINE];  // its weights (0 when idle)
+                            DFCC_HLS(ARRAY_PARTITION variable=ws complete)
+                            step_weights<LC * FINE>(word.data, co * LC * FINE, used, ws);
+                            // the step's products (inner_product.h), its multipliers numbered from lane p*CO + co
+                            IP::template accumulate<MUL, LC * FINE>(sum[p][co], p * CO + co, used, xs[gl], ws, shared);
                             acc[fo][p][co] = sum[p][co];
                             if (r < cut) y.data[p * LO + (LO == CO ? co : r % LO)] = T_out(T_mid(sum[p][co]));
                         }
@@ -124,14 +134,15 @@ void conv_mac(hls::stream<window<T_in, G::KR, G::KC, CI * P> >& in, hls::stream<
 // that ends no window (each inference's first KRE-1 rows, the rows a stride skips) instead of stalling them
 // (kinds/conv.py window_depth).
 template <class G, int F, int GROUPS, int CI, int CO, int FINE, int WD, typename T_in, typename T_w, typename T_b,
-          typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W, int LO>
+          typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class IP = direct_product, class W,
+          int LO>
 void conv(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, LO> >& out, W& w, const T_b bias[F]) {
     DFCC_HLS(DATAFLOW)
     hls::stream<window<T_in, G::KR, G::KC, CI> > windows;
     DFCC_HLS(STREAM variable=windows depth=WD)
     DFCC_TASKS;
     DFCC_TASK(sliding_window<G, CI>(in, windows, T_in(0)));
-    conv_mac<G, F, GROUPS, CI, CO, FINE, 1, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL>(windows, out, w, bias);
+    conv_mac<G, F, GROUPS, CI, CO, FINE, 1, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL, IP>(windows, out, w, bias);
 }
 
 // Spatially parallel convolution (Ma et al., FPGA'17: Pox = P output columns unrolled): input
@@ -140,13 +151,13 @@ void conv(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, LO> >& out, W&
 // positions per cycle. Cycles per inference: HO*WO/P * ceil(KR*KC/FINE) for the MACs, HP*ceil(WP/P)
 // for the window generator.
 template <class G, int F, int GROUPS, int P, int FINE, typename T_in, typename T_w, typename T_b,
-          typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W>
+          typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class IP = direct_product, class W>
 void conv_px(hls::stream<vec<T_in, P * G::C> >& in, hls::stream<vec<T_out, P * F> >& out, W& w, const T_b bias[F]) {
     DFCC_HLS(DATAFLOW)
     hls::stream<window<T_in, G::KR, G::KC, P * G::C> > windows;
     DFCC_TASKS;
     DFCC_TASK(sliding_window_px<G, P>(in, windows, T_in(0)));
-    conv_mac<G, F, GROUPS, G::C, F, FINE, P, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL>(windows, out, w, bias);
+    conv_mac<G, F, GROUPS, G::C, F, FINE, P, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL, IP>(windows, out, w, bias);
 }
 
 // Winograd F(2,3) MAC stage (Lavin & Gray, CVPR 2016; on FPGAs Lu et al., FCCM 2017): two adjacent output columns
@@ -367,7 +378,8 @@ inline int tile_address(int row, int col) {
 // R must cover the adder's latency for the pipeline to keep II=1 (the DEPENDENCE pragma states there is no
 // dependence across iterations).
 template <class G, int F, int CI, int CO, int R, int KRB, int KCB, int FINE, typename T_in, typename T_w,
-          typename T_b, typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W>
+          typename T_b, typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul,
+          class IP = direct_product, class W>
 void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
     constexpr int K = G::KR * G::KC, CB = G::C / CI, NF = F / CO, KF = (K + FINE - 1) / FINE;  // conv_mac's KT
     constexpr int RQ = (G::KRE - 1) / KRB + 1, CQ = (G::KCE - 1) / KCB + 1;  // each bank's row and column reads
@@ -381,6 +393,7 @@ void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> 
     T_acc acc[R][CO];                                   // the filter step's sums for every pixel of the tile
     T_out y[NF][R][CO];                                 // the tile's outputs, written pixel by pixel when done
     vec<T_w, CO * CI * FINE> word;                      // the weight word the tile's pixels share
+    typedef typename std::decay<decltype(val(T_w()))>::type T_wv;  // a weight's value (T_w may be its ROM code)
     DFCC_HLS(ARRAY_PARTITION variable=buf complete dim=1)
     DFCC_HLS(ARRAY_PARTITION variable=buf complete dim=2)
     DFCC_HLS(AGGREGATE variable=buf)
@@ -435,14 +448,18 @@ void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> 
                                 for (int c = 0; c < CI; c++) x.data[kr][kc][c] = inside ? px.data[c] : T_in(0);
                             }
                         }
+                        const int used = K % FINE != 0 && CI * K - t * CI * FINE < CI * FINE ? CI * K - t * CI * FINE
+                                                                                          : CI * FINE;  // busy slots
+                        T_in xs[CI * FINE];  // the step's window values and each filter's weights (inner_product.h)
+                        T_wv ws[CI * FINE];
+                        DFCC_HLS(ARRAY_PARTITION variable=xs complete)
+                        DFCC_HLS(ARRAY_PARTITION variable=ws complete)
+                        step_values<CI * FINE, CI>(x.data, t * CI * FINE, used, 0, xs);
+                        const auto shared = IP::template x_terms<MUL, CI * FINE, CO>(0, xs);
                         for (int co = 0; co < CO; co++) {
                             T_acc sum = bt == 0 && t == 0 ? T_acc(val(bias[fo * CO + co])) : acc[r][co];
-                            for (int m = 0; m < CI * FINE; m++) {
-                                const int j = t * CI * FINE + m;  // position in the (c, kr, kc) run
-                                if (K % FINE != 0 && j >= CI * K) continue;  // past the run: an idle slot
-                                const int c = j / K, kr = j % K / G::KC, kc = j % G::KC;
-                                sum += T_acc(MUL::mul(x.data[kr][kc][c], val(word.data[co * CI * FINE + m])));
-                            }
+                            step_weights<CI * FINE>(word.data, co * CI * FINE, used, ws);
+                            IP::template accumulate<MUL, CI * FINE>(sum, co, used, xs, ws, shared);
                             acc[r][co] = sum;
                             if (bt == CB - 1 && t == KF - 1) y[fo][r][co] = T_out(T_mid(sum));  // the step's output
                         }
@@ -494,7 +511,8 @@ void hold_input(hls::stream<vec<T, CI> >& in, hls::stream<vec<T, CI> >& out) {
 // share of the held input (HELD beats: held_geom's, R/(HO*WO) of them) in front of them takes what the producer
 // writes meanwhile, so the producer never waits on the tile's compute (the whole image for one tile).
 template <class G, int F, int CI, int CO, int R, int KRB, int KCB, int FINE, typename T_in, typename T_w,
-          typename T_b, typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W>
+          typename T_b, typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul,
+          class IP = direct_product, class W>
 void conv_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
     DFCC_HLS(DATAFLOW)
     using GH = held_geom<G>;
@@ -503,7 +521,7 @@ void conv_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& o
     DFCC_HLS(STREAM variable=held depth=HELD)
     DFCC_TASKS;
     DFCC_TASK(hold_input<G, CI>(in, held));
-    conv_mac_tiled<GH, F, CI, CO, R, KRB, KCB, FINE, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL>(held, out, w, bias);
+    conv_mac_tiled<GH, F, CI, CO, R, KRB, KCB, FINE, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL, IP>(held, out, w, bias);
 }
 
 }  // namespace dfcc

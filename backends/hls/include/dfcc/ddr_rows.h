@@ -111,7 +111,8 @@ void column_window(hls::stream<vec<T, G::KR * P> >& in, hls::stream<window<T, G:
 // conv.h's conv with its line buffer in DRAM: `ring_wr` and `ring_rd` are two m_axi ports on the same
 // buffer of H*W*C/CI beats.
 template <class G, int F, int GROUPS, int CI, int CO, int FINE, int BURST, typename T_in, typename T_w,
-          typename T_b, typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W, int LO>
+          typename T_b, typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul,
+          class IP = direct_product, class W, int LO>
 void conv_rows(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, LO> >& out, W& w, const T_b bias[F],
                vec<T_in, CI>* ring_wr, const vec<T_in, CI>* ring_rd) {
     DFCC_HLS(DATAFLOW)
@@ -124,7 +125,7 @@ void conv_rows(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, LO> >& ou
     DFCC_TASK(ddr_write<BEATS, BURST>(in, ring_wr, bursts));
     DFCC_TASK(ddr_rows_read<G, CI, BURST>(ring_rd, bursts, columns, T_in(0)));
     DFCC_TASK(column_window<G, CI>(columns, windows, T_in(0)));
-    conv_mac<G, F, GROUPS, CI, CO, FINE, 1, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL>(windows, out, w, bias);
+    conv_mac<G, F, GROUPS, CI, CO, FINE, 1, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL, IP>(windows, out, w, bias);
 }
 
 }  // namespace dfcc

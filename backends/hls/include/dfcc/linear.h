@@ -7,6 +7,7 @@
 //            acc = acc + T_acc(a[m][k] * b[k][n])
 //   Products are exact for ap_fixed (float products for float); T_acc(.) and T_out(.) apply the
 //   target type's quantization/overflow modes; acc + p is exact before the conversion to T_acc.
+//   linear's IP pairs its products by FFIP (inner_product.h) as conv.h's conv_mac does.
 //
 // Folding: CI input lanes x CO output lanes = CI*CO MACs per cycle; each input beat is read once
 // and used for all F/CO output beats (partial sums of the row kept in acc[F/CO][CO]).
@@ -15,6 +16,9 @@
 #ifndef DFCC_LINEAR_H
 #define DFCC_LINEAR_H
 
+#include <type_traits>
+
+#include "inner_product.h"
 #include "multiply.h"
 #include "rom.h"
 #include "vec.h"
@@ -25,7 +29,7 @@ namespace dfcc {
 // x [N][C] in CI lanes -> y [N][F] in CO lanes; weights w[F][C], bias[F].
 // `w` is the array w[F][C] or the stream of its words (weights.h, offchip.h).
 template <int N, int C, int F, int CI, int CO, typename T_in, typename T_w, typename T_b, typename T_acc,
-          typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class W>
+          typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class IP = direct_product, class W>
 void linear(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
     static_assert(C % CI == 0 && F % CO == 0, "lanes must divide the channels");
     DFCC_HLS(ARRAY_PARTITION variable=bias cyclic factor=CO)
@@ -33,6 +37,9 @@ void linear(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, 
     vec<T_in, CI> x;
     vec<T_out, CO> y;
     vec<T_w, CO * CI> word;  // this cycle's weights
+    typedef typename std::decay<decltype(val(T_w()))>::type T_wv;  // a weight's value (T_w may be its ROM code)
+    T_wv ws[CI];                                                    // one output lane's (inner_product.h)
+    DFCC_HLS(ARRAY_PARTITION variable=ws complete)
     DFCC_HLS(ARRAY_PARTITION variable=word.data complete)
     DFCC_HLS(ARRAY_PARTITION variable=acc complete dim=2)
     DFCC_HLS(ARRAY_PARTITION variable=x.data complete)
@@ -43,11 +50,12 @@ void linear(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, 
                 DFCC_HLS(PIPELINE II=1)
                 if (fo == 0) x = in.read();
                 word = w.read();  // the next weight word (weights.h)
+                const auto shared = IP::template x_terms<MUL, CI, CO>(0, x.data);
                 for (int co = 0; co < CO; co++) {
                     const int f = fo * CO + co;
                     T_acc sum = cb == 0 ? T_acc(val(bias[f])) : acc[fo][co];
-                    for (int ci = 0; ci < CI; ci++)  // lane co*CI + ci (multiply.h)
-                        sum += T_acc(MUL::mul(co * CI + ci, x.data[ci], val(word.data[co * CI + ci])));
+                    step_weights<CI>(word.data, co * CI, CI, ws);
+                    IP::template accumulate<MUL, CI>(sum, co, CI, x.data, ws, shared);  // lanes from co (multiply.h)
                     acc[fo][co] = sum;
                     y.data[co] = T_out(T_mid(sum));
                 }
