@@ -316,6 +316,24 @@ def winograd_problem(op: ConvOp) -> str | None:
     return None
 
 
+def winograd_types(op: ConvFields) -> tuple[Fx, Fx, Fx]:
+    """Winograd's operand types (V, U) and accumulator type (M), as conv.h conv_mac_wino types them (the weights'
+    ROM type: their format's, kinds/hls_mac.py mac_types)."""
+    _, _, kr, _ = op.weights.type.get_shape()
+    d_bits, w_bits, fixed_in = stream_bits(op.input), weight_bits(op.weights), fixed_of(op.input)
+    return winograd_fx(fx_of(fixed_in) if fixed_in else Fx(d_bits, d_bits),
+                       format_fx(getattr(op.weights.owner, "format", None)) or Fx(w_bits, w_bits),
+                       op.input.type.get_shape()[-1] * kr)
+
+
+def winograd_pays(op: ConvOp) -> bool:
+    """Whether explore offers Winograd: its 4 multiplications of a kernel row's pair of outputs take fewer DSPs
+    than the 6 direct products (not at 8 bits, where DSPs pack two direct products and none of the wider V x U)."""
+    v_fx, u_fx, _ = winograd_types(op)
+    # the fpgaConvNet DSP model with WP486 packing (hardware/dsp.py) at each product's widths
+    return multiplier_dsp(4, v_fx.width, u_fx.width) < multiplier_dsp(6, stream_bits(op.input), weight_bits(op.weights))
+
+
 def folding_problem(op: ConvOp, f: Mapping[str, int]) -> str | None:
     """Why conv.h builds no stage at the folding `f` (None: it does), beyond each factor's range: the one
     statement of which factors the kernels combine, which the verifier reports and explore's options skip.
@@ -577,12 +595,7 @@ class Conv(NodeKind):
             return sliding_window_cost(h, w, c, kr_span, kc_span + (px - 1) * sc, (pt, pb, pl, pr), d_bits, ci, cg,
                                        line_buffer_on_chip=not evicted)
 
-        # Winograd's operand widths (V, U) and accumulator width (M), as conv.h conv_mac_wino types them (the
-        # weights' ROM type: their format's, kinds/hls_mac.py mac_types)
-        fixed_in, w_format = fixed_of(op.input), getattr(op.weights.owner, "format", None)
-        v_fx, u_fx, m_fx = winograd_fx(fx_of(fixed_in) if fixed_in else Fx(d_bits, d_bits),
-                                       format_fx(w_format) or Fx(w_bits, w_bits), c * kr) \
-            if factors[-1] == "winograd" else (None,) * 3
+        v_fx, u_fx, m_fx = winograd_types(op) if factors[-1] == "winograd" else (None,) * 3
 
         # per (input lanes, tile): the tile buffer's cost and the input pixels read when the first tile's MACs start
         buffers: dict[tuple[int, int], tuple[tuple[int, int], int]] = {}
@@ -725,7 +738,7 @@ class Conv(NodeKind):
         (the foldings whose coarse_out divides all stay), so a dropped one is at most a SIFT_RUNG-th slower than a
         kept one with no more multipliers. ResNet-50's 1x1 conv 512 -> 2048 keeps 66 of 780; its 3x3 conv
         64 -> 64 21 of 280. Winograd's foldings (their multipliers of other widths) are sifted apart, among
-        themselves."""
+        themselves, and only where they take fewer DSPs (`winograd_pays`)."""
         if "coarse_out" not in op.partial_factors():
             return None
         c, f = op.input.type.get_shape()[-1], op.output.type.get_shape()[-1]
@@ -739,7 +752,8 @@ class Conv(NodeKind):
         def sift(options: list[Folding]) -> list[Folding]:
             if wino is None or all(o[wino] == 1 for o in options):
                 return sift_alike(options)
-            return sift_alike([o for o in options if o[wino] == 1]) + sift_alike([o for o in options if o[wino] > 1])
+            direct = sift_alike([o for o in options if o[wino] == 1])
+            return direct + sift_alike([o for o in options if o[wino] > 1]) if winograd_pays(op) else direct
 
         def sift_alike(options: list[Folding]) -> list[Folding]:
             paces = [pace(o) for o in options]
