@@ -309,7 +309,7 @@ def winograd_problem(op: ConvOp) -> str | None:
         return f"needs 3 kernel columns at column stride and dilation 1 (got {kc}, {sc}, {dc})"
     if op.groups.value.data != 1:
         return f"needs an ungrouped conv (groups={op.groups.value.data})"
-    if fixed_of(op.input) is None or fixed_of(op.output) is None:
+    if not fixed_mac(op):
         return "needs fixed-point streams (run quantize first)"
     if op.line_buffer_off_chip():
         return "needs the line buffer on chip"
