@@ -26,7 +26,7 @@ example: $(STAMP)
 	$(BIN)/dfcc out/resnet18_small.dataflow.mlir -p 'quantize{weight-bits=8 act-bits=8},explore{platform=zcu102}' -t estimate
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=10 -n auto tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=10 -n auto --dist loadgroup tests
 	$(BIN)/lit -q lit_tests
 
 zoo: $(STAMP)

@@ -10,6 +10,10 @@ pytest.importorskip("torch_mlir")
 from dfcc.examples.digits_quantization import evaluate  # noqa: E402
 
 
+# its trained model is a module fixture: one worker trains it (`make test` runs xdist with --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("digits_accuracy")
+
+
 @pytest.fixture(scope="module")
 def accuracy():
     return evaluate(seed=0)

@@ -20,6 +20,9 @@ from dfcc.kinds.hls_offchip import mac_words
 
 HARNESS = "hls_kernels/harness.h"
 
+# one worker builds the drivers (`make test` runs xdist with --dist loadgroup): a session fixture is per worker
+pytestmark = pytest.mark.xdist_group("hls_kernels")
+
 
 # ---------------------------------------------------------------------------------------------
 # Number types and an exact model of their arithmetic

@@ -21,6 +21,10 @@ from dfcc.passes.lowrank_compensate import compensate  # noqa: E402
 SMALL = tiny_llama.Config(dim=48, layers=2, heads=4, kv_heads=2, hidden=128, context=32)
 
 
+# its trained model is a module fixture: one worker trains it (`make test` runs xdist with --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("llm_compression")
+
+
 @pytest.fixture(scope="module")
 def model():
     return tiny_llama.train(SMALL, steps=60, batch=8, cache=False)

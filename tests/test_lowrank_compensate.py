@@ -26,6 +26,10 @@ from dfcc.passes.quantize import Quantize  # noqa: E402
 CTX = make_context()
 
 
+# its trained model is a module fixture: one worker trains it (`make test` runs xdist with --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("lowrank_compensate")
+
+
 @pytest.fixture(scope="module")
 def trained():
     x_train, x_test, y_train, _ = load_digits_split(0)
