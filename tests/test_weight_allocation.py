@@ -22,9 +22,9 @@ TWO_CONVS = """func.func @main(%a: tensor<1x16x8x8xf32>) -> tensor<1x8x8x32xf32>
 }"""
 
 
-def _board(tmp_path, bram18: int):
+def _board(tmp_path, bram18: int, lut: int = 6000):
     path = tmp_path / "board.json"
-    path.write_text(json.dumps({"name": "b", "part": "x", "dsp": 200, "bram18": bram18, "uram": 0, "lut": 40_000,
+    path.write_text(json.dumps({"name": "b", "part": "x", "dsp": 200, "bram18": bram18, "uram": 0, "lut": lut,
                                 "ff": 100_000, "clock_mhz": 100, "bandwidth_gbps": 20}))
     return load_platform(str(path))
 
@@ -65,27 +65,27 @@ def _folding(model, **factors):
     return tuple(values.values())
 
 
-@pytest.mark.parametrize("bram18", [3, 6, 10, 40])
-def test_one_conv_gets_the_least_traffic_that_fits(tmp_path, bram18):
-    """One conv: the allocation is the brute force's best over its tiles and places, whatever the BRAM."""
+@pytest.mark.parametrize("bram18, memory, tile", [
+    (6, "off_chip", 1), (8, "bram", 1), (12, "off_chip", 16), (20, "bram", 16), (40, "bram", 1)])
+def test_one_conv_gets_the_least_traffic_that_fits(tmp_path, bram18, memory, tile):
+    """One conv (its 295 Kbit of weights too many for 3,500 LUTs as LUTRAM): the allocation is the brute force's
+    best over its tiles and places, from streamed at one pixel a tile (6 BRAM18) through part on chip (8), the one
+    tile of all 16 pixels (12), that tile with part on chip (20) to every weight on chip (40)."""
     network = Network.from_module(_quantized(_conv(64, 4)))
-    platform = _board(tmp_path, bram18)
+    platform = _board(tmp_path, bram18, lut=3500)
     limits = budget(platform, 0.9)
-    choices = _start(network, lambda m: _folding(m, coarse_in=4, coarse_out=4, fine=9))
+    choices = _start(network, lambda m: _folding(m, coarse_in=2, coarse_out=2, fine=3))
     totals = network.evaluate(choices)
     target = max(c.cycles for c in totals.costs) * 1.5
     best = _brute_force(network, choices, limits, platform, target)
-    allocated = allocate_weights(network, choices, totals, limits, platform, target)
-    if best is None:
-        assert allocated is None
-        return
-    design, placed = allocated
+    design, placed = allocate_weights(network, choices, totals, limits, platform, target)
     assert placed.offchip_bits == best
     assert not placed.overshoot(limits)
     assert placed == network.evaluate(design, max_bits_per_cycle=platform.bandwidth_bits_per_cycle, fifo_limits=limits)
     (conv,) = [i for i, m in enumerate(network.nodes) if m.has_weights]
-    assert design[conv][0][:5] == choices[conv][0][:5]  # its compute folding kept (and its winograd)
-    assert design[conv][0][6:] == choices[conv][0][6:]
+    folding, placed_in, _, _ = design[conv]
+    assert folding[:5] + folding[6:] == choices[conv][0][:5] + choices[conv][0][6:]  # its compute folding kept
+    assert (placed_in, folding[5]) == (memory, tile)
 
 
 def test_two_convs_match_the_brute_force_and_the_target(tmp_path):
