@@ -76,6 +76,14 @@ def allocate_weights(network: Network, choices: list[Choice], totals: Totals, li
     cycles; None if no allocation fits every resource of `limits`. `known` keeps the nodes' options for later calls
     on this network and platform."""
     known = {} if known is None else known
+    key = ("design", tuple(choices), target, nodes, tuple(sorted(limits.items())))
+    if key not in known:  # explore's targets meet the same rounds' design again (ResNet-50: most of its calls)
+        known[key] = _allocate(network, choices, totals, limits, platform, target, nodes, known)
+    return known[key]
+
+
+def _allocate(network: Network, choices: list[Choice], totals: Totals, limits: dict[str, float], platform: Platform,
+              target: float, nodes: frozenset[int] | None, known: dict) -> tuple[list[Choice], Totals] | None:
     movable = [i for i, model in enumerate(network.nodes) if model.has_weights and (nodes is None or i in nodes)]
     if not movable:
         return None
