@@ -6,7 +6,10 @@ With `off-chip-weights=true` a node's weights may also stream from DRAM, within 
 off-chip bandwidth at the II the design reaches (a design faster than its target moves its bits in fewer
 cycles: ResNet-50 on a ZCU102 took 94 % of it at the target's budget): the search places whole memories (BRAM, URAM, LUTRAM or DRAM), and a
 target whose rounds do not fit gets its weight memories re-placed at the same foldings, each split by depth
-at any percent (AutoWS; passes/spill.py place_weights). `auto` (the default) searches with every weight on
+at any percent (AutoWS; passes/spill.py place_weights), and where that does not fit either, every streamable node's
+weight-stationary tile and weight place re-allocated at its compute folding for the least DRAM traffic within the
+memory budget (passes/weight_allocation.py: ResNet-50 on a ZCU102 46.3 -> 48.3 fps), a design whose traffic then needs
+a slower II than its stages reach paced to that II (one node slowed, `_paced`). `auto` (the default) searches with every weight on
 chip first, then, where the HLS backend builds streamed weights (fixed-point dense conv and linear nodes only,
 a board with DRAM bandwidth), searches again with them allowed in DRAM when nothing fit on chip (every node's)
 or when the on-chip design's weights hold a quarter of a memory about as full as its fullest resource
