@@ -9,7 +9,8 @@ multiple-choice knapsack (analyses/knapsack.py), taken greedily by the steepest 
 node's lower convex hull (memory counted as BRAM18, URAM and LUT shares of the budget summed, each resource's room
 checked on every step), then exact moves to any option that still fits (the hull skips), then the design evaluated
 whole (its skip FIFOs follow the tiles' latencies), the memory it left or overshot given to or taken from the room and
-the allocation made again, the design moving the least traffic within the budget kept. explore calls it where its rounds for a target end over budget (passes/explore.py `_allocated`).
+the allocation made again, the design moving the least traffic within the budget kept. explore calls it where its
+rounds for a target end over budget and place_weights does not fit them (passes/explore.py `_allocated`).
 """
 
 from __future__ import annotations
