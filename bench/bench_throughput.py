@@ -25,7 +25,12 @@ explored again with every weight allowed off chip and its paying skip connection
 (explore{off-chip-weights=true evict-skips=true}), its row marked "+off-chip"; --off-chip prints that row for
 models that fit too (what the defaults leave on the table). "explore" is the search's wall time, then its CPU time. Both bounds ignore memory; "DDR Gbps" is the design's off-chip traffic at its
 throughput, of the board's bandwidth, and "mem fps" the roofline's bandwidth roof for that traffic:
-bandwidth / bits moved per inference (a design at it is DRAM-bound, binding "DRAM bandwidth").
+bandwidth / bits moved per inference (a design at it is DRAM-bound, binding "DRAM bandwidth"). "mem bound" is
+issue 14's memory bound (`memory_bound_fps`): the fps no allocation of the weights between `utilisation` of the
+on-chip memory (BRAM at BRAM_PACKING of its bits) and DRAM beats under conv.h conv_tiled's architecture (a streamed
+conv's tile of T output pixels holds T x (2C + F) words and sweeps its weights ceil(pixels / T) times), at
+`utilisation` of the bandwidth, from the multiple-choice knapsack's LP relaxation; its "ratio" is fps / that bound
+(other DRAM traffic, skips and line buffers, and every other on-chip memory only lower what a design reaches).
 ratio = bound / II for each bound (1.0: the design is at the bound; issue 14 asks >= 0.8). "binding"
 names what sets the II: a node already at its fastest folding (a data-movement kind with one lane, or
 a stage at one pixel per cycle), else the resource closest to its budget at that design. Every row sets each stream
@@ -48,20 +53,26 @@ import argparse
 import sys
 import time
 
+from dfcc.analyses.knapsack import lp_least_traffic
 from dfcc.analyses.network import RESOURCE_LABELS, RESOURCES, Network
 from dfcc.bench.model_cache import emulate_bits, lowered
 from dfcc.dialects.dataflow import StreamType
 from dfcc.errors import DfccError
 from dfcc.hardware.cycles import throughput
 from dfcc.hardware.dsp import dsp_lanes
+from dfcc.hardware.memory import BRAM18_ASPECTS, URAM_DEPTH, URAM_WIDTH
 from dfcc.hardware.offchip import bandwidth_roof_fps
 from dfcc.hardware.platforms import load_platform
 from dfcc.hardware.roofline import multiplier_roofline
+from dfcc.kinds.cost import stream_bits, weight_bits
 from dfcc.passes.explore import SPATIAL_FACTOR, explore_module, foldings
 
 MODELS = ("unet", "yolo_tiny", "densenet_small", "densenet121", "mobilenet_v3_small", "mobilenet_v3_large", "mobilenet_v2",
           "resnet18", "resnet50")
 BOARDS = ("zcu102", "u250")
+# the memory bound's share of a BRAM18's bits that hold data (issue 14's assumption: aspect ratios and partly filled
+# blocks waste the rest)
+BRAM_PACKING = 0.7
 
 
 def largest_feature_map(network: Network, spatial: bool = False) -> int:
@@ -91,6 +102,39 @@ def bound_cycles(network: Network, platform, spatial: bool = False, utilisation:
     return max(compute, largest_feature_map(network, spatial))
 
 
+def weight_items(network: Network) -> list[list[tuple[float, float]]]:
+    """Each weighted node's (on-chip bits, DRAM bits per inference) options under conv.h conv_tiled's architecture
+    (issue 14's memory bound): its W weight bits on chip and no traffic, or streamed with a tile of T of its N output
+    pixels, T x (2C + F) words of buffer (the tile's input twice over, its outputs) and ceil(N/T) sweeps of W."""
+    items = []
+    for model in network.nodes:
+        if not (model.has_weights and model.macs):
+            continue
+        streams = [v for v in model.op.operands if isinstance(v.type, StreamType)]
+        weights = next(v for v in model.op.operands if not isinstance(v.type, StreamType))
+        out = next(v for v in model.op.results if isinstance(v.type, StreamType))
+        channels, filters = streams[0].type.get_shape()[-1], out.type.get_shape()[-1]
+        pixels = out.type.num_elements // filters
+        bits = model.macs // pixels * weight_bits(weights)  # a weight serves each output pixel once
+        pixel = 2 * channels * stream_bits(streams[0]) + filters * stream_bits(out)
+        tiles = {-(-pixels // sweeps) for sweeps in range(1, pixels + 1)}
+        items.append([(float(bits), 0.0)] + [(float(t * pixel), float(-(-pixels // t) * bits)) for t in sorted(tiles)])
+    return items
+
+
+def memory_bound_fps(network: Network, platform, utilisation: float) -> float:
+    """Issue 14's memory bound: the fps of the least weight traffic any allocation of `weight_items` within
+    `utilisation` of the on-chip memory (BRAM18 at BRAM_PACKING, URAM) moves, in `utilisation` of the bandwidth, at
+    the multiple-choice knapsack's LP relaxation (analyses/knapsack.py), so no design of this architecture beats it
+    (0: not even every weight streamed at one pixel a tile fits)."""
+    bram_bits = BRAM18_ASPECTS[-1][0] * BRAM18_ASPECTS[-1][1]  # UG573: 18 Kbit a BRAM18
+    capacity = utilisation * (platform.bram18 * bram_bits * BRAM_PACKING + platform.uram * URAM_WIDTH * URAM_DEPTH)
+    traffic = lp_least_traffic(weight_items(network), capacity)
+    if traffic is None:
+        return 0.0
+    return utilisation * bandwidth_roof_fps(traffic, platform.bandwidth_gbps) if traffic > 0 else float("inf")
+
+
 def binding(network: Network, totals, platform, utilisation: float, spatial: bool = False) -> str:
     """What sets the II: the DRAM bandwidth, a node already at its fastest folding, else the fullest resource."""
     if totals.bandwidth_bound:
@@ -116,7 +160,8 @@ def main() -> None:
     args = parser.parse_args()
     u = args.utilisation
     print(f"{'model':20s} {'board':7s} {'fps':>10s} {'device fps':>10s} {'ratio':>6s} {f'{u:.0%} fps':>10s} "
-          f"{'ratio':>6s} {'DDR Gbps':>13s} {'mem fps':>10s} {'explore':>8s} {'CPU':>7s}  binding")
+          f"{'ratio':>6s} {'DDR Gbps':>13s} {'mem fps':>10s} {'mem bound':>10s} {'ratio':>6s} {'explore':>8s} {'CPU':>7s}  "
+          f"binding")
     for name in args.models.split(","):
         module = lowered(name, args.cache)
         emulate_bits(module, args.bits)
@@ -162,11 +207,13 @@ def _row(label: str, network: Network, explored: Network, totals, platform, args
     u = args.utilisation
     bound, budget = (bound_cycles(network, platform, args.spatial, share) for share in (1.0, u))
     fps = throughput(platform.clock_mhz, totals.ii)
+    memory = memory_bound_fps(network, platform, u)
     ddr = f"{totals.offchip_bits * fps / 1e9:.1f}/{platform.bandwidth_gbps:g}"
     print(f"{label:20s} {platform.name:7s} {fps:10,.1f} "
           f"{throughput(platform.clock_mhz, bound):10,.1f} {bound / totals.ii:6.2f} "
           f"{throughput(platform.clock_mhz, budget):10,.1f} {budget / totals.ii:6.2f} {ddr:>13s} "
-          f"{bandwidth_roof_fps(totals.offchip_bits, platform.bandwidth_gbps):10,.1f} {seconds:7.1f}s {cpu:6.1f}s  "
+          f"{bandwidth_roof_fps(totals.offchip_bits, platform.bandwidth_gbps):10,.1f} {memory:10,.1f} "
+          f"{fps / memory if memory else float('inf'):6.2f} {seconds:7.1f}s {cpu:6.1f}s  "
           f"{binding(explored, totals, platform, u, args.spatial)}", flush=True)
 
 

@@ -6,7 +6,10 @@ With `off-chip-weights=true` a node's weights may also stream from DRAM, within 
 off-chip bandwidth at the II the design reaches (a design faster than its target moves its bits in fewer
 cycles: ResNet-50 on a ZCU102 took 94 % of it at the target's budget): the search places whole memories (BRAM, URAM, LUTRAM or DRAM), and a
 target whose rounds do not fit gets its weight memories re-placed at the same foldings, each split by depth
-at any percent (AutoWS; passes/spill.py place_weights). `auto` (the default) searches with every weight on
+at any percent (AutoWS; passes/spill.py place_weights), and where that does not fit either, every streamable node's
+weight-stationary tile and weight place re-allocated at its compute folding for the least DRAM traffic within the
+memory budget (passes/weight_allocation.py: ResNet-50 on a ZCU102 46.3 -> 48.3 fps), a design whose traffic then needs
+a slower II than its stages reach paced to that II (one node slowed, `_paced`). `auto` (the default) searches with every weight on
 chip first, then, where the HLS backend builds streamed weights (fixed-point dense conv and linear nodes only,
 a board with DRAM bandwidth), searches again with them allowed in DRAM when nothing fit on chip (every node's)
 or when the on-chip design's weights hold a quarter of a memory about as full as its fullest resource
@@ -85,6 +88,7 @@ design with unbounded streams, read off a simulated schedule) and their memory w
 from __future__ import annotations
 
 import copy
+import math
 import random
 import sys
 from dataclasses import dataclass
@@ -106,6 +110,7 @@ from dfcc.dialects.fixed_point import fixed_of
 from dfcc.dialects.dataflow import DSP_SHARE_ATTR, MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES
 from dfcc.passes.fifo_memory import place_ir_fifos
 from dfcc.passes.spill import evict_paying_skips, place_weights, write_weights_memory
+from dfcc.passes.weight_allocation import allocate_weights
 from dfcc.analyses.network import (
     DEFAULT_FIFO_DEPTH, PLATFORM_ATTR, RESOURCE_LABELS, RESOURCES, Choice, Converter, Network, Totals, budget,
 )
@@ -125,6 +130,7 @@ TILE_FACTOR = "tile"  # weight-stationary tiles of a conv: explored only with of
 LANE_ROUNDS = 3  # passes over the converters slower than the target
 LANE_TRIES = 3  # points tried at each end of a converter left in the design (_fewer_converters)
 FIFO_ROUNDS = 4  # searches, each with the FIFO memory the last one's simulated depths lacked kept out of the budget
+PACE_TRIES = 6  # nodes tried at a slower point to pace a DRAM-bound design to the II its traffic allows (_paced)
 DSP_SHARES = (75, 50, 25)  # percent of a node's multipliers on DSPs in a split (the rest in fabric), most first
 WEIGHT_HOLDERS = ("bram18", "uram", "lut")  # the resources weights on chip take (LUTs as LUTRAM)
 # off-chip-weights=auto searches with weights in DRAM too when they hold WEIGHT_SHARE of a weight memory at least
@@ -283,6 +289,7 @@ class _Search:
         self.evaluated: dict[tuple[tuple[Choice, ...], bool], Totals] = {}
         self.slow_converters: dict[tuple[float, bytes], tuple[list[Converter], list[int] | None]] = {}
         self.placements: dict = {}  # place_weights' places of each node, costed once for every target
+        self.allocations: dict = {}  # allocate_weights' options of each node, likewise
 
     def with_rule(self, cheaper_end: bool) -> _Search:
         """This search under the other fit_lanes rule: the same stacked points, its own evaluation state."""
@@ -442,6 +449,9 @@ class _Search:
             placed = place_weights(self.network, best[1], self.evaluate(best[1]), limits, self.platform, self.placements)
             if placed is not None:
                 return placed
+            allocated = _allocated(self, target, best[1])
+            if allocated is not None:
+                return allocated
         return self.repair(target, best[1])
 
     def repair(self, target: float, picks: list[Choice]) -> tuple[list[Choice], Totals] | None:
@@ -616,6 +626,61 @@ class _Search:
     def lower_bounds(self) -> dict[str, float]:
         """Each resource's least possible total (every node at its cheapest point for it)."""
         return {k: float(sum(s.usage[:, j].min() for s in self.spaces)) for j, k in enumerate(RESOURCES)}
+
+
+def _allocated(search: _Search, target: float, picks: list[Choice]) -> tuple[list[Choice], Totals] | None:
+    """`picks` with the tiles and weight places of the nodes whose weights may stream re-allocated for the least DRAM
+    traffic at their compute foldings (passes/weight_allocation.py), if that design fits the budget, its traffic
+    within the bandwidth at its II, or does once paced (`_paced`)."""
+    nodes = None if search.off_chip is True else search.off_chip
+    allocated = allocate_weights(search.network, picks, search.evaluate(picks), search.limits, search.platform, target,
+                                 nodes, search.allocations)
+    if allocated is None or np.all(search.over(allocated[1]) <= 1.0 + 1e-12):
+        return allocated
+    return _paced(search, target, *allocated, nodes)
+
+
+def _paced(search: _Search, target: float, picks: list[Choice], totals: Totals,
+           nodes: frozenset[int] | None) -> tuple[list[Choice], Totals] | None:
+    """A design within budget but for its DRAM traffic, which needs the bandwidth budget of an II (`paced`) between
+    its compute II and `target`, run at about that II: one node slowed to a point of its within [paced, target] (the
+    least cycles, of a compute folding its row freeing the most of the budget, none that frees none), the weights
+    allocated again; while that design's traffic needs a slower II still, paced is that II and the next point is
+    tried, PACE_TRIES in all. The design is DRAM-bound either way; paced, its stages' II is one its traffic fits, so
+    explore's report and the estimate's are that II."""
+    network, bits_per_cycle = search.network, search.utilisation * search.platform.bandwidth_bits_per_cycle
+    if np.any(search.over(totals)[:-1] > 1.0 + 1e-12):
+        return None
+    unit = np.ones(len(search.limit_vec))
+    unit[-1] = 0.0  # off-chip bits are what pacing pays for, not a cost
+    score = search.scores(unit)
+    slowed = {}  # (node, folding without its tile) -> (cycles, score added, node, row) of its cheapest row
+    for n, space in enumerate(search.spaces):
+        now = sum(getattr(totals.costs[n], k) / search.limit_vec[j] for j, k in enumerate(RESOURCES))
+        model = network.nodes[n]
+        tile = model.factors.index(TILE_FACTOR) if TILE_FACTOR in model.factors else None
+        for r in (search.starts[n] + np.flatnonzero((space.cycles > totals.compute_ii) & (space.cycles <= target))).tolist():
+            folding = search.all_choices[r][0]
+            key = (n, folding if tile is None else folding[:tile] + folding[tile + 1:])  # the allocation sets tiles
+            if score[r] < now and (key not in slowed or score[r] - now < slowed[key][1]):
+                slowed[key] = (search.all_cycles[r], score[r] - now, n, r)
+    ladder = sorted(slowed.values())
+    paced = math.ceil(totals.offchip_bits / max(bits_per_cycle, 1e-9))
+    for _ in range(PACE_TRIES):
+        point = next((p for p in ladder if p[0] >= paced), None)
+        if point is None:
+            return None
+        ladder.remove(point)
+        _, _, n, row = point
+        trial = picks[:n] + [search.all_choices[row]] + picks[n + 1:]
+        allocated = allocate_weights(network, trial, search.evaluate(trial), search.limits, search.platform, target,
+                                     nodes, search.allocations)
+        if allocated is None:
+            continue
+        if allocated[1].ii <= target and np.all(search.over(allocated[1]) <= 1.0 + 1e-12):
+            return allocated
+        paced = max(paced, math.ceil(allocated[1].offchip_bits / max(bits_per_cycle, 1e-9)))
+    return None
 
 
 def _no_fit(search: _Search, platform: Platform, utilisation: float) -> DfccError:

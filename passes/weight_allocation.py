@@ -1,0 +1,158 @@
+"""Weight allocation at fixed compute: each weighted node's weight-stationary tile and weight place (BRAM, URAM,
+LUTRAM, DRAM, or split by depth), the foldings that set its MAC rate kept, for the least DRAM traffic within the
+on-chip memory budget (issue 14: ZCU102's memory-bound rows).
+
+A design whose weights stream from DRAM trades memory for traffic twice over: a weight memory kept on chip moves no
+bits, and a larger tile (conv.h conv_tiled) sweeps the streamed weights fewer times for a larger tile buffer. Each
+node's options at its compute folding form a (memory, traffic) set; the least traffic within the memory left is a
+multiple-choice knapsack (analyses/knapsack.py), taken greedily by the steepest traffic saved per memory on each
+node's lower convex hull (memory counted as BRAM18, URAM and LUT shares of the budget summed, each resource's room
+checked on every step), then exact moves to any option that still fits (the hull skips), then the design evaluated
+whole (its skip FIFOs follow the tiles' latencies), the memory it left or overshot given to or taken from the room and
+the allocation made again, the design moving the least traffic within the budget kept. explore calls it where its
+rounds for a target end over budget and place_weights does not fit them (passes/explore.py `_allocated`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dfcc.analyses.knapsack import hull_steps
+from dfcc.analyses.network import RESOURCES, Choice, Network, Totals
+from dfcc.hardware.platforms import Platform
+from dfcc.kinds.cost import WEIGHT_PERIOD_FACTOR, NodeModel, step_factors
+
+ALLOCATED = ("bram18", "uram", "lut")  # the memories a node's tile and weights take
+SPLIT_STEP = 10  # AutoWS: a weight memory split by depth in steps of 10 %
+FIT_ROUNDS = 4  # allocations, each with the memory the whole design left or overshot by given to or taken from the room
+TOLERANCE = 1e-9
+
+
+def tile_variants(model: NodeModel, folding: tuple[int, ...], known: dict) -> list[tuple[int, ...]]:
+    """`folding` at every weight-stationary tile the node's kind builds, its other factors kept (just `folding`
+    for a kind without tiles)."""
+    if WEIGHT_PERIOD_FACTOR not in model.factors:
+        return [folding]
+    at = model.factors.index(WEIGHT_PERIOD_FACTOR)
+    key = ("tiles", id(model), folding[:at] + folding[at + 1:])
+    if key not in known:
+        values = step_factors(model.extents[at])
+        variants = [folding[:at] + (t,) + folding[at + 1:] for t in values]
+        known[key] = [v for v in variants if model.buildable is None or model.buildable(v)] or [folding]
+    return known[key]
+
+
+def weight_places(platform: Platform) -> list[tuple[str, int]]:
+    """Where a weight memory may live: whole in BRAM, URAM (if the board has it), LUTRAM or DRAM, or BRAM or URAM
+    split by depth in SPLIT_STEP percent steps with the rest streamed."""
+    memories = ["bram"] + (["uram"] if platform.uram > 0 else [])
+    return ([(m, 100) for m in memories] + [("lutram", 100), ("off_chip", 100)]
+            + [(m, p) for m in memories for p in range(100 - SPLIT_STEP, 0, -SPLIT_STEP)])
+
+
+def node_options(model: NodeModel, choice: Choice, target: float, platform: Platform,
+                 known: dict) -> tuple[list[Choice], np.ndarray]:
+    """Node `model`'s options at the compute folding of `choice` within `target` cycles (its multipliers kept):
+    every tile by every place, as choices and rows of (ALLOCATED..., off-chip bits, cycles)."""
+    folding, _, mult, _ = choice
+    key = ("options", id(model), folding, mult)
+    if key not in known:
+        choices, rows = [], []
+        for variant in tile_variants(model, folding, known):
+            for memory, on_chip in weight_places(platform):
+                cost = model.cost(variant, memory, mult, on_chip)
+                choices.append((variant, memory, mult, on_chip))
+                rows.append([getattr(cost, k) for k in ALLOCATED] + [cost.offchip_bits, cost.cycles])
+        known[key] = choices, np.array(rows, dtype=np.float64)
+    choices, rows = known[key]
+    within = np.flatnonzero(rows[:, -1] <= target)
+    return [choices[j] for j in within], rows[within, :-1]
+
+
+def allocate_weights(network: Network, choices: list[Choice], totals: Totals, limits: dict[str, float],
+                     platform: Platform, target: float, nodes: frozenset[int] | None = None,
+                     known: dict | None = None) -> tuple[list[Choice], Totals] | None:
+    """The design `choices` (its totals `totals`) with the weighted nodes (those in `nodes`, or all) at the tile and
+    weight place that give the least DRAM traffic within `limits` (module docstring), no node slower than `target`
+    cycles; None if no allocation fits every resource of `limits`. `known` keeps the nodes' options for later calls
+    on this network and platform."""
+    known = {} if known is None else known
+    key = ("design", tuple(choices), target, nodes, tuple(sorted(limits.items())))
+    if key not in known:  # explore's targets meet the same rounds' design again (ResNet-50: most of its calls)
+        known[key] = _allocate(network, choices, totals, limits, platform, target, nodes, known)
+    return known[key]
+
+
+def _allocate(network: Network, choices: list[Choice], totals: Totals, limits: dict[str, float], platform: Platform,
+              target: float, nodes: frozenset[int] | None, known: dict) -> tuple[list[Choice], Totals] | None:
+    movable = [i for i, model in enumerate(network.nodes) if model.has_weights and (nodes is None or i in nodes)]
+    if not movable:
+        return None
+    options = [node_options(network.nodes[i], choices[i], target, platform, known) for i in movable]
+    if any(not picks for picks, _ in options):
+        return None
+    held = np.array([[getattr(totals.costs[i], k) for k in ALLOCATED] for i in movable]).sum(axis=0)
+    room = np.array([limits[k] - totals.resource(k) for k in ALLOCATED]) + held
+    scale = np.array([1.0 / max(limits[k], TOLERANCE) for k in ALLOCATED])
+    best, last = None, None
+    for _ in range(FIT_ROUNDS):
+        picked = _knapsack([rows for _, rows in options], room, scale)
+        if picked is None:
+            break
+        design = list(choices)
+        for i, (picks, _), j in zip(movable, options, picked):
+            design[i] = picks[j]
+        placed = network.evaluate(design, max_bits_per_cycle=platform.bandwidth_bits_per_cycle, fifo_limits=limits)
+        if any(placed.resource(k) > limits[k] + TOLERANCE for k in RESOURCES if k not in ALLOCATED):
+            break  # not the memories: no allocation of them helps
+        slack = np.array([limits[k] - placed.resource(k) for k in ALLOCATED])
+        if np.all(slack >= -TOLERANCE) and (best is None or placed.offchip_bits < best[1].offchip_bits):
+            best = design, placed
+        if picked == last:
+            break
+        last, room = picked, room + slack  # what the skip FIFOs took or left as the tiles moved their latencies
+    return best
+
+
+def _knapsack(rows: list[np.ndarray], room: np.ndarray, scale: np.ndarray) -> list[int] | None:
+    """Each node's option (row index) for the least traffic with the nodes' memories summed within `room`: the hull
+    greedy, then exact moves (module docstring); None if the least-memory options do not fit."""
+    items = [list(zip((r[:, :-1] @ scale).tolist(), r[:, -1].tolist())) for r in rows]
+    starts, steps = hull_steps(items)
+    picked = list(starts)
+    used = sum(r[j, :-1] for r, j in zip(rows, picked))
+    if np.any(used > room + TOLERANCE):
+        return None
+    frozen = set()
+    for step in steps:
+        if step.item in frozen or picked[step.item] != step.start:
+            continue
+        after = used + rows[step.item][step.end, :-1] - rows[step.item][step.start, :-1]
+        if np.all(after <= room + TOLERANCE):
+            picked[step.item], used = step.end, after
+        else:
+            frozen.add(step.item)  # its later steps start where this one ends
+    return _exact_moves(rows, picked, used, room, scale)
+
+
+def _exact_moves(rows: list[np.ndarray], picked: list[int], used: np.ndarray, room: np.ndarray,
+                 scale: np.ndarray) -> list[int]:
+    """Moves off the hulls while any fits: each the one saving the most traffic per share of the budget it adds
+    (any that adds none first), so the memory the whole hull steps could not use is spent."""
+    stacked = np.concatenate(rows)
+    owner = np.repeat(np.arange(len(rows)), [len(r) for r in rows])
+    starts = np.concatenate([[0], np.cumsum([len(r) for r in rows])[:-1]])
+    for _ in range(len(stacked)):
+        now = stacked[starts + np.array(picked)][owner]
+        delta = stacked - now
+        saved = -delta[:, -1]
+        fits = (saved > 0) & np.all(used + delta[:, :-1] <= room + TOLERANCE, axis=1)
+        if not fits.any():
+            break
+        added = np.maximum(delta[:, :-1] @ scale, 0.0)
+        value = np.where(fits, saved / (added + TOLERANCE), -np.inf)
+        best = int(np.argmax(value))
+        n = int(owner[best])
+        used = used + delta[best, :-1]
+        picked[n] = best - int(starts[n])
+    return picked

@@ -1,0 +1,46 @@
+"""bench/bench_throughput.py's memory bound (issue 14): the fps no allocation of the weights between on-chip memory
+and DRAM beats under conv.h conv_tiled's architecture, hand-computed for one conv."""
+
+import json
+
+import pytest
+
+from dfcc.analyses.network import Network
+from dfcc.bench.bench_throughput import memory_bound_fps, weight_items
+from dfcc.frontends.mlir import parse_module
+from dfcc.hardware.platforms import load_platform
+from tests.test_explore_offchip import _conv
+
+W = 64 * 64 * 9 * 16  # the conv's weight bits (float: 16-bit weights)
+PIXEL = (2 * 64 + 64) * 16  # a tile pixel's buffer: its input twice over and its outputs, 16-bit words
+
+
+@pytest.fixture
+def network() -> Network:
+    return Network.from_module(parse_module(_conv(64, 4)))  # 64 -> 64, 3x3, 4x4 output pixels
+
+
+def _board(tmp_path, bram18: int) -> object:
+    path = tmp_path / "board.json"
+    path.write_text(json.dumps({"name": "b", "part": "x", "dsp": 100, "bram18": bram18, "uram": 0, "lut": 10_000,
+                                "ff": 20_000, "clock_mhz": 100, "bandwidth_gbps": 1}))
+    return load_platform(str(path))
+
+
+def test_weight_items_are_the_weights_on_chip_or_each_tile(network):
+    # tiles T = ceil(16 / sweeps): 16, 8, 6, 4, 3, 2, 1, each T pixels of buffer and ceil(16 / T) sweeps of W
+    assert sorted(weight_items(network)[0]) == sorted(
+        [(W, 0)] + [(t * PIXEL, -(-16 // t) * W) for t in (1, 2, 3, 4, 6, 8, 16)])
+
+
+def test_memory_bound_takes_the_steepest_hull_steps(network, tmp_path):
+    # the hull in (pixels of buffer, sweeps): (1, 16), (2, 8), (4, 4), (8, 2), (16, 1), (192, 0); 2 BRAM18 at 70 %
+    # hold 25,804.8 bits, 8.4 pixels: through (8, 2), then 0.4 of the 8 pixels to (16, 1): 1.95 sweeps a frame
+    assert memory_bound_fps(network, _board(tmp_path, 2), 1.0) == pytest.approx(1e9 / (1.95 * W))
+    # at 50 %, 4.2 pixels: through (4, 4), then 0.2 of the 4 to (8, 2): 3.9 sweeps, in half the bandwidth
+    assert memory_bound_fps(network, _board(tmp_path, 2), 0.5) == pytest.approx(0.5 * 1e9 / (3.9 * W))
+
+
+def test_memory_bound_is_infinite_with_every_weight_on_chip_and_zero_without_a_pixel(network, tmp_path):
+    assert memory_bound_fps(network, _board(tmp_path, 100), 1.0) == float("inf")  # 1.29 Mbit >= W
+    assert memory_bound_fps(network, _board(tmp_path, 0), 1.0) == 0.0
