@@ -99,7 +99,9 @@ from xdsl.rewriter import Rewriter
 from dfcc.analyses.fifo_sizing import size_fifos, write_depths
 from dfcc.kinds.cost import NodeModel, cost_key
 from dfcc.kinds.conv import ConvOp
-from dfcc.kinds.inner_product import offer_ffip
+from dfcc.kinds.inner_product import (
+    pairs_products, products_written, restore_products, searched_products, write_product,
+)
 from dfcc.kinds.linear import LinearOp
 from dfcc.kinds.reshape import ReshapeOp
 from dfcc.dialects.fixed_point import fixed_of
@@ -145,30 +147,37 @@ class _NodeSpace:
     folding_ids: np.ndarray  # (n,) each point's folding, numbered (points differing only in memory share lanes)
 
 
-def foldings(model: NodeModel, spatial: bool = False, off_chip: bool = False) -> list[tuple[int, ...]]:
+def foldings(model: NodeModel, spatial: bool = False, off_chip: bool = False,
+             product: str | None = None) -> list[tuple[int, ...]]:
     """The foldings explore considers: every legal one, at one pixel per beat unless `spatial`, with
-    weight-stationary tiles only when weights may stream from DRAM (`off_chip`: all a tile saves is DRAM traffic)."""
+    weight-stationary tiles only when weights may stream from DRAM (`off_chip`: all a tile saves is DRAM traffic),
+    those the kind sifts for the inner product `product` (None: the IR's)."""
     return model.folding_options(frozenset(f for f, allowed in ((SPATIAL_FACTOR, spatial), (TILE_FACTOR, off_chip))
-                                           if not allowed))
+                                           if not allowed), product)
 
 
 def _node_space(model: NodeModel, platform: Platform, off_chip: bool = False, spatial: bool = False,
                 splits: bool = False) -> _NodeSpace:
-    """The node's Pareto-optimal points; with `splits` also its multipliers shared between DSPs and fabric."""
+    """The node's Pareto-optimal points, with each inner product it may take (kinds/inner_product.py
+    `searched_products`: FFIP only at the foldings it pairs, elsewhere it is the direct point); with `splits` also
+    its multipliers shared between DSPs and fabric."""
     places = [("bram", 100)]
     if model.has_weights:
         places += [(m, 100) for m in WEIGHT_MEMORIES[1:]
                    if (m != "uram" or platform.uram > 0) and (m != "off_chip" or off_chip)]
     choices, rows = [], []
-    for folding in foldings(model, spatial, off_chip):
-        mults = MULT_IMPLS + (DSP_SHARES if splits and _splits(model, folding) else ())
-        for memory, on_chip in places:
-            for mult in mults:
-                cost = model.cost(folding, memory, mult, on_chip)
-                if mult != "dsp" and cost.mult_lut == 0:
-                    continue  # no multipliers to move
-                choices.append((folding, memory, mult, on_chip))
-                rows.append((cost.cycles, cost.dsp, cost.bram18, cost.uram, cost.lut, cost.ff, cost.offchip_bits))
+    for product in searched_products(model.op):
+        for folding in foldings(model, spatial, off_chip, product):
+            if product == "ffip" and not pairs_products(model.op, dict(zip(model.factors, folding)), product):
+                continue
+            mults = MULT_IMPLS + (DSP_SHARES if splits and _splits(model, folding, product) else ())
+            for memory, on_chip in places:
+                for mult in mults:
+                    cost = model.cost(folding, memory, mult, on_chip, product)
+                    if mult != "dsp" and cost.mult_lut == 0:
+                        continue  # no multipliers to move
+                    choices.append((folding, memory, mult, on_chip, product))
+                    rows.append((cost.cycles, cost.dsp, cost.bram18, cost.uram, cost.lut, cost.ff, cost.offchip_bits))
     data = np.array(rows, dtype=np.float64)
     idx = _pareto(data)
     kept = [choices[i] for i in idx]
@@ -176,10 +185,11 @@ def _node_space(model: NodeModel, platform: Platform, off_chip: bool = False, sp
     return _NodeSpace(kept, data[idx, 0], data[idx, 1:], np.array([ids.setdefault(c[0], len(ids)) for c in kept]))
 
 
-def _splits(model: NodeModel, folding: tuple[int, ...]) -> bool:
+def _splits(model: NodeModel, folding: tuple[int, ...], product: str | None) -> bool:
     """Whether the node at `folding` may share its multipliers between DSPs and fabric (its kernel numbers them)."""
     splits = getattr(model.op, "splits_multipliers", None)
-    return splits is not None and model.cost(folding).multipliers > 1 and splits(dict(zip(model.factors, folding)))
+    return splits is not None and model.cost(folding, product=product).multipliers > 1 and \
+        splits(dict(zip(model.factors, folding)))
 
 
 def _node_spaces(network: Network, platform: Platform, off_chip: bool | frozenset[int], spatial: bool,
@@ -520,22 +530,23 @@ class _Search:
         """Move fabric multipliers onto DSPs while the DSP budget allows (step 6 of the search): each node
         with some in fabric takes the largest DSP share (all, else a split) the room left pays for."""
         room = self.limits["dsp"] - totals.dsp
-        fabric = [n for n, (_, _, mult, _) in enumerate(picks) if mult != "dsp"]
-        on_dsp = {n: self.network.nodes[n].cost(picks[n][0], picks[n][1], "dsp", picks[n][3]) for n in fabric}
+        fabric = [n for n, (_, _, mult, _, _) in enumerate(picks) if mult != "dsp"]
+        on_dsp = {n: self.network.nodes[n].cost(picks[n][0], picks[n][1], "dsp", picks[n][3], picks[n][4])
+                  for n in fabric}
         # most LUTs freed per DSP spent first (a node whose multipliers need no DSP at all leads)
         fabric.sort(key=lambda n: -on_dsp[n].mult_lut / max(on_dsp[n].dsp, 1e-9))
         moved = list(picks)
         for n in fabric:
-            folding, memory, mult, on_chip = picks[n]
+            folding, memory, mult, on_chip, product = picks[n]
             model, now = self.network.nodes[n], totals.costs[n].dsp
-            shares = ("dsp",) + (DSP_SHARES if _splits(model, folding) else ())
+            shares = ("dsp",) + (DSP_SHARES if _splits(model, folding, product) else ())
             for share in shares:
                 if share != "dsp" and mult != "lut" and share <= mult:
                     break  # no more DSPs than it has
-                extra = model.cost(folding, memory, share, on_chip).dsp - now
+                extra = model.cost(folding, memory, share, on_chip, product).dsp - now
                 if extra <= room:
                     room -= extra
-                    moved[n] = (folding, memory, share, on_chip)
+                    moved[n] = (folding, memory, share, on_chip, product)
                     break
         if moved == picks:
             return picks, totals
@@ -549,7 +560,7 @@ class _Search:
                 continue
             producer = network.edges[network.in_edges[n][0]].producer
             lanes = totals.costs[producer].out_lanes
-            folding, memory, mult, on_chip = current[n]
+            folding, *placed = current[n]
             matched = _lanes_folding(model, lanes)
             if matched in (None, folding) or matched not in foldings(model, self.spatial):
                 continue
@@ -557,7 +568,7 @@ class _Search:
             # only where `coarse` is the lanes of the streams it reads and writes (not a channel concat's)
             if candidate.out_lanes != lanes or candidate.cycles > totals.compute_ii:
                 continue
-            trial = current[:n] + [(matched, memory, mult, on_chip)] + current[n + 1:]
+            trial = current[:n] + [(matched, *placed)] + current[n + 1:]
             trial_totals = self.evaluate(trial)
             if trial_totals.ii <= totals.ii and np.all(self.over(trial_totals) <= 1.0 + 1e-12):
                 current, totals = trial, trial_totals
@@ -711,9 +722,9 @@ def _streams_faster(network: Network, on_chip: tuple[list[Choice], Totals], floo
     if totals.ii <= floor:
         return False
     held = dict.fromkeys(WEIGHT_HOLDERS, 0.0)  # what streaming every weight memory would free
-    for model, (folding, _, mult, _), cost in zip(network.nodes, choices, totals.costs):
+    for model, (folding, _, mult, _, product), cost in zip(network.nodes, choices, totals.costs):
         if model.has_weights:
-            streamed = model.cost(folding, "off_chip", mult, 100)
+            streamed = model.cost(folding, "off_chip", mult, 100, product)
             for k in WEIGHT_HOLDERS:
                 held[k] += getattr(cost, k) - getattr(streamed, k)
     full = {k: totals.resource(k) / max(limits[k], 1e-9) for k in RESOURCES}
@@ -761,9 +772,6 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
     if evict_skips not in EVICT_SKIPS or not isinstance(evict_skips, (bool, str)):
         raise DfccError(f"explore: evict-skips must be auto, true or false, got {evict_skips!r}")
     spaces = {} if spaces is None else spaces
-    for node in module.walk():  # kinds/inner_product.py: FFIP where it takes fewer DSPs, unless the IR says otherwise
-        offer_ffip(node)
-
     known = {}  # the nodes' points by cost key: the graph with skips evicted shares all but its joins'
 
     def run(network: Network, points: dict) -> tuple[list[Choice], Totals]:
@@ -923,11 +931,12 @@ class _progress:
 
 
 def apply_design(module: ModuleOp, network: Network, choices: list[Choice], totals: Totals, platform_name: str) -> None:
-    """Write folding, weight memories, FIFO depths and the platform into the IR."""
-    for model, (folding, memory, mult, on_chip) in zip(network.nodes, choices):
+    """Write folding, weight memories, inner products, FIFO depths and the platform into the IR."""
+    for model, (folding, memory, mult, on_chip, product) in zip(network.nodes, choices):
         for factor, value in zip(model.factors, folding):
             model.op.properties[factor] = IntegerAttr(value, i64)
         write_weights_memory(model.op, memory, on_chip)
+        write_product(model.op, product)
         model.op.attributes.pop(DSP_SHARE_ATTR, None)
         if mult == "dsp":
             model.op.attributes.pop(MULT_IMPL_ATTR, None)
@@ -984,9 +993,11 @@ class Explore(ModulePass):
         spaces = {}  # every node's design points, costed once (per off-chip choice) for all the searches
         hint = "" if self.evict_skips is True else " or use evict-skips=true"
         before = {}  # each stream's depth in the IR the first search left (skips evicted or not)
+        products = products_written(op)  # the inner products the IR came with (a user's)
         for attempt in range(FIFO_ROUNDS):
             if attempt:  # back to the depths the IR had, and the graph read again (the stream values changed)
                 write_depths({e.value: before[(e.value.op, e.value.index)] for e in Network.from_module(op).edges})
+                restore_products(products)
             try:  # skips are evicted (or not) by the first search; the others search the graph it left
                 network, choices, totals = explore_module(
                     op, platform, utilisation, int(self.seed), off_chip_weights=self.off_chip_weights,
@@ -1036,7 +1047,7 @@ def _place_weights_within(module: ModuleOp, platform: Platform, limits: dict[str
     totals = None if placed is None else network.evaluate(placed[0], respect_ir_depths=True)
     if totals is None or totals.overshoot(limits) or totals.ii > sized.ii:
         return False
-    for model, (_, memory, _, on_chip) in zip(network.nodes, placed[0]):
+    for model, (_, memory, _, on_chip, _) in zip(network.nodes, placed[0]):
         if model.has_weights:
             write_weights_memory(model.op, memory, on_chip)
     return True

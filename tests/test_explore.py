@@ -261,7 +261,7 @@ def test_match_lanes_gives_maps_their_producers_lanes():
     beat, so both maps take 12 lanes, 768 / 12 = 64 cycles each, and no converter is left."""
     network = Network.from_module(parse_module(LANES))
     search = _Search(network, load_platform("zcu102"), 0.9, 0)
-    picks = [((6, 1), "bram", "dsp", 100) if m.name == "three" else c
+    picks = [((6, 1), "bram", "dsp", 100, None) if m.name == "three" else c
              for m, c in zip(network.nodes, network.ir_choices())]
     totals = network.evaluate(picks)
     assert totals.ii == 384
@@ -296,7 +296,7 @@ def test_explore_repair_keeps_converters_within_target():
     network = Network.from_module(parse_module(LANES))
     search = _Search(network, load_platform("zcu102"), 0.9, 0)
     search.set_target(300)
-    picks = [((4, 1), "bram", "dsp", 100) if m.name in ("four", "three") else c
+    picks = [((4, 1), "bram", "dsp", 100, None) if m.name in ("four", "three") else c
              for m, c in zip(network.nodes, network.ir_choices())]
     totals = network.evaluate(picks)
     assert totals.ii == 192 and not totals.converters
