@@ -26,7 +26,9 @@ Search (deterministic given the seed):
 1. Every node's legal design points: each folding factor a divisor of its dimension (a partial factor,
    a conv's `fine` and an ungrouped conv's `coarse_out`: the least value for each number of steps, those
    the kind sifts out not worth costing: kinds/conv.py `sift`), times where its
-   weight memory lives (BRAM; URAM if the board has it; LUTRAM). Spatial parallelism (`pixels` > 1
+   weight memory lives (BRAM; URAM if the board has it; LUTRAM), times how its multipliers are built (DSPs or
+   fabric) and, on a fixed-point conv or linear where FFIP may pay, how it takes its inner products ("direct" or
+   "ffip", kinds/inner_product.py; unless the IR already says). Spatial parallelism (`pixels` > 1
    on graph inputs, and on convs, maps, pools and forks taking whole pixels per beat) only with spatial=true.
    Points that are no faster and no cheaper in every resource than another are dropped.
 2. For a target initiation interval T, every node takes its cheapest point with cycles <= T, cheapest
@@ -69,7 +71,7 @@ Search (deterministic given the seed):
    DSPs ran out.
 Results are written to the IR: folding properties on every node, `dataflow.weights_memory` where
 weights are not in BRAM, `dataflow.mult_impl` (and `dataflow.dsp_share`) where multipliers are in
-fabric, FIFO depths in the stream types (analyses/fifo_sizing.py: depths that keep the II of the
+fabric, `dataflow.inner_product` where the node had one to choose, FIFO depths in the stream types (analyses/fifo_sizing.py: depths that keep the II of the
 design with unbounded streams, read off a simulated schedule) and their memory where moved out of BRAM,
 `dataflow.platform` on the module.
 7. FIFOs that fit: the search costs only the skip FIFOs (SATAY), moving them to URAM or LUTRAM while
