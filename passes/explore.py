@@ -27,9 +27,9 @@ Search (deterministic given the seed):
    a conv's `fine` and an ungrouped conv's `coarse_out`: the least value for each number of steps, those
    the kind sifts out not worth costing: kinds/conv.py `sift`), times where its
    weight memory lives (BRAM; URAM if the board has it; LUTRAM), times how its multipliers are built (DSPs or
-   fabric) and, on a fixed-point conv or linear where FFIP may pay, how it takes its inner products ("direct" or
-   "ffip", kinds/inner_product.py; unless the IR already says). Spatial parallelism (`pixels` > 1
-   on graph inputs, and on convs, maps, pools and forks taking whole pixels per beat) only with spatial=true.
+   fabric) and, in step 5's second search, on a fixed-point conv or linear where FFIP may pay, how it takes its
+   inner products ("direct" or "ffip", kinds/inner_product.py; unless the IR already says). Spatial parallelism
+   (`pixels` > 1 on graph inputs, and on convs, maps, pools and forks taking whole pixels per beat) only with spatial=true.
    Points that are no faster and no cheaper in every resource than another are dropped.
 2. For a target initiation interval T, every node takes its cheapest point with cycles <= T, cheapest
    meaning the smallest weighted sum of its resources as fractions of the budget (utilisation x
@@ -58,7 +58,12 @@ Search (deterministic given the seed):
    cheaper: analyses/network.py) where the design is then faster, or as fast and cheaper in total (its
    resources as shares of the budget, summed), so a consumer takes a few more DSPs or LUTs where the
    converter, or the pace it sets, costs more.
-5. Split multipliers where DSPs bind: a dense conv (ungrouped, no tiles) or linear node may keep a share of
+5. FFIP where DSPs bind: the search (steps 2-6) runs with every node's inner product direct (or as its IR says);
+   when DSPs are that design's fullest resource it runs again with both inner products among the points of the
+   nodes that may pair theirs (FFIP: fewer DSPs, more LUTs) and the faster design is kept. Where DSPs have room
+   FFIP's LUTs are pure cost, yet the rounds' weighted sums (a DSP ~100 LUTs of a budget) take it: ResNet-50 on a
+   ZCU102 (BRAM and DRAM bound) fell from 49.8 to 46.3 fps with FFIP among its points; on a U250 (DSP bound) it
+   rose from 1,246 to 1,388 fps. Split multipliers where DSPs bind: a dense conv (ungrouped, no tiles) or linear node may keep a share of
    its parallel multipliers (DSP_SHARES, its first lanes) on DSPs and build the rest in fabric
    (`dataflow.dsp_share`), so one big node can take the last DSPs and the free LUTs at once. A split's
    resources lie between the node's all-DSP and all-fabric points, so step 2's rounds never prefer one (nor
@@ -102,7 +107,7 @@ from dfcc.analyses.fifo_sizing import size_fifos, write_depths
 from dfcc.kinds.cost import NodeModel, cost_key
 from dfcc.kinds.conv import ConvOp
 from dfcc.kinds.inner_product import (
-    pairs_products, products_written, restore_products, searched_products, write_product,
+    ir_product, pairs_products, products_written, restore_products, searched_products, write_product,
 )
 from dfcc.kinds.linear import LinearOp
 from dfcc.kinds.reshape import ReshapeOp
@@ -159,16 +164,16 @@ def foldings(model: NodeModel, spatial: bool = False, off_chip: bool = False,
 
 
 def _node_space(model: NodeModel, platform: Platform, off_chip: bool = False, spatial: bool = False,
-                splits: bool = False) -> _NodeSpace:
-    """The node's Pareto-optimal points, with each inner product it may take (kinds/inner_product.py
-    `searched_products`: FFIP only at the foldings it pairs, elsewhere it is the direct point); with `splits` also
-    its multipliers shared between DSPs and fabric."""
+                splits: bool = False, ffip: bool = False) -> _NodeSpace:
+    """The node's Pareto-optimal points; with `splits` also its multipliers shared between DSPs and fabric; with
+    `ffip` each inner product it may take (kinds/inner_product.py `searched_products`: FFIP only at the foldings
+    it pairs, elsewhere it is the direct point), else the one its IR has."""
     places = [("bram", 100)]
     if model.has_weights:
         places += [(m, 100) for m in WEIGHT_MEMORIES[1:]
                    if (m != "uram" or platform.uram > 0) and (m != "off_chip" or off_chip)]
     choices, rows = [], []
-    for product in searched_products(model.op):
+    for product in searched_products(model.op) if ffip else (ir_product(model.op),):
         for folding in foldings(model, spatial, off_chip, product):
             if product == "ffip" and not pairs_products(model.op, dict(zip(model.factors, folding)), product):
                 continue
@@ -195,20 +200,21 @@ def _splits(model: NodeModel, folding: tuple[int, ...], product: str | None) -> 
 
 
 def _node_spaces(network: Network, platform: Platform, off_chip: bool | frozenset[int], spatial: bool,
-                 share: bool = True, splits: bool = False, known: dict | None = None) -> list[_NodeSpace]:
+                 share: bool = True, splits: bool = False, known: dict | None = None,
+                 ffip: bool = False) -> list[_NodeSpace]:
     """Every node's design points, weights in DRAM among them for every node (`off_chip` True) or for the nodes
     in the set; with `share`, nodes of equal cost key (repeated layers) share one space, costed once, and so do
     the nodes of other networks whose spaces `known` holds by everything a space depends on (cost key, weights in
-    DRAM, spatial, splits, platform) and gets this network's (explore_module: the graph with skips evicted is the
-    graph as it came but for the joins)."""
+    DRAM, spatial, splits, FFIP, platform) and gets this network's (explore_module: the graph with skips evicted is
+    the graph as it came but for the joins)."""
     spaces, seen = [], {} if known is None else known
     for n, model in enumerate(network.nodes):
         streams = off_chip if isinstance(off_chip, bool) else n in off_chip
         kind_key = cost_key(model.op) if share else None  # None: a node costed on its own (zero skipping)
-        key = None if kind_key is None else (kind_key, streams, spatial, splits, platform)
+        key = None if kind_key is None else (kind_key, streams, spatial, splits, ffip, platform)
         space = seen.get(key) if key is not None else None
         if space is None:
-            space = _node_space(model, platform, streams, spatial, splits)
+            space = _node_space(model, platform, streams, spatial, splits, ffip)
             if key is not None:
                 seen[key] = space
         spaces.append(space)
@@ -266,8 +272,9 @@ class _Search:
     def __init__(self, network: Network, platform: Platform, utilisation: float, seed: int,
                  off_chip: bool | frozenset[int] = False,
                  spatial: bool = False, share: bool = True, reserve: dict[str, float] | None = None,
-                 spaces: list[_NodeSpace] | None = None, cheaper_end: bool = True):
+                 spaces: list[_NodeSpace] | None = None, cheaper_end: bool = True, ffip: bool = False):
         self.network = network
+        self.ffip = ffip  # FFIP among the points (step 5)
         self.cheaper_end = cheaper_end  # fit_lanes' rule
         self.platform = platform
         self.utilisation = utilisation
@@ -277,7 +284,7 @@ class _Search:
         self.limit_vec = np.array([max(self.limits[k], 1e-9) for k in RESOURCES] + [1e30])
         self.off_chip = off_chip
         self.spatial = spatial
-        self.spaces = spaces or _node_spaces(network, platform, off_chip, spatial, share)
+        self.spaces = spaces or _node_spaces(network, platform, off_chip, spatial, share, ffip=ffip)
         # every node's points stacked into one array, so a step over all nodes is one numpy operation
         sizes = [len(space.choices) for space in self.spaces]
         self.starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
@@ -827,10 +834,29 @@ def _search(network: Network, platform: Platform, utilisation: float, seed: int,
             spaces: dict[bool | frozenset[int], list[_NodeSpace]], known: dict | None = None
             ) -> tuple[list[Choice], Totals]:
     """explore's search (module docstring, steps 1-6), weights in DRAM allowed for every node, none or those in
-    the set."""
-    points = spaces.get(off_chip) or _node_spaces(network, platform, off_chip, spatial, share_repeated, known=known)
-    search = _Search(network, platform, utilisation, seed, off_chip, spatial, share_repeated, reserve, points)
-    spaces[off_chip] = search.spaces
+    the set: the nodes' products direct (or as their IR says), then, where DSPs bind that design and some node
+    may pair its products, searched again with FFIP among the points, the faster kept (step 5)."""
+    design, search = _search_points(network, platform, utilisation, seed, progress, off_chip, spatial,
+                                    share_repeated, reserve, spaces, known, ffip=False)
+    if not _dsp_bound(search, design[1]) or all(len(searched_products(m.op)) == 1 for m in network.nodes):
+        return design
+    paired, _ = _search_points(network, platform, utilisation, seed, progress, off_chip, spatial, share_repeated,
+                               reserve, spaces, known, ffip=True)
+    return paired if paired[1].ii < design[1].ii else design
+
+
+def _search_points(network: Network, platform: Platform, utilisation: float, seed: int, progress: bool,
+                   off_chip: bool | frozenset[int], spatial: bool, share_repeated: bool,
+                   reserve: dict[str, float] | None, spaces: dict, known: dict | None, ffip: bool
+                   ) -> tuple[tuple[list[Choice], Totals], _Search]:
+    """One search over the nodes' points (with `ffip`, both inner products where a node may take either); its
+    design and its _Search. `spaces` holds the points by off-chip choice (with FFIP: by ("ffip", choice))."""
+    key = ("ffip", off_chip) if ffip else off_chip
+    points = spaces.get(key) or _node_spaces(network, platform, off_chip, spatial, share_repeated, known=known,
+                                             ffip=ffip)
+    search = _Search(network, platform, utilisation, seed, off_chip, spatial, share_repeated, reserve, points,
+                     ffip=ffip)
+    spaces[key] = search.spaces
     best = search.try_target(float("inf"), BISECTION_ROUNDS * 2)
     if best is None:
         raise _no_fit(search, platform, utilisation)
@@ -843,9 +869,15 @@ def _search(network: Network, platform: Platform, utilisation: float, seed: int,
     choices, totals, rule = min(designs, key=lambda design: design[1].ii)
     split = _split_below(rule, choices, totals)
     if split is None:
-        return choices, totals
+        return (choices, totals), rule
     choices, _ = rule.prefer_dsps(*rule.match_lanes(*split))
-    return choices, rule.evaluate(choices, trace_latency=True)
+    return (choices, rule.evaluate(choices, trace_latency=True)), rule
+
+
+def _dsp_bound(search: _Search, totals: Totals) -> bool:
+    """Whether DSPs are the design's fullest resource."""
+    over = search.over(totals)[:len(RESOURCES)]
+    return over[RESOURCES.index("dsp")] >= over.max()
 
 
 def _split_below(search: _Search, choices: list[Choice], totals: Totals) -> tuple[list[Choice], Totals] | None:
@@ -853,15 +885,15 @@ def _split_below(search: _Search, choices: list[Choice], totals: Totals) -> tupl
     from the targets below its II that `search` did not prove infeasible (module docstring, step 5), else None.
     Splits are not in every search's points: only the repair takes them, and with them DenseNet-121's search
     took twice as long."""
-    over = search.over(totals)[:len(RESOURCES)]
-    if over[RESOURCES.index("dsp")] < over.max():
+    if not _dsp_bound(search, totals):
         return None
     below = [t for t in search.targets() if search.proven_infeasible < t < totals.ii][-POLISH_TARGETS:]
     if not below:
         return None
     split = _Search(search.network, search.platform, search.utilisation, 0, search.off_chip, search.spatial,
                     reserve=search.reserve, cheaper_end=search.cheaper_end,
-                    spaces=_node_spaces(search.network, search.platform, search.off_chip, search.spatial, splits=True))
+                    spaces=_node_spaces(search.network, search.platform, search.off_chip, search.spatial, splits=True,
+                                        ffip=search.ffip), ffip=search.ffip)
     found, misses = None, 0
     for t in reversed(below):
         if t <= split.proven_infeasible or misses == POLISH_MISSES:

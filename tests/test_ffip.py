@@ -252,10 +252,16 @@ def test_explore_weighs_both_inner_products_and_keeps_a_users():
     ops["conv0"].attributes[INNER_PRODUCT_ATTR] = StringAttr("ffip")
     ops["conv3"].attributes[INNER_PRODUCT_ATTR] = StringAttr("direct")
     network = Network.from_module(module)
-    spaces = _node_spaces(network, load_platform("zcu102"), False, False)
-    products = {model.name: {c[4] for c in space.choices} for model, space in zip(network.nodes, spaces)}
+    zcu102 = load_platform("zcu102")
+    ffip_among = _node_spaces(network, zcu102, False, False, ffip=True)
+    products = {model.name: {c[4] for c in space.choices} for model, space in zip(network.nodes, ffip_among)}
     assert products == {"input0": {None}, "output0": {None}, "conv0": {"ffip"}, "conv3": {"direct"},
                         "conv1": {"direct", "ffip"}, "conv2": {"direct", "ffip"}, "fc": {"direct", "ffip"}}
+    # the first search's points (explore step 5): the IR's inner products, direct where it has none
+    first = {model.name: {c[4] for c in space.choices} for model, space in zip(network.nodes,
+                                                                               _node_spaces(network, zcu102, False, False))}
+    assert first == {**products, "conv1": {"direct"}, "conv2": {"direct"}, "fc": {"direct"}}
+    spaces = ffip_among
     for model, space in zip(network.nodes, spaces):
         for choice, usage in zip(space.choices, space.usage):
             if choice[4] == "ffip" and model.name != "conv0":
@@ -308,3 +314,32 @@ def test_sift_ranks_ffip_foldings_by_their_own_multipliers():
             pairs = pairs_products(op, dict(zip(model.factors, f)), product)
             assert pairs is (product == "ffip" and f[-1] == 1)  # FFIP's options are those it pairs
             assert model.cost(f, product=product).multipliers == mac_multipliers(WindowStream(op), f, pairs)
+
+
+def _explored(module, reserve: dict[str, float] | None):
+    from dfcc.hardware.platforms import load_platform
+    from dfcc.passes.explore import explore_module
+
+    return explore_module(module, load_platform("zcu102"), progress=False, reserve=reserve)
+
+
+def test_explore_takes_ffip_only_where_dsps_bind():
+    """With DSPs to spare (the chain on a ZCU102) every node stays direct: FFIP's LUTs would be pure cost. With
+    100 DSPs and 30,000 LUTs left (the rest reserved) DSPs bind the direct design (II 216, as with "direct"
+    written on every node); the second search, FFIP among the points, pairs every node's products and is
+    faster (II 180 on the same 100 DSPs, when written)."""
+    from dfcc.analyses.network import RESOURCES
+    from dfcc.hardware.platforms import load_platform
+
+    _, choices, _ = _explored(_chain_unchosen(), None)
+    assert [c[4] for c in choices if c[4]] == ["direct"] * 5
+    zcu102 = load_platform("zcu102")
+    reserve = {**dict.fromkeys(RESOURCES, 0.0), "dsp": 0.9 * zcu102.dsp - 100, "lut": 0.9 * zcu102.lut - 30_000}
+    written = _chain_unchosen()
+    for op in written.walk():
+        if isinstance(op, (ConvOp, LinearOp)):
+            op.attributes[INNER_PRODUCT_ATTR] = StringAttr("direct")
+    _, _, direct = _explored(written, reserve)
+    _, choices, paired = _explored(_chain_unchosen(), reserve)
+    assert [c[4] for c in choices if c[4]] == ["ffip"] * 5
+    assert paired.ii < direct.ii and paired.dsp <= 100
