@@ -3,9 +3,9 @@ Winograd's fast inner product (FFIP, hardware/ffip.py; the kernels' inner_produc
 
 `dataflow.inner_product` on the node is "direct" (or absent) or "ffip"; with "ffip" the node pairs its products at
 the foldings where that takes fewer DSPs (`pairs_products`), the one rule its cost, explore and the HLS emitter
-read. explore searches both per node, as it does the multipliers' implementation (`searched_products`: a design
-point's inner product, its Choice's last element), and writes the one it picks; a value the IR already has (a
-user's "direct" or "ffip") is kept. A node kind that can pair states its widest step (`ffip_extent`: filters and
+read. Where DSPs bind, explore searches both per node, as it does the multipliers' implementation
+(`searched_products`: a design point's inner product, its Choice's last element; passes/explore.py step 5), and
+writes the one it picks; a value the IR already has (a user's "direct" or "ffip") is kept. A node kind that can pair states its widest step (`ffip_extent`: filters and
 products, None when it cannot pair: floating point, a grouped conv) and its step at a folding (`ffip_step`, None
 where that folding takes no products to pair: a Winograd conv's).
 """

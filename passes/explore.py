@@ -211,10 +211,11 @@ def _node_spaces(network: Network, platform: Platform, off_chip: bool | frozense
     for n, model in enumerate(network.nodes):
         streams = off_chip if isinstance(off_chip, bool) else n in off_chip
         kind_key = cost_key(model.op) if share else None  # None: a node costed on its own (zero skipping)
-        key = None if kind_key is None else (kind_key, streams, spatial, splits, ffip, platform)
+        chooses = ffip and len(searched_products(model.op)) > 1  # else its points are the first search's
+        key = None if kind_key is None else (kind_key, streams, spatial, splits, chooses, platform)
         space = seen.get(key) if key is not None else None
         if space is None:
-            space = _node_space(model, platform, streams, spatial, splits, ffip)
+            space = _node_space(model, platform, streams, spatial, splits, chooses)
             if key is not None:
                 seen[key] = space
         spaces.append(space)
