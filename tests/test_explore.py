@@ -211,7 +211,7 @@ def test_explore_prefers_dsps_where_free():
     # two per DSP), a DSP budget of 4,608 takes them all; one DSP less three quarters of them (6,912
     # multipliers, 3,456 DSPs), 3,455 half (2,304), 2,303 a quarter (1,152), 1,151 none
     search = _Search(network, u250, 0.9, 0)
-    picks = [((32, 32, 1, 9), "bram", "lut", 100) if i == conv else c for i, c in enumerate(choices)]
+    picks = [((32, 32, 1, 9), "bram", "lut", 100, c[4]) if i == conv else c for i, c in enumerate(choices)]
     for budget, expected, dsp in ((4608, "dsp", 4608), (4607, 75, 3456), (3455, 50, 2304), (2303, 25, 1152),
                                   (1151, "lut", 0)):
         search.limits["dsp"] = budget
