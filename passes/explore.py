@@ -970,8 +970,8 @@ def apply_design(module: ModuleOp, network: Network, choices: list[Choice], tota
     for model, (folding, memory, mult, on_chip, product) in zip(network.nodes, choices):
         for factor, value in zip(model.factors, folding):
             model.op.properties[factor] = IntegerAttr(value, i64)
-        write_weights_memory(model.op, memory, on_chip)
         write_product(model.op, product)
+        write_weights_memory(model.op, memory, on_chip)
         model.op.attributes.pop(DSP_SHARE_ATTR, None)
         if mult == "dsp":
             model.op.attributes.pop(MULT_IMPL_ATTR, None)

@@ -2,8 +2,9 @@
 // 2 -> 6 channels, 3x3, ci=2 co=4 fine=3 (a last filter step half idle): each filter's step of 2*3 = 6 products
 // takes 3 multiplications on 17-bit operands, plus 3 x-only ones the 4 filters share: 4*3 + 3 = 15 multipliers and
 // DSPs (direct: 4*6 = 24). The HLS call passes dfcc::ffip_product and the bias less the w-only terms (bf_conv0);
-// with "direct" the estimate is the direct one; explore weighs both on a conv whose IR says neither (here it takes
-// ffip) and keeps a value the IR has (a user's "direct"); a value other than direct or ffip is refused.
+// with "direct" the estimate is the direct one; explore, on a conv whose IR says neither, keeps it direct where DSPs
+// have room (FFIP's LUTs would be pure cost; where DSPs bind it weighs both: tests/test_ffip.py) and keeps a value
+// the IR has (a user's "ffip" in the runs above, a user's "direct"); a value other than direct or ffip is refused.
 // RUN: dfcc %s -t hls -o %t && filecheck %s --input-file %t/top.cpp
 // RUN: dfcc %s -t estimate --json 2>/dev/null | filecheck %s --check-prefix=EST
 // RUN: dfcc %s -t estimate 2>/dev/null | filecheck %s --check-prefix=TABLE
@@ -41,7 +42,7 @@ builtin.module attributes {dataflow.platform = "zcu104"} {
 // DIRECT-NOT: inner_product
 
 // EXPLORE: dataflow.conv
-// EXPLORE-SAME: dataflow.inner_product = "ffip"
+// EXPLORE-SAME: dataflow.inner_product = "direct"
 
 // KEPT: dataflow.conv
 // KEPT-SAME: dataflow.inner_product = "direct"
