@@ -188,15 +188,21 @@ def test_ffip_convs_csim_bit_exact(bits):
 @pytest.mark.parametrize("name, bits", [("cnn", 16), pytest.param("resnet18_small", 16, marks=pytest.mark.slow),
                                         pytest.param("unet", 12, marks=pytest.mark.slow)])
 def test_explored_model_with_ffip_csim_bit_exact(name, bits):
-    """explore weighs FFIP per node (kinds/inner_product.py searched_products) and takes it where it pays; the design is the CPU
-    reference's bit for bit."""
+    """explore keeps a user's "ffip" on every MAC node (pairing where it pays at the folding it picks); the design
+    is the CPU reference's bit for bit."""
     pytest.importorskip("torch")
     pytest.importorskip("hls4ml")
     from dfcc.analyses.reference import run_reference
     from dfcc.backends.hls.csim import csim
+    from dfcc.frontends.mlir import make_context
+    from dfcc.passes.explore import Explore
     from tests.test_csim import MODELS, compiled
 
-    module = compiled(name, f"lower-to-dataflow,quantize{{weight-bits={bits} act-bits={bits}}},explore{{platform=zcu102}}")
+    module = compiled(name, f"lower-to-dataflow,quantize{{weight-bits={bits} act-bits={bits}}}")
+    for op in module.walk():
+        if isinstance(op, (ConvOp, LinearOp)):
+            op.attributes[INNER_PRODUCT_ATTR] = StringAttr("ffip")
+    Explore(platform="zcu102").apply(make_context(), module)
     paired = [op for op in module.walk() if isinstance(op, (ConvOp, LinearOp)) and pairs_products(op, op.folding())]
     assert paired
     inputs = [x.numpy() for x in MODELS[name].inputs(seed=1)]
