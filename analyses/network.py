@@ -19,6 +19,7 @@ from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.ir import Operation, SSAValue
 
 from dfcc.kinds.cost import NodeCost, NodeModel, describe, is_node, stream_bits
+from dfcc.kinds.inner_product import ir_product
 from dfcc.dialects.dataflow import PLATFORM_ATTR, StreamType
 from dfcc.errors import DfccError
 from dfcc.hardware.cycles import (
@@ -36,8 +37,9 @@ RESOURCES = ("dsp", "bram18", "uram", "lut", "ff")
 RESOURCE_LABELS = {"dsp": "DSP", "bram18": "BRAM18", "uram": "URAM", "lut": "LUT", "ff": "FF"}
 DEFAULT_FIFO_DEPTH = 2  # StreamType's default depth
 
-# (folding, weight memory, multiplier implementation, percent of the weight memory on chip)
-Choice = tuple[tuple[int, ...], str, str, int]
+# (folding, weight memory, multiplier implementation, percent of the weight memory on chip, inner product: "direct",
+# "ffip", or None where the node has none to choose, kinds/inner_product.py)
+Choice = tuple[tuple[int, ...], str, str, int, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +163,7 @@ class Network:
         return Network(nodes, edges)
 
     def ir_choices(self) -> list[Choice]:
-        return [(m.ir_folding(), m.ir_memory(), m.ir_mult(), m.ir_on_chip()) for m in self.nodes]
+        return [(m.ir_folding(), m.ir_memory(), m.ir_mult(), m.ir_on_chip(), ir_product(m.op)) for m in self.nodes]
 
     def macs(self) -> int:
         return sum(m.macs for m in self.nodes)
@@ -252,7 +254,7 @@ class Network:
         coarser II + pipeline depth. With `respect_ir_depths` the FIFOs have (at least) their IR depths and
         their IR memories; given the budget `fifo_limits` (per resource), the others move out of BRAM while it
         is over (analyses/fifo_memory.py)."""
-        costs = tuple(m.cost(*choice) for m, choice in zip(self.nodes, choices))  # (folding, memory[, mult, on_chip])
+        costs = tuple(m.cost(*choice) for m, choice in zip(self.nodes, choices))  # (folding, memory[, mult, on_chip, product])
         converters = self.converters(choices)
         on_edge = {c.edge: c for c in converters}
         costs = self._paced(costs, choices, on_edge)

@@ -230,7 +230,7 @@ def _breakdown(network: Network, choices, totals, platform, top: int = 4) -> Non
         if not model.macs:
             kind[0], kind[1] = kind[0] + cost.dsp, kind[1] + cost.lut
             continue
-        mults, mult = model.evaluated(choice[0]).multipliers, choice[2]
+        mults, mult = model.evaluated(choice[0], choice[4]).multipliers, choice[2]
         in_fabric = mults if mult == "lut" else mults - dsp_lanes(mults, mult) if isinstance(mult, int) else 0
         built, fabric = built + mults, fabric + in_fabric
         fabric_lut += in_fabric * model.lut_per_mac

@@ -21,7 +21,7 @@ from dfcc.hardware.cycles import (
     WindowWalk, conv_cycles, sliding_window_fill, tiled_conv_cycles, window_walk, windowed_stage_cycles,
 )
 from dfcc.hardware.dsp import conv_multipliers, macs_per_dsp, multiplier_dsp
-from dfcc.hardware.ffip import ffip_cost
+from dfcc.hardware.ffip import ffip_cost, ffip_multipliers
 from dfcc.hardware.logic import Logic, lut_multiplier, mac_logic, mux_luts, stage_logic, winograd_logic
 from dfcc.hardware.memory import (
     FIFO_SRL_DEPTH, bram18, bram18_two_reads, conv_weight_memory, fifo_blocks, lutram_luts, lutram_two_reads_luts,
@@ -233,6 +233,17 @@ def window_depth(op: ConvFields, folding: Folding) -> int:
     """Depth of conv.h conv's (or conv_wino's) window stream under (coarse_in, coarse_out, coarse_group, fine,
     winograd) (`WindowStream.depth`)."""
     return WindowStream(op).depth(folding)
+
+
+def mac_multipliers(stream: WindowStream, folding: Folding, ffip: bool) -> int:
+    """The MAC array's multipliers at a conv's folding (coarse_in, coarse_out, coarse_group, fine[, pixels, tile,
+    winograd]), its products paired by FFIP (`ffip`) or not: the one count its cost and `Conv.sift` read."""
+    ci, co, cg, fine = folding[:4]
+    px = folding[4] if len(folding) > 4 else 1
+    if ffip:  # Pogue & Nicolici (2024): hardware/ffip.py
+        return sum(ffip_multipliers(co, ci * fine, px))
+    # Ma et al. (FPGA'17): Pox columns side by side, Pox MAC arrays
+    return stream.multipliers((ci, co, cg, fine, folding[6] if len(folding) > 6 else 1)) * px
 
 
 @irdl_op_definition
@@ -636,10 +647,10 @@ class Conv(NodeKind):
                 lag=compute, drain=max(0, cycles - first_load - compute), pixel_work=0, burst=0, lead=0,
             )
 
-        def evaluate(folding: Folding) -> NodeCost:
+        def evaluate(folding: Folding, product: str | None = None) -> NodeCost:
             if len(folding) > 5 and folding[5] > 1:  # weight-stationary tiles (a zero-skipping conv has none)
-                return tiled(evaluate(folding[:5] + (1,) + folding[6:]), folding, folding[5])
-            ffip = pairs_products(op, dict(zip(factors, folding)))
+                return tiled(evaluate(folding[:5] + (1,) + folding[6:], product), folding, folding[5])
+            ffip = pairs_products(op, dict(zip(factors, folding)), product)
             ci, co, cg, fine = folding[:4]
             px = folding[4] if len(folding) > 4 else 1  # a zero-skipping conv has no spatial parallelism
             wino = folding[6] if len(folding) > 6 else 1  # Winograd F(2,3): output columns a transform computes
@@ -649,12 +660,12 @@ class Conv(NodeKind):
             cycles = cycles_of(channels) if px == 1 else spatial_cycles(folding, px)
             # Lavin & Gray (CVPR 2016) F(2,3): 4 multiplications a kernel row for 2 outputs, of the widened
             # transforms (V, U) on the DSPs (or fabric)
-            mults = stream.multipliers(channels) * px
+            mults = mac_multipliers(stream, folding, ffip)
             mul_bits = (v_fx.width, u_fx.width) if wino > 1 else (d_bits, w_bits)
             sum_bits = m_fx.width if wino > 1 else a_bits
             dsp, mult_lut = multiplier_dsp(mults, *mul_bits), mults * lut_multiplier(*mul_bits)
             if ffip:  # hardware/ffip.py: a multiplier per pair of products per filter, and the shared x-only ones
-                mults, dsp, mult_lut, sums_lut = ffip_cost(co, ci * fine, px, d_bits, x_signed, w_bits)
+                _, dsp, mult_lut, sums_lut = ffip_cost(co, ci * fine, px, d_bits, x_signed, w_bits)
             ww, wd = conv_weight_memory(c, f, kr, kc, w_bits, ci, co, fine, groups, cg)  # one word feeds every column
             w_bram, w_lut = array_cost(ww, wd)
             window = generator(ci, cg, px, wino)
@@ -731,32 +742,34 @@ class Conv(NodeKind):
         return buildable
 
     @staticmethod
-    def sift(op: ConvOp, factors: tuple[str, ...]) -> Callable[[list[Folding]], list[Folding]] | None:
+    def sift(op: ConvOp, factors: tuple[str, ...]) -> Callable[[list[Folding], str | None], list[Folding]] | None:
         """Explore's time: the (multipliers, MAC steps a pixel) of the foldings with a partly idle filter
         step (coarse_out not dividing F) are many and close; one of them is costed only where it is a rung
         of the ladder of the fewest steps by multipliers, faster than the rung below by a SIFT_RUNG-th
         (the foldings whose coarse_out divides all stay), so a dropped one is at most a SIFT_RUNG-th slower than a
         kept one with no more multipliers. ResNet-50's 1x1 conv 512 -> 2048 keeps 66 of 780; its 3x3 conv
         64 -> 64 21 of 280. Winograd's foldings (their multipliers of other widths) are sifted apart, among
-        themselves, and only where they take fewer DSPs (`winograd_pays`)."""
+        themselves, and only where they take fewer DSPs (`winograd_pays`). The multipliers are those the point is
+        costed with (`mac_multipliers`) for the inner product asked (None: the IR's); for "ffip", of the foldings
+        whose products it pairs (kinds/inner_product.py), the others being the direct points."""
         if "coarse_out" not in op.partial_factors():
             return None
         c, f = op.input.type.get_shape()[-1], op.output.type.get_shape()[-1]
         k, groups, out = math.prod(op.ints_prop("kernel")), op.groups.value.data, factors.index("coarse_out")
         wino = factors.index("winograd") if "winograd" in factors else None
+        stream = WindowStream(op)
 
-        def pace(folding: Folding) -> tuple[int, int]:
-            ci, co, cg, fine = folding[:4]
-            return conv_multipliers(ci, co, fine, cg), conv_pixel_cycles(c, f, k, groups, folding)
-
-        def sift(options: list[Folding]) -> list[Folding]:
+        def sift(options: list[Folding], product: str | None) -> list[Folding]:
+            paired = {o: pairs_products(op, dict(zip(factors, o)), product) for o in options}
+            if product == "ffip":
+                options = [o for o in options if paired[o]]
             if wino is None or all(o[wino] == 1 for o in options):
-                return sift_alike(options)
-            direct = sift_alike([o for o in options if o[wino] == 1])
-            return direct + sift_alike([o for o in options if o[wino] > 1]) if winograd_pays(op) else direct
+                return sift_alike(options, paired)
+            direct = sift_alike([o for o in options if o[wino] == 1], paired)
+            return direct + sift_alike([o for o in options if o[wino] > 1], paired) if winograd_pays(op) else direct
 
-        def sift_alike(options: list[Folding]) -> list[Folding]:
-            paces = [pace(o) for o in options]
+        def sift_alike(options: list[Folding], paired: dict[Folding, bool]) -> list[Folding]:
+            paces = [(mac_multipliers(stream, o, paired[o]), conv_pixel_cycles(c, f, k, groups, o)) for o in options]
             dividing = {p for o, p in zip(options, paces) if f % o[out] == 0}
             rungs, last = set(), math.inf
             for m, s in sorted(set(paces)):

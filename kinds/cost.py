@@ -184,7 +184,7 @@ class NodeModel:
     op_name: str
     factors: tuple[str, ...]
     extents: tuple[int, ...]
-    evaluate: Callable[[Folding], NodeCost]
+    evaluate: Callable[..., NodeCost]  # (folding[, inner product]): a MAC kind's takes the product (inner_product.py)
     macs: int = 0
     macs_per_dsp: float = 1.0
     lut_per_mac: float = 0.0  # LUTs of one fabric multiplier at its widths (0: no multipliers)
@@ -192,25 +192,30 @@ class NodeModel:
     has_weights: bool = False
     elastic: bool = False  # its output waits in DRAM as long as needed: a join needs no on-chip FIFO for it
     buildable: Callable[[Folding], bool] | None = None  # the foldings its HLS stage realises (None: all)
-    sift: Callable[[list[Folding]], list[Folding]] | None = None  # drops buildable foldings not worth costing
+    # drops buildable foldings not worth costing, for an inner product (None: the IR's)
+    sift: Callable[[list[Folding], str | None], list[Folding]] | None = None
     _cache: dict = field(default_factory=dict, repr=False)
 
-    def cost(self, folding: Folding, memory: str = "bram", mult: Mult = "dsp", on_chip: int = 100) -> NodeCost:
-        key = (folding, memory, mult, on_chip)
+    def cost(self, folding: Folding, memory: str = "bram", mult: Mult = "dsp", on_chip: int = 100,
+             product: str | None = None) -> NodeCost:
+        """The cost of a design point (analyses/network.py Choice); `product` the MAC's inner product (None: the IR's,
+        kinds/inner_product.py)."""
+        key = (folding, memory, mult, on_chip, product)
         hit = self._cache.get(key)
         if hit is None:
             if mult != "dsp":
-                hit = self.cost(folding, memory, "dsp", on_chip).with_mult(mult)
+                hit = self.cost(folding, memory, "dsp", on_chip, product).with_mult(mult)
             else:
-                hit = self.evaluated(folding).with_memory(memory, on_chip, self.weight_period(folding))
+                hit = self.evaluated(folding, product).with_memory(memory, on_chip, self.weight_period(folding))
             self._cache[key] = hit
         return hit
 
-    def evaluated(self, folding: Folding) -> NodeCost:
+    def evaluated(self, folding: Folding, product: str | None = None) -> NodeCost:
         """The kind's cost at `folding` (its weights an array in BRAM, before `with_memory` places them)."""
-        hit = self._cache.get((folding,))
+        hit = self._cache.get((folding, product))
         if hit is None:
-            hit = self._cache[(folding,)] = self.evaluate(folding)
+            hit = self._cache[(folding, product)] = \
+                self.evaluate(folding) if product is None else self.evaluate(folding, product)
         return hit
 
     def weight_period(self, folding: Folding) -> int:
@@ -218,11 +223,17 @@ class NodeModel:
         at = self.factors.index(WEIGHT_PERIOD_FACTOR) if WEIGHT_PERIOD_FACTOR in self.factors else len(folding)
         return folding[at] if at < len(folding) else 1
 
-    def folding_options(self, ones: frozenset[str] = frozenset()) -> list[Folding]:
+    def folding_options(self, ones: frozenset[str] = frozenset(), product: str | None = None) -> list[Folding]:
         """Every legal folding: each factor a divisor of its extent (a partial factor: the least value
-        for each number of steps), and one the kind builds and deems worth costing (`sift`); the
-        factors in `ones` only at 1 (the buildable check is the costly part: it runs on no folding a
-        caller would drop)."""
+        for each number of steps), and one the kind builds and deems worth costing (`sift`) with the inner
+        product `product` (None: the IR's); the factors in `ones` only at 1 (the buildable check is the costly
+        part: it runs on no folding a caller would drop, once for every product)."""
+        built = self._cache.get(("options", ones))
+        if built is None:
+            built = self._cache[("options", ones)] = self._buildable_options(ones)
+        return built if self.sift is None else self.sift(built, product)
+
+    def _buildable_options(self, ones: frozenset[str]) -> list[Folding]:
         partial = self.op.partial_factors() if isinstance(self.op, NodeOp) else frozenset()
         options: list[Folding] = [()]
         for name, extent in zip(self.factors, self.extents):
@@ -230,7 +241,7 @@ class NodeModel:
             options = [o + (d,) for o in options for d in values]
         if self.buildable is not None:
             options = [o for o in options if self.buildable(o)]
-        return options if self.sift is None else self.sift(options)
+        return options
 
     def ir_folding(self) -> Folding:
         """The folding written on the op (factors absent from the IR are 1)."""

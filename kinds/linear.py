@@ -119,12 +119,12 @@ class Linear(NodeKind):
         has_bias = op.bias is not None
         x_signed = fixed_of(op.input) is None or fixed_of(op.input).is_signed
 
-        def evaluate(folding: Folding) -> NodeCost:
+        def evaluate(folding: Folding, product: str | None = None) -> NodeCost:
             ci, co = folding
             cycles = cycles_of(folding)
             mults = conv_multipliers(ci, co, 1)
             dsp, mult_lut, sums_lut = multiplier_dsp(mults, d_bits, w_bits), mults * lut_multiplier(d_bits, w_bits), 0
-            ffip = pairs_products(op, {"coarse_in": ci, "coarse_out": co})
+            ffip = pairs_products(op, {"coarse_in": ci, "coarse_out": co}, product)
             if ffip:  # hardware/ffip.py: a multiplier per pair of products per output lane, and the shared x-only ones
                 mults, dsp, mult_lut, sums_lut = ffip_cost(co, ci, 1, d_bits, x_signed, w_bits)
             ww, wd = conv_weight_memory(c, f, 1, 1, w_bits, ci, co, 1)

@@ -29,8 +29,10 @@ Search (deterministic given the seed):
 1. Every node's legal design points: each folding factor a divisor of its dimension (a partial factor,
    a conv's `fine` and an ungrouped conv's `coarse_out`: the least value for each number of steps, those
    the kind sifts out not worth costing: kinds/conv.py `sift`), times where its
-   weight memory lives (BRAM; URAM if the board has it; LUTRAM). Spatial parallelism (`pixels` > 1
-   on graph inputs, and on convs, maps, pools and forks taking whole pixels per beat) only with spatial=true.
+   weight memory lives (BRAM; URAM if the board has it; LUTRAM), times how its multipliers are built (DSPs or
+   fabric) and, in step 5's second search, on a fixed-point conv or linear where FFIP may pay, how it takes its
+   inner products ("direct" or "ffip", kinds/inner_product.py; unless the IR already says). Spatial parallelism
+   (`pixels` > 1 on graph inputs, and on convs, maps, pools and forks taking whole pixels per beat) only with spatial=true.
    Points that are no faster and no cheaper in every resource than another are dropped.
 2. For a target initiation interval T, every node takes its cheapest point with cycles <= T, cheapest
    meaning the smallest weighted sum of its resources as fractions of the budget (utilisation x
@@ -59,7 +61,12 @@ Search (deterministic given the seed):
    cheaper: analyses/network.py) where the design is then faster, or as fast and cheaper in total (its
    resources as shares of the budget, summed), so a consumer takes a few more DSPs or LUTs where the
    converter, or the pace it sets, costs more.
-5. Split multipliers where DSPs bind: a dense conv (ungrouped, no tiles) or linear node may keep a share of
+5. FFIP where DSPs bind: the search (steps 2-6) runs with every node's inner product direct (or as its IR says);
+   when DSPs are that design's fullest resource it runs again with both inner products among the points of the
+   nodes that may pair theirs (FFIP: fewer DSPs, more LUTs) and the faster design is kept. Where DSPs have room
+   FFIP's LUTs are pure cost, yet the rounds' weighted sums (a DSP ~100 LUTs of a budget) take it: ResNet-50 on a
+   ZCU102 (BRAM and DRAM bound) fell from 49.8 to 46.3 fps with FFIP among its points; on a U250 (DSP bound) it
+   rose from 1,246 to 1,388 fps. Split multipliers where DSPs bind: a dense conv (ungrouped, no tiles) or linear node may keep a share of
    its parallel multipliers (DSP_SHARES, its first lanes) on DSPs and build the rest in fabric
    (`dataflow.dsp_share`), so one big node can take the last DSPs and the free LUTs at once. A split's
    resources lie between the node's all-DSP and all-fabric points, so step 2's rounds never prefer one (nor
@@ -72,7 +79,7 @@ Search (deterministic given the seed):
    DSPs ran out.
 Results are written to the IR: folding properties on every node, `dataflow.weights_memory` where
 weights are not in BRAM, `dataflow.mult_impl` (and `dataflow.dsp_share`) where multipliers are in
-fabric, FIFO depths in the stream types (analyses/fifo_sizing.py: depths that keep the II of the
+fabric, `dataflow.inner_product` where the node had one to choose, FIFO depths in the stream types (analyses/fifo_sizing.py: depths that keep the II of the
 design with unbounded streams, read off a simulated schedule) and their memory where moved out of BRAM,
 `dataflow.platform` on the module.
 7. FIFOs that fit: the search costs only the skip FIFOs (SATAY), moving them to URAM or LUTRAM while
@@ -103,7 +110,9 @@ from xdsl.rewriter import Rewriter
 from dfcc.analyses.fifo_sizing import size_fifos, write_depths
 from dfcc.kinds.cost import NodeModel, cost_key
 from dfcc.kinds.conv import ConvOp
-from dfcc.kinds.inner_product import offer_ffip
+from dfcc.kinds.inner_product import (
+    ir_product, pairs_products, products_written, restore_products, searched_products, write_product,
+)
 from dfcc.kinds.linear import LinearOp
 from dfcc.kinds.reshape import ReshapeOp
 from dfcc.dialects.fixed_point import fixed_of
@@ -151,30 +160,37 @@ class _NodeSpace:
     folding_ids: np.ndarray  # (n,) each point's folding, numbered (points differing only in memory share lanes)
 
 
-def foldings(model: NodeModel, spatial: bool = False, off_chip: bool = False) -> list[tuple[int, ...]]:
+def foldings(model: NodeModel, spatial: bool = False, off_chip: bool = False,
+             product: str | None = None) -> list[tuple[int, ...]]:
     """The foldings explore considers: every legal one, at one pixel per beat unless `spatial`, with
-    weight-stationary tiles only when weights may stream from DRAM (`off_chip`: all a tile saves is DRAM traffic)."""
+    weight-stationary tiles only when weights may stream from DRAM (`off_chip`: all a tile saves is DRAM traffic),
+    those the kind sifts for the inner product `product` (None: the IR's)."""
     return model.folding_options(frozenset(f for f, allowed in ((SPATIAL_FACTOR, spatial), (TILE_FACTOR, off_chip))
-                                           if not allowed))
+                                           if not allowed), product)
 
 
 def _node_space(model: NodeModel, platform: Platform, off_chip: bool = False, spatial: bool = False,
-                splits: bool = False) -> _NodeSpace:
-    """The node's Pareto-optimal points; with `splits` also its multipliers shared between DSPs and fabric."""
+                splits: bool = False, ffip: bool = False) -> _NodeSpace:
+    """The node's Pareto-optimal points; with `splits` also its multipliers shared between DSPs and fabric; with
+    `ffip` each inner product it may take (kinds/inner_product.py `searched_products`: FFIP only at the foldings
+    it pairs, elsewhere it is the direct point), else the one its IR has."""
     places = [("bram", 100)]
     if model.has_weights:
         places += [(m, 100) for m in WEIGHT_MEMORIES[1:]
                    if (m != "uram" or platform.uram > 0) and (m != "off_chip" or off_chip)]
     choices, rows = [], []
-    for folding in foldings(model, spatial, off_chip):
-        mults = MULT_IMPLS + (DSP_SHARES if splits and _splits(model, folding) else ())
-        for memory, on_chip in places:
-            for mult in mults:
-                cost = model.cost(folding, memory, mult, on_chip)
-                if mult != "dsp" and cost.mult_lut == 0:
-                    continue  # no multipliers to move
-                choices.append((folding, memory, mult, on_chip))
-                rows.append((cost.cycles, cost.dsp, cost.bram18, cost.uram, cost.lut, cost.ff, cost.offchip_bits))
+    for product in searched_products(model.op) if ffip else (ir_product(model.op),):
+        for folding in foldings(model, spatial, off_chip, product):
+            if product == "ffip" and not pairs_products(model.op, dict(zip(model.factors, folding)), product):
+                continue
+            mults = MULT_IMPLS + (DSP_SHARES if splits and _splits(model, folding, product) else ())
+            for memory, on_chip in places:
+                for mult in mults:
+                    cost = model.cost(folding, memory, mult, on_chip, product)
+                    if mult != "dsp" and cost.mult_lut == 0:
+                        continue  # no multipliers to move
+                    choices.append((folding, memory, mult, on_chip, product))
+                    rows.append((cost.cycles, cost.dsp, cost.bram18, cost.uram, cost.lut, cost.ff, cost.offchip_bits))
     data = np.array(rows, dtype=np.float64)
     idx = _pareto(data)
     kept = [choices[i] for i in idx]
@@ -182,27 +198,30 @@ def _node_space(model: NodeModel, platform: Platform, off_chip: bool = False, sp
     return _NodeSpace(kept, data[idx, 0], data[idx, 1:], np.array([ids.setdefault(c[0], len(ids)) for c in kept]))
 
 
-def _splits(model: NodeModel, folding: tuple[int, ...]) -> bool:
+def _splits(model: NodeModel, folding: tuple[int, ...], product: str | None) -> bool:
     """Whether the node at `folding` may share its multipliers between DSPs and fabric (its kernel numbers them)."""
     splits = getattr(model.op, "splits_multipliers", None)
-    return splits is not None and model.cost(folding).multipliers > 1 and splits(dict(zip(model.factors, folding)))
+    return splits is not None and model.cost(folding, product=product).multipliers > 1 and \
+        splits(dict(zip(model.factors, folding)))
 
 
 def _node_spaces(network: Network, platform: Platform, off_chip: bool | frozenset[int], spatial: bool,
-                 share: bool = True, splits: bool = False, known: dict | None = None) -> list[_NodeSpace]:
+                 share: bool = True, splits: bool = False, known: dict | None = None,
+                 ffip: bool = False) -> list[_NodeSpace]:
     """Every node's design points, weights in DRAM among them for every node (`off_chip` True) or for the nodes
     in the set; with `share`, nodes of equal cost key (repeated layers) share one space, costed once, and so do
     the nodes of other networks whose spaces `known` holds by everything a space depends on (cost key, weights in
-    DRAM, spatial, splits, platform) and gets this network's (explore_module: the graph with skips evicted is the
-    graph as it came but for the joins)."""
+    DRAM, spatial, splits, FFIP, platform) and gets this network's (explore_module: the graph with skips evicted is
+    the graph as it came but for the joins)."""
     spaces, seen = [], {} if known is None else known
     for n, model in enumerate(network.nodes):
         streams = off_chip if isinstance(off_chip, bool) else n in off_chip
         kind_key = cost_key(model.op) if share else None  # None: a node costed on its own (zero skipping)
-        key = None if kind_key is None else (kind_key, streams, spatial, splits, platform)
+        chooses = ffip and len(searched_products(model.op)) > 1  # else its points are the first search's
+        key = None if kind_key is None else (kind_key, streams, spatial, splits, chooses, platform)
         space = seen.get(key) if key is not None else None
         if space is None:
-            space = _node_space(model, platform, streams, spatial, splits)
+            space = _node_space(model, platform, streams, spatial, splits, chooses)
             if key is not None:
                 seen[key] = space
         spaces.append(space)
@@ -260,8 +279,9 @@ class _Search:
     def __init__(self, network: Network, platform: Platform, utilisation: float, seed: int,
                  off_chip: bool | frozenset[int] = False,
                  spatial: bool = False, share: bool = True, reserve: dict[str, float] | None = None,
-                 spaces: list[_NodeSpace] | None = None, cheaper_end: bool = True):
+                 spaces: list[_NodeSpace] | None = None, cheaper_end: bool = True, ffip: bool = False):
         self.network = network
+        self.ffip = ffip  # FFIP among the points (step 5)
         self.cheaper_end = cheaper_end  # fit_lanes' rule
         self.platform = platform
         self.utilisation = utilisation
@@ -271,7 +291,7 @@ class _Search:
         self.limit_vec = np.array([max(self.limits[k], 1e-9) for k in RESOURCES] + [1e30])
         self.off_chip = off_chip
         self.spatial = spatial
-        self.spaces = spaces or _node_spaces(network, platform, off_chip, spatial, share)
+        self.spaces = spaces or _node_spaces(network, platform, off_chip, spatial, share, ffip=ffip)
         # every node's points stacked into one array, so a step over all nodes is one numpy operation
         sizes = [len(space.choices) for space in self.spaces]
         self.starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
@@ -530,22 +550,23 @@ class _Search:
         """Move fabric multipliers onto DSPs while the DSP budget allows (step 6 of the search): each node
         with some in fabric takes the largest DSP share (all, else a split) the room left pays for."""
         room = self.limits["dsp"] - totals.dsp
-        fabric = [n for n, (_, _, mult, _) in enumerate(picks) if mult != "dsp"]
-        on_dsp = {n: self.network.nodes[n].cost(picks[n][0], picks[n][1], "dsp", picks[n][3]) for n in fabric}
+        fabric = [n for n, (_, _, mult, _, _) in enumerate(picks) if mult != "dsp"]
+        on_dsp = {n: self.network.nodes[n].cost(picks[n][0], picks[n][1], "dsp", picks[n][3], picks[n][4])
+                  for n in fabric}
         # most LUTs freed per DSP spent first (a node whose multipliers need no DSP at all leads)
         fabric.sort(key=lambda n: -on_dsp[n].mult_lut / max(on_dsp[n].dsp, 1e-9))
         moved = list(picks)
         for n in fabric:
-            folding, memory, mult, on_chip = picks[n]
+            folding, memory, mult, on_chip, product = picks[n]
             model, now = self.network.nodes[n], totals.costs[n].dsp
-            shares = ("dsp",) + (DSP_SHARES if _splits(model, folding) else ())
+            shares = ("dsp",) + (DSP_SHARES if _splits(model, folding, product) else ())
             for share in shares:
                 if share != "dsp" and mult != "lut" and share <= mult:
                     break  # no more DSPs than it has
-                extra = model.cost(folding, memory, share, on_chip).dsp - now
+                extra = model.cost(folding, memory, share, on_chip, product).dsp - now
                 if extra <= room:
                     room -= extra
-                    moved[n] = (folding, memory, share, on_chip)
+                    moved[n] = (folding, memory, share, on_chip, product)
                     break
         if moved == picks:
             return picks, totals
@@ -559,7 +580,7 @@ class _Search:
                 continue
             producer = network.edges[network.in_edges[n][0]].producer
             lanes = totals.costs[producer].out_lanes
-            folding, memory, mult, on_chip = current[n]
+            folding, *placed = current[n]
             matched = _lanes_folding(model, lanes)
             if matched in (None, folding) or matched not in foldings(model, self.spatial):
                 continue
@@ -567,7 +588,7 @@ class _Search:
             # only where `coarse` is the lanes of the streams it reads and writes (not a channel concat's)
             if candidate.out_lanes != lanes or candidate.cycles > totals.compute_ii:
                 continue
-            trial = current[:n] + [(matched, memory, mult, on_chip)] + current[n + 1:]
+            trial = current[:n] + [(matched, *placed)] + current[n + 1:]
             trial_totals = self.evaluate(trial)
             if trial_totals.ii <= totals.ii and np.all(self.over(trial_totals) <= 1.0 + 1e-12):
                 current, totals = trial, trial_totals
@@ -776,9 +797,9 @@ def _streams_faster(network: Network, on_chip: tuple[list[Choice], Totals], floo
     if totals.ii <= floor:
         return False
     held = dict.fromkeys(WEIGHT_HOLDERS, 0.0)  # what streaming every weight memory would free
-    for model, (folding, _, mult, _), cost in zip(network.nodes, choices, totals.costs):
+    for model, (folding, _, mult, _, product), cost in zip(network.nodes, choices, totals.costs):
         if model.has_weights:
-            streamed = model.cost(folding, "off_chip", mult, 100)
+            streamed = model.cost(folding, "off_chip", mult, 100, product)
             for k in WEIGHT_HOLDERS:
                 held[k] += getattr(cost, k) - getattr(streamed, k)
     full = {k: totals.resource(k) / max(limits[k], 1e-9) for k in RESOURCES}
@@ -826,9 +847,6 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
     if evict_skips not in EVICT_SKIPS or not isinstance(evict_skips, (bool, str)):
         raise DfccError(f"explore: evict-skips must be auto, true or false, got {evict_skips!r}")
     spaces = {} if spaces is None else spaces
-    for node in module.walk():  # kinds/inner_product.py: FFIP where it takes fewer DSPs, unless the IR says otherwise
-        offer_ffip(node)
-
     known = {}  # the nodes' points by cost key: the graph with skips evicted shares all but its joins'
 
     def run(network: Network, points: dict) -> tuple[list[Choice], Totals]:
@@ -882,10 +900,29 @@ def _search(network: Network, platform: Platform, utilisation: float, seed: int,
             spaces: dict[bool | frozenset[int], list[_NodeSpace]], known: dict | None = None
             ) -> tuple[list[Choice], Totals]:
     """explore's search (module docstring, steps 1-6), weights in DRAM allowed for every node, none or those in
-    the set."""
-    points = spaces.get(off_chip) or _node_spaces(network, platform, off_chip, spatial, share_repeated, known=known)
-    search = _Search(network, platform, utilisation, seed, off_chip, spatial, share_repeated, reserve, points)
-    spaces[off_chip] = search.spaces
+    the set: the nodes' products direct (or as their IR says), then, where DSPs bind that design and some node
+    may pair its products, searched again with FFIP among the points, the faster kept (step 5)."""
+    design, search = _search_points(network, platform, utilisation, seed, progress, off_chip, spatial,
+                                    share_repeated, reserve, spaces, known, ffip=False)
+    if not _dsp_bound(search, design[1]) or all(len(searched_products(m.op)) == 1 for m in network.nodes):
+        return design
+    paired, _ = _search_points(network, platform, utilisation, seed, progress, off_chip, spatial, share_repeated,
+                               reserve, spaces, known, ffip=True)
+    return paired if paired[1].ii < design[1].ii else design
+
+
+def _search_points(network: Network, platform: Platform, utilisation: float, seed: int, progress: bool,
+                   off_chip: bool | frozenset[int], spatial: bool, share_repeated: bool,
+                   reserve: dict[str, float] | None, spaces: dict, known: dict | None, ffip: bool
+                   ) -> tuple[tuple[list[Choice], Totals], _Search]:
+    """One search over the nodes' points (with `ffip`, both inner products where a node may take either); its
+    design and its _Search. `spaces` holds the points by off-chip choice (with FFIP: by ("ffip", choice))."""
+    key = ("ffip", off_chip) if ffip else off_chip
+    points = spaces.get(key) or _node_spaces(network, platform, off_chip, spatial, share_repeated, known=known,
+                                             ffip=ffip)
+    search = _Search(network, platform, utilisation, seed, off_chip, spatial, share_repeated, reserve, points,
+                     ffip=ffip)
+    spaces[key] = search.spaces
     best = search.try_target(float("inf"), BISECTION_ROUNDS * 2)
     if best is None:
         raise _no_fit(search, platform, utilisation)
@@ -898,9 +935,15 @@ def _search(network: Network, platform: Platform, utilisation: float, seed: int,
     choices, totals, rule = min(designs, key=lambda design: design[1].ii)
     split = _split_below(rule, choices, totals)
     if split is None:
-        return choices, totals
+        return (choices, totals), rule
     choices, _ = rule.prefer_dsps(*rule.match_lanes(*split))
-    return choices, rule.evaluate(choices, trace_latency=True)
+    return (choices, rule.evaluate(choices, trace_latency=True)), rule
+
+
+def _dsp_bound(search: _Search, totals: Totals) -> bool:
+    """Whether DSPs are the design's fullest resource."""
+    over = search.over(totals)[:len(RESOURCES)]
+    return over[RESOURCES.index("dsp")] >= over.max()
 
 
 def _split_below(search: _Search, choices: list[Choice], totals: Totals) -> tuple[list[Choice], Totals] | None:
@@ -908,15 +951,15 @@ def _split_below(search: _Search, choices: list[Choice], totals: Totals) -> tupl
     from the targets below its II that `search` did not prove infeasible (module docstring, step 5), else None.
     Splits are not in every search's points: only the repair takes them, and with them DenseNet-121's search
     took twice as long."""
-    over = search.over(totals)[:len(RESOURCES)]
-    if over[RESOURCES.index("dsp")] < over.max():
+    if not _dsp_bound(search, totals):
         return None
     below = [t for t in search.targets() if search.proven_infeasible < t < totals.ii][-POLISH_TARGETS:]
     if not below:
         return None
     split = _Search(search.network, search.platform, search.utilisation, 0, search.off_chip, search.spatial,
                     reserve=search.reserve, cheaper_end=search.cheaper_end,
-                    spaces=_node_spaces(search.network, search.platform, search.off_chip, search.spatial, splits=True))
+                    spaces=_node_spaces(search.network, search.platform, search.off_chip, search.spatial, splits=True,
+                                        ffip=search.ffip), ffip=search.ffip)
     found, misses = None, 0
     for t in reversed(below):
         if t <= split.proven_infeasible or misses == POLISH_MISSES:
@@ -988,10 +1031,11 @@ class _progress:
 
 
 def apply_design(module: ModuleOp, network: Network, choices: list[Choice], totals: Totals, platform_name: str) -> None:
-    """Write folding, weight memories, FIFO depths and the platform into the IR."""
-    for model, (folding, memory, mult, on_chip) in zip(network.nodes, choices):
+    """Write folding, weight memories, inner products, FIFO depths and the platform into the IR."""
+    for model, (folding, memory, mult, on_chip, product) in zip(network.nodes, choices):
         for factor, value in zip(model.factors, folding):
             model.op.properties[factor] = IntegerAttr(value, i64)
+        write_product(model.op, product)
         write_weights_memory(model.op, memory, on_chip)
         model.op.attributes.pop(DSP_SHARE_ATTR, None)
         if mult == "dsp":
@@ -1049,9 +1093,11 @@ class Explore(ModulePass):
         spaces = {}  # every node's design points, costed once (per off-chip choice) for all the searches
         hint = "" if self.evict_skips is True else " or use evict-skips=true"
         before = {}  # each stream's depth in the IR the first search left (skips evicted or not)
+        products = products_written(op)  # the inner products the IR came with (a user's)
         for attempt in range(FIFO_ROUNDS):
             if attempt:  # back to the depths the IR had, and the graph read again (the stream values changed)
                 write_depths({e.value: before[(e.value.op, e.value.index)] for e in Network.from_module(op).edges})
+                restore_products(products)
             try:  # skips are evicted (or not) by the first search; the others search the graph it left
                 network, choices, totals = explore_module(
                     op, platform, utilisation, int(self.seed), off_chip_weights=self.off_chip_weights,
@@ -1101,7 +1147,7 @@ def _place_weights_within(module: ModuleOp, platform: Platform, limits: dict[str
     totals = None if placed is None else network.evaluate(placed[0], respect_ir_depths=True)
     if totals is None or totals.overshoot(limits) or totals.ii > sized.ii:
         return False
-    for model, (_, memory, _, on_chip) in zip(network.nodes, placed[0]):
+    for model, (_, memory, _, on_chip, _) in zip(network.nodes, placed[0]):
         if model.has_weights:
             write_weights_memory(model.op, memory, on_chip)
     return True

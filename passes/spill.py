@@ -163,7 +163,7 @@ def line_buffer_evicted(op: Operation) -> NodeModel | None:
 PLACED = ("bram18", "uram", "lut", "offchip_bits")  # what moving a weight memory trades
 
 
-def _places(model: NodeModel, folding: tuple[int, ...], mult: str, platform: Platform,
+def _places(model: NodeModel, folding: tuple[int, ...], mult: str, product: str | None, platform: Platform,
             splits: bool = True) -> list[tuple[str, int]]:
     """Where node `model`'s weights may live at `folding`: whole in BRAM, URAM, LUTRAM or DRAM, or (with `splits`)
     split by depth (AutoWS) at every percent that changes the on-chip memory (the most kept on chip of equals)."""
@@ -172,7 +172,7 @@ def _places(model: NodeModel, folding: tuple[int, ...], mult: str, platform: Pla
     for memory in memories if splits else ():
         seen = set()
         for on_chip in range(99, 0, -1):
-            cost = model.cost(folding, memory, mult, on_chip)
+            cost = model.cost(folding, memory, mult, on_chip, product)
             if (cost.bram18, cost.uram, cost.lut) not in seen:
                 seen.add((cost.bram18, cost.uram, cost.lut))
                 places.append((memory, on_chip))
@@ -198,11 +198,12 @@ def place_weights(network: Network, choices: list[Choice], totals: Totals, limit
     # every node's every place as one row (what it would use there), so a move's choice is one numpy step
     moves, rows, owner = [], [], []
     for i in weighted:
-        folding, _, mult, _ = current[i]
-        key = (i, folding, mult, splits)
+        folding, _, mult, _, product = current[i]
+        key = (i, folding, mult, product, splits)
         if key not in known:
-            placed = [((folding, memory, mult, on_chip), network.nodes[i].cost(folding, memory, mult, on_chip))
-                      for memory, on_chip in _places(network.nodes[i], folding, mult, platform, splits)]
+            placed = [((folding, memory, mult, on_chip, product),
+                       network.nodes[i].cost(folding, memory, mult, on_chip, product))
+                      for memory, on_chip in _places(network.nodes[i], folding, mult, product, platform, splits)]
             known[key] = placed, np.array([[getattr(cost, k) for k in PLACED] for _, cost in placed], dtype=np.float64)
         moves += known[key][0]
         rows.append(known[key][1])
@@ -244,7 +245,7 @@ def place_weights(network: Network, choices: list[Choice], totals: Totals, limit
 
 
 def _write_choices(network: Network, choices: list[Choice]) -> None:
-    for model, (_, memory, _, on_chip) in zip(network.nodes, choices):
+    for model, (_, memory, _, on_chip, _) in zip(network.nodes, choices):
         if model.has_weights:
             write_weights_memory(model.op, memory, on_chip)
 
@@ -281,11 +282,11 @@ def spill(module: ModuleOp, platform: Platform, utilisation: float = 0.9, step: 
 
         if weights:
             for i, model in enumerate(network.nodes):
-                folding, memory, mult, on_chip = choices[i]
+                folding, memory, mult, on_chip, product = choices[i]
                 if not model.has_weights or memory == "off_chip":
                     continue
                 left = on_chip - step
-                new = (folding, "off_chip", mult, 100) if left <= 0 else (folding, memory, mult, left)
+                new = (folding, "off_chip", mult, 100, product) if left <= 0 else (folding, memory, mult, left, product)
                 before, after = totals.costs[i], model.cost(*new)
                 consider({k: getattr(before, k) - getattr(after, k) for k in MEMORIES},
                          after.offchip_bits - before.offchip_bits, ("weights", i, new))

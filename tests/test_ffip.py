@@ -188,15 +188,21 @@ def test_ffip_convs_csim_bit_exact(bits):
 @pytest.mark.parametrize("name, bits", [("cnn", 16), pytest.param("resnet18_small", 16, marks=pytest.mark.slow),
                                         pytest.param("unet", 12, marks=pytest.mark.slow)])
 def test_explored_model_with_ffip_csim_bit_exact(name, bits):
-    """explore offers FFIP (kinds/inner_product.py offer_ffip) and takes it where it pays; the design is the CPU
-    reference's bit for bit."""
+    """explore keeps a user's "ffip" on every MAC node (pairing where it pays at the folding it picks); the design
+    is the CPU reference's bit for bit."""
     pytest.importorskip("torch")
     pytest.importorskip("hls4ml")
     from dfcc.analyses.reference import run_reference
     from dfcc.backends.hls.csim import csim
+    from dfcc.frontends.mlir import make_context
+    from dfcc.passes.explore import Explore
     from tests.test_csim import MODELS, compiled
 
-    module = compiled(name, f"lower-to-dataflow,quantize{{weight-bits={bits} act-bits={bits}}},explore{{platform=zcu102}}")
+    module = compiled(name, f"lower-to-dataflow,quantize{{weight-bits={bits} act-bits={bits}}}")
+    for op in module.walk():
+        if isinstance(op, (ConvOp, LinearOp)):
+            op.attributes[INNER_PRODUCT_ATTR] = StringAttr("ffip")
+    Explore(platform="zcu102").apply(make_context(), module)
     paired = [op for op in module.walk() if isinstance(op, (ConvOp, LinearOp)) and pairs_products(op, op.folding())]
     assert paired
     inputs = [x.numpy() for x in MODELS[name].inputs(seed=1)]
@@ -230,3 +236,116 @@ def test_winograd_conv_pairs_no_products():
     assert pairs_products(op, {**op.folding(), "winograd": 1}) is False  # direct asks for no pairing at all
     op.attributes[INNER_PRODUCT_ATTR] = StringAttr("ffip")
     assert pairs_products(op, {**op.folding(), "winograd": 1}) is True  # the same conv direct: 4 filters of 9 products
+
+
+def _chain_unchosen(bits: int = 16):
+    """`_chain` with no inner product written: explore's to choose."""
+    module = parse_module(_chain(bits, 0))
+    for op in module.walk():
+        op.attributes.pop(INNER_PRODUCT_ATTR, None)
+    return module
+
+
+def test_explore_weighs_both_inner_products_and_keeps_a_users():
+    """Every fixed-point MAC node's points hold both inner products, FFIP only at the foldings whose products it
+    pairs and where no point dominates it; a value the IR has is the only one its points take."""
+    from dfcc.analyses.network import Network
+    from dfcc.hardware.platforms import load_platform
+    from dfcc.passes.explore import _node_spaces
+
+    module = _chain_unchosen()
+    ops = {op.node_name.data: op for op in module.walk() if isinstance(op, (ConvOp, LinearOp))}
+    ops["conv0"].attributes[INNER_PRODUCT_ATTR] = StringAttr("ffip")
+    ops["conv3"].attributes[INNER_PRODUCT_ATTR] = StringAttr("direct")
+    network = Network.from_module(module)
+    zcu102 = load_platform("zcu102")
+    ffip_among = _node_spaces(network, zcu102, False, False, ffip=True)
+    products = {model.name: {c[4] for c in space.choices} for model, space in zip(network.nodes, ffip_among)}
+    assert products == {"input0": {None}, "output0": {None}, "conv0": {"ffip"}, "conv3": {"direct"},
+                        "conv1": {"direct", "ffip"}, "conv2": {"direct", "ffip"}, "fc": {"direct", "ffip"}}
+    # the first search's points (explore step 5): the IR's inner products, direct where it has none
+    first = {model.name: {c[4] for c in space.choices} for model, space in zip(network.nodes,
+                                                                               _node_spaces(network, zcu102, False, False))}
+    assert first == {**products, "conv1": {"direct"}, "conv2": {"direct"}, "fc": {"direct"}}
+    spaces = ffip_among
+    for model, space in zip(network.nodes, spaces):
+        for choice, usage in zip(space.choices, space.usage):
+            if choice[4] == "ffip" and model.name != "conv0":
+                assert pairs_products(model.op, dict(zip(model.factors, choice[0])), "ffip")
+                d = model.cost(*choice[:4], "direct")
+                # not dominated by the same point direct: cheaper in some resource (on DSPs: the DSPs)
+                assert any(usage < [d.dsp, d.bram18, d.uram, d.lut, d.ff, d.offchip_bits])
+                assert choice[2] != "dsp" or usage[0] < d.dsp
+
+
+def test_explore_writes_its_inner_products_and_the_estimate_agrees():
+    """apply_design writes each node's pick; the estimate of the written IR is explore's design, resource for
+    resource; a node with nothing to choose (the source, the sink) gets no attribute."""
+    from dfcc.analyses.network import RESOURCES, Network
+    from dfcc.hardware.platforms import load_platform
+    from dfcc.passes.explore import apply_design, explore_module
+
+    module = _chain_unchosen()
+    network, choices, totals = explore_module(module, load_platform("zcu102"), progress=False)
+    apply_design(module, network, choices, totals, "zcu102")
+    for model, choice in zip(network.nodes, choices):
+        written = model.op.attributes.get(INNER_PRODUCT_ATTR)
+        assert (written.data if written is not None else None) == choice[4]
+    again = Network.from_module(module)
+    assert again.ir_choices() == choices
+    estimate = again.evaluate(again.ir_choices())
+    assert estimate.ii == totals.ii
+    assert all(estimate.resource(k) == totals.resource(k) for k in RESOURCES)
+    assert [c.multipliers for c in estimate.costs] == [c.multipliers for c in totals.costs]
+
+
+def test_sift_ranks_ffip_foldings_by_their_own_multipliers():
+    """Conv.sift reads the multipliers each point is costed with (mac_multipliers). conv0 (3 -> 8, 3x3):
+    (coarse_in 1, coarse_out 3, fine 2) takes 3 beats x 5 kernel steps x 3 filter steps = 45 steps a pixel.
+    Direct, its 6 multipliers take more steps than (1, 2, 1, 3)'s 6 (36): no rung, sifted out. Paired, it has
+    3 x 1 + 1 = 4 (hardware/ffip.py), and the foldings with no more are slower by more than a SIFT_RUNG-th
+    ((1, 2, 1, 2): 2 x 1 + 1 = 3 at 60 steps): a rung, kept."""
+    from dfcc.kinds.conv import WindowStream, mac_multipliers
+    from dfcc.kinds.cost import describe
+
+    module = _chain_unchosen()
+    op = next(op for op in module.walk() if isinstance(op, ConvOp) and op.node_name.data == "conv0")
+    model, ones = describe(op), frozenset({"pixels", "tile"})
+    direct, paired = model.folding_options(ones, "direct"), model.folding_options(ones, "ffip")
+    folding = (1, 3, 1, 2, 1, 1, 1)
+    assert folding in paired and folding not in direct
+    assert mac_multipliers(WindowStream(op), folding, True) == 4 and mac_multipliers(WindowStream(op), folding, False) == 6
+    for product, options in (("direct", direct), ("ffip", paired)):
+        for f in options:
+            pairs = pairs_products(op, dict(zip(model.factors, f)), product)
+            assert pairs is (product == "ffip" and f[-1] == 1)  # FFIP's options are those it pairs
+            assert model.cost(f, product=product).multipliers == mac_multipliers(WindowStream(op), f, pairs)
+
+
+def _explored(module, reserve: dict[str, float] | None):
+    from dfcc.hardware.platforms import load_platform
+    from dfcc.passes.explore import explore_module
+
+    return explore_module(module, load_platform("zcu102"), progress=False, reserve=reserve)
+
+
+def test_explore_takes_ffip_only_where_dsps_bind():
+    """With DSPs to spare (the chain on a ZCU102) every node stays direct: FFIP's LUTs would be pure cost. With
+    100 DSPs and 30,000 LUTs left (the rest reserved) DSPs bind the direct design (II 216, as with "direct"
+    written on every node); the second search, FFIP among the points, pairs every node's products and is
+    faster (II 180 on the same 100 DSPs, when written)."""
+    from dfcc.analyses.network import RESOURCES
+    from dfcc.hardware.platforms import load_platform
+
+    _, choices, _ = _explored(_chain_unchosen(), None)
+    assert [c[4] for c in choices if c[4]] == ["direct"] * 5
+    zcu102 = load_platform("zcu102")
+    reserve = {**dict.fromkeys(RESOURCES, 0.0), "dsp": 0.9 * zcu102.dsp - 100, "lut": 0.9 * zcu102.lut - 30_000}
+    written = _chain_unchosen()
+    for op in written.walk():
+        if isinstance(op, (ConvOp, LinearOp)):
+            op.attributes[INNER_PRODUCT_ATTR] = StringAttr("direct")
+    _, _, direct = _explored(written, reserve)
+    _, choices, paired = _explored(_chain_unchosen(), reserve)
+    assert [c[4] for c in choices if c[4]] == ["ffip"] * 5
+    assert paired.ii < direct.ii and paired.dsp <= 100

@@ -101,7 +101,7 @@ class Estimate:
     def node_rows(self) -> list[dict]:
         rows = []
         ii = self.totals.ii or 1
-        for e_model, (folding, memory, mult, on_chip), cost in zip(self.network.nodes, self.network.ir_choices(),
+        for e_model, (folding, memory, mult, on_chip, _), cost in zip(self.network.nodes, self.network.ir_choices(),
                                                                    self.totals.costs):
             rows.append({
                 "name": e_model.name, "op": e_model.op_name,

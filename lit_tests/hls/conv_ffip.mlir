@@ -2,14 +2,17 @@
 // 2 -> 6 channels, 3x3, ci=2 co=4 fine=3 (a last filter step half idle): each filter's step of 2*3 = 6 products
 // takes 3 multiplications on 17-bit operands, plus 3 x-only ones the 4 filters share: 4*3 + 3 = 15 multipliers and
 // DSPs (direct: 4*6 = 24). The HLS call passes dfcc::ffip_product and the bias less the w-only terms (bf_conv0);
-// with "direct" the estimate is the direct one; explore offers ffip to a conv whose IR says nothing; a value
-// other than direct or ffip is refused.
+// with "direct" the estimate is the direct one; explore, on a conv whose IR says neither, keeps it direct where DSPs
+// have room (FFIP's LUTs would be pure cost; where DSPs bind it weighs both: tests/test_ffip.py) and keeps a value
+// the IR has (a user's "ffip" in the runs above, a user's "direct"); a value other than direct or ffip is refused.
 // RUN: dfcc %s -t hls -o %t && filecheck %s --input-file %t/top.cpp
 // RUN: dfcc %s -t estimate --json 2>/dev/null | filecheck %s --check-prefix=EST
 // RUN: dfcc %s -t estimate 2>/dev/null | filecheck %s --check-prefix=TABLE
 // RUN: sed 's/inner_product" = "ffip"/inner_product" = "direct"/' %s | dfcc - -t estimate --json 2>/dev/null \
 // RUN:   | filecheck %s --check-prefix=DIRECT
 // RUN: sed 's/, "dataflow.inner_product" = "ffip"//' %s | dfcc - -p 'explore{platform=zcu104}' | filecheck %s --check-prefix=EXPLORE
+// RUN: sed 's/inner_product" = "ffip"/inner_product" = "direct"/' %s | dfcc - -p 'explore{platform=zcu104}' \
+// RUN:   | filecheck %s --check-prefix=KEPT
 // RUN: sed 's/inner_product" = "ffip"/inner_product" = "fast"/' %s | not dfcc - -t estimate 2>&1 | filecheck %s --check-prefix=BAD
 
 builtin.module attributes {dataflow.platform = "zcu104"} {
@@ -39,6 +42,9 @@ builtin.module attributes {dataflow.platform = "zcu104"} {
 // DIRECT-NOT: inner_product
 
 // EXPLORE: dataflow.conv
-// EXPLORE-SAME: dataflow.inner_product = "ffip"
+// EXPLORE-SAME: dataflow.inner_product = "direct"
+
+// KEPT: dataflow.conv
+// KEPT-SAME: dataflow.inner_product = "direct"
 
 // BAD: dataflow.inner_product must be one of direct, ffip, got "fast"
