@@ -52,16 +52,16 @@ def weight_places(platform: Platform) -> list[tuple[str, int]]:
 
 def node_options(model: NodeModel, choice: Choice, target: float, platform: Platform,
                  known: dict) -> tuple[list[Choice], np.ndarray]:
-    """Node `model`'s options at the compute folding of `choice` within `target` cycles (its multipliers kept):
-    every tile by every place, as choices and rows of (ALLOCATED..., off-chip bits, cycles)."""
-    folding, _, mult, _ = choice
-    key = ("options", id(model), folding, mult)
+    """Node `model`'s options at the compute folding of `choice` within `target` cycles (its multipliers and inner
+    product kept): every tile by every place, as choices and rows of (ALLOCATED..., off-chip bits, cycles)."""
+    folding, _, mult, _, product = choice
+    key = ("options", id(model), folding, mult, product)
     if key not in known:
         choices, rows = [], []
         for variant in tile_variants(model, folding, known):
             for memory, on_chip in weight_places(platform):
-                cost = model.cost(variant, memory, mult, on_chip)
-                choices.append((variant, memory, mult, on_chip))
+                cost = model.cost(variant, memory, mult, on_chip, product)
+                choices.append((variant, memory, mult, on_chip, product))
                 rows.append([getattr(cost, k) for k in ALLOCATED] + [cost.offchip_bits, cost.cycles])
         known[key] = choices, np.array(rows, dtype=np.float64)
     choices, rows = known[key]
