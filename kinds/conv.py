@@ -597,40 +597,57 @@ class Conv(NodeKind):
 
         v_fx, u_fx, m_fx = winograd_types(op) if factors[-1] == "winograd" else (None,) * 3
 
-        # per (input lanes, tile): the tile buffer's cost and the input pixels read when the first tile's MACs start
-        buffers: dict[tuple[int, int], tuple[tuple[int, int], int]] = {}
+        # explore costs many tiles of each folding: what depends on the folding's lanes and tile alone, and what
+        # conv_mac's stage took at that folding pixel-outer, worked out once each
         held_h, held_w, *_ = held_image(op)
+        tile_parts: dict[tuple[int, int], tuple[int, int, int, int]] = {}
+        untiled_parts: dict[Folding, tuple[int, int, int, int, int, int, int]] = {}
+
+        def tile_part(li: int, tile: int) -> tuple[int, int, int, int]:
+            """(BRAM18, LUT) of the tile buffer and of the FIFO holding a tile's share of the input, and the input
+            beats read when the first tile's MACs start."""
+            if (li, tile) not in tile_parts:
+                # Zhang et al. (FPGA'15): the tile's input held once (Tn x (S*Tr+K-S) x (S*Tc+K-S) words), here whole
+                # rows in banks of CI words by row and column mod KRB x KCB (array partition, UG1399; tile_buffer)
+                _, buffer_bram, buffer_lut = tile_buffer(op, li, tile)
+                held = int(tile_pixels_read(op, tile)[0])  # the input read by then: through the last pixel held
+                read = int(held_input_beats(op, c)[held - 1]) + 1 if held else 0
+                # the FIFO holding a tile's share of the input (a FIFO's memory: BRAM, SRL or LUTRAM, UG573/UG574)
+                held_bram = bram18(li * d_bits, held_beats(op, li, tile), fifo=True)
+                held_lut = 0 if held_bram else lutram_luts(li * d_bits, held_beats(op, li, tile))
+                tile_parts[li, tile] = buffer_bram + held_bram, buffer_lut + held_lut, read, conv_weight_sweeps(ho * wo, tile)
+            return tile_parts[li, tile]
+
+        def untiled_part(folding: Folding) -> tuple[int, int, int, int, int, int, int]:
+            """(input lanes, output lanes, CI-word beats a pixel, output beats a pixel, kernel steps, BRAM18 and LUT
+            of what conv_mac's stage takes that conv_tiled's does not) at a folding pixel-outer."""
+            if folding not in untiled_parts:
+                li, lo = self.stream_lanes(op, dict(zip(factors, folding)))
+                pixel_acc_lut = lutram_luts(a_bits * lo, f // lo)  # what conv_mac's accumulators took
+                window = generator(folding[0], 1, 1)  # what conv_mac's window generator and its stream took
+                window_lut = window.lut + stream.fifo_luts(folding, stream.depth(folding))
+                untiled_parts[folding] = (li, lo, c // li, f // lo, -(-(kr * kc) // folding[3]), window.bram18,
+                                          window_lut + pixel_acc_lut)
+            return untiled_parts[folding]
 
         def tiled(cost: NodeCost, folding: Folding, tile: int) -> NodeCost:
             """conv.h conv_tiled: `cost` (the same folding, pixel-outer) with a buffer of the tile's input rows
             instead of the window generator, a filter step's accumulators and every output for each pixel of
             the tile, each weight word swept once per tile, and its load-compute-store cycles."""
-            li, lo = self.stream_lanes(op, dict(zip(factors, folding)))
-            cb, nf, kf, tiles = c // li, f // lo, -(-(kr * kc) // folding[3]), conv_weight_sweeps(ho * wo, tile)
+            li, lo, cb, nf, kf, untiled_bram, untiled_lut = untiled_part(folding[:5] + (1,) + folding[6:])
+            held_bram, held_lut, read, tiles = tile_part(li, tile)
             # the copy task reads every input beat, the MACs those it holds (`held_image`)
             # the last tile's pixels past the image (a tile not dividing them) take their MAC and output cycles
             cycles = max(h * w * cb, tiled_conv_cycles(held_h * held_w * cb, tiles * tile, cb, nf * kf, nf))
-            # Zhang et al. (FPGA'15): the tile's input held once (Tn x (S*Tr+K-S) x (S*Tc+K-S) words), here whole
-            # rows in banks of CI words by row and column mod KRB x KCB (array partition, UG1399; tile_buffer)
-            if (li, tile) not in buffers:  # explore costs many foldings of each (lanes, tile)
-                held = int(tile_pixels_read(op, tile)[0])  # the input read by then: through the last pixel held
-                buffers[li, tile] = tile_buffer(op, li, tile)[1:], int(held_input_beats(op, c)[held - 1]) + 1 if held else 0
-            (buffer_bram, buffer_lut), read = buffers[li, tile]
             # a filter step's accumulators for each pixel of the tile (tile deep) and the tile's outputs once each
             # step is done (NF*tile deep), one memory per filter lane (partitioned: all CO each cycle)
             acc_bram, acc_lut = (lo * n for n in array_cost(a_bits, tile))
             out_bram, out_lut = (lo * n for n in array_cost(stream_bits(op.output), nf * tile))
-            # the FIFO holding a tile's share of the input (a FIFO's memory: BRAM, SRL or LUTRAM, UG573/UG574)
-            held_bram = bram18(li * d_bits, held_beats(op, li, tile), fifo=True)
-            held_lut = 0 if held_bram else lutram_luts(li * d_bits, held_beats(op, li, tile))
-            pixel_acc_lut = lutram_luts(a_bits * lo, nf)  # what conv_mac's accumulators took
-            window = generator(folding[0], 1, 1)  # what conv_mac's window generator and its stream took
-            window_lut = window.lut + stream.fifo_luts(folding, stream.depth(folding))
             first_load, compute = read * cb, tile * cb * nf * kf
             return replace(
                 cost, cycles=cycles, depth=first_load + compute + STAGE_PIPELINE_CYCLES, fill=read / (h * w),
-                bram18=cost.bram18 - window.bram18 + buffer_bram + acc_bram + out_bram + held_bram,
-                lut=cost.lut - window_lut + buffer_lut + acc_lut + out_lut + held_lut - pixel_acc_lut,
+                bram18=cost.bram18 - untiled_bram + held_bram + acc_bram + out_bram,
+                lut=cost.lut - untiled_lut + held_lut + acc_lut + out_lut,
                 weight_sweeps=tiles,
                 # the last tile's MACs follow its last input rows; the first output is followed by the other tiles
                 lag=compute, drain=max(0, cycles - first_load - compute), pixel_work=0, burst=0, lead=0,
@@ -638,7 +655,8 @@ class Conv(NodeKind):
 
         def evaluate(folding: Folding) -> NodeCost:
             if len(folding) > 5 and folding[5] > 1:  # weight-stationary tiles (a zero-skipping conv has none)
-                return tiled(evaluate(folding[:5] + (1,) + folding[6:]), folding, folding[5])
+                # the same folding pixel-outer, costed once for all its tiles (the model's cache)
+                return tiled(model.evaluated(folding[:5] + (1,) + folding[6:]), folding, folding[5])
             ffip = pairs_products(op, dict(zip(factors, folding)))
             ci, co, cg, fine = folding[:4]
             px = folding[4] if len(folding) > 4 else 1  # a zero-skipping conv has no spatial parallelism
@@ -705,12 +723,13 @@ class Conv(NodeKind):
                                                   + per_pixel + STAGE_PIPELINE_CYCLES),
             )
 
-        return NodeModel(
+        model = NodeModel(
             op, node_label(op), op.name, *folding_of(op), evaluate,
             macs=ho * wo * f * (c // groups) * kr * kc, macs_per_dsp=macs_per_dsp(d_bits, w_bits), lut_per_mac=lut_multiplier(d_bits, w_bits),
             adder_lut_per_mac=mac_logic(1, d_bits, w_bits, a_bits).lut, has_weights=True,
             buildable=self.buildable(op, factors), sift=self.sift(op, factors),
         )
+        return model
 
     @staticmethod
     def buildable(op: ConvOp, factors: tuple[str, ...]) -> Callable[[Folding], bool] | None:
