@@ -496,8 +496,12 @@ def tile_buffer(op: ConvOp, lanes_in: int, tile: int) -> tuple[tuple[int, int], 
     One bank per row and column of the window span (KRE x KCE, each read once a cycle), or half as many of one
     of them (each read on both ports), whichever takes the fewest BRAM18, then LUTs: halving rows (or columns)
     halves the banks whose depth rounds up to a BRAM18's, and a ring of rows in ceil(rows/KRB) wastes fewer rows."""
+    return banked_buffer(op, lanes_in, _tile_most(op, tile))
+
+
+def banked_buffer(op: ConvOp, lanes_in: int, most: int) -> tuple[tuple[int, int], int, int]:
+    """`tile_buffer` of a tile spanning `most` input pixels (`_tile_most`: the same for every lanes)."""
     kre, kce = _span(op)
-    most = _tile_most(op, tile)
     options = {banks: _buffer_cost(op, lanes_in, most, banks)
                for banks in ((kre, kce), (-(-kre // 2), kce), (kre, -(-kce // 2)))}
     banks = min(options, key=options.get)
@@ -600,6 +604,7 @@ class Conv(NodeKind):
         # explore costs many tiles of each folding: what depends on the folding's lanes and tile alone, and what
         # conv_mac's stage took at that folding pixel-outer, worked out once each
         held_h, held_w, *_ = held_image(op)
+        tile_spans: dict[int, tuple[int, int]] = {}
         tile_parts: dict[tuple[int, int], tuple[int, int, int, int]] = {}
         untiled_parts: dict[Folding, tuple[int, int, int, int, int, int, int]] = {}
 
@@ -607,11 +612,13 @@ class Conv(NodeKind):
             """(BRAM18, LUT) of the tile buffer and of the FIFO holding a tile's share of the input, and the input
             beats read when the first tile's MACs start."""
             if (li, tile) not in tile_parts:
+                if tile not in tile_spans:  # the pixels a tile's buffer spans and the input read: the same for all lanes
+                    held = int(tile_pixels_read(op, tile)[0])  # the input read by then: through the last pixel held
+                    tile_spans[tile] = _tile_most(op, tile), int(held_input_beats(op, c)[held - 1]) + 1 if held else 0
+                most, read = tile_spans[tile]
                 # Zhang et al. (FPGA'15): the tile's input held once (Tn x (S*Tr+K-S) x (S*Tc+K-S) words), here whole
                 # rows in banks of CI words by row and column mod KRB x KCB (array partition, UG1399; tile_buffer)
-                _, buffer_bram, buffer_lut = tile_buffer(op, li, tile)
-                held = int(tile_pixels_read(op, tile)[0])  # the input read by then: through the last pixel held
-                read = int(held_input_beats(op, c)[held - 1]) + 1 if held else 0
+                _, buffer_bram, buffer_lut = banked_buffer(op, li, most)
                 # the FIFO holding a tile's share of the input (a FIFO's memory: BRAM, SRL or LUTRAM, UG573/UG574)
                 held_bram = bram18(li * d_bits, held_beats(op, li, tile), fifo=True)
                 held_lut = 0 if held_bram else lutram_luts(li * d_bits, held_beats(op, li, tile))
