@@ -322,6 +322,8 @@ def weight_bits(value: SSAValue | None) -> int:
     return DEFAULT_WEIGHT_BITS
 
 
+# The signal-to-quantization-noise ratios quantize measures on each node (passes/quantize.py), a report no cost reads
+SQNR_ATTR = "sqnr"
 # PASS/HASS statistic measured by the activation-sparsity pass: per input channel, counts of window-filter
 # pairs by number of zero products
 ZERO_HISTOGRAM_ATTR = "dataflow.zero_histogram"
@@ -362,14 +364,16 @@ def describe(op: Operation) -> NodeModel:
 
 def cost_key(op: Operation) -> Hashable | None:
     """A key two nodes share only if their kind builds them equal cost models, so a search costs the
-    design points of repeated layers once: the op class, its properties but its name, its attributes,
+    design points of repeated layers once: the op class, its properties but its name, its attributes but the
+    SQNR quantize measured (each node's own: with it no two quantized nodes shared a key),
     operand and result types, the formats of the weights it reads and its body. None where there is
     no such key: the kind's cost reads the weight values (zero skipping), or an attribute is unhashable."""
     if kind_of(op).cost_reads_weights:
         return None
     formats = tuple(v.owner.format if isinstance(v.owner, (WeightsOp, SparseWeightsOp)) else None for v in op.operands)
     key = (type(op), tuple(sorted((k, v) for k, v in op.properties.items() if k != "name")),
-           tuple(sorted(op.attributes.items())), tuple(v.type for v in op.operands), formats,
+           tuple(sorted((k, v) for k, v in op.attributes.items() if k != SQNR_ATTR)),
+           tuple(v.type for v in op.operands), formats,
            tuple(r.type for r in op.results), tuple(_region_text(r) for r in op.regions))
     try:
         hash(key)
