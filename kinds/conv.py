@@ -340,26 +340,38 @@ def folding_problem(op: ConvOp, f: Mapping[str, int]) -> str | None:
     conv_px takes whole pixels a beat from an on-chip line buffer; conv_tiled is ungrouped, one pixel a
     beat, its input on chip and its filter steps full; a partly idle filter step is conv_mac's alone;
     conv_wino (`winograd_problem`) one pixel a beat, no tiles, whole kernel rows a step (fine a multiple of 3)."""
-    filters = op.output.type.get_shape()[-1]
-    partial = filters % f["coarse_out"] != 0
-    if f.get("winograd", 1) > 1:
-        problem = winograd_problem(op)
-        if problem is None and (f["pixels"] > 1 or f["tile"] > 1 or f["fine"] % 3):
-            problem = (f"needs pixels=1, tile=1 and fine a multiple of 3 (got pixels={f['pixels']}, "
-                       f"tile={f['tile']}, fine={f['fine']})")
-        if problem is not None:
-            return f"winograd={f['winograd']} (Winograd F(2,3)) {problem}"
-    if f["tile"] > 1 and (f["pixels"] > 1 or op.groups.value.data > 1 or partial or op.line_buffer_off_chip()):
-        return (f"tile={f['tile']} (weight-stationary tiles) needs groups=1 and pixels=1, coarse_out dividing the "
-                f"{filters} filters and a line buffer on chip, got groups={op.groups.value.data}, "
-                f"pixels={f['pixels']}, coarse_out={f['coarse_out']}"
-                f"{', a line buffer in DRAM' if op.line_buffer_off_chip() else ''}")
-    if f["pixels"] > 1 and op.line_buffer_off_chip():
-        return f"a line buffer in DRAM takes one pixel per beat (pixels={f['pixels']})"
-    if f["pixels"] > 1 and (partial or not whole_pixels(op, f)):
-        return (f"pixels={f['pixels']} per beat needs whole pixels in and out (coarse_in*coarse_group = "
-                f"{op.input.type.get_shape()[-1]} channels, coarse_out*coarse_group = {filters} filters)")
-    return None
+    return folding_problems(op)(f)
+
+
+def folding_problems(op: ConvOp) -> Callable[[Mapping[str, int]], str | None]:
+    """`folding_problem` of `op` as a function of the folding, the op read once (explore asks ~10^5 times)."""
+    filters, groups, evicted = op.output.type.get_shape()[-1], op.groups.value.data, op.line_buffer_off_chip()
+    winograd: list[str | None] = []  # winograd_problem(op), once asked
+
+    def problem(f: Mapping[str, int]) -> str | None:
+        partial = filters % f["coarse_out"] != 0
+        if f.get("winograd", 1) > 1:
+            if not winograd:
+                winograd.append(winograd_problem(op))
+            problem = winograd[0]
+            if problem is None and (f["pixels"] > 1 or f["tile"] > 1 or f["fine"] % 3):
+                problem = (f"needs pixels=1, tile=1 and fine a multiple of 3 (got pixels={f['pixels']}, "
+                           f"tile={f['tile']}, fine={f['fine']})")
+            if problem is not None:
+                return f"winograd={f['winograd']} (Winograd F(2,3)) {problem}"
+        if f["tile"] > 1 and (f["pixels"] > 1 or groups > 1 or partial or evicted):
+            return (f"tile={f['tile']} (weight-stationary tiles) needs groups=1 and pixels=1, coarse_out dividing the "
+                    f"{filters} filters and a line buffer on chip, got groups={groups}, "
+                    f"pixels={f['pixels']}, coarse_out={f['coarse_out']}"
+                    f"{', a line buffer in DRAM' if evicted else ''}")
+        if f["pixels"] > 1 and evicted:
+            return f"a line buffer in DRAM takes one pixel per beat (pixels={f['pixels']})"
+        if f["pixels"] > 1 and (partial or not whole_pixels(op, f)):
+            return (f"pixels={f['pixels']} per beat needs whole pixels in and out (coarse_in*coarse_group = "
+                    f"{op.input.type.get_shape()[-1]} channels, coarse_out*coarse_group = {filters} filters)")
+        return None
+
+    return problem
 
 
 def _channel_lanes(op: ConvFields, f: Mapping[str, int]) -> tuple[int, int]:
@@ -747,12 +759,12 @@ class Conv(NodeKind):
         if "pixels" not in factors:
             return None  # a zero-skipping conv: one pixel per beat, any channel folding
         at, tile, tiles = factors.index("pixels"), factors.index("tile"), explored_tiles(op)
-        wino, fine = factors.index("winograd"), factors.index("fine")
+        wino, fine, problem = factors.index("winograd"), factors.index("fine"), folding_problems(op)
 
         def buildable(folding: Folding) -> bool:
             if folding[at] == 1 and folding[tile] == 1:
                 return folding[wino] == 1 or folding[fine] % 3 == 0
-            return folding[tile] in tiles and folding_problem(op, dict(zip(factors, folding))) is None
+            return folding[tile] in tiles and problem(dict(zip(factors, folding))) is None
 
         return buildable
 
