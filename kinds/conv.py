@@ -351,26 +351,38 @@ def folding_problem(op: ConvOp, f: Mapping[str, int]) -> str | None:
     conv_px takes whole pixels a beat from an on-chip line buffer; conv_tiled is ungrouped, one pixel a
     beat, its input on chip and its filter steps full; a partly idle filter step is conv_mac's alone;
     conv_wino (`winograd_problem`) one pixel a beat, no tiles, whole kernel rows a step (fine a multiple of 3)."""
-    filters = op.output.type.get_shape()[-1]
-    partial = filters % f["coarse_out"] != 0
-    if f.get("winograd", 1) > 1:
-        problem = winograd_problem(op)
-        if problem is None and (f["pixels"] > 1 or f["tile"] > 1 or f["fine"] % 3):
-            problem = (f"needs pixels=1, tile=1 and fine a multiple of 3 (got pixels={f['pixels']}, "
-                       f"tile={f['tile']}, fine={f['fine']})")
-        if problem is not None:
-            return f"winograd={f['winograd']} (Winograd F(2,3)) {problem}"
-    if f["tile"] > 1 and (f["pixels"] > 1 or op.groups.value.data > 1 or partial or op.line_buffer_off_chip()):
-        return (f"tile={f['tile']} (weight-stationary tiles) needs groups=1 and pixels=1, coarse_out dividing the "
-                f"{filters} filters and a line buffer on chip, got groups={op.groups.value.data}, "
-                f"pixels={f['pixels']}, coarse_out={f['coarse_out']}"
-                f"{', a line buffer in DRAM' if op.line_buffer_off_chip() else ''}")
-    if f["pixels"] > 1 and op.line_buffer_off_chip():
-        return f"a line buffer in DRAM takes one pixel per beat (pixels={f['pixels']})"
-    if f["pixels"] > 1 and (partial or not whole_pixels(op, f)):
-        return (f"pixels={f['pixels']} per beat needs whole pixels in and out (coarse_in*coarse_group = "
-                f"{op.input.type.get_shape()[-1]} channels, coarse_out*coarse_group = {filters} filters)")
-    return None
+    return folding_problems(op)(f)
+
+
+def folding_problems(op: ConvOp) -> Callable[[Mapping[str, int]], str | None]:
+    """`folding_problem` of `op` as a function of the folding, the op read once (explore asks ~10^5 times)."""
+    filters, groups, evicted = op.output.type.get_shape()[-1], op.groups.value.data, op.line_buffer_off_chip()
+    winograd: list[str | None] = []  # winograd_problem(op), once asked
+
+    def problem(f: Mapping[str, int]) -> str | None:
+        partial = filters % f["coarse_out"] != 0
+        if f.get("winograd", 1) > 1:
+            if not winograd:
+                winograd.append(winograd_problem(op))
+            problem = winograd[0]
+            if problem is None and (f["pixels"] > 1 or f["tile"] > 1 or f["fine"] % 3):
+                problem = (f"needs pixels=1, tile=1 and fine a multiple of 3 (got pixels={f['pixels']}, "
+                           f"tile={f['tile']}, fine={f['fine']})")
+            if problem is not None:
+                return f"winograd={f['winograd']} (Winograd F(2,3)) {problem}"
+        if f["tile"] > 1 and (f["pixels"] > 1 or groups > 1 or partial or evicted):
+            return (f"tile={f['tile']} (weight-stationary tiles) needs groups=1 and pixels=1, coarse_out dividing the "
+                    f"{filters} filters and a line buffer on chip, got groups={groups}, "
+                    f"pixels={f['pixels']}, coarse_out={f['coarse_out']}"
+                    f"{', a line buffer in DRAM' if evicted else ''}")
+        if f["pixels"] > 1 and evicted:
+            return f"a line buffer in DRAM takes one pixel per beat (pixels={f['pixels']})"
+        if f["pixels"] > 1 and (partial or not whole_pixels(op, f)):
+            return (f"pixels={f['pixels']} per beat needs whole pixels in and out (coarse_in*coarse_group = "
+                    f"{op.input.type.get_shape()[-1]} channels, coarse_out*coarse_group = {filters} filters)")
+        return None
+
+    return problem
 
 
 def _channel_lanes(op: ConvFields, f: Mapping[str, int]) -> tuple[int, int]:
@@ -507,8 +519,12 @@ def tile_buffer(op: ConvOp, lanes_in: int, tile: int) -> tuple[tuple[int, int], 
     One bank per row and column of the window span (KRE x KCE, each read once a cycle), or half as many of one
     of them (each read on both ports), whichever takes the fewest BRAM18, then LUTs: halving rows (or columns)
     halves the banks whose depth rounds up to a BRAM18's, and a ring of rows in ceil(rows/KRB) wastes fewer rows."""
+    return banked_buffer(op, lanes_in, _tile_most(op, tile))
+
+
+def banked_buffer(op: ConvOp, lanes_in: int, most: int) -> tuple[tuple[int, int], int, int]:
+    """`tile_buffer` of a tile spanning `most` input pixels (`_tile_most`: the same for every lanes)."""
     kre, kce = _span(op)
-    most = _tile_most(op, tile)
     options = {banks: _buffer_cost(op, lanes_in, most, banks)
                for banks in ((kre, kce), (-(-kre // 2), kce), (kre, -(-kce // 2)))}
     banks = min(options, key=options.get)
@@ -608,40 +624,60 @@ class Conv(NodeKind):
 
         v_fx, u_fx, m_fx = winograd_types(op) if factors[-1] == "winograd" else (None,) * 3
 
-        # per (input lanes, tile): the tile buffer's cost and the input pixels read when the first tile's MACs start
-        buffers: dict[tuple[int, int], tuple[tuple[int, int], int]] = {}
+        # explore costs many tiles of each folding: what depends on the folding's lanes and tile alone, and what
+        # conv_mac's stage took at that folding pixel-outer, worked out once each
         held_h, held_w, *_ = held_image(op)
+        tile_spans: dict[int, tuple[int, int]] = {}
+        tile_parts: dict[tuple[int, int], tuple[int, int, int, int]] = {}
+        untiled_parts: dict[Folding, tuple[int, int, int, int, int, int, int]] = {}
+
+        def tile_part(li: int, tile: int) -> tuple[int, int, int, int]:
+            """(BRAM18, LUT) of the tile buffer and of the FIFO holding a tile's share of the input, and the input
+            beats read when the first tile's MACs start."""
+            if (li, tile) not in tile_parts:
+                if tile not in tile_spans:  # the pixels a tile's buffer spans and the input read: the same for all lanes
+                    held = int(tile_pixels_read(op, tile)[0])  # the input read by then: through the last pixel held
+                    tile_spans[tile] = _tile_most(op, tile), int(held_input_beats(op, c)[held - 1]) + 1 if held else 0
+                most, read = tile_spans[tile]
+                # Zhang et al. (FPGA'15): the tile's input held once (Tn x (S*Tr+K-S) x (S*Tc+K-S) words), here whole
+                # rows in banks of CI words by row and column mod KRB x KCB (array partition, UG1399; tile_buffer)
+                _, buffer_bram, buffer_lut = banked_buffer(op, li, most)
+                # the FIFO holding a tile's share of the input (a FIFO's memory: BRAM, SRL or LUTRAM, UG573/UG574)
+                held_bram = bram18(li * d_bits, held_beats(op, li, tile), fifo=True)
+                held_lut = 0 if held_bram else lutram_luts(li * d_bits, held_beats(op, li, tile))
+                tile_parts[li, tile] = buffer_bram + held_bram, buffer_lut + held_lut, read, conv_weight_sweeps(ho * wo, tile)
+            return tile_parts[li, tile]
+
+        def untiled_part(folding: Folding) -> tuple[int, int, int, int, int, int, int]:
+            """(input lanes, output lanes, CI-word beats a pixel, output beats a pixel, kernel steps, BRAM18 and LUT
+            of what conv_mac's stage takes that conv_tiled's does not) at a folding pixel-outer."""
+            if folding not in untiled_parts:
+                li, lo = self.stream_lanes(op, dict(zip(factors, folding)))
+                pixel_acc_lut = lutram_luts(a_bits * lo, f // lo)  # what conv_mac's accumulators took
+                window = generator(folding[0], 1, 1)  # what conv_mac's window generator and its stream took
+                window_lut = window.lut + stream.fifo_luts(folding, stream.depth(folding))
+                untiled_parts[folding] = (li, lo, c // li, f // lo, -(-(kr * kc) // folding[3]), window.bram18,
+                                          window_lut + pixel_acc_lut)
+            return untiled_parts[folding]
 
         def tiled(cost: NodeCost, folding: Folding, tile: int) -> NodeCost:
             """conv.h conv_tiled: `cost` (the same folding, pixel-outer) with a buffer of the tile's input rows
             instead of the window generator, a filter step's accumulators and every output for each pixel of
             the tile, each weight word swept once per tile, and its load-compute-store cycles."""
-            li, lo = self.stream_lanes(op, dict(zip(factors, folding)))
-            cb, nf, kf, tiles = c // li, f // lo, -(-(kr * kc) // folding[3]), conv_weight_sweeps(ho * wo, tile)
+            li, lo, cb, nf, kf, untiled_bram, untiled_lut = untiled_part(folding[:5] + (1,) + folding[6:])
+            held_bram, held_lut, read, tiles = tile_part(li, tile)
             # the copy task reads every input beat, the MACs those it holds (`held_image`)
             # the last tile's pixels past the image (a tile not dividing them) take their MAC and output cycles
             cycles = max(h * w * cb, tiled_conv_cycles(held_h * held_w * cb, tiles * tile, cb, nf * kf, nf))
-            # Zhang et al. (FPGA'15): the tile's input held once (Tn x (S*Tr+K-S) x (S*Tc+K-S) words), here whole
-            # rows in banks of CI words by row and column mod KRB x KCB (array partition, UG1399; tile_buffer)
-            if (li, tile) not in buffers:  # explore costs many foldings of each (lanes, tile)
-                held = int(tile_pixels_read(op, tile)[0])  # the input read by then: through the last pixel held
-                buffers[li, tile] = tile_buffer(op, li, tile)[1:], int(held_input_beats(op, c)[held - 1]) + 1 if held else 0
-            (buffer_bram, buffer_lut), read = buffers[li, tile]
             # a filter step's accumulators for each pixel of the tile (tile deep) and the tile's outputs once each
             # step is done (NF*tile deep), one memory per filter lane (partitioned: all CO each cycle)
             acc_bram, acc_lut = (lo * n for n in array_cost(a_bits, tile))
             out_bram, out_lut = (lo * n for n in array_cost(stream_bits(op.output), nf * tile))
-            # the FIFO holding a tile's share of the input (a FIFO's memory: BRAM, SRL or LUTRAM, UG573/UG574)
-            held_bram = bram18(li * d_bits, held_beats(op, li, tile), fifo=True)
-            held_lut = 0 if held_bram else lutram_luts(li * d_bits, held_beats(op, li, tile))
-            pixel_acc_lut = lutram_luts(a_bits * lo, nf)  # what conv_mac's accumulators took
-            window = generator(folding[0], 1, 1)  # what conv_mac's window generator and its stream took
-            window_lut = window.lut + stream.fifo_luts(folding, stream.depth(folding))
             first_load, compute = read * cb, tile * cb * nf * kf
             return replace(
                 cost, cycles=cycles, depth=first_load + compute + STAGE_PIPELINE_CYCLES, fill=read / (h * w),
-                bram18=cost.bram18 - window.bram18 + buffer_bram + acc_bram + out_bram + held_bram,
-                lut=cost.lut - window_lut + buffer_lut + acc_lut + out_lut + held_lut - pixel_acc_lut,
+                bram18=cost.bram18 - untiled_bram + held_bram + acc_bram + out_bram,
+                lut=cost.lut - untiled_lut + held_lut + acc_lut + out_lut,
                 weight_sweeps=tiles,
                 # the last tile's MACs follow its last input rows; the first output is followed by the other tiles
                 lag=compute, drain=max(0, cycles - first_load - compute), pixel_work=0, burst=0, lead=0,
@@ -649,7 +685,8 @@ class Conv(NodeKind):
 
         def evaluate(folding: Folding, product: str | None = None) -> NodeCost:
             if len(folding) > 5 and folding[5] > 1:  # weight-stationary tiles (a zero-skipping conv has none)
-                return tiled(evaluate(folding[:5] + (1,) + folding[6:], product), folding, folding[5])
+                # the same folding pixel-outer, costed once for all its tiles (the model's cache)
+                return tiled(model.evaluated(folding[:5] + (1,) + folding[6:], product), folding, folding[5])
             ffip = pairs_products(op, dict(zip(factors, folding)), product)
             ci, co, cg, fine = folding[:4]
             px = folding[4] if len(folding) > 4 else 1  # a zero-skipping conv has no spatial parallelism
@@ -716,12 +753,13 @@ class Conv(NodeKind):
                                                   + per_pixel + STAGE_PIPELINE_CYCLES),
             )
 
-        return NodeModel(
+        model = NodeModel(
             op, node_label(op), op.name, *folding_of(op), evaluate,
             macs=ho * wo * f * (c // groups) * kr * kc, macs_per_dsp=macs_per_dsp(d_bits, w_bits), lut_per_mac=lut_multiplier(d_bits, w_bits),
             adder_lut_per_mac=mac_logic(1, d_bits, w_bits, a_bits).lut, has_weights=True,
             buildable=self.buildable(op, factors), sift=self.sift(op, factors),
         )
+        return model
 
     @staticmethod
     def buildable(op: ConvOp, factors: tuple[str, ...]) -> Callable[[Folding], bool] | None:
@@ -732,12 +770,12 @@ class Conv(NodeKind):
         if "pixels" not in factors:
             return None  # a zero-skipping conv: one pixel per beat, any channel folding
         at, tile, tiles = factors.index("pixels"), factors.index("tile"), explored_tiles(op)
-        wino, fine = factors.index("winograd"), factors.index("fine")
+        wino, fine, problem = factors.index("winograd"), factors.index("fine"), folding_problems(op)
 
         def buildable(folding: Folding) -> bool:
             if folding[at] == 1 and folding[tile] == 1:
                 return folding[wino] == 1 or folding[fine] % 3 == 0
-            return folding[tile] in tiles and folding_problem(op, dict(zip(factors, folding))) is None
+            return folding[tile] in tiles and problem(dict(zip(factors, folding))) is None
 
         return buildable
 

@@ -61,6 +61,7 @@ from dfcc import kinds
 from dfcc.dialects.resources import elements_array, make_resource
 from dfcc.errors import DfccError, remark
 from dfcc.kinds.accumulators import product_sum_format, sum_format
+from dfcc.kinds.cost import SQNR_ATTR
 from dfcc.passes.calibration import calibration_inputs
 
 MIN_BITS, MAX_BITS = 2, 24  # <= 24: float32 holds every value exactly (weights blobs, sink outputs)
@@ -483,7 +484,7 @@ class Quantize(ModulePass):
             entries = {"output": sqnr_db(signal, noise), "format": sqnr_db(signal, format_noise)}
             if node in weights_sqnr:
                 entries["weights"] = weights_sqnr[node]
-            o.attributes["sqnr"] = DictionaryAttr({k: FloatAttr(v, f64) for k, v in entries.items()})
+            o.attributes[SQNR_ATTR] = DictionaryAttr({k: FloatAttr(v, f64) for k, v in entries.items()})
             if node not in cancelled and (worst is None or entries["output"] < worst[1]):
                 worst = (node, entries["output"])
         if worst is not None:
