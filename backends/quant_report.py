@@ -19,6 +19,7 @@ from dfcc.dialects import dataflow as df
 from dfcc import kinds
 from dfcc.backends.output import write_atomic
 from dfcc.errors import DfccError
+from dfcc.kinds.cost import SQNR_ATTR
 
 
 def _format(attr) -> str | None:
@@ -41,7 +42,7 @@ def report_rows(module: ModuleOp) -> list[dict]:
         if not isinstance(out, df.StreamType) or not isinstance(out.element_type, df.FixedType):
             continue
         weights = getattr(op, "weights", None)
-        sqnr = op.attributes.get("sqnr")
+        sqnr = op.attributes.get(SQNR_ATTR)
         values = {k: v.value.data for k, v in sqnr.data.items()} if sqnr is not None else {}
         rows.append({
             "node": op.node_name.data,
