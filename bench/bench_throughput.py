@@ -70,8 +70,8 @@ from dfcc.passes.explore import SPATIAL_FACTOR, explore_module, foldings
 MODELS = ("unet", "yolo_tiny", "densenet_small", "densenet121", "mobilenet_v3_small", "mobilenet_v3_large", "mobilenet_v2",
           "resnet18", "resnet50")
 BOARDS = ("zcu102", "u250")
-# the memory bound's share of a BRAM18's bits that hold data (issue 14's assumption: aspect ratios and partly filled
-# blocks waste the rest)
+# the memory bound's share of a BRAM18's bits that hold data (an assumption, not measured: aspect ratios and partly
+# filled blocks waste the rest)
 BRAM_PACKING = 0.7
 
 

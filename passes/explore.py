@@ -326,6 +326,10 @@ class _Search:
         """Off-chip bits per inference a design at `ii` may move: utilisation x the board's bandwidth x `ii`."""
         return min(max(self.utilisation * self.platform.bandwidth_bits_per_cycle * ii, 1e-9), 1e30)
 
+    def traffic_ii(self, bits: float) -> int:
+        """The least II whose traffic budget (`traffic_limit`) carries `bits` per inference."""
+        return math.ceil(bits / max(self.utilisation * self.platform.bandwidth_bits_per_cycle, 1e-9))
+
     def floor(self) -> int:
         """No folding makes the pipeline faster than its slowest node at that node's fastest."""
         return int(max(s.cycles.min() for s in self.spaces))
@@ -669,7 +673,7 @@ def _paced(search: _Search, target: float, picks: list[Choice], totals: Totals,
     allocated again; while that design's traffic needs a slower II still, paced is that II and the next point is
     tried, PACE_TRIES in all. The design is DRAM-bound either way; paced, its stages' II is one its traffic fits, so
     explore's report and the estimate's are that II."""
-    network, bits_per_cycle = search.network, search.utilisation * search.platform.bandwidth_bits_per_cycle
+    network = search.network
     if np.any(search.over(totals)[:-1] > 1.0 + 1e-12):
         return None
     unit = np.ones(len(search.limit_vec))
@@ -686,7 +690,7 @@ def _paced(search: _Search, target: float, picks: list[Choice], totals: Totals,
             if score[r] < now and (key not in slowed or score[r] - now < slowed[key][1]):
                 slowed[key] = (search.all_cycles[r], score[r] - now, n, r)
     ladder = sorted(slowed.values())
-    paced = math.ceil(totals.offchip_bits / max(bits_per_cycle, 1e-9))
+    paced = search.traffic_ii(totals.offchip_bits)
     for _ in range(PACE_TRIES):
         point = next((p for p in ladder if p[0] >= paced), None)
         if point is None:
@@ -700,7 +704,7 @@ def _paced(search: _Search, target: float, picks: list[Choice], totals: Totals,
             continue
         if allocated[1].ii <= target and np.all(search.over(allocated[1]) <= 1.0 + 1e-12):
             return allocated
-        paced = max(paced, math.ceil(allocated[1].offchip_bits / max(bits_per_cycle, 1e-9)))
+        paced = max(paced, search.traffic_ii(allocated[1].offchip_bits))
     return None
 
 
