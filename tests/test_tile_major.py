@@ -11,7 +11,6 @@ from dfcc.analyses.network import Network
 from dfcc.analyses.simulation import simulate
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context, parse_module
-from dfcc.hardware.memory import lutram_luts
 from dfcc.kinds import ConvOp
 from dfcc.kinds.cost import node_cost
 from dfcc.passes.quantize import Quantize
@@ -131,16 +130,22 @@ def test_per_channel_map_and_mixed_join_rejected():
 @pytest.mark.parametrize("tile", [4, 5], ids=["tiles-dividing", "last-tile-partial"])
 @pytest.mark.parametrize("bounded", [False, True], ids=["csim", "bounded-fifos"])
 def test_tile_major_block_csim_bit_exact(tile, bounded):
-    """The block's three kernels (tiles of 4 pixels: 9 tiles; of 5: 8, the last one a pixel): C simulation equals the
-    CPU reference, also with every FIFO at the depth the simulation of their schedules sizes (the skip FIFO holds
-    what the fork writes while `reduce` takes a tile)."""
+    """The block's three kernels (tiles of 4 pixels: 9 tiles; of 5: 8, the last one a pixel), `expand`'s weights all
+    streamed from DRAM once a tile, `reduce`'s half (in conv_mac's order, a block's words of every filter step
+    in turn): C simulation equals the CPU reference, also with every FIFO at the depth the simulation of their
+    schedules sizes (the skip FIFO holds what the fork writes while `reduce` takes a tile)."""
     from dfcc.backends.hls.emit import emit_design
 
-    module = _quantized(tile)
+    module = parse_module(_block(tile).replace('{name = "expand"', '{dataflow.weights_memory = "off_chip", name = "expand"')
+                          .replace('{name = "reduce"', '{dataflow.weights_on_chip = 50 : i64, name = "reduce"'))
+    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
     write_depths(size_fifos(module).depths)
     top = emit_design(module).files["top.cpp"]
     assert top.count("dfcc::conv_tiled_tm_out<") == 1
     assert top.count("dfcc::conv_point_tm_in<true, ") == 1 and top.count("dfcc::conv_point_tm_in<false, ") == 1
+    sweeps = -(-36 // tile)
+    assert f"dfcc::weight_reader_beats<{sweeps}, 12, " in top  # expand: 2 filter steps x 2 beats x 3 kernel steps
+    assert f"dfcc::weight_merge<{sweeps}, 2, 2>" in top  # reduce: half of its 2 blocks x 2 filter steps
     x = np.random.default_rng(7).standard_normal((1, 4, 6, 6)).astype(np.float32)
     assert np.abs(csim_equals_reference(module, [x], bounded)).max() > 0
 
@@ -184,16 +189,37 @@ def test_tile_major_costs_by_hand():
     assert before.weight_sweeps == after.weight_sweeps == 4
 
 
-def test_simulation_agrees_with_the_estimate():
+@pytest.mark.parametrize("tile, cycles", [(4, [504, 144, 216]), (5, [552, 160, 240])])
+def test_simulation_agrees_with_the_estimate(tile, cycles):
     """The schedules of conv_tiled_tm_out and conv_point_tm_in (analyses/schedules.py) against the estimate: the
-    block's II is `expand`'s, 72 input beats + 36 pixels x 2 beats x 2 filter steps x 3 kernel steps = 504 (no
-    store); `reduce` takes 9 tiles x 2 blocks x 2 filter steps x 4 pixels = 144, `head` 144 + 9 x 4 x 2 = 216."""
-    module = _quantized()
+    block's II is `expand`'s, in tiles of 4: 72 input beats + 36 pixels x 2 beats x 2 filter steps x 3 kernel
+    steps = 504 (no store); `reduce` takes 9 tiles x 2 blocks x 2 filter steps x 4 pixels = 144, `head` 144 + 9 x
+    4 x 2 = 216. In tiles of 5 (8, the last one's 4 pixels past the image idle): 72 + 40 x 12 = 552, 8 x 20 = 160,
+    160 + 8 x 10 = 240."""
+    module = _quantized(tile)
     write_depths(size_fifos(module).depths)
     convs = _convs(module)
-    assert [node_cost(convs[n]).cycles for n in ("expand", "reduce", "head")] == [504, 144, 216]
+    assert [node_cost(convs[n]).cycles for n in ("expand", "reduce", "head")] == cycles
     network = Network.from_module(module)
     estimate = network.evaluate(network.ir_choices(), respect_ir_depths=True)
     simulated = simulate(module)
-    assert not simulated.deadlock and estimate.ii == 504
+    assert not simulated.deadlock and estimate.ii == cycles[0]
     assert abs(simulated.ii - estimate.ii) <= 0.05 * estimate.ii
+
+
+def test_tile_major_ffip_csim_bit_exact():
+    """16-bit data and weights, every conv's products paired by FFIP (inner_product.h: the x-only terms of a step
+    shared by its filter lanes): conv_tiled_tm_out and conv_point_tm_in take FFIP's steps as conv_mac_tiled does, and
+    C simulation equals the CPU reference."""
+    from dfcc.backends.hls.emit import emit_design
+
+    text = _block()
+    for name in ("expand", "reduce", "head"):
+        text = text.replace(f'{{name = "{name}"', f'{{dataflow.inner_product = "ffip", name = "{name}"')
+    module = parse_module(text)
+    Quantize(weight_bits=16, act_bits=16).apply(make_context(), module)
+    write_depths(size_fifos(module).depths)
+    top = emit_design(module).files["top.cpp"]
+    assert top.count("dfcc::ffip_product>") == 3 and "dfcc::conv_point_tm_in<true, " in top
+    x = np.random.default_rng(8).standard_normal((1, 4, 6, 6)).astype(np.float32)
+    assert np.abs(csim_equals_reference(module, [x], False)).max() > 0
