@@ -18,6 +18,7 @@ from dfcc.dialects.fixed_point import cast, fixed_of
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context, parse_module
 from xdsl.dialects.builtin import IntegerAttr, IntegerType, i64
+from xdsl.rewriter import Rewriter
 
 from dfcc.analyses.schedules import Pipeline
 from dfcc.backends.hls.emit import Emitter
@@ -178,7 +179,10 @@ def _fold(module, choose, spatial: bool = True) -> None:
     conv's `tile` to 1 when `spatial`, grouped or splitting its multipliers (weight-stationary tiles:
     ungrouped, one pixel per beat, all multipliers of one kind); both to 1 when the node's line buffer
     lives in DRAM (ddr_rows.h reads one pixel per beat); `winograd` to 1 beside either or a `fine` not a whole
-    number of kernel rows (conv_mac_wino's products)."""
+    number of kernel rows (conv_mac_wino's products). Every stream pixel-major: a tile-major one needs the tiles and
+    lanes it was written for."""
+    for value in [r for op in module.walk() for r in op.results if isinstance(r.type, StreamType) and r.type.order]:
+        Rewriter.replace_value_with_new_type(value, value.type.with_order(None))
     for op in module.walk():
         if isinstance(op, NodeOp):
             dram_rows = isinstance(op, WindowOp) and op.line_buffer_off_chip()
