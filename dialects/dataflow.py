@@ -18,10 +18,11 @@ from xdsl.dialects.builtin import (
     ArrayAttr, DenseArrayBase, Float32Type, Float64Type, IntAttr, IntegerAttr, IntegerType, StringAttr, TensorType,
     i64,
 )
-from xdsl.ir import Attribute, ParametrizedAttribute, TypeAttribute, SSAValue
+from xdsl.ir import Attribute, Operation, ParametrizedAttribute, TypeAttribute, SSAValue
 from xdsl.irdl import IRDLOperation, ParsePropInAttrDict, irdl_attr_definition, prop_def
 from xdsl.parser import AttrParser
 from xdsl.printer import Printer
+from xdsl.rewriter import Rewriter
 from xdsl.utils.exceptions import VerifyException
 
 # Hardware decisions explore records as discardable attributes (read by estimate and HLS alike).
@@ -391,6 +392,13 @@ class NodeOp(IRDLOperation):
             return 0
         attr = self.attributes.get(WEIGHTS_ON_CHIP_ATTR)
         return attr.value.data if isinstance(attr, IntegerAttr) else 100
+
+
+def drop_stream_orders(module: Operation) -> None:
+    """Every stream in `module` pixel-major: a tile-major order holds for the tiles and lanes it was written for, so a
+    pass choosing them anew starts from none."""
+    for value in [r for op in module.walk() for r in op.results if isinstance(r.type, StreamType) and r.type.order]:
+        Rewriter.replace_value_with_new_type(value, value.type.with_order(None))
 
 
 def stream_type_of(value: SSAValue, what: str) -> StreamType:

@@ -13,12 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from dfcc.dialects.dataflow import NodeOp, StreamType
+from dfcc.dialects.dataflow import NodeOp, StreamType, drop_stream_orders
 from dfcc.dialects.fixed_point import cast, fixed_of
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context, parse_module
 from xdsl.dialects.builtin import IntegerAttr, IntegerType, i64
-from xdsl.rewriter import Rewriter
 
 from dfcc.analyses.schedules import Pipeline
 from dfcc.backends.hls.emit import Emitter
@@ -181,8 +180,7 @@ def _fold(module, choose, spatial: bool = True) -> None:
     lives in DRAM (ddr_rows.h reads one pixel per beat); `winograd` to 1 beside either or a `fine` not a whole
     number of kernel rows (conv_mac_wino's products). Every stream pixel-major: a tile-major one needs the tiles and
     lanes it was written for."""
-    for value in [r for op in module.walk() for r in op.results if isinstance(r.type, StreamType) and r.type.order]:
-        Rewriter.replace_value_with_new_type(value, value.type.with_order(None))
+    drop_stream_orders(module)
     for op in module.walk():
         if isinstance(op, NodeOp):
             dram_rows = isinstance(op, WindowOp) and op.line_buffer_off_chip()

@@ -9,10 +9,13 @@ import pytest
 from dfcc.analyses.fifo_sizing import size_fifos, write_depths
 from dfcc.analyses.network import Network
 from dfcc.analyses.simulation import simulate
+from dfcc.dialects.dataflow import StreamType
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context, parse_module
+from dfcc.hardware.platforms import load_platform
 from dfcc.kinds import ConvOp
 from dfcc.kinds.cost import node_cost
+from dfcc.passes.explore import apply_design, explore_module
 from dfcc.passes.quantize import Quantize
 from tests.csim_check import csim_equals_reference
 
@@ -223,3 +226,13 @@ def test_tile_major_ffip_csim_bit_exact():
     assert top.count("dfcc::ffip_product>") == 3 and "dfcc::conv_point_tm_in<true, " in top
     x = np.random.default_rng(8).standard_normal((1, 4, 6, 6)).astype(np.float32)
     assert np.abs(csim_equals_reference(module, [x], False)).max() > 0
+
+
+def test_explore_writes_pixel_major_streams():
+    """A tile-major order holds for the tiles and lanes it was written for; explore chooses them anew (and writes no
+    order yet), so it starts from pixel-major streams and writes a valid design."""
+    module = _quantized()
+    network, choices, totals = explore_module(module, load_platform("zcu102"), progress=False)
+    apply_design(module, network, choices, totals, "zcu102")
+    module.verify()
+    assert all(v.type.order is None for op in module.walk() for v in op.results if isinstance(v.type, StreamType))
