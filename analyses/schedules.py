@@ -387,7 +387,11 @@ def _conv_tiled(p: Pipeline, op: df.ConvOp) -> None:
     """conv.h conv_tiled: a copy into the FIFO holding a tile's share of the input (of the pixels its windows read,
     `held_input_beats`), then per tile of R output pixels an iteration for each held beat it adds to its buffer,
     C/CI*F/CO*ceil(K/FINE)*R MAC iterations, and R*F/CO iterations writing its pixels; then the held beats no
-    window reads, dropped."""
+    window reads, dropped. Writing a tile-major stream (conv_tiled_tm_out): no store, each filter step's beats of
+    the tile written at its last input beat's last position step, one a pixel."""
+    if op.input.type.order is not None:
+        _conv_point_tm_in(p, op)
+        return
     name = op.node_name.data
     (*_, c), (_, ho, wo, f) = op.input.type.get_shape(), op.output.type.get_shape()
     h, w, *_ = held_image(op)
@@ -401,7 +405,8 @@ def _conv_tiled(p: Pipeline, op: df.ConvOp) -> None:
     p.read_at(copy, x, _every(x.beats))
     p.write(copy, held, kept)
     cb, nf, kf = c // li, f // lo, -(-(kr * kc) // op.int_prop("fine"))
-    mac, store = r * cb * nf * kf, r * nf
+    tile_major = op.output.type.order is not None
+    mac, store = r * cb * nf * kf, 0 if tile_major else r * nf
     through = tile_pixels_read(op, r) * cb  # input beats read once each tile's are in
     loads = np.diff(through, prepend=0)
     starts = np.cumsum(np.concatenate([[0], (loads + mac + store)[:-1]]))  # each tile's first iteration
@@ -411,9 +416,41 @@ def _conv_tiled(p: Pipeline, op: df.ConvOp) -> None:
                            [process.iterations - tail + np.arange(tail)]).astype(np.int64)
     p.read_at(process, held, reads)
     # the last tile's pixels past the image (a tile not dividing them) write nothing
-    written = np.minimum(r, ho * wo - r * np.arange(len(starts))) * nf
+    pixels = np.minimum(r, ho * wo - r * np.arange(len(starts)))
+    if tile_major:  # filter step fo's beat of pixel q at (fo, bt = CB-1, t = KF-1, q) of the tile's MAC loop
+        fo, q = np.divmod(_every(nf * r), r)
+        p.write(process, p.output(op.output, lo), ((starts + loads)[:, None] + (
+            ((fo * cb + cb - 1) * kf + kf - 1) * r + q)[None, :])[q[None, :] < pixels[:, None]])
+        return
     p.write(process, p.output(op.output, lo), ((starts + loads + mac)[:, None] + _every(store)[None, :])[
-        np.arange(store)[None, :] < written[:, None]])
+        np.arange(store)[None, :] < (pixels * nf)[:, None]])
+
+
+def _conv_point_tm_in(p: Pipeline, op: df.ConvOp) -> None:
+    """conv.h conv_point_tm_in: per tile of R pixels, C/CI blocks x F/CO filter steps x R iterations, a block's beat
+    of each pixel read in its first filter step; then, pixel-major, R*F/CO iterations writing the tile's pixels,
+    or, tile-major, each filter step's beats of the tile written in the last block's (one a pixel). The last
+    tile's pixels past the image read and write nothing."""
+    name = op.node_name.data
+    (*_, c), (_, ho, wo, f) = op.input.type.get_shape(), op.output.type.get_shape()
+    li, lo = df.kind_of(op).stream_lanes(op)
+    x = p.read(op.input, li, name)
+    r, cb, nf, pix = op.int_prop("tile"), c // li, f // lo, ho * wo
+    tiles = -(-pix // r)
+    tile_major = op.output.type.order is not None
+    per_tile = cb * nf * r + (0 if tile_major else r * nf)
+    process = p.process(f"{name}.mac", name, tiles * per_tile)
+    starts = _every(tiles) * per_tile
+    pixels = np.minimum(r, pix - r * _every(tiles))
+    bt, q = np.divmod(_every(cb * r), r)
+    p.read_at(process, x, (starts[:, None] + (bt * nf * r + q)[None, :])[q[None, :] < pixels[:, None]])
+    if tile_major:
+        fo, q = np.divmod(_every(nf * r), r)
+        writes = (starts[:, None] + (((cb - 1) * nf + fo) * r + q)[None, :])[q[None, :] < pixels[:, None]]
+    else:
+        i = _every(r * nf)
+        writes = (starts[:, None] + cb * nf * r + i[None, :])[(i // nf)[None, :] < pixels[:, None]]
+    p.write(process, p.output(op.output, lo), writes)
 
 
 def _pe_timeline(steps: np.ndarray, pixels: int, beats_per_group: int) -> tuple[np.ndarray, np.ndarray, int]:

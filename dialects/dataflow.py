@@ -18,10 +18,11 @@ from xdsl.dialects.builtin import (
     ArrayAttr, DenseArrayBase, Float32Type, Float64Type, IntAttr, IntegerAttr, IntegerType, StringAttr, TensorType,
     i64,
 )
-from xdsl.ir import Attribute, ParametrizedAttribute, TypeAttribute, SSAValue
+from xdsl.ir import Attribute, Operation, ParametrizedAttribute, TypeAttribute, SSAValue
 from xdsl.irdl import IRDLOperation, ParsePropInAttrDict, irdl_attr_definition, prop_def
 from xdsl.parser import AttrParser
 from xdsl.printer import Printer
+from xdsl.rewriter import Rewriter
 from xdsl.utils.exceptions import VerifyException
 
 # Hardware decisions explore records as discardable attributes (read by estimate and HLS alike).
@@ -133,6 +134,12 @@ class StreamType(ParametrizedAttribute, TypeAttribute):
     hls::stream element, so the HLS STREAM pragma's depth). The estimate's FIFO memory, the
     simulation and FIFO sizing all count in beats. `memory` is where the FIFO lives, which the estimate
     costs (hardware/memory.py `fifo_blocks`) and the HLS design binds.
+
+    `tile` and `block` are its order: pixel-major (tile 1, the default) or, between weight-stationary convs,
+    tile-major: `!dataflow.stream<1x8x8x16xf32, tile 4 block 8>` moves, for each tile of 4 consecutive pixels,
+    channels 0..7 of its pixels one after the other, then channels 8..15, ... (the last tile the pixels left).
+    The element sequence is the order's whatever the beats' lanes; which nodes read or write such a stream is
+    each node's rule (`NodeOp.order_problem`).
     """
 
     name = "dataflow.stream"
@@ -141,9 +148,13 @@ class StreamType(ParametrizedAttribute, TypeAttribute):
     element_type: Attribute
     depth: IntAttr
     memory: StringAttr
+    tile: IntAttr
+    block: IntAttr
 
-    def __init__(self, shape: Sequence[int], element_type: Attribute, depth: int = 2, memory: str = "auto"):
-        super().__init__(ArrayAttr([IntAttr(d) for d in shape]), element_type, IntAttr(depth), StringAttr(memory))
+    def __init__(self, shape: Sequence[int], element_type: Attribute, depth: int = 2, memory: str = "auto",
+                 tile: int = 1, block: int = 0):
+        super().__init__(ArrayAttr([IntAttr(d) for d in shape]), element_type, IntAttr(depth), StringAttr(memory),
+                         IntAttr(tile), IntAttr(block))
 
     def get_shape(self) -> tuple[int, ...]:
         return tuple(d.data for d in self.shape.data)
@@ -155,14 +166,26 @@ class StreamType(ParametrizedAttribute, TypeAttribute):
             count *= d
         return count
 
+    @property
+    def order(self) -> tuple[int, int] | None:
+        """(pixels a tile, channels a block) of a tile-major stream; None for pixel-major."""
+        return (self.tile.data, self.block.data) if self.tile.data > 1 else None
+
     def with_element_type(self, element_type: Attribute) -> StreamType:
-        return StreamType(self.get_shape(), element_type, self.depth.data, self.memory.data)
+        return StreamType(self.get_shape(), element_type, self.depth.data, self.memory.data, *self._order_params())
 
     def with_depth(self, depth: int) -> StreamType:
-        return StreamType(self.get_shape(), self.element_type, depth, self.memory.data)
+        return StreamType(self.get_shape(), self.element_type, depth, self.memory.data, *self._order_params())
 
     def with_memory(self, memory: str) -> StreamType:
-        return StreamType(self.get_shape(), self.element_type, self.depth.data, memory)
+        return StreamType(self.get_shape(), self.element_type, self.depth.data, memory, *self._order_params())
+
+    def with_order(self, order: tuple[int, int] | None) -> StreamType:
+        """The same FIFO in tile-major `order` (tile, block), or pixel-major (None)."""
+        return StreamType(self.get_shape(), self.element_type, self.depth.data, self.memory.data, *(order or (1, 0)))
+
+    def _order_params(self) -> tuple[int, int]:
+        return self.tile.data, self.block.data
 
     def verify(self) -> None:
         if any(d.data <= 0 for d in self.shape.data):
@@ -173,18 +196,32 @@ class StreamType(ParametrizedAttribute, TypeAttribute):
             raise VerifyException(f"stream memory must be one of {', '.join(FIFO_MEMORIES)}, got '{self.memory.data}'")
         if not isinstance(self.element_type, Float32Type | Float64Type | IntegerType | FixedType):
             raise VerifyException(f"stream elements must be f32, f64, an integer or !dataflow.fixed, got {self.element_type}")
+        tile, block, shape = self.tile.data, self.block.data, self.get_shape()
+        if tile == 1 and block == 0:
+            return
+        if tile < 2 or len(shape) != 4 or not 1 <= block <= shape[3] or shape[3] % block:
+            raise VerifyException(f"a tile-major stream needs tile >= 2 pixels and a block dividing the channels of "
+                                  f"an N x H x W x C stream, got tile {tile} block {block} on {shape}")
+        if tile > shape[0] * shape[1] * shape[2]:
+            raise VerifyException(f"stream tile {tile} exceeds its {shape[0] * shape[1] * shape[2]} pixels")
 
     @classmethod
     def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
         with parser.in_angle_brackets():
             shape, element_type = parser.parse_ranked_shape()
-            depth, memory = 2, "auto"
+            depth, memory, tile, block = 2, "auto", 1, 0
             while parser.parse_optional_punctuation(",") is not None:
                 if parser.parse_optional_keyword("depth") is not None:
                     depth = parser.parse_integer(allow_boolean=False, allow_negative=False)
+                elif parser.parse_optional_keyword("tile") is not None:
+                    tile = parser.parse_integer(allow_boolean=False, allow_negative=False)
+                    parser.parse_keyword("block")
+                    block = parser.parse_integer(allow_boolean=False, allow_negative=False)
                 else:
-                    memory = parser.parse_identifier(f" (a stream's depth N or memory: {', '.join(FIFO_MEMORIES)})")
-        return (ArrayAttr([IntAttr(d) for d in shape]), element_type, IntAttr(depth), StringAttr(memory))
+                    memory = parser.parse_identifier(f" (a stream's depth N, tile R block B, or memory: "
+                                                     f"{', '.join(FIFO_MEMORIES)})")
+        return (ArrayAttr([IntAttr(d) for d in shape]), element_type, IntAttr(depth), StringAttr(memory),
+                IntAttr(tile), IntAttr(block))
 
     def print_parameters(self, printer: Printer) -> None:
         printer.print_string("<" + "".join(f"{d}x" for d in self.get_shape()))
@@ -193,6 +230,8 @@ class StreamType(ParametrizedAttribute, TypeAttribute):
             printer.print_string(f", depth {self.depth.data}")
         if self.memory.data != "auto":
             printer.print_string(f", {self.memory.data}")
+        if self.order is not None:
+            printer.print_string(f", tile {self.tile.data} block {self.block.data}")
         printer.print_string(">")
 
 
@@ -254,8 +293,35 @@ class NodeOp(IRDLOperation):
     def verify_node(self) -> None:
         """The kind's own structural checks (shapes, modes); folding is checked after them."""
 
+    def order_problem(self) -> str | None:
+        """Why this node cannot take its streams in their orders (StreamType `order`; None: it can). By default
+        every stream pixel-major; kinds that read a tile-major stream say so (`same_order_problem` for those the
+        order is indifferent to, the tiled convs their own rule)."""
+        for what, value in self._streams():
+            if value.type.order is not None:
+                return (f"{what} a tile-major stream (tile {value.type.tile.data} block {value.type.block.data}), "
+                        f"which only weight-stationary convs (1x1 ones reading it), element-wise maps without parameters or "
+                        f"broadcasts, forks and DRAM FIFOs take")
+        return None
+
+    def same_order_problem(self) -> str | None:
+        """`order_problem` of a node indifferent to the order (each element in, the same element out): every stream
+        it reads and writes in one order."""
+        orders = {value.type.order for _, value in self._streams()}
+        if len(orders) > 1:
+            names = sorted("pixel-major" if o is None else f"tile {o[0]} block {o[1]}" for o in orders)
+            return f"its streams must share one order, got {', '.join(names)}"
+        return None
+
+    def _streams(self) -> list[tuple[str, SSAValue]]:
+        return [("reads", v) for v in self.stream_operands()] + [
+            ("writes", r) for r in self.results if isinstance(r.type, StreamType)]
+
     def verify_(self) -> None:
         self.verify_node()
+        problem = self.order_problem()
+        if problem is not None:
+            raise VerifyException(f"{self.name} '{self.node_name.data}' {problem}")
         for key, allowed in ((WEIGHTS_MEMORY_ATTR, WEIGHT_MEMORIES), (MULT_IMPL_ATTR, MULT_IMPLS)):
             attr = self.attributes.get(key)
             if attr is not None and not (isinstance(attr, StringAttr) and attr.data in allowed):
@@ -326,6 +392,13 @@ class NodeOp(IRDLOperation):
             return 0
         attr = self.attributes.get(WEIGHTS_ON_CHIP_ATTR)
         return attr.value.data if isinstance(attr, IntegerAttr) else 100
+
+
+def drop_stream_orders(module: Operation) -> None:
+    """Every stream in `module` pixel-major: a tile-major order holds for the tiles and lanes it was written for, so a
+    pass choosing them anew starts from none."""
+    for value in [r for op in module.walk() for r in op.results if isinstance(r.type, StreamType) and r.type.order]:
+        Rewriter.replace_value_with_new_type(value, value.type.with_order(None))
 
 
 def stream_type_of(value: SSAValue, what: str) -> StreamType:

@@ -310,6 +310,35 @@ class ConvOp(ConvFields):
         if problem is not None:
             raise VerifyException(f"conv '{self.node_name.data}': {problem}")
 
+    def order_problem(self) -> str | None:
+        """Its streams' orders are part of its folding's problems (`tile_order_problem`), checked with them."""
+        return None
+
+
+def point_window(op: ConvOp) -> bool:
+    """A 1x1 window at stride 1 without padding: output pixel p is input pixel p (conv.h conv_point_tm_in)."""
+    (kr, kc), (sr, sc), _, pads = op.window_geometry()
+    return kr == kc == sr == sc == 1 and not any(pads)
+
+
+def tile_order_problem(op: ConvOp, f: Mapping[str, int]) -> str | None:
+    """Why conv.h builds no stage for the orders of the op's streams at the folding `f` (None: it does). A
+    tile-major output (tile R block B) is written by conv_tiled_tm_out, tile = R and coarse_out = B: each filter
+    step's outputs of the tile as it finishes them; a tile-major input is read by conv_point_tm_in, a 1x1 window at
+    stride 1 without padding, tile = R and coarse_in = B: a block's beats of the tile, then each filter step's
+    words applied to them."""
+    order_in, order_out = op.input.type.order, op.output.type.order
+    if order_out is not None and (f["tile"], f["coarse_out"]) != order_out:
+        return (f"writes a tile-major stream (tile {order_out[0]} block {order_out[1]}), which needs tile="
+                f"{order_out[0]} and coarse_out={order_out[1]}, got tile={f['tile']}, coarse_out={f['coarse_out']}")
+    if order_in is not None and (not point_window(op) or op.line_buffer_off_chip()
+                                 or (f["tile"], f["coarse_in"]) != order_in):
+        return (f"reads a tile-major stream (tile {order_in[0]} block {order_in[1]}), which needs a 1x1 window at "
+                f"stride 1 without padding, its input on chip, tile={order_in[0]} and coarse_in={order_in[1]}, got "
+                f"kernel {op.ints_prop('kernel')}, stride {op.ints_prop('stride')}, pad {op.ints_prop('pad')}, "
+                f"tile={f['tile']}, coarse_in={f['coarse_in']}")
+    return None
+
 
 def winograd_problem(op: ConvOp) -> str | None:
     """Why conv.h conv_wino cannot compute this conv (None: it can): Winograd F(2,3) takes a row of 3 kernel
@@ -358,8 +387,11 @@ def folding_problems(op: ConvOp) -> Callable[[Mapping[str, int]], str | None]:
     """`folding_problem` of `op` as a function of the folding, the op read once (explore asks ~10^5 times)."""
     filters, groups, evicted = op.output.type.get_shape()[-1], op.groups.value.data, op.line_buffer_off_chip()
     winograd: list[str | None] = []  # winograd_problem(op), once asked
+    ordered = op.input.type.order is not None or op.output.type.order is not None
 
     def problem(f: Mapping[str, int]) -> str | None:
+        if ordered and (order := tile_order_problem(op, f)) is not None:
+            return order
         partial = filters % f["coarse_out"] != 0
         if f.get("winograd", 1) > 1:
             if not winograd:
@@ -660,19 +692,26 @@ class Conv(NodeKind):
                                           window_lut + pixel_acc_lut)
             return untiled_parts[folding]
 
+        order_in, order_out = op.input.type.order, op.output.type.order  # tile-major streams (tile_order_problem)
+
         def tiled(cost: NodeCost, folding: Folding, tile: int) -> NodeCost:
             """conv.h conv_tiled: `cost` (the same folding, pixel-outer) with a buffer of the tile's input rows
             instead of the window generator, a filter step's accumulators and every output for each pixel of
-            the tile, each weight word swept once per tile, and its load-compute-store cycles."""
+            the tile, each weight word swept once per tile, and its load-compute-store cycles; writing a
+            tile-major output (conv_tiled_tm_out), no outputs kept and no store; reading a tile-major input
+            (conv_point_tm_in), `point_tiles`."""
             li, lo, cb, nf, kf, untiled_bram, untiled_lut = untiled_part(folding[:5] + (1,) + folding[6:])
+            if order_in is not None:
+                return point_tiles(cost, li, lo, cb, nf, tile, untiled_bram, untiled_lut)
             held_bram, held_lut, read, tiles = tile_part(li, tile)
             # the copy task reads every input beat, the MACs those it holds (`held_image`)
             # the last tile's pixels past the image (a tile not dividing them) take their MAC and output cycles
-            cycles = max(h * w * cb, tiled_conv_cycles(held_h * held_w * cb, tiles * tile, cb, nf * kf, nf))
+            stores = 0 if order_out is not None else nf  # tile-major: each written as its filter step ends
+            cycles = max(h * w * cb, tiled_conv_cycles(held_h * held_w * cb, tiles * tile, cb, nf * kf, stores))
             # a filter step's accumulators for each pixel of the tile (tile deep) and the tile's outputs once each
             # step is done (NF*tile deep), one memory per filter lane (partitioned: all CO each cycle)
             acc_bram, acc_lut = (lo * n for n in array_cost(a_bits, tile))
-            out_bram, out_lut = (lo * n for n in array_cost(stream_bits(op.output), nf * tile))
+            out_bram, out_lut = (lo * n for n in array_cost(stream_bits(op.output), nf * tile)) if stores else (0, 0)
             first_load, compute = read * cb, tile * cb * nf * kf
             return replace(
                 cost, cycles=cycles, depth=first_load + compute + STAGE_PIPELINE_CYCLES, fill=read / (h * w),
@@ -681,6 +720,28 @@ class Conv(NodeKind):
                 weight_sweeps=tiles,
                 # the last tile's MACs follow its last input rows; the first output is followed by the other tiles
                 lag=compute, drain=max(0, cycles - first_load - compute), pixel_work=0, burst=0, lead=0,
+            )
+
+        def point_tiles(cost: NodeCost, li: int, lo: int, cb: int, nf: int, tile: int, untiled_bram: int,
+                        untiled_lut: int) -> NodeCost:
+            """conv.h conv_point_tm_in: `cost` (the same folding, pixel-outer) with, instead of the window generator,
+            a block's beats of the tile (tile deep) and every filter's sums for each pixel of the tile; per tile
+            C/CI x F/CO x tile MAC cycles (each block's beats read in its first filter step), then, writing
+            pixel-major, tile x F/CO output beats."""
+            tiles = conv_weight_sweeps(ho * wo, tile)
+            compute, stores = tile * cb * nf, 0 if order_out is not None else tile * nf
+            # output-stationary tiles (Zhang et al., FPGA'15, the loop order with the input channels outermost): a
+            # tile's input block once, its outputs' partial sums on chip; one memory per filter lane, NF*tile deep
+            acc_bram, acc_lut = (lo * n for n in array_cost(a_bits, nf * tile))
+            block_bram, block_lut = array_cost(li * d_bits, tile)
+            first = (cb - 1) * nf * tile + 1 if order_out is not None else compute  # iterations to the first output
+            return replace(
+                cost, cycles=tiles * (compute + stores), depth=first + STAGE_PIPELINE_CYCLES, fill=tile / (h * w),
+                bram18=cost.bram18 - untiled_bram + acc_bram + block_bram,
+                lut=cost.lut - untiled_lut + acc_lut + block_lut, weight_sweeps=tiles,
+                # after a tile's last block is read: its filter steps, then its store
+                lag=nf * tile + stores, drain=max(0, tiles * (compute + stores) - first), pixel_work=0, burst=0,
+                lead=0,
             )
 
         def evaluate(folding: Folding, product: str | None = None) -> NodeCost:
@@ -772,8 +833,10 @@ class Conv(NodeKind):
         at, tile, tiles = factors.index("pixels"), factors.index("tile"), explored_tiles(op)
         wino, fine, problem = factors.index("winograd"), factors.index("fine"), folding_problems(op)
 
+        ordered = op.input.type.order is not None or op.output.type.order is not None  # tile_order_problem
+
         def buildable(folding: Folding) -> bool:
-            if folding[at] == 1 and folding[tile] == 1:
+            if folding[at] == 1 and folding[tile] == 1 and not ordered:
                 return folding[wino] == 1 or folding[fine] % 3 == 0
             return folding[tile] in tiles and problem(dict(zip(factors, folding))) is None
 
@@ -849,8 +912,9 @@ class Conv(NodeKind):
     def emit_hls(self, em, op: ConvOp) -> None:
         """One `dfcc::conv` call (conv.h): sliding window, then the MAC array (its weights on chip, or
         streamed from DRAM: kinds/hls_offchip.py); `dfcc::conv_px` for more than one pixel per beat,
-        `dfcc::conv_tiled` for weight-stationary tiles (a sweep of the weights per tile), `dfcc::conv_wino` for
-        Winograd F(2,3) (a sweep per pair of output columns)."""
+        `dfcc::conv_tiled` for weight-stationary tiles (a sweep of the weights per tile; `conv_tiled_tm_out` writing
+        a tile-major stream, `conv_point_tm_in` reading one), `dfcc::conv_wino` for Winograd F(2,3) (a sweep per
+        pair of output columns)."""
         name = em.stage(op)
         n, h, w, c = op.input.type.get_shape()
         f = op.output.type.get_shape()[-1]
@@ -870,8 +934,10 @@ class Conv(NodeKind):
         _, ho, wo, _ = op.output.type.get_shape()
         tile, wino = op.int_prop("tile"), op.int_prop("winograd")
         sweeps = winograd_pairs(op) if wino > 1 else conv_weight_sweeps(ho * wo // px, tile)
-        w_arg = mac_weights(em, op, w_rom, sweeps, channels=c, groups=groups,
-                            lanes_in=lanes_in // px, lanes_out=co, fine=op.int_prop("fine"), filters_outer=tile > 1)
+        order_in, order_out = op.input.type.order, op.output.type.order  # tile-major streams (tile_order_problem)
+        # conv_tiled's words filter step outermost; conv_point_tm_in's conv_mac's order, input beat outermost
+        w_arg = mac_weights(em, op, w_rom, sweeps, channels=c, groups=groups, lanes_in=lanes_in // px, lanes_out=co,
+                            fine=op.int_prop("fine"), filters_outer=tile > 1 and order_in is None)
         geom = f"dfcc::geom<{h}, {w}, {c}, {kr}, {kc}, {sr}, {sc}, {dr}, {dc}, {pt}, {pb}, {pl}, {pr}>"
         types = f"{em.elem(op.input)}, {w_rom.elem}, {b_rom.elem}, {t_acc}, {out.elem}" + mid_and_mul(op, t_acc, t_mid, ffip)
         fine = op.int_prop("fine")
@@ -889,8 +955,13 @@ class Conv(NodeKind):
             em.calls.append(f"dfcc::conv_wino<{geom}, {f}, {lanes_in}, {co}, {fine}, {depth}, {v_fx.cpp}, {u_fx.cpp}, "
                             f"{m_fx.cpp}, {types}>({x}, {out.name}, {w_arg}, {b_rom.name});  // {name}")
             return
+        if order_in is not None:  # output-stationary over a tile-major input, its output in either order
+            em.calls.append(f"dfcc::conv_point_tm_in<{str(order_out is not None).lower()}, {geom}, {f}, {lanes_in}, "
+                            f"{lanes_out}, {tile}, {types}>({x}, {out.name}, {w_arg}, {b_rom.name});  // {name}")
+            return
+        tiled = "conv_tiled_tm_out" if order_out is not None else "conv_tiled"  # writing tile-major, or pixel-major
         call = (f"dfcc::conv_px<{geom}, {f}, {groups}, {px}, " if px > 1 else  # P whole pixels per beat
-                f"dfcc::conv_tiled<{geom}, {f}, {lanes_in}, {lanes_out}, {tile}, "
+                f"dfcc::{tiled}<{geom}, {f}, {lanes_in}, {lanes_out}, {tile}, "
                 f"{', '.join(map(str, tile_buffer(op, lanes_in, tile)[0]))}, " if tile > 1 else
                 f"dfcc::conv<{geom}, {f}, {groups}, {lanes_in}, {co}, ")
         depth = "" if px > 1 or tile > 1 else f", {window_depth(op, channel_folding(op.folding()))}"  # conv's window stream

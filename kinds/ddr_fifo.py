@@ -68,6 +68,10 @@ class DdrFifoOp(NodeOp):
         if not 1 <= self.capacity.value.data:
             raise VerifyException(f"ddr_fifo '{self.node_name.data}': capacity must be at least 1 word")
 
+    def order_problem(self) -> str | None:
+        """Each beat passed on as it is: any order, the same on every stream."""
+        return self.same_order_problem()
+
     def folding_extents(self) -> dict[str, int]:
         """Channel lanes: the last dim (one beat carries `coarse` channels of a pixel)."""
         return {"coarse": self.input.type.get_shape()[-1]}

@@ -47,6 +47,10 @@ class ForkOp(NodeOp):
             raise VerifyException(f"fork '{self.node_name.data}': pixels={folding['pixels']} per beat needs whole pixels "
                                   f"(coarse = {shape[-1]} channels, got {folding['coarse']})")
 
+    def order_problem(self) -> str | None:
+        """Each beat passed on as it is: any order, the same on every stream."""
+        return self.same_order_problem()
+
     def folding_extents(self) -> dict[str, int]:
         """Channel lanes: the last dim of the input, then pixels per beat dividing the width of an
         N x H x W x C stream (other ranks: one)."""

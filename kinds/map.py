@@ -95,6 +95,13 @@ class MapOp(NodeOp):
             raise VerifyException(f"map '{self.node_name.data}': pixels={folding['pixels']} per beat needs every channel "
                                   f"in a beat (coarse = {out_shape[-1]}) and each smaller input broadcast along the width")
 
+    def order_problem(self) -> str | None:
+        """The body applied to each element whatever its position: any order, the same on every stream, unless a
+        parameter or a broadcast input indexes by position (pixel-major only)."""
+        if self.params or any(v.type.get_shape() != self.output.type.get_shape() for v in self.inputs):
+            return super().order_problem()
+        return self.same_order_problem()
+
     def folding_extents(self) -> dict[str, int]:
         """Lanes over the last (channel) dim of the output, then pixels per beat dividing the width
         of an N x H x W x C output (other ranks: one)."""

@@ -116,7 +116,7 @@ from dfcc.kinds.inner_product import (
 from dfcc.kinds.linear import LinearOp
 from dfcc.kinds.reshape import ReshapeOp
 from dfcc.dialects.fixed_point import fixed_of
-from dfcc.dialects.dataflow import DSP_SHARE_ATTR, MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES
+from dfcc.dialects.dataflow import DSP_SHARE_ATTR, MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES, drop_stream_orders
 from dfcc.passes.fifo_memory import place_ir_fifos
 from dfcc.passes.spill import evict_paying_skips, place_weights, write_weights_memory
 from dfcc.passes.weight_allocation import allocate_weights
@@ -852,6 +852,7 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
         raise DfccError(f"explore: evict-skips must be auto, true or false, got {evict_skips!r}")
     spaces = {} if spaces is None else spaces
     known = {}  # the nodes' points by cost key: the graph with skips evicted shares all but its joins'
+    drop_stream_orders(module)  # explore chooses the tiles and lanes a tile-major order needs (it writes none yet)
 
     def run(network: Network, points: dict) -> tuple[list[Choice], Totals]:
         return explore(network, platform, utilisation, seed, progress, off_chip_weights, spatial, reserve=reserve,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from dfcc.dialects.dataflow import NodeOp, StreamType
+from dfcc.dialects.dataflow import NodeOp, StreamType, drop_stream_orders
 from dfcc.dialects.fixed_point import cast, fixed_of
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context, parse_module
@@ -178,7 +178,9 @@ def _fold(module, choose, spatial: bool = True) -> None:
     conv's `tile` to 1 when `spatial`, grouped or splitting its multipliers (weight-stationary tiles:
     ungrouped, one pixel per beat, all multipliers of one kind); both to 1 when the node's line buffer
     lives in DRAM (ddr_rows.h reads one pixel per beat); `winograd` to 1 beside either or a `fine` not a whole
-    number of kernel rows (conv_mac_wino's products)."""
+    number of kernel rows (conv_mac_wino's products). Every stream pixel-major: a tile-major one needs the tiles and
+    lanes it was written for."""
+    drop_stream_orders(module)
     for op in module.walk():
         if isinstance(op, NodeOp):
             dram_rows = isinstance(op, WindowOp) and op.line_buffer_off_chip()

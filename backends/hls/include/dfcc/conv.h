@@ -377,7 +377,9 @@ inline int tile_address(int row, int col) {
 // loops keep their trip counts, so acc[r]'s distance stays R) and write nothing. Ungrouped convolutions only. acc[r] is read and written back every cycle, R cycles apart:
 // R must cover the adder's latency for the pipeline to keep II=1 (the DEPENDENCE pragma states there is no
 // dependence across iterations).
-template <class G, int F, int CI, int CO, int R, int KRB, int KCB, int FINE, typename T_in, typename T_w,
+// TM_OUT (a tile-major output, conv_tiled_tm_out): no outputs kept and no store: each filter step's R beats are
+// written as its last input beat's steps compute them, the stream tile-major (tile R, block CO).
+template <bool TM_OUT, class G, int F, int CI, int CO, int R, int KRB, int KCB, int FINE, typename T_in, typename T_w,
           typename T_b, typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul,
           class IP = direct_product, class W>
 void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
@@ -391,7 +393,7 @@ void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> 
     DFCC_HLS(ARRAY_PARTITION variable=bias cyclic factor=CO)
     vec<T_in, CI> buf[KRB][KCB][DEPTH * CB];            // the tile's input, each pixel once
     T_acc acc[R][CO];                                   // the filter step's sums for every pixel of the tile
-    T_out y[NF][R][CO];                                 // the tile's outputs, written pixel by pixel when done
+    T_out y[TM_OUT ? 1 : NF][TM_OUT ? 1 : R][CO];       // the tile's outputs, written pixel by pixel when done
     vec<T_w, CO * CI * FINE> word;                      // the weight word the tile's pixels share
     typedef typename std::decay<decltype(val(T_w()))>::type T_wv;  // a weight's value (T_w may be its ROM code)
     DFCC_HLS(ARRAY_PARTITION variable=buf complete dim=1)
@@ -456,22 +458,26 @@ void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> 
                         DFCC_HLS(ARRAY_PARTITION variable=ws complete)
                         step_values<CI * FINE, CI>(x.data, t * CI * FINE, used, 0, xs);
                         const auto shared = IP::template x_terms<MUL, CI * FINE, CO>(0, xs);
+                        vec<T_out, CO> beat;  // the step's output of pixel r (TM_OUT)
+                        DFCC_HLS(ARRAY_PARTITION variable=beat.data complete)
                         for (int co = 0; co < CO; co++) {
                             T_acc sum = bt == 0 && t == 0 ? T_acc(val(bias[fo * CO + co])) : acc[r][co];
                             step_weights<CI * FINE>(word.data, co * CI * FINE, used, ws);
                             IP::template accumulate<MUL, CI * FINE>(sum, co, used, xs, ws, shared);
                             acc[r][co] = sum;
-                            if (bt == CB - 1 && t == KF - 1) y[fo][r][co] = T_out(T_mid(sum));  // the step's output
+                            beat.data[co] = T_out(T_mid(sum));
+                            if (!TM_OUT && bt == CB - 1 && t == KF - 1) y[TM_OUT ? 0 : fo][TM_OUT ? 0 : r][co] = beat.data[co];
                         }
+                        if (TM_OUT && bt == CB - 1 && t == KF - 1 && p < G::HO * G::WO) out.write(beat);
                     }
                 }
             }
         }
-        for (int i = 0; i < R * NF; i++) {
+        for (int i = 0; i < (TM_OUT ? 0 : R * NF); i++) {
             DFCC_HLS(PIPELINE II=1)
             vec<T_out, CO> beat;
             DFCC_HLS(ARRAY_PARTITION variable=beat.data complete)
-            for (int co = 0; co < CO; co++) beat.data[co] = y[i % NF][i / NF][co];
+            for (int co = 0; co < CO; co++) beat.data[co] = y[TM_OUT ? 0 : i % NF][TM_OUT ? 0 : i / NF][co];
             if (n * R + i / NF < G::HO * G::WO) out.write(beat);  // the last tile's idle pixels write nothing
         }
     }
@@ -510,10 +516,10 @@ void hold_input(hls::stream<vec<T, CI> >& in, hls::stream<vec<T, CI> >& out) {
 // The MACs take a tile's new input rows in a burst, then compute while they read none; a FIFO of a tile's
 // share of the held input (HELD beats: held_geom's, R/(HO*WO) of them) in front of them takes what the producer
 // writes meanwhile, so the producer never waits on the tile's compute (the whole image for one tile).
-template <class G, int F, int CI, int CO, int R, int KRB, int KCB, int FINE, typename T_in, typename T_w,
-          typename T_b, typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul,
-          class IP = direct_product, class W>
-void conv_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
+// TM_OUT: its output tile-major (conv_mac_tiled), conv_tiled_tm_out.
+template <bool TM_OUT, class G, int F, int CI, int CO, int R, int KRB, int KCB, int FINE, typename T_in, typename T_w,
+          typename T_b, typename T_acc, typename T_out, typename T_mid, class MUL, class IP, class W>
+void conv_tiled_stage(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
     DFCC_HLS(DATAFLOW)
     using GH = held_geom<G>;
     constexpr int HELD = (GH::H * GH::W * R + G::HO * G::WO - 1) / (G::HO * G::WO) * (G::C / CI);
@@ -521,7 +527,89 @@ void conv_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& o
     DFCC_HLS(STREAM variable=held depth=HELD)
     DFCC_TASKS;
     DFCC_TASK(hold_input<G, CI>(in, held));
-    conv_mac_tiled<GH, F, CI, CO, R, KRB, KCB, FINE, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL, IP>(held, out, w, bias);
+    conv_mac_tiled<TM_OUT, GH, F, CI, CO, R, KRB, KCB, FINE, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL, IP>(
+        held, out, w, bias);
+}
+
+template <class G, int F, int CI, int CO, int R, int KRB, int KCB, int FINE, typename T_in, typename T_w,
+          typename T_b, typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul,
+          class IP = direct_product, class W>
+void conv_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
+    conv_tiled_stage<false, G, F, CI, CO, R, KRB, KCB, FINE, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL, IP>(
+        in, out, w, bias);
+}
+
+// conv_tiled writing its output tile-major (tile R, block CO: per tile, each filter step's outputs of its pixels
+// in turn), as each filter step of the tile ends: no outputs kept, no store (kinds/conv.py tile_order_problem).
+template <class G, int F, int CI, int CO, int R, int KRB, int KCB, int FINE, typename T_in, typename T_w,
+          typename T_b, typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul,
+          class IP = direct_product, class W>
+void conv_tiled_tm_out(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
+    conv_tiled_stage<true, G, F, CI, CO, R, KRB, KCB, FINE, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL, IP>(
+        in, out, w, bias);
+}
+
+// Output-stationary 1x1 convolution over a tile-major input (tile R, block CI; Zhang et al., FPGA'15's loop order
+// with the input channels outermost): per tile of R pixels (the last one the pixels left) and input block bt, the
+// block's R beats, read into xb during the first filter step, then for each filter step fo one weight word
+// (conv_mac's order: bt, fo) applied to the R pixels in turn, accumulating into acc[fo][r]. Each (pixel, filter)
+// sum takes its channels in conv_mac's order (bt), so the bits are conv_mac's. The tile's outputs leave
+// pixel-major (R x F/CO beats after its last block) or, TM_OUT, tile-major (tile R, block CO: each filter step's R
+// beats as the last block's step computes them). Cycles: per tile C/CI x F/CO x R MAC iterations, plus R x F/CO
+// stores pixel-major; the weights are swept ceil(HO*WO/R) times. acc[fo][r] is read and written back R cycles
+// apart: R must cover the adder's latency (conv_mac_tiled's DEPENDENCE).
+template <bool TM_OUT, class G, int F, int CI, int CO, int R, typename T_in, typename T_w, typename T_b,
+          typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class IP = direct_product,
+          class W>
+void conv_point_tm_in(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
+    constexpr int CB = G::C / CI, NF = F / CO, PIX = G::HO * G::WO;
+    static_assert(G::KR == 1 && G::KC == 1 && G::SR == 1 && G::SC == 1 && G::PT + G::PB + G::PL + G::PR == 0,
+                  "a tile-major input is read by a 1x1 window at stride 1 without padding");
+    static_assert(G::C % CI == 0 && F % CO == 0, "lanes must divide the channels and the filters");
+    static_assert(R >= 1 && R <= PIX, "R must be in 1..HO*WO");
+    DFCC_HLS(ARRAY_PARTITION variable=bias cyclic factor=CO)
+    typedef typename std::decay<decltype(val(T_w()))>::type T_wv;  // a weight's value (T_w may be its ROM code)
+    vec<T_in, CI> xb[R];      // the block's beats of the tile's pixels
+    T_acc acc[NF][R][CO];     // every filter's sums for each pixel of the tile
+    vec<T_w, CO * CI> word;   // the weight word the tile's pixels share
+    DFCC_HLS(ARRAY_PARTITION variable=acc complete dim=3)
+    DFCC_HLS(ARRAY_PARTITION variable=word.data complete)
+    for (int n = 0; n < tile_count<G, R>(); n++) {
+        for (int bt = 0; bt < CB; bt++) {
+            for (int fo = 0; fo < NF; fo++) {
+                for (int r = 0; r < R; r++) {
+                    DFCC_HLS(PIPELINE II=1)
+                    DFCC_HLS(DEPENDENCE variable=acc inter false)
+                    if (r == 0) word = w.read();
+                    const bool inside = n * R + r < PIX;  // the last tile's pixels past the image read nothing
+                    if (fo == 0 && inside) xb[r] = in.read();
+                    T_in xs[CI];
+                    T_wv ws[CI];
+                    DFCC_HLS(ARRAY_PARTITION variable=xs complete)
+                    DFCC_HLS(ARRAY_PARTITION variable=ws complete)
+                    for (int c = 0; c < CI; c++) xs[c] = inside ? xb[r].data[c] : T_in(0);
+                    const auto shared = IP::template x_terms<MUL, CI, CO>(0, xs);
+                    vec<T_out, CO> beat;
+                    DFCC_HLS(ARRAY_PARTITION variable=beat.data complete)
+                    for (int co = 0; co < CO; co++) {
+                        T_acc sum = bt == 0 ? T_acc(val(bias[fo * CO + co])) : acc[fo][r][co];
+                        step_weights<CI>(word.data, co * CI, CI, ws);
+                        IP::template accumulate<MUL, CI>(sum, co, CI, xs, ws, shared);
+                        acc[fo][r][co] = sum;
+                        beat.data[co] = T_out(T_mid(sum));
+                    }
+                    if (TM_OUT && bt == CB - 1 && inside) out.write(beat);
+                }
+            }
+        }
+        for (int i = 0; i < (TM_OUT ? 0 : R * NF); i++) {  // pixel-major: the tile's pixels, F/CO beats each
+            DFCC_HLS(PIPELINE II=1)
+            vec<T_out, CO> beat;
+            DFCC_HLS(ARRAY_PARTITION variable=beat.data complete)
+            for (int co = 0; co < CO; co++) beat.data[co] = T_out(T_mid(acc[i % NF][i / NF][co]));
+            if (n * R + i / NF < PIX) out.write(beat);
+        }
+    }
 }
 
 }  // namespace dfcc

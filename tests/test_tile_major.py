@@ -1,0 +1,238 @@
+"""Tile-major streams between weight-stationary convs (`!dataflow.stream<..., tile R block B>`): a tiled conv
+writing one keeps no outputs (conv.h conv_tiled_tm_out), a 1x1 conv reading one is output-stationary
+(conv_point_tm_in) and keeps no tile buffer nor input FIFO. The verifier, the costs by hand, the schedule against
+the estimate, and C simulation bit-exact on a small residual block."""
+
+import numpy as np
+import pytest
+
+from dfcc.analyses.fifo_sizing import size_fifos, write_depths
+from dfcc.analyses.network import Network
+from dfcc.analyses.simulation import simulate
+from dfcc.dialects.dataflow import StreamType
+from dfcc.errors import DfccError
+from dfcc.frontends.mlir import make_context, parse_module
+from dfcc.hardware.platforms import load_platform
+from dfcc.kinds import ConvOp
+from dfcc.kinds.cost import node_cost
+from dfcc.passes.explore import apply_design, explore_module
+from dfcc.passes.quantize import Quantize
+from tests.csim_check import csim_equals_reference
+
+
+def _lit(a: np.ndarray) -> str:
+    return np.array2string(a, separator=", ", threshold=10**9, max_line_width=10**9)
+
+
+def _block(tile: int = 4, head_kernel: int = 1) -> str:
+    """A residual block on 6x6 pixels in tiles of `tile`: `expand` (3x3, 4 -> 8, 4 filters a step) writes its output
+    tile-major (block 4), a fork sends it to `reduce` (1x1, 8 -> 8, 4 lanes in and out, tile-major in and out) and to
+    the add + ReLU joining both, whose tile-major output `head` (1x1, 8 -> 6, 3 filters a step) reads and writes
+    pixel-major (`head_kernel` x `head_kernel`, padded to keep the size)."""
+    rng = np.random.default_rng(2)
+    k = head_kernel
+    w0, b0, w1, w2 = (rng.integers(-6, 7, size=s) / 8.0 for s in ((8, 4, 3, 3), (8,), (8, 8, 1, 1), (6, 8, k, k)))
+    p = k // 2
+    head = (f'kernel = array<i64: {k}, {k}>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>, '
+            f'pad = array<i64: {p}, {p}, {p}, {p}>')
+    tm = f"!dataflow.stream<1x6x6x8xf32, tile {tile} block 4>"
+    point = 'kernel = array<i64: 1, 1>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>, pad = array<i64: 0, 0, 0, 0>'
+    return f"""builtin.module attributes {{dataflow.platform = "zcu102"}} {{
+  func.func @main(%a: tensor<1x4x6x6xf32>) -> tensor<1x6x6x6xf32> {{
+    %s = dataflow.source %a {{name = "in", perm = array<i64: 0, 2, 3, 1>}} : (tensor<1x4x6x6xf32>) -> !dataflow.stream<1x6x6x4xf32>
+    %w0 = dataflow.weights {{name = "w0", value = dense<{_lit(w0)}> : tensor<8x4x3x3xf32>}} : tensor<8x4x3x3xf32>
+    %b0 = dataflow.weights {{name = "b0", value = dense<{_lit(b0)}> : tensor<8xf32>}} : tensor<8xf32>
+    %e = dataflow.conv %s, %w0, %b0 {{name = "expand", kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>, pad = array<i64: 1, 1, 1, 1>, coarse_in = 2 : i64, coarse_out = 4 : i64, fine = 3 : i64, tile = {tile} : i64}} : (!dataflow.stream<1x6x6x4xf32>, tensor<8x4x3x3xf32>, tensor<8xf32>) -> {tm}
+    %f0, %f1 = dataflow.fork %e {{name = "fork"}} : ({tm}) -> ({tm}, {tm})
+    %w1 = dataflow.weights {{name = "w1", value = dense<{_lit(w1)}> : tensor<8x8x1x1xf32>}} : tensor<8x8x1x1xf32>
+    %r = dataflow.conv %f0, %w1 {{name = "reduce", {point}, coarse_in = 4 : i64, coarse_out = 4 : i64, tile = {tile} : i64}} : ({tm}, tensor<8x8x1x1xf32>) -> {tm}
+    %j = dataflow.map %r, %f1 {{name = "add"}} : {tm}, {tm} -> {tm} {{
+    ^bb0(%x: f32, %y: f32):
+      %sum = arith.addf %x, %y : f32
+      %zero = arith.constant 0.000000e+00 : f32
+      %m = arith.maximumf %sum, %zero : f32
+      dataflow.yield %m : f32
+    }}
+    %w2 = dataflow.weights {{name = "w2", value = dense<{_lit(w2)}> : tensor<6x8x{k}x{k}xf32>}} : tensor<6x8x{k}x{k}xf32>
+    %h = dataflow.conv %j, %w2 {{name = "head", {head}, coarse_in = 4 : i64, coarse_out = 3 : i64, tile = {tile} : i64}} : ({tm}, tensor<6x8x{k}x{k}xf32>) -> !dataflow.stream<1x6x6x6xf32>
+    %t = dataflow.sink %h {{name = "out", perm = array<i64: 0, 3, 1, 2>}} : (!dataflow.stream<1x6x6x6xf32>) -> tensor<1x6x6x6xf32>
+    func.return %t : tensor<1x6x6x6xf32>
+  }}
+}}
+"""
+
+
+def _convs(module) -> dict[str, ConvOp]:
+    return {op.node_name.data: op for op in module.walk() if isinstance(op, ConvOp)}
+
+
+def _quantized(tile: int = 4):
+    module = parse_module(_block(tile))
+    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
+    return module
+
+
+def test_stream_order_prints_and_parses():
+    module = parse_module(_block())
+    text = str(module)
+    assert "!dataflow.stream<1x6x6x8xf32, tile 4 block 4>" in text
+    assert str(parse_module(text)) == text
+    assert _convs(module)["reduce"].input.type.order == (4, 4)
+    assert _convs(module)["head"].output.type.order is None
+
+
+@pytest.mark.parametrize("change, message", [
+    # the reader's lanes not the stream's block
+    (("coarse_in = 4 : i64, coarse_out = 3 : i64", "coarse_in = 2 : i64, coarse_out = 3 : i64"),
+     "conv 'head': reads a tile-major stream .* coarse_in=4, got .*coarse_in=2"),
+    # the reader's tile not the stream's
+    (("coarse_out = 3 : i64, tile = 4", "coarse_out = 3 : i64, tile = 2"),
+     "conv 'head': reads a tile-major stream .* tile=4 and coarse_in=4, got .*tile=2"),
+    # the writer's filter step not the block
+    (("coarse_in = 2 : i64, coarse_out = 4 : i64", "coarse_in = 2 : i64, coarse_out = 2 : i64"),
+     "conv 'expand': writes a tile-major stream .* coarse_out=4, got tile=4, coarse_out=2"),
+    # a sink (as a pool, a transpose or any other kind) takes pixel-major streams only
+    (("!dataflow.stream<1x6x6x6xf32>", "!dataflow.stream<1x6x6x6xf32, tile 4 block 3>"),
+     "sink 'out' reads a tile-major stream"),
+    # a block not dividing the channels
+    (("-> !dataflow.stream<1x6x6x8xf32, tile 4 block 4>\n    %f0", "-> !dataflow.stream<1x6x6x8xf32, tile 4 block 3>\n    %f0"),
+     "block dividing the channels"),
+])
+def test_verifier_rejects_an_order_a_node_cannot_take(change, message):
+    text = _block()
+    assert change[0] in text
+    with pytest.raises(DfccError, match=message):
+        parse_module(text.replace(*change))
+
+
+def test_windowed_conv_cannot_read_a_tile_major_stream():
+    with pytest.raises(DfccError, match="conv 'head': reads a tile-major stream .* needs a 1x1 window at stride 1"):
+        parse_module(_block(head_kernel=3))
+
+
+def test_per_channel_map_and_mixed_join_rejected():
+    """A map with a per-channel parameter indexes by position: pixel-major only; a join of a tile-major and a
+    pixel-major stream is refused by name."""
+    text = _block()
+    mixed = text.replace('%s = dataflow.source %a {name = "in"', '%s = dataflow.source %a {name = "in"')
+    fork_out = "({!s}, {!s})".format(*(["!dataflow.stream<1x6x6x8xf32, tile 4 block 4>"] * 2))
+    assert fork_out in mixed
+    with pytest.raises(DfccError, match="fork 'fork' its streams must share one order"):
+        parse_module(mixed.replace(fork_out, "(!dataflow.stream<1x6x6x8xf32, tile 4 block 4>, "
+                                             "!dataflow.stream<1x6x6x8xf32>)", 1).replace(
+            ", !dataflow.stream<1x6x6x8xf32, tile 4 block 4> -> !dataflow.stream<1x6x6x8xf32, tile 4 block 4> {",
+            ", !dataflow.stream<1x6x6x8xf32> -> !dataflow.stream<1x6x6x8xf32, tile 4 block 4> {"))
+    scaled = text.replace('%j = dataflow.map %r, %f1 {name = "add"}',
+                          '%p = dataflow.weights {name = "p", value = dense<0.5> : tensor<8xf32>} : tensor<8xf32>\n'
+                          '    %j = dataflow.map %r, %f1 params(%p : tensor<8xf32>) {name = "add"}').replace(
+        "^bb0(%x: f32, %y: f32):", "^bb0(%x: f32, %y: f32, %q: f32):")
+    with pytest.raises(DfccError, match="map 'add' reads a tile-major stream"):
+        parse_module(scaled)
+
+
+@pytest.mark.parametrize("tile", [4, 5], ids=["tiles-dividing", "last-tile-partial"])
+@pytest.mark.parametrize("bounded", [False, True], ids=["csim", "bounded-fifos"])
+def test_tile_major_block_csim_bit_exact(tile, bounded):
+    """The block's three kernels (tiles of 4 pixels: 9 tiles; of 5: 8, the last one a pixel), `expand`'s weights all
+    streamed from DRAM once a tile, `reduce`'s half (in conv_mac's order, a block's words of every filter step
+    in turn): C simulation equals the CPU reference, also with every FIFO at the depth the simulation of their
+    schedules sizes (the skip FIFO holds what the fork writes while `reduce` takes a tile)."""
+    from dfcc.backends.hls.emit import emit_design
+
+    module = parse_module(_block(tile).replace('{name = "expand"', '{dataflow.weights_memory = "off_chip", name = "expand"')
+                          .replace('{name = "reduce"', '{dataflow.weights_on_chip = 50 : i64, name = "reduce"'))
+    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
+    write_depths(size_fifos(module).depths)
+    top = emit_design(module).files["top.cpp"]
+    assert top.count("dfcc::conv_tiled_tm_out<") == 1
+    assert top.count("dfcc::conv_point_tm_in<true, ") == 1 and top.count("dfcc::conv_point_tm_in<false, ") == 1
+    sweeps = -(-36 // tile)
+    assert f"dfcc::weight_reader_beats<{sweeps}, 12, " in top  # expand: 2 filter steps x 2 beats x 3 kernel steps
+    assert f"dfcc::weight_merge<{sweeps}, 2, 2>" in top  # reduce: half of its 2 blocks x 2 filter steps
+    x = np.random.default_rng(7).standard_normal((1, 4, 6, 6)).astype(np.float32)
+    assert np.abs(csim_equals_reference(module, [x], bounded)).max() > 0
+
+
+def _bottleneck(order: str) -> str:
+    """ResNet-50's 14x14 bottleneck ends: `expand` 1x1 256 -> 1024 writing into `reduce` 1x1 1024 -> 256, both 16
+    lanes in and out and tiles of 49 pixels (4 a 14x14 image); `order` the stream between them."""
+    point = 'kernel = array<i64: 1, 1>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>, pad = array<i64: 0, 0, 0, 0>'
+    fold = "coarse_in = 16 : i64, coarse_out = 16 : i64, tile = 49 : i64"
+    mid = f"!dataflow.stream<1x14x14x1024xf32{order}>"
+    return f"""func.func @main(%a: tensor<1x256x14x14xf32>) -> tensor<1x14x14x256xf32> {{
+  %s = dataflow.source %a {{name = "in", perm = array<i64: 0, 2, 3, 1>}} : (tensor<1x256x14x14xf32>) -> !dataflow.stream<1x14x14x256xf32>
+  %w0 = dataflow.weights {{name = "w0", value = dense<5.000000e-01> : tensor<1024x256x1x1xf32>}} : tensor<1024x256x1x1xf32>
+  %e = dataflow.conv %s, %w0 {{name = "expand", {point}, {fold}}} : (!dataflow.stream<1x14x14x256xf32>, tensor<1024x256x1x1xf32>) -> {mid}
+  %w1 = dataflow.weights {{name = "w1", value = dense<5.000000e-01> : tensor<256x1024x1x1xf32>}} : tensor<256x1024x1x1xf32>
+  %r = dataflow.conv %e, %w1 {{name = "reduce", {point}, {fold}}} : ({mid}, tensor<256x1024x1x1xf32>) -> !dataflow.stream<1x14x14x256xf32>
+  %t = dataflow.sink %r {{name = "out", perm = array<i64: 0, 1, 2, 3>}} : (!dataflow.stream<1x14x14x256xf32>) -> tensor<1x14x14x256xf32>
+  func.return %t : tensor<1x14x14x256xf32>
+}}
+"""
+
+
+def test_tile_major_costs_by_hand():
+    """16-bit data and weights, 32-bit sums. `expand` writing tile-major keeps no outputs: conv_tiled's 16 memories
+    (a filter lane each) of 16 bits x 64 filter steps x 49 pixels (3,136 deep: 4 BRAM18 of 18 x 1024) go, 64
+    BRAM18, and so do its 49 x 64 output beats a tile: 196 x 16 input beats + 196 pixels x 16 input beats x 64 filter
+    steps = 203,840 cycles instead of 216,384.
+    `reduce` reading tile-major keeps neither the tile buffer (49 pixels x 64 beats of 256 bits: 8 x 7 = 56 BRAM18 of
+    36 x 512) nor the input FIFO (the same 3,136 beats: 56), nor a filter step's sums (16 x 32 bits x 49: 16 BRAM18)
+    and the tile's outputs (16 x 16 bits x 16 steps x 49: 16): 144; it holds every filter's sums instead, 16 memories
+    of 32 bits x 16 filter steps x 49 pixels (784 deep: 2 BRAM18 each, 32) and a block's 49 beats of 256 bits (8
+    BRAM18 of 36 x 512): 40, 104 fewer. Its cycles: 4 tiles x (64 blocks x 16 filter steps x 49 pixels + 49 x 16
+    output beats) = 203,840, against conv_tiled's 196 x 64 input beats + 196 x 64 x 16 + 196 x 16 = 216,384."""
+    tiled = _convs(parse_module(_bottleneck("")))
+    ordered = _convs(parse_module(_bottleneck(", tile 49 block 16")))
+    before, after = (node_cost(c["expand"]) for c in (tiled, ordered))
+    assert before.bram18 - after.bram18 == 64 and (before.cycles, after.cycles) == (216_384, 203_840)
+    before, after = (node_cost(c["reduce"]) for c in (tiled, ordered))
+    assert before.bram18 - after.bram18 == 144 - 40
+    assert (before.cycles, after.cycles) == (216_384, 203_840)
+    assert before.weight_sweeps == after.weight_sweeps == 4
+
+
+@pytest.mark.parametrize("tile, cycles", [(4, [504, 144, 216]), (5, [552, 160, 240])])
+def test_simulation_agrees_with_the_estimate(tile, cycles):
+    """The schedules of conv_tiled_tm_out and conv_point_tm_in (analyses/schedules.py) against the estimate: the
+    block's II is `expand`'s, in tiles of 4: 72 input beats + 36 pixels x 2 beats x 2 filter steps x 3 kernel
+    steps = 504 (no store); `reduce` takes 9 tiles x 2 blocks x 2 filter steps x 4 pixels = 144, `head` 144 + 9 x
+    4 x 2 = 216. In tiles of 5 (8, the last one's 4 pixels past the image idle): 72 + 40 x 12 = 552, 8 x 20 = 160,
+    160 + 8 x 10 = 240."""
+    module = _quantized(tile)
+    write_depths(size_fifos(module).depths)
+    convs = _convs(module)
+    assert [node_cost(convs[n]).cycles for n in ("expand", "reduce", "head")] == cycles
+    network = Network.from_module(module)
+    estimate = network.evaluate(network.ir_choices(), respect_ir_depths=True)
+    simulated = simulate(module)
+    assert not simulated.deadlock and estimate.ii == cycles[0]
+    assert abs(simulated.ii - estimate.ii) <= 0.05 * estimate.ii
+
+
+def test_tile_major_ffip_csim_bit_exact():
+    """16-bit data and weights, every conv's products paired by FFIP (inner_product.h: the x-only terms of a step
+    shared by its filter lanes): conv_tiled_tm_out and conv_point_tm_in take FFIP's steps as conv_mac_tiled does, and
+    C simulation equals the CPU reference."""
+    from dfcc.backends.hls.emit import emit_design
+
+    text = _block()
+    for name in ("expand", "reduce", "head"):
+        text = text.replace(f'{{name = "{name}"', f'{{dataflow.inner_product = "ffip", name = "{name}"')
+    module = parse_module(text)
+    Quantize(weight_bits=16, act_bits=16).apply(make_context(), module)
+    write_depths(size_fifos(module).depths)
+    top = emit_design(module).files["top.cpp"]
+    assert top.count("dfcc::ffip_product>") == 3 and "dfcc::conv_point_tm_in<true, " in top
+    x = np.random.default_rng(8).standard_normal((1, 4, 6, 6)).astype(np.float32)
+    assert np.abs(csim_equals_reference(module, [x], False)).max() > 0
+
+
+def test_explore_writes_pixel_major_streams():
+    """A tile-major order holds for the tiles and lanes it was written for; explore chooses them anew (and writes no
+    order yet), so it starts from pixel-major streams and writes a valid design."""
+    module = _quantized()
+    network, choices, totals = explore_module(module, load_platform("zcu102"), progress=False)
+    apply_design(module, network, choices, totals, "zcu102")
+    module.verify()
+    assert all(v.type.order is None for op in module.walk() for v in op.results if isinstance(v.type, StreamType))
