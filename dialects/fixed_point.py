@@ -57,17 +57,18 @@ def scale2(x, k: int, out: np.ndarray | None = None) -> np.ndarray:
     """x * 2^k as float64, the same numbers as np.ldexp(x, k) about ten times faster: IEEE 754
     rounds a product correctly, and the product by an exact power of two is the value ldexp rounds
     (both exact unless they overflow to inf or fall below the normal range, and rounded alike there)."""
-    x = np.asarray(x, dtype=np.float64)
     if not -1022 <= k <= 1023:  # 2^k itself is not a normal double
-        return np.ldexp(x, k, out=out)
-    return np.multiply(x, math.ldexp(1.0, k), out=out)
+        return np.ldexp(np.asarray(x, dtype=np.float64), k, out=out)
+    return np.multiply(x, math.ldexp(1.0, k), out=out, dtype=np.float64)  # float32 read as float64: no copy first
 
 
 def to_codes(x: np.ndarray, fmt: FixedType) -> np.ndarray:
     """The integer codes (as float64) of cast(x, fmt): rounding, then overflow (see module doc).
     Works in place on one scaled copy of x (the reference casts every stream of a network this way)."""
-    x = np.asarray(x, dtype=np.float64)
-    scaled = scale2(x, fmt.frac_bits, out=np.empty_like(x))  # exact: a power-of-two scaling
+    x = np.asarray(x)
+    scaled = scale2(x, fmt.frac_bits, out=np.empty_like(x, dtype=np.float64))  # exact: a power-of-two scaling
+    if scaled.size and -2.0 ** 52 < (lo := scaled.min()) and (hi := scaled.max()) < 2.0 ** 52:  # nan fails it
+        return _round_codes(scaled, lo, hi, fmt)
     if not np.isfinite(scaled).all():
         np.nan_to_num(scaled, copy=False, nan=0.0, posinf=2.0 ** 60, neginf=-(2.0 ** 60))  # +-inf saturate/wrap as huge
     code = np.floor(scaled)
@@ -76,6 +77,25 @@ def to_codes(x: np.ndarray, fmt: FixedType) -> np.ndarray:
         rest = np.subtract(scaled, code, out=scaled)  # exact (Sterbenz); in [0, 1)
         code += rest >= 0.5 if mode == "rnd" else (rest > 0.5) | ((rest == 0.5) & (np.fmod(code, 2) != 0))
     return overflow_codes(code, fmt)
+
+
+def _round_codes(scaled: np.ndarray, lo: float, hi: float, fmt: FixedType) -> np.ndarray:
+    """to_codes's rounding and overflow in place, for finite scaled values below 2^52 in magnitude
+    (lo, hi their extremes), where each mode is one numpy operation: x + 1/2 is exact there, so
+    floor(x + 1/2) is `rnd`; rint rounds half to even, `rnd_conv`. Rounding is monotonic, so no code
+    overflows when the extremes' codes do not."""
+    mode = fmt.rounding.data
+    if mode == "rnd":
+        np.floor(np.add(scaled, 0.5, out=scaled), out=scaled)
+        lo, hi = math.floor(lo + 0.5), math.floor(hi + 0.5)
+    elif mode == "rnd_conv":
+        np.add(np.rint(scaled, out=scaled), 0.0, out=scaled)  # + 0: a code is never -0, as to_codes's sum
+        lo, hi = round(lo), round(hi)  # Python's round of a float is half to even too
+    else:
+        np.floor(scaled, out=scaled)
+        lo, hi = math.floor(lo), math.floor(hi)
+    code_lo, code_hi = code_range(fmt)
+    return scaled if code_lo <= lo and hi <= code_hi else overflow_codes(scaled, fmt)
 
 
 def overflow_codes(code: np.ndarray, fmt: FixedType) -> np.ndarray:
@@ -98,10 +118,11 @@ def cast(x: np.ndarray, fmt: FixedType) -> np.ndarray:
 
 def on_grid(x: np.ndarray, fmt: FixedType) -> bool:
     """Whether every value of x is exactly representable in fmt."""
-    x = np.asarray(x, dtype=np.float64)
-    lo, hi = value_range(fmt)
     scaled = scale2(x, fmt.frac_bits)
-    return bool(np.array_equal(scaled, np.floor(scaled)) and (x.size == 0 or lo <= x.min() and x.max() <= hi))
+    lo, hi = code_range(fmt)
+    if scaled.size and not lo <= scaled.min() <= scaled.max() <= hi:  # codes in range: scaled exactly (nan fails)
+        return False
+    return bool(np.array_equal(scaled, np.floor(scaled)))
 
 
 def input_codes(fmt: FixedType) -> np.ndarray:

@@ -88,6 +88,12 @@ def conv2d(x: np.ndarray, weights: np.ndarray, bias: np.ndarray | None, stride, 
         out = np.zeros((n, ho, wo, filters), dtype=np.result_type(x, weights))
         for (r, c), view in views.items():
             out += view * weights[:, 0, r, c]
+    elif groups == 1:
+        # one GEMM, filters x (taps, channels) by (taps, channels) x pixels: the product einsum's path below
+        # takes for one group (same operand roles, so the same sums), without its copies of the patches
+        taps = [views[r, c].transpose(3, 0, 1, 2) for r in range(kr) for c in range(kc)]  # C N Ho Wo each
+        patches = (taps[0] if len(taps) == 1 else np.stack(taps)).reshape(kr * kc * cg, n * ho * wo)
+        out = (weights.transpose(0, 2, 3, 1).reshape(filters, kr * kc * cg) @ patches).T.reshape(n, ho, wo, filters)
     else:
         taps = [views[r, c] for r in range(kr) for c in range(kc)]
         patches = taps[0][:, :, :, None] if len(taps) == 1 else np.stack(taps, axis=3)  # N Ho Wo K C (1x1: no copy)
