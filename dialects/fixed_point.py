@@ -101,6 +101,8 @@ def _round_codes(scaled: np.ndarray, lo: float, hi: float, fmt: FixedType) -> np
 def overflow_codes(code: np.ndarray, fmt: FixedType) -> np.ndarray:
     """Integer codes (float64) to fmt's W bits, in place: saturated or wrapped (module doc, step 2)."""
     lo, hi = code_range(fmt)
+    if code.size and lo <= code.min() and code.max() <= hi:  # none overflows (an accumulator sized for the worst case)
+        return code
     if fmt.overflow.data == "sat":
         return np.clip(code, lo, hi, out=code)
     span = float(1 << fmt.width.data)
@@ -260,11 +262,15 @@ def mac_result(op: Operation, x: np.ndarray, weights: np.ndarray, w_fmt, bias: n
         check_exact(op, x_fmt, weights, w_fmt, bias)
         return cast_accumulator(op, sum_of_products(x, weights, bias))
     check_exact(op, x_fmt, weights, w_fmt, None)
-    products = exact_products(x, x_fmt, weights, w_fmt, sum_of_products)
-    if bias is None:
-        return cast_accumulator(op, products)
-    codes = np.floor(scale2(products, acc_fmt.frac_bits)) + scale2(bias, acc_fmt.frac_bits)
-    if codes.size and np.abs(codes).max() >= 2.0 ** 53:
+    codes, frac = exact_codes(x, x_fmt, weights, w_fmt, sum_of_products)
+    if bias is not None and frac == acc_fmt.frac_bits:  # T_acc's codes already: floor(integers) + the bias's
+        codes = np.add(codes, scale2(bias, frac), out=codes)
+    else:
+        products = codes if frac is None else scale2(codes, -frac, out=codes)
+        if bias is None:
+            return cast_accumulator(op, products)
+        codes = np.floor(scale2(products, acc_fmt.frac_bits)) + scale2(bias, acc_fmt.frac_bits)
+    if codes.size and not -2.0 ** 53 < codes.min() <= codes.max() < 2.0 ** 53:
         raise DfccError(f"{op.name} '{op.node_name.data}': the accumulator's codes need more than 53 bits "
                         "(too wide for the exact float64 reference); give it fewer fraction bits")
     return cast_result(op, scale2(overflow_codes(codes, acc_fmt), -acc_fmt.frac_bits))  # T_acc: on its grid already
@@ -273,19 +279,27 @@ def mac_result(op: Operation, x: np.ndarray, weights: np.ndarray, w_fmt, bias: n
 def exact_products(x: np.ndarray, x_fmt: FixedType | None, weights: np.ndarray, w_fmt,
                    sum_of_products: Callable[[np.ndarray, np.ndarray, None], np.ndarray]) -> np.ndarray:
     """The exact float64 sum of products of x (on x_fmt's grid, the number contract) and weights (on
-    w_fmt's, checked by their WeightsOp), in single precision when it can be: on the integer codes,
-    when every output's sum of |products| stays below 2^24 (the largest code of x_fmt times a filter's
-    sum of |weight codes|), every partial sum is an integer float32 holds, so BLAS adds them exactly in
-    any order, about twice as fast as in float64. Else in float64, exact by `check_exact`."""
+    w_fmt's, checked by their WeightsOp): `exact_codes` in real units."""
+    codes, frac = exact_codes(x, x_fmt, weights, w_fmt, sum_of_products)
+    return codes if frac is None else scale2(codes, -frac, out=codes)
+
+
+def exact_codes(x: np.ndarray, x_fmt: FixedType | None, weights: np.ndarray, w_fmt,
+                sum_of_products: Callable[[np.ndarray, np.ndarray, None], np.ndarray]) -> tuple[np.ndarray, int | None]:
+    """The exact sums of products as a new float64 array, with frac: integer codes of 2^-frac, computed in
+    single precision when they can be, frac = F_x + F_w: when every output's sum of |products| stays below
+    2^24 (the largest code of x_fmt times a filter's sum of |weight codes|), every partial sum is an integer
+    float32 holds, so BLAS adds them exactly in any order, about twice as fast as in float64. Else the real
+    sums in float64, exact by `check_exact`, and frac None."""
     if x_fmt is None or w_fmt is None or not weights.size:
-        return sum_of_products(x, weights, None)
+        return np.asarray(sum_of_products(x, weights, None), dtype=np.float64), None
     x_frac, w_frac = x_fmt.frac_bits, frac_bits_of(w_fmt)
     filter_sum, w_codes = derived(weights, ("codes", w_frac), lambda: _single_codes(weights, w_frac))
     largest_x = max(-code_range(x_fmt)[0], code_range(x_fmt)[1])
     if filter_sum * largest_x >= 2.0 ** 24:
-        return sum_of_products(x, weights, None)
+        return np.asarray(sum_of_products(x, weights, None), dtype=np.float64), None
     codes = sum_of_products(scale2(x, x_frac).astype(np.float32), w_codes, None)
-    return scale2(codes, -(x_frac + w_frac))
+    return codes.astype(np.float64), x_frac + w_frac
 
 
 def _single_codes(weights: np.ndarray, w_frac: int) -> tuple[float, np.ndarray]:
