@@ -303,9 +303,12 @@ def exact_codes(x: np.ndarray, x_fmt: FixedType | None, weights: np.ndarray, w_f
 
 
 def _single_codes(weights: np.ndarray, w_frac: int) -> tuple[float, np.ndarray]:
-    """The largest sum of |codes| of a filter (dim 0), and the codes in float32."""
+    """The largest sum of |codes| of a filter (dim 0), and the codes in float32 (read-only: kept with the
+    weights, and what the kernels derive from them kept in turn)."""
     w_codes = scale2(weights, w_frac)
-    return float(np.abs(w_codes).reshape(len(w_codes), -1).sum(axis=1).max()), w_codes.astype(np.float32)
+    single = w_codes.astype(np.float32)
+    single.setflags(write=False)
+    return float(np.abs(w_codes).reshape(len(w_codes), -1).sum(axis=1).max()), single
 
 
 # What the functions above derive from read-only weights, by id while the array lives: the same weights

@@ -11,6 +11,7 @@ from xdsl.irdl import prop_def
 from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import NodeOp, StreamType, window_output_size
+from dfcc.dialects.fixed_point import derived
 
 
 # On a conv: "off_chip" when its input waits in DRAM and each output row's window rows are read back from
@@ -97,7 +98,7 @@ def conv2d(x: np.ndarray, weights: np.ndarray, bias: np.ndarray | None, stride, 
         # takes for one group (same operand roles, so the same sums), without its copies of the patches
         taps = [views[r, c].transpose(3, 0, 1, 2) for r in range(kr) for c in range(kc)]  # C N Ho Wo each
         patches = (taps[0] if len(taps) == 1 else np.stack(taps)).reshape(kr * kc * cg, n * ho * wo)
-        w = weights.transpose(0, 2, 3, 1).reshape(filters, kr * kc * cg)
+        w = derived(weights, "gemm", lambda: weights.transpose(0, 2, 3, 1).reshape(filters, kr * kc * cg))  # once per weights
         out = np.ascontiguousarray((patches.T @ w.T).T) if exact and n * ho * wo > filters else w @ patches
         out = out.T.reshape(n, ho, wo, filters)
     else:
