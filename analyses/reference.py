@@ -11,6 +11,7 @@ from xdsl.dialects.builtin import IntegerType, ModuleOp
 from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_impls
 from xdsl.interpreters.func import FuncFunctions
 
+from dfcc.analyses.small_pages import small_pages
 from dfcc.dialects.dataflow import NodeOp
 from dfcc.dialects.fixed_point import uses_fixed_point
 from dfcc.errors import DfccError
@@ -58,7 +59,8 @@ class Reference:
         interpreter.register_implementations(FuncFunctions())
         interpreter.register_implementations(self._functions)
         arrays = tuple(_argument(a, t, index) for index, (a, t) in enumerate(zip(inputs, self._types)))
-        return list(interpreter.call_op(function, arrays))
+        with small_pages():  # its many multi-MB temporaries (analyses/small_pages.py)
+            return list(interpreter.call_op(function, arrays))
 
 
 def _argument(array: np.ndarray, type_, index: int) -> np.ndarray:

@@ -57,17 +57,18 @@ def scale2(x, k: int, out: np.ndarray | None = None) -> np.ndarray:
     """x * 2^k as float64, the same numbers as np.ldexp(x, k) about ten times faster: IEEE 754
     rounds a product correctly, and the product by an exact power of two is the value ldexp rounds
     (both exact unless they overflow to inf or fall below the normal range, and rounded alike there)."""
-    x = np.asarray(x, dtype=np.float64)
     if not -1022 <= k <= 1023:  # 2^k itself is not a normal double
-        return np.ldexp(x, k, out=out)
-    return np.multiply(x, math.ldexp(1.0, k), out=out)
+        return np.ldexp(np.asarray(x, dtype=np.float64), k, out=out)
+    return np.multiply(x, math.ldexp(1.0, k), out=out, dtype=np.float64)  # float32 read as float64: no copy first
 
 
 def to_codes(x: np.ndarray, fmt: FixedType) -> np.ndarray:
     """The integer codes (as float64) of cast(x, fmt): rounding, then overflow (see module doc).
     Works in place on one scaled copy of x (the reference casts every stream of a network this way)."""
-    x = np.asarray(x, dtype=np.float64)
-    scaled = scale2(x, fmt.frac_bits, out=np.empty_like(x))  # exact: a power-of-two scaling
+    x = np.asarray(x)
+    scaled = scale2(x, fmt.frac_bits, out=np.empty_like(x, dtype=np.float64))  # exact: a power-of-two scaling
+    if scaled.size and -2.0 ** 52 < (lo := scaled.min()) and (hi := scaled.max()) < 2.0 ** 52:  # nan fails it
+        return _round_codes(scaled, lo, hi, fmt)
     if not np.isfinite(scaled).all():
         np.nan_to_num(scaled, copy=False, nan=0.0, posinf=2.0 ** 60, neginf=-(2.0 ** 60))  # +-inf saturate/wrap as huge
     code = np.floor(scaled)
@@ -78,9 +79,30 @@ def to_codes(x: np.ndarray, fmt: FixedType) -> np.ndarray:
     return overflow_codes(code, fmt)
 
 
+def _round_codes(scaled: np.ndarray, lo: float, hi: float, fmt: FixedType) -> np.ndarray:
+    """to_codes's rounding and overflow in place, for finite scaled values below 2^52 in magnitude
+    (lo, hi their extremes), where each mode is one numpy operation: x + 1/2 is exact there, so
+    floor(x + 1/2) is `rnd`; rint rounds half to even, `rnd_conv`. Rounding is monotonic, so no code
+    overflows when the extremes' codes do not."""
+    mode = fmt.rounding.data
+    if mode == "rnd":
+        np.floor(np.add(scaled, 0.5, out=scaled), out=scaled)
+        lo, hi = math.floor(lo + 0.5), math.floor(hi + 0.5)
+    elif mode == "rnd_conv":
+        np.add(np.rint(scaled, out=scaled), 0.0, out=scaled)  # + 0: a code is never -0, as to_codes's sum
+        lo, hi = round(lo), round(hi)  # Python's round of a float is half to even too
+    else:
+        np.floor(scaled, out=scaled)
+        lo, hi = math.floor(lo), math.floor(hi)
+    code_lo, code_hi = code_range(fmt)
+    return scaled if code_lo <= lo and hi <= code_hi else overflow_codes(scaled, fmt)
+
+
 def overflow_codes(code: np.ndarray, fmt: FixedType) -> np.ndarray:
     """Integer codes (float64) to fmt's W bits, in place: saturated or wrapped (module doc, step 2)."""
     lo, hi = code_range(fmt)
+    if code.size and lo <= code.min() and code.max() <= hi:  # none overflows (an accumulator sized for the worst case)
+        return code
     if fmt.overflow.data == "sat":
         return np.clip(code, lo, hi, out=code)
     span = float(1 << fmt.width.data)
@@ -98,10 +120,11 @@ def cast(x: np.ndarray, fmt: FixedType) -> np.ndarray:
 
 def on_grid(x: np.ndarray, fmt: FixedType) -> bool:
     """Whether every value of x is exactly representable in fmt."""
-    x = np.asarray(x, dtype=np.float64)
-    lo, hi = value_range(fmt)
     scaled = scale2(x, fmt.frac_bits)
-    return bool(np.array_equal(scaled, np.floor(scaled)) and (x.size == 0 or lo <= x.min() and x.max() <= hi))
+    lo, hi = code_range(fmt)
+    if scaled.size and not lo <= scaled.min() <= scaled.max() <= hi:  # codes in range: scaled exactly (nan fails)
+        return False
+    return bool(np.array_equal(scaled, np.floor(scaled)))
 
 
 def input_codes(fmt: FixedType) -> np.ndarray:
@@ -239,11 +262,15 @@ def mac_result(op: Operation, x: np.ndarray, weights: np.ndarray, w_fmt, bias: n
         check_exact(op, x_fmt, weights, w_fmt, bias)
         return cast_accumulator(op, sum_of_products(x, weights, bias))
     check_exact(op, x_fmt, weights, w_fmt, None)
-    products = exact_products(x, x_fmt, weights, w_fmt, sum_of_products)
-    if bias is None:
-        return cast_accumulator(op, products)
-    codes = np.floor(scale2(products, acc_fmt.frac_bits)) + scale2(bias, acc_fmt.frac_bits)
-    if codes.size and np.abs(codes).max() >= 2.0 ** 53:
+    codes, frac = exact_codes(x, x_fmt, weights, w_fmt, sum_of_products)
+    if bias is not None and frac == acc_fmt.frac_bits:  # T_acc's codes already: floor(integers) + the bias's
+        codes = np.add(codes, scale2(bias, frac), out=codes)
+    else:
+        products = codes if frac is None else scale2(codes, -frac, out=codes)
+        if bias is None:
+            return cast_accumulator(op, products)
+        codes = np.floor(scale2(products, acc_fmt.frac_bits)) + scale2(bias, acc_fmt.frac_bits)
+    if codes.size and not -2.0 ** 53 < codes.min() <= codes.max() < 2.0 ** 53:
         raise DfccError(f"{op.name} '{op.node_name.data}': the accumulator's codes need more than 53 bits "
                         "(too wide for the exact float64 reference); give it fewer fraction bits")
     return cast_result(op, scale2(overflow_codes(codes, acc_fmt), -acc_fmt.frac_bits))  # T_acc: on its grid already
@@ -252,25 +279,36 @@ def mac_result(op: Operation, x: np.ndarray, weights: np.ndarray, w_fmt, bias: n
 def exact_products(x: np.ndarray, x_fmt: FixedType | None, weights: np.ndarray, w_fmt,
                    sum_of_products: Callable[[np.ndarray, np.ndarray, None], np.ndarray]) -> np.ndarray:
     """The exact float64 sum of products of x (on x_fmt's grid, the number contract) and weights (on
-    w_fmt's, checked by their WeightsOp), in single precision when it can be: on the integer codes,
-    when every output's sum of |products| stays below 2^24 (the largest code of x_fmt times a filter's
-    sum of |weight codes|), every partial sum is an integer float32 holds, so BLAS adds them exactly in
-    any order, about twice as fast as in float64. Else in float64, exact by `check_exact`."""
+    w_fmt's, checked by their WeightsOp): `exact_codes` in real units."""
+    codes, frac = exact_codes(x, x_fmt, weights, w_fmt, sum_of_products)
+    return codes if frac is None else scale2(codes, -frac, out=codes)
+
+
+def exact_codes(x: np.ndarray, x_fmt: FixedType | None, weights: np.ndarray, w_fmt,
+                sum_of_products: Callable[[np.ndarray, np.ndarray, None], np.ndarray]) -> tuple[np.ndarray, int | None]:
+    """The exact sums of products as a new float64 array, with frac: integer codes of 2^-frac, computed in
+    single precision when they can be, frac = F_x + F_w: when every output's sum of |products| stays below
+    2^24 (the largest code of x_fmt times a filter's sum of |weight codes|), every partial sum is an integer
+    float32 holds, so BLAS adds them exactly in any order, about twice as fast as in float64. Else the real
+    sums in float64, exact by `check_exact`, and frac None."""
     if x_fmt is None or w_fmt is None or not weights.size:
-        return sum_of_products(x, weights, None)
+        return np.asarray(sum_of_products(x, weights, None), dtype=np.float64), None
     x_frac, w_frac = x_fmt.frac_bits, frac_bits_of(w_fmt)
     filter_sum, w_codes = derived(weights, ("codes", w_frac), lambda: _single_codes(weights, w_frac))
     largest_x = max(-code_range(x_fmt)[0], code_range(x_fmt)[1])
     if filter_sum * largest_x >= 2.0 ** 24:
-        return sum_of_products(x, weights, None)
+        return np.asarray(sum_of_products(x, weights, None), dtype=np.float64), None
     codes = sum_of_products(scale2(x, x_frac).astype(np.float32), w_codes, None)
-    return scale2(codes, -(x_frac + w_frac))
+    return codes.astype(np.float64), x_frac + w_frac
 
 
 def _single_codes(weights: np.ndarray, w_frac: int) -> tuple[float, np.ndarray]:
-    """The largest sum of |codes| of a filter (dim 0), and the codes in float32."""
+    """The largest sum of |codes| of a filter (dim 0), and the codes in float32 (read-only: kept with the
+    weights, and what the kernels derive from them kept in turn)."""
     w_codes = scale2(weights, w_frac)
-    return float(np.abs(w_codes).reshape(len(w_codes), -1).sum(axis=1).max()), w_codes.astype(np.float32)
+    single = w_codes.astype(np.float32)
+    single.setflags(write=False)
+    return float(np.abs(w_codes).reshape(len(w_codes), -1).sum(axis=1).max()), single
 
 
 # What the functions above derive from read-only weights, by id while the array lives: the same weights

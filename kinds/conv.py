@@ -907,7 +907,7 @@ class Conv(NodeKind):
         x, weights, *bias = (np.asarray(a, dtype=np.float64) for a in args)
         return (mac_result(op, x, weights, weights_format(op.weights), bias[0] if bias else None,
                            lambda v, w, b: conv2d(v, w, b, op.ints_prop("stride"), op.ints_prop("dilation"),
-                                                  op.ints_prop("pad"), op.groups.value.data)),)
+                                                  op.ints_prop("pad"), op.groups.value.data, exact=True)),)
 
     def emit_hls(self, em, op: ConvOp) -> None:
         """One `dfcc::conv` call (conv.h): sliding window, then the MAC array (its weights on chip, or

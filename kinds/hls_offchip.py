@@ -45,8 +45,9 @@ def mac_words(weights: np.ndarray, channels: int, groups: int, lanes_in: int, la
     gpb = lanes_in // cg if lanes_in > cg else 1  # groups per input beat
     lc = lanes_in // gpb
     nf = -(-gpb * fg // lanes_out)
-    bt, fo, t, co, m = np.meshgrid(np.arange(channels // lanes_in), np.arange(nf), np.arange(-(-k // fine)),
-                                   np.arange(lanes_out), np.arange(lc * fine), indexing="ij")
+    # each index on its own axis of (bt, fo, t, co, m), broadcast by the gather (no word-sized index arrays)
+    bt, fo, t, co, m = (np.arange(n).reshape([-1 if d == a else 1 for d in range(5)]) for a, n in enumerate(
+        (channels // lanes_in, nf, -(-k // fine), lanes_out, lc * fine)))
     j = np.minimum(t * lc * fine + m, lc * k - 1)  # the last step's idle slots (fine not dividing k) repeat the last
     filt = (bt // bpg) * gpb * fg + fo * lanes_out + co
     filt = np.where(filt < f, filt, filt - lanes_out)  # the last filter step's idle lanes: the previous step's

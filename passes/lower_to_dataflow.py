@@ -18,6 +18,7 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
+from dfcc.analyses.small_pages import small_pages
 from dfcc.dialects import dataflow as df
 from dfcc.passes.cleanup import DataflowCleanup
 from dfcc.passes.lowering import Lowering
@@ -30,7 +31,8 @@ class LowerToDataflow(ModulePass):
     name = "lower-to-dataflow"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        for func_op in [o for o in op.walk() if isinstance(o, func.FuncOp)]:
-            if func_op.body.blocks and not any(isinstance(o, df.NodeOp) for o in func_op.body.block.ops):
-                Lowering(func_op).run()
-        DataflowCleanup().apply(ctx, op)
+        with small_pages():  # the weights' folds make many multi-MB temporaries (analyses/small_pages.py)
+            for func_op in [o for o in op.walk() if isinstance(o, func.FuncOp)]:
+                if func_op.body.blocks and not any(isinstance(o, df.NodeOp) for o in func_op.body.block.ops):
+                    Lowering(func_op).run()
+            DataflowCleanup().apply(ctx, op)

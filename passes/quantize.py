@@ -55,6 +55,7 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from dfcc.analyses.reference import Reference
+from dfcc.analyses.small_pages import small_pages
 from dfcc.dialects import fixed_point as fx
 from dfcc.dialects import dataflow as df
 from dfcc import kinds
@@ -307,8 +308,9 @@ class Quantize(ModulePass):
         for pattern, _ in self._parsed_overrides():
             if not any(fnmatch.fnmatchcase(n, pattern) for n in names):
                 raise DfccError(f"override pattern '{pattern}' matches no node (nodes: {', '.join(sorted(names))})", "quantize")
-        for function in functions:
-            self._quantize_function(op, function)
+        with small_pages():  # the weights' casts and the calibration runs (analyses/small_pages.py)
+            for function in functions:
+                self._quantize_function(op, function)
 
     def _quantize_function(self, module: ModuleOp, function: func.FuncOp) -> None:
         name = function.sym_name.data

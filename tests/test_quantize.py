@@ -134,6 +134,55 @@ int main() {{
         assert mismatch.size == 0, f"{_ap_type(*t)}: x={values[mismatch[:3]]} ours={ours[mismatch[:3]]} ap_fixed={got[mismatch[:3], column]}"
 
 
+def _exact_code(value: float, fmt: FixedType) -> int:
+    """cast's code of `value` from first principles: rational arithmetic, then overflow on Python integers."""
+    from fractions import Fraction
+
+    scaled = Fraction(value) * Fraction(2) ** fmt.frac_bits
+    floor = scaled.numerator // scaled.denominator
+    rest = scaled - floor
+    mode = fmt.rounding.data
+    code = floor + (mode == "rnd" and rest >= Fraction(1, 2)
+                    or mode == "rnd_conv" and (rest > Fraction(1, 2) or rest == Fraction(1, 2) and floor % 2 == 1))
+    lo, hi = fx.code_range(fmt)
+    if fmt.overflow.data == "sat":
+        return min(max(code, lo), hi)
+    return (code - lo) % (hi - lo + 1) + lo
+
+
+@pytest.mark.parametrize("rounding, overflow", itertools.product(("trn", "rnd", "rnd_conv"), ("sat", "wrap")))
+def test_cast_equals_rational_arithmetic_below_and_past_2_52_codes(rounding, overflow):
+    """to_codes rounds in one numpy operation while every scaled value is below 2^52 and takes the general
+    path past it (and for inf/nan): both give the codes exact arithmetic gives, ties and overflow included."""
+    rng = np.random.default_rng(11)
+    for width, int_bits in ((8, 3), (16, -4), (53, 10), (24, 30)):
+        fmt = FixedType(width, int_bits, True, rounding, overflow)
+        lsb = 2.0 ** -fmt.frac_bits
+        ties = (rng.integers(-2 ** 20, 2 ** 20, 50) + 0.5) * lsb
+        spread = rng.standard_normal(50) * 2.0 ** rng.integers(-10, 60, 50) * lsb  # codes up to ~2^60
+        for values in (ties, spread, np.append(ties, 2.0 ** 53 * lsb)):  # one value past 2^52 codes
+            expected = [_exact_code(v, fmt) for v in values.tolist()]
+            assert fx.to_codes(values, fmt).tolist() == expected, fmt
+
+
+@pytest.mark.parametrize("filters, size", [(4, 6), (64, 2)])  # more output pixels than filters, then fewer
+def test_an_exact_conv_takes_its_faster_product_with_the_same_numbers_and_layout(filters, size):
+    """conv2d(exact=True) (run_fixed's integer codes) orders its GEMM by shape: the same exact sums, in the
+    layout the float product writes (downstream nodes see the same arrays)."""
+    from dfcc.kinds.window import conv2d
+
+    rng = np.random.default_rng(6)
+    x_codes = rng.integers(-128, 128, (1, size, size, 32))
+    w_codes = rng.integers(-128, 128, (filters, 32, 3, 3))  # |sums| < 32 * 9 * 2^14 < 2^24: exact in float32
+    args = (x_codes.astype(np.float32), w_codes.astype(np.float32), None, (1, 1), (1, 1), (1, 1, 1, 1), 1)
+    fast, plain = conv2d(*args, exact=True), conv2d(*args)
+    patches = np.pad(x_codes, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    expected = sum(np.einsum("nhwc,fc->nhwf", patches[:, r:r + size, c:c + size], w_codes[:, :, r, c])
+                   for r in range(3) for c in range(3))
+    np.testing.assert_array_equal(fast, expected)
+    assert fast.strides == plain.strides and fast.dtype == plain.dtype
+
+
 # ---- the pass on IR ----------------------------------------------------------------------------------
 
 def _quantized(path, **options):

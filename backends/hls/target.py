@@ -8,6 +8,7 @@ import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 
 from dfcc.analyses.reference import run_reference
+from dfcc.analyses.small_pages import small_pages
 from dfcc.backends.cpu.io import save_outputs
 from dfcc.frontends.inputs import load_inputs, random_inputs
 from dfcc.backends.hls.bounded import bounded_csim
@@ -29,7 +30,8 @@ def run_hls(module: ModuleOp, request) -> None:
     and the CPU reference's outputs as the expected results."""
     if request.output is None:
         raise DfccError("-t hls needs -o DIR for the project directory")
-    design = emit_design(module)
+    with small_pages():  # the weights' words and ROM texts (analyses/small_pages.py)
+        design = emit_design(module)
     inputs = _inputs_for(module, request)
     expected = run_reference(module, inputs)
     root = write_directory_atomic(request.output, lambda staging: write_project(design, staging, inputs=inputs,
