@@ -153,6 +153,53 @@ def test_tile_major_block_csim_bit_exact(tile, bounded):
     assert np.abs(csim_equals_reference(module, [x], bounded)).max() > 0
 
 
+def _pooled(tile: int = 4, coarse: int = 2, kind: str = "mean", dims: tuple[int, ...] = (1, 2)) -> str:
+    """`_block` ending in a reduction (by default the global pool): the add + ReLU's tile-major output reduced over
+    `dims` (`coarse` channels a beat), its output pixel-major."""
+    text = _block(tile)
+    start, end = text.index("    %w2 = "), text.index("    func.return")
+    out = tuple(1 if d in dims else e for d, e in enumerate((1, 6, 6, 8)))
+    tensor = "x".join(str(out[i]) for i in (0, 3, 1, 2))  # the sink's perm (0, 2, 3, 1) gives the stream's NHWC
+    stream = f"!dataflow.stream<{'x'.join(map(str, out))}xf32>"
+    pool = (f'    %g = dataflow.reduce %j {{name = "pool", kind = "{kind}", dims = array<i64: {", ".join(map(str, dims))}>, '
+            f'coarse = {coarse} : i64}} : (!dataflow.stream<1x6x6x8xf32, tile {tile} block 4>) -> {stream}\n'
+            f'    %t = dataflow.sink %g {{name = "out", perm = array<i64: 0, 2, 3, 1>}} : ({stream}) -> tensor<{tensor}xf32>\n')
+    return (text[:start] + pool + text[end:]).replace("-> tensor<1x6x6x6xf32> {", f"-> tensor<{tensor}xf32> {{").replace(
+        "func.return %t : tensor<1x6x6x6xf32>", f"func.return %t : tensor<{tensor}xf32>")
+
+
+@pytest.mark.parametrize("fields, message", [
+    # lanes not dividing the block: a beat would hold two pixels' channels
+    ({"coarse": 8}, "reduce 'pool' reads a tile-major stream .* coarse dividing the block"),
+    # the channels reduced too: not a global pool
+    ({"coarse": 1, "dims": (1, 2, 3)}, "reduce 'pool' reads .* a reduction takes only over every pixel"),
+    # only the rows reduced: each column's sums would be spread over the tiles
+    ({"dims": (1,)}, "reduce 'pool' reads .* a reduction takes only over every pixel"),
+])
+def test_global_pool_order_rules(fields, message):
+    parse_module(_pooled())
+    with pytest.raises(DfccError, match=message):
+        parse_module(_pooled(**fields))
+
+
+@pytest.mark.parametrize("tile, coarse, kind", [(4, 2, "mean"), (5, 4, "mean"), (5, 1, "max")],
+                         ids=["mean-tiles-dividing", "mean-last-tile-partial", "max-one-lane"])
+def test_global_pool_over_tile_major_csim_bit_exact(tile, coarse, kind):
+    """The residual block's tile-major skip chain ending in a global pool (ResNet-50's last stage): each beat's
+    channels from its place in the order, the last tile partial for tiles of 5; C simulation equals the CPU
+    reference, also with every FIFO at the depth the simulation of the schedules sizes."""
+    from dfcc.backends.hls.emit import emit_design
+
+    module = parse_module(_pooled(tile, coarse, kind))
+    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
+    write_depths(size_fifos(module).depths)
+    top = emit_design(module).files["top.cpp"]
+    assert f"tile-major 1x6x6x8 stream (tile {tile} block 4)" in top
+    x = np.random.default_rng(9).standard_normal((1, 4, 6, 6)).astype(np.float32)
+    for bounded in (False, True):
+        assert np.abs(csim_equals_reference(module, [x], bounded)).max() > 0
+
+
 def _bottleneck(order: str) -> str:
     """ResNet-50's 14x14 bottleneck ends: `expand` 1x1 256 -> 1024 writing into `reduce` 1x1 1024 -> 256, both 16
     lanes in and out and tiles of 49 pixels (4 a 14x14 image); `order` the stream between them."""
