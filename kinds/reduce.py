@@ -116,7 +116,9 @@ class Reduce(NodeKind):
                             bram18=m_bram, uram=0, lut=logic.lut + m_lut, ff=logic.ff, out_lanes=self.stream_lanes(op, {"coarse": coarse})[1],
                             mult_lut=coarse * lut_multiplier(a_bits, bits) if mean else 0)
 
-        return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate)
+        order = op.input.type.order  # a tile-major input: coarse dividing its block (ReduceOp.order_problem)
+        buildable = None if order is None else (lambda folding: order[1] % folding[0] == 0)
+        return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate, buildable=buildable)
 
     def run_float(self, op: ReduceOp, args):
         return (reduce(args[0], op.kind.data, op.ints_prop("dims")).astype(np.float32),)

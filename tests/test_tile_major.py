@@ -363,11 +363,37 @@ def test_tile_major_ffip_csim_bit_exact():
     assert np.abs(csim_equals_reference(module, [x], False)).max() > 0
 
 
-def test_explore_writes_pixel_major_streams():
-    """A tile-major order holds for the tiles and lanes it was written for; explore chooses them anew (and writes no
-    order yet), so it starts from pixel-major streams and writes a valid design."""
+def test_explore_starts_from_pixel_major_streams():
+    """A tile-major order holds for the tiles and lanes it was written for; explore chooses them anew from pixel-major
+    streams (on this small block, where no chain saves memory worth a lower II, it writes none) and writes a valid
+    design."""
     module = _quantized()
     network, choices, totals = explore_module(module, load_platform("zcu102"), progress=False)
     apply_design(module, network, choices, totals, "zcu102")
     module.verify()
     assert all(v.type.order is None for op in module.walk() for v in op.results if isinstance(v.type, StreamType))
+
+
+def test_chain_takes_the_order_saving_memory():
+    """passes/tile_order.py on ResNet-50's 14x14 bottleneck end, pixel-major (tiles of 49, 16 lanes): one chain,
+    `expand` writing it, `reduce` reading it; it takes block 16 (both convs' 16 x 16 lanes kept, so their cycles) and
+    a tile whose memory is at most that of tiles of 49 (by hand in test_tile_major_costs_by_hand: 168 BRAM18 fewer);
+    a chain read by a sink, or whose nodes would be slower than the target, stays pixel-major."""
+    from dfcc.passes.tile_order import chains, order_chain
+
+    module = parse_module(_bottleneck(""))
+    convs = _convs(module)
+    before = {name: node_cost(op) for name, op in convs.items()}
+    (values, writers, readers), = [c for c in chains(module) if c[1] and c[2] and c[1][0].node_name.data == "expand"]
+    assert [op.node_name.data for op in writers + readers] == ["expand", "reduce"]
+    assert not order_chain(values, writers, readers, 200_000)  # every option slower than 200,000 cycles
+    assert order_chain(values, writers, readers, 216_384)
+    module.verify()
+    order = convs["expand"].output.type.order
+    assert order[1] == 16 and 196 % order[0] == 0
+    after = {name: node_cost(op) for name, op in convs.items()}
+    assert sum(c.bram18 for c in before.values()) - sum(c.bram18 for c in after.values()) >= 168
+    for op in convs.values():
+        assert op.int_prop("coarse_in") * op.int_prop("coarse_out") == 256 and op.int_prop("tile") == order[0]
+    sink = [c for c in chains(module) if c[2] and c[2][0].name == "dataflow.sink"]
+    assert sink and not order_chain(*sink[0], 10**9)
