@@ -225,7 +225,8 @@ def tile_major_stage(op: ReduceOp, fn: str, t_in: str, t_out: str, t_acc: str, l
     return "\n".join([
         f"// reduce '{op.node_name.data}': {op.kind.data} over the {pixels} pixels of a tile-major {n}x{h}x{w}x{c} "
         f"stream (tile {tile} block {block})",
-        f"static void stage_{fn}(hls::stream<dfcc::vec<{t_in}, {lanes}> >& in, hls::stream<dfcc::vec<{t_out}, {lanes}> >& out) {{",
+        f"static void stage_{fn}(hls::stream<dfcc::vec<{t_in}, {lanes}> >& in, "
+        f"hls::stream<dfcc::vec<{t_out}, {lanes}> >& out) {{",
         f"    {t_acc} acc[{c}] = {{}};",
         *extra,
         "    int t = 0, j = 0, b = 0, q = 0;  // tile, pixel in the tile, block, beat in the block",
