@@ -427,29 +427,34 @@ def _conv_tiled(p: Pipeline, op: df.ConvOp) -> None:
 
 
 def _conv_point_tm_in(p: Pipeline, op: df.ConvOp) -> None:
-    """conv.h conv_point_tm_in: per tile of R pixels, C/CI blocks x F/CO filter steps x R iterations, a block's beat
-    of each pixel read in its first filter step; then, pixel-major, R*F/CO iterations writing the tile's pixels,
-    or, tile-major, each filter step's beats of the tile written in the last block's (one a pixel). The last
-    tile's pixels past the image read and write nothing."""
+    """conv.h conv_point_tm_in: per tile of R output pixels, C/CI blocks of S^2 x R iterations reading the block's
+    beats of the tile's input pixels (the first filter step's MACs on those kept) and F/CO - 1 filter steps of R
+    iterations; then, pixel-major, R*F/CO iterations writing the tile's pixels, or, tile-major, each filter step's
+    beats of the tile written in the last block's (one a kept pixel). The last tile's pixels past the image read and
+    write nothing."""
     name = op.node_name.data
-    (*_, c), (_, ho, wo, f) = op.input.type.get_shape(), op.output.type.get_shape()
+    (_, h, w, c), (_, ho, wo, f) = op.input.type.get_shape(), op.output.type.get_shape()
     li, lo = df.kind_of(op).stream_lanes(op)
     x = p.read(op.input, li, name)
-    r, cb, nf, pix = op.int_prop("tile"), c // li, f // lo, ho * wo
-    tiles = -(-pix // r)
+    r, cb, nf, pix, s = op.int_prop("tile"), c // li, f // lo, ho * wo, op.ints_prop("stride")[0]
+    tiles, read = -(-pix // r), s * s * r
     tile_major = op.output.type.order is not None
-    per_tile = cb * nf * r + (0 if tile_major else r * nf)
+    per_block = read + (nf - 1) * r
+    per_tile = cb * per_block + (0 if tile_major else r * nf)
     process = p.process(f"{name}.mac", name, tiles * per_tile)
     starts = _every(tiles) * per_tile
+    bt, i = np.divmod(_every(cb * read), read)
+    p.read_at(process, x, (starts[:, None] + (bt * per_block + i)[None, :])[
+        (read * _every(tiles))[:, None] + i[None, :] < h * w])
     pixels = np.minimum(r, pix - r * _every(tiles))
-    bt, q = np.divmod(_every(cb * r), r)
-    p.read_at(process, x, (starts[:, None] + (bt * nf * r + q)[None, :])[q[None, :] < pixels[:, None]])
     if tile_major:
         fo, q = np.divmod(_every(nf * r), r)
-        writes = (starts[:, None] + (((cb - 1) * nf + fo) * r + q)[None, :])[q[None, :] < pixels[:, None]]
+        kept_at = q // wo * s * w + q % wo * s if s > 1 else q  # the first step's iteration reading output pixel q
+        step = np.where(fo == 0, kept_at, read + (fo - 1) * r + q)
+        writes = (starts[:, None] + ((cb - 1) * per_block + step)[None, :])[q[None, :] < pixels[:, None]]
     else:
-        i = _every(r * nf)
-        writes = (starts[:, None] + cb * nf * r + i[None, :])[(i // nf)[None, :] < pixels[:, None]]
+        j = _every(r * nf)
+        writes = (starts[:, None] + cb * per_block + j[None, :])[(j // nf)[None, :] < pixels[:, None]]
     p.write(process, p.output(op.output, lo), writes)
 
 

@@ -140,7 +140,8 @@ def binding(network: Network, totals, platform, utilisation: float, spatial: boo
     if totals.bandwidth_bound:
         return "DRAM bandwidth"
     for model in network.nodes:
-        if min(model.cost(f).cycles for f in foldings(model, spatial)) >= totals.compute_ii:
+        # a conv reading or writing a tile-major stream is tiled (passes/tile_order.py): its foldings have tiles
+        if min(model.cost(f).cycles for f in foldings(model, spatial) or foldings(model, spatial, True)) >= totals.compute_ii:
             return f"fastest folding of {model.op_name.removeprefix('dataflow.')} {model.name}"
     use = {k: totals.resource(k) / (utilisation * getattr(platform, k)) for k in RESOURCES if getattr(platform, k)}
     key = max(use, key=use.get)

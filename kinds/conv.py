@@ -315,28 +315,37 @@ class ConvOp(ConvFields):
         return None
 
 
-def point_window(op: ConvOp) -> bool:
-    """A 1x1 window at stride 1 without padding: output pixel p is input pixel p (conv.h conv_point_tm_in)."""
+def point_stride(op: ConvOp) -> int | None:
+    """S of a 1x1 window at stride S x S without padding over an image of whole S x S blocks (S = 1: output pixel p
+    is input pixel p; a ResNet downsample: S = 2, the block's top-left pixel), which conv.h conv_point_tm_in reads
+    tile-major; None for any other window."""
     (kr, kc), (sr, sc), _, pads = op.window_geometry()
-    return kr == kc == sr == sc == 1 and not any(pads)
+    _, h, w, _ = op.input.type.get_shape()
+    if kr == kc == 1 and sr == sc and not any(pads) and h % sr == 0 and w % sr == 0:
+        return sr
+    return None
 
 
 def tile_order_problem(op: ConvOp, f: Mapping[str, int]) -> str | None:
     """Why conv.h builds no stage for the orders of the op's streams at the folding `f` (None: it does). A
     tile-major output (tile R block B) is written by conv_tiled_tm_out, tile = R and coarse_out = B: each filter
     step's outputs of the tile as it finishes them; a tile-major input is read by conv_point_tm_in, a 1x1 window at
-    stride 1 without padding, tile = R and coarse_in = B: a block's beats of the tile, then each filter step's
-    words applied to them."""
+    stride S without padding (`point_stride`), tile = R / S^2 output pixels (whole output rows where S > 1: a tile's
+    input rows are then the S x S blocks of its outputs) and coarse_in = B: a block's beats of the tile, then each
+    filter step's words applied to those it keeps."""
     order_in, order_out = op.input.type.order, op.output.type.order
     if order_out is not None and (f["tile"], f["coarse_out"]) != order_out:
         return (f"writes a tile-major stream (tile {order_out[0]} block {order_out[1]}), which needs tile="
                 f"{order_out[0]} and coarse_out={order_out[1]}, got tile={f['tile']}, coarse_out={f['coarse_out']}")
-    if order_in is not None and (not point_window(op) or op.line_buffer_off_chip()
-                                 or (f["tile"], f["coarse_in"]) != order_in):
+    if order_in is None:
+        return None
+    stride, wo = point_stride(op), op.output.type.get_shape()[2]
+    if (stride is None or op.line_buffer_off_chip() or (stride ** 2 * f["tile"], f["coarse_in"]) != order_in
+            or (stride > 1 and f["tile"] % wo)):
         return (f"reads a tile-major stream (tile {order_in[0]} block {order_in[1]}), which needs a 1x1 window at "
-                f"stride 1 without padding, its input on chip, tile={order_in[0]} and coarse_in={order_in[1]}, got "
-                f"kernel {op.ints_prop('kernel')}, stride {op.ints_prop('stride')}, pad {op.ints_prop('pad')}, "
-                f"tile={f['tile']}, coarse_in={f['coarse_in']}")
+                f"stride S on whole S x S blocks unpadded (whole output rows a tile if S > 1), its input on chip, "
+                f"tile={order_in[0] // (stride or 1) ** 2} and coarse_in={order_in[1]}, got kernel {op.ints_prop('kernel')}, "
+                f"stride {op.ints_prop('stride')}, pad {op.ints_prop('pad')}, tile={f['tile']}, coarse_in={f['coarse_in']}")
     return None
 
 
@@ -725,22 +734,23 @@ class Conv(NodeKind):
         def point_tiles(cost: NodeCost, li: int, lo: int, cb: int, nf: int, tile: int, untiled_bram: int,
                         untiled_lut: int) -> NodeCost:
             """conv.h conv_point_tm_in: `cost` (the same folding, pixel-outer) with, instead of the window generator,
-            a block's beats of the tile (tile deep) and every filter's sums for each pixel of the tile; per tile
-            C/CI x F/CO x tile MAC cycles (each block's beats read in its first filter step), then, writing
-            pixel-major, tile x F/CO output beats."""
-            tiles = conv_weight_sweeps(ho * wo, tile)
-            compute, stores = tile * cb * nf, 0 if order_out is not None else tile * nf
+            a block's beats of the tile's outputs (tile deep) and every filter's sums for each pixel of the tile; per
+            tile and block, S^2 x tile cycles reading its input beats (the first filter step's MACs on the pixels it
+            keeps) and F/CO - 1 filter steps of tile cycles, then, writing pixel-major, tile x F/CO output beats."""
+            tiles, read = conv_weight_sweeps(ho * wo, tile), point_stride(op) ** 2 * tile
+            per_block, stores = read + (nf - 1) * tile, 0 if order_out is not None else tile * nf
+            compute = cb * per_block
             # output-stationary tiles (Zhang et al., FPGA'15, the loop order with the input channels outermost): a
             # tile's input block once, its outputs' partial sums on chip; one memory per filter lane, NF*tile deep
             acc_bram, acc_lut = (lo * n for n in array_cost(a_bits, nf * tile))
             block_bram, block_lut = array_cost(li * d_bits, tile)
-            first = (cb - 1) * nf * tile + 1 if order_out is not None else compute  # iterations to the first output
+            first = (cb - 1) * per_block + 1 if order_out is not None else compute  # iterations to the first output
             return replace(
-                cost, cycles=tiles * (compute + stores), depth=first + STAGE_PIPELINE_CYCLES, fill=tile / (h * w),
+                cost, cycles=tiles * (compute + stores), depth=first + STAGE_PIPELINE_CYCLES, fill=read / (h * w),
                 bram18=cost.bram18 - untiled_bram + acc_bram + block_bram,
                 lut=cost.lut - untiled_lut + acc_lut + block_lut, weight_sweeps=tiles,
                 # after a tile's last block is read: its filter steps, then its store
-                lag=nf * tile + stores, drain=max(0, tiles * (compute + stores) - first), pixel_work=0, burst=0,
+                lag=per_block + stores, drain=max(0, tiles * (compute + stores) - first), pixel_work=0, burst=0,
                 lead=0,
             )
 

@@ -98,9 +98,11 @@ class MapOp(NodeOp):
     def order_problem(self) -> str | None:
         """The body applied to each element whatever its position: any order, the same on every stream, unless a
         parameter or a broadcast input indexes by position (pixel-major only)."""
-        if self.params or any(v.type.get_shape() != self.output.type.get_shape() for v in self.inputs):
-            return super().order_problem()
-        return self.same_order_problem()
+        return self.same_order_problem() if self.order_free() else super().order_problem()
+
+    def order_free(self) -> bool:
+        """Whether the body sees nothing of an element's position: no parameter, no broadcast input."""
+        return not self.params and all(v.type.get_shape() == self.output.type.get_shape() for v in self.inputs)
 
     def folding_extents(self) -> dict[str, int]:
         """Lanes over the last (channel) dim of the output, then pixels per beat dividing the width

@@ -61,6 +61,22 @@ class ReduceOp(NodeOp):
         if self.output.type.get_shape() != expected:
             raise VerifyException(f"reduce output shape {self.output.type.get_shape()}, expected {expected}")
 
+    def order_problem(self) -> str | None:
+        """A global pool (every pixel of an N x H x W x C stream reduced, the channels kept) reads a tile-major
+        input too: each beat's channels follow from its place in the order, `coarse` lanes a beat dividing the
+        block so a beat holds one pixel's channels; its output is pixel-major."""
+        order = self.input.type.order
+        if order is None or self.output.type.order is not None:
+            return super().order_problem()
+        shape, dims = self.input.type.get_shape(), self.ints_prop("dims")
+        if 3 in dims or any(shape[d] > 1 and d not in dims for d in range(3)):
+            return (f"reads a tile-major stream (tile {order[0]} block {order[1]}), which a reduction takes only over "
+                    f"every pixel, its channels kept, got dims {list(dims)} of {list(shape)}")
+        if order[1] % self.int_prop("coarse"):
+            return (f"reads a tile-major stream (tile {order[0]} block {order[1]}), which needs coarse dividing the "
+                    f"block, got coarse={self.int_prop('coarse')}")
+        return None
+
     def folding_extents(self) -> dict[str, int]:
         """Channel lanes: the last dim of the input (fpgaConvNet global pooling)."""
         return {"coarse": self.input.type.get_shape()[-1]}
@@ -100,7 +116,9 @@ class Reduce(NodeKind):
                             bram18=m_bram, uram=0, lut=logic.lut + m_lut, ff=logic.ff, out_lanes=self.stream_lanes(op, {"coarse": coarse})[1],
                             mult_lut=coarse * lut_multiplier(a_bits, bits) if mean else 0)
 
-        return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate)
+        order = op.input.type.order  # a tile-major input: coarse dividing its block (ReduceOp.order_problem)
+        buildable = None if order is None else (lambda folding: order[1] % folding[0] == 0)
+        return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate, buildable=buildable)
 
     def run_float(self, op: ReduceOp, args):
         return (reduce(args[0], op.kind.data, op.ints_prop("dims")).astype(np.float32),)
@@ -146,6 +164,11 @@ class Reduce(NodeKind):
         x = em.read(op.input, lanes, name)
         out = em.new_stream(f"s_{name}", op.output.type, p_out, value=op.output)
         em.define(op.output, out)
+        combine = "acc[a] + v" if kind in ("sum", "mean") else "(v > acc[a] ? v : acc[a])"
+        if op.input.type.order is not None:
+            em.defs.append(tile_major_stage(op, fn, t_in, t_out, t_acc, lanes, extra, combine, finish))
+            em.calls.append(f"stage_{fn}({x}, {out.name});  // {name}")
+            return
         k0 = dims[0]
         keep_after = [d for d in range(k0 + 1, rank) if d not in dims]
         size, strides = 1, {}
@@ -156,7 +179,6 @@ class Reduce(NodeKind):
         index = " + ".join(terms) if terms else "0"
         first = " && ".join([f"i{d} == 0" for d in dims if d < rank - 1] + (["c == 0"] if last_reduced else [])) or "true"
         last = " && ".join([f"i{d} == {shape[d] - 1}" for d in dims if d < rank - 1]) or "true"
-        combine = "acc[a] + v" if kind in ("sum", "mean") else "(v > acc[a] ? v : acc[a])"
         loop_dims = shape[:-1] + [shape[-1] // lanes]
         heads, closers, ind = loops(loop_dims, "cb")
         emit_when = last + (f" && cb == {shape[-1] // lanes - 1}" if last_reduced else "")
@@ -188,6 +210,53 @@ class Reduce(NodeKind):
             text = text.replace(f"{ind}    const int c = cb * {lanes} + p;\n", "")
         em.defs.append(text)
         em.calls.append(f"stage_{fn}({x}, {out.name});  // {name}")
+
+
+def tile_major_stage(op: ReduceOp, fn: str, t_in: str, t_out: str, t_acc: str, lanes: int, extra: list[str],
+                     combine: str, finish: str) -> str:
+    """The global pool's stage over a tile-major input (`ReduceOp.order_problem`): one flat loop over the beats,
+    counters for the beat in its block, the pixel in its tile (the last tile the pixels left), the block and the
+    tile giving each lane's channel; the sums out once the last tile's last pixel of a block is in (the last tile
+    holds every block, in channel order: the output's pixel-major beats)."""
+    n, h, w, c = op.input.type.get_shape()
+    tile, block = op.input.type.order
+    pixels = n * h * w
+    tiles, last_pixels = -(-pixels // tile), pixels - (-(-pixels // tile) - 1) * tile
+    return "\n".join([
+        f"// reduce '{op.node_name.data}': {op.kind.data} over the {pixels} pixels of a tile-major {n}x{h}x{w}x{c} "
+        f"stream (tile {tile} block {block})",
+        f"static void stage_{fn}(hls::stream<dfcc::vec<{t_in}, {lanes}> >& in, "
+        f"hls::stream<dfcc::vec<{t_out}, {lanes}> >& out) {{",
+        f"    {t_acc} acc[{c}] = {{}};",
+        *extra,
+        "    int t = 0, j = 0, b = 0, q = 0;  // tile, pixel in the tile, block, beat in the block",
+        f"    for (int i = 0; i < {pixels * c // lanes}; i++) {{",
+        f"        {HLS}(PIPELINE II=1)",
+        f"        const dfcc::vec<{t_in}, {lanes}> x = in.read();",
+        f"        const int tile_pixels = t == {tiles - 1} ? {last_pixels} : {tile};",
+        f"        const bool first = t == 0 && j == 0, last = t == {tiles - 1} && j == tile_pixels - 1;",
+        f"        dfcc::vec<{t_out}, {lanes}> y;",
+        f"        for (int p = 0; p < {lanes}; p++) {{",
+        f"            const int a = b * {block} + q * {lanes} + p;",
+        f"            const {t_acc} v = {t_acc}(x.data[p]);",
+        f"            acc[a] = first ? v : {t_acc}({combine});",
+        f"            y.data[p] = {t_out}({finish});",
+        "        }",
+        "        if (last) out.write(y);",
+        f"        if (++q == {block // lanes}) {{",
+        "            q = 0;",
+        "            if (++j == tile_pixels) {",
+        "                j = 0;",
+        f"                if (++b == {c // block}) {{",
+        "                    b = 0;",
+        "                    t++;",
+        "                }",
+        "            }",
+        "        }",
+        "    }",
+        "}",
+        "",
+    ])
 
 
 def reduce(x: np.ndarray, kind: str, dims) -> np.ndarray:

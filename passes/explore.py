@@ -119,6 +119,7 @@ from dfcc.dialects.fixed_point import fixed_of
 from dfcc.dialects.dataflow import DSP_SHARE_ATTR, MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES, drop_stream_orders
 from dfcc.passes.fifo_memory import place_ir_fifos
 from dfcc.passes.spill import evict_paying_skips, place_weights, write_weights_memory
+from dfcc.passes.tile_order import order_streams
 from dfcc.passes.weight_allocation import allocate_weights
 from dfcc.analyses.network import (
     DEFAULT_FIFO_DEPTH, PLATFORM_ATTR, RESOURCE_LABELS, RESOURCES, Choice, Converter, Network, Totals, budget,
@@ -839,6 +840,19 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
                    progress: bool = True, off_chip_weights: bool | str = "auto", evict_skips: bool | str = "auto",
                    spatial: bool = False, reserve: dict[str, float] | None = None,
                    spaces: dict[bool | frozenset[int], list[_NodeSpace]] | None = None
+                   ) -> tuple[Network, list[Choice], Totals]:
+    """`_explore_graph`'s design, or, where tile-major streams free memory the search spends on a lower II, the
+    ordered graph's (passes/tile_order.py: its orders and foldings then written into `module`)."""
+    design = _explore_graph(module, platform, utilisation, seed, progress, off_chip_weights, evict_skips, spatial,
+                            reserve, spaces)
+    search = lambda network, streamed: _search(network, platform, utilisation, seed, progress, streamed, spatial,
+                                               True, reserve, {})
+    return order_streams(module, design, search, apply_design, platform.name)
+
+
+def _explore_graph(module: ModuleOp, platform: Platform, utilisation: float, seed: int, progress: bool,
+                   off_chip_weights: bool | str, evict_skips: bool | str, spatial: bool,
+                   reserve: dict[str, float] | None, spaces: dict[bool | frozenset[int], list[_NodeSpace]] | None
                    ) -> tuple[Network, list[Choice], Totals]:
     """`explore` over the graph of `module`, its paying skip connections first evicted to DRAM
     (passes/spill.py evict_paying_skips) with `evict_skips` True, never with False, and with "auto" (those whose

@@ -87,7 +87,7 @@ def test_stream_order_prints_and_parses():
      "conv 'head': reads a tile-major stream .* coarse_in=4, got .*coarse_in=2"),
     # the reader's tile not the stream's
     (("coarse_out = 3 : i64, tile = 4", "coarse_out = 3 : i64, tile = 2"),
-     "conv 'head': reads a tile-major stream .* tile=4 and coarse_in=4, got .*tile=2"),
+     "conv 'head': reads a tile-major stream .* tile=4 .*coarse_in=4, got .*tile=2"),
     # the writer's filter step not the block
     (("coarse_in = 2 : i64, coarse_out = 4 : i64", "coarse_in = 2 : i64, coarse_out = 2 : i64"),
      "conv 'expand': writes a tile-major stream .* coarse_out=4, got tile=4, coarse_out=2"),
@@ -106,7 +106,7 @@ def test_verifier_rejects_an_order_a_node_cannot_take(change, message):
 
 
 def test_windowed_conv_cannot_read_a_tile_major_stream():
-    with pytest.raises(DfccError, match="conv 'head': reads a tile-major stream .* needs a 1x1 window at stride 1"):
+    with pytest.raises(DfccError, match="conv 'head': reads a tile-major stream .* needs a 1x1 window at stride S on whole S x S blocks"):
         parse_module(_block(head_kernel=3))
 
 
@@ -151,6 +151,122 @@ def test_tile_major_block_csim_bit_exact(tile, bounded):
     assert f"dfcc::weight_merge<{sweeps}, 2, 2>" in top  # reduce: half of its 2 blocks x 2 filter steps
     x = np.random.default_rng(7).standard_normal((1, 4, 6, 6)).astype(np.float32)
     assert np.abs(csim_equals_reference(module, [x], bounded)).max() > 0
+
+
+def _pooled(tile: int = 4, coarse: int = 2, kind: str = "mean", dims: tuple[int, ...] = (1, 2)) -> str:
+    """`_block` ending in a reduction (by default the global pool): the add + ReLU's tile-major output reduced over
+    `dims` (`coarse` channels a beat), its output pixel-major."""
+    text = _block(tile)
+    start, end = text.index("    %w2 = "), text.index("    func.return")
+    out = tuple(1 if d in dims else e for d, e in enumerate((1, 6, 6, 8)))
+    tensor = "x".join(str(out[i]) for i in (0, 3, 1, 2))  # the sink's perm (0, 2, 3, 1) gives the stream's NHWC
+    stream = f"!dataflow.stream<{'x'.join(map(str, out))}xf32>"
+    pool = (f'    %g = dataflow.reduce %j {{name = "pool", kind = "{kind}", dims = array<i64: {", ".join(map(str, dims))}>, '
+            f'coarse = {coarse} : i64}} : (!dataflow.stream<1x6x6x8xf32, tile {tile} block 4>) -> {stream}\n'
+            f'    %t = dataflow.sink %g {{name = "out", perm = array<i64: 0, 2, 3, 1>}} : ({stream}) -> tensor<{tensor}xf32>\n')
+    return (text[:start] + pool + text[end:]).replace("-> tensor<1x6x6x6xf32> {", f"-> tensor<{tensor}xf32> {{").replace(
+        "func.return %t : tensor<1x6x6x6xf32>", f"func.return %t : tensor<{tensor}xf32>")
+
+
+@pytest.mark.parametrize("fields, message", [
+    # lanes not dividing the block: a beat would hold two pixels' channels
+    ({"coarse": 8}, "reduce 'pool' reads a tile-major stream .* coarse dividing the block"),
+    # the channels reduced too: not a global pool
+    ({"coarse": 1, "dims": (1, 2, 3)}, "reduce 'pool' reads .* a reduction takes only over every pixel"),
+    # only the rows reduced: each column's sums would be spread over the tiles
+    ({"dims": (1,)}, "reduce 'pool' reads .* a reduction takes only over every pixel"),
+])
+def test_global_pool_order_rules(fields, message):
+    parse_module(_pooled())
+    with pytest.raises(DfccError, match=message):
+        parse_module(_pooled(**fields))
+
+
+@pytest.mark.parametrize("tile, coarse, kind", [(4, 2, "mean"), (5, 4, "mean"), (5, 1, "max")],
+                         ids=["mean-tiles-dividing", "mean-last-tile-partial", "max-one-lane"])
+def test_global_pool_over_tile_major_csim_bit_exact(tile, coarse, kind):
+    """The residual block's tile-major skip chain ending in a global pool (ResNet-50's last stage): each beat's
+    channels from its place in the order, the last tile partial for tiles of 5; C simulation equals the CPU
+    reference, also with every FIFO at the depth the simulation of the schedules sizes."""
+    from dfcc.backends.hls.emit import emit_design
+
+    module = parse_module(_pooled(tile, coarse, kind))
+    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
+    write_depths(size_fifos(module).depths)
+    top = emit_design(module).files["top.cpp"]
+    assert f"tile-major 1x6x6x8 stream (tile {tile} block 4)" in top
+    x = np.random.default_rng(9).standard_normal((1, 4, 6, 6)).astype(np.float32)
+    for bounded in (False, True):
+        assert np.abs(csim_equals_reference(module, [x], bounded)).max() > 0
+
+
+def _downsample(tile: int, tile_major_out: bool = True) -> str:
+    """A ResNet stage entry on 8x8 pixels: `expand` (3x3, 4 -> 8) writes tile-major in tiles of 4 x `tile` pixels
+    (block 4), a fork sends it to `down` and `side`, both 1x1 at stride 2 (8 -> 8, 4 lanes in) reading it in tiles
+    of `tile` output pixels (whole rows of the 4x4 output), whose sum + ReLU a global pool averages; the stride-2
+    convs write tile-major (tile `tile` block 4) or, not `tile_major_out`, pixel-major."""
+    rng = np.random.default_rng(3)
+    w0, b0, w1, w2, b2 = (rng.integers(-6, 7, size=s) / 8.0 for s in ((8, 4, 3, 3), (8,), (8, 8, 1, 1), (8, 8, 1, 1), (8,)))
+    big = f"!dataflow.stream<1x8x8x8xf32, tile {4 * tile} block 4>"
+    small = f"!dataflow.stream<1x4x4x8xf32{f', tile {tile} block 4' if tile_major_out else ''}>"
+    strided = 'kernel = array<i64: 1, 1>, stride = array<i64: 2, 2>, dilation = array<i64: 1, 1>, pad = array<i64: 0, 0, 0, 0>'
+    return f"""builtin.module attributes {{dataflow.platform = "zcu102"}} {{
+  func.func @main(%a: tensor<1x4x8x8xf32>) -> tensor<1x8x1x1xf32> {{
+    %s = dataflow.source %a {{name = "in", perm = array<i64: 0, 2, 3, 1>}} : (tensor<1x4x8x8xf32>) -> !dataflow.stream<1x8x8x4xf32>
+    %w0 = dataflow.weights {{name = "w0", value = dense<{_lit(w0)}> : tensor<8x4x3x3xf32>}} : tensor<8x4x3x3xf32>
+    %b0 = dataflow.weights {{name = "b0", value = dense<{_lit(b0)}> : tensor<8xf32>}} : tensor<8xf32>
+    %e = dataflow.conv %s, %w0, %b0 {{name = "expand", kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>, pad = array<i64: 1, 1, 1, 1>, coarse_in = 2 : i64, coarse_out = 4 : i64, fine = 3 : i64, tile = {4 * tile} : i64}} : (!dataflow.stream<1x8x8x4xf32>, tensor<8x4x3x3xf32>, tensor<8xf32>) -> {big}
+    %f0, %f1 = dataflow.fork %e {{name = "fork"}} : ({big}) -> ({big}, {big})
+    %w1 = dataflow.weights {{name = "w1", value = dense<{_lit(w1)}> : tensor<8x8x1x1xf32>}} : tensor<8x8x1x1xf32>
+    %d = dataflow.conv %f0, %w1 {{name = "down", {strided}, coarse_in = 4 : i64, coarse_out = 4 : i64, tile = {tile} : i64}} : ({big}, tensor<8x8x1x1xf32>) -> {small}
+    %w2 = dataflow.weights {{name = "w2", value = dense<{_lit(w2)}> : tensor<8x8x1x1xf32>}} : tensor<8x8x1x1xf32>
+    %b2 = dataflow.weights {{name = "b2", value = dense<{_lit(b2)}> : tensor<8xf32>}} : tensor<8xf32>
+    %r = dataflow.conv %f1, %w2, %b2 {{name = "side", {strided}, coarse_in = 4 : i64, coarse_out = 4 : i64, tile = {tile} : i64}} : ({big}, tensor<8x8x1x1xf32>, tensor<8xf32>) -> {small}
+    %j = dataflow.map %d, %r {{name = "add"}} : {small}, {small} -> {small} {{
+    ^bb0(%x: f32, %y: f32):
+      %sum = arith.addf %x, %y : f32
+      %zero = arith.constant 0.000000e+00 : f32
+      %m = arith.maximumf %sum, %zero : f32
+      dataflow.yield %m : f32
+    }}
+    %g = dataflow.reduce %j {{name = "pool", kind = "mean", dims = array<i64: 1, 2>, coarse = 2 : i64}} : ({small}) -> !dataflow.stream<1x1x1x8xf32>
+    %t = dataflow.sink %g {{name = "out", perm = array<i64: 0, 2, 3, 1>}} : (!dataflow.stream<1x1x1x8xf32>) -> tensor<1x8x1x1xf32>
+    func.return %t : tensor<1x8x1x1xf32>
+  }}
+}}
+"""
+
+
+def test_strided_read_needs_whole_output_rows():
+    """A stride-2 reader's tile covers the 2 x 2 blocks of whole output rows: a tile of 2 of the 4 output pixels a row
+    (input tiles of 8, a row of 8 input pixels of which only half the blocks) is refused, as is an input tile not
+    4 x the reader's."""
+    parse_module(_downsample(4))
+    with pytest.raises(DfccError, match="conv 'down': reads a tile-major stream .*whole output rows.* tile=2,"):
+        parse_module(_downsample(2))
+    text = _downsample(4, tile_major_out=False)
+    old = 'name = "down", kernel = array<i64: 1, 1>, stride = array<i64: 2, 2>, dilation = array<i64: 1, 1>, pad = array<i64: 0, 0, 0, 0>, coarse_in = 4 : i64, coarse_out = 4 : i64, tile = 4'
+    assert old in text
+    with pytest.raises(DfccError, match="conv 'down': reads a tile-major stream \\(tile 16 block 4\\).* tile=8,"):
+        parse_module(text.replace(old, old[:-1] + "8"))
+
+
+@pytest.mark.parametrize("tile", [4, 12], ids=["tiles-dividing", "last-tile-partial"])
+@pytest.mark.parametrize("tile_major_out", [True, False], ids=["tile-major-out", "pixel-major-out"])
+def test_strided_tile_major_read_csim_bit_exact(tile, tile_major_out):
+    """The stage entry's stride-2 convs read the tile-major stream (tiles of 16 or 48 input pixels: 4 or 12 output
+    pixels, the last of 2 tiles 4), keep each 2 x 2 block's top-left pixel, and write either order into the global
+    pool: C simulation equals the CPU reference, also at the FIFO depths the schedules' simulation sizes."""
+    from dfcc.backends.hls.emit import emit_design
+
+    module = parse_module(_downsample(tile, tile_major_out))
+    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
+    write_depths(size_fifos(module).depths)
+    top = emit_design(module).files["top.cpp"]
+    assert top.count(f"dfcc::conv_point_tm_in<{str(tile_major_out).lower()}, dfcc::geom<8, 8, 8, 1, 1, 2, 2,") == 2
+    x = np.random.default_rng(10).standard_normal((1, 4, 8, 8)).astype(np.float32)
+    for bounded in (False, True):
+        assert np.abs(csim_equals_reference(module, [x], bounded)).max() > 0
 
 
 def _bottleneck(order: str) -> str:
@@ -210,6 +326,25 @@ def test_simulation_agrees_with_the_estimate(tile, cycles):
     assert abs(simulated.ii - estimate.ii) <= 0.05 * estimate.ii
 
 
+@pytest.mark.parametrize("tile, tile_major_out, cycles", [(4, True, 160), (4, False, 192), (12, True, 240),
+                                                          (12, False, 288)])
+def test_strided_read_cycles_by_hand(tile, tile_major_out, cycles):
+    """`down` (8 -> 8, 4 lanes in and out: 2 blocks, 2 filter steps) at stride 2 reads per tile and block the 4 x R
+    input beats of its R output pixels, then one filter step over the R kept: in tiles of 4, 4 tiles x 2 blocks x
+    (16 + 4) = 160 cycles, pixel-major 4 x 2 x 4 stores more, 192; in tiles of 12 (2, the last one 4 pixels),
+    2 x 2 x (48 + 12) = 240, 240 + 2 x 24 = 288. The schedules' simulation agrees with the estimate."""
+    module = parse_module(_downsample(tile, tile_major_out))
+    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
+    write_depths(size_fifos(module).depths)
+    convs = _convs(module)
+    assert node_cost(convs["down"]).cycles == node_cost(convs["side"]).cycles == cycles
+    assert node_cost(convs["down"]).weight_sweeps == -(-16 // tile)
+    network = Network.from_module(module)
+    estimate = network.evaluate(network.ir_choices(), respect_ir_depths=True)
+    simulated = simulate(module)
+    assert not simulated.deadlock and abs(simulated.ii - estimate.ii) <= 0.05 * estimate.ii
+
+
 def test_tile_major_ffip_csim_bit_exact():
     """16-bit data and weights, every conv's products paired by FFIP (inner_product.h: the x-only terms of a step
     shared by its filter lanes): conv_tiled_tm_out and conv_point_tm_in take FFIP's steps as conv_mac_tiled does, and
@@ -228,11 +363,37 @@ def test_tile_major_ffip_csim_bit_exact():
     assert np.abs(csim_equals_reference(module, [x], False)).max() > 0
 
 
-def test_explore_writes_pixel_major_streams():
-    """A tile-major order holds for the tiles and lanes it was written for; explore chooses them anew (and writes no
-    order yet), so it starts from pixel-major streams and writes a valid design."""
+def test_explore_starts_from_pixel_major_streams():
+    """A tile-major order holds for the tiles and lanes it was written for; explore chooses them anew from pixel-major
+    streams (on this small block, where no chain saves memory worth a lower II, it writes none) and writes a valid
+    design."""
     module = _quantized()
     network, choices, totals = explore_module(module, load_platform("zcu102"), progress=False)
     apply_design(module, network, choices, totals, "zcu102")
     module.verify()
     assert all(v.type.order is None for op in module.walk() for v in op.results if isinstance(v.type, StreamType))
+
+
+def test_chain_takes_the_order_saving_memory():
+    """passes/tile_order.py on ResNet-50's 14x14 bottleneck end, pixel-major (tiles of 49, 16 lanes): one chain,
+    `expand` writing it, `reduce` reading it; it takes block 16 (both convs' 16 x 16 lanes kept, so their cycles) and
+    a tile whose memory is at most that of tiles of 49 (by hand in test_tile_major_costs_by_hand: 168 BRAM18 fewer);
+    a chain read by a sink, or whose nodes would be slower than the target, stays pixel-major."""
+    from dfcc.passes.tile_order import chains, order_chain
+
+    module = parse_module(_bottleneck(""))
+    convs = _convs(module)
+    before = {name: node_cost(op) for name, op in convs.items()}
+    (values, writers, readers), = [c for c in chains(module) if c[1] and c[2] and c[1][0].node_name.data == "expand"]
+    assert [op.node_name.data for op in writers + readers] == ["expand", "reduce"]
+    assert not order_chain(values, writers, readers, 200_000)  # every option slower than 200,000 cycles
+    assert order_chain(values, writers, readers, 216_384)
+    module.verify()
+    order = convs["expand"].output.type.order
+    assert order[1] == 16 and 196 % order[0] == 0
+    after = {name: node_cost(op) for name, op in convs.items()}
+    assert sum(c.bram18 for c in before.values()) - sum(c.bram18 for c in after.values()) >= 168
+    for op in convs.values():
+        assert op.int_prop("coarse_in") * op.int_prop("coarse_out") == 256 and op.int_prop("tile") == order[0]
+    sink = [c for c in chains(module) if c[2] and c[2][0].name == "dataflow.sink"]
+    assert sink and not order_chain(*sink[0], 10**9)

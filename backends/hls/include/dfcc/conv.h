@@ -549,27 +549,31 @@ void conv_tiled_tm_out(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, C
         in, out, w, bias);
 }
 
-// Output-stationary 1x1 convolution over a tile-major input (tile R, block CI; Zhang et al., FPGA'15's loop order
-// with the input channels outermost): per tile of R pixels (the last one the pixels left) and input block bt, the
-// block's R beats, read into xb during the first filter step, then for each filter step fo one weight word
-// (conv_mac's order: bt, fo) applied to the R pixels in turn, accumulating into acc[fo][r]. Each (pixel, filter)
-// sum takes its channels in conv_mac's order (bt), so the bits are conv_mac's. The tile's outputs leave
-// pixel-major (R x F/CO beats after its last block) or, TM_OUT, tile-major (tile R, block CO: each filter step's R
-// beats as the last block's step computes them). Cycles: per tile C/CI x F/CO x R MAC iterations, plus R x F/CO
-// stores pixel-major; the weights are swept ceil(HO*WO/R) times. acc[fo][r] is read and written back R cycles
-// apart: R must cover the adder's latency (conv_mac_tiled's DEPENDENCE).
+// Output-stationary 1x1 convolution over a tile-major input (Zhang et al., FPGA'15's loop order with the input
+// channels outermost), at stride S x S (S = G::SR; S > 1, a ResNet downsample: whole S x S blocks, R whole output
+// rows, so the input's tiles are S^2 x R pixels, the S x S blocks of the tile's outputs; block CI): per tile of R
+// output pixels (the last one the pixels left) and input block bt, the block's S^2 x R beats, read during the
+// first filter step, the pixels kept (each S x S block's top-left) into xb, then for each filter step fo one
+// weight word (conv_mac's order: bt, fo) applied to the R kept pixels in turn, accumulating into acc[fo][r]. Each
+// (pixel, filter) sum takes its channels in conv_mac's order (bt), so the bits are conv_mac's. The tile's outputs
+// leave pixel-major (R x F/CO beats after its last block) or, TM_OUT, tile-major (tile R, block CO: each filter
+// step's R beats as the last block's step computes them). Cycles: per tile C/CI x (S^2 x R + (F/CO - 1) x R) MAC
+// iterations, plus R x F/CO stores pixel-major; the weights are swept ceil(HO*WO/R) times. acc[fo][r] is read and
+// written back R cycles apart: R must cover the adder's latency (conv_mac_tiled's DEPENDENCE).
 template <bool TM_OUT, class G, int F, int CI, int CO, int R, typename T_in, typename T_w, typename T_b,
           typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class IP = direct_product,
           class W>
 void conv_point_tm_in(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
-    constexpr int CB = G::C / CI, NF = F / CO, PIX = G::HO * G::WO;
-    static_assert(G::KR == 1 && G::KC == 1 && G::SR == 1 && G::SC == 1 && G::PT + G::PB + G::PL + G::PR == 0,
-                  "a tile-major input is read by a 1x1 window at stride 1 without padding");
+    constexpr int S = G::SR, CB = G::C / CI, NF = F / CO, PIX = G::HO * G::WO, PIX_IN = G::H * G::W, RI = S * S * R;
+    static_assert(G::KR == 1 && G::KC == 1 && G::SC == S && G::PT + G::PB + G::PL + G::PR == 0,
+                  "a tile-major input is read by a 1x1 window at stride S x S without padding");
+    static_assert(S == 1 || (G::H % S == 0 && G::W % S == 0 && R % G::WO == 0),
+                  "a strided tile-major read takes whole S x S blocks and tiles of whole output rows");
     static_assert(G::C % CI == 0 && F % CO == 0, "lanes must divide the channels and the filters");
     static_assert(R >= 1 && R <= PIX, "R must be in 1..HO*WO");
     DFCC_HLS(ARRAY_PARTITION variable=bias cyclic factor=CO)
     typedef typename std::decay<decltype(val(T_w()))>::type T_wv;  // a weight's value (T_w may be its ROM code)
-    vec<T_in, CI> xb[R];      // the block's beats of the tile's pixels
+    vec<T_in, CI> xb[R];      // the block's beats of the tile's (kept) pixels
     T_acc acc[NF][R][CO];     // every filter's sums for each pixel of the tile
     vec<T_w, CO * CI> word;   // the weight word the tile's pixels share
     DFCC_HLS(ARRAY_PARTITION variable=acc complete dim=3)
@@ -577,12 +581,19 @@ void conv_point_tm_in(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO
     for (int n = 0; n < tile_count<G, R>(); n++) {
         for (int bt = 0; bt < CB; bt++) {
             for (int fo = 0; fo < NF; fo++) {
-                for (int r = 0; r < R; r++) {
+                for (int i = 0; i < (fo == 0 ? RI : R); i++) {  // the first filter step reads the tile's input beats
                     DFCC_HLS(PIPELINE II=1)
                     DFCC_HLS(DEPENDENCE variable=acc inter false)
-                    if (r == 0) word = w.read();
-                    const bool inside = n * R + r < PIX;  // the last tile's pixels past the image read nothing
-                    if (fo == 0 && inside) xb[r] = in.read();
+                    if (i == 0) word = w.read();
+                    const int row = i / G::W, col = i % G::W;  // of the input pixel read (S > 1, first step)
+                    const bool kept = S == 1 || fo > 0 || (row % S == 0 && col % S == 0);
+                    const int r = S == 1 || fo > 0 ? i : row / S * G::WO + col / S;
+                    if (fo == 0 && n * RI + i < PIX_IN) {  // the last tile's pixels past the image read nothing
+                        const vec<T_in, CI> x = in.read();
+                        if (kept) xb[r] = x;
+                    }
+                    if (!kept) continue;
+                    const bool inside = n * R + r < PIX;
                     T_in xs[CI];
                     T_wv ws[CI];
                     DFCC_HLS(ARRAY_PARTITION variable=xs complete)

@@ -1,0 +1,202 @@
+"""Tile-major streams chosen for an explored design (issue 14): where every writer and reader of a chain of streams
+can take one order, the tiled convs between them keep less (conv.h conv_tiled_tm_out writes no output buffer,
+conv_point_tm_in reads without a tile buffer or input FIFO), and the memory freed goes back to the weights.
+
+A chain is a set of streams joined through the nodes indifferent to the order (forks, DRAM FIFOs, maps without
+parameters or broadcasts: ResNet's add + ReLU and skip); it can be tile-major (tile R block B) when its writers are
+weight-stationary convs and its readers 1x1 unpadded convs (at stride S over whole S x S blocks) or global pools. Per
+chain the (R, B) is one: B a writer's coarse_out, every writer's coarse_out and every conv reader's coarse_in set to
+it, each conv's coarse_in x coarse_out kept (so its cycles), a pool's lanes the most dividing B; R a tile a writer or
+reader has or dividing the pixels, the readers at R / S^2. The chain takes the (R, B) moving the least weight traffic
+(fewest sweeps), then the least BRAM, of those taking less BRAM than pixel-major and no more LUTs, no node slower than
+the design's II, and none where none does; then the graph so ordered is searched again (explore, its weight allocation
+spending the memory freed: passes/weight_allocation.py), and that design kept if its II is lower (ResNet-50 on a
+ZCU102, 16 bits: its 14x14 stage's chain, tile 28 block 2, 49.8 -> 60.6 fps).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from xdsl.dialects.builtin import IntegerAttr, ModuleOp, i64
+from xdsl.ir import Operation, SSAValue
+from xdsl.rewriter import Rewriter
+from xdsl.utils.exceptions import VerifyException
+
+from dfcc.analyses.network import Choice, Network, Totals
+from dfcc.errors import DfccError
+from dfcc.dialects.dataflow import NodeOp, StreamType
+from dfcc.kinds.conv import ConvOp, point_stride
+from dfcc.kinds.cost import is_node, node_cost
+from dfcc.kinds.ddr_fifo import DdrFifoOp
+from dfcc.kinds.fork import ForkOp
+from dfcc.kinds.map import MapOp
+from dfcc.kinds.reduce import ReduceOp
+
+Design = tuple[Network, list[Choice], Totals]
+
+
+def passes_order(op: Operation) -> bool:
+    """Each element out as it came in, whatever the order (their `order_problem` is `same_order_problem`)."""
+    return isinstance(op, (ForkOp, DdrFifoOp)) or (isinstance(op, MapOp) and op.order_free())
+
+
+def chains(module: ModuleOp) -> list[tuple[list[SSAValue], list[NodeOp], list[NodeOp]]]:
+    """The module's chains of 4-d streams (module docstring): (streams, writers, readers), streams in IR order."""
+    parent: dict[SSAValue, SSAValue] = {}
+
+    def root(v: SSAValue) -> SSAValue:
+        while parent[v] is not v:
+            parent[v] = parent[parent[v]]
+            v = parent[v]
+        return v
+
+    ops = [op for op in module.walk() if is_node(op)]
+    for op in ops:
+        for r in op.results:
+            if isinstance(r.type, StreamType):
+                parent[r] = r
+    for op in ops:
+        if passes_order(op):
+            values = [v for v in (*op.operands, *op.results) if v in parent]
+            for v in values[1:]:
+                parent[root(v)] = root(values[0])
+    groups: dict[SSAValue, list[SSAValue]] = {}
+    for v in parent:
+        groups.setdefault(root(v), []).append(v)
+    found = []
+    for values in groups.values():
+        if len(values[0].type.get_shape()) != 4:
+            continue
+        writers = [v.owner for v in values if not passes_order(v.owner)]
+        readers = list(dict.fromkeys(u.operation for v in values for u in v.uses if not passes_order(u.operation)))
+        found.append((values, writers, readers))
+    return found
+
+
+def _can_write(op: NodeOp) -> bool:
+    return isinstance(op, ConvOp) and op.int_prop("tile") > 1
+
+
+def _can_read(op: NodeOp) -> bool:
+    return (isinstance(op, ConvOp) and point_stride(op) is not None and op.int_prop("tile") > 1) or isinstance(
+        op, ReduceOp)
+
+
+def _write(op: NodeOp, factors: dict[str, int]) -> None:
+    for key, value in factors.items():
+        op.properties[key] = IntegerAttr(value, i64)
+
+
+def _set_order(values: list[SSAValue], order: tuple[int, int] | None) -> None:
+    """The streams `values` in `order`, in place (the list holds the new values)."""
+    values[:] = [Rewriter.replace_value_with_new_type(v, v.type.with_order(order)) for v in values]
+
+
+def _options(values: list[SSAValue], writers: list[NodeOp], readers: list[NodeOp]):
+    """Each (R, B) the chain may take, with the factors it writes on its convs and pools."""
+    n, h, w, c = values[0].type.get_shape()
+    blocks = sorted({op.int_prop("coarse_out") for op in writers if c % op.int_prop("coarse_out") == 0})
+    tiles = {op.int_prop("tile") for op in writers} | {
+        op.int_prop("tile") * point_stride(op) ** 2 for op in readers if isinstance(op, ConvOp)} | {
+        t for t in range(2, n * h * w + 1) if n * h * w % t == 0}
+    for block in blocks:
+        for tile in sorted(t for t in tiles if 2 <= t <= n * h * w):
+            factors = {}
+            for op in writers:
+                lanes = op.int_prop("coarse_in") * op.int_prop("coarse_out")
+                if lanes % block:
+                    break
+                factors[op] = {"tile": tile, "coarse_in": lanes // block, "coarse_out": block}
+            for op in readers:
+                if isinstance(op, ReduceOp):
+                    factors[op] = {"coarse": max(d for d in range(1, block + 1)
+                                                 if block % d == 0 and d <= op.int_prop("coarse"))}
+                    continue
+                lanes, stride = op.int_prop("coarse_in") * op.int_prop("coarse_out"), point_stride(op)
+                if lanes % block or tile % stride ** 2:
+                    break
+                read = {"tile": tile // stride ** 2, "coarse_in": block, "coarse_out": lanes // block}
+                if factors.setdefault(op, read) != read:  # a writer of the chain too (ResNet's add reads it)
+                    break
+            if len(factors) == len(set(writers + readers)):
+                yield (tile, block), factors
+
+
+def _chain_cost(ops: list[NodeOp]) -> tuple[int, float, int, int] | None:
+    """(BRAM18, weight traffic, LUT, slowest cycles) of the chain's nodes as written, or None if one is invalid."""
+    try:
+        for op in ops:
+            op.verify()
+    except VerifyException:
+        return None
+    costs = [node_cost(op) for op in ops]
+    return (sum(c.bram18 for c in costs), sum(c.offchip_bits for c in costs), sum(c.lut for c in costs),
+            max(c.cycles for c in costs))
+
+
+def order_chain(values: list[SSAValue], writers: list[NodeOp], readers: list[NodeOp], target: float) -> bool:
+    """Write the chain's best (R, B) (module docstring) if one saves memory with no node slower than `target`
+    cycles; whether it did."""
+    if not writers or not all(map(_can_write, writers)) or not readers or not all(map(_can_read, readers)):
+        return False
+    ops = list(dict.fromkeys(writers + readers))
+    before = {op: {k: op.int_prop(k) for k in op.folding_extents()} for op in ops}
+    written = _chain_cost(ops)
+    if written is None:
+        return False
+    bram, traffic, lut, _ = written
+    best = None
+    for order, factors in _options(values, writers, readers):
+        for op, chosen in factors.items():
+            _write(op, chosen)
+        _set_order(values, order)
+        cost = _chain_cost(ops)
+        if (cost is not None and cost[3] <= target and cost[0] < bram and cost[2] <= lut
+                and (best is None or cost[1:2] + cost[:1] < best[0][1:2] + best[0][:1])):
+            best = cost, order, factors
+        _set_order(values, None)
+        for op, kept in before.items():
+            _write(op, kept)
+    if best is None or best[0][1] > traffic:
+        return False
+    _, order, factors = best
+    for op, chosen in factors.items():
+        _write(op, chosen)
+    _set_order(values, order)
+    return True
+
+
+def order_streams(module: ModuleOp, design: Design,
+                  search: Callable[[Network, frozenset[int]], tuple[list[Choice], Totals]],
+                  apply_design: Callable[[ModuleOp, Network, list[Choice], Totals, str], None],
+                  platform_name: str) -> Design:
+    """`design` (explored on `module`'s pixel-major network) written, its chains made tile-major where that frees
+    memory, and the network so ordered searched again (`search`: explore, whose weight allocation then spends the
+    memory freed; tiles and DRAM weights for the nodes that had them and the ordered convs); that design, its
+    orders (and foldings valid with them) written into `module`, returned as its network, choices and totals, if its
+    II is lower, else `design` (the module untouched). `apply_design` writes a design into a module
+    (passes/explore.py)."""
+    network, choices, totals = design
+    trial = module.clone()
+    apply_design(trial, Network.from_module(trial), choices, totals, platform_name)
+    target = totals.compute_ii or totals.ii
+    if not any([order_chain(*chain, target) for chain in chains(trial)]):
+        return design
+    ordered = Network.from_module(trial)
+    streamed = frozenset(i for i, (model, (folding, memory, _, on_chip, _))
+                         in enumerate(zip(ordered.nodes, ordered.ir_choices()))
+                         if dict(zip(model.factors, folding)).get("tile", 1) > 1 or memory == "off_chip"
+                         or on_chip < 100)
+    try:
+        picks, after = search(ordered, streamed)
+    except DfccError:  # nothing fits the ordered graph
+        return design
+    if after.ii >= totals.ii:
+        return design
+    for op, done in zip([op for op in module.walk() if is_node(op)], [op for op in trial.walk() if is_node(op)]):
+        op.properties.update(done.properties)
+        for r, t in zip(op.results, done.results):
+            if isinstance(r.type, StreamType) and r.type.order != t.type.order:
+                Rewriter.replace_value_with_new_type(r, r.type.with_order(t.type.order))
+    return Network.from_module(module), picks, after
