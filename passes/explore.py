@@ -169,29 +169,38 @@ def foldings(model: NodeModel, spatial: bool = False, off_chip: bool = False,
                                            if not allowed), product)
 
 
-def _node_space(model: NodeModel, platform: Platform, products: tuple[str | None, ...], off_chip: bool = False,
-                spatial: bool = False, splits: bool = False) -> _NodeSpace:
-    """The node's Pareto-optimal points; with `splits` also its multipliers shared between DSPs and fabric; with
-    each inner product in `products` (kinds/inner_product.py: FFIP only at the foldings it pairs, elsewhere it is
-    the direct point)."""
+def _node_space(model: NodeModel, platform: Platform, product: str | None, off_chip: bool = False,
+                spatial: bool = False, splits: bool = False, before: _NodeSpace | None = None) -> _NodeSpace:
+    """The node's Pareto-optimal points with the inner product `product` (kinds/inner_product.py: FFIP only at the
+    foldings it pairs, elsewhere it is the direct point) and those of `before` (its points with other products,
+    first: the front of all their points is that of `before`'s front and these, so those are not weighed again);
+    with `splits` also its multipliers shared between DSPs and fabric."""
     places = [("bram", 100)]
     if model.has_weights:
         places += [(m, 100) for m in WEIGHT_MEMORIES[1:]
                    if (m != "uram" or platform.uram > 0) and (m != "off_chip" or off_chip)]
     choices, rows = [], []
-    for product in products:
-        for folding in foldings(model, spatial, off_chip, product):
-            if product == "ffip" and not pairs_products(model.op, dict(zip(model.factors, folding)), product):
-                continue
-            mults = MULT_IMPLS + (DSP_SHARES if splits and _splits(model, folding, product) else ())
-            for memory, on_chip in places:
-                for mult in mults:
-                    cost = model.cost(folding, memory, mult, on_chip, product)
-                    if mult != "dsp" and cost.mult_lut == 0:
-                        continue  # no multipliers to move
-                    choices.append((folding, memory, mult, on_chip, product))
-                    rows.append((cost.cycles, cost.dsp, cost.bram18, cost.uram, cost.lut, cost.ff, cost.offchip_bits))
-    data = np.array(rows, dtype=np.float64)
+    for folding in foldings(model, spatial, off_chip, product):
+        if product == "ffip" and not pairs_products(model.op, dict(zip(model.factors, folding)), product):
+            continue
+        # the point's use as `model.cost` would give it, its NodeCost not built (those of the points picked are)
+        cost = model.evaluated(folding, product)
+        mults = MULT_IMPLS + (DSP_SHARES if splits and _splits(model, folding, product) else ())
+        # each multiplier implementation's (DSPs, LUTs added); none but DSPs where there are no multipliers to move
+        multiplied = [(mult, (cost.dsp, 0) if mult == "dsp" else cost.mult_change(mult))
+                      for mult in mults if mult == "dsp" or cost.mult_lut]
+        period = model.weight_period(folding)
+        for memory, on_chip in places:
+            bram, urams, luts, ff, offchip = model.memory_change(cost, memory, on_chip, period)
+            row = (cost.cycles, cost.bram18 + bram, cost.uram + urams, cost.lut + luts, cost.ff + ff,
+                   cost.offchip_bits + offchip)
+            for mult, (dsp, mult_lut) in multiplied:
+                choices.append((folding, memory, mult, on_chip, product))
+                rows.append((row[0], dsp, row[1], row[2], row[3] + mult_lut, row[4], row[5]))
+    data = np.array(rows, dtype=np.float64).reshape(-1, 1 + len(RESOURCES) + 1)
+    if before is not None:
+        choices = before.choices + choices
+        data = np.concatenate([np.column_stack([before.cycles, before.usage]), data])
     idx = _pareto(data)
     kept = [choices[i] for i in idx]
     ids: dict[tuple[int, ...], int] = {}
@@ -201,7 +210,7 @@ def _node_space(model: NodeModel, platform: Platform, products: tuple[str | None
 def _splits(model: NodeModel, folding: tuple[int, ...], product: str | None) -> bool:
     """Whether the node at `folding` may share its multipliers between DSPs and fabric (its kernel numbers them)."""
     splits = getattr(model.op, "splits_multipliers", None)
-    return splits is not None and model.cost(folding, product=product).multipliers > 1 and \
+    return splits is not None and model.evaluated(folding, product).multipliers > 1 and \
         splits(dict(zip(model.factors, folding)))
 
 
@@ -221,12 +230,15 @@ def _node_spaces(network: Network, platform: Platform, off_chip: bool | frozense
         streams = off_chip if isinstance(off_chip, bool) else n in off_chip
         kind_key = cost_key(model.op) if share else None  # None: a node costed on its own (zero skipping)
         products = searched_products(model.op, written[n]) if ffip else (point_product(model.op, written[n]),)
-        key = None if kind_key is None else (kind_key, streams, spatial, splits, products, platform)
-        space = seen.get(key) if key is not None else None
-        if space is None:
-            space = _node_space(model, platform, products, streams, spatial, splits)
-            if key is not None:
-                seen[key] = space
+        space = None
+        for taken in range(1, len(products) + 1):  # FFIP's points added to the direct ones (the first search's)
+            key = None if kind_key is None else (kind_key, streams, spatial, splits, products[:taken], platform)
+            found = seen.get(key) if key is not None else None
+            if found is None:
+                found = _node_space(model, platform, products[taken - 1], streams, spatial, splits, space)
+                if key is not None:
+                    seen[key] = found
+            space = found
         spaces.append(space)
     return spaces
 
@@ -236,26 +248,30 @@ def _pareto(data: np.ndarray, chunk: int = 64) -> np.ndarray:
     duplicates the first in lexicographic order stays."""
     order = np.lexsort(data.T[::-1])  # by cycles, then resources: a row's dominators come before it
     rows = data[order]
-    front = np.empty((0, data.shape[1]))  # kept rows so far (the Pareto front is small)
+    # a column at a time, each contiguous, and none where every row is equal (it never decides): 2.5x faster
+    columns = np.ascontiguousarray(rows[:, np.any(rows != rows[:1], axis=0)].T)
+    if not len(columns):  # every row the same: the first stays
+        return order[:1]
+    front = np.empty((len(columns), 0))  # kept rows so far, by column (the Pareto front is small)
     kept = []
     for start in range(0, len(rows), chunk):
-        block = rows[start:start + chunk]
+        block = columns[:, start:start + chunk]
         alive = ~np.any(_no_worse(front, block), axis=1)
         # within the block: row j before row i and no worse in every column drops row i
         covered = _no_worse(block, block)
-        covered &= np.tri(len(block), k=-1, dtype=bool)
+        covered &= np.tri(block.shape[1], k=-1, dtype=bool)
         alive &= ~covered.any(axis=1)
         kept.extend(start + np.flatnonzero(alive))
-        front = np.concatenate([front, block[alive]])
+        front = np.concatenate([front, block[:, alive]], axis=1)
     return np.sort(order[np.array(kept, dtype=np.intp)])
 
 
 def _no_worse(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """[i, j]: row a[j] is no worse than row b[i] in every column (a column at a time: numpy reduces a
-    short last axis slowly)."""
-    result = a[None, :, 0] <= b[:, None, 0]
-    for column in range(1, a.shape[1]):
-        result &= a[None, :, column] <= b[:, None, column]
+    """[i, j]: row j of `a` is no worse than row i of `b` in every column (both by column: numpy reduces a short
+    last axis slowly)."""
+    result = a[0][None, :] <= b[0][:, None]
+    for column in range(1, len(a)):
+        result &= a[column][None, :] <= b[column][:, None]
     return result
 
 
