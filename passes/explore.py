@@ -971,7 +971,7 @@ def _search_points(network: Network, platform: Platform, utilisation: float, see
             choices, _ = rule.prefer_dsps(*rule.match_lanes(*_bisect(rule, best, advance)))
             designs.append((choices, rule.evaluate(choices, trace_latency=True), rule))
     choices, totals, rule = min(designs, key=lambda design: design[1].ii)
-    split = _split_below(rule, choices, totals)
+    split = _split_below(rule, choices, totals, known)
     if split is None:
         return (choices, totals), rule
     choices, _ = rule.prefer_dsps(*rule.match_lanes(*split))
@@ -984,11 +984,13 @@ def _dsp_bound(search: _Search, totals: Totals) -> bool:
     return over[RESOURCES.index("dsp")] >= over.max()
 
 
-def _split_below(search: _Search, choices: list[Choice], totals: Totals) -> tuple[list[Choice], Totals] | None:
+def _split_below(search: _Search, choices: list[Choice], totals: Totals, known: dict | None = None
+                 ) -> tuple[list[Choice], Totals] | None:
     """Where DSPs bind the design: a faster one whose nodes may share their multipliers between DSPs and fabric,
     from the targets below its II that `search` did not prove infeasible (module docstring, step 5), else None.
     Splits are not in every search's points: only the repair takes them, and with them DenseNet-121's search
-    took twice as long."""
+    took twice as long. `known`: nodes' points costed before (`_node_spaces`: the FFIP search's splits add FFIP's
+    to the direct search's)."""
     if not _dsp_bound(search, totals):
         return None
     below = [t for t in search.targets() if search.proven_infeasible < t < totals.ii][-POLISH_TARGETS:]
@@ -997,7 +999,7 @@ def _split_below(search: _Search, choices: list[Choice], totals: Totals) -> tupl
     split = _Search(search.network, search.platform, search.utilisation, 0, search.off_chip, search.spatial,
                     reserve=search.reserve, cheaper_end=search.cheaper_end,
                     spaces=_node_spaces(search.network, search.platform, search.off_chip, search.spatial, splits=True,
-                                        ffip=search.ffip, written=search.written), ffip=search.ffip,
+                                        known=known, ffip=search.ffip, written=search.written), ffip=search.ffip,
                     written=search.written)
     found, misses = None, 0
     for t in reversed(below):
