@@ -31,8 +31,9 @@ Search (deterministic given the seed):
    the kind sifts out not worth costing: kinds/conv.py `sift`), times where its
    weight memory lives (BRAM; URAM if the board has it; LUTRAM), times how its multipliers are built (DSPs or
    fabric) and, in step 5's second search, on a fixed-point conv or linear where FFIP may pay, how it takes its
-   inner products ("direct" or "ffip", kinds/inner_product.py; unless the IR already says). Spatial parallelism
-   (`pixels` > 1 on graph inputs, and on convs, maps, pools and forks taking whole pixels per beat) only with spatial=true.
+   inner products ("direct" or "ffip", kinds/inner_product.py; unless the IR said before the first search).
+   Spatial parallelism (`pixels` > 1 on graph inputs, and on convs, maps, pools and forks taking whole pixels per
+   beat) only with spatial=true.
    Points that are no faster and no cheaper in every resource than another are dropped.
 2. For a target initiation interval T, every node takes its cheapest point with cycles <= T, cheapest
    meaning the smallest weighted sum of its resources as fractions of the budget (utilisation x
@@ -63,7 +64,8 @@ Search (deterministic given the seed):
    converter, or the pace it sets, costs more.
 5. FFIP where DSPs bind: the search (steps 2-6) runs with every node's inner product direct (or as its IR says);
    when DSPs are that design's fullest resource it runs again with both inner products among the points of the
-   nodes that may pair theirs (FFIP: fewer DSPs, more LUTs) and the faster design is kept. Where DSPs have room
+   nodes that may pair theirs (FFIP: fewer DSPs, more LUTs; its points added to the first search's Pareto front,
+   not to every direct point again) and the faster design is kept. Where DSPs have room
    FFIP's LUTs are pure cost, yet the rounds' weighted sums (a DSP ~100 LUTs of a budget) take it: ResNet-50 on a
    ZCU102 (BRAM and DRAM bound) fell from 49.8 to 46.3 fps with FFIP among its points; on a U250 (DSP bound) it
    rose from 1,246 to 1,388 fps. Split multipliers where DSPs bind: a dense conv (ungrouped, no tiles) or linear node may keep a share of
