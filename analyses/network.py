@@ -264,6 +264,11 @@ class Network:
         fifo_depths: dict[int, int] = {}
         for i in range(n):
             ins, cost = self.in_edges[i], costs[i]
+            if len(ins) == 1 and not cost.input_fills:  # most nodes: one input, no FIFO of theirs to size (as below)
+                p, conv = self._main[i], on_edge.get(ins[0])
+                arrival[i] = arrival[p] + cost.fill
+                latency[i] = latency[p] + (conv.depth if conv is not None else 0) + cost.depth
+                continue
             # when each input is in far enough for the node to start: its producer's arrival, later by
             # what the node absorbs of it beyond its `fill` (a matmul's right operand block)
             ready = {e: arrival[self.edges[e].producer] +
@@ -357,14 +362,16 @@ class Network:
 
     def _paced(self, costs: tuple[NodeCost, ...], choices: list[Choice],
                converters: dict[int, Converter]) -> tuple[NodeCost, ...]:
-        """`costs` with the cycles of every node whose main input a converter widens at that pace."""
-        paced = list(costs)
-        for i, ins in enumerate(self.in_edges):
-            conv = converters.get(ins[0]) if ins else None
-            cycles = self.paced_cycles(i, choices[i][0], conv) if conv is not None else 0
+        """`costs` with the cycles of every node whose main input a converter widens at that pace (a walk over
+        the converters, not the nodes: few nodes have one)."""
+        paced = None
+        for edge, conv in converters.items():
+            i = self.edges[edge].consumer
+            cycles = self.paced_cycles(i, choices[i][0], conv)
             if cycles > costs[i].cycles:
+                paced = list(costs) if paced is None else paced
                 paced[i] = replace(costs[i], cycles=cycles)
-        return tuple(paced)
+        return costs if paced is None else tuple(paced)
 
     def _first_latency(self, costs: tuple[NodeCost, ...], converters: dict[int, Converter]) -> int:
         """Cycles from the first input beat to the last output beat of one inference.

@@ -754,11 +754,29 @@ class Conv(NodeKind):
                 lead=0,
             )
 
+        def paired(direct: NodeCost, folding: Folding) -> NodeCost:
+            """The point pairing its products by FFIP: `direct`, its direct twin at the folding (costed once for
+            explore's two searches), with FFIP's multipliers, their logic and operand sums, and the bias less the
+            w-only terms; the rest (cycles, memories, window) is the twin's."""
+            ci, co, cg, fine = folding[:4]
+            px = folding[4] if len(folding) > 4 else 1
+            # hardware/ffip.py (Pogue & Nicolici 2024): a multiplier per pair of products per filter, and the shared
+            # x-only ones; the fabric's operand sums
+            mults, dsp, mult_lut, sums_lut = ffip_cost(co, ci * fine, px, d_bits, x_signed, w_bits)
+            was, now = mac_logic(direct.multipliers, d_bits, w_bits, a_bits), mac_logic(mults, d_bits, w_bits, a_bits)
+            # the bias less the w-only terms (hls_mac.py mac_types) at acc_bits, in distributed RAM (UG574)
+            bias_was = lutram_luts(w_bits * co * cg, -(-f // (co * cg))) if has_bias else 0
+            bias = lutram_luts(a_bits * co, -(-f // co))
+            return replace(direct, dsp=dsp, mult_lut=mult_lut, multipliers=mults,
+                           lut=direct.lut - was.lut - bias_was + now.lut + sums_lut + bias,
+                           ff=direct.ff - was.ff + now.ff)
+
         def evaluate(folding: Folding, product: str | None = None) -> NodeCost:
             if len(folding) > 5 and folding[5] > 1:  # weight-stationary tiles (a zero-skipping conv has none)
                 # the same folding pixel-outer, costed once for all its tiles (the model's cache)
                 return tiled(model.evaluated(folding[:5] + (1,) + folding[6:], product), folding, folding[5])
-            ffip = pairs_products(op, dict(zip(factors, folding)), product)
+            if pairs_products(op, dict(zip(factors, folding)), product):
+                return paired(model.evaluated(folding, "direct"), folding)
             ci, co, cg, fine = folding[:4]
             px = folding[4] if len(folding) > 4 else 1  # a zero-skipping conv has no spatial parallelism
             wino = folding[6] if len(folding) > 6 else 1  # Winograd F(2,3): output columns a transform computes
@@ -768,12 +786,10 @@ class Conv(NodeKind):
             cycles = cycles_of(channels) if px == 1 else spatial_cycles(folding, px)
             # Lavin & Gray (CVPR 2016) F(2,3): 4 multiplications a kernel row for 2 outputs, of the widened
             # transforms (V, U) on the DSPs (or fabric)
-            mults = mac_multipliers(stream, folding, ffip)
+            mults = mac_multipliers(stream, folding, False)
             mul_bits = (v_fx.width, u_fx.width) if wino > 1 else (d_bits, w_bits)
             sum_bits = m_fx.width if wino > 1 else a_bits
             dsp, mult_lut = multiplier_dsp(mults, *mul_bits), mults * lut_multiplier(*mul_bits)
-            if ffip:  # hardware/ffip.py: a multiplier per pair of products per filter, and the shared x-only ones
-                _, dsp, mult_lut, sums_lut = ffip_cost(co, ci * fine, px, d_bits, x_signed, w_bits)
             ww, wd = conv_weight_memory(c, f, kr, kc, w_bits, ci, co, fine, groups, cg)  # one word feeds every column
             w_bram, w_lut = array_cost(ww, wd)
             window = generator(ci, cg, px, wino)
@@ -795,9 +811,6 @@ class Conv(NodeKind):
                 logic += winograd_logic(ci * fine // 3, co, v_fx.width, u_fx.width, m_fx.width) + stage_logic(
                     2 * lo, stream_bits(op.output))
                 a_lut += lutram_luts(lo * stream_bits(op.output), f // lo)
-            if ffip:  # the fabric's operand sums; the bias less the w-only terms (hls_mac.py mac_types) at acc_bits
-                logic += Logic(sums_lut, 0)
-                b_lut = lutram_luts(a_bits * co, -(-f // co))
             per_pixel = conv_pixel_cycles(c, f, kr * kc, groups, folding)
             pixels = winograd_pairs(op) if wino > 1 else -(-ho * wo // px)  # the MAC loop's pixels (pairs)
             # conv.h conv_mac: a group's output beats follow its last window beat (a dense conv's: the pixel's)

@@ -104,13 +104,17 @@ class NodeCost:
         int, the percent of its `multipliers` (its first lanes) kept on DSPs, the others in LUTs."""
         if impl == "dsp" or self.mult_lut == 0:
             return self
+        dsp, fabric_lut = self.mult_change(impl)
+        return _replace(self, dsp=dsp, lut=self.lut + fabric_lut)
+
+    def mult_change(self, impl: Mult) -> tuple[int, int]:
+        """(DSPs, LUTs added) of this cost with its multipliers as `with_mult` says (`impl` not "dsp")."""
         if impl == "lut":
             # every DSP of a stage is a multiplier: fabric multipliers free them all
-            return _replace(self, dsp=0, lut=self.lut + self.mult_lut)
+            return 0, self.mult_lut
         if isinstance(impl, int) and 0 < impl < 100 and self.multipliers:
             kept = dsp_lanes(self.multipliers, impl)
-            fabric_lut = self.mult_lut * (self.multipliers - kept) // self.multipliers
-            return _replace(self, dsp=split_dsp(self.dsp, self.multipliers, kept), lut=self.lut + fabric_lut)
+            return split_dsp(self.dsp, self.multipliers, kept), self.mult_lut * (self.multipliers - kept) // self.multipliers
         raise ValueError(f"unknown multiplier implementation '{impl}'")
 
     def with_memory(self, memory: str, on_chip: int = 100, period: int = 1) -> NodeCost:
@@ -177,6 +181,7 @@ def word_fifo(width: int) -> tuple[int, int]:
     return blocks, 0 if blocks else lutram_luts(width, WEIGHT_FIFO_DEPTH)
 
 
+NO_CHANGE = (0, 0, 0, 0, 0)  # a `memory_change` of nothing
 _FIELDS = NodeCost.__slots__
 _field_values = operator.attrgetter(*_FIELDS)
 _set_field = object.__setattr__
@@ -237,14 +242,21 @@ class NodeModel:
         return hit
 
     def _with_memory(self, cost: NodeCost, memory: str, on_chip: int, period: int) -> NodeCost:
-        """`cost.with_memory`, its change remembered by weight memory and place (foldings share them)."""
+        """`cost.with_memory` (`memory_change`)."""
+        return cost if cost.weight_width == 0 else cost.with_change(self.memory_change(cost, memory, on_chip, period))
+
+    def memory_change(self, cost: NodeCost, memory: str, on_chip: int, period: int) -> tuple[int, int, int, int, int]:
+        """What `cost` (a cost of this node's kind, `evaluated`) gains with its weight memory placed as
+        `NodeCost.with_memory` says (kinds/cost.py `memory_change`; none without weights), remembered by weight
+        memory and place (foldings share them). With `evaluated` and `NodeCost.mult_change` it is a design point's
+        use without its NodeCost: explore weighs ~10^6 points and needs the NodeCosts of few."""
         if cost.weight_width == 0:
-            return cost
+            return NO_CHANGE
         key = ("memory", cost.weight_memory(), memory, on_chip, period)
         change = self._cache.get(key)
         if change is None:
             change = self._cache[key] = memory_change(cost.weight_memory(), memory, on_chip, period)
-        return cost.with_change(change)
+        return change
 
     def evaluated(self, folding: Folding, product: str | None = None) -> NodeCost:
         """The kind's cost at `folding` (its weights an array in BRAM, before `with_memory` places them)."""

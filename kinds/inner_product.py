@@ -5,9 +5,10 @@ Winograd's fast inner product (FFIP, hardware/ffip.py; the kernels' inner_produc
 the foldings where that takes fewer DSPs (`pairs_products`), the one rule its cost, explore and the HLS emitter
 read. Where DSPs bind, explore searches both per node, as it does the multipliers' implementation
 (`searched_products`: a design point's inner product, its Choice's last element; passes/explore.py step 5), and
-writes the one it picks; a value the IR already has (a user's "direct" or "ffip") is kept. A node kind that can pair states its widest step (`ffip_extent`: filters and
-products, None when it cannot pair: floating point, a grouped conv) and its step at a folding (`ffip_step`, None
-where that folding takes no products to pair: a Winograd conv's).
+writes the one it picks; a value the IR had before its first search (a user's "direct" or "ffip",
+`products_written`) is kept by every search of the pass. A node kind that can pair states its widest step
+(`ffip_extent`: filters and products, None when it cannot pair: floating point, a grouped conv) and its step at a
+folding (`ffip_step`, None where that folding takes no products to pair: a Winograd conv's).
 """
 
 from __future__ import annotations
@@ -47,8 +48,7 @@ def pairs_products(op: Operation, folding: Mapping[str, int], product: str | Non
     """Whether the node pairs its products by FFIP at `folding`: `product` (None: its IR's) asks for it, it can
     (`ffip_extent`) and it takes fewer DSPs with the filter lanes and products of its step there (`ffip_step`)."""
     if product is None:
-        attr = op.attributes.get(INNER_PRODUCT_ATTR)
-        product = attr.data if isinstance(attr, StringAttr) else "direct"
+        product = written_product(op) or "direct"
     if product != "ffip" or op.ffip_extent() is None:
         return False
     step = op.ffip_step(folding)
@@ -62,36 +62,35 @@ def _can_pair(op: Operation) -> bool:
     return extent is not None and _pays(op, *extent)
 
 
-def ir_product(op: Operation) -> str | None:
-    """The node's inner product as a design point carries it: None where FFIP never pays (nothing to choose),
-    else the IR's ("direct" where absent)."""
-    if not _can_pair(op):
-        return None
+def written_product(op: Operation) -> str | None:
+    """The inner product the node's IR asks for (None: none, explore's to choose): the one reader of the attribute."""
     attr = op.attributes.get(INNER_PRODUCT_ATTR)
-    return attr.data if isinstance(attr, StringAttr) else "direct"
+    return attr.data if isinstance(attr, StringAttr) else None
 
 
-def searched_products(op: Operation) -> tuple[str | None, ...]:
-    """The inner products explore weighs on the node: both where FFIP may pay and its IR says neither, else the one
-    it has (`ir_product`)."""
-    if _can_pair(op) and INNER_PRODUCT_ATTR not in op.attributes:
+def point_product(op: Operation, written: str | None) -> str | None:
+    """The node's inner product as a design point carries it, `written` being what its IR asked for: None where
+    FFIP never pays (nothing to choose), else `written` ("direct" where None)."""
+    return (written or "direct") if _can_pair(op) else None
+
+
+def ir_product(op: Operation) -> str | None:
+    """The node's inner product as a design point carries it, as its IR has it (`point_product`)."""
+    return point_product(op, written_product(op))
+
+
+def searched_products(op: Operation, written: str | None) -> tuple[str | None, ...]:
+    """The inner products explore weighs on the node, `written` being what the user's IR asked for (None: none):
+    both where FFIP may pay and the user left it to explore, else the one it has (`point_product`)."""
+    if written is None and _can_pair(op):
         return INNER_PRODUCTS
-    return (ir_product(op),)
+    return (point_product(op, written),)
 
 
-def products_written(module: Operation) -> dict[Operation, StringAttr | None]:
-    """Each MAC node's inner product as its IR has it (None: absent), for `restore_products`."""
-    return {op: op.attributes.get(INNER_PRODUCT_ATTR) for op in module.walk() if hasattr(op, "ffip_extent")}
-
-
-def restore_products(written: dict[Operation, StringAttr | None]) -> None:
-    """Back to the inner products `products_written` read: explore searching again (Explore's FIFO rounds) weighs
-    again those a user left it, not the ones its last search wrote."""
-    for op, product in written.items():
-        if product is None:
-            op.attributes.pop(INNER_PRODUCT_ATTR, None)
-        else:
-            op.attributes[INNER_PRODUCT_ATTR] = product
+def products_written(module: Operation) -> dict[Operation, str | None]:
+    """Each MAC node's inner product as the IR has it (`written_product`): read once, before explore's first search
+    writes its own picks, what every later search of the same pass weighs (passes/explore.py)."""
+    return {op: written_product(op) for op in module.walk() if hasattr(op, "ffip_extent")}
 
 
 def write_product(op: Operation, product: str | None) -> None:

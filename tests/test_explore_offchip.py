@@ -157,15 +157,15 @@ def test_auto_costs_again_only_the_nodes_eviction_changed(tmp_path, monkeypatch)
     _, forced_choices, forced = explore_module(module.clone(), platform, progress=False, evict_skips=True)
     costed = []
 
-    def spy(model, platform, off_chip=False, spatial=False, splits=False, ffip=False):
-        costed.append((model.op.node_name.data, off_chip))
-        return node_space(model, platform, off_chip, spatial, splits, ffip)
+    def spy(model, platform, product, off_chip=False, *rest):
+        costed.append((model.op.node_name.data, off_chip, product))
+        return node_space(model, platform, product, off_chip, *rest)
 
     node_space = explore_pass._node_space
     monkeypatch.setattr(explore_pass, "_node_space", spy)
     _, choices, auto = explore_module(module, platform, progress=False)
     assert _rings(module) == ["add_long_ddr1"]
-    assert len(costed) == len(set(costed)) and {name for name, _ in costed[-2:]} == {"add_long_ddr1"}
+    assert len(costed) == len(set(costed)) and {name for name, *_ in costed[-2:]} == {"add_long_ddr1"}
     assert choices == forced_choices and auto.ii == forced.ii
 
 

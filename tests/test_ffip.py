@@ -349,3 +349,15 @@ def test_explore_takes_ffip_only_where_dsps_bind():
     _, choices, paired = _explored(_chain_unchosen(), reserve)
     assert [c[4] for c in choices if c[4]] == ["ffip"] * 5
     assert paired.ii < direct.ii and paired.dsp <= 100
+    # a search after the pass wrote its picks (Explore's FIFO rounds) weighs what the user wrote, read before the
+    # first search (products_written: nothing), not the IR's "direct" now
+    from dfcc.kinds.inner_product import products_written
+    from dfcc.passes.explore import explore_module
+
+    again = _chain_unchosen()
+    users = products_written(again)
+    assert set(users.values()) == {None} and len(users) == 5
+    for op in users:
+        op.attributes[INNER_PRODUCT_ATTR] = StringAttr("direct")
+    _, choices, _ = explore_module(again, zcu102, progress=False, reserve=reserve, products=users)
+    assert [c[4] for c in choices if c[4]] == ["ffip"] * 5
