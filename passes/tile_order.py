@@ -64,12 +64,14 @@ def chains(module: ModuleOp) -> list[tuple[list[SSAValue], list[NodeOp], list[No
     groups: dict[SSAValue, list[SSAValue]] = {}
     for v in parent:
         groups.setdefault(root(v), []).append(v)
+    position = {op: i for i, op in enumerate(ops)}  # readers in IR order: a value's uses are a set
     found = []
     for values in groups.values():
         if len(values[0].type.get_shape()) != 4:
             continue
         writers = [v.owner for v in values if not passes_order(v.owner)]
-        readers = list(dict.fromkeys(u.operation for v in values for u in v.uses if not passes_order(u.operation)))
+        readers = sorted({u.operation for v in values for u in v.uses if not passes_order(u.operation)},
+                         key=lambda op: position.get(op, len(position)))
         found.append((values, writers, readers))
     return found
 
