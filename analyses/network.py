@@ -457,7 +457,7 @@ class Network:
             end = max(done_in, start + cost.cycles)
             for e, (f, l) in zip(self.in_edges[i], ins):
                 share = cost.input_fills[self.edges[e].operand] if cost.input_fills else cost.fill
-                reads[e] = (max(f, min(start, first[i] - pipe - share * (l - f))), max(end, l))
+                reads[e] = (max(f, first[i] - pipe - share * (l - f)), max(end, l))
         return first, last, reads
 
 
