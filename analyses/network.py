@@ -262,6 +262,10 @@ class Network:
         latency = [0] * n
         for i in range(n):
             ins, cost = self.in_edges[i], costs[i]
+            if len(ins) == 1:  # most nodes: their producer's latency without the generator (the search's inner loop)
+                conv = on_edge.get(ins[0])
+                latency[i] = latency[self._main[i]] + (conv.depth if conv is not None else 0) + cost.depth
+                continue
             latency[i] = max((latency[self.edges[e].producer] + (on_edge[e].depth if e in on_edge else 0)
                               for e in ins), default=0) + cost.depth
         cycles = [c.cycles for c in costs]
@@ -420,7 +424,9 @@ class Network:
         reads = [(0.0, 0.0)] * len(self.edges)
         beats_out = [0] * n
         for edge in self.edges:
-            beats_out[edge.producer] = max(beats_out[edge.producer], edge.elements // max(1, costs[edge.producer].out_lanes))
+            beats = edge.elements // (costs[edge.producer].out_lanes or 1)
+            if beats > beats_out[edge.producer]:
+                beats_out[edge.producer] = beats
         def arrival(e: int) -> tuple[float, float]:
             """First and last beat of edge `e` at its consumer, through its converter if any."""
             p = self.edges[e].producer
@@ -433,10 +439,13 @@ class Network:
         burst = [0] * n  # cycles over which a node writes one output pixel's beats (0: unknown)
         for i, cost in enumerate(costs):
             ins = [arrival(e) for e in self.in_edges[i]]
-            start = max((f for f, _ in ins), default=0.0)
-            if cost.preload and len(ins) > 1:  # the other operands are read while the first is on its way
-                start = max(ins[0][0] - cost.preload, max(f for f, _ in ins[1:]))
-            done_in = max((l for _, l in ins), default=0.0)
+            if len(ins) == 1:  # most nodes (the search's inner loop traces every design with a join)
+                start, done_in = ins[0]
+            else:
+                start = max((f for f, _ in ins), default=0.0)
+                if cost.preload and len(ins) > 1:  # the other operands are read while the first is on its way
+                    start = max(ins[0][0] - cost.preload, max(f for f, _ in ins[1:]))
+                done_in = max((l for _, l in ins), default=0.0)
             pipe = min(cost.depth, PIPELINED_LOOP_LATENCY) + cost.lag
             first[i] = max(cost.lead, start + max(cost.depth, cost.fill * (done_in - start) + pipe))
             for e, (f, l) in zip(self.in_edges[i], ins) if cost.input_fills else ():
