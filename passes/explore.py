@@ -84,7 +84,8 @@ weights are not in BRAM, `dataflow.mult_impl` (and `dataflow.dsp_share`) where m
 fabric, `dataflow.inner_product` where the node had one to choose, FIFO depths in the stream types (analyses/fifo_sizing.py: depths that keep the II of the
 design with unbounded streams, read off a simulated schedule) and their memory where moved out of BRAM,
 `dataflow.platform` on the module.
-7. FIFOs that fit: the search costs only the skip FIFOs (SATAY), moving them to URAM or LUTRAM while
+7. FIFOs that fit: the search costs the skip FIFOs (SATAY; from both ends' spans of an inference, with what a DRAM
+   ring cannot hold) and those a tiled conv's stored tiles need (analyses/network.py), moving them to URAM or LUTRAM while
    BRAM is over budget (analyses/fifo_memory.py, which then places every sized FIFO the same way);
    when the simulated depths need more memory than the budget has left, weight memories move at the same foldings (passes/spill.py
    place_weights: the same pipeline, so the depths stay valid) if that fits, else the search runs again
