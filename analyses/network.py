@@ -2,6 +2,12 @@
 the resources of every node plus FIFOs and lane converters, for one choice of folding and weight
 memory per node.
 
+The FIFOs costed are those the cycle-level sizing (analyses/fifo_sizing.py) finds the largest: a join's inputs,
+each holding what its producer writes before the join reads it (both ends' spans of an inference traced as in
+the steady state), a skip evicted to a DRAM ring holding on chip what the ring cannot, and a tiled conv's stored
+tile waiting for a slower reader. Others the sizing deepens (a fork feeding a tiled conv ahead of its pace) are not
+costed: on ResNet-50 for a ZCU102 the costed FIFOs were 73 % and 94 % of the sized ones' BRAM18.
+
 A lane converter (`dfcc::lanes`) sits on every edge whose producer writes other lanes than its
 consumer reads (each kind states both: `stream_lanes`, `read_lanes`), as the HLS emitter inserts it;
 it is a stage of the pipeline like the nodes, so its cycles bound the II and its depth adds to the latency.
@@ -30,7 +36,7 @@ from dfcc.hardware.logic import lane_converter_logic
 from dfcc.kinds.registry import kind_of
 from dfcc.kinds.source import SourceOp, port_lanes
 from dfcc.analyses.fifo_memory import place_fifos
-from dfcc.hardware.memory import fifo_blocks, skip_fifo_depth
+from dfcc.hardware.memory import fifo_blocks, held_inferences, skip_fifo_depth
 from dfcc.hardware.offchip import bandwidth_limited_ii
 
 RESOURCES = ("dsp", "bram18", "uram", "lut", "ff")
@@ -259,51 +265,33 @@ class Network:
         on_edge = {c.edge: c for c in converters}
         costs = self._paced(costs, choices, on_edge)
         n = len(costs)
-        arrival = [0.0] * n  # fraction of an inference pushed in before the node's first output
         latency = [0] * n
-        fifo_depths: dict[int, int] = {}
         for i in range(n):
             ins, cost = self.in_edges[i], costs[i]
-            if len(ins) == 1 and not cost.input_fills:  # most nodes: one input, no FIFO of theirs to size (as below)
-                p, conv = self._main[i], on_edge.get(ins[0])
-                arrival[i] = arrival[p] + cost.fill
-                latency[i] = latency[p] + (conv.depth if conv is not None else 0) + cost.depth
+            if len(ins) == 1:  # most nodes: their producer's latency without the generator (the search's inner loop)
+                conv = on_edge.get(ins[0])
+                latency[i] = latency[self._main[i]] + (conv.depth if conv is not None else 0) + cost.depth
                 continue
-            # when each input is in far enough for the node to start: its producer's arrival, later by
-            # what the node absorbs of it beyond its `fill` (a matmul's right operand block)
-            ready = {e: arrival[self.edges[e].producer] +
-                     (cost.input_fills[self.edges[e].operand] - cost.fill if cost.input_fills else 0.0) for e in ins}
-            if ins:
-                first_in = max(ready.values())
-                latency[i] = max(latency[self.edges[e].producer] + (on_edge[e].depth if e in on_edge else 0)
-                                 for e in ins) + cost.depth
-                if len(ins) > 1:
-                    for e in ins:
-                        edge = self.edges[e]
-                        slack = first_in - ready[e]
-                        need = 0
-                        lanes = max(1, costs[edge.producer].out_lanes)
-                        if slack > 1e-12 and not self.nodes[edge.producer].elastic:
-                            # SATAY: the skip FIFO holds what the longer branch absorbs first, plus 64;
-                            # never more than one whole tensor (plus the margin) is needed; in beats
-                            held = min(edge.elements, int(-(-slack * edge.elements // 1)))
-                            need = skip_fifo_depth(-(-held // lanes))
-                        depth = max(need, edge.ir_depth) if respect_ir_depths else need
-                        if depth > DEFAULT_FIFO_DEPTH:
-                            fifo_depths[e] = depth
-            else:
-                first_in = 0.0
-                latency[i] = cost.depth
-            arrival[i] = first_in + cost.fill
-        if respect_ir_depths:
-            for i, edge in enumerate(self.edges):
-                if i not in fifo_depths and (edge.ir_depth > DEFAULT_FIFO_DEPTH or edge.ir_memory != "auto"):
-                    fifo_depths[i] = edge.ir_depth
+            latency[i] = max((latency[self.edges[e].producer] + (on_edge[e].depth if e in on_edge else 0)
+                              for e in ins), default=0) + cost.depth
         cycles = [c.cycles for c in costs]
         for c in converters:  # a converter is named after, and counted as the bottleneck of, its consumer
             cycles[self.edges[c.edge].consumer] = max(cycles[self.edges[c.edge].consumer], c.cycles)
         compute_ii = network_ii(cycles)
-        first_latency = self._first_latency(costs, on_edge) if trace_latency else 0
+        offchip = sum(c.offchip_bits for c in costs)
+        ii = compute_ii
+        if max_bits_per_cycle and compute_ii:
+            # AutoWS / SMOF: II' = II * BW_total / BW_max, whole cycles
+            ii = math.ceil(bandwidth_limited_ii(compute_ii, offchip / compute_ii, max_bits_per_cycle) - 1e-9)
+        joins = any(len(ins) > 1 for ins in self.in_edges)
+        fifo_depths = self._skip_fifos(costs, ii, self._trace(costs, on_edge, ii)) if joins else {}
+        for e, depth in self._burst_fifos(costs).items():
+            fifo_depths[e] = max(depth, fifo_depths.get(e, 0))
+        if respect_ir_depths:
+            for i, edge in enumerate(self.edges):
+                if edge.ir_depth > DEFAULT_FIFO_DEPTH or edge.ir_memory != "auto":
+                    fifo_depths[i] = max(fifo_depths.get(i, 0), edge.ir_depth)
+        first_latency = int(round(max(self._trace(costs, on_edge)[1]))) if trace_latency else 0
         conv_lut, conv_ff = (sum(x) for x in zip((0, 0), *(c.logic() for c in converters)))
         used = {"bram18": sum(c.bram18 for c in costs), "uram": sum(c.uram for c in costs),
                 "lut": sum(c.lut for c in costs) + conv_lut}  # by the nodes and the lane converters
@@ -314,11 +302,6 @@ class Network:
             blocks, urams, luts = fifo_memory(depth, edge.bits, costs[edge.producer].out_lanes,
                                               fifo_memories.get(e, "auto"))
             fifo_bram, fifo_uram, fifo_lut = fifo_bram + blocks, fifo_uram + urams, fifo_lut + luts
-        offchip = sum(c.offchip_bits for c in costs)
-        ii = compute_ii
-        if max_bits_per_cycle and compute_ii:
-            # AutoWS / SMOF: II' = II * BW_total / BW_max, whole cycles
-            ii = math.ceil(bandwidth_limited_ii(compute_ii, offchip / compute_ii, max_bits_per_cycle) - 1e-9)
         return Totals(
             costs=costs, ii=ii, bottleneck=cycles.index(compute_ii), offchip_bits=offchip, compute_ii=compute_ii, depth_cycles=max(latency),
             fifo_depths=fifo_depths, fifo_bram18=fifo_bram, fifo_lut=fifo_lut, first_latency=first_latency,
@@ -373,8 +356,66 @@ class Network:
                 paced[i] = replace(costs[i], cycles=cycles)
         return costs if paced is None else tuple(paced)
 
-    def _first_latency(self, costs: tuple[NodeCost, ...], converters: dict[int, Converter]) -> int:
-        """Cycles from the first input beat to the last output beat of one inference.
+    def _skip_fifos(self, costs: tuple[NodeCost, ...], ii: int, trace: _Trace) -> dict[int, int]:
+        """Depth in beats of every FIFO a join's inputs need (those over the default): each input holds what its
+        producer writes before the join reads it (`held_inferences` over the two ends' spans of an inference, traced
+        with the graph inputs fed over the II, as in the steady state, `_trace`), plus SATAY's margin. A producer
+        whose output waits in a DRAM ring (a skip evicted, `ring_words`) holds that much off chip; the rest waits
+        in the FIFO in front of its writer."""
+        first, last, reads = trace
+        depths: dict[int, int] = {}
+        for i, ins in enumerate(self.in_edges):
+            if len(ins) < 2:
+                continue
+            for e in ins:
+                edge = self.edges[e]
+                p = edge.producer
+                read_first, read_last = reads[e]
+                words = math.ceil(held_inferences(max(ii, 1), first[p], last[p], read_first, read_last)
+                                  * edge.elements - 1e-6)
+                ring = self.nodes[p].ring_words
+                if ring:  # the words the ring cannot hold wait on chip, in front of its writer
+                    e, words = self.in_edges[p][0], words - ring
+                    p = self.edges[e].producer
+                beats = -(-words // max(1, costs[p].out_lanes))
+                if beats > DEFAULT_FIFO_DEPTH and skip_fifo_depth(beats) > depths.get(e, 0):
+                    depths[e] = skip_fifo_depth(beats)
+        return depths
+
+    def _burst_fifos(self, costs: tuple[NodeCost, ...]) -> dict[int, int]:
+        """Depth in beats of every FIFO that takes a burst (those over the default): a producer writing `out_burst`
+        beats one a cycle (a tiled conv's tile of outputs), passed on by the nodes that keep its pace without a
+        fill (a map, a fork; not a DRAM ring, whose reader waits on its consumer), at the slowest pace among them,
+        into a reader slower than that pace."""
+        bursts: list[tuple[float, float]] = [(0.0, 0.0)] * len(costs)  # (elements, elements a cycle) each writes
+        depths: dict[int, int] = {}
+        for i, cost in enumerate(costs):
+            ins = self.in_edges[i]
+            lanes = max(1, cost.out_lanes)
+            if cost.out_burst:
+                bursts[i] = (float(cost.out_burst * lanes), float(lanes))
+            elif len(ins) == 1 and cost.fill == 0 and cost.cycles and bursts[self._main[i]][0] \
+                    and not self.nodes[i].ring_words:
+                words, pace = bursts[self._main[i]]
+                bursts[i] = (words, min(pace, self.edges[ins[0]].elements / cost.cycles))
+            for e in ins:
+                edge = self.edges[e]
+                words, pace = bursts[edge.producer]
+                if not words or not cost.cycles or self.nodes[edge.producer].ring_words:
+                    continue
+                # the burst less what the reader takes at its pace while it comes and its fill share (dfcc: the
+                # rate mismatch fpgaConvNet's streams assume away; checked by analyses/fifo_sizing.py)
+                kept = words * (1 - min(1.0, edge.elements / cost.cycles / pace)) - cost.fill * edge.elements
+                beats = math.ceil(kept / max(1, costs[edge.producer].out_lanes))
+                if beats > DEFAULT_FIFO_DEPTH:
+                    depths[e] = beats
+        return depths
+
+    def _trace(self, costs: tuple[NodeCost, ...], converters: dict[int, Converter], feed: int = 0) -> _Trace:
+        """The first inference through the empty pipeline: each node's first and last output beat, and each
+        edge's span at its consumer (the cycles it reads its first and its last beat); its latency, from the first
+        input beat to the last output beat, is the latest last output. Given `feed`, the graph inputs' beats come
+        over that many cycles at least (an inference each II in the steady state), else as fast as they go out.
 
         Per node, from its start S (its inputs' first beats arrive), its inputs' last beat Lin and its
         first output F: F = S + max(depth, fill * (Lin - S) + pipeline + lag), the fill share of an
@@ -386,9 +427,12 @@ class Network:
         # fill read at its input's rate (Venieris & Bouganis, fpgaConvNet, FCCM 2016, sec. 4)
         n = len(costs)
         first, last = [0.0] * n, [0.0] * n
+        reads = [(0.0, 0.0)] * len(self.edges)
         beats_out = [0] * n
         for edge in self.edges:
-            beats_out[edge.producer] = max(beats_out[edge.producer], edge.elements // max(1, costs[edge.producer].out_lanes))
+            beats = edge.elements // (costs[edge.producer].out_lanes or 1)
+            if beats > beats_out[edge.producer]:
+                beats_out[edge.producer] = beats
         def arrival(e: int) -> tuple[float, float]:
             """First and last beat of edge `e` at its consumer, through its converter if any."""
             p = self.edges[e].producer
@@ -401,10 +445,13 @@ class Network:
         burst = [0] * n  # cycles over which a node writes one output pixel's beats (0: unknown)
         for i, cost in enumerate(costs):
             ins = [arrival(e) for e in self.in_edges[i]]
-            start = max((f for f, _ in ins), default=0.0)
-            if cost.preload and len(ins) > 1:  # the other operands are read while the first is on its way
-                start = max(ins[0][0] - cost.preload, max(f for f, _ in ins[1:]))
-            done_in = max((l for _, l in ins), default=0.0)
+            if len(ins) == 1:  # most nodes (the search's inner loop traces every design with a join)
+                start, done_in = ins[0]
+            else:
+                start = max((f for f, _ in ins), default=0.0)
+                if cost.preload and len(ins) > 1:  # the other operands are read while the first is on its way
+                    start = max(ins[0][0] - cost.preload, max(f for f, _ in ins[1:]))
+                done_in = max((l for _, l in ins), default=0.0)
             pipe = min(cost.depth, PIPELINED_LOOP_LATENCY) + cost.lag
             first[i] = max(cost.lead, start + max(cost.depth, cost.fill * (done_in - start) + pipe))
             for e, (f, l) in zip(self.in_edges[i], ins) if cost.input_fills else ():
@@ -419,8 +466,17 @@ class Network:
             burst[i] = cost.burst or (burst_in if cost.fill == 0 else 0)
             # a stage without hardware (cycles 0: a reshape passes its producer's words on) has no output rate
             drain = (cost.drain or beats_out[i]) if cost.cycles else 0
-            last[i] = max(done_in + pipe, start + cost.cycles, first[i] + drain)
-        return int(round(max(last)))
+            last[i] = max(done_in + pipe, start + cost.cycles, first[i] + drain, first[i] + feed if not ins else 0)
+            # it reads each input from when it must have that input's fill share (a plain join: its start, all
+            # inputs together) to when its last input beat comes or its own pace ends
+            end = max(done_in, start + cost.cycles)
+            for e, (f, l) in zip(self.in_edges[i], ins):
+                share = cost.input_fills[self.edges[e].operand] if cost.input_fills else cost.fill
+                reads[e] = (max(f, first[i] - pipe - share * (l - f)), max(end, l))
+        return first, last, reads
+
+
+_Trace = tuple[list[float], list[float], list[tuple[float, float]]]  # Network._trace: first, last, reads
 
 
 def budget(platform, utilisation: float, reserve: dict[str, float] | None = None) -> dict[str, float]:

@@ -19,11 +19,13 @@ pass ratio 1.0; its --breakdown then shows "busy" above 1 and the "partly idle s
 below 0. The bounds stay as issue 14 states them.
 --spatial lets explore give graph inputs and convs more than one pixel per beat (explore{spatial=true});
 the pixel term then counts only maps read by nodes without that factor.
-Each row is explore's default design (explore_module: weights and skip connections in DRAM where that is
-faster, off-chip-weights=auto evict-skips=auto). A model that does not fit a board says by how much, then is
-explored again with every weight allowed off chip and its paying skip connections evicted to DRAM
-(explore{off-chip-weights=true evict-skips=true}), its row marked "+off-chip"; --off-chip prints that row for
-models that fit too (what the defaults leave on the table). "explore" is the search's wall time, then its CPU time. Both bounds ignore memory; "DDR Gbps" is the design's off-chip traffic at its
+Each row is what the command line gives: the explore pass with its defaults (weights and skip connections in DRAM
+where that is faster, off-chip-weights=auto evict-skips=auto) run on a copy of the model, its FIFO depths sized and
+searched again where they do not fit, then the estimate of the IR it wrote (`dfcc ... -p explore{platform=B} -t
+estimate`). A model that does not fit a board says by how much, then is explored again with every weight allowed off
+chip and its paying skip connections evicted to DRAM (explore{off-chip-weights=true evict-skips=true}), its row
+marked "+off-chip"; --off-chip prints that row for models that fit too (what the defaults leave on the table).
+"explore" is the pass's wall time, then its CPU time. Both bounds ignore memory; "DDR Gbps" is the design's off-chip traffic at its
 throughput, of the board's bandwidth, and "mem fps" the roofline's bandwidth roof for that traffic:
 bandwidth / bits moved per inference (a design at it is DRAM-bound, binding "DRAM bandwidth"). "mem bound" is
 issue 14's memory bound (`memory_bound_fps`): the fps no allocation of the weights between `utilisation` of the
@@ -65,7 +67,9 @@ from dfcc.hardware.offchip import bandwidth_roof_fps
 from dfcc.hardware.platforms import load_platform
 from dfcc.hardware.roofline import multiplier_roofline
 from dfcc.kinds.cost import stream_bits, weight_bits
-from dfcc.passes.explore import SPATIAL_FACTOR, explore_module, foldings
+from dfcc.backends.estimate import Estimate
+from dfcc.frontends.mlir import make_context
+from dfcc.passes.explore import SPATIAL_FACTOR, Explore, foldings
 
 MODELS = ("unet", "yolo_tiny", "densenet_small", "densenet121", "mobilenet_v3_small", "mobilenet_v3_large", "mobilenet_v2",
           "resnet18", "resnet50")
@@ -171,8 +175,7 @@ def main() -> None:
             platform = load_platform(board)
             start, cpu = time.perf_counter(), time.process_time()
             try:  # explore's defaults: weights and skips in DRAM where that is faster
-                explored, choices, totals = explore_module(module.clone(), platform, u, progress=False,
-                                                           spatial=args.spatial)
+                explored, choices, totals = _explored(module.clone(), board, u, args.spatial)
             except DfccError as error:
                 print(f"{name:20s} {platform.name:7s} does not fit: {error}")
             else:
@@ -185,14 +188,22 @@ def main() -> None:
             _off_chip_row(name, network, platform, args)
 
 
+def _explored(module, board: str, utilisation: float, spatial: bool, **options):
+    """The explore pass on `module` (FIFO depths sized, as the command line runs it), then its network, its choices
+    and the estimate's totals of the IR it wrote."""
+    Explore(platform=board, utilisation=utilisation, spatial=spatial, **options).apply(make_context(), module)
+    estimate = Estimate.of_module(module)
+    return estimate.network, estimate.network.ir_choices(), estimate.totals
+
+
 def _off_chip_row(name: str, network: Network, platform, args) -> None:
     """The row of `name` explored with its weights allowed off chip and its paying skips evicted to DRAM."""
     start, cpu, u = time.perf_counter(), time.process_time(), args.utilisation
     spilled = lowered(name, args.cache)
     emulate_bits(spilled, args.bits)
     try:
-        explored, choices, totals = explore_module(spilled, platform, u, progress=False, off_chip_weights=True,
-                                                   evict_skips=True, spatial=args.spatial)
+        explored, choices, totals = _explored(spilled, platform.name, u, args.spatial, off_chip_weights=True,
+                                              evict_skips=True)
     except DfccError as error:
         print(f"{name + ' +off-chip':20s} {platform.name:7s} does not fit: {error}")
         return

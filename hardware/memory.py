@@ -4,6 +4,8 @@ dimensions of the memories a convolution stage needs (weights, line buffer, wind
 Widths are in bits, depths in words. Plain integer arithmetic: the DSE calls these in its loop.
 """
 
+import math
+
 # Xilinx 7-series/UltraScale BRAM18 aspect ratios (width bits, depth words); UG473 / UG573.
 BRAM18_ASPECTS = ((1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), (36, 512))
 URAM_WIDTH, URAM_DEPTH = 72, 4096  # UltraScale+ URAM288 (UG573)
@@ -141,3 +143,21 @@ def skip_fifo_depth(delay_difference: int, margin: int = SATAY_FIFO_MARGIN) -> i
     """Depth of the FIFO that lets a skip connection wait for the longer branch."""
     # SATAY (Montgomerie-Corcoran et al.): path-delay difference plus a margin of 64
     return delay_difference + margin
+
+
+def held_inferences(ii: float, write_first: float, write_last: float, read_first: float, read_last: float) -> float:
+    """Most words a FIFO holds, in inferences: its writer spreads each inference's words evenly over
+    [write_first, write_last], its reader over [read_first, read_last], both again every `ii` cycles."""
+    # SATAY's skip FIFO holds the path-delay difference; here the peak of words written less words read, both
+    # piecewise linear, so at one of the four span ends, taken in the steady state (dfcc)
+    spans = max(write_last - write_first, 1.0), max(read_last - read_first, 1.0)
+
+    def moved(t: float, first: float, span: float) -> float:
+        k = math.floor((t - first) / ii)
+        return k + min(1.0, (t - first - k * ii) / span) if span <= ii else \
+            sum(min(1.0, max(0.0, (t - first - j * ii) / span)) for j in range(k + 1))
+
+    steady = max(write_last, read_last) + ii  # every earlier inference's span is over on both ends
+    ends = (write_first, write_last, read_first, read_last)
+    times = [end + math.ceil((steady - end) / ii) * ii for end in ends]
+    return max(0.0, max(moved(t, write_first, spans[0]) - moved(t, read_first, spans[1]) for t in times))

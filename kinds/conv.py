@@ -729,6 +729,7 @@ class Conv(NodeKind):
                 weight_sweeps=tiles,
                 # the last tile's MACs follow its last input rows; the first output is followed by the other tiles
                 lag=compute, drain=max(0, cycles - first_load - compute), pixel_work=0, burst=0, lead=0,
+                out_burst=stores * tile,  # conv.h conv_tiled: a tile's outputs stored, one beat a cycle
             )
 
         def point_tiles(cost: NodeCost, li: int, lo: int, cb: int, nf: int, tile: int, untiled_bram: int,
@@ -751,6 +752,7 @@ class Conv(NodeKind):
                 lut=cost.lut - untiled_lut + acc_lut + block_lut, weight_sweeps=tiles,
                 # after a tile's last block is read: its filter steps, then its store
                 lag=per_block + stores, drain=max(0, tiles * (compute + stores) - first), pixel_work=0, burst=0,
+                out_burst=stores,  # conv.h conv_point_tm_in: a tile's outputs, one beat a cycle
                 lead=0,
             )
 

@@ -69,8 +69,9 @@ class NodeCost:
     come before that one; `burst` the cycles over which it writes one output pixel's beats (a conv:
     within its last window beat's MACs; 0: unknown, or as they come in for a stage without fill, which
     passes beats on); `lead` the cycles from the start of the first inference (every stage starts at once) before
-    which it writes no output whenever its input comes (a conv walking its top padding first). `weight_*` is the weight
-    memory alone, in each place it could live.
+    which it writes no output whenever its input comes (a conv walking its top padding first); `out_burst` the output
+    beats it writes back to back, one a cycle, then pauses (a tiled conv's store of a tile; 0: at its pace). `weight_*`
+    is the weight memory alone, in each place it could live.
     """
 
     cycles: int
@@ -98,6 +99,7 @@ class NodeCost:
     pixel_fill: float = 0.0
     burst: int = 0
     lead: int = 0
+    out_burst: int = 0
 
     def with_mult(self, impl: Mult) -> NodeCost:
         """This cost with the multipliers on DSPs (as costed), in LUTs (`lut`: no DSP left), or split: an
@@ -221,7 +223,8 @@ class NodeModel:
     lut_per_mac: float = 0.0  # LUTs of one fabric multiplier at its widths (0: no multipliers)
     adder_lut_per_mac: float = 0.0  # LUTs of one MAC's accumulating adder, on a DSP or not
     has_weights: bool = False
-    elastic: bool = False  # its output waits in DRAM as long as needed: a join needs no on-chip FIFO for it
+    elastic: bool = False  # its output waits in DRAM: a join needs no on-chip FIFO for it up to `ring_words`
+    ring_words: int = 0  # words of its output the DRAM holds (a ring of one inference); the rest wait on chip
     buildable: Callable[[Folding], bool] | None = None  # the foldings its HLS stage realises (None: all)
     # drops buildable foldings not worth costing, for an inner product (None: the IR's)
     sift: Callable[[list[Folding], str | None], list[Folding]] | None = None

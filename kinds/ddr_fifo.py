@@ -98,7 +98,8 @@ class DdrFifo(FixedIsFloatThenCast, NodeKind):
                             depth=DRAM_LATENCY_CYCLES + 2 * STAGE_PIPELINE_CYCLES, fill=0.0, dsp=0, bram18=adapters, uram=0,
                             lut=logic.lut, ff=logic.ff, out_lanes=coarse, offchip_bits=moved)
 
-        return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate, elastic=True)
+        return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate, elastic=True,
+                         ring_words=op.capacity.value.data)
 
     def run_float(self, op: DdrFifoOp, args):
         return (args[0],)  # the words come back from DRAM unchanged

@@ -84,7 +84,8 @@ weights are not in BRAM, `dataflow.mult_impl` (and `dataflow.dsp_share`) where m
 fabric, `dataflow.inner_product` where the node had one to choose, FIFO depths in the stream types (analyses/fifo_sizing.py: depths that keep the II of the
 design with unbounded streams, read off a simulated schedule) and their memory where moved out of BRAM,
 `dataflow.platform` on the module.
-7. FIFOs that fit: the search costs only the skip FIFOs (SATAY), moving them to URAM or LUTRAM while
+7. FIFOs that fit: the search costs the skip FIFOs (SATAY; from both ends' spans of an inference, with what a DRAM
+   ring cannot hold) and those a tiled conv's stored tiles need (analyses/network.py), moving them to URAM or LUTRAM while
    BRAM is over budget (analyses/fifo_memory.py, which then places every sized FIFO the same way);
    when the simulated depths need more memory than the budget has left, weight memories move at the same foldings (passes/spill.py
    place_weights: the same pipeline, so the depths stay valid) if that fits, else the search runs again
@@ -118,7 +119,7 @@ from dfcc.kinds.inner_product import (
 from dfcc.kinds.linear import LinearOp
 from dfcc.kinds.reshape import ReshapeOp
 from dfcc.dialects.fixed_point import fixed_of
-from dfcc.dialects.dataflow import DSP_SHARE_ATTR, MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES, StreamType, drop_stream_orders
+from dfcc.dialects.dataflow import DSP_SHARE_ATTR, MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES, drop_stream_orders
 from dfcc.passes.fifo_memory import place_ir_fifos
 from dfcc.passes.spill import evict_paying_skips, place_weights, write_weights_memory
 from dfcc.passes.tile_order import order_streams
@@ -869,15 +870,12 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
                    progress: bool = True, off_chip_weights: bool | str = "auto", evict_skips: bool | str = "auto",
                    spatial: bool = False, reserve: dict[str, float] | None = None,
                    spaces: dict[bool | frozenset[int], list[_NodeSpace]] | None = None,
-                   products: dict[Operation, str | None] | None = None, orders: bool = True
-                   ) -> tuple[Network, list[Choice], Totals]:
-    """`_explore_graph`'s design, or, with `orders`, where tile-major streams free memory the search spends on a
-    lower II, the ordered graph's (passes/tile_order.py: its orders and foldings then written into `module`)."""
+                   products: dict[Operation, str | None] | None = None) -> tuple[Network, list[Choice], Totals]:
+    """`_explore_graph`'s design, or, where tile-major streams free memory the search spends on a lower II, the
+    ordered graph's (passes/tile_order.py: its orders and foldings then written into `module`)."""
     products = products_written(module) if products is None else products
     design = _explore_graph(module, platform, utilisation, seed, progress, off_chip_weights, evict_skips, spatial,
                             reserve, spaces, products)
-    if not orders:
-        return design
     by_name = {op.node_name.data: product for op, product in products.items()}  # the ordered graph is a clone
 
     def search(network: Network, streamed: frozenset[int]) -> tuple[list[Choice], Totals]:
@@ -1160,7 +1158,6 @@ class Explore(ModulePass):
         before = {}  # each stream's depth in the IR the first search left (skips evicted or not)
         # the inner products the IR came with (a user's), which every search weighs, not those the last one wrote
         products = products_written(op)
-        orders = True  # tile-major streams, until a design with them needs FIFOs beyond the budget
         for attempt in range(FIFO_ROUNDS):
             if attempt:  # back to the depths the IR had, and the graph read again (the stream values changed)
                 write_depths({e.value: before[(e.value.op, e.value.index)] for e in Network.from_module(op).edges})
@@ -1168,7 +1165,7 @@ class Explore(ModulePass):
                 network, choices, totals = explore_module(
                     op, platform, utilisation, int(self.seed), off_chip_weights=self.off_chip_weights,
                     evict_skips=self.evict_skips if not attempt else False, spatial=bool(self.spatial),
-                    reserve=reserve, spaces=spaces, products=products, orders=orders)
+                    reserve=reserve, spaces=spaces, products=products)
             except DfccError as error:
                 if not attempt:
                     raise
@@ -1181,12 +1178,6 @@ class Explore(ModulePass):
             over = sized.overshoot(limits)
             if not over or _place_weights_within(op, platform, limits, sized):
                 return
-            if orders and any(isinstance(r.type, StreamType) and r.type.order is not None
-                              for node in op.walk() for r in node.results):
-                # a tile-major chain's bursts need deeper FIFOs than the search costs (ResNet-50 on a ZCU102:
-                # 600 BRAM18 more): the next search keeps every stream pixel-major, its reserve not raised for them
-                orders = False
-                continue
             # the next search keeps out of its budget what these depths use beyond the costed FIFOs (at
             # least the overshoot more than this search did): its design would need about as much
             for k, used, limit in over:

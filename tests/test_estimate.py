@@ -185,9 +185,11 @@ def test_network_totals_and_skip_fifo():
     assert network.nodes[totals.bottleneck].name == "conv"
     (edge, depth), = totals.fifo_depths.items()
     assert network.nodes[network.edges[edge].producer].name == "fork"
-    # the conv's first window is complete once it has read input row 0 and 2 pixels of row 1 (pad 1):
-    # 10 of 64 pixels; that share of the 256-element skip stream plus SATAY's 64
-    assert depth == 10 * 256 // 64 + 64 == 104
+    # the fork writes each inference over the II (the inputs fed at the pipeline's pace: cycles 6 to 9,222); the add
+    # reads from 1,523.6 (the conv's first window once it has row 0 and 2 pixels of row 1, 10 of 64 pixels, 1,440
+    # cycles in, then its pipeline) to 10,560; the most held is at the add's start: 1,517.6 / 9,216 of the 256
+    # words, 42.2 -> 43, plus SATAY's 64
+    assert depth == 43 + 64 == 107
     assert totals.dsp == sum(c.dsp for c in totals.costs)
     # a chain apart from the skip, with lane converters conv (1) -> add (2), beside fork (1) -> add (2),
     # pool (2) -> flat (1, its coarse) and flat (1) -> fc (4); P2/P1 - 1 + 3 cycles deep: 4, 3 and 6

@@ -7,7 +7,7 @@ from dfcc.hardware.logic import (
     STAGE_CONTROL_FF, STAGE_CONTROL_LUT, Logic, lut_multiplier, mac_logic, mux_luts, stage_logic,
 )
 from dfcc.hardware.memory import (
-    LUT_PER_BRAM18, bram18, conv_weight_memory, line_buffer, lutram_luts, skip_fifo_depth, uram, uram_rom,
+    LUT_PER_BRAM18, bram18, conv_weight_memory, held_inferences, line_buffer, lutram_luts, skip_fifo_depth, uram, uram_rom,
     uram_rows, window_buffer,
 )
 from dfcc.hardware.roofline import dsp_roofline, multiplier_roofline
@@ -139,3 +139,14 @@ def test_rooflines():
     assert multiplier_roofline(100, 0.5, 6400, 64, 100, 2.4e8, 16) == pytest.approx(100)
     # too few LUTs for every DSP's adder: 1,600 LUTs feed 100 DSP MACs and nothing is left for fabric
     assert multiplier_roofline(100, 0.5, 1600, 64, 100, 1e8, 16) == pytest.approx(100)
+
+
+def test_held_inferences():
+    # writer over [0, 100], reader over [50, 150], every 200 cycles: at the reader's start half an inference is in
+    assert held_inferences(200, 0, 100, 50, 150) == 0.5
+    # the reader a whole II behind: one inference and the part of the next the writer has by the reader's start
+    assert held_inferences(100, 0, 100, 120, 220) == pytest.approx(1.2)
+    # a burst (written in 10 cycles) read over 100: at the burst's end 1 - 10/100 of it waits
+    assert held_inferences(200, 0, 10, 0, 100) == pytest.approx(0.9)
+    # the reader keeps pace with the writer, 5 cycles behind over a 100-cycle span: 5 %
+    assert held_inferences(100, 0, 100, 5, 105) == pytest.approx(0.05)

@@ -206,15 +206,15 @@ def test_evicting_a_skip_deeper_in_the_ir():
 
 
 def test_skip_eviction_pays_only_above_the_ring_adapters():
-    """The lit model of two skips at the IR's folding (16-bit words, one a beat): add_short's FIFO (584 beats,
-    1 BRAM18) is cheaper than a ring's two 16-bit m_axi adapters (1 BRAM18 each), add_long's (3680 beats,
-    4 BRAM18) is not. Only add_long moves, and the values do not change."""
+    """The lit model of two skips at the IR's folding (16-bit words, one a beat): add_short's FIFO (585 beats,
+    1 BRAM18; 520 simulated) is cheaper than a ring's two 16-bit m_axi adapters (1 BRAM18 each), add_long's (4,164
+    beats, 5 BRAM18; 4,112 simulated) is not. Only add_long moves, and the values do not change."""
     module = parse_module(_body(LIT / "evict_skips.mlir"))
     network = Network.from_module(module)
     fifos = {network.nodes[network.edges[f.edge].consumer].name: f
              for f in skip_fifos(network, network.evaluate(network.ir_choices()))}
     assert {k: (f.bram18, f.ring_bram18, f.pays) for k, f in fifos.items()} == {
-        "add_short": (1, 2, False), "add_long": (4, 2, True)}
+        "add_short": (1, 2, False), "add_long": (5, 2, True)}
     x = np.random.default_rng(3).standard_normal((1, 4, 128, 128)).astype(np.float32)
     before = run_reference(module, [x])[0]
     assert evict_paying_skips(module, load_platform("zedboard"), 0.9) == 1
@@ -224,17 +224,18 @@ def test_skip_eviction_pays_only_above_the_ring_adapters():
 
 
 def test_skip_eviction_within_a_budget_counts_the_rings_logic():
-    """add_long's FIFO (4 BRAM18) against its ring (2 BRAM18, adapters of 2 x 234 LUT): on 90% of a ZedBoard
-    4 / 226.8 = 0.0176 of the budget against 2 / 226.8 + 468 / 47,880 = 0.0186, the ring costs more; with
-    twice the LUTs 0.0137, it pays; by BRAM alone (`pays`) it always does."""
+    """add_long's FIFO (5 BRAM18) against its ring (2 BRAM18, adapters of 2 x 234 LUT): on 90% of a ZedBoard
+    5 / 226.8 = 0.0220 of the budget against 2 / 226.8 + 468 / 47,880 = 0.0186, the ring pays; with half the
+    LUTs 0.0284, it costs more; by BRAM alone (`pays`) it always pays."""
     module = parse_module(_body(LIT / "evict_skips.mlir"))
     network = Network.from_module(module)
     (fifo,) = [f for f in skip_fifos(network, network.evaluate(network.ir_choices())) if f.pays]
-    assert (fifo.bram18, fifo.lut, fifo.ring_bram18, fifo.ring_lut) == (4, 0, 2, 468)
+    assert (fifo.bram18, fifo.lut, fifo.ring_bram18, fifo.ring_lut) == (5, 0, 2, 468)
     zedboard = load_platform("zedboard")
-    assert not fifo.pays_within(budget(zedboard, 0.9))
-    assert fifo.pays_within(budget(replace(zedboard, lut=2 * zedboard.lut), 0.9))
-    assert evict_paying_skips(module, zedboard, 0.9, logic=True) == 0
+    assert fifo.pays_within(budget(zedboard, 0.9))
+    halved = replace(zedboard, lut=zedboard.lut // 2)
+    assert not fifo.pays_within(budget(halved, 0.9))
+    assert evict_paying_skips(module, halved, 0.9, logic=True) == 0
 
 
 @pytest.mark.parametrize("margin, evicted", [(1.01, 1), (0.99, 0)])

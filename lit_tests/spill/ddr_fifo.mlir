@@ -1,6 +1,6 @@
 // A skip connection evicted to DRAM (SMOF): dataflow.ddr_fifo passes its stream through a ring buffer of
 // `capacity` words; it holds no FIFO in BRAM, moves its tensor twice over the DRAM port, and a join needs no
-// on-chip FIFO for it. Its writer's and reader's m_axi ports (64 bits: 4 lanes x 16) each buffer 16 bursts
+// on-chip FIFO for it (up to its capacity). Its writer's and reader's m_axi ports (64 bits: 4 lanes x 16) each buffer 16 bursts
 // of 16 beats, 64 x 256 bits = 2 BRAM18 (UG1399's adapter FIFO).
 // RUN: dfcc %s | filecheck %s
 // RUN: dfcc %s -t estimate --json | filecheck %s --check-prefix=JSON
@@ -14,7 +14,15 @@
 // CHECK: dataflow.ddr_fifo %f2 {name = "skip", capacity = 256 : i64, coarse = 4 : i64} : (!dataflow.stream<1x8x8x4xf32>) -> !dataflow.stream<1x8x8x4xf32>
 
 // JSON:      "offchip_gbps":
-// JSON:      "fifos": []
+// the ring's reader starts DRAM_LATENCY_CYCLES (64) after its writer, so the add reads the conv's output that much
+// later: the conv's stream holds 39 of its 64 beats (38 simulated) plus SATAY's 64
+// JSON:      "fifos": [
+// JSON-NEXT:   {
+// JSON-NEXT:     "from": "conv",
+// JSON-NEXT:     "to": "add",
+// JSON-NEXT:     "depth": 103
+// JSON-NEXT:   }
+// JSON-NEXT: ],
 // JSON:      "name": "skip",
 // JSON-NEXT: "op": "dataflow.ddr_fifo",
 // JSON-NEXT: "folding": {
