@@ -1,0 +1,106 @@
+"""A map with per-channel parameters (DenseNet's batch norms before each conv) on a tile-major stream: the verifier's
+rule (lanes dividing the block, one pixel a beat, parameters along the channels only), the chain it joins
+(passes/tile_order.py), the foldings its cost model offers, and C simulation bit-exact against the CPU reference
+with the last tile whole or partial."""
+
+import numpy as np
+import pytest
+
+from dfcc.analyses.fifo_sizing import size_fifos, write_depths
+from dfcc.errors import DfccError
+from dfcc.frontends.mlir import make_context, parse_module
+from dfcc.kinds import MapOp
+from dfcc.kinds.cost import describe
+from dfcc.passes.quantize import Quantize
+from dfcc.passes.tile_order import chains
+from tests.csim_check import csim_equals_reference
+from tests.test_tile_major import _block, _lit
+
+
+def _normed(tile: int = 4, coarse: int = 2, param_shape: str = "8") -> str:
+    """`_block` with a batch norm `bn` (x * scale + shift, per channel, `coarse` lanes) on `reduce`'s tile-major
+    output before the add + ReLU; `param_shape` the shape of its two parameters."""
+    rng = np.random.default_rng(5)
+    size = int(np.prod([int(d) for d in param_shape.split("x")]))
+    scale, shift = (rng.integers(-8, 9, size=size).reshape([int(d) for d in param_shape.split("x")]) / 4.0
+                    for _ in range(2))
+    tm = f"!dataflow.stream<1x6x6x8xf32, tile {tile} block 4>"
+    bn = f"""    %sc = dataflow.weights {{name = "scale", value = dense<{_lit(scale)}> : tensor<{param_shape}xf32>}} : tensor<{param_shape}xf32>
+    %sh = dataflow.weights {{name = "shift", value = dense<{_lit(shift)}> : tensor<{param_shape}xf32>}} : tensor<{param_shape}xf32>
+    %n = dataflow.map %r params(%sc, %sh : tensor<{param_shape}xf32>, tensor<{param_shape}xf32>) {{name = "bn", coarse = {coarse} : i64}} : {tm} -> {tm} {{
+    ^bb0(%x: f32, %g: f32, %o: f32):
+      %m = arith.mulf %x, %g : f32
+      %y = arith.addf %m, %o : f32
+      dataflow.yield %y : f32
+    }}
+"""
+    text = _block(tile)
+    anchor = '    %j = dataflow.map %r, %f1 {name = "add"}'
+    assert anchor in text
+    return text.replace(anchor, bn + '    %j = dataflow.map %n, %f1 {name = "add"}')
+
+
+def _map(module, name: str) -> MapOp:
+    return next(op for op in module.walk() if isinstance(op, MapOp) and op.node_name.data == name)
+
+
+def test_per_channel_map_takes_a_tile_major_stream():
+    module = parse_module(_normed())
+    bn = _map(module, "bn")
+    assert bn.per_channel() and not bn.order_free()
+    assert bn.output.type.order == (4, 4) and bn.order_problem() is None
+
+
+def test_per_channel_map_lanes_must_divide_the_block():
+    """8 lanes a beat would hold two blocks (two pixels' channels)."""
+    with pytest.raises(DfccError, match="map 'bn' writes a tile-major stream \\(tile 4 block 4\\), which a map with "
+                                        "per-channel parameters takes at coarse dividing the block, one pixel a beat, "
+                                        "got coarse=8, pixels=1"):
+        parse_module(_normed(coarse=8))
+
+
+def test_parameter_along_the_width_stays_pixel_major():
+    """A parameter indexed by the column (1 x 6 x 1) needs the pixel's position: pixel-major only."""
+    with pytest.raises(DfccError, match="map 'bn' reads a tile-major stream"):
+        parse_module(_normed(param_shape="6x1"))
+
+
+def test_per_channel_map_joins_the_chain():
+    """bn passes the order like the add: `expand`'s output, the fork's two, `reduce`'s, bn's and the add's are one
+    chain, written by expand and reduce and read by reduce and head."""
+    module = parse_module(_normed())
+    (values, writers, readers), = [c for c in chains(module) if len(c[0]) > 1]
+    names = {v.owner.node_name.data for v in values}
+    assert names == {"expand", "fork", "reduce", "bn", "add"}
+    assert sorted(op.node_name.data for op in writers) == ["expand", "reduce"]
+    assert [op.node_name.data for op in readers] == ["reduce", "head"]
+
+
+def test_ordered_map_foldings_divide_the_block():
+    """Its cost model offers the lanes dividing the block of 4 (1, 2, 4), not 8, at one pixel a beat; pixel-major
+    every divisor of the 8 channels; the cycles are the beats either way: 6 x 6 x 8 / lanes."""
+    ordered = describe(_map(parse_module(_normed()), "bn"))
+    lanes = sorted({f[0] for f in ordered.folding_options(frozenset())})
+    assert lanes == [1, 2, 4]
+    for folding in ordered.folding_options(frozenset()):
+        assert ordered.cost(folding).cycles == 6 * 6 * 8 // folding[0]
+    plain = describe(_map(parse_module(_normed().replace(", tile 4 block 4>", ">")), "bn"))
+    assert sorted({f[0] for f in plain.folding_options(frozenset())}) == [1, 2, 4, 8]
+
+
+@pytest.mark.parametrize("tile, coarse", [(4, 2), (5, 1), (5, 4)],
+                         ids=["tiles-dividing", "last-tile-partial", "lanes-a-block"])
+def test_per_channel_map_tile_major_csim_bit_exact(tile, coarse):
+    """The map's stage walks the tile-major beats (tiles of 4 pixels: 9; of 5: 8, the last one a pixel) with each
+    lane's channel from its block and beat: C simulation equals the CPU reference."""
+    from dfcc.backends.hls.emit import emit_design
+
+    module = parse_module(_normed(tile, coarse))
+    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
+    write_depths(size_fifos(module).depths)
+    top = emit_design(module).files["top.cpp"]
+    stage = top[top.index("static void stage_bn("):]
+    stage = stage[:stage.index("\n}\n")]
+    assert "int t = 0, j = 0, b = 0, q = 0;" in stage and f"b * 4 + q * {coarse} + p" in stage
+    x = np.random.default_rng(11).standard_normal((1, 4, 6, 6)).astype(np.float32)
+    assert np.abs(csim_equals_reference(module, [x], False)).max() > 0
