@@ -300,8 +300,8 @@ class NodeOp(IRDLOperation):
         for what, value in self._streams():
             if value.type.order is not None:
                 return (f"{what} a tile-major stream (tile {value.type.tile.data} block {value.type.block.data}), "
-                        f"which only weight-stationary convs (1x1 ones reading it), element-wise maps without parameters or "
-                        f"broadcasts, forks and DRAM FIFOs take")
+                        f"which only weight-stationary convs (1x1 ones reading it), element-wise maps without broadcasts "
+                        f"(parameters per channel at most), forks and DRAM FIFOs take")
         return None
 
     def same_order_problem(self) -> str | None:

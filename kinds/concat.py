@@ -92,6 +92,22 @@ class ConcatOp(NodeOp):
                                   f"whole pixels (side = 2, coarse = {self.folding_extents()['coarse']})")
 
 
+    def order_problem(self) -> str | None:
+        """A channel concat takes tile-major streams (tile R block B) too, one order on every stream: a tile of
+        the output is each input's tile in turn (B divides every input's channels), so the inputs in turn
+        (side = 1, one pixel a beat) and R dividing the pixels, every tile whole (emit_hls: `concat_blocks` over
+        the tiles)."""
+        order = self.output.type.order
+        if order is None:
+            return super().order_problem()
+        shape = self.output.type.get_shape()
+        pixels = self.output.type.num_elements // shape[-1]
+        if not self.is_channel_concat() or self.side_by_side() or self.int_prop("pixels") > 1 or pixels % order[0]:
+            return (f"writes a tile-major stream (tile {order[0]} block {order[1]}), which a concat takes over the "
+                    f"channels, its inputs in turn (side=1, pixels=1), the tile dividing the {pixels} pixels")
+        return self.same_order_problem()
+
+
 def whole_pixels(op: ConcatOp, folding: dict[str, int]) -> bool:
     """Whether `pixels` > 1 is realisable: every input read side by side, one beat a pixel (K = 1)."""
     return folding.get("pixels", 1) == 1 or (folding["side"] == 2 and folding["coarse"] == op.folding_extents()["coarse"])
@@ -149,14 +165,20 @@ class Concat(FixedIsFloatThenCast, NodeKind):
                             uram=0, lut=logic.lut, ff=logic.ff + gather, out_lanes=c * px)
 
         factors, _ = folding_of(op)
-        return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate,
-                         buildable=lambda folding: whole_pixels(op, dict(zip(factors, folding))))
+        ordered = op.output.type.order is not None  # ConcatOp.order_problem: the inputs in turn
+
+        def buildable(folding: Folding) -> bool:
+            f = dict(zip(factors, folding))
+            return (f["side"] == 1 and f["pixels"] == 1) if ordered else whole_pixels(op, f)
+
+        return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate, buildable=buildable)
 
     def run_float(self, op: ConcatOp, args):
         return (np.concatenate(args, axis=op.axis.value.data),)
 
     def emit_hls(self, em, op: ConcatOp) -> None:
-        """Inputs in turn: `dfcc::concat_blocks` calls; side by side: `concat_pixels` calls, inputs in
+        """Inputs in turn: `dfcc::concat_blocks` calls (over tile-major streams a tile of each input in turn: outer
+        the tiles, each input's words of a tile); side by side: `concat_pixels` calls, inputs in
         C_i/K lanes (K = `pixel_beats()`), whole pixels out; at P > 1 pixels a beat `concat_pixels_px`
         calls, inputs in P*C_i lanes (all in concat.h)."""
         name = em.stage(op)
@@ -181,9 +203,13 @@ class Concat(FixedIsFloatThenCast, NodeKind):
         axis = op.axis.value.data
         p, _ = self.stream_lanes(op)
         outer = prod(op.output.type.get_shape()[:axis])
+        order = op.output.type.order
 
         def words(value) -> int:
-            return prod(value.type.get_shape()[axis:])
+            return prod(value.type.get_shape()[axis:]) * (order[0] if order else 1)
+
+        if order is not None:  # a tile of each input in turn (ConcatOp.order_problem: every tile whole)
+            outer //= order[0]
 
         def join_blocks(left, right, i):
             left_words = sum(words(value) for value in op.inputs[:i])

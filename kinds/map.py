@@ -97,12 +97,31 @@ class MapOp(NodeOp):
 
     def order_problem(self) -> str | None:
         """The body applied to each element whatever its position: any order, the same on every stream, unless a
-        parameter or a broadcast input indexes by position (pixel-major only)."""
-        return self.same_order_problem() if self.order_free() else super().order_problem()
+        parameter or a broadcast input indexes by position (pixel-major only); parameters varying along the
+        channels only (a batch norm's scale and shift) follow a tile-major order too, a beat's lanes the channels
+        of one pixel: `coarse` dividing the block, one pixel a beat (emit_hls: `tile_major_loop`)."""
+        if self.order_free():
+            return self.same_order_problem()
+        order = self.output.type.order
+        if order is None or not self.per_channel():
+            return super().order_problem()
+        coarse, pixels = self.int_prop("coarse"), self.int_prop("pixels")
+        if order[1] % coarse or pixels > 1:
+            return (f"writes a tile-major stream (tile {order[0]} block {order[1]}), which a map with per-channel "
+                    f"parameters takes at coarse dividing the block, one pixel a beat, got coarse={coarse}, "
+                    f"pixels={pixels}")
+        return self.same_order_problem()
 
     def order_free(self) -> bool:
         """Whether the body sees nothing of an element's position: no parameter, no broadcast input."""
         return not self.params and all(v.type.get_shape() == self.output.type.get_shape() for v in self.inputs)
+
+    def per_channel(self) -> bool:
+        """Whether the body sees an element's channel only: parameters varying along the last dim alone, no
+        broadcast input (in any order a lane's values follow from its channel)."""
+        shape = self.output.type.get_shape()
+        return all(v.type.get_shape() == shape for v in self.inputs) and all(
+            all(d == 1 for d in padded_shape(p, len(shape))[:-1]) for p in self.params)
 
     def folding_extents(self) -> dict[str, int]:
         """Lanes over the last (channel) dim of the output, then pixels per beat dividing the width
@@ -124,6 +143,32 @@ def pixel_beats(op: MapOp, folding: dict[str, int]) -> bool:
     out_shape = list(op.output.type.get_shape())
     return folding["coarse"] == out_shape[-1] and all(
         shape == out_shape or shape[2] == 1 for shape in (padded_shape(v, len(out_shape)) for v in op.inputs))
+
+
+def tile_major_loop(shape: Sequence[int], order: tuple[int, int], lanes: int) -> tuple[list[str], list[str], str]:
+    """Loop over the beats of a tile-major N x H x W x C stream (tile R block B, `lanes` dividing B) as `loops`
+    gives one (headers, closers, indent): one flat loop, counters for the tile t, the pixel j in it (the last tile
+    the pixels left), the block b and the beat q in the block, advanced after each beat (a lane's channel is
+    b * B + q * lanes + p)."""
+    n, h, w, c = shape
+    tile, block = order
+    pixels = n * h * w
+    tiles = -(-pixels // tile)
+    last = pixels - (tiles - 1) * tile
+    heads = ["    int t = 0, j = 0, b = 0, q = 0;  // tile, pixel in the tile, block, beat in the block",
+             f"    for (int i = 0; i < {pixels * c // lanes}; i++) {{"]
+    closers = [f"        if (++q == {block // lanes}) {{",
+               "            q = 0;",
+               f"            if (++j == (t == {tiles - 1} ? {last} : {tile})) {{",
+               "                j = 0;",
+               f"                if (++b == {c // block}) {{",
+               "                    b = 0;",
+               "                    t++;",
+               "                }",
+               "            }",
+               "        }",
+               "    }"]
+    return heads, closers, "        "
 
 
 def iteration_grid(op: MapOp, folding: dict[str, int] | None = None) -> list[int]:
@@ -235,7 +280,11 @@ class Map(NodeKind):
                             lut=logic.lut + lut + p_lut, ff=logic.ff + lanes * bits * len(body),
                             out_lanes=lanes, mult_lut=mult_lut)
 
+        order = None if op.order_free() else op.output.type.order  # MapOp.order_problem
+
         def buildable(folding: Folding) -> bool:
+            if order is not None:
+                return folding[1] == 1 and order[1] % folding[0] == 0
             return folding[1] == 1 or pixel_beats(op, dict(zip(factors, folding)))
 
         return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate, buildable=buildable)
@@ -269,7 +318,10 @@ class Map(NodeKind):
         c_out = out_shape[-1]
         _, lanes = self.stream_lanes(op)
         coarse, px = op.int_prop("coarse"), op.int_prop("pixels")
+        order = None if op.order_free() else op.output.type.order  # tile-major: per-channel parameters only
         channel = f"cb * {lanes} + p" if px == 1 else f"p % {coarse}"  # the lane's channel index
+        if order is not None:
+            channel = f"b * {order[1]} + q * {lanes} + p"  # tile_major_loop's block b, beat q in the block
         column = "i2" if px == 1 else f"(i2 * {px} + p / {coarse})"  # (rank 4) the lane's column index
         out_fixed = em.fixed_type(op.output)
         t_out = cpp_type(op.output.type.element_type)
@@ -394,8 +446,10 @@ class Map(NodeKind):
         # the stage
         out = em.new_stream(f"s_{name}", op.output.type, lanes, value=op.output)
         em.define(op.output, out)
-        dims = iteration_grid(op)
-        heads, closers, ind = loops(dims, "cb")
+        if order is None:
+            heads, closers, ind = loops(iteration_grid(op), "cb")
+        else:
+            heads, closers, ind = tile_major_loop(out_shape, order, lanes)
         call = f"{fn}_body::apply({', '.join(value_exprs)})"
         stage = [
             f"// map '{name}': {'x'.join(map(str, out_shape))} in {lanes} lane(s)",

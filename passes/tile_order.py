@@ -3,7 +3,7 @@ can take one order, the tiled convs between them keep less (conv.h conv_tiled_tm
 conv_point_tm_in reads without a tile buffer or input FIFO), and the memory freed goes back to the weights.
 
 A chain is a set of streams joined through the nodes indifferent to the order (forks, DRAM FIFOs, maps without
-parameters or broadcasts: ResNet's add + ReLU and skip); it can be tile-major (tile R block B) when its writers are
+broadcasts and with parameters, if any, per channel: ResNet's add + ReLU and skip, a batch norm); it can be tile-major (tile R block B) when its writers are
 weight-stationary convs and its readers 1x1 unpadded convs (at stride S over whole S x S blocks) or global pools. Per
 chain the (R, B) is one: B a writer's coarse_out, every writer's coarse_out and every conv reader's coarse_in set to
 it, each conv's coarse_in x coarse_out kept (so its cycles), a pool's lanes the most dividing B; R a tile a writer or
@@ -37,8 +37,9 @@ Design = tuple[Network, list[Choice], Totals]
 
 
 def passes_order(op: Operation) -> bool:
-    """Each element out as it came in, whatever the order (their `order_problem` is `same_order_problem`)."""
-    return isinstance(op, (ForkOp, DdrFifoOp)) or (isinstance(op, MapOp) and op.order_free())
+    """Each element out as it came in, whatever the order (their `order_problem` is `same_order_problem`; a map
+    with per-channel parameters at lanes dividing the block, which explore's search of the ordered graph keeps)."""
+    return isinstance(op, (ForkOp, DdrFifoOp)) or (isinstance(op, MapOp) and (op.order_free() or op.per_channel()))
 
 
 def chains(module: ModuleOp) -> list[tuple[list[SSAValue], list[NodeOp], list[NodeOp]]]:

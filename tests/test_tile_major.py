@@ -111,8 +111,8 @@ def test_windowed_conv_cannot_read_a_tile_major_stream():
 
 
 def test_per_channel_map_and_mixed_join_rejected():
-    """A map with a per-channel parameter indexes by position: pixel-major only; a join of a tile-major and a
-    pixel-major stream is refused by name."""
+    """A map with a parameter along the width indexes by position: pixel-major only (one per channel follows the
+    order: tests/test_tile_major_dense.py); a join of a tile-major and a pixel-major stream is refused by name."""
     text = _block()
     mixed = text.replace('%s = dataflow.source %a {name = "in"', '%s = dataflow.source %a {name = "in"')
     fork_out = "({!s}, {!s})".format(*(["!dataflow.stream<1x6x6x8xf32, tile 4 block 4>"] * 2))
@@ -123,8 +123,8 @@ def test_per_channel_map_and_mixed_join_rejected():
             ", !dataflow.stream<1x6x6x8xf32, tile 4 block 4> -> !dataflow.stream<1x6x6x8xf32, tile 4 block 4> {",
             ", !dataflow.stream<1x6x6x8xf32> -> !dataflow.stream<1x6x6x8xf32, tile 4 block 4> {"))
     scaled = text.replace('%j = dataflow.map %r, %f1 {name = "add"}',
-                          '%p = dataflow.weights {name = "p", value = dense<0.5> : tensor<8xf32>} : tensor<8xf32>\n'
-                          '    %j = dataflow.map %r, %f1 params(%p : tensor<8xf32>) {name = "add"}').replace(
+                          '%p = dataflow.weights {name = "p", value = dense<0.5> : tensor<6x1xf32>} : tensor<6x1xf32>\n'
+                          '    %j = dataflow.map %r, %f1 params(%p : tensor<6x1xf32>) {name = "add"}').replace(
         "^bb0(%x: f32, %y: f32):", "^bb0(%x: f32, %y: f32, %q: f32):")
     with pytest.raises(DfccError, match="map 'add' reads a tile-major stream"):
         parse_module(scaled)

@@ -1,0 +1,163 @@
+"""DenseNet's nodes between its convs on tile-major streams: a map with per-channel parameters (the batch norms before
+each conv) and a channel concat. The verifier's rules, the chain a map joins (passes/tile_order.py), the foldings
+their cost models offer, and C simulation bit-exact against the CPU reference."""
+
+import numpy as np
+import pytest
+
+from dfcc.analyses.fifo_sizing import size_fifos, write_depths
+from dfcc.errors import DfccError
+from dfcc.frontends.mlir import make_context, parse_module
+from dfcc.kinds import ConcatOp, MapOp
+from dfcc.kinds.cost import describe
+from dfcc.passes.quantize import Quantize
+from dfcc.passes.tile_order import chains
+from tests.csim_check import csim_equals_reference
+from tests.test_tile_major import _block, _lit
+
+
+def _normed(tile: int = 4, coarse: int = 2, param_shape: str = "8") -> str:
+    """`_block` with a batch norm `bn` (x * scale + shift, per channel, `coarse` lanes) on `reduce`'s tile-major
+    output before the add + ReLU; `param_shape` the shape of its two parameters."""
+    rng = np.random.default_rng(5)
+    size = int(np.prod([int(d) for d in param_shape.split("x")]))
+    scale, shift = (rng.integers(-8, 9, size=size).reshape([int(d) for d in param_shape.split("x")]) / 4.0
+                    for _ in range(2))
+    tm = f"!dataflow.stream<1x6x6x8xf32, tile {tile} block 4>"
+    bn = f"""    %sc = dataflow.weights {{name = "scale", value = dense<{_lit(scale)}> : tensor<{param_shape}xf32>}} : tensor<{param_shape}xf32>
+    %sh = dataflow.weights {{name = "shift", value = dense<{_lit(shift)}> : tensor<{param_shape}xf32>}} : tensor<{param_shape}xf32>
+    %n = dataflow.map %r params(%sc, %sh : tensor<{param_shape}xf32>, tensor<{param_shape}xf32>) {{name = "bn", coarse = {coarse} : i64}} : {tm} -> {tm} {{
+    ^bb0(%x: f32, %g: f32, %o: f32):
+      %m = arith.mulf %x, %g : f32
+      %y = arith.addf %m, %o : f32
+      dataflow.yield %y : f32
+    }}
+"""
+    text = _block(tile)
+    anchor = '    %j = dataflow.map %r, %f1 {name = "add"}'
+    assert anchor in text
+    return text.replace(anchor, bn + '    %j = dataflow.map %n, %f1 {name = "add"}')
+
+
+def _map(module, name: str) -> MapOp:
+    return next(op for op in module.walk() if isinstance(op, MapOp) and op.node_name.data == name)
+
+
+def test_per_channel_map_takes_a_tile_major_stream():
+    module = parse_module(_normed())
+    bn = _map(module, "bn")
+    assert bn.per_channel() and not bn.order_free()
+    assert bn.output.type.order == (4, 4) and bn.order_problem() is None
+
+
+def test_per_channel_map_lanes_must_divide_the_block():
+    """8 lanes a beat would hold two blocks (two pixels' channels)."""
+    with pytest.raises(DfccError, match="map 'bn' writes a tile-major stream \\(tile 4 block 4\\), which a map with "
+                                        "per-channel parameters takes at coarse dividing the block, one pixel a beat, "
+                                        "got coarse=8, pixels=1"):
+        parse_module(_normed(coarse=8))
+
+
+def test_parameter_along_the_width_stays_pixel_major():
+    """A parameter indexed by the column (1 x 6 x 1) needs the pixel's position: pixel-major only."""
+    with pytest.raises(DfccError, match="map 'bn' reads a tile-major stream"):
+        parse_module(_normed(param_shape="6x1"))
+
+
+def test_per_channel_map_joins_the_chain():
+    """bn passes the order like the add: `expand`'s output, the fork's two, `reduce`'s, bn's and the add's are one
+    chain, written by expand and reduce and read by reduce and head."""
+    module = parse_module(_normed())
+    (values, writers, readers), = [c for c in chains(module) if len(c[0]) > 1]
+    names = {v.owner.node_name.data for v in values}
+    assert names == {"expand", "fork", "reduce", "bn", "add"}
+    assert sorted(op.node_name.data for op in writers) == ["expand", "reduce"]
+    assert [op.node_name.data for op in readers] == ["reduce", "head"]
+
+
+def test_ordered_map_foldings_divide_the_block():
+    """Its cost model offers the lanes dividing the block of 4 (1, 2, 4), not 8, at one pixel a beat; pixel-major
+    every divisor of the 8 channels; the cycles are the beats either way: 6 x 6 x 8 / lanes."""
+    ordered = describe(_map(parse_module(_normed()), "bn"))
+    lanes = sorted({f[0] for f in ordered.folding_options(frozenset())})
+    assert lanes == [1, 2, 4]
+    for folding in ordered.folding_options(frozenset()):
+        assert ordered.cost(folding).cycles == 6 * 6 * 8 // folding[0]
+    plain = describe(_map(parse_module(_normed().replace(", tile 4 block 4>", ">")), "bn"))
+    assert sorted({f[0] for f in plain.folding_options(frozenset())}) == [1, 2, 4, 8]
+
+
+@pytest.mark.parametrize("tile, coarse", [(4, 2), (5, 1), (5, 4)],
+                         ids=["tiles-dividing", "last-tile-partial", "lanes-a-block"])
+def test_per_channel_map_tile_major_csim_bit_exact(tile, coarse):
+    """The map's stage walks the tile-major beats (tiles of 4 pixels: 9; of 5: 8, the last one a pixel) with each
+    lane's channel from its block and beat: C simulation equals the CPU reference."""
+    from dfcc.backends.hls.emit import emit_design
+
+    module = parse_module(_normed(tile, coarse))
+    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
+    write_depths(size_fifos(module).depths)
+    top = emit_design(module).files["top.cpp"]
+    stage = top[top.index("static void stage_bn("):]
+    stage = stage[:stage.index("\n}\n")]
+    assert "int t = 0, j = 0, b = 0, q = 0;" in stage and f"b * 4 + q * {coarse} + p" in stage
+    x = np.random.default_rng(11).standard_normal((1, 4, 6, 6)).astype(np.float32)
+    assert np.abs(csim_equals_reference(module, [x], False)).max() > 0
+
+
+def _dense(tile: int = 4, coarse: int = 4, side: int = 1) -> str:
+    """`_block` with DenseNet's join: `expand`'s output (8 channels) forked to `reduce` and to a concat of `reduce`'s
+    output and itself (16 channels, `coarse` lanes, `side`), which `head` (1x1, 16 -> 6, 4 lanes in) reads, all
+    tile-major."""
+    text = _block(tile)
+    start, end = text.index('    %j = dataflow.map'), text.index("    %w2 = ")
+    tm16 = f"!dataflow.stream<1x6x6x16xf32, tile {tile} block 4>"
+    tm8 = f"!dataflow.stream<1x6x6x8xf32, tile {tile} block 4>"
+    concat = (f'    %j = dataflow.concat %r, %f1 {{name = "cat", axis = 3 : i64, coarse = {coarse} : i64, side = {side} : i64}}'
+              f" : ({tm8}, {tm8}) -> {tm16}\n")
+    rng = np.random.default_rng(3)
+    w2 = rng.integers(-6, 7, size=(6, 16, 1, 1)) / 8.0
+    text = text[:start] + concat + text[end:]
+    text = text.replace(text[text.index("    %w2 = "):text.index("    %h = ")],
+                        f'    %w2 = dataflow.weights {{name = "w2", value = dense<{_lit(w2)}> : tensor<6x16x1x1xf32>}}'
+                        f" : tensor<6x16x1x1xf32>\n")
+    assert f"({tm8}, tensor<6x8x1x1xf32>)" in text
+    return text.replace(f"({tm8}, tensor<6x8x1x1xf32>)", f"({tm16}, tensor<6x16x1x1xf32>)")
+
+
+def test_concat_takes_whole_tiles_in_turn():
+    module = parse_module(_dense())
+    cat = next(op for op in module.walk() if isinstance(op, ConcatOp))
+    assert cat.output.type.order == (4, 4) and cat.order_problem() is None
+    with pytest.raises(DfccError, match="concat 'cat' writes a tile-major stream \\(tile 4 block 4\\), which a concat "
+                                        "takes over the channels, its inputs in turn \\(side=1, pixels=1\\), the tile "
+                                        "dividing the 36 pixels"):
+        parse_module(_dense(side=2, coarse=8))
+    with pytest.raises(DfccError, match="concat 'cat' writes a tile-major stream \\(tile 5 block 4\\)"):
+        parse_module(_dense(tile=5))
+
+
+def test_ordered_concat_foldings_take_inputs_in_turn():
+    """Ordered, its cost model offers the inputs in turn only (side 1, one pixel a beat), each at the 6 x 6 x 16 /
+    lanes cycles of fpgaConvNet's concat; pixel-major also side by side."""
+    cat = describe(next(op for op in parse_module(_dense()).walk() if isinstance(op, ConcatOp)))
+    options = cat.folding_options(frozenset())
+    assert {(f[1], f[2]) for f in options} == {(1, 1)} and sorted(f[0] for f in options) == [1, 2, 4, 8]
+    assert [cat.cost(f).cycles for f in sorted(options)] == [576, 288, 144, 72]
+    plain = describe(next(op for op in parse_module(_dense().replace(", tile 4 block 4>", ">")).walk()
+                          if isinstance(op, ConcatOp)))
+    assert (8, 2, 1) in plain.folding_options(frozenset())
+
+
+@pytest.mark.parametrize("tile, coarse", [(4, 4), (6, 2), (12, 8)], ids=["tile-4", "tile-6", "tile-12"])
+def test_tile_major_concat_csim_bit_exact(tile, coarse):
+    """A tile of each input in turn (concat_blocks over the 36 / tile tiles): C simulation equals the CPU reference."""
+    from dfcc.backends.hls.emit import emit_design
+
+    module = parse_module(_dense(tile, coarse))
+    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
+    write_depths(size_fifos(module).depths)
+    top = emit_design(module).files["top.cpp"]
+    assert f"dfcc::concat_blocks<{36 // tile}, {tile * 8 // coarse}, {tile * 8 // coarse}, {coarse}," in top
+    x = np.random.default_rng(13).standard_normal((1, 4, 6, 6)).astype(np.float32)
+    assert np.abs(csim_equals_reference(module, [x], False)).max() > 0
