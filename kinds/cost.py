@@ -32,7 +32,7 @@ from dfcc.dialects.dataflow import (
 )
 from dfcc.hardware.dsp import dsp_lanes, split_dsp
 from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY, sliding_window_fill, stage_cycles
-from dfcc.hardware.logic import stage_logic
+from dfcc.hardware.logic import Logic, stage_logic
 from dfcc.hardware.offchip import WEIGHT_FIFO_DEPTH, split_depth, streamed_weight_bits, weight_reader_adapters
 from dfcc.hardware.memory import bram18, lane_banks, line_buffer, lutram_luts, uram, uram_rom, window_buffer
 from dfcc.kinds.registry import kind_of
@@ -140,9 +140,11 @@ class NodeCost:
 
 
 def memory_change(weights: tuple[int, int, int, bool, float], memory: str, on_chip: int = 100,
-                  period: int = 1) -> tuple[int, int, int, int, int]:
+                  period: int = 1, adapters: Callable[[int, int, int], tuple[int, Logic]] = weight_reader_adapters
+                  ) -> tuple[int, int, int, int, int]:
     """(BRAM18, URAM, LUT, FF, off-chip bits) a node gains when its weight memory (`NodeCost.weight_memory`), costed
-    as an array in BRAM, is placed as `NodeCost.with_memory` says."""
+    as an array in BRAM, is placed as `NodeCost.with_memory` says; `adapters`: hardware/offchip.py
+    weight_reader_adapters, or a caller's memo of it."""
     width, depth, bits, word_stream, sweeps = weights
     in_bram = bram18(width, depth)
     if memory == "off_chip" or on_chip < 100:
@@ -150,7 +152,7 @@ def memory_change(weights: tuple[int, int, int, bool, float], memory: str, on_ch
         saved_lut = 0 if in_bram else lutram_luts(width, depth) if width * depth else 0
         # the streamed words pass through the FIFO from the weight reader to the MAC (offchip.h)
         buffer_bram, buffer_lut = word_fifo(width)
-        ports_bram, ports = weight_reader_adapters(width, bits or width, period)
+        ports_bram, ports = adapters(width, bits or width, period)
         spilled = (-in_bram + buffer_bram + ports_bram, 0, -saved_lut + buffer_lut + ports.lut, ports.ff,
                    round(streamed_weight_bits(width, off, sweeps)))
         if memory == "off_chip" or on == 0:
@@ -258,8 +260,17 @@ class NodeModel:
         key = ("memory", cost.weight_memory(), memory, on_chip, period)
         change = self._cache.get(key)
         if change is None:
-            change = self._cache[key] = memory_change(cost.weight_memory(), memory, on_chip, period)
+            change = self._cache[key] = memory_change(cost.weight_memory(), memory, on_chip, period, self._adapters)
         return change
+
+    def _adapters(self, width: int, bits: int, period: int) -> tuple[int, Logic]:
+        """hardware/offchip.py weight_reader_adapters, remembered: the node's points share few word widths and
+        periods (ResNet-50's explore pass asked it 113k times, 4 % of its CPU time)."""
+        key = ("adapters", width, bits, period)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._cache[key] = weight_reader_adapters(width, bits, period)
+        return hit
 
     def evaluated(self, folding: Folding, product: str | None = None) -> NodeCost:
         """The kind's cost at `folding` (its weights an array in BRAM, before `with_memory` places them)."""
@@ -282,7 +293,12 @@ class NodeModel:
         built = self._cache.get(("options", ones))
         if built is None:
             built = self._cache[("options", ones)] = self._buildable_options(ones)
-        return built if self.sift is None else self.sift(built, product)
+        if self.sift is None:
+            return built
+        sifted = self._cache.get(("sifted", ones, product))
+        if sifted is None:  # asked again by each search costing the node's points (with splits, with FFIP)
+            sifted = self._cache[("sifted", ones, product)] = self.sift(built, product)
+        return sifted
 
     def _buildable_options(self, ones: frozenset[str]) -> list[Folding]:
         partial = self.op.partial_factors() if isinstance(self.op, NodeOp) else frozenset()
