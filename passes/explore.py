@@ -376,6 +376,7 @@ class _Search:
         costs less, or (`cheaper_end` False) the consumer if it can, else the producer."""
         network, score = self.network, None
         rows = rows.copy()
+        lane_rows: dict[int, list[int]] = {}  # each node's `_lane_rows` at this target and score, once asked
         for _ in range(LANE_ROUNDS):
             slow, out = self._slow_converters(target, rows)
             if not slow:
@@ -386,7 +387,9 @@ class _Search:
                 edge = network.edges[conv.edge]
                 fits = []  # (score added, node, row) of each end's cheapest refit: the cheaper one is taken
                 for n in (edge.consumer, edge.producer):
-                    fit = self._cheapest_fitting(n, target, score, out, rows)
+                    if n not in lane_rows:
+                        lane_rows[n] = self._lane_rows(n, target, score)
+                    fit = self._cheapest_fitting(n, target, lane_rows[n], out, rows)
                     if fit is not None:
                         fits.append((score[fit] - score[rows[n]], n, fit))
                         if not self.cheaper_end:
@@ -408,12 +411,12 @@ class _Search:
             hit = self.slow_converters[key] = (slow, self.network.lanes(choices) if slow else None)
         return hit
 
-    def _cheapest_fitting(self, n: int, target: float, score: np.ndarray, out: list[int],
+    def _cheapest_fitting(self, n: int, target: float, lane_rows: list[int], out: list[int],
                           rows: np.ndarray) -> int | None:
-        """Node `n`'s cheapest row within `target` whose lanes fit (`_lanes_fit`), the first of equals; whether
-        lanes fit is a row's folding's (its memory and multipliers move no lanes), so each folding is tried
-        once, at its cheapest row."""
-        return next((r for r in self._lane_rows(n, target, score) if self._lanes_fit(n, r, target, out, rows)), None)
+        """Node `n`'s cheapest row within `target` whose lanes fit (`_lanes_fit`), the first of equals, of its
+        `lane_rows` (`_lane_rows`: whether lanes fit is a row's folding's, its memory and multipliers move no lanes,
+        so each folding is tried once, at its cheapest row)."""
+        return next((r for r in lane_rows if self._lanes_fit(n, r, target, out, rows)), None)
 
     def _lanes_fit(self, n: int, row: int, target: float, out: list[int], rows: np.ndarray) -> bool:
         """Whether node `n` at `row` has no converter slower than `target` on its inputs or outputs, nor
