@@ -404,24 +404,34 @@ def describe(op: Operation) -> NodeModel:
     return kind_of(op).cost(op)
 
 
-def cost_key(op: Operation) -> Hashable | None:
+def cost_key(op: Operation, design: frozenset[str] = frozenset()) -> Hashable | None:
     """A key two nodes share only if their kind builds them equal cost models, so a search costs the
-    design points of repeated layers once: the op class, its properties but its name, its attributes but the
-    SQNR quantize measured (each node's own: with it no two quantized nodes shared a key),
-    operand and result types, the formats of the weights it reads and its body. None where there is
-    no such key: the kind's cost reads the weight values (zero skipping), or an attribute is unhashable."""
+    design points of repeated layers once, and a later search (explore's FIFO rounds, its tile-major re-search)
+    those of the nodes it costed before: the op class, its properties but its name and folding factors (a cost
+    model is a function of the folding: the IR's is a design choice), its attributes but the SQNR quantize
+    measured (each node's own: with it no two quantized nodes shared a key) and the `design` ones (those a design
+    point carries, which a caller writes: passes/explore.py DESIGN_ATTRS), operand and result types (a stream's
+    but its FIFO depth and memory, which no kind's cost reads), the formats of the weights it reads and its body.
+    None where there is no such key: the kind's cost reads the weight values (zero skipping), or an attribute is
+    unhashable."""
     if kind_of(op).cost_reads_weights:
         return None
+    folding = set(op.folding_extents()) if isinstance(op, NodeOp) else set()
     formats = tuple(v.owner.format if isinstance(v.owner, (WeightsOp, SparseWeightsOp)) else None for v in op.operands)
-    key = (type(op), tuple(sorted((k, v) for k, v in op.properties.items() if k != "name")),
-           tuple(sorted((k, v) for k, v in op.attributes.items() if k != SQNR_ATTR)),
-           tuple(v.type for v in op.operands), formats,
-           tuple(r.type for r in op.results), tuple(_region_text(r) for r in op.regions))
+    key = (type(op), tuple(sorted((k, v) for k, v in op.properties.items() if k != "name" and k not in folding)),
+           tuple(sorted((k, v) for k, v in op.attributes.items() if k != SQNR_ATTR and k not in design)),
+           tuple(_type_key(v.type) for v in op.operands), formats,
+           tuple(_type_key(r.type) for r in op.results), tuple(_region_text(r) for r in op.regions))
     try:
         hash(key)
     except TypeError:
         return None
     return key
+
+
+def _type_key(t: Attribute) -> Hashable:
+    """What of a value's type a node's cost reads: a stream's shape, numbers and order, not its FIFO."""
+    return (tuple(t.get_shape()), t.element_type, t.order) if isinstance(t, StreamType) else t
 
 
 def _region_text(region) -> str:

@@ -114,12 +114,16 @@ from dfcc.analyses.fifo_sizing import size_fifos, write_depths
 from dfcc.kinds.cost import NodeModel, cost_key
 from dfcc.kinds.conv import ConvOp
 from dfcc.kinds.inner_product import (
-    pairs_products, point_product, products_written, searched_products, write_product, written_product,
+    INNER_PRODUCT_ATTR, pairs_products, point_product, products_written, searched_products, write_product,
+    written_product,
 )
 from dfcc.kinds.linear import LinearOp
 from dfcc.kinds.reshape import ReshapeOp
 from dfcc.dialects.fixed_point import fixed_of
-from dfcc.dialects.dataflow import DSP_SHARE_ATTR, MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES, drop_stream_orders
+from dfcc.dialects.dataflow import (
+    DSP_SHARE_ATTR, MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES, WEIGHTS_MEMORY_ATTR, WEIGHTS_ON_CHIP_ATTR,
+    drop_stream_orders,
+)
 from dfcc.passes.fifo_memory import place_ir_fifos
 from dfcc.passes.spill import evict_paying_skips, place_weights, write_weights_memory
 from dfcc.passes.tile_order import order_streams
@@ -152,6 +156,9 @@ MEMORY_BOUND = 0.9
 WEIGHT_SHARE = 0.25
 STREAMED_SHARE = 0.5  # ... and then only for the largest weight memories, that much of the weight bits (_largest_weights)
 SKIP_SHARE = 0.25  # evict-skips=auto searches with skips in DRAM too when their FIFOs hold that share (_evicting_faster)
+# the attributes `apply_design` writes as a node's design point besides its folding: no part of its points' key
+DESIGN_ATTRS = frozenset({WEIGHTS_MEMORY_ATTR, WEIGHTS_ON_CHIP_ATTR, MULT_IMPL_ATTR, DSP_SHARE_ATTR,
+                          INNER_PRODUCT_ATTR})
 
 
 @dataclass
@@ -232,7 +239,7 @@ def _node_spaces(network: Network, platform: Platform, off_chip: bool | frozense
     written = [written_product(m.op) for m in network.nodes] if written is None else written
     for n, model in enumerate(network.nodes):
         streams = off_chip if isinstance(off_chip, bool) else n in off_chip
-        kind_key = cost_key(model.op) if share else None  # None: a node costed on its own (zero skipping)
+        kind_key = cost_key(model.op, DESIGN_ATTRS) if share else None  # None: a node costed on its own (zero skipping)
         products = searched_products(model.op, written[n]) if ffip else (point_product(model.op, written[n]),)
         space = None
         for taken in range(1, len(products) + 1):  # FFIP's points added to the direct ones (the first search's)
@@ -873,17 +880,21 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
                    progress: bool = True, off_chip_weights: bool | str = "auto", evict_skips: bool | str = "auto",
                    spatial: bool = False, reserve: dict[str, float] | None = None,
                    spaces: dict[bool | frozenset[int], list[_NodeSpace]] | None = None,
-                   products: dict[Operation, str | None] | None = None) -> tuple[Network, list[Choice], Totals]:
+                   products: dict[Operation, str | None] | None = None, known: dict | None = None
+                   ) -> tuple[Network, list[Choice], Totals]:
     """`_explore_graph`'s design, or, where tile-major streams free memory the search spends on a lower II, the
-    ordered graph's (passes/tile_order.py: its orders and foldings then written into `module`)."""
+    ordered graph's (passes/tile_order.py: its orders and foldings then written into `module`). `known`: the nodes'
+    points by cost key (`_node_spaces`), those of earlier calls on this module (the pass's FIFO rounds) among them;
+    the ordered graph's nodes share them but where their streams' orders changed."""
     products = products_written(module) if products is None else products
+    known = {} if known is None else known
     design = _explore_graph(module, platform, utilisation, seed, progress, off_chip_weights, evict_skips, spatial,
-                            reserve, spaces, products)
+                            reserve, spaces, products, known)
     by_name = {op.node_name.data: product for op, product in products.items()}  # the ordered graph is a clone
 
     def search(network: Network, streamed: frozenset[int]) -> tuple[list[Choice], Totals]:
         written = [by_name.get(m.op.node_name.data) for m in network.nodes]
-        return _search(network, platform, utilisation, seed, progress, streamed, spatial, True, reserve, {}, None,
+        return _search(network, platform, utilisation, seed, progress, streamed, spatial, True, reserve, {}, known,
                        written)
 
     return order_streams(module, design, search, apply_design, platform.name)
@@ -892,7 +903,7 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
 def _explore_graph(module: ModuleOp, platform: Platform, utilisation: float, seed: int, progress: bool,
                    off_chip_weights: bool | str, evict_skips: bool | str, spatial: bool,
                    reserve: dict[str, float] | None, spaces: dict[bool | frozenset[int], list[_NodeSpace]] | None,
-                   products: dict[Operation, str | None]) -> tuple[Network, list[Choice], Totals]:
+                   products: dict[Operation, str | None], known: dict) -> tuple[Network, list[Choice], Totals]:
     """`explore` over the graph of `module`, its paying skip connections first evicted to DRAM
     (passes/spill.py evict_paying_skips) with `evict_skips` True, never with False, and with "auto" (those whose
     rings take less of the budget, BRAM and LUT, than their FIFOs) where the design explored with them evicted
@@ -901,11 +912,10 @@ def _explore_graph(module: ModuleOp, platform: Platform, utilisation: float, see
     Evictions taken are written into `module` (`dataflow.ddr_fifo` nodes); returns the network explored (the
     module's, after them) and its design. `spaces` are the points of the module's network as it came; with
     skips evicted they are replaced by the evicted network's. `products`: the inner products the user wrote, by
-    node (`explore`)."""
+    node (`explore`); `known`: the nodes' points by cost key (`explore_module`), those costed here added."""
     if evict_skips not in EVICT_SKIPS or not isinstance(evict_skips, (bool, str)):
         raise DfccError(f"explore: evict-skips must be auto, true or false, got {evict_skips!r}")
-    spaces = {} if spaces is None else spaces
-    known = {}  # the nodes' points by cost key: the graph with skips evicted shares all but its joins'
+    spaces = {} if spaces is None else spaces  # (the graph with skips evicted shares `known` points but its joins')
     drop_stream_orders(module)  # explore chooses the tiles and lanes a tile-major order needs (tile_order.py)
 
     def run(network: Network, points: dict, written: dict[Operation, str | None]) -> tuple[list[Choice], Totals]:
@@ -1157,6 +1167,7 @@ class Explore(ModulePass):
         limits = budget(platform, utilisation)
         reserve = dict.fromkeys(RESOURCES, 0.0)
         spaces = {}  # every node's design points, costed once (per off-chip choice) for all the searches
+        known = {}  # ... and by cost key (explore_module), for the searches on other graphs and options
         hint = "" if self.evict_skips is True else " or use evict-skips=true"
         before = {}  # each stream's depth in the IR the first search left (skips evicted or not)
         # the inner products the IR came with (a user's), which every search weighs, not those the last one wrote
@@ -1168,7 +1179,7 @@ class Explore(ModulePass):
                 network, choices, totals = explore_module(
                     op, platform, utilisation, int(self.seed), off_chip_weights=self.off_chip_weights,
                     evict_skips=self.evict_skips if not attempt else False, spatial=bool(self.spatial),
-                    reserve=reserve, spaces=spaces, products=products)
+                    reserve=reserve, spaces=spaces, products=products, known=known)
             except DfccError as error:
                 if not attempt:
                     raise
