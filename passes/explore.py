@@ -149,6 +149,7 @@ LANE_TRIES = 3  # points tried at each end of a converter left in the design (_f
 FIFO_ROUNDS = 4  # searches, each with the FIFO memory the last one's simulated depths lacked kept out of the budget
 PACE_TRIES = 6  # nodes tried at a slower point to pace a DRAM-bound design to the II its traffic allows (_paced)
 DSP_SHARES = (75, 50, 25)  # percent of a node's multipliers on DSPs in a split (the rest in fabric), most first
+MULTS_LISTED = MULT_IMPLS + DSP_SHARES  # a node's multiplier implementations in the order its points list them
 WEIGHT_HOLDERS = ("bram18", "uram", "lut")  # the resources weights on chip take (LUTs as LUTRAM)
 # off-chip-weights=auto searches with weights in DRAM too when they hold WEIGHT_SHARE of a weight memory at least
 # MEMORY_BOUND as full as the on-chip design's fullest resource (_streams_faster)
@@ -181,37 +182,53 @@ def foldings(model: NodeModel, spatial: bool = False, off_chip: bool = False,
 
 
 def _node_space(model: NodeModel, platform: Platform, product: str | None, off_chip: bool = False,
-                spatial: bool = False, splits: bool = False, before: _NodeSpace | None = None) -> _NodeSpace:
+                spatial: bool = False, splits: bool = False, before: _NodeSpace | None = None,
+                plain: _NodeSpace | None = None) -> _NodeSpace:
     """The node's Pareto-optimal points with the inner product `product` (kinds/inner_product.py: FFIP only at the
     foldings it pairs, elsewhere it is the direct point) and those of `before` (its points with other products,
     first: the front of all their points is that of `before`'s front and these, so those are not weighed again);
-    with `splits` also its multipliers shared between DSPs and fabric."""
+    with `splits` also its multipliers shared between DSPs and fabric, and, given `plain` (its points without
+    them, no `before`), only those costed: the front of all is that of `plain`'s front and the splits, each point
+    in its place in the list (of a front's equal points the first listed stays)."""
     places = [("bram", 100)]
     if model.has_weights:
         places += [(m, 100) for m in WEIGHT_MEMORIES[1:]
                    if (m != "uram" or platform.uram > 0) and (m != "off_chip" or off_chip)]
-    choices, rows = [], []
-    for folding in foldings(model, spatial, off_chip, product):
+    listed = foldings(model, spatial, off_chip, product)
+    choices, rows, places_in_list = [], [], []  # each point's (folding, place, multipliers) index in the list
+    for f, folding in enumerate(listed):
         if product == "ffip" and not pairs_products(model.op, dict(zip(model.factors, folding)), product):
+            continue
+        split = splits and _splits(model, folding, product)
+        if plain is not None and not split:
             continue
         # the point's use as `model.cost` would give it, its NodeCost not built (those of the points picked are)
         cost = model.evaluated(folding, product)
-        mults = MULT_IMPLS + (DSP_SHARES if splits and _splits(model, folding, product) else ())
+        mults = (() if plain is not None else MULT_IMPLS) + (DSP_SHARES if split else ())
         # each multiplier implementation's (DSPs, LUTs added); none but DSPs where there are no multipliers to move
         multiplied = [(mult, (cost.dsp, 0) if mult == "dsp" else cost.mult_change(mult))
                       for mult in mults if mult == "dsp" or cost.mult_lut]
         period = model.weight_period(folding)
-        for memory, on_chip in places:
+        for p, (memory, on_chip) in enumerate(places):
             bram, urams, luts, ff, offchip = model.memory_change(cost, memory, on_chip, period)
             row = (cost.cycles, cost.bram18 + bram, cost.uram + urams, cost.lut + luts, cost.ff + ff,
                    cost.offchip_bits + offchip)
             for mult, (dsp, mult_lut) in multiplied:
                 choices.append((folding, memory, mult, on_chip, product))
                 rows.append((row[0], dsp, row[1], row[2], row[3] + mult_lut, row[4], row[5]))
+                places_in_list.append((f, p, MULTS_LISTED.index(mult)))
     data = np.array(rows, dtype=np.float64).reshape(-1, 1 + len(RESOURCES) + 1)
     if before is not None:
         choices = before.choices + choices
         data = np.concatenate([np.column_stack([before.cycles, before.usage]), data])
+    if plain is not None:
+        at = {folding: f for f, folding in enumerate(listed)}
+        places_in_list = [(at[c[0]], places.index((c[1], c[3])), MULTS_LISTED.index(c[2]))
+                          for c in plain.choices] + places_in_list
+        listing = sorted(range(len(places_in_list)), key=places_in_list.__getitem__)
+        every = plain.choices + choices
+        choices = [every[i] for i in listing]
+        data = np.concatenate([np.column_stack([plain.cycles, plain.usage]), data])[listing]
     idx = _pareto(data)
     kept = [choices[i] for i in idx]
     ids: dict[tuple[int, ...], int] = {}
@@ -245,8 +262,9 @@ def _node_spaces(network: Network, platform: Platform, off_chip: bool | frozense
         for taken in range(1, len(products) + 1):  # FFIP's points added to the direct ones (the first search's)
             key = None if kind_key is None else (kind_key, streams, spatial, splits, products[:taken], platform)
             found = seen.get(key) if key is not None else None
-            if found is None:
-                found = _node_space(model, platform, products[taken - 1], streams, spatial, splits, space)
+            if found is None:  # with splits, the points without them costed before (no other product's) are kept
+                plain = None if key is None or not splits or space is not None else seen.get(key[:3] + (False,) + key[4:])
+                found = _node_space(model, platform, products[taken - 1], streams, spatial, splits, space, plain)
                 if key is not None:
                     seen[key] = found
             space = found
