@@ -195,7 +195,8 @@ def _node_space(model: NodeModel, platform: Platform, product: str | None, off_c
         places += [(m, 100) for m in WEIGHT_MEMORIES[1:]
                    if (m != "uram" or platform.uram > 0) and (m != "off_chip" or off_chip)]
     listed = foldings(model, spatial, off_chip, product)
-    choices, rows, places_in_list = [], [], []  # each point's (folding, place, multipliers) index in the list
+    choices, rows = [], []
+    places_in_list = []  # given `plain`, each point's (folding, place, multipliers) index in the list
     for f, folding in enumerate(listed):
         if product == "ffip" and not pairs_products(model.op, dict(zip(model.factors, folding)), product):
             continue
@@ -216,7 +217,8 @@ def _node_space(model: NodeModel, platform: Platform, product: str | None, off_c
             for mult, (dsp, mult_lut) in multiplied:
                 choices.append((folding, memory, mult, on_chip, product))
                 rows.append((row[0], dsp, row[1], row[2], row[3] + mult_lut, row[4], row[5]))
-                places_in_list.append((f, p, MULTS_LISTED.index(mult)))
+                if plain is not None:
+                    places_in_list.append((f, p, MULTS_LISTED.index(mult)))
     data = np.array(rows, dtype=np.float64).reshape(-1, 1 + len(RESOURCES) + 1)
     if before is not None:
         choices = before.choices + choices
