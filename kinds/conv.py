@@ -886,7 +886,15 @@ class Conv(NodeKind):
         stream = WindowStream(op)
 
         def sift(options: list[Folding], product: str | None) -> list[Folding]:
-            paired = {o: pairs_products(op, dict(zip(factors, o)), product) for o in options}
+            steps: dict[tuple[int, int] | None, bool] = {}  # pairs_products reads a folding only through its step
+
+            def pairs(folding: Mapping[str, int]) -> bool:
+                step = op.ffip_step(folding)
+                if step not in steps:
+                    steps[step] = pairs_products(op, folding, product)
+                return steps[step]
+
+            paired = {o: pairs(dict(zip(factors, o))) for o in options}
             if product == "ffip":
                 options = [o for o in options if paired[o]]
             if wino is None or all(o[wino] == 1 for o in options):

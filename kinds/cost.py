@@ -32,7 +32,7 @@ from dfcc.dialects.dataflow import (
 )
 from dfcc.hardware.dsp import dsp_lanes, split_dsp
 from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY, sliding_window_fill, stage_cycles
-from dfcc.hardware.logic import stage_logic
+from dfcc.hardware.logic import Logic, stage_logic
 from dfcc.hardware.offchip import WEIGHT_FIFO_DEPTH, split_depth, streamed_weight_bits, weight_reader_adapters
 from dfcc.hardware.memory import bram18, lane_banks, line_buffer, lutram_luts, uram, uram_rom, window_buffer
 from dfcc.kinds.registry import kind_of
@@ -140,9 +140,11 @@ class NodeCost:
 
 
 def memory_change(weights: tuple[int, int, int, bool, float], memory: str, on_chip: int = 100,
-                  period: int = 1) -> tuple[int, int, int, int, int]:
+                  period: int = 1, adapters: Callable[[int, int, int], tuple[int, Logic]] = weight_reader_adapters
+                  ) -> tuple[int, int, int, int, int]:
     """(BRAM18, URAM, LUT, FF, off-chip bits) a node gains when its weight memory (`NodeCost.weight_memory`), costed
-    as an array in BRAM, is placed as `NodeCost.with_memory` says."""
+    as an array in BRAM, is placed as `NodeCost.with_memory` says; `adapters`: hardware/offchip.py
+    weight_reader_adapters, or a caller's memo of it."""
     width, depth, bits, word_stream, sweeps = weights
     in_bram = bram18(width, depth)
     if memory == "off_chip" or on_chip < 100:
@@ -150,7 +152,7 @@ def memory_change(weights: tuple[int, int, int, bool, float], memory: str, on_ch
         saved_lut = 0 if in_bram else lutram_luts(width, depth) if width * depth else 0
         # the streamed words pass through the FIFO from the weight reader to the MAC (offchip.h)
         buffer_bram, buffer_lut = word_fifo(width)
-        ports_bram, ports = weight_reader_adapters(width, bits or width, period)
+        ports_bram, ports = adapters(width, bits or width, period)
         spilled = (-in_bram + buffer_bram + ports_bram, 0, -saved_lut + buffer_lut + ports.lut, ports.ff,
                    round(streamed_weight_bits(width, off, sweeps)))
         if memory == "off_chip" or on == 0:
@@ -258,8 +260,17 @@ class NodeModel:
         key = ("memory", cost.weight_memory(), memory, on_chip, period)
         change = self._cache.get(key)
         if change is None:
-            change = self._cache[key] = memory_change(cost.weight_memory(), memory, on_chip, period)
+            change = self._cache[key] = memory_change(cost.weight_memory(), memory, on_chip, period, self._adapters)
         return change
+
+    def _adapters(self, width: int, bits: int, period: int) -> tuple[int, Logic]:
+        """hardware/offchip.py weight_reader_adapters, remembered: the node's points share few word widths and
+        periods (ResNet-50's explore pass asked it 113k times, 4 % of its CPU time)."""
+        key = ("adapters", width, bits, period)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._cache[key] = weight_reader_adapters(width, bits, period)
+        return hit
 
     def evaluated(self, folding: Folding, product: str | None = None) -> NodeCost:
         """The kind's cost at `folding` (its weights an array in BRAM, before `with_memory` places them)."""
@@ -282,7 +293,12 @@ class NodeModel:
         built = self._cache.get(("options", ones))
         if built is None:
             built = self._cache[("options", ones)] = self._buildable_options(ones)
-        return built if self.sift is None else self.sift(built, product)
+        if self.sift is None:
+            return built
+        sifted = self._cache.get(("sifted", ones, product))
+        if sifted is None:  # asked again by each search costing the node's points (with splits, with FFIP)
+            sifted = self._cache[("sifted", ones, product)] = self.sift(built, product)
+        return sifted
 
     def _buildable_options(self, ones: frozenset[str]) -> list[Folding]:
         partial = self.op.partial_factors() if isinstance(self.op, NodeOp) else frozenset()
@@ -388,24 +404,34 @@ def describe(op: Operation) -> NodeModel:
     return kind_of(op).cost(op)
 
 
-def cost_key(op: Operation) -> Hashable | None:
+def cost_key(op: Operation, design: frozenset[str] = frozenset()) -> Hashable | None:
     """A key two nodes share only if their kind builds them equal cost models, so a search costs the
-    design points of repeated layers once: the op class, its properties but its name, its attributes but the
-    SQNR quantize measured (each node's own: with it no two quantized nodes shared a key),
-    operand and result types, the formats of the weights it reads and its body. None where there is
-    no such key: the kind's cost reads the weight values (zero skipping), or an attribute is unhashable."""
+    design points of repeated layers once, and a later search (explore's FIFO rounds, its tile-major re-search)
+    those of the nodes it costed before: the op class, its properties but its name and folding factors (a cost
+    model is a function of the folding: the IR's is a design choice), its attributes but the SQNR quantize
+    measured (each node's own: with it no two quantized nodes shared a key) and the `design` ones (those a design
+    point carries, which a caller writes: passes/explore.py DESIGN_ATTRS), operand and result types (a stream's
+    but its FIFO depth and memory, which no kind's cost reads), the formats of the weights it reads and its body.
+    None where there is no such key: the kind's cost reads the weight values (zero skipping), or an attribute is
+    unhashable."""
     if kind_of(op).cost_reads_weights:
         return None
+    folding = set(op.folding_extents()) if isinstance(op, NodeOp) else set()
     formats = tuple(v.owner.format if isinstance(v.owner, (WeightsOp, SparseWeightsOp)) else None for v in op.operands)
-    key = (type(op), tuple(sorted((k, v) for k, v in op.properties.items() if k != "name")),
-           tuple(sorted((k, v) for k, v in op.attributes.items() if k != SQNR_ATTR)),
-           tuple(v.type for v in op.operands), formats,
-           tuple(r.type for r in op.results), tuple(_region_text(r) for r in op.regions))
+    key = (type(op), tuple(sorted((k, v) for k, v in op.properties.items() if k != "name" and k not in folding)),
+           tuple(sorted((k, v) for k, v in op.attributes.items() if k != SQNR_ATTR and k not in design)),
+           tuple(_type_key(v.type) for v in op.operands), formats,
+           tuple(_type_key(r.type) for r in op.results), tuple(_region_text(r) for r in op.regions))
     try:
         hash(key)
     except TypeError:
         return None
     return key
+
+
+def _type_key(t: Attribute) -> Hashable:
+    """What of a value's type a node's cost reads: a stream's shape, numbers and order, not its FIFO."""
+    return (tuple(t.get_shape()), t.element_type, t.order) if isinstance(t, StreamType) else t
 
 
 def _region_text(region) -> str:

@@ -114,12 +114,16 @@ from dfcc.analyses.fifo_sizing import size_fifos, write_depths
 from dfcc.kinds.cost import NodeModel, cost_key
 from dfcc.kinds.conv import ConvOp
 from dfcc.kinds.inner_product import (
-    pairs_products, point_product, products_written, searched_products, write_product, written_product,
+    INNER_PRODUCT_ATTR, pairs_products, point_product, products_written, searched_products, write_product,
+    written_product,
 )
 from dfcc.kinds.linear import LinearOp
 from dfcc.kinds.reshape import ReshapeOp
 from dfcc.dialects.fixed_point import fixed_of
-from dfcc.dialects.dataflow import DSP_SHARE_ATTR, MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES, drop_stream_orders
+from dfcc.dialects.dataflow import (
+    DSP_SHARE_ATTR, MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES, WEIGHTS_MEMORY_ATTR, WEIGHTS_ON_CHIP_ATTR,
+    drop_stream_orders,
+)
 from dfcc.passes.fifo_memory import place_ir_fifos
 from dfcc.passes.spill import evict_paying_skips, place_weights, write_weights_memory
 from dfcc.passes.tile_order import order_streams
@@ -145,6 +149,7 @@ LANE_TRIES = 3  # points tried at each end of a converter left in the design (_f
 FIFO_ROUNDS = 4  # searches, each with the FIFO memory the last one's simulated depths lacked kept out of the budget
 PACE_TRIES = 6  # nodes tried at a slower point to pace a DRAM-bound design to the II its traffic allows (_paced)
 DSP_SHARES = (75, 50, 25)  # percent of a node's multipliers on DSPs in a split (the rest in fabric), most first
+MULTS_LISTED = MULT_IMPLS + DSP_SHARES  # a node's multiplier implementations in the order its points list them
 WEIGHT_HOLDERS = ("bram18", "uram", "lut")  # the resources weights on chip take (LUTs as LUTRAM)
 # off-chip-weights=auto searches with weights in DRAM too when they hold WEIGHT_SHARE of a weight memory at least
 # MEMORY_BOUND as full as the on-chip design's fullest resource (_streams_faster)
@@ -152,6 +157,9 @@ MEMORY_BOUND = 0.9
 WEIGHT_SHARE = 0.25
 STREAMED_SHARE = 0.5  # ... and then only for the largest weight memories, that much of the weight bits (_largest_weights)
 SKIP_SHARE = 0.25  # evict-skips=auto searches with skips in DRAM too when their FIFOs hold that share (_evicting_faster)
+# the attributes `apply_design` writes as a node's design point besides its folding: no part of its points' key
+DESIGN_ATTRS = frozenset({WEIGHTS_MEMORY_ATTR, WEIGHTS_ON_CHIP_ATTR, MULT_IMPL_ATTR, DSP_SHARE_ATTR,
+                          INNER_PRODUCT_ATTR})
 
 
 @dataclass
@@ -174,37 +182,55 @@ def foldings(model: NodeModel, spatial: bool = False, off_chip: bool = False,
 
 
 def _node_space(model: NodeModel, platform: Platform, product: str | None, off_chip: bool = False,
-                spatial: bool = False, splits: bool = False, before: _NodeSpace | None = None) -> _NodeSpace:
+                spatial: bool = False, splits: bool = False, before: _NodeSpace | None = None,
+                plain: _NodeSpace | None = None) -> _NodeSpace:
     """The node's Pareto-optimal points with the inner product `product` (kinds/inner_product.py: FFIP only at the
     foldings it pairs, elsewhere it is the direct point) and those of `before` (its points with other products,
     first: the front of all their points is that of `before`'s front and these, so those are not weighed again);
-    with `splits` also its multipliers shared between DSPs and fabric."""
+    with `splits` also its multipliers shared between DSPs and fabric, and, given `plain` (its points without
+    them, no `before`), only those costed: the front of all is that of `plain`'s front and the splits, each point
+    in its place in the list (of a front's equal points the first listed stays)."""
     places = [("bram", 100)]
     if model.has_weights:
         places += [(m, 100) for m in WEIGHT_MEMORIES[1:]
                    if (m != "uram" or platform.uram > 0) and (m != "off_chip" or off_chip)]
+    listed = foldings(model, spatial, off_chip, product)
     choices, rows = [], []
-    for folding in foldings(model, spatial, off_chip, product):
+    places_in_list = []  # given `plain`, each point's (folding, place, multipliers) index in the list
+    for f, folding in enumerate(listed):
         if product == "ffip" and not pairs_products(model.op, dict(zip(model.factors, folding)), product):
+            continue
+        split = splits and _splits(model, folding, product)
+        if plain is not None and not split:
             continue
         # the point's use as `model.cost` would give it, its NodeCost not built (those of the points picked are)
         cost = model.evaluated(folding, product)
-        mults = MULT_IMPLS + (DSP_SHARES if splits and _splits(model, folding, product) else ())
+        mults = (() if plain is not None else MULT_IMPLS) + (DSP_SHARES if split else ())
         # each multiplier implementation's (DSPs, LUTs added); none but DSPs where there are no multipliers to move
         multiplied = [(mult, (cost.dsp, 0) if mult == "dsp" else cost.mult_change(mult))
                       for mult in mults if mult == "dsp" or cost.mult_lut]
         period = model.weight_period(folding)
-        for memory, on_chip in places:
+        for p, (memory, on_chip) in enumerate(places):
             bram, urams, luts, ff, offchip = model.memory_change(cost, memory, on_chip, period)
             row = (cost.cycles, cost.bram18 + bram, cost.uram + urams, cost.lut + luts, cost.ff + ff,
                    cost.offchip_bits + offchip)
             for mult, (dsp, mult_lut) in multiplied:
                 choices.append((folding, memory, mult, on_chip, product))
                 rows.append((row[0], dsp, row[1], row[2], row[3] + mult_lut, row[4], row[5]))
+                if plain is not None:
+                    places_in_list.append((f, p, MULTS_LISTED.index(mult)))
     data = np.array(rows, dtype=np.float64).reshape(-1, 1 + len(RESOURCES) + 1)
     if before is not None:
         choices = before.choices + choices
         data = np.concatenate([np.column_stack([before.cycles, before.usage]), data])
+    if plain is not None:
+        at = {folding: f for f, folding in enumerate(listed)}
+        places_in_list = [(at[c[0]], places.index((c[1], c[3])), MULTS_LISTED.index(c[2]))
+                          for c in plain.choices] + places_in_list
+        listing = sorted(range(len(places_in_list)), key=places_in_list.__getitem__)
+        every = plain.choices + choices
+        choices = [every[i] for i in listing]
+        data = np.concatenate([np.column_stack([plain.cycles, plain.usage]), data])[listing]
     idx = _pareto(data)
     kept = [choices[i] for i in idx]
     ids: dict[tuple[int, ...], int] = {}
@@ -232,14 +258,15 @@ def _node_spaces(network: Network, platform: Platform, off_chip: bool | frozense
     written = [written_product(m.op) for m in network.nodes] if written is None else written
     for n, model in enumerate(network.nodes):
         streams = off_chip if isinstance(off_chip, bool) else n in off_chip
-        kind_key = cost_key(model.op) if share else None  # None: a node costed on its own (zero skipping)
+        kind_key = cost_key(model.op, DESIGN_ATTRS) if share else None  # None: a node costed on its own (zero skipping)
         products = searched_products(model.op, written[n]) if ffip else (point_product(model.op, written[n]),)
         space = None
         for taken in range(1, len(products) + 1):  # FFIP's points added to the direct ones (the first search's)
             key = None if kind_key is None else (kind_key, streams, spatial, splits, products[:taken], platform)
             found = seen.get(key) if key is not None else None
-            if found is None:
-                found = _node_space(model, platform, products[taken - 1], streams, spatial, splits, space)
+            if found is None:  # with splits, the points without them costed before (no other product's) are kept
+                plain = None if key is None or not splits or space is not None else seen.get(key[:3] + (False,) + key[4:])
+                found = _node_space(model, platform, products[taken - 1], streams, spatial, splits, space, plain)
                 if key is not None:
                     seen[key] = found
             space = found
@@ -376,6 +403,7 @@ class _Search:
         costs less, or (`cheaper_end` False) the consumer if it can, else the producer."""
         network, score = self.network, None
         rows = rows.copy()
+        lane_rows: dict[int, list[int]] = {}  # each node's `_lane_rows` at this target and score, once asked
         for _ in range(LANE_ROUNDS):
             slow, out = self._slow_converters(target, rows)
             if not slow:
@@ -386,7 +414,9 @@ class _Search:
                 edge = network.edges[conv.edge]
                 fits = []  # (score added, node, row) of each end's cheapest refit: the cheaper one is taken
                 for n in (edge.consumer, edge.producer):
-                    fit = self._cheapest_fitting(n, target, score, out, rows)
+                    if n not in lane_rows:
+                        lane_rows[n] = self._lane_rows(n, target, score)
+                    fit = self._cheapest_fitting(n, target, lane_rows[n], out, rows)
                     if fit is not None:
                         fits.append((score[fit] - score[rows[n]], n, fit))
                         if not self.cheaper_end:
@@ -408,12 +438,12 @@ class _Search:
             hit = self.slow_converters[key] = (slow, self.network.lanes(choices) if slow else None)
         return hit
 
-    def _cheapest_fitting(self, n: int, target: float, score: np.ndarray, out: list[int],
+    def _cheapest_fitting(self, n: int, target: float, lane_rows: list[int], out: list[int],
                           rows: np.ndarray) -> int | None:
-        """Node `n`'s cheapest row within `target` whose lanes fit (`_lanes_fit`), the first of equals; whether
-        lanes fit is a row's folding's (its memory and multipliers move no lanes), so each folding is tried
-        once, at its cheapest row."""
-        return next((r for r in self._lane_rows(n, target, score) if self._lanes_fit(n, r, target, out, rows)), None)
+        """Node `n`'s cheapest row within `target` whose lanes fit (`_lanes_fit`), the first of equals, of its
+        `lane_rows` (`_lane_rows`: whether lanes fit is a row's folding's, its memory and multipliers move no lanes,
+        so each folding is tried once, at its cheapest row)."""
+        return next((r for r in lane_rows if self._lanes_fit(n, r, target, out, rows)), None)
 
     def _lanes_fit(self, n: int, row: int, target: float, out: list[int], rows: np.ndarray) -> bool:
         """Whether node `n` at `row` has no converter slower than `target` on its inputs or outputs, nor
@@ -870,17 +900,21 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
                    progress: bool = True, off_chip_weights: bool | str = "auto", evict_skips: bool | str = "auto",
                    spatial: bool = False, reserve: dict[str, float] | None = None,
                    spaces: dict[bool | frozenset[int], list[_NodeSpace]] | None = None,
-                   products: dict[Operation, str | None] | None = None) -> tuple[Network, list[Choice], Totals]:
+                   products: dict[Operation, str | None] | None = None, known: dict | None = None
+                   ) -> tuple[Network, list[Choice], Totals]:
     """`_explore_graph`'s design, or, where tile-major streams free memory the search spends on a lower II, the
-    ordered graph's (passes/tile_order.py: its orders and foldings then written into `module`)."""
+    ordered graph's (passes/tile_order.py: its orders and foldings then written into `module`). `known`: the nodes'
+    points by cost key (`_node_spaces`), those of earlier calls on this module (the pass's FIFO rounds) among them;
+    the ordered graph's nodes share them but where their streams' orders changed."""
     products = products_written(module) if products is None else products
+    known = {} if known is None else known
     design = _explore_graph(module, platform, utilisation, seed, progress, off_chip_weights, evict_skips, spatial,
-                            reserve, spaces, products)
+                            reserve, spaces, products, known)
     by_name = {op.node_name.data: product for op, product in products.items()}  # the ordered graph is a clone
 
     def search(network: Network, streamed: frozenset[int]) -> tuple[list[Choice], Totals]:
         written = [by_name.get(m.op.node_name.data) for m in network.nodes]
-        return _search(network, platform, utilisation, seed, progress, streamed, spatial, True, reserve, {}, None,
+        return _search(network, platform, utilisation, seed, progress, streamed, spatial, True, reserve, {}, known,
                        written)
 
     return order_streams(module, design, search, apply_design, platform.name)
@@ -889,7 +923,7 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
 def _explore_graph(module: ModuleOp, platform: Platform, utilisation: float, seed: int, progress: bool,
                    off_chip_weights: bool | str, evict_skips: bool | str, spatial: bool,
                    reserve: dict[str, float] | None, spaces: dict[bool | frozenset[int], list[_NodeSpace]] | None,
-                   products: dict[Operation, str | None]) -> tuple[Network, list[Choice], Totals]:
+                   products: dict[Operation, str | None], known: dict) -> tuple[Network, list[Choice], Totals]:
     """`explore` over the graph of `module`, its paying skip connections first evicted to DRAM
     (passes/spill.py evict_paying_skips) with `evict_skips` True, never with False, and with "auto" (those whose
     rings take less of the budget, BRAM and LUT, than their FIFOs) where the design explored with them evicted
@@ -898,11 +932,10 @@ def _explore_graph(module: ModuleOp, platform: Platform, utilisation: float, see
     Evictions taken are written into `module` (`dataflow.ddr_fifo` nodes); returns the network explored (the
     module's, after them) and its design. `spaces` are the points of the module's network as it came; with
     skips evicted they are replaced by the evicted network's. `products`: the inner products the user wrote, by
-    node (`explore`)."""
+    node (`explore`); `known`: the nodes' points by cost key (`explore_module`), those costed here added."""
     if evict_skips not in EVICT_SKIPS or not isinstance(evict_skips, (bool, str)):
         raise DfccError(f"explore: evict-skips must be auto, true or false, got {evict_skips!r}")
-    spaces = {} if spaces is None else spaces
-    known = {}  # the nodes' points by cost key: the graph with skips evicted shares all but its joins'
+    spaces = {} if spaces is None else spaces  # (the graph with skips evicted shares `known` points but its joins')
     drop_stream_orders(module)  # explore chooses the tiles and lanes a tile-major order needs (tile_order.py)
 
     def run(network: Network, points: dict, written: dict[Operation, str | None]) -> tuple[list[Choice], Totals]:
@@ -1154,6 +1187,7 @@ class Explore(ModulePass):
         limits = budget(platform, utilisation)
         reserve = dict.fromkeys(RESOURCES, 0.0)
         spaces = {}  # every node's design points, costed once (per off-chip choice) for all the searches
+        known = {}  # ... and by cost key (explore_module), for the searches on other graphs and options
         hint = "" if self.evict_skips is True else " or use evict-skips=true"
         before = {}  # each stream's depth in the IR the first search left (skips evicted or not)
         # the inner products the IR came with (a user's), which every search weighs, not those the last one wrote
@@ -1165,7 +1199,7 @@ class Explore(ModulePass):
                 network, choices, totals = explore_module(
                     op, platform, utilisation, int(self.seed), off_chip_weights=self.off_chip_weights,
                     evict_skips=self.evict_skips if not attempt else False, spatial=bool(self.spatial),
-                    reserve=reserve, spaces=spaces, products=products)
+                    reserve=reserve, spaces=spaces, products=products, known=known)
             except DfccError as error:
                 if not attempt:
                     raise
