@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -241,3 +242,29 @@ def guarded_loops(dims: list[int], names: list[str], indent: str) -> tuple[list[
         closers.insert(0, f"{indent}}}")
         indent += "    "
     return heads, closers, indent
+
+
+def tile_major_loop(shape: Sequence[int], order: tuple[int, int], lanes: int) -> tuple[list[str], list[str], str]:
+    """Loop over the beats of a tile-major N x H x W x C stream (tile R block B, `lanes` dividing B) as `loops`
+    gives one (headers, closers, indent): one flat loop, counters for the tile t, the pixel j in it (the last tile
+    the pixels left), the block b and the beat q in the block, advanced after each beat (a lane's channel is
+    b * B + q * lanes + p)."""
+    n, h, w, c = shape
+    tile, block = order
+    pixels = n * h * w
+    tiles = -(-pixels // tile)
+    last = pixels - (tiles - 1) * tile
+    heads = ["    int t = 0, j = 0, b = 0, q = 0;  // tile, pixel in the tile, block, beat in the block",
+             f"    for (int i = 0; i < {pixels * c // lanes}; i++) {{"]
+    closers = [f"        if (++q == {block // lanes}) {{",
+               "            q = 0;",
+               f"            if (++j == (t == {tiles - 1} ? {last} : {tile})) {{",
+               "                j = 0;",
+               f"                if (++b == {c // block}) {{",
+               "                    b = 0;",
+               "                    t++;",
+               "                }",
+               "            }",
+               "        }",
+               "    }"]
+    return heads, closers, "        "

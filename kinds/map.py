@@ -36,6 +36,7 @@ from dfcc.kinds.exact_division import exact_codes, odd_part
 from dfcc.kinds.hls_body import ERF_HELPER, translate_exact, translate_float
 from dfcc.kinds.hls_types import (
     HLS, Fx, Rom, code_storage, cpp_type, exact_fx_for, float_literal, format_fx, fx_of, loops, sanitize,
+    tile_major_loop,
 )
 from dfcc.kinds.registry import NodeKind, register
 
@@ -143,32 +144,6 @@ def pixel_beats(op: MapOp, folding: dict[str, int]) -> bool:
     out_shape = list(op.output.type.get_shape())
     return folding["coarse"] == out_shape[-1] and all(
         shape == out_shape or shape[2] == 1 for shape in (padded_shape(v, len(out_shape)) for v in op.inputs))
-
-
-def tile_major_loop(shape: Sequence[int], order: tuple[int, int], lanes: int) -> tuple[list[str], list[str], str]:
-    """Loop over the beats of a tile-major N x H x W x C stream (tile R block B, `lanes` dividing B) as `loops`
-    gives one (headers, closers, indent): one flat loop, counters for the tile t, the pixel j in it (the last tile
-    the pixels left), the block b and the beat q in the block, advanced after each beat (a lane's channel is
-    b * B + q * lanes + p)."""
-    n, h, w, c = shape
-    tile, block = order
-    pixels = n * h * w
-    tiles = -(-pixels // tile)
-    last = pixels - (tiles - 1) * tile
-    heads = ["    int t = 0, j = 0, b = 0, q = 0;  // tile, pixel in the tile, block, beat in the block",
-             f"    for (int i = 0; i < {pixels * c // lanes}; i++) {{"]
-    closers = [f"        if (++q == {block // lanes}) {{",
-               "            q = 0;",
-               f"            if (++j == (t == {tiles - 1} ? {last} : {tile})) {{",
-               "                j = 0;",
-               f"                if (++b == {c // block}) {{",
-               "                    b = 0;",
-               "                    t++;",
-               "                }",
-               "            }",
-               "        }",
-               "    }"]
-    return heads, closers, "        "
 
 
 def iteration_grid(op: MapOp, folding: dict[str, int] | None = None) -> list[int]:

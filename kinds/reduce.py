@@ -22,7 +22,7 @@ from dfcc.kinds.cost import (
 )
 from dfcc.kinds.accumulators import sum_format
 from dfcc.kinds.hls_mac import summing_acc
-from dfcc.kinds.hls_types import HLS, cpp_type, exact_fx_for, float_literal, loops, sanitize
+from dfcc.kinds.hls_types import HLS, cpp_type, exact_fx_for, float_literal, loops, sanitize, tile_major_loop
 from dfcc.kinds.registry import NodeKind, register
 
 
@@ -222,6 +222,7 @@ def tile_major_stage(op: ReduceOp, fn: str, t_in: str, t_out: str, t_acc: str, l
     tile, block = op.input.type.order
     pixels = n * h * w
     tiles, last_pixels = -(-pixels // tile), pixels - (-(-pixels // tile) - 1) * tile
+    heads, closers, _ = tile_major_loop((n, h, w, c), (tile, block), lanes)
     return "\n".join([
         f"// reduce '{op.node_name.data}': {op.kind.data} over the {pixels} pixels of a tile-major {n}x{h}x{w}x{c} "
         f"stream (tile {tile} block {block})",
@@ -229,8 +230,7 @@ def tile_major_stage(op: ReduceOp, fn: str, t_in: str, t_out: str, t_acc: str, l
         f"hls::stream<dfcc::vec<{t_out}, {lanes}> >& out) {{",
         f"    {t_acc} acc[{c}] = {{}};",
         *extra,
-        "    int t = 0, j = 0, b = 0, q = 0;  // tile, pixel in the tile, block, beat in the block",
-        f"    for (int i = 0; i < {pixels * c // lanes}; i++) {{",
+        *heads,
         f"        {HLS}(PIPELINE II=1)",
         f"        const dfcc::vec<{t_in}, {lanes}> x = in.read();",
         f"        const int tile_pixels = t == {tiles - 1} ? {last_pixels} : {tile};",
@@ -243,17 +243,7 @@ def tile_major_stage(op: ReduceOp, fn: str, t_in: str, t_out: str, t_acc: str, l
         f"            y.data[p] = {t_out}({finish});",
         "        }",
         "        if (last) out.write(y);",
-        f"        if (++q == {block // lanes}) {{",
-        "            q = 0;",
-        "            if (++j == tile_pixels) {",
-        "                j = 0;",
-        f"                if (++b == {c // block}) {{",
-        "                    b = 0;",
-        "                    t++;",
-        "                }",
-        "            }",
-        "        }",
-        "    }",
+        *closers,
         "}",
         "",
     ])
