@@ -3,16 +3,17 @@ can take one order, the tiled convs between them keep less (conv.h conv_tiled_tm
 conv_point_tm_in reads without a tile buffer or input FIFO), and the memory freed goes back to the weights.
 
 A chain is a set of streams joined through the nodes indifferent to the order (forks, DRAM FIFOs, maps without
-broadcasts and with parameters, if any, per channel: ResNet's add + ReLU and skip, a batch norm); it can be tile-major (tile R block B) when its writers are
-weight-stationary convs and its readers 1x1 unpadded convs (at stride S over whole S x S blocks) or global pools. Per
-chain the (R, B) is one: B a writer's coarse_out, every writer's coarse_out and every conv reader's coarse_in set to
-it, each conv's coarse_in x coarse_out kept (so its cycles), a pool's lanes the most dividing B; R a tile a writer or
-reader has or dividing the pixels, the readers at R / S^2. The chain takes the (R, B) moving the least weight traffic
-(fewest sweeps), then the least BRAM, of those taking less BRAM than pixel-major and no more LUTs, no node slower than
-the design's II, and none where none does; then the graph so ordered is searched again (explore, its weight allocation
-spending the memory freed: passes/weight_allocation.py), and that design kept if its II is lower (ResNet-50 on a
-ZCU102, 16 bits: its 14x14 stage's chain, tile 28 block 2, searched II 4.26 M -> 3.56 M cycles; with the FIFOs the
-sizing then writes, which the search costs (analyses/network.py), the explore pass keeps an ordered design at 4.93 M).
+broadcasts and with parameters, if any, per channel: ResNet's add + ReLU and skip, a batch norm); it can be tile-major
+(tile R block B) when its writers are weight-stationary convs and its readers 1x1 unpadded convs (at stride S over
+whole S x S blocks) or global pools. Per chain the (R, B) is one: B a writer's coarse_out, every writer's coarse_out
+and every conv reader's coarse_in set to it, each conv's coarse_in x coarse_out kept (so its cycles), a pool's lanes
+the most dividing B; R a tile a writer or reader has or dividing the pixels, the readers at R / S^2. The chain takes
+the (R, B) moving the least weight traffic (fewest sweeps), then the least BRAM, of those taking less BRAM than
+pixel-major and no more LUTs, no node slower than the design's II, and none where none does; then the graph so ordered
+is searched again (explore, its weight allocation spending the memory freed: passes/weight_allocation.py), and that
+design kept if its II is lower (ResNet-50 on a ZCU102, 16 bits: its 14x14 stage's chain, tile 28 block 2, searched II
+4.26 M -> 3.56 M cycles; with the FIFOs the sizing then writes, which the search costs (analyses/network.py), the
+explore pass keeps an ordered design at 4.93 M).
 """
 
 from __future__ import annotations
