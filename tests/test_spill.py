@@ -32,20 +32,10 @@ from dfcc.kinds.hls_offchip import dram_layout, mac_words, streamed_words
 from dfcc.passes.explore import Explore
 from dfcc.passes.quantize import Quantize
 from dfcc.passes.spill import evict, evict_paying_skips, fastest_ii, place_weights, skip_fifos, spill
+from tests.autows_layer import CHECK_LAYER
 from tests.csim_check import csim_equals_reference
 
 LIT = Path(__file__).resolve().parent.parent / "lit_tests" / "spill"
-
-# the AutoWS check layer: 3x3, 256 -> 256 at 14x14, 16-bit weights
-CHECK_LAYER = """
-func.func @main(%a: tensor<1x256x14x14xf32>) -> tensor<1x14x14x256xf32> {
-  %s = dataflow.source %a {name = "in", perm = array<i64: 0, 2, 3, 1>} : (tensor<1x256x14x14xf32>) -> !dataflow.stream<1x14x14x256xf32>
-  %w = dataflow.weights {name = "w", value = dense<5.000000e-01> : tensor<256x256x3x3xf32>} : tensor<256x256x3x3xf32>
-  %c = dataflow.conv %s, %w {name = "conv", kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>, pad = array<i64: 1, 1, 1, 1>} : (!dataflow.stream<1x14x14x256xf32>, tensor<256x256x3x3xf32>) -> !dataflow.stream<1x14x14x256xf32>
-  %t = dataflow.sink %c {name = "out", perm = array<i64: 0, 1, 2, 3>} : (!dataflow.stream<1x14x14x256xf32>) -> tensor<1x14x14x256xf32>
-  func.return %t : tensor<1x14x14x256xf32>
-}
-"""
 
 
 def _body(path: Path) -> str:
