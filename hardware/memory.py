@@ -151,13 +151,17 @@ def held_inferences(ii: float, write_first: float, write_last: float, read_first
     # SATAY's skip FIFO holds the path-delay difference; here the peak of words written less words read, both
     # piecewise linear, so at one of the four span ends, taken in the steady state (dfcc)
     spans = max(write_last - write_first, 1.0), max(read_last - read_first, 1.0)
-
-    def moved(t: float, first: float, span: float) -> float:
-        k = math.floor((t - first) / ii)
-        return k + min(1.0, (t - first - k * ii) / span) if span <= ii else \
-            sum(min(1.0, max(0.0, (t - first - j * ii) / span)) for j in range(k + 1))
-
     steady = max(write_last, read_last) + ii  # every earlier inference's span is over on both ends
     ends = (write_first, write_last, read_first, read_last)
     times = [end + math.ceil((steady - end) / ii) * ii for end in ends]
-    return max(0.0, max(moved(t, write_first, spans[0]) - moved(t, read_first, spans[1]) for t in times))
+    return max(0.0, max(_moved(t, write_first, spans[0], ii) - _moved(t, read_first, spans[1], ii) for t in times))
+
+
+def _moved(t: float, first: float, span: float, ii: float) -> float:
+    """Inferences' words one end of a FIFO has moved by cycle `t`, inference j's spread evenly over `span` cycles
+    from `first` + j x `ii`."""
+    last = math.floor((t - first) / ii)  # the last inference begun by t
+    if span <= ii:  # one span at a time: those before it are done, it has moved its share
+        return last + min(1.0, (t - first - last * ii) / span)
+    # spans longer than the II overlap: every inference begun has moved its share
+    return sum(min(1.0, max(0.0, (t - first - j * ii) / span)) for j in range(last + 1))
