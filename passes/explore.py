@@ -101,6 +101,7 @@ import copy
 import math
 import random
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -353,7 +354,7 @@ class _Search:
         self.all_cycles = np.concatenate([space.cycles for space in self.spaces])
         self.all_usage = np.concatenate([space.usage for space in self.spaces])
         self.usage_columns = np.ascontiguousarray(self.all_usage.T)  # for `scores`
-        self.all_folding_ids = np.concatenate([space.folding_ids for space in self.spaces])
+        self.folding_ids = np.concatenate([space.folding_ids for space in self.spaces]).tolist()
         self.all_choices = [c for space in self.spaces for c in space.choices]
         rng = random.Random(seed)
         self.jitter = np.array([1.0 + 0.05 * rng.random() for _ in RESOURCES] + [1.0])
@@ -403,7 +404,7 @@ class _Search:
         costs less, or (`cheaper_end` False) the consumer if it can, else the producer."""
         network, score = self.network, None
         rows = rows.copy()
-        lane_rows: dict[int, list[int]] = {}  # each node's `_lane_rows` at this target and score, once asked
+        ranked: dict[int, list[int]] = {}  # each node's `_ranked_rows` at this target and score, once asked
         for _ in range(LANE_ROUNDS):
             slow, out = self._slow_converters(target, rows)
             if not slow:
@@ -414,9 +415,9 @@ class _Search:
                 edge = network.edges[conv.edge]
                 fits = []  # (score added, node, row) of each end's cheapest refit: the cheaper one is taken
                 for n in (edge.consumer, edge.producer):
-                    if n not in lane_rows:
-                        lane_rows[n] = self._lane_rows(n, target, score)
-                    fit = self._cheapest_fitting(n, target, lane_rows[n], out, rows)
+                    if n not in ranked:
+                        ranked[n] = self._ranked_rows(n, target, score)
+                    fit = self._cheapest_fitting(n, target, ranked[n], out, rows)
                     if fit is not None:
                         fits.append((score[fit] - score[rows[n]], n, fit))
                         if not self.cheaper_end:
@@ -438,12 +439,12 @@ class _Search:
             hit = self.slow_converters[key] = (slow, self.network.lanes(choices) if slow else None)
         return hit
 
-    def _cheapest_fitting(self, n: int, target: float, lane_rows: list[int], out: list[int],
+    def _cheapest_fitting(self, n: int, target: float, ranked: list[int], out: list[int],
                           rows: np.ndarray) -> int | None:
         """Node `n`'s cheapest row within `target` whose lanes fit (`_lanes_fit`), the first of equals, of its
-        `lane_rows` (`_lane_rows`: whether lanes fit is a row's folding's, its memory and multipliers move no lanes,
-        so each folding is tried once, at its cheapest row)."""
-        return next((r for r in lane_rows if self._lanes_fit(n, r, target, out, rows)), None)
+        `ranked` rows (`_ranked_rows`: whether lanes fit is a row's folding's, its memory and multipliers move no
+        lanes, so each folding is tried once, at its cheapest row)."""
+        return next((r for r in self._each_folding(ranked) if self._lanes_fit(n, r, target, out, rows)), None)
 
     def _lanes_fit(self, n: int, row: int, target: float, out: list[int], rows: np.ndarray) -> bool:
         """Whether node `n` at `row` has no converter slower than `target` on its inputs or outputs, nor
@@ -453,15 +454,19 @@ class _Search:
         if any(c.cycles > target or network.paced_cycles(n, folding, c) > target
                for c in network.input_converters(n, folding, out)):
             return False
-        out = list(out)
+        # its consumers read `out` with node n's lanes at `row`, then `out` is as it was (not copied: inception_v3's
+        # search asked ~6 x 10^5 times)
+        kept = out[n]
         out[n] = network.node_lanes(n, folding, network.producer_lanes(n, out))[1]
-        consumers = {network.edges[e].consumer for e in network.out_edges[n]}
-        for q in consumers:
-            fq = self.spaces[q].choices[rows[q] - self.starts[q]][0]
-            if any(c.cycles > target or network.paced_cycles(q, fq, c) > target
-                   for c in network.input_converters(q, fq, out)):
-                return False
-        return True
+        try:
+            for q in {network.edges[e].consumer for e in network.out_edges[n]}:
+                fq = self.spaces[q].choices[rows[q] - self.starts[q]][0]
+                if any(c.cycles > target or network.paced_cycles(q, fq, c) > target
+                       for c in network.input_converters(q, fq, out)):
+                    return False
+            return True
+        finally:
+            out[n] = kept
 
     def _too_slow(self, conv: Converter, rows: np.ndarray, target: float) -> bool:
         """Whether converter `conv` takes more than `target`, or paces its consumer beyond it."""
@@ -699,11 +704,23 @@ class _Search:
 
     def _lane_rows(self, n: int, target: float, score: np.ndarray) -> list[int]:
         """Node `n`'s rows within `target`, the cheapest row of each folding, cheapest first."""
+        return list(self._each_folding(self._ranked_rows(n, target, score)))
+
+    def _ranked_rows(self, n: int, target: float, score: np.ndarray) -> list[int]:
+        """Node `n`'s rows within `target`, cheapest first (the first of equals)."""
         start = self.starts[n]
         within = start + np.flatnonzero(self.all_cycles[start:start + len(self.spaces[n].choices)] <= target)
-        ordered = within[np.argsort(score[within], kind="stable")]
-        _, first = np.unique(self.all_folding_ids[ordered], return_index=True)
-        return ordered[np.sort(first)].tolist()
+        return within[np.argsort(score[within], kind="stable")].tolist()
+
+    def _each_folding(self, rows: list[int]) -> Iterator[int]:
+        """The first of `rows` of each folding, in their order (walked only as far as a caller asks: fit_lanes
+        mostly takes the first)."""
+        seen = set()
+        for row in rows:
+            folding = self.folding_ids[row]
+            if folding not in seen:
+                seen.add(folding)
+                yield row
 
     def lower_bounds(self) -> dict[str, float]:
         """Each resource's least possible total (every node at its cheapest point for it)."""

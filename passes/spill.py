@@ -169,14 +169,31 @@ def _places(model: NodeModel, folding: tuple[int, ...], mult: str, product: str 
     split by depth (AutoWS) at every percent that changes the on-chip memory (the most kept on chip of equals)."""
     memories = [m for m in ("bram", "uram") if m != "uram" or platform.uram > 0]
     places = [(m, 100) for m in memories] + [("lutram", 100), ("off_chip", 100)]
+    cost, period = model.evaluated(folding, product), model.weight_period(folding)
     for memory in memories if splits else ():
         seen = set()
         for on_chip in range(99, 0, -1):
-            cost = model.cost(folding, memory, mult, on_chip, product)
-            if (cost.bram18, cost.uram, cost.lut) not in seen:
-                seen.add((cost.bram18, cost.uram, cost.lut))
+            # the on-chip memory a split changes (its multipliers add the same LUTs to every place)
+            change = model.memory_change(cost, memory, on_chip, period)[:3]
+            if change not in seen:
+                seen.add(change)
                 places.append((memory, on_chip))
     return places
+
+
+def _place_rows(model: NodeModel, folding: tuple[int, ...], mult: str, product: str | None, platform: Platform,
+                splits: bool) -> tuple[list[Choice], np.ndarray]:
+    """The node's places (`_places`) as choices, and what each uses of PLACED: its cost's, as `NodeModel.cost` gives
+    it, from the changes its weight memory and multipliers make (kinds/cost.py), its NodeCost not built (those of the
+    moves taken are: ~200 places a node, 23 of Inception-v3's 600 profiled explore seconds went to building them)."""
+    cost, period = model.evaluated(folding, product), model.weight_period(folding)
+    mult_lut = 0 if mult == "dsp" or cost.mult_lut == 0 else cost.mult_change(mult)[1]
+    choices, rows = [], []
+    for memory, on_chip in _places(model, folding, mult, product, platform, splits):
+        bram, urams, luts, _, offchip = model.memory_change(cost, memory, on_chip, period)
+        choices.append((folding, memory, mult, on_chip, product))
+        rows.append((cost.bram18 + bram, cost.uram + urams, cost.lut + luts + mult_lut, cost.offchip_bits + offchip))
+    return choices, np.array(rows, dtype=np.float64).reshape(-1, len(PLACED))
 
 
 def place_weights(network: Network, choices: list[Choice], totals: Totals, limits: dict[str, float],
@@ -201,10 +218,7 @@ def place_weights(network: Network, choices: list[Choice], totals: Totals, limit
         folding, _, mult, _, product = current[i]
         key = (i, folding, mult, product, splits)
         if key not in known:
-            placed = [((folding, memory, mult, on_chip, product),
-                       network.nodes[i].cost(folding, memory, mult, on_chip, product))
-                      for memory, on_chip in _places(network.nodes[i], folding, mult, product, platform, splits)]
-            known[key] = placed, np.array([[getattr(cost, k) for k in PLACED] for _, cost in placed], dtype=np.float64)
+            known[key] = _place_rows(network.nodes[i], folding, mult, product, platform, splits)
         moves += known[key][0]
         rows.append(known[key][1])
         owner += [i] * len(known[key][0])
@@ -234,7 +248,8 @@ def place_weights(network: Network, choices: list[Choice], totals: Totals, limit
             return None
         value = np.where(fits, gain / (spend + 1e-9), -np.inf)
         best = int(np.argmax(value))  # the first of equals
-        i, (current[i], after) = int(owner[best]), moves[best]
+        i, current[i] = int(owner[best]), moves[best]
+        after = network.nodes[i].cost(*current[i])
         for k in PLACED:
             used[k] += getattr(after, k) - getattr(costs[i], k)
         costs[i] = after
