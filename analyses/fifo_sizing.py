@@ -37,7 +37,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import SSAValue
 from xdsl.rewriter import Rewriter
 
-from dfcc.analyses.schedules import HLS_DEFAULT_DEPTH, Channel, Pipeline
+from dfcc.analyses.schedules import HLS_DEFAULT_DEPTH, Channel, Pipeline, Process
 from dfcc.analyses.simulation import DEFAULT_INFERENCES, SimulationResult, Simulator, feeds
 from dfcc.errors import DfccError
 from dfcc.hardware.memory import fifo_blocks
@@ -69,8 +69,7 @@ def size_fifos(module: ModuleOp, inferences: int = DEFAULT_INFERENCES) -> Sizing
     free = free_run.run()
     if free.deadlock:
         raise DfccError(f"FIFO sizing: {free.describe_deadlock()}")
-    widens = {p for p in pipeline.processes if p.reads and p.writes
-              and max(_on_chip_bits(ch) for ch, _ in p.writes) > sum(_on_chip_bits(ch) for ch, _ in p.reads)}
+    widens = {p for p in pipeline.processes if _widens(p)}
     latest = free_run.latest_events(lambda p: feeds(p) or p in widens, free_run.times)
     releases = [{p: t for p, t in latest.items() if feeds(p)}] + ([latest] if widens else [])
     best, fewest = None, None
@@ -92,6 +91,13 @@ def _bram18(pipeline: Pipeline, depths: dict[SSAValue, int]) -> int:
     """BRAM18 of the IR streams' FIFOs at `depths` (as Vitis HLS binds them by default)."""
     return sum(fifo_blocks(stream_bits(ch.value) * ch.lanes, depths[ch.value])[0]
                for ch in pipeline.channels if _sizable(ch))
+
+
+def _widens(p: Process) -> bool:
+    """A stage that writes more on-chip bits into one stream than it reads (a fork's copies count once: module
+    docstring), whose slack the narrow-slack schedule moves into what it reads."""
+    return bool(p.reads and p.writes) and \
+        max(_on_chip_bits(ch) for ch, _ in p.writes) > sum(_on_chip_bits(ch) for ch, _ in p.reads)
 
 
 def _on_chip_bits(ch: Channel) -> int:
