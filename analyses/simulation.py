@@ -231,7 +231,12 @@ class Simulator:
     def latest_inputs(self, times: np.ndarray | None = None) -> dict[Process, np.ndarray]:
         """After a successful run: for each graph input's feed, the latest cycle each of its events may start at
         for every output beat to leave no later than in this run (at these depths); `times` as in `run` (this run's
-        own array may be passed: it is read first).
+        own array may be passed: it is read first)."""
+        return self.latest_events(feeds, times)
+
+    def latest_events(self, which, times: np.ndarray | None = None) -> dict[Process, np.ndarray]:
+        """After a successful run: for each process `which` selects, the latest cycle each of its events may start
+        at for every output beat to leave no later than in this run (at these depths); `times` as in `latest_inputs`.
 
         The pipeline run backwards in time (`_reversed`): a schedule t meets this pipeline's constraints exactly when
         u = H - (t + latency), per process, meets the reversed pipeline's (each constraint maps onto one of the same
@@ -244,8 +249,9 @@ class Simulator:
                         {twin[p]: e.reversed(p) for p, e in zip(self.order, self.events)})
         if run.run(times).deadlock:
             raise DfccError("simulate: internal error, the pipeline run backwards deadlocks; please report it")
-        feeds = {twin[p]: p for p in self.order if _feeds(p)}
-        return {feeds[q]: horizon - (cycles[::-1] + feeds[q].latency) for q, cycles in run._event_cycles(_drains).items()}
+        chosen = {twin[p]: p for p in self.order if which(p)}
+        return {chosen[q]: horizon - (cycles[::-1] + chosen[q].latency)
+                for q, cycles in run._event_cycles(lambda q: q in chosen).items()}
 
     def _event_cycles(self, which) -> dict[Process, np.ndarray]:
         """The start cycle of every event (all inferences) of the processes `which` selects (after a run)."""
@@ -373,7 +379,7 @@ def _drains(p: Process) -> bool:
     return not p.writes and any(ch.port for ch, _ in p.reads)
 
 
-def _feeds(p: Process) -> bool:
+def feeds(p: Process) -> bool:
     """A graph input's feed: it writes a port and reads nothing (the twin of a drain, run backwards)."""
     return not p.reads and any(ch.port for ch, _ in p.writes)
 
