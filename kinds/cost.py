@@ -263,6 +263,12 @@ class NodeModel:
             change = self._cache[key] = memory_change(cost.weight_memory(), memory, on_chip, period, self._adapters)
         return change
 
+    def placed_use(self, cost: NodeCost, memory: str, on_chip: int, period: int) -> tuple[int, int, int, int, int]:
+        """(BRAM18, URAM, LUT, FF, off-chip bits) of `cost` (`evaluated`) with its weight memory placed so
+        (`memory_change`), multipliers on DSPs: what explore's and the weight placement's rows weigh."""
+        bram, urams, luts, ff, offchip = self.memory_change(cost, memory, on_chip, period)
+        return (cost.bram18 + bram, cost.uram + urams, cost.lut + luts, cost.ff + ff, cost.offchip_bits + offchip)
+
     def _adapters(self, width: int, bits: int, period: int) -> tuple[int, Logic]:
         """hardware/offchip.py weight_reader_adapters, remembered: the node's points share few word widths and
         periods (ResNet-50's explore pass asked it 113k times, 4 % of its CPU time)."""

@@ -212,12 +212,10 @@ def _node_space(model: NodeModel, platform: Platform, product: str | None, off_c
                       for mult in mults if mult == "dsp" or cost.mult_lut]
         period = model.weight_period(folding)
         for p, (memory, on_chip) in enumerate(places):
-            bram, urams, luts, ff, offchip = model.memory_change(cost, memory, on_chip, period)
-            row = (cost.cycles, cost.bram18 + bram, cost.uram + urams, cost.lut + luts, cost.ff + ff,
-                   cost.offchip_bits + offchip)
+            bram, urams, luts, ff, offchip = model.placed_use(cost, memory, on_chip, period)
             for mult, (dsp, mult_lut) in multiplied:
                 choices.append((folding, memory, mult, on_chip, product))
-                rows.append((row[0], dsp, row[1], row[2], row[3] + mult_lut, row[4], row[5]))
+                rows.append((cost.cycles, dsp, bram, urams, luts + mult_lut, ff, offchip))
                 if plain is not None:
                     places_in_list.append((f, p, MULTS_LISTED.index(mult)))
     data = np.array(rows, dtype=np.float64).reshape(-1, 1 + len(RESOURCES) + 1)

@@ -190,9 +190,9 @@ def _place_rows(model: NodeModel, folding: tuple[int, ...], mult: str, product: 
     mult_lut = 0 if mult == "dsp" or cost.mult_lut == 0 else cost.mult_change(mult)[1]
     choices, rows = [], []
     for memory, on_chip in _places(model, folding, mult, product, platform, splits):
-        bram, urams, luts, _, offchip = model.memory_change(cost, memory, on_chip, period)
+        bram, urams, luts, _, offchip = model.placed_use(cost, memory, on_chip, period)
         choices.append((folding, memory, mult, on_chip, product))
-        rows.append((cost.bram18 + bram, cost.uram + urams, cost.lut + luts + mult_lut, cost.offchip_bits + offchip))
+        rows.append((bram, urams, luts + mult_lut, offchip))
     return choices, np.array(rows, dtype=np.float64).reshape(-1, len(PLACED))
 
 
