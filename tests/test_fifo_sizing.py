@@ -63,4 +63,3 @@ def test_a_joins_slack_waits_before_the_concat_where_the_stream_is_narrow():
     bounded = simulate(module)
     assert not bounded.deadlock and bounded.completions == sizing.unbounded.completions == sizing.checked.completions
     assert all(f.peak <= f.depth for f in bounded.fifos)
-
