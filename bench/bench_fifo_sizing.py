@@ -43,8 +43,8 @@ def main() -> None:
     t_sim, sim = cpu(lambda: simulate(module))
     print(f"model                 {args.model} 8-bit (emulated), U250, II {sizing.checked.ii:,} cycles")
     print(f"folding search        {t_search:7.2f} CPU s")
-    print(f"size_fifos            {t_sizing:7.2f} CPU s  (up to 4 simulations of 3 inferences: unbounded, backwards, just in "
-          f"time, narrow slack; then the fused schedule's peaks), FIFO BRAM18 {fifo_bram18:,}")
+    print(f"size_fifos            {t_sizing:7.2f} CPU s  (up to 4 simulations of 3 inferences: unbounded, backwards, "
+          f"just in time, narrow slack; then the fused schedule's peaks), FIFO BRAM18 {fifo_bram18:,}")
     print(f"explore's FIFO step   {t_write:7.2f} CPU s  (size_fifos + resource check)")
     print(f"simulate (3 inf.)     {t_sim:7.2f} CPU s  (target < 30 s: {'ok' if t_sim < 30 else 'MISSED'}), "
           f"II {sim.ii:,}, latency {sim.latency:,}")
