@@ -3,25 +3,35 @@
 Path-delay differences at beat granularity: every beat's write and read cycle in a schedule of the design
 with its streams unbounded, and a FIFO must hold what its writer delivers before its reader takes it: the
 peak occupancy of that schedule (the skip-connection rule of SATAY and StreamTensor, here exact per beat
-rather than one fill figure per stage). Two schedules are sized and the one needing fewer BRAM18 kept (the
-first on a tie). Both keep the unbounded run's output cycles (its completions, so its II). The just-in-time
-one: the graph inputs fed as late as they can be for every output beat to leave when it does, found by running
-the pipeline backwards from those output cycles (analyses/simulation.py `latest_events`), and every stage as
-early as that feed allows. The rushed run's own peaks would hold whole inferences in the streams ahead of the
-slowest stage; the latest schedule's would hold the beats of every stage that must start early for one output
-and whose reader may start late. The narrow-slack one: the same, with the stages that write more on-chip bits
-into one stream than they read (a concat joining a DRAM ring's stream with a few new channels) also at their
-latest: a stage early where it widens holds its slack in the wide stream it writes (DenseNet-121: 768 channels in
-front of a slow conv), late in the narrow ones it reads (or the ring); the stages after it follow it, as early as
-it allows. A fork's copies count once: counting both made forks late too, which cost more than it saved
-(DenseNet-121 286 BRAM18 rather than 271, MobileNetV3-Large 826 rather than 631).
+rather than one fill figure per stage). Three schedules keep the unbounded run's output cycles (its completions,
+so its II). The just-in-time one: the graph inputs fed as late as they can be for every output beat to leave when
+it does, and every stage as early as that feed allows. The latest one: every stage as late as it can be, found by
+running the pipeline backwards from those output cycles (analyses/simulation.py `latest`). The rushed run's own
+peaks would hold whole inferences in the streams ahead of the slowest stage; the latest schedule's hold the beats
+of every stage that must start early for one output and whose reader may start late. The narrow-slack one: the
+just-in-time one with the stages that write more on-chip bits into one stream than they read (a concat joining a
+DRAM ring's stream with a few new channels) at their latest: a stage early where it widens holds its slack in the
+wide stream it writes (DenseNet-121: 768 channels in front of a slow conv), late in the narrow ones it reads (or
+the ring); the stages after it follow it, as early as it allows (a fork's copies count once: counting both made
+forks late too, DenseNet-121 286 BRAM18 rather than 271).
+
+The sized schedule takes each stage's events from one of them, stage by stage: the fusion moves of Lempitsky et
+al. (Fusion moves for Markov random field optimization, IEEE TPAMI 2010), the just-in-time schedule fused with the
+narrow-slack one, the result with the latest one. A stream's peak depends only on its two ends' cycles, so every
+mix's peaks are known from the two schedules' without simulating it: the mix of the fewest BRAM18 (then LUTs) is
+a minimum cut (analyses/min_cut.py), whose stream costs are submodular wherever a stream's ends are both taken from
+the later of two ordered schedules or both from the earlier (the mixed ends cost no less, or are no schedule: a
+reader before its writer). A fusion never costs more than either of its two schedules.
 
 Any schedule whose every event lies between its least and its latest time meets the same output cycles: the
 latest schedule meets every constraint and every release no later than it, so the least solution under those
 releases (a max-plus system's least solution, the fixed point of its monotone constraints: Baccelli et al.,
 Synchronization and Linearity, ch. 3) is no later than it, at the outputs too, and no earlier than the unbounded
-run's. Choosing which events to delay to shrink the buffers is the latency-insensitive buffer sizing of
-Lu and Koh (ICCAD 2003) and Collins and Carloni (IEEE TCAD 2009), here by one rule per stage rather than an ILP.
+run's. A mix is such a schedule where every stream's reader reads each beat after it is written and every stream
+the IR does not size holds no more than its depth (each stage meets its own constraints in the schedule it comes
+from); the others the fusion refuses. Choosing which events to delay to shrink the buffers is the
+latency-insensitive buffer sizing of Lu and Koh (ICCAD 2003) and Collins and Carloni (IEEE TCAD 2009), here over
+the stages' choice of schedule rather than an ILP over every cycle.
 
 The depths need no further simulation: the sized schedule meets every constraint they add, so it is a schedule
 of the bounded design too, whose least solution is then no later at the outputs, and no earlier than the
@@ -33,10 +43,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import SSAValue
 from xdsl.rewriter import Rewriter
 
+from dfcc.analyses.min_cut import cheapest_labels
 from dfcc.analyses.schedules import HLS_DEFAULT_DEPTH, Channel, Pipeline, Process
 from dfcc.analyses.simulation import DEFAULT_INFERENCES, SimulationResult, Simulator, feeds
 from dfcc.errors import DfccError
@@ -44,13 +56,15 @@ from dfcc.hardware.memory import fifo_blocks
 from dfcc.kinds.cost import DEFAULT_DATA_BITS, stream_bits
 
 UNBOUNDED = 2 ** 62
+LUTS_PER_BRAM18_TIE = 2 ** 32  # a BRAM18 outweighs any FIFO LUTs: LUTs only break ties in BRAM18
 
 
 @dataclass(frozen=True)
 class Sizing:
     depths: dict[SSAValue, int]  # IR stream -> depth in beats, for every stream the IR sizes
     unbounded: SimulationResult  # the design with unbounded IR streams (its II is the target)
-    checked: SimulationResult  # the schedule the depths hold, a schedule of the design at them: unbounded's completions
+    checked: SimulationResult  # the sized schedule: unbounded's completions, each FIFO's depth and its peak there
+    # (its stall counts are the unbounded run's: the sized schedule is a mix of runs, not one)
 
 
 def _sizable(ch: Channel) -> bool:
@@ -70,21 +84,110 @@ def size_fifos(module: ModuleOp, inferences: int = DEFAULT_INFERENCES) -> Sizing
     if free.deadlock:
         raise DfccError(f"FIFO sizing: {free.describe_deadlock()}")
     widens = {p for p in pipeline.processes if _widens(p)}
-    latest = free_run.latest_events(lambda p: feeds(p) or p in widens, free_run.times)
-    releases = [{p: t for p, t in latest.items() if feeds(p)}] + ([latest] if widens else [])
-    best, fewest = None, None
-    for release in releases:
-        schedule = free_run.with_release(release).run(free_run.times)
-        if schedule.completions != free.completions:
-            raise DfccError("FIFO sizing: internal error, a sized schedule moves the outputs; please report it")
-        depths = _peaks(pipeline, schedule)
-        blocks = _bram18(pipeline, depths)
-        if fewest is None or blocks < fewest:
-            best, fewest = (schedule, depths), blocks
-    schedule, depths = best
+    latest = free_run.latest(free_run.times)
+    just_in_time = free_run.with_release(latest.event_cycles(feeds))
+    schedule = _Mix.of_run(just_in_time, free, free_run.times)
+    if widens:
+        narrow = free_run.with_release(latest.event_cycles(lambda p: feeds(p) or p in widens))
+        schedule = schedule.fused(_Mix.of_run(narrow, free))
+    schedule = schedule.fused(_Mix.of_times(latest, pipeline))
+    peaks = schedule.peaks
+    depths = {ch.value: max(HLS_DEFAULT_DEPTH, peaks[ch.name]) for ch in pipeline.channels if _sizable(ch)}
     by_name = {ch.name: depths[ch.value] for ch in pipeline.channels if _sizable(ch)}
-    checked = replace(schedule, fifos=tuple(replace(f, depth=by_name.get(f.name, f.depth)) for f in schedule.fifos))
+    checked = replace(free, fifos=tuple(replace(f, depth=by_name.get(f.name, f.depth), peak=peaks[f.name])
+                                        for f in free.fifos))
     return Sizing(depths, free, checked)
+
+
+class _Mix:
+    """A schedule of the pipeline (a run's cycles, or a mix of two schedules' taking each process's events from one
+    of them) and its streams' peaks."""
+
+    def __init__(self, run: Simulator, peaks: dict[str, int]):
+        self.run, self.peaks = run, peaks
+
+    @staticmethod
+    def of_run(run: Simulator, free: SimulationResult, times: np.ndarray | None = None) -> _Mix:
+        result = run.run(times)
+        if result.completions != free.completions:
+            raise DfccError("FIFO sizing: internal error, a sized schedule moves the outputs; please report it")
+        return _Mix(run, {f.name: f.peak for f in result.fifos})
+
+    @staticmethod
+    def of_times(run: Simulator, pipeline: Pipeline) -> _Mix:
+        peaks = {ch.name: run.mixed_peak(ch, run) for ch in pipeline.channels if ch.writer and ch.reader}
+        if None in peaks.values():
+            raise DfccError("FIFO sizing: internal error, the latest schedule reads a beat early; please report it")
+        return _Mix(run, peaks)
+
+    def fused(self, other: _Mix) -> _Mix:
+        """The cheapest mix of this schedule and `other`, no earlier at any event (module docstring), written into
+        this one's cycles."""
+        return _Fusion(self, other).best()
+
+
+class _Fusion:
+    """Schedules of a pipeline that take each process's events from one of two: `early` or `late`, no earlier at any
+    event. A stream's peak depends only on its two ends' cycles, so each mix's is known from the two schedules'
+    cycles without simulating it."""
+
+    def __init__(self, early: _Mix, late: _Mix):
+        self.pipeline, self.runs = early.run.pipeline, [early.run, late.run]
+        self.own = [early.peaks, late.peaks]
+        self.cycles = [run.event_cycles(lambda p: True) for run in self.runs]
+        # the processes whose events differ between the two: the others' choice is moot
+        self.moved = {p for p in self.pipeline.processes if not np.array_equal(self.cycles[0][p], self.cycles[1][p])}
+        self.crossed: dict[tuple[str, bool], int | None] = {}
+
+    def best(self) -> _Mix:
+        """The cheapest mix, written into the early schedule's cycles (which it replaces)."""
+        late = self.cheapest()
+        peaks = {ch.name: self.peak(ch, late) for ch in self.pipeline.channels if ch.writer and ch.reader}
+        for p in late:
+            self.cycles[0][p][:] = self.cycles[1][p]
+        return _Mix(self.runs[0], peaks)
+
+    def peak(self, ch: Channel, late: set[Process]) -> int | None:
+        """The peak of stream `ch` with the processes in `late` at the late schedule's cycles, the rest at the early
+        one's; None if its reader would then read a beat before it is written."""
+        writer_late = ch.writer in late if ch.writer in self.moved else ch.reader in late
+        reader_late = ch.reader in late if ch.reader in self.moved else writer_late
+        if writer_late == reader_late:
+            return self.own[writer_late][ch.name]
+        if (ch.name, writer_late) not in self.crossed:
+            self.crossed[ch.name, writer_late] = self.runs[writer_late].mixed_peak(ch, self.runs[reader_late])
+        return self.crossed[ch.name, writer_late]
+
+    def cheapest(self) -> set[Process]:
+        """The processes to take from the late schedule for the fewest BRAM18 (then LUTs) over the streams,
+        every stream's reader reading no beat before it is written: the cheapest labelling by a minimum cut, exact
+        where mixing two ends costs no less than their two uniform choices (analyses/min_cut.py)."""
+        single: dict[Process, tuple[int, int]] = {p: (0, 0) for p in self.moved}
+        pairs = []
+        for ch in self.pipeline.channels:
+            if ch.writer is None or ch.reader is None or not {ch.writer, ch.reader} & self.moved:
+                continue
+            costs = [self._cost(ch, self.peak(ch, late)) for late in
+                     (set(), {ch.reader}, {ch.writer}, {ch.writer, ch.reader})]
+            if ch.writer in self.moved and ch.reader in self.moved:
+                pairs.append((ch.writer, ch.reader, tuple(costs)))
+            else:
+                end = ch.writer if ch.writer in self.moved else ch.reader
+                single[end] = (single[end][0] + costs[0], single[end][1] + costs[3])
+        return cheapest_labels(single, pairs)
+
+    def _cost(self, ch: Channel, peak: int | None) -> int | None:
+        """A stream's cost at `peak` beats: its FIFO's BRAM18, then its LUTs; None if the mix is no schedule of it
+        (a beat read too early, or more held than a stream the IR does not size can hold)."""
+        if peak is None:
+            return None
+        if not _sizable(ch):
+            return 0 if peak <= self.runs[0].depths[ch] else None
+        depth = max(peak, ch.value.type.depth.data)  # explore keeps the depth its search costed (_write_fifo_depths)
+        if depth <= HLS_DEFAULT_DEPTH:  # no FIFO of its own: the estimate costs streams deeper than the default
+            return 0
+        blocks, _, luts = fifo_blocks(stream_bits(ch.value) * ch.lanes, depth)
+        return blocks * LUTS_PER_BRAM18_TIE + luts
 
 
 def _bram18(pipeline: Pipeline, depths: dict[SSAValue, int]) -> int:
@@ -109,11 +212,6 @@ def _on_chip_bits(ch: Channel) -> int:
 
 def _unbounded(pipeline: Pipeline) -> dict[Channel, int]:
     return {ch: UNBOUNDED for ch in pipeline.channels if _sizable(ch)}
-
-
-def _peaks(pipeline: Pipeline, result: SimulationResult) -> dict[SSAValue, int]:
-    peaks = {f.name: f.peak for f in result.fifos}
-    return {ch.value: max(HLS_DEFAULT_DEPTH, peaks.get(ch.name, 0)) for ch in pipeline.channels if _sizable(ch)}
 
 
 def write_depths(depths: dict[SSAValue, int]) -> None:

@@ -26,7 +26,7 @@ import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 
 from dfcc.analyses.schedules import Channel, Pipeline, Process
-from dfcc.analyses.simulation_core import run_core
+from dfcc.analyses.simulation_core import peak_core, run_core
 from dfcc.errors import DfccError
 
 DEFAULT_INFERENCES = 3
@@ -230,13 +230,14 @@ class Simulator:
 
     def latest_inputs(self, times: np.ndarray | None = None) -> dict[Process, np.ndarray]:
         """After a successful run: for each graph input's feed, the latest cycle each of its events may start at
-        for every output beat to leave no later than in this run (at these depths); `times` as in `run` (this run's
-        own array may be passed: it is read first)."""
-        return self.latest_events(feeds, times)
+        for every output beat to leave no later than in this run (at these depths); `times` as in `latest`."""
+        return self.latest(times).event_cycles(feeds)
 
-    def latest_events(self, which, times: np.ndarray | None = None) -> dict[Process, np.ndarray]:
-        """After a successful run: for each process `which` selects, the latest cycle each of its events may start
-        at for every output beat to leave no later than in this run (at these depths); `times` as in `latest_inputs`.
+    def latest(self, times: np.ndarray | None = None) -> Simulator:
+        """After a successful run: this pipeline at its latest schedule, every event at the latest cycle it may start
+        at for every output beat to leave no later than in this run (at these depths), as after a run of it (its
+        `times`: `event_cycles` and `mixed_peak` read them); `times` as in `run` (this run's own array may be passed:
+        it is read first).
 
         The pipeline run backwards in time (`_reversed`): a schedule t meets this pipeline's constraints exactly when
         u = H - (t + latency), per process, meets the reversed pipeline's (each constraint maps onto one of the same
@@ -244,16 +245,19 @@ class Simulator:
         H - (their cycle here + latency), is this pipeline's latest schedule with those drains."""
         backwards, twin = _reversed(self.pipeline, iterations=False)
         horizon = int(self.times.max()) + max(p.latency + self.inferences * p.iterations for p in self.order) + 1
-        release = {twin[p]: horizon - (cycles[::-1] + p.latency) for p, cycles in self._event_cycles(_drains).items()}
+        release = {twin[p]: horizon - (cycles[::-1] + p.latency) for p, cycles in self.event_cycles(_drains).items()}
         run = Simulator(backwards, self.inferences, {twin[ch]: d for ch, d in self.depths.items()}, release,
                         {twin[p]: e.reversed(p) for p, e in zip(self.order, self.events)})
         if run.run(times).deadlock:
             raise DfccError("simulate: internal error, the pipeline run backwards deadlocks; please report it")
-        chosen = {twin[p]: p for p in self.order if which(p)}
-        return {chosen[q]: horizon - (cycles[::-1] + chosen[q].latency)
-                for q, cycles in run._event_cycles(lambda q: q in chosen).items()}
+        reversed_cycles = run.event_cycles(lambda q: True)
+        other = copy.copy(self)
+        other.times = np.empty(self.inferences * int(self.ev_off[-1]), dtype=np.int64)
+        for p, cycles in other.event_cycles(lambda p: True).items():
+            cycles[:] = horizon - (reversed_cycles[twin[p]][::-1] + p.latency)
+        return other
 
-    def _event_cycles(self, which) -> dict[Process, np.ndarray]:
+    def event_cycles(self, which) -> dict[Process, np.ndarray]:
         """The start cycle of every event (all inferences) of the processes `which` selects (after a run)."""
         n = self.inferences
         return {p: self.times[n * self.ev_off[i]:n * self.ev_off[i + 1]] for i, p in enumerate(self.order) if which(p)}
@@ -265,6 +269,22 @@ class Simulator:
         other.release = release
         other.times = np.zeros(0, dtype=np.int64)
         return other
+
+    def mixed_peak(self, channel: Channel, reader_run: Simulator) -> int | None:
+        """After this run and `reader_run` (another run of this pipeline, e.g. at other releases): the peak occupancy
+        of `channel` with its writer's events at this run's cycles and its reader's at `reader_run`'s (FIFO sizing
+        mixes schedules); None if a beat would then be read before it is readable (the mix is no schedule)."""
+        chan_index, writer_port, reader_port, _, _, (_, positions) = self._layout
+        c = chan_index[channel]
+
+        def end(run: Simulator, port: int) -> tuple:
+            i = self.ports[port][0]
+            return run.times, self.inferences * int(self.ev_off[i]), self.events[i].count, positions[port]
+
+        w, r = int(writer_port[c]), int(reader_port[c])
+        peak = peak_core(self.inferences, channel.beats, (*end(self, w), self.order[self.ports[w][0]].latency),
+                         end(reader_run, r))
+        return None if peak < 0 else peak
 
     @cached_property
     def _layout(self) -> tuple:

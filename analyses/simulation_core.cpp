@@ -47,6 +47,22 @@ struct Place {
     int64_t i = 0, m = 0, j = 0;
 };
 
+// peak occupancy of a FIFO: beats held just after each write (written so far minus read before it); with `check`,
+// -1 if a beat is read no later than the cycle it is written (the reader's times are then no schedule of it)
+int64_t peak_of(const Port& writer, const int64_t* w_times, const Port& reader, const int64_t* r_times,
+                int64_t n_inf, bool check) {
+    const int64_t beats = writer.beats, total = n_inf * beats;
+    Beat wb, rb;
+    int64_t taken = 0, peak = 0;
+    for (int64_t k = 0; k < total; k++, wb.advance(beats)) {
+        const int64_t written = w_times[writer.event_of(wb)] + writer.latency;
+        if (check && r_times[reader.event_of(wb)] <= written) return -1;
+        while (taken < total && r_times[reader.event_of(rb)] < written) { taken++; rb.advance(beats); }
+        if (k + 1 - taken > peak) peak = k + 1 - taken;
+    }
+    return peak;
+}
+
 }  // namespace
 
 extern "C" int dfcc_simulate(
@@ -160,20 +176,24 @@ extern "C" int dfcc_simulate(
     for (int p = 0; p < n_proc; p++) pc[p] = place[p].i;
     for (int p = 0; p < n_proc; p++)
         if (pc[p] < n_inf * (ev_off[p + 1] - ev_off[p])) return 1;
-    // peak occupancy of every FIFO: beats held just after each write (written so far minus read before it)
+    // every FIFO's peak occupancy
     for (int ch = 0; ch < n_chan; ch++) {
         const int64_t w = chan_writer_port[ch], r = chan_reader_port[ch];
-        peak[ch] = 0;
-        if (w < 0 || r < 0) continue;
-        const Port &writer = ports[w], &reader = ports[r];
-        const int64_t beats = writer.beats, total = n_inf * beats;
-        Beat wb, rb;
-        int64_t taken = 0;
-        for (int64_t k = 0; k < total; k++, wb.advance(beats)) {
-            const int64_t written = times[writer.event_of(wb)] + writer.latency;
-            while (taken < total && times[reader.event_of(rb)] < written) { taken++; rb.advance(beats); }
-            if (k + 1 - taken > peak[ch]) peak[ch] = k + 1 - taken;
-        }
+        peak[ch] = w >= 0 && r >= 0 ? peak_of(ports[w], times, ports[r], times, n_inf, false) : 0;
     }
     return 0;
+}
+
+// The peak of one FIFO with its writer's events at w_times and its reader's at r_times (two schedules of one
+// pipeline: FIFO sizing's mix of them), -1 if a beat would be read before it is readable; a port as in
+// dfcc_simulate (base: its process's first event in its times, once: its events per inference, pos: 0 for the
+// identity).
+extern "C" int64_t dfcc_peak(int n_inf, int64_t beats, const int64_t* w_times, int64_t w_base, int64_t w_once,
+                             const int64_t* w_pos, int64_t w_latency, const int64_t* r_times, int64_t r_base,
+                             int64_t r_once, const int64_t* r_pos) {
+    Port writer, reader;
+    writer.base = w_base, writer.once = w_once, writer.pos = w_pos, writer.dense = w_pos == nullptr;
+    writer.beats = reader.beats = beats, writer.latency = w_latency;
+    reader.base = r_base, reader.once = r_once, reader.pos = r_pos, reader.dense = r_pos == nullptr;
+    return peak_of(writer, w_times, reader, r_times, n_inf, true);
 }

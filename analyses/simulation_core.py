@@ -1,4 +1,4 @@
-"""Loads the simulation's event loop (simulation_core.cpp), compiled with g++ on first use.
+"""Loads the simulation's event loop and its FIFO peak count (simulation_core.cpp), compiled with g++ on first use.
 
 The shared library is cached in the temporary directory under a name carrying the source's hash,
 written under a private name and renamed into place, so concurrent first uses are safe.
@@ -38,6 +38,10 @@ def _library() -> ctypes.CDLL:
         os.replace(staging, target)
     library = ctypes.CDLL(str(target))
     library.dfcc_simulate.restype = ctypes.c_int
+    pointer, count = ctypes.c_void_p, ctypes.c_int64
+    library.dfcc_peak.argtypes = [ctypes.c_int, count, pointer, count, count, pointer, count, pointer, count, count,
+                                  pointer]
+    library.dfcc_peak.restype = count
     return library
 
 
@@ -53,3 +57,12 @@ def run_core(*args) -> int:
         else:
             converted.append(ctypes.c_int(int(a)))
     return _library().dfcc_simulate(*converted)
+
+
+def peak_core(n_inf: int, beats: int, writer: tuple, reader: tuple) -> int:
+    """Call dfcc_peak: `writer` is (times, base, once, positions or None, latency), `reader` the same without the
+    latency; the times and positions contiguous int64 arrays (read only). -1: a beat read before it is readable."""
+    address = lambda a: None if a is None else a.ctypes.data  # noqa: E731
+    (w_times, w_base, w_once, w_pos, w_latency), (r_times, r_base, r_once, r_pos) = writer, reader
+    return _library().dfcc_peak(n_inf, beats, address(w_times), w_base, w_once, address(w_pos), w_latency,
+                                address(r_times), r_base, r_once, address(r_pos))

@@ -10,9 +10,10 @@ over event lists tiled over inferences).
 import argparse
 import time
 
-from dfcc.analyses.fifo_sizing import size_fifos
+from dfcc.analyses.fifo_sizing import _bram18, size_fifos
+from dfcc.analyses.schedules import Pipeline
 from dfcc.analyses.simulation import simulate
-from dfcc.analyses.network import Network
+from dfcc.analyses.network import Network, budget
 from dfcc.hardware.platforms import load_platform
 from dfcc.passes.explore import _write_fifo_depths, apply_design, explore
 
@@ -37,11 +38,13 @@ def main() -> None:
     t_search, (choices, totals) = cpu(lambda: explore(network, platform, progress=False))
     apply_design(module, network, choices, totals, "u250")
     t_sizing, sizing = cpu(lambda: size_fifos(module))
-    t_write, _ = cpu(lambda: _write_fifo_depths(module))
+    fifo_bram18 = _bram18(Pipeline.of_module(module), sizing.depths)
+    t_write, _ = cpu(lambda: _write_fifo_depths(module, budget(platform, 0.9)))  # explore's default utilisation
     t_sim, sim = cpu(lambda: simulate(module))
     print(f"model                 {args.model} 8-bit (emulated), U250, II {sizing.checked.ii:,} cycles")
     print(f"folding search        {t_search:7.2f} CPU s")
-    print(f"size_fifos            {t_sizing:7.2f} CPU s  (3 simulations of 3 inferences: unbounded, backwards, just in time)")
+    print(f"size_fifos            {t_sizing:7.2f} CPU s  (up to 4 simulations of 3 inferences: unbounded, backwards, "
+          f"just in time, narrow slack; then the fused schedule's peaks), FIFO BRAM18 {fifo_bram18:,}")
     print(f"explore's FIFO step   {t_write:7.2f} CPU s  (size_fifos + resource check)")
     print(f"simulate (3 inf.)     {t_sim:7.2f} CPU s  (target < 30 s: {'ok' if t_sim < 30 else 'MISSED'}), "
           f"II {sim.ii:,}, latency {sim.latency:,}")

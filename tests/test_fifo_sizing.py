@@ -1,9 +1,14 @@
 """FIFO sizing (analyses/fifo_sizing.py) where a stage widens the stream: a DenseNet join, whose slack the
-sizing holds in the narrow stream before the concat rather than in the wide one after it."""
+sizing holds in the narrow stream before the concat rather than in the wide one after it, or, taking each stage
+from the schedule that suits it, in no FIFO of its own."""
 
-from dfcc.analyses.fifo_sizing import _bram18, _peaks, _unbounded, size_fifos, write_depths
-from dfcc.analyses.schedules import Pipeline
-from dfcc.analyses.simulation import Simulator, simulate
+import itertools
+import random
+
+from dfcc.analyses.fifo_sizing import _bram18, _unbounded, _widens, size_fifos, write_depths
+from dfcc.analyses.min_cut import cheapest_labels
+from dfcc.analyses.schedules import HLS_DEFAULT_DEPTH, Pipeline
+from dfcc.analyses.simulation import Simulator, feeds, simulate
 from dfcc.frontends.mlir import parse_module
 
 
@@ -43,23 +48,66 @@ def _named(module, depths) -> dict[str, int]:
     return {ch.name: depths[ch.value] for ch in Pipeline.of_module(module).channels if depths.get(ch.value, 2) > 2}
 
 
-def test_a_joins_slack_waits_before_the_concat_where_the_stream_is_narrow():
-    # `new` writes a tile's 64 pixels x 4 filters, 128 beats of 2 words, in 128 cycles; the head takes a pixel (8
-    # words) each 16 cycles, 8 while they come: 56 pixels wait. With the concat and relu as early as the feed allows
-    # (the just-in-time schedule) they wait in the relu's stream, a pixel a beat, 128 bits: 56 beats (simulated 55),
-    # 4 BRAM18 (UG573: 36 x 512 aspect, ceil(128 / 36)); with the concat at its latest, in `new`'s, 2 beats a pixel,
-    # 32 bits: 112 beats (simulated 107), one BRAM18.
+def _depths(pipeline, run) -> dict:
+    """A schedule's peaks as depths of the IR streams (at least the default), as size_fifos writes them."""
+    peaks = {f.name: f.peak for f in run.run().fifos}
+    return {ch.value: max(HLS_DEFAULT_DEPTH, peaks[ch.name]) for ch in pipeline.channels
+            if ch.value is not None and not ch.port and not ch.elastic}
+
+
+def test_a_joins_slack_waits_where_each_stage_is_timed_for_the_fewest_bram18():
+    # `new` reads a tile of 64 pixels, then MACs, then stores its 64 pixels x 4 filters as 128 beats of 2 words back
+    # to back, 320 iterations a tile; the head takes a pixel (8 words) each 16 cycles, 8 while they come: 56 pixels
+    # wait. The just-in-time schedule (every stage as early as the feed allows) holds them in the relu's stream, a
+    # pixel a beat, 128 bits: 56 beats (simulated 55), 4 BRAM18 (UG573: 36 x 512 aspect, ceil(128 / 36)); the
+    # narrow-slack one (the concat at its latest) in `new`'s, 2 beats a pixel, 32 bits: 112 beats (simulated 107),
+    # one BRAM18; the latest schedule (every stage at its latest) holds `new`'s tile in the fork's copy to the DRAM
+    # ring, 64 bits: 64 pixels (simulated 68), 2 BRAM18.
     module = parse_module(JOIN)
     pipeline = Pipeline.of_module(module)
     free_run = Simulator(pipeline, 3, _unbounded(pipeline))
     free_run.run()
-    just_in_time = _peaks(pipeline, free_run.with_release(free_run.latest_inputs(free_run.times)).run())
+    latest = free_run.latest(free_run.times)
+    just_in_time = _depths(pipeline, free_run.with_release(latest.event_cycles(feeds)))
     assert _named(module, just_in_time) == {"s_relu": 55} and _bram18(pipeline, just_in_time) == 4
+    narrow = _depths(pipeline, free_run.with_release(latest.event_cycles(lambda p: feeds(p) or _widens(p))))
+    assert _named(module, narrow) == {"s_new": 107} and _bram18(pipeline, narrow) == 1
+    at_latest = {ch.value: max(HLS_DEFAULT_DEPTH, latest.mixed_peak(ch, latest)) for ch in pipeline.channels
+                 if ch.value in just_in_time}
+    assert _named(module, at_latest) == {"s_fork_1": 68, "s_new": 24} and _bram18(pipeline, at_latest) == 2
+    # The mix: `new` at its latest, so its stores come as the head takes them, and the ring's writer early, so the
+    # fork's copy waits in the ring (DRAM) rather than on chip. Between a tile's last store and the next tile's
+    # first, `new` runs 192 iterations (64 loads, 128 MACs) while the head takes a beat of `new`'s each 8 cycles
+    # (2 a pixel): the 192 / 8 = 24 beats it takes then were stored before: a 24 x 32 FIFO, LUTRAM, no BRAM18.
     sizing = size_fifos(module)
-    assert _named(module, sizing.depths) == {"s_new": 107} and _bram18(pipeline, sizing.depths) == 1
+    assert _named(module, sizing.depths) == {"s_new": 24} and _bram18(pipeline, sizing.depths) == 0
     # the head's 256 pixels x 8 channels x 2 filters, one MAC a cycle: the II, bounded at the depths as unbounded
     assert sizing.unbounded.ii == 256 * 8 * 2
     write_depths(sizing.depths)
     bounded = simulate(module)
     assert not bounded.deadlock and bounded.completions == sizing.unbounded.completions == sizing.checked.completions
     assert all(f.peak <= f.depth for f in bounded.fifos)
+
+
+def test_the_cheapest_labels_are_those_of_a_brute_force_search():
+    # random submodular costs, some mixed labels of a pair forbidden (None), against every labelling
+    rng = random.Random(0)
+    for _ in range(200):
+        n = rng.randint(1, 6)
+        single = {v: (rng.randint(0, 9), rng.randint(0, 9)) for v in range(n)}
+        pairs = []
+        for _ in range(rng.randint(0, 8) if n > 1 else 0):
+            p, q = rng.sample(range(n), 2)
+            c00, c11 = rng.randint(0, 9), rng.randint(0, 9)
+            c01 = None if rng.random() < 0.2 else rng.randint(0, 9)
+            c10 = None if rng.random() < 0.3 else rng.randint(0, 9)
+            if c01 is not None and c10 is not None:
+                c10 = max(c10, c00 + c11 - c01)
+            pairs.append((p, q, (c00, c01, c10, c11)))
+
+        def cost(ones):
+            costs = [single[v][v in ones] for v in range(n)] + [c[2 * (p in ones) + (q in ones)] for p, q, c in pairs]
+            return None if None in costs else sum(costs)
+
+        labellings = [set(ones) for k in range(n + 1) for ones in itertools.combinations(range(n), k)]
+        assert cost(cheapest_labels(single, pairs)) == min(c for ones in labellings if (c := cost(ones)) is not None)
