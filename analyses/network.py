@@ -64,36 +64,37 @@ class Edge:
 
 @dataclass(frozen=True, slots=True)
 class Converter:
-    """The lane converters on one edge: `elements` per inference from `lanes_in` to `lanes_out` lanes."""
+    """The lane converters on one edge: `elements` per inference from `lanes_in` to `lanes_out` lanes. Its figures
+    are worked out once, when it is made: the search reads them millions of times (inception_v3: ~55 s when they
+    were recomputed on every read)."""
 
     edge: int  # edge index
     elements: int
     lanes_in: int
     lanes_out: int
     bits: int
+    cycles: int = field(init=False, compare=False, repr=False)
+    depth: int = field(init=False, compare=False, repr=False)  # lane_converter_depth
+    fill: float = field(init=False, compare=False, repr=False)
+    pipeline: int = field(init=False, compare=False, repr=False)  # its stages' pipelined loop latencies
+    lut: int = field(init=False, compare=False, repr=False)
+    ff: int = field(init=False, compare=False, repr=False)
 
-    @property
-    def cycles(self) -> int:
-        return lane_converter_cycles(self.elements, self.lanes_in, self.lanes_out)
-
-    @property
-    def depth(self) -> int:
-        return lane_converter_depth(self.lanes_in, self.lanes_out)
-
-    @property
-    def fill(self) -> float:
-        """Share of its input's span (first to last beat) before its first output beat: it needs
-        ceil(out / in) input beats, and the first of them arrives at the span's start."""
-        return (-(-self.lanes_out // self.lanes_in) - 1) / max(self.elements // self.lanes_in - 1, 1)
-
-    @property
-    def pipeline(self) -> int:
-        return PIPELINED_LOOP_LATENCY * len(lane_conversion_steps(self.lanes_in, self.lanes_out))
+    def __post_init__(self) -> None:
+        lanes_in, lanes_out = self.lanes_in, self.lanes_out
+        logic = lane_converter_logic(lanes_in, lanes_out, self.bits)
+        # fill: share of its input's span (first to last beat) before its first output beat: it needs
+        # ceil(out / in) input beats, and the first of them arrives at the span's start
+        fill = (-(-lanes_out // lanes_in) - 1) / max(self.elements // lanes_in - 1, 1)
+        for name, value in (("cycles", lane_converter_cycles(self.elements, lanes_in, lanes_out)),
+                            ("depth", lane_converter_depth(lanes_in, lanes_out)), ("fill", fill),
+                            ("pipeline", PIPELINED_LOOP_LATENCY * len(lane_conversion_steps(lanes_in, lanes_out))),
+                            ("lut", logic.lut), ("ff", logic.ff)):
+            object.__setattr__(self, name, value)
 
     def logic(self) -> tuple[int, int]:
         """(LUT, FF) of its stages (hardware/logic.py lane_converter_logic)."""
-        logic = lane_converter_logic(self.lanes_in, self.lanes_out, self.bits)
-        return logic.lut, logic.ff
+        return self.lut, self.ff
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,7 @@ class Network:
         self._lanes: dict[tuple[int, tuple[int, ...], int], tuple[tuple[int, ...], int]] = {}
         self._paced_cycles: dict[tuple[int, tuple[int, ...], int, int], int] = {}
         self._paced_costs: dict[tuple[int, Choice, int], NodeCost] = {}
+        self._made: dict[tuple[int, int, int], Converter] = {}  # each converter made, by (edge, lanes in, lanes out)
         # `converters`' last walk: its choices, the lanes each node writes, each node's input converters, all of them
         self._walked: tuple[list[Choice], list[int], list[Sequence[Converter]], tuple[Converter, ...]] | None = None
 
@@ -240,9 +242,15 @@ class Network:
 
     def _converters_in(self, i: int, reads: tuple[int, ...], out: list[int]) -> list[Converter]:
         """The converters in front of node `i` reading `reads` lanes, its producers writing `out` lanes."""
-        return [Converter(e, elements, out[producer], lanes, bits)
-                for (e, producer, elements, bits), lanes in zip(self._ins[i], reads)
-                if out[producer] and out[producer] != lanes]
+        found = []
+        for (e, producer, elements, bits), lanes in zip(self._ins[i], reads):
+            written = out[producer]
+            if written and written != lanes:
+                conv = self._made.get((e, written, lanes))
+                if conv is None:
+                    conv = self._made[e, written, lanes] = Converter(e, elements, written, lanes, bits)
+                found.append(conv)
+        return found
 
     def input_converters(self, i: int, folding: tuple[int, ...], out: list[int]) -> list[Converter]:
         """The lane converters in front of node `i` at `folding`, its producers writing `out` lanes."""
