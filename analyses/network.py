@@ -66,8 +66,8 @@ class Edge:
 @dataclass(frozen=True, slots=True)
 class Converter:
     """The lane converters on one edge: `elements` per inference from `lanes_in` to `lanes_out` lanes. Its figures
-    are worked out once, when it is made: the search reads them millions of times (inception_v3: ~55 s when they
-    were recomputed on every read)."""
+    are worked out once, when it is made: the search reads them millions of times (DenseNet-121's pass for a U250:
+    ~2 M reads of its cycles, ~1.6 M of its depth)."""
 
     edge: int  # edge index
     elements: int
