@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from heapq import heappop, heappush
 from itertools import chain
 
 from xdsl.dialects.builtin import ModuleOp, StringAttr
@@ -64,36 +65,39 @@ class Edge:
 
 @dataclass(frozen=True, slots=True)
 class Converter:
-    """The lane converters on one edge: `elements` per inference from `lanes_in` to `lanes_out` lanes."""
+    """The lane converters on one edge: `elements` per inference from `lanes_in` to `lanes_out` lanes. Its figures
+    are worked out once, when it is made: the search reads them millions of times (DenseNet-121's pass for a U250:
+    ~2 M reads of its cycles, ~1.6 M of its depth)."""
 
     edge: int  # edge index
     elements: int
     lanes_in: int
     lanes_out: int
     bits: int
+    cycles: int = field(init=False, compare=False, repr=False)
+    depth: int = field(init=False, compare=False, repr=False)  # lane_converter_depth
+    fill: float = field(init=False, compare=False, repr=False)
+    pipeline: int = field(init=False, compare=False, repr=False)  # its stages' pipelined loop latencies
+    interval: int = field(init=False, compare=False, repr=False)  # lane_converter_interval
+    lut: int = field(init=False, compare=False, repr=False)
+    ff: int = field(init=False, compare=False, repr=False)
 
-    @property
-    def cycles(self) -> int:
-        return lane_converter_cycles(self.elements, self.lanes_in, self.lanes_out)
-
-    @property
-    def depth(self) -> int:
-        return lane_converter_depth(self.lanes_in, self.lanes_out)
-
-    @property
-    def fill(self) -> float:
-        """Share of its input's span (first to last beat) before its first output beat: it needs
-        ceil(out / in) input beats, and the first of them arrives at the span's start."""
-        return (-(-self.lanes_out // self.lanes_in) - 1) / max(self.elements // self.lanes_in - 1, 1)
-
-    @property
-    def pipeline(self) -> int:
-        return PIPELINED_LOOP_LATENCY * len(lane_conversion_steps(self.lanes_in, self.lanes_out))
+    def __post_init__(self) -> None:
+        lanes_in, lanes_out = self.lanes_in, self.lanes_out
+        logic = lane_converter_logic(lanes_in, lanes_out, self.bits)
+        # fill: share of its input's span (first to last beat) before its first output beat: it needs
+        # ceil(out / in) input beats, and the first of them arrives at the span's start
+        fill = (-(-lanes_out // lanes_in) - 1) / max(self.elements // lanes_in - 1, 1)
+        for name, value in (("cycles", lane_converter_cycles(self.elements, lanes_in, lanes_out)),
+                            ("depth", lane_converter_depth(lanes_in, lanes_out)), ("fill", fill),
+                            ("pipeline", PIPELINED_LOOP_LATENCY * len(lane_conversion_steps(lanes_in, lanes_out))),
+                            ("interval", lane_converter_interval(lanes_in, lanes_out)),
+                            ("lut", logic.lut), ("ff", logic.ff)):
+            object.__setattr__(self, name, value)
 
     def logic(self) -> tuple[int, int]:
         """(LUT, FF) of its stages (hardware/logic.py lane_converter_logic)."""
-        logic = lane_converter_logic(self.lanes_in, self.lanes_out, self.bits)
-        return logic.lut, logic.ff
+        return self.lut, self.ff
 
 
 @dataclass(frozen=True)
@@ -151,10 +155,13 @@ class Network:
         # each node's main producer (-1: none) and in-edges as (edge index, producer, elements, bits): the lanes
         # walks below run in the search's inner loop
         self._main = [edges[ins[0]].producer if ins else -1 for ins in self.in_edges]
+        self._fed = [sorted({edges[e].consumer for e in outs}) for outs in self.out_edges]  # each node's consumers
+        self._main_fed = [[q for q in fed if self._main[q] == i] for i, fed in enumerate(self._fed)]  # ... as main
         self._ins = [[(e, edges[e].producer, edges[e].elements, edges[e].bits) for e in ins] for ins in self.in_edges]
         self._lanes: dict[tuple[int, tuple[int, ...], int], tuple[tuple[int, ...], int]] = {}
         self._paced_cycles: dict[tuple[int, tuple[int, ...], int, int], int] = {}
         self._paced_costs: dict[tuple[int, Choice, int], NodeCost] = {}
+        self._made: dict[tuple[int, int, int], Converter] = {}  # each converter made, by (edge, lanes in, lanes out)
         # `converters`' last walk: its choices, the lanes each node writes, each node's input converters, all of them
         self._walked: tuple[list[Choice], list[int], list[Sequence[Converter]], tuple[Converter, ...]] | None = None
 
@@ -223,12 +230,14 @@ class Network:
                 out[i] = self._lanes_at(i, choices[i][0], out)[1]
             return out
         out = list(out)
-        changed = [False] * len(out)
-        for i in range(start, len(choices)):
-            p = self._main[i]
-            if i == start or (p >= 0 and changed[p]):
-                before, out[i] = out[i], self._lanes_at(i, choices[i][0], out)[1]
-                changed[i] = out[i] != before
+        pending = [start]  # a heap: consumers come after their producers, so the least index is walked first
+        while pending:
+            i = heappop(pending)
+            before, out[i] = out[i], self._lanes_at(i, choices[i][0], out)[1]
+            if out[i] != before:
+                for q in self._main_fed[i]:
+                    if q not in pending:
+                        heappush(pending, q)
         return out
 
     def _lanes_at(self, i: int, folding: tuple[int, ...], out: list[int]) -> tuple[tuple[int, ...], int]:
@@ -240,9 +249,15 @@ class Network:
 
     def _converters_in(self, i: int, reads: tuple[int, ...], out: list[int]) -> list[Converter]:
         """The converters in front of node `i` reading `reads` lanes, its producers writing `out` lanes."""
-        return [Converter(e, elements, out[producer], lanes, bits)
-                for (e, producer, elements, bits), lanes in zip(self._ins[i], reads)
-                if out[producer] and out[producer] != lanes]
+        found = []
+        for (e, producer, elements, bits), lanes in zip(self._ins[i], reads):
+            written = out[producer]
+            if written and written != lanes:
+                conv = self._made.get((e, written, lanes))
+                if conv is None:
+                    conv = self._made[e, written, lanes] = Converter(e, elements, written, lanes, bits)
+                found.append(conv)
+        return found
 
     def input_converters(self, i: int, folding: tuple[int, ...], out: list[int]) -> list[Converter]:
         """The lane converters in front of node `i` at `folding`, its producers writing `out` lanes."""
@@ -251,26 +266,31 @@ class Network:
     def converters(self, choices: list[Choice]) -> tuple[Converter, ...]:
         """The lane converters the HLS emitter inserts for `choices`, edge by edge (in one walk: every
         producer comes before its consumers). The search's designs mostly differ from the last one asked at a few
-        nodes: the walk starts at the first choice that differs, and a node whose folding and producers' lanes
-        are the last walk's keeps its converters (the walk was an eighth of DenseNet-121's evaluate)."""
-        n = len(choices)
-        last, start = self._walked, 0
-        if last is not None and len(last[0]) == n:
-            before, before_out = last[0], last[1]
-            while start < n and (choices[start] is before[start] or choices[start] == before[start]):
-                start += 1
-            out, found = list(before_out), list(last[2])
+        nodes: only the nodes whose folding differs, and the consumers of those whose lanes then differ, are walked
+        again; the others keep the last walk's lanes and converters (the walk was an eighth of DenseNet-121's
+        evaluate)."""
+        n, last = len(choices), self._walked
+        if last is None or len(last[0]) != n:
+            out, found = [0] * n, [()] * n
+            for i, choice in enumerate(choices):
+                reads, out[i] = self._lanes_at(i, choice[0], out)
+                found[i] = self._converters_in(i, reads, out) if reads else ()
         else:
-            before, out, found = None, [0] * n, [()] * n
-        for i in range(start, n):
-            folding = choices[i][0]
-            if before is not None and i > start and folding == before[i][0] and \
-                    all(out[p] == before_out[p] for _, p, _, _ in self._ins[i]):
-                continue  # its lanes and converters as the last walk found them
-            reads, out[i] = self._lanes_at(i, folding, out)
-            found[i] = self._converters_in(i, reads, out) if reads else ()
-        if before is not None and start == n:
-            return last[3]
+            before = last[0]
+            differ = [i for i, (now, then) in enumerate(zip(choices, before)) if now is not then and now != then]
+            if not differ:
+                return last[3]
+            out, found = list(last[1]), list(last[2])
+            pending = [i for i in differ if choices[i][0] != before[i][0]]  # a heap: the least index walked first
+            while pending:
+                i = heappop(pending)
+                reads, lanes = self._lanes_at(i, choices[i][0], out)
+                found[i] = self._converters_in(i, reads, out) if reads else ()
+                if lanes != out[i]:  # its consumers' converters change with it
+                    out[i] = lanes
+                    for q in self._fed[i]:
+                        if q not in pending:
+                            heappush(pending, q)
         converters = tuple(chain.from_iterable(found))
         self._walked = (list(choices), out, found, converters)
         return converters
@@ -356,14 +376,14 @@ class Network:
         """Cycles of node `i` at `folding` when `conv` (on its main input) widens its beats, which then
         come at most one per `lane_converter_interval` cycles (also when it narrows them to the gcd
         first: 4 -> 1 -> 3 lanes) (`NodeKind.paced_cycles`; 0: no effect); cached."""
-        if conv.edge != self.in_edges[i][0]:
+        if conv.interval == 1 or conv.edge != self.in_edges[i][0]:
             return 0
         key = (i, folding, conv.lanes_in, conv.lanes_out)
         cycles = self._paced_cycles.get(key)
         if cycles is None:
-            model, interval = self.nodes[i], lane_converter_interval(conv.lanes_in, conv.lanes_out)
-            cycles = self._paced_cycles[key] = 0 if interval == 1 else kind_of(model.op).paced_cycles(
-                model.op, dict(zip(model.factors, folding)), interval)
+            model = self.nodes[i]
+            cycles = self._paced_cycles[key] = kind_of(model.op).paced_cycles(
+                model.op, dict(zip(model.factors, folding)), conv.interval)
         return cycles
 
     def _paced(self, costs: tuple[NodeCost, ...], choices: list[Choice],

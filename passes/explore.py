@@ -363,6 +363,8 @@ class _Search:
         self.slow_converters: dict[tuple[float, bytes], tuple[list[Converter], list[int] | None]] = {}
         self.placements: dict = {}  # place_weights' places of each node, costed once for every target
         self.allocations: dict = {}  # allocate_weights' options of each node, likewise
+        self.unit_score: np.ndarray | None = None  # `shares`
+        self.lane_rows: dict[tuple[int, float], list[int]] = {}  # `_lane_rows`, by node and target
 
     def with_rule(self, cheaper_end: bool) -> _Search:
         """This search under the other fit_lanes rule: the same stacked points, its own evaluation state."""
@@ -666,11 +668,8 @@ class _Search:
         of the budget, summed): a consumer may take a few more DSPs or LUTs than the converter, or the pace it
         sets the consumer, costs."""
         network = self.network
-        unit = np.ones(len(self.limit_vec))
-        unit[-1] = 0.0  # off-chip bits are a limit, not a cost
-        score = self.scores(unit)
         current = list(picks)
-        for edge_index in [c.edge for c in sorted(totals.converters, key=lambda c: -c.logic()[0])]:
+        for edge_index in [c.edge for c in sorted(totals.converters, key=lambda c: -c.lut)]:
             conv = next((c for c in totals.converters if c.edge == edge_index), None)
             if conv is None:
                 continue  # gone with an earlier change
@@ -679,7 +678,7 @@ class _Search:
             best = (totals.ii, self._spent(totals)), current, totals
             for n in (edge.consumer, edge.producer):
                 tried = 0
-                for row in self._lane_rows(n, totals.ii, score):
+                for row in self._lane_rows(n, totals.ii):
                     if tried == LANE_TRIES:
                         break
                     folding = self.all_choices[row][0]
@@ -700,9 +699,22 @@ class _Search:
         """A design's resources as shares of the budget, summed."""
         return float(np.sum(self.over(totals)[:-1]))
 
-    def _lane_rows(self, n: int, target: float, score: np.ndarray) -> list[int]:
-        """Node `n`'s rows within `target`, the cheapest row of each folding, cheapest first."""
-        return list(self._each_folding(self._ranked_rows(n, target, score)))
+    def _lane_rows(self, n: int, target: float) -> list[int]:
+        """Node `n`'s rows within `target`, the cheapest row of each folding, cheapest first (their resources as
+        shares of the budget, summed: not the target's, so remembered for every target and rule)."""
+        key = (n, target)
+        rows = self.lane_rows.get(key)
+        if rows is None:
+            rows = self.lane_rows[key] = list(self._each_folding(self._ranked_rows(n, target, self.shares())))
+        return rows
+
+    def shares(self) -> np.ndarray:
+        """Every point's resources as shares of the budget, summed (off-chip bits are a limit, not a cost); once."""
+        if self.unit_score is None:
+            unit = np.ones(len(self.limit_vec))
+            unit[-1] = 0.0
+            self.unit_score = self.scores(unit)
+        return self.unit_score
 
     def _ranked_rows(self, n: int, target: float, score: np.ndarray) -> list[int]:
         """Node `n`'s rows within `target`, cheapest first (the first of equals)."""
@@ -748,9 +760,7 @@ def _paced(search: _Search, target: float, picks: list[Choice], totals: Totals,
     network = search.network
     if np.any(search.over(totals)[:-1] > 1.0 + 1e-12):
         return None
-    unit = np.ones(len(search.limit_vec))
-    unit[-1] = 0.0  # off-chip bits are what pacing pays for, not a cost
-    score = search.scores(unit)
+    score = search.shares()  # off-chip bits are what pacing pays for, not a cost
     slowed = {}  # (node, folding without its tile) -> (cycles, score added, node, row) of its cheapest row
     for n, space in enumerate(search.spaces):
         now = sum(getattr(totals.costs[n], k) / search.limit_vec[j] for j, k in enumerate(RESOURCES))
