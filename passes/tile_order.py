@@ -3,11 +3,14 @@ can take one order, the tiled convs between them keep less (conv.h conv_tiled_tm
 conv_point_tm_in reads without a tile buffer or input FIFO), and the memory freed goes back to the weights.
 
 A chain is a set of streams joined through the nodes indifferent to the order (forks, DRAM FIFOs, maps without
-broadcasts and with parameters, if any, per channel: ResNet's add + ReLU and skip, a batch norm); it can be tile-major
-(tile R block B) when its writers are weight-stationary convs and its readers 1x1 unpadded convs (at stride S over
-whole S x S blocks) or global pools. Per chain the (R, B) is one: B a writer's coarse_out, every writer's coarse_out
-and every conv reader's coarse_in set to it, each conv's coarse_in x coarse_out kept (so its cycles), a pool's lanes
-the most dividing B; R a tile a writer or reader has or dividing the pixels, the readers at R / S^2. The chain takes
+broadcasts and with parameters, if any, per channel: ResNet's add + ReLU and skip, a batch norm; channel concats,
+DenseNet's dense blocks); it can be tile-major (tile R block B) when its writers are weight-stationary convs or pools
+(DenseNet's stem and transitions: pool.h tile_major_out reorders their output) and its readers 1x1 unpadded convs (at
+stride S over whole S x S blocks) or global pools. Per chain the (R, B) is one, B dividing every stream's channels and
+R every concat's pixels: B each conv writer's coarse_out and each conv reader's coarse_in, its coarse_in (a writer's)
+or coarse_out (a reader's) the least dividing its channels or filters that keeps the conv's lanes (so its cycles) or
+more; a pool's, a map's and a global pool's lanes the most dividing B up to theirs, one pixel a beat, a concat's inputs
+in turn; R a tile a writer or reader has or dividing the pixels, the readers at R / S^2. The chain takes
 the (R, B) moving the least weight traffic (fewest sweeps), then the least BRAM, of those taking less BRAM than
 pixel-major and no more LUTs, no node slower than the design's II, and none where none does; then the graph so ordered
 is searched again (explore, its weight allocation spending the memory freed: passes/weight_allocation.py), and that
@@ -18,6 +21,7 @@ explore pass keeps an ordered design at 4.93 M).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp, i64
@@ -28,11 +32,13 @@ from xdsl.utils.exceptions import VerifyException
 from dfcc.analyses.network import Choice, Network, Totals
 from dfcc.errors import DfccError
 from dfcc.dialects.dataflow import NodeOp, StreamType
+from dfcc.kinds.concat import ConcatOp
 from dfcc.kinds.conv import ConvOp, point_stride
-from dfcc.kinds.cost import is_node, node_cost
+from dfcc.kinds.cost import divisors, is_node, node_cost
 from dfcc.kinds.ddr_fifo import DdrFifoOp
 from dfcc.kinds.fork import ForkOp
 from dfcc.kinds.map import MapOp
+from dfcc.kinds.pool import PoolOp
 from dfcc.kinds.reduce import ReduceOp
 
 Design = tuple[Network, list[Choice], Totals]
@@ -40,8 +46,9 @@ Design = tuple[Network, list[Choice], Totals]
 
 def passes_order(op: Operation) -> bool:
     """Each element out as it came in, whatever the order (their `order_problem` is `same_order_problem`; a map
-    with per-channel parameters at lanes dividing the block, which explore's search of the ordered graph keeps)."""
-    return isinstance(op, (ForkOp, DdrFifoOp)) or (isinstance(op, MapOp) and (op.order_free() or op.per_channel()))
+    with per-channel parameters at lanes dividing the block, a channel concat its inputs in turn)."""
+    return (isinstance(op, (ForkOp, DdrFifoOp)) or (isinstance(op, MapOp) and (op.order_free() or op.per_channel()))
+            or (isinstance(op, ConcatOp) and op.is_channel_concat()))
 
 
 def chains(module: ModuleOp) -> list[tuple[list[SSAValue], list[NodeOp], list[NodeOp]]]:
@@ -79,13 +86,27 @@ def chains(module: ModuleOp) -> list[tuple[list[SSAValue], list[NodeOp], list[No
     return found
 
 
-def _can_write(op: NodeOp) -> bool:
-    return isinstance(op, ConvOp) and op.int_prop("tile") > 1
+def _tiled(op: ConvOp, any_folding: bool) -> bool:
+    """Whether the conv is weight-stationary (tiles): as folded, or, `any_folding`, at some folding (ungrouped)."""
+    return op.int_prop("tile") > 1 or (any_folding and op.groups.value.data == 1)
 
 
-def _can_read(op: NodeOp) -> bool:
-    return (isinstance(op, ConvOp) and point_stride(op) is not None and op.int_prop("tile") > 1) or isinstance(
+def _can_write(op: NodeOp, any_folding: bool = False) -> bool:
+    return (isinstance(op, ConvOp) and _tiled(op, any_folding)) or (isinstance(op, PoolOp)
+                                                                    and op.input.type.order is None)
+
+
+def _can_read(op: NodeOp, any_folding: bool = False) -> bool:
+    return (isinstance(op, ConvOp) and point_stride(op) is not None and _tiled(op, any_folding)) or isinstance(
         op, ReduceOp)
+
+
+def orderable_streams(module: ModuleOp) -> set[SSAValue]:
+    """The streams of the module's chains that could be tile-major at some folding: written by ungrouped convs or
+    pools only and read by 1x1 unpadded convs or global pools only (bench_throughput's memory bound)."""
+    return {v for values, writers, readers in chains(module)
+            if writers and readers and all(_can_write(op, True) for op in writers)
+            and all(_can_read(op, True) for op in readers) for v in values}
 
 
 def _write(op: NodeOp, factors: dict[str, int]) -> None:
@@ -98,34 +119,64 @@ def _set_order(values: list[SSAValue], order: tuple[int, int] | None) -> None:
     values[:] = [Rewriter.replace_value_with_new_type(v, v.type.with_order(order)) for v in values]
 
 
-def _options(values: list[SSAValue], writers: list[NodeOp], readers: list[NodeOp]):
-    """Each (R, B) the chain may take, with the factors it writes on its convs and pools."""
-    n, h, w, c = values[0].type.get_shape()
-    blocks = sorted({op.int_prop("coarse_out") for op in writers if c % op.int_prop("coarse_out") == 0})
-    tiles = {op.int_prop("tile") for op in writers} | {
-        op.int_prop("tile") * point_stride(op) ** 2 for op in readers if isinstance(op, ConvOp)} | {
-        t for t in range(2, n * h * w + 1) if n * h * w % t == 0}
-    for block in blocks:
-        for tile in sorted(t for t in tiles if 2 <= t <= n * h * w):
-            factors = {}
+def _least_divisor(n: int, at_least: int) -> int:
+    """The least divisor of `n` that is at least `at_least` (n if none is)."""
+    return min((d for d in divisors(n) if d >= at_least), default=n)
+
+
+def _lanes(op: NodeOp, block: int) -> int:
+    """The most lanes dividing `block` up to those `op` (a pool, map or global pool) has now."""
+    lanes = op.int_prop("coarse") * (op.int_prop("pixels") if "pixels" in op.folding_extents() else 1)
+    return max(d for d in divisors(block) if d <= lanes)
+
+
+def _options(values: list[SSAValue], writers: list[NodeOp], readers: list[NodeOp], passing: list[NodeOp]):
+    """Each (R, B) the chain may take (module docstring), with the factors it writes on its nodes: its writers and
+    readers and the nodes it passes (`passing`)."""
+    n, h, w, _ = values[0].type.get_shape()
+    pixels = n * h * w
+    channels = math.gcd(*(v.type.get_shape()[-1] for v in values))
+    blocks = sorted({op.int_prop("coarse_out") for op in writers if isinstance(op, ConvOp)}
+                    | {_lanes(op, channels) for op in writers if isinstance(op, PoolOp)})
+    tiles = {op.int_prop("tile") for op in writers if isinstance(op, ConvOp)} | {
+        op.int_prop("tile") * point_stride(op) ** 2 for op in readers if isinstance(op, ConvOp)} | set(
+        divisors(pixels)[1:])
+    for block in (b for b in blocks if channels % b == 0):
+        shared = {op: _passing_factors(op, block) for op in passing}
+        for tile in sorted(t for t in tiles if 2 <= t <= pixels):
+            if any(isinstance(op, ConcatOp) for op in passing) and pixels % tile:
+                continue
+            factors = dict(shared)
             for op in writers:
-                lanes = op.int_prop("coarse_in") * op.int_prop("coarse_out")
-                if lanes % block:
-                    break
-                factors[op] = {"tile": tile, "coarse_in": lanes // block, "coarse_out": block}
+                if isinstance(op, PoolOp):
+                    factors[op] = {"coarse": _lanes(op, block), "pixels": 1}
+                    continue
+                lanes, c = op.int_prop("coarse_in") * op.int_prop("coarse_out"), op.input.type.get_shape()[-1]
+                factors[op] = {"tile": tile, "coarse_in": _least_divisor(c, -(-lanes // block)), "coarse_out": block}
             for op in readers:
                 if isinstance(op, ReduceOp):
-                    factors[op] = {"coarse": max(d for d in range(1, block + 1)
-                                                 if block % d == 0 and d <= op.int_prop("coarse"))}
+                    factors[op] = {"coarse": _lanes(op, block)}
                     continue
                 lanes, stride = op.int_prop("coarse_in") * op.int_prop("coarse_out"), point_stride(op)
-                if lanes % block or tile % stride ** 2:
+                if tile % stride ** 2:
                     break
-                read = {"tile": tile // stride ** 2, "coarse_in": block, "coarse_out": lanes // block}
+                filters = op.output.type.get_shape()[-1]
+                read = {"tile": tile // stride ** 2, "coarse_in": block,
+                        "coarse_out": _least_divisor(filters, -(-lanes // block))}
                 if factors.setdefault(op, read) != read:  # a writer of the chain too (ResNet's add reads it)
                     break
-            if len(factors) == len(set(writers + readers)):
+            else:
                 yield (tile, block), factors
+
+
+def _passing_factors(op: NodeOp, block: int) -> dict[str, int]:
+    """The folding a node the chain passes takes in block `block`: a per-channel map's lanes dividing it, one pixel a
+    beat; a concat's inputs in turn; a fork's or a DRAM FIFO's as they are."""
+    if isinstance(op, MapOp) and not op.order_free():
+        return {"coarse": _lanes(op, block), "pixels": 1}
+    if isinstance(op, ConcatOp):
+        return {"coarse": op.int_prop("coarse"), "side": 1, "pixels": 1}
+    return {}
 
 
 def _chain_cost(ops: list[NodeOp]) -> tuple[int, float, int, int] | None:
@@ -142,17 +193,18 @@ def _chain_cost(ops: list[NodeOp]) -> tuple[int, float, int, int] | None:
 
 def order_chain(values: list[SSAValue], writers: list[NodeOp], readers: list[NodeOp], target: float) -> bool:
     """Write the chain's best (R, B) (module docstring) if one saves memory with no node slower than `target`
-    cycles; whether it did."""
+    cycles (its writers, readers and the nodes it passes costed); whether it did."""
     if not writers or not all(map(_can_write, writers)) or not readers or not all(map(_can_read, readers)):
         return False
-    ops = list(dict.fromkeys(writers + readers))
+    passing = list(dict.fromkeys(v.owner for v in values if passes_order(v.owner)))
+    ops = list(dict.fromkeys(writers + readers + passing))
     before = {op: {k: op.int_prop(k) for k in op.folding_extents()} for op in ops}
     written = _chain_cost(ops)
     if written is None:
         return False
     bram, traffic, lut, _ = written
     best = None
-    for order, factors in _options(values, writers, readers):
+    for order, factors in _options(values, writers, readers, passing):
         for op, chosen in factors.items():
             _write(op, chosen)
         _set_order(values, order)
