@@ -138,3 +138,16 @@ def test_tile_major_pool_csim_bit_exact(window, tile, coarse):
     assert f"dfcc::tile_major_out<36, 8, {tile}, 4, {coarse}, " in top
     x = np.random.default_rng(12).standard_normal((1, 8, 12, 12)).astype(np.float32)
     assert np.abs(csim_equals_reference(module, [x], False)).max() > 0
+
+
+def test_dense_layer_on_a_tile_major_chain_csim_bit_exact():
+    """lit_tests/hls/dense_tile_major.mlir's dense layer (the stem's max pool writing the chain, a batch norm, a 1x1 and
+    a 3x3 conv, the concat, the 1x1 head reading it), quantized: C simulation equals the CPU reference."""
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "lit_tests" / "hls" / "dense_tile_major.mlir").read_text()
+    module = parse_module(text)
+    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
+    write_depths(size_fifos(module).depths)
+    x = np.random.default_rng(14).standard_normal((1, 2, 8, 8)).astype(np.float32)
+    assert np.abs(csim_equals_reference(module, [x], False)).max() > 0
