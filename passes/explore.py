@@ -932,7 +932,7 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
         return _search(network, platform, utilisation, seed, progress, streamed, spatial, True, reserve, {}, known,
                        written)
 
-    return order_streams(module, design, search, apply_design, platform.name)
+    return order_streams(module, design, search, apply_design, platform.name, utilisation * platform.bram18)
 
 
 def _explore_graph(module: ModuleOp, platform: Platform, utilisation: float, seed: int, progress: bool,

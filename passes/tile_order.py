@@ -4,19 +4,21 @@ conv_point_tm_in reads without a tile buffer or input FIFO), and the memory free
 
 A chain is a set of streams joined through the nodes indifferent to the order (forks, DRAM FIFOs, maps without
 broadcasts and with parameters, if any, per channel: ResNet's add + ReLU and skip, a batch norm; channel concats,
-DenseNet's dense blocks); it can be tile-major (tile R block B) when its writers are weight-stationary convs or pools
-(DenseNet's stem and transitions: pool.h tile_major_out reorders their output) and its readers 1x1 unpadded convs (at
-stride S over whole S x S blocks) or global pools. Per chain the (R, B) is one, B dividing every stream's channels and
-R every concat's pixels: B each conv writer's coarse_out and each conv reader's coarse_in, its coarse_in (a writer's)
-or coarse_out (a reader's) the least dividing its channels or filters that keeps the conv's lanes (so its cycles) or
-more; a pool's, a map's and a global pool's lanes the most dividing B up to theirs, one pixel a beat, a concat's inputs
-in turn; R a tile a writer or reader has or dividing the pixels, the readers at R / S^2. The chain takes
-the (R, B) moving the least weight traffic (fewest sweeps), then the least BRAM, of those taking less BRAM than
-pixel-major and no more LUTs, no node slower than the design's II, and none where none does; then the graph so ordered
-is searched again (explore, its weight allocation spending the memory freed: passes/weight_allocation.py), and that
-design kept if its II is lower (ResNet-50 on a ZCU102, 16 bits: its 14x14 stage's chain, tile 28 block 2, searched II
-4.26 M -> 3.56 M cycles; with the FIFOs the sizing then writes, which the search costs (analyses/network.py), the
-explore pass keeps an ordered design at 4.93 M).
+DenseNet's dense blocks); it can be tile-major (tile R block B) when its writers are ungrouped convs (made
+weight-stationary: tiles) or pools (DenseNet's stem and transitions: pool.h tile_major_out reorders their output) and
+its readers ungrouped 1x1 unpadded convs (at stride S over whole S x S blocks) or global pools. Per chain the (R, B) is
+one, B dividing every stream's channels and R every concat's pixels: B each conv writer's coarse_out and each conv
+reader's coarse_in, its coarse_in (a writer's) or coarse_out (a reader's) the least dividing its channels or filters
+that keeps the conv's lanes (so its cycles) or more; a pool's, a map's and a global pool's lanes the most dividing B up
+to theirs, one pixel a beat, a concat's inputs in turn; R a tile a writer or reader has or dividing the pixels, the
+readers at R / S^2. The chain takes the (R, B) moving the least weight traffic (fewest sweeps), then the least BRAM,
+of those with no more LUTs, no node slower than the design's II and less BRAM than pixel-major plus what the design
+leaves of explore's BRAM budget (the chains in IR order, each spending what the earlier ones left or freed), if it
+moves no more traffic than pixel-major; then the graph so ordered is searched again (explore, its weight allocation
+spending the memory freed: passes/weight_allocation.py), and that design kept if its II is lower (ResNet-50 on a
+ZCU102, 16 bits: its 14x14 stage's chain, tile 28 block 2, searched II 4.26 M -> 3.56 M cycles; with the FIFOs the
+sizing then writes, which the search costs (analyses/network.py), the explore pass keeps an ordered design at 4.93 M;
+DenseNet-121 on a ZCU102, 16 bits: its 14x14 and 7x7 dense blocks, explore_module's II 6.72 M -> 4.77 M cycles).
 """
 
 from __future__ import annotations
@@ -152,7 +154,8 @@ def _options(values: list[SSAValue], writers: list[NodeOp], readers: list[NodeOp
                     factors[op] = {"coarse": _lanes(op, block), "pixels": 1}
                     continue
                 lanes, c = op.int_prop("coarse_in") * op.int_prop("coarse_out"), op.input.type.get_shape()[-1]
-                factors[op] = {"tile": tile, "coarse_in": _least_divisor(c, -(-lanes // block)), "coarse_out": block}
+                factors[op] = {"tile": tile, "coarse_in": _least_divisor(c, -(-lanes // block)), "coarse_out": block,
+                               "pixels": 1}
             for op in readers:
                 if isinstance(op, ReduceOp):
                     factors[op] = {"coarse": _lanes(op, block)}
@@ -162,7 +165,7 @@ def _options(values: list[SSAValue], writers: list[NodeOp], readers: list[NodeOp
                     break
                 filters = op.output.type.get_shape()[-1]
                 read = {"tile": tile // stride ** 2, "coarse_in": block,
-                        "coarse_out": _least_divisor(filters, -(-lanes // block))}
+                        "coarse_out": _least_divisor(filters, -(-lanes // block)), "pixels": 1}
                 if factors.setdefault(op, read) != read:  # a writer of the chain too (ResNet's add reads it)
                     break
             else:
@@ -191,17 +194,20 @@ def _chain_cost(ops: list[NodeOp]) -> tuple[int, float, int, int] | None:
             max(c.cycles for c in costs))
 
 
-def order_chain(values: list[SSAValue], writers: list[NodeOp], readers: list[NodeOp], target: float) -> bool:
-    """Write the chain's best (R, B) (module docstring) if one saves memory with no node slower than `target`
-    cycles (its writers, readers and the nodes it passes costed); whether it did."""
-    if not writers or not all(map(_can_write, writers)) or not readers or not all(map(_can_read, readers)):
-        return False
+def order_chain(values: list[SSAValue], writers: list[NodeOp], readers: list[NodeOp], target: float,
+                spare: float = 0) -> float | None:
+    """Write the chain's best (R, B) (module docstring) if one moves no more weight traffic than the chain does now,
+    with no node slower than `target` cycles and less BRAM than now plus `spare` (its writers, readers and the nodes
+    it passes costed); the BRAM18 it took over what the chain had (negative: freed), or None if it wrote none."""
+    if not writers or not readers or not all(_can_write(op, True) for op in writers) or not all(
+            _can_read(op, True) for op in readers):
+        return None
     passing = list(dict.fromkeys(v.owner for v in values if passes_order(v.owner)))
     ops = list(dict.fromkeys(writers + readers + passing))
     before = {op: {k: op.int_prop(k) for k in op.folding_extents()} for op in ops}
     written = _chain_cost(ops)
     if written is None:
-        return False
+        return None
     bram, traffic, lut, _ = written
     best = None
     for order, factors in _options(values, writers, readers, passing):
@@ -209,25 +215,25 @@ def order_chain(values: list[SSAValue], writers: list[NodeOp], readers: list[Nod
             _write(op, chosen)
         _set_order(values, order)
         cost = _chain_cost(ops)
-        if (cost is not None and cost[3] <= target and cost[0] < bram and cost[2] <= lut
+        if (cost is not None and cost[3] <= target and cost[0] < bram + spare and cost[2] <= lut
                 and (best is None or cost[1:2] + cost[:1] < best[0][1:2] + best[0][:1])):
             best = cost, order, factors
         _set_order(values, None)
         for op, kept in before.items():
             _write(op, kept)
-    if best is None or best[0][1] > traffic:
-        return False
-    _, order, factors = best
+    if best is None or best[0][1] > traffic or (best[0][0] >= bram and best[0][1] == traffic):
+        return None
+    cost, order, factors = best
     for op, chosen in factors.items():
         _write(op, chosen)
     _set_order(values, order)
-    return True
+    return cost[0] - bram
 
 
 def order_streams(module: ModuleOp, design: Design,
                   search: Callable[[Network, frozenset[int]], tuple[list[Choice], Totals]],
                   apply_design: Callable[[ModuleOp, Network, list[Choice], Totals, str], None],
-                  platform_name: str) -> Design:
+                  platform_name: str, bram_budget: float = 0) -> Design:
     """`design` (explored on `module`'s pixel-major network) written, its chains made tile-major where that frees
     memory, and the network so ordered searched again (`search`: explore, whose weight allocation then spends the
     memory freed; tiles and DRAM weights for the nodes that had them and the ordered convs); that design, its
@@ -238,7 +244,12 @@ def order_streams(module: ModuleOp, design: Design,
     trial = module.clone()
     apply_design(trial, Network.from_module(trial), choices, totals, platform_name)
     target = totals.compute_ii or totals.ii
-    if not any([order_chain(*chain, target) for chain in chains(trial)]):
+    spare, ordered_any = max(0.0, bram_budget - totals.bram18), False
+    for chain in chains(trial):  # in IR order, each spending what the earlier ones left or freed
+        taken = order_chain(*chain, target, spare)
+        if taken is not None:
+            spare, ordered_any = max(0.0, spare - taken), True
+    if not ordered_any:
         return design
     ordered = Network.from_module(trial)
     streamed = frozenset(i for i, (model, (folding, memory, _, on_chip, _))

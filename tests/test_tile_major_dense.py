@@ -213,7 +213,7 @@ def test_reader_filter_step_rounds_up_to_a_divisor_of_its_filters():
     passing = list(dict.fromkeys(v.owner for v in values if passes_order(v.owner)))
     assert all(f[head]["coarse_in"] == 4 and f[head]["coarse_out"] == 6
                for _, f in _options(values, writers, readers, passing))
-    assert order_chain(values, writers, readers, 10**9)
+    assert order_chain(values, writers, readers, 10**9) < 0  # the BRAM18 it frees
     module.verify()
     cat = next(op for op in module.walk() if isinstance(op, ConcatOp))
     assert cat.output.type.order is not None and cat.int_prop("side") == 1
