@@ -239,7 +239,7 @@ def order_streams(module: ModuleOp, design: Design,
     memory freed; tiles and DRAM weights for the nodes that had them and the ordered convs); that design, its
     orders (and foldings valid with them) written into `module`, returned as its network, choices and totals, if its
     II is lower, else `design` (the module untouched). `apply_design` writes a design into a module
-    (passes/explore.py)."""
+    (passes/explore.py); `bram_budget` is explore's BRAM18 budget, what `design` leaves of it the chains may spend."""
     network, choices, totals = design
     trial = module.clone()
     apply_design(trial, Network.from_module(trial), choices, totals, platform_name)
