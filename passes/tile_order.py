@@ -10,8 +10,8 @@ its readers ungrouped 1x1 unpadded convs (at stride S over whole S x S blocks) o
 one, B dividing every stream's channels and R every concat's pixels: B each conv writer's coarse_out and each conv
 reader's coarse_in, its coarse_in (a writer's) or coarse_out (a reader's) the least dividing its channels or filters
 that keeps the conv's lanes (so its cycles) or more; a pool's, a map's and a global pool's lanes the most dividing B up
-to theirs, one pixel a beat, a concat's inputs in turn; R a tile a writer or reader has or dividing the pixels, the
-readers at R / S^2. The chain takes the (R, B) moving the least weight traffic (fewest sweeps), then the least BRAM,
+to theirs, one pixel a beat, a concat's inputs in turn; R dividing the pixels (a concat's tiles whole, and tiles
+explore's search offers every conv), the readers at R / S^2. The chain takes the (R, B) moving the least weight traffic (fewest sweeps), then the least BRAM,
 of those with no more LUTs, no node slower than the design's II and less BRAM than pixel-major plus what the design
 leaves of explore's BRAM budget (the chains in IR order, each spending what the earlier ones left or freed), if it
 moves no more traffic than pixel-major; then the graph so ordered is searched again (explore, its weight allocation
@@ -140,14 +140,9 @@ def _options(values: list[SSAValue], writers: list[NodeOp], readers: list[NodeOp
     channels = math.gcd(*(v.type.get_shape()[-1] for v in values))
     blocks = sorted({op.int_prop("coarse_out") for op in writers if isinstance(op, ConvOp)}
                     | {_lanes(op, channels) for op in writers if isinstance(op, PoolOp)})
-    tiles = {op.int_prop("tile") for op in writers if isinstance(op, ConvOp)} | {
-        op.int_prop("tile") * point_stride(op) ** 2 for op in readers if isinstance(op, ConvOp)} | set(
-        divisors(pixels)[1:])
     for block in (b for b in blocks if channels % b == 0):
         shared = {op: _passing_factors(op, block) for op in passing}
-        for tile in sorted(t for t in tiles if 2 <= t <= pixels):
-            if any(isinstance(op, ConcatOp) for op in passing) and pixels % tile:
-                continue
+        for tile in divisors(pixels)[1:]:
             factors = dict(shared)
             for op in writers:
                 if isinstance(op, PoolOp):
