@@ -4,21 +4,23 @@ conv_point_tm_in reads without a tile buffer or input FIFO), and the memory free
 
 A chain is a set of streams joined through the nodes indifferent to the order (forks, DRAM FIFOs, maps without
 broadcasts and with parameters, if any, per channel: ResNet's add + ReLU and skip, a batch norm; channel concats,
-DenseNet's dense blocks); it can be tile-major (tile R block B) when its writers are ungrouped convs (made
-weight-stationary: tiles) or pools (DenseNet's stem and transitions: pool.h tile_major_out reorders their output) and
-its readers ungrouped 1x1 unpadded convs (at stride S over whole S x S blocks) or global pools. Per chain the (R, B) is
-one, B dividing every stream's channels and R every concat's pixels: B each conv writer's coarse_out and each conv
-reader's coarse_in, its coarse_in (a writer's) or coarse_out (a reader's) the least dividing its channels or filters
-that keeps the conv's lanes (so its cycles) or more; a pool's, a map's and a global pool's lanes the most dividing B up
-to theirs, one pixel a beat, a concat's inputs in turn; R dividing the pixels (a concat's tiles whole, and tiles
-explore's search offers every conv), the readers at R / S^2. The chain takes the (R, B) moving the least weight traffic (fewest sweeps), then the least BRAM,
-of those with no more LUTs, no node slower than the design's II and less BRAM than pixel-major plus what the design
-leaves of explore's BRAM budget (the chains in IR order, each spending what the earlier ones left or freed), if it
-moves no more traffic than pixel-major; then the graph so ordered is searched again (explore, its weight allocation
-spending the memory freed: passes/weight_allocation.py), and that design kept if its II is lower (ResNet-50 on a
-ZCU102, 16 bits: its 14x14 stage's chain, tile 28 block 2, searched II 4.26 M -> 3.56 M cycles; with the FIFOs the
-sizing then writes, which the search costs (analyses/network.py), the explore pass keeps an ordered design at 4.93 M;
-DenseNet-121 on a ZCU102, 16 bits: its 14x14 and 7x7 dense blocks, explore_module's II 6.72 M -> 4.77 M cycles).
+DenseNet's dense blocks); it can be tile-major (tile R block B) when its writers are weight-stationary convs (or,
+in a second try, any ungrouped convs, made so) or pools (DenseNet's stem and transitions: pool.h tile_major_out
+reorders their output) and its readers 1x1 unpadded convs likewise (at stride S over whole S x S blocks) or global
+pools. Per chain the (R, B) is one, B dividing every stream's channels and R the pixels (a concat's tiles whole, and
+tiles explore's search offers every conv): B each conv writer's coarse_out and each conv reader's coarse_in, its
+coarse_in (a writer's) or coarse_out (a reader's) the least dividing its channels or filters that keeps the conv's
+lanes (so its cycles) or more; a pool's, a map's and a global pool's lanes the most dividing B up to theirs, one
+pixel a beat, a concat's inputs in turn; the readers at R / S^2. The chain takes the (R, B) moving the least weight
+traffic (fewest sweeps), then the least BRAM, of those with no more LUTs, no node slower than the design's II and
+less BRAM than pixel-major (in the second try plus what the design leaves of explore's BRAM budget, the chains in IR
+order each spending what the earlier ones left or freed), if it moves no more traffic than pixel-major; then the
+graph so ordered is searched again (explore, its weight allocation spending the memory freed:
+passes/weight_allocation.py), and the design of the try with the lower II kept if it is lower than pixel-major's
+(ResNet-50 on a ZCU102, 16 bits, the first try: its 14x14 stage's chain, tile 28 block 2, searched II 4.26 M -> 3.56 M
+cycles; with the FIFOs the sizing then writes, which the search costs (analyses/network.py), the explore pass keeps
+an ordered design at 4.93 M; DenseNet-121 on a ZCU102, 16 bits, the second: its 14x14 and 7x7 dense blocks,
+explore_module's II 6.72 M -> 4.77 M cycles).
 """
 
 from __future__ import annotations
@@ -190,12 +192,13 @@ def _chain_cost(ops: list[NodeOp]) -> tuple[int, float, int, int] | None:
 
 
 def order_chain(values: list[SSAValue], writers: list[NodeOp], readers: list[NodeOp], target: float,
-                spare: float = 0) -> float | None:
+                spare: float = 0, any_folding: bool = False) -> float | None:
     """Write the chain's best (R, B) (module docstring) if one moves no more weight traffic than the chain does now,
     with no node slower than `target` cycles and less BRAM than now plus `spare` (its writers, readers and the nodes
-    it passes costed); the BRAM18 it took over what the chain had (negative: freed), or None if it wrote none."""
-    if not writers or not readers or not all(_can_write(op, True) for op in writers) or not all(
-            _can_read(op, True) for op in readers):
+    it passes costed), its convs weight-stationary already or, `any_folding`, made so; the BRAM18 it took over what
+    the chain had (negative: freed), or None if it wrote none."""
+    if not writers or not readers or not all(_can_write(op, any_folding) for op in writers) or not all(
+            _can_read(op, any_folding) for op in readers):
         return None
     passing = list(dict.fromkeys(v.owner for v in values if passes_order(v.owner)))
     ops = list(dict.fromkeys(writers + readers + passing))
@@ -233,33 +236,42 @@ def order_streams(module: ModuleOp, design: Design,
     memory, and the network so ordered searched again (`search`: explore, whose weight allocation then spends the
     memory freed; tiles and DRAM weights for the nodes that had them and the ordered convs); that design, its
     orders (and foldings valid with them) written into `module`, returned as its network, choices and totals, if its
-    II is lower, else `design` (the module untouched). `apply_design` writes a design into a module
-    (passes/explore.py); `bram_budget` is explore's BRAM18 budget, what `design` leaves of it the chains may spend."""
+    II is lower, else `design` (the module untouched). Twice: chains of the convs `design` tiles, within the BRAM
+    they hold, then of any ungrouped convs, within what `design` leaves of `bram_budget` too (explore's BRAM18
+    budget), the lower II kept (ResNet-50 ZCU102 16-bit: the first; DenseNet-121: the second). `apply_design` writes
+    a design into a module (passes/explore.py)."""
     network, choices, totals = design
-    trial = module.clone()
-    apply_design(trial, Network.from_module(trial), choices, totals, platform_name)
     target = totals.compute_ii or totals.ii
-    spare, ordered_any = max(0.0, bram_budget - totals.bram18), False
-    for chain in chains(trial):  # in IR order, each spending what the earlier ones left or freed
-        taken = order_chain(*chain, target, spare)
-        if taken is not None:
-            spare, ordered_any = max(0.0, spare - taken), True
-    if not ordered_any:
+    best, kept, tried = design, None, []
+    for relaxed in (False, True):
+        trial = module.clone()
+        apply_design(trial, Network.from_module(trial), choices, totals, platform_name)
+        spare, ordered_any = max(0.0, bram_budget - totals.bram18) if relaxed else 0.0, False
+        for chain in chains(trial):  # in IR order, each spending what the earlier ones left or freed
+            taken = order_chain(*chain, target, spare, relaxed)
+            if taken is not None:
+                spare, ordered_any = max(0.0, spare - taken), True
+        written = tuple((op.folding(), [r.type.order for r in op.results if isinstance(r.type, StreamType)])
+                        for op in trial.walk() if is_node(op))
+        if not ordered_any or written in tried:
+            continue
+        tried.append(written)
+        ordered = Network.from_module(trial)
+        streamed = frozenset(i for i, (model, (folding, memory, _, on_chip, _))
+                             in enumerate(zip(ordered.nodes, ordered.ir_choices()))
+                             if dict(zip(model.factors, folding)).get("tile", 1) > 1 or memory == "off_chip"
+                             or on_chip < 100)
+        try:
+            picks, after = search(ordered, streamed)
+        except DfccError:  # nothing fits the ordered graph
+            continue
+        if after.ii < best[2].ii:
+            best, kept = (ordered, picks, after), trial
+    if kept is None:
         return design
-    ordered = Network.from_module(trial)
-    streamed = frozenset(i for i, (model, (folding, memory, _, on_chip, _))
-                         in enumerate(zip(ordered.nodes, ordered.ir_choices()))
-                         if dict(zip(model.factors, folding)).get("tile", 1) > 1 or memory == "off_chip"
-                         or on_chip < 100)
-    try:
-        picks, after = search(ordered, streamed)
-    except DfccError:  # nothing fits the ordered graph
-        return design
-    if after.ii >= totals.ii:
-        return design
-    for op, done in zip([op for op in module.walk() if is_node(op)], [op for op in trial.walk() if is_node(op)]):
+    for op, done in zip([op for op in module.walk() if is_node(op)], [op for op in kept.walk() if is_node(op)]):
         op.properties.update(done.properties)
         for r, t in zip(op.results, done.results):
             if isinstance(r.type, StreamType) and r.type.order != t.type.order:
                 Rewriter.replace_value_with_new_type(r, r.type.with_order(t.type.order))
-    return Network.from_module(module), picks, after
+    return Network.from_module(module), best[1], best[2]
