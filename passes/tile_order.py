@@ -191,6 +191,26 @@ def _chain_cost(ops: list[NodeOp]) -> tuple[int, float, int, int] | None:
             max(c.cycles for c in costs))
 
 
+def _option_cost(values: list[SSAValue], ops: list[NodeOp], order: tuple[int, int],
+                 factors: dict[NodeOp, dict[str, int]]) -> tuple[int, float, int, int] | None:
+    """`_chain_cost` of the chain's nodes `ops` (in IR order) with its streams `values` in `order` and `factors`
+    written, costed on detached copies (the IR untouched: an option is written only once chosen), their operand uses
+    dropped after."""
+    chain, mapper, copies = set(values), {}, []
+    for op in ops:  # a stream's writer copied before its readers
+        copy = op.clone(value_mapper=mapper)
+        for r, twin in zip(op.results, copy.results):
+            if r in chain:
+                mapper[r] = Rewriter.replace_value_with_new_type(twin, twin.type.with_order(order))
+        _write(copy, factors.get(op, {}))
+        copies.append(copy)
+    try:
+        return _chain_cost(copies)
+    finally:
+        for copy in copies:
+            copy.drop_all_references()
+
+
 def order_chain(values: list[SSAValue], writers: list[NodeOp], readers: list[NodeOp], target: float,
                 spare: float = 0, any_folding: bool = False) -> float | None:
     """Write the chain's best (R, B) (module docstring) if one moves no more weight traffic than the chain does now,
@@ -201,24 +221,18 @@ def order_chain(values: list[SSAValue], writers: list[NodeOp], readers: list[Nod
             _can_read(op, any_folding) for op in readers):
         return None
     passing = list(dict.fromkeys(v.owner for v in values if passes_order(v.owner)))
-    ops = list(dict.fromkeys(writers + readers + passing))
-    before = {op: {k: op.int_prop(k) for k in op.folding_extents()} for op in ops}
+    position = {op: i for i, op in enumerate(writers[0].parent_block().ops)}
+    ops = sorted(dict.fromkeys(writers + readers + passing), key=position.__getitem__)
     written = _chain_cost(ops)
     if written is None:
         return None
     bram, traffic, lut, _ = written
     best = None
     for order, factors in _options(values, writers, readers, passing):
-        for op, chosen in factors.items():
-            _write(op, chosen)
-        _set_order(values, order)
-        cost = _chain_cost(ops)
+        cost = _option_cost(values, ops, order, factors)
         if (cost is not None and cost[3] <= target and cost[0] < bram + spare and cost[2] <= lut
                 and (best is None or cost[1:2] + cost[:1] < best[0][1:2] + best[0][:1])):
             best = cost, order, factors
-        _set_order(values, None)
-        for op, kept in before.items():
-            _write(op, kept)
     if best is None or best[0][1] > traffic or (best[0][0] >= bram and best[0][1] == traffic):
         return None
     cost, order, factors = best

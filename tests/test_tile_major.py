@@ -399,6 +399,23 @@ def test_chain_takes_the_order_saving_memory():
     assert sink and order_chain(*sink[0], 10**9) is None
 
 
+def test_chain_options_costed_without_writing_the_ir():
+    """order_chain costs each option on detached copies of the chain's nodes: with no option fast enough the module is
+    as it was (text, and every value's uses: the copies' references to the weights and streams dropped); with one,
+    only the chosen option is written, the uses as they were."""
+    from dfcc.passes.tile_order import chains, order_chain
+
+    module = parse_module(_bottleneck(""))
+    text = str(module)
+    uses = [len(list(v.uses)) for op in module.walk() for v in op.results]
+    (values, writers, readers), = [c for c in chains(module) if c[1] and c[2] and c[1][0].node_name.data == "expand"]
+    assert order_chain(values, writers, readers, 200_000) is None
+    assert str(module) == text and [len(list(v.uses)) for op in module.walk() for v in op.results] == uses
+    assert order_chain(values, writers, readers, 216_384) < 0
+    assert [len(list(v.uses)) for op in module.walk() for v in op.results] == uses
+    module.verify()
+
+
 def test_chain_spends_spare_bram_on_fewer_sweeps():
     """The bottleneck with its weights in DRAM, pixel-major in tiles of 14 (108 BRAM18, the weights swept 14 times).
     Ordered, tiles of 49 hold 94 BRAM18 (4 sweeps), of 98 150 (2), of 196 250 (1): with no BRAM to spare the chain
