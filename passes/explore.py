@@ -127,7 +127,7 @@ from dfcc.dialects.dataflow import (
 )
 from dfcc.passes.fifo_memory import place_ir_fifos
 from dfcc.passes.spill import evict_paying_skips, place_weights, write_weights_memory
-from dfcc.passes.tile_order import order_streams
+from dfcc.passes.tile_order import order_streams, written_orders
 from dfcc.passes.weight_allocation import allocate_weights
 from dfcc.analyses.network import (
     DEFAULT_FIFO_DEPTH, PLATFORM_ATTR, RESOURCE_LABELS, RESOURCES, Choice, Converter, Network, Totals, budget,
@@ -918,11 +918,12 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
                    products: dict[Operation, str | None] | None = None, known: dict | None = None
                    ) -> tuple[Network, list[Choice], Totals]:
     """`_explore_graph`'s design, or, where tile-major streams free memory the search spends on a lower II, the
-    ordered graph's (passes/tile_order.py: its orders and foldings then written into `module`). `known`: the nodes'
-    points by cost key (`_node_spaces`), those of earlier calls on this module (the pass's FIFO rounds) among them;
+    ordered graph's (passes/tile_order.py: its orders and foldings then written into `module`; the orders `module`
+    came with, an earlier FIFO round's, are the ones tried again). `known`: the nodes' points by cost key (`_node_spaces`), those of earlier calls on this module (the pass's FIFO rounds) among them;
     the ordered graph's nodes share them but where their streams' orders changed."""
     products = products_written(module) if products is None else products
     known = {} if known is None else known
+    earlier = written_orders(module)  # the orders an earlier FIFO round kept, tried again within this one's reserve
     design = _explore_graph(module, platform, utilisation, seed, progress, off_chip_weights, evict_skips, spatial,
                             reserve, spaces, products, known)
     by_name = {op.node_name.data: product for op, product in products.items()}  # the ordered graph is a clone
@@ -932,7 +933,8 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
         return _search(network, platform, utilisation, seed, progress, streamed, spatial, True, reserve, {}, known,
                        written)
 
-    return order_streams(module, design, search, apply_design, platform.name, utilisation * platform.bram18)
+    return order_streams(module, design, search, apply_design, platform.name,
+                         budget(platform, utilisation, reserve)["bram18"], earlier)
 
 
 def _explore_graph(module: ModuleOp, platform: Platform, utilisation: float, seed: int, progress: bool,

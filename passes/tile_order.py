@@ -242,10 +242,37 @@ def order_chain(values: list[SSAValue], writers: list[NodeOp], readers: list[Nod
     return cost[0] - bram
 
 
+Orders = dict[str, tuple[dict[str, int], list[tuple[int, int] | None]]]
+
+
+def written_orders(module: ModuleOp) -> Orders:
+    """The tile-major orders written in `module`: by node name, the folding and the orders of the streams it writes of
+    each node reading or writing a tile-major stream (explore's FIFO rounds: the design an earlier round kept)."""
+    return {op.node_name.data: (op.folding(), [r.type.order for r in op.results if isinstance(r.type, StreamType)])
+            for op in module.walk() if is_node(op)
+            and any(isinstance(v.type, StreamType) and v.type.order for v in (*op.operands, *op.results))}
+
+
+def _write_orders(module: ModuleOp, orders: Orders) -> bool:
+    """`orders` (`written_orders`) written into `module` (the same graph), if it verifies so; whether it did (if not,
+    the module is left invalid: a trial's clone)."""
+    for op in [op for op in module.walk() if is_node(op) and op.node_name.data in orders]:
+        folding, written = orders[op.node_name.data]
+        _write(op, folding)
+        for r, order in zip([r for r in op.results if isinstance(r.type, StreamType)], written):
+            if r.type.order != order:
+                Rewriter.replace_value_with_new_type(r, r.type.with_order(order))
+    try:
+        module.verify()
+    except VerifyException:
+        return False
+    return True
+
+
 def order_streams(module: ModuleOp, design: Design,
                   search: Callable[[Network, frozenset[int]], tuple[list[Choice], Totals]],
                   apply_design: Callable[[ModuleOp, Network, list[Choice], Totals, str], None],
-                  platform_name: str, bram_budget: float = 0) -> Design:
+                  platform_name: str, bram_budget: float = 0, earlier: Orders | None = None) -> Design:
     """`design` (explored on `module`'s pixel-major network) written, its chains made tile-major where that frees
     memory, and the network so ordered searched again (`search`: explore, whose weight allocation then spends the
     memory freed; tiles and DRAM weights for the nodes that had them and the ordered convs); that design, its
@@ -253,15 +280,20 @@ def order_streams(module: ModuleOp, design: Design,
     II is lower, else `design` (the module untouched). Twice: chains of the convs `design` tiles, within the BRAM
     they hold, then of any ungrouped convs, within what `design` leaves of `bram_budget` too (explore's BRAM18
     budget), the lower II kept (ResNet-50 ZCU102 16-bit: the first; DenseNet-121: the second). `apply_design` writes
-    a design into a module (passes/explore.py)."""
+    a design into a module (passes/explore.py). With `earlier` orders (`written_orders`: those of the design an earlier
+    FIFO round of the explore pass kept, whose sized FIFOs did not fit), one try instead: those orders and their
+    nodes' foldings, searched again within the memory this round's search has (DenseNet-121 ZCU102 16-bit: its
+    second round's pixel-major design has no chain to order: its convs, untiled, would take more LUTs ordered)."""
     network, choices, totals = design
     target = totals.compute_ii or totals.ii
     best, kept, tried = design, None, []
-    for relaxed in (False, True):
+    for relaxed in (None,) if earlier else (False, True):
         trial = module.clone()
         apply_design(trial, Network.from_module(trial), choices, totals, platform_name)
         spare, ordered_any = max(0.0, bram_budget - totals.bram18) if relaxed else 0.0, False
-        for chain in chains(trial):  # in IR order, each spending what the earlier ones left or freed
+        if relaxed is None:
+            ordered_any = _write_orders(trial, earlier)
+        for chain in chains(trial) if relaxed is not None else ():  # in IR order, each spending what earlier ones left
             taken = order_chain(*chain, target, spare, relaxed)
             if taken is not None:
                 spare, ordered_any = max(0.0, spare - taken), True

@@ -416,6 +416,24 @@ def test_chain_options_costed_without_writing_the_ir():
     module.verify()
 
 
+def test_earlier_orders_written_again():
+    """explore's FIFO rounds try again the orders an earlier round kept (tile_order.written_orders): the ordered
+    bottleneck's are those of `expand` and `reduce` (the nodes on the tile-major stream), and written into the graph
+    pixel-major they give it back; with a folding the order does not allow (reduce reading block 16 at 8 lanes in)
+    they are not taken."""
+    from dfcc.passes.tile_order import _write_orders, written_orders
+
+    ordered = parse_module(_bottleneck(", tile 49 block 16"))
+    orders = written_orders(ordered)
+    assert orders == {"expand": (_convs(ordered)["expand"].folding(), [(49, 16)]),
+                      "reduce": (_convs(ordered)["reduce"].folding(), [None])}
+    module = parse_module(_bottleneck(""))
+    assert _write_orders(module, orders) and written_orders(module) == orders
+    assert str(module).count("tile 49 block 16") == str(ordered).count("tile 49 block 16") == 2
+    orders["reduce"][0]["coarse_in"] = 8
+    assert not _write_orders(parse_module(_bottleneck("")), orders)
+
+
 def test_chain_spends_spare_bram_on_fewer_sweeps():
     """The bottleneck with its weights in DRAM, pixel-major in tiles of 14 (108 BRAM18, the weights swept 14 times).
     Ordered, tiles of 49 hold 94 BRAM18 (4 sweeps), of 98 150 (2), of 196 250 (1): with no BRAM to spare the chain
