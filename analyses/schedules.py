@@ -536,7 +536,17 @@ def _pool(p: Pipeline, op: df.PoolOp) -> None:
     # pool.h (and its _px forms): one window in, one beat out per iteration
     stage = p.process(f"{op.node_name.data}.pool", op.node_name.data, windows.beats)
     p.read_at(stage, windows, _every(windows.beats))
-    p.write(stage, p.output(op.output, lanes), _every(windows.beats))
+    if op.output.type.order is None:
+        p.write(stage, p.output(op.output, lanes), _every(windows.beats))
+        return
+    pooled = p.channel(f"{op.node_name.data}_px", lanes, windows.beats)
+    p.write(stage, pooled, _every(windows.beats))
+    # pool.h tile_major_out: per tile n (and one more) R*C/P iterations, tile n's beats read, tile n - 1's written
+    tile, beats = op.output.type.order[0], op.output.type.get_shape()[-1] // lanes
+    tiles = -(-windows.beats // (tile * beats))
+    reorder = p.process(f"{op.node_name.data}.reorder", op.node_name.data, (tiles + 1) * tile * beats)
+    p.read_at(reorder, pooled, _every(windows.beats))  # beat k of the image at iteration k, written a tile later
+    p.write(reorder, p.output(op.output, lanes), _every(windows.beats) + tile * beats)
 
 
 def _linear(p: Pipeline, op: df.LinearOp) -> None:

@@ -70,6 +70,7 @@ from dfcc.kinds.cost import stream_bits, weight_bits
 from dfcc.backends.estimate import Estimate
 from dfcc.frontends.mlir import make_context
 from dfcc.passes.explore import SPATIAL_FACTOR, Explore, foldings
+from dfcc.passes.tile_order import orderable_streams
 
 MODELS = ("unet", "yolo_tiny", "densenet_small", "densenet121", "mobilenet_v3_small", "mobilenet_v3_large", "mobilenet_v2",
           "resnet18", "resnet50")
@@ -109,8 +110,10 @@ def bound_cycles(network: Network, platform, spatial: bool = False, utilisation:
 def weight_items(network: Network) -> list[list[tuple[float, float]]]:
     """Each weighted node's (on-chip bits, DRAM bits per inference) options under conv.h conv_tiled's architecture
     (issue 14's memory bound): its W weight bits on chip and no traffic, or streamed with a tile of T of its N output
-    pixels, T x (2C + F) words of buffer (the tile's input twice over, its outputs) and ceil(N/T) sweeps of W."""
+    pixels, T x (2C + F) words of buffer (the tile's input twice over, its outputs) and ceil(N/T) sweeps of W; a conv
+    reading or writing a stream that can be tile-major (passes/tile_order.py `orderable_streams`) T x min(C, F)."""
     items = []
+    orderable = orderable_streams(network.nodes[0].op.get_toplevel_object()) if network.nodes else set()
     for model in network.nodes:
         if not (model.has_weights and model.macs):
             continue
@@ -121,6 +124,10 @@ def weight_items(network: Network) -> list[list[tuple[float, float]]]:
         pixels = out.type.num_elements // filters
         bits = model.macs // pixels * weight_bits(weights)  # a weight serves each output pixel once
         pixel = 2 * channels * stream_bits(streams[0]) + filters * stream_bits(out)
+        if streams[0] in orderable or out in orderable:
+            # conv.h conv_point_tm_in holds a tile's F sums a pixel, conv_tiled_tm_out no outputs (its input only):
+            # the lesser of a tile pixel's input and outputs, once, bounds both
+            pixel = min(channels * stream_bits(streams[0]), filters * stream_bits(out))
         tiles = {-(-pixels // sweeps) for sweeps in range(1, pixels + 1)}
         items.append([(float(bits), 0.0)] + [(float(t * pixel), float(-(-pixels // t) * bits)) for t in sorted(tiles)])
     return items

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import math
 
@@ -17,7 +18,7 @@ from dfcc.dialects.fixed_point import cast_result, fixed_of
 from dfcc.hardware.cycles import stage_cycles, windowed_stage_cycles
 from dfcc.hardware.logic import stage_logic
 from dfcc.kinds.cost import (
-    STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, coarse_pixel_lanes, folding_of, node_label,
+    STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, array_cost, coarse_pixel_lanes, folding_of, node_label,
     sliding_window_cost, stream_bits, whole_pixel_beats,
 )
 from dfcc.kinds.accumulators import sum_format
@@ -39,6 +40,8 @@ class PoolOp(WindowOp):
     Folding (fpgaConvNet pooling): `coarse` channel lanes; spatial parallelism: `pixels` adjacent
     output columns side by side, P whole pixels per beat in and out (pool.h max_pool_px/sum_pool_px
     over window.h sliding_window_px), which needs every channel in a beat (`coarse` = C).
+    Its output may be tile-major (`order_problem`): DenseNet's pools write the chains its dense blocks'
+    convs read (passes/tile_order.py).
     """
 
     name = "dataflow.pool"
@@ -69,6 +72,19 @@ class PoolOp(WindowOp):
             raise VerifyException(f"pool '{self.node_name.data}': pixels={folding['pixels']} per beat needs whole pixels "
                                   f"(coarse = {in_type.get_shape()[-1]} channels, got {folding['coarse']})")
 
+    def order_problem(self) -> str | None:
+        """A tile-major output (tile R block B) from a pixel-major input: the pixel-major beats reordered a tile at
+        a time (pool.h tile_major_out), so a beat holds one pixel's channels of one block: `coarse` dividing B,
+        one pixel a beat."""
+        order = self.output.type.order
+        if order is None or self.input.type.order is not None:
+            return super().order_problem()
+        coarse, pixels = self.int_prop("coarse"), self.int_prop("pixels")
+        if order[1] % coarse or pixels > 1:
+            return (f"writes a tile-major stream (tile {order[0]} block {order[1]}), which a pool writes at coarse "
+                    f"dividing the block, one pixel a beat, got coarse={coarse}, pixels={pixels}")
+        return None
+
     def folding_extents(self) -> dict[str, int]:
         """Channel lanes, then pixels per beat dividing the input and the output width."""
         w, wo = self.input.type.get_shape()[2], self.output.type.get_shape()[2]
@@ -91,6 +107,7 @@ class Pool(NodeKind):
         kr_span, kc_span = dr * (kr - 1) + 1, dc * (kc - 1) + 1
         hp, wp = h + pt + pb, w + pl + pr
         bits = stream_bits(op.input)
+        order = op.output.type.order
 
         def evaluate(folding: Folding) -> NodeCost:
             coarse, px = folding
@@ -104,12 +121,17 @@ class Pool(NodeKind):
             # P columns side by side: the window spans (P-1)*stride more columns of the input
             window = sliding_window_cost(h, w, c, kr_span, kc_span + (px - 1) * sc, (pt, pb, pl, pr), bits, coarse)
             logic = stage_logic(coarse * px * kr * kc, bits)
-            return NodeCost(cycles=int(cycles), depth=window.fill + STAGE_PIPELINE_CYCLES, fill=window.fill_fraction,
+            cost = NodeCost(cycles=int(cycles), depth=window.fill + STAGE_PIPELINE_CYCLES, fill=window.fill_fraction,
                             dsp=0, bram18=window.bram18, uram=0, lut=logic.lut + window.lut, ff=logic.ff,
                             out_lanes=coarse * px)
+            return cost if order is None else _tile_major_out(cost, ho * wo, c, order[0], coarse, bits)
 
-        return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate,
-                         buildable=lambda folding: whole_pixel_beats(*folding, c))
+        def buildable(folding: Folding) -> bool:
+            if order is not None:  # PoolOp.order_problem
+                return folding[1] == 1 and order[1] % folding[0] == 0
+            return whole_pixel_beats(*folding, c)
+
+        return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate, buildable=buildable)
 
     def paced_cycles(self, op: PoolOp, folding, interval: int) -> int:
         """Its window walk with the input's beats one per `interval` cycles (padding made up at one a cycle)."""
@@ -139,7 +161,7 @@ class Pool(NodeKind):
     def emit_hls(self, em, op: PoolOp) -> None:
         """One `dfcc::max_pool` or `dfcc::sum_pool` call (pool.h; their `_px` forms for P > 1 pixels
         per beat); a fixed-point sum accumulates in the node's acc_format, which must hold the exact
-        sum (the reference's)."""
+        sum (the reference's). A tile-major output: that call's pixel-major beats, then `tile_major_out`."""
         name = em.stage(op)
         n, h, w, c = op.input.type.get_shape()
         if n != 1:
@@ -150,14 +172,31 @@ class Pool(NodeKind):
         x = em.read(op.input, p, name)
         out = em.new_stream(f"s_{name}", op.output.type, p, value=op.output)
         em.define(op.output, out)
+        order = op.output.type.order  # PoolOp.order_problem
+        pooled = out if order is None else em.temp_stream(f"s_{name}_px", out.elem, p)
         geom = f"dfcc::geom<{h}, {w}, {c}, {kr}, {kc}, {sr}, {sc}, {dr}, {dc}, {pt}, {pb}, {pl}, {pr}>"
         t_in = em.elem(op.input)
         if op.kind.data == "max":
             if t_in != out.elem:
                 raise em.error(op, f"max pooling from {t_in} to {out.elem} (a format change) is not supported")
-            em.calls.append(f"dfcc::max_pool{'_px' if px > 1 else ''}<{geom}, {px if px > 1 else p}>({x}, {out.name});  // {name}")
-            return
-        x_fixed = em.fixed_type(op.input)
-        t_acc = "float" if x_fixed is None else summing_acc(em, op, sum_format(x_fixed, kr * kc))
-        em.calls.append(f"dfcc::sum_pool{'_px' if px > 1 else ''}<{geom}, {px if px > 1 else p}, {t_in}, {t_acc}, "
-                        f"{out.elem}>({x}, {out.name});  // {name}")
+            em.calls.append(f"dfcc::max_pool{'_px' if px > 1 else ''}<{geom}, {px if px > 1 else p}>({x}, "
+                            f"{pooled.name});  // {name}")
+        else:
+            x_fixed = em.fixed_type(op.input)
+            t_acc = "float" if x_fixed is None else summing_acc(em, op, sum_format(x_fixed, kr * kc))
+            em.calls.append(f"dfcc::sum_pool{'_px' if px > 1 else ''}<{geom}, {px if px > 1 else p}, {t_in}, "
+                            f"{t_acc}, {out.elem}>({x}, {pooled.name});  // {name}")
+        if order is not None:
+            _, ho, wo, _ = op.output.type.get_shape()
+            em.calls.append(f"dfcc::tile_major_out<{ho * wo}, {c}, {order[0]}, {order[1]}, {p}, {out.elem}>("
+                            f"{pooled.name}, {out.name});  // {name}")
+
+
+def _tile_major_out(cost: NodeCost, pixels: int, channels: int, tile: int, lanes: int, bits: int) -> NodeCost:
+    """`cost` of a pool followed by pool.h tile_major_out (tile `tile` of its `pixels` output pixels): (tiles + 1)
+    x tile*C/lanes iterations beside the pool's, the first beat out once the first tile is in, two tiles held."""
+    beats = tile * channels // lanes
+    # double buffering (Zhang et al., FPGA'15: ping-pong buffers): a tile read into one half while the other leaves
+    blocks, luts = array_cost(bits * lanes, beats)
+    return replace(cost, cycles=max(cost.cycles, (-(-pixels // tile) + 1) * beats), depth=cost.depth + beats,
+                   fill=min(1.0, cost.fill + tile / pixels), bram18=cost.bram18 + 2 * blocks, lut=cost.lut + 2 * luts)

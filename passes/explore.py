@@ -127,7 +127,7 @@ from dfcc.dialects.dataflow import (
 )
 from dfcc.passes.fifo_memory import place_ir_fifos
 from dfcc.passes.spill import evict_paying_skips, place_weights, write_weights_memory
-from dfcc.passes.tile_order import order_streams
+from dfcc.passes.tile_order import order_streams, written_orders
 from dfcc.passes.weight_allocation import allocate_weights
 from dfcc.analyses.network import (
     DEFAULT_FIFO_DEPTH, PLATFORM_ATTR, RESOURCE_LABELS, RESOURCES, Choice, Converter, Network, Totals, budget,
@@ -925,14 +925,16 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
                    progress: bool = True, off_chip_weights: bool | str = "auto", evict_skips: bool | str = "auto",
                    spatial: bool = False, reserve: dict[str, float] | None = None,
                    spaces: dict[bool | frozenset[int], list[_NodeSpace]] | None = None,
-                   products: dict[Operation, str | None] | None = None, known: dict | None = None
-                   ) -> tuple[Network, list[Choice], Totals]:
+                   products: dict[Operation, str | None] | None = None, known: dict | None = None,
+                   keep_orders: bool = False) -> tuple[Network, list[Choice], Totals]:
     """`_explore_graph`'s design, or, where tile-major streams free memory the search spends on a lower II, the
-    ordered graph's (passes/tile_order.py: its orders and foldings then written into `module`). `known`: the nodes'
-    points by cost key (`_node_spaces`), those of earlier calls on this module (the pass's FIFO rounds) among them;
-    the ordered graph's nodes share them but where their streams' orders changed."""
+    ordered graph's (passes/tile_order.py: its orders and foldings then written into `module`; with `keep_orders`,
+    the pass's later FIFO rounds, the orders `module` came with, the earlier round's, are the ones tried again).
+    `known`: the nodes' points by cost key (`_node_spaces`), those of earlier calls on this module (the pass's FIFO
+    rounds) among them; the ordered graph's nodes share them but where their streams' orders changed."""
     products = products_written(module) if products is None else products
     known = {} if known is None else known
+    earlier = written_orders(module) if keep_orders else None  # tried again within this round's reserve
     design = _explore_graph(module, platform, utilisation, seed, progress, off_chip_weights, evict_skips, spatial,
                             reserve, spaces, products, known)
     by_name = {op.node_name.data: product for op, product in products.items()}  # the ordered graph is a clone
@@ -942,7 +944,8 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
         return _search(network, platform, utilisation, seed, progress, streamed, spatial, True, reserve, {}, known,
                        written)
 
-    return order_streams(module, design, search, apply_design, platform.name)
+    return order_streams(module, design, search, apply_design, platform.name,
+                         budget(platform, utilisation, reserve)["bram18"], earlier)
 
 
 def _explore_graph(module: ModuleOp, platform: Platform, utilisation: float, seed: int, progress: bool,
@@ -1224,7 +1227,7 @@ class Explore(ModulePass):
                 network, choices, totals = explore_module(
                     op, platform, utilisation, int(self.seed), off_chip_weights=self.off_chip_weights,
                     evict_skips=self.evict_skips if not attempt else False, spatial=bool(self.spatial),
-                    reserve=reserve, spaces=spaces, products=products, known=known)
+                    reserve=reserve, spaces=spaces, products=products, known=known, keep_orders=bool(attempt))
             except DfccError as error:
                 if not attempt:
                     raise

@@ -3,21 +3,33 @@ can take one order, the tiled convs between them keep less (conv.h conv_tiled_tm
 conv_point_tm_in reads without a tile buffer or input FIFO), and the memory freed goes back to the weights.
 
 A chain is a set of streams joined through the nodes indifferent to the order (forks, DRAM FIFOs, maps without
-broadcasts and with parameters, if any, per channel: ResNet's add + ReLU and skip, a batch norm); it can be tile-major
-(tile R block B) when its writers are weight-stationary convs and its readers 1x1 unpadded convs (at stride S over
-whole S x S blocks) or global pools. Per chain the (R, B) is one: B a writer's coarse_out, every writer's coarse_out
-and every conv reader's coarse_in set to it, each conv's coarse_in x coarse_out kept (so its cycles), a pool's lanes
-the most dividing B; R a tile a writer or reader has or dividing the pixels, the readers at R / S^2. The chain takes
-the (R, B) moving the least weight traffic (fewest sweeps), then the least BRAM, of those taking less BRAM than
-pixel-major and no more LUTs, no node slower than the design's II, and none where none does; then the graph so ordered
-is searched again (explore, its weight allocation spending the memory freed: passes/weight_allocation.py), and that
-design kept if its II is lower (ResNet-50 on a ZCU102, 16 bits: its 14x14 stage's chain, tile 28 block 2, searched II
-4.26 M -> 3.56 M cycles; with the FIFOs the sizing then writes, which the search costs (analyses/network.py), the
-explore pass keeps an ordered design at 4.93 M).
+broadcasts and with parameters, if any, per channel: ResNet's add + ReLU and skip, a batch norm; channel concats,
+DenseNet's dense blocks); it can be tile-major (tile R block B) when its writers are weight-stationary convs (or,
+in a second try, any ungrouped convs, made so) or pools (DenseNet's stem and transitions: pool.h tile_major_out
+reorders their output) and its readers 1x1 unpadded convs likewise (at stride S over whole S x S blocks) or global
+pools. Per chain the (R, B) is one, B dividing every stream's channels and R the pixels (a concat's tiles whole, and
+tiles explore's search offers every conv): B each conv writer's coarse_out and each conv reader's coarse_in, its
+coarse_in (a writer's) or coarse_out (a reader's) the least dividing its channels or filters that keeps the conv's
+lanes (so its cycles) or more; a pool's, a map's and a global pool's lanes the most dividing B up to theirs, one
+pixel a beat, a concat's inputs in turn; the readers at R / S^2. The chain takes the (R, B) moving the least weight
+traffic (fewest sweeps), then the least BRAM, of those with no more LUTs, no node slower than the design's II and
+less BRAM than pixel-major (in the second try plus what the design leaves of explore's BRAM budget, the chains in IR
+order each spending what the earlier ones left or freed), if it moves no more traffic than pixel-major; then the
+graph so ordered is searched again (explore, its weight allocation spending the memory freed:
+passes/weight_allocation.py), and the design of the try with the lower II kept if it is lower than pixel-major's
+(ResNet-50 on a ZCU102, 16 bits, the first try: its 14x14 stage's chain, tile 28 block 2, searched II 4.26 M -> 3.56 M
+cycles; with the FIFOs the sizing then writes, which the search costs (analyses/network.py), the explore pass keeps
+an ordered design at 4.93 M; DenseNet-121 on a ZCU102, 16 bits, the second: its 14x14 and 7x7 dense blocks,
+explore_module's II 6.72 M -> 4.77 M cycles). The explore pass's later FIFO rounds, whose searches keep out of the
+budget what the FIFOs the sizing wrote need beyond those costed, try the orders the earlier round kept
+(`written_orders`) searched again within it: DenseNet-121's round-2 pixel-major design (22.4 fps) had no chain left
+to order (its convs, untiled, took more LUTs ordered); round 1's orders searched again gave 34.7 fps, its sized FIFOs
+within the budget.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp, i64
@@ -28,11 +40,13 @@ from xdsl.utils.exceptions import VerifyException
 from dfcc.analyses.network import Choice, Network, Totals
 from dfcc.errors import DfccError
 from dfcc.dialects.dataflow import NodeOp, StreamType
+from dfcc.kinds.concat import ConcatOp
 from dfcc.kinds.conv import ConvOp, point_stride
-from dfcc.kinds.cost import is_node, node_cost
+from dfcc.kinds.cost import divisors, is_node, node_cost
 from dfcc.kinds.ddr_fifo import DdrFifoOp
 from dfcc.kinds.fork import ForkOp
 from dfcc.kinds.map import MapOp
+from dfcc.kinds.pool import PoolOp
 from dfcc.kinds.reduce import ReduceOp
 
 Design = tuple[Network, list[Choice], Totals]
@@ -40,8 +54,9 @@ Design = tuple[Network, list[Choice], Totals]
 
 def passes_order(op: Operation) -> bool:
     """Each element out as it came in, whatever the order (their `order_problem` is `same_order_problem`; a map
-    with per-channel parameters at lanes dividing the block, which explore's search of the ordered graph keeps)."""
-    return isinstance(op, (ForkOp, DdrFifoOp)) or (isinstance(op, MapOp) and (op.order_free() or op.per_channel()))
+    with per-channel parameters at lanes dividing the block, a channel concat its inputs in turn)."""
+    return (isinstance(op, (ForkOp, DdrFifoOp)) or (isinstance(op, MapOp) and (op.order_free() or op.per_channel()))
+            or (isinstance(op, ConcatOp) and op.is_channel_concat()))
 
 
 def chains(module: ModuleOp) -> list[tuple[list[SSAValue], list[NodeOp], list[NodeOp]]]:
@@ -79,13 +94,27 @@ def chains(module: ModuleOp) -> list[tuple[list[SSAValue], list[NodeOp], list[No
     return found
 
 
-def _can_write(op: NodeOp) -> bool:
-    return isinstance(op, ConvOp) and op.int_prop("tile") > 1
+def _tiled(op: ConvOp, any_folding: bool) -> bool:
+    """Whether the conv is weight-stationary (tiles): as folded, or, `any_folding`, at some folding (ungrouped)."""
+    return op.int_prop("tile") > 1 or (any_folding and op.groups.value.data == 1)
 
 
-def _can_read(op: NodeOp) -> bool:
-    return (isinstance(op, ConvOp) and point_stride(op) is not None and op.int_prop("tile") > 1) or isinstance(
+def _can_write(op: NodeOp, any_folding: bool = False) -> bool:
+    return (isinstance(op, ConvOp) and _tiled(op, any_folding)) or (isinstance(op, PoolOp)
+                                                                    and op.input.type.order is None)
+
+
+def _can_read(op: NodeOp, any_folding: bool = False) -> bool:
+    return (isinstance(op, ConvOp) and point_stride(op) is not None and _tiled(op, any_folding)) or isinstance(
         op, ReduceOp)
+
+
+def orderable_streams(module: ModuleOp) -> set[SSAValue]:
+    """The streams of the module's chains that could be tile-major at some folding: written by ungrouped convs or
+    pools only and read by 1x1 unpadded convs or global pools only (bench_throughput's memory bound)."""
+    return {v for values, writers, readers in chains(module)
+            if writers and readers and all(_can_write(op, True) for op in writers)
+            and all(_can_read(op, True) for op in readers) for v in values}
 
 
 def _write(op: NodeOp, factors: dict[str, int]) -> None:
@@ -98,34 +127,60 @@ def _set_order(values: list[SSAValue], order: tuple[int, int] | None) -> None:
     values[:] = [Rewriter.replace_value_with_new_type(v, v.type.with_order(order)) for v in values]
 
 
-def _options(values: list[SSAValue], writers: list[NodeOp], readers: list[NodeOp]):
-    """Each (R, B) the chain may take, with the factors it writes on its convs and pools."""
-    n, h, w, c = values[0].type.get_shape()
-    blocks = sorted({op.int_prop("coarse_out") for op in writers if c % op.int_prop("coarse_out") == 0})
-    tiles = {op.int_prop("tile") for op in writers} | {
-        op.int_prop("tile") * point_stride(op) ** 2 for op in readers if isinstance(op, ConvOp)} | {
-        t for t in range(2, n * h * w + 1) if n * h * w % t == 0}
-    for block in blocks:
-        for tile in sorted(t for t in tiles if 2 <= t <= n * h * w):
-            factors = {}
+def _least_divisor(n: int, at_least: int) -> int:
+    """The least divisor of `n` that is at least `at_least` (n if none is)."""
+    return min((d for d in divisors(n) if d >= at_least), default=n)
+
+
+def _lanes(op: NodeOp, block: int) -> int:
+    """The most lanes dividing `block` up to those `op` (a pool, map or global pool) has now."""
+    lanes = op.int_prop("coarse") * (op.int_prop("pixels") if "pixels" in op.folding_extents() else 1)
+    return max(d for d in divisors(block) if d <= lanes)
+
+
+def _options(values: list[SSAValue], writers: list[NodeOp], readers: list[NodeOp], passing: list[NodeOp]):
+    """Each (R, B) the chain may take (module docstring), with the factors it writes on its nodes: its writers and
+    readers and the nodes it passes (`passing`)."""
+    n, h, w, _ = values[0].type.get_shape()
+    pixels = n * h * w
+    channels = math.gcd(*(v.type.get_shape()[-1] for v in values))
+    blocks = sorted({op.int_prop("coarse_out") for op in writers if isinstance(op, ConvOp)}
+                    | {_lanes(op, channels) for op in writers if isinstance(op, PoolOp)})
+    for block in (b for b in blocks if channels % b == 0):
+        shared = {op: _passing_factors(op, block) for op in passing}
+        for tile in divisors(pixels)[1:]:
+            factors = dict(shared)
             for op in writers:
-                lanes = op.int_prop("coarse_in") * op.int_prop("coarse_out")
-                if lanes % block:
-                    break
-                factors[op] = {"tile": tile, "coarse_in": lanes // block, "coarse_out": block}
+                if isinstance(op, PoolOp):
+                    factors[op] = {"coarse": _lanes(op, block), "pixels": 1}
+                    continue
+                lanes, c = op.int_prop("coarse_in") * op.int_prop("coarse_out"), op.input.type.get_shape()[-1]
+                factors[op] = {"tile": tile, "coarse_in": _least_divisor(c, -(-lanes // block)), "coarse_out": block,
+                               "pixels": 1}
             for op in readers:
                 if isinstance(op, ReduceOp):
-                    factors[op] = {"coarse": max(d for d in range(1, block + 1)
-                                                 if block % d == 0 and d <= op.int_prop("coarse"))}
+                    factors[op] = {"coarse": _lanes(op, block)}
                     continue
                 lanes, stride = op.int_prop("coarse_in") * op.int_prop("coarse_out"), point_stride(op)
-                if lanes % block or tile % stride ** 2:
+                if tile % stride ** 2:
                     break
-                read = {"tile": tile // stride ** 2, "coarse_in": block, "coarse_out": lanes // block}
+                filters = op.output.type.get_shape()[-1]
+                read = {"tile": tile // stride ** 2, "coarse_in": block,
+                        "coarse_out": _least_divisor(filters, -(-lanes // block)), "pixels": 1}
                 if factors.setdefault(op, read) != read:  # a writer of the chain too (ResNet's add reads it)
                     break
-            if len(factors) == len(set(writers + readers)):
+            else:
                 yield (tile, block), factors
+
+
+def _passing_factors(op: NodeOp, block: int) -> dict[str, int]:
+    """The folding a node the chain passes takes in block `block`: a per-channel map's lanes dividing it, one pixel a
+    beat; a concat's inputs in turn; a fork's or a DRAM FIFO's as they are."""
+    if isinstance(op, MapOp) and not op.order_free():
+        return {"coarse": _lanes(op, block), "pixels": 1}
+    if isinstance(op, ConcatOp):
+        return {"coarse": op.int_prop("coarse"), "side": 1, "pixels": 1}
+    return {}
 
 
 def _chain_cost(ops: list[NodeOp]) -> tuple[int, float, int, int] | None:
@@ -140,68 +195,133 @@ def _chain_cost(ops: list[NodeOp]) -> tuple[int, float, int, int] | None:
             max(c.cycles for c in costs))
 
 
-def order_chain(values: list[SSAValue], writers: list[NodeOp], readers: list[NodeOp], target: float) -> bool:
-    """Write the chain's best (R, B) (module docstring) if one saves memory with no node slower than `target`
-    cycles; whether it did."""
-    if not writers or not all(map(_can_write, writers)) or not readers or not all(map(_can_read, readers)):
-        return False
-    ops = list(dict.fromkeys(writers + readers))
-    before = {op: {k: op.int_prop(k) for k in op.folding_extents()} for op in ops}
+def _option_cost(values: list[SSAValue], ops: list[NodeOp], order: tuple[int, int],
+                 factors: dict[NodeOp, dict[str, int]]) -> tuple[int, float, int, int] | None:
+    """`_chain_cost` of the chain's nodes `ops` (in IR order) with its streams `values` in `order` and `factors`
+    written, costed on detached copies (the IR untouched: an option is written only once chosen), their operand uses
+    dropped after."""
+    chain, mapper, copies = set(values), {}, []
+    for op in ops:  # a stream's writer copied before its readers
+        copy = op.clone(value_mapper=mapper)
+        for r, twin in zip(op.results, copy.results):
+            if r in chain:
+                mapper[r] = Rewriter.replace_value_with_new_type(twin, twin.type.with_order(order))
+        _write(copy, factors.get(op, {}))
+        copies.append(copy)
+    try:
+        return _chain_cost(copies)
+    finally:
+        for copy in copies:
+            copy.drop_all_references()
+
+
+def order_chain(values: list[SSAValue], writers: list[NodeOp], readers: list[NodeOp], target: float,
+                spare: float = 0, any_folding: bool = False) -> float | None:
+    """Write the chain's best (R, B) (module docstring) if one moves no more weight traffic than the chain does now,
+    with no node slower than `target` cycles and less BRAM than now plus `spare` (its writers, readers and the nodes
+    it passes costed), its convs weight-stationary already or, `any_folding`, made so; the BRAM18 it took over what
+    the chain had (negative: freed), or None if it wrote none."""
+    if not writers or not readers or not all(_can_write(op, any_folding) for op in writers) or not all(
+            _can_read(op, any_folding) for op in readers):
+        return None
+    passing = list(dict.fromkeys(v.owner for v in values if passes_order(v.owner)))
+    position = {op: i for i, op in enumerate(writers[0].parent_block().ops)}
+    ops = sorted(dict.fromkeys(writers + readers + passing), key=position.__getitem__)
     written = _chain_cost(ops)
     if written is None:
-        return False
+        return None
     bram, traffic, lut, _ = written
     best = None
-    for order, factors in _options(values, writers, readers):
-        for op, chosen in factors.items():
-            _write(op, chosen)
-        _set_order(values, order)
-        cost = _chain_cost(ops)
-        if (cost is not None and cost[3] <= target and cost[0] < bram and cost[2] <= lut
+    for order, factors in _options(values, writers, readers, passing):
+        cost = _option_cost(values, ops, order, factors)
+        if (cost is not None and cost[3] <= target and cost[0] < bram + spare and cost[2] <= lut
                 and (best is None or cost[1:2] + cost[:1] < best[0][1:2] + best[0][:1])):
             best = cost, order, factors
-        _set_order(values, None)
-        for op, kept in before.items():
-            _write(op, kept)
-    if best is None or best[0][1] > traffic:
-        return False
-    _, order, factors = best
+    if best is None or best[0][1] > traffic or (best[0][0] >= bram and best[0][1] == traffic):
+        return None
+    cost, order, factors = best
     for op, chosen in factors.items():
         _write(op, chosen)
     _set_order(values, order)
+    return cost[0] - bram
+
+
+Orders = dict[str, tuple[dict[str, int], list[tuple[int, int] | None]]]
+
+
+def written_orders(module: ModuleOp) -> Orders:
+    """The tile-major orders written in `module`: by node name, the folding and the orders of the streams it writes of
+    each node reading or writing a tile-major stream (explore's FIFO rounds: the design an earlier round kept)."""
+    return {op.node_name.data: (op.folding(), [r.type.order for r in op.results if isinstance(r.type, StreamType)])
+            for op in module.walk() if is_node(op)
+            and any(isinstance(v.type, StreamType) and v.type.order for v in (*op.operands, *op.results))}
+
+
+def _write_orders(module: ModuleOp, orders: Orders) -> bool:
+    """`orders` (`written_orders`) written into `module` (the same graph), if it verifies so; whether it did (if not,
+    the module is left invalid: a trial's clone)."""
+    for op in [op for op in module.walk() if is_node(op) and op.node_name.data in orders]:
+        folding, written = orders[op.node_name.data]
+        _write(op, folding)
+        for r, order in zip([r for r in op.results if isinstance(r.type, StreamType)], written):
+            if r.type.order != order:
+                Rewriter.replace_value_with_new_type(r, r.type.with_order(order))
+    try:
+        module.verify()
+    except VerifyException:
+        return False
     return True
 
 
 def order_streams(module: ModuleOp, design: Design,
                   search: Callable[[Network, frozenset[int]], tuple[list[Choice], Totals]],
                   apply_design: Callable[[ModuleOp, Network, list[Choice], Totals, str], None],
-                  platform_name: str) -> Design:
+                  platform_name: str, bram_budget: float = 0, earlier: Orders | None = None) -> Design:
     """`design` (explored on `module`'s pixel-major network) written, its chains made tile-major where that frees
     memory, and the network so ordered searched again (`search`: explore, whose weight allocation then spends the
     memory freed; tiles and DRAM weights for the nodes that had them and the ordered convs); that design, its
     orders (and foldings valid with them) written into `module`, returned as its network, choices and totals, if its
-    II is lower, else `design` (the module untouched). `apply_design` writes a design into a module
-    (passes/explore.py)."""
+    II is lower, else `design` (the module untouched). Twice: chains of the convs `design` tiles, within the BRAM
+    they hold, then of any ungrouped convs, within what `design` leaves of `bram_budget` too (explore's BRAM18
+    budget), the lower II kept (ResNet-50 ZCU102 16-bit: the first; DenseNet-121: the second). `apply_design` writes
+    a design into a module (passes/explore.py). With `earlier` orders (`written_orders`: those of the design an earlier
+    FIFO round of the explore pass kept, whose sized FIFOs did not fit), one try instead: those orders and their
+    nodes' foldings, searched again within the memory this round's search has (DenseNet-121 ZCU102 16-bit: its
+    second round's pixel-major design has no chain to order: its convs, untiled, would take more LUTs ordered)."""
     network, choices, totals = design
-    trial = module.clone()
-    apply_design(trial, Network.from_module(trial), choices, totals, platform_name)
     target = totals.compute_ii or totals.ii
-    if not any([order_chain(*chain, target) for chain in chains(trial)]):
+    best, kept, tried = design, None, []
+    for relaxed in (None,) if earlier else (False, True):
+        trial = module.clone()
+        apply_design(trial, Network.from_module(trial), choices, totals, platform_name)
+        spare, ordered_any = max(0.0, bram_budget - totals.bram18) if relaxed else 0.0, False
+        if relaxed is None:
+            ordered_any = _write_orders(trial, earlier)
+        for chain in chains(trial) if relaxed is not None else ():  # in IR order, each spending what earlier ones left
+            taken = order_chain(*chain, target, spare, relaxed)
+            if taken is not None:
+                spare, ordered_any = max(0.0, spare - taken), True
+        written = tuple((op.folding(), [r.type.order for r in op.results if isinstance(r.type, StreamType)])
+                        for op in trial.walk() if is_node(op))
+        if not ordered_any or written in tried:
+            continue
+        tried.append(written)
+        ordered = Network.from_module(trial)
+        streamed = frozenset(i for i, (model, (folding, memory, _, on_chip, _))
+                             in enumerate(zip(ordered.nodes, ordered.ir_choices()))
+                             if dict(zip(model.factors, folding)).get("tile", 1) > 1 or memory == "off_chip"
+                             or on_chip < 100)
+        try:
+            picks, after = search(ordered, streamed)
+        except DfccError:  # nothing fits the ordered graph
+            continue
+        if after.ii < best[2].ii:
+            best, kept = (ordered, picks, after), trial
+    if kept is None:
         return design
-    ordered = Network.from_module(trial)
-    streamed = frozenset(i for i, (model, (folding, memory, _, on_chip, _))
-                         in enumerate(zip(ordered.nodes, ordered.ir_choices()))
-                         if dict(zip(model.factors, folding)).get("tile", 1) > 1 or memory == "off_chip"
-                         or on_chip < 100)
-    try:
-        picks, after = search(ordered, streamed)
-    except DfccError:  # nothing fits the ordered graph
-        return design
-    if after.ii >= totals.ii:
-        return design
-    for op, done in zip([op for op in module.walk() if is_node(op)], [op for op in trial.walk() if is_node(op)]):
+    for op, done in zip([op for op in module.walk() if is_node(op)], [op for op in kept.walk() if is_node(op)]):
         op.properties.update(done.properties)
         for r, t in zip(op.results, done.results):
             if isinstance(r.type, StreamType) and r.type.order != t.type.order:
                 Rewriter.replace_value_with_new_type(r, r.type.with_order(t.type.order))
-    return Network.from_module(module), picks, after
+    return Network.from_module(module), best[1], best[2]

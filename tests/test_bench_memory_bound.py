@@ -44,3 +44,20 @@ def test_memory_bound_takes_the_steepest_hull_steps(network, tmp_path):
 def test_memory_bound_is_infinite_with_every_weight_on_chip_and_zero_without_a_pixel(network, tmp_path):
     assert memory_bound_fps(network, _board(tmp_path, 100), 1.0) == float("inf")  # 1.29 Mbit >= W
     assert memory_bound_fps(network, _board(tmp_path, 0), 1.0) == 0.0
+
+
+@pytest.mark.parametrize("head_kernel, pixels", [(1, {"expand": 4, "reduce": 8, "head": 6}),
+                                                 (3, {"expand": 2 * 4 + 8, "reduce": 2 * 8 + 8, "head": 2 * 8 + 6})],
+                         ids=["orderable", "read-by-a-3x3"])
+def test_tile_major_chains_hold_the_lesser_of_input_and_output(head_kernel, pixels):
+    """test_tile_major's residual block pixel-major (6 x 6 pixels; expand 3x3 4 -> 8, reduce 1x1 8 -> 8, head 8 -> 6,
+    16-bit words, as above): its chain (expand and reduce write it, reduce and head read it) can be tile-major when head is
+    1x1, so each conv's tile pixel holds min(C, F) words (4, 8, 6), not 2C + F (16, 24, 22); a 3x3 head cannot read
+    it, and every conv keeps 2C + F."""
+    from tests.test_tile_major import _block
+
+    text = _block(4, head_kernel).replace(", tile 4 block 4>", ">")
+    network = Network.from_module(parse_module(text))
+    items = dict(zip([m.name for m in network.nodes if m.has_weights and m.macs], weight_items(network)))
+    for name, words in pixels.items():
+        assert min(bits for bits, traffic in items[name] if traffic) == words * 16  # the least: a tile of one pixel

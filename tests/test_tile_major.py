@@ -386,8 +386,8 @@ def test_chain_takes_the_order_saving_memory():
     before = {name: node_cost(op) for name, op in convs.items()}
     (values, writers, readers), = [c for c in chains(module) if c[1] and c[2] and c[1][0].node_name.data == "expand"]
     assert [op.node_name.data for op in writers + readers] == ["expand", "reduce"]
-    assert not order_chain(values, writers, readers, 200_000)  # every option slower than 200,000 cycles
-    assert order_chain(values, writers, readers, 216_384)
+    assert order_chain(values, writers, readers, 200_000) is None  # every option slower than 200,000 cycles
+    assert order_chain(values, writers, readers, 216_384) <= -168  # the BRAM18 it frees
     module.verify()
     order = convs["expand"].output.type.order
     assert order[1] == 16 and 196 % order[0] == 0
@@ -396,4 +396,59 @@ def test_chain_takes_the_order_saving_memory():
     for op in convs.values():
         assert op.int_prop("coarse_in") * op.int_prop("coarse_out") == 256 and op.int_prop("tile") == order[0]
     sink = [c for c in chains(module) if c[2] and c[2][0].name == "dataflow.sink"]
-    assert sink and not order_chain(*sink[0], 10**9)
+    assert sink and order_chain(*sink[0], 10**9) is None
+
+
+def test_chain_options_costed_without_writing_the_ir():
+    """order_chain costs each option on detached copies of the chain's nodes: with no option fast enough the module is
+    as it was (text, and every value's uses: the copies' references to the weights and streams dropped); with one,
+    only the chosen option is written, the uses as they were."""
+    from dfcc.passes.tile_order import chains, order_chain
+
+    module = parse_module(_bottleneck(""))
+    text = str(module)
+    uses = [len(list(v.uses)) for op in module.walk() for v in op.results]
+    (values, writers, readers), = [c for c in chains(module) if c[1] and c[2] and c[1][0].node_name.data == "expand"]
+    assert order_chain(values, writers, readers, 200_000) is None
+    assert str(module) == text and [len(list(v.uses)) for op in module.walk() for v in op.results] == uses
+    assert order_chain(values, writers, readers, 216_384) < 0
+    assert [len(list(v.uses)) for op in module.walk() for v in op.results] == uses
+    module.verify()
+
+
+def test_earlier_orders_written_again():
+    """explore's FIFO rounds try again the orders an earlier round kept (tile_order.written_orders): the ordered
+    bottleneck's are those of `expand` and `reduce` (the nodes on the tile-major stream), and written into the graph
+    pixel-major they give it back; with a folding the order does not allow (reduce reading block 16 at 8 lanes in)
+    they are not taken."""
+    from dfcc.passes.tile_order import _write_orders, written_orders
+
+    ordered = parse_module(_bottleneck(", tile 49 block 16"))
+    orders = written_orders(ordered)
+    assert orders == {"expand": (_convs(ordered)["expand"].folding(), [(49, 16)]),
+                      "reduce": (_convs(ordered)["reduce"].folding(), [None])}
+    module = parse_module(_bottleneck(""))
+    assert _write_orders(module, orders) and written_orders(module) == orders
+    assert str(module).count("tile 49 block 16") == str(ordered).count("tile 49 block 16") == 2
+    orders["reduce"][0]["coarse_in"] = 8
+    assert not _write_orders(parse_module(_bottleneck("")), orders)
+
+
+def test_chain_spends_spare_bram_on_fewer_sweeps():
+    """The bottleneck with its weights in DRAM, pixel-major in tiles of 14 (108 BRAM18, the weights swept 14 times).
+    Ordered, tiles of 49 hold 94 BRAM18 (4 sweeps), of 98 150 (2), of 196 250 (1): with no BRAM to spare the chain
+    takes tiles of 49, the fewest sweeps within the 108; with 100 to spare (what the design leaves of its budget,
+    order_streams) 98, with plenty 196, spending what it takes over the 108."""
+    from dfcc.passes.tile_order import chains, order_chain
+
+    text = _bottleneck("").replace("tile = 49", "tile = 14")
+    for name in ("expand", "reduce"):
+        text = text.replace(f'{{name = "{name}"', f'{{dataflow.weights_memory = "off_chip", name = "{name}"')
+    for spare, tile, taken in ((0, 49, 94 - 108), (100, 98, 150 - 108), (10**6, 196, 250 - 108)):
+        module = parse_module(text)
+        (values, writers, readers), = [c for c in chains(module) if c[1] and c[2]
+                                       and c[1][0].node_name.data == "expand"]
+        assert order_chain(values, writers, readers, 10**9, spare) == taken
+        convs = _convs(module)
+        assert convs["expand"].output.type.order == (tile, 16)
+        assert node_cost(convs["expand"]).weight_sweeps == node_cost(convs["reduce"]).weight_sweeps == 196 // tile

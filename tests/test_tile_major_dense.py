@@ -161,3 +161,53 @@ def test_tile_major_concat_csim_bit_exact(tile, coarse):
     assert f"dfcc::concat_blocks<{36 // tile}, {tile * 8 // coarse}, {tile * 8 // coarse}, {coarse}," in top
     x = np.random.default_rng(13).standard_normal((1, 4, 6, 6)).astype(np.float32)
     assert np.abs(csim_equals_reference(module, [x], False)).max() > 0
+
+
+def _pixel_major(text: str, tile: int = 4) -> str:
+    return text.replace(f", tile {tile} block 4>", ">")
+
+
+def test_chain_passes_the_concat():
+    """DenseNet's join pixel-major: `expand`'s output, the fork's two, `reduce`'s and the concat's are one chain, which
+    passes_order joins through the concat (channel concat); written by expand and reduce, read by reduce and head."""
+    module = parse_module(_pixel_major(_dense()))
+    (values, writers, readers), = [c for c in chains(module) if len(c[0]) > 1]
+    assert {v.owner.node_name.data for v in values} == {"expand", "fork", "reduce", "cat"}
+    assert sorted(op.node_name.data for op in writers) == ["expand", "reduce"]
+    assert [op.node_name.data for op in readers] == ["reduce", "head"]
+
+
+def test_options_through_a_concat_take_tiles_dividing_its_pixels():
+    """The convs in tiles of 5, which do not divide the concat's 36 pixels: the chain's options are tiles dividing them
+    (every tile whole, ConcatOp's rule; the tiles explore's search offers a conv), 2 to 36, in the writers' block of
+    4 (dividing the 8 and 16 channels), the concat's inputs in turn."""
+    from dfcc.passes.tile_order import _options, passes_order
+
+    module = parse_module(_pixel_major(_dense(tile=4).replace("tile = 4 : i64", "tile = 5 : i64")))
+    (values, writers, readers), = [c for c in chains(module) if len(c[0]) > 1]
+    passing = list(dict.fromkeys(v.owner for v in values if passes_order(v.owner)))
+    options = list(_options(values, writers, readers, passing))
+    assert [order for order, _ in options] == [(t, 4) for t in (2, 3, 4, 6, 9, 12, 18, 36)]
+    cat = next(op for op in passing if isinstance(op, ConcatOp))
+    assert all(f[cat] == {"coarse": 4, "side": 1, "pixels": 1} for _, f in options)
+
+
+def test_reader_filter_step_rounds_up_to_a_divisor_of_its_filters():
+    """`head` (16 -> 6) at 16 lanes in, 1 filter a step (16 lanes) reads the chain in blocks of 4: 16 / 4 = 4 filters
+    a step would not divide its 6 filters, so it takes 6 (24 lanes); the chain then orders and verifies."""
+    from dfcc.passes.tile_order import _options, order_chain, passes_order
+
+    text = _pixel_major(_dense()).replace('coarse_in = 4 : i64, coarse_out = 3 : i64, tile = 4 : i64} : '
+                                          '(!dataflow.stream<1x6x6x16xf32>',
+                                          'coarse_in = 16 : i64, coarse_out = 1 : i64, tile = 4 : i64} : '
+                                          '(!dataflow.stream<1x6x6x16xf32>')
+    module = parse_module(text)
+    (values, writers, readers), = [c for c in chains(module) if len(c[0]) > 1]
+    head = next(op for op in readers if op.node_name.data == "head")
+    passing = list(dict.fromkeys(v.owner for v in values if passes_order(v.owner)))
+    assert all(f[head]["coarse_in"] == 4 and f[head]["coarse_out"] == 6
+               for _, f in _options(values, writers, readers, passing))
+    assert order_chain(values, writers, readers, 10**9) < 0  # the BRAM18 it frees
+    module.verify()
+    cat = next(op for op in module.walk() if isinstance(op, ConcatOp))
+    assert cat.output.type.order is not None and cat.int_prop("side") == 1

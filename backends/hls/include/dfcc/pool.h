@@ -9,6 +9,8 @@
 //
 // Folding: P lanes; both emit one beat per cycle after the window generator (HP*WP*C/P cycles).
 // The _px forms take P whole pixels per beat (HP*ceil(WP/P) cycles).
+// A tile-major output (tile R, block B: kinds/pool.py PoolOp.order_problem) is the pool's pixel-major
+// beats reordered by tile_major_out.
 #ifndef DFCC_POOL_H
 #define DFCC_POOL_H
 
@@ -111,6 +113,39 @@ void sum_pool_px(hls::stream<vec<T_in, P * G::C> >& in, hls::stream<vec<T_out, P
     for (int i = 0; i < G::HO * (G::WO / P); i++) {
         DFCC_HLS(PIPELINE II=1)
         out.write(window_sum<G::KR, G::KC, P * G::C, T_in, T_acc, T_out>(windows.read()));
+    }
+}
+
+// Pixel-major [PIX][C] in P lanes -> tile-major (tile R, block B; P dividing B): each tile's beats are held
+// in one half of a ping-pong buffer while the previous tile leaves from the other, a block of its pixels at a
+// time (pixel j, beat q of block b: buffer beat j * C/P + b * B/P + q). (TILES + 1) x R*C/P iterations, one
+// read and one write each at most; the last tile the pixels left.
+template <int PIX, int C, int R, int B, int P, typename T>
+void tile_major_out(hls::stream<vec<T, P> >& in, hls::stream<vec<T, P> >& out) {
+    constexpr int CB = C / P, QB = B / P, TILES = (PIX + R - 1) / R, LAST = PIX - (TILES - 1) * R;
+    static_assert(C % B == 0 && B % P == 0, "lanes must divide the block and the block the channels");
+    vec<T, P> buf[2][R * CB];
+    DFCC_HLS(ARRAY_PARTITION variable=buf complete dim=1)
+    for (int n = 0; n <= TILES; n++) {
+        const int reads = n < TILES ? (n == TILES - 1 ? LAST : R) * CB : 0;
+        const int tile = n == TILES ? LAST : R;  // pixels of the tile written (tile n - 1)
+        const int writes = n > 0 ? tile * CB : 0;
+        int j = 0, b = 0, q = 0;  // pixel, block and beat in the block of the beat written
+        for (int i = 0; i < R * CB; i++) {
+            DFCC_HLS(PIPELINE II=1)
+            DFCC_HLS(DEPENDENCE variable=buf inter false)
+            if (i < reads) buf[n % 2][i] = in.read();
+            if (i < writes) {
+                out.write(buf[(n + 1) % 2][j * CB + b * QB + q]);
+                if (++q == QB) {
+                    q = 0;
+                    if (++j == tile) {
+                        j = 0;
+                        b++;
+                    }
+                }
+            }
+        }
     }
 }
 
