@@ -66,9 +66,17 @@ def _convs(module) -> dict[str, ConvOp]:
     return {op.node_name.data: op for op in module.walk() if isinstance(op, ConvOp)}
 
 
-def _quantized(tile: int = 4):
-    module = parse_module(_block(tile))
+def quantized(text: str):
+    """The module in `text` at the tile-major tests' formats: 4-bit weights, 6-bit activations."""
+    module = parse_module(text)
     Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
+    return module
+
+
+def quantized_sized(text: str):
+    """`quantized`, with every FIFO at the depth the simulation of its schedules sizes."""
+    module = quantized(text)
+    write_depths(size_fifos(module).depths)
     return module
 
 
@@ -139,10 +147,8 @@ def test_tile_major_block_csim_bit_exact(tile, bounded):
     schedules sizes (the skip FIFO holds what the fork writes while `reduce` takes a tile)."""
     from dfcc.backends.hls.emit import emit_design
 
-    module = parse_module(_block(tile).replace('{name = "expand"', '{dataflow.weights_memory = "off_chip", name = "expand"')
-                          .replace('{name = "reduce"', '{dataflow.weights_on_chip = 50 : i64, name = "reduce"'))
-    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
-    write_depths(size_fifos(module).depths)
+    module = quantized_sized(_block(tile).replace('{name = "expand"', '{dataflow.weights_memory = "off_chip", name = "expand"')
+                             .replace('{name = "reduce"', '{dataflow.weights_on_chip = 50 : i64, name = "reduce"'))
     top = emit_design(module).files["top.cpp"]
     assert top.count("dfcc::conv_tiled_tm_out<") == 1
     assert top.count("dfcc::conv_point_tm_in<true, ") == 1 and top.count("dfcc::conv_point_tm_in<false, ") == 1
@@ -190,9 +196,7 @@ def test_global_pool_over_tile_major_csim_bit_exact(tile, coarse, kind):
     reference, also with every FIFO at the depth the simulation of the schedules sizes."""
     from dfcc.backends.hls.emit import emit_design
 
-    module = parse_module(_pooled(tile, coarse, kind))
-    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
-    write_depths(size_fifos(module).depths)
+    module = quantized_sized(_pooled(tile, coarse, kind))
     top = emit_design(module).files["top.cpp"]
     assert f"tile-major 1x6x6x8 stream (tile {tile} block 4)" in top
     x = np.random.default_rng(9).standard_normal((1, 4, 6, 6)).astype(np.float32)
@@ -259,9 +263,7 @@ def test_strided_tile_major_read_csim_bit_exact(tile, tile_major_out):
     pool: C simulation equals the CPU reference, also at the FIFO depths the schedules' simulation sizes."""
     from dfcc.backends.hls.emit import emit_design
 
-    module = parse_module(_downsample(tile, tile_major_out))
-    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
-    write_depths(size_fifos(module).depths)
+    module = quantized_sized(_downsample(tile, tile_major_out))
     top = emit_design(module).files["top.cpp"]
     assert top.count(f"dfcc::conv_point_tm_in<{str(tile_major_out).lower()}, dfcc::geom<8, 8, 8, 1, 1, 2, 2,") == 2
     x = np.random.default_rng(10).standard_normal((1, 4, 8, 8)).astype(np.float32)
@@ -315,7 +317,7 @@ def test_simulation_agrees_with_the_estimate(tile, cycles):
     steps = 504 (no store); `reduce` takes 9 tiles x 2 blocks x 2 filter steps x 4 pixels = 144, `head` 144 + 9 x
     4 x 2 = 216. In tiles of 5 (8, the last one's 4 pixels past the image idle): 72 + 40 x 12 = 552, 8 x 20 = 160,
     160 + 8 x 10 = 240."""
-    module = _quantized(tile)
+    module = quantized(_block(tile))
     write_depths(size_fifos(module).depths)
     convs = _convs(module)
     assert [node_cost(convs[n]).cycles for n in ("expand", "reduce", "head")] == cycles
@@ -333,9 +335,7 @@ def test_strided_read_cycles_by_hand(tile, tile_major_out, cycles):
     input beats of its R output pixels, then one filter step over the R kept: in tiles of 4, 4 tiles x 2 blocks x
     (16 + 4) = 160 cycles, pixel-major 4 x 2 x 4 stores more, 192; in tiles of 12 (2, the last one 4 pixels),
     2 x 2 x (48 + 12) = 240, 240 + 2 x 24 = 288. The schedules' simulation agrees with the estimate."""
-    module = parse_module(_downsample(tile, tile_major_out))
-    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
-    write_depths(size_fifos(module).depths)
+    module = quantized_sized(_downsample(tile, tile_major_out))
     convs = _convs(module)
     assert node_cost(convs["down"]).cycles == node_cost(convs["side"]).cycles == cycles
     assert node_cost(convs["down"]).weight_sweeps == -(-16 // tile)
@@ -367,7 +367,7 @@ def test_explore_starts_from_pixel_major_streams():
     """A tile-major order holds for the tiles and lanes it was written for; explore chooses them anew from pixel-major
     streams (on this small block, where no chain saves memory worth a lower II, it writes none) and writes a valid
     design."""
-    module = _quantized()
+    module = quantized(_block(4))
     network, choices, totals = explore_module(module, load_platform("zcu102"), progress=False)
     apply_design(module, network, choices, totals, "zcu102")
     module.verify()

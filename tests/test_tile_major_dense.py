@@ -5,15 +5,13 @@ their cost models offer, and C simulation bit-exact against the CPU reference.""
 import numpy as np
 import pytest
 
-from dfcc.analyses.fifo_sizing import size_fifos, write_depths
 from dfcc.errors import DfccError
-from dfcc.frontends.mlir import make_context, parse_module
+from dfcc.frontends.mlir import parse_module
 from dfcc.kinds import ConcatOp, MapOp
 from dfcc.kinds.cost import describe
-from dfcc.passes.quantize import Quantize
 from dfcc.passes.tile_order import chains
 from tests.csim_check import csim_equals_reference
-from tests.test_tile_major import _block, _lit
+from tests.test_tile_major import _block, _lit, quantized_sized
 
 
 def _normed(tile: int = 4, coarse: int = 2, param_shape: str = "8") -> str:
@@ -94,9 +92,7 @@ def test_per_channel_map_tile_major_csim_bit_exact(tile, coarse):
     lane's channel from its block and beat: C simulation equals the CPU reference."""
     from dfcc.backends.hls.emit import emit_design
 
-    module = parse_module(_normed(tile, coarse))
-    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
-    write_depths(size_fifos(module).depths)
+    module = quantized_sized(_normed(tile, coarse))
     top = emit_design(module).files["top.cpp"]
     stage = top[top.index("static void stage_bn("):]
     stage = stage[:stage.index("\n}\n")]
@@ -154,9 +150,7 @@ def test_tile_major_concat_csim_bit_exact(tile, coarse):
     """A tile of each input in turn (concat_blocks over the 36 / tile tiles): C simulation equals the CPU reference."""
     from dfcc.backends.hls.emit import emit_design
 
-    module = parse_module(_dense(tile, coarse))
-    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
-    write_depths(size_fifos(module).depths)
+    module = quantized_sized(_dense(tile, coarse))
     top = emit_design(module).files["top.cpp"]
     assert f"dfcc::concat_blocks<{36 // tile}, {tile * 8 // coarse}, {tile * 8 // coarse}, {coarse}," in top
     x = np.random.default_rng(13).standard_normal((1, 4, 6, 6)).astype(np.float32)

@@ -5,7 +5,6 @@ hand, and C simulation bit-exact against the CPU reference."""
 import numpy as np
 import pytest
 
-from dfcc.analyses.fifo_sizing import size_fifos, write_depths
 from dfcc.analyses.network import Network
 from dfcc.analyses.simulation import simulate
 from dfcc.errors import DfccError
@@ -14,7 +13,7 @@ from dfcc.kinds import PoolOp
 from dfcc.kinds.cost import describe, node_cost
 from dfcc.passes.quantize import Quantize
 from tests.csim_check import csim_equals_reference
-from tests.test_tile_major import _lit
+from tests.test_tile_major import _lit, quantized_sized
 
 MAX_3X3 = 'kind = "max", kernel = array<i64: 3, 3>, stride = array<i64: 2, 2>, pad = array<i64: 1, 1, 1, 1>'
 SUM_2X2 = 'kind = "sum", kernel = array<i64: 2, 2>, stride = array<i64: 2, 2>, pad = array<i64: 0, 0, 0, 0>'
@@ -115,9 +114,7 @@ def test_reorder_cycles_bound_the_pool():
 def test_simulation_agrees_with_the_estimate(window, tile):
     """The reorder's schedule (analyses/schedules.py: a tile's beats read, the previous tile's written) simulates the
     II and the latency the estimate gives, within 5%."""
-    module = parse_module(_pooled(window, tile))
-    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
-    write_depths(size_fifos(module).depths)
+    module = quantized_sized(_pooled(window, tile))
     network = Network.from_module(module)
     estimate = network.evaluate(network.ir_choices(), respect_ir_depths=True)
     simulated = simulate(module)
@@ -131,9 +128,7 @@ def test_tile_major_pool_csim_bit_exact(window, tile, coarse):
     by conv_point_tm_in: C simulation equals the CPU reference."""
     from dfcc.backends.hls.emit import emit_design
 
-    module = parse_module(_pooled(window, tile, coarse))
-    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
-    write_depths(size_fifos(module).depths)
+    module = quantized_sized(_pooled(window, tile, coarse))
     top = emit_design(module).files["top.cpp"]
     assert f"dfcc::tile_major_out<36, 8, {tile}, 4, {coarse}, " in top
     x = np.random.default_rng(12).standard_normal((1, 8, 12, 12)).astype(np.float32)
@@ -146,8 +141,6 @@ def test_dense_layer_on_a_tile_major_chain_csim_bit_exact():
     from pathlib import Path
 
     text = (Path(__file__).parent.parent / "lit_tests" / "hls" / "dense_tile_major.mlir").read_text()
-    module = parse_module(text)
-    Quantize(weight_bits=4, act_bits=6).apply(make_context(), module)
-    write_depths(size_fifos(module).depths)
+    module = quantized_sized(text)
     x = np.random.default_rng(14).standard_normal((1, 2, 8, 8)).astype(np.float32)
     assert np.abs(csim_equals_reference(module, [x], False)).max() > 0
