@@ -315,6 +315,12 @@ def _weighted_sum(columns: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return total
 
 
+def _exp(values: np.ndarray) -> np.ndarray:
+    """exp of each value by the C library, not numpy's: numpy's AVX-512 exp differs from its AVX2 one in the last bit
+    of ~4 % of values, enough to move a tie between the search's points, so one input gave two designs on two CPUs."""
+    return np.array([math.exp(v) for v in values])
+
+
 def _lanes_folding(model: NodeModel, lanes: int) -> tuple[int, ...] | None:
     """The (coarse[, pixels]) folding of a data-movement node that reads and writes `lanes`: that many
     channels, or, past its channels (its first extent), whole pixels, lanes / channels of them."""
@@ -527,8 +533,8 @@ class _Search:
                 best = (ratio.max(), picks)
             # multiplicative weights with a shrinking step: dearer what is over budget, cheaper
             # what has room to spare
-            step = STEP / np.sqrt(k + 1)
-            weights = weights * np.exp(step * np.clip(ratio - 1.0, -0.5, 1.0))
+            step = STEP / math.sqrt(k + 1)
+            weights = weights * _exp(step * np.clip(ratio - 1.0, -0.5, 1.0))
         if self.off_chip:  # the best round's foldings with their weight memories re-placed (passes/spill.py), their
             # traffic within the budget at the II those foldings reach (no stage's cycles depend on its weights' place)
             limits = {**self.limits, "offchip_bits": self.traffic_limit(self.evaluate(best[1]).compute_ii)}
@@ -599,7 +605,9 @@ class _Search:
                    current: np.ndarray) -> int | None:
         """The most valuable move (an index into `movable`) that puts no lane converter above `target`."""
         out = None
-        for pick in np.argsort(-value)[:REPAIR_LANE_TRIES]:
+        # stable: numpy's default sort orders ties by the CPU's SIMD kernel (AVX-512 and AVX2 differ), and a tie
+        # broken otherwise is another design for the same input on another machine
+        for pick in np.argsort(-value, kind="stable")[:REPAIR_LANE_TRIES]:
             if value[pick] <= 0:
                 return None
             n, row = int(row_node[pick]), int(movable[pick])

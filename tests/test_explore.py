@@ -1,7 +1,10 @@
 """The explore pass: legal folding, resources within the cap, FIFO sizing, no-fit errors, determinism."""
 
 import json
+import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -418,3 +421,30 @@ def test_pareto_keeps_the_undominated_rows_and_the_first_of_equals():
         undominated = [i for i, row in enumerate(data)
                        if not any(np.all(other <= row) and (np.any(other < row) or j < i) for j, other in enumerate(data))]
         assert _pareto(data).tolist() == undominated
+
+
+def test_explore_same_design_whatever_simd_numpy_dispatches(tmp_path):
+    """One input, one design on every CPU: numpy's exp and unstable sorts differ between its SIMD kernels (the unet's
+    8-bit design came out II 1,280 with AVX-512, 1,156 with AVX2), so the search must not depend on them."""
+    pytest.importorskip("torch")
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+
+    dispatched = [name for name in __cpu_dispatch__ if __cpu_features__.get(name)]  # lowest level first
+    if not dispatched:
+        pytest.skip("numpy dispatches no SIMD kernel beyond its baseline on this CPU: nothing to compare")
+    # the kernels one level down (AVX2 where this CPU has AVX-512), else numpy's baseline ones
+    disabled = dispatched[1:] or dispatched
+    from dfcc.examples.models import MODELS
+    from dfcc.frontends.torch import import_to_text
+
+    spec = MODELS["unet"]
+    source = tmp_path / "unet.mlir"
+    source.write_text(import_to_text(spec.build(), *spec.inputs()))
+    quantized = tmp_path / "q8.mlir"
+    assert main([str(source), "-p", "lower-to-dataflow,quantize{weight-bits=8 act-bits=8}", "-o", str(quantized)]) == 0
+    explore_here = _design(_explore(quantized.read_text(), platform="zcu102"))
+    script = ("import sys; from tests.test_explore import _design, _explore; "
+              "sys.stdout.write(_design(_explore(open(sys.argv[1]).read(), platform='zcu102')))")
+    baseline = subprocess.run([sys.executable, "-c", script, str(quantized)], capture_output=True, text=True,
+                              check=True, env={**os.environ, "NPY_DISABLE_CPU_FEATURES": " ".join(disabled)})
+    assert baseline.stdout == explore_here
