@@ -122,7 +122,7 @@ from dfcc.kinds.linear import LinearOp
 from dfcc.kinds.reshape import ReshapeOp
 from dfcc.dialects.fixed_point import fixed_of
 from dfcc.dialects.dataflow import (
-    DSP_SHARE_ATTR, MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES, WEIGHTS_MEMORY_ATTR, WEIGHTS_ON_CHIP_ATTR,
+    DSP_SHARE_ATTR, MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES, WEIGHTS_MEMORY_ATTR, WEIGHTS_ON_CHIP_ATTR, NodeOp,
     drop_stream_orders,
 )
 from dfcc.passes.fifo_memory import place_ir_fifos
@@ -821,8 +821,25 @@ def _no_fit(search: _Search, platform: Platform, utilisation: float) -> DfccErro
     return DfccError(
         f"explore: the design does not fit on {platform.name}: {how} needs {need:,.0f} {RESOURCE_LABELS[k]}, "
         f"the budget is {limit:,.0f} ({utilisation:g} x {getattr(platform, k):,}{reserved}); over by {over:,.0f} "
-        f"{RESOURCE_LABELS[k]} ({over / max(limit, 1):.0%})"
+        f"{RESOURCE_LABELS[k]} ({over / max(limit, 1):.0%}); a larger board, a higher utilisation or narrower formats "
+        f"(quantize) for the nodes holding it may fit\n{_holders(search, k)}"
     )
+
+
+def _holders(search: _Search, resource: str, shown: int = 2) -> str:
+    """Which node kinds hold `resource` even at their cheapest points, most first, with their largest nodes: where
+    a design that does not fit has to change."""
+    column = RESOURCES.index(resource)
+    least = [(float(space.usage[:, column].min()), model.op) for space, model in zip(search.spaces, search.network.nodes)]
+    by_kind: dict[str, list[tuple[float, NodeOp]]] = {}
+    for amount, op in least:
+        if amount > 0:
+            by_kind.setdefault(op.name, []).append((amount, op))
+    ranked = sorted(by_kind.items(), key=lambda item: -sum(a for a, _ in item[1]))[:shown]
+    return f"{RESOURCE_LABELS[resource]} at the nodes' cheapest points: " + "; ".join(
+        f"{len(held)} {kind} node(s) hold {sum(a for a, _ in held):,.0f} ("
+        + ", ".join(f"'{op.node_name.data}' {a:,.0f}" for a, op in sorted(held, key=lambda x: -x[0])[:shown])
+        + (", ..." if len(held) > shown else "") + ")" for kind, held in ranked)
 
 
 OFF_CHIP_WEIGHTS = ("auto", True, False)  # explore's off-chip-weights option: when, always, never

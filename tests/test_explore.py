@@ -144,6 +144,8 @@ def test_no_fit_names_resource_and_overshoot(tmp_path):
     message = str(error.value)
     assert "does not fit on tiny" in message and "LUT" in message
     assert "budget is 1,500 (0.5 x 3,000)" in message
+    # where the LUTs go: each kind's nodes at their cheapest, the conv's multiplier the most
+    assert re.search(r"\nLUT at the nodes' cheapest points: 1 dataflow\.conv node\(s\) hold [\d,]+ \('conv' [\d,]+\); ", message)
 
 
 def test_no_fit_via_cli(resnet_small_text, tmp_path, capsys):
