@@ -36,7 +36,8 @@ its weights ceil(pixels / T) times), at
 (other DRAM traffic, skips and line buffers, and every other on-chip memory only lower what a design reaches).
 ratio = bound / II for each bound (1.0: the design is at the bound; issue 14 asks >= 0.8). "binding"
 names what sets the II: a node already at its fastest folding (a data-movement kind with one lane, or
-a stage at one pixel per cycle), else the resource closest to its budget at that design. Every row sets each stream
+a stage at one pixel per cycle), else the resources closest to their budgets at that design (the DRAM traffic among them,
+of its budget at the design's II: ResNet-50 and DenseNet-121 on a ZCU102 fill it as they fill BRAM or LUTs). Every row sets each stream
 and weight to --bits wide fixed point directly (emulated, no calibration), as bench_explore does: a float model's
 weights cannot stream from DRAM (explore's off-chip-weights=auto keeps them on chip), fixed-point ones can.
 --breakdown follows each row with where its device ratio goes (issue 14): the multipliers built (on DSPs, in
@@ -80,6 +81,7 @@ BOARDS = ("zcu102", "u250")
 # the memory bound's share of a BRAM18's bits that hold data (an assumption, not measured: aspect ratios and partly
 # filled blocks waste the rest)
 BRAM_PACKING = 0.7
+BINDING_MARGIN = 0.05  # "binding" names every budget share within this of the fullest
 
 
 def largest_feature_map(network: Network, spatial: bool = False) -> int:
@@ -162,16 +164,23 @@ def memory_bound_fps(network: Network, platform, utilisation: float) -> float:
 
 
 def binding(network: Network, totals, platform, utilisation: float, spatial: bool = False) -> str:
-    """What sets the II: the DRAM bandwidth, a node already at its fastest folding, else the fullest resource."""
+    """What sets the II: the DRAM bandwidth, a node already at its fastest folding, else the fullest of the
+    resources and the DRAM traffic (of `utilisation` x the bandwidth at the design's II, explore's traffic budget), and
+    any other within BINDING_MARGIN of it (a design whose traffic fills its budget as its BRAM does is bound by both:
+    a lower II needs fewer weight sweeps, so more memory)."""
     if totals.bandwidth_bound:
         return "DRAM bandwidth"
     for model in network.nodes:
         # a conv reading or writing a tile-major stream is tiled (passes/tile_order.py): its foldings have tiles
         if min(model.cost(f).cycles for f in foldings(model, spatial) or foldings(model, spatial, True)) >= totals.compute_ii:
             return f"fastest folding of {model.op_name.removeprefix('dataflow.')} {model.name}"
-    use = {k: totals.resource(k) / (utilisation * getattr(platform, k)) for k in RESOURCES if getattr(platform, k)}
-    key = max(use, key=use.get)
-    return f"{RESOURCE_LABELS[key]} {use[key]:.0%} of budget"
+    use = {RESOURCE_LABELS[k]: totals.resource(k) / (utilisation * getattr(platform, k))
+           for k in RESOURCES if getattr(platform, k)}
+    if platform.bandwidth_bits_per_cycle > 0:
+        use["DRAM traffic"] = totals.offchip_bits / (utilisation * platform.bandwidth_bits_per_cycle * totals.ii)
+    top = max(use.values())
+    return ", ".join(f"{k} {v:.0%}" for k, v in sorted(use.items(), key=lambda kv: -kv[1])
+                     if v >= top - BINDING_MARGIN) + " of budget"
 
 
 def main() -> None:

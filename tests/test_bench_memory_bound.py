@@ -85,3 +85,21 @@ def test_a_strided_tile_holds_each_output_pixels_own_input(dilation, words):
     items = weight_items(_strided(dilation))[0]
     assert min(bits for bits, traffic in items if traffic) == words * 16
     assert sorted(traffic for _, traffic in items) == [0] + [-(-4 // t) * W for t in (4, 2, 1)]
+
+
+@pytest.mark.parametrize("traffic, named", [(0.97, "BRAM18 99%, DRAM traffic 97% of budget"),
+                                            (0.5, "BRAM18 99% of budget"),
+                                            (1.0, "DRAM traffic 100%, BRAM18 99% of budget")])
+def test_binding_names_the_dram_traffic_as_full_as_the_memory(network, tmp_path, traffic, named):
+    """A design at its resources (no node at its fastest) whose BRAM18 fills 99 % of the board's 2, its DSPs 10 %
+    and LUTs 50 %: "binding" names every share within 5 % of the fullest, the DRAM traffic among them (its bits per
+    inference of 1 Gbps at 100 MHz, 10 bits a cycle, over the II)."""
+    from types import SimpleNamespace
+
+    from dfcc.bench.bench_throughput import binding
+
+    ii = 10**9
+    used = {"dsp": 10, "bram18": 1.98, "uram": 0, "lut": 5_000, "ff": 0}
+    totals = SimpleNamespace(bandwidth_bound=False, compute_ii=ii, ii=ii, offchip_bits=traffic * 10 * ii,
+                             resource=used.__getitem__)
+    assert binding(network, totals, _board(tmp_path, 2), 1.0) == named
