@@ -219,13 +219,11 @@ def _option_cost(values: list[SSAValue], ops: list[NodeOp], order: tuple[int, in
 
 
 def order_chain(values: list[SSAValue], writers: list[NodeOp], readers: list[NodeOp], target: float,
-                spare: float = 0, any_folding: bool = False, price: float = math.inf) -> float | None:
+                spare: float = 0, any_folding: bool = False) -> float | None:
     """Write the chain's best (R, B) (module docstring) if one moves no more weight traffic than the chain does now,
     with no node slower than `target` cycles and less BRAM than now plus `spare` (its writers, readers and the nodes
-    it passes costed), its convs weight-stationary already or, `any_folding`, made so; or, at a finite `price`, one
-    taking more, each BRAM18 beyond counted as `price` bits of traffic, the least traffic so counted (then the least
-    BRAM) kept if that is less than the chain moves now; the BRAM18 it took over what the chain had (negative:
-    freed), or None if it wrote none."""
+    it passes costed), its convs weight-stationary already or, `any_folding`, made so; the BRAM18 it took over what
+    the chain had (negative: freed), or None if it wrote none."""
     if not writers or not readers or not all(_can_write(op, any_folding) for op in writers) or not all(
             _can_read(op, any_folding) for op in readers):
         return None
@@ -236,28 +234,15 @@ def order_chain(values: list[SSAValue], writers: list[NodeOp], readers: list[Nod
     if written is None:
         return None
     bram, traffic, lut, _ = written
-
-    def priced(cost: tuple[int, float, int, int], factors: dict[NodeOp, dict[str, int]]) -> float:
-        """The option's traffic, its BRAM18 beyond `spare` more than the chain's counted at `price` bits each if it
-        takes fewer than its nodes would at the same foldings pixel-major (else the order buys nothing: infinite)."""
-        over = cost[0] - bram - spare
-        if over < 0:
-            return cost[1]
-        if math.isinf(price) or not cost[0] < (_option_cost(values, ops, None, factors) or (math.inf,))[0]:
-            return math.inf
-        return cost[1] + price * over
-
     best = None
     for order, factors in _options(values, writers, readers, passing):
         cost = _option_cost(values, ops, order, factors)
-        if cost is None or cost[3] > target or cost[2] > lut:
-            continue
-        key = (priced(cost, factors), cost[0])
-        if not math.isinf(key[0]) and (best is None or key < best[0]):
-            best = key, cost, order, factors
-    if best is None or best[0][0] > traffic or (best[0][0] == traffic and best[0][1] >= bram):
+        if (cost is not None and cost[3] <= target and cost[0] < bram + spare and cost[2] <= lut
+                and (best is None or cost[1:2] + cost[:1] < best[0][1:2] + best[0][:1])):
+            best = cost, order, factors
+    if best is None or best[0][1] > traffic or (best[0][0] >= bram and best[0][1] == traffic):
         return None
-    _, cost, order, factors = best
+    cost, order, factors = best
     for op, chosen in factors.items():
         _write(op, chosen)
     _set_order(values, order)
@@ -308,9 +293,6 @@ def order_streams(module: ModuleOp, design: Design,
     second round's pixel-major design has no chain to order: its convs, untiled, would take more LUTs ordered)."""
     network, choices, totals = design
     target = totals.compute_ii or totals.ii
-    # a BRAM18 is worth the design's traffic per BRAM18 of the budget (a design bound by its DRAM traffic trades one
-    # for the other: a chain's BRAM beyond what it may take pays where it saves more traffic than that)
-    price = totals.offchip_bits / bram_budget if totals.offchip_bits and bram_budget else math.inf
     best, kept, tried = design, None, []
     for relaxed in (None,) if earlier else (False, True):
         trial = module.clone()
@@ -319,7 +301,7 @@ def order_streams(module: ModuleOp, design: Design,
         if relaxed is None:
             ordered_any = _write_orders(trial, earlier)
         for chain in chains(trial) if relaxed is not None else ():  # in IR order, each spending what earlier ones left
-            taken = order_chain(*chain, target, spare, relaxed, price)
+            taken = order_chain(*chain, target, spare, relaxed)
             if taken is not None:
                 spare, ordered_any = max(0.0, spare - taken), True
         written = tuple((op.folding(), [r.type.order for r in op.results if isinstance(r.type, StreamType)])
