@@ -14,16 +14,13 @@ lanes (so its cycles) or more; a pool's, a map's and a global pool's lanes the m
 pixel a beat, a concat's inputs in turn; the readers at R / S^2. The chain takes the (R, B) moving the least weight
 traffic (fewest sweeps), then the least BRAM, of those with no more LUTs, no node slower than the design's II and
 less BRAM than pixel-major (in the second try plus what the design leaves of explore's BRAM budget, the chains in IR
-order each spending what the earlier ones left or freed), if it moves no more traffic than pixel-major; or one taking
-more BRAM than that where its traffic, each BRAM18 more priced at BRAM_PRICE_FACTOR times the design's traffic per
-BRAM18 of the budget, is less, and the order holds less than its nodes would pixel-major at the same foldings
-(DenseNet-121 ZCU102 16-bit: its 28x28 dense block, tile 28 block 1, 14 BRAM18 more for 485 Mbit less); then the
+order each spending what the earlier ones left or freed), if it moves no more traffic than pixel-major; then the
 graph so ordered is searched again (explore, its weight allocation spending the memory freed:
 passes/weight_allocation.py), and the design of the try with the lower II kept if it is lower than pixel-major's
 (ResNet-50 on a ZCU102, 16 bits, the first try: its 14x14 stage's trunk, tile 28 block 2, 132 BRAM18 freed, searched
 II 6.05 M -> 4.93 M cycles (CLI, quantize 16/16; bench_throughput's emulated formats 5.22 M -> 4.32 M), the sizing's
-FIFOs fitting; DenseNet-121 on a ZCU102, 16 bits, the second: its 28x28 (priced), 14x14 and 7x7 dense blocks,
-explore_module's II 6.72 M -> 4.64 M cycles, bench_throughput's emulated formats; 4.77 M without the 28x28 block). A conv on two chains (ResNet's downsample reads one stage's trunk and writes the next's)
+FIFOs fitting; DenseNet-121 on a ZCU102, 16 bits, the second: its 14x14 and 7x7 dense blocks, explore_module's II
+6.72 M -> 4.77 M cycles). A conv on two chains (ResNet's downsample reads one stage's trunk and writes the next's)
 keeps the tile and lanes the first chain ordered gave it: the next chain's options at other tiles do not verify
 (ResNet-50's 7x7 trunk, whose tile 49 block 4 alone would move 537 Mbit less weight traffic for 177 BRAM18 more, emulated
 16-bit, stays pixel-major behind its downsample's tile 7). The explore pass's later FIFO rounds, whose searches keep out of the
@@ -56,11 +53,6 @@ from dfcc.kinds.pool import PoolOp
 from dfcc.kinds.reduce import ReduceOp
 
 Design = tuple[Network, list[Choice], Totals]
-# a BRAM18 beyond what a chain may take, priced in bits of traffic as this multiple of the design's DRAM traffic per
-# BRAM18 of the budget: at a full budget each BRAM18 saves more than the average (ResNet-50 ZCU102 16-bit: the weight
-# allocation's LP relaxation at its budget, 3.7 Mbit, 1.7x its 2.2; DenseNet-121's searches around 260 BRAM18 more
-# moved ~19 Mbit more a BRAM18, 7x its 2.8); measured (dfcc), not derived: DenseNet-121 ZCU102 16-bit 34.3 -> 35.5 fps
-BRAM_PRICE_FACTOR = 10
 
 
 def passes_order(op: Operation) -> bool:
@@ -227,13 +219,11 @@ def _option_cost(values: list[SSAValue], ops: list[NodeOp], order: tuple[int, in
 
 
 def order_chain(values: list[SSAValue], writers: list[NodeOp], readers: list[NodeOp], target: float,
-                spare: float = 0, any_folding: bool = False, price: float = math.inf) -> float | None:
+                spare: float = 0, any_folding: bool = False) -> float | None:
     """Write the chain's best (R, B) (module docstring) if one moves no more weight traffic than the chain does now,
     with no node slower than `target` cycles and less BRAM than now plus `spare` (its writers, readers and the nodes
-    it passes costed), its convs weight-stationary already or, `any_folding`, made so; or, at a finite `price`, one
-    taking more, each BRAM18 beyond counted as `price` bits of traffic, the least traffic so counted (then the least
-    BRAM) kept if that is less than the chain moves now; the BRAM18 it took over what the chain had (negative:
-    freed), or None if it wrote none."""
+    it passes costed), its convs weight-stationary already or, `any_folding`, made so; the BRAM18 it took over what
+    the chain had (negative: freed), or None if it wrote none."""
     if not writers or not readers or not all(_can_write(op, any_folding) for op in writers) or not all(
             _can_read(op, any_folding) for op in readers):
         return None
@@ -244,28 +234,15 @@ def order_chain(values: list[SSAValue], writers: list[NodeOp], readers: list[Nod
     if written is None:
         return None
     bram, traffic, lut, _ = written
-
-    def priced(cost: tuple[int, float, int, int], factors: dict[NodeOp, dict[str, int]]) -> float:
-        """The option's traffic, its BRAM18 beyond `spare` more than the chain's counted at `price` bits each if it
-        takes fewer than its nodes would at the same foldings pixel-major (else the order buys nothing: infinite)."""
-        over = cost[0] - bram - spare
-        if over < 0:
-            return cost[1]
-        if math.isinf(price) or not cost[0] < (_option_cost(values, ops, None, factors) or (math.inf,))[0]:
-            return math.inf
-        return cost[1] + price * over
-
     best = None
     for order, factors in _options(values, writers, readers, passing):
         cost = _option_cost(values, ops, order, factors)
-        if cost is None or cost[3] > target or cost[2] > lut:
-            continue
-        key = (priced(cost, factors), cost[0])
-        if not math.isinf(key[0]) and (best is None or key < best[0]):
-            best = key, cost, order, factors
-    if best is None or best[0][0] > traffic or (best[0][0] == traffic and best[0][1] >= bram):
+        if (cost is not None and cost[3] <= target and cost[0] < bram + spare and cost[2] <= lut
+                and (best is None or cost[1:2] + cost[:1] < best[0][1:2] + best[0][:1])):
+            best = cost, order, factors
+    if best is None or best[0][1] > traffic or (best[0][0] >= bram and best[0][1] == traffic):
         return None
-    _, cost, order, factors = best
+    cost, order, factors = best
     for op, chosen in factors.items():
         _write(op, chosen)
     _set_order(values, order)
@@ -316,10 +293,6 @@ def order_streams(module: ModuleOp, design: Design,
     second round's pixel-major design has no chain to order: its convs, untiled, would take more LUTs ordered)."""
     network, choices, totals = design
     target = totals.compute_ii or totals.ii
-    # a design bound by its DRAM traffic trades BRAM for it: a chain's BRAM beyond what it may take pays where it
-    # saves more traffic than the memory is worth elsewhere (BRAM_PRICE_FACTOR)
-    price = (BRAM_PRICE_FACTOR * totals.offchip_bits / bram_budget if totals.offchip_bits and bram_budget
-             else math.inf)
     best, kept, tried = design, None, []
     for relaxed in (None,) if earlier else (False, True):
         trial = module.clone()
@@ -328,7 +301,7 @@ def order_streams(module: ModuleOp, design: Design,
         if relaxed is None:
             ordered_any = _write_orders(trial, earlier)
         for chain in chains(trial) if relaxed is not None else ():  # in IR order, each spending what earlier ones left
-            taken = order_chain(*chain, target, spare, relaxed, price)
+            taken = order_chain(*chain, target, spare, relaxed)
             if taken is not None:
                 spare, ordered_any = max(0.0, spare - taken), True
         written = tuple((op.folding(), [r.type.order for r in op.results if isinstance(r.type, StreamType)])
