@@ -30,12 +30,14 @@ throughput, of the board's bandwidth, and "mem fps" the roofline's bandwidth roo
 bandwidth / bits moved per inference (a design at it is DRAM-bound, binding "DRAM bandwidth"). "mem bound" is
 issue 14's memory bound (`memory_bound_fps`): the fps no allocation of the weights between `utilisation` of the
 on-chip memory (BRAM at BRAM_PACKING of its bits) and DRAM beats under conv.h conv_tiled's architecture (a streamed
-conv's tile of T output pixels holds T x (2C + F) words and sweeps its weights ceil(pixels / T) times), at
+conv's tile of T output pixels holds T x (2 S^2 C + F) words, S^2 input pixels an output pixel at stride S, and sweeps
+its weights ceil(pixels / T) times), at
 `utilisation` of the bandwidth, from the multiple-choice knapsack's LP relaxation; its "ratio" is fps / that bound
 (other DRAM traffic, skips and line buffers, and every other on-chip memory only lower what a design reaches).
 ratio = bound / II for each bound (1.0: the design is at the bound; issue 14 asks >= 0.8). "binding"
 names what sets the II: a node already at its fastest folding (a data-movement kind with one lane, or
-a stage at one pixel per cycle), else the resource closest to its budget at that design. Every row sets each stream
+a stage at one pixel per cycle), else the resources closest to their budgets at that design (the DRAM traffic among them,
+of its budget at the design's II: ResNet-50 and DenseNet-121 on a ZCU102 fill it as they fill BRAM or LUTs). Every row sets each stream
 and weight to --bits wide fixed point directly (emulated, no calibration), as bench_explore does: a float model's
 weights cannot stream from DRAM (explore's off-chip-weights=auto keeps them on chip), fixed-point ones can.
 --breakdown follows each row with where its device ratio goes (issue 14): the multipliers built (on DSPs, in
@@ -66,6 +68,7 @@ from dfcc.hardware.memory import BRAM18_ASPECTS, URAM_DEPTH, URAM_WIDTH
 from dfcc.hardware.offchip import bandwidth_roof_fps
 from dfcc.hardware.platforms import load_platform
 from dfcc.hardware.roofline import multiplier_roofline
+from dfcc.kinds.conv import ConvOp
 from dfcc.kinds.cost import stream_bits, weight_bits
 from dfcc.backends.estimate import Estimate
 from dfcc.frontends.mlir import make_context
@@ -78,6 +81,7 @@ BOARDS = ("zcu102", "u250")
 # the memory bound's share of a BRAM18's bits that hold data (an assumption, not measured: aspect ratios and partly
 # filled blocks waste the rest)
 BRAM_PACKING = 0.7
+BINDING_MARGIN = 0.05  # "binding" names every budget share within this of the fullest
 
 
 def largest_feature_map(network: Network, spatial: bool = False) -> int:
@@ -110,8 +114,9 @@ def bound_cycles(network: Network, platform, spatial: bool = False, utilisation:
 def weight_items(network: Network) -> list[list[tuple[float, float]]]:
     """Each weighted node's (on-chip bits, DRAM bits per inference) options under conv.h conv_tiled's architecture
     (issue 14's memory bound): its W weight bits on chip and no traffic, or streamed with a tile of T of its N output
-    pixels, T x (2C + F) words of buffer (the tile's input twice over, its outputs) and ceil(N/T) sweeps of W; a conv
-    reading or writing a stream that can be tile-major (passes/tile_order.py `orderable_streams`) T x min(C, F)."""
+    pixels, T x (2 S^2 C + F) words of buffer (the tile's input twice over, `_input_pixels` S^2 an output pixel, its
+    outputs) and ceil(N/T) sweeps of W; a conv
+    reading or writing a stream that can be tile-major (passes/tile_order.py `orderable_streams`) T x min(S^2 C, F)."""
     items = []
     orderable = orderable_streams(network.nodes[0].op.get_toplevel_object()) if network.nodes else set()
     for model in network.nodes:
@@ -123,14 +128,26 @@ def weight_items(network: Network) -> list[list[tuple[float, float]]]:
         channels, filters = streams[0].type.get_shape()[-1], out.type.get_shape()[-1]
         pixels = out.type.num_elements // filters
         bits = model.macs // pixels * weight_bits(weights)  # a weight serves each output pixel once
-        pixel = 2 * channels * stream_bits(streams[0]) + filters * stream_bits(out)
-        if streams[0] in orderable or out in orderable:
-            # conv.h conv_point_tm_in holds a tile's F sums a pixel, conv_tiled_tm_out no outputs (its input only):
-            # the lesser of a tile pixel's input and outputs, once, bounds both
-            pixel = min(channels * stream_bits(streams[0]), filters * stream_bits(out))
+        held = _input_pixels(model.op) * channels * stream_bits(streams[0])  # a tile pixel's share of its input
+        sums = filters * stream_bits(out)  # its outputs (or sums, at least as wide)
+        # conv.h conv_tiled holds a tile's input twice (its FIFO and tile buffer) and its outputs; conv_tiled_tm_out
+        # writing tile-major no outputs; conv_point_tm_in reading tile-major every filter's sums only
+        pixel = 2 * held + (0 if out in orderable else sums)
+        if streams[0] in orderable:
+            pixel = min(pixel, sums)
         tiles = {-(-pixels // sweeps) for sweeps in range(1, pixels + 1)}
         items.append([(float(bits), 0.0)] + [(float(t * pixel), float(-(-pixels // t) * bits)) for t in sorted(tiles)])
     return items
+
+
+def _input_pixels(op) -> int:
+    """Input pixels each output pixel of a tile adds at least: S_R x S_C for a conv whose window is at least its
+    stride S (undilated: windows S apart cover disjoint S x S blocks), else 1 (a 1x1 at stride 2 reads one pixel of
+    each block; a dilated window may share its pixels with its neighbours')."""
+    if not isinstance(op, ConvOp):
+        return 1
+    (kr, kc), (sr, sc), dilation, _ = op.window_geometry()
+    return 1 if any(d > 1 for d in dilation) else min(kr, sr) * min(kc, sc)
 
 
 def memory_bound_fps(network: Network, platform, utilisation: float) -> float:
@@ -147,16 +164,23 @@ def memory_bound_fps(network: Network, platform, utilisation: float) -> float:
 
 
 def binding(network: Network, totals, platform, utilisation: float, spatial: bool = False) -> str:
-    """What sets the II: the DRAM bandwidth, a node already at its fastest folding, else the fullest resource."""
+    """What sets the II: the DRAM bandwidth, a node already at its fastest folding, else the fullest of the
+    resources and the DRAM traffic (of `utilisation` x the bandwidth at the design's II, explore's traffic budget), and
+    any other within BINDING_MARGIN of it (a design whose traffic fills its budget as its BRAM does is bound by both:
+    a lower II needs fewer weight sweeps, so more memory)."""
     if totals.bandwidth_bound:
         return "DRAM bandwidth"
     for model in network.nodes:
         # a conv reading or writing a tile-major stream is tiled (passes/tile_order.py): its foldings have tiles
         if min(model.cost(f).cycles for f in foldings(model, spatial) or foldings(model, spatial, True)) >= totals.compute_ii:
             return f"fastest folding of {model.op_name.removeprefix('dataflow.')} {model.name}"
-    use = {k: totals.resource(k) / (utilisation * getattr(platform, k)) for k in RESOURCES if getattr(platform, k)}
-    key = max(use, key=use.get)
-    return f"{RESOURCE_LABELS[key]} {use[key]:.0%} of budget"
+    use = {RESOURCE_LABELS[k]: totals.resource(k) / (utilisation * getattr(platform, k))
+           for k in RESOURCES if getattr(platform, k)}
+    if platform.bandwidth_bits_per_cycle > 0:
+        use["DRAM traffic"] = totals.offchip_bits / (utilisation * platform.bandwidth_bits_per_cycle * totals.ii)
+    top = max(use.values())
+    return ", ".join(f"{k} {v:.0%}" for k, v in sorted(use.items(), key=lambda kv: -kv[1])
+                     if v >= top - BINDING_MARGIN) + " of budget"
 
 
 def main() -> None:

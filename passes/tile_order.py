@@ -17,14 +17,17 @@ less BRAM than pixel-major (in the second try plus what the design leaves of exp
 order each spending what the earlier ones left or freed), if it moves no more traffic than pixel-major; then the
 graph so ordered is searched again (explore, its weight allocation spending the memory freed:
 passes/weight_allocation.py), and the design of the try with the lower II kept if it is lower than pixel-major's
-(ResNet-50 on a ZCU102, 16 bits, the first try: its 14x14 stage's chain, tile 28 block 2, searched II 4.26 M -> 3.56 M
-cycles; with the FIFOs the sizing then writes, which the search costs (analyses/network.py), the explore pass keeps
-an ordered design at 4.93 M; DenseNet-121 on a ZCU102, 16 bits, the second: its 14x14 and 7x7 dense blocks,
-explore_module's II 6.72 M -> 4.77 M cycles). The explore pass's later FIFO rounds, whose searches keep out of the
+(ResNet-50 on a ZCU102, 16 bits, the first try: its 14x14 stage's trunk, tile 28 block 2, 132 BRAM18 freed, searched
+II 6.05 M -> 4.93 M cycles (CLI, quantize 16/16; bench_throughput's emulated formats 5.22 M -> 4.32 M), the sizing's
+FIFOs fitting; DenseNet-121 on a ZCU102, 16 bits, the second: its 14x14 and 7x7 dense blocks, explore_module's II
+6.72 M -> 4.77 M cycles). A conv on two chains (ResNet's downsample reads one stage's trunk and writes the next's)
+keeps the tile and lanes the first chain ordered gave it: the next chain's options at other tiles do not verify
+(ResNet-50's 7x7 trunk, whose tile 49 block 4 alone would move 537 Mbit less weight traffic for 177 BRAM18 more, emulated
+16-bit, stays pixel-major behind its downsample's tile 7). The explore pass's later FIFO rounds, whose searches keep out of the
 budget what the FIFOs the sizing wrote need beyond those costed, try the orders the earlier round kept
 (`written_orders`) searched again within it: DenseNet-121's round-2 pixel-major design (22.4 fps) had no chain left
 to order (its convs, untiled, took more LUTs ordered); round 1's orders searched again gave 34.7 fps, its sized FIFOs
-within the budget.
+within the budget (dense17's CLI; 29.3 fps, II 6.84 M, through the CLI at session 18's main).
 """
 
 from __future__ import annotations
