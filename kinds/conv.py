@@ -333,20 +333,30 @@ def tile_order_problem(op: ConvOp, f: Mapping[str, int]) -> str | None:
     stride S without padding (`point_stride`), tile = R / S^2 output pixels (whole output rows where S > 1: a tile's
     input rows are then the S x S blocks of its outputs) and coarse_in = B: a block's beats of the tile, then each
     filter step's words applied to those it keeps."""
+    return tile_order_problems(op)(f)
+
+
+def tile_order_problems(op: ConvOp) -> Callable[[Mapping[str, int]], str | None]:
+    """`tile_order_problem` of `op` as a function of the folding, the op read once (explore asks ~10^5 times of a
+    DenseNet-121's ordered convs, most of them foldings it rejects)."""
     order_in, order_out = op.input.type.order, op.output.type.order
-    if order_out is not None and (f["tile"], f["coarse_out"]) != order_out:
-        return (f"writes a tile-major stream (tile {order_out[0]} block {order_out[1]}), which needs tile="
-                f"{order_out[0]} and coarse_out={order_out[1]}, got tile={f['tile']}, coarse_out={f['coarse_out']}")
-    if order_in is None:
-        return None
-    stride, wo = point_stride(op), op.output.type.get_shape()[2]
-    if (stride is None or op.line_buffer_off_chip() or (stride ** 2 * f["tile"], f["coarse_in"]) != order_in
-            or (stride > 1 and f["tile"] % wo)):
+    stride = point_stride(op) if order_in is not None else None
+    wo = op.output.type.get_shape()[2]
+    readable = stride is not None and not op.line_buffer_off_chip()
+
+    def problem(f: Mapping[str, int]) -> str | None:
+        if order_out is not None and (f["tile"], f["coarse_out"]) != order_out:
+            return (f"writes a tile-major stream (tile {order_out[0]} block {order_out[1]}), which needs tile="
+                    f"{order_out[0]} and coarse_out={order_out[1]}, got tile={f['tile']}, coarse_out={f['coarse_out']}")
+        if order_in is None or (readable and (stride ** 2 * f["tile"], f["coarse_in"]) == order_in
+                                and not (stride > 1 and f["tile"] % wo)):
+            return None
         return (f"reads a tile-major stream (tile {order_in[0]} block {order_in[1]}), which needs a 1x1 window at "
                 f"stride S on whole S x S blocks unpadded (whole output rows a tile if S > 1), its input on chip, "
                 f"tile={order_in[0] // (stride or 1) ** 2} and coarse_in={order_in[1]}, got kernel {op.ints_prop('kernel')}, "
                 f"stride {op.ints_prop('stride')}, pad {op.ints_prop('pad')}, tile={f['tile']}, coarse_in={f['coarse_in']}")
-    return None
+
+    return problem
 
 
 def winograd_problem(op: ConvOp) -> str | None:
@@ -396,10 +406,10 @@ def folding_problems(op: ConvOp) -> Callable[[Mapping[str, int]], str | None]:
     """`folding_problem` of `op` as a function of the folding, the op read once (explore asks ~10^5 times)."""
     filters, groups, evicted = op.output.type.get_shape()[-1], op.groups.value.data, op.line_buffer_off_chip()
     winograd: list[str | None] = []  # winograd_problem(op), once asked
-    ordered = op.input.type.order is not None or op.output.type.order is not None
+    order_problem = tile_order_problems(op) if op.input.type.order or op.output.type.order else None
 
     def problem(f: Mapping[str, int]) -> str | None:
-        if ordered and (order := tile_order_problem(op, f)) is not None:
+        if order_problem is not None and (order := order_problem(f)) is not None:
             return order
         partial = filters % f["coarse_out"] != 0
         if f.get("winograd", 1) > 1:
