@@ -165,8 +165,11 @@ class Network:
         # `converters`' last walk: its choices, the lanes each node writes, each node's input converters, all of them
         self._walked: tuple[list[Choice], list[int], list[Sequence[Converter]], tuple[Converter, ...]] | None = None
         self._joins = any(len(ins) > 1 for ins in self.in_edges)
+        self._producers = [[edges[e].producer for e in ins] for ins in self.in_edges]
         self._out_elements = [[edges[e].elements for e in outs] for outs in self.out_edges]
         self._last: _Walk | None = None  # `evaluate`'s last walk
+        # each join input's last (II, its producer's first and last output, its reads) and `held_inferences` of them
+        self._held: dict[int, tuple[tuple[float, ...], float]] = {}
 
     @staticmethod
     def from_module(module: ModuleOp) -> Network:
@@ -316,7 +319,8 @@ class Network:
         converters = self.converters(choices)
         on_edge = {c.edge: c for c in converters}
         costs = self._paced(chosen, choices, on_edge)
-        start = self._first_change(costs, on_edge, last)
+        changed = self._changed(costs, on_edge, last)
+        start = min(changed, default=len(costs))
         latency = self._latency(costs, on_edge, last, start)
         cycles = [c.cycles for c in costs]
         for c in converters:  # a converter is named after, and counted as the bottleneck of, its consumer
@@ -329,9 +333,9 @@ class Network:
             ii = math.ceil(bandwidth_limited_ii(compute_ii, offchip / compute_ii, max_bits_per_cycle) - 1e-9)
         trace = held = None
         if self._joins:  # the trace is fed over the II: a design at another II is traced again from the first node
-            again = start if last is not None and last.feed == ii else 0
-            trace = self._trace(costs, on_edge, ii, last.trace if again else None, again)
-            held = self._skip_fifos(costs, ii, trace, last.held if again else None, again)
+            again = last is not None and last.feed == ii
+            trace = self._trace(costs, on_edge, ii, last.trace if again else None, changed)
+            held = self._skip_fifos(costs, ii, trace, last.held if again else None, start)
         bursts = self._burst_fifos(costs, last.bursts if last is not None else None, start)
         self._last = _Walk(list(choices), chosen, costs, on_edge, latency, ii, trace, held, bursts)
         fifo_depths = _deepest(held) if held is not None else {}
@@ -361,16 +365,17 @@ class Network:
             fifo_memories=fifo_memories,
         )
 
-    def _first_change(self, costs: tuple[NodeCost, ...], on_edge: dict[int, Converter], last: _Walk | None) -> int:
-        """The first node whose cost or input converters differ from the `last` walk's (the nodes before it walk as
-        they did there: each node's figures depend on its own and its producers' alone, and producers come first)."""
+    def _changed(self, costs: tuple[NodeCost, ...], on_edge: dict[int, Converter], last: _Walk | None) -> set[int]:
+        """The nodes whose cost or input converters differ from the `last` walk's (every node without one). Each
+        node's figures depend on its own and its producers' alone, and producers come first: the nodes before the
+        first of these walk as they did there."""
         if last is None:
-            return 0
-        start = next((i for i, (now, then) in enumerate(zip(costs, last.costs)) if now is not then), len(costs))
+            return set(range(len(costs)))
+        changed = {i for i, (now, then) in enumerate(zip(costs, last.costs)) if now is not then}
         for e in on_edge.keys() | last.on_edge.keys():
             if on_edge.get(e) is not last.on_edge.get(e):
-                start = min(start, self.edges[e].consumer)
-        return start
+                changed.add(self.edges[e].consumer)
+        return changed
 
     def _latency(self, costs: tuple[NodeCost, ...], on_edge: dict[int, Converter], last: _Walk | None,
                  start: int) -> list[int]:
@@ -441,7 +446,8 @@ class Network:
         inference, traced with the graph inputs fed over the II, as in the steady state, `_trace`), plus SATAY's
         margin. A producer whose output waits in a DRAM ring (a skip evicted, `ring_words`) holds that much off chip;
         the rest waits in the FIFO in front of its writer. Given the `last` walk's (at the same II), the joins
-        before `start` keep theirs. An edge's depth is the largest asked (`_deepest`)."""
+        before `start` keep theirs; an input whose spans are its last ones holds as much again (most, in the search:
+        a design's change reaches few joins). An edge's depth is the largest asked (`_deepest`)."""
         first, last_out, reads = trace[:3]
         held = [[] for _ in costs] if last is None else list(last)
         for i in range(0 if last is None else start, len(costs)):
@@ -452,9 +458,11 @@ class Network:
             for e in ins:
                 edge = self.edges[e]
                 p = edge.producer
-                read_first, read_last = reads[e]
-                words = math.ceil(held_inferences(max(ii, 1), first[p], last_out[p], read_first, read_last)
-                                  * edge.elements - 1e-6)
+                spans = (ii, first[p], last_out[p], *reads[e])
+                held_then = self._held.get(e)  # the edge's last spans and what they held
+                if held_then is None or held_then[0] != spans:
+                    held_then = self._held[e] = spans, held_inferences(max(ii, 1), *spans[1:])
+                words = math.ceil(held_then[1] * edge.elements - 1e-6)
                 ring = self.nodes[p].ring_words
                 if ring:  # the words the ring cannot hold wait on chip, in front of its writer
                     e, words = self.in_edges[p][0], words - ring
@@ -500,7 +508,7 @@ class Network:
         return bursts, fifos
 
     def _trace(self, costs: tuple[NodeCost, ...], converters: dict[int, Converter], feed: int = 0,
-               last_trace: _Trace | None = None, start: int = 0) -> _Trace:
+               last_trace: _Trace | None = None, changed: set[int] | None = None) -> _Trace:
         """The first inference through the empty pipeline: each node's first and last output beat, and each
         edge's span at its consumer (the cycles it reads its first and its last beat); its latency, from the first
         input beat to the last output beat, is the latest last output. Given `feed`, the graph inputs' beats come
@@ -511,16 +519,19 @@ class Network:
         input arriving at its producer's pace; its last output L = max(Lin + pipeline + lag, S + cycles,
         F + drain), whichever of its input, its own work or its output rate finishes last (drain: the
         node's own, else one beat out a cycle). A lane converter on an edge is such a stage between its
-        two ends. Given the `last_trace` of a design traced at the same `feed`, the nodes before `start` keep theirs
-        (`_first_change`)."""
+        two ends. Given the `last_trace` of a design traced at the same `feed`, only the nodes `changed` and those an
+        input of which then moves are traced again (`_changed`)."""
         # dfcc (checked by analyses/simulation.py): fpgaConvNet's per-layer latency, with a layer's
         # fill read at its input's rate (Venieris & Bouganis, fpgaConvNet, FCCM 2016, sec. 4)
         n = len(costs)
         if last_trace is None:
-            start, first, last, reads = 0, [0.0] * n, [0.0] * n, [(0.0, 0.0)] * len(self.edges)
+            first, last, reads = [0.0] * n, [0.0] * n, [(0.0, 0.0)] * len(self.edges)
             burst = [0] * n  # cycles over which a node writes one output pixel's beats (0: unknown)
+            walked = range(n)
         else:
             first, last, reads, burst = (list(figures) for figures in last_trace)
+            walked = range(min(changed, default=n), n)
+        moved = [last_trace is None] * n  # the nodes whose figures this trace changes
 
         def arrival(e: int) -> tuple[float, float]:
             """First and last beat of edge `e` at its consumer, through its converter if any."""
@@ -531,7 +542,10 @@ class Network:
             start = first[p] + max(conv.depth, conv.fill * (last[p] - first[p]) + conv.pipeline)
             return start, max(last[p] + conv.pipeline, first[p] + conv.cycles, start + conv.elements // conv.lanes_out)
 
-        for i in range(start, n):
+        for i in walked:
+            if not moved[i] and i not in changed and not any(moved[p] for p in self._producers[i]):
+                continue
+            before = first[i], last[i], burst[i]
             cost, ins = costs[i], [arrival(e) for e in self.in_edges[i]]
             if len(ins) == 1:  # most nodes (the search's inner loop traces every design with a join)
                 start, done_in = ins[0]
@@ -562,6 +576,7 @@ class Network:
             for e, (f, l) in zip(self.in_edges[i], ins):
                 share = cost.input_fills[self.edges[e].operand] if cost.input_fills else cost.fill
                 reads[e] = (max(f, first[i] - pipe - share * (l - f)), max(end, l))
+            moved[i] = (first[i], last[i], burst[i]) != before
         return first, last, reads, burst
 
 
