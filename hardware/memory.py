@@ -5,6 +5,7 @@ Widths are in bits, depths in words. Plain integer arithmetic: the DSE calls the
 """
 
 import math
+from functools import cache
 
 # Xilinx 7-series/UltraScale BRAM18 aspect ratios (width bits, depth words); UG473 / UG573.
 BRAM18_ASPECTS = ((1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), (36, 512))
@@ -71,6 +72,7 @@ def lutram_fifo_luts(width: int, depth: int) -> int:
     return -(-width // 7) * -(-depth // LUTRAM_DEPTH) * 8
 
 
+@cache  # a search asks it of the same FIFOs again and again (DenseNet-121 zoo U250: ~10 % of explore in bram18)
 def fifo_blocks(width: int, depth: int, memory: str = "auto") -> tuple[int, int, int]:
     """(BRAM18, URAM288, LUT) of a width x depth FIFO in `memory` (dialects/dataflow.py FIFO_MEMORIES): the
     one statement of what a stream's FIFO takes, read by the estimate and bound by the HLS design alike."""
