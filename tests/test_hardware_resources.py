@@ -11,8 +11,8 @@ from dfcc.hardware.logic import (
     STAGE_CONTROL_FF, STAGE_CONTROL_LUT, Logic, lut_multiplier, mac_logic, mux_luts, stage_logic,
 )
 from dfcc.hardware.memory import (
-    LUT_PER_BRAM18, _moved, bram18, conv_weight_memory, held_inferences, line_buffer, lutram_luts, skip_fifo_depth, uram, uram_rom,
-    uram_rows, window_buffer,
+    LUT_PER_BRAM18, _moved, bram18, conv_weight_memory, held_inferences, line_buffer, lutram_luts, skip_fifo_depth, uram,
+    uram_rom, uram_rows, window_buffer,
 )
 from dfcc.hardware.roofline import dsp_roofline, multiplier_roofline
 
