@@ -252,7 +252,8 @@ def designs(rows: list[str], cache: str) -> None:
         ir, found = (hashlib.sha256(t.encode()).hexdigest()[:12] for t in (elided, "\n".join(returned)))
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
         sizing = watch.seconds["_write_fifo_depths"]
-        print(f"{name:24s} {board:7s} explore {seconds:6.1f} s CPU (FIFO sizing {sizing:5.1f} s)  peak RSS {rss:5.2f} GB  IR {ir}  designs {found} ({len(returned)} searched)", flush=True)
+        print(f"{name:24s} {board:7s} explore {seconds:6.1f} s CPU (FIFO sizing {sizing:5.1f} s)  peak RSS {rss:5.2f} GB"
+              f"  IR {ir}  designs {found} ({len(returned)} searched)", flush=True)
 
 
 def main() -> None:
