@@ -588,7 +588,7 @@ _Bursts = tuple[list[tuple[float, float]], list[list[tuple[int, int]]]]  # Netwo
 @dataclass(frozen=True, slots=True)
 class _Walk:
     """`Network.evaluate`'s figures of one design, node by node in topological order, kept for the next design: its
-    nodes before the first whose cost or input converters differ (`_first_change`) keep theirs (the search's designs
+    nodes before the first whose cost or input converters differ (`_changed`) keep theirs (the search's designs
     mostly differ at a node or two: DenseNet-121's `_fewer_converters` evaluates thousands such)."""
 
     choices: list[Choice]
