@@ -164,6 +164,12 @@ class Network:
         self._made: dict[tuple[int, int, int], Converter] = {}  # each converter made, by (edge, lanes in, lanes out)
         # `converters`' last walk: its choices, the lanes each node writes, each node's input converters, all of them
         self._walked: tuple[list[Choice], list[int], list[Sequence[Converter]], tuple[Converter, ...]] | None = None
+        self._joins = any(len(ins) > 1 for ins in self.in_edges)
+        self._producers = [[edges[e].producer for e in ins] for ins in self.in_edges]
+        self._out_elements = [[edges[e].elements for e in outs] for outs in self.out_edges]
+        self._last: _Walk | None = None  # `evaluate`'s last walk
+        # each join input's last (II, its producer's first and last output, its reads) and `held_inferences` of them
+        self._held: dict[int, tuple[tuple[float, ...], float]] = {}
 
     @staticmethod
     def from_module(module: ModuleOp) -> Network:
@@ -304,20 +310,18 @@ class Network:
         coarser II + pipeline depth. With `respect_ir_depths` the FIFOs have (at least) their IR depths and
         their IR memories; given the budget `fifo_limits` (per resource), the others move out of BRAM while it
         is over (analyses/fifo_memory.py)."""
-        costs = tuple(m.cost(*choice) for m, choice in zip(self.nodes, choices))  # (folding, memory[, mult, on_chip, product])
+        last = self._last if self._last is not None and len(self._last.choices) == len(choices) else None
+        if last is None:
+            chosen = tuple(m.cost(*choice) for m, choice in zip(self.nodes, choices))  # (folding, memory, ...)
+        else:  # a node chosen as in the last walk keeps its cost
+            chosen = tuple(cost if choice is then else m.cost(*choice)
+                           for m, choice, then, cost in zip(self.nodes, choices, last.choices, last.chosen))
         converters = self.converters(choices)
         on_edge = {c.edge: c for c in converters}
-        costs = self._paced(costs, choices, on_edge)
-        n = len(costs)
-        latency = [0] * n
-        for i in range(n):
-            ins, cost = self.in_edges[i], costs[i]
-            if len(ins) == 1:  # most nodes: their producer's latency without the generator (the search's inner loop)
-                conv = on_edge.get(ins[0])
-                latency[i] = latency[self._main[i]] + (conv.depth if conv is not None else 0) + cost.depth
-                continue
-            latency[i] = max((latency[self.edges[e].producer] + (on_edge[e].depth if e in on_edge else 0)
-                              for e in ins), default=0) + cost.depth
+        costs = self._paced(chosen, choices, on_edge)
+        changed = self._changed(costs, on_edge, last)
+        start = min(changed, default=len(costs))
+        latency = self._latency(costs, on_edge, last, start)
         cycles = [c.cycles for c in costs]
         for c in converters:  # a converter is named after, and counted as the bottleneck of, its consumer
             cycles[self.edges[c.edge].consumer] = max(cycles[self.edges[c.edge].consumer], c.cycles)
@@ -327,9 +331,15 @@ class Network:
         if max_bits_per_cycle and compute_ii:
             # AutoWS / SMOF: II' = II * BW_total / BW_max, whole cycles
             ii = math.ceil(bandwidth_limited_ii(compute_ii, offchip / compute_ii, max_bits_per_cycle) - 1e-9)
-        joins = any(len(ins) > 1 for ins in self.in_edges)
-        fifo_depths = self._skip_fifos(costs, ii, self._trace(costs, on_edge, ii)) if joins else {}
-        for e, depth in self._burst_fifos(costs).items():
+        trace = held = None
+        if self._joins:  # the trace is fed over the II: a design at another II is traced again from the first node
+            again = last is not None and last.feed == ii
+            trace = self._trace(costs, on_edge, ii, last.trace if again else None, changed)
+            held = self._skip_fifos(costs, ii, trace, last.held if again else None, start)
+        bursts = self._burst_fifos(costs, last.bursts if last is not None else None, start)
+        self._last = _Walk(list(choices), chosen, costs, on_edge, latency, ii, trace, held, bursts)
+        fifo_depths = _deepest(held) if held is not None else {}
+        for e, depth in _deepest(bursts[1]).items():
             fifo_depths[e] = max(depth, fifo_depths.get(e, 0))
         if respect_ir_depths:
             for i, edge in enumerate(self.edges):
@@ -354,6 +364,32 @@ class Network:
             ff=sum(c.ff for c in costs) + conv_ff, converters=converters, fifo_uram=fifo_uram,
             fifo_memories=fifo_memories,
         )
+
+    def _changed(self, costs: tuple[NodeCost, ...], on_edge: dict[int, Converter], last: _Walk | None) -> set[int]:
+        """The nodes whose cost or input converters differ from the `last` walk's (every node without one). Each
+        node's figures depend on its own and its producers' alone, and producers come first: the nodes before the
+        first of these walk as they did there."""
+        if last is None:
+            return set(range(len(costs)))
+        changed = {i for i, (now, then) in enumerate(zip(costs, last.costs)) if now is not then}
+        for e in on_edge.keys() | last.on_edge.keys():
+            if on_edge.get(e) is not last.on_edge.get(e):
+                changed.add(self.edges[e].consumer)
+        return changed
+
+    def _latency(self, costs: tuple[NodeCost, ...], on_edge: dict[int, Converter], last: _Walk | None,
+                 start: int) -> list[int]:
+        """Each node's pipeline depth along the longest path to it, those before `start` as in the `last` walk."""
+        latency = [0] * len(costs) if last is None else list(last.latency)
+        for i in range(start, len(costs)):
+            ins, cost = self.in_edges[i], costs[i]
+            if len(ins) == 1:  # most nodes: their producer's latency without the generator (the search's inner loop)
+                conv = on_edge.get(ins[0])
+                latency[i] = latency[self._main[i]] + (conv.depth if conv is not None else 0) + cost.depth
+                continue
+            latency[i] = max((latency[self.edges[e].producer] + (on_edge[e].depth if e in on_edge else 0)
+                              for e in ins), default=0) + cost.depth
+        return latency
 
     def _fifo_memories(self, depths: dict[int, int], costs: tuple[NodeCost, ...], respect_ir: bool,
                        limits: dict[str, float] | None, used: dict[str, int]) -> dict[int, str]:
@@ -403,48 +439,60 @@ class Network:
                 paced[i] = cost
         return costs if paced is None else tuple(paced)
 
-    def _skip_fifos(self, costs: tuple[NodeCost, ...], ii: int, trace: _Trace) -> dict[int, int]:
-        """Depth in beats of every FIFO a join's inputs need (those over the default): each input holds what its
-        producer writes before the join reads it (`held_inferences` over the two ends' spans of an inference, traced
-        with the graph inputs fed over the II, as in the steady state, `_trace`), plus SATAY's margin. A producer
-        whose output waits in a DRAM ring (a skip evicted, `ring_words`) holds that much off chip; the rest waits
-        in the FIFO in front of its writer."""
-        first, last, reads = trace
-        depths: dict[int, int] = {}
-        for i, ins in enumerate(self.in_edges):
+    def _skip_fifos(self, costs: tuple[NodeCost, ...], ii: int, trace: _Trace, last: list[list[tuple[int, int]]] | None,
+                    start: int) -> list[list[tuple[int, int]]]:
+        """Each join's FIFOs (edge, depth in beats), those over the default, that its inputs need: each input holds
+        what its producer writes before the join reads it (`held_inferences` over the two ends' spans of an
+        inference, traced with the graph inputs fed over the II, as in the steady state, `_trace`), plus SATAY's
+        margin. A producer whose output waits in a DRAM ring (a skip evicted, `ring_words`) holds that much off chip;
+        the rest waits in the FIFO in front of its writer. Given the `last` walk's (at the same II), the joins
+        before `start` keep theirs; an input whose spans are its last ones holds as much again (most, in the search:
+        a design's change reaches few joins). An edge's depth is the largest asked (`_deepest`)."""
+        first, last_out, reads = trace[:3]
+        held = [[] for _ in costs] if last is None else list(last)
+        for i in range(0 if last is None else start, len(costs)):
+            ins = self.in_edges[i]
             if len(ins) < 2:
                 continue
+            found = []
             for e in ins:
                 edge = self.edges[e]
                 p = edge.producer
-                read_first, read_last = reads[e]
-                words = math.ceil(held_inferences(max(ii, 1), first[p], last[p], read_first, read_last)
-                                  * edge.elements - 1e-6)
+                spans = (ii, first[p], last_out[p], *reads[e])
+                held_then = self._held.get(e)  # the edge's last spans and what they held
+                if held_then is None or held_then[0] != spans:
+                    held_then = self._held[e] = spans, held_inferences(max(ii, 1), *spans[1:])
+                words = math.ceil(held_then[1] * edge.elements - 1e-6)
                 ring = self.nodes[p].ring_words
                 if ring:  # the words the ring cannot hold wait on chip, in front of its writer
                     e, words = self.in_edges[p][0], words - ring
                     p = self.edges[e].producer
                 beats = -(-words // max(1, costs[p].out_lanes))
-                if beats > DEFAULT_FIFO_DEPTH and skip_fifo_depth(beats) > depths.get(e, 0):
-                    depths[e] = skip_fifo_depth(beats)
-        return depths
+                if beats > DEFAULT_FIFO_DEPTH:
+                    found.append((e, skip_fifo_depth(beats)))
+            held[i] = found
+        return held
 
-    def _burst_fifos(self, costs: tuple[NodeCost, ...]) -> dict[int, int]:
+    def _burst_fifos(self, costs: tuple[NodeCost, ...], last: _Bursts | None, start: int) -> _Bursts:
         """Depth in beats of every FIFO that takes a burst (those over the default): a producer writing `out_burst`
         beats one a cycle (a tiled conv's tile of outputs), passed on by the nodes that keep its pace without a
         fill (a map, a fork; not a DRAM ring, whose reader waits on its consumer), at the slowest pace among them,
-        into a reader slower than that pace."""
-        bursts: list[tuple[float, float]] = [(0.0, 0.0)] * len(costs)  # (elements, elements a cycle) each writes
-        depths: dict[int, int] = {}
-        for i, cost in enumerate(costs):
-            ins = self.in_edges[i]
+        into a reader slower than that pace. Each node's burst (elements, elements a cycle) and its inputs' FIFOs
+        (edge, beats); given the `last` walk's, the nodes before `start` keep theirs."""
+        n = len(costs)
+        bursts: list[tuple[float, float]] = [(0.0, 0.0)] * n if last is None else list(last[0])
+        fifos: list[list[tuple[int, int]]] = [[] for _ in costs] if last is None else list(last[1])
+        for i in range(0 if last is None else start, n):
+            cost, ins = costs[i], self.in_edges[i]
             lanes = max(1, cost.out_lanes)
+            bursts[i] = (0.0, 0.0)
             if cost.out_burst:
                 bursts[i] = (float(cost.out_burst * lanes), float(lanes))
             elif len(ins) == 1 and cost.fill == 0 and cost.cycles and bursts[self._main[i]][0] \
                     and not self.nodes[i].ring_words:
                 words, pace = bursts[self._main[i]]
                 bursts[i] = (words, min(pace, self.edges[ins[0]].elements / cost.cycles))
+            found = []
             for e in ins:
                 edge = self.edges[e]
                 words, pace = bursts[edge.producer]
@@ -455,10 +503,12 @@ class Network:
                 kept = words * (1 - min(1.0, edge.elements / cost.cycles / pace)) - cost.fill * edge.elements
                 beats = math.ceil(kept / max(1, costs[edge.producer].out_lanes))
                 if beats > DEFAULT_FIFO_DEPTH:
-                    depths[e] = beats
-        return depths
+                    found.append((e, beats))
+            fifos[i] = found
+        return bursts, fifos
 
-    def _trace(self, costs: tuple[NodeCost, ...], converters: dict[int, Converter], feed: int = 0) -> _Trace:
+    def _trace(self, costs: tuple[NodeCost, ...], converters: dict[int, Converter], feed: int = 0,
+               last_trace: _Trace | None = None, changed: set[int] | None = None) -> _Trace:
         """The first inference through the empty pipeline: each node's first and last output beat, and each
         edge's span at its consumer (the cycles it reads its first and its last beat); its latency, from the first
         input beat to the last output beat, is the latest last output. Given `feed`, the graph inputs' beats come
@@ -469,17 +519,20 @@ class Network:
         input arriving at its producer's pace; its last output L = max(Lin + pipeline + lag, S + cycles,
         F + drain), whichever of its input, its own work or its output rate finishes last (drain: the
         node's own, else one beat out a cycle). A lane converter on an edge is such a stage between its
-        two ends."""
+        two ends. Given the `last_trace` of a design traced at the same `feed`, only the nodes `changed` and those an
+        input of which then moves are traced again (`_changed`)."""
         # dfcc (checked by analyses/simulation.py): fpgaConvNet's per-layer latency, with a layer's
         # fill read at its input's rate (Venieris & Bouganis, fpgaConvNet, FCCM 2016, sec. 4)
         n = len(costs)
-        first, last = [0.0] * n, [0.0] * n
-        reads = [(0.0, 0.0)] * len(self.edges)
-        beats_out = [0] * n
-        for edge in self.edges:
-            beats = edge.elements // (costs[edge.producer].out_lanes or 1)
-            if beats > beats_out[edge.producer]:
-                beats_out[edge.producer] = beats
+        if last_trace is None:
+            first, last, reads = [0.0] * n, [0.0] * n, [(0.0, 0.0)] * len(self.edges)
+            burst = [0] * n  # cycles over which a node writes one output pixel's beats (0: unknown)
+            walked = range(n)
+        else:
+            first, last, reads, burst = (list(figures) for figures in last_trace)
+            walked = range(min(changed, default=n), n)
+        moved = [last_trace is None] * n  # the nodes whose figures this trace changes
+
         def arrival(e: int) -> tuple[float, float]:
             """First and last beat of edge `e` at its consumer, through its converter if any."""
             p = self.edges[e].producer
@@ -489,9 +542,11 @@ class Network:
             start = first[p] + max(conv.depth, conv.fill * (last[p] - first[p]) + conv.pipeline)
             return start, max(last[p] + conv.pipeline, first[p] + conv.cycles, start + conv.elements // conv.lanes_out)
 
-        burst = [0] * n  # cycles over which a node writes one output pixel's beats (0: unknown)
-        for i, cost in enumerate(costs):
-            ins = [arrival(e) for e in self.in_edges[i]]
+        for i in walked:
+            if not moved[i] and i not in changed and not any(moved[p] for p in self._producers[i]):
+                continue
+            before = first[i], last[i], burst[i]
+            cost, ins = costs[i], [arrival(e) for e in self.in_edges[i]]
             if len(ins) == 1:  # most nodes (the search's inner loop traces every design with a join)
                 start, done_in = ins[0]
             else:
@@ -512,7 +567,8 @@ class Network:
                 first[i] = max(first[i], window + cost.pixel_work + min(cost.depth, PIPELINED_LOOP_LATENCY))
             burst[i] = cost.burst or (burst_in if cost.fill == 0 else 0)
             # a stage without hardware (cycles 0: a reshape passes its producer's words on) has no output rate
-            drain = (cost.drain or beats_out[i]) if cost.cycles else 0
+            drain = (cost.drain or max((elements // (cost.out_lanes or 1) for elements in self._out_elements[i]),
+                                       default=0)) if cost.cycles else 0
             last[i] = max(done_in + pipe, start + cost.cycles, first[i] + drain, first[i] + feed if not ins else 0)
             # it reads each input from when it must have that input's fill share (a plain join: its start, all
             # inputs together) to when its last input beat comes or its own pace ends
@@ -520,10 +576,40 @@ class Network:
             for e, (f, l) in zip(self.in_edges[i], ins):
                 share = cost.input_fills[self.edges[e].operand] if cost.input_fills else cost.fill
                 reads[e] = (max(f, first[i] - pipe - share * (l - f)), max(end, l))
-        return first, last, reads
+            moved[i] = (first[i], last[i], burst[i]) != before
+        return first, last, reads, burst
 
 
-_Trace = tuple[list[float], list[float], list[tuple[float, float]]]  # Network._trace: first, last, reads
+# Network._trace: each node's first and last output beat, each edge's span at its consumer, each node's output burst
+_Trace = tuple[list[float], list[float], list[tuple[float, float]], list[int]]
+_Bursts = tuple[list[tuple[float, float]], list[list[tuple[int, int]]]]  # Network._burst_fifos
+
+
+@dataclass(frozen=True, slots=True)
+class _Walk:
+    """`Network.evaluate`'s figures of one design, node by node in topological order, kept for the next design: its
+    nodes before the first whose cost or input converters differ (`_changed`) keep theirs (the search's designs
+    mostly differ at a node or two: DenseNet-121's `_fewer_converters` evaluates thousands such)."""
+
+    choices: list[Choice]
+    chosen: tuple[NodeCost, ...]  # each node's cost at its choice
+    costs: tuple[NodeCost, ...]  # ... paced by a converter widening its input (`_paced`)
+    on_edge: dict[int, Converter]  # the converters by edge
+    latency: list[int]
+    feed: int  # the II the trace feeds the graph inputs over
+    trace: _Trace | None  # (with joins only)
+    held: list[list[tuple[int, int]]] | None  # each join's skip FIFOs (`_skip_fifos`)
+    bursts: _Bursts
+
+
+def _deepest(fifos: list[list[tuple[int, int]]]) -> dict[int, int]:
+    """Each edge's depth, the largest of those (edge, depth) asked, node by node (in the order they are first asked)."""
+    depths: dict[int, int] = {}
+    for found in fifos:
+        for e, depth in found:
+            if depth > depths.get(e, 0):
+                depths[e] = depth
+    return depths
 
 
 def budget(platform, utilisation: float, reserve: dict[str, float] | None = None) -> dict[str, float]:

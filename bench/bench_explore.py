@@ -21,6 +21,10 @@ design (target, issue 14: explore under 30 s for a torchvision classifier on 2 c
 classifier of the zoo (tests/vision_models.py, at its small inputs) and the ImageNet-size ones of examples/models,
 16-bit formats, against the 30 s target (issue 14).
 --compile: ResNet-50 from PyTorch to an HLS project, seconds per step (bench_resnet50.py --compile).
+--designs MODEL:BOARD ...: the explore pass (16-bit emulated, as bench_throughput) on each row, its CPU seconds,
+those of its FIFO sizing, the process's peak RSS, and a hash of the IR it wrote (weights elided: the module without
+its resource blobs and handles) and of the designs its explore_module calls returned: a change meant to be only
+faster must keep both hashes.
 """
 
 from __future__ import annotations
@@ -210,6 +214,48 @@ def zoo_speed(names: list[str], cache: str) -> None:
               f"{watch.seconds['_write_fifo_depths']:6.1f}s {ii:>10,}  {total / TARGET_SECONDS:5.2f}", flush=True)
 
 
+def designs(rows: list[str], cache: str) -> None:
+    """Each MODEL:BOARD row's explore pass: CPU seconds (all, FIFO sizing), peak RSS, and hashes of its designs."""
+    import hashlib
+    import io
+    import re
+    import resource
+
+    from xdsl.printer import Printer
+
+    from dfcc.frontends.mlir import make_context
+    from dfcc.passes import explore as explore_pass
+
+    for row in rows:
+        name, board = row.split(":")
+        module = lowered(name, cache)
+        emulate_bits(module, 16)
+        returned = []
+        explore_module = explore_pass.explore_module
+
+        def recorded(*args, **kwargs):
+            network, choices, totals = explore_module(*args, **kwargs)
+            returned.append(repr((choices, totals)))
+            return network, choices, totals
+
+        explore_pass.explore_module = recorded
+        start = time.process_time()
+        try:
+            with _Stopwatch(explore_pass, "_write_fifo_depths") as watch:
+                explore_pass.Explore(platform=board).apply(make_context(), module)
+        finally:
+            explore_pass.explore_module = explore_module
+        seconds = time.process_time() - start
+        text = io.StringIO()
+        Printer(stream=text).print_op(module)
+        elided = re.sub(r"dense_resource<[^>]*>", "dense_resource<>", text.getvalue())  # handles count up per process
+        ir, found = (hashlib.sha256(t.encode()).hexdigest()[:12] for t in (elided, "\n".join(returned)))
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+        sizing = watch.seconds["_write_fifo_depths"]
+        print(f"{name:24s} {board:7s} explore {seconds:6.1f} s CPU (FIFO sizing {sizing:5.1f} s)  peak RSS {rss:5.2f} GB"
+              f"  IR {ir}  designs {found} ({len(returned)} searched)", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="small models only")
@@ -219,7 +265,12 @@ def main() -> None:
     parser.add_argument("--zoo", nargs="*", metavar="MODEL",
                         help=f"only the explore pass's seconds on these classifiers (none: {', '.join(ZOO_CLASSIFIERS)})")
     parser.add_argument("--compile", action="store_true", help="only ResNet-50's whole compile, import -> HLS")
+    parser.add_argument("--designs", nargs="+", metavar="MODEL:BOARD",
+                        help="only the explore pass's CPU seconds, peak RSS and designs' hashes on these rows")
     args = parser.parse_args()
+    if args.designs:
+        designs(args.designs, args.cache)
+        return
     if args.zoo is not None:
         zoo_speed(args.zoo or list(ZOO_CLASSIFIERS), args.cache)
         return

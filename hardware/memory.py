@@ -5,6 +5,7 @@ Widths are in bits, depths in words. Plain integer arithmetic: the DSE calls the
 """
 
 import math
+from functools import cache
 
 # Xilinx 7-series/UltraScale BRAM18 aspect ratios (width bits, depth words); UG473 / UG573.
 BRAM18_ASPECTS = ((1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), (36, 512))
@@ -71,6 +72,7 @@ def lutram_fifo_luts(width: int, depth: int) -> int:
     return -(-width // 7) * -(-depth // LUTRAM_DEPTH) * 8
 
 
+@cache  # a search asks it of the same FIFOs again and again (DenseNet-121 zoo U250: ~10 % of explore in bram18)
 def fifo_blocks(width: int, depth: int, memory: str = "auto") -> tuple[int, int, int]:
     """(BRAM18, URAM288, LUT) of a width x depth FIFO in `memory` (dialects/dataflow.py FIFO_MEMORIES): the
     one statement of what a stream's FIFO takes, read by the estimate and bound by the HLS design alike."""
@@ -150,11 +152,15 @@ def held_inferences(ii: float, write_first: float, write_last: float, read_first
     [write_first, write_last], its reader over [read_first, read_last], both again every `ii` cycles."""
     # SATAY's skip FIFO holds the path-delay difference; here the peak of words written less words read, both
     # piecewise linear, so at one of the four span ends, taken in the steady state (dfcc)
-    spans = max(write_last - write_first, 1.0), max(read_last - read_first, 1.0)
+    write_span, read_span = max(write_last - write_first, 1.0), max(read_last - read_first, 1.0)
     steady = max(write_last, read_last) + ii  # every earlier inference's span is over on both ends
-    ends = (write_first, write_last, read_first, read_last)
-    times = [end + math.ceil((steady - end) / ii) * ii for end in ends]
-    return max(0.0, max(_moved(t, write_first, spans[0], ii) - _moved(t, read_first, spans[1], ii) for t in times))
+    most = 0.0
+    for end in (write_first, write_last, read_first, read_last):
+        t = end + math.ceil((steady - end) / ii) * ii
+        held = _moved(t, write_first, write_span, ii) - _moved(t, read_first, read_span, ii)
+        if held > most:
+            most = held
+    return most
 
 
 def _moved(t: float, first: float, span: float, ii: float) -> float:
@@ -163,5 +169,8 @@ def _moved(t: float, first: float, span: float, ii: float) -> float:
     last = math.floor((t - first) / ii)  # the last inference begun by t
     if span <= ii:  # one span at a time: those before it are done, it has moved its share
         return last + min(1.0, (t - first - last * ii) / span)
-    # spans longer than the II overlap: every inference begun has moved its share
-    return sum(min(1.0, max(0.0, (t - first - j * ii) / span)) for j in range(last + 1))
+    # spans longer than the II overlap: every inference begun has moved its share, all of it up to those whose span
+    # is over by t (`done` of them, one fewer than the bound says in case it rounds up: that one's share, 1, is in
+    # the sum), then the others' shares, summed in order
+    done = max(min(math.floor((t - first - span) / ii), last + 1), 0)
+    return sum((min(1.0, max(0.0, (t - first - j * ii) / span)) for j in range(done, last + 1)), float(done))

@@ -63,3 +63,32 @@ def test_a_walk_from_the_last_design_finds_what_a_fresh_walk_finds(data):
             base = trial
         trial[0] = (data.draw(st.sampled_from(options[0]), label="changed after"),) + trial[0][1:]
         assert walked.converters(trial) == Network(network.nodes, network.edges).converters(trial)
+
+
+@settings(max_examples=25, derandomize=True, database=None, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_an_evaluate_from_the_last_design_finds_what_a_fresh_evaluate_finds(data):
+    """`Network.evaluate` walks again only from the first node whose cost or input converters differ from the last
+    design's (and traces again from the first node at another II): any sequence gives a fresh Network's totals, its
+    FIFOs in the same order."""
+    network = _network()
+    options = [m.folding_options() for m in network.nodes]
+    base = network.ir_choices()
+    walked = Network(network.nodes, network.edges)
+    for _ in range(data.draw(st.integers(1, 12), label="designs")):
+        trial = list(base)
+        for _ in range(data.draw(st.integers(1, 3), label="changed nodes")):
+            n = data.draw(st.integers(0, len(trial) - 1), label="node")
+            trial[n] = (data.draw(st.sampled_from(options[n]), label="folding"),) + trial[n][1:]
+        # a bandwidth that slows some designs' II (the trace's feed), and a BRAM budget some designs' FIFOs exceed
+        options_asked = dict(max_bits_per_cycle=data.draw(st.sampled_from([None, 0.01]), label="bandwidth"),
+                             trace_latency=data.draw(st.booleans(), label="latency"),
+                             fifo_limits=data.draw(st.sampled_from([None, {"bram18": 0.0, "uram": 100.0, "lut": 1e6}]),
+                                                   label="limits"))
+        got = walked.evaluate(trial, **options_asked)
+        want = Network(network.nodes, network.edges).evaluate(trial, **options_asked)
+        assert got == want
+        assert list(got.fifo_depths.items()) == list(want.fifo_depths.items())
+        if data.draw(st.booleans(), label="kept"):
+            base = trial

@@ -1,4 +1,8 @@
+import math
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dfcc.hardware.dsp import (
     conv_multipliers, dsp_per_multiplier, macs_per_dsp, multiplier_dsp, multipliers_per_dsp,
@@ -7,8 +11,8 @@ from dfcc.hardware.logic import (
     STAGE_CONTROL_FF, STAGE_CONTROL_LUT, Logic, lut_multiplier, mac_logic, mux_luts, stage_logic,
 )
 from dfcc.hardware.memory import (
-    LUT_PER_BRAM18, bram18, conv_weight_memory, held_inferences, line_buffer, lutram_luts, skip_fifo_depth, uram, uram_rom,
-    uram_rows, window_buffer,
+    LUT_PER_BRAM18, _moved, bram18, conv_weight_memory, held_inferences, line_buffer, lutram_luts, skip_fifo_depth, uram,
+    uram_rom, uram_rows, window_buffer,
 )
 from dfcc.hardware.roofline import dsp_roofline, multiplier_roofline
 
@@ -150,3 +154,20 @@ def test_held_inferences():
     assert held_inferences(200, 0, 10, 0, 100) == pytest.approx(0.9)
     # the reader keeps pace with the writer, 5 cycles behind over a 100-cycle span: 5 %
     assert held_inferences(100, 0, 100, 5, 105) == pytest.approx(0.05)
+    # the reader's span longer than the II (inferences overlap), 100 and 250 cycles: at its first beat of the fifth
+    # inference (cycle 450) the writer has moved 4 + 0.5 inferences, the reader 1 + 1 + 0.8 + 0.4 + 0
+    assert held_inferences(100, 0, 100, 50, 300) == pytest.approx(1.3)
+
+
+def _moved_by_definition(t: float, first: float, span: float, ii: float) -> float:
+    """`_moved` as its docstring says: every inference begun by `t`, its share of its span, summed in order."""
+    return sum(min(1.0, max(0.0, (t - first - j * ii) / span)) for j in range(math.floor((t - first) / ii) + 1))
+
+
+@settings(max_examples=300, derandomize=True, database=None, deadline=None)
+@given(st.integers(1, 10 ** 6), st.floats(-1e6, 1e6), st.floats(1e-6, 20.0), st.floats(-2.0, 40.0))
+def test_overlapping_spans_moved_as_summed_over_every_inference(ii, first, longer, later):
+    """With spans longer than the II, `_moved` sums the shares of the inferences begun by t from the first still
+    moving (those before are done): exactly the sum over every one, bit for bit."""
+    t, span = first + later * ii, ii * (1.0 + longer)
+    assert _moved(t, first, span, ii) == _moved_by_definition(t, first, span, ii)
