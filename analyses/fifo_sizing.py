@@ -143,9 +143,13 @@ class _Fusion:
         """The cheapest mix, written into the early schedule's cycles (which it replaces)."""
         late = self.cheapest()
         peaks = {ch.name: self.peak(ch, late) for ch in self.pipeline.channels if ch.writer and ch.reader}
+        early = self.runs[0]
+        if self.runs[1].times.dtype == np.int64:  # the late one's times past 32 bits: the early one's widened
+            early.times = early.times.astype(np.int64, copy=False)
+        cycles = early.event_cycles(lambda p: True)
         for p in late:
-            self.cycles[0][p][:] = self.cycles[1][p]
-        return _Mix(self.runs[0], peaks)
+            cycles[p][:] = self.cycles[1][p]
+        return _Mix(early, peaks)
 
     def peak(self, ch: Channel, late: set[Process]) -> int | None:
         """The peak of stream `ch` with the processes in `late` at the late schedule's cycles, the rest at the early

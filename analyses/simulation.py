@@ -26,7 +26,7 @@ import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 
 from dfcc.analyses.schedules import Channel, Pipeline, Process
-from dfcc.analyses.simulation_core import peak_core, run_core
+from dfcc.analyses.simulation_core import OVERFLOW, peak_core, run_core
 from dfcc.errors import DfccError
 
 DEFAULT_INFERENCES = 3
@@ -218,7 +218,7 @@ class Simulator:
     def write_cycles(self, channel: Channel) -> np.ndarray:
         """Cycle at which each beat of `channel` is written (after a successful run)."""
         n = self._port(channel, True)
-        return self.times[self._beat_events(n)] + self.order[self.ports[n][0]].latency
+        return self.times[self._beat_events(n)].astype(np.int64) + self.order[self.ports[n][0]].latency
 
     def with_depths(self, depths: dict[Channel, int]) -> Simulator:
         """The same pipeline with `depths` on those channels (the rest at their own): a new run that
@@ -245,16 +245,20 @@ class Simulator:
         H - (their cycle here + latency), is this pipeline's latest schedule with those drains."""
         backwards, twin = _reversed(self.pipeline, iterations=False)
         horizon = int(self.times.max()) + max(p.latency + self.inferences * p.iterations for p in self.order) + 1
-        release = {twin[p]: horizon - (cycles[::-1] + p.latency) for p, cycles in self.event_cycles(_drains).items()}
+        release = {twin[p]: horizon - (cycles[::-1].astype(np.int64) + p.latency)
+                   for p, cycles in self.event_cycles(_drains).items()}
         run = Simulator(backwards, self.inferences, {twin[ch]: d for ch, d in self.depths.items()}, release,
                         {twin[p]: e.reversed(p) for p, e in zip(self.order, self.events)})
         if run.run(times).deadlock:
             raise DfccError("simulate: internal error, the pipeline run backwards deadlocks; please report it")
         reversed_cycles = run.event_cycles(lambda q: True)
         other = copy.copy(self)
-        other.times = np.empty(self.inferences * int(self.ev_off[-1]), dtype=np.int64)
+        # every cycle of it lies in [0, horizon]: in place, no temporary array
+        wide = horizon > np.iinfo(np.int32).max or run.times.dtype == np.int64
+        other.times = np.empty(self.inferences * int(self.ev_off[-1]), dtype=np.int64 if wide else np.int32)
         for p, cycles in other.event_cycles(lambda p: True).items():
-            cycles[:] = horizon - (reversed_cycles[twin[p]][::-1] + p.latency)
+            np.add(reversed_cycles[twin[p]][::-1], p.latency, out=cycles)
+            np.subtract(horizon, cycles, out=cycles)
         return other
 
     def event_cycles(self, which) -> dict[Process, np.ndarray]:
@@ -317,22 +321,30 @@ class Simulator:
     def run(self, times: np.ndarray | None = None) -> SimulationResult:
         """The simulation; `times`: an array to hold the event times (of another run of this pipeline: every
         entry is written before it is read), sparing a new one (~10^8 entries on ResNet-50, a second of page
-        faults) when one pipeline is simulated several times (FIFO sizing)."""
-        chan_index, writer_port, reader_port, core, proc_ports, _ = self._layout
-        n_proc, n_inf = len(self.order), self.inferences
-        size = n_inf * int(self.ev_off[-1])
-        if times is None or times.shape != (size,) or times.dtype != np.int64:
-            times = np.zeros(size, dtype=np.int64)
-        self.times = times
-        pc, cursor = np.zeros(n_proc, dtype=np.int64), np.zeros(len(self.ports), dtype=np.int64)
-        starved, blocked = np.zeros(n_proc, dtype=np.int64), np.zeros(n_proc, dtype=np.int64)
-        peak = np.zeros(len(chan_index), dtype=np.int64)
-        depths = np.array([self.depths[ch] for ch in chan_index], dtype=np.int64)
-        status = run_core(n_proc, n_inf, *core, len(chan_index), depths, writer_port, reader_port, *proc_ports,
-                          *self._releases(), self.times, pc, cursor, starved, blocked, peak)
+        faults) when one pipeline is simulated several times (FIFO sizing). The times are 32-bit (half the
+        memory) unless one does not fit, or `times` is 64-bit."""
+        size = self.inferences * int(self.ev_off[-1])
+        if times is None or times.shape != (size,) or times.dtype not in (np.int32, np.int64):
+            times = np.zeros(size, dtype=np.int32)
+        status, counts = self._core(times)
+        if status == OVERFLOW:
+            status, counts = self._core(np.zeros(size, dtype=np.int64))
         if status:
-            return SimulationResult(n_inf, (), (), (), tuple(self._waits(pc, cursor, writer_port, reader_port)))
-        return self._result(starved, blocked, peak)
+            return SimulationResult(self.inferences, (), (), (), tuple(self._waits(*counts[:2], *self._layout[1:3])))
+        return self._result(*counts[2:])
+
+    def _core(self, times: np.ndarray) -> tuple[int, tuple[np.ndarray, ...]]:
+        """run_core into `times` (kept as this run's): its status and its pc, cursor, starved, blocked and peak."""
+        chan_index, writer_port, reader_port, core, proc_ports, _ = self._layout
+        n_proc = len(self.order)
+        self.times = times
+        counts = (np.zeros(n_proc, dtype=np.int64), np.zeros(len(self.ports), dtype=np.int64),
+                  np.zeros(n_proc, dtype=np.int64), np.zeros(n_proc, dtype=np.int64),
+                  np.zeros(len(chan_index), dtype=np.int64))
+        depths = np.array([self.depths[ch] for ch in chan_index], dtype=np.int64)
+        status = run_core(n_proc, self.inferences, *core, len(chan_index), depths, writer_port, reader_port,
+                          *proc_ports, *self._releases(), int(times.dtype == np.int64), times, *counts)
+        return status, counts
 
     def _releases(self) -> tuple[np.ndarray, np.ndarray]:
         """run_core's release_off (each process's first release in `release`, -1: none) and release."""

@@ -150,6 +150,20 @@ def test_released_feed_starts_no_beat_before_its_release():
     assert list(run.write_cycles(pipeline.channels[0])) == [0, 10, 20, 30]
 
 
+def test_times_past_32_bits_run_again_at_64_bits():
+    # the previous test's schedule 2^31 cycles later (its feed released then): no longer fits the 32-bit times array
+    # it runs in first, so it runs again at 64 bits; the latest feed for those outputs is its release (each beat is
+    # read as soon as written), and that latest schedule, past 2^31 too, is 64-bit
+    pipeline, feed, _ = _half_rate_chain()
+    on_time = Simulator(pipeline, 1, release={feed: 10 * np.arange(4)})
+    assert on_time.run().completions == (37,) and on_time.times.dtype == np.int32
+    late = 2 ** 31
+    run = Simulator(pipeline, 1, release={feed: late + 10 * np.arange(4)})
+    assert run.run().completions == (late + 37,) and run.times.dtype == np.int64
+    assert list(run.write_cycles(pipeline.channels[0])) == [late, late + 10, late + 20, late + 30]
+    assert list(run.latest_inputs()[feed]) == [late, late + 10, late + 20, late + 30]
+
+
 def test_latest_inputs_feed_each_beat_just_in_time_for_the_outputs():
     # Rushed: the stage runs one iteration a cycle from cycle 1 (iteration i at i + 1), so it reads beat k at
     # 2k + 1, writes beat k at (2k + 2) + 3 and the drain takes it at 2k + 6 (done at 13); the feed runs ahead
