@@ -85,11 +85,15 @@ def size_fifos(module: ModuleOp, inferences: int = DEFAULT_INFERENCES) -> Sizing
         raise DfccError(f"FIFO sizing: {free.describe_deadlock()}")
     widens = {p for p in pipeline.processes if _widens(p)}
     latest = free_run.latest(free_run.times)
-    just_in_time = free_run.with_release(latest.event_cycles(feeds))
-    schedule = _Mix.of_run(just_in_time, free, free_run.times)
-    if widens:
-        narrow = free_run.with_release(latest.event_cycles(lambda p: feeds(p) or p in widens))
-        schedule = schedule.fused(_Mix.of_run(narrow, free))
+    if widens:  # two event-time arrays at a time, not three: latest's array taken for the just-in-time schedule,
+        # and the latest schedule found again from the fusion's (the same output cycles: module docstring)
+        in_time, narrow = ({p: cycles.copy() for p, cycles in latest.event_cycles(which).items()}
+                           for which in (feeds, lambda p: feeds(p) or p in widens))
+        schedule = _Mix.of_run(free_run.with_release(in_time), free, latest.times)
+        schedule = schedule.fused(_Mix.of_run(free_run.with_release(narrow), free))
+        latest = schedule.run.latest()
+    else:
+        schedule = _Mix.of_run(free_run.with_release(latest.event_cycles(feeds)), free)
     schedule = schedule.fused(_Mix.of_times(latest, pipeline))
     peaks = schedule.peaks
     depths = {ch.value: max(HLS_DEFAULT_DEPTH, peaks[ch.name]) for ch in pipeline.channels if _sizable(ch)}

@@ -188,16 +188,17 @@ class Simulator:
 
     def __init__(self, pipeline: Pipeline, inferences: int = DEFAULT_INFERENCES,
                  depths: dict[Channel, int] | None = None, release: dict[Process, np.ndarray] | None = None,
-                 events: dict[Process, _Events] | None = None):
+                 events: dict[Process, _Events] | None = None, order: list[Process] | None = None):
         """`release`: for some processes, the cycle before which each of their events (all inferences) may not start;
-        `events`: the event lists of some processes, where already known."""
+        `events`: the event lists of some processes, where already known; `order`: the processes' order in the times
+        array, a topological one of their streams by default."""
         if inferences < 1:
             raise DfccError(f"simulate: inferences must be at least 1, got {inferences}")
         self.pipeline = pipeline
         self.inferences = inferences
         self.depths = {ch: (depths or {}).get(ch, ch.depth) for ch in pipeline.channels}
         self.release = release or {}
-        self.order = _order(pipeline.processes)
+        self.order = order or _order(pipeline.processes)
         self.events = [(events or {}).get(p) or _Events(p) for p in self.order]
         # one port per stream end: (process index, channel, its index in the process's event positions, is a write)
         self.ports = [(i, ch, j, j >= len(p.reads)) for i, p in enumerate(self.order)
@@ -236,28 +237,29 @@ class Simulator:
     def latest(self, times: np.ndarray | None = None) -> Simulator:
         """After a successful run: this pipeline at its latest schedule, every event at the latest cycle it may start
         at for every output beat to leave no later than in this run (at these depths), as after a run of it (its
-        `times`: `event_cycles` and `mixed_peak` read them); `times` as in `run` (this run's own array may be passed:
-        it is read first).
+        `times`: `event_cycles` and `mixed_peak` read them); `times`: an array of this pipeline's for the backwards
+        run, which then holds the latest schedule (this run's own array may be passed: it is read first).
 
         The pipeline run backwards in time (`_reversed`): a schedule t meets this pipeline's constraints exactly when
         u = H - (t + latency), per process, meets the reversed pipeline's (each constraint maps onto one of the same
         form: max-plus duality), so the reversed pipeline's least solution, its drains' events released at
-        H - (their cycle here + latency), is this pipeline's latest schedule with those drains."""
+        H - (their cycle here + latency), is this pipeline's latest schedule with those drains. Its processes are laid
+        out in the reverse of this run's order, so its times array reversed is in this run's layout."""
         backwards, twin = _reversed(self.pipeline, iterations=False)
         horizon = int(self.times.max()) + max(p.latency + self.inferences * p.iterations for p in self.order) + 1
         release = {twin[p]: horizon - (cycles[::-1].astype(np.int64) + p.latency)
                    for p, cycles in self.event_cycles(_drains).items()}
         run = Simulator(backwards, self.inferences, {twin[ch]: d for ch, d in self.depths.items()}, release,
-                        {twin[p]: e.reversed(p) for p, e in zip(self.order, self.events)})
+                        {twin[p]: e.reversed(p) for p, e in zip(self.order, self.events)},
+                        [twin[p] for p in reversed(self.order)])
         if run.run(times).deadlock:
             raise DfccError("simulate: internal error, the pipeline run backwards deadlocks; please report it")
-        reversed_cycles = run.event_cycles(lambda q: True)
         other = copy.copy(self)
-        # every cycle of it lies in [0, horizon]: in place, no temporary array
-        wide = horizon > np.iinfo(np.int32).max or run.times.dtype == np.int64
-        other.times = np.empty(self.inferences * int(self.ev_off[-1]), dtype=np.int64 if wide else np.int32)
-        for p, cycles in other.event_cycles(lambda p: True).items():
-            np.add(reversed_cycles[twin[p]][::-1], p.latency, out=cycles)
+        other.times = _reverse(run.times)
+        if horizon > np.iinfo(other.times.dtype).max:  # its cycles lie in [0, horizon]
+            other.times = other.times.astype(np.int64)
+        for p, cycles in other.event_cycles(lambda p: True).items():  # in place, no temporary array
+            np.add(cycles, p.latency, out=cycles)
             np.subtract(horizon, cycles, out=cycles)
         return other
 
@@ -395,6 +397,18 @@ class Simulator:
         fifos = tuple(FifoStats(ch.name, ch.writer.name, ch.reader.name, self.depths[ch], ch.lanes, int(peak[c]))
                       for c, ch in enumerate(self.pipeline.channels) if ch.writer is not None and ch.reader is not None)
         return SimulationResult(self.inferences, tuple(completions), stages, fifos)
+
+
+def _reverse(values: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
+    """`values` reversed in place, a chunk at a time (numpy's `values[:] = values[::-1]` copies it whole first)."""
+    head, tail = 0, len(values)
+    while tail - head > 1:
+        n = min(chunk, (tail - head) // 2)
+        front = values[head:head + n].copy()
+        values[head:head + n] = values[tail - n:tail][::-1]
+        values[tail - n:tail] = front[::-1]
+        head, tail = head + n, tail - n
+    return values
 
 
 def _int64(values: np.ndarray | None) -> np.ndarray | None:
