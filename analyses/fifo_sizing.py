@@ -80,6 +80,7 @@ def size_fifos(module: ModuleOp, inferences: int = DEFAULT_INFERENCES) -> Sizing
     kernels may cost it some cycles)."""
     pipeline = Pipeline.of_module(module)
     free_run = Simulator(pipeline, inferences, _unbounded(pipeline))
+    _drop_iterations(pipeline)
     free = free_run.run()
     if free.deadlock:
         raise DfccError(f"FIFO sizing: {free.describe_deadlock()}")
@@ -216,6 +217,15 @@ def _on_chip_bits(ch: Channel) -> int:
     if ch.port or ch.elastic:
         return 0
     return ch.beats * ch.lanes * (stream_bits(ch.value) if ch.value is not None else DEFAULT_DATA_BITS)
+
+
+def _drop_iterations(pipeline: Pipeline) -> None:
+    """Empty the processes' iteration lists once the first run has built its event lists from them: every later run
+    of the sizing shares those (which keep the lists they share), and ResNet-50's lists take 0.6 GB."""
+    none = np.zeros(0, dtype=np.int64)
+    for p in pipeline.processes:
+        p.reads[:] = [(ch, none) for ch, _ in p.reads]
+        p.writes[:] = [(ch, none) for ch, _ in p.writes]
 
 
 def _unbounded(pipeline: Pipeline) -> dict[Channel, int]:
