@@ -26,7 +26,7 @@ import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 
 from dfcc.analyses.schedules import Channel, Pipeline, Process
-from dfcc.analyses.simulation_core import peak_core, run_core
+from dfcc.analyses.simulation_core import OVERFLOW, peak_core, run_core
 from dfcc.errors import DfccError
 
 DEFAULT_INFERENCES = 3
@@ -188,16 +188,17 @@ class Simulator:
 
     def __init__(self, pipeline: Pipeline, inferences: int = DEFAULT_INFERENCES,
                  depths: dict[Channel, int] | None = None, release: dict[Process, np.ndarray] | None = None,
-                 events: dict[Process, _Events] | None = None):
+                 events: dict[Process, _Events] | None = None, order: list[Process] | None = None):
         """`release`: for some processes, the cycle before which each of their events (all inferences) may not start;
-        `events`: the event lists of some processes, where already known."""
+        `events`: the event lists of some processes, where already known; `order`: the processes' order in the times
+        array, a topological one of their streams by default."""
         if inferences < 1:
             raise DfccError(f"simulate: inferences must be at least 1, got {inferences}")
         self.pipeline = pipeline
         self.inferences = inferences
         self.depths = {ch: (depths or {}).get(ch, ch.depth) for ch in pipeline.channels}
         self.release = release or {}
-        self.order = _order(pipeline.processes)
+        self.order = order or _order(pipeline.processes)
         self.events = [(events or {}).get(p) or _Events(p) for p in self.order]
         # one port per stream end: (process index, channel, its index in the process's event positions, is a write)
         self.ports = [(i, ch, j, j >= len(p.reads)) for i, p in enumerate(self.order)
@@ -218,7 +219,7 @@ class Simulator:
     def write_cycles(self, channel: Channel) -> np.ndarray:
         """Cycle at which each beat of `channel` is written (after a successful run)."""
         n = self._port(channel, True)
-        return self.times[self._beat_events(n)] + self.order[self.ports[n][0]].latency
+        return self.times[self._beat_events(n)].astype(np.int64) + self.order[self.ports[n][0]].latency
 
     def with_depths(self, depths: dict[Channel, int]) -> Simulator:
         """The same pipeline with `depths` on those channels (the rest at their own): a new run that
@@ -236,25 +237,30 @@ class Simulator:
     def latest(self, times: np.ndarray | None = None) -> Simulator:
         """After a successful run: this pipeline at its latest schedule, every event at the latest cycle it may start
         at for every output beat to leave no later than in this run (at these depths), as after a run of it (its
-        `times`: `event_cycles` and `mixed_peak` read them); `times` as in `run` (this run's own array may be passed:
-        it is read first).
+        `times`: `event_cycles` and `mixed_peak` read them); `times`: an array of this pipeline's for the backwards
+        run, which then holds the latest schedule (this run's own array may be passed: it is read first).
 
         The pipeline run backwards in time (`_reversed`): a schedule t meets this pipeline's constraints exactly when
         u = H - (t + latency), per process, meets the reversed pipeline's (each constraint maps onto one of the same
         form: max-plus duality), so the reversed pipeline's least solution, its drains' events released at
-        H - (their cycle here + latency), is this pipeline's latest schedule with those drains."""
+        H - (their cycle here + latency), is this pipeline's latest schedule with those drains. Its processes are laid
+        out in the reverse of this run's order, so its times array reversed is in this run's layout."""
         backwards, twin = _reversed(self.pipeline, iterations=False)
         horizon = int(self.times.max()) + max(p.latency + self.inferences * p.iterations for p in self.order) + 1
-        release = {twin[p]: horizon - (cycles[::-1] + p.latency) for p, cycles in self.event_cycles(_drains).items()}
+        release = {twin[p]: horizon - (cycles[::-1].astype(np.int64) + p.latency)
+                   for p, cycles in self.event_cycles(_drains).items()}
         run = Simulator(backwards, self.inferences, {twin[ch]: d for ch, d in self.depths.items()}, release,
-                        {twin[p]: e.reversed(p) for p, e in zip(self.order, self.events)})
+                        {twin[p]: e.reversed(p) for p, e in zip(self.order, self.events)},
+                        [twin[p] for p in reversed(self.order)])
         if run.run(times).deadlock:
             raise DfccError("simulate: internal error, the pipeline run backwards deadlocks; please report it")
-        reversed_cycles = run.event_cycles(lambda q: True)
         other = copy.copy(self)
-        other.times = np.empty(self.inferences * int(self.ev_off[-1]), dtype=np.int64)
-        for p, cycles in other.event_cycles(lambda p: True).items():
-            cycles[:] = horizon - (reversed_cycles[twin[p]][::-1] + p.latency)
+        other.times = _reverse(run.times)
+        if horizon > np.iinfo(other.times.dtype).max:  # its cycles lie in [0, horizon]
+            other.times = other.times.astype(np.int64)
+        for p, cycles in other.event_cycles(lambda p: True).items():  # in place, no temporary array
+            np.add(cycles, p.latency, out=cycles)
+            np.subtract(horizon, cycles, out=cycles)
         return other
 
     def event_cycles(self, which) -> dict[Process, np.ndarray]:
@@ -317,22 +323,30 @@ class Simulator:
     def run(self, times: np.ndarray | None = None) -> SimulationResult:
         """The simulation; `times`: an array to hold the event times (of another run of this pipeline: every
         entry is written before it is read), sparing a new one (~10^8 entries on ResNet-50, a second of page
-        faults) when one pipeline is simulated several times (FIFO sizing)."""
-        chan_index, writer_port, reader_port, core, proc_ports, _ = self._layout
-        n_proc, n_inf = len(self.order), self.inferences
-        size = n_inf * int(self.ev_off[-1])
-        if times is None or times.shape != (size,) or times.dtype != np.int64:
-            times = np.zeros(size, dtype=np.int64)
-        self.times = times
-        pc, cursor = np.zeros(n_proc, dtype=np.int64), np.zeros(len(self.ports), dtype=np.int64)
-        starved, blocked = np.zeros(n_proc, dtype=np.int64), np.zeros(n_proc, dtype=np.int64)
-        peak = np.zeros(len(chan_index), dtype=np.int64)
-        depths = np.array([self.depths[ch] for ch in chan_index], dtype=np.int64)
-        status = run_core(n_proc, n_inf, *core, len(chan_index), depths, writer_port, reader_port, *proc_ports,
-                          *self._releases(), self.times, pc, cursor, starved, blocked, peak)
+        faults) when one pipeline is simulated several times (FIFO sizing). The times are 32-bit (half the
+        memory) unless one does not fit, or `times` is 64-bit."""
+        size = self.inferences * int(self.ev_off[-1])
+        if times is None or times.shape != (size,) or times.dtype not in (np.int32, np.int64):
+            times = np.zeros(size, dtype=np.int32)
+        status, counts = self._core(times)
+        if status == OVERFLOW:
+            status, counts = self._core(np.zeros(size, dtype=np.int64))
         if status:
-            return SimulationResult(n_inf, (), (), (), tuple(self._waits(pc, cursor, writer_port, reader_port)))
-        return self._result(starved, blocked, peak)
+            return SimulationResult(self.inferences, (), (), (), tuple(self._waits(*counts[:2], *self._layout[1:3])))
+        return self._result(*counts[2:])
+
+    def _core(self, times: np.ndarray) -> tuple[int, tuple[np.ndarray, ...]]:
+        """run_core into `times` (kept as this run's): its status and its pc, cursor, starved, blocked and peak."""
+        chan_index, writer_port, reader_port, core, proc_ports, _ = self._layout
+        n_proc = len(self.order)
+        self.times = times
+        counts = (np.zeros(n_proc, dtype=np.int64), np.zeros(len(self.ports), dtype=np.int64),
+                  np.zeros(n_proc, dtype=np.int64), np.zeros(n_proc, dtype=np.int64),
+                  np.zeros(len(chan_index), dtype=np.int64))
+        depths = np.array([self.depths[ch] for ch in chan_index], dtype=np.int64)
+        status = run_core(n_proc, self.inferences, *core, len(chan_index), depths, writer_port, reader_port,
+                          *proc_ports, *self._releases(), int(times.dtype == np.int64), times, *counts)
+        return status, counts
 
     def _releases(self) -> tuple[np.ndarray, np.ndarray]:
         """run_core's release_off (each process's first release in `release`, -1: none) and release."""
@@ -383,6 +397,18 @@ class Simulator:
         fifos = tuple(FifoStats(ch.name, ch.writer.name, ch.reader.name, self.depths[ch], ch.lanes, int(peak[c]))
                       for c, ch in enumerate(self.pipeline.channels) if ch.writer is not None and ch.reader is not None)
         return SimulationResult(self.inferences, tuple(completions), stages, fifos)
+
+
+def _reverse(values: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
+    """`values` reversed in place, a chunk at a time (numpy's `values[:] = values[::-1]` copies it whole first)."""
+    head, tail = 0, len(values)
+    while tail - head > 1:
+        n = min(chunk, (tail - head) // 2)
+        front = values[head:head + n].copy()
+        values[head:head + n] = values[tail - n:tail][::-1]
+        values[tail - n:tail] = front[::-1]
+        head, tail = head + n, tail - n
+    return values
 
 
 def _int64(values: np.ndarray | None) -> np.ndarray | None:

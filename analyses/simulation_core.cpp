@@ -17,8 +17,11 @@
 // the one it needs). A kernel's depth-2 streams make such hand-overs happen every beat or two, so
 // a wake costs little: a process's place in its event list is kept, not recomputed. When no
 // process can move, the unfinished ones are deadlocked.
+// The times are 32-bit where every one fits (half the memory and memory traffic: ResNet-50's array is ~1.3 * 10^8
+// events), else 64-bit: dfcc_simulate reports a 32-bit array's overflow, and the caller runs again at 64 bits.
 #include <climits>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace {
@@ -49,29 +52,29 @@ struct Place {
 
 // peak occupancy of a FIFO: beats held just after each write (written so far minus read before it); with `check`,
 // -1 if a beat is read no later than the cycle it is written (the reader's times are then no schedule of it)
-int64_t peak_of(const Port& writer, const int64_t* w_times, const Port& reader, const int64_t* r_times,
-                int64_t n_inf, bool check) {
+template <class W, class R>
+int64_t peak_of(const Port& writer, const W* w_times, const Port& reader, const R* r_times, int64_t n_inf, bool check) {
     const int64_t beats = writer.beats, total = n_inf * beats;
     Beat wb, rb;
     int64_t taken = 0, peak = 0;
     for (int64_t k = 0; k < total; k++, wb.advance(beats)) {
-        const int64_t written = w_times[writer.event_of(wb)] + writer.latency;
-        if (check && r_times[reader.event_of(wb)] <= written) return -1;
-        while (taken < total && r_times[reader.event_of(rb)] < written) { taken++; rb.advance(beats); }
+        const int64_t written = int64_t(w_times[writer.event_of(wb)]) + writer.latency;
+        if (check && int64_t(r_times[reader.event_of(wb)]) <= written) return -1;
+        while (taken < total && int64_t(r_times[reader.event_of(rb)]) < written) { taken++; rb.advance(beats); }
         if (k + 1 - taken > peak) peak = k + 1 - taken;
     }
     return peak;
 }
 
-}  // namespace
-
-extern "C" int dfcc_simulate(
+// 0: done, 1: deadlocked, 2: a time past what T holds (nothing written but `times`)
+template <class T>
+int simulate(
     int n_proc, int n_inf, const int64_t* ev_off, const int64_t* ev_addr,
     const int64_t* iterations, const int64_t* latency, const int64_t* port_proc, const int64_t* port_chan,
     const int64_t* port_is_write, const int64_t* port_beats, const int64_t* pos_addr,
     int n_chan, const int64_t* chan_depth, const int64_t* chan_writer_port, const int64_t* chan_reader_port,
     const int64_t* proc_port_off, const int64_t* proc_ports, const int64_t* release_off, const int64_t* release,
-    int64_t* times, int64_t* pc, int64_t* cursor, int64_t* starved, int64_t* blocked, int64_t* peak) {
+    T* times, int64_t* pc, int64_t* cursor, int64_t* starved, int64_t* blocked, int64_t* peak) {
     const int64_t n_port = proc_port_off[n_proc];
     std::vector<Port> ports(n_port);
     for (int64_t q = 0; q < n_port; q++) {
@@ -123,10 +126,10 @@ extern "C" int dfcc_simulate(
         int64_t i = at.i, m = at.m, j = at.j, stall_blocked = 0, stall_starved = 0, waiting = -1;
         for (; i < n; i++) {
             int64_t base;
-            if (every) base = i > 0 ? times[first + i - 1] + 1 : i;
+            if (every) base = i > 0 ? int64_t(times[first + i - 1]) + 1 : i;
             else {
                 const int64_t e = m * iters + ev[j];
-                base = i > 0 ? times[first + i - 1] + e - (j ? m * iters + ev[j - 1] : (m - 1) * iters + ev[once - 1]) : e;
+                base = i > 0 ? int64_t(times[first + i - 1]) + e - (j ? m * iters + ev[j - 1] : (m - 1) * iters + ev[once - 1]) : e;
             }
             if (released && released[i] > base) base = released[i];
             int64_t t = base, need_read = INT64_MIN, need_write = INT64_MIN;
@@ -137,13 +140,13 @@ extern "C" int dfcc_simulate(
                 if (!port.write) {
                     const Port& w = ports[port.peer];
                     if (w.cursor <= k) { waiting = port.peer; break; }
-                    const int64_t avail = times[w.event_of(port.own)] + w.latency + 1;
+                    const int64_t avail = int64_t(times[w.event_of(port.own)]) + w.latency + 1;
                     if (avail > need_read) need_read = avail;
                 } else {
                     if (k < port.depth || port.peer < 0) continue;
                     const Port& r = ports[port.peer];
                     if (r.cursor <= k - port.depth) { waiting = port.peer; break; }
-                    const int64_t slot = times[r.event_of(port.behind)] + 1 - port.latency;
+                    const int64_t slot = int64_t(times[r.event_of(port.behind)]) + 1 - port.latency;
                     if (slot > need_write) need_write = slot;
                 }
             }
@@ -151,7 +154,8 @@ extern "C" int dfcc_simulate(
             if (need_read > t) t = need_read;
             if (need_write > t) t = need_write;
             if (t > base) (need_write >= need_read ? stall_blocked : stall_starved) += t - base;
-            times[first + i] = t;
+            if (t > std::numeric_limits<T>::max()) return 2;
+            times[first + i] = T(t);
             for (int64_t q = 0; q < n_mine; q++) {
                 Port& port = *mine[q];
                 if (port.next != first + i) continue;
@@ -184,16 +188,40 @@ extern "C" int dfcc_simulate(
     return 0;
 }
 
+}  // namespace
+
+// The simulation (`simulate`), its times 64-bit if `wide`, else 32-bit.
+extern "C" int dfcc_simulate(
+    int n_proc, int n_inf, const int64_t* ev_off, const int64_t* ev_addr,
+    const int64_t* iterations, const int64_t* latency, const int64_t* port_proc, const int64_t* port_chan,
+    const int64_t* port_is_write, const int64_t* port_beats, const int64_t* pos_addr,
+    int n_chan, const int64_t* chan_depth, const int64_t* chan_writer_port, const int64_t* chan_reader_port,
+    const int64_t* proc_port_off, const int64_t* proc_ports, const int64_t* release_off, const int64_t* release,
+    int wide, void* times, int64_t* pc, int64_t* cursor, int64_t* starved, int64_t* blocked, int64_t* peak) {
+    if (wide)
+        return simulate(n_proc, n_inf, ev_off, ev_addr, iterations, latency, port_proc, port_chan, port_is_write,
+                        port_beats, pos_addr, n_chan, chan_depth, chan_writer_port, chan_reader_port, proc_port_off,
+                        proc_ports, release_off, release, static_cast<int64_t*>(times), pc, cursor, starved, blocked,
+                        peak);
+    return simulate(n_proc, n_inf, ev_off, ev_addr, iterations, latency, port_proc, port_chan, port_is_write,
+                    port_beats, pos_addr, n_chan, chan_depth, chan_writer_port, chan_reader_port, proc_port_off,
+                    proc_ports, release_off, release, static_cast<int32_t*>(times), pc, cursor, starved, blocked, peak);
+}
+
 // The peak of one FIFO with its writer's events at w_times and its reader's at r_times (two schedules of one
 // pipeline: FIFO sizing's mix of them), -1 if a beat would be read before it is readable; a port as in
 // dfcc_simulate (base: its process's first event in its times, once: its events per inference, pos: 0 for the
-// identity).
-extern "C" int64_t dfcc_peak(int n_inf, int64_t beats, const int64_t* w_times, int64_t w_base, int64_t w_once,
-                             const int64_t* w_pos, int64_t w_latency, const int64_t* r_times, int64_t r_base,
+// identity, wide: 64-bit times).
+extern "C" int64_t dfcc_peak(int n_inf, int64_t beats, const void* w_times, int w_wide, int64_t w_base, int64_t w_once,
+                             const int64_t* w_pos, int64_t w_latency, const void* r_times, int r_wide, int64_t r_base,
                              int64_t r_once, const int64_t* r_pos) {
     Port writer, reader;
     writer.base = w_base, writer.once = w_once, writer.pos = w_pos, writer.dense = w_pos == nullptr;
     writer.beats = reader.beats = beats, writer.latency = w_latency;
     reader.base = r_base, reader.once = r_once, reader.pos = r_pos, reader.dense = r_pos == nullptr;
-    return peak_of(writer, w_times, reader, r_times, n_inf, true);
+    const auto w64 = static_cast<const int64_t*>(w_times), r64 = static_cast<const int64_t*>(r_times);
+    const auto w32 = static_cast<const int32_t*>(w_times), r32 = static_cast<const int32_t*>(r_times);
+    if (w_wide)
+        return r_wide ? peak_of(writer, w64, reader, r64, n_inf, true) : peak_of(writer, w64, reader, r32, n_inf, true);
+    return r_wide ? peak_of(writer, w32, reader, r64, n_inf, true) : peak_of(writer, w32, reader, r32, n_inf, true);
 }

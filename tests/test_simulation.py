@@ -9,7 +9,7 @@ from xdsl.rewriter import Rewriter
 
 from dfcc.analyses.fifo_sizing import size_fifos, write_depths
 from dfcc.analyses.schedules import Pipeline, Process
-from dfcc.analyses.simulation import Simulator, _Events, _reversed, simulate
+from dfcc.analyses.simulation import Simulator, _Events, _reverse, _reversed, simulate
 from dfcc.backends.estimate import Estimate
 from dfcc.hardware.cycles import windowed_stage_cycles
 from dfcc.kinds import ConvOp, ForkOp, MapOp
@@ -148,6 +148,27 @@ def test_released_feed_starts_no_beat_before_its_release():
     result = run.run()
     assert result.completions == (37,)
     assert list(run.write_cycles(pipeline.channels[0])) == [0, 10, 20, 30]
+
+
+def test_times_past_32_bits_run_again_at_64_bits():
+    # the previous test's schedule 2^31 cycles later (its feed released then): no longer fits the 32-bit times array
+    # it runs in first, so it runs again at 64 bits; the latest feed for those outputs is its release (each beat is
+    # read as soon as written), and that latest schedule, past 2^31 too, is 64-bit
+    pipeline, feed, _ = _half_rate_chain()
+    on_time = Simulator(pipeline, 1, release={feed: 10 * np.arange(4)})
+    assert on_time.run().completions == (37,) and on_time.times.dtype == np.int32
+    late = 2 ** 31
+    run = Simulator(pipeline, 1, release={feed: late + 10 * np.arange(4)})
+    assert run.run().completions == (late + 37,) and run.times.dtype == np.int64
+    assert list(run.write_cycles(pipeline.channels[0])) == [late, late + 10, late + 20, late + 30]
+    assert list(run.latest_inputs()[feed]) == [late, late + 10, late + 20, late + 30]
+
+
+def test_arrays_reversed_in_place_a_chunk_at_a_time():
+    # chunks of 3 over lengths around multiples of them: the middle chunk shorter, an odd middle element left alone
+    for n in range(12):
+        values = np.arange(n, dtype=np.int32)
+        assert _reverse(values, chunk=3) is values and list(values) == list(range(n))[::-1]
 
 
 def test_latest_inputs_feed_each_beat_just_in_time_for_the_outputs():
