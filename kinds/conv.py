@@ -311,7 +311,7 @@ class ConvOp(ConvFields):
             raise VerifyException(f"conv '{self.node_name.data}': {problem}")
 
     def order_problem(self) -> str | None:
-        """Its streams' orders are part of its folding's problems (`tile_order_problem`), checked with them."""
+        """Its streams' orders are part of its folding's problems (`tile_order_problems`), checked with them."""
         return None
 
 
@@ -326,19 +326,14 @@ def point_stride(op: ConvOp) -> int | None:
     return None
 
 
-def tile_order_problem(op: ConvOp, f: Mapping[str, int]) -> str | None:
-    """Why conv.h builds no stage for the orders of the op's streams at the folding `f` (None: it does). A
-    tile-major output (tile R block B) is written by conv_tiled_tm_out, tile = R and coarse_out = B: each filter
+def tile_order_problems(op: ConvOp) -> Callable[[Mapping[str, int]], str | None]:
+    """Why conv.h builds no stage for the orders of the op's streams, as a function of the folding f (None: it does),
+    the op read once (explore asks ~10^5 times of a DenseNet-121's ordered convs, most of them foldings it rejects).
+    A tile-major output (tile R block B) is written by conv_tiled_tm_out, tile = R and coarse_out = B: each filter
     step's outputs of the tile as it finishes them; a tile-major input is read by conv_point_tm_in, a 1x1 window at
     stride S without padding (`point_stride`), tile = R / S^2 output pixels (whole output rows where S > 1: a tile's
     input rows are then the S x S blocks of its outputs) and coarse_in = B: a block's beats of the tile, then each
     filter step's words applied to those it keeps."""
-    return tile_order_problems(op)(f)
-
-
-def tile_order_problems(op: ConvOp) -> Callable[[Mapping[str, int]], str | None]:
-    """`tile_order_problem` of `op` as a function of the folding, the op read once (explore asks ~10^5 times of a
-    DenseNet-121's ordered convs, most of them foldings it rejects)."""
     order_in, order_out = op.input.type.order, op.output.type.order
     stride = point_stride(op) if order_in is not None else None
     wo = op.output.type.get_shape()[2]
@@ -711,7 +706,7 @@ class Conv(NodeKind):
                                           window_lut + pixel_acc_lut)
             return untiled_parts[folding]
 
-        order_in, order_out = op.input.type.order, op.output.type.order  # tile-major streams (tile_order_problem)
+        order_in, order_out = op.input.type.order, op.output.type.order  # tile-major streams (tile_order_problems)
 
         def tiled(cost: NodeCost, folding: Folding, tile: int) -> NodeCost:
             """conv.h conv_tiled: `cost` (the same folding, pixel-outer) with a buffer of the tile's input rows
@@ -868,7 +863,7 @@ class Conv(NodeKind):
         at, tile, tiles = factors.index("pixels"), factors.index("tile"), explored_tiles(op)
         wino, fine, problem = factors.index("winograd"), factors.index("fine"), folding_problems(op)
 
-        ordered = op.input.type.order is not None or op.output.type.order is not None  # tile_order_problem
+        ordered = op.input.type.order is not None or op.output.type.order is not None  # tile_order_problems
 
         def buildable(folding: Folding) -> bool:
             if folding[at] == 1 and folding[tile] == 1 and not ordered:
@@ -977,7 +972,7 @@ class Conv(NodeKind):
         _, ho, wo, _ = op.output.type.get_shape()
         tile, wino = op.int_prop("tile"), op.int_prop("winograd")
         sweeps = winograd_pairs(op) if wino > 1 else conv_weight_sweeps(ho * wo // px, tile)
-        order_in, order_out = op.input.type.order, op.output.type.order  # tile-major streams (tile_order_problem)
+        order_in, order_out = op.input.type.order, op.output.type.order  # tile-major streams (tile_order_problems)
         # conv_tiled's words filter step outermost; conv_point_tm_in's conv_mac's order, input beat outermost
         w_arg = mac_weights(em, op, w_rom, sweeps, channels=c, groups=groups, lanes_in=lanes_in // px, lanes_out=co,
                             fine=op.int_prop("fine"), filters_outer=tile > 1 and order_in is None)
