@@ -1,5 +1,6 @@
 """Golden outputs (tests/golden): cpu results, estimates and HLS projects are byte-identical to the
-recorded ones (float results: equal up to the machine's rounding, tests/golden `float_sketch`). A deliberate change regenerates them: `python -m tests.golden.regenerate MODEL ...`."""
+recorded ones (float results: equal up to the machine's rounding, tests/golden `float_sketch`). A deliberate
+change regenerates them: `python -m tests.golden.regenerate MODEL ...`."""
 
 import os
 

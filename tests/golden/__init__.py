@@ -56,6 +56,14 @@ def same_float(expected: dict, actual: dict) -> bool:
             and all(abs(e - a) <= scale for e, a in zip(expected["sketch"], actual["sketch"], strict=True)))
 
 
+def _project_file_digest(path: Path, results_digest) -> str | dict:
+    """An HLS project file's digest; its testbench's expected outputs (float32) as `results_digest` takes the
+    model's results."""
+    if path.name.endswith(".expected.bin"):
+        return results_digest(np.fromfile(path, "<f4"))
+    return _sha(path.read_bytes())
+
+
 def _dfcc(*argv: str) -> None:
     from dfcc.driver.cli import run
 
@@ -94,7 +102,7 @@ def compute(name: str) -> dict:
                 design = lowered
             outputs = work / f"{variant}.npz"
             _dfcc(str(design), "-t", "cpu", "--input", str(inputs), "-o", str(outputs))
-            digest = _array_sha if pipeline else float_sketch
+            digest = _array_sha if pipeline else float_sketch  # the float model's results: up to rounding
             with np.load(outputs) as data:
                 cpu = {key: digest(data[key]) for key in sorted(data.files)}
             entry: dict = {"cpu": cpu}
@@ -111,13 +119,8 @@ def compute(name: str) -> dict:
                 if board == BOARDS[0]:
                     project = work / f"{variant}.hls"
                     _dfcc(str(explored), "-t", "hls", "--input", str(inputs), "-o", str(project))
-                    entry["hls"] = {
-                        str(path.relative_to(project)):
-                            float_sketch(np.fromfile(path, "<f4")) if not pipeline and path.name.endswith(".expected.bin")
-                            else _sha(path.read_bytes())
-                        for path in sorted(project.rglob("*"))
-                        if path.is_file()
-                    }
+                    entry["hls"] = {str(path.relative_to(project)): _project_file_digest(path, digest)
+                                    for path in sorted(project.rglob("*")) if path.is_file()}
             result[variant] = entry
     return result
 
