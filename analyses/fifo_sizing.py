@@ -91,8 +91,9 @@ def size_fifos(module: ModuleOp, inferences: int = DEFAULT_INFERENCES) -> Sizing
         in_time, narrow = ({p: cycles.copy() for p, cycles in latest.event_cycles(which).items()}
                            for which in (feeds, lambda p: feeds(p) or p in widens))
         schedule = _Mix.of_run(free_run.with_release(in_time), free, latest.times)
-        schedule = schedule.fused(_Mix.of_run(free_run.with_release(narrow), free))
-        latest = schedule.run.latest()
+        narrow_slack = _Mix.of_run(free_run.with_release(narrow), free)
+        schedule = schedule.fused(narrow_slack)
+        latest = schedule.run.latest(narrow_slack.run.times)  # the fused schedule took what it needs of those
     else:
         schedule = _Mix.of_run(free_run.with_release(latest.event_cycles(feeds)), free)
     schedule = schedule.fused(_Mix.of_times(latest, pipeline))

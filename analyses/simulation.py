@@ -252,7 +252,7 @@ class Simulator:
         run = Simulator(backwards, self.inferences, {twin[ch]: d for ch, d in self.depths.items()}, release,
                         {twin[p]: e.reversed(p) for p, e in zip(self.order, self.events)},
                         [twin[p] for p in reversed(self.order)])
-        if run.run(times).deadlock:
+        if run._timed(times, peaks=False)[0]:
             raise DfccError("simulate: internal error, the pipeline run backwards deadlocks; please report it")
         other = copy.copy(self)
         other.times = _reverse(run.times)
@@ -325,24 +325,31 @@ class Simulator:
         entry is written before it is read), sparing a new one (~10^8 entries on ResNet-50, a second of page
         faults) when one pipeline is simulated several times (FIFO sizing). The times are 32-bit (half the
         memory) unless one does not fit, or `times` is 64-bit."""
-        size = self.inferences * int(self.ev_off[-1])
-        if times is None or times.shape != (size,) or times.dtype not in (np.int32, np.int64):
-            times = np.zeros(size, dtype=np.int32)
-        status, counts = self._core(times)
-        if status == OVERFLOW:
-            status, counts = self._core(np.zeros(size, dtype=np.int64))
+        status, counts = self._timed(times, peaks=True)
         if status:
             return SimulationResult(self.inferences, (), (), (), tuple(self._waits(*counts[:2], *self._layout[1:3])))
         return self._result(*counts[2:])
 
-    def _core(self, times: np.ndarray) -> tuple[int, tuple[np.ndarray, ...]]:
-        """run_core into `times` (kept as this run's): its status and its pc, cursor, starved, blocked and peak."""
+    def _timed(self, times: np.ndarray | None, peaks: bool) -> tuple[int, tuple[np.ndarray | None, ...]]:
+        """The event times (`run`), the FIFOs' peaks counted only with `peaks` (a pass over every beat of every
+        stream: a run backwards needs none); run_core's status and counts (`_core`)."""
+        size = self.inferences * int(self.ev_off[-1])
+        if times is None or times.shape != (size,) or times.dtype not in (np.int32, np.int64):
+            times = np.zeros(size, dtype=np.int32)
+        status, counts = self._core(times, peaks)
+        if status == OVERFLOW:
+            status, counts = self._core(np.zeros(size, dtype=np.int64), peaks)
+        return status, counts
+
+    def _core(self, times: np.ndarray, peaks: bool) -> tuple[int, tuple[np.ndarray | None, ...]]:
+        """run_core into `times` (kept as this run's): its status and its pc, cursor, starved, blocked and peak
+        (None without `peaks`)."""
         chan_index, writer_port, reader_port, core, proc_ports, _ = self._layout
         n_proc = len(self.order)
         self.times = times
         counts = (np.zeros(n_proc, dtype=np.int64), np.zeros(len(self.ports), dtype=np.int64),
                   np.zeros(n_proc, dtype=np.int64), np.zeros(n_proc, dtype=np.int64),
-                  np.zeros(len(chan_index), dtype=np.int64))
+                  np.zeros(len(chan_index), dtype=np.int64) if peaks else None)
         depths = np.array([self.depths[ch] for ch in chan_index], dtype=np.int64)
         status = run_core(n_proc, self.inferences, *core, len(chan_index), depths, writer_port, reader_port,
                           *proc_ports, *self._releases(), int(times.dtype == np.int64), times, *counts)

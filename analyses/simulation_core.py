@@ -49,10 +49,12 @@ def _library() -> ctypes.CDLL:
 def run_core(*args) -> int:
     """Call dfcc_simulate (argument order as in simulation_core.cpp); int arguments pass as C ints, numpy arrays
     (contiguous int64; the times int32 or int64, its `wide` flag saying which) as pointers (times, pc, cursor, starved,
-    blocked and peak are written)."""
+    blocked and peak are written; peak None: no FIFO's peak counted)."""
     converted = []
     for a in args:
-        if isinstance(a, np.ndarray):
+        if a is None:
+            converted.append(ctypes.c_void_p(None))
+        elif isinstance(a, np.ndarray):
             if a.dtype not in (np.int64, np.int32) or not a.flags.c_contiguous:
                 raise TypeError("simulation core arrays must be contiguous int64 (or the times int32)")
             converted.append(ctypes.c_void_p(a.ctypes.data))
