@@ -1,5 +1,5 @@
-"""A table map's ROM stored only where its function varies: a window of input codes, and on each side of it one
-rule, a constant or the input itself cast to the output format.
+"""A table map's ROM stored only where its function varies: a window of input codes, and on each side of it runs of
+codes that follow one rule, a constant or the input itself cast to the output format.
 
 A sigmoid saturates to 0 and 1 outside a narrow window, a SiLU is 0 on the far left and its input on the far
 right, a tanh saturates: of a 16-bit input's 2^16 words the window keeps a few thousand. The rules reproduce
@@ -13,74 +13,93 @@ from dataclasses import dataclass
 import numpy as np
 
 from dfcc.dialects.dataflow import FixedType
-from dfcc.dialects.fixed_point import cast, code_range, scale2
+from dfcc.dialects.fixed_point import cast, code_range, scale2, to_codes
 from dfcc.hardware.logic import mux_luts
+from dfcc.hardware.memory import bram18_two_reads
 from dfcc.kinds.cost import LUT_PER_SCALAR_OP_BIT
-from dfcc.kinds.hls_types import float_literal
+from dfcc.kinds.hls_types import exact_fx_for, float_literal
+
+# runs a side: a truncating sigmoid is 1 - 2^-F, then 1 where float64's sigmoid is 1.0 (x > 36.7); a truncating
+# SiLU its input less 2^-F, then its input
+RUNS_PER_SIDE = 2
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The output of a run of input codes outside the window: `value`, a constant; or, with `value` None, the
+    input cast to the output format (`cast`: its rounding and overflow, ap_fixed's T_out(x)) plus `lsbs` times
+    the output's least bit."""
+
+    value: float | None = None
+    lsbs: int = 0
 
 
 @dataclass(frozen=True)
 class TableWindow:
-    """The outputs of input codes `start` .. `start + size - 1` (signed codes, in order), and the rule of each
-    side: `below` (codes under the window) and `above` (codes over it), each a constant output value, or None
-    for the input cast to the output format (`cast`: the output's rounding and overflow, ap_fixed's T_out(x))."""
+    """The outputs of input codes `start` .. `start + size - 1` (signed codes, in order), and the runs of codes
+    outside it, each (codes, rule), in the order k = (code - start) mod 2^W meets them: above the window from
+    its end up, then below it from the lowest code up."""
 
     x_fmt: FixedType
     y_fmt: FixedType
     start: int
     words: np.ndarray  # float64 output values, on the output's grid
-    below: float | None
-    above: float | None
+    runs: tuple[tuple[int, Rule], ...]
 
     @property
     def size(self) -> int:
         return len(self.words)
 
-    def tail_codes(self) -> tuple[int, int]:
-        """How many input codes lie below the window and above it."""
-        lo, hi = code_range(self.x_fmt)
-        return self.start - lo, hi - (self.start + self.size - 1)
-
-    def sides(self) -> list[float | None]:
-        """The rules of the sides that hold input codes: above the window, then below (as `window_lines` tests)."""
-        below, above = self.tail_codes()
-        return [rule for count, rule in ((above, self.above), (below, self.below)) if count]
-
     def lookup(self, codes: np.ndarray) -> np.ndarray:
-        """The output value of each input code: the window's word, or its side's rule."""
+        """The output value of each input code: the window's word, or its run's rule."""
         codes = np.asarray(codes, dtype=np.int64)
-        index = codes - self.start
-        inside = (index >= 0) & (index < self.size)
-        result = np.where(inside, self.words[np.clip(index, 0, self.size - 1)], 0.0)
-        for side, rule in ((index < 0, self.below), (index >= self.size, self.above)):
-            if rule is None:
-                result[side] = cast(scale2(codes[side], -self.x_fmt.frac_bits), self.y_fmt)
-            else:
-                result[side] = rule
+        k = (codes - self.start) % (1 << self.x_fmt.width.data)
+        result = self.words[np.minimum(k, self.size - 1)]
+        ends = self.size + np.cumsum([count for count, _ in self.runs])
+        run = np.searchsorted(ends, k, side="right")
+        x = scale2(codes.astype(np.float64), -self.x_fmt.frac_bits)
+        for i, (_, rule) in enumerate(self.runs):
+            mine = (k >= self.size) & (run == i)
+            result[mine] = rule.value if rule.value is not None else \
+                cast(x[mine], self.y_fmt) + scale2(rule.lsbs, -self.y_fmt.frac_bits)
         return result
 
 
 def table_window(table: np.ndarray, x_fmt: FixedType, y_fmt: FixedType) -> TableWindow:
-    """The smallest window of `table` (a map's output for every input bit pattern read unsigned, `map_table`)
-    outside which each side follows one rule: the longest run from each end that a constant or the cast input
-    gives (the constant where both reach as far). Where the runs meet, one word stays in the window (each end's
-    own code is a run of one: a table varying at both ends keeps a side of one code each)."""
+    """The window of `table` (a map's output for every input bit pattern read unsigned, `map_table`) past runs
+    from each end: each side's first run the longest a rule gives from its end (the smallest window of one rule a
+    side), a further one only where it takes the window's ROM down by a BRAM18 a copy, worth its comparison
+    (`bram18_two_reads`, as the cost counts it). One word always stays in the window; sides that meet leave it
+    at the top."""
     lo, hi = code_range(x_fmt)
-    n = hi - lo + 1
-    by_code = np.roll(table, -(lo % n))  # pattern of code c: c mod 2^W
-    identity = cast(scale2(np.arange(lo, hi + 1, dtype=np.float64), -x_fmt.frac_bits), y_fmt)
-    n_below, below = _side(by_code, identity)
-    n_above, above = _side(by_code[::-1], identity[::-1])
-    if n_below + n_above >= n:
-        n_below = min(n_below, n - 1)
-        n_above = n - 1 - n_below
-    return TableWindow(x_fmt, y_fmt, lo + n_below, by_code[n_below:n - n_above].copy(), below, above)
+    n, frac = hi - lo + 1, y_fmt.frac_bits
+    y = scale2(np.roll(table, -(lo % n)), frac)  # output codes in input code order (code c's pattern: c mod 2^W)
+    c = to_codes(scale2(np.arange(lo, hi + 1, dtype=np.float64), -x_fmt.frac_bits), y_fmt)
+    sides: tuple[list[tuple[int, Rule]], list[tuple[int, Rule]]] = ([], [])  # from the lowest code, the highest
+    for depth in range(RUNS_PER_SIDE):
+        for side, (codes, cast_codes) in enumerate(((y, c), (y[::-1], c[::-1]))):
+            taken, limit = sum(count for count, _ in sides[side]), n - 1 - sum(count for s in sides for count, _ in s)
+            if len(sides[side]) < depth or limit <= 0:
+                continue
+            count, rule = _run(codes[taken:taken + limit], cast_codes[taken:taken + limit], frac)
+            if depth and bram18_two_reads(y_fmt.width.data, limit + 1 - count) == \
+                    bram18_two_reads(y_fmt.width.data, limit + 1):
+                continue
+            sides[side].append((count, rule))
+    below, above = (sum(count for count, _ in s) for s in sides)
+    return TableWindow(x_fmt, y_fmt, lo + below, scale2(y[below:n - above], -frac) + 0.0,
+                       tuple(sides[1][::-1]) + tuple(sides[0]))
 
 
-def _side(values: np.ndarray, identity: np.ndarray) -> tuple[int, float | None]:
-    """The longest leading run of `values` one rule gives, and the rule (a constant, or None: the cast input)."""
-    constant, cast_input = _leading(values == values[0]), _leading(values == identity)
-    return (constant, float(values[0]) + 0.0) if constant >= cast_input else (cast_input, None)  # -0.0 as 0.0
+def _run(codes: np.ndarray, cast_codes: np.ndarray, frac: int) -> tuple[int, Rule]:
+    """The longest leading run of output `codes` one rule gives (the constant where the cast input, offset by the
+    first code's difference, reaches no further), and that rule."""
+    constant = _leading(codes == codes[0])
+    lsbs = codes[0] - cast_codes[0]
+    offset = _leading(codes == cast_codes + lsbs)
+    if constant >= offset:
+        return constant, Rule(float(scale2(codes[0], -frac)) + 0.0)  # -0.0 as 0.0
+    return offset, Rule(None, int(lsbs))
 
 
 def _leading(same: np.ndarray) -> int:
@@ -89,28 +108,36 @@ def _leading(same: np.ndarray) -> int:
 
 
 def window_luts(window: TableWindow, in_bits: int, out_bits: int) -> int:
-    """LUTs of a lane around its window's ROM (`window_lines`): the index's offset and a comparison a side on the
-    input's bits, a cast a side that casts the input on the output's bits, and the choice of the word or a side."""
-    sides = window.sides()
+    """LUTs of a lane around its window's ROM (`window_lines`): the index's offset and a comparison a run on the
+    input's bits, a cast (and an offset's adder) a run that casts the input on the output's bits, and the choice
+    of the word or a run's value."""
+    casts = sum((rule.value is None) + (rule.lsbs != 0) for _, rule in window.runs)
     # UG574 (CARRY8): an adder or comparator takes a LUT a bit (LUT_PER_SCALAR_OP_BIT); the choice a mux tree
-    return (LUT_PER_SCALAR_OP_BIT * ((1 + len(sides)) * in_bits + sum(r is None for r in sides) * out_bits)
-            + mux_luts(out_bits, 1 + len(sides)))
+    return (LUT_PER_SCALAR_OP_BIT * ((1 + len(window.runs)) * in_bits + casts * out_bits)
+            + mux_luts(out_bits, 1 + len(window.runs)))
 
 
 def window_lines(window: TableWindow, rom: str, t_out: str) -> list[str]:
     """The C++ of a table map's body (input a0) over its window's ROM `rom`: k, the input's code less the window's
-    first modulo 2^W (the input's bits read unsigned), indexes the ROM inside the window; past it come the codes
-    above the window (k < size + above), then those below (wrapped to the top of k's range)."""
+    first modulo 2^W (the input's bits read unsigned), indexes the ROM inside the window; past it each run in
+    turn (`TableWindow.runs`' order)."""
     width = window.x_fmt.width.data
     mask = (1 << width) - 1
-    sides = window.sides()
     lines = [f"const unsigned k = (a0.range({width - 1}, 0).to_uint() - {window.start & mask}u) & {mask}u;",
              f"if (k < {window.size}u) return dfcc::val({rom}[k]);"]
-    if len(sides) == 2:
-        lines.append(f"if (k < {window.size + window.tail_codes()[1]}u) return {_rule_text(sides[0], t_out)};")
-    return lines + [f"return {_rule_text(sides[-1], t_out)};"]
+    end = window.size
+    for count, rule in window.runs[:-1]:
+        end += count
+        lines.append(f"if (k < {end}u) return {_rule_text(rule, window.y_fmt, t_out)};")
+    return lines + [f"return {_rule_text(window.runs[-1][1], window.y_fmt, t_out)};"]
 
 
-def _rule_text(rule: float | None, t_out: str) -> str:
-    """A side's value in C++: the constant (exact: a double on the output's grid), or the input cast to T_out."""
-    return f"{t_out}(a0)" if rule is None else f"{t_out}({float_literal(rule, single=False)})"
+def _rule_text(rule: Rule, y_fmt: FixedType, t_out: str) -> str:
+    """A run's value in C++: the constant (exact: a double on the output's grid), or the input cast to T_out plus
+    its offset (an exact ap_fixed constant; the sum is on the output's grid and in its range: the run's codes)."""
+    if rule.value is not None:
+        return f"{t_out}({float_literal(rule.value, single=False)})"
+    if not rule.lsbs:
+        return f"{t_out}(a0)"
+    offset = scale2(rule.lsbs, -y_fmt.frac_bits)
+    return f"{t_out}({t_out}(a0) + {exact_fx_for(np.array([offset])).cpp}({float_literal(offset, single=False)}))"

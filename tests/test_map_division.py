@@ -13,6 +13,7 @@ from dfcc.frontends.mlir import parse_module
 from dfcc.kinds.cost import node_cost
 from dfcc.kinds.exact_division import Divider, odd_part
 from dfcc.kinds.map import MapOp, map_kind, map_table, map_window, quotient_range
+from dfcc.kinds.table_window import Rule
 
 # torch's hardswish and hardsigmoid as torch-mlir lowers them (MobileNetV3), and hardsigmoid's other spelling
 CLAMP_X_PLUS_3 = """
@@ -173,7 +174,7 @@ def test_small_tables_stay_tables():
     (op,) = _maps(module).values()
     assert quotient_range(op) is not None and map_kind(op) == "table"
     window = map_window(op)
-    assert (window.start, window.size, window.below, window.above) == (-47, 95, 0.0, None)
+    assert (window.start, window.size, window.runs) == (-47, 95, ((80, Rule()), (81, Rule(0.0))))
     cost = node_cost(op)
     assert cost.bram18 == 0 and cost.dsp == 0
 

@@ -15,6 +15,7 @@ from dfcc.frontends.mlir import parse_module
 from dfcc.hardware.logic import stage_logic
 from dfcc.kinds.cost import node_cost
 from dfcc.kinds.map import map_kind, map_table, map_window
+from dfcc.kinds.table_window import Rule
 from tests.test_map_division import HARDSWISH, _every_code, _maps, module_text
 
 # torch's sigmoid, SiLU (x * sigmoid(x)), tanh and GELU as torch-mlir lowers them
@@ -70,49 +71,61 @@ def formats(draw, max_width: int = 16) -> FixedType:
 @settings(max_examples=60, derandomize=True, deadline=None, database=None)
 @given(name=st.sampled_from(sorted(BODIES)), x_fmt=formats(), y_fmt=formats())
 def test_window_gives_the_full_table_for_every_input_code(name, x_fmt, y_fmt):
-    """Every input code reads through the window (its word, or its side's rule) the output the full table holds;
-    and the window is the smallest: the code at each end of it is not what either rule gives from that side."""
+    """Every input code reads through the window (its word, or its run's rule) the output the full table holds;
+    and the runs next to the window stop where their rule does: its end codes are not what that rule gives."""
     op = _op(BODIES[name], _spelled(x_fmt), _spelled(y_fmt))
     table, window = map_table(op), map_window(op)
     lo, hi = code_range(x_fmt)
     codes = np.arange(lo, hi + 1)
-    by_code = table[codes % (1 << x_fmt.width.data)]
-    assert np.array_equal(window.lookup(codes), by_code)
-    if window.size == 1:  # the two sides' runs met
+    assert np.array_equal(window.lookup(codes), table[codes % (1 << x_fmt.width.data)])
+    assert window.size + sum(count for count, _ in window.runs) == 1 << x_fmt.width.data
+    if window.size == 1:  # the two sides met
         return
-    identity = cast(scale2(codes.astype(np.float64), -x_fmt.frac_bits), y_fmt)
-    below, above = window.tail_codes()
-    for run, values, cast_input in ((below + 1, by_code, identity), (above + 1, by_code[::-1], identity[::-1])):
-        assert not np.all(values[:run] == values[0]) and not np.array_equal(values[:run], cast_input[:run])
+    first, last = window.start, window.start + window.size - 1
+    if last < hi:  # the runs begin above the window
+        assert _given(window.runs[0][1], last, x_fmt, y_fmt) != window.words[-1]
+    if first > lo:  # and end below it
+        assert _given(window.runs[-1][1], first, x_fmt, y_fmt) != window.words[0]
+
+
+def _given(rule: Rule, code: int, x_fmt: FixedType, y_fmt: FixedType) -> float:
+    """What `rule` gives input `code`."""
+    if rule.value is not None:
+        return rule.value
+    return float(cast(np.array([scale2(code, -x_fmt.frac_bits)]), y_fmt)[0] + scale2(rule.lsbs, -y_fmt.frac_bits))
 
 
 def test_sigmoid_and_silu_windows_by_hand():
     """16-bit in and out at 2^-8, rounding half up. A sigmoid rounds to 1 where 1 - sigmoid(x) = 1 / (1 + e^x)
-    < 2^-9, x > ln(511) = 6.2364: from 1,597 / 256 = 6.2383 on (and to 0 below -6.2383): the window is the codes
-    -1,596 .. 1,596, 3,193 words of 65,536. A SiLU is x less x / (1 + e^x), which rounds to x where that is at
-    most 2^-9: 8.3594 / (1 + e^8.3594) = 0.0019570 is more, 8.3633 / (1 + e^8.3633) = 0.0019503 less, so the codes
-    above 2,140 are the input itself; on the left it rounds to 0 from -2,141 down (x / (1 + e^-x) >= -2^-9)."""
+    < 2^-9, x > ln(511) = 6.2364: the codes from 1,597 (6.2383) up, 31,171 of them; to 0 from -1,597 down (31,172);
+    to 2^-8 where sigmoid(x) < 1.5 * 2^-8, x < -ln(256 / 1.5 - 1) = -5.1339: -1,596 .. -1,315, 282 codes, which
+    take the window from 3,193 words (4 BRAM18 at 18 x 1,024) to 2,911 (3): a further run that pays, below
+    (the same run above would leave 2,629, still 3). A SiLU is x less x / (1 + e^x), which rounds to x where that
+    is at most 2^-9: 8.3594 / (1 + e^8.3594) = 0.0019570 is more, 8.3633 / (1 + e^8.3633) = 0.0019503 less, so
+    the codes above 2,140 are the input itself; on the left it rounds to 0 from -2,141 down (x / (1 + e^-x) >=
+    -2^-9)."""
     sigmoid = map_window(_op(SIGMOID, RND_SAT, RND_SAT))
-    assert (sigmoid.start, sigmoid.size, sigmoid.below, sigmoid.above) == (-1596, 3193, 0.0, 1.0)
+    assert (sigmoid.start, sigmoid.size) == (-1314, 2911)
+    assert sigmoid.runs == ((31171, Rule(1.0)), (31172, Rule(0.0)), (282, Rule(2 ** -8)))
     silu = map_window(_op(SILU, RND_SAT, RND_SAT))
-    assert (silu.start, silu.size, silu.below, silu.above) == (-2140, 4281, 0.0, None)
+    assert silu.start + silu.size - 1 == 2140 and silu.runs[:2] == ((30627, Rule()), (30628, Rule(0.0)))
 
 
 def test_window_cost_by_hand():
-    """A 16-bit sigmoid in 4 lanes: 2 copies (two ports each) of 3,193 x 16 bits, 4 BRAM18 each at 18 x 1,024
-    (the full table took 64 each); a lane's LUTs around the ROM: the index's offset and two comparisons on the 16
-    input bits (48) and a 3:1 choice of 16 bits (16); no DSP."""
+    """The 16-bit sigmoid above in 4 lanes: 2 copies (two ports each) of 2,911 x 16 bits, 3 BRAM18 each at
+    18 x 1,024 (the full table took 64 each); a lane's LUTs around the ROM: the index's offset and three
+    comparisons on the 16 input bits (64) and a 4:1 choice of 16 bits (16); no DSP."""
     op = _op(SIGMOID, RND_SAT, RND_SAT, coarse=4)
     assert map_kind(op) == "table"
     cost = node_cost(op)
-    assert cost.bram18 == 2 * 4 and cost.dsp == 0
-    assert cost.lut == stage_logic(4, 16).lut + 4 * (48 + 16)
+    assert cost.bram18 == 2 * 3 and cost.dsp == 0
+    assert cost.lut == stage_logic(4, 16).lut + 4 * (64 + 16)
 
 
 def test_csim_windows_bit_exact():
     """C simulation of 16-bit table maps on every input code, bit for bit against the CPU reference: a sigmoid
-    (constant sides), a SiLU (the input cast above the window, truncating: -2^-8 below it), x + exp(-x^2) (the
-    input on both sides) and a tanh to an unsigned output (saturating to 0 below)."""
+    (constant runs), a truncating SiLU (its input less 2^-8, then its input, above the window), x + exp(-x^2)
+    (the input on both sides) and a tanh to an unsigned output (saturating to 0 below)."""
     pytest.importorskip("hls4ml")
     from dfcc.backends.hls.csim import csim
     from dfcc.backends.hls.emit import emit_design
@@ -125,7 +138,8 @@ def test_csim_windows_bit_exact():
     maps = _maps(module)
     windows = {name: map_window(op) for name, op in maps.items()}
     assert all(w.size < 1 << 15 for w in windows.values())
-    assert windows["silu_trn"].above is None and windows["bump"].below is None and windows["bump"].above is None
+    assert windows["silu_trn"].runs[:2] == ((7467, Rule(None, -1)), (23363, Rule()))
+    assert [rule for _, rule in windows["bump"].runs] == [Rule(), Rule()]
     files = emit_design(module).files
     for name, window in windows.items():
         assert f"t_{name}[{window.size}]" in files[f"weights/t_{name}.h"]
