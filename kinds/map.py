@@ -377,9 +377,10 @@ class Map(NodeKind):
         if kind == "table":
             window = map_window(op)
             out_fx = fx_of(out_fixed)
+            held = (f"the outputs of {window.size} input codes from {window.start} on (map_window)" if window.runs
+                    else "output for every input bit pattern (fixed_point.map_table)")
             rom = Rom(f"t_{fn}", f"dfcc::code<{t_out}, {code_storage(out_fx)} >", t_out, (window.size,),
-                      window.words, out_fx.frac, f"map '{name}': output of the input codes {window.start} .. "
-                      f"{window.start + window.size - 1} (map_window)")
+                      window.words, out_fx.frac, f"map '{name}': {held}")
             em.add_rom(rom)
             body_lines = window_lines(window, rom.name, t_out)
             ret = t_out

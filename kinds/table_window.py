@@ -3,7 +3,9 @@ codes that follow one rule, a constant or the input itself cast to the output fo
 
 A sigmoid saturates to 0 and 1 outside a narrow window, a SiLU is 0 on the far left and its input on the far
 right, a tanh saturates: of a 16-bit input's 2^16 words the window keeps a few thousand. The rules reproduce
-the full table exactly (`TableWindow.lookup`): the window is cut where they stop holding, not approximated.
+the full table exactly (`TableWindow.lookup`): the window is cut where they stop holding, not approximated, and
+only where that saves block RAM (`table_window`). The cost (`window_luts`, and the window's words), the HLS
+body (`window_lines`) and `lookup` read the same runs.
 """
 
 from __future__ import annotations
@@ -36,8 +38,7 @@ class Rule:
 
 @dataclass(frozen=True)
 class TableWindow:
-    """The outputs of input codes `start` .. `start + size - 1` (signed codes, in order), and the runs of codes
-    outside it, each (codes, rule), in the order k = (code - start) mod 2^W meets them: above the window from
+    """The outputs of input codes `start` .. `start + size - 1` (modulo 2^W), and the runs of codes outside it, each (codes, rule), in the order k = (code - start) mod 2^W meets them: above the window from
     its end up, then below it from the lowest code up."""
 
     x_fmt: FixedType
@@ -67,26 +68,28 @@ class TableWindow:
 
 def table_window(table: np.ndarray, x_fmt: FixedType, y_fmt: FixedType) -> TableWindow:
     """The window of `table` (a map's output for every input bit pattern read unsigned, `map_table`) past runs
-    from each end: each side's first run the longest a rule gives from its end (the smallest window of one rule a
-    side), a further one only where it takes the window's ROM down by a BRAM18 a copy, worth its comparison
-    (`bram18_two_reads`, as the cost counts it). One word always stays in the window; sides that meet leave it
-    at the top."""
+    from each end, each the longest a rule gives from where it starts: each side's first (the smallest window of
+    one rule a side), a further one where it takes the window's ROM down by a BRAM18 a copy (`bram18_two_reads`,
+    as the cost counts it). One word always stays in the window; sides that meet leave it at the top. A window
+    taking as many BRAM18 as the whole table is not worth its comparisons in every lane (an 8-bit table of 128
+    words or more is one BRAM18 whatever its window): then the window is the whole table from code 0, its bit
+    patterns in order, and there are no runs."""
     lo, hi = code_range(x_fmt)
-    n, frac = hi - lo + 1, y_fmt.frac_bits
+    n, frac, bits = hi - lo + 1, y_fmt.frac_bits, y_fmt.width.data
     y = scale2(np.roll(table, -(lo % n)), frac)  # output codes in input code order (code c's pattern: c mod 2^W)
     c = to_codes(scale2(np.arange(lo, hi + 1, dtype=np.float64), -x_fmt.frac_bits), y_fmt)
     sides: tuple[list[tuple[int, Rule]], list[tuple[int, Rule]]] = ([], [])  # from the lowest code, the highest
     for depth in range(RUNS_PER_SIDE):
         for side, (codes, cast_codes) in enumerate(((y, c), (y[::-1], c[::-1]))):
-            taken, limit = sum(count for count, _ in sides[side]), n - 1 - sum(count for s in sides for count, _ in s)
-            if len(sides[side]) < depth or limit <= 0:
+            taken, size = sum(count for count, _ in sides[side]), n - sum(count for s in sides for count, _ in s)
+            if len(sides[side]) < depth or size == 1:
                 continue
-            count, rule = _run(codes[taken:taken + limit], cast_codes[taken:taken + limit], frac)
-            if depth and bram18_two_reads(y_fmt.width.data, limit + 1 - count) == \
-                    bram18_two_reads(y_fmt.width.data, limit + 1):
-                continue
-            sides[side].append((count, rule))
+            count, rule = _run(codes[taken:taken + size - 1], cast_codes[taken:taken + size - 1], frac)
+            if not depth or bram18_two_reads(bits, size - count) < bram18_two_reads(bits, size):
+                sides[side].append((count, rule))
     below, above = (sum(count for count, _ in s) for s in sides)
+    if bram18_two_reads(bits, n - below - above) == bram18_two_reads(bits, n):
+        return TableWindow(x_fmt, y_fmt, 0, table, ())
     return TableWindow(x_fmt, y_fmt, lo + below, scale2(y[below:n - above], -frac) + 0.0,
                        tuple(sides[1][::-1]) + tuple(sides[0]))
 
@@ -111,6 +114,8 @@ def window_luts(window: TableWindow, in_bits: int, out_bits: int) -> int:
     """LUTs of a lane around its window's ROM (`window_lines`): the index's offset and a comparison a run on the
     input's bits, a cast (and an offset's adder) a run that casts the input on the output's bits, and the choice
     of the word or a run's value."""
+    if not window.runs:
+        return 0
     casts = sum((rule.value is None) + (rule.lsbs != 0) for _, rule in window.runs)
     # UG574 (CARRY8): an adder or comparator takes a LUT a bit (LUT_PER_SCALAR_OP_BIT); the choice a mux tree
     return (LUT_PER_SCALAR_OP_BIT * ((1 + len(window.runs)) * in_bits + casts * out_bits)
@@ -123,6 +128,8 @@ def window_lines(window: TableWindow, rom: str, t_out: str) -> list[str]:
     turn (`TableWindow.runs`' order)."""
     width = window.x_fmt.width.data
     mask = (1 << width) - 1
+    if not window.runs:
+        return [f"return dfcc::val({rom}[a0.range({width - 1}, 0).to_uint()]);"]
     lines = [f"const unsigned k = (a0.range({width - 1}, 0).to_uint() - {window.start & mask}u) & {mask}u;",
              f"if (k < {window.size}u) return dfcc::val({rom}[k]);"]
     end = window.size

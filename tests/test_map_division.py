@@ -167,8 +167,8 @@ def test_final_division_proven_from_types():
 
 def test_small_tables_stay_tables():
     """An 8-bit hardswish to 8 bits: its table varies on the codes -47 .. 47 only (0 from x <= -3 down, x itself
-    from 3 up: kinds/table_window.py), 95 x 8 bits in LUTRAM for two lanes, where the divider takes a DSP a lane
-    besides the product's (8 x 9 bits, not packed): the table stays."""
+    from 3 up: kinds/table_window.py), 95 x 8 bits in LUTRAM for two lanes (the whole table took one BRAM18),
+    where the divider takes a DSP a lane besides the product's (8 x 9 bits, not packed): the table stays."""
     module = parse_module(module_text({"hardswish8": (HARDSWISH, "!dataflow.fixed<8, 4>", "!dataflow.fixed<8, 4>")},
                                       coarse=2))
     (op,) = _maps(module).values()
