@@ -247,7 +247,8 @@ class Map(NodeKind):
                 p_bram, p_lut = p_bram + blocks, p_lut + luts
             if window is not None:
                 # UG573: a block RAM's two ports read two addresses a cycle, so a copy of the window's words per
-                # two lanes; below a block RAM's worth it is LUTRAM (fpgaConvNet array model)
+                # two lanes; below a block RAM's worth it is LUTRAM (fpgaConvNet array model); each lane tests the
+                # runs past the window (window_luts)
                 copies, blocks = -(-lanes // 2), bram18_two_reads(bits, window.size)
                 p_bram += copies * blocks
                 p_lut += window_lut * lanes + (0 if blocks else copies * lutram_luts(bits, window.size))
@@ -285,7 +286,7 @@ class Map(NodeKind):
         [1,1,1,C] against [1,H,W,C]) are read when first needed and kept in a buffer covering the
         dims after their first broadcast dim; parameters are ROMs indexed as numpy broadcasts.
         Fixed point (`map_kind`): "table" -> a ROM of the window of `map_table` where it varies (`map_window`),
-        indexed by the input's code, each side of it a constant or the input cast;
+        indexed by the input's code, the runs of codes past it each a constant or the input cast;
         "exact" -> exact ap_fixed intermediates; "float" -> double, then the cast to T_out.
         With `pixels` = P > 1 a beat is P whole pixels: lane p is channel p % C of column
         i{W} * P + p / C."""
@@ -648,5 +649,5 @@ def map_table(op: MapOp) -> np.ndarray:
 
 def map_window(op: MapOp) -> TableWindow:
     """A table map's ROM as its cost, its HLS stage and `map_realisation` read it: `map_table` stored only where
-    it varies, each side of the window a constant or the input cast to the output (kinds/table_window.py)."""
+    it varies, the runs of codes past the window each a constant or the input cast (kinds/table_window.py)."""
     return table_window(map_table(op), _table_input(op), fixed_of(op.output))

@@ -3,9 +3,9 @@ codes that follow one rule, a constant or the input itself cast to the output fo
 
 A sigmoid saturates to 0 and 1 outside a narrow window, a SiLU is 0 on the far left and its input on the far
 right, a tanh saturates: of a 16-bit input's 2^16 words the window keeps a few thousand. The rules reproduce
-the full table exactly (`TableWindow.lookup`): the window is cut where they stop holding, not approximated, and
-only where that saves block RAM (`table_window`). The cost (`window_luts`, and the window's words), the HLS
-body (`window_lines`) and `lookup` read the same runs.
+the full table exactly: the window is cut where they stop holding, not approximated, and only where that saves
+block RAM (`table_window`). The cost (`window_luts`, and the window's words) and the HLS body (`window_lines`)
+read the same runs.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dfcc.dialects.dataflow import FixedType
-from dfcc.dialects.fixed_point import cast, code_range, scale2, to_codes
+from dfcc.dialects.fixed_point import code_range, scale2, to_codes
 from dfcc.hardware.logic import mux_luts
 from dfcc.hardware.memory import bram18_two_reads
 from dfcc.kinds.cost import LUT_PER_SCALAR_OP_BIT
@@ -50,20 +50,6 @@ class TableWindow:
     @property
     def size(self) -> int:
         return len(self.words)
-
-    def lookup(self, codes: np.ndarray) -> np.ndarray:
-        """The output value of each input code: the window's word, or its run's rule."""
-        codes = np.asarray(codes, dtype=np.int64)
-        k = (codes - self.start) % (1 << self.x_fmt.width.data)
-        result = self.words[np.minimum(k, self.size - 1)]
-        ends = self.size + np.cumsum([count for count, _ in self.runs])
-        run = np.searchsorted(ends, k, side="right")
-        x = scale2(codes.astype(np.float64), -self.x_fmt.frac_bits)
-        for i, (_, rule) in enumerate(self.runs):
-            mine = (k >= self.size) & (run == i)
-            result[mine] = rule.value if rule.value is not None else \
-                cast(x[mine], self.y_fmt) + scale2(rule.lsbs, -self.y_fmt.frac_bits)
-        return result
 
 
 def table_window(table: np.ndarray, x_fmt: FixedType, y_fmt: FixedType) -> TableWindow:
