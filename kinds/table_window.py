@@ -54,12 +54,11 @@ class TableWindow:
 
 def table_window(table: np.ndarray, x_fmt: FixedType, y_fmt: FixedType) -> TableWindow:
     """The window of `table` (a map's output for every input bit pattern read unsigned, `map_table`) past runs
-    from each end, each the longest a rule gives from where it starts: each side's first (the smallest window of
-    one rule a side), a further one where it takes the window's ROM down by a BRAM18 a copy (`bram18_two_reads`,
-    as the cost counts it). One word always stays in the window; sides that meet leave it at the top. A window
-    taking as many BRAM18 as the whole table is not worth its comparisons in every lane (an 8-bit table of 128
-    words or more is one BRAM18 whatever its window): then the window is the whole table from code 0, its bit
-    patterns in order, and there are no runs."""
+    from each end, up to RUNS_PER_SIDE a side, each the longest a rule gives from where it starts (one word always
+    stays in the window: where the sides meet, the top's last run is cut short of it); then, from the window out, each run that takes no
+    BRAM18 off the window's ROM (`bram18_two_reads`, as the cost counts it) goes back into the window: its
+    comparison would cost LUTs in every lane and save none (an 8-bit table of 128 words or more is one BRAM18
+    whatever its window). Without runs the window is the whole table from code 0, its bit patterns in order."""
     lo, hi = code_range(x_fmt)
     n, frac, bits = hi - lo + 1, y_fmt.frac_bits, y_fmt.width.data
     y = scale2(np.roll(table, -(lo % n)), frac)  # output codes in input code order (code c's pattern: c mod 2^W)
@@ -68,14 +67,14 @@ def table_window(table: np.ndarray, x_fmt: FixedType, y_fmt: FixedType) -> Table
     for depth in range(RUNS_PER_SIDE):
         for side, (codes, cast_codes) in enumerate(((y, c), (y[::-1], c[::-1]))):
             taken, size = sum(count for count, _ in sides[side]), n - sum(count for s in sides for count, _ in s)
-            if len(sides[side]) < depth or size == 1:
-                continue
-            count, rule = _run(codes[taken:taken + size - 1], cast_codes[taken:taken + size - 1], frac)
-            if not depth or bram18_two_reads(bits, size - count) < bram18_two_reads(bits, size):
-                sides[side].append((count, rule))
-    below, above = (sum(count for count, _ in s) for s in sides)
-    if bram18_two_reads(bits, n - below - above) == bram18_two_reads(bits, n):
+            if len(sides[side]) == depth and size > 1:
+                sides[side].append(_run(codes[taken:taken + size - 1], cast_codes[taken:taken + size - 1], frac))
+    size = n - sum(count for s in sides for count, _ in s)
+    while idle := [s for s in sides if s and bram18_two_reads(bits, size + s[-1][0]) == bram18_two_reads(bits, size)]:
+        size += idle[0].pop()[0]
+    if not any(sides):
         return TableWindow(x_fmt, y_fmt, 0, table, ())
+    below, above = (sum(count for count, _ in s) for s in sides)
     return TableWindow(x_fmt, y_fmt, lo + below, scale2(y[below:n - above], -frac) + 0.0,
                        tuple(sides[1][::-1]) + tuple(sides[0]))
 
