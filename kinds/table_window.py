@@ -38,8 +38,9 @@ class Rule:
 
 @dataclass(frozen=True)
 class TableWindow:
-    """The outputs of input codes `start` .. `start + size - 1` (modulo 2^W), and the runs of codes outside it, each (codes, rule), in the order k = (code - start) mod 2^W meets them: above the window from
-    its end up, then below it from the lowest code up."""
+    """The outputs of input codes `start` .. `start + size - 1` (modulo 2^W), and the runs of codes outside it,
+    each (codes, rule), in the order k = (code - start) mod 2^W meets them: above the window from its end up, then
+    below it from the lowest code up."""
 
     x_fmt: FixedType
     y_fmt: FixedType
@@ -55,10 +56,11 @@ class TableWindow:
 def table_window(table: np.ndarray, x_fmt: FixedType, y_fmt: FixedType) -> TableWindow:
     """The window of `table` (a map's output for every input bit pattern read unsigned, `map_table`) past runs
     from each end, up to RUNS_PER_SIDE a side, each the longest a rule gives from where it starts (one word always
-    stays in the window: where the sides meet, the top's last run is cut short of it); then, from the window out, each run that takes no
-    BRAM18 off the window's ROM (`bram18_two_reads`, as the cost counts it) goes back into the window: its
-    comparison would cost LUTs in every lane and save none (an 8-bit table of 128 words or more is one BRAM18
-    whatever its window). Without runs the window is the whole table from code 0, its bit patterns in order."""
+    stays in the window: where the sides meet, the top's last run is cut short of it); then, from the window out,
+    each run that takes no BRAM18 off the window's ROM (`bram18_two_reads`, as the cost counts it) goes back into
+    the window: its comparison would cost LUTs in every lane and save none (an 8-bit table of 128 words or more
+    is one BRAM18 whatever its window). Without runs the window is the whole table from code 0, its bit patterns
+    in order."""
     lo, hi = code_range(x_fmt)
     n, frac, bits = hi - lo + 1, y_fmt.frac_bits, y_fmt.width.data
     y = scale2(np.roll(table, -(lo % n)), frac)  # output codes in input code order (code c's pattern: c mod 2^W)
