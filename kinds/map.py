@@ -39,6 +39,7 @@ from dfcc.kinds.hls_types import (
     tile_major_loop,
 )
 from dfcc.kinds.registry import NodeKind, register
+from dfcc.kinds.table_window import TableWindow, table_window, window_lines, window_luts
 
 
 def broadcast_shape(shapes: Sequence[Sequence[int]]) -> tuple[int, ...] | None:
@@ -220,7 +221,8 @@ class Map(NodeKind):
         # a quotient's divider: besides its multiplier (in `widths`), the bias subtracted and added back
         divider_ops = 2 if kind == "exact" and p_range else 0
         simple = len(body) - mults - transcendental - shifts + divider_ops
-        table_bits = stream_bits(op.inputs[0]) if kind == "table" else 0
+        window = map_window(op) if kind == "table" else None
+        window_lut = window_luts(window, stream_bits(op.inputs[0]), bits) if window is not None else 0
         widths = _product_widths(op, p_range) if kind == "exact" else None
         products = widths or [(bits, bits)] * mults  # operand widths of each multiplier of a lane
         param_bits = [weight_bits(p) for p in op.params]
@@ -243,12 +245,13 @@ class Map(NodeKind):
                 words = tensor_elements(param)
                 blocks, luts = array_cost(pbits * coarse, -(-words // coarse))
                 p_bram, p_lut = p_bram + blocks, p_lut + luts
-            if table_bits:
-                # UG573: a block RAM's two ports read two addresses a cycle, so a copy of the 2^w-word table
-                # per two lanes; below a block RAM's worth it is LUTRAM (fpgaConvNet array model)
-                copies, blocks = -(-lanes // 2), bram18_two_reads(bits, 1 << table_bits)
+            if window is not None:
+                # UG573: a block RAM's two ports read two addresses a cycle, so a copy of the window's words per
+                # two lanes; below a block RAM's worth it is LUTRAM (fpgaConvNet array model); each lane tests the
+                # runs past the window (window_luts)
+                copies, blocks = -(-lanes // 2), bram18_two_reads(bits, window.size)
                 p_bram += copies * blocks
-                p_lut += 0 if blocks else copies * lutram_luts(bits, 1 << table_bits)
+                p_lut += window_lut * lanes + (0 if blocks else copies * lutram_luts(bits, window.size))
             # fabric multipliers only where the HLS stage builds them (an exact body's products, multiply.h)
             mult_lut = lanes * sum(lut_multiplier(a, b) for a, b in products) if kind == "exact" else 0
             return NodeCost(cycles=cycles, depth=STAGE_PIPELINE_CYCLES, fill=0.0, dsp=dsp, bram18=p_bram, uram=0,
@@ -282,7 +285,8 @@ class Map(NodeKind):
         inputs smaller than the output (numpy broadcasting, e.g. squeeze-excitation scales
         [1,1,1,C] against [1,H,W,C]) are read when first needed and kept in a buffer covering the
         dims after their first broadcast dim; parameters are ROMs indexed as numpy broadcasts.
-        Fixed point (`map_kind`): "table" -> a ROM of `map_table` indexed by the input's bits;
+        Fixed point (`map_kind`): "table" -> a ROM of the window of `map_table` where it varies (`map_window`),
+        indexed by the input's code, the runs of codes past it each a constant or the input cast;
         "exact" -> exact ap_fixed intermediates; "float" -> double, then the cast to T_out.
         With `pixels` = P > 1 a beat is P whole pixels: lane p is channel p % C of column
         i{W} * P + p / C."""
@@ -372,14 +376,14 @@ class Map(NodeKind):
         block = op.body.block
         body_lines: list[str]
         if kind == "table":
-            x_fixed = em.fixed_type(op.inputs[0])
-            width = x_fixed.width.data
-            table = map_table(op)
+            window = map_window(op)
             out_fx = fx_of(out_fixed)
-            rom = Rom(f"t_{fn}", f"dfcc::code<{t_out}, {code_storage(out_fx)} >", t_out, (1 << width,), table,
-                      out_fx.frac, f"map '{name}': output for every input bit pattern (fixed_point.map_table)")
+            held = (f"the outputs of {window.size} input codes from {window.start} on (map_window)" if window.runs
+                    else "output for every input bit pattern (fixed_point.map_table)")
+            rom = Rom(f"t_{fn}", f"dfcc::code<{t_out}, {code_storage(out_fx)} >", t_out, (window.size,),
+                      window.words, out_fx.frac, f"map '{name}': {held}")
             em.add_rom(rom)
-            body_lines = [f"return dfcc::val({rom.name}[a0.range({width - 1}, 0).to_uint()]);"]
+            body_lines = window_lines(window, rom.name, t_out)
             ret = t_out
         elif kind == "exact":
             arg_fx = [None if _is_flag(v) else fx_of(em.fixed_type(v)) for v in op.inputs] + param_fx
@@ -562,12 +566,12 @@ def _table_input(op: MapOp) -> FixedType | None:
 
 
 def _table_is_small(op: MapOp) -> bool:
-    """Whether the map's table (one copy serving two lanes) takes at most one BRAM18: cheaper than dividing
-    by a constant, one or two DSPs a lane (the product and the divider: 8-bit hardswish)."""
-    if (x_fmt := _table_input(op)) is None:
+    """Whether the map's table (one copy of its window serving two lanes) takes at most one BRAM18: cheaper than
+    dividing by a constant, one or two DSPs a lane (the product and the divider: 8-bit hardswish)."""
+    if _table_input(op) is None:
         return False
-    # UG573: a copy of a 2^w-word table per two lanes (as `cost` counts it)
-    return bram18_two_reads(stream_bits(op.output), 1 << x_fmt.width.data) <= 1
+    # UG573: a copy of the window's words per two lanes (as `cost` counts it)
+    return bram18_two_reads(stream_bits(op.output), map_window(op).size) <= 1
 
 
 QUOTIENT_BITS = 52  # the divided integer and its bias stay exact as double literals in the C++
@@ -642,3 +646,8 @@ def map_table(op: MapOp) -> np.ndarray:
     values = scale2(input_codes(x_fmt), -x_fmt.frac_bits)
     return cast(np.broadcast_to(evaluate_body_f64(op.body.block, [values]), values.shape), y_fmt)
 
+
+def map_window(op: MapOp) -> TableWindow:
+    """A table map's ROM as its cost, its HLS stage and `map_realisation` read it: `map_table` stored only where
+    it varies, the runs of codes past the window each a constant or the input cast (kinds/table_window.py)."""
+    return table_window(map_table(op), _table_input(op), fixed_of(op.output))

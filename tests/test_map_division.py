@@ -12,7 +12,8 @@ from dfcc.dialects.fixed_point import fixed_of, input_codes, scale2
 from dfcc.frontends.mlir import parse_module
 from dfcc.kinds.cost import node_cost
 from dfcc.kinds.exact_division import Divider, odd_part
-from dfcc.kinds.map import MapOp, map_kind, map_table, quotient_range
+from dfcc.kinds.map import MapOp, map_kind, map_table, map_window, quotient_range
+from dfcc.kinds.table_window import Rule
 
 # torch's hardswish and hardsigmoid as torch-mlir lowers them (MobileNetV3), and hardsigmoid's other spelling
 CLAMP_X_PLUS_3 = """
@@ -165,14 +166,17 @@ def test_final_division_proven_from_types():
 
 
 def test_small_tables_stay_tables():
-    """An 8-bit hardswish to 8 bits: its table is 256 x 8 bits, one BRAM18 for two lanes, where the divider
-    takes a DSP a lane besides the product's (8 x 9 bits, not packed): the table stays."""
+    """An 8-bit hardswish to 8 bits: its table varies on the codes -47 .. 47 only (0 from x <= -3 down, x itself
+    from 3 up: kinds/table_window.py), 95 x 8 bits in LUTRAM for two lanes (the whole table took one BRAM18),
+    where the divider takes a DSP a lane besides the product's (8 x 9 bits, not packed): the table stays."""
     module = parse_module(module_text({"hardswish8": (HARDSWISH, "!dataflow.fixed<8, 4>", "!dataflow.fixed<8, 4>")},
                                       coarse=2))
     (op,) = _maps(module).values()
     assert quotient_range(op) is not None and map_kind(op) == "table"
+    window = map_window(op)
+    assert (window.start, window.size, window.runs) == (-47, 95, ((80, Rule()), (81, Rule(0.0))))
     cost = node_cost(op)
-    assert cost.bram18 == 1 and cost.dsp == 0
+    assert cost.bram18 == 0 and cost.dsp == 0
 
 
 def test_unproven_division_falls_back_to_the_table():

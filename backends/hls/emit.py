@@ -14,7 +14,8 @@ The numbers follow the CPU reference (the oracle), not the other way round:
 - fixed-point designs follow the kinds' run_fixed semantics bit for bit: exact products and sums in
   wide-enough ap_fixed types, then the casts the contract names (acc_format, then the output
   type); piecewise-linear map bodies (and divisions by constants, kinds/exact_division.py) are computed exactly
-  in ap_fixed, other one-input maps of <= 16 bits are ROMs of `map_table(op)`; other map bodies in double then cast.
+  in ap_fixed, other one-input maps of <= 16 bits are ROMs of `map_table(op)` where it varies (`map_window(op)`);
+  other map bodies in double then cast.
 Nodes the emitter cannot realise raise DfccError naming the node; it never emits wrong code.
 
 Lanes: a node's kind states the lanes of its streams (`NodeKind.stream_lanes`, from its folding;
