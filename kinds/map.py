@@ -379,7 +379,7 @@ class Map(NodeKind):
             window = map_window(op)
             out_fx = fx_of(out_fixed)
             held = (f"the outputs of {window.size} input codes from {window.start} on (map_window)" if window.runs
-                    else "output for every input bit pattern (fixed_point.map_table)")
+                    else "output for every input bit pattern (map_table)")
             rom = Rom(f"t_{fn}", f"dfcc::code<{t_out}, {code_storage(out_fx)} >", t_out, (window.size,),
                       window.words, out_fx.frac, f"map '{name}': {held}")
             em.add_rom(rom)
