@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from heapq import heappop, heappush
 from itertools import chain
+from operator import attrgetter
 
 from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.ir import Operation, SSAValue
@@ -43,6 +44,7 @@ from dfcc.hardware.memory import fifo_blocks, held_inferences, skip_fifo_depth
 from dfcc.hardware.offchip import bandwidth_limited_ii
 
 RESOURCES = ("dsp", "bram18", "uram", "lut", "ff")
+_DSP, _BRAM18, _URAM, _LUT, _FF = map(attrgetter, RESOURCES)  # a resource of a node's cost or a converter
 RESOURCE_LABELS = {"dsp": "DSP", "bram18": "BRAM18", "uram": "URAM", "lut": "LUT", "ff": "FF"}
 DEFAULT_FIFO_DEPTH = 2  # StreamType's default depth
 
@@ -347,22 +349,17 @@ class Network:
                 if edge.ir_depth > DEFAULT_FIFO_DEPTH or edge.ir_memory != "auto":
                     fifo_depths[i] = max(fifo_depths.get(i, 0), edge.ir_depth)
         first_latency = int(round(max(self._trace(costs, on_edge)[1]))) if trace_latency else 0
-        conv_lut, conv_ff = (sum(x) for x in zip((0, 0), *(c.logic() for c in converters)))
-        used = {"bram18": sum(c.bram18 for c in costs), "uram": sum(c.uram for c in costs),
-                "lut": sum(c.lut for c in costs) + conv_lut}  # by the nodes and the lane converters
-        fifo_memories = self._fifo_memories(fifo_depths, costs, respect_ir_depths, fifo_limits, used)
-        fifo_bram = fifo_uram = fifo_lut = 0
-        for e, depth in fifo_depths.items():
-            edge = self.edges[e]
-            blocks, urams, luts = fifo_memory(depth, edge.bits, costs[edge.producer].out_lanes,
-                                              fifo_memories.get(e, "auto"))
-            fifo_bram, fifo_uram, fifo_lut = fifo_bram + blocks, fifo_uram + urams, fifo_lut + luts
+        conv_lut, conv_ff = sum(map(_LUT, converters)), sum(map(_FF, converters))
+        used = {"bram18": sum(map(_BRAM18, costs)), "uram": sum(map(_URAM, costs)),
+                "lut": sum(map(_LUT, costs)) + conv_lut}  # by the nodes and the lane converters
+        fifo_memories, (fifo_bram, fifo_uram, fifo_lut) = self._fifo_memories(
+            fifo_depths, costs, respect_ir_depths, fifo_limits, used)
         return Totals(
             costs=costs, ii=ii, bottleneck=cycles.index(compute_ii), offchip_bits=offchip, compute_ii=compute_ii, depth_cycles=max(latency),
             fifo_depths=fifo_depths, fifo_bram18=fifo_bram, fifo_lut=fifo_lut, first_latency=first_latency,
-            dsp=sum(c.dsp for c in costs), bram18=used["bram18"] + fifo_bram,
+            dsp=sum(map(_DSP, costs)), bram18=used["bram18"] + fifo_bram,
             uram=used["uram"] + fifo_uram, lut=used["lut"] + fifo_lut,
-            ff=sum(c.ff for c in costs) + conv_ff, converters=converters, fifo_uram=fifo_uram,
+            ff=sum(map(_FF, costs)) + conv_ff, converters=converters, fifo_uram=fifo_uram,
             fifo_memories=fifo_memories,
         )
 
@@ -393,21 +390,26 @@ class Network:
         return latency
 
     def _fifo_memories(self, depths: dict[int, int], costs: tuple[NodeCost, ...], respect_ir: bool,
-                       limits: dict[str, float] | None, used: dict[str, int]) -> dict[int, str]:
+                       limits: dict[str, float] | None, used: dict[str, int]
+                       ) -> tuple[dict[int, str], tuple[int, int, int]]:
         """Each FIFO's memory where not auto: the IR's (with `respect_ir`), then the storage rule's for the others
-        within `limits` (`used`: the BRAM18, URAM and LUT of the nodes and lane converters)."""
-        fixed = {e: self.edges[e].ir_memory for e in depths if respect_ir and self.edges[e].ir_memory != "auto"}
-        free = [e for e in depths if e not in fixed]
-        if not limits or not free:
-            return fixed
-        width = {e: self.edges[e].bits * max(1, costs[self.edges[e].producer].out_lanes) for e in depths}
-        used = dict(used)
-        for e in depths:
-            for k, amount in zip(("bram18", "uram", "lut"), fifo_blocks(width[e], depths[e], fixed.get(e, "auto"))):
-                used[k] += amount
-        placed = place_fifos([(width[e], depths[e]) for e in free], used, limits)
-        return fixed | {e: memory for e, memory in zip(free, placed) if memory != "auto"}
-
+        within `limits` (`used`: the BRAM18, URAM and LUT of the nodes and lane converters); and the (BRAM18, URAM,
+        LUT) the FIFOs then take."""
+        edges = self.edges
+        fixed = {e: edges[e].ir_memory for e in depths if respect_ir and edges[e].ir_memory != "auto"}
+        fifos = [(e, edges[e].bits * max(1, costs[edges[e].producer].out_lanes), depth) for e, depth in depths.items()]
+        blocks = [fifo_blocks(width, depth, fixed.get(e, "auto")) for e, width, depth in fifos]
+        taken = tuple(map(sum, zip(*blocks))) if blocks else (0, 0, 0)
+        free = [(e, width, depth) for e, width, depth in fifos if e not in fixed]
+        if not limits or not free or used["bram18"] + taken[0] <= limits["bram18"]:
+            return fixed, taken  # place_fifos keeps every FIFO in auto memory while BRAM fits
+        placed = place_fifos([(width, depth) for _, width, depth in free],
+                             {k: used[k] + amount for k, amount in zip(("bram18", "uram", "lut"), taken)}, limits)
+        moved = {e: (memory, width, depth) for (e, width, depth), memory in zip(free, placed) if memory != "auto"}
+        for memory, width, depth in moved.values():
+            taken = tuple(now + new - old for now, new, old in
+                          zip(taken, fifo_blocks(width, depth, memory), fifo_blocks(width, depth)))
+        return fixed | {e: memory for e, (memory, _, _) in moved.items()}, taken
 
     def paced_cycles(self, i: int, folding: tuple[int, ...], conv: Converter) -> int:
         """Cycles of node `i` at `folding` when `conv` (on its main input) widens its beats, which then
