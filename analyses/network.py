@@ -396,11 +396,11 @@ class Network:
         within `limits` (`used`: the BRAM18, URAM and LUT of the nodes and lane converters); and the (BRAM18, URAM,
         LUT) the FIFOs then take."""
         edges = self.edges
-        fixed = {e: edges[e].ir_memory for e in depths if respect_ir and edges[e].ir_memory != "auto"}
+        fixed = {e: edges[e].ir_memory for e in depths if edges[e].ir_memory != "auto"} if respect_ir else {}
         fifos = [(e, edges[e].bits * max(1, costs[edges[e].producer].out_lanes), depth) for e, depth in depths.items()]
         blocks = [fifo_blocks(width, depth, fixed.get(e, "auto")) for e, width, depth in fifos]
         taken = tuple(map(sum, zip(*blocks))) if blocks else (0, 0, 0)
-        free = [(e, width, depth) for e, width, depth in fifos if e not in fixed]
+        free = [(e, width, depth) for e, width, depth in fifos if e not in fixed] if fixed else fifos
         if not limits or not free or used["bram18"] + taken[0] <= limits["bram18"]:
             return fixed, taken  # place_fifos keeps every FIFO in auto memory while BRAM fits
         placed = place_fifos([(width, depth) for _, width, depth in free],
