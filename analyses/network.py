@@ -168,7 +168,7 @@ class Network:
         self._walked: tuple[list[Choice], list[int], list[Sequence[Converter]], tuple[Converter, ...]] | None = None
         self._joins = any(len(ins) > 1 for ins in self.in_edges)
         self._producers = [[edges[e].producer for e in ins] for ins in self.in_edges]
-        self._out_elements = [[edges[e].elements for e in outs] for outs in self.out_edges]
+        self._most_out = [max((edges[e].elements for e in outs), default=0) for outs in self.out_edges]  # its largest output
         self._last: _Walk | None = None  # `evaluate`'s last walk
         # `held_inferences` of each join input's spans met (II, its producer's last output and its reads, from its
         # first output): the search's designs mostly move a join's spans together (DenseNet-121 zoo: 9 in 10)
@@ -538,20 +538,19 @@ class Network:
             walked = range(min(changed, default=n), n)
         moved = [last_trace is None] * n  # the nodes whose figures this trace changes
 
-        def arrival(e: int) -> tuple[float, float]:
-            """First and last beat of edge `e` at its consumer, through its converter if any."""
-            p = self.edges[e].producer
-            conv = converters.get(e)
-            if conv is None:
-                return first[p], last[p]
-            start = first[p] + max(conv.depth, conv.fill * (last[p] - first[p]) + conv.pipeline)
-            return start, max(last[p] + conv.pipeline, first[p] + conv.cycles, start + conv.elements // conv.lanes_out)
-
         for i in walked:
-            if not moved[i] and i not in changed and not any(moved[p] for p in self._producers[i]):
+            if not moved[i] and i not in changed and not any(map(moved.__getitem__, self._producers[i])):
                 continue
             before = first[i], last[i], burst[i]
-            cost, ins = costs[i], [arrival(e) for e in self.in_edges[i]]
+            cost, ins = costs[i], []
+            for e, p, _, _ in self._ins[i]:  # each input's first and last beat here, through its converter if any
+                conv = converters.get(e)
+                if conv is None:
+                    ins.append((first[p], last[p]))
+                    continue
+                start = first[p] + max(conv.depth, conv.fill * (last[p] - first[p]) + conv.pipeline)
+                ins.append((start, max(last[p] + conv.pipeline, first[p] + conv.cycles,
+                                       start + conv.elements // conv.lanes_out)))
             if len(ins) == 1:  # most nodes (the search's inner loop traces every design with a join)
                 start, done_in = ins[0]
             else:
@@ -572,8 +571,7 @@ class Network:
                 first[i] = max(first[i], window + cost.pixel_work + min(cost.depth, PIPELINED_LOOP_LATENCY))
             burst[i] = cost.burst or (burst_in if cost.fill == 0 else 0)
             # a stage without hardware (cycles 0: a reshape passes its producer's words on) has no output rate
-            drain = (cost.drain or max((elements // (cost.out_lanes or 1) for elements in self._out_elements[i]),
-                                       default=0)) if cost.cycles else 0
+            drain = (cost.drain or self._most_out[i] // (cost.out_lanes or 1)) if cost.cycles else 0
             last[i] = max(done_in + pipe, start + cost.cycles, first[i] + drain, first[i] + feed if not ins else 0)
             # it reads each input from when it must have that input's fill share (a plain join: its start, all
             # inputs together) to when its last input beat comes or its own pace ends
