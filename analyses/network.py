@@ -168,7 +168,7 @@ class Network:
         self._walked: tuple[list[Choice], list[int], list[Sequence[Converter]], tuple[Converter, ...]] | None = None
         self._joins = any(len(ins) > 1 for ins in self.in_edges)
         self._producers = [[edges[e].producer for e in ins] for ins in self.in_edges]
-        self._most_out = [max((edges[e].elements for e in outs), default=0) for outs in self.out_edges]  # its largest output
+        self._most_out = [max((edges[e].elements for e in outs), default=0) for outs in self.out_edges]  # largest out-edge
         self._last: _Walk | None = None  # `evaluate`'s last walk
         # `held_inferences` of each join input's spans met (II, its producer's last output and its reads, from its
         # first output): the search's designs mostly move a join's spans together (DenseNet-121 zoo: 9 in 10)
