@@ -10,6 +10,8 @@ search sees the BRAM it frees, and the memory it picks is the stream type's `mem
 
 from __future__ import annotations
 
+from functools import cache
+
 from dfcc.hardware.memory import LUTRAM_DEPTH, fifo_blocks
 
 _OTHER = {"uram": "uram", "lutram": "lut"}  # the resource a FIFO moved out of BRAM takes instead
@@ -27,13 +29,7 @@ def place_fifos(fifos: list[tuple[int, int]], used: dict[str, float], limits: di
         return chosen
     moves = []
     for i, (width, depth) in enumerate(fifos):
-        bram = fifo_blocks(width, depth)[0]  # a FIFO in BRAM takes no LUTs
-        if not bram:
-            continue
-        for memory in ("uram", "lutram") if depth <= LUTRAM_DEPTH else ("uram",):
-            resource = _OTHER[memory]
-            _, uram, luts = fifo_blocks(width, depth, memory)
-            amount = uram if memory == "uram" else luts
+        for memory, bram, resource, amount in _moves(width, depth):
             if limits[resource] > 0:
                 moves.append((-bram * limits[resource] / max(amount, 1), i, memory, bram, resource, amount))
     used = dict(used)
@@ -45,3 +41,16 @@ def place_fifos(fifos: list[tuple[int, int]], used: dict[str, float], limits: di
             used["bram18"] -= bram
             used[resource] += amount
     return chosen
+
+
+@cache  # a search places the same FIFOs again and again (zoo DenseNet-121 U250: ~570 a design, ~9,000 designs)
+def _moves(width: int, depth: int) -> tuple[tuple[str, int, str, int], ...]:
+    """Each memory a width x depth FIFO in BRAM may move to: (memory, BRAM18 it frees, resource it takes, amount)."""
+    bram = fifo_blocks(width, depth)[0]  # a FIFO in BRAM takes no LUTs
+    if not bram:
+        return ()
+    moves = []
+    for memory in ("uram", "lutram") if depth <= LUTRAM_DEPTH else ("uram",):
+        _, uram, luts = fifo_blocks(width, depth, memory)
+        moves.append((memory, bram, _OTHER[memory], uram if memory == "uram" else luts))
+    return tuple(moves)

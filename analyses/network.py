@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from heapq import heappop, heappush
 from itertools import chain
+from operator import attrgetter
 
 from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.ir import Operation, SSAValue
@@ -43,6 +44,7 @@ from dfcc.hardware.memory import fifo_blocks, held_inferences, skip_fifo_depth
 from dfcc.hardware.offchip import bandwidth_limited_ii
 
 RESOURCES = ("dsp", "bram18", "uram", "lut", "ff")
+_DSP, _BRAM18, _URAM, _LUT, _FF = map(attrgetter, RESOURCES)  # a resource of a node's cost or a converter
 RESOURCE_LABELS = {"dsp": "DSP", "bram18": "BRAM18", "uram": "URAM", "lut": "LUT", "ff": "FF"}
 DEFAULT_FIFO_DEPTH = 2  # StreamType's default depth
 
@@ -166,10 +168,11 @@ class Network:
         self._walked: tuple[list[Choice], list[int], list[Sequence[Converter]], tuple[Converter, ...]] | None = None
         self._joins = any(len(ins) > 1 for ins in self.in_edges)
         self._producers = [[edges[e].producer for e in ins] for ins in self.in_edges]
-        self._out_elements = [[edges[e].elements for e in outs] for outs in self.out_edges]
+        self._most_out = [max((edges[e].elements for e in outs), default=0) for outs in self.out_edges]  # largest out-edge
         self._last: _Walk | None = None  # `evaluate`'s last walk
-        # each join input's last (II, its producer's first and last output, its reads) and `held_inferences` of them
-        self._held: dict[int, tuple[tuple[float, ...], float]] = {}
+        # `held_inferences` of each join input's spans met (II, its producer's last output and its reads, from its
+        # first output): the search's designs mostly move a join's spans together (DenseNet-121 zoo: 9 in 10)
+        self._held: dict[tuple[float, ...], float] = {}
 
     @staticmethod
     def from_module(module: ModuleOp) -> Network:
@@ -346,22 +349,17 @@ class Network:
                 if edge.ir_depth > DEFAULT_FIFO_DEPTH or edge.ir_memory != "auto":
                     fifo_depths[i] = max(fifo_depths.get(i, 0), edge.ir_depth)
         first_latency = int(round(max(self._trace(costs, on_edge)[1]))) if trace_latency else 0
-        conv_lut, conv_ff = (sum(x) for x in zip((0, 0), *(c.logic() for c in converters)))
-        used = {"bram18": sum(c.bram18 for c in costs), "uram": sum(c.uram for c in costs),
-                "lut": sum(c.lut for c in costs) + conv_lut}  # by the nodes and the lane converters
-        fifo_memories = self._fifo_memories(fifo_depths, costs, respect_ir_depths, fifo_limits, used)
-        fifo_bram = fifo_uram = fifo_lut = 0
-        for e, depth in fifo_depths.items():
-            edge = self.edges[e]
-            blocks, urams, luts = fifo_memory(depth, edge.bits, costs[edge.producer].out_lanes,
-                                              fifo_memories.get(e, "auto"))
-            fifo_bram, fifo_uram, fifo_lut = fifo_bram + blocks, fifo_uram + urams, fifo_lut + luts
+        conv_lut, conv_ff = sum(map(_LUT, converters)), sum(map(_FF, converters))
+        used = {"bram18": sum(map(_BRAM18, costs)), "uram": sum(map(_URAM, costs)),
+                "lut": sum(map(_LUT, costs)) + conv_lut}  # by the nodes and the lane converters
+        fifo_memories, (fifo_bram, fifo_uram, fifo_lut) = self._fifo_memories(
+            fifo_depths, costs, respect_ir_depths, fifo_limits, used)
         return Totals(
             costs=costs, ii=ii, bottleneck=cycles.index(compute_ii), offchip_bits=offchip, compute_ii=compute_ii, depth_cycles=max(latency),
             fifo_depths=fifo_depths, fifo_bram18=fifo_bram, fifo_lut=fifo_lut, first_latency=first_latency,
-            dsp=sum(c.dsp for c in costs), bram18=used["bram18"] + fifo_bram,
+            dsp=sum(map(_DSP, costs)), bram18=used["bram18"] + fifo_bram,
             uram=used["uram"] + fifo_uram, lut=used["lut"] + fifo_lut,
-            ff=sum(c.ff for c in costs) + conv_ff, converters=converters, fifo_uram=fifo_uram,
+            ff=sum(map(_FF, costs)) + conv_ff, converters=converters, fifo_uram=fifo_uram,
             fifo_memories=fifo_memories,
         )
 
@@ -392,21 +390,26 @@ class Network:
         return latency
 
     def _fifo_memories(self, depths: dict[int, int], costs: tuple[NodeCost, ...], respect_ir: bool,
-                       limits: dict[str, float] | None, used: dict[str, int]) -> dict[int, str]:
+                       limits: dict[str, float] | None, used: dict[str, int]
+                       ) -> tuple[dict[int, str], tuple[int, int, int]]:
         """Each FIFO's memory where not auto: the IR's (with `respect_ir`), then the storage rule's for the others
-        within `limits` (`used`: the BRAM18, URAM and LUT of the nodes and lane converters)."""
-        fixed = {e: self.edges[e].ir_memory for e in depths if respect_ir and self.edges[e].ir_memory != "auto"}
-        free = [e for e in depths if e not in fixed]
-        if not limits or not free:
-            return fixed
-        width = {e: self.edges[e].bits * max(1, costs[self.edges[e].producer].out_lanes) for e in depths}
-        used = dict(used)
-        for e in depths:
-            for k, amount in zip(("bram18", "uram", "lut"), fifo_blocks(width[e], depths[e], fixed.get(e, "auto"))):
-                used[k] += amount
-        placed = place_fifos([(width[e], depths[e]) for e in free], used, limits)
-        return fixed | {e: memory for e, memory in zip(free, placed) if memory != "auto"}
-
+        within `limits` (`used`: the BRAM18, URAM and LUT of the nodes and lane converters); and the (BRAM18, URAM,
+        LUT) the FIFOs then take."""
+        edges = self.edges
+        fixed = {e: edges[e].ir_memory for e in depths if edges[e].ir_memory != "auto"} if respect_ir else {}
+        fifos = [(e, edges[e].bits * max(1, costs[edges[e].producer].out_lanes), depth) for e, depth in depths.items()]
+        blocks = [fifo_blocks(width, depth, fixed.get(e, "auto")) for e, width, depth in fifos]
+        taken = tuple(map(sum, zip(*blocks))) if blocks else (0, 0, 0)
+        free = [(e, width, depth) for e, width, depth in fifos if e not in fixed] if fixed else fifos
+        if not limits or not free or used["bram18"] + taken[0] <= limits["bram18"]:
+            return fixed, taken  # place_fifos keeps every FIFO in auto memory while BRAM fits
+        placed = place_fifos([(width, depth) for _, width, depth in free],
+                             {k: used[k] + amount for k, amount in zip(("bram18", "uram", "lut"), taken)}, limits)
+        moved = {e: (memory, width, depth) for (e, width, depth), memory in zip(free, placed) if memory != "auto"}
+        for memory, width, depth in moved.values():
+            taken = tuple(now + new - old for now, new, old in
+                          zip(taken, fifo_blocks(width, depth, memory), fifo_blocks(width, depth)))
+        return fixed | {e: memory for e, (memory, _, _) in moved.items()}, taken
 
     def paced_cycles(self, i: int, folding: tuple[int, ...], conv: Converter) -> int:
         """Cycles of node `i` at `folding` when `conv` (on its main input) widens its beats, which then
@@ -446,8 +449,8 @@ class Network:
         inference, traced with the graph inputs fed over the II, as in the steady state, `_trace`), plus SATAY's
         margin. A producer whose output waits in a DRAM ring (a skip evicted, `ring_words`) holds that much off chip;
         the rest waits in the FIFO in front of its writer. Given the `last` walk's (at the same II), the joins
-        before `start` keep theirs; an input whose spans are its last ones holds as much again (most, in the search:
-        a design's change reaches few joins). An edge's depth is the largest asked (`_deepest`)."""
+        before `start` keep theirs; an input whose spans, taken from its writer's first beat, were met before holds as
+        much again. An edge's depth is the largest asked (`_deepest`)."""
         first, last_out, reads = trace[:3]
         held = [[] for _ in costs] if last is None else list(last)
         for i in range(0 if last is None else start, len(costs)):
@@ -458,11 +461,13 @@ class Network:
             for e in ins:
                 edge = self.edges[e]
                 p = edge.producer
-                spans = (ii, first[p], last_out[p], *reads[e])
-                held_then = self._held.get(e)  # the edge's last spans and what they held
-                if held_then is None or held_then[0] != spans:
-                    held_then = self._held[e] = spans, held_inferences(max(ii, 1), *spans[1:])
-                words = math.ceil(held_then[1] * edge.elements - 1e-6)
+                # its spans from its writer's first beat: a design that moves the join in time holds as much
+                began, (read_first, read_last) = first[p], reads[e]
+                spans = (ii, last_out[p] - began, read_first - began, read_last - began)
+                held_then = self._held.get(spans)
+                if held_then is None:
+                    held_then = self._held[spans] = held_inferences(max(ii, 1), 0.0, *spans[1:])
+                words = math.ceil(held_then * edge.elements - 1e-6)
                 ring = self.nodes[p].ring_words
                 if ring:  # the words the ring cannot hold wait on chip, in front of its writer
                     e, words = self.in_edges[p][0], words - ring
@@ -533,20 +538,19 @@ class Network:
             walked = range(min(changed, default=n), n)
         moved = [last_trace is None] * n  # the nodes whose figures this trace changes
 
-        def arrival(e: int) -> tuple[float, float]:
-            """First and last beat of edge `e` at its consumer, through its converter if any."""
-            p = self.edges[e].producer
-            conv = converters.get(e)
-            if conv is None:
-                return first[p], last[p]
-            start = first[p] + max(conv.depth, conv.fill * (last[p] - first[p]) + conv.pipeline)
-            return start, max(last[p] + conv.pipeline, first[p] + conv.cycles, start + conv.elements // conv.lanes_out)
-
         for i in walked:
-            if not moved[i] and i not in changed and not any(moved[p] for p in self._producers[i]):
+            if not moved[i] and i not in changed and not any(map(moved.__getitem__, self._producers[i])):
                 continue
             before = first[i], last[i], burst[i]
-            cost, ins = costs[i], [arrival(e) for e in self.in_edges[i]]
+            cost, ins = costs[i], []
+            for e, p, _, _ in self._ins[i]:  # each input's first and last beat here, through its converter if any
+                conv = converters.get(e)
+                if conv is None:
+                    ins.append((first[p], last[p]))
+                    continue
+                start = first[p] + max(conv.depth, conv.fill * (last[p] - first[p]) + conv.pipeline)
+                ins.append((start, max(last[p] + conv.pipeline, first[p] + conv.cycles,
+                                       start + conv.elements // conv.lanes_out)))
             if len(ins) == 1:  # most nodes (the search's inner loop traces every design with a join)
                 start, done_in = ins[0]
             else:
@@ -567,8 +571,7 @@ class Network:
                 first[i] = max(first[i], window + cost.pixel_work + min(cost.depth, PIPELINED_LOOP_LATENCY))
             burst[i] = cost.burst or (burst_in if cost.fill == 0 else 0)
             # a stage without hardware (cycles 0: a reshape passes its producer's words on) has no output rate
-            drain = (cost.drain or max((elements // (cost.out_lanes or 1) for elements in self._out_elements[i]),
-                                       default=0)) if cost.cycles else 0
+            drain = (cost.drain or self._most_out[i] // (cost.out_lanes or 1)) if cost.cycles else 0
             last[i] = max(done_in + pipe, start + cost.cycles, first[i] + drain, first[i] + feed if not ins else 0)
             # it reads each input from when it must have that input's fill share (a plain join: its start, all
             # inputs together) to when its last input beat comes or its own pace ends

@@ -149,6 +149,7 @@ LANE_ROUNDS = 3  # passes over the converters slower than the target
 LANE_TRIES = 3  # points tried at each end of a converter left in the design (_fewer_converters)
 FIFO_ROUNDS = 4  # searches, each with the FIFO memory the last one's simulated depths lacked kept out of the budget
 PACE_TRIES = 6  # nodes tried at a slower point to pace a DRAM-bound design to the II its traffic allows (_paced)
+DSP = RESOURCES.index("dsp")  # the DSP column of the usage arrays and limits
 DSP_SHARES = (75, 50, 25)  # percent of a node's multipliers on DSPs in a split (the rest in fabric), most first
 MULTS_LISTED = MULT_IMPLS + DSP_SHARES  # a node's multiplier implementations in the order its points list them
 WEIGHT_HOLDERS = ("bram18", "uram", "lut")  # the resources weights on chip take (LUTs as LUTRAM)
@@ -696,12 +697,21 @@ class _Search:
                         continue
                     tried += 1
                     trial = current[:n] + [(folding,) + current[n][1:]] + current[n + 1:]
+                    if not self._dsps_fit(totals, n, trial[n]):
+                        continue
                     trial_totals = self.evaluate(trial)
                     key = (trial_totals.ii, self._spent(trial_totals))
                     if key < best[0] and np.all(self.over(trial_totals) <= 1.0 + 1e-12):
                         best = key, trial, trial_totals
             _, current, totals = best
         return current, totals
+
+    def _dsps_fit(self, totals: Totals, n: int, choice: Choice) -> bool:
+        """Whether the design of `totals` with node `n` at `choice` keeps its DSPs within the budget, as `over` weighs
+        them: DSPs are the nodes' alone, so a trial found over needs no evaluation (zoo DenseNet-121 U250: one in nine
+        of `_fewer_converters`' trials)."""
+        dsp = totals.dsp - totals.costs[n].dsp + self.network.nodes[n].cost(*choice).dsp
+        return dsp / self.limit_vec[DSP] <= 1.0 + 1e-12
 
     def _spent(self, totals: Totals) -> float:
         """A design's resources as shares of the budget, summed."""
