@@ -970,7 +970,7 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
                        written)
 
     return order_streams(module, design, search, apply_design, platform.name,
-                         budget(platform, utilisation, reserve)["bram18"], earlier)
+                         budget(platform, utilisation, reserve), earlier)
 
 
 def _explore_graph(module: ModuleOp, platform: Platform, utilisation: float, seed: int, progress: bool,
