@@ -293,9 +293,10 @@ def order_streams(module: ModuleOp, design: Design,
     orders (and foldings valid with them) written into `module`, returned as its network, choices and totals, if its
     II is lower, else `design` (the module untouched). Twice: chains of the convs `design` tiles, within the BRAM
     they hold, then of any ungrouped convs, within what `design` leaves of the BRAM18 of `limits` too (explore's
-    budget), the lower II kept; in both, a chain's LUTs within what it has plus what `design` leaves of the LUTs of
-    `limits` (the chains in IR order each spending what the earlier ones left or freed) (ResNet-50 ZCU102 16-bit: the first; DenseNet-121: the second). `apply_design` writes
-    a design into a module (passes/explore.py). With `earlier` orders (`written_orders`: those of the design an earlier
+    budget), the lower II kept (ResNet-50 ZCU102 16-bit: the first; DenseNet-121: the second, the first since its
+    chains may spend LUTs); in both a chain's LUTs within what it has plus what `design` leaves of the LUTs of
+    `limits` (the chains in IR order each spending what the earlier ones left or freed). `apply_design` writes a
+    design into a module (passes/explore.py). With `earlier` orders (`written_orders`: those of the design an earlier
     FIFO round of the explore pass kept, whose sized FIFOs did not fit), one try instead: those orders and their
     nodes' foldings, searched again within the memory this round's search has (DenseNet-121 ZCU102 16-bit: its
     second round's pixel-major design has no chain to order: its convs, untiled, would take more LUTs ordered)."""
