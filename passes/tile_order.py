@@ -12,9 +12,10 @@ tiles explore's search offers every conv): B each conv writer's coarse_out and e
 coarse_in (a writer's) or coarse_out (a reader's) the least dividing its channels or filters that keeps the conv's
 lanes (so its cycles) or more; a pool's, a map's and a global pool's lanes the most dividing B up to theirs, one
 pixel a beat, a concat's inputs in turn; the readers at R / S^2. The chain takes the (R, B) moving the least weight
-traffic (fewest sweeps), then the least BRAM, of those with no more LUTs, no node slower than the design's II and
-less BRAM than pixel-major (in the second try plus what the design leaves of explore's BRAM budget, the chains in IR
-order each spending what the earlier ones left or freed), if it moves no more traffic than pixel-major; then the
+traffic (fewest sweeps), then the least BRAM, of those with no node slower than the design's II, no more LUTs than
+pixel-major plus what the design leaves of explore's LUT budget and less BRAM than pixel-major (in the second try plus
+what the design leaves of explore's BRAM budget; the chains in IR order each spending what the earlier ones left or
+freed), if it moves no more traffic than pixel-major; then the
 graph so ordered is searched again (explore, its weight allocation spending the memory freed:
 passes/weight_allocation.py), and the design of the try with the lower II kept if it is lower than pixel-major's
 (ResNet-50 on a ZCU102, 16 bits, the first try: its 14x14 stage's trunk, tile 28 block 2, 132 BRAM18 freed, searched
@@ -27,7 +28,11 @@ keeps the tile and lanes the first chain ordered gave it: the next chain's optio
 budget what the FIFOs the sizing wrote need beyond those costed, try the orders the earlier round kept
 (`written_orders`) searched again within it: DenseNet-121's round-2 pixel-major design (22.4 fps) had no chain left
 to order (its convs, untiled, took more LUTs ordered); round 1's orders searched again gave 34.7 fps, its sized FIFOs
-within the budget (dense17's CLI; 29.3 fps, II 6.84 M, through the CLI at session 18's main).
+within the budget (dense17's CLI; 29.3 fps, II 6.84 M, through the CLI at session 18's main). LUTs a chain may spend
+beyond its own (densezcu19): DenseNet-121's 28x28 and 14x14 dense blocks at tile 28 block 2 and tile 14 block 4 (the
+14x14 block's weights swept 14 times, not 28: 1.82 -> 0.84 Gbit) take 2.1 k and 0.4 k LUTs more than pixel-major at
+the round-1 design's foldings (13.5 k of the budget left): searched 4.82 M cycles, and with the reserve rule of
+explore's FIFO rounds, 35.4 fps (bench_throughput, emulated 16-bit; 34.3 before).
 """
 
 from __future__ import annotations
@@ -219,11 +224,12 @@ def _option_cost(values: list[SSAValue], ops: list[NodeOp], order: tuple[int, in
 
 
 def order_chain(values: list[SSAValue], writers: list[NodeOp], readers: list[NodeOp], target: float,
-                spare: float = 0, any_folding: bool = False) -> float | None:
+                spare: float = 0, any_folding: bool = False, lut_spare: float = 0) -> tuple[float, float] | None:
     """Write the chain's best (R, B) (module docstring) if one moves no more weight traffic than the chain does now,
-    with no node slower than `target` cycles and less BRAM than now plus `spare` (its writers, readers and the nodes
-    it passes costed), its convs weight-stationary already or, `any_folding`, made so; the BRAM18 it took over what
-    the chain had (negative: freed), or None if it wrote none."""
+    with no node slower than `target` cycles, less BRAM than now plus `spare` and no more LUTs than now plus
+    `lut_spare` (its writers, readers and the nodes it passes costed), its convs weight-stationary already or,
+    `any_folding`, made so; the BRAM18 and the LUTs it took over what the chain had (negative: freed), or None if it
+    wrote none."""
     if not writers or not readers or not all(_can_write(op, any_folding) for op in writers) or not all(
             _can_read(op, any_folding) for op in readers):
         return None
@@ -237,7 +243,7 @@ def order_chain(values: list[SSAValue], writers: list[NodeOp], readers: list[Nod
     best = None
     for order, factors in _options(values, writers, readers, passing):
         cost = _option_cost(values, ops, order, factors)
-        if (cost is not None and cost[3] <= target and cost[0] < bram + spare and cost[2] <= lut
+        if (cost is not None and cost[3] <= target and cost[0] < bram + spare and cost[2] <= lut + lut_spare
                 and (best is None or cost[1:2] + cost[:1] < best[0][1:2] + best[0][:1])):
             best = cost, order, factors
     if best is None or best[0][1] > traffic or (best[0][0] >= bram and best[0][1] == traffic):
@@ -246,7 +252,7 @@ def order_chain(values: list[SSAValue], writers: list[NodeOp], readers: list[Nod
     for op, chosen in factors.items():
         _write(op, chosen)
     _set_order(values, order)
-    return cost[0] - bram
+    return cost[0] - bram, cost[2] - lut
 
 
 Orders = dict[str, tuple[dict[str, int], list[tuple[int, int] | None]]]
@@ -279,31 +285,36 @@ def _write_orders(module: ModuleOp, orders: Orders) -> bool:
 def order_streams(module: ModuleOp, design: Design,
                   search: Callable[[Network, frozenset[int]], tuple[list[Choice], Totals]],
                   apply_design: Callable[[ModuleOp, Network, list[Choice], Totals, str], None],
-                  platform_name: str, bram_budget: float = 0, earlier: Orders | None = None) -> Design:
+                  platform_name: str, limits: dict[str, float] | None = None, earlier: Orders | None = None
+                  ) -> Design:
     """`design` (explored on `module`'s pixel-major network) written, its chains made tile-major where that frees
     memory, and the network so ordered searched again (`search`: explore, whose weight allocation then spends the
     memory freed; tiles and DRAM weights for the nodes that had them and the ordered convs); that design, its
     orders (and foldings valid with them) written into `module`, returned as its network, choices and totals, if its
     II is lower, else `design` (the module untouched). Twice: chains of the convs `design` tiles, within the BRAM
-    they hold, then of any ungrouped convs, within what `design` leaves of `bram_budget` too (explore's BRAM18
-    budget), the lower II kept (ResNet-50 ZCU102 16-bit: the first; DenseNet-121: the second). `apply_design` writes
-    a design into a module (passes/explore.py). With `earlier` orders (`written_orders`: those of the design an earlier
+    they hold, then of any ungrouped convs, within what `design` leaves of the BRAM18 of `limits` too (explore's
+    budget), the lower II kept (ResNet-50 ZCU102 16-bit: the first; DenseNet-121: the second, the first since its
+    chains may spend LUTs); in both a chain's LUTs within what it has plus what `design` leaves of the LUTs of
+    `limits` (the chains in IR order each spending what the earlier ones left or freed). `apply_design` writes a
+    design into a module (passes/explore.py). With `earlier` orders (`written_orders`: those of the design an earlier
     FIFO round of the explore pass kept, whose sized FIFOs did not fit), one try instead: those orders and their
     nodes' foldings, searched again within the memory this round's search has (DenseNet-121 ZCU102 16-bit: its
     second round's pixel-major design has no chain to order: its convs, untiled, would take more LUTs ordered)."""
     network, choices, totals = design
+    limits = limits or {}
     target = totals.compute_ii or totals.ii
     best, kept, tried = design, None, []
     for relaxed in (None,) if earlier else (False, True):
         trial = module.clone()
         apply_design(trial, Network.from_module(trial), choices, totals, platform_name)
-        spare, ordered_any = max(0.0, bram_budget - totals.bram18) if relaxed else 0.0, False
+        spare, ordered_any = max(0.0, limits.get("bram18", 0) - totals.bram18) if relaxed else 0.0, False
+        lut_spare = max(0.0, limits.get("lut", 0) - totals.lut)
         if relaxed is None:
             ordered_any = _write_orders(trial, earlier)
         for chain in chains(trial) if relaxed is not None else ():  # in IR order, each spending what earlier ones left
-            taken = order_chain(*chain, target, spare, relaxed)
+            taken = order_chain(*chain, target, spare, relaxed, lut_spare)
             if taken is not None:
-                spare, ordered_any = max(0.0, spare - taken), True
+                spare, lut_spare, ordered_any = max(0.0, spare - taken[0]), max(0.0, lut_spare - taken[1]), True
         written = tuple((op.folding(), [r.type.order for r in op.results if isinstance(r.type, StreamType)])
                         for op in trial.walk() if is_node(op))
         if not ordered_any or written in tried:

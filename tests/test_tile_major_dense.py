@@ -201,7 +201,33 @@ def test_reader_filter_step_rounds_up_to_a_divisor_of_its_filters():
     passing = list(dict.fromkeys(v.owner for v in values if passes_order(v.owner)))
     assert all(f[head]["coarse_in"] == 4 and f[head]["coarse_out"] == 6
                for _, f in _options(values, writers, readers, passing))
-    assert order_chain(values, writers, readers, 10**9) < 0  # the BRAM18 it frees
+    assert order_chain(values, writers, readers, 10**9)[0] < 0  # the BRAM18 it frees
     module.verify()
     cat = next(op for op in module.walk() if isinstance(op, ConcatOp))
     assert cat.output.type.order is not None and cat.int_prop("side") == 1
+
+
+def test_chain_spends_spare_luts_on_fewer_sweeps():
+    """DenseNet's join pixel-major, its weights in DRAM, `expand` at 1 x 2 lanes (fine 1) in tiles of 9: 7 BRAM18,
+    41,472 bits of weight traffic, 3,564 LUTs. Ordered (block 4: expand at 1 x 4 lanes), tiles of 6 hold 4 BRAM18 and
+    3,554 LUTs but sweep the weights 6 times (43,008 bits), tiles of 9 and 12 sweep them 4 and 3 times (28,672 and
+    21,504 bits) in 3 BRAM18 for 14 and 32 LUTs more: with no LUTs to spare the chain stays pixel-major (no order
+    within its LUTs moves less traffic); with 14 (what the design leaves of explore's LUT budget, order_streams) it
+    takes tiles of 9, with 32 tiles of 12, freeing 4 BRAM18 for the LUTs it spends."""
+    from dfcc.kinds.cost import node_cost
+    from dfcc.passes.tile_order import order_chain
+
+    text = _pixel_major(_dense()).replace(
+        "coarse_in = 2 : i64, coarse_out = 4 : i64, fine = 3 : i64, tile = 4 : i64",
+        "coarse_in = 1 : i64, coarse_out = 2 : i64, fine = 1 : i64, tile = 9 : i64")
+    for name in ("expand", "reduce", "head"):
+        text = text.replace(f'{{name = "{name}"', f'{{dataflow.weights_memory = "off_chip", name = "{name}"')
+    for lut_spare, taken, order, sweeps in ((0, None, None, 4), (13, None, None, 4), (14, (-4, 14), (9, 4), 4),
+                                            (32, (-4, 32), (12, 4), 3)):
+        module = parse_module(text)
+        (values, writers, readers), = [c for c in chains(module) if len(c[0]) > 1]
+        assert order_chain(values, writers, readers, 10**9, lut_spare=lut_spare) == taken
+        module.verify()
+        cat = next(op for op in module.walk() if isinstance(op, ConcatOp))
+        expand = next(op for op in writers if op.node_name.data == "expand")
+        assert cat.output.type.order == order and node_cost(expand).weight_sweeps == sweeps  # 36 pixels a frame
