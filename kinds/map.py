@@ -378,8 +378,9 @@ class Map(NodeKind):
         if kind == "table":
             window = map_window(op)
             out_fx = fx_of(out_fixed)
-            held = (f"the outputs of {window.size} input codes from {window.start} on (map_window)" if window.runs
-                    else "output for every input bit pattern (map_table)")
+            held = ("output for every input bit pattern (map_table)" if not window.runs
+                    else f"the outputs of {window.size} input codes from {window.start} on (map_window)"
+                    + (", a negative code's from its mirror's" if window.mirror else ""))
             rom = Rom(f"t_{fn}", f"dfcc::code<{t_out}, {code_storage(out_fx)} >", t_out, (window.size,),
                       window.words, out_fx.frac, f"map '{name}': {held}")
             em.add_rom(rom)
