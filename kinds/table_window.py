@@ -120,12 +120,13 @@ def _count(runs: list[tuple[int, Rule]]) -> int:
 
 def _mirror(y: np.ndarray, c: np.ndarray, lo: int, y_fmt: FixedType) -> Mirror | None:
     """The `Mirror` every negative code but the most negative follows (output codes `y` and input cast `c` from
-    code `lo`), if one does and the most negative code's stand-in word is an output code; else None."""
+    code `lo`), if one does and the most negative code's stand-in word fits an output code of one more bit (a
+    SiLU's at its input's format is the largest output code plus one); else None."""
     negative, mirrored = y[1:-lo], y[:-lo:-1]  # codes lo + 1 .. -1, and their mirrors hi .. 1
     for mirror in (Mirror(True, int(negative[0] + mirrored[0])),
                    Mirror(False, int(negative[0] - mirrored[0] - c[1]))):
         follows = negative == (mirror.lsbs - mirrored if mirror.negate else mirrored + c[1:-lo] + mirror.lsbs)
-        if follows.all() and code_range(y_fmt)[0] <= _stand_in(mirror, y[0], c[0]) <= code_range(y_fmt)[1]:
+        if follows.all() and -(1 << y_fmt.width.data) <= _stand_in(mirror, y[0], c[0]) < 1 << y_fmt.width.data:
             return mirror
     return None
 
@@ -173,34 +174,37 @@ def window_lines(window: TableWindow, rom: str, t_out: str) -> list[str]:
     """The C++ of a table map's body (input a0) over its window's ROM `rom`: k, the input's code less the window's
     first modulo 2^W (the input's bits read unsigned), indexes the ROM inside the window; past it each run in
     turn (`TableWindow.runs`' order). With a mirror, k is the code of v = |a0| (exact in one more bit), the runs
-    cast v, and a negative input's output is the mirror's function of v's."""
+    cast v, their output r has one more bit than the output (the most negative code's stand-in may need it), and
+    a negative input's output is the mirror's function of r."""
     width = window.x_fmt.width.data
     mask = (1 << width) - 1
     if not window.runs:
         return [f"return dfcc::val({rom}[a0.range({width - 1}, 0).to_uint()]);"]
     arg = "a0" if window.mirror is None else "v"
+    y_fmt = window.y_fmt
+    wide = t_out if window.mirror is None else Fx(y_fmt.width.data + 1, y_fmt.int_bits.data + 1).cpp
     picks, end = [(window.size, f"dfcc::val({rom}[k])")], window.size
     for count, rule in window.runs:
         end += count
-        picks.append((end, _rule_text(rule, window.y_fmt, t_out, arg)))
+        picks.append((end, _rule_text(rule, y_fmt, t_out, arg, wide)))
     if window.mirror is None:
         return ([f"const unsigned k = (a0.range({width - 1}, 0).to_uint() - {window.start & mask}u) & {mask}u;"]
                 + [f"if (k < {end}u) return {text};" for end, text in picks[:-1]] + [f"return {picks[-1][1]};"])
     v = Fx(width + 1, window.x_fmt.int_bits.data + 1).cpp
     return [f"const {v} v = a0 < 0 ? {v}(-a0) : {v}(a0);",
             f"const unsigned k = v.range({width - 1}, 0).to_uint();",
-            f"{t_out} r;",
+            f"{wide} r;",
             *(f"{'else ' if i else ''}if (k < {end}u) r = {text};" for i, (end, text) in enumerate(picks[:-1])),
             f"else r = {picks[-1][1]};",
-            f"return a0 < 0 ? {t_out}({_mirror_text(window.mirror, window.y_fmt, t_out)}) : r;"]
+            f"return a0 < 0 ? {t_out}({_mirror_text(window.mirror, y_fmt, t_out)}) : {t_out}(r);"]
 
 
-def _rule_text(rule: Rule, y_fmt: FixedType, t_out: str, arg: str) -> str:
-    """A run's value in C++: the constant (exact: a double on the output's grid), or the input `arg` cast to T_out
-    plus its offset (an exact ap_fixed constant; the sum is on the output's grid and in its range: the run's
-    codes)."""
+def _rule_text(rule: Rule, y_fmt: FixedType, t_out: str, arg: str, t_const: str) -> str:
+    """A run's value in C++: the constant (exact: a double on the output's grid, in type `t_const`'s range), or
+    the input `arg` cast to T_out plus its offset (an exact ap_fixed constant; the sum is on the output's grid and
+    in its range: the run's codes)."""
     if rule.value is not None:
-        return f"{t_out}({float_literal(rule.value, single=False)})"
+        return f"{t_const}({float_literal(rule.value, single=False)})"
     if not rule.lsbs:
         return f"{t_out}({arg})"
     return f"{t_out}({t_out}({arg}) + {_lsbs_text(rule.lsbs, y_fmt)})"

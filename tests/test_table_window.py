@@ -160,16 +160,18 @@ def test_sigmoid_and_silu_windows_by_hand():
     1,597 words, 2 BRAM18 where 2,911 took 3 (the run to 1 - 2^-8 from 1,315 would leave 1,315, still 2); then 1
     up to 32,767, and the most negative code's stand-in, 256 less its output 0: 1 too, one run of 31,171 + 1.
     A tanh likewise: 1 - tanh(x) = 2 / (e^2x + 1) < 2^-9 from x > ln(1023) / 2 = 3.4652, code 888 up; its window
-    0 .. 887 one BRAM18 (-887 .. 887 took two). The SiLU stays whole: x * sigmoid(x) in float64 is not exactly
-    x * sigmoid(-x) + x, and a rounding boundary tells (`_mirror` checks every code)."""
+    0 .. 887 one BRAM18 (-887 .. 887 took two). The SiLU too: silu(-x) = silu(x) - x, x on the output's grid:
+    x less 2^-8 where x / (1 + e^x) <= 1.5 * 2^-8, 7.1016 / (1 + e^7.1016) = 0.0058456 (7.0977: 0.0058652 more),
+    codes 1,818 .. 2,140, then x; a window of 1,818 words, 2 BRAM18 (-2,140 .. 1,817 took 4); -128's output 0
+    less -128 stands in for code 2^15: 128, one more bit than the output."""
     sigmoid = map_window(_op(SIGMOID, RND_SAT, RND_SAT))
     assert (sigmoid.start, sigmoid.size, sigmoid.mirror) == (0, 1597, Mirror(True, 256))
     assert sigmoid.runs == ((31172, Rule(1.0)),)
     tanh = map_window(_op(TANH, RND_SAT, RND_SAT))
     assert (tanh.start, tanh.size, tanh.mirror, tanh.runs) == (0, 888, Mirror(True, 0), ((31881, Rule(1.0)),))
     silu = map_window(_op(SILU, RND_SAT, RND_SAT))
-    assert silu.mirror is None
-    assert silu.start == -2140 and silu.runs[-2:] == ((30627, Rule()), (30628, Rule(0.0)))
+    assert (silu.start, silu.size, silu.mirror) == (0, 1818, Mirror(False, 0))
+    assert silu.runs == ((323, Rule(None, -1)), (30627, Rule()), (1, Rule(128.0)))
 
 
 def test_window_cost_by_hand():
@@ -188,7 +190,8 @@ def test_csim_windows_bit_exact():
     """C simulation of 16-bit table maps on every input code, bit for bit against the CPU reference: a sigmoid
     (mirrored, a constant run), a truncating SiLU (its input less 2^-8, then its input, above the window),
     x + exp(-x^2) (the input on both sides), a tanh to an unsigned output (saturating to 0 below), and at 2^-12,
-    where their windows barely shrink, a mirrored SiLU (y(-x) + x) and sigmoid (1 - y(-x), runs above)."""
+    where their windows barely shrink, a mirrored SiLU (y(-x) + x) and sigmoid (1 - y(-x), runs above); a SiLU
+    at 2^-11 rounding (-16's stand-in 16 past the output's range)."""
     pytest.importorskip("hls4ml")
     from dfcc.backends.hls.csim import csim
     from dfcc.backends.hls.emit import emit_design
@@ -198,13 +201,15 @@ def test_csim_windows_bit_exact():
              "bump": (BUMP, "!dataflow.fixed<16, 5, rnd_conv, sat>", "!dataflow.fixed<16, 7, rnd_conv, sat>"),
              "tanh_unsigned": (TANH, "!dataflow.fixed<16, 6>", "!dataflow.fixed<16, 1, unsigned, rnd, sat>"),
              "silu_fine": (SILU, "!dataflow.fixed<16, 4>", "!dataflow.fixed<16, 4>"),
-             "sigmoid_fine": (SIGMOID, "!dataflow.fixed<16, 4, rnd, sat>", "!dataflow.fixed<16, 4, rnd, sat>")}
+             "sigmoid_fine": (SIGMOID, "!dataflow.fixed<16, 4, rnd, sat>", "!dataflow.fixed<16, 4, rnd, sat>"),
+             "silu_rnd": (SILU, "!dataflow.fixed<16, 5, rnd, sat>", "!dataflow.fixed<16, 5, rnd, sat>")}
     module = parse_module(module_text(cases))
     maps = _maps(module)
     windows = {name: map_window(op) for name, op in maps.items()}
     assert all(w.size <= 1 << 15 for w in windows.values())
-    assert [name for name, w in windows.items() if w.mirror] == ["sigmoid", "silu_fine", "sigmoid_fine"]
+    assert [name for name, w in windows.items() if w.mirror] == ["sigmoid", "silu_fine", "sigmoid_fine", "silu_rnd"]
     assert windows["silu_fine"].mirror == Mirror(False, 0) and len(windows["sigmoid_fine"].runs) == 2
+    assert windows["silu_rnd"].runs[-1] == (1, Rule(16.0))
     assert windows["silu_trn"].runs[:2] == ((7467, Rule(None, -1)), (23363, Rule()))
     assert [rule for _, rule in windows["bump"].runs] == [Rule(), Rule()]
     files = emit_design(module).files
