@@ -67,11 +67,11 @@ class TableWindow:
         return len(self.words)
 
 
-def table_window(table: np.ndarray, x_fmt: FixedType, y_fmt: FixedType) -> TableWindow:
+def table_window(table: np.ndarray, x_fmt: FixedType, y_fmt: FixedType, mirrored: bool = True) -> TableWindow:
     """The window of `table` (a map's output for every input bit pattern read unsigned, `map_table`) past its
     runs (`_runs`); without runs the window is the whole table from code 0, its bit patterns in order. Where a
-    `Mirror` holds, the half from code 0 up (its window past runs above, `_runs`), if that takes a BRAM18 off
-    the window's ROM (`bram18_two_reads`, as the cost counts it)."""
+    `Mirror` holds (and `mirrored`), the half from code 0 up (its window past runs above, `_runs`), if that takes
+    a BRAM18 off the window's ROM (`bram18_two_reads`, as the cost counts it)."""
     lo, hi = code_range(x_fmt)
     n, frac, bits = hi - lo + 1, y_fmt.frac_bits, y_fmt.width.data
     y = scale2(np.roll(table, -(lo % n)), frac)  # output codes in input code order (code c's pattern: c mod 2^W)
@@ -83,7 +83,7 @@ def table_window(table: np.ndarray, x_fmt: FixedType, y_fmt: FixedType) -> Table
         under, over = _count(below), _count(above)
         whole = TableWindow(x_fmt, y_fmt, lo + under, scale2(y[under:n - over], -frac) + 0.0,
                             tuple(above[::-1]) + tuple(below))
-    mirror = _mirror(y, c, lo, y_fmt) if lo < -1 else None
+    mirror = _mirror(y, c, lo, y_fmt) if mirrored and lo < -1 else None
     if mirror is None:
         return whole
     _, above = _runs(y[-lo:], c[-lo:], frac, bits, False)

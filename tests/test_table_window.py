@@ -174,6 +174,16 @@ def test_sigmoid_and_silu_windows_by_hand():
     assert silu.runs == ((323, Rule(None, -1)), (30627, Rule()), (1, Rule(128.0)))
 
 
+def test_realisation_reads_the_unmirrored_window():
+    """A 16-bit hardswish (fixed<16, 8>, trn) is 0 from -3 (code -768) down and x from 3 up: its window -767 .. 767,
+    1,535 words, 2 BRAM18; mirrored (hardswish(-x) = hardswish(x) - x) 0 .. 767, 768 words, one. Whether it is a
+    table reads the first: it stays an exact division (a table would take block RAM where the divider takes none)."""
+    op = _op(HARDSWISH, "!dataflow.fixed<16, 8>", "!dataflow.fixed<16, 8>")
+    mirrored = map_window(op)
+    assert (map_window(op, mirrored=False).size, mirrored.size, mirrored.mirror) == (1535, 768, Mirror(False, 0))
+    assert map_kind(op) == "exact"
+
+
 def test_window_cost_by_hand():
     """The 16-bit sigmoid above in 4 lanes: 2 copies (two ports each) of 1,597 x 16 bits, 2 BRAM18 each at
     18 x 1,024 (the full table took 64 each); a lane's LUTs around the ROM: the input's negation and one
