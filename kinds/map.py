@@ -378,8 +378,9 @@ class Map(NodeKind):
         if kind == "table":
             window = map_window(op)
             out_fx = fx_of(out_fixed)
-            held = (f"the outputs of {window.size} input codes from {window.start} on (map_window)" if window.runs
-                    else "output for every input bit pattern (map_table)")
+            held = ("output for every input bit pattern (map_table)" if not window.runs
+                    else f"the outputs of {window.size} input codes from {window.start} on (map_window)"
+                    + (", a negative code's from its mirror's" if window.mirror else ""))
             rom = Rom(f"t_{fn}", f"dfcc::code<{t_out}, {code_storage(out_fx)} >", t_out, (window.size,),
                       window.words, out_fx.frac, f"map '{name}': {held}")
             em.add_rom(rom)
@@ -567,11 +568,13 @@ def _table_input(op: MapOp) -> FixedType | None:
 
 def _table_is_small(op: MapOp) -> bool:
     """Whether the map's table (one copy of its window serving two lanes) takes at most one BRAM18: cheaper than
-    dividing by a constant, one or two DSPs a lane (the product and the divider: 8-bit hardswish)."""
+    dividing by a constant, one or two DSPs a lane (the product and the divider: 8-bit hardswish). Its window
+    unmirrored: a mirror would turn a 16-bit hardswish (1,535 words, 2 BRAM18) into a table of 768 (one), block
+    RAM where the divider took none, and on ZCU102, where block RAM binds, mobilenet_v3_small loses 7% fps."""
     if _table_input(op) is None:
         return False
     # UG573: a copy of the window's words per two lanes (as `cost` counts it)
-    return bram18_two_reads(stream_bits(op.output), map_window(op).size) <= 1
+    return bram18_two_reads(stream_bits(op.output), map_window(op, mirrored=False).size) <= 1
 
 
 QUOTIENT_BITS = 52  # the divided integer and its bias stay exact as double literals in the C++
@@ -647,7 +650,8 @@ def map_table(op: MapOp) -> np.ndarray:
     return cast(np.broadcast_to(evaluate_body_f64(op.body.block, [values]), values.shape), y_fmt)
 
 
-def map_window(op: MapOp) -> TableWindow:
+def map_window(op: MapOp, mirrored: bool = True) -> TableWindow:
     """A table map's ROM as its cost, its HLS stage and `map_realisation` read it: `map_table` stored only where
-    it varies, the runs of codes past the window each a constant or the input cast (kinds/table_window.py)."""
-    return table_window(map_table(op), _table_input(op), fixed_of(op.output))
+    it varies, the runs of codes past the window each a constant or the input cast, a signed input's from code 0
+    up where its negative codes mirror it (if `mirrored`; kinds/table_window.py)."""
+    return table_window(map_table(op), _table_input(op), fixed_of(op.output), mirrored)
