@@ -8,6 +8,7 @@ parents, an input, or a directory holding an input; every temporary is removed o
 """
 
 import os
+import re
 import shutil
 import stat
 import sys
@@ -162,6 +163,12 @@ def module_text(module: ModuleOp) -> str:
     buffer.write("\n")
     printer.print_metadata([Builtin])
     return buffer.getvalue()
+
+
+def without_weights(text: str) -> str:
+    """Printed IR without its resource blobs and the handles naming them (they count up per parse and per
+    process): the same text for two runs that made the same design."""
+    return re.sub(r"dense_resource<[^>]*>", "dense_resource<>", text.split("{-#", 1)[0])
 
 
 def print_module(module: ModuleOp, output: str | None) -> None:

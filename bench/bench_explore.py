@@ -217,12 +217,9 @@ def zoo_speed(names: list[str], cache: str) -> None:
 def designs(rows: list[str], cache: str) -> None:
     """Each MODEL:BOARD row's explore pass: CPU seconds (all, FIFO sizing), peak RSS, and hashes of its designs."""
     import hashlib
-    import io
-    import re
     import resource
 
-    from xdsl.printer import Printer
-
+    from dfcc.backends.output import module_text, without_weights
     from dfcc.frontends.mlir import make_context
     from dfcc.passes import explore as explore_pass
 
@@ -246,9 +243,7 @@ def designs(rows: list[str], cache: str) -> None:
         finally:
             explore_pass.explore_module = explore_module
         seconds = time.process_time() - start
-        text = io.StringIO()
-        Printer(stream=text).print_op(module)
-        elided = re.sub(r"dense_resource<[^>]*>", "dense_resource<>", text.getvalue())  # handles count up per process
+        elided = without_weights(module_text(module))
         ir, found = (hashlib.sha256(t.encode()).hexdigest()[:12] for t in (elided, "\n".join(returned)))
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
         sizing = watch.seconds["_write_fifo_depths"]
