@@ -110,6 +110,32 @@ def test_utilisation_cap_respected(resnet_small_text, capsys):
     assert "remark" not in capsys.readouterr().err
 
 
+def test_fifo_rounds_reserve_the_overshoot_summed(resnet_small_text, monkeypatch):
+    # each FIFO round's search keeps out of its budget what the sized depths of the rounds before went over it,
+    # summed: not all those depths take beyond the costed FIFOs (a design searched in less memory has fewer)
+    import dfcc.passes.explore as explore_pass
+
+    reserves, overshoots = [], []
+    search, size = explore_pass.explore_module, explore_pass._write_fifo_depths
+
+    def searched(*args, reserve, **kwargs):
+        reserves.append(dict(reserve))
+        return search(*args, reserve=reserve, **kwargs)
+
+    def sized(module, limits):
+        totals = size(module, limits)
+        overshoots.append({k: used - limit for k, used, limit in totals.overshoot(limits)})
+        return totals
+
+    monkeypatch.setattr(explore_pass, "explore_module", searched)
+    monkeypatch.setattr(explore_pass, "_write_fifo_depths", sized)
+    _explore(resnet_small_text, platform="zcu102", utilisation=0.3)
+    assert len(reserves) >= 2 and overshoots[0]  # the first design's depths went over: a second round ran
+    for later, reserve in enumerate(reserves[1:], start=1):
+        summed = {k: sum(over.get(k, 0) for over in overshoots[:later]) for k in RESOURCES}
+        assert reserve == pytest.approx(summed)
+
+
 def test_fifo_depths_that_cannot_fit_are_named(resnet_small_text, tmp_path):
     # plenty of LUT (weights and shallow window buffers in LUTRAM) and 10 BRAM18: the search's first design
     # fits, but with the FIFO depths that keep its simulated II it does not, and no design fits beside that
