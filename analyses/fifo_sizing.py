@@ -41,6 +41,9 @@ converters) keep their fixed depth.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -90,8 +93,8 @@ def size_fifos(module: ModuleOp, inferences: int = DEFAULT_INFERENCES) -> Sizing
         # and the latest schedule found again from the fusion's (the same output cycles: module docstring)
         in_time, narrow = ({p: cycles.copy() for p, cycles in latest.event_cycles(which).items()}
                            for which in (feeds, lambda p: feeds(p) or p in widens))
-        schedule = _Mix.of_run(free_run.with_release(in_time), free, latest.times)
-        narrow_slack = _Mix.of_run(free_run.with_release(narrow), free)
+        schedule, narrow_slack = _side_by_side(lambda: _Mix.of_run(free_run.with_release(in_time), free, latest.times),
+                                               lambda: _Mix.of_run(free_run.with_release(narrow), free))
         schedule = schedule.fused(narrow_slack)
         latest = schedule.run.latest(narrow_slack.run.times)  # the fused schedule took what it needs of those
     else:
@@ -103,6 +106,16 @@ def size_fifos(module: ModuleOp, inferences: int = DEFAULT_INFERENCES) -> Sizing
     checked = replace(free, fifos=tuple(replace(f, depth=by_name.get(f.name, f.depth), peak=peaks[f.name])
                                         for f in free.fifos))
     return Sizing(depths, free, checked)
+
+
+def _side_by_side(first: Callable[[], _Mix], second: Callable[[], _Mix]) -> tuple[_Mix, _Mix]:
+    """Two independent runs, in two threads where this process may use two cores (the event loop releases the GIL:
+    ctypes calls do), else one after the other; the same schedules either way."""
+    if len(os.sched_getaffinity(0)) < 2:
+        return first(), second()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        other = pool.submit(second)
+        return first(), other.result()
 
 
 class _Mix:
