@@ -42,7 +42,7 @@ from dfcc.kinds.source import port_lanes
 from dfcc.kinds.sparse_conv import pair_histogram, pe_work
 from dfcc.kinds.window import WindowOp
 from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY, lane_conversion_steps
-from dfcc.hardware.offchip import DDR_BURST, DRAM_LATENCY_CYCLES
+from dfcc.hardware.offchip import DDR_BURST, DRAM_LATENCY_CYCLES, ring_bursts
 
 HLS_DEFAULT_DEPTH = 2  # Vitis HLS: depth of a stream without a STREAM pragma (kernel-internal streams)
 SPARSE_QUEUE = 8  # include/dfcc/sparse_conv.h: the queue in front of and behind each PE
@@ -832,8 +832,10 @@ def _ddr_fifo(p: Pipeline, op: df.DdrFifoOp) -> None:
     lanes = op.int_prop("coarse")
     x = p.read(op.input, lanes, name)
     # a writer stores a beat per iteration into the DRAM ring buffer, a reader loads them back in order,
-    # `DRAM_LATENCY_CYCLES` later; the ring holds `capacity` words
-    ring = p.channel(f"{name}_ring", lanes, x.beats, depth=max(1, op.capacity.value.data // lanes))
+    # `DRAM_LATENCY_CYCLES` later; the ring holds `capacity` words, less what ddr.h's writer leaves unwritten
+    # (`ring_bursts`: it waits with its tokens' bursts unread, so it holds at least that many beats)
+    burst, tokens = ring_bursts(x.beats)
+    ring = p.channel(f"{name}_ring", lanes, x.beats, depth=max(1, min(op.capacity.value.data // lanes, burst * tokens)))
     writer = p.process(f"{name}_write", name, x.beats)
     p.read_at(writer, x, _every(x.beats))
     p.write(writer, ring, _every(x.beats))

@@ -20,6 +20,17 @@ MAXI_ADDRESS_BITS = 64
 MAXI_LENGTH_BITS = 8  # AXI4 AxLEN (AMBA AXI4 spec): a burst request carries its length
 
 
+
+def ring_bursts(beats: int) -> tuple[int, int]:
+    """(beats a burst, tokens its burst FIFO holds) of a DRAM ring of `beats` beats (ddr.h): the writer, blocked once
+    that many tokens wait, never overwrites a burst the reader has yet to load; (0, 0) for a ring too short."""
+    # dfcc ddr.h: with D tokens waiting, the reader may still be loading the burst before them and the writer writes
+    # the burst after them, so D + 2 of the ring's ceil(beats / burst) bursts must differ: D = bursts - 2
+    burst = DDR_BURST if beats >= 3 * DDR_BURST else beats // 3
+    if burst < 1:
+        return 0, 0
+    return burst, -(-beats // burst) - 2
+
 def streamed_weight_bits(width: int, depth: int, sweeps: float) -> float:
     """Off-chip bits per inference of a stage whose whole weight memory streams from DRAM."""
     # AutoWS (Yu & Bouganis) with nothing kept on chip: every sweep of the weight memory fetches

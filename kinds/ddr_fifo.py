@@ -12,7 +12,7 @@ from xdsl.utils.exceptions import VerifyException
 from dfcc.dialects.dataflow import NodeOp, StreamType, int_attr, stream_type_of
 from dfcc.hardware.cycles import streaming_cycles
 from dfcc.hardware.logic import Logic, stage_logic
-from dfcc.hardware.offchip import DDR_BURST, DRAM_LATENCY_CYCLES, evicted_stream_bits, maxi_adapter
+from dfcc.hardware.offchip import DRAM_LATENCY_CYCLES, evicted_stream_bits, maxi_adapter, ring_bursts
 from dfcc.kinds.cost import STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, folding_of, node_label, stream_bits
 from dfcc.kinds.hls_types import prod
 from dfcc.kinds.registry import NodeKind, register
@@ -119,10 +119,13 @@ class DdrFifo(FixedIsFloatThenCast, NodeKind):
         if op.capacity.value.data < beats * lanes:
             raise em.error(op, f"capacity {op.capacity.value.data} is less than one inference ({beats * lanes} "
                                "words): the writer would wait for the reader (ddr.h's deadlock-free delivery)")
+        burst, tokens = ring_bursts(beats)
+        if tokens < 1:
+            raise em.error(op, f"a DRAM ring needs at least 3 beats, this one has {beats}; keep this stream on chip")
         bursts = em.temp_stream(f"{name}_bursts", "int", 1)
-        bursts.depth = -(-beats // DDR_BURST)  # every token of an inference: the writer never blocks on it
+        bursts.depth = tokens  # the writer waits before it would overwrite a burst not yet read (ring_bursts)
         ring = DramBuffer(em.unique(f"ddr_{name}"), f"dfcc::vec<{x.elem}, {lanes}>", beats,
-                          (em.unique(f"{name}_wr"), em.unique(f"{name}_rd")), DDR_BURST)
+                          (em.unique(f"{name}_wr"), em.unique(f"{name}_rd")), burst)
         em.dram.append(ring)
-        em.calls.append(f"dfcc::ddr_write<{beats}, {DDR_BURST}>({x.name}, {ring.ports[0]}, {bursts.name});  // {name}")
-        em.calls.append(f"dfcc::ddr_read<{beats}, {DDR_BURST}>({ring.ports[1]}, {bursts.name}, {out.name});  // {name}")
+        em.calls.append(f"dfcc::ddr_write<{beats}, {burst}>({x.name}, {ring.ports[0]}, {bursts.name});  // {name}")
+        em.calls.append(f"dfcc::ddr_read<{beats}, {burst}>({ring.ports[1]}, {bursts.name}, {out.name});  // {name}")

@@ -5,11 +5,15 @@
 // index to ddr_read on `bursts`; ddr_read waits for that token, then loads the burst back and
 // forwards it in order. The values are unchanged.
 //
-// Delivery cannot deadlock: the ring holds a whole inference (the emitter checks capacity >= BEATS),
-// so the writer never waits for the reader, and `bursts` is deep enough for every token of an
-// inference (ceil(BEATS / BURST)), so the writer never blocks on it either; the reader depends only on
-// the writer's forward tokens, so the DATAFLOW region has no cycle of waits. A burst is read back only
-// after it was completely written, so the reader never sees stale words.
+// The ring holds one inference and the writer starts each one at ring[0]. It never overwrites a burst
+// the reader has yet to load: the emitter makes `bursts` ceil(BEATS / BURST) - 2 deep
+// (hardware/offchip.py ring_bursts), so with every token waiting the writer blocks on the next one;
+// then the reader may still be loading the burst before those tokens and the writer has written the
+// burst after them, and those bursts lie in different places of the ring. Without that bound a writer
+// running an inference ahead (a skip holding more than the ring) would overwrite words before they are
+// read. Delivery cannot deadlock: the reader depends only on the writer's forward tokens, and the writer
+// waits only for tokens the reader takes in order, so the DATAFLOW region has no cycle of waits. A burst
+// is read back only after it was completely written, so the reader never sees stale words.
 #ifndef DFCC_DDR_H
 #define DFCC_DDR_H
 
