@@ -42,7 +42,7 @@ from dfcc.kinds.source import port_lanes
 from dfcc.kinds.sparse_conv import pair_histogram, pe_work
 from dfcc.kinds.window import WindowOp
 from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY, lane_conversion_steps
-from dfcc.hardware.offchip import DDR_BURST, DRAM_LATENCY_CYCLES, ring_bursts
+from dfcc.hardware.offchip import DDR_BURST, DRAM_LATENCY_CYCLES, ring_bursts, row_ring_tokens
 
 HLS_DEFAULT_DEPTH = 2  # Vitis HLS: depth of a stream without a STREAM pragma (kernel-internal streams)
 SPARSE_QUEUE = 8  # include/dfcc/sparse_conv.h: the queue in front of and behind each PE
@@ -251,7 +251,7 @@ def _ddr_rows_window(p: Pipeline, op: df.ConvOp, lanes: int) -> Channel:
     row, beats = w * cb, h * w * cb
     tokens = -(-beats // DDR_BURST)
     x = p.read(op.input, lanes, name)
-    ring = p.channel(f"{name}_bursts", 1, tokens, depth=tokens)
+    ring = p.channel(f"{name}_bursts", 1, tokens, depth=max(1, row_ring_tokens(h, row, ho, kr, sr, dr, pt)))
     writer = p.process(f"{name}.ring_write", name, beats)
     p.read_at(writer, x, _every(beats))
     p.write(writer, ring, np.minimum(_every(tokens) * DDR_BURST + DDR_BURST, beats) - 1)

@@ -31,6 +31,26 @@ def ring_bursts(beats: int) -> tuple[int, int]:
         return 0, 0
     return burst, -(-beats // burst) - 2
 
+
+def row_ring_tokens(h: int, row_beats: int, ho: int, kr: int, sr: int, dr: int, pt: int) -> int:
+    """Tokens the burst FIFO of a conv's line buffer in DRAM may hold (ddr_rows.h conv_rows, DDR_BURST beats a burst,
+    the ring one inference): the writer then never overwrites a burst the reader will still read; 0 if none would
+    do (an image of few more rows than the window)."""
+    # dfcc ddr_rows.h: at each tile of an output row the reader has taken the tokens through its lowest row and reads
+    # back from its top row; the writer, with D tokens waiting, writes burst taken + D, which must stay short of that
+    # top row's burst an inference later: D <= bursts - 1 - max(taken - top burst)
+    bursts = -(-h * row_beats // DDR_BURST)
+    lead = 1
+    for o in range(ho):
+        top = o * sr - pt
+        last = min(top + (kr - 1) * dr, h - 1)
+        if last < 0 or top >= h:
+            continue
+        for t in range(0, row_beats, DDR_BURST):
+            taken = -(-(last * row_beats + t + min(DDR_BURST, row_beats - t)) // DDR_BURST)
+            lead = max(lead, taken - (max(top, 0) * row_beats + t) // DDR_BURST)
+    return max(0, bursts - 1 - lead)
+
 def streamed_weight_bits(width: int, depth: int, sweeps: float) -> float:
     """Off-chip bits per inference of a stage whose whole weight memory streams from DRAM."""
     # AutoWS (Yu & Bouganis) with nothing kept on chip: every sweep of the weight memory fetches

@@ -26,7 +26,8 @@ from dfcc.hardware.logic import Logic, lut_multiplier, mac_logic, mux_luts, stag
 from dfcc.hardware.memory import (
     FIFO_SRL_DEPTH, bram18, bram18_two_reads, conv_weight_memory, fifo_blocks, lutram_luts, lutram_two_reads_luts,
 )
-from dfcc.hardware.offchip import DDR_BURST, conv_weight_sweeps, evicted_line_buffer_bits, row_reader_cycles
+from dfcc.hardware.offchip import (DDR_BURST, conv_weight_sweeps, evicted_line_buffer_bits, row_reader_cycles,
+                                   row_ring_tokens)
 from dfcc.kinds.cost import (
     STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, WindowCost, acc_bits, array_cost, folding_of, node_label,
     sliding_window_cost, stream_bits, weight_bits,
@@ -980,11 +981,15 @@ class Conv(NodeKind):
         types = f"{em.elem(op.input)}, {w_rom.elem}, {b_rom.elem}, {t_acc}, {out.elem}" + mid_and_mul(op, t_acc, t_mid, ffip)
         fine = op.int_prop("fine")
         if op.line_buffer_off_chip():  # ddr_rows.h: the input waits in a DRAM ring, its window rows read back
+            tokens = row_ring_tokens(h, w * c // lanes_in, op.output.type.get_shape()[1], kr, sr, dr, pt)
+            if tokens < 1:
+                raise em.error(op, f"its line buffer in DRAM needs an image of more rows than its window reads at "
+                                   f"once ({h} rows of {w * c // lanes_in} beats); keep it on chip")
             ring = DramBuffer(em.unique(f"ddr_{name}"), f"dfcc::vec<{em.elem(op.input)}, {lanes_in}>",
                               h * w * c // lanes_in, (em.unique(f"{name}_wr"), em.unique(f"{name}_rd")), DDR_BURST)
             em.dram.append(ring)
             em.headers.add("ddr_rows.h")
-            em.calls.append(f"dfcc::conv_rows<{geom}, {f}, {groups}, {lanes_in}, {co}, {fine}, {DDR_BURST}, "
+            em.calls.append(f"dfcc::conv_rows<{geom}, {f}, {groups}, {lanes_in}, {co}, {fine}, {DDR_BURST}, {tokens}, "
                             f"{types}>({x}, {out.name}, {w_arg}, {b_rom.name}, {', '.join(ring.ports)});  // {name}")
             return
         if wino > 1:  # its transforms' types (kinds/hls_mac.py winograd_fx), exact

@@ -12,11 +12,13 @@
 // each of the KR rows into a KR x BURST staging buffer, then emits its BURST column beats. Cycles per
 // inference: HO * (W*C/P) * (KR + 1) (hardware/offchip.py row_reader_cycles).
 //
-// Delivery cannot deadlock and never reads a stale word: the ring holds a whole inference, so ddr_write
-// never waits for the reader, and its burst tokens (`bursts`, deep enough for every token of an inference)
-// tell the reader how far the ring is written; the reader waits for the token covering the last beat a
-// tile needs (rows are read in increasing order of their last row) and takes the remaining tokens at the
-// end of the inference, so the next one starts with none pending.
+// The ring holds one inference. Its burst tokens (`bursts`) tell the reader how far the ring is written; the
+// reader waits for the token covering the last beat a tile needs (rows are read in increasing order of their
+// last row) and takes the remaining tokens at the end of the inference, so the next one starts with none
+// pending. `bursts` holds TOKENS (hardware/offchip.py row_ring_tokens): with that many waiting the writer
+// blocks before the next inference's bursts reach a row the reader will still read back (at a tile, its
+// top row). The reader never sees a stale or overwritten word, and delivery cannot deadlock: the reader waits
+// only for the writer's tokens, the writer only for the reader to take tokens in order.
 #ifndef DFCC_DDR_ROWS_H
 #define DFCC_DDR_ROWS_H
 
@@ -110,15 +112,19 @@ void column_window(hls::stream<vec<T, G::KR * P> >& in, hls::stream<window<T, G:
 
 // conv.h's conv with its line buffer in DRAM: `ring_wr` and `ring_rd` are two m_axi ports on the same
 // buffer of H*W*C/CI beats.
-template <class G, int F, int GROUPS, int CI, int CO, int FINE, int BURST, typename T_in, typename T_w,
+template <class G, int F, int GROUPS, int CI, int CO, int FINE, int BURST, int TOKENS, typename T_in, typename T_w,
           typename T_b, typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul,
           class IP = direct_product, class W, int LO>
 void conv_rows(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, LO> >& out, W& w, const T_b bias[F],
                vec<T_in, CI>* ring_wr, const vec<T_in, CI>* ring_rd) {
     DFCC_HLS(DATAFLOW)
     constexpr int BEATS = G::H * G::W * (G::C / CI);
+#ifdef DFCC_BOUNDED_FIFOS
+    hls::stream<vec<int, 1> > bursts("bursts", TOKENS);  // the bounded C simulation's FIFO at the pragma's depth
+#else
     hls::stream<vec<int, 1> > bursts;
-    DFCC_HLS(STREAM variable=bursts depth=(BEATS + BURST - 1) / BURST)
+#endif
+    DFCC_HLS(STREAM variable=bursts depth=TOKENS)
     hls::stream<vec<T_in, G::KR * CI> > columns;
     hls::stream<window<T_in, G::KR, G::KC, CI> > windows;
     DFCC_TASKS;
