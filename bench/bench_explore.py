@@ -25,7 +25,8 @@ examples/models, 16-bit formats, against the 30 s target (issue 14).
 seconds, those of its FIFO sizing, the peak RSS of the process and of its largest worker, and a hash of the IR it
 wrote (weights elided: the module without its resource blobs and handles) and of the designs its explore_module calls
 returned: a change meant to be only faster must keep both hashes.
-CPU seconds count the process's and its explore workers' (analyses/forked.py); --jobs N sets the pass's `jobs` option
+CPU seconds count the process's and its explore workers' (analyses/forked.py), and --designs those of the caller
+alone: about the wall seconds on an idle machine when the workers finish first; --jobs N sets the pass's `jobs` option
 in --zoo and --designs (default auto: one process per core this process may use).
 """
 
@@ -50,10 +51,11 @@ from dfcc.hardware.roofline import dsp_roofline
 from dfcc.passes.explore import _Search, explore
 
 
-def cpu_time() -> float:
-    """CPU seconds of this process and of its children waited for (explore's forked workers, analyses/forked.py)."""
+def cpu_time(workers: bool = True) -> float:
+    """CPU seconds of this process and (`workers`) of its children waited for (explore's forked workers,
+    analyses/forked.py)."""
     user, system, children_user, children_system, _ = os.times()
-    return user + system + children_user + children_system
+    return user + system + (children_user + children_system if workers else 0.0)
 
 
 def quantize(module: ModuleOp, bits: int) -> None:
@@ -247,19 +249,20 @@ def designs(rows: list[str], cache: str, jobs: int | str) -> None:
             return network, choices, totals
 
         explore_pass.explore_module = recorded
-        start, wall = cpu_time(), time.perf_counter()
+        start, own, wall = cpu_time(), cpu_time(workers=False), time.perf_counter()
         try:
             with _Stopwatch(explore_pass, "_write_fifo_depths") as watch:
                 explore_pass.Explore(platform=board, jobs=jobs).apply(make_context(), module)
         finally:
             explore_pass.explore_module = explore_module
-        seconds, wall = cpu_time() - start, time.perf_counter() - wall
+        seconds, own, wall = cpu_time() - start, cpu_time(workers=False) - own, time.perf_counter() - wall
         elided = without_weights(module_text(module))
         ir, found = (hashlib.sha256(t.encode()).hexdigest()[:12] for t in (elided, "\n".join(returned)))
         rss, workers = (resource.getrusage(who).ru_maxrss / 1e6
                         for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
         sizing = watch.seconds["_write_fifo_depths"]
-        print(f"{name:24s} {board:7s} explore {seconds:6.1f} s CPU {wall:6.1f} s wall (FIFO sizing {sizing:5.1f} s)  "
+        print(f"{name:24s} {board:7s} explore {seconds:6.1f} s CPU ({own:5.1f} s its caller's) {wall:6.1f} s wall "
+              f"(FIFO sizing {sizing:5.1f} s)  "
               f"peak RSS {rss:5.2f} GB (a worker {workers:5.2f} GB)"
               f"  IR {ir}  designs {found} ({len(returned)} searched)", flush=True)
 
