@@ -20,7 +20,7 @@ from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context, parse_module
 from dfcc.hardware.platforms import load_platform
 from dfcc.passes import explore as explore_pass
-from dfcc.passes.explore import Explore, explore
+from dfcc.passes.explore import Explore, _Search, explore
 
 from tests.test_converter_walk import _Branches
 from tests.test_estimate import NET
@@ -98,9 +98,21 @@ def _branches() -> ModuleOp:
 
 
 def _design(module: ModuleOp, board: str, utilisation: float, jobs: int) -> str:
+    """The design explore finds, and the bound each of fit_lanes' rules proved (the worker's sent back with jobs=2:
+    `_split_below` reads the winner's)."""
+    rules = []
+    with_rule = _Search.with_rule
+
+    def recorded(search, cheaper_end):
+        other = with_rule(search, cheaper_end)
+        rules.extend((search, other))
+        return other
+
     network = Network.from_module(module.clone())
-    choices, totals = explore(network, load_platform(board), utilisation, progress=False, jobs=jobs)
-    return repr((choices, totals))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_Search, "with_rule", recorded)
+        choices, totals = explore(network, load_platform(board), utilisation, progress=False, jobs=jobs)
+    return repr((choices, totals, [rule.proven_infeasible for rule in rules]))
 
 
 @settings(max_examples=6, derandomize=True, database=None, deadline=None,
