@@ -116,7 +116,7 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import Rewriter
 
 from dfcc.analyses.fifo_sizing import size_fifos, write_depths
-from dfcc.analyses.forked import JOBS_AUTO, fork_map, jobs_of
+from dfcc.analyses.forked import JOBS_AUTO, can_fork, fork_map, jobs_of
 from dfcc.kinds.cost import NodeModel, cost_key
 from dfcc.kinds.conv import ConvOp
 from dfcc.kinds.inner_product import (
@@ -878,7 +878,8 @@ def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed
     off-chip choice (a node's points depend on its geometry and formats, not on the choices written in the IR);
     explore adds those it costs. `known`: the points of another network's nodes (`_node_spaces`). `products`: the
     inner products the user wrote, by node (kinds/inner_product.py `products_written`, read before the pass wrote
-    any; None: as the IR has them now)."""
+    any; None: as the IR has them now). `jobs`: the processes each search runs in (analyses/forked.py; 1: only this
+    one; the pass's option defaults to one per core)."""
     if not 0 < utilisation <= 1:
         raise DfccError(f"explore: utilisation must be in (0, 1], got {utilisation}")
     if off_chip_weights not in OFF_CHIP_WEIGHTS or not isinstance(off_chip_weights, (bool, str)):
@@ -1090,7 +1091,8 @@ def _search_points(network: Network, platform: Platform, utilisation: float, see
     if best is None:
         raise _no_fit(search, platform, utilisation)
     rules = (search, search.with_rule(cheaper_end=False))  # fit_lanes' two rules (module docstring, step 2)
-    with _progress(progress, len(search.targets()), runs=2) as advance:
+    mine = len(rules) if jobs == 1 or not can_fork() else 1  # the rules whose steps the bar shows: this process's
+    with _progress(progress, len(search.targets()), runs=mine) as advance:
         def fit(rule: _Search) -> tuple[list[Choice], float]:  # in a worker with jobs > 1: what the parent needs
             choices, _ = rule.prefer_dsps(*rule.match_lanes(*_bisect(rule, best, advance)))
             return choices, rule.proven_infeasible
