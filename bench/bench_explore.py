@@ -25,8 +25,9 @@ examples/models, 16-bit formats, against the 30 s target (issue 14).
 seconds, those of its FIFO sizing, the peak RSS of the process and of its largest worker, and a hash of the IR it
 wrote (weights elided: the module without its resource blobs and handles) and of the designs its explore_module calls
 returned: a change meant to be only faster must keep both hashes.
-CPU seconds count the process's and its explore workers' (analyses/forked.py), and --designs those of the caller
-alone: about the wall seconds on an idle machine when the workers finish first; --jobs N sets the pass's `jobs` option
+CPU seconds count the process's and its explore workers' (analyses/forked.py); --designs also prints the CPU seconds
+of the pass's critical path (work side by side counted once: `_CriticalPath`), about its wall seconds on an idle
+machine; --jobs N sets the pass's `jobs` option
 in --zoo and --designs (default auto: one process per core this process may use).
 """
 
@@ -200,6 +201,38 @@ class _Stopwatch:
         return False
 
 
+class _CriticalPath:
+    """The CPU seconds of the longest chain of work in the explore pass while active: the caller's, each fork_map's
+    (analyses/forked.py) share counted as the longer of the caller's and a worker's (their mean: the children's
+    CPU seconds come summed), since they run side by side; about its wall seconds on an idle machine with a core
+    per job, whatever other processes load this one."""
+
+    def __init__(self, module):
+        self.module, self.overlap = module, 0.0
+
+    def __enter__(self):
+        fork_map = self.original = self.module.fork_map
+
+        def timed(function, tasks, jobs):
+            caller, children = cpu_time(workers=False), cpu_time() - cpu_time(workers=False)
+            try:
+                return fork_map(function, tasks, jobs)
+            finally:
+                caller = cpu_time(workers=False) - caller
+                workers = cpu_time() - cpu_time(workers=False) - children
+                self.overlap += min(caller, workers / max(1, min(jobs, len(tasks)) - 1))
+        self.module.fork_map = timed
+        self.start = cpu_time()
+        return self
+
+    def seconds(self) -> float:
+        return cpu_time() - self.start - self.overlap
+
+    def __exit__(self, *exc):
+        self.module.fork_map = self.original
+        return False
+
+
 def zoo_speed(names: list[str], cache: str, jobs: int | str) -> None:
     """The explore pass's CPU seconds on each classifier, split into its searches and its FIFO sizing."""
     from dfcc.frontends.mlir import make_context
@@ -249,20 +282,21 @@ def designs(rows: list[str], cache: str, jobs: int | str) -> None:
             return network, choices, totals
 
         explore_pass.explore_module = recorded
-        start, own, wall = cpu_time(), cpu_time(workers=False), time.perf_counter()
+        start, wall = cpu_time(), time.perf_counter()
         try:
-            with _Stopwatch(explore_pass, "_write_fifo_depths") as watch:
+            with _Stopwatch(explore_pass, "_write_fifo_depths") as watch, _CriticalPath(explore_pass) as path:
                 explore_pass.Explore(platform=board, jobs=jobs).apply(make_context(), module)
+                critical = path.seconds()
         finally:
             explore_pass.explore_module = explore_module
-        seconds, own, wall = cpu_time() - start, cpu_time(workers=False) - own, time.perf_counter() - wall
+        seconds, wall = cpu_time() - start, time.perf_counter() - wall
         elided = without_weights(module_text(module))
         ir, found = (hashlib.sha256(t.encode()).hexdigest()[:12] for t in (elided, "\n".join(returned)))
         rss, workers = (resource.getrusage(who).ru_maxrss / 1e6
                         for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
         sizing = watch.seconds["_write_fifo_depths"]
-        print(f"{name:24s} {board:7s} explore {seconds:6.1f} s CPU ({own:5.1f} s its caller's) {wall:6.1f} s wall "
-              f"(FIFO sizing {sizing:5.1f} s)  "
+        print(f"{name:24s} {board:7s} explore {seconds:6.1f} s CPU ({critical:5.1f} s critical path) "
+              f"{wall:6.1f} s wall (FIFO sizing {sizing:5.1f} s)  "
               f"peak RSS {rss:5.2f} GB (a worker {workers:5.2f} GB)"
               f"  IR {ir}  designs {found} ({len(returned)} searched)", flush=True)
 
