@@ -1103,7 +1103,7 @@ def _search_points(network: Network, platform: Platform, utilisation: float, see
         rule.proven_infeasible = proven_infeasible  # `_split_below` reads the winner's
         designs.append((choices, rule.evaluate(choices, trace_latency=True), rule))
     choices, totals, rule = min(designs, key=lambda design: design[1].ii)
-    split = _split_below(rule, choices, totals, known)
+    split = _split_below(rule, choices, totals, known, jobs)
     if split is None:
         return (choices, totals), rule
     choices, _ = rule.prefer_dsps(*rule.match_lanes(*split))
@@ -1116,13 +1116,14 @@ def _dsp_bound(search: _Search, totals: Totals) -> bool:
     return over[RESOURCES.index("dsp")] >= over.max()
 
 
-def _split_below(search: _Search, choices: list[Choice], totals: Totals, known: dict | None = None
+def _split_below(search: _Search, choices: list[Choice], totals: Totals, known: dict | None = None, jobs: int = 1
                  ) -> tuple[list[Choice], Totals] | None:
     """Where DSPs bind the design: a faster one whose nodes may share their multipliers between DSPs and fabric,
     from the targets below its II that `search` did not prove infeasible (module docstring, step 5), else None.
     Splits are not in every search's points: only the repair takes them, and with them DenseNet-121's search
     took twice as long. `known`: nodes' points costed before (`_node_spaces`: the FFIP search's splits add FFIP's
-    to the direct search's)."""
+    to the direct search's). The targets are tried `jobs` at a time (analyses/forked.py), those a try before them
+    in order would have ended the polish at dropped: no try depends on another's, so the design is the same."""
     if not _dsp_bound(search, totals):
         return None
     below = [t for t in search.targets() if search.proven_infeasible < t < totals.ii][-POLISH_TARGETS:]
@@ -1133,15 +1134,23 @@ def _split_below(search: _Search, choices: list[Choice], totals: Totals, known: 
                     spaces=_node_spaces(search.network, search.platform, search.off_chip, search.spatial, splits=True,
                                         known=known, ffip=search.ffip, written=search.written), ffip=search.ffip,
                     written=search.written)
-    found, misses = None, 0
-    for t in reversed(below):
-        if t <= split.proven_infeasible or misses == POLISH_MISSES:
+    def attempt(t: int) -> tuple[tuple[list[Choice], Totals] | None, float]:
+        return split.try_target(t, POLISH_ROUNDS), split.proven_infeasible
+
+    found, misses, proven = None, 0, 0.0
+    below.reverse()
+    for start in range(0, len(below), jobs):
+        batch = below[start:start + jobs]
+        if batch[0] <= proven or misses == POLISH_MISSES:
             break
-        design = split.try_target(t, POLISH_ROUNDS)
-        if design is not None and design[1].ii < (found or (choices, totals))[1].ii:
-            found, misses = design, 0
-        else:
-            misses += 1
+        for t, (design, bound) in zip(batch, fork_map(attempt, batch, jobs)):
+            if t <= proven or misses == POLISH_MISSES:
+                break
+            proven = max(proven, bound)
+            if design is not None and design[1].ii < (found or (choices, totals))[1].ii:
+                found, misses = design, 0
+            else:
+                misses += 1
     return found
 
 
