@@ -22,8 +22,9 @@ default) searches the graph as it is first, then, on a board with DRAM bandwidth
 nothing fit or when the skip FIFOs hold a quarter of a memory about as full as the design's fullest resource
 (MobileNetV3-Large and ResNet-50 on a ZCU102: BRAM), and keeps the faster design (`explore_module`); `false`
 keeps every skip on chip.
-`jobs=N` runs the searches of fit_lanes' two rules (step 2) side by side in N processes (analyses/forked.py: the
-caller and N - 1 forked workers); `auto` (the default), one per core this process may use; `jobs=1` never forks.
+`jobs=N` runs the searches of fit_lanes' two rules (step 2), and the split targets (step 5) N at a time, side by side
+in N processes (analyses/forked.py: the caller and N - 1 forked workers); `auto` (the default), one per core this
+process may use; `jobs=1` never forks.
 The design is the same whatever N.
 
 The model optimised is exactly the estimate backend's (`dfcc.backends.estimate`).
