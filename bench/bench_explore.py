@@ -17,20 +17,25 @@ The "+off-chip" row lets explore stream weights from DRAM (explore{off-chip-weig
 --speed: explore's CPU seconds on ResNet-50 and DenseNet-121 (U250, 16 and 8 bits), with repeated layers
 costed once (the default) and every node costed alone (`share_repeated=False`), and that both find the same
 design (target, issue 14: explore under 30 s for a torchvision classifier on 2 cores).
---zoo: the explore pass's CPU seconds (its folding searches, its FIFO sizing) for U250 on every torchvision
-classifier of the zoo (tests/vision_models.py, at its small inputs) and the ImageNet-size ones of examples/models,
-16-bit formats, against the 30 s target (issue 14).
+--zoo: the explore pass's CPU seconds (its folding searches, its FIFO sizing), those of its critical path (against
+the 30 s target, issue 14) and its wall seconds for U250 on every torchvision classifier of the zoo
+(tests/vision_models.py, at its small inputs) and the ImageNet-size ones of examples/models, 16-bit formats.
 --compile: ResNet-50 from PyTorch to an HLS project, seconds per step (bench_resnet50.py --compile).
---designs MODEL:BOARD ...: the explore pass (16-bit emulated, as bench_throughput) on each row, its CPU seconds,
-those of its FIFO sizing, the process's peak RSS, and a hash of the IR it wrote (weights elided: the module without
-its resource blobs and handles) and of the designs its explore_module calls returned: a change meant to be only
-faster must keep both hashes.
+--designs MODEL:BOARD ...: the explore pass (16-bit emulated, as bench_throughput) on each row, its CPU and wall
+seconds, those of its FIFO sizing, the peak RSS of the process and of its largest worker, and a hash of the IR it
+wrote (weights elided: the module without its resource blobs and handles) and of the designs its explore_module calls
+returned: a change meant to be only faster must keep both hashes.
+CPU seconds count the process's and its explore workers' (analyses/forked.py); --designs also prints the CPU seconds
+of the pass's critical path (work side by side counted once: `_CriticalPath`), about its wall seconds on an idle
+machine; --jobs N sets the pass's `jobs` option
+in --zoo and --designs (default auto: one process per core this process may use).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import random
 import sys
 import time
@@ -45,6 +50,13 @@ from dfcc.hardware.cycles import throughput
 from dfcc.hardware.platforms import load_platform
 from dfcc.hardware.roofline import dsp_roofline
 from dfcc.passes.explore import _Search, explore
+
+
+def cpu_time(workers: bool = True) -> float:
+    """CPU seconds of this process and (`workers`) of its children waited for (explore's forked workers,
+    analyses/forked.py)."""
+    user, system, children_user, children_system, _ = os.times()
+    return user + system + (children_user + children_system if workers else 0.0)
 
 
 def quantize(module: ModuleOp, bits: int) -> None:
@@ -111,13 +123,13 @@ def annealing(network: Network, platform, utilisation: float, seed: int, moves_p
 def row(label: str, module: ModuleOp, platform_name: str, sa_moves: int, off_chip: bool = False) -> None:
     platform = load_platform(platform_name)
     network = Network.from_module(module)
-    start = time.process_time()
+    start = cpu_time()
     try:
         _, totals = explore(network, platform, progress=False, off_chip_weights=off_chip)
     except Exception as e:  # noqa: BLE001 - report the no-fit message as the result
         print(f"{label:44s} {platform.name:7s} does not fit: {e}")
         return
-    seconds = time.process_time() - start
+    seconds = cpu_time() - start
     roof, pixel, fastest = bounds(network, platform)
     best = max(roof, pixel)
     ratio = best / totals.ii
@@ -145,9 +157,9 @@ def speed(cache: str) -> None:
             network = Network.from_module(module)
             seconds, designs = [], []
             for share in (False, True):
-                start = time.process_time()
+                start = cpu_time()
                 designs.append(explore(Network.from_module(module), platform, progress=False, share_repeated=share))
-                seconds.append(time.process_time() - start)
+                seconds.append(cpu_time() - start)
             same = "same design" if designs[0] == designs[1] else "DIFFERENT DESIGNS"
             print(f"explore {name:12s} {bits:2d}-bit U250 ({len(network.nodes)} nodes): {seconds[1]:5.1f} s CPU "
                   f"(every node costed alone: {seconds[0]:5.1f} s), {same}, II {designs[1][1].ii:,}", flush=True)
@@ -175,11 +187,11 @@ class _Stopwatch:
 
     def _timed(self, name: str, function):
         def timed(*args, **kwargs):
-            start = time.process_time()
+            start = cpu_time()
             try:
                 return function(*args, **kwargs)
             finally:
-                self.seconds[name] += time.process_time() - start
+                self.seconds[name] += cpu_time() - start
         timed.original = function
         return timed
 
@@ -189,32 +201,68 @@ class _Stopwatch:
         return False
 
 
-def zoo_speed(names: list[str], cache: str) -> None:
-    """The explore pass's CPU seconds on each classifier, split into its searches and its FIFO sizing."""
+class _CriticalPath:
+    """The CPU seconds of the longest chain of work in the explore pass while active: the caller's, each fork_map's
+    (analyses/forked.py) share counted as the longer of the caller's and a worker's (their mean: the children's
+    CPU seconds come summed), since they run side by side; about its wall seconds on an idle machine with a core
+    per job, whatever other processes load this one."""
+
+    def __init__(self, module):
+        self.module, self.overlap = module, 0.0
+
+    def __enter__(self):
+        fork_map = self.original = self.module.fork_map
+
+        def timed(function, tasks, jobs):
+            caller, children = cpu_time(workers=False), cpu_time() - cpu_time(workers=False)
+            try:
+                return fork_map(function, tasks, jobs)
+            finally:
+                caller = cpu_time(workers=False) - caller
+                workers = cpu_time() - cpu_time(workers=False) - children
+                self.overlap += min(caller, workers / max(1, min(jobs, len(tasks)) - 1))
+        self.module.fork_map = timed
+        self.start = cpu_time()
+        return self
+
+    def seconds(self) -> float:
+        return cpu_time() - self.start - self.overlap
+
+    def __exit__(self, *exc):
+        self.module.fork_map = self.original
+        return False
+
+
+def zoo_speed(names: list[str], cache: str, jobs: int | str) -> None:
+    """The explore pass's CPU seconds on each classifier, split into its searches and its FIFO sizing, those of its
+    critical path (`_CriticalPath`) against the target, and its wall seconds."""
     from dfcc.frontends.mlir import make_context
     from dfcc.passes import explore as explore_pass
 
-    print(f"{'model':28s} {'nodes':>5s} {'explore':>8s} {'search':>7s} {'FIFOs':>7s} {'II':>10s}  / {TARGET_SECONDS:.0f} s")
+    print(f"{'model':28s} {'nodes':>5s} {'explore':>8s} {'search':>7s} {'FIFOs':>7s} {'II':>10s} {'path':>7s}  "
+          f"/ {TARGET_SECONDS:.0f} s {'wall':>7s}")
     for name in names:
         module = lowered(name, cache)
         emulate_bits(module, 16)  # fixed point, as the HLS backend builds: explore may stream weights from DRAM
         nodes = len(Network.from_module(module).nodes)
-        start = time.process_time()
-        with _Stopwatch(explore_pass, "explore", "_write_fifo_depths") as watch:
+        start, wall = cpu_time(), time.perf_counter()
+        with _Stopwatch(explore_pass, "explore", "_write_fifo_depths") as watch, _CriticalPath(explore_pass) as path:
             try:
-                explore_pass.Explore(platform="u250").apply(make_context(), module)
+                explore_pass.Explore(platform="u250", jobs=jobs).apply(make_context(), module)
+                critical = path.seconds()
             except DfccError as error:
-                print(f"{name:28s} {nodes:5d} {time.process_time() - start:7.1f}s  does not fit: "
+                print(f"{name:28s} {nodes:5d} {cpu_time() - start:7.1f}s  does not fit: "
                       f"{str(error).splitlines()[-1][:110]}", flush=True)
                 continue
-        total = time.process_time() - start
+        total, wall = cpu_time() - start, time.perf_counter() - wall
         network = Network.from_module(module)
         ii = network.evaluate(network.ir_choices(), respect_ir_depths=True).ii
         print(f"{name:28s} {nodes:5d} {total:7.1f}s {watch.seconds['explore']:6.1f}s "
-              f"{watch.seconds['_write_fifo_depths']:6.1f}s {ii:>10,}  {total / TARGET_SECONDS:5.2f}", flush=True)
+              f"{watch.seconds['_write_fifo_depths']:6.1f}s {ii:>10,} {critical:6.1f}s  "
+              f"{critical / TARGET_SECONDS:5.2f} {wall:6.1f}s", flush=True)
 
 
-def designs(rows: list[str], cache: str) -> None:
+def designs(rows: list[str], cache: str, jobs: int | str) -> None:
     """Each MODEL:BOARD row's explore pass: CPU seconds (all, FIFO sizing), peak RSS, and hashes of its designs."""
     import hashlib
     import resource
@@ -236,18 +284,22 @@ def designs(rows: list[str], cache: str) -> None:
             return network, choices, totals
 
         explore_pass.explore_module = recorded
-        start = time.process_time()
+        start, wall = cpu_time(), time.perf_counter()
         try:
-            with _Stopwatch(explore_pass, "_write_fifo_depths") as watch:
-                explore_pass.Explore(platform=board).apply(make_context(), module)
+            with _Stopwatch(explore_pass, "_write_fifo_depths") as watch, _CriticalPath(explore_pass) as path:
+                explore_pass.Explore(platform=board, jobs=jobs).apply(make_context(), module)
+                critical = path.seconds()
         finally:
             explore_pass.explore_module = explore_module
-        seconds = time.process_time() - start
+        seconds, wall = cpu_time() - start, time.perf_counter() - wall
         elided = without_weights(module_text(module))
         ir, found = (hashlib.sha256(t.encode()).hexdigest()[:12] for t in (elided, "\n".join(returned)))
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+        rss, workers = (resource.getrusage(who).ru_maxrss / 1e6
+                        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
         sizing = watch.seconds["_write_fifo_depths"]
-        print(f"{name:24s} {board:7s} explore {seconds:6.1f} s CPU (FIFO sizing {sizing:5.1f} s)  peak RSS {rss:5.2f} GB"
+        print(f"{name:24s} {board:7s} explore {seconds:6.1f} s CPU ({critical:5.1f} s critical path) "
+              f"{wall:6.1f} s wall (FIFO sizing {sizing:5.1f} s)  "
+              f"peak RSS {rss:5.2f} GB (a worker {workers:5.2f} GB)"
               f"  IR {ir}  designs {found} ({len(returned)} searched)", flush=True)
 
 
@@ -262,12 +314,14 @@ def main() -> None:
     parser.add_argument("--compile", action="store_true", help="only ResNet-50's whole compile, import -> HLS")
     parser.add_argument("--designs", nargs="+", metavar="MODEL:BOARD",
                         help="only the explore pass's CPU seconds, peak RSS and designs' hashes on these rows")
+    parser.add_argument("--jobs", default="auto", type=lambda text: text if text == "auto" else int(text),
+                        help="the explore pass's jobs option in --zoo and --designs (auto or a number)")
     args = parser.parse_args()
     if args.designs:
-        designs(args.designs, args.cache)
+        designs(args.designs, args.cache, args.jobs)
         return
     if args.zoo is not None:
-        zoo_speed(args.zoo or list(ZOO_CLASSIFIERS), args.cache)
+        zoo_speed(args.zoo or list(ZOO_CLASSIFIERS), args.cache, args.jobs)
         return
     if args.speed or args.compile:
         if args.speed:

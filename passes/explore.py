@@ -1,4 +1,4 @@
-"""explore{platform=NAME utilisation=0.9 seed=0 off-chip-weights=auto evict-skips=auto spatial=false}:
+"""explore{platform=NAME utilisation=0.9 seed=0 off-chip-weights=auto evict-skips=auto spatial=false jobs=auto}:
 choose every node's folding for the highest throughput that fits the platform, and size the
 skip-connection FIFOs.
 
@@ -22,6 +22,10 @@ default) searches the graph as it is first, then, on a board with DRAM bandwidth
 nothing fit or when the skip FIFOs hold a quarter of a memory about as full as the design's fullest resource
 (MobileNetV3-Large and ResNet-50 on a ZCU102: BRAM), and keeps the faster design (`explore_module`); `false`
 keeps every skip on chip.
+`jobs=N` runs the searches of fit_lanes' two rules (step 2), and the split targets (step 5) N at a time, side by side
+in N processes (analyses/forked.py: the caller and N - 1 forked workers); `auto` (the default), one per core this
+process may use; `jobs=1` never forks.
+The design is the same whatever N.
 
 The model optimised is exactly the estimate backend's (`dfcc.backends.estimate`).
 
@@ -99,6 +103,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import random
 import sys
 from collections.abc import Iterator
@@ -112,6 +117,7 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import Rewriter
 
 from dfcc.analyses.fifo_sizing import size_fifos, write_depths
+from dfcc.analyses.forked import JOBS_AUTO, can_fork, fork_map, jobs_of
 from dfcc.kinds.cost import NodeModel, cost_key
 from dfcc.kinds.conv import ConvOp
 from dfcc.kinds.inner_product import (
@@ -859,7 +865,7 @@ def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed
             progress: bool = True, off_chip_weights: bool | str = "auto", spatial: bool = False,
             share_repeated: bool = True, reserve: dict[str, float] | None = None,
             spaces: dict[bool | frozenset[int], list[_NodeSpace]] | None = None,
-            known: dict | None = None, products: dict[Operation, str | None] | None = None
+            known: dict | None = None, products: dict[Operation, str | None] | None = None, jobs: int = 1
             ) -> tuple[list[Choice], Totals]:
     """The best design point found for `network` on `platform`; raises DfccError if nothing fits.
 
@@ -873,7 +879,8 @@ def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed
     off-chip choice (a node's points depend on its geometry and formats, not on the choices written in the IR);
     explore adds those it costs. `known`: the points of another network's nodes (`_node_spaces`). `products`: the
     inner products the user wrote, by node (kinds/inner_product.py `products_written`, read before the pass wrote
-    any; None: as the IR has them now)."""
+    any; None: as the IR has them now). `jobs`: the processes each search runs in (analyses/forked.py; 1: only this
+    one; the pass's option defaults to one per core)."""
     if not 0 < utilisation <= 1:
         raise DfccError(f"explore: utilisation must be in (0, 1], got {utilisation}")
     if off_chip_weights not in OFF_CHIP_WEIGHTS or not isinstance(off_chip_weights, (bool, str)):
@@ -883,7 +890,7 @@ def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed
 
     def search(off_chip: bool | frozenset[int]) -> tuple[list[Choice], Totals]:
         return _search(network, platform, utilisation, seed, progress, off_chip, spatial, share_repeated, reserve,
-                       spaces, known, written)
+                       spaces, known, written, jobs)
 
     if off_chip_weights != "auto":
         return search(off_chip_weights)
@@ -961,7 +968,7 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
                    spatial: bool = False, reserve: dict[str, float] | None = None,
                    spaces: dict[bool | frozenset[int], list[_NodeSpace]] | None = None,
                    products: dict[Operation, str | None] | None = None, known: dict | None = None,
-                   keep_orders: bool = False) -> tuple[Network, list[Choice], Totals]:
+                   keep_orders: bool = False, jobs: int = 1) -> tuple[Network, list[Choice], Totals]:
     """`_explore_graph`'s design, or, where tile-major streams free memory the search spends on a lower II, the
     ordered graph's (passes/tile_order.py: its orders and foldings then written into `module`; with `keep_orders`,
     the pass's later FIFO rounds, the orders `module` came with, the earlier round's, are the ones tried again).
@@ -971,13 +978,13 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
     known = {} if known is None else known
     earlier = written_orders(module) if keep_orders else None  # tried again within this round's reserve
     design = _explore_graph(module, platform, utilisation, seed, progress, off_chip_weights, evict_skips, spatial,
-                            reserve, spaces, products, known)
+                            reserve, spaces, products, known, jobs)
     by_name = {op.node_name.data: product for op, product in products.items()}  # the ordered graph is a clone
 
     def search(network: Network, streamed: frozenset[int]) -> tuple[list[Choice], Totals]:
         written = [by_name.get(m.op.node_name.data) for m in network.nodes]
         return _search(network, platform, utilisation, seed, progress, streamed, spatial, True, reserve, {}, known,
-                       written)
+                       written, jobs)
 
     return order_streams(module, design, search, apply_design, platform.name,
                          budget(platform, utilisation, reserve), earlier)
@@ -986,7 +993,8 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
 def _explore_graph(module: ModuleOp, platform: Platform, utilisation: float, seed: int, progress: bool,
                    off_chip_weights: bool | str, evict_skips: bool | str, spatial: bool,
                    reserve: dict[str, float] | None, spaces: dict[bool | frozenset[int], list[_NodeSpace]] | None,
-                   products: dict[Operation, str | None], known: dict) -> tuple[Network, list[Choice], Totals]:
+                   products: dict[Operation, str | None], known: dict, jobs: int = 1
+                   ) -> tuple[Network, list[Choice], Totals]:
     """`explore` over the graph of `module`, its paying skip connections first evicted to DRAM
     (passes/spill.py evict_paying_skips) with `evict_skips` True, never with False, and with "auto" (those whose
     rings take less of the budget, BRAM and LUT, than their FIFOs) where the design explored with them evicted
@@ -1003,7 +1011,7 @@ def _explore_graph(module: ModuleOp, platform: Platform, utilisation: float, see
 
     def run(network: Network, points: dict, written: dict[Operation, str | None]) -> tuple[list[Choice], Totals]:
         return explore(network, platform, utilisation, seed, progress, off_chip_weights, spatial, reserve=reserve,
-                       spaces=points, known=known, products=written)
+                       spaces=points, known=known, products=written, jobs=jobs)
 
     if evict_skips is True:
         evict_paying_skips(module, platform, utilisation)
@@ -1052,27 +1060,28 @@ def _evicting_faster(totals: Totals, floor: int, limits: dict[str, float]) -> bo
 def _search(network: Network, platform: Platform, utilisation: float, seed: int, progress: bool,
             off_chip: bool | frozenset[int], spatial: bool, share_repeated: bool, reserve: dict[str, float] | None,
             spaces: dict[bool | frozenset[int], list[_NodeSpace]], known: dict | None,
-            written: list[str | None]) -> tuple[list[Choice], Totals]:
+            written: list[str | None], jobs: int = 1) -> tuple[list[Choice], Totals]:
     """explore's search (module docstring, steps 1-6), weights in DRAM allowed for every node, none or those in
     the set: the nodes' products direct (or as the user wrote them: `written`, by node), then, where DSPs bind
     that design and some node may pair its products, searched again with FFIP among the points, the faster kept
     (step 5)."""
     design, search = _search_points(network, platform, utilisation, seed, progress, off_chip, spatial,
-                                    share_repeated, reserve, spaces, known, written, ffip=False)
+                                    share_repeated, reserve, spaces, known, written, ffip=False, jobs=jobs)
     if not _dsp_bound(search, design[1]) or \
             all(len(searched_products(m.op, w)) == 1 for m, w in zip(network.nodes, written)):
         return design
     paired, _ = _search_points(network, platform, utilisation, seed, progress, off_chip, spatial, share_repeated,
-                               reserve, spaces, known, written, ffip=True)
+                               reserve, spaces, known, written, ffip=True, jobs=jobs)
     return paired if paired[1].ii < design[1].ii else design
 
 
 def _search_points(network: Network, platform: Platform, utilisation: float, seed: int, progress: bool,
                    off_chip: bool | frozenset[int], spatial: bool, share_repeated: bool,
                    reserve: dict[str, float] | None, spaces: dict, known: dict | None, written: list[str | None],
-                   ffip: bool) -> tuple[tuple[list[Choice], Totals], _Search]:
+                   ffip: bool, jobs: int = 1) -> tuple[tuple[list[Choice], Totals], _Search]:
     """One search over the nodes' points (with `ffip`, both inner products where a node may take either); its
-    design and its _Search. `spaces` holds the points by off-chip choice (with FFIP: by ("ffip", choice))."""
+    design and its _Search. `spaces` holds the points by off-chip choice (with FFIP: by ("ffip", choice)).
+    fit_lanes' two rules search in `jobs` processes (analyses/forked.py)."""
     key = ("ffip", off_chip) if ffip else off_chip
     points = spaces.get(key) or _node_spaces(network, platform, off_chip, spatial, share_repeated, known=known,
                                              ffip=ffip, written=written)
@@ -1082,14 +1091,20 @@ def _search_points(network: Network, platform: Platform, utilisation: float, see
     best = search.try_target(float("inf"), BISECTION_ROUNDS * 2)
     if best is None:
         raise _no_fit(search, platform, utilisation)
-    consumer_first = search.with_rule(cheaper_end=False)
-    designs = []
-    with _progress(progress, len(search.targets()), runs=2) as advance:
-        for rule in (search, consumer_first):  # fit_lanes' two rules (module docstring, step 2)
+    rules = (search, search.with_rule(cheaper_end=False))  # fit_lanes' two rules (module docstring, step 2)
+    mine = len(rules) if jobs == 1 or not can_fork() else 1  # the rules whose steps the bar shows: this process's
+    with _progress(progress, len(search.targets()), runs=mine) as advance:
+        def fit(rule: _Search) -> tuple[list[Choice], float]:  # in a worker with jobs > 1: what the parent needs
             choices, _ = rule.prefer_dsps(*rule.match_lanes(*_bisect(rule, best, advance)))
-            designs.append((choices, rule.evaluate(choices, trace_latency=True), rule))
+            return choices, rule.proven_infeasible
+
+        found = fork_map(fit, rules, jobs)
+    designs = []
+    for rule, (choices, proven_infeasible) in zip(rules, found):
+        rule.proven_infeasible = proven_infeasible  # `_split_below` reads the winner's
+        designs.append((choices, rule.evaluate(choices, trace_latency=True), rule))
     choices, totals, rule = min(designs, key=lambda design: design[1].ii)
-    split = _split_below(rule, choices, totals, known)
+    split = _split_below(rule, choices, totals, known, jobs)
     if split is None:
         return (choices, totals), rule
     choices, _ = rule.prefer_dsps(*rule.match_lanes(*split))
@@ -1102,13 +1117,14 @@ def _dsp_bound(search: _Search, totals: Totals) -> bool:
     return over[RESOURCES.index("dsp")] >= over.max()
 
 
-def _split_below(search: _Search, choices: list[Choice], totals: Totals, known: dict | None = None
+def _split_below(search: _Search, choices: list[Choice], totals: Totals, known: dict | None = None, jobs: int = 1
                  ) -> tuple[list[Choice], Totals] | None:
     """Where DSPs bind the design: a faster one whose nodes may share their multipliers between DSPs and fabric,
     from the targets below its II that `search` did not prove infeasible (module docstring, step 5), else None.
     Splits are not in every search's points: only the repair takes them, and with them DenseNet-121's search
     took twice as long. `known`: nodes' points costed before (`_node_spaces`: the FFIP search's splits add FFIP's
-    to the direct search's)."""
+    to the direct search's). The targets are tried `jobs` at a time (analyses/forked.py), those a try before them
+    in order would have ended the polish at dropped: no try depends on another's, so the design is the same."""
     if not _dsp_bound(search, totals):
         return None
     below = [t for t in search.targets() if search.proven_infeasible < t < totals.ii][-POLISH_TARGETS:]
@@ -1119,15 +1135,23 @@ def _split_below(search: _Search, choices: list[Choice], totals: Totals, known: 
                     spaces=_node_spaces(search.network, search.platform, search.off_chip, search.spatial, splits=True,
                                         known=known, ffip=search.ffip, written=search.written), ffip=search.ffip,
                     written=search.written)
-    found, misses = None, 0
-    for t in reversed(below):
-        if t <= split.proven_infeasible or misses == POLISH_MISSES:
+    def attempt(t: int) -> tuple[tuple[list[Choice], Totals] | None, float]:
+        return split.try_target(t, POLISH_ROUNDS), split.proven_infeasible
+
+    found, misses, proven = None, 0, 0.0
+    below.reverse()
+    for start in range(0, len(below), jobs):
+        batch = below[start:start + jobs]
+        if batch[0] <= proven or misses == POLISH_MISSES:
             break
-        design = split.try_target(t, POLISH_ROUNDS)
-        if design is not None and design[1].ii < (found or (choices, totals))[1].ii:
-            found, misses = design, 0
-        else:
-            misses += 1
+        for t, (design, bound) in zip(batch, fork_map(attempt, batch, jobs)):
+            if t <= proven or misses == POLISH_MISSES:
+                break
+            proven = max(proven, bound)
+            if design is not None and design[1].ii < (found or (choices, totals))[1].ii:
+                found, misses = design, 0
+            else:
+                misses += 1
     return found
 
 
@@ -1169,6 +1193,7 @@ class _progress:
 
     def __init__(self, enabled: bool, total: int, runs: int = 1):
         self.enabled = enabled and sys.stderr.isatty()
+        self.pid = os.getpid()  # the bar advances only here, not in a forked worker (analyses/forked.py)
         self.total = runs * max(1, int(np.ceil(np.log2(total + 1))) + POLISH_TARGETS)
 
     def __enter__(self):
@@ -1181,7 +1206,7 @@ class _progress:
                             console=Console(stderr=True), transient=True)
         self.bar.start()
         task = self.bar.add_task("explore", total=self.total)
-        return lambda: self.bar.advance(task)
+        return lambda: self.bar.advance(task) if os.getpid() == self.pid else None
 
     def __exit__(self, *exc):
         if self.enabled:
@@ -1242,12 +1267,17 @@ class Explore(ModulePass):
     off_chip_weights: bool | str = "auto"
     evict_skips: bool | str = "auto"
     spatial: bool = False
+    jobs: int | str = JOBS_AUTO
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         platform = load_platform(self.platform)
         utilisation = float(self.utilisation)
         name = self.platform.lower() if self.platform.lower() == platform.name.lower() else self.platform
         limits = budget(platform, utilisation)
+        try:
+            jobs = jobs_of(self.jobs)
+        except ValueError as error:
+            raise DfccError(f"explore: {error}") from None
         reserve = dict.fromkeys(RESOURCES, 0.0)
         spaces = {}  # every node's design points, costed once (per off-chip choice) for all the searches
         known = {}  # ... and by cost key (explore_module), for the searches on other graphs and options
@@ -1262,7 +1292,8 @@ class Explore(ModulePass):
                 network, choices, totals = explore_module(
                     op, platform, utilisation, int(self.seed), off_chip_weights=self.off_chip_weights,
                     evict_skips=self.evict_skips if not attempt else False, spatial=bool(self.spatial),
-                    reserve=reserve, spaces=spaces, products=products, known=known, keep_orders=bool(attempt))
+                    reserve=reserve, spaces=spaces, products=products, known=known, keep_orders=bool(attempt),
+                    jobs=jobs)
             except DfccError as error:
                 if not attempt:
                     raise
