@@ -6,17 +6,22 @@ folding explore lists with weights allowed off chip (passes/explore.py `foldings
 it weighs), at each weight place (passes/weight_allocation.py `weight_places`: BRAM, URAM, LUTRAM, DRAM, or split
 by depth), its multipliers on DSPs (the fewest LUTs), and a conv's with its line buffer in DRAM (passes/spill.py
 `line_buffer_evicted`); a conv reading or writing a stream that can be tile-major (passes/tile_order.py
-`orderable_streams`) also in every order the chain could give it (`ordered_models`). A point is (cycles, BRAM18,
-URAM, LUT, DRAM bits per inference).
+`orderable_streams`) also in every order the chain could give it (`ordered_points`). A point is (cycles, BRAM18,
+URAM, LUT, DRAM bits per inference, the tiles of the chains it reads and writes tile-major).
 
 A design at II cycles takes one point a node, each of at most II cycles, their memory within the budget and their
 traffic within `utilisation` x the bandwidth x II. Weighting URAM and LUTs in BRAM18 (URAM_PRICE, LUT_PRICES: any
-non-negative weights keep the sum of the three budgets a budget of the weighted sum), each node's points become
-(memory, traffic) options of a multiple-choice knapsack, whose LP relaxation (analyses/knapsack.py) moves no more
-traffic than any such design: a lower bound on its traffic at that II, the greatest over the weights taken. The bound
-is the least II whose lower bound fits the bandwidth (binary search: the traffic bound falls and the bandwidth
-grows with the II). What no node's point holds (FIFOs between nodes, width converters, skips in DRAM) is left out:
-it only lowers what a design reaches.
+non-negative weights keep the sum of the three budgets a budget of the weighted sum), the least traffic within it is
+a multiple-choice knapsack of the nodes' points, whose LP relaxation's optimum, the Lagrangian dual's greatest value
+over the price of memory (`_Dual`; Sinha & Zoltners 1979, analyses/knapsack.py), no design's traffic beats; each
+price gives a lower bound (weak duality), so the search over it (golden section, `_golden_max`) stays sound where it
+stops short. A chain of streams that can be tile-major (passes/tile_order.py) has one tile R: its convs' points are
+tagged with the R they read and write, and the dual takes the chains as trees (dynamic programming over each chain's
+R; a conv closing a cycle of chains tied to the one it reads only; each chain's block B free: relaxations). The bound
+is the greatest II (within SEARCH_TOLERANCE) at which that traffic bound does not fit the bandwidth (binary search:
+the bound falls and the bandwidth grows with the II), or the slowest node's fastest point. What no node's point holds
+(FIFOs between nodes, width converters, skips in DRAM) and the DSPs are left out: they only lower what a design
+reaches.
 """
 
 from __future__ import annotations
@@ -27,7 +32,6 @@ import math
 import numpy as np
 from xdsl.rewriter import Rewriter
 
-from dfcc.analyses.knapsack import hull_steps, lp_least_traffic
 from dfcc.analyses.network import Network
 from dfcc.hardware.memory import BRAM18_ASPECTS, URAM_DEPTH, URAM_WIDTH
 from dfcc.hardware.cycles import throughput
@@ -43,29 +47,31 @@ from dfcc.passes.weight_allocation import weight_places
 BRAM18_BITS = BRAM18_ASPECTS[-1][0] * BRAM18_ASPECTS[-1][1]
 URAM_PRICE = URAM_WIDTH * URAM_DEPTH / BRAM18_BITS
 LUT_PRICES = tuple(2 ** (k / 2) * 64 / BRAM18_BITS for k in range(-4, 9))  # BRAM18 a LUT: the weights tried
-# a point's row: its tag is the tile R of the chain it reads or writes tile-major (tile R block B; 0: pixel-major)
-COLUMNS = ("cycles", "bram18", "uram", "lut", "offchip_bits", "tag")
-TAG = COLUMNS.index("tag")
+# a point's row: its tags are the tile R of the chain it reads, and of the one it writes, tile-major (tile R block B;
+# 0: pixel-major, or no chain)
+COLUMNS = ("cycles", "bram18", "uram", "lut", "offchip_bits", "tag_in", "tag_out")
+TAGS = COLUMNS.index("tag_in")
 SEARCH_TOLERANCE = 1e-4  # the binary search's relative step on the II
+PRICE_RANGE = (1e-6, 1e12)  # the dual's price of a BRAM18 in bits of traffic, searched between (any is a bound)
+PRICE_STEPS = 40  # golden-section steps on its logarithm
 
 
-def model_points(model: NodeModel, platform, spatial: bool = False, orderable: frozenset = frozenset(),
-                 side: str | None = None) -> np.ndarray:
+def model_points(model: NodeModel, platform, spatial: bool = False, orderable: frozenset = frozenset()) -> np.ndarray:
     """The rows (COLUMNS) of the design points of `model` explore may take (module docstring), with those of its
-    tiles reading or writing the `orderable` streams tile-major (`ordered_points`, tagged with the tile of the
-    chain on its `side`), of each tag those no other beats in every column (passes/explore.py `_pareto`: a beaten
-    point never gives a bound less traffic)."""
+    tiles reading or writing the `orderable` streams tile-major (`ordered_points`), of each pair of tags those no
+    other beats in every column (passes/explore.py `_pareto`: a beaten point never gives a bound less traffic)."""
     listed = [(folding, product) for product in searched_products(model.op, written_product(model.op))
               for folding in foldings(model, spatial, True, product)]
-    rows = [(*row, 0) for row in point_rows(model, listed, platform)] + ordered_points(model, listed, orderable, side,
-                                                                                  platform)
+    rows = [(*row, 0, 0) for row in point_rows(model, listed, platform)]
+    rows += ordered_points(model, listed, orderable, platform)
     return _fronts(np.unique(np.array(rows, dtype=np.float64).reshape(-1, len(COLUMNS)), axis=0))
 
 
 def _fronts(rows: np.ndarray) -> np.ndarray:
-    """Of each tag's `rows`, those no other of the tag beats in every column."""
-    fronts = [rows[rows[:, TAG] == tag] for tag in np.unique(rows[:, TAG])]
-    return np.concatenate([front[_pareto(front[:, :TAG])] for front in fronts])
+    """Of each pair of tags' `rows`, those no other of the pair beats in every column."""
+    tags = np.unique(rows[:, TAGS:], axis=0)
+    fronts = [rows[(rows[:, TAGS:] == pair).all(axis=1)] for pair in tags]
+    return np.concatenate([front[_pareto(front[:, :TAGS])] for front in fronts])
 
 
 def point_rows(model: NodeModel, listed: list[tuple[Folding, str | None]], platform) -> list[tuple[float, ...]]:
@@ -82,12 +88,12 @@ def point_rows(model: NodeModel, listed: list[tuple[Folding, str | None]], platf
 
 
 def ordered_points(model: NodeModel, listed: list[tuple[Folding, str | None]], orderable: frozenset,
-                   side: str | None, platform) -> list[tuple[float, ...]]:
+                   platform) -> list[tuple[float, ...]]:
     """The rows of conv `model`'s tiled foldings in `listed` writing its output tile-major (tile R block B: tile R,
     coarse_out B) where the output is `orderable`, or reading its input so (a 1x1 unpadded conv at stride S: tile
     R / S^2, coarse_in B) where the input is, or both (kinds/conv.py `tile_order_problems`): each chain's (R, B)
-    any, not the one its other nodes take (passes/tile_order.py), so a superset of the orders explore writes; each row
-    tagged with the R of its `side` ("in", "out"; 0: pixel-major there, or no `side`)."""
+    any (passes/tile_order.py takes one its nodes agree on: `chain_sides`), each row tagged with the R it reads and
+    writes (0: pixel-major)."""
     op = model.op
     if not isinstance(op, ConvOp) or op.groups.value.data != 1:
         return []
@@ -108,9 +114,9 @@ def ordered_points(model: NodeModel, listed: list[tuple[Folding, str | None]], o
     rows = []
     for (order_in, order_out), points in by_order.items():
         copies = _ordered_copy(op, order_in, order_out)
-        tag = {"in": order_in, "out": order_out}.get(side) or (0,)
+        tags = (order_in or (0,))[0], (order_out or (0,))[0]
         try:
-            rows += [(*row, tag[0]) for row in point_rows(describe(copies[-1]), points, platform)]
+            rows += [(*row, *tags) for row in point_rows(describe(copies[-1]), points, platform)]
         finally:
             for copy in reversed(copies):
                 copy.drop_all_references()
@@ -132,23 +138,19 @@ def _ordered_copy(op: ConvOp, order_in: tuple[int, int] | None, order_out: tuple
     return copies + [copy]
 
 
-def node_points(network: Network, platform, spatial: bool = False) -> tuple[list[np.ndarray], list[list[int]]]:
+def node_points(network: Network, platform, spatial: bool = False) -> tuple[list[np.ndarray], list[Sides]]:
     """Each node's points (`model_points`) with those of its conv's line buffer in DRAM, repeated layers (equal
-    cost keys, as orderable) costed once; and the knapsack's items: the convs tied to a chain that can be tile-major
-    together (`chain_sides`), the other nodes one by one."""
+    cost keys, as orderable) costed once; and each node's chains (`chain_sides`)."""
     module = network.nodes[0].op.get_toplevel_object() if network.nodes else None
     orderable = frozenset(orderable_streams(module)) if module is not None else frozenset()
-    sides = chain_sides(network, module, orderable)
     known: dict = {}
-    points, items = [], {}
-    for n, model in enumerate(network.nodes):
-        side, chain = sides.get(n, (None, None))
-        items.setdefault(("node", n) if chain is None else chain, []).append(n)
+    points = []
+    for model in network.nodes:
         key = cost_key(model.op, DESIGN_ATTRS)
         if key is not None:
-            key = (key, side, *(v in orderable for v in (*model.op.operands, *model.op.results)))
+            key = (key, *(v in orderable for v in (*model.op.operands, *model.op.results)))
         if key is None or key not in known:
-            found = model_points(model, platform, spatial, orderable, side)
+            found = model_points(model, platform, spatial, orderable)
             evicted = line_buffer_evicted(model.op)
             if evicted is not None:
                 found = _fronts(np.concatenate([found, model_points(evicted, platform, spatial)]))
@@ -157,86 +159,181 @@ def node_points(network: Network, platform, spatial: bool = False) -> tuple[list
         else:
             found = known[key]
         points.append(found)
-    return points, list(items.values())
+    return points, chain_sides(network, module, orderable)
 
 
-def chain_sides(network: Network, module, orderable: frozenset) -> dict[int, tuple[str, int]]:
-    """Node index -> ("in" or "out", chain index) for each ungrouped conv reading a chain that can be tile-major
-    (passes/tile_order.py `chains`, `orderable_streams`) as a 1x1 unpadded conv (`point_stride`), else writing one:
-    a chain's (R, B) is one, so its convs take the same tile R there. A conv on two chains is tied to the one it
-    reads, free on the other (a relaxation: ResNet-50 ZCU102, 16 bits, 95.7 fps; tied to the one it writes, 121.1;
-    free on both, 121.1)."""
-    if module is None:
-        return {}
+Sides = tuple[int | None, int | None]  # a node's chains: the one it reads tile-major if it may, the one it writes
+
+
+def chain_sides(network: Network, module, orderable: frozenset) -> list[Sides]:
+    """Each node's (chain read, chain written) among the chains that can be tile-major (passes/tile_order.py
+    `chains`, `orderable_streams`): an ungrouped conv's output's, and its input's if a 1x1 unpadded conv
+    (`point_stride`); a chain's (R, B) is one, so its convs take the same tile R there. A conv closing a cycle of
+    chains keeps only the one it reads (a relaxation: the dual's tree of chains, `_Dual`)."""
     chain_of = {v: i for i, (values, _, _) in enumerate(chains(module)) if all(v in orderable for v in values)
-                for v in values}
-    sides = {}
-    for n, model in enumerate(network.nodes):
+                for v in values} if module is not None else {}
+    parent = {c: c for c in set(chain_of.values())}
+
+    def root(c: int) -> int:
+        while parent[c] != c:
+            c = parent[c]
+        return c
+
+    sides = []
+    for model in network.nodes:
         op = model.op
         if not isinstance(op, ConvOp) or op.groups.value.data != 1:
+            sides.append((None, None))
             continue
-        if op.input in chain_of and point_stride(op) is not None:
-            sides[n] = ("in", chain_of[op.input])
-        elif op.output in chain_of:
-            sides[n] = ("out", chain_of[op.output])
+        read = chain_of.get(op.input) if point_stride(op) is not None else None
+        written = chain_of.get(op.output)
+        if read is not None and written is not None:
+            if root(read) == root(written):
+                written = None
+            else:
+                parent[root(read)] = root(written)
+        sides.append((read, written))
     return sides
 
 
-def least_traffic(points: list[np.ndarray], items: list[list[int]], platform, utilisation: float,
-                  ii: float) -> float | None:
+class _Dual:
+    """The Lagrangian dual of the least traffic at an II (module docstring): for a price p of memory, the least
+    traffic + p x memory over every design's points, less p x the capacity, is at most the least traffic of any
+    design within the capacity (weak duality; its greatest over p is the LP relaxation's optimum). The nodes tied to
+    no chain take their least; a tree of chains (joined by convs reading one and writing another) takes, from its
+    leaves up, the least for each tile R of each chain given its parent's (dynamic programming)."""
+
+    def __init__(self, points: list[np.ndarray], sides: list[Sides]):
+        self.sides = sides
+        self.tags = {}  # chain -> its tiles (0 first)
+        for p, (read, written) in zip(points, sides):
+            for chain, column in ((read, TAGS), (written, TAGS + 1)):
+                if chain is not None:
+                    self.tags.setdefault(chain, {0}).update(p[:, column].tolist())
+        self.tags = {c: np.array(sorted(t)) for c, t in self.tags.items()}
+        self.children: dict[int, list[int]] = {}
+        self.roots = []
+        self.order = []  # chains, each after its children
+        self.edge_of: dict[int, int] = {}  # chain -> the node joining it to its parent
+        neighbours: dict[int, list[tuple[int, int]]] = {c: [] for c in self.tags}
+        for n, (read, written) in enumerate(sides):
+            if read is not None and written is not None:
+                neighbours[read].append((written, n))
+                neighbours[written].append((read, n))
+        seen = set()
+        for start in sorted(self.tags):
+            if start in seen:
+                continue
+            self.roots.append(start)
+            seen.add(start)
+            stack, visit = [start], []
+            while stack:
+                c = stack.pop()
+                visit.append(c)
+                for other, n in neighbours[c]:
+                    if other not in seen:
+                        seen.add(other)
+                        self.children.setdefault(c, []).append(other)
+                        self.edge_of[other] = n
+                        stack.append(other)
+            self.order += visit[::-1]
+
+    def groups(self, n: int, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """Node n's points `p` sorted by group (its tag on each chain it has), the starts and ids of the groups,
+        and their count (1 for a node without chains)."""
+        read, written = self.sides[n]
+        ids, count = np.zeros(len(p), dtype=np.int64), 1
+        for chain, column in ((read, TAGS), (written, TAGS + 1)):
+            if chain is not None:
+                tags = self.tags[chain]
+                ids, count = ids * len(tags) + np.searchsorted(tags, p[:, column]), count * len(tags)
+        order = np.argsort(ids, kind="stable")
+        ids = ids[order]
+        starts = np.flatnonzero(np.concatenate([[True], ids[1:] != ids[:-1]]))
+        return order, starts, ids[starts], count
+
+    def value(self, least: list[np.ndarray]) -> float:
+        """The least traffic + price x memory over the designs, given each node's least by group (`groups`)."""
+        total = 0.0
+        chain_sum = {c: np.zeros(len(t)) for c, t in self.tags.items()}
+        joins = {}
+        for n, (read, written) in enumerate(self.sides):
+            if read is not None and written is not None:
+                joins[n] = least[n].reshape(len(self.tags[read]), len(self.tags[written]))
+            elif read is not None or written is not None:
+                chain_sum[read if read is not None else written] += least[n]
+            else:
+                total += least[n][0]
+        for c in self.order:
+            for child in self.children.get(c, ()):
+                n = self.edge_of[child]
+                join = joins[n] if self.sides[n][0] == c else joins[n].T  # rows: c's tiles
+                chain_sum[c] = chain_sum[c] + (join + chain_sum[child][None, :]).min(axis=1)
+        return total + sum(chain_sum[c].min() for c in self.roots)
+
+
+def least_traffic(points: list[np.ndarray], sides: list[Sides], platform, utilisation: float, ii: float,
+                  budget: float = math.inf) -> float | None:
     """A lower bound on the DRAM bits per inference of any design at `ii` cycles within `utilisation` of the
-    memories and LUTs (module docstring); None where none fits."""
+    memories and LUTs (module docstring), searched until it exceeds `budget`; None where no node has a point."""
     fastest = [p[p[:, 0] <= ii] for p in points]
     if any(not len(p) for p in fastest):
         return None
+    dual = _Dual(fastest, sides)
+    grouped = []
+    for n, p in enumerate(fastest):
+        order, starts, ids, count = dual.groups(n, p)
+        grouped.append((p[order], starts, ids, count))
     bound = 0.0
     for lut_price in LUT_PRICES:
-        price = np.array([0.0, 1.0, URAM_PRICE, lut_price, 0.0, 0.0])
+        price = np.array([0.0, 1.0, URAM_PRICE, lut_price, 0.0, 0.0, 0.0])
         capacity = utilisation * (platform.bram18 + URAM_PRICE * platform.uram + lut_price * platform.lut)
-        options = [_item_options([fastest[n] for n in nodes], price) for nodes in items]
-        traffic = None if any(not o for o in options) else lp_least_traffic(options, capacity)
-        if traffic is None:
-            return None
-        bound = max(bound, traffic)
+        memory = [(p @ price, p[:, 4], starts, ids, count) for p, starts, ids, count in grouped]
+
+        def dual_value(log_price: float) -> float:
+            mu = math.exp(log_price)
+            least = []
+            for m, t, starts, ids, count in memory:
+                groups = np.full(count, np.inf)
+                groups[ids] = np.minimum.reduceat(t + mu * m, starts)
+                least.append(groups)
+            return dual.value(least) - mu * capacity
+
+        bound = max(bound, _golden_max(dual_value, *map(math.log, PRICE_RANGE), budget))
+        if bound > budget:
+            break
     return bound
 
 
-def _item_options(members: list[np.ndarray], price: np.ndarray) -> list[tuple[float, float]]:
-    """A knapsack item's (memory, traffic) options: a node's front, or of a chain's convs, for each tile R every one
-    of them can take there (0: pixel-major), the vertices of the sum of their lower hulls (analyses/knapsack.py
-    `hull_steps`: the steepest step of any first), whose convex hull the LP relaxation takes (the sum's hull is
-    that of every combination of their points)."""
-    if len(members) == 1:
-        return _front(members[0] @ price, members[0][:, 4])
-    options = []
-    for tag in set.intersection(*(set(p[:, TAG].tolist()) for p in members)):
-        fronts = [_front(p[p[:, TAG] == tag] @ price, p[p[:, TAG] == tag][:, 4]) for p in members]
-        starts, steps = hull_steps(fronts)
-        memory = sum(fronts[i][j][0] for i, j in enumerate(starts))
-        traffic = sum(fronts[i][j][1] for i, j in enumerate(starts))
-        options.append((memory, traffic))
-        for step in steps:
-            memory, traffic = memory + step.memory, traffic - step.saved
-            options.append((memory, traffic))
-    return options
+def _golden_max(f, low: float, high: float, stop: float) -> float:
+    """The greatest value of `f` seen by a golden-section search for its maximum on [low, high] (unimodal: the dual
+    is concave in the price, so in its logarithm unimodal), stopping once one exceeds `stop`."""
+    ratio = (math.sqrt(5) - 1) / 2
+    a, b = high - ratio * (high - low), low + ratio * (high - low)
+    fa, fb = f(a), f(b)
+    best = max(fa, fb)
+    for _ in range(PRICE_STEPS):
+        if best > stop:
+            break
+        if fa < fb:
+            low, a, fa = a, b, fb
+            b = low + ratio * (high - low)
+            fb = f(b)
+        else:
+            high, b, fb = b, a, fa
+            a = high - ratio * (high - low)
+            fa = f(a)
+        best = max(best, fa, fb)
+    return best
 
 
-def _front(memory: np.ndarray, traffic: np.ndarray) -> list[tuple[float, float]]:
-    """The (memory, traffic) options no other beats in both (the knapsack's hull is among them)."""
-    order = np.lexsort((traffic, memory))
-    memory, traffic = memory[order], traffic[order]
-    before = np.concatenate([[np.inf], np.minimum.accumulate(traffic)[:-1]])
-    kept = traffic < before
-    return list(zip(memory[kept].tolist(), traffic[kept].tolist()))
-
-
-def memory_bound_ii(points: list[np.ndarray], items: list[list[int]], platform, utilisation: float) -> float:
+def memory_bound_ii(points: list[np.ndarray], sides: list[Sides], platform, utilisation: float) -> float:
     """An II (cycles) no design beats: the fastest node's least, or, within SEARCH_TOLERANCE, the greatest at which
     `least_traffic` does not fit `utilisation` of the bandwidth (inf: none fits)."""
     bits_per_cycle = utilisation * platform.bandwidth_bits_per_cycle
 
     def fits(ii: float) -> bool:
-        traffic = least_traffic(points, items, platform, utilisation, ii)
+        traffic = least_traffic(points, sides, platform, utilisation, ii, bits_per_cycle * ii)
         return traffic is not None and traffic <= bits_per_cycle * ii
 
     low = max(p[:, 0].min() for p in points)  # no design is faster than its slowest node's fastest point

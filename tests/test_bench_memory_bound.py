@@ -3,12 +3,14 @@ weights streamed, chains tile-major), and a 1x1 conv's streamed tiles hand-compu
 
 import json
 import re
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from dfcc.analyses.network import Network
 from dfcc.backends.estimate import Estimate
-from dfcc.bench.memory_bound import memory_bound_fps, model_points, point_rows
+from dfcc.bench.memory_bound import least_traffic, memory_bound_fps, model_points, point_rows
 from dfcc.frontends.mlir import make_context, parse_module
 from dfcc.hardware.cycles import throughput
 from dfcc.hardware.platforms import load_platform
@@ -29,10 +31,10 @@ def _board(tmp_path, bram18: int, lut: int = 10_000, gbps: float = 1) -> str:
 
 def _point_conv() -> Network:
     """_conv's graph with a 1x1 window, unpadded: 64 -> 64 on 4 x 4 pixels."""
-    text = re.sub(r"dense<.*?> : tensor<64x64x3x3xf32>", "dense<0.5> : tensor<64x64x1x1xf32>", _conv(64, 4),
-                  flags=re.S)
+    text = re.sub(r"dense<.*?> : tensor<64x64x3x3xf32>", "dense<0.5> : tensor<64x64x1x1xf32>", _conv(64, 4), flags=re.S)
     text = text.replace("64x64x3x3", "64x64x1x1").replace("kernel = array<i64: 3, 3>", "kernel = array<i64: 1, 1>")
-    return Network.from_module(parse_module(text.replace("pad = array<i64: 1, 1, 1, 1>", "pad = array<i64: 0, 0, 0, 0>")))
+    text = text.replace("pad = array<i64: 1, 1, 1, 1>", "pad = array<i64: 0, 0, 0, 0>")
+    return Network.from_module(parse_module(text))
 
 
 def test_a_point_convs_streamed_tiles_by_hand(tmp_path):
@@ -68,6 +70,27 @@ def test_points_keep_the_least_bram_of_each_traffic(tmp_path):
     assert rows[rows[:, 4] > 0][:, 1].min() == 1  # untiled, 16 W
 
 
+def _rows(*rows: tuple[float, float, float, float]) -> np.ndarray:
+    """Points of one cycle from (BRAM18, traffic, tile read, tile written)."""
+    return np.array([(1, bram, 0, 0, traffic, read, written) for bram, traffic, read, written in rows], dtype=float)
+
+
+def test_the_dual_is_the_lp_relaxation():
+    """One node, 0 BRAM18 and 10 bits or 4 BRAM18 and none, in 2 BRAM18: the LP takes half of each, 5 bits; the
+    dual's best price, 2.5 bits a BRAM18, gives min(10, 4 x 2.5) - 2 x 2.5 = 5."""
+    board = SimpleNamespace(bram18=2, uram=0, lut=0)
+    assert least_traffic([_rows((0, 10, 0, 0), (4, 0, 0, 0))], [(None, None)], board, 1.0, 1) == pytest.approx(5, 1e-6)
+
+
+def test_a_chain_takes_one_tile():
+    """A conv writing a chain (pixel-major: 5 bits, at tile 4: 1) and one reading it (2, or 7 at tile 4), no memory:
+    tied, the least is min(5 + 2, 1 + 7) = 7; were they free, 1 + 2 = 3."""
+    points = [_rows((0, 5, 0, 0), (0, 1, 0, 4)), _rows((0, 2, 0, 0), (0, 7, 4, 0))]
+    board = SimpleNamespace(bram18=1, uram=0, lut=0)
+    assert least_traffic(points, [(None, 0), (0, None)], board, 1.0, 1) == pytest.approx(7, 1e-4)
+    assert least_traffic(points, [(None, None), (None, None)], board, 1.0, 1) == pytest.approx(3, 1e-4)
+
+
 def _quantized(text: str, bits: int):
     module = parse_module(text)
     Quantize(weight_bits=bits, act_bits=bits).apply(make_context(), module)
@@ -101,8 +124,6 @@ def test_binding_names_the_dram_traffic_as_full_as_the_memory(tmp_path, traffic,
     """A design at its resources (no node at its fastest) whose BRAM18 fills 99 % of the board's 2, its DSPs 10 %
     and LUTs 50 %: "binding" names every share within 5 % of the fullest, the DRAM traffic among them (its bits per
     inference of 1 Gbps at 100 MHz, 10 bits a cycle, over the II)."""
-    from types import SimpleNamespace
-
     from dfcc.bench.bench_throughput import binding
 
     ii = 10**9
