@@ -3,8 +3,8 @@ on-chip memory, LUTs and DRAM bandwidth, from the cost model's own numbers (benc
 
 Each node's design points are what its cost facet charges (kinds/*.py `cost`, `NodeModel.placed_use`): every
 folding explore lists with weights allowed off chip (passes/explore.py `foldings`: every tile, each inner product
-it weighs), at each weight place (passes/weight_allocation.py `weight_places`: BRAM, URAM, LUTRAM, DRAM, or split
-by depth), its multipliers on DSPs (the fewest LUTs), and a conv's with its line buffer in DRAM (passes/spill.py
+it weighs), at each weight place (passes/spill.py `_places`, what explore's weight placements take: BRAM, URAM,
+LUTRAM, DRAM, or split by depth at every percent), its multipliers on DSPs (the fewest LUTs), and a conv's with its line buffer in DRAM (passes/spill.py
 `line_buffer_evicted`); a conv reading or writing a stream that can be tile-major (passes/tile_order.py
 `orderable_streams`) also in every order the chain could give it (`ordered_points`). A point is (cycles, BRAM18,
 URAM, LUT, DRAM bits per inference, the tiles of the chains it reads and writes tile-major).
@@ -39,9 +39,8 @@ from dfcc.kinds.conv import ConvOp, point_stride
 from dfcc.kinds.cost import WEIGHT_PERIOD_FACTOR, Folding, NodeModel, cost_key, describe
 from dfcc.kinds.inner_product import searched_products, written_product
 from dfcc.passes.explore import DESIGN_ATTRS, _pareto, foldings
-from dfcc.passes.spill import line_buffer_evicted
+from dfcc.passes.spill import _places, line_buffer_evicted
 from dfcc.passes.tile_order import chains, orderable_streams
-from dfcc.passes.weight_allocation import weight_places
 
 # UG573 / UG1085: a BRAM18 holds 18 Kbit, a URAM 288 Kbit, a LUT as distributed RAM 64 bits (UG574)
 BRAM18_BITS = BRAM18_ASPECTS[-1][0] * BRAM18_ASPECTS[-1][1]
@@ -75,12 +74,13 @@ def _fronts(rows: np.ndarray) -> np.ndarray:
 
 
 def point_rows(model: NodeModel, listed: list[tuple[Folding, str | None]], platform) -> list[tuple[float, ...]]:
-    """The rows of `model` at each (folding, inner product) `listed`, at each weight place, multipliers on DSPs."""
-    places = weight_places(platform) if model.has_weights else [("bram", 100)]
+    """The rows of `model` at each (folding, inner product) `listed`, at each weight place, multipliers on DSPs (a
+    split by depth at 95 % may take the BRAM18 of one at 90 %: every percent's, not weight_allocation.py's steps)."""
     rows = []
     for folding, product in listed:
         cost = model.evaluated(folding, product)
         period = model.weight_period(folding)
+        places = _places(model, folding, "dsp", product, platform) if model.has_weights else [("bram", 100)]
         for memory, on_chip in places:
             bram, urams, luts, _, offchip = model.placed_use(cost, memory, on_chip, period)
             rows.append((cost.cycles, bram, urams, luts, offchip))
