@@ -4,10 +4,11 @@ on-chip memory, LUTs and DRAM bandwidth, from the cost model's own numbers (benc
 Each node's design points are what its cost facet charges (kinds/*.py `cost`, `NodeModel.placed_use`): every
 folding explore lists with weights allowed off chip (passes/explore.py `foldings`: every tile, each inner product
 it weighs), at each weight place (passes/spill.py `_places`, what explore's weight placements take: BRAM, URAM,
-LUTRAM, DRAM, or split by depth at every percent), its multipliers on DSPs (the fewest LUTs), and a conv's with its line buffer in DRAM (passes/spill.py
-`line_buffer_evicted`); a conv reading or writing a stream that can be tile-major (passes/tile_order.py
-`orderable_streams`) also in every order the chain could give it (`ordered_points`). A point is (cycles, BRAM18,
-URAM, LUT, DRAM bits per inference, the tiles of the chains it reads and writes tile-major).
+LUTRAM, DRAM, or split by depth at every percent), its multipliers on DSPs (the fewest LUTs), and a conv's with its
+line buffer in DRAM (passes/spill.py `line_buffer_evicted`); a conv reading or writing a stream that can be
+tile-major (passes/tile_order.py `orderable_streams`) also in every order the chain could give it
+(`ordered_points`). A point is (cycles, BRAM18, URAM, LUT, DRAM bits per inference, the tiles of the chains it
+reads and writes tile-major).
 
 A design at II cycles takes one point a node, each of at most II cycles, their memory within the budget and their
 traffic within `utilisation` x the bandwidth x II. Weighting URAM and LUTs in BRAM18 (URAM_PRICE, LUT_PRICES: any
@@ -55,14 +56,16 @@ PRICE_RANGE = (1e-6, 1e12)  # the dual's price of a BRAM18 in bits of traffic, s
 PRICE_STEPS = 40  # golden-section steps on its logarithm
 
 
-def model_points(model: NodeModel, platform, spatial: bool = False, orderable: frozenset = frozenset()) -> np.ndarray:
+def model_points(model: NodeModel, platform, spatial: bool = False, orderable: frozenset = frozenset(),
+                 known: dict | None = None) -> np.ndarray:
     """The rows (COLUMNS) of the design points of `model` explore may take (module docstring), with those of its
     tiles reading or writing the `orderable` streams tile-major (`ordered_points`), of each pair of tags those no
     other beats in every column (passes/explore.py `_pareto`: a beaten point never gives a bound less traffic)."""
     listed = [(folding, product) for product in searched_products(model.op, written_product(model.op))
               for folding in foldings(model, spatial, True, product)]
-    rows = [(*row, 0, 0) for row in point_rows(model, listed, platform)]
-    rows += ordered_points(model, listed, orderable, platform)
+    known = {} if known is None else known
+    rows = [(*row, 0, 0) for row in point_rows(model, listed, platform, known)]
+    rows += ordered_points(model, listed, orderable, platform, known)
     return _fronts(np.unique(np.array(rows, dtype=np.float64).reshape(-1, len(COLUMNS)), axis=0))
 
 
@@ -73,22 +76,29 @@ def _fronts(rows: np.ndarray) -> np.ndarray:
     return np.concatenate([front[_pareto(front[:, :TAGS])] for front in fronts])
 
 
-def point_rows(model: NodeModel, listed: list[tuple[Folding, str | None]], platform) -> list[tuple[float, ...]]:
+def point_rows(model: NodeModel, listed: list[tuple[Folding, str | None]], platform,
+               known: dict | None = None) -> list[tuple[float, ...]]:
     """The rows of `model` at each (folding, inner product) `listed`, at each weight place, multipliers on DSPs (a
-    split by depth at 95 % may take the BRAM18 of one at 90 %: every percent's, not weight_allocation.py's steps)."""
+    split by depth at 95 % may take the BRAM18 of one at 90 %: every percent's, not weight_allocation.py's steps):
+    its cost plus what each place changes (`NodeModel.placed_use`), a function of its weight memory and tile alone,
+    worked out once for each in `known` (the nodes of one platform may share it)."""
+    known = {} if known is None else known
     rows = []
     for folding, product in listed:
         cost = model.evaluated(folding, product)
         period = model.weight_period(folding)
-        places = _places(model, folding, "dsp", product, platform) if model.has_weights else [("bram", 100)]
-        for memory, on_chip in places:
-            bram, urams, luts, _, offchip = model.placed_use(cost, memory, on_chip, period)
-            rows.append((cost.cycles, bram, urams, luts, offchip))
+        key = (cost.weight_memory(), period)
+        if key not in known:
+            places = _places(model, folding, "dsp", product, platform) if model.has_weights else [("bram", 100)]
+            known[key] = [model.memory_change(cost, memory, on_chip, period) for memory, on_chip in places]
+        for bram, urams, luts, _, offchip in known[key]:
+            rows.append((cost.cycles, cost.bram18 + bram, cost.uram + urams, cost.lut + luts,
+                         cost.offchip_bits + offchip))
     return rows
 
 
 def ordered_points(model: NodeModel, listed: list[tuple[Folding, str | None]], orderable: frozenset,
-                   platform) -> list[tuple[float, ...]]:
+                   platform, known: dict | None = None) -> list[tuple[float, ...]]:
     """The rows of conv `model`'s tiled foldings in `listed` writing its output tile-major (tile R block B: tile R,
     coarse_out B) where the output is `orderable`, or reading its input so (a 1x1 unpadded conv at stride S: tile
     R / S^2, coarse_in B) where the input is, or both (kinds/conv.py `tile_order_problems`): each chain's (R, B)
@@ -116,7 +126,7 @@ def ordered_points(model: NodeModel, listed: list[tuple[Folding, str | None]], o
         copies = _ordered_copy(op, order_in, order_out)
         tags = (order_in or (0,))[0], (order_out or (0,))[0]
         try:
-            rows += [(*row, *tags) for row in point_rows(describe(copies[-1]), points, platform)]
+            rows += [(*row, *tags) for row in point_rows(describe(copies[-1]), points, platform, known)]
         finally:
             for copy in reversed(copies):
                 copy.drop_all_references()
@@ -144,16 +154,17 @@ def node_points(network: Network, platform, spatial: bool = False) -> tuple[list
     module = network.nodes[0].op.get_toplevel_object() if network.nodes else None
     orderable = frozenset(orderable_streams(module)) if module is not None else frozenset()
     known: dict = {}
+    changes: dict = {}  # what each weight place changes (`point_rows`)
     points = []
     for model in network.nodes:
         key = cost_key(model.op, DESIGN_ATTRS)
         if key is not None:
             key = (key, *(v in orderable for v in (*model.op.operands, *model.op.results)))
         if key is None or key not in known:
-            found = model_points(model, platform, spatial, orderable)
+            found = model_points(model, platform, spatial, orderable, changes)
             evicted = line_buffer_evicted(model.op)
             if evicted is not None:
-                found = _fronts(np.concatenate([found, model_points(evicted, platform, spatial)]))
+                found = _fronts(np.concatenate([found, model_points(evicted, platform, spatial, known=changes)]))
             if key is not None:
                 known[key] = found
         else:
