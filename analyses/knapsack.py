@@ -4,7 +4,8 @@ options, each a (memory, traffic) pair; the least total traffic within a memory 
 Its LP relaxation is solved exactly by a greedy over each item's lower convex hull, the steepest traffic saved per
 memory added first, the last step taken in part (Sinha & Zoltners, "The multiple-choice knapsack problem", Operations
 Research 27(3), 1979). explore's weight allocator (passes/weight_allocation.py) takes these steps whole; the
-bench's memory bound (bench/bench_throughput.py) is the relaxation's optimum.
+bench's memory bound (bench/memory_bound.py) takes the relaxation's optimum as its Lagrangian dual's, over items a
+tile-major chain ties together.
 """
 
 from __future__ import annotations

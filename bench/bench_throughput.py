@@ -28,12 +28,11 @@ marked "+off-chip"; --off-chip prints that row for models that fit too (what the
 "explore" is the pass's wall time, then its CPU time. Both bounds ignore memory; "DDR Gbps" is the design's off-chip traffic at its
 throughput, of the board's bandwidth, and "mem fps" the roofline's bandwidth roof for that traffic:
 bandwidth / bits moved per inference (a design at it is DRAM-bound, binding "DRAM bandwidth"). "mem bound" is
-issue 14's memory bound (`memory_bound_fps`): the fps no allocation of the weights between `utilisation` of the
-on-chip memory (BRAM at BRAM_PACKING of its bits) and DRAM beats under conv.h conv_tiled's architecture (a streamed
-conv's tile of T output pixels holds T x (2 S^2 C + F) words, S^2 input pixels an output pixel at stride S, and sweeps
-its weights ceil(pixels / T) times), at
-`utilisation` of the bandwidth, from the multiple-choice knapsack's LP relaxation; its "ratio" is fps / that bound
-(other DRAM traffic, skips and line buffers, and every other on-chip memory only lower what a design reaches).
+issue 14's memory bound (bench/memory_bound.py `memory_bound_fps`): the fps no design of explore's space beats within
+`utilisation` of the on-chip memories and LUTs and of the bandwidth, each node's points (every folding, tile, weight
+place, tile-major order) as its cost facet charges them, the least traffic they allow at an II from the LP relaxation
+of the multiple-choice knapsack (analyses/knapsack.py); its "ratio" is fps / that bound (FIFOs, converters and
+evicted skips, which it leaves out, only lower what a design reaches).
 ratio = bound / II for each bound (1.0: the design is at the bound; issue 14 asks >= 0.8). "binding"
 names what sets the II: a node already at its fastest folding (a data-movement kind with one lane, or
 a stage at one pixel per cycle), else the resources closest to their budgets at that design (the DRAM traffic among them,
@@ -57,30 +56,23 @@ import argparse
 import sys
 import time
 
-from dfcc.analyses.knapsack import lp_least_traffic
 from dfcc.analyses.network import RESOURCE_LABELS, RESOURCES, Network
+from dfcc.bench.memory_bound import memory_bound_fps
 from dfcc.bench.model_cache import emulate_bits, lowered
 from dfcc.dialects.dataflow import StreamType
 from dfcc.errors import DfccError
 from dfcc.hardware.cycles import throughput
 from dfcc.hardware.dsp import dsp_lanes
-from dfcc.hardware.memory import BRAM18_ASPECTS, URAM_DEPTH, URAM_WIDTH
 from dfcc.hardware.offchip import bandwidth_roof_fps
 from dfcc.hardware.platforms import load_platform
 from dfcc.hardware.roofline import multiplier_roofline
-from dfcc.kinds.conv import ConvOp
-from dfcc.kinds.cost import stream_bits, weight_bits
 from dfcc.backends.estimate import Estimate
 from dfcc.frontends.mlir import make_context
 from dfcc.passes.explore import SPATIAL_FACTOR, Explore, foldings
-from dfcc.passes.tile_order import orderable_streams
 
 MODELS = ("unet", "yolo_tiny", "densenet_small", "densenet121", "mobilenet_v3_small", "mobilenet_v3_large", "mobilenet_v2",
           "resnet18", "resnet50")
 BOARDS = ("zcu102", "u250")
-# the memory bound's share of a BRAM18's bits that hold data (an assumption, not measured: aspect ratios and partly
-# filled blocks waste the rest)
-BRAM_PACKING = 0.7
 BINDING_MARGIN = 0.05  # "binding" names every budget share within this of the fullest
 
 
@@ -109,58 +101,6 @@ def bound_cycles(network: Network, platform, spatial: bool = False, utilisation:
                                   platform.clock_mhz, network.macs(), adder_lut)
         compute = platform.clock_mhz * 1e6 / fps
     return max(compute, largest_feature_map(network, spatial))
-
-
-def weight_items(network: Network) -> list[list[tuple[float, float]]]:
-    """Each weighted node's (on-chip bits, DRAM bits per inference) options under conv.h conv_tiled's architecture
-    (issue 14's memory bound): its W weight bits on chip and no traffic, or streamed with a tile of T of its N output
-    pixels, T x (2 S^2 C + F) words of buffer (the tile's input twice over, `_input_pixels` S^2 an output pixel, its
-    outputs) and ceil(N/T) sweeps of W; a conv
-    reading or writing a stream that can be tile-major (passes/tile_order.py `orderable_streams`) T x min(S^2 C, F)."""
-    items = []
-    orderable = orderable_streams(network.nodes[0].op.get_toplevel_object()) if network.nodes else set()
-    for model in network.nodes:
-        if not (model.has_weights and model.macs):
-            continue
-        streams = [v for v in model.op.operands if isinstance(v.type, StreamType)]
-        weights = next(v for v in model.op.operands if not isinstance(v.type, StreamType))
-        out = next(v for v in model.op.results if isinstance(v.type, StreamType))
-        channels, filters = streams[0].type.get_shape()[-1], out.type.get_shape()[-1]
-        pixels = out.type.num_elements // filters
-        bits = model.macs // pixels * weight_bits(weights)  # a weight serves each output pixel once
-        held = _input_pixels(model.op) * channels * stream_bits(streams[0])  # a tile pixel's share of its input
-        sums = filters * stream_bits(out)  # its outputs (or sums, at least as wide)
-        # conv.h conv_tiled holds a tile's input twice (its FIFO and tile buffer) and its outputs; conv_tiled_tm_out
-        # writing tile-major no outputs; conv_point_tm_in reading tile-major every filter's sums only
-        pixel = 2 * held + (0 if out in orderable else sums)
-        if streams[0] in orderable:
-            pixel = min(pixel, sums)
-        tiles = {-(-pixels // sweeps) for sweeps in range(1, pixels + 1)}
-        items.append([(float(bits), 0.0)] + [(float(t * pixel), float(-(-pixels // t) * bits)) for t in sorted(tiles)])
-    return items
-
-
-def _input_pixels(op) -> int:
-    """Input pixels each output pixel of a tile adds at least: S_R x S_C for a conv whose window is at least its
-    stride S (undilated: windows S apart cover disjoint S x S blocks), else 1 (a 1x1 at stride 2 reads one pixel of
-    each block; a dilated window may share its pixels with its neighbours')."""
-    if not isinstance(op, ConvOp):
-        return 1
-    (kr, kc), (sr, sc), dilation, _ = op.window_geometry()
-    return 1 if any(d > 1 for d in dilation) else min(kr, sr) * min(kc, sc)
-
-
-def memory_bound_fps(network: Network, platform, utilisation: float) -> float:
-    """Issue 14's memory bound: the fps of the least weight traffic any allocation of `weight_items` within
-    `utilisation` of the on-chip memory (BRAM18 at BRAM_PACKING, URAM) moves, in `utilisation` of the bandwidth, at
-    the multiple-choice knapsack's LP relaxation (analyses/knapsack.py), so no design of this architecture beats it
-    (0: not even every weight streamed at one pixel a tile fits)."""
-    bram_bits = BRAM18_ASPECTS[-1][0] * BRAM18_ASPECTS[-1][1]  # UG573: 18 Kbit a BRAM18
-    capacity = utilisation * (platform.bram18 * bram_bits * BRAM_PACKING + platform.uram * URAM_WIDTH * URAM_DEPTH)
-    traffic = lp_least_traffic(weight_items(network), capacity)
-    if traffic is None:
-        return 0.0
-    return utilisation * bandwidth_roof_fps(traffic, platform.bandwidth_gbps) if traffic > 0 else float("inf")
 
 
 def binding(network: Network, totals, platform, utilisation: float, spatial: bool = False) -> str:
@@ -250,7 +190,7 @@ def _row(label: str, network: Network, explored: Network, totals, platform, args
     u = args.utilisation
     bound, budget = (bound_cycles(network, platform, args.spatial, share) for share in (1.0, u))
     fps = throughput(platform.clock_mhz, totals.ii)
-    memory = memory_bound_fps(network, platform, u)
+    memory = memory_bound_fps(network, platform, u, args.spatial)
     ddr = f"{totals.offchip_bits * fps / 1e9:.1f}/{platform.bandwidth_gbps:g}"
     print(f"{label:20s} {platform.name:7s} {fps:10,.1f} "
           f"{throughput(platform.clock_mhz, bound):10,.1f} {bound / totals.ii:6.2f} "

@@ -1,105 +1,134 @@
-"""bench/bench_throughput.py's memory bound (issue 14): the fps no allocation of the weights between on-chip memory
-and DRAM beats under conv.h conv_tiled's architecture, hand-computed for one conv."""
+"""bench/memory_bound.py, issue 14's memory bound: no design explore and the estimate reach is faster (small graphs,
+weights streamed, chains tile-major), and a 1x1 conv's streamed tiles hand-computed."""
 
 import json
+import re
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from dfcc.analyses.network import Network
-from dfcc.bench.bench_throughput import memory_bound_fps, weight_items
-from dfcc.frontends.mlir import parse_module
+from dfcc.backends.estimate import Estimate
+from dfcc.bench.memory_bound import least_traffic, memory_bound_fps, model_points, point_rows
+from dfcc.frontends.mlir import make_context, parse_module
+from dfcc.hardware.cycles import throughput
 from dfcc.hardware.platforms import load_platform
+from dfcc.passes.explore import Explore, foldings
+from dfcc.passes.quantize import Quantize
 from tests.test_explore_offchip import _conv
+from tests.test_tile_major import _block, _bottleneck
 
-W = 64 * 64 * 9 * 16  # the conv's weight bits (float: 16-bit weights)
-PIXEL = (2 * 64 + 64) * 16  # a tile pixel's buffer: its input twice over and its outputs, 16-bit words
-
-
-@pytest.fixture
-def network() -> Network:
-    return Network.from_module(parse_module(_conv(64, 4)))  # 64 -> 64, 3x3, 4x4 output pixels
+W = 64 * 64 * 16  # the 1x1 conv's weight bits (float: 16-bit weights)
 
 
-def _board(tmp_path, bram18: int) -> object:
-    path = tmp_path / "board.json"
-    path.write_text(json.dumps({"name": "b", "part": "x", "dsp": 100, "bram18": bram18, "uram": 0, "lut": 10_000,
-                                "ff": 20_000, "clock_mhz": 100, "bandwidth_gbps": 1}))
-    return load_platform(str(path))
+def _board(tmp_path, bram18: int, lut: int = 10_000, gbps: float = 1) -> str:
+    path = tmp_path / f"board{bram18}_{lut}_{gbps}.json"
+    path.write_text(json.dumps({"name": "b", "part": "x", "dsp": 100, "bram18": bram18, "uram": 0, "lut": lut,
+                                "ff": 200_000, "clock_mhz": 100, "bandwidth_gbps": gbps}))
+    return str(path)
 
 
-def test_weight_items_are_the_weights_on_chip_or_each_tile(network):
-    # tiles T = ceil(16 / sweeps): 16, 8, 6, 4, 3, 2, 1, each T pixels of buffer and ceil(16 / T) sweeps of W
-    assert sorted(weight_items(network)[0]) == sorted(
-        [(W, 0)] + [(t * PIXEL, -(-16 // t) * W) for t in (1, 2, 3, 4, 6, 8, 16)])
-
-
-def test_memory_bound_takes_the_steepest_hull_steps(network, tmp_path):
-    # the hull in (pixels of buffer, sweeps): (1, 16), (2, 8), (4, 4), (8, 2), (16, 1), (192, 0); 2 BRAM18 at 70 %
-    # hold 25,804.8 bits, 8.4 pixels: through (8, 2), then 0.4 of the 8 pixels to (16, 1): 1.95 sweeps a frame
-    assert memory_bound_fps(network, _board(tmp_path, 2), 1.0) == pytest.approx(1e9 / (1.95 * W))
-    # at 50 %, 4.2 pixels: through (4, 4), then 0.2 of the 4 to (8, 2): 3.9 sweeps, in half the bandwidth
-    assert memory_bound_fps(network, _board(tmp_path, 2), 0.5) == pytest.approx(0.5 * 1e9 / (3.9 * W))
-
-
-def test_memory_bound_is_infinite_with_every_weight_on_chip_and_zero_without_a_pixel(network, tmp_path):
-    assert memory_bound_fps(network, _board(tmp_path, 100), 1.0) == float("inf")  # 1.29 Mbit >= W
-    assert memory_bound_fps(network, _board(tmp_path, 0), 1.0) == 0.0
-
-
-@pytest.mark.parametrize("head_kernel, pixels", [(1, {"expand": 2 * 4, "reduce": 8, "head": 6}),
-                                                 (3, {"expand": 2 * 4 + 8, "reduce": 2 * 8 + 8, "head": 2 * 8 + 6})],
-                         ids=["orderable", "read-by-a-3x3"])
-def test_tile_major_chains_drop_the_outputs_or_hold_sums_only(head_kernel, pixels):
-    """test_tile_major's residual block pixel-major (6 x 6 pixels; expand 3x3 4 -> 8, reduce 1x1 8 -> 8, head 8 -> 6,
-    16-bit words, as above): its chain (expand and reduce write it, reduce and head read it) can be tile-major when head
-    is 1x1. Writing it, a conv keeps no outputs, its input twice over (expand: 2C = 8 words a tile pixel, not 2C + F =
-    16); reading it, at most every filter's sum (reduce: F = 8, not 24; head: 6, not 22). A 3x3 head cannot read it,
-    and every conv keeps 2C + F."""
-    from tests.test_tile_major import _block
-
-    text = _block(4, head_kernel).replace(", tile 4 block 4>", ">")
-    network = Network.from_module(parse_module(text))
-    items = dict(zip([m.name for m in network.nodes if m.has_weights and m.macs], weight_items(network)))
-    for name, words in pixels.items():
-        assert min(bits for bits, traffic in items[name] if traffic) == words * 16  # the least: a tile of one pixel
-
-
-def _strided(dilation: int) -> Network:
-    """The conv above at stride 2 (pad 1, or 2 dilated by 2): 2 x 2 output pixels."""
-    pad = f"array<i64: {dilation}, {dilation}, {dilation}, {dilation}>"
-    text = _conv(64, 4).replace("stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>, pad = array<i64: 1, 1, 1, 1>",
-                                f"stride = array<i64: 2, 2>, dilation = array<i64: {dilation}, {dilation}>, pad = {pad}")
-    out = "!dataflow.stream<1x2x2x64xf32>"
-    text = text.replace("-> !dataflow.stream<1x4x4x64xf32>\n  %t", f"-> {out}\n  %t")
-    text = text.replace("(!dataflow.stream<1x4x4x64xf32>) -> tensor<1x4x4x64xf32>", f"({out}) -> tensor<1x2x2x64xf32>")
-    text = text.replace("-> tensor<1x4x4x64xf32> {", "-> tensor<1x2x2x64xf32> {").replace(
-        "func.return %t : tensor<1x4x4x64xf32>", "func.return %t : tensor<1x2x2x64xf32>")
+def _point_conv() -> Network:
+    """_conv's graph with a 1x1 window, unpadded: 64 -> 64 on 4 x 4 pixels."""
+    text = re.sub(r"dense<.*?> : tensor<64x64x3x3xf32>", "dense<0.5> : tensor<64x64x1x1xf32>", _conv(64, 4), flags=re.S)
+    text = text.replace("64x64x3x3", "64x64x1x1").replace("kernel = array<i64: 3, 3>", "kernel = array<i64: 1, 1>")
+    text = text.replace("pad = array<i64: 1, 1, 1, 1>", "pad = array<i64: 0, 0, 0, 0>")
     return Network.from_module(parse_module(text))
 
 
-@pytest.mark.parametrize("dilation, words", [(1, 2 * 4 * 64 + 64), (2, 2 * 64 + 64)], ids=["3x3", "dilated"])
-def test_a_strided_tile_holds_each_output_pixels_own_input(dilation, words):
-    """At stride 2 a 3x3 window's output pixels each take a 2 x 2 block of input pixels no other takes (windows 2
-    apart): a tile pixel holds 4 input pixels twice over and its outputs, 2 x 4 x 64 + 64 words; dilated by 2 its
-    windows read every other pixel, which their neighbours may read too, so one input pixel, 2 x 64 + 64."""
-    items = weight_items(_strided(dilation))[0]
-    assert min(bits for bits, traffic in items if traffic) == words * 16
-    assert sorted(traffic for _, traffic in items) == [0] + [-(-4 // t) * W for t in (4, 2, 1)]
+def test_a_point_convs_streamed_tiles_by_hand(tmp_path):
+    """The 1x1 conv's tiles (16 output pixels: the divisors and ceil(16/n), n <= 8: 1, 2, 3, 4, 6, 8, 16), its
+    weights wholly in DRAM: traffic ceil(16/T) x W (each sweep moves every weight word once), and the least BRAM18:
+    - every tile: the weight reader's m_axi adapter, a 16-bit beat, its data FIFO in 1 BRAM18 (UG1399); the word
+      FIFO to the MAC 2 deep (shift registers);
+    - T = 1 (conv_mac, no tile): nothing else (a 1x1 window has no line buffer): 1;
+    - T > 1 (conv.h conv_tiled): its input FIFO (a tile's share of the input, T x 64 / CI beats of CI 16-bit words)
+      and tile buffer (T pixels of 64 words, CI a beat) each T x 1,024 bits, at least 1,024 bits, so BRAM18 unless
+      the FIFO is at most 32 deep (shift registers: CI >= 2T, the buffer then 32T >= 64 bits wide, 2 BRAM18 at least
+      at 36 bits a BRAM18), at CI = 1 each 16 bits x T x 64 <= 1,024 deep, 1 BRAM18 (UG573's 16 x 1K aspect): 2; the
+      32-bit sums (T deep) and the outputs (64 / CO x T deep) in LUTRAM at 32 filter lanes (at most 512 bits a lane):
+      3."""
+    model = _point_conv().nodes[1]
+    board = load_platform(_board(tmp_path, 4))
+    at = model.factors.index("tile")
+    least = {}
+    for folding in foldings(model, False, True):
+        sweeps = -(-16 // folding[at])
+        for cycles, bram, uram, lut, offchip in point_rows(model, [(folding, None)], board):
+            if offchip == sweeps * W:  # the weights wholly streamed (a split moves part of each sweep)
+                least[folding[at], sweeps] = min(bram, least.get((folding[at], sweeps), bram))
+    assert least == {(1, 16): 1, (2, 8): 3, (3, 6): 3, (4, 4): 3, (6, 3): 3, (8, 2): 3, (16, 1): 3}
+
+
+def test_points_keep_the_least_bram_of_each_traffic(tmp_path):
+    """`model_points` (the rows the bound weighs, those no other beats in every column) keep the hand-computed least
+    BRAM18 for W moved a frame (tile 16), and 0 BRAM18 for none moved (the weights in LUTRAM)."""
+    rows = model_points(_point_conv().nodes[1], load_platform(_board(tmp_path, 4)))
+    assert rows[rows[:, 4] <= W][:, 1].min() == 0
+    assert rows[(rows[:, 4] <= W) & (rows[:, 4] > 0)][:, 1].min() == 3
+    assert rows[rows[:, 4] > 0][:, 1].min() == 1  # untiled, 16 W
+
+
+def _rows(*rows: tuple[float, float, float, float]) -> np.ndarray:
+    """Points of one cycle from (BRAM18, traffic, tile read, tile written)."""
+    return np.array([(1, bram, 0, 0, traffic, read, written) for bram, traffic, read, written in rows], dtype=float)
+
+
+def test_the_dual_is_the_lp_relaxation():
+    """One node, 0 BRAM18 and 10 bits or 4 BRAM18 and none, in 2 BRAM18: the LP takes half of each, 5 bits; the
+    dual's best price, 2.5 bits a BRAM18, gives min(10, 4 x 2.5) - 2 x 2.5 = 5."""
+    board = SimpleNamespace(bram18=2, uram=0, lut=0)
+    assert least_traffic([_rows((0, 10, 0, 0), (4, 0, 0, 0))], [(None, None)], board, 1.0, 1) == pytest.approx(5, 1e-6)
+
+
+def test_a_chain_takes_one_tile():
+    """A conv writing a chain (pixel-major: 5 bits, at tile 4: 1) and one reading it (2, or 7 at tile 4), no memory:
+    tied, the least is min(5 + 2, 1 + 7) = 7; were they free, 1 + 2 = 3."""
+    points = [_rows((0, 5, 0, 0), (0, 1, 0, 4)), _rows((0, 2, 0, 0), (0, 7, 4, 0))]
+    board = SimpleNamespace(bram18=1, uram=0, lut=0)
+    assert least_traffic(points, [(None, 0), (0, None)], board, 1.0, 1) == pytest.approx(7, 1e-4)
+    assert least_traffic(points, [(None, None), (None, None)], board, 1.0, 1) == pytest.approx(3, 1e-4)
+
+
+def _quantized(text: str, bits: int):
+    module = parse_module(text)
+    Quantize(weight_bits=bits, act_bits=bits).apply(make_context(), module)
+    return module
+
+
+def _design_fps(text: str, bits: int, board: str) -> tuple[float, float]:
+    """(explore's design fps by the estimate, the memory bound of the graph as it came) at `bits`."""
+    module = _quantized(text, bits)
+    bound = memory_bound_fps(Network.from_module(module), load_platform(board), 0.9)
+    Explore(platform=board).apply(make_context(), module)
+    totals = Estimate.of_module(module).totals
+    return throughput(load_platform(board).clock_mhz, totals.ii), bound
+
+
+@pytest.mark.parametrize("graph, bits, bram18, lut, gbps", [
+    ("conv", 8, 12, 4_000, 20), ("conv", 8, 12, 20_000, 1), ("conv", 16, 40, 20_000, 1),
+    ("block", 8, 4, 6_000, 1), ("bottleneck", 8, 120, 60_000, 1), ("bottleneck", 16, 300, 60_000, 2)])
+def test_no_design_beats_the_bound(tmp_path, graph, bits, bram18, lut, gbps):
+    """explore's designs on small graphs, their weights streamed where the board's memory is short (_conv's 36,864
+    weights; the ResNet-50 bottleneck end, whose chain may be tile-major), reach no more than the bound."""
+    text = {"conv": _conv(), "block": _block(4).replace(", tile 4 block 4>", ">"), "bottleneck": _bottleneck("")}[graph]
+    fps, bound = _design_fps(text, bits, _board(tmp_path, bram18, lut, gbps))
+    assert 0 < fps <= bound * (1 + 1e-6)
 
 
 @pytest.mark.parametrize("traffic, named", [(0.97, "BRAM18 99%, DRAM traffic 97% of budget"),
                                             (0.5, "BRAM18 99% of budget"),
                                             (1.0, "DRAM traffic 100%, BRAM18 99% of budget")])
-def test_binding_names_the_dram_traffic_as_full_as_the_memory(network, tmp_path, traffic, named):
+def test_binding_names_the_dram_traffic_as_full_as_the_memory(tmp_path, traffic, named):
     """A design at its resources (no node at its fastest) whose BRAM18 fills 99 % of the board's 2, its DSPs 10 %
     and LUTs 50 %: "binding" names every share within 5 % of the fullest, the DRAM traffic among them (its bits per
     inference of 1 Gbps at 100 MHz, 10 bits a cycle, over the II)."""
-    from types import SimpleNamespace
-
     from dfcc.bench.bench_throughput import binding
 
     ii = 10**9
     used = {"dsp": 10, "bram18": 1.98, "uram": 0, "lut": 5_000, "ff": 0}
     totals = SimpleNamespace(bandwidth_bound=False, compute_ii=ii, ii=ii, offchip_bits=traffic * 10 * ii,
                              resource=used.__getitem__)
-    assert binding(network, totals, _board(tmp_path, 2), 1.0) == named
+    network = Network.from_module(parse_module(_conv(64, 4)))
+    assert binding(network, totals, load_platform(_board(tmp_path, 2)), 1.0) == named

@@ -1,0 +1,367 @@
+"""Issue 14's memory bound: the highest fps any design of explore's space reaches within `utilisation` of a board's
+on-chip memory, LUTs and DRAM bandwidth, from the cost model's own numbers (bench/bench_throughput.py's "mem bound").
+
+Each node's design points are what its cost facet charges (kinds/*.py `cost`, `NodeModel.placed_use`): every
+folding explore lists with weights allowed off chip (passes/explore.py `foldings`: every tile, each inner product
+it weighs), at each weight place (passes/spill.py `_places`, what explore's weight placements take: BRAM, URAM,
+LUTRAM, DRAM, or split by depth at every percent), its multipliers on DSPs (the fewest LUTs), and a conv's with its
+line buffer in DRAM (passes/spill.py `line_buffer_evicted`); a conv reading or writing a stream that can be
+tile-major (passes/tile_order.py `orderable_streams`) also in every order the chain could give it
+(`ordered_points`). A point is (cycles, BRAM18, URAM, LUT, DRAM bits per inference, the tiles of the chains it
+reads and writes tile-major).
+
+A design at II cycles takes one point a node, each of at most II cycles, their memory within the budget and their
+traffic within `utilisation` x the bandwidth x II. Weighting URAM and LUTs in BRAM18 (URAM_PRICE, LUT_PRICES: any
+non-negative weights keep the sum of the three budgets a budget of the weighted sum), the least traffic within it is
+a multiple-choice knapsack of the nodes' points, whose LP relaxation's optimum, the Lagrangian dual's greatest value
+over the price of memory (`_Dual`; Sinha & Zoltners 1979, analyses/knapsack.py), no design's traffic beats; each
+price gives a lower bound (weak duality), so the search over it (golden section, `_golden_max`) stays sound where it
+stops short. A chain of streams that can be tile-major (passes/tile_order.py) has one tile R: its convs' points are
+tagged with the R they read and write, and the dual takes the chains as trees (dynamic programming over each chain's
+R; a conv closing a cycle of chains tied to the one it reads only; each chain's block B free: relaxations). The bound
+is the greatest II (within SEARCH_TOLERANCE) at which that traffic bound does not fit the bandwidth (binary search:
+the bound falls and the bandwidth grows with the II), or the slowest node's fastest point. What no node's point holds
+(FIFOs between nodes, width converters, skips in DRAM) and the DSPs are left out: they only lower what a design
+reaches.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+from xdsl.rewriter import Rewriter
+
+from dfcc.analyses.network import Network
+from dfcc.hardware.memory import BRAM18_ASPECTS, URAM_DEPTH, URAM_WIDTH
+from dfcc.hardware.cycles import throughput
+from dfcc.kinds.conv import ConvOp, point_stride
+from dfcc.kinds.cost import WEIGHT_PERIOD_FACTOR, Folding, NodeModel, cost_key, describe
+from dfcc.kinds.inner_product import searched_products, written_product
+from dfcc.passes.explore import DESIGN_ATTRS, _pareto, foldings
+from dfcc.passes.spill import _places, line_buffer_evicted
+from dfcc.passes.tile_order import chains, orderable_streams
+
+# UG573 / UG1085: a BRAM18 holds 18 Kbit, a URAM 288 Kbit, a LUT as distributed RAM 64 bits (UG574)
+BRAM18_BITS = BRAM18_ASPECTS[-1][0] * BRAM18_ASPECTS[-1][1]
+URAM_PRICE = URAM_WIDTH * URAM_DEPTH / BRAM18_BITS
+LUT_PRICES = tuple(2 ** (k / 2) * 64 / BRAM18_BITS for k in range(-4, 9))  # BRAM18 a LUT: the weights tried
+# a point's row: its tags are the tile R of the chain it reads, and of the one it writes, tile-major (tile R block B;
+# 0: pixel-major, or no chain)
+COLUMNS = ("cycles", "bram18", "uram", "lut", "offchip_bits", "tag_in", "tag_out")
+TAGS = COLUMNS.index("tag_in")
+SEARCH_TOLERANCE = 1e-4  # the binary search's relative step on the II
+PRICE_RANGE = (1e-6, 1e12)  # the dual's price of a BRAM18 in bits of traffic, searched between (any is a bound)
+PRICE_STEPS = 40  # golden-section steps on its logarithm
+
+
+def model_points(model: NodeModel, platform, spatial: bool = False, orderable: frozenset = frozenset(),
+                 known: dict | None = None) -> np.ndarray:
+    """The rows (COLUMNS) of the design points of `model` explore may take (module docstring), with those of its
+    tiles reading or writing the `orderable` streams tile-major (`ordered_points`), of each pair of tags those no
+    other beats in every column (passes/explore.py `_pareto`: a beaten point never gives a bound less traffic)."""
+    listed = [(folding, product) for product in searched_products(model.op, written_product(model.op))
+              for folding in foldings(model, spatial, True, product)]
+    known = {} if known is None else known
+    rows = [(*row, 0, 0) for row in point_rows(model, listed, platform, known)]
+    rows += ordered_points(model, listed, orderable, platform, known)
+    return _fronts(np.unique(np.array(rows, dtype=np.float64).reshape(-1, len(COLUMNS)), axis=0))
+
+
+def _fronts(rows: np.ndarray) -> np.ndarray:
+    """Of each pair of tags' `rows`, those no other of the pair beats in every column."""
+    tags = np.unique(rows[:, TAGS:], axis=0)
+    fronts = [rows[(rows[:, TAGS:] == pair).all(axis=1)] for pair in tags]
+    return np.concatenate([front[_pareto(front[:, :TAGS])] for front in fronts])
+
+
+def point_rows(model: NodeModel, listed: list[tuple[Folding, str | None]], platform,
+               known: dict | None = None) -> list[tuple[float, ...]]:
+    """The rows of `model` at each (folding, inner product) `listed`, at each weight place, multipliers on DSPs (a
+    split by depth at 95 % may take the BRAM18 of one at 90 %: every percent's, not weight_allocation.py's steps):
+    its cost plus what each place changes (`NodeModel.placed_use`), a function of its weight memory and tile alone,
+    worked out once for each in `known` (the nodes of one platform may share it)."""
+    known = {} if known is None else known
+    rows = []
+    for folding, product in listed:
+        cost = model.evaluated(folding, product)
+        period = model.weight_period(folding)
+        key = (cost.weight_memory(), period)
+        if key not in known:
+            places = _places(model, folding, "dsp", product, platform) if model.has_weights else [("bram", 100)]
+            known[key] = [model.memory_change(cost, memory, on_chip, period) for memory, on_chip in places]
+        for bram, urams, luts, _, offchip in known[key]:
+            rows.append((cost.cycles, cost.bram18 + bram, cost.uram + urams, cost.lut + luts,
+                         cost.offchip_bits + offchip))
+    return rows
+
+
+def ordered_points(model: NodeModel, listed: list[tuple[Folding, str | None]], orderable: frozenset,
+                   platform, known: dict | None = None) -> list[tuple[float, ...]]:
+    """The rows of conv `model`'s tiled foldings in `listed` writing its output tile-major (tile R block B: tile R,
+    coarse_out B) where the output is `orderable`, or reading its input so (a 1x1 unpadded conv at stride S: tile
+    R / S^2, coarse_in B) where the input is, or both (kinds/conv.py `tile_order_problems`): each chain's (R, B)
+    any (passes/tile_order.py takes one its nodes agree on: `chain_sides`), each row tagged with the R it reads and
+    writes (0: pixel-major)."""
+    op = model.op
+    if not isinstance(op, ConvOp) or op.groups.value.data != 1:
+        return []
+    writes = op.output in orderable
+    stride = point_stride(op) if op.input in orderable else None
+    if not writes and stride is None:
+        return []
+    tile, ci, co = (model.factors.index(k) for k in (WEIGHT_PERIOD_FACTOR, "coarse_in", "coarse_out"))
+    by_order: dict[tuple, list[tuple[Folding, str | None]]] = {}
+    for folding, product in listed:
+        if folding[tile] == 1:
+            continue
+        outs = (None, (folding[tile], folding[co])) if writes else (None,)
+        ins = (None, (stride ** 2 * folding[tile], folding[ci])) if stride is not None else (None,)
+        for orders in itertools.product(ins, outs):
+            if orders != (None, None):
+                by_order.setdefault(orders, []).append((folding, product))
+    rows = []
+    for (order_in, order_out), points in by_order.items():
+        copies = _ordered_copy(op, order_in, order_out)
+        tags = (order_in or (0,))[0], (order_out or (0,))[0]
+        try:
+            rows += [(*row, *tags) for row in point_rows(describe(copies[-1]), points, platform, known)]
+        finally:
+            for copy in reversed(copies):
+                copy.drop_all_references()
+    return rows
+
+
+def _ordered_copy(op: ConvOp, order_in: tuple[int, int] | None, order_out: tuple[int, int] | None) -> list:
+    """Detached copies: of the writer of `op`'s input (its stream in `order_in`) where that is not None, then of
+    `op` reading it and its output in `order_out` (passes/tile_order.py costs its options on copies too)."""
+    copies, mapper = [], {}
+    if order_in is not None:
+        source = op.input.owner.clone()
+        value = source.results[op.input.index]
+        mapper[op.input] = Rewriter.replace_value_with_new_type(value, value.type.with_order(order_in))
+        copies.append(source)
+    copy = op.clone(value_mapper=mapper)
+    if order_out is not None:
+        Rewriter.replace_value_with_new_type(copy.output, copy.output.type.with_order(order_out))
+    return copies + [copy]
+
+
+def node_points(network: Network, platform, spatial: bool = False) -> tuple[list[np.ndarray], list[Sides]]:
+    """Each node's points (`model_points`) with those of its conv's line buffer in DRAM, repeated layers (equal
+    cost keys, as orderable) costed once; and each node's chains (`chain_sides`)."""
+    module = network.nodes[0].op.get_toplevel_object() if network.nodes else None
+    orderable = frozenset(orderable_streams(module)) if module is not None else frozenset()
+    known: dict = {}
+    changes: dict = {}  # what each weight place changes (`point_rows`)
+    points = []
+    for model in network.nodes:
+        key = cost_key(model.op, DESIGN_ATTRS)
+        if key is not None:
+            key = (key, *(v in orderable for v in (*model.op.operands, *model.op.results)))
+        if key is None or key not in known:
+            found = model_points(model, platform, spatial, orderable, changes)
+            evicted = line_buffer_evicted(model.op)
+            if evicted is not None:
+                found = _fronts(np.concatenate([found, model_points(evicted, platform, spatial, known=changes)]))
+            if key is not None:
+                known[key] = found
+        else:
+            found = known[key]
+        points.append(found)
+    return points, chain_sides(network, module, orderable)
+
+
+Sides = tuple[int | None, int | None]  # a node's chains: the one it reads tile-major if it may, the one it writes
+
+
+def chain_sides(network: Network, module, orderable: frozenset) -> list[Sides]:
+    """Each node's (chain read, chain written) among the chains that can be tile-major (passes/tile_order.py
+    `chains`, `orderable_streams`): an ungrouped conv's output's, and its input's if a 1x1 unpadded conv
+    (`point_stride`); a chain's (R, B) is one, so its convs take the same tile R there. A conv closing a cycle of
+    chains keeps only the one it reads (a relaxation: the dual's tree of chains, `_Dual`)."""
+    chain_of = {v: i for i, (values, _, _) in enumerate(chains(module)) if all(v in orderable for v in values)
+                for v in values} if module is not None else {}
+    parent = {c: c for c in set(chain_of.values())}
+
+    def root(c: int) -> int:
+        while parent[c] != c:
+            c = parent[c]
+        return c
+
+    sides = []
+    for model in network.nodes:
+        op = model.op
+        if not isinstance(op, ConvOp) or op.groups.value.data != 1:
+            sides.append((None, None))
+            continue
+        read = chain_of.get(op.input) if point_stride(op) is not None else None
+        written = chain_of.get(op.output)
+        if read is not None and written is not None:
+            if root(read) == root(written):
+                written = None
+            else:
+                parent[root(read)] = root(written)
+        sides.append((read, written))
+    return sides
+
+
+class _Dual:
+    """The Lagrangian dual of the least traffic at an II (module docstring): for a price p of memory, the least
+    traffic + p x memory over every design's points, less p x the capacity, is at most the least traffic of any
+    design within the capacity (weak duality; its greatest over p is the LP relaxation's optimum). The nodes tied to
+    no chain take their least; a tree of chains (joined by convs reading one and writing another) takes, from its
+    leaves up, the least for each tile R of each chain given its parent's (dynamic programming)."""
+
+    def __init__(self, points: list[np.ndarray], sides: list[Sides]):
+        self.sides = sides
+        self.tags = {}  # chain -> its tiles (0 first)
+        for p, (read, written) in zip(points, sides):
+            for chain, column in ((read, TAGS), (written, TAGS + 1)):
+                if chain is not None:
+                    self.tags.setdefault(chain, {0}).update(p[:, column].tolist())
+        self.tags = {c: np.array(sorted(t)) for c, t in self.tags.items()}
+        self.children: dict[int, list[int]] = {}
+        self.roots = []
+        self.order = []  # chains, each after its children
+        self.edge_of: dict[int, int] = {}  # chain -> the node joining it to its parent
+        neighbours: dict[int, list[tuple[int, int]]] = {c: [] for c in self.tags}
+        for n, (read, written) in enumerate(sides):
+            if read is not None and written is not None:
+                neighbours[read].append((written, n))
+                neighbours[written].append((read, n))
+        seen = set()
+        for start in sorted(self.tags):
+            if start in seen:
+                continue
+            self.roots.append(start)
+            seen.add(start)
+            stack, visit = [start], []
+            while stack:
+                c = stack.pop()
+                visit.append(c)
+                for other, n in neighbours[c]:
+                    if other not in seen:
+                        seen.add(other)
+                        self.children.setdefault(c, []).append(other)
+                        self.edge_of[other] = n
+                        stack.append(other)
+            self.order += visit[::-1]
+
+    def groups(self, n: int, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """Node n's points `p` sorted by group (its tag on each chain it has), the starts and ids of the groups,
+        and their count (1 for a node without chains)."""
+        read, written = self.sides[n]
+        ids, count = np.zeros(len(p), dtype=np.int64), 1
+        for chain, column in ((read, TAGS), (written, TAGS + 1)):
+            if chain is not None:
+                tags = self.tags[chain]
+                ids, count = ids * len(tags) + np.searchsorted(tags, p[:, column]), count * len(tags)
+        order = np.argsort(ids, kind="stable")
+        ids = ids[order]
+        starts = np.flatnonzero(np.concatenate([[True], ids[1:] != ids[:-1]]))
+        return order, starts, ids[starts], count
+
+    def value(self, least: list[np.ndarray]) -> float:
+        """The least traffic + price x memory over the designs, given each node's least by group (`groups`)."""
+        total = 0.0
+        chain_sum = {c: np.zeros(len(t)) for c, t in self.tags.items()}
+        joins = {}
+        for n, (read, written) in enumerate(self.sides):
+            if read is not None and written is not None:
+                joins[n] = least[n].reshape(len(self.tags[read]), len(self.tags[written]))
+            elif read is not None or written is not None:
+                chain_sum[read if read is not None else written] += least[n]
+            else:
+                total += least[n][0]
+        for c in self.order:
+            for child in self.children.get(c, ()):
+                n = self.edge_of[child]
+                join = joins[n] if self.sides[n][0] == c else joins[n].T  # rows: c's tiles
+                chain_sum[c] = chain_sum[c] + (join + chain_sum[child][None, :]).min(axis=1)
+        return total + sum(chain_sum[c].min() for c in self.roots)
+
+
+def least_traffic(points: list[np.ndarray], sides: list[Sides], platform, utilisation: float, ii: float,
+                  budget: float = math.inf) -> float | None:
+    """A lower bound on the DRAM bits per inference of any design at `ii` cycles within `utilisation` of the
+    memories and LUTs (module docstring), searched until it exceeds `budget`; None where no node has a point."""
+    fastest = [p[p[:, 0] <= ii] for p in points]
+    if any(not len(p) for p in fastest):
+        return None
+    dual = _Dual(fastest, sides)
+    grouped = []
+    for n, p in enumerate(fastest):
+        order, starts, ids, count = dual.groups(n, p)
+        grouped.append((p[order], starts, ids, count))
+    bound = 0.0
+    for lut_price in LUT_PRICES:
+        price = np.array([0.0, 1.0, URAM_PRICE, lut_price, 0.0, 0.0, 0.0])
+        capacity = utilisation * (platform.bram18 + URAM_PRICE * platform.uram + lut_price * platform.lut)
+        memory = [(p @ price, p[:, 4], starts, ids, count) for p, starts, ids, count in grouped]
+
+        def dual_value(log_price: float) -> float:
+            mu = math.exp(log_price)
+            least = []
+            for m, t, starts, ids, count in memory:
+                groups = np.full(count, np.inf)
+                groups[ids] = np.minimum.reduceat(t + mu * m, starts)
+                least.append(groups)
+            return dual.value(least) - mu * capacity
+
+        bound = max(bound, _golden_max(dual_value, *map(math.log, PRICE_RANGE), budget))
+        if bound > budget:
+            break
+    return bound
+
+
+def _golden_max(f, low: float, high: float, stop: float) -> float:
+    """The greatest value of `f` seen by a golden-section search for its maximum on [low, high] (unimodal: the dual
+    is concave in the price, so in its logarithm unimodal), stopping once one exceeds `stop`."""
+    ratio = (math.sqrt(5) - 1) / 2
+    a, b = high - ratio * (high - low), low + ratio * (high - low)
+    fa, fb = f(a), f(b)
+    best = max(fa, fb)
+    for _ in range(PRICE_STEPS):
+        if best > stop:
+            break
+        if fa < fb:
+            low, a, fa = a, b, fb
+            b = low + ratio * (high - low)
+            fb = f(b)
+        else:
+            high, b, fb = b, a, fa
+            a = high - ratio * (high - low)
+            fa = f(a)
+        best = max(best, fa, fb)
+    return best
+
+
+def memory_bound_ii(points: list[np.ndarray], sides: list[Sides], platform, utilisation: float) -> float:
+    """An II (cycles) no design beats: the fastest node's least, or, within SEARCH_TOLERANCE, the greatest at which
+    `least_traffic` does not fit `utilisation` of the bandwidth (inf: none fits)."""
+    bits_per_cycle = utilisation * platform.bandwidth_bits_per_cycle
+
+    def fits(ii: float) -> bool:
+        traffic = least_traffic(points, sides, platform, utilisation, ii, bits_per_cycle * ii)
+        return traffic is not None and traffic <= bits_per_cycle * ii
+
+    low = max(p[:, 0].min() for p in points)  # no design is faster than its slowest node's fastest point
+    if fits(low):
+        return low
+    high = low * 2
+    while not fits(high):
+        if high > 1e15:
+            return math.inf
+        high *= 2
+    while high - low > SEARCH_TOLERANCE * low:
+        middle = (low + high) / 2
+        low, high = (low, middle) if fits(middle) else (middle, high)
+    return low  # no design fits at it, so none is faster
+
+
+def memory_bound_fps(network: Network, platform, utilisation: float, spatial: bool = False) -> float:
+    """Issue 14's memory bound (module docstring) in frames per second (0: no design fits)."""
+    ii = memory_bound_ii(*node_points(network, platform, spatial), platform, utilisation)
+    return 0.0 if math.isinf(ii) else throughput(platform.clock_mhz, ii)
