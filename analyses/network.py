@@ -502,7 +502,8 @@ class Network:
             if len(ins) == 1:
                 fifos[i] = self._burst_fifo(i, costs, bursts, cost.cycles)
         for i in self._join_nodes:
-            fifos[i] = self._burst_fifo(i, costs, bursts, max(costs[i].cycles, self._held_back(i, costs)))
+            fifos[i] = self._burst_fifo(i, costs, bursts, max(costs[i].cycles, self._held_back(i, costs))) if any(
+                bursts[p][0] for p in self._producers[i]) else []
         return bursts, fifos
 
     def _passes_pace(self, i: int, costs: tuple[NodeCost, ...]) -> bool:
