@@ -166,7 +166,8 @@ class Network:
         self._made: dict[tuple[int, int, int], Converter] = {}  # each converter made, by (edge, lanes in, lanes out)
         # `converters`' last walk: its choices, the lanes each node writes, each node's input converters, all of them
         self._walked: tuple[list[Choice], list[int], list[Sequence[Converter]], tuple[Converter, ...]] | None = None
-        self._joins = any(len(ins) > 1 for ins in self.in_edges)
+        self._join_nodes = [i for i, ins in enumerate(self.in_edges) if len(ins) > 1]
+        self._joins = bool(self._join_nodes)
         self._producers = [[edges[e].producer for e in ins] for ins in self.in_edges]
         self._most_out = [max((edges[e].elements for e in outs), default=0) for outs in self.out_edges]  # largest out-edge
         self._last: _Walk | None = None  # `evaluate`'s last walk
@@ -482,8 +483,10 @@ class Network:
         """Depth in beats of every FIFO that takes a burst (those over the default): a producer writing `out_burst`
         beats one a cycle (a tiled conv's tile of outputs), passed on by the nodes that keep its pace without a
         fill (a map, a fork; not a DRAM ring, whose reader waits on its consumer), at the slowest pace among them,
-        into a reader slower than that pace. Each node's burst (elements, elements a cycle) and its inputs' FIFOs
-        (edge, beats); given the `last` walk's, the nodes before `start` keep theirs."""
+        into a reader slower than that pace: a join (ResNet's add) at the pace of its slowest consumer too, through
+        the nodes that keep its pace (`_held_back`), since it passes no burst on. Each node's burst (elements,
+        elements a cycle) and its inputs' FIFOs (edge, beats); given the `last` walk's, the nodes before `start` keep
+        theirs, but the joins (their consumers' pace may have changed)."""
         n = len(costs)
         bursts: list[tuple[float, float]] = [(0.0, 0.0)] * n if last is None else list(last[0])
         fifos: list[list[tuple[int, int]]] = [[] for _ in costs] if last is None else list(last[1])
@@ -493,24 +496,45 @@ class Network:
             bursts[i] = (0.0, 0.0)
             if cost.out_burst:
                 bursts[i] = (float(cost.out_burst * lanes), float(lanes))
-            elif len(ins) == 1 and cost.fill == 0 and cost.cycles and bursts[self._main[i]][0] \
-                    and not self.nodes[i].ring_words:
+            elif self._passes_pace(i, costs) and bursts[self._main[i]][0]:
                 words, pace = bursts[self._main[i]]
                 bursts[i] = (words, min(pace, self.edges[ins[0]].elements / cost.cycles))
-            found = []
-            for e in ins:
-                edge = self.edges[e]
-                words, pace = bursts[edge.producer]
-                if not words or not cost.cycles or self.nodes[edge.producer].ring_words:
-                    continue
-                # the burst less what the reader takes at its pace while it comes and its fill share (dfcc: the
-                # rate mismatch fpgaConvNet's streams assume away; checked by analyses/fifo_sizing.py)
-                kept = words * (1 - min(1.0, edge.elements / cost.cycles / pace)) - cost.fill * edge.elements
-                beats = math.ceil(kept / max(1, costs[edge.producer].out_lanes))
-                if beats > DEFAULT_FIFO_DEPTH:
-                    found.append((e, beats))
-            fifos[i] = found
+            if len(ins) == 1:
+                fifos[i] = self._burst_fifo(i, costs, bursts, cost.cycles)
+        for i in self._join_nodes:
+            fifos[i] = self._burst_fifo(i, costs, bursts, max(costs[i].cycles, self._held_back(i, costs))) if any(
+                bursts[p][0] for p in self._producers[i]) else []
         return bursts, fifos
+
+    def _passes_pace(self, i: int, costs: tuple[NodeCost, ...]) -> bool:
+        """Whether node `i` takes each beat at its consumers' pace: a single-input stage without a fill, not a DRAM
+        ring (whose writer never waits on its reader), that takes some cycles (a map, a fork)."""
+        return (len(self.in_edges[i]) == 1 and costs[i].fill == 0 and costs[i].cycles > 0
+                and not self.nodes[i].ring_words)
+
+    def _held_back(self, i: int, costs: tuple[NodeCost, ...]) -> int:
+        """The cycles an inference takes at the pace of node `i`'s slowest consumer, through those that take each
+        beat at their consumers' pace (`_passes_pace`): a join's output has no FIFO beyond the default, so it reads
+        its inputs no faster (dfcc: back-pressure through depth-2 streams, as analyses/fifo_sizing.py simulates)."""
+        return max((max(costs[q].cycles, self._held_back(q, costs)) if self._passes_pace(q, costs)
+                    else costs[q].cycles for q in self._fed[i]), default=0)
+
+    def _burst_fifo(self, i: int, costs: tuple[NodeCost, ...], bursts: list[tuple[float, float]],
+                    cycles: float) -> list[tuple[int, int]]:
+        """The FIFOs (edge, beats) of node `i`'s inputs that take a burst, the node reading an inference in `cycles`."""
+        cost, found = costs[i], []
+        for e in self.in_edges[i]:
+            edge = self.edges[e]
+            words, pace = bursts[edge.producer]
+            if not words or not cycles or self.nodes[edge.producer].ring_words:
+                continue
+            # the burst less what the reader takes at its pace while it comes and its fill share (dfcc: the
+            # rate mismatch fpgaConvNet's streams assume away; checked by analyses/fifo_sizing.py)
+            kept = words * (1 - min(1.0, edge.elements / cycles / pace)) - cost.fill * edge.elements
+            beats = math.ceil(kept / max(1, costs[edge.producer].out_lanes))
+            if beats > DEFAULT_FIFO_DEPTH:
+                found.append((e, beats))
+        return found
 
     def _trace(self, costs: tuple[NodeCost, ...], converters: dict[int, Converter], feed: int = 0,
                last_trace: _Trace | None = None, changed: set[int] | None = None) -> _Trace:

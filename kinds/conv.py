@@ -51,7 +51,8 @@ SIFT_RUNG = 8
 # explore's options: a weight-stationary tile not dividing the output pixels (the last tile partly idle) only where
 # it sweeps the weights at most this many times, where the divisors leave wide gaps (7x7: tiles 49 and 7 sweep once
 # and 7 times; 25, 17, 13, 10 and 9 fill in). dfcc's choice: ResNet-50 ZCU102 (16 bit) 41.5 -> 46.3 fps for explore
-# 22.5 -> 30.8 CPU s; every count (no bound) took 100 CPU s
+# 22.5 -> 30.8 CPU s, 1x1 windows only; every count (no bound) took 100 CPU s. 3x3 windows too, with the FIFOs of
+# bursts into joins costed (analyses/network.py `_held_back`), 46.3 -> 54.6 fps 16-bit, 132.6 -> 142.4 8-bit
 PARTIAL_TILE_SWEEPS = 8
 
 
@@ -579,11 +580,11 @@ def banked_buffer(op: ConvOp, lanes_in: int, most: int) -> tuple[tuple[int, int]
 
 
 def explored_tiles(op: ConvOp) -> frozenset[int]:
-    """The tiles explore considers: those dividing the output pixels and, of a 1x1 window (each tile reads as many
-    pixels, its FIFO's share, `held_beats`; a wider window's first tile reads its extra rows too), the least tile
-    for each count of weight sweeps up to PARTIAL_TILE_SWEEPS (the last tile partly idle)."""
+    """The tiles explore considers: those dividing the output pixels and the least tile for each count of weight
+    sweeps up to PARTIAL_TILE_SWEEPS (the last tile partly idle; a window wider than 1x1 too, its first tile reading
+    its extra rows: `tile_pixels_read`)."""
     pixels = math.prod(op.output.type.get_shape()[1:3])
-    partial = range(1, PARTIAL_TILE_SWEEPS + 1) if _span(op) == (1, 1) else ()
+    partial = range(1, PARTIAL_TILE_SWEEPS + 1)
     return frozenset(t for t in range(1, pixels + 1) if pixels % t == 0) | {-(-pixels // n) for n in partial}
 
 

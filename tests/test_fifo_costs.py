@@ -1,5 +1,6 @@
 """The FIFO memory explore costs (analyses/network.py) against the depths the cycle-level sizing gives
-(analyses/fifo_sizing.py): a tiled conv's stored tile into a slower reader, a skip whose branch outlasts its DRAM ring."""
+(analyses/fifo_sizing.py): a tiled conv's stored tile into a slower reader or into a join held back by a slower
+consumer, a skip whose branch outlasts its DRAM ring."""
 
 from dfcc.analyses.fifo_sizing import size_fifos
 from dfcc.analyses.network import Network
@@ -77,3 +78,32 @@ def test_a_skip_outlasting_its_ring_waits_on_chip_before_the_ring():
     module = parse_module(RING)
     assert _costed(module) == {("fork", "skip"): 64 + 64}
     assert _depths(module, size_fifos(module).depths) == {("fork", "skip"): 15 + 32}
+
+
+JOIN = HEAD.replace("C", "8") + """
+  %f, %f2 = dataflow.fork %s {name = "fork", coarse = 4 : i64} : (!dataflow.stream<1x8x8x4xf32>) -> (!dataflow.stream<1x8x8x4xf32>, !dataflow.stream<1x8x8x4xf32>)
+""" + _conv("conv", "f", 8, 2, 16) + _conv("side", "f2", 8, 2, 1) + """
+  %j = dataflow.map %conv, %side {name = "add", coarse = 2 : i64} : !dataflow.stream<1x8x8x8xf32>, !dataflow.stream<1x8x8x8xf32> -> !dataflow.stream<1x8x8x8xf32> {
+  ^bb0(%x: f32, %y: f32):
+    %z = arith.addf %x, %y : f32
+    dataflow.yield %z : f32
+  }
+  %m = dataflow.map %j {name = "relu", coarse = 1 : i64} : !dataflow.stream<1x8x8x8xf32> -> !dataflow.stream<1x8x8x8xf32> {
+  ^bb0(%x: f32):
+    %z = arith.constant 0.0 : f32
+    %y = arith.maximumf %x, %z : f32
+    dataflow.yield %y : f32
+  }
+  %t = dataflow.sink %m {name = "out", perm = array<i64: 0, 1, 2, 3>} : (!dataflow.stream<1x8x8x8xf32>) -> tensor<1x8x8x8xf32>
+  func.return %t : tensor<1x8x8x8xf32>
+}"""
+
+
+def test_a_tiled_convs_stored_tile_into_a_join_waits_for_the_joins_slower_consumer():
+    # the conv stores a tile as in the test above, 128 words at 2 a cycle, into the add, which takes 2 words a cycle
+    # (512 in 256 cycles) but writes to the relu, 1 word a cycle (512 cycles), through a depth-2 stream: the add
+    # reads at the relu's pace, so while the 128 words come it takes 64 of them: 64 words wait, 32 beats (simulated:
+    # 33). At its own pace the add would take all 128 as they come: no FIFO.
+    module = parse_module(JOIN)
+    assert _costed(module).get(("conv", "add")) == 32
+    assert _depths(module, size_fifos(module).depths)[("conv", "add")] == 33
