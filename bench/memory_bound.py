@@ -3,7 +3,7 @@ on-chip memory, LUTs and DRAM bandwidth, from the cost model's own numbers (benc
 
 Each node's design points are what its cost facet charges (kinds/*.py `cost`, `NodeModel.placed_use`): every
 folding explore lists with weights allowed off chip (passes/explore.py `foldings`: every tile, each inner product
-it weighs), at each weight place (passes/spill.py `_places`, what explore's weight placements take: BRAM, URAM,
+it weighs), at each weight place (passes/spill.py `weight_place_options`, what explore's weight placements take: BRAM, URAM,
 LUTRAM, DRAM, or split by depth at every percent), its multipliers on DSPs (the fewest LUTs), and a conv's with its
 line buffer in DRAM (passes/spill.py `line_buffer_evicted`); a conv reading or writing a stream that can be
 tile-major (passes/tile_order.py `orderable_streams`) also in every order the chain could give it
@@ -39,8 +39,8 @@ from dfcc.hardware.cycles import throughput
 from dfcc.kinds.conv import ConvOp, point_stride
 from dfcc.kinds.cost import WEIGHT_PERIOD_FACTOR, Folding, NodeModel, cost_key, describe
 from dfcc.kinds.inner_product import searched_products, written_product
-from dfcc.passes.explore import DESIGN_ATTRS, _pareto, foldings
-from dfcc.passes.spill import _places, line_buffer_evicted
+from dfcc.passes.explore import DESIGN_ATTRS, pareto_rows, foldings
+from dfcc.passes.spill import weight_place_options, line_buffer_evicted
 from dfcc.passes.tile_order import chains, orderable_streams
 
 # UG573 / UG1085: a BRAM18 holds 18 Kbit, a URAM 288 Kbit, a LUT as distributed RAM 64 bits (UG574)
@@ -60,7 +60,7 @@ def model_points(model: NodeModel, platform, spatial: bool = False, orderable: f
                  known: dict | None = None) -> np.ndarray:
     """The rows (COLUMNS) of the design points of `model` explore may take (module docstring), with those of its
     tiles reading or writing the `orderable` streams tile-major (`ordered_points`), of each pair of tags those no
-    other beats in every column (passes/explore.py `_pareto`: a beaten point never gives a bound less traffic)."""
+    other beats in every column (passes/explore.py `pareto_rows`: a beaten point never gives a bound less traffic)."""
     listed = [(folding, product) for product in searched_products(model.op, written_product(model.op))
               for folding in foldings(model, spatial, True, product)]
     known = {} if known is None else known
@@ -73,7 +73,7 @@ def _fronts(rows: np.ndarray) -> np.ndarray:
     """Of each pair of tags' `rows`, those no other of the pair beats in every column."""
     tags = np.unique(rows[:, TAGS:], axis=0)
     fronts = [rows[(rows[:, TAGS:] == pair).all(axis=1)] for pair in tags]
-    return np.concatenate([front[_pareto(front[:, :TAGS])] for front in fronts])
+    return np.concatenate([front[pareto_rows(front[:, :TAGS])] for front in fronts])
 
 
 def point_rows(model: NodeModel, listed: list[tuple[Folding, str | None]], platform,
@@ -89,7 +89,7 @@ def point_rows(model: NodeModel, listed: list[tuple[Folding, str | None]], platf
         period = model.weight_period(folding)
         key = (cost.weight_memory(), period)
         if key not in known:
-            places = _places(model, folding, "dsp", product, platform) if model.has_weights else [("bram", 100)]
+            places = weight_place_options(model, folding, "dsp", product, platform) if model.has_weights else [("bram", 100)]
             known[key] = [model.memory_change(cost, memory, on_chip, period) for memory, on_chip in places]
         for bram, urams, luts, _, offchip in known[key]:
             rows.append((cost.cycles, cost.bram18 + bram, cost.uram + urams, cost.lut + luts,

@@ -237,7 +237,7 @@ def _node_space(model: NodeModel, platform: Platform, product: str | None, off_c
         every = plain.choices + choices
         choices = [every[i] for i in listing]
         data = np.concatenate([np.column_stack([plain.cycles, plain.usage]), data])[listing]
-    idx = _pareto(data)
+    idx = pareto_rows(data)
     kept = [choices[i] for i in idx]
     ids: dict[tuple[int, ...], int] = {}
     return _NodeSpace(kept, data[idx, 0], data[idx, 1:], np.array([ids.setdefault(c[0], len(ids)) for c in kept]))
@@ -280,7 +280,7 @@ def _node_spaces(network: Network, platform: Platform, off_chip: bool | frozense
     return spaces
 
 
-def _pareto(data: np.ndarray, chunk: int = 64) -> np.ndarray:
+def pareto_rows(data: np.ndarray, chunk: int = 64) -> np.ndarray:
     """Indices (ascending) of the rows no other row matches or beats in every column; of exact
     duplicates the first in lexicographic order stays."""
     order = np.lexsort(data.T[::-1])  # by cycles, then resources: a row's dominators come before it

@@ -163,8 +163,8 @@ def line_buffer_evicted(op: Operation) -> NodeModel | None:
 PLACED = ("bram18", "uram", "lut", "offchip_bits")  # what moving a weight memory trades
 
 
-def _places(model: NodeModel, folding: tuple[int, ...], mult: str, product: str | None, platform: Platform,
-            splits: bool = True) -> list[tuple[str, int]]:
+def weight_place_options(model: NodeModel, folding: tuple[int, ...], mult: str, product: str | None,
+                         platform: Platform, splits: bool = True) -> list[tuple[str, int]]:
     """Where node `model`'s weights may live at `folding`: whole in BRAM, URAM, LUTRAM or DRAM, or (with `splits`)
     split by depth (AutoWS) at every percent that changes the on-chip memory (the most kept on chip of equals)."""
     memories = [m for m in ("bram", "uram") if m != "uram" or platform.uram > 0]
@@ -183,13 +183,13 @@ def _places(model: NodeModel, folding: tuple[int, ...], mult: str, product: str 
 
 def _place_rows(model: NodeModel, folding: tuple[int, ...], mult: str, product: str | None, platform: Platform,
                 splits: bool) -> tuple[list[Choice], np.ndarray]:
-    """The node's places (`_places`) as choices, and what each uses of PLACED: its cost's, as `NodeModel.cost` gives
-    it, from the changes its weight memory and multipliers make (kinds/cost.py), its NodeCost not built (those of the
+    """The node's places (`weight_place_options`) as choices, and what each uses of PLACED: its cost's, as
+    `NodeModel.cost` gives it, from the changes its weight memory and multipliers make (kinds/cost.py), its NodeCost not built (those of the
     moves taken are: ~200 places a node, 23 of Inception-v3's 600 profiled explore seconds went to building them)."""
     cost, period = model.evaluated(folding, product), model.weight_period(folding)
     mult_lut = 0 if mult == "dsp" or cost.mult_lut == 0 else cost.mult_change(mult)[1]
     choices, rows = [], []
-    for memory, on_chip in _places(model, folding, mult, product, platform, splits):
+    for memory, on_chip in weight_place_options(model, folding, mult, product, platform, splits):
         bram, urams, luts, _, offchip = model.placed_use(cost, memory, on_chip, period)
         choices.append((folding, memory, mult, on_chip, product))
         rows.append((bram, urams, luts + mult_lut, offchip))

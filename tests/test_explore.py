@@ -435,19 +435,19 @@ def test_search_costs_q_held_while_k_loads_and_its_depths_do_not_hang():
 def test_pareto_keeps_the_undominated_rows_and_the_first_of_equals():
     """explore's Pareto filter of a node's points: by hand, then against its definition on random rows with ties
     and a constant column (which the filter skips), over several of its chunks."""
-    from dfcc.passes.explore import _pareto
+    from dfcc.passes.explore import pareto_rows
 
     rows = np.array([[2, 1, 0], [1, 2, 0], [2, 1, 0], [3, 3, 0], [1, 3, 0], [0, 5, 0]], dtype=float)
     # row 2 equals row 0 (the first stays), 3 is beaten by rows 0 and 1, 4 by row 1
-    assert _pareto(rows).tolist() == [0, 1, 5]
-    assert _pareto(np.ones((4, 3))).tolist() == [0]
+    assert pareto_rows(rows).tolist() == [0, 1, 5]
+    assert pareto_rows(np.ones((4, 3))).tolist() == [0]
     rng = np.random.default_rng(0)
     for _ in range(40):
         data = rng.integers(0, 4, size=(int(rng.integers(1, 200)), 5)).astype(float)
         data[:, 2] = 7
         undominated = [i for i, row in enumerate(data)
                        if not any(np.all(other <= row) and (np.any(other < row) or j < i) for j, other in enumerate(data))]
-        assert _pareto(data).tolist() == undominated
+        assert pareto_rows(data).tolist() == undominated
 
 
 def test_explore_same_design_whatever_simd_numpy_dispatches(tmp_path):
