@@ -41,7 +41,6 @@ converters) keep their fixed depth.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -76,8 +75,9 @@ def _sizable(ch: Channel) -> bool:
     return ch.value is not None and not ch.port and not ch.elastic
 
 
-def size_fifos(module: ModuleOp, inferences: int = DEFAULT_INFERENCES) -> Sizing:
-    """The least depth of every IR stream for which the design keeps its II (see module docstring).
+def size_fifos(module: ModuleOp, inferences: int = DEFAULT_INFERENCES, jobs: int = 1) -> Sizing:
+    """The least depth of every IR stream for which the design keeps its II (see module docstring); with `jobs` > 1
+    its two independent runs go side by side (`_side_by_side`), the same depths.
 
     The II is the one the design reaches with its IR streams unbounded (the fixed streams inside
     kernels may cost it some cycles)."""
@@ -94,7 +94,7 @@ def size_fifos(module: ModuleOp, inferences: int = DEFAULT_INFERENCES) -> Sizing
         in_time, narrow = ({p: cycles.copy() for p, cycles in latest.event_cycles(which).items()}
                            for which in (feeds, lambda p: feeds(p) or p in widens))
         schedule, narrow_slack = _side_by_side(lambda: _Mix.of_run(free_run.with_release(in_time), free, latest.times),
-                                               lambda: _Mix.of_run(free_run.with_release(narrow), free))
+                                               lambda: _Mix.of_run(free_run.with_release(narrow), free), jobs)
         schedule = schedule.fused(narrow_slack)
         latest = schedule.run.latest(narrow_slack.run.times)  # the fused schedule took what it needs of those
     else:
@@ -108,10 +108,10 @@ def size_fifos(module: ModuleOp, inferences: int = DEFAULT_INFERENCES) -> Sizing
     return Sizing(depths, free, checked)
 
 
-def _side_by_side(first: Callable[[], _Mix], second: Callable[[], _Mix]) -> tuple[_Mix, _Mix]:
-    """Two independent runs, in two threads where this process may use two cores (the event loop releases the GIL:
-    ctypes calls do), else one after the other; the same schedules either way."""
-    if len(os.sched_getaffinity(0)) < 2:
+def _side_by_side(first: Callable[[], _Mix], second: Callable[[], _Mix], jobs: int) -> tuple[_Mix, _Mix]:
+    """Two independent runs, in two threads with `jobs` > 1 (the event loop releases the GIL: ctypes calls do), else
+    one after the other; the same schedules either way."""
+    if jobs < 2:
         return first(), second()
     with ThreadPoolExecutor(max_workers=1) as pool:
         other = pool.submit(second)

@@ -24,8 +24,8 @@ nothing fit or when the skip FIFOs hold a quarter of a memory about as full as t
 keeps every skip on chip.
 `jobs=N` runs the searches of fit_lanes' two rules (step 2), and the split targets (step 5) N at a time, side by side
 in N processes (analyses/forked.py: the caller and N - 1 forked workers); `auto` (the default), one per core this
-process may use; `jobs=1` never forks.
-The design is the same whatever N.
+process may use; `jobs=1` never forks. With N > 1 the FIFO sizing runs its two independent schedules on two threads
+(analyses/fifo_sizing.py). The design and its depths are the same whatever N.
 
 The model optimised is exactly the estimate backend's (`dfcc.backends.estimate`).
 
@@ -1302,7 +1302,7 @@ class Explore(ModulePass):
             if not attempt:
                 before = {(e.value.op, e.value.index): e.ir_depth for e in network.edges}
             apply_design(op, network, choices, totals, name)
-            sized = _write_fifo_depths(op, limits)
+            sized = _write_fifo_depths(op, limits, jobs)
             over = sized.overshoot(limits)
             if not over or _place_weights_within(op, platform, limits, sized):
                 return
@@ -1317,12 +1317,12 @@ class Explore(ModulePass):
                         f"needs {needs}; raise utilisation{hint}")
 
 
-def _write_fifo_depths(module: ModuleOp, limits: dict[str, float]) -> Totals:
+def _write_fifo_depths(module: ModuleOp, limits: dict[str, float], jobs: int = 1) -> Totals:
     """Write every stream's depth from the cycle-level schedule of the chosen folding (analyses/fifo_sizing.py:
     depths at which the design keeps the II it has with unbounded streams), never below the skip-FIFO depths
     costed above, and the memory of those moved out of BRAM where it is over `limits` (the search's rule); the
-    design's totals with those depths."""
-    write_depths({v: max(d, v.type.depth.data) for v, d in size_fifos(module).depths.items()})
+    design's totals with those depths; `jobs` as size_fifos takes it."""
+    write_depths({v: max(d, v.type.depth.data) for v, d in size_fifos(module, jobs=jobs).depths.items()})
     return place_ir_fifos(module, limits)
 
 
