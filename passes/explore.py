@@ -22,10 +22,10 @@ default) searches the graph as it is first, then, on a board with DRAM bandwidth
 nothing fit or when the skip FIFOs hold a quarter of a memory about as full as the design's fullest resource
 (MobileNetV3-Large and ResNet-50 on a ZCU102: BRAM), and keeps the faster design (`explore_module`); `false`
 keeps every skip on chip.
-`jobs=N` runs the searches of fit_lanes' two rules (step 2), and the split targets (step 5) N at a time, side by side
-in N processes (analyses/forked.py: the caller and N - 1 forked workers); `auto` (the default), one per core this
-process may use; `jobs=1` never forks. With N > 1 the FIFO sizing runs its two independent schedules on two threads
-(analyses/fifo_sizing.py). The design and its depths are the same whatever N.
+`jobs=N` costs the nodes' points, runs the searches of fit_lanes' two rules (step 2) and the split targets (step 5)
+N at a time, side by side in N processes (analyses/forked.py: the caller and N - 1 forked workers); `auto` (the
+default), one per core this process may use; `jobs=1` never forks. With N > 1 the FIFO sizing runs its two
+independent schedules on two threads (analyses/fifo_sizing.py). The design and its depths are the same whatever N.
 
 The model optimised is exactly the estimate backend's (`dfcc.backends.estimate`).
 
@@ -118,7 +118,7 @@ from xdsl.rewriter import Rewriter
 
 from dfcc.analyses.fifo_sizing import size_fifos, write_depths
 from dfcc.analyses.forked import JOBS_AUTO, can_fork, fork_map, jobs_of
-from dfcc.kinds.cost import NodeModel, cost_key
+from dfcc.kinds.cost import NodeModel, cost_key, divisors
 from dfcc.kinds.conv import ConvOp
 from dfcc.kinds.inner_product import (
     INNER_PRODUCT_ATTR, pairs_products, point_product, products_written, searched_products, write_product,
@@ -252,31 +252,46 @@ def _splits(model: NodeModel, folding: tuple[int, ...], product: str | None) -> 
 
 def _node_spaces(network: Network, platform: Platform, off_chip: bool | frozenset[int], spatial: bool,
                  share: bool = True, splits: bool = False, known: dict | None = None,
-                 ffip: bool = False, written: list[str | None] | None = None) -> list[_NodeSpace]:
+                 ffip: bool = False, written: list[str | None] | None = None, jobs: int = 1) -> list[_NodeSpace]:
     """Every node's design points, weights in DRAM among them for every node (`off_chip` True) or for the nodes
     in the set, its inner product the one the user wrote (`written`, by node; None: each node's IR) or, with
     `ffip`, both where the user left it to explore (`searched_products`); with `share`, nodes of equal cost key
     (repeated layers) share one space, costed once, and so do the nodes of other networks whose spaces `known`
     holds by everything a space depends on (cost key, weights in DRAM, spatial, splits, inner products, platform)
     and gets this network's (explore_module: the graph with skips evicted is the graph as it came but for the
-    joins)."""
-    spaces, seen = [], {} if known is None else known
+    joins). The spaces not known are costed `jobs` at a time (analyses/forked.py), one inner product after another
+    (FFIP's points add to the direct ones): the same spaces whatever `jobs` is."""
+    seen = {} if known is None else known
     written = [written_product(m.op) for m in network.nodes] if written is None else written
+    chains = []  # by node: its spaces' keys (None: costed on its own), one per inner product taken, and the products
     for n, model in enumerate(network.nodes):
         streams = off_chip if isinstance(off_chip, bool) else n in off_chip
         kind_key = cost_key(model.op, DESIGN_ATTRS) if share else None  # None: a node costed on its own (zero skipping)
         products = searched_products(model.op, written[n]) if ffip else (point_product(model.op, written[n]),)
-        space = None
-        for taken in range(1, len(products) + 1):  # FFIP's points added to the direct ones (the first search's)
-            key = None if kind_key is None else (kind_key, streams, spatial, splits, products[:taken], platform)
-            found = seen.get(key) if key is not None else None
-            if found is None:  # with splits, the points without them costed before (no other product's) are kept
-                plain = None if key is None or not splits or space is not None else seen.get(key[:3] + (False,) + key[4:])
-                found = _node_space(model, platform, products[taken - 1], streams, spatial, splits, space, plain)
-                if key is not None:
-                    seen[key] = found
-            space = found
-        spaces.append(space)
+        keys = [None if kind_key is None else (kind_key, streams, spatial, splits, products[:taken], platform)
+                for taken in range(1, len(products) + 1)]
+        chains.append((keys, products, streams))
+    spaces: list[_NodeSpace | None] = [None] * len(chains)
+    for taken in range(max((len(keys) for keys, _, _ in chains), default=0)):
+        todo: dict = {}  # the spaces to cost with `taken` products: by key (by node where it has none), its node
+        for n, (keys, _, _) in enumerate(chains):
+            if taken < len(keys) and (keys[taken] is None or keys[taken] not in seen):
+                todo.setdefault(keys[taken] if keys[taken] is not None else ("node", n), n)
+
+        def cost(n: int) -> _NodeSpace:  # with splits, the points without them costed before (no other product's)
+            keys, products, streams = chains[n]
+            plain = None if keys[taken] is None or not splits or taken else \
+                seen.get(keys[taken][:3] + (False,) + keys[taken][4:])
+            return _node_space(network.nodes[n], platform, products[taken], streams, spatial, splits, spaces[n], plain)
+
+        # lightest first (fork_map deals tasks in turn; repeated blocks alternate heavy and light nodes): the points to
+        # cost grow with the node's foldings, about its extents' divisors
+        order = sorted(todo, key=lambda key: math.prod(len(divisors(e)) for e in network.nodes[todo[key]].extents))
+        costed = dict(zip(order, fork_map(cost, [todo[key] for key in order], jobs)))
+        for n, (keys, _, _) in enumerate(chains):
+            if taken < len(keys):
+                key = keys[taken]
+                spaces[n] = costed[("node", n)] if key is None else seen.setdefault(key, costed.get(key))
     return spaces
 
 
@@ -1084,7 +1099,7 @@ def _search_points(network: Network, platform: Platform, utilisation: float, see
     fit_lanes' two rules search in `jobs` processes (analyses/forked.py)."""
     key = ("ffip", off_chip) if ffip else off_chip
     points = spaces.get(key) or _node_spaces(network, platform, off_chip, spatial, share_repeated, known=known,
-                                             ffip=ffip, written=written)
+                                             ffip=ffip, written=written, jobs=jobs)
     search = _Search(network, platform, utilisation, seed, off_chip, spatial, share_repeated, reserve, points,
                      ffip=ffip, written=written)
     spaces[key] = search.spaces
@@ -1133,7 +1148,8 @@ def _split_below(search: _Search, choices: list[Choice], totals: Totals, known: 
     split = _Search(search.network, search.platform, search.utilisation, 0, search.off_chip, search.spatial,
                     reserve=search.reserve, cheaper_end=search.cheaper_end,
                     spaces=_node_spaces(search.network, search.platform, search.off_chip, search.spatial, splits=True,
-                                        known=known, ffip=search.ffip, written=search.written), ffip=search.ffip,
+                                        known=known, ffip=search.ffip, written=search.written, jobs=jobs),
+                    ffip=search.ffip,
                     written=search.written)
     def attempt(t: int) -> tuple[tuple[list[Choice], Totals] | None, float]:
         return split.try_target(t, POLISH_ROUNDS), split.proven_infeasible

@@ -24,6 +24,7 @@ from dfcc.passes.explore import Explore, _Search, explore
 
 from tests.test_converter_walk import _Branches
 from tests.test_estimate import NET
+from tests.test_ffip import _chain_unchosen
 from tests.test_random_cnns import random_cnn
 from tests.torch_differential import lower
 
@@ -148,3 +149,46 @@ def test_a_search_failing_in_a_worker_is_the_diagnostic_one_job_gives(monkeypatc
         messages.append(str(error.value))
     assert messages[0] == messages[1] == "the consumer-first search failed"
     assert not multiprocessing.active_children()
+
+
+def _spaces_as_costed(module: ModuleOp, board: str, jobs: int) -> tuple[list[str], list[int]]:
+    """The nodes' points of each `_node_spaces` call explore makes in turn on one `known` (the direct points, FFIP's
+    added, the splits on those, weights in DRAM, every node alone) and the tasks of each fork_map they ran."""
+    network, platform, known, tasks = Network.from_module(module.clone()), load_platform(board), {}, []
+    fork_map_of = explore_pass.fork_map
+
+    def counted(function, jobs_asked, how_many):
+        tasks.append(len(jobs_asked))
+        return fork_map_of(function, jobs_asked, how_many)
+
+    spaces = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(explore_pass, "fork_map", counted)
+        for off_chip, share, ffip, splits in ((False, True, False, False), (False, True, True, False),
+                                              (False, True, True, True), (True, True, False, False),
+                                              (False, False, False, False)):
+            found = explore_pass._node_spaces(network, platform, off_chip, False, share, splits, known, ffip,
+                                              jobs=jobs)
+            spaces.append(repr([(space.choices, space.cycles.tolist(), space.usage.tolist(),
+                                 space.folding_ids.tolist()) for space in found]))
+    spaces.append(repr(list(known)))
+    return spaces, tasks
+
+
+@pytest.mark.parametrize("graph, board", [("branches", "zedboard"), ("ffip chain", "u250")])
+def test_two_jobs_cost_the_node_spaces_one_job_costs(graph, board):
+    """The chain's MAC nodes take either inner product: FFIP's points are costed after, added to the direct ones."""
+    module = _branches() if graph == "branches" else _chain_unchosen()
+    sequential, tasks = _spaces_as_costed(module, board, jobs=1)
+    forked, forked_tasks = _spaces_as_costed(module, board, jobs=2)
+    assert forked == sequential
+    assert forked_tasks == tasks and max(tasks) > 1  # tasks shared with a worker: the nodes not costed before
+
+
+def test_one_job_costs_the_node_spaces_without_forking(monkeypatch):
+    def no_fork(*args, **kwargs):
+        raise AssertionError("forked with jobs=1")
+
+    monkeypatch.setattr(multiprocessing.get_context("fork"), "Process", no_fork)
+    spaces, tasks = _spaces_as_costed(_branches(), "zedboard", jobs=1)
+    assert max(tasks) > 1 and spaces[0] != "[]"
