@@ -122,8 +122,8 @@ def test_fifo_rounds_reserve_the_overshoot_summed(resnet_small_text, monkeypatch
         reserves.append(dict(reserve))
         return search(*args, reserve=reserve, **kwargs)
 
-    def sized(module, limits):
-        totals = size(module, limits)
+    def sized(module, limits, jobs):
+        totals = size(module, limits, jobs)
         overshoots.append({k: used - limit for k, used, limit in totals.overshoot(limits)})
         return totals
 
