@@ -21,8 +21,9 @@ def _conv(name: str, source: str, filters: int, coarse_out: int, tile: int) -> s
             f'tensor<{filters}x4x1x1xf32>) -> !dataflow.stream<1x8x8x{filters}xf32>\n')
 
 
-BURST = HEAD.replace("C", "8") + _conv("conv", "s", 8, 2, 16) + """
-  %m = dataflow.map %conv {name = "relu", coarse = 1 : i64} : !dataflow.stream<1x8x8x8xf32> -> !dataflow.stream<1x8x8x8xf32> {
+# a relu (one word a cycle) of stream %X into the graph output
+RELU_OUT = """
+  %m = dataflow.map %X {name = "relu", coarse = 1 : i64} : !dataflow.stream<1x8x8x8xf32> -> !dataflow.stream<1x8x8x8xf32> {
   ^bb0(%x: f32):
     %z = arith.constant 0.0 : f32
     %y = arith.maximumf %x, %z : f32
@@ -31,6 +32,8 @@ BURST = HEAD.replace("C", "8") + _conv("conv", "s", 8, 2, 16) + """
   %t = dataflow.sink %m {name = "out", perm = array<i64: 0, 1, 2, 3>} : (!dataflow.stream<1x8x8x8xf32>) -> tensor<1x8x8x8xf32>
   func.return %t : tensor<1x8x8x8xf32>
 }"""
+
+BURST = HEAD.replace("C", "8") + _conv("conv", "s", 8, 2, 16) + RELU_OUT.replace("%X", "%conv")
 
 RING = HEAD.replace("C", "4") + """
   %f, %f2 = dataflow.fork %s {name = "fork", coarse = 4 : i64} : (!dataflow.stream<1x8x8x4xf32>) -> (!dataflow.stream<1x8x8x4xf32>, !dataflow.stream<1x8x8x4xf32>)
@@ -87,16 +90,7 @@ JOIN = HEAD.replace("C", "8") + """
   ^bb0(%x: f32, %y: f32):
     %z = arith.addf %x, %y : f32
     dataflow.yield %z : f32
-  }
-  %m = dataflow.map %j {name = "relu", coarse = 1 : i64} : !dataflow.stream<1x8x8x8xf32> -> !dataflow.stream<1x8x8x8xf32> {
-  ^bb0(%x: f32):
-    %z = arith.constant 0.0 : f32
-    %y = arith.maximumf %x, %z : f32
-    dataflow.yield %y : f32
-  }
-  %t = dataflow.sink %m {name = "out", perm = array<i64: 0, 1, 2, 3>} : (!dataflow.stream<1x8x8x8xf32>) -> tensor<1x8x8x8xf32>
-  func.return %t : tensor<1x8x8x8xf32>
-}"""
+  }""" + RELU_OUT.replace("%X", "%j")
 
 
 def test_a_tiled_convs_stored_tile_into_a_join_waits_for_the_joins_slower_consumer():
