@@ -3,9 +3,9 @@ options, each a (memory, traffic) pair; the least total traffic within a memory 
 
 Its LP relaxation is solved exactly by a greedy over each item's lower convex hull, the steepest traffic saved per
 memory added first, the last step taken in part (Sinha & Zoltners, "The multiple-choice knapsack problem", Operations
-Research 27(3), 1979). explore's weight allocator (passes/weight_allocation.py) takes these steps whole; the
-bench's memory bound (bench/memory_bound.py) takes the relaxation's optimum as its Lagrangian dual's, over items a
-tile-major chain ties together.
+Research 27(3), 1979): `hull_steps` gives those steps. explore's weight allocator (passes/weight_allocation.py) takes
+them whole; the bench's memory bound (bench/memory_bound.py) takes the relaxation's optimum as its Lagrangian dual's,
+over items a tile-major chain ties together.
 """
 
 from __future__ import annotations
@@ -63,21 +63,3 @@ def hull_steps(items: Sequence[Sequence[Option]]) -> tuple[list[int], list[Step]
             steps.append(Step(i, a, b, options[b][0] - options[a][0], options[a][1] - options[b][1]))
     steps.sort(key=lambda s: -s.rate)
     return starts, steps
-
-
-def lp_least_traffic(items: Sequence[Sequence[Option]], capacity: float) -> float | None:
-    """The LP relaxation's least total traffic with the items' memory within `capacity` (an option may be taken in
-    part, with the same part of its hull neighbour), or None when the least memory of every item exceeds it."""
-    starts, steps = hull_steps(items)
-    memory = sum(items[i][j][0] for i, j in enumerate(starts))
-    traffic = sum(items[i][j][1] for i, j in enumerate(starts))
-    if memory > capacity:
-        return None
-    left = capacity - memory
-    for step in steps:
-        if left <= 0:
-            break
-        part = min(1.0, left / step.memory) if step.memory > 0 else 1.0
-        traffic -= part * step.saved
-        left -= part * step.memory
-    return traffic
