@@ -44,10 +44,15 @@ def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
+def processes(jobs: int, tasks: int) -> int:
+    """The processes `fork_map` runs `tasks` tasks in at `jobs`: this one alone (1) where it forks none."""
+    return min(jobs, tasks) if jobs > 1 and tasks > 1 and can_fork() else 1
+
+
 def fork_map(function: Callable[[Task], Result], tasks: Sequence[Task], jobs: int) -> list[Result]:
     """`[function(task) for task in tasks]`, its tasks shared between this process and jobs - 1 forked workers."""
-    jobs = min(jobs, len(tasks))
-    if jobs <= 1 or not can_fork():
+    jobs = processes(jobs, len(tasks))
+    if jobs == 1:
         return [function(task) for task in tasks]
     context = multiprocessing.get_context("fork")
     workers = []

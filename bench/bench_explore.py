@@ -27,8 +27,8 @@ wrote (weights elided: the module without its resource blobs and handles) and of
 returned: a change meant to be only faster must keep both hashes.
 CPU seconds count the process's and its explore workers' (analyses/forked.py); --designs also prints the CPU seconds
 of the pass's critical path (work side by side counted once: `_CriticalPath`), about its wall seconds on an idle
-machine; --jobs N sets the pass's `jobs` option
-in --zoo and --designs (default auto: one process per core this process may use).
+machine; --jobs N sets the pass's `jobs` option in --zoo and --designs (default auto: one process per core this
+process may use).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ import time
 
 from xdsl.dialects.builtin import ModuleOp
 
+from dfcc.analyses.forked import processes
 from dfcc.analyses.network import Network
 from dfcc.bench.model_cache import ZOO_PREFIX, emulate_bits, lowered
 from dfcc.dialects.dataflow import StreamType
@@ -220,7 +221,7 @@ class _CriticalPath:
             finally:
                 caller = cpu_time(workers=False) - caller
                 workers = cpu_time() - cpu_time(workers=False) - children
-                self.overlap += min(caller, workers / max(1, min(jobs, len(tasks)) - 1))
+                self.overlap += min(caller, workers / max(1, processes(jobs, len(tasks)) - 1))
         self.module.fork_map = timed
         self.start = cpu_time()
         return self

@@ -117,7 +117,7 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import Rewriter
 
 from dfcc.analyses.fifo_sizing import size_fifos, write_depths
-from dfcc.analyses.forked import JOBS_AUTO, can_fork, fork_map, jobs_of
+from dfcc.analyses.forked import JOBS_AUTO, fork_map, jobs_of, processes
 from dfcc.kinds.cost import NodeModel, cost_key, divisors
 from dfcc.kinds.conv import ConvOp
 from dfcc.kinds.inner_product import (
@@ -1107,7 +1107,7 @@ def _search_points(network: Network, platform: Platform, utilisation: float, see
     if best is None:
         raise _no_fit(search, platform, utilisation)
     rules = (search, search.with_rule(cheaper_end=False))  # fit_lanes' two rules (module docstring, step 2)
-    mine = len(rules) if jobs == 1 or not can_fork() else 1  # the rules whose steps the bar shows: this process's
+    mine = len(rules) // processes(jobs, len(rules))  # the rules whose steps the bar shows: this process's
     with _progress(progress, len(search.targets()), runs=mine) as advance:
         def fit(rule: _Search) -> tuple[list[Choice], float]:  # in a worker with jobs > 1: what the parent needs
             choices, _ = rule.prefer_dsps(*rule.match_lanes(*_bisect(rule, best, advance)))
