@@ -3,10 +3,10 @@ on-chip memory, LUTs and DRAM bandwidth, from the cost model's own numbers (benc
 
 Each node's design points are what its cost facet charges (kinds/*.py `cost`, `NodeModel.placed_use`): every
 folding explore lists with weights allowed off chip (passes/explore.py `foldings`: every tile, each inner product
-it weighs), at each weight place (passes/spill.py `weight_place_options`, what explore's weight placements take: BRAM, URAM,
-LUTRAM, DRAM, or split by depth at every percent), its multipliers on DSPs (the fewest LUTs), and a conv's with its
-line buffer in DRAM (passes/spill.py `line_buffer_evicted`); a conv reading or writing a stream that can be
-tile-major (passes/tile_order.py `orderable_streams`) also in every order the chain could give it
+it weighs), at each weight place (passes/spill.py `weight_place_options`, what explore's weight placements take:
+BRAM, URAM, LUTRAM, DRAM, or split by depth at every percent), its multipliers on DSPs (the fewest LUTs), and a
+conv's with its line buffer in DRAM (passes/spill.py `line_buffer_evicted`); a conv reading or writing a stream that
+can be tile-major (passes/tile_order.py `orderable_streams`) also in every order the chain could give it
 (`ordered_points`). A point is (cycles, BRAM18, URAM, LUT, DRAM bits per inference, the tiles of the chains it
 reads and writes tile-major).
 
@@ -39,8 +39,8 @@ from dfcc.hardware.cycles import throughput
 from dfcc.kinds.conv import ConvOp, point_stride
 from dfcc.kinds.cost import WEIGHT_PERIOD_FACTOR, Folding, NodeModel, cost_key, describe
 from dfcc.kinds.inner_product import searched_products, written_product
-from dfcc.passes.explore import DESIGN_ATTRS, pareto_rows, foldings
-from dfcc.passes.spill import weight_place_options, line_buffer_evicted
+from dfcc.passes.explore import DESIGN_ATTRS, foldings, pareto_rows
+from dfcc.passes.spill import line_buffer_evicted, weight_place_options
 from dfcc.passes.tile_order import chains, orderable_streams
 
 # UG573 / UG1085: a BRAM18 holds 18 Kbit, a URAM 288 Kbit, a LUT as distributed RAM 64 bits (UG574)
@@ -89,7 +89,8 @@ def point_rows(model: NodeModel, listed: list[tuple[Folding, str | None]], platf
         period = model.weight_period(folding)
         key = (cost.weight_memory(), period)
         if key not in known:
-            places = weight_place_options(model, folding, "dsp", product, platform) if model.has_weights else [("bram", 100)]
+            places = (weight_place_options(model, folding, "dsp", product, platform) if model.has_weights
+                      else [("bram", 100)])
             known[key] = [model.memory_change(cost, memory, on_chip, period) for memory, on_chip in places]
         for bram, urams, luts, _, offchip in known[key]:
             rows.append((cost.cycles, cost.bram18 + bram, cost.uram + urams, cost.lut + luts,
