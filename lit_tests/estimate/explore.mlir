@@ -5,6 +5,12 @@
 // RUN: dfcc %s -p 'explore{platform=zedboard}' -t estimate | filecheck %s --check-prefix=TABLE
 // RUN: dfcc %s -t estimate --json 2>&1 >/dev/null | filecheck %s --check-prefix=REMARK
 // RUN: not dfcc %s -p 'explore{platform=zedboard utilisation=0.001}' 2>&1 | filecheck %s --check-prefix=NOFIT
+// jobs=2 searches in two processes (analyses/forked.py) and writes the IR jobs=1 writes
+// RUN: dfcc %s -p 'explore{platform=zedboard jobs=1}' -o %t.one.mlir
+// RUN: dfcc %s -p 'explore{platform=zedboard jobs=2}' -o %t.two.mlir
+// RUN: diff %t.one.mlir %t.two.mlir
+// RUN: not dfcc %s -p 'explore{platform=zedboard jobs=0}' 2>&1 | filecheck %s --check-prefix=JOBS
+// JOBS: explore: jobs must be auto or a positive number, got 0
 
 // CHECK:       builtin.module attributes {dataflow.platform = "zedboard"}
 // CHECK:       dataflow.fork %{{.*}} {name = "fork", coarse = {{[124]}} : i64, pixels = 1 : i64}
