@@ -1,14 +1,15 @@
-"""ddr.h's DRAM ring under a writer running inferences ahead of its reader (a skip connection holding more than
-the ring): with the burst-token FIFO as deep as hardware/offchip.py ring_bursts makes it the writer waits and every
-word comes back; a FIFO holding every token of an inference (the rule before) lets it overwrite unread bursts."""
+"""DRAM rings under a writer running inferences ahead of its reader. ddr.h (a skip connection holding more than the
+ring): with the burst-token FIFO as deep as hardware/offchip.py ring_bursts makes it the writer waits and every word
+comes back; a FIFO holding every token of an inference (the rule before) lets it overwrite unread bursts. ddr_rows.h
+(a conv's line buffer in DRAM, read back a window of rows behind the tokens it took): the same with row_ring_tokens."""
 
 import subprocess
 
 import pytest
 
 from dfcc.backends.hls.bounded import BOUNDED_HEADERS
-from dfcc.backends.hls.toolchain import INCLUDE_DIR
-from dfcc.hardware.offchip import DDR_BURST, ring_bursts
+from dfcc.backends.hls.toolchain import INCLUDE_DIR, ap_types_dir
+from dfcc.hardware.offchip import DDR_BURST, ring_bursts, row_ring_tokens
 
 HARNESS = """
 #include <chrono>
@@ -36,13 +37,61 @@ int main() {
 """
 
 
-def _wrong_words(tmp_path, beats: int, burst: int, tokens: int) -> int:
+ROWS_HARNESS = """
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+#include "dfcc/ddr_rows.h"
+
+int main(int argc, char** argv) {
+    typedef dfcc::geom<%(h)d, %(w)d, %(c)d, %(kr)d, 1, %(sr)d, 1, %(dr)d, 1, %(pt)d, %(pt)d> G;
+    const int P = %(p)d, ROW = G::W * G::C / P, BEATS = G::H * ROW, INFERENCES = 3;
+    hls::stream<dfcc::vec<int, P> > in("in", 0);
+    hls::stream<dfcc::vec<int, 1> > bursts("bursts", std::atoi(argv[1]));
+    hls::stream<dfcc::vec<int, G::KR * P> > out("out", 0);
+    static dfcc::vec<int, P> ring[BEATS];
+    for (int i = 0; i < INFERENCES * BEATS; i++) {
+        dfcc::vec<int, P> v;
+        for (int p = 0; p < P; p++) v.data[p] = i * P + p + 1;  // 0 is the padding
+        in.write(v);
+    }
+    std::thread writer([&] {
+        for (int k = 0; k < INFERENCES; k++) dfcc::ddr_write<BEATS, %(burst)d>(in, ring, bursts);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the reader starts late: the writer runs ahead
+    int wrong = 0;
+    for (int k = 0; k < INFERENCES; k++) {
+        dfcc::ddr_rows_read<G, P, %(burst)d>(ring, bursts, out, 0);
+        for (int ho = 0; ho < G::HO; ho++)
+            for (int j = 0; j < ROW; j++) {
+                const dfcc::vec<int, G::KR * P> col = out.read();
+                for (int kr = 0; kr < G::KR; kr++) {
+                    const int r = ho * G::SR - G::PT + kr * G::DR;
+                    const bool inside = r >= 0 && r < G::H;
+                    for (int p = 0; p < P; p++)
+                        wrong += col.data[kr * P + p] != (inside ? (k * BEATS + r * ROW + j) * P + p + 1 : 0);
+                }
+            }
+    }
+    writer.join();
+    std::printf("%%d\\n", wrong);
+}
+"""
+
+
+def _compile(tmp_path, source_text: str):
     source = tmp_path / "ring.cpp"
-    source.write_text(HARNESS % {"beats": beats, "burst": burst, "tokens": tokens})
+    source.write_text(source_text)
     binary = tmp_path / "ring"
     subprocess.run(["g++", "-std=c++14", "-O1", "-pthread", "-I", str(BOUNDED_HEADERS), "-I", str(INCLUDE_DIR),
-                    str(source), "-o", str(binary)], check=True, capture_output=True)
-    return int(subprocess.run([str(binary)], check=True, capture_output=True, text=True).stdout)
+                    "-isystem", str(ap_types_dir()), str(source), "-o", str(binary)], check=True, capture_output=True)
+    return lambda *args: int(subprocess.run([str(binary), *map(str, args)], check=True, capture_output=True,
+                                            text=True).stdout)
+
+
+def _wrong_words(tmp_path, beats: int, burst: int, tokens: int) -> int:
+    return _compile(tmp_path, HARNESS % {"beats": beats, "burst": burst, "tokens": tokens})()
 
 
 @pytest.mark.parametrize("beats", [64, 100, 7])
@@ -59,3 +108,16 @@ def test_ring_bursts_hand_computed():
     # 64 beats: 4 bursts of 16, 2 tokens; 100: 7 bursts (the last 4 beats), 5; 40 < 3 x 16: bursts of 13, 4 of them
     # (the last 1 beat), 2; 7: bursts of 2 (the last 1), 2 tokens; 2 beats: no ring
     assert [ring_bursts(b) for b in (64, 100, 40, 7, 2)] == [(16, 2), (16, 5), (13, 2), (2, 2), (0, 0)]
+
+
+# (h, w, c, p, kr, sr, dr, pt): rows of half a burst (1 token), whole bursts (4), stride 2 over two lanes, dilation 2
+@pytest.mark.parametrize("geometry", [(8, 8, 1, 1, 3, 1, 1, 1), (8, 16, 1, 1, 3, 1, 1, 1), (9, 16, 2, 2, 3, 2, 1, 1),
+                                      (10, 4, 8, 1, 3, 1, 2, 2)])
+def test_a_line_buffer_ring_written_inferences_ahead_returns_every_row(tmp_path, geometry):
+    h, w, c, p, kr, sr, dr, pt = geometry
+    ho = (h + 2 * pt - dr * (kr - 1) - 1) // sr + 1
+    tokens = row_ring_tokens(h, w * c // p, ho, kr, sr, dr, pt)
+    wrong_words = _compile(tmp_path, ROWS_HARNESS % {"h": h, "w": w, "c": c, "p": p, "kr": kr, "sr": sr, "dr": dr,
+                                                     "pt": pt, "burst": DDR_BURST})
+    assert wrong_words(tokens) == 0
+    assert wrong_words(-(-h * w * c // p // DDR_BURST)) > 0  # a token FIFO holding an inference: row 0 overwritten
