@@ -41,7 +41,7 @@ from dfcc.hardware.logic import lane_converter_logic
 from dfcc.kinds.registry import kind_of
 from dfcc.kinds.source import SourceOp, port_lanes
 from dfcc.analyses.fifo_memory import place_fifos
-from dfcc.hardware.memory import fifo_blocks, fill_ahead, held_inferences, rate_limited_burst, skip_fifo_depth
+from dfcc.hardware.memory import fifo_blocks, held_inferences, rate_limited_burst, skip_fifo_depth
 from dfcc.hardware.offchip import bandwidth_limited_ii
 
 RESOURCES = ("dsp", "bram18", "uram", "lut", "ff")
@@ -336,16 +336,15 @@ class Network:
         if max_bits_per_cycle and compute_ii:
             # AutoWS / SMOF: II' = II * BW_total / BW_max, whole cycles
             ii = math.ceil(bandwidth_limited_ii(compute_ii, offchip / compute_ii, max_bits_per_cycle) - 1e-9)
-        trace = held = fills = None
+        trace = held = None
         if self._joins:  # the trace is fed over the II: a design at another II is traced again from the first node
             again = last is not None and last.feed == ii
             trace = self._trace(costs, on_edge, ii, last.trace if again else None, changed)
             held = self._skip_fifos(costs, ii, trace, last.held if again else None, start)
-            fills = self._fill_fifos(costs, on_edge, trace, last.fills if again else None, start)
         bursts = self._burst_fifos(costs, on_edge, last.bursts if last is not None else None, start)
-        self._last = _Walk(list(choices), chosen, costs, on_edge, latency, ii, trace, held, fills, bursts)
+        self._last = _Walk(list(choices), chosen, costs, on_edge, latency, ii, trace, held, bursts)
         fifo_depths = _deepest(held) if held is not None else {}
-        for e, depth in chain(_deepest(bursts[1]).items(), _deepest(fills).items() if fills is not None else ()):
+        for e, depth in _deepest(bursts[1]).items():
             fifo_depths[e] = max(depth, fifo_depths.get(e, 0))
         if respect_ir_depths:
             for i, edge in enumerate(self.edges):
@@ -511,31 +510,6 @@ class Network:
                                         ) if any(bursts[p][0] for p in self._producers[i]) else []
         return bursts, fifos
 
-    def _fill_fifos(self, costs: tuple[NodeCost, ...], converters: dict[int, Converter], trace: _Trace,
-                    last: list[list[tuple[int, int]]] | None, start: int) -> list[list[tuple[int, int]]]:
-        """Each node's input FIFO (edge, beats), those over the default, holding the fill of a sliding-window stage (a
-        conv with a line buffer: `pixel_work`) written ahead of it: its fill share of each inference is read at up to
-        its read rate (a beat a cycle, or its lane converter's elements in its cycles), its producer's words come at
-        their traced pace (their first to last output beat, `_trace`, fed over the II), so what does not come while
-        the fill is read waits in front of it (`fill_ahead`). A graph input is fed as it is read; a tiled conv's copy
-        task reads ahead into its own FIFO instead. Given the `last` walk's (at the same II), the nodes before `start`
-        keep theirs."""
-        first, last_out = trace[:2]
-        fills = [[] for _ in costs] if last is None else list(last)
-        for i in range(0 if last is None else start, len(costs)):
-            cost, ins = costs[i], self._ins[i]
-            fills[i] = []
-            if len(ins) != 1 or not cost.pixel_work or not cost.fill or isinstance(self.nodes[ins[0][1]].op, SourceOp):
-                continue
-            e, p, elements, _ = ins[0]
-            conv, lanes = converters.get(e), max(1, costs[p].out_lanes)
-            rate = elements / max(1.0, last_out[p] - first[p])
-            words = fill_ahead(cost.fill * elements, rate, conv.elements / conv.cycles if conv is not None else lanes)
-            beats = math.ceil(words / lanes - 1e-6)
-            if beats > DEFAULT_FIFO_DEPTH:
-                fills[i] = [(e, beats)]
-        return fills
-
     def _passes_pace(self, i: int, costs: tuple[NodeCost, ...]) -> bool:
         """Whether node `i` takes each beat at its consumers' pace: a single-input stage without a fill, not a DRAM
         ring (whose writer never waits on its reader), that takes some cycles (a map, a fork)."""
@@ -661,7 +635,6 @@ class _Walk:
     feed: int  # the II the trace feeds the graph inputs over
     trace: _Trace | None  # (with joins only)
     held: list[list[tuple[int, int]]] | None  # each join's skip FIFOs (`_skip_fifos`)
-    fills: list[list[tuple[int, int]]] | None  # each sliding-window stage's FIFO of its fill (`_fill_fifos`)
     bursts: _Bursts
 
 

@@ -147,14 +147,6 @@ def skip_fifo_depth(delay_difference: int, margin: int = SATAY_FIFO_MARGIN) -> i
     return delay_difference + margin
 
 
-def fill_ahead(fill: float, rate: float, peak: float) -> float:
-    """Words a FIFO holds of a reader's `fill` (the words it reads before its first output), read at up to `peak`
-    a cycle, written `rate` a cycle: what must have been written before the reader starts so it never waits."""
-    # fpgaConvNet's sliding window takes its fill ((K-1) rows and K pixels) before its first window (Venieris &
-    # Bouganis, FCCM 2016); read at its own rate, not its writer's (dfcc, checked by analyses/fifo_sizing.py)
-    return fill * (1 - min(1.0, rate / peak))
-
-
 def rate_limited_burst(words: float, pace: float, rate: float, gap: float) -> float:
     """Most words a FIFO holds of a burst of `words` written `pace` a cycle into a reader taking at most `rate` a
     cycle, whose writer then works `gap` cycles before its next burst: what the reader has not taken when the burst

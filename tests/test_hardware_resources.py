@@ -11,8 +11,8 @@ from dfcc.hardware.logic import (
     STAGE_CONTROL_FF, STAGE_CONTROL_LUT, Logic, lut_multiplier, mac_logic, mux_luts, stage_logic,
 )
 from dfcc.hardware.memory import (
-    LUT_PER_BRAM18, _moved, bram18, conv_weight_memory, fill_ahead, held_inferences, line_buffer, lutram_luts,
-    rate_limited_burst, skip_fifo_depth, uram, uram_rom, uram_rows, window_buffer,
+    LUT_PER_BRAM18, _moved, bram18, conv_weight_memory, held_inferences, line_buffer, lutram_luts, rate_limited_burst,
+    skip_fifo_depth, uram, uram_rom, uram_rows, window_buffer,
 )
 from dfcc.hardware.roofline import dsp_roofline, multiplier_roofline
 
@@ -143,13 +143,6 @@ def test_rooflines():
     assert multiplier_roofline(100, 0.5, 6400, 64, 100, 2.4e8, 16) == pytest.approx(100)
     # too few LUTs for every DSP's adder: 1,600 LUTs feed 100 DSP MACs and nothing is left for fabric
     assert multiplier_roofline(100, 0.5, 1600, 64, 100, 1e8, 16) == pytest.approx(100)
-
-
-def test_fill_ahead():
-    # a fill of 3,712 words read 4 a cycle (928 cycles) while 0.5 a cycle come (464): 3,248 written ahead
-    assert fill_ahead(3712, 0.5, 4) == 3248
-    # written as fast as it is read: none
-    assert fill_ahead(3712, 4, 4) == 0
 
 
 def test_rate_limited_burst():
