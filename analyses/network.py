@@ -506,9 +506,8 @@ class Network:
             if len(ins) == 1:
                 fifos[i] = self._burst_fifo(i, costs, converters, bursts, cost.cycles)
         for i in self._join_nodes:
-            fifos[i] = self._burst_fifo(i, costs, converters, bursts, max(
-                costs[i].cycles, self._held_back(i, costs, converters))) if any(
-                bursts[p][0] for p in self._producers[i]) else []
+            fifos[i] = self._burst_fifo(i, costs, converters, bursts, max(costs[i].cycles, self._held_back(i, costs))
+                                        ) if any(bursts[p][0] for p in self._producers[i]) else []
         return bursts, fifos
 
     def _passes_pace(self, i: int, costs: tuple[NodeCost, ...]) -> bool:
@@ -517,21 +516,12 @@ class Network:
         return (len(self.in_edges[i]) == 1 and costs[i].fill == 0 and costs[i].cycles > 0
                 and not self.nodes[i].ring_words)
 
-    def _held_back(self, i: int, costs: tuple[NodeCost, ...], converters: dict[int, Converter]) -> int:
+    def _held_back(self, i: int, costs: tuple[NodeCost, ...]) -> int:
         """The cycles an inference takes at the pace of node `i`'s slowest consumer, through those that take each
         beat at their consumers' pace (`_passes_pace`): a join's output has no FIFO beyond the default, so it reads
-        its inputs no faster (dfcc: back-pressure through depth-2 streams, as analyses/fifo_sizing.py simulates). A
-        consumer copying its input ahead of its work (`copies_input`: a tiled conv) takes it a beat a cycle, through a
-        lane converter at the converter's pace (its cycles), not at its own."""
-        return max((max(costs[q].cycles, self._held_back(q, costs, converters)) if self._passes_pace(q, costs)
-                    else self._copied(i, q, costs, converters) if costs[q].copies_input
+        its inputs no faster (dfcc: back-pressure through depth-2 streams, as analyses/fifo_sizing.py simulates)."""
+        return max((max(costs[q].cycles, self._held_back(q, costs)) if self._passes_pace(q, costs)
                     else costs[q].cycles for q in self._fed[i]), default=0)
-
-    def _copied(self, i: int, q: int, costs: tuple[NodeCost, ...], converters: dict[int, Converter]) -> int:
-        """The cycles node `q`'s copy task takes node `i`'s output of an inference: a beat of `i`'s a cycle, or its
-        lane converter's cycles (dfcc::lanes, hardware/cycles.py lane_converter_cycles)."""
-        return max(converters[e].cycles if e in converters else self.edges[e].elements // max(1, costs[i].out_lanes)
-                   for e in self.out_edges[i] if self.edges[e].consumer == q)
 
     def _burst_fifo(self, i: int, costs: tuple[NodeCost, ...], converters: dict[int, Converter],
                     bursts: list[tuple[float, float, float]], cycles: float) -> list[tuple[int, int]]:

@@ -737,7 +737,6 @@ class Conv(NodeKind):
                 # the last tile's MACs follow its last input rows; the first output is followed by the other tiles
                 lag=compute, drain=max(0, cycles - first_load - compute), pixel_work=0, burst=0, lead=0,
                 out_burst=stores * tile,  # conv.h conv_tiled: a tile's outputs stored, one beat a cycle
-                copies_input=True,  # conv.h conv_tiled's copy task into its FIFO of a tile's share (held_beats)
             )
 
         def point_tiles(cost: NodeCost, li: int, lo: int, cb: int, nf: int, tile: int, untiled_bram: int,

@@ -70,10 +70,8 @@ class NodeCost:
     within its last window beat's MACs; 0: unknown, or as they come in for a stage without fill, which
     passes beats on); `lead` the cycles from the start of the first inference (every stage starts at once) before
     which it writes no output whenever its input comes (a conv walking its top padding first); `out_burst` the output
-    beats it writes back to back, one a cycle, then pauses (a tiled conv's store of a tile; 0: at its pace);
-    `copies_input` whether a task of its own copies its input a beat a cycle into a FIFO ahead of its work (a tiled
-    conv's, a tile's share deep), so it takes a burst as it comes rather than at its pace. `weight_*` is the weight
-    memory alone, in each place it could live.
+    beats it writes back to back, one a cycle, then pauses (a tiled conv's store of a tile; 0: at its pace). `weight_*`
+    is the weight memory alone, in each place it could live.
     """
 
     cycles: int
@@ -102,7 +100,6 @@ class NodeCost:
     burst: int = 0
     lead: int = 0
     out_burst: int = 0
-    copies_input: bool = False
 
     def with_mult(self, impl: Mult) -> NodeCost:
         """This cost with the multipliers on DSPs (as costed), in LUTs (`lut`: no DSP left), or split: an
