@@ -5,8 +5,9 @@ memory per node.
 The FIFOs costed are those the cycle-level sizing (analyses/fifo_sizing.py) finds the largest: a join's inputs,
 each holding what its producer writes before the join reads it (both ends' spans of an inference traced as in
 the steady state), a skip evicted to a DRAM ring holding on chip what the ring cannot, and a tiled conv's stored
-tile waiting for a slower reader. Others the sizing deepens (a fork feeding a tiled conv ahead of its pace) are not
-costed: on ResNet-50 for a ZCU102 the costed FIFOs were 73 % and 94 % of the sized ones' BRAM18.
+tile waiting for a slower reader (or for the lane converter narrowing it, in front of a tiled conv). Others the
+sizing deepens (a fork feeding a tiled conv ahead of its pace, a bottleneck conv's fill read ahead of its feed)
+are not costed: on ResNet-50 for a ZCU102 the costed FIFOs were 73 % and 94 % of the sized ones' BRAM18.
 
 A lane converter (`dfcc::lanes`) sits on every edge whose producer writes other lanes than its
 consumer reads (each kind states both: `stream_lanes`, `read_lanes`), as the HLS emitter inserts it;
@@ -40,7 +41,7 @@ from dfcc.hardware.logic import lane_converter_logic
 from dfcc.kinds.registry import kind_of
 from dfcc.kinds.source import SourceOp, port_lanes
 from dfcc.analyses.fifo_memory import place_fifos
-from dfcc.hardware.memory import fifo_blocks, held_inferences, skip_fifo_depth
+from dfcc.hardware.memory import fifo_blocks, held_inferences, rate_limited_burst, skip_fifo_depth
 from dfcc.hardware.offchip import bandwidth_limited_ii
 
 RESOURCES = ("dsp", "bram18", "uram", "lut", "ff")
@@ -340,7 +341,7 @@ class Network:
             again = last is not None and last.feed == ii
             trace = self._trace(costs, on_edge, ii, last.trace if again else None, changed)
             held = self._skip_fifos(costs, ii, trace, last.held if again else None, start)
-        bursts = self._burst_fifos(costs, last.bursts if last is not None else None, start)
+        bursts = self._burst_fifos(costs, on_edge, last.bursts if last is not None else None, start)
         self._last = _Walk(list(choices), chosen, costs, on_edge, latency, ii, trace, held, bursts)
         fifo_depths = _deepest(held) if held is not None else {}
         for e, depth in _deepest(bursts[1]).items():
@@ -479,31 +480,34 @@ class Network:
             held[i] = found
         return held
 
-    def _burst_fifos(self, costs: tuple[NodeCost, ...], last: _Bursts | None, start: int) -> _Bursts:
+    def _burst_fifos(self, costs: tuple[NodeCost, ...], converters: dict[int, Converter], last: _Bursts | None,
+                     start: int) -> _Bursts:
         """Depth in beats of every FIFO that takes a burst (those over the default): a producer writing `out_burst`
         beats one a cycle (a tiled conv's tile of outputs), passed on by the nodes that keep its pace without a
         fill (a map, a fork; not a DRAM ring, whose reader waits on its consumer), at the slowest pace among them,
         into a reader slower than that pace: a join (ResNet's add) at the pace of its slowest consumer too, through
-        the nodes that keep its pace (`_held_back`), since it passes no burst on. Each node's burst (elements,
-        elements a cycle) and its inputs' FIFOs (edge, beats); given the `last` walk's, the nodes before `start` keep
-        theirs, but the joins (their consumers' pace may have changed)."""
+        the nodes that keep its pace (`_held_back`), since it passes no burst on; a burst into a lane converter
+        narrowing it waits for the converter too (`converters`, by edge). Each node's burst (elements, elements a
+        cycle, cycles from one burst's start to the next's) and its inputs' FIFOs (edge, beats); given the `last`
+        walk's, the nodes before `start` keep theirs, but the joins (their consumers' pace may have changed)."""
         n = len(costs)
-        bursts: list[tuple[float, float]] = [(0.0, 0.0)] * n if last is None else list(last[0])
+        bursts: list[tuple[float, float, float]] = [(0.0, 0.0, 0.0)] * n if last is None else list(last[0])
         fifos: list[list[tuple[int, int]]] = [[] for _ in costs] if last is None else list(last[1])
         for i in range(0 if last is None else start, n):
             cost, ins = costs[i], self.in_edges[i]
             lanes = max(1, cost.out_lanes)
-            bursts[i] = (0.0, 0.0)
+            bursts[i] = (0.0, 0.0, 0.0)
             if cost.out_burst:
-                bursts[i] = (float(cost.out_burst * lanes), float(lanes))
+                words = cost.out_burst * lanes
+                bursts[i] = (float(words), float(lanes), cost.cycles / -(-self._most_out[i] // words))
             elif self._passes_pace(i, costs) and bursts[self._main[i]][0]:
-                words, pace = bursts[self._main[i]]
-                bursts[i] = (words, min(pace, self.edges[ins[0]].elements / cost.cycles))
+                words, pace, period = bursts[self._main[i]]
+                bursts[i] = (words, min(pace, self.edges[ins[0]].elements / cost.cycles), period)
             if len(ins) == 1:
-                fifos[i] = self._burst_fifo(i, costs, bursts, cost.cycles)
+                fifos[i] = self._burst_fifo(i, costs, converters, bursts, cost.cycles)
         for i in self._join_nodes:
-            fifos[i] = self._burst_fifo(i, costs, bursts, max(costs[i].cycles, self._held_back(i, costs))) if any(
-                bursts[p][0] for p in self._producers[i]) else []
+            fifos[i] = self._burst_fifo(i, costs, converters, bursts, max(costs[i].cycles, self._held_back(i, costs))
+                                        ) if any(bursts[p][0] for p in self._producers[i]) else []
         return bursts, fifos
 
     def _passes_pace(self, i: int, costs: tuple[NodeCost, ...]) -> bool:
@@ -519,18 +523,23 @@ class Network:
         return max((max(costs[q].cycles, self._held_back(q, costs)) if self._passes_pace(q, costs)
                     else costs[q].cycles for q in self._fed[i]), default=0)
 
-    def _burst_fifo(self, i: int, costs: tuple[NodeCost, ...], bursts: list[tuple[float, float]],
-                    cycles: float) -> list[tuple[int, int]]:
+    def _burst_fifo(self, i: int, costs: tuple[NodeCost, ...], converters: dict[int, Converter],
+                    bursts: list[tuple[float, float, float]], cycles: float) -> list[tuple[int, int]]:
         """The FIFOs (edge, beats) of node `i`'s inputs that take a burst, the node reading an inference in `cycles`."""
         cost, found = costs[i], []
         for e in self.in_edges[i]:
             edge = self.edges[e]
-            words, pace = bursts[edge.producer]
+            words, pace, period = bursts[edge.producer]
             if not words or not cycles or self.nodes[edge.producer].ring_words:
                 continue
             # the burst less what the reader takes at its pace while it comes and its fill share (dfcc: the
             # rate mismatch fpgaConvNet's streams assume away; checked by analyses/fifo_sizing.py)
             kept = words * (1 - min(1.0, edge.elements / cycles / pace)) - cost.fill * edge.elements
+            conv = converters.get(e)
+            if conv is not None and words < edge.elements:
+                # a lane converter passes its elements in its cycles, the reader's fill too; a burst its writer's
+                # next tile follows (not the inference's last) must not wait on it
+                kept = max(kept, rate_limited_burst(words, pace, conv.elements / conv.cycles, period - words / pace))
             beats = math.ceil(kept / max(1, costs[edge.producer].out_lanes))
             if beats > DEFAULT_FIFO_DEPTH:
                 found.append((e, beats))
@@ -609,7 +618,7 @@ class Network:
 
 # Network._trace: each node's first and last output beat, each edge's span at its consumer, each node's output burst
 _Trace = tuple[list[float], list[float], list[tuple[float, float]], list[int]]
-_Bursts = tuple[list[tuple[float, float]], list[list[tuple[int, int]]]]  # Network._burst_fifos
+_Bursts = tuple[list[tuple[float, float, float]], list[list[tuple[int, int]]]]  # Network._burst_fifos
 
 
 @dataclass(frozen=True, slots=True)

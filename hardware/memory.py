@@ -147,6 +147,15 @@ def skip_fifo_depth(delay_difference: int, margin: int = SATAY_FIFO_MARGIN) -> i
     return delay_difference + margin
 
 
+def rate_limited_burst(words: float, pace: float, rate: float, gap: float) -> float:
+    """Most words a FIFO holds of a burst of `words` written `pace` a cycle into a reader taking at most `rate` a
+    cycle, whose writer then works `gap` cycles before its next burst: what the reader has not taken when the burst
+    ends, but no more than it takes over the gap (holding more feeds it no sooner)."""
+    # dfcc: the writer's next burst must not wait for this one to drain, and the reader is kept fed through the
+    # gap, as the simulated sizing keeps every stage's completions (analyses/fifo_sizing.py)
+    return max(0.0, min(words * (1 - rate / pace), gap * rate))
+
+
 def held_inferences(ii: float, write_first: float, write_last: float, read_first: float, read_last: float) -> float:
     """Most words a FIFO holds, in inferences: its writer spreads each inference's words evenly over
     [write_first, write_last], its reader over [read_first, read_last], both again every `ii` cycles."""

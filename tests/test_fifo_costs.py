@@ -1,6 +1,6 @@
 """The FIFO memory explore costs (analyses/network.py) against the depths the cycle-level sizing gives
-(analyses/fifo_sizing.py): a tiled conv's stored tile into a slower reader or into a join held back by a slower
-consumer, a skip whose branch outlasts its DRAM ring."""
+(analyses/fifo_sizing.py): a tiled conv's stored tile into a slower reader, into a join held back by a slower
+consumer or into a tiled conv through a lane converter, a skip whose branch outlasts its DRAM ring."""
 
 from dfcc.analyses.fifo_sizing import size_fifos
 from dfcc.analyses.network import Network
@@ -12,26 +12,36 @@ func.func @main(%a: tensor<1x4x8x8xf32>) -> tensor<1x8x8xCxf32> {
 """
 
 
-def _conv(name: str, source: str, filters: int, coarse_out: int, tile: int) -> str:
-    return (f'  %w_{name} = dataflow.weights {{name = "w_{name}", value = dense<0.5> : tensor<{filters}x4x1x1xf32>}} : '
-            f'tensor<{filters}x4x1x1xf32>\n'
+def _conv(name: str, source: str, filters: int, coarse_out: int, tile: int, channels: int = 4, coarse_in: int = 4) -> str:
+    return (f'  %w_{name} = dataflow.weights {{name = "w_{name}", value = dense<0.5> : tensor<{filters}x{channels}x1x1xf32>}} : '
+            f'tensor<{filters}x{channels}x1x1xf32>\n'
             f'  %{name} = dataflow.conv %{source}, %w_{name} {{name = "{name}", kernel = array<i64: 1, 1>, stride = '
-            f'array<i64: 1, 1>, dilation = array<i64: 1, 1>, pad = array<i64: 0, 0, 0, 0>, coarse_in = 4 : i64, '
-            f'coarse_out = {coarse_out} : i64, tile = {tile} : i64}} : (!dataflow.stream<1x8x8x4xf32>, '
-            f'tensor<{filters}x4x1x1xf32>) -> !dataflow.stream<1x8x8x{filters}xf32>\n')
+            f'array<i64: 1, 1>, dilation = array<i64: 1, 1>, pad = array<i64: 0, 0, 0, 0>, coarse_in = {coarse_in} : i64, '
+            f'coarse_out = {coarse_out} : i64, tile = {tile} : i64}} : (!dataflow.stream<1x8x8x{channels}xf32>, '
+            f'tensor<{filters}x{channels}x1x1xf32>) -> !dataflow.stream<1x8x8x{filters}xf32>\n')
 
 
-# a relu (one word a cycle) of stream %X into the graph output
-RELU_OUT = """
-  %m = dataflow.map %X {name = "relu", coarse = 1 : i64} : !dataflow.stream<1x8x8x8xf32> -> !dataflow.stream<1x8x8x8xf32> {
+def _relu(source: str, coarse: int = 1) -> str:
+    """A relu %m of stream %`source`, `coarse` words a cycle."""
+    return f"""
+  %m = dataflow.map %{source} {{name = "relu", coarse = {coarse} : i64}} : !dataflow.stream<1x8x8x8xf32> -> !dataflow.stream<1x8x8x8xf32> {{
   ^bb0(%x: f32):
     %z = arith.constant 0.0 : f32
     %y = arith.maximumf %x, %z : f32
     dataflow.yield %y : f32
-  }
-  %t = dataflow.sink %m {name = "out", perm = array<i64: 0, 1, 2, 3>} : (!dataflow.stream<1x8x8x8xf32>) -> tensor<1x8x8x8xf32>
+  }}
+"""
+
+
+def _out(source: str) -> str:
+    """Stream %`source` into the graph output."""
+    return f"""  %t = dataflow.sink %{source} {{name = "out", perm = array<i64: 0, 1, 2, 3>}} : (!dataflow.stream<1x8x8x8xf32>) -> tensor<1x8x8x8xf32>
   func.return %t : tensor<1x8x8x8xf32>
-}"""
+}}"""
+
+
+# a relu (one word a cycle) of stream %X into the graph output
+RELU_OUT = _relu("X") + _out("m")
 
 BURST = HEAD.replace("C", "8") + _conv("conv", "s", 8, 2, 16) + RELU_OUT.replace("%X", "%conv")
 
@@ -101,3 +111,30 @@ def test_a_tiled_convs_stored_tile_into_a_join_waits_for_the_joins_slower_consum
     module = parse_module(JOIN)
     assert _costed(module).get(("conv", "add")) == 32
     assert _depths(module, size_fifos(module).depths)[("conv", "add")] == 33
+
+
+def _tiles_into_tiles(coarse_in: int, tile: int) -> str:
+    """A tiled conv (8 filters, all 8 a beat, `coarse_in` of its 4 channels) storing tiles of `tile` pixels through a
+    relu keeping its pace (8 words a cycle) into a tiled conv reading 1 word a beat, through a lane converter."""
+    return (HEAD.replace("C", "8") + _conv("conv", "s", 8, 8, tile, coarse_in=coarse_in) + _relu("conv", 8)
+            + _conv("conv2", "m", 8, 8, 64, channels=8, coarse_in=1) + _out("conv2"))
+
+
+def test_a_tiled_convs_stored_tile_into_a_tiled_conv_waits_for_its_converter():
+    # the first conv, a channel a beat, works 576 cycles on 4 tiles (each: 64 loads, 64 MACs, then 16 beats stored,
+    # 8 words each); the second, whose one tile reads all its input first (fill 1), takes 1 word a cycle through
+    # the 8 -> 1 lane converter: while a tile's 128 words come in 16 cycles it takes 16, 112 wait (14 beats), fewer
+    # than it takes in the 128 cycles to the next tile. Before: none (its fill share, all its input, was deemed read
+    # at once).
+    module = parse_module(_tiles_into_tiles(1, 16))
+    assert _costed(module) == {("relu", "conv2"): 14}
+    assert _depths(module, size_fifos(module).depths) == {("relu", "conv2"): 14}
+    # 2 channels a beat: 80 cycles a tile, the next tile's 16 beats 64 cycles after these end, over which the
+    # second conv takes 64 words: 8 beats are held, not 14
+    module = parse_module(_tiles_into_tiles(2, 16))
+    assert _costed(module) == {("relu", "conv2"): 8}
+    assert _depths(module, size_fifos(module).depths) == {("relu", "conv2"): 8}
+    # one tile: no later tile waits on the store, which goes at the converter's pace
+    module = parse_module(_tiles_into_tiles(2, 64))
+    assert _costed(module) == {}
+    assert _depths(module, size_fifos(module).depths) == {}

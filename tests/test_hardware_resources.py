@@ -11,8 +11,8 @@ from dfcc.hardware.logic import (
     STAGE_CONTROL_FF, STAGE_CONTROL_LUT, Logic, lut_multiplier, mac_logic, mux_luts, stage_logic,
 )
 from dfcc.hardware.memory import (
-    LUT_PER_BRAM18, _moved, bram18, conv_weight_memory, held_inferences, line_buffer, lutram_luts, skip_fifo_depth, uram,
-    uram_rom, uram_rows, window_buffer,
+    LUT_PER_BRAM18, _moved, bram18, conv_weight_memory, held_inferences, line_buffer, lutram_luts, rate_limited_burst,
+    skip_fifo_depth, uram, uram_rom, uram_rows, window_buffer,
 )
 from dfcc.hardware.roofline import dsp_roofline, multiplier_roofline
 
@@ -143,6 +143,16 @@ def test_rooflines():
     assert multiplier_roofline(100, 0.5, 6400, 64, 100, 2.4e8, 16) == pytest.approx(100)
     # too few LUTs for every DSP's adder: 1,600 LUTs feed 100 DSP MACs and nothing is left for fabric
     assert multiplier_roofline(100, 0.5, 1600, 64, 100, 1e8, 16) == pytest.approx(100)
+
+
+def test_rate_limited_burst():
+    # 128 words at 8 a cycle (16 cycles) into a reader taking 1 a cycle: 16 taken, 112 wait; the writer's next
+    # burst 128 cycles later, over which the reader takes 128: all 112 held
+    assert rate_limited_burst(128, 8, 1, 128) == 112
+    # the next burst 64 cycles later: the reader takes only 64 words before it, so 64 are held
+    assert rate_limited_burst(128, 8, 1, 64) == 64
+    # a reader as fast as the burst holds nothing
+    assert rate_limited_burst(128, 8, 8, 128) == 0
 
 
 def test_held_inferences():
