@@ -483,9 +483,9 @@ class LaneRam(NamedTuple):
 def lane_ram(width: int, depth: int) -> LaneRam:
     """A width x depth memory read at one address and written at another each cycle (a simple dual-port RAM: a
     tiled conv's sums or kept outputs of a filter lane, conv.h `lane_ram`), where `array_cost` puts it: LUTRAM
-    under a BRAM's worth, else BRAM. A fixed trade of BRAM18 for LUTRAM above that (RAM64M8: 8 LUT6 a 64 x 7-bit
-    simple dual-port RAM, UG574) slows ZCU102's LUT-bound designs (DenseNet-121, ResNet-50 at 16 bits), so
-    it would be explore's to weigh, a design point of its own."""
+    under a BRAM's worth, else BRAM. Above that, LUTRAM (RAM64M8: 8 LUT6 a 64 x 7-bit simple dual-port RAM, UG574)
+    trades BRAM18 for LUTs, which no fixed rate weighs right: ZCU102's designs are short of both, so that would be
+    explore's to weigh, a design point of its own."""
     blocks, luts = array_cost(width, depth)
     return LaneRam(not blocks, blocks, luts)
 
