@@ -29,8 +29,8 @@ from dfcc.hardware.memory import (
 from dfcc.hardware.offchip import (DDR_BURST, conv_weight_sweeps, evicted_line_buffer_bits, row_reader_cycles,
                                    row_ring_tokens)
 from dfcc.kinds.cost import (
-    STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, WindowCost, acc_bits, array_cost, folding_of, node_label,
-    sliding_window_cost, stream_bits, weight_bits,
+    STAGE_PIPELINE_CYCLES, Folding, LaneRam, NodeCost, NodeModel, WindowCost, acc_bits, array_cost, folding_of,
+    lane_ram, node_label, sliding_window_cost, stream_bits, weight_bits,
 )
 from dfcc.kinds.hls_mac import mac_types, mid_and_mul, winograd_fx
 from dfcc.kinds.hls_types import Fx, format_fx, fx_of
@@ -579,6 +579,18 @@ def banked_buffer(op: ConvOp, lanes_in: int, most: int) -> tuple[tuple[int, int]
     return (banks, *options[banks])
 
 
+def tile_memories(op: ConvOp, lanes_out: int, tile: int) -> tuple[LaneRam, LaneRam]:
+    """A tiled conv's memories of each filter lane (conv.h `lane_ram`, read and written each cycle), each in LUTRAM
+    or BRAM (`lane_ram`): its sums, a filter step's for each pixel of the tile (conv_mac_tiled) or every filter's
+    (conv_point_tm_in, reading tile-major: F/LO x tile deep), and the tile's outputs conv_mac_tiled keeps until its
+    store (F/LO x tile deep; none writing tile-major, nor for conv_point_tm_in, which stores from its sums)."""
+    steps = op.output.type.get_shape()[-1] // lanes_out
+    if op.input.type.order is not None:
+        return lane_ram(acc_bits(op), steps * tile), lane_ram(0, 0)
+    kept = lane_ram(stream_bits(op.output), steps * tile) if op.output.type.order is None else lane_ram(0, 0)
+    return lane_ram(acc_bits(op), tile), kept
+
+
 def explored_tiles(op: ConvOp) -> frozenset[int]:
     """The tiles explore considers: those dividing the output pixels and the least tile for each count of weight
     sweeps up to PARTIAL_TILE_SWEEPS (the last tile partly idle; a window wider than 1x1 too, its first tile reading
@@ -709,6 +721,13 @@ class Conv(NodeKind):
             return untiled_parts[folding]
 
         order_in, order_out = op.input.type.order, op.output.type.order  # tile-major streams (tile_order_problems)
+        tile_rams: dict[tuple[int, int], tuple[LaneRam, LaneRam]] = {}
+
+        def memories(lo: int, tile: int) -> tuple[LaneRam, LaneRam]:
+            """`tile_memories`, worked out once for each output lanes and tile."""
+            if (lo, tile) not in tile_rams:
+                tile_rams[lo, tile] = tile_memories(op, lo, tile)
+            return tile_rams[lo, tile]
 
         def tiled(cost: NodeCost, folding: Folding, tile: int) -> NodeCost:
             """conv.h conv_tiled: `cost` (the same folding, pixel-outer) with a buffer of the tile's input rows
@@ -725,14 +744,14 @@ class Conv(NodeKind):
             stores = 0 if order_out is not None else nf  # tile-major: each written as its filter step ends
             cycles = max(h * w * cb, tiled_conv_cycles(held_h * held_w * cb, tiles * tile, cb, nf * kf, stores))
             # a filter step's accumulators for each pixel of the tile (tile deep) and the tile's outputs once each
-            # step is done (NF*tile deep), one memory per filter lane (partitioned: all CO each cycle)
-            acc_bram, acc_lut = (lo * n for n in array_cost(a_bits, tile))
-            out_bram, out_lut = (lo * n for n in array_cost(stream_bits(op.output), nf * tile)) if stores else (0, 0)
+            # step is done (NF*tile deep), one memory per filter lane (partitioned: all CO each cycle), each in
+            # LUTRAM or BRAM (`tile_memories`)
+            acc, kept = memories(lo, tile)
             first_load, compute = read * cb, tile * cb * nf * kf
             return replace(
                 cost, cycles=cycles, depth=first_load + compute + STAGE_PIPELINE_CYCLES, fill=read / (h * w),
-                bram18=cost.bram18 - untiled_bram + held_bram + acc_bram + out_bram,
-                lut=cost.lut - untiled_lut + held_lut + acc_lut + out_lut,
+                bram18=cost.bram18 - untiled_bram + held_bram + lo * (acc.bram18 + kept.bram18),
+                lut=cost.lut - untiled_lut + held_lut + lo * (acc.lut + kept.lut),
                 weight_sweeps=tiles,
                 # the last tile's MACs follow its last input rows; the first output is followed by the other tiles
                 lag=compute, drain=max(0, cycles - first_load - compute), pixel_work=0, burst=0, lead=0,
@@ -750,13 +769,13 @@ class Conv(NodeKind):
             compute = cb * per_block
             # output-stationary tiles (Zhang et al., FPGA'15, the loop order with the input channels outermost): a
             # tile's input block once, its outputs' partial sums on chip; one memory per filter lane, NF*tile deep
-            acc_bram, acc_lut = (lo * n for n in array_cost(a_bits, nf * tile))
+            acc, _ = memories(lo, tile)
             block_bram, block_lut = array_cost(li * d_bits, tile)
             first = (cb - 1) * per_block + 1 if order_out is not None else compute  # iterations to the first output
             return replace(
                 cost, cycles=tiles * (compute + stores), depth=first + STAGE_PIPELINE_CYCLES, fill=read / (h * w),
-                bram18=cost.bram18 - untiled_bram + acc_bram + block_bram,
-                lut=cost.lut - untiled_lut + acc_lut + block_lut, weight_sweeps=tiles,
+                bram18=cost.bram18 - untiled_bram + lo * acc.bram18 + block_bram,
+                lut=cost.lut - untiled_lut + lo * acc.lut + block_lut, weight_sweeps=tiles,
                 # after a tile's last block is read: its filter steps, then its store
                 lag=per_block + stores, drain=max(0, tiles * (compute + stores) - first), pixel_work=0, burst=0,
                 out_burst=stores,  # conv.h conv_point_tm_in: a tile's outputs, one beat a cycle
@@ -999,14 +1018,16 @@ class Conv(NodeKind):
             em.calls.append(f"dfcc::conv_wino<{geom}, {f}, {lanes_in}, {co}, {fine}, {depth}, {v_fx.cpp}, {u_fx.cpp}, "
                             f"{m_fx.cpp}, {types}>({x}, {out.name}, {w_arg}, {b_rom.name});  // {name}")
             return
+        # the tile's memories in LUTRAM or BRAM, as its cost has them
+        acc, kept = (str(m.lutram).lower() for m in tile_memories(op, lanes_out, tile))
         if order_in is not None:  # output-stationary over a tile-major input, its output in either order
             em.calls.append(f"dfcc::conv_point_tm_in<{str(order_out is not None).lower()}, {geom}, {f}, {lanes_in}, "
-                            f"{lanes_out}, {tile}, {types}>({x}, {out.name}, {w_arg}, {b_rom.name});  // {name}")
+                            f"{lanes_out}, {tile}, {acc}, {types}>({x}, {out.name}, {w_arg}, {b_rom.name});  // {name}")
             return
         tiled = "conv_tiled_tm_out" if order_out is not None else "conv_tiled"  # writing tile-major, or pixel-major
         call = (f"dfcc::conv_px<{geom}, {f}, {groups}, {px}, " if px > 1 else  # P whole pixels per beat
                 f"dfcc::{tiled}<{geom}, {f}, {lanes_in}, {lanes_out}, {tile}, "
-                f"{', '.join(map(str, tile_buffer(op, lanes_in, tile)[0]))}, " if tile > 1 else
+                f"{', '.join(map(str, tile_buffer(op, lanes_in, tile)[0]))}, {acc}, {kept}, " if tile > 1 else
                 f"dfcc::conv<{geom}, {f}, {groups}, {lanes_in}, {co}, ")
         depth = "" if px > 1 or tile > 1 else f", {window_depth(op, channel_folding(op.folding()))}"  # conv's window stream
         em.calls.append(f"{call}{fine}{depth}, {types}>({x}, {out.name}, {w_arg}, {b_rom.name});  // {name}")

@@ -19,6 +19,7 @@ import math
 import operator
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -469,6 +470,24 @@ def array_cost(width: int, depth: int) -> tuple[int, int]:
     blocks = bram18(width, depth)
     # Xilinx UG574 / fpgaConvNet: arrays below 1024 bits are implemented as LUTRAM
     return blocks, 0 if blocks or width * depth == 0 else lutram_luts(width, depth)
+
+
+class LaneRam(NamedTuple):
+    """Where a memory read and written each cycle lives (`lane_ram`), and what it takes there."""
+
+    lutram: bool
+    bram18: int
+    lut: int
+
+
+def lane_ram(width: int, depth: int) -> LaneRam:
+    """A width x depth memory read at one address and written at another each cycle (a simple dual-port RAM: a
+    tiled conv's sums or kept outputs of a filter lane, conv.h `lane_ram`), where `array_cost` puts it: LUTRAM
+    under a BRAM's worth, else BRAM. Above that, LUTRAM (RAM64M8: 8 LUT6 a 64 x 7-bit simple dual-port RAM, UG574)
+    trades BRAM18 for LUTs, which no fixed rate weighs right: ZCU102's designs are short of both, so that would be
+    explore's to weigh, a design point of its own."""
+    blocks, luts = array_cost(width, depth)
+    return LaneRam(not blocks, blocks, luts)
 
 
 def buffer_cost(width: int, depth: int, bits: int) -> tuple[int, int]:

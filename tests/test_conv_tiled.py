@@ -17,9 +17,10 @@ from dfcc.hardware.offchip import conv_weight_sweeps, streamed_weight_bits
 from dfcc.hardware.platforms import load_platform
 from dfcc.kinds import ConvOp
 from dfcc.kinds.conv import (
-    held_beats, held_input_beats, subsampled, tile_buffer, tile_buffer_cost, tile_buffer_depth, tile_pixels_read,
+    held_beats, held_input_beats, subsampled, tile_buffer, tile_buffer_cost, tile_buffer_depth, tile_memories,
+    tile_pixels_read,
 )
-from dfcc.kinds.cost import describe, node_cost
+from dfcc.kinds.cost import LaneRam, acc_bits, describe, lane_ram, node_cost
 from dfcc.passes.explore import apply_design, explore
 from dfcc.passes.quantize import Quantize
 from tests.autows_layer import CHECK_LAYER
@@ -431,3 +432,60 @@ def test_partial_tiles_csim_bit_exact(bounded):
     x = np.random.default_rng(7).standard_normal((1, 4, 6, 6)).astype(np.float32)
     assert np.abs(csim_equals_reference(module, [x], bounded)).max() > 0
     assert np.abs(csim_equals_reference(_partial_points(), [x], bounded)).max() > 0
+
+
+def test_lane_ram_by_hand():
+    """A tiled conv's memories of a filter lane, each read and written every cycle, where `array_cost` puts them:
+    ResNet-50's 14x14 tiles of 49, a lane's 32-bit sums (1,568 bits) in a BRAM18 (36 x 512), its kept 16-bit outputs
+    of 16 filter steps (784 deep) in one too (18 x 1024); 20-bit sums of a tile of 40 (800 bits, under a BRAM's 1024)
+    in LUTRAM, 64 bits a LUT6: 13 LUTs."""
+    assert lane_ram(32, 49) == LaneRam(False, 1, 0)
+    assert lane_ram(16, 784) == LaneRam(False, 1, 0)
+    assert lane_ram(20, 40) == LaneRam(True, 0, 13)
+    assert lane_ram(0, 0) == LaneRam(True, 0, 0)  # no memory (a tile-major output keeps no outputs)
+
+
+def _memories() -> str:
+    """On 16x32 pixels: `grow` (3x3, 4 -> 16, a filter a step, tiles of 16 pixels, pixel-major), `mix` (1x1, 16 -> 8,
+    4 lanes, one tile of the 512 pixels, writing tile-major, block 4), `head` (1x1, 8 -> 16 reading it, a filter a
+    step)."""
+    rng = np.random.default_rng(11)
+    w0, w1, w2 = (rng.integers(-6, 7, size=s) / 8.0 for s in ((16, 4, 3, 3), (8, 16, 1, 1), (16, 8, 1, 1)))
+    point = 'kernel = array<i64: 1, 1>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>, pad = array<i64: 0, 0, 0, 0>'
+    tm = "!dataflow.stream<1x16x32x8xf32, tile 512 block 4>"
+    return f"""builtin.module attributes {{dataflow.platform = "zcu102"}} {{
+  func.func @main(%a: tensor<1x4x16x32xf32>) -> tensor<1x16x32x16xf32> {{
+    %s = dataflow.source %a {{name = "in", perm = array<i64: 0, 2, 3, 1>}} : (tensor<1x4x16x32xf32>) -> !dataflow.stream<1x16x32x4xf32>
+    %w0 = dataflow.weights {{name = "w0", value = dense<{_lit(w0)}> : tensor<16x4x3x3xf32>}} : tensor<16x4x3x3xf32>
+    %g = dataflow.conv %s, %w0 {{name = "grow", kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>, pad = array<i64: 1, 1, 1, 1>, coarse_in = 4 : i64, coarse_out = 1 : i64, tile = 16 : i64}} : (!dataflow.stream<1x16x32x4xf32>, tensor<16x4x3x3xf32>) -> !dataflow.stream<1x16x32x16xf32>
+    %w1 = dataflow.weights {{name = "w1", value = dense<{_lit(w1)}> : tensor<8x16x1x1xf32>}} : tensor<8x16x1x1xf32>
+    %m = dataflow.conv %g, %w1 {{name = "mix", {point}, coarse_in = 4 : i64, coarse_out = 4 : i64, tile = 512 : i64}} : (!dataflow.stream<1x16x32x16xf32>, tensor<8x16x1x1xf32>) -> {tm}
+    %w2 = dataflow.weights {{name = "w2", value = dense<{_lit(w2)}> : tensor<16x8x1x1xf32>}} : tensor<16x8x1x1xf32>
+    %h = dataflow.conv %m, %w2 {{name = "head", {point}, coarse_in = 4 : i64, coarse_out = 1 : i64, tile = 512 : i64}} : ({tm}, tensor<16x8x1x1xf32>) -> !dataflow.stream<1x16x32x16xf32>
+    %t = dataflow.sink %h {{name = "out", perm = array<i64: 0, 1, 2, 3>}} : (!dataflow.stream<1x16x32x16xf32>) -> tensor<1x16x32x16xf32>
+    func.return %t : tensor<1x16x32x16xf32>
+  }}
+}}
+"""
+
+
+def test_tile_memories_in_lutram_and_bram_csim_bit_exact():
+    """16-bit data and weights: `grow`'s sums (36 bits x 16 pixels: 576 bits) in LUTRAM, its kept outputs (16 bits x
+    16 filter steps x 16 pixels: 4,096 bits, a BRAM18 of 18 x 1024) in BRAM; `mix`'s sums (35 bits x 512) and `head`'s, every filter's (34
+    bits x 16 x 512 pixels), in BRAM. The HLS design binds each where the cost has it (conv.h lane_ram: the flags after
+    the tile buffer's banks), and its C simulation equals the CPU reference."""
+    from dfcc.backends.hls.emit import emit_design
+
+    module = parse_module(_memories())
+    Quantize(weight_bits=16, act_bits=16).apply(make_context(), module)
+    convs = _convs(module)
+    assert [acc_bits(convs[n]) for n in ("grow", "mix", "head")] == [36, 35, 34]
+    assert tile_memories(convs["grow"], 1, 16) == (LaneRam(True, 0, 9), LaneRam(False, 1, 0))
+    assert tile_memories(convs["mix"], 4, 512)[0] == LaneRam(False, 1, 0)
+    assert tile_memories(convs["head"], 1, 512)[0] == LaneRam(False, 16, 0)
+    top = emit_design(module).files["top.cpp"]
+    assert "dfcc::conv_tiled<dfcc::geom<16, 32, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1>, 16, 4, 1, 16, 3, 3, true, false, " in top
+    assert "dfcc::conv_tiled_tm_out<dfcc::geom<16, 32, 16, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0>, 8, 4, 4, 512, 1, 1, false, " in top
+    assert "dfcc::conv_point_tm_in<false, dfcc::geom<16, 32, 8, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0>, 16, 4, 1, 512, false, " in top
+    x = np.random.default_rng(12).standard_normal((1, 4, 16, 32)).astype(np.float32)
+    assert np.abs(csim_equals_reference(module, [x], False)).max() > 0

@@ -356,6 +356,23 @@ inline int tile_address(int row, int col) {
     return row / KRB % SLOTS * WB + col / KCB;
 }
 
+// D words of N lanes, a memory a lane, read at one address and written at another each cycle (a simple dual-port
+// RAM), in LUTRAM or block RAM as the cost model has it (kinds/cost.py lane_ram, kinds/conv.py tile_memories): the
+// array of the other memory is a word deep and never accessed (the choice is a constant). DFCC_LANE_RAM(v) partitions
+// and binds a lane_ram v where it is declared (UG1399 ARRAY_PARTITION, BIND_STORAGE type=ram_s2p).
+template <typename T, int D, int N, bool LUTRAM>
+struct lane_ram {
+    T lutram[LUTRAM ? D : 1][N];
+    T bram[LUTRAM ? 1 : D][N];
+    T& operator()(int d, int n) { return LUTRAM ? lutram[d][n] : bram[d][n]; }
+};
+
+#define DFCC_LANE_RAM(v)                                               \
+    DFCC_HLS(ARRAY_PARTITION variable=v.lutram complete dim=2)         \
+    DFCC_HLS(ARRAY_PARTITION variable=v.bram complete dim=2)           \
+    DFCC_HLS(BIND_STORAGE variable=v.lutram type=ram_s2p impl=lutram)  \
+    DFCC_HLS(BIND_STORAGE variable=v.bram type=ram_s2p impl=bram)
+
 // Weight-stationary MAC stage (loop tiling after Zhang et al., FPGA'15: an output tile of R pixels, the
 // weights loaded once per tile, the tile's input held once in an input buffer and each window read from it):
 // per tile of R consecutive output pixels, (1) the input rows its windows need that are not yet held are
@@ -379,9 +396,10 @@ inline int tile_address(int row, int col) {
 // dependence across iterations).
 // TM_OUT (a tile-major output, conv_tiled_tm_out): no outputs kept and no store: each filter step's R beats are
 // written as its last input beat's steps compute them, the stream tile-major (tile R, block CO).
-template <bool TM_OUT, class G, int F, int CI, int CO, int R, int KRB, int KCB, int FINE, typename T_in, typename T_w,
-          typename T_b, typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul,
-          class IP = direct_product, class W>
+// ACC_LUT, Y_LUT: the sums and the kept outputs, a memory a filter lane each, in LUTRAM, else BRAM (lane_ram).
+template <bool TM_OUT, class G, int F, int CI, int CO, int R, int KRB, int KCB, bool ACC_LUT, bool Y_LUT, int FINE,
+          typename T_in, typename T_w, typename T_b, typename T_acc, typename T_out, typename T_mid = T_acc,
+          class MUL = dsp_mul, class IP = direct_product, class W>
 void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
     constexpr int K = G::KR * G::KC, CB = G::C / CI, NF = F / CO, KF = (K + FINE - 1) / FINE;  // conv_mac's KT
     constexpr int RQ = (G::KRE - 1) / KRB + 1, CQ = (G::KCE - 1) / KCB + 1;  // each bank's row and column reads
@@ -392,15 +410,15 @@ void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> 
     static_assert(KRB >= 1 && KCB >= 1 && RQ * CQ <= 2, "a bank is read at most twice a cycle (two ports)");
     DFCC_HLS(ARRAY_PARTITION variable=bias cyclic factor=CO)
     vec<T_in, CI> buf[KRB][KCB][DEPTH * CB];            // the tile's input, each pixel once
-    T_acc acc[R][CO];                                   // the filter step's sums for every pixel of the tile
-    T_out y[TM_OUT ? 1 : NF][TM_OUT ? 1 : R][CO];       // the tile's outputs, written pixel by pixel when done
+    lane_ram<T_acc, R, CO, ACC_LUT> acc;                // the filter step's sums for every pixel of the tile
+    lane_ram<T_out, TM_OUT ? 1 : NF * R, CO, Y_LUT> y;  // the tile's outputs (fo, r), written pixel by pixel when done
     vec<T_w, CO * CI * FINE> word;                      // the weight word the tile's pixels share
     typedef typename std::decay<decltype(val(T_w()))>::type T_wv;  // a weight's value (T_w may be its ROM code)
     DFCC_HLS(ARRAY_PARTITION variable=buf complete dim=1)
     DFCC_HLS(ARRAY_PARTITION variable=buf complete dim=2)
     DFCC_HLS(AGGREGATE variable=buf)
-    DFCC_HLS(ARRAY_PARTITION variable=acc complete dim=2)
-    DFCC_HLS(ARRAY_PARTITION variable=y complete dim=3)
+    DFCC_LANE_RAM(acc)
+    DFCC_LANE_RAM(y)
     DFCC_HLS(ARRAY_PARTITION variable=word.data complete)
     int loaded = 0;  // input beats read so far
     for (int n = 0; n < tile_count<G, R>(); n++) {
@@ -414,7 +432,8 @@ void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> 
                 for (int t = 0; t < KF; t++) {
                     for (int r = 0; r < R; r++) {
                         DFCC_HLS(PIPELINE II=1)
-                        DFCC_HLS(DEPENDENCE variable=acc inter false)
+                        DFCC_HLS(DEPENDENCE variable=acc.lutram inter false)
+                        DFCC_HLS(DEPENDENCE variable=acc.bram inter false)
                         if (r == 0) word = w.read();
                         const int p = n * R + r, r0 = p / G::WO * G::SR - G::PT, c0 = p % G::WO * G::SC - G::PL;
                         vec<T_in, CI> held_px[KRB][KCB][RQ][CQ];  // each bank's reads: rows and columns from r0, c0
@@ -461,12 +480,12 @@ void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> 
                         vec<T_out, CO> beat;  // the step's output of pixel r (TM_OUT)
                         DFCC_HLS(ARRAY_PARTITION variable=beat.data complete)
                         for (int co = 0; co < CO; co++) {
-                            T_acc sum = bt == 0 && t == 0 ? T_acc(val(bias[fo * CO + co])) : acc[r][co];
+                            T_acc sum = bt == 0 && t == 0 ? T_acc(val(bias[fo * CO + co])) : acc(r, co);
                             step_weights<CI * FINE>(word.data, co * CI * FINE, used, ws);
                             IP::template accumulate<MUL, CI * FINE>(sum, co, used, xs, ws, shared);
-                            acc[r][co] = sum;
+                            acc(r, co) = sum;
                             beat.data[co] = T_out(T_mid(sum));
-                            if (!TM_OUT && bt == CB - 1 && t == KF - 1) y[TM_OUT ? 0 : fo][TM_OUT ? 0 : r][co] = beat.data[co];
+                            if (!TM_OUT && bt == CB - 1 && t == KF - 1) y(TM_OUT ? 0 : fo * R + r, co) = beat.data[co];
                         }
                         if (TM_OUT && bt == CB - 1 && t == KF - 1 && p < G::HO * G::WO) out.write(beat);
                     }
@@ -477,7 +496,7 @@ void conv_mac_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> 
             DFCC_HLS(PIPELINE II=1)
             vec<T_out, CO> beat;
             DFCC_HLS(ARRAY_PARTITION variable=beat.data complete)
-            for (int co = 0; co < CO; co++) beat.data[co] = y[TM_OUT ? 0 : i % NF][TM_OUT ? 0 : i / NF][co];
+            for (int co = 0; co < CO; co++) beat.data[co] = y(TM_OUT ? 0 : i % NF * R + i / NF, co);
             if (n * R + i / NF < G::HO * G::WO) out.write(beat);  // the last tile's idle pixels write nothing
         }
     }
@@ -517,8 +536,9 @@ void hold_input(hls::stream<vec<T, CI> >& in, hls::stream<vec<T, CI> >& out) {
 // share of the held input (HELD beats: held_geom's, R/(HO*WO) of them) in front of them takes what the producer
 // writes meanwhile, so the producer never waits on the tile's compute (the whole image for one tile).
 // TM_OUT: its output tile-major (conv_mac_tiled), conv_tiled_tm_out.
-template <bool TM_OUT, class G, int F, int CI, int CO, int R, int KRB, int KCB, int FINE, typename T_in, typename T_w,
-          typename T_b, typename T_acc, typename T_out, typename T_mid, class MUL, class IP, class W>
+template <bool TM_OUT, class G, int F, int CI, int CO, int R, int KRB, int KCB, bool ACC_LUT, bool Y_LUT, int FINE,
+          typename T_in, typename T_w, typename T_b, typename T_acc, typename T_out, typename T_mid, class MUL, class IP,
+          class W>
 void conv_tiled_stage(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
     DFCC_HLS(DATAFLOW)
     using GH = held_geom<G>;
@@ -527,26 +547,26 @@ void conv_tiled_stage(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO
     DFCC_HLS(STREAM variable=held depth=HELD)
     DFCC_TASKS;
     DFCC_TASK(hold_input<G, CI>(in, held));
-    conv_mac_tiled<TM_OUT, GH, F, CI, CO, R, KRB, KCB, FINE, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL, IP>(
-        held, out, w, bias);
+    conv_mac_tiled<TM_OUT, GH, F, CI, CO, R, KRB, KCB, ACC_LUT, Y_LUT, FINE, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL,
+                   IP>(held, out, w, bias);
 }
 
-template <class G, int F, int CI, int CO, int R, int KRB, int KCB, int FINE, typename T_in, typename T_w,
-          typename T_b, typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul,
+template <class G, int F, int CI, int CO, int R, int KRB, int KCB, bool ACC_LUT, bool Y_LUT, int FINE, typename T_in,
+          typename T_w, typename T_b, typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul,
           class IP = direct_product, class W>
 void conv_tiled(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
-    conv_tiled_stage<false, G, F, CI, CO, R, KRB, KCB, FINE, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL, IP>(
-        in, out, w, bias);
+    conv_tiled_stage<false, G, F, CI, CO, R, KRB, KCB, ACC_LUT, Y_LUT, FINE, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL,
+                     IP>(in, out, w, bias);
 }
 
 // conv_tiled writing its output tile-major (tile R, block CO: per tile, each filter step's outputs of its pixels
 // in turn), as each filter step of the tile ends: no outputs kept, no store (kinds/conv.py tile_order_problem).
-template <class G, int F, int CI, int CO, int R, int KRB, int KCB, int FINE, typename T_in, typename T_w,
-          typename T_b, typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul,
+template <class G, int F, int CI, int CO, int R, int KRB, int KCB, bool ACC_LUT, bool Y_LUT, int FINE, typename T_in,
+          typename T_w, typename T_b, typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul,
           class IP = direct_product, class W>
 void conv_tiled_tm_out(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
-    conv_tiled_stage<true, G, F, CI, CO, R, KRB, KCB, FINE, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL, IP>(
-        in, out, w, bias);
+    conv_tiled_stage<true, G, F, CI, CO, R, KRB, KCB, ACC_LUT, Y_LUT, FINE, T_in, T_w, T_b, T_acc, T_out, T_mid, MUL,
+                     IP>(in, out, w, bias);
 }
 
 // Output-stationary 1x1 convolution over a tile-major input (Zhang et al., FPGA'15's loop order with the input
@@ -559,8 +579,9 @@ void conv_tiled_tm_out(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, C
 // leave pixel-major (R x F/CO beats after its last block) or, TM_OUT, tile-major (tile R, block CO: each filter
 // step's R beats as the last block's step computes them). Cycles: per tile C/CI x (S^2 x R + (F/CO - 1) x R) MAC
 // iterations, plus R x F/CO stores pixel-major; the weights are swept ceil(HO*WO/R) times. acc[fo][r] is read and
-// written back R cycles apart: R must cover the adder's latency (conv_mac_tiled's DEPENDENCE).
-template <bool TM_OUT, class G, int F, int CI, int CO, int R, typename T_in, typename T_w, typename T_b,
+// written back R cycles apart: R must cover the adder's latency (conv_mac_tiled's DEPENDENCE). ACC_LUT: the sums, a
+// memory a filter lane, in LUTRAM, else BRAM (lane_ram).
+template <bool TM_OUT, class G, int F, int CI, int CO, int R, bool ACC_LUT, typename T_in, typename T_w, typename T_b,
           typename T_acc, typename T_out, typename T_mid = T_acc, class MUL = dsp_mul, class IP = direct_product,
           class W>
 void conv_point_tm_in(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO> >& out, W& w, const T_b bias[F]) {
@@ -574,16 +595,17 @@ void conv_point_tm_in(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO
     DFCC_HLS(ARRAY_PARTITION variable=bias cyclic factor=CO)
     typedef typename std::decay<decltype(val(T_w()))>::type T_wv;  // a weight's value (T_w may be its ROM code)
     vec<T_in, CI> xb[R];      // the block's beats of the tile's (kept) pixels
-    T_acc acc[NF][R][CO];     // every filter's sums for each pixel of the tile
-    vec<T_w, CO * CI> word;   // the weight word the tile's pixels share
-    DFCC_HLS(ARRAY_PARTITION variable=acc complete dim=3)
+    lane_ram<T_acc, NF * R, CO, ACC_LUT> acc;  // every filter's sums for each pixel of the tile (fo, r)
+    vec<T_w, CO * CI> word;                     // the weight word the tile's pixels share
+    DFCC_LANE_RAM(acc)
     DFCC_HLS(ARRAY_PARTITION variable=word.data complete)
     for (int n = 0; n < tile_count<G, R>(); n++) {
         for (int bt = 0; bt < CB; bt++) {
             for (int fo = 0; fo < NF; fo++) {
                 for (int i = 0; i < (fo == 0 ? RI : R); i++) {  // the first filter step reads the tile's input beats
                     DFCC_HLS(PIPELINE II=1)
-                    DFCC_HLS(DEPENDENCE variable=acc inter false)
+                    DFCC_HLS(DEPENDENCE variable=acc.lutram inter false)
+                    DFCC_HLS(DEPENDENCE variable=acc.bram inter false)
                     if (i == 0) word = w.read();
                     const int row = i / G::W, col = i % G::W;  // of the input pixel read (S > 1, first step)
                     const bool kept = S == 1 || fo > 0 || (row % S == 0 && col % S == 0);
@@ -603,10 +625,10 @@ void conv_point_tm_in(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO
                     vec<T_out, CO> beat;
                     DFCC_HLS(ARRAY_PARTITION variable=beat.data complete)
                     for (int co = 0; co < CO; co++) {
-                        T_acc sum = bt == 0 ? T_acc(val(bias[fo * CO + co])) : acc[fo][r][co];
+                        T_acc sum = bt == 0 ? T_acc(val(bias[fo * CO + co])) : acc(fo * R + r, co);
                         step_weights<CI>(word.data, co * CI, CI, ws);
                         IP::template accumulate<MUL, CI>(sum, co, CI, xs, ws, shared);
-                        acc[fo][r][co] = sum;
+                        acc(fo * R + r, co) = sum;
                         beat.data[co] = T_out(T_mid(sum));
                     }
                     if (TM_OUT && bt == CB - 1 && inside) out.write(beat);
@@ -617,7 +639,7 @@ void conv_point_tm_in(hls::stream<vec<T_in, CI> >& in, hls::stream<vec<T_out, CO
             DFCC_HLS(PIPELINE II=1)
             vec<T_out, CO> beat;
             DFCC_HLS(ARRAY_PARTITION variable=beat.data complete)
-            for (int co = 0; co < CO; co++) beat.data[co] = T_out(T_mid(acc[i % NF][i / NF][co]));
+            for (int co = 0; co < CO; co++) beat.data[co] = T_out(T_mid(acc(i % NF * R + i / NF, co)));
             if (n * R + i / NF < PIX) out.write(beat);
         }
     }
