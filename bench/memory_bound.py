@@ -7,7 +7,7 @@ it weighs), at each weight place (passes/spill.py `weight_place_options`, what e
 BRAM, URAM, LUTRAM, DRAM, or split by depth at every percent), its multipliers on DSPs (the fewest LUTs), and a
 conv's with its line buffer in DRAM (passes/spill.py `line_buffer_evicted`); a conv reading or writing a stream that
 can be tile-major (passes/tile_order.py `orderable_streams`) also in every order the chain could give it
-(`ordered_points`). A point is (cycles, BRAM18, URAM, LUT, DRAM bits per inference, the tiles of the chains it
+(`ordered_points`; through a channel concat only in tiles dividing its pixels, as kinds/concat.py takes them). A point is (cycles, BRAM18, URAM, LUT, DRAM bits per inference, the tiles of the chains it
 reads and writes tile-major).
 
 A design at II cycles takes one point a node, each of at most II cycles, their memory within the budget and their
@@ -39,6 +39,7 @@ from xdsl.rewriter import Rewriter
 from dfcc.analyses.network import Network
 from dfcc.hardware.memory import BRAM18_ASPECTS, URAM_DEPTH, URAM_WIDTH
 from dfcc.hardware.cycles import throughput
+from dfcc.kinds.concat import ConcatOp
 from dfcc.kinds.conv import ConvOp, point_stride
 from dfcc.kinds.cost import WEIGHT_PERIOD_FACTOR, Folding, NodeModel, cost_key, describe
 from dfcc.kinds.inner_product import searched_products, written_product
@@ -60,15 +61,16 @@ PRICE_STEPS = 40  # golden-section steps on its logarithm
 
 
 def model_points(model: NodeModel, platform, spatial: bool = False, orderable: frozenset = frozenset(),
-                 known: dict | None = None) -> np.ndarray:
+                 known: dict | None = None, whole: frozenset = frozenset()) -> np.ndarray:
     """The rows (COLUMNS) of the design points of `model` explore may take (module docstring), with those of its
-    tiles reading or writing the `orderable` streams tile-major (`ordered_points`), of each pair of tags those no
-    other beats in every column (passes/explore.py `pareto_rows`: a beaten point never gives a bound less traffic)."""
+    tiles reading or writing the `orderable` streams tile-major (`ordered_points`; those in `whole` in tiles dividing
+    their pixels), of each pair of tags those no other beats in every column (passes/explore.py `pareto_rows`: a
+    beaten point never gives a bound less traffic)."""
     listed = [(folding, product) for product in searched_products(model.op, written_product(model.op))
               for folding in foldings(model, spatial, True, product)]
     known = {} if known is None else known
     rows = [(*row, 0, 0) for row in point_rows(model, listed, platform, known)]
-    rows += ordered_points(model, listed, orderable, platform, known)
+    rows += ordered_points(model, listed, orderable, platform, known, whole)
     return _fronts(np.unique(np.array(rows, dtype=np.float64).reshape(-1, len(COLUMNS)), axis=0))
 
 
@@ -102,12 +104,13 @@ def point_rows(model: NodeModel, listed: list[tuple[Folding, str | None]], platf
 
 
 def ordered_points(model: NodeModel, listed: list[tuple[Folding, str | None]], orderable: frozenset,
-                   platform, known: dict | None = None) -> list[tuple[float, ...]]:
+                   platform, known: dict | None = None, whole: frozenset = frozenset()) -> list[tuple[float, ...]]:
     """The rows of conv `model`'s tiled foldings in `listed` writing its output tile-major (tile R block B: tile R,
     coarse_out B) where the output is `orderable`, or reading its input so (a 1x1 unpadded conv at stride S: tile
     R / S^2, coarse_in B) where the input is, or both (kinds/conv.py `tile_order_problems`): each chain's (R, B)
-    any (passes/tile_order.py takes one its nodes agree on: `chain_sides`), each row tagged with the R it reads and
-    writes (0: pixel-major)."""
+    any (passes/tile_order.py takes one its nodes agree on: `chain_sides`), but a divisor of the stream's pixels where
+    it is in `whole` (a chain through a channel concat: kinds/concat.py takes whole tiles), each row tagged with the R
+    it reads and writes (0: pixel-major)."""
     op = model.op
     if not isinstance(op, ConvOp) or op.groups.value.data != 1:
         return []
@@ -120,8 +123,9 @@ def ordered_points(model: NodeModel, listed: list[tuple[Folding, str | None]], o
     for folding, product in listed:
         if folding[tile] == 1:
             continue
-        outs = (None, (folding[tile], folding[co])) if writes else (None,)
-        ins = (None, (stride ** 2 * folding[tile], folding[ci])) if stride is not None else (None,)
+        outs = (None, (folding[tile], folding[co])) if writes and _tiles(op.output, folding[tile], whole) else (None,)
+        ins = (None, (stride ** 2 * folding[tile], folding[ci])) if stride is not None and _tiles(
+            op.input, stride ** 2 * folding[tile], whole) else (None,)
         for orders in itertools.product(ins, outs):
             if orders != (None, None):
                 by_order.setdefault(orders, []).append((folding, product))
@@ -135,6 +139,11 @@ def ordered_points(model: NodeModel, listed: list[tuple[Folding, str | None]], o
             for copy in reversed(copies):
                 copy.drop_all_references()
     return rows
+
+
+def _tiles(value, tile: int, whole: frozenset) -> bool:
+    """Whether stream `value` may be tile-major in tiles of `tile` pixels: any, but whole ones in `whole`."""
+    return value not in whole or (value.type.num_elements // value.type.get_shape()[-1]) % tile == 0
 
 
 def _ordered_copy(op: ConvOp, order_in: tuple[int, int] | None, order_out: tuple[int, int] | None) -> list:
@@ -157,15 +166,18 @@ def node_points(network: Network, platform, spatial: bool = False) -> tuple[list
     cost keys, as orderable) costed once; and each node's chains (`chain_sides`)."""
     module = network.nodes[0].op.get_toplevel_object() if network.nodes else None
     orderable = frozenset(orderable_streams(module)) if module is not None else frozenset()
+    # the orderable chains through a channel concat, whose tiles divide their pixels
+    whole = frozenset(v for values, _, _ in (chains(module) if module is not None else ())
+                      if any(isinstance(v.owner, ConcatOp) for v in values) for v in values) & orderable
     known: dict = {}
     changes: dict = {}  # what each weight place changes (`point_rows`)
     points = []
     for model in network.nodes:
         key = cost_key(model.op, DESIGN_ATTRS)
         if key is not None:
-            key = (key, *(v in orderable for v in (*model.op.operands, *model.op.results)))
+            key = (key, *((v in orderable, v in whole) for v in (*model.op.operands, *model.op.results)))
         if key is None or key not in known:
-            found = model_points(model, platform, spatial, orderable, changes)
+            found = model_points(model, platform, spatial, orderable, changes, whole)
             evicted = line_buffer_evicted(model.op)
             if evicted is not None:
                 found = _fronts(np.concatenate([found, model_points(evicted, platform, spatial, known=changes)]))
