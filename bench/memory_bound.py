@@ -23,6 +23,11 @@ is the greatest II (within SEARCH_TOLERANCE) at which that traffic bound does no
 the bound falls and the bandwidth grows with the II), or the slowest node's fastest point. What no node's point holds
 (FIFOs between nodes, width converters, skips in DRAM) and the DSPs are left out: they only lower what a design
 reaches.
+
+    python -m dfcc.bench.memory_bound MODEL [--board zcu102] [--bits 16] [--cache DIR] [--explored FILE] [--top N]
+
+explains explore's design of MODEL (`explain`) against the bound's at the design's II: its DRAM traffic by cause, and
+node by node its bits, sweeps and memory beside those of the point the dual's best prices pick (`_Priced.design`).
 """
 
 from __future__ import annotations
