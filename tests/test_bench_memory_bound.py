@@ -151,3 +151,16 @@ def test_a_chain_through_a_concat_takes_whole_tiles(tmp_path):
     assert len(set(points[n][:, 6].tolist()) - {0}) > 1
     free = model_points(network.nodes[n], board, orderable=frozenset(orderable_streams(module)))
     assert {5, 8} <= set(free[:, 6].tolist())
+
+
+def test_the_duals_design_takes_one_tile_a_chain():
+    """The design the dual counts (`_Priced.design`, the explanation's) for test_a_chain_takes_one_tile's two convs:
+    both pixel-major (5 + 2 bits) where the reader at tile 4 moves 7; both at tile 4 (1 + 1) where it moves 1."""
+    from dfcc.bench.memory_bound import _Priced
+
+    board = SimpleNamespace(bram18=1, uram=0, lut=0)
+    for read_tiled, picked in ((7, [(5, 0, 0), (2, 0, 0)]), (1, [(1, 0, 4), (1, 4, 0)])):
+        points = [_rows((0, 5, 0, 0), (0, 1, 0, 4)), _rows((0, 2, 0, 0), (0, read_tiled, 4, 0))]
+        priced = _Priced.at(points, [(None, 0), (0, None)], board, 1.0, 1)
+        _, lut_price, mu = priced.best()
+        assert [(row[4], row[5], row[6]) for row in priced.design(lut_price, mu)] == picked
