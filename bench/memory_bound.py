@@ -7,7 +7,7 @@ it weighs), at each weight place (passes/spill.py `weight_place_options`, what e
 BRAM, URAM, LUTRAM, DRAM, or split by depth at every percent), its multipliers on DSPs (the fewest LUTs), and a
 conv's with its line buffer in DRAM (passes/spill.py `line_buffer_evicted`); a conv reading or writing a stream that
 can be tile-major (passes/tile_order.py `orderable_streams`) also in every order the chain could give it
-(`ordered_points`). A point is (cycles, BRAM18, URAM, LUT, DRAM bits per inference, the tiles of the chains it
+(`ordered_points`; through a channel concat only in tiles dividing its pixels, as kinds/concat.py takes them). A point is (cycles, BRAM18, URAM, LUT, DRAM bits per inference, the tiles of the chains it
 reads and writes tile-major).
 
 A design at II cycles takes one point a node, each of at most II cycles, their memory within the budget and their
@@ -23,12 +23,20 @@ is the greatest II (within SEARCH_TOLERANCE) at which that traffic bound does no
 the bound falls and the bandwidth grows with the II), or the slowest node's fastest point. What no node's point holds
 (FIFOs between nodes, width converters, skips in DRAM) and the DSPs are left out: they only lower what a design
 reaches.
+
+    python -m dfcc.bench.memory_bound MODEL [--board zcu102] [--bits 16] [--cache DIR] [--explored FILE] [--top N]
+
+explains explore's design of MODEL (`explain`) against the bound's at the design's II: its DRAM traffic by cause, and
+node by node its bits, sweeps and memory beside those of the point the dual's best prices pick (`_Priced.design`).
 """
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import math
+import os
+import sys
 
 import numpy as np
 from xdsl.rewriter import Rewriter
@@ -36,6 +44,7 @@ from xdsl.rewriter import Rewriter
 from dfcc.analyses.network import Network
 from dfcc.hardware.memory import BRAM18_ASPECTS, URAM_DEPTH, URAM_WIDTH
 from dfcc.hardware.cycles import throughput
+from dfcc.kinds.concat import ConcatOp
 from dfcc.kinds.conv import ConvOp, point_stride
 from dfcc.kinds.cost import WEIGHT_PERIOD_FACTOR, Folding, NodeModel, cost_key, describe
 from dfcc.kinds.inner_product import searched_products, written_product
@@ -57,15 +66,16 @@ PRICE_STEPS = 40  # golden-section steps on its logarithm
 
 
 def model_points(model: NodeModel, platform, spatial: bool = False, orderable: frozenset = frozenset(),
-                 known: dict | None = None) -> np.ndarray:
+                 known: dict | None = None, whole: frozenset = frozenset()) -> np.ndarray:
     """The rows (COLUMNS) of the design points of `model` explore may take (module docstring), with those of its
-    tiles reading or writing the `orderable` streams tile-major (`ordered_points`), of each pair of tags those no
-    other beats in every column (passes/explore.py `pareto_rows`: a beaten point never gives a bound less traffic)."""
+    tiles reading or writing the `orderable` streams tile-major (`ordered_points`; those in `whole` in tiles dividing
+    their pixels), of each pair of tags those no other beats in every column (passes/explore.py `pareto_rows`: a
+    beaten point never gives a bound less traffic)."""
     listed = [(folding, product) for product in searched_products(model.op, written_product(model.op))
               for folding in foldings(model, spatial, True, product)]
     known = {} if known is None else known
     rows = [(*row, 0, 0) for row in point_rows(model, listed, platform, known)]
-    rows += ordered_points(model, listed, orderable, platform, known)
+    rows += ordered_points(model, listed, orderable, platform, known, whole)
     return _fronts(np.unique(np.array(rows, dtype=np.float64).reshape(-1, len(COLUMNS)), axis=0))
 
 
@@ -99,12 +109,13 @@ def point_rows(model: NodeModel, listed: list[tuple[Folding, str | None]], platf
 
 
 def ordered_points(model: NodeModel, listed: list[tuple[Folding, str | None]], orderable: frozenset,
-                   platform, known: dict | None = None) -> list[tuple[float, ...]]:
+                   platform, known: dict | None = None, whole: frozenset = frozenset()) -> list[tuple[float, ...]]:
     """The rows of conv `model`'s tiled foldings in `listed` writing its output tile-major (tile R block B: tile R,
     coarse_out B) where the output is `orderable`, or reading its input so (a 1x1 unpadded conv at stride S: tile
     R / S^2, coarse_in B) where the input is, or both (kinds/conv.py `tile_order_problems`): each chain's (R, B)
-    any (passes/tile_order.py takes one its nodes agree on: `chain_sides`), each row tagged with the R it reads and
-    writes (0: pixel-major)."""
+    any (passes/tile_order.py takes one its nodes agree on: `chain_sides`), but a divisor of the stream's pixels where
+    it is in `whole` (a chain through a channel concat: kinds/concat.py takes whole tiles), each row tagged with the R
+    it reads and writes (0: pixel-major)."""
     op = model.op
     if not isinstance(op, ConvOp) or op.groups.value.data != 1:
         return []
@@ -117,8 +128,9 @@ def ordered_points(model: NodeModel, listed: list[tuple[Folding, str | None]], o
     for folding, product in listed:
         if folding[tile] == 1:
             continue
-        outs = (None, (folding[tile], folding[co])) if writes else (None,)
-        ins = (None, (stride ** 2 * folding[tile], folding[ci])) if stride is not None else (None,)
+        outs = (None, (folding[tile], folding[co])) if writes and _tiles(op.output, folding[tile], whole) else (None,)
+        ins = (None, (stride ** 2 * folding[tile], folding[ci])) if stride is not None and _tiles(
+            op.input, stride ** 2 * folding[tile], whole) else (None,)
         for orders in itertools.product(ins, outs):
             if orders != (None, None):
                 by_order.setdefault(orders, []).append((folding, product))
@@ -132,6 +144,11 @@ def ordered_points(model: NodeModel, listed: list[tuple[Folding, str | None]], o
             for copy in reversed(copies):
                 copy.drop_all_references()
     return rows
+
+
+def _tiles(value, tile: int, whole: frozenset) -> bool:
+    """Whether stream `value` may be tile-major in tiles of `tile` pixels: any, but whole ones in `whole`."""
+    return value not in whole or (value.type.num_elements // value.type.get_shape()[-1]) % tile == 0
 
 
 def _ordered_copy(op: ConvOp, order_in: tuple[int, int] | None, order_out: tuple[int, int] | None) -> list:
@@ -154,15 +171,18 @@ def node_points(network: Network, platform, spatial: bool = False) -> tuple[list
     cost keys, as orderable) costed once; and each node's chains (`chain_sides`)."""
     module = network.nodes[0].op.get_toplevel_object() if network.nodes else None
     orderable = frozenset(orderable_streams(module)) if module is not None else frozenset()
+    # the orderable chains through a channel concat, whose tiles divide their pixels
+    whole = frozenset(v for values, _, _ in (chains(module) if module is not None else ())
+                      if any(isinstance(v.owner, ConcatOp) for v in values) for v in values) & orderable
     known: dict = {}
     changes: dict = {}  # what each weight place changes (`point_rows`)
     points = []
     for model in network.nodes:
         key = cost_key(model.op, DESIGN_ATTRS)
         if key is not None:
-            key = (key, *(v in orderable for v in (*model.op.operands, *model.op.results)))
+            key = (key, *((v in orderable, v in whole) for v in (*model.op.operands, *model.op.results)))
         if key is None or key not in known:
-            found = model_points(model, platform, spatial, orderable, changes)
+            found = model_points(model, platform, spatial, orderable, changes, whole)
             evicted = line_buffer_evicted(model.op)
             if evicted is not None:
                 found = _fronts(np.concatenate([found, model_points(evicted, platform, spatial, known=changes)]))
@@ -266,6 +286,12 @@ class _Dual:
 
     def value(self, least: list[np.ndarray]) -> float:
         """The least traffic + price x memory over the designs, given each node's least by group (`groups`)."""
+        total, chain_sum, _ = self._sums(least)
+        return total + sum(chain_sum[c].min() for c in self.roots)
+
+    def _sums(self, least: list[np.ndarray]) -> tuple[float, dict[int, np.ndarray], dict[int, np.ndarray]]:
+        """The nodes' least without chains summed; each chain's least by its tile (its subtree's, given that tile);
+        each joining node's least by (tile read, tile written)."""
         total = 0.0
         chain_sum = {c: np.zeros(len(t)) for c, t in self.tags.items()}
         joins = {}
@@ -278,54 +304,115 @@ class _Dual:
                 total += least[n][0]
         for c in self.order:
             for child in self.children.get(c, ()):
-                n = self.edge_of[child]
-                join = joins[n] if self.sides[n][0] == c else joins[n].T  # rows: c's tiles
-                chain_sum[c] = chain_sum[c] + (join + chain_sum[child][None, :]).min(axis=1)
-        return total + sum(chain_sum[c].min() for c in self.roots)
+                chain_sum[c] = chain_sum[c] + (self._join(joins, c, child) + chain_sum[child][None, :]).min(axis=1)
+        return total, chain_sum, joins
+
+    def _join(self, joins: dict[int, np.ndarray], c: int, child: int) -> np.ndarray:
+        """The least of the node joining chain `child` to its parent `c`, rows by c's tile, columns by child's."""
+        n = self.edge_of[child]
+        return joins[n] if self.sides[n][0] == c else joins[n].T
+
+    def choose(self, least: list[np.ndarray]) -> list[int]:
+        """Each node's group (`groups`) in a design `value` counts: each root chain at its best tile, then each
+        child chain at its best given its parent's (the dynamic programming walked back)."""
+        _, chain_sum, joins = self._sums(least)
+        tile = {c: int(np.argmin(chain_sum[c])) for c in self.roots}
+        for c in reversed(self.order):  # parents before their children
+            for child in self.children.get(c, ()):
+                tile[child] = int(np.argmin(self._join(joins, c, child)[tile[c]] + chain_sum[child]))
+        chosen = []
+        for read, written in self.sides:
+            group = 0
+            for chain in (read, written):
+                if chain is not None:
+                    group = group * len(self.tags[chain]) + tile[chain]
+            chosen.append(group)
+        return chosen
 
 
 def least_traffic(points: list[np.ndarray], sides: list[Sides], platform, utilisation: float, ii: float,
                   budget: float = math.inf) -> float | None:
     """A lower bound on the DRAM bits per inference of any design at `ii` cycles within `utilisation` of the
     memories and LUTs (module docstring), searched until it exceeds `budget`; None where no node has a point."""
-    fastest = [p[p[:, 0] <= ii] for p in points]
-    if any(not len(p) for p in fastest):
-        return None
-    dual = _Dual(fastest, sides)
-    grouped = []
-    for n, p in enumerate(fastest):
-        order, starts, ids, count = dual.groups(n, p)
-        grouped.append((p[order], starts, ids, count))
-    bound = 0.0
-    for lut_price in LUT_PRICES:
+    priced = _Priced.at(points, sides, platform, utilisation, ii)
+    return None if priced is None else priced.best(budget)[0]
+
+
+class _Priced:
+    """The dual of the least traffic at an II (`_Dual`) as a function of the prices of memory: a BRAM18's, `mu`
+    bits of traffic, a URAM's URAM_PRICE and a LUT's one of LUT_PRICES BRAM18s; the nodes' points within the II
+    grouped by their chains' tiles."""
+
+    def __init__(self, dual: _Dual, grouped: list, platform, utilisation: float):
+        self.dual, self.grouped, self.platform, self.utilisation = dual, grouped, platform, utilisation
+
+    @staticmethod
+    def at(points: list[np.ndarray], sides: list[Sides], platform, utilisation: float, ii: float) -> _Priced | None:
+        """The nodes' points of at most `ii` cycles (None where a node has none)."""
+        fastest = [p[p[:, 0] <= ii] for p in points]
+        if any(not len(p) for p in fastest):
+            return None
+        dual = _Dual(fastest, sides)
+        grouped = []
+        for n, p in enumerate(fastest):
+            order, starts, ids, count = dual.groups(n, p)
+            grouped.append((p[order], starts, ids, count))
+        return _Priced(dual, grouped, platform, utilisation)
+
+    def memory(self, lut_price: float) -> tuple[np.ndarray, float]:
+        """The price vector over COLUMNS of a BRAM18 at 1 and a LUT at `lut_price`, and the capacity so weighted."""
+        platform = self.platform
         price = np.array([0.0, 1.0, URAM_PRICE, lut_price, 0.0, 0.0, 0.0])
-        capacity = utilisation * (platform.bram18 + URAM_PRICE * platform.uram + lut_price * platform.lut)
-        memory = [(p @ price, p[:, 4], starts, ids, count) for p, starts, ids, count in grouped]
+        return price, self.utilisation * (platform.bram18 + URAM_PRICE * platform.uram + lut_price * platform.lut)
 
-        def dual_value(log_price: float) -> float:
-            mu = math.exp(log_price)
-            least = []
-            for m, t, starts, ids, count in memory:
-                groups = np.full(count, np.inf)
-                groups[ids] = np.minimum.reduceat(t + mu * m, starts)
-                least.append(groups)
-            return dual.value(least) - mu * capacity
+    def least(self, lut_price: float, mu: float) -> list[np.ndarray]:
+        """Each node's least traffic + `mu` x memory by group."""
+        price, _ = self.memory(lut_price)
+        least = []
+        for p, starts, ids, count in self.grouped:
+            groups = np.full(count, np.inf)
+            groups[ids] = np.minimum.reduceat(p[:, 4] + mu * (p @ price), starts)
+            least.append(groups)
+        return least
 
-        bound = max(bound, _golden_max(dual_value, *map(math.log, PRICE_RANGE), budget))
-        if bound > budget:
-            break
-    return bound
+    def best(self, budget: float = math.inf) -> tuple[float, float, float]:
+        """The dual's greatest value found (a bound) and the LUT price and `mu` giving it, searched until it exceeds
+        `budget`."""
+        found = (0.0, LUT_PRICES[0], 0.0)
+        for lut_price in LUT_PRICES:
+            capacity = self.memory(lut_price)[1]
+
+            def dual_value(log_price: float) -> float:
+                mu = math.exp(log_price)
+                return self.dual.value(self.least(lut_price, mu)) - mu * capacity
+
+            value, log_price = _golden_max(dual_value, *map(math.log, PRICE_RANGE), budget)
+            if value > found[0]:
+                found = (value, lut_price, math.exp(log_price))
+            if found[0] > budget:
+                break
+        return found
+
+    def design(self, lut_price: float, mu: float) -> list[np.ndarray]:
+        """A point a node of a design the dual at these prices counts (`_Dual.choose`): its least in its group."""
+        price, _ = self.memory(lut_price)
+        picked = []
+        for (p, starts, ids, _), group in zip(self.grouped, self.dual.choose(self.least(lut_price, mu))):
+            at = int(np.flatnonzero(ids == group)[0])
+            rows = p[starts[at]:starts[at + 1] if at + 1 < len(starts) else len(p)]
+            picked.append(rows[int(np.argmin(rows[:, 4] + mu * (rows @ price)))])
+        return picked
 
 
-def _golden_max(f, low: float, high: float, stop: float) -> float:
+def _golden_max(f, low: float, high: float, stop: float) -> tuple[float, float]:
     """The greatest value of `f` seen by a golden-section search for its maximum on [low, high] (unimodal: the dual
-    is concave in the price, so in its logarithm unimodal), stopping once one exceeds `stop`."""
+    is concave in the price, so in its logarithm unimodal), stopping once one exceeds `stop`, and where it was."""
     ratio = (math.sqrt(5) - 1) / 2
     a, b = high - ratio * (high - low), low + ratio * (high - low)
     fa, fb = f(a), f(b)
-    best = max(fa, fb)
+    best = max((fa, a), (fb, b))
     for _ in range(PRICE_STEPS):
-        if best > stop:
+        if best[0] > stop:
             break
         if fa < fb:
             low, a, fa = a, b, fb
@@ -335,7 +422,7 @@ def _golden_max(f, low: float, high: float, stop: float) -> float:
             high, b, fb = b, a, fa
             a = high - ratio * (high - low)
             fa = f(a)
-        best = max(best, fa, fb)
+        best = max(best, (fa, a), (fb, b))
     return best
 
 
@@ -366,3 +453,94 @@ def memory_bound_fps(network: Network, platform, utilisation: float, spatial: bo
     """Issue 14's memory bound (module docstring) in frames per second (0: no design fits)."""
     ii = memory_bound_ii(*node_points(network, platform, spatial), platform, utilisation)
     return 0.0 if math.isinf(ii) else throughput(platform.clock_mhz, ii)
+
+
+CAUSES = ("graph I/O", "evicted skips", "line buffers", "weights once", "weights re-read")
+
+
+def traffic_causes(model: NodeModel, choice, cost) -> dict[str, float]:
+    """A node's DRAM bits per inference at `choice` (its `cost`) by cause (CAUSES): a graph port's or an evicted
+    skip's all theirs; a weighted node's streamed words once per inference, their sweeps beyond the first (a tile
+    sweeps them ceil(pixels / tile) times, kinds/conv.py), and the rest, which its kind charges before its weights
+    are placed, its line buffer's rows read back."""
+    if model.elastic:
+        return {"evicted skips": cost.offchip_bits}
+    if not model.has_weights:
+        return {"graph I/O": cost.offchip_bits} if cost.offchip_bits else {}
+    placed = model.evaluated(choice[0], choice[4])
+    weights, sweeps = cost.offchip_bits - placed.offchip_bits, max(placed.weight_sweeps, 1)
+    return {"line buffers": placed.offchip_bits, "weights once": weights / sweeps,
+            "weights re-read": weights - weights / sweeps}
+
+
+def explain(model: str, board: str, bits: int, cache: str, explored: str, utilisation: float, top: int) -> None:
+    """Explore's design of `model` (the IR in `explored`, written there by the explore pass if absent) against the
+    bound's design at its II: the design's traffic by cause, then each node's bits, memory and sweeps in both."""
+    from dfcc.backends.estimate import Estimate
+    from dfcc.backends.output import module_text
+    from dfcc.bench.model_cache import emulate_bits, lowered
+    from dfcc.frontends.mlir import make_context, parse_module
+    from dfcc.hardware.platforms import load_platform
+    from dfcc.passes.explore import Explore
+
+    platform = load_platform(board)
+    module = lowered(model, cache)
+    emulate_bits(module, bits)
+    if os.path.exists(explored):
+        with open(explored) as f:
+            design = parse_module(f.read(), explored)
+    else:
+        design = module.clone()
+        Explore(platform=board, utilisation=utilisation).apply(make_context(), design)
+        with open(explored, "w") as f:
+            f.write(module_text(design))
+    estimate = Estimate.of_module(design)
+    net, totals = estimate.network, estimate.totals
+    causes = [traffic_causes(m, c, cost) for m, c, cost in zip(net.nodes, net.ir_choices(), totals.costs)]
+    print(f"{model} {platform.name} {bits}-bit: explore's design II {totals.ii:,} ({throughput(platform.clock_mhz, totals.ii):.1f}"
+          f" fps), {totals.offchip_bits / 1e9:.3f} Gbit a frame, BRAM18 {totals.bram18:,} (FIFOs {totals.fifo_bram18:,}),"
+          f" URAM {totals.uram:,}, LUT {totals.lut:,}")
+    for cause in CAUSES:
+        print(f"  {cause:16s} {sum(c.get(cause, 0) for c in causes) / 1e9:8.3f} Gbit")
+    network = Network.from_module(module)
+    priced = _Priced.at(*node_points(network, platform), platform, utilisation, totals.ii)
+    value, lut_price, mu = priced.best()
+    picked = priced.design(lut_price, mu)
+    used = np.sum(picked, axis=0)
+    print(f"bound at that II: >= {value / 1e9:.3f} Gbit (a BRAM18 priced {mu:,.0f} bits, a LUT {lut_price:.3g} BRAM18);"
+          f" its dual's design {used[4] / 1e9:.3f} Gbit, BRAM18 {used[1]:,.0f}, URAM {used[2]:,.0f}, LUT {used[3]:,.0f}"
+          f" (budget {utilisation * platform.bram18:,.0f}, {utilisation * platform.uram:,.0f},"
+          f" {utilisation * platform.lut:,.0f})")
+    by_name = {m.name: (c, cost) for m, c, cost in zip(net.nodes, causes, totals.costs)}
+    rows = []
+    for m, point in zip(network.nodes, picked):
+        found, cost = by_name.get(m.name, ({}, None))
+        moved = sum(found.values())
+        rows.append((moved - point[4], m.name, moved, found, cost, point))
+    print(f"{'node':24s} {'Mbit':>8s} {'bound':>8s} {'re-read':>8s} {'sweeps':>7s} {'bound':>7s} "
+          f"{'BRAM18':>6s} {'bound':>6s} {'LUT':>7s} {'bound':>7s}  tiles (bound's chain read, written)")
+    for excess, name, moved, found, cost, point in sorted(rows, key=lambda r: -abs(r[0]))[:top]:
+        weight_bits = cost.weight_width * cost.weight_depth if cost is not None else 0
+        sweeps = (lambda b: f"{b / weight_bits:7.1f}" if weight_bits else f"{'':7s}")
+        print(f"{name:24s} {moved / 1e6:8.1f} {point[4] / 1e6:8.1f} {found.get('weights re-read', 0) / 1e6:8.1f} "
+              f"{sweeps(moved - found.get('line buffers', 0))} {sweeps(point[4])} {cost.bram18 if cost else 0:6,d} "
+              f"{point[1]:6,.0f} {cost.lut if cost else 0:7,d} {point[3]:7,.0f}  {point[5]:.0f}, {point[6]:.0f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="explore's design's DRAM traffic against the memory bound's")
+    parser.add_argument("model")
+    parser.add_argument("--board", default="zcu102")
+    parser.add_argument("--bits", type=int, default=16)
+    parser.add_argument("--cache", default="/tmp/dfcc-bench")
+    parser.add_argument("--explored", help="the explored IR: read if it exists, else written (default: explored "
+                                           "again into a file in the cache)")
+    parser.add_argument("--utilisation", type=float, default=0.9)
+    parser.add_argument("--top", type=int, default=40, help="nodes listed, most traffic beyond the bound's first")
+    args = parser.parse_args()
+    explored = args.explored or os.path.join(args.cache, f"{args.model}.{args.board}.{args.bits}.explored.mlir")
+    explain(args.model, args.board, args.bits, args.cache, explored, args.utilisation, args.top)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

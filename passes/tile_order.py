@@ -33,12 +33,20 @@ beyond its own (densezcu19): DenseNet-121's 28x28 and 14x14 dense blocks at tile
 14x14 block's weights swept 14 times, not 28: 1.82 -> 0.84 Gbit) take 2.1 k and 0.4 k LUTs more than pixel-major at
 the round-1 design's foldings (13.5 k of the budget left): searched 4.82 M cycles, and with the reserve rule of
 explore's FIFO rounds, 35.4 fps (bench_throughput, emulated 16-bit; 34.3 before).
+The second try chooses every chain's order together (`order_chains`), from the first try's orders (or the earlier
+round's), and a later FIFO round makes it too: a multiple-choice knapsack of the chains' options for the least weight
+traffic within the BRAM18 and LUTs the design leaves, so a chain may give up sweeps, freeing BRAM18, for another that
+saves more traffic with them (dense21, bench/memory_bound.py's explanation: DenseNet-121's 7x7 dense block pixel-major,
+untiled, swept its streamed weights 49 times, 1.69 Gbit of its 3.84; at tile 7 block 1, 16 BRAM18 more than its
+chain had, 0.26 Gbit; with its 28x28 block at tile 14 to pay for them, emulated 16-bit ZCU102 35.4 -> 36.9 fps).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+
+import numpy as np
 
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp, i64
 from xdsl.ir import Operation, SSAValue
@@ -56,6 +64,7 @@ from dfcc.kinds.fork import ForkOp
 from dfcc.kinds.map import MapOp
 from dfcc.kinds.pool import PoolOp
 from dfcc.kinds.reduce import ReduceOp
+from dfcc.passes.weight_allocation import least_traffic_within
 
 Design = tuple[Network, list[Choice], Totals]
 
@@ -223,13 +232,11 @@ def _option_cost(values: list[SSAValue], ops: list[NodeOp], order: tuple[int, in
             copy.drop_all_references()
 
 
-def order_chain(values: list[SSAValue], writers: list[NodeOp], readers: list[NodeOp], target: float,
-                spare: float = 0, any_folding: bool = False, lut_spare: float = 0) -> tuple[float, float] | None:
-    """Write the chain's best (R, B) (module docstring) if one moves no more weight traffic than the chain does now,
-    with no node slower than `target` cycles, less BRAM than now plus `spare` and no more LUTs than now plus
-    `lut_spare` (its writers, readers and the nodes it passes costed), its convs weight-stationary already or,
-    `any_folding`, made so; the BRAM18 and the LUTs it took over what the chain had (negative: freed), or None if it
-    wrote none."""
+def chain_options(values: list[SSAValue], writers: list[NodeOp], readers: list[NodeOp], target: float,
+                  any_folding: bool = False) -> tuple[tuple[int, float, int, int], list[tuple]] | None:
+    """The chain's cost as written (`_chain_cost` of its writers, readers and the nodes it passes), and each (R, B)
+    with no node slower than `target` cycles as (cost, order, factors), its convs weight-stationary already or,
+    `any_folding`, made so; None if it can take no order."""
     if not writers or not readers or not all(_can_write(op, any_folding) for op in writers) or not all(
             _can_read(op, any_folding) for op in readers):
         return None
@@ -239,20 +246,70 @@ def order_chain(values: list[SSAValue], writers: list[NodeOp], readers: list[Nod
     written = _chain_cost(ops)
     if written is None:
         return None
-    bram, traffic, lut, _ = written
-    best = None
+    options = []
     for order, factors in _options(values, writers, readers, passing):
         cost = _option_cost(values, ops, order, factors)
-        if (cost is not None and cost[3] <= target and cost[0] < bram + spare and cost[2] <= lut + lut_spare
+        if cost is not None and cost[3] <= target:
+            options.append((cost, order, factors))
+    return written, options
+
+
+def _write_option(values: list[SSAValue], order: tuple[int, int], factors: dict[NodeOp, dict[str, int]]) -> None:
+    for op, chosen in factors.items():
+        _write(op, chosen)
+    _set_order(values, order)
+
+
+def order_chain(values: list[SSAValue], writers: list[NodeOp], readers: list[NodeOp], target: float,
+                spare: float = 0, any_folding: bool = False, lut_spare: float = 0) -> tuple[float, float] | None:
+    """Write the chain's best (R, B) (module docstring) if one moves no more weight traffic than the chain does now,
+    with no node slower than `target` cycles, less BRAM than now plus `spare` and no more LUTs than now plus
+    `lut_spare` (its writers, readers and the nodes it passes costed), its convs weight-stationary already or,
+    `any_folding`, made so; the BRAM18 and the LUTs it took over what the chain had (negative: freed), or None if it
+    wrote none."""
+    listed = chain_options(values, writers, readers, target, any_folding)
+    if listed is None:
+        return None
+    (bram, traffic, lut, _), options = listed
+    best = None
+    for cost, order, factors in options:
+        if (cost[0] < bram + spare and cost[2] <= lut + lut_spare
                 and (best is None or cost[1:2] + cost[:1] < best[0][1:2] + best[0][:1])):
             best = cost, order, factors
     if best is None or best[0][1] > traffic or (best[0][0] >= bram and best[0][1] == traffic):
         return None
     cost, order, factors = best
-    for op, chosen in factors.items():
-        _write(op, chosen)
-    _set_order(values, order)
+    _write_option(values, order, factors)
     return cost[0] - bram, cost[2] - lut
+
+
+def order_chains(module: ModuleOp, target: float, spare: float, lut_spare: float, limits: dict[str, float]) -> bool:
+    """The orders of `module`'s chains chosen together (any ungrouped conv made weight-stationary): each chain as
+    written or at one of its (R, B) (`chain_options`), the least weight traffic of them all with the BRAM18 and LUTs
+    they take over what the chains have within `spare` and `lut_spare` (a multiple-choice knapsack,
+    passes/weight_allocation.py `least_traffic_within`: a chain may free BRAM18 at more sweeps for another that saves
+    more traffic with it; BRAM18 and LUTs weighed on its hulls as shares of `limits`, explore's budget), written in
+    IR order (a conv on two chains keeps what the first gave it: the next's option is costed again and written if it
+    still verifies); whether any was written."""
+    listed = [(chain, chain_options(*chain, target, True)) for chain in chains(module)]
+    listed = [(chain, found) for chain, found in listed if found is not None and found[1]]
+    if not listed:
+        return False
+    rows = [np.array([(0.0, 0.0, now[1])] + [(c[0] - now[0], c[2] - now[2], c[1]) for c, _, _ in options])
+            for (_, (now, options)) in listed]
+    scale = np.array([1.0 / max(limits.get(k, 0.0), 1.0) for k in ("bram18", "lut")])
+    picked = least_traffic_within(rows, np.array([spare, lut_spare]), scale)
+    wrote = False
+    for ((values, writers, readers), (_, options)), j in zip(listed, picked or ()):
+        if j == 0:
+            continue
+        chosen = options[j - 1][1]
+        again = chain_options(values, writers, readers, target, True)
+        found = next((o for o in again[1] if o[1] == chosen), None) if again is not None else None
+        if found is not None:
+            _write_option(values, found[1], found[2])
+            wrote = True
+    return wrote
 
 
 Orders = dict[str, tuple[dict[str, int], list[tuple[int, int] | None]]]
@@ -299,19 +356,26 @@ def order_streams(module: ModuleOp, design: Design,
     design into a module (passes/explore.py). With `earlier` orders (`written_orders`: those of the design an earlier
     FIFO round of the explore pass kept, whose sized FIFOs did not fit), one try instead: those orders and their
     nodes' foldings, searched again within the memory this round's search has (DenseNet-121 ZCU102 16-bit: its
-    second round's pixel-major design has no chain to order: its convs, untiled, would take more LUTs ordered)."""
+    second round's pixel-major design has no chain to order: its convs, untiled, would take more LUTs ordered). The
+    second try (of either) starts from the first's orders and chooses every chain's together (`order_chains`)."""
     network, choices, totals = design
     limits = limits or {}
     target = totals.compute_ii or totals.ii
     best, kept, tried = design, None, []
-    for relaxed in (None,) if earlier else (False, True):
-        trial = module.clone()
-        apply_design(trial, Network.from_module(trial), choices, totals, platform_name)
+    previous = None  # the last try's orders, which the joint try starts from
+    for relaxed in (None, True) if earlier else (False, True):
+        if relaxed and previous is not None:
+            trial = previous.clone()
+        else:
+            trial = module.clone()
+            apply_design(trial, Network.from_module(trial), choices, totals, platform_name)
         spare, ordered_any = max(0.0, limits.get("bram18", 0) - totals.bram18) if relaxed else 0.0, False
         lut_spare = max(0.0, limits.get("lut", 0) - totals.lut)
         if relaxed is None:
             ordered_any = _write_orders(trial, earlier)
-        for chain in chains(trial) if relaxed is not None else ():  # in IR order, each spending what earlier ones left
+        if relaxed:
+            ordered_any = order_chains(trial, target, spare, lut_spare, limits)
+        for chain in chains(trial) if relaxed is False else ():  # in IR order, each spending what earlier ones left
             taken = order_chain(*chain, target, spare, relaxed, lut_spare)
             if taken is not None:
                 spare, lut_spare, ordered_any = max(0.0, spare - taken[0]), max(0.0, lut_spare - taken[1]), True
@@ -320,6 +384,7 @@ def order_streams(module: ModuleOp, design: Design,
         if not ordered_any or written in tried:
             continue
         tried.append(written)
+        previous = trial.clone()
         ordered = Network.from_module(trial)
         streamed = frozenset(i for i, (model, (folding, memory, _, on_chip, _))
                              in enumerate(zip(ordered.nodes, ordered.ir_choices()))

@@ -96,7 +96,7 @@ def _allocate(network: Network, choices: list[Choice], totals: Totals, limits: d
     scale = np.array([1.0 / max(limits[k], TOLERANCE) for k in ALLOCATED])
     best, last = None, None
     for _ in range(FIT_ROUNDS):
-        picked = _knapsack([rows for _, rows in options], room, scale)
+        picked = least_traffic_within([rows for _, rows in options], room, scale)
         if picked is None:
             break
         design = list(choices)
@@ -114,9 +114,10 @@ def _allocate(network: Network, choices: list[Choice], totals: Totals, limits: d
     return best
 
 
-def _knapsack(rows: list[np.ndarray], room: np.ndarray, scale: np.ndarray) -> list[int] | None:
-    """Each node's option (row index) for the least traffic with the nodes' memories summed within `room`: the hull
-    greedy, then exact moves (module docstring); None if the least-memory options do not fit."""
+def least_traffic_within(rows: list[np.ndarray], room: np.ndarray, scale: np.ndarray) -> list[int] | None:
+    """Each item's option (row index: its resources, then its traffic) for the least traffic with the items' resources
+    summed within `room`, weighed together by `scale` on the hulls: the hull greedy, then exact moves (module
+    docstring); None if the least-memory options do not fit."""
     items = [list(zip((r[:, :-1] @ scale).tolist(), r[:, -1].tolist())) for r in rows]
     starts, steps = hull_steps(items)
     picked = list(starts)

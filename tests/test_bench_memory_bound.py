@@ -132,3 +132,35 @@ def test_binding_names_the_dram_traffic_as_full_as_the_memory(tmp_path, traffic,
                              resource=used.__getitem__)
     network = Network.from_module(parse_module(_conv(64, 4)))
     assert binding(network, totals, load_platform(_board(tmp_path, 2)), 1.0) == named
+
+
+def test_a_chain_through_a_concat_takes_whole_tiles(tmp_path):
+    """DenseNet's join pixel-major (tests/test_tile_major_dense.py `_dense`: its chain passes a channel concat of 36
+    pixels): `expand`'s points writing it tile-major are tagged with tiles dividing 36 only (a concat takes whole
+    tiles), while its tiles alone (the least tile of each step count) include 5 and 8, which do not."""
+    from dfcc.bench.memory_bound import node_points
+    from dfcc.passes.tile_order import orderable_streams
+    from tests.test_tile_major_dense import _dense, _pixel_major
+
+    module = parse_module(_pixel_major(_dense()))
+    network = Network.from_module(module)
+    board = load_platform(_board(tmp_path, 40))
+    n = next(i for i, m in enumerate(network.nodes) if m.name == "expand")
+    points, _ = node_points(network, board)
+    assert set(points[n][:, 6].tolist()) - {0} <= {2, 3, 4, 6, 9, 12, 18, 36}
+    assert len(set(points[n][:, 6].tolist()) - {0}) > 1
+    free = model_points(network.nodes[n], board, orderable=frozenset(orderable_streams(module)))
+    assert {5, 8} <= set(free[:, 6].tolist())
+
+
+def test_the_duals_design_takes_one_tile_a_chain():
+    """The design the dual counts (`_Priced.design`, the explanation's) for test_a_chain_takes_one_tile's two convs:
+    both pixel-major (5 + 2 bits) where the reader at tile 4 moves 7; both at tile 4 (1 + 1) where it moves 1."""
+    from dfcc.bench.memory_bound import _Priced
+
+    board = SimpleNamespace(bram18=1, uram=0, lut=0)
+    for read_tiled, picked in ((7, [(5, 0, 0), (2, 0, 0)]), (1, [(1, 0, 4), (1, 4, 0)])):
+        points = [_rows((0, 5, 0, 0), (0, 1, 0, 4)), _rows((0, 2, 0, 0), (0, read_tiled, 4, 0))]
+        priced = _Priced.at(points, [(None, 0), (0, None)], board, 1.0, 1)
+        _, lut_price, mu = priced.best()
+        assert [(row[4], row[5], row[6]) for row in priced.design(lut_price, mu)] == picked

@@ -231,3 +231,25 @@ def test_chain_spends_spare_luts_on_fewer_sweeps():
         cat = next(op for op in module.walk() if isinstance(op, ConcatOp))
         expand = next(op for op in writers if op.node_name.data == "expand")
         assert cat.output.type.order == order and node_cost(expand).weight_sweeps == sweeps  # 36 pixels a frame
+
+
+def test_chains_ordered_together_spend_the_spare_luts_alike():
+    """`order_chains` (the chains' orders chosen together, a knapsack) on the graph of
+    test_chain_spends_spare_luts_on_fewer_sweeps, its one chain: with no LUTs to spare it stays pixel-major, with 14
+    it takes tiles of 9, with 32 tiles of 12, as `order_chain` does alone."""
+    from dfcc.kinds.cost import node_cost
+    from dfcc.passes.tile_order import order_chains
+
+    text = _pixel_major(_dense()).replace(
+        "coarse_in = 2 : i64, coarse_out = 4 : i64, fine = 3 : i64, tile = 4 : i64",
+        "coarse_in = 1 : i64, coarse_out = 2 : i64, fine = 1 : i64, tile = 9 : i64")
+    for name in ("expand", "reduce", "head"):
+        text = text.replace(f'{{name = "{name}"', f'{{dataflow.weights_memory = "off_chip", name = "{name}"')
+    limits = {"bram18": 100, "lut": 10_000}
+    for lut_spare, order, sweeps in ((0, None, 4), (14, (9, 4), 4), (32, (12, 4), 3)):
+        module = parse_module(text)
+        assert order_chains(module, 10**9, 0, lut_spare, limits) == (order is not None)
+        module.verify()
+        cat = next(op for op in module.walk() if isinstance(op, ConcatOp))
+        expand = next(op for op in module.walk() if getattr(op, "node_name", None) and op.node_name.data == "expand")
+        assert cat.output.type.order == order and node_cost(expand).weight_sweeps == sweeps

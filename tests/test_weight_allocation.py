@@ -4,11 +4,12 @@ traffic within the memory budget, checked against a brute force over every alloc
 import itertools
 import json
 
+import numpy as np
 import pytest
 
 from dfcc.analyses.network import Network, budget
 from dfcc.hardware.platforms import load_platform
-from dfcc.passes.weight_allocation import allocate_weights, node_options, tile_variants
+from dfcc.passes.weight_allocation import allocate_weights, least_traffic_within, node_options, tile_variants
 from tests.test_explore_offchip import _conv, _quantized
 
 TWO_CONVS = """func.func @main(%a: tensor<1x16x8x8xf32>) -> tensor<1x8x8x32xf32> {
@@ -118,3 +119,15 @@ def test_nodes_outside_the_set_stay_and_tiles_are_buildable(tmp_path):
     variants = tile_variants(model, choices[second][0], {})
     assert len(variants) > 1 and all(model.buildable(v) for v in variants)
     assert design[second][0] in variants
+
+
+def test_one_item_frees_memory_for_another_that_saves_more():
+    """Two items (tile-major chains, passes/tile_order.py `order_chains`), each as it is (no memory added) or at one
+    other option: A frees 5 BRAM18 for 50 bits more traffic (100 -> 150), B takes 5 for 400 less (500 -> 100). With
+    no room, each alone stays (A's option adds traffic, B's memory); together they take both: 250 bits, not 600."""
+    a = np.array([(0.0, 0.0, 100.0), (-5.0, 0.0, 150.0)])
+    b = np.array([(0.0, 0.0, 500.0), (5.0, 0.0, 100.0)])
+    scale = np.array([1 / 100, 1 / 1000])
+    assert least_traffic_within([a, b], np.array([0.0, 0.0]), scale) == [1, 1]
+    assert least_traffic_within([b], np.array([0.0, 0.0]), scale) == [0]
+    assert least_traffic_within([a, b], np.array([-5.0, 0.0]), scale) == [1, 0]
