@@ -11,6 +11,7 @@ search sees the BRAM it frees, and the memory it picks is the stream type's `mem
 from __future__ import annotations
 
 from functools import cache
+from heapq import heapify, heappop
 
 from dfcc.hardware.memory import LUTRAM_DEPTH, fifo_blocks
 
@@ -27,15 +28,15 @@ def place_fifos(fifos: list[tuple[int, int]], used: dict[str, float], limits: di
     chosen = ["auto"] * len(fifos)
     if used["bram18"] <= limits["bram18"]:
         return chosen
-    moves = []
-    for i, (width, depth) in enumerate(fifos):
-        for memory, bram, resource, amount in _moves(width, depth):
-            if limits[resource] > 0:
-                moves.append((-bram * limits[resource] / max(amount, 1), i, memory, bram, resource, amount))
+    # a heap of every move, popped in the order of the rule (the most BRAM18 per share first, then the FIFO's
+    # position): the loop mostly ends after a few dozen of some thousand (zoo DenseNet-121 U250: ~20 of ~1,100)
+    room = limits["uram"], limits["lut"]
+    moves = [(rank, i, memory, bram, resource, amount)
+             for i, fifo in enumerate(fifos) for rank, memory, bram, resource, amount in _ranked(*fifo, *room)]
+    heapify(moves)
     used = dict(used)
-    for _, i, memory, bram, resource, amount in sorted(moves):
-        if used["bram18"] <= limits["bram18"]:
-            break
+    while moves and used["bram18"] > limits["bram18"]:
+        _, i, memory, bram, resource, amount = heappop(moves)
         if chosen[i] == "auto" and used[resource] + amount <= limits[resource]:
             chosen[i] = memory
             used["bram18"] -= bram
@@ -44,6 +45,18 @@ def place_fifos(fifos: list[tuple[int, int]], used: dict[str, float], limits: di
 
 
 @cache  # a search places the same FIFOs again and again (zoo DenseNet-121 U250: ~570 a design, ~9,000 designs)
+def _ranked(width: int, depth: int, uram: float, lut: float) -> tuple[tuple[float, str, int, str, int], ...]:
+    """The moves of a width x depth FIFO out of BRAM, with the `uram` and `lut` limits: (rank, memory, BRAM18 it
+    frees, resource it takes, amount), the least rank first, the BRAM18 freed per share of the resource's limit
+    (negated), where that limit is above 0."""
+    limits = {"uram": uram, "lut": lut}
+    moves = []
+    for memory, bram, resource, amount in _moves(width, depth):
+        if limits[resource] > 0:
+            moves.append((-bram * limits[resource] / max(amount, 1), memory, bram, resource, amount))
+    return tuple(moves)
+
+
 def _moves(width: int, depth: int) -> tuple[tuple[str, int, str, int], ...]:
     """Each memory a width x depth FIFO in BRAM may move to: (memory, BRAM18 it frees, resource it takes, amount)."""
     bram = fifo_blocks(width, depth)[0]  # a FIFO in BRAM takes no LUTs
