@@ -10,8 +10,8 @@ search sees the BRAM it frees, and the memory it picks is the stream type's `mem
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
-from heapq import heapify, heappop
 
 from dfcc.hardware.memory import LUTRAM_DEPTH, fifo_blocks
 
@@ -28,33 +28,39 @@ def place_fifos(fifos: list[tuple[int, int]], used: dict[str, float], limits: di
     chosen = ["auto"] * len(fifos)
     if used["bram18"] <= limits["bram18"]:
         return chosen
-    # a heap of every move, popped in the order of the rule (the most BRAM18 per share first, then the FIFO's
-    # position): the loop mostly ends after a few dozen of some thousand (zoo DenseNet-121 U250: ~20 of ~1,100)
-    room = limits["uram"], limits["lut"]
-    moves = [(rank, i, memory, bram, resource, amount)
-             for i, fifo in enumerate(fifos) for rank, memory, bram, resource, amount in _ranked(*fifo, *room)]
-    heapify(moves)
+    moves = [(rank, i, *move) for i, fifo in enumerate(fifos) for rank, *move in ranked_moves(*fifo, limits)]
+    for i, memory in take_moves(sorted(moves), used, limits).items():
+        chosen[i] = memory
+    return chosen
+
+
+def take_moves(moves: Iterable[tuple], used: dict[str, float], limits: dict[str, float]) -> dict:
+    """The rule's moves taken, given in its order (rank, then the FIFO's position: (rank, fifo, memory, BRAM18 freed,
+    resource taken, amount), `ranked_moves`): while BRAM18 is over its limit, each that keeps its resource within
+    its limit; the memory of each FIFO moved, by the FIFO given."""
+    chosen = {}
     used = dict(used)
-    while moves and used["bram18"] > limits["bram18"]:
-        _, i, memory, bram, resource, amount = heappop(moves)
-        if chosen[i] == "auto" and used[resource] + amount <= limits[resource]:
-            chosen[i] = memory
+    for _, fifo, memory, bram, resource, amount in moves:
+        if used["bram18"] <= limits["bram18"]:
+            break
+        if fifo not in chosen and used[resource] + amount <= limits[resource]:
+            chosen[fifo] = memory
             used["bram18"] -= bram
             used[resource] += amount
     return chosen
 
 
+def ranked_moves(width: int, depth: int, limits: dict[str, float]) -> tuple[tuple[float, str, int, str, int], ...]:
+    """The moves of a width x depth FIFO out of BRAM within `limits`: (rank, memory, BRAM18 it frees, resource it
+    takes, amount), the rank the BRAM18 freed per share of the resource's limit, negated (the least first)."""
+    return _ranked(width, depth, limits["uram"], limits["lut"])
+
+
 @cache  # a search places the same FIFOs again and again (zoo DenseNet-121 U250: ~570 a design, ~9,000 designs)
 def _ranked(width: int, depth: int, uram: float, lut: float) -> tuple[tuple[float, str, int, str, int], ...]:
-    """The moves of a width x depth FIFO out of BRAM, with the `uram` and `lut` limits: (rank, memory, BRAM18 it
-    frees, resource it takes, amount), the least rank first, the BRAM18 freed per share of the resource's limit
-    (negated), where that limit is above 0."""
     limits = {"uram": uram, "lut": lut}
-    moves = []
-    for memory, bram, resource, amount in _moves(width, depth):
-        if limits[resource] > 0:
-            moves.append((-bram * limits[resource] / max(amount, 1), memory, bram, resource, amount))
-    return tuple(moves)
+    return tuple((-bram * limits[resource] / max(amount, 1), memory, bram, resource, amount)
+                 for memory, bram, resource, amount in _moves(width, depth) if limits[resource] > 0)
 
 
 def _moves(width: int, depth: int) -> tuple[tuple[str, int, str, int], ...]:
