@@ -158,6 +158,7 @@ class Network:
         # each node's main producer (-1: none) and in-edges as (edge index, producer, elements, bits): the lanes
         # walks below run in the search's inner loop
         self._main = [edges[ins[0]].producer if ins else -1 for ins in self.in_edges]
+        self._main_edges = {ins[0] for ins in self.in_edges if ins}  # each node's main input
         self._fed = [sorted({edges[e].consumer for e in outs}) for outs in self.out_edges]  # each node's consumers
         self._main_fed = [[q for q in fed if self._main[q] == i] for i, fed in enumerate(self._fed)]  # ... as main
         self._ins = [[(e, edges[e].producer, edges[e].elements, edges[e].bits) for e in ins] for ins in self.in_edges]
@@ -464,7 +465,7 @@ class Network:
         """Cycles of node `i` at `folding` when `conv` (on its main input) widens its beats, which then
         come at most one per `lane_converter_interval` cycles (also when it narrows them to the gcd
         first: 4 -> 1 -> 3 lanes) (`NodeKind.paced_cycles`; 0: no effect); cached."""
-        if conv.interval == 1 or conv.edge != self.in_edges[i][0]:
+        if not self._paces(conv):
             return 0
         key = (i, folding, conv.lanes_in, conv.lanes_out)
         cycles = self._paced_cycles.get(key)
@@ -474,12 +475,18 @@ class Network:
                 model.op, dict(zip(model.factors, folding)), conv.interval)
         return cycles
 
+    def _paces(self, conv: Converter) -> bool:
+        """Whether `conv` may pace its consumer: it widens beats slower than one a cycle, on the consumer's main input."""
+        return conv.interval > 1 and conv.edge in self._main_edges
+
     def _paced(self, costs: tuple[NodeCost, ...], choices: list[Choice],
                converters: dict[int, Converter]) -> tuple[NodeCost, ...]:
         """`costs` with the cycles of every node whose main input a converter widens at that pace (a walk over
         the converters, not the nodes: few nodes have one)."""
         paced = None
         for edge, conv in converters.items():
+            if not self._paces(conv):  # most (zoo DenseNet-121 U250: ~440 of ~530)
+                continue
             i = self.edges[edge].consumer
             cycles = self.paced_cycles(i, choices[i][0], conv)
             if cycles > costs[i].cycles:
