@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, insort
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from heapq import heappop, heappush
 from itertools import chain
@@ -343,9 +343,7 @@ class Network:
             trace = self._trace(costs, on_edge, ii, last.trace if again else None, changed)
             held = self._skip_fifos(costs, ii, trace, last.held if again else None, start)
         bursts = self._burst_fifos(costs, last.bursts if last is not None else None, start)
-        fifo_depths = _deepest(held) if held is not None else {}
-        for e, depth in _deepest(bursts[1]).items():
-            fifo_depths[e] = max(depth, fifo_depths.get(e, 0))
+        fifo_depths = _deepest(chain(held or (), bursts[1]))  # the skip FIFOs' edges first, then the bursts'
         if respect_ir_depths:
             for i, edge in enumerate(self.edges):
                 if edge.ir_depth > DEFAULT_FIFO_DEPTH or edge.ir_memory != "auto":
@@ -451,9 +449,9 @@ class Network:
         fixed = {e: shapes[e][2] for e in depths if shapes[e][2] != "auto"} if fifos.key[0] else {}
         if not fifos.ranked or used["bram18"] + taken[0] <= limits["bram18"]:
             return fixed, taken  # the rule keeps every FIFO in auto memory while BRAM fits
-        moved = take_moves(_in_rule_order(fifos.ranked, depths),
-                           {k: used[k] + amount for k, amount in zip(("bram18", "uram", "lut"), taken)}, limits)
         position = {e: k for k, e in enumerate(depths)}
+        moved = take_moves(_in_rule_order(fifos.ranked, position),
+                           {k: used[k] + amount for k, amount in zip(("bram18", "uram", "lut"), taken)}, limits)
         moved = dict(sorted(moved.items(), key=lambda item: position[item[0]]))
         for e, memory in moved.items():
             width, depth, _ = shapes[e]
@@ -674,17 +672,17 @@ class _Fifos:
     ranked: list[tuple]  # the moves out of BRAM of those in auto memory, (rank, edge, ...) sorted (`Network._moves`)
 
 
-def _in_rule_order(ranked: list[tuple], depths: dict[int, int]) -> Iterator[tuple]:
+def _in_rule_order(ranked: list[tuple], position: dict[int, int]) -> Iterator[tuple]:
     """`ranked` moves (rank, edge, memory, ...) in the storage rule's order (analyses/fifo_memory.py): by rank, then
-    by their FIFO's position in `depths`, then memory (sorted by edge, so runs of equal rank are sorted again)."""
-    position, k = None, 0
+    by their FIFO's `position` (in the design's FIFOs), then memory (sorted by edge, so runs of equal rank are sorted
+    again)."""
+    k = 0
     while k < len(ranked):
         rank, j = ranked[k][0], k + 1
         while j < len(ranked) and ranked[j][0] == rank:
             j += 1
         run = ranked[k:j]
         if len(run) > 1:
-            position = {e: p for p, e in enumerate(depths)} if position is None else position
             run.sort(key=lambda move: (position[move[1]], move[2]))
         yield from run
         k = j
@@ -708,7 +706,7 @@ class _Walk:
     fifos: _Fifos
 
 
-def _deepest(fifos: list[list[tuple[int, int]]]) -> dict[int, int]:
+def _deepest(fifos: Iterable[list[tuple[int, int]]]) -> dict[int, int]:
     """Each edge's depth, the largest of those (edge, depth) asked, node by node (in the order they are first asked)."""
     depths: dict[int, int] = {}
     for found in fifos:
