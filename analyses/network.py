@@ -165,6 +165,7 @@ class Network:
         self._lanes: dict[tuple[int, tuple[int, ...], int], tuple[tuple[int, ...], int]] = {}
         self._paced_cycles: dict[tuple[int, tuple[int, ...], int, int], int] = {}
         self._paced_costs: dict[tuple[int, Choice, int], NodeCost] = {}
+        self._fifo_moves: dict[tuple, tuple[tuple, ...]] = {}  # `_moves`, by edge, width, depth and limits
         self._made: dict[tuple[int, int, int], Converter] = {}  # each converter made, by (edge, lanes in, lanes out)
         # `converters`' last walk: its choices, the lanes each node writes, each node's input converters, all of them
         self._walked: tuple[list[Choice], list[int], list[Sequence[Converter]], tuple[Converter, ...]] | None = None
@@ -399,19 +400,21 @@ class Network:
         (zoo DenseNet-121 U250: ~50 of ~570)."""
         key = (respect_ir, None if not limits else (limits["uram"], limits["lut"]))
         before = last.fifos if last is not None and last.fifos.key == key else None
-        if before is None:
-            shapes, taken, ranked, touched = {}, [0, 0, 0], [], depths.keys()
-        else:
-            shapes, taken, ranked = dict(before.shapes), list(before.taken), list(before.ranked)
+        touched = depths.keys()
+        if before is not None:
             touched = {e for e, _ in depths.items() ^ before.depths.items()}
             for i in changed:  # a FIFO is as wide as its producer's beats
                 if costs[i].out_lanes != last.costs[i].out_lanes:
-                    touched.update(e for e in self.out_edges[i] if e in shapes or e in depths)
+                    touched.update(e for e in self.out_edges[i] if e in before.shapes or e in depths)
+            if 4 * len(touched) > len(depths):  # most of them: sorted again at once rather than one at a time
+                before, touched = None, depths.keys()
+        shapes, taken, ranked = ({}, [0, 0, 0], []) if before is None else \
+            (dict(before.shapes), list(before.taken), list(before.ranked))
         edges = self.edges
         for e in touched:
             old = shapes.pop(e, None)
             if old is not None:
-                for k, amount in enumerate(fifo_blocks(*old)):
+                for k, amount in enumerate(old[3]):
                     taken[k] -= amount
                 for move in self._moves(e, old, limits):
                     del ranked[bisect_left(ranked, move)]
@@ -419,8 +422,9 @@ class Network:
             if depth is None:
                 continue
             memory = edges[e].ir_memory if respect_ir else "auto"
-            shape = shapes[e] = (edges[e].bits * max(1, costs[edges[e].producer].out_lanes), depth, memory)
-            for k, amount in enumerate(fifo_blocks(*shape)):
+            width = edges[e].bits * max(1, costs[edges[e].producer].out_lanes)
+            shape = shapes[e] = (width, depth, memory, fifo_blocks(width, depth, memory))
+            for k, amount in enumerate(shape[3]):
                 taken[k] += amount
             for move in self._moves(e, shape, limits):
                 if before is None:
@@ -431,14 +435,18 @@ class Network:
             ranked.sort()
         return _Fifos(key, depths, shapes, tuple(taken), ranked)
 
-    @staticmethod
-    def _moves(e: int, shape: tuple[int, int, str], limits: dict[str, float] | None) -> list[tuple]:
-        """The moves out of BRAM of edge `e`'s FIFO of `shape` within `limits`: (rank, edge, memory, BRAM18 freed,
-        resource taken, amount), none for a FIFO in the IR's memory."""
-        width, depth, memory = shape
+    def _moves(self, e: int, shape: tuple[int, int, str, tuple[int, int, int]], limits: dict[str, float] | None
+               ) -> tuple[tuple, ...]:
+        """The moves out of BRAM of edge `e`'s FIFO of `shape` (`_Fifos.shapes`) within `limits`: (rank, edge, memory,
+        BRAM18 freed, resource taken, amount), none for a FIFO in the IR's memory; remembered."""
+        width, depth, memory, _ = shape
         if not limits or memory != "auto":
-            return []
-        return [(rank, e, *move) for rank, *move in ranked_moves(width, depth, limits)]
+            return ()
+        key = (e, width, depth, limits["uram"], limits["lut"])
+        moves = self._fifo_moves.get(key)
+        if moves is None:
+            moves = self._fifo_moves[key] = tuple((rank, e, *move) for rank, *move in ranked_moves(width, depth, limits))
+        return moves
 
     def _fifo_memories(self, fifos: _Fifos, depths: dict[int, int], limits: dict[str, float] | None,
                        used: dict[str, int]) -> tuple[dict[int, str], tuple[int, int, int]]:
@@ -454,7 +462,7 @@ class Network:
                            {k: used[k] + amount for k, amount in zip(("bram18", "uram", "lut"), taken)}, limits)
         moved = dict(sorted(moved.items(), key=lambda item: position[item[0]]))
         for e, memory in moved.items():
-            width, depth, _ = shapes[e]
+            width, depth, _, _ = shapes[e]
             taken = tuple(now + new - old for now, new, old in
                           zip(taken, fifo_blocks(width, depth, memory), fifo_blocks(width, depth)))
         return fixed | moved, taken
@@ -667,7 +675,8 @@ class _Fifos:
 
     key: tuple  # (respect_ir, the URAM and LUT limits its moves were ranked with, or None)
     depths: dict[int, int]  # edge -> depth in beats
-    shapes: dict[int, tuple[int, int, str]]  # edge -> (width, depth, memory: the IR's or auto)
+    shapes: dict[int, tuple[int, int, str, tuple[int, int, int]]]  # edge -> (width, depth, memory: the IR's or auto,
+    # the (BRAM18, URAM, LUT) it takes there)
     taken: tuple[int, int, int]  # (BRAM18, URAM, LUT) of them all in those memories
     ranked: list[tuple]  # the moves out of BRAM of those in auto memory, (rank, edge, ...) sorted (`Network._moves`)
 
