@@ -4,8 +4,9 @@ A skip connection's FIFO holds a few hundred beats of a wide word (ResNet-50's a
 about 200 deep), so in BRAM18 it takes ceil(2048/36) = 57 blocks a FIFO, each an eighth to a half full. A
 URAM288 is 72 bits wide and 4,096 deep (UG573), so the same FIFO takes 29 URAMs, and a board with URAM to spare
 (U250: 1,280) holds them there for free; a FIFO no deeper than a LUT RAM (64 words) fits LUTRAM.
-`place_fifos` is the rule: the estimate's network totals apply it (analyses/network.py, `fifo_limits`), so a
-search sees the BRAM it frees, and the memory it picks is the stream type's `memory`, which the HLS design binds.
+`place_fifos` is the rule (its moves ranked by `ranked_moves`, taken by `take_moves`): the estimate's network totals
+apply it (analyses/network.py, `fifo_limits`, keeping each design's ranked moves for the next), so a search sees the
+BRAM it frees, and the memory it picks is the stream type's `memory`, which the HLS design binds.
 """
 
 from __future__ import annotations
