@@ -304,9 +304,10 @@ def order_streams(module: ModuleOp, design: Design,
     limits = limits or {}
     target = totals.compute_ii or totals.ii
     best, kept, tried = design, None, []
+    applied = module.clone()  # `design` written once, each try on a copy
+    apply_design(applied, Network.from_module(applied), choices, totals, platform_name)
     for relaxed in (None,) if earlier else (False, True):
-        trial = module.clone()
-        apply_design(trial, Network.from_module(trial), choices, totals, platform_name)
+        trial = applied.clone()
         spare, ordered_any = max(0.0, limits.get("bram18", 0) - totals.bram18) if relaxed else 0.0, False
         lut_spare = max(0.0, limits.get("lut", 0) - totals.lut)
         if relaxed is None:
