@@ -433,7 +433,7 @@ class Network:
                     insort(ranked, move)
         if before is None:
             ranked.sort()
-        return _Fifos(key, depths, shapes, tuple(taken), ranked)
+        return _Fifos(key, dict(depths), shapes, tuple(taken), ranked)  # a copy: the totals hand `depths` out
 
     def _moves(self, e: int, shape: tuple[int, int, str, tuple[int, int, int]], limits: dict[str, float] | None
                ) -> tuple[tuple, ...]:
