@@ -4,12 +4,14 @@ A skip connection's FIFO holds a few hundred beats of a wide word (ResNet-50's a
 about 200 deep), so in BRAM18 it takes ceil(2048/36) = 57 blocks a FIFO, each an eighth to a half full. A
 URAM288 is 72 bits wide and 4,096 deep (UG573), so the same FIFO takes 29 URAMs, and a board with URAM to spare
 (U250: 1,280) holds them there for free; a FIFO no deeper than a LUT RAM (64 words) fits LUTRAM.
-`place_fifos` is the rule: the estimate's network totals apply it (analyses/network.py, `fifo_limits`), so a
-search sees the BRAM it frees, and the memory it picks is the stream type's `memory`, which the HLS design binds.
+`place_fifos` is the rule (its moves ranked by `ranked_moves`, taken by `take_moves`): the estimate's network totals
+apply it (analyses/network.py, `fifo_limits`, keeping each design's ranked moves for the next), so a search sees the
+BRAM it frees, and the memory it picks is the stream type's `memory`, which the HLS design binds.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 
 from dfcc.hardware.memory import LUTRAM_DEPTH, fifo_blocks
@@ -27,23 +29,41 @@ def place_fifos(fifos: list[tuple[int, int]], used: dict[str, float], limits: di
     chosen = ["auto"] * len(fifos)
     if used["bram18"] <= limits["bram18"]:
         return chosen
-    moves = []
-    for i, (width, depth) in enumerate(fifos):
-        for memory, bram, resource, amount in _moves(width, depth):
-            if limits[resource] > 0:
-                moves.append((-bram * limits[resource] / max(amount, 1), i, memory, bram, resource, amount))
+    moves = [(rank, i, *move) for i, fifo in enumerate(fifos) for rank, *move in ranked_moves(*fifo, limits)]
+    for i, memory in take_moves(sorted(moves), used, limits).items():
+        chosen[i] = memory
+    return chosen
+
+
+def take_moves(moves: Iterable[tuple], used: dict[str, float], limits: dict[str, float]) -> dict:
+    """The rule's moves taken, given in its order (rank, then the FIFO's position: (rank, fifo, memory, BRAM18 freed,
+    resource taken, amount), `ranked_moves`): while BRAM18 is over its limit, each that keeps its resource within
+    its limit; the memory of each FIFO moved, by the FIFO given."""
+    chosen = {}
     used = dict(used)
-    for _, i, memory, bram, resource, amount in sorted(moves):
+    for _, fifo, memory, bram, resource, amount in moves:
         if used["bram18"] <= limits["bram18"]:
             break
-        if chosen[i] == "auto" and used[resource] + amount <= limits[resource]:
-            chosen[i] = memory
+        if fifo not in chosen and used[resource] + amount <= limits[resource]:
+            chosen[fifo] = memory
             used["bram18"] -= bram
             used[resource] += amount
     return chosen
 
 
+def ranked_moves(width: int, depth: int, limits: dict[str, float]) -> tuple[tuple[float, str, int, str, int], ...]:
+    """The moves of a width x depth FIFO out of BRAM within `limits`: (rank, memory, BRAM18 it frees, resource it
+    takes, amount), the rank the BRAM18 freed per share of the resource's limit, negated (the least first)."""
+    return _ranked(width, depth, limits["uram"], limits["lut"])
+
+
 @cache  # a search places the same FIFOs again and again (zoo DenseNet-121 U250: ~570 a design, ~9,000 designs)
+def _ranked(width: int, depth: int, uram: float, lut: float) -> tuple[tuple[float, str, int, str, int], ...]:
+    limits = {"uram": uram, "lut": lut}
+    return tuple((-bram * limits[resource] / max(amount, 1), memory, bram, resource, amount)
+                 for memory, bram, resource, amount in _moves(width, depth) if limits[resource] > 0)
+
+
 def _moves(width: int, depth: int) -> tuple[tuple[str, int, str, int], ...]:
     """Each memory a width x depth FIFO in BRAM may move to: (memory, BRAM18 it frees, resource it takes, amount)."""
     bram = fifo_blocks(width, depth)[0]  # a FIFO in BRAM takes no LUTs

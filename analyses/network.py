@@ -20,7 +20,8 @@ pure function of the choices, which is what the DSE calls in its loop.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from bisect import bisect_left, insort
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from heapq import heappop, heappush
 from itertools import chain
@@ -40,7 +41,7 @@ from dfcc.hardware.cycles import (
 from dfcc.hardware.logic import lane_converter_logic
 from dfcc.kinds.registry import kind_of
 from dfcc.kinds.source import SourceOp, port_lanes
-from dfcc.analyses.fifo_memory import place_fifos
+from dfcc.analyses.fifo_memory import ranked_moves, take_moves
 from dfcc.hardware.memory import fifo_blocks, held_inferences, rate_limited_burst, skip_fifo_depth
 from dfcc.hardware.offchip import bandwidth_limited_ii
 
@@ -158,12 +159,14 @@ class Network:
         # each node's main producer (-1: none) and in-edges as (edge index, producer, elements, bits): the lanes
         # walks below run in the search's inner loop
         self._main = [edges[ins[0]].producer if ins else -1 for ins in self.in_edges]
+        self._main_edges = {ins[0] for ins in self.in_edges if ins}  # each node's main input
         self._fed = [sorted({edges[e].consumer for e in outs}) for outs in self.out_edges]  # each node's consumers
         self._main_fed = [[q for q in fed if self._main[q] == i] for i, fed in enumerate(self._fed)]  # ... as main
         self._ins = [[(e, edges[e].producer, edges[e].elements, edges[e].bits) for e in ins] for ins in self.in_edges]
         self._lanes: dict[tuple[int, tuple[int, ...], int], tuple[tuple[int, ...], int]] = {}
         self._paced_cycles: dict[tuple[int, tuple[int, ...], int, int], int] = {}
         self._paced_costs: dict[tuple[int, Choice, int], NodeCost] = {}
+        self._fifo_moves: dict[tuple, tuple[tuple, ...]] = {}  # `_moves`, by edge, width, depth and limits
         self._made: dict[tuple[int, int, int], Converter] = {}  # each converter made, by (edge, lanes in, lanes out)
         # `converters`' last walk: its choices, the lanes each node writes, each node's input converters, all of them
         self._walked: tuple[list[Choice], list[int], list[Sequence[Converter]], tuple[Converter, ...]] | None = None
@@ -342,10 +345,7 @@ class Network:
             trace = self._trace(costs, on_edge, ii, last.trace if again else None, changed)
             held = self._skip_fifos(costs, ii, trace, last.held if again else None, start)
         bursts = self._burst_fifos(costs, on_edge, last.bursts if last is not None else None, start)
-        self._last = _Walk(list(choices), chosen, costs, on_edge, latency, ii, trace, held, bursts)
-        fifo_depths = _deepest(held) if held is not None else {}
-        for e, depth in _deepest(bursts[1]).items():
-            fifo_depths[e] = max(depth, fifo_depths.get(e, 0))
+        fifo_depths = _deepest(chain(held or (), bursts[1]))  # the skip FIFOs' edges first, then the bursts'
         if respect_ir_depths:
             for i, edge in enumerate(self.edges):
                 if edge.ir_depth > DEFAULT_FIFO_DEPTH or edge.ir_memory != "auto":
@@ -354,8 +354,9 @@ class Network:
         conv_lut, conv_ff = sum(map(_LUT, converters)), sum(map(_FF, converters))
         used = {"bram18": sum(map(_BRAM18, costs)), "uram": sum(map(_URAM, costs)),
                 "lut": sum(map(_LUT, costs)) + conv_lut}  # by the nodes and the lane converters
-        fifo_memories, (fifo_bram, fifo_uram, fifo_lut) = self._fifo_memories(
-            fifo_depths, costs, respect_ir_depths, fifo_limits, used)
+        fifos = self._fifos(fifo_depths, costs, respect_ir_depths, fifo_limits, last, changed)
+        fifo_memories, (fifo_bram, fifo_uram, fifo_lut) = self._fifo_memories(fifos, fifo_depths, fifo_limits, used)
+        self._last = _Walk(list(choices), chosen, costs, on_edge, latency, ii, trace, held, bursts, fifos)
         return Totals(
             costs=costs, ii=ii, bottleneck=cycles.index(compute_ii), offchip_bits=offchip, compute_ii=compute_ii, depth_cycles=max(latency),
             fifo_depths=fifo_depths, fifo_bram18=fifo_bram, fifo_lut=fifo_lut, first_latency=first_latency,
@@ -391,33 +392,87 @@ class Network:
                               for e in ins), default=0) + cost.depth
         return latency
 
-    def _fifo_memories(self, depths: dict[int, int], costs: tuple[NodeCost, ...], respect_ir: bool,
-                       limits: dict[str, float] | None, used: dict[str, int]
-                       ) -> tuple[dict[int, str], tuple[int, int, int]]:
-        """Each FIFO's memory where not auto: the IR's (with `respect_ir`), then the storage rule's for the others
-        within `limits` (`used`: the BRAM18, URAM and LUT of the nodes and lane converters); and the (BRAM18, URAM,
-        LUT) the FIFOs then take."""
+    def _fifos(self, depths: dict[int, int], costs: tuple[NodeCost, ...], respect_ir: bool,
+               limits: dict[str, float] | None, last: _Walk | None, changed: set[int]) -> _Fifos:
+        """The FIFOs of `depths`: each one's (width, depth, memory: the IR's with `respect_ir`, else auto), what they
+        take and, given `limits`, their moves out of BRAM (analyses/fifo_memory.py `ranked_moves`), in rank order.
+        From the `last` walk's (ranked with the same limits), only the FIFOs whose depth or producer's lanes differ
+        (its nodes `changed`) are costed again: a search's designs mostly differ at a few dozen FIFOs of hundreds
+        (zoo DenseNet-121 U250: ~50 of ~570)."""
+        key = (respect_ir, None if not limits else (limits["uram"], limits["lut"]))
+        before = last.fifos if last is not None and last.fifos.key == key else None
+        touched = depths.keys()
+        if before is not None:
+            touched = {e for e, _ in depths.items() ^ before.depths.items()}
+            for i in changed:  # a FIFO is as wide as its producer's beats
+                if costs[i].out_lanes != last.costs[i].out_lanes:
+                    touched.update(e for e in self.out_edges[i] if e in before.shapes or e in depths)
+            if 4 * len(touched) > len(depths):  # most of them: sorted again at once rather than one at a time
+                before, touched = None, depths.keys()
+        shapes, taken, ranked = ({}, [0, 0, 0], []) if before is None else \
+            (dict(before.shapes), list(before.taken), list(before.ranked))
         edges = self.edges
-        fixed = {e: edges[e].ir_memory for e in depths if edges[e].ir_memory != "auto"} if respect_ir else {}
-        fifos = [(e, edges[e].bits * max(1, costs[edges[e].producer].out_lanes), depth) for e, depth in depths.items()]
-        blocks = [fifo_blocks(width, depth, fixed.get(e, "auto")) for e, width, depth in fifos]
-        taken = tuple(map(sum, zip(*blocks))) if blocks else (0, 0, 0)
-        free = [(e, width, depth) for e, width, depth in fifos if e not in fixed] if fixed else fifos
-        if not limits or not free or used["bram18"] + taken[0] <= limits["bram18"]:
-            return fixed, taken  # place_fifos keeps every FIFO in auto memory while BRAM fits
-        placed = place_fifos([(width, depth) for _, width, depth in free],
-                             {k: used[k] + amount for k, amount in zip(("bram18", "uram", "lut"), taken)}, limits)
-        moved = {e: (memory, width, depth) for (e, width, depth), memory in zip(free, placed) if memory != "auto"}
-        for memory, width, depth in moved.values():
+        for e in touched:
+            old = shapes.pop(e, None)
+            if old is not None:
+                for k, amount in enumerate(old[3]):
+                    taken[k] -= amount
+                for move in self._moves(e, old, limits):
+                    del ranked[bisect_left(ranked, move)]
+            depth = depths.get(e)
+            if depth is None:
+                continue
+            memory = edges[e].ir_memory if respect_ir else "auto"
+            width = edges[e].bits * max(1, costs[edges[e].producer].out_lanes)
+            shape = shapes[e] = (width, depth, memory, fifo_blocks(width, depth, memory))
+            for k, amount in enumerate(shape[3]):
+                taken[k] += amount
+            for move in self._moves(e, shape, limits):
+                if before is None:
+                    ranked.append(move)
+                else:
+                    insort(ranked, move)
+        if before is None:
+            ranked.sort()
+        return _Fifos(key, dict(depths), shapes, tuple(taken), ranked)  # a copy: the totals hand `depths` out
+
+    def _moves(self, e: int, shape: tuple[int, int, str, tuple[int, int, int]], limits: dict[str, float] | None
+               ) -> tuple[tuple, ...]:
+        """The moves out of BRAM of edge `e`'s FIFO of `shape` (`_Fifos.shapes`) within `limits`: (rank, edge, memory,
+        BRAM18 freed, resource taken, amount), none for a FIFO in the IR's memory; remembered."""
+        width, depth, memory, _ = shape
+        if not limits or memory != "auto":
+            return ()
+        key = (e, width, depth, limits["uram"], limits["lut"])
+        moves = self._fifo_moves.get(key)
+        if moves is None:
+            moves = self._fifo_moves[key] = tuple((rank, e, *move) for rank, *move in ranked_moves(width, depth, limits))
+        return moves
+
+    def _fifo_memories(self, fifos: _Fifos, depths: dict[int, int], limits: dict[str, float] | None,
+                       used: dict[str, int]) -> tuple[dict[int, str], tuple[int, int, int]]:
+        """Each FIFO's memory where not auto: the IR's (`_fifos` with `respect_ir`), then the storage rule's for the
+        others within `limits` (`used`: the BRAM18, URAM and LUT of the nodes and lane converters), each in the order
+        of `depths`; and the (BRAM18, URAM, LUT) the FIFOs then take."""
+        shapes, taken = fifos.shapes, fifos.taken
+        fixed = {e: shapes[e][2] for e in depths if shapes[e][2] != "auto"} if fifos.key[0] else {}
+        if not fifos.ranked or used["bram18"] + taken[0] <= limits["bram18"]:
+            return fixed, taken  # the rule keeps every FIFO in auto memory while BRAM fits
+        position = {e: k for k, e in enumerate(depths)}
+        moved = take_moves(_in_rule_order(fifos.ranked, position),
+                           {k: used[k] + amount for k, amount in zip(("bram18", "uram", "lut"), taken)}, limits)
+        moved = dict(sorted(moved.items(), key=lambda item: position[item[0]]))
+        for e, memory in moved.items():
+            width, depth, _, _ = shapes[e]
             taken = tuple(now + new - old for now, new, old in
                           zip(taken, fifo_blocks(width, depth, memory), fifo_blocks(width, depth)))
-        return fixed | {e: memory for e, (memory, _, _) in moved.items()}, taken
+        return fixed | moved, taken
 
     def paced_cycles(self, i: int, folding: tuple[int, ...], conv: Converter) -> int:
         """Cycles of node `i` at `folding` when `conv` (on its main input) widens its beats, which then
         come at most one per `lane_converter_interval` cycles (also when it narrows them to the gcd
         first: 4 -> 1 -> 3 lanes) (`NodeKind.paced_cycles`; 0: no effect); cached."""
-        if conv.interval == 1 or conv.edge != self.in_edges[i][0]:
+        if not self._paces(conv):
             return 0
         key = (i, folding, conv.lanes_in, conv.lanes_out)
         cycles = self._paced_cycles.get(key)
@@ -427,12 +482,18 @@ class Network:
                 model.op, dict(zip(model.factors, folding)), conv.interval)
         return cycles
 
+    def _paces(self, conv: Converter) -> bool:
+        """Whether `conv` may pace its consumer: it widens beats slower than one a cycle, on the consumer's main input."""
+        return conv.interval > 1 and conv.edge in self._main_edges
+
     def _paced(self, costs: tuple[NodeCost, ...], choices: list[Choice],
                converters: dict[int, Converter]) -> tuple[NodeCost, ...]:
         """`costs` with the cycles of every node whose main input a converter widens at that pace (a walk over
         the converters, not the nodes: few nodes have one)."""
         paced = None
         for edge, conv in converters.items():
+            if not self._paces(conv):  # most (zoo DenseNet-121 U250: ~440 of ~530)
+                continue
             i = self.edges[edge].consumer
             cycles = self.paced_cycles(i, choices[i][0], conv)
             if cycles > costs[i].cycles:
@@ -455,22 +516,18 @@ class Network:
         much again. An edge's depth is the largest asked (`_deepest`)."""
         first, last_out, reads = trace[:3]
         held = [[] for _ in costs] if last is None else list(last)
-        for i in range(0 if last is None else start, len(costs)):
-            ins = self.in_edges[i]
-            if len(ins) < 2:
-                continue
+        known, nodes, joins = self._held, self.nodes, self._join_nodes
+        for i in joins[0 if last is None else bisect_left(joins, start):]:
             found = []
-            for e in ins:
-                edge = self.edges[e]
-                p = edge.producer
+            for e, p, elements, _ in self._ins[i]:
                 # its spans from its writer's first beat: a design that moves the join in time holds as much
                 began, (read_first, read_last) = first[p], reads[e]
                 spans = (ii, last_out[p] - began, read_first - began, read_last - began)
-                held_then = self._held.get(spans)
+                held_then = known.get(spans)
                 if held_then is None:
-                    held_then = self._held[spans] = held_inferences(max(ii, 1), 0.0, *spans[1:])
-                words = math.ceil(held_then * edge.elements - 1e-6)
-                ring = self.nodes[p].ring_words
+                    held_then = known[spans] = held_inferences(max(ii, 1), 0.0, *spans[1:])
+                words = math.ceil(held_then * elements - 1e-6)
+                ring = nodes[p].ring_words
                 if ring:  # the words the ring cannot hold wait on chip, in front of its writer
                     e, words = self.in_edges[p][0], words - ring
                     p = self.edges[e].producer
@@ -622,6 +679,34 @@ _Bursts = tuple[list[tuple[float, float, float]], list[list[tuple[int, int]]]]  
 
 
 @dataclass(frozen=True, slots=True)
+class _Fifos:
+    """`Network._fifos`' FIFOs of one design, kept for the next design."""
+
+    key: tuple  # (respect_ir, the URAM and LUT limits its moves were ranked with, or None)
+    depths: dict[int, int]  # edge -> depth in beats
+    shapes: dict[int, tuple[int, int, str, tuple[int, int, int]]]  # edge -> (width, depth, memory: the IR's or auto,
+    # the (BRAM18, URAM, LUT) it takes there)
+    taken: tuple[int, int, int]  # (BRAM18, URAM, LUT) of them all in those memories
+    ranked: list[tuple]  # the moves out of BRAM of those in auto memory, (rank, edge, ...) sorted (`Network._moves`)
+
+
+def _in_rule_order(ranked: list[tuple], position: dict[int, int]) -> Iterator[tuple]:
+    """`ranked` moves (rank, edge, memory, ...) in the storage rule's order (analyses/fifo_memory.py): by rank, then
+    by their FIFO's `position` (in the design's FIFOs), then memory (sorted by edge, so runs of equal rank are sorted
+    again)."""
+    k = 0
+    while k < len(ranked):
+        rank, j = ranked[k][0], k + 1
+        while j < len(ranked) and ranked[j][0] == rank:
+            j += 1
+        run = ranked[k:j]
+        if len(run) > 1:
+            run.sort(key=lambda move: (position[move[1]], move[2]))
+        yield from run
+        k = j
+
+
+@dataclass(frozen=True, slots=True)
 class _Walk:
     """`Network.evaluate`'s figures of one design, node by node in topological order, kept for the next design: its
     nodes before the first whose cost or input converters differ (`_changed`) keep theirs (the search's designs
@@ -636,9 +721,10 @@ class _Walk:
     trace: _Trace | None  # (with joins only)
     held: list[list[tuple[int, int]]] | None  # each join's skip FIFOs (`_skip_fifos`)
     bursts: _Bursts
+    fifos: _Fifos
 
 
-def _deepest(fifos: list[list[tuple[int, int]]]) -> dict[int, int]:
+def _deepest(fifos: Iterable[list[tuple[int, int]]]) -> dict[int, int]:
     """Each edge's depth, the largest of those (edge, depth) asked, node by node (in the order they are first asked)."""
     depths: dict[int, int] = {}
     for found in fifos:

@@ -362,13 +362,11 @@ def order_streams(module: ModuleOp, design: Design,
     limits = limits or {}
     target = totals.compute_ii or totals.ii
     best, kept, tried = design, None, []
+    applied = module.clone()  # `design` written once, each try on a copy of it or of the last try's orders
+    apply_design(applied, Network.from_module(applied), choices, totals, platform_name)
     previous = None  # the last try's orders, which the joint try starts from
     for relaxed in (None, True) if earlier else (False, True):
-        if relaxed and previous is not None:
-            trial = previous.clone()
-        else:
-            trial = module.clone()
-            apply_design(trial, Network.from_module(trial), choices, totals, platform_name)
+        trial = (previous if relaxed and previous is not None else applied).clone()
         spare, ordered_any = max(0.0, limits.get("bram18", 0) - totals.bram18) if relaxed else 0.0, False
         lut_spare = max(0.0, limits.get("lut", 0) - totals.lut)
         if relaxed is None:

@@ -3,6 +3,7 @@ design asked (the search's designs differ at a few nodes); any sequence of desig
 lanes a fresh Network's full walk gives. Seeded (derandomize) and bounded."""
 
 import functools
+from dataclasses import replace
 
 import torch
 from hypothesis import HealthCheck, given, settings
@@ -70,12 +71,15 @@ def test_a_walk_from_the_last_design_finds_what_a_fresh_walk_finds(data):
 @given(st.data())
 def test_an_evaluate_from_the_last_design_finds_what_a_fresh_evaluate_finds(data):
     """`Network.evaluate` walks again only from the first node whose cost or input converters differ from the last
-    design's (and traces again from the first node at another II): any sequence gives a fresh Network's totals, its
-    FIFOs in the same order."""
+    design's (and traces again from the first node at another II), and costs again only the FIFOs whose depth or
+    width differ (their moves out of BRAM too): any sequence gives a fresh Network's totals, its FIFOs and their
+    memories in the same order."""
     network = _network()
     options = [m.folding_options() for m in network.nodes]
     base = network.ir_choices()
-    walked = Network(network.nodes, network.edges)
+    # every other stream 64 deep in the IR: with IR depths, its FIFO's width changes with its writer's lanes alone
+    edges = [replace(e, ir_depth=64) if k % 2 else e for k, e in enumerate(network.edges)]
+    walked = Network(network.nodes, edges)
     for _ in range(data.draw(st.integers(1, 12), label="designs")):
         trial = list(base)
         for _ in range(data.draw(st.integers(1, 3), label="changed nodes")):
@@ -84,11 +88,14 @@ def test_an_evaluate_from_the_last_design_finds_what_a_fresh_evaluate_finds(data
         # a bandwidth that slows some designs' II (the trace's feed), and a BRAM budget some designs' FIFOs exceed
         options_asked = dict(max_bits_per_cycle=data.draw(st.sampled_from([None, 0.01]), label="bandwidth"),
                              trace_latency=data.draw(st.booleans(), label="latency"),
-                             fifo_limits=data.draw(st.sampled_from([None, {"bram18": 0.0, "uram": 100.0, "lut": 1e6}]),
-                                                   label="limits"))
+                             fifo_limits=data.draw(st.sampled_from([None, {"bram18": 0.0, "uram": 100.0, "lut": 1e6},
+                                                                    {"bram18": 0.0, "uram": 1.0, "lut": 0.0}]),
+                                                   label="limits"),
+                             respect_ir_depths=data.draw(st.booleans(), label="IR depths"))
         got = walked.evaluate(trial, **options_asked)
-        want = Network(network.nodes, network.edges).evaluate(trial, **options_asked)
+        want = Network(network.nodes, edges).evaluate(trial, **options_asked)
         assert got == want
         assert list(got.fifo_depths.items()) == list(want.fifo_depths.items())
+        assert list(got.fifo_memories.items()) == list(want.fifo_memories.items())
         if data.draw(st.booleans(), label="kept"):
             base = trial

@@ -60,6 +60,12 @@ def test_rule_moves_the_most_bram_per_uram_until_bram_fits():
     assert place_fifos(fifos, used, {**LIMITS, "uram": 20}) == ["auto", "uram", "uram"]
 
 
+def test_rule_moves_the_first_of_equal_fifos():
+    # two 57-BRAM18 FIFOs, 20 over: one move is enough, the first in the list takes it
+    fifos = [(1024, 200), (2048, 200), (2048, 200)]
+    assert place_fifos(fifos, {"bram18": 120, "uram": 0, "lut": 0}, LIMITS) == ["auto", "uram", "auto"]
+
+
 def test_rule_moves_shallow_fifos_to_lutram_when_uram_is_full():
     # 64 deep: ceil(2048/36) = 57 BRAM18, or 293 x 1 x 8 = 2,344 LUTs; 65 deep would need LUT RAMs two deep
     fifos = [(2048, 64), (2048, 65)]
