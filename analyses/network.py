@@ -315,9 +315,9 @@ class Network:
         """Totals of one design point; with `max_bits_per_cycle` (the platform's off-chip bandwidth)
         the II is slowed to what DRAM can feed. Without `trace_latency` the first inference's latency is
         not traced (a search comparing IIs and resources needs none) and `latency_cycles` is the
-        coarser II + pipeline depth. With `respect_ir_depths` the FIFOs have (at least) their IR depths and
-        their IR memories; given the budget `fifo_limits` (per resource), the others move out of BRAM while it
-        is over (analyses/fifo_memory.py)."""
+        coarser II + pipeline depth. With `respect_ir_depths` the FIFOs have the depths the IR sets (the costed
+        ones where it leaves the default) and their IR memories; given the budget `fifo_limits` (per resource),
+        the others move out of BRAM while it is over (analyses/fifo_memory.py)."""
         last = self._last if self._last is not None and len(self._last.choices) == len(choices) else None
         if last is None:
             chosen = tuple(m.cost(*choice) for m, choice in zip(self.nodes, choices))  # (folding, memory, ...)
@@ -346,9 +346,11 @@ class Network:
             held = self._skip_fifos(costs, ii, trace, last.held if again else None, start)
         bursts = self._burst_fifos(costs, on_edge, last.bursts if last is not None else None, start)
         fifo_depths = _deepest(chain(held or (), bursts[1]))  # the skip FIFOs' edges first, then the bursts'
-        if respect_ir_depths:
-            for i, edge in enumerate(self.edges):
-                if edge.ir_depth > DEFAULT_FIFO_DEPTH or edge.ir_memory != "auto":
+        if respect_ir_depths:  # a depth the IR sets is the design's (explore's are sized by simulation); a default
+            for i, edge in enumerate(self.edges):  # one is what the cost says the design needs
+                if edge.ir_depth > DEFAULT_FIFO_DEPTH:
+                    fifo_depths[i] = edge.ir_depth
+                elif edge.ir_memory != "auto":
                     fifo_depths[i] = max(fifo_depths.get(i, 0), edge.ir_depth)
         first_latency = int(round(max(self._trace(costs, on_edge)[1]))) if trace_latency else 0
         conv_lut, conv_ff = sum(map(_LUT, converters)), sum(map(_FF, converters))

@@ -1335,10 +1335,13 @@ class Explore(ModulePass):
 
 def _write_fifo_depths(module: ModuleOp, limits: dict[str, float], jobs: int = 1) -> Totals:
     """Write every stream's depth from the cycle-level schedule of the chosen folding (analyses/fifo_sizing.py:
-    depths at which the design keeps the II it has with unbounded streams), never below the skip-FIFO depths
-    costed above, and the memory of those moved out of BRAM where it is over `limits` (the search's rule); the
-    design's totals with those depths; `jobs` as size_fifos takes it."""
-    write_depths({v: max(d, v.type.depth.data) for v, d in size_fifos(module, jobs=jobs).depths.items()})
+    the least depths at which the design keeps the II it has with unbounded streams; the search's costed depths
+    were its estimate of them, so a costed FIFO deeper than its sized one is memory the design does not need), and
+    the memory of those moved out of BRAM where it is over `limits` (the search's rule); the design's totals with
+    those depths; `jobs` as size_fifos takes it. A costed FIFO the sizing leaves at the default depth keeps its
+    costed one: the IR cannot tell a sized default from none, and the estimate costs a default one itself."""
+    write_depths({v: d if d > DEFAULT_FIFO_DEPTH else max(d, v.type.depth.data)
+                  for v, d in size_fifos(module, jobs=jobs).depths.items()})
     return place_ir_fifos(module, limits)
 
 
