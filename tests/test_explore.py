@@ -11,6 +11,7 @@ import pytest
 from xdsl.dialects.builtin import DictionaryAttr, FloatAttr, ModuleOp, f64
 
 from dfcc.backends.estimate import Estimate
+from dfcc.analyses.fifo_sizing import size_fifos
 from dfcc.analyses.network import RESOURCES, Network
 from dfcc.analyses.simulation import simulate
 from dfcc.dialects.dataflow import PLATFORM_ATTR, StreamType
@@ -86,6 +87,20 @@ def test_explore_resnet_small(resnet_small_text):
     assert est.throughput_fps() > 0.5 * est.roofline_fps()
     joins = [op for op in module.walk() if op.name == "dataflow.map" and len(op.operands) == 2]
     assert joins and all(max(v.type.depth.data for v in op.operands) > 2 for op in joins)
+
+
+def test_explore_writes_the_sized_fifo_depths_not_the_costed_ones_above_them(resnet_small_text):
+    # ResNet-18 (small) on a ZCU102: the search costs its skip FIFOs deeper than the cycle-level sizing finds they
+    # must be (into map78: 575 costed, 456 sized); the IR gets the sized depths and the estimate counts them
+    module = _explore(resnet_small_text, platform="zcu102")
+    network = Network.from_module(module)
+    costed = network.evaluate(network.ir_choices()).fifo_depths
+    sized = size_fifos(module).depths
+    deeper = [e for e, depth in costed.items() if depth > sized.get(network.edges[e].value, depth) > 2]
+    assert deeper
+    assert all(network.edges[e].value.type.depth.data == sized[network.edges[e].value] for e in deeper)
+    estimated = Estimate.of_module(module).totals.fifo_depths
+    assert all(estimated[e] == sized[network.edges[e].value] for e in deeper)
 
 
 def _design(module: ModuleOp) -> str:
