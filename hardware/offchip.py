@@ -51,6 +51,7 @@ def row_ring_tokens(h: int, row_beats: int, ho: int, kr: int, sr: int, dr: int, 
             lead = max(lead, taken - (max(top, 0) * row_beats + t) // DDR_BURST)
     return max(0, bursts - 1 - lead)
 
+
 def streamed_weight_bits(width: int, depth: int, sweeps: float) -> float:
     """Off-chip bits per inference of a stage whose whole weight memory streams from DRAM."""
     # AutoWS (Yu & Bouganis) with nothing kept on chip: every sweep of the weight memory fetches
