@@ -24,8 +24,8 @@ from bisect import bisect_left, insort
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from heapq import heappop, heappush
-from itertools import chain
-from operator import attrgetter
+from itertools import chain, groupby
+from operator import attrgetter, itemgetter
 
 from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.ir import Operation, SSAValue
@@ -696,16 +696,8 @@ def _in_rule_order(ranked: list[tuple], position: dict[int, int]) -> Iterator[tu
     """`ranked` moves (rank, edge, memory, ...) in the storage rule's order (analyses/fifo_memory.py): by rank, then
     by their FIFO's `position` (in the design's FIFOs), then memory (sorted by edge, so runs of equal rank are sorted
     again)."""
-    k = 0
-    while k < len(ranked):
-        rank, j = ranked[k][0], k + 1
-        while j < len(ranked) and ranked[j][0] == rank:
-            j += 1
-        run = ranked[k:j]
-        if len(run) > 1:
-            run.sort(key=lambda move: (position[move[1]], move[2]))
-        yield from run
-        k = j
+    for _, run in groupby(ranked, key=itemgetter(0)):
+        yield from sorted(run, key=lambda move: (position[move[1]], move[2]))
 
 
 @dataclass(frozen=True, slots=True)
