@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from functools import cache, partial
 from typing import ClassVar
 
 import numpy as np
@@ -721,13 +722,7 @@ class Conv(NodeKind):
             return untiled_parts[folding]
 
         order_in, order_out = op.input.type.order, op.output.type.order  # tile-major streams (tile_order_problems)
-        tile_rams: dict[tuple[int, int], tuple[LaneRam, LaneRam]] = {}
-
-        def memories(lo: int, tile: int) -> tuple[LaneRam, LaneRam]:
-            """`tile_memories`, worked out once for each output lanes and tile."""
-            if (lo, tile) not in tile_rams:
-                tile_rams[lo, tile] = tile_memories(op, lo, tile)
-            return tile_rams[lo, tile]
+        memories = cache(partial(tile_memories, op))  # once for each output lanes and tile
 
         def tiled(cost: NodeCost, folding: Folding, tile: int) -> NodeCost:
             """conv.h conv_tiled: `cost` (the same folding, pixel-outer) with a buffer of the tile's input rows
