@@ -184,8 +184,9 @@ def weight_place_options(model: NodeModel, folding: tuple[int, ...], mult: str, 
 def _place_rows(model: NodeModel, folding: tuple[int, ...], mult: str, product: str | None, platform: Platform,
                 splits: bool) -> tuple[list[Choice], np.ndarray]:
     """The node's places (`weight_place_options`) as choices, and what each uses of PLACED: its cost's, as
-    `NodeModel.cost` gives it, from the changes its weight memory and multipliers make (kinds/cost.py), its NodeCost not built (those of the
-    moves taken are: ~200 places a node, 23 of Inception-v3's 600 profiled explore seconds went to building them)."""
+    `NodeModel.cost` gives it, from the changes its weight memory and multipliers make (kinds/cost.py), its NodeCost
+    not built (those of the moves taken are: ~200 places a node, 23 of Inception-v3's 600 profiled explore seconds
+    went to building them)."""
     cost, period = model.evaluated(folding, product), model.weight_period(folding)
     mult_lut = 0 if mult == "dsp" or cost.mult_lut == 0 else cost.mult_change(mult)[1]
     choices, rows = [], []
