@@ -78,8 +78,9 @@ def allocate_weights(network: Network, choices: list[Choice], totals: Totals, li
     """The design `choices` (its totals `totals`) with the weighted nodes (those in `nodes`, or all) at the tile and
     weight place that give the least DRAM traffic within `limits` (module docstring), the others at their tiles where
     they are or whole in an on-chip memory (the memory their LUTRAM takes may hold the others' weights: ResNet-50
-    ZCU102's early convs; 8-bit 142.4 -> 147.4 fps, emulated formats, bench_throughput), no node slower than `target` cycles; None if no allocation fits every resource of
-    `limits`. `known` keeps the nodes' options for later calls on this network and platform."""
+    ZCU102's early convs; 8-bit 142.4 -> 147.4 fps, emulated formats, bench_throughput), no node slower than
+    `target` cycles; None if no allocation fits every resource of `limits`. `known` keeps the nodes' options for later
+    calls on this network and platform."""
     known = {} if known is None else known
     key = ("design", tuple(choices), target, nodes, tuple(sorted(limits.items())))
     if key not in known:  # explore's targets meet the same rounds' design again (ResNet-50: most of its calls)
