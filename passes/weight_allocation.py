@@ -8,8 +8,8 @@ node's options at its compute folding form a (memory, traffic) set; the least tr
 multiple-choice knapsack (analyses/knapsack.py), taken greedily by the steepest traffic saved per memory on each
 node's lower convex hull (memory counted as BRAM18, URAM and LUT shares of the budget summed, each resource's room
 checked on every step), then exact moves to any option that still fits (the hull skips), then the design evaluated
-whole (its skip FIFOs follow the tiles' latencies), the memory it left or overshot given to or taken from the room and
-the allocation made again, the design moving the least traffic within the budget kept. explore calls it where its
+whole (its skip FIFOs follow the tiles' latencies), the room then the budget less what the rest of that design took
+and the allocation made again, the design moving the least traffic within the budget kept. explore calls it where its
 rounds for a target end over budget and place_weights does not fit them (passes/explore.py `_allocated`).
 """
 
@@ -24,7 +24,7 @@ from dfcc.kinds.cost import WEIGHT_PERIOD_FACTOR, NodeModel, step_factors
 
 ALLOCATED = ("bram18", "uram", "lut")  # the memories a node's tile and weights take
 SPLIT_STEP = 10  # AutoWS: a weight memory split by depth in steps of 10 %
-FIT_ROUNDS = 4  # allocations, each with the memory the whole design left or overshot by given to or taken from the room
+FIT_ROUNDS = 4  # allocations, each within what the rest of the last one's design (its FIFOs) left of the budget
 TOLERANCE = 1e-9
 
 
@@ -51,15 +51,18 @@ def weight_places(platform: Platform) -> list[tuple[str, int]]:
 
 
 def node_options(model: NodeModel, choice: Choice, target: float, platform: Platform,
-                 known: dict) -> tuple[list[Choice], np.ndarray]:
+                 known: dict, streamed: bool = True) -> tuple[list[Choice], np.ndarray]:
     """Node `model`'s options at the compute folding of `choice` within `target` cycles (its multipliers and inner
-    product kept): every tile by every place, as choices and rows of (ALLOCATED..., off-chip bits, cycles)."""
-    folding, _, mult, _, product = choice
-    key = ("options", id(model), folding, mult, product)
+    product kept): every tile by every place, as choices and rows of (ALLOCATED..., off-chip bits, cycles); not
+    `streamed`, its folding's tile at its place or whole in an on-chip memory."""
+    folding, place, mult, on_chip_now, product = choice
+    key = ("options", id(model), folding, mult, product) + (() if streamed else (place, on_chip_now))
     if key not in known:
         choices, rows = [], []
-        for variant in tile_variants(model, folding, known):
-            for memory, on_chip in weight_places(platform):
+        places = weight_places(platform) if streamed else list(dict.fromkeys(
+            [(place, on_chip_now)] + [(m, p) for m, p in weight_places(platform) if m != "off_chip" and p == 100]))
+        for variant in tile_variants(model, folding, known) if streamed else [folding]:
+            for memory, on_chip in places:
                 cost = model.cost(variant, memory, mult, on_chip, product)
                 choices.append((variant, memory, mult, on_chip, product))
                 rows.append([getattr(cost, k) for k in ALLOCATED] + [cost.offchip_bits, cost.cycles])
@@ -73,9 +76,11 @@ def allocate_weights(network: Network, choices: list[Choice], totals: Totals, li
                      platform: Platform, target: float, nodes: frozenset[int] | None = None,
                      known: dict | None = None) -> tuple[list[Choice], Totals] | None:
     """The design `choices` (its totals `totals`) with the weighted nodes (those in `nodes`, or all) at the tile and
-    weight place that give the least DRAM traffic within `limits` (module docstring), no node slower than `target`
-    cycles; None if no allocation fits every resource of `limits`. `known` keeps the nodes' options for later calls
-    on this network and platform."""
+    weight place that give the least DRAM traffic within `limits` (module docstring), the others at their tiles where
+    they are or whole in an on-chip memory (the memory their LUTRAM takes may hold the others' weights: ResNet-50
+    ZCU102's early convs; 8-bit 142.4 -> 147.4 fps, emulated formats, bench_throughput), no node slower than
+    `target` cycles; None if no allocation fits every resource of `limits`. `known` keeps the nodes' options for later
+    calls on this network and platform."""
     known = {} if known is None else known
     key = ("design", tuple(choices), target, nodes, tuple(sorted(limits.items())))
     if key not in known:  # explore's targets meet the same rounds' design again (ResNet-50: most of its calls)
@@ -85,10 +90,11 @@ def allocate_weights(network: Network, choices: list[Choice], totals: Totals, li
 
 def _allocate(network: Network, choices: list[Choice], totals: Totals, limits: dict[str, float], platform: Platform,
               target: float, nodes: frozenset[int] | None, known: dict) -> tuple[list[Choice], Totals] | None:
-    movable = [i for i, model in enumerate(network.nodes) if model.has_weights and (nodes is None or i in nodes)]
-    if not movable:
+    movable = [i for i, model in enumerate(network.nodes) if model.has_weights]
+    if not movable or (nodes is not None and not nodes & set(movable)):
         return None
-    options = [node_options(network.nodes[i], choices[i], target, platform, known) for i in movable]
+    options = [node_options(network.nodes[i], choices[i], target, platform, known, nodes is None or i in nodes)
+               for i in movable]
     if any(not picks for picks, _ in options):
         return None
     held = np.array([[getattr(totals.costs[i], k) for k in ALLOCATED] for i in movable]).sum(axis=0)
@@ -110,20 +116,24 @@ def _allocate(network: Network, choices: list[Choice], totals: Totals, limits: d
             best = design, placed
         if picked == last:
             break
-        last, room = picked, room + slack  # what the skip FIFOs took or left as the tiles moved their latencies
+        used = sum(rows[j, :-1] for (_, rows), j in zip(options, picked))
+        last, room = picked, used + slack  # what the skip FIFOs took or left as the tiles moved their latencies
     return best
 
 
 def least_traffic_within(rows: list[np.ndarray], room: np.ndarray, scale: np.ndarray) -> list[int] | None:
     """Each item's option (row index: its resources, then its traffic) for the least traffic with the items' resources
     summed within `room`, weighed together by `scale` on the hulls: the hull greedy, then exact moves (module
-    docstring); None if the least-memory options do not fit."""
+    docstring); from the least-memory options, or where they overshoot a resource, from those moved into `room`
+    (`_into_room`); None if no moves get them there."""
     items = [list(zip((r[:, :-1] @ scale).tolist(), r[:, -1].tolist())) for r in rows]
     starts, steps = hull_steps(items)
     picked = list(starts)
     used = sum(r[j, :-1] for r, j in zip(rows, picked))
     if np.any(used > room + TOLERANCE):
-        return None
+        picked, used = _into_room(rows, picked, used, room, scale)
+        if np.any(used > room + TOLERANCE):
+            return None
     frozen = set()
     for step in steps:
         if step.item in frozen or picked[step.item] != step.start:
@@ -136,13 +146,41 @@ def least_traffic_within(rows: list[np.ndarray], room: np.ndarray, scale: np.nda
     return _exact_moves(rows, picked, used, room, scale)
 
 
+def _stacked(rows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The items' options in one array, each row's item, and each item's first row."""
+    return (np.concatenate(rows), np.repeat(np.arange(len(rows)), [len(r) for r in rows]),
+            np.concatenate([[0], np.cumsum([len(r) for r in rows])[:-1]]))
+
+
+def _into_room(rows: list[np.ndarray], picked: list[int], used: np.ndarray, room: np.ndarray,
+               scale: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """The least-memory options (weighed by `scale`) moved while they overshoot a resource of `room` and a move
+    shrinks the overshoot (weighed likewise): each the one shrinking it most per traffic added (any adding none
+    first). The sum of the least weighed memories may overshoot one resource where other options fit (ResNet-50
+    ZCU102 16-bit: 103 LUTs over, 413 BRAM18 spare, with the BRAM options of LUTRAM-cheapest nodes)."""
+    stacked, owner, starts = _stacked(rows)
+    for _ in range(len(stacked)):
+        over = np.maximum(used - room, 0.0) @ scale
+        if over <= 0:
+            break
+        delta = stacked - stacked[starts + np.array(picked)][owner]
+        shrunk = over - np.maximum(used + delta[:, :-1] - room, 0.0) @ scale
+        if not (shrunk > TOLERANCE * over).any():
+            break
+        added = np.maximum(delta[:, -1], 0.0)
+        value = np.where(shrunk > TOLERANCE * over, shrunk / (added + TOLERANCE), -np.inf)
+        best = int(np.argmax(value))
+        n = int(owner[best])
+        used = used + delta[best, :-1]
+        picked[n] = best - int(starts[n])
+    return picked, used
+
+
 def _exact_moves(rows: list[np.ndarray], picked: list[int], used: np.ndarray, room: np.ndarray,
                  scale: np.ndarray) -> list[int]:
     """Moves off the hulls while any fits: each the one saving the most traffic per share of the budget it adds
     (any that adds none first), so the memory the whole hull steps could not use is spent."""
-    stacked = np.concatenate(rows)
-    owner = np.repeat(np.arange(len(rows)), [len(r) for r in rows])
-    starts = np.concatenate([[0], np.cumsum([len(r) for r in rows])[:-1]])
+    stacked, owner, starts = _stacked(rows)
     for _ in range(len(stacked)):
         now = stacked[starts + np.array(picked)][owner]
         delta = stacked - now
