@@ -42,19 +42,23 @@ import numpy as np
 from xdsl.rewriter import Rewriter
 
 from dfcc.analyses.network import Network
-from dfcc.hardware.memory import BRAM18_ASPECTS, URAM_DEPTH, URAM_WIDTH
+from dfcc.analyses.skip_holds import skip_holds
+from dfcc.hardware.memory import BRAM18_ASPECTS, LUTRAM_DEPTH, URAM_DEPTH, URAM_WIDTH
+from dfcc.hardware.offchip import evicted_stream_bits
 from dfcc.hardware.cycles import throughput
 from dfcc.kinds.concat import ConcatOp
 from dfcc.kinds.conv import ConvOp, point_stride
-from dfcc.kinds.cost import WEIGHT_PERIOD_FACTOR, Folding, NodeModel, cost_key, describe
+from dfcc.kinds.cost import WEIGHT_PERIOD_FACTOR, Folding, NodeModel, cost_key, describe, stream_bits
 from dfcc.kinds.inner_product import searched_products, written_product
 from dfcc.passes.explore import DESIGN_ATTRS, foldings, pareto_rows
 from dfcc.passes.spill import line_buffer_evicted, weight_place_options
 from dfcc.passes.tile_order import chains, orderable_streams
 
-# UG573 / UG1085: a BRAM18 holds 18 Kbit, a URAM 288 Kbit, a LUT as distributed RAM 64 bits (UG574)
+# UG573 / UG1085: a BRAM18 holds 18 Kbit, a URAM 288 Kbit, a LUT as distributed RAM 64 bits (UG574: LUTRAM_DEPTH
+# words of a bit)
 BRAM18_BITS = BRAM18_ASPECTS[-1][0] * BRAM18_ASPECTS[-1][1]
-URAM_PRICE = URAM_WIDTH * URAM_DEPTH / BRAM18_BITS
+URAM_BITS = URAM_WIDTH * URAM_DEPTH
+URAM_PRICE = URAM_BITS / BRAM18_BITS
 LUT_PRICES = tuple(2 ** (k / 2) * 64 / BRAM18_BITS for k in range(-4, 9))  # BRAM18 a LUT: the weights tried
 # a point's row: its tags are the tile R of the chain it reads, and of the one it writes, tile-major (tile R block B;
 # 0: pixel-major, or no chain)
@@ -191,7 +195,21 @@ def node_points(network: Network, platform, spatial: bool = False) -> tuple[list
         else:
             found = known[key]
         points.append(found)
-    return points, chain_sides(network, module, orderable)
+    skips = skip_points(network, orderable, spatial)
+    return points + skips, chain_sides(network, module, orderable) + [(None, None)] * len(skips)
+
+
+def skip_points(network: Network, orderable: frozenset = frozenset(), spatial: bool = False) -> list[np.ndarray]:
+    """A pseudo-node for each skip connection (analyses/skip_holds.py: the elements it holds at least, of every
+    design), its points: those bits in BRAM18, URAM or LUTRAM (what a FIFO of them takes at least, `fifo_blocks`),
+    no traffic; or none on chip, every word written to a DRAM ring and read back (kinds/ddr_fifo.py)."""
+    points = []
+    for value, held in skip_holds([m.op for m in network.nodes], orderable, spatial):
+        bits, word = held * stream_bits(value), stream_bits(value)
+        points.append(np.array([(0, bits / BRAM18_BITS, 0, 0, 0, 0, 0), (0, 0, bits / URAM_BITS, 0, 0, 0, 0),
+                                (0, 0, 0, bits / LUTRAM_DEPTH, 0, 0, 0),
+                                (0, 0, 0, 0, evicted_stream_bits(value.type.num_elements, word), 0, 0)]))
+    return points
 
 
 Sides = tuple[int | None, int | None]  # a node's chains: the one it reads tile-major if it may, the one it writes
