@@ -32,8 +32,8 @@ from dfcc.kinds.window import WindowOp
 
 # uncosted: the fork's pipelined loop writing ahead (2 beats), the join's first beat of the skip (1), the skip's
 # FIFO at the default depth (2: analyses/network.py costs deeper ones only), a lane converter through the gcd (two
-# converters, a wide beat each, and their kernel streams, 2 each: 6); 11, and margin
-UNCOSTED_BEATS = 16
+# converters, a wide beat each, and their kernel streams, 2 each: 6)
+UNCOSTED_BEATS = 11
 NOTHING = (0, -1)
 
 Need = tuple[int, int]  # (elements delivered at least, a pixel delivered with every channel, -1: none)

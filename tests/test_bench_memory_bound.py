@@ -164,3 +164,132 @@ def test_the_duals_design_takes_one_tile_a_chain():
         priced = _Priced.at(points, [(None, 0), (0, None)], board, 1.0, 1)
         _, lut_price, mu = priced.best()
         assert [(row[4], row[5], row[6]) for row in priced.design(lut_price, mu)] == picked
+
+
+def _window_conv(name: str, source: str, size: int, channels: int, kernel: int, folding: str = "") -> str:
+    """A `kernel` x `kernel` conv %`name` (padded to keep the size), `channels` -> `channels` on size x size pixels."""
+    stream = f"!dataflow.stream<1x{size}x{size}x{channels}xf32>"
+    weights = f"tensor<{channels}x{channels}x{kernel}x{kernel}xf32>"
+    p = kernel // 2
+    return (f'  %w_{name} = dataflow.weights {{name = "w_{name}", value = dense<0.25> : {weights}}} : {weights}\n'
+            f'  %{name} = dataflow.conv %{source}, %w_{name} {{name = "{name}", kernel = array<i64: {kernel}, {kernel}>, '
+            f'stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>, pad = array<i64: {p}, {p}, {p}, {p}>{folding}}} : '
+            f'({stream}, {weights}) -> {stream}\n')
+
+
+def _residual(size: int = 24, channels: int = 8, fold: str = "", lanes: tuple[int, int] = (1, 1)) -> str:
+    """A residual block on size x size pixels: a fork into a 1x1 then a 3x3 conv (padded) and the add joining them;
+    `fold` the convs' folding, `lanes` the fork's and the add's."""
+    fork, coarse = lanes
+    stream = f"!dataflow.stream<1x{size}x{size}x{channels}xf32>"
+    return f"""func.func @main(%a: tensor<1x{channels}x{size}x{size}xf32>) -> tensor<1x{size}x{size}x{channels}xf32> {{
+  %s = dataflow.source %a {{name = "in", perm = array<i64: 0, 2, 3, 1>}} : (tensor<1x{channels}x{size}x{size}xf32>) -> {stream}
+  %f, %f2 = dataflow.fork %s {{name = "fork", coarse = {fork} : i64}} : ({stream}) -> ({stream}, {stream})
+{_window_conv("point", "f", size, channels, 1, fold)}{_window_conv("window", "point", size, channels, 3, fold)}  %j = dataflow.map %window, %f2 {{name = "add", coarse = {coarse} : i64}} : {stream}, {stream} -> {stream} {{
+  ^bb0(%x: f32, %y: f32):
+    %z = arith.addf %x, %y : f32
+    dataflow.yield %z : f32
+  }}
+  %t = dataflow.sink %j {{name = "out", perm = array<i64: 0, 1, 2, 3>}} : ({stream}) -> tensor<1x{size}x{size}x{channels}xf32>
+  func.return %t : tensor<1x{size}x{size}x{channels}xf32>
+}}"""
+
+
+def _squeeze(size: int = 8, channels: int = 16, lanes: tuple[int, int] = (1, 1)) -> str:
+    """An SE block on size x size pixels: a fork into a global mean pool and a ReLU, whose per-channel scale
+    multiplies the fork's other copy; `lanes` the fork's and the pool's and multiply's."""
+    fork, coarse = lanes
+    stream, vector = f"!dataflow.stream<1x{size}x{size}x{channels}xf32>", f"!dataflow.stream<1x1x1x{channels}xf32>"
+    return f"""func.func @main(%a: tensor<1x{channels}x{size}x{size}xf32>) -> tensor<1x{size}x{size}x{channels}xf32> {{
+  %s = dataflow.source %a {{name = "in", perm = array<i64: 0, 2, 3, 1>}} : (tensor<1x{channels}x{size}x{size}xf32>) -> {stream}
+  %f, %f2 = dataflow.fork %s {{name = "fork", coarse = {fork} : i64}} : ({stream}) -> ({stream}, {stream})
+  %p = dataflow.reduce %f {{name = "squeeze", kind = "mean", dims = array<i64: 1, 2>, coarse = {coarse} : i64}} : ({stream}) -> {vector}
+  %g = dataflow.map %p {{name = "gate"}} : {vector} -> {vector} {{
+  ^bb0(%x: f32):
+    %zero = arith.constant 0.000000e+00 : f32
+    %e = arith.maximumf %x, %zero : f32
+    dataflow.yield %e : f32
+  }}
+  %j = dataflow.map %g, %f2 {{name = "scale", coarse = {coarse} : i64}} : {vector}, {stream} -> {stream} {{
+  ^bb0(%x: f32, %y: f32):
+    %z = arith.mulf %x, %y : f32
+    dataflow.yield %z : f32
+  }}
+  %t = dataflow.sink %j {{name = "out", perm = array<i64: 0, 1, 2, 3>}} : ({stream}) -> tensor<1x{size}x{size}x{channels}xf32>
+  func.return %t : tensor<1x{size}x{size}x{channels}xf32>
+}}"""
+
+
+def _holds(module) -> dict[str, int]:
+    from dfcc.analyses.skip_holds import skip_holds
+
+    ops = [m.op for m in Network.from_module(module).nodes]
+    return {f"{v.owner.node_name.data}>{next(iter(v.uses)).operation.node_name.data}": held
+            for v, held in skip_holds(ops)}
+
+
+def test_a_skips_least_hold_by_hand(tmp_path):
+    """The residual block (24 x 24 pixels, 8 channels): the add cannot take more than a beat of the skip before the
+    3x3 conv's first output, which needs input pixel (1, 1), raster 25, with every channel (the 1x1 conv's output
+    25, so its input pixel 25): the fork has written 25 x 8 + 1 = 201 elements into both copies, less 11 uncosted
+    beats of at most 8 lanes: 113 held, 1,808 bits at 16 bits. The SE block (8 x 8 pixels, 16 channels): the scale's
+    first element needs the pool's, every pixel's channel 0, pixel-major all but 15 channels of the last pixel: 63
+    x 16 + 1 = 1,009, less 11 x 16: 833 held, 13,328 bits. Their points: those bits in BRAM18 (18,432 bits),
+    URAM (294,912) or LUTs (64), or 2 x the stream's bits through DRAM."""
+    from dfcc.bench.memory_bound import skip_points
+
+    residual, squeeze = _quantized(_residual(), 16), _quantized(_squeeze(), 16)
+    assert _holds(residual) == {"fork>add": 113}
+    assert _holds(squeeze) == {"fork>scale": 833}
+    (rows,) = skip_points(Network.from_module(squeeze))
+    bits = 833 * 16
+    assert np.allclose(rows[:, 1:5], [[bits / 18_432, 0, 0, 0], [0, bits / 294_912, 0, 0], [0, 0, bits / 64, 0],
+                                      [0, 0, 0, 2 * 8 * 8 * 16 * 16]])
+
+
+def test_a_skip_beside_a_pointwise_branch_holds_nothing():
+    """tests/test_tile_major.py's block: its branch a 1x1 conv only, whose first output needs one pixel: no hold."""
+    assert _holds(parse_module(_block(4))) == {}
+
+
+@pytest.mark.parametrize("graph, fold, lanes", [
+    ("residual", "", (1, 1)), ("residual", ", coarse_in = 8 : i64, coarse_out = 8 : i64", (8, 8)),
+    ("residual", ", coarse_in = 2 : i64, coarse_out = 4 : i64, tile = 8 : i64", (2, 2)),
+    ("residual", ", coarse_in = 8 : i64, coarse_out = 2 : i64", (4, 4)), ("residual", "", (1, 8)),
+    ("residual", ", coarse_in = 8 : i64, coarse_out = 8 : i64", (2, 4)), ("squeeze", "", (1, 1)),
+    ("squeeze", "", (16, 16)), ("squeeze", "", (1, 16)), ("squeeze", "", (4, 2))])
+def test_no_sized_skip_holds_less(graph, fold, lanes):
+    """The cycle-level FIFO sizing (analyses/fifo_sizing.py) of each folding, lane converters on the skip too, gives
+    the skip's FIFO at least the elements the bound says it holds (its depth x the fork's lanes). (The sizing holds
+    what the fork has written less at most a wide beat: fork lanes 1 and the add's 8, 193 of the 201 written.)"""
+    from dfcc.analyses.fifo_sizing import size_fifos
+
+    module = parse_module(_residual(fold=fold, lanes=lanes) if graph == "residual" else _squeeze(lanes=lanes))
+    ((name, held),) = _holds(module).items()
+    network = Network.from_module(module)
+    (edge,) = [e for e in network.edges if network.nodes[e.producer].name == "fork" and
+               f"fork>{network.nodes[e.consumer].name}" == name]
+    assert size_fifos(module).depths[edge.value] * lanes[0] >= held
+
+
+@pytest.mark.parametrize("graph, bits, bram18, lut, gbps", [
+    ("residual", 16, 4, 3_000, 1), ("residual", 8, 2, 10_000, 10), ("wide residual", 16, 8, 3_000, 1),
+    ("wide residual", 8, 4, 3_000, 1), ("squeeze", 16, 12, 10_000, 10), ("squeeze", 8, 8, 10_000, 10)])
+def test_no_design_beats_the_bound_with_skips(tmp_path, graph, bits, bram18, lut, gbps):
+    """explore's designs of the residual block (24 x 24 x 8, or 32 x 32 x 16: its skip 33 x 16 + 1 - 11 x 16 = 353
+    elements) and the SE block (16 x 16 x 32) reach no more than the bound."""
+    text = {"residual": _residual(), "wide residual": _residual(32, 16), "squeeze": _squeeze(16, 32)}[graph]
+    fps, bound = _design_fps(text, bits, _board(tmp_path, bram18, lut, gbps))
+    assert 0 < fps <= bound * (1 + 1e-6)
+
+
+def test_a_skip_lowers_the_bound(tmp_path, monkeypatch):
+    """The wide residual block at 16 bits on 8 BRAM18 (7.2 in the budget), 3,000 LUTs and 1 Gbps: its skip's 5,648
+    bits at least (a third of a BRAM18) lower the bound, which explore's design still meets."""
+    import dfcc.bench.memory_bound as bound
+
+    board = load_platform(_board(tmp_path, 8, 3_000, 1))
+    network = Network.from_module(_quantized(_residual(32, 16), 16))
+    with_skip = memory_bound_fps(network, board, 0.9)
+    monkeypatch.setattr(bound, "skip_points", lambda *args: [])
+    assert with_skip < memory_bound_fps(network, board, 0.9)
