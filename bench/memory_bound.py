@@ -20,9 +20,17 @@ stops short. A chain of streams that can be tile-major (passes/tile_order.py) ha
 tagged with the R they read and write, and the dual takes the chains as trees (dynamic programming over each chain's
 R; a conv closing a cycle of chains tied to the one it reads only; each chain's block B free: relaxations). The bound
 is the greatest II (within SEARCH_TOLERANCE) at which that traffic bound does not fit the bandwidth (binary search:
-the bound falls and the bandwidth grows with the II), or the slowest node's fastest point. What no node's point holds
-(FIFOs between nodes, width converters, skips in DRAM) and the DSPs are left out: they only lower what a design
-reaches.
+the bound falls and the bandwidth grows with the II), or the slowest node's fastest point.
+
+A skip connection (a fork whose copies join again: a residual add, a channel concat, an SE multiply) holds, whatever
+the folding, what the fork has written before the other branch gives the join its first element (its windows' fill,
+a global pool's whole frame: analyses/skip_holds.py; SATAY and SMOF size skip buffers from the branches' latencies,
+the data-dependence argument is ours): each is a pseudo-node of two kinds of points (`skip_points`), those bits on
+chip (in BRAM18, URAM or LUTRAM, at most what a FIFO of them takes) and no traffic, or every word through a DRAM
+ring, written and read back (kinds/ddr_fifo.py): the LP relaxation takes any mix, as a ring holding part of them
+would. No node's points charge them (a fork, a join and a ring hold no frame; explore's designs give each skip a FIFO
+of its own). What else no node's point holds (the other FIFOs between nodes, width converters, a ring's adapters)
+and the DSPs are left out: they only lower what a design reaches.
 
     python -m dfcc.bench.memory_bound MODEL [--board zcu102] [--bits 16] [--cache DIR] [--explored FILE] [--top N]
 
@@ -172,7 +180,8 @@ def _ordered_copy(op: ConvOp, order_in: tuple[int, int] | None, order_out: tuple
 
 def node_points(network: Network, platform, spatial: bool = False) -> tuple[list[np.ndarray], list[Sides]]:
     """Each node's points (`model_points`) with those of its conv's line buffer in DRAM, repeated layers (equal
-    cost keys, as orderable) costed once; and each node's chains (`chain_sides`)."""
+    cost keys, as orderable) costed once, then each skip's (`skip_points`); and each one's chains (`chain_sides`,
+    none for a skip)."""
     module = network.nodes[0].op.get_toplevel_object() if network.nodes else None
     orderable = frozenset(orderable_streams(module)) if module is not None else frozenset()
     # the orderable chains through a channel concat, whose tiles divide their pixels
@@ -529,6 +538,9 @@ def explain(model: str, board: str, bits: int, cache: str, explored: str, utilis
           f" its dual's design {used[4] / 1e9:.3f} Gbit, BRAM18 {used[1]:,.0f}, URAM {used[2]:,.0f}, LUT {used[3]:,.0f}"
           f" (budget {utilisation * platform.bram18:,.0f}, {utilisation * platform.uram:,.0f},"
           f" {utilisation * platform.lut:,.0f})")
+    skips = np.sum(picked[len(network.nodes):], axis=0) if len(picked) > len(network.nodes) else np.zeros(len(COLUMNS))
+    print(f"  its {len(picked) - len(network.nodes)} skips (skip_points): BRAM18 {skips[1]:,.1f}, URAM {skips[2]:,.1f},"
+          f" LUT {skips[3]:,.0f}, {skips[4] / 1e9:.3f} Gbit through DRAM")
     by_name = {m.name: (c, cost) for m, c, cost in zip(net.nodes, causes, totals.costs)}
     rows = []
     for m, point in zip(network.nodes, picked):
