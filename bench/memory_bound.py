@@ -29,7 +29,7 @@ the data-dependence argument is ours): each is a pseudo-node of two kinds of poi
 chip (in BRAM18, URAM or LUTRAM, at most what a FIFO of them takes) and no traffic, or every word through a DRAM
 ring, written and read back (kinds/ddr_fifo.py): the LP relaxation takes any mix, as a ring holding part of them
 would. No node's points charge them (a fork, a join and a ring hold no frame; explore's designs give each skip a FIFO
-of its own). What else no node's point holds (the other FIFOs between nodes, width converters, a ring's adapters)
+of its own). What else no node's point holds (the other FIFOs between nodes, width converters, a ring's stage logic)
 and the DSPs are left out: they only lower what a design reaches.
 
     python -m dfcc.bench.memory_bound MODEL [--board zcu102] [--bits 16] [--cache DIR] [--explored FILE] [--top N]
@@ -41,6 +41,7 @@ node by node its bits, sweeps and memory beside those of the point the dual's be
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import math
 import os
@@ -56,6 +57,7 @@ from dfcc.hardware.offchip import evicted_stream_bits
 from dfcc.hardware.cycles import throughput
 from dfcc.kinds.concat import ConcatOp
 from dfcc.kinds.conv import ConvOp, point_stride
+from dfcc.kinds.ddr_fifo import ring_adapters
 from dfcc.kinds.cost import WEIGHT_PERIOD_FACTOR, Folding, NodeModel, cost_key, describe, stream_bits
 from dfcc.kinds.inner_product import searched_products, written_product
 from dfcc.passes.explore import DESIGN_ATTRS, foldings, pareto_rows
@@ -211,14 +213,24 @@ def node_points(network: Network, platform, spatial: bool = False) -> tuple[list
 def skip_points(network: Network, orderable: frozenset = frozenset(), spatial: bool = False) -> list[np.ndarray]:
     """A pseudo-node for each skip connection (analyses/skip_holds.py: the elements it holds at least, of every
     design), its points: those bits in BRAM18, URAM or LUTRAM (what a FIFO of them takes at least, `fifo_blocks`),
-    no traffic; or none on chip, every word written to a DRAM ring and read back (kinds/ddr_fifo.py)."""
+    no traffic; or every word written to a DRAM ring and read back (kinds/ddr_fifo.py), on chip its m_axi adapters'
+    least BRAM18 and LUTs (`least_ring`)."""
     points = []
     for value, held in skip_holds([m.op for m in network.nodes], orderable, spatial):
-        bits, word = held * stream_bits(value), stream_bits(value)
+        word = stream_bits(value)
+        bits, (ring_bram, ring_lut) = held * word, least_ring(value.type.get_shape()[-1], word)
         points.append(np.array([(0, bits / BRAM18_BITS, 0, 0, 0, 0, 0), (0, 0, bits / URAM_BITS, 0, 0, 0, 0),
                                 (0, 0, 0, bits / LUTRAM_DEPTH, 0, 0, 0),
-                                (0, 0, 0, 0, evicted_stream_bits(value.type.num_elements, word), 0, 0)]))
+                                (0, ring_bram, 0, ring_lut, evicted_stream_bits(value.type.num_elements, word), 0, 0)]))
     return points
+
+
+@functools.cache
+def least_ring(channels: int, bits: int) -> tuple[int, int]:
+    """The fewest BRAM18 and, apart, the fewest LUTs the m_axi adapters of a DRAM ring of `channels` `bits`-bit
+    channels take at any lanes (kinds/ddr_fifo.py `ring_adapters`; a relaxation: each at its own lanes)."""
+    adapters = [ring_adapters(lanes, bits) for lanes in range(1, channels + 1)]
+    return min(blocks for blocks, _ in adapters), min(logic.lut for _, logic in adapters)
 
 
 Sides = tuple[int | None, int | None]  # a node's chains: the one it reads tile-major if it may, the one it writes

@@ -235,16 +235,20 @@ def test_a_skips_least_hold_by_hand(tmp_path):
     beats of at most 8 lanes: 113 held, 1,808 bits at 16 bits. The SE block (8 x 8 pixels, 16 channels): the scale's
     first element needs the pool's, every pixel's channel 0, pixel-major all but 15 channels of the last pixel: 63
     x 16 + 1 = 1,009, less 11 x 16: 833 held, 13,328 bits. Their points: those bits in BRAM18 (18,432 bits),
-    URAM (294,912) or LUTs (64), or 2 x the stream's bits through DRAM."""
+    URAM (294,912) or LUTs (64), or 2 x the stream's bits through DRAM and a ring's m_axi adapters at 1 lane, the
+    fewest: a data FIFO in a BRAM18 for each of its two ports (kinds/ddr_fifo.py `ring_adapters`)."""
     from dfcc.bench.memory_bound import skip_points
+    from dfcc.kinds.ddr_fifo import ring_adapters
 
     residual, squeeze = _quantized(_residual(), 16), _quantized(_squeeze(), 16)
     assert _holds(residual) == {"fork>add": 113}
     assert _holds(squeeze) == {"fork>scale": 833}
     (rows,) = skip_points(Network.from_module(squeeze))
     bits = 833 * 16
+    ring_lut = ring_adapters(1, 16)[1].lut
     assert np.allclose(rows[:, 1:5], [[bits / 18_432, 0, 0, 0], [0, bits / 294_912, 0, 0], [0, 0, bits / 64, 0],
-                                      [0, 0, 0, 2 * 8 * 8 * 16 * 16]])
+                                      [2, 0, ring_lut, 2 * 8 * 8 * 16 * 16]])
+    assert ring_lut == min(ring_adapters(lanes, 16)[1].lut for lanes in range(1, 17))
 
 
 def test_a_skip_beside_a_pointwise_branch_holds_nothing():
