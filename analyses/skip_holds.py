@@ -1,8 +1,9 @@
 """The least each skip connection holds, by data dependence alone, whatever the folding.
 
 Where a stream forks and its branches join again (a residual add, a channel concat, an SE multiply: a map or a
-concat reading two streams), the join takes at most a beat of the branch straight from the fork before the other
-branch gives its first element, and that branch cannot give it before it has read a number of elements from the
+concat reading two streams), the join takes at most a beat (a concat: a pixel) of the branch straight from the fork
+before the other branch gives its first element (a concat over tile-major streams, a tile of each input in turn:
+before an earlier input's only), and that branch cannot give it before it has read a number of elements from the
 fork fixed by its windows: a KxK window's first output needs its input's first K-1-p rows and K-p pixels more (a
 line buffer's fill), a global pool's its whole frame (a MobileNetV3 SE multiply waits for its squeeze). The fork
 has written as many into the straight branch (fork.h writes each beat to every output), which holds them between
@@ -50,11 +51,15 @@ def skip_holds(ops: list[Operation], orderable: frozenset = frozenset(), spatial
         if not isinstance(join, (MapOp, ConcatOp)):
             continue
         streams = [v for v in join.operands if isinstance(v.type, StreamType)]
-        for skip in streams:
+        tiles = isinstance(join, ConcatOp) and join.output in orderable
+        for k, skip in enumerate(streams):
             fork = skip.owner
-            if len(streams) < 2 or not isinstance(fork, ForkOp) or fork not in position:
+            # a concat over tile-major streams takes a tile of each input in turn (kinds/concat.py), any number of
+            # the skip's pixels before a later input's first: only the earlier inputs bound what it holds
+            others = [v for i, v in enumerate(streams) if i != k and (i < k or not tiles)]
+            if not others or not isinstance(fork, ForkOp) or fork not in position:
                 continue
-            written = _fork_written(ops[position[fork] + 1:position[join]], fork, skip, streams, orderable)
+            written = _fork_written(ops[position[fork] + 1:position[join]], fork, skip, others, orderable)
             shape = skip.type.get_shape()
             beat = shape[-1] * (shape[2] if spatial and len(shape) == 4 else 1)
             held = written - UNCOSTED_BEATS * beat
@@ -63,11 +68,11 @@ def skip_holds(ops: list[Operation], orderable: frozenset = frozenset(), spatial
     return holds
 
 
-def _fork_written(between: list[Operation], fork: ForkOp, skip: SSAValue, streams: list[SSAValue],
+def _fork_written(between: list[Operation], fork: ForkOp, skip: SSAValue, others: list[SSAValue],
                   orderable: frozenset) -> int:
-    """The elements `fork` has written into its other outputs, so into `skip`, before the join's other `streams`
-    give their first element: the needs walked back through the nodes `between` (in graph order)."""
-    need: dict[SSAValue, Need] = {v: (1, -1) for v in streams if v is not skip}
+    """The elements `fork` has written into its other outputs, so into `skip`, before the join's `others` give their
+    first element: the needs walked back through the nodes `between` (in graph order)."""
+    need: dict[SSAValue, Need] = {v: (1, -1) for v in others}
     for op in reversed(between):
         outs = [need[r] for r in op.results if r in need]
         if not outs:

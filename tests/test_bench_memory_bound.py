@@ -297,3 +297,23 @@ def test_a_skip_lowers_the_bound(tmp_path, monkeypatch):
     with_skip = memory_bound_fps(network, board, 0.9)
     monkeypatch.setattr(bound, "skip_points", lambda *args: [])
     assert with_skip < memory_bound_fps(network, board, 0.9)
+
+
+def test_a_tile_major_concat_holds_only_behind_its_earlier_inputs():
+    """The residual block joined by a channel concat (24 x 24, 8 + 8 channels): pixel-major it holds the add's 113
+    elements whichever input comes first (a concat takes a pixel of each in turn); where its output may be
+    tile-major (kinds/concat.py: a tile of each input in turn, any number of pixels), the skip before the conv's
+    output may pass a whole tile on first, so it holds nothing provable, but behind it the same 113."""
+    from dfcc.analyses.skip_holds import skip_holds
+
+    stream, cat = "!dataflow.stream<1x24x24x8xf32>", "!dataflow.stream<1x24x24x16xf32>"
+    for inputs, held in (("%f2, %window", {}), ("%window, %f2", {"fork>cat": 113})):
+        text = _residual().replace("tensor<1x24x24x8xf32>", "tensor<1x24x24x16xf32>")
+        start, end = text.index("  %j = dataflow.map"), text.index("  %t = ")
+        text = (text[:start] + f'  %j = dataflow.concat {inputs} {{name = "cat", axis = 3 : i64}} : ({stream}, {stream})'
+                f" -> {cat}\n" + text[end:].replace(f": ({stream}) -> tensor", f": ({cat}) -> tensor"))
+        module = parse_module(text)
+        ops = [m.op for m in Network.from_module(module).nodes]
+        join = next(op for op in ops if op.node_name.data == "cat")
+        assert _holds(module) == {"fork>cat": 113}
+        assert {"fork>cat": h for _, h in skip_holds(ops, frozenset({join.output}))} == held
