@@ -2,8 +2,8 @@
 
 Where a stream forks and its branches join again (a residual add, a channel concat, an SE multiply: a map or a
 concat reading two streams), the join takes at most a beat (a concat: a pixel) of the branch straight from the fork
-before the other branch gives its first element (a concat over tile-major streams, a tile of each input in turn:
-before an earlier input's only), and that branch cannot give it before it has read a number of elements from the
+before the other branch gives its first element (a concat over tile-major streams takes a tile of each input in
+turn: at most the skip's first tile before a later input's first tile), and that branch cannot give it before it has read a number of elements from the
 fork fixed by its windows: a KxK window's first output needs its input's first K-1-p rows and K-p pixels more (a
 line buffer's fill), a global pool's its whole frame (a MobileNetV3 SE multiply waits for its squeeze). The fork
 has written as many into the straight branch (fork.h writes each beat to every output), which holds them between
@@ -40,39 +40,64 @@ NOTHING = (0, -1)
 Need = tuple[int, int]  # (elements delivered at least, a pixel delivered with every channel, -1: none)
 
 
-def skip_holds(ops: list[Operation], orderable: frozenset = frozenset(), spatial: bool = False
-               ) -> list[tuple[SSAValue, int]]:
-    """Each join input straight from a fork (`ops`: the graph's nodes in order) and the elements it holds at
-    least (module docstring), where any; `orderable`: the streams that may be tile-major (passes/tile_order.py
-    `orderable_streams`), `spatial`: whether a beat may hold a row's pixels."""
+def skip_holds(ops: list[Operation], orderable: frozenset = frozenset(), spatial: bool = False,
+               tiles: dict[SSAValue, tuple[int, ...]] | None = None) -> list[tuple[SSAValue, dict[int, int]]]:
+    """Each join input straight from a fork (`ops`: the graph's nodes in order) and the elements it holds at least
+    (module docstring) by the tile R of the join's output (0: pixel-major), where any: one figure (R 0) but for a
+    concat whose output may be tile-major, whose `tiles` (the tiles its chain may take, 0 among them) each have
+    theirs (`_tiled_hold`), or, not given, only the earlier inputs bound the hold; `orderable`: the streams that
+    may be tile-major (passes/tile_order.py `orderable_streams`), `spatial`: whether a beat may hold a row's
+    pixels."""
     position = {op: i for i, op in enumerate(ops)}
     holds = []
     for join in ops:
         if not isinstance(join, (MapOp, ConcatOp)):
             continue
         streams = [v for v in join.operands if isinstance(v.type, StreamType)]
-        tiles = isinstance(join, ConcatOp) and join.output in orderable
+        tiled = isinstance(join, ConcatOp) and join.output in orderable
         for k, skip in enumerate(streams):
             fork = skip.owner
-            # a concat over tile-major streams takes a tile of each input in turn (kinds/concat.py), any number of
-            # the skip's pixels before a later input's first: only the earlier inputs bound what it holds
-            others = [v for i, v in enumerate(streams) if i != k and (i < k or not tiles)]
-            if not others or not isinstance(fork, ForkOp) or fork not in position:
+            if len(streams) < 2 or not isinstance(fork, ForkOp) or fork not in position:
                 continue
-            written = _fork_written(ops[position[fork] + 1:position[join]], fork, skip, others, orderable)
+            between = ops[position[fork] + 1:position[join]]
             shape = skip.type.get_shape()
-            beat = shape[-1] * (shape[2] if spatial and len(shape) == 4 else 1)
-            held = written - UNCOSTED_BEATS * beat
-            if held > 0:
-                holds.append((skip, held))
+            uncosted = UNCOSTED_BEATS * shape[-1] * (shape[2] if spatial and len(shape) == 4 else 1)
+            every = {v: (1, -1) for i, v in enumerate(streams) if i != k}
+            if not tiled:
+                by_tile = {0: _fork_written(between, fork, skip, every, orderable)}
+            elif tiles is not None and join.output in tiles:
+                by_tile = {tile: _tiled_hold(between, fork, streams, k, tile, orderable) if tile else
+                           _fork_written(between, fork, skip, every, orderable) for tile in tiles[join.output]}
+            else:  # a tile-major concat may take a tile of any size of the skip before a later input's first
+                by_tile = {0: _tiled_hold(between, fork, streams, k, 0, orderable)}
+            by_tile = {tile: max(0, written - uncosted) for tile, written in by_tile.items()}
+            if any(by_tile.values()):
+                holds.append((skip, by_tile))
     return holds
 
 
-def _fork_written(between: list[Operation], fork: ForkOp, skip: SSAValue, others: list[SSAValue],
+def _tiled_hold(between: list[Operation], fork: ForkOp, streams: list[SSAValue], k: int, tile: int,
+                orderable: frozenset) -> int:
+    """What a concat's input k straight from `fork` holds at least where its `streams` are tile-major in tiles of
+    `tile` pixels (kinds/concat.py: a tile of each input in turn; 0: any): the fork has written as much before an
+    earlier input's first element (the concat has taken at most a beat of it), and before a later one has all but
+    the last element of its first tile (pixels 0 .. tile - 2 whole), when the concat has taken at most the skip's
+    first tile."""
+    skip = streams[k]
+    earlier = {v: (1, -1) for v in streams[:k]}
+    held = _fork_written(between, fork, skip, earlier, orderable) if earlier else 0
+    later = {v: (tile * v.type.get_shape()[-1] - 1, tile - 2) for v in streams[k + 1:]}
+    if tile and later:
+        taken = tile * skip.type.get_shape()[-1]
+        held = max(held, _fork_written(between, fork, skip, later, orderable) - taken)
+    return held
+
+
+def _fork_written(between: list[Operation], fork: ForkOp, skip: SSAValue, needs: dict[SSAValue, Need],
                   orderable: frozenset) -> int:
-    """The elements `fork` has written into its other outputs, so into `skip`, before the join's `others` give their
-    first element: the needs walked back through the nodes `between` (in graph order)."""
-    need: dict[SSAValue, Need] = {v: (1, -1) for v in others}
+    """The elements `fork` has written into its other outputs, so into `skip`, before the join's inputs have
+    delivered `needs`: the needs walked back through the nodes `between` (in graph order)."""
+    need = dict(needs)
     for op in reversed(between):
         outs = [need[r] for r in op.results if r in need]
         if not outs:

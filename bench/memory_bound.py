@@ -206,23 +206,46 @@ def node_points(network: Network, platform, spatial: bool = False) -> tuple[list
         else:
             found = known[key]
         points.append(found)
-    skips = skip_points(network, orderable, spatial)
-    return points + skips, chain_sides(network, module, orderable) + [(None, None)] * len(skips)
+    sides = chain_sides(network, module, orderable)
+    skips, skip_sides = skip_points(network, orderable, spatial, chain_ids(module, orderable), chain_tags(points, sides))
+    return points + skips, sides + skip_sides
 
 
-def skip_points(network: Network, orderable: frozenset = frozenset(), spatial: bool = False) -> list[np.ndarray]:
+def skip_points(network: Network, orderable: frozenset = frozenset(), spatial: bool = False,
+                chain_of: dict | None = None, tags: dict[int, np.ndarray] | None = None
+                ) -> tuple[list[np.ndarray], list[Sides]]:
     """A pseudo-node for each skip connection (analyses/skip_holds.py: the elements it holds at least, of every
     design), its points: those bits in BRAM18, URAM or LUTRAM (what a FIFO of them takes at least, `fifo_blocks`),
     no traffic; or every word written to a DRAM ring and read back (kinds/ddr_fifo.py), on chip its m_axi adapters'
-    least BRAM18 and LUTs (`least_ring`)."""
-    points = []
-    for value, held in skip_holds([m.op for m in network.nodes], orderable, spatial):
+    least BRAM18 and LUTs (`least_ring`). A concat joining a chain that may be tile-major (`chain_of`, its tiles
+    `tags`: `chain_tags`) holds by the chain's tile: its points read that chain, each tagged with its tile; its
+    pseudo-node's sides and the others' (None, None)."""
+    chain_of, tags = chain_of or {}, tags or {}
+    tiles = {v: tuple(int(t) for t in tags[c]) for v, c in chain_of.items() if c in tags}
+    points, sides = [], []
+    for value, by_tile in skip_holds([m.op for m in network.nodes], orderable, spatial, tiles):
         word = stream_bits(value)
-        bits, (ring_bram, ring_lut) = held * word, least_ring(value.type.get_shape()[-1], word)
-        points.append(np.array([(0, bits / BRAM18_BITS, 0, 0, 0, 0, 0), (0, 0, bits / URAM_BITS, 0, 0, 0, 0),
-                                (0, 0, 0, bits / LUTRAM_DEPTH, 0, 0, 0),
-                                (0, ring_bram, 0, ring_lut, evicted_stream_bits(value.type.num_elements, word), 0, 0)]))
-    return points
+        ring_bram, ring_lut = least_ring(value.type.get_shape()[-1], word)
+        ring = evicted_stream_bits(value.type.num_elements, word)
+        rows = []
+        for tile, held in by_tile.items():
+            bits = held * word
+            rows += [(0, bits / BRAM18_BITS, 0, 0, 0, tile, 0), (0, 0, bits / URAM_BITS, 0, 0, tile, 0),
+                     (0, 0, 0, bits / LUTRAM_DEPTH, 0, tile, 0), (0, ring_bram, 0, ring_lut, ring, tile, 0)]
+        points.append(np.array(rows, dtype=np.float64))
+        join = next(iter(value.uses)).operation
+        sides.append((chain_of[join.output], None) if set(by_tile) != {0} else (None, None))
+    return points, sides
+
+
+def chain_tags(points: list[np.ndarray], sides: list[Sides]) -> dict[int, np.ndarray]:
+    """Each chain's tiles (0, pixel-major, first): those its nodes' points read or write it in."""
+    tags: dict[int, set] = {}
+    for p, (read, written) in zip(points, sides):
+        for chain, column in ((read, TAGS), (written, TAGS + 1)):
+            if chain is not None:
+                tags.setdefault(chain, {0}).update(p[:, column].tolist())
+    return {c: np.array(sorted(t)) for c, t in tags.items()}
 
 
 @functools.cache
@@ -241,8 +264,7 @@ def chain_sides(network: Network, module, orderable: frozenset) -> list[Sides]:
     `chains`, `orderable_streams`): an ungrouped conv's output's, and its input's if a 1x1 unpadded conv
     (`point_stride`); a chain's (R, B) is one, so its convs take the same tile R there. A conv closing a cycle of
     chains keeps only the one it reads (a relaxation: the dual's tree of chains, `_Dual`)."""
-    chain_of = {v: i for i, (values, _, _) in enumerate(chains(module)) if all(v in orderable for v in values)
-                for v in values} if module is not None else {}
+    chain_of = chain_ids(module, orderable)
     parent = {c: c for c in set(chain_of.values())}
 
     def root(c: int) -> int:
@@ -267,6 +289,13 @@ def chain_sides(network: Network, module, orderable: frozenset) -> list[Sides]:
     return sides
 
 
+def chain_ids(module, orderable: frozenset) -> dict:
+    """Each stream's chain among those that can be tile-major (passes/tile_order.py `chains`, every stream
+    `orderable`), by index."""
+    return {v: i for i, (values, _, _) in enumerate(chains(module)) if all(v in orderable for v in values)
+            for v in values} if module is not None else {}
+
+
 class _Dual:
     """The Lagrangian dual of the least traffic at an II (module docstring): for a price p of memory, the least
     traffic + p x memory over every design's points, less p x the capacity, is at most the least traffic of any
@@ -276,12 +305,7 @@ class _Dual:
 
     def __init__(self, points: list[np.ndarray], sides: list[Sides]):
         self.sides = sides
-        self.tags = {}  # chain -> its tiles (0 first)
-        for p, (read, written) in zip(points, sides):
-            for chain, column in ((read, TAGS), (written, TAGS + 1)):
-                if chain is not None:
-                    self.tags.setdefault(chain, {0}).update(p[:, column].tolist())
-        self.tags = {c: np.array(sorted(t)) for c, t in self.tags.items()}
+        self.tags = chain_tags(points, sides)  # chain -> its tiles (0 first)
         self.children: dict[int, list[int]] = {}
         self.roots = []
         self.order = []  # chains, each after its children

@@ -224,8 +224,8 @@ def _holds(module) -> dict[str, int]:
     from dfcc.analyses.skip_holds import skip_holds
 
     ops = [m.op for m in Network.from_module(module).nodes]
-    return {f"{v.owner.node_name.data}>{next(iter(v.uses)).operation.node_name.data}": held
-            for v, held in skip_holds(ops)}
+    return {f"{v.owner.node_name.data}>{next(iter(v.uses)).operation.node_name.data}": by_tile[0]
+            for v, by_tile in skip_holds(ops)}
 
 
 def test_a_skips_least_hold_by_hand(tmp_path):
@@ -243,7 +243,8 @@ def test_a_skips_least_hold_by_hand(tmp_path):
     residual, squeeze = _quantized(_residual(), 16), _quantized(_squeeze(), 16)
     assert _holds(residual) == {"fork>add": 113}
     assert _holds(squeeze) == {"fork>scale": 833}
-    (rows,) = skip_points(Network.from_module(squeeze))
+    (rows,), sides = skip_points(Network.from_module(squeeze))
+    assert sides == [(None, None)]
     bits = 833 * 16
     ring_lut = ring_adapters(1, 16)[1].lut
     assert np.allclose(rows[:, 1:5], [[bits / 18_432, 0, 0, 0], [0, bits / 294_912, 0, 0], [0, 0, bits / 64, 0],
@@ -295,25 +296,32 @@ def test_a_skip_lowers_the_bound(tmp_path, monkeypatch):
     board = load_platform(_board(tmp_path, 8, 3_000, 1))
     network = Network.from_module(_quantized(_residual(32, 16), 16))
     with_skip = memory_bound_fps(network, board, 0.9)
-    monkeypatch.setattr(bound, "skip_points", lambda *args: [])
+    monkeypatch.setattr(bound, "skip_points", lambda *args: ([], []))
     assert with_skip < memory_bound_fps(network, board, 0.9)
 
 
-def test_a_tile_major_concat_holds_only_behind_its_earlier_inputs():
+def test_a_tile_major_concat_holds_by_its_tile():
     """The residual block joined by a channel concat (24 x 24, 8 + 8 channels): pixel-major it holds the add's 113
-    elements whichever input comes first (a concat takes a pixel of each in turn); where its output may be
-    tile-major (kinds/concat.py: a tile of each input in turn, any number of pixels), the skip before the conv's
-    output may pass a whole tile on first, so it holds nothing provable, but behind it the same 113."""
+    elements whichever input comes first (a concat takes a pixel of each in turn). Where its output may be
+    tile-major (kinds/concat.py: a tile of each input in turn), the skip first: in tiles of 4, the concat takes the
+    skip's 4 pixels, 32 elements, then waits for the conv's tile of 4, whose all but last element (pixel 2 whole,
+    31 elements: the conv's output pixel 3 touched) needs input pixel (1, 4), raster 28, the fork's 28 x 8 + 1 =
+    225: 225 - 32 - 88 = 105; in tiles of 8 (pixel 7: input (1, 8), 32) 257 - 64 - 88 = 105; in one tile of the
+    576 pixels the skip passes whole before the conv's first: nothing. Its tiles not known, nothing; the skip
+    second: 113 (the conv's first element comes first)."""
     from dfcc.analyses.skip_holds import skip_holds
 
     stream, cat = "!dataflow.stream<1x24x24x8xf32>", "!dataflow.stream<1x24x24x16xf32>"
-    for inputs, held in (("%f2, %window", {}), ("%window, %f2", {"fork>cat": 113})):
+    for inputs, held in (("%f2, %window", {0: 113, 4: 105, 8: 105, 576: 0}),
+                         ("%window, %f2", {0: 113, 4: 113, 8: 113, 576: 113})):
         text = _residual().replace("tensor<1x24x24x8xf32>", "tensor<1x24x24x16xf32>")
         start, end = text.index("  %j = dataflow.map"), text.index("  %t = ")
         text = (text[:start] + f'  %j = dataflow.concat {inputs} {{name = "cat", axis = 3 : i64}} : ({stream}, {stream})'
                 f" -> {cat}\n" + text[end:].replace(f": ({stream}) -> tensor", f": ({cat}) -> tensor"))
         module = parse_module(text)
         ops = [m.op for m in Network.from_module(module).nodes]
-        join = next(op for op in ops if op.node_name.data == "cat")
+        output = next(op for op in ops if op.node_name.data == "cat").output
         assert _holds(module) == {"fork>cat": 113}
-        assert {"fork>cat": h for _, h in skip_holds(ops, frozenset({join.output}))} == held
+        ((_, by_tile),) = skip_holds(ops, frozenset({output}), tiles={output: (0, 4, 8, 576)})
+        assert by_tile == held
+        assert [h for _, h in skip_holds(ops, frozenset({output}))] == ([] if held[4] == 105 else [{0: 113}])
