@@ -20,9 +20,17 @@ stops short. A chain of streams that can be tile-major (passes/tile_order.py) ha
 tagged with the R they read and write, and the dual takes the chains as trees (dynamic programming over each chain's
 R; a conv closing a cycle of chains tied to the one it reads only; each chain's block B free: relaxations). The bound
 is the greatest II (within SEARCH_TOLERANCE) at which that traffic bound does not fit the bandwidth (binary search:
-the bound falls and the bandwidth grows with the II), or the slowest node's fastest point. What no node's point holds
-(FIFOs between nodes, width converters, skips in DRAM) and the DSPs are left out: they only lower what a design
-reaches.
+the bound falls and the bandwidth grows with the II), or the slowest node's fastest point.
+
+A skip connection (a fork whose copies join again: a residual add, a channel concat, an SE multiply) holds, whatever
+the folding, what the fork has written before the other branch gives the join its first element (its windows' fill,
+a global pool's whole frame: analyses/skip_holds.py; SATAY and SMOF size skip buffers from the branches' latencies,
+the data-dependence argument is ours): each is a pseudo-node of two kinds of points (`skip_points`), those bits on
+chip (in BRAM18, URAM or LUTRAM, at most what a FIFO of them takes) and no traffic, or every word through a DRAM
+ring, written and read back (kinds/ddr_fifo.py): the LP relaxation takes any mix, as a ring holding part of them
+would. No node's points charge them (a fork, a join and a ring hold no frame; explore's designs give each skip a FIFO
+of its own). What else no node's point holds (the other FIFOs between nodes, width converters, a ring's stage logic)
+and the DSPs are left out: they only lower what a design reaches.
 
     python -m dfcc.bench.memory_bound MODEL [--board zcu102] [--bits 16] [--cache DIR] [--explored FILE] [--top N]
 
@@ -33,6 +41,7 @@ node by node its bits, sweeps and memory beside those of the point the dual's be
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import math
 import os
@@ -42,19 +51,24 @@ import numpy as np
 from xdsl.rewriter import Rewriter
 
 from dfcc.analyses.network import Network
-from dfcc.hardware.memory import BRAM18_ASPECTS, URAM_DEPTH, URAM_WIDTH
+from dfcc.analyses.skip_holds import skip_holds
+from dfcc.hardware.memory import BRAM18_ASPECTS, LUTRAM_DEPTH, URAM_DEPTH, URAM_WIDTH
+from dfcc.hardware.offchip import evicted_stream_bits
 from dfcc.hardware.cycles import throughput
 from dfcc.kinds.concat import ConcatOp
 from dfcc.kinds.conv import ConvOp, point_stride
-from dfcc.kinds.cost import WEIGHT_PERIOD_FACTOR, Folding, NodeModel, cost_key, describe
+from dfcc.kinds.ddr_fifo import ring_adapters
+from dfcc.kinds.cost import WEIGHT_PERIOD_FACTOR, Folding, NodeModel, cost_key, describe, stream_bits
 from dfcc.kinds.inner_product import searched_products, written_product
 from dfcc.passes.explore import DESIGN_ATTRS, foldings, pareto_rows
 from dfcc.passes.spill import line_buffer_evicted, weight_place_options
 from dfcc.passes.tile_order import chains, orderable_streams
 
-# UG573 / UG1085: a BRAM18 holds 18 Kbit, a URAM 288 Kbit, a LUT as distributed RAM 64 bits (UG574)
+# UG573 / UG1085: a BRAM18 holds 18 Kbit, a URAM 288 Kbit, a LUT as distributed RAM 64 bits (UG574: LUTRAM_DEPTH
+# words of a bit)
 BRAM18_BITS = BRAM18_ASPECTS[-1][0] * BRAM18_ASPECTS[-1][1]
-URAM_PRICE = URAM_WIDTH * URAM_DEPTH / BRAM18_BITS
+URAM_BITS = URAM_WIDTH * URAM_DEPTH
+URAM_PRICE = URAM_BITS / BRAM18_BITS
 LUT_PRICES = tuple(2 ** (k / 2) * 64 / BRAM18_BITS for k in range(-4, 9))  # BRAM18 a LUT: the weights tried
 # a point's row: its tags are the tile R of the chain it reads, and of the one it writes, tile-major (tile R block B;
 # 0: pixel-major, or no chain)
@@ -168,7 +182,8 @@ def _ordered_copy(op: ConvOp, order_in: tuple[int, int] | None, order_out: tuple
 
 def node_points(network: Network, platform, spatial: bool = False) -> tuple[list[np.ndarray], list[Sides]]:
     """Each node's points (`model_points`) with those of its conv's line buffer in DRAM, repeated layers (equal
-    cost keys, as orderable) costed once; and each node's chains (`chain_sides`)."""
+    cost keys, as orderable) costed once, then each skip's (`skip_points`); and each one's chains (`chain_sides`,
+    none for a skip)."""
     module = network.nodes[0].op.get_toplevel_object() if network.nodes else None
     orderable = frozenset(orderable_streams(module)) if module is not None else frozenset()
     # the orderable chains through a channel concat, whose tiles divide their pixels
@@ -191,7 +206,54 @@ def node_points(network: Network, platform, spatial: bool = False) -> tuple[list
         else:
             found = known[key]
         points.append(found)
-    return points, chain_sides(network, module, orderable)
+    sides = chain_sides(network, module, orderable)
+    skips, skip_sides = skip_points(network, orderable, spatial, chain_ids(module, orderable), chain_tags(points, sides))
+    return points + skips, sides + skip_sides
+
+
+def skip_points(network: Network, orderable: frozenset = frozenset(), spatial: bool = False,
+                chain_of: dict | None = None, tags: dict[int, np.ndarray] | None = None
+                ) -> tuple[list[np.ndarray], list[Sides]]:
+    """A pseudo-node for each skip connection (analyses/skip_holds.py: the elements it holds at least, of every
+    design), its points: those bits in BRAM18, URAM or LUTRAM (what a FIFO of them takes at least, `fifo_blocks`),
+    no traffic; or every word written to a DRAM ring and read back (kinds/ddr_fifo.py), on chip its m_axi adapters'
+    least BRAM18 and LUTs (`least_ring`). A concat joining a chain that may be tile-major (`chain_of`, its tiles
+    `tags`: `chain_tags`) holds by the chain's tile: its points read that chain, each tagged with its tile; its
+    pseudo-node's sides and the others' (None, None)."""
+    chain_of, tags = chain_of or {}, tags or {}
+    tiles = {v: tuple(int(t) for t in tags[c]) for v, c in chain_of.items() if c in tags}
+    points, sides = [], []
+    for value, by_tile in skip_holds([m.op for m in network.nodes], orderable, spatial, tiles):
+        word = stream_bits(value)
+        ring_bram, ring_lut = least_ring(value.type.get_shape()[-1], word)
+        ring = evicted_stream_bits(value.type.num_elements, word)
+        rows = []
+        for tile, held in by_tile.items():
+            bits = held * word
+            rows += [(0, bits / BRAM18_BITS, 0, 0, 0, tile, 0), (0, 0, bits / URAM_BITS, 0, 0, tile, 0),
+                     (0, 0, 0, bits / LUTRAM_DEPTH, 0, tile, 0), (0, ring_bram, 0, ring_lut, ring, tile, 0)]
+        points.append(np.array(rows, dtype=np.float64))
+        join = next(iter(value.uses)).operation
+        sides.append((chain_of[join.output], None) if set(by_tile) != {0} else (None, None))
+    return points, sides
+
+
+def chain_tags(points: list[np.ndarray], sides: list[Sides]) -> dict[int, np.ndarray]:
+    """Each chain's tiles (0, pixel-major, first): those its nodes' points read or write it in."""
+    tags: dict[int, set] = {}
+    for p, (read, written) in zip(points, sides):
+        for chain, column in ((read, TAGS), (written, TAGS + 1)):
+            if chain is not None:
+                tags.setdefault(chain, {0}).update(p[:, column].tolist())
+    return {c: np.array(sorted(t)) for c, t in tags.items()}
+
+
+@functools.cache
+def least_ring(channels: int, bits: int) -> tuple[int, int]:
+    """The fewest BRAM18 and, apart, the fewest LUTs the m_axi adapters of a DRAM ring of `channels` `bits`-bit
+    channels take at any lanes (kinds/ddr_fifo.py `ring_adapters`; a relaxation: each at its own lanes)."""
+    adapters = [ring_adapters(lanes, bits) for lanes in range(1, channels + 1)]
+    return min(blocks for blocks, _ in adapters), min(logic.lut for _, logic in adapters)
 
 
 Sides = tuple[int | None, int | None]  # a node's chains: the one it reads tile-major if it may, the one it writes
@@ -202,8 +264,7 @@ def chain_sides(network: Network, module, orderable: frozenset) -> list[Sides]:
     `chains`, `orderable_streams`): an ungrouped conv's output's, and its input's if a 1x1 unpadded conv
     (`point_stride`); a chain's (R, B) is one, so its convs take the same tile R there. A conv closing a cycle of
     chains keeps only the one it reads (a relaxation: the dual's tree of chains, `_Dual`)."""
-    chain_of = {v: i for i, (values, _, _) in enumerate(chains(module)) if all(v in orderable for v in values)
-                for v in values} if module is not None else {}
+    chain_of = chain_ids(module, orderable)
     parent = {c: c for c in set(chain_of.values())}
 
     def root(c: int) -> int:
@@ -228,6 +289,13 @@ def chain_sides(network: Network, module, orderable: frozenset) -> list[Sides]:
     return sides
 
 
+def chain_ids(module, orderable: frozenset) -> dict:
+    """Each stream's chain among those that can be tile-major (passes/tile_order.py `chains`, every stream
+    `orderable`), by index."""
+    return {v: i for i, (values, _, _) in enumerate(chains(module)) if all(v in orderable for v in values)
+            for v in values} if module is not None else {}
+
+
 class _Dual:
     """The Lagrangian dual of the least traffic at an II (module docstring): for a price p of memory, the least
     traffic + p x memory over every design's points, less p x the capacity, is at most the least traffic of any
@@ -237,12 +305,7 @@ class _Dual:
 
     def __init__(self, points: list[np.ndarray], sides: list[Sides]):
         self.sides = sides
-        self.tags = {}  # chain -> its tiles (0 first)
-        for p, (read, written) in zip(points, sides):
-            for chain, column in ((read, TAGS), (written, TAGS + 1)):
-                if chain is not None:
-                    self.tags.setdefault(chain, {0}).update(p[:, column].tolist())
-        self.tags = {c: np.array(sorted(t)) for c, t in self.tags.items()}
+        self.tags = chain_tags(points, sides)  # chain -> its tiles (0 first)
         self.children: dict[int, list[int]] = {}
         self.roots = []
         self.order = []  # chains, each after its children
@@ -511,6 +574,9 @@ def explain(model: str, board: str, bits: int, cache: str, explored: str, utilis
           f" its dual's design {used[4] / 1e9:.3f} Gbit, BRAM18 {used[1]:,.0f}, URAM {used[2]:,.0f}, LUT {used[3]:,.0f}"
           f" (budget {utilisation * platform.bram18:,.0f}, {utilisation * platform.uram:,.0f},"
           f" {utilisation * platform.lut:,.0f})")
+    skips = np.sum(picked[len(network.nodes):], axis=0) if len(picked) > len(network.nodes) else np.zeros(len(COLUMNS))
+    print(f"  its {len(picked) - len(network.nodes)} skips (skip_points): BRAM18 {skips[1]:,.1f}, URAM {skips[2]:,.1f},"
+          f" LUT {skips[3]:,.0f}, {skips[4] / 1e9:.3f} Gbit through DRAM")
     by_name = {m.name: (c, cost) for m, c, cost in zip(net.nodes, causes, totals.costs)}
     rows = []
     for m, point in zip(network.nodes, picked):
