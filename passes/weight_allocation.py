@@ -54,14 +54,14 @@ def node_options(model: NodeModel, choice: Choice, target: float, platform: Plat
                  known: dict) -> tuple[list[Choice], np.ndarray]:
     """Node `model`'s options at the compute folding of `choice` within `target` cycles (its multipliers and inner
     product kept): every tile by every place, as choices and rows of (ALLOCATED..., off-chip bits, cycles)."""
-    folding, _, mult, _, product = choice
-    key = ("options", id(model), folding, mult, product)
+    folding, _, mult, _, product, lutram = choice
+    key = ("options", id(model), folding, mult, product, lutram)
     if key not in known:
         choices, rows = [], []
         for variant in tile_variants(model, folding, known):
             for memory, on_chip in weight_places(platform):
-                cost = model.cost(variant, memory, mult, on_chip, product)
-                choices.append((variant, memory, mult, on_chip, product))
+                cost = model.cost(variant, memory, mult, on_chip, product, lutram)
+                choices.append((variant, memory, mult, on_chip, product, lutram))
                 rows.append([getattr(cost, k) for k in ALLOCATED] + [cost.offchip_bits, cost.cycles])
         known[key] = choices, np.array(rows, dtype=np.float64)
     choices, rows = known[key]

@@ -192,7 +192,7 @@ def test_traffic_budget_is_at_the_ii_the_design_reaches(small_board):
     network = Network.from_module(_quantized(_conv()))
     board = load_platform(small_board)
     search = explore_pass._Search(network, board, 0.9, 0, off_chip=True)
-    choices = [(c.choices[0][0], "off_chip" if network.nodes[n].has_weights else "bram", "dsp", 100, c.choices[0][4])
+    choices = [(c.choices[0][0], "off_chip" if network.nodes[n].has_weights else "bram", "dsp", 100, *c.choices[0][4:])
                for n, c in enumerate(search.spaces)]
     totals = search.evaluate(choices)
     assert totals.offchip_bits > 0
