@@ -1363,7 +1363,7 @@ def _place_weights_within(module: ModuleOp, platform: Platform, limits: dict[str
     totals = None if placed is None else network.evaluate(placed[0], respect_ir_depths=True)
     if totals is None or totals.overshoot(limits) or totals.ii > sized.ii:
         return False
-    for model, (_, memory, _, on_chip, _) in zip(network.nodes, placed[0]):
+    for model, (_, memory, _, on_chip, *_) in zip(network.nodes, placed[0]):
         if model.has_weights:
             write_weights_memory(model.op, memory, on_chip)
     return True
