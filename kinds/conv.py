@@ -26,7 +26,8 @@ from dfcc.hardware.dsp import conv_multipliers, macs_per_dsp, multiplier_dsp
 from dfcc.hardware.ffip import ffip_cost, ffip_multipliers
 from dfcc.hardware.logic import Logic, lut_multiplier, mac_logic, mux_luts, stage_logic, winograd_logic
 from dfcc.hardware.memory import (
-    FIFO_SRL_DEPTH, bram18, bram18_two_reads, conv_weight_memory, fifo_blocks, lutram_luts, lutram_two_reads_luts,
+    FIFO_SRL_DEPTH, LUTRAM_DEPTH, bram18, bram18_two_reads, conv_weight_memory, fifo_blocks, lutram_luts,
+    lutram_two_reads_luts,
 )
 from dfcc.hardware.offchip import (DDR_BURST, conv_weight_sweeps, evicted_line_buffer_bits, row_reader_cycles,
                                    row_ring_tokens)
@@ -591,24 +592,34 @@ def banked_buffer(op: ConvOp, lanes_in: int, most: int) -> tuple[tuple[int, int]
 def tile_memories(op: ConvOp, lanes_out: int, tile: int, lutram: str | None = None) -> tuple[LaneRam, LaneRam]:
     """A tiled conv's memories of each filter lane (conv.h `lane_ram`, read and written each cycle), each in LUTRAM
     or BRAM (`lane_ram`; in LUTRAM whatever their size as `lutram`, dataflow.tile_lutram, says: the sums, or all):
-    its sums, a filter step's for each pixel of the tile (conv_mac_tiled) or every filter's (conv_point_tm_in,
-    reading tile-major: F/LO x tile deep), and the tile's outputs conv_mac_tiled keeps until its store (F/LO x tile
-    deep; none writing tile-major, nor for conv_point_tm_in, which stores from its sums)."""
+    its sums and the outputs it keeps (`_tile_memory_shapes`)."""
+    (sums_bits, sums_depth), (kept_bits, kept_depth) = _tile_memory_shapes(op, lanes_out, tile)
+    return lane_ram(sums_bits, sums_depth, lutram is not None), lane_ram(kept_bits, kept_depth, lutram == "all")
+
+
+def _tile_memory_shapes(op: ConvOp, lanes_out: int, tile: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(width, depth) of a filter lane's sums, a filter step's for each pixel of the tile (conv_mac_tiled) or every
+    filter's (conv_point_tm_in, reading tile-major: F/LO x tile deep), and of the tile's outputs conv_mac_tiled keeps
+    until its store (F/LO x tile deep; none writing tile-major, nor for conv_point_tm_in, which stores from its
+    sums)."""
     steps = op.output.type.get_shape()[-1] // lanes_out
-    sums_lutram = lutram is not None
     if op.input.type.order is not None:
-        return lane_ram(acc_bits(op), steps * tile, sums_lutram), lane_ram(0, 0)
-    kept = lane_ram(stream_bits(op.output), steps * tile, lutram == "all") if op.output.type.order is None else \
-        lane_ram(0, 0)
-    return lane_ram(acc_bits(op), tile, sums_lutram), kept
+        return (acc_bits(op), steps * tile), (0, 0)
+    kept = (stream_bits(op.output), steps * tile) if op.output.type.order is None else (0, 0)
+    return (acc_bits(op), tile), kept
 
 
 def tile_lutram_options(op: ConvOp, lanes_out: int, tile: int) -> tuple[str | None, ...]:
     """The places of a tiled conv's tile memories (`tile_memories`) explore weighs, each a cost of its own: the rule
-    (None: BRAM above a BRAM's worth), the sums in LUTRAM where both are in BRAM ("sums": the sums are the shallower,
-    so the fewer LUTs a BRAM18 freed), and all in LUTRAM where any is in BRAM ("all")."""
+    (None: BRAM above a BRAM's worth), and LUTRAM for those in BRAM no deeper than a LUT RAM (LUTRAM_DEPTH, as
+    analyses/fifo_memory.py moves FIFOs): the sums ("sums"), or all ("all") where the kept outputs are such too.
+    A deeper one takes a RAM64M8 row (UG574) every 64 words, more LUTs than a BRAM18 is worth to the search: offered
+    at any depth, ResNet-50 ZCU102 16-bit fell from 54.6 to 35.6 fps (its search took them and ended slower)."""
     sums, kept = tile_memories(op, lanes_out, tile)
-    return (None,) + (("sums",) if sums.bram18 and kept.bram18 else ()) + (("all",) if sums.bram18 or kept.bram18 else ())
+    (_, sums_depth), (_, kept_depth) = _tile_memory_shapes(op, lanes_out, tile)
+    sums_moves = bool(sums.bram18) and sums_depth <= LUTRAM_DEPTH
+    kept_moves = bool(kept.bram18) and kept_depth <= LUTRAM_DEPTH and (sums_moves or not sums.bram18)
+    return (None,) + (("sums",) if sums_moves else ()) + (("all",) if kept_moves else ())
 
 
 def explored_tiles(op: ConvOp) -> frozenset[int]:

@@ -53,16 +53,19 @@ def weight_places(platform: Platform) -> list[tuple[str, int]]:
 def node_options(model: NodeModel, choice: Choice, target: float, platform: Platform,
                  known: dict) -> tuple[list[Choice], np.ndarray]:
     """Node `model`'s options at the compute folding of `choice` within `target` cycles (its multipliers and inner
-    product kept): every tile by every place, as choices and rows of (ALLOCATED..., off-chip bits, cycles)."""
-    folding, _, mult, _, product, lutram = choice
-    key = ("options", id(model), folding, mult, product, lutram)
+    product kept): every tile by every place of its tile memories (NodeModel.lutram_options) by every place of its
+    weights, as choices and rows of (ALLOCATED..., off-chip bits, cycles)."""
+    folding, _, mult, _, product, _ = choice
+    key = ("options", id(model), folding, mult, product)
     if key not in known:
         choices, rows = [], []
+        lutrams = model.lutram_options or (lambda _: (None,))
         for variant in tile_variants(model, folding, known):
-            for memory, on_chip in weight_places(platform):
-                cost = model.cost(variant, memory, mult, on_chip, product, lutram)
-                choices.append((variant, memory, mult, on_chip, product, lutram))
-                rows.append([getattr(cost, k) for k in ALLOCATED] + [cost.offchip_bits, cost.cycles])
+            for lutram in lutrams(variant):
+                for memory, on_chip in weight_places(platform):
+                    cost = model.cost(variant, memory, mult, on_chip, product, lutram)
+                    choices.append((variant, memory, mult, on_chip, product, lutram))
+                    rows.append([getattr(cost, k) for k in ALLOCATED] + [cost.offchip_bits, cost.cycles])
         known[key] = choices, np.array(rows, dtype=np.float64)
     choices, rows = known[key]
     within = np.flatnonzero(rows[:, -1] <= target)

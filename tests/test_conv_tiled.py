@@ -30,6 +30,7 @@ from dfcc.passes.explore import apply_design, explore
 from dfcc.passes.quantize import Quantize
 from tests.autows_layer import CHECK_LAYER
 from tests.csim_check import csim_equals_reference
+from tests.test_explore_offchip import _conv
 
 
 def _lit(a: np.ndarray) -> str:
@@ -507,8 +508,8 @@ def test_tile_memories_in_lutram_and_bram_csim_bit_exact():
 
 
 def test_tile_memories_forced_to_lutram_csim_bit_exact():
-    """`_memories` with every conv's tile memories in LUTRAM (dataflow.tile_lutram = "all"; `grow`'s sums "sums"
-    leaves its kept outputs in BRAM): `grow`'s kept outputs (16 bits x 256) in 3 x 4 RAM64M8s (96 LUTs) for its
+    """`_memories` with every conv's tile memories in LUTRAM (dataflow.tile_lutram = "all"; `grow`'s "sums" leaves
+    its kept outputs in BRAM; explore would offer neither, all deeper than a LUT RAM): `grow`'s kept outputs (16 bits x 256) in 3 x 4 RAM64M8s (96 LUTs) for its
     BRAM18, `mix`'s sums (35 bits x 512) 5 x 8 (320 LUTs a lane, 4 lanes) for 4, `head`'s (34 bits x 8,192) 5 x 128
     (5,120 LUTs) for 16. The cost read from the IR moves by that, the HLS design binds each where the cost has it,
     and its C simulation equals the CPU reference."""
@@ -518,8 +519,11 @@ def test_tile_memories_forced_to_lutram_csim_bit_exact():
     Quantize(weight_bits=16, act_bits=16).apply(make_context(), module)
     convs = _convs(module)
     before = {n: node_cost(op) for n, op in convs.items()}
-    assert tile_lutram_options(convs["grow"], 1, 16) == (None, "all")  # its sums are LUTRAM already
-    assert tile_lutram_options(convs["head"], 1, 512) == (None, "all")  # no kept outputs
+    # explore offers LUTRAM for those in BRAM no deeper than a LUT RAM (64 words)
+    assert tile_lutram_options(convs["grow"], 8, 32) == (None, "sums", "all")  # 36 x 32 and 16 x 64: a BRAM18 each
+    assert tile_lutram_options(convs["grow"], 4, 16) == (None, "all")  # its sums (36 x 16) are LUTRAM already
+    assert tile_lutram_options(convs["mix"], 4, 64) == (None, "sums")  # no kept outputs: it writes tile-major
+    assert tile_lutram_options(convs["grow"], 1, 16) == tile_lutram_options(convs["head"], 1, 512) == (None,)  # deep
     convs["grow"].attributes[TILE_LUTRAM_ATTR] = StringAttr("sums")
     module.verify()
     assert node_cost(convs["grow"]) == before["grow"]  # "sums" moves nothing: its sums are under a BRAM's worth
@@ -551,11 +555,11 @@ def test_tile_lutram_rejected(attrs, message):
 
 @pytest.mark.parametrize("bram18, lut, lutram", [(60, 15_000, "sums"), (150, 9_000, None)])
 def test_explore_takes_lutram_where_bram_binds(tmp_path, bram18, lut, lutram):
-    """The check layer at 8 bits on a board of 10 Gbps, its 4.7 Mbit of weights streamed in tiles: with 60 BRAM18
-    and 15,000 LUTs explore keeps the sums of its tile (half the 196 pixels) in LUTRAM, where they free BRAM18 for
-    words on chip or a faster folding; with 150 BRAM18 and 9,000 LUTs, LUTs bind and the sums stay in BRAM. Either
-    way the IR carries the choice and the cost read from it is explore's."""
-    module = parse_module(CHECK_LAYER)
+    """A 3x3 conv, 256 -> 256 at 7x7 and 8 bits, on a board of 10 Gbps, its 4.7 Mbit of weights streamed in tiles of
+    all 49 pixels: with 60 BRAM18 and 15,000 LUTs explore keeps each lane's sums (49 deep) in LUTRAM, where they free
+    BRAM18 for a faster folding; with 150 BRAM18 and 9,000 LUTs, LUTs bind and the sums stay in BRAM, though LUTRAM
+    was offered. Either way the IR carries the choice and the cost read from it is explore's."""
+    module = parse_module(_conv(256, 7))
     Quantize(weight_bits=8, act_bits=8).apply(make_context(), module)
     network = Network.from_module(module)
     path = tmp_path / "board.json"
@@ -563,7 +567,7 @@ def test_explore_takes_lutram_where_bram_binds(tmp_path, bram18, lut, lutram):
                                 "ff": 200_000, "clock_mhz": 100, "bandwidth_gbps": 10}))
     choices, totals = explore(network, load_platform(str(path)), progress=False, off_chip_weights=True)
     (n,) = [i for i, m in enumerate(network.nodes) if m.has_weights]
-    assert choices[n][0][5] > 1 and choices[n][5] == lutram
+    model, (folding, *_, chosen) = network.nodes[n], choices[n]
+    assert folding[5] == 49 and model.lutram_options(folding) == (None, "sums") and chosen == lutram
     apply_design(module, network, choices, totals, "zcu102")
-    conv = network.nodes[n].op
-    assert tile_lutram(conv) == lutram and node_cost(conv) == totals.costs[n]
+    assert tile_lutram(model.op) == lutram and node_cost(model.op) == totals.costs[n]
