@@ -901,7 +901,7 @@ class Conv(NodeKind):
             macs=ho * wo * f * (c // groups) * kr * kc, macs_per_dsp=macs_per_dsp(d_bits, w_bits), lut_per_mac=lut_multiplier(d_bits, w_bits),
             adder_lut_per_mac=mac_logic(1, d_bits, w_bits, a_bits).lut, has_weights=True,
             buildable=self.buildable(op, factors), sift=self.sift(op, factors),
-            lutram_options=lutram_options if "tile" in factors else None,
+            tile_lutrams=lutram_options if "tile" in factors else None,
         )
         return model
 

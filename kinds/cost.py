@@ -234,8 +234,8 @@ class NodeModel:
     buildable: Callable[[Folding], bool] | None = None  # the foldings its HLS stage realises (None: all)
     # drops buildable foldings not worth costing, for an inner product (None: the IR's)
     sift: Callable[[list[Folding], str | None], list[Folding]] | None = None
-    # the values of dataflow.tile_lutram that change its cost at a folding (None, the default, first; None: only it)
-    lutram_options: Callable[[Folding], tuple[str | None, ...]] | None = None
+    # the places of a tiled conv's tile memories explore weighs at a folding (`lutram_options`; None: none)
+    tile_lutrams: Callable[[Folding], tuple[str | None, ...]] | None = None
     _cache: dict = field(default_factory=dict, repr=False)
 
     def cost(self, folding: Folding, memory: str = "bram", mult: Mult = "dsp", on_chip: int = 100,
@@ -295,6 +295,11 @@ class NodeModel:
             hit = self._cache[key] = self.evaluate(folding, product, lutram) if lutram is not None else \
                 self.evaluate(folding) if product is None else self.evaluate(folding, product)
         return hit
+
+    def lutram_options(self, folding: Folding) -> tuple[str | None, ...]:
+        """The values of dataflow.tile_lutram explore weighs at `folding`, None (the rule) first: just None for a
+        node without tile memories (kinds/conv.py `tile_lutram_options`)."""
+        return (None,) if self.tile_lutrams is None else self.tile_lutrams(folding)
 
     def weight_period(self, folding: Folding) -> int:
         """Cycles its MAC spends on each weight word at `folding` (a factor absent from a short folding is 1)."""

@@ -33,7 +33,9 @@ Search (deterministic given the seed):
 1. Every node's legal design points: each folding factor a divisor of its dimension (a partial factor,
    a conv's `fine` and an ungrouped conv's `coarse_out`: the least value for each number of steps, those
    the kind sifts out not worth costing: kinds/conv.py `sift`), times where its
-   weight memory lives (BRAM; URAM if the board has it; LUTRAM), times how its multipliers are built (DSPs or
+   weight memory lives (BRAM; URAM if the board has it; LUTRAM), times, for a tiled conv, where its sums and kept
+   outputs live (BRAM, or LUTRAM for those no deeper than a LUT RAM: kinds/conv.py `tile_lutram_options`; the
+   weight allocation weighs them with each tile too), times how its multipliers are built (DSPs or
    fabric) and, in step 5's second search, on a fixed-point conv or linear where FFIP may pay, how it takes its
    inner products ("direct" or "ffip", kinds/inner_product.py; unless the IR said before the first search).
    Spatial parallelism (`pixels` > 1 on graph inputs, and on convs, maps, pools and forks taking whole pixels per
@@ -85,7 +87,8 @@ Search (deterministic given the seed):
    DSPs ran out.
 Results are written to the IR: folding properties on every node, `dataflow.weights_memory` where
 weights are not in BRAM, `dataflow.mult_impl` (and `dataflow.dsp_share`) where multipliers are in
-fabric, `dataflow.inner_product` where the node had one to choose, FIFO depths in the stream types (analyses/fifo_sizing.py: depths that keep the II of the
+fabric, `dataflow.inner_product` where the node had one to choose, `dataflow.tile_lutram` where a tiled conv keeps tile
+memories in LUTRAM above a BRAM's worth, FIFO depths in the stream types (analyses/fifo_sizing.py: depths that keep the II of the
 design with unbounded streams, read off a simulated schedule) and their memory where moved out of BRAM,
 `dataflow.platform` on the module.
 7. FIFOs that fit: the search costs the skip FIFOs (SATAY; from both ends' spans of an inference, with what a DRAM
@@ -204,7 +207,6 @@ def _node_space(model: NodeModel, platform: Platform, product: str | None, off_c
         places += [(m, 100) for m in WEIGHT_MEMORIES[1:]
                    if (m != "uram" or platform.uram > 0) and (m != "off_chip" or off_chip)]
     listed = foldings(model, spatial, off_chip, product)
-    lutrams = model.lutram_options or (lambda _: (None,))
     choices, rows = [], []
     places_in_list = []  # given `plain`, each point's (folding, tile memories, place, multipliers) index in the list
     for f, folding in enumerate(listed):
@@ -215,7 +217,7 @@ def _node_space(model: NodeModel, platform: Platform, product: str | None, off_c
             continue
         mults = (() if plain is not None else MULT_IMPLS) + (DSP_SHARES if split else ())
         period = model.weight_period(folding)
-        for t, lutram in enumerate(lutrams(folding)):
+        for t, lutram in enumerate(model.lutram_options(folding)):
             # the point's use as `model.cost` would give it, its NodeCost not built (those of the points picked are)
             cost = model.evaluated(folding, product, lutram)
             # each multiplier implementation's (DSPs, LUTs added); none but DSPs where there are no multipliers to move
@@ -234,8 +236,8 @@ def _node_space(model: NodeModel, platform: Platform, product: str | None, off_c
         data = np.concatenate([np.column_stack([before.cycles, before.usage]), data])
     if plain is not None:
         at = {folding: f for f, folding in enumerate(listed)}
-        places_in_list = [(at[c[0]], lutrams(c[0]).index(c[5]), places.index((c[1], c[3])), MULTS_LISTED.index(c[2]))
-                          for c in plain.choices] + places_in_list
+        places_in_list = [(at[c[0]], model.lutram_options(c[0]).index(c[5]), places.index((c[1], c[3])),
+                           MULTS_LISTED.index(c[2])) for c in plain.choices] + places_in_list
         listing = sorted(range(len(places_in_list)), key=places_in_list.__getitem__)
         every = plain.choices + choices
         choices = [every[i] for i in listing]

@@ -59,9 +59,8 @@ def node_options(model: NodeModel, choice: Choice, target: float, platform: Plat
     key = ("options", id(model), folding, mult, product)
     if key not in known:
         choices, rows = [], []
-        lutrams = model.lutram_options or (lambda _: (None,))
         for variant in tile_variants(model, folding, known):
-            for lutram in lutrams(variant):
+            for lutram in model.lutram_options(variant):
                 for memory, on_chip in weight_places(platform):
                     cost = model.cost(variant, memory, mult, on_chip, product, lutram)
                     choices.append((variant, memory, mult, on_chip, product, lutram))
