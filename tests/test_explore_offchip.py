@@ -83,7 +83,7 @@ def test_auto_keeps_float_weights_on_chip(tmp_path):
     with pytest.raises(DfccError, match="does not fit on small"):
         explore(network, board, progress=False)
     choices, _ = explore(network, board, progress=False, off_chip_weights=True)
-    assert any(memory == "off_chip" or on_chip < 100 for _, memory, _, on_chip, _ in choices)
+    assert any(memory == "off_chip" or on_chip < 100 for _, memory, _, on_chip, *_ in choices)
 
 
 def test_auto_skips_the_off_chip_search_where_weights_do_not_bind(monkeypatch):
