@@ -51,8 +51,9 @@ RESOURCE_LABELS = {"dsp": "DSP", "bram18": "BRAM18", "uram": "URAM", "lut": "LUT
 DEFAULT_FIFO_DEPTH = 2  # StreamType's default depth
 
 # (folding, weight memory, multiplier implementation, percent of the weight memory on chip, inner product: "direct",
-# "ffip", or None where the node has none to choose, kinds/inner_product.py)
-Choice = tuple[tuple[int, ...], str, str, int, str | None]
+# "ffip", or None where the node has none to choose, kinds/inner_product.py; a tiled conv's tile memories in LUTRAM
+# whatever their size: dataflow.tile_lutram, None for none or no such memories)
+Choice = tuple[tuple[int, ...], str, str, int, str | None, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +196,8 @@ class Network:
         return Network(nodes, edges)
 
     def ir_choices(self) -> list[Choice]:
-        return [(m.ir_folding(), m.ir_memory(), m.ir_mult(), m.ir_on_chip(), ir_product(m.op)) for m in self.nodes]
+        return [(m.ir_folding(), m.ir_memory(), m.ir_mult(), m.ir_on_chip(), ir_product(m.op), m.ir_lutram())
+                for m in self.nodes]
 
     def macs(self) -> int:
         return sum(m.macs for m in self.nodes)

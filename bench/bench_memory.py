@@ -30,7 +30,7 @@ URAM_BITS = URAM_WIDTH * URAM_DEPTH
 def breakdown(network: Network, choices, totals) -> dict[str, list[int]]:
     """part -> [BRAM18, URAM, LUTRAM LUTs, bits held]."""
     parts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for model, (_, memory, _, on_chip, _), cost in zip(network.nodes, choices, totals.costs):
+    for model, (_, memory, _, on_chip, *_), cost in zip(network.nodes, choices, totals.costs):
         kind = model.op_name.removeprefix("dataflow.")
         weight_bram = 0
         if cost.weight_width and on_chip == 100:

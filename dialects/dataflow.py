@@ -37,6 +37,11 @@ MULT_IMPLS = ("dsp", "lut")
 # on a node with mult_impl = "lut" whose MAC kernel splits its lanes (NodeOp.splits_multipliers): percent (1..99)
 # of its parallel multipliers kept on DSPs, the rest in fabric. Absent: all of them in fabric.
 DSP_SHARE_ATTR = "dataflow.dsp_share"
+# on a conv with weight-stationary tiles (folding factor `tile` > 1): which of its tile memories (kinds/conv.py
+# `tile_memories`) live in LUTRAM whatever their size, one of TILE_LUTRAMS: its sums, or all (its sums and kept
+# outputs). Absent: each in LUTRAM under a BRAM's worth, else in BRAM (kinds/cost.py `lane_ram`).
+TILE_LUTRAM_ATTR = "dataflow.tile_lutram"
+TILE_LUTRAMS = ("sums", "all")
 
 # a stream's FIFO memory (StreamType `memory`): `auto` leaves it to Vitis HLS (shift registers or LUTRAM when
 # small, else BRAM); uram and lutram bind it there (`bind_storage type=fifo impl=...`, UG1399)

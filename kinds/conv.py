@@ -15,7 +15,8 @@ from xdsl.irdl import irdl_op_definition, operand_def, opt_operand_def, opt_prop
 from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import (
-    StreamType, check_weights_shape, int_array, int_attr, stream_type_of, window_output_size,
+    TILE_LUTRAM_ATTR, TILE_LUTRAMS, StreamType, check_weights_shape, int_array, int_attr, stream_type_of,
+    window_output_size,
 )
 from dfcc.dialects.fixed_point import fixed_of, mac_result
 from dfcc.hardware.cycles import (
@@ -25,13 +26,14 @@ from dfcc.hardware.dsp import conv_multipliers, macs_per_dsp, multiplier_dsp
 from dfcc.hardware.ffip import ffip_cost, ffip_multipliers
 from dfcc.hardware.logic import Logic, lut_multiplier, mac_logic, mux_luts, stage_logic, winograd_logic
 from dfcc.hardware.memory import (
-    FIFO_SRL_DEPTH, bram18, bram18_two_reads, conv_weight_memory, fifo_blocks, lutram_luts, lutram_two_reads_luts,
+    FIFO_SRL_DEPTH, LUTRAM_DEPTH, bram18, bram18_two_reads, conv_weight_memory, fifo_blocks, lutram_luts,
+    lutram_two_reads_luts,
 )
 from dfcc.hardware.offchip import (DDR_BURST, conv_weight_sweeps, evicted_line_buffer_bits, row_reader_cycles,
                                    row_ring_tokens)
 from dfcc.kinds.cost import (
     STAGE_PIPELINE_CYCLES, Folding, LaneRam, NodeCost, NodeModel, WindowCost, acc_bits, array_cost, folding_of,
-    lane_ram, node_label, sliding_window_cost, stream_bits, weight_bits,
+    lane_ram, node_label, sliding_window_cost, stream_bits, tile_lutram, weight_bits,
 )
 from dfcc.kinds.hls_mac import mac_types, mid_and_mul, winograd_fx
 from dfcc.kinds.hls_types import Fx, format_fx, fx_of
@@ -312,6 +314,13 @@ class ConvOp(ConvFields):
         problem = folding_problem(self, self.folding())
         if problem is not None:
             raise VerifyException(f"conv '{self.node_name.data}': {problem}")
+        lutram = self.attributes.get(TILE_LUTRAM_ATTR)
+        if lutram is not None and not (isinstance(lutram, StringAttr) and lutram.data in TILE_LUTRAMS):
+            raise VerifyException(f"conv '{self.node_name.data}': {TILE_LUTRAM_ATTR} must be one of "
+                                  f"{', '.join(TILE_LUTRAMS)}, got {lutram}")
+        if lutram is not None and self.int_prop("tile") == 1:
+            raise VerifyException(f"conv '{self.node_name.data}': {TILE_LUTRAM_ATTR} places a tiled conv's tile "
+                                  f"memories; this conv has no tiles (tile = 1)")
 
     def order_problem(self) -> str | None:
         """Its streams' orders are part of its folding's problems (`tile_order_problems`), checked with them."""
@@ -580,16 +589,37 @@ def banked_buffer(op: ConvOp, lanes_in: int, most: int) -> tuple[tuple[int, int]
     return (banks, *options[banks])
 
 
-def tile_memories(op: ConvOp, lanes_out: int, tile: int) -> tuple[LaneRam, LaneRam]:
+def tile_memories(op: ConvOp, lanes_out: int, tile: int, lutram: str | None = None) -> tuple[LaneRam, LaneRam]:
     """A tiled conv's memories of each filter lane (conv.h `lane_ram`, read and written each cycle), each in LUTRAM
-    or BRAM (`lane_ram`): its sums, a filter step's for each pixel of the tile (conv_mac_tiled) or every filter's
-    (conv_point_tm_in, reading tile-major: F/LO x tile deep), and the tile's outputs conv_mac_tiled keeps until its
-    store (F/LO x tile deep; none writing tile-major, nor for conv_point_tm_in, which stores from its sums)."""
+    or BRAM (`lane_ram`; in LUTRAM whatever their size as `lutram`, dataflow.tile_lutram, says: the sums, or all):
+    its sums and the outputs it keeps (`_tile_memory_shapes`)."""
+    (sums_bits, sums_depth), (kept_bits, kept_depth) = _tile_memory_shapes(op, lanes_out, tile)
+    return lane_ram(sums_bits, sums_depth, lutram is not None), lane_ram(kept_bits, kept_depth, lutram == "all")
+
+
+def _tile_memory_shapes(op: ConvOp, lanes_out: int, tile: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(width, depth) of a filter lane's sums, a filter step's for each pixel of the tile (conv_mac_tiled) or every
+    filter's (conv_point_tm_in, reading tile-major: F/LO x tile deep), and of the tile's outputs conv_mac_tiled keeps
+    until its store (F/LO x tile deep; none writing tile-major, nor for conv_point_tm_in, which stores from its
+    sums)."""
     steps = op.output.type.get_shape()[-1] // lanes_out
     if op.input.type.order is not None:
-        return lane_ram(acc_bits(op), steps * tile), lane_ram(0, 0)
-    kept = lane_ram(stream_bits(op.output), steps * tile) if op.output.type.order is None else lane_ram(0, 0)
-    return lane_ram(acc_bits(op), tile), kept
+        return (acc_bits(op), steps * tile), (0, 0)
+    kept = (stream_bits(op.output), steps * tile) if op.output.type.order is None else (0, 0)
+    return (acc_bits(op), tile), kept
+
+
+def tile_lutram_options(op: ConvOp, lanes_out: int, tile: int) -> tuple[str | None, ...]:
+    """The places of a tiled conv's tile memories (`tile_memories`) explore weighs, each a cost of its own: the rule
+    (None: BRAM above a BRAM's worth), and LUTRAM for those in BRAM no deeper than a LUT RAM (LUTRAM_DEPTH, as
+    analyses/fifo_memory.py moves FIFOs): the sums ("sums"), or all ("all") where the kept outputs are such too.
+    A deeper one takes a RAM64M8 row (UG574) every 64 words, more LUTs than a BRAM18 is worth to the search: offered
+    at any depth, ResNet-50 ZCU102 16-bit fell from 54.6 to 35.6 fps (its search took them and ended slower)."""
+    sums, kept = tile_memories(op, lanes_out, tile)
+    (_, sums_depth), (_, kept_depth) = _tile_memory_shapes(op, lanes_out, tile)
+    sums_moves = bool(sums.bram18) and sums_depth <= LUTRAM_DEPTH
+    kept_moves = bool(kept.bram18) and kept_depth <= LUTRAM_DEPTH and (sums_moves or not sums.bram18)
+    return (None,) + (("sums",) if sums_moves else ()) + (("all",) if kept_moves else ())
 
 
 def explored_tiles(op: ConvOp) -> frozenset[int]:
@@ -722,17 +752,23 @@ class Conv(NodeKind):
             return untiled_parts[folding]
 
         order_in, order_out = op.input.type.order, op.output.type.order  # tile-major streams (tile_order_problems)
-        memories = cache(partial(tile_memories, op))  # once for each output lanes and tile
+        memories = cache(partial(tile_memories, op))  # once for each output lanes, tile and place
+        memory_options = cache(partial(tile_lutram_options, op))
 
-        def tiled(cost: NodeCost, folding: Folding, tile: int) -> NodeCost:
+        def lutram_options(folding: Folding) -> tuple[str | None, ...]:
+            if len(folding) < 6 or folding[5] == 1:
+                return (None,)  # no tiles, no tile memories
+            return memory_options(untiled_part(folding[:5] + (1,) + folding[6:])[1], folding[5])
+
+        def tiled(cost: NodeCost, folding: Folding, tile: int, lutram: str | None) -> NodeCost:
             """conv.h conv_tiled: `cost` (the same folding, pixel-outer) with a buffer of the tile's input rows
             instead of the window generator, a filter step's accumulators and every output for each pixel of
             the tile, each weight word swept once per tile, and its load-compute-store cycles; writing a
             tile-major output (conv_tiled_tm_out), no outputs kept and no store; reading a tile-major input
-            (conv_point_tm_in), `point_tiles`."""
+            (conv_point_tm_in), `point_tiles`; its tile memories in LUTRAM as `lutram` says (`tile_memories`)."""
             li, lo, cb, nf, kf, untiled_bram, untiled_lut = untiled_part(folding[:5] + (1,) + folding[6:])
             if order_in is not None:
-                return point_tiles(cost, li, lo, cb, nf, tile, untiled_bram, untiled_lut)
+                return point_tiles(cost, li, lo, cb, nf, tile, untiled_bram, untiled_lut, lutram)
             held_bram, held_lut, read, tiles = tile_part(li, tile)
             # the copy task reads every input beat, the MACs those it holds (`held_image`)
             # the last tile's pixels past the image (a tile not dividing them) take their MAC and output cycles
@@ -741,7 +777,7 @@ class Conv(NodeKind):
             # a filter step's accumulators for each pixel of the tile (tile deep) and the tile's outputs once each
             # step is done (NF*tile deep), one memory per filter lane (partitioned: all CO each cycle), each in
             # LUTRAM or BRAM (`tile_memories`)
-            acc, kept = memories(lo, tile)
+            acc, kept = memories(lo, tile, lutram)
             first_load, compute = read * cb, tile * cb * nf * kf
             return replace(
                 cost, cycles=cycles, depth=first_load + compute + STAGE_PIPELINE_CYCLES, fill=read / (h * w),
@@ -754,7 +790,7 @@ class Conv(NodeKind):
             )
 
         def point_tiles(cost: NodeCost, li: int, lo: int, cb: int, nf: int, tile: int, untiled_bram: int,
-                        untiled_lut: int) -> NodeCost:
+                        untiled_lut: int, lutram: str | None) -> NodeCost:
             """conv.h conv_point_tm_in: `cost` (the same folding, pixel-outer) with, instead of the window generator,
             a block's beats of the tile's outputs (tile deep) and every filter's sums for each pixel of the tile; per
             tile and block, S^2 x tile cycles reading its input beats (the first filter step's MACs on the pixels it
@@ -764,7 +800,7 @@ class Conv(NodeKind):
             compute = cb * per_block
             # output-stationary tiles (Zhang et al., FPGA'15, the loop order with the input channels outermost): a
             # tile's input block once, its outputs' partial sums on chip; one memory per filter lane, NF*tile deep
-            acc, _ = memories(lo, tile)
+            acc, _ = memories(lo, tile, lutram)
             block_bram, block_lut = array_cost(li * d_bits, tile)
             first = (cb - 1) * per_block + 1 if order_out is not None else compute  # iterations to the first output
             return replace(
@@ -794,10 +830,10 @@ class Conv(NodeKind):
                            lut=direct.lut - was.lut - bias_was + now.lut + sums_lut + bias,
                            ff=direct.ff - was.ff + now.ff)
 
-        def evaluate(folding: Folding, product: str | None = None) -> NodeCost:
+        def evaluate(folding: Folding, product: str | None = None, lutram: str | None = None) -> NodeCost:
             if len(folding) > 5 and folding[5] > 1:  # weight-stationary tiles (a zero-skipping conv has none)
-                # the same folding pixel-outer, costed once for all its tiles (the model's cache)
-                return tiled(model.evaluated(folding[:5] + (1,) + folding[6:], product), folding, folding[5])
+                # the same folding pixel-outer, costed once for all its tiles and places (the model's cache)
+                return tiled(model.evaluated(folding[:5] + (1,) + folding[6:], product), folding, folding[5], lutram)
             if pairs_products(op, dict(zip(factors, folding)), product):
                 return paired(model.evaluated(folding, "direct"), folding)
             ci, co, cg, fine = folding[:4]
@@ -865,6 +901,7 @@ class Conv(NodeKind):
             macs=ho * wo * f * (c // groups) * kr * kc, macs_per_dsp=macs_per_dsp(d_bits, w_bits), lut_per_mac=lut_multiplier(d_bits, w_bits),
             adder_lut_per_mac=mac_logic(1, d_bits, w_bits, a_bits).lut, has_weights=True,
             buildable=self.buildable(op, factors), sift=self.sift(op, factors),
+            tile_lutrams=lutram_options if "tile" in factors else None,
         )
         return model
 
@@ -1014,7 +1051,7 @@ class Conv(NodeKind):
                             f"{m_fx.cpp}, {types}>({x}, {out.name}, {w_arg}, {b_rom.name});  // {name}")
             return
         # the tile's memories in LUTRAM or BRAM, as its cost has them
-        acc, kept = (str(m.lutram).lower() for m in tile_memories(op, lanes_out, tile))
+        acc, kept = (str(m.lutram).lower() for m in tile_memories(op, lanes_out, tile, tile_lutram(op)))
         if order_in is not None:  # output-stationary over a tile-major input, its output in either order
             em.calls.append(f"dfcc::conv_point_tm_in<{str(order_out is not None).lower()}, {geom}, {f}, {lanes_in}, "
                             f"{lanes_out}, {tile}, {acc}, {types}>({x}, {out.name}, {w_arg}, {b_rom.name});  // {name}")

@@ -28,14 +28,15 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.printer import Printer
 
 from dfcc.dialects.dataflow import (
-    WEIGHT_MEMORIES, WEIGHTS_MEMORY_ATTR, WEIGHTS_ON_CHIP_ATTR, FixedType, NodeOp,
-    StreamType,
+    TILE_LUTRAM_ATTR, WEIGHT_MEMORIES, WEIGHTS_MEMORY_ATTR, WEIGHTS_ON_CHIP_ATTR, FixedType, NodeOp, StreamType,
 )
 from dfcc.hardware.dsp import dsp_lanes, split_dsp
 from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY, sliding_window_fill, stage_cycles
 from dfcc.hardware.logic import Logic, stage_logic
 from dfcc.hardware.offchip import WEIGHT_FIFO_DEPTH, split_depth, streamed_weight_bits, weight_reader_adapters
-from dfcc.hardware.memory import bram18, lane_banks, line_buffer, lutram_luts, uram, uram_rom, window_buffer
+from dfcc.hardware.memory import (
+    bram18, lane_banks, line_buffer, lutram_fifo_luts, lutram_luts, uram, uram_rom, window_buffer,
+)
 from dfcc.kinds.registry import kind_of
 from dfcc.kinds.sparse_weights import SparseWeightsOp
 from dfcc.kinds.weights import WeightsOp
@@ -220,7 +221,9 @@ class NodeModel:
     op_name: str
     factors: tuple[str, ...]
     extents: tuple[int, ...]
-    evaluate: Callable[..., NodeCost]  # (folding[, inner product]): a MAC kind's takes the product (inner_product.py)
+    # (folding[, inner product[, tile memories in LUTRAM]]): a MAC kind's takes the product (inner_product.py), a
+    # conv's where its tile memories live (dataflow.tile_lutram)
+    evaluate: Callable[..., NodeCost]
     macs: int = 0
     macs_per_dsp: float = 1.0
     lut_per_mac: float = 0.0  # LUTs of one fabric multiplier at its widths (0: no multipliers)
@@ -231,19 +234,23 @@ class NodeModel:
     buildable: Callable[[Folding], bool] | None = None  # the foldings its HLS stage realises (None: all)
     # drops buildable foldings not worth costing, for an inner product (None: the IR's)
     sift: Callable[[list[Folding], str | None], list[Folding]] | None = None
+    # the places of a tiled conv's tile memories explore weighs at a folding (`lutram_options`; None: none)
+    tile_lutrams: Callable[[Folding], tuple[str | None, ...]] | None = None
     _cache: dict = field(default_factory=dict, repr=False)
 
     def cost(self, folding: Folding, memory: str = "bram", mult: Mult = "dsp", on_chip: int = 100,
-             product: str | None = None) -> NodeCost:
+             product: str | None = None, lutram: str | None = None) -> NodeCost:
         """The cost of a design point (analyses/network.py Choice); `product` the MAC's inner product (None: the IR's,
-        kinds/inner_product.py)."""
-        key = (folding, memory, mult, on_chip, product)
+        kinds/inner_product.py), `lutram` a tiled conv's tile memories in LUTRAM (dataflow.tile_lutram; None: none
+        above a BRAM's worth)."""
+        key = (folding, memory, mult, on_chip, product, lutram)
         hit = self._cache.get(key)
         if hit is None:
             if mult != "dsp":
-                hit = self.cost(folding, memory, "dsp", on_chip, product).with_mult(mult)
+                hit = self.cost(folding, memory, "dsp", on_chip, product, lutram).with_mult(mult)
             else:
-                hit = self._with_memory(self.evaluated(folding, product), memory, on_chip, self.weight_period(folding))
+                hit = self._with_memory(self.evaluated(folding, product, lutram), memory, on_chip,
+                                        self.weight_period(folding))
             self._cache[key] = hit
         return hit
 
@@ -279,13 +286,20 @@ class NodeModel:
             hit = self._cache[key] = weight_reader_adapters(width, bits, period)
         return hit
 
-    def evaluated(self, folding: Folding, product: str | None = None) -> NodeCost:
-        """The kind's cost at `folding` (its weights an array in BRAM, before `with_memory` places them)."""
-        hit = self._cache.get((folding, product))
+    def evaluated(self, folding: Folding, product: str | None = None, lutram: str | None = None) -> NodeCost:
+        """The kind's cost at `folding` (its weights an array in BRAM, before `with_memory` places them), its tile
+        memories in LUTRAM as `lutram` says (a tiled conv's: dataflow.tile_lutram)."""
+        key = (folding, product, lutram)
+        hit = self._cache.get(key)
         if hit is None:
-            hit = self._cache[(folding, product)] = \
+            hit = self._cache[key] = self.evaluate(folding, product, lutram) if lutram is not None else \
                 self.evaluate(folding) if product is None else self.evaluate(folding, product)
         return hit
+
+    def lutram_options(self, folding: Folding) -> tuple[str | None, ...]:
+        """The values of dataflow.tile_lutram explore weighs at `folding`, None (the rule) first: just None for a
+        node without tile memories (kinds/conv.py `tile_lutram_options`)."""
+        return (None,) if self.tile_lutrams is None else self.tile_lutrams(folding)
 
     def weight_period(self, folding: Folding) -> int:
         """Cycles its MAC spends on each weight word at `folding` (a factor absent from a short folding is 1)."""
@@ -329,6 +343,9 @@ class NodeModel:
         """Percent of the weight memory the IR keeps on chip (`dataflow.weights_on_chip`; 100 when absent)."""
         attr = self.op.attributes.get(WEIGHTS_ON_CHIP_ATTR)
         return attr.value.data if attr is not None and self.ir_memory() != "off_chip" else 100
+
+    def ir_lutram(self) -> str | None:
+        return tile_lutram(self.op)
 
     def ir_mult(self) -> Mult:
         """The IR's multipliers as a cost option: "dsp", "lut", or the percent on DSPs of a split (NodeOp.dsp_share)."""
@@ -448,10 +465,18 @@ def _region_text(region) -> str:
     return text.getvalue()
 
 
+def tile_lutram(op: Operation) -> str | None:
+    """The tile memories the IR puts in LUTRAM whatever their size (dataflow.tile_lutram; None: absent): the one
+    reader of the attribute (kinds/conv.py `tile_memories`, for the cost and the HLS stage)."""
+    attr = op.attributes.get(TILE_LUTRAM_ATTR)
+    return attr.data if attr is not None else None
+
+
 def node_cost(op: Operation) -> NodeCost:
     """Cost of a node at the folding and weight memory written in the IR."""
     model = describe(op)
-    return model.cost(model.ir_folding(), model.ir_memory(), model.ir_mult(), model.ir_on_chip())
+    return model.cost(model.ir_folding(), model.ir_memory(), model.ir_mult(), model.ir_on_chip(), None,
+                      model.ir_lutram())
 
 
 def folding_of(op: NodeOp) -> tuple[tuple[str, ...], tuple[int, ...]]:
@@ -480,13 +505,16 @@ class LaneRam(NamedTuple):
     lut: int
 
 
-def lane_ram(width: int, depth: int) -> LaneRam:
+def lane_ram(width: int, depth: int, lutram: bool = False) -> LaneRam:
     """A width x depth memory read at one address and written at another each cycle (a simple dual-port RAM: a
     tiled conv's sums or kept outputs of a filter lane, conv.h `lane_ram`), where `array_cost` puts it: LUTRAM
-    under a BRAM's worth, else BRAM. Above that, LUTRAM (RAM64M8: 8 LUT6 a 64 x 7-bit simple dual-port RAM, UG574)
-    trades BRAM18 for LUTs, which no fixed rate weighs right: ZCU102's designs are short of both, so that would be
-    explore's to weigh, a design point of its own."""
+    under a BRAM's worth, else BRAM, or in LUTRAM whatever its size (`lutram`). Above a BRAM's worth LUTRAM trades
+    BRAM18 for LUTs, which no fixed rate weighs right (ZCU102's designs are short of both): explore weighs it, a
+    design point of its own (dataflow.tile_lutram)."""
     blocks, luts = array_cost(width, depth)
+    if lutram and blocks:
+        # UG574 (RAM64M8): 8 LUT6s of a SLICEM make a 64-deep x 7-bit simple dual-port RAM, as a LUTRAM FIFO's
+        return LaneRam(True, 0, lutram_fifo_luts(width, depth))
     return LaneRam(not blocks, blocks, luts)
 
 

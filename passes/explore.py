@@ -33,7 +33,9 @@ Search (deterministic given the seed):
 1. Every node's legal design points: each folding factor a divisor of its dimension (a partial factor,
    a conv's `fine` and an ungrouped conv's `coarse_out`: the least value for each number of steps, those
    the kind sifts out not worth costing: kinds/conv.py `sift`), times where its
-   weight memory lives (BRAM; URAM if the board has it; LUTRAM), times how its multipliers are built (DSPs or
+   weight memory lives (BRAM; URAM if the board has it; LUTRAM), times, for a tiled conv, where its sums and kept
+   outputs live (BRAM, or LUTRAM for those no deeper than a LUT RAM: kinds/conv.py `tile_lutram_options`; the
+   weight allocation weighs them with each tile too), times how its multipliers are built (DSPs or
    fabric) and, in step 5's second search, on a fixed-point conv or linear where FFIP may pay, how it takes its
    inner products ("direct" or "ffip", kinds/inner_product.py; unless the IR said before the first search).
    Spatial parallelism (`pixels` > 1 on graph inputs, and on convs, maps, pools and forks taking whole pixels per
@@ -85,7 +87,8 @@ Search (deterministic given the seed):
    DSPs ran out.
 Results are written to the IR: folding properties on every node, `dataflow.weights_memory` where
 weights are not in BRAM, `dataflow.mult_impl` (and `dataflow.dsp_share`) where multipliers are in
-fabric, `dataflow.inner_product` where the node had one to choose, FIFO depths in the stream types (analyses/fifo_sizing.py: depths that keep the II of the
+fabric, `dataflow.inner_product` where the node had one to choose, `dataflow.tile_lutram` where a tiled conv keeps tile
+memories in LUTRAM above a BRAM's worth, FIFO depths in the stream types (analyses/fifo_sizing.py: depths that keep the II of the
 design with unbounded streams, read off a simulated schedule) and their memory where moved out of BRAM,
 `dataflow.platform` on the module.
 7. FIFOs that fit: the search costs the skip FIFOs (SATAY; from both ends' spans of an inference, with what a DRAM
@@ -128,8 +131,8 @@ from dfcc.kinds.linear import LinearOp
 from dfcc.kinds.reshape import ReshapeOp
 from dfcc.dialects.fixed_point import fixed_of
 from dfcc.dialects.dataflow import (
-    DSP_SHARE_ATTR, MULT_IMPL_ATTR, MULT_IMPLS, WEIGHT_MEMORIES, WEIGHTS_MEMORY_ATTR, WEIGHTS_ON_CHIP_ATTR, NodeOp,
-    drop_stream_orders,
+    DSP_SHARE_ATTR, MULT_IMPL_ATTR, MULT_IMPLS, TILE_LUTRAM_ATTR, WEIGHT_MEMORIES, WEIGHTS_MEMORY_ATTR,
+    WEIGHTS_ON_CHIP_ATTR, NodeOp, drop_stream_orders,
 )
 from dfcc.passes.fifo_memory import place_ir_fifos
 from dfcc.passes.spill import evict_paying_skips, place_weights, write_weights_memory
@@ -167,7 +170,7 @@ STREAMED_SHARE = 0.5  # ... and then only for the largest weight memories, that 
 SKIP_SHARE = 0.25  # evict-skips=auto searches with skips in DRAM too when their FIFOs hold that share (_evicting_faster)
 # the attributes `apply_design` writes as a node's design point besides its folding: no part of its points' key
 DESIGN_ATTRS = frozenset({WEIGHTS_MEMORY_ATTR, WEIGHTS_ON_CHIP_ATTR, MULT_IMPL_ATTR, DSP_SHARE_ATTR,
-                          INNER_PRODUCT_ATTR})
+                          INNER_PRODUCT_ATTR, TILE_LUTRAM_ATTR})
 
 
 @dataclass
@@ -177,7 +180,7 @@ class _NodeSpace:
     choices: list[Choice]
     cycles: np.ndarray  # (n,)
     usage: np.ndarray  # (n, 6) resources in RESOURCES order, then off-chip bits per inference
-    folding_ids: np.ndarray  # (n,) each point's folding, numbered (points differing only in memory share lanes)
+    folding_ids: np.ndarray  # (n,) each point's folding, numbered (points differing only in memories share lanes)
 
 
 def foldings(model: NodeModel, spatial: bool = False, off_chip: bool = False,
@@ -195,44 +198,46 @@ def _node_space(model: NodeModel, platform: Platform, product: str | None, off_c
     """The node's Pareto-optimal points with the inner product `product` (kinds/inner_product.py: FFIP only at the
     foldings it pairs, elsewhere it is the direct point) and those of `before` (its points with other products,
     first: the front of all their points is that of `before`'s front and these, so those are not weighed again);
-    with `splits` also its multipliers shared between DSPs and fabric, and, given `plain` (its points without
-    them, no `before`), only those costed: the front of all is that of `plain`'s front and the splits, each point
-    in its place in the list (of a front's equal points the first listed stays)."""
+    a tiled conv's with its tile memories in each place that changes its cost (NodeModel.lutram_options: LUTRAM
+    trades BRAM18 for LUTs); with `splits` also its multipliers shared between DSPs and fabric, and, given `plain`
+    (its points without them, no `before`), only those costed: the front of all is that of `plain`'s front and the
+    splits, each point in its place in the list (of a front's equal points the first listed stays)."""
     places = [("bram", 100)]
     if model.has_weights:
         places += [(m, 100) for m in WEIGHT_MEMORIES[1:]
                    if (m != "uram" or platform.uram > 0) and (m != "off_chip" or off_chip)]
     listed = foldings(model, spatial, off_chip, product)
     choices, rows = [], []
-    places_in_list = []  # given `plain`, each point's (folding, place, multipliers) index in the list
+    places_in_list = []  # given `plain`, each point's (folding, tile memories, place, multipliers) index in the list
     for f, folding in enumerate(listed):
         if product == "ffip" and not pairs_products(model.op, dict(zip(model.factors, folding)), product):
             continue
         split = splits and _splits(model, folding, product)
         if plain is not None and not split:
             continue
-        # the point's use as `model.cost` would give it, its NodeCost not built (those of the points picked are)
-        cost = model.evaluated(folding, product)
         mults = (() if plain is not None else MULT_IMPLS) + (DSP_SHARES if split else ())
-        # each multiplier implementation's (DSPs, LUTs added); none but DSPs where there are no multipliers to move
-        multiplied = [(mult, (cost.dsp, 0) if mult == "dsp" else cost.mult_change(mult))
-                      for mult in mults if mult == "dsp" or cost.mult_lut]
         period = model.weight_period(folding)
-        for p, (memory, on_chip) in enumerate(places):
-            bram, urams, luts, ff, offchip = model.placed_use(cost, memory, on_chip, period)
-            for mult, (dsp, mult_lut) in multiplied:
-                choices.append((folding, memory, mult, on_chip, product))
-                rows.append((cost.cycles, dsp, bram, urams, luts + mult_lut, ff, offchip))
-                if plain is not None:
-                    places_in_list.append((f, p, MULTS_LISTED.index(mult)))
+        for t, lutram in enumerate(model.lutram_options(folding)):
+            # the point's use as `model.cost` would give it, its NodeCost not built (those of the points picked are)
+            cost = model.evaluated(folding, product, lutram)
+            # each multiplier implementation's (DSPs, LUTs added); none but DSPs where there are no multipliers to move
+            multiplied = [(mult, (cost.dsp, 0) if mult == "dsp" else cost.mult_change(mult))
+                          for mult in mults if mult == "dsp" or cost.mult_lut]
+            for p, (memory, on_chip) in enumerate(places):
+                bram, urams, luts, ff, offchip = model.placed_use(cost, memory, on_chip, period)
+                for mult, (dsp, mult_lut) in multiplied:
+                    choices.append((folding, memory, mult, on_chip, product, lutram))
+                    rows.append((cost.cycles, dsp, bram, urams, luts + mult_lut, ff, offchip))
+                    if plain is not None:
+                        places_in_list.append((f, t, p, MULTS_LISTED.index(mult)))
     data = np.array(rows, dtype=np.float64).reshape(-1, 1 + len(RESOURCES) + 1)
     if before is not None:
         choices = before.choices + choices
         data = np.concatenate([np.column_stack([before.cycles, before.usage]), data])
     if plain is not None:
         at = {folding: f for f, folding in enumerate(listed)}
-        places_in_list = [(at[c[0]], places.index((c[1], c[3])), MULTS_LISTED.index(c[2]))
-                          for c in plain.choices] + places_in_list
+        places_in_list = [(at[c[0]], model.lutram_options(c[0]).index(c[5]), places.index((c[1], c[3])),
+                           MULTS_LISTED.index(c[2])) for c in plain.choices] + places_in_list
         listing = sorted(range(len(places_in_list)), key=places_in_list.__getitem__)
         every = plain.choices + choices
         choices = [every[i] for i in listing]
@@ -646,23 +651,22 @@ class _Search:
         """Move fabric multipliers onto DSPs while the DSP budget allows (step 6 of the search): each node
         with some in fabric takes the largest DSP share (all, else a split) the room left pays for."""
         room = self.limits["dsp"] - totals.dsp
-        fabric = [n for n, (_, _, mult, _, _) in enumerate(picks) if mult != "dsp"]
-        on_dsp = {n: self.network.nodes[n].cost(picks[n][0], picks[n][1], "dsp", picks[n][3], picks[n][4])
-                  for n in fabric}
+        fabric = [n for n, (_, _, mult, *_) in enumerate(picks) if mult != "dsp"]
+        on_dsp = {n: self.network.nodes[n].cost(picks[n][0], picks[n][1], "dsp", *picks[n][3:]) for n in fabric}
         # most LUTs freed per DSP spent first (a node whose multipliers need no DSP at all leads)
         fabric.sort(key=lambda n: -on_dsp[n].mult_lut / max(on_dsp[n].dsp, 1e-9))
         moved = list(picks)
         for n in fabric:
-            folding, memory, mult, on_chip, product = picks[n]
+            folding, memory, mult, on_chip, product, lutram = picks[n]
             model, now = self.network.nodes[n], totals.costs[n].dsp
             shares = ("dsp",) + (DSP_SHARES if _splits(model, folding, product) else ())
             for share in shares:
                 if share != "dsp" and mult != "lut" and share <= mult:
                     break  # no more DSPs than it has
-                extra = model.cost(folding, memory, share, on_chip, product).dsp - now
+                extra = model.cost(folding, memory, share, on_chip, product, lutram).dsp - now
                 if extra <= room:
                     room -= extra
-                    moved[n] = (folding, memory, share, on_chip, product)
+                    moved[n] = (folding, memory, share, on_chip, product, lutram)
                     break
         if moved == picks:
             return picks, totals
@@ -944,9 +948,9 @@ def _streams_faster(network: Network, on_chip: tuple[list[Choice], Totals], floo
     if totals.ii <= floor:
         return False
     held = dict.fromkeys(WEIGHT_HOLDERS, 0.0)  # what streaming every weight memory would free
-    for model, (folding, _, mult, _, product), cost in zip(network.nodes, choices, totals.costs):
+    for model, (folding, _, mult, _, product, lutram), cost in zip(network.nodes, choices, totals.costs):
         if model.has_weights:
-            streamed = model.cost(folding, "off_chip", mult, 100, product)
+            streamed = model.cost(folding, "off_chip", mult, 100, product, lutram)
             for k in WEIGHT_HOLDERS:
                 held[k] += getattr(cost, k) - getattr(streamed, k)
     full = {k: totals.resource(k) / max(limits[k], 1e-9) for k in RESOURCES}
@@ -1231,11 +1235,14 @@ class _progress:
 
 
 def apply_design(module: ModuleOp, network: Network, choices: list[Choice], totals: Totals, platform_name: str) -> None:
-    """Write folding, weight memories, inner products, FIFO depths and the platform into the IR."""
-    for model, (folding, memory, mult, on_chip, product) in zip(network.nodes, choices):
+    """Write folding, weight memories, inner products, tile memories, FIFO depths and the platform into the IR."""
+    for model, (folding, memory, mult, on_chip, product, lutram) in zip(network.nodes, choices):
         for factor, value in zip(model.factors, folding):
             model.op.properties[factor] = IntegerAttr(value, i64)
         write_product(model.op, product)
+        model.op.attributes.pop(TILE_LUTRAM_ATTR, None)
+        if lutram is not None and dict(zip(model.factors, folding)).get(TILE_FACTOR, 1) > 1:
+            model.op.attributes[TILE_LUTRAM_ATTR] = StringAttr(lutram)
         write_weights_memory(model.op, memory, on_chip)
         model.op.attributes.pop(DSP_SHARE_ATTR, None)
         if mult == "dsp":
@@ -1358,7 +1365,7 @@ def _place_weights_within(module: ModuleOp, platform: Platform, limits: dict[str
     totals = None if placed is None else network.evaluate(placed[0], respect_ir_depths=True)
     if totals is None or totals.overshoot(limits) or totals.ii > sized.ii:
         return False
-    for model, (_, memory, _, on_chip, _) in zip(network.nodes, placed[0]):
+    for model, (_, memory, _, on_chip, *_) in zip(network.nodes, placed[0]):
         if model.has_weights:
             write_weights_memory(model.op, memory, on_chip)
     return True

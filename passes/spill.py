@@ -181,18 +181,18 @@ def weight_place_options(model: NodeModel, folding: tuple[int, ...], mult: str, 
     return places
 
 
-def _place_rows(model: NodeModel, folding: tuple[int, ...], mult: str, product: str | None, platform: Platform,
-                splits: bool) -> tuple[list[Choice], np.ndarray]:
+def _place_rows(model: NodeModel, folding: tuple[int, ...], mult: str, product: str | None, lutram: str | None,
+                platform: Platform, splits: bool) -> tuple[list[Choice], np.ndarray]:
     """The node's places (`weight_place_options`) as choices, and what each uses of PLACED: its cost's, as
     `NodeModel.cost` gives it, from the changes its weight memory and multipliers make (kinds/cost.py), its NodeCost
     not built (those of the moves taken are: ~200 places a node, 23 of Inception-v3's 600 profiled explore seconds
     went to building them)."""
-    cost, period = model.evaluated(folding, product), model.weight_period(folding)
+    cost, period = model.evaluated(folding, product, lutram), model.weight_period(folding)
     mult_lut = 0 if mult == "dsp" or cost.mult_lut == 0 else cost.mult_change(mult)[1]
     choices, rows = [], []
     for memory, on_chip in weight_place_options(model, folding, mult, product, platform, splits):
         bram, urams, luts, _, offchip = model.placed_use(cost, memory, on_chip, period)
-        choices.append((folding, memory, mult, on_chip, product))
+        choices.append((folding, memory, mult, on_chip, product, lutram))
         rows.append((bram, urams, luts + mult_lut, offchip))
     return choices, np.array(rows, dtype=np.float64).reshape(-1, len(PLACED))
 
@@ -216,10 +216,10 @@ def place_weights(network: Network, choices: list[Choice], totals: Totals, limit
     # every node's every place as one row (what it would use there), so a move's choice is one numpy step
     moves, rows, owner = [], [], []
     for i in weighted:
-        folding, _, mult, _, product = current[i]
-        key = (i, folding, mult, product, splits)
+        folding, _, mult, _, product, lutram = current[i]
+        key = (i, folding, mult, product, lutram, splits)
         if key not in known:
-            known[key] = _place_rows(network.nodes[i], folding, mult, product, platform, splits)
+            known[key] = _place_rows(network.nodes[i], folding, mult, product, lutram, platform, splits)
         moves += known[key][0]
         rows.append(known[key][1])
         owner += [i] * len(known[key][0])
@@ -261,7 +261,7 @@ def place_weights(network: Network, choices: list[Choice], totals: Totals, limit
 
 
 def _write_choices(network: Network, choices: list[Choice]) -> None:
-    for model, (_, memory, _, on_chip, _) in zip(network.nodes, choices):
+    for model, (_, memory, _, on_chip, *_) in zip(network.nodes, choices):
         if model.has_weights:
             write_weights_memory(model.op, memory, on_chip)
 
@@ -298,11 +298,12 @@ def spill(module: ModuleOp, platform: Platform, utilisation: float = 0.9, step: 
 
         if weights:
             for i, model in enumerate(network.nodes):
-                folding, memory, mult, on_chip, product = choices[i]
+                folding, memory, mult, on_chip, product, lutram = choices[i]
                 if not model.has_weights or memory == "off_chip":
                     continue
                 left = on_chip - step
-                new = (folding, "off_chip", mult, 100, product) if left <= 0 else (folding, memory, mult, left, product)
+                new = (folding, "off_chip", mult, 100, product, lutram) if left <= 0 else \
+                    (folding, memory, mult, left, product, lutram)
                 before, after = totals.costs[i], model.cost(*new)
                 consider({k: getattr(before, k) - getattr(after, k) for k in MEMORIES},
                          after.offchip_bits - before.offchip_bits, ("weights", i, new))

@@ -384,7 +384,7 @@ def order_streams(module: ModuleOp, design: Design,
         tried.append(written)
         previous = trial.clone()
         ordered = Network.from_module(trial)
-        streamed = frozenset(i for i, (model, (folding, memory, _, on_chip, _))
+        streamed = frozenset(i for i, (model, (folding, memory, _, on_chip, *_))
                              in enumerate(zip(ordered.nodes, ordered.ir_choices()))
                              if dict(zip(model.factors, folding)).get("tile", 1) > 1 or memory == "off_chip"
                              or on_chip < 100)

@@ -53,19 +53,21 @@ def weight_places(platform: Platform) -> list[tuple[str, int]]:
 def node_options(model: NodeModel, choice: Choice, target: float, platform: Platform,
                  known: dict, streamed: bool = True) -> tuple[list[Choice], np.ndarray]:
     """Node `model`'s options at the compute folding of `choice` within `target` cycles (its multipliers and inner
-    product kept): every tile by every place, as choices and rows of (ALLOCATED..., off-chip bits, cycles); not
-    `streamed`, its folding's tile at its place or whole in an on-chip memory."""
-    folding, place, mult, on_chip_now, product = choice
+    product kept): every tile by every place of its tile memories (NodeModel.lutram_options) by every place of its
+    weights, as choices and rows of (ALLOCATED..., off-chip bits, cycles); not `streamed`, its folding's tile at its
+    weights' place or whole in an on-chip memory."""
+    folding, place, mult, on_chip_now, product, _ = choice
     key = ("options", id(model), folding, mult, product) + (() if streamed else (place, on_chip_now))
     if key not in known:
         choices, rows = [], []
         places = weight_places(platform) if streamed else list(dict.fromkeys(
             [(place, on_chip_now)] + [(m, p) for m, p in weight_places(platform) if m != "off_chip" and p == 100]))
         for variant in tile_variants(model, folding, known) if streamed else [folding]:
-            for memory, on_chip in places:
-                cost = model.cost(variant, memory, mult, on_chip, product)
-                choices.append((variant, memory, mult, on_chip, product))
-                rows.append([getattr(cost, k) for k in ALLOCATED] + [cost.offchip_bits, cost.cycles])
+            for lutram in model.lutram_options(variant):
+                for memory, on_chip in places:
+                    cost = model.cost(variant, memory, mult, on_chip, product, lutram)
+                    choices.append((variant, memory, mult, on_chip, product, lutram))
+                    rows.append([getattr(cost, k) for k in ALLOCATED] + [cost.offchip_bits, cost.cycles])
         known[key] = choices, np.array(rows, dtype=np.float64)
     choices, rows = known[key]
     within = np.flatnonzero(rows[:, -1] <= target)

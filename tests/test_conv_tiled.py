@@ -3,8 +3,12 @@ output pixels before the next, so weights streamed from DRAM are read once per t
 pixel. Formulas by hand, the cost model, the schedule against the estimate, C simulation bit-exact, and
 explore choosing tiles when the DRAM bandwidth binds."""
 
+import json
+import re
+
 import numpy as np
 import pytest
+from xdsl.dialects.builtin import StringAttr
 
 from dfcc.analyses.network import Network
 from dfcc.analyses.simulation import simulate
@@ -15,16 +19,18 @@ from dfcc.hardware.cycles import tiled_conv_cycles
 from dfcc.hardware.memory import bram18, bram18_two_reads, lutram_luts
 from dfcc.hardware.offchip import conv_weight_sweeps, streamed_weight_bits
 from dfcc.hardware.platforms import load_platform
+from dfcc.dialects.dataflow import TILE_LUTRAM_ATTR
 from dfcc.kinds import ConvOp
 from dfcc.kinds.conv import (
-    held_beats, held_input_beats, subsampled, tile_buffer, tile_buffer_cost, tile_buffer_depth, tile_memories,
-    tile_pixels_read,
+    held_beats, held_input_beats, subsampled, tile_buffer, tile_buffer_cost, tile_buffer_depth, tile_lutram_options,
+    tile_memories, tile_pixels_read,
 )
-from dfcc.kinds.cost import LaneRam, acc_bits, describe, lane_ram, node_cost
+from dfcc.kinds.cost import LaneRam, acc_bits, describe, lane_ram, node_cost, tile_lutram
 from dfcc.passes.explore import apply_design, explore
 from dfcc.passes.quantize import Quantize
 from tests.autows_layer import CHECK_LAYER
 from tests.csim_check import csim_equals_reference
+from tests.test_explore_offchip import _conv
 
 
 def _lit(a: np.ndarray) -> str:
@@ -258,7 +264,7 @@ def test_explore_tiles_when_the_bandwidth_binds():
     zedboard = load_platform("zedboard")
     choices, totals = explore(network, zedboard, progress=False, off_chip_weights=True)
     (n,) = [i for i, m in enumerate(network.nodes) if m.has_weights]
-    folding, memory, _, on_chip, _ = choices[n]
+    folding, memory, _, on_chip, *_ = choices[n]
     assert folding[5] > 1 and (memory == "off_chip" or on_chip < 100)
     fps = zedboard.clock_mhz * 1e6 / totals.ii
     assert fps > 0.9 * 34.112e9 / (9_437_184 * 196)
@@ -445,6 +451,16 @@ def test_lane_ram_by_hand():
     assert lane_ram(0, 0) == LaneRam(True, 0, 0)  # no memory (a tile-major output keeps no outputs)
 
 
+def test_lane_ram_in_lutram_by_hand():
+    """In LUTRAM whatever its size (dataflow.tile_lutram), a memory above a BRAM's worth takes RAM64M8s, 8 LUT6s
+    each a 64-deep x 7-bit simple dual-port RAM: the 32-bit sums of a tile of 49, ceil(32/7) = 5 of them (40 LUTs)
+    for its BRAM18; the kept outputs, 16 bits x 784, 3 x 13 (312 LUTs); one under a BRAM's worth is LUTRAM as
+    before."""
+    assert lane_ram(32, 49, lutram=True) == LaneRam(True, 0, 40)
+    assert lane_ram(16, 784, lutram=True) == LaneRam(True, 0, 312)
+    assert lane_ram(20, 40, lutram=True) == LaneRam(True, 0, 13)
+
+
 def _memories() -> str:
     """On 16x32 pixels: `grow` (3x3, 4 -> 16, a filter a step, tiles of 16 pixels, pixel-major), `mix` (1x1, 16 -> 8,
     4 lanes, one tile of the 512 pixels, writing tile-major, block 4), `head` (1x1, 8 -> 16 reading it, a filter a
@@ -489,3 +505,69 @@ def test_tile_memories_in_lutram_and_bram_csim_bit_exact():
     assert "dfcc::conv_point_tm_in<false, dfcc::geom<16, 32, 8, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0>, 16, 4, 1, 512, false, " in top
     x = np.random.default_rng(12).standard_normal((1, 4, 16, 32)).astype(np.float32)
     assert np.abs(csim_equals_reference(module, [x], False)).max() > 0
+
+
+def test_tile_memories_forced_to_lutram_csim_bit_exact():
+    """`_memories` with every conv's tile memories in LUTRAM (dataflow.tile_lutram = "all"; `grow`'s "sums" leaves
+    its kept outputs in BRAM; explore would offer neither, all deeper than a LUT RAM): `grow`'s kept outputs (16 bits x 256) in 3 x 4 RAM64M8s (96 LUTs) for its
+    BRAM18, `mix`'s sums (35 bits x 512) 5 x 8 (320 LUTs a lane, 4 lanes) for 4, `head`'s (34 bits x 8,192) 5 x 128
+    (5,120 LUTs) for 16. The cost read from the IR moves by that, the HLS design binds each where the cost has it,
+    and its C simulation equals the CPU reference."""
+    from dfcc.backends.hls.emit import emit_design
+
+    module = parse_module(_memories())
+    Quantize(weight_bits=16, act_bits=16).apply(make_context(), module)
+    convs = _convs(module)
+    before = {n: node_cost(op) for n, op in convs.items()}
+    # explore offers LUTRAM for those in BRAM no deeper than a LUT RAM (64 words)
+    assert tile_lutram_options(convs["grow"], 8, 32) == (None, "sums", "all")  # 36 x 32 and 16 x 64: a BRAM18 each
+    assert tile_lutram_options(convs["grow"], 4, 16) == (None, "all")  # its sums (36 x 16) are LUTRAM already
+    assert tile_lutram_options(convs["mix"], 4, 64) == (None, "sums")  # no kept outputs: it writes tile-major
+    assert tile_lutram_options(convs["grow"], 1, 16) == tile_lutram_options(convs["head"], 1, 512) == (None,)  # deep
+    convs["grow"].attributes[TILE_LUTRAM_ATTR] = StringAttr("sums")
+    module.verify()
+    assert node_cost(convs["grow"]) == before["grow"]  # "sums" moves nothing: its sums are under a BRAM's worth
+    for op in convs.values():
+        op.attributes[TILE_LUTRAM_ATTR] = StringAttr("all")
+    module.verify()
+    assert tile_memories(convs["grow"], 1, 16, "all") == (LaneRam(True, 0, 9), LaneRam(True, 0, 96))
+    assert tile_memories(convs["mix"], 4, 512, "all")[0] == LaneRam(True, 0, 320)
+    assert tile_memories(convs["head"], 1, 512, "all")[0] == LaneRam(True, 0, 5120)
+    for name, blocks, luts in (("grow", 1, 96), ("mix", 4, 4 * 320), ("head", 16, 5120)):
+        after = node_cost(convs[name])
+        assert (before[name].bram18 - after.bram18, after.lut - before[name].lut) == (blocks, luts)
+    top = emit_design(module).files["top.cpp"]
+    assert "dfcc::conv_tiled<dfcc::geom<16, 32, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1>, 16, 4, 1, 16, 3, 3, true, true, " in top
+    assert "dfcc::conv_tiled_tm_out<dfcc::geom<16, 32, 16, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0>, 8, 4, 4, 512, 1, 1, true, " in top
+    assert "dfcc::conv_point_tm_in<false, dfcc::geom<16, 32, 8, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0>, 16, 4, 1, 512, true, " in top
+    x = np.random.default_rng(12).standard_normal((1, 4, 16, 32)).astype(np.float32)
+    assert np.abs(csim_equals_reference(module, [x], False)).max() > 0
+
+
+@pytest.mark.parametrize("attrs, message", [
+    ('"dataflow.tile_lutram" = "kept"', "dataflow.tile_lutram must be one of sums, all"),
+    ('"dataflow.tile_lutram" = "all", tile = 1 : i64', "this conv has no tiles (tile = 1)"),
+])
+def test_tile_lutram_rejected(attrs, message):
+    with pytest.raises(DfccError, match=re.escape(message)):
+        parse_module(_memories().replace("tile = 16 : i64", attrs if "tile =" in attrs else f"tile = 16 : i64, {attrs}"))
+
+
+@pytest.mark.parametrize("bram18, lut, lutram", [(60, 15_000, "sums"), (150, 9_000, None)])
+def test_explore_takes_lutram_where_bram_binds(tmp_path, bram18, lut, lutram):
+    """A 3x3 conv, 256 -> 256 at 7x7 and 8 bits, on a board of 10 Gbps, its 4.7 Mbit of weights streamed in tiles of
+    all 49 pixels: with 60 BRAM18 and 15,000 LUTs explore keeps each lane's sums (49 deep) in LUTRAM, where they free
+    BRAM18 for a faster folding; with 150 BRAM18 and 9,000 LUTs, LUTs bind and the sums stay in BRAM, though LUTRAM
+    was offered. Either way the IR carries the choice and the cost read from it is explore's."""
+    module = parse_module(_conv(256, 7))
+    Quantize(weight_bits=8, act_bits=8).apply(make_context(), module)
+    network = Network.from_module(module)
+    path = tmp_path / "board.json"
+    path.write_text(json.dumps({"name": "b", "part": "x", "dsp": 200, "bram18": bram18, "uram": 0, "lut": lut,
+                                "ff": 200_000, "clock_mhz": 100, "bandwidth_gbps": 10}))
+    choices, totals = explore(network, load_platform(str(path)), progress=False, off_chip_weights=True)
+    (n,) = [i for i, m in enumerate(network.nodes) if m.has_weights]
+    model, (folding, *_, chosen) = network.nodes[n], choices[n]
+    assert folding[5] == 49 and model.lutram_options(folding) == (None, "sums") and chosen == lutram
+    apply_design(module, network, choices, totals, "zcu102")
+    assert tile_lutram(model.op) == lutram and node_cost(model.op) == totals.costs[n]

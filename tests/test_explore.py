@@ -256,7 +256,7 @@ def test_explore_prefers_dsps_where_free():
     # two per DSP), a DSP budget of 4,608 takes them all; one DSP less three quarters of them (6,912
     # multipliers, 3,456 DSPs), 3,455 half (2,304), 2,303 a quarter (1,152), 1,151 none
     search = _Search(network, u250, 0.9, 0)
-    picks = [((32, 32, 1, 9), "bram", "lut", 100, c[4]) if i == conv else c for i, c in enumerate(choices)]
+    picks = [((32, 32, 1, 9), "bram", "lut", 100, c[4], None) if i == conv else c for i, c in enumerate(choices)]
     for budget, expected, dsp in ((4608, "dsp", 4608), (4607, 75, 3456), (3455, 50, 2304), (2303, 25, 1152),
                                   (1151, "lut", 0)):
         search.limits["dsp"] = budget
@@ -306,7 +306,7 @@ def test_match_lanes_gives_maps_their_producers_lanes():
     beat, so both maps take 12 lanes, 768 / 12 = 64 cycles each, and no converter is left."""
     network = Network.from_module(parse_module(LANES))
     search = _Search(network, load_platform("zcu102"), 0.9, 0)
-    picks = [((6, 1), "bram", "dsp", 100, None) if m.name == "three" else c
+    picks = [((6, 1), "bram", "dsp", 100, None, None) if m.name == "three" else c
              for m, c in zip(network.nodes, network.ir_choices())]
     totals = network.evaluate(picks)
     assert totals.ii == 384
@@ -341,7 +341,7 @@ def test_explore_repair_keeps_converters_within_target():
     network = Network.from_module(parse_module(LANES))
     search = _Search(network, load_platform("zcu102"), 0.9, 0)
     search.set_target(300)
-    picks = [((4, 1), "bram", "dsp", 100, None) if m.name in ("four", "three") else c
+    picks = [((4, 1), "bram", "dsp", 100, None, None) if m.name in ("four", "three") else c
              for m, c in zip(network.nodes, network.ir_choices())]
     totals = network.evaluate(picks)
     assert totals.ii == 192 and not totals.converters

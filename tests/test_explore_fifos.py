@@ -20,7 +20,7 @@ def _explored_net():
 def _design(module):
     """Per node: folding and multipliers; per stream: its depth (what the simulation times)."""
     network = Network.from_module(module)
-    return ([(folding, mult) for folding, _, mult, _, _ in network.ir_choices()],
+    return ([(folding, mult) for folding, _, mult, *_ in network.ir_choices()],
             [edge.ir_depth for edge in network.edges])
 
 

@@ -83,7 +83,7 @@ def test_auto_keeps_float_weights_on_chip(tmp_path):
     with pytest.raises(DfccError, match="does not fit on small"):
         explore(network, board, progress=False)
     choices, _ = explore(network, board, progress=False, off_chip_weights=True)
-    assert any(memory == "off_chip" or on_chip < 100 for _, memory, _, on_chip, _ in choices)
+    assert any(memory == "off_chip" or on_chip < 100 for _, memory, _, on_chip, *_ in choices)
 
 
 def test_auto_skips_the_off_chip_search_where_weights_do_not_bind(monkeypatch):
@@ -192,7 +192,7 @@ def test_traffic_budget_is_at_the_ii_the_design_reaches(small_board):
     network = Network.from_module(_quantized(_conv()))
     board = load_platform(small_board)
     search = explore_pass._Search(network, board, 0.9, 0, off_chip=True)
-    choices = [(c.choices[0][0], "off_chip" if network.nodes[n].has_weights else "bram", "dsp", 100, c.choices[0][4])
+    choices = [(c.choices[0][0], "off_chip" if network.nodes[n].has_weights else "bram", "dsp", 100, *c.choices[0][4:])
                for n, c in enumerate(search.spaces)]
     totals = search.evaluate(choices)
     assert totals.offchip_bits > 0

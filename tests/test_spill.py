@@ -113,7 +113,7 @@ def test_place_weights_keeps_the_most_that_fits(bandwidth, placed):
     network = Network.from_module(module)
     (n,) = [i for i, m in enumerate(network.nodes) if m.has_weights]
     choices = network.ir_choices()
-    choices[n] = ((2, 16, 1, 9, 1), "bram", "dsp", 100, choices[n][4])
+    choices[n] = ((2, 16, 1, 9, 1), "bram", "dsp", 100, choices[n][4], None)
     totals = network.evaluate(choices)
     assert totals.costs[n].bram18 == 2048 + 22
     zcu102 = load_platform("zcu102")
@@ -122,7 +122,7 @@ def test_place_weights_keeps_the_most_that_fits(bandwidth, placed):
     if placed is None:
         assert found is None
         return
-    assert found[0][n] == ((2, 16, 1, 9, 1), "bram", "dsp", placed, choices[n][4])
+    assert found[0][n] == ((2, 16, 1, 9, 1), "bram", "dsp", placed, choices[n][4], None)
     assert found[1].costs[n].bram18 == 11 * 128 + 135 + 22
     assert found[1].offchip_bits - totals.offchip_bits == (8192 - 5570) * 4608 * 196
 

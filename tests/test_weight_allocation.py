@@ -35,9 +35,9 @@ def _start(network: Network, folding_of):
     choices = []
     for model in network.nodes:
         if model.has_weights:
-            choices.append((folding_of(model), "off_chip", "dsp", 100, None))
+            choices.append((folding_of(model), "off_chip", "dsp", 100, None, None))
         else:
-            choices.append((model.ir_folding(), "bram", "dsp", 100, None))
+            choices.append((model.ir_folding(), "bram", "dsp", 100, None, None))
     return choices
 
 
@@ -84,7 +84,7 @@ def test_one_conv_gets_the_least_traffic_that_fits(tmp_path, bram18, memory, til
     assert not placed.overshoot(limits)
     assert placed == network.evaluate(design, max_bits_per_cycle=platform.bandwidth_bits_per_cycle, fifo_limits=limits)
     (conv,) = [i for i, m in enumerate(network.nodes) if m.has_weights]
-    folding, placed_in, _, _, _ = design[conv]
+    folding, placed_in, *_ = design[conv]
     assert folding[:5] + folding[6:] == choices[conv][0][:5] + choices[conv][0][6:]  # its compute folding kept
     assert (placed_in, folding[5]) == (memory, tile)
 

@@ -101,8 +101,8 @@ class Estimate:
     def node_rows(self) -> list[dict]:
         rows = []
         ii = self.totals.ii or 1
-        for e_model, (folding, memory, mult, on_chip, _), cost in zip(self.network.nodes, self.network.ir_choices(),
-                                                                   self.totals.costs):
+        for e_model, (folding, memory, mult, on_chip, _, lutram), cost in zip(
+                self.network.nodes, self.network.ir_choices(), self.totals.costs):
             rows.append({
                 "name": e_model.name, "op": e_model.op_name,
                 "folding": dict(zip(e_model.factors, folding)),
@@ -111,6 +111,7 @@ class Estimate:
                    else {}),
                 **({"mult_impl": "lut"} if mult != "dsp" else {}),
                 **({"dsp_share_percent": mult} if isinstance(mult, int) else {}),
+                **({"tile_lutram": lutram} if lutram else {}),
                 "offchip_gbps": gbps(cost.offchip_bits / ii, self.platform.clock_mhz),
                 "cycles": cost.cycles, "share": cost.cycles / ii, "depth": cost.depth,
                 "resources": {RESOURCE_LABELS[k]: getattr(cost, k) for k in RESOURCES},
