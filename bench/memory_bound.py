@@ -102,23 +102,25 @@ def _fronts(rows: np.ndarray) -> np.ndarray:
 
 def point_rows(model: NodeModel, listed: list[tuple[Folding, str | None]], platform,
                known: dict | None = None) -> list[tuple[float, ...]]:
-    """The rows of `model` at each (folding, inner product) `listed`, at each weight place, multipliers on DSPs (a
-    split by depth at 95 % may take the BRAM18 of one at 90 %: every percent's, not weight_allocation.py's steps):
-    its cost plus what each place changes (`NodeModel.placed_use`), a function of its weight memory and tile alone,
-    worked out once for each in `known` (the nodes of one platform may share it)."""
+    """The rows of `model` at each (folding, inner product) `listed`, at each place of its tile memories explore weighs
+    (`NodeModel.lutram_options`), at each weight place, multipliers on DSPs (a split by depth at 95 % may take the
+    BRAM18 of one at 90 %: every percent's, not weight_allocation.py's steps): its cost plus what each place changes
+    (`NodeModel.placed_use`), a function of its weight memory and tile alone, worked out once for each in `known`
+    (the nodes of one platform may share it)."""
     known = {} if known is None else known
     rows = []
     for folding, product in listed:
-        cost = model.evaluated(folding, product)
-        period = model.weight_period(folding)
-        key = (cost.weight_memory(), period)
-        if key not in known:
-            places = (weight_place_options(model, folding, "dsp", product, platform) if model.has_weights
-                      else [("bram", 100)])
-            known[key] = [model.memory_change(cost, memory, on_chip, period) for memory, on_chip in places]
-        for bram, urams, luts, _, offchip in known[key]:
-            rows.append((cost.cycles, cost.bram18 + bram, cost.uram + urams, cost.lut + luts,
-                         cost.offchip_bits + offchip))
+        for lutram in model.lutram_options(folding):
+            cost = model.evaluated(folding, product, lutram)
+            period = model.weight_period(folding)
+            key = (cost.weight_memory(), period)
+            if key not in known:
+                places = (weight_place_options(model, folding, "dsp", product, platform) if model.has_weights
+                          else [("bram", 100)])
+                known[key] = [model.memory_change(cost, memory, on_chip, period) for memory, on_chip in places]
+            for bram, urams, luts, _, offchip in known[key]:
+                rows.append((cost.cycles, cost.bram18 + bram, cost.uram + urams, cost.lut + luts,
+                             cost.offchip_bits + offchip))
     return rows
 
 
@@ -530,7 +532,7 @@ def traffic_causes(model: NodeModel, choice, cost) -> dict[str, float]:
         return {"evicted skips": cost.offchip_bits}
     if not model.has_weights:
         return {"graph I/O": cost.offchip_bits} if cost.offchip_bits else {}
-    placed = model.evaluated(choice[0], choice[4])
+    placed = model.evaluated(choice[0], choice[4], choice[5])
     weights, sweeps = cost.offchip_bits - placed.offchip_bits, max(placed.weight_sweeps, 1)
     return {"line buffers": placed.offchip_bits, "weights once": weights / sweeps,
             "weights re-read": weights - weights / sweeps}

@@ -109,11 +109,14 @@ def _design_fps(text: str, bits: int, board: str) -> tuple[float, float]:
 
 @pytest.mark.parametrize("graph, bits, bram18, lut, gbps", [
     ("conv", 8, 12, 4_000, 20), ("conv", 8, 12, 20_000, 1), ("conv", 16, 40, 20_000, 1),
-    ("block", 8, 4, 6_000, 1), ("bottleneck", 8, 120, 60_000, 1), ("bottleneck", 16, 300, 60_000, 2)])
+    ("block", 8, 4, 6_000, 1), ("bottleneck", 8, 120, 60_000, 1), ("bottleneck", 16, 300, 60_000, 2),
+    ("tiled", 8, 60, 15_000, 5)])
 def test_no_design_beats_the_bound(tmp_path, graph, bits, bram18, lut, gbps):
     """explore's designs on small graphs, their weights streamed where the board's memory is short (_conv's 36,864
-    weights; the ResNet-50 bottleneck end, whose chain may be tile-major), reach no more than the bound."""
-    text = {"conv": _conv(), "block": _block(4).replace(", tile 4 block 4>", ">"), "bottleneck": _bottleneck("")}[graph]
+    weights; the ResNet-50 bottleneck end, whose chain may be tile-major; a 3x3 conv whose sums may be in LUTRAM), reach
+    no more than the bound."""
+    text = {"conv": _conv(), "block": _block(4).replace(", tile 4 block 4>", ">"), "bottleneck": _bottleneck(""),
+            "tiled": _conv(256, 7)}[graph]
     fps, bound = _design_fps(text, bits, _board(tmp_path, bram18, lut, gbps))
     assert 0 < fps <= bound * (1 + 1e-6)
 
@@ -360,3 +363,16 @@ def test_no_design_beats_the_bound_through_a_tile_major_concat(tmp_path, bits, b
     assert cat.output in set(orderable_streams(module))
     fps, bound = _design_fps(text, bits, _board(tmp_path, bram18, lut, gbps))
     assert 0 < fps <= bound * (1 + 1e-6)
+
+
+def test_the_bound_weighs_tile_memories_in_lutram(tmp_path, monkeypatch):
+    """explore may keep a tiled conv's sums in LUTRAM (dataflow.tile_lutram): the bound's points take that place too,
+    so its 3x3 conv (256 -> 256 at 7x7, 8 bits, 60 BRAM18, 15,000 LUTs, 5 Gbps), which frees BRAM18 for weights
+    that way, is bounded higher than with the rule's place alone."""
+    from dfcc.kinds.cost import NodeModel
+
+    network = Network.from_module(_quantized(_conv(256, 7), 8))
+    board = load_platform(_board(tmp_path, 60, 15_000, 5))
+    bound = memory_bound_fps(network, board, 0.9)
+    monkeypatch.setattr(NodeModel, "lutram_options", lambda self, folding: (None,))
+    assert bound > memory_bound_fps(Network.from_module(_quantized(_conv(256, 7), 8)), board, 0.9) * 1.01
