@@ -21,7 +21,11 @@ network could reach (passes/spill.py evict_paying_skips); their traffic counts i
 default) searches the graph as it is first, then, on a board with DRAM bandwidth, with those skips evicted when
 nothing fit or when the skip FIFOs hold a quarter of a memory about as full as the design's fullest resource
 (MobileNetV3-Large and ResNet-50 on a ZCU102: BRAM), and keeps the faster design (`explore_module`); `false`
-keeps every skip on chip.
+keeps every skip on chip. The skips evicted are chosen at the IR's folding (one lane a node), where a FIFO's depth
+is not the explored design's: where that design streams weights from DRAM, the skips are chosen again at its
+foldings, a ring kept where its traffic is less than what the BRAM it frees would save holding streamed weights (at
+the design's DRAM bits per BRAM18 of them: passes/spill.py skips_worth_evicting), and that graph is searched too
+when its rings differ (DenseNet-121 on a ZCU102: ...).
 `jobs=N` costs the nodes' points, runs the searches of fit_lanes' two rules (step 2) and the split targets (step 5)
 N at a time, side by side in N processes (analyses/forked.py: the caller and N - 1 forked workers); `auto` (the
 default), one per core this process may use; `jobs=1` never forks. With N > 1 the FIFO sizing runs its two
@@ -106,7 +110,7 @@ import math
 import os
 import random
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -132,7 +136,10 @@ from dfcc.dialects.dataflow import (
     drop_stream_orders,
 )
 from dfcc.passes.fifo_memory import place_ir_fifos
-from dfcc.passes.spill import evict_paying_skips, place_weights, write_weights_memory
+from dfcc.passes.spill import (
+    evict_edges, evict_paying_skips, place_weights, ring_edges, skips_worth_evicting, streamed_bits_per_block,
+    write_weights_memory,
+)
 from dfcc.passes.tile_order import order_streams, written_orders
 from dfcc.passes.weight_allocation import allocate_weights
 from dfcc.analyses.network import (
@@ -1014,7 +1021,9 @@ def _explore_graph(module: ModuleOp, platform: Platform, utilisation: float, see
     (passes/spill.py evict_paying_skips) with `evict_skips` True, never with False, and with "auto" (those whose
     rings take less of the budget, BRAM and LUT, than their FIFOs) where the design explored with them evicted
     is faster than the one without: when nothing fits, or when the skip
-    FIFOs hold SKIP_SHARE of a memory about as full as the design's fullest resource (`_evicting_faster`).
+    FIFOs hold SKIP_SHARE of a memory about as full as the design's fullest resource (`_evicting_faster`). Those
+    were chosen at the IR's folding; where that design streams weights, the graph with only its rings worth keeping
+    at its own foldings (`_rings_worth_keeping`) is searched too when they are fewer, and the fastest design kept.
     Evictions taken are written into `module` (`dataflow.ddr_fifo` nodes); returns the network explored (the
     module's, after them) and its design. `spaces` are the points of the module's network as it came; with
     skips evicted they are replaced by the evicted network's. `products`: the inner products the user wrote, by
@@ -1041,23 +1050,56 @@ def _explore_graph(module: ModuleOp, platform: Platform, utilisation: float, see
         floor = _floor_ii(next(iter(spaces.values())))
         if not _evicting_faster(kept[1], floor, budget(platform, utilisation, reserve)):
             return network, *kept
-    evicted = module.clone()  # the skips whose rings take less of the budget than their FIFOs (LUTs counted)
-    # the user's inner products on the clone's nodes (a clone walks as its original)
-    cloned = {twin: products[op] for op, twin in zip(module.walk(), evicted.walk()) if op in products}
-    if evict_paying_skips(evicted, platform, utilisation, logic=True):
-        points = {}
+
+    def searched(evictions: Callable[[ModuleOp], int]) -> tuple[ModuleOp, dict, Network, list[Choice], Totals] | None:
+        """A clone of `module` with `evictions` made, its points, its network and design (None: no skip moved, or
+        no design fits)."""
+        clone = module.clone()
+        if not evictions(clone):
+            return None
+        # the user's inner products on the clone's nodes (a clone walks as its original)
+        cloned = {twin: products[op] for op, twin in zip(module.walk(), clone.walk()) if op in products}
+        points, network = {}, Network.from_module(clone)
         try:
-            design = run(Network.from_module(evicted), points, cloned)
+            return clone, points, network, *run(network, points, cloned)
         except DfccError:
-            design = None
-        if design is not None and (kept is None or design[1].ii < kept[1].ii):
-            evict_paying_skips(module, platform, utilisation, logic=True)  # the same evictions (the same IR)
-            spaces.clear()
-            spaces.update(points)
-            return Network.from_module(module), *design
+            return None
+
+    # the skips whose rings take less of the budget than their FIFOs (LUTs counted), at the IR's folding
+    best = searched(lambda clone: evict_paying_skips(clone, platform, utilisation, logic=True))
+    if best is not None:  # ... of which those worth a ring at the foldings that search chose, searched if fewer
+        rings = ring_edges(best[0])
+        kept_rings = _rings_worth_keeping(module, rings, *best[2:])
+        if kept_rings != rings:
+            again = searched(lambda clone: evict_edges(clone, kept_rings))
+            if again is not None and again[4].ii < best[4].ii:
+                best = again
+    if best is not None and (kept is None or best[4].ii < kept[1].ii):
+        evict_edges(module, ring_edges(best[0]))  # the same evictions (the same IR)
+        spaces.clear()
+        spaces.update(best[1])
+        return Network.from_module(module), *best[3:]
     if kept is None:
         raise failure
     return network, *kept
+
+
+def _rings_worth_keeping(module: ModuleOp, rings: set[tuple[str, int]], network: Network, choices: list[Choice],
+                         totals: Totals) -> set[tuple[str, int]]:
+    """Of the DRAM `rings` of a design (`network`: a graph of `module` with those skips in rings, its `choices` and
+    `totals`), those worth keeping at its foldings (passes/spill.py `skips_worth_evicting`: their FIFOs costed in
+    `module`'s graph at those foldings, a BRAM18 priced at the DRAM bits the design's streamed weights take per
+    BRAM18; all of them where no weights stream). By consumer name and operand (`evict_edges`). Only rings are
+    dropped, none added: on a ZCU102 DenseNet-121's design (16-bit, 52 rings, 38.1 fps), dropping the five its
+    weights' price rejects gave 43.1 fps, adding the five more it would take as well 35.5."""
+    bits_per_block = streamed_bits_per_block(network, choices, totals)
+    if not bits_per_block:
+        return rings
+    plain = Network.from_module(module)
+    by_name = {m.op.node_name.data: choice for m, choice in zip(network.nodes, choices)}
+    at = plain.evaluate([by_name[m.op.node_name.data] for m in plain.nodes], trace_latency=False)
+    return rings & {(plain.nodes[plain.edges[f.edge].consumer].op.node_name.data, plain.edges[f.edge].operand)
+                    for f in skips_worth_evicting(plain, at, bits_per_block)}
 
 
 def _evicting_faster(totals: Totals, floor: int, limits: dict[str, float]) -> bool:

@@ -17,6 +17,7 @@ from dfcc.kinds import ConvOp, DdrFifoOp
 from dfcc.passes import explore as explore_pass
 from dfcc.passes.explore import Explore, apply_design, explore, explore_module
 from dfcc.passes.quantize import Quantize
+from dfcc.passes.spill import evict_edges, ring_edges
 from tests.csim_check import csim_equals_reference
 
 LIT = Path(__file__).resolve().parent.parent / "lit_tests" / "spill"
@@ -179,6 +180,24 @@ def test_auto_keeps_skips_on_chip_where_that_is_faster(tmp_path):
     _, _, auto = explore_module(module, platform, progress=False)
     assert forced.ii > kept.ii and kept.fifo_bram18 == 6
     assert auto.ii == kept.ii and _rings(module) == []
+
+
+@pytest.mark.parametrize("per_block, kept", [(None, {("add_long", 1)}), (700_000, {("add_long", 1)}), (699_000, set())])
+def test_a_design_keeps_only_the_rings_worth_their_traffic(per_block, kept, monkeypatch):
+    """A design of the evict-skips model with add_long's skip in a DRAM ring (as the IR's folding chose): at its
+    foldings the skip's FIFO would take 5 BRAM18, the ring 2, for 2,097,152 DRAM bits. Priced at what the design's
+    streamed weights take per BRAM18 (passes/spill.py streamed_bits_per_block), the ring is kept from 699,051 bits up
+    (3 BRAM18 freed) and dropped below; a design streaming no weights (this one) keeps every ring."""
+    module = parse_module("\n".join(line for line in (LIT / "evict_skips.mlir").read_text().splitlines()
+                                    if not line.startswith("//")))
+    design = module.clone()
+    evict_edges(design, {("add_long", 1)})
+    network = Network.from_module(design)
+    choices = network.ir_choices()
+    if per_block is not None:
+        monkeypatch.setattr(explore_pass, "streamed_bits_per_block", lambda *design: per_block)
+    rings = ring_edges(design)
+    assert explore_pass._rings_worth_keeping(module, rings, network, choices, network.evaluate(choices)) == kept
 
 
 def test_evict_skips_option_is_checked():
