@@ -110,7 +110,7 @@ import math
 import os
 import random
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -991,13 +991,53 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
                    spaces: dict[bool | frozenset[int], list[_NodeSpace]] | None = None,
                    products: dict[Operation, str | None] | None = None, known: dict | None = None,
                    keep_orders: bool = False, jobs: int = 1) -> tuple[Network, list[Choice], Totals]:
+    """`_ordered_design`; with `evict_skips` auto, where that design keeps skips in DRAM rings chosen at the IR's
+    folding, the graph as it came with only the rings worth keeping at the design's foldings (`_rings_worth_keeping`)
+    explored too when they are fewer, and the faster design kept (then written into `module`)."""
+    products = products_written(module) if products is None else products
+    known = {} if known is None else known
+    plain = module.clone() if evict_skips == "auto" else None  # the graph as it came, for fewer rings
+    twins = {} if plain is None else {twin: products[op] for op, twin in zip(module.walk(), plain.walk())
+                                      if op in products}
+    design = _ordered_design(module, platform, utilisation, seed, progress, off_chip_weights, evict_skips, spatial,
+                             reserve, spaces, products, known, keep_orders, jobs)
+    rings = ring_edges(module)
+    if plain is None or not rings:
+        return design
+    fewer = _rings_worth_keeping(plain, rings, *design)
+    if fewer == rings or not evict_edges(plain, fewer):
+        return design
+    points = {}
+    try:
+        again = _ordered_design(plain, platform, utilisation, seed, progress, off_chip_weights, False, spatial,
+                                reserve, points, twins, known, keep_orders, jobs)
+    except DfccError:
+        return design
+    if again[2].ii >= design[2].ii:
+        return design
+    for op in list(module.body.block.ops):  # `module` becomes the graph with fewer rings, with its design
+        op.detach()
+        op.erase()
+    for op in list(plain.body.block.ops):
+        op.detach()
+        module.body.block.add_op(op)
+    for held, now in ((spaces, points), (products, twins)):  # the caller's, for its later rounds on `module`
+        if held is not None:
+            held.clear()
+            held.update(now)
+    return again
+
+
+def _ordered_design(module: ModuleOp, platform: Platform, utilisation: float, seed: int, progress: bool,
+                    off_chip_weights: bool | str, evict_skips: bool | str, spatial: bool,
+                    reserve: dict[str, float] | None, spaces: dict[bool | frozenset[int], list[_NodeSpace]] | None,
+                    products: dict[Operation, str | None], known: dict, keep_orders: bool, jobs: int
+                    ) -> tuple[Network, list[Choice], Totals]:
     """`_explore_graph`'s design, or, where tile-major streams free memory the search spends on a lower II, the
     ordered graph's (passes/tile_order.py: its orders and foldings then written into `module`; with `keep_orders`,
     the pass's later FIFO rounds, the orders `module` came with, the earlier round's, are the ones tried again).
     `known`: the nodes' points by cost key (`_node_spaces`), those of earlier calls on this module (the pass's FIFO
     rounds) among them; the ordered graph's nodes share them but where their streams' orders changed."""
-    products = products_written(module) if products is None else products
-    known = {} if known is None else known
     earlier = written_orders(module) if keep_orders else None  # tried again within this round's reserve
     design = _explore_graph(module, platform, utilisation, seed, progress, off_chip_weights, evict_skips, spatial,
                             reserve, spaces, products, known, jobs)
@@ -1021,9 +1061,7 @@ def _explore_graph(module: ModuleOp, platform: Platform, utilisation: float, see
     (passes/spill.py evict_paying_skips) with `evict_skips` True, never with False, and with "auto" (those whose
     rings take less of the budget, BRAM and LUT, than their FIFOs) where the design explored with them evicted
     is faster than the one without: when nothing fits, or when the skip
-    FIFOs hold SKIP_SHARE of a memory about as full as the design's fullest resource (`_evicting_faster`). Those
-    were chosen at the IR's folding; where that design streams weights, the graph with only its rings worth keeping
-    at its own foldings (`_rings_worth_keeping`) is searched too when they are fewer, and the fastest design kept.
+    FIFOs hold SKIP_SHARE of a memory about as full as the design's fullest resource (`_evicting_faster`).
     Evictions taken are written into `module` (`dataflow.ddr_fifo` nodes); returns the network explored (the
     module's, after them) and its design. `spaces` are the points of the module's network as it came; with
     skips evicted they are replaced by the evicted network's. `products`: the inner products the user wrote, by
@@ -1050,35 +1088,20 @@ def _explore_graph(module: ModuleOp, platform: Platform, utilisation: float, see
         floor = _floor_ii(next(iter(spaces.values())))
         if not _evicting_faster(kept[1], floor, budget(platform, utilisation, reserve)):
             return network, *kept
-
-    def searched(evictions: Callable[[ModuleOp], int]) -> tuple[ModuleOp, dict, Network, list[Choice], Totals] | None:
-        """A clone of `module` with `evictions` made, its points, its network and design (None: no skip moved, or
-        no design fits)."""
-        clone = module.clone()
-        if not evictions(clone):
-            return None
-        # the user's inner products on the clone's nodes (a clone walks as its original)
-        cloned = {twin: products[op] for op, twin in zip(module.walk(), clone.walk()) if op in products}
-        points, network = {}, Network.from_module(clone)
+    evicted = module.clone()  # the skips whose rings take less of the budget than their FIFOs (LUTs counted)
+    # the user's inner products on the clone's nodes (a clone walks as its original)
+    cloned = {twin: products[op] for op, twin in zip(module.walk(), evicted.walk()) if op in products}
+    if evict_paying_skips(evicted, platform, utilisation, logic=True):
+        points = {}
         try:
-            return clone, points, network, *run(network, points, cloned)
+            design = run(Network.from_module(evicted), points, cloned)
         except DfccError:
-            return None
-
-    # the skips whose rings take less of the budget than their FIFOs (LUTs counted), at the IR's folding
-    best = searched(lambda clone: evict_paying_skips(clone, platform, utilisation, logic=True))
-    if best is not None:  # ... of which those worth a ring at the foldings that search chose, searched if fewer
-        rings = ring_edges(best[0])
-        kept_rings = _rings_worth_keeping(module, rings, *best[2:])
-        if kept_rings != rings:
-            again = searched(lambda clone: evict_edges(clone, kept_rings))
-            if again is not None and again[4].ii < best[4].ii:
-                best = again
-    if best is not None and (kept is None or best[4].ii < kept[1].ii):
-        evict_edges(module, ring_edges(best[0]))  # the same evictions (the same IR)
-        spaces.clear()
-        spaces.update(best[1])
-        return Network.from_module(module), *best[3:]
+            design = None
+        if design is not None and (kept is None or design[1].ii < kept[1].ii):
+            evict_paying_skips(module, platform, utilisation, logic=True)  # the same evictions (the same IR)
+            spaces.clear()
+            spaces.update(points)
+            return Network.from_module(module), *design
     if kept is None:
         raise failure
     return network, *kept
