@@ -22,10 +22,11 @@ default) searches the graph as it is first, then, on a board with DRAM bandwidth
 nothing fit or when the skip FIFOs hold a quarter of a memory about as full as the design's fullest resource
 (MobileNetV3-Large and ResNet-50 on a ZCU102: BRAM), and keeps the faster design (`explore_module`); `false`
 keeps every skip on chip. The skips evicted are chosen at the IR's folding (one lane a node), where a FIFO's depth
-is not the explored design's: where that design streams weights from DRAM, the skips are chosen again at its
-foldings, a ring kept where its traffic is less than what the BRAM it frees would save holding streamed weights (at
-the design's DRAM bits per BRAM18 of them: passes/spill.py skips_worth_evicting), and that graph is searched too
-when its rings differ (DenseNet-121 on a ZCU102: ...).
+is not the explored design's: where that design streams weights from DRAM, its rings are priced again at its
+foldings, one kept where its traffic is less than what the BRAM it frees would save holding streamed weights (at
+the design's DRAM bits per BRAM18 of them: passes/spill.py skips_worth_evicting), and the graph with only those
+is explored too when they are fewer, the faster design kept (DenseNet-121 on a ZCU102, 16-bit: 52 rings, 38.1 fps;
+without the five of its first dense block, whose skips are the largest, 43.1 fps).
 `jobs=N` costs the nodes' points, runs the searches of fit_lanes' two rules (step 2) and the split targets (step 5)
 N at a time, side by side in N processes (analyses/forked.py: the caller and N - 1 forked workers); `auto` (the
 default), one per core this process may use; `jobs=1` never forks. With N > 1 the FIFO sizing runs its two
