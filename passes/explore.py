@@ -25,8 +25,9 @@ keeps every skip on chip. The skips evicted are chosen at the IR's folding (one 
 is not the explored design's: where that design streams weights from DRAM, its rings are priced again at its
 foldings, one kept where its traffic is less than what the BRAM it frees would save holding streamed weights (at
 the design's DRAM bits per BRAM18 of them: passes/spill.py skips_worth_evicting), and the graph with only those
-is explored too when they are fewer, the faster design kept (DenseNet-121 on a ZCU102, 16-bit: 52 rings, 38.1 fps;
-without the five of its first dense block, whose skips are the largest, 43.1 fps).
+is explored too when they are fewer, the faster design kept, the one with fewer rings if as fast (DenseNet-121 on a
+ZCU102, 16-bit: 52 rings, 38.1 fps; without the five of its first dense block, whose skips are the largest, 43.1 fps;
+8-bit: 23 rings, 116.8 fps; 19, as fast before its FIFOs are sized, 122.4 fps).
 `jobs=N` costs the nodes' points, runs the searches of fit_lanes' two rules (step 2) and the split targets (step 5)
 N at a time, side by side in N processes (analyses/forked.py: the caller and N - 1 forked workers); `auto` (the
 default), one per core this process may use; `jobs=1` never forks. With N > 1 the FIFO sizing runs its two
@@ -994,7 +995,8 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
                    keep_orders: bool = False, jobs: int = 1) -> tuple[Network, list[Choice], Totals]:
     """`_ordered_design`; with `evict_skips` auto, where that design keeps skips in DRAM rings chosen at the IR's
     folding, the graph as it came with only the rings worth keeping at the design's foldings (`_rings_worth_keeping`)
-    explored too when they are fewer, and the faster design kept (then written into `module`)."""
+    explored too when they are fewer, and the faster design kept, the one with fewer rings if as fast (then written
+    into `module`)."""
     products = products_written(module) if products is None else products
     known = {} if known is None else known
     plain = module.clone() if evict_skips == "auto" else None  # the graph as it came, for fewer rings
