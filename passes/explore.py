@@ -21,7 +21,13 @@ network could reach (passes/spill.py evict_paying_skips); their traffic counts i
 default) searches the graph as it is first, then, on a board with DRAM bandwidth, with those skips evicted when
 nothing fit or when the skip FIFOs hold a quarter of a memory about as full as the design's fullest resource
 (MobileNetV3-Large and ResNet-50 on a ZCU102: BRAM), and keeps the faster design (`explore_module`); `false`
-keeps every skip on chip.
+keeps every skip on chip. The skips evicted are chosen at the IR's folding (one lane a node), where a FIFO's depth
+is not the explored design's: where that design streams weights from DRAM, its rings are priced again at its
+foldings, one kept where its traffic is less than what the BRAM it frees would save holding streamed weights (at
+the design's DRAM bits per BRAM18 of them: passes/spill.py skips_worth_evicting), and the graph with only those
+is explored too when they are fewer, the faster design kept, the one with fewer rings if as fast (DenseNet-121 on a
+ZCU102, 16-bit: 52 rings, 38.1 fps; without the five of its first dense block, whose skips are the largest, 43.1 fps;
+8-bit: 23 rings, 116.8 fps; 19, as fast before its FIFOs are sized, 122.4 fps).
 `jobs=N` costs the nodes' points, runs the searches of fit_lanes' two rules (step 2) and the split targets (step 5)
 N at a time, side by side in N processes (analyses/forked.py: the caller and N - 1 forked workers); `auto` (the
 default), one per core this process may use; `jobs=1` never forks. With N > 1 the FIFO sizing runs its two
@@ -135,7 +141,10 @@ from dfcc.dialects.dataflow import (
     WEIGHTS_ON_CHIP_ATTR, NodeOp, drop_stream_orders,
 )
 from dfcc.passes.fifo_memory import place_ir_fifos
-from dfcc.passes.spill import evict_paying_skips, place_weights, write_weights_memory
+from dfcc.passes.spill import (
+    evict_edges, evict_paying_skips, place_weights, ring_edges, skips_worth_evicting, streamed_bits_per_block,
+    write_weights_memory,
+)
 from dfcc.passes.tile_order import order_streams, written_orders
 from dfcc.passes.weight_allocation import allocate_weights
 from dfcc.analyses.network import (
@@ -988,13 +997,54 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
                    spaces: dict[bool | frozenset[int], list[_NodeSpace]] | None = None,
                    products: dict[Operation, str | None] | None = None, known: dict | None = None,
                    keep_orders: bool = False, jobs: int = 1) -> tuple[Network, list[Choice], Totals]:
+    """`_ordered_design`; with `evict_skips` auto, where that design keeps skips in DRAM rings chosen at the IR's
+    folding, the graph as it came with only the rings worth keeping at the design's foldings (`_rings_worth_keeping`)
+    explored too when they are fewer, and the faster design kept, the one with fewer rings if as fast (then written
+    into `module`)."""
+    products = products_written(module) if products is None else products
+    known = {} if known is None else known
+    plain = module.clone() if evict_skips == "auto" else None  # the graph as it came, for fewer rings
+    twins = {} if plain is None else {twin: products[op] for op, twin in zip(module.walk(), plain.walk())
+                                      if op in products}
+    design = _ordered_design(module, platform, utilisation, seed, progress, off_chip_weights, evict_skips, spatial,
+                             reserve, spaces, products, known, keep_orders, jobs)
+    rings = ring_edges(module)
+    if plain is None or not rings:
+        return design
+    fewer = _rings_worth_keeping(plain, rings, *design)
+    if fewer == rings or not evict_edges(plain, fewer):
+        return design
+    points = {}
+    try:
+        again = _ordered_design(plain, platform, utilisation, seed, progress, off_chip_weights, False, spatial,
+                                reserve, points, twins, known, keep_orders, jobs)
+    except DfccError:
+        return design
+    if again[2].ii > design[2].ii:  # as fast with fewer rings: less traffic and logic for the FIFO rounds
+        return design
+    for op in list(module.body.block.ops):  # `module` becomes the graph with fewer rings, with its design
+        op.detach()
+        op.erase()
+    for op in list(plain.body.block.ops):
+        op.detach()
+        module.body.block.add_op(op)
+    for held, now in ((spaces, points), (products, twins)):  # the caller's, for its later rounds on `module`
+        if held is not None:
+            held.clear()
+            held.update(now)
+    return again
+
+
+def _ordered_design(module: ModuleOp, platform: Platform, utilisation: float, seed: int, progress: bool,
+                    off_chip_weights: bool | str, evict_skips: bool | str, spatial: bool,
+                    reserve: dict[str, float] | None, spaces: dict[bool | frozenset[int], list[_NodeSpace]] | None,
+                    products: dict[Operation, str | None], known: dict, keep_orders: bool, jobs: int
+                    ) -> tuple[Network, list[Choice], Totals]:
     """`_explore_graph`'s design, or, where tile-major streams free memory the search spends on a lower II, the
     ordered graph's (passes/tile_order.py: its orders and foldings then written into `module`; with `keep_orders`,
     the pass's later FIFO rounds, the orders `module` came with, the earlier round's, are the ones tried again).
     `known`: the nodes' points by cost key (`_node_spaces`), those of earlier calls on this module (the pass's FIFO
     rounds) among them; the ordered graph's nodes share them but where their streams' orders changed."""
-    products = products_written(module) if products is None else products
-    known = {} if known is None else known
     earlier = written_orders(module) if keep_orders else None  # tried again within this round's reserve
     design = _explore_graph(module, platform, utilisation, seed, progress, off_chip_weights, evict_skips, spatial,
                             reserve, spaces, products, known, jobs)
@@ -1062,6 +1112,24 @@ def _explore_graph(module: ModuleOp, platform: Platform, utilisation: float, see
     if kept is None:
         raise failure
     return network, *kept
+
+
+def _rings_worth_keeping(module: ModuleOp, rings: set[tuple[str, int]], network: Network, choices: list[Choice],
+                         totals: Totals) -> set[tuple[str, int]]:
+    """Of the DRAM `rings` of a design (`network`: a graph of `module` with those skips in rings, its `choices` and
+    `totals`), those worth keeping at its foldings (passes/spill.py `skips_worth_evicting`: their FIFOs costed in
+    `module`'s graph at those foldings, a BRAM18 priced at the DRAM bits the design's streamed weights take per
+    BRAM18; all of them where no weights stream). By consumer name and operand (`evict_edges`). Only rings are
+    dropped, none added: on a ZCU102 DenseNet-121's design (16-bit, 52 rings, 38.1 fps), dropping the five its
+    weights' price rejects gave 43.1 fps, adding the five more it would take as well 35.5."""
+    bits_per_block = streamed_bits_per_block(network, choices, totals)
+    if not bits_per_block:
+        return rings
+    plain = Network.from_module(module)
+    by_name = {m.op.node_name.data: choice for m, choice in zip(network.nodes, choices)}
+    at = plain.evaluate([by_name[m.op.node_name.data] for m in plain.nodes], trace_latency=False)
+    return rings & {(plain.nodes[plain.edges[f.edge].consumer].op.node_name.data, plain.edges[f.edge].operand)
+                    for f in skips_worth_evicting(plain, at, bits_per_block)}
 
 
 def _evicting_faster(totals: Totals, floor: int, limits: dict[str, float]) -> bool:

@@ -17,7 +17,9 @@ traffic exceeds the board's, the estimate stretches the II (AutoWS). `explore{of
 evict-skips=true}` makes the same trades with the folding: `place_weights` is this trade at explore's
 foldings, with LUTRAM as a place too and the bandwidth at the target II as a budget, and
 `evict_paying_skips` evicts each skip whose FIFO takes more BRAM than its ring's adapters (for explore's
-evict-skips=auto, more of the BRAM and LUT budget together: on a ZCU102 DenseNet-121's rings' logic binds).
+evict-skips=auto, more of the BRAM and LUT budget together: on a ZCU102 DenseNet-121's rings' logic binds), at the
+IR's folding; `skips_worth_evicting` chooses them again at a design's foldings, pricing the BRAM a ring frees at
+the DRAM bits the design's streamed weights take per BRAM18 (`streamed_bits_per_block`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from dfcc.analyses.network import (
 )
 from dfcc.dialects.dataflow import WEIGHTS_MEMORY_ATTR, WEIGHTS_ON_CHIP_ATTR
 from dfcc.errors import DfccError
+from dfcc.hardware.memory import bram18
 from dfcc.hardware.offchip import evicted_stream_bits
 from dfcc.hardware.platforms import DEFAULT_PLATFORM, Platform, load_platform
 from dfcc.hardware.roofline import multiplier_roofline
@@ -142,6 +145,43 @@ def evict_paying_skips(module: ModuleOp, platform: Platform, utilisation: float,
         if f.bits <= room:
             room -= f.bits
             moved.append(network.edges[f.edge])
+    for edge in moved:
+        evict(edge.value, network.nodes[edge.consumer].op)
+    return len(moved)
+
+
+def streamed_bits_per_block(network: Network, choices: list[Choice], totals: Totals) -> float:
+    """The DRAM bits per inference the design (`choices`, `totals`) streams for its weights, per BRAM18 those streamed
+    weights would take on chip (0 when none stream): what a BRAM18 freed for them saves, on average."""
+    # AutoWS: the streamed part of a weight memory is re-read from DRAM on every sweep, its traffic the node's
+    bits = blocks = 0
+    for model, (_, memory, _, on_chip, _), cost in zip(network.nodes, choices, totals.costs):
+        if model.has_weights and (memory == "off_chip" or on_chip < 100):
+            streamed = 100 if memory == "off_chip" else 100 - on_chip
+            bits += cost.offchip_bits
+            blocks += bram18(cost.weight_width, -(-cost.weight_depth * streamed // 100))
+    return bits / blocks if blocks else 0.0
+
+
+def skips_worth_evicting(network: Network, totals: Totals, bits_per_block: float) -> list[SkipFifo]:
+    """The skip connections of a design (`totals`: its foldings' FIFOs) whose FIFO takes more BRAM than its ring's
+    adapters (`pays`) and whose ring adds fewer DRAM bits than the BRAM it frees saves holding streamed weights
+    (`bits_per_block`: `streamed_bits_per_block`), where the DRAM traffic binds as the memories do."""
+    # SMOF's trade (BRAM freed for off-chip bits) at AutoWS's price of a BRAM18 in DRAM bits
+    return [f for f in skip_fifos(network, totals) if f.pays and f.bits < bits_per_block * (f.bram18 - f.ring_bram18)]
+
+
+def ring_edges(module: ModuleOp) -> set[tuple[str, int]]:
+    """The skip connections `module` holds in DRAM rings: each ring's consumer's node name and operand."""
+    return {(use.operation.node_name.data, use.index) for op in module.walk() if isinstance(op, DdrFifoOp)
+            for use in op.output.uses}
+
+
+def evict_edges(module: ModuleOp, edges: set[tuple[str, int]]) -> int:
+    """Evict the skip connections `edges` of `module` (by their consumer's node name and operand) to DRAM rings;
+    how many moved."""
+    network = Network.from_module(module)
+    moved = [e for e in network.edges if (network.nodes[e.consumer].op.node_name.data, e.operand) in edges]
     for edge in moved:
         evict(edge.value, network.nodes[edge.consumer].op)
     return len(moved)

@@ -17,6 +17,7 @@ from dfcc.kinds import ConvOp, DdrFifoOp
 from dfcc.passes import explore as explore_pass
 from dfcc.passes.explore import Explore, apply_design, explore, explore_module
 from dfcc.passes.quantize import Quantize
+from dfcc.passes.spill import evict_edges, ring_edges
 from tests.csim_check import csim_equals_reference
 
 LIT = Path(__file__).resolve().parent.parent / "lit_tests" / "spill"
@@ -110,11 +111,16 @@ def test_off_chip_weights_option_is_checked():
                 off_chip_weights="sometimes")
 
 
-def _skips(bram18: int, tmp_path):
-    """lit_tests/spill/evict_skips.mlir (a 3x3 and a 15x15 conv beside skip connections, 128 x 128 x 4) with
-    16-bit activations, and a board of `bram18` BRAM18 and 34 Gbps of DRAM. At the IR's folding add_long's
-    FIFO (3,680 beats) takes 4 BRAM18, more than its ring's two 16-bit m_axi adapters (1 each): it pays."""
+def _skips(bram18: int, tmp_path, short_kernel: int = 3):
+    """lit_tests/spill/evict_skips.mlir (a 3x3, or `short_kernel`, and a 15x15 conv beside skip connections,
+    128 x 128 x 4) with 16-bit activations, and a board of `bram18` BRAM18 and 34 Gbps of DRAM. At the IR's folding
+    add_long's FIFO (3,680 beats) takes 4 BRAM18, more than its ring's two 16-bit m_axi adapters (1 each): it pays."""
     text = "\n".join(line for line in (LIT / "evict_skips.mlir").read_text().splitlines() if not line.startswith("//"))
+    k = short_kernel
+    text = text.replace("4x4x3x3xf32", f"4x4x{k}x{k}xf32").replace(
+        "kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>, pad = array<i64: 1, 1, 1, 1>",
+        f"kernel = array<i64: {k}, {k}>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>, "
+        f"pad = array<i64: {k // 2}, {k // 2}, {k // 2}, {k // 2}>")
     module = parse_module(text)
     Quantize(weight_bits=8, act_bits=16).apply(make_context(), module)
     board = tmp_path / f"bram{bram18}.json"
@@ -179,6 +185,50 @@ def test_auto_keeps_skips_on_chip_where_that_is_faster(tmp_path):
     _, _, auto = explore_module(module, platform, progress=False)
     assert forced.ii > kept.ii and kept.fifo_bram18 == 6
     assert auto.ii == kept.ii and _rings(module) == []
+
+
+@pytest.mark.parametrize("per_block, kept", [(None, {("add_long", 1)}), (700_000, {("add_long", 1)}), (699_000, set())])
+def test_a_design_keeps_only_the_rings_worth_their_traffic(per_block, kept, monkeypatch):
+    """A design of the evict-skips model with add_long's skip in a DRAM ring (as the IR's folding chose): at its
+    foldings the skip's FIFO would take 5 BRAM18, the ring 2, for 2,097,152 DRAM bits. Priced at what the design's
+    streamed weights take per BRAM18 (passes/spill.py streamed_bits_per_block), the ring is kept from 699,051 bits up
+    (3 BRAM18 freed) and dropped below; a design streaming no weights (this one) keeps every ring."""
+    module = parse_module("\n".join(line for line in (LIT / "evict_skips.mlir").read_text().splitlines()
+                                    if not line.startswith("//")))
+    design = module.clone()
+    evict_edges(design, {("add_long", 1)})
+    network = Network.from_module(design)
+    choices = network.ir_choices()
+    if per_block is not None:
+        monkeypatch.setattr(explore_pass, "streamed_bits_per_block", lambda *design: per_block)
+    rings = ring_edges(design)
+    assert explore_pass._rings_worth_keeping(module, rings, network, choices, network.evaluate(choices)) == kept
+
+
+@pytest.mark.parametrize("bram18, rings", [(17, ["add_long_ddr1"]), (20, ["add_short_ddr1", "add_long_ddr1"])])
+def test_auto_keeps_only_the_rings_worth_their_traffic_at_the_design(bram18, rings, tmp_path, monkeypatch):
+    """The evict-skips model with an 11x11 conv beside the short skip: at the IR's folding both skips' FIFOs (3 and 6
+    BRAM18) take more of the budget than rings (2 BRAM18 and 468 LUT each), and auto's design evicts both. With a
+    BRAM18 priced at 1,000,000 DRAM bits (as if that design streamed weights so: patched), add_short's ring is not
+    worth its 2,097,152 bits at the design's foldings, add_long's is: the graph with add_long's ring alone is explored
+    too. On 17 BRAM18 it is faster (the first design's rings' LUTs bound it) and is kept, written into the module
+    (its estimate is the II explore reports); on 20 BRAM18 it is slower and both rings stay."""
+    module, board = _skips(bram18, tmp_path, short_kernel=11)
+    monkeypatch.setattr(explore_pass, "streamed_bits_per_block", lambda *design: 1_000_000)
+    first = []
+    ordered = explore_pass._ordered_design
+
+    def spy(graph, *args):
+        design = ordered(graph, *args)
+        first.append((_rings(graph), design[2].ii))
+        return design
+
+    monkeypatch.setattr(explore_pass, "_ordered_design", spy)
+    network, choices, totals = explore_module(module, load_platform(board), progress=False)
+    assert first[0][0] == ["add_short_ddr1", "add_long_ddr1"] and first[1][0] == ["add_long_ddr1"]
+    assert _rings(module) == rings and totals.ii == min(ii for _, ii in first) < max(ii for _, ii in first)
+    apply_design(module, network, choices, totals, board)
+    assert Estimate.of_module(module).totals.ii == totals.ii
 
 
 def test_evict_skips_option_is_checked():

@@ -31,7 +31,10 @@ from dfcc.kinds.window import LINE_BUFFER_ATTR
 from dfcc.kinds.hls_offchip import dram_layout, mac_words, streamed_words
 from dfcc.passes.explore import Explore
 from dfcc.passes.quantize import Quantize
-from dfcc.passes.spill import evict, evict_paying_skips, fastest_ii, place_weights, skip_fifos, spill
+from dfcc.passes.spill import (
+    evict, evict_edges, evict_paying_skips, fastest_ii, place_weights, ring_edges, skip_fifos, skips_worth_evicting,
+    spill, streamed_bits_per_block,
+)
 from tests.autows_layer import CHECK_LAYER
 from tests.csim_check import csim_equals_reference
 
@@ -226,6 +229,36 @@ def test_skip_eviction_within_a_budget_counts_the_rings_logic():
     halved = replace(zedboard, lut=zedboard.lut // 2)
     assert not fifo.pays_within(budget(halved, 0.9))
     assert evict_paying_skips(module, halved, 0.9, logic=True) == 0
+
+
+@pytest.mark.parametrize("memory, on_chip, per_block", [("off_chip", 100, 3_211_264), ("bram", 25, 3_211_264),
+                                                        ("bram", 100, 0)])
+def test_streamed_weights_price_a_bram18_in_dram_bits(memory, on_chip, per_block):
+    """AutoWS's check layer at the IR's folding (one 16-bit weight a word, 589,824 words) reads its weights 196 times
+    an inference (once per output pixel): a BRAM18 (1,024 such words) of them on chip saves 196 x 1,024 x 16 DRAM bits
+    an inference, with the memory whole in DRAM (1,849,688,064 bits, 576 BRAM18) or 75 % of it (442,368 words: 432
+    BRAM18); with every weight on chip nothing streams."""
+    network = Network.from_module(parse_module(CHECK_LAYER))
+    choices = [(choice[0], memory, choice[2], on_chip, choice[4]) if model.has_weights else choice
+               for model, choice in zip(network.nodes, network.ir_choices())]
+    assert streamed_bits_per_block(network, choices, network.evaluate(choices)) == per_block
+
+
+@pytest.mark.parametrize("per_block, worth", [(700_000, ["add_long"]), (699_000, [])])
+def test_a_paying_skip_is_worth_its_ring_only_below_the_weights_price(per_block, worth):
+    """At the IR's folding add_long's FIFO (5 BRAM18) pays for its ring (2 BRAM18), so evict_paying_skips moves it;
+    but its ring adds 2 x 65,536 x 16 = 2,097,152 DRAM bits for 3 BRAM18, 699,051 bits each: a design whose streamed
+    weights save fewer bits per BRAM18 (the BRAM's other use) does better with the skip on chip. add_short's FIFO
+    (1 BRAM18) never pays. Evicted by name, the ring is the one evict_paying_skips puts there."""
+    module = parse_module(_body(LIT / "evict_skips.mlir"))
+    network = Network.from_module(module)
+    fifos = skips_worth_evicting(network, network.evaluate(network.ir_choices()), per_block)
+    assert [network.nodes[network.edges[f.edge].consumer].name for f in fifos] == worth
+    chosen = module.clone()
+    assert evict_paying_skips(chosen, load_platform("zedboard"), 0.9) == 1
+    assert ring_edges(chosen) == {("add_long", 1)}
+    assert evict_edges(module, {("add_long", 1)}) == 1 and ring_edges(module) == {("add_long", 1)}
+    assert str(module) == str(chosen)
 
 
 @pytest.mark.parametrize("margin, evicted", [(1.01, 1), (0.99, 0)])
