@@ -155,7 +155,7 @@ def streamed_bits_per_block(network: Network, choices: list[Choice], totals: Tot
     weights would take on chip (0 when none stream): what a BRAM18 freed for them saves, on average."""
     # AutoWS: the streamed part of a weight memory is re-read from DRAM on every sweep, its traffic the node's
     bits = blocks = 0
-    for model, (_, memory, _, on_chip, _), cost in zip(network.nodes, choices, totals.costs):
+    for model, (_, memory, _, on_chip, *_), cost in zip(network.nodes, choices, totals.costs):
         if model.has_weights and (memory == "off_chip" or on_chip < 100):
             streamed = 100 if memory == "off_chip" else 100 - on_chip
             bits += cost.offchip_bits

@@ -239,7 +239,7 @@ def test_streamed_weights_price_a_bram18_in_dram_bits(memory, on_chip, per_block
     an inference, with the memory whole in DRAM (1,849,688,064 bits, 576 BRAM18) or 75 % of it (442,368 words: 432
     BRAM18); with every weight on chip nothing streams."""
     network = Network.from_module(parse_module(CHECK_LAYER))
-    choices = [(choice[0], memory, choice[2], on_chip, choice[4]) if model.has_weights else choice
+    choices = [(choice[0], memory, choice[2], on_chip, *choice[4:]) if model.has_weights else choice
                for model, choice in zip(network.nodes, network.ir_choices())]
     assert streamed_bits_per_block(network, choices, network.evaluate(choices)) == per_block
 
