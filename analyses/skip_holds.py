@@ -1,13 +1,13 @@
 """The least each skip connection holds, by data dependence alone, whatever the folding.
 
-Where a stream forks and its branches join again (a residual add, a channel concat, an SE multiply: a map or a
-concat reading two streams), the join takes at most a beat (a concat: a pixel) of the branch straight from the fork
-before the other branch gives its first element (a concat over tile-major streams takes a tile of each input in
-turn: at most the skip's first tile before a later input's first tile), and that branch cannot give it before it has read a number of elements from the
-fork fixed by its windows: a KxK window's first output needs its input's first K-1-p rows and K-p pixels more (a
-line buffer's fill), a global pool's its whole frame (a MobileNetV3 SE multiply waits for its squeeze). The fork
-has written as many into the straight branch (fork.h writes each beat to every output), which holds them between
-the fork and the join: in a FIFO, on chip, or in a DRAM ring (kinds/ddr_fifo.py). SATAY (Montgomerie-Corcoran et
+Where a stream forks and its branches join again (a residual add, a channel concat, an SE multiply: a map or a concat
+reading two streams), the join takes at most a beat (a concat: a pixel) of the branch straight from the fork before the
+other branch gives its first element (a concat over tile-major streams takes a tile of each input in turn: at most the
+skip's first tile before a later input's first tile), and that branch cannot give it before it has read a number of
+elements from the fork fixed by its windows: a KxK window's first output needs its input's first K-1-p rows and K-p
+pixels more (a line buffer's fill), a global pool's its whole frame (a MobileNetV3 SE multiply waits for its squeeze).
+The fork has written as many into the straight branch (fork.h writes each beat to every output), which holds them
+between the fork and the join: in a FIFO, on chip, or in a DRAM ring (kinds/ddr_fifo.py). SATAY (Montgomerie-Corcoran et
 al., FPT 2022) and SMOF (FCCM 2023) size these buffers from the branches' latencies; the lower bound from the data
 dependence is ours (bench/memory_bound.py adds it to issue 14's bound).
 

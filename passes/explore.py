@@ -91,12 +91,11 @@ Search (deterministic given the seed):
    the DSP budget has room (most LUTs saved per DSP first), all of them or the largest split share
    the room pays for. Same cycles, so the II is unchanged; fabric multipliers stay only where the
    DSPs ran out.
-Results are written to the IR: folding properties on every node, `dataflow.weights_memory` where
-weights are not in BRAM, `dataflow.mult_impl` (and `dataflow.dsp_share`) where multipliers are in
-fabric, `dataflow.inner_product` where the node had one to choose, `dataflow.tile_lutram` where a tiled conv keeps tile
-memories in LUTRAM above a BRAM's worth, FIFO depths in the stream types (analyses/fifo_sizing.py: depths that keep the II of the
-design with unbounded streams, read off a simulated schedule) and their memory where moved out of BRAM,
-`dataflow.platform` on the module.
+Results are written to the IR: folding properties on every node, `dataflow.weights_memory` where weights are not in
+BRAM, `dataflow.mult_impl` (and `dataflow.dsp_share`) where multipliers are in fabric, `dataflow.inner_product` where
+the node had one to choose, `dataflow.tile_lutram` where a tiled conv keeps tile memories in LUTRAM above a BRAM's
+worth, FIFO depths in the stream types (analyses/fifo_sizing.py: depths that keep the II of the design with unbounded
+streams, read off a simulated schedule) and their memory where moved out of BRAM, `dataflow.platform` on the module.
 7. FIFOs that fit: the search costs the skip FIFOs (SATAY; from both ends' spans of an inference, with what a DRAM
    ring cannot hold) and those a tiled conv's stored tiles need (analyses/network.py), moving them to URAM or LUTRAM while
    BRAM is over budget (analyses/fifo_memory.py, which then places every sized FIFO the same way);

@@ -508,11 +508,11 @@ def test_tile_memories_in_lutram_and_bram_csim_bit_exact():
 
 
 def test_tile_memories_forced_to_lutram_csim_bit_exact():
-    """`_memories` with every conv's tile memories in LUTRAM (dataflow.tile_lutram = "all"; `grow`'s "sums" leaves
-    its kept outputs in BRAM; explore would offer neither, all deeper than a LUT RAM): `grow`'s kept outputs (16 bits x 256) in 3 x 4 RAM64M8s (96 LUTs) for its
-    BRAM18, `mix`'s sums (35 bits x 512) 5 x 8 (320 LUTs a lane, 4 lanes) for 4, `head`'s (34 bits x 8,192) 5 x 128
-    (5,120 LUTs) for 16. The cost read from the IR moves by that, the HLS design binds each where the cost has it,
-    and its C simulation equals the CPU reference."""
+    """`_memories` with every conv's tile memories in LUTRAM (dataflow.tile_lutram = "all"; `grow`'s "sums" leaves its
+    kept outputs in BRAM; explore would offer neither, all deeper than a LUT RAM): `grow`'s kept outputs (16 bits x 256)
+    in 3 x 4 RAM64M8s (96 LUTs) for its BRAM18, `mix`'s sums (35 bits x 512) 5 x 8 (320 LUTs a lane, 4 lanes) for 4,
+    `head`'s (34 bits x 8,192) 5 x 128 (5,120 LUTs) for 16. The cost read from the IR moves by that, the HLS design
+    binds each where the cost has it, and its C simulation equals the CPU reference."""
     from dfcc.backends.hls.emit import emit_design
 
     module = parse_module(_memories())
