@@ -615,8 +615,8 @@ def tile_lutram_options(op: ConvOp, lanes_out: int, tile: int) -> tuple[str | No
     analyses/fifo_memory.py moves FIFOs): the sums ("sums"), or all ("all") where the kept outputs are such too.
     A deeper one takes a RAM64M8 row (UG574) every 64 words, more LUTs than a BRAM18 is worth to the search: offered
     at any depth, ResNet-50 ZCU102 16-bit fell from 54.6 to 35.6 fps (its search took them and ended slower)."""
-    sums, kept = tile_memories(op, lanes_out, tile)
-    (_, sums_depth), (_, kept_depth) = _tile_memory_shapes(op, lanes_out, tile)
+    (sums_bits, sums_depth), (kept_bits, kept_depth) = _tile_memory_shapes(op, lanes_out, tile)
+    sums, kept = lane_ram(sums_bits, sums_depth), lane_ram(kept_bits, kept_depth)
     sums_moves = bool(sums.bram18) and sums_depth <= LUTRAM_DEPTH
     kept_moves = bool(kept.bram18) and kept_depth <= LUTRAM_DEPTH and (sums_moves or not sums.bram18)
     return (None,) + (("sums",) if sums_moves else ()) + (("all",) if kept_moves else ())
