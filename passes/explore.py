@@ -141,8 +141,8 @@ from dfcc.dialects.dataflow import (
 )
 from dfcc.passes.fifo_memory import place_ir_fifos
 from dfcc.passes.spill import (
-    evict_edges, evict_paying_skips, place_weights, ring_edges, skips_worth_evicting, streamed_bits_per_block,
-    write_weights_memory,
+    edge_name, evict_edges, evict_paying_skips, place_weights, ring_edges, skips_worth_evicting,
+    streamed_bits_per_block, write_weights_memory,
 )
 from dfcc.passes.tile_order import order_streams, written_orders
 from dfcc.passes.weight_allocation import allocate_weights
@@ -1127,8 +1127,7 @@ def _rings_worth_keeping(module: ModuleOp, rings: set[tuple[str, int]], network:
     plain = Network.from_module(module)
     by_name = {m.op.node_name.data: choice for m, choice in zip(network.nodes, choices)}
     at = plain.evaluate([by_name[m.op.node_name.data] for m in plain.nodes], trace_latency=False)
-    return rings & {(plain.nodes[plain.edges[f.edge].consumer].op.node_name.data, plain.edges[f.edge].operand)
-                    for f in skips_worth_evicting(plain, at, bits_per_block)}
+    return rings & {edge_name(plain, f.edge) for f in skips_worth_evicting(plain, at, bits_per_block)}
 
 
 def _evicting_faster(totals: Totals, floor: int, limits: dict[str, float]) -> bool:

@@ -177,11 +177,17 @@ def ring_edges(module: ModuleOp) -> set[tuple[str, int]]:
             for use in op.output.uses}
 
 
+def edge_name(network: Network, edge: int) -> tuple[str, int]:
+    """Edge `edge` of `network` by its consumer's node name and operand, as `ring_edges` names a ring's: the same
+    skip connection in a clone of the graph, or with rings added or dropped."""
+    e = network.edges[edge]
+    return network.nodes[e.consumer].op.node_name.data, e.operand
+
+
 def evict_edges(module: ModuleOp, edges: set[tuple[str, int]]) -> int:
-    """Evict the skip connections `edges` of `module` (by their consumer's node name and operand) to DRAM rings;
-    how many moved."""
+    """Evict the skip connections `edges` of `module` (`edge_name`) to DRAM rings; how many moved."""
     network = Network.from_module(module)
-    moved = [e for e in network.edges if (network.nodes[e.consumer].op.node_name.data, e.operand) in edges]
+    moved = [e for i, e in enumerate(network.edges) if edge_name(network, i) in edges]
     for edge in moved:
         evict(edge.value, network.nodes[edge.consumer].op)
     return len(moved)
