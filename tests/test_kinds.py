@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from dfcc.dialects.dataflow import NodeOp, StreamType, drop_stream_orders
+from dfcc.dialects.dataflow import TILE_LUTRAM_ATTR, NodeOp, StreamType, drop_stream_orders
 from dfcc.dialects.fixed_point import cast, fixed_of
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context, parse_module
@@ -179,7 +179,7 @@ def _fold(module, choose, spatial: bool = True) -> None:
     ungrouped, one pixel per beat, all multipliers of one kind); both to 1 when the node's line buffer
     lives in DRAM (ddr_rows.h reads one pixel per beat); `winograd` to 1 beside either or a `fine` not a whole
     number of kernel rows (conv_mac_wino's products). Every stream pixel-major: a tile-major one needs the tiles and
-    lanes it was written for."""
+    lanes it was written for; no `dataflow.tile_lutram` on a conv left without tiles."""
     drop_stream_orders(module)
     for op in module.walk():
         if isinstance(op, NodeOp):
@@ -191,6 +191,8 @@ def _fold(module, choose, spatial: bool = True) -> None:
                        or factor == "winograd" and (op.int_prop("pixels") > 1 or op.int_prop("tile") > 1
                                                     or op.int_prop("fine") % 3 != 0))
                 op.properties[factor] = IntegerAttr(1 if off else choose(extent), i64)
+            if op.folding().get("tile", 1) == 1:
+                op.attributes.pop(TILE_LUTRAM_ATTR, None)  # a place of tile memories needs tiles (apply_design)
     module.verify()
 
 
