@@ -314,7 +314,7 @@ def _node_spaces(network: Network, platform: Platform, off_chip: bool | frozense
                 seen.get(keys[taken][:3] + (False,) + keys[taken][4:])
             product, lutram_step = steps[taken]
             return _node_space(network.nodes[n], platform, product, streams, spatial, splits, spaces[n], plain,
-                               lutram_step)
+                               lutram=lutram_step)
 
         # lightest first (fork_map deals tasks in turn; repeated blocks alternate heavy and light nodes): the points to
         # cost grow with the node's foldings, about its extents' divisors
