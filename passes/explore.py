@@ -1185,7 +1185,7 @@ def _search(network: Network, platform: Platform, utilisation: float, seed: int,
     if _memory_bound(search, first[1]) and \
             any(c[5] is not None for space in points(False, True) for c in space.choices):
         designs.append(_search_points(network, platform, utilisation, seed, progress, off_chip, spatial, reserve,
-                                      points(False, True), written, known, lutram=True, jobs=jobs)[0])
+                                      points(False, True), written, known, lutram=True, below=first, jobs=jobs)[0])
     return min(designs, key=lambda design: design[1].ii)  # the first of equal IIs
 
 
@@ -1204,20 +1204,23 @@ def _points(network: Network, platform: Platform, off_chip: bool | frozenset[int
 def _search_points(network: Network, platform: Platform, utilisation: float, seed: int, progress: bool,
                    off_chip: bool | frozenset[int], spatial: bool, reserve: dict[str, float] | None,
                    points: list[_NodeSpace], written: list[str | None], known: dict | None, ffip: bool = False,
-                   lutram: bool = False, jobs: int = 1) -> tuple[tuple[list[Choice], Totals], _Search]:
+                   lutram: bool = False, below: tuple[list[Choice], Totals] | None = None, jobs: int = 1
+                   ) -> tuple[tuple[list[Choice], Totals], _Search]:
     """One search over the nodes' `points` (with `ffip`, both inner products where a node may take either; with
-    `lutram`, tile memories in LUTRAM too); its design and its _Search. fit_lanes' two rules search in `jobs`
-    processes (analyses/forked.py)."""
+    `lutram`, tile memories in LUTRAM too); its design and its _Search. Given `below`, a design the points can take
+    (an earlier search's over fewer of them), only the targets faster than it are bisected. fit_lanes' two rules
+    search in `jobs` processes (analyses/forked.py)."""
     search = _Search(network, platform, utilisation, seed, off_chip, spatial, reserve=reserve, spaces=points,
                      ffip=ffip, written=written, lutram=lutram)
-    best = search.try_target(float("inf"), BISECTION_ROUNDS * 2)
+    best = below or search.try_target(float("inf"), BISECTION_ROUNDS * 2)
     if best is None:
         raise _no_fit(search, platform, utilisation)
+    ceiling = float("inf") if below is None else below[1].ii
     rules = (search, search.with_rule(cheaper_end=False))  # fit_lanes' two rules (module docstring, step 2)
     mine = len(rules) // processes(jobs, len(rules))  # the rules whose steps the bar shows: this process's
     with _progress(progress, len(search.targets()), runs=mine) as advance:
         def fit(rule: _Search) -> tuple[list[Choice], float]:  # in a worker with jobs > 1: what the parent needs
-            choices, _ = rule.prefer_dsps(*rule.match_lanes(*_bisect(rule, best, advance)))
+            choices, _ = rule.prefer_dsps(*rule.match_lanes(*_bisect(rule, best, advance, ceiling)))
             return choices, rule.proven_infeasible
 
         found = fork_map(fit, rules, jobs)
@@ -1286,10 +1289,13 @@ def _split_below(search: _Search, choices: list[Choice], totals: Totals, known: 
     return found
 
 
-def _bisect(search: _Search, best: tuple[list[Choice], Totals], advance) -> tuple[list[Choice], Totals]:
-    """The fastest design `search` finds by bisection over its targets, then a polish below it (module
-    docstring, step 3); `best` is a design known to fit."""
-    targets = search.targets()
+def _bisect(search: _Search, best: tuple[list[Choice], Totals], advance, ceiling: float = float("inf")
+            ) -> tuple[list[Choice], Totals]:
+    """The fastest design `search` finds by bisection over its targets up to `ceiling`, then a polish below it
+    (module docstring, step 3); `best` is a design known to fit."""
+    targets = [t for t in search.targets() if t <= ceiling]
+    if not targets:
+        return best
     lo, hi = 0, len(targets) - 1  # targets[hi] is known feasible (the slowest is at most inf)
     found = search.try_target(targets[hi], BISECTION_ROUNDS)
     if found is not None:
