@@ -76,22 +76,23 @@ Search (deterministic given the seed):
    resources as shares of the budget, summed), so a consumer takes a few more DSPs or LUTs where the
    converter, or the pace it sets, costs more.
 5. FFIP where DSPs bind, LUTRAM tile memories where BRAM binds: the search (steps 2-6) runs with every node's
-   inner product direct (or as its IR says); when DSPs are that design's fullest resource it runs again with both
-   inner products among the points of the nodes that may pair theirs (FFIP: fewer DSPs, more LUTs; its points added to the first search's Pareto front,
-   not to every direct point again) and the faster design is kept. Where DSPs have room
-   FFIP's LUTs are pure cost, yet the rounds' weighted sums (a DSP ~100 LUTs of a budget) take it: ResNet-50 on a
-   ZCU102 (BRAM and DRAM bound) fell from 49.8 to 46.3 fps with FFIP among its points; on a U250 (DSP bound) it
-   rose from 1,246 to 1,388 fps. Likewise LUTRAM tile memories where BRAM binds: when BRAM or the DRAM traffic
-   (BRAM18 freed holds streamed weights) is the first design's fullest resource and some node's front gains a
-   point with tile memories in LUTRAM, the search runs again with those points added to the first search's front,
-   and the faster design is kept. Among every search's points, their LUTs went where FFIP's second search needed
+   inner product direct (or as its IR says) and its tile memories where the rule puts them; when DSPs are that
+   design's fullest resource it runs again with both inner products among the points of the nodes that may pair
+   theirs (FFIP: fewer DSPs, more LUTs; its points added to the first search's Pareto front, not to every direct
+   point again) and the faster design is kept. Where DSPs have room FFIP's LUTs are pure cost, yet the rounds'
+   weighted sums (a DSP ~100 LUTs of a budget) take it: ResNet-50 on a ZCU102 (BRAM and DRAM bound) fell from
+   49.8 to 46.3 fps with FFIP among its points; on a U250 (DSP bound) it rose from 1,246 to 1,388 fps. Likewise
+   tile memories in LUTRAM (fewer BRAM18, more LUTs): when BRAM or the DRAM traffic (BRAM18 freed holds streamed
+   weights) is MEMORY_BOUND as full as the first design's fullest resource and some node's front gains such a
+   point, the search runs again with them added to the first search's front, over the targets below its II only,
+   and the faster design is kept. Among every search's points their LUTs went where FFIP's second search needed
    them: ResNet-50 on a U250 fell from 1,388 to 1,246 fps. Split multipliers where DSPs bind: a dense conv
    (ungrouped, no tiles) or linear node may keep a share of its parallel multipliers (DSP_SHARES, its first lanes)
-   on DSPs and build the rest in fabric (`dataflow.dsp_share`), so one big node can take the last DSPs and the free LUTs at once. A split's
-   resources lie between the node's all-DSP and all-fabric points, so step 2's rounds never prefer one (nor
-   does it weaken their infeasibility proofs); only the repair can use them. So when DSPs are the design's
-   fullest resource, the targets below its II not proven infeasible are searched again (as in step 3's
-   polish) with splits among the nodes' points.
+   on DSPs and build the rest in fabric (`dataflow.dsp_share`), so one big node can take the last DSPs and the
+   free LUTs at once. A split's resources lie between the node's all-DSP and all-fabric points, so step 2's rounds
+   never prefer one (nor does it weaken their infeasibility proofs); only the repair can use them. So when DSPs
+   are the design's fullest resource, the targets below its II not proven infeasible are searched again (as in
+   step 3's polish) with splits among the nodes' points.
 6. DSPs where they are free: nodes left with fabric (LUT) multipliers move them onto DSPs while
    the DSP budget has room (most LUTs saved per DSP first), all of them or the largest split share
    the room pays for. Same cycles, so the II is unchanged; fabric multipliers stay only where the
@@ -1169,8 +1170,9 @@ def _search(network: Network, platform: Platform, utilisation: float, seed: int,
     """explore's search (module docstring, steps 1-6), weights in DRAM allowed for every node, none or those in
     the set: the nodes' products direct (or as the user wrote them: `written`, by node), tile memories where the
     rule puts them, then, where DSPs bind that design and some node may pair its products, searched again with
-    FFIP among the points, or, where BRAM or DRAM traffic binds it and some node's points gain one with tile
-    memories in LUTRAM, with those among the points; the faster kept (step 5)."""
+    FFIP among the points, and, where BRAM or the DRAM traffic is about as full as its fullest resource
+    (`_memory_bound`) and some node's points gain one with tile memories in LUTRAM, with those among the points
+    below its II; the fastest kept, the first of equal IIs (step 5)."""
     def points(ffip: bool, lutram: bool) -> list[_NodeSpace]:
         return _points(network, platform, off_chip, spatial, share_repeated, spaces, known, written, ffip, lutram,
                        jobs)
