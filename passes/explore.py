@@ -39,11 +39,12 @@ Search (deterministic given the seed):
 1. Every node's legal design points: each folding factor a divisor of its dimension (a partial factor,
    a conv's `fine` and an ungrouped conv's `coarse_out`: the least value for each number of steps, those
    the kind sifts out not worth costing: kinds/conv.py `sift`), times where its
-   weight memory lives (BRAM; URAM if the board has it; LUTRAM), times, for a tiled conv, where its sums and kept
-   outputs live (BRAM, or LUTRAM for those no deeper than a LUT RAM: kinds/conv.py `tile_lutram_options`; the
-   weight allocation weighs them with each tile too), times how its multipliers are built (DSPs or
+   weight memory lives (BRAM; URAM if the board has it; LUTRAM), times how its multipliers are built (DSPs or
    fabric) and, in step 5's second search, on a fixed-point conv or linear where FFIP may pay, how it takes its
-   inner products ("direct" or "ffip", kinds/inner_product.py; unless the IR said before the first search).
+   inner products ("direct" or "ffip", kinds/inner_product.py; unless the IR said before the first search), or,
+   for a tiled conv, where its sums and kept outputs live (BRAM as the rule puts them, or LUTRAM for those no
+   deeper than a LUT RAM: kinds/conv.py `tile_lutram_options`; the weight allocation weighs them with each tile
+   in every search).
    Spatial parallelism (`pixels` > 1 on graph inputs, and on convs, maps, pools and forks taking whole pixels per
    beat) only with spatial=true.
    Points that are no faster and no cheaper in every resource than another are dropped.
@@ -74,19 +75,24 @@ Search (deterministic given the seed):
    cheaper: analyses/network.py) where the design is then faster, or as fast and cheaper in total (its
    resources as shares of the budget, summed), so a consumer takes a few more DSPs or LUTs where the
    converter, or the pace it sets, costs more.
-5. FFIP where DSPs bind: the search (steps 2-6) runs with every node's inner product direct (or as its IR says);
-   when DSPs are that design's fullest resource it runs again with both inner products among the points of the
-   nodes that may pair theirs (FFIP: fewer DSPs, more LUTs; its points added to the first search's Pareto front,
-   not to every direct point again) and the faster design is kept. Where DSPs have room
-   FFIP's LUTs are pure cost, yet the rounds' weighted sums (a DSP ~100 LUTs of a budget) take it: ResNet-50 on a
-   ZCU102 (BRAM and DRAM bound) fell from 49.8 to 46.3 fps with FFIP among its points; on a U250 (DSP bound) it
-   rose from 1,246 to 1,388 fps. Split multipliers where DSPs bind: a dense conv (ungrouped, no tiles) or linear node may keep a share of
-   its parallel multipliers (DSP_SHARES, its first lanes) on DSPs and build the rest in fabric
-   (`dataflow.dsp_share`), so one big node can take the last DSPs and the free LUTs at once. A split's
-   resources lie between the node's all-DSP and all-fabric points, so step 2's rounds never prefer one (nor
-   does it weaken their infeasibility proofs); only the repair can use them. So when DSPs are the design's
-   fullest resource, the targets below its II not proven infeasible are searched again (as in step 3's
-   polish) with splits among the nodes' points.
+5. FFIP where DSPs bind, LUTRAM tile memories where BRAM binds: the search (steps 2-6) runs with every node's
+   inner product direct (or as its IR says) and its tile memories where the rule puts them; when DSPs are that
+   design's fullest resource it runs again with both inner products among the points of the nodes that may pair
+   theirs (FFIP: fewer DSPs, more LUTs; its points added to the first search's Pareto front, not to every direct
+   point again) and the faster design is kept. Where DSPs have room FFIP's LUTs are pure cost, yet the rounds'
+   weighted sums (a DSP ~100 LUTs of a budget) take it: ResNet-50 on a ZCU102 (BRAM and DRAM bound) fell from
+   49.8 to 46.3 fps with FFIP among its points; on a U250 (DSP bound) it rose from 1,246 to 1,388 fps. Likewise
+   tile memories in LUTRAM (fewer BRAM18, more LUTs): when BRAM or the DRAM traffic (BRAM18 freed holds streamed
+   weights) is MEMORY_BOUND as full as the first design's fullest resource and some node's front gains such a
+   point, the search runs again with them added to the first search's front, over the targets below its II only,
+   and the faster design is kept. Among every search's points their LUTs went where FFIP's second search needed
+   them: ResNet-50 on a U250 fell from 1,388 to 1,246 fps. Split multipliers where DSPs bind: a dense conv
+   (ungrouped, no tiles) or linear node may keep a share of its parallel multipliers (DSP_SHARES, its first lanes)
+   on DSPs and build the rest in fabric (`dataflow.dsp_share`), so one big node can take the last DSPs and the
+   free LUTs at once. A split's resources lie between the node's all-DSP and all-fabric points, so step 2's rounds
+   never prefer one (nor does it weaken their infeasibility proofs); only the repair can use them. So when DSPs
+   are the design's fullest resource, the targets below its II not proven infeasible are searched again (as in
+   step 3's polish) with splits among the nodes' points.
 6. DSPs where they are free: nodes left with fabric (LUT) multipliers move them onto DSPs while
    the DSP budget has room (most LUTs saved per DSP first), all of them or the largest split share
    the room pays for. Same cycles, so the II is unchanged; fabric multipliers stay only where the
@@ -202,50 +208,55 @@ def foldings(model: NodeModel, spatial: bool = False, off_chip: bool = False,
 
 def _node_space(model: NodeModel, platform: Platform, product: str | None, off_chip: bool = False,
                 spatial: bool = False, splits: bool = False, before: _NodeSpace | None = None,
-                plain: _NodeSpace | None = None) -> _NodeSpace:
+                plain: _NodeSpace | None = None, lutram: bool = False) -> _NodeSpace:
     """The node's Pareto-optimal points with the inner product `product` (kinds/inner_product.py: FFIP only at the
-    foldings it pairs, elsewhere it is the direct point) and those of `before` (its points with other products,
-    first: the front of all their points is that of `before`'s front and these, so those are not weighed again);
-    a tiled conv's with its tile memories in each place that changes its cost (NodeModel.lutram_options: LUTRAM
-    trades BRAM18 for LUTs); with `splits` also its multipliers shared between DSPs and fabric, and, given `plain`
-    (its points without them, no `before`), only those costed: the front of all is that of `plain`'s front and the
-    splits, each point in its place in the list (of a front's equal points the first listed stays)."""
+    foldings it pairs, elsewhere it is the direct point) and those of `before` (its points costed before, first:
+    other products', or, with `lutram`, those with its tile memories where the rule puts them; the front of all
+    their points is that of `before`'s front and these, so those are not weighed again); a tiled conv's tile
+    memories where the rule puts them, or, with `lutram`, only in each other place that changes its cost
+    (NodeModel.lutram_options: LUTRAM trades BRAM18 for LUTs); with `splits` also its multipliers shared between
+    DSPs and fabric, and, given `plain` (its points without them, no `before`, no `lutram`), only those costed: the
+    front of all is that of `plain`'s front and the splits, each point in its place in the list (of a front's equal
+    points the first listed stays)."""
     places = [("bram", 100)]
     if model.has_weights:
         places += [(m, 100) for m in WEIGHT_MEMORIES[1:]
                    if (m != "uram" or platform.uram > 0) and (m != "off_chip" or off_chip)]
     listed = foldings(model, spatial, off_chip, product)
     choices, rows = [], []
-    places_in_list = []  # given `plain`, each point's (folding, tile memories, place, multipliers) index in the list
+    places_in_list = []  # given `plain`, each point's (folding, place, multipliers) index in the list
     for f, folding in enumerate(listed):
         if product == "ffip" and not pairs_products(model.op, dict(zip(model.factors, folding)), product):
+            continue
+        tile_places = model.lutram_options(folding)[1:] if lutram else (None,)
+        if not tile_places:
             continue
         split = splits and _splits(model, folding, product)
         if plain is not None and not split:
             continue
         mults = (() if plain is not None else MULT_IMPLS) + (DSP_SHARES if split else ())
         period = model.weight_period(folding)
-        for t, lutram in enumerate(model.lutram_options(folding)):
+        for tile_place in tile_places:
             # the point's use as `model.cost` would give it, its NodeCost not built (those of the points picked are)
-            cost = model.evaluated(folding, product, lutram)
+            cost = model.evaluated(folding, product, tile_place)
             # each multiplier implementation's (DSPs, LUTs added); none but DSPs where there are no multipliers to move
             multiplied = [(mult, (cost.dsp, 0) if mult == "dsp" else cost.mult_change(mult))
                           for mult in mults if mult == "dsp" or cost.mult_lut]
             for p, (memory, on_chip) in enumerate(places):
                 bram, urams, luts, ff, offchip = model.placed_use(cost, memory, on_chip, period)
                 for mult, (dsp, mult_lut) in multiplied:
-                    choices.append((folding, memory, mult, on_chip, product, lutram))
+                    choices.append((folding, memory, mult, on_chip, product, tile_place))
                     rows.append((cost.cycles, dsp, bram, urams, luts + mult_lut, ff, offchip))
                     if plain is not None:
-                        places_in_list.append((f, t, p, MULTS_LISTED.index(mult)))
+                        places_in_list.append((f, p, MULTS_LISTED.index(mult)))
     data = np.array(rows, dtype=np.float64).reshape(-1, 1 + len(RESOURCES) + 1)
     if before is not None:
         choices = before.choices + choices
         data = np.concatenate([np.column_stack([before.cycles, before.usage]), data])
     if plain is not None:
         at = {folding: f for f, folding in enumerate(listed)}
-        places_in_list = [(at[c[0]], model.lutram_options(c[0]).index(c[5]), places.index((c[1], c[3])),
-                           MULTS_LISTED.index(c[2])) for c in plain.choices] + places_in_list
+        places_in_list = [(at[c[0]], places.index((c[1], c[3])), MULTS_LISTED.index(c[2]))
+                          for c in plain.choices] + places_in_list
         listing = sorted(range(len(places_in_list)), key=places_in_list.__getitem__)
         every = plain.choices + choices
         choices = [every[i] for i in listing]
@@ -265,25 +276,32 @@ def _splits(model: NodeModel, folding: tuple[int, ...], product: str | None) -> 
 
 def _node_spaces(network: Network, platform: Platform, off_chip: bool | frozenset[int], spatial: bool,
                  share: bool = True, splits: bool = False, known: dict | None = None,
-                 ffip: bool = False, written: list[str | None] | None = None, jobs: int = 1) -> list[_NodeSpace]:
+                 ffip: bool = False, written: list[str | None] | None = None, jobs: int = 1,
+                 lutram: bool = False) -> list[_NodeSpace]:
     """Every node's design points, weights in DRAM among them for every node (`off_chip` True) or for the nodes
     in the set, its inner product the one the user wrote (`written`, by node; None: each node's IR) or, with
-    `ffip`, both where the user left it to explore (`searched_products`); with `share`, nodes of equal cost key
-    (repeated layers) share one space, costed once, and so do the nodes of other networks whose spaces `known`
-    holds by everything a space depends on (cost key, weights in DRAM, spatial, splits, inner products, platform)
-    and gets this network's (explore_module: the graph with skips evicted is the graph as it came but for the
-    joins). The spaces not known are costed `jobs` at a time (analyses/forked.py), one inner product after another
-    (FFIP's points add to the direct ones): the same spaces whatever `jobs` is."""
+    `ffip`, both where the user left it to explore (`searched_products`), a tiled conv's tile memories where the
+    rule puts them or, with `lutram`, also in LUTRAM (kinds/conv.py `tile_lutram_options`: tiles only where its
+    weights stream); with `share`, nodes of equal cost key (repeated layers) share one space, costed once, and so
+    do the nodes of other networks whose spaces `known` holds by everything a space depends on (cost key, weights
+    in DRAM, spatial, splits, inner products and tile memory places, platform) and gets this network's
+    (explore_module: the graph with skips evicted is the graph as it came but for the joins). The spaces not known
+    are costed `jobs` at a time (analyses/forked.py), in steps: one inner product after another (FFIP's points add
+    to the direct ones), then, with `lutram`, each product's LUTRAM points added to those: the same spaces whatever
+    `jobs` is."""
     seen = {} if known is None else known
     written = [written_product(m.op) for m in network.nodes] if written is None else written
-    chains = []  # by node: its spaces' keys (None: costed on its own), one per inner product taken, and the products
+    chains = []  # by node: its spaces' keys (None: costed on its own), one per step, and the steps (product, LUTRAM)
     for n, model in enumerate(network.nodes):
         streams = off_chip if isinstance(off_chip, bool) else n in off_chip
         kind_key = cost_key(model.op, DESIGN_ATTRS) if share else None  # None: a node costed on its own (zero skipping)
         products = searched_products(model.op, written[n]) if ffip else (point_product(model.op, written[n]),)
-        keys = [None if kind_key is None else (kind_key, streams, spatial, splits, products[:taken], platform)
-                for taken in range(1, len(products) + 1)]
-        chains.append((keys, products, streams))
+        tiled = lutram and streams and model.tile_lutrams is not None  # LUTRAM points: only a tiled conv has any
+        steps = tuple((product, False) for product in products) + \
+            tuple((product, True) for product in products if tiled)
+        keys = [None if kind_key is None else (kind_key, streams, spatial, splits, steps[:taken], platform)
+                for taken in range(1, len(steps) + 1)]
+        chains.append((keys, steps, streams))
     spaces: list[_NodeSpace | None] = [None] * len(chains)
     for taken in range(max((len(keys) for keys, _, _ in chains), default=0)):
         todo: dict = {}  # the spaces to cost with `taken` products: by key (by node where it has none), its node
@@ -291,11 +309,13 @@ def _node_spaces(network: Network, platform: Platform, off_chip: bool | frozense
             if taken < len(keys) and (keys[taken] is None or keys[taken] not in seen):
                 todo.setdefault(keys[taken] if keys[taken] is not None else ("node", n), n)
 
-        def cost(n: int) -> _NodeSpace:  # with splits, the points without them costed before (no other product's)
-            keys, products, streams = chains[n]
+        def cost(n: int) -> _NodeSpace:  # with splits, the points without them costed before (no other step's)
+            keys, steps, streams = chains[n]
             plain = None if keys[taken] is None or not splits or taken else \
                 seen.get(keys[taken][:3] + (False,) + keys[taken][4:])
-            return _node_space(network.nodes[n], platform, products[taken], streams, spatial, splits, spaces[n], plain)
+            product, lutram_step = steps[taken]
+            return _node_space(network.nodes[n], platform, product, streams, spatial, splits, spaces[n], plain,
+                               lutram=lutram_step)
 
         # lightest first (fork_map deals tasks in turn; repeated blocks alternate heavy and light nodes): the points to
         # cost grow with the node's foldings, about its extents' divisors
@@ -370,9 +390,10 @@ class _Search:
                  off_chip: bool | frozenset[int] = False,
                  spatial: bool = False, share: bool = True, reserve: dict[str, float] | None = None,
                  spaces: list[_NodeSpace] | None = None, cheaper_end: bool = True, ffip: bool = False,
-                 written: list[str | None] | None = None):
+                 written: list[str | None] | None = None, lutram: bool = False):
         self.network = network
         self.ffip = ffip  # FFIP among the points (step 5)
+        self.lutram = lutram  # tile memories in LUTRAM among the points (step 5)
         # each node's inner product as the user wrote it, read before the pass's first search (None: the IR's now)
         self.written = [written_product(m.op) for m in network.nodes] if written is None else written
         self.cheaper_end = cheaper_end  # fit_lanes' rule
@@ -385,7 +406,7 @@ class _Search:
         self.off_chip = off_chip
         self.spatial = spatial
         self.spaces = spaces or _node_spaces(network, platform, off_chip, spatial, share, ffip=ffip,
-                                             written=self.written)
+                                             written=self.written, lutram=lutram)
         # every node's points stacked into one array, so a step over all nodes is one numpy operation
         sizes = [len(space.choices) for space in self.spaces]
         self.starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
@@ -1147,40 +1168,61 @@ def _search(network: Network, platform: Platform, utilisation: float, seed: int,
             spaces: dict[bool | frozenset[int], list[_NodeSpace]], known: dict | None,
             written: list[str | None], jobs: int = 1) -> tuple[list[Choice], Totals]:
     """explore's search (module docstring, steps 1-6), weights in DRAM allowed for every node, none or those in
-    the set: the nodes' products direct (or as the user wrote them: `written`, by node), then, where DSPs bind
-    that design and some node may pair its products, searched again with FFIP among the points, the faster kept
-    (step 5)."""
-    design, search = _search_points(network, platform, utilisation, seed, progress, off_chip, spatial,
-                                    share_repeated, reserve, spaces, known, written, ffip=False, jobs=jobs)
-    if not _dsp_bound(search, design[1]) or \
-            all(len(searched_products(m.op, w)) == 1 for m, w in zip(network.nodes, written)):
-        return design
-    paired, _ = _search_points(network, platform, utilisation, seed, progress, off_chip, spatial, share_repeated,
-                               reserve, spaces, known, written, ffip=True, jobs=jobs)
-    return paired if paired[1].ii < design[1].ii else design
+    the set: the nodes' products direct (or as the user wrote them: `written`, by node), tile memories where the
+    rule puts them, then, where DSPs bind that design and some node may pair its products, searched again with
+    FFIP among the points, and, where BRAM or the DRAM traffic is about as full as its fullest resource
+    (`_memory_bound`) and some node's points gain one with tile memories in LUTRAM, with those among the points
+    below its II; the fastest kept, the first of equal IIs (step 5)."""
+    def points(ffip: bool, lutram: bool) -> list[_NodeSpace]:
+        return _points(network, platform, off_chip, spatial, share_repeated, spaces, known, written, ffip, lutram,
+                       jobs)
+
+    first, search = _search_points(network, platform, utilisation, seed, progress, off_chip, spatial, reserve,
+                                   points(False, False), written, known, jobs=jobs)
+    designs = [first]
+    if _dsp_bound(search, first[1]) and \
+            any(len(searched_products(m.op, w)) > 1 for m, w in zip(network.nodes, written)):
+        designs.append(_search_points(network, platform, utilisation, seed, progress, off_chip, spatial, reserve,
+                                      points(True, False), written, known, ffip=True, jobs=jobs)[0])
+    if _memory_bound(search, first[1]) and \
+            any(c[5] is not None for space in points(False, True) for c in space.choices):
+        designs.append(_search_points(network, platform, utilisation, seed, progress, off_chip, spatial, reserve,
+                                      points(False, True), written, known, lutram=True, below=first, jobs=jobs)[0])
+    return min(designs, key=lambda design: design[1].ii)  # the first of equal IIs
+
+
+def _points(network: Network, platform: Platform, off_chip: bool | frozenset[int], spatial: bool,
+            share_repeated: bool, spaces: dict, known: dict | None, written: list[str | None], ffip: bool,
+            lutram: bool, jobs: int) -> list[_NodeSpace]:
+    """The nodes' points a search weighs (`_node_spaces`), from `spaces` (by off-chip choice; with FFIP or LUTRAM
+    tile memories among them, by (choice, ffip, lutram)) or costed and put there."""
+    key = (off_chip, ffip, lutram) if ffip or lutram else off_chip
+    if key not in spaces:
+        spaces[key] = _node_spaces(network, platform, off_chip, spatial, share_repeated, known=known, ffip=ffip,
+                                   written=written, jobs=jobs, lutram=lutram)
+    return spaces[key]
 
 
 def _search_points(network: Network, platform: Platform, utilisation: float, seed: int, progress: bool,
-                   off_chip: bool | frozenset[int], spatial: bool, share_repeated: bool,
-                   reserve: dict[str, float] | None, spaces: dict, known: dict | None, written: list[str | None],
-                   ffip: bool, jobs: int = 1) -> tuple[tuple[list[Choice], Totals], _Search]:
-    """One search over the nodes' points (with `ffip`, both inner products where a node may take either); its
-    design and its _Search. `spaces` holds the points by off-chip choice (with FFIP: by ("ffip", choice)).
-    fit_lanes' two rules search in `jobs` processes (analyses/forked.py)."""
-    key = ("ffip", off_chip) if ffip else off_chip
-    points = spaces.get(key) or _node_spaces(network, platform, off_chip, spatial, share_repeated, known=known,
-                                             ffip=ffip, written=written, jobs=jobs)
-    search = _Search(network, platform, utilisation, seed, off_chip, spatial, share_repeated, reserve, points,
-                     ffip=ffip, written=written)
-    spaces[key] = search.spaces
-    best = search.try_target(float("inf"), BISECTION_ROUNDS * 2)
+                   off_chip: bool | frozenset[int], spatial: bool, reserve: dict[str, float] | None,
+                   points: list[_NodeSpace], written: list[str | None], known: dict | None, ffip: bool = False,
+                   lutram: bool = False, below: tuple[list[Choice], Totals] | None = None, jobs: int = 1
+                   ) -> tuple[tuple[list[Choice], Totals], _Search]:
+    """One search over the nodes' `points` (with `ffip`, both inner products where a node may take either; with
+    `lutram`, tile memories in LUTRAM too); its design and its _Search. Given `below`, a design the points can take
+    (an earlier search's over fewer of them), only the targets faster than it are bisected. fit_lanes' two rules
+    search in `jobs` processes (analyses/forked.py)."""
+    search = _Search(network, platform, utilisation, seed, off_chip, spatial, reserve=reserve, spaces=points,
+                     ffip=ffip, written=written, lutram=lutram)
+    best = below or search.try_target(float("inf"), BISECTION_ROUNDS * 2)
     if best is None:
         raise _no_fit(search, platform, utilisation)
+    ceiling = float("inf") if below is None else below[1].ii
     rules = (search, search.with_rule(cheaper_end=False))  # fit_lanes' two rules (module docstring, step 2)
     mine = len(rules) // processes(jobs, len(rules))  # the rules whose steps the bar shows: this process's
     with _progress(progress, len(search.targets()), runs=mine) as advance:
         def fit(rule: _Search) -> tuple[list[Choice], float]:  # in a worker with jobs > 1: what the parent needs
-            choices, _ = rule.prefer_dsps(*rule.match_lanes(*_bisect(rule, best, advance)))
+            choices, _ = rule.prefer_dsps(*rule.match_lanes(*_bisect(rule, best, advance, ceiling)))
             return choices, rule.proven_infeasible
 
         found = fork_map(fit, rules, jobs)
@@ -1202,6 +1244,14 @@ def _dsp_bound(search: _Search, totals: Totals) -> bool:
     return over[RESOURCES.index("dsp")] >= over.max()
 
 
+def _memory_bound(search: _Search, totals: Totals) -> bool:
+    """Whether BRAM or the DRAM traffic is MEMORY_BOUND as full as the design's fullest resource (BRAM18 freed from
+    tile memories holds streamed weights, so it saves traffic too; a design a folding short of its DSP budget may
+    be held back by BRAM)."""
+    over = search.over(totals)
+    return max(over[RESOURCES.index("bram18")], over[-1]) >= MEMORY_BOUND * over.max()
+
+
 def _split_below(search: _Search, choices: list[Choice], totals: Totals, known: dict | None = None, jobs: int = 1
                  ) -> tuple[list[Choice], Totals] | None:
     """Where DSPs bind the design: a faster one whose nodes may share their multipliers between DSPs and fabric,
@@ -1218,9 +1268,9 @@ def _split_below(search: _Search, choices: list[Choice], totals: Totals, known: 
     split = _Search(search.network, search.platform, search.utilisation, 0, search.off_chip, search.spatial,
                     reserve=search.reserve, cheaper_end=search.cheaper_end,
                     spaces=_node_spaces(search.network, search.platform, search.off_chip, search.spatial, splits=True,
-                                        known=known, ffip=search.ffip, written=search.written, jobs=jobs),
-                    ffip=search.ffip,
-                    written=search.written)
+                                        known=known, ffip=search.ffip, written=search.written, jobs=jobs,
+                                        lutram=search.lutram),
+                    ffip=search.ffip, written=search.written, lutram=search.lutram)
     def attempt(t: int) -> tuple[tuple[list[Choice], Totals] | None, float]:
         return split.try_target(t, POLISH_ROUNDS), split.proven_infeasible
 
@@ -1241,10 +1291,13 @@ def _split_below(search: _Search, choices: list[Choice], totals: Totals, known: 
     return found
 
 
-def _bisect(search: _Search, best: tuple[list[Choice], Totals], advance) -> tuple[list[Choice], Totals]:
-    """The fastest design `search` finds by bisection over its targets, then a polish below it (module
-    docstring, step 3); `best` is a design known to fit."""
-    targets = search.targets()
+def _bisect(search: _Search, best: tuple[list[Choice], Totals], advance, ceiling: float = float("inf")
+            ) -> tuple[list[Choice], Totals]:
+    """The fastest design `search` finds by bisection over its targets up to `ceiling`, then a polish below it
+    (module docstring, step 3); `best` is a design known to fit."""
+    targets = [t for t in search.targets() if t <= ceiling]
+    if not targets:
+        return best
     lo, hi = 0, len(targets) - 1  # targets[hi] is known feasible (the slowest is at most inf)
     found = search.try_target(targets[hi], BISECTION_ROUNDS)
     if found is not None:

@@ -26,6 +26,7 @@ from dfcc.kinds.conv import (
     tile_memories, tile_pixels_read,
 )
 from dfcc.kinds.cost import LaneRam, acc_bits, describe, lane_ram, node_cost, tile_lutram
+from dfcc.passes import explore as explore_pass
 from dfcc.passes.explore import apply_design, explore
 from dfcc.passes.quantize import Quantize
 from tests.autows_layer import CHECK_LAYER
@@ -553,21 +554,45 @@ def test_tile_lutram_rejected(attrs, message):
         parse_module(_memories().replace("tile = 16 : i64", attrs if "tile =" in attrs else f"tile = 16 : i64, {attrs}"))
 
 
-@pytest.mark.parametrize("bram18, lut, lutram", [(60, 15_000, "sums"), (150, 9_000, None)])
-def test_explore_takes_lutram_where_bram_binds(tmp_path, bram18, lut, lutram):
-    """A 3x3 conv, 256 -> 256 at 7x7 and 8 bits, on a board of 10 Gbps, its 4.7 Mbit of weights streamed in tiles of
-    all 49 pixels: with 60 BRAM18 and 15,000 LUTs explore keeps each lane's sums (49 deep) in LUTRAM, where they free
-    BRAM18 for a faster folding; with 150 BRAM18 and 9,000 LUTs, LUTs bind and the sums stay in BRAM, though LUTRAM
-    was offered. Either way the IR carries the choice and the cost read from it is explore's."""
+def _explored_conv(tmp_path, dsp: int, bram18: int, lut: int):
+    """The module, network, choices and totals of a 3x3 conv, 256 -> 256 at 7x7 and 8 bits, explored with its weights in DRAM on a board of 10 Gbps with
+    `dsp` DSPs, `bram18` BRAM18 and `lut` LUTs."""
     module = parse_module(_conv(256, 7))
     Quantize(weight_bits=8, act_bits=8).apply(make_context(), module)
     network = Network.from_module(module)
     path = tmp_path / "board.json"
-    path.write_text(json.dumps({"name": "b", "part": "x", "dsp": 200, "bram18": bram18, "uram": 0, "lut": lut,
+    path.write_text(json.dumps({"name": "b", "part": "x", "dsp": dsp, "bram18": bram18, "uram": 0, "lut": lut,
                                 "ff": 200_000, "clock_mhz": 100, "bandwidth_gbps": 10}))
-    choices, totals = explore(network, load_platform(str(path)), progress=False, off_chip_weights=True)
+    return module, network, *explore(network, load_platform(str(path)), progress=False, off_chip_weights=True)
+
+
+@pytest.mark.parametrize("bram18, lut, lutram", [(60, 15_000, "sums"), (150, 9_000, None)])
+def test_explore_takes_lutram_where_bram_binds(tmp_path, bram18, lut, lutram):
+    """The conv on 300 DSPs, its 4.7 Mbit of weights streamed in tiles of all 49 pixels: with 60 BRAM18 and 15,000
+    LUTs explore keeps each lane's sums (49 deep) in LUTRAM, where they free BRAM18 for a faster folding (twice the
+    filter lanes); with 150 BRAM18 and 9,000 LUTs, LUTs bind and the sums stay in BRAM. Either way the IR carries
+    the choice and the cost read from it is explore's."""
+    module, network, choices, totals = _explored_conv(tmp_path, 300, bram18, lut)
     (n,) = [i for i, m in enumerate(network.nodes) if m.has_weights]
     model, (folding, *_, chosen) = network.nodes[n], choices[n]
     assert folding[5] == 49 and model.lutram_options(folding) == (None, "sums") and chosen == lutram
     apply_design(module, network, choices, totals, "zcu102")
     assert tile_lutram(model.op) == lutram and node_cost(model.op) == totals.costs[n]
+
+
+def test_explore_keeps_tile_memories_where_lutram_does_not_pay(tmp_path, monkeypatch):
+    """The conv on 200 DSPs, 60 BRAM18 and 15,000 LUTs: DSPs bind (its next faster folding needs more), BRAM about
+    as full: the first search weighs no tile memories in LUTRAM, a second one does (the sums' LUTRAM frees a BRAM18
+    a filter lane) but is no faster, so the sums stay where the rule puts them, their LUTs spared."""
+    weighed = []
+    searches = explore_pass._Search.__init__
+
+    def recorded(self, *args, **kwargs):
+        searches(self, *args, **kwargs)
+        weighed.append(any(c[5] is not None for c in self.all_choices))
+
+    monkeypatch.setattr(explore_pass._Search, "__init__", recorded)
+    _, network, choices, _ = _explored_conv(tmp_path, 200, 60, 15_000)
+    assert not weighed[0] and any(weighed)
+    (n,) = [i for i, m in enumerate(network.nodes) if m.has_weights]
+    assert network.nodes[n].lutram_options(choices[n][0]) == (None, "sums") and choices[n][5] is None
