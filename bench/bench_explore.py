@@ -299,7 +299,8 @@ def designs(rows: list[str], cache: str, jobs: int | str) -> None:
         rss, workers = (resource.getrusage(who).ru_maxrss / 1e6
                         for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
         sizing = watch.seconds["_write_fifo_depths"]
-        print(f"{name:24s} {board:7s} {bits[0] if bits else 16:>2}-bit explore {seconds:6.1f} s CPU ({critical:5.1f} s critical path) "
+        print(f"{name:24s} {board:7s} {bits[0] if bits else 16:>2}-bit explore {seconds:6.1f} s CPU "
+              f"({critical:5.1f} s critical path) "
               f"{wall:6.1f} s wall (FIFO sizing {sizing:5.1f} s)  "
               f"peak RSS {rss:5.2f} GB (a worker {workers:5.2f} GB)"
               f"  IR {ir}  designs {found} ({len(returned)} searched)", flush=True)
