@@ -233,10 +233,11 @@ def _option_cost(values: list[SSAValue], ops: list[NodeOp], order: tuple[int, in
 
 
 def chain_options(values: list[SSAValue], writers: list[NodeOp], readers: list[NodeOp], target: float,
-                  any_folding: bool = False) -> tuple[tuple[int, float, int, int], list[tuple]] | None:
+                  any_folding: bool = False, only: tuple[int, int] | None = None
+                  ) -> tuple[tuple[int, float, int, int], list[tuple]] | None:
     """The chain's cost as written (`_chain_cost` of its writers, readers and the nodes it passes), and each (R, B)
     with no node slower than `target` cycles as (cost, order, factors), its convs weight-stationary already or,
-    `any_folding`, made so; None if it can take no order."""
+    `any_folding`, made so; with `only`, of the (R, B) only that one costed; None if it can take no order."""
     if not writers or not readers or not all(_can_write(op, any_folding) for op in writers) or not all(
             _can_read(op, any_folding) for op in readers):
         return None
@@ -248,6 +249,8 @@ def chain_options(values: list[SSAValue], writers: list[NodeOp], readers: list[N
         return None
     options = []
     for order, factors in _options(values, writers, readers, passing):
+        if only is not None and order != only:
+            continue
         cost = _option_cost(values, ops, order, factors)
         if cost is not None and cost[3] <= target:
             options.append((cost, order, factors))
@@ -303,9 +306,8 @@ def order_chains(module: ModuleOp, target: float, spare: float, lut_spare: float
     for ((values, writers, readers), (_, options)), j in zip(listed, picked or ()):
         if j == 0:
             continue
-        chosen = options[j - 1][1]
-        again = chain_options(values, writers, readers, target, True)
-        found = next((o for o in again[1] if o[1] == chosen), None) if again is not None else None
+        again = chain_options(values, writers, readers, target, True, only=options[j - 1][1])
+        found = again[1][0] if again is not None and again[1] else None
         if found is not None:
             _write_option(values, found[1], found[2])
             wrote = True

@@ -253,3 +253,17 @@ def test_chains_ordered_together_spend_the_spare_luts_alike():
         cat = next(op for op in module.walk() if isinstance(op, ConcatOp))
         expand = next(op for op in module.walk() if getattr(op, "node_name", None) and op.node_name.data == "expand")
         assert cat.output.type.order == order and node_cost(expand).weight_sweeps == sweeps
+
+
+def test_chain_options_of_one_order_are_that_order_of_all():
+    """chain_options with `only` (order_chains recosting a picked chain) costs that (R, B) alone: the same cost and
+    factors as among all the options, none for an order not among them."""
+    from dfcc.passes.tile_order import chain_options
+
+    module = parse_module(_pixel_major(_dense()))
+    (values, writers, readers), = [c for c in chains(module) if len(c[0]) > 1]
+    written, options = chain_options(values, writers, readers, 10**9, True)
+    assert len(options) > 1
+    for option in options:
+        assert chain_options(values, writers, readers, 10**9, True, only=option[1]) == (written, [option])
+    assert chain_options(values, writers, readers, 10**9, True, only=(5, 4)) == (written, [])
