@@ -423,7 +423,7 @@ def order_streams(module: ModuleOp, design: Design,
         if not ordered_any or written in tried:
             continue
         tried.append(written)
-        previous = trial.clone()
+        previous = trial  # the next try writes a copy of it; its search only reads it
         ordered = Network.from_module(trial)
         streamed = frozenset(i for i, (model, (folding, memory, _, on_chip, *_))
                              in enumerate(zip(ordered.nodes, ordered.ir_choices()))
