@@ -21,10 +21,10 @@ design (target, issue 14: explore under 30 s for a torchvision classifier on 2 c
 the 30 s target, issue 14) and its wall seconds for U250 on every torchvision classifier of the zoo
 (tests/vision_models.py, at its small inputs) and the ImageNet-size ones of examples/models, 16-bit formats.
 --compile: ResNet-50 from PyTorch to an HLS project, seconds per step (bench_resnet50.py --compile).
---designs MODEL:BOARD ...: the explore pass (16-bit emulated, as bench_throughput) on each row, its CPU and wall
-seconds, those of its FIFO sizing, the peak RSS of the process and of its largest worker, and a hash of the IR it
-wrote (weights elided: the module without its resource blobs and handles) and of the designs its explore_module calls
-returned: a change meant to be only faster must keep both hashes.
+--designs MODEL:BOARD[:BITS] ...: the explore pass (emulated at BITS, default 16, as bench_throughput) on each row,
+its CPU and wall seconds, those of its FIFO sizing, the peak RSS of the process and of its largest worker, and a hash of
+the IR it wrote (weights elided: the module without its resource blobs and handles) and of the designs its
+explore_module calls returned: a change meant to be only faster must keep both hashes.
 CPU seconds count the process's and its explore workers' (analyses/forked.py); --designs also prints the CPU seconds
 of the pass's critical path (work side by side counted once: `_CriticalPath`), about its wall seconds on an idle
 machine; --jobs N sets the pass's `jobs` option in --zoo and --designs (default auto: one process per core this
@@ -264,7 +264,8 @@ def zoo_speed(names: list[str], cache: str, jobs: int | str) -> None:
 
 
 def designs(rows: list[str], cache: str, jobs: int | str) -> None:
-    """Each MODEL:BOARD row's explore pass: CPU seconds (all, FIFO sizing), peak RSS, and hashes of its designs."""
+    """Each MODEL:BOARD[:BITS] row's explore pass: CPU seconds (all, FIFO sizing), peak RSS, and hashes of its
+    designs."""
     import hashlib
     import resource
 
@@ -273,9 +274,9 @@ def designs(rows: list[str], cache: str, jobs: int | str) -> None:
     from dfcc.passes import explore as explore_pass
 
     for row in rows:
-        name, board = row.split(":")
+        name, board, *bits = row.split(":")
         module = lowered(name, cache)
-        emulate_bits(module, 16)
+        emulate_bits(module, int(bits[0]) if bits else 16)
         returned = []
         explore_module = explore_pass.explore_module
 
@@ -298,7 +299,8 @@ def designs(rows: list[str], cache: str, jobs: int | str) -> None:
         rss, workers = (resource.getrusage(who).ru_maxrss / 1e6
                         for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
         sizing = watch.seconds["_write_fifo_depths"]
-        print(f"{name:24s} {board:7s} explore {seconds:6.1f} s CPU ({critical:5.1f} s critical path) "
+        print(f"{name:24s} {board:7s} {bits[0] if bits else 16:>2}-bit explore {seconds:6.1f} s CPU "
+              f"({critical:5.1f} s critical path) "
               f"{wall:6.1f} s wall (FIFO sizing {sizing:5.1f} s)  "
               f"peak RSS {rss:5.2f} GB (a worker {workers:5.2f} GB)"
               f"  IR {ir}  designs {found} ({len(returned)} searched)", flush=True)
@@ -313,7 +315,7 @@ def main() -> None:
     parser.add_argument("--zoo", nargs="*", metavar="MODEL",
                         help=f"only the explore pass's seconds on these classifiers (none: {', '.join(ZOO_CLASSIFIERS)})")
     parser.add_argument("--compile", action="store_true", help="only ResNet-50's whole compile, import -> HLS")
-    parser.add_argument("--designs", nargs="+", metavar="MODEL:BOARD",
+    parser.add_argument("--designs", nargs="+", metavar="MODEL:BOARD[:BITS]",
                         help="only the explore pass's CPU seconds, peak RSS and designs' hashes on these rows")
     parser.add_argument("--jobs", default="auto", type=lambda text: text if text == "auto" else int(text),
                         help="the explore pass's jobs option in --zoo and --designs (auto or a number)")

@@ -150,7 +150,7 @@ from dfcc.passes.spill import (
     edge_name, evict_edges, evict_paying_skips, place_weights, ring_edges, skips_worth_evicting,
     streamed_bits_per_block, write_weights_memory,
 )
-from dfcc.passes.tile_order import order_streams, written_orders
+from dfcc.passes.tile_order import Costs, order_streams, written_orders
 from dfcc.passes.weight_allocation import allocate_weights
 from dfcc.analyses.network import (
     DEFAULT_FIFO_DEPTH, PLATFORM_ATTR, RESOURCE_LABELS, RESOURCES, Choice, Converter, Network, Totals, budget,
@@ -1016,18 +1016,21 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
                    spatial: bool = False, reserve: dict[str, float] | None = None,
                    spaces: dict[bool | frozenset[int], list[_NodeSpace]] | None = None,
                    products: dict[Operation, str | None] | None = None, known: dict | None = None,
-                   keep_orders: bool = False, jobs: int = 1) -> tuple[Network, list[Choice], Totals]:
+                   keep_orders: bool = False, jobs: int = 1, chain_costs: Costs | None = None
+                   ) -> tuple[Network, list[Choice], Totals]:
     """`_ordered_design`; with `evict_skips` auto, where that design keeps skips in DRAM rings chosen at the IR's
     folding, the graph as it came with only the rings worth keeping at the design's foldings (`_rings_worth_keeping`)
     explored too when they are fewer, and the faster design kept, the one with fewer rings if as fast (then written
-    into `module`)."""
+    into `module`). `chain_costs`: the costs of this module's nodes the tile-order steps found before
+    (passes/tile_order.py `Costs`: the pass's FIFO rounds share them), those found here added."""
     products = products_written(module) if products is None else products
     known = {} if known is None else known
+    chain_costs = {} if chain_costs is None else chain_costs
     plain = module.clone() if evict_skips == "auto" else None  # the graph as it came, for fewer rings
     twins = {} if plain is None else {twin: products[op] for op, twin in zip(module.walk(), plain.walk())
                                       if op in products}
     design = _ordered_design(module, platform, utilisation, seed, progress, off_chip_weights, evict_skips, spatial,
-                             reserve, spaces, products, known, keep_orders, jobs)
+                             reserve, spaces, products, known, keep_orders, jobs, chain_costs)
     rings = ring_edges(module)
     if plain is None or not rings:
         return design
@@ -1037,7 +1040,7 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
     points = {}
     try:
         again = _ordered_design(plain, platform, utilisation, seed, progress, off_chip_weights, False, spatial,
-                                reserve, points, twins, known, keep_orders, jobs)
+                                reserve, points, twins, known, keep_orders, jobs, chain_costs)
     except DfccError:
         return design
     if again[2].ii > design[2].ii:  # as fast with fewer rings: less traffic and logic for the FIFO rounds
@@ -1058,13 +1061,14 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
 def _ordered_design(module: ModuleOp, platform: Platform, utilisation: float, seed: int, progress: bool,
                     off_chip_weights: bool | str, evict_skips: bool | str, spatial: bool,
                     reserve: dict[str, float] | None, spaces: dict[bool | frozenset[int], list[_NodeSpace]] | None,
-                    products: dict[Operation, str | None], known: dict, keep_orders: bool, jobs: int
-                    ) -> tuple[Network, list[Choice], Totals]:
+                    products: dict[Operation, str | None], known: dict, keep_orders: bool, jobs: int,
+                    chain_costs: Costs | None = None) -> tuple[Network, list[Choice], Totals]:
     """`_explore_graph`'s design, or, where tile-major streams free memory the search spends on a lower II, the
     ordered graph's (passes/tile_order.py: its orders and foldings then written into `module`; with `keep_orders`,
     the pass's later FIFO rounds, the orders `module` came with, the earlier round's, are the ones tried again).
     `known`: the nodes' points by cost key (`_node_spaces`), those of earlier calls on this module (the pass's FIFO
-    rounds) among them; the ordered graph's nodes share them but where their streams' orders changed."""
+    rounds) among them; the ordered graph's nodes share them but where their streams' orders changed. `chain_costs`:
+    the tile-order steps' (`explore_module`)."""
     earlier = written_orders(module) if keep_orders else None  # tried again within this round's reserve
     design = _explore_graph(module, platform, utilisation, seed, progress, off_chip_weights, evict_skips, spatial,
                             reserve, spaces, products, known, jobs)
@@ -1076,7 +1080,7 @@ def _ordered_design(module: ModuleOp, platform: Platform, utilisation: float, se
                        written, jobs)
 
     return order_streams(module, design, search, apply_design, platform.name,
-                         budget(platform, utilisation, reserve), earlier)
+                         budget(platform, utilisation, reserve), earlier, chain_costs)
 
 
 def _explore_graph(module: ModuleOp, platform: Platform, utilisation: float, seed: int, progress: bool,
@@ -1423,6 +1427,7 @@ class Explore(ModulePass):
         reserve = dict.fromkeys(RESOURCES, 0.0)
         spaces = {}  # every node's design points, costed once (per off-chip choice) for all the searches
         known = {}  # ... and by cost key (explore_module), for the searches on other graphs and options
+        chain_costs = {}  # the nodes' costs the tile-order steps found (explore_module), for the later rounds
         hint = "" if self.evict_skips is True else " or use evict-skips=true"
         before = {}  # each stream's depth in the IR the first search left (skips evicted or not)
         # the inner products the IR came with (a user's), which every search weighs, not those the last one wrote
@@ -1435,7 +1440,7 @@ class Explore(ModulePass):
                     op, platform, utilisation, int(self.seed), off_chip_weights=self.off_chip_weights,
                     evict_skips=self.evict_skips if not attempt else False, spatial=bool(self.spatial),
                     reserve=reserve, spaces=spaces, products=products, known=known, keep_orders=bool(attempt),
-                    jobs=jobs)
+                    jobs=jobs, chain_costs=chain_costs)
             except DfccError as error:
                 if not attempt:
                     raise

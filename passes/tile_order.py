@@ -44,7 +44,7 @@ chain had, 0.26 Gbit; with its 28x28 block at tile 14 to pay for them, emulated 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 import numpy as np
 
@@ -58,7 +58,7 @@ from dfcc.errors import DfccError
 from dfcc.dialects.dataflow import NodeOp, StreamType
 from dfcc.kinds.concat import ConcatOp
 from dfcc.kinds.conv import ConvOp, point_stride
-from dfcc.kinds.cost import divisors, is_node, node_cost
+from dfcc.kinds.cost import NodeCost, divisors, is_node, node_cost
 from dfcc.kinds.ddr_fifo import DdrFifoOp
 from dfcc.kinds.fork import ForkOp
 from dfcc.kinds.map import MapOp
@@ -200,20 +200,51 @@ def _passing_factors(op: NodeOp, block: int) -> dict[str, int]:
     return {}
 
 
-def _chain_cost(ops: list[NodeOp]) -> tuple[int, float, int, int] | None:
-    """(BRAM18, weight traffic, LUT, slowest cycles) of the chain's nodes as written, or None if one is invalid."""
+Costs = dict[Hashable, NodeCost | None]  # nodes' costs by `_node_key` (None: the node does not verify)
+
+
+def _node_key(op: NodeOp) -> Hashable | None:
+    """What a node's verifier and cost read of it within one module (its weights are its name's, and a kind's cost
+    reads no other node: kinds/cost.py `cost_key`): its name, kind, properties, attributes, and its operands' and
+    results' types; None if an attribute is unhashable."""
+    key = (op.node_name.data, type(op), tuple(sorted(op.properties.items())), tuple(sorted(op.attributes.items())),
+           tuple(v.type for v in op.operands), tuple(r.type for r in op.results))
     try:
-        for op in ops:
-            op.verify()
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _chain_cost(ops: list[NodeOp], costs: Costs | None = None) -> tuple[int, float, int, int] | None:
+    """(BRAM18, weight traffic, LUT, slowest cycles) of the chain's nodes as written, or None if one is invalid.
+    `costs`: the nodes' costs found before (`Costs`, of nodes of the same module), those found here added."""
+    costs = {} if costs is None else costs
+    found = []
+    for op in ops:
+        key = _node_key(op)
+        cost = costs[key] if key in costs else _verified_cost(op)
+        if key is not None:
+            costs[key] = cost
+        if cost is None:
+            return None
+        found.append(cost)
+    return (sum(c.bram18 for c in found), sum(c.offchip_bits for c in found), sum(c.lut for c in found),
+            max(c.cycles for c in found))
+
+
+def _verified_cost(op: NodeOp) -> NodeCost | None:
+    """The node's cost as written, None if it does not verify."""
+    try:
+        op.verify()
     except VerifyException:
         return None
-    costs = [node_cost(op) for op in ops]
-    return (sum(c.bram18 for c in costs), sum(c.offchip_bits for c in costs), sum(c.lut for c in costs),
-            max(c.cycles for c in costs))
+    return node_cost(op)
 
 
 def _option_cost(values: list[SSAValue], ops: list[NodeOp], order: tuple[int, int],
-                 factors: dict[NodeOp, dict[str, int]]) -> tuple[int, float, int, int] | None:
+                 factors: dict[NodeOp, dict[str, int]], costs: Costs | None = None
+                 ) -> tuple[int, float, int, int] | None:
     """`_chain_cost` of the chain's nodes `ops` (in IR order) with its streams `values` in `order` and `factors`
     written, costed on detached copies (the IR untouched: an option is written only once chosen), their operand uses
     dropped after."""
@@ -226,29 +257,34 @@ def _option_cost(values: list[SSAValue], ops: list[NodeOp], order: tuple[int, in
         _write(copy, factors.get(op, {}))
         copies.append(copy)
     try:
-        return _chain_cost(copies)
+        return _chain_cost(copies, costs)
     finally:
         for copy in copies:
             copy.drop_all_references()
 
 
 def chain_options(values: list[SSAValue], writers: list[NodeOp], readers: list[NodeOp], target: float,
-                  any_folding: bool = False) -> tuple[tuple[int, float, int, int], list[tuple]] | None:
+                  any_folding: bool = False, only: tuple[int, int] | None = None, costs: Costs | None = None
+                  ) -> tuple[tuple[int, float, int, int], list[tuple]] | None:
     """The chain's cost as written (`_chain_cost` of its writers, readers and the nodes it passes), and each (R, B)
     with no node slower than `target` cycles as (cost, order, factors), its convs weight-stationary already or,
-    `any_folding`, made so; None if it can take no order."""
+    `any_folding`, made so; with `only`, of the (R, B) only that one costed; None if it can take no order. `costs`:
+    as `_chain_cost` takes them."""
     if not writers or not readers or not all(_can_write(op, any_folding) for op in writers) or not all(
             _can_read(op, any_folding) for op in readers):
         return None
     passing = list(dict.fromkeys(v.owner for v in values if passes_order(v.owner)))
     position = {op: i for i, op in enumerate(writers[0].parent_block().ops)}
     ops = sorted(dict.fromkeys(writers + readers + passing), key=position.__getitem__)
-    written = _chain_cost(ops)
+    costs = {} if costs is None else costs
+    written = _chain_cost(ops, costs)
     if written is None:
         return None
     options = []
     for order, factors in _options(values, writers, readers, passing):
-        cost = _option_cost(values, ops, order, factors)
+        if only is not None and order != only:
+            continue
+        cost = _option_cost(values, ops, order, factors, costs)
         if cost is not None and cost[3] <= target:
             options.append((cost, order, factors))
     return written, options
@@ -261,13 +297,14 @@ def _write_option(values: list[SSAValue], order: tuple[int, int], factors: dict[
 
 
 def order_chain(values: list[SSAValue], writers: list[NodeOp], readers: list[NodeOp], target: float,
-                spare: float = 0, any_folding: bool = False, lut_spare: float = 0) -> tuple[float, float] | None:
+                spare: float = 0, any_folding: bool = False, lut_spare: float = 0, costs: Costs | None = None
+                ) -> tuple[float, float] | None:
     """Write the chain's best (R, B) (module docstring) if one moves no more weight traffic than the chain does now,
     with no node slower than `target` cycles, less BRAM than now plus `spare` and no more LUTs than now plus
     `lut_spare` (its writers, readers and the nodes it passes costed), its convs weight-stationary already or,
     `any_folding`, made so; the BRAM18 and the LUTs it took over what the chain had (negative: freed), or None if it
-    wrote none."""
-    listed = chain_options(values, writers, readers, target, any_folding)
+    wrote none. `costs`: as `_chain_cost` takes them."""
+    listed = chain_options(values, writers, readers, target, any_folding, costs=costs)
     if listed is None:
         return None
     (bram, traffic, lut, _), options = listed
@@ -283,15 +320,17 @@ def order_chain(values: list[SSAValue], writers: list[NodeOp], readers: list[Nod
     return cost[0] - bram, cost[2] - lut
 
 
-def order_chains(module: ModuleOp, target: float, spare: float, lut_spare: float, limits: dict[str, float]) -> bool:
+def order_chains(module: ModuleOp, target: float, spare: float, lut_spare: float, limits: dict[str, float],
+                 costs: Costs | None = None) -> bool:
     """The orders of `module`'s chains chosen together (any ungrouped conv made weight-stationary): each chain as
     written or at one of its (R, B) (`chain_options`), the least weight traffic of them all with the BRAM18 and LUTs
     they take over what the chains have within `spare` and `lut_spare` (a multiple-choice knapsack,
     passes/weight_allocation.py `least_traffic_within`: a chain may free BRAM18 at more sweeps for another that saves
     more traffic with it; BRAM18 and LUTs weighed on its hulls as shares of `limits`, explore's budget), written in
     IR order (a conv on two chains keeps what the first gave it: the next's option is costed again and written if it
-    still verifies); whether any was written."""
-    listed = [(chain, chain_options(*chain, target, True)) for chain in chains(module)]
+    still verifies); whether any was written. `costs`: as `_chain_cost` takes them."""
+    costs = {} if costs is None else costs
+    listed = [(chain, chain_options(*chain, target, True, costs=costs)) for chain in chains(module)]
     listed = [(chain, found) for chain, found in listed if found is not None and found[1]]
     if not listed:
         return False
@@ -303,9 +342,8 @@ def order_chains(module: ModuleOp, target: float, spare: float, lut_spare: float
     for ((values, writers, readers), (_, options)), j in zip(listed, picked or ()):
         if j == 0:
             continue
-        chosen = options[j - 1][1]
-        again = chain_options(values, writers, readers, target, True)
-        found = next((o for o in again[1] if o[1] == chosen), None) if again is not None else None
+        again = chain_options(values, writers, readers, target, True, only=options[j - 1][1], costs=costs)
+        found = again[1][0] if again is not None and again[1] else None
         if found is not None:
             _write_option(values, found[1], found[2])
             wrote = True
@@ -342,8 +380,8 @@ def _write_orders(module: ModuleOp, orders: Orders) -> bool:
 def order_streams(module: ModuleOp, design: Design,
                   search: Callable[[Network, frozenset[int]], tuple[list[Choice], Totals]],
                   apply_design: Callable[[ModuleOp, Network, list[Choice], Totals, str], None],
-                  platform_name: str, limits: dict[str, float] | None = None, earlier: Orders | None = None
-                  ) -> Design:
+                  platform_name: str, limits: dict[str, float] | None = None, earlier: Orders | None = None,
+                  costs: Costs | None = None) -> Design:
     """`design` (explored on `module`'s pixel-major network) written, its chains made tile-major where that frees
     memory, and the network so ordered searched again (`search`: explore, whose weight allocation then spends the
     memory freed; tiles and DRAM weights for the nodes that had them and the ordered convs); that design, its
@@ -357,7 +395,10 @@ def order_streams(module: ModuleOp, design: Design,
     FIFO round of the explore pass kept, whose sized FIFOs did not fit), one try instead: those orders and their
     nodes' foldings, searched again within the memory this round's search has (DenseNet-121 ZCU102 16-bit: its
     second round's pixel-major design has no chain to order: its convs, untiled, would take more LUTs ordered). The
-    second try (of either) starts from the first's orders and chooses every chain's together (`order_chains`)."""
+    second try (of either) starts from the first's orders and chooses every chain's together (`order_chains`).
+    `costs`: the nodes' costs found before (`_chain_cost`: of this module's nodes, by an earlier call on it), those
+    found here added."""
+    costs = {} if costs is None else costs
     network, choices, totals = design
     limits = limits or {}
     target = totals.compute_ii or totals.ii
@@ -372,9 +413,9 @@ def order_streams(module: ModuleOp, design: Design,
         if relaxed is None:
             ordered_any = _write_orders(trial, earlier)
         if relaxed:
-            ordered_any = order_chains(trial, target, spare, lut_spare, limits)
+            ordered_any = order_chains(trial, target, spare, lut_spare, limits, costs)
         for chain in chains(trial) if relaxed is False else ():  # in IR order, each spending what earlier ones left
-            taken = order_chain(*chain, target, spare, relaxed, lut_spare)
+            taken = order_chain(*chain, target, spare, relaxed, lut_spare, costs)
             if taken is not None:
                 spare, lut_spare, ordered_any = max(0.0, spare - taken[0]), max(0.0, lut_spare - taken[1]), True
         written = tuple((op.folding(), [r.type.order for r in op.results if isinstance(r.type, StreamType)])
@@ -382,7 +423,7 @@ def order_streams(module: ModuleOp, design: Design,
         if not ordered_any or written in tried:
             continue
         tried.append(written)
-        previous = trial.clone()
+        previous = trial  # the next try writes a copy of it; its search only reads it
         ordered = Network.from_module(trial)
         streamed = frozenset(i for i, (model, (folding, memory, _, on_chip, *_))
                              in enumerate(zip(ordered.nodes, ordered.ir_choices()))

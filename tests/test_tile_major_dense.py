@@ -253,3 +253,38 @@ def test_chains_ordered_together_spend_the_spare_luts_alike():
         cat = next(op for op in module.walk() if isinstance(op, ConcatOp))
         expand = next(op for op in module.walk() if getattr(op, "node_name", None) and op.node_name.data == "expand")
         assert cat.output.type.order == order and node_cost(expand).weight_sweeps == sweeps
+
+
+def test_chain_options_of_one_order_are_that_order_of_all():
+    """chain_options with `only` (order_chains recosting a picked chain) costs that (R, B) alone: the same cost and
+    factors as among all the options, none for an order not among them."""
+    from dfcc.passes.tile_order import chain_options
+
+    module = parse_module(_pixel_major(_dense()))
+    (values, writers, readers), = [c for c in chains(module) if len(c[0]) > 1]
+    written, options = chain_options(values, writers, readers, 10**9, True)
+    assert len(options) > 1
+    for option in options:
+        assert chain_options(values, writers, readers, 10**9, True, only=option[1]) == (written, [option])
+    assert chain_options(values, writers, readers, 10**9, True, only=(5, 4)) == (written, [])
+
+
+def test_chain_options_from_costs_found_before_equal_fresh(monkeypatch):
+    """chain_options given the nodes' costs an earlier call found (passes/tile_order.py `Costs`: the explore pass's FIFO
+    rounds share them) gives the options it gives fresh, on a clone of the module too, costing no node again."""
+    from dfcc.passes import tile_order
+
+    module = parse_module(_pixel_major(_dense()))
+    costs = {}
+    first = tile_order.chain_options(*_chain(module), 10**9, True, costs=costs)
+    assert first[1] and costs
+    fresh = tile_order.chain_options(*_chain(module), 10**9, True)
+    assert [o[:2] for o in first[1]] == [o[:2] for o in fresh[1]] and first[0] == fresh[0]
+    monkeypatch.setattr(tile_order, "node_cost", lambda op: pytest.fail("costed again"))
+    again = tile_order.chain_options(*_chain(module.clone()), 10**9, True, costs=costs)
+    assert [o[:2] for o in again[1]] == [o[:2] for o in first[1]] and again[0] == first[0]
+
+
+def _chain(module):
+    (chain,) = [c for c in chains(module) if len(c[0]) > 1]
+    return chain
