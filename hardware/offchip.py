@@ -21,15 +21,16 @@ MAXI_LENGTH_BITS = 8  # AXI4 AxLEN (AMBA AXI4 spec): a burst request carries its
 
 
 
-def ring_bursts(beats: int) -> tuple[int, int]:
-    """(beats a burst, tokens its burst FIFO holds) of a DRAM ring of `beats` beats (ddr.h): the writer, blocked once
-    that many tokens wait, never overwrites a burst the reader has yet to load; (0, 0) for a ring too short."""
+def ring_bursts(beats: int, inferences: int = 1) -> tuple[int, int]:
+    """(beats a burst, tokens its burst FIFO holds) of a DRAM ring of `inferences` inferences of `beats` beats each
+    (ddr.h): the writer, blocked once that many tokens wait, never overwrites a burst the reader has yet to load;
+    (0, 0) for an inference too short."""
     # dfcc ddr.h: with D tokens waiting, the reader may still be loading the burst before them and the writer writes
-    # the burst after them, so D + 2 of the ring's ceil(beats / burst) bursts must differ: D = bursts - 2
+    # the burst after them, so D + 2 of the ring's inferences x ceil(beats / burst) bursts must differ: D = bursts - 2
     burst = DDR_BURST if beats >= 3 * DDR_BURST else beats // 3
     if burst < 1:
         return 0, 0
-    return burst, -(-beats // burst) - 2
+    return burst, inferences * -(-beats // burst) - 2
 
 
 def row_ring_tokens(h: int, row_beats: int, ho: int, kr: int, sr: int, dr: int, pt: int) -> int:
