@@ -13,7 +13,7 @@ from dfcc.dialects.dataflow import NodeOp, StreamType, int_attr, stream_type_of
 from dfcc.hardware.cycles import streaming_cycles
 from dfcc.hardware.logic import Logic, stage_logic
 from dfcc.hardware.memory import fifo_blocks
-from dfcc.hardware.offchip import DRAM_LATENCY_CYCLES, evicted_stream_bits, maxi_adapter, ring_bursts
+from dfcc.hardware.offchip import DDR_BURST, DRAM_LATENCY_CYCLES, evicted_stream_bits, maxi_adapter, ring_bursts
 from dfcc.kinds.cost import STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, folding_of, node_label, stream_bits
 from dfcc.kinds.hls_types import prod
 from dfcc.kinds.registry import NodeKind, register
@@ -29,14 +29,13 @@ RING_INFERENCES = 4
 
 
 def ring_tokens(elements: int, capacity: int, lanes: int) -> tuple[int, int, int]:
-    """(tokens, BRAM18, LUT) of the burst-token FIFO of a DRAM ring of `capacity` words passing `elements` words an
-    inference in beats of `lanes` (ddr.h: a bit a token, as deep as hardware/offchip.py ring_bursts makes it)."""
-    beats = elements // lanes
-    _, tokens = ring_bursts(beats, capacity // elements)
+    """(beats a token stands for, BRAM18, LUT) of the token FIFO of a DRAM ring of `capacity` words passing `elements`
+    words an inference in beats of `lanes` (ddr.h: a bit a token, as deep as hardware/offchip.py ring_bursts makes it)."""
+    span, tokens = ring_bursts(elements // lanes, capacity // elements)
     if tokens < 1:
-        return 0, 0, 0
+        return span, 0, 0
     blocks, _, luts = fifo_blocks(1, tokens)
-    return tokens, blocks, luts
+    return span, blocks, luts
 
 
 def ring_adapters(lanes: int, bits: int) -> tuple[int, Logic]:
@@ -138,16 +137,15 @@ class DdrFifo(FixedIsFloatThenCast, NodeKind):
         em.define(op.output, out)
         beats = prod(op.input.type.get_shape()) // lanes
         inferences = op.capacity.value.data // (beats * lanes)
-        burst, _ = ring_bursts(beats)
-        tokens, _, _ = ring_tokens(beats * lanes, op.capacity.value.data, lanes)
+        span, tokens = ring_bursts(beats, inferences)
         if tokens < 1:
             raise em.error(op, f"a DRAM ring needs at least 3 beats, this one has {beats}; keep this stream on chip")
         bursts = em.temp_stream(f"{name}_bursts", "bool", 1)
         bursts.depth = tokens  # the writer waits before it would overwrite a burst not yet read (ring_bursts)
         ring = DramBuffer(em.unique(f"ddr_{name}"), f"dfcc::vec<{x.elem}, {lanes}>", inferences * beats,
-                          (em.unique(f"{name}_wr"), em.unique(f"{name}_rd")), burst)
+                          (em.unique(f"{name}_wr"), em.unique(f"{name}_rd")), min(span, DDR_BURST))
         ring_id = len(em.dram)  # each ring keeps its own place (ddr.h's static counters)
         em.dram.append(ring)
-        template = f"{beats}, {burst}, {inferences}, {ring_id}"
+        template = f"{beats}, {span}, {inferences}, {ring_id}"
         em.calls.append(f"dfcc::ddr_write<{template}>({x.name}, {ring.ports[0]}, {bursts.name});  // {name}")
         em.calls.append(f"dfcc::ddr_read<{template}>({ring.ports[1]}, {bursts.name}, {out.name});  // {name}")

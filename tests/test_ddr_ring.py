@@ -97,7 +97,7 @@ def _wrong_words(tmp_path, beats: int, ring: int, burst: int, tokens: int) -> in
     return _compile(tmp_path, HARNESS % {"beats": beats, "ring": ring, "burst": burst, "tokens": tokens})()
 
 
-@pytest.mark.parametrize("beats, ring", [(64, 1), (100, 1), (7, 1), (64, 2), (7, 3)])
+@pytest.mark.parametrize("beats, ring", [(64, 1), (100, 1), (7, 1), (64, 2), (7, 3), (4800, 2)])
 def test_a_ring_written_inferences_ahead_returns_every_word(tmp_path, beats, ring):
     burst, tokens = ring_bursts(beats, ring)
     assert _wrong_words(tmp_path, beats, ring, burst, tokens) == 0
@@ -111,9 +111,10 @@ def test_a_burst_fifo_holding_the_rings_bursts_lets_the_writer_overwrite_unread_
 def test_ring_bursts_hand_computed():
     # 64 beats: 4 bursts of 16, 2 tokens; 100: 7 bursts (the last 4 beats), 5; 40 < 3 x 16: bursts of 13, 4 of them
     # (the last 1 beat), 2; 7: bursts of 2 (the last 1), 2 tokens; 2 beats: no ring; a ring of 3 inferences of 64
-    # beats: 12 bursts, 10 tokens
+    # beats: 12 bursts, 10 tokens; 2 of 4,800 beats: 600 bursts, a token for 2 (RING_TOKEN_SPANS 512), 298 tokens;
+    # MobileNetV3-Large's 14x14x672 map, 4 in the ring: 32,928 bursts, a token for 65, 1,040 beats: 4 x 127 spans
     assert [ring_bursts(b) for b in (64, 100, 40, 7, 2)] == [(16, 2), (16, 5), (13, 2), (2, 2), (0, 0)]
-    assert ring_bursts(64, 3) == (16, 10)
+    assert [ring_bursts(64, 3), ring_bursts(4800, 2), ring_bursts(131712, 4)] == [(16, 10), (32, 298), (1040, 506)]
 
 
 # (h, w, c, p, kr, sr, dr, pt): rows of half a burst (1 token), whole bursts (4), stride 2 over two lanes, dilation 2

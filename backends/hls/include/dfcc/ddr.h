@@ -1,21 +1,21 @@
 // dfcc/ddr.h -- a FIFO through off-chip memory: a skip connection evicted to DRAM (SMOF, SATAY).
 //
-// ddr_write stores the BEATS beats of one inference into the ring in bursts of BURST beats (an m_axi
-// port, one beat per cycle inside a burst) and, once a burst is written, sends a token for it to the
-// reader on `bursts`; ddr_read waits for that token, then loads the burst back and forwards it in order.
-// The values are unchanged.
+// ddr_write stores the BEATS beats of one inference into the ring in spans of BURST beats (an m_axi
+// port, one beat per cycle, split into bursts of the port's max burst length) and, once a span is written,
+// sends a token for it to the reader on `bursts`; ddr_read waits for that token, then loads the span back and
+// forwards it in order. The values are unchanged.
 //
 // The ring holds INFERENCES inferences, ring[0..INFERENCES*BEATS): inference j starts at
 // ring[(j mod INFERENCES)*BEATS], each end keeping its place in a static counter (ID tells the rings of a
 // design apart, so that each keeps its own). A skip connection whose join reads an inference while its fork
 // writes the next ones thus waits in DRAM, not in a FIFO on chip in front of the writer. The writer never
-// overwrites a burst the reader has yet to load: the emitter makes `bursts` (the ring's bursts) - 2 deep
+// overwrites a span the reader has yet to load: the emitter makes `bursts` (the ring's spans) - 2 deep
 // (hardware/offchip.py ring_bursts), so with every token waiting the writer blocks on the next one; then the
-// reader may still be loading the burst before those tokens and the writer has written the burst after them,
-// and those bursts lie in different places of the ring. Delivery cannot deadlock: the reader depends only on
+// reader may still be loading the span before those tokens and the writer has written the span after them,
+// and those spans lie in different places of the ring. Delivery cannot deadlock: the reader depends only on
 // the writer's forward tokens, and the writer waits only for tokens the reader takes in order, so the
-// DATAFLOW region has no cycle of waits. A burst is read back only after it was completely written, so the
-// reader never sees stale words. A token is one bit (the reader knows where the next burst is); ddr_rows.h's
+// DATAFLOW region has no cycle of waits. A span is read back only after it was completely written, so the
+// reader never sees stale words. A token is one bit (the reader knows where the next span is); ddr_rows.h's
 // reader, over a ring of one inference, takes tokens holding the burst's first beat instead.
 #ifndef DFCC_DDR_H
 #define DFCC_DDR_H
