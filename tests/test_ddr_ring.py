@@ -9,7 +9,9 @@ import pytest
 
 from dfcc.backends.hls.bounded import BOUNDED_HEADERS
 from dfcc.backends.hls.toolchain import INCLUDE_DIR, ap_types_dir
+from dfcc.hardware.memory import fifo_blocks
 from dfcc.hardware.offchip import DDR_BURST, ring_bursts, row_ring_tokens
+from dfcc.kinds.ddr_fifo import ring_tokens
 
 HARNESS = """
 #include <chrono>
@@ -115,6 +117,13 @@ def test_ring_bursts_hand_computed():
     # MobileNetV3-Large's 14x14x672 map, 4 in the ring: 32,928 bursts, a token for 65, 1,040 beats: 4 x 127 spans
     assert [ring_bursts(b) for b in (64, 100, 40, 7, 2)] == [(16, 2), (16, 5), (13, 2), (2, 2), (0, 0)]
     assert [ring_bursts(64, 3), ring_bursts(4800, 2), ring_bursts(131712, 4)] == [(16, 10), (32, 298), (1040, 506)]
+
+
+def test_a_rings_tokens_take_a_lutram_hand_computed():
+    # the 506 one-bit tokens of MobileNetV3-Large's largest ring (above): 506 bits, under a BRAM18's 1,024 (fpgaConvNet's
+    # rule), so ceil(506 / 64) = 8 LUT6 of LUTRAM; a token a burst, 32,926 of them, would take 3 BRAM18 (1 x 16,384)
+    assert ring_tokens(131712, 4 * 131712, 1) == (1040, 0, 8)
+    assert fifo_blocks(1, 4 * -(-131712 // DDR_BURST) - 2) == (3, 0, 0)
 
 
 # (h, w, c, p, kr, sr, dr, pt): rows of half a burst (1 token), whole bursts (4), stride 2 over two lanes, dilation 2
