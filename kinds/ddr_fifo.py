@@ -59,8 +59,8 @@ class DramBuffer:
 
 @irdl_op_definition
 class DdrFifoOp(NodeOp):
-    """Passes its stream through a ring buffer of `capacity` words in DRAM: a writer stage stores every
-    word, a reader stage reads them back in order. A long skip connection thus waits off chip instead of
+    """Passes its stream through a ring buffer of `capacity` words in DRAM, whole inferences: a writer stage
+    stores every word, a reader stage reads them back in order. A long skip connection thus waits off chip instead of
     in a BRAM FIFO; the values are unchanged (semantics: identity).
 
     Folding: `coarse` channel lanes per beat.
@@ -141,7 +141,7 @@ class DdrFifo(FixedIsFloatThenCast, NodeKind):
         if tokens < 1:
             raise em.error(op, f"a DRAM ring needs at least 3 beats, this one has {beats}; keep this stream on chip")
         bursts = em.temp_stream(f"{name}_bursts", "bool", 1)
-        bursts.depth = tokens  # the writer waits before it would overwrite a burst not yet read (ring_bursts)
+        bursts.depth = tokens  # the writer waits before it would overwrite a span not yet read (ring_bursts)
         ring = DramBuffer(em.unique(f"ddr_{name}"), f"dfcc::vec<{x.elem}, {lanes}>", inferences * beats,
                           (em.unique(f"{name}_wr"), em.unique(f"{name}_rd")), min(span, DDR_BURST))
         ring_id = len(em.dram)  # each ring keeps its own place (ddr.h's static counters)
