@@ -832,10 +832,10 @@ def _ddr_fifo(p: Pipeline, op: df.DdrFifoOp) -> None:
     lanes = op.int_prop("coarse")
     x = p.read(op.input, lanes, name)
     # a writer stores a beat per iteration into the DRAM ring buffer, a reader loads them back in order,
-    # `DRAM_LATENCY_CYCLES` later; the ring holds `capacity` words, less what ddr.h's writer leaves unwritten
-    # (`ring_bursts`: it waits with its tokens' bursts unread, so it holds at least that many beats)
-    burst, tokens = ring_bursts(x.beats)
-    ring = p.channel(f"{name}_ring", lanes, x.beats, depth=max(1, min(op.capacity.value.data // lanes, burst * tokens)))
+    # `DRAM_LATENCY_CYCLES` later (not counting its wait for a token's span, as the cost does not); the ring holds `capacity` words, less what ddr.h's writer leaves unwritten
+    # (`ring_bursts`: it waits with its tokens' spans unread, so it holds at least that many beats)
+    span, tokens = ring_bursts(x.beats, op.capacity.value.data // (x.beats * lanes))
+    ring = p.channel(f"{name}_ring", lanes, x.beats, depth=max(1, min(op.capacity.value.data // lanes, span * tokens)))
     writer = p.process(f"{name}_write", name, x.beats)
     p.read_at(writer, x, _every(x.beats))
     p.write(writer, ring, _every(x.beats))

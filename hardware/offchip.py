@@ -14,6 +14,9 @@ SPILL_UNIT_DEPTH = 512
 # Vitis HLS m_axi default `latency` (UG1399, pragma HLS interface): cycles from a read request to its data
 DRAM_LATENCY_CYCLES = 64
 DDR_BURST = 16  # beats per m_axi burst (Vitis HLS's default max burst length, UG1399)
+# spans a DRAM ring's burst-token FIFO covers at most: its 1-bit tokens then fit a LUTRAM (UG574: 64 bits a LUT6), where
+# a token a burst would take BRAM18s for a ring of a large map (MobileNetV3-Large's 14x14x672, 4 inferences: 32,928)
+RING_TOKEN_SPANS = 512
 # Vitis HLS m_axi defaults (UG1399, pragma HLS interface): bursts in flight per direction, address width
 MAXI_OUTSTANDING = 16
 MAXI_ADDRESS_BITS = 64
@@ -21,15 +24,18 @@ MAXI_LENGTH_BITS = 8  # AXI4 AxLEN (AMBA AXI4 spec): a burst request carries its
 
 
 
-def ring_bursts(beats: int) -> tuple[int, int]:
-    """(beats a burst, tokens its burst FIFO holds) of a DRAM ring of `beats` beats (ddr.h): the writer, blocked once
-    that many tokens wait, never overwrites a burst the reader has yet to load; (0, 0) for a ring too short."""
-    # dfcc ddr.h: with D tokens waiting, the reader may still be loading the burst before them and the writer writes
-    # the burst after them, so D + 2 of the ring's ceil(beats / burst) bursts must differ: D = bursts - 2
+def ring_bursts(beats: int, inferences: int = 1) -> tuple[int, int]:
+    """(beats a token stands for, tokens its FIFO holds) of a DRAM ring of `inferences` inferences of `beats` beats
+    each (ddr.h): whole m_axi bursts a token, few enough that the ring has at most RING_TOKEN_SPANS of them; the
+    writer, blocked once that many tokens wait, never overwrites a span the reader has yet to load; (0, 0) for an
+    inference too short."""
+    # dfcc ddr.h: with D tokens waiting, the reader may still be loading the span before them and the writer writes
+    # the span after them, so D + 2 of the ring's inferences x ceil(beats / span) spans must differ: D = spans - 2
     burst = DDR_BURST if beats >= 3 * DDR_BURST else beats // 3
     if burst < 1:
         return 0, 0
-    return burst, -(-beats // burst) - 2
+    span = burst * -(-inferences * -(-beats // burst) // RING_TOKEN_SPANS)
+    return span, inferences * -(-beats // span) - 2
 
 
 def row_ring_tokens(h: int, row_beats: int, ho: int, kr: int, sr: int, dr: int, pt: int) -> int:

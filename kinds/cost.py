@@ -230,7 +230,7 @@ class NodeModel:
     adder_lut_per_mac: float = 0.0  # LUTs of one MAC's accumulating adder, on a DSP or not
     has_weights: bool = False
     elastic: bool = False  # its output waits in DRAM: a join needs no on-chip FIFO for it up to `ring_words`
-    ring_words: int = 0  # words of its output the DRAM holds (a ring of one inference); the rest wait on chip
+    ring_words: int = 0  # words of its output the DRAM holds (a ring of whole inferences); the rest wait on chip
     buildable: Callable[[Folding], bool] | None = None  # the foldings its HLS stage realises (None: all)
     # drops buildable foldings not worth costing, for an inner product (None: the IR's)
     sift: Callable[[list[Folding], str | None], list[Folding]] | None = None

@@ -45,7 +45,7 @@ from dfcc.hardware.platforms import DEFAULT_PLATFORM, Platform, load_platform
 from dfcc.hardware.roofline import multiplier_roofline
 from dfcc.kinds.cost import NodeModel, describe
 from dfcc.kinds import DdrFifoOp
-from dfcc.kinds.ddr_fifo import ring_adapters
+from dfcc.kinds.ddr_fifo import RING_INFERENCES, ring_adapters
 from dfcc.kinds.window import LINE_BUFFER_ATTR, WindowOp
 
 SPILL_STEP = 10  # AutoWS: a move spills 10% of one layer's weight memory
@@ -65,11 +65,11 @@ def write_weights_memory(op: Operation, memory: str, on_chip: int) -> None:
 
 
 def evict(value: SSAValue, consumer: Operation) -> DdrFifoOp:
-    """Put a DRAM ring buffer holding one whole tensor between `value` and the join `consumer`."""
+    """Put a DRAM ring buffer holding RING_INFERENCES whole tensors between `value` and the join `consumer`."""
     if value.type.depth.data != DEFAULT_FIFO_DEPTH:
         value = Rewriter.replace_value_with_new_type(value, value.type.with_depth(DEFAULT_FIFO_DEPTH))
     name = f"{consumer.node_name.data}_ddr{list(consumer.operands).index(value)}"
-    fifo = DdrFifoOp(value, value.type.num_elements, name)
+    fifo = DdrFifoOp(value, RING_INFERENCES * value.type.num_elements, name)
     Rewriter.insert_op(fifo, InsertPoint.before(consumer))
     consumer.operands = [fifo.output if operand == value else operand for operand in consumer.operands]
     return fifo

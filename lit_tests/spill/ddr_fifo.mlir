@@ -8,7 +8,8 @@
 // RUN: dfcc %s -t hls -o %t && filecheck %s --check-prefix=HLS --input-file %t/top.cpp
 // RUN: filecheck %s --check-prefix=HDR --input-file %t/top.h
 // RUN: filecheck %s --check-prefix=TB --input-file %t/tb.cpp
-// RUN: sed 's/capacity = 256/capacity = 255/' %s | not dfcc - -t hls -o %t.small 2>&1 | filecheck %s --check-prefix=SMALL
+// RUN: sed 's/capacity = 256/capacity = 768/' %s | dfcc - -t hls -o %t.three && filecheck %s --check-prefix=THREE --input-file %t.three/top.cpp
+// RUN: sed 's/capacity = 256/capacity = 255/' %s | not dfcc - 2>&1 | filecheck %s --check-prefix=CAPACITY
 // RUN: sed 's/capacity = 256/capacity = 0/' %s | not dfcc - 2>&1 | filecheck %s --check-prefix=CAPACITY
 
 // CHECK: dataflow.ddr_fifo %f2 {name = "skip", capacity = 256 : i64, coarse = 4 : i64} : (!dataflow.stream<1x8x8x4xf32>) -> !dataflow.stream<1x8x8x4xf32>
@@ -39,16 +40,20 @@
 // HLS:      void top({{.*}}, dfcc::vec<float, 4>* skip_wr, dfcc::vec<float, 4>* skip_rd) {
 // HLS:      DFCC_HLS(INTERFACE m_axi port=skip_wr offset=slave bundle=gmem_skip_wr depth=64 max_read_burst_length=16 max_write_burst_length=16)
 // HLS-NEXT: DFCC_HLS(INTERFACE m_axi port=skip_rd offset=slave bundle=gmem_skip_rd depth=64
-// HLS:      hls::stream<dfcc::vec<int, 1> > skip_bursts("skip_bursts");
+// HLS:      hls::stream<dfcc::vec<bool, 1> > skip_bursts("skip_bursts");
 // HLS-NEXT: DFCC_HLS(STREAM variable=skip_bursts depth=2)
-// HLS:      dfcc::ddr_write<64, 16>(s_fork_1, skip_wr, skip_bursts);  // skip
-// HLS-NEXT: dfcc::ddr_read<64, 16>(skip_rd, skip_bursts, s_skip);  // skip
+// HLS:      dfcc::ddr_write<64, 16, 1, 0>(s_fork_1, skip_wr, skip_bursts);  // skip
+// HLS-NEXT: dfcc::ddr_read<64, 16, 1, 0>(skip_rd, skip_bursts, s_skip);  // skip
 // HLS-NEXT: stage_add(s_conv, s_skip, out);  // add
 // HDR:      // DRAM buffer ddr_skip: 64 words of dfcc::vec<float, 4>; the host allocates it and passes it to every one of skip_wr, skip_rd
 // TB:       static dfcc::vec<float, 4> ddr_skip[64];
 // TB-NEXT:  top(port_in, port_out, ddr_skip, ddr_skip);
-// SMALL: HLS backend: dataflow.ddr_fifo 'skip': capacity 255 is less than one inference (256 words)
-// CAPACITY: ddr_fifo 'skip': capacity must be at least 1 word
+// a ring of three inferences: 192 beats, 12 bursts of which the writer leaves 10 tokens unread
+// THREE:      DFCC_HLS(INTERFACE m_axi port=skip_wr offset=slave bundle=gmem_skip_wr depth=192
+// THREE:      DFCC_HLS(STREAM variable=skip_bursts depth=10)
+// THREE:      dfcc::ddr_write<64, 16, 3, 0>(s_fork_1, skip_wr, skip_bursts);  // skip
+// THREE-NEXT: dfcc::ddr_read<64, 16, 3, 0>(skip_rd, skip_bursts, s_skip);  // skip
+// CAPACITY: ddr_fifo 'skip': capacity must be whole inferences of 256 words
 func.func @main(%a: tensor<1x4x8x8xf32>) -> tensor<1x8x8x4xf32> {
   %s = dataflow.source %a {name = "in", perm = array<i64: 0, 2, 3, 1>} : (tensor<1x4x8x8xf32>) -> !dataflow.stream<1x8x8x4xf32>
   %f, %f2 = dataflow.fork %s {name = "fork", coarse = 4 : i64} : (!dataflow.stream<1x8x8x4xf32>) -> (!dataflow.stream<1x8x8x4xf32>, !dataflow.stream<1x8x8x4xf32>)

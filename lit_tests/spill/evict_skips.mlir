@@ -12,7 +12,7 @@
 // RUN: dfcc %s -p 'explore{platform=zedboard}' | filecheck %s --check-prefix=AUTO
 
 // CHECK:      %j1 = dataflow.map %c1, %f2 {name = "add_short"
-// CHECK:      %[[R:.*]] = dataflow.ddr_fifo %g2 {name = "add_long_ddr1", capacity = 65536 : i64
+// CHECK:      %[[R:.*]] = dataflow.ddr_fifo %g2 {name = "add_long_ddr1", capacity = 262144 : i64
 // CHECK-NEXT: %j2 = dataflow.map %c2, %[[R]] {name = "add_long"
 // SLOW-NOT:   dataflow.ddr_fifo
 // AUTO-NOT:   dataflow.ddr_fifo

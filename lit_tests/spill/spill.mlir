@@ -20,7 +20,7 @@
 
 // CHECK:      builtin.module attributes {dataflow.platform = "zcu102"}
 // CHECK:      dataflow.conv %f, %w {dataflow.line_buffer = "off_chip", dataflow.weights_on_chip = 70 : i64, name = "conv"
-// CHECK:      %[[R:.*]] = dataflow.ddr_fifo %f2 {name = "add_ddr1", capacity = 8192 : i64} : (!dataflow.stream<1x4x4x512xf32>) -> !dataflow.stream<1x4x4x512xf32>
+// CHECK:      %[[R:.*]] = dataflow.ddr_fifo %f2 {name = "add_ddr1", capacity = 32768 : i64} : (!dataflow.stream<1x4x4x512xf32>) -> !dataflow.stream<1x4x4x512xf32>
 // CHECK-NEXT: dataflow.map %c, %[[R]] {name = "add"}
 
 // TABLE:      conv {{.*}} w:bram 70%+ddr 30%
