@@ -831,17 +831,19 @@ def _ddr_fifo(p: Pipeline, op: df.DdrFifoOp) -> None:
     name = op.node_name.data
     lanes = op.int_prop("coarse")
     x = p.read(op.input, lanes, name)
-    # a writer stores a beat per iteration into the DRAM ring buffer, a reader loads them back in order,
-    # `DRAM_LATENCY_CYCLES` later (not counting its wait for a token's span, as the cost does not); the ring holds `capacity` words, less what ddr.h's writer leaves unwritten
-    # (`ring_bursts`: it waits with its tokens' spans unread, so it holds at least that many beats)
+    # dfcc ddr.h: the writer stores a beat per iteration into the DRAM ring and sends a token once a span of them is
+    # written; the reader waits for a span's token, then loads its beats back in order, DRAM_LATENCY_CYCLES later.
+    # The token stream is as deep as ring_bursts makes it, so the writer waits with that many spans unread
     span, tokens = ring_bursts(x.beats, op.capacity.value.data // (x.beats * lanes))
-    ring = p.channel(f"{name}_ring", lanes, x.beats, depth=max(1, min(op.capacity.value.data // lanes, span * tokens)))
+    span = span or x.beats
+    spans = -(-x.beats // span)
+    ring = p.channel(f"{name}_tokens", 1, spans, depth=max(1, tokens))
     writer = p.process(f"{name}_write", name, x.beats)
     p.read_at(writer, x, _every(x.beats))
-    p.write(writer, ring, _every(x.beats))
+    p.write(writer, ring, np.minimum(_every(spans) * span + span, x.beats) - 1)
     reader = p.process(f"{name}_read", name, x.beats)
     reader.latency = DRAM_LATENCY_CYCLES
-    p.read_at(reader, ring, _every(x.beats))
+    p.read_at(reader, ring, _every(spans) * span)
     out = p.output(op.output, lanes)
     out.elastic = True
     p.write(reader, out, _every(x.beats))

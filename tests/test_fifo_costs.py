@@ -86,11 +86,12 @@ def test_a_skip_outlasting_its_ring_waits_on_chip_before_the_ring():
     # after both convs: two whole inferences written by then, 512 words, of which the ring holds 256; the other
     # 256, 64 beats, plus SATAY's 64 wait in the fork's stream into the ring. The simulated feed comes at the
     # first conv's pace (it loads an inference in 64 cycles), so the sizing needs only 15 with the whole ring; ddr.h's
-    # writer waits with 2 tokens of the ring's 4 bursts unread (hardware/offchip.py ring_bursts), so the sizing
-    # counts 32 of its 64 beats: 15 + 32. The cost, counting the whole ring, is safe, high.
+    # writer waits on the token of its third burst with 2 tokens of the ring's 4 bursts unread (hardware/offchip.py
+    # ring_bursts), the simulated writer at that burst's last beat, so the ring holds 47 of its 64 beats: the sizing
+    # counts 15 + 17. The cost, counting the whole ring, is safe, high.
     module = parse_module(RING)
     assert _costed(module) == {("fork", "skip"): 64 + 64}
-    assert _depths(module, size_fifos(module).depths) == {("fork", "skip"): 15 + 32}
+    assert _depths(module, size_fifos(module).depths) == {("fork", "skip"): 15 + 17}
 
 
 JOIN = HEAD.replace("C", "8") + """

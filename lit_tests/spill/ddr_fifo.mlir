@@ -16,8 +16,14 @@
 
 // JSON:      "offchip_gbps":
 // the ring's reader starts DRAM_LATENCY_CYCLES (64) after its writer, so the add reads the conv's output that much
-// later: the conv's stream holds 39 of its 64 beats (38 simulated) plus SATAY's 64
+// later: the conv's stream holds 39 of its 64 beats (simulated 49: the reader also waits for a burst's token) plus
+// SATAY's 64
 // JSON:      "fifos": [
+// JSON-NEXT:   {
+// JSON-NEXT:     "from": "fork",
+// JSON-NEXT:     "to": "conv",
+// JSON-NEXT:     "depth": 4
+// JSON-NEXT:   },
 // JSON-NEXT:   {
 // JSON-NEXT:     "from": "conv",
 // JSON-NEXT:     "to": "add",
@@ -33,9 +39,11 @@
 // JSON-NEXT: "offchip_gbps": 16.384,
 // JSON:      "BRAM18": 4,
 
-// the skip waits in the ring instead of deadlocking the undersized on-chip FIFO; the ring's 64 beats are 4 bursts
-// of 16, and its writer waits with 2 tokens unread (ddr.h, hardware/offchip.py ring_bursts): 32 beats held at least
-// SIM: skip_ring {{.*}} skip_write {{.*}} skip_read {{.*}} 32
+// the skip waits in the ring, not in an on-chip FIFO; the ring's 64 beats are 4 bursts of 16, its writer sends a
+// token a burst and waits with 2 unread (ddr.h, hardware/offchip.py ring_bursts). The reader takes a burst once its
+// token comes, so the add waits for the fork's first 16 beats, which the conv's line buffer and its streams hold
+// (the fork's into it 4 deep)
+// SIM: skip_tokens {{.*}} skip_write {{.*}} skip_read {{.*}} 1 {{.*}} 2 {{.*}} 1
 // SIM: initiation interval
 // HLS:      void top({{.*}}, dfcc::vec<float, 4>* skip_wr, dfcc::vec<float, 4>* skip_rd) {
 // HLS:      DFCC_HLS(INTERFACE m_axi port=skip_wr offset=slave bundle=gmem_skip_wr depth=64 max_read_burst_length=16 max_write_burst_length=16)
@@ -56,9 +64,9 @@
 // CAPACITY: ddr_fifo 'skip': capacity must be whole inferences of 256 words
 func.func @main(%a: tensor<1x4x8x8xf32>) -> tensor<1x8x8x4xf32> {
   %s = dataflow.source %a {name = "in", perm = array<i64: 0, 2, 3, 1>} : (tensor<1x4x8x8xf32>) -> !dataflow.stream<1x8x8x4xf32>
-  %f, %f2 = dataflow.fork %s {name = "fork", coarse = 4 : i64} : (!dataflow.stream<1x8x8x4xf32>) -> (!dataflow.stream<1x8x8x4xf32>, !dataflow.stream<1x8x8x4xf32>)
+  %f, %f2 = dataflow.fork %s {name = "fork", coarse = 4 : i64} : (!dataflow.stream<1x8x8x4xf32>) -> (!dataflow.stream<1x8x8x4xf32, depth 4>, !dataflow.stream<1x8x8x4xf32>)
   %w = dataflow.weights {name = "w", value = dense<5.000000e-01> : tensor<4x4x3x3xf32>} : tensor<4x4x3x3xf32>
-  %c = dataflow.conv %f, %w {name = "conv", kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>, pad = array<i64: 1, 1, 1, 1>, coarse_in = 4 : i64, coarse_out = 4 : i64, fine = 9 : i64} : (!dataflow.stream<1x8x8x4xf32>, tensor<4x4x3x3xf32>) -> !dataflow.stream<1x8x8x4xf32>
+  %c = dataflow.conv %f, %w {name = "conv", kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>, pad = array<i64: 1, 1, 1, 1>, coarse_in = 4 : i64, coarse_out = 4 : i64, fine = 9 : i64} : (!dataflow.stream<1x8x8x4xf32, depth 4>, tensor<4x4x3x3xf32>) -> !dataflow.stream<1x8x8x4xf32>
   %r = dataflow.ddr_fifo %f2 {name = "skip", capacity = 256 : i64, coarse = 4 : i64} : (!dataflow.stream<1x8x8x4xf32>) -> !dataflow.stream<1x8x8x4xf32>
   %j = dataflow.map %c, %r {name = "add", coarse = 4 : i64} : !dataflow.stream<1x8x8x4xf32>, !dataflow.stream<1x8x8x4xf32> -> !dataflow.stream<1x8x8x4xf32> {
   ^bb0(%x: f32, %y: f32):
