@@ -136,10 +136,10 @@ def test_a_search_failing_in_a_worker_is_the_diagnostic_one_job_gives(monkeypatc
     """The consumer-first rule's search (the worker's, with jobs=2) raises: the pass reports it as with jobs=1."""
     bisect = explore_pass._bisect
 
-    def failing(search, best, advance):
+    def failing(search, best, advance, *ceiling):
         if not search.cheaper_end:
             raise DfccError("the consumer-first search failed")
-        return bisect(search, best, advance)
+        return bisect(search, best, advance, *ceiling)
 
     monkeypatch.setattr(explore_pass, "_bisect", failing)
     messages = []
