@@ -834,7 +834,7 @@ def _ddr_fifo(p: Pipeline, op: df.DdrFifoOp) -> None:
     # dfcc ddr.h: the writer stores a beat per iteration into the DRAM ring and sends a token once a span of them is
     # written; the reader waits for a span's token, then loads its beats back in order, DRAM_LATENCY_CYCLES later.
     # The token stream is as deep as ring_bursts makes it, so the writer waits with that many spans unread
-    span, tokens = ring_bursts(x.beats, op.capacity.value.data // (x.beats * lanes))
+    span, tokens = ring_bursts(x.beats, op.inferences())
     span = span or x.beats
     spans = -(-x.beats // span)
     ring = p.channel(f"{name}_tokens", 1, spans, depth=max(1, tokens))

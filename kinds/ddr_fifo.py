@@ -86,6 +86,11 @@ class DdrFifoOp(NodeOp):
             raise VerifyException(f"ddr_fifo '{self.node_name.data}': capacity must be whole inferences of "
                                   f"{words} words")
 
+    def inferences(self) -> int:
+        """The whole inferences its ring holds (the verifier asks whole ones): the cost, the emitter and the schedule
+        read ddr.h's spans and tokens off them (hardware/offchip.py ring_bursts)."""
+        return self.capacity.value.data // self.input.type.num_elements
+
     def order_problem(self) -> str | None:
         """Each beat passed on as it is: any order, the same on every stream."""
         return self.same_order_problem()
@@ -136,7 +141,7 @@ class DdrFifo(FixedIsFloatThenCast, NodeKind):
         out = em.new_stream(f"s_{name}", op.output.type, lanes, value=op.output)
         em.define(op.output, out)
         beats = prod(op.input.type.get_shape()) // lanes
-        inferences = op.capacity.value.data // (beats * lanes)
+        inferences = op.inferences()
         span, tokens = ring_bursts(beats, inferences)
         if tokens < 1:
             raise em.error(op, f"a DRAM ring needs at least 3 beats, this one has {beats}; keep this stream on chip")
