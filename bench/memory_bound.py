@@ -110,9 +110,9 @@ def point_rows(model: NodeModel, listed: list[tuple[Folding, str | None]], platf
     known = {} if known is None else known
     rows = []
     for folding, product in listed:
+        period = model.weight_period(folding)
         for lutram in model.lutram_options(folding):
             cost = model.evaluated(folding, product, lutram)
-            period = model.weight_period(folding)
             key = (cost.weight_memory(), period)
             if key not in known:
                 places = (weight_place_options(model, folding, "dsp", product, platform) if model.has_weights
