@@ -351,6 +351,19 @@ def pareto_rows(data: np.ndarray, chunk: int = 64) -> np.ndarray:
     return np.sort(order[np.array(kept, dtype=np.intp)])
 
 
+def top_rows(values: np.ndarray, k: int) -> np.ndarray:
+    """np.argsort(-values, kind="stable")[:k] (the k largest, largest first, ties and NaNs as that sort puts them)
+    without sorting every value: the repair ranks every movable row at each step, and the full sort took 28 of
+    DenseNet-121's 360 CPU s on a ZCU102."""
+    keys = -values
+    if len(keys) > k:
+        kth = np.partition(keys, k - 1)[k - 1]  # NaNs sort last, as in argsort
+        at = np.flatnonzero(~(keys > kth))  # the k first, ties with the k-th and NaNs, in index order
+    else:
+        at = np.arange(len(keys))
+    return at[np.argsort(keys[at], kind="stable")][:k]
+
+
 def _no_worse(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """[i, j]: row j of `a` is no worse than row i of `b` in every column (both by column: numpy reduces a short
     last axis slowly)."""
@@ -663,7 +676,7 @@ class _Search:
         out = None
         # stable: numpy's default sort orders ties by the CPU's SIMD kernel (AVX-512 and AVX2 differ), and a tie
         # broken otherwise is another design for the same input on another machine
-        for pick in np.argsort(-value, kind="stable")[:REPAIR_LANE_TRIES]:
+        for pick in top_rows(value, REPAIR_LANE_TRIES):
             if value[pick] <= 0:
                 return None
             n, row = int(row_node[pick]), int(movable[pick])

@@ -8,6 +8,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from xdsl.dialects.builtin import DictionaryAttr, FloatAttr, ModuleOp, f64
 
 from dfcc.backends.estimate import Estimate
@@ -463,6 +465,18 @@ def test_pareto_keeps_the_undominated_rows_and_the_first_of_equals():
         undominated = [i for i, row in enumerate(data)
                        if not any(np.all(other <= row) and (np.any(other < row) or j < i) for j, other in enumerate(data))]
         assert pareto_rows(data).tolist() == undominated
+
+
+@given(st.lists(st.sampled_from([-1.0, 0.0, 0.5, 2.0, 3.5, float("nan")]) | st.floats(-4, 4), max_size=120),
+       st.integers(1, 60))
+@settings(max_examples=200, deadline=None)
+def test_top_rows_is_the_head_of_a_stable_descending_sort(values, k):
+    """The repair's ranking of its moves: the first k of a stable sort, ties (many in a repair's values) in index
+    order, NaNs last, whether k is below, at or above the number of values."""
+    from dfcc.passes.explore import top_rows
+
+    values = np.array(values, dtype=float)
+    assert top_rows(values, k).tolist() == np.argsort(-values, kind="stable")[:k].tolist()
 
 
 def test_explore_same_design_whatever_simd_numpy_dispatches(tmp_path):
