@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from heapq import heappop, heappush
 from itertools import chain, groupby
 from operator import attrgetter, itemgetter
+from weakref import WeakKeyDictionary
 
 from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.ir import Operation, SSAValue
@@ -186,7 +187,8 @@ class Network:
         if not ops:
             raise DfccError("no dataflow nodes in the module: run lower-to-dataflow first")
         index: dict[Operation, int] = {op: i for i, op in enumerate(ops)}
-        nodes = [describe(op) for op in ops]
+        shared = _MODULE_COSTS.setdefault(module, {})
+        nodes = [describe(op, shared) for op in ops]
         edges = []
         for op in ops:
             for operand, value in enumerate(op.operands):
@@ -682,6 +684,9 @@ class Network:
             moved[i] = (first[i], last[i], burst[i]) != before
         return first, last, reads, burst
 
+
+# by module: its nodes' costs by cost key, which each network built of it shares (kinds/cost.py `describe`)
+_MODULE_COSTS: WeakKeyDictionary[ModuleOp, dict] = WeakKeyDictionary()
 
 # Network._trace: each node's first and last output beat, each edge's span at its consumer, each node's output burst
 _Trace = tuple[list[float], list[float], list[tuple[float, float]], list[int]]
