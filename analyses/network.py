@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from heapq import heappop, heappush
 from itertools import chain, groupby
 from operator import attrgetter, itemgetter
+from weakref import WeakKeyDictionary
 
 from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.ir import Operation, SSAValue
@@ -186,7 +187,8 @@ class Network:
         if not ops:
             raise DfccError("no dataflow nodes in the module: run lower-to-dataflow first")
         index: dict[Operation, int] = {op: i for i, op in enumerate(ops)}
-        nodes = [describe(op) for op in ops]
+        shared = _MODULE_COSTS.setdefault(module, {})
+        nodes = [describe(op, shared) for op in ops]
         edges = []
         for op in ops:
             for operand, value in enumerate(op.operands):
@@ -554,18 +556,20 @@ class Network:
         n = len(costs)
         bursts: list[tuple[float, float, float]] = [(0.0, 0.0, 0.0)] * n if last is None else list(last[0])
         fifos: list[list[tuple[int, int]]] = [[] for _ in costs] if last is None else list(last[1])
+        main = self._main
         for i in range(0 if last is None else start, n):
             cost, ins = costs[i], self.in_edges[i]
             lanes = max(1, cost.out_lanes)
             bursts[i] = (0.0, 0.0, 0.0)
+            fed = bursts[main[i]][0] if ins else 0.0  # its main producer's burst (most nodes: none)
             if cost.out_burst:
                 words = cost.out_burst * lanes
                 bursts[i] = (float(words), float(lanes), cost.cycles / -(-self._most_out[i] // words))
-            elif self._passes_pace(i, costs) and bursts[self._main[i]][0]:
-                words, pace, period = bursts[self._main[i]]
+            elif fed and self._passes_pace(i, costs):
+                words, pace, period = bursts[main[i]]
                 bursts[i] = (words, min(pace, self.edges[ins[0]].elements / cost.cycles), period)
             if len(ins) == 1:
-                fifos[i] = self._burst_fifo(i, costs, converters, bursts, cost.cycles)
+                fifos[i] = self._burst_fifo(i, costs, converters, bursts, cost.cycles) if fed else []
         for i in self._join_nodes:
             fifos[i] = self._burst_fifo(i, costs, converters, bursts, max(costs[i].cycles, self._held_back(i, costs))
                                         ) if any(bursts[p][0] for p in self._producers[i]) else []
@@ -631,14 +635,18 @@ class Network:
             first, last, reads, burst = (list(figures) for figures in last_trace)
             walked = range(min(changed, default=n), n)
         moved = [last_trace is None] * n  # the nodes whose figures this trace changes
+        # the network's lists read once (the search traces ~10^4 designs of ~10^3 nodes)
+        in_edges, edges, main, most_out, producers, ins_of = (
+            self.in_edges, self.edges, self._main, self._most_out, self._producers, self._ins)
+        converter_on = converters.get
 
         for i in walked:
-            if not moved[i] and i not in changed and not any(map(moved.__getitem__, self._producers[i])):
+            if not moved[i] and i not in changed and not any(map(moved.__getitem__, producers[i])):
                 continue
             before = first[i], last[i], burst[i]
             cost, ins = costs[i], []
-            for e, p, _, _ in self._ins[i]:  # each input's first and last beat here, through its converter if any
-                conv = converters.get(e)
+            for e, p, _, _ in ins_of[i]:  # each input's first and last beat here, through its converter if any
+                conv = converter_on(e)
                 if conv is None:
                     ins.append((first[p], last[p]))
                     continue
@@ -654,10 +662,10 @@ class Network:
                 done_in = max((l for _, l in ins), default=0.0)
             pipe = min(cost.depth, PIPELINED_LOOP_LATENCY) + cost.lag
             first[i] = max(cost.lead, start + max(cost.depth, cost.fill * (done_in - start) + pipe))
-            for e, (f, l) in zip(self.in_edges[i], ins) if cost.input_fills else ():
+            for e, (f, l) in zip(in_edges[i], ins) if cost.input_fills else ():
                 # an input absorbed in its own share first (a matmul's right operand block), at its pace
-                first[i] = max(first[i], f + cost.input_fills[self.edges[e].operand] * (l - f) + pipe)
-            burst_in = burst[self._main[i]] if self.in_edges[i] else 0
+                first[i] = max(first[i], f + cost.input_fills[edges[e].operand] * (l - f) + pipe)
+            burst_in = burst[main[i]] if ins else 0
             if cost.pixel_work and burst_in:
                 # input pixels come in bursts, evenly spread from the first one's to the last one's: the first
                 # beat of the pixel completing the first window starts the first output pixel's work
@@ -665,17 +673,20 @@ class Network:
                 first[i] = max(first[i], window + cost.pixel_work + min(cost.depth, PIPELINED_LOOP_LATENCY))
             burst[i] = cost.burst or (burst_in if cost.fill == 0 else 0)
             # a stage without hardware (cycles 0: a reshape passes its producer's words on) has no output rate
-            drain = (cost.drain or self._most_out[i] // (cost.out_lanes or 1)) if cost.cycles else 0
+            drain = (cost.drain or most_out[i] // (cost.out_lanes or 1)) if cost.cycles else 0
             last[i] = max(done_in + pipe, start + cost.cycles, first[i] + drain, first[i] + feed if not ins else 0)
             # it reads each input from when it must have that input's fill share (a plain join: its start, all
             # inputs together) to when its last input beat comes or its own pace ends
             end = max(done_in, start + cost.cycles)
-            for e, (f, l) in zip(self.in_edges[i], ins):
-                share = cost.input_fills[self.edges[e].operand] if cost.input_fills else cost.fill
+            for e, (f, l) in zip(in_edges[i], ins):
+                share = cost.input_fills[edges[e].operand] if cost.input_fills else cost.fill
                 reads[e] = (max(f, first[i] - pipe - share * (l - f)), max(end, l))
             moved[i] = (first[i], last[i], burst[i]) != before
         return first, last, reads, burst
 
+
+# by module: its nodes' costs by cost key, which each network built of it shares (kinds/cost.py `describe`)
+_MODULE_COSTS: WeakKeyDictionary[ModuleOp, dict] = WeakKeyDictionary()
 
 # Network._trace: each node's first and last output beat, each edge's span at its consumer, each node's output burst
 _Trace = tuple[list[float], list[float], list[tuple[float, float]], list[int]]

@@ -6,7 +6,8 @@ node's geometry and number formats from the IR and decides which formula applies
 turns a node into a `NodeModel` once: its folding factors and extents (the op's
 `folding_extents()`), its MACs, and a pure function from a folding (a tuple of factors, in
 `factors` order) to a `NodeCost`. The DSE calls `NodeModel.cost(folding)` many times; results are
-cached on the `NodeModel` (one run, no global cache).
+cached on the `NodeModel`, shared by the models of one module's nodes of equal `cost_key` (`describe`), no global
+cache.
 
 Number formats: a `!dataflow.fixed` stream or weights `format` / `acc_format` gives its width;
 anything else (f32 before quantization) is costed at the defaults below.
@@ -423,9 +424,15 @@ def is_node(op: Operation) -> bool:
     return isinstance(op, NodeOp) and not isinstance(op, (WeightsOp, SparseWeightsOp))
 
 
-def describe(op: Operation) -> NodeModel:
-    """The cost model of one node: its kind's `cost` facet."""
-    return kind_of(op).cost(op)
+def describe(op: Operation, shared: dict | None = None) -> NodeModel:
+    """The cost model of one node: its kind's `cost` facet. Given `shared` (by `cost_key`: the costs a model found),
+    its costs are those of the models described before with its key (equal keys, equal cost models), or it lends
+    them its own: explore rebuilds a module's network many times (DenseNet-121 ZCU102: 10 times), each of its models
+    costing again the foldings the last one had."""
+    model = kind_of(op).cost(op)
+    if shared is not None and (key := cost_key(op)) is not None:
+        model._cache = shared.setdefault(key, model._cache)
+    return model
 
 
 def cost_key(op: Operation, design: frozenset[str] = frozenset()) -> Hashable | None:

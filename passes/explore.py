@@ -627,6 +627,7 @@ class _Search:
         # what each movable row would change of every resource (a column per row), kept up to date a node at a time
         columns = np.ascontiguousarray(self.all_usage[movable].T)
         delta = columns - self.all_usage[current][row_node].T
+        spent = np.maximum(delta, 0.0)  # what each move adds of every resource, kept up to date with `delta`
         bounds = np.searchsorted(row_node, np.arange(len(self.spaces) + 1))  # each node's movable rows
         extra = None  # resources outside the nodes (FIFOs), from the last full evaluation
         seen = set()
@@ -650,7 +651,7 @@ class _Search:
             room[r] = np.inf
             # every node's every point at once: what it frees of r per use of the others' room
             gain = -delta[r] / self.limit_vec[r]
-            spend = _weighted_sum(np.maximum(delta, 0.0), 1.0 / room)
+            spend = _weighted_sum(spent, 1.0 / room)
             value = np.where(gain > 0, gain / (spend + 1e-6), -1.0)
             # moves that keep every other resource within its room first: a node with a continuum of points
             # (weights spilled in steps) must not jump past the budget of the resource it trades into
@@ -668,6 +669,7 @@ class _Search:
             current[n] = best
             rows = slice(bounds[n], bounds[n + 1])
             delta[:, rows] = columns[:, rows] - self.all_usage[best][:, None]
+            spent[:, rows] = np.maximum(delta[:, rows], 0.0)
         return None
 
     def _best_move(self, value: np.ndarray, movable: np.ndarray, row_node: np.ndarray, target: float,

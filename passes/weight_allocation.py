@@ -148,10 +148,19 @@ def least_traffic_within(rows: list[np.ndarray], room: np.ndarray, scale: np.nda
     return _exact_moves(rows, picked, used, room, scale)
 
 
-def _stacked(rows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The items' options in one array, each row's item, and each item's first row."""
-    return (np.concatenate(rows), np.repeat(np.arange(len(rows)), [len(r) for r in rows]),
-            np.concatenate([[0], np.cumsum([len(r) for r in rows])[:-1]]))
+def _stacked(rows: list[np.ndarray], picked: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                                                np.ndarray]:
+    """The items' options in one array, each row's item, each item's first row and the next item's, and each option
+    less its item's `picked` one (the moves: after one, only its item's rows change, `_moved`)."""
+    sizes = [len(r) for r in rows]
+    stacked, owner, ends = np.concatenate(rows), np.repeat(np.arange(len(rows)), sizes), np.cumsum(sizes)
+    starts = ends - sizes
+    return stacked, owner, starts, ends, stacked - stacked[starts + np.array(picked)][owner]
+
+
+def _moved(stacked: np.ndarray, starts: np.ndarray, ends: np.ndarray, delta: np.ndarray, n: int, best: int) -> None:
+    """`delta` (`_stacked`) after item `n` moves to row `best`: its rows less that one, the others' as they were."""
+    delta[starts[n]:ends[n]] = stacked[starts[n]:ends[n]] - stacked[best]
 
 
 def _into_room(rows: list[np.ndarray], picked: list[int], used: np.ndarray, room: np.ndarray,
@@ -160,12 +169,11 @@ def _into_room(rows: list[np.ndarray], picked: list[int], used: np.ndarray, room
     shrinks the overshoot (weighed likewise): each the one shrinking it most per traffic added (any adding none
     first). The sum of the least weighed memories may overshoot one resource where other options fit (ResNet-50
     ZCU102 16-bit: 103 LUTs over, 413 BRAM18 spare, with the BRAM options of LUTRAM-cheapest nodes)."""
-    stacked, owner, starts = _stacked(rows)
+    stacked, owner, starts, ends, delta = _stacked(rows, picked)
     for _ in range(len(stacked)):
         over = np.maximum(used - room, 0.0) @ scale
         if over <= 0:
             break
-        delta = stacked - stacked[starts + np.array(picked)][owner]
         shrunk = over - np.maximum(used + delta[:, :-1] - room, 0.0) @ scale
         if not (shrunk > TOLERANCE * over).any():
             break
@@ -175,6 +183,7 @@ def _into_room(rows: list[np.ndarray], picked: list[int], used: np.ndarray, room
         n = int(owner[best])
         used = used + delta[best, :-1]
         picked[n] = best - int(starts[n])
+        _moved(stacked, starts, ends, delta, n, best)
     return picked, used
 
 
@@ -182,12 +191,13 @@ def _exact_moves(rows: list[np.ndarray], picked: list[int], used: np.ndarray, ro
                  scale: np.ndarray) -> list[int]:
     """Moves off the hulls while any fits: each the one saving the most traffic per share of the budget it adds
     (any that adds none first), so the memory the whole hull steps could not use is spent."""
-    stacked, owner, starts = _stacked(rows)
+    stacked, owner, starts, ends, delta = _stacked(rows, picked)
+    bounds = room + TOLERANCE
     for _ in range(len(stacked)):
-        now = stacked[starts + np.array(picked)][owner]
-        delta = stacked - now
         saved = -delta[:, -1]
-        fits = (saved > 0) & np.all(used + delta[:, :-1] <= room + TOLERANCE, axis=1)
+        fits = saved > 0
+        for k, bound in enumerate(bounds):  # a resource at a time: numpy reduces a short last axis slowly
+            fits &= used[k] + delta[:, k] <= bound
         if not fits.any():
             break
         added = np.maximum(delta[:, :-1] @ scale, 0.0)
@@ -196,4 +206,5 @@ def _exact_moves(rows: list[np.ndarray], picked: list[int], used: np.ndarray, ro
         n = int(owner[best])
         used = used + delta[best, :-1]
         picked[n] = best - int(starts[n])
+        _moved(stacked, starts, ends, delta, n, best)
     return picked

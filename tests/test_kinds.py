@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from dfcc.dialects.dataflow import TILE_LUTRAM_ATTR, NodeOp, StreamType, drop_stream_orders
+from dfcc.dialects.dataflow import TILE_LUTRAM_ATTR, NodeOp, StreamType, drop_stream_orders, int_array
 from dfcc.dialects.fixed_point import cast, fixed_of
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context, parse_module
@@ -93,6 +93,15 @@ def test_unknown_op_is_a_clear_error():
     (func_op,) = [op for op in parse_module("func.func @main() {\n func.return\n}").walk() if op.name == "func.func"]
     with pytest.raises(DfccError, match="'func.func' is not a dataflow node kind"):
         kind_of(func_op)
+
+
+def test_ints_prop_reads_a_property_set_again():
+    """ints_prop keeps an array's values on the attribute: a pass setting a new array is read, the same text prints."""
+    (op,) = [op for op in parse_module(SLICE).walk() if op.name == "dataflow.slice"]
+    assert op.ints_prop("strides") == (1, 2) and op.ints_prop("strides") == (1, 2)
+    op.properties["strides"] = int_array([1, 3])
+    assert op.ints_prop("strides") == (1, 3)
+    assert "strides = array<i64: 1, 3>" in str(op) and op.properties["strides"] == int_array([1, 3])
 
 
 @pytest.mark.parametrize("op_class", list(KINDS), ids=lambda c: c.name)
