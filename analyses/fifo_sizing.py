@@ -88,17 +88,19 @@ def size_fifos(module: ModuleOp, inferences: int = DEFAULT_INFERENCES, jobs: int
     if free.deadlock:
         raise DfccError(f"FIFO sizing: {free.describe_deadlock()}")
     widens = {p for p in pipeline.processes if _widens(p)}
+    horizon = free_run.horizon()
     latest = free_run.latest(free_run.times)
-    if widens:  # two event-time arrays at a time, not three: latest's array taken for the just-in-time schedule,
-        # and the latest schedule found again from the fusion's (the same output cycles: module docstring)
-        in_time, narrow = ({p: cycles.copy() for p, cycles in latest.event_cycles(which).items()}
-                           for which in (feeds, lambda p: feeds(p) or p in widens))
-        schedule, narrow_slack = _side_by_side(lambda: _Mix.of_run(free_run.with_release(in_time), free, latest.times),
-                                               lambda: _Mix.of_run(free_run.with_release(narrow), free), jobs)
+    in_time = lambda: _Mix.of_run(free_run.with_release(latest.event_cycles(feeds)), free)  # noqa: E731
+    if widens:  # three event-time arrays at a time: the latest schedule's kept for the last fusion, found again
+        # only where the fusion's horizon differs (its drains' cycles are the unbounded run's: module docstring)
+        schedule, narrow_slack = _side_by_side(
+            in_time, lambda: _Mix.of_run(free_run.with_release(latest.event_cycles(lambda p: feeds(p) or p in widens)),
+                                         free), jobs)
         schedule = schedule.fused(narrow_slack)
-        latest = schedule.run.latest(narrow_slack.run.times)  # the fused schedule took what it needs of those
+        if schedule.run.horizon() != horizon:  # an event that leads to no drain, after them all, moved
+            latest = schedule.run.latest(narrow_slack.run.times)
     else:
-        schedule = _Mix.of_run(free_run.with_release(latest.event_cycles(feeds)), free)
+        schedule = in_time()
     schedule = schedule.fused(_Mix.of_times(latest, pipeline))
     peaks = schedule.peaks
     depths = {ch.value: max(HLS_DEFAULT_DEPTH, peaks[ch.name]) for ch in pipeline.channels if _sizable(ch)}
@@ -126,8 +128,8 @@ class _Mix:
         self.run, self.peaks = run, peaks
 
     @staticmethod
-    def of_run(run: Simulator, free: SimulationResult, times: np.ndarray | None = None) -> _Mix:
-        result = run.run(times)
+    def of_run(run: Simulator, free: SimulationResult) -> _Mix:
+        result = run.run()
         if result.completions != free.completions:
             raise DfccError("FIFO sizing: internal error, a sized schedule moves the outputs; please report it")
         return _Mix(run, {f.name: f.peak for f in result.fifos})

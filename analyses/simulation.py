@@ -246,7 +246,7 @@ class Simulator:
         H - (their cycle here + latency), is this pipeline's latest schedule with those drains. Its processes are laid
         out in the reverse of this run's order, so its times array reversed is in this run's layout."""
         backwards, twin = _reversed(self.pipeline, iterations=False)
-        horizon = int(self.times.max()) + max(p.latency + self.inferences * p.iterations for p in self.order) + 1
+        horizon = self.horizon()
         release = {twin[p]: horizon - (cycles[::-1].astype(np.int64) + p.latency)
                    for p, cycles in self.event_cycles(_drains).items()}
         run = Simulator(backwards, self.inferences, {twin[ch]: d for ch, d in self.depths.items()}, release,
@@ -262,6 +262,12 @@ class Simulator:
             np.add(cycles, p.latency, out=cycles)
             np.subtract(horizon, cycles, out=cycles)
         return other
+
+    def horizon(self) -> int:
+        """After a run: the cycle `latest` counts back from, past every event of this run and of its latest schedule.
+        The latest schedule depends only on it, the depths and the drains' cycles (two runs that share those share
+        their latest schedule: FIFO sizing finds it once)."""
+        return int(self.times.max()) + max(p.latency + self.inferences * p.iterations for p in self.order) + 1
 
     def event_cycles(self, which) -> dict[Process, np.ndarray]:
         """The start cycle of every event (all inferences) of the processes `which` selects (after a run)."""
