@@ -371,7 +371,7 @@ class Simulator:
                                     f"for {self.inferences * self.events[i].count} events")
                 offsets[i], offset = offset, offset + len(self.release[p])
                 parts.append(self.release[p])
-        return offsets, np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
+        return offsets, np.concatenate(parts, dtype=np.int64) if parts else np.zeros(0, dtype=np.int64)
 
     def _waits(self, pc: np.ndarray, cursor: np.ndarray, writer_port: np.ndarray,
                reader_port: np.ndarray) -> list[Wait]:
