@@ -326,19 +326,18 @@ class Simulator:
                       ints([n for b in by_proc for n in b]))
         return chan_index, writer_port, reader_port, core, proc_ports, (once, positions)
 
-    def run(self, times: np.ndarray | None = None) -> SimulationResult:
-        """The simulation; `times`: an array to hold the event times (of another run of this pipeline: every
-        entry is written before it is read), sparing a new one (~10^8 entries on ResNet-50, a second of page
-        faults) when one pipeline is simulated several times (FIFO sizing). The times are 32-bit (half the
-        memory) unless one does not fit, or `times` is 64-bit."""
-        status, counts = self._timed(times, peaks=True)
+    def run(self) -> SimulationResult:
+        """The simulation; its times 32-bit (half the memory) unless one does not fit."""
+        status, counts = self._timed(None, peaks=True)
         if status:
             return SimulationResult(self.inferences, (), (), (), tuple(self._waits(*counts[:2], *self._layout[1:3])))
         return self._result(*counts[2:])
 
     def _timed(self, times: np.ndarray | None, peaks: bool) -> tuple[int, tuple[np.ndarray | None, ...]]:
         """The event times (`run`), the FIFOs' peaks counted only with `peaks` (a pass over every beat of every
-        stream: a run backwards needs none); run_core's status and counts (`_core`)."""
+        stream: a run backwards needs none); run_core's status and counts (`_core`). `times`: an array to hold the
+        event times (of another run of this pipeline: every entry is written before it is read), sparing a new one
+        (~10^8 entries on ResNet-50, a second of page faults: `latest` passes one); 64-bit if it is."""
         size = self.inferences * int(self.ev_off[-1])
         if times is None or times.shape != (size,) or times.dtype not in (np.int32, np.int64):
             times = np.zeros(size, dtype=np.int32)
