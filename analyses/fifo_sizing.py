@@ -77,7 +77,8 @@ def _sizable(ch: Channel) -> bool:
 
 def size_fifos(module: ModuleOp, inferences: int = DEFAULT_INFERENCES, jobs: int = 1) -> Sizing:
     """The least depth of every IR stream for which the design keeps its II (see module docstring); with `jobs` > 1
-    its two independent runs go side by side (`_side_by_side`), the same depths.
+    its two independent runs go side by side (`_side_by_side`) and the streams' mixed peaks `jobs` at a time
+    (`_mapped`), the same depths.
 
     The II is the one the design reaches with its IR streams unbounded (the fixed streams inside
     kernels may cost it some cycles)."""
@@ -88,18 +89,20 @@ def size_fifos(module: ModuleOp, inferences: int = DEFAULT_INFERENCES, jobs: int
     if free.deadlock:
         raise DfccError(f"FIFO sizing: {free.describe_deadlock()}")
     widens = {p for p in pipeline.processes if _widens(p)}
+    horizon = free_run.horizon()
     latest = free_run.latest(free_run.times)
-    if widens:  # two event-time arrays at a time, not three: latest's array taken for the just-in-time schedule,
-        # and the latest schedule found again from the fusion's (the same output cycles: module docstring)
-        in_time, narrow = ({p: cycles.copy() for p, cycles in latest.event_cycles(which).items()}
-                           for which in (feeds, lambda p: feeds(p) or p in widens))
-        schedule, narrow_slack = _side_by_side(lambda: _Mix.of_run(free_run.with_release(in_time), free, latest.times),
-                                               lambda: _Mix.of_run(free_run.with_release(narrow), free), jobs)
-        schedule = schedule.fused(narrow_slack)
-        latest = schedule.run.latest(narrow_slack.run.times)  # the fused schedule took what it needs of those
+    in_time = lambda: _Mix.of_run(free_run.with_release(latest.event_cycles(feeds)), free)  # noqa: E731
+    if widens:  # three event-time arrays at a time: the latest schedule's kept for the last fusion, found again
+        # only where the fusion's horizon differs (its drains' cycles are the unbounded run's: module docstring)
+        schedule, narrow_slack = _side_by_side(
+            in_time, lambda: _Mix.of_run(free_run.with_release(latest.event_cycles(lambda p: feeds(p) or p in widens)),
+                                         free), jobs)
+        schedule = schedule.fused(narrow_slack, jobs)
+        if schedule.run.horizon() != horizon:  # an event that leads to no drain, after them all, moved
+            latest = schedule.run.latest(narrow_slack.run.times)
     else:
-        schedule = _Mix.of_run(free_run.with_release(latest.event_cycles(feeds)), free)
-    schedule = schedule.fused(_Mix.of_times(latest, pipeline))
+        schedule = in_time()
+    schedule = schedule.fused(_Mix.of_times(latest, pipeline, jobs), jobs)
     peaks = schedule.peaks
     depths = {ch.value: max(HLS_DEFAULT_DEPTH, peaks[ch.name]) for ch in pipeline.channels if _sizable(ch)}
     by_name = {ch.name: depths[ch.value] for ch in pipeline.channels if _sizable(ch)}
@@ -118,6 +121,15 @@ def _side_by_side(first: Callable[[], _Mix], second: Callable[[], _Mix], jobs: i
         return first(), other.result()
 
 
+def _mapped(function: Callable, items: list, jobs: int) -> list:
+    """`function` of each item, in `jobs` threads with `jobs` > 1 (the peak count releases the GIL: ctypes calls do);
+    the same results either way."""
+    if jobs < 2:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(function, items))
+
+
 class _Mix:
     """A schedule of the pipeline (a run's cycles, or a mix of two schedules' taking each process's events from one
     of them) and its streams' peaks."""
@@ -126,23 +138,24 @@ class _Mix:
         self.run, self.peaks = run, peaks
 
     @staticmethod
-    def of_run(run: Simulator, free: SimulationResult, times: np.ndarray | None = None) -> _Mix:
-        result = run.run(times)
+    def of_run(run: Simulator, free: SimulationResult) -> _Mix:
+        result = run.run()
         if result.completions != free.completions:
             raise DfccError("FIFO sizing: internal error, a sized schedule moves the outputs; please report it")
         return _Mix(run, {f.name: f.peak for f in result.fifos})
 
     @staticmethod
-    def of_times(run: Simulator, pipeline: Pipeline) -> _Mix:
-        peaks = {ch.name: run.mixed_peak(ch, run) for ch in pipeline.channels if ch.writer and ch.reader}
+    def of_times(run: Simulator, pipeline: Pipeline, jobs: int = 1) -> _Mix:
+        streams = [ch for ch in pipeline.channels if ch.writer and ch.reader]
+        peaks = dict(zip((ch.name for ch in streams), _mapped(lambda ch: run.mixed_peak(ch, run), streams, jobs)))
         if None in peaks.values():
             raise DfccError("FIFO sizing: internal error, the latest schedule reads a beat early; please report it")
         return _Mix(run, peaks)
 
-    def fused(self, other: _Mix) -> _Mix:
+    def fused(self, other: _Mix, jobs: int = 1) -> _Mix:
         """The cheapest mix of this schedule and `other`, no earlier at any event (module docstring), written into
-        this one's cycles."""
-        return _Fusion(self, other).best()
+        this one's cycles; its streams' mixed peaks counted `jobs` at a time."""
+        return _Fusion(self, other, jobs).best()
 
 
 class _Fusion:
@@ -150,13 +163,18 @@ class _Fusion:
     event. A stream's peak depends only on its two ends' cycles, so each mix's is known from the two schedules'
     cycles without simulating it."""
 
-    def __init__(self, early: _Mix, late: _Mix):
+    def __init__(self, early: _Mix, late: _Mix, jobs: int = 1):
         self.pipeline, self.runs = early.run.pipeline, [early.run, late.run]
         self.own = [early.peaks, late.peaks]
         self.cycles = [run.event_cycles(lambda p: True) for run in self.runs]
         # the processes whose events differ between the two: the others' choice is moot
         self.moved = {p for p in self.pipeline.processes if not np.array_equal(self.cycles[0][p], self.cycles[1][p])}
-        self.crossed: dict[tuple[str, bool], int | None] = {}
+        # the peak of each stream whose two ends both moved, its writer from either schedule and its reader from the
+        # other (a stream with an end unmoved is never crossed: that end follows the other), `jobs` at a time
+        both = [ch for ch in self.pipeline.channels if ch.writer in self.moved and ch.reader in self.moved]
+        crossed = [(ch, writer_late) for ch in both for writer_late in (False, True)]
+        peaks = _mapped(lambda c: self.runs[c[1]].mixed_peak(c[0], self.runs[not c[1]]), crossed, jobs)
+        self.crossed = {(ch.name, writer_late): peak for (ch, writer_late), peak in zip(crossed, peaks)}
 
     def best(self) -> _Mix:
         """The cheapest mix, written into the early schedule's cycles (which it replaces)."""
@@ -177,8 +195,6 @@ class _Fusion:
         reader_late = ch.reader in late if ch.reader in self.moved else writer_late
         if writer_late == reader_late:
             return self.own[writer_late][ch.name]
-        if (ch.name, writer_late) not in self.crossed:
-            self.crossed[ch.name, writer_late] = self.runs[writer_late].mixed_peak(ch, self.runs[reader_late])
         return self.crossed[ch.name, writer_late]
 
     def cheapest(self) -> set[Process]:

@@ -246,7 +246,7 @@ class Simulator:
         H - (their cycle here + latency), is this pipeline's latest schedule with those drains. Its processes are laid
         out in the reverse of this run's order, so its times array reversed is in this run's layout."""
         backwards, twin = _reversed(self.pipeline, iterations=False)
-        horizon = int(self.times.max()) + max(p.latency + self.inferences * p.iterations for p in self.order) + 1
+        horizon = self.horizon()
         release = {twin[p]: horizon - (cycles[::-1].astype(np.int64) + p.latency)
                    for p, cycles in self.event_cycles(_drains).items()}
         run = Simulator(backwards, self.inferences, {twin[ch]: d for ch, d in self.depths.items()}, release,
@@ -262,6 +262,12 @@ class Simulator:
             np.add(cycles, p.latency, out=cycles)
             np.subtract(horizon, cycles, out=cycles)
         return other
+
+    def horizon(self) -> int:
+        """After a run: the cycle `latest` counts back from, past every event of this run and of its latest schedule.
+        The latest schedule depends only on it, the depths and the drains' cycles (two runs that share those share
+        their latest schedule: FIFO sizing finds it once)."""
+        return int(self.times.max()) + max(p.latency + self.inferences * p.iterations for p in self.order) + 1
 
     def event_cycles(self, which) -> dict[Process, np.ndarray]:
         """The start cycle of every event (all inferences) of the processes `which` selects (after a run)."""
@@ -320,19 +326,18 @@ class Simulator:
                       ints([n for b in by_proc for n in b]))
         return chan_index, writer_port, reader_port, core, proc_ports, (once, positions)
 
-    def run(self, times: np.ndarray | None = None) -> SimulationResult:
-        """The simulation; `times`: an array to hold the event times (of another run of this pipeline: every
-        entry is written before it is read), sparing a new one (~10^8 entries on ResNet-50, a second of page
-        faults) when one pipeline is simulated several times (FIFO sizing). The times are 32-bit (half the
-        memory) unless one does not fit, or `times` is 64-bit."""
-        status, counts = self._timed(times, peaks=True)
+    def run(self) -> SimulationResult:
+        """The simulation; its times 32-bit (half the memory) unless one does not fit."""
+        status, counts = self._timed(None, peaks=True)
         if status:
             return SimulationResult(self.inferences, (), (), (), tuple(self._waits(*counts[:2], *self._layout[1:3])))
         return self._result(*counts[2:])
 
     def _timed(self, times: np.ndarray | None, peaks: bool) -> tuple[int, tuple[np.ndarray | None, ...]]:
         """The event times (`run`), the FIFOs' peaks counted only with `peaks` (a pass over every beat of every
-        stream: a run backwards needs none); run_core's status and counts (`_core`)."""
+        stream: a run backwards needs none); run_core's status and counts (`_core`). `times`: an array to hold the
+        event times (of another run of this pipeline: every entry is written before it is read), sparing a new one
+        (~10^8 entries on ResNet-50, a second of page faults: `latest` passes one); 64-bit if it is."""
         size = self.inferences * int(self.ev_off[-1])
         if times is None or times.shape != (size,) or times.dtype not in (np.int32, np.int64):
             times = np.zeros(size, dtype=np.int32)
@@ -365,7 +370,7 @@ class Simulator:
                                     f"for {self.inferences * self.events[i].count} events")
                 offsets[i], offset = offset, offset + len(self.release[p])
                 parts.append(self.release[p])
-        return offsets, np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
+        return offsets, np.concatenate(parts, dtype=np.int64) if parts else np.zeros(0, dtype=np.int64)
 
     def _waits(self, pc: np.ndarray, cursor: np.ndarray, writer_port: np.ndarray,
                reader_port: np.ndarray) -> list[Wait]:

@@ -5,6 +5,8 @@ from the schedule that suits it, in no FIFO of its own."""
 import itertools
 import random
 
+import numpy as np
+
 from dfcc.analyses.fifo_sizing import _bram18, _unbounded, _widens, size_fifos, write_depths
 from dfcc.analyses.min_cut import cheapest_labels
 from dfcc.analyses.schedules import HLS_DEFAULT_DEPTH, Pipeline
@@ -87,6 +89,21 @@ def test_a_joins_slack_waits_where_each_stage_is_timed_for_the_fewest_bram18():
     bounded = simulate(module)
     assert not bounded.deadlock and bounded.completions == sizing.unbounded.completions == sizing.checked.completions
     assert all(f.peak <= f.depth for f in bounded.fifos)
+
+
+def test_every_schedule_the_sizing_mixes_has_the_unbounded_runs_latest_schedule():
+    # size_fifos finds the latest schedule once: the just-in-time and narrow-slack runs (and so every mix of them)
+    # drain at the unbounded run's cycles and reach its horizon, so their latest schedule, counted back from those,
+    # is the unbounded run's, event for event
+    pipeline = Pipeline.of_module(parse_module(JOIN))
+    free_run = Simulator(pipeline, 3, _unbounded(pipeline))
+    free_run.run()
+    horizon = free_run.horizon()
+    latest = free_run.latest()
+    for which in (feeds, lambda p: feeds(p) or _widens(p)):
+        run = free_run.with_release({p: cycles.copy() for p, cycles in latest.event_cycles(which).items()})
+        run.run()
+        assert run.horizon() == horizon and np.array_equal(run.latest().times, latest.times)
 
 
 def test_the_two_schedules_run_side_by_side_size_as_one_after_the_other(monkeypatch):
