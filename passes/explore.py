@@ -1116,9 +1116,8 @@ def _explore_graph(module: ModuleOp, platform: Platform, utilisation: float, see
     ResNet-18's kept design from 664,832 to 496,176 cycles, and only then evicting pays). Evictions taken are
     written into `module` (`dataflow.ddr_fifo` nodes); returns the network explored (the module's, after them) and
     its design. `spaces` are the points of the module's network as it came; with skips evicted they are replaced
-    by the evicted network's. `products`: the
-    inner products the user wrote, by node (`explore`); `known`: the nodes' points by cost key (`explore_module`),
-    those costed here added."""
+    by the evicted network's. `products`: the inner products the user wrote, by node (`explore`); `known`: the
+    nodes' points by cost key (`explore_module`), those costed here added."""
     if evict_skips not in EVICT_SKIPS or not isinstance(evict_skips, (bool, str)):
         raise DfccError(f"explore: evict-skips must be auto, true or false, got {evict_skips!r}")
     spaces = {} if spaces is None else spaces  # (the graph with skips evicted shares `known` points but its joins')
