@@ -928,8 +928,8 @@ def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed
             progress: bool = True, off_chip_weights: bool | str = "auto", spatial: bool = False,
             share_repeated: bool = True, reserve: dict[str, float] | None = None,
             spaces: dict[bool | frozenset[int], list[_NodeSpace]] | None = None,
-            known: dict | None = None, products: dict[Operation, str | None] | None = None, jobs: int = 1
-            ) -> tuple[list[Choice], Totals]:
+            known: dict | None = None, products: dict[Operation, str | None] | None = None, jobs: int = 1,
+            found: dict | None = None, lutram: bool = True) -> tuple[list[Choice], Totals]:
     """The best design point found for `network` on `platform`; raises DfccError if nothing fits.
 
     With `off_chip_weights` True a conv/linear node may stream its weights from DRAM (AutoWS), within
@@ -943,7 +943,9 @@ def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed
     explore adds those it costs. `known`: the points of another network's nodes (`_node_spaces`). `products`: the
     inner products the user wrote, by node (kinds/inner_product.py `products_written`, read before the pass wrote
     any; None: as the IR has them now). `jobs`: the processes each search runs in (analyses/forked.py; 1: only this
-    one; the pass's option defaults to one per core)."""
+    one; the pass's option defaults to one per core). `found`: `_search`'s, for each of its searches; without
+    `lutram` those with weights in DRAM run no LUTRAM search (the on-chip one, whose design picks the weights
+    streamed, whole)."""
     if not 0 < utilisation <= 1:
         raise DfccError(f"explore: utilisation must be in (0, 1], got {utilisation}")
     if off_chip_weights not in OFF_CHIP_WEIGHTS or not isinstance(off_chip_weights, (bool, str)):
@@ -953,7 +955,7 @@ def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed
 
     def search(off_chip: bool | frozenset[int]) -> tuple[list[Choice], Totals]:
         return _search(network, platform, utilisation, seed, progress, off_chip, spatial, share_repeated, reserve,
-                       spaces, known, written, jobs)
+                       spaces, known, written, jobs, found, lutram or off_chip is False)
 
     if off_chip_weights != "auto":
         return search(off_chip_weights)
@@ -1108,32 +1110,42 @@ def _explore_graph(module: ModuleOp, platform: Platform, utilisation: float, see
     rings take less of the budget, BRAM and LUT, than their FIFOs) where the design explored with them evicted
     is faster than the one without: when nothing fits, or when the skip
     FIFOs hold SKIP_SHARE of a memory about as full as the design's fullest resource (`_evicting_faster`).
-    Evictions taken are written into `module` (`dataflow.ddr_fifo` nodes); returns the network explored (the
-    module's, after them) and its design. `spaces` are the points of the module's network as it came; with
-    skips evicted they are replaced by the evicted network's. `products`: the inner products the user wrote, by
-    node (`explore`); `known`: the nodes' points by cost key (`explore_module`), those costed here added."""
+    The design without evictions weighed there is first searched without the LUTRAM searches of its searches with
+    weights in DRAM (where `_evicting_faster` calls for evicting with it, its design; else with them, and the
+    evicted graph searched only if that one calls for it): they run only where the kept design stands (ZCU102,
+    16-bit: the evicted graph's design is 4x, 2x and 2x as fast for DenseNet-121, ResNet-50 and MobileNetV3-Large;
+    the kept graph's LUTRAM search, its design dropped, took 13, 5 and 2 of their CPU s; not FFIP's: it took
+    ResNet-18's kept design from 664,832 to 496,176 cycles, and only then evicting pays). Evictions taken are
+    written into `module` (`dataflow.ddr_fifo` nodes); returns the network explored (the module's, after them) and
+    its design. `spaces` are the points of the module's network as it came; with skips evicted they are replaced
+    by the evicted network's. `products`: the inner products the user wrote, by node (`explore`); `known`: the
+    nodes' points by cost key (`explore_module`), those costed here added."""
     if evict_skips not in EVICT_SKIPS or not isinstance(evict_skips, (bool, str)):
         raise DfccError(f"explore: evict-skips must be auto, true or false, got {evict_skips!r}")
     spaces = {} if spaces is None else spaces  # (the graph with skips evicted shares `known` points but its joins')
     drop_stream_orders(module)  # explore chooses the tiles and lanes a tile-major order needs (tile_order.py)
 
-    def run(network: Network, points: dict, written: dict[Operation, str | None]) -> tuple[list[Choice], Totals]:
+    def run(network: Network, points: dict, written: dict[Operation, str | None], found: dict | None = None,
+            lutram: bool = True) -> tuple[list[Choice], Totals]:
         return explore(network, platform, utilisation, seed, progress, off_chip_weights, spatial, reserve=reserve,
-                       spaces=points, known=known, products=written, jobs=jobs)
+                       spaces=points, known=known, products=written, jobs=jobs, found=found, lutram=lutram)
 
     if evict_skips is True:
         evict_paying_skips(module, platform, utilisation)
     network = Network.from_module(module)
     if evict_skips != "auto" or platform.bandwidth_bits_per_cycle <= 0:
         return network, *run(network, spaces, products)
+    found = {}  # the kept graph's searches: its design is searched on from them where it stands
     try:
-        kept, failure = run(network, spaces, products), None
+        kept, failure = run(network, spaces, products, found, lutram=False), None
     except DfccError as error:  # nothing fits with every skip on chip: with some in DRAM it may
         kept, failure = None, error
     if kept is not None:
-        floor = _floor_ii(next(iter(spaces.values())))
-        if not _evicting_faster(kept[1], floor, budget(platform, utilisation, reserve)):
-            return network, *kept
+        floor, limits = _floor_ii(next(iter(spaces.values()))), budget(platform, utilisation, reserve)
+        if not _evicting_faster(kept[1], floor, limits):
+            kept = run(network, spaces, products, found)
+            if not _evicting_faster(kept[1], floor, limits):
+                return network, *kept
     evicted = module.clone()  # the skips whose rings take less of the budget than their FIFOs (LUTs counted)
     # the user's inner products on the clone's nodes (a clone walks as its original)
     cloned = {twin: products[op] for op, twin in zip(module.walk(), evicted.walk()) if op in products}
@@ -1150,7 +1162,7 @@ def _explore_graph(module: ModuleOp, platform: Platform, utilisation: float, see
             return Network.from_module(module), *design
     if kept is None:
         raise failure
-    return network, *kept
+    return network, *run(network, spaces, products, found)
 
 
 def _rings_worth_keeping(module: ModuleOp, rings: set[tuple[str, int]], network: Network, choices: list[Choice],
@@ -1185,29 +1197,43 @@ def _evicting_faster(totals: Totals, floor: int, limits: dict[str, float]) -> bo
 def _search(network: Network, platform: Platform, utilisation: float, seed: int, progress: bool,
             off_chip: bool | frozenset[int], spatial: bool, share_repeated: bool, reserve: dict[str, float] | None,
             spaces: dict[bool | frozenset[int], list[_NodeSpace]], known: dict | None,
-            written: list[str | None], jobs: int = 1) -> tuple[list[Choice], Totals]:
+            written: list[str | None], jobs: int = 1, found: dict | None = None, lutram: bool = True
+            ) -> tuple[list[Choice], Totals]:
     """explore's search (module docstring, steps 1-6), weights in DRAM allowed for every node, none or those in
     the set: the nodes' products direct (or as the user wrote them: `written`, by node), tile memories where the
     rule puts them, then, where DSPs bind that design and some node may pair its products, searched again with
     FFIP among the points, and, where BRAM or the DRAM traffic is about as full as its fullest resource
     (`_memory_bound`) and some node's points gain one with tile memories in LUTRAM, with those among the points
-    below its II; the fastest kept, the first of equal IIs (step 5)."""
+    below its II; the fastest kept, the first of equal IIs (step 5). Without `lutram` no LUTRAM search. `found`:
+    what the searches found before on this network with these options and reserve, by off-chip choice:
+    ("direct", choice) the first search's design, the faster of it and FFIP's and whether memory binds the first,
+    ("design", choice) the design returned; this one's added (`_explore_graph` asks for a design without, then
+    with, the LUTRAM search)."""
     def points(ffip: bool, lutram: bool) -> list[_NodeSpace]:
         return _points(network, platform, off_chip, spatial, share_repeated, spaces, known, written, ffip, lutram,
                        jobs)
 
-    first, search = _search_points(network, platform, utilisation, seed, progress, off_chip, spatial, reserve,
-                                   points(False, False), written, known, jobs=jobs)
-    designs = [first]
-    if _dsp_bound(search, first[1]) and \
-            any(len(searched_products(m.op, w)) > 1 for m, w in zip(network.nodes, written)):
-        designs.append(_search_points(network, platform, utilisation, seed, progress, off_chip, spatial, reserve,
-                                      points(True, False), written, known, ffip=True, jobs=jobs)[0])
-    if _memory_bound(search, first[1]) and \
-            any(c[5] is not None for space in points(False, True) for c in space.choices):
-        designs.append(_search_points(network, platform, utilisation, seed, progress, off_chip, spatial, reserve,
-                                      points(False, True), written, known, lutram=True, below=first, jobs=jobs)[0])
-    return min(designs, key=lambda design: design[1].ii)  # the first of equal IIs
+    found = {} if found is None else found
+    if ("direct", off_chip) not in found:
+        first, search = _search_points(network, platform, utilisation, seed, progress, off_chip, spatial, reserve,
+                                       points(False, False), written, known, jobs=jobs)
+        designs = [first]
+        if _dsp_bound(search, first[1]) and \
+                any(len(searched_products(m.op, w)) > 1 for m, w in zip(network.nodes, written)):
+            designs.append(_search_points(network, platform, utilisation, seed, progress, off_chip, spatial, reserve,
+                                          points(True, False), written, known, ffip=True, jobs=jobs)[0])
+        found["direct", off_chip] = first, min(designs, key=lambda d: d[1].ii), _memory_bound(search, first[1])
+    first, direct, memory_bound = found["direct", off_chip]
+    if not lutram:
+        return direct
+    if ("design", off_chip) not in found:
+        designs = [direct]
+        if memory_bound and any(c[5] is not None for space in points(False, True) for c in space.choices):
+            designs.append(_search_points(network, platform, utilisation, seed, progress, off_chip, spatial, reserve,
+                                          points(False, True), written, known, lutram=True, below=first,
+                                          jobs=jobs)[0])
+        found["design", off_chip] = min(designs, key=lambda design: design[1].ii)  # the first of equal IIs
+    return found["design", off_chip]
 
 
 def _points(network: Network, platform: Platform, off_chip: bool | frozenset[int], spatial: bool,

@@ -188,6 +188,28 @@ def test_auto_keeps_skips_on_chip_where_that_is_faster(tmp_path):
     assert auto.ii == kept.ii and _rings(module) == []
 
 
+def test_auto_searches_the_kept_graph_further_only_where_its_design_stands(tmp_path, monkeypatch):
+    """On 16 BRAM18 the skip FIFOs bind the first design of the graph as it came (weights in DRAM allowed: nothing
+    fits without), so the graph with add_long's skip evicted is searched too, and is slower: only then, its design
+    standing, the kept graph's LUTRAM search runs, going on from its first search (no search runs twice), and
+    auto's design is false's."""
+    module, board = _skips(16, tmp_path)
+    platform = load_platform(board)
+    _, kept_choices, kept = explore_module(module.clone(), platform, progress=False, evict_skips=False)
+    searched = []
+
+    def spy(network, *args, **options):
+        design = search(network, *args, **options)
+        searched.append((len(network.nodes), args[4], options.get("lutram", False), design[0][1].ii))
+        return design
+
+    search = explore_pass._search_points
+    monkeypatch.setattr(explore_pass, "_search_points", spy)
+    _, choices, auto = explore_module(module, platform, progress=False)
+    assert searched == [(8, True, False, 606208), (9, True, False, 753664), (8, True, True, 606208)]
+    assert _rings(module) == [] and choices == kept_choices and auto.ii == kept.ii
+
+
 @pytest.mark.parametrize("per_block, kept", [(None, {("add_long", 1)}), (700_000, {("add_long", 1)}), (699_000, set())])
 def test_a_design_keeps_only_the_rings_worth_their_traffic(per_block, kept, monkeypatch):
     """A design of the evict-skips model with add_long's skip in a DRAM ring (as the IR's folding chose): at its
