@@ -66,6 +66,18 @@ int64_t peak_of(const Port& writer, const W* w_times, const Port& reader, const 
     return peak;
 }
 
+// a process's constants and its place in its event list, together: a hand-over to another process (about one
+// every three events) then reads one cache line or two, not ~10 input arrays
+struct Proc {
+    int64_t first = 0, n = 0, once = 0, iters = 0;  // its events' index in `times`, their count, per inference
+    const int64_t* ev = nullptr;                     // its event iterations (null: every iteration)
+    const int64_t* released = nullptr;               // its release times (null: none)
+    int64_t port_begin = 0, port_end = 0;            // its ports, contiguous in `ports`
+    Place at;
+    int64_t waits_on = -1;                           // the port whose other end it waits on to move (-1: none)
+    bool queued = true;
+};
+
 // 0: done, 1: deadlocked, 2: a time past what T holds (nothing written but `times`)
 template <class T>
 int simulate(
@@ -76,9 +88,12 @@ int simulate(
     const int64_t* proc_port_off, const int64_t* proc_ports, const int64_t* release_off, const int64_t* release,
     T* times, int64_t* pc, int64_t* cursor, int64_t* starved, int64_t* blocked, int64_t* peak) {
     const int64_t n_port = proc_port_off[n_proc];
+    // the ports in proc_ports order (each process's contiguous, no pointer to follow); slot[q]: input port q's
+    std::vector<int64_t> slot(n_port);
+    for (int64_t s = 0; s < n_port; s++) slot[proc_ports[s]] = s;
     std::vector<Port> ports(n_port);
     for (int64_t q = 0; q < n_port; q++) {
-        Port& port = ports[q];
+        Port& port = ports[slot[q]];
         const int64_t p = port_proc[q], ch = port_chan[q];
         port.proc = p;
         port.base = n_inf * ev_off[p];
@@ -87,43 +102,48 @@ int simulate(
         port.latency = latency[p];
         port.depth = chan_depth[ch];
         port.write = port_is_write[q] != 0;
-        port.peer = port.write ? chan_reader_port[ch] : chan_writer_port[ch];
+        const int64_t peer = port.write ? chan_reader_port[ch] : chan_writer_port[ch];
+        port.peer = peer >= 0 ? slot[peer] : -1;
         port.pos = reinterpret_cast<const int64_t*>(pos_addr[q]);
         port.dense = port.pos == nullptr;
         port.cursor = cursor[q];
         port.next = port.beats ? port.event_of(port.own) : -1;
     }
     for (Port& port : ports) port.peer_proc = port.peer >= 0 ? ports[port.peer].proc : -1;
-    std::vector<Port*> by_proc(n_port);  // each process's ports, in proc_ports order
-    for (int64_t q = 0; q < n_port; q++) by_proc[q] = &ports[proc_ports[q]];
-    std::vector<Place> place(n_proc);
+    std::vector<Proc> procs(n_proc);
     for (int p = 0; p < n_proc; p++) {
-        const int64_t once = ev_off[p + 1] - ev_off[p];
-        place[p].i = pc[p];
-        place[p].m = once ? pc[p] / once : 0;
-        place[p].j = pc[p] - place[p].m * once;
+        Proc& proc = procs[p];
+        proc.once = ev_off[p + 1] - ev_off[p];
+        proc.first = n_inf * ev_off[p];
+        proc.n = n_inf * proc.once;
+        proc.iters = iterations[p];
+        proc.ev = reinterpret_cast<const int64_t*>(ev_addr[p]);
+        proc.released = release_off[p] >= 0 ? release + release_off[p] : nullptr;
+        proc.port_begin = proc_port_off[p];
+        proc.port_end = proc_port_off[p + 1];
+        proc.at.i = pc[p];
+        proc.at.m = proc.once ? pc[p] / proc.once : 0;
+        proc.at.j = pc[p] - proc.at.m * proc.once;
     }
     // processes that may move; a process that stopped is queued again only when the other end of the
     // port it waits on (`waits_on`) moves
     std::vector<int> queue;
-    std::vector<char> queued(n_proc, 1);
-    std::vector<int64_t> waits_on(n_proc, -1);
     for (int p = n_proc - 1; p >= 0; p--) queue.push_back(p);
     while (!queue.empty()) {
         const int p = queue.back();
         queue.pop_back();
-        queued[p] = 0;
-        const int64_t once = ev_off[p + 1] - ev_off[p], n = n_inf * once, first = n_inf * ev_off[p];
-        Place& at = place[p];
-        if (at.i >= n) continue;
-        const int64_t* ev = reinterpret_cast<const int64_t*>(ev_addr[p]);
-        Port* const* const mine = by_proc.data() + proc_port_off[p];
-        const int64_t n_mine = proc_port_off[p + 1] - proc_port_off[p];
-        const int64_t iters = iterations[p];
+        Proc& proc = procs[p];
+        proc.queued = false;
+        const int64_t once = proc.once, n = proc.n, first = proc.first;
+        if (proc.at.i >= n) continue;
+        const int64_t* const ev = proc.ev;
+        Port* const mine = ports.data() + proc.port_begin;
+        const int64_t n_mine = proc.port_end - proc.port_begin;
+        const int64_t iters = proc.iters;
         const bool every = ev == nullptr;  // an event at every iteration: each starts one cycle after the last
-        const int64_t* const released = release_off[p] >= 0 ? release + release_off[p] : nullptr;
+        const int64_t* const released = proc.released;
         // locals, not the output arrays, inside the loop: a store to `times` could alias them
-        int64_t i = at.i, m = at.m, j = at.j, stall_blocked = 0, stall_starved = 0, waiting = -1;
+        int64_t i = proc.at.i, m = proc.at.m, j = proc.at.j, stall_blocked = 0, stall_starved = 0, waiting = -1;
         for (; i < n; i++) {
             int64_t base;
             if (every) base = i > 0 ? int64_t(times[first + i - 1]) + 1 : i;
@@ -134,7 +154,7 @@ int simulate(
             if (released && released[i] > base) base = released[i];
             int64_t t = base, need_read = INT64_MIN, need_write = INT64_MIN;
             for (int64_t q = 0; q < n_mine; q++) {
-                const Port& port = *mine[q];
+                const Port& port = mine[q];
                 if (port.next != first + i) continue;
                 const int64_t k = port.cursor;
                 if (!port.write) {
@@ -157,33 +177,36 @@ int simulate(
             if (t > std::numeric_limits<T>::max()) return 2;
             times[first + i] = T(t);
             for (int64_t q = 0; q < n_mine; q++) {
-                Port& port = *mine[q];
+                Port& port = mine[q];
                 if (port.next != first + i) continue;
                 if (port.write && port.cursor >= port.depth) port.behind.advance(port.beats);
                 const int64_t k = ++port.cursor;
                 port.own.advance(port.beats);
                 port.next = k < n_inf * port.beats ? port.event_of(port.own) : -1;
                 const int64_t other = port.peer_proc;
-                if (other >= 0 && !queued[other] && waits_on[other] == &port - ports.data()) {
-                    queued[other] = 1;
-                    queue.push_back((int)other);
+                if (other >= 0) {
+                    Proc& woken = procs[other];
+                    if (!woken.queued && woken.waits_on == &port - ports.data()) {
+                        woken.queued = true;
+                        queue.push_back((int)other);
+                    }
                 }
             }
             if (++j == once) { j = 0; m++; }
         }
-        at.i = i, at.m = m, at.j = j;
-        waits_on[p] = waiting;
+        proc.at.i = i, proc.at.m = m, proc.at.j = j;
+        proc.waits_on = waiting;
         blocked[p] += stall_blocked;
         starved[p] += stall_starved;
     }
-    for (int64_t q = 0; q < n_port; q++) cursor[q] = ports[q].cursor;
-    for (int p = 0; p < n_proc; p++) pc[p] = place[p].i;
+    for (int64_t q = 0; q < n_port; q++) cursor[q] = ports[slot[q]].cursor;
+    for (int p = 0; p < n_proc; p++) pc[p] = procs[p].at.i;
     for (int p = 0; p < n_proc; p++)
-        if (pc[p] < n_inf * (ev_off[p + 1] - ev_off[p])) return 1;
+        if (pc[p] < procs[p].n) return 1;
     // every FIFO's peak occupancy (none asked for: `peak` null)
     for (int ch = 0; peak != nullptr && ch < n_chan; ch++) {
         const int64_t w = chan_writer_port[ch], r = chan_reader_port[ch];
-        peak[ch] = w >= 0 && r >= 0 ? peak_of(ports[w], times, ports[r], times, n_inf, false) : 0;
+        peak[ch] = w >= 0 && r >= 0 ? peak_of(ports[slot[w]], times, ports[slot[r]], times, n_inf, false) : 0;
     }
     return 0;
 }
