@@ -91,7 +91,10 @@ def size_fifos(module: ModuleOp, inferences: int = DEFAULT_INFERENCES, jobs: int
     widens = {p for p in pipeline.processes if _widens(p)}
     horizon = free_run.horizon()
     latest = free_run.latest(free_run.times)
-    in_time = lambda: _Mix.of_run(free_run.with_release(latest.event_cycles(feeds)), free)  # noqa: E731
+
+    def in_time() -> _Mix:  # the just-in-time schedule: the graph inputs fed at their latest
+        return _Mix.of_run(free_run.with_release(latest.event_cycles(feeds)), free)
+
     if widens:  # three event-time arrays at a time: the latest schedule's kept for the last fusion, found again
         # only where the fusion's horizon differs (its drains' cycles are the unbounded run's: module docstring)
         schedule, narrow_slack = _side_by_side(
