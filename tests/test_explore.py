@@ -23,7 +23,8 @@ from dfcc.backends.output import module_text, without_weights
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context, parse_module
 from dfcc.hardware.platforms import load_platform
-from dfcc.kinds.cost import SQNR_ATTR, cost_key, node_cost
+from dfcc.bench.model_cache import emulate_bits
+from dfcc.kinds.cost import SQNR_ATTR, cost_key, describe, node_cost
 from dfcc.passes.explore import Explore, _Search, _node_spaces, apply_design, explore, foldings
 from dfcc.passes.registry import get_pass
 from dfcc.driver.pipeline import parse_pipeline
@@ -355,21 +356,46 @@ def test_explore_repair_keeps_converters_within_target():
 
 
 def test_repeated_layers_share_costs_without_changing_the_design(resnet_small_text):
+    """Nodes of equal cost key cost the same at every point explore considers. Each is compared as a model of its
+    own (`describe` without the module's shared cache: a network's models of equal key share one cache,
+    analyses/network.py, so comparing those would compare a cache with itself); the search finds the same design
+    with repeated layers costed once as with every node costed alone."""
     network = Network.from_module(parse_module(resnet_small_text))
     groups: dict = {}
     for model in network.nodes:
         key = cost_key(model.op)
         if key is not None:
-            groups.setdefault(key, []).append(model)
+            groups.setdefault(key, []).append(describe(model.op))
     shared = [g for g in groups.values() if len(g) > 1]
     assert any(g[0].op.name == "dataflow.conv" for g in shared)  # the repeated basic blocks' convs
-    for first, *others in shared:  # equal keys: equal costs at every design point explore considers
+    for first, *others in shared:
+        assert all(m._cache is not first._cache for m in others)
         for folding in foldings(first):
             for memory in ("bram", "uram", "lutram", "off_chip"):
                 for mult in ("dsp", "lut"):
                     assert all(m.cost(folding, memory, mult) == first.cost(folding, memory, mult) for m in others)
     zcu102 = load_platform("zcu102")
     assert explore(network, zcu102, progress=False) == explore(network, zcu102, progress=False, share_repeated=False)
+
+
+def test_shared_spaces_are_the_spaces_of_nodes_costed_alone_at_fixed_point(resnet_small_text):
+    """At 16-bit fixed point, with weights in DRAM, weight-stationary tiles, tile memories in LUTRAM and both inner
+    products among the points, the spaces explore shares between nodes of equal cost key (and their cost caches,
+    `describe`) are those of each node costed on its own model: the premise both memos rest on."""
+    module = parse_module(resnet_small_text)
+    emulate_bits(module, 16)
+    network = Network.from_module(module)
+    alone = Network([describe(model.op) for model in network.nodes], network.edges)
+    zcu102 = load_platform("zcu102")
+    shared = _node_spaces(network, zcu102, True, False, ffip=True, lutram=True)
+    costed = _node_spaces(alone, zcu102, True, False, share=False, ffip=True, lutram=True)
+    assert len({id(space) for space in shared}) < len(shared)  # some spaces are shared
+    points = [c for space in shared for c in space.choices]  # (folding, memory, mult, on chip, product, LUTRAM)
+    assert {"off_chip", "ffip"} <= {c[1] for c in points} | {c[4] for c in points}
+    assert any(c[5] is not None for c in points)
+    for mine, own in zip(shared, costed):
+        assert mine.choices == own.choices
+        assert np.array_equal(mine.cycles, own.cycles) and np.array_equal(mine.usage, own.usage)
 
 
 def test_quantize_sqnr_leaves_repeated_layers_sharing_costs(resnet_small_text):
