@@ -32,6 +32,7 @@ from dfcc.passes.quantize import Quantize
 from tests.autows_layer import CHECK_LAYER
 from tests.csim_check import csim_equals_reference
 from tests.test_explore_offchip import _conv
+from tests.weight_blobs import blob_section
 
 
 def _lit(a: np.ndarray) -> str:
@@ -311,15 +312,14 @@ def _dual_port_banks() -> str:
     return f"""builtin.module attributes {{dataflow.platform = "zcu102"}} {{
   func.func @main(%a: tensor<1x256x8x8xf32>) -> tensor<1x4x4x8xf32> {{
     %s = dataflow.source %a {{name = "in", perm = array<i64: 0, 2, 3, 1>}} : (tensor<1x256x8x8xf32>) -> !dataflow.stream<1x8x8x256xf32>
-    %w1 = dataflow.weights {{name = "w1", value = dense<{_lit(w1)}> : tensor<32x256x3x3xf32>}} : tensor<32x256x3x3xf32>
+    %w1 = dataflow.weights {{name = "w1", value = dense_resource<w1_blob> : tensor<32x256x3x3xf32>}} : tensor<32x256x3x3xf32>
     %c1 = dataflow.conv %s, %w1 {{name = "cols", {geometry.format(s=1)}, coarse_in = 2 : i64, coarse_out = 32 : i64, tile = 32 : i64}} : (!dataflow.stream<1x8x8x256xf32>, tensor<32x256x3x3xf32>) -> !dataflow.stream<1x8x8x32xf32>
-    %w2 = dataflow.weights {{name = "w2", value = dense<{_lit(w2)}> : tensor<8x32x3x3xf32>}} : tensor<8x32x3x3xf32>
+    %w2 = dataflow.weights {{name = "w2", value = dense_resource<w2_blob> : tensor<8x32x3x3xf32>}} : tensor<8x32x3x3xf32>
     %c2 = dataflow.conv %c1, %w2 {{name = "rows", {geometry.format(s=2)}, coarse_in = 2 : i64, coarse_out = 4 : i64, tile = 8 : i64}} : (!dataflow.stream<1x8x8x32xf32>, tensor<8x32x3x3xf32>) -> !dataflow.stream<1x4x4x8xf32>
     %t = dataflow.sink %c2 {{name = "out", perm = array<i64: 0, 1, 2, 3>}} : (!dataflow.stream<1x4x4x8xf32>) -> tensor<1x4x4x8xf32>
     func.return %t : tensor<1x4x4x8xf32>
   }}
-}}
-"""
+}}""" + blob_section({"w1_blob": w1, "w2_blob": w2})
 
 
 def _dual_port_module():

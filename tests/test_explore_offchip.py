@@ -19,6 +19,7 @@ from dfcc.passes.explore import Explore, apply_design, explore, explore_module
 from dfcc.passes.quantize import Quantize
 from dfcc.passes.spill import evict_edges, ring_edges
 from tests.csim_check import csim_equals_reference
+from tests.weight_blobs import blob_section
 
 LIT = Path(__file__).resolve().parent.parent / "lit_tests" / "spill"
 
@@ -27,15 +28,14 @@ def _conv(channels: int = 64, size: int = 4) -> str:
     """A 3x3 conv, `channels` -> `channels` on size x size pixels (64: 36,864 weights), weights in eighths."""
     c, h = channels, size
     w = np.random.default_rng(0).integers(-6, 7, size=(c, c, 3, 3)) / 8.0
-    values = np.array2string(w, separator=", ", threshold=10**9, max_line_width=10**9)
     stream = f"!dataflow.stream<1x{h}x{h}x{c}xf32>"
     return f"""func.func @main(%a: tensor<1x{c}x{h}x{h}xf32>) -> tensor<1x{h}x{h}x{c}xf32> {{
   %s = dataflow.source %a {{name = "in", perm = array<i64: 0, 2, 3, 1>}} : (tensor<1x{c}x{h}x{h}xf32>) -> {stream}
-  %w = dataflow.weights {{name = "w", value = dense<{values}> : tensor<{c}x{c}x3x3xf32>}} : tensor<{c}x{c}x3x3xf32>
+  %w = dataflow.weights {{name = "w", value = dense_resource<w_blob> : tensor<{c}x{c}x3x3xf32>}} : tensor<{c}x{c}x3x3xf32>
   %c = dataflow.conv %s, %w {{name = "conv", kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>, pad = array<i64: 1, 1, 1, 1>}} : ({stream}, tensor<{c}x{c}x3x3xf32>) -> {stream}
   %t = dataflow.sink %c {{name = "out", perm = array<i64: 0, 1, 2, 3>}} : ({stream}) -> tensor<1x{h}x{h}x{c}xf32>
   func.return %t : tensor<1x{h}x{h}x{c}xf32>
-}}"""
+}}""" + blob_section({"w_blob": w})
 
 
 def _board(tmp_path, lut: int) -> str:
