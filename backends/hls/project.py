@@ -246,7 +246,7 @@ synthesis, C/RTL co-simulation and exports the IP (`CSIM=0 COSIM=0 vitis_hls -f 
 
 Without Vitis (g++ and the ap_types headers, e.g. hls4ml's):
 
-    g++ -std=c++14 -O1 -Iinclude -isystem AP_TYPES_DIR top.cpp tb.cpp -o tb && ./tb tb_data
+    g++ -std=c++14 -Og -Iinclude -isystem AP_TYPES_DIR top.cpp tb.cpp -o tb && ./tb tb_data
 
 `dfcc MODEL.mlir -t csim --input x.npz -o y.npz` does exactly this in a temporary directory.
 """

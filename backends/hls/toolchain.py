@@ -17,9 +17,9 @@ from pathlib import Path
 from dfcc.errors import DfccError
 
 INCLUDE_DIR = Path(__file__).parent / "include"
-# -O1: a C simulation is a check, its build its cost (unet: g++ 14.5 CPU s at -O1 against 20.8 at -O2, the run 0.64 s
-# at both; -O0 builds in 10.6 s but runs 20x slower); Vitis HLS's own csim builds unoptimised by default
-CXXFLAGS = ["-std=c++14", "-O1", "-Wall", "-Wextra"]
+# -Og: a C simulation is a check, its build its cost (unet 8-bit top.cpp: g++ 10.1 CPU s at -Og, 13.4 at -O1, more at
+# -O2; its run 0.86 s at -Og, 0.53 at -O1; -O0 builds fastest but runs 20x slower); Vitis HLS's csim builds unoptimised
+CXXFLAGS = ["-std=c++14", "-Og", "-Wall", "-Wextra"]
 PRECOMPILED = ("ap_fixed.h", "ap_int.h")  # parsed by every C simulation: ~1.5 s of g++ per translation unit
 
 
