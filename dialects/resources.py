@@ -38,7 +38,7 @@ class _Blobs(dict):
         stored = super().__getitem__(handle)
         if isinstance(stored, str):
             return stored
-        text = "0x" + (_ALIGNMENT_HEADER + stored.tobytes()).hex().upper()
+        text = blob_text(stored)
         self[handle] = text
         _decoded[handle] = (text, stored)
         return text
@@ -49,6 +49,11 @@ class _Blobs(dict):
     def stored(self, handle: str) -> str | np.ndarray | None:
         """The blob as stored (a made blob's array stays an array)."""
         return super().get(handle)
+
+
+def blob_text(array: np.ndarray) -> str:
+    """A blob's text as MLIR writes it: hex of the 4-byte alignment header, then the array's bytes."""
+    return "0x" + (_ALIGNMENT_HEADER + array.tobytes()).hex().upper()
 
 
 def _storage() -> OpAsmDialectInterface:

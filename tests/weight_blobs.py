@@ -3,9 +3,10 @@
 
 import numpy as np
 
+from dfcc.dialects.resources import blob_text
+
 
 def blob_section(blobs: dict[str, np.ndarray]) -> str:
-    """The `{-# dialect_resources #-}` section holding each array as float32 (the 4-byte alignment header first)."""
-    entries = ", ".join(f'{name}: "0x04000000{np.ascontiguousarray(a, "<f4").tobytes().hex().upper()}"'
-                        for name, a in blobs.items())
+    """The `{-# dialect_resources #-}` section holding each array as float32."""
+    entries = ", ".join(f'{name}: "{blob_text(np.ascontiguousarray(a, "<f4"))}"' for name, a in blobs.items())
     return f"\n{{-# dialect_resources: {{ builtin: {{ {entries} }} }} #-}}\n"
