@@ -43,6 +43,7 @@ from dfcc.hardware.logic import lane_converter_logic
 from dfcc.kinds.registry import kind_of
 from dfcc.kinds.source import SourceOp, port_lanes
 from dfcc.analyses.fifo_memory import ranked_moves, take_moves
+from dfcc.analyses.sized_depths import depths_sized
 from dfcc.hardware.memory import fifo_blocks, held_inferences, rate_limited_burst, skip_fifo_depth
 from dfcc.hardware.offchip import bandwidth_limited_ii
 
@@ -150,9 +151,10 @@ class Totals:
 class Network:
     """The nodes of a dataflow function in topological (IR) order and the streams between them."""
 
-    def __init__(self, nodes: list[NodeModel], edges: list[Edge]):
+    def __init__(self, nodes: list[NodeModel], edges: list[Edge], sized: bool = False):
         self.nodes = nodes
         self.edges = edges
+        self.sized = sized  # its IR depths were sized for this design (analyses/sized_depths.py): they are its depths
         self.in_edges: list[list[int]] = [[] for _ in nodes]
         self.out_edges: list[list[int]] = [[] for _ in nodes]
         for i, e in enumerate(edges):
@@ -195,7 +197,7 @@ class Network:
                 if isinstance(value.type, StreamType) and value.owner in index:
                     edges.append(Edge(index[value.owner], index[op], value, value.type.num_elements,
                                       stream_bits(value), value.type.depth.data, operand, value.type.memory.data))
-        return Network(nodes, edges)
+        return Network(nodes, edges, depths_sized(module))
 
     def ir_choices(self) -> list[Choice]:
         return [(m.ir_folding(), m.ir_memory(), m.ir_mult(), m.ir_on_chip(), ir_product(m.op), m.ir_lutram())
@@ -350,8 +352,10 @@ class Network:
             held = self._skip_fifos(costs, ii, trace, last.held if again else None, start)
         bursts = self._burst_fifos(costs, on_edge, last.bursts if last is not None else None, start)
         fifo_depths = _deepest(chain(held or (), bursts[1]))  # the skip FIFOs' edges first, then the bursts'
+        if respect_ir_depths and self.sized:  # every depth the IR sets is the design's, a default one too
+            fifo_depths = {}
         if respect_ir_depths:  # a depth the IR sets is the design's (explore's are sized by simulation); a default
-            for i, edge in enumerate(self.edges):  # one is what the cost says the design needs
+            for i, edge in enumerate(self.edges):  # one, unless sized, is what the cost says the design needs
                 if edge.ir_depth > DEFAULT_FIFO_DEPTH:
                     fifo_depths[i] = edge.ir_depth
                 elif edge.ir_memory != "auto":

@@ -27,6 +27,9 @@ from xdsl.utils.exceptions import VerifyException
 
 # Hardware decisions explore records as discardable attributes (read by estimate and HLS alike).
 PLATFORM_ATTR = "dataflow.platform"  # on the module: the board the design is sized for
+# on the module: the design its stream depths were sized for by simulation (analyses/sized_depths.py), which
+# the estimate then takes as they are
+SIZED_ATTR = "dataflow.fifos_sized"
 WEIGHTS_MEMORY_ATTR = "dataflow.weights_memory"  # on a node: where its weights live, one of WEIGHT_MEMORIES
 WEIGHT_MEMORIES = ("bram", "uram", "lutram", "off_chip")
 # on a node: percent of its weight memory's words kept on chip (in `weights_memory`); the rest streams from

@@ -131,6 +131,7 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import Rewriter
 
 from dfcc.analyses.fifo_sizing import size_fifos, write_depths
+from dfcc.analyses.sized_depths import drop_sized, mark_sized
 from dfcc.analyses.forked import JOBS_AUTO, fork_map, jobs_of, processes
 from dfcc.kinds.cost import NodeModel, cost_key, divisors
 from dfcc.kinds.conv import ConvOp
@@ -1473,8 +1474,10 @@ class Explore(ModulePass):
         before = {}  # each stream's depth in the IR the first search left (skips evicted or not)
         # the inner products the IR came with (a user's), which every search weighs, not those the last one wrote
         products = products_written(op)
+        drop_sized(op)  # the design changes: the depths it came with are no longer sized for it
         for attempt in range(FIFO_ROUNDS):
             if attempt:  # back to the depths the IR had, and the graph read again (the stream values changed)
+                drop_sized(op)
                 write_depths({e.value: before[(e.value.op, e.value.index)] for e in Network.from_module(op).edges})
             try:  # skips are evicted (or not) by the first search; the others search the graph it left
                 network, choices, totals = explore_module(
@@ -1493,6 +1496,7 @@ class Explore(ModulePass):
             sized = _write_fifo_depths(op, limits, jobs)
             over = sized.overshoot(limits)
             if not over or _place_weights_within(op, platform, limits, sized):
+                mark_sized(op)  # the weights moved (their timing, so the depths, the same)
                 return
             # the next search keeps out of its budget the overshoot more than this search did, not all these depths
             # use beyond the costed FIFOs: a design searched in less memory has fewer to size (DenseNet-121 ZCU102
@@ -1508,12 +1512,12 @@ class Explore(ModulePass):
 def _write_fifo_depths(module: ModuleOp, limits: dict[str, float], jobs: int = 1) -> Totals:
     """Write every stream's depth from the cycle-level schedule of the chosen folding (analyses/fifo_sizing.py:
     the least depths at which the design keeps the II it has with unbounded streams; the search's costed depths
-    were its estimate of them, so a costed FIFO deeper than its sized one is memory the design does not need), and
-    the memory of those moved out of BRAM where it is over `limits` (the search's rule); the design's totals with
-    those depths; `jobs` as size_fifos takes it. A costed FIFO the sizing leaves at the default depth keeps its
-    costed one: the IR cannot tell a sized default from none, and the estimate costs a default one itself."""
-    write_depths({v: d if d > DEFAULT_FIFO_DEPTH else max(d, v.type.depth.data)
-                  for v, d in size_fifos(module, jobs=jobs).depths.items()})
+    were its estimate of them, so a costed FIFO deeper than its sized one, or costed where the default depth
+    does, is memory the design does not need), the module marked sized (analyses/sized_depths.py: the estimate
+    takes those depths as they are, a default one too), and the memory of those moved out of BRAM where it is over
+    `limits` (the search's rule); the design's totals with those depths; `jobs` as size_fifos takes it."""
+    write_depths(size_fifos(module, jobs=jobs).depths)
+    mark_sized(module)
     return place_ir_fifos(module, limits)
 
 

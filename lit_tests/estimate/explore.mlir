@@ -12,7 +12,7 @@
 // RUN: not dfcc %s -p 'explore{platform=zedboard jobs=0}' 2>&1 | filecheck %s --check-prefix=JOBS
 // JOBS: explore: jobs must be auto or a positive number, got 0
 
-// CHECK:       builtin.module attributes {dataflow.platform = "zedboard"}
+// CHECK:       builtin.module attributes {dataflow.platform = "zedboard", dataflow.fifos_sized = "{{[0-9a-f]+}}"}
 // CHECK:       dataflow.fork %{{.*}} {name = "fork", coarse = {{[124]}} : i64, pixels = 1 : i64}
 // CHECK-SAME:    -> (!dataflow.stream<1x8x8x4xf32{{(, depth [0-9]+)?}}>, !dataflow.stream<1x8x8x4xf32, depth {{[0-9]+}}>)
 // CHECK:       dataflow.conv
