@@ -351,7 +351,8 @@ class Network:
             trace = self._trace(costs, on_edge, ii, last.trace if again else None, changed)
             held = self._skip_fifos(costs, ii, trace, last.held if again else None, start)
         bursts = self._burst_fifos(costs, on_edge, last.bursts if last is not None else None, start)
-        fifo_depths = _deepest(chain(held or (), bursts[1]))  # the skip FIFOs' edges first, then the bursts'
+        # the skip FIFOs' edges first, then the bursts', then the tails'
+        fifo_depths = _deepest(chain(held or (), bursts[1], (self._tail_fifos(costs, ii),)))
         if respect_ir_depths and self.sized:  # every depth the IR sets is the design's, a default one too
             fifo_depths = {}
         if respect_ir_depths:  # a depth the IR sets is the design's (explore's are sized by simulation); a default
@@ -578,6 +579,34 @@ class Network:
             fifos[i] = self._burst_fifo(i, costs, converters, bursts, max(costs[i].cycles, self._held_back(i, costs))
                                         ) if any(bursts[p][0] for p in self._producers[i]) else []
         return bursts, fifos
+
+    def _tail_fifos(self, costs: tuple[NodeCost, ...], ii: int) -> list[tuple[int, int]]:
+        """The input FIFOs (edge, beats; those over the default) of the nodes that work a `tail` after their last input
+        beat without reading (a padded conv's windows over its bottom padding): what their producer writes of the next
+        inference meanwhile beyond its slack, the cycles of an inference at the II it does not spend busy (at the pace
+        of the slowest of it and the nodes before it that keep its pace, `_passes_pace`, or of the reader's reads). A
+        producer's own fill is not counted as slack, so a padded conv after another is costed deeper than it needs."""
+        found = []
+        for i, cost in enumerate(costs):
+            if not cost.tail or len(self.in_edges[i]) != 1:
+                continue
+            e = self.in_edges[i][0]
+            p = q = self.edges[e].producer
+            if self.nodes[p].ring_words:
+                continue
+            pace = costs[p].cycles
+            while self._passes_pace(q, costs):
+                q = self._main[q]
+                pace = max(pace, costs[q].cycles)
+            busy = max(pace, cost.cycles - cost.tail, 1)
+            # dfcc (checked by analyses/fifo_sizing.py): the words written while the reader's tail outlasts the
+            # producer's slack at the II, at the producer's pace
+            idle = ii - busy
+            words = (cost.tail - idle) * self.edges[e].elements / busy
+            beats = math.ceil(words / max(1, costs[p].out_lanes) - 1e-9)
+            if beats > DEFAULT_FIFO_DEPTH:
+                found.append((e, beats))
+        return found
 
     def _passes_pace(self, i: int, costs: tuple[NodeCost, ...]) -> bool:
         """Whether node `i` takes each beat at its consumers' pace: a single-input stage without a fill, not a DRAM

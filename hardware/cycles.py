@@ -190,6 +190,25 @@ def sliding_window_fill(
     return ((cols + pad_left + pad_right) * (kr - 1) + (kc - 1)) * per_stream
 
 
+def windows_after_input(
+    rows: int, cols: int, rows_out: int, cols_out: int, strides: tuple[int, int], spans: tuple[int, int],
+    pads: tuple[int, int, int, int],
+) -> int:
+    """Output pixels a sliding-window stage computes after its last input pixel: the windows that reach the bottom or
+    right padding past it, and the one it completes."""
+    # dfcc (window.h sliding_window): a window is emitted when the walk reaches its bottom-right padded position
+    (sr, sc), (kr, kc), (pt, _, pl, _) = strides, spans, pads
+    last_row, last_col = pt + rows - 1, pl + cols - 1
+    count = 0
+    for r in range(rows_out):
+        bottom = r * sr + kr - 1
+        if bottom > last_row:
+            count += cols_out
+        elif bottom == last_row:
+            count += sum(1 for c in range(cols_out) if c * sc + kc - 1 >= last_col)
+    return count
+
+
 def lane_conversion_steps(lanes_in: int, lanes_out: int) -> list[int]:
     """The lanes a stream re-chunked from `lanes_in` to `lanes_out` passes through, one converter
     stage per entry: none if equal, directly if one divides the other, else through their gcd."""

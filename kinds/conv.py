@@ -21,6 +21,7 @@ from dfcc.dialects.dataflow import (
 from dfcc.dialects.fixed_point import fixed_of, mac_result
 from dfcc.hardware.cycles import (
     WindowWalk, conv_cycles, sliding_window_fill, tiled_conv_cycles, window_walk, windowed_stage_cycles,
+    windows_after_input,
 )
 from dfcc.hardware.dsp import conv_multipliers, macs_per_dsp, multiplier_dsp
 from dfcc.hardware.ffip import ffip_cost, ffip_multipliers
@@ -698,6 +699,9 @@ class Conv(NodeKind):
         hp, wp = h + pt + pb, w + pl + pr
         evicted = op.line_buffer_off_chip()  # SMOF: the input waits in DRAM, its window rows are read back
         reread = evicted_line_buffer_bits(h, w, c, d_bits, ho, kr, sr, dr, pt) if evicted else 0
+        # the share of its pixels it computes after its last input beat (none read from DRAM rows: they wait there)
+        tail_share = 0.0 if evicted else windows_after_input(
+            h, w, ho, wo, (sr, sc), (kr_span, kc_span), (pt, pb, pl, pr)) / (ho * wo)
 
         def spatial_cycles(folding: Folding, px: int) -> int:
             # whole pixels per beat: one window beat per group of px output columns, K/fine cycles
@@ -785,7 +789,7 @@ class Conv(NodeKind):
                 lut=cost.lut - untiled_lut + held_lut + lo * (acc.lut + kept.lut),
                 weight_sweeps=tiles,
                 # the last tile's MACs follow its last input rows; the first output is followed by the other tiles
-                lag=compute, drain=max(0, cycles - first_load - compute), pixel_work=0, burst=0, lead=0,
+                lag=compute, drain=max(0, cycles - first_load - compute), pixel_work=0, burst=0, lead=0, tail=0,
                 out_burst=stores * tile,  # conv.h conv_tiled: a tile's outputs stored, one beat a cycle
             )
 
@@ -808,7 +812,7 @@ class Conv(NodeKind):
                 bram18=cost.bram18 - untiled_bram + lo * acc.bram18 + block_bram,
                 lut=cost.lut - untiled_lut + lo * acc.lut + block_lut, weight_sweeps=tiles,
                 # after a tile's last block is read: its filter steps, then its store
-                lag=per_block + stores, drain=max(0, tiles * (compute + stores) - first), pixel_work=0, burst=0,
+                lag=per_block + stores, drain=max(0, tiles * (compute + stores) - first), pixel_work=0, burst=0, tail=0,
                 out_burst=stores,  # conv.h conv_point_tm_in: a tile's outputs, one beat a cycle
                 lead=0,
             )
@@ -894,6 +898,7 @@ class Conv(NodeKind):
                 lead=0 if px > 1 or evicted else (sliding_window_fill(w, c, kr_span, 4 if wino > 1 else kc_span, ci, cg,
                                                                       pl, winograd_geometry(op)[2][3] if wino > 1 else pr)
                                                   + per_pixel + STAGE_PIPELINE_CYCLES),
+                tail=int(cycles * tail_share),
             )
 
         model = NodeModel(

@@ -73,8 +73,10 @@ class NodeCost:
     within its last window beat's MACs; 0: unknown, or as they come in for a stage without fill, which
     passes beats on); `lead` the cycles from the start of the first inference (every stage starts at once) before
     which it writes no output whenever its input comes (a conv walking its top padding first); `out_burst` the output
-    beats it writes back to back, one a cycle, then pauses (a tiled conv's store of a tile; 0: at its pace). `weight_*`
-    is the weight memory alone, in each place it could live.
+    beats it writes back to back, one a cycle, then pauses (a tiled conv's store of a tile; 0: at its pace); `tail` the
+    cycles it works after its last input beat without reading (a padded conv's windows over its bottom padding), which
+    its input FIFO must cover where its producer has less slack. `weight_*` is the weight memory alone, in each place
+    it could live.
     """
 
     cycles: int
@@ -103,6 +105,7 @@ class NodeCost:
     burst: int = 0
     lead: int = 0
     out_burst: int = 0
+    tail: int = 0
 
     def with_mult(self, impl: Mult) -> NodeCost:
         """This cost with the multipliers on DSPs (as costed), in LUTs (`lut`: no DSP left), or split: an

@@ -1,6 +1,7 @@
 """The FIFO memory explore costs (analyses/network.py) against the depths the cycle-level sizing gives
 (analyses/fifo_sizing.py): a tiled conv's stored tile into a slower reader, into a join held back by a slower
-consumer or into a tiled conv through a lane converter, a skip whose branch outlasts its DRAM ring."""
+consumer or into a tiled conv through a lane converter, a skip whose branch outlasts its DRAM ring, a padded conv's
+windows over its bottom padding."""
 
 from dfcc.analyses.fifo_sizing import size_fifos
 from dfcc.analyses.network import Network
@@ -139,3 +140,28 @@ def test_a_tiled_convs_stored_tile_into_a_tiled_conv_waits_for_its_converter():
     module = parse_module(_tiles_into_tiles(2, 64))
     assert _costed(module) == {}
     assert _depths(module, size_fifos(module).depths) == {}
+
+
+def _padded_after_slow_conv(coarse_in: int) -> str:
+    """A 1x1 conv (a channel and a filter a beat: 1,024 cycles) into a 5x5 conv padded by 2 (`coarse_in` of its 4
+    channels a beat, every filter and kernel position at once)."""
+    padded = _conv("conv", "first", 4, 4, 1, coarse_in=coarse_in).replace(
+        "1x1xf32", "5x5xf32").replace("array<i64: 1, 1>, stride", "array<i64: 5, 5>, stride").replace(
+        "array<i64: 0, 0, 0, 0>", "array<i64: 2, 2, 2, 2>").replace(", tile = 1 : i64", ", fine = 25 : i64")
+    return (HEAD.replace("C", "4") + _conv("first", "s", 4, 1, 1, coarse_in=1) + padded).replace(
+        "8x8x8xf32", "8x8x4xf32") + _out("conv").replace("8x8x8xf32", "8x8x4xf32")
+
+
+def test_a_padded_convs_bottom_windows_hold_back_a_producer_without_slack():
+    # the 5x5 conv (576 cycles at a channel a beat) computes 19 of its 64 output pixels after its last input beat
+    # (output rows 6 and 7, and row 5's last three: hardware/cycles.py windows_after_input), 171 cycles, without
+    # reading; the 1x1 conv before it sets the II (1,024 cycles), so it has no slack: it writes 171 x 256 / 1,024 =
+    # 42.75 words meanwhile, 43 beats (simulated: 52; its fill, its first pixel's 16 cycles, is not counted)
+    module = parse_module(_padded_after_slow_conv(1))
+    assert _costed(module) == {("first", "conv"): 43}
+    assert _depths(module, size_fifos(module).depths) == {("first", "conv"): 52}
+    # at two channels a beat (480 cycles) the conv reads its input in 480 - 85 cycles, faster than the 1x1 conv
+    # writes it: 85 x 256 / 1,024 = 21.25 words, 22 beats (simulated: 19)
+    module = parse_module(_padded_after_slow_conv(2))
+    assert _costed(module) == {("first", "conv"): 22}
+    assert _depths(module, size_fifos(module).depths) == {("first", "conv"): 19}

@@ -2,7 +2,7 @@ import pytest
 
 from dfcc.hardware.cycles import (
     batch_cycles, conv_cycles, expected_window_cycles, network_ii, sliding_window_fill, sparse_conv_cycles,
-    stage_cycles, streaming_cycles, throughput, window_walk,
+    stage_cycles, streaming_cycles, throughput, window_walk, windows_after_input,
 )
 
 # 3x3 256->256 at 14x14, pad 1, ci=2 co=16 fine=9 (HARDWARE_MODEL.md check)
@@ -76,6 +76,18 @@ def test_sparse_slowest_pe_sets_pace():
 def test_sliding_window_fill():
     # 3x3 on 14 cols pad 1, 256 ch / ci=2: ((16*2) + 2) * 128 = 4352
     assert sliding_window_fill(14, 256, 3, 3, 2, pad_left=1, pad_right=1) == 4352
+
+
+def test_windows_after_input():
+    # 3x3 pad 1 on 4x4 (padded 6x6; the last input at padded row 4, column 4): output row 3's windows reach the bottom
+    # padding (4), and row 2's at columns 2 and 3 end at or past the last input column (2)
+    assert windows_after_input(4, 4, 4, 4, (1, 1), (3, 3), (1, 1, 1, 1)) == 6
+    # no padding: only the last window, which the last input completes
+    assert windows_after_input(4, 4, 2, 2, (1, 1), (3, 3), (0, 0, 0, 0)) == 1
+    # stride 2 pad 1 on 4x4: output row 1's windows end at input row 3, and only the last one at its last column
+    assert windows_after_input(4, 4, 2, 2, (2, 2), (3, 3), (1, 1, 1, 1)) == 1
+    # 5x5 pad 2 on 8x8: output rows 6 and 7 (16) and row 5's columns 5-7 (3)
+    assert windows_after_input(8, 8, 8, 8, (1, 1), (5, 5), (2, 2, 2, 2)) == 19
 
 
 def test_network():
