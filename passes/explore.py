@@ -115,6 +115,8 @@ streams, read off a simulated schedule) and their memory where moved out of BRAM
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 import copy
 import math
 import os
@@ -1092,10 +1094,10 @@ def _ordered_design(module: ModuleOp, platform: Platform, utilisation: float, se
                             reserve, spaces, products, known, jobs)
     by_name = {op.node_name.data: product for op, product in products.items()}  # the ordered graph is a clone
 
-    def search(network: Network, streamed: frozenset[int]) -> tuple[list[Choice], Totals]:
+    def search(network: Network, streamed: frozenset[int], faster_than: float) -> tuple[list[Choice], Totals]:
         written = [by_name.get(m.op.node_name.data) for m in network.nodes]
         return _search(network, platform, utilisation, seed, progress, streamed, spatial, True, reserve, {}, known,
-                       written, jobs)
+                       written, jobs, faster_than=faster_than)
 
     return order_streams(module, design, search, apply_design, platform.name,
                          budget(platform, utilisation, reserve), earlier, chain_costs)
@@ -1198,8 +1200,8 @@ def _evicting_faster(totals: Totals, floor: int, limits: dict[str, float]) -> bo
 def _search(network: Network, platform: Platform, utilisation: float, seed: int, progress: bool,
             off_chip: bool | frozenset[int], spatial: bool, share_repeated: bool, reserve: dict[str, float] | None,
             spaces: dict[bool | frozenset[int], list[_NodeSpace]], known: dict | None,
-            written: list[str | None], jobs: int = 1, found: dict | None = None, lutram: bool = True
-            ) -> tuple[list[Choice], Totals]:
+            written: list[str | None], jobs: int = 1, found: dict | None = None, lutram: bool = True,
+            faster_than: float = float("inf")) -> tuple[list[Choice], Totals]:
     """explore's search (module docstring, steps 1-6), weights in DRAM allowed for every node, none or those in
     the set: the nodes' products direct (or as the user wrote them: `written`, by node), tile memories where the
     rule puts them, then, where DSPs bind that design and some node may pair its products, searched again with
@@ -1209,21 +1211,32 @@ def _search(network: Network, platform: Platform, utilisation: float, seed: int,
     what the searches found before on this network with these options and reserve, by off-chip choice:
     ("direct", choice) the first search's design, the faster of it and FFIP's and whether memory binds the first,
     ("design", choice) the design returned; this one's added (`_explore_graph` asks for a design without, then
-    with, the LUTRAM search)."""
+    with, the LUTRAM search). `faster_than`: an II the caller keeps only a faster design than (`_search_points`;
+    passes/tile_order.py's tries: ZCU102 16-bit, the same designs on nine bench models, ResNet-50's explore 99 -> 74
+    CPU s, MobileNetV3-Large's 56 -> 37)."""
     def points(ffip: bool, lutram: bool) -> list[_NodeSpace]:
         return _points(network, platform, off_chip, spatial, share_repeated, spaces, known, written, ffip, lutram,
                        jobs)
 
     found = {} if found is None else found
     if ("direct", off_chip) not in found:
-        first, search = _search_points(network, platform, utilisation, seed, progress, off_chip, spatial, reserve,
-                                       points(False, False), written, known, jobs=jobs)
-        designs = [first]
-        if _dsp_bound(search, first[1]) and \
+        try:
+            first, search = _search_points(network, platform, utilisation, seed, progress, off_chip, spatial,
+                                           reserve, points(False, False), written, known, jobs=jobs,
+                                           faster_than=faster_than)
+        except _NoneFaster:  # FFIP's search may still find one (MobileNetV2 ZCU102: 83,960 cycles, the direct
+            first = None  # search's best 131,712), so it runs as where DSPs bind; the LUTRAM one does not
+        designs = [] if first is None else [first]
+        if (first is None or _dsp_bound(search, first[1])) and \
                 any(len(searched_products(m.op, w)) > 1 for m, w in zip(network.nodes, written)):
-            designs.append(_search_points(network, platform, utilisation, seed, progress, off_chip, spatial, reserve,
-                                          points(True, False), written, known, ffip=True, jobs=jobs)[0])
-        found["direct", off_chip] = first, min(designs, key=lambda d: d[1].ii), _memory_bound(search, first[1])
+            with contextlib.suppress(_NoneFaster):
+                designs.append(_search_points(network, platform, utilisation, seed, progress, off_chip, spatial,
+                                              reserve, points(True, False), written, known, ffip=True, jobs=jobs,
+                                              faster_than=faster_than)[0])
+        if not designs:
+            raise _NoneFaster(f"explore: no design faster than II {faster_than:,.0f} found")
+        found["direct", off_chip] = first, min(designs, key=lambda d: d[1].ii), \
+            first is not None and _memory_bound(search, first[1])
     first, direct, memory_bound = found["direct", off_chip]
     if not lutram:
         return direct
@@ -1232,7 +1245,7 @@ def _search(network: Network, platform: Platform, utilisation: float, seed: int,
         if memory_bound and any(c[5] is not None for space in points(False, True) for c in space.choices):
             designs.append(_search_points(network, platform, utilisation, seed, progress, off_chip, spatial, reserve,
                                           points(False, True), written, known, lutram=True, below=first,
-                                          jobs=jobs)[0])
+                                          jobs=jobs, faster_than=faster_than)[0])
         found["design", off_chip] = min(designs, key=lambda design: design[1].ii)  # the first of equal IIs
     return found["design", off_chip]
 
@@ -1252,36 +1265,45 @@ def _points(network: Network, platform: Platform, off_chip: bool | frozenset[int
 def _search_points(network: Network, platform: Platform, utilisation: float, seed: int, progress: bool,
                    off_chip: bool | frozenset[int], spatial: bool, reserve: dict[str, float] | None,
                    points: list[_NodeSpace], written: list[str | None], known: dict | None, ffip: bool = False,
-                   lutram: bool = False, below: tuple[list[Choice], Totals] | None = None, jobs: int = 1
-                   ) -> tuple[tuple[list[Choice], Totals], _Search]:
+                   lutram: bool = False, below: tuple[list[Choice], Totals] | None = None, jobs: int = 1,
+                   faster_than: float = float("inf")) -> tuple[tuple[list[Choice], Totals], _Search]:
     """One search over the nodes' `points` (with `ffip`, both inner products where a node may take either; with
     `lutram`, tile memories in LUTRAM too); its design and its _Search. Given `below`, a design the points can take
-    (an earlier search's over fewer of them), only the targets faster than it are bisected. fit_lanes' two rules
-    search in `jobs` processes (analyses/forked.py)."""
+    (an earlier search's over fewer of them), only the targets faster than it are bisected. With `faster_than`
+    (an II), the caller keeps only a faster design: targets well above it are not tried (`_bisect`), and where
+    none below it is found `_NoneFaster` says so. fit_lanes' two rules search in `jobs` processes (analyses/forked.py)."""
     search = _Search(network, platform, utilisation, seed, off_chip, spatial, reserve=reserve, spaces=points,
                      ffip=ffip, written=written, lutram=lutram)
-    best = below or search.try_target(float("inf"), BISECTION_ROUNDS * 2)
-    if best is None:
+    best = below if below is not None or faster_than < float("inf") else \
+        search.try_target(float("inf"), BISECTION_ROUNDS * 2)
+    if best is None and faster_than == float("inf"):
         raise _no_fit(search, platform, utilisation)
     ceiling = float("inf") if below is None else below[1].ii
     rules = (search, search.with_rule(cheaper_end=False))  # fit_lanes' two rules (module docstring, step 2)
     mine = len(rules) // processes(jobs, len(rules))  # the rules whose steps the bar shows: this process's
     with _progress(progress, len(search.targets()), runs=mine) as advance:
-        def fit(rule: _Search) -> tuple[list[Choice], float]:  # in a worker with jobs > 1: what the parent needs
-            choices, _ = rule.prefer_dsps(*rule.match_lanes(*_bisect(rule, best, advance, ceiling)))
-            return choices, rule.proven_infeasible
+        def fit(rule: _Search) -> tuple[list[Choice] | None, float]:  # in a worker with jobs > 1: the parent's
+            design = _bisect(rule, best, advance, ceiling, faster_than)
+            return None if design is None else rule.prefer_dsps(*rule.match_lanes(*design))[0], rule.proven_infeasible
 
         found = fork_map(fit, rules, jobs)
     designs = []
     for rule, (choices, proven_infeasible) in zip(rules, found):
         rule.proven_infeasible = proven_infeasible  # `_split_below` reads the winner's
-        designs.append((choices, rule.evaluate(choices, trace_latency=True), rule))
+        if choices is not None:
+            designs.append((choices, rule.evaluate(choices, trace_latency=True), rule))
+    if not designs:
+        raise _NoneFaster(f"explore: no design faster than II {faster_than:,.0f} found")
     choices, totals, rule = min(designs, key=lambda design: design[1].ii)
     split = _split_below(rule, choices, totals, known, jobs)
     if split is None:
         return (choices, totals), rule
     choices, _ = rule.prefer_dsps(*rule.match_lanes(*split))
     return (choices, rule.evaluate(choices, trace_latency=True)), rule
+
+
+class _NoneFaster(DfccError):
+    """A search given `faster_than` found no design faster (its caller keeps the one it has)."""
 
 
 def _dsp_bound(search: _Search, totals: Totals) -> bool:
@@ -1337,38 +1359,51 @@ def _split_below(search: _Search, choices: list[Choice], totals: Totals, known: 
     return found
 
 
-def _bisect(search: _Search, best: tuple[list[Choice], Totals], advance, ceiling: float = float("inf")
-            ) -> tuple[list[Choice], Totals]:
+def _bisect(search: _Search, best: tuple[list[Choice], Totals] | None, advance, ceiling: float = float("inf"),
+            faster_than: float = float("inf")) -> tuple[list[Choice], Totals] | None:
     """The fastest design `search` finds by bisection over its targets up to `ceiling`, then a polish below it
-    (module docstring, step 3); `best` is a design known to fit."""
+    (module docstring, step 3); `best` is a design known to fit. With `faster_than` (an II: the caller keeps only a
+    faster design; None where none is found) the targets more than POLISH_TARGETS above it are not tried but taken
+    as met: a slower target nearly always is, and where one is not, the search's answer lies above it, its polish
+    within the targets tried; a design found at a target lies at or just below it (resnet18_small ZCU102 at 30 %:
+    5,310 cycles at a target of 5,376). So the steps are those of the search without it, wherever they matter."""
     targets = [t for t in search.targets() if t <= ceiling]
     if not targets:
         return best
+    above = bisect.bisect_left(targets, faster_than) + POLISH_TARGETS  # the first target not tried
+    top = targets[above] if above < len(targets) else float("inf")
+
+    def met(t: int, rounds: int) -> tuple[bool, tuple[list[Choice], Totals] | None]:
+        if t >= top:
+            return True, None
+        found = search.try_target(t, rounds)
+        return found is not None and found[1].ii <= t, found
+
     lo, hi = 0, len(targets) - 1  # targets[hi] is known feasible (the slowest is at most inf)
-    found = search.try_target(targets[hi], BISECTION_ROUNDS)
+    _, found = met(targets[hi], BISECTION_ROUNDS)
     if found is not None:
         best = found
     while lo < hi:
         mid = (lo + hi) // 2
-        found = search.try_target(targets[mid], BISECTION_ROUNDS)
+        ok, found = met(targets[mid], BISECTION_ROUNDS)
         advance()
-        if found is not None and found[1].ii < best[1].ii:
+        if found is not None and (best is None or found[1].ii < best[1].ii):
             best = found
-        if found is not None and found[1].ii <= targets[mid]:
+        if ok:
             hi = mid
         else:  # over budget, or within it only at a slower II (lanes that could not fit the target)
             lo = mid + 1
     # polish: a few targets below the answer, with more rounds, until one is proven infeasible (so is
     # every lower one) or several in a row fail
-    start = targets.index(best[1].ii) if best[1].ii in targets else hi
+    start = targets.index(best[1].ii) if best is not None and best[1].ii in targets else hi
     misses = 0
     for t in reversed(targets[max(0, start - POLISH_TARGETS):start]):
         if t <= search.proven_infeasible or misses == POLISH_MISSES:
             break
-        found = search.try_target(t, POLISH_ROUNDS)
+        ok, found = met(t, POLISH_ROUNDS)
         advance()
-        misses = 0 if found is not None and found[1].ii <= t else misses + 1
-        if found is not None and found[1].ii < best[1].ii:
+        misses = 0 if ok else misses + 1
+        if found is not None and (best is None or found[1].ii < best[1].ii):
             best = found
     return best
 

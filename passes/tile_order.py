@@ -378,13 +378,14 @@ def _write_orders(module: ModuleOp, orders: Orders) -> bool:
 
 
 def order_streams(module: ModuleOp, design: Design,
-                  search: Callable[[Network, frozenset[int]], tuple[list[Choice], Totals]],
+                  search: Callable[[Network, frozenset[int], float], tuple[list[Choice], Totals]],
                   apply_design: Callable[[ModuleOp, Network, list[Choice], Totals, str], None],
                   platform_name: str, limits: dict[str, float] | None = None, earlier: Orders | None = None,
                   costs: Costs | None = None) -> Design:
     """`design` (explored on `module`'s pixel-major network) written, its chains made tile-major where that frees
     memory, and the network so ordered searched again (`search`: explore, whose weight allocation then spends the
-    memory freed; tiles and DRAM weights for the nodes that had them and the ordered convs); that design, its
+    memory freed; tiles and DRAM weights for the nodes that had them and the ordered convs; only a design faster than
+    the best so far, the II its third argument); that design, its
     orders (and foldings valid with them) written into `module`, returned as its network, choices and totals, if its
     II is lower, else `design` (the module untouched). Twice: chains of the convs `design` tiles, within the BRAM
     they hold, then of any ungrouped convs, within what `design` leaves of the BRAM18 of `limits` too (explore's
@@ -430,8 +431,8 @@ def order_streams(module: ModuleOp, design: Design,
                              if dict(zip(model.factors, folding)).get("tile", 1) > 1 or memory == "off_chip"
                              or on_chip < 100)
         try:
-            picks, after = search(ordered, streamed)
-        except DfccError:  # nothing fits the ordered graph
+            picks, after = search(ordered, streamed, best[2].ii)
+        except DfccError:  # nothing fits the ordered graph faster than the best design so far
             continue
         if after.ii < best[2].ii:
             best, kept = (ordered, picks, after), trial
