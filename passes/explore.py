@@ -1212,8 +1212,8 @@ def _search(network: Network, platform: Platform, utilisation: float, seed: int,
     ("direct", choice) the first search's design, the faster of it and FFIP's and whether memory binds the first,
     ("design", choice) the design returned; this one's added (`_explore_graph` asks for a design without, then
     with, the LUTRAM search). `faster_than`: an II the caller keeps only a faster design than (`_search_points`;
-    passes/tile_order.py's tries: ZCU102 16-bit, the same designs on nine bench models, ResNet-50's explore 99 -> 74
-    CPU s, MobileNetV3-Large's 56 -> 37)."""
+    passes/tile_order.py's tries: the same designs on 13 bench rows; MobileNetV2 ZCU102 16-bit explores in 42 CPU s,
+    not 51, ResNet-50 and MobileNetV3-Large within run-to-run noise)."""
     def points(ffip: bool, lutram: bool) -> list[_NodeSpace]:
         return _points(network, platform, off_chip, spatial, share_repeated, spaces, known, written, ffip, lutram,
                        jobs)
