@@ -1234,7 +1234,7 @@ def _search(network: Network, platform: Platform, utilisation: float, seed: int,
                                               reserve, points(True, False), written, known, ffip=True, jobs=jobs,
                                               faster_than=faster_than)[0])
         if not designs:
-            raise _NoneFaster(f"explore: no design faster than II {faster_than:,.0f} found")
+            raise _NoneFaster(faster_than)
         found["direct", off_chip] = first, min(designs, key=lambda d: d[1].ii), \
             first is not None and _memory_bound(search, first[1])
     first, direct, memory_bound = found["direct", off_chip]
@@ -1271,7 +1271,8 @@ def _search_points(network: Network, platform: Platform, utilisation: float, see
     `lutram`, tile memories in LUTRAM too); its design and its _Search. Given `below`, a design the points can take
     (an earlier search's over fewer of them), only the targets faster than it are bisected. With `faster_than`
     (an II), the caller keeps only a faster design: targets well above it are not tried (`_bisect`), and where
-    none below it is found `_NoneFaster` says so. fit_lanes' two rules search in `jobs` processes (analyses/forked.py)."""
+    none below it is found `_NoneFaster` says so. fit_lanes' two rules search in `jobs` processes
+    (analyses/forked.py)."""
     search = _Search(network, platform, utilisation, seed, off_chip, spatial, reserve=reserve, spaces=points,
                      ffip=ffip, written=written, lutram=lutram)
     best = below if below is not None or faster_than < float("inf") else \
@@ -1293,7 +1294,7 @@ def _search_points(network: Network, platform: Platform, utilisation: float, see
         if choices is not None:
             designs.append((choices, rule.evaluate(choices, trace_latency=True), rule))
     if not designs:
-        raise _NoneFaster(f"explore: no design faster than II {faster_than:,.0f} found")
+        raise _NoneFaster(faster_than)
     choices, totals, rule = min(designs, key=lambda design: design[1].ii)
     split = _split_below(rule, choices, totals, known, jobs)
     if split is None:
@@ -1304,6 +1305,9 @@ def _search_points(network: Network, platform: Platform, utilisation: float, see
 
 class _NoneFaster(DfccError):
     """A search given `faster_than` found no design faster (its caller keeps the one it has)."""
+
+    def __init__(self, faster_than: float):
+        super().__init__(f"explore: no design faster than II {faster_than:,.0f} found")
 
 
 def _dsp_bound(search: _Search, totals: Totals) -> bool:

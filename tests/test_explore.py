@@ -25,7 +25,9 @@ from dfcc.frontends.mlir import make_context, parse_module
 from dfcc.hardware.platforms import load_platform
 from dfcc.bench.model_cache import emulate_bits
 from dfcc.kinds.cost import SQNR_ATTR, cost_key, describe, node_cost
-from dfcc.passes.explore import POLISH_TARGETS, Explore, _Search, _bisect, _node_spaces, apply_design, explore, foldings
+from dfcc.passes.explore import (
+    BISECTION_ROUNDS, POLISH_TARGETS, Explore, _Search, _bisect, _node_spaces, apply_design, explore, foldings,
+)
 from dfcc.passes.registry import get_pass
 from dfcc.driver.pipeline import parse_pipeline
 
@@ -345,8 +347,8 @@ def test_explore_infeasibility_proof_is_sound():
 def test_bisect_faster_than_skips_slow_targets_and_keeps_a_faster_design(resnet_small_text, utilisation):
     """`_bisect` with `faster_than` (passes/tile_order.py's tries keep only a design faster than the best so far)
     tries no target more than POLISH_TARGETS above it, fewer tries in all, and finds the design the search without
-    it finds when that one is faster. At 30 % the design (5,310 cycles) is found at a
-    target above it (5,376): the targets just above are tried."""
+    it finds when that one is faster. At 30 % the design (5,310 cycles) is found at a target above it (5,376): the
+    targets just above are tried."""
     network = Network.from_module(parse_module(resnet_small_text))
     targets = _Search(network, load_platform("zcu102"), utilisation, 0).targets()
 
@@ -359,7 +361,7 @@ def test_bisect_faster_than_skips_slow_targets_and_keeps_a_faster_design(resnet_
             return try_target(target, rounds)
 
         search.try_target = recorded
-        best = None if faster_than < float("inf") else try_target(float("inf"), 32)
+        best = None if faster_than < float("inf") else try_target(float("inf"), BISECTION_ROUNDS * 2)
         return _bisect(search, best, lambda: None, faster_than=faster_than), tried
 
     (choices, totals), everything = bisected(float("inf"))
