@@ -19,6 +19,7 @@ the stuck processes and the FIFO each waits on are the report.
 from __future__ import annotations
 
 import copy
+import mmap
 from dataclasses import dataclass, replace
 from functools import cached_property
 
@@ -340,10 +341,10 @@ class Simulator:
         (~10^8 entries on ResNet-50, a second of page faults: `latest` passes one); 64-bit if it is."""
         size = self.inferences * int(self.ev_off[-1])
         if times is None or times.shape != (size,) or times.dtype not in (np.int32, np.int64):
-            times = np.zeros(size, dtype=np.int32)
+            times = _small_pages(size, np.int32)
         status, counts = self._core(times, peaks)
         if status == OVERFLOW:
-            status, counts = self._core(np.zeros(size, dtype=np.int64), peaks)
+            status, counts = self._core(_small_pages(size, np.int64), peaks)
         return status, counts
 
     def _core(self, times: np.ndarray, peaks: bool) -> tuple[int, tuple[np.ndarray | None, ...]]:
@@ -409,6 +410,15 @@ class Simulator:
         fifos = tuple(FifoStats(ch.name, ch.writer.name, ch.reader.name, self.depths[ch], ch.lanes, int(peak[c]))
                       for c, ch in enumerate(self.pipeline.channels) if ch.writer is not None and ch.reader is not None)
         return SimulationResult(self.inferences, tuple(completions), stages, fifos)
+
+
+def _small_pages(size: int, dtype: type) -> np.ndarray:
+    """A zeroed array mapped in base pages. numpy advises huge pages for large arrays, and where the kernel's THP
+    defrag setting is `madvise` it compacts memory at their faults. ResNet-50 ZCU102's FIFO sizing (four runs, three
+    arrays of ~137 M entries) took 12.4 s (5.7 s of it system time) that way, and 10.7 s (2.8 s) this way, with the
+    same depths."""
+    nbytes = size * np.dtype(dtype).itemsize
+    return np.frombuffer(mmap.mmap(-1, nbytes), dtype=dtype) if nbytes else np.zeros(0, dtype=dtype)
 
 
 def _reverse(values: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
