@@ -9,7 +9,7 @@ from xdsl.rewriter import Rewriter
 
 from dfcc.analyses.fifo_sizing import size_fifos, write_depths
 from dfcc.analyses.schedules import Pipeline, Process
-from dfcc.analyses.simulation import Simulator, _Events, _reverse, _reversed, simulate
+from dfcc.analyses.simulation import Simulator, _Events, _reverse, _reversed, _small_pages, simulate
 from dfcc.backends.estimate import Estimate
 from dfcc.hardware.cycles import windowed_stage_cycles
 from dfcc.kinds import ConvOp, ForkOp, MapOp
@@ -162,6 +162,21 @@ def test_times_past_32_bits_run_again_at_64_bits():
     assert run.run().completions == (late + 37,) and run.times.dtype == np.int64
     assert list(run.write_cycles(pipeline.channels[0])) == [late, late + 10, late + 20, late + 30]
     assert list(run.latest_inputs()[feed]) == [late, late + 10, late + 20, late + 30]
+
+
+def test_a_run_in_its_mapped_array_gives_the_schedule_of_a_numpy_one():
+    # a run's own times array is mapped in base pages (_small_pages); a numpy array passed in must hold the same
+    # schedule and give the same peaks (NET with deep FIFOs: at the default depth 2 it deadlocks)
+    pipeline = Pipeline.of_module(parse_module(NET))
+    deep = {ch: 1 << 20 for ch in pipeline.channels}
+    own = Simulator(pipeline, depths=deep)
+    mapped = own.run()
+    assert own.times.flags.writeable and own.times.dtype == np.int32 and own.times.any()
+    given = Simulator(pipeline, depths=deep)
+    status, counts = given._timed(np.full_like(own.times, -1), peaks=True)
+    assert status == 0 and np.array_equal(given.times, own.times)
+    assert [f.peak for f in mapped.fifos] == [f.peak for f in given._result(*counts[2:]).fifos]
+    assert _small_pages(0, np.int64).dtype == np.int64 and not _small_pages(3, np.int32).any()
 
 
 def test_arrays_reversed_in_place_a_chunk_at_a_time():
