@@ -338,7 +338,7 @@ class Simulator:
         """The event times (`run`), the FIFOs' peaks counted only with `peaks` (a pass over every beat of every
         stream: a run backwards needs none); run_core's status and counts (`_core`). `times`: an array to hold the
         event times (of another run of this pipeline: every entry is written before it is read), sparing a new one
-        (~10^8 entries on ResNet-50, a second of page faults: `latest` passes one); 64-bit if it is."""
+        (~10^8 entries on ResNet-50, ~0.3 s of page faults in base pages: `latest` passes one); 64-bit if it is."""
         size = self.inferences * int(self.ev_off[-1])
         if times is None or times.shape != (size,) or times.dtype not in (np.int32, np.int64):
             times = _small_pages(size, np.int32)
