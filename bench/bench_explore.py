@@ -24,7 +24,10 @@ the 30 s target, issue 14) and its wall seconds for U250 on every torchvision cl
 --designs MODEL:BOARD[:BITS] ...: the explore pass (emulated at BITS, default 16, as bench_throughput) on each row,
 its CPU and wall seconds, those of its FIFO sizing, the peak RSS of the process and of its largest worker, and a hash of
 the IR it wrote (weights elided: the module without its resource blobs and handles) and of the designs its
-explore_module calls returned: a change meant to be only faster must keep both hashes.
+explore_module calls returned: a change meant to be only faster must keep both hashes. Then, for each FIFO round (a
+search, then the sizing of its design), the II searched, the FIFO BRAM18 the search costed and those the sizing wrote,
+and whether the design then fits the budget: a round over it is searched again, the overshoot kept out of the budget
+(passes/explore.py `Explore`), so the gap between the two counts costs the pass a search and a sizing.
 CPU seconds count the process's and its explore workers' (analyses/forked.py); --designs also prints the CPU seconds
 of the pass's critical path (work side by side counted once: `_CriticalPath`), about its wall seconds on an idle
 machine; --jobs N sets the pass's `jobs` option in --zoo and --designs (default auto: one process per core this
@@ -43,7 +46,7 @@ import time
 from xdsl.dialects.builtin import ModuleOp
 
 from dfcc.analyses.forked import processes
-from dfcc.analyses.network import Network
+from dfcc.analyses.network import RESOURCE_LABELS, Network
 from dfcc.bench.model_cache import ZOO_PREFIX, emulate_bits, lowered
 from dfcc.dialects.dataflow import StreamType
 from dfcc.errors import DfccError
@@ -277,22 +280,28 @@ def designs(rows: list[str], cache: str, jobs: int | str) -> None:
         name, board, *bits = row.split(":")
         module = lowered(name, cache)
         emulate_bits(module, int(bits[0]) if bits else 16)
-        returned = []
-        explore_module = explore_pass.explore_module
+        returned, rounds = [], []  # each FIFO round's searched totals, then its sized totals and budget
+        explore_module, write_fifo_depths = explore_pass.explore_module, explore_pass._write_fifo_depths
 
         def recorded(*args, **kwargs):
             network, choices, totals = explore_module(*args, **kwargs)
             returned.append(repr((choices, totals)))
+            rounds.append([totals])
             return network, choices, totals
 
-        explore_pass.explore_module = recorded
+        def sized(design, limits, *args):
+            totals = write_fifo_depths(design, limits, *args)
+            rounds[-1] += [totals, limits]
+            return totals
+
+        explore_pass.explore_module, explore_pass._write_fifo_depths = recorded, sized
         start, wall = cpu_time(), time.perf_counter()
         try:
             with _Stopwatch(explore_pass, "_write_fifo_depths") as watch, _CriticalPath(explore_pass) as path:
                 explore_pass.Explore(platform=board, jobs=jobs).apply(make_context(), module)
                 critical = path.seconds()
         finally:
-            explore_pass.explore_module = explore_module
+            explore_pass.explore_module, explore_pass._write_fifo_depths = explore_module, write_fifo_depths
         seconds, wall = cpu_time() - start, time.perf_counter() - wall
         elided = without_weights(module_text(module))
         ir, found = (hashlib.sha256(t.encode()).hexdigest()[:12] for t in (elided, "\n".join(returned)))
@@ -304,6 +313,16 @@ def designs(rows: list[str], cache: str, jobs: int | str) -> None:
               f"{wall:6.1f} s wall (FIFO sizing {sizing:5.1f} s)  "
               f"peak RSS {rss:5.2f} GB (a worker {workers:5.2f} GB)"
               f"  IR {ir}  designs {found} ({len(returned)} searched)", flush=True)
+        for k, (searched, *after) in enumerate(rounds, 1):  # what the search costed against what the sizing wrote
+            line = f"  FIFO round {k}: searched II {searched.ii:,}; FIFO BRAM18 costed {searched.fifo_bram18:,}"
+            if after:
+                totals, limits = after
+                over = ", ".join(f"{RESOURCE_LABELS[r]} ({used:,} of {limit:,.0f})"
+                                 for r, used, limit in totals.overshoot(limits))
+                line += f", sized {totals.fifo_bram18:,}; " + (
+                    f"within budget (BRAM18 {totals.bram18:,} of {limits['bram18']:,.0f})" if not over else
+                    f"over budget in {over}: " + ("searched again" if k < len(rounds) else "weights re-placed"))
+            print(line, flush=True)
 
 
 def main() -> None:
