@@ -225,10 +225,9 @@ class _Fusion:
             return None
         if not _sizable(ch):
             return 0 if peak <= self.runs[0].depths[ch] else None
-        depth = max(peak, ch.value.type.depth.data)  # explore keeps the depth its search costed (_write_fifo_depths)
-        if depth <= HLS_DEFAULT_DEPTH:  # no FIFO of its own: the estimate costs streams deeper than the default
+        if peak <= HLS_DEFAULT_DEPTH:  # no FIFO of its own: the estimate costs streams deeper than the default
             return 0
-        blocks, _, luts = fifo_blocks(stream_bits(ch.value) * ch.lanes, depth)
+        blocks, _, luts = fifo_blocks(stream_bits(ch.value) * ch.lanes, peak)  # the depth size_fifos writes
         return blocks * LUTS_PER_BRAM18_TIE + luts
 
 

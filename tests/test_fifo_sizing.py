@@ -6,6 +6,7 @@ import itertools
 import random
 
 import numpy as np
+import pytest
 
 from dfcc.analyses.fifo_sizing import _bram18, _unbounded, _widens, size_fifos, write_depths
 from dfcc.analyses.min_cut import cheapest_labels
@@ -89,6 +90,18 @@ def test_a_joins_slack_waits_where_each_stage_is_timed_for_the_fewest_bram18():
     bounded = simulate(module)
     assert not bounded.deadlock and bounded.completions == sizing.unbounded.completions == sizing.checked.completions
     assert all(f.peak <= f.depth for f in bounded.fifos)
+
+
+@pytest.mark.parametrize("stream", ["s_new", "s_relu", "s_fork_1"])
+def test_a_depth_the_ir_came_with_does_not_move_the_slack(stream):
+    # explore writes its costed depths before sizing (passes/explore.py apply_design), and the sizing writes each
+    # stream's peak in the mix, whatever depth it came with; so the mix is priced at those peaks. Priced at the depth
+    # the IR came with where deeper (as it was), a costed 512 on the relu's stream made its 4 BRAM18 cost nothing
+    # extra, and the slack went there (s_relu 55 beats) rather than into `new`'s 24, which need none
+    module = parse_module(JOIN)
+    write_depths({ch.value: 512 for ch in Pipeline.of_module(module).channels if ch.name == stream})
+    sizing = size_fifos(module)
+    assert _named(module, sizing.depths) == {"s_new": 24} and _bram18(Pipeline.of_module(module), sizing.depths) == 0
 
 
 def test_every_schedule_the_sizing_mixes_has_the_unbounded_runs_latest_schedule():
