@@ -27,7 +27,9 @@ the IR it wrote (weights elided: the module without its resource blobs and handl
 explore_module calls returned: a change meant to be only faster must keep both hashes. Then, for each FIFO round (a
 search, then the sizing of its design), the II searched, the FIFO BRAM18 the search costed and those the sizing wrote,
 and whether the design then fits the budget: a round over it is searched again, the overshoot kept out of the budget
-(passes/explore.py `Explore`), so the gap between the two counts costs the pass a search and a sizing.
+(passes/explore.py `Explore`), so the gap between the two counts costs the pass a search and a sizing; and under it
+the round's first graph's II and CPU seconds, its DRAM rings and how many are worth keeping at its foldings, and, where
+fewer, the II of the graph with only those, explored too, whether the round kept it and what that search cost.
 CPU seconds count the process's and its explore workers' (analyses/forked.py); --designs also prints the CPU seconds
 of the pass's critical path (work side by side counted once: `_CriticalPath`), about its wall seconds on an idle
 machine; --jobs N sets the pass's `jobs` option in --zoo and --designs (default auto: one process per core this
@@ -281,27 +283,43 @@ def designs(rows: list[str], cache: str, jobs: int | str) -> None:
         module = lowered(name, cache)
         emulate_bits(module, int(bits[0]) if bits else 16)
         returned, rounds = [], []  # each FIFO round's searched totals, then its sized totals and budget
-        explore_module, write_fifo_depths = explore_pass.explore_module, explore_pass._write_fifo_depths
+        graphs = []  # each FIFO round's graphs explored (II, CPU s) and its rings (in the first one's design, kept)
+        originals = {step: getattr(explore_pass, step) for step in (
+            "explore_module", "_write_fifo_depths", "_ordered_design", "_rings_worth_keeping")}
 
         def recorded(*args, **kwargs):
-            network, choices, totals = explore_module(*args, **kwargs)
+            graphs.append({"designs": [], "rings": None})
+            network, choices, totals = originals["explore_module"](*args, **kwargs)
             returned.append(repr((choices, totals)))
             rounds.append([totals])
             return network, choices, totals
 
+        def ordered(*args):
+            start = cpu_time()
+            design = originals["_ordered_design"](*args)
+            graphs[-1]["designs"].append((design[2].ii, cpu_time() - start))
+            return design
+
+        def rings_kept(module, rings, *design):
+            kept = originals["_rings_worth_keeping"](module, rings, *design)
+            graphs[-1]["rings"] = (len(rings), len(kept))
+            return kept
+
         def sized(design, limits, *args):
-            totals = write_fifo_depths(design, limits, *args)
+            totals = originals["_write_fifo_depths"](design, limits, *args)
             rounds[-1] += [totals, limits]
             return totals
 
-        explore_pass.explore_module, explore_pass._write_fifo_depths = recorded, sized
+        for step, wrapper in zip(originals, (recorded, sized, ordered, rings_kept)):
+            setattr(explore_pass, step, wrapper)
         start, wall = cpu_time(), time.perf_counter()
         try:
             with _Stopwatch(explore_pass, "_write_fifo_depths") as watch, _CriticalPath(explore_pass) as path:
                 explore_pass.Explore(platform=board, jobs=jobs).apply(make_context(), module)
                 critical = path.seconds()
         finally:
-            explore_pass.explore_module, explore_pass._write_fifo_depths = explore_module, write_fifo_depths
+            for step, function in originals.items():
+                setattr(explore_pass, step, function)
         seconds, wall = cpu_time() - start, time.perf_counter() - wall
         elided = without_weights(module_text(module))
         ir, found = (hashlib.sha256(t.encode()).hexdigest()[:12] for t in (elided, "\n".join(returned)))
@@ -323,6 +341,24 @@ def designs(rows: list[str], cache: str, jobs: int | str) -> None:
                     f"within budget (BRAM18 {totals.bram18:,} of {limits['bram18']:,.0f})" if not over else
                     f"over budget in {over}: " + ("searched again" if k < len(rounds) else "weights re-placed"))
             print(line, flush=True)
+            print(_rings_line(graphs[k - 1]), flush=True)
+
+
+def _rings_line(graphs: dict) -> str:
+    """A FIFO round's graphs explored: its first design's DRAM rings, how many were worth keeping at its foldings,
+    and, where fewer, the graph with only those explored too (passes/explore.py `explore_module`): its II against the
+    first one's, which design the round kept and what that second search cost."""
+    (ii, seconds), *again = graphs["designs"]
+    line = f"    first graph: II {ii:,} ({seconds:.1f} s CPU)"
+    if graphs["rings"] is None:
+        return line + "; no DRAM rings weighed again"
+    rings, kept = graphs["rings"]
+    line += f"; {rings} DRAM rings, {kept} worth keeping at its foldings"
+    if not again:
+        return line
+    fewer, cost = again[0]
+    return line + (f"; with only those: II {fewer:,} ({cost:.1f} s CPU), "
+                   + ("kept" if fewer <= ii else "dropped"))
 
 
 def main() -> None:

@@ -25,9 +25,10 @@ keeps every skip on chip. The skips evicted are chosen at the IR's folding (one 
 is not the explored design's: where that design streams weights from DRAM, its rings are priced again at its
 foldings, one kept where its traffic is less than what the BRAM it frees would save holding streamed weights (at
 the design's DRAM bits per BRAM18 of them: passes/spill.py skips_worth_evicting), and the graph with only those
-is explored too when they are fewer, the faster design kept, the one with fewer rings if as fast (DenseNet-121 on a
-ZCU102, 16-bit: 52 rings, 38.1 fps; without the five of its first dense block, whose skips are the largest, 43.1 fps;
-8-bit: 23 rings, 116.8 fps; 19, as fast before its FIFOs are sized, 122.4 fps).
+is explored too when they are fewer, the faster design kept, the one with fewer rings if as fast (on a ZCU102, its
+searched II: ResNet-50 8-bit, 14 rings, 1,304,576 cycles; the 8 worth keeping, 1,238,272; DenseNet-121 16-bit, 52
+rings, 4,841,984; 47, 4,440,576. Slower, so dropped: ResNet-50 16-bit, 16 rings, 3,590,384; 8, 4,014,080; DenseNet-121
+8-bit, 23 rings, 1,618,176; 19, 1,630,720; bench_explore --designs prints these).
 `jobs=N` costs the nodes' points, runs the searches of fit_lanes' two rules (step 2) and the split targets (step 5)
 N at a time, side by side in N processes (analyses/forked.py: the caller and N - 1 forked workers); `auto` (the
 default), one per core this process may use; `jobs=1` never forks. With N > 1 the FIFO sizing runs its two
