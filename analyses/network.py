@@ -350,7 +350,7 @@ class Network:
             again = last is not None and last.feed == ii
             trace = self._trace(costs, on_edge, ii, last.trace if again else None, changed)
             held = self._skip_fifos(costs, ii, trace, last.held if again else None, start)
-        bursts = self._burst_fifos(costs, on_edge, last.bursts if last is not None else None, start)
+        bursts = self._burst_fifos(costs, on_edge, last.bursts if last is not None else None, start, changed)
         # the skip FIFOs' edges first, then the bursts', then the tails'
         fifo_depths = _deepest(chain(held or (), bursts[1], (self._tail_fifos(costs, ii),)))
         if respect_ir_depths and self.sized:  # every depth the IR sets is the design's, a default one too
@@ -549,18 +549,20 @@ class Network:
         return held
 
     def _burst_fifos(self, costs: tuple[NodeCost, ...], converters: dict[int, Converter], last: _Bursts | None,
-                     start: int) -> _Bursts:
+                     start: int, changed: set[int]) -> _Bursts:
         """Depth in beats of every FIFO that takes a burst (those over the default): a producer writing `out_burst`
         beats one a cycle (a tiled conv's tile of outputs), passed on by the nodes that keep its pace without a
         fill (a map, a fork; not a DRAM ring, whose reader waits on its consumer), at the slowest pace among them,
         into a reader slower than that pace: a join (ResNet's add) at the pace of its slowest consumer too, through
         the nodes that keep its pace (`_held_back`), since it passes no burst on; a burst into a lane converter
         narrowing it waits for the converter too (`converters`, by edge). Each node's burst (elements, elements a
-        cycle, cycles from one burst's start to the next's) and its inputs' FIFOs (edge, beats); given the `last`
-        walk's, the nodes before `start` keep theirs, but the joins (their consumers' pace may have changed)."""
+        cycle, cycles from one burst's start to the next's), its inputs' FIFOs (edge, beats) and, for a join, the nodes
+        its consumers' pace was read from; given the `last` walk's, the nodes before `start` keep theirs, a join too
+        unless one of those is among the nodes `changed` (the search's trials: DenseNet-121 ZCU102, ~60 joins each)."""
         n = len(costs)
         bursts: list[tuple[float, float, float]] = [(0.0, 0.0, 0.0)] * n if last is None else list(last[0])
         fifos: list[list[tuple[int, int]]] = [[] for _ in costs] if last is None else list(last[1])
+        paced_by: list[frozenset[int] | None] = [None] * n if last is None else list(last[2])
         main = self._main
         for i in range(0 if last is None else start, n):
             cost, ins = costs[i], self.in_edges[i]
@@ -576,9 +578,16 @@ class Network:
             if len(ins) == 1:
                 fifos[i] = self._burst_fifo(i, costs, converters, bursts, cost.cycles) if fed else []
         for i in self._join_nodes:
-            fifos[i] = self._burst_fifo(i, costs, converters, bursts, max(costs[i].cycles, self._held_back(i, costs))
-                                        ) if any(bursts[p][0] for p in self._producers[i]) else []
-        return bursts, fifos
+            if i < start and paced_by[i] is not None and changed.isdisjoint(paced_by[i]):
+                continue  # its inputs, their bursts and its consumers' pace as in the last walk
+            if any(bursts[p][0] for p in self._producers[i]):
+                seen: set[int] = set()
+                fifos[i] = self._burst_fifo(i, costs, converters, bursts,
+                                            max(costs[i].cycles, self._held_back(i, costs, seen)))
+                paced_by[i] = frozenset(seen)
+            else:
+                fifos[i], paced_by[i] = [], None
+        return bursts, fifos, paced_by
 
     def _tail_fifos(self, costs: tuple[NodeCost, ...], ii: int) -> list[tuple[int, int]]:
         """The input FIFOs (edge, beats; those over the default) of the nodes that work a `tail` after their last input
@@ -614,11 +623,13 @@ class Network:
         return (len(self.in_edges[i]) == 1 and costs[i].fill == 0 and costs[i].cycles > 0
                 and not self.nodes[i].ring_words)
 
-    def _held_back(self, i: int, costs: tuple[NodeCost, ...]) -> int:
+    def _held_back(self, i: int, costs: tuple[NodeCost, ...], seen: set[int]) -> int:
         """The cycles an inference takes at the pace of node `i`'s slowest consumer, through those that take each
         beat at their consumers' pace (`_passes_pace`): a join's output has no FIFO beyond the default, so it reads
-        its inputs no faster (dfcc: back-pressure through depth-2 streams, as analyses/fifo_sizing.py simulates)."""
-        return max((max(costs[q].cycles, self._held_back(q, costs)) if self._passes_pace(q, costs)
+        its inputs no faster (dfcc: back-pressure through depth-2 streams, as analyses/fifo_sizing.py simulates).
+        The nodes whose costs it reads are added to `seen`."""
+        seen.update(self._fed[i])
+        return max((max(costs[q].cycles, self._held_back(q, costs, seen)) if self._passes_pace(q, costs)
                     else costs[q].cycles for q in self._fed[i]), default=0)
 
     def _burst_fifo(self, i: int, costs: tuple[NodeCost, ...], converters: dict[int, Converter],
@@ -723,7 +734,8 @@ _MODULE_COSTS: WeakKeyDictionary[ModuleOp, dict] = WeakKeyDictionary()
 
 # Network._trace: each node's first and last output beat, each edge's span at its consumer, each node's output burst
 _Trace = tuple[list[float], list[float], list[tuple[float, float]], list[int]]
-_Bursts = tuple[list[tuple[float, float, float]], list[list[tuple[int, int]]]]  # Network._burst_fifos
+# Network._burst_fifos: each node's burst, its inputs' burst FIFOs, a join's nodes its consumers' pace was read from
+_Bursts = tuple[list[tuple[float, float, float]], list[list[tuple[int, int]]], list[frozenset[int] | None]]
 
 
 @dataclass(frozen=True, slots=True)

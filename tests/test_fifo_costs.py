@@ -115,6 +115,26 @@ def test_a_tiled_convs_stored_tile_into_a_join_waits_for_the_joins_slower_consum
     assert _depths(module, size_fifos(module).depths)[("conv", "add")] == 33
 
 
+def test_a_join_after_the_first_change_has_its_burst_fifo_costed_again_where_its_consumer_changed():
+    """A search walks each design on from the last one's, from the first node whose cost changed; the add (a join)
+    comes before the relu, yet its conv input's FIFO follows the relu's pace: 32 beats at one word a cycle, none at
+    two (the add then takes the tile as it comes). Walked on from each other, the designs cost what a fresh network
+    costs them."""
+    network = Network.from_module(parse_module(JOIN))
+    names = [model.name for model in network.nodes]
+    relu = names.index("relu")
+    assert names.index("add") < relu
+    slow = network.ir_choices()
+    fast = slow[:relu] + [((2, 1),) + slow[relu][1:]] + slow[relu + 1:]
+    walked, costed = Network(network.nodes, network.edges), {}
+    for design, choices in (("slow", slow), ("fast", fast), ("slow", slow), ("fast", fast)):
+        totals = walked.evaluate(choices)
+        assert totals == Network(network.nodes, network.edges).evaluate(choices)
+        costed[design] = {(names[network.edges[e].producer], names[network.edges[e].consumer]): depth
+                          for e, depth in totals.fifo_depths.items()}
+    assert costed["slow"][("conv", "add")] == 32 and ("conv", "add") not in costed["fast"]
+
+
 def _tiles_into_tiles(coarse_in: int, tile: int) -> str:
     """A tiled conv (8 filters, all 8 a beat, `coarse_in` of its 4 channels) storing tiles of `tile` pixels through a
     relu keeping its pace (8 words a cycle) into a tiled conv reading 1 word a beat, through a lane converter."""
