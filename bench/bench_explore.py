@@ -44,11 +44,13 @@ import os
 import random
 import sys
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from xdsl.dialects.builtin import ModuleOp
 
 from dfcc.analyses.forked import processes
-from dfcc.analyses.network import RESOURCE_LABELS, Network
+from dfcc.analyses.network import RESOURCE_LABELS, Network, Totals
 from dfcc.bench.model_cache import ZOO_PREFIX, emulate_bits, lowered
 from dfcc.dialects.dataflow import StreamType
 from dfcc.errors import DfccError
@@ -282,44 +284,38 @@ def designs(rows: list[str], cache: str, jobs: int | str) -> None:
         name, board, *bits = row.split(":")
         module = lowered(name, cache)
         emulate_bits(module, int(bits[0]) if bits else 16)
-        returned, rounds = [], []  # each FIFO round's searched totals, then its sized totals and budget
-        graphs = []  # each FIFO round's graphs explored (II, CPU s) and its rings (in the first one's design, kept)
-        originals = {step: getattr(explore_pass, step) for step in (
+        returned, rounds = [], []  # the designs explore_module returned; each FIFO round's `_Round`
+        original = {step: getattr(explore_pass, step) for step in (
             "explore_module", "_write_fifo_depths", "_ordered_design", "_rings_worth_keeping")}
 
         def recorded(*args, **kwargs):
-            graphs.append({"designs": [], "rings": None})
-            network, choices, totals = originals["explore_module"](*args, **kwargs)
+            rounds.append(_Round())
+            network, choices, totals = original["explore_module"](*args, **kwargs)
             returned.append(repr((choices, totals)))
-            rounds.append([totals])
+            rounds[-1].searched = totals
             return network, choices, totals
 
         def ordered(*args):
             start = cpu_time()
-            design = originals["_ordered_design"](*args)
-            graphs[-1]["designs"].append((design[2].ii, cpu_time() - start))
+            design = original["_ordered_design"](*args)
+            rounds[-1].graphs.append((design[2].ii, cpu_time() - start))
             return design
 
         def rings_kept(module, rings, *design):
-            kept = originals["_rings_worth_keeping"](module, rings, *design)
-            graphs[-1]["rings"] = (len(rings), len(kept))
+            kept = original["_rings_worth_keeping"](module, rings, *design)
+            rounds[-1].rings = (len(rings), len(kept))
             return kept
 
         def sized(design, limits, *args):
-            totals = originals["_write_fifo_depths"](design, limits, *args)
-            rounds[-1] += [totals, limits]
-            return totals
+            rounds[-1].sized, rounds[-1].limits = original["_write_fifo_depths"](design, limits, *args), limits
+            return rounds[-1].sized
 
-        for step, wrapper in zip(originals, (recorded, sized, ordered, rings_kept)):
-            setattr(explore_pass, step, wrapper)
         start, wall = cpu_time(), time.perf_counter()
-        try:
-            with _Stopwatch(explore_pass, "_write_fifo_depths") as watch, _CriticalPath(explore_pass) as path:
-                explore_pass.Explore(platform=board, jobs=jobs).apply(make_context(), module)
-                critical = path.seconds()
-        finally:
-            for step, function in originals.items():
-                setattr(explore_pass, step, function)
+        with _patched(explore_pass, explore_module=recorded, _write_fifo_depths=sized, _ordered_design=ordered,
+                      _rings_worth_keeping=rings_kept), \
+                _Stopwatch(explore_pass, "_write_fifo_depths") as watch, _CriticalPath(explore_pass) as path:
+            explore_pass.Explore(platform=board, jobs=jobs).apply(make_context(), module)
+            critical = path.seconds()
         seconds, wall = cpu_time() - start, time.perf_counter() - wall
         elided = without_weights(module_text(module))
         ir, found = (hashlib.sha256(t.encode()).hexdigest()[:12] for t in (elided, "\n".join(returned)))
@@ -331,34 +327,59 @@ def designs(rows: list[str], cache: str, jobs: int | str) -> None:
               f"{wall:6.1f} s wall (FIFO sizing {sizing:5.1f} s)  "
               f"peak RSS {rss:5.2f} GB (a worker {workers:5.2f} GB)"
               f"  IR {ir}  designs {found} ({len(returned)} searched)", flush=True)
-        for k, (searched, *after) in enumerate(rounds, 1):  # what the search costed against what the sizing wrote
-            line = f"  FIFO round {k}: searched II {searched.ii:,}; FIFO BRAM18 costed {searched.fifo_bram18:,}"
-            if after:
-                totals, limits = after
-                over = ", ".join(f"{RESOURCE_LABELS[r]} ({used:,} of {limit:,.0f})"
-                                 for r, used, limit in totals.overshoot(limits))
-                line += f", sized {totals.fifo_bram18:,}; " + (
-                    f"within budget (BRAM18 {totals.bram18:,} of {limits['bram18']:,.0f})" if not over else
-                    f"over budget in {over}: " + ("searched again" if k < len(rounds) else "weights re-placed"))
-            print(line, flush=True)
-            print(_rings_line(graphs[k - 1]), flush=True)
+        for k, fifo_round in enumerate(rounds, 1):
+            print(fifo_round.costed_line(k, last=k == len(rounds)), flush=True)
+            print(fifo_round.rings_line(), flush=True)
 
 
-def _rings_line(graphs: dict) -> str:
-    """A FIFO round's graphs explored: its first design's DRAM rings, how many were worth keeping at its foldings,
-    and, where fewer, the graph with only those explored too (passes/explore.py `explore_module`): its II against the
-    first one's, which design the round kept and what that second search cost."""
-    (ii, seconds), *again = graphs["designs"]
-    line = f"    first graph: II {ii:,} ({seconds:.1f} s CPU)"
-    if graphs["rings"] is None:
-        return line + "; no DRAM rings weighed again"
-    rings, kept = graphs["rings"]
-    line += f"; {rings} DRAM rings, {kept} worth keeping at its foldings"
-    if not again:
-        return line
-    fewer, cost = again[0]
-    return line + (f"; with only those: II {fewer:,} ({cost:.1f} s CPU), "
-                   + ("kept" if fewer <= ii else "dropped"))
+@contextmanager
+def _patched(module, **functions):
+    """`module`'s functions replaced by `functions` (by name) while active: the bench's view into a pass's steps."""
+    original = {name: getattr(module, name) for name in functions}
+    for name, function in functions.items():
+        setattr(module, name, function)
+    try:
+        yield
+    finally:
+        for name, function in original.items():
+            setattr(module, name, function)
+
+
+@dataclass
+class _Round:
+    """One FIFO round of the explore pass (passes/explore.py `Explore`: a search, then the sizing of its design), as
+    `designs` records it."""
+    graphs: list[tuple[int, float]] = field(default_factory=list)  # each graph explored: its design's II, CPU s
+    rings: tuple[int, int] | None = None  # the first design's DRAM rings, those worth keeping at its foldings
+    searched: Totals | None = None
+    sized: Totals | None = None
+    limits: dict[str, float] | None = None
+
+    def costed_line(self, k: int, last: bool) -> str:
+        """The II searched, the FIFO BRAM18 the search costed against those the sizing wrote, whether the design then
+        fits, and what the pass did next (`last`: the pass's last round)."""
+        line = f"  FIFO round {k}: searched II {self.searched.ii:,}; FIFO BRAM18 costed {self.searched.fifo_bram18:,}"
+        if self.sized is None:
+            return line
+        over = ", ".join(f"{RESOURCE_LABELS[r]} ({used:,} of {limit:,.0f})"
+                         for r, used, limit in self.sized.overshoot(self.limits))
+        return line + f", sized {self.sized.fifo_bram18:,}; " + (
+            f"within budget (BRAM18 {self.sized.bram18:,} of {self.limits['bram18']:,.0f})" if not over else
+            f"over budget in {over}: " + ("weights re-placed" if last else "searched again"))
+
+    def rings_line(self) -> str:
+        """The first graph's II and CPU seconds, its DRAM rings and how many were worth keeping at its foldings, and,
+        where fewer, the graph with only those explored too (passes/explore.py `explore_module`): its II against the
+        first one's, which design the round kept and what that second search cost."""
+        (ii, seconds), *again = self.graphs
+        line = f"    first graph: II {ii:,} ({seconds:.1f} s CPU)"
+        if self.rings is None:
+            return line + "; no DRAM rings weighed again"
+        line += f"; {self.rings[0]} DRAM rings, {self.rings[1]} worth keeping at its foldings"
+        if not again:
+            return line
+        fewer, cost = again[0]
+        return line + f"; with only those: II {fewer:,} ({cost:.1f} s CPU), " + ("kept" if fewer <= ii else "dropped")
 
 
 def main() -> None:
