@@ -189,8 +189,9 @@ class _Stopwatch:
         self.seconds = dict.fromkeys(names, 0.0)
 
     def __enter__(self):
-        for name in self.names:
-            setattr(self.module, name, self._timed(name, getattr(self.module, name)))
+        self.patch = _patched(self.module, **{name: self._timed(name, getattr(self.module, name))
+                                              for name in self.names})
+        self.patch.__enter__()
         return self
 
     def _timed(self, name: str, function):
@@ -200,13 +201,10 @@ class _Stopwatch:
                 return function(*args, **kwargs)
             finally:
                 self.seconds[name] += cpu_time() - start
-        timed.original = function
         return timed
 
     def __exit__(self, *exc):
-        for name in self.names:
-            setattr(self.module, name, getattr(self.module, name).original)
-        return False
+        return self.patch.__exit__(*exc)
 
 
 class _CriticalPath:
@@ -219,7 +217,7 @@ class _CriticalPath:
         self.module, self.overlap = module, 0.0
 
     def __enter__(self):
-        fork_map = self.original = self.module.fork_map
+        fork_map = self.module.fork_map
 
         def timed(function, tasks, jobs):
             caller, children = cpu_time(workers=False), cpu_time() - cpu_time(workers=False)
@@ -229,7 +227,8 @@ class _CriticalPath:
                 caller = cpu_time(workers=False) - caller
                 workers = cpu_time() - cpu_time(workers=False) - children
                 self.overlap += min(caller, workers / max(1, processes(jobs, len(tasks)) - 1))
-        self.module.fork_map = timed
+        self.patch = _patched(self.module, fork_map=timed)
+        self.patch.__enter__()
         self.start = cpu_time()
         return self
 
@@ -237,8 +236,7 @@ class _CriticalPath:
         return cpu_time() - self.start - self.overlap
 
     def __exit__(self, *exc):
-        self.module.fork_map = self.original
-        return False
+        return self.patch.__exit__(*exc)
 
 
 def zoo_speed(names: list[str], cache: str, jobs: int | str) -> None:
