@@ -18,8 +18,9 @@ The "+off-chip" row lets explore stream weights from DRAM (explore{off-chip-weig
 costed once (the default) and every node costed alone (`share_repeated=False`), and that both find the same
 design (target, issue 14: explore under 30 s for a torchvision classifier on 2 cores).
 --zoo: the explore pass's CPU seconds (its folding searches, its FIFO sizing), those of its critical path (against
-the 30 s target, issue 14) and its wall seconds for U250 on every torchvision classifier of the zoo
-(tests/vision_models.py, at its small inputs) and the ImageNet-size ones of examples/models, 16-bit formats.
+the 30 s target, issue 14) and its wall seconds for --board (default U250; ZCU102 is the pass's default board, where
+memory binds and the pass runs more searches) on every torchvision classifier of the zoo (tests/vision_models.py, at its
+small inputs) and the ImageNet-size ones of examples/models, 16-bit formats.
 --compile: ResNet-50 from PyTorch to an HLS project, seconds per step (bench_resnet50.py --compile).
 --designs MODEL:BOARD[:BITS] ...: the explore pass (emulated at BITS, default 16, as bench_throughput) on each row,
 its CPU and wall seconds, those of its FIFO sizing, the peak RSS of the process and of its largest worker, and a hash of
@@ -239,9 +240,9 @@ class _CriticalPath:
         return self.patch.__exit__(*exc)
 
 
-def zoo_speed(names: list[str], cache: str, jobs: int | str) -> None:
-    """The explore pass's CPU seconds on each classifier, split into its searches and its FIFO sizing, those of its
-    critical path (`_CriticalPath`) against the target, and its wall seconds."""
+def zoo_speed(names: list[str], cache: str, jobs: int | str, board: str = "u250") -> None:
+    """The explore pass's CPU seconds on each classifier for `board`, split into its searches and its FIFO sizing,
+    those of its critical path (`_CriticalPath`) against the target, and its wall seconds."""
     from dfcc.frontends.mlir import make_context
     from dfcc.passes import explore as explore_pass
 
@@ -254,7 +255,7 @@ def zoo_speed(names: list[str], cache: str, jobs: int | str) -> None:
         start, wall = cpu_time(), time.perf_counter()
         with _Stopwatch(explore_pass, "explore", "_write_fifo_depths") as watch, _CriticalPath(explore_pass) as path:
             try:
-                explore_pass.Explore(platform="u250", jobs=jobs).apply(make_context(), module)
+                explore_pass.Explore(platform=board, jobs=jobs).apply(make_context(), module)
                 critical = path.seconds()
             except DfccError as error:
                 print(f"{name:28s} {nodes:5d} {cpu_time() - start:7.1f}s  does not fit: "
@@ -388,6 +389,7 @@ def main() -> None:
     parser.add_argument("--speed", action="store_true", help="only explore's speed on ResNet-50 and DenseNet-121")
     parser.add_argument("--zoo", nargs="*", metavar="MODEL",
                         help=f"only the explore pass's seconds on these classifiers (none: {', '.join(ZOO_CLASSIFIERS)})")
+    parser.add_argument("--board", default="u250", help="the board of --zoo")
     parser.add_argument("--compile", action="store_true", help="only ResNet-50's whole compile, import -> HLS")
     parser.add_argument("--designs", nargs="+", metavar="MODEL:BOARD[:BITS]",
                         help="only the explore pass's CPU seconds, peak RSS and designs' hashes on these rows")
@@ -398,7 +400,7 @@ def main() -> None:
         designs(args.designs, args.cache, args.jobs)
         return
     if args.zoo is not None:
-        zoo_speed(args.zoo or list(ZOO_CLASSIFIERS), args.cache, args.jobs)
+        zoo_speed(args.zoo or list(ZOO_CLASSIFIERS), args.cache, args.jobs, args.board)
         return
     if args.speed or args.compile:
         if args.speed:
