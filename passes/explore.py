@@ -48,13 +48,16 @@ Search (deterministic given the seed):
    in every search).
    Spatial parallelism (`pixels` > 1 on graph inputs, and on convs, maps, pools and forks taking whole pixels per
    beat) only with spatial=true.
-   Points that are no faster and no cheaper in every resource than another are dropped.
+   Points that are no faster and no cheaper in every resource than another are dropped, but for a node without
+   hardware (a reshape: every point costs nothing), whose lanes matter to its neighbours alone.
 2. For a target initiation interval T, every node takes its cheapest point with cycles <= T, cheapest
    meaning the smallest weighted sum of its resources as fractions of the budget (utilisation x
    device). If the network total (skip FIFOs included) is over budget in some resource, that
    resource's weight rises and the nodes choose again (a Lagrangian relaxation), a few rounds.
    The same weights can prove a target infeasible (the nodes' cheapest weighted use already
    exceeds the weighted budget: Lagrangian duality), which ends that target at once.
+   A node without hardware takes the lanes its producer writes (where a point of it within T does): no node's
+   score counts the converters its lanes would need otherwise.
    A lane converter (analyses/network.py) on an edge whose two ends' lanes differ is a stage too: where
    one would take more than T, or pace the conv it widens beats for beyond T, one end takes its cheapest
    point within T whose lanes keep its converters within T: the end whose refit costs less (a one-lane
@@ -265,7 +268,9 @@ def _node_space(model: NodeModel, platform: Platform, product: str | None, off_c
         every = plain.choices + choices
         choices = [every[i] for i in listing]
         data = np.concatenate([np.column_stack([plain.cycles, plain.usage]), data])[listing]
-    idx = pareto_rows(data)
+    # a node without hardware (every point costs nothing: a reshape) keeps every folding: its fastest would dominate
+    # the others, and its lanes set the converters to its neighbours (`_Search._free_lanes`)
+    idx = pareto_rows(data) if data[:, 1:].any() else np.arange(len(data))
     kept = [choices[i] for i in idx]
     ids: dict[tuple[int, ...], int] = {}
     return _NodeSpace(kept, data[idx, 0], data[idx, 1:], np.array([ids.setdefault(c[0], len(ids)) for c in kept]))
@@ -444,6 +449,8 @@ class _Search:
         self.allocations: dict = {}  # allocate_weights' options of each node, likewise
         self.unit_score: np.ndarray | None = None  # `shares`
         self.lane_rows: dict[tuple[int, float], list[int]] = {}  # `_lane_rows`, by node and target
+        # the nodes without hardware (every point costs nothing: a reshape relabels its words), read by `fit_lanes`
+        self.free = [n for n, space in enumerate(self.spaces) if network.in_edges[n] and not space.usage.any()]
 
     def with_rule(self, cheaper_end: bool) -> _Search:
         """This search under the other fit_lanes rule: the same stacked points, its own evaluation state."""
@@ -479,10 +486,11 @@ class _Search:
         return self.choices_of(self.fit_lanes(target, weights, self.select_rows(target, weights)[0]))
 
     def fit_lanes(self, target: float, weights: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """`rows` with an end of every converter slower than `target` refitted (step 2): the end whose refit
-        costs less, or (`cheaper_end` False) the consumer if it can, else the producer."""
+        """`rows` with the nodes without hardware at their producer's lanes (`_free_lanes`), then an end of every
+        converter slower than `target` refitted (step 2): the end whose refit costs less, or (`cheaper_end` False) the
+        consumer if it can, else the producer."""
         network, score = self.network, None
-        rows = rows.copy()
+        rows = self._free_lanes(rows, target)
         ranked: dict[int, list[int]] = {}  # each node's `_ranked_rows` at this target and score, once asked
         for _ in range(LANE_ROUNDS):
             slow, out = self._slow_converters(target, rows)
@@ -505,6 +513,27 @@ class _Search:
                     _, n, rows[n] = min(fits)
                     choices[n] = self.all_choices[rows[n]]
                     out = network.lanes(choices, out, n)  # only n and what its lanes feed change
+        return rows
+
+    def _free_lanes(self, rows: np.ndarray, target: float) -> np.ndarray:
+        """A copy of `rows` with each node without hardware (`free`) at the lanes its producer writes, where a row of it
+        within `target` takes them: its rows all cost nothing, so the scores' pick among them says nothing, and the
+        converters it then needs on either side count in no node's score (zoo ConvNeXt-tiny's reshapes, whose fastest
+        folding alone was kept, at 1,536 lanes between 3-lane linears and 1-lane maps: 1.5 M FF of converters, and no
+        design within a ZCU102's 0.49 M)."""
+        rows = rows.copy()
+        if not self.free:
+            return rows
+        network, choices = self.network, self.choices_of(rows)
+        out = network.lanes(choices)
+        for n in self.free:
+            folding = _lanes_folding(network.nodes[n], out[network.edges[network.in_edges[n][0]].producer])
+            start, end = self.starts[n], self.starts[n] + len(self.spaces[n].choices)
+            row = next((r for r in range(start, end)
+                        if self.all_choices[r][0] == folding and self.all_cycles[r] <= target), None)
+            if row is not None and row != rows[n]:
+                rows[n], choices[n] = row, self.all_choices[row]
+                out = network.lanes(choices, out, n)
         return rows
 
     def _slow_converters(self, target: float, rows: np.ndarray) -> tuple[list[Converter], list[int] | None]:

@@ -1,11 +1,14 @@
 """Explore's lane fitting (passes/explore.py, step 2): a lane converter that would pace a conv beyond the
 target is removed at whichever end costs less: at some targets by widening the one-lane relu feeding it rather than
-folding the conv into a point with more multipliers."""
+folding the conv into a point with more multipliers; a node without hardware (a reshape) reads its producer's lanes."""
+
+import pytest
 
 from dfcc.analyses.network import Network
 from dfcc.frontends.mlir import parse_module
 from dfcc.hardware.platforms import load_platform
-from dfcc.passes.explore import _Search
+from dfcc.kinds.reshape import ReshapeOp
+from dfcc.passes.explore import _Search, explore, foldings
 from tests.test_converter_pacing import _paced_module
 
 
@@ -34,3 +37,31 @@ def test_a_paced_conv_keeps_its_point_where_widening_its_one_lane_producer_costs
             assert fitted[relu] != rows[relu], f"T {target}: neither end refitted"
             widened += score[fitted].sum() < score[old].sum()
     assert widened, "no target where widening the relu beat the old rule's refolded conv"
+
+
+def test_a_reshape_reads_its_producers_lanes_in_every_design_the_search_weighs():
+    """A reshape costs nothing at any folding, so its lanes decide only the converters to its neighbours: it keeps
+    every folding among its points, and the search gives it the lanes its producer writes (zoo ConvNeXt-tiny's
+    reshapes kept their fastest folding alone, 1,536 lanes between 3-lane linears and 1-lane maps, and no ZCU102 design
+    fitted their converters' FF)."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch_mlir.fx")
+    from tests.torch_differential import lower
+
+    torch.manual_seed(0)
+    mlp = torch.nn.Sequential(torch.nn.Linear(32, 128), torch.nn.GELU(), torch.nn.Linear(128, 32))
+    network = Network.from_module(lower(mlp, torch.randn(1, 2, 2, 32)))  # each linear's pixels flattened and back
+    platform = load_platform("zcu102")
+    search = _Search(network, platform, 0.9, 0)
+    reshapes = [n for n, model in enumerate(network.nodes) if isinstance(model.op, ReshapeOp)]
+    assert len(reshapes) == 4
+    assert all(len(search.spaces[n].choices) == len(foldings(network.nodes[n])) > 1 for n in reshapes)
+    design, totals = explore(network, platform, progress=False)
+    for target in (float("inf"), totals.ii):
+        choices = search.select(target, search.jitter)
+        out = network.lanes(choices)
+        for n in reshapes:
+            written = out[network.edges[network.in_edges[n][0]].producer]
+            assert network.node_lanes(n, choices[n][0], written)[0] == (written,), network.nodes[n].name
+        assert not [c for c in network.converters(choices) if network.edges[c.edge].consumer in reshapes]
+    assert not [c for c in totals.converters if network.edges[c.edge].consumer in reshapes]
