@@ -918,6 +918,7 @@ def _no_fit(search: _Search, platform: Platform, utilisation: float) -> DfccErro
             over = bounds[k] - search.limits[k]
             if worst is None or over / max(search.limits[k], 1) > worst[1]:
                 worst = (k, over / max(search.limits[k], 1), bounds[k], over)
+    totals = None
     if worst is None:  # each resource fits alone, but not all at once
         choices = search.select(float("inf"), search.jitter)
         totals = search.evaluate(choices)
@@ -935,7 +936,24 @@ def _no_fit(search: _Search, platform: Platform, utilisation: float) -> DfccErro
         f"the budget is {limit:,.0f} ({utilisation:g} x {getattr(platform, k):,}{reserved}); over by {over:,.0f} "
         f"{RESOURCE_LABELS[k]} ({over / max(limit, 1):.0%}); a larger board, a higher utilisation or narrower formats "
         f"(quantize) for the nodes holding it may fit\n{_holders(search, k)}"
+        + ("" if totals is None else f"\n{_design_holders(search.network, totals, k)}")
     )
+
+
+def _design_holders(network: Network, totals: Totals, resource: str) -> str:
+    """How much of `resource` a design's nodes, lane converters and FIFOs take, the widest converter named: what
+    the nodes' cheapest points (`_holders`) leave out when a balanced design does not fit."""
+    label = RESOURCE_LABELS[resource]
+    converters = sum(getattr(c, resource, 0) for c in totals.converters)
+    fifos = {"bram18": totals.fifo_bram18, "uram": totals.fifo_uram, "lut": totals.fifo_lut}.get(resource, 0)
+    nodes = totals.resource(resource) - converters - fifos
+    line = f"{label} in that design: nodes {nodes:,.0f}, FIFOs {fifos:,.0f}, lane converters {converters:,.0f}"
+    if converters:
+        widest = max(totals.converters, key=lambda c: getattr(c, resource, 0))
+        edge = network.edges[widest.edge]
+        line += (f" ({len(totals.converters)}; the largest {widest.lanes_in} -> {widest.lanes_out} lanes, "
+                 f"'{network.nodes[edge.producer].name}' -> '{network.nodes[edge.consumer].name}')")
+    return line
 
 
 def _holders(search: _Search, resource: str, shown: int = 2) -> str:

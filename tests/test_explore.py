@@ -192,6 +192,10 @@ def test_no_fit_names_resource_and_overshoot(tmp_path):
     assert "budget is 1,500 (0.5 x 3,000)" in message
     # where the LUTs go: each kind's nodes at their cheapest, the conv's multiplier the most
     assert re.search(r"\nLUT at the nodes' cheapest points: 1 dataflow\.conv node\(s\) hold [\d,]+ \('conv' [\d,]+\); ", message)
+    # ... and the balanced design's own: its nodes, FIFOs and lane converters, adding up to what it needs
+    needs = re.search(r"needs ([\d,]+) LUT", message).group(1)
+    split = re.search(r"\nLUT in that design: nodes ([\d,]+), FIFOs ([\d,]+), lane converters ([\d,]+)", message)
+    assert sum(int(part.replace(",", "")) for part in split.groups()) == int(needs.replace(",", ""))
 
 
 def test_no_fit_via_cli(resnet_small_text, tmp_path, capsys):

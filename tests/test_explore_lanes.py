@@ -8,7 +8,7 @@ from dfcc.analyses.network import Network
 from dfcc.frontends.mlir import parse_module
 from dfcc.hardware.platforms import load_platform
 from dfcc.kinds.reshape import ReshapeOp
-from dfcc.passes.explore import _Search, explore, foldings
+from dfcc.passes.explore import _design_holders, _Search, explore, foldings
 from tests.test_converter_pacing import _paced_module
 
 
@@ -65,3 +65,17 @@ def test_a_reshape_reads_its_producers_lanes_in_every_design_the_search_weighs()
             assert network.node_lanes(n, choices[n][0], written)[0] == (written,), network.nodes[n].name
         assert not [c for c in network.converters(choices) if network.edges[c.edge].consumer in reshapes]
     assert not [c for c in totals.converters if network.edges[c.edge].consumer in reshapes]
+
+
+def test_a_design_over_budget_says_what_its_lane_converters_take():
+    """Where a balanced design does not fit (`_no_fit`), its resource split into its nodes', FIFOs' and lane converters'
+    (the nodes' cheapest points leave converters out: zoo ConvNeXt-tiny's 1.49 M FF of them went unnamed)."""
+    network = Network.from_module(parse_module(_paced_module(1, 8, 3, 1, 1, 8, 8, 16)))  # a 1-lane relu, an 8-lane conv
+    totals = network.evaluate(network.ir_choices())
+    (converter,) = totals.converters
+    for resource, fifos in (("lut", totals.fifo_lut), ("ff", 0)):
+        converters = getattr(converter, resource)
+        assert converters > 0
+        line = _design_holders(network, totals, resource)
+        assert line == (f"{resource.upper()} in that design: nodes {totals.resource(resource) - fifos - converters:,}, "
+                        f"FIFOs {fifos:,}, lane converters {converters:,} (1; the largest 1 -> 8 lanes, 'relu' -> 'conv')")
