@@ -26,9 +26,9 @@ is not the explored design's: where that design streams weights from DRAM, its r
 foldings, one kept where its traffic is less than what the BRAM it frees would save holding streamed weights (at
 the design's DRAM bits per BRAM18 of them: passes/spill.py skips_worth_evicting), and the graph with only those
 is explored too when they are fewer, the faster design kept, the one with fewer rings if as fast (on a ZCU102, its
-searched II: ResNet-50 8-bit, 14 rings, 1,304,576 cycles; the 8 worth keeping, 1,238,272; DenseNet-121 16-bit, 52
-rings, 4,841,984; 47, 4,440,576. Slower, so dropped: ResNet-50 16-bit, 16 rings, 3,590,384; 8, 4,014,080; DenseNet-121
-8-bit, 23 rings, 1,618,176; 19, 1,630,720; bench_explore --designs prints these).
+searched II: DenseNet-121 16-bit, 52 rings, 4,039,168 cycles; the 47 worth keeping, 4,020,352; 8-bit, 23 rings,
+1,611,904; 21, 1,610,408. Slower, so dropped: ResNet-50 16-bit, 16 rings, 3,560,872; 8, 4,014,080; 8-bit, 14 rings,
+1,247,744; 8, 1,253,284; bench_explore --designs prints these).
 `jobs=N` costs the nodes' points, runs the searches of fit_lanes' two rules (step 2) and the split targets (step 5)
 N at a time, side by side in N processes (analyses/forked.py: the caller and N - 1 forked workers); `auto` (the
 default), one per core this process may use; `jobs=1` never forks. With N > 1 the FIFO sizing runs its two
