@@ -143,6 +143,10 @@ class Totals:
     def resource(self, key: str) -> int:
         return getattr(self, key)
 
+    def fifo_use(self, key: str) -> int:
+        """What its FIFOs take of resource `key` (BRAM18, URAM or LUTs; none of the others)."""
+        return {"bram18": self.fifo_bram18, "uram": self.fifo_uram, "lut": self.fifo_lut}.get(key, 0)
+
     def overshoot(self, limits: dict[str, float]) -> list[tuple[str, int, float]]:
         """(resource, used, limit) for every resource above its limit."""
         return [(k, self.resource(k), limits[k]) for k in RESOURCES if self.resource(k) > limits[k]]

@@ -945,7 +945,7 @@ def _design_holders(network: Network, totals: Totals, resource: str) -> str:
     the nodes' cheapest points (`_holders`) leave out when a balanced design does not fit."""
     label = RESOURCE_LABELS[resource]
     converters = sum(getattr(c, resource, 0) for c in totals.converters)
-    fifos = {"bram18": totals.fifo_bram18, "uram": totals.fifo_uram, "lut": totals.fifo_lut}.get(resource, 0)
+    fifos = totals.fifo_use(resource)
     nodes = totals.resource(resource) - converters - fifos
     line = f"{label} in that design: nodes {nodes:,.0f}, FIFOs {fifos:,.0f}, lane converters {converters:,.0f}"
     if converters:
@@ -1239,7 +1239,7 @@ def _evicting_faster(totals: Totals, floor: int, limits: dict[str, float]) -> bo
     SKIP_SHARE of a memory (BRAM, URAM, LUTs as LUTRAM) about as full as its fullest resource."""
     if totals.ii <= floor:
         return False
-    held = {"bram18": totals.fifo_bram18, "uram": totals.fifo_uram, "lut": totals.fifo_lut}
+    held = {k: totals.fifo_use(k) for k in ("bram18", "uram", "lut")}
     full = {k: totals.resource(k) / max(limits[k], 1e-9) for k in RESOURCES}
     return any(full[k] >= MEMORY_BOUND * max(full.values()) and held[k] >= SKIP_SHARE * totals.resource(k)
                for k in held)
