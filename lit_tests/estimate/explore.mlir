@@ -5,6 +5,10 @@
 // RUN: dfcc %s -p 'explore{platform=zedboard}' -t estimate | filecheck %s --check-prefix=TABLE
 // RUN: dfcc %s -t estimate --json 2>&1 >/dev/null | filecheck %s --check-prefix=REMARK
 // RUN: not dfcc %s -p 'explore{platform=zedboard utilisation=0.001}' 2>&1 | filecheck %s --check-prefix=NOFIT
+// each resource fits alone on a board of 2 DSPs and 3,000 LUTs at 50 %, not all at once: the balanced design's LUTs
+// are split into its nodes', FIFOs' and lane converters'
+// RUN: printf '{"name": "tiny", "part": "xc7z007s", "dsp": 2, "bram18": 100, "uram": 0, "lut": 3000, "ff": 100000, "clock_mhz": 100, "bandwidth_gbps": 1}' > %t.tiny.json
+// RUN: not dfcc %s -p 'explore{platform=%t.tiny.json utilisation=0.5}' 2>&1 | filecheck %s --check-prefix=BALANCED
 // jobs=2 searches in two processes (analyses/forked.py) and writes the IR jobs=1 writes
 // RUN: dfcc %s -p 'explore{platform=zedboard jobs=1}' -o %t.one.mlir
 // RUN: dfcc %s -p 'explore{platform=zedboard jobs=2}' -o %t.two.mlir
@@ -50,6 +54,9 @@
 // REMARK: remark: 1 skip-connection FIFO(s) are shallower in the IR than they must be (into add)
 
 // NOFIT: dfcc: error: explore: the design does not fit on ZedBoard: {{.*}} needs {{[0-9,]+}} {{DSP|BRAM18|LUT|FF}}, the budget is {{.*}}; over by
+// BALANCED: dfcc: error: explore: the design does not fit on tiny: even the most folded design that balances all resources needs {{[0-9,]+}} LUT
+// BALANCED-NEXT: LUT at the nodes' cheapest points: 1 dataflow.conv node(s) hold
+// BALANCED-NEXT: LUT in that design: nodes {{[0-9,]+}}, FIFOs {{[0-9,]+}}, lane converters {{[0-9,]+}}
 
 func.func @main(%a: tensor<1x4x8x8xf32>) -> tensor<1x10xf32> {
   %s = dataflow.source %a {name = "in", perm = array<i64: 0, 2, 3, 1>} : (tensor<1x4x8x8xf32>) -> !dataflow.stream<1x8x8x4xf32>
