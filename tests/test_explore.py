@@ -157,6 +157,38 @@ def test_fifo_rounds_reserve_the_overshoot_summed(resnet_small_text, monkeypatch
         assert reserve == pytest.approx(summed)
 
 
+def test_the_last_fifo_round_reserves_the_largest_gap_a_design_showed(resnet_small_text, monkeypatch):
+    # the overshoot summed may trail what the designs' sized depths take beyond their costed FIFOs (a search moves
+    # with its budget): the last round keeps out at least the largest such gap, by resource
+    import dfcc.passes.explore as explore_pass
+
+    reserves, gaps, overshoots = [], [], []
+    search, size = explore_pass.explore_module, explore_pass._write_fifo_depths
+
+    def searched(*args, reserve, **kwargs):
+        reserves.append(dict(reserve))
+        design = search(*args, reserve=reserve, **kwargs)
+        gaps.append(design[2])
+        return design
+
+    def sized(module, limits, jobs):
+        totals = size(module, limits, jobs)
+        gaps[-1] = {k: totals.resource(k) - gaps[-1].resource(k) for k in RESOURCES}
+        overshoots.append({k: used - limit for k, used, limit in totals.overshoot(limits)})
+        return totals
+
+    monkeypatch.setattr(explore_pass, "explore_module", searched)
+    monkeypatch.setattr(explore_pass, "_write_fifo_depths", sized)
+    monkeypatch.setattr(explore_pass, "FIFO_ROUNDS", 3)
+    # at 27 % the first two designs go over in BRAM18 by 4.5 and 1.5, and their sized FIFOs took 6 and 7 beyond
+    # those costed: the third, last, search reserves 7, not 6.04
+    _explore(resnet_small_text, platform="zcu102", utilisation=0.27)
+    assert len(reserves) == 3 and not overshoots[-1]
+    summed = sum(over["bram18"] for over in overshoots[:2])
+    assert reserves[1]["bram18"] == pytest.approx(overshoots[0]["bram18"])
+    assert reserves[2]["bram18"] == max(gaps[0]["bram18"], gaps[1]["bram18"]) > summed
+
+
 def test_fifo_depths_that_cannot_fit_are_named(resnet_small_text, tmp_path):
     # plenty of LUT (weights and shallow window buffers in LUTRAM) and 10 BRAM18: the search's first design
     # fits, but with the FIFO depths that keep its simulated II it does not, and no design fits beside that
