@@ -26,7 +26,8 @@ from dfcc.hardware.platforms import load_platform
 from dfcc.bench.model_cache import emulate_bits
 from dfcc.kinds.cost import SQNR_ATTR, cost_key, describe, node_cost
 from dfcc.passes.explore import (
-    BISECTION_ROUNDS, POLISH_TARGETS, Explore, _Search, _bisect, _node_spaces, apply_design, explore, foldings,
+    BISECTION_ROUNDS, POLISH_ROUNDS, POLISH_TARGETS, Explore, _Search, _bisect, _node_spaces, apply_design, explore,
+    foldings,
 )
 from dfcc.passes.registry import get_pass
 from dfcc.driver.pipeline import parse_pipeline
@@ -423,6 +424,29 @@ def test_explore_repair_keeps_converters_within_target():
     search.limit_vec[RESOURCES.index("lut")] = totals.lut - 1
     repaired = search.repair(300, picks)
     assert repaired is None or repaired[1].ii <= 300
+
+
+def test_a_repair_failing_from_the_round_least_over_starts_again_from_the_next(resnet_small_text):
+    # the split search's rounds at this target end over budget; the repair from the round least over fails, the one
+    # from the next round's design finds a design within the target and the budget
+    module = parse_module(resnet_small_text)
+    emulate_bits(module, 16)
+    network, zcu102 = Network.from_module(module), load_platform("zcu102")
+    spaces = _node_spaces(network, zcu102, False, False, splits=True)
+    starts = []
+
+    def search(repair_starts: int) -> _Search:
+        found = _Search(network, zcu102, 0.3, 0, spaces=spaces, repair_starts=repair_starts)
+        repair = found.repair
+        found.repair = lambda target, picks: starts.append(picks) or repair(target, picks)
+        return found
+
+    assert search(1).try_target(4762, POLISH_ROUNDS) is None and len(starts) == 1
+    starts.clear()
+    found = search(3)
+    design = found.try_target(4762, POLISH_ROUNDS)
+    assert len(starts) == 2 and starts[0] != starts[1]
+    assert design is not None and design[1].ii <= 4762 and np.all(found.over(design[1]) <= 1.0 + 1e-12)
 
 
 def test_repeated_layers_share_costs_without_changing_the_design(resnet_small_text):
