@@ -105,6 +105,44 @@ def test_auto_skips_the_off_chip_search_where_weights_do_not_bind(monkeypatch):
     assert auto == explore(network, zcu102, progress=False, off_chip_weights=False)
 
 
+def _chain(small: int = 3, c: int = 64, h: int = 4) -> str:
+    """`small` 1x1 convs then a 3x3 conv, each `c` -> `c` channels on h x h pixels, weights in eighths."""
+    rng, stream = np.random.default_rng(0), f"!dataflow.stream<1x{h}x{h}x{c}xf32>"
+    lines, blobs, x = [f'  %s = dataflow.source %a {{name = "in", perm = array<i64: 0, 2, 3, 1>}} : '
+                       f'(tensor<1x{c}x{h}x{h}xf32>) -> {stream}'], {}, "%s"
+    for i in range(small + 1):
+        k = 3 if i == small else 1
+        p, weights = (k - 1) // 2, f"tensor<{c}x{c}x{k}x{k}xf32>"
+        blobs[f"b{i}"] = rng.integers(-6, 7, size=(c, c, k, k)) / 8.0
+        lines += [f'  %w{i} = dataflow.weights {{name = "w{i}", value = dense_resource<b{i}> : {weights}}} : {weights}',
+                  f'  %c{i} = dataflow.conv {x}, %w{i} {{name = "conv{i}", kernel = array<i64: {k}, {k}>, stride = '
+                  f'array<i64: 1, 1>, dilation = array<i64: 1, 1>, pad = array<i64: {p}, {p}, {p}, {p}>}} : '
+                  f'({stream}, {weights}) -> {stream}']
+        x = f"%c{i}"
+    lines.append(f'  %t = dataflow.sink {x} {{name = "out", perm = array<i64: 0, 1, 2, 3>}} : ({stream}) -> '
+                 f'tensor<1x{h}x{h}x{c}xf32>')
+    return (f"func.func @main(%a: tensor<1x{c}x{h}x{h}xf32>) -> tensor<1x{h}x{h}x{c}xf32> {{\n" + "\n".join(lines)
+            + f"\n  func.return %t : tensor<1x{h}x{h}x{c}xf32>\n}}" + blob_section(blobs))
+
+
+def test_auto_weighs_the_weights_whose_streaming_frees_memory_not_the_others():
+    """Three 1x1 convs at 64 lanes with weights in LUTRAM would take 15 BRAM18 each in stream buffers at that folding;
+    the 3x3 conv's weights in BRAM free 17 of the design's BRAM18, its fullest memory: the off-chip search is worth
+    its time (summed over every conv, streaming would free none, which once hid MobileNetV2 ZCU102 8-bit's
+    classifier)."""
+    network = Network.from_module(_quantized(_chain()))
+    choices = [((1, 64) + (1,) * 5, "lutram", "dsp", 100, None, None) if m.name != "conv3" else
+               ((1,) * 7, "bram", "dsp", 100, None, None) if m.has_weights else choice
+               for m, choice in zip(network.nodes, network.ir_choices())]
+    totals = network.evaluate(choices)
+    freed = [cost.bram18 - m.cost(choice[0], "off_chip").bram18
+             for m, choice, cost in zip(network.nodes, choices, totals.costs) if m.has_weights]
+    assert freed == [-15, -15, -15, 17] and totals.bram18 <= 17 / explore_pass.WEIGHT_SHARE
+    limits = {"dsp": 1e9, "bram18": totals.bram18, "uram": 0.0, "lut": 1e9, "ff": 1e9}
+    assert explore_pass._streams_faster(network, (choices, totals), 0, limits)
+    assert not explore_pass._streams_faster(network, (choices, totals), totals.ii, limits)  # the fastest already
+
+
 def test_off_chip_weights_option_is_checked():
     with pytest.raises(DfccError, match="off-chip-weights must be auto, true or false, got 'sometimes'"):
         explore(Network.from_module(parse_module(_conv(channels=4))), load_platform("zcu102"), progress=False,
