@@ -20,7 +20,7 @@ import argparse
 from collections import Counter
 
 from dfcc.analyses.fifo_sizing import write_depths
-from dfcc.analyses.network import Network, budget
+from dfcc.analyses.network import DEFAULT_FIFO_DEPTH, Network, budget
 from dfcc.analyses.simulation import simulate
 from dfcc.analyses.sized_depths import drop_sized
 from dfcc.bench.model_cache import emulate_bits, lowered
@@ -29,7 +29,6 @@ from dfcc.hardware.platforms import load_platform
 from dfcc.kinds.inner_product import products_written
 from dfcc.passes.explore import _write_fifo_depths, apply_design, explore_module
 
-DEFAULT_DEPTH = 2
 CHECKED_PAIRS = 2  # kind pairs --check simulates without their uncosted FIFOs, the largest gaps first
 
 
@@ -48,7 +47,8 @@ def main() -> None:
     args = parser.parse_args()
     module = lowered(args.model, args.cache)
     emulate_bits(module, args.bits)
-    platform, limits = load_platform(args.board), budget(load_platform(args.board), 0.9)
+    platform = load_platform(args.board)
+    limits = budget(platform, 0.9)
     drop_sized(module)
     network, choices, totals = explore_module(module, platform, progress=False, products=products_written(module),
                                               jobs=2)
@@ -63,7 +63,7 @@ def main() -> None:
         width = edge.bits * max(1, costed.costs[edge.producer].out_lanes)
         depth = costed.fifo_depths.get(e, 0)
         was = fifo_blocks(width, depth)[0] if depth else 0
-        now = fifo_blocks(width, edge.ir_depth, edge.ir_memory)[0] if edge.ir_depth > DEFAULT_DEPTH else 0
+        now = fifo_blocks(width, edge.ir_depth, edge.ir_memory)[0] if edge.ir_depth > DEFAULT_FIFO_DEPTH else 0
         rows.append((now - was, e, depth, edge.ir_depth, width))
     by_pair = Counter()
     for gap, e, *_ in rows:
@@ -83,10 +83,10 @@ def main() -> None:
     for pair, _ in by_pair.most_common(CHECKED_PAIRS):
         trial = module.clone()
         edges = Network.from_module(trial).edges
-        uncosted = {edges[e].value: DEFAULT_DEPTH for gap, e, depth, *_ in rows
+        uncosted = {edges[e].value: DEFAULT_FIFO_DEPTH for gap, e, depth, *_ in rows
                     if gap > 0 and not depth and _kinds(network, network.edges[e]) == pair}
         write_depths(uncosted)
-        print(f"  {pair[0]} -> {pair[1]}: {len(uncosted)} uncosted FIFOs at depth {DEFAULT_DEPTH}, "
+        print(f"  {pair[0]} -> {pair[1]}: {len(uncosted)} uncosted FIFOs at depth {DEFAULT_FIFO_DEPTH}, "
               f"simulated II {simulate(trial).ii:,}")
 
 

@@ -630,8 +630,7 @@ class _Search:
         least over budget first, up to `repair_starts` of them."""
         self.set_target(target)
         weights = self.jitter.copy()
-        best = None  # (worst overshoot, picks)
-        starts: list[tuple[float, int, list[Choice]]] = []  # each round's worst overshoot, the round, its picks
+        rounds_over: list[tuple[float, int, list[Choice]]] = []  # each round's worst overshoot, the round, its picks
         for k in range(rounds):
             rows, infeasible = self.select_rows(target, weights)
             if infeasible:
@@ -642,30 +641,31 @@ class _Search:
             ratio = self.over(totals)
             if np.all(ratio <= 1.0 + 1e-12):
                 return picks, totals
-            if best is None or ratio.max() < best[0]:
-                best = (ratio.max(), picks)
-            starts.append((float(ratio.max()), k, picks))
+            rounds_over.append((float(ratio.max()), k, picks))
             # multiplicative weights with a shrinking step: dearer what is over budget, cheaper
             # what has room to spare
             step = STEP / math.sqrt(k + 1)
             weights = weights * _exp(step * np.clip(ratio - 1.0, -0.5, 1.0))
+        ordered = [picks for _, _, picks in sorted(rounds_over, key=lambda over: over[:2])]  # the earliest of equals
+        best = ordered[0]
         if self.off_chip:  # the best round's foldings with their weight memories re-placed (passes/spill.py), their
             # traffic within the budget at the II those foldings reach (no stage's cycles depend on its weights' place)
-            limits = {**self.limits, "offchip_bits": self.traffic_limit(self.evaluate(best[1]).compute_ii)}
-            placed = place_weights(self.network, best[1], self.evaluate(best[1]), limits, self.platform, self.placements)
+            limits = {**self.limits, "offchip_bits": self.traffic_limit(self.evaluate(best).compute_ii)}
+            placed = place_weights(self.network, best, self.evaluate(best), limits, self.platform, self.placements)
             if placed is not None:
                 return placed
-            allocated = _allocated(self, target, best[1])
+            allocated = _allocated(self, target, best)
             if allocated is not None:
                 return allocated
-        tried: list[list[Choice]] = []
-        for _, _, picks in sorted(starts, key=lambda start: start[:2]):
-            if picks in tried:
-                continue
-            repaired = self.repair(target, picks)
-            if repaired is not None or len(tried) + 1 == self.repair_starts:
-                return repaired
-            tried.append(picks)
+        tried: list[list[Choice]] = []  # the distinct designs repaired, at most `repair_starts`
+        for picks in ordered:
+            if len(tried) == self.repair_starts:
+                break
+            if picks not in tried:
+                tried.append(picks)
+                repaired = self.repair(target, picks)
+                if repaired is not None:
+                    return repaired
         return None
 
     def repair(self, target: float, picks: list[Choice]) -> tuple[list[Choice], Totals] | None:
