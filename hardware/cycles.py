@@ -190,6 +190,62 @@ def sliding_window_fill(
     return ((cols + pad_left + pad_right) * (kr - 1) + (kc - 1)) * per_stream
 
 
+def px_walk(cols: int, pads: tuple[int, int, int, int], pixels: int) -> tuple[int, tuple[int, int, int, int]]:
+    """A sliding window over P whole pixels a beat walks each padded row in ceil(WP/P) steps of P columns, and reads
+    at each step the beat holding its last column while that is in the image: the steps of a padded row, and the
+    padding in those steps (top and bottom rows, then the steps of a row before and after its reads)."""
+    # Ma et al. (FPGA'17) Pox columns a step; dfcc window.h sliding_window_px's walk (analyses/schedules.py)
+    pt, pb, pl, pr = pads
+    steps = -(-(cols + pl + pr) // pixels)
+    before = max(0, -(-(pl - pixels + 1) // pixels))
+    return steps, (pt, pb, before, steps - before - cols // pixels)
+
+
+def px_stage_cycles(rows_out: int, cols_out: int, rows: int, cols: int, strides: tuple[int, int],
+                    pads: tuple[int, int, int, int], pixels: int, cycles_per_beat: int, input_interval: int = 1) -> int:
+    """`windowed_stage_cycles` of a stage fed by a sliding window over P whole pixels a beat (`px_walk`): a group
+    of P windows a beat, one step a cycle; its input beats one per `input_interval` cycles (a lane converter
+    widening its producer's beats to P pixels) take at least `px_paced_cycles`."""
+    # Ma et al. (FPGA'17) Pox columns unrolled, over dfcc window.h sliding_window_px's walk
+    steps, step_pads = px_walk(cols, pads, pixels)
+    walk = windowed_stage_cycles(rows_out, cols_out // pixels, rows + pads[0] + pads[1], steps, *strides, 1,
+                                 cycles_per_beat, pads=step_pads)
+    return walk if input_interval == 1 else max(walk, px_paced_cycles(rows, cols, pads, pixels, input_interval))
+
+
+def px_output_span(rows_out: int, cols_out: int, cols: int, strides: tuple[int, int],
+                   pads: tuple[int, int, int, int], pixels: int) -> int:
+    """Steps of a sliding window over P whole pixels a beat (`px_walk`) from its first group of P windows to its
+    last: Ho-1 strides of rows and Wo/P-1 groups of columns, each group P column strides on."""
+    # dfcc window.h sliding_window_px (analyses/schedules.py): the groups' steps, (g*P + P-1)*SC + KC-1 over P
+    steps, _ = px_walk(cols, pads, pixels)
+    return (rows_out - 1) * strides[0] * steps + (cols_out // pixels - 1) * strides[1]
+
+
+def px_paced_cycles(rows: int, cols: int, pads: tuple[int, int, int, int], pixels: int, interval: int,
+                    depth: int = 2) -> int:
+    """Cycles of a sliding window over P whole pixels a beat (`px_walk`) whose beats a lane converter writes one per
+    `interval` cycles into a `depth`-deep stream: the converter's `interval` cycles a beat, and in each run of
+    padding steps (a row's end and the next one's start; the bottom rows of an inference and the top rows of the
+    next) what the converter cannot work ahead of the walk, its stream's beats and the one it holds."""
+    # dfcc (checked by analyses/simulation.py): a run of L padding steps stalls the converter L - (depth+1)*interval
+    steps, (top, bottom, before, after) = px_walk(cols, pads, pixels)
+    ahead = (depth + 1) * interval
+    between_rows, between_inferences = before + after, (top + bottom) * steps + before + after
+    return (rows * (cols // pixels) * interval + (rows - 1) * max(0, between_rows - ahead)
+            + max(0, between_inferences - ahead))
+
+
+def sliding_window_px_fill(rows_span: int, cols_span: int, col_stride: int, pads: tuple[int, int, int, int],
+                           cols: int, pixels: int) -> int:
+    """Steps of a sliding window over P whole pixels a beat (`px_walk`) from its first input beat to its first
+    group of P windows, emitted at the step holding the group's last column, Kr-1 rows below the top padding."""
+    # dfcc window.h sliding_window_px (analyses/schedules.py): fpgaConvNet's fill, in steps of P columns
+    steps, (pt, _, before, _) = px_walk(cols, pads, pixels)
+    emit = ((pixels - 1) * col_stride + cols_span - 1) // pixels
+    return max(0, (rows_span - 1 - pt) * steps + emit - before)
+
+
 def windows_after_input(
     rows: int, cols: int, rows_out: int, cols_out: int, strides: tuple[int, int], spans: tuple[int, int],
     pads: tuple[int, int, int, int],

@@ -20,7 +20,7 @@ from dfcc.dialects.dataflow import (
 )
 from dfcc.dialects.fixed_point import fixed_of, mac_result
 from dfcc.hardware.cycles import (
-    WindowWalk, conv_cycles, sliding_window_fill, tiled_conv_cycles, window_walk, windowed_stage_cycles,
+    WindowWalk, conv_cycles, px_output_span, px_stage_cycles, sliding_window_fill, tiled_conv_cycles, window_walk,
     windows_after_input,
 )
 from dfcc.hardware.dsp import conv_multipliers, macs_per_dsp, multiplier_dsp
@@ -326,6 +326,15 @@ class ConvOp(ConvFields):
     def order_problem(self) -> str | None:
         """Its streams' orders are part of its folding's problems (`tile_order_problems`), checked with them."""
         return None
+
+
+def conv_px_cycles(op: ConvOp, fine: int, pixels: int, interval: int = 1) -> int:
+    """conv.h conv_px's cycles: one window beat for each group of P output columns, ceil(K/FINE) cycles each, its
+    input beats one per `interval` cycles (`px_stage_cycles`)."""
+    _, h, w, _ = op.input.type.get_shape()
+    _, ho, wo, _ = op.output.type.get_shape()
+    (kr, kc), strides, _, pads = op.window_geometry()
+    return px_stage_cycles(ho, wo, h, w, strides, pads, pixels, -(-(kr * kc) // fine), interval)
 
 
 def point_stride(op: ConvOp) -> int | None:
@@ -678,8 +687,8 @@ class Conv(NodeKind):
         return cycles
 
     def paced_cycles(self, op: ConvOp, folding: Mapping[str, int], interval: int) -> int:
-        if folding.get("pixels", 1) > 1:
-            return 0  # conv_px: its generator takes whole pixels, no converter widens them
+        if folding.get("pixels", 1) > 1:  # conv_px: a converter widening its producer's beats to P whole pixels
+            return conv_px_cycles(op, folding["fine"], folding["pixels"], interval)
         return self.cycles_function(op, interval)(channel_folding(folding))
 
     def cost(self, op: ConvOp) -> NodeModel:
@@ -703,19 +712,14 @@ class Conv(NodeKind):
         tail_share = 0.0 if evicted else windows_after_input(
             h, w, ho, wo, (sr, sc), (kr_span, kc_span), (pt, pb, pl, pr)) / (ho * wo)
 
-        def spatial_cycles(folding: Folding, px: int) -> int:
-            # whole pixels per beat: one window beat per group of px output columns, K/fine cycles
-            # each, from a generator taking ceil(WP/px) steps per padded row
-            return windowed_stage_cycles(ho, wo // px, hp, -(-wp // px), sr, sc, 1, -(-(kr * kc) // folding[3]))
-
         def generator(ci: int, cg: int, px: int, wino: int = 1) -> WindowCost:
             """The sliding-window generator (line buffer and window registers) of conv.h's conv_mac or conv_px,
             px columns side by side: the window spans (px-1)*stride more columns of the input; conv_wino's
             (`winograd_geometry`) 4 columns, an odd output width one zero column more on the right."""
             if wino > 1:
                 return sliding_window_cost(h, w, c, kr_span, 4, winograd_geometry(op)[2], d_bits, ci, cg)
-            return sliding_window_cost(h, w, c, kr_span, kc_span + (px - 1) * sc, (pt, pb, pl, pr), d_bits, ci, cg,
-                                       line_buffer_on_chip=not evicted)
+            return sliding_window_cost(h, w, c, kr_span, kc_span, (pt, pb, pl, pr), d_bits, ci, cg,
+                                       line_buffer_on_chip=not evicted, pixels=px, col_stride=sc)
 
         v_fx, u_fx, m_fx = winograd_types(op) if factors[-1] == "winograd" else (None,) * 3
 
@@ -846,7 +850,7 @@ class Conv(NodeKind):
             channels = (ci, co, cg, fine, wino)
             # Ma et al. (FPGA'17) loop unrolling of Pox output columns: multipliers x Pox, cycles / Pox
             # (conv.h conv_px: the window generator walks the padded rows in steps of Pox columns)
-            cycles = cycles_of(channels) if px == 1 else spatial_cycles(folding, px)
+            cycles = cycles_of(channels) if px == 1 else conv_px_cycles(op, fine, px)
             # Lavin & Gray (CVPR 2016) F(2,3): 4 multiplications a kernel row for 2 outputs, of the widened
             # transforms (V, U) on the DSPs (or fabric)
             mults = mac_multipliers(stream, folding, False)
@@ -890,7 +894,10 @@ class Conv(NodeKind):
                 weight_sweeps=pixels,
                 # conv.h conv_mac: each window beat's MACs run as it arrives (after the last one, a beat's
                 # worth is left), the pixels one after the other
-                lag=per_pixel // beats, drain=(pixels - 1) * per_pixel,
+                lag=per_pixel // beats,
+                # conv_px: its groups of P pixels at least as far apart as its window walk emits them
+                drain=max((pixels - 1) * per_pixel,
+                          0 if px == 1 else px_output_span(ho, wo, w, (sr, sc), (pt, pb, pl, pr), px)),
                 pixel_work=group_beats * (per_pixel // beats),
                 pixel_fill=max(0.0, window.fill_fraction * h * w - 1) / max(1, h * w - 1),
                 burst=per_pixel - (group_beats - 1) * (per_pixel // beats),

@@ -32,7 +32,7 @@ from dfcc.dialects.dataflow import (
     TILE_LUTRAM_ATTR, WEIGHT_MEMORIES, WEIGHTS_MEMORY_ATTR, WEIGHTS_ON_CHIP_ATTR, FixedType, NodeOp, StreamType,
 )
 from dfcc.hardware.dsp import dsp_lanes, split_dsp
-from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY, sliding_window_fill, stage_cycles
+from dfcc.hardware.cycles import PIPELINED_LOOP_LATENCY, sliding_window_fill, sliding_window_px_fill, stage_cycles
 from dfcc.hardware.logic import Logic, stage_logic
 from dfcc.hardware.offchip import WEIGHT_FIFO_DEPTH, split_depth, streamed_weight_bits, weight_reader_adapters
 from dfcc.hardware.memory import (
@@ -547,15 +547,21 @@ class WindowCost:
 
 
 def sliding_window_cost(h: int, w: int, c: int, kr_span: int, kc_span: int, pads: tuple[int, int, int, int],
-                        bits: int, coarse: int, coarse_group: int = 1, line_buffer_on_chip: bool = True) -> WindowCost:
-    """fpgaConvNet's sliding_window module: line buffer (unless evicted to DRAM), window registers, fill latency."""
+                        bits: int, coarse: int, coarse_group: int = 1, line_buffer_on_chip: bool = True,
+                        pixels: int = 1, col_stride: int = 1) -> WindowCost:
+    """fpgaConvNet's sliding_window module: line buffer (unless evicted to DRAM), window registers, fill latency;
+    over `pixels` whole pixels a beat (window.h sliding_window_px) the window spans (P-1) x `col_stride` more
+    columns and fills in steps of P columns."""
     pt, pb, pl, pr = pads
     l_bram, l_lut = (buffer_cost(*line_buffer(c, w, kr_span, bits, coarse, coarse_group, pl, pr), bits)
                      if line_buffer_on_chip else (0, 0))
+    kc_span += (pixels - 1) * col_stride
     x_bram, x_lut = buffer_cost(*window_buffer(c, kr_span, kc_span, bits, coarse, coarse_group), bits)
     # window.h walks the top and left padding before its first input beat: not counted from that beat
     ahead = (pt * (w + pl + pr) + pl) * -(-c // (coarse * coarse_group))
-    fill = max(0, sliding_window_fill(w, c, kr_span, kc_span, coarse, coarse_group, pl, pr) - ahead)
+    fill = max(0, sliding_window_fill(w, c, kr_span, kc_span, coarse, coarse_group, pl, pr) - ahead) \
+        if pixels == 1 else sliding_window_px_fill(kr_span, kc_span - (pixels - 1) * col_stride, col_stride, pads, w,
+                                                   pixels)
     # fpgaConvNet sliding window: the first window is complete at padded position (Kr-1, Kc-1), having
     # read the input rows above it and that row's pixels up to its column
     rows, cols = kr_span - 1 - pt, kc_span - pl

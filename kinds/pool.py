@@ -15,7 +15,7 @@ from xdsl.utils.exceptions import VerifyException
 
 from dfcc.dialects.dataflow import StreamType, int_array, stream_type_of, window_output_size
 from dfcc.dialects.fixed_point import cast_result, fixed_of
-from dfcc.hardware.cycles import stage_cycles, windowed_stage_cycles
+from dfcc.hardware.cycles import px_output_span, px_stage_cycles, stage_cycles, windowed_stage_cycles
 from dfcc.hardware.logic import stage_logic
 from dfcc.kinds.cost import (
     STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, array_cost, coarse_pixel_lanes, folding_of, node_label,
@@ -115,15 +115,16 @@ class Pool(NodeKind):
                 # fpgaConvNet pooling: a sliding window over the padded input, H*W*C/coarse words in
                 cycles = stage_cycles(hp * wp * -(-c // coarse), 1, ho * wo * -(-c // coarse), 1)
             else:
-                # Ma et al. (FPGA'17) Pox columns unrolled: window.h sliding_window_px walks each
-                # padded row in ceil(WP/P) steps, one group of P windows out per step at most
-                cycles = windowed_stage_cycles(ho, wo // px, hp, -(-wp // px), sr, sc, 1, 1)
-            # P columns side by side: the window spans (P-1)*stride more columns of the input
-            window = sliding_window_cost(h, w, c, kr_span, kc_span + (px - 1) * sc, (pt, pb, pl, pr), bits, coarse)
+                # window.h sliding_window_px: one group of P windows out per step of P columns at most
+                cycles = px_stage_cycles(ho, wo, h, w, (sr, sc), (pt, pb, pl, pr), px, 1)
+            window = sliding_window_cost(h, w, c, kr_span, kc_span, (pt, pb, pl, pr), bits, coarse, pixels=px,
+                                         col_stride=sc)
             logic = stage_logic(coarse * px * kr * kc, bits)
             cost = NodeCost(cycles=int(cycles), depth=window.fill + STAGE_PIPELINE_CYCLES, fill=window.fill_fraction,
                             dsp=0, bram18=window.bram18, uram=0, lut=logic.lut + window.lut, ff=logic.ff,
-                            out_lanes=coarse * px)
+                            out_lanes=coarse * px,
+                            # its groups of P pixels as far apart as its window walk emits them
+                            drain=0 if px == 1 else px_output_span(ho, wo, w, (sr, sc), (pt, pb, pl, pr), px))
             return cost if order is None else _tile_major_out(cost, ho * wo, c, order[0], coarse, bits)
 
         def buildable(folding: Folding) -> bool:
@@ -135,11 +136,11 @@ class Pool(NodeKind):
 
     def paced_cycles(self, op: PoolOp, folding, interval: int) -> int:
         """Its window walk with the input's beats one per `interval` cycles (padding made up at one a cycle)."""
-        if folding.get("pixels", 1) > 1:
-            return 0  # sliding_window_px takes whole pixels, no converter widens them
         _, h, w, c = op.input.type.get_shape()
         _, ho, wo, _ = op.output.type.get_shape()
         (kr, kc), (sr, sc), (dr, dc), pads = op.window_geometry()
+        if folding.get("pixels", 1) > 1:  # sliding_window_px: a converter widening its producer's beats to P pixels
+            return px_stage_cycles(ho, wo, h, w, (sr, sc), pads, folding["pixels"], 1, interval)
         pt, pb, pl, pr = pads
         # fpgaConvNet's sliding window walk, each input beat read as it comes (hardware/cycles.py)
         return windowed_stage_cycles(ho, wo, h + pt + pb, w + pl + pr, sr, sc, -(-c // folding["coarse"]), 1,

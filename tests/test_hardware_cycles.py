@@ -1,8 +1,9 @@
 import pytest
 
 from dfcc.hardware.cycles import (
-    batch_cycles, conv_cycles, expected_window_cycles, network_ii, sliding_window_fill, sparse_conv_cycles,
-    stage_cycles, streaming_cycles, throughput, window_walk, windows_after_input,
+    batch_cycles, conv_cycles, expected_window_cycles, network_ii, px_output_span, px_paced_cycles, px_walk,
+    sliding_window_fill, sliding_window_px_fill, sparse_conv_cycles, stage_cycles, streaming_cycles, throughput,
+    window_walk, windows_after_input,
 )
 
 # 3x3 256->256 at 14x14, pad 1, ci=2 co=16 fine=9 (HARDWARE_MODEL.md check)
@@ -76,6 +77,35 @@ def test_sparse_slowest_pe_sets_pace():
 def test_sliding_window_fill():
     # 3x3 on 14 cols pad 1, 256 ch / ci=2: ((16*2) + 2) * 128 = 4352
     assert sliding_window_fill(14, 256, 3, 3, 2, pad_left=1, pad_right=1) == 4352
+
+
+def test_px_walk_steps_and_their_padding():
+    # 8 columns padded by 1 in steps of 2: 5 steps a row, reading columns 0-1 .. 6-7 at steps 0-3, step 4 padding
+    assert px_walk(8, (1, 1, 1, 1), 2) == (5, (1, 1, 0, 1))
+    # padded by 3: 7 steps; step s reads the beat of column 2s - 2, so steps 1-4 read, 0 and 5-6 are padding
+    assert px_walk(8, (3, 3, 3, 3), 2) == (7, (3, 3, 1, 2))
+    # 16 columns padded by 1 in steps of 8: 3 steps, the last one padding
+    assert px_walk(16, (1, 1, 1, 1), 8) == (3, (1, 1, 0, 1))
+
+
+def test_sliding_window_px_fill():
+    # 3x3, pad 1, 8 columns, 2 a step: the first read at padded row 1 step 0 (walk position 5); the first group's
+    # last column is 1 + 2 = 3, step 1 of padded row 2 (position 11): 6 steps on
+    assert sliding_window_px_fill(3, 3, 1, (1, 1, 1, 1), 8, 2) == 6
+
+
+def test_px_output_span():
+    # 8x8 outputs in groups of 2 over 5 steps a row: groups at steps 1-4 of a row, 7 rows on: 7 * 5 + 3
+    assert px_output_span(8, 8, 8, (1, 1), (1, 1, 1, 1), 2) == 38
+
+
+def test_px_paced_cycles():
+    # 8x8 image, 2 pixels a beat, one beat per 2 cycles: 32 beats take 64 cycles; a row's one padding step hides
+    # behind the 3 beats the converter works ahead (its 2-deep stream and the one it holds, 6 cycles); between
+    # inferences 11 padding steps (the last row's, two padded rows of 5) stall it 5 cycles: 69 (simulated: 72)
+    assert px_paced_cycles(8, 8, (1, 1, 1, 1), 2, 2) == 69
+    # 16x16, 8 pixels a beat, one per 4 cycles: 128 cycles, the 7 padding steps between inferences hidden
+    assert px_paced_cycles(16, 16, (1, 1, 1, 1), 8, 4) == 128
 
 
 def test_windows_after_input():
