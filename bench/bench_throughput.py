@@ -17,8 +17,10 @@ Both count one MAC a multiplier a cycle: a conv taking its inner products by FFI
 kinds/inner_product.py: at 16 bits, where no DSP packs two products) does about two with each, so a design may
 pass ratio 1.0; its --breakdown then shows "busy" above 1 and the "partly idle steps" share (the rest of busy)
 below 0. The bounds stay as issue 14 states them.
---spatial lets explore give graph inputs and convs more than one pixel per beat (explore{spatial=true});
-the pixel term then counts only maps read by nodes without that factor.
+--spatial auto|true|false is explore's option (default auto, the pass's: more than one pixel per beat where the
+pixel rate binds the design at one); unless false, the pixel term counts only maps read by nodes without that factor,
+since explore's space then has designs past one pixel per cycle (the issue's bound, at one pixel per cycle, is then
+no bound: MobileNetV3-Large on a U250, 8-bit, passes it 5.3 times).
 Each row is what the command line gives: the explore pass with its defaults (weights and skip connections in DRAM
 where that is faster, off-chip-weights=auto evict-skips=auto) run on a copy of the model, its FIFO depths sized and
 searched again where they do not fit, then the estimate of the IR it wrote (`dfcc ... -p explore{platform=B} -t
@@ -68,7 +70,7 @@ from dfcc.hardware.platforms import load_platform
 from dfcc.hardware.roofline import multiplier_roofline
 from dfcc.backends.estimate import Estimate
 from dfcc.frontends.mlir import make_context
-from dfcc.passes.explore import SPATIAL_FACTOR, Explore, foldings
+from dfcc.passes.explore import SPATIAL_FACTOR, Explore, fastest_cycles
 
 MODELS = ("unet", "yolo_tiny", "densenet_small", "densenet121", "mobilenet_v3_small", "mobilenet_v3_large", "mobilenet_v2",
           "resnet18", "resnet50")
@@ -111,8 +113,7 @@ def binding(network: Network, totals, platform, utilisation: float, spatial: boo
     if totals.bandwidth_bound:
         return "DRAM bandwidth"
     for model in network.nodes:
-        # a conv reading or writing a tile-major stream is tiled (passes/tile_order.py): its foldings have tiles
-        if min(model.cost(f).cycles for f in foldings(model, spatial) or foldings(model, spatial, True)) >= totals.compute_ii:
+        if fastest_cycles(model, spatial) >= totals.compute_ii:
             return f"fastest folding of {model.op_name.removeprefix('dataflow.')} {model.name}"
     use = {RESOURCE_LABELS[k]: totals.resource(k) / (utilisation * getattr(platform, k))
            for k in RESOURCES if getattr(platform, k)}
@@ -129,11 +130,12 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--boards", default=",".join(BOARDS))
     parser.add_argument("--cache", default="/tmp/dfcc-bench")
-    parser.add_argument("--spatial", action="store_true")
+    parser.add_argument("--spatial", choices=("auto", "true", "false"), default="auto")
     parser.add_argument("--utilisation", type=float, default=0.9, help="explore's budget, also the budget bound's")
     parser.add_argument("--off-chip", action="store_true", help="also a +off-chip row for models that fit on chip")
     parser.add_argument("--breakdown", action="store_true", help="where each row's device ratio is lost")
     args = parser.parse_args()
+    args.spatial = {"auto": "auto", "true": True, "false": False}[args.spatial]
     u = args.utilisation
     print(f"{'model':20s} {'board':7s} {'fps':>10s} {'device fps':>10s} {'ratio':>6s} {f'{u:.0%} fps':>10s} "
           f"{'ratio':>6s} {'DDR Gbps':>13s} {'mem fps':>10s} {'mem bound':>10s} {'ratio':>6s} {'explore':>8s} {'CPU':>7s}  "
@@ -159,7 +161,7 @@ def main() -> None:
             _off_chip_row(name, network, platform, args)
 
 
-def _explored(module, board: str, utilisation: float, spatial: bool, **options):
+def _explored(module, board: str, utilisation: float, spatial: bool | str, **options):
     """The explore pass on `module` (FIFO depths sized, as the command line runs it), then its network, its choices
     and the estimate's totals of the IR it wrote."""
     Explore(platform=board, utilisation=utilisation, spatial=spatial, **options).apply(make_context(), module)
@@ -188,16 +190,17 @@ def _row(label: str, network: Network, explored: Network, totals, platform, args
     """One table row: the design's fps, both bounds (of the model as imported) and their ratios, its traffic, and
     explore's seconds (wall, then CPU: the wall time of a shared machine is noisy)."""
     u = args.utilisation
-    bound, budget = (bound_cycles(network, platform, args.spatial, share) for share in (1.0, u))
+    spatial = args.spatial is not False  # explore's space has designs past one pixel per cycle
+    bound, budget = (bound_cycles(network, platform, spatial, share) for share in (1.0, u))
     fps = throughput(platform.clock_mhz, totals.ii)
-    memory = memory_bound_fps(network, platform, u, args.spatial)
+    memory = memory_bound_fps(network, platform, u, spatial)
     ddr = f"{totals.offchip_bits * fps / 1e9:.1f}/{platform.bandwidth_gbps:g}"
     print(f"{label:20s} {platform.name:7s} {fps:10,.1f} "
           f"{throughput(platform.clock_mhz, bound):10,.1f} {bound / totals.ii:6.2f} "
           f"{throughput(platform.clock_mhz, budget):10,.1f} {budget / totals.ii:6.2f} {ddr:>13s} "
           f"{bandwidth_roof_fps(totals.offchip_bits, platform.bandwidth_gbps):10,.1f} {memory:10,.1f} "
           f"{fps / memory if memory else float('inf'):6.2f} {seconds:7.1f}s {cpu:6.1f}s  "
-          f"{binding(explored, totals, platform, u, args.spatial)}", flush=True)
+          f"{binding(explored, totals, platform, u, spatial)}", flush=True)
 
 
 def _breakdown(network: Network, choices, totals, platform, top: int = 4) -> None:

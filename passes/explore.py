@@ -1,4 +1,4 @@
-"""explore{platform=NAME utilisation=0.9 seed=0 off-chip-weights=auto evict-skips=auto spatial=false jobs=auto}:
+"""explore{platform=NAME utilisation=0.9 seed=0 off-chip-weights=auto evict-skips=auto spatial=auto jobs=auto}:
 choose every node's folding for the highest throughput that fits the platform, and size the
 skip-connection FIFOs.
 
@@ -47,7 +47,9 @@ Search (deterministic given the seed):
    deeper than a LUT RAM: kinds/conv.py `tile_lutram_options`; the weight allocation weighs them with each tile
    in every search).
    Spatial parallelism (`pixels` > 1 on graph inputs, and on convs, maps, pools and forks taking whole pixels per
-   beat) only with spatial=true.
+   beat) only with spatial=true, or with auto (the default) in a second search, where the design found at one pixel
+   per beat is bound by the pixel rate (a node setting its II at its fastest folding), the faster design kept
+   (`explore_module`).
    Points that are no faster and no cheaper in every resource than another are dropped, but for a node without
    hardware (a reshape: every point costs nothing), whose lanes matter to its neighbours alone.
 2. For a target initiation interval T, every node takes its cheapest point with cycles <= T, cheapest
@@ -179,7 +181,7 @@ REPAIR_CHECK = 25  # full network evaluations during repair, every this many ste
 # U250 16-bit: 1,246 -> 1,361 fps; with as many starts in every search, MobileNetV3-Large ZCU102 fell 3.6 %)
 SPLIT_REPAIR_STARTS = 3
 REPAIR_LANE_TRIES = 50  # moves tried per repair step before giving up (each must keep its converters within T)
-SPATIAL_FACTOR = "pixels"  # spatial parallelism: explored only with spatial=true
+SPATIAL_FACTOR = "pixels"  # spatial parallelism: explored with spatial=true, or auto where the pixel rate binds
 TILE_FACTOR = "tile"  # weight-stationary tiles of a conv: explored only with off-chip-weights=true
 LANE_ROUNDS = 3  # passes over the converters slower than the target
 LANE_TRIES = 3  # points tried at each end of a converter left in the design (_fewer_converters)
@@ -1100,6 +1102,7 @@ def _floor_ii(spaces: list[_NodeSpace]) -> int:
 
 
 EVICT_SKIPS = ("auto", True, False)  # explore's evict-skips option: when, always, never
+SPATIAL = ("auto", True, False)  # explore's spatial option: where the pixel rate binds, always, never
 
 
 def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.9, seed: int = 0,
@@ -1113,7 +1116,13 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
     folding, the graph as it came with only the rings worth keeping at the design's foldings (`_rings_worth_keeping`)
     explored too when they are fewer, and the faster design kept, the one with fewer rings if as fast (then written
     into `module`). `chain_costs`: the costs of this module's nodes the tile-order steps found before
-    (passes/tile_order.py `Costs`: the pass's FIFO rounds share them), those found here added."""
+    (passes/tile_order.py `Costs`: the pass's FIFO rounds share them), those found here added. `spatial`: True, False,
+    or "auto" (`_spatial_where_pixels_bind`)."""
+    if spatial not in SPATIAL or not isinstance(spatial, (bool, str)):
+        raise DfccError(f"explore: spatial must be auto, true or false, got {spatial!r}")
+    if spatial == "auto":
+        return _spatial_where_pixels_bind(module, platform, utilisation, seed, progress, off_chip_weights, evict_skips,
+                                          reserve, spaces, products, known, keep_orders, jobs, chain_costs)
     products = products_written(module) if products is None else products
     known = {} if known is None else known
     chain_costs = {} if chain_costs is None else chain_costs
@@ -1136,17 +1145,79 @@ def explore_module(module: ModuleOp, platform: Platform, utilisation: float = 0.
         return design
     if again[2].ii > design[2].ii:  # as fast with fewer rings: less traffic and logic for the FIFO rounds
         return design
-    for op in list(module.body.block.ops):  # `module` becomes the graph with fewer rings, with its design
+    _adopt(module, plain, ((spaces, points), (products, twins)))
+    return again
+
+
+def _adopt(module: ModuleOp, other: ModuleOp, held: tuple[tuple[dict | None, dict], ...]) -> None:
+    """`module` becomes `other`, a clone of it explored on its own, whose design the caller keeps; each of the
+    caller's dicts in `held` (points, inner products: for its later rounds on `module`) becomes the one `other`'s
+    search filled."""
+    for op in list(module.body.block.ops):
         op.detach()
         op.erase()
-    for op in list(plain.body.block.ops):
+    for op in list(other.body.block.ops):
         op.detach()
         module.body.block.add_op(op)
-    for held, now in ((spaces, points), (products, twins)):  # the caller's, for its later rounds on `module`
-        if held is not None:
-            held.clear()
-            held.update(now)
-    return again
+    for mine, now in held:
+        if mine is not None:
+            mine.clear()
+            mine.update(now)
+
+
+def _spatial_where_pixels_bind(module: ModuleOp, platform: Platform, utilisation: float, seed: int, progress: bool,
+                               off_chip_weights: bool | str, evict_skips: bool | str,
+                               reserve: dict[str, float] | None,
+                               spaces: dict[bool | frozenset[int], list[_NodeSpace]] | None,
+                               products: dict[Operation, str | None] | None, known: dict | None, keep_orders: bool,
+                               jobs: int, chain_costs: Costs | None) -> tuple[Network, list[Choice], Totals]:
+    """explore_module at one pixel per beat, then, where the pixel rate binds that design (`_pixel_bound`), on the
+    graph as it came with more pixels per beat allowed too, and the faster design kept (written into `module`), the
+    one-pixel one if as fast. Only such designs pay for the second search, and only there can more pixels per beat
+    win (U250, 8-bit: MobileNetV3-Large 4,894.7 -> 26,573.1 fps, YOLO-tiny 57,392 -> 642,674)."""
+    products = products_written(module) if products is None else products
+    trial = module.clone()
+    twins = {twin: products[op] for op, twin in zip(module.walk(), trial.walk()) if op in products}
+
+    def run(graph: ModuleOp, spatial: bool, points: dict, written: dict) -> tuple[Network, list[Choice], Totals]:
+        return explore_module(graph, platform, utilisation, seed, progress, off_chip_weights, evict_skips, spatial,
+                              reserve=reserve, spaces=points, products=written, known=known, keep_orders=keep_orders,
+                              jobs=jobs, chain_costs=chain_costs)
+
+    design = run(module, False, spaces, products)
+    if not _pixel_bound(*design):
+        return design
+    points = {}
+    try:
+        wide = run(trial, True, points, twins)
+    except DfccError:  # its points differ, not what fits: the one-pixel design stands
+        return design
+    if wide[2].ii >= design[2].ii:
+        return design
+    _adopt(module, trial, ((spaces, points), (products, twins)))
+    return wide
+
+
+def fastest_cycles(model: NodeModel, spatial: bool) -> int:
+    """The least cycles of a node at any folding explore weighs (a conv reading or writing a tile-major stream is
+    tiled, passes/tile_order.py: its foldings have tiles)."""
+    return min(model.cost(f).cycles for f in foldings(model, spatial) or foldings(model, spatial, True))
+
+
+def _pixel_bound(network: Network, choices: list[Choice], totals: Totals) -> bool:
+    """Whether only more pixels per beat make this design faster: some node that sets its II (not its DRAM
+    traffic) is at its fastest at one pixel per beat, and every one that sets it is faster with more."""
+    if totals.ii > totals.compute_ii:
+        return False
+    setting = [model for model, cost in zip(network.nodes, totals.costs) if cost.cycles >= totals.ii]
+    return any(fastest_cycles(model, False) >= totals.ii for model in setting) and \
+        all(fastest_cycles(model, True) < totals.ii for model in setting)
+
+
+def taken_pixels(network: Network, choices: list[Choice]) -> bool:
+    """Whether some node of the design takes more than one pixel per beat."""
+    return any(dict(zip(model.factors, choice[0])).get(SPATIAL_FACTOR, 1) > 1
+               for model, choice in zip(network.nodes, choices))
 
 
 def _ordered_design(module: ModuleOp, platform: Platform, utilisation: float, seed: int, progress: bool,
@@ -1565,7 +1636,7 @@ class Explore(ModulePass):
     seed: int = 0
     off_chip_weights: bool | str = "auto"
     evict_skips: bool | str = "auto"
-    spatial: bool = False
+    spatial: bool | str = "auto"
     jobs: int | str = JOBS_AUTO
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
@@ -1586,6 +1657,7 @@ class Explore(ModulePass):
         gap = {}  # by resource: the most a sized design took of it beyond what its search costed
         # the inner products the IR came with (a user's), which every search weighs, not those the last one wrote
         products = products_written(op)
+        spatial = self.spatial  # the later rounds keep the first one's answer to auto
         drop_sized(op)  # the design changes: the depths it came with are no longer sized for it
         for attempt in range(FIFO_ROUNDS):
             if attempt:  # back to the depths the IR had, and the graph read again (the stream values changed)
@@ -1594,7 +1666,7 @@ class Explore(ModulePass):
             try:  # skips are evicted (or not) by the first search; the others search the graph it left
                 network, choices, totals = explore_module(
                     op, platform, utilisation, int(self.seed), off_chip_weights=self.off_chip_weights,
-                    evict_skips=self.evict_skips if not attempt else False, spatial=bool(self.spatial),
+                    evict_skips=self.evict_skips if not attempt else False, spatial=spatial,
                     reserve=reserve, spaces=spaces, products=products, known=known, keep_orders=bool(attempt),
                     jobs=jobs, chain_costs=chain_costs)
             except DfccError as error:
@@ -1604,6 +1676,7 @@ class Explore(ModulePass):
                                 f"beyond the skip FIFOs the search costs; raise utilisation{hint}") from None
             if not attempt:
                 before = {(e.value.op, e.value.index): e.ir_depth for e in network.edges}
+                spatial = taken_pixels(network, choices) if spatial == "auto" else spatial
             apply_design(op, network, choices, totals, name)
             sized = _write_fifo_depths(op, limits, jobs)
             over = sized.overshoot(limits)

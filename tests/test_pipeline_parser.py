@@ -102,8 +102,8 @@ def test_instantiate_rejects_bad_options():
 
 
 def test_option_types_of_the_real_passes_are_named():
-    with pytest.raises(DfccError, match="pass 'explore': option 'spatial' takes true/false, got 'maybe'"):
-        parse_pipeline("explore{spatial=maybe}")[0].instantiate(get_pass("explore"))
+    with pytest.raises(DfccError, match="pass 'quantize': option 'per-channel' takes true/false, got 'maybe'"):
+        parse_pipeline("quantize{per-channel=maybe}")[0].instantiate(get_pass("quantize"))
     with pytest.raises(DfccError, match="option 'percentile' takes a number or an integer, got 'high'"):
         parse_pipeline("quantize{percentile=high}")[0].instantiate(get_pass("quantize"))
     assert parse_pipeline("explore{utilisation=1}")[0].instantiate(get_pass("explore")).utilisation == 1.0

@@ -1,6 +1,6 @@
 """Spatial parallelism (`pixels` adjacent pixels per beat on graph inputs, convs, maps, pools, forks,
-concats, resizes and depth_to_space): the folding the verifier accepts, its cost on hand-computed cases, explore's choice only
-with spatial=true, the cycle-level schedules against the estimate, and the C simulation (plain and
+concats, resizes and depth_to_space): the folding the verifier accepts, its cost on hand-computed cases, explore's choice
+with spatial=true, or with auto where the pixel rate binds, the cycle-level schedules against the estimate, and the C simulation (plain and
 bounded FIFOs) at 2 and 4 pixels per beat, bit-exact against the CPU reference."""
 
 from __future__ import annotations
@@ -88,6 +88,29 @@ def test_explore_chooses_pixels_only_when_asked_and_only_whole_pixels():
     assert pixels["conv"] > 1 and pixels["in"] > 1
     conv = next(m for m in network.nodes if m.name == "conv")
     assert all(f[4] == 1 or (f[0], f[1]) == (3, 8) for f in conv.folding_options())  # coarse_in, coarse_out
+
+
+def test_explore_auto_takes_pixels_where_the_pixel_rate_binds_and_only_there():
+    """The pass's default, spatial=auto: the stem on a U250 reaches its fastest folding at one pixel per beat (the
+    padded image, 1,156 cycles), so a second search with more pixels per beat runs and its design is kept; on a
+    ZedBoard at 10 % its DSPs bind first, so the design is the one-pixel search's, the same IR as spatial=false."""
+    wide = _stem()
+    Explore(platform="u250").apply(make_context(), wide)
+    assert _node(wide, "conv").int_prop("pixels") > 1 and _node(wide, "in").int_prop("pixels") > 1
+    assert Estimate.of_module(wide).totals.ii < 1156 / 2
+    small = {}
+    for spatial in ("auto", False):
+        module = _stem()
+        Explore(platform="zedboard", utilisation=0.1, spatial=spatial).apply(make_context(), module)
+        small[spatial] = str(module)
+        assert _node(module, "conv").int_prop("pixels") == 1
+        assert Estimate.of_module(module).totals.ii > 1156
+    assert small["auto"] == small[False]
+
+
+def test_explore_names_a_bad_spatial_value():
+    with pytest.raises(DfccError, match="spatial must be auto, true or false, got 'maybe'"):
+        Explore(platform="u250", spatial="maybe").apply(make_context(), _stem())
 
 
 def test_explored_spatial_design_builds_and_simulates_as_estimated():
@@ -471,16 +494,18 @@ def test_spatial_joins_simulate_as_estimated():
 
 
 def test_explore_gives_joins_pixels_only_with_spatial():
-    """On U250 every channel is unrolled; at one pixel a cycle the 16x16 full-size stages bind (256
-    cycles plus the padded conv walk, 18 x 18 = 324); with spatial=true concat, resize and
-    depth_to_space take more than one pixel a beat and the design simulates as estimated."""
-    module = _joins("lower-to-dataflow,explore{platform=u250}")
+    """On U250 every channel is unrolled; at one pixel a cycle (spatial=false) the 16x16 full-size stages bind
+    (256 cycles plus the padded conv walk, 18 x 18 = 324); with spatial=true, and with auto (the default: the pixel
+    rate binds that design), concat, resize and depth_to_space take more than one pixel a beat and the design
+    simulates as estimated."""
+    module = _joins("lower-to-dataflow,explore{platform=u250 spatial=false}")
     assert Estimate.of_module(module).totals.ii == 324
     assert {op.int_prop("pixels") for op in _ops(module, (ConcatOp, ResizeOp, DepthToSpaceOp))} == {1}
-    module = _joins("lower-to-dataflow,explore{platform=u250 spatial=true}")
-    est = Estimate.of_module(module).totals
-    assert est.ii < 324 / 2
-    assert all(op.int_prop("pixels") > 1 for op in _ops(module, (ConcatOp, ResizeOp, DepthToSpaceOp)))
-    sim = simulate(module)
-    assert not sim.deadlock, sim.describe_deadlock()
-    assert abs(est.ii - sim.ii) <= 0.05 * sim.ii, (est.ii, sim.ii)
+    for spatial in ("true", "auto"):
+        module = _joins(f"lower-to-dataflow,explore{{platform=u250 spatial={spatial}}}")
+        est = Estimate.of_module(module).totals
+        assert est.ii < 324 / 2
+        assert all(op.int_prop("pixels") > 1 for op in _ops(module, (ConcatOp, ResizeOp, DepthToSpaceOp)))
+        sim = simulate(module)
+        assert not sim.deadlock, sim.describe_deadlock()
+        assert abs(est.ii - sim.ii) <= 0.05 * sim.ii, (est.ii, sim.ii)

@@ -1,8 +1,8 @@
 // explore writes the folding of every node, the platform and the skip FIFO depth into the IR;
-// -t estimate reads them back.
-// RUN: dfcc %s -p 'explore{platform=zedboard}' | filecheck %s
-// RUN: dfcc %s -p 'explore{platform=zedboard}' | dfcc - -t estimate --json | filecheck %s --check-prefix=JSON
-// RUN: dfcc %s -p 'explore{platform=zedboard}' -t estimate | filecheck %s --check-prefix=TABLE
+// -t estimate reads them back (spatial=false: at one pixel a beat; spatial=auto, the jobs check below, gives more).
+// RUN: dfcc %s -p 'explore{platform=zedboard spatial=false}' | filecheck %s
+// RUN: dfcc %s -p 'explore{platform=zedboard spatial=false}' | dfcc - -t estimate --json | filecheck %s --check-prefix=JSON
+// RUN: dfcc %s -p 'explore{platform=zedboard spatial=false}' -t estimate | filecheck %s --check-prefix=TABLE
 // RUN: dfcc %s -t estimate --json 2>&1 >/dev/null | filecheck %s --check-prefix=REMARK
 // RUN: not dfcc %s -p 'explore{platform=zedboard utilisation=0.001}' 2>&1 | filecheck %s --check-prefix=NOFIT
 // each resource fits alone on a board of 2 DSPs and 3,000 LUTs at 50 %, not all at once: the balanced design's LUTs
