@@ -1,6 +1,6 @@
 """Throughput of explore's designs against each model's bound, for the bundled CNNs on ZCU102 and U250.
 
-    python -m dfcc.bench.bench_throughput [--bits 16|8|4] [--models a,b] [--boards zcu102,u250] [--cache DIR] [--spatial]
+    python -m dfcc.bench.bench_throughput [--bits 16|8|4] [--models a,b] [--boards zcu102,u250] [--cache DIR] [--spatial auto|true|false]
                                           [--utilisation 0.9] [--off-chip] [--breakdown]
 
 Two bounds, each in cycles per inference = max(MACs / multiplier capacity, largest feature map in pixels):
@@ -12,7 +12,7 @@ Two bounds, each in cycles per inference = max(MACs / multiplier capacity, large
   multiplier_roofline(u*DSP, DSP/MAC, u*LUT, LUT/MAC, adder LUT/MAC). It still counts every budgeted
   LUT as a multiplier or adder, while the design's windows, FIFOs and LUTRAM weights take LUTs too,
   so a design short of it by that share is at its resources (see "binding").
-No stage is assumed to move more than one pixel per cycle.
+Issue 14 states both at one pixel per cycle for every stage; --spatial below says when they are not.
 Both count one MAC a multiplier a cycle: a conv taking its inner products by FFIP (Winograd's fast inner product,
 kinds/inner_product.py: at 16 bits, where no DSP packs two products) does about two with each, so a design may
 pass ratio 1.0; its --breakdown then shows "busy" above 1 and the "partly idle steps" share (the rest of busy)
