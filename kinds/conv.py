@@ -705,7 +705,6 @@ class Conv(NodeKind):
         stream = WindowStream(op)
         cycles_of = self.cycles_function(op, stream=stream)
         factors = tuple(op.folding_extents())
-        hp, wp = h + pt + pb, w + pl + pr
         evicted = op.line_buffer_off_chip()  # SMOF: the input waits in DRAM, its window rows are read back
         reread = evicted_line_buffer_bits(h, w, c, d_bits, ho, kr, sr, dr, pt) if evicted else 0
         # the share of its pixels it computes after its last input beat (none read from DRAM rows: they wait there)

@@ -555,16 +555,15 @@ def sliding_window_cost(h: int, w: int, c: int, kr_span: int, kc_span: int, pads
     pt, pb, pl, pr = pads
     l_bram, l_lut = (buffer_cost(*line_buffer(c, w, kr_span, bits, coarse, coarse_group, pl, pr), bits)
                      if line_buffer_on_chip else (0, 0))
-    kc_span += (pixels - 1) * col_stride
-    x_bram, x_lut = buffer_cost(*window_buffer(c, kr_span, kc_span, bits, coarse, coarse_group), bits)
+    span = kc_span + (pixels - 1) * col_stride  # the columns of its P windows
+    x_bram, x_lut = buffer_cost(*window_buffer(c, kr_span, span, bits, coarse, coarse_group), bits)
     # window.h walks the top and left padding before its first input beat: not counted from that beat
     ahead = (pt * (w + pl + pr) + pl) * -(-c // (coarse * coarse_group))
-    fill = max(0, sliding_window_fill(w, c, kr_span, kc_span, coarse, coarse_group, pl, pr) - ahead) \
-        if pixels == 1 else sliding_window_px_fill(kr_span, kc_span - (pixels - 1) * col_stride, col_stride, pads, w,
-                                                   pixels)
+    fill = max(0, sliding_window_fill(w, c, kr_span, span, coarse, coarse_group, pl, pr) - ahead) if pixels == 1 \
+        else sliding_window_px_fill(kr_span, kc_span, col_stride, pads, w, pixels)
     # fpgaConvNet sliding window: the first window is complete at padded position (Kr-1, Kc-1), having
     # read the input rows above it and that row's pixels up to its column
-    rows, cols = kr_span - 1 - pt, kc_span - pl
+    rows, cols = kr_span - 1 - pt, span - pl
     read = 0 if rows < 0 else rows * w + min(w, max(0, cols))
     return WindowCost(l_bram + x_bram, l_lut + x_lut, fill, min(1.0, read / (h * w)))
 

@@ -1185,7 +1185,7 @@ def _spatial_where_pixels_bind(module: ModuleOp, platform: Platform, utilisation
                               jobs=jobs, chain_costs=chain_costs)
 
     design = run(module, False, spaces, products)
-    if not _pixel_bound(*design):
+    if not _pixel_bound(design[0], design[2]):
         return design
     points = {}
     try:
@@ -1204,7 +1204,7 @@ def fastest_cycles(model: NodeModel, spatial: bool) -> int:
     return min(model.cost(f).cycles for f in foldings(model, spatial) or foldings(model, spatial, True))
 
 
-def _pixel_bound(network: Network, choices: list[Choice], totals: Totals) -> bool:
+def _pixel_bound(network: Network, totals: Totals) -> bool:
     """Whether only more pixels per beat make this design faster: some node that sets its II (not its DRAM
     traffic) is at its fastest at one pixel per beat, and every one that sets it is faster with more."""
     if totals.ii > totals.compute_ii:
@@ -1214,7 +1214,7 @@ def _pixel_bound(network: Network, choices: list[Choice], totals: Totals) -> boo
         all(fastest_cycles(model, True) < totals.ii for model in setting)
 
 
-def taken_pixels(network: Network, choices: list[Choice]) -> bool:
+def _taken_pixels(network: Network, choices: list[Choice]) -> bool:
     """Whether some node of the design takes more than one pixel per beat."""
     return any(dict(zip(model.factors, choice[0])).get(SPATIAL_FACTOR, 1) > 1
                for model, choice in zip(network.nodes, choices))
@@ -1676,7 +1676,7 @@ class Explore(ModulePass):
                                 f"beyond the skip FIFOs the search costs; raise utilisation{hint}") from None
             if not attempt:
                 before = {(e.value.op, e.value.index): e.ir_depth for e in network.edges}
-                spatial = taken_pixels(network, choices) if spatial == "auto" else spatial
+                spatial = _taken_pixels(network, choices) if spatial == "auto" else spatial
             apply_design(op, network, choices, totals, name)
             sized = _write_fifo_depths(op, limits, jobs)
             over = sized.overshoot(limits)
