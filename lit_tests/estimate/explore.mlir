@@ -4,6 +4,13 @@
 // RUN: dfcc %s -p 'explore{platform=zedboard spatial=false}' | dfcc - -t estimate --json | filecheck %s --check-prefix=JSON
 // RUN: dfcc %s -p 'explore{platform=zedboard spatial=false}' -t estimate | filecheck %s --check-prefix=TABLE
 // RUN: dfcc %s -t estimate --json 2>&1 >/dev/null | filecheck %s --check-prefix=REMARK
+// spatial=auto (the default): the one-pixel design is bound by the conv's padded walk (100 cycles), so explore searches
+// again with more pixels a beat: the input and the fork at 8, the II 40
+// RUN: dfcc %s -p 'explore{platform=zedboard}' | filecheck %s --check-prefix=AUTO
+// RUN: dfcc %s -p 'explore{platform=zedboard}' -t estimate | filecheck %s --check-prefix=AUTO-TABLE
+// AUTO:       dataflow.source {{.*}}pixels = 8 : i64
+// AUTO:       dataflow.fork {{.*}}pixels = 8 : i64
+// AUTO-TABLE: initiation interval {{.*}} 40 cycles (bottleneck conv)
 // RUN: not dfcc %s -p 'explore{platform=zedboard utilisation=0.001}' 2>&1 | filecheck %s --check-prefix=NOFIT
 // each resource fits alone on a board of 2 DSPs and 3,000 LUTs at 50 %, not all at once: the balanced design's LUTs
 // are split into its nodes', FIFOs' and lane converters'
