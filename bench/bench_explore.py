@@ -287,9 +287,17 @@ def designs(rows: list[str], cache: str, jobs: int | str) -> None:
         original = {step: getattr(explore_pass, step) for step in (
             "explore_module", "_write_fifo_depths", "_ordered_design", "_rings_worth_keeping")}
 
+        nested = []  # the explore_module calls under way: spatial=auto calls it again within a round
+
         def recorded(*args, **kwargs):
+            if nested:
+                return original["explore_module"](*args, **kwargs)
             rounds.append(_Round())
-            network, choices, totals = original["explore_module"](*args, **kwargs)
+            nested.append(True)
+            try:
+                network, choices, totals = original["explore_module"](*args, **kwargs)
+            finally:
+                nested.pop()
             returned.append(repr((choices, totals)))
             rounds[-1].searched = totals
             return network, choices, totals
