@@ -132,6 +132,23 @@ def test_cost_model_folds_as_the_kind_states(op_class):
             assert model.cost(folding).cycles >= 0
 
 
+@pytest.mark.parametrize("op_class", [c for c in KINDS if c not in (WeightsOp, SparseWeightsOp)], ids=lambda c: c.name)
+def test_the_foldings_explore_weighs_verify(op_class):
+    """A folding the cost model offers (the fastest ones: most lanes and pixels) is one the verifier accepts, so a
+    design explore picks is one every backend can trust."""
+    for op in SAMPLES[op_class]:
+        # the folding alone: the sample's other choices (multipliers split, tile memories placed) go with its own
+        written, chosen = dict(op.properties), dict(op.attributes)
+        op.attributes.clear()
+        for folding in describe(op).folding_options()[-8:]:
+            for name, factor in zip(op.folding_extents(), folding):
+                op.properties[name] = IntegerAttr(factor, i64)
+            op.verify()
+        op.properties.clear()
+        op.properties.update(written)
+        op.attributes.update(chosen)
+
+
 def _operand_values(op: NodeOp, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
     """Values for a node's operands: the constants it reads, random inputs and streams (on their
     formats' grids)."""
