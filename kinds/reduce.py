@@ -19,6 +19,7 @@ from dfcc.hardware.dsp import multiplier_dsp
 from dfcc.hardware.logic import lut_multiplier, stage_logic
 from dfcc.kinds.cost import (
     STAGE_PIPELINE_CYCLES, Folding, NodeCost, NodeModel, acc_bits, array_cost, folding_of, node_label, stream_bits,
+    whole_pixel_beats,
 )
 from dfcc.kinds.accumulators import sum_format
 from dfcc.kinds.hls_mac import summing_acc
@@ -35,6 +36,10 @@ class ReduceOp(NodeOp):
 
     Global average pooling is `mean` over H and W of an N x H x W x C stream: one accumulator per
     channel, so its buffer is C words whatever the image size.
+
+    Folding (fpgaConvNet global pooling): `coarse` channel lanes; spatial parallelism where W is reduced and C
+    kept (`spatial_reduction`): `pixels` adjacent pixels of a row per beat, which needs every channel in a beat
+    (`coarse` = C), each channel's P values folded into its accumulator in the beat's cycle.
     """
 
     name = "dataflow.reduce"
@@ -43,6 +48,7 @@ class ReduceOp(NodeOp):
     kind = prop_def(StringAttr)
     dims = prop_def(DenseArrayBase)
     coarse = opt_prop_def(IntegerAttr)
+    pixels = opt_prop_def(IntegerAttr)
     acc_format = opt_prop_def(Attribute)  # sum, mean: the exact sum's type (kinds/accumulators.py), set by quantize
 
     def __init__(self, input: SSAValue, *, name: str, kind: str, dims: Sequence[int]):
@@ -60,6 +66,10 @@ class ReduceOp(NodeOp):
         expected = tuple(1 if i in dims else d for i, d in enumerate(shape))
         if self.output.type.get_shape() != expected:
             raise VerifyException(f"reduce output shape {self.output.type.get_shape()}, expected {expected}")
+        folding = self.folding()
+        if not whole_pixel_beats(folding["coarse"], folding["pixels"], shape[-1]):
+            raise VerifyException(f"reduce '{self.node_name.data}': pixels={folding['pixels']} per beat needs whole "
+                                  f"pixels (coarse = {shape[-1]} channels, got {folding['coarse']})")
 
     def order_problem(self) -> str | None:
         """A global pool (every pixel of an N x H x W x C stream reduced, the channels kept) reads a tile-major
@@ -72,14 +82,23 @@ class ReduceOp(NodeOp):
         if 3 in dims or any(shape[d] > 1 and d not in dims for d in range(3)):
             return (f"reads a tile-major stream (tile {order[0]} block {order[1]}), which a reduction takes only over "
                     f"every pixel, its channels kept, got dims {list(dims)} of {list(shape)}")
-        if order[1] % self.int_prop("coarse"):
+        if order[1] % self.int_prop("coarse") or self.int_prop("pixels") > 1:
             return (f"reads a tile-major stream (tile {order[0]} block {order[1]}), which needs coarse dividing the "
-                    f"block, got coarse={self.int_prop('coarse')}")
+                    f"block, one pixel a beat, got coarse={self.int_prop('coarse')}, pixels={self.int_prop('pixels')}")
         return None
 
     def folding_extents(self) -> dict[str, int]:
-        """Channel lanes: the last dim of the input (fpgaConvNet global pooling)."""
-        return {"coarse": self.input.type.get_shape()[-1]}
+        """Channel lanes: the last dim of the input (fpgaConvNet global pooling); then pixels per beat dividing the
+        width where the reduction takes them (`spatial_reduction`), else one."""
+        shape = self.input.type.get_shape()
+        return {"coarse": shape[-1], "pixels": shape[2] if spatial_reduction(self) else 1}
+
+
+def spatial_reduction(op: ReduceOp) -> bool:
+    """Whether the reduction may take several pixels a beat: an N x H x W x C stream with W reduced and C kept, so
+    a beat's P adjacent pixels of a row fold into the same C accumulators."""
+    shape, dims = op.input.type.get_shape(), op.ints_prop("dims")
+    return len(shape) == 4 and 2 in dims and 3 not in dims
 
 
 @register
@@ -87,11 +106,12 @@ class Reduce(NodeKind):
     op = ReduceOp
 
     def stream_lanes(self, op: ReduceOp, folding=None) -> tuple[int, int]:
-        """coarse lanes in; out too, unless the last dim is reduced (then one value per beat)."""
-        coarse = (op.folding() if folding is None else folding)["coarse"]
+        """coarse x pixels lanes in; coarse out (the width is reduced: one pixel a beat), unless the last dim is
+        reduced (then one value per beat)."""
+        f = op.folding() if folding is None else folding
         shape = op.input.type.get_shape()
         reduces_last = len(shape) - 1 in op.ints_prop("dims") and shape[-1] > 1
-        return coarse, 1 if reduces_last else coarse
+        return f["coarse"] * f.get("pixels", 1), 1 if reduces_last else f["coarse"]
 
     def cost(self, op: ReduceOp) -> NodeModel:
         in_shape = op.input.type.get_shape()
@@ -103,21 +123,27 @@ class Reduce(NodeKind):
         mean = op.kind.data == "mean"
 
         def evaluate(folding: Folding) -> NodeCost:
-            (coarse,) = folding
-            # fpgaConvNet global pooling / streaming layers: H*W*C/coarse cycles
-            cycles = streaming_cycles(rows, 1, c, coarse)
+            coarse, px = folding
+            # fpgaConvNet global pooling / streaming layers: H*W*C/coarse cycles; `pixels` adders a lane fold
+            # P pixels a cycle (Ma et al., FPGA'17: unrolling Pox columns)
+            cycles = streaming_cycles(rows // px, 1, c, coarse)
             # one accumulator per kept element, coarse of them per word
             m_bram, m_lut = array_cost(a_bits * coarse, -(-kept // coarse))
-            logic = stage_logic(coarse, a_bits)
+            logic = stage_logic(coarse * px, a_bits)
             dsp = multiplier_dsp(coarse, a_bits, bits) if mean else 0  # the 1/N scaling
             # the first output needs every input it reduces: all of them unless only C is reduced
             fill = 1.0 / rows if reduces_last else 1.0
             return NodeCost(cycles=cycles, depth=int(cycles * fill) + STAGE_PIPELINE_CYCLES, fill=fill, dsp=dsp,
-                            bram18=m_bram, uram=0, lut=logic.lut + m_lut, ff=logic.ff, out_lanes=self.stream_lanes(op, {"coarse": coarse})[1],
+                            bram18=m_bram, uram=0, lut=logic.lut + m_lut, ff=logic.ff,
+                            out_lanes=self.stream_lanes(op, {"coarse": coarse, "pixels": px})[1],
                             mult_lut=coarse * lut_multiplier(a_bits, bits) if mean else 0)
 
         order = op.input.type.order  # a tile-major input: coarse dividing its block (ReduceOp.order_problem)
-        buildable = None if order is None else (lambda folding: order[1] % folding[0] == 0)
+
+        def buildable(folding: Folding) -> bool:
+            coarse, px = folding
+            return whole_pixel_beats(coarse, px, c) and (order is None or (order[1] % coarse == 0 and px == 1))
+
         return NodeModel(op, node_label(op), op.name, *folding_of(op), evaluate, buildable=buildable)
 
     def run_float(self, op: ReduceOp, args):
@@ -165,8 +191,9 @@ class Reduce(NodeKind):
         out = em.new_stream(f"s_{name}", op.output.type, p_out, value=op.output)
         em.define(op.output, out)
         combine = "acc[a] + v" if kind in ("sum", "mean") else "(v > acc[a] ? v : acc[a])"
-        if op.input.type.order is not None:
-            em.defs.append(tile_major_stage(op, fn, t_in, t_out, t_acc, lanes, extra, combine, finish))
+        if op.input.type.order is not None or op.int_prop("pixels") > 1:
+            stage = tile_major_stage if op.input.type.order is not None else pixels_stage
+            em.defs.append(stage(op, fn, t_in, t_out, t_acc, lanes, extra, combine, finish))
             em.calls.append(f"stage_{fn}({x}, {out.name});  // {name}")
             return
         k0 = dims[0]
@@ -244,6 +271,46 @@ def tile_major_stage(op: ReduceOp, fn: str, t_in: str, t_out: str, t_acc: str, l
         "        }",
         "        if (last) out.write(y);",
         *closers,
+        "}",
+        "",
+    ])
+
+
+def pixels_stage(op: ReduceOp, fn: str, t_in: str, t_out: str, t_acc: str, lanes: int, extra: list[str],
+                 combine: str, finish: str) -> str:
+    """The stage of a reduction taking P whole pixels a beat (`spatial_reduction`): each channel's accumulator folds
+    the beat's P values of it in pixel order (exact in fixed point, in any order); the kept elements out once the
+    reduced dims reach their last beat."""
+    n, h, w, c = op.input.type.get_shape()
+    dims, px = op.ints_prop("dims"), op.int_prop("pixels")
+    grid = (n, h, w // px)
+    first = " && ".join(f"i{d} == 0" for d in range(3) if d in dims)
+    last = " && ".join(f"i{d} == {grid[d] - 1}" for d in range(3) if d in dims)
+    kept = " + ".join([f"i{d} * {c * math.prod(grid[e] for e in range(d + 1, 3) if e not in dims)}"
+                       for d in range(3) if d not in dims and grid[d] > 1] + ["p"])
+    size = c * math.prod(grid[d] for d in range(3) if d not in dims)
+    heads = [f"{'    ' * (d + 1)}for (int i{d} = 0; i{d} < {grid[d]}; i{d}++) {{" for d in range(3)]
+    ind = "    " * 4
+    return "\n".join([
+        f"// reduce '{op.node_name.data}': {op.kind.data} over dims {list(dims)} of {n}x{h}x{w}x{c}, {px} pixels a beat",
+        f"static void stage_{fn}(hls::stream<dfcc::vec<{t_in}, {lanes}> >& in, "
+        f"hls::stream<dfcc::vec<{t_out}, {c}> >& out) {{",
+        f"    {t_acc} acc[{size}] = {{}};",
+        *extra,
+        *heads,
+        f"{ind}{HLS}(PIPELINE II=1)",
+        f"{ind}const dfcc::vec<{t_in}, {lanes}> x = in.read();",
+        f"{ind}dfcc::vec<{t_out}, {c}> y;",
+        f"{ind}for (int p = 0; p < {c}; p++) {{",
+        f"{ind}    const int a = {kept};",
+        f"{ind}    for (int q = 0; q < {px}; q++) {{",
+        f"{ind}        const {t_acc} v = {t_acc}(x.data[q * {c} + p]);",
+        f"{ind}        acc[a] = ({first}) && q == 0 ? v : {t_acc}({combine});",
+        f"{ind}    }}",
+        f"{ind}    y.data[p] = {t_out}({finish});",
+        f"{ind}}}",
+        f"{ind}if ({last}) out.write(y);",
+        *[f"{'    ' * (d + 1)}}}" for d in reversed(range(3))],
         "}",
         "",
     ])

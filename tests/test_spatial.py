@@ -1,4 +1,4 @@
-"""Spatial parallelism (`pixels` adjacent pixels per beat on graph inputs, convs, maps, pools, forks,
+"""Spatial parallelism (`pixels` adjacent pixels per beat on graph inputs, convs, maps, pools, forks, global means,
 concats, resizes and depth_to_space): the folding the verifier accepts, its cost on hand-computed cases, explore's choice
 with spatial=true, or with auto where the pixel rate binds, the cycle-level schedules against the estimate, and the C simulation (plain and
 bounded FIFOs) at 2 and 4 pixels per beat, bit-exact against the CPU reference."""
@@ -23,7 +23,9 @@ from dfcc.backends.hls.emit import emit_design
 from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context
 from dfcc.hardware.platforms import load_platform
-from dfcc.kinds import ConcatOp, ConvOp, DepthToSpaceOp, ForkOp, MapOp, PoolOp, ResizeOp, SinkOp, SourceOp, kind_of
+from dfcc.kinds import (
+    ConcatOp, ConvOp, DepthToSpaceOp, ForkOp, MapOp, PoolOp, ReduceOp, ResizeOp, SinkOp, SourceOp, kind_of,
+)
 from dfcc.passes.explore import Explore, explore
 from dfcc.passes.zero_skip import to_zero_skipping
 from tests.test_estimate import _conv_module, _fold, _node
@@ -227,7 +229,7 @@ class _Gate(torch.nn.Module):
 
 
 def _gate(pixels: int):
-    """The gate at 8 bits with the input, stem and every full-size map at `pixels` per beat."""
+    """The gate at 8 bits with the input, stem, every full-size map and the mean at `pixels` per beat."""
     pytest.importorskip("torch_mlir.fx")
     from dfcc.driver.pipeline import parse_pipeline
     from dfcc.frontends.mlir import parse_module
@@ -244,6 +246,7 @@ def _gate(pixels: int):
     assert [len(op.inputs) + len(op.params) for op in maps] == [1, 3]  # the ReLU; the gate (x, scale, parameter)
     for op in maps:
         _fold(op, coarse=8, pixels=pixels)
+    _fold(next(op for op in module.walk() if isinstance(op, ReduceOp)), coarse=8, pixels=pixels)
     module.verify()
     return module
 
@@ -277,12 +280,58 @@ def test_fork_pixels_need_whole_pixels_and_divide_cycles():
         module.verify()
 
 
-def test_csim_spatial_maps_bit_exact():  # one P: a map's code is the same at every P
+def test_reduce_pixels_need_whole_pixels_and_divide_cycles():
+    module = _gate(1)
+    mean = next(op for op in module.walk() if isinstance(op, ReduceOp))
+    assert mean.folding_extents() == {"coarse": 8, "pixels": 8}
+    # 8x8 pixels of 8 channels in 8 lanes: 64 cycles; 4 pixels per beat: 16 cycles, 32 lanes in, one pixel's 8 out
+    assert node_cost(mean).cycles == 64
+    four = node_cost(_fold(mean, pixels=4))
+    assert (four.cycles, kind_of(mean).stream_lanes(mean), four.out_lanes) == (16, (32, 8), 8)
+    assert four.lut > node_cost(_fold(mean, pixels=1)).lut  # P adders a channel
+    _fold(mean, coarse=4, pixels=4)
+    with pytest.raises(VerifyException, match=r"pixels=4 per beat needs whole pixels \(coarse = 8 channels, got 4\)"):
+        module.verify()
+    _fold(mean, coarse=8, pixels=3)
+    with pytest.raises(VerifyException, match=r"pixels=3 does not divide 8"):
+        module.verify()
+
+
+def test_reduce_over_channels_takes_one_pixel_a_beat():
+    module = _gate(1)
+    mean = next(op for op in module.walk() if isinstance(op, ReduceOp))
+    for dims in ([3], [1, 2, 3], [1]):  # the channels, or not the width
+        other = ReduceOp(mean.input, name="other", kind="mean", dims=dims)
+        assert other.folding_extents() == {"coarse": 8, "pixels": 1}
+        other.erase()
+
+
+def test_csim_spatial_maps_and_mean_bit_exact():  # one P: a map's code is the same at every P
     pixels = 4
     module = _gate(pixels)
     top = emit_design(module).files["top.cpp"]
     assert len(re.findall(rf"dfcc::vec<.*, {8 * pixels}> y;", top)) == 2  # the ReLU and the gate
+    assert "over dims [1, 2] of 1x8x8x8, 4 pixels a beat" in top  # the mean
     _exact(module, csim)
+
+
+def test_spatial_mean_simulates_as_estimated():
+    module = _gate(4)
+    sim = simulate(module)
+    assert not sim.deadlock, sim.describe_deadlock()
+    est = Estimate.of_module(module).totals
+    mean = next(op for op in module.walk() if isinstance(op, ReduceOp))
+    assert node_cost(mean).cycles == 16
+    assert abs(est.ii - sim.ii) <= 0.05 * sim.ii, (est.ii, sim.ii)
+
+
+def test_explore_auto_gives_the_mean_pixels_where_it_binds():
+    """On a U250 the input port (16x16 pixels) binds at one pixel a beat; with more, the mean (8x8) would next."""
+    module = _gate(1)
+    Explore(platform="u250").apply(make_context(), module)
+    mean = next(op for op in module.walk() if isinstance(op, ReduceOp))
+    assert mean.int_prop("pixels") > 1
+    assert Estimate.of_module(module).totals.ii < 64
 
 
 class _Act(torch.nn.Module):
