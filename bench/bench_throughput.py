@@ -80,11 +80,13 @@ BINDING_MARGIN = 0.05  # "binding" names every budget share within this of the f
 
 def largest_feature_map(network: Network, spatial: bool = False) -> int:
     """Pixels (positions, all channels together) of the largest stream in the network; with `spatial`
-    of the largest stream read by a node that cannot take more than one pixel per beat."""
+    of the largest stream read by a node that cannot take more than one pixel per beat (no `pixels` factor, or
+    one whose extent is 1: a map over a sequence, a reduction over channels)."""
     pixels = 0
     for model in network.nodes:
         if spatial:
-            values = [] if SPATIAL_FACTOR in model.factors else model.op.operands
+            extents = dict(zip(model.factors, model.extents))
+            values = [] if extents.get(SPATIAL_FACTOR, 1) > 1 else model.op.operands
         else:
             values = model.op.results
         for value in values:
