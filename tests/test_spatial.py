@@ -325,6 +325,37 @@ def test_spatial_mean_simulates_as_estimated():
     assert abs(est.ii - sim.ii) <= 0.05 * sim.ii, (est.ii, sim.ii)
 
 
+class _Rows(torch.nn.Module):
+    """A conv, then each row's max over the width (its rows kept) plus the image's sum: reductions over the width."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return y.amax(3, keepdim=True) + y.sum((2, 3), keepdim=True)
+
+
+def test_csim_spatial_row_max_and_sum_bit_exact():
+    pytest.importorskip("torch_mlir.fx")
+    from dfcc.driver.pipeline import parse_pipeline
+    from dfcc.frontends.mlir import parse_module
+    from dfcc.frontends.torch import import_to_text
+    from dfcc.passes.registry import get_pass
+
+    module = parse_module(import_to_text(_Rows().eval(), torch.zeros(1, 3, 16, 16)))
+    ctx = make_context()
+    for spec in parse_pipeline("lower-to-dataflow,quantize{weight-bits=8 act-bits=8}"):
+        spec.instantiate(get_pass(spec.name)).apply(ctx, module)
+    _unrolled(module, 4, (ConvOp, SourceOp, ForkOp, ReduceOp))
+    top = emit_design(module).files["top.cpp"]
+    assert "max over dims [2] of 1x16x16x4, 4 pixels a beat" in top
+    assert "sum over dims [1, 2] of 1x16x16x4, 4 pixels a beat" in top
+    _exact(module, csim)
+
+
 def test_explore_auto_gives_the_mean_pixels_where_it_binds():
     """On a U250 the input port (16x16 pixels) binds at one pixel a beat; with more, the mean (8x8) would next."""
     module = _gate(1)
