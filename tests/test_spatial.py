@@ -157,19 +157,25 @@ class _Block(torch.nn.Module):
         return self.pw(torch.relu(self.dw(y))) + y
 
 
-def _block(pixels: int, pw_pixels: int):
-    """The block at 8 bits, every conv taking whole pixels: `pixels` per beat on the input, stem and
-    depthwise conv, `pw_pixels` on the 1x1 conv."""
+def _imported(model: torch.nn.Module, pipeline: str = "lower-to-dataflow,quantize{weight-bits=8 act-bits=8}"):
+    """`model` on a 1x3x16x16 image, imported and run through `pipeline` (8-bit by default)."""
     pytest.importorskip("torch_mlir.fx")
     from dfcc.driver.pipeline import parse_pipeline
     from dfcc.frontends.mlir import parse_module
     from dfcc.frontends.torch import import_to_text
     from dfcc.passes.registry import get_pass
 
-    module = parse_module(import_to_text(_Block().eval(), torch.zeros(1, 3, 16, 16)))
+    module = parse_module(import_to_text(model.eval(), torch.zeros(1, 3, 16, 16)))
     ctx = make_context()
-    for spec in parse_pipeline("lower-to-dataflow,quantize{weight-bits=8 act-bits=8}"):
+    for spec in parse_pipeline(pipeline):
         spec.instantiate(get_pass(spec.name)).apply(ctx, module)
+    return module
+
+
+def _block(pixels: int, pw_pixels: int):
+    """The block at 8 bits, every conv taking whole pixels: `pixels` per beat on the input, stem and
+    depthwise conv, `pw_pixels` on the 1x1 conv."""
+    module = _imported(_Block())
     convs = [op for op in module.walk() if isinstance(op, ConvOp)]
     assert [op.groups.value.data for op in convs] == [1, 8, 1]
     for op, px in zip(convs, (pixels, pixels, pw_pixels)):
@@ -230,16 +236,7 @@ class _Gate(torch.nn.Module):
 
 def _gate(pixels: int):
     """The gate at 8 bits with the input, stem, every full-size map and the mean at `pixels` per beat."""
-    pytest.importorskip("torch_mlir.fx")
-    from dfcc.driver.pipeline import parse_pipeline
-    from dfcc.frontends.mlir import parse_module
-    from dfcc.frontends.torch import import_to_text
-    from dfcc.passes.registry import get_pass
-
-    module = parse_module(import_to_text(_Gate().eval(), torch.zeros(1, 3, 16, 16)))
-    ctx = make_context()
-    for spec in parse_pipeline("lower-to-dataflow,quantize{weight-bits=8 act-bits=8}"):
-        spec.instantiate(get_pass(spec.name)).apply(ctx, module)
+    module = _imported(_Gate())
     _fold(next(op for op in module.walk() if isinstance(op, ConvOp)), coarse_in=3, coarse_out=8, fine=3, pixels=pixels)
     _fold(next(op for op in module.walk() if isinstance(op, SourceOp)), pixels=pixels)
     maps = [op for op in module.walk() if isinstance(op, MapOp) and op.folding_extents()["pixels"] > 1]
@@ -339,16 +336,7 @@ class _Rows(torch.nn.Module):
 
 
 def test_csim_spatial_row_max_and_sum_bit_exact():
-    pytest.importorskip("torch_mlir.fx")
-    from dfcc.driver.pipeline import parse_pipeline
-    from dfcc.frontends.mlir import parse_module
-    from dfcc.frontends.torch import import_to_text
-    from dfcc.passes.registry import get_pass
-
-    module = parse_module(import_to_text(_Rows().eval(), torch.zeros(1, 3, 16, 16)))
-    ctx = make_context()
-    for spec in parse_pipeline("lower-to-dataflow,quantize{weight-bits=8 act-bits=8}"):
-        spec.instantiate(get_pass(spec.name)).apply(ctx, module)
+    module = _imported(_Rows())
     _unrolled(module, 4, (ConvOp, SourceOp, ForkOp, ReduceOp))
     top = emit_design(module).files["top.cpp"]
     assert "max over dims [2] of 1x16x16x4, 4 pixels a beat" in top
@@ -379,13 +367,7 @@ class _Act(torch.nn.Module):
 
 
 def test_spatial_map_binding_the_ii_simulates_as_estimated():
-    pytest.importorskip("torch_mlir.fx")
-    from dfcc.frontends.mlir import parse_module
-    from dfcc.frontends.torch import import_to_text
-    from dfcc.passes.registry import get_pass
-
-    module = parse_module(import_to_text(_Act().eval(), torch.zeros(1, 3, 16, 16)))
-    get_pass("lower-to-dataflow")().apply(make_context(), module)
+    module = _imported(_Act(), "lower-to-dataflow")
     (act,) = [op for op in module.walk() if isinstance(op, MapOp)]
     _fold(act, coarse=3, pixels=2)
     _fold(next(op for op in module.walk() if isinstance(op, ConvOp)), coarse_in=3, coarse_out=4, fine=9, pixels=8)
@@ -426,16 +408,7 @@ def _unrolled(module, pixels: int, kinds) -> None:
 
 def _pools(pixels: int):
     """The pools at 8 bits with every node taking `pixels` whole pixels per beat (capped by its widths)."""
-    pytest.importorskip("torch_mlir.fx")
-    from dfcc.driver.pipeline import parse_pipeline
-    from dfcc.frontends.mlir import parse_module
-    from dfcc.frontends.torch import import_to_text
-    from dfcc.passes.registry import get_pass
-
-    module = parse_module(import_to_text(_Pools().eval(), torch.zeros(1, 3, 16, 16)))
-    ctx = make_context()
-    for spec in parse_pipeline("lower-to-dataflow,quantize{weight-bits=8 act-bits=8}"):
-        spec.instantiate(get_pass(spec.name)).apply(ctx, module)
+    module = _imported(_Pools())
     _unrolled(module, pixels, (ConvOp, PoolOp, MapOp, SourceOp))
     return module
 
@@ -489,26 +462,12 @@ class _Joins(torch.nn.Module):
         return torch.cat([y, self.up(d), self.deconv(d)], 1)
 
 
-def _joins(pipeline: str = "lower-to-dataflow,quantize{weight-bits=8 act-bits=8}"):
-    pytest.importorskip("torch_mlir.fx")
-    from dfcc.driver.pipeline import parse_pipeline
-    from dfcc.frontends.mlir import parse_module
-    from dfcc.frontends.torch import import_to_text
-    from dfcc.passes.registry import get_pass
-
-    module = parse_module(import_to_text(_Joins().eval(), torch.zeros(1, 3, 16, 16)))
-    ctx = make_context()
-    for spec in parse_pipeline(pipeline):
-        spec.instantiate(get_pass(spec.name)).apply(ctx, module)
-    return module
-
-
 def _ops(module, cls):
     return [op for op in module.walk() if isinstance(op, cls)]
 
 
 def test_joins_pixels_need_whole_pixels_and_divide_cycles():
-    module = _joins("lower-to-dataflow")
+    module = _imported(_Joins(), "lower-to-dataflow")
     (cat,), (up,), (d2s,) = _ops(module, ConcatOp), _ops(module, ResizeOp), _ops(module, DepthToSpaceOp)
     assert cat.folding_extents() == {"coarse": 2, "side": 2, "pixels": 16}  # gcd(4, 4, 2) channels
     assert up.folding_extents() == {"coarse": 4, "pixels": 8}  # the 8-pixel input width
@@ -544,7 +503,7 @@ def test_joins_pixels_need_whole_pixels_and_divide_cycles():
 def _spatial_joins(pixels: int):
     """The joint at 8 bits with every node taking all its channels and `pixels` (capped by its widths)
     whole pixels per beat."""
-    module = _joins()
+    module = _imported(_Joins())
     _unrolled(module, pixels, (ConvOp, MapOp, ForkOp, SourceOp, ConcatOp, ResizeOp, DepthToSpaceOp, SinkOp))
     return module
 
@@ -578,11 +537,11 @@ def test_explore_gives_joins_pixels_only_with_spatial():
     (256 cycles plus the padded conv walk, 18 x 18 = 324); with spatial=true, and with auto (the default: the pixel
     rate binds that design), concat, resize and depth_to_space take more than one pixel a beat and the design
     simulates as estimated."""
-    module = _joins("lower-to-dataflow,explore{platform=u250 spatial=false}")
+    module = _imported(_Joins(), "lower-to-dataflow,explore{platform=u250 spatial=false}")
     assert Estimate.of_module(module).totals.ii == 324
     assert {op.int_prop("pixels") for op in _ops(module, (ConcatOp, ResizeOp, DepthToSpaceOp))} == {1}
     for spatial in ("true", "auto"):
-        module = _joins(f"lower-to-dataflow,explore{{platform=u250 spatial={spatial}}}")
+        module = _imported(_Joins(), f"lower-to-dataflow,explore{{platform=u250 spatial={spatial}}}")
         est = Estimate.of_module(module).totals
         assert est.ii < 324 / 2
         assert all(op.int_prop("pixels") > 1 for op in _ops(module, (ConcatOp, ResizeOp, DepthToSpaceOp)))
