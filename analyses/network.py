@@ -37,7 +37,7 @@ from dfcc.dialects.dataflow import PLATFORM_ATTR, StreamType
 from dfcc.errors import DfccError
 from dfcc.hardware.cycles import (
     PIPELINED_LOOP_LATENCY, batch_cycles, lane_conversion_steps, lane_converter_cycles, lane_converter_depth,
-    lane_converter_interval, network_ii,
+    lane_converter_interval, lane_converter_tail, network_ii,
 )
 from dfcc.hardware.logic import lane_converter_logic
 from dfcc.kinds.registry import kind_of
@@ -86,6 +86,7 @@ class Converter:
     fill: float = field(init=False, compare=False, repr=False)
     pipeline: int = field(init=False, compare=False, repr=False)  # its stages' pipelined loop latencies
     interval: int = field(init=False, compare=False, repr=False)  # lane_converter_interval
+    tail: int = field(init=False, compare=False, repr=False)  # lane_converter_tail
     lut: int = field(init=False, compare=False, repr=False)
     ff: int = field(init=False, compare=False, repr=False)
 
@@ -99,6 +100,7 @@ class Converter:
                             ("depth", lane_converter_depth(lanes_in, lanes_out)), ("fill", fill),
                             ("pipeline", PIPELINED_LOOP_LATENCY * len(lane_conversion_steps(lanes_in, lanes_out))),
                             ("interval", lane_converter_interval(lanes_in, lanes_out)),
+                            ("tail", lane_converter_tail(lanes_in, lanes_out)),
                             ("lut", logic.lut), ("ff", logic.ff)):
             object.__setattr__(self, name, value)
 
@@ -699,7 +701,7 @@ class Network:
                     ins.append((first[p], last[p]))
                     continue
                 start = first[p] + max(conv.depth, conv.fill * (last[p] - first[p]) + conv.pipeline)
-                ins.append((start, max(last[p] + conv.pipeline, first[p] + conv.cycles,
+                ins.append((start, max(last[p] + conv.pipeline + conv.tail, first[p] + conv.cycles,
                                        start + conv.elements // conv.lanes_out)))
             if len(ins) == 1:  # most nodes (the search's inner loop traces every design with a join)
                 start, done_in = ins[0]

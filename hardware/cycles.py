@@ -291,6 +291,13 @@ def lane_converter_interval(lanes_in: int, lanes_out: int) -> int:
     return lanes_out // math.gcd(lanes_in, lanes_out)
 
 
+def lane_converter_tail(lanes_in: int, lanes_out: int) -> int:
+    """Cycles from the converters' last input beat to their last output beat: that beat leaves as lanes_in / gcd
+    narrow beats, one a cycle (0: no narrowing)."""
+    # dfcc::lanes (vec.h): one narrow beat per iteration of a loop pipelined at II=1 (Vitis HLS UG1399)
+    return lanes_in // math.gcd(lanes_in, lanes_out) - 1
+
+
 def lane_converter_depth(lanes_in: int, lanes_out: int) -> int:
     """Cycles from the converters' first input beat to their first output beat, beats arriving one a cycle."""
     # dfcc::lanes (vec.h): a wide output beat is written in the iteration that fills it, P2/P1 iterations

@@ -8,7 +8,7 @@ windowed_stage_cycles). Explore's mobilenet_v3_small_tiny designs had such conve
 from dfcc.analyses.simulation import simulate
 from dfcc.backends.estimate import Estimate
 from dfcc.frontends.mlir import parse_module
-from dfcc.hardware.cycles import lane_converter_interval
+from dfcc.hardware.cycles import lane_converter_interval, lane_converter_tail
 from dfcc.kinds.conv import ConvOp, channel_folding, window_depth
 
 
@@ -18,6 +18,12 @@ def test_lane_converter_interval():
     assert lane_converter_interval(2, 3) == 3  # 2 -> 1 -> 3
     assert lane_converter_interval(1, 4) == 4 and lane_converter_interval(2, 4) == 2
     assert lane_converter_interval(4, 2) == 1 and lane_converter_interval(3, 3) == 1  # no widening
+
+
+def test_lane_converter_tail():
+    assert lane_converter_tail(96, 16) == 5  # the last 96-lane beat leaves as six 16-lane beats, one a cycle
+    assert lane_converter_tail(4, 3) == 3  # 4 -> 1 -> 3: four 1-lane beats, the last 3-lane beat with the fourth
+    assert lane_converter_tail(8, 48) == 0 and lane_converter_tail(3, 3) == 0  # no narrowing
 
 
 def _paced_module(map_lanes: int, conv_lanes: int, kernel: int, pad: int, stride: int, c: int, f: int, hw: int) -> str:
