@@ -641,10 +641,9 @@ def _reduce(p: Pipeline, op: df.ReduceOp) -> None:
     lanes, lanes_out = df.kind_of(op).stream_lanes(op)
     last_reduced = rank - 1 in dims and shape[-1] > 1
     x = p.read(op.input, lanes, name)
-    pixels = op.int_prop("pixels")  # P whole pixels a beat: the width in steps of P (kinds/reduce.py pixels_stage)
-    grid = shape[:-1] + [shape[-1] * pixels // lanes]
-    if pixels > 1:
-        grid[2] //= pixels
+    grid = shape[:-1] + [shape[-1] // op.int_prop("coarse")]
+    if op.int_prop("pixels") > 1:  # P whole pixels a beat: the width in steps of P (kinds/reduce.py pixels_stage)
+        grid[2] //= op.int_prop("pixels")
     # kinds/reduce.py emit_hls: reads every beat, writes when the reduced dims reach their last index
     mask = np.zeros(grid, dtype=bool)
     mask[tuple(grid[d] - 1 if d in dims and (d < rank - 1 or last_reduced) else slice(None) for d in range(rank))] = True

@@ -292,7 +292,8 @@ def pixels_stage(op: ReduceOp, fn: str, t_in: str, t_out: str, t_acc: str, lanes
     heads = [f"{'    ' * (d + 1)}for (int i{d} = 0; i{d} < {grid[d]}; i{d}++) {{" for d in range(3)]
     ind = "    " * 4
     return "\n".join([
-        f"// reduce '{op.node_name.data}': {op.kind.data} over dims {list(dims)} of {n}x{h}x{w}x{c}, {px} pixels a beat",
+        f"// reduce '{op.node_name.data}': {op.kind.data} over dims {list(dims)} of {n}x{h}x{w}x{c}, "
+        f"{px} pixels a beat",
         f"static void stage_{fn}(hls::stream<dfcc::vec<{t_in}, {lanes}> >& in, "
         f"hls::stream<dfcc::vec<{t_out}, {c}> >& out) {{",
         f"    {t_acc} acc[{size}] = {{}};",

@@ -47,8 +47,8 @@ Search (deterministic given the seed):
    deeper than a LUT RAM: kinds/conv.py `tile_lutram_options`; the weight allocation weighs them with each tile
    in every search).
    Spatial parallelism (`pixels` > 1 on graph inputs, and on convs, maps, pools, forks and reductions over the
-   width taking whole pixels per beat) only with spatial=true, or with auto (the default) in a second search, where the design found at one pixel
-   per beat is bound by the pixel rate (a node setting its II at its fastest folding), the faster design kept
+   width taking whole pixels per beat) only with spatial=true, or with auto (the default) in a second search,
+   where the design found at one pixel per beat is bound by the pixel rate (a node setting its II at its fastest folding), the faster design kept
    (`explore_module`).
    Points that are no faster and no cheaper in every resource than another are dropped, but for a node without
    hardware (a reshape: every point costs nothing), whose lanes matter to its neighbours alone.
@@ -1007,8 +1007,8 @@ def explore(network: Network, platform: Platform, utilisation: float = 0.9, seed
 
     With `off_chip_weights` True a conv/linear node may stream its weights from DRAM (AutoWS), within
     utilisation x the platform's off-chip bandwidth at the design's II; with "auto" only where that wins
-    (`_streams_faster`), False never. With `spatial` the nodes
-    that can (graph inputs, dense convs, maps, pools, forks, reductions over the width) may take more than one pixel per beat (`pixels`).
+    (`_streams_faster`), False never. With `spatial` the nodes that can (graph inputs, dense convs, maps, pools,
+    forks, reductions over the width) may take more than one pixel per beat (`pixels`).
     `share_repeated=False` costs every node on its own, not once per repeated layer (same answer, slower).
     `reserve` (per resource) is kept out of the budget: FIFO memory beyond the costed skip FIFOs.
     `spaces`: every node's design points as _node_spaces gave them for this network, platform and options, per
