@@ -26,7 +26,6 @@ from dataclasses import dataclass, field, replace
 from heapq import heappop, heappush
 from itertools import chain, groupby
 from operator import attrgetter, itemgetter
-from weakref import WeakKeyDictionary
 
 from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.ir import Operation, SSAValue
@@ -195,7 +194,7 @@ class Network:
         if not ops:
             raise DfccError("no dataflow nodes in the module: run lower-to-dataflow first")
         index: dict[Operation, int] = {op: i for i, op in enumerate(ops)}
-        shared = _MODULE_COSTS.setdefault(module, {})
+        shared = module.__dict__.setdefault(_COST_MODELS, {})
         nodes = [describe(op, shared) for op in ops]
         edges = []
         for op in ops:
@@ -735,8 +734,9 @@ class Network:
         return first, last, reads, burst
 
 
-# by module: its nodes' costs by cost key, which each network built of it shares (kinds/cost.py `describe`)
-_MODULE_COSTS: WeakKeyDictionary[ModuleOp, dict] = WeakKeyDictionary()
+# a module's attribute: its nodes' cost models by cost key, which each network built of it shares (kinds/cost.py
+# `describe`); on the module, not in a weak dictionary by module: a model holds its node, so its module
+_COST_MODELS = "_dfcc_cost_models"
 
 # Network._trace: each node's first and last output beat, each edge's span at its consumer, each node's output burst
 _Trace = tuple[list[float], list[float], list[tuple[float, float]], list[int]]

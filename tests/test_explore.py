@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from xdsl.dialects.builtin import DictionaryAttr, FloatAttr, ModuleOp, f64
+from xdsl.dialects.builtin import DictionaryAttr, FloatAttr, IntegerAttr, ModuleOp, f64, i64
 
 from dfcc.backends.estimate import Estimate
 from dfcc.analyses.fifo_sizing import size_fifos
@@ -24,7 +24,7 @@ from dfcc.errors import DfccError
 from dfcc.frontends.mlir import make_context, parse_module
 from dfcc.hardware.platforms import load_platform
 from dfcc.bench.model_cache import emulate_bits
-from dfcc.kinds.cost import SQNR_ATTR, cost_key, describe, node_cost
+from dfcc.kinds.cost import SQNR_ATTR, cost_key, describe, is_node, node_cost, node_label
 from dfcc.passes.explore import (
     BISECTION_ROUNDS, POLISH_ROUNDS, POLISH_TARGETS, Explore, _Search, _bisect, _node_spaces, apply_design, explore,
     foldings,
@@ -451,8 +451,8 @@ def test_a_repair_failing_from_the_round_least_over_starts_again_from_the_next(r
 
 def test_repeated_layers_share_costs_without_changing_the_design(resnet_small_text):
     """Nodes of equal cost key cost the same at every point explore considers. Each is compared as a model of its
-    own (`describe` without the module's shared cache: a network's models of equal key share one cache,
-    analyses/network.py, so comparing those would compare a cache with itself); the search finds the same design
+    own (`describe` without the module's shared models: a network's nodes of equal key share one model, relabelled,
+    analyses/network.py, so comparing those would compare a model with itself); the search finds the same design
     with repeated layers costed once as with every node costed alone."""
     network = Network.from_module(parse_module(resnet_small_text))
     groups: dict = {}
@@ -470,6 +470,36 @@ def test_repeated_layers_share_costs_without_changing_the_design(resnet_small_te
                     assert all(m.cost(folding, memory, mult) == first.cost(folding, memory, mult) for m in others)
     zcu102 = load_platform("zcu102")
     assert explore(network, zcu102, progress=False) == explore(network, zcu102, progress=False, share_repeated=False)
+
+
+def test_nodes_of_equal_key_share_a_model_made_their_own(resnet_small_text, monkeypatch):
+    """A network's nodes of equal cost key are described once (a kind's cost facet may read a node's whole body):
+    each later one gets that model with its own op and name (an estimate's or a diagnostic's node is the right one)
+    and its costs found; a node changed since it was described (its facet reads the node) is described again."""
+    module = parse_module(resnet_small_text)
+    ops = [op for op in module.walk() if is_node(op)]
+    convs = [op for op in ops if op.name == "dataflow.conv"]
+    conv_kind = type(kind_of(convs[0]))
+    described = []
+    facet = conv_kind.cost
+    monkeypatch.setattr(conv_kind, "cost", lambda kind, op: described.append(op) or facet(kind, op))
+    network = Network.from_module(module)
+    assert len(described) == len({cost_key(op) for op in convs}) < len(convs)
+    assert [model.op for model in network.nodes] == ops
+    assert [model.name for model in network.nodes] == [node_label(op) for op in ops]
+    by_key: dict = {}
+    for model in network.nodes:
+        by_key.setdefault(cost_key(model.op), []).append(model)
+    repeated = [models for key, models in by_key.items() if key is not None and len(models) > 1]
+    assert repeated and all(m._cache is first._cache and m is not first for first, *others in repeated for m in others)
+    described.clear()
+    Network.from_module(module)
+    assert not described  # the module's models, described once
+    conv = next(models[0] for models in repeated if models[0].op in convs)
+    conv.op.properties["coarse_out"] = IntegerAttr(2, i64)  # a design written (passes/explore.py apply_design)
+    again = Network.from_module(module)
+    assert described == [conv.op]  # the changed node described again, its costs kept
+    assert again.nodes[ops.index(conv.op)]._cache is conv._cache
 
 
 def test_shared_spaces_are_the_spaces_of_nodes_costed_alone_at_fixed_point(resnet_small_text):
