@@ -23,7 +23,8 @@ memory binds and the pass runs more searches) on every torchvision classifier of
 small inputs) and the ImageNet-size ones of examples/models, 16-bit formats.
 --compile: ResNet-50 from PyTorch to an HLS project, seconds per step (bench_resnet50.py --compile).
 --designs MODEL:BOARD[:BITS] ...: the explore pass (emulated at BITS, default 16, as bench_throughput) on each row,
-its CPU and wall seconds, those of its FIFO sizing, the peak RSS of the process and of its largest worker, and a hash of
+its CPU and wall seconds, those of its FIFO sizing, how many designs it evaluated (a count that repeats exactly, where
+CPU seconds vary 10-15 %), the peak RSS of the process and of its largest worker, and a hash of
 the IR it wrote (weights elided: the module without its resource blobs and handles) and of the designs its
 explore_module calls returned: a change meant to be only faster must keep both hashes. Then, for each FIFO round (a
 search, then the sizing of its design), the II searched, the FIFO BRAM18 the search costed and those the sizing wrote,
@@ -208,6 +209,29 @@ class _Stopwatch:
         return self.patch.__exit__(*exc)
 
 
+class _Evaluations:
+    """How many designs the explore pass evaluates while active (analyses/network.py `Network.evaluate`, its forked
+    workers' too: a counter in shared memory, which a fork inherits): the searches' work, a count that, unlike their
+    CPU seconds (10-15 % apart from run to run on this 2-core VM), two runs of one input repeat exactly, so a change
+    meant to search less shows what it saves."""
+
+    def __enter__(self):
+        import multiprocessing
+
+        self.count = multiprocessing.Value("q", 0, lock=False)
+        evaluate = Network.evaluate
+
+        def counted(network, *args, **kwargs):
+            self.count.value += 1
+            return evaluate(network, *args, **kwargs)
+        self.patch = _patched(Network, evaluate=counted)
+        self.patch.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.patch.__exit__(*exc)
+
+
 class _CriticalPath:
     """The CPU seconds of the longest chain of work in the explore pass while active: the caller's, each fork_map's
     (analyses/forked.py) share counted as the longer of the caller's and a worker's (their mean: the children's
@@ -320,7 +344,8 @@ def designs(rows: list[str], cache: str, jobs: int | str) -> None:
         start, wall = cpu_time(), time.perf_counter()
         with _patched(explore_pass, explore_module=recorded, _write_fifo_depths=sized, _ordered_design=ordered,
                       _rings_worth_keeping=rings_kept), \
-                _Stopwatch(explore_pass, "_write_fifo_depths") as watch, _CriticalPath(explore_pass) as path:
+                _Stopwatch(explore_pass, "_write_fifo_depths") as watch, _CriticalPath(explore_pass) as path, \
+                _Evaluations() as evaluations:
             explore_pass.Explore(platform=board, jobs=jobs).apply(make_context(), module)
             critical = path.seconds()
         seconds, wall = cpu_time() - start, time.perf_counter() - wall
@@ -331,7 +356,7 @@ def designs(rows: list[str], cache: str, jobs: int | str) -> None:
         sizing = watch.seconds["_write_fifo_depths"]
         print(f"{name:24s} {board:7s} {bits[0] if bits else 16:>2}-bit explore {seconds:6.1f} s CPU "
               f"({critical:5.1f} s critical path) "
-              f"{wall:6.1f} s wall (FIFO sizing {sizing:5.1f} s)  "
+              f"{wall:6.1f} s wall (FIFO sizing {sizing:5.1f} s, {evaluations.count.value:,} designs evaluated)  "
               f"peak RSS {rss:5.2f} GB (a worker {workers:5.2f} GB)"
               f"  IR {ir}  designs {found} ({len(returned)} searched)", flush=True)
         for k, fifo_round in enumerate(rounds, 1):
