@@ -11,7 +11,8 @@ to it and the design simulated again (analyses/simulation.py): an II above the s
 needed, so the cost model misses them; an II unchanged shows the sizing kept depths it did not need. DenseNet-121
 ZCU102 16-bit: tiled conv -> concat and map -> tiled 1x1 conv hold 67 and 44 of a 101 BRAM18 gap, and without them
 the II goes from 4,020,352 to 5,174,077 and 6,427,662; ResNet-18 ZCU102 16-bit: fork -> conv holds 28 (without them
-785,668, not 451,951), map -> conv 6, which the II does not need.
+785,668, not 451,951), map -> conv 6, which the II does not need. Then the pair's largest such FIFO set back alone:
+where the II holds, the pair's FIFOs hold slack any of them may (a chain's), not each its own.
 """
 
 from __future__ import annotations
@@ -88,6 +89,13 @@ def main() -> None:
         write_depths(uncosted)
         print(f"  {pair[0]} -> {pair[1]}: {len(uncosted)} uncosted FIFOs at depth {DEFAULT_FIFO_DEPTH}, "
               f"simulated II {simulate(trial).ii:,}")
+        _, e, _, ir_depth, _ = max(row for row in rows if row[0] > 0 and not row[2]
+                                   and _kinds(network, network.edges[row[1]]) == pair)
+        alone = module.clone()
+        write_depths({Network.from_module(alone).edges[e].value: DEFAULT_FIFO_DEPTH})
+        names = [network.nodes[n].op.node_name.data for n in (network.edges[e].producer, network.edges[e].consumer)]
+        print(f"    the largest alone ('{names[0]}' -> '{names[1]}', {ir_depth:,} beats) at depth "
+              f"{DEFAULT_FIFO_DEPTH}: simulated II {simulate(alone).ii:,}")
 
 
 if __name__ == "__main__":
