@@ -218,11 +218,12 @@ class _Evaluations:
     def __enter__(self):
         import multiprocessing
 
-        self.count = multiprocessing.Value("q", 0, lock=False)
+        self.count = multiprocessing.Value("q", 0)
         evaluate = Network.evaluate
 
         def counted(network, *args, **kwargs):
-            self.count.value += 1
+            with self.count.get_lock():  # the workers count side by side
+                self.count.value += 1
             return evaluate(network, *args, **kwargs)
         self.patch = _patched(Network, evaluate=counted)
         self.patch.__enter__()
