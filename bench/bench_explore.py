@@ -20,7 +20,8 @@ design (target, issue 14: explore under 30 s for a torchvision classifier on 2 c
 --zoo: the explore pass's CPU seconds (its folding searches, its FIFO sizing), those of its critical path (against
 the 30 s target, issue 14) and its wall seconds for --board (default U250; ZCU102 is the pass's default board, where
 memory binds and the pass runs more searches) on every torchvision classifier of the zoo (tests/vision_models.py, at its
-small inputs) and the ImageNet-size ones of examples/models, 16-bit formats.
+small inputs) and the ImageNet-size ones of examples/models, 16-bit formats, and how many designs it evaluated (as
+--designs counts them).
 --compile: ResNet-50 from PyTorch to an HLS project, seconds per step (bench_resnet50.py --compile).
 --designs MODEL:BOARD[:BITS] ...: the explore pass (emulated at BITS, default 16, as bench_throughput) on each row,
 its CPU and wall seconds, those of its FIFO sizing, how many designs it evaluated (a count that repeats exactly, where
@@ -272,13 +273,14 @@ def zoo_speed(names: list[str], cache: str, jobs: int | str, board: str = "u250"
     from dfcc.passes import explore as explore_pass
 
     print(f"{'model':28s} {'nodes':>5s} {'explore':>8s} {'search':>7s} {'FIFOs':>7s} {'II':>10s} {'path':>7s}  "
-          f"/ {TARGET_SECONDS:.0f} s {'wall':>7s}")
+          f"/ {TARGET_SECONDS:.0f} s {'wall':>7s} {'designs':>8s}")
     for name in names:
         module = lowered(name, cache)
         emulate_bits(module, 16)  # fixed point, as the HLS backend builds: explore may stream weights from DRAM
         nodes = len(Network.from_module(module).nodes)
         start, wall = cpu_time(), time.perf_counter()
-        with _Stopwatch(explore_pass, "explore", "_write_fifo_depths") as watch, _CriticalPath(explore_pass) as path:
+        with _Stopwatch(explore_pass, "explore", "_write_fifo_depths") as watch, _CriticalPath(explore_pass) as path, \
+                _Evaluations() as evaluations:
             try:
                 explore_pass.Explore(platform=board, jobs=jobs).apply(make_context(), module)
                 critical = path.seconds()
@@ -291,7 +293,7 @@ def zoo_speed(names: list[str], cache: str, jobs: int | str, board: str = "u250"
         ii = network.evaluate(network.ir_choices(), respect_ir_depths=True).ii
         print(f"{name:28s} {nodes:5d} {total:7.1f}s {watch.seconds['explore']:6.1f}s "
               f"{watch.seconds['_write_fifo_depths']:6.1f}s {ii:>10,} {critical:6.1f}s  "
-              f"{critical / TARGET_SECONDS:5.2f} {wall:6.1f}s", flush=True)
+              f"{critical / TARGET_SECONDS:5.2f} {wall:6.1f}s {evaluations.count.value:8,}", flush=True)
 
 
 def designs(rows: list[str], cache: str, jobs: int | str) -> None:
