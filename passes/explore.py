@@ -48,8 +48,8 @@ Search (deterministic given the seed):
    in every search).
    Spatial parallelism (`pixels` > 1 on graph inputs, and on convs, maps, pools, forks and reductions over the
    width taking whole pixels per beat) only with spatial=true, or with auto (the default) in a second search,
-   where the design found at one pixel per beat is bound by the pixel rate (a node setting its II at its fastest folding), the faster design kept
-   (`explore_module`).
+   where the design found at one pixel per beat is bound by the pixel rate (a node setting its II at its fastest
+   folding), the faster design kept (`explore_module`).
    Points that are no faster and no cheaper in every resource than another are dropped, but for a node without
    hardware (a reshape: every point costs nothing), whose lanes matter to its neighbours alone.
 2. For a target initiation interval T, every node takes its cheapest point with cycles <= T, cheapest
