@@ -37,6 +37,10 @@ def _kinds(network: Network, edge) -> tuple[str, str]:
     return tuple(type(network.nodes[n].op).__name__.removesuffix("Op") for n in (edge.producer, edge.consumer))
 
 
+def _names(network: Network, edge) -> tuple[str, str]:
+    return tuple(network.nodes[n].op.node_name.data for n in (edge.producer, edge.consumer))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
@@ -75,25 +79,22 @@ def main() -> None:
             print(f"  {producer:>10} -> {consumer:<10} {gap:6,}")
     print(f"the {args.top} largest edges: producer -> consumer, bits a beat, depth costed -> sized, BRAM18 gap")
     for gap, e, depth, ir_depth, width in sorted(rows, reverse=True)[:args.top]:
-        edge = network.edges[e]
-        names = [network.nodes[n].op.node_name.data for n in (edge.producer, edge.consumer)]
+        names = _names(network, network.edges[e])
         print(f"  {names[0]:>12} -> {names[1]:<12} {width:4} bits  {depth:6,} -> {ir_depth:6,}  {gap:+4}")
     if not args.check:
         return
     print(f"simulated II with the sized depths: {simulate(module).ii:,}")
     for pair, _ in by_pair.most_common(CHECKED_PAIRS):
+        uncosted = [row for row in rows if row[0] > 0 and not row[2] and _kinds(network, network.edges[row[1]]) == pair]
         trial = module.clone()
         edges = Network.from_module(trial).edges
-        uncosted = {edges[e].value: DEFAULT_FIFO_DEPTH for gap, e, depth, *_ in rows
-                    if gap > 0 and not depth and _kinds(network, network.edges[e]) == pair}
-        write_depths(uncosted)
+        write_depths({edges[e].value: DEFAULT_FIFO_DEPTH for _, e, *_ in uncosted})
         print(f"  {pair[0]} -> {pair[1]}: {len(uncosted)} uncosted FIFOs at depth {DEFAULT_FIFO_DEPTH}, "
               f"simulated II {simulate(trial).ii:,}")
-        _, e, _, ir_depth, _ = max(row for row in rows if row[0] > 0 and not row[2]
-                                   and _kinds(network, network.edges[row[1]]) == pair)
+        _, e, _, ir_depth, _ = max(uncosted)
         alone = module.clone()
         write_depths({Network.from_module(alone).edges[e].value: DEFAULT_FIFO_DEPTH})
-        names = [network.nodes[n].op.node_name.data for n in (network.edges[e].producer, network.edges[e].consumer)]
+        names = _names(network, network.edges[e])
         print(f"    the largest alone ('{names[0]}' -> '{names[1]}', {ir_depth:,} beats) at depth "
               f"{DEFAULT_FIFO_DEPTH}: simulated II {simulate(alone).ii:,}")
 
