@@ -667,7 +667,7 @@ class Network:
         over that many cycles at least (an inference each II in the steady state), else as fast as they go out.
 
         Per node, from its start S (its inputs' first beats arrive), its inputs' last beat Lin and its
-        first output F: F = S + max(depth, fill * (Lin - S) + pipeline + lag), the fill share of an
+        first output F: F = S + max(depth, fill * (Lin - S) + pipeline + first lag), the fill share of an
         input arriving at its producer's pace; its last output L = max(Lin + pipeline + lag, S + cycles,
         F + drain), whichever of its input, its own work or its output rate finishes last (drain: the
         node's own, else one beat out a cycle). A lane converter on an edge is such a stage between its
@@ -679,9 +679,10 @@ class Network:
         if last_trace is None:
             first, last, reads = [0.0] * n, [0.0] * n, [(0.0, 0.0)] * len(self.edges)
             burst = [0] * n  # cycles over which a node writes one output pixel's beats (0: unknown)
+            tiles: list[tuple[int, float] | None] = [None] * n  # its output's tile bursts (`_arrived`), if any
             walked = range(n)
         else:
-            first, last, reads, burst = (list(figures) for figures in last_trace)
+            first, last, reads, burst, tiles = (list(figures) for figures in last_trace)
             walked = range(min(changed, default=n), n)
         moved = [last_trace is None] * n  # the nodes whose figures this trace changes
         # the network's lists read once (the search traces ~10^4 designs of ~10^3 nodes)
@@ -692,7 +693,7 @@ class Network:
         for i in walked:
             if not moved[i] and i not in changed and not any(map(moved.__getitem__, producers[i])):
                 continue
-            before = first[i], last[i], burst[i]
+            before = first[i], last[i], burst[i], tiles[i]
             cost, ins = costs[i], []
             for e, p, _, _ in ins_of[i]:  # each input's first and last beat here, through its converter if any
                 conv = converter_on(e)
@@ -702,18 +703,24 @@ class Network:
                 start = first[p] + max(conv.depth, conv.fill * (last[p] - first[p]) + conv.pipeline)
                 ins.append((start, max(last[p] + conv.pipeline + conv.tail, first[p] + conv.cycles,
                                        start + conv.elements // conv.lanes_out)))
+            bursts_in = None  # the tile bursts its input comes in (one input), a converter's pace at least
             if len(ins) == 1:  # most nodes (the search's inner loop traces every design with a join)
                 start, done_in = ins[0]
+                bursts_in = tiles[main[i]]
+                conv = bursts_in and converter_on(in_edges[i][0])
+                if conv:
+                    bursts_in = (bursts_in[0], max(bursts_in[1], conv.cycles / bursts_in[0]))
             else:
                 start = max((f for f, _ in ins), default=0.0)
                 if cost.preload and len(ins) > 1:  # the other operands are read while the first is on its way
                     start = max(ins[0][0] - cost.preload, max(f for f, _ in ins[1:]))
                 done_in = max((l for _, l in ins), default=0.0)
-            pipe = min(cost.depth, PIPELINED_LOOP_LATENCY) + cost.lag
-            first[i] = max(cost.lead, start + max(cost.depth, cost.fill * (done_in - start) + pipe))
+            pipe = min(cost.depth, PIPELINED_LOOP_LATENCY)
+            to_first, pipe = pipe + (cost.first_lag or cost.lag), pipe + cost.lag
+            first[i] = max(cost.lead, start + max(cost.depth, _arrived(cost.fill, done_in - start, bursts_in) + to_first))
             for e, (f, l) in zip(in_edges[i], ins) if cost.input_fills else ():
                 # an input absorbed in its own share first (a matmul's right operand block), at its pace
-                first[i] = max(first[i], f + cost.input_fills[edges[e].operand] * (l - f) + pipe)
+                first[i] = max(first[i], f + cost.input_fills[edges[e].operand] * (l - f) + to_first)
             burst_in = burst[main[i]] if ins else 0
             if cost.pixel_work and burst_in:
                 # input pixels come in bursts, evenly spread from the first one's to the last one's: the first
@@ -721,6 +728,11 @@ class Network:
                 window = start + cost.pixel_fill * (done_in - burst_in - start)
                 first[i] = max(first[i], window + cost.pixel_work + min(cost.depth, PIPELINED_LOOP_LATENCY))
             burst[i] = cost.burst or (burst_in if cost.fill == 0 else 0)
+            if cost.out_burst:  # a tiled conv stores each tile's outputs back to back, one beat a cycle
+                tiles[i] = (-(-most_out[i] // (cost.out_burst * max(1, cost.out_lanes))), float(cost.out_burst))
+            else:  # a stage without fill passes them on, each at its own pace at least
+                tiles[i] = None if bursts_in is None or cost.fill else \
+                    (bursts_in[0], max(bursts_in[1], cost.cycles / bursts_in[0]))
             # a stage without hardware (cycles 0: a reshape passes its producer's words on) has no output rate
             drain = (cost.drain or most_out[i] // (cost.out_lanes or 1)) if cost.cycles else 0
             last[i] = max(done_in + pipe, start + cost.cycles, first[i] + drain, first[i] + feed if not ins else 0)
@@ -729,9 +741,9 @@ class Network:
             end = max(done_in, start + cost.cycles)
             for e, (f, l) in zip(in_edges[i], ins):
                 share = cost.input_fills[edges[e].operand] if cost.input_fills else cost.fill
-                reads[e] = (max(f, first[i] - pipe - share * (l - f)), max(end, l))
-            moved[i] = (first[i], last[i], burst[i]) != before
-        return first, last, reads, burst
+                reads[e] = (max(f, first[i] - to_first - _arrived(share, l - f, bursts_in)), max(end, l))
+            moved[i] = (first[i], last[i], burst[i], tiles[i]) != before
+        return first, last, reads, burst, tiles
 
 
 # a module's attribute: its nodes' cost models by cost key, which each network built of it shares (kinds/cost.py
@@ -739,7 +751,22 @@ class Network:
 _COST_MODELS = "_dfcc_cost_models"
 
 # Network._trace: each node's first and last output beat, each edge's span at its consumer, each node's output burst
-_Trace = tuple[list[float], list[float], list[tuple[float, float]], list[int]]
+# and its output's tile bursts
+_Trace = tuple[list[float], list[float], list[tuple[float, float]], list[int], list[tuple[int, float] | None]]
+
+
+def _arrived(share: float, span: float, bursts: tuple[int, float] | None) -> float:
+    """Cycles from an input's first beat until `share` of it has come: evenly over its `span`, or, where its producer
+    stores tiles (`bursts`: their count, the cycles each takes), in the burst that completes the share, the bursts
+    evenly spread over the span (dfcc, checked by analyses/simulation.py: a tiled conv after another has its first
+    tile's input when the other's first tile is stored, not a tile's share of the other's whole span later)."""
+    if bursts is None:
+        return share * span
+    count, cycles = bursts
+    if count <= 1:
+        return share * min(cycles, span)
+    whole = max(1, math.ceil(share * count - 1e-9))  # the bursts that carry the share
+    return (whole - 1) * max(0.0, span - cycles) / (count - 1) + (share * count - whole + 1) * min(cycles, span)
 # Network._burst_fifos: each node's burst, its inputs' burst FIFOs, a join's nodes its consumers' pace was read from
 _Bursts = tuple[list[tuple[float, float, float]], list[list[tuple[int, int]]], list[frozenset[int] | None]]
 

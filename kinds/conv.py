@@ -786,13 +786,16 @@ class Conv(NodeKind):
             # LUTRAM or BRAM (`tile_memories`)
             acc, kept = memories(lo, tile, lutram)
             first_load, compute = read * cb, tile * cb * nf * kf
+            # the first output beat: after the tile's MACs, or, tile-major, after its first filter step's
+            first_out = compute if order_out is None else tile * cb * kf
             return replace(
-                cost, cycles=cycles, depth=first_load + compute + STAGE_PIPELINE_CYCLES, fill=read / (h * w),
+                cost, cycles=cycles, depth=first_load + first_out + STAGE_PIPELINE_CYCLES, fill=read / (h * w),
                 bram18=cost.bram18 - untiled_bram + held_bram + lo * (acc.bram18 + kept.bram18),
                 lut=cost.lut - untiled_lut + held_lut + lo * (acc.lut + kept.lut),
                 weight_sweeps=tiles,
                 # the last tile's MACs follow its last input rows; the first output is followed by the other tiles
-                lag=compute, drain=max(0, cycles - first_load - compute), pixel_work=0, burst=0, lead=0, tail=0,
+                lag=compute, first_lag=first_out, drain=max(0, cycles - first_load - first_out), pixel_work=0,
+                burst=0, lead=0, tail=0,
                 out_burst=stores * tile,  # conv.h conv_tiled: a tile's outputs stored, one beat a cycle
             )
 

@@ -61,7 +61,9 @@ class NodeCost:
     first input to its first output (summed along the longest path for the batch latency); `fill`
     the fraction of its input tensor it absorbs before its first output (sizes skip FIFOs, rate
     independent); `lag` the cycles it works on its last beat read before writing the result (a conv's
-    MACs of one window beat), after its fill and after its last input; `drain` the cycles from its first
+    MACs of one window beat), after its fill and after its last input, `first_lag` after its fill where that is
+    less (0: `lag`; a tiled conv writing tile-major writes each filter step's beats as the step ends, so its first
+    after one step, its last a whole tile's MACs after its last input); `drain` the cycles from its first
     output to its last when its input keeps up (0: one output beat a cycle); `preload` the part of
     its depth spent reading its other operands, which starts at their first beat rather than its
     first operand's (a matmul buffering its right operand); `input_fills` the fraction of each input
@@ -97,6 +99,7 @@ class NodeCost:
     weight_sweeps: float = 0  # times per inference the stage reads its whole weight memory (a lookup: a fraction)
     offchip_bits: int = 0  # bits per inference moved to or from DRAM
     lag: int = 0
+    first_lag: int = 0
     drain: int = 0
     preload: int = 0
     input_fills: tuple[float, ...] = ()  # per input (operand order) when they differ: the `fill` of each
