@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from dfcc.analyses.fifo_sizing import size_fifos, write_depths
-from dfcc.analyses.network import Network
+from dfcc.analyses.network import Network, _arrived
 from dfcc.analyses.simulation import simulate
 from dfcc.dialects.dataflow import StreamType
 from dfcc.errors import DfccError
@@ -343,6 +343,15 @@ def test_strided_read_cycles_by_hand(tile, tile_major_out, cycles):
     estimate = network.evaluate(network.ir_choices(), respect_ir_depths=True)
     simulated = simulate(module)
     assert not simulated.deadlock and abs(simulated.ii - estimate.ii) <= 0.05 * estimate.ii
+
+
+@pytest.mark.parametrize("share, arrived", [(0.25, 100.0), (0.3, 320.0), (1.0, 1000.0)])
+def test_tile_bursts_arrival_by_hand(share, arrived):
+    """4 bursts of 100 cycles spread over 1,000 (starting at 0, 300, 600 and 900): a quarter of the input has come
+    when the first burst ends (100), 30 % 20 cycles into the second (300 + 0.2 x 100), all of it at the span's end;
+    evenly it would be 250, 300 and 1,000."""
+    assert _arrived(share, 1000.0, (4, 100.0)) == pytest.approx(arrived)
+    assert _arrived(share, 1000.0, None) == pytest.approx(share * 1000.0)
 
 
 @pytest.mark.parametrize("order", ["", ", tile 49 block 16"], ids=["pixel-major", "tile-major"])
