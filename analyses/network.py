@@ -723,7 +723,8 @@ class Network:
                 done_in = max((l for _, l in ins), default=0.0)
             pipe = min(cost.depth, PIPELINED_LOOP_LATENCY)
             to_first, pipe = pipe + ((cost.first_lag if exact else 0) or cost.lag), pipe + cost.lag
-            first[i] = max(cost.lead, start + max(cost.depth, _arrived(cost.fill, done_in - start, bursts_in) + to_first))
+            filled = _arrived(cost.fill, done_in - start, bursts_in)
+            first[i] = max(cost.lead, start + max(cost.depth, filled + to_first))
             for e, (f, l) in zip(in_edges[i], ins) if cost.input_fills else ():
                 # an input absorbed in its own share first (a matmul's right operand block), at its pace
                 first[i] = max(first[i], f + cost.input_fills[edges[e].operand] * (l - f) + to_first)
@@ -760,6 +761,9 @@ _COST_MODELS = "_dfcc_cost_models"
 # and its output's tile bursts
 _Trace = tuple[list[float], list[float], list[tuple[float, float]], list[int], list[tuple[int, float] | None]]
 
+# Network._burst_fifos: each node's burst, its inputs' burst FIFOs, a join's nodes its consumers' pace was read from
+_Bursts = tuple[list[tuple[float, float, float]], list[list[tuple[int, int]]], list[frozenset[int] | None]]
+
 
 def _arrived(share: float, span: float, bursts: tuple[int, float] | None) -> float:
     """Cycles from an input's first beat until `share` of it has come: evenly over its `span`, or, where its producer
@@ -773,8 +777,6 @@ def _arrived(share: float, span: float, bursts: tuple[int, float] | None) -> flo
         return share * min(cycles, span)
     whole = max(1, math.ceil(share * count - 1e-9))  # the bursts that carry the share
     return (whole - 1) * max(0.0, span - cycles) / (count - 1) + (share * count - whole + 1) * min(cycles, span)
-# Network._burst_fifos: each node's burst, its inputs' burst FIFOs, a join's nodes its consumers' pace was read from
-_Bursts = tuple[list[tuple[float, float, float]], list[list[tuple[int, int]]], list[frozenset[int] | None]]
 
 
 @dataclass(frozen=True, slots=True)
