@@ -7,7 +7,13 @@ is traced 13 % early at 8 bits (102 cycles estimated, 117 simulated; float is wi
 input beats come one per the converter's interval, not one a cycle, and its window drains 28 cycles after its last
 input beat, 22 in the trace. A narrowing converter's last input beat leaving as lanes_in/gcd beats, one a cycle
 (its `tail`), had been left out: conv_stack 8-bit was 99 estimated, float 162, basic_block_strided float 8.4 % low
-(now 5.8 %). First-inference latency: the estimate
+(now 5.8 %). Tried and not kept (session 40): the trace's last output at least the last input beat plus the
+conv's `tail` (its windows over the bottom padding) plus its lag brings conv_stack 8-bit to 107 (within 10 %) and
+mobilenet_v2_small's early convs to within 5 cycles of their simulated last beats (conv1 -26 -> -4), but takes
+mobilenet_v2_small float from 9,764 to 10,287 against 9,220 simulated: its 2x2 depthwise convs are costed at fill
+1.0 (whole pixels), so traced ~40 cycles late at their first output each (a group's first output needs only the
+first beat of the last pixel), which the early last beats had cancelled; both need fixing together. First-inference
+latency: the estimate
 spreads each stage's input evenly over its producer's span, while the simulated beats come in bursts (a
 strided window emits every other row, a MAC a pixel's output beats at once); the error builds up along a
 long chain of such stages. A conv's pixels come in bursts (its outputs follow each pixel's last window beat),
