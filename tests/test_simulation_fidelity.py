@@ -12,7 +12,10 @@ conv's `tail` (its windows over the bottom padding) plus its lag brings conv_sta
 mobilenet_v2_small's early convs to within 5 cycles of their simulated last beats (conv1 -26 -> -4), but takes
 mobilenet_v2_small float from 9,764 to 10,287 against 9,220 simulated: its 2x2 depthwise convs are costed at fill
 1.0 (whole pixels), so traced ~40 cycles late at their first output each (a group's first output needs only the
-first beat of the last pixel), which the early last beats had cancelled; both need fixing together. First-inference
+first beat of the last pixel), which the early last beats had cancelled; and `tail` counts the window the last pixel
+completes, whose MACs overlap that pixel's reads (a 1x1 map's conv: its whole 384 cycles, 43 simulated). Taking the
+first output from the completing pixel's burst alone (`pixel_work`) and the tail in the trace gave 10,123: all three
+need fixing together. First-inference
 latency: the estimate
 spreads each stage's input evenly over its producer's span, while the simulated beats come in bursts (a
 strided window emits every other row, a MAC a pixel's output beats at once); the error builds up along a
