@@ -715,14 +715,14 @@ class Network:
                 bursts_in = tiles[main[i]] if exact else None
                 conv = bursts_in and converter_on(in_edges[i][0])
                 if conv:
-                    bursts_in = (bursts_in[0], max(bursts_in[1], conv.cycles / bursts_in[0]))
+                    bursts_in = _at_pace(bursts_in, conv.cycles)
             else:
                 start = max((f for f, _ in ins), default=0.0)
                 if cost.preload and len(ins) > 1:  # the other operands are read while the first is on its way
                     start = max(ins[0][0] - cost.preload, max(f for f, _ in ins[1:]))
                 done_in = max((l for _, l in ins), default=0.0)
-            pipe = min(cost.depth, PIPELINED_LOOP_LATENCY)
-            to_first, pipe = pipe + ((cost.first_lag if exact else 0) or cost.lag), pipe + cost.lag
+            stage = min(cost.depth, PIPELINED_LOOP_LATENCY)
+            to_first, pipe = stage + ((cost.first_lag if exact else 0) or cost.lag), stage + cost.lag
             filled = _arrived(cost.fill, done_in - start, bursts_in)
             first[i] = max(cost.lead, start + max(cost.depth, filled + to_first))
             for e, (f, l) in zip(in_edges[i], ins) if cost.input_fills else ():
@@ -738,8 +738,7 @@ class Network:
             if cost.out_burst:  # a tiled conv stores each tile's outputs back to back, one beat a cycle
                 tiles[i] = (-(-most_out[i] // (cost.out_burst * max(1, cost.out_lanes))), float(cost.out_burst))
             else:  # a stage without fill passes them on, each at its own pace at least
-                tiles[i] = None if bursts_in is None or cost.fill else \
-                    (bursts_in[0], max(bursts_in[1], cost.cycles / bursts_in[0]))
+                tiles[i] = None if bursts_in is None or cost.fill else _at_pace(bursts_in, cost.cycles)
             # a stage without hardware (cycles 0: a reshape passes its producer's words on) has no output rate
             drain = (cost.drain or most_out[i] // (cost.out_lanes or 1)) if cost.cycles else 0
             last[i] = max(done_in + pipe, start + cost.cycles, first[i] + drain, first[i] + feed if not ins else 0)
@@ -777,6 +776,13 @@ def _arrived(share: float, span: float, bursts: tuple[int, float] | None) -> flo
         return share * min(cycles, span)
     whole = max(1, math.ceil(share * count - 1e-9))  # the bursts that carry the share
     return (whole - 1) * max(0.0, span - cycles) / (count - 1) + (share * count - whole + 1) * min(cycles, span)
+
+
+def _at_pace(bursts: tuple[int, float], cycles: float) -> tuple[int, float]:
+    """Tile `bursts` (their count, the cycles each takes) passed through a stage that spends `cycles` on them all:
+    each takes its share of those at least."""
+    count, each = bursts
+    return count, max(each, cycles / count)
 
 
 @dataclass(frozen=True, slots=True)
