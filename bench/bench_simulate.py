@@ -10,7 +10,7 @@ traces (ResNet-50 16-bit: latency +24.3 % before f7edac3, -0.4 % since). dII and
 error relative to the simulation; the last column is the simulation's CPU time (issue 15: ResNet-50 < 30 s).
 """
 
-import sys
+import argparse
 import time
 import warnings
 
@@ -50,14 +50,14 @@ def compile_model(name: str, pipeline: str = PIPELINE, cache: str | None = None,
     return module
 
 
-def main(names: list[str]) -> None:
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="*", default=DEFAULT)
+    parser.add_argument("--cache")
+    parser.add_argument("--bits", type=int)
+    args = parser.parse_args()
+    cache, bits, names = args.cache, args.bits, args.models
     warnings.filterwarnings("ignore")
-    cache = bits = None
-    if names[:1] == ["--cache"]:
-        cache, names = names[1], names[2:]
-    if names[:1] == ["--bits"]:
-        bits, names = int(names[1]), names[2:]
-    names = names or DEFAULT
     print(f"{'model':24} {'est II':>10} {'sim II':>10} {'dII':>7} {'est lat':>10} {'sim lat':>10} {'dlat':>7}"
           f" {'sim CPU s':>9}")
     for name in names:
@@ -82,4 +82,4 @@ def main(names: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or DEFAULT)
+    main()
