@@ -15,13 +15,12 @@ mobilenet_v2_small float from 9,764 to 10,287 against 9,220 simulated: its 2x2 d
 first beat of the last pixel), which the early last beats had cancelled; and `tail` counts the window the last pixel
 completes, whose MACs overlap that pixel's reads (a 1x1 map's conv: its whole 384 cycles, 43 simulated). Taking the
 first output from the completing pixel's burst alone (`pixel_work`) and the tail in the trace gave 10,123: all three
-need fixing together. First-inference
-latency: the estimate
-spreads each stage's input evenly over its producer's span, while the simulated beats come in bursts (a
-strided window emits every other row, a MAC a pixel's output beats at once); the error builds up along a
-long chain of such stages. A conv's pixels come in bursts (its outputs follow each pixel's last window beat),
-so a slower conv whose window waits for such a pixel starts that pixel's MACs at the burst's first beat
-(resnet18_small float: each 2x2 layer had been costed ~300 cycles early, 11.2 % low in all).
+need fixing together.
+First-inference latency: the estimate spreads each stage's input evenly over its producer's span, while the
+simulated beats come in bursts (a strided window emits every other row, a MAC a pixel's output beats at once); the
+error builds up along a long chain of such stages. A conv's pixels come in bursts (its outputs follow each pixel's
+last window beat), so a slower conv whose window waits for such a pixel starts that pixel's MACs at the burst's
+first beat (resnet18_small float: each 2x2 layer had been costed ~300 cycles early, 11.2 % low in all).
 vit_block and llama_block float were 13.5 % and 11.7 % high while a lane converter from few wide beats
 (a layer norm's 32-lane statistics to a 1-lane reduce) was costed as waiting one beat's share of its
 producer's whole span after the first beat, though it writes as soon as that beat is in (now 1,431 vs
